@@ -1,0 +1,370 @@
+//! Every setting, from the environment (and `.env`) or the matching command-line flag, read
+//! and validated once at start. A bad value stops start-up with a message naming the variable
+//! and what it expects. Secrets are never logged or printed.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use jsonwebtoken::Algorithm;
+
+use crate::auth::{AuthSettings, SecretKey};
+use crate::db::{DatabaseTarget, PoolOptions};
+
+/// Shortest shared secret accepted (Better Auth asks for 32 characters as well).
+const MIN_SECRET_BYTES: usize = 32;
+
+/// The settings as given, before validation. Each has an environment variable and a flag.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database URL: postgres://…, postgresql://… (sslmode / sslrootcert as libpq), sqlite://PATH
+    /// or sqlite::memory:.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todo.db", global = true)]
+    pub database_url: String,
+
+    /// Address to listen on. Without auth configured only a loopback address is allowed.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1", global = true)]
+    pub host: String,
+
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value = "8000", global = true)]
+    pub port: String,
+
+    /// Most database connections held open.
+    #[arg(long, env = "DB_POOL_SIZE", default_value = "10", global = true)]
+    pub db_pool_size: String,
+
+    /// How long a request waits for a database connection before answering 503 (e.g. 5s).
+    #[arg(long, env = "DB_TIMEOUT", default_value = "5s", global = true)]
+    pub db_timeout: String,
+
+    /// Shared secret for HS256/384/512 tokens (Better Auth's secret, at least 32 bytes).
+    #[arg(long, env = "BETTER_AUTH_SECRET", hide_env_values = true, global = true)]
+    pub auth_secret: Option<String>,
+
+    /// Alias of BETTER_AUTH_SECRET.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Allowed token algorithms, comma-separated (default HS256 for a shared secret).
+    #[arg(long, env = "JWT_ALGORITHMS", global = true)]
+    pub jwt_algorithms: Option<String>,
+
+    /// Required token issuer (`iss`).
+    #[arg(long, env = "JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// Accepted token audiences (`aud`), comma-separated.
+    #[arg(long, env = "JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+
+    /// Clock skew allowed on `exp` and `nbf` (e.g. 60s).
+    #[arg(long, env = "JWT_LEEWAY", default_value = "60s", global = true)]
+    pub jwt_leeway: String,
+
+    /// Where the development secret is kept when no auth is configured (default: beside the
+    /// SQLite database, or in the working directory).
+    #[arg(long, env = "DEV_SECRET_FILE", global = true)]
+    pub dev_secret_file: Option<PathBuf>,
+
+    /// GraphQL: deepest selection allowed.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value = "10", global = true)]
+    pub graphql_max_depth: String,
+
+    /// GraphQL: highest query complexity allowed.
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value = "250", global = true)]
+    pub graphql_max_complexity: String,
+
+    /// GraphQL: largest query document, in bytes.
+    #[arg(long, env = "GRAPHQL_MAX_DOCUMENT_BYTES", default_value = "16384", global = true)]
+    pub graphql_max_document_bytes: String,
+
+    /// GraphQL: most aliases in one document.
+    #[arg(long, env = "GRAPHQL_MAX_ALIASES", default_value = "30", global = true)]
+    pub graphql_max_aliases: String,
+
+    /// GraphQL: most operations in one batched request (0 turns batching off).
+    #[arg(long, env = "GRAPHQL_MAX_BATCH", default_value = "0", global = true)]
+    pub graphql_max_batch: String,
+
+    /// GraphQL: answer introspection queries (turn off in production if you like).
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value = "true", global = true)]
+    pub graphql_introspection: String,
+}
+
+/// A setting that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable (and flag) at fault.
+    pub variable: &'static str,
+    /// What is wrong and what it expects.
+    pub problem: String,
+}
+
+fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { variable, problem: problem.into() }
+}
+
+/// GraphQL protection limits.
+#[derive(Debug, Clone)]
+pub struct GraphqlLimits {
+    /// Deepest selection.
+    pub max_depth: usize,
+    /// Highest complexity.
+    pub max_complexity: usize,
+    /// Largest document in bytes.
+    pub max_document_bytes: usize,
+    /// Most aliases.
+    pub max_aliases: usize,
+    /// Most operations per batch; 0 = batching off.
+    pub max_batch: usize,
+    /// Introspection on or off.
+    pub introspection: bool,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The database.
+    pub database: DatabaseTarget,
+    /// Pool settings.
+    pub pool: PoolOptions,
+    /// Listen address.
+    pub host: IpAddr,
+    /// Listen port.
+    pub port: u16,
+    /// Token verification.
+    pub auth: AuthSettings,
+    /// Set when the secret is a generated development one (its file).
+    pub dev_secret_file: Option<PathBuf>,
+    /// GraphQL limits.
+    pub graphql: GraphqlLimits,
+}
+
+/// Parses `90`, `90s`, `1500ms`, `15m`, `1h`, `7d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 30s, 5m or 1h, got {text:?}"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "ms" => return Ok(Duration::from_millis(n)),
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("expected a duration such as 30s, 5m or 1h, got {text:?}")),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+fn number<T: std::str::FromStr>(variable: &'static str, text: &str, what: &str) -> Result<T, ConfigError> {
+    text.trim()
+        .parse()
+        .map_err(|_| bad(variable, format!("expected {what}, got {text:?}")))
+}
+
+fn duration(variable: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    parse_duration(text).map_err(|problem| bad(variable, problem))
+}
+
+fn boolean(variable: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(bad(variable, format!("expected true or false, got {text:?}"))),
+    }
+}
+
+fn list(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn algorithms(text: Option<&str>) -> Result<Vec<Algorithm>, ConfigError> {
+    let names = list(text);
+    if names.is_empty() {
+        return Ok(vec![Algorithm::HS256]);
+    }
+    names
+        .iter()
+        .map(|name| {
+            let upper = name.to_ascii_uppercase();
+            match upper.as_str() {
+                "EDDSA" | "ED25519" => Ok(Algorithm::EdDSA),
+                _ => upper.parse::<Algorithm>().map_err(|_| {
+                    bad(
+                        "JWT_ALGORITHMS",
+                        format!(
+                            "unknown algorithm {name:?}; expected names such as HS256, EdDSA, \
+                             ES256, RS256, PS256"
+                        ),
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+impl Settings {
+    /// Validates every setting; the first bad one is reported.
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        let database = DatabaseTarget::parse(&self.database_url)
+            .map_err(|problem| bad("DATABASE_URL", problem))?;
+        let host: IpAddr = number("HOST", &self.host, "an IP address such as 127.0.0.1 or 0.0.0.0")?;
+        let port: u16 = number("PORT", &self.port, "a port number from 0 to 65535")?;
+        let max_size: u32 = number("DB_POOL_SIZE", &self.db_pool_size, "a number of connections")?;
+        if max_size == 0 {
+            return Err(bad("DB_POOL_SIZE", "must be at least 1"));
+        }
+        let pool = PoolOptions { max_size, acquire_timeout: duration("DB_TIMEOUT", &self.db_timeout)? };
+
+        let secret = match (&self.auth_secret, &self.jwt_secret) {
+            (Some(s), _) => Some(("BETTER_AUTH_SECRET", s)),
+            (None, Some(s)) => Some(("JWT_SECRET", s)),
+            (None, None) => None,
+        }
+        .filter(|(_, s)| !s.is_empty());
+        if let Some((variable, s)) = secret {
+            if s.len() < MIN_SECRET_BYTES {
+                return Err(bad(
+                    variable,
+                    format!("the secret must be at least {MIN_SECRET_BYTES} bytes long (generate one with `openssl rand -base64 32`)"),
+                ));
+            }
+        }
+        let algorithms = algorithms(self.jwt_algorithms.as_deref())?;
+        let auth = AuthSettings {
+            secret: secret.map(|(_, s)| SecretKey::new(s.as_bytes())),
+            algorithms,
+            issuer: self.jwt_issuer.clone().filter(|s| !s.trim().is_empty()),
+            audiences: list(self.jwt_audience.as_deref()),
+            leeway: duration("JWT_LEEWAY", &self.jwt_leeway)?,
+        };
+        let graphql = GraphqlLimits {
+            max_depth: number("GRAPHQL_MAX_DEPTH", &self.graphql_max_depth, "a whole number")?,
+            max_complexity: number("GRAPHQL_MAX_COMPLEXITY", &self.graphql_max_complexity, "a whole number")?,
+            max_document_bytes: number("GRAPHQL_MAX_DOCUMENT_BYTES", &self.graphql_max_document_bytes, "a number of bytes")?,
+            max_aliases: number("GRAPHQL_MAX_ALIASES", &self.graphql_max_aliases, "a whole number")?,
+            max_batch: number("GRAPHQL_MAX_BATCH", &self.graphql_max_batch, "a whole number (0 = off)")?,
+            introspection: boolean("GRAPHQL_INTROSPECTION", &self.graphql_introspection)?,
+        };
+        let mut config = Config {
+            database,
+            pool,
+            host,
+            port,
+            auth,
+            dev_secret_file: None,
+            graphql,
+        };
+        if config.auth.secret.is_none() {
+            config.dev_secret_file = Some(self.dev_secret_path(&config.database));
+        }
+        Ok(config)
+    }
+
+    fn dev_secret_path(&self, database: &DatabaseTarget) -> PathBuf {
+        if let Some(path) = &self.dev_secret_file {
+            return path.clone();
+        }
+        match database {
+            DatabaseTarget::SqliteFile(path) => {
+                let mut name = path.file_name().unwrap_or_default().to_os_string();
+                name.push(".dev-secret");
+                path.with_file_name(name)
+            }
+            _ => PathBuf::from(".todo-api.dev-secret"),
+        }
+    }
+}
+
+impl Config {
+    /// True when no verification is configured and a development secret must stand in.
+    pub fn needs_dev_secret(&self) -> bool {
+        self.auth.secret.is_none()
+    }
+
+    /// Loads (or creates) the development secret and makes it the HS256 key. Only for
+    /// loopback addresses and the `token` command; the caller says so in the log.
+    pub fn use_dev_secret(&mut self) -> std::io::Result<PathBuf> {
+        let path = self
+            .dev_secret_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".todo-api.dev-secret"));
+        let secret = load_or_create_secret(&path)?;
+        self.auth.secret = Some(SecretKey::new(secret.into_bytes()));
+        if !self.auth.algorithms.contains(&Algorithm::HS256) {
+            self.auth.algorithms.push(Algorithm::HS256);
+        }
+        Ok(path)
+    }
+
+    /// The address to bind.
+    pub fn listen_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.host, self.port)
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> std::io::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(existing) if existing.trim().len() >= MIN_SECRET_BYTES => return Ok(existing.trim().to_owned()),
+        Ok(_) | Err(_) => {}
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options.open(path)?.write_all(secret.as_bytes())?;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+}
+
+/// Parses settings from command-line style arguments (flags override the environment):
+/// for tests and embedding.
+pub fn settings_from_args<I, T>(args: I) -> Result<Settings, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        settings: Settings,
+    }
+    Wrapper::try_parse_from(std::iter::once(std::ffi::OsString::from("todo-api")).chain(args.into_iter().map(Into::into)))
+        .map(|w| w.settings)
+}

@@ -1,0 +1,299 @@
+//! The database: which backend (chosen once, from the `DATABASE_URL` scheme), its bb8 pool,
+//! per-backend connection setup, embedded migrations, and [`db_run!`], the one dispatch that
+//! expands a diesel query written once for both backends.
+//!
+//! This module owns connections; it knows nothing of tasks (that SQL lives in `tasks::store`).
+
+pub mod schema;
+mod tls;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::{Connection, ConnectionError, ConnectionResult, SqliteConnection};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, PoolError};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use crate::error::AppError;
+
+/// The SQLite connection: diesel's sync connection run on tokio's blocking pool.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+type PgManager = AsyncDieselConnectionManager<AsyncPgConnection>;
+type SqliteManager = AsyncDieselConnectionManager<SqliteConn>;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Key of the PostgreSQL advisory lock that serialises migrations across instances.
+const MIGRATION_LOCK: i64 = 7_262_534_521;
+
+/// How long SQLite waits for another writer before "database is locked". Writes are single
+/// short statements, so this is only reached under a pathological pile-up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 15_000;
+
+/// Which database a `DATABASE_URL` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A PostgreSQL URL, passed to tokio-postgres (after TLS parameters are taken out).
+    Postgres(String),
+    /// A SQLite file.
+    SqliteFile(PathBuf),
+    /// `sqlite::memory:`: one private in-memory database, gone at exit.
+    SqliteMemory,
+}
+
+impl DatabaseTarget {
+    /// Picks the backend from the URL scheme: the only place that decision is made.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseTarget::Postgres(url.to_owned()));
+        }
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            return Ok(DatabaseTarget::SqliteMemory);
+        }
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err("a sqlite URL needs a file path, as in sqlite://todo.db".to_owned());
+            }
+            return Ok(DatabaseTarget::SqliteFile(PathBuf::from(path)));
+        }
+        Err("expected a URL starting with postgres://, postgresql://, sqlite:// or sqlite::memory:"
+            .to_owned())
+    }
+
+    /// The directory of the SQLite file, if this is one.
+    pub fn sqlite_dir(&self) -> Option<&Path> {
+        match self {
+            DatabaseTarget::SqliteFile(path) => Some(path.parent().unwrap_or(Path::new(""))),
+            _ => None,
+        }
+    }
+
+    /// Name of the backend, for logs and health output.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseTarget::Postgres(_) => "postgres",
+            _ => "sqlite",
+        }
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Maximum connections held open.
+    pub max_size: u32,
+    /// How long a request waits for a connection (or to open one) before a 503.
+    pub acquire_timeout: Duration,
+}
+
+/// The pool of the chosen backend. Cloning is cheap (both pools are `Arc`s inside).
+#[derive(Clone)]
+pub enum Db {
+    /// PostgreSQL through diesel-async's native connection.
+    Postgres(bb8::Pool<PgManager>),
+    /// SQLite through the sync wrapper.
+    Sqlite(bb8::Pool<SqliteManager>),
+}
+
+/// One checked-out connection: a unit of work holds exactly one.
+pub enum DbConn {
+    /// A PostgreSQL connection.
+    Postgres(bb8::PooledConnection<'static, PgManager>),
+    /// A SQLite connection.
+    Sqlite(bb8::PooledConnection<'static, SqliteManager>),
+}
+
+/// Runs one block of diesel DSL on whichever backend `$conn` holds. The block is expanded once
+/// per backend, so it is type-checked against both; `$c` is `&mut` the concrete connection.
+#[macro_export]
+macro_rules! db_run {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Postgres(pooled) => {
+                let $c = &mut **pooled;
+                $body
+            }
+            $crate::db::DbConn::Sqlite(pooled) => {
+                let $c = &mut **pooled;
+                $body
+            }
+        }
+    };
+}
+
+fn pool_error(error: bb8::RunError<PoolError>) -> AppError {
+    // Both "timed out waiting" and "could not connect" mean the database is not there for us
+    // now: a 503 the client may retry, never a hang or a 500.
+    AppError::Unavailable(format!("database connection: {error}"))
+}
+
+impl Db {
+    /// Builds the pool for `target` and checks that a connection can be made.
+    pub async fn connect(target: &DatabaseTarget, options: &PoolOptions) -> anyhow::Result<Db> {
+        let db = match target {
+            DatabaseTarget::Postgres(url) => {
+                let tls = tls::PgTls::from_url(url).map_err(anyhow::Error::msg)?;
+                let driver_url = tls.driver_url().to_owned();
+                let mut config = ManagerConfig::default();
+                config.custom_setup = Box::new(move |url| tls.connect(url.to_owned()).boxed());
+                let manager = PgManager::new_with_config(driver_url, config);
+                let pool = bb8::Pool::builder()
+                    .max_size(options.max_size)
+                    .connection_timeout(options.acquire_timeout)
+                    .test_on_check_out(true)
+                    .build_unchecked(manager);
+                Db::Postgres(pool)
+            }
+            DatabaseTarget::SqliteFile(path) => {
+                let mut config = ManagerConfig::default();
+                config.custom_setup = Box::new(establish_sqlite);
+                let manager = SqliteManager::new_with_config(path.to_string_lossy(), config);
+                let pool = bb8::Pool::builder()
+                    .max_size(options.max_size)
+                    .connection_timeout(options.acquire_timeout)
+                    .build_unchecked(manager);
+                Db::Sqlite(pool)
+            }
+            DatabaseTarget::SqliteMemory => {
+                // Each SQLite connection to ":memory:" is its own database, so the pool holds
+                // exactly one connection, forever.
+                let mut config = ManagerConfig::default();
+                config.custom_setup = Box::new(establish_sqlite);
+                let manager = SqliteManager::new_with_config(":memory:", config);
+                let pool = bb8::Pool::builder()
+                    .max_size(1)
+                    .min_idle(Some(1))
+                    .max_lifetime(None)
+                    .idle_timeout(None)
+                    .connection_timeout(options.acquire_timeout)
+                    .build_unchecked(manager);
+                Db::Sqlite(pool)
+            }
+        };
+        // `build_unchecked` connects lazily: take one connection now to fail fast at start.
+        drop(db.conn().await.map_err(|e| anyhow::Error::msg(e.to_string()))?);
+        Ok(db)
+    }
+
+    /// Checks a connection out of the pool: the start of a unit of work.
+    pub async fn conn(&self) -> Result<DbConn, AppError> {
+        Ok(match self {
+            Db::Postgres(pool) => DbConn::Postgres(pool.get_owned().await.map_err(pool_error)?),
+            Db::Sqlite(pool) => DbConn::Sqlite(pool.get_owned().await.map_err(pool_error)?),
+        })
+    }
+
+    /// Applies the embedded migrations that have not run yet; returns how many ran.
+    /// Several instances may start at once against one PostgreSQL: an advisory lock (held by
+    /// the migrating connection's session) makes them take turns, so the second one sees the
+    /// first one's work instead of failing on it.
+    pub async fn migrate(&self) -> anyhow::Result<usize> {
+        match self {
+            Db::Postgres(pool) => {
+                let mut conn = pool.get_owned().await.map_err(anyhow::Error::msg)?;
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                    .await?;
+                let outcome = run_migrations(conn, PG_MIGRATIONS).await;
+                let (mut conn, ran) = outcome?;
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                    .await?;
+                Ok(ran)
+            }
+            Db::Sqlite(pool) => {
+                // A pooled connection: for `:memory:` the pooled connection *is* the database.
+                let conn = pool.get_owned().await.map_err(anyhow::Error::msg)?;
+                Ok(run_migrations(conn, SQLITE_MIGRATIONS).await?.1)
+            }
+        }
+    }
+
+    /// True when every embedded migration has been applied (for readiness).
+    pub async fn migrations_applied(&self) -> Result<bool, AppError> {
+        let pending = match self {
+            Db::Postgres(pool) => {
+                let conn = pool.get_owned().await.map_err(pool_error)?;
+                pending_count(conn, PG_MIGRATIONS)?
+            }
+            Db::Sqlite(pool) => {
+                let conn = pool.get_owned().await.map_err(pool_error)?;
+                pending_count(conn, SQLITE_MIGRATIONS)?
+            }
+        };
+        Ok(pending == 0)
+    }
+
+    /// The backend's name.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Db::Postgres(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Connections open and idle, for metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = match self {
+            Db::Postgres(pool) => pool.state(),
+            Db::Sqlite(pool) => pool.state(),
+        };
+        (state.connections, state.idle_connections)
+    }
+}
+
+/// Runs the harness (it uses `block_in_place`, so it needs the multi-threaded runtime) and
+/// hands the connection back.
+async fn run_migrations<C>(conn: C, migrations: EmbeddedMigrations) -> anyhow::Result<(C, usize)>
+where
+    C: AsyncConnection + 'static,
+    diesel_async::AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
+{
+    let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+    let ran = harness
+        .run_pending_migrations(migrations)
+        .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?
+        .len();
+    Ok((harness.into_inner(), ran))
+}
+
+fn pending_count<C>(conn: C, migrations: EmbeddedMigrations) -> Result<usize, AppError>
+where
+    C: AsyncConnection + 'static,
+    diesel_async::AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
+{
+    let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+    harness
+        .pending_migrations(migrations)
+        .map(|pending| pending.len())
+        .map_err(|e| AppError::Unavailable(format!("reading migrations: {e}")))
+}
+
+/// Opens one SQLite connection with the settings every connection needs: WAL (readers never
+/// block the writer), a busy timeout (writers queue instead of failing with "database is
+/// locked"), and foreign keys on.
+fn establish_sqlite(path: &str) -> BoxFuture<'_, ConnectionResult<SqliteConn>> {
+    let path = path.to_owned();
+    async move {
+        tokio::task::spawn_blocking(move || {
+            let mut conn = SqliteConnection::establish(&path)?;
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                 PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(SyncConnectionWrapper::new(conn))
+        })
+        .await
+        .unwrap_or_else(|e| Err(ConnectionError::BadConnection(e.to_string())))
+    }
+    .boxed()
+}

@@ -1,0 +1,251 @@
+//! `AppError`: the one error type of the service, and its REST mapping.
+//!
+//! Every failure a request can meet is one variant here. The HTTP status and FastAPI-style body
+//! are chosen in one `match` ([`AppError::status`]); the GraphQL code in another
+//! (`graphql::error`). Internal errors are logged with the request id and never shown.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Result of a service function.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Why a request is not authenticated. The reason goes to the log and to
+/// `WWW-Authenticate`'s `error_description`, never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header, an empty one, or one that is not `Bearer <token>`.
+    Missing,
+    /// The token's `exp` has passed (beyond the leeway).
+    Expired,
+    /// Anything else wrong with the token; the text says what (bad signature, unknown key, …).
+    Invalid(String),
+    /// The keys needed to verify the token could not be fetched (JWKS server down).
+    KeysUnavailable(String),
+}
+
+impl AuthFailure {
+    /// The `detail` FastAPI clients read.
+    pub fn detail(&self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "Not authenticated",
+            AuthFailure::Expired => "Token has expired",
+            AuthFailure::Invalid(_) => "Invalid token",
+            AuthFailure::KeysUnavailable(_) => "Service unavailable",
+        }
+    }
+
+    /// The reason for logs and `error_description`.
+    pub fn reason(&self) -> String {
+        match self {
+            AuthFailure::Missing => "no bearer token".to_owned(),
+            AuthFailure::Expired => "token has expired".to_owned(),
+            AuthFailure::Invalid(why) => why.clone(),
+            AuthFailure::KeysUnavailable(why) => why.clone(),
+        }
+    }
+}
+
+/// What is wrong with one input field. `kind` and `message` follow pydantic v2, so FastAPI
+/// clients that display `detail[].msg` keep working.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    /// Where the bad value was: `("body", "title")`, `("path", "id")`, `("query", "status")`.
+    pub location: &'static str,
+    /// The field name (or `None` for the whole body).
+    pub field: Option<String>,
+    /// pydantic's error type: `missing`, `string_type`, `string_too_long`, `json_invalid`, …
+    pub kind: &'static str,
+    /// A human-readable message.
+    pub message: String,
+    /// The offending input, echoed back.
+    pub input: Value,
+    /// Extra context (limits, the parser's complaint).
+    pub ctx: Option<Value>,
+}
+
+impl FieldError {
+    /// An error about one named field of the request body.
+    pub fn body(field: &str, kind: &'static str, message: impl Into<String>, input: Value) -> Self {
+        FieldError {
+            location: "body",
+            field: Some(field.to_owned()),
+            kind,
+            message: message.into(),
+            input,
+            ctx: None,
+        }
+    }
+
+    /// Adds pydantic's `ctx` object.
+    pub fn with_ctx(mut self, ctx: Value) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+
+    /// FastAPI's `{"type", "loc", "msg", "input"[, "ctx"]}` object.
+    pub fn to_fastapi(&self) -> Value {
+        let mut loc = vec![json!(self.location)];
+        if let Some(field) = &self.field {
+            // FastAPI writes the JSON decoder's character offset as a number in `loc`.
+            match field.parse::<u64>() {
+                Ok(n) if self.kind == "json_invalid" => loc.push(json!(n)),
+                _ => loc.push(json!(field)),
+            }
+        }
+        let mut obj = json!({
+            "type": self.kind,
+            "loc": loc,
+            "msg": self.message,
+            "input": self.input,
+        });
+        if let Some(ctx) = &self.ctx {
+            obj["ctx"] = ctx.clone();
+        }
+        obj
+    }
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 401: no usable credentials.
+    #[error("not authenticated: {}", .0.reason())]
+    Unauthenticated(AuthFailure),
+    /// 403: the path names another user.
+    #[error("not authorized to access this user's tasks")]
+    Forbidden,
+    /// 404: no such task for this user (another user's task looks the same).
+    #[error("task not found")]
+    NotFound,
+    /// 422: the input breaks a rule.
+    #[error("invalid input: {0:?}")]
+    Validation(Vec<FieldError>),
+    /// 503: a dependency (the database, the key server) cannot be reached right now.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or an unexpected database answer. The text is logged, never returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A validation error about a single field.
+    pub fn invalid(error: FieldError) -> Self {
+        AppError::Validation(vec![error])
+    }
+
+    /// The HTTP status of each variant: the one place it is decided.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated(AuthFailure::KeysUnavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The client-facing message (never an internal detail).
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Unauthenticated(failure) => failure.detail().to_owned(),
+            AppError::Forbidden => "Not authorized to access this user's tasks".to_owned(),
+            AppError::NotFound => "Task not found".to_owned(),
+            AppError::Validation(errors) => errors
+                .iter()
+                .map(|e| match &e.field {
+                    Some(f) => format!("{f}: {}", e.message),
+                    None => e.message.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            AppError::Unavailable(_) => "Service unavailable".to_owned(),
+            AppError::Internal(_) => "Internal server error".to_owned(),
+        }
+    }
+
+    /// Logs what operators need; called once, where the error becomes a response.
+    pub fn log(&self) {
+        match self {
+            AppError::Internal(why) => tracing::error!(error = %why, "internal error"),
+            AppError::Unavailable(why) => tracing::warn!(error = %why, "service unavailable"),
+            AppError::Unauthenticated(failure) => {
+                tracing::debug!(reason = %failure.reason(), "request not authenticated")
+            }
+            _ => {}
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &error {
+            // The connection died under us (database restarted, network cut): the request
+            // can be retried, so it is a 503, not a bug.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => AppError::Unavailable(error.to_string()),
+            // SQLite gave up waiting for the write lock after busy_timeout.
+            Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
+                AppError::Unavailable(error.to_string())
+            }
+            _ => AppError::Internal(error.to_string()),
+        }
+    }
+}
+
+/// The `WWW-Authenticate` value for a 401 (RFC 6750).
+fn www_authenticate(failure: &AuthFailure) -> HeaderValue {
+    let value = match failure {
+        AuthFailure::Missing | AuthFailure::KeysUnavailable(_) => "Bearer".to_owned(),
+        other => {
+            // Quoted-string: keep it to printable ASCII without quotes or backslashes.
+            let description: String = other
+                .reason()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
+                .take(200)
+                .collect();
+            format!("Bearer error=\"invalid_token\", error_description=\"{description}\"")
+        }
+    };
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// REST rendering, in FastAPI's shapes: `{"detail": "…"}` or `{"detail": [ … ]}` for 422.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let body = match &self {
+            AppError::Validation(errors) => {
+                json!({ "detail": errors.iter().map(FieldError::to_fastapi).collect::<Vec<_>>() })
+            }
+            other => json!({ "detail": other.public_message() }),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let AppError::Unauthenticated(failure) = &self {
+            if status == StatusCode::UNAUTHORIZED {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, www_authenticate(failure));
+            }
+        }
+        response
+    }
+}

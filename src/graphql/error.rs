@@ -1,0 +1,59 @@
+//! `AppError` → GraphQL error with `extensions.code`: the one GraphQL mapping.
+
+use async_graphql::ErrorExtensions;
+
+use crate::error::AppError;
+
+/// The GraphQL error for an `AppError`. Internal details are logged, never returned.
+pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
+    error.log();
+    let code = match &error {
+        AppError::Unauthenticated(crate::error::AuthFailure::KeysUnavailable(_)) => {
+            "SERVICE_UNAVAILABLE"
+        }
+        AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+        AppError::Forbidden => "FORBIDDEN",
+        AppError::NotFound => "NOT_FOUND",
+        AppError::Validation(_) => "BAD_USER_INPUT",
+        AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+        AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+    };
+    let message = error.public_message();
+    async_graphql::Error::new(message).extend_with(|_, ext| {
+        ext.set("code", code);
+        if let AppError::Validation(errors) = &error {
+            if let Some(field) = errors.iter().find_map(|e| e.field.clone()) {
+                ext.set("field", field);
+            }
+            let details: Vec<async_graphql::Value> = errors
+                .iter()
+                .map(|e| {
+                    let mut obj = async_graphql::indexmap::IndexMap::new();
+                    obj.insert(
+                        async_graphql::Name::new("field"),
+                        async_graphql::Value::from(e.field.clone().unwrap_or_default()),
+                    );
+                    obj.insert(async_graphql::Name::new("type"), async_graphql::Value::from(e.kind));
+                    obj.insert(
+                        async_graphql::Name::new("message"),
+                        async_graphql::Value::from(e.message.clone()),
+                    );
+                    async_graphql::Value::Object(obj)
+                })
+                .collect();
+            ext.set("errors", async_graphql::Value::List(details));
+        }
+    })
+}
+
+/// A BAD_USER_INPUT error about one argument (e.g. an `ID` that is not a number).
+pub(crate) fn bad_argument(field: &str, message: &str) -> async_graphql::Error {
+    to_graphql_error(AppError::invalid(crate::error::FieldError {
+        location: "body",
+        field: Some(field.to_owned()),
+        kind: "int_parsing",
+        message: message.to_owned(),
+        input: async_graphql::Value::Null.into_json().unwrap_or_default(),
+        ctx: None,
+    }))
+}

@@ -1,0 +1,236 @@
+//! GraphQL over HTTP: POST with JSON, GET for queries (a mutation over GET is a 405),
+//! `application/graphql-response+json` with its status codes when the client accepts it, and
+//! GraphiQL for browsers.
+
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse, Request, Response};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse};
+use serde_json::json;
+
+use super::limits::{check_document, is_query_operation};
+use super::AppSchema;
+use crate::auth::{Verifier, bearer_token};
+use crate::config::GraphqlLimits;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// A request-level failure (nothing executed), in GraphQL's error shape.
+fn request_error(status: StatusCode, code: &str, message: impl Into<String>) -> axum::response::Response {
+    let body = json!({"errors": [{"message": message.into(), "extensions": {"code": code}}]});
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// Which media type the client wants the response in.
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(GRAPHQL_RESPONSE))
+}
+
+/// Puts the verified user (or why there is none) into the request data. Operations that need
+/// no user (`__typename`, introspection) still run without a token.
+async fn authenticate(verifier: &Verifier, headers: &HeaderMap, request: Request) -> Request {
+    let outcome = match bearer_token(headers) {
+        Ok(token) => verifier.verify(token).await,
+        Err(failure) => Err(failure),
+    };
+    match outcome {
+        Ok(user) => request.data(user),
+        Err(failure) => request.data(failure),
+    }
+}
+
+/// Gives every error an `extensions.code`: errors from parsing or validation have none.
+fn add_codes(mut response: Response) -> Response {
+    let request_failed = response.data == async_graphql::Value::Null;
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            let code = if request_failed && error.path.is_empty() {
+                "GRAPHQL_VALIDATION_FAILED"
+            } else {
+                "INTERNAL_SERVER_ERROR"
+            };
+            extensions.set("code", code);
+        }
+    }
+    response
+}
+
+/// A response that failed before execution: no field ran.
+fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Response {
+    let graphql_response = wants_graphql_response(headers);
+    let status = match &batch {
+        BatchResponse::Single(response) if graphql_response && is_request_error(response) => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    };
+    let content_type = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
+    let body = serde_json::to_vec(&batch).unwrap_or_else(|_| b"{}".to_vec());
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn execute(
+    schema: &AppSchema,
+    verifier: &Verifier,
+    limits: &GraphqlLimits,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+) -> axum::response::Response {
+    let requests = match batch {
+        BatchRequest::Single(request) => vec![request],
+        BatchRequest::Batch(requests) => {
+            if limits.max_batch == 0 {
+                return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched requests are turned off");
+            }
+            if requests.len() > limits.max_batch {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    format!("a batch may hold at most {} operations", limits.max_batch),
+                );
+            }
+            requests
+        }
+    };
+    for request in &requests {
+        if let Err(problem) = check_document(&request.query, limits) {
+            return request_error(StatusCode::BAD_REQUEST, "GRAPHQL_VALIDATION_FAILED", problem);
+        }
+    }
+    let single = requests.len() == 1 && limits.max_batch == 0 || requests.len() == 1;
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        let request = authenticate(verifier, headers, request).await;
+        responses.push(add_codes(schema.execute(request).await));
+    }
+    let batch = if single {
+        BatchResponse::Single(responses.remove(0))
+    } else {
+        BatchResponse::Batch(responses)
+    };
+    respond(batch, headers)
+}
+
+/// POST /graphql.
+pub(super) async fn post_handler(
+    State(schema): State<AppSchema>,
+    State(verifier): State<Arc<Verifier>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let limits = schema_limits(&schema);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_ascii_lowercase();
+    let batch = if content_type.starts_with("application/graphql") && !content_type.contains("json") {
+        BatchRequest::Single(Request::new(String::from_utf8_lossy(&body)))
+    } else if content_type.starts_with("application/json") || content_type.contains("+json") {
+        let value: serde_json::Value = match serde_json::from_slice(&body) {
+            Ok(value) => value,
+            Err(e) => {
+                return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("the body is not valid JSON: {e}"));
+            }
+        };
+        match serde_json::from_value::<BatchRequest>(value) {
+            Ok(batch) => batch,
+            Err(e) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    format!("the body is not a GraphQL request (it needs a \"query\" string): {e}"),
+                );
+            }
+        }
+    } else {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "send the request as application/json",
+        );
+    };
+    execute(&schema, &verifier, &limits, &headers, batch).await
+}
+
+/// GET /graphql: GraphiQL for a browser, otherwise a query from the URL.
+pub(super) async fn get_handler(
+    State(schema): State<AppSchema>,
+    State(verifier): State<Arc<Verifier>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> axum::response::Response {
+    let query = uri.query().unwrap_or_default();
+    let accepts_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if accepts_html && !query.contains("query=") {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("todo-api GraphiQL")
+                .finish(),
+        )
+        .into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(query) {
+        Ok(request) => request,
+        Err(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "a GET request needs a `query` parameter (variables as JSON)",
+            );
+        }
+    };
+    if request.query.trim().is_empty() {
+        return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the `query` parameter is missing");
+    }
+    if !is_query_operation(&request.query, request.operation_name.as_deref()) {
+        return request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_REQUEST",
+            "mutations are only allowed over POST",
+        );
+    }
+    let limits = schema_limits(&schema);
+    execute(&schema, &verifier, &limits, &headers, BatchRequest::Single(request)).await
+}
+
+fn schema_limits(schema: &AppSchema) -> GraphqlLimits {
+    schema
+        .data::<GraphqlLimits>()
+        .cloned()
+        .unwrap_or_else(|| panic_free_default())
+}
+
+fn panic_free_default() -> GraphqlLimits {
+    GraphqlLimits {
+        max_depth: 10,
+        max_complexity: 250,
+        max_document_bytes: 16_384,
+        max_aliases: 30,
+        max_batch: 0,
+        introspection: true,
+    }
+}

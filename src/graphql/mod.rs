@@ -1,0 +1,79 @@
+//! The GraphQL API at `/graphql`: schema assembly, the HTTP transport (GraphQL over HTTP, with
+//! GraphiQL for browsers) and the protection limits.
+//!
+//! Resolvers are thin: they read the verified user through [`viewer`], call one
+//! `TaskService` function and map the result. No SQL, validation or isolation logic here.
+
+mod error;
+mod http;
+mod limits;
+mod resolvers;
+mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use axum::Router;
+use axum::routing::get;
+
+use crate::AppState;
+use crate::auth::{AuthUser, Verifier};
+use crate::config::GraphqlLimits;
+use crate::error::{AppError, AuthFailure};
+use crate::tasks::TaskService;
+
+pub use error::to_graphql_error;
+
+/// The root query type.
+#[derive(MergedObject, Default)]
+pub struct Query(resolvers::TaskQuery, resolvers::ViewerQuery);
+
+/// The root mutation type.
+#[derive(MergedObject, Default)]
+pub struct Mutation(resolvers::TaskMutation);
+
+/// The executable schema.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema with the service, verifier and limits.
+pub fn build_schema(tasks: TaskService, verifier: Arc<Verifier>, limits: &GraphqlLimits) -> AppSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(tasks)
+        .data(verifier)
+        .data(limits.clone())
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_depth.max(8) * 2);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// `/graphql`: POST and GET (queries; GraphiQL for browsers).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/graphql", get(http::get_handler).post(http::post_handler))
+}
+
+/// The verified user of this request, or the UNAUTHENTICATED error saying why there is none.
+pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AuthUser> {
+    match ctx.data_opt::<AuthUser>() {
+        Some(user) => Ok(user),
+        None => {
+            let failure = ctx.data_opt::<AuthFailure>().cloned().unwrap_or(AuthFailure::Missing);
+            Err(to_graphql_error(AppError::Unauthenticated(failure)))
+        }
+    }
+}
+
+/// The tasks service.
+pub(crate) fn service<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a TaskService> {
+    ctx.data::<TaskService>()
+}

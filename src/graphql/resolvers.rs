@@ -1,0 +1,125 @@
+//! Query and mutation resolvers: read the viewer, call the service, map the result.
+
+use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
+
+use super::error::{bad_argument, to_graphql_error};
+use super::types::{CreateTaskInput, SortOrder, Task, TaskSort, TaskStatus, UpdateTaskInput, Viewer};
+use super::{service, viewer};
+use crate::error::{AppError, FieldError};
+use crate::tasks::{ListQuery, NewTask, TaskPatch};
+
+/// A task id argument as the service's integer.
+fn task_id(id: &ID) -> Result<i64> {
+    id.parse::<i64>()
+        .map_err(|_| bad_argument("id", "Input should be a valid integer, unable to parse string as an integer"))
+}
+
+/// Turns `null` into a BAD_USER_INPUT for fields that cannot be cleared.
+fn not_null<T>(field: &str, value: MaybeUndefined<T>, expected: &'static str) -> Result<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Value(v) => Ok(Some(v)),
+        MaybeUndefined::Null => Err(to_graphql_error(AppError::invalid(FieldError::body(
+            field,
+            expected,
+            format!("{field} cannot be null"),
+            serde_json::Value::Null,
+        )))),
+    }
+}
+
+/// Task queries.
+#[derive(Default)]
+pub struct TaskQuery;
+
+#[Object]
+impl TaskQuery {
+    /// The signed-in user's tasks.
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "TaskStatus::All")] status: TaskStatus,
+        #[graphql(default_with = "TaskSort::CreatedAt")] sort: TaskSort,
+        #[graphql(default_with = "SortOrder::Desc")] order: SortOrder,
+    ) -> Result<Vec<Task>> {
+        let user = viewer(ctx)?;
+        let query = ListQuery { status: status.into(), sort: sort.into(), order: Some(order.into()) };
+        let tasks = service(ctx)?.list(user, &query).await.map_err(to_graphql_error)?;
+        Ok(tasks.into_iter().map(Task::from).collect())
+    }
+
+    /// One task by id; null when there is no such task of the signed-in user.
+    async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Task>> {
+        let user = viewer(ctx)?;
+        match service(ctx)?.get(user, task_id(&id)?).await {
+            Ok(task) => Ok(Some(task.into())),
+            Err(AppError::NotFound) => Ok(None),
+            Err(e) => Err(to_graphql_error(e)),
+        }
+    }
+}
+
+/// The signed-in user.
+#[derive(Default)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// Who the token says is signed in.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        Ok(Viewer { id: ID(viewer(ctx)?.id().to_owned()) })
+    }
+}
+
+/// Task mutations.
+#[derive(Default)]
+pub struct TaskMutation;
+
+#[Object]
+impl TaskMutation {
+    /// Creates a task.
+    async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
+        let user = viewer(ctx)?;
+        let new = NewTask { title: input.title, description: input.description };
+        Ok(service(ctx)?.create(user, new).await.map_err(to_graphql_error)?.into())
+    }
+
+    /// Changes the fields given; the others stay as they are.
+    async fn update_task(&self, ctx: &Context<'_>, id: ID, input: UpdateTaskInput) -> Result<Task> {
+        let user = viewer(ctx)?;
+        let id = task_id(&id)?;
+        let patch = TaskPatch {
+            title: not_null("title", input.title, "string_type")?,
+            description: match input.description {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(d) => Some(Some(d)),
+            },
+            completed: not_null("completed", input.completed, "bool_type")?,
+        };
+        Ok(service(ctx)?.update(user, id, patch).await.map_err(to_graphql_error)?.into())
+    }
+
+    /// Deletes a task and returns its id.
+    async fn delete_task(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let user = viewer(ctx)?;
+        service(ctx)?.delete(user, task_id(&id)?).await.map_err(to_graphql_error)?;
+        Ok(id)
+    }
+
+    /// Flips `completed` atomically.
+    async fn toggle_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
+        let user = viewer(ctx)?;
+        Ok(service(ctx)?.toggle(user, task_id(&id)?).await.map_err(to_graphql_error)?.into())
+    }
+
+    /// Sets `completed` to the given value; repeating it changes nothing (for optimistic UIs).
+    async fn set_task_completed(&self, ctx: &Context<'_>, id: ID, completed: bool) -> Result<Task> {
+        let user = viewer(ctx)?;
+        let task = service(ctx)?
+            .set_completed(user, task_id(&id)?, completed)
+            .await
+            .map_err(to_graphql_error)?;
+        Ok(task.into())
+    }
+}

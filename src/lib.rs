@@ -1,0 +1,135 @@
+//! todo-api: a GraphQL + REST backend for multi-user todo apps, on PostgreSQL or SQLite.
+//!
+//! # Code tour
+//!
+//! A request flows `axum router → auth (Bearer token → Verifier → AuthUser) → adapter
+//! (graphql/ or rest/) → tasks::TaskService → tasks::store → db`.
+//!
+//! - [`config`]: every setting, from env / flags, validated once.
+//! - [`error`]: `AppError`, the one error type, and its REST mapping.
+//! - [`auth`]: bearer parsing, token verification, `AuthUser` (only the verifier makes one).
+//! - [`db`]: the pool enum (PostgreSQL or SQLite, chosen from `DATABASE_URL`), TLS,
+//!   embedded migrations, and `db_run!`, which expands one diesel query for both backends.
+//! - [`tasks`]: the domain: model and validation, the service, and all task SQL (the store).
+//! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes.
+//! - [`graphql`]: the GraphQL schema at `/graphql`, GraphiQL, and its limits.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod rest;
+pub mod tasks;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::FromRef;
+
+use crate::auth::Verifier;
+use crate::config::Config;
+use crate::db::Db;
+use crate::tasks::TaskService;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// The tasks service (and through it the database).
+    pub tasks: TaskService,
+    /// Token verification.
+    pub verifier: Arc<Verifier>,
+    /// The GraphQL schema.
+    pub schema: graphql::AppSchema,
+    /// The configuration.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Connects to the database, applies pending migrations and assembles the state.
+    pub async fn build(config: Config) -> anyhow::Result<AppState> {
+        install_crypto_provider();
+        let db = Db::connect(&config.database, &config.pool)
+            .await
+            .with_context(|| format!("DATABASE_URL: cannot connect to the {} database", config.database.backend_name()))?;
+        let ran = db.migrate().await.context("applying database migrations")?;
+        if ran > 0 {
+            tracing::info!(migrations = ran, "applied database migrations");
+        }
+        let tasks = TaskService::new(db);
+        let verifier = Arc::new(Verifier::new(config.auth.clone()));
+        let schema = graphql::build_schema(tasks.clone(), verifier.clone(), &config.graphql);
+        Ok(AppState { tasks, verifier, schema, config: Arc::new(config) })
+    }
+}
+
+/// Installs rustls' ring provider once (reqwest and the PostgreSQL TLS connector need one).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(rest::router())
+        .merge(graphql::router())
+        .fallback(rest::not_found)
+        .method_not_allowed_fallback(rest::method_not_allowed)
+        .with_state(state)
+}
+
+/// Runs the server until SIGINT / SIGTERM.
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    if config.needs_dev_secret() {
+        if !config.host.is_loopback() {
+            anyhow::bail!(
+                "BETTER_AUTH_SECRET: no token verification is configured, and HOST={} is not a \
+                 loopback address. Set BETTER_AUTH_SECRET (or JWT_SECRET) to your Better Auth \
+                 secret before serving on a network address.",
+                config.host
+            );
+        }
+        let path = config.use_dev_secret().context("DEV_SECRET_FILE: cannot read or create the development secret")?;
+        tracing::warn!(
+            secret_file = %path.display(),
+            "DEVELOPMENT MODE: no BETTER_AUTH_SECRET set; tokens are signed with a generated secret \
+             kept in {}. Mint one with `todo-api token <user_id>` and send it as \
+             `Authorization: Bearer <token>`.",
+            path.display()
+        );
+    }
+    let addr = config.listen_addr();
+    let state = AppState::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("HOST/PORT: cannot listen on {addr}"))?;
+    tracing::info!(address = %listener.local_addr()?, backend = state.tasks.db().backend_name(), "todo-api listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

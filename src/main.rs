@@ -1,0 +1,109 @@
+//! The `todo-api` command: `serve` (default), `migrate`, `token`, `print-schema`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use todo_api::config::{Settings, parse_duration};
+
+/// A GraphQL + REST backend for multi-user todo apps, on PostgreSQL or SQLite.
+///
+/// Every option can also be set by the environment variable shown (or in a .env file).
+#[derive(Debug, Parser)]
+#[command(name = "todo-api", version, about)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print a signed token for a user (development and scripts).
+    Token {
+        /// The user id to put in `sub`.
+        user_id: String,
+        /// How long the token is valid (e.g. 15m, 1h, 7d).
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
+        ttl: Duration,
+    },
+    /// Print the GraphQL schema (SDL), as checked in at schema.graphql.
+    PrintSchema,
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::PrintSchema) = cli.command {
+        print!("{}", todo_api::graphql::sdl());
+        return Ok(());
+    }
+    let mut config = cli.settings.validate()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => todo_api::serve(config).await,
+        Command::Migrate => {
+            todo_api::install_crypto_provider();
+            let db = todo_api::db::Db::connect(&config.database, &config.pool).await?;
+            let ran = db.migrate().await?;
+            println!("applied {ran} migration(s) to the {} database", db.backend_name());
+            Ok(())
+        }
+        Command::Token { user_id, ttl } => {
+            if config.needs_dev_secret() {
+                let path = config.use_dev_secret()?;
+                eprintln!("(signed with the development secret in {})", path.display());
+            }
+            let Some(secret) = config.auth.secret.clone() else {
+                anyhow::bail!("BETTER_AUTH_SECRET: no shared secret is configured");
+            };
+            let algorithm = config
+                .auth
+                .algorithms
+                .iter()
+                .copied()
+                .find(|a| matches!(a, jsonwebtoken::Algorithm::HS256 | jsonwebtoken::Algorithm::HS384 | jsonwebtoken::Algorithm::HS512))
+                .unwrap_or(jsonwebtoken::Algorithm::HS256);
+            let token = todo_api::auth::mint_token(
+                &secret,
+                algorithm,
+                &user_id,
+                ttl,
+                config.auth.issuer.as_deref(),
+                config.auth.audiences.first().map(String::as_str),
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::PrintSchema => Ok(()),
+    }
+}

@@ -1,0 +1,9 @@
+//! The tasks domain: what a task is ([`model`]), the rules for changing one ([`service`]) and
+//! all task SQL ([`store`]). REST and GraphQL both call [`TaskService`] and nothing below it.
+
+pub mod model;
+pub mod service;
+mod store;
+
+pub use model::{ListQuery, NewTask, SortKey, SortOrder, Task, TaskPatch, TaskStatus};
+pub use service::TaskService;
