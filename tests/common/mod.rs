@@ -1,0 +1,319 @@
+//! TestApp: the real server on an ephemeral port over a fresh database, with real signed tokens.
+//!
+//! Every behaviour test is written once as `async fn name(app: TestApp)` and listed in
+//! `backend_tests!`, which runs it on SQLite and on PostgreSQL. PostgreSQL is mandatory when
+//! `CI` (or `TODO_API_REQUIRE_POSTGRES`) is set: an unreachable server is then a failure.
+
+#![allow(dead_code)]
+
+pub mod pg;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use todo_api::auth::{SecretKey, mint_token};
+
+/// The shared secret the test servers verify with.
+pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!!";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and what it needs to be torn down.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    server: tokio::task::JoinHandle<()>,
+    _database: DatabaseGuard,
+}
+
+enum DatabaseGuard {
+    Sqlite(tempfile::TempDir),
+    Postgres(pg::TempDatabase),
+}
+
+/// Builder for a TestApp with extra settings.
+pub struct TestAppBuilder {
+    backend: Backend,
+    args: Vec<String>,
+}
+
+impl TestAppBuilder {
+    /// Adds `--flag value` settings.
+    pub fn arg(mut self, flag: &str, value: &str) -> Self {
+        self.args.push(flag.to_owned());
+        self.args.push(value.to_owned());
+        self
+    }
+
+    /// Starts the server; `None` when this is PostgreSQL and it is unreachable outside CI.
+    pub async fn start(self) -> Option<TestApp> {
+        todo_api::install_crypto_provider();
+        let (url, guard) = match self.backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+                (url, DatabaseGuard::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let db = pg::TempDatabase::create().await?;
+                (db.url.clone(), DatabaseGuard::Postgres(db))
+            }
+        };
+        let mut args = vec![
+            "--database-url".to_owned(),
+            url,
+            "--auth-secret".to_owned(),
+            SECRET.to_owned(),
+        ];
+        args.extend(self.args);
+        Some(start_with_args(args, self.backend, guard).await)
+    }
+}
+
+async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGuard) -> TestApp {
+    let settings = todo_api::config::settings_from_args(args).expect("test settings parse");
+    let config = settings.validate().expect("test settings are valid");
+    let state = todo_api::AppState::build(config).await.expect("app state builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, todo_api::app(state)).await.expect("server runs");
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client");
+    TestApp { base: format!("http://{addr}"), client, backend, server, _database: guard }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestApp {
+    /// A builder for a server with extra settings.
+    pub fn builder(backend: Backend) -> TestAppBuilder {
+        TestAppBuilder { backend, args: Vec::new() }
+    }
+
+    /// A token for `user` signed with the test secret, valid for an hour.
+    pub fn token(&self, user: &str) -> String {
+        token_for(user)
+    }
+
+    /// A client acting as `user`.
+    pub fn user(&self, user: &str) -> UserClient<'_> {
+        UserClient { app: self, user: user.to_owned(), token: Some(self.token(user)) }
+    }
+
+    /// A client with no token.
+    pub fn anonymous(&self) -> UserClient<'_> {
+        UserClient { app: self, user: "anonymous".into(), token: None }
+    }
+
+    /// A client sending this exact token.
+    pub fn with_token(&self, user: &str, token: &str) -> UserClient<'_> {
+        UserClient { app: self, user: user.into(), token: Some(token.to_owned()) }
+    }
+
+    /// A raw request: full control over headers and body.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        TestResponse::from(request.send().await.expect("request is sent")).await
+    }
+}
+
+/// A token for `user` signed with the test secret.
+pub fn token_for(user: &str) -> String {
+    mint_token(
+        &SecretKey::new(SECRET.as_bytes()),
+        jsonwebtoken::Algorithm::HS256,
+        user,
+        Duration::from_secs(3600),
+        None,
+        None,
+    )
+    .expect("token signs")
+}
+
+/// Requests as one user.
+pub struct UserClient<'a> {
+    pub app: &'a TestApp,
+    pub user: String,
+    token: Option<String>,
+}
+
+impl UserClient<'_> {
+    /// `/api/{this user}/tasks` + `suffix`.
+    pub fn tasks_path(&self, suffix: &str) -> String {
+        format!("/api/{}/tasks{suffix}", self.user)
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
+        let mut request = self.app.client.request(method, format!("{}{path}", self.app.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        TestResponse::from(request.send().await.expect("request is sent")).await
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.request(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> TestResponse {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str) -> TestResponse {
+        self.request(Method::PATCH, path, None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// Creates a task through REST and returns its JSON.
+    pub async fn create_task(&self, title: &str) -> Value {
+        self.post(&self.tasks_path(""), json!({ "title": title })).await.good(StatusCode::CREATED)
+    }
+
+    /// Runs a GraphQL operation (POST, JSON) and returns the whole response body.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .request(Method::POST, "/graphql", Some(json!({"query": query, "variables": variables})))
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "GraphQL answered {}", response.text);
+        response.json()
+    }
+
+    /// Runs a GraphQL operation that must succeed and returns its `data`.
+    pub async fn graphql_data(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected GraphQL errors: {body}");
+        body["data"].clone()
+    }
+}
+
+/// A response read in full.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl TestResponse {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body reads");
+        TestResponse { status, headers, text }
+    }
+
+    /// The body as JSON (fails loudly if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text))
+    }
+
+    /// Asserts the status and returns the JSON body.
+    #[track_caller]
+    pub fn good(&self, expected: StatusCode) -> Value {
+        assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
+        if self.text.is_empty() { Value::Null } else { self.json() }
+    }
+
+    /// Asserts a FastAPI `{"detail": "..."}` error.
+    #[track_caller]
+    pub fn detail(&self, expected_status: StatusCode, expected_detail: &str) {
+        assert_eq!(self.status, expected_status, "unexpected status; body: {}", self.text);
+        assert_eq!(self.json(), json!({ "detail": expected_detail }));
+    }
+
+    /// Asserts a 422 and returns the `detail` list.
+    #[track_caller]
+    pub fn validation(&self) -> Vec<Value> {
+        assert_eq!(self.status, StatusCode::UNPROCESSABLE_ENTITY, "body: {}", self.text);
+        self.json()["detail"].as_array().expect("detail is a list").clone()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Asserts that a 422 `detail` list has an entry at `loc` with `type`.
+#[track_caller]
+pub fn assert_error_at(detail: &[Value], loc: Value, kind: &str) {
+    assert!(
+        detail.iter().any(|e| e["loc"] == loc && e["type"] == kind),
+        "no {kind} error at {loc} in {detail:?}"
+    );
+    for entry in detail {
+        for key in ["type", "loc", "msg", "input"] {
+            assert!(entry.get(key).is_some(), "error entry lacks {key}: {entry}");
+        }
+    }
+}
+
+/// Runs each listed `async fn(TestApp)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::builder($crate::common::Backend::Sqlite)
+                        .start()
+                        .await
+                        .expect("SQLite test app");
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::builder($crate::common::Backend::Postgres)
+                        .start()
+                        .await
+                    else {
+                        return;
+                    };
+                    super::$name(app).await;
+                }
+            )*
+        }
+    };
+}

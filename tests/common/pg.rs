@@ -1,0 +1,89 @@
+//! PostgreSQL for tests: a fresh database per test on the machine's server, dropped afterwards.
+
+use tokio_postgres::NoTls;
+
+/// The server tests create their databases on.
+pub fn admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// True when PostgreSQL tests must run (CI): an unreachable server fails them.
+pub fn required() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
+        || std::env::var_os("TODO_API_REQUIRE_POSTGRES").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A database that exists for one test.
+pub struct TempDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+/// Connects to the admin database; `None` (skip) or panic (CI) when unreachable.
+pub async fn admin_client() -> Option<tokio_postgres::Client> {
+    match tokio_postgres::connect(&admin_url(), NoTls).await {
+        Ok((client, connection)) => {
+            tokio::spawn(connection);
+            Some(client)
+        }
+        Err(e) if required() => {
+            panic!("PostgreSQL is required (CI) but unreachable at {}: {e}", admin_url())
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: PostgreSQL unreachable at {} ({e}); set CI=1 to make this fail", admin_url());
+            None
+        }
+    }
+}
+
+/// Replaces the database name in a URL.
+pub fn url_with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let prefix = match base.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{prefix}/{database}?{query}"),
+        None => format!("{prefix}/{database}"),
+    }
+}
+
+impl TempDatabase {
+    /// Creates `todo_test_<random>`.
+    pub async fn create() -> Option<TempDatabase> {
+        let client = admin_client().await?;
+        let name = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        let url = url_with_database(&admin_url(), &name);
+        Some(TempDatabase { name, url })
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside any runtime guarantee: use a thread with its own small runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async move {
+                    if let Ok((client, connection)) = tokio_postgres::connect(&admin_url(), NoTls).await {
+                        tokio::spawn(connection);
+                        let _ = client
+                            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
