@@ -46,13 +46,18 @@ impl TaskService {
     /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
     pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
         let mut conn = self.db.conn().await?;
-        store::find(&mut conn, user, id).await?.map(Task::from).ok_or(AppError::NotFound)
+        store::find(&mut conn, user, id)
+            .await?
+            .map(Task::from)
+            .ok_or(AppError::NotFound)
     }
 
     /// Creates a task for the user.
     pub async fn create(&self, user: &AuthUser, input: NewTask) -> AppResult<Task> {
         let mut errors = Vec::new();
-        let title = validate_title(&input.title).map_err(|e| errors.push(e)).ok();
+        let title = validate_title(&input.title)
+            .map_err(|e| errors.push(e))
+            .ok();
         if let Some(description) = &input.description {
             validate_description(description).unwrap_or_else(|e| errors.push(e));
         }
@@ -102,10 +107,18 @@ impl TaskService {
             .ok_or(AppError::NotFound)
     }
 
-    /// Sets `completed` to the given value (idempotent).
-    pub async fn set_completed(&self, user: &AuthUser, id: i64, completed: bool) -> AppResult<Task> {
-        let patch = TaskPatch { completed: Some(completed), ..TaskPatch::default() };
-        self.update(user, id, patch).await
+    /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` alone).
+    pub async fn set_completed(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        completed: bool,
+    ) -> AppResult<Task> {
+        let mut conn = self.db.conn().await?;
+        store::set_completed(&mut conn, user, id, completed, now_micros())
+            .await?
+            .map(Task::from)
+            .ok_or(AppError::NotFound)
     }
 
     /// Flips `completed` atomically.

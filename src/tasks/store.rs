@@ -115,6 +115,35 @@ pub(super) async fn update(
     })
 }
 
+/// Sets `completed`; only a real change bumps `updated_at`, so repeating it changes nothing.
+/// When nothing changed (already in that state, or no such task) the row is read back.
+pub(super) async fn set_completed(
+    conn: &mut DbConn,
+    owner: &AuthUser,
+    task_id: i64,
+    value: bool,
+    now: NaiveDateTime,
+) -> QueryResult<Option<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    let changed = db_run!(conn, |c| {
+        diesel::update(
+            tasks
+                .filter(id.eq(task_id))
+                .filter(user_id.eq(owner.id()))
+                .filter(completed.ne(value)),
+        )
+        .set((completed.eq(value), updated_at.eq(now)))
+        .returning(TaskRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()
+    })?;
+    match changed {
+        Some(row) => Ok(Some(row)),
+        None => find(conn, owner, task_id).await,
+    }
+}
+
 /// Flips `completed` in one `UPDATE … SET completed = NOT completed … RETURNING`, so that
 /// concurrent toggles each flip it once.
 pub(super) async fn toggle(
@@ -126,7 +155,10 @@ pub(super) async fn toggle(
     use crate::db::schema::tasks::dsl::*;
     db_run!(conn, |c| {
         diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
-            .set((completed.eq(diesel::dsl::not(completed)), updated_at.eq(now)))
+            .set((
+                completed.eq(diesel::dsl::not(completed)),
+                updated_at.eq(now),
+            ))
             .returning(TaskRow::as_returning())
             .get_result(c)
             .await

@@ -80,17 +80,29 @@ impl TestAppBuilder {
 async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGuard) -> TestApp {
     let settings = todo_api::config::settings_from_args(args).expect("test settings parse");
     let config = settings.validate().expect("test settings are valid");
-    let state = todo_api::AppState::build(config).await.expect("app state builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let state = todo_api::AppState::build(config)
+        .await
+        .expect("app state builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let server = tokio::spawn(async move {
-        axum::serve(listener, todo_api::app(state)).await.expect("server runs");
+        axum::serve(listener, todo_api::app(state))
+            .await
+            .expect("server runs");
     });
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client");
-    TestApp { base: format!("http://{addr}"), client, backend, server, _database: guard }
+    TestApp {
+        base: format!("http://{addr}"),
+        client,
+        backend,
+        server,
+        _database: guard,
+    }
 }
 
 impl Drop for TestApp {
@@ -102,7 +114,10 @@ impl Drop for TestApp {
 impl TestApp {
     /// A builder for a server with extra settings.
     pub fn builder(backend: Backend) -> TestAppBuilder {
-        TestAppBuilder { backend, args: Vec::new() }
+        TestAppBuilder {
+            backend,
+            args: Vec::new(),
+        }
     }
 
     /// A token for `user` signed with the test secret, valid for an hour.
@@ -112,17 +127,29 @@ impl TestApp {
 
     /// A client acting as `user`.
     pub fn user(&self, user: &str) -> UserClient<'_> {
-        UserClient { app: self, user: user.to_owned(), token: Some(self.token(user)) }
+        UserClient {
+            app: self,
+            user: user.to_owned(),
+            token: Some(self.token(user)),
+        }
     }
 
     /// A client with no token.
     pub fn anonymous(&self) -> UserClient<'_> {
-        UserClient { app: self, user: "anonymous".into(), token: None }
+        UserClient {
+            app: self,
+            user: "anonymous".into(),
+            token: None,
+        }
     }
 
     /// A client sending this exact token.
     pub fn with_token(&self, user: &str, token: &str) -> UserClient<'_> {
-        UserClient { app: self, user: user.into(), token: Some(token.to_owned()) }
+        UserClient {
+            app: self,
+            user: user.into(),
+            token: Some(token.to_owned()),
+        }
     }
 
     /// A raw request: full control over headers and body.
@@ -171,7 +198,10 @@ impl UserClient<'_> {
     }
 
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
-        let mut request = self.app.client.request(method, format!("{}{path}", self.app.base));
+        let mut request = self
+            .app
+            .client
+            .request(method, format!("{}{path}", self.app.base));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -203,22 +233,36 @@ impl UserClient<'_> {
 
     /// Creates a task through REST and returns its JSON.
     pub async fn create_task(&self, title: &str) -> Value {
-        self.post(&self.tasks_path(""), json!({ "title": title })).await.good(StatusCode::CREATED)
+        self.post(&self.tasks_path(""), json!({ "title": title }))
+            .await
+            .good(StatusCode::CREATED)
     }
 
     /// Runs a GraphQL operation (POST, JSON) and returns the whole response body.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         let response = self
-            .request(Method::POST, "/graphql", Some(json!({"query": query, "variables": variables})))
+            .request(
+                Method::POST,
+                "/graphql",
+                Some(json!({"query": query, "variables": variables})),
+            )
             .await;
-        assert_eq!(response.status, StatusCode::OK, "GraphQL answered {}", response.text);
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "GraphQL answered {}",
+            response.text
+        );
         response.json()
     }
 
     /// Runs a GraphQL operation that must succeed and returns its `data`.
     pub async fn graphql_data(&self, query: &str, variables: Value) -> Value {
         let body = self.graphql(query, variables).await;
-        assert!(body.get("errors").is_none(), "unexpected GraphQL errors: {body}");
+        assert!(
+            body.get("errors").is_none(),
+            "unexpected GraphQL errors: {body}"
+        );
         body["data"].clone()
     }
 }
@@ -236,7 +280,11 @@ impl TestResponse {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body reads");
-        TestResponse { status, headers, text }
+        TestResponse {
+            status,
+            headers,
+            text,
+        }
     }
 
     /// The body as JSON (fails loudly if it is not).
@@ -248,22 +296,42 @@ impl TestResponse {
     /// Asserts the status and returns the JSON body.
     #[track_caller]
     pub fn good(&self, expected: StatusCode) -> Value {
-        assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
-        if self.text.is_empty() { Value::Null } else { self.json() }
+        assert_eq!(
+            self.status, expected,
+            "unexpected status; body: {}",
+            self.text
+        );
+        if self.text.is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
     }
 
     /// Asserts a FastAPI `{"detail": "..."}` error.
     #[track_caller]
     pub fn detail(&self, expected_status: StatusCode, expected_detail: &str) {
-        assert_eq!(self.status, expected_status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, expected_status,
+            "unexpected status; body: {}",
+            self.text
+        );
         assert_eq!(self.json(), json!({ "detail": expected_detail }));
     }
 
     /// Asserts a 422 and returns the `detail` list.
     #[track_caller]
     pub fn validation(&self) -> Vec<Value> {
-        assert_eq!(self.status, StatusCode::UNPROCESSABLE_ENTITY, "body: {}", self.text);
-        self.json()["detail"].as_array().expect("detail is a list").clone()
+        assert_eq!(
+            self.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body: {}",
+            self.text
+        );
+        self.json()["detail"]
+            .as_array()
+            .expect("detail is a list")
+            .clone()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -314,6 +382,42 @@ macro_rules! backend_tests {
                     super::$name(app).await;
                 }
             )*
+        }
+    };
+}
+
+/// Runs each listed `async fn(Backend)` on SQLite and on PostgreSQL: for tests that start
+/// their own server with extra settings (`TestApp::builder(backend).arg(..).start()`).
+#[macro_export]
+macro_rules! backend_cases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_cases {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres_cases {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Starts an app with extra settings, or returns from the test when PostgreSQL is
+/// unavailable outside CI.
+#[macro_export]
+macro_rules! start_app {
+    ($backend:expr $(, $flag:expr => $value:expr)* $(,)?) => {
+        match $crate::common::TestApp::builder($backend)$(.arg($flag, $value))*.start().await {
+            Some(app) => app,
+            None => return,
         }
     };
 }
