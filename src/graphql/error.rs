@@ -33,7 +33,10 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
                         async_graphql::Name::new("field"),
                         async_graphql::Value::from(e.field.clone().unwrap_or_default()),
                     );
-                    obj.insert(async_graphql::Name::new("type"), async_graphql::Value::from(e.kind));
+                    obj.insert(
+                        async_graphql::Name::new("type"),
+                        async_graphql::Value::from(e.kind),
+                    );
                     obj.insert(
                         async_graphql::Name::new("message"),
                         async_graphql::Value::from(e.message.clone()),

@@ -12,19 +12,25 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse};
 use serde_json::json;
 
-use super::limits::{check_document, is_query_operation};
 use super::AppSchema;
+use super::limits::{check_document, is_query_operation};
 use crate::auth::{Verifier, bearer_token};
-use crate::config::GraphqlLimits;
+use crate::config::{Config, GraphqlLimits};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// A request-level failure (nothing executed), in GraphQL's error shape.
-fn request_error(status: StatusCode, code: &str, message: impl Into<String>) -> axum::response::Response {
+fn request_error(
+    status: StatusCode,
+    code: &str,
+    message: impl Into<String>,
+) -> axum::response::Response {
     let body = json!({"errors": [{"message": message.into(), "extensions": {"code": code}}]});
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
 }
@@ -83,7 +89,11 @@ fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Respons
         }
         _ => StatusCode::OK,
     };
-    let content_type = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE
+    } else {
+        "application/json"
+    };
     let body = serde_json::to_vec(&batch).unwrap_or_else(|_| b"{}".to_vec());
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
@@ -95,37 +105,53 @@ async fn execute(
     headers: &HeaderMap,
     batch: BatchRequest,
 ) -> axum::response::Response {
-    let requests = match batch {
-        BatchRequest::Single(request) => vec![request],
+    let (requests, is_batch) = match batch {
+        BatchRequest::Single(request) => (vec![request], false),
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
-                return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched requests are turned off");
-            }
-            if requests.len() > limits.max_batch {
                 return request_error(
                     StatusCode::BAD_REQUEST,
                     "BAD_REQUEST",
-                    format!("a batch may hold at most {} operations", limits.max_batch),
+                    "batched requests are turned off",
                 );
             }
-            requests
+            if requests.is_empty() || requests.len() > limits.max_batch {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    format!("a batch must hold 1 to {} operations", limits.max_batch),
+                );
+            }
+            (requests, true)
         }
     };
     for request in &requests {
+        if request.query.trim().is_empty() {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the request has no `query`",
+            );
+        }
         if let Err(problem) = check_document(&request.query, limits) {
-            return request_error(StatusCode::BAD_REQUEST, "GRAPHQL_VALIDATION_FAILED", problem);
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "GRAPHQL_VALIDATION_FAILED",
+                problem,
+            );
         }
     }
-    let single = requests.len() == 1 && limits.max_batch == 0 || requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
         let request = authenticate(verifier, headers, request).await;
         responses.push(add_codes(schema.execute(request).await));
     }
-    let batch = if single {
-        BatchResponse::Single(responses.remove(0))
-    } else {
-        BatchResponse::Batch(responses)
+    let batch = match (is_batch, responses.pop()) {
+        (false, Some(response)) => BatchResponse::Single(response),
+        (_, last) => {
+            responses.extend(last);
+            BatchResponse::Batch(responses)
+        }
     };
     respond(batch, headers)
 }
@@ -134,22 +160,28 @@ async fn execute(
 pub(super) async fn post_handler(
     State(schema): State<AppSchema>,
     State(verifier): State<Arc<Verifier>>,
+    State(config): State<Arc<Config>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let limits = schema_limits(&schema);
+    let limits = &config.graphql;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_ascii_lowercase();
-    let batch = if content_type.starts_with("application/graphql") && !content_type.contains("json") {
+    let batch = if content_type.starts_with("application/graphql") && !content_type.contains("json")
+    {
         BatchRequest::Single(Request::new(String::from_utf8_lossy(&body)))
     } else if content_type.starts_with("application/json") || content_type.contains("+json") {
         let value: serde_json::Value = match serde_json::from_slice(&body) {
             Ok(value) => value,
             Err(e) => {
-                return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("the body is not valid JSON: {e}"));
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    format!("the body is not valid JSON: {e}"),
+                );
             }
         };
         match serde_json::from_value::<BatchRequest>(value) {
@@ -169,13 +201,14 @@ pub(super) async fn post_handler(
             "send the request as application/json",
         );
     };
-    execute(&schema, &verifier, &limits, &headers, batch).await
+    execute(&schema, &verifier, limits, &headers, batch).await
 }
 
 /// GET /graphql: GraphiQL for a browser, otherwise a query from the URL.
 pub(super) async fn get_handler(
     State(schema): State<AppSchema>,
     State(verifier): State<Arc<Verifier>>,
+    State(config): State<Arc<Config>>,
     headers: HeaderMap,
     uri: Uri,
 ) -> axum::response::Response {
@@ -204,7 +237,11 @@ pub(super) async fn get_handler(
         }
     };
     if request.query.trim().is_empty() {
-        return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the `query` parameter is missing");
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "the `query` parameter is missing",
+        );
     }
     if !is_query_operation(&request.query, request.operation_name.as_deref()) {
         return request_error(
@@ -213,24 +250,6 @@ pub(super) async fn get_handler(
             "mutations are only allowed over POST",
         );
     }
-    let limits = schema_limits(&schema);
-    execute(&schema, &verifier, &limits, &headers, BatchRequest::Single(request)).await
-}
-
-fn schema_limits(schema: &AppSchema) -> GraphqlLimits {
-    schema
-        .data::<GraphqlLimits>()
-        .cloned()
-        .unwrap_or_else(|| panic_free_default())
-}
-
-fn panic_free_default() -> GraphqlLimits {
-    GraphqlLimits {
-        max_depth: 10,
-        max_complexity: 250,
-        max_document_bytes: 16_384,
-        max_aliases: 30,
-        max_batch: 0,
-        introspection: true,
-    }
+    let single = BatchRequest::Single(request);
+    execute(&schema, &verifier, &config.graphql, &headers, single).await
 }

@@ -62,13 +62,14 @@ pub(super) fn is_query_operation(query: &str, operation_name: Option<&str>) -> b
     };
     let ty = match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name).map(|op| op.node.ty)
-        }
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
             ops.values().next().map(|op| op.node.ty)
         }
         _ => None,
     };
-    !matches!(ty, Some(OperationType::Mutation | OperationType::Subscription))
+    !matches!(
+        ty,
+        Some(OperationType::Mutation | OperationType::Subscription)
+    )
 }

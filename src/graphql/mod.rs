@@ -36,11 +36,14 @@ pub struct Mutation(resolvers::TaskMutation);
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema with the service, verifier and limits.
-pub fn build_schema(tasks: TaskService, verifier: Arc<Verifier>, limits: &GraphqlLimits) -> AppSchema {
+pub fn build_schema(
+    tasks: TaskService,
+    verifier: Arc<Verifier>,
+    limits: &GraphqlLimits,
+) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(tasks)
         .data(verifier)
-        .data(limits.clone())
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_depth.max(8) * 2);
@@ -67,7 +70,10 @@ pub(crate) fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AuthUse
     match ctx.data_opt::<AuthUser>() {
         Some(user) => Ok(user),
         None => {
-            let failure = ctx.data_opt::<AuthFailure>().cloned().unwrap_or(AuthFailure::Missing);
+            let failure = ctx
+                .data_opt::<AuthFailure>()
+                .cloned()
+                .unwrap_or(AuthFailure::Missing);
             Err(to_graphql_error(AppError::Unauthenticated(failure)))
         }
     }

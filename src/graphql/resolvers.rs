@@ -3,15 +3,21 @@
 use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
 
 use super::error::{bad_argument, to_graphql_error};
-use super::types::{CreateTaskInput, SortOrder, Task, TaskSort, TaskStatus, UpdateTaskInput, Viewer};
+use super::types::{
+    CreateTaskInput, SortOrder, Task, TaskSort, TaskStatus, UpdateTaskInput, Viewer,
+};
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
 use crate::tasks::{ListQuery, NewTask, TaskPatch};
 
 /// A task id argument as the service's integer.
 fn task_id(id: &ID) -> Result<i64> {
-    id.parse::<i64>()
-        .map_err(|_| bad_argument("id", "Input should be a valid integer, unable to parse string as an integer"))
+    id.parse::<i64>().map_err(|_| {
+        bad_argument(
+            "id",
+            "Input should be a valid integer, unable to parse string as an integer",
+        )
+    })
 }
 
 /// Turns `null` into a BAD_USER_INPUT for fields that cannot be cleared.
@@ -38,13 +44,21 @@ impl TaskQuery {
     async fn tasks(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "TaskStatus::All")] status: TaskStatus,
-        #[graphql(default_with = "TaskSort::CreatedAt")] sort: TaskSort,
-        #[graphql(default_with = "SortOrder::Desc")] order: SortOrder,
+        #[graphql(default_with = "Some(TaskStatus::All)")] status: Option<TaskStatus>,
+        #[graphql(default_with = "Some(TaskSort::CreatedAt)")] sort: Option<TaskSort>,
+        #[graphql(default_with = "Some(SortOrder::Desc)")] order: Option<SortOrder>,
     ) -> Result<Vec<Task>> {
         let user = viewer(ctx)?;
-        let query = ListQuery { status: status.into(), sort: sort.into(), order: Some(order.into()) };
-        let tasks = service(ctx)?.list(user, &query).await.map_err(to_graphql_error)?;
+        // An explicit null means the default, as if the argument were absent.
+        let query = ListQuery {
+            status: status.unwrap_or(TaskStatus::All).into(),
+            sort: sort.unwrap_or(TaskSort::CreatedAt).into(),
+            order: Some(order.unwrap_or(SortOrder::Desc).into()),
+        };
+        let tasks = service(ctx)?
+            .list(user, &query)
+            .await
+            .map_err(to_graphql_error)?;
         Ok(tasks.into_iter().map(Task::from).collect())
     }
 
@@ -67,7 +81,9 @@ pub struct ViewerQuery;
 impl ViewerQuery {
     /// Who the token says is signed in.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
-        Ok(Viewer { id: ID(viewer(ctx)?.id().to_owned()) })
+        Ok(Viewer {
+            id: ID(viewer(ctx)?.id().to_owned()),
+        })
     }
 }
 
@@ -80,8 +96,15 @@ impl TaskMutation {
     /// Creates a task.
     async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
         let user = viewer(ctx)?;
-        let new = NewTask { title: input.title, description: input.description };
-        Ok(service(ctx)?.create(user, new).await.map_err(to_graphql_error)?.into())
+        let new = NewTask {
+            title: input.title,
+            description: input.description,
+        };
+        Ok(service(ctx)?
+            .create(user, new)
+            .await
+            .map_err(to_graphql_error)?
+            .into())
     }
 
     /// Changes the fields given; the others stay as they are.
@@ -97,20 +120,31 @@ impl TaskMutation {
             },
             completed: not_null("completed", input.completed, "bool_type")?,
         };
-        Ok(service(ctx)?.update(user, id, patch).await.map_err(to_graphql_error)?.into())
+        Ok(service(ctx)?
+            .update(user, id, patch)
+            .await
+            .map_err(to_graphql_error)?
+            .into())
     }
 
     /// Deletes a task and returns its id.
     async fn delete_task(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
         let user = viewer(ctx)?;
-        service(ctx)?.delete(user, task_id(&id)?).await.map_err(to_graphql_error)?;
+        service(ctx)?
+            .delete(user, task_id(&id)?)
+            .await
+            .map_err(to_graphql_error)?;
         Ok(id)
     }
 
     /// Flips `completed` atomically.
     async fn toggle_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
         let user = viewer(ctx)?;
-        Ok(service(ctx)?.toggle(user, task_id(&id)?).await.map_err(to_graphql_error)?.into())
+        Ok(service(ctx)?
+            .toggle(user, task_id(&id)?)
+            .await
+            .map_err(to_graphql_error)?
+            .into())
     }
 
     /// Sets `completed` to the given value; repeating it changes nothing (for optimistic UIs).

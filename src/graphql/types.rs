@@ -1,6 +1,9 @@
 //! GraphQL types. Their doc comments become the schema's descriptions.
 
-use async_graphql::{Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Scalar, ScalarType, SimpleObject, Value};
+use async_graphql::{
+    Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Scalar, ScalarType,
+    SimpleObject, Value,
+};
 use chrono::{DateTime as ChronoDateTime, SecondsFormat, Utc};
 
 use crate::tasks;
@@ -9,6 +12,7 @@ use crate::tasks;
 #[derive(Debug, Clone, Copy)]
 pub struct DateTime(pub ChronoDateTime<Utc>);
 
+/// A point in time, RFC 3339 in UTC with a `Z` and microseconds: `2026-11-23T09:00:00.123456Z`.
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {

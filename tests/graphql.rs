@@ -1,0 +1,721 @@
+//! The GraphQL API over real HTTP, on both backends: the REST cases' twins, the auth rules,
+//! GraphQL-over-HTTP behaviour, the protection limits, and the checked-in schema.
+
+mod common;
+
+use common::{Backend, TestApp, UserClient};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+backend_tests!(
+    crud_round_trip,
+    rest_and_graphql_see_the_same_task,
+    status_filters,
+    sorts_and_orders,
+    validation_matches_rest,
+    unknown_ids,
+    set_task_completed_is_idempotent,
+    authentication_errors_carry_codes,
+    typename_and_introspection_need_no_token,
+    http_get_and_post,
+    graphql_response_media_type_status_codes,
+    malformed_requests_are_400,
+    graphiql_for_browsers,
+    too_deep_queries_are_refused,
+    alias_and_size_limits,
+    batching_is_off_by_default,
+);
+
+backend_cases!(
+    batching_when_enabled,
+    complexity_limit,
+    introspection_can_be_turned_off
+);
+
+const FIELDS: &str = "id title description completed createdAt updatedAt";
+
+fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+}
+
+async fn create(user: &UserClient<'_>, title: &str) -> Value {
+    let query = format!(
+        "mutation($input: CreateTaskInput!) {{ createTask(input: $input) {{ {FIELDS} }} }}"
+    );
+    user.graphql_data(&query, json!({"input": {"title": title}}))
+        .await["createTask"]
+        .clone()
+}
+
+async fn list_ids(user: &UserClient<'_>, args: &str) -> Vec<String> {
+    let query = if args.is_empty() {
+        "{ tasks { id } }".to_owned()
+    } else {
+        format!("{{ tasks({args}) {{ id }} }}")
+    };
+    let data = user.graphql_data(&query, json!({})).await;
+    data["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn crud_round_trip(app: TestApp) {
+    let alice = app.user("alice");
+    let query = format!(
+        "mutation($input: CreateTaskInput!) {{ createTask(input: $input) {{ {FIELDS} }} }}"
+    );
+    let created = alice
+        .graphql_data(
+            &query,
+            json!({"input": {"title": "  Write docs ", "description": "README"}}),
+        )
+        .await["createTask"]
+        .clone();
+    assert_eq!(created["title"], "Write docs");
+    assert_eq!(created["description"], "README");
+    assert_eq!(created["completed"], false);
+    assert!(created["createdAt"].as_str().unwrap().ends_with('Z'));
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let read = alice
+        .graphql_data(
+            &format!("query($id: ID!) {{ task(id: $id) {{ {FIELDS} }} }}"),
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(read["task"], created);
+    assert_eq!(list_ids(&alice, "").await, vec![id.clone()]);
+
+    let update = format!(
+        "mutation($id: ID!, $input: UpdateTaskInput!) {{ updateTask(id: $id, input: $input) {{ {FIELDS} }} }}"
+    );
+    let renamed = alice
+        .graphql_data(&update, json!({"id": id, "input": {"title": "Docs"}}))
+        .await["updateTask"]
+        .clone();
+    assert_eq!(renamed["title"], "Docs");
+    assert_eq!(
+        renamed["description"], "README",
+        "absent fields are unchanged"
+    );
+    assert!(renamed["updatedAt"].as_str() > created["updatedAt"].as_str());
+    let cleared = alice
+        .graphql_data(
+            &update,
+            json!({"id": id, "input": {"description": null, "completed": true}}),
+        )
+        .await["updateTask"]
+        .clone();
+    assert_eq!(cleared["description"], Value::Null);
+    assert_eq!(cleared["completed"], true);
+    assert_eq!(cleared["title"], "Docs");
+
+    let toggled = alice
+        .graphql_data(
+            "mutation($id: ID!) { toggleTask(id: $id) { completed } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(toggled["toggleTask"]["completed"], false);
+
+    let deleted = alice
+        .graphql_data(
+            "mutation($id: ID!) { deleteTask(id: $id) }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(deleted["deleteTask"], id);
+    let gone = alice
+        .graphql_data(
+            "query($id: ID!) { task(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(gone["task"], Value::Null);
+    let again = alice
+        .graphql(
+            "mutation($id: ID!) { deleteTask(id: $id) }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(error_code(&again), "NOT_FOUND");
+}
+
+async fn rest_and_graphql_see_the_same_task(app: TestApp) {
+    let alice = app.user("alice");
+    let from_graphql = create(&alice, "made in GraphQL").await;
+    let id = from_graphql["id"].as_str().unwrap();
+    let via_rest = alice
+        .get(&alice.tasks_path(&format!("/{id}")))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(via_rest["title"], from_graphql["title"]);
+    assert_eq!(via_rest["created_at"], from_graphql["createdAt"]);
+    assert_eq!(via_rest["updated_at"], from_graphql["updatedAt"]);
+    assert_eq!(via_rest["completed"], from_graphql["completed"]);
+
+    let from_rest = alice
+        .post(
+            &alice.tasks_path(""),
+            json!({"title": "made in REST", "description": "d"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let rest_id = from_rest["id"].as_i64().unwrap().to_string();
+    let via_graphql = alice
+        .graphql_data(
+            &format!("query($id: ID!) {{ task(id: $id) {{ {FIELDS} }} }}"),
+            json!({"id": rest_id}),
+        )
+        .await["task"]
+        .clone();
+    assert_eq!(
+        via_graphql,
+        json!({
+            "id": rest_id,
+            "title": "made in REST",
+            "description": "d",
+            "completed": false,
+            "createdAt": from_rest["created_at"],
+            "updatedAt": from_rest["updated_at"],
+        })
+    );
+}
+
+async fn status_filters(app: TestApp) {
+    let alice = app.user("alice");
+    let open = create(&alice, "open").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = create(&alice, "done").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice
+        .graphql_data(
+            "mutation($id: ID!) { toggleTask(id: $id) { id } }",
+            json!({"id": done}),
+        )
+        .await;
+    assert_eq!(
+        list_ids(&alice, "status: PENDING").await,
+        vec![open.clone()]
+    );
+    assert_eq!(
+        list_ids(&alice, "status: COMPLETED").await,
+        vec![done.clone()]
+    );
+    assert_eq!(
+        list_ids(&alice, "status: ALL").await,
+        vec![done.clone(), open.clone()]
+    );
+    assert_eq!(list_ids(&alice, "status: null").await, vec![done, open]);
+    let bad = alice
+        .graphql("{ tasks(status: DONE) { id } }", json!({}))
+        .await;
+    assert!(bad["errors"].is_array());
+    assert_eq!(error_code(&bad), "GRAPHQL_VALIDATION_FAILED");
+}
+
+async fn sorts_and_orders(app: TestApp) {
+    let alice = app.user("alice");
+    let b = create(&alice, "banana").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = create(&alice, "Apple").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = create(&alice, "cherry").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice
+        .graphql_data(
+            "mutation($id: ID!) { updateTask(id: $id, input: {description: \"x\"}) { id } }",
+            json!({"id": b}),
+        )
+        .await;
+    let cases = [
+        ("", vec![&c, &a, &b]),
+        ("sort: CREATED_AT", vec![&c, &a, &b]),
+        ("sort: CREATED_AT, order: ASC", vec![&b, &a, &c]),
+        ("sort: UPDATED_AT", vec![&b, &c, &a]),
+        ("sort: UPDATED_AT, order: ASC", vec![&a, &c, &b]),
+        ("sort: TITLE, order: ASC", vec![&a, &b, &c]),
+        ("sort: TITLE", vec![&c, &b, &a]),
+        (
+            "sort: TITLE, order: DESC, status: PENDING",
+            vec![&c, &b, &a],
+        ),
+    ];
+    for (args, expected) in cases {
+        let expected: Vec<String> = expected.into_iter().cloned().collect();
+        assert_eq!(list_ids(&alice, args).await, expected, "tasks({args})");
+    }
+}
+
+async fn validation_matches_rest(app: TestApp) {
+    let alice = app.user("alice");
+    let mutation = "mutation($input: CreateTaskInput!) { createTask(input: $input) { id } }";
+    let cases = [
+        (
+            json!({"title": "   "}),
+            "title",
+            "String should have at least 1 character",
+        ),
+        (
+            json!({"title": "x".repeat(201)}),
+            "title",
+            "String should have at most 200 characters",
+        ),
+        (
+            json!({"title": "ok", "description": "d".repeat(1001)}),
+            "description",
+            "String should have at most 1000 characters",
+        ),
+        (
+            json!({"title": "a\u{0}b"}),
+            "title",
+            "Value error, must not contain the NUL character (U+0000)",
+        ),
+    ];
+    for (input, field, message) in cases {
+        let body = alice.graphql(mutation, json!({"input": input})).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field);
+        assert_eq!(body["errors"][0]["message"], format!("{field}: {message}"));
+        // The same input through REST gives the same message.
+        let rest = alice
+            .post(&alice.tasks_path(""), input.clone())
+            .await
+            .validation();
+        assert_eq!(rest[0]["msg"], message);
+    }
+    assert_eq!(
+        alice
+            .graphql_data(mutation, json!({"input": {"title": "é".repeat(200)}}))
+            .await["createTask"]["id"]
+            .is_string(),
+        true
+    );
+    let id = create(&alice, "valid").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let update = "mutation($id: ID!, $input: UpdateTaskInput!) { updateTask(id: $id, input: $input) { id } }";
+    for input in [
+        json!({"title": null}),
+        json!({"completed": null}),
+        json!({"title": ""}),
+    ] {
+        let body = alice
+            .graphql(update, json!({"id": id, "input": input}))
+            .await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    }
+    let bad_id = alice
+        .graphql("{ task(id: \"abc\") { id } }", json!({}))
+        .await;
+    assert_eq!(error_code(&bad_id), "BAD_USER_INPUT");
+    assert_eq!(bad_id["errors"][0]["extensions"]["field"], "id");
+    let wrong_type = alice
+        .graphql(mutation, json!({"input": {"title": 5}}))
+        .await;
+    assert!(wrong_type["errors"].is_array(), "{wrong_type}");
+    assert_ne!(error_code(&wrong_type), "<none>");
+    // Nothing invalid landed.
+    assert_eq!(list_ids(&alice, "").await.len(), 2);
+}
+
+async fn unknown_ids(app: TestApp) {
+    let alice = app.user("alice");
+    let null = alice
+        .graphql_data("{ task(id: \"987654\") { id } }", json!({}))
+        .await;
+    assert_eq!(null["task"], Value::Null);
+    for mutation in [
+        "mutation { updateTask(id: \"987654\", input: {title: \"x\"}) { id } }",
+        "mutation { toggleTask(id: \"987654\") { id } }",
+        "mutation { setTaskCompleted(id: \"987654\", completed: true) { id } }",
+        "mutation { deleteTask(id: \"987654\") }",
+    ] {
+        let body = alice.graphql(mutation, json!({})).await;
+        assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+        assert_eq!(body["errors"][0]["path"][0].is_string(), true);
+    }
+}
+
+async fn set_task_completed_is_idempotent(app: TestApp) {
+    let alice = app.user("alice");
+    let id = create(&alice, "t").await["id"].as_str().unwrap().to_owned();
+    let mutation = "mutation($id: ID!, $c: Boolean!) { setTaskCompleted(id: $id, completed: $c) { completed updatedAt } }";
+    let first = alice
+        .graphql_data(mutation, json!({"id": id, "c": true}))
+        .await["setTaskCompleted"]
+        .clone();
+    assert_eq!(first["completed"], true);
+    let second = alice
+        .graphql_data(mutation, json!({"id": id, "c": true}))
+        .await["setTaskCompleted"]
+        .clone();
+    assert_eq!(
+        second, first,
+        "repeating it changes nothing, not even updatedAt"
+    );
+    let undone = alice
+        .graphql_data(mutation, json!({"id": id, "c": false}))
+        .await["setTaskCompleted"]
+        .clone();
+    assert_eq!(undone["completed"], false);
+}
+
+async fn authentication_errors_carry_codes(app: TestApp) {
+    let anonymous = app.anonymous();
+    let body = anonymous.graphql("{ tasks { id } }", json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    assert_eq!(body["errors"][0]["message"], "Not authenticated");
+    let body = anonymous
+        .graphql(
+            "mutation { createTask(input: {title: \"x\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    let body = app
+        .with_token("alice", "not-a-jwt")
+        .graphql("{ viewer { id } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    assert_eq!(body["errors"][0]["message"], "Invalid token");
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": "alice", "exp": chrono::Utc::now().timestamp() - 3600}),
+        &jsonwebtoken::EncodingKey::from_secret(common::SECRET.as_bytes()),
+    )
+    .unwrap();
+    let body = app
+        .with_token("alice", &expired)
+        .graphql("{ viewer { id } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    assert_eq!(body["errors"][0]["message"], "Token has expired");
+    let alice = app.user("alice");
+    assert_eq!(
+        alice.graphql_data("{ viewer { id } }", json!({})).await,
+        json!({"viewer": {"id": "alice"}})
+    );
+    // Nothing was created by the anonymous mutation.
+    assert_eq!(list_ids(&alice, "").await.len(), 0);
+}
+
+async fn typename_and_introspection_need_no_token(app: TestApp) {
+    let anonymous = app.anonymous();
+    assert_eq!(
+        anonymous.graphql_data("{ __typename }", json!({})).await,
+        json!({"__typename": "Query"})
+    );
+    let schema = anonymous
+        .graphql_data(
+            "{ __schema { queryType { name } types { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(schema["__schema"]["queryType"]["name"], "Query");
+    let types: Vec<&str> = schema["__schema"]["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for name in [
+        "Task",
+        "TaskStatus",
+        "TaskSort",
+        "SortOrder",
+        "CreateTaskInput",
+        "UpdateTaskInput",
+        "Viewer",
+        "DateTime",
+    ] {
+        assert!(types.contains(&name), "{name} in {types:?}");
+    }
+}
+
+async fn http_get_and_post(app: TestApp) {
+    let alice = app.user("alice");
+    create(&alice, "via get").await;
+    let token = format!("Bearer {}", app.token("alice"));
+    let get = app
+        .raw(
+            Method::GET,
+            "/graphql?query=%7B%20tasks%20%7B%20title%20%7D%20%7D",
+            &[("authorization", &token)],
+            None,
+        )
+        .await;
+    assert_eq!(get.status, StatusCode::OK, "{}", get.text);
+    assert_eq!(
+        get.json(),
+        json!({"data": {"tasks": [{"title": "via get"}]}})
+    );
+    // A mutation over GET is refused and runs nothing.
+    let mutation = "/graphql?query=mutation%20%7B%20createTask(input%3A%20%7Btitle%3A%20%22x%22%7D)%20%7B%20id%20%7D%20%7D";
+    let refused = app
+        .raw(Method::GET, mutation, &[("authorization", &token)], None)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.header("allow"), Some("POST"));
+    assert_eq!(list_ids(&alice, "").await.len(), 1);
+    // Variables in a GET.
+    let with_vars = app
+        .raw(
+            Method::GET,
+            "/graphql?query=query(%24s%3A%20TaskStatus)%20%7B%20tasks(status%3A%20%24s)%20%7B%20title%20%7D%20%7D&variables=%7B%22s%22%3A%22COMPLETED%22%7D",
+            &[("authorization", &token)],
+            None,
+        )
+        .await;
+    assert_eq!(with_vars.json(), json!({"data": {"tasks": []}}));
+}
+
+async fn graphql_response_media_type_status_codes(app: TestApp) {
+    let token = format!("Bearer {}", app.token("alice"));
+    let post = |query: &'static str, accept: &'static str| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.raw(
+                Method::POST,
+                "/graphql",
+                &[
+                    ("authorization", &token),
+                    ("content-type", "application/json"),
+                    ("accept", accept),
+                ],
+                Some(serde_json::to_vec(&json!({"query": query})).unwrap()),
+            )
+            .await
+        }
+    };
+    let media = "application/graphql-response+json";
+    let ok = post("{ viewer { id } }", media).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.header("content-type"), Some(media));
+    let syntax = post("{ viewer { id ", media).await;
+    assert_eq!(syntax.status, StatusCode::BAD_REQUEST, "{}", syntax.text);
+    assert_eq!(syntax.header("content-type"), Some(media));
+    assert!(syntax.json().get("data").is_none() || syntax.json()["data"].is_null());
+    let invalid = post("{ nope }", media).await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    // A field error is a 200 with data.
+    let field_error = post("{ task(id: \"x\") { id } }", media).await;
+    assert_eq!(field_error.status, StatusCode::OK);
+    // Legacy application/json: always 200.
+    let legacy = post("{ viewer { id ", "application/json").await;
+    assert_eq!(legacy.status, StatusCode::OK);
+    assert_eq!(legacy.header("content-type"), Some("application/json"));
+    assert_eq!(error_code(&legacy.json()), "GRAPHQL_VALIDATION_FAILED");
+}
+
+async fn malformed_requests_are_400(app: TestApp) {
+    let json_type = ("content-type", "application/json");
+    for body in [
+        &b"{\"query\": "[..],
+        b"[1, 2",
+        b"{}",
+        b"{\"query\": 5}",
+        b"\"query\"",
+    ] {
+        let response = app
+            .raw(Method::POST, "/graphql", &[json_type], Some(body.to_vec()))
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::BAD_REQUEST,
+            "{:?}: {}",
+            String::from_utf8_lossy(body),
+            response.text
+        );
+        assert!(response.json()["errors"][0]["message"].is_string());
+    }
+    let get = app
+        .raw(
+            Method::GET,
+            "/graphql",
+            &[("accept", "application/json")],
+            None,
+        )
+        .await;
+    assert_eq!(get.status, StatusCode::BAD_REQUEST);
+    let wrong_type = app
+        .raw(
+            Method::POST,
+            "/graphql",
+            &[("content-type", "text/plain")],
+            Some(b"{ __typename }".to_vec()),
+        )
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let put = app
+        .raw(Method::PUT, "/graphql", &[json_type], Some(b"{}".to_vec()))
+        .await;
+    assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+async fn graphiql_for_browsers(app: TestApp) {
+    let page = app
+        .raw(
+            Method::GET,
+            "/graphql",
+            &[("accept", "text/html,application/xhtml+xml")],
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text.to_lowercase().contains("graphiql"));
+    assert!(page.text.contains("/graphql"));
+}
+
+async fn too_deep_queries_are_refused(app: TestApp) {
+    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }";
+    let body = app.anonymous().graphql(deep, json!({})).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{body}"
+    );
+    assert_eq!(body["data"], Value::Null);
+}
+
+async fn alias_and_size_limits(app: TestApp) {
+    let alice = app.user("alice");
+    let aliases: String = (0..31).map(|n| format!("a{n}: __typename ")).collect();
+    let body = alice
+        .request(
+            Method::POST,
+            "/graphql",
+            Some(json!({"query": format!("{{ {aliases} }}")})),
+        )
+        .await;
+    assert_eq!(body.status, StatusCode::BAD_REQUEST);
+    assert!(body.text.contains("aliases"), "{}", body.text);
+    let fine: String = (0..30).map(|n| format!("a{n}: __typename ")).collect();
+    let ok = alice.graphql(&format!("{{ {fine} }}"), json!({})).await;
+    assert!(ok.get("errors").is_none());
+    let huge = format!("{{ __typename }} # {}", "x".repeat(20_000));
+    let body = alice
+        .request(Method::POST, "/graphql", Some(json!({"query": huge})))
+        .await;
+    assert_eq!(body.status, StatusCode::BAD_REQUEST);
+    assert!(body.text.contains("bytes"));
+}
+
+async fn batching_is_off_by_default(app: TestApp) {
+    let body = app
+        .anonymous()
+        .request(
+            Method::POST,
+            "/graphql",
+            Some(json!([{"query": "{ __typename }"}, {"query": "{ __typename }"}])),
+        )
+        .await;
+    assert_eq!(body.status, StatusCode::BAD_REQUEST);
+    assert!(body.text.contains("batch"));
+}
+
+async fn batching_when_enabled(backend: Backend) {
+    let app = start_app!(backend, "--graphql-max-batch" => "2");
+    let alice = app.user("alice");
+    let two = alice
+        .request(
+            Method::POST,
+            "/graphql",
+            Some(json!([{"query": "{ viewer { id } }"}, {"query": "{ __typename }"}])),
+        )
+        .await;
+    assert_eq!(
+        two.json(),
+        json!([{"data": {"viewer": {"id": "alice"}}}, {"data": {"__typename": "Query"}}])
+    );
+    let three = alice
+        .request(
+            Method::POST,
+            "/graphql",
+            Some(Value::Array(vec![json!({"query": "{ __typename }"}); 3])),
+        )
+        .await;
+    assert_eq!(three.status, StatusCode::BAD_REQUEST);
+}
+
+async fn complexity_limit(backend: Backend) {
+    let app = start_app!(backend, "--graphql-max-complexity" => "4");
+    let alice = app.user("alice");
+    let small = alice.graphql("{ tasks { id title } }", json!({})).await;
+    assert!(small.get("errors").is_none(), "{small}");
+    let big = alice
+        .graphql(&format!("{{ tasks {{ {FIELDS} }} }}"), json!({}))
+        .await;
+    assert!(
+        big["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("complex"),
+        "{big}"
+    );
+}
+
+async fn introspection_can_be_turned_off(backend: Backend) {
+    let app = start_app!(backend, "--graphql-introspection" => "false");
+    let body = app
+        .anonymous()
+        .graphql("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert!(
+        body["data"]["__schema"]["queryType"].is_null(),
+        "no schema revealed: {body}"
+    );
+    let body = app
+        .anonymous()
+        .graphql("{ __type(name: \"Task\") { name } }", json!({}))
+        .await;
+    assert!(
+        body["data"]["__type"]["name"].is_null(),
+        "no type revealed: {body}"
+    );
+    let alice = app.user("alice");
+    assert_eq!(
+        alice.graphql_data("{ viewer { id } }", json!({})).await["viewer"]["id"],
+        "alice"
+    );
+}
+
+#[test]
+fn checked_in_schema_matches_the_code() {
+    let expected = todo_api::graphql::sdl();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        checked_in == expected,
+        "schema.graphql is out of date with the code; regenerate it with\n\n    cargo run -- print-schema > schema.graphql\n"
+    );
+}
