@@ -4,18 +4,22 @@
 
 use std::sync::Arc;
 
+use async_graphql::Data;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse};
 use serde_json::json;
 
 use super::AppSchema;
 use super::limits::{check_document, is_query_operation};
-use crate::auth::{Verifier, bearer_token};
+use crate::auth::{Verifier, bearer_from_value, bearer_token};
 use crate::config::{Config, GraphqlLimits};
+use crate::error::AuthFailure;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -209,9 +213,14 @@ pub(super) async fn get_handler(
     State(schema): State<AppSchema>,
     State(verifier): State<Arc<Verifier>>,
     State(config): State<Arc<Config>>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
     uri: Uri,
 ) -> axum::response::Response {
+    if let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) {
+        return subscription_socket(schema, verifier, protocol, upgrade, &headers);
+    }
     let query = uri.query().unwrap_or_default();
     let accepts_html = headers
         .get(header::ACCEPT)
@@ -221,6 +230,7 @@ pub(super) async fn get_handler(
         return Html(
             GraphiQLSource::build()
                 .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
                 .title("todo-api GraphiQL")
                 .finish(),
         )
@@ -252,4 +262,44 @@ pub(super) async fn get_handler(
     }
     let single = BatchRequest::Single(request);
     execute(&schema, &verifier, &config.graphql, &headers, single).await
+}
+
+/// A subscription socket. The token comes from the `connection_init` payload
+/// (`{"Authorization": "Bearer …"}`, as GraphQL WebSocket clients send it) or, failing that,
+/// from the upgrade request's `Authorization` header. Without a valid one the server closes
+/// the socket (graphql-transport-ws code 4403) and nothing is subscribed.
+fn subscription_socket(
+    schema: AppSchema,
+    verifier: Arc<Verifier>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+    headers: &HeaderMap,
+) -> axum::response::Response {
+    let header_token = bearer_token(headers).ok().map(str::to_owned);
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let from_payload = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
+                        .map(|value| bearer_from_value(value).map(str::to_owned));
+                    let token = match (from_payload, header_token) {
+                        (Some(Ok(token)), _) | (None, Some(token)) => token,
+                        (Some(Err(failure)), _) => return Err(auth_error(failure)),
+                        (None, None) => return Err(auth_error(AuthFailure::Missing)),
+                    };
+                    let user = verifier.verify(&token).await.map_err(auth_error)?;
+                    let mut data = Data::default();
+                    data.insert(user);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+fn auth_error(failure: AuthFailure) -> async_graphql::Error {
+    tracing::debug!(reason = %failure.reason(), "subscription not authenticated");
+    async_graphql::Error::new(failure.detail())
 }

@@ -1,6 +1,9 @@
 //! The GraphQL API at `/graphql`: schema assembly, the HTTP transport (GraphQL over HTTP, with
 //! GraphiQL for browsers) and the protection limits.
 //!
+//! Subscriptions use the same path over WebSocket (graphql-transport-ws or graphql-ws), with
+//! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`).
+//!
 //! Resolvers are thin: they read the verified user through [`viewer`], call one
 //! `TaskService` function and map the result. No SQL, validation or isolation logic here.
 
@@ -12,7 +15,7 @@ mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 use axum::Router;
 use axum::routing::get;
 
@@ -33,7 +36,7 @@ pub struct Query(resolvers::TaskQuery, resolvers::ViewerQuery);
 pub struct Mutation(resolvers::TaskMutation);
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, resolvers::TaskSubscription>;
 
 /// Builds the schema with the service, verifier and limits.
 pub fn build_schema(
@@ -41,12 +44,16 @@ pub fn build_schema(
     verifier: Arc<Verifier>,
     limits: &GraphqlLimits,
 ) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(tasks)
-        .data(verifier)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(limits.max_depth.max(8) * 2);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        resolvers::TaskSubscription,
+    )
+    .data(tasks)
+    .data(verifier)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(limits.max_depth.max(8) * 2);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -55,9 +62,13 @@ pub fn build_schema(
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        resolvers::TaskSubscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// `/graphql`: POST and GET (queries; GraphiQL for browsers).

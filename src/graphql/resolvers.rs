@@ -1,10 +1,11 @@
 //! Query and mutation resolvers: read the viewer, call the service, map the result.
 
-use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
+use async_graphql::{Context, ID, MaybeUndefined, Object, Result, Subscription};
+use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
 use super::types::{
-    CreateTaskInput, SortOrder, Task, TaskSort, TaskStatus, UpdateTaskInput, Viewer,
+    CreateTaskInput, SortOrder, Task, TaskEvent, TaskSort, TaskStatus, UpdateTaskInput, Viewer,
 };
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
@@ -155,5 +156,22 @@ impl TaskMutation {
             .await
             .map_err(to_graphql_error)?;
         Ok(task.into())
+    }
+}
+
+/// Live updates.
+#[derive(Default)]
+pub struct TaskSubscription;
+
+#[Subscription]
+impl TaskSubscription {
+    /// Every change to the signed-in user's tasks, as it happens (made through this server
+    /// instance; with several instances, subscribe to each or poll).
+    async fn task_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = TaskEvent> + use<>> {
+        let user = viewer(ctx)?;
+        Ok(service(ctx)?.subscribe(user).map(TaskEvent::from))
     }
 }

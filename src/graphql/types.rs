@@ -145,3 +145,39 @@ pub struct UpdateTaskInput {
     /// New completion state (null is not allowed).
     pub completed: MaybeUndefined<bool>,
 }
+
+/// What happened to a task.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum TaskEventKind {
+    /// The task was created.
+    Created,
+    /// The task changed.
+    Updated,
+    /// The task was deleted.
+    Deleted,
+}
+
+/// A change to one of the signed-in user's tasks.
+#[derive(SimpleObject)]
+pub struct TaskEvent {
+    /// What happened.
+    pub kind: TaskEventKind,
+    /// The task's id.
+    pub id: ID,
+    /// The task after the change; null when it was deleted.
+    pub task: Option<Task>,
+}
+
+impl From<tasks::TaskEvent> for TaskEvent {
+    fn from(event: tasks::TaskEvent) -> Self {
+        TaskEvent {
+            kind: match event.kind {
+                tasks::TaskEventKind::Created => TaskEventKind::Created,
+                tasks::TaskEventKind::Updated => TaskEventKind::Updated,
+                tasks::TaskEventKind::Deleted => TaskEventKind::Deleted,
+            },
+            id: ID(event.task_id.to_string()),
+            task: event.task.map(Task::from),
+        }
+    }
+}

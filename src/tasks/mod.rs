@@ -6,4 +6,4 @@ pub mod service;
 mod store;
 
 pub use model::{ListQuery, NewTask, SortKey, SortOrder, Task, TaskPatch, TaskStatus};
-pub use service::TaskService;
+pub use service::{TaskEvent, TaskEventKind, TaskService};

@@ -2,6 +2,9 @@
 //! [`AuthUser`] first, checks out one connection (the unit of work) and makes one statement.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use futures::{Stream, StreamExt};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
 
 use super::model::{
     ListQuery, NewTask, Task, TaskPatch, title_key, validate_description, validate_title,
@@ -11,10 +14,37 @@ use crate::auth::AuthUser;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 
+/// Events kept for a slow subscriber before it starts missing some.
+const EVENT_BUFFER: usize = 1024;
+
 /// The one entry point to tasks, shared by REST and GraphQL.
 #[derive(Clone)]
 pub struct TaskService {
     db: Db,
+    events: broadcast::Sender<TaskEvent>,
+}
+
+/// What happened to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskEventKind {
+    /// It was created.
+    Created,
+    /// One of its fields changed.
+    Updated,
+    /// It was deleted.
+    Deleted,
+}
+
+/// A change to one user's task, as published to that user's subscribers.
+#[derive(Debug, Clone)]
+pub struct TaskEvent {
+    /// What happened.
+    pub kind: TaskEventKind,
+    /// The task's id.
+    pub task_id: i64,
+    /// The task after the change (`None` once deleted).
+    pub task: Option<Task>,
+    owner: String,
 }
 
 /// Now, cut to microseconds: what both backends store, so a task reads back exactly as written.
@@ -28,7 +58,28 @@ fn now_micros() -> NaiveDateTime {
 impl TaskService {
     /// The service over this database.
     pub fn new(db: Db) -> Self {
-        TaskService { db }
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        TaskService { db, events }
+    }
+
+    /// Changes to the user's tasks made through this process, as they happen. Other users'
+    /// events never reach the stream; a subscriber too slow to keep up skips the ones it lost.
+    pub fn subscribe(&self, user: &AuthUser) -> impl Stream<Item = TaskEvent> + Send + use<> {
+        let owner = user.id().to_owned();
+        BroadcastStream::new(self.events.subscribe()).filter_map(move |event| {
+            let event = event.ok().filter(|e| e.owner == owner);
+            async move { event }
+        })
+    }
+
+    fn publish(&self, user: &AuthUser, kind: TaskEventKind, task_id: i64, task: Option<&Task>) {
+        // No subscriber is not an error: the send result only says whether anyone listened.
+        let _ = self.events.send(TaskEvent {
+            kind,
+            task_id,
+            task: task.cloned(),
+            owner: user.id().to_owned(),
+        });
     }
 
     /// The database (for health checks).
@@ -76,7 +127,9 @@ impl TaskService {
             updated_at: now,
         };
         let mut conn = self.db.conn().await?;
-        Ok(store::insert(&mut conn, &row).await?.into())
+        let task = Task::from(store::insert(&mut conn, &row).await?);
+        self.publish(user, TaskEventKind::Created, task.id, Some(&task));
+        Ok(task)
     }
 
     /// Changes the fields the patch names; the others stay as they are.
@@ -101,10 +154,8 @@ impl TaskService {
             updated_at: now_micros(),
         };
         let mut conn = self.db.conn().await?;
-        store::update(&mut conn, user, id, &changes)
-            .await?
-            .map(Task::from)
-            .ok_or(AppError::NotFound)
+        let task = store::update(&mut conn, user, id, &changes).await?;
+        self.published_update(user, task)
     }
 
     /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` alone).
@@ -115,28 +166,36 @@ impl TaskService {
         completed: bool,
     ) -> AppResult<Task> {
         let mut conn = self.db.conn().await?;
-        store::set_completed(&mut conn, user, id, completed, now_micros())
-            .await?
-            .map(Task::from)
-            .ok_or(AppError::NotFound)
+        let task = store::set_completed(&mut conn, user, id, completed, now_micros()).await?;
+        self.published_update(user, task)
     }
 
     /// Flips `completed` atomically.
     pub async fn toggle(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
         let mut conn = self.db.conn().await?;
-        store::toggle(&mut conn, user, id, now_micros())
-            .await?
-            .map(Task::from)
-            .ok_or(AppError::NotFound)
+        let task = store::toggle(&mut conn, user, id, now_micros()).await?;
+        self.published_update(user, task)
     }
 
     /// Deletes one of the user's tasks.
     pub async fn delete(&self, user: &AuthUser, id: i64) -> AppResult<()> {
         let mut conn = self.db.conn().await?;
         if store::delete(&mut conn, user, id).await? {
+            self.publish(user, TaskEventKind::Deleted, id, None);
             Ok(())
         } else {
             Err(AppError::NotFound)
         }
+    }
+
+    /// Maps a changed row to the task (404 when there was none) and tells subscribers.
+    fn published_update(
+        &self,
+        user: &AuthUser,
+        row: Option<super::model::TaskRow>,
+    ) -> AppResult<Task> {
+        let task = row.map(Task::from).ok_or(AppError::NotFound)?;
+        self.publish(user, TaskEventKind::Updated, task.id, Some(&task));
+        Ok(task)
     }
 }
