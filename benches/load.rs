@@ -4,7 +4,7 @@
 //! Run: `cargo bench --bench load` (set `BENCH_SCALE=0.1` for a quick pass).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_macros)]
+#[allow(unused_macros)]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -56,7 +56,7 @@ pub(crate) fn bad_argument(field: &str, message: &str) -> async_graphql::Error {
         field: Some(field.to_owned()),
         kind: "int_parsing",
         message: message.to_owned(),
-        input: async_graphql::Value::Null.into_json().unwrap_or_default(),
+        input: serde_json::Value::Null,
         ctx: None,
     }))
 }

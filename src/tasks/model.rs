@@ -1,5 +1,9 @@
 //! Task types shared by the service and both APIs, and the validation rules for their fields.
 
+// A `FieldError` is large, but validation failures are the cold path; boxing would only make
+// every caller unwrap a box.
+#![allow(clippy::result_large_err)]
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
