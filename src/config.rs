@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use jsonwebtoken::Algorithm;
 
-use crate::auth::{AuthSettings, SecretKey};
+use crate::auth::{AuthSettings, BetterAuthArgs, SecretKey};
 use crate::db::{DatabaseTarget, PoolOptions};
 
 /// Shortest shared secret accepted (Better Auth asks for 32 characters as well).
@@ -20,7 +20,12 @@ const MIN_SECRET_BYTES: usize = 32;
 pub struct Settings {
     /// Database URL: postgres://…, postgresql://… (sslmode / sslrootcert as libpq), sqlite://PATH
     /// or sqlite::memory:.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://todo.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://todo.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// Address to listen on. Without auth configured only a loopback address is allowed.
@@ -40,14 +45,20 @@ pub struct Settings {
     pub db_timeout: String,
 
     /// Shared secret for HS256/384/512 tokens (Better Auth's secret, at least 32 bytes).
-    #[arg(long, env = "BETTER_AUTH_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "BETTER_AUTH_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub auth_secret: Option<String>,
 
     /// Alias of BETTER_AUTH_SECRET.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
 
-    /// Allowed token algorithms, comma-separated (default HS256 for a shared secret).
+    /// Allowed token algorithms, comma-separated (default: EdDSA, ES256, RS256, PS256 when a
+    /// JWKS is configured, plus HS256 when a shared secret is).
     #[arg(long, env = "JWT_ALGORITHMS", global = true)]
     pub jwt_algorithms: Option<String>,
 
@@ -63,6 +74,10 @@ pub struct Settings {
     #[arg(long, env = "JWT_LEEWAY", default_value = "60s", global = true)]
     pub jwt_leeway: String,
 
+    /// Better Auth: its URL, JWKS and session tokens.
+    #[command(flatten)]
+    pub better_auth: BetterAuthArgs,
+
     /// Where the development secret is kept when no auth is configured (default: beside the
     /// SQLite database, or in the working directory).
     #[arg(long, env = "DEV_SECRET_FILE", global = true)]
@@ -73,11 +88,21 @@ pub struct Settings {
     pub graphql_max_depth: String,
 
     /// GraphQL: highest query complexity allowed.
-    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value = "250", global = true)]
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_COMPLEXITY",
+        default_value = "250",
+        global = true
+    )]
     pub graphql_max_complexity: String,
 
     /// GraphQL: largest query document, in bytes.
-    #[arg(long, env = "GRAPHQL_MAX_DOCUMENT_BYTES", default_value = "16384", global = true)]
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_DOCUMENT_BYTES",
+        default_value = "16384",
+        global = true
+    )]
     pub graphql_max_document_bytes: String,
 
     /// GraphQL: most aliases in one document.
@@ -89,8 +114,52 @@ pub struct Settings {
     pub graphql_max_batch: String,
 
     /// GraphQL: answer introspection queries (turn off in production if you like).
-    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value = "true", global = true)]
+    #[arg(
+        long,
+        env = "GRAPHQL_INTROSPECTION",
+        default_value = "true",
+        global = true
+    )]
     pub graphql_introspection: String,
+
+    /// Log output: `pretty` (human-readable lines) or `json` (one JSON object per line).
+    #[arg(long, env = "LOG_FORMAT", default_value = "pretty", global = true)]
+    pub log_format: String,
+
+    /// Browser origins allowed to call the API (CORS), comma-separated, such as
+    /// http://localhost:3000; `*` allows any origin. Empty: no cross-origin calls.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: String,
+
+    /// How long a browser may cache a CORS preflight answer (e.g. 10m).
+    #[arg(long, env = "CORS_MAX_AGE", default_value = "10m", global = true)]
+    pub cors_max_age: String,
+
+    /// Largest request body (bytes, or with KiB / MiB); a larger one is answered 413.
+    #[arg(long, env = "MAX_BODY_SIZE", default_value = "256KiB", global = true)]
+    pub max_body_size: String,
+
+    /// Longest a request may take before it is answered 408 (e.g. 30s).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", global = true)]
+    pub request_timeout: String,
+
+    /// Requests each user may make per RATE_LIMIT_WINDOW (a token bucket, so also the largest
+    /// burst); more are answered 429. 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT", default_value = "300", global = true)]
+    pub rate_limit: String,
+
+    /// The window of RATE_LIMIT: the bucket refills completely over this time (e.g. 60s).
+    #[arg(long, env = "RATE_LIMIT_WINDOW", default_value = "60s", global = true)]
+    pub rate_limit_window: String,
+
+    /// Most client connections open at once; further ones wait to be accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value = "1024", global = true)]
+    pub max_connections: String,
+
+    /// On SIGTERM / SIGINT, how long in-flight requests may take to finish before the server
+    /// exits anyway (e.g. 30s).
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", global = true)]
+    pub shutdown_timeout: String,
 }
 
 /// A setting that could not be used.
@@ -104,7 +173,10 @@ pub struct ConfigError {
 }
 
 fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { variable, problem: problem.into() }
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
 }
 
 /// GraphQL protection limits.
@@ -141,12 +213,191 @@ pub struct Config {
     pub dev_secret_file: Option<PathBuf>,
     /// GraphQL limits.
     pub graphql: GraphqlLimits,
+    /// Logging, CORS, limits and shutdown.
+    pub operations: Operations,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Which browser origins may call the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No CORS headers: only same-origin pages (and non-browser clients).
+    Off,
+    /// Any origin (`*`), without credentials.
+    Any,
+    /// Exactly these origins (`scheme://host[:port]`).
+    List(Vec<String>),
+}
+
+/// The per-user rate limit: a bucket of `requests` tokens that refills over `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitPolicy {
+    /// Bucket size: requests per window, and the largest burst.
+    pub requests: u32,
+    /// Time to refill an empty bucket.
+    pub window: Duration,
+}
+
+/// Operating settings: logs, CORS, limits, shutdown.
+#[derive(Debug, Clone)]
+pub struct Operations {
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// CORS allow-list.
+    pub cors_origins: CorsOrigins,
+    /// Preflight cache time.
+    pub cors_max_age: Duration,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+    /// Per-user rate limit; `None` when off.
+    pub rate_limit: Option<RateLimitPolicy>,
+    /// Most open client connections.
+    pub max_connections: usize,
+    /// Bound on draining in-flight requests at shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+/// Parses `262144`, `256KiB`, `256k`, `1MiB`, `1M` (binary multiples: a body limit is about
+/// buffers, not disk marketing).
+pub fn parse_bytes(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let expected = || format!("expected a size such as 65536, 256KiB or 1MiB, got {text:?}");
+    let n: usize = number.parse().map_err(|_| expected())?;
+    let multiple = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        _ => return Err(expected()),
+    };
+    n.checked_mul(multiple).ok_or_else(expected)
+}
+
+/// A whole number that must be at least 1 (a pool or cap of 0 would refuse everything).
+fn at_least_one<T>(variable: &'static str, text: &str, what: &str) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    let n: T = number(variable, text, what)?;
+    if n < T::from(1) {
+        return Err(bad(variable, "must be at least 1"));
+    }
+    Ok(n)
+}
+
+/// A duration that must not be zero (a zero window or timeout would refuse everything).
+fn nonzero_duration(variable: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    match duration(variable, text)? {
+        zero if zero.is_zero() => Err(bad(variable, "must be longer than 0s")),
+        positive => Ok(positive),
+    }
+}
+
+/// Checks one CORS origin: `scheme://host[:port]`, nothing after it, as browsers send it.
+fn cors_origin(text: &str) -> Result<String, ConfigError> {
+    let problem = || {
+        bad(
+            "CORS_ORIGINS",
+            format!(
+                "{text:?} is not an origin; expected scheme://host[:port] such as \
+                 http://localhost:3000, comma-separated, or *"
+            ),
+        )
+    };
+    let url = url::Url::parse(text).map_err(|_| problem())?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare {
+        return Err(problem());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(problem());
+    }
+    // `Url` lower-cases the host and drops a default port, as the browser's Origin does.
+    Ok(url.origin().ascii_serialization())
+}
+
+impl Settings {
+    /// The log format alone: logging starts before the rest is validated.
+    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.log_format.trim().to_ascii_lowercase().as_str() {
+            "pretty" | "text" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(bad(
+                "LOG_FORMAT",
+                format!("expected pretty or json, got {:?}", self.log_format),
+            )),
+        }
+    }
+
+    fn operations(&self) -> Result<Operations, ConfigError> {
+        let origins = list(Some(self.cors_origins.as_str()));
+        let cors_origins = if origins.is_empty() {
+            CorsOrigins::Off
+        } else if origins.iter().any(|o| o == "*") {
+            if origins.len() > 1 {
+                return Err(bad(
+                    "CORS_ORIGINS",
+                    "`*` cannot be combined with other origins",
+                ));
+            }
+            CorsOrigins::Any
+        } else {
+            CorsOrigins::List(
+                origins
+                    .iter()
+                    .map(|o| cors_origin(o))
+                    .collect::<Result<_, _>>()?,
+            )
+        };
+        let max_body_bytes =
+            parse_bytes(&self.max_body_size).map_err(|problem| bad("MAX_BODY_SIZE", problem))?;
+        if max_body_bytes == 0 {
+            return Err(bad("MAX_BODY_SIZE", "must be at least 1 byte"));
+        }
+        let requests: u32 = number(
+            "RATE_LIMIT",
+            &self.rate_limit,
+            "a number of requests (0 = off)",
+        )?;
+        let window = nonzero_duration("RATE_LIMIT_WINDOW", &self.rate_limit_window)?;
+        let request_timeout = nonzero_duration("REQUEST_TIMEOUT", &self.request_timeout)?;
+        let max_connections: usize = at_least_one(
+            "MAX_CONNECTIONS",
+            &self.max_connections,
+            "a number of connections",
+        )?;
+        Ok(Operations {
+            log_format: self.log_format()?,
+            cors_origins,
+            cors_max_age: duration("CORS_MAX_AGE", &self.cors_max_age)?,
+            max_body_bytes,
+            request_timeout,
+            rate_limit: (requests > 0).then_some(RateLimitPolicy { requests, window }),
+            max_connections,
+            shutdown_timeout: duration("SHUTDOWN_TIMEOUT", &self.shutdown_timeout)?,
+        })
+    }
 }
 
 /// Parses `90`, `90s`, `1500ms`, `15m`, `1h`, `7d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: u64 = number
         .parse()
@@ -157,26 +408,37 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
-        _ => return Err(format!("expected a duration such as 30s, 5m or 1h, got {text:?}")),
+        _ => {
+            return Err(format!(
+                "expected a duration such as 30s, 5m or 1h, got {text:?}"
+            ));
+        }
     };
     Ok(Duration::from_secs(seconds))
 }
 
-fn number<T: std::str::FromStr>(variable: &'static str, text: &str, what: &str) -> Result<T, ConfigError> {
+fn number<T: std::str::FromStr>(
+    variable: &'static str,
+    text: &str,
+    what: &str,
+) -> Result<T, ConfigError> {
     text.trim()
         .parse()
         .map_err(|_| bad(variable, format!("expected {what}, got {text:?}")))
 }
 
-fn duration(variable: &'static str, text: &str) -> Result<Duration, ConfigError> {
+pub(crate) fn duration(variable: &'static str, text: &str) -> Result<Duration, ConfigError> {
     parse_duration(text).map_err(|problem| bad(variable, problem))
 }
 
-fn boolean(variable: &'static str, text: &str) -> Result<bool, ConfigError> {
+pub(crate) fn boolean(variable: &'static str, text: &str) -> Result<bool, ConfigError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(bad(variable, format!("expected true or false, got {text:?}"))),
+        _ => Err(bad(
+            variable,
+            format!("expected true or false, got {text:?}"),
+        )),
     }
 }
 
@@ -190,16 +452,19 @@ fn list(text: Option<&str>) -> Vec<String> {
 }
 
 fn algorithms(text: Option<&str>) -> Result<Vec<Algorithm>, ConfigError> {
+    // Empty: `BetterAuthArgs::apply` picks the default, which depends on the keys configured.
     let names = list(text);
-    if names.is_empty() {
-        return Ok(vec![Algorithm::HS256]);
-    }
     names
         .iter()
         .map(|name| {
             let upper = name.to_ascii_uppercase();
             match upper.as_str() {
                 "EDDSA" | "ED25519" => Ok(Algorithm::EdDSA),
+                "ES512" => Err(bad(
+                    "JWT_ALGORITHMS",
+                    "ES512 is not supported (jsonwebtoken has no P-521); configure Better Auth \
+                     with EdDSA (its default), ES256, RS256 or PS256",
+                )),
                 _ => upper.parse::<Algorithm>().map_err(|_| {
                     bad(
                         "JWT_ALGORITHMS",
@@ -219,13 +484,21 @@ impl Settings {
     pub fn validate(&self) -> Result<Config, ConfigError> {
         let database = DatabaseTarget::parse(&self.database_url)
             .map_err(|problem| bad("DATABASE_URL", problem))?;
-        let host: IpAddr = number("HOST", &self.host, "an IP address such as 127.0.0.1 or 0.0.0.0")?;
+        let host: IpAddr = number(
+            "HOST",
+            &self.host,
+            "an IP address such as 127.0.0.1 or 0.0.0.0",
+        )?;
         let port: u16 = number("PORT", &self.port, "a port number from 0 to 65535")?;
-        let max_size: u32 = number("DB_POOL_SIZE", &self.db_pool_size, "a number of connections")?;
-        if max_size == 0 {
-            return Err(bad("DB_POOL_SIZE", "must be at least 1"));
-        }
-        let pool = PoolOptions { max_size, acquire_timeout: duration("DB_TIMEOUT", &self.db_timeout)? };
+        let max_size: u32 = at_least_one(
+            "DB_POOL_SIZE",
+            &self.db_pool_size,
+            "a number of connections",
+        )?;
+        let pool = PoolOptions {
+            max_size,
+            acquire_timeout: duration("DB_TIMEOUT", &self.db_timeout)?,
+        };
 
         let secret = match (&self.auth_secret, &self.jwt_secret) {
             (Some(s), _) => Some(("BETTER_AUTH_SECRET", s)),
@@ -233,13 +506,15 @@ impl Settings {
             (None, None) => None,
         }
         .filter(|(_, s)| !s.is_empty());
-        if let Some((variable, s)) = secret {
-            if s.len() < MIN_SECRET_BYTES {
-                return Err(bad(
-                    variable,
-                    format!("the secret must be at least {MIN_SECRET_BYTES} bytes long (generate one with `openssl rand -base64 32`)"),
-                ));
-            }
+        if let Some((variable, s)) = secret
+            && s.len() < MIN_SECRET_BYTES
+        {
+            return Err(bad(
+                variable,
+                format!(
+                    "the secret must be at least {MIN_SECRET_BYTES} bytes long (generate one with `openssl rand -base64 32`)"
+                ),
+            ));
         }
         let algorithms = algorithms(self.jwt_algorithms.as_deref())?;
         let auth = AuthSettings {
@@ -248,13 +523,36 @@ impl Settings {
             issuer: self.jwt_issuer.clone().filter(|s| !s.trim().is_empty()),
             audiences: list(self.jwt_audience.as_deref()),
             leeway: duration("JWT_LEEWAY", &self.jwt_leeway)?,
+            // The Better Auth settings are filled in just below.
+            ..AuthSettings::default()
         };
+        let auth = self.better_auth.apply(auth)?;
         let graphql = GraphqlLimits {
-            max_depth: number("GRAPHQL_MAX_DEPTH", &self.graphql_max_depth, "a whole number")?,
-            max_complexity: number("GRAPHQL_MAX_COMPLEXITY", &self.graphql_max_complexity, "a whole number")?,
-            max_document_bytes: number("GRAPHQL_MAX_DOCUMENT_BYTES", &self.graphql_max_document_bytes, "a number of bytes")?,
-            max_aliases: number("GRAPHQL_MAX_ALIASES", &self.graphql_max_aliases, "a whole number")?,
-            max_batch: number("GRAPHQL_MAX_BATCH", &self.graphql_max_batch, "a whole number (0 = off)")?,
+            max_depth: number(
+                "GRAPHQL_MAX_DEPTH",
+                &self.graphql_max_depth,
+                "a whole number",
+            )?,
+            max_complexity: number(
+                "GRAPHQL_MAX_COMPLEXITY",
+                &self.graphql_max_complexity,
+                "a whole number",
+            )?,
+            max_document_bytes: number(
+                "GRAPHQL_MAX_DOCUMENT_BYTES",
+                &self.graphql_max_document_bytes,
+                "a number of bytes",
+            )?,
+            max_aliases: number(
+                "GRAPHQL_MAX_ALIASES",
+                &self.graphql_max_aliases,
+                "a whole number",
+            )?,
+            max_batch: number(
+                "GRAPHQL_MAX_BATCH",
+                &self.graphql_max_batch,
+                "a whole number (0 = off)",
+            )?,
             introspection: boolean("GRAPHQL_INTROSPECTION", &self.graphql_introspection)?,
         };
         let mut config = Config {
@@ -265,8 +563,9 @@ impl Settings {
             auth,
             dev_secret_file: None,
             graphql,
+            operations: self.operations()?,
         };
-        if config.auth.secret.is_none() {
+        if config.needs_dev_secret() {
             config.dev_secret_file = Some(self.dev_secret_path(&config.database));
         }
         Ok(config)
@@ -290,7 +589,9 @@ impl Settings {
 impl Config {
     /// True when no verification is configured and a development secret must stand in.
     pub fn needs_dev_secret(&self) -> bool {
-        self.auth.secret.is_none()
+        // Better Auth's JWKS is real verification: the development secret must not stand in
+        // beside it.
+        self.auth.secret.is_none() && self.auth.jwks.is_none()
     }
 
     /// Loads (or creates) the development secret and makes it the HS256 key. Only for
@@ -316,7 +617,9 @@ impl Config {
 
 fn load_or_create_secret(path: &Path) -> std::io::Result<String> {
     match std::fs::read_to_string(path) {
-        Ok(existing) if existing.trim().len() >= MIN_SECRET_BYTES => return Ok(existing.trim().to_owned()),
+        Ok(existing) if existing.trim().len() >= MIN_SECRET_BYTES => {
+            return Ok(existing.trim().to_owned());
+        }
         Ok(_) | Err(_) => {}
     }
     use rand::RngCore;
@@ -338,20 +641,6 @@ fn load_or_create_secret(path: &Path) -> std::io::Result<String> {
     Ok(secret)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5y").is_err());
-    }
-}
-
 /// Parses settings from command-line style arguments (flags override the environment):
 /// for tests and embedding.
 pub fn settings_from_args<I, T>(args: I) -> Result<Settings, clap::Error>
@@ -365,6 +654,23 @@ where
         #[command(flatten)]
         settings: Settings,
     }
-    Wrapper::try_parse_from(std::iter::once(std::ffi::OsString::from("todo-api")).chain(args.into_iter().map(Into::into)))
-        .map(|w| w.settings)
+    Wrapper::try_parse_from(
+        std::iter::once(std::ffi::OsString::from("todo-api"))
+            .chain(args.into_iter().map(Into::into)),
+    )
+    .map(|w| w.settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
 }

@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::ops::rate_limit::RateLimited;
+
 /// Result of a service function.
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -123,6 +125,9 @@ pub enum AppError {
     /// 422: the input breaks a rule.
     #[error("invalid input: {0:?}")]
     Validation(Vec<FieldError>),
+    /// 429: this user has used up their request budget for now.
+    #[error("rate limited: retry in {}s", .0.retry_after_secs())]
+    RateLimited(RateLimited),
     /// 503: a dependency (the database, the key server) cannot be reached right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -148,6 +153,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -167,6 +173,7 @@ impl AppError {
                 .collect::<Vec<_>>()
                 .join("; "),
             AppError::Unavailable(_) => "Service unavailable".to_owned(),
+            AppError::RateLimited(_) => "Too Many Requests".to_owned(),
             AppError::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -198,9 +205,23 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
                 AppError::Unavailable(error.to_string())
             }
+            // PostgreSQL is ending or refusing sessions (shutdown, restart, failover: SQLSTATE
+            // class 57). The request may be retried once it is back, so 503, not a bug.
+            // diesel does not expose the SQLSTATE, so the server's messages are matched.
+            Error::DatabaseError(_, info) if server_going_away(info.message()) => {
+                AppError::Unavailable(error.to_string())
+            }
             _ => AppError::Internal(error.to_string()),
         }
     }
+}
+
+/// PostgreSQL's messages for SQLSTATE 57P01–57P03 (admin shutdown, crash shutdown, cannot
+/// connect now), in the server's default English.
+fn server_going_away(message: &str) -> bool {
+    message.starts_with("terminating connection due to")
+        || message.starts_with("terminating connection because of crash")
+        || message.starts_with("the database system is")
 }
 
 /// The `WWW-Authenticate` value for a 401 (RFC 6750).
@@ -232,19 +253,26 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
         let status = self.status();
-        let body = match &self {
+        let mut body = match &self {
             AppError::Validation(errors) => {
                 json!({ "detail": errors.iter().map(FieldError::to_fastapi).collect::<Vec<_>>() })
             }
             other => json!({ "detail": other.public_message() }),
         };
+        if let (AppError::Internal(_), Some(id)) = (&self, crate::ops::request_id::current()) {
+            // Lets a user's report be matched to the logged error; `detail` stays as it was.
+            body["request_id"] = Value::from(id);
+        }
         let mut response = (status, axum::Json(body)).into_response();
-        if let AppError::Unauthenticated(failure) = &self {
-            if status == StatusCode::UNAUTHORIZED {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, www_authenticate(failure));
-            }
+        if let AppError::RateLimited(limited) = &self {
+            response.headers_mut().extend(limited.headers());
+        }
+        if let AppError::Unauthenticated(failure) = &self
+            && status == StatusCode::UNAUTHORIZED
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, www_authenticate(failure));
         }
         response
     }

@@ -7,18 +7,23 @@
 //!
 //! - [`config`]: every setting, from env / flags, validated once.
 //! - [`error`]: `AppError`, the one error type, and its REST mapping.
-//! - [`auth`]: bearer parsing, token verification, `AuthUser` (only the verifier makes one).
+//! - [`auth`]: bearer parsing, token verification (HS256 secret, Better Auth's JWKS and
+//!   session tokens), `AuthUser` (only the verifier makes one).
 //! - [`db`]: the pool enum (PostgreSQL or SQLite, chosen from `DATABASE_URL`), TLS,
 //!   embedded migrations, and `db_run!`, which expands one diesel query for both backends.
 //! - [`tasks`]: the domain: model and validation, the service, and all task SQL (the store).
-//! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes.
+//! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
+//!   document (`/openapi.json`, Swagger UI at `/docs`).
 //! - [`graphql`]: the GraphQL schema at `/graphql`, GraphiQL, and its limits.
+//! - [`ops`]: around both APIs: request ids and logs, metrics, health, CORS, limits (body,
+//!   time, per-user rate, connections) and serving with a bounded graceful shutdown.
 
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
+pub mod ops;
 pub mod rest;
 pub mod tasks;
 
@@ -44,6 +49,8 @@ pub struct AppState {
     pub schema: graphql::AppSchema,
     /// The configuration.
     pub config: Arc<Config>,
+    /// The per-user rate limit, checked right after a token is verified.
+    pub limiter: Arc<ops::rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -52,15 +59,35 @@ impl AppState {
         install_crypto_provider();
         let db = Db::connect(&config.database, &config.pool)
             .await
-            .with_context(|| format!("DATABASE_URL: cannot connect to the {} database", config.database.backend_name()))?;
+            .with_context(|| {
+                format!(
+                    "DATABASE_URL: cannot connect to the {} database",
+                    config.database.backend_name()
+                )
+            })?;
         let ran = db.migrate().await.context("applying database migrations")?;
         if ran > 0 {
             tracing::info!(migrations = ran, "applied database migrations");
         }
         let tasks = TaskService::new(db);
-        let verifier = Arc::new(Verifier::new(config.auth.clone()));
+        let verifier = Arc::new(
+            Verifier::new(config.auth.clone(), tasks.db().clone())
+                .context("setting up token verification")?,
+        );
+        // Fetches Better Auth's keys once (not fatal when it is down) and keeps them fresh.
+        verifier.start().await;
         let schema = graphql::build_schema(tasks.clone(), verifier.clone(), &config.graphql);
-        Ok(AppState { tasks, verifier, schema, config: Arc::new(config) })
+        ops::metrics::install();
+        let limiter = Arc::new(ops::rate_limit::RateLimiter::new(
+            config.operations.rate_limit,
+        ));
+        Ok(AppState {
+            tasks,
+            verifier,
+            schema,
+            config: Arc::new(config),
+            limiter,
+        })
     }
 }
 
@@ -69,14 +96,19 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application, inside the operating layers (request ids, metrics, CORS,
+/// limits).
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let operations = state.config.operations.clone();
+    let router = Router::new()
         .merge(rest::router())
+        .merge(rest::openapi::router())
         .merge(graphql::router())
+        .merge(ops::routes())
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    ops::wrap(router, &operations)
 }
 
 /// Runs the server until SIGINT / SIGTERM.
@@ -85,12 +117,14 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         if !config.host.is_loopback() {
             anyhow::bail!(
                 "BETTER_AUTH_SECRET: no token verification is configured, and HOST={} is not a \
-                 loopback address. Set BETTER_AUTH_SECRET (or JWT_SECRET) to your Better Auth \
-                 secret before serving on a network address.",
+                 loopback address. Set BETTER_AUTH_URL (Better Auth's JWKS) or \
+                 BETTER_AUTH_SECRET (or JWT_SECRET) before serving on a network address.",
                 config.host
             );
         }
-        let path = config.use_dev_secret().context("DEV_SECRET_FILE: cannot read or create the development secret")?;
+        let path = config
+            .use_dev_secret()
+            .context("DEV_SECRET_FILE: cannot read or create the development secret")?;
         tracing::warn!(
             secret_file = %path.display(),
             "DEVELOPMENT MODE: no BETTER_AUTH_SECRET set; tokens are signed with a generated secret \
@@ -105,9 +139,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("HOST/PORT: cannot listen on {addr}"))?;
     tracing::info!(address = %listener.local_addr()?, backend = state.tasks.db().backend_name(), "todo-api listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    ops::serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("shut down");
     Ok(())
 }

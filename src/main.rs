@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use todo_api::config::{Settings, parse_duration};
+use todo_api::config::{LogFormat, Settings, parse_duration};
 
 /// A GraphQL + REST backend for multi-user todo apps, on PostgreSQL or SQLite.
 ///
@@ -40,14 +41,18 @@ enum Command {
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let format = match cli.settings.log_format() {
+        Ok(format) => format,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -63,6 +68,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to stderr, filtered by RUST_LOG. JSON lines carry the current span's fields (the
+/// request id) on every event, so a log collector can group a request's lines.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=info".into());
+    // Internal write errors are not reported: the fallback report is an `eprintln!`, which
+    // panics (dropping the request being logged) once stderr is a closed pipe.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::PrintSchema) = cli.command {
         print!("{}", todo_api::graphql::sdl());
@@ -73,9 +99,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => todo_api::serve(config).await,
         Command::Migrate => {
             todo_api::install_crypto_provider();
-            let db = todo_api::db::Db::connect(&config.database, &config.pool).await?;
+            let db = todo_api::db::Db::connect(&config.database, &config.pool)
+                .await
+                .context("DATABASE_URL: cannot connect to the database")?;
             let ran = db.migrate().await?;
-            println!("applied {ran} migration(s) to the {} database", db.backend_name());
+            println!(
+                "applied {ran} migration(s) to the {} database",
+                db.backend_name()
+            );
             Ok(())
         }
         Command::Token { user_id, ttl } => {
@@ -84,14 +115,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("(signed with the development secret in {})", path.display());
             }
             let Some(secret) = config.auth.secret.clone() else {
-                anyhow::bail!("BETTER_AUTH_SECRET: no shared secret is configured");
+                anyhow::bail!("{}", config.auth.no_secret_message());
             };
             let algorithm = config
                 .auth
                 .algorithms
                 .iter()
                 .copied()
-                .find(|a| matches!(a, jsonwebtoken::Algorithm::HS256 | jsonwebtoken::Algorithm::HS384 | jsonwebtoken::Algorithm::HS512))
+                .find(|a| {
+                    matches!(
+                        a,
+                        jsonwebtoken::Algorithm::HS256
+                            | jsonwebtoken::Algorithm::HS384
+                            | jsonwebtoken::Algorithm::HS512
+                    )
+                })
                 .unwrap_or(jsonwebtoken::Algorithm::HS256);
             let token = todo_api::auth::mint_token(
                 &secret,

@@ -2,8 +2,20 @@
 //! [`AuthUser`], the verified user that every task operation takes.
 //!
 //! `AuthUser` has a private field and only [`Verifier`] makes one, so no code path can act
-//! for a user that a valid token did not name. This module never touches the database.
+//! for a user that a valid token did not name.
+//!
+//! - `verifier`: the checks, in order; HS256 with the shared secret and Better Auth's
+//!   asymmetric JWTs (EdDSA, ES256, RS256, PS256, …).
+//! - `jwks`: Better Auth's public keys, cached, refreshed, refetched on an unknown `kid`.
+//! - `sessions`: Better Auth's opaque session tokens (opt-in), read from its `session` table
+//!   (through `db::sessions`, the only database access here) or from its `get-session`.
+//! - `settings`: the Better Auth settings (URL, JWKS, session tokens) and their defaults.
+//! - `fetch`: the HTTP client for calls to Better Auth (rustls, timeouts, size cap).
 
+mod fetch;
+mod jwks;
+mod sessions;
+mod settings;
 mod verifier;
 
 use std::sync::Arc;
@@ -14,7 +26,10 @@ use axum::http::request::Parts;
 
 use crate::error::{AppError, AuthFailure};
 
-pub use verifier::{AuthSettings, SecretKey, Verifier, mint_token};
+pub use jwks::JwksSettings;
+pub use sessions::{SessionSettings, SessionSource, sign_session_token};
+pub use settings::BetterAuthArgs;
+pub use verifier::{AuthSettings, SecretKey, Verifier, algorithm_named, mint_token};
 
 /// A user whose identity a verified token vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +77,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = Arc::<Verifier>::from_ref(state);
         let token = bearer_token(&parts.headers).map_err(AppError::Unauthenticated)?;
-        verifier.verify(token).await.map_err(AppError::Unauthenticated)
+        verifier
+            .verify(token)
+            .await
+            .map_err(AppError::Unauthenticated)
     }
 }

@@ -1,18 +1,33 @@
-//! Token verification: JWT signature, algorithm allow-list, `exp` / `nbf` with leeway,
-//! issuer and audience. The only place an [`AuthUser`] is made.
+//! Token verification, the only place an [`AuthUser`] is made.
+//!
+//! A JWT is checked in a fixed order: its header (the `alg` must be on the allow-list; `none`
+//! and unknown names never are), then the key its `alg` and `kid` lead to (HS tokens only the
+//! shared secret, asymmetric ones only a key from Better Auth's JWKS of the matching type), then
+//! the signature, and only then its claims (`exp` required, `nbf`, issuer and audience compared
+//! as origins, the user from `sub` or `id`). Opaque session tokens go to `sessions` when they
+//! are turned on. Every failure is a short reason that never contains the token.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::AuthUser;
+use super::jwks::{JwksClient, JwksSettings};
+use super::sessions::{SessionSettings, SessionVerifier};
+use crate::db::Db;
 use crate::error::AuthFailure;
 
 /// Longest user id accepted from a token. Better Auth ids are 32 characters.
 const MAX_USER_ID_CHARS: usize = 255;
+
+/// Longest token looked at. Better Auth's JWTs are usually under 2 KB, but they carry the user
+/// object, whose `image` may be a data URL; past this size a token is refused undecoded.
+const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
 /// A shared HMAC secret (never printed).
 #[derive(Clone)]
@@ -37,9 +52,9 @@ impl std::fmt::Debug for SecretKey {
 }
 
 /// What the verifier checks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
-    /// Shared secret for the HS algorithms.
+    /// Shared secret for the HS algorithms (and for checking session tokens' signatures).
     pub secret: Option<SecretKey>,
     /// The algorithms a token may use.
     pub algorithms: Vec<Algorithm>,
@@ -49,12 +64,43 @@ pub struct AuthSettings {
     pub audiences: Vec<String>,
     /// Clock skew allowed on `exp` and `nbf`.
     pub leeway: Duration,
+    /// Better Auth's public keys, when asymmetric tokens are accepted.
+    pub jwks: Option<JwksSettings>,
+    /// Opaque session tokens, when accepted (`AUTH_SESSION_TOKENS=on`).
+    pub sessions: Option<SessionSettings>,
+    /// Better Auth's API base (`{BETTER_AUTH_URL}/api/auth`), when configured.
+    pub better_auth_api: Option<String>,
+    /// CA certificates trusted for HTTPS calls to Better Auth besides the bundled roots.
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
-/// Verifies bearer tokens and makes [`AuthUser`]s.
-pub struct Verifier {
-    settings: AuthSettings,
-    secret: Option<DecodingKey>,
+impl AuthSettings {
+    /// Why `todo-api token` cannot sign, and where tokens come from instead.
+    pub fn no_secret_message(&self) -> String {
+        match (&self.better_auth_api, &self.jwks) {
+            (Some(api), _) => format!(
+                "BETTER_AUTH_SECRET: no shared secret is configured, so this command cannot sign \
+                 tokens. Tokens come from Better Auth: sign in on the frontend, then take the JWT \
+                 from `GET {api}/token` (or the `set-auth-jwt` header of `{api}/get-session`) and \
+                 send it as `Authorization: Bearer <token>`."
+            ),
+            (None, Some(jwks)) => format!(
+                "BETTER_AUTH_SECRET: no shared secret is configured, so this command cannot sign \
+                 tokens. Tokens come from the issuer whose keys are published at {}.",
+                jwks.url
+            ),
+            (None, None) => "BETTER_AUTH_SECRET: no shared secret is configured".to_owned(),
+        }
+    }
+}
+
+/// The algorithm a JOSE `alg` names, accepting the newer "Ed25519" (RFC 9864) for EdDSA.
+/// Names are case-sensitive, as JOSE says.
+pub fn algorithm_named(name: &str) -> Option<Algorithm> {
+    match name {
+        "EdDSA" | "Ed25519" => Some(Algorithm::EdDSA),
+        other => other.parse().ok(),
+    }
 }
 
 fn is_hmac(alg: Algorithm) -> bool {
@@ -67,11 +113,141 @@ fn normalize_origin(value: &str) -> String {
     value.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
+/// The part of a JOSE header we read. `jku`, `x5u` and `jwk` are ignored on purpose: keys
+/// never come from the token itself.
+#[derive(Deserialize)]
+struct JoseHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    crit: Option<Value>,
+}
+
+/// A compact JWS split into its parts.
+struct Jws<'a> {
+    header: JoseHeader,
+    signing_input: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+}
+
+fn malformed() -> AuthFailure {
+    AuthFailure::Invalid("malformed token: not a JWT".into())
+}
+
+fn parse_jws(token: &str) -> Result<Jws<'_>, AuthFailure> {
+    let mut parts = token.split('.');
+    let (Some(encoded_header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed());
+    };
+    let header_json = URL_SAFE_NO_PAD
+        .decode(encoded_header)
+        .map_err(|_| malformed())?;
+    let header = serde_json::from_slice(&header_json).map_err(|_| malformed())?;
+    // The signature covers `header.payload`, the token up to its second dot.
+    let signing_input = &token[..encoded_header.len() + 1 + payload.len()];
+    Ok(Jws {
+        header,
+        signing_input,
+        payload,
+        signature,
+    })
+}
+
+/// The algorithm a token header names, or why it is refused outright.
+fn token_algorithm(name: &str) -> Result<Algorithm, AuthFailure> {
+    if name.eq_ignore_ascii_case("none") {
+        return Err(AuthFailure::Invalid(
+            "unsigned token (alg none) is never accepted".into(),
+        ));
+    }
+    algorithm_named(name).ok_or_else(|| {
+        AuthFailure::Invalid(match name {
+            "ES512" => "algorithm ES512 is not supported".to_owned(),
+            _ => "unknown algorithm".to_owned(),
+        })
+    })
+}
+
+/// A numeric date claim (seconds; fractions allowed by RFC 7519).
+fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, AuthFailure> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+            .map(Some)
+            .ok_or_else(|| AuthFailure::Invalid(format!("claim {name} is not a number"))),
+    }
+}
+
+/// Verifies bearer tokens and makes [`AuthUser`]s.
+pub struct Verifier {
+    settings: AuthSettings,
+    secret: Option<DecodingKey>,
+    jwks: Option<Arc<JwksClient>>,
+    sessions: Option<SessionVerifier>,
+}
+
 impl Verifier {
-    /// A verifier for these settings.
-    pub fn new(settings: AuthSettings) -> Self {
-        let secret = settings.secret.as_ref().map(|s| DecodingKey::from_secret(s.bytes()));
-        Verifier { settings, secret }
+    /// A verifier for these settings; `db` is where Better Auth's sessions are read when they
+    /// are looked up in the database. Start-up only (it builds the HTTP client).
+    pub fn new(settings: AuthSettings, db: Db) -> anyhow::Result<Self> {
+        let secret = settings
+            .secret
+            .as_ref()
+            .map(|s| DecodingKey::from_secret(s.bytes()));
+        let needs_http = settings.jwks.is_some() || settings.sessions.is_some();
+        let timeout = settings
+            .jwks
+            .as_ref()
+            .map_or(Duration::from_secs(5), |j| j.fetch_timeout);
+        let http = if needs_http {
+            Some(super::fetch::client(timeout, &settings.extra_roots)?)
+        } else {
+            None
+        };
+        let jwks = match (&settings.jwks, &http) {
+            (Some(jwks), Some(http)) => Some(Arc::new(JwksClient::new(jwks.clone(), http.clone()))),
+            _ => None,
+        };
+        let sessions = match (&settings.sessions, http) {
+            (Some(sessions), Some(http)) => Some(SessionVerifier::new(
+                sessions,
+                settings.secret.clone(),
+                db,
+                http,
+            )),
+            _ => None,
+        };
+        Ok(Verifier {
+            settings,
+            secret,
+            jwks,
+            sessions,
+        })
+    }
+
+    /// At start: fetches the JWKS once (a failure is logged, not fatal: requests then get 503
+    /// until it can be fetched), starts its background refresh, and checks that sessions can
+    /// be looked up. Needs a tokio runtime.
+    pub async fn start(&self) {
+        if let Some(jwks) = &self.jwks {
+            jwks.refresh().await;
+            JwksClient::spawn_refresh(jwks);
+        }
+        if let Some(sessions) = &self.sessions {
+            sessions.check().await;
+        }
+    }
+
+    /// True when tokens can be verified: the JWKS has been fetched at least once, or none is
+    /// configured. For readiness probes.
+    pub fn keys_loaded(&self) -> bool {
+        self.jwks.as_ref().is_none_or(|jwks| jwks.loaded())
     }
 
     /// The settings in force.
@@ -79,55 +255,90 @@ impl Verifier {
         &self.settings
     }
 
-    /// Verifies `token` and returns the user it names.
+    /// Verifies `token` (a JWT, or a Better Auth session token when those are on) and returns
+    /// the user it names.
     pub async fn verify(&self, token: &str) -> Result<AuthUser, AuthFailure> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| AuthFailure::Invalid(format!("malformed token: {}", describe(&e))))?;
-        if !self.settings.algorithms.contains(&header.alg) {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthFailure::Invalid("token is too long".into()));
+        }
+        if token.bytes().filter(|b| *b == b'.').count() != 2 {
+            return match &self.sessions {
+                Some(sessions) => user_from_id(sessions.verify(token).await?),
+                None => Err(malformed()),
+            };
+        }
+        let jws = parse_jws(token)?;
+        let alg = token_algorithm(&jws.header.alg)?;
+        if !self.settings.algorithms.contains(&alg) {
             return Err(AuthFailure::Invalid(format!(
-                "algorithm {:?} is not allowed",
-                header.alg
+                "algorithm {alg:?} is not allowed"
             )));
         }
-        let key = if is_hmac(header.alg) {
-            self.secret
-                .clone()
-                .ok_or_else(|| AuthFailure::Invalid("no shared secret is configured".into()))?
-        } else {
-            return Err(AuthFailure::Invalid(format!(
-                "no public key is configured for {:?}",
-                header.alg
-            )));
-        };
-        let claims = self.decode(token, header.alg, &key)?;
+        if jws.header.crit.is_some() {
+            return Err(AuthFailure::Invalid(
+                "unsupported critical header (crit)".into(),
+            ));
+        }
+        let key = self.key_for(alg, jws.header.kid.as_deref()).await?;
+        // Errors here are a signature that is not base64url or a key that cannot check it:
+        // either way the signature does not verify.
+        let signed =
+            jsonwebtoken::crypto::verify(jws.signature, jws.signing_input.as_bytes(), &key, alg);
+        if !matches!(signed, Ok(true)) {
+            return Err(AuthFailure::Invalid("bad signature".into()));
+        }
+        let claims: Map<String, Value> = URL_SAFE_NO_PAD
+            .decode(jws.payload)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or_else(|| {
+                AuthFailure::Invalid("malformed token: the claims are not a JSON object".into())
+            })?;
+        self.check_times(&claims)?;
         self.user_from_claims(&claims)
     }
 
-    fn decode(
-        &self,
-        token: &str,
-        alg: Algorithm,
-        key: &DecodingKey,
-    ) -> Result<Map<String, Value>, AuthFailure> {
-        let mut validation = Validation::new(alg);
-        validation.algorithms = vec![alg];
-        validation.leeway = self.settings.leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.required_spec_claims = HashSet::from(["exp".to_owned()]);
-        // Issuer and audience are compared below, as origins.
-        validation.validate_aud = false;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthFailure::Expired,
-                _ => AuthFailure::Invalid(describe(&e)),
-            })?;
-        Ok(data.claims)
+    /// HS tokens check against the shared secret only; the others against a JWKS key of their
+    /// type only. So a token signed with a public key's bytes as an HMAC secret, or an RS256
+    /// token presented with an HS header, finds no key that accepts it.
+    async fn key_for(&self, alg: Algorithm, kid: Option<&str>) -> Result<DecodingKey, AuthFailure> {
+        if is_hmac(alg) {
+            return self.secret.clone().ok_or_else(|| {
+                AuthFailure::Invalid(format!(
+                    "{alg:?} tokens are not accepted: no shared secret is configured"
+                ))
+            });
+        }
+        match &self.jwks {
+            Some(jwks) => jwks.key_for(alg, kid).await,
+            None => Err(AuthFailure::Invalid(format!(
+                "{alg:?} tokens are not accepted: no JWKS is configured (BETTER_AUTH_URL or JWKS_URL)"
+            ))),
+        }
+    }
+
+    fn check_times(&self, claims: &Map<String, Value>) -> Result<(), AuthFailure> {
+        let now = chrono::Utc::now().timestamp();
+        let leeway = i64::try_from(self.settings.leeway.as_secs()).unwrap_or(i64::MAX);
+        let exp = numeric_date(claims, "exp")?
+            .ok_or_else(|| AuthFailure::Invalid("missing required claim exp".into()))?;
+        if exp.saturating_add(leeway) < now {
+            return Err(AuthFailure::Expired);
+        }
+        if let Some(nbf) = numeric_date(claims, "nbf")?
+            && nbf.saturating_sub(leeway) > now
+        {
+            return Err(AuthFailure::Invalid("token is not valid yet (nbf)".into()));
+        }
+        Ok(())
     }
 
     fn user_from_claims(&self, claims: &Map<String, Value>) -> Result<AuthUser, AuthFailure> {
         if let Some(expected) = &self.settings.issuer {
-            let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
+            let issuer = claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if normalize_origin(issuer) != normalize_origin(expected) {
                 return Err(AuthFailure::Invalid("wrong issuer".into()));
             }
@@ -154,30 +365,18 @@ impl Verifier {
             Some(Value::Number(n)) => n.to_string(),
             _ => return Err(AuthFailure::Invalid("token has no subject (sub)".into())),
         };
-        if id.is_empty()
-            || id.chars().count() > MAX_USER_ID_CHARS
-            || id.chars().any(char::is_control)
-        {
-            return Err(AuthFailure::Invalid("token subject is not a valid user id".into()));
-        }
-        Ok(AuthUser { id })
+        user_from_id(id)
     }
 }
 
-/// A short reason for logs and `error_description`, never containing the token.
-fn describe(error: &jsonwebtoken::errors::Error) -> String {
-    match error.kind() {
-        ErrorKind::InvalidSignature => "bad signature".into(),
-        ErrorKind::ExpiredSignature => "token has expired".into(),
-        ErrorKind::ImmatureSignature => "token is not valid yet (nbf)".into(),
-        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-            "algorithm not allowed".into()
-        }
-        ErrorKind::MissingRequiredClaim(claim) => format!("missing required claim {claim}"),
-        ErrorKind::InvalidToken => "not a JWT".into(),
-        ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => "not a JWT".into(),
-        _ => "invalid token".into(),
+/// The one gate every verified user id passes, whatever the token kind.
+fn user_from_id(id: String) -> Result<AuthUser, AuthFailure> {
+    if id.is_empty() || id.chars().count() > MAX_USER_ID_CHARS || id.chars().any(char::is_control) {
+        return Err(AuthFailure::Invalid(
+            "token subject is not a valid user id".into(),
+        ));
     }
+    Ok(AuthUser { id })
 }
 
 /// Signs a token for `user_id` with the shared secret: for `todo-api token` and for tests.
@@ -206,4 +405,35 @@ pub fn mint_token(
         &claims,
         &EncodingKey::from_secret(secret.bytes()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithm_names() {
+        assert_eq!(algorithm_named("EdDSA"), Some(Algorithm::EdDSA));
+        assert_eq!(algorithm_named("Ed25519"), Some(Algorithm::EdDSA));
+        assert_eq!(algorithm_named("PS256"), Some(Algorithm::PS256));
+        assert_eq!(
+            algorithm_named("hs256"),
+            None,
+            "JOSE names are case-sensitive"
+        );
+        assert!(token_algorithm("none").is_err());
+        assert!(token_algorithm("NONE").is_err());
+        assert!(token_algorithm("ES512").is_err());
+    }
+
+    #[test]
+    fn the_signature_covers_header_and_payload() {
+        let jws = parse_jws("eyJhbGciOiJIUzI1NiJ9.e30.c2ln").unwrap();
+        assert_eq!(jws.signing_input, "eyJhbGciOiJIUzI1NiJ9.e30");
+        assert_eq!(jws.payload, "e30");
+        assert_eq!(jws.signature, "c2ln");
+        assert!(parse_jws("a.b").is_err());
+        assert!(parse_jws("a.b.c.d").is_err());
+        assert!(parse_jws("!!.e30.c2ln").is_err());
+    }
 }

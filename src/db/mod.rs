@@ -5,6 +5,7 @@
 //! This module owns connections; it knows nothing of tasks (that SQL lives in `tasks::store`).
 
 pub mod schema;
+pub mod sessions;
 mod tls;
 
 use std::path::{Path, PathBuf};
@@ -56,15 +57,20 @@ impl DatabaseTarget {
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             return Ok(DatabaseTarget::SqliteMemory);
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             let path = path.split('?').next().unwrap_or_default();
             if path.is_empty() {
                 return Err("a sqlite URL needs a file path, as in sqlite://todo.db".to_owned());
             }
             return Ok(DatabaseTarget::SqliteFile(PathBuf::from(path)));
         }
-        Err("expected a URL starting with postgres://, postgresql://, sqlite:// or sqlite::memory:"
-            .to_owned())
+        Err(
+            "expected a URL starting with postgres://, postgresql://, sqlite:// or sqlite::memory:"
+                .to_owned(),
+        )
     }
 
     /// The directory of the SQLite file, if this is one.
@@ -93,6 +99,21 @@ pub struct PoolOptions {
     pub acquire_timeout: Duration,
 }
 
+/// A snapshot of the pool, for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    /// Connections open.
+    pub connections: u32,
+    /// Of those, not checked out.
+    pub idle: u32,
+    /// Check-outs waiting for a connection right now.
+    pub waiting: u64,
+    /// Check-outs so far that had to wait for a connection.
+    pub waits: u64,
+    /// Check-outs so far that gave up after the acquire timeout.
+    pub timeouts: u64,
+}
+
 /// The pool of the chosen backend. Cloning is cheap (both pools are `Arc`s inside).
 #[derive(Clone)]
 pub enum Db {
@@ -103,6 +124,9 @@ pub enum Db {
 }
 
 /// One checked-out connection: a unit of work holds exactly one.
+// The PostgreSQL guard is larger than the SQLite one; boxing it would add an allocation to
+// every request to save stack space in a value that lives for one request.
+#[allow(clippy::large_enum_variant)]
 pub enum DbConn {
     /// A PostgreSQL connection.
     Postgres(bb8::PooledConnection<'static, PgManager>),
@@ -140,7 +164,14 @@ impl Db {
         let db = match target {
             DatabaseTarget::Postgres(url) => {
                 let tls = tls::PgTls::from_url(url).map_err(anyhow::Error::msg)?;
-                let driver_url = tls.driver_url().to_owned();
+                let mut driver_url = tls.driver_url().to_owned();
+                // Without a bound, a connect to a host that drops packets waits for the
+                // kernel (minutes), and the pool's pending attempts block new ones long after
+                // the database is back. The URL's own `connect_timeout` wins.
+                if !driver_url.contains("connect_timeout=") {
+                    let seconds = options.acquire_timeout.as_secs_f64().ceil().max(1.0);
+                    driver_url.push_str(&format!("&connect_timeout={seconds}"));
+                }
                 let mut config = ManagerConfig::default();
                 config.custom_setup = Box::new(move |url| tls.connect(url.to_owned()).boxed());
                 let manager = PgManager::new_with_config(driver_url, config);
@@ -177,9 +208,31 @@ impl Db {
                 Db::Sqlite(pool)
             }
         };
-        // `build_unchecked` connects lazily: take one connection now to fail fast at start.
-        drop(db.conn().await.map_err(|e| anyhow::Error::msg(e.to_string()))?);
+        // `build_unchecked` connects lazily: open one connection now to fail fast at start.
+        db.first_connection(options.acquire_timeout).await?;
+        drop(
+            db.conn()
+                .await
+                .map_err(|e| anyhow::Error::msg(e.to_string()))?,
+        );
         Ok(db)
+    }
+
+    /// Opens one connection outside the pool. The pool retries a failing connect until its
+    /// timeout and then reports only "timed out", hiding the reason (a refused certificate, a
+    /// wrong password) that an operator needs to read at start-up.
+    async fn first_connection(&self, timeout: Duration) -> anyhow::Result<()> {
+        let attempt = async {
+            match self {
+                Db::Postgres(pool) => pool.dedicated_connection().await.map(drop),
+                Db::Sqlite(pool) => pool.dedicated_connection().await.map(drop),
+            }
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::anyhow!("{e}")),
+            Err(_) => anyhow::bail!("no connection within DB_TIMEOUT ({timeout:?})"),
+        }
     }
 
     /// Checks a connection out of the pool: the start of a unit of work.
@@ -239,11 +292,23 @@ impl Db {
 
     /// Connections open and idle, for metrics.
     pub fn pool_state(&self) -> (u32, u32) {
+        let stats = self.pool_stats();
+        (stats.connections, stats.idle)
+    }
+
+    /// The pool's numbers, for metrics.
+    pub fn pool_stats(&self) -> PoolStats {
         let state = match self {
             Db::Postgres(pool) => pool.state(),
             Db::Sqlite(pool) => pool.state(),
         };
-        (state.connections, state.idle_connections)
+        PoolStats {
+            connections: state.connections,
+            idle: state.idle_connections,
+            waiting: state.statistics.pending_gets(),
+            waits: state.statistics.get_waited,
+            timeouts: state.statistics.get_timed_out,
+        }
     }
 }
 

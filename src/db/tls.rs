@@ -21,8 +21,8 @@ use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::AsyncPgConnection;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -99,9 +99,9 @@ impl PgTls {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = match (&root_cert, mode) {
             (Some(path), _) if path != "system" => Some(load_roots(path)?),
-            (Some(_), _) | (None, SslMode::VerifyCa | SslMode::VerifyFull) => {
-                Some(RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()))
-            }
+            (Some(_), _) | (None, SslMode::VerifyCa | SslMode::VerifyFull) => Some(
+                RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            ),
             (None, _) => None,
         };
         let verifier: Arc<dyn ServerCertVerifier> = match roots {
@@ -124,7 +124,10 @@ impl PgTls {
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
-        Ok(PgTls { driver_url, connector: MakeRustlsConnect::new(config) })
+        Ok(PgTls {
+            driver_url,
+            connector: MakeRustlsConnect::new(config),
+        })
     }
 
     /// The URL to hand to tokio-postgres.
@@ -133,25 +136,43 @@ impl PgTls {
     }
 
     /// Opens one connection (the pool's `custom_setup`).
-    pub(super) fn connect(&self, url: String) -> BoxFuture<'static, ConnectionResult<AsyncPgConnection>> {
+    pub(super) fn connect(
+        &self,
+        url: String,
+    ) -> BoxFuture<'static, ConnectionResult<AsyncPgConnection>> {
         let connector = self.connector.clone();
         async move {
             let (client, connection) = tokio_postgres::connect(&url, connector)
                 .await
-                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                .map_err(|e| ConnectionError::BadConnection(with_causes(&e)))?;
             AsyncPgConnection::try_from_client_and_connection(client, connection).await
         }
         .boxed()
     }
 }
 
+/// The error and its causes: tokio-postgres says only "error performing TLS handshake" and
+/// keeps why (an unknown issuer, a name mismatch) in `source()`.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 fn load_roots(path: &str) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+    let certs =
+        CertificateDer::pem_file_iter(path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
     for cert in certs {
         let cert = cert.map_err(|e| format!("sslrootcert {path}: {e}"))?;
-        roots.add(cert).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("sslrootcert {path}: {e}"))?;
     }
     if roots.is_empty() {
         return Err(format!("sslrootcert {path}: no certificate in the file"));
@@ -212,7 +233,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -257,7 +281,8 @@ mod tests {
             tls.driver_url(),
             "postgresql://u:p@ep-x.neon.tech/db?channel_binding=require&sslmode=require"
         );
-        let tls = PgTls::from_url("postgres://h/db?sslmode=verify-full&sslrootcert=system").unwrap();
+        let tls =
+            PgTls::from_url("postgres://h/db?sslmode=verify-full&sslrootcert=system").unwrap();
         assert_eq!(tls.driver_url(), "postgres://h/db?sslmode=require");
         let tls = PgTls::from_url("postgres://h/db").unwrap();
         assert_eq!(tls.driver_url(), "postgres://h/db?sslmode=prefer");

@@ -17,9 +17,12 @@ use serde_json::json;
 
 use super::AppSchema;
 use super::limits::{check_document, is_query_operation};
+use crate::auth::AuthUser;
 use crate::auth::{Verifier, bearer_from_value, bearer_token};
 use crate::config::{Config, GraphqlLimits};
-use crate::error::AuthFailure;
+use crate::error::{AppError, AuthFailure};
+use crate::graphql::to_graphql_error;
+use crate::ops::rate_limit::RateLimiter;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -48,16 +51,37 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
         .any(|v| v.contains(GRAPHQL_RESPONSE))
 }
 
-/// Puts the verified user (or why there is none) into the request data. Operations that need
-/// no user (`__typename`, introspection) still run without a token.
-async fn authenticate(verifier: &Verifier, headers: &HeaderMap, request: Request) -> Request {
+/// Verifies the caller's token once per HTTP request and, for a verified user, takes one
+/// token from their rate-limit bucket; `Err` is the 429 to send.
+async fn identify(
+    verifier: &Verifier,
+    limiter: &RateLimiter,
+    headers: &HeaderMap,
+) -> Result<Result<AuthUser, AuthFailure>, axum::response::Response> {
     let outcome = match bearer_token(headers) {
         Ok(token) => verifier.verify(token).await,
         Err(failure) => Err(failure),
     };
+    if let Ok(user) = &outcome
+        && let Err(error) = limiter.check(user)
+    {
+        let headers = match &error {
+            AppError::RateLimited(limited) => limited.headers(),
+            _ => HeaderMap::new(),
+        };
+        let error = to_graphql_error(error).into_server_error(async_graphql::Pos::default());
+        let body = json!({ "errors": [error] });
+        return Err((StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response());
+    }
+    Ok(outcome)
+}
+
+/// Puts the verified user (or why there is none) into the request data. Operations that need
+/// no user (`__typename`, introspection) still run without a token.
+fn authenticate(outcome: &Result<AuthUser, AuthFailure>, request: Request) -> Request {
     match outcome {
-        Ok(user) => request.data(user),
-        Err(failure) => request.data(failure),
+        Ok(user) => request.data(user.clone()),
+        Err(failure) => request.data(failure.clone()),
     }
 }
 
@@ -105,6 +129,7 @@ fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Respons
 async fn execute(
     schema: &AppSchema,
     verifier: &Verifier,
+    limiter: &RateLimiter,
     limits: &GraphqlLimits,
     headers: &HeaderMap,
     batch: BatchRequest,
@@ -145,9 +170,13 @@ async fn execute(
             );
         }
     }
+    let caller = match identify(verifier, limiter, headers).await {
+        Ok(caller) => caller,
+        Err(too_many) => return too_many,
+    };
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
-        let request = authenticate(verifier, headers, request).await;
+        let request = authenticate(&caller, request);
         responses.push(add_codes(schema.execute(request).await));
     }
     let batch = match (is_batch, responses.pop()) {
@@ -164,6 +193,7 @@ async fn execute(
 pub(super) async fn post_handler(
     State(schema): State<AppSchema>,
     State(verifier): State<Arc<Verifier>>,
+    State(limiter): State<Arc<RateLimiter>>,
     State(config): State<Arc<Config>>,
     headers: HeaderMap,
     body: Bytes,
@@ -205,13 +235,15 @@ pub(super) async fn post_handler(
             "send the request as application/json",
         );
     };
-    execute(&schema, &verifier, limits, &headers, batch).await
+    execute(&schema, &verifier, &limiter, limits, &headers, batch).await
 }
 
 /// GET /graphql: GraphiQL for a browser, otherwise a query from the URL.
+#[allow(clippy::too_many_arguments)] // each is an axum extractor, taken apart where it is used
 pub(super) async fn get_handler(
     State(schema): State<AppSchema>,
     State(verifier): State<Arc<Verifier>>,
+    State(limiter): State<Arc<RateLimiter>>,
     State(config): State<Arc<Config>>,
     protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -261,7 +293,15 @@ pub(super) async fn get_handler(
         );
     }
     let single = BatchRequest::Single(request);
-    execute(&schema, &verifier, &config.graphql, &headers, single).await
+    execute(
+        &schema,
+        &verifier,
+        &limiter,
+        &config.graphql,
+        &headers,
+        single,
+    )
+    .await
 }
 
 /// A subscription socket. The token comes from the `connection_init` payload

@@ -51,6 +51,7 @@ pub fn build_schema(
     )
     .data(tasks)
     .data(verifier)
+    .extension(crate::ops::metrics::GraphqlMetrics)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(limits.max_depth.max(8) * 2);

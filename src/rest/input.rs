@@ -56,7 +56,12 @@ fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
 }
 
 fn string_type(field: &str, input: &Value) -> FieldError {
-    FieldError::body(field, "string_type", "Input should be a valid string", input.clone())
+    FieldError::body(
+        field,
+        "string_type",
+        "Input should be a valid string",
+        input.clone(),
+    )
 }
 
 /// A string field: `Ok(None)` when absent; `null` is allowed only when `nullable`.
@@ -124,7 +129,11 @@ pub(super) fn task_patch(body: &[u8]) -> Result<TaskPatch, AppError> {
         }
     };
     if errors.is_empty() {
-        Ok(TaskPatch { title, description, completed })
+        Ok(TaskPatch {
+            title,
+            description,
+            completed,
+        })
     } else {
         Err(AppError::Validation(errors))
     }
@@ -150,10 +159,16 @@ fn literal<T: Copy>(
     options: &[(&str, T)],
     errors: &mut Vec<FieldError>,
 ) -> Option<T> {
-    if let Some((_, value)) = options.iter().find(|(text, _)| text.eq_ignore_ascii_case(raw)) {
+    if let Some((_, value)) = options
+        .iter()
+        .find(|(text, _)| text.eq_ignore_ascii_case(raw))
+    {
         return Some(*value);
     }
-    let names: Vec<String> = options.iter().map(|(text, _)| format!("'{text}'")).collect();
+    let names: Vec<String> = options
+        .iter()
+        .map(|(text, _)| format!("'{text}'"))
+        .collect();
     let expected = match names.split_last() {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),

@@ -5,6 +5,7 @@
 //! diesel or the schema.
 
 mod input;
+pub mod openapi;
 mod tasks;
 
 use axum::Router;
@@ -21,11 +22,18 @@ pub fn router() -> Router<AppState> {
 
 /// FastAPI's body for a path that matches no route.
 pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(json!({"detail": "Not Found"}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"detail": "Not Found"})),
+    )
+        .into_response()
 }
 
 /// FastAPI's body for a method the path does not take.
 pub async fn method_not_allowed() -> Response {
-    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(json!({"detail": "Method Not Allowed"})))
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(json!({"detail": "Method Not Allowed"})),
+    )
         .into_response()
 }

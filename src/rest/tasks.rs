@@ -11,8 +11,13 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::input;
+use super::openapi::{
+    CreateErrors, ItemErrors, ListErrors, ListParams, TaskCreate, TaskPath, TaskUpdate,
+    UpdateErrors, UserPath,
+};
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
@@ -41,6 +46,7 @@ impl FromRequestParts<AppState> for Owner {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let user = AuthUser::from_request_parts(parts, state).await?;
+        state.limiter.check(&user)?;
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::Forbidden)?;
@@ -52,7 +58,8 @@ impl FromRequestParts<AppState> for Owner {
 }
 
 /// A task in the FastAPI backend's JSON shape.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Task)]
 pub struct TaskJson {
     id: i64,
     user_id: String,
@@ -82,6 +89,10 @@ impl From<Task> for TaskJson {
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath, ListParams),
+    responses((status = 200, description = "The user's tasks", body = Vec<TaskJson>), ListErrors)
+)]
 async fn list(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
@@ -92,6 +103,10 @@ async fn list(
     Ok(Json(list.into_iter().map(TaskJson::from).collect()))
 }
 
+#[utoipa::path(
+    post, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath), request_body = TaskCreate,
+    responses((status = 201, description = "The new task", body = TaskJson), CreateErrors)
+)]
 async fn create(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
@@ -102,6 +117,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(task.into())))
 }
 
+#[utoipa::path(
+    get, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath),
+    responses((status = 200, description = "The task", body = TaskJson), ItemErrors)
+)]
 async fn read(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
@@ -111,6 +130,10 @@ async fn read(
     Ok(Json(task.into()))
 }
 
+#[utoipa::path(
+    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath), request_body = TaskUpdate,
+    responses((status = 200, description = "The updated task", body = TaskJson), UpdateErrors)
+)]
 async fn update(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
@@ -122,6 +145,10 @@ async fn update(
     Ok(Json(tasks.update(&user, id, patch).await?.into()))
 }
 
+#[utoipa::path(
+    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath),
+    responses((status = 204, description = "Deleted; the body is empty"), ItemErrors)
+)]
 async fn remove(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
@@ -131,10 +158,16 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks", params(TaskPath),
+    responses((status = 200, description = "The task with `completed` flipped", body = TaskJson), ItemErrors)
+)]
 async fn toggle(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     Path((_, id)): Path<(String, String)>,
 ) -> AppResult<Json<TaskJson>> {
-    Ok(Json(tasks.toggle(&user, input::task_id(&id)?).await?.into()))
+    Ok(Json(
+        tasks.toggle(&user, input::task_id(&id)?).await?.into(),
+    ))
 }

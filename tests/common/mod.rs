@@ -6,6 +6,9 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+pub mod cluster;
+pub mod jwks;
 pub mod pg;
 
 use std::time::Duration;
@@ -36,12 +39,15 @@ pub struct TestApp {
 enum DatabaseGuard {
     Sqlite(tempfile::TempDir),
     Postgres(pg::TempDatabase),
+    /// A database the test brought (`TestAppBuilder::database_url`).
+    External,
 }
 
 /// Builder for a TestApp with extra settings.
 pub struct TestAppBuilder {
     backend: Backend,
     args: Vec<String>,
+    database_url: Option<String>,
 }
 
 impl TestAppBuilder {
@@ -52,16 +58,23 @@ impl TestAppBuilder {
         self
     }
 
+    /// Uses this database instead of a fresh one (the caller owns it and cleans it up).
+    pub fn database_url(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_owned());
+        self
+    }
+
     /// Starts the server; `None` when this is PostgreSQL and it is unreachable outside CI.
     pub async fn start(self) -> Option<TestApp> {
         todo_api::install_crypto_provider();
-        let (url, guard) = match self.backend {
-            Backend::Sqlite => {
+        let (url, guard) = match (self.database_url, self.backend) {
+            (Some(url), _) => (url, DatabaseGuard::External),
+            (None, Backend::Sqlite) => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("todo.db").display());
                 (url, DatabaseGuard::Sqlite(dir))
             }
-            Backend::Postgres => {
+            (None, Backend::Postgres) => {
                 let db = pg::TempDatabase::create().await?;
                 (db.url.clone(), DatabaseGuard::Postgres(db))
             }
@@ -88,7 +101,8 @@ async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGua
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let server = tokio::spawn(async move {
-        axum::serve(listener, todo_api::app(state))
+        // As the binary serves (connection cap, layers), minus the signal handling.
+        todo_api::ops::serve_on(listener, state, std::future::pending())
             .await
             .expect("server runs");
     });
@@ -117,6 +131,7 @@ impl TestApp {
         TestAppBuilder {
             backend,
             args: Vec::new(),
+            database_url: None,
         }
     }
 

@@ -28,10 +28,16 @@ pub async fn admin_client() -> Option<tokio_postgres::Client> {
             Some(client)
         }
         Err(e) if required() => {
-            panic!("PostgreSQL is required (CI) but unreachable at {}: {e}", admin_url())
+            panic!(
+                "PostgreSQL is required (CI) but unreachable at {}: {e}",
+                admin_url()
+            )
         }
         Err(e) => {
-            eprintln!("SKIPPED: PostgreSQL unreachable at {} ({e}); set CI=1 to make this fail", admin_url());
+            eprintln!(
+                "SKIPPED: PostgreSQL unreachable at {} ({e}); set CI=1 to make this fail",
+                admin_url()
+            );
             None
         }
     }
@@ -72,10 +78,14 @@ impl Drop for TempDatabase {
         let name = self.name.clone();
         // Drop runs outside any runtime guarantee: use a thread with its own small runtime.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async move {
-                    if let Ok((client, connection)) = tokio_postgres::connect(&admin_url(), NoTls).await {
+                    if let Ok((client, connection)) =
+                        tokio_postgres::connect(&admin_url(), NoTls).await
+                    {
                         tokio::spawn(connection);
                         let _ = client
                             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -1,0 +1,46 @@
+//! `/healthz` (the process answers) and `/readyz` (it can serve: database reachable,
+//! migrations applied, token keys loaded when JWKS is configured), both JSON. A load balancer
+//! takes an instance out of rotation on a 503 from `/readyz`; `/healthz` never touches the
+//! database, so a database outage does not get healthy processes restarted.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// GET /healthz.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// GET /readyz: 200 when every check passes, else 503; the body says which failed. Bounded by
+/// DB_TIMEOUT, like any request that needs the database.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let (database, migrations) = match state.tasks.db().migrations_applied().await {
+        Ok(true) => ("ok", "ok"),
+        Ok(false) => ("ok", "pending"),
+        Err(error) => {
+            tracing::warn!(%error, "readiness: database unavailable");
+            ("unavailable", "unknown")
+        }
+    };
+    let keys = if state.verifier.keys_loaded() {
+        "ok"
+    } else {
+        "not_loaded"
+    };
+    let ready = database == "ok" && migrations == "ok" && keys == "ok";
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "checks": {"database": database, "migrations": migrations, "jwks": keys},
+    });
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,143 @@
+//! Operating the service: what sits around the APIs rather than in them. Request ids and
+//! request logs, Prometheus metrics, health and readiness, CORS, limits (body size, request
+//! time, per-user rate, open connections) and serving with a bounded graceful shutdown.
+//!
+//! Nothing here knows about tasks; the APIs know nothing of this beyond the rate limiter
+//! they call right after verifying a token.
+
+pub mod health;
+pub mod metrics;
+pub mod rate_limit;
+pub mod request_id;
+mod serve;
+
+use std::any::Any;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::AppState;
+use crate::config::{CorsOrigins, Operations};
+use crate::error::AppError;
+
+pub use serve::{CappedListener, serve_on};
+
+/// `/healthz`, `/readyz` and `/metrics`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::endpoint))
+}
+
+/// Wraps the whole application in the operating layers. Each `layer` wraps what is already
+/// there, so the first one here is the innermost.
+pub fn wrap(router: Router, operations: &Operations) -> Router {
+    let router = router
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(DefaultBodyLimit::max(operations.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            operations.request_timeout,
+        ))
+        .layer(middleware::from_fn(json_errors));
+    // CORS outside the limits, so a browser can read a 408 / 413 / 429 too.
+    let router = match cors(operations) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+        .layer(middleware::from_fn(metrics::track_http))
+        .layer(middleware::from_fn(request_id::middleware))
+}
+
+/// The CORS layer for the allow-list, or none (same-origin only) when it is empty.
+fn cors(operations: &Operations) -> Option<CorsLayer> {
+    let origins = match &operations.cors_origins {
+        CorsOrigins::Off => return None,
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => {
+            AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        }
+    };
+    let layer = CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            request_id::HEADER,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
+            request_id::HEADER,
+        ])
+        .max_age(operations.cors_max_age);
+    // Frontends using Better Auth often fetch with `credentials: "include"`; that is allowed
+    // for listed origins only (the CORS rules forbid it with `*`).
+    Some(match operations.cors_origins {
+        CorsOrigins::List(_) => layer.allow_credentials(true),
+        _ => layer,
+    })
+}
+
+/// Gives the bare 408 and 413 that the timeout and body-limit layers produce the
+/// `{"detail": …}` body every other error has.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !matches!(
+        status,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+    ) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if is_json {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let detail = status.canonical_reason().unwrap_or("Error");
+    let mut rewritten = (status, axum::Json(json!({ "detail": detail }))).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
+}
+
+/// A panicking handler is a bug: answer it as any internal error (logged, request id in the
+/// body), instead of dropping the connection.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    AppError::Internal(format!("handler panicked: {message}")).into_response()
+}

@@ -1,0 +1,161 @@
+//! Failure behaviour against a PostgreSQL the test stops and restarts under a running server:
+//! requests answer 503 `{"detail": "Service unavailable"}` within DB_TIMEOUT (never hang, never
+//! 500), readiness says the database is down, the service recovers by itself, and no write
+//! that was acknowledged is lost.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::cluster::PgCluster;
+use common::{Backend, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// The pool wait the server is given; every answer must come within it plus this slack.
+const DB_TIMEOUT: Duration = Duration::from_secs(2);
+const SLACK: Duration = Duration::from_secs(3);
+const WRITERS: usize = 4;
+
+/// What one write attempt saw.
+struct Attempt {
+    status: StatusCode,
+    took: Duration,
+    body: String,
+}
+
+/// Writes tasks as `user` until `stop`, recording every attempt.
+async fn write_until(app: Arc<TestApp>, user: String, stop: Arc<AtomicBool>) -> Vec<Attempt> {
+    let client = app.user(&user);
+    let mut attempts = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let started = Instant::now();
+        let response = client
+            .post(
+                &client.tasks_path(""),
+                json!({ "title": format!("{user} #{n}") }),
+            )
+            .await;
+        attempts.push(Attempt {
+            status: response.status,
+            took: started.elapsed(),
+            body: response.text,
+        });
+        if response.status != StatusCode::CREATED {
+            // Do not spin while the database is down.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    attempts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn database_outage_answers_503_and_recovers_without_losing_writes() {
+    let cluster = PgCluster::start_new().await;
+    let app = TestApp::builder(Backend::Postgres)
+        .database_url(&cluster.url("localhost", "sslmode=require"))
+        .arg("--db-timeout", "2s")
+        .arg("--rate-limit", "0")
+        .start()
+        .await
+        .expect("the app starts");
+    let app = Arc::new(app);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|i| tokio::spawn(write_until(app.clone(), format!("writer{i}"), stop.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    cluster.stop().await;
+    let reader = app.user("reader");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = reader.get(&reader.tasks_path("")).await;
+        let took = started.elapsed();
+        response.detail(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable");
+        assert!(
+            took <= DB_TIMEOUT + SLACK,
+            "a request took {took:?} with the database down"
+        );
+    }
+    let ready = app.anonymous().get("/readyz").await;
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.text
+    );
+    assert_eq!(ready.json()["checks"]["database"], "unavailable");
+    app.anonymous().get("/healthz").await.good(StatusCode::OK);
+
+    cluster.start().await;
+    // Recovery needs nothing from us: the next requests get fresh connections.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = reader.get(&reader.tasks_path("")).await;
+        if response.status == StatusCode::OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no recovery: {} {}",
+            response.status,
+            response.text
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.anonymous().get("/readyz").await.good(StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let mut unavailable = 0;
+    let mut created_after_outage = 0;
+    for (i, writer) in writers.into_iter().enumerate() {
+        let attempts = writer.await.expect("writer task");
+        let user = app.user(&format!("writer{i}"));
+        let stored: BTreeSet<String> = user
+            .get(&user.tasks_path(""))
+            .await
+            .good(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect();
+        let mut seen_503 = false;
+        for attempt in &attempts {
+            assert!(
+                attempt.took <= DB_TIMEOUT + SLACK,
+                "a write took {:?}",
+                attempt.took
+            );
+            match attempt.status {
+                StatusCode::CREATED => {
+                    let task: serde_json::Value = serde_json::from_str(&attempt.body).unwrap();
+                    let title = task["title"].as_str().unwrap();
+                    assert!(
+                        stored.contains(title),
+                        "acknowledged write {title:?} was lost"
+                    );
+                    created_after_outage += usize::from(seen_503);
+                }
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    assert_eq!(attempt.body, r#"{"detail":"Service unavailable"}"#);
+                    unavailable += 1;
+                    seen_503 = true;
+                }
+                other => panic!("a write got {other}: {}", attempt.body),
+            }
+        }
+    }
+    assert!(unavailable > 0, "no write met the outage");
+    assert!(
+        created_after_outage > 0,
+        "no write succeeded after the database came back"
+    );
+}

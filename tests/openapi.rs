@@ -1,0 +1,202 @@
+//! The OpenAPI document at `/openapi.json` and Swagger UI at `/docs`, served from the binary.
+
+mod common;
+
+use common::{Backend, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Every REST operation: (method, path template, takes a task id, takes a body).
+const OPERATIONS: &[(&str, &str, bool, bool)] = &[
+    ("get", "/api/{user_id}/tasks", false, false),
+    ("post", "/api/{user_id}/tasks", false, true),
+    ("get", "/api/{user_id}/tasks/{id}", true, false),
+    ("put", "/api/{user_id}/tasks/{id}", true, true),
+    ("delete", "/api/{user_id}/tasks/{id}", true, false),
+    ("patch", "/api/{user_id}/tasks/{id}/complete", true, false),
+];
+
+async fn app() -> TestApp {
+    TestApp::builder(Backend::Sqlite)
+        .start()
+        .await
+        .expect("SQLite test app")
+}
+
+/// Follows a local `$ref` (`#/components/schemas/Task`).
+fn resolve<'a>(spec: &'a Value, reference: &str) -> Option<&'a Value> {
+    let pointer = reference.strip_prefix('#')?;
+    spec.pointer(pointer)
+}
+
+/// The names of an operation's parameters in `location` (`path`, `query`).
+fn parameters<'a>(operation: &'a Value, location: &str) -> Vec<&'a str> {
+    operation["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == location)
+        .map(|p| p["name"].as_str().unwrap())
+        .collect()
+}
+
+fn check_refs(spec: &Value, node: &Value) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                assert!(
+                    resolve(spec, reference).is_some(),
+                    "dangling $ref {reference}"
+                );
+            }
+            map.values().for_each(|v| check_refs(spec, v));
+        }
+        Value::Array(items) => items.iter().for_each(|v| check_refs(spec, v)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spec_lists_every_rest_route() {
+    let app = app().await;
+    let response = app.anonymous().get("/openapi.json").await;
+    let spec = response.good(StatusCode::OK);
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        spec["openapi"]
+    );
+
+    let paths = spec["paths"].as_object().expect("paths");
+    let documented: usize = paths
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented,
+        OPERATIONS.len(),
+        "operations in the spec: {paths:?}"
+    );
+    for (method, path, takes_id, takes_body) in OPERATIONS {
+        let operation = &spec["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not in the spec");
+        let responses = operation["responses"].as_object().unwrap();
+        let mut expected = vec!["401", "403", "422", "429", "500", "503"];
+        if *takes_id {
+            expected.push("404");
+        }
+        if *takes_body {
+            expected.push("413");
+            assert!(
+                operation["requestBody"].is_object(),
+                "{method} {path} has no body schema"
+            );
+        }
+        for status in expected {
+            assert!(
+                responses.contains_key(status),
+                "{method} {path} lacks {status}"
+            );
+        }
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{method} {path} has no success response"
+        );
+        let params = parameters(operation, "path");
+        let mut wanted = vec!["user_id"];
+        if *takes_id {
+            wanted.push("id");
+        }
+        assert_eq!(params, wanted, "{method} {path} path parameters");
+    }
+    let list_params = parameters(&spec["paths"]["/api/{user_id}/tasks"]["get"], "query");
+    assert_eq!(list_params, ["status", "sort", "sort_by", "order"]);
+
+    let headers = &spec["paths"]["/api/{user_id}/tasks"]["get"]["responses"]["429"]["headers"];
+    for name in ["Retry-After", "RateLimit", "RateLimit-Policy"] {
+        assert!(headers[name].is_object(), "429 lacks the {name} header");
+    }
+
+    let scheme = &spec["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(spec["security"][0]["bearer"], serde_json::json!([]));
+
+    let task = &spec["components"]["schemas"]["Task"]["properties"];
+    for field in [
+        "id",
+        "user_id",
+        "title",
+        "description",
+        "completed",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(task[field].is_object(), "Task schema lacks {field}");
+    }
+    for schema in ["TaskCreate", "TaskUpdate", "Detail", "ValidationErrors"] {
+        assert!(
+            spec["components"]["schemas"][schema].is_object(),
+            "no {schema} schema"
+        );
+    }
+    check_refs(&spec, &spec);
+}
+
+/// Each documented operation is served at its path (answered by its handler, not 404/405).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_served() {
+    let app = app().await;
+    let alice = app.user("alice");
+    let task = alice.create_task("Documented").await;
+    let id = task["id"].to_string();
+    // DELETE last, so the task is there for the others.
+    let (deletes, others): (Vec<_>, Vec<_>) = OPERATIONS.iter().partition(|op| op.0 == "delete");
+    for (method, path, _, takes_body) in others.into_iter().chain(deletes) {
+        let path = path.replace("{user_id}", "alice").replace("{id}", &id);
+        let method: Method = method.to_uppercase().parse().unwrap();
+        let body = takes_body.then(|| serde_json::json!({"title": "x"}));
+        let response = alice.request(method.clone(), &path, body).await;
+        assert!(
+            response.status.is_success(),
+            "{method} {path}: {} {}",
+            response.status,
+            response.text
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_load_from_the_binary() {
+    let app = app().await;
+    // `/docs` redirects to `/docs/` (reqwest follows it).
+    let page = app.raw(Method::GET, "/docs", &[], None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    // No CDN: every script and stylesheet is a relative URL served by us.
+    assert!(
+        !page.text.contains("https://"),
+        "the page loads something remote: {}",
+        page.text
+    );
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "swagger-initializer.js",
+    ] {
+        let response = app
+            .raw(Method::GET, &format!("/docs/{asset}"), &[], None)
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "/docs/{asset}");
+        assert!(response.text.len() > 100, "/docs/{asset} is empty");
+    }
+    let init = app
+        .raw(Method::GET, "/docs/swagger-initializer.js", &[], None)
+        .await;
+    assert!(init.text.contains("/openapi.json"), "{}", init.text);
+}
