@@ -16,7 +16,10 @@ use serde_json::json;
 const CONCURRENCY: usize = 32;
 
 fn scaled(n: usize) -> usize {
-    let scale: f64 = std::env::var("BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let scale: f64 = std::env::var("BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
     ((n as f64 * scale) as usize).max(1)
 }
 
@@ -62,7 +65,12 @@ where
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    Stats { name: name.to_owned(), count, elapsed: start.elapsed(), latencies }
+    Stats {
+        name: name.to_owned(),
+        count,
+        elapsed: start.elapsed(),
+        latencies,
+    }
 }
 
 async fn bench(backend: Backend) {
@@ -71,7 +79,8 @@ async fn bench(backend: Backend) {
         // One user makes thousands of requests here: measure the service, not the limiter.
         .arg("--rate-limit", "0")
         .start()
-        .await else {
+        .await
+    else {
         println!("{backend:?}: skipped (PostgreSQL unreachable)");
         return;
     };
@@ -82,7 +91,14 @@ async fn bench(backend: Backend) {
     let (token, base) = (&token, &base);
 
     let mut create = run("REST POST /tasks", scaled(5_000), |i| async move {
-        client.post(base).bearer_auth(token).json(&json!({"title": format!("task {i}")})).send().await.unwrap().status()
+        client
+            .post(base)
+            .bearer_auth(token)
+            .json(&json!({"title": format!("task {i}")}))
+            .send()
+            .await
+            .unwrap()
+            .status()
     })
     .await;
     create.print();
@@ -90,23 +106,59 @@ async fn bench(backend: Backend) {
     let other = app.token("reader");
     let reader_base = format!("{}/api/reader/tasks", app.base);
     for i in 0..50 {
-        client.post(&reader_base).bearer_auth(&other).json(&json!({"title": format!("r{i}")})).send().await.unwrap();
+        client
+            .post(&reader_base)
+            .bearer_auth(&other)
+            .json(&json!({"title": format!("r{i}")}))
+            .send()
+            .await
+            .unwrap();
     }
     let (other, reader_base) = (&other, &reader_base);
-    run("REST GET /tasks (50 tasks)", scaled(20_000), |_| async move {
-        client.get(reader_base).bearer_auth(other).send().await.unwrap().status()
-    })
+    run(
+        "REST GET /tasks (50 tasks)",
+        scaled(20_000),
+        |_| async move {
+            client
+                .get(reader_base)
+                .bearer_auth(other)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        },
+    )
     .await
     .print();
-    run("REST GET /tasks?sort=title", scaled(10_000), |_| async move {
-        client.get(format!("{reader_base}?sort=title")).bearer_auth(other).send().await.unwrap().status()
-    })
+    run(
+        "REST GET /tasks?sort=title",
+        scaled(10_000),
+        |_| async move {
+            client
+                .get(format!("{reader_base}?sort=title"))
+                .bearer_auth(other)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        },
+    )
     .await
     .print();
-    run("REST PATCH /tasks/{id}/complete", scaled(5_000), |i| async move {
-        let id = 1 + (i % 100);
-        client.patch(format!("{base}/{id}/complete")).bearer_auth(token).send().await.unwrap().status()
-    })
+    run(
+        "REST PATCH /tasks/{id}/complete",
+        scaled(5_000),
+        |i| async move {
+            let id = 1 + (i % 100);
+            client
+                .patch(format!("{base}/{id}/complete"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        },
+    )
     .await
     .print();
     let graphql = format!("{}/graphql", app.base);
@@ -126,7 +178,10 @@ async fn bench(backend: Backend) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         bench(Backend::Sqlite).await;
         bench(Backend::Postgres).await;

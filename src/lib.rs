@@ -57,6 +57,8 @@ impl AppState {
     /// Connects to the database, applies pending migrations and assembles the state.
     pub async fn build(config: Config) -> anyhow::Result<AppState> {
         install_crypto_provider();
+        // Before anything records: the first JWKS fetch at start is counted too.
+        ops::metrics::install();
         let db = Db::connect(&config.database, &config.pool)
             .await
             .with_context(|| {
@@ -77,7 +79,6 @@ impl AppState {
         // Fetches Better Auth's keys once (not fatal when it is down) and keeps them fresh.
         verifier.start().await;
         let schema = graphql::build_schema(tasks.clone(), verifier.clone(), &config.graphql);
-        ops::metrics::install();
         let limiter = Arc::new(ops::rate_limit::RateLimiter::new(
             config.operations.rate_limit,
         ));

@@ -82,6 +82,7 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
             took <= DB_TIMEOUT + SLACK,
             "a request took {took:?} with the database down"
         );
+        eprintln!("measured: 503 with the database down after {took:?}");
     }
     let ready = app.anonymous().get("/readyz").await;
     assert_eq!(
@@ -93,12 +94,26 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
     assert_eq!(ready.json()["checks"]["database"], "unavailable");
     app.anonymous().get("/healthz").await.good(StatusCode::OK);
 
+    // GraphQL says the same in its own shape.
+    let started = Instant::now();
+    let body = reader.graphql("{ tasks { id } }", json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+        "{body}"
+    );
+    assert!(started.elapsed() <= DB_TIMEOUT + SLACK);
+
     cluster.start().await;
+    let restarted = Instant::now();
     // Recovery needs nothing from us: the next requests get fresh connections.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let response = reader.get(&reader.tasks_path("")).await;
         if response.status == StatusCode::OK {
+            eprintln!(
+                "measured: first 200 {:?} after the database was back",
+                restarted.elapsed()
+            );
             break;
         }
         assert!(
@@ -154,6 +169,14 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
         }
     }
     assert!(unavailable > 0, "no write met the outage");
+    // The outage shows in the pool metrics: check-outs that gave up after DB_TIMEOUT.
+    let metrics = app.anonymous().get("/metrics").await.text;
+    let timeouts: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("db_pool_wait_timeouts_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no db_pool_wait_timeouts_total in:\n{metrics}"));
+    assert!(timeouts > 0.0, "{metrics}");
     assert!(
         created_after_outage > 0,
         "no write succeeded after the database came back"

@@ -1,6 +1,7 @@
 //! Operating behaviour over real HTTP: request ids, 500 bodies, health, metrics, CORS, body
 //! size, request timeout, rate limit, connection cap, settings, and the binary's JSON logs.
-//! What touches the database runs on SQLite and PostgreSQL; the rest on SQLite.
+//! What touches the database runs on SQLite and PostgreSQL; what cannot depend on it (CORS,
+//! limits, settings) on SQLite.
 
 mod common;
 
@@ -13,18 +14,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// The app on SQLite, and on PostgreSQL when it is reachable (mandatory in CI).
-async fn apps(args: &[(&str, &str)]) -> Vec<TestApp> {
-    let mut apps = Vec::new();
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let mut builder = TestApp::builder(backend);
-        for (flag, value) in args {
-            builder = builder.arg(flag, value);
-        }
-        apps.extend(builder.start().await);
-    }
-    apps
-}
+backend_tests!(
+    request_ids_are_kept_or_made_and_echoed,
+    health_and_readiness,
+    metrics_by_route_template_pool_and_graphql_operation,
+);
 
 async fn sqlite_app(args: &[(&str, &str)]) -> TestApp {
     let mut builder = TestApp::builder(Backend::Sqlite);
@@ -34,45 +28,42 @@ async fn sqlite_app(args: &[(&str, &str)]) -> TestApp {
     builder.start().await.expect("SQLite test app")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_ids_are_kept_or_made_and_echoed() {
-    for app in apps(&[]).await {
-        let kept = app
-            .raw(
-                Method::GET,
-                "/healthz",
-                &[("x-request-id", "lb-7f3a_9:2")],
-                None,
-            )
+async fn request_ids_are_kept_or_made_and_echoed(app: TestApp) {
+    let kept = app
+        .raw(
+            Method::GET,
+            "/healthz",
+            &[("x-request-id", "lb-7f3a_9:2")],
+            None,
+        )
+        .await;
+    assert_eq!(kept.header("x-request-id"), Some("lb-7f3a_9:2"));
+
+    let made = app.raw(Method::GET, "/healthz", &[], None).await;
+    let id = made.header("x-request-id").expect("an id is made");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+
+    // An id the logs could not carry safely is replaced.
+    let long = "x".repeat(200);
+    for odd in [long.as_str(), "has space", ""] {
+        let replaced = app
+            .raw(Method::GET, "/healthz", &[("x-request-id", odd)], None)
             .await;
-        assert_eq!(kept.header("x-request-id"), Some("lb-7f3a_9:2"));
-
-        let made = app.raw(Method::GET, "/healthz", &[], None).await;
-        let id = made.header("x-request-id").expect("an id is made");
-        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
-
-        // An id the logs could not carry safely is replaced.
-        let long = "x".repeat(200);
-        for odd in [long.as_str(), "has space", ""] {
-            let replaced = app
-                .raw(Method::GET, "/healthz", &[("x-request-id", odd)], None)
-                .await;
-            let id = replaced.header("x-request-id").unwrap();
-            assert!(uuid::Uuid::parse_str(id).is_ok(), "{odd:?} became {id:?}");
-        }
-
-        // Errors carry it too.
-        let denied = app
-            .raw(
-                Method::GET,
-                "/api/alice/tasks",
-                &[("x-request-id", "req-401")],
-                None,
-            )
-            .await;
-        assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(denied.header("x-request-id"), Some("req-401"));
+        let id = replaced.header("x-request-id").unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{odd:?} became {id:?}");
     }
+
+    // Errors carry it too.
+    let denied = app
+        .raw(
+            Method::GET,
+            "/api/alice/tasks",
+            &[("x-request-id", "req-401")],
+            None,
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(denied.header("x-request-id"), Some("req-401"));
 }
 
 /// A database this test can break: (URL, what keeps it alive).
@@ -106,68 +97,72 @@ async fn drop_tasks_table(url: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_500_says_only_internal_server_error_and_the_request_id() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let Some((url, _keep)) = own_database(backend).await else {
-            continue;
-        };
-        let app = TestApp::builder(backend)
-            .database_url(&url)
-            .start()
-            .await
-            .unwrap();
-        let alice = app.user("alice");
-        alice.create_task("Before").await;
-        drop_tasks_table(&url).await;
+async fn a_500_says_only_internal_server_error_and_the_request_id(backend: Backend) {
+    let Some((url, _keep)) = own_database(backend).await else {
+        return;
+    };
+    let app = TestApp::builder(backend)
+        .database_url(&url)
+        .start()
+        .await
+        .unwrap();
+    let alice = app.user("alice");
+    alice.create_task("Before").await;
+    drop_tasks_table(&url).await;
 
-        let response = alice.get(&alice.tasks_path("")).await;
-        assert_eq!(
-            response.status,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "{}",
-            response.text
-        );
-        let id = response.header("x-request-id").unwrap();
-        assert_eq!(
-            response.json(),
-            json!({"detail": "Internal server error", "request_id": id})
-        );
+    let response = alice.get(&alice.tasks_path("")).await;
+    assert_eq!(
+        response.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        response.text
+    );
+    let id = response.header("x-request-id").unwrap();
+    assert_eq!(
+        response.json(),
+        json!({"detail": "Internal server error", "request_id": id})
+    );
 
-        let token = format!("Bearer {}", app.token("alice"));
-        let headers = [
-            ("authorization", token.as_str()),
-            ("x-request-id", "bug-report-42"),
-        ];
-        let response = app
-            .raw(Method::GET, "/api/alice/tasks", &headers, None)
-            .await;
-        assert_eq!(response.json()["request_id"], "bug-report-42");
-        assert!(
-            !response.text.contains("tasks"),
-            "internal detail leaked: {}",
-            response.text
-        );
-    }
+    let token = format!("Bearer {}", app.token("alice"));
+    let headers = [
+        ("authorization", token.as_str()),
+        ("x-request-id", "bug-report-42"),
+    ];
+    let response = app
+        .raw(Method::GET, "/api/alice/tasks", &headers, None)
+        .await;
+    assert_eq!(response.json()["request_id"], "bug-report-42");
+    assert!(
+        !response.text.contains("tasks"),
+        "internal detail leaked: {}",
+        response.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_and_readiness() {
-    for app in apps(&[]).await {
-        let health = app.anonymous().get("/healthz").await;
-        assert_eq!(health.good(StatusCode::OK), json!({"status": "ok"}));
-        let ready = app.anonymous().get("/readyz").await;
-        assert_eq!(
-            ready.good(StatusCode::OK),
-            json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "jwks": "ok"}})
-        );
-        assert!(
-            ready
-                .header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
-    }
+async fn internal_error_body_on_sqlite() {
+    a_500_says_only_internal_server_error_and_the_request_id(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_error_body_on_postgres() {
+    a_500_says_only_internal_server_error_and_the_request_id(Backend::Postgres).await;
+}
+
+async fn health_and_readiness(app: TestApp) {
+    let health = app.anonymous().get("/healthz").await;
+    assert_eq!(health.good(StatusCode::OK), json!({"status": "ok"}));
+    let ready = app.anonymous().get("/readyz").await;
+    assert_eq!(
+        ready.good(StatusCode::OK),
+        json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "jwks": "ok"}})
+    );
+    assert!(
+        ready
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,122 +184,125 @@ async fn not_ready_until_the_jwks_is_loaded() {
         json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "ok", "jwks": "not_loaded"}})
     );
     app.anonymous().get("/healthz").await.good(StatusCode::OK);
+    let metrics = app.anonymous().get("/metrics").await.text;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("jwks_refreshes_total{outcome=\"error\"}")),
+        "the failed fetch is not counted:\n{metrics}"
+    );
 }
 
 fn metric_lines<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.starts_with(name)).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_by_route_template_pool_and_graphql_operation() {
-    for app in apps(&[]).await {
-        let alice = app.user("alice");
-        alice.create_task("Counted").await;
-        alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
-        alice.get(&alice.tasks_path("/")).await.good(StatusCode::OK);
-        app.anonymous().get("/no/such/path").await;
-        alice
-            .graphql_data("query OpsMetricsList { tasks { id } }", json!({}))
-            .await;
-        let broken = alice
-            .graphql(
-                "query OpsMetricsMissing { task(id: \"999999\") { id } }",
-                json!({}),
-            )
-            .await;
-        assert!(broken["data"]["task"].is_null(), "{broken}");
-        let failed = alice
-            .graphql("query OpsMetricsBad { task(id: \"x\") { id } }", json!({}))
-            .await;
-        assert!(failed["errors"].is_array(), "{failed}");
+async fn metrics_by_route_template_pool_and_graphql_operation(app: TestApp) {
+    let alice = app.user("alice");
+    alice.create_task("Counted").await;
+    alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
+    alice.get(&alice.tasks_path("/")).await.good(StatusCode::OK);
+    app.anonymous().get("/no/such/path").await;
+    alice
+        .graphql_data("query OpsMetricsList { tasks { id } }", json!({}))
+        .await;
+    let broken = alice
+        .graphql(
+            "query OpsMetricsMissing { task(id: \"999999\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(broken["data"]["task"].is_null(), "{broken}");
+    let failed = alice
+        .graphql("query OpsMetricsBad { task(id: \"x\") { id } }", json!({}))
+        .await;
+    assert!(failed["errors"].is_array(), "{failed}");
 
-        let response = app.anonymous().get("/metrics").await;
-        assert_eq!(response.status, StatusCode::OK);
-        assert!(
-            response
-                .header("content-type")
-                .unwrap()
-                .starts_with("text/plain")
-        );
-        let text = &response.text;
-        let requests = metric_lines(text, "http_requests_total{");
-        let has = |lines: &[&str], parts: &[&str]| {
-            lines.iter().any(|l| parts.iter().all(|p| l.contains(p)))
-        };
-        assert!(
-            has(
-                &requests,
-                &[
-                    "method=\"GET\"",
-                    "route=\"/api/{user_id}/tasks\"",
-                    "status=\"200\""
-                ]
-            ),
-            "{requests:#?}"
-        );
-        assert!(has(
+    let response = app.anonymous().get("/metrics").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(
+        response
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = &response.text;
+    let requests = metric_lines(text, "http_requests_total{");
+    let has =
+        |lines: &[&str], parts: &[&str]| lines.iter().any(|l| parts.iter().all(|p| l.contains(p)));
+    assert!(
+        has(
             &requests,
             &[
-                "method=\"POST\"",
+                "method=\"GET\"",
                 "route=\"/api/{user_id}/tasks\"",
-                "status=\"201\""
+                "status=\"200\""
             ]
-        ));
-        assert!(
-            has(&requests, &["route=\"unmatched\"", "status=\"404\""]),
-            "{requests:#?}"
-        );
-        assert!(
-            !text.contains("route=\"/api/alice"),
-            "a raw path became a label"
-        );
-        assert!(
-            !text.contains("route=\"/api/{user_id}/tasks/\""),
-            "the trailing-slash twin has its own label"
-        );
-        let buckets = metric_lines(text, "http_request_duration_seconds_bucket{");
-        assert!(
-            has(
-                &buckets,
-                &["route=\"/api/{user_id}/tasks\"", "le=\"0.005\""]
-            ),
-            "{buckets:#?}"
-        );
+        ),
+        "{requests:#?}"
+    );
+    assert!(has(
+        &requests,
+        &[
+            "method=\"POST\"",
+            "route=\"/api/{user_id}/tasks\"",
+            "status=\"201\""
+        ]
+    ));
+    assert!(
+        has(&requests, &["route=\"unmatched\"", "status=\"404\""]),
+        "{requests:#?}"
+    );
+    assert!(
+        !text.contains("route=\"/api/alice"),
+        "a raw path became a label"
+    );
+    assert!(
+        !text.contains("route=\"/api/{user_id}/tasks/\""),
+        "the trailing-slash twin has its own label"
+    );
+    let buckets = metric_lines(text, "http_request_duration_seconds_bucket{");
+    assert!(
+        has(
+            &buckets,
+            &["route=\"/api/{user_id}/tasks\"", "le=\"0.005\""]
+        ),
+        "{buckets:#?}"
+    );
 
-        for gauge in [
-            "db_pool_connections{state=\"in_use\"}",
-            "db_pool_connections{state=\"idle\"}",
-            "db_pool_max_connections",
-            "db_pool_waiting",
-            "db_pool_waits_total",
-            "db_pool_wait_timeouts_total",
-            "http_requests_in_flight",
-        ] {
-            assert!(
-                text.lines().any(|l| l.starts_with(gauge)),
-                "no {gauge} in:\n{text}"
-            );
-        }
-        let operations = metric_lines(text, "graphql_operations_total{");
+    for gauge in [
+        "db_pool_connections{state=\"in_use\"}",
+        "db_pool_connections{state=\"idle\"}",
+        "db_pool_max_connections",
+        "db_pool_waiting",
+        "db_pool_waits_total",
+        "db_pool_wait_timeouts_total",
+        "http_requests_in_flight",
+    ] {
         assert!(
-            has(
-                &operations,
-                &["operation=\"OpsMetricsList\"", "outcome=\"ok\""]
-            ),
-            "{operations:#?}"
-        );
-        assert!(has(
-            &operations,
-            &["operation=\"OpsMetricsMissing\"", "outcome=\"ok\""]
-        ));
-        assert!(
-            has(
-                &operations,
-                &["operation=\"OpsMetricsBad\"", "outcome=\"error\""]
-            ),
-            "{operations:#?}"
+            text.lines().any(|l| l.starts_with(gauge)),
+            "no {gauge} in:\n{text}"
         );
     }
+    let operations = metric_lines(text, "graphql_operations_total{");
+    assert!(
+        has(
+            &operations,
+            &["operation=\"OpsMetricsList\"", "outcome=\"ok\""]
+        ),
+        "{operations:#?}"
+    );
+    assert!(has(
+        &operations,
+        &["operation=\"OpsMetricsMissing\"", "outcome=\"ok\""]
+    ));
+    assert!(
+        has(
+            &operations,
+            &["operation=\"OpsMetricsBad\"", "outcome=\"error\""]
+        ),
+        "{operations:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,6 +351,10 @@ async fn cors_allows_listed_origins_only() {
             .contains("PATCH")
     );
     assert_eq!(preflight.header("access-control-max-age"), Some("600"));
+    assert_eq!(
+        preflight.header("access-control-allow-credentials"),
+        Some("true")
+    );
 
     let token = format!("Bearer {}", app.token("alice"));
     let actual = app
@@ -506,56 +508,71 @@ async fn slow_requests_get_408() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limit_per_user_with_headers() {
-    for app in apps(&[("--rate-limit", "3"), ("--rate-limit-window", "60s")]).await {
-        let alice = app.user("alice");
-        for _ in 0..3 {
-            alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
-        }
-        let limited = alice.get(&alice.tasks_path("")).await;
-        limited.detail(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-        let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
-        assert!((1..=20).contains(&retry), "Retry-After {retry}");
-        assert_eq!(
-            limited.header("ratelimit-policy"),
-            Some("\"per-user\";q=3;w=60")
-        );
-        assert_eq!(
-            limited.header("ratelimit"),
-            Some(format!("\"per-user\";r=0;t={retry}").as_str())
-        );
-
-        // GraphQL draws from the same bucket and says so in its own shape.
-        let response = alice
-            .request(
-                Method::POST,
-                "/graphql",
-                Some(json!({"query": "{ tasks { id } }"})),
-            )
-            .await;
-        assert_eq!(
-            response.status,
-            StatusCode::TOO_MANY_REQUESTS,
-            "{}",
-            response.text
-        );
-        assert!(response.header("retry-after").is_some());
-        let body = response.json();
-        assert_eq!(
-            body["errors"][0]["extensions"]["code"], "RATE_LIMITED",
-            "{body}"
-        );
-        assert_eq!(body["errors"][0]["message"], "Too Many Requests");
-
-        // Other users have their own bucket; unauthenticated requests spend none.
-        let bob = app.user("bob");
-        bob.get(&bob.tasks_path("")).await.good(StatusCode::OK);
-        for _ in 0..5 {
-            let response = app.anonymous().get("/api/alice/tasks").await;
-            assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-        }
+async fn rate_limit_per_user_with_headers(backend: Backend) {
+    let Some(app) = TestApp::builder(backend)
+        .arg("--rate-limit", "3")
+        .arg("--rate-limit-window", "60s")
+        .start()
+        .await
+    else {
+        return;
+    };
+    let alice = app.user("alice");
+    for _ in 0..3 {
+        alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
     }
+    let limited = alice.get(&alice.tasks_path("")).await;
+    limited.detail(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry), "Retry-After {retry}");
+    assert_eq!(
+        limited.header("ratelimit-policy"),
+        Some("\"per-user\";q=3;w=60")
+    );
+    assert_eq!(
+        limited.header("ratelimit"),
+        Some(format!("\"per-user\";r=0;t={retry}").as_str())
+    );
+
+    // GraphQL draws from the same bucket and says so in its own shape.
+    let response = alice
+        .request(
+            Method::POST,
+            "/graphql",
+            Some(json!({"query": "{ tasks { id } }"})),
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        response.text
+    );
+    assert!(response.header("retry-after").is_some());
+    let body = response.json();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["message"], "Too Many Requests");
+
+    // Other users have their own bucket; unauthenticated requests spend none.
+    let bob = app.user("bob");
+    bob.get(&bob.tasks_path("")).await.good(StatusCode::OK);
+    for _ in 0..5 {
+        let response = app.anonymous().get("/api/alice/tasks").await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_on_sqlite() {
+    rate_limit_per_user_with_headers(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_on_postgres() {
+    rate_limit_per_user_with_headers(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,7 +96,16 @@ async fn in_flight_request_completes(server: &mut Binary) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_in_flight_request_completes_on_sigterm() {
     let mut server = Binary::start(&[]).await;
+    let wal = server.dir().join("todo.db-wal");
+    assert!(wal.exists(), "SQLite is not in WAL mode");
     in_flight_request_completes(&mut server).await;
+    // The last SQLite connection to close checkpoints the WAL and deletes it: the pool was
+    // closed, not abandoned.
+    assert!(
+        !wal.exists(),
+        "{} is still there: the connections were not closed",
+        wal.display()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,6 +81,11 @@ impl Binary {
         }
     }
 
+    /// Its working directory, which holds the default SQLite database `todo.db`.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// The base URL.
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)
