@@ -520,7 +520,12 @@ impl Settings {
         let auth = AuthSettings {
             secret: secret.map(|(_, s)| SecretKey::new(s.as_bytes())),
             algorithms,
-            issuer: self.jwt_issuer.clone().filter(|s| !s.trim().is_empty()),
+            issuer: self
+                .jwt_issuer
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             audiences: list(self.jwt_audience.as_deref()),
             leeway: duration("JWT_LEEWAY", &self.jwt_leeway)?,
             // The Better Auth settings are filled in just below.

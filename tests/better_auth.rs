@@ -58,6 +58,11 @@ on_both_backends!(
     session_tokens_from_the_shared_database,
     session_tokens_through_get_session,
     session_tokens_are_off_by_default,
+    session_tokens_with_junk_signatures_are_401_and_never_sent,
+    a_cached_session_ends_at_its_expiry,
+    redirects_are_not_followed,
+    issuer_and_audience_compare_urls_by_origin_and_the_rest_exactly,
+    hs_tokens_must_name_their_subject,
 );
 
 /// A server whose Better Auth is `fake`, with a short refetch cooldown so tests stay quick.
@@ -77,6 +82,20 @@ async fn app_for(
         builder = builder.arg(flag, value);
     }
     builder.start().await
+}
+
+/// A server for `better_auth_url` that also accepts session tokens, asking its get-session.
+async fn http_session_app(
+    backend: Backend,
+    better_auth_url: &str,
+    extra: &[(&str, &str)],
+) -> Option<TestApp> {
+    let mut settings = vec![
+        ("--auth-session-tokens", "on"),
+        ("--auth-session-source", "http"),
+    ];
+    settings.extend_from_slice(extra);
+    app_for(backend, better_auth_url, &settings).await
 }
 
 /// The token is accepted on REST and GraphQL as `user`.
@@ -459,15 +478,27 @@ async fn failed_refreshes_keep_the_last_good_keys(backend: Backend) {
     };
     let token = fake.token(&key, "alice");
     assert_accepted(&app, &token, "alice").await;
-    fake.set_failing(true);
-    let failures_from = fake.jwks_fetches();
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(
-        fake.jwks_fetches() > failures_from + 1,
-        "the refresh kept trying"
-    );
-    assert_accepted(&app, &token, "alice").await;
-    fake.set_failing(false);
+    // A 500, then answers that list no key we can use: none replaces the keys in use.
+    let oct = json!({"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"});
+    for failure in ["an error", "no keys", "only unusable keys"] {
+        match failure {
+            "an error" => fake.set_failing(true),
+            "no keys" => {
+                fake.set_failing(false);
+                fake.publish_jwks(vec![]);
+            }
+            _ => fake.publish_jwks(vec![oct.clone()]),
+        }
+        let failures_from = fake.jwks_fetches();
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert!(
+            fake.jwks_fetches() > failures_from + 1,
+            "{failure}: the refresh kept trying"
+        );
+        assert_accepted(&app, &token, "alice").await;
+    }
+    let ready = app.raw(Method::GET, "/readyz", &[], None).await;
+    assert_eq!(ready.json()["checks"]["jwks"], "ok", "{}", ready.text);
 }
 
 async fn jwks_down_at_start_answers_503_then_recovers(backend: Backend) {
@@ -732,6 +763,9 @@ async fn session_tokens_from_the_shared_database(backend: Backend) {
     }
     let junk = format!("{}.{signature}", "x' OR '1'='1");
     assert_rejected(&app, &junk, "malformed", "SQL in the token").await;
+    for junk in ["abcdef.%0A", "abcdef.%00x", "abcdef.%7F"] {
+        assert_rejected(&app, junk, "malformed", junk).await;
+    }
 
     if backend == Backend::Sqlite {
         // Some adapters (Prisma, Drizzle's timestamp_ms) store SQLite dates as epoch millis.
@@ -746,16 +780,8 @@ async fn session_tokens_from_the_shared_database(backend: Backend) {
 
 async fn session_tokens_through_get_session(backend: Backend) {
     let fake = FakeBetterAuth::start().await;
-    let Some(app) = app_for(
-        backend,
-        &fake.url,
-        &[
-            ("--auth-session-tokens", "on"),
-            ("--auth-session-source", "http"),
-            ("--auth-session-cache-ttl", "1s"),
-        ],
-    )
-    .await
+    let Some(app) =
+        http_session_app(backend, &fake.url, &[("--auth-session-cache-ttl", "1s")]).await
     else {
         return;
     };
@@ -765,16 +791,11 @@ async fn session_tokens_through_get_session(backend: Backend) {
         signed(&session_id()),
     );
     fake.add_session(&valid, "alice", Utc::now() + chrono::Duration::hours(1));
+    // The fake answers for it although it has expired: our own expiry check refuses it.
     fake.add_session(&expired, "alice", Utc::now() - chrono::Duration::minutes(1));
 
     assert_accepted(&app, &valid, "alice").await;
-    assert_rejected(
-        &app,
-        &expired,
-        "unknown, expired or revoked session",
-        "expired session",
-    )
-    .await;
+    assert_rejected(&app, &expired, "token has expired", "expired session").await;
     assert_rejected(
         &app,
         &unknown,
@@ -785,6 +806,7 @@ async fn session_tokens_through_get_session(backend: Backend) {
     let (id, signature) = valid.split_once('.').unwrap();
     let flipped = if signature.starts_with('A') { "B" } else { "A" };
     let tampered = format!("{id}.{flipped}{}", &signature[1..]);
+    let lookups = fake.session_lookups();
     assert_rejected(
         &app,
         &tampered,
@@ -792,6 +814,14 @@ async fn session_tokens_through_get_session(backend: Backend) {
         "tampered session",
     )
     .await;
+    // A made-up signature for a known token id is refused here, never sent on.
+    let forged = format!("{id}.{}", "A".repeat(43));
+    assert_rejected(&app, &forged, "bad session token signature", "forged").await;
+    assert_eq!(
+        fake.session_lookups(),
+        lookups,
+        "a forged token reached get-session"
+    );
 
     // Signing out ends the session here once the short cache lapses.
     fake.revoke_session(&valid);
@@ -807,4 +837,147 @@ async fn session_tokens_are_off_by_default(backend: Backend) {
     let valid = signed(&session_id());
     fake.add_session(&valid, "alice", Utc::now() + chrono::Duration::hours(1));
     assert_rejected(&app, &valid, "malformed token", "session token while off").await;
+}
+
+async fn session_tokens_with_junk_signatures_are_401_and_never_sent(backend: Backend) {
+    let fake = FakeBetterAuth::start().await;
+    let Some(app) = http_session_app(backend, &fake.url, &[]).await else {
+        return;
+    };
+    let valid = signed(&session_id());
+    let (id, signature) = valid.split_once('.').unwrap();
+    let unpadded = signature.trim_end_matches('=');
+    let cases = [
+        // Signature parts that decode to control characters: no valid header value, so the
+        // request to get-session cannot even be built. The token's fault: 401, not 503.
+        "abcdef.%0A".to_owned(),
+        "abcdef.%00x".to_owned(),
+        format!("{id}.{}%0A", &unpadded[1..]),
+        format!("{id}.{}%0D%0AX-Injected:%201", &unpadded[..20]),
+        // Not the base64 of an HMAC-SHA256.
+        format!("{id}.abc"),
+        format!("{id}.{unpadded}{unpadded}"),
+        format!("{id}.{unpadded}==="),
+        format!("{id}.{}!", &unpadded[1..]),
+    ];
+    for token in &cases {
+        assert_rejected(&app, token, "malformed", token).await;
+    }
+    assert_eq!(fake.session_lookups(), 0, "junk reached get-session");
+    fake.add_session(&valid, "alice", Utc::now() + chrono::Duration::hours(1));
+    assert_accepted(&app, &valid, "alice").await;
+}
+
+async fn a_cached_session_ends_at_its_expiry(backend: Backend) {
+    let fake = FakeBetterAuth::start().await;
+    let Some(app) =
+        http_session_app(backend, &fake.url, &[("--auth-session-cache-ttl", "1h")]).await
+    else {
+        return;
+    };
+    let token = signed(&session_id());
+    fake.add_session(&token, "alice", Utc::now() + chrono::Duration::seconds(2));
+    assert_accepted(&app, &token, "alice").await;
+    assert_eq!(fake.session_lookups(), 1, "the second request was cached");
+    // Get-session keeps vouching for it (the fake ignores expiry), and the cache would keep
+    // it an hour: the session's own expiry ends it.
+    let ended = "a session was accepted past its expiry";
+    wait_for_status(&app, &token, StatusCode::UNAUTHORIZED, ended).await;
+    assert_rejected(&app, &token, "token has expired", "expired while cached").await;
+}
+
+async fn redirects_are_not_followed(backend: Backend) {
+    let fake = FakeBetterAuth::start().await;
+    let key = TestKey::ed25519("k");
+    fake.publish(&[&key]);
+    // Better Auth "mounted" at /redirect/api/auth: its JWKS and get-session answer 307 to the
+    // real routes.
+    let base = format!("{}/redirect/api/auth", fake.url);
+    let Some(app) = http_session_app(backend, &base, &[]).await else {
+        return;
+    };
+    let jwt = key.sign(&better_auth_claims(&fake.url, "alice"));
+    let client = app.with_token("alice", &jwt);
+    assert_unavailable(&client.get(&client.tasks_path("")).await);
+    let session = signed(&session_id());
+    fake.add_session(&session, "alice", Utc::now() + chrono::Duration::hours(1));
+    let client = app.with_token("alice", &session);
+    assert_unavailable(&client.get(&client.tasks_path("")).await);
+    assert_eq!(fake.jwks_fetches(), 0, "the JWKS redirect was followed");
+    assert_eq!(
+        fake.session_lookups(),
+        0,
+        "the get-session redirect was followed"
+    );
+}
+
+async fn issuer_and_audience_compare_urls_by_origin_and_the_rest_exactly(backend: Backend) {
+    let fake = FakeBetterAuth::start().await;
+    let key = TestKey::ed25519("k");
+    fake.publish(&[&key]);
+    let Some(app) = app_for(
+        backend,
+        &fake.url,
+        &[
+            ("--jwt-issuer", "https://issuer.example.com"),
+            ("--jwt-audience", "my-api"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let claims = |iss: Option<Value>, aud: &str| {
+        let mut claims = better_auth_claims(&fake.url, "alice");
+        match iss {
+            Some(iss) => claims["iss"] = iss,
+            None => drop(claims.as_object_mut().unwrap().remove("iss")),
+        }
+        claims["aud"] = json!(aud);
+        key.sign(&claims)
+    };
+    // A default port, upper case and a trailing slash change nothing in a URL.
+    let token = claims(Some(json!("HTTPS://Issuer.Example.com:443/")), "my-api");
+    assert_accepted(&app, &token, "alice").await;
+    let issuer = Some(json!("https://issuer.example.com"));
+    let wrong_issuers = [
+        (None, "wrong issuer: the token has no iss"),
+        (Some(json!("")), "wrong issuer"),
+        (Some(json!(42)), "wrong issuer: iss is not a string"),
+        (
+            Some(json!("https://issuer.example.com:8443")),
+            "wrong issuer",
+        ),
+        (Some(json!("http://issuer.example.com")), "wrong issuer"),
+    ];
+    for (iss, reason) in wrong_issuers {
+        let case = format!("iss {iss:?}");
+        assert_rejected(&app, &claims(iss, "my-api"), reason, &case).await;
+    }
+    // An audience that is not a URL compares exactly: no case folding, no slash trimming.
+    for aud in ["MY-API", "my-api/", " my-api"] {
+        let case = format!("aud {aud:?}");
+        assert_rejected(&app, &claims(issuer.clone(), aud), "wrong audience", &case).await;
+    }
+}
+
+async fn hs_tokens_must_name_their_subject(backend: Backend) {
+    let Some(app) = TestApp::builder(backend).start().await else {
+        return;
+    };
+    let exp = Utc::now().timestamp() + 600;
+    let header = json!({"alg": "HS256"});
+    let with_sub = sign_hs256(
+        SECRET.as_bytes(),
+        &header,
+        &json!({"sub": "alice", "exp": exp}),
+    );
+    assert_accepted(&app, &with_sub, "alice").await;
+    // The user object's `id` stands in for `sub` only in Better Auth's JWKS-signed tokens.
+    let id_only = sign_hs256(
+        SECRET.as_bytes(),
+        &header,
+        &json!({"id": "alice", "exp": exp}),
+    );
+    assert_rejected(&app, &id_only, "no subject", "HS256 with id, no sub").await;
 }

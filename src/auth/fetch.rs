@@ -38,37 +38,56 @@ pub(super) fn client(
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("todo-api/", env!("CARGO_PKG_VERSION")))
+        // A redirect could lead a JWKS or get-session call (carrying a session token) to
+        // another host, or from https to http: Better Auth's own URLs never redirect.
+        .redirect(reqwest::redirect::Policy::none())
         .build()?)
 }
 
+/// Why a call gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum FetchError {
+    /// The request could not even be built (e.g. a bearer token that is no valid header
+    /// value): the caller's input is at fault, and nothing was sent.
+    Request(String),
+    /// Sent, but no usable answer: unreachable, timed out, too big, or not JSON.
+    Answer(String),
+}
+
 /// GETs `url` (with `Authorization: Bearer` when given). A 2xx answer comes back with its JSON
-/// body; any other status with `Value::Null` (the body is not read). `Err` means no usable
-/// answer: unreachable, timed out, too big, or not JSON.
+/// body; any other status (a redirect included: none is followed) with `Value::Null` (the body
+/// is not read).
 pub(super) async fn get_json(
     client: &reqwest::Client,
     url: &str,
     bearer: Option<&str>,
-) -> Result<(StatusCode, Value), String> {
+) -> Result<(StatusCode, Value), FetchError> {
     let mut request = client
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json");
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
-    let mut response = request.send().await.map_err(|e| describe(&e))?;
+    let request = request
+        .build()
+        .map_err(|e| FetchError::Request(describe(&e)))?;
+    let answer = |e: reqwest::Error| FetchError::Answer(describe(&e));
+    let mut response = client.execute(request).await.map_err(answer)?;
     let status = response.status();
     if !status.is_success() {
         return Ok((status, Value::Null));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+    while let Some(chunk) = response.chunk().await.map_err(answer)? {
         if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(format!("{url} answered more than {MAX_ANSWER_BYTES} bytes"));
+            return Err(FetchError::Answer(format!(
+                "{url} answered more than {MAX_ANSWER_BYTES} bytes"
+            )));
         }
         body.extend_from_slice(&chunk);
     }
-    let json =
-        serde_json::from_slice(&body).map_err(|e| format!("{url} did not answer JSON ({e})"))?;
+    let json = serde_json::from_slice(&body)
+        .map_err(|e| FetchError::Answer(format!("{url} did not answer JSON ({e})")))?;
     Ok((status, json))
 }
 

@@ -1,6 +1,7 @@
 //! Better Auth's public keys (its JWKS): fetched at start, cached, refreshed in the background,
 //! refetched when a token names a key we do not have (at most once per cooldown, so a flood of
-//! made-up `kid`s cannot hammer the auth server), and kept when a fetch fails.
+//! made-up `kid`s cannot hammer the auth server), and kept when a fetch fails or lists no
+//! usable key.
 //!
 //! Only public signing keys are taken: OKP (Ed25519), EC (P-256, P-384) and RSA (2048 bits or
 //! more). A symmetric (`oct`) key in a JWKS is ignored, so a published "secret" can never sign
@@ -14,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 
+use super::fetch::FetchError;
 use crate::error::AuthFailure;
 
 /// Where the keys are and how often to look again.
@@ -201,13 +203,6 @@ impl JwksClient {
                 } else {
                     tracing::debug!(url = %self.settings.url, keys = keys.len(), ?kids, "JWKS refreshed");
                 }
-                if keys.is_empty() {
-                    tracing::warn!(
-                        url = %self.settings.url,
-                        "the JWKS holds no usable signing key yet (Better Auth creates its first \
-                         key when it first issues a token)"
-                    );
-                }
                 state.keys = Arc::new(keys);
                 state.loaded = true;
                 state.last_error = None;
@@ -233,7 +228,11 @@ impl JwksClient {
     }
 
     async fn download(&self) -> Result<Vec<PublicKey>, String> {
-        let (status, body) = super::fetch::get_json(&self.http, &self.settings.url, None).await?;
+        let (status, body) = super::fetch::get_json(&self.http, &self.settings.url, None)
+            .await
+            .map_err(|e| match e {
+                FetchError::Request(why) | FetchError::Answer(why) => why,
+            })?;
         if !status.is_success() {
             return Err(format!("{} answered {status}", self.settings.url));
         }
@@ -251,6 +250,17 @@ impl JwksClient {
                     tracing::warn!(index, kid = ?jwk.get("kid"), reason = %why, "JWKS key skipped")
                 }
             }
+        }
+        // An empty answer (a misconfigured or half-started Better Auth, or a JWKS of keys we
+        // cannot use) must not wipe the keys that verify today's tokens: it counts as a failed
+        // fetch, so the last good keys stay.
+        if keys.is_empty() {
+            return Err(format!(
+                "{} lists no usable signing key ({} listed); Better Auth creates its first key \
+                 when it first issues a token",
+                self.settings.url,
+                listed.len()
+            ));
         }
         Ok(keys)
     }

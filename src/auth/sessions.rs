@@ -1,13 +1,14 @@
 //! Opaque Better Auth session tokens (its bearer() plugin's `<token>.<signature>`), accepted
 //! only when `AUTH_SESSION_TOKENS=on`.
 //!
-//! The signature is Better Auth's HMAC-SHA256 of the token under `BETTER_AUTH_SECRET`; when we
-//! have the secret it is checked here first, so a tampered token costs no lookup. A session is
+//! The signature is Better Auth's HMAC-SHA256 of the token under `BETTER_AUTH_SECRET`, which
+//! is required whenever session tokens are on: it is checked here first, so a tampered or
+//! made-up token costs no lookup and never reaches Better Auth. A session is
 //! then looked up either in Better Auth's `session` table (it shares our database; the query is
 //! in `db::sessions`) or by asking Better Auth's `get-session`, whose answers are cached for a
 //! short while. Expired, revoked (deleted), unknown and tampered sessions are all rejected.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::SecretKey;
+use super::fetch::FetchError;
 use crate::db::Db;
 use crate::error::AuthFailure;
 
@@ -43,9 +45,13 @@ pub struct SessionSettings {
     pub cache_ttl: Duration,
 }
 
-/// Most cached `get-session` answers; past it the cache is emptied rather than grown, so a
-/// flood of made-up tokens cannot fill memory.
+/// Most cached `get-session` answers; past it the oldest are dropped rather than the cache
+/// grown, so memory stays bounded while the sessions in use stay cached.
 const MAX_CACHED: usize = 10_000;
+
+/// Length of the signature part without padding: base64 of a 32-byte HMAC-SHA256 is 43
+/// characters (44 is let through for encoders that differ; the MAC check decides).
+const SIGNATURE_CHARS: std::ops::RangeInclusive<usize> = 43..=44;
 
 /// Longest token part accepted (Better Auth's are 32 characters).
 const MAX_TOKEN_CHARS: usize = 128;
@@ -55,7 +61,68 @@ type Found = (String, Option<DateTime<Utc>>);
 
 struct Cached {
     until: Instant,
+    /// When it was stored, as a position in [`SessionCache::order`].
+    stored: u64,
     outcome: Result<Found, AuthFailure>,
+}
+
+/// The cache of `get-session` answers, bounded: when full, the expired answers and then the
+/// oldest ones make room, never the whole cache at once.
+struct SessionCache {
+    capacity: usize,
+    /// Keyed by the SHA-256 of the token, so the tokens themselves are not kept.
+    entries: HashMap<[u8; 32], Cached>,
+    /// The keys by the order they were stored in, oldest first.
+    order: BTreeMap<u64, [u8; 32]>,
+    next: u64,
+}
+
+impl SessionCache {
+    fn new(capacity: usize) -> Self {
+        SessionCache {
+            capacity: capacity.max(1),
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+            next: 0,
+        }
+    }
+
+    fn get(&self, key: &[u8; 32], now: Instant) -> Option<Result<Found, AuthFailure>> {
+        self.entries
+            .get(key)
+            .filter(|entry| entry.until > now)
+            .map(|entry| entry.outcome.clone())
+    }
+
+    fn insert(&mut self, key: [u8; 32], until: Instant, outcome: Result<Found, AuthFailure>) {
+        let now = Instant::now();
+        if let Some(old) = self.entries.remove(&key) {
+            self.order.remove(&old.stored);
+        }
+        if self.entries.len() >= self.capacity {
+            // Expired answers go first (one pass, and only when full); then the oldest.
+            self.entries.retain(|_, entry| entry.until > now);
+            let entries = &self.entries;
+            self.order.retain(|_, key| entries.contains_key(key));
+            while self.entries.len() >= self.capacity {
+                let Some((_, oldest)) = self.order.pop_first() else {
+                    break;
+                };
+                self.entries.remove(&oldest);
+            }
+        }
+        let stored = self.next;
+        self.next += 1;
+        self.order.insert(stored, key);
+        self.entries.insert(
+            key,
+            Cached {
+                until,
+                stored,
+                outcome,
+            },
+        );
+    }
 }
 
 enum Lookup {
@@ -68,17 +135,16 @@ enum Lookup {
 
 /// Checks opaque session tokens.
 pub(super) struct SessionVerifier {
-    secret: Option<SecretKey>,
+    secret: SecretKey,
     lookup: Lookup,
     cache_ttl: Duration,
-    /// Keyed by the SHA-256 of the token, so the tokens themselves are not kept.
-    cache: Mutex<HashMap<[u8; 32], Cached>>,
+    cache: Mutex<SessionCache>,
 }
 
 impl SessionVerifier {
     pub(super) fn new(
         settings: &SessionSettings,
-        secret: Option<SecretKey>,
+        secret: SecretKey,
         db: Db,
         http: reqwest::Client,
     ) -> Self {
@@ -93,7 +159,7 @@ impl SessionVerifier {
             secret,
             lookup,
             cache_ttl: settings.cache_ttl,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(SessionCache::new(MAX_CACHED)),
         }
     }
 
@@ -129,9 +195,7 @@ impl SessionVerifier {
         let (id, signature) = split_session_token(&token).ok_or_else(|| {
             AuthFailure::Invalid("malformed token: neither a JWT nor a session token".into())
         })?;
-        if let Some(secret) = &self.secret
-            && !signature_matches(secret, id, signature)
-        {
+        if !signature_matches(&self.secret, id, signature) {
             return Err(AuthFailure::Invalid("bad session token signature".into()));
         }
         let found = match &self.lookup {
@@ -151,37 +215,16 @@ impl SessionVerifier {
         if let Some(hit) = self.cached(&key) {
             return hit;
         }
-        let outcome = match super::fetch::get_json(client, url, Some(token)).await {
-            Ok((status, body)) if status.is_success() => session_from_answer(&body),
-            Ok((status, _)) if status.as_u16() == 401 || status.as_u16() == 403 => Err(
-                AuthFailure::Invalid("Better Auth rejected the session token".into()),
-            ),
-            // Better Auth is down or broken: the token may be fine, so this is a 503 and is
-            // not cached.
-            Ok((status, _)) => {
-                return Err(AuthFailure::KeysUnavailable(format!(
-                    "{url} answered {status}"
-                )));
-            }
-            Err(why) => {
-                return Err(AuthFailure::KeysUnavailable(format!(
-                    "asking Better Auth for the session: {why}"
-                )));
-            }
-        };
+        let outcome = ask_get_session(client, url, token).await?;
         self.remember(key, &outcome);
         outcome
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Result<Found, AuthFailure>> {
-        let cache = self
-            .cache
+        self.cache
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache
-            .get(key)
-            .filter(|entry| entry.until > Instant::now())
-            .map(|entry| entry.outcome.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key, Instant::now())
     }
 
     fn remember(&self, key: [u8; 32], outcome: &Result<Found, AuthFailure>) {
@@ -191,24 +234,35 @@ impl SessionVerifier {
             let left = (*expires - Utc::now()).to_std().unwrap_or_default();
             until = until.min(Instant::now() + left);
         }
-        let mut cache = self
-            .cache
+        self.cache
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if cache.len() >= MAX_CACHED {
-            let now = Instant::now();
-            cache.retain(|_, entry| entry.until > now);
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-        }
-        cache.insert(
-            key,
-            Cached {
-                until,
-                outcome: outcome.clone(),
-            },
-        );
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key, until, outcome.clone());
+    }
+}
+
+/// Asks `get-session` about `token`. The outer `Err` is an answer not to cache: Better Auth is
+/// down or broken (503, the token may be fine). A request that cannot even be built is the
+/// token's fault (a 401), never a 503.
+async fn ask_get_session(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> Result<Result<Found, AuthFailure>, AuthFailure> {
+    match super::fetch::get_json(client, url, Some(token)).await {
+        Ok((status, body)) if status.is_success() => Ok(session_from_answer(&body)),
+        Ok((status, _)) if status.as_u16() == 401 || status.as_u16() == 403 => Ok(Err(
+            AuthFailure::Invalid("Better Auth rejected the session token".into()),
+        )),
+        Ok((status, _)) => Err(AuthFailure::KeysUnavailable(format!(
+            "{url} answered {status}"
+        ))),
+        Err(FetchError::Request(_)) => Err(AuthFailure::Invalid(
+            "malformed session token: it cannot be sent to Better Auth".into(),
+        )),
+        Err(FetchError::Answer(why)) => Err(AuthFailure::KeysUnavailable(format!(
+            "asking Better Auth for the session: {why}"
+        ))),
     }
 }
 
@@ -252,17 +306,23 @@ fn still_valid((user, expires): Found) -> Result<String, AuthFailure> {
     }
 }
 
-/// `<token>.<signature>` with a plausible token part; `None` for anything else.
+/// `<token>.<signature>` with a plausible token part and a base64 (or base64url) signature of
+/// an HMAC-SHA256; `None` for anything else, so nothing but those characters is ever looked
+/// up or sent on to Better Auth.
 fn split_session_token(token: &str) -> Option<(&str, &str)> {
     let (id, signature) = token.split_once('.')?;
-    let plausible = !id.is_empty()
+    let plausible_id = !id.is_empty()
         && id.len() <= MAX_TOKEN_CHARS
         && id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && !signature.is_empty()
-        && !signature.contains('.');
-    plausible.then_some((id, signature))
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let unpadded = signature.trim_end_matches('=');
+    let plausible_signature = signature.len() - unpadded.len() <= 2
+        && SIGNATURE_CHARS.contains(&unpadded.len())
+        && unpadded
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'));
+    (plausible_id && plausible_signature).then_some((id, signature))
 }
 
 /// Better Auth signs the token with HMAC-SHA256 and writes the MAC in standard base64 with
@@ -329,10 +389,76 @@ mod tests {
 
     #[test]
     fn only_token_dot_signature_is_a_session_token() {
-        assert!(split_session_token("abc.def").is_some());
-        for junk in ["abc", ".def", "abc.", "a.b.c", "a b.c", "../etc.passwd"] {
-            assert!(split_session_token(junk).is_none(), "{junk}");
+        let secret = SecretKey::new(b"a-secret-of-at-least-thirty-two-bytes!!".to_vec());
+        let signed = sign_session_token(&secret, "AbCdEfGhIjKlMnOpQrStUvWxYz012345");
+        let (id, signature) = signed.split_once('.').unwrap();
+        assert_eq!(split_session_token(&signed), Some((id, signature)));
+        let unpadded = format!("{id}.{}", signature.trim_end_matches('='));
+        assert!(split_session_token(&unpadded).is_some());
+        let url_safe = format!("{id}.{}", "-_".repeat(22));
+        assert!(split_session_token(&url_safe).is_some());
+        let sig = signature.trim_end_matches('=');
+        for junk in [
+            "abc".to_owned(),
+            format!(".{signature}"),
+            "abc.".to_owned(),
+            "abc.def".to_owned(),
+            format!("a.b.{signature}"),
+            format!("a b.{signature}"),
+            "../etc.passwd".to_owned(),
+            // What `abcdef.%0A` and `abcdef.%00x` decode to: control characters.
+            "abcdef.\n".to_owned(),
+            "abcdef.\0x".to_owned(),
+            format!("abcdef.{}\n", &sig[1..]),
+            format!("abcdef.{}\0", &sig[1..]),
+            format!("abcdef.{sig}==="),
+            format!("abcdef.{sig}{sig}"),
+            format!("abcdef.{}", &sig[..40]),
+            format!("abcdef.{} ", &sig[1..]),
+        ] {
+            assert!(split_session_token(&junk).is_none(), "{junk:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_cannot_be_built_is_the_tokens_fault() {
+        let client = super::super::fetch::client(Duration::from_secs(1), &[]).unwrap();
+        // Port 9 (discard): nothing is sent anyway, the header is refused first.
+        let url = "http://127.0.0.1:9/api/auth/get-session";
+        for token in ["abcdef.\n", "abcdef.\0x", "abc\r\ndef.x"] {
+            let outcome = ask_get_session(&client, url, token).await;
+            assert!(
+                matches!(outcome, Err(AuthFailure::Invalid(_))),
+                "{token:?}: {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_full_cache_drops_the_oldest_not_everything() {
+        let mut cache = SessionCache::new(3);
+        let now = Instant::now();
+        let later = now + Duration::from_secs(60);
+        let found = |user: &str| Ok((user.to_owned(), None));
+        cache.insert([1; 32], later, found("a"));
+        cache.insert([2; 32], later, found("b"));
+        cache.insert([3; 32], later, found("c"));
+        cache.insert([4; 32], later, found("d"));
+        assert!(cache.get(&[1; 32], now).is_none(), "the oldest made room");
+        for key in [[2; 32], [3; 32], [4; 32]] {
+            assert!(cache.get(&key, now).is_some(), "{key:?} was dropped too");
+        }
+        // Stored again, an entry is young again; an expired one goes before any live one.
+        cache.insert([2; 32], later, found("b"));
+        cache.insert([5; 32], now, found("e"));
+        assert!(cache.get(&[3; 32], now).is_none());
+        cache.insert([6; 32], later, found("f"));
+        assert!(!cache.entries.contains_key(&[5; 32]));
+        for key in [[2; 32], [4; 32], [6; 32]] {
+            assert!(cache.get(&key, now).is_some(), "{key:?} was dropped");
+        }
+        assert_eq!(cache.entries.len(), 3);
+        assert_eq!(cache.order.len(), 3);
     }
 
     #[test]

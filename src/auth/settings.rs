@@ -89,6 +89,16 @@ pub struct BetterAuthArgs {
         global = true
     )]
     pub auth_session_cache_ttl: String,
+
+    /// Allow plain http:// for BETTER_AUTH_URL and JWKS_URL on hosts other than loopback
+    /// (keys and session tokens then travel unprotected): true or false.
+    #[arg(
+        long,
+        env = "AUTH_ALLOW_INSECURE_HTTP",
+        default_value = "false",
+        global = true
+    )]
+    pub auth_allow_insecure_http: String,
 }
 
 fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -102,8 +112,10 @@ fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// An http(s) URL with a host, or a clear error.
-fn http_url(variable: &'static str, text: &str) -> Result<url::Url, ConfigError> {
+/// An http(s) URL with a host, or a clear error. Plain http is refused unless the host is a
+/// loopback one (local development) or `insecure` (AUTH_ALLOW_INSECURE_HTTP) allows it: over it
+/// the keys could be swapped and session tokens read on the way.
+fn http_url(variable: &'static str, text: &str, insecure: bool) -> Result<url::Url, ConfigError> {
     let url =
         url::Url::parse(text).map_err(|e| bad(variable, format!("{text:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -112,13 +124,49 @@ fn http_url(variable: &'static str, text: &str) -> Result<url::Url, ConfigError>
             format!("expected an http:// or https:// URL, got {text:?}"),
         ));
     }
+    if url.scheme() == "http" && !insecure && !is_loopback(&url) {
+        return Err(bad(
+            variable,
+            format!(
+                "{text:?} is plain http on a host that is not loopback: use https, or set \
+                 AUTH_ALLOW_INSECURE_HTTP=true on a network you trust"
+            ),
+        ));
+    }
     Ok(url)
+}
+
+/// 127.0.0.0/8, ::1 and `localhost`: traffic that never leaves the machine.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The URLs Better Auth is called at over plain http on a host that is not loopback (allowed
+/// only by AUTH_ALLOW_INSECURE_HTTP): said as a warning at start.
+pub(crate) fn insecure_urls(auth: &AuthSettings) -> Vec<String> {
+    let session_url = auth.sessions.as_ref().and_then(|s| match &s.source {
+        SessionSource::Http { get_session_url } => Some(get_session_url.clone()),
+        SessionSource::Database => None,
+    });
+    auth.jwks
+        .iter()
+        .map(|jwks| jwks.url.clone())
+        .chain(session_url)
+        .filter(|text| {
+            url::Url::parse(text).is_ok_and(|url| url.scheme() == "http" && !is_loopback(&url))
+        })
+        .collect()
 }
 
 /// Better Auth's origin (its default `iss` and `aud`) and API base. Better Auth mounts its
 /// routes at `/api/auth` unless its URL carries a path of its own, which then is the base.
-fn endpoints(text: &str) -> Result<(String, String), ConfigError> {
-    let url = http_url("BETTER_AUTH_URL", text)?;
+fn endpoints(text: &str, insecure: bool) -> Result<(String, String), ConfigError> {
+    let url = http_url("BETTER_AUTH_URL", text, insecure)?;
     let origin = url.origin().ascii_serialization();
     let path = url.path().trim_end_matches('/');
     let api = if path.is_empty() {
@@ -133,7 +181,10 @@ impl BetterAuthArgs {
     /// Completes `auth` (whose secret, explicit algorithms, issuer, audiences and leeway are
     /// already read) with the JWKS, session tokens, and the defaults that follow from them.
     pub fn apply(&self, mut auth: AuthSettings) -> Result<AuthSettings, ConfigError> {
-        let endpoints = given(&self.better_auth_url).map(endpoints).transpose()?;
+        let insecure = boolean("AUTH_ALLOW_INSECURE_HTTP", &self.auth_allow_insecure_http)?;
+        let endpoints = given(&self.better_auth_url)
+            .map(|url| endpoints(url, insecure))
+            .transpose()?;
         if let Some((origin, api)) = &endpoints {
             auth.issuer.get_or_insert_with(|| origin.clone());
             if auth.audiences.is_empty() {
@@ -142,7 +193,7 @@ impl BetterAuthArgs {
             auth.better_auth_api = Some(api.clone());
         }
         let jwks_url = match given(&self.jwks_url) {
-            Some(url) => Some(http_url("JWKS_URL", url)?.to_string()),
+            Some(url) => Some(http_url("JWKS_URL", url, insecure)?.to_string()),
             None => endpoints.as_ref().map(|(_, api)| format!("{api}/jwks")),
         };
         auth.jwks = match jwks_url {
@@ -153,6 +204,7 @@ impl BetterAuthArgs {
             auth.extra_roots = certificates(path)?;
         }
         default_algorithms(&mut auth)?;
+        check_claim_values(&auth)?;
         if boolean("AUTH_SESSION_TOKENS", &self.auth_session_tokens)? {
             auth.sessions = Some(self.sessions(&auth)?);
         }
@@ -170,30 +222,30 @@ impl BetterAuthArgs {
         Ok(JwksSettings {
             url,
             refresh_interval: positive("JWKS_REFRESH_INTERVAL", &self.jwks_refresh_interval)?,
-            refetch_cooldown: duration("JWKS_REFETCH_COOLDOWN", &self.jwks_refetch_cooldown)?,
+            // Zero would let every made-up kid cause a fetch: the flood the cooldown is for.
+            refetch_cooldown: positive("JWKS_REFETCH_COOLDOWN", &self.jwks_refetch_cooldown)?,
             fetch_timeout: positive("JWKS_FETCH_TIMEOUT", &self.jwks_fetch_timeout)?,
         })
     }
 
     fn sessions(&self, auth: &AuthSettings) -> Result<SessionSettings, ConfigError> {
+        // Better Auth signs every session token with its secret. Without it a token with a
+        // forged signature part would be looked up (or sent on to get-session) like a genuine
+        // one; with it, forgeries are refused here.
+        if auth.secret.is_none() {
+            return Err(bad(
+                "BETTER_AUTH_SECRET",
+                "AUTH_SESSION_TOKENS=on needs BETTER_AUTH_SECRET (the frontend's) to check the \
+                 session tokens' signatures",
+            ));
+        }
         let source = match self
             .auth_session_source
             .trim()
             .to_ascii_lowercase()
             .as_str()
         {
-            "database" | "db" => {
-                // Without the secret a token with a forged signature part would be looked up
-                // like a genuine one; Better Auth itself refuses those, and so must we.
-                if auth.secret.is_none() {
-                    return Err(bad(
-                        "AUTH_SESSION_SOURCE",
-                        "database lookups need BETTER_AUTH_SECRET (the frontend's) to check the \
-                         session token's signature; set it, or use AUTH_SESSION_SOURCE=http",
-                    ));
-                }
-                SessionSource::Database
-            }
+            "database" | "db" => SessionSource::Database,
             "http" => match &auth.better_auth_api {
                 Some(api) => SessionSource::Http {
                     get_session_url: format!("{api}/get-session"),
@@ -217,6 +269,32 @@ impl BetterAuthArgs {
             cache_ttl: duration("AUTH_SESSION_CACHE_TTL", &self.auth_session_cache_ttl)?,
         })
     }
+}
+
+/// An issuer or audience that normalises to nothing (`/`) would be a requirement no real
+/// token meets, or worse, one a token without the claim could be taken to meet.
+fn check_claim_values(auth: &AuthSettings) -> Result<(), ConfigError> {
+    let empty = |value: &str| {
+        super::verifier::normalize_claim_value(value.trim())
+            .trim_matches('/')
+            .trim()
+            .is_empty()
+    };
+    if let Some(issuer) = &auth.issuer
+        && empty(issuer)
+    {
+        return Err(bad(
+            "JWT_ISSUER",
+            format!("{issuer:?} is empty once normalised"),
+        ));
+    }
+    if let Some(audience) = auth.audiences.iter().find(|aud| empty(aud)) {
+        return Err(bad(
+            "JWT_AUDIENCE",
+            format!("{audience:?} is empty once normalised"),
+        ));
+    }
+    Ok(())
 }
 
 /// Every certificate in a PEM file; at least one.
@@ -288,6 +366,8 @@ mod tests {
             "http://localhost:3000",
             "--jwks-url",
             "http://keys.internal/jwks",
+            "--auth-allow-insecure-http",
+            "true",
             "--jwt-issuer",
             "https://issuer.example.com",
             "--auth-secret",
@@ -318,18 +398,92 @@ mod tests {
         let sessions = database.auth.sessions.unwrap();
         assert_eq!(sessions.source, SessionSource::Database);
         let http = ["--auth-session-source", "http"];
+        let secret = ["--auth-secret", SECRET];
         assert!(
-            config(&[on[0], on[1], http[0], http[1]]).is_err(),
+            config(&[on[0], on[1], http[0], http[1], secret[0], secret[1]]).is_err(),
             "http needs BETTER_AUTH_URL"
         );
         let url = ["--better-auth-url", "https://app.example.com"];
-        let http = config(&[on[0], on[1], http[0], http[1], url[0], url[1]]).unwrap();
+        let no_secret = config(&[on[0], on[1], http[0], http[1], url[0], url[1]]).unwrap_err();
+        assert_eq!(
+            no_secret.variable, "BETTER_AUTH_SECRET",
+            "http lookups need the secret too"
+        );
+        let database = config(&[on[0], on[1]]).unwrap_err();
+        assert_eq!(database.variable, "BETTER_AUTH_SECRET");
+        let http = config(&[
+            on[0], on[1], http[0], http[1], url[0], url[1], secret[0], secret[1],
+        ])
+        .unwrap();
         let get_session_url = "https://app.example.com/api/auth/get-session".to_owned();
         assert_eq!(
             http.auth.sessions.unwrap().source,
             SessionSource::Http { get_session_url }
         );
-        assert!(config(&[on[0], on[1], "--auth-session-source", "ldap"]).is_err());
+        let ldap = ["--auth-session-source", "ldap"];
+        let ldap = config(&[on[0], on[1], secret[0], secret[1], ldap[0], ldap[1]]).unwrap_err();
+        assert_eq!(ldap.variable, "AUTH_SESSION_SOURCE");
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback_unless_allowed() {
+        for url in [
+            "http://localhost:3000",
+            "http://127.0.0.1:3000",
+            "http://127.8.9.10",
+            "http://[::1]:3000",
+        ] {
+            assert!(config(&["--better-auth-url", url]).is_ok(), "{url}");
+            assert!(config(&["--jwks-url", url]).is_ok(), "{url}");
+        }
+        for url in [
+            "http://app.example.com",
+            "http://10.0.0.5:3000",
+            "http://localhost.example.com",
+            "http://[::2]",
+        ] {
+            for flag in ["--better-auth-url", "--jwks-url"] {
+                let error = config(&[flag, url]).unwrap_err();
+                let variable = if flag == "--jwks-url" {
+                    "JWKS_URL"
+                } else {
+                    "BETTER_AUTH_URL"
+                };
+                assert_eq!(error.variable, variable, "{url}");
+                assert!(
+                    error.problem.contains("AUTH_ALLOW_INSECURE_HTTP"),
+                    "{error}"
+                );
+                let allowed = config(&[flag, url, "--auth-allow-insecure-http", "true"]).unwrap();
+                assert_eq!(
+                    insecure_urls(&allowed.auth).len(),
+                    1,
+                    "{url} is said at start"
+                );
+            }
+        }
+        assert!(config(&["--better-auth-url", "https://app.example.com"]).is_ok());
+    }
+
+    #[test]
+    fn the_refetch_cooldown_must_be_positive() {
+        let url = ["--better-auth-url", "https://app.example.com"];
+        for zero in ["0s", "0ms", "0"] {
+            let error = config(&[url[0], url[1], "--jwks-refetch-cooldown", zero]).unwrap_err();
+            assert_eq!(error.variable, "JWKS_REFETCH_COOLDOWN", "{zero}");
+        }
+        assert!(config(&[url[0], url[1], "--jwks-refetch-cooldown", "100ms"]).is_ok());
+    }
+
+    #[test]
+    fn issuers_and_audiences_that_normalise_to_nothing_are_refused() {
+        for issuer in ["/", "//", " / "] {
+            let error = config(&["--jwt-issuer", issuer]).unwrap_err();
+            assert_eq!(error.variable, "JWT_ISSUER", "{issuer:?}");
+            let error = config(&["--jwt-audience", &format!("api,{issuer}")]).unwrap_err();
+            assert_eq!(error.variable, "JWT_AUDIENCE", "{issuer:?}");
+        }
+        assert!(config(&["--jwt-issuer", "my-issuer", "--jwt-audience", "api"]).is_ok());
     }
 
     #[test]
@@ -358,12 +512,12 @@ mod tests {
         ];
         for (given, origin, api) in cases {
             assert_eq!(
-                endpoints(given).unwrap(),
+                endpoints(given, false).unwrap(),
                 (origin.to_owned(), api.to_owned()),
                 "{given}"
             );
         }
-        assert!(endpoints("localhost:3000").is_err());
-        assert!(endpoints("ftp://example.com").is_err());
+        assert!(endpoints("localhost:3000", false).is_err());
+        assert!(endpoints("ftp://example.com", false).is_err());
     }
 }

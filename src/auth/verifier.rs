@@ -4,8 +4,9 @@
 //! and unknown names never are), then the key its `alg` and `kid` lead to (HS tokens only the
 //! shared secret, asymmetric ones only a key from Better Auth's JWKS of the matching type), then
 //! the signature, and only then its claims (`exp` required, `nbf`, issuer and audience compared
-//! as origins, the user from `sub` or `id`). Opaque session tokens go to `sessions` when they
-//! are turned on. Every failure is a short reason that never contains the token.
+//! as origins when they are URLs, exactly otherwise, the user from `sub`, or from `id` for a
+//! JWKS-verified token). Opaque session tokens go to `sessions` when they are turned on. Every
+//! failure is a short reason that never contains the token.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,10 +108,27 @@ fn is_hmac(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
 
-/// Compares issuers and audiences as origins: scheme and host case-insensitively, without a
-/// trailing slash.
-fn normalize_origin(value: &str) -> String {
-    value.trim().trim_end_matches('/').to_ascii_lowercase()
+/// The form in which issuers and audiences are compared. A URL (http, https, …) compares by
+/// its origin (`url`'s serialization: scheme and host lower-cased, a default port dropped, no
+/// trailing slash) plus its path, if any, without a trailing slash; a URL with a query or
+/// fragment, and any other value, compares exactly as written.
+pub(super) fn normalize_claim_value(value: &str) -> String {
+    if let Ok(url) = url::Url::parse(value) {
+        let origin = url.origin();
+        if origin.is_tuple()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none()
+            && url.fragment().is_none()
+        {
+            return format!(
+                "{}{}",
+                origin.ascii_serialization(),
+                url.path().trim_end_matches('/')
+            );
+        }
+    }
+    value.to_owned()
 }
 
 /// The part of a JOSE header we read. `jku`, `x5u` and `jwk` are ignored on purpose: keys
@@ -215,12 +233,13 @@ impl Verifier {
             _ => None,
         };
         let sessions = match (&settings.sessions, http) {
-            (Some(sessions), Some(http)) => Some(SessionVerifier::new(
-                sessions,
-                settings.secret.clone(),
-                db,
-                http,
-            )),
+            (Some(sessions), Some(http)) => {
+                // The settings refuse session tokens without the secret; this is the backstop.
+                let secret = settings.secret.clone().ok_or_else(|| {
+                    anyhow::anyhow!("BETTER_AUTH_SECRET: session tokens need the secret")
+                })?;
+                Some(SessionVerifier::new(sessions, secret, db, http))
+            }
             _ => None,
         };
         Ok(Verifier {
@@ -235,6 +254,13 @@ impl Verifier {
     /// until it can be fetched), starts its background refresh, and checks that sessions can
     /// be looked up. Needs a tokio runtime.
     pub async fn start(&self) {
+        for url in super::settings::insecure_urls(&self.settings) {
+            tracing::warn!(
+                %url,
+                "AUTH_ALLOW_INSECURE_HTTP: calling Better Auth over plain http on a network host; \
+                 its keys could be swapped and session tokens read on the way"
+            );
+        }
         if let Some(jwks) = &self.jwks {
             jwks.refresh().await;
             JwksClient::spawn_refresh(jwks);
@@ -295,7 +321,7 @@ impl Verifier {
                 AuthFailure::Invalid("malformed token: the claims are not a JSON object".into())
             })?;
         self.check_times(&claims)?;
-        self.user_from_claims(&claims)
+        self.user_from_claims(&claims, alg)
     }
 
     /// HS tokens check against the shared secret only; the others against a JWKS key of their
@@ -333,13 +359,28 @@ impl Verifier {
         Ok(())
     }
 
-    fn user_from_claims(&self, claims: &Map<String, Value>) -> Result<AuthUser, AuthFailure> {
+    /// `alg` is the algorithm that verified the token: only a Better Auth JWT (checked by a
+    /// JWKS key) may name its user by the user object's `id`.
+    fn user_from_claims(
+        &self,
+        claims: &Map<String, Value>,
+        alg: Algorithm,
+    ) -> Result<AuthUser, AuthFailure> {
         if let Some(expected) = &self.settings.issuer {
-            let issuer = claims
-                .get("iss")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if normalize_origin(issuer) != normalize_origin(expected) {
+            let issuer = match claims.get("iss") {
+                Some(Value::String(issuer)) => issuer,
+                Some(_) => {
+                    return Err(AuthFailure::Invalid(
+                        "wrong issuer: iss is not a string".into(),
+                    ));
+                }
+                None => {
+                    return Err(AuthFailure::Invalid(
+                        "wrong issuer: the token has no iss".into(),
+                    ));
+                }
+            };
+            if normalize_claim_value(issuer) != normalize_claim_value(expected) {
                 return Err(AuthFailure::Invalid("wrong issuer".into()));
             }
         }
@@ -353,14 +394,19 @@ impl Verifier {
                 self.settings
                     .audiences
                     .iter()
-                    .any(|want| normalize_origin(want) == normalize_origin(aud))
+                    .any(|want| normalize_claim_value(want) == normalize_claim_value(aud))
             });
             if !accepted {
                 return Err(AuthFailure::Invalid("wrong audience".into()));
             }
         }
         // Better Auth puts the user id in `sub`; older setups only in the user object's `id`.
-        let id = match claims.get("sub").or_else(|| claims.get("id")) {
+        // An HS token is ours or the frontend's own: it must say `sub`.
+        let subject = match claims.get("sub") {
+            None if !is_hmac(alg) => claims.get("id"),
+            sub => sub,
+        };
+        let id = match subject {
             Some(Value::String(id)) => id.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => return Err(AuthFailure::Invalid("token has no subject (sub)".into())),
@@ -424,6 +470,46 @@ mod tests {
         assert!(token_algorithm("none").is_err());
         assert!(token_algorithm("NONE").is_err());
         assert!(token_algorithm("ES512").is_err());
+    }
+
+    #[test]
+    fn issuers_and_audiences_compare_as_origins_or_exactly() {
+        let same = [
+            ("https://app.example.com", "https://app.example.com/"),
+            ("https://App.Example.com", "https://app.example.com"),
+            ("https://app.example.com:443", "https://app.example.com"),
+            ("http://localhost:80/", "http://localhost"),
+            ("https://example.com/auth/", "https://example.com/auth"),
+            ("my-issuer", "my-issuer"),
+        ];
+        for (a, b) in same {
+            assert_eq!(
+                normalize_claim_value(a),
+                normalize_claim_value(b),
+                "{a} {b}"
+            );
+        }
+        let different = [
+            ("https://app.example.com", "https://app.example.com:8443"),
+            ("https://app.example.com", "http://app.example.com"),
+            (
+                "https://app.example.com",
+                "https://app.example.com.evil.com",
+            ),
+            ("https://example.com/auth", "https://example.com/other"),
+            ("https://example.com/?a", "https://example.com/"),
+            ("my-issuer", "MY-ISSUER"),
+            ("my-issuer", "my-issuer/"),
+            ("urn:a", "urn:b"),
+            ("", "/"),
+        ];
+        for (a, b) in different {
+            assert_ne!(
+                normalize_claim_value(a),
+                normalize_claim_value(b),
+                "{a} {b}"
+            );
+        }
     }
 
     #[test]

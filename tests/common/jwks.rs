@@ -253,6 +253,7 @@ struct FakeState {
     sessions: Mutex<HashMap<String, Value>>,
     failing: AtomicBool,
     jwks_fetches: AtomicUsize,
+    session_lookups: AtomicUsize,
 }
 
 /// The fake Better Auth server.
@@ -289,30 +290,36 @@ async fn jwks(State(state): State<Arc<FakeState>>) -> impl IntoResponse {
     (StatusCode::OK, Json(json!({ "keys": keys })))
 }
 
-/// `get-session` as Better Auth answers it: the session and user for a valid bearer session
-/// token, `null` otherwise (unknown, expired, or a bad signature).
+/// `get-session` as Better Auth answers it: the session and user for a known bearer session
+/// token, `null` otherwise (unknown, revoked, or a bad signature). Unlike Better Auth it also
+/// answers for an expired session, so that the server's own expiry check is what is tested.
 async fn get_session(State(state): State<Arc<FakeState>>, headers: HeaderMap) -> Json<Value> {
+    state.session_lookups.fetch_add(1, Ordering::SeqCst);
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     let sessions = state.sessions.lock().expect("sessions");
-    let answer = sessions
-        .get(token)
-        .filter(|found| {
-            let expires = found["session"]["expiresAt"].as_str().unwrap_or_default();
-            DateTime::parse_from_rfc3339(expires).is_ok_and(|at| at > Utc::now())
-        })
-        .cloned()
-        .unwrap_or(Value::Null);
+    let answer = sessions.get(token).cloned().unwrap_or(Value::Null);
     Json(answer)
+}
+
+/// Sends the caller on to the real route: a server that redirects must not be followed.
+async fn redirect(uri: axum::http::Uri) -> impl IntoResponse {
+    let target = uri.path().trim_start_matches("/redirect");
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(axum::http::header::LOCATION, target.to_owned())],
+    )
 }
 
 fn router(state: Arc<FakeState>) -> Router {
     Router::new()
         .route("/api/auth/jwks", get(jwks))
         .route("/api/auth/get-session", get(get_session))
+        .route("/redirect/api/auth/jwks", get(redirect))
+        .route("/redirect/api/auth/get-session", get(redirect))
         .with_state(state)
 }
 
@@ -424,7 +431,13 @@ impl FakeBetterAuth {
         self.state.jwks_fetches.load(Ordering::SeqCst)
     }
 
-    /// Adds a session that `get-session` reports for `token` (the signed form) until `expires`.
+    /// How many times get-session was asked.
+    pub fn session_lookups(&self) -> usize {
+        self.state.session_lookups.load(Ordering::SeqCst)
+    }
+
+    /// Adds a session that `get-session` reports for `token` (the signed form), expiring at
+    /// `expires`.
     pub fn add_session(&self, token: &str, user: &str, expires: DateTime<Utc>) {
         let id = token.split('.').next().unwrap_or_default();
         let expires = expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
