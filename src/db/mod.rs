@@ -8,7 +8,7 @@ pub mod schema;
 pub mod sessions;
 mod tls;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::{Connection, ConnectionError, ConnectionResult, SqliteConnection};
@@ -71,14 +71,6 @@ impl DatabaseTarget {
             "expected a URL starting with postgres://, postgresql://, sqlite:// or sqlite::memory:"
                 .to_owned(),
         )
-    }
-
-    /// The directory of the SQLite file, if this is one.
-    pub fn sqlite_dir(&self) -> Option<&Path> {
-        match self {
-            DatabaseTarget::SqliteFile(path) => Some(path.parent().unwrap_or(Path::new(""))),
-            _ => None,
-        }
     }
 
     /// Name of the backend, for logs and health output.
