@@ -1,189 +1,1064 @@
-//! Load benchmark: the real server (release build) on 127.0.0.1, over real HTTP, on SQLite and
-//! PostgreSQL. Bounded by request counts; prints throughput and latency percentiles.
+//! Load benchmark: the release `todo-api` binary as a child process on 127.0.0.1, driven over
+//! real HTTP, measured in the same run against the ceiling: the same SQL issued directly by a
+//! plain tokio-postgres client with the same pool size and concurrency (and `pgbench`, when it
+//! is installed).
 //!
-//! Run: `cargo bench --bench load` (set `BENCH_SCALE=0.1` for a quick pass).
+//! - PostgreSQL: 1,000 users × 50 tasks, 64 concurrent requests. Scenarios: REST list, GraphQL
+//!   `tasks` list, and an 80/10/10 list/create/toggle mix through each API. Each scenario is a
+//!   fixed time slice (BENCH_SECONDS), repeated BENCH_ROUNDS times, interleaved with the
+//!   ceiling and with the baseline binary when one is given, so that the ratios hold even on a
+//!   machine shared with other work.
+//! - The server's CPU time per request (utime + stime from `/proc/<pid>/stat`), the most stable
+//!   figure on a shared machine.
+//! - 1,000 concurrent connections (each sends a list request every second): errors, p99 and the
+//!   server's resident memory.
+//! - SQLite: start-to-ready time on a fresh file, and the same scenarios (no ceiling).
+//! - Correctness under the load: every toggle of the few "hot" tasks the mix flips in parallel
+//!   must show in their final `completed` parity, and the row count must grow by exactly the
+//!   creates answered 201 (no lost writes).
+//!
+//! Run: `cargo bench --bench load`. Settings (environment): BENCH_SECONDS (default 5),
+//! BENCH_ROUNDS (2), BENCH_BASELINE_BIN (a `todo-api` binary built from older code, measured
+//! side by side), BENCH_USERS (1000). It stops by itself: every slice is bounded in time and a
+//! watchdog ends the run (and its servers) after 20 minutes.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unused_macros)]
+#[allow(unused_macros, dead_code)]
 mod common;
 
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
-use common::{Backend, TestApp};
-use futures::StreamExt;
-use serde_json::json;
+use serde_json::{Value, json};
 
-const CONCURRENCY: usize = 32;
+const CONCURRENCY: usize = 64;
+const TASKS_PER_USER: usize = 50;
+/// Tasks the mixes toggle, all in parallel: their parity is checked after every slice.
+const HOT_TASKS: usize = 8;
+const POOL_SIZE: usize = 10;
+const WIDE_CONNECTIONS: usize = 1000;
+const WATCHDOG: Duration = Duration::from_secs(20 * 60);
 
-fn scaled(n: usize) -> usize {
-    let scale: f64 = std::env::var("BENCH_SCALE")
+const LIST_SQL: &str = "SELECT tasks.id, tasks.user_id, tasks.title, tasks.description, \
+    tasks.completed, tasks.created_at, tasks.updated_at FROM tasks WHERE tasks.user_id = $1 \
+    ORDER BY tasks.created_at DESC, tasks.id DESC";
+const INSERT_SQL: &str = "INSERT INTO tasks (user_id, title, title_key, description, completed, \
+    created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING tasks.id, \
+    tasks.user_id, tasks.title, tasks.description, tasks.completed, tasks.created_at, \
+    tasks.updated_at";
+const TOGGLE_SQL: &str = "UPDATE tasks SET completed = NOT tasks.completed, updated_at = $1 \
+    WHERE tasks.id = $2 AND tasks.user_id = $3 RETURNING tasks.id, tasks.user_id, tasks.title, \
+    tasks.description, tasks.completed, tasks.created_at, tasks.updated_at";
+const GQL_LIST: &str = "{ tasks { id title description completed createdAt updatedAt } }";
+const GQL_CREATE: &str =
+    "mutation($t: String!) { createTask(input: {title: $t}) { id title completed createdAt } }";
+const GQL_TOGGLE: &str = "mutation($id: ID!) { toggleTask(id: $id) { id completed } }";
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
-    ((n as f64 * scale) as usize).max(1)
+        .unwrap_or(default)
 }
 
-struct Stats {
-    name: String,
-    count: usize,
-    elapsed: Duration,
+// ---------------------------------------------------------------- servers
+
+/// A `todo-api serve` child process.
+struct Server {
+    label: String,
+    child: std::process::Child,
+    base: String,
+    _logs: tempfile::TempDir,
+}
+
+static PIDS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+impl Server {
+    /// Starts `bin` on a free port and waits until `/readyz` answers; returns the time from
+    /// spawn to ready.
+    async fn start(label: &str, bin: &Path, database_url: &str) -> (Server, Duration) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let logs = tempfile::tempdir().expect("temp dir");
+        let log = std::fs::File::create(logs.path().join("server.log")).expect("log file");
+        let started = Instant::now();
+        let child = std::process::Command::new(bin)
+            .env_clear()
+            .current_dir(logs.path())
+            .env("DATABASE_URL", database_url)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("BETTER_AUTH_SECRET", common::SECRET)
+            .env("DB_POOL_SIZE", POOL_SIZE.to_string())
+            // Thousands of requests per user: measure the service, not the per-user limiter.
+            .env("RATE_LIMIT", "0")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        PIDS.lock().unwrap().push(child.id());
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let ready = format!("{base}/readyz");
+        loop {
+            if let Ok(response) = client.get(&ready).send().await
+                && response.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{label} did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let elapsed = started.elapsed();
+        (
+            Server {
+                label: label.to_owned(),
+                child,
+                base,
+                _logs: logs,
+            },
+            elapsed,
+        )
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// utime + stime so far.
+    fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_secs_f64(ticks as f64 / clock_ticks())
+    }
+
+    /// (VmRSS, VmHWM) in KiB.
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (kib("VmRSS:"), kib("VmHWM:"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+// ---------------------------------------------------------------- load
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Scenario {
+    RestList,
+    GraphqlList,
+    RestMix,
+    GraphqlMix,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::RestList => "REST list (50 tasks)",
+            Scenario::GraphqlList => "GraphQL tasks (50 tasks)",
+            Scenario::RestMix => "REST mix 80/10/10",
+            Scenario::GraphqlMix => "GraphQL mix 80/10/10",
+        }
+    }
+    fn is_mix(self) -> bool {
+        matches!(self, Scenario::RestMix | Scenario::GraphqlMix)
+    }
+}
+
+/// Where requests go: a server over HTTP, or the database directly.
+#[derive(Clone)]
+enum Target {
+    Http(String),
+    Direct(Arc<DirectPool>),
+}
+
+/// The ceiling's pool: POOL_SIZE plain connections, each running one statement at a time.
+struct DirectPool {
+    clients: Vec<tokio::sync::Mutex<tokio_postgres::Client>>,
+}
+
+impl DirectPool {
+    async fn connect(url: &str) -> DirectPool {
+        let mut clients = Vec::new();
+        for _ in 0..POOL_SIZE {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("direct connection");
+            tokio::spawn(connection);
+            clients.push(tokio::sync::Mutex::new(client));
+        }
+        DirectPool { clients }
+    }
+}
+
+/// What every worker shares.
+struct Shared {
+    users: usize,
+    tokens: Vec<String>,
+    /// (user index, task id) of the hot tasks.
+    hot: Vec<(usize, i64)>,
+    toggles: Vec<AtomicU64>,
+    creates: AtomicU64,
+}
+
+#[derive(Default)]
+struct Sample {
+    requests: u64,
+    errors: u64,
+    first_error: Option<String>,
     latencies: Vec<Duration>,
+    elapsed: Duration,
+    cpu: Duration,
 }
 
-impl Stats {
-    fn print(&mut self) {
-        self.latencies.sort();
-        let pct = |p: f64| self.latencies[((self.latencies.len() as f64 - 1.0) * p) as usize];
-        println!(
-            "{:<34} {:>7} req  {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
-            self.name,
-            self.count,
-            self.count as f64 / self.elapsed.as_secs_f64(),
-            pct(0.50).as_secs_f64() * 1e3,
-            pct(0.99).as_secs_f64() * 1e3,
+impl Sample {
+    fn merge(&mut self, other: Sample) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.latencies.extend(other.latencies);
+        self.elapsed += other.elapsed;
+        self.cpu += other.cpu;
+    }
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn pct(&mut self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        self.latencies.sort_unstable();
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i].as_secs_f64() * 1e3
+    }
+    fn cpu_per_request_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / (self.requests.max(1) as f64)
+    }
+}
+
+fn user_id(index: usize) -> String {
+    format!("u{index}")
+}
+
+/// One request of `scenario` against `target`; `Err` says what went wrong.
+async fn one(
+    client: &reqwest::Client,
+    target: &Target,
+    scenario: Scenario,
+    shared: &Shared,
+    seq: u64,
+) -> Result<(), String> {
+    let roll = (seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize;
+    let user = roll % shared.users;
+    let kind = if scenario.is_mix() { roll % 10 } else { 0 };
+    let graphql = matches!(scenario, Scenario::GraphqlList | Scenario::GraphqlMix);
+    match (target, kind) {
+        (Target::Http(base), 0..=7) => {
+            let response = if graphql {
+                client
+                    .post(format!("{base}/graphql"))
+                    .bearer_auth(&shared.tokens[user])
+                    .json(&json!({ "query": GQL_LIST }))
+                    .send()
+                    .await
+            } else {
+                client
+                    .get(format!("{base}/api/{}/tasks", user_id(user)))
+                    .bearer_auth(&shared.tokens[user])
+                    .send()
+                    .await
+            }
+            .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body = response.bytes().await.map_err(|e| e.to_string())?;
+            if status != reqwest::StatusCode::OK {
+                return Err(format!("list: {status}"));
+            }
+            // Every 64th answer is read in full: the user's own tasks, all of them.
+            if seq % 64 == 0 {
+                let value: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                let tasks = if graphql {
+                    if value.get("errors").is_some() {
+                        return Err(format!("list: {value}"));
+                    }
+                    value["data"]["tasks"].as_array().cloned()
+                } else {
+                    value.as_array().cloned()
+                }
+                .unwrap_or_default();
+                if tasks.len() < TASKS_PER_USER {
+                    return Err(format!("list: {} tasks", tasks.len()));
+                }
+                if !graphql && tasks.iter().any(|t| t["user_id"] != user_id(user).as_str()) {
+                    return Err("list: another user's task".into());
+                }
+            } else if graphql && body.starts_with(b"{\"errors\"") {
+                return Err(String::from_utf8_lossy(&body).into_owned());
+            }
+            Ok(())
+        }
+        (Target::Http(base), 8) => {
+            let title = format!("bench {seq}");
+            let response = if graphql {
+                client
+                    .post(format!("{base}/graphql"))
+                    .bearer_auth(&shared.tokens[user])
+                    .json(&json!({ "query": GQL_CREATE, "variables": {"t": title} }))
+                    .send()
+                    .await
+            } else {
+                client
+                    .post(format!("{base}/api/{}/tasks", user_id(user)))
+                    .bearer_auth(&shared.tokens[user])
+                    .json(&json!({ "title": title }))
+                    .send()
+                    .await
+            }
+            .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body: Value = response.json().await.map_err(|e| e.to_string())?;
+            let ok = if graphql {
+                status.is_success() && body.get("errors").is_none()
+            } else {
+                status == reqwest::StatusCode::CREATED
+            };
+            if !ok {
+                return Err(format!("create: {status} {body}"));
+            }
+            shared.creates.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        (Target::Http(base), _) => {
+            let hot = roll / 10 % HOT_TASKS;
+            let (owner, id) = shared.hot[hot];
+            let response = if graphql {
+                client
+                    .post(format!("{base}/graphql"))
+                    .bearer_auth(&shared.tokens[owner])
+                    .json(&json!({ "query": GQL_TOGGLE, "variables": {"id": id.to_string()} }))
+                    .send()
+                    .await
+            } else {
+                client
+                    .patch(format!("{base}/api/{}/tasks/{id}/complete", user_id(owner)))
+                    .bearer_auth(&shared.tokens[owner])
+                    .send()
+                    .await
+            }
+            .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body: Value = response.json().await.map_err(|e| e.to_string())?;
+            if !status.is_success() || body.get("errors").is_some() {
+                return Err(format!("toggle: {status} {body}"));
+            }
+            shared.toggles[hot].fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        (Target::Direct(pool), kind) => {
+            let slot = (seq as usize) % pool.clients.len();
+            let conn = pool.clients[slot].lock().await;
+            let read = |row: &tokio_postgres::Row| -> DirectTask {
+                DirectTask {
+                    _id: row.get(0),
+                    _user_id: row.get(1),
+                    _title: row.get(2),
+                    _description: row.get(3),
+                    _completed: row.get(4),
+                    _created_at: row.get(5),
+                    _updated_at: row.get(6),
+                }
+            };
+            match kind {
+                0..=7 => {
+                    let rows = conn
+                        .query(LIST_SQL, &[&user_id(user)])
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let tasks: Vec<DirectTask> = rows.iter().map(read).collect();
+                    if tasks.len() < TASKS_PER_USER {
+                        return Err(format!("direct list: {} rows", tasks.len()));
+                    }
+                }
+                8 => {
+                    let title = format!("bench {seq}");
+                    let now = SystemTime::now();
+                    let row = conn
+                        .query_one(
+                            INSERT_SQL,
+                            &[
+                                &user_id(user),
+                                &title,
+                                &title,
+                                &None::<String>,
+                                &false,
+                                &now,
+                                &now,
+                            ],
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    read(&row);
+                    shared.creates.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {
+                    let hot = roll / 10 % HOT_TASKS;
+                    let (owner, id) = shared.hot[hot];
+                    let row = conn
+                        .query_one(TOGGLE_SQL, &[&SystemTime::now(), &id, &user_id(owner)])
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    read(&row);
+                    shared.toggles[hot].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A row as the ceiling decodes it: every column, as the server reads them.
+struct DirectTask {
+    _id: i64,
+    _user_id: String,
+    _title: String,
+    _description: Option<String>,
+    _completed: bool,
+    _created_at: SystemTime,
+    _updated_at: SystemTime,
+}
+
+/// Runs `scenario` against `target` with `concurrency` workers for `length`, each worker
+/// waiting `pace` between requests (zero: back to back).
+async fn slice(
+    target: &Target,
+    scenario: Scenario,
+    shared: &Arc<Shared>,
+    concurrency: usize,
+    length: Duration,
+    pace: Duration,
+    server: Option<&Server>,
+) -> Sample {
+    // A fresh client per slice: its connections close when the slice ends.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("client");
+    let stop = Arc::new(AtomicBool::new(false));
+    let sequence = Arc::new(AtomicU64::new(0));
+    let cpu_before = server.map(Server::cpu);
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(concurrency);
+    for w in 0..concurrency {
+        // With a pace, every worker has its own client, hence its own connection.
+        let client = if pace.is_zero() {
+            client.clone()
+        } else {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .pool_max_idle_per_host(1)
+                .build()
+                .expect("client")
+        };
+        let (target, shared, stop, sequence) = (
+            target.clone(),
+            shared.clone(),
+            stop.clone(),
+            sequence.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut sample = Sample::default();
+            if !pace.is_zero() {
+                tokio::time::sleep(pace.mul_f64(w as f64 / concurrency as f64)).await;
+            }
+            while !stop.load(Ordering::Relaxed) {
+                let seq = sequence.fetch_add(1, Ordering::Relaxed);
+                let t = Instant::now();
+                let result = one(&client, &target, scenario, &shared, seq).await;
+                let took = t.elapsed();
+                sample.requests += 1;
+                sample.latencies.push(took);
+                if let Err(e) = result {
+                    sample.errors += 1;
+                    sample.first_error.get_or_insert(e);
+                }
+                if !pace.is_zero() && took < pace {
+                    tokio::time::sleep(pace - took).await;
+                }
+            }
+            sample
+        }));
+    }
+    tokio::time::sleep(length).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Sample::default();
+    for worker in workers {
+        total.merge(worker.await.expect("worker"));
+    }
+    total.elapsed = started.elapsed();
+    if let (Some(server), Some(before)) = (server, cpu_before) {
+        total.cpu = server.cpu().saturating_sub(before);
+    }
+    total
+}
+
+// ---------------------------------------------------------------- checks
+
+/// The hot tasks' `completed` now.
+async fn hot_state(admin: &tokio_postgres::Client, shared: &Shared) -> Vec<bool> {
+    let mut states = Vec::new();
+    for (_, id) in &shared.hot {
+        let row = admin
+            .query_one("SELECT completed FROM tasks WHERE id = $1", &[id])
+            .await
+            .expect("hot task");
+        states.push(row.get(0));
+    }
+    states
+}
+
+async fn row_count(admin: &tokio_postgres::Client) -> i64 {
+    admin
+        .query_one("SELECT count(*) FROM tasks", &[])
+        .await
+        .expect("count")
+        .get(0)
+}
+
+/// Runs one slice on PostgreSQL and checks the mix's writes afterwards.
+async fn checked_slice(
+    admin: &tokio_postgres::Client,
+    target: &Target,
+    scenario: Scenario,
+    shared: &Arc<Shared>,
+    length: Duration,
+    server: Option<&Server>,
+) -> Sample {
+    let before = hot_state(admin, shared).await;
+    let rows_before = row_count(admin).await;
+    for counter in &shared.toggles {
+        counter.store(0, Ordering::Relaxed);
+    }
+    shared.creates.store(0, Ordering::Relaxed);
+    let sample = slice(
+        target,
+        scenario,
+        shared,
+        CONCURRENCY,
+        length,
+        Duration::ZERO,
+        server,
+    )
+    .await;
+    let after = hot_state(admin, shared).await;
+    for (i, (was, now)) in before.iter().zip(&after).enumerate() {
+        let flips = shared.toggles[i].load(Ordering::Relaxed);
+        assert_eq!(
+            *now,
+            was ^ (flips % 2 == 1),
+            "{}: hot task {i} was toggled {flips} times but its parity is wrong (lost toggle)",
+            scenario.name()
         );
     }
+    let created = shared.creates.load(Ordering::Relaxed) as i64;
+    assert_eq!(
+        row_count(admin).await - rows_before,
+        created,
+        "{}: rows created differ from creates answered (lost write)",
+        scenario.name()
+    );
+    assert_eq!(
+        sample.errors,
+        0,
+        "{}: {} errors, first: {:?}",
+        scenario.name(),
+        sample.errors,
+        sample.first_error
+    );
+    sample
 }
 
-/// Sends `count` requests made by `make`, `CONCURRENCY` at a time; every one must succeed.
-async fn run<F, Fut>(name: &str, count: usize, make: F) -> Stats
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = reqwest::StatusCode>,
-{
-    let start = Instant::now();
-    let latencies: Vec<Duration> = futures::stream::iter(0..count)
-        .map(|i| {
-            let request = make(i);
-            async move {
-                let t = Instant::now();
-                let status = request.await;
-                assert!(status.is_success(), "{name}: {status}");
-                t.elapsed()
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    Stats {
-        name: name.to_owned(),
-        count,
-        elapsed: start.elapsed(),
-        latencies,
-    }
-}
+// ---------------------------------------------------------------- seeding
 
-async fn bench(backend: Backend) {
-    let Some(app) = TestApp::builder(backend)
-        .arg("--db-pool-size", "16")
-        // One user makes thousands of requests here: measure the service, not the limiter.
-        .arg("--rate-limit", "0")
-        .start()
+async fn seed_postgres(admin: &tokio_postgres::Client, users: usize) {
+    admin
+        .batch_execute(&format!(
+            "INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
+             SELECT 'u' || u, 'Task ' || t || ' of u' || u, 'task ' || t || ' of u' || u,
+                    CASE WHEN t % 3 = 0 THEN 'Details for task ' || t END, t % 2 = 0,
+                    now() - make_interval(mins => t), now() - make_interval(mins => t)
+             FROM generate_series(0, {}) AS u, generate_series(1, {TASKS_PER_USER}) AS t;
+             ANALYZE tasks;",
+            users - 1
+        ))
         .await
-    else {
-        println!("{backend:?}: skipped (PostgreSQL unreachable)");
+        .expect("seed PostgreSQL");
+}
+
+fn seed_sqlite(path: &Path, users: usize) {
+    use diesel::{Connection, RunQueryDsl};
+    let mut conn =
+        diesel::sqlite::SqliteConnection::establish(&path.display().to_string()).expect("sqlite");
+    diesel::sql_query("PRAGMA busy_timeout = 10000")
+        .execute(&mut conn)
+        .expect("pragma");
+    diesel::sql_query(format!(
+        "WITH RECURSIVE u(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM u WHERE n < {}),
+              t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < {TASKS_PER_USER})
+         INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
+         SELECT 'u' || u.n, 'Task ' || t.n || ' of u' || u.n, 'task ' || t.n || ' of u' || u.n,
+                CASE WHEN t.n % 3 = 0 THEN 'Details for task ' || t.n END, t.n % 2 = 0,
+                strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || t.n || ' minutes'),
+                strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || t.n || ' minutes')
+         FROM u, t",
+        users - 1
+    ))
+    .execute(&mut conn)
+    .expect("seed SQLite");
+}
+
+fn shared_for(users: usize, hot: Vec<(usize, i64)>) -> Arc<Shared> {
+    Arc::new(Shared {
+        users,
+        tokens: (0..users).map(|u| common::token_for(&user_id(u))).collect(),
+        hot,
+        toggles: (0..HOT_TASKS).map(|_| AtomicU64::new(0)).collect(),
+        creates: AtomicU64::new(0),
+    })
+}
+
+// ---------------------------------------------------------------- report
+
+struct Row {
+    scenario: Scenario,
+    label: String,
+    sample: Sample,
+}
+
+fn print_row(scenario: Scenario, label: &str, sample: &mut Sample, ceiling: Option<f64>) {
+    let rate = sample.rate();
+    let ratio = ceiling
+        .map(|c| format!("{:>5.0} %", rate / c * 100.0))
+        .unwrap_or_else(|| "      ".into());
+    let cpu = if sample.cpu.is_zero() {
+        "        –".to_owned()
+    } else {
+        format!("{:>6.0} µs", sample.cpu_per_request_us())
+    };
+    println!(
+        "  {:<26} {:<10} {:>8.0} req/s {ratio}  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU/req {cpu}  ({} req)",
+        scenario.name(),
+        label,
+        rate,
+        sample.pct(0.50),
+        sample.pct(0.99),
+        sample.requests,
+    );
+}
+
+async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: usize) {
+    let Some(db) = common::pg::TempDatabase::create().await else {
+        println!("PostgreSQL: skipped (unreachable)");
         return;
     };
-    println!("--- {backend:?} (concurrency {CONCURRENCY}) ---");
-    let token = app.token("bench");
-    let base = format!("{}/api/bench/tasks", app.base);
-    let client = &app.client;
-    let (token, base) = (&token, &base);
-
-    let mut create = run("REST POST /tasks", scaled(5_000), |i| async move {
-        client
-            .post(base)
-            .bearer_auth(token)
-            .json(&json!({"title": format!("task {i}")}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    })
-    .await;
-    create.print();
-    // Lists read 50 tasks of another user so the response size stays fixed.
-    let other = app.token("reader");
-    let reader_base = format!("{}/api/reader/tasks", app.base);
-    for i in 0..50 {
-        client
-            .post(&reader_base)
-            .bearer_auth(&other)
-            .json(&json!({"title": format!("r{i}")}))
-            .send()
-            .await
-            .unwrap();
+    let users: usize = env_or("BENCH_USERS", 1000);
+    let mut servers = Vec::new();
+    for (label, bin) in binaries {
+        let (server, _) = Server::start(label, bin, &db.url).await;
+        servers.push(server);
     }
-    let (other, reader_base) = (&other, &reader_base);
-    run(
-        "REST GET /tasks (50 tasks)",
-        scaled(20_000),
-        |_| async move {
-            client
-                .get(reader_base)
-                .bearer_auth(other)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        },
-    )
-    .await
-    .print();
-    run(
-        "REST GET /tasks?sort=title",
-        scaled(10_000),
-        |_| async move {
-            client
-                .get(format!("{reader_base}?sort=title"))
-                .bearer_auth(other)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        },
-    )
-    .await
-    .print();
-    run(
-        "REST PATCH /tasks/{id}/complete",
-        scaled(5_000),
-        |i| async move {
-            let id = 1 + (i % 100);
-            client
-                .patch(format!("{base}/{id}/complete"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        },
-    )
-    .await
-    .print();
-    let graphql = format!("{}/graphql", app.base);
-    let graphql = &graphql;
-    run("GraphQL tasks (50 tasks)", scaled(10_000), |_| async move {
-        client
-            .post(graphql)
-            .bearer_auth(other)
-            .json(&json!({"query": "{ tasks { id title completed createdAt } }"}))
-            .send()
+    let (admin, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("admin connection");
+    tokio::spawn(connection);
+    seed_postgres(&admin, users).await;
+    let mut hot = Vec::new();
+    for h in 0..HOT_TASKS {
+        let row = admin
+            .query_one(
+                "SELECT min(id) FROM tasks WHERE user_id = $1",
+                &[&user_id(h)],
+            )
             .await
-            .unwrap()
-            .status()
-    })
-    .await
-    .print();
+            .expect("hot task id");
+        hot.push((h, row.get::<_, i64>(0)));
+    }
+    let shared = shared_for(users, hot);
+    let direct = Target::Direct(Arc::new(DirectPool::connect(&db.url).await));
+    println!(
+        "--- PostgreSQL: {users} users × {TASKS_PER_USER} tasks, {CONCURRENCY} concurrent, pool {POOL_SIZE}, \
+         {rounds} × {}s per figure ---",
+        seconds.as_secs()
+    );
+    // Warm-up: connections, statement caches, the OS page cache.
+    for server in &servers {
+        let target = Target::Http(server.base.clone());
+        for scenario in [Scenario::RestList, Scenario::GraphqlList] {
+            slice(
+                &target,
+                scenario,
+                &shared,
+                CONCURRENCY,
+                Duration::from_secs(1),
+                Duration::ZERO,
+                None,
+            )
+            .await;
+        }
+    }
+    slice(
+        &direct,
+        Scenario::RestList,
+        &shared,
+        CONCURRENCY,
+        Duration::from_secs(1),
+        Duration::ZERO,
+        None,
+    )
+    .await;
+
+    let scenarios = [
+        Scenario::RestList,
+        Scenario::GraphqlList,
+        Scenario::RestMix,
+        Scenario::GraphqlMix,
+    ];
+    let mut ceiling: HashMap<bool, Sample> = HashMap::new();
+    let mut measured: Vec<Row> = Vec::new();
+    for _ in 0..rounds {
+        for scenario in scenarios {
+            // The ceiling for a list (REST or GraphQL) is the same SQL: measured once per round.
+            if matches!(scenario, Scenario::RestList | Scenario::RestMix) {
+                let sample = checked_slice(&admin, &direct, scenario, &shared, seconds, None).await;
+                ceiling.entry(scenario.is_mix()).or_default().merge(sample);
+            }
+            for server in &servers {
+                let target = Target::Http(server.base.clone());
+                let sample =
+                    checked_slice(&admin, &target, scenario, &shared, seconds, Some(server)).await;
+                match measured
+                    .iter_mut()
+                    .find(|r| r.scenario == scenario && r.label == server.label)
+                {
+                    Some(row) => row.sample.merge(sample),
+                    None => measured.push(Row {
+                        scenario,
+                        label: server.label.clone(),
+                        sample,
+                    }),
+                }
+            }
+        }
+    }
+    let mut table = Vec::new();
+    for scenario in scenarios {
+        let ceiling_sample = ceiling
+            .get_mut(&scenario.is_mix())
+            .expect("ceiling measured");
+        let rate = ceiling_sample.rate();
+        println!("{}", scenario.name());
+        print_row(scenario, "direct SQL", ceiling_sample, Some(rate));
+        for row in measured.iter_mut().filter(|r| r.scenario == scenario) {
+            print_row(row.scenario, &row.label, &mut row.sample, Some(rate));
+            table.push((
+                scenario,
+                row.label.clone(),
+                row.sample.rate(),
+                rate,
+                row.sample.pct(0.5),
+                row.sample.pct(0.99),
+                row.sample.cpu_per_request_us(),
+            ));
+        }
+    }
+    if let Some(tps) = pgbench(&db, users, seconds).await {
+        println!("pgbench, the list SQL, {POOL_SIZE} clients, prepared: {tps:.0} transactions/s");
+    }
+
+    // 1,000 concurrent connections, each sending a REST list every second.
+    println!("{WIDE_CONNECTIONS} concurrent connections, one REST list per connection per second:");
+    for server in &servers {
+        let target = Target::Http(server.base.clone());
+        let mut sample = slice(
+            &target,
+            Scenario::RestList,
+            &shared,
+            WIDE_CONNECTIONS,
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            Some(server),
+        )
+        .await;
+        let (rss, peak) = server.memory();
+        let (p50, p99) = (sample.pct(0.5), sample.pct(0.99));
+        println!(
+            "  {:<10} {} req, {} errors{}, p50 {:.1} ms, p99 {:.1} ms, RSS {:.1} MiB (peak {:.1} MiB)",
+            server.label,
+            sample.requests,
+            sample.errors,
+            sample
+                .first_error
+                .as_deref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default(),
+            p50,
+            p99,
+            rss as f64 / 1024.0,
+            peak as f64 / 1024.0,
+        );
+    }
+
+    println!("\nMarkdown (PostgreSQL):\n");
+    println!(
+        "| scenario | build | req/s | direct SQL req/s | ratio | p50 ms | p99 ms | server CPU µs/req |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (scenario, label, rate, ceiling, p50, p99, cpu) in table {
+        println!(
+            "| {} | {label} | {rate:.0} | {ceiling:.0} | {:.0} % | {p50:.1} | {p99:.1} | {cpu:.0} |",
+            scenario.name(),
+            rate / ceiling * 100.0
+        );
+    }
+    drop(servers);
+}
+
+/// pgbench on the list SQL with POOL_SIZE clients, when pgbench is installed.
+async fn pgbench(db: &common::pg::TempDatabase, users: usize, seconds: Duration) -> Option<f64> {
+    let dir = tempfile::tempdir().ok()?;
+    let script = dir.path().join("list.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "\\set u random(0, {})\n{};\n",
+            users - 1,
+            LIST_SQL.replace("$1", "'u' || :u")
+        ),
+    )
+    .ok()?;
+    let output = tokio::process::Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-j", "2", "-T"])
+        .arg(seconds.as_secs().max(1).to_string())
+        .args(["-c", &POOL_SIZE.to_string(), "-f"])
+        .arg(&script)
+        .arg(&db.url)
+        .output()
+        .await
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+}
+
+async fn sqlite_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: usize) {
+    let users: usize = env_or("BENCH_USERS", 1000);
+    println!("\n--- SQLite: {users} users × {TASKS_PER_USER} tasks, {CONCURRENCY} concurrent ---");
+    let mut rows: Vec<Row> = Vec::new();
+    for (label, bin) in binaries {
+        // Start to ready on a fresh file (migrations included), best of 5.
+        let mut starts = Vec::new();
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+            let (server, took) = Server::start(label, bin, &url).await;
+            starts.push(took);
+            drop(server);
+        }
+        starts.sort();
+        println!(
+            "  {label:<10} start to ready: best {:.0} ms, median {:.0} ms",
+            starts[0].as_secs_f64() * 1e3,
+            starts[2].as_secs_f64() * 1e3
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("todo.db");
+        let url = format!("sqlite://{}", file.display());
+        let (server, _) = Server::start(label, bin, &url).await;
+        seed_sqlite(&file, users);
+        let hot = (0..HOT_TASKS)
+            .map(|h| (h, (h * TASKS_PER_USER + 1) as i64))
+            .collect();
+        let shared = shared_for(users, hot);
+        let target = Target::Http(server.base.clone());
+        slice(
+            &target,
+            Scenario::RestList,
+            &shared,
+            CONCURRENCY,
+            Duration::from_secs(1),
+            Duration::ZERO,
+            None,
+        )
+        .await;
+        for _ in 0..rounds {
+            for scenario in [
+                Scenario::RestList,
+                Scenario::GraphqlList,
+                Scenario::RestMix,
+                Scenario::GraphqlMix,
+            ] {
+                let sample = slice(
+                    &target,
+                    scenario,
+                    &shared,
+                    CONCURRENCY,
+                    seconds,
+                    Duration::ZERO,
+                    Some(&server),
+                )
+                .await;
+                assert_eq!(
+                    sample.errors,
+                    0,
+                    "SQLite {}: first error {:?}",
+                    scenario.name(),
+                    sample.first_error
+                );
+                match rows
+                    .iter_mut()
+                    .find(|r| r.scenario == scenario && &r.label == label)
+                {
+                    Some(row) => row.sample.merge(sample),
+                    None => rows.push(Row {
+                        scenario,
+                        label: label.clone(),
+                        sample,
+                    }),
+                }
+            }
+        }
+    }
+    rows.sort_by_key(|r| r.scenario as u8);
+    for row in &mut rows {
+        print_row(row.scenario, &row.label, &mut row.sample, None);
+    }
+}
+
+/// BENCH_ONLY=profile-graphql (or profile-rest): one scenario on PostgreSQL against this
+/// build, with the server's pid printed first, for `perf record -p <pid>`.
+async fn profile(bin: &Path, scenario: &str, seconds: Duration) {
+    let Some(db) = common::pg::TempDatabase::create().await else {
+        return;
+    };
+    let users: usize = env_or("BENCH_USERS", 1000);
+    let (server, _) = Server::start("this", bin, &db.url).await;
+    let (admin, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("admin connection");
+    tokio::spawn(connection);
+    seed_postgres(&admin, users).await;
+    let shared = shared_for(users, Vec::new());
+    let scenario = if scenario == "rest" {
+        Scenario::RestList
+    } else {
+        Scenario::GraphqlList
+    };
+    let target = Target::Http(server.base.clone());
+    slice(
+        &target,
+        scenario,
+        &shared,
+        CONCURRENCY,
+        Duration::from_secs(1),
+        Duration::ZERO,
+        None,
+    )
+    .await;
+    println!("server pid {}", server.pid());
+    let mut sample = slice(
+        &target,
+        scenario,
+        &shared,
+        CONCURRENCY,
+        seconds,
+        Duration::ZERO,
+        Some(&server),
+    )
+    .await;
+    print_row(scenario, "this", &mut sample, None);
 }
 
 fn main() {
+    // The bench stops by itself: a watchdog ends it (and the servers it started).
+    std::thread::spawn(|| {
+        std::thread::sleep(WATCHDOG);
+        eprintln!("benchmark watchdog: {WATCHDOG:?} passed, stopping");
+        for pid in PIDS.lock().unwrap().iter() {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+        std::process::exit(2);
+    });
+    todo_api::install_crypto_provider();
+    let seconds = Duration::from_secs(env_or("BENCH_SECONDS", 5));
+    let rounds = env_or("BENCH_ROUNDS", 2usize).max(1);
+    let mut binaries = vec![(
+        "this".to_owned(),
+        PathBuf::from(env!("CARGO_BIN_EXE_todo-api")),
+    )];
+    if let Ok(baseline) = std::env::var("BENCH_BASELINE_BIN") {
+        binaries.push(("baseline".to_owned(), PathBuf::from(baseline)));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        bench(Backend::Sqlite).await;
-        bench(Backend::Postgres).await;
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        if let Some(scenario) = only.strip_prefix("profile-") {
+            profile(&binaries[0].1, scenario, seconds).await;
+            return;
+        }
+        if only != "sqlite" {
+            postgres_part(&binaries, seconds, rounds).await;
+        }
+        if only != "postgres" {
+            sqlite_part(&binaries, seconds, rounds).await;
+        }
     });
 }
