@@ -51,6 +51,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The per-user rate limit, checked right after a token is verified.
     pub limiter: Arc<ops::rate_limit::RateLimiter>,
+    /// GraphQL documents already parsed and checked, by query text.
+    pub documents: Arc<graphql::cache::DocumentCache>,
 }
 
 impl AppState {
@@ -88,6 +90,7 @@ impl AppState {
             schema,
             config: Arc::new(config),
             limiter,
+            documents: Default::default(),
         })
     }
 }

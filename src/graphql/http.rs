@@ -16,12 +16,14 @@ use axum::response::{Html, IntoResponse};
 use serde_json::json;
 
 use super::AppSchema;
-use super::limits::{check_document, is_query_operation};
+use super::cache::DocumentCache;
+use super::limits::is_query_operation;
 use crate::auth::AuthUser;
 use crate::auth::{Verifier, bearer_from_value, bearer_token};
 use crate::config::{Config, GraphqlLimits};
 use crate::error::{AppError, AuthFailure};
 use crate::graphql::to_graphql_error;
+use crate::ops::metrics::count_graphql_operation;
 use crate::ops::rate_limit::RateLimiter;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -126,15 +128,17 @@ fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Respons
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
+#[allow(clippy::too_many_arguments)] // the pieces of AppState one request uses
 async fn execute(
     schema: &AppSchema,
+    documents: &DocumentCache,
     verifier: &Verifier,
     limiter: &RateLimiter,
     limits: &GraphqlLimits,
     headers: &HeaderMap,
     batch: BatchRequest,
 ) -> axum::response::Response {
-    let (requests, is_batch) = match batch {
+    let (mut requests, is_batch) = match batch {
         BatchRequest::Single(request) => (vec![request], false),
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
@@ -154,7 +158,8 @@ async fn execute(
             (requests, true)
         }
     };
-    for request in &requests {
+    let mut parsed = Vec::with_capacity(requests.len());
+    for request in &mut requests {
         if request.query.trim().is_empty() {
             return request_error(
                 StatusCode::BAD_REQUEST,
@@ -162,12 +167,15 @@ async fn execute(
                 "the request has no `query`",
             );
         }
-        if let Err(problem) = check_document(&request.query, limits) {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "GRAPHQL_VALIDATION_FAILED",
-                problem,
-            );
+        match documents.prepare(request, limits) {
+            Ok(document) => parsed.push(document),
+            Err(problem) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "GRAPHQL_VALIDATION_FAILED",
+                    problem,
+                );
+            }
         }
     }
     let caller = match identify(verifier, limiter, headers).await {
@@ -175,9 +183,11 @@ async fn execute(
         Err(too_many) => return too_many,
     };
     let mut responses = Vec::with_capacity(requests.len());
-    for request in requests {
-        let request = authenticate(&caller, request);
-        responses.push(add_codes(schema.execute(request).await));
+    for (request, document) in requests.into_iter().zip(parsed) {
+        let requested = request.operation_name.clone();
+        let response = schema.execute(authenticate(&caller, request)).await;
+        count_graphql_operation(document.as_deref(), requested.as_deref(), &response);
+        responses.push(add_codes(response));
     }
     let batch = match (is_batch, responses.pop()) {
         (false, Some(response)) => BatchResponse::Single(response),
@@ -190,8 +200,10 @@ async fn execute(
 }
 
 /// POST /graphql.
+#[allow(clippy::too_many_arguments)] // each is an axum extractor, taken apart where it is used
 pub(super) async fn post_handler(
     State(schema): State<AppSchema>,
+    State(documents): State<Arc<DocumentCache>>,
     State(verifier): State<Arc<Verifier>>,
     State(limiter): State<Arc<RateLimiter>>,
     State(config): State<Arc<Config>>,
@@ -235,13 +247,17 @@ pub(super) async fn post_handler(
             "send the request as application/json",
         );
     };
-    execute(&schema, &verifier, &limiter, limits, &headers, batch).await
+    execute(
+        &schema, &documents, &verifier, &limiter, limits, &headers, batch,
+    )
+    .await
 }
 
 /// GET /graphql: GraphiQL for a browser, otherwise a query from the URL.
 #[allow(clippy::too_many_arguments)] // each is an axum extractor, taken apart where it is used
 pub(super) async fn get_handler(
     State(schema): State<AppSchema>,
+    State(documents): State<Arc<DocumentCache>>,
     State(verifier): State<Arc<Verifier>>,
     State(limiter): State<Arc<RateLimiter>>,
     State(config): State<Arc<Config>>,
@@ -295,6 +311,7 @@ pub(super) async fn get_handler(
     let single = BatchRequest::Single(request);
     execute(
         &schema,
+        &documents,
         &verifier,
         &limiter,
         &config.graphql,

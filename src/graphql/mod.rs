@@ -7,6 +7,7 @@
 //! Resolvers are thin: they read the verified user through [`viewer`], call one
 //! `TaskService` function and map the result. No SQL, validation or isolation logic here.
 
+pub mod cache;
 mod error;
 mod http;
 mod limits;
@@ -51,7 +52,6 @@ pub fn build_schema(
     )
     .data(tasks)
     .data(verifier)
-    .extension(crate::ops::metrics::GraphqlMetrics)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(limits.max_depth.max(8) * 2);
