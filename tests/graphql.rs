@@ -29,7 +29,8 @@ backend_tests!(
 backend_cases!(
     batching_when_enabled,
     complexity_limit,
-    introspection_can_be_turned_off
+    introspection_can_be_turned_off,
+    repeated_documents_are_checked_under_each_apps_limits
 );
 
 const FIELDS: &str = "id title description completed createdAt updatedAt";
@@ -715,4 +716,53 @@ fn checked_in_schema_matches_the_code() {
         checked_in == expected,
         "schema.graphql is out of date with the code; regenerate it with\n\n    cargo run -- print-schema > schema.graphql\n"
     );
+}
+
+/// The server caches parsed documents by query text; a document sent again must meet every
+/// limit again, and one app's cache must not let a document past another app's limits.
+async fn repeated_documents_are_checked_under_each_apps_limits(backend: Backend) {
+    let app = start_app!(backend, "--graphql-max-complexity" => "4");
+    let alice = app.user("alice");
+    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }";
+    let aliases: String = (0..31).map(|n| format!("a{n}: __typename ")).collect();
+    let too_many = json!({"query": format!("{{ {aliases} }}")});
+    let small = "{ tasks { id title } }";
+    let big = format!("{{ tasks {{ {FIELDS} }} }}");
+    for _ in 0..3 {
+        let body = alice.graphql(deep, json!({})).await;
+        assert!(body["data"].is_null(), "{body}");
+        let refused = alice
+            .request(Method::POST, "/graphql", Some(too_many.clone()))
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        let ok = alice.graphql(small, json!({})).await;
+        assert!(ok.get("errors").is_none(), "{ok}");
+        let body = alice.graphql(&big, json!({})).await;
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("complex"),
+            "{body}"
+        );
+        // A cached document still needs a token for the fields that do.
+        let anonymous = app.anonymous().graphql(small, json!({})).await;
+        assert_eq!(error_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+    }
+    // The same text under stricter limits elsewhere: refused there, still fine here.
+    let fine: String = (0..20).map(|n| format!("a{n}: __typename ")).collect();
+    let fine = format!("{{ {fine} }}");
+    let strict = start_app!(backend, "--graphql-max-aliases" => "10");
+    assert!(
+        alice
+            .graphql(&fine, json!({}))
+            .await
+            .get("errors")
+            .is_none()
+    );
+    let refused = strict
+        .user("alice")
+        .request(Method::POST, "/graphql", Some(json!({"query": fine})))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
 }
