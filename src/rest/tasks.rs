@@ -2,14 +2,17 @@
 //! call the service, map the result.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -57,35 +60,83 @@ impl FromRequestParts<AppState> for Owner {
     }
 }
 
-/// A task in the FastAPI backend's JSON shape.
+/// A task in the FastAPI backend's JSON shape, borrowed from the task: encoding a list makes
+/// no copy of any row.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Task)]
-pub struct TaskJson {
+pub struct TaskJson<'a> {
     id: i64,
-    user_id: String,
-    title: String,
-    description: Option<String>,
+    user_id: &'a str,
+    title: &'a str,
+    description: Option<&'a str>,
     completed: bool,
-    created_at: String,
-    updated_at: String,
+    #[schema(value_type = String)]
+    created_at: Timestamp,
+    #[schema(value_type = String)]
+    updated_at: Timestamp,
 }
 
-/// RFC 3339, UTC with `Z`, always six fractional digits.
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+/// RFC 3339, UTC with `Z`, always six fractional digits, written straight into the output.
+#[derive(Debug, Clone, Copy)]
+struct Timestamp(DateTime<Utc>);
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            at.year(),
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.timestamp_subsec_micros()
+        )
+    }
 }
 
-impl From<Task> for TaskJson {
-    fn from(task: Task) -> Self {
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'a> From<&'a Task> for TaskJson<'a> {
+    fn from(task: &'a Task) -> Self {
         TaskJson {
             id: task.id,
-            user_id: task.user_id,
-            title: task.title,
-            description: task.description,
+            user_id: &task.user_id,
+            title: &task.title,
+            description: task.description.as_deref(),
             completed: task.completed,
-            created_at: timestamp(task.created_at),
-            updated_at: timestamp(task.updated_at),
+            created_at: Timestamp(task.created_at),
+            updated_at: Timestamp(task.updated_at),
         }
+    }
+}
+
+/// The tasks as a JSON array, encoded straight to bytes in a buffer sized for them.
+fn json_list(tasks: &[Task]) -> Response {
+    let mut body = Vec::with_capacity(2 + tasks.len() * 256);
+    match serde_json::to_writer(&mut body, &TaskList(tasks)) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => AppError::Internal(format!("encoding tasks: {e}")).into_response(),
+    }
+}
+
+/// One task as JSON.
+fn json_task(status: StatusCode, task: &Task) -> Response {
+    (status, Json(TaskJson::from(task))).into_response()
+}
+
+/// A JSON array of tasks.
+struct TaskList<'a>(&'a [Task]);
+
+impl Serialize for TaskList<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(TaskJson::from))
     }
 }
 
@@ -97,10 +148,10 @@ async fn list(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     RawQuery(query): RawQuery,
-) -> AppResult<Json<Vec<TaskJson>>> {
+) -> AppResult<Response> {
     let query = input::list_query(query.as_deref())?;
     let list = tasks.list(&user, &query).await?;
-    Ok(Json(list.into_iter().map(TaskJson::from).collect()))
+    Ok(json_list(&list))
 }
 
 #[utoipa::path(
@@ -111,10 +162,10 @@ async fn create(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     body: Bytes,
-) -> AppResult<(StatusCode, Json<TaskJson>)> {
+) -> AppResult<Response> {
     let new = input::new_task(&body)?;
     let task = tasks.create(&user, new).await?;
-    Ok((StatusCode::CREATED, Json(task.into())))
+    Ok(json_task(StatusCode::CREATED, &task))
 }
 
 #[utoipa::path(
@@ -125,9 +176,9 @@ async fn read(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     Path((_, id)): Path<(String, String)>,
-) -> AppResult<Json<TaskJson>> {
+) -> AppResult<Response> {
     let task = tasks.get(&user, input::task_id(&id)?).await?;
-    Ok(Json(task.into()))
+    Ok(json_task(StatusCode::OK, &task))
 }
 
 #[utoipa::path(
@@ -139,10 +190,11 @@ async fn update(
     State(tasks): State<TaskService>,
     Path((_, id)): Path<(String, String)>,
     body: Bytes,
-) -> AppResult<Json<TaskJson>> {
+) -> AppResult<Response> {
     let id = input::task_id(&id)?;
     let patch = input::task_patch(&body)?;
-    Ok(Json(tasks.update(&user, id, patch).await?.into()))
+    let task = tasks.update(&user, id, patch).await?;
+    Ok(json_task(StatusCode::OK, &task))
 }
 
 #[utoipa::path(
@@ -166,8 +218,7 @@ async fn toggle(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     Path((_, id)): Path<(String, String)>,
-) -> AppResult<Json<TaskJson>> {
-    Ok(Json(
-        tasks.toggle(&user, input::task_id(&id)?).await?.into(),
-    ))
+) -> AppResult<Response> {
+    let task = tasks.toggle(&user, input::task_id(&id)?).await?;
+    Ok(json_task(StatusCode::OK, &task))
 }
