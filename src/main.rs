@@ -7,12 +7,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use todo_api::config::{LogFormat, Settings, parse_duration};
 
-/// mimalloc instead of the system allocator: a GraphQL answer builds and frees thousands of
-/// small values, and glibc's malloc/free were ~16 % of the server's CPU under load (see the
-/// README's Performance section).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A GraphQL + REST backend for multi-user todo apps, on PostgreSQL or SQLite.
 ///
 /// Every option can also be set by the environment variable shown (or in a .env file).
