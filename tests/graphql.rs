@@ -21,12 +21,15 @@ backend_tests!(
     graphql_response_media_type_status_codes,
     malformed_requests_are_400,
     graphiql_for_browsers,
-    too_deep_queries_are_refused,
+    standard_introspection_queries_pass_the_default_limits,
+    introspection_is_bounded_on_its_own,
+    responses_keep_the_selection_order,
     alias_and_size_limits,
     batching_is_off_by_default,
 );
 
 backend_cases!(
+    too_deep_queries_are_refused,
     batching_when_enabled,
     complexity_limit,
     introspection_can_be_turned_off
@@ -591,9 +594,11 @@ async fn graphiql_for_browsers(app: TestApp) {
     assert!(page.text.contains("/graphql"));
 }
 
-async fn too_deep_queries_are_refused(app: TestApp) {
-    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }";
-    let body = app.anonymous().graphql(deep, json!({})).await;
+async fn too_deep_queries_are_refused(backend: Backend) {
+    // The schema is shallow (`viewer { id }` is depth 2), so the limit is lowered to show it.
+    let app = start_app!(backend, "--graphql-max-depth" => "1");
+    let alice = app.user("alice");
+    let body = alice.graphql("{ viewer { id } }", json!({})).await;
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -602,6 +607,179 @@ async fn too_deep_queries_are_refused(app: TestApp) {
         "{body}"
     );
     assert_eq!(body["data"], Value::Null);
+    assert_eq!(
+        alice.graphql_data("{ __typename }", json!({})).await["__typename"],
+        "Query"
+    );
+    // Introspection has its own bounds: tools still load the schema.
+    let body = app
+        .anonymous()
+        .graphql(INTROSPECTION_FIXTURES[0].1, json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+/// The introspection queries tools send, as exact text: graphql-js' `getIntrospectionQuery`
+/// with every option on (16.9, as GraphiQL and graphql-codegen ship it, and 17.1), and the
+/// query GraphiQL 3.9 sends.
+const INTROSPECTION_FIXTURES: &[(&str, &str)] = &[
+    (
+        "graphql-js 16.9, all options",
+        include_str!("fixtures/introspection/graphql-js-16.9-all-options.graphql"),
+    ),
+    (
+        "graphql-js 17.1, all options",
+        include_str!("fixtures/introspection/graphql-js-17.1-all-options.graphql"),
+    ),
+    (
+        "GraphiQL 3.9",
+        include_str!("fixtures/introspection/graphiql-3.9.graphql"),
+    ),
+];
+
+async fn standard_introspection_queries_pass_the_default_limits(app: TestApp) {
+    for (name, query) in INTROSPECTION_FIXTURES {
+        for user in [app.anonymous(), app.user("alice")] {
+            let body = user
+                .request(
+                    Method::POST,
+                    "/graphql",
+                    Some(json!({"query": query, "operationName": "IntrospectionQuery"})),
+                )
+                .await
+                .good(StatusCode::OK);
+            assert!(body.get("errors").is_none(), "{name}: {body}");
+            let schema = &body["data"]["__schema"];
+            assert_eq!(schema["queryType"]["name"], "Query", "{name}");
+            assert_eq!(schema["mutationType"]["name"], "Mutation", "{name}");
+            assert_eq!(
+                schema["subscriptionType"]["name"], "TaskSubscription",
+                "{name}"
+            );
+            let types: Vec<&str> = schema["types"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t["name"].as_str())
+                .collect();
+            for expected in ["Task", "CreateTaskInput", "TaskStatus", "DateTime"] {
+                assert!(types.contains(&expected), "{name}: {types:?}");
+            }
+        }
+    }
+}
+
+async fn introspection_is_bounded_on_its_own(app: TestApp) {
+    let refused = |body: &Value, words: &str| {
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "expected {words:?}: {body}");
+        assert_eq!(body["data"], Value::Null, "{body}");
+    };
+    // Lists inside lists multiply the answer: four levels are refused.
+    let nested = "{ __schema { types { fields { type { fields { name } } } } } }";
+    let body = app.anonymous().graphql(nested, json!({})).await;
+    assert!(body.get("errors").is_none(), "three lists are fine: {body}");
+    let nested = "{ __schema { types { fields { args { type { fields { name } } } } } } }";
+    refused(
+        &app.anonymous().graphql(nested, json!({})).await,
+        "nests more than 3 lists",
+    );
+    // Deeper than any tool goes.
+    let of_type: String = (0..20).map(|_| "ofType { ").collect();
+    let closing: String = (0..20).map(|_| "} ").collect();
+    let deep = format!("{{ __type(name: \"Task\") {{ {of_type} name {closing} }} }}");
+    refused(
+        &app.anonymous().graphql(&deep, json!({})).await,
+        "nested too deep",
+    );
+    // Repeating the same selection under aliases to inflate the work.
+    let levels: String = (0..8).map(|_| "kind name ofType { ").collect();
+    let type_ref = format!("{levels} kind name {}", "} ".repeat(8));
+    let copies: String = (0..25)
+        .map(|n| format!("t{n}: types {{ {type_ref} }} "))
+        .collect();
+    let wide = format!("{{ __schema {{ {copies} }} }}");
+    refused(
+        &app.anonymous().graphql(&wide, json!({})).await,
+        "more than 500 fields",
+    );
+}
+
+/// Parses a response body keeping each object's key order (serde_json's `Value` sorts keys).
+fn ordered(text: &str) -> async_graphql::Value {
+    serde_json::from_str(text).expect("JSON body")
+}
+
+fn keys(value: &async_graphql::Value) -> Vec<String> {
+    match value {
+        async_graphql::Value::Object(map) => map.keys().map(|k| k.to_string()).collect(),
+        other => panic!("not an object: {other}"),
+    }
+}
+
+async fn responses_keep_the_selection_order(app: TestApp) {
+    let alice = app.user("alice");
+    let id = create(&alice, "order").await["id"].clone();
+    let post = |query: String| {
+        let alice = &alice;
+        async move {
+            let response = alice
+                .request(Method::POST, "/graphql", Some(json!({"query": query})))
+                .await;
+            let body = response.good(StatusCode::OK);
+            assert!(body.get("errors").is_none(), "{body}");
+            ordered(&response.text)
+        }
+    };
+    // `viewer` answers at once and `tasks` waits for the database; the order is the query's.
+    let body = post("{ tasks { id } viewer { id } }".to_owned()).await;
+    let async_graphql::Value::Object(root) = &body else {
+        panic!()
+    };
+    assert_eq!(keys(&root["data"]), ["tasks", "viewer"]);
+    let body = post("{ viewer { id } tasks { id } }".to_owned()).await;
+    let async_graphql::Value::Object(root) = &body else {
+        panic!()
+    };
+    assert_eq!(keys(&root["data"]), ["viewer", "tasks"]);
+    // Nested, with aliases and fragments, on a list and on a single object.
+    let query = format!(
+        "query {{ list: tasks {{ updatedAt done: completed ...Names id }} me: viewer {{ id }} \
+         one: task(id: {id}) {{ completed ... on Task {{ title createdAt }} t2: title }} \
+         __typename }} fragment Names on Task {{ title description }}"
+    );
+    let body = post(query).await;
+    let async_graphql::Value::Object(root) = &body else {
+        panic!()
+    };
+    let data = &root["data"];
+    assert_eq!(keys(data), ["list", "me", "one", "__typename"]);
+    let async_graphql::Value::Object(data) = data else {
+        panic!()
+    };
+    let async_graphql::Value::List(list) = &data["list"] else {
+        panic!()
+    };
+    assert_eq!(
+        keys(&list[0]),
+        ["updatedAt", "done", "title", "description", "id"]
+    );
+    assert_eq!(
+        keys(&data["one"]),
+        ["completed", "title", "createdAt", "t2"]
+    );
+    // A mutation too.
+    let body = post(format!(
+        "mutation {{ updateTask(id: {id}, input: {{ description: \"d\" }}) {{ updatedAt title id }} }}"
+    ))
+    .await;
+    let async_graphql::Value::Object(root) = &body else {
+        panic!()
+    };
+    let async_graphql::Value::Object(data) = &root["data"] else {
+        panic!()
+    };
+    assert_eq!(keys(&data["updateTask"]), ["updatedAt", "title", "id"]);
 }
 
 async fn alias_and_size_limits(app: TestApp) {

@@ -10,6 +10,7 @@
 mod error;
 mod http;
 mod limits;
+mod order;
 mod resolvers;
 mod types;
 
@@ -26,6 +27,7 @@ use crate::error::{AppError, AuthFailure};
 use crate::tasks::TaskService;
 
 pub use error::to_graphql_error;
+pub use limits::{Tally, measure};
 
 /// The root query type.
 #[derive(MergedObject, Default)]
@@ -52,9 +54,13 @@ pub fn build_schema(
     .data(tasks)
     .data(verifier)
     .extension(crate::ops::metrics::GraphqlMetrics)
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .limit_recursive_depth(limits.max_depth.max(8) * 2);
+    // Depth and complexity are checked by this extension rather than async-graphql's
+    // `limit_depth` / `limit_complexity`, so that introspection is measured apart.
+    .extension(limits::QueryLimits(Arc::new(limits.clone())))
+    .extension(order::SelectionOrder)
+    // Bounds the parser's recursion (nested lists, objects, selections) before any
+    // measuring; introspection's `ofType` chain is the deepest legitimate nesting.
+    .limit_recursive_depth(limits.max_depth.max(limits::introspection::MAX_DEPTH) * 2);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
