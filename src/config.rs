@@ -15,6 +15,9 @@ use crate::db::{DatabaseTarget, PoolOptions};
 /// Shortest shared secret accepted (Better Auth asks for 32 characters as well).
 const MIN_SECRET_BYTES: usize = 32;
 
+/// The origins of a Next.js dev server, allowed by default in development mode.
+pub const DEVELOPMENT_CORS_ORIGINS: &[&str] = &["http://localhost:3000", "http://127.0.0.1:3000"];
+
 /// The settings as given, before validation. Each has an environment variable and a flag.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -78,8 +81,9 @@ pub struct Settings {
     #[command(flatten)]
     pub better_auth: BetterAuthArgs,
 
-    /// Where the development secret is kept when no auth is configured (default: beside the
-    /// SQLite database, or in the working directory).
+    /// Where the development secret is kept when no auth is configured (default:
+    /// $XDG_CONFIG_HOME/todo-api/dev-secret, i.e. ~/.config/todo-api/dev-secret, whatever the
+    /// database; shared by `serve` and `token`).
     #[arg(long, env = "DEV_SECRET_FILE", global = true)]
     pub dev_secret_file: Option<PathBuf>,
 
@@ -127,9 +131,11 @@ pub struct Settings {
     pub log_format: String,
 
     /// Browser origins allowed to call the API (CORS), comma-separated, such as
-    /// http://localhost:3000; `*` allows any origin. Empty: no cross-origin calls.
-    #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
-    pub cors_origins: String,
+    /// http://localhost:3000; `*` allows any origin; empty: no cross-origin calls. Unset: none,
+    /// except in development mode, where http://localhost:3000 and http://127.0.0.1:3000
+    /// (a Next.js dev server) are allowed.
+    #[arg(long, env = "CORS_ORIGINS", global = true)]
+    pub cors_origins: Option<String>,
 
     /// How long a browser may cache a CORS preflight answer (e.g. 10m).
     #[arg(long, env = "CORS_MAX_AGE", default_value = "10m", global = true)]
@@ -253,6 +259,8 @@ pub struct Operations {
     pub log_format: LogFormat,
     /// CORS allow-list.
     pub cors_origins: CorsOrigins,
+    /// True when the allow-list is development mode's default (CORS_ORIGINS unset).
+    pub cors_development_default: bool,
     /// Preflight cache time.
     pub cors_max_age: Duration,
     /// Largest request body in bytes.
@@ -342,8 +350,16 @@ impl Settings {
         }
     }
 
-    fn operations(&self) -> Result<Operations, ConfigError> {
-        let origins = list(Some(self.cors_origins.as_str()));
+    fn operations(&self, development: bool) -> Result<Operations, ConfigError> {
+        let cors_development_default = development && self.cors_origins.is_none();
+        let origins = if cors_development_default {
+            DEVELOPMENT_CORS_ORIGINS
+                .iter()
+                .map(|o| o.to_string())
+                .collect()
+        } else {
+            list(self.cors_origins.as_deref())
+        };
         let cors_origins = if origins.is_empty() {
             CorsOrigins::Off
         } else if origins.iter().any(|o| o == "*") {
@@ -382,6 +398,7 @@ impl Settings {
         Ok(Operations {
             log_format: self.log_format()?,
             cors_origins,
+            cors_development_default,
             cors_max_age: duration("CORS_MAX_AGE", &self.cors_max_age)?,
             max_body_bytes,
             request_timeout,
@@ -402,19 +419,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("expected a duration such as 30s, 5m or 1h, got {text:?}"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => n,
+    let multiple: u64 = match unit.trim() {
+        "" | "s" => 1,
         "ms" => return Ok(Duration::from_millis(n)),
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => {
             return Err(format!(
                 "expected a duration such as 30s, 5m or 1h, got {text:?}"
             ));
         }
     };
-    Ok(Duration::from_secs(seconds))
+    n.checked_mul(multiple)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("the duration {text:?} is too long"))
 }
 
 fn number<T: std::str::FromStr>(
@@ -560,38 +579,48 @@ impl Settings {
             )?,
             introspection: boolean("GRAPHQL_INTROSPECTION", &self.graphql_introspection)?,
         };
-        let mut config = Config {
+        // No verification configured: development mode, with the development secret.
+        let development = auth.secret.is_none() && auth.jwks.is_none();
+        Ok(Config {
             database,
             pool,
             host,
             port,
             auth,
-            dev_secret_file: None,
+            dev_secret_file: development.then(|| self.dev_secret_path()),
             graphql,
-            operations: self.operations()?,
-        };
-        if config.needs_dev_secret() {
-            config.dev_secret_file = Some(self.dev_secret_path(&config.database));
-        }
-        Ok(config)
+            operations: self.operations(development)?,
+        })
     }
 
-    fn dev_secret_path(&self, database: &DatabaseTarget) -> PathBuf {
-        if let Some(path) = &self.dev_secret_file {
-            return path.clone();
-        }
-        match database {
-            DatabaseTarget::SqliteFile(path) => {
-                let mut name = path.file_name().unwrap_or_default().to_os_string();
-                name.push(".dev-secret");
-                path.with_file_name(name)
-            }
-            _ => PathBuf::from(".todo-api.dev-secret"),
-        }
+    fn dev_secret_path(&self) -> PathBuf {
+        self.dev_secret_file
+            .clone()
+            .unwrap_or_else(default_dev_secret_path)
+    }
+}
+
+/// The development secret's one place, whatever DATABASE_URL and the working directory are,
+/// so that `serve` and `token` always agree: `$XDG_CONFIG_HOME/todo-api/dev-secret`, else
+/// `$HOME/.config/todo-api/dev-secret`, else `.todo-api.dev-secret` in the working directory.
+pub fn default_dev_secret_path() -> PathBuf {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let config_home = non_empty("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|home| PathBuf::from(home).join(".config")));
+    match config_home {
+        Some(dir) => dir.join("todo-api").join("dev-secret"),
+        None => PathBuf::from(".todo-api.dev-secret"),
     }
 }
 
 impl Config {
+    /// Development mode: no verification was configured, so tokens are signed with the
+    /// development secret, and the server may only listen on a loopback address.
+    pub fn is_development(&self) -> bool {
+        self.dev_secret_file.is_some() && self.host.is_loopback()
+    }
+
     /// True when no verification is configured and a development secret must stand in.
     pub fn needs_dev_secret(&self) -> bool {
         // Better Auth's JWKS is real verification: the development secret must not stand in
@@ -605,7 +634,7 @@ impl Config {
         let path = self
             .dev_secret_file
             .clone()
-            .unwrap_or_else(|| PathBuf::from(".todo-api.dev-secret"));
+            .unwrap_or_else(default_dev_secret_path);
         let secret = load_or_create_secret(&path)?;
         self.auth.secret = Some(SecretKey::new(secret.into_bytes()));
         if !self.auth.algorithms.contains(&Algorithm::HS256) {
@@ -620,19 +649,59 @@ impl Config {
     }
 }
 
+/// Reads the development secret, or creates it (mode 0600, in a 0700 directory). The file is
+/// never followed through a symbolic link, and one that other users could read is refused:
+/// anyone who reads it can sign tokens for any user.
 fn load_or_create_secret(path: &Path) -> std::io::Result<String> {
-    match std::fs::read_to_string(path) {
-        Ok(existing) if existing.trim().len() >= MIN_SECRET_BYTES => {
-            return Ok(existing.trim().to_owned());
+    use std::io::{Error, ErrorKind, Read, Write};
+    let shown = path.display();
+    match open_no_follow(path, std::fs::OpenOptions::new().read(true)) {
+        Ok(mut file) => {
+            let metadata = file.metadata()?;
+            if !metadata.is_file() {
+                return Err(Error::other(format!("{shown} is not a regular file")));
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = metadata.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(Error::other(format!(
+                        "{shown} can be read by other users (mode {mode:03o}), and whoever reads \
+                         it can sign tokens for any user; run `chmod 600 {shown}` (or delete \
+                         the file to generate a new secret)"
+                    )));
+                }
+            }
+            let mut existing = String::new();
+            file.read_to_string(&mut existing)?;
+            if existing.trim().len() >= MIN_SECRET_BYTES {
+                return Ok(existing.trim().to_owned());
+            }
+            // Too short to be ours (an empty file, say): replaced below with a new secret.
         }
-        Ok(_) | Err(_) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) if is_symlink_error(&e) => {
+            return Err(Error::other(format!(
+                "{shown} is a symbolic link; the development secret is never read or written \
+                 through one. Remove the link, or set DEV_SECRET_FILE to a regular file"
+            )));
+        }
+        Err(e) => return Err(e),
     }
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -641,9 +710,49 @@ fn load_or_create_secret(path: &Path) -> std::io::Result<String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    use std::io::Write;
-    options.open(path)?.write_all(secret.as_bytes())?;
+    let mut file = open_no_follow(path, &mut options).map_err(|e| {
+        if is_symlink_error(&e) {
+            Error::other(format!(
+                "{shown} is a symbolic link; refusing to write through it"
+            ))
+        } else {
+            e
+        }
+    })?;
+    // An existing short file keeps its mode on open: tighten it before writing the secret.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(secret.as_bytes())?;
     Ok(secret)
+}
+
+/// Opens `path` without following a symbolic link in its last component (O_NOFOLLOW).
+fn open_no_follow(
+    path: &Path,
+    options: &mut std::fs::OpenOptions,
+) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// O_NOFOLLOW on a symbolic link fails with ELOOP.
+fn is_symlink_error(error: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        error.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
+    }
 }
 
 /// Parses settings from command-line style arguments (flags override the environment):

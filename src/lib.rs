@@ -105,44 +105,91 @@ pub fn app(state: AppState) -> Router {
         .merge(rest::router())
         .merge(rest::openapi::router())
         .merge(graphql::router())
-        .merge(ops::routes())
+        .merge(ops::routes(&state.config))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .with_state(state);
     ops::wrap(router, &operations)
 }
 
-/// Runs the server until SIGINT / SIGTERM.
-pub async fn serve(mut config: Config) -> anyhow::Result<()> {
-    if config.needs_dev_secret() {
-        if !config.host.is_loopback() {
-            anyhow::bail!(
-                "BETTER_AUTH_SECRET: no token verification is configured, and HOST={} is not a \
-                 loopback address. Set BETTER_AUTH_URL (Better Auth's JWKS) or \
-                 BETTER_AUTH_SECRET (or JWT_SECRET) before serving on a network address.",
-                config.host
-            );
-        }
-        let path = config
-            .use_dev_secret()
-            .context("DEV_SECRET_FILE: cannot read or create the development secret")?;
-        tracing::warn!(
-            secret_file = %path.display(),
-            "DEVELOPMENT MODE: no BETTER_AUTH_SECRET set; tokens are signed with a generated secret \
-             kept in {}. Mint one with `todo-api token <user_id>` and send it as \
-             `Authorization: Bearer <token>`.",
-            path.display()
+/// Development mode (no verification configured): refuses a network address, then loads or
+/// creates the development secret and makes it the signing key. Does nothing otherwise.
+pub fn enter_development_mode(config: &mut Config) -> anyhow::Result<()> {
+    if !config.needs_dev_secret() {
+        return Ok(());
+    }
+    if !config.host.is_loopback() {
+        anyhow::bail!(
+            "BETTER_AUTH_SECRET: no token verification is configured, and HOST={} is not a \
+             loopback address. Set BETTER_AUTH_URL (Better Auth's JWKS) or \
+             BETTER_AUTH_SECRET (or JWT_SECRET) before serving on a network address.",
+            config.host
         );
     }
+    config
+        .use_dev_secret()
+        .context("DEV_SECRET_FILE: cannot use the development secret")?;
+    Ok(())
+}
+
+/// Runs the server until SIGINT / SIGTERM.
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    enter_development_mode(&mut config)?;
     let addr = config.listen_addr();
     let state = AppState::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("HOST/PORT: cannot listen on {addr}"))?;
-    tracing::info!(address = %listener.local_addr()?, backend = state.tasks.db().backend_name(), "todo-api listening");
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, backend = state.tasks.db().backend_name(), "todo-api listening");
+    log_start_up(&state.config, local);
     ops::serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Where to go next: the URLs, and in development mode how to get a token and what CORS
+/// allows.
+fn log_start_up(config: &Config, local: std::net::SocketAddr) {
+    let base = format!("http://{local}");
+    let links: Vec<String> = ops::front::LINKS
+        .iter()
+        .map(|(_, path, what)| format!("{what}: {base}{path}"))
+        .collect();
+    tracing::info!("open {base}/ in a browser; {}", links.join(", "));
+    if config.is_development() {
+        let secret = config
+            .dev_secret_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        tracing::warn!(
+            secret_file = %secret,
+            "DEVELOPMENT MODE: no BETTER_AUTH_SECRET is set, so tokens are signed with a generated \
+             secret kept in {secret}. Get a token with `{}` (from the source tree) or `{}` \
+             (installed binary), or sign in from GraphiQL at {base}/graphql, and send it as \
+             `Authorization: Bearer <token>`.",
+            ops::front::TOKEN_COMMANDS[0],
+            ops::front::TOKEN_COMMANDS[1],
+        );
+    }
+    match &config.operations.cors_origins {
+        config::CorsOrigins::List(origins) if config.operations.cors_development_default => {
+            tracing::info!(
+                "CORS: development mode allows {} (a Next.js dev server); set CORS_ORIGINS to \
+                 choose the origins",
+                origins.join(" and ")
+            );
+        }
+        config::CorsOrigins::Off => tracing::info!(
+            "CORS: no browser origin may call the API from another page; set CORS_ORIGINS \
+             (e.g. http://localhost:3000) to allow a frontend"
+        ),
+        config::CorsOrigins::Any => tracing::info!("CORS: any origin is allowed (CORS_ORIGINS=*)"),
+        config::CorsOrigins::List(origins) => {
+            tracing::info!("CORS: allowed origins: {}", origins.join(", "))
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -114,31 +114,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let path = config.use_dev_secret()?;
                 eprintln!("(signed with the development secret in {})", path.display());
             }
-            let Some(secret) = config.auth.secret.clone() else {
-                anyhow::bail!("{}", config.auth.no_secret_message());
-            };
-            let algorithm = config
+            let token = config
                 .auth
-                .algorithms
-                .iter()
-                .copied()
-                .find(|a| {
-                    matches!(
-                        a,
-                        jsonwebtoken::Algorithm::HS256
-                            | jsonwebtoken::Algorithm::HS384
-                            | jsonwebtoken::Algorithm::HS512
-                    )
-                })
-                .unwrap_or(jsonwebtoken::Algorithm::HS256);
-            let token = todo_api::auth::mint_token(
-                &secret,
-                algorithm,
-                &user_id,
-                ttl,
-                config.auth.issuer.as_deref(),
-                config.auth.audiences.first().map(String::as_str),
-            )?;
+                .mint(&user_id, ttl)
+                .map_err(|problem| anyhow::anyhow!("cannot mint a token: {problem}"))?;
             println!("{token}");
             Ok(())
         }

@@ -5,14 +5,13 @@
 use std::sync::Arc;
 
 use async_graphql::Data;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::AppSchema;
@@ -259,14 +258,10 @@ pub(super) async fn get_handler(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if accepts_html && !query.contains("query=") {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .title("todo-api GraphiQL")
-                .finish(),
-        )
-        .into_response();
+        let dev_token = config
+            .is_development()
+            .then_some(crate::ops::dev_token::PATH);
+        return super::graphiql::page(dev_token);
     }
     let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,

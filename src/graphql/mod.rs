@@ -8,6 +8,7 @@
 //! `TaskService` function and map the result. No SQL, validation or isolation logic here.
 
 mod error;
+pub mod graphiql;
 mod http;
 mod limits;
 mod order;
@@ -78,9 +79,11 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// `/graphql`: POST and GET (queries; GraphiQL for browsers).
+/// `/graphql`: POST and GET (queries; GraphiQL for browsers), and GraphiQL's assets.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/graphql", get(http::get_handler).post(http::post_handler))
+    Router::new()
+        .route("/graphql", get(http::get_handler).post(http::post_handler))
+        .route("/graphiql/{version}/{file}", get(graphiql::asset))
 }
 
 /// The verified user of this request, or the UNAUTHENTICATED error saying why there is none.
