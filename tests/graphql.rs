@@ -575,6 +575,29 @@ async fn malformed_requests_are_400(app: TestApp) {
     assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
+/// Hosts that appear in the vendored scripts but are never fetched: XML namespace names
+/// (`http://www.w3.org/2000/svg`) and links in comments and error messages. A new host (a
+/// CDN, a font service) fails the test; the page's CSP would block it anyway.
+const NAMED_NOT_FETCHED: &[&str] = &[
+    "www.w3.org",
+    "codemirror.net",
+    "commonmark.org",
+    "en.wikipedia.org",
+    "github.com",
+    "reactjs.org",
+];
+
+/// The values of `attribute="…"` in `html`.
+fn attribute_values<'a>(html: &'a str, attribute: &str) -> Vec<&'a str> {
+    let marker = format!(" {attribute}=\"");
+    html.match_indices(&marker)
+        .filter_map(|(at, _)| {
+            let rest = &html[at + marker.len()..];
+            rest.find('"').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
 async fn graphiql_for_browsers(app: TestApp) {
     let page = app
         .raw(
@@ -590,8 +613,99 @@ async fn graphiql_for_browsers(app: TestApp) {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(page.text.to_lowercase().contains("graphiql"));
-    assert!(page.text.contains("/graphql"));
+    let policy = page.header("content-security-policy").expect("a CSP");
+    for directive in [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+    ] {
+        assert!(policy.contains(directive), "{directive}: {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"));
+    assert!(
+        !page.text.contains("://"),
+        "no absolute URL in the page: {}",
+        page.text
+    );
+    assert!(page.text.contains("data-endpoint=\"/graphql\""));
+    // No inline script: every script is a file (the CSP allows no other kind).
+    assert_eq!(
+        page.text.matches("<script").count(),
+        page.text.matches("<script src=").count()
+    );
+
+    let mut assets = attribute_values(&page.text, "src");
+    assets.extend(attribute_values(&page.text, "href"));
+    assert_eq!(assets.len(), 6, "{assets:?}");
+    let mut scripts = String::new();
+    for path in &assets {
+        assert!(path.starts_with("/graphiql/"), "served here: {path}");
+        let asset = app.raw(Method::GET, path, &[], None).await;
+        assert_eq!(asset.status, StatusCode::OK, "{path}");
+        let media_type = asset.header("content-type").unwrap();
+        if path.ends_with(".js") {
+            assert!(
+                media_type.starts_with("text/javascript"),
+                "{path}: {media_type}"
+            );
+        } else {
+            assert!(media_type.starts_with("text/css"), "{path}: {media_type}");
+        }
+        assert_eq!(
+            asset.header("cache-control"),
+            Some("public, max-age=31536000, immutable"),
+            "{path}"
+        );
+        assert!(asset.text.len() > 100, "{path}");
+        scripts.push_str(&asset.text);
+    }
+    // Production React, and GraphiQL's UMD build.
+    assert!(
+        assets
+            .iter()
+            .any(|a| a.ends_with("/react.production.min.js"))
+    );
+    assert!(
+        assets
+            .iter()
+            .any(|a| a.ends_with("/react-dom.production.min.js"))
+    );
+    assert!(assets.iter().any(|a| a.ends_with("/graphiql.min.js")));
+    for marker in ["http://", "https://"] {
+        for (at, _) in scripts.match_indices(marker) {
+            let rest = &scripts[at + marker.len()..];
+            let host: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+                .collect();
+            assert!(
+                host.is_empty() || NAMED_NOT_FETCHED.contains(&host.as_str()),
+                "an external URL in the assets: {marker}{}",
+                &rest[..rest.len().min(80)]
+            );
+        }
+    }
+    for cdn in ["unpkg.com", "cdn.jsdelivr.net", "esm.sh/", "fonts.googleapis.com"] {
+        assert!(!scripts.contains(cdn), "{cdn}");
+    }
+
+    // An asset name that does not exist is a 404; an old version's URL is not cached.
+    let prefix = assets[0].rsplit_once('/').unwrap().0;
+    let missing = app
+        .raw(Method::GET, &format!("{prefix}/nope.js"), &[], None)
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let stale = app
+        .raw(
+            Method::GET,
+            "/graphiql/0000000000000000/start.js",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::OK);
+    assert_eq!(stale.header("cache-control"), Some("no-cache"));
 }
 
 async fn too_deep_queries_are_refused(backend: Backend) {
