@@ -141,8 +141,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("HOST/PORT: cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, backend = state.tasks.db().backend_name(), "todo-api listening");
     log_start_up(&state.config, local);
+    // Last: from this line on, the server answers.
+    tracing::info!(address = %local, backend = state.tasks.db().backend_name(), "todo-api listening");
     ops::serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("shut down");
     Ok(())
@@ -152,11 +153,12 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
 /// allows.
 fn log_start_up(config: &Config, local: std::net::SocketAddr) {
     let base = format!("http://{local}");
-    let links: Vec<String> = ops::front::LINKS
+    // One line per URL, aligned: this is what a newcomer reads first.
+    let links: String = ops::front::LINKS
         .iter()
-        .map(|(_, path, what)| format!("{what}: {base}{path}"))
+        .map(|(_, path, what)| format!("\n  {what:<48} {base}{path}"))
         .collect();
-    tracing::info!("open {base}/ in a browser; {}", links.join(", "));
+    tracing::info!("start here: {base}/{links}");
     if config.is_development() {
         let secret = config
             .dev_secret_file

@@ -13,6 +13,7 @@ use common::pg::TempDatabase;
 
 backend_cases!(
     dev_mode_on_loopback_serves_with_minted_tokens,
+    dev_secret_file_is_private,
     refuses_a_network_address_without_auth,
     bad_settings_name_the_variable,
     migrate_applies_once,
@@ -48,11 +49,19 @@ fn command(dir: &Path, database_url: &str) -> Command {
     ] {
         command.env_remove(var);
     }
+    // The development secret's default place is under XDG_CONFIG_HOME: keep it in the test's
+    // directory, never the real home.
     command
         .current_dir(dir)
         .env("DATABASE_URL", database_url)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("RUST_LOG", "info");
     command
+}
+
+/// Where `command` keeps the development secret.
+fn dev_secret(dir: &Path) -> std::path::PathBuf {
+    dir.join("config").join("todo-api").join("dev-secret")
 }
 
 struct Server(Child);
@@ -126,17 +135,36 @@ async fn dev_mode_on_loopback_serves_with_minted_tokens(backend: Backend) {
     let (_server, address, log) = serve(command(dir.path(), &url));
     let log = strip_ansi(&log);
     assert!(log.contains("DEVELOPMENT MODE"), "{log}");
+    for command in ["`cargo run -- token alice`", "`todo-api token alice`"] {
+        assert!(
+            log.contains(command),
+            "the log says how to mint a token: {log}"
+        );
+    }
+    for url in [
+        format!("http://{address}/graphql"),
+        format!("http://{address}/docs/"),
+        format!("http://{address}/healthz"),
+    ] {
+        assert!(log.contains(&url), "the log names {url}: {log}");
+    }
     assert!(
-        log.contains("todo-api token"),
-        "the log says how to mint a token: {log}"
+        log.contains("http://localhost:3000"),
+        "dev CORS is logged: {log}"
     );
-    let secret_file = match backend {
-        Backend::Sqlite => dir.path().join("todo.db.dev-secret"),
-        Backend::Postgres => dir.path().join(".todo-api.dev-secret"),
-    };
-    assert!(secret_file.exists(), "{} exists", secret_file.display());
+    let secret_file = dev_secret(dir.path());
+    assert!(log.contains(&secret_file.display().to_string()), "{log}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&secret_file)
+            .expect("the secret file exists")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "only its owner reads the secret");
 
-    let output = command(dir.path(), &url)
+    // `token` finds the same secret whatever DATABASE_URL and working directory it is given.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = command(dir.path(), "sqlite://some-other.db")
+        .current_dir(elsewhere.path())
         .args(["token", "alice", "--ttl", "10m"])
         .output()
         .unwrap();
@@ -320,4 +348,88 @@ async fn a_closed_log_pipe_does_not_break_requests() {
         assert_eq!(response.status(), reqwest::StatusCode::OK);
     }
     drop(server);
+}
+
+async fn dev_secret_file_is_private(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((url, _db)) = database(backend, dir.path()).await else {
+        return;
+    };
+    let secret = dev_secret(dir.path());
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    let run = || {
+        command(dir.path(), &url)
+            .args(["token", "alice"])
+            .output()
+            .unwrap()
+    };
+
+    // Readable by others: refused, with the fix.
+    std::fs::write(&secret, "a".repeat(64)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = run();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    assert!(stderr.contains(&secret.display().to_string()), "{stderr}");
+    // The server refuses to start with it too.
+    let output = command(dir.path(), &url)
+        .args(["--port", "0", "serve"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(run().status.success());
+
+    // A symbolic link is never followed, to read or to write.
+    std::fs::remove_file(&secret).unwrap();
+    let target = dir.path().join("elsewhere");
+    std::os::unix::fs::symlink(&target, &secret).unwrap();
+    let output = run();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert!(!target.exists(), "nothing was written through the link");
+}
+
+/// `token` refuses what the server would refuse, instead of printing a useless token.
+#[test]
+fn token_refuses_what_the_server_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+    let long = "x".repeat(256);
+    let cases: &[(&[&str], &str)] = &[
+        (&["token", ""], "empty"),
+        (&["token", &long], "longer than 255"),
+        (&["token", "al\u{7}ice"], "control characters"),
+        (&["token", "alice", "--ttl", "366d"], "at most a year"),
+        (&["token", "alice", "--ttl", "0s"], "at least 1s"),
+        (
+            &["token", "alice", "--ttl", "99999999999999999999d"],
+            "--ttl",
+        ),
+        (
+            &["token", "alice", "--ttl", "999999999999999999d"],
+            "too long",
+        ),
+    ];
+    for (args, words) in cases {
+        let output = command(dir.path(), &url).args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} must fail");
+        assert!(output.stdout.is_empty(), "{args:?}: no token printed");
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let output = command(dir.path(), &url)
+        .args(["token", &"y".repeat(255), "--ttl", "365d"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

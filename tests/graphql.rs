@@ -686,7 +686,12 @@ async fn graphiql_for_browsers(app: TestApp) {
             );
         }
     }
-    for cdn in ["unpkg.com", "cdn.jsdelivr.net", "esm.sh/", "fonts.googleapis.com"] {
+    for cdn in [
+        "unpkg.com",
+        "cdn.jsdelivr.net",
+        "esm.sh/",
+        "fonts.googleapis.com",
+    ] {
         assert!(!scripts.contains(cdn), "{cdn}");
     }
 
