@@ -94,6 +94,7 @@ pub fn page(dev_token: Option<&str>) -> Response {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>todo-api GraphiQL</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{prefix}/graphiql.min.css">
 <link rel="stylesheet" href="{prefix}/page.css">
 </head>
