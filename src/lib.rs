@@ -14,9 +14,11 @@
 //! - [`tasks`]: the domain: model and validation, the service, and all task SQL (the store).
 //! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
 //!   document (`/openapi.json`, Swagger UI at `/docs`).
-//! - [`graphql`]: the GraphQL schema at `/graphql`, GraphiQL, and its limits.
-//! - [`ops`]: around both APIs: request ids and logs, metrics, health, CORS, limits (body,
-//!   time, per-user rate, connections) and serving with a bounded graceful shutdown.
+//! - [`graphql`]: the GraphQL schema at `/graphql`, its limits (introspection measured
+//!   apart), selection order in responses, and GraphiQL served from the binary.
+//! - [`ops`]: around both APIs: the front door (`/`), development mode's sign-in
+//!   (`/dev/token`), request ids and logs, metrics, health, CORS, limits (body, time,
+//!   per-user rate, connections) and serving with a bounded graceful shutdown.
 
 pub mod auth;
 pub mod config;

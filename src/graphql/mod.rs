@@ -1,5 +1,6 @@
 //! The GraphQL API at `/graphql`: schema assembly, the HTTP transport (GraphQL over HTTP, with
-//! GraphiQL for browsers) and the protection limits.
+//! GraphiQL for browsers, `graphiql`), the protection limits (`limits`) and spec field order
+//! in responses (`order`).
 //!
 //! Subscriptions use the same path over WebSocket (graphql-transport-ws or graphql-ws), with
 //! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`).
@@ -28,7 +29,6 @@ use crate::error::{AppError, AuthFailure};
 use crate::tasks::TaskService;
 
 pub use error::to_graphql_error;
-pub use limits::{Tally, measure};
 
 /// The root query type.
 #[derive(MergedObject, Default)]
