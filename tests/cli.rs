@@ -74,7 +74,15 @@ impl Drop for Server {
 }
 
 /// Starts `serve` on an ephemeral port and returns it with the address it logged.
-fn serve(mut command: Command) -> (Server, String, String) {
+fn serve(command: Command) -> (Server, String, String) {
+    let (server, address, log, _) = serve_logging(command);
+    (server, address, log)
+}
+
+/// As `serve`, plus the log lines written after start-up.
+fn serve_logging(
+    mut command: Command,
+) -> (Server, String, String, std::sync::mpsc::Receiver<String>) {
     let mut child = command
         .args(["--port", "0", "serve"])
         .stderr(Stdio::piped())
@@ -103,7 +111,7 @@ fn serve(mut command: Command) -> (Server, String, String) {
                     .find_map(|w| w.strip_prefix("address="))
                     .expect("address in the log")
                     .to_owned();
-                return (server, address, log);
+                return (server, address, log, rx);
             }
         }
     }
@@ -197,6 +205,57 @@ async fn dev_mode_on_loopback_serves_with_minted_tokens(backend: Backend) {
         reqwest::StatusCode::UNAUTHORIZED,
         "only the dev secret verifies"
     );
+}
+
+/// A refused CORS preflight is logged with the setting that would allow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_preflight_is_logged_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+    let (_server, address, _, log) = serve_logging(command(dir.path(), &url));
+    todo_api::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("http://{address}/graphql"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    // Development mode's default allows the Next.js dev server: nothing to log.
+    let allowed = preflight("http://localhost:3000").await.unwrap();
+    assert!(
+        allowed
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    let refused = preflight("http://localhost:4000").await.unwrap();
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = log.recv_timeout(Duration::from_millis(200)) {
+            let line = strip_ansi(&line);
+            if line.contains("refused a CORS preflight") {
+                assert!(
+                    line.contains("CORS_ORIGINS=http://localhost:4000"),
+                    "the hint names the setting and value: {line}"
+                );
+                assert!(!seen.contains("localhost:3000 "), "{seen}");
+                return;
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    }
+    panic!("no log line for the refused preflight:\n{seen}");
 }
 
 async fn refuses_a_network_address_without_auth(backend: Backend) {
