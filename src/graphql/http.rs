@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse};
 use serde_json::json;
 
 use super::AppSchema;
-use super::limits::{check_document, is_query_operation};
+use super::limits::{check_request, is_query_operation};
 use crate::auth::AuthUser;
 use crate::auth::{Verifier, bearer_from_value, bearer_token};
 use crate::config::{Config, GraphqlLimits};
@@ -155,19 +155,8 @@ async fn execute(
         }
     };
     for request in &requests {
-        if request.query.trim().is_empty() {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "the request has no `query`",
-            );
-        }
-        if let Err(problem) = check_document(&request.query, limits) {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "GRAPHQL_VALIDATION_FAILED",
-                problem,
-            );
+        if let Err(refusal) = check_request(request, limits) {
+            return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
         }
     }
     let caller = match identify(verifier, limiter, headers).await {
@@ -268,22 +257,13 @@ pub(super) async fn get_handler(
         )
         .into_response();
     }
-    let request = match async_graphql::http::parse_query_string(query) {
+    let request = match request_from_query_string(query) {
         Ok(request) => request,
-        Err(_) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "a GET request needs a `query` parameter (variables as JSON)",
-            );
-        }
+        Err(problem) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", problem),
     };
-    if request.query.trim().is_empty() {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "the `query` parameter is missing",
-        );
+    // Before `is_query_operation` parses the document.
+    if let Err(refusal) = check_request(&request, &config.graphql) {
+        return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
     }
     if !is_query_operation(&request.query, request.operation_name.as_deref()) {
         return request_error(
@@ -302,6 +282,33 @@ pub(super) async fn get_handler(
         single,
     )
     .await
+}
+
+/// A GraphQL request from a GET query string: `query`, `operationName`, `variables` (JSON).
+/// (async-graphql's own parser looks for `operation_name`, not the spec's `operationName`.)
+fn request_from_query_string(query_string: &str) -> Result<Request, String> {
+    let mut request = Request::new(String::new());
+    for (name, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
+        match name.as_ref() {
+            "query" => request.query = value.into_owned(),
+            "operationName" if !value.is_empty() => {
+                request.operation_name = Some(value.into_owned());
+            }
+            "variables" if !value.is_empty() => {
+                let json: serde_json::Value = serde_json::from_str(&value)
+                    .map_err(|e| format!("the `variables` parameter is not valid JSON: {e}"))?;
+                if !json.is_object() && !json.is_null() {
+                    return Err("the `variables` parameter must be a JSON object".to_owned());
+                }
+                request.variables = async_graphql::Variables::from_json(json);
+            }
+            _ => {}
+        }
+    }
+    if request.query.trim().is_empty() {
+        return Err("a GET request needs a `query` parameter (variables as JSON)".to_owned());
+    }
+    Ok(request)
 }
 
 /// A subscription socket. The token comes from the `connection_init` payload

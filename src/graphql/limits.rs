@@ -1,19 +1,75 @@
-//! Limits async-graphql does not enforce itself: document size, alias count, batch size.
-//! Depth and complexity are set on the schema (see `build_schema`).
+//! Limits async-graphql does not enforce itself: document size, nesting, alias count.
+//! Depth and complexity are set on the schema (see `build_schema`). [`check_request`] is the
+//! one gate every transport (POST, GET, WebSocket `subscribe`) passes a request through before
+//! the parser or executor sees it.
 
+use async_graphql::Request;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
+use super::nesting::{MAX_NESTING, document_nesting, value_nesting};
 use crate::config::GraphqlLimits;
 
-/// Checks one document against the size and alias limits; the error says which was exceeded.
-pub(super) fn check_document(query: &str, limits: &GraphqlLimits) -> Result<(), String> {
+/// Why a request was refused before it ran: its GraphQL error code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// `BAD_REQUEST`, `GRAPHQL_PARSE_FAILED` or `GRAPHQL_VALIDATION_FAILED`.
+    pub code: &'static str,
+    /// What was wrong, for the client.
+    pub message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Checks one request against every limit that must hold before parsing: a query present,
+/// the document size, bracket nesting of the document and the variables, and aliases.
+pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result<(), Refusal> {
+    if request.query.trim().is_empty() {
+        return Err(refuse("BAD_REQUEST", "the request has no `query`"));
+    }
+    let query = &request.query;
     if query.len() > limits.max_document_bytes {
-        return Err(format!(
-            "the query document is {} bytes, more than the limit of {} bytes",
-            query.len(),
-            limits.max_document_bytes
+        return Err(refuse(
+            "GRAPHQL_VALIDATION_FAILED",
+            format!(
+                "the query document is {} bytes, more than the limit of {} bytes",
+                query.len(),
+                limits.max_document_bytes
+            ),
         ));
     }
+    // Before the parser: it recurses once per level and would overflow the stack.
+    let nesting = document_nesting(query);
+    if nesting > MAX_NESTING {
+        return Err(refuse(
+            "GRAPHQL_PARSE_FAILED",
+            format!(
+                "the query document nests brackets {nesting} deep, more than the limit of \
+                 {MAX_NESTING}"
+            ),
+        ));
+    }
+    let variables = request
+        .variables
+        .values()
+        .map(value_nesting)
+        .max()
+        .unwrap_or(0);
+    if variables > MAX_NESTING {
+        return Err(refuse(
+            "GRAPHQL_PARSE_FAILED",
+            format!("the variables nest {variables} deep, more than the limit of {MAX_NESTING}"),
+        ));
+    }
+    check_document(query, limits).map_err(|problem| refuse("GRAPHQL_VALIDATION_FAILED", problem))
+}
+
+/// Checks one (size- and nesting-checked) document against the alias limit.
+fn check_document(query: &str, limits: &GraphqlLimits) -> Result<(), String> {
     // A document that does not parse is reported by the executor with its position.
     if let Ok(document) = async_graphql::parser::parse_query(query) {
         let aliases = count_aliases(&document);

@@ -10,6 +10,7 @@
 mod error;
 mod http;
 mod limits;
+mod nesting;
 mod resolvers;
 mod types;
 
