@@ -71,7 +71,7 @@ impl AppState {
         if ran > 0 {
             tracing::info!(migrations = ran, "applied database migrations");
         }
-        let tasks = TaskService::new(db);
+        let tasks = TaskService::new(db).with_task_cap(config.operations.max_tasks_per_user);
         let verifier = Arc::new(
             Verifier::new(config.auth.clone(), tasks.db().clone())
                 .context("setting up token verification")?,

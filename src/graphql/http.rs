@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use async_graphql::Data;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
@@ -18,7 +16,7 @@ use serde_json::json;
 use super::AppSchema;
 use super::limits::{check_request, is_query_operation};
 use crate::auth::AuthUser;
-use crate::auth::{Verifier, bearer_from_value, bearer_token};
+use crate::auth::{Verifier, bearer_token};
 use crate::config::{Config, GraphqlLimits};
 use crate::error::{AppError, AuthFailure};
 use crate::graphql::to_graphql_error;
@@ -86,12 +84,14 @@ fn authenticate(outcome: &Result<AuthUser, AuthFailure>, request: Request) -> Re
 }
 
 /// Gives every error an `extensions.code`: errors from parsing or validation have none.
-fn add_codes(mut response: Response) -> Response {
+pub(super) fn add_codes(mut response: Response) -> Response {
     let request_failed = response.data == async_graphql::Value::Null;
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            let code = if request_failed && error.path.is_empty() {
+            let code = if is_input_coercion(&error.message) {
+                "BAD_USER_INPUT"
+            } else if request_failed && error.path.is_empty() {
                 "GRAPHQL_VALIDATION_FAILED"
             } else {
                 "INTERNAL_SERVER_ERROR"
@@ -100,6 +100,24 @@ fn add_codes(mut response: Response) -> Response {
         }
     }
     response
+}
+
+/// async-graphql's words for a variable or argument of the wrong shape: the client's input,
+/// not a server fault.
+fn is_input_coercion(message: &str) -> bool {
+    message.starts_with("Failed to parse \"")
+        || message.starts_with("Invalid value for argument")
+        || message.starts_with("Variable \"")
+}
+
+/// A response whose only errors are input of the wrong shape, so nothing was done.
+fn is_input_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|e| is_input_coercion(&e.message))
 }
 
 /// A response that failed before execution: no field ran.
@@ -112,7 +130,9 @@ fn is_request_error(response: &Response) -> bool {
 fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Response {
     let graphql_response = wants_graphql_response(headers);
     let status = match &batch {
-        BatchResponse::Single(response) if graphql_response && is_request_error(response) => {
+        BatchResponse::Single(response)
+            if graphql_response && (is_request_error(response) || is_input_error(response)) =>
+        {
             StatusCode::BAD_REQUEST
         }
         _ => StatusCode::OK,
@@ -234,13 +254,19 @@ pub(super) async fn get_handler(
     State(verifier): State<Arc<Verifier>>,
     State(limiter): State<Arc<RateLimiter>>,
     State(config): State<Arc<Config>>,
-    protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
     uri: Uri,
 ) -> axum::response::Response {
-    if let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) {
-        return subscription_socket(schema, verifier, protocol, upgrade, &headers);
+    if let (Some(protocol), Ok(upgrade)) = (super::ws::requested_protocol(&headers), upgrade) {
+        let context = super::ws::SocketContext {
+            schema,
+            verifier,
+            limiter,
+            graphql: config.graphql.clone(),
+            limits: config.operations.websocket.clone(),
+        };
+        return super::ws::upgrade(context, protocol, upgrade, &headers);
     }
     let query = uri.query().unwrap_or_default();
     let accepts_html = headers
@@ -309,44 +335,4 @@ fn request_from_query_string(query_string: &str) -> Result<Request, String> {
         return Err("a GET request needs a `query` parameter (variables as JSON)".to_owned());
     }
     Ok(request)
-}
-
-/// A subscription socket. The token comes from the `connection_init` payload
-/// (`{"Authorization": "Bearer …"}`, as GraphQL WebSocket clients send it) or, failing that,
-/// from the upgrade request's `Authorization` header. Without a valid one the server closes
-/// the socket (graphql-transport-ws code 4403) and nothing is subscribed.
-fn subscription_socket(
-    schema: AppSchema,
-    verifier: Arc<Verifier>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-    headers: &HeaderMap,
-) -> axum::response::Response {
-    let header_token = bearer_token(headers).ok().map(str::to_owned);
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let from_payload = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
-                        .map(|value| bearer_from_value(value).map(str::to_owned));
-                    let token = match (from_payload, header_token) {
-                        (Some(Ok(token)), _) | (None, Some(token)) => token,
-                        (Some(Err(failure)), _) => return Err(auth_error(failure)),
-                        (None, None) => return Err(auth_error(AuthFailure::Missing)),
-                    };
-                    let user = verifier.verify(&token).await.map_err(auth_error)?;
-                    let mut data = Data::default();
-                    data.insert(user);
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
-fn auth_error(failure: AuthFailure) -> async_graphql::Error {
-    tracing::debug!(reason = %failure.reason(), "subscription not authenticated");
-    async_graphql::Error::new(failure.detail())
 }

@@ -13,6 +13,7 @@ mod limits;
 mod nesting;
 mod resolvers;
 mod types;
+mod ws;
 
 use std::sync::Arc;
 
