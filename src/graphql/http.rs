@@ -107,6 +107,7 @@ pub(super) fn add_codes(mut response: Response) -> Response {
 fn is_input_coercion(message: &str) -> bool {
     message.starts_with("Failed to parse \"")
         || message.starts_with("Invalid value for argument")
+        || message.starts_with("Expected input type")
         || message.starts_with("Variable \"")
 }
 

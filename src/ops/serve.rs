@@ -74,6 +74,18 @@ impl axum::serve::Listener for CappedListener {
     }
 }
 
+impl CappedStream {
+    /// Waits until the client has sent something, for at most `timeout`: false when it did
+    /// not. (Before the first byte, hyper's protocol detection waits without a timeout.)
+    async fn sent_something(&self, timeout: std::time::Duration) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            tokio::time::timeout(timeout, self.stream.peek(&mut byte)).await,
+            Ok(Ok(1..))
+        )
+    }
+}
+
 impl AsyncRead for CappedStream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -162,7 +174,12 @@ where
         let builder = builder.clone();
         let mut signal_rx = signal_rx.clone();
         let close_rx = close_rx.clone();
+        let first_byte = operations.header_read_timeout;
         tokio::spawn(async move {
+            if !stream.sent_something(first_byte).await {
+                // A silent socket gives its slot back.
+                return;
+            }
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             let mut connection = std::pin::pin!(connection);
             let mut signalled = false;
