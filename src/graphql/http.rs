@@ -89,7 +89,7 @@ pub(super) fn add_codes(mut response: Response) -> Response {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            let code = if is_input_coercion(&error.message) {
+            let code = if !error.path.is_empty() && is_input_coercion(&error.message) {
                 "BAD_USER_INPUT"
             } else if request_failed && error.path.is_empty() {
                 "GRAPHQL_VALIDATION_FAILED"
@@ -102,8 +102,9 @@ pub(super) fn add_codes(mut response: Response) -> Response {
     response
 }
 
-/// async-graphql's words for a variable or argument of the wrong shape: the client's input,
-/// not a server fault.
+/// async-graphql's words for a variable or argument of the wrong shape, met while executing
+/// a field (so the error has a path): the client's input, not a server fault. Without a path
+/// the same words are a validation failure of the document itself.
 fn is_input_coercion(message: &str) -> bool {
     message.starts_with("Failed to parse \"")
         || message.starts_with("Invalid value for argument")
