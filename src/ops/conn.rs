@@ -34,7 +34,10 @@ impl BodyLimits {
     pub fn new(operations: &Operations) -> Self {
         BodyLimits {
             max_bytes: operations.max_body_bytes,
-            read_timeout: operations.body_read_timeout,
+            // The whole request is bounded by REQUEST_TIMEOUT, its body included.
+            read_timeout: operations
+                .body_read_timeout
+                .min(operations.request_timeout),
         }
     }
 }
