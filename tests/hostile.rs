@@ -669,3 +669,32 @@ fn blank_secrets_are_refused() {
     assert_eq!(error.variable, "BETTER_AUTH_SECRET");
     assert!(error.problem.contains("blank"), "{}", error.problem);
 }
+
+/// Junk operation names from requests without a token, or that do not validate, never become
+/// metric labels; a verified user's validated operation does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_operation_names_do_not_become_metric_labels() {
+    let app = start_app!(Backend::Sqlite, "--anonymous-rate-limit" => "0");
+    for i in 0..50 {
+        let body = json!({"query": format!("query Junk{i} {{ __typename }}")});
+        let response = app
+            .raw(
+                Method::POST,
+                "/graphql",
+                &[("content-type", "application/json")],
+                Some(body.to_string().into_bytes()),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK);
+        app.user("alice")
+            .graphql(&format!("query Bad{i} {{ nope }}"), json!({}))
+            .await;
+    }
+    app.user("alice")
+        .graphql_data("query Dashboard { viewer { id } }", json!({}))
+        .await;
+    let metrics = app.raw(Method::GET, "/metrics", &[], None).await.text;
+    assert!(!metrics.contains("Junk"), "{metrics}");
+    assert!(!metrics.contains("Bad"), "{metrics}");
+    assert!(metrics.contains("operation=\"Dashboard\""), "{metrics}");
+}

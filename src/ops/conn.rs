@@ -35,9 +35,7 @@ impl BodyLimits {
         BodyLimits {
             max_bytes: operations.max_body_bytes,
             // The whole request is bounded by REQUEST_TIMEOUT, its body included.
-            read_timeout: operations
-                .body_read_timeout
-                .min(operations.request_timeout),
+            read_timeout: operations.body_read_timeout.min(operations.request_timeout),
         }
     }
 }
