@@ -14,9 +14,11 @@
 //! - [`tasks`]: the domain: model and validation, the service, and all task SQL (the store).
 //! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
 //!   document (`/openapi.json`, Swagger UI at `/docs`).
-//! - [`graphql`]: the GraphQL schema at `/graphql`, GraphiQL, and its limits.
+//! - [`graphql`]: the GraphQL schema at `/graphql` (HTTP and WebSocket), GraphiQL, and its
+//!   limits, the same on every transport.
 //! - [`ops`]: around both APIs: request ids and logs, metrics, health, CORS, limits (body,
-//!   time, per-user rate, connections) and serving with a bounded graceful shutdown.
+//!   time, per-user and anonymous rate, connections, header / body / idle timeouts) and
+//!   serving with a bounded graceful shutdown.
 
 pub mod auth;
 pub mod config;
