@@ -698,3 +698,35 @@ async fn junk_operation_names_do_not_become_metric_labels() {
     assert!(!metrics.contains("Bad"), "{metrics}");
     assert!(metrics.contains("operation=\"Dashboard\""), "{metrics}");
 }
+
+/// Without TRUSTED_PROXIES, X-Forwarded-For is the client's say-so and is ignored: changing it
+/// does not buy a fresh bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_ignored_from_untrusted_peers() {
+    let app = start_app!(Backend::Sqlite, "--anonymous-rate-limit" => "2");
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let forwarded = format!("198.51.100.{i}");
+        let response = app
+            .raw(
+                Method::POST,
+                "/graphql",
+                &[
+                    ("content-type", "application/json"),
+                    ("x-forwarded-for", &forwarded),
+                ],
+                Some(json!({"query": "{ __typename }"}).to_string().into_bytes()),
+            )
+            .await;
+        statuses.push(response.status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    assert_healthy(&app).await;
+}
