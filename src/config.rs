@@ -166,6 +166,70 @@ pub struct Settings {
     /// exits anyway (e.g. 30s).
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", global = true)]
     pub shutdown_timeout: String,
+
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open waiting for the next request (e.g. 10s).
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT",
+        default_value = "10s",
+        global = true
+    )]
+    pub header_read_timeout: String,
+
+    /// How long a client may take to send a request's body before it is answered 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", global = true)]
+    pub body_read_timeout: String,
+
+    /// Requests without a token each client address may make per RATE_LIMIT_WINDOW; more are
+    /// answered 429. 0 turns the limit off.
+    #[arg(
+        long,
+        env = "ANONYMOUS_RATE_LIMIT",
+        default_value = "60",
+        global = true
+    )]
+    pub anonymous_rate_limit: String,
+
+    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client
+    /// address for the anonymous rate limit. Empty: X-Forwarded-For is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
+
+    /// WebSocket: how long a client has to send `connection_init` after connecting before the
+    /// socket is closed with 4408.
+    #[arg(long, env = "WS_INIT_TIMEOUT", default_value = "10s", global = true)]
+    pub ws_init_timeout: String,
+
+    /// WebSocket: largest message a client may send (bytes, or with KiB / MiB); a larger one
+    /// closes the socket with 1009.
+    #[arg(
+        long,
+        env = "WS_MAX_MESSAGE_SIZE",
+        default_value = "64KiB",
+        global = true
+    )]
+    pub ws_max_message_size: String,
+
+    /// WebSocket: most operations running at once on one connection; one more is refused
+    /// with a graphql-ws `error` (LIMIT_EXCEEDED).
+    #[arg(
+        long,
+        env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value = "50",
+        global = true
+    )]
+    pub ws_max_subscriptions_per_connection: String,
+
+    /// Most tasks one user may have; creating one more is a 409 (REST) or LIMIT_EXCEEDED
+    /// (GraphQL).
+    #[arg(
+        long,
+        env = "MAX_TASKS_PER_USER",
+        default_value = "10000",
+        global = true
+    )]
+    pub max_tasks_per_user: String,
 }
 
 /// A setting that could not be used.
@@ -273,6 +337,29 @@ pub struct Operations {
     pub max_connections: usize,
     /// Bound on draining in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
+    /// Time to send request headers, and the longest idle keep-alive gap.
+    pub header_read_timeout: Duration,
+    /// Time to send a request body.
+    pub body_read_timeout: Duration,
+    /// Rate limit for requests without a token, per client address; `None` when off.
+    pub anonymous_rate_limit: Option<RateLimitPolicy>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// WebSocket limits.
+    pub websocket: WebSocketLimits,
+    /// Most tasks per user.
+    pub max_tasks_per_user: u64,
+}
+
+/// Limits of the GraphQL WebSocket transport (the GraphQL limits apply to each operation too).
+#[derive(Debug, Clone)]
+pub struct WebSocketLimits {
+    /// Time allowed between the upgrade and `connection_init`.
+    pub init_timeout: Duration,
+    /// Largest client message, in bytes.
+    pub max_message_bytes: usize,
+    /// Most operations running at once on one connection.
+    pub max_operations: usize,
 }
 
 /// Parses `262144`, `256KiB`, `256k`, `1MiB`, `1M` (binary multiples: a body limit is about
@@ -405,6 +492,48 @@ impl Settings {
             rate_limit: (requests > 0).then_some(RateLimitPolicy { requests, window }),
             max_connections,
             shutdown_timeout: duration("SHUTDOWN_TIMEOUT", &self.shutdown_timeout)?,
+            header_read_timeout: nonzero_duration(
+                "HEADER_READ_TIMEOUT",
+                &self.header_read_timeout,
+            )?,
+            body_read_timeout: nonzero_duration("BODY_READ_TIMEOUT", &self.body_read_timeout)?,
+            anonymous_rate_limit: {
+                let requests: u32 = number(
+                    "ANONYMOUS_RATE_LIMIT",
+                    &self.anonymous_rate_limit,
+                    "a number of requests (0 = off)",
+                )?;
+                (requests > 0).then_some(RateLimitPolicy { requests, window })
+            },
+            trusted_proxies: list(Some(self.trusted_proxies.as_str()))
+                .iter()
+                .map(|ip| {
+                    ip.parse::<IpAddr>().map_err(|_| {
+                        bad(
+                            "TRUSTED_PROXIES",
+                            format!("{ip:?} is not an IP address (expected e.g. 10.0.0.1)"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            websocket: WebSocketLimits {
+                init_timeout: nonzero_duration("WS_INIT_TIMEOUT", &self.ws_init_timeout)?,
+                max_message_bytes: match parse_bytes(&self.ws_max_message_size) {
+                    Ok(0) => return Err(bad("WS_MAX_MESSAGE_SIZE", "must be at least 1 byte")),
+                    Ok(n) => n,
+                    Err(problem) => return Err(bad("WS_MAX_MESSAGE_SIZE", problem)),
+                },
+                max_operations: at_least_one(
+                    "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+                    &self.ws_max_subscriptions_per_connection,
+                    "a number of operations",
+                )?,
+            },
+            max_tasks_per_user: at_least_one(
+                "MAX_TASKS_PER_USER",
+                &self.max_tasks_per_user,
+                "a number of tasks",
+            )?,
         })
     }
 }
@@ -526,7 +655,17 @@ impl Settings {
         }
         .filter(|(_, s)| !s.is_empty());
         if let Some((variable, s)) = secret
-            && s.len() < MIN_SECRET_BYTES
+            && s.trim().is_empty()
+        {
+            // Spaces from a badly quoted .env line are not a secret anyone chose.
+            return Err(bad(
+                variable,
+                "the secret is blank (only whitespace); set a real one (generate one with \
+                 `openssl rand -base64 32`) or leave it unset",
+            ));
+        }
+        if let Some((variable, s)) = secret
+            && s.trim().len() < MIN_SECRET_BYTES
         {
             return Err(bad(
                 variable,

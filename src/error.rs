@@ -128,6 +128,9 @@ pub enum AppError {
     /// 429: this user has used up their request budget for now.
     #[error("rate limited: retry in {}s", .0.retry_after_secs())]
     RateLimited(RateLimited),
+    /// 409: the user already has as many tasks as MAX_TASKS_PER_USER allows.
+    #[error("task limit reached ({0} tasks)")]
+    TaskLimitReached(u64),
     /// 503: a dependency (the database, the key server) cannot be reached right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -154,6 +157,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TaskLimitReached(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,6 +178,7 @@ impl AppError {
                 .join("; "),
             AppError::Unavailable(_) => "Service unavailable".to_owned(),
             AppError::RateLimited(_) => "Too Many Requests".to_owned(),
+            AppError::TaskLimitReached(_) => "Task limit reached".to_owned(),
             AppError::Internal(_) => "Internal server error".to_owned(),
         }
     }

@@ -14,11 +14,13 @@
 //! - [`tasks`]: the domain: model and validation, the service, and all task SQL (the store).
 //! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
 //!   document (`/openapi.json`, Swagger UI at `/docs`).
-//! - [`graphql`]: the GraphQL schema at `/graphql`, its limits (introspection measured
-//!   apart), selection order in responses, and GraphiQL served from the binary.
+//! - [`graphql`]: the GraphQL schema at `/graphql` (HTTP and WebSocket), its limits (the
+//!   same on every transport; introspection measured apart), selection order in responses,
+//!   and GraphiQL served from the binary.
 //! - [`ops`]: around both APIs: the front door (`/`), development mode's sign-in
 //!   (`/dev/token`), request ids and logs, metrics, health, CORS, limits (body, time,
-//!   per-user rate, connections) and serving with a bounded graceful shutdown.
+//!   per-user and anonymous rate, connections, header / body / idle timeouts) and serving
+//!   with a bounded graceful shutdown.
 
 pub mod auth;
 pub mod config;
@@ -73,7 +75,7 @@ impl AppState {
         if ran > 0 {
             tracing::info!(migrations = ran, "applied database migrations");
         }
-        let tasks = TaskService::new(db);
+        let tasks = TaskService::new(db).with_task_cap(config.operations.max_tasks_per_user);
         let verifier = Arc::new(
             Verifier::new(config.auth.clone(), tasks.db().clone())
                 .context("setting up token verification")?,

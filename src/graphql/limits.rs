@@ -1,26 +1,81 @@
-//! The GraphQL protection limits: document size and alias count (checked on the raw
-//! request), and depth and complexity (a schema extension, so every transport passes through
-//! it), with introspection measured apart under its own fixed bounds so that every GraphQL
-//! tool can load the schema under the default limits but introspection cannot be abused for
-//! cost.
+//! The GraphQL protection limits. [`check_request`] is the one gate every transport (POST,
+//! GET, WebSocket `subscribe`) passes a request through before the parser sees it: a query
+//! present, document size, bracket nesting, alias count. Depth and complexity are a schema
+//! extension ([`QueryLimits`]), so every transport executing through the schema passes through
+//! it too; a list field costs as many times its items as it may hold ([`LIST_FIELDS`]), and
+//! introspection is measured apart under its own fixed bounds so that every GraphQL tool can
+//! load the schema under the default limits but introspection cannot be abused for cost.
 
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{Request, ServerError, ServerResult, Variables};
 
+use super::nesting::{MAX_NESTING, document_nesting, value_nesting};
 use crate::config::GraphqlLimits;
 
-/// Checks one document against the size and alias limits; the error says which was exceeded.
-pub(super) fn check_document(query: &str, limits: &GraphqlLimits) -> Result<(), String> {
+/// Why a request was refused before it ran: its GraphQL error code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// `BAD_REQUEST`, `GRAPHQL_PARSE_FAILED` or `GRAPHQL_VALIDATION_FAILED`.
+    pub code: &'static str,
+    /// What was wrong, for the client.
+    pub message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Checks one request against every limit that must hold before parsing: a query present,
+/// the document size, bracket nesting of the document and the variables, and aliases.
+pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result<(), Refusal> {
+    if request.query.trim().is_empty() {
+        return Err(refuse("BAD_REQUEST", "the request has no `query`"));
+    }
+    let query = &request.query;
     if query.len() > limits.max_document_bytes {
-        return Err(format!(
-            "the query document is {} bytes, more than the limit of {} bytes",
-            query.len(),
-            limits.max_document_bytes
+        return Err(refuse(
+            "GRAPHQL_VALIDATION_FAILED",
+            format!(
+                "the query document is {} bytes, more than the limit of {} bytes",
+                query.len(),
+                limits.max_document_bytes
+            ),
         ));
     }
+    // Before the parser: it recurses once per level and would overflow the stack.
+    let nesting = document_nesting(query);
+    if nesting > MAX_NESTING {
+        return Err(refuse(
+            "GRAPHQL_PARSE_FAILED",
+            format!(
+                "the query document nests brackets {nesting} deep, more than the limit of \
+                 {MAX_NESTING}"
+            ),
+        ));
+    }
+    let variables = request
+        .variables
+        .values()
+        .map(value_nesting)
+        .max()
+        .unwrap_or(0);
+    if variables > MAX_NESTING {
+        return Err(refuse(
+            "GRAPHQL_PARSE_FAILED",
+            format!("the variables nest {variables} deep, more than the limit of {MAX_NESTING}"),
+        ));
+    }
+    check_document(query, limits).map_err(|problem| refuse("GRAPHQL_VALIDATION_FAILED", problem))
+}
+
+/// Checks one (size- and nesting-checked) document against the alias limit.
+fn check_document(query: &str, limits: &GraphqlLimits) -> Result<(), String> {
     // A document that does not parse is reported by the executor with its position.
     if let Ok(document) = async_graphql::parser::parse_query(query) {
         let aliases = count_aliases(&document);
@@ -112,12 +167,22 @@ pub(super) mod introspection {
     ];
 }
 
+/// The application fields that return lists, and how many items each is costed as holding:
+/// a list costs that many times its selection, so the complexity limit bounds how many lists
+/// one document can ask for (a dashboard's two or three pass, thirty aliases do not). The
+/// resolver carries the same cost as `#[graphql(complexity = …)]`, for the schema's own
+/// calculation; keep the two in step.
+pub(crate) const LIST_FIELDS: &[(&str, usize)] = &[("tasks", 10)];
+
 /// What one document selects, with fragments expanded: its own fields and, apart, its
 /// introspection fields.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {
-    /// Application fields (each counts 1, as async-graphql's default complexity does).
+    /// Application fields selected (each once, however costly).
     pub fields: usize,
+    /// Complexity of the costliest operation: a field costs 1 plus its selection, a list
+    /// field ([`LIST_FIELDS`]) its bound times its selection.
+    pub complexity: usize,
     /// Deepest application selection.
     pub depth: usize,
     /// Introspection fields.
@@ -127,6 +192,9 @@ pub struct Tally {
     /// Most introspection lists nested in one another.
     pub introspection_lists: usize,
 }
+
+/// The message of async-graphql's own complexity check, which this replaces.
+const TOO_COMPLEX: &str = "Query is too complex.";
 
 /// Measures `document` and checks it against the limits; stops counting at the first limit
 /// passed, so a document of fragments that expand exponentially costs no more than the limit.
@@ -138,7 +206,9 @@ pub fn measure(document: &ExecutableDocument, limits: &GraphqlLimits) -> Result<
         expanding: Vec::new(),
     };
     for (_, operation) in document.operations.iter() {
-        walker.selection_set(&operation.node.selection_set.node, Place::Application(0))?;
+        let cost =
+            walker.selection_set(&operation.node.selection_set.node, Place::Application(0))?;
+        walker.tally.complexity = walker.tally.complexity.max(cost);
     }
     Ok(walker.tally)
 }
@@ -160,9 +230,12 @@ struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    fn selection_set(&mut self, set: &'a SelectionSet, place: Place) -> Result<(), String> {
+    /// Walks a selection set and returns its application complexity (0 inside
+    /// introspection, which has its own bounds).
+    fn selection_set(&mut self, set: &'a SelectionSet, place: Place) -> Result<usize, String> {
+        let mut cost = 0usize;
         for item in &set.items {
-            match &item.node {
+            let item_cost = match &item.node {
                 Selection::Field(field) => self.field(&field.node, place)?,
                 Selection::InlineFragment(fragment) => {
                     self.selection_set(&fragment.node.selection_set.node, place)?
@@ -176,15 +249,20 @@ impl<'a> Walker<'a> {
                         continue;
                     }
                     self.expanding.push(name);
-                    self.selection_set(&fragment.node.selection_set.node, place)?;
+                    let cost = self.selection_set(&fragment.node.selection_set.node, place)?;
                     self.expanding.pop();
+                    cost
                 }
+            };
+            cost = cost.saturating_add(item_cost);
+            if cost > self.limits.max_complexity {
+                return Err(TOO_COMPLEX.to_owned());
             }
         }
-        Ok(())
+        Ok(cost)
     }
 
-    fn field(&mut self, field: &'a Field, place: Place) -> Result<(), String> {
+    fn field(&mut self, field: &'a Field, place: Place) -> Result<usize, String> {
         let name = field.name.node.as_str();
         let inner = match place {
             Place::Application(_) if name == "__schema" || name == "__type" => {
@@ -205,8 +283,10 @@ impl<'a> Walker<'a> {
                 if tally.depth > self.limits.max_depth {
                     return Err("Query is nested too deep.".to_owned());
                 }
+                // Every field costs at least 1, so this also bounds the work of expanding
+                // fragments before any cost is known.
                 if tally.fields > self.limits.max_complexity {
-                    return Err("Query is too complex.".to_owned());
+                    return Err(TOO_COMPLEX.to_owned());
                 }
             }
             Place::Introspection { depth, lists } => {
@@ -234,7 +314,20 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        self.selection_set(&field.selection_set.node, inner)
+        let children = self.selection_set(&field.selection_set.node, inner)?;
+        let cost = match inner {
+            Place::Introspection { .. } => 0,
+            // A list's bound applies only among application fields (introspection has its
+            // own `LIST_FIELDS`).
+            Place::Application(_) => match LIST_FIELDS.iter().find(|(list, _)| *list == name) {
+                Some((_, bound)) => bound.saturating_mul(children.max(1)),
+                None => children.saturating_add(1),
+            },
+        };
+        if cost > self.limits.max_complexity {
+            return Err(TOO_COMPLEX.to_owned());
+        }
+        Ok(cost)
     }
 }
 
@@ -303,5 +396,25 @@ mod tests {
             println!("{name}: {tally:?}");
             assert_eq!(tally.fields, 0, "{name}");
         }
+    }
+
+    /// A list costs its bound times its selection: thirty aliased lists are refused, a
+    /// dashboard of three passes, and introspection beside them costs nothing.
+    #[test]
+    fn lists_cost_by_their_bound() {
+        let fields = "id title description completed createdAt";
+        let lists: String = (0..30)
+            .map(|i| format!("l{i}: tasks {{ {fields} }} "))
+            .collect();
+        let document = async_graphql::parser::parse_query(format!("{{ {lists} }}")).unwrap();
+        assert_eq!(measure(&document, &defaults()), Err(TOO_COMPLEX.to_owned()));
+        let dashboard = format!(
+            "{{ a: tasks {{ {fields} }} b: tasks {{ {fields} }} c: tasks {{ id }} \
+             __schema {{ types {{ name }} }} }}"
+        );
+        let document = async_graphql::parser::parse_query(dashboard).unwrap();
+        let tally = measure(&document, &defaults()).expect("a dashboard passes");
+        assert_eq!(tally.complexity, 10 * 5 + 10 * 5 + 10);
+        assert_eq!(tally.fields, 14);
     }
 }

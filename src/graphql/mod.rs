@@ -3,7 +3,9 @@
 //! in responses (`order`).
 //!
 //! Subscriptions use the same path over WebSocket (graphql-transport-ws or graphql-ws), with
-//! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`).
+//! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`), served by
+//! `ws`. Every transport passes each request through `limits::check_request` (size, bracket
+//! nesting from `nesting`, aliases) before the parser sees it.
 //!
 //! Resolvers are thin: they read the verified user through [`viewer`], call one
 //! `TaskService` function and map the result. No SQL, validation or isolation logic here.
@@ -12,9 +14,11 @@ mod error;
 pub mod graphiql;
 mod http;
 mod limits;
+mod nesting;
 mod order;
 mod resolvers;
 mod types;
+mod ws;
 
 use std::sync::Arc;
 

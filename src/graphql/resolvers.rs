@@ -42,6 +42,11 @@ pub struct TaskQuery;
 #[Object]
 impl TaskQuery {
     /// The signed-in user's tasks.
+    // A list costs as if it held ten of its items, so the complexity limit bounds how many
+    // lists one document can ask for (a dashboard's two or three pass, thirty aliases do not).
+    // The limit itself is checked by `limits::QueryLimits` (every transport), whose
+    // `LIST_FIELDS` holds the same bound; keep the two in step.
+    #[graphql(complexity = "10 * child_complexity")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextValidation,
 };
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
-use async_graphql::{ServerResult, Variables};
+use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -218,6 +219,8 @@ impl ExtensionFactory for GraphqlMetrics {
 #[derive(Default)]
 struct OperationMetrics {
     requested: Mutex<Option<String>>,
+    /// The name the document gives, until validation says whether it may become a label.
+    candidate: Mutex<Option<String>>,
     name: Mutex<Option<String>>,
 }
 
@@ -305,7 +308,33 @@ impl Extension for OperationMetrics {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let name = operation_name(&document, requested.as_deref());
-        *self.name.lock().unwrap_or_else(PoisonError::into_inner) = Some(name);
+        *self
+            .candidate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(name);
         Ok(document)
+    }
+
+    /// A name becomes a label value only for an operation that validated and runs for a
+    /// verified user: junk names from anonymous or invalid requests would otherwise fill the
+    /// label slots for good.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await;
+        let candidate = self
+            .candidate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let name = match (&result, ctx.data_opt::<crate::auth::AuthUser>()) {
+            (Err(_), _) => "invalid".to_owned(),
+            (Ok(_), None) => "unverified".to_owned(),
+            (Ok(_), Some(_)) => candidate.unwrap_or_else(|| "invalid".to_owned()),
+        };
+        *self.name.lock().unwrap_or_else(PoisonError::into_inner) = Some(name);
+        result
     }
 }

@@ -1,10 +1,12 @@
 //! Operating the service: what sits around the APIs rather than in them. Request ids and
 //! request logs, Prometheus metrics, health and readiness, CORS, limits (body size, request
-//! time, per-user rate, open connections) and serving with a bounded graceful shutdown.
+//! time, per-user and anonymous rate, open connections, header / body / idle timeouts) and
+//! serving with a bounded graceful shutdown.
 //!
 //! Nothing here knows about tasks; the APIs know nothing of this beyond the rate limiter
 //! they call right after verifying a token.
 
+pub mod conn;
 pub mod dev_token;
 pub mod front;
 pub mod health;
@@ -57,7 +59,16 @@ pub fn wrap(router: Router, operations: &Operations) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             operations.request_timeout,
         ))
-        .layer(middleware::from_fn(json_errors));
+        .layer(middleware::from_fn_with_state(
+            conn::BodyLimits::new(operations),
+            conn::bounded_body,
+        ))
+        .layer(middleware::from_fn(json_errors))
+        // Before the body is read or a token verified: the cheapest place to refuse.
+        .layer(middleware::from_fn_with_state(
+            conn::AnonymousGate::new(operations),
+            conn::anonymous_limit,
+        ));
     // CORS outside the limits, so a browser can read a 408 / 413 / 429 too.
     let router = match cors(operations) {
         Some(cors) => router.layer(cors),

@@ -65,11 +65,16 @@ impl Modify for BearerAuth {
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // a schema only: the handler parses the body itself, for FastAPI's 422s
 pub struct TaskCreate {
-    /// 1–200 characters after trimming (stored trimmed).
-    #[schema(min_length = 1, max_length = 200, example = "Buy milk")]
+    /// 1–200 characters after trimming (stored trimmed); not only whitespace, no NUL.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000]*[^\u0000\s][^\u0000]*$",
+        example = "Buy milk"
+    )]
     title: String,
-    /// Up to 1000 characters.
-    #[schema(max_length = 1000, example = "2 litres")]
+    /// Up to 1000 characters, no NUL.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$", example = "2 litres")]
     description: Option<String>,
 }
 
@@ -78,13 +83,20 @@ pub struct TaskCreate {
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // a schema only, as `TaskCreate`
 pub struct TaskUpdate {
-    /// 1–200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1–200 characters after trimming; not only whitespace, no NUL. May be absent, never
+    /// `null`.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+    )]
     title: Option<String>,
-    /// Up to 1000 characters; `null` clears it.
-    #[schema(max_length = 1000)]
+    /// Up to 1000 characters, no NUL; `null` clears it.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     description: Option<String>,
-    /// Done or not.
+    /// Done or not. May be absent, never `null`.
+    #[schema(nullable = false)]
     completed: Option<bool>,
 }
 
@@ -116,12 +128,13 @@ pub struct ValidationError {
     #[schema(example = "string_too_short")]
     kind: String,
     /// Where: `["body", "title"]`, `["path", "id"]`, `["query", "status"]`.
-    #[schema(value_type = Vec<Object>, example = json!(["body", "title"]))]
+    /// Each item a field name or an index (a string or an integer).
+    #[schema(value_type = Vec<serde_json::Value>, example = json!(["body", "title"]))]
     loc: Vec<serde_json::Value>,
     /// A human-readable message.
     msg: String,
-    /// The offending input.
-    #[schema(value_type = Object)]
+    /// The offending input: any JSON value.
+    #[schema(value_type = serde_json::Value)]
     input: serde_json::Value,
     /// Extra context (limits, the parser's complaint).
     #[schema(value_type = Option<Object>)]

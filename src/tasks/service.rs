@@ -21,6 +21,8 @@ const EVENT_BUFFER: usize = 1024;
 #[derive(Clone)]
 pub struct TaskService {
     db: Db,
+    /// MAX_TASKS_PER_USER.
+    max_tasks: u64,
     events: broadcast::Sender<TaskEvent>,
 }
 
@@ -59,7 +61,17 @@ impl TaskService {
     /// The service over this database.
     pub fn new(db: Db) -> Self {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        TaskService { db, events }
+        TaskService {
+            db,
+            max_tasks: u64::MAX,
+            events,
+        }
+    }
+
+    /// The same service, refusing to create more than `max` tasks per user.
+    pub fn with_task_cap(mut self, max: u64) -> Self {
+        self.max_tasks = max;
+        self
     }
 
     /// Changes to the user's tasks made through this process, as they happen. Other users'
@@ -103,7 +115,7 @@ impl TaskService {
             .ok_or(AppError::NotFound)
     }
 
-    /// Creates a task for the user.
+    /// Creates a task for the user, unless they already have MAX_TASKS_PER_USER.
     pub async fn create(&self, user: &AuthUser, input: NewTask) -> AppResult<Task> {
         let mut errors = Vec::new();
         let title = validate_title(&input.title)
@@ -127,7 +139,10 @@ impl TaskService {
             updated_at: now,
         };
         let mut conn = self.db.conn().await?;
-        let task = Task::from(store::insert(&mut conn, &row).await?);
+        let task = store::insert_capped(&mut conn, &row, self.max_tasks)
+            .await?
+            .map(Task::from)
+            .ok_or(AppError::TaskLimitReached(self.max_tasks))?;
         self.publish(user, TaskEventKind::Created, task.id, Some(&task));
         Ok(task)
     }

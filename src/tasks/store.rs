@@ -9,6 +9,7 @@ use diesel_async::RunQueryDsl;
 use super::model::{ListQuery, SortKey, SortOrder, TaskRow, TaskStatus};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
+use diesel::IntoSql;
 
 use crate::db_run;
 
@@ -86,15 +87,72 @@ pub(super) async fn find(
     })
 }
 
-/// Inserts a task for its owner.
-pub(super) async fn insert(conn: &mut DbConn, row: &NewTaskRow<'_>) -> QueryResult<TaskRow> {
-    db_run!(conn, |c| {
-        diesel::insert_into(crate::db::schema::tasks::table)
-            .values(row)
-            .returning(TaskRow::as_returning())
-            .get_result(c)
+/// Inserts a task for its owner only while they have fewer than `cap` tasks, in one
+/// `INSERT … SELECT … WHERE (SELECT count(*) …) < cap` statement; `None` when at the cap.
+/// SQLite runs one writer at a time, so the count cannot go stale. PostgreSQL's READ
+/// COMMITTED could let two concurrent inserts see the same count, so there the statement runs
+/// in a transaction holding a per-owner advisory lock (PostgreSQL only: SQLite has none and
+/// needs none).
+pub(super) async fn insert_capped(
+    conn: &mut DbConn,
+    row: &NewTaskRow<'_>,
+    cap: u64,
+) -> QueryResult<Option<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::count_star;
+    use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
+    use diesel_async::AsyncConnection;
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    // One statement, expanded per backend (the backend type is fixed by the connection).
+    macro_rules! capped_insert {
+        () => {
+            diesel::insert_into(tasks)
+                .values(
+                    diesel::select((
+                        row.user_id.into_sql::<Text>(),
+                        row.title.into_sql::<Text>(),
+                        row.title_key.into_sql::<Text>(),
+                        row.description.into_sql::<Nullable<Text>>(),
+                        row.completed.into_sql::<Bool>(),
+                        row.created_at.into_sql::<Timestamp>(),
+                        row.updated_at.into_sql::<Timestamp>(),
+                    ))
+                    .filter(
+                        tasks
+                            .filter(user_id.eq(row.user_id))
+                            .select(count_star())
+                            .single_value()
+                            .lt(cap),
+                    ),
+                )
+                .into_columns((
+                    user_id,
+                    title,
+                    title_key,
+                    description,
+                    completed,
+                    created_at,
+                    updated_at,
+                ))
+                .returning(TaskRow::as_returning())
+        };
+    }
+    match conn {
+        DbConn::Postgres(pooled) => {
+            let c = &mut **pooled;
+            c.transaction::<_, diesel::result::Error, _>(async |c| {
+                // PostgreSQL only (see above): serialises this owner's capped inserts until
+                // the transaction ends.
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind::<Text, _>(row.user_id)
+                    .execute(c)
+                    .await?;
+                capped_insert!().get_result(c).await.optional()
+            })
             .await
-    })
+        }
+        DbConn::Sqlite(pooled) => capped_insert!().get_result(&mut **pooled).await.optional(),
+    }
 }
 
 /// Applies `changes` to one of the owner's tasks in one statement.
