@@ -72,6 +72,14 @@ impl AppState {
             tracing::info!(migrations = ran, "applied database migrations");
         }
         let tasks = TaskService::new(db);
+        let keyed = tasks
+            .backfill_search_keys()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("filling in the search keys of older tasks")?;
+        if keyed > 0 {
+            tracing::info!(tasks = keyed, "filled in search keys of older tasks");
+        }
         let verifier = Arc::new(
             Verifier::new(config.auth.clone(), tasks.db().clone())
                 .context("setting up token verification")?,

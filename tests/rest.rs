@@ -68,10 +68,14 @@ async fn create_returns_201_with_the_task(app: TestApp) {
         .map(String::as_str)
         .collect();
     let mut expected = vec![
+        "category",
         "completed",
+        "completed_at",
         "created_at",
         "description",
+        "due_date",
         "id",
+        "priority",
         "title",
         "updated_at",
         "user_id",

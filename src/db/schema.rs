@@ -10,5 +10,10 @@ diesel::table! {
         completed -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        priority -> SmallInt,
+        category -> Text,
+        due_date -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        description_key -> Nullable<Text>,
     }
 }

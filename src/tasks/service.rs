@@ -1,14 +1,16 @@
 //! The task rules: validation, ownership, timestamps. Each public function takes the
 //! [`AuthUser`] first, checks out one connection (the unit of work) and makes one statement.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 use futures::{Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::model::{
-    ListQuery, NewTask, Task, TaskPatch, title_key, validate_description, validate_title,
+    Category, ListQuery, NewTask, Priority, Task, TaskPatch, TaskStats, description_key, micros,
+    title_key, validate_description, validate_search, validate_title,
 };
+use super::page::{MAX_PAGE_SIZE, Page, PageRequest};
 use super::store::{self, NewTaskRow, TaskChanges};
 use crate::auth::AuthUser;
 use crate::db::Db;
@@ -49,10 +51,15 @@ pub struct TaskEvent {
 
 /// Now, cut to microseconds: what both backends store, so a task reads back exactly as written.
 fn now_micros() -> NaiveDateTime {
-    let now = Utc::now();
-    DateTime::<Utc>::from_timestamp_micros(now.timestamp_micros())
-        .unwrap_or(now)
-        .naive_utc()
+    micros(Utc::now()).naive_utc()
+}
+
+/// Rules on a list request that hold whichever API it came through.
+fn check_query(query: &ListQuery) -> AppResult<()> {
+    if let Some(search) = &query.search {
+        validate_search("query", "search", search).map_err(AppError::invalid)?;
+    }
+    Ok(())
 }
 
 impl TaskService {
@@ -89,9 +96,103 @@ impl TaskService {
 
     /// The user's tasks, filtered and sorted.
     pub async fn list(&self, user: &AuthUser, query: &ListQuery) -> AppResult<Vec<Task>> {
+        check_query(query)?;
         let mut conn = self.db.conn().await?;
-        let rows = store::list(&mut conn, user, query).await?;
+        let rows = store::list(&mut conn, user, query, None, now_micros()).await?;
         Ok(rows.into_iter().map(Task::from).collect())
+    }
+
+    /// One page of the user's tasks, filtered and sorted, with the total over all pages.
+    pub async fn list_page(
+        &self,
+        user: &AuthUser,
+        query: &ListQuery,
+        page: &PageRequest,
+    ) -> AppResult<Page> {
+        check_query(query)?;
+        // The adapters check the size with their own names; this bounds it whatever the caller.
+        let limit = page.limit.clamp(0, MAX_PAGE_SIZE);
+        // One more than asked says whether a next page exists.
+        let probe = PageRequest {
+            limit: limit + 1,
+            after: page.after.clone(),
+        };
+        let now = now_micros();
+        let mut conn = self.db.conn().await?;
+        let mut rows = store::list(&mut conn, user, query, Some(&probe), now).await?;
+        let total = store::count(&mut conn, user, query, now).await?;
+        let has_next = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Ok(Page {
+            tasks: rows.into_iter().map(Task::from).collect(),
+            has_next,
+            total,
+        })
+    }
+
+    /// Counts of the user's tasks: by status, overdue, by priority and by category.
+    pub async fn stats(&self, user: &AuthUser) -> AppResult<TaskStats> {
+        let mut conn = self.db.conn().await?;
+        let groups = store::stats(&mut conn, user, now_micros()).await?;
+        let mut stats = TaskStats {
+            by_priority: Priority::ALL.iter().map(|p| (*p, 0)).collect(),
+            by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
+            ..TaskStats::default()
+        };
+        for (rank, category, completed, count, overdue) in groups {
+            stats.total += count;
+            if completed {
+                stats.completed += count;
+            } else {
+                stats.pending += count;
+            }
+            stats.overdue += overdue;
+            let priority = Priority::from_rank(rank).unwrap_or_default();
+            let category = Category::parse(&category).unwrap_or_default();
+            for (p, n) in &mut stats.by_priority {
+                if *p == priority {
+                    *n += count;
+                }
+            }
+            for (c, n) in &mut stats.by_category {
+                if *c == category {
+                    *n += count;
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Deletes the user's completed tasks in one statement, tells subscribers about each, and
+    /// returns their ids.
+    pub async fn clear_completed(&self, user: &AuthUser) -> AppResult<Vec<i64>> {
+        let mut conn = self.db.conn().await?;
+        let ids = store::delete_completed(&mut conn, user).await?;
+        for id in &ids {
+            self.publish(user, TaskEventKind::Deleted, *id, None);
+        }
+        Ok(ids)
+    }
+
+    /// Fills in the search keys of rows written before they existed (the migration cannot:
+    /// the key is Rust's lower-casing, which SQL's `lower()` does not match on either backend).
+    /// Idempotent and cheap when there is nothing to do; returns how many rows it keyed.
+    pub async fn backfill_search_keys(&self) -> AppResult<usize> {
+        const BATCH: i64 = 500;
+        let mut done = 0;
+        let mut conn = self.db.conn().await?;
+        loop {
+            let rows = store::missing_description_keys(&mut conn, BATCH).await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let keys: Vec<(i64, String)> = rows
+                .into_iter()
+                .map(|(id, description)| (id, description_key(&description)))
+                .collect();
+            store::set_description_keys(&mut conn, &keys).await?;
+            done += keys.len();
+        }
     }
 
     /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
@@ -117,14 +218,19 @@ impl TaskService {
         };
         let now = now_micros();
         let key = title_key(&title);
+        let description_key = input.description.as_deref().map(description_key);
         let row = NewTaskRow {
             user_id: user.id(),
             title: &title,
             title_key: &key,
             description: input.description.as_deref(),
+            description_key: description_key.as_deref(),
             completed: false,
             created_at: now,
             updated_at: now,
+            priority: input.priority.unwrap_or_default().rank(),
+            category: input.category.unwrap_or_default().as_str(),
+            due_date: input.due_date.map(|d| micros(d).naive_utc()),
         };
         let mut conn = self.db.conn().await?;
         let task = Task::from(store::insert(&mut conn, &row).await?);
@@ -146,12 +252,20 @@ impl TaskService {
             return Err(AppError::Validation(errors));
         }
         let key = title.as_deref().map(title_key);
+        let description_key = patch
+            .description
+            .as_ref()
+            .map(|d| d.as_deref().map(description_key));
         let changes = TaskChanges {
             title: title.as_deref(),
             title_key: key.as_deref(),
             description: patch.description.as_ref().map(|d| d.as_deref()),
+            description_key: description_key.as_ref().map(|d| d.as_deref()),
             completed: patch.completed,
             updated_at: now_micros(),
+            priority: patch.priority.map(Priority::rank),
+            category: patch.category.map(Category::as_str),
+            due_date: patch.due_date.map(|d| d.map(|d| micros(d).naive_utc())),
         };
         let mut conn = self.db.conn().await?;
         let task = store::update(&mut conn, user, id, &changes).await?;

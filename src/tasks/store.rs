@@ -4,9 +4,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamp};
 use diesel_async::RunQueryDsl;
 
-use super::model::{ListQuery, SortKey, SortOrder, TaskRow, TaskStatus};
+use super::model::{ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_pattern};
+use super::page::{PageRequest, SortValue};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 
@@ -20,40 +22,142 @@ pub(super) struct NewTaskRow<'a> {
     pub title: &'a str,
     pub title_key: &'a str,
     pub description: Option<&'a str>,
+    pub description_key: Option<&'a str>,
     pub completed: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub priority: i16,
+    pub category: &'a str,
+    pub due_date: Option<NaiveDateTime>,
 }
 
-/// Columns to change; `None` leaves a column alone, `description: Some(None)` sets NULL.
+/// Columns to change; `None` leaves a column alone, `Some(None)` sets NULL.
+/// `completed_at` follows `completed` and is set by [`update`] itself.
 #[derive(AsChangeset)]
 #[diesel(table_name = crate::db::schema::tasks)]
 pub(super) struct TaskChanges<'a> {
     pub title: Option<&'a str>,
     pub title_key: Option<&'a str>,
     pub description: Option<Option<&'a str>>,
+    pub description_key: Option<Option<&'a str>>,
     pub completed: Option<bool>,
     pub updated_at: NaiveDateTime,
+    pub priority: Option<i16>,
+    pub category: Option<&'a str>,
+    pub due_date: Option<Option<NaiveDateTime>>,
 }
 
-/// The owner's tasks, filtered and ordered as asked.
-pub(super) async fn list(
-    conn: &mut DbConn,
-    owner: &AuthUser,
-    query: &ListQuery,
-) -> QueryResult<Vec<TaskRow>> {
-    use crate::db::schema::tasks::dsl::*;
-    let direction = query.order.unwrap_or_else(|| query.sort.default_order());
-    db_run!(conn, |c| {
-        let mut q = tasks
-            .filter(user_id.eq(owner.id()))
-            .select(TaskRow::as_select())
-            .into_boxed();
+/// Adds the filters of a [`ListQuery`] to a boxed query on `tasks` (written once, expanded
+/// for each backend inside `db_run!`).
+macro_rules! filtered {
+    ($q:expr, $query:expr, $now:expr) => {{
+        use crate::db::schema::tasks::dsl::*;
+        let query: &ListQuery = $query;
+        let mut q = $q;
         q = match query.status {
             TaskStatus::All => q,
             TaskStatus::Pending => q.filter(completed.eq(false)),
             TaskStatus::Completed => q.filter(completed.eq(true)),
         };
+        if let Some(wanted) = query.priority {
+            q = q.filter(priority.eq(wanted.rank()));
+        }
+        if let Some(wanted) = query.category {
+            q = q.filter(category.eq(wanted.as_str()));
+        }
+        if let Some(text) = query.search.as_deref().filter(|t| !t.is_empty()) {
+            // Both keys are lower-cased by the application; the needle is lower-cased and
+            // escaped the same way, so the match is the same on both backends.
+            let pattern = search_pattern(text);
+            q = q.filter(
+                title_key
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(description_key.like(pattern).escape('\\')),
+            );
+        }
+        if let Some(before) = query.due_before {
+            q = q.filter(due_date.lt(before.naive_utc()));
+        }
+        if let Some(after) = query.due_after {
+            q = q.filter(due_date.gt(after.naive_utc()));
+        }
+        if query.overdue {
+            let now: NaiveDateTime = $now;
+            q = q.filter(completed.eq(false)).filter(due_date.lt(now));
+        }
+        q
+    }};
+}
+
+/// Keeps the rows after `$value, $after_id` in the order (`$col`, id) `$dir`. The first,
+/// redundant condition bounds the index range; the second breaks ties by id.
+macro_rules! after_key {
+    ($q:expr, $col:expr, $dir:expr, $value:expr, $after_id:expr) => {{
+        use crate::db::schema::tasks::dsl::id;
+        match $dir {
+            SortOrder::Asc => $q
+                .filter($col.ge($value.clone()))
+                .filter($col.gt($value).or(id.gt($after_id))),
+            SortOrder::Desc => $q
+                .filter($col.le($value.clone()))
+                .filter($col.lt($value).or(id.lt($after_id))),
+        }
+    }};
+}
+
+/// The owner's tasks, filtered and ordered as asked; with a page, at most `limit` of them
+/// after its cursor.
+pub(super) async fn list(
+    conn: &mut DbConn,
+    owner: &AuthUser,
+    query: &ListQuery,
+    page: Option<&PageRequest>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    let direction = query.direction();
+    let after = page.and_then(|p| p.after.as_ref());
+    db_run!(conn, |c| {
+        let mut q = filtered!(
+            tasks
+                .filter(user_id.eq(owner.id()))
+                .select(TaskRow::as_select())
+                .into_boxed(),
+            query,
+            now
+        );
+        if let Some(cursor) = after {
+            let i = cursor.id;
+            q = match &cursor.value {
+                SortValue::Time(at) if cursor.sort == SortKey::UpdatedAt => {
+                    after_key!(q, updated_at, direction, *at, i)
+                }
+                SortValue::Time(at) => after_key!(q, created_at, direction, *at, i),
+                SortValue::Text(key) => after_key!(q, title_key, direction, key.clone(), i),
+                SortValue::Flag(flag) => after_key!(q, completed, direction, *flag, i),
+                SortValue::Rank(rank) => after_key!(q, priority, direction, *rank, i),
+                // Tasks without a due date come last in both directions, by id.
+                SortValue::Due(None) => match direction {
+                    SortOrder::Asc => q.filter(due_date.is_null()).filter(id.gt(i)),
+                    SortOrder::Desc => q.filter(due_date.is_null()).filter(id.lt(i)),
+                },
+                SortValue::Due(Some(at)) => match direction {
+                    SortOrder::Asc => q.filter(
+                        due_date
+                            .is_null()
+                            .or(due_date.gt(*at))
+                            .or(due_date.eq(*at).and(id.gt(i))),
+                    ),
+                    SortOrder::Desc => q.filter(
+                        due_date
+                            .is_null()
+                            .or(due_date.lt(*at))
+                            .or(due_date.eq(*at).and(id.lt(i))),
+                    ),
+                },
+            };
+        }
         q = match (query.sort, direction) {
             (SortKey::CreatedAt, SortOrder::Asc) => q.order_by((created_at.asc(), id.asc())),
             (SortKey::CreatedAt, SortOrder::Desc) => q.order_by((created_at.desc(), id.desc())),
@@ -63,8 +167,127 @@ pub(super) async fn list(
             (SortKey::Title, SortOrder::Desc) => q.order_by((title_key.desc(), id.desc())),
             (SortKey::Status, SortOrder::Asc) => q.order_by((completed.asc(), id.asc())),
             (SortKey::Status, SortOrder::Desc) => q.order_by((completed.desc(), id.desc())),
+            (SortKey::Priority, SortOrder::Asc) => q.order_by((priority.asc(), id.asc())),
+            (SortKey::Priority, SortOrder::Desc) => q.order_by((priority.desc(), id.desc())),
+            // `due_date IS NULL` first: false before true puts undated tasks last in both
+            // directions (the backends disagree on where NULLs go by themselves).
+            (SortKey::DueDate, SortOrder::Asc) => {
+                q.order_by((due_date.is_null().asc(), due_date.asc(), id.asc()))
+            }
+            (SortKey::DueDate, SortOrder::Desc) => {
+                q.order_by((due_date.is_null().asc(), due_date.desc(), id.desc()))
+            }
         };
+        if let Some(page) = page {
+            q = q.limit(page.limit);
+        }
         q.load(c).await
+    })
+}
+
+/// How many of the owner's tasks match the filters.
+pub(super) async fn count(
+    conn: &mut DbConn,
+    owner: &AuthUser,
+    query: &ListQuery,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    // The names come into scope inside `filtered!`.
+    db_run!(conn, |c| {
+        filtered!(
+            tasks
+                .filter(user_id.eq(owner.id()))
+                .select(diesel::dsl::count_star())
+                .into_boxed(),
+            query,
+            now
+        )
+        .get_result(c)
+        .await
+    })
+}
+
+/// Per (priority rank, category, completed): the number of tasks, and of those pending and
+/// due before `now`. One grouped statement, so the figures are from one snapshot.
+pub(super) async fn stats(
+    conn: &mut DbConn,
+    owner: &AuthUser,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i16, String, bool, i64, i64)>> {
+    use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::{case_when, count, count_star};
+    db_run!(conn, |c| {
+        tasks
+            .filter(user_id.eq(owner.id()))
+            .group_by((priority, category, completed))
+            .select((
+                priority,
+                category,
+                completed,
+                count_star(),
+                // COUNT skips the NULLs the CASE gives for every other row.
+                count(case_when(
+                    completed.eq(false).and(due_date.lt(now).assume_not_null()),
+                    id,
+                )),
+            ))
+            .load(c)
+            .await
+    })
+}
+
+/// Deletes the owner's completed tasks in one statement and returns their ids.
+pub(super) async fn delete_completed(conn: &mut DbConn, owner: &AuthUser) -> QueryResult<Vec<i64>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        diesel::delete(
+            tasks
+                .filter(user_id.eq(owner.id()))
+                .filter(completed.eq(true)),
+        )
+        .returning(id)
+        .get_results(c)
+        .await
+    })
+}
+
+/// Rows (of any owner) with a description but no search key yet: written before the key
+/// existed. At most `batch` of them.
+pub(super) async fn missing_description_keys(
+    conn: &mut DbConn,
+    batch: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        tasks
+            .filter(description_key.is_null())
+            .filter(description.is_not_null())
+            .select((id, description.assume_not_null()))
+            .order_by(id.asc())
+            .limit(batch)
+            .load(c)
+            .await
+    })
+}
+
+/// Stores search keys computed by the application, in one transaction.
+pub(super) async fn set_description_keys(
+    conn: &mut DbConn,
+    keys: &[(i64, String)],
+) -> QueryResult<()> {
+    use crate::db::schema::tasks::dsl::*;
+    use diesel_async::AsyncConnection;
+    db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            for (task_id, key) in keys {
+                diesel::update(tasks.filter(id.eq(*task_id)))
+                    .set(description_key.eq(key))
+                    .execute(c)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await
     })
 }
 
@@ -97,7 +320,9 @@ pub(super) async fn insert(conn: &mut DbConn, row: &NewTaskRow<'_>) -> QueryResu
     })
 }
 
-/// Applies `changes` to one of the owner's tasks in one statement.
+/// Applies `changes` to one of the owner's tasks in one statement. When `completed` is set,
+/// `completed_at` follows it: stamped `now` when the task becomes completed, kept when it
+/// already was, cleared when it becomes pending.
 pub(super) async fn update(
     conn: &mut DbConn,
     owner: &AuthUser,
@@ -105,18 +330,41 @@ pub(super) async fn update(
     changes: &TaskChanges<'_>,
 ) -> QueryResult<Option<TaskRow>> {
     use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::case_when;
+    let now = Some(changes.updated_at);
     db_run!(conn, |c| {
-        diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
-            .set(changes)
-            .returning(TaskRow::as_returning())
-            .get_result(c)
-            .await
-            .optional()
+        let target = tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id()));
+        match changes.completed {
+            None => diesel::update(target)
+                .set(changes)
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional(),
+            // The CASE reads the row as it was before this statement.
+            Some(true) => diesel::update(target)
+                .set((
+                    changes,
+                    completed_at.eq(case_when(completed.eq(true), completed_at)
+                        .otherwise(now.into_sql::<Nullable<Timestamp>>())),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional(),
+            Some(false) => diesel::update(target)
+                .set((changes, completed_at.eq(None::<NaiveDateTime>)))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional(),
+        }
     })
 }
 
-/// Sets `completed`; only a real change bumps `updated_at`, so repeating it changes nothing.
-/// When nothing changed (already in that state, or no such task) the row is read back.
+/// Sets `completed`; only a real change bumps `updated_at` (and `completed_at`), so repeating
+/// it changes nothing. When nothing changed (already in that state, or no such task) the row
+/// is read back.
 pub(super) async fn set_completed(
     conn: &mut DbConn,
     owner: &AuthUser,
@@ -125,6 +373,7 @@ pub(super) async fn set_completed(
     now: NaiveDateTime,
 ) -> QueryResult<Option<TaskRow>> {
     use crate::db::schema::tasks::dsl::*;
+    let stamp = value.then_some(now);
     let changed = db_run!(conn, |c| {
         diesel::update(
             tasks
@@ -132,7 +381,11 @@ pub(super) async fn set_completed(
                 .filter(user_id.eq(owner.id()))
                 .filter(completed.ne(value)),
         )
-        .set((completed.eq(value), updated_at.eq(now)))
+        .set((
+            completed.eq(value),
+            updated_at.eq(now),
+            completed_at.eq(stamp),
+        ))
         .returning(TaskRow::as_returning())
         .get_result(c)
         .await
@@ -144,8 +397,9 @@ pub(super) async fn set_completed(
     }
 }
 
-/// Flips `completed` in one `UPDATE … SET completed = NOT completed … RETURNING`, so that
-/// concurrent toggles each flip it once.
+/// Flips `completed` in one `UPDATE … SET completed = NOT completed, completed_at = CASE …
+/// RETURNING`, so that concurrent toggles each flip it once. The CASE reads the row as it was
+/// before: a pending task gets `now`, a completed one NULL.
 pub(super) async fn toggle(
     conn: &mut DbConn,
     owner: &AuthUser,
@@ -153,11 +407,13 @@ pub(super) async fn toggle(
     now: NaiveDateTime,
 ) -> QueryResult<Option<TaskRow>> {
     use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::case_when;
     db_run!(conn, |c| {
         diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
             .set((
                 completed.eq(diesel::dsl::not(completed)),
                 updated_at.eq(now),
+                completed_at.eq(case_when(completed.eq(false), now.into_sql::<Timestamp>())),
             ))
             .returning(TaskRow::as_returning())
             .get_result(c)
