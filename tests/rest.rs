@@ -389,7 +389,7 @@ async fn bad_query_values_are_422(app: TestApp) {
     for (query, name) in [
         ("?status=done", "status"),
         ("?status=", "status"),
-        ("?sort=priority", "sort"),
+        ("?sort=urgency", "sort"),
         ("?sort_by=created", "sort_by"),
         ("?order=up", "order"),
     ] {
