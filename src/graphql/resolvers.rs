@@ -132,10 +132,13 @@ impl TaskQuery {
         let first = i64::from(first.unwrap_or(DEFAULT_PAGE_SIZE as i32));
         let limit = page_size("body", "first", first, 0, first.into())
             .map_err(|e| to_graphql_error(AppError::invalid(e)))?;
-        let after = after
-            .map(|raw| Cursor::decode(&raw, &query, "body", "after"))
-            .transpose()
-            .map_err(|e| to_graphql_error(AppError::invalid(e)))?;
+        let after = match after {
+            Some(raw) => Some(
+                Cursor::decode(&raw, &query, "body", "after")
+                    .map_err(|e| to_graphql_error(AppError::invalid(e)))?,
+            ),
+            None => None,
+        };
         let page = service(ctx)?
             .list_page(user, &query, &PageRequest { limit, after })
             .await

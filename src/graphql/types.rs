@@ -252,7 +252,7 @@ impl TaskConnection {
         let page_info = PageInfo {
             has_next_page: page.has_next,
             has_previous_page: false,
-            start_cursor: edges.iter().next().map(|e| e.cursor.clone()),
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
             end_cursor: edges.last().map(|e| e.cursor.clone()),
         };
         TaskConnection {

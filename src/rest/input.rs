@@ -396,17 +396,13 @@ pub(super) fn list_query(raw: Option<&str>) -> Result<(ListQuery, Option<PageReq
     // `sort_by` is the newer spelling; it wins when a client sends both.
     query.sort = sort_by.or(sort).unwrap_or_default();
     // Read against the final order: a cursor is only valid for the order it was made in.
-    let after = match cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, &query, "query", "cursor"))
-    {
-        Some(Ok(cursor)) => Some(cursor),
-        Some(Err(e)) => {
-            errors.push(e);
-            None
+    let mut after = None;
+    if let Some(raw) = cursor.as_deref() {
+        match Cursor::decode(raw, &query, "query", "cursor") {
+            Ok(cursor) => after = Some(cursor),
+            Err(e) => errors.push(e),
         }
-        None => None,
-    };
+    }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
