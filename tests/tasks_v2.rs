@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{TestApp, UserClient, assert_error_at};
+use common::{Backend, TestApp, UserClient, assert_error_at};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -26,6 +26,8 @@ backend_tests!(
     graphql_connection_stays_exact_while_tasks_come_and_go,
     graphql_clear_completed,
 );
+
+backend_cases!(older_descriptions_are_keyed_for_search_at_start);
 
 const FIELDS: &str = "id title description completed priority category dueDate completedAt";
 
@@ -1012,4 +1014,57 @@ async fn graphql_clear_completed(app: TestApp) {
         .graphql_data("mutation { clearCompleted }", json!({}))
         .await;
     assert_eq!(again["clearCompleted"], json!([]));
+}
+
+/// Rows written before the search key existed (key NULL) are keyed by the application at the
+/// next start, with the same lower-casing as new rows, so search finds them.
+async fn older_descriptions_are_keyed_for_search_at_start(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = match backend {
+        Backend::Postgres => match common::pg::TempDatabase::create().await {
+            Some(db) => Some(db),
+            None => return,
+        },
+        Backend::Sqlite => None,
+    };
+    let url = match &pg {
+        Some(db) => db.url.clone(),
+        None => format!("sqlite://{}", dir.path().join("todo.db").display()),
+    };
+    let id = {
+        let app = TestApp::builder(backend)
+            .database_url(&url)
+            .start()
+            .await
+            .unwrap();
+        let alice = app.user("alice");
+        create(&alice, json!({"title": "old", "description": "ÉCOLE Über"})).await["id"]
+            .as_i64()
+            .unwrap()
+    };
+    // As a row from before the migration: no key.
+    let forget = "UPDATE tasks SET description_key = NULL";
+    match &pg {
+        Some(_) => {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(forget).await.unwrap();
+        }
+        None => {
+            use diesel::{Connection, RunQueryDsl, SqliteConnection};
+            let path = dir.path().join("todo.db");
+            let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+            diesel::sql_query(forget).execute(&mut conn).unwrap();
+        }
+    }
+    let app = TestApp::builder(backend)
+        .database_url(&url)
+        .start()
+        .await
+        .unwrap();
+    let alice = app.user("alice");
+    assert_eq!(ids(&list(&alice, "?search=%C3%A9cole").await), vec![id]);
+    assert_eq!(ids(&list(&alice, "?search=%C3%BCBER").await), vec![id]);
 }
