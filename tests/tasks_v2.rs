@@ -332,6 +332,9 @@ async fn rest_filters_combine(app: TestApp) {
             "?due_after=2019-12-31T23:00:00-01:00&due_before=2021-06-01T00:00:00.000001Z",
             vec![id(&c)],
         ),
+        // An unescaped `+` offset (decoded as a space) is still understood.
+        ("?due_before=2020-01-01T01:00:00+01:00", vec![]),
+        ("?due_before=2020-01-01T01:00:01+01:00", vec![id(&a)]),
         ("?overdue=true", vec![id(&a)]),
         ("?overdue=false", vec![id(&a), id(&b), id(&c), id(&d)]),
         ("?overdue=true&priority=low", vec![]),

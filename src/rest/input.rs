@@ -307,6 +307,18 @@ fn query_enum<T>(
     parsed
 }
 
+/// A `+hh:mm` offset left unescaped in a URL arrives as a space (form decoding); restore it,
+/// since no RFC 3339 date-time has a space there.
+fn plus_offset(raw: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = raw.as_bytes();
+    match bytes.len().checked_sub(6) {
+        Some(at) if bytes[at] == b' ' && bytes[at + 3] == b':' => {
+            format!("{}+{}", &raw[..at], &raw[at + 1..]).into()
+        }
+        _ => raw.into(),
+    }
+}
+
 /// The list query: filters (`status`, `priority`, `category`, `search`, `due_before`,
 /// `due_after`, `overdue`), the order (`sort` or `sort_by`, and `order`) and, when `limit` or
 /// `cursor` is given, the page. Unknown parameters are ignored; for a repeated one the last
@@ -371,7 +383,8 @@ pub(super) fn list_query(raw: Option<&str>) -> Result<(ListQuery, Option<PageReq
                         .or(query.category);
             }
             "search" => query.search = Some(value.into_owned()),
-            "due_before" | "due_after" => match parse_datetime("query", &key, &value) {
+            "due_before" | "due_after" => match parse_datetime("query", &key, &plus_offset(&value))
+            {
                 Ok(at) if key == "due_before" => query.due_before = Some(at),
                 Ok(at) => query.due_after = Some(at),
                 Err(e) => errors.push(e),
