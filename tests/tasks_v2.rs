@@ -1059,6 +1059,10 @@ async fn older_descriptions_are_keyed_for_search_at_start(backend: Backend) {
             use diesel::{Connection, RunQueryDsl, SqliteConnection};
             let path = dir.path().join("todo.db");
             let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+            // The first server's pool may still be closing its connections.
+            diesel::sql_query("PRAGMA busy_timeout = 10000")
+                .execute(&mut conn)
+                .unwrap();
             diesel::sql_query(forget).execute(&mut conn).unwrap();
         }
     }
