@@ -14,6 +14,8 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("put", "/api/{user_id}/tasks/{id}", true, true),
     ("delete", "/api/{user_id}/tasks/{id}", true, false),
     ("patch", "/api/{user_id}/tasks/{id}/complete", true, false),
+    ("get", "/api/{user_id}/tasks/changes", false, false),
+    ("get", "/api/{user_id}/tasks/events", false, false),
 ];
 
 async fn app() -> TestApp {

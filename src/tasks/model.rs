@@ -16,8 +16,8 @@ pub const TITLE_MAX_CHARS: usize = 200;
 /// Longest description, in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 1000;
 
-/// A task as the APIs show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A task as the APIs show it. Serializable because task events carry it between instances.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Task {
     /// Generated id, unique across users.
     pub id: i64,
@@ -36,10 +36,10 @@ pub struct Task {
 }
 
 /// A row of `tasks` as both backends return it (timestamps are UTC without zone).
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskRow {
-    id: i64,
+    pub(super) id: i64,
     user_id: String,
     title: String,
     description: Option<String>,
@@ -58,6 +58,25 @@ impl From<TaskRow> for Task {
             completed: row.completed,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl TaskRow {
+    /// A row as the database would return it, for unit tests of what is built from one.
+    pub(crate) fn for_test(title: String, description: String) -> Self {
+        let at = chrono::DateTime::<Utc>::from_timestamp_micros(1_795_000_000_123_456)
+            .unwrap_or_default()
+            .naive_utc();
+        TaskRow {
+            id: 1,
+            user_id: "user-1".into(),
+            title,
+            description: Some(description),
+            completed: false,
+            created_at: at,
+            updated_at: at,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::model::{ListQuery, SortKey, SortOrder, TaskRow, TaskStatus};
 use crate::auth::AuthUser;
@@ -86,61 +86,170 @@ pub(super) async fn find(
     })
 }
 
-/// Inserts a task for its owner.
-pub(super) async fn insert(conn: &mut DbConn, row: &NewTaskRow<'_>) -> QueryResult<TaskRow> {
+/// Builds the NOTIFY payload of a change from its number, the task id and the row after it
+/// (`None`: deleted). Called inside the transaction, once the number is known.
+pub(super) type PayloadFn<'a> = dyn Fn(i64, i64, Option<&TaskRow>) -> String + Sync + 'a;
+
+/// A write that happened: the row after it and its change number (`None` when the write
+/// changed nothing, as a repeated `set_completed`).
+pub(super) struct Written {
+    pub row: TaskRow,
+    pub seq: Option<i64>,
+}
+
+/// Inside a write's transaction: takes the owner's next change number (the upsert locks the
+/// owner's counter row until commit, so one owner's changes commit in number order), records
+/// the task's last change (a deletion stays as a tombstone), and queues the event.
+macro_rules! record_change {
+    ($c:expr, $owner:expr, $task_id:expr, $row:expr, $now:expr, $payload:expr) => {{
+        use crate::db::events::Notify as _;
+        use crate::db::schema::task_changes as tc;
+        use crate::db::schema::task_sync_cursors as cur;
+        let seq: i64 = diesel::insert_into(cur::table)
+            .values((
+                cur::user_id.eq($owner),
+                cur::last_seq.eq(1_i64),
+                cur::pruned_seq.eq(0_i64),
+            ))
+            .on_conflict(cur::user_id)
+            .do_update()
+            .set(cur::last_seq.eq(cur::last_seq + 1_i64))
+            .returning(cur::last_seq)
+            .get_result($c)
+            .await?;
+        let deleted = $row.is_none();
+        diesel::insert_into(tc::table)
+            .values((
+                tc::task_id.eq($task_id),
+                tc::user_id.eq($owner),
+                tc::seq.eq(seq),
+                tc::deleted.eq(deleted),
+                tc::changed_at.eq($now),
+            ))
+            .on_conflict(tc::task_id)
+            .do_update()
+            .set((
+                tc::seq.eq(seq),
+                tc::deleted.eq(deleted),
+                tc::changed_at.eq($now),
+            ))
+            .execute($c)
+            .await?;
+        let payload = ($payload)(seq, $task_id, $row);
+        $c.notify(&payload).await?;
+        seq
+    }};
+}
+
+/// Inserts a task for its owner, with its change record and event.
+pub(super) async fn insert(
+    conn: &mut DbConn,
+    row: &NewTaskRow<'_>,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Written> {
     db_run!(conn, |c| {
-        diesel::insert_into(crate::db::schema::tasks::table)
-            .values(row)
-            .returning(TaskRow::as_returning())
-            .get_result(c)
-            .await
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let inserted = diesel::insert_into(crate::db::schema::tasks::table)
+                .values(row)
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await?;
+            let seq = record_change!(
+                c,
+                row.user_id,
+                inserted.id,
+                Some(&inserted),
+                row.updated_at,
+                payload
+            );
+            Ok(Written {
+                row: inserted,
+                seq: Some(seq),
+            })
+        })
+        .await
     })
 }
 
-/// Applies `changes` to one of the owner's tasks in one statement.
+/// Applies `changes` to one of the owner's tasks, with its change record and event.
 pub(super) async fn update(
     conn: &mut DbConn,
     owner: &AuthUser,
     task_id: i64,
     changes: &TaskChanges<'_>,
-) -> QueryResult<Option<TaskRow>> {
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     db_run!(conn, |c| {
-        diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
-            .set(changes)
-            .returning(TaskRow::as_returning())
-            .get_result(c)
-            .await
-            .optional()
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let Some(updated) =
+                diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
+                    .set(changes)
+                    .returning(TaskRow::as_returning())
+                    .get_result(c)
+                    .await
+                    .optional()?
+            else {
+                return Ok(None);
+            };
+            let seq = record_change!(
+                c,
+                owner.id(),
+                task_id,
+                Some(&updated),
+                changes.updated_at,
+                payload
+            );
+            Ok(Some(Written {
+                row: updated,
+                seq: Some(seq),
+            }))
+        })
+        .await
     })
 }
 
-/// Sets `completed`; only a real change bumps `updated_at`, so repeating it changes nothing.
-/// When nothing changed (already in that state, or no such task) the row is read back.
+/// Sets `completed`; only a real change bumps `updated_at` (and makes an event), so repeating
+/// it changes nothing. When nothing changed (already in that state, or no such task) the row is
+/// read back.
 pub(super) async fn set_completed(
     conn: &mut DbConn,
     owner: &AuthUser,
     task_id: i64,
     value: bool,
     now: NaiveDateTime,
-) -> QueryResult<Option<TaskRow>> {
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     let changed = db_run!(conn, |c| {
-        diesel::update(
-            tasks
-                .filter(id.eq(task_id))
-                .filter(user_id.eq(owner.id()))
-                .filter(completed.ne(value)),
-        )
-        .set((completed.eq(value), updated_at.eq(now)))
-        .returning(TaskRow::as_returning())
-        .get_result(c)
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let Some(updated) = diesel::update(
+                tasks
+                    .filter(id.eq(task_id))
+                    .filter(user_id.eq(owner.id()))
+                    .filter(completed.ne(value)),
+            )
+            .set((completed.eq(value), updated_at.eq(now)))
+            .returning(TaskRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?
+            else {
+                return Ok(None);
+            };
+            let seq = record_change!(c, owner.id(), task_id, Some(&updated), now, payload);
+            Ok(Some(Written {
+                row: updated,
+                seq: Some(seq),
+            }))
+        })
         .await
-        .optional()
     })?;
     match changed {
-        Some(row) => Ok(Some(row)),
-        None => find(conn, owner, task_id).await,
+        Some(written) => Ok(Some(written)),
+        None => Ok(find(conn, owner, task_id)
+            .await?
+            .map(|row| Written { row, seq: None })),
     }
 }
 
@@ -151,28 +260,172 @@ pub(super) async fn toggle(
     owner: &AuthUser,
     task_id: i64,
     now: NaiveDateTime,
-) -> QueryResult<Option<TaskRow>> {
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     db_run!(conn, |c| {
-        diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
-            .set((
-                completed.eq(diesel::dsl::not(completed)),
-                updated_at.eq(now),
-            ))
-            .returning(TaskRow::as_returning())
-            .get_result(c)
-            .await
-            .optional()
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let Some(updated) =
+                diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
+                    .set((
+                        completed.eq(diesel::dsl::not(completed)),
+                        updated_at.eq(now),
+                    ))
+                    .returning(TaskRow::as_returning())
+                    .get_result(c)
+                    .await
+                    .optional()?
+            else {
+                return Ok(None);
+            };
+            let seq = record_change!(c, owner.id(), task_id, Some(&updated), now, payload);
+            Ok(Some(Written {
+                row: updated,
+                seq: Some(seq),
+            }))
+        })
+        .await
     })
 }
 
-/// Deletes one of the owner's tasks; false when there was none.
-pub(super) async fn delete(conn: &mut DbConn, owner: &AuthUser, task_id: i64) -> QueryResult<bool> {
+/// Deletes one of the owner's tasks, leaving a tombstone; `None` when there was none, else the
+/// change number.
+pub(super) async fn delete(
+    conn: &mut DbConn,
+    owner: &AuthUser,
+    task_id: i64,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<i64>> {
     use crate::db::schema::tasks::dsl::*;
-    let deleted = db_run!(conn, |c| {
-        diesel::delete(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
-            .execute(c)
+    db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let deleted =
+                diesel::delete(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
+                    .execute(c)
+                    .await?;
+            if deleted == 0 {
+                return Ok(None);
+            }
+            let gone: Option<&TaskRow> = None;
+            let seq = record_change!(c, owner.id(), task_id, gone, now, payload);
+            Ok(Some(seq))
+        })
+        .await
+    })
+}
+
+/// The owner's change counter: (last change number, newest number whose tombstone is gone).
+/// (0, 0) for a user who never changed anything.
+pub(super) async fn cursor(conn: &mut DbConn, owner: &AuthUser) -> QueryResult<(i64, i64)> {
+    use crate::db::schema::task_sync_cursors::dsl::*;
+    let found = db_run!(conn, |c| {
+        task_sync_cursors
+            .filter(user_id.eq(owner.id()))
+            .select((last_seq, pruned_seq))
+            .first::<(i64, i64)>(c)
             .await
+            .optional()
     })?;
-    Ok(deleted > 0)
+    Ok(found.unwrap_or((0, 0)))
+}
+
+/// Drops the owner's tombstones older than `before`, remembering the newest number dropped so
+/// an older cursor is refused instead of silently missing those deletions.
+pub(super) async fn prune_tombstones(
+    conn: &mut DbConn,
+    owner: &AuthUser,
+    before: NaiveDateTime,
+) -> QueryResult<()> {
+    use crate::db::schema::task_changes as tc;
+    use crate::db::schema::task_sync_cursors as cur;
+    db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let newest: Option<i64> = tc::table
+                .filter(tc::user_id.eq(owner.id()))
+                .filter(tc::deleted.eq(true))
+                .filter(tc::changed_at.lt(before))
+                .select(diesel::dsl::max(tc::seq))
+                .first(c)
+                .await?;
+            let Some(newest) = newest else {
+                return Ok(());
+            };
+            diesel::delete(
+                tc::table
+                    .filter(tc::user_id.eq(owner.id()))
+                    .filter(tc::deleted.eq(true))
+                    .filter(tc::seq.le(newest)),
+            )
+            .execute(c)
+            .await?;
+            diesel::update(
+                cur::table
+                    .filter(cur::user_id.eq(owner.id()))
+                    .filter(cur::pruned_seq.lt(newest)),
+            )
+            .set(cur::pruned_seq.eq(newest))
+            .execute(c)
+            .await?;
+            Ok(())
+        })
+        .await
+    })
+}
+
+/// The owner's changes numbered `after < seq <= upto`, oldest first: (seq, task id, deleted).
+pub(super) async fn changes_between(
+    conn: &mut DbConn,
+    owner: &AuthUser,
+    after: i64,
+    upto: i64,
+) -> QueryResult<Vec<(i64, i64, bool)>> {
+    use crate::db::schema::task_changes::dsl::*;
+    db_run!(conn, |c| {
+        task_changes
+            .filter(user_id.eq(owner.id()))
+            .filter(seq.gt(after))
+            .filter(seq.le(upto))
+            .order_by(seq.asc())
+            .select((seq, task_id, deleted))
+            .load(c)
+            .await
+    })
+}
+
+/// Those of the owner's tasks whose ids are listed (missing ones were deleted meanwhile).
+pub(super) async fn find_many(
+    conn: &mut DbConn,
+    owner: &AuthUser,
+    ids: &[i64],
+) -> QueryResult<Vec<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        tasks
+            .filter(user_id.eq(owner.id()))
+            .filter(id.eq_any(ids))
+            .select(TaskRow::as_select())
+            .load(c)
+            .await
+    })
+}
+
+/// One task of the user an event names, for an event whose payload was too large to carry
+/// the task. The owner comes from our own NOTIFY (written by a verified request), not from a
+/// client, and the query is still filtered by it.
+pub(super) async fn find_for_event(
+    conn: &mut DbConn,
+    owner_id: &str,
+    task_id: i64,
+) -> QueryResult<Option<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        tasks
+            .filter(id.eq(task_id))
+            .filter(user_id.eq(owner_id))
+            .select(TaskRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    })
 }
