@@ -173,7 +173,12 @@ pub struct Settings {
 
     /// How long deletions are remembered for incremental sync (e.g. 30d); an older cursor is
     /// answered 410 CURSOR_EXPIRED.
-    #[arg(long, env = "TOMBSTONE_RETENTION", default_value = "30d", global = true)]
+    #[arg(
+        long,
+        env = "TOMBSTONE_RETENTION",
+        default_value = "30d",
+        global = true
+    )]
     pub tombstone_retention: String,
 
     /// How often an idle Server-Sent Events stream gets a keep-alive comment (e.g. 15s).

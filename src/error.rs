@@ -183,9 +183,9 @@ impl AppError {
                 .join("; "),
             AppError::Unavailable(_) => "Service unavailable".to_owned(),
             AppError::RateLimited(_) => "Too Many Requests".to_owned(),
-            AppError::TooManySubscriptions(limit) => format!(
-                "Too many open subscriptions: at most {limit} per user; close one first"
-            ),
+            AppError::TooManySubscriptions(limit) => {
+                format!("Too many open subscriptions: at most {limit} per user; close one first")
+            }
             AppError::CursorExpired => "CURSOR_EXPIRED: the cursor is older than the changes \
                                         kept; fetch everything again (no `since`)"
                 .to_owned(),

@@ -110,7 +110,10 @@ async fn a_subscriber_on_one_instance_sees_changes_made_through_the_other_in_ord
     let task = alice.create_task("through B").await;
     let id = id_of(&task);
     alice
-        .put(&alice.tasks_path(&format!("/{id}")), json!({"title": "renamed"}))
+        .put(
+            &alice.tasks_path(&format!("/{id}")),
+            json!({"title": "renamed"}),
+        )
         .await
         .good(StatusCode::OK);
     alice
@@ -118,14 +121,26 @@ async fn a_subscriber_on_one_instance_sees_changes_made_through_the_other_in_ord
         .await
         .good(StatusCode::OK);
     assert_eq!(
-        alice.delete(&alice.tasks_path(&format!("/{id}"))).await.status,
+        alice
+            .delete(&alice.tasks_path(&format!("/{id}")))
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
 
     let expected = [
-        ("CREATED", json!({"id": id.to_string(), "title": "through B", "completed": false})),
-        ("UPDATED", json!({"id": id.to_string(), "title": "renamed", "completed": false})),
-        ("UPDATED", json!({"id": id.to_string(), "title": "renamed", "completed": true})),
+        (
+            "CREATED",
+            json!({"id": id.to_string(), "title": "through B", "completed": false}),
+        ),
+        (
+            "UPDATED",
+            json!({"id": id.to_string(), "title": "renamed", "completed": false}),
+        ),
+        (
+            "UPDATED",
+            json!({"id": id.to_string(), "title": "renamed", "completed": true}),
+        ),
         ("DELETED", Value::Null),
     ];
     let mut last_cursor = 0;
@@ -140,7 +155,10 @@ async fn a_subscriber_on_one_instance_sees_changes_made_through_the_other_in_ord
     }
     // The cursor of the last event is where sync stands: nothing after it.
     let after = changes(b, "alice", Some(&last_cursor.to_string())).await;
-    assert_eq!(after, json!({"changed": [], "deleted_ids": [], "cursor": last_cursor.to_string()}));
+    assert_eq!(
+        after,
+        json!({"changed": [], "deleted_ids": [], "cursor": last_cursor.to_string()})
+    );
     assert!(
         live::stays_quiet(&mut bob_socket, Duration::from_millis(500)).await,
         "bob hears nothing of alice's tasks"
@@ -187,8 +205,15 @@ async fn a_killed_listener_leads_to_resync_then_events_again() {
     assert_eq!(killed.len(), 2, "one listener per instance");
 
     let event = live::next_event(&mut socket).await;
-    assert_eq!(event, json!({"kind": "RESYNC", "id": null, "cursor": null, "task": null}));
-    let task = pair.b().user("alice").create_task("after the reconnect").await;
+    assert_eq!(
+        event,
+        json!({"kind": "RESYNC", "id": null, "cursor": null, "task": null})
+    );
+    let task = pair
+        .b()
+        .user("alice")
+        .create_task("after the reconnect")
+        .await;
     let event = live::next_event(&mut socket).await;
     assert_eq!(event["kind"], "CREATED");
     assert_eq!(event["id"], id_of(&task).to_string());
@@ -213,7 +238,10 @@ async fn sync_after_a_gap_returns_exactly_what_changed(backend: Backend) {
     // The client goes away; changes happen through both instances.
     let alice_b = b.user("alice");
     alice_b
-        .put(&alice_b.tasks_path(&format!("/{t1}")), json!({"description": "more"}))
+        .put(
+            &alice_b.tasks_path(&format!("/{t1}")),
+            json!({"description": "more"}),
+        )
         .await
         .good(StatusCode::OK);
     alice_b.delete(&alice_b.tasks_path(&format!("/{t2}"))).await;
@@ -231,7 +259,12 @@ async fn sync_after_a_gap_returns_exactly_what_changed(backend: Backend) {
         let gap = changes(app, "alice", Some(&cursor)).await;
         assert_eq!(sorted_ids(&gap["changed"]), vec![t1, t3, t4], "{gap}");
         assert_eq!(sorted_ids(&gap["deleted_ids"]), vec![t2, t5], "{gap}");
-        let t1_now = gap["changed"].as_array().unwrap().iter().find(|t| t["id"] == t1).unwrap();
+        let t1_now = gap["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == t1)
+            .unwrap();
         assert_eq!(t1_now["description"], "more");
         let next = gap["cursor"].as_str().unwrap();
         assert_ne!(next, cursor);
@@ -265,8 +298,13 @@ async fn an_expired_or_foreign_cursor_is_410(backend: Backend) {
     let app = both.b();
     let alice = app.user("alice");
     let task = alice.create_task("short-lived").await;
-    let before = changes(app, "alice", None).await["cursor"].as_str().unwrap().to_owned();
-    alice.delete(&alice.tasks_path(&format!("/{}", id_of(&task)))).await;
+    let before = changes(app, "alice", None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice
+        .delete(&alice.tasks_path(&format!("/{}", id_of(&task))))
+        .await;
     // Within the retention time the deletion is reported.
     let gap = changes(app, "alice", Some(&before)).await;
     assert_eq!(gap["deleted_ids"], json!([id_of(&task)]));
@@ -278,23 +316,40 @@ async fn an_expired_or_foreign_cursor_is_410(backend: Backend) {
         .await;
     assert_eq!(expired.status, StatusCode::GONE, "{}", expired.text);
     assert_eq!(expired.json()["code"], "CURSOR_EXPIRED");
-    assert!(expired.json()["detail"].as_str().unwrap().starts_with("CURSOR_EXPIRED"));
+    assert!(
+        expired.json()["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("CURSOR_EXPIRED")
+    );
     let body = alice
-        .graphql("query($s: String) { taskChanges(since: $s) { cursor } }", json!({"s": before}))
+        .graphql(
+            "query($s: String) { taskChanges(since: $s) { cursor } }",
+            json!({"s": before}),
+        )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "CURSOR_EXPIRED", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "CURSOR_EXPIRED",
+        "{body}"
+    );
     // A cursor that saw the deletion is still good.
-    assert_eq!(changes(app, "alice", Some(&after)).await["cursor"], after.as_str());
+    assert_eq!(
+        changes(app, "alice", Some(&after)).await["cursor"],
+        after.as_str()
+    );
     // A cursor from the future (another database) is refused the same way; junk is a 422.
     let future = alice.get(&alice.tasks_path("/changes?since=999999")).await;
     assert_eq!(future.status, StatusCode::GONE);
-    let junk = alice.get(&alice.tasks_path("/changes?since=abc")).await.validation();
+    let junk = alice
+        .get(&alice.tasks_path("/changes?since=abc"))
+        .await
+        .validation();
     common::assert_error_at(&junk, json!(["query", "since"]), "value_error");
     // Another user's path is 403, as everywhere.
-    alice
-        .get("/api/bob/tasks/changes")
-        .await
-        .detail(StatusCode::FORBIDDEN, "Not authorized to access this user's tasks");
+    alice.get("/api/bob/tasks/changes").await.detail(
+        StatusCode::FORBIDDEN,
+        "Not authorized to access this user's tasks",
+    );
 }
 
 async fn sse_streams_events_and_resumes(backend: Backend) {
@@ -305,13 +360,19 @@ async fn sse_streams_events_and_resumes(backend: Backend) {
     let mut stream = SseReader::open(a, "alice", "/api/alice/tasks/events", &[]).await;
     assert_eq!(stream.response.status(), StatusCode::OK);
     assert!(
-        stream.response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream")
+        stream.response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     let alice = b.user("alice");
     b.user("bob").create_task("not alice's").await;
     let id = id_of(&alice.create_task("streamed").await);
-    alice.patch(&alice.tasks_path(&format!("/{id}/complete"))).await.good(StatusCode::OK);
+    alice
+        .patch(&alice.tasks_path(&format!("/{id}/complete")))
+        .await
+        .good(StatusCode::OK);
     alice.delete(&alice.tasks_path(&format!("/{id}"))).await;
 
     let (created_id, created) = stream.next_event().await;
@@ -320,35 +381,68 @@ async fn sse_streams_events_and_resumes(backend: Backend) {
     assert_eq!(created["task"]["user_id"], "alice");
     assert_eq!(created_id.as_deref(), created["cursor"].as_str());
     let (_, toggled) = stream.next_event().await;
-    assert_eq!((toggled["kind"].as_str(), toggled["task"]["completed"].as_bool()), (Some("UPDATED"), Some(true)));
+    assert_eq!(
+        (
+            toggled["kind"].as_str(),
+            toggled["task"]["completed"].as_bool()
+        ),
+        (Some("UPDATED"), Some(true))
+    );
     let (deleted_id, deleted) = stream.next_event().await;
-    assert_eq!(deleted, json!({"kind": "DELETED", "id": id, "task": null, "cursor": deleted_id.clone().unwrap()}));
+    assert_eq!(
+        deleted,
+        json!({"kind": "DELETED", "id": id, "task": null, "cursor": deleted_id.clone().unwrap()})
+    );
     // Idle: keep-alive comments.
-    assert_eq!(stream.next(Duration::from_secs(5)).await, Sse::Comment("keep-alive".into()));
+    assert_eq!(
+        stream.next(Duration::from_secs(5)).await,
+        Sse::Comment("keep-alive".into())
+    );
 
     // Resuming after the CREATED replays what came after it, then goes live.
     let resume = created_id.unwrap();
-    let mut resumed = SseReader::open(a, "alice", "/api/alice/tasks/events", &[("last-event-id", &resume)]).await;
+    let mut resumed = SseReader::open(
+        a,
+        "alice",
+        "/api/alice/tasks/events",
+        &[("last-event-id", &resume)],
+    )
+    .await;
     let (_, replayed) = resumed.next_event().await;
-    assert_eq!(replayed["kind"], "DELETED", "the update was superseded by the deletion: {replayed}");
+    assert_eq!(
+        replayed["kind"], "DELETED",
+        "the update was superseded by the deletion: {replayed}"
+    );
     assert_eq!(replayed["id"], id);
     let later = id_of(&alice.create_task("after resume").await);
     let (_, live_event) = resumed.next_event().await;
-    assert_eq!((live_event["kind"].as_str(), live_event["id"].as_i64()), (Some("CREATED"), Some(later)));
+    assert_eq!(
+        (live_event["kind"].as_str(), live_event["id"].as_i64()),
+        (Some("CREATED"), Some(later))
+    );
 
     // Auth and the 403 rule as on every REST path.
     let other = SseReader::open(a, "alice", "/api/bob/tasks/events", &[]).await;
     assert_eq!(other.response.status(), StatusCode::FORBIDDEN);
     let anonymous = a.anonymous().get("/api/alice/tasks/events").await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-    let junk = SseReader::open(a, "alice", "/api/alice/tasks/events", &[("last-event-id", "x")]).await;
+    let junk = SseReader::open(
+        a,
+        "alice",
+        "/api/alice/tasks/events",
+        &[("last-event-id", "x")],
+    )
+    .await;
     assert_eq!(junk.response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 async fn the_per_user_cap_holds_for_websocket_and_sse(backend: Backend) {
     let Some(both) = instances(
         backend,
-        &[("--max-subscriptions-per-user", "2"), ("--sse-keep-alive", "1s")],
+        &[
+            ("--max-subscriptions-per-user", "2"),
+            ("--sse-keep-alive", "1s"),
+        ],
     )
     .await
     else {
@@ -370,7 +464,9 @@ async fn the_per_user_cap_holds_for_websocket_and_sse(backend: Backend) {
         json!({"detail": "Too many open subscriptions: at most 2 per user; close one first"})
     );
     live::subscribe(&mut socket, "2").await;
-    let message = live::next_json(&mut socket, Duration::from_secs(10)).await.unwrap();
+    let message = live::next_json(&mut socket, Duration::from_secs(10))
+        .await
+        .unwrap();
     let code = if message["type"] == "error" {
         message["payload"][0]["extensions"]["code"].clone()
     } else {
@@ -391,63 +487,10 @@ async fn the_per_user_cap_holds_for_websocket_and_sse(backend: Backend) {
         if again.response.status() == StatusCode::OK {
             break;
         }
-        assert!(Instant::now() < deadline, "the closed stream's place never came back");
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's place never came back"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// User B's create latency with 5,000 subscriptions open for user A stays within 2x of B's
-/// latency without them: events are routed per user, so A's subscribers cost B nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_users_subscriptions_do_not_slow_a_write() {
-    let server = TestApp::builder(Backend::Sqlite)
-        .arg("--max-subscriptions-per-user", "10000")
-        .arg("--rate-limit", "0")
-        .start()
-        .await
-        .expect("SQLite app");
-    let app = &server;
-    let bob = app.user("bob");
-    async fn median_create(bob: &common::UserClient<'_>) -> Duration {
-        let mut times = Vec::new();
-        for n in 0..60 {
-            let started = Instant::now();
-            bob.create_task(&format!("b{n}")).await;
-            times.push(started.elapsed());
-        }
-        times.sort();
-        times[times.len() / 2]
-    }
-    let baseline = median_create(&bob).await;
-
-    const SOCKETS: usize = 50;
-    const PER_SOCKET: usize = 100;
-    let mut sockets = Vec::new();
-    for _ in 0..SOCKETS {
-        let mut socket = live::socket(app, "alice").await;
-        for n in 0..PER_SOCKET {
-            live::subscribe(&mut socket, &n.to_string()).await;
-        }
-        sockets.push(socket);
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // All 5,000 are live: one change of A's reaches each of them.
-    app.user("alice").create_task("fan-out").await;
-    for socket in &mut sockets {
-        for _ in 0..PER_SOCKET {
-            assert_eq!(live::next_event(socket).await["kind"], "CREATED");
-        }
-    }
-
-    let loaded = median_create(&bob).await;
-    println!(
-        "bob's create, median: {:.2} ms alone, {:.2} ms with 5,000 subscriptions open for alice",
-        baseline.as_secs_f64() * 1e3,
-        loaded.as_secs_f64() * 1e3
-    );
-    // A floor of 2 ms keeps sub-millisecond scheduling noise from deciding the outcome.
-    assert!(
-        loaded.as_secs_f64() <= 2.0 * baseline.as_secs_f64().max(0.002),
-        "{loaded:?} vs {baseline:?}"
-    );
 }

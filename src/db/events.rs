@@ -41,25 +41,26 @@ const LIVENESS_INTERVAL: Duration = Duration::from_secs(30);
 /// events in-process after the commit instead.
 pub trait Notify {
     /// Queues `payload` on [`CHANNEL`].
-    fn notify<'a>(&'a mut self, payload: &'a str) -> impl Future<Output = QueryResult<()>> + Send + 'a;
+    fn notify<'a>(
+        &'a mut self,
+        payload: &'a str,
+    ) -> impl Future<Output = QueryResult<()>> + Send + 'a;
 }
 
 impl Notify for AsyncPgConnection {
-    fn notify<'a>(&'a mut self, payload: &'a str) -> impl Future<Output = QueryResult<()>> + Send + 'a {
-        async move {
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<Text, _>(CHANNEL)
-                .bind::<Text, _>(payload)
-                .execute(self)
-                .await
-                .map(drop)
-        }
+    async fn notify(&mut self, payload: &str) -> QueryResult<()> {
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<Text, _>(CHANNEL)
+            .bind::<Text, _>(payload)
+            .execute(self)
+            .await
+            .map(drop)
     }
 }
 
 impl Notify for SqliteConn {
-    fn notify<'a>(&'a mut self, _payload: &'a str) -> impl Future<Output = QueryResult<()>> + Send + 'a {
-        async { Ok(()) }
+    async fn notify(&mut self, _payload: &str) -> QueryResult<()> {
+        Ok(())
     }
 }
 
@@ -78,7 +79,10 @@ pub enum ListenerNotice {
 
 /// Starts the listening task for the PostgreSQL `url` and returns what it hears. The task runs
 /// until the receiver is dropped.
-pub fn listen(url: &str, connect_timeout: Duration) -> Result<mpsc::Receiver<ListenerNotice>, String> {
+pub fn listen(
+    url: &str,
+    connect_timeout: Duration,
+) -> Result<mpsc::Receiver<ListenerNotice>, String> {
     let tls = PgTls::from_url(url)?;
     let mut driver_url = tls.driver_url().to_owned();
     if !driver_url.contains("connect_timeout=") {

@@ -5,7 +5,8 @@ use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
 use super::types::{
-    CreateTaskInput, SortOrder, Task, TaskChanges, TaskEvent, TaskSort, TaskStatus, UpdateTaskInput, Viewer,
+    CreateTaskInput, SortOrder, Task, TaskChanges, TaskEvent, TaskSort, TaskStatus,
+    UpdateTaskInput, Viewer,
 };
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};

@@ -137,7 +137,8 @@ async fn events(
                 // Too old to replay: tell the client to fetch everything, and resume from now.
                 let now = tasks.cursor(&user).await?;
                 covered = Some(now);
-                let data = json!({"kind": "RESYNC", "id": null, "task": null, "cursor": now.to_string()});
+                let data =
+                    json!({"kind": "RESYNC", "id": null, "task": null, "cursor": now.to_string()});
                 first.push(Event::default().id(now.to_string()).data(data.to_string()));
             }
             Err(e) => return Err(e),

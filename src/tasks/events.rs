@@ -150,7 +150,12 @@ pub(super) fn wire_payload(
 /// resync for everyone.
 pub(super) enum Received {
     Event(TaskEvent),
-    NeedsTask { owner: String, kind: TaskEventKind, task_id: i64, seq: i64 },
+    NeedsTask {
+        owner: String,
+        kind: TaskEventKind,
+        task_id: i64,
+        seq: i64,
+    },
     ResyncAll,
 }
 
@@ -333,10 +338,21 @@ mod tests {
             "\u{1}".repeat(DESCRIPTION_MAX_CHARS),
         );
         let inline = serde_json::to_string(&Task::from(worst.clone())).unwrap();
-        assert!(inline.len() > INLINE_LIMIT, "worst case is {} bytes", inline.len());
+        assert!(
+            inline.len() > INLINE_LIMIT,
+            "worst case is {} bytes",
+            inline.len()
+        );
         let payload = wire_payload("user-1", TaskEventKind::Updated, 1, 9, Some(&worst));
         assert!(payload.len() < 200, "{payload}");
-        assert!(matches!(decode(&payload), Some(Received::NeedsTask { task_id: 1, seq: 9, .. })));
+        assert!(matches!(
+            decode(&payload),
+            Some(Received::NeedsTask {
+                task_id: 1,
+                seq: 9,
+                ..
+            })
+        ));
 
         let huge_user = "u".repeat(9000);
         let payload = wire_payload(&huge_user, TaskEventKind::Deleted, 1, 9, None);

@@ -6,6 +6,6 @@ pub mod model;
 pub mod service;
 mod store;
 
-pub use model::{ListQuery, NewTask, SortKey, SortOrder, Task, TaskPatch, TaskStatus};
 pub use events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
+pub use model::{ListQuery, NewTask, SortKey, SortOrder, Task, TaskPatch, TaskStatus};
 pub use service::{TaskChangeSet, TaskService};

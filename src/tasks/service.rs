@@ -176,10 +176,22 @@ impl TaskService {
     }
 
     /// After a commit: on SQLite, delivers the event here (PostgreSQL's NOTIFY does it).
-    fn delivered(&self, user: &AuthUser, kind: TaskEventKind, task_id: i64, task: Option<&Task>, seq: Option<i64>) {
+    fn delivered(
+        &self,
+        user: &AuthUser,
+        kind: TaskEventKind,
+        task_id: i64,
+        task: Option<&Task>,
+        seq: Option<i64>,
+    ) {
         if let (true, Some(seq)) = (self.delivers_in_process(), seq) {
-            self.events
-                .deliver(TaskEvent::change(user.id(), kind, task_id, task.cloned(), seq));
+            self.events.deliver(TaskEvent::change(
+                user.id(),
+                kind,
+                task_id,
+                task.cloned(),
+                seq,
+            ));
         }
     }
 
@@ -212,7 +224,10 @@ impl TaskService {
                     TaskEvent::change(user.id(), TaskEventKind::Updated, task.id, Some(task), last)
                 })
                 .collect();
-            return Ok(TaskChangeSet { events, cursor: last });
+            return Ok(TaskChangeSet {
+                events,
+                cursor: last,
+            });
         };
         if since < pruned || since > last {
             return Err(AppError::CursorExpired);
@@ -223,26 +238,42 @@ impl TaskService {
             .filter(|(_, _, deleted)| !deleted)
             .map(|(_, id, _)| *id)
             .collect();
-        let mut tasks: std::collections::HashMap<i64, Task> = store::find_many(&mut conn, user, &live)
-            .await?
-            .into_iter()
-            .map(|row| {
-                let task = Task::from(row);
-                (task.id, task)
-            })
-            .collect();
+        let mut tasks: std::collections::HashMap<i64, Task> =
+            store::find_many(&mut conn, user, &live)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    let task = Task::from(row);
+                    (task.id, task)
+                })
+                .collect();
         let events = entries
             .into_iter()
             .filter_map(|(seq, id, deleted)| {
                 if deleted {
-                    return Some(TaskEvent::change(user.id(), TaskEventKind::Deleted, id, None, seq));
+                    return Some(TaskEvent::change(
+                        user.id(),
+                        TaskEventKind::Deleted,
+                        id,
+                        None,
+                        seq,
+                    ));
                 }
                 // Missing: deleted after the counter was read; the next sync reports it.
                 let task = tasks.remove(&id)?;
-                Some(TaskEvent::change(user.id(), TaskEventKind::Updated, id, Some(task), seq))
+                Some(TaskEvent::change(
+                    user.id(),
+                    TaskEventKind::Updated,
+                    id,
+                    Some(task),
+                    seq,
+                ))
             })
             .collect();
-        Ok(TaskChangeSet { events, cursor: last })
+        Ok(TaskChangeSet {
+            events,
+            cursor: last,
+        })
     }
 
     /// The user's current cursor (where a client that just fetched everything stands).
@@ -296,7 +327,8 @@ impl TaskService {
             updated_at: now,
         };
         let kind = TaskEventKind::Created;
-        let payload = |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
+        let payload =
+            |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
         let mut conn = self.db.conn().await?;
         let written = store::insert(&mut conn, &row, &payload).await?;
         let task = Task::from(written.row);
@@ -355,7 +387,8 @@ impl TaskService {
     /// Deletes one of the user's tasks.
     pub async fn delete(&self, user: &AuthUser, id: i64) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
-        let payload = |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
+        let payload =
+            |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
         let mut conn = self.db.conn().await?;
         match store::delete(&mut conn, user, id, now_micros(), &payload).await? {
             Some(seq) => {
@@ -367,10 +400,20 @@ impl TaskService {
     }
 
     /// Maps a changed row to the task (404 when there was none) and tells subscribers.
-    fn published_update(&self, user: &AuthUser, written: Option<store::Written>) -> AppResult<Task> {
+    fn published_update(
+        &self,
+        user: &AuthUser,
+        written: Option<store::Written>,
+    ) -> AppResult<Task> {
         let written = written.ok_or(AppError::NotFound)?;
         let task = Task::from(written.row);
-        self.delivered(user, TaskEventKind::Updated, task.id, Some(&task), written.seq);
+        self.delivered(
+            user,
+            TaskEventKind::Updated,
+            task.id,
+            Some(&task),
+            written.seq,
+        );
         Ok(task)
     }
 }

@@ -98,7 +98,12 @@ pub struct SseReader {
 impl SseReader {
     /// Opens `GET path` as `user` with extra headers; the response may be an error (read
     /// `response.status()`).
-    pub async fn open(app: &TestApp, user: &str, path: &str, headers: &[(&str, &str)]) -> SseReader {
+    pub async fn open(
+        app: &TestApp,
+        user: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> SseReader {
         let mut request = app
             .client
             .get(format!("{}{path}", app.base))
