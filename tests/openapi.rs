@@ -166,7 +166,11 @@ async fn every_documented_operation_is_served() {
                 .send()
                 .await
                 .unwrap();
-            assert!(stream.status().is_success(), "GET {path}: {}", stream.status());
+            assert!(
+                stream.status().is_success(),
+                "GET {path}: {}",
+                stream.status()
+            );
             continue;
         }
         let body = takes_body.then(|| serde_json::json!({"title": "x"}));

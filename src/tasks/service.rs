@@ -206,11 +206,7 @@ impl TaskService {
     ) -> AppResult<TaskChangeSet> {
         let since = since.map(|raw| parse_cursor(field, raw)).transpose()?;
         let mut conn = self.db.conn().await?;
-        let cutoff = chrono::Duration::from_std(self.tombstone_retention)
-            .ok()
-            .and_then(|keep| now_micros().checked_sub_signed(keep))
-            .unwrap_or(NaiveDateTime::MIN);
-        store::prune_tombstones(&mut conn, user, cutoff).await?;
+        store::prune_tombstones(&mut conn, user, self.tombstone_cutoff()).await?;
         // The counter first: every change up to it has committed (one user's changes commit
         // in number order), so reading up to it is exact.
         let (last, pruned) = store::cursor(&mut conn, user).await?;
@@ -274,6 +270,14 @@ impl TaskService {
             events,
             cursor: last,
         })
+    }
+
+    /// Tombstones older than this are dropped.
+    fn tombstone_cutoff(&self) -> NaiveDateTime {
+        chrono::Duration::from_std(self.tombstone_retention)
+            .ok()
+            .and_then(|keep| now_micros().checked_sub_signed(keep))
+            .unwrap_or(NaiveDateTime::MIN)
     }
 
     /// The user's current cursor (where a client that just fetched everything stands).
@@ -393,6 +397,13 @@ impl TaskService {
         match store::delete(&mut conn, user, id, now_micros(), &payload).await? {
             Some(seq) => {
                 self.delivered(user, kind, id, None, Some(seq));
+                // Deleting is when tombstones pile up, so it is where old ones go, also for
+                // users who never sync. Best effort: the delete itself has committed.
+                if let Err(e) =
+                    store::prune_tombstones(&mut conn, user, self.tombstone_cutoff()).await
+                {
+                    tracing::warn!(error = %e, "pruning old tombstones failed");
+                }
                 Ok(())
             }
             None => Err(AppError::NotFound),

@@ -339,32 +339,37 @@ pub(super) async fn prune_tombstones(
 ) -> QueryResult<()> {
     use crate::db::schema::task_changes as tc;
     use crate::db::schema::task_sync_cursors as cur;
+    // A plain read first: most of the time there is nothing to drop and nothing to lock.
+    let newest: Option<i64> = db_run!(conn, |c| {
+        tc::table
+            .filter(tc::user_id.eq(owner.id()))
+            .filter(tc::deleted.eq(true))
+            .filter(tc::changed_at.lt(before))
+            .select(diesel::dsl::max(tc::seq))
+            .first(c)
+            .await
+    })?;
+    let Some(newest) = newest else {
+        return Ok(());
+    };
     db_run!(conn, |c| {
+        // Writes only, the counter first: on SQLite a transaction that read before writing
+        // could fail to upgrade to a writer ("database is locked") when another write slips in.
         c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let newest: Option<i64> = tc::table
-                .filter(tc::user_id.eq(owner.id()))
-                .filter(tc::deleted.eq(true))
-                .filter(tc::changed_at.lt(before))
-                .select(diesel::dsl::max(tc::seq))
-                .first(c)
-                .await?;
-            let Some(newest) = newest else {
-                return Ok(());
-            };
-            diesel::delete(
-                tc::table
-                    .filter(tc::user_id.eq(owner.id()))
-                    .filter(tc::deleted.eq(true))
-                    .filter(tc::seq.le(newest)),
-            )
-            .execute(c)
-            .await?;
             diesel::update(
                 cur::table
                     .filter(cur::user_id.eq(owner.id()))
                     .filter(cur::pruned_seq.lt(newest)),
             )
             .set(cur::pruned_seq.eq(newest))
+            .execute(c)
+            .await?;
+            diesel::delete(
+                tc::table
+                    .filter(tc::user_id.eq(owner.id()))
+                    .filter(tc::deleted.eq(true))
+                    .filter(tc::seq.le(newest)),
+            )
             .execute(c)
             .await?;
             Ok(())
