@@ -17,6 +17,7 @@ backend_cases!(
     an_expired_or_foreign_cursor_is_410,
     sse_streams_events_and_resumes,
     the_per_user_cap_holds_for_websocket_and_sse,
+    concurrent_writes_give_gap_free_cursors_in_order,
 );
 
 /// The servers a test makes changes through: two on one fresh PostgreSQL database (dropped
@@ -353,7 +354,9 @@ async fn an_expired_or_foreign_cursor_is_410(backend: Backend) {
 }
 
 async fn sse_streams_events_and_resumes(backend: Backend) {
-    let Some(both) = instances(backend, &[("--sse-keep-alive", "1s")]).await else {
+    // A stream outlives REQUEST_TIMEOUT: the timeout bounds producing the response, not it.
+    let extra = [("--sse-keep-alive", "1s"), ("--request-timeout", "1s")];
+    let Some(both) = instances(backend, &extra).await else {
         return;
     };
     let (a, b) = (both.a(), both.b());
@@ -365,7 +368,7 @@ async fn sse_streams_events_and_resumes(backend: Backend) {
             .unwrap()
             .starts_with("text/event-stream")
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let alice = b.user("alice");
     b.user("bob").create_task("not alice's").await;
     let id = id_of(&alice.create_task("streamed").await);
@@ -493,4 +496,33 @@ async fn the_per_user_cap_holds_for_websocket_and_sse(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+async fn concurrent_writes_give_gap_free_cursors_in_order(backend: Backend) {
+    let Some(both) = instances(backend, &[]).await else {
+        return;
+    };
+    let mut socket = live::socket(both.a(), "alice").await;
+    live::subscribe(&mut socket, "1").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // 40 creates at once, half through each instance.
+    let writes = (0..40).map(|n| {
+        let app = if n % 2 == 0 { both.a() } else { both.b() };
+        async move {
+            app.user("alice")
+                .create_task(&format!("parallel {n}"))
+                .await
+        }
+    });
+    let created = futures::future::join_all(writes).await;
+    assert_eq!(created.len(), 40);
+    // Every event, each cursor exactly one more than the last: no gap, no reordering.
+    for expected in 1..=40 {
+        let event = live::next_event(&mut socket).await;
+        assert_eq!(event["kind"], "CREATED");
+        assert_eq!(event["cursor"], expected.to_string(), "{event}");
+    }
+    let all = changes(both.b(), "alice", Some("0")).await;
+    assert_eq!(all["changed"].as_array().unwrap().len(), 40);
+    assert_eq!(all["cursor"], "40");
 }
