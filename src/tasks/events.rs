@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
@@ -193,6 +194,8 @@ struct UserChannel {
 struct Routes {
     users: Mutex<HashMap<String, UserChannel>>,
     max_per_user: usize,
+    /// Set at shutdown: no new subscriptions.
+    closed: AtomicBool,
 }
 
 /// Subscribers by user. Delivering an event touches only its owner's channel, so one user's
@@ -209,6 +212,7 @@ impl EventRouter {
             routes: Arc::new(Routes {
                 users: Mutex::new(HashMap::new()),
                 max_per_user,
+                closed: AtomicBool::new(false),
             }),
         }
     }
@@ -225,6 +229,9 @@ impl EventRouter {
     /// Opens a subscription for `user`, or refuses it when the user already has the most
     /// allowed open on this instance.
     pub fn subscribe(&self, user: &str) -> Result<EventStream, AppError> {
+        if self.routes.closed.load(Ordering::Relaxed) {
+            return Err(AppError::Unavailable("the server is shutting down".into()));
+        }
         let mut users = self.users();
         let channel = users.entry(user.to_owned()).or_insert_with(|| UserChannel {
             sender: broadcast::channel(EVENT_BUFFER).0,
@@ -261,6 +268,15 @@ impl EventRouter {
         for (user, channel) in users.iter() {
             let _ = channel.sender.send(Arc::new(TaskEvent::resync(user)));
         }
+    }
+
+    /// Ends every subscription on this instance (their streams finish) and refuses new ones:
+    /// at shutdown, so open SSE streams and subscriptions do not hold the drain up until
+    /// SHUTDOWN_TIMEOUT. Clients reconnect to another instance and sync from their cursor.
+    pub fn close_all(&self) {
+        self.routes.closed.store(true, Ordering::Relaxed);
+        // Dropping the senders ends every receiver's stream.
+        self.users().clear();
     }
 
     /// Open subscriptions of `user` on this instance.

@@ -175,6 +175,11 @@ impl TaskService {
         self.events.subscribe(user.id())
     }
 
+    /// Ends every subscription on this instance (at shutdown).
+    pub fn close_subscriptions(&self) {
+        self.events.close_all();
+    }
+
     /// After a commit: on SQLite, delivers the event here (PostgreSQL's NOTIFY does it).
     fn delivered(
         &self,
