@@ -2,6 +2,7 @@
 //! [`AuthUser`] first, checks out one connection (the unit of work) and makes one statement,
 //! or for a write one transaction: the change, its change number and its event together.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -23,6 +24,10 @@ pub struct TaskService {
     events: EventRouter,
     /// How long deletions are remembered for incremental sync.
     tombstone_retention: Duration,
+    /// SQLite only: one write (commit and in-process delivery) at a time, so events are
+    /// delivered in commit order. SQLite runs one writer at a time anyway; PostgreSQL orders
+    /// its NOTIFYs by commit itself and does not take this.
+    write_order: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What changed for a user since a cursor (or everything, without one).
@@ -87,6 +92,7 @@ impl TaskService {
             db,
             events: EventRouter::new(max_subscriptions_per_user),
             tombstone_retention,
+            write_order: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -173,6 +179,16 @@ impl TaskService {
     /// on this instance.
     pub fn subscribe(&self, user: &AuthUser) -> AppResult<EventStream> {
         self.events.subscribe(user.id())
+    }
+
+    /// Waits for this write's turn where delivery order depends on it (SQLite); held until
+    /// the event is delivered.
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        if self.delivers_in_process() {
+            Some(self.write_order.lock().await)
+        } else {
+            None
+        }
     }
 
     /// Ends every subscription on this instance (at shutdown).
@@ -338,6 +354,7 @@ impl TaskService {
         let kind = TaskEventKind::Created;
         let payload =
             |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
+        let _turn = self.write_turn().await;
         let mut conn = self.db.conn().await?;
         let written = store::insert(&mut conn, &row, &payload).await?;
         let task = Task::from(written.row);
@@ -366,6 +383,7 @@ impl TaskService {
             completed: patch.completed,
             updated_at: now_micros(),
         };
+        let _turn = self.write_turn().await;
         let mut conn = self.db.conn().await?;
         let written = store::update(&mut conn, user, id, &changes, &update_payload(user)).await?;
         self.published_update(user, written)
@@ -378,6 +396,7 @@ impl TaskService {
         id: i64,
         completed: bool,
     ) -> AppResult<Task> {
+        let _turn = self.write_turn().await;
         let mut conn = self.db.conn().await?;
         let payload = update_payload(user);
         let written =
@@ -387,6 +406,7 @@ impl TaskService {
 
     /// Flips `completed` atomically.
     pub async fn toggle(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
+        let _turn = self.write_turn().await;
         let mut conn = self.db.conn().await?;
         let payload = update_payload(user);
         let written = store::toggle(&mut conn, user, id, now_micros(), &payload).await?;
@@ -398,6 +418,7 @@ impl TaskService {
         let kind = TaskEventKind::Deleted;
         let payload =
             |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
+        let _turn = self.write_turn().await;
         let mut conn = self.db.conn().await?;
         match store::delete(&mut conn, user, id, now_micros(), &payload).await? {
             Some(seq) => {

@@ -141,6 +141,23 @@ macro_rules! record_change {
     }};
 }
 
+/// After an UPDATE … RETURNING in a write's transaction: records the change of the row it
+/// found, or passes on `None` (no such task of the owner, or nothing to change).
+macro_rules! record_update {
+    ($c:expr, $owner:expr, $task_id:expr, $updated:expr, $now:expr, $payload:expr) => {{
+        match $updated {
+            None => Ok(None),
+            Some(updated) => {
+                let seq = record_change!($c, $owner, $task_id, Some(&updated), $now, $payload);
+                Ok(Some(Written {
+                    row: updated,
+                    seq: Some(seq),
+                }))
+            }
+        }
+    }};
+}
+
 /// Inserts a task for its owner, with its change record and event.
 pub(super) async fn insert(
     conn: &mut DbConn,
@@ -182,28 +199,15 @@ pub(super) async fn update(
     use crate::db::schema::tasks::dsl::*;
     db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let Some(updated) =
+            let updated =
                 diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
                     .set(changes)
                     .returning(TaskRow::as_returning())
                     .get_result(c)
                     .await
-                    .optional()?
-            else {
-                return Ok(None);
-            };
-            let seq = record_change!(
-                c,
-                owner.id(),
-                task_id,
-                Some(&updated),
-                changes.updated_at,
-                payload
-            );
-            Ok(Some(Written {
-                row: updated,
-                seq: Some(seq),
-            }))
+                    .optional()?;
+            let now = changes.updated_at;
+            record_update!(c, owner.id(), task_id, updated, now, payload)
         })
         .await
     })
@@ -223,7 +227,7 @@ pub(super) async fn set_completed(
     use crate::db::schema::tasks::dsl::*;
     let changed = db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let Some(updated) = diesel::update(
+            let updated = diesel::update(
                 tasks
                     .filter(id.eq(task_id))
                     .filter(user_id.eq(owner.id()))
@@ -233,15 +237,8 @@ pub(super) async fn set_completed(
             .returning(TaskRow::as_returning())
             .get_result(c)
             .await
-            .optional()?
-            else {
-                return Ok(None);
-            };
-            let seq = record_change!(c, owner.id(), task_id, Some(&updated), now, payload);
-            Ok(Some(Written {
-                row: updated,
-                seq: Some(seq),
-            }))
+            .optional()?;
+            record_update!(c, owner.id(), task_id, updated, now, payload)
         })
         .await
     })?;
@@ -265,7 +262,7 @@ pub(super) async fn toggle(
     use crate::db::schema::tasks::dsl::*;
     db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let Some(updated) =
+            let updated =
                 diesel::update(tasks.filter(id.eq(task_id)).filter(user_id.eq(owner.id())))
                     .set((
                         completed.eq(diesel::dsl::not(completed)),
@@ -274,15 +271,8 @@ pub(super) async fn toggle(
                     .returning(TaskRow::as_returning())
                     .get_result(c)
                     .await
-                    .optional()?
-            else {
-                return Ok(None);
-            };
-            let seq = record_change!(c, owner.id(), task_id, Some(&updated), now, payload);
-            Ok(Some(Written {
-                row: updated,
-                seq: Some(seq),
-            }))
+                    .optional()?;
+            record_update!(c, owner.id(), task_id, updated, now, payload)
         })
         .await
     })
