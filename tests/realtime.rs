@@ -526,3 +526,43 @@ async fn concurrent_writes_give_gap_free_cursors_in_order(backend: Backend) {
     assert_eq!(all["changed"].as_array().unwrap().len(), 40);
     assert_eq!(all["cursor"], "40");
 }
+
+/// A task too large for a NOTIFY payload (characters JSON escapes as `\u00XX`, 6 bytes each)
+/// travels by reference and arrives whole on the other instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_too_large_for_the_payload_arrives_whole() {
+    let Some(pair) = instances(Backend::Postgres, &[]).await else {
+        return;
+    };
+    let mut socket = live::socket(pair.a(), "alice").await;
+    let subscribe = json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": {"query": "subscription { taskEvents { kind id task { title description } } }"},
+    });
+    use futures::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            subscribe.to_string().into(),
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let title = "\u{1}".repeat(200);
+    let description = "\u{2}".repeat(1000);
+    let alice = pair.b().user("alice");
+    let task = alice
+        .post(
+            &alice.tasks_path(""),
+            json!({"title": title, "description": description}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let event = live::next_event(&mut socket).await;
+    assert_eq!(event["kind"], "CREATED");
+    assert_eq!(event["id"], id_of(&task).to_string());
+    assert_eq!(
+        event["task"],
+        json!({"title": title, "description": description})
+    );
+}
