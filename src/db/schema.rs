@@ -17,3 +17,21 @@ diesel::table! {
         description_key -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    task_changes (task_id) {
+        task_id -> BigInt,
+        user_id -> Text,
+        seq -> BigInt,
+        deleted -> Bool,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    task_sync_cursors (user_id) {
+        user_id -> Text,
+        last_seq -> BigInt,
+        pruned_seq -> BigInt,
+    }
+}

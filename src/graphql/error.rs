@@ -17,6 +17,8 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         AppError::Validation(_) => "BAD_USER_INPUT",
         AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
         AppError::RateLimited(_) => "RATE_LIMITED",
+        AppError::TooManySubscriptions(_) => "TOO_MANY_SUBSCRIPTIONS",
+        AppError::CursorExpired => "CURSOR_EXPIRED",
         AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
     };
     let message = error.public_message();

@@ -5,8 +5,8 @@ use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
 use super::types::{
-    Category, CreateTaskInput, DateTime, Priority, SortOrder, Task, TaskConnection, TaskEvent,
-    TaskSort, TaskStats, TaskStatus, UpdateTaskInput, Viewer,
+    Category, CreateTaskInput, DateTime, Priority, SortOrder, Task, TaskChanges, TaskConnection,
+    TaskEvent, TaskSort, TaskStats, TaskStatus, UpdateTaskInput, Viewer,
 };
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
@@ -153,6 +153,19 @@ impl TaskQuery {
         Ok(stats.into())
     }
 
+    /// Incremental sync: what changed since `since` (a cursor from an earlier call or from a
+    /// task event), or every task without it, plus the cursor to send next time. A cursor
+    /// older than the deletions the server keeps fails with CURSOR_EXPIRED: fetch everything
+    /// again.
+    async fn task_changes(&self, ctx: &Context<'_>, since: Option<String>) -> Result<TaskChanges> {
+        let user = viewer(ctx)?;
+        let set = service(ctx)?
+            .changes(user, since.as_deref(), "since")
+            .await
+            .map_err(to_graphql_error)?;
+        Ok(set.into())
+    }
+
     /// One task by id; null when there is no such task of the signed-in user.
     async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Task>> {
         let user = viewer(ctx)?;
@@ -276,13 +289,16 @@ pub struct TaskSubscription;
 
 #[Subscription]
 impl TaskSubscription {
-    /// Every change to the signed-in user's tasks, as it happens (made through this server
-    /// instance; with several instances, subscribe to each or poll).
+    /// Every change to the signed-in user's tasks, made through any server instance, as it
+    /// happens, each with the sync cursor after it. RESYNC means events may have been missed:
+    /// call `taskChanges(since:)` with the last cursor seen. At most
+    /// MAX_SUBSCRIPTIONS_PER_USER open per user (TOO_MANY_SUBSCRIPTIONS beyond).
     async fn task_events(
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = TaskEvent> + use<>> {
         let user = viewer(ctx)?;
-        Ok(service(ctx)?.subscribe(user).map(TaskEvent::from))
+        let stream = service(ctx)?.subscribe(user).map_err(to_graphql_error)?;
+        Ok(stream.map(TaskEvent::from))
     }
 }

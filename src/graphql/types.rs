@@ -401,17 +401,23 @@ pub enum TaskEventKind {
     Updated,
     /// The task was deleted.
     Deleted,
+    /// Events may have been missed (the server lost its database listener, or this
+    /// subscriber fell behind): call `taskChanges(since:)` with the last cursor you saw.
+    Resync,
 }
 
-/// A change to one of the signed-in user's tasks.
+/// A change to one of the signed-in user's tasks, from any server instance.
 #[derive(SimpleObject)]
 pub struct TaskEvent {
     /// What happened.
     pub kind: TaskEventKind,
-    /// The task's id.
-    pub id: ID,
-    /// The task after the change; null when it was deleted.
+    /// The task's id; null for RESYNC.
+    pub id: Option<ID>,
+    /// The task after the change; null when it was deleted, and for RESYNC.
     pub task: Option<Task>,
+    /// The sync cursor just after this change: `taskChanges(since:)` with it misses nothing
+    /// that came after. Null for RESYNC.
+    pub cursor: Option<String>,
 }
 
 impl From<tasks::TaskEvent> for TaskEvent {
@@ -421,9 +427,36 @@ impl From<tasks::TaskEvent> for TaskEvent {
                 tasks::TaskEventKind::Created => TaskEventKind::Created,
                 tasks::TaskEventKind::Updated => TaskEventKind::Updated,
                 tasks::TaskEventKind::Deleted => TaskEventKind::Deleted,
+                tasks::TaskEventKind::Resync => TaskEventKind::Resync,
             },
-            id: ID(event.task_id.to_string()),
+            id: event.task_id.map(|id| ID(id.to_string())),
+            cursor: event.cursor_text(),
             task: event.task.map(Task::from),
+        }
+    }
+}
+
+/// What changed since a cursor.
+#[derive(SimpleObject)]
+pub struct TaskChanges {
+    /// Tasks created or changed since the cursor, as they are now (all tasks without one).
+    pub changed: Vec<Task>,
+    /// Ids of tasks deleted since the cursor.
+    pub deleted_ids: Vec<ID>,
+    /// Pass this as `since` next time.
+    pub cursor: String,
+}
+
+impl From<tasks::TaskChangeSet> for TaskChanges {
+    fn from(set: tasks::TaskChangeSet) -> Self {
+        TaskChanges {
+            changed: set.changed().into_iter().map(Task::from).collect(),
+            deleted_ids: set
+                .deleted_ids()
+                .into_iter()
+                .map(|id| ID(id.to_string()))
+                .collect(),
+            cursor: set.cursor_text(),
         }
     }
 }

@@ -114,8 +114,11 @@ where
     let operations = state.config.operations.clone();
     let listener = CappedListener::new(listener, operations.max_connections);
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let tasks = state.tasks.clone();
     let shutdown = async move {
         shutdown.await;
+        // Live streams never finish by themselves: end them so the drain is not held up.
+        tasks.close_subscriptions();
         let _ = signalled.send(());
     };
     let server = axum::serve(listener, crate::app(state)).with_graceful_shutdown(shutdown);

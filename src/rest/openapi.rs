@@ -16,7 +16,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::tasks;
+use super::{live, tasks};
 use crate::AppState;
 
 /// The document.
@@ -28,8 +28,8 @@ use crate::AppState;
                        trailing slash. `{user_id}` must be the token's user (else 403); another \
                        user's task looks absent (404). GraphQL lives at `/graphql`."
     ),
-    paths(tasks::list, tasks::stats, tasks::create, tasks::read, tasks::update, tasks::remove, tasks::toggle),
-    components(schemas(tasks::TaskJson, tasks::StatsJson, tasks::PriorityName, tasks::CategoryName, TaskCreate, TaskUpdate, Detail, ValidationErrors, ValidationError)),
+    paths(tasks::list, tasks::stats, tasks::create, tasks::read, tasks::update, tasks::remove, tasks::toggle, live::changes, live::events),
+    components(schemas(tasks::TaskJson, tasks::StatsJson, tasks::PriorityName, tasks::CategoryName, live::ChangesJson, TaskCreate, TaskUpdate, Detail, ValidationErrors, ValidationError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "tasks", description = "One user's tasks"))

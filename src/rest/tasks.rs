@@ -44,7 +44,7 @@ pub(super) fn router() -> Router<AppState> {
 
 /// The verified user, after checking that the path's `{user_id}` is theirs. Checked before
 /// the body or id is even looked at.
-struct Owner(AuthUser);
+pub(super) struct Owner(pub(super) AuthUser);
 
 impl FromRequestParts<AppState> for Owner {
     type Rejection = AppError;

@@ -2,14 +2,16 @@
 //! keyset paging ([`page`]) and all task SQL ([`store`]). REST and GraphQL both call
 //! [`TaskService`] and nothing below it.
 
+pub mod events;
 pub mod model;
 pub mod page;
 pub mod service;
 mod store;
 
+pub use events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 pub use model::{
     Category, ListQuery, NewTask, Priority, SortKey, SortOrder, Task, TaskPatch, TaskStats,
     TaskStatus,
 };
 pub use page::{Cursor, Page, PageRequest};
-pub use service::{TaskEvent, TaskEventKind, TaskService};
+pub use service::{TaskChangeSet, TaskService};

@@ -16,8 +16,8 @@ pub const TITLE_MAX_CHARS: usize = 200;
 /// Longest description, in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 1000;
 
-/// A task as the APIs show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A task as the APIs show it. Serializable because task events carry it between instances.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Task {
     /// Generated id, unique across users.
     pub id: i64,
@@ -44,10 +44,10 @@ pub struct Task {
 }
 
 /// A row of `tasks` as both backends return it (timestamps are UTC without zone).
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskRow {
-    id: i64,
+    pub(super) id: i64,
     user_id: String,
     title: String,
     description: Option<String>,
@@ -80,6 +80,31 @@ impl From<TaskRow> for Task {
     }
 }
 
+#[cfg(test)]
+impl TaskRow {
+    /// A row as the database would return it, for unit tests of what is built from one. Every
+    /// optional field is set, with the longest category name, so its JSON is as large as a
+    /// task with that title and description gets.
+    pub(crate) fn for_test(title: String, description: String) -> Self {
+        let at = chrono::DateTime::<Utc>::from_timestamp_micros(1_795_000_000_123_456)
+            .unwrap_or_default()
+            .naive_utc();
+        TaskRow {
+            id: 1,
+            user_id: "user-1".into(),
+            title,
+            description: Some(description),
+            completed: true,
+            created_at: at,
+            updated_at: at,
+            priority: 2,
+            category: "shopping".into(),
+            due_date: Some(at),
+            completed_at: Some(at),
+        }
+    }
+}
+
 /// Which tasks a list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TaskStatus {
@@ -93,8 +118,11 @@ pub enum TaskStatus {
 }
 
 /// How important a task is. Stored as its rank, so ordering by the column is ordering by
-/// importance.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// importance. Serialized (in task events) by its wire name.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// Not prioritised (the default).
     #[default]
@@ -149,8 +177,11 @@ impl Priority {
     }
 }
 
-/// What part of life a task belongs to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// What part of life a task belongs to. Serialized (in task events) by its wire name.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Category {
     /// Work.
     Work,
