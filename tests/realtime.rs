@@ -1,7 +1,7 @@
 //! Realtime across instances and incremental sync: events through PostgreSQL between two
 //! servers on one database (in order, to their owner only, RESYNC after the listener is
 //! killed), sync after a gap, expired cursors, the SSE stream, and the per-user cap on
-//! WebSocket and SSE alike.
+//! WebSocket and SSE alike; clearCompleted leaves a tombstone and an event per task.
 
 mod common;
 
@@ -18,6 +18,7 @@ backend_cases!(
     sse_streams_events_and_resumes,
     the_per_user_cap_holds_for_websocket_and_sse,
     concurrent_writes_give_gap_free_cursors_in_order,
+    clear_completed_leaves_tombstones_and_events,
 );
 
 /// The servers a test makes changes through: two on one fresh PostgreSQL database (dropped
@@ -290,6 +291,71 @@ async fn sync_after_a_gap_returns_exactly_what_changed(backend: Backend) {
     // Bob's cursor is his own.
     let bob = changes(b, "bob", None).await;
     assert_eq!(bob["changed"].as_array().unwrap().len(), 2);
+}
+
+/// `clearCompleted` deletes several tasks in one transaction: each deletion is a tombstone for
+/// sync and an event on every instance, like a single delete.
+async fn clear_completed_leaves_tombstones_and_events(backend: Backend) {
+    let Some(both) = instances(backend, &[]).await else {
+        return;
+    };
+    let (a, b) = (both.a(), both.b());
+    let alice = b.user("alice");
+    let t1 = id_of(&alice.create_task("done one").await);
+    let kept = id_of(&alice.create_task("still to do").await);
+    let t3 = id_of(&alice.create_task("done two").await);
+    for id in [t1, t3] {
+        alice
+            .patch(&alice.tasks_path(&format!("/{id}/complete")))
+            .await
+            .good(StatusCode::OK);
+    }
+    let bob = b.user("bob");
+    let bobs = id_of(&bob.create_task("bob's, done").await);
+    bob.patch(&bob.tasks_path(&format!("/{bobs}/complete")))
+        .await
+        .good(StatusCode::OK);
+    let cursor = changes(a, "alice", None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stream = SseReader::open(a, "alice", "/api/alice/tasks/events", &[]).await;
+    assert_eq!(stream.response.status(), StatusCode::OK);
+
+    let data = alice
+        .graphql_data("mutation { clearCompleted }", json!({}))
+        .await;
+    assert_eq!(sorted_ids(&data["clearCompleted"]), vec![t1, t3]);
+
+    // One DELETED event per task, in id order, on the other instance.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (event_id, event) = stream.next_event().await;
+        assert_eq!(event["kind"], "DELETED", "{event}");
+        assert_eq!(event_id.as_deref(), event["cursor"].as_str());
+        seen.push(event["id"].as_i64().unwrap());
+    }
+    assert_eq!(seen, vec![t1, t3]);
+
+    // Sync from before sees the tombstones, through both instances and both APIs.
+    for app in [a, b] {
+        let gap = changes(app, "alice", Some(&cursor)).await;
+        assert_eq!(gap["changed"], json!([]), "{gap}");
+        assert_eq!(sorted_ids(&gap["deleted_ids"]), vec![t1, t3], "{gap}");
+        let data = app
+            .user("alice")
+            .graphql_data(
+                "query($s: String) { taskChanges(since: $s) { deletedIds } }",
+                json!({"s": cursor}),
+            )
+            .await;
+        assert_eq!(sorted_ids(&data["taskChanges"]["deletedIds"]), vec![t1, t3]);
+    }
+    // Alice's pending task and Bob's completed one are untouched.
+    let left = changes(a, "alice", None).await;
+    assert_eq!(sorted_ids(&left["changed"]), vec![kept]);
+    let bob_left = changes(a, "bob", None).await;
+    assert_eq!(sorted_ids(&bob_left["changed"]), vec![bobs]);
 }
 
 async fn an_expired_or_foreign_cursor_is_410(backend: Backend) {
