@@ -175,6 +175,43 @@ async fn bench(backend: Backend) {
     })
     .await
     .print();
+
+    // Search over one user's 10,000 tasks (the per-user cap), 50 a page: on PostgreSQL the
+    // trigram index serves it, on SQLite a scan of that user's rows.
+    let searcher = app.token("searcher");
+    let searcher_base = format!("{}/api/searcher/tasks", app.base);
+    let (searcher, searcher_base) = (&searcher, &searcher_base);
+    run("(seed 10,000 tasks)", 10_000, |i| async move {
+        client
+            .post(searcher_base)
+            .bearer_auth(searcher)
+            .json(&json!({"title": format!("Task number {i}"),
+                          "description": format!("Details of item {} in lot {}", i * 7, i % 97)}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+    .await;
+    for (name, needle) in [
+        ("REST GET ?search= (10k tasks, rare)", "item 4242"),
+        ("REST GET ?search= (10k tasks, common)", "lot 5"),
+    ] {
+        run(name, scaled(2_000), |_| async move {
+            client
+                .get(format!(
+                    "{searcher_base}?limit=50&search={}",
+                    needle.replace(' ', "%20")
+                ))
+                .bearer_auth(searcher)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+        .await
+        .print();
+    }
 }
 
 fn main() {

@@ -230,6 +230,30 @@ pub struct Settings {
         global = true
     )]
     pub max_tasks_per_user: String,
+
+    /// Most live-update subscriptions (GraphQL and SSE together) one user may have open on
+    /// one instance; more are refused (GraphQL TOO_MANY_SUBSCRIPTIONS, SSE 429).
+    #[arg(
+        long,
+        env = "MAX_SUBSCRIPTIONS_PER_USER",
+        default_value = "100",
+        global = true
+    )]
+    pub max_subscriptions_per_user: String,
+
+    /// How long deletions are remembered for incremental sync (e.g. 30d); an older cursor is
+    /// answered 410 CURSOR_EXPIRED.
+    #[arg(
+        long,
+        env = "TOMBSTONE_RETENTION",
+        default_value = "30d",
+        global = true
+    )]
+    pub tombstone_retention: String,
+
+    /// How often an idle Server-Sent Events stream gets a keep-alive comment (e.g. 15s).
+    #[arg(long, env = "SSE_KEEP_ALIVE", default_value = "15s", global = true)]
+    pub sse_keep_alive: String,
 }
 
 /// A setting that could not be used.
@@ -285,6 +309,19 @@ pub struct Config {
     pub graphql: GraphqlLimits,
     /// Logging, CORS, limits and shutdown.
     pub operations: Operations,
+    /// Live updates and sync.
+    pub realtime: Realtime,
+}
+
+/// Live updates (subscriptions, SSE) and incremental sync.
+#[derive(Debug, Clone)]
+pub struct Realtime {
+    /// Most open subscriptions per user per instance.
+    pub max_subscriptions_per_user: usize,
+    /// How long tombstones are kept.
+    pub tombstone_retention: Duration,
+    /// Keep-alive comment interval of SSE streams.
+    pub sse_keep_alive: Duration,
 }
 
 /// How log lines are written.
@@ -729,6 +766,18 @@ impl Settings {
             dev_secret_file: development.then(|| self.dev_secret_path()),
             graphql,
             operations: self.operations(development)?,
+            realtime: Realtime {
+                max_subscriptions_per_user: at_least_one(
+                    "MAX_SUBSCRIPTIONS_PER_USER",
+                    &self.max_subscriptions_per_user,
+                    "a number of subscriptions",
+                )?,
+                tombstone_retention: nonzero_duration(
+                    "TOMBSTONE_RETENTION",
+                    &self.tombstone_retention,
+                )?,
+                sse_keep_alive: nonzero_duration("SSE_KEEP_ALIVE", &self.sse_keep_alive)?,
+            },
         })
     }
 

@@ -11,7 +11,10 @@
 //!   session tokens), `AuthUser` (only the verifier makes one).
 //! - [`db`]: the pool enum (PostgreSQL or SQLite, chosen from `DATABASE_URL`), TLS,
 //!   embedded migrations, and `db_run!`, which expands one diesel query for both backends.
-//! - [`tasks`]: the domain: model and validation, the service, and all task SQL (the store).
+//! - [`tasks`]: the domain: model and validation, the service, all task SQL (the store), and
+//!   task events: the per-user event router behind GraphQL subscriptions and SSE, fed by
+//!   PostgreSQL `NOTIFY` (one LISTEN connection per instance, `db::events`) or in-process on
+//!   SQLite, and incremental sync by per-user change cursors.
 //! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
 //!   document (`/openapi.json`, Swagger UI at `/docs`).
 //! - [`graphql`]: the GraphQL schema at `/graphql` (HTTP and WebSocket), its limits (the
@@ -75,7 +78,29 @@ impl AppState {
         if ran > 0 {
             tracing::info!(migrations = ran, "applied database migrations");
         }
-        let tasks = TaskService::new(db).with_task_cap(config.operations.max_tasks_per_user);
+        let tasks = TaskService::new(
+            db,
+            config.realtime.max_subscriptions_per_user,
+            config.realtime.tombstone_retention,
+        )
+        .with_task_cap(config.operations.max_tasks_per_user);
+        let keyed = tasks
+            .backfill_search_keys()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("filling in the search keys of older tasks")?;
+        if keyed > 0 {
+            tracing::info!(tasks = keyed, "filled in search keys of older tasks");
+        }
+        if let db::DatabaseTarget::Postgres(url) = &config.database {
+            // One LISTEN connection for the instance carries every instance's task events.
+            let notices = db::events::listen(url, config.pool.acquire_timeout)
+                .map_err(anyhow::Error::msg)
+                .context("DATABASE_URL: setting up the task event listener")?;
+            tasks
+                .route_database_events(notices, config.pool.acquire_timeout)
+                .await;
+        }
         let verifier = Arc::new(
             Verifier::new(config.auth.clone(), tasks.db().clone())
                 .context("setting up token verification")?,

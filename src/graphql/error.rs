@@ -18,6 +18,8 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
         AppError::RateLimited(_) => "RATE_LIMITED",
         AppError::TaskLimitReached(_) => "LIMIT_EXCEEDED",
+        AppError::TooManySubscriptions(_) => "TOO_MANY_SUBSCRIPTIONS",
+        AppError::CursorExpired => "CURSOR_EXPIRED",
         AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
     };
     let message = error.public_message();

@@ -174,6 +174,11 @@ pub(super) mod introspection {
 /// calculation; keep the two in step.
 pub(crate) const LIST_FIELDS: &[(&str, usize)] = &[("tasks", 10)];
 
+/// Paged fields: they cost their `first` argument (a literal or a variable; the default when
+/// absent) times their selection, as their resolvers' `#[graphql(complexity = …)]` say.
+/// Each is (name, default page, largest page).
+pub(crate) const PAGED_FIELDS: &[(&str, usize, usize)] = &[("tasksConnection", 50, 200)];
+
 /// What one document selects, with fragments expanded: its own fields and, apart, its
 /// introspection fields.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -198,9 +203,20 @@ const TOO_COMPLEX: &str = "Query is too complex.";
 
 /// Measures `document` and checks it against the limits; stops counting at the first limit
 /// passed, so a document of fragments that expand exponentially costs no more than the limit.
+#[cfg(test)]
 pub fn measure(document: &ExecutableDocument, limits: &GraphqlLimits) -> Result<Tally, String> {
+    measure_with(document, &Variables::default(), limits)
+}
+
+/// [`measure`], reading paged fields' `first` from `variables` where it is one.
+pub fn measure_with(
+    document: &ExecutableDocument,
+    variables: &Variables,
+    limits: &GraphqlLimits,
+) -> Result<Tally, String> {
     let mut walker = Walker {
         document,
+        variables,
         limits,
         tally: Tally::default(),
         expanding: Vec::new(),
@@ -223,6 +239,7 @@ enum Place {
 
 struct Walker<'a> {
     document: &'a ExecutableDocument,
+    variables: &'a Variables,
     limits: &'a GraphqlLimits,
     tally: Tally,
     /// Fragments being expanded, to step over a cycle (validation reports it afterwards).
@@ -260,6 +277,25 @@ impl<'a> Walker<'a> {
             }
         }
         Ok(cost)
+    }
+
+    /// A paged field's `first`: a literal, or a variable's value, or `default`; at most
+    /// `largest` (a larger one is refused by the resolver anyway).
+    fn page_size(&self, field: &Field, default: usize, largest: usize) -> usize {
+        let first = field.get_argument("first").and_then(|arg| {
+            let value = arg
+                .node
+                .clone()
+                .into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
+                .ok()?;
+            match value {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                _ => None,
+            }
+        });
+        first
+            .map_or(default, |n| usize::try_from(n).unwrap_or(largest))
+            .min(largest)
     }
 
     fn field(&mut self, field: &'a Field, place: Place) -> Result<usize, String> {
@@ -321,7 +357,12 @@ impl<'a> Walker<'a> {
             // own `LIST_FIELDS`).
             Place::Application(_) => match LIST_FIELDS.iter().find(|(list, _)| *list == name) {
                 Some((_, bound)) => bound.saturating_mul(children.max(1)),
-                None => children.saturating_add(1),
+                None => match PAGED_FIELDS.iter().find(|(paged, ..)| *paged == name) {
+                    Some(&(_, default, largest)) => self
+                        .page_size(field, default, largest)
+                        .saturating_mul(children.max(1)),
+                    None => children.saturating_add(1),
+                },
             },
         };
         if cost > self.limits.max_complexity {
@@ -353,7 +394,8 @@ impl Extension for QueryLimitsCheck {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        measure(&document, &self.0).map_err(|problem| ServerError::new(problem, None))?;
+        measure_with(&document, variables, &self.0)
+            .map_err(|problem| ServerError::new(problem, None))?;
         Ok(document)
     }
 }
@@ -416,5 +458,30 @@ mod tests {
         let tally = measure(&document, &defaults()).expect("a dashboard passes");
         assert_eq!(tally.complexity, 10 * 5 + 10 * 5 + 10);
         assert_eq!(tally.fields, 14);
+    }
+
+    #[test]
+    fn pages_cost_by_their_first_argument() {
+        let query = |first: &str| {
+            async_graphql::parser::parse_query(format!(
+                "query($n: Int) {{ tasksConnection(first: {first}) {{ edges {{ cursor node {{ \
+                 id title description completed priority category dueDate }} }} }} }}"
+            ))
+            .expect("parses")
+        };
+        let limits = defaults();
+        // 10 × (edges 1 + cursor 1 + node 1 + 7 fields) = 100.
+        let small = measure(&query("10"), &limits).expect("a page of 10 passes");
+        assert_eq!(small.complexity, 100);
+        assert_eq!(measure(&query("200"), &limits), Err(TOO_COMPLEX.to_owned()));
+        // A variable is read from the request's variables.
+        let variables = Variables::from_json(serde_json::json!({"n": 200}));
+        assert_eq!(
+            measure_with(&query("$n"), &variables, &limits),
+            Err(TOO_COMPLEX.to_owned())
+        );
+        let variables = Variables::from_json(serde_json::json!({"n": 5}));
+        let tally = measure_with(&query("$n"), &variables, &limits).expect("5 passes");
+        assert_eq!(tally.complexity, 50);
     }
 }

@@ -107,10 +107,13 @@ fn cors(operations: &Operations) -> Option<CorsLayer> {
         ])
         .expose_headers([
             header::ETAG,
+            header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,
             HeaderName::from_static("ratelimit"),
             HeaderName::from_static("ratelimit-policy"),
+            // Paged task lists: the next page and the total.
+            HeaderName::from_static("x-total-count"),
             request_id::HEADER,
         ])
         .max_age(operations.cors_max_age);

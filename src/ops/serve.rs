@@ -139,6 +139,8 @@ where
 {
     let operations = state.config.operations.clone();
     let mut listener = CappedListener::new(listener, operations.max_connections);
+    // Live streams never finish by themselves: ended at shutdown so the drain is not held up.
+    let tasks = state.tasks.clone();
     let app = crate::app(state);
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -200,6 +202,7 @@ where
             drop(close_rx);
         });
     }
+    tasks.close_subscriptions();
     // Stop accepting: new connections are refused from here on.
     drop(listener);
     drop(signal_rx);

@@ -1,12 +1,13 @@
 //! `/api/{user_id}/tasks` handlers. Each: authenticate, check the path user (403), parse,
 //! call the service, map the result.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequestParts, OriginalUri, Path, RawQuery, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -21,16 +22,20 @@ use super::openapi::{
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
-use crate::tasks::{Task, TaskService};
+use crate::tasks::{Category, Cursor, Priority, Task, TaskService, TaskStats};
 
 /// The routes, each also under a trailing slash (FastAPI clients send both).
 pub(super) fn router() -> Router<AppState> {
     let collection = get(list).post(create);
+    let stats = get(stats);
     let item = get(read).put(update).delete(remove);
     let complete = patch(toggle);
     Router::new()
         .route("/api/{user_id}/tasks", collection.clone())
         .route("/api/{user_id}/tasks/", collection)
+        // A fixed segment: matched before `{id}`.
+        .route("/api/{user_id}/tasks/stats", stats.clone())
+        .route("/api/{user_id}/tasks/stats/", stats)
         .route("/api/{user_id}/tasks/{id}", item.clone())
         .route("/api/{user_id}/tasks/{id}/", item)
         .route("/api/{user_id}/tasks/{id}/complete", complete.clone())
@@ -39,7 +44,7 @@ pub(super) fn router() -> Router<AppState> {
 
 /// The verified user, after checking that the path's `{user_id}` is theirs. Checked before
 /// the body or id is even looked at.
-struct Owner(AuthUser);
+pub(super) struct Owner(pub(super) AuthUser);
 
 impl FromRequestParts<AppState> for Owner {
     type Rejection = AppError;
@@ -68,6 +73,99 @@ pub struct TaskJson {
     completed: bool,
     created_at: String,
     updated_at: String,
+    priority: PriorityName,
+    category: CategoryName,
+    /// RFC 3339 UTC with `Z`, or `null`.
+    due_date: Option<String>,
+    /// When the task was last completed; `null` while it is pending.
+    completed_at: Option<String>,
+}
+
+/// A task's priority on the wire.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = Priority)]
+pub enum PriorityName {
+    High,
+    Medium,
+    Low,
+    None,
+}
+
+impl From<Priority> for PriorityName {
+    fn from(priority: Priority) -> Self {
+        match priority {
+            Priority::High => PriorityName::High,
+            Priority::Medium => PriorityName::Medium,
+            Priority::Low => PriorityName::Low,
+            Priority::None => PriorityName::None,
+        }
+    }
+}
+
+/// A task's category on the wire.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = Category)]
+pub enum CategoryName {
+    Work,
+    Personal,
+    Shopping,
+    Health,
+    Other,
+}
+
+impl From<Category> for CategoryName {
+    fn from(category: Category) -> Self {
+        match category {
+            Category::Work => CategoryName::Work,
+            Category::Personal => CategoryName::Personal,
+            Category::Shopping => CategoryName::Shopping,
+            Category::Health => CategoryName::Health,
+            Category::Other => CategoryName::Other,
+        }
+    }
+}
+
+/// Counts over the user's tasks.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TaskStats)]
+pub struct StatsJson {
+    /// Every task.
+    total: i64,
+    /// Not completed.
+    pending: i64,
+    /// Completed.
+    completed: i64,
+    /// Pending and due before now.
+    overdue: i64,
+    /// Tasks per priority: `high`, `medium`, `low`, `none` (each present, 0 when none).
+    #[schema(value_type = Object, example = json!({"high": 1, "medium": 0, "low": 2, "none": 5}))]
+    by_priority: BTreeMap<&'static str, i64>,
+    /// Tasks per category: `work`, `personal`, `shopping`, `health`, `other`.
+    #[schema(value_type = Object, example = json!({"work": 3, "personal": 1, "shopping": 0, "health": 0, "other": 4}))]
+    by_category: BTreeMap<&'static str, i64>,
+}
+
+impl From<TaskStats> for StatsJson {
+    fn from(stats: TaskStats) -> Self {
+        StatsJson {
+            total: stats.total,
+            pending: stats.pending,
+            completed: stats.completed,
+            overdue: stats.overdue,
+            by_priority: stats
+                .by_priority
+                .iter()
+                .map(|(p, n)| (p.as_str(), *n))
+                .collect(),
+            by_category: stats
+                .by_category
+                .iter()
+                .map(|(c, n)| (c.as_str(), *n))
+                .collect(),
+        }
+    }
 }
 
 /// RFC 3339, UTC with `Z`, always six fractional digits.
@@ -85,22 +183,74 @@ impl From<Task> for TaskJson {
             completed: task.completed,
             created_at: timestamp(task.created_at),
             updated_at: timestamp(task.updated_at),
+            priority: task.priority.into(),
+            category: task.category.into(),
+            due_date: task.due_date.map(timestamp),
+            completed_at: task.completed_at.map(timestamp),
         }
     }
 }
 
 #[utoipa::path(
     get, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath, ListParams),
-    responses((status = 200, description = "The user's tasks", body = Vec<TaskJson>), ListErrors)
+    responses(
+        (status = 200, description = "The user's tasks. With `limit` (or `cursor`), one page of \
+            them: the next page's URL is in `Link` and the number over all pages in \
+            `X-Total-Count`.", body = Vec<TaskJson>, headers(
+            ("Link" = String, description = "`<…&cursor=…>; rel=\"next\"` when more tasks follow (paged requests only)"),
+            ("X-Total-Count" = i64, description = "Tasks matching the filters, over all pages (paged requests only)"),
+        )),
+        ListErrors
+    )
 )]
 async fn list(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
-    RawQuery(query): RawQuery,
-) -> AppResult<Json<Vec<TaskJson>>> {
-    let query = input::list_query(query.as_deref())?;
-    let list = tasks.list(&user, &query).await?;
-    Ok(Json(list.into_iter().map(TaskJson::from).collect()))
+    OriginalUri(uri): OriginalUri,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let (query, page) = input::list_query(raw.as_deref())?;
+    let Some(page) = page else {
+        let list = tasks.list(&user, &query).await?;
+        return Ok(Json(list.into_iter().map(TaskJson::from).collect::<Vec<_>>()).into_response());
+    };
+    let found = tasks.list_page(&user, &query, &page).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert("x-total-count", HeaderValue::from(found.total));
+    if let (true, Some(last)) = (found.has_next, found.tasks.last()) {
+        let cursor = Cursor::after(last, &query).encode();
+        let link = format!(
+            "<{}>; rel=\"next\"",
+            next_url(uri.path(), raw.as_deref(), &cursor)
+        );
+        // Every part comes from the parsed path and re-encoded query: always a valid value.
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    let body: Vec<TaskJson> = found.tasks.into_iter().map(TaskJson::from).collect();
+    Ok((headers, Json(body)).into_response())
+}
+
+/// The URL of the next page: the request's own path and parameters (as a reference relative
+/// to the host, so it holds behind any proxy that keeps paths), with `cursor` replaced.
+fn next_url(path: &str, raw_query: Option<&str>, cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes()) {
+        if key != "cursor" {
+            query.append_pair(&key, &value);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!("{path}?{}", query.finish())
+}
+
+#[utoipa::path(
+    get, path = "/api/{user_id}/tasks/stats", tag = "tasks", params(UserPath),
+    responses((status = 200, description = "Counts over the user's tasks", body = StatsJson), ListErrors)
+)]
+async fn stats(Owner(user): Owner, State(tasks): State<TaskService>) -> AppResult<Json<StatsJson>> {
+    Ok(Json(tasks.stats(&user).await?.into()))
 }
 
 #[utoipa::path(

@@ -9,6 +9,7 @@
 pub mod binary;
 pub mod cluster;
 pub mod jwks;
+pub mod live;
 pub mod pg;
 
 use std::time::Duration;
