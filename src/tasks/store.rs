@@ -411,7 +411,7 @@ pub(super) async fn insert(
     }
     match conn {
         DbConn::Postgres(pooled) => {
-            (&mut **pooled)
+            (**pooled)
                 .transaction::<_, diesel::result::Error, _>(async |c| {
                     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
                         .bind::<Text, _>(row.user_id)
@@ -422,7 +422,7 @@ pub(super) async fn insert(
                 .await
         }
         DbConn::Sqlite(pooled) => {
-            (&mut **pooled)
+            (**pooled)
                 .transaction::<_, diesel::result::Error, _>(async |c| counted_insert!(c))
                 .await
         }
