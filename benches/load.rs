@@ -13,6 +13,8 @@
 //! - 1,000 concurrent connections (each sends a list request every second): errors, p99 and the
 //!   server's resident memory.
 //! - SQLite: start-to-ready time on a fresh file, and the same scenarios (no ceiling).
+//! - Search: one user's 10,000 tasks (the per-user cap), `?search=` 50 a page, a rare and a
+//!   common needle, on both backends (PostgreSQL: the trigram index; SQLite: a scan).
 //! - Correctness under the load: every toggle of the few "hot" tasks the mix flips in parallel
 //!   must show in their final `completed` parity, and the row count must grow by exactly the
 //!   creates answered 201 (no lost writes).
@@ -23,7 +25,7 @@
 //! watchdog ends the run (and its servers) after 20 minutes.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unused_macros, dead_code)]
+#[allow(unused_macros)]
 mod common;
 
 use std::collections::HashMap;
@@ -42,16 +44,25 @@ const POOL_SIZE: usize = 10;
 const WIDE_CONNECTIONS: usize = 1000;
 const WATCHDOG: Duration = Duration::from_secs(20 * 60);
 
+/// Search benchmark: tasks seeded for one user (MAX_TASKS_PER_USER's default) and requests per
+/// needle.
+const SEARCH_TASKS: usize = 10_000;
+const SEARCH_REQUESTS: usize = 2_000;
+
+// The ceiling reads every column the server's task carries (task model v2 included).
 const LIST_SQL: &str = "SELECT tasks.id, tasks.user_id, tasks.title, tasks.description, \
-    tasks.completed, tasks.created_at, tasks.updated_at FROM tasks WHERE tasks.user_id = $1 \
+    tasks.completed, tasks.created_at, tasks.updated_at, tasks.priority, tasks.category, \
+    tasks.due_date, tasks.completed_at FROM tasks WHERE tasks.user_id = $1 \
     ORDER BY tasks.created_at DESC, tasks.id DESC";
 const INSERT_SQL: &str = "INSERT INTO tasks (user_id, title, title_key, description, completed, \
     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING tasks.id, \
     tasks.user_id, tasks.title, tasks.description, tasks.completed, tasks.created_at, \
-    tasks.updated_at";
-const TOGGLE_SQL: &str = "UPDATE tasks SET completed = NOT tasks.completed, updated_at = $1 \
+    tasks.updated_at, tasks.priority, tasks.category, tasks.due_date, tasks.completed_at";
+const TOGGLE_SQL: &str = "UPDATE tasks SET completed = NOT tasks.completed, updated_at = $1, \
+    completed_at = CASE WHEN tasks.completed THEN NULL ELSE $1 END \
     WHERE tasks.id = $2 AND tasks.user_id = $3 RETURNING tasks.id, tasks.user_id, tasks.title, \
-    tasks.description, tasks.completed, tasks.created_at, tasks.updated_at";
+    tasks.description, tasks.completed, tasks.created_at, tasks.updated_at, tasks.priority, \
+    tasks.category, tasks.due_date, tasks.completed_at";
 const GQL_LIST: &str = "{ tasks { id title description completed createdAt updatedAt } }";
 const GQL_CREATE: &str =
     "mutation($t: String!) { createTask(input: {title: $t}) { id title completed createdAt } }";
@@ -97,6 +108,7 @@ impl Server {
             .env("DB_POOL_SIZE", POOL_SIZE.to_string())
             // Thousands of requests per user: measure the service, not the per-user limiter.
             .env("RATE_LIMIT", "0")
+            .env("ANONYMOUS_RATE_LIMIT", "0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stdin(std::process::Stdio::null())
@@ -317,7 +329,7 @@ async fn one(
                 return Err(format!("list: {status}"));
             }
             // Every 64th answer is read in full: the user's own tasks, all of them.
-            if seq % 64 == 0 {
+            if seq.is_multiple_of(64) {
                 let value: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
                 let tasks = if graphql {
                     if value.get("errors").is_some() {
@@ -408,6 +420,10 @@ async fn one(
                     _completed: row.get(4),
                     _created_at: row.get(5),
                     _updated_at: row.get(6),
+                    _priority: row.get(7),
+                    _category: row.get(8),
+                    _due_date: row.get(9),
+                    _completed_at: row.get(10),
                 }
             };
             match kind {
@@ -467,6 +483,10 @@ struct DirectTask {
     _completed: bool,
     _created_at: SystemTime,
     _updated_at: SystemTime,
+    _priority: i16,
+    _category: String,
+    _due_date: Option<SystemTime>,
+    _completed_at: Option<SystemTime>,
 }
 
 /// Runs `scenario` against `target` with `concurrency` workers for `length`, each worker
@@ -618,6 +638,79 @@ async fn checked_slice(
         sample.first_error
     );
     sample
+}
+
+/// Search over one user's SEARCH_TASKS tasks, 50 a page: seeds them through the API, then
+/// measures a rare and a common needle with CONCURRENCY workers.
+async fn search_part(server: &Server) {
+    let client = reqwest::Client::new();
+    // One searcher per server: servers measured side by side share the PostgreSQL database.
+    let searcher = format!("searcher-{}", server.label);
+    let token = common::token_for(&searcher);
+    let base = format!("{}/api/{searcher}/tasks", server.base);
+    let run = |requests: usize, search: Option<&'static str>| {
+        let (client, token, base) = (client.clone(), token.clone(), base.clone());
+        async move {
+            let next = Arc::new(AtomicU64::new(0));
+            let started = Instant::now();
+            let mut workers = tokio::task::JoinSet::new();
+            for _ in 0..CONCURRENCY {
+                let (client, token, base, next) =
+                    (client.clone(), token.clone(), base.clone(), next.clone());
+                workers.spawn(async move {
+                    let mut sample = Sample::default();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        if i >= requests {
+                            return sample;
+                        }
+                        let sent = Instant::now();
+                        let request = match search {
+                            Some(needle) => client
+                                .get(format!("{base}?limit=50&search={}", needle.replace(' ', "%20"))),
+                            None => client.post(&base).json(&json!({
+                                "title": format!("Task number {i}"),
+                                "description": format!("Details of item {} in lot {}", i * 7, i % 97),
+                            })),
+                        };
+                        let status = request.bearer_auth(&token).send().await.map(|r| r.status());
+                        sample.requests += 1;
+                        sample.latencies.push(sent.elapsed());
+                        match status {
+                            Ok(s) if s.is_success() => {}
+                            other => {
+                                sample.errors += 1;
+                                sample.first_error.get_or_insert(format!("{other:?}"));
+                            }
+                        }
+                    }
+                });
+            }
+            let mut total = Sample::default();
+            while let Some(sample) = workers.join_next().await {
+                total.merge(sample.expect("search worker"));
+            }
+            total.elapsed = started.elapsed();
+            total
+        }
+    };
+    let seeded = run(SEARCH_TASKS, None).await;
+    assert_eq!(
+        seeded.errors, 0,
+        "{}: seeding search tasks: {:?}",
+        server.label, seeded.first_error
+    );
+    for (name, needle) in [("rare", "item 4242"), ("common", "lot 5")] {
+        let mut sample = run(SEARCH_REQUESTS, Some(needle)).await;
+        println!(
+            "  {:<10} REST ?search= ({SEARCH_TASKS} tasks, {name}): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+            server.label,
+            sample.requests as f64 / sample.elapsed.as_secs_f64(),
+            sample.pct(0.5),
+            sample.pct(0.99),
+            sample.errors,
+        );
+    }
 }
 
 // ---------------------------------------------------------------- seeding
@@ -850,6 +943,11 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
         );
     }
 
+    println!("Search over one user's {SEARCH_TASKS} tasks, {CONCURRENCY} concurrent:");
+    for server in &servers {
+        search_part(server).await;
+    }
+
     println!("\nMarkdown (PostgreSQL):\n");
     println!(
         "| scenario | build | req/s | direct SQL req/s | ratio | p50 ms | p99 ms | server CPU µs/req |"
@@ -971,6 +1069,7 @@ async fn sqlite_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: 
                 }
             }
         }
+        search_part(&server).await;
     }
     rows.sort_by_key(|r| r.scenario as u8);
     for row in &mut rows {

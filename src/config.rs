@@ -15,6 +15,9 @@ use crate::db::{DatabaseTarget, PoolOptions};
 /// Shortest shared secret accepted (Better Auth asks for 32 characters as well).
 const MIN_SECRET_BYTES: usize = 32;
 
+/// The origins of a Next.js dev server, allowed by default in development mode.
+pub const DEVELOPMENT_CORS_ORIGINS: &[&str] = &["http://localhost:3000", "http://127.0.0.1:3000"];
+
 /// The settings as given, before validation. Each has an environment variable and a flag.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -78,8 +81,9 @@ pub struct Settings {
     #[command(flatten)]
     pub better_auth: BetterAuthArgs,
 
-    /// Where the development secret is kept when no auth is configured (default: beside the
-    /// SQLite database, or in the working directory).
+    /// Where the development secret is kept when no auth is configured (default:
+    /// $XDG_CONFIG_HOME/todo-api/dev-secret, i.e. ~/.config/todo-api/dev-secret, whatever the
+    /// database; shared by `serve` and `token`).
     #[arg(long, env = "DEV_SECRET_FILE", global = true)]
     pub dev_secret_file: Option<PathBuf>,
 
@@ -127,9 +131,11 @@ pub struct Settings {
     pub log_format: String,
 
     /// Browser origins allowed to call the API (CORS), comma-separated, such as
-    /// http://localhost:3000; `*` allows any origin. Empty: no cross-origin calls.
-    #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
-    pub cors_origins: String,
+    /// http://localhost:3000; `*` allows any origin; empty: no cross-origin calls. Unset: none,
+    /// except in development mode, where http://localhost:3000 and http://127.0.0.1:3000
+    /// (a Next.js dev server) are allowed.
+    #[arg(long, env = "CORS_ORIGINS", global = true)]
+    pub cors_origins: Option<String>,
 
     /// How long a browser may cache a CORS preflight answer (e.g. 10m).
     #[arg(long, env = "CORS_MAX_AGE", default_value = "10m", global = true)]
@@ -160,6 +166,94 @@ pub struct Settings {
     /// exits anyway (e.g. 30s).
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", global = true)]
     pub shutdown_timeout: String,
+
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open waiting for the next request (e.g. 10s).
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT",
+        default_value = "10s",
+        global = true
+    )]
+    pub header_read_timeout: String,
+
+    /// How long a client may take to send a request's body before it is answered 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", global = true)]
+    pub body_read_timeout: String,
+
+    /// Requests without a token each client address may make per RATE_LIMIT_WINDOW; more are
+    /// answered 429. 0 turns the limit off.
+    #[arg(
+        long,
+        env = "ANONYMOUS_RATE_LIMIT",
+        default_value = "60",
+        global = true
+    )]
+    pub anonymous_rate_limit: String,
+
+    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client
+    /// address for the anonymous rate limit. Empty: X-Forwarded-For is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
+
+    /// WebSocket: how long a client has to send `connection_init` after connecting before the
+    /// socket is closed with 4408.
+    #[arg(long, env = "WS_INIT_TIMEOUT", default_value = "10s", global = true)]
+    pub ws_init_timeout: String,
+
+    /// WebSocket: largest message a client may send (bytes, or with KiB / MiB); a larger one
+    /// closes the socket with 1009.
+    #[arg(
+        long,
+        env = "WS_MAX_MESSAGE_SIZE",
+        default_value = "64KiB",
+        global = true
+    )]
+    pub ws_max_message_size: String,
+
+    /// WebSocket: most operations running at once on one connection; one more is refused
+    /// with a graphql-ws `error` (LIMIT_EXCEEDED).
+    #[arg(
+        long,
+        env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value = "50",
+        global = true
+    )]
+    pub ws_max_subscriptions_per_connection: String,
+
+    /// Most tasks one user may have; creating one more is a 409 (REST) or LIMIT_EXCEEDED
+    /// (GraphQL).
+    #[arg(
+        long,
+        env = "MAX_TASKS_PER_USER",
+        default_value = "10000",
+        global = true
+    )]
+    pub max_tasks_per_user: String,
+
+    /// Most live-update subscriptions (GraphQL and SSE together) one user may have open on
+    /// one instance; more are refused (GraphQL TOO_MANY_SUBSCRIPTIONS, SSE 429).
+    #[arg(
+        long,
+        env = "MAX_SUBSCRIPTIONS_PER_USER",
+        default_value = "100",
+        global = true
+    )]
+    pub max_subscriptions_per_user: String,
+
+    /// How long deletions are remembered for incremental sync (e.g. 30d); an older cursor is
+    /// answered 410 CURSOR_EXPIRED.
+    #[arg(
+        long,
+        env = "TOMBSTONE_RETENTION",
+        default_value = "30d",
+        global = true
+    )]
+    pub tombstone_retention: String,
+
+    /// How often an idle Server-Sent Events stream gets a keep-alive comment (e.g. 15s).
+    #[arg(long, env = "SSE_KEEP_ALIVE", default_value = "15s", global = true)]
+    pub sse_keep_alive: String,
 }
 
 /// A setting that could not be used.
@@ -215,6 +309,19 @@ pub struct Config {
     pub graphql: GraphqlLimits,
     /// Logging, CORS, limits and shutdown.
     pub operations: Operations,
+    /// Live updates and sync.
+    pub realtime: Realtime,
+}
+
+/// Live updates (subscriptions, SSE) and incremental sync.
+#[derive(Debug, Clone)]
+pub struct Realtime {
+    /// Most open subscriptions per user per instance.
+    pub max_subscriptions_per_user: usize,
+    /// How long tombstones are kept.
+    pub tombstone_retention: Duration,
+    /// Keep-alive comment interval of SSE streams.
+    pub sse_keep_alive: Duration,
 }
 
 /// How log lines are written.
@@ -253,6 +360,8 @@ pub struct Operations {
     pub log_format: LogFormat,
     /// CORS allow-list.
     pub cors_origins: CorsOrigins,
+    /// True when the allow-list is development mode's default (CORS_ORIGINS unset).
+    pub cors_development_default: bool,
     /// Preflight cache time.
     pub cors_max_age: Duration,
     /// Largest request body in bytes.
@@ -265,6 +374,29 @@ pub struct Operations {
     pub max_connections: usize,
     /// Bound on draining in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
+    /// Time to send request headers, and the longest idle keep-alive gap.
+    pub header_read_timeout: Duration,
+    /// Time to send a request body.
+    pub body_read_timeout: Duration,
+    /// Rate limit for requests without a token, per client address; `None` when off.
+    pub anonymous_rate_limit: Option<RateLimitPolicy>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// WebSocket limits.
+    pub websocket: WebSocketLimits,
+    /// Most tasks per user.
+    pub max_tasks_per_user: u64,
+}
+
+/// Limits of the GraphQL WebSocket transport (the GraphQL limits apply to each operation too).
+#[derive(Debug, Clone)]
+pub struct WebSocketLimits {
+    /// Time allowed between the upgrade and `connection_init`.
+    pub init_timeout: Duration,
+    /// Largest client message, in bytes.
+    pub max_message_bytes: usize,
+    /// Most operations running at once on one connection.
+    pub max_operations: usize,
 }
 
 /// Parses `262144`, `256KiB`, `256k`, `1MiB`, `1M` (binary multiples: a body limit is about
@@ -342,8 +474,16 @@ impl Settings {
         }
     }
 
-    fn operations(&self) -> Result<Operations, ConfigError> {
-        let origins = list(Some(self.cors_origins.as_str()));
+    fn operations(&self, development: bool) -> Result<Operations, ConfigError> {
+        let cors_development_default = development && self.cors_origins.is_none();
+        let origins = if cors_development_default {
+            DEVELOPMENT_CORS_ORIGINS
+                .iter()
+                .map(|o| o.to_string())
+                .collect()
+        } else {
+            list(self.cors_origins.as_deref())
+        };
         let cors_origins = if origins.is_empty() {
             CorsOrigins::Off
         } else if origins.iter().any(|o| o == "*") {
@@ -382,12 +522,55 @@ impl Settings {
         Ok(Operations {
             log_format: self.log_format()?,
             cors_origins,
+            cors_development_default,
             cors_max_age: duration("CORS_MAX_AGE", &self.cors_max_age)?,
             max_body_bytes,
             request_timeout,
             rate_limit: (requests > 0).then_some(RateLimitPolicy { requests, window }),
             max_connections,
             shutdown_timeout: duration("SHUTDOWN_TIMEOUT", &self.shutdown_timeout)?,
+            header_read_timeout: nonzero_duration(
+                "HEADER_READ_TIMEOUT",
+                &self.header_read_timeout,
+            )?,
+            body_read_timeout: nonzero_duration("BODY_READ_TIMEOUT", &self.body_read_timeout)?,
+            anonymous_rate_limit: {
+                let requests: u32 = number(
+                    "ANONYMOUS_RATE_LIMIT",
+                    &self.anonymous_rate_limit,
+                    "a number of requests (0 = off)",
+                )?;
+                (requests > 0).then_some(RateLimitPolicy { requests, window })
+            },
+            trusted_proxies: list(Some(self.trusted_proxies.as_str()))
+                .iter()
+                .map(|ip| {
+                    ip.parse::<IpAddr>().map_err(|_| {
+                        bad(
+                            "TRUSTED_PROXIES",
+                            format!("{ip:?} is not an IP address (expected e.g. 10.0.0.1)"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            websocket: WebSocketLimits {
+                init_timeout: nonzero_duration("WS_INIT_TIMEOUT", &self.ws_init_timeout)?,
+                max_message_bytes: match parse_bytes(&self.ws_max_message_size) {
+                    Ok(0) => return Err(bad("WS_MAX_MESSAGE_SIZE", "must be at least 1 byte")),
+                    Ok(n) => n,
+                    Err(problem) => return Err(bad("WS_MAX_MESSAGE_SIZE", problem)),
+                },
+                max_operations: at_least_one(
+                    "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+                    &self.ws_max_subscriptions_per_connection,
+                    "a number of operations",
+                )?,
+            },
+            max_tasks_per_user: at_least_one(
+                "MAX_TASKS_PER_USER",
+                &self.max_tasks_per_user,
+                "a number of tasks",
+            )?,
         })
     }
 }
@@ -402,19 +585,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("expected a duration such as 30s, 5m or 1h, got {text:?}"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => n,
+    let multiple: u64 = match unit.trim() {
+        "" | "s" => 1,
         "ms" => return Ok(Duration::from_millis(n)),
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => {
             return Err(format!(
                 "expected a duration such as 30s, 5m or 1h, got {text:?}"
             ));
         }
     };
-    Ok(Duration::from_secs(seconds))
+    n.checked_mul(multiple)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("the duration {text:?} is too long"))
 }
 
 fn number<T: std::str::FromStr>(
@@ -507,7 +692,17 @@ impl Settings {
         }
         .filter(|(_, s)| !s.is_empty());
         if let Some((variable, s)) = secret
-            && s.len() < MIN_SECRET_BYTES
+            && s.trim().is_empty()
+        {
+            // Spaces from a badly quoted .env line are not a secret anyone chose.
+            return Err(bad(
+                variable,
+                "the secret is blank (only whitespace); set a real one (generate one with \
+                 `openssl rand -base64 32`) or leave it unset",
+            ));
+        }
+        if let Some((variable, s)) = secret
+            && s.trim().len() < MIN_SECRET_BYTES
         {
             return Err(bad(
                 variable,
@@ -560,38 +755,60 @@ impl Settings {
             )?,
             introspection: boolean("GRAPHQL_INTROSPECTION", &self.graphql_introspection)?,
         };
-        let mut config = Config {
+        // No verification configured: development mode, with the development secret.
+        let development = auth.secret.is_none() && auth.jwks.is_none();
+        Ok(Config {
             database,
             pool,
             host,
             port,
             auth,
-            dev_secret_file: None,
+            dev_secret_file: development.then(|| self.dev_secret_path()),
             graphql,
-            operations: self.operations()?,
-        };
-        if config.needs_dev_secret() {
-            config.dev_secret_file = Some(self.dev_secret_path(&config.database));
-        }
-        Ok(config)
+            operations: self.operations(development)?,
+            realtime: Realtime {
+                max_subscriptions_per_user: at_least_one(
+                    "MAX_SUBSCRIPTIONS_PER_USER",
+                    &self.max_subscriptions_per_user,
+                    "a number of subscriptions",
+                )?,
+                tombstone_retention: nonzero_duration(
+                    "TOMBSTONE_RETENTION",
+                    &self.tombstone_retention,
+                )?,
+                sse_keep_alive: nonzero_duration("SSE_KEEP_ALIVE", &self.sse_keep_alive)?,
+            },
+        })
     }
 
-    fn dev_secret_path(&self, database: &DatabaseTarget) -> PathBuf {
-        if let Some(path) = &self.dev_secret_file {
-            return path.clone();
-        }
-        match database {
-            DatabaseTarget::SqliteFile(path) => {
-                let mut name = path.file_name().unwrap_or_default().to_os_string();
-                name.push(".dev-secret");
-                path.with_file_name(name)
-            }
-            _ => PathBuf::from(".todo-api.dev-secret"),
-        }
+    fn dev_secret_path(&self) -> PathBuf {
+        self.dev_secret_file
+            .clone()
+            .unwrap_or_else(default_dev_secret_path)
+    }
+}
+
+/// The development secret's one place, whatever DATABASE_URL and the working directory are,
+/// so that `serve` and `token` always agree: `$XDG_CONFIG_HOME/todo-api/dev-secret`, else
+/// `$HOME/.config/todo-api/dev-secret`, else `.todo-api.dev-secret` in the working directory.
+pub fn default_dev_secret_path() -> PathBuf {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let config_home = non_empty("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|home| PathBuf::from(home).join(".config")));
+    match config_home {
+        Some(dir) => dir.join("todo-api").join("dev-secret"),
+        None => PathBuf::from(".todo-api.dev-secret"),
     }
 }
 
 impl Config {
+    /// Development mode: no verification was configured, so tokens are signed with the
+    /// development secret, and the server may only listen on a loopback address.
+    pub fn is_development(&self) -> bool {
+        self.dev_secret_file.is_some() && self.host.is_loopback()
+    }
+
     /// True when no verification is configured and a development secret must stand in.
     pub fn needs_dev_secret(&self) -> bool {
         // Better Auth's JWKS is real verification: the development secret must not stand in
@@ -605,7 +822,7 @@ impl Config {
         let path = self
             .dev_secret_file
             .clone()
-            .unwrap_or_else(|| PathBuf::from(".todo-api.dev-secret"));
+            .unwrap_or_else(default_dev_secret_path);
         let secret = load_or_create_secret(&path)?;
         self.auth.secret = Some(SecretKey::new(secret.into_bytes()));
         if !self.auth.algorithms.contains(&Algorithm::HS256) {
@@ -620,19 +837,59 @@ impl Config {
     }
 }
 
+/// Reads the development secret, or creates it (mode 0600, in a 0700 directory). The file is
+/// never followed through a symbolic link, and one that other users could read is refused:
+/// anyone who reads it can sign tokens for any user.
 fn load_or_create_secret(path: &Path) -> std::io::Result<String> {
-    match std::fs::read_to_string(path) {
-        Ok(existing) if existing.trim().len() >= MIN_SECRET_BYTES => {
-            return Ok(existing.trim().to_owned());
+    use std::io::{Error, ErrorKind, Read, Write};
+    let shown = path.display();
+    match open_no_follow(path, std::fs::OpenOptions::new().read(true)) {
+        Ok(mut file) => {
+            let metadata = file.metadata()?;
+            if !metadata.is_file() {
+                return Err(Error::other(format!("{shown} is not a regular file")));
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = metadata.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(Error::other(format!(
+                        "{shown} can be read by other users (mode {mode:03o}), and whoever reads \
+                         it can sign tokens for any user; run `chmod 600 {shown}` (or delete \
+                         the file to generate a new secret)"
+                    )));
+                }
+            }
+            let mut existing = String::new();
+            file.read_to_string(&mut existing)?;
+            if existing.trim().len() >= MIN_SECRET_BYTES {
+                return Ok(existing.trim().to_owned());
+            }
+            // Too short to be ours (an empty file, say): replaced below with a new secret.
         }
-        Ok(_) | Err(_) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) if is_symlink_error(&e) => {
+            return Err(Error::other(format!(
+                "{shown} is a symbolic link; the development secret is never read or written \
+                 through one. Remove the link, or set DEV_SECRET_FILE to a regular file"
+            )));
+        }
+        Err(e) => return Err(e),
     }
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -641,9 +898,49 @@ fn load_or_create_secret(path: &Path) -> std::io::Result<String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    use std::io::Write;
-    options.open(path)?.write_all(secret.as_bytes())?;
+    let mut file = open_no_follow(path, &mut options).map_err(|e| {
+        if is_symlink_error(&e) {
+            Error::other(format!(
+                "{shown} is a symbolic link; refusing to write through it"
+            ))
+        } else {
+            e
+        }
+    })?;
+    // An existing short file keeps its mode on open: tighten it before writing the secret.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(secret.as_bytes())?;
     Ok(secret)
+}
+
+/// Opens `path` without following a symbolic link in its last component (O_NOFOLLOW).
+fn open_no_follow(
+    path: &Path,
+    options: &mut std::fs::OpenOptions,
+) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// O_NOFOLLOW on a symbolic link fails with ELOOP.
+fn is_symlink_error(error: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        error.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
+    }
 }
 
 /// Parses settings from command-line style arguments (flags override the environment):

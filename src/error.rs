@@ -128,6 +128,16 @@ pub enum AppError {
     /// 429: this user has used up their request budget for now.
     #[error("rate limited: retry in {}s", .0.retry_after_secs())]
     RateLimited(RateLimited),
+    /// 409: the user already has as many tasks as MAX_TASKS_PER_USER allows.
+    #[error("task limit reached ({0} tasks)")]
+    TaskLimitReached(u64),
+    /// 429: the user already has the most subscriptions allowed open on this instance.
+    #[error("too many open subscriptions (at most {0} per user)")]
+    TooManySubscriptions(usize),
+    /// 410: a sync cursor older than the deletions still remembered (or not from this
+    /// database): the client must fetch everything again.
+    #[error("sync cursor expired")]
+    CursorExpired,
     /// 503: a dependency (the database, the key server) cannot be reached right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -154,6 +164,9 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TaskLimitReached(_) => StatusCode::CONFLICT,
+            AppError::TooManySubscriptions(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::CursorExpired => StatusCode::GONE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,6 +187,13 @@ impl AppError {
                 .join("; "),
             AppError::Unavailable(_) => "Service unavailable".to_owned(),
             AppError::RateLimited(_) => "Too Many Requests".to_owned(),
+            AppError::TaskLimitReached(_) => "Task limit reached".to_owned(),
+            AppError::TooManySubscriptions(limit) => {
+                format!("Too many open subscriptions: at most {limit} per user; close one first")
+            }
+            AppError::CursorExpired => "CURSOR_EXPIRED: the cursor is older than the changes \
+                                        kept; fetch everything again (no `since`)"
+                .to_owned(),
             AppError::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -259,6 +279,9 @@ impl IntoResponse for AppError {
             }
             other => json!({ "detail": other.public_message() }),
         };
+        if let AppError::CursorExpired = &self {
+            body["code"] = Value::from("CURSOR_EXPIRED");
+        }
         if let (AppError::Internal(_), Some(id)) = (&self, crate::ops::request_id::current()) {
             // Lets a user's report be matched to the logged error; `detail` stays as it was.
             body["request_id"] = Value::from(id);

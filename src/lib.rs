@@ -11,12 +11,19 @@
 //!   session tokens), `AuthUser` (only the verifier makes one).
 //! - [`db`]: the pool enum (PostgreSQL or SQLite, chosen from `DATABASE_URL`), TLS,
 //!   embedded migrations, and `db_run!`, which expands one diesel query for both backends.
-//! - [`tasks`]: the domain: model and validation, the service, and all task SQL (the store).
+//! - [`tasks`]: the domain: model and validation, the service, all task SQL (the store), and
+//!   task events: the per-user event router behind GraphQL subscriptions and SSE, fed by
+//!   PostgreSQL `NOTIFY` (one LISTEN connection per instance, `db::events`) or in-process on
+//!   SQLite, and incremental sync by per-user change cursors.
 //! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
 //!   document (`/openapi.json`, Swagger UI at `/docs`).
-//! - [`graphql`]: the GraphQL schema at `/graphql`, GraphiQL, and its limits.
-//! - [`ops`]: around both APIs: request ids and logs, metrics, health, CORS, limits (body,
-//!   time, per-user rate, connections) and serving with a bounded graceful shutdown.
+//! - [`graphql`]: the GraphQL schema at `/graphql` (HTTP and WebSocket), its limits (the
+//!   same on every transport; introspection measured apart), selection order in responses,
+//!   and GraphiQL served from the binary.
+//! - [`ops`]: around both APIs: the front door (`/`), development mode's sign-in
+//!   (`/dev/token`), request ids and logs, metrics, health, CORS, limits (body, time,
+//!   per-user and anonymous rate, connections, header / body / idle timeouts) and serving
+//!   with a bounded graceful shutdown.
 
 pub mod auth;
 pub mod config;
@@ -51,8 +58,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The per-user rate limit, checked right after a token is verified.
     pub limiter: Arc<ops::rate_limit::RateLimiter>,
-    /// GraphQL documents already parsed and checked, by query text.
-    pub documents: Arc<graphql::cache::DocumentCache>,
 }
 
 impl AppState {
@@ -73,7 +78,29 @@ impl AppState {
         if ran > 0 {
             tracing::info!(migrations = ran, "applied database migrations");
         }
-        let tasks = TaskService::new(db);
+        let tasks = TaskService::new(
+            db,
+            config.realtime.max_subscriptions_per_user,
+            config.realtime.tombstone_retention,
+        )
+        .with_task_cap(config.operations.max_tasks_per_user);
+        let keyed = tasks
+            .backfill_search_keys()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("filling in the search keys of older tasks")?;
+        if keyed > 0 {
+            tracing::info!(tasks = keyed, "filled in search keys of older tasks");
+        }
+        if let db::DatabaseTarget::Postgres(url) = &config.database {
+            // One LISTEN connection for the instance carries every instance's task events.
+            let notices = db::events::listen(url, config.pool.acquire_timeout)
+                .map_err(anyhow::Error::msg)
+                .context("DATABASE_URL: setting up the task event listener")?;
+            tasks
+                .route_database_events(notices, config.pool.acquire_timeout)
+                .await;
+        }
         let verifier = Arc::new(
             Verifier::new(config.auth.clone(), tasks.db().clone())
                 .context("setting up token verification")?,
@@ -90,7 +117,6 @@ impl AppState {
             schema,
             config: Arc::new(config),
             limiter,
-            documents: Default::default(),
         })
     }
 }
@@ -108,44 +134,93 @@ pub fn app(state: AppState) -> Router {
         .merge(rest::router())
         .merge(rest::openapi::router())
         .merge(graphql::router())
-        .merge(ops::routes())
+        .merge(ops::routes(&state.config))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .with_state(state);
     ops::wrap(router, &operations)
 }
 
-/// Runs the server until SIGINT / SIGTERM.
-pub async fn serve(mut config: Config) -> anyhow::Result<()> {
-    if config.needs_dev_secret() {
-        if !config.host.is_loopback() {
-            anyhow::bail!(
-                "BETTER_AUTH_SECRET: no token verification is configured, and HOST={} is not a \
-                 loopback address. Set BETTER_AUTH_URL (Better Auth's JWKS) or \
-                 BETTER_AUTH_SECRET (or JWT_SECRET) before serving on a network address.",
-                config.host
-            );
-        }
-        let path = config
-            .use_dev_secret()
-            .context("DEV_SECRET_FILE: cannot read or create the development secret")?;
-        tracing::warn!(
-            secret_file = %path.display(),
-            "DEVELOPMENT MODE: no BETTER_AUTH_SECRET set; tokens are signed with a generated secret \
-             kept in {}. Mint one with `todo-api token <user_id>` and send it as \
-             `Authorization: Bearer <token>`.",
-            path.display()
+/// Development mode (no verification configured): refuses a network address, then loads or
+/// creates the development secret and makes it the signing key. Does nothing otherwise.
+pub fn enter_development_mode(config: &mut Config) -> anyhow::Result<()> {
+    if !config.needs_dev_secret() {
+        return Ok(());
+    }
+    if !config.host.is_loopback() {
+        anyhow::bail!(
+            "BETTER_AUTH_SECRET: no token verification is configured, and HOST={} is not a \
+             loopback address. Set BETTER_AUTH_URL (Better Auth's JWKS) or \
+             BETTER_AUTH_SECRET (or JWT_SECRET) before serving on a network address.",
+            config.host
         );
     }
+    config
+        .use_dev_secret()
+        .context("DEV_SECRET_FILE: cannot use the development secret")?;
+    Ok(())
+}
+
+/// Runs the server until SIGINT / SIGTERM.
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    enter_development_mode(&mut config)?;
     let addr = config.listen_addr();
     let state = AppState::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("HOST/PORT: cannot listen on {addr}"))?;
-    tracing::info!(address = %listener.local_addr()?, backend = state.tasks.db().backend_name(), "todo-api listening");
+    let local = listener.local_addr()?;
+    log_start_up(&state.config, local);
+    // Last: from this line on, the server answers.
+    tracing::info!(address = %local, backend = state.tasks.db().backend_name(), "todo-api listening");
     ops::serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Where to go next: the URLs, and in development mode how to get a token and what CORS
+/// allows.
+fn log_start_up(config: &Config, local: std::net::SocketAddr) {
+    let base = format!("http://{local}");
+    // One line per URL, aligned: this is what a newcomer reads first.
+    let links: String = ops::front::LINKS
+        .iter()
+        .map(|(_, path, what)| format!("\n  {what:<48} {base}{path}"))
+        .collect();
+    tracing::info!("start here: {base}/{links}");
+    if config.is_development() {
+        let secret = config
+            .dev_secret_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        tracing::warn!(
+            secret_file = %secret,
+            "DEVELOPMENT MODE: no BETTER_AUTH_SECRET is set, so tokens are signed with a generated \
+             secret kept in {secret}. Get a token with `{}` (from the source tree) or `{}` \
+             (installed binary), or sign in from GraphiQL at {base}/graphql, and send it as \
+             `Authorization: Bearer <token>`.",
+            ops::front::TOKEN_COMMANDS[0],
+            ops::front::TOKEN_COMMANDS[1],
+        );
+    }
+    match &config.operations.cors_origins {
+        config::CorsOrigins::List(origins) if config.operations.cors_development_default => {
+            tracing::info!(
+                "CORS: development mode allows {} (a Next.js dev server); set CORS_ORIGINS to \
+                 choose the origins",
+                origins.join(" and ")
+            );
+        }
+        config::CorsOrigins::Off => tracing::info!(
+            "CORS: no browser origin may call the API from another page; set CORS_ORIGINS \
+             (e.g. http://localhost:3000) to allow a frontend"
+        ),
+        config::CorsOrigins::Any => tracing::info!("CORS: any origin is allowed (CORS_ORIGINS=*)"),
+        config::CorsOrigins::List(origins) => {
+            tracing::info!("CORS: allowed origins: {}", origins.join(", "))
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use todo_api::config::{LogFormat, Settings, parse_duration};
 
 /// A GraphQL + REST backend for multi-user todo apps, on PostgreSQL or SQLite.
@@ -38,9 +38,58 @@ enum Command {
     PrintSchema,
 }
 
+/// The settings each subcommand reads (by argument id); its help lists only these. `serve`
+/// reads them all. The others are still accepted (a shared `.env` sets them all), just not
+/// listed.
+const USED_BY: &[(&str, &[&str])] = &[
+    (
+        "migrate",
+        &["database_url", "db_pool_size", "db_timeout", "log_format"],
+    ),
+    (
+        "token",
+        &[
+            "auth_secret",
+            "jwt_secret",
+            "jwt_algorithms",
+            "jwt_issuer",
+            "jwt_audience",
+            "better_auth_url",
+            "jwks_url",
+            "dev_secret_file",
+            "log_format",
+        ],
+    ),
+    ("print-schema", &[]),
+];
+
+/// The command line, with each subcommand's help trimmed to the settings it uses.
+fn command_line() -> clap::Command {
+    let command = Cli::command();
+    let global: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|arg| arg.is_global_set())
+        .cloned()
+        .collect();
+    // clap copies global settings into every subcommand when it builds the parser, except
+    // where the subcommand already has one of that id: give each subcommand a hidden copy of
+    // those it does not use (still accepted, just not listed).
+    USED_BY.iter().fold(command, |command, (name, used)| {
+        command.mut_subcommand(*name, |sub| {
+            global
+                .iter()
+                .filter(|arg| !used.contains(&arg.get_id().as_str()))
+                .fold(sub, |sub, arg| sub.arg(arg.clone().hide(true)))
+        })
+    })
+}
+
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command_line().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let format = match cli.settings.log_format() {
         Ok(format) => format,
         Err(e) => {
@@ -114,31 +163,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let path = config.use_dev_secret()?;
                 eprintln!("(signed with the development secret in {})", path.display());
             }
-            let Some(secret) = config.auth.secret.clone() else {
-                anyhow::bail!("{}", config.auth.no_secret_message());
-            };
-            let algorithm = config
+            let token = config
                 .auth
-                .algorithms
-                .iter()
-                .copied()
-                .find(|a| {
-                    matches!(
-                        a,
-                        jsonwebtoken::Algorithm::HS256
-                            | jsonwebtoken::Algorithm::HS384
-                            | jsonwebtoken::Algorithm::HS512
-                    )
-                })
-                .unwrap_or(jsonwebtoken::Algorithm::HS256);
-            let token = todo_api::auth::mint_token(
-                &secret,
-                algorithm,
-                &user_id,
-                ttl,
-                config.auth.issuer.as_deref(),
-                config.auth.audiences.first().map(String::as_str),
-            )?;
+                .mint(&user_id, ttl)
+                .map_err(|problem| anyhow::anyhow!("cannot mint a token: {problem}"))?;
             println!("{token}");
             Ok(())
         }

@@ -63,6 +63,7 @@ on_both_backends!(
     redirects_are_not_followed,
     issuer_and_audience_compare_urls_by_origin_and_the_rest_exactly,
     hs_tokens_must_name_their_subject,
+    a_revoked_session_ends_its_sockets,
 );
 
 /// A server whose Better Auth is `fake`, with a short refetch cooldown so tests stay quick.
@@ -980,4 +981,77 @@ async fn hs_tokens_must_name_their_subject(backend: Backend) {
         &json!({"id": "alice", "exp": exp}),
     );
     assert_rejected(&app, &id_only, "no subject", "HS256 with id, no sub").await;
+}
+
+/// A subscription socket opened with a session token closes (4401) once the session is
+/// revoked, within the session cache time: sockets re-verify their credentials.
+async fn a_revoked_session_ends_its_sockets(backend: Backend) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let Some(shared) = SharedDatabase::create(backend).await else {
+        return;
+    };
+    let fake = FakeBetterAuth::start().await;
+    fake.publish(&[&TestKey::ed25519("k")]);
+    let Some(app) = TestApp::builder(backend)
+        .database_url(&shared.url)
+        .arg("--better-auth-url", &fake.url)
+        .arg("--auth-session-tokens", "on")
+        .arg("--auth-session-cache-ttl", "1s")
+        .start()
+        .await
+    else {
+        return;
+    };
+    let id = session_id();
+    shared.add_session(&id, "alice", &iso_in(3600)).await;
+    let url = format!("{}/graphql", app.base.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({"type": "connection_init",
+        "payload": {"Authorization": format!("Bearer {}", signed(&id))}});
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
+    let subscribe = json!({"id": "1", "type": "subscribe",
+        "payload": {"query": "subscription { taskEvents { id } }"}});
+    socket
+        .send(Message::Text(subscribe.to_string().into()))
+        .await
+        .unwrap();
+    let mut acked = false;
+    let mut closed_at = None;
+    let mut revoked_at = None;
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(10), socket.next()).await
+    {
+        match message.unwrap() {
+            Message::Text(text) if text.contains("connection_ack") => {
+                acked = true;
+                // Signed out in Better Auth.
+                shared
+                    .run_sql(&format!(r#"DELETE FROM "session" WHERE "token" = '{id}'"#))
+                    .await;
+                revoked_at = Some(Instant::now());
+            }
+            Message::Close(frame) => {
+                closed_at = Some(Instant::now());
+                assert_eq!(frame.map(|f| u16::from(f.code)), Some(4401));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(acked, "the session was accepted at first");
+    let took = closed_at.expect("the socket closed") - revoked_at.unwrap();
+    assert!(
+        took < Duration::from_secs(5),
+        "closed {took:?} after the revocation"
+    );
 }

@@ -13,6 +13,7 @@ use common::pg::TempDatabase;
 
 backend_cases!(
     dev_mode_on_loopback_serves_with_minted_tokens,
+    dev_secret_file_is_private,
     refuses_a_network_address_without_auth,
     bad_settings_name_the_variable,
     migrate_applies_once,
@@ -48,11 +49,19 @@ fn command(dir: &Path, database_url: &str) -> Command {
     ] {
         command.env_remove(var);
     }
+    // The development secret's default place is under XDG_CONFIG_HOME: keep it in the test's
+    // directory, never the real home.
     command
         .current_dir(dir)
         .env("DATABASE_URL", database_url)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("RUST_LOG", "info");
     command
+}
+
+/// Where `command` keeps the development secret.
+fn dev_secret(dir: &Path) -> std::path::PathBuf {
+    dir.join("config").join("todo-api").join("dev-secret")
 }
 
 struct Server(Child);
@@ -65,7 +74,15 @@ impl Drop for Server {
 }
 
 /// Starts `serve` on an ephemeral port and returns it with the address it logged.
-fn serve(mut command: Command) -> (Server, String, String) {
+fn serve(command: Command) -> (Server, String, String) {
+    let (server, address, log, _) = serve_logging(command);
+    (server, address, log)
+}
+
+/// As `serve`, plus the log lines written after start-up.
+fn serve_logging(
+    mut command: Command,
+) -> (Server, String, String, std::sync::mpsc::Receiver<String>) {
     let mut child = command
         .args(["--port", "0", "serve"])
         .stderr(Stdio::piped())
@@ -94,7 +111,7 @@ fn serve(mut command: Command) -> (Server, String, String) {
                     .find_map(|w| w.strip_prefix("address="))
                     .expect("address in the log")
                     .to_owned();
-                return (server, address, log);
+                return (server, address, log, rx);
             }
         }
     }
@@ -126,17 +143,36 @@ async fn dev_mode_on_loopback_serves_with_minted_tokens(backend: Backend) {
     let (_server, address, log) = serve(command(dir.path(), &url));
     let log = strip_ansi(&log);
     assert!(log.contains("DEVELOPMENT MODE"), "{log}");
+    for command in ["`cargo run -- token alice`", "`todo-api token alice`"] {
+        assert!(
+            log.contains(command),
+            "the log says how to mint a token: {log}"
+        );
+    }
+    for url in [
+        format!("http://{address}/graphql"),
+        format!("http://{address}/docs/"),
+        format!("http://{address}/healthz"),
+    ] {
+        assert!(log.contains(&url), "the log names {url}: {log}");
+    }
     assert!(
-        log.contains("todo-api token"),
-        "the log says how to mint a token: {log}"
+        log.contains("http://localhost:3000"),
+        "dev CORS is logged: {log}"
     );
-    let secret_file = match backend {
-        Backend::Sqlite => dir.path().join("todo.db.dev-secret"),
-        Backend::Postgres => dir.path().join(".todo-api.dev-secret"),
-    };
-    assert!(secret_file.exists(), "{} exists", secret_file.display());
+    let secret_file = dev_secret(dir.path());
+    assert!(log.contains(&secret_file.display().to_string()), "{log}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&secret_file)
+            .expect("the secret file exists")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "only its owner reads the secret");
 
-    let output = command(dir.path(), &url)
+    // `token` finds the same secret whatever DATABASE_URL and working directory it is given.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = command(dir.path(), "sqlite://some-other.db")
+        .current_dir(elsewhere.path())
         .args(["token", "alice", "--ttl", "10m"])
         .output()
         .unwrap();
@@ -169,6 +205,57 @@ async fn dev_mode_on_loopback_serves_with_minted_tokens(backend: Backend) {
         reqwest::StatusCode::UNAUTHORIZED,
         "only the dev secret verifies"
     );
+}
+
+/// A refused CORS preflight is logged with the setting that would allow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_preflight_is_logged_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+    let (_server, address, _, log) = serve_logging(command(dir.path(), &url));
+    todo_api::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("http://{address}/graphql"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    // Development mode's default allows the Next.js dev server: nothing to log.
+    let allowed = preflight("http://localhost:3000").await.unwrap();
+    assert!(
+        allowed
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    let refused = preflight("http://localhost:4000").await.unwrap();
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = log.recv_timeout(Duration::from_millis(200)) {
+            let line = strip_ansi(&line);
+            if line.contains("refused a CORS preflight") {
+                assert!(
+                    line.contains("CORS_ORIGINS=http://localhost:4000"),
+                    "the hint names the setting and value: {line}"
+                );
+                assert!(!seen.contains("localhost:3000 "), "{seen}");
+                return;
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    }
+    panic!("no log line for the refused preflight:\n{seen}");
 }
 
 async fn refuses_a_network_address_without_auth(backend: Backend) {
@@ -238,7 +325,20 @@ async fn migrate_applies_once(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 1 migration(s)"));
+    // Every migration of the backend's folder, whatever their number.
+    let folder = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let all =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/").to_owned() + folder)
+            .unwrap()
+            .count();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains(&format!("applied {all} migration(s)")),
+        "{stdout}"
+    );
     let second = command(dir.path(), &url).arg("migrate").output().unwrap();
     assert!(second.status.success());
     assert!(String::from_utf8_lossy(&second.stdout).contains("applied 0 migration(s)"));
@@ -320,4 +420,138 @@ async fn a_closed_log_pipe_does_not_break_requests() {
         assert_eq!(response.status(), reqwest::StatusCode::OK);
     }
     drop(server);
+}
+
+async fn dev_secret_file_is_private(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((url, _db)) = database(backend, dir.path()).await else {
+        return;
+    };
+    let secret = dev_secret(dir.path());
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    let run = || {
+        command(dir.path(), &url)
+            .args(["token", "alice"])
+            .output()
+            .unwrap()
+    };
+
+    // Readable by others: refused, with the fix.
+    std::fs::write(&secret, "a".repeat(64)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = run();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    assert!(stderr.contains(&secret.display().to_string()), "{stderr}");
+    // The server refuses to start with it too.
+    let output = command(dir.path(), &url)
+        .args(["--port", "0", "serve"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(run().status.success());
+
+    // A symbolic link is never followed, to read or to write.
+    std::fs::remove_file(&secret).unwrap();
+    let target = dir.path().join("elsewhere");
+    std::os::unix::fs::symlink(&target, &secret).unwrap();
+    let output = run();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert!(!target.exists(), "nothing was written through the link");
+}
+
+/// `token` refuses what the server would refuse, instead of printing a useless token.
+#[test]
+fn token_refuses_what_the_server_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+    let long = "x".repeat(256);
+    let cases: &[(&[&str], &str)] = &[
+        (&["token", ""], "empty"),
+        (&["token", &long], "longer than 255"),
+        (&["token", "al\u{7}ice"], "control characters"),
+        (&["token", "alice", "--ttl", "366d"], "at most a year"),
+        (&["token", "alice", "--ttl", "0s"], "at least 1s"),
+        (
+            &["token", "alice", "--ttl", "99999999999999999999d"],
+            "--ttl",
+        ),
+        (
+            &["token", "alice", "--ttl", "999999999999999999d"],
+            "too long",
+        ),
+    ];
+    for (args, words) in cases {
+        let output = command(dir.path(), &url).args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} must fail");
+        assert!(output.stdout.is_empty(), "{args:?}: no token printed");
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let output = command(dir.path(), &url)
+        .args(["token", &"y".repeat(255), "--ttl", "365d"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Each subcommand's help lists the settings it uses, not every setting of the server.
+#[test]
+fn subcommand_help_lists_only_what_it_uses() {
+    let help = |args: &[&str]| {
+        let output = Command::new(BIN).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let token = help(&["token", "--help"]);
+    for used in [
+        "--ttl",
+        "--auth-secret",
+        "--dev-secret-file",
+        "--jwt-issuer",
+    ] {
+        assert!(token.contains(used), "token uses {used}: {token}");
+    }
+    for unused in ["--port", "--database-url", "--rate-limit", "--cors-origins"] {
+        assert!(
+            !token.contains(unused),
+            "token does not use {unused}: {token}"
+        );
+    }
+    let migrate = help(&["migrate", "--help"]);
+    assert!(migrate.contains("--database-url"), "{migrate}");
+    for unused in ["--port", "--auth-secret", "--graphql-max-depth"] {
+        assert!(!migrate.contains(unused), "migrate does not use {unused}");
+    }
+    let schema = help(&["print-schema", "--help"]);
+    assert!(!schema.contains("--database-url"), "{schema}");
+    // serve (and the bare command) list everything.
+    for args in [&["serve", "--help"][..], &["--help"][..]] {
+        let serve = help(args);
+        for used in [
+            "--port",
+            "--database-url",
+            "--cors-origins",
+            "--auth-secret",
+        ] {
+            assert!(serve.contains(used), "{args:?} lists {used}");
+        }
+    }
+    // A hidden setting is still accepted where it is not listed (one .env serves all).
+    let output = Command::new(BIN)
+        .args(["--port", "1", "print-schema"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
 }

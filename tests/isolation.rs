@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 backend_tests!(
     rest_isolation_matrix,
     graphql_isolation_matrix,
-    lists_never_mix_users
+    lists_never_mix_users,
+    search_stats_pages_and_clear_completed_stay_per_user
 );
 
 async fn rest_isolation_matrix(app: TestApp) {
@@ -168,4 +169,124 @@ async fn lists_never_mix_users(app: TestApp) {
                 .all(|t| t["title"].as_str().unwrap().starts_with(user))
         );
     }
+}
+
+async fn search_stats_pages_and_clear_completed_stay_per_user(app: TestApp) {
+    let alice = app.user("alice");
+    let bob = app.user("bob");
+    let mut alice_ids = Vec::new();
+    for n in 0..4 {
+        let task = alice
+            .post(
+                &alice.tasks_path(""),
+                json!({"title": format!("shared word {n}"), "description": "needle",
+                       "priority": "high", "due_date": "2020-01-01T00:00:00Z"}),
+            )
+            .await
+            .good(StatusCode::CREATED);
+        let id = task["id"].as_i64().unwrap();
+        alice
+            .patch(&alice.tasks_path(&format!("/{id}/complete")))
+            .await
+            .good(StatusCode::OK);
+        alice_ids.push(id);
+    }
+    let own = bob.create_task("shared word bob").await;
+
+    // Search: bob finds only his own, through REST and GraphQL.
+    for query in ["?search=shared", "?search=needle", "?search=shared&limit=1"] {
+        let list = bob.get(&bob.tasks_path(query)).await.good(StatusCode::OK);
+        let ids: Vec<i64> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect();
+        let expected = if query.contains("needle") {
+            vec![]
+        } else {
+            vec![own["id"].as_i64().unwrap()]
+        };
+        assert_eq!(ids, expected, "{query}");
+    }
+    let data = bob
+        .graphql_data("{ tasks(search: \"needle\") { id } }", json!({}))
+        .await;
+    assert_eq!(data["tasks"], json!([]));
+
+    // Stats count only bob's.
+    let stats = bob
+        .get(&bob.tasks_path("/stats"))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(stats["total"], 1);
+    assert_eq!(stats["completed"], 0);
+    assert_eq!(stats["by_priority"]["high"], 0);
+    let data = bob
+        .graphql_data("{ taskStats { total overdue } }", json!({}))
+        .await;
+    assert_eq!(data["taskStats"], json!({"total": 1, "overdue": 0}));
+    bob.get("/api/alice/tasks/stats").await.detail(
+        StatusCode::FORBIDDEN,
+        "Not authorized to access this user's tasks",
+    );
+
+    // Pages: totals are bob's, and alice's cursor shows bob only his own tasks.
+    let page = bob.get(&bob.tasks_path("?limit=1")).await;
+    assert_eq!(page.header("x-total-count"), Some("1"));
+    assert!(page.header("link").is_none());
+    let alice_page = alice.get(&alice.tasks_path("?limit=1")).await;
+    assert_eq!(alice_page.header("x-total-count"), Some("4"));
+    let link = alice_page.header("link").unwrap().to_owned();
+    let cursor = link
+        .split("cursor=")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap();
+    let replay = bob
+        .get(&bob.tasks_path(&format!("?limit=5&cursor={cursor}")))
+        .await
+        .good(StatusCode::OK);
+    assert!(
+        replay
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["user_id"] == "bob"),
+        "{replay}"
+    );
+    bob.get(&format!("/api/alice/tasks?limit=1&cursor={cursor}"))
+        .await
+        .detail(
+            StatusCode::FORBIDDEN,
+            "Not authorized to access this user's tasks",
+        );
+    let data = bob
+        .graphql_data(
+            "{ tasksConnection(first: 10) { totalCount nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["tasksConnection"]["totalCount"], 1);
+
+    // clearCompleted by bob leaves alice's completed tasks alone.
+    let data = bob
+        .graphql_data("mutation { clearCompleted }", json!({}))
+        .await;
+    assert_eq!(data["clearCompleted"], json!([]));
+    for id in &alice_ids {
+        alice
+            .get(&alice.tasks_path(&format!("/{id}")))
+            .await
+            .good(StatusCode::OK);
+    }
+    let data = alice
+        .graphql_data("mutation { clearCompleted }", json!({}))
+        .await;
+    assert_eq!(data["clearCompleted"].as_array().unwrap().len(), 4);
+    bob.get(&bob.tasks_path(&format!("/{}", own["id"])))
+        .await
+        .good(StatusCode::OK);
 }

@@ -9,11 +9,14 @@ use serde_json::Value;
 /// Every REST operation: (method, path template, takes a task id, takes a body).
 const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("get", "/api/{user_id}/tasks", false, false),
+    ("get", "/api/{user_id}/tasks/stats", false, false),
     ("post", "/api/{user_id}/tasks", false, true),
     ("get", "/api/{user_id}/tasks/{id}", true, false),
     ("put", "/api/{user_id}/tasks/{id}", true, true),
     ("delete", "/api/{user_id}/tasks/{id}", true, false),
     ("patch", "/api/{user_id}/tasks/{id}/complete", true, false),
+    ("get", "/api/{user_id}/tasks/changes", false, false),
+    ("get", "/api/{user_id}/tasks/events", false, false),
 ];
 
 async fn app() -> TestApp {
@@ -110,7 +113,34 @@ async fn the_spec_lists_every_rest_route() {
         assert_eq!(params, wanted, "{method} {path} path parameters");
     }
     let list_params = parameters(&spec["paths"]["/api/{user_id}/tasks"]["get"], "query");
-    assert_eq!(list_params, ["status", "sort", "sort_by", "order"]);
+    assert_eq!(
+        list_params,
+        [
+            "status",
+            "sort",
+            "sort_by",
+            "order",
+            "priority",
+            "category",
+            "search",
+            "due_before",
+            "due_after",
+            "overdue",
+            "limit",
+            "cursor"
+        ]
+    );
+    let paged = &spec["paths"]["/api/{user_id}/tasks"]["get"]["responses"]["200"]["headers"];
+    for name in ["Link", "X-Total-Count"] {
+        assert!(
+            paged[name].is_object(),
+            "the list's 200 lacks the {name} header"
+        );
+    }
+    let task = &spec["components"]["schemas"]["Task"]["properties"];
+    for field in ["priority", "category", "due_date", "completed_at"] {
+        assert!(task[field].is_object(), "Task lacks {field}: {task}");
+    }
 
     let headers = &spec["paths"]["/api/{user_id}/tasks"]["get"]["responses"]["429"]["headers"];
     for name in ["Retry-After", "RateLimit", "RateLimit-Policy"] {
@@ -155,6 +185,22 @@ async fn every_documented_operation_is_served() {
     for (method, path, _, takes_body) in others.into_iter().chain(deletes) {
         let path = path.replace("{user_id}", "alice").replace("{id}", &id);
         let method: Method = method.to_uppercase().parse().unwrap();
+        if path.ends_with("/events") {
+            // A stream that never ends: the status is enough.
+            let stream = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .bearer_auth(app.token("alice"))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                stream.status().is_success(),
+                "GET {path}: {}",
+                stream.status()
+            );
+            continue;
+        }
         let body = takes_body.then(|| serde_json::json!({"title": "x"}));
         let response = alice.request(method.clone(), &path, body).await;
         assert!(

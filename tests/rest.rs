@@ -68,10 +68,14 @@ async fn create_returns_201_with_the_task(app: TestApp) {
         .map(String::as_str)
         .collect();
     let mut expected = vec![
+        "category",
         "completed",
+        "completed_at",
         "created_at",
         "description",
+        "due_date",
         "id",
+        "priority",
         "title",
         "updated_at",
         "user_id",
@@ -385,7 +389,7 @@ async fn bad_query_values_are_422(app: TestApp) {
     for (query, name) in [
         ("?status=done", "status"),
         ("?status=", "status"),
-        ("?sort=priority", "sort"),
+        ("?sort=urgency", "sort"),
         ("?sort_by=created", "sort_by"),
         ("?order=up", "order"),
     ] {

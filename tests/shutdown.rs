@@ -169,3 +169,33 @@ async fn the_drain_is_bounded_by_shutdown_timeout() {
     let logs = server.logs().join("\n");
     assert!(logs.contains("SHUTDOWN_TIMEOUT"), "{logs}");
 }
+
+/// An open SSE stream ends at SIGTERM instead of holding the drain up for SHUTDOWN_TIMEOUT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_event_streams_end_on_sigterm() {
+    let mut server = Binary::start(&[("SHUTDOWN_TIMEOUT", "20s")]).await;
+    todo_api::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let mut stream = client
+        .get(format!("{}/api/alice/tasks/events", server.base()))
+        .bearer_auth(token_for("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), reqwest::StatusCode::OK);
+    settle().await;
+    let signalled = std::time::Instant::now();
+    server.signal("TERM");
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(end.is_ok(), "the stream is still open after SIGTERM");
+    let exit = server.wait_exit(Duration::from_secs(15)).await;
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "held up by the stream: {:?}",
+        signalled.elapsed()
+    );
+}

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 backend_tests!(
     events_reach_only_their_owner,
+    events_carry_v2_fields_and_clear_completed_deletes,
     bad_or_missing_token_closes_the_socket
 );
 
@@ -101,6 +102,78 @@ async fn events_reach_only_their_owner(app: TestApp) {
             "bob's task never shows up"
         );
     }
+    socket.close(None).await.ok();
+}
+
+async fn events_carry_v2_fields_and_clear_completed_deletes(app: TestApp) {
+    let alice = app.user("alice");
+    let mut socket = connect(
+        &app,
+        json!({"Authorization": format!("Bearer {}", app.token("alice"))}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut socket).await.unwrap()["type"],
+        "connection_ack"
+    );
+    let subscribe = json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": {"query": "subscription { taskEvents { kind id task { priority category dueDate completedAt } } }"},
+    });
+    socket
+        .send(Message::Text(subscribe.to_string().into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let task = alice
+        .post(
+            &alice.tasks_path(""),
+            json!({"title": "t", "priority": "high", "category": "work", "due_date": "2026-12-01T00:00:00Z"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let id = task["id"].as_i64().unwrap();
+    let done = alice
+        .patch(&alice.tasks_path(&format!("/{id}/complete")))
+        .await
+        .good(StatusCode::OK);
+    let other = alice.create_task("other").await;
+    let other_id = other["id"].as_i64().unwrap();
+    alice
+        .patch(&alice.tasks_path(&format!("/{other_id}/complete")))
+        .await
+        .good(StatusCode::OK);
+    let cleared = alice
+        .graphql_data("mutation { clearCompleted }", json!({}))
+        .await;
+    assert_eq!(cleared["clearCompleted"].as_array().unwrap().len(), 2);
+
+    let first = next_json(&mut socket).await.expect("an event");
+    assert_eq!(
+        first["payload"]["data"]["taskEvents"],
+        json!({"kind": "CREATED", "id": id.to_string(), "task": {"priority": "HIGH", "category": "WORK",
+               "dueDate": "2026-12-01T00:00:00.000000Z", "completedAt": null}})
+    );
+    let second = next_json(&mut socket).await.expect("an event");
+    assert_eq!(
+        second["payload"]["data"]["taskEvents"]["task"]["completedAt"],
+        done["completed_at"]
+    );
+    // other's CREATED and UPDATED, then one DELETED per cleared task.
+    next_json(&mut socket).await.expect("an event");
+    next_json(&mut socket).await.expect("an event");
+    let mut deleted = Vec::new();
+    for _ in 0..2 {
+        let event = next_json(&mut socket).await.expect("an event");
+        let event = &event["payload"]["data"]["taskEvents"];
+        assert_eq!(event["kind"], "DELETED", "{event}");
+        assert_eq!(event["task"], Value::Null);
+        deleted.push(event["id"].as_str().unwrap().parse::<i64>().unwrap());
+    }
+    deleted.sort();
+    assert_eq!(deleted, vec![id, other_id]);
     socket.close(None).await.ok();
 }
 

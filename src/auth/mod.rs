@@ -29,7 +29,10 @@ use crate::error::{AppError, AuthFailure};
 pub use jwks::JwksSettings;
 pub use sessions::{SessionSettings, SessionSource, sign_session_token};
 pub use settings::BetterAuthArgs;
-pub use verifier::{AuthSettings, SecretKey, Verifier, algorithm_named, mint_token};
+pub use verifier::{
+    AuthSettings, MAX_TOKEN_TTL, SecretKey, Verifier, algorithm_named, check_token_ttl,
+    check_user_id, mint_token,
+};
 
 /// A user whose identity a verified token vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -417,7 +417,7 @@ impl Verifier {
 
 /// The one gate every verified user id passes, whatever the token kind.
 fn user_from_id(id: String) -> Result<AuthUser, AuthFailure> {
-    if id.is_empty() || id.chars().count() > MAX_USER_ID_CHARS || id.chars().any(char::is_control) {
+    if check_user_id(&id).is_err() {
         return Err(AuthFailure::Invalid(
             "token subject is not a valid user id".into(),
         ));
@@ -425,7 +425,68 @@ fn user_from_id(id: String) -> Result<AuthUser, AuthFailure> {
     Ok(AuthUser { id })
 }
 
-/// Signs a token for `user_id` with the shared secret: for `todo-api token` and for tests.
+/// What a user id must be for the verifier to accept it; also checked before minting a token,
+/// so that nothing is signed that the server would then refuse.
+pub fn check_user_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("the user id is empty".to_owned());
+    }
+    if id.chars().count() > MAX_USER_ID_CHARS {
+        return Err(format!(
+            "the user id is longer than {MAX_USER_ID_CHARS} characters"
+        ));
+    }
+    if id.chars().any(char::is_control) {
+        return Err("the user id contains control characters".to_owned());
+    }
+    Ok(())
+}
+
+/// Longest lifetime of a minted token: a year.
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(365 * 86_400);
+
+/// A minted token's lifetime must be more than nothing and at most [`MAX_TOKEN_TTL`].
+pub fn check_token_ttl(ttl: Duration) -> Result<(), String> {
+    if ttl.as_secs() == 0 {
+        return Err("the lifetime must be at least 1s".to_owned());
+    }
+    if ttl > MAX_TOKEN_TTL {
+        return Err("the lifetime must be at most a year (365d)".to_owned());
+    }
+    Ok(())
+}
+
+impl AuthSettings {
+    /// Signs a token for `user_id` with the shared secret, for `todo-api token` and the
+    /// development sign-in: refuses a user id or lifetime the server would not accept, and
+    /// signs with the first HS algorithm allowed and the configured issuer and audience, so
+    /// that the token verifies.
+    pub fn mint(&self, user_id: &str, ttl: Duration) -> Result<String, String> {
+        check_user_id(user_id)?;
+        check_token_ttl(ttl)?;
+        let Some(secret) = &self.secret else {
+            return Err(self.no_secret_message());
+        };
+        let algorithm = self
+            .algorithms
+            .iter()
+            .copied()
+            .find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+            .unwrap_or(Algorithm::HS256);
+        mint_token(
+            secret,
+            algorithm,
+            user_id,
+            ttl,
+            self.issuer.as_deref(),
+            self.audiences.first().map(String::as_str),
+        )
+        .map_err(|e| format!("cannot sign the token: {e}"))
+    }
+}
+
+/// Signs a token for `user_id` with the shared secret, unchecked (tests make bad ones on
+/// purpose); see [`AuthSettings::mint`].
 pub fn mint_token(
     secret: &SecretKey,
     algorithm: Algorithm,

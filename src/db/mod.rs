@@ -4,6 +4,7 @@
 //!
 //! This module owns connections; it knows nothing of tasks (that SQL lives in `tasks::store`).
 
+pub mod events;
 pub mod schema;
 pub mod sessions;
 mod tls;

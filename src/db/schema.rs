@@ -10,5 +10,28 @@ diesel::table! {
         completed -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        priority -> SmallInt,
+        category -> Text,
+        due_date -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        description_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    task_changes (task_id) {
+        task_id -> BigInt,
+        user_id -> Text,
+        seq -> BigInt,
+        deleted -> Bool,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    task_sync_cursors (user_id) {
+        user_id -> Text,
+        last_seq -> BigInt,
+        pruned_seq -> BigInt,
     }
 }

@@ -135,6 +135,11 @@ impl PgTls {
         &self.driver_url
     }
 
+    /// The TLS connector for tokio-postgres (the event listener opens its own connection).
+    pub(super) fn connector(&self) -> MakeRustlsConnect {
+        self.connector.clone()
+    }
+
     /// Opens one connection (the pool's `custom_setup`).
     pub(super) fn connect(
         &self,
@@ -153,7 +158,7 @@ impl PgTls {
 
 /// The error and its causes: tokio-postgres says only "error performing TLS handshake" and
 /// keeps why (an unknown issuer, a name mismatch) in `source()`.
-fn with_causes(error: &dyn std::error::Error) -> String {
+pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -17,11 +17,17 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         AppError::Validation(_) => "BAD_USER_INPUT",
         AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
         AppError::RateLimited(_) => "RATE_LIMITED",
+        AppError::TaskLimitReached(_) => "LIMIT_EXCEEDED",
+        AppError::TooManySubscriptions(_) => "TOO_MANY_SUBSCRIPTIONS",
+        AppError::CursorExpired => "CURSOR_EXPIRED",
         AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
     };
     let message = error.public_message();
     async_graphql::Error::new(message).extend_with(|_, ext| {
         ext.set("code", code);
+        if let AppError::TaskLimitReached(cap) = &error {
+            ext.set("limit", *cap);
+        }
         if let AppError::RateLimited(limited) = &error {
             ext.set("retryAfter", limited.retry_after_secs());
         }

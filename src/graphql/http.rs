@@ -4,26 +4,21 @@
 
 use std::sync::Arc;
 
-use async_graphql::Data;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::AppSchema;
-use super::cache::DocumentCache;
-use super::limits::is_query_operation;
+use super::limits::{check_request, is_query_operation};
 use crate::auth::AuthUser;
-use crate::auth::{Verifier, bearer_from_value, bearer_token};
+use crate::auth::{Verifier, bearer_token};
 use crate::config::{Config, GraphqlLimits};
 use crate::error::{AppError, AuthFailure};
 use crate::graphql::to_graphql_error;
-use crate::ops::metrics::count_graphql_operation;
 use crate::ops::rate_limit::RateLimiter;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -88,12 +83,14 @@ fn authenticate(outcome: &Result<AuthUser, AuthFailure>, request: Request) -> Re
 }
 
 /// Gives every error an `extensions.code`: errors from parsing or validation have none.
-fn add_codes(mut response: Response) -> Response {
+pub(super) fn add_codes(mut response: Response) -> Response {
     let request_failed = response.data == async_graphql::Value::Null;
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            let code = if request_failed && error.path.is_empty() {
+            let code = if !error.path.is_empty() && is_input_coercion(&error.message) {
+                "BAD_USER_INPUT"
+            } else if request_failed && error.path.is_empty() {
                 "GRAPHQL_VALIDATION_FAILED"
             } else {
                 "INTERNAL_SERVER_ERROR"
@@ -102,6 +99,26 @@ fn add_codes(mut response: Response) -> Response {
         }
     }
     response
+}
+
+/// async-graphql's words for a variable or argument of the wrong shape, met while executing
+/// a field (so the error has a path): the client's input, not a server fault. Without a path
+/// the same words are a validation failure of the document itself.
+fn is_input_coercion(message: &str) -> bool {
+    message.starts_with("Failed to parse \"")
+        || message.starts_with("Invalid value for argument")
+        || message.starts_with("Expected input type")
+        || message.starts_with("Variable \"")
+}
+
+/// A response whose only errors are input of the wrong shape, so nothing was done.
+fn is_input_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|e| is_input_coercion(&e.message))
 }
 
 /// A response that failed before execution: no field ran.
@@ -114,7 +131,9 @@ fn is_request_error(response: &Response) -> bool {
 fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Response {
     let graphql_response = wants_graphql_response(headers);
     let status = match &batch {
-        BatchResponse::Single(response) if graphql_response && is_request_error(response) => {
+        BatchResponse::Single(response)
+            if graphql_response && (is_request_error(response) || is_input_error(response)) =>
+        {
             StatusCode::BAD_REQUEST
         }
         _ => StatusCode::OK,
@@ -128,17 +147,15 @@ fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Respons
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-#[allow(clippy::too_many_arguments)] // the pieces of AppState one request uses
 async fn execute(
     schema: &AppSchema,
-    documents: &DocumentCache,
     verifier: &Verifier,
     limiter: &RateLimiter,
     limits: &GraphqlLimits,
     headers: &HeaderMap,
     batch: BatchRequest,
 ) -> axum::response::Response {
-    let (mut requests, is_batch) = match batch {
+    let (requests, is_batch) = match batch {
         BatchRequest::Single(request) => (vec![request], false),
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
@@ -158,24 +175,9 @@ async fn execute(
             (requests, true)
         }
     };
-    let mut parsed = Vec::with_capacity(requests.len());
-    for request in &mut requests {
-        if request.query.trim().is_empty() {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "the request has no `query`",
-            );
-        }
-        match documents.prepare(request, limits) {
-            Ok(document) => parsed.push(document),
-            Err(problem) => {
-                return request_error(
-                    StatusCode::BAD_REQUEST,
-                    "GRAPHQL_VALIDATION_FAILED",
-                    problem,
-                );
-            }
+    for request in &requests {
+        if let Err(refusal) = check_request(request, limits) {
+            return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
         }
     }
     let caller = match identify(verifier, limiter, headers).await {
@@ -183,11 +185,9 @@ async fn execute(
         Err(too_many) => return too_many,
     };
     let mut responses = Vec::with_capacity(requests.len());
-    for (request, document) in requests.into_iter().zip(parsed) {
-        let requested = request.operation_name.clone();
-        let response = schema.execute(authenticate(&caller, request)).await;
-        count_graphql_operation(document.as_deref(), requested.as_deref(), &response);
-        responses.push(add_codes(response));
+    for request in requests {
+        let request = authenticate(&caller, request);
+        responses.push(add_codes(schema.execute(request).await));
     }
     let batch = match (is_batch, responses.pop()) {
         (false, Some(response)) => BatchResponse::Single(response),
@@ -200,10 +200,8 @@ async fn execute(
 }
 
 /// POST /graphql.
-#[allow(clippy::too_many_arguments)] // each is an axum extractor, taken apart where it is used
 pub(super) async fn post_handler(
     State(schema): State<AppSchema>,
-    State(documents): State<Arc<DocumentCache>>,
     State(verifier): State<Arc<Verifier>>,
     State(limiter): State<Arc<RateLimiter>>,
     State(config): State<Arc<Config>>,
@@ -247,27 +245,29 @@ pub(super) async fn post_handler(
             "send the request as application/json",
         );
     };
-    execute(
-        &schema, &documents, &verifier, &limiter, limits, &headers, batch,
-    )
-    .await
+    execute(&schema, &verifier, &limiter, limits, &headers, batch).await
 }
 
 /// GET /graphql: GraphiQL for a browser, otherwise a query from the URL.
 #[allow(clippy::too_many_arguments)] // each is an axum extractor, taken apart where it is used
 pub(super) async fn get_handler(
     State(schema): State<AppSchema>,
-    State(documents): State<Arc<DocumentCache>>,
     State(verifier): State<Arc<Verifier>>,
     State(limiter): State<Arc<RateLimiter>>,
     State(config): State<Arc<Config>>,
-    protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
     uri: Uri,
 ) -> axum::response::Response {
-    if let (Ok(protocol), Ok(upgrade)) = (protocol, upgrade) {
-        return subscription_socket(schema, verifier, protocol, upgrade, &headers);
+    if let (Some(protocol), Ok(upgrade)) = (super::ws::requested_protocol(&headers), upgrade) {
+        let context = super::ws::SocketContext {
+            schema,
+            verifier,
+            limiter,
+            graphql: config.graphql.clone(),
+            limits: config.operations.websocket.clone(),
+        };
+        return super::ws::upgrade(context, protocol, upgrade, &headers);
     }
     let query = uri.query().unwrap_or_default();
     let accepts_html = headers
@@ -275,31 +275,18 @@ pub(super) async fn get_handler(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if accepts_html && !query.contains("query=") {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .title("todo-api GraphiQL")
-                .finish(),
-        )
-        .into_response();
+        let dev_token = config
+            .is_development()
+            .then_some(crate::ops::dev_token::PATH);
+        return super::graphiql::page(dev_token);
     }
-    let request = match async_graphql::http::parse_query_string(query) {
+    let request = match request_from_query_string(query) {
         Ok(request) => request,
-        Err(_) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "a GET request needs a `query` parameter (variables as JSON)",
-            );
-        }
+        Err(problem) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", problem),
     };
-    if request.query.trim().is_empty() {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "the `query` parameter is missing",
-        );
+    // Before `is_query_operation` parses the document.
+    if let Err(refusal) = check_request(&request, &config.graphql) {
+        return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
     }
     if !is_query_operation(&request.query, request.operation_name.as_deref()) {
         return request_error(
@@ -311,7 +298,6 @@ pub(super) async fn get_handler(
     let single = BatchRequest::Single(request);
     execute(
         &schema,
-        &documents,
         &verifier,
         &limiter,
         &config.graphql,
@@ -321,42 +307,29 @@ pub(super) async fn get_handler(
     .await
 }
 
-/// A subscription socket. The token comes from the `connection_init` payload
-/// (`{"Authorization": "Bearer …"}`, as GraphQL WebSocket clients send it) or, failing that,
-/// from the upgrade request's `Authorization` header. Without a valid one the server closes
-/// the socket (graphql-transport-ws code 4403) and nothing is subscribed.
-fn subscription_socket(
-    schema: AppSchema,
-    verifier: Arc<Verifier>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-    headers: &HeaderMap,
-) -> axum::response::Response {
-    let header_token = bearer_token(headers).ok().map(str::to_owned);
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let from_payload = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
-                        .map(|value| bearer_from_value(value).map(str::to_owned));
-                    let token = match (from_payload, header_token) {
-                        (Some(Ok(token)), _) | (None, Some(token)) => token,
-                        (Some(Err(failure)), _) => return Err(auth_error(failure)),
-                        (None, None) => return Err(auth_error(AuthFailure::Missing)),
-                    };
-                    let user = verifier.verify(&token).await.map_err(auth_error)?;
-                    let mut data = Data::default();
-                    data.insert(user);
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
-fn auth_error(failure: AuthFailure) -> async_graphql::Error {
-    tracing::debug!(reason = %failure.reason(), "subscription not authenticated");
-    async_graphql::Error::new(failure.detail())
+/// A GraphQL request from a GET query string: `query`, `operationName`, `variables` (JSON).
+/// (async-graphql's own parser looks for `operation_name`, not the spec's `operationName`.)
+fn request_from_query_string(query_string: &str) -> Result<Request, String> {
+    let mut request = Request::new(String::new());
+    for (name, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
+        match name.as_ref() {
+            "query" => request.query = value.into_owned(),
+            "operationName" if !value.is_empty() => {
+                request.operation_name = Some(value.into_owned());
+            }
+            "variables" if !value.is_empty() => {
+                let json: serde_json::Value = serde_json::from_str(&value)
+                    .map_err(|e| format!("the `variables` parameter is not valid JSON: {e}"))?;
+                if !json.is_object() && !json.is_null() {
+                    return Err("the `variables` parameter must be a JSON object".to_owned());
+                }
+                request.variables = async_graphql::Variables::from_json(json);
+            }
+            _ => {}
+        }
+    }
+    if request.query.trim().is_empty() {
+        return Err("a GET request needs a `query` parameter (variables as JSON)".to_owned());
+    }
+    Ok(request)
 }

@@ -1,18 +1,24 @@
 //! The GraphQL API at `/graphql`: schema assembly, the HTTP transport (GraphQL over HTTP, with
-//! GraphiQL for browsers) and the protection limits.
+//! GraphiQL for browsers, `graphiql`), the protection limits (`limits`) and spec field order
+//! in responses (`order`).
 //!
 //! Subscriptions use the same path over WebSocket (graphql-transport-ws or graphql-ws), with
-//! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`).
+//! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`), served by
+//! `ws`. Every transport passes each request through `limits::check_request` (size, bracket
+//! nesting from `nesting`, aliases) before the parser sees it.
 //!
 //! Resolvers are thin: they read the verified user through [`viewer`], call one
 //! `TaskService` function and map the result. No SQL, validation or isolation logic here.
 
-pub mod cache;
 mod error;
+pub mod graphiql;
 mod http;
 mod limits;
+mod nesting;
+mod order;
 mod resolvers;
 mod types;
+mod ws;
 
 use std::sync::Arc;
 
@@ -52,9 +58,14 @@ pub fn build_schema(
     )
     .data(tasks)
     .data(verifier)
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .limit_recursive_depth(limits.max_depth.max(8) * 2);
+    .extension(crate::ops::metrics::GraphqlMetrics)
+    // Depth and complexity are checked by this extension rather than async-graphql's
+    // `limit_depth` / `limit_complexity`, so that introspection is measured apart.
+    .extension(limits::QueryLimits(Arc::new(limits.clone())))
+    .extension(order::SelectionOrder)
+    // Bounds the parser's recursion (nested lists, objects, selections) before any
+    // measuring; introspection's `ofType` chain is the deepest legitimate nesting.
+    .limit_recursive_depth(limits.max_depth.max(limits::introspection::MAX_DEPTH) * 2);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -72,9 +83,11 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// `/graphql`: POST and GET (queries; GraphiQL for browsers).
+/// `/graphql`: POST and GET (queries; GraphiQL for browsers), and GraphiQL's assets.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/graphql", get(http::get_handler).post(http::post_handler))
+    Router::new()
+        .route("/graphql", get(http::get_handler).post(http::post_handler))
+        .route("/graphiql/{version}/{file}", get(graphiql::asset))
 }
 
 /// The verified user of this request, or the UNAUTHENTICATED error saying why there is none.

@@ -5,11 +5,13 @@ use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
 use super::types::{
-    CreateTaskInput, SortOrder, Task, TaskEvent, TaskSort, TaskStatus, UpdateTaskInput, Viewer,
+    Category, CreateTaskInput, DateTime, Priority, SortOrder, Task, TaskChanges, TaskConnection,
+    TaskEvent, TaskSort, TaskStats, TaskStatus, UpdateTaskInput, Viewer,
 };
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
-use crate::tasks::{ListQuery, NewTask, TaskPatch};
+use crate::tasks::page::{DEFAULT_PAGE_SIZE, page_size};
+use crate::tasks::{Cursor, ListQuery, NewTask, PageRequest, TaskPatch};
 
 /// A task id argument as the service's integer.
 fn task_id(id: &ID) -> Result<i64> {
@@ -35,32 +37,138 @@ fn not_null<T>(field: &str, value: MaybeUndefined<T>, expected: &'static str) ->
     }
 }
 
+/// The service's list request from the GraphQL arguments. An explicit null means the
+/// default, as if the argument were absent.
+#[allow(clippy::too_many_arguments)] // one per GraphQL argument
+fn list_query(
+    status: Option<TaskStatus>,
+    sort: Option<TaskSort>,
+    order: Option<SortOrder>,
+    priority: Option<Priority>,
+    category: Option<Category>,
+    search: Option<String>,
+    due_before: Option<DateTime>,
+    due_after: Option<DateTime>,
+    overdue: Option<bool>,
+) -> ListQuery {
+    ListQuery {
+        status: status.unwrap_or(TaskStatus::All).into(),
+        sort: sort.unwrap_or(TaskSort::CreatedAt).into(),
+        order: Some(order.unwrap_or(SortOrder::Desc).into()),
+        priority: priority.map(Into::into),
+        category: category.map(Into::into),
+        search,
+        due_before: due_before.map(|d| d.0),
+        due_after: due_after.map(|d| d.0),
+        overdue: overdue.unwrap_or(false),
+    }
+}
+
 /// Task queries.
 #[derive(Default)]
 pub struct TaskQuery;
 
 #[Object]
 impl TaskQuery {
-    /// The signed-in user's tasks.
+    /// The signed-in user's tasks. Every filter is optional and they combine (AND).
+    // A list costs as if it held ten of its items, so the complexity limit bounds how many
+    // lists one document can ask for (a dashboard's two or three pass, thirty aliases do not).
+    // The limit itself is checked by `limits::QueryLimits` (every transport), whose
+    // `LIST_FIELDS` holds the same bound; keep the two in step.
+    #[graphql(complexity = "10 * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn tasks(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(TaskStatus::All)")] status: Option<TaskStatus>,
         #[graphql(default_with = "Some(TaskSort::CreatedAt)")] sort: Option<TaskSort>,
         #[graphql(default_with = "Some(SortOrder::Desc)")] order: Option<SortOrder>,
+        #[graphql(desc = "Only tasks of this priority.")] priority: Option<Priority>,
+        #[graphql(desc = "Only tasks of this category.")] category: Option<Category>,
+        #[graphql(
+            desc = "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves."
+        )]
+        search: Option<String>,
+        #[graphql(desc = "Only tasks due strictly before this time.")] due_before: Option<DateTime>,
+        #[graphql(desc = "Only tasks due strictly after this time.")] due_after: Option<DateTime>,
+        #[graphql(desc = "true: only pending tasks whose due date has passed.")] overdue: Option<
+            bool,
+        >,
     ) -> Result<Vec<Task>> {
         let user = viewer(ctx)?;
-        // An explicit null means the default, as if the argument were absent.
-        let query = ListQuery {
-            status: status.unwrap_or(TaskStatus::All).into(),
-            sort: sort.unwrap_or(TaskSort::CreatedAt).into(),
-            order: Some(order.unwrap_or(SortOrder::Desc).into()),
-        };
+        let query = list_query(
+            status, sort, order, priority, category, search, due_before, due_after, overdue,
+        );
         let tasks = service(ctx)?
             .list(user, &query)
             .await
             .map_err(to_graphql_error)?;
         Ok(tasks.into_iter().map(Task::from).collect())
+    }
+
+    /// One page of the signed-in user's tasks, with the same filters and order as `tasks`.
+    /// Cursors are keyset-based: paging on while tasks are created or deleted never repeats
+    /// or skips a task that existed throughout.
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 200) as usize * child_complexity")]
+    async fn tasks_connection(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50, desc = "Page size, 0 to 200.")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor (an `endCursor` or edge `cursor`).")]
+        after: Option<String>,
+        #[graphql(default_with = "Some(TaskStatus::All)")] status: Option<TaskStatus>,
+        #[graphql(default_with = "Some(TaskSort::CreatedAt)")] sort: Option<TaskSort>,
+        #[graphql(default_with = "Some(SortOrder::Desc)")] order: Option<SortOrder>,
+        priority: Option<Priority>,
+        category: Option<Category>,
+        #[graphql(
+            desc = "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves."
+        )]
+        search: Option<String>,
+        due_before: Option<DateTime>,
+        due_after: Option<DateTime>,
+        overdue: Option<bool>,
+    ) -> Result<TaskConnection> {
+        let user = viewer(ctx)?;
+        let query = list_query(
+            status, sort, order, priority, category, search, due_before, due_after, overdue,
+        );
+        let first = i64::from(first.unwrap_or(DEFAULT_PAGE_SIZE as i32));
+        let limit = page_size("body", "first", first, 0, first.into())
+            .map_err(|e| to_graphql_error(AppError::invalid(e)))?;
+        let after = match after {
+            Some(raw) => Some(
+                Cursor::decode(&raw, &query, "body", "after")
+                    .map_err(|e| to_graphql_error(AppError::invalid(e)))?,
+            ),
+            None => None,
+        };
+        let page = service(ctx)?
+            .list_page(user, &query, &PageRequest { limit, after })
+            .await
+            .map_err(to_graphql_error)?;
+        Ok(TaskConnection::new(page, &query))
+    }
+
+    /// Counts over the signed-in user's tasks: by status, overdue, by priority and category.
+    async fn task_stats(&self, ctx: &Context<'_>) -> Result<TaskStats> {
+        let user = viewer(ctx)?;
+        let stats = service(ctx)?.stats(user).await.map_err(to_graphql_error)?;
+        Ok(stats.into())
+    }
+
+    /// Incremental sync: what changed since `since` (a cursor from an earlier call or from a
+    /// task event), or every task without it, plus the cursor to send next time. A cursor
+    /// older than the deletions the server keeps fails with CURSOR_EXPIRED: fetch everything
+    /// again.
+    async fn task_changes(&self, ctx: &Context<'_>, since: Option<String>) -> Result<TaskChanges> {
+        let user = viewer(ctx)?;
+        let set = service(ctx)?
+            .changes(user, since.as_deref(), "since")
+            .await
+            .map_err(to_graphql_error)?;
+        Ok(set.into())
     }
 
     /// One task by id; null when there is no such task of the signed-in user.
@@ -100,6 +208,9 @@ impl TaskMutation {
         let new = NewTask {
             title: input.title,
             description: input.description,
+            priority: input.priority.map(Into::into),
+            category: input.category.map(Into::into),
+            due_date: input.due_date.map(|d| d.0),
         };
         Ok(service(ctx)?
             .create(user, new)
@@ -120,6 +231,13 @@ impl TaskMutation {
                 MaybeUndefined::Value(d) => Some(Some(d)),
             },
             completed: not_null("completed", input.completed, "bool_type")?,
+            priority: not_null("priority", input.priority, "enum")?.map(Into::into),
+            category: not_null("category", input.category, "enum")?.map(Into::into),
+            due_date: match input.due_date {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(d) => Some(Some(d.0)),
+            },
         };
         Ok(service(ctx)?
             .update(user, id, patch)
@@ -148,6 +266,17 @@ impl TaskMutation {
             .into())
     }
 
+    /// Deletes the signed-in user's completed tasks and returns their ids; subscribers get a
+    /// DELETED event for each.
+    async fn clear_completed(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+        let user = viewer(ctx)?;
+        let ids = service(ctx)?
+            .clear_completed(user)
+            .await
+            .map_err(to_graphql_error)?;
+        Ok(ids.into_iter().map(|id| ID(id.to_string())).collect())
+    }
+
     /// Sets `completed` to the given value; repeating it changes nothing (for optimistic UIs).
     async fn set_task_completed(&self, ctx: &Context<'_>, id: ID, completed: bool) -> Result<Task> {
         let user = viewer(ctx)?;
@@ -165,13 +294,16 @@ pub struct TaskSubscription;
 
 #[Subscription]
 impl TaskSubscription {
-    /// Every change to the signed-in user's tasks, as it happens (made through this server
-    /// instance; with several instances, subscribe to each or poll).
+    /// Every change to the signed-in user's tasks, made through any server instance, as it
+    /// happens, each with the sync cursor after it. RESYNC means events may have been missed:
+    /// call `taskChanges(since:)` with the last cursor seen. At most
+    /// MAX_SUBSCRIPTIONS_PER_USER open per user (TOO_MANY_SUBSCRIPTIONS beyond).
     async fn task_events(
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = TaskEvent> + use<>> {
         let user = viewer(ctx)?;
-        Ok(service(ctx)?.subscribe(user).map(TaskEvent::from))
+        let stream = service(ctx)?.subscribe(user).map_err(to_graphql_error)?;
+        Ok(stream.map(TaskEvent::from))
     }
 }

@@ -44,6 +44,14 @@ pub struct Task {
     pub created_at: DateTime,
     /// When the task last changed.
     pub updated_at: DateTime,
+    /// How important the task is.
+    pub priority: Priority,
+    /// What part of life the task belongs to.
+    pub category: Category,
+    /// When the task is due; null when it has no due date.
+    pub due_date: Option<DateTime>,
+    /// When the task was last completed; null while it is pending.
+    pub completed_at: Option<DateTime>,
 }
 
 impl From<tasks::Task> for Task {
@@ -55,6 +63,10 @@ impl From<tasks::Task> for Task {
             completed: task.completed,
             created_at: DateTime(task.created_at),
             updated_at: DateTime(task.updated_at),
+            priority: task.priority.into(),
+            category: task.category.into(),
+            due_date: task.due_date.map(DateTime),
+            completed_at: task.completed_at.map(DateTime),
         }
     }
 }
@@ -96,6 +108,12 @@ pub enum TaskSort {
     UpdatedAt,
     /// Title, case-insensitively.
     Title,
+    /// Priority: NONE < LOW < MEDIUM < HIGH (DESC puts HIGH first).
+    Priority,
+    /// Due date; tasks without one come last in both orders.
+    DueDate,
+    /// Completion: pending before completed (ASC).
+    Status,
 }
 
 impl From<TaskSort> for tasks::SortKey {
@@ -104,6 +122,221 @@ impl From<TaskSort> for tasks::SortKey {
             TaskSort::CreatedAt => tasks::SortKey::CreatedAt,
             TaskSort::UpdatedAt => tasks::SortKey::UpdatedAt,
             TaskSort::Title => tasks::SortKey::Title,
+            TaskSort::Priority => tasks::SortKey::Priority,
+            TaskSort::DueDate => tasks::SortKey::DueDate,
+            TaskSort::Status => tasks::SortKey::Status,
+        }
+    }
+}
+
+/// How important a task is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Priority {
+    /// Not prioritised (the default).
+    None,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+impl From<Priority> for tasks::Priority {
+    fn from(priority: Priority) -> Self {
+        match priority {
+            Priority::None => tasks::Priority::None,
+            Priority::Low => tasks::Priority::Low,
+            Priority::Medium => tasks::Priority::Medium,
+            Priority::High => tasks::Priority::High,
+        }
+    }
+}
+
+impl From<tasks::Priority> for Priority {
+    fn from(priority: tasks::Priority) -> Self {
+        match priority {
+            tasks::Priority::None => Priority::None,
+            tasks::Priority::Low => Priority::Low,
+            tasks::Priority::Medium => Priority::Medium,
+            tasks::Priority::High => Priority::High,
+        }
+    }
+}
+
+/// What part of life a task belongs to.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Category {
+    /// Work.
+    Work,
+    /// Personal.
+    Personal,
+    /// Shopping.
+    Shopping,
+    /// Health.
+    Health,
+    /// Anything else (the default).
+    Other,
+}
+
+impl From<Category> for tasks::Category {
+    fn from(category: Category) -> Self {
+        match category {
+            Category::Work => tasks::Category::Work,
+            Category::Personal => tasks::Category::Personal,
+            Category::Shopping => tasks::Category::Shopping,
+            Category::Health => tasks::Category::Health,
+            Category::Other => tasks::Category::Other,
+        }
+    }
+}
+
+impl From<tasks::Category> for Category {
+    fn from(category: tasks::Category) -> Self {
+        match category {
+            tasks::Category::Work => Category::Work,
+            tasks::Category::Personal => Category::Personal,
+            tasks::Category::Shopping => Category::Shopping,
+            tasks::Category::Health => Category::Health,
+            tasks::Category::Other => Category::Other,
+        }
+    }
+}
+
+/// One task of a page, with the cursor to pass as `after` to get the tasks that follow it.
+#[derive(SimpleObject)]
+pub struct TaskEdge {
+    /// Opaque; valid for the same sort and order.
+    pub cursor: String,
+    /// The task.
+    pub node: Task,
+}
+
+/// Where a page stands (Relay's PageInfo; paging is forward only).
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// Whether more tasks follow this page.
+    pub has_next_page: bool,
+    /// Always false: paging is forward only (as the Relay spec allows for `first` / `after`).
+    pub has_previous_page: bool,
+    /// The cursor of the first task of the page; null when the page is empty.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last task of the page (pass it as `after`); null when it is empty.
+    pub end_cursor: Option<String>,
+}
+
+/// One page of the signed-in user's tasks (a Relay connection).
+#[derive(SimpleObject)]
+pub struct TaskConnection {
+    /// The tasks with their cursors.
+    pub edges: Vec<TaskEdge>,
+    /// The tasks alone.
+    pub nodes: Vec<Task>,
+    /// Whether more follow, and the cursor to continue from.
+    pub page_info: PageInfo,
+    /// Tasks matching the filters, over all pages.
+    pub total_count: i64,
+}
+
+impl TaskConnection {
+    /// The connection for a page read in the order of `query`.
+    pub fn new(page: tasks::Page, query: &tasks::ListQuery) -> Self {
+        let edges: Vec<TaskEdge> = page
+            .tasks
+            .iter()
+            .map(|task| TaskEdge {
+                cursor: tasks::Cursor::after(task, query).encode(),
+                node: task.clone().into(),
+            })
+            .collect();
+        let page_info = PageInfo {
+            has_next_page: page.has_next,
+            has_previous_page: false,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        TaskConnection {
+            nodes: page.tasks.into_iter().map(Task::from).collect(),
+            edges,
+            page_info,
+            total_count: page.total,
+        }
+    }
+}
+
+/// Tasks per priority.
+#[derive(SimpleObject, Default)]
+pub struct PriorityCounts {
+    /// HIGH.
+    pub high: i64,
+    /// MEDIUM.
+    pub medium: i64,
+    /// LOW.
+    pub low: i64,
+    /// NONE.
+    pub none: i64,
+}
+
+/// Tasks per category.
+#[derive(SimpleObject, Default)]
+pub struct CategoryCounts {
+    /// WORK.
+    pub work: i64,
+    /// PERSONAL.
+    pub personal: i64,
+    /// SHOPPING.
+    pub shopping: i64,
+    /// HEALTH.
+    pub health: i64,
+    /// OTHER.
+    pub other: i64,
+}
+
+/// Counts over the signed-in user's tasks (the REST `/tasks/stats` figures).
+#[derive(SimpleObject)]
+pub struct TaskStats {
+    /// Every task.
+    pub total: i64,
+    /// Not completed.
+    pub pending: i64,
+    /// Completed.
+    pub completed: i64,
+    /// Pending and due before now.
+    pub overdue: i64,
+    /// Tasks per priority.
+    pub by_priority: PriorityCounts,
+    /// Tasks per category.
+    pub by_category: CategoryCounts,
+}
+
+impl From<tasks::TaskStats> for TaskStats {
+    fn from(stats: tasks::TaskStats) -> Self {
+        let mut by_priority = PriorityCounts::default();
+        for (priority, n) in &stats.by_priority {
+            *match priority {
+                tasks::Priority::High => &mut by_priority.high,
+                tasks::Priority::Medium => &mut by_priority.medium,
+                tasks::Priority::Low => &mut by_priority.low,
+                tasks::Priority::None => &mut by_priority.none,
+            } = *n;
+        }
+        let mut by_category = CategoryCounts::default();
+        for (category, n) in &stats.by_category {
+            *match category {
+                tasks::Category::Work => &mut by_category.work,
+                tasks::Category::Personal => &mut by_category.personal,
+                tasks::Category::Shopping => &mut by_category.shopping,
+                tasks::Category::Health => &mut by_category.health,
+                tasks::Category::Other => &mut by_category.other,
+            } = *n;
+        }
+        TaskStats {
+            total: stats.total,
+            pending: stats.pending,
+            completed: stats.completed,
+            overdue: stats.overdue,
+            by_priority,
+            by_category,
         }
     }
 }
@@ -133,9 +366,16 @@ pub struct CreateTaskInput {
     pub title: String,
     /// Up to 1000 characters.
     pub description: Option<String>,
+    /// Priority (NONE when absent).
+    pub priority: Option<Priority>,
+    /// Category (OTHER when absent).
+    pub category: Option<Category>,
+    /// Due date, if any.
+    pub due_date: Option<DateTime>,
 }
 
-/// Changes to a task: an absent field is left as it is; `description: null` clears it.
+/// Changes to a task: an absent field is left as it is; `description: null` and
+/// `dueDate: null` clear those fields.
 #[derive(InputObject)]
 pub struct UpdateTaskInput {
     /// New title, 1 to 200 characters after trimming (null is not allowed).
@@ -144,6 +384,12 @@ pub struct UpdateTaskInput {
     pub description: MaybeUndefined<String>,
     /// New completion state (null is not allowed).
     pub completed: MaybeUndefined<bool>,
+    /// New priority (null is not allowed).
+    pub priority: MaybeUndefined<Priority>,
+    /// New category (null is not allowed).
+    pub category: MaybeUndefined<Category>,
+    /// New due date, or null to clear it.
+    pub due_date: MaybeUndefined<DateTime>,
 }
 
 /// What happened to a task.
@@ -155,17 +401,23 @@ pub enum TaskEventKind {
     Updated,
     /// The task was deleted.
     Deleted,
+    /// Events may have been missed (the server lost its database listener, or this
+    /// subscriber fell behind): call `taskChanges(since:)` with the last cursor you saw.
+    Resync,
 }
 
-/// A change to one of the signed-in user's tasks.
+/// A change to one of the signed-in user's tasks, from any server instance.
 #[derive(SimpleObject)]
 pub struct TaskEvent {
     /// What happened.
     pub kind: TaskEventKind,
-    /// The task's id.
-    pub id: ID,
-    /// The task after the change; null when it was deleted.
+    /// The task's id; null for RESYNC.
+    pub id: Option<ID>,
+    /// The task after the change; null when it was deleted, and for RESYNC.
     pub task: Option<Task>,
+    /// The sync cursor just after this change: `taskChanges(since:)` with it misses nothing
+    /// that came after. Null for RESYNC.
+    pub cursor: Option<String>,
 }
 
 impl From<tasks::TaskEvent> for TaskEvent {
@@ -175,9 +427,36 @@ impl From<tasks::TaskEvent> for TaskEvent {
                 tasks::TaskEventKind::Created => TaskEventKind::Created,
                 tasks::TaskEventKind::Updated => TaskEventKind::Updated,
                 tasks::TaskEventKind::Deleted => TaskEventKind::Deleted,
+                tasks::TaskEventKind::Resync => TaskEventKind::Resync,
             },
-            id: ID(event.task_id.to_string()),
+            id: event.task_id.map(|id| ID(id.to_string())),
+            cursor: event.cursor_text(),
             task: event.task.map(Task::from),
+        }
+    }
+}
+
+/// What changed since a cursor.
+#[derive(SimpleObject)]
+pub struct TaskChanges {
+    /// Tasks created or changed since the cursor, as they are now (all tasks without one).
+    pub changed: Vec<Task>,
+    /// Ids of tasks deleted since the cursor.
+    pub deleted_ids: Vec<ID>,
+    /// Pass this as `since` next time.
+    pub cursor: String,
+}
+
+impl From<tasks::TaskChangeSet> for TaskChanges {
+    fn from(set: tasks::TaskChangeSet) -> Self {
+        TaskChanges {
+            changed: set.changed().into_iter().map(Task::from).collect(),
+            deleted_ids: set
+                .deleted_ids()
+                .into_iter()
+                .map(|id| ID(id.to_string()))
+                .collect(),
+            cursor: set.cursor_text(),
         }
     }
 }

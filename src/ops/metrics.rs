@@ -7,10 +7,15 @@
 //! beyond the first few hundred are `other`.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextValidation,
+};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
+use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -201,6 +206,24 @@ pub async fn track_http(request: Request, next: Next) -> Response {
     response
 }
 
+/// The async-graphql extension that counts operations by name and outcome.
+pub struct GraphqlMetrics;
+
+impl ExtensionFactory for GraphqlMetrics {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationMetrics::default())
+    }
+}
+
+/// One request's view: the name asked for, then the name found in the parsed document.
+#[derive(Default)]
+struct OperationMetrics {
+    requested: Mutex<Option<String>>,
+    /// The name the document gives, until validation says whether it may become a label.
+    candidate: Mutex<Option<String>>,
+    name: Mutex<Option<String>>,
+}
+
 /// The operation's name as the document and `operationName` give it.
 fn operation_name(document: &ExecutableDocument, requested: Option<&str>) -> String {
     match (&document.operations, requested) {
@@ -233,25 +256,85 @@ fn bounded_name(name: String) -> String {
     }
 }
 
-/// Counts one GraphQL operation by name and outcome (`document` is `None` when it did not
-/// parse). The transport calls this once per operation rather than a schema extension: with
-/// any extension installed, async-graphql builds a `ResolveInfo` and runs the extension chain
-/// for every field of every object it resolves (300 for a 50-task list), which cost more CPU
-/// than the count is worth.
-pub fn count_graphql_operation(
-    document: Option<&ExecutableDocument>,
-    requested: Option<&str>,
-    response: &async_graphql::Response,
-) {
-    let name = document.map_or_else(
-        || "invalid".to_owned(),
-        |document| operation_name(document, requested),
-    );
-    let outcome = if response.errors.is_empty() {
-        "ok"
-    } else {
-        "error"
-    };
-    metrics::counter!(GRAPHQL_OPERATIONS, "operation" => bounded_name(name), "outcome" => outcome)
-        .increment(1);
+#[async_graphql::async_trait::async_trait]
+impl Extension for OperationMetrics {
+    async fn request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextRequest<'_>,
+    ) -> async_graphql::Response {
+        let response = next.run(ctx).await;
+        // No name: the document did not parse.
+        let name = self
+            .name
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_else(|| "invalid".to_owned());
+        let outcome = if response.errors.is_empty() {
+            "ok"
+        } else {
+            "error"
+        };
+        metrics::counter!(GRAPHQL_OPERATIONS, "operation" => bounded_name(name), "outcome" => outcome)
+            .increment(1);
+        response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        *self
+            .requested
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let requested = self
+            .requested
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let name = operation_name(&document, requested.as_deref());
+        *self
+            .candidate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(name);
+        Ok(document)
+    }
+
+    /// A name becomes a label value only for an operation that validated and runs for a
+    /// verified user: junk names from anonymous or invalid requests would otherwise fill the
+    /// label slots for good.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await;
+        let candidate = self
+            .candidate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let name = match (&result, ctx.data_opt::<crate::auth::AuthUser>()) {
+            (Err(_), _) => "invalid".to_owned(),
+            (Ok(_), None) => "unverified".to_owned(),
+            (Ok(_), Some(_)) => candidate.unwrap_or_else(|| "invalid".to_owned()),
+        };
+        *self.name.lock().unwrap_or_else(PoisonError::into_inner) = Some(name);
+        result
+    }
 }

@@ -1,10 +1,14 @@
 //! Operating the service: what sits around the APIs rather than in them. Request ids and
 //! request logs, Prometheus metrics, health and readiness, CORS, limits (body size, request
-//! time, per-user rate, open connections) and serving with a bounded graceful shutdown.
+//! time, per-user and anonymous rate, open connections, header / body / idle timeouts) and
+//! serving with a bounded graceful shutdown.
 //!
 //! Nothing here knows about tasks; the APIs know nothing of this beyond the rate limiter
 //! they call right after verifying a token.
 
+pub mod conn;
+pub mod dev_token;
+pub mod front;
 pub mod health;
 pub mod metrics;
 pub mod rate_limit;
@@ -25,17 +29,24 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::AppState;
-use crate::config::{CorsOrigins, Operations};
+use crate::config::{Config, CorsOrigins, Operations};
 use crate::error::AppError;
 
 pub use serve::{CappedListener, serve_on};
 
-/// `/healthz`, `/readyz` and `/metrics`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// `/` (the front door), `/healthz`, `/readyz`, `/metrics`, and in development mode only,
+/// the development sign-in.
+pub fn routes(config: &Config) -> Router<AppState> {
+    let router = Router::new()
+        .route("/", get(front::front_door))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::endpoint))
+        .route("/metrics", get(metrics::endpoint));
+    if config.is_development() {
+        router.route(dev_token::PATH, axum::routing::post(dev_token::mint))
+    } else {
+        router
+    }
 }
 
 /// Wraps the whole application in the operating layers. Each `layer` wraps what is already
@@ -48,13 +59,23 @@ pub fn wrap(router: Router, operations: &Operations) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             operations.request_timeout,
         ))
-        .layer(middleware::from_fn(json_errors));
+        .layer(middleware::from_fn_with_state(
+            conn::BodyLimits::new(operations),
+            conn::bounded_body,
+        ))
+        .layer(middleware::from_fn(json_errors))
+        // Before the body is read or a token verified: the cheapest place to refuse.
+        .layer(middleware::from_fn_with_state(
+            conn::AnonymousGate::new(operations),
+            conn::anonymous_limit,
+        ));
     // CORS outside the limits, so a browser can read a 408 / 413 / 429 too.
     let router = match cors(operations) {
         Some(cors) => router.layer(cors),
         None => router,
     };
     router
+        .layer(middleware::from_fn(log_refused_preflight))
         .layer(middleware::from_fn(metrics::track_http))
         .layer(middleware::from_fn(request_id::middleware))
 }
@@ -86,10 +107,13 @@ fn cors(operations: &Operations) -> Option<CorsLayer> {
         ])
         .expose_headers([
             header::ETAG,
+            header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,
             HeaderName::from_static("ratelimit"),
             HeaderName::from_static("ratelimit-policy"),
+            // Paged task lists: the next page and the total.
+            HeaderName::from_static("x-total-count"),
             request_id::HEADER,
         ])
         .max_age(operations.cors_max_age);
@@ -99,6 +123,42 @@ fn cors(operations: &Operations) -> Option<CorsLayer> {
         CorsOrigins::List(_) => layer.allow_credentials(true),
         _ => layer,
     })
+}
+
+/// Logs a CORS preflight that got no permission, with the setting that would grant it: the
+/// browser only says "blocked by CORS policy", and the server is where the fix is. Each
+/// origin is logged once (up to a bound), not on every request.
+async fn log_refused_preflight(request: Request, next: Next) -> Response {
+    let origin = (request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD))
+    .then(|| request.headers().get(header::ORIGIN).cloned())
+    .flatten();
+    let response = next.run(request).await;
+    if let Some(origin) = origin
+        && !response
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        static LOGGED: std::sync::Mutex<Vec<HeaderValue>> = std::sync::Mutex::new(Vec::new());
+        let first = LOGGED.lock().is_ok_and(|mut logged| {
+            let new = !logged.contains(&origin) && logged.len() < 64;
+            if new {
+                logged.push(origin.clone());
+            }
+            new
+        });
+        if first {
+            let origin = String::from_utf8_lossy(origin.as_bytes());
+            tracing::warn!(
+                %origin,
+                "refused a CORS preflight from {origin}: to let that page call the API, add it \
+                 to CORS_ORIGINS (e.g. CORS_ORIGINS={origin}, comma-separated)"
+            );
+        }
+    }
+    response
 }
 
 /// Gives the bare 408 and 413 that the timeout and body-limit layers produce the

@@ -1,6 +1,7 @@
-//! The per-user rate limit: one token bucket per verified user id, checked right after the
-//! token is verified (REST and GraphQL alike), so the key cannot be forged and anonymous
-//! requests, which are refused anyway, cost no bucket.
+//! Rate limits: token buckets by key. The per-user one is keyed by the verified user id,
+//! checked right after the token is verified (REST, GraphQL over HTTP and each WebSocket
+//! operation alike), so the key cannot be forged. The anonymous one is keyed by client
+//! address and applies to requests that carry no token (see `ops::conn`).
 //!
 //! The buckets live in this process: with several instances each enforces its own share.
 
@@ -14,9 +15,6 @@ use crate::auth::AuthUser;
 use crate::config::RateLimitPolicy;
 use crate::error::AppError;
 
-/// The policy's name in the `RateLimit` / `RateLimit-Policy` headers.
-const POLICY_NAME: &str = "per-user";
-
 /// When the map holds this many buckets, full ones are dropped (a full bucket is the same as
 /// no bucket), so memory follows the number of recently active users.
 const SWEEP_AT: usize = 10_000;
@@ -28,6 +26,8 @@ pub struct RateLimited {
     pub retry_after: Duration,
     /// The policy in force.
     pub policy: RateLimitPolicy,
+    /// The policy's name in the `RateLimit` / `RateLimit-Policy` headers.
+    pub policy_name: &'static str,
 }
 
 impl RateLimited {
@@ -49,12 +49,13 @@ impl RateLimited {
         put(header::RETRY_AFTER, seconds.to_string());
         put(
             HeaderName::from_static("ratelimit"),
-            format!("\"{POLICY_NAME}\";r=0;t={seconds}"),
+            format!("\"{}\";r=0;t={seconds}", self.policy_name),
         );
         put(
             HeaderName::from_static("ratelimit-policy"),
             format!(
-                "\"{POLICY_NAME}\";q={};w={}",
+                "\"{}\";q={};w={}",
+                self.policy_name,
                 self.policy.requests,
                 self.policy.window.as_secs().max(1)
             ),
@@ -68,23 +69,35 @@ struct Bucket {
     updated: Instant,
 }
 
-/// Token buckets by user id.
+/// Token buckets by key (user id, or client address).
 pub struct RateLimiter {
     policy: Option<RateLimitPolicy>,
+    name: &'static str,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl RateLimiter {
     /// A limiter for `policy` (`None`: every request passes).
     pub fn new(policy: Option<RateLimitPolicy>) -> Self {
+        Self::named(policy, "per-user")
+    }
+
+    /// A limiter whose headers name the policy `name` (e.g. `per-address`).
+    pub fn named(policy: Option<RateLimitPolicy>, name: &'static str) -> Self {
         RateLimiter {
             policy,
+            name,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
     /// Takes one token from `user`'s bucket, or says how long to wait for one.
     pub fn check(&self, user: &AuthUser) -> Result<(), AppError> {
+        self.check_key(user.id())
+    }
+
+    /// Takes one token from the bucket of `key`, or says how long to wait for one.
+    pub fn check_key(&self, key: &str) -> Result<(), AppError> {
         let Some(policy) = self.policy else {
             return Ok(());
         };
@@ -101,17 +114,17 @@ impl RateLimiter {
         if buckets.len() >= SWEEP_AT {
             buckets.retain(|_, bucket| refilled(bucket) < capacity);
         }
-        if !buckets.contains_key(user.id()) {
+        if !buckets.contains_key(key) {
             // A new (or swept) user starts with a full bucket.
             buckets.insert(
-                user.id().to_owned(),
+                key.to_owned(),
                 Bucket {
                     tokens: capacity,
                     updated: now,
                 },
             );
         }
-        let Some(bucket) = buckets.get_mut(user.id()) else {
+        let Some(bucket) = buckets.get_mut(key) else {
             return Ok(());
         };
         bucket.tokens = refilled(bucket);
@@ -124,6 +137,7 @@ impl RateLimiter {
         Err(AppError::RateLimited(RateLimited {
             retry_after: Duration::from_secs_f64((1.0 - bucket.tokens) / per_second),
             policy,
+            policy_name: self.name,
         }))
     }
 }

@@ -1,4 +1,5 @@
-//! Serving connections: a cap on how many are open at once, and a graceful shutdown whose
+//! Serving connections: a cap on how many are open at once, a header-read / idle timeout so
+//! silent sockets give their slot back, and a graceful shutdown whose
 //! drain is bounded by SHUTDOWN_TIMEOUT, after which the server returns (and the pools, owned
 //! by the state the router holds, are dropped and close their connections).
 
@@ -8,9 +9,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tower::ServiceExt;
 
 use crate::AppState;
 
@@ -65,6 +74,18 @@ impl axum::serve::Listener for CappedListener {
     }
 }
 
+impl CappedStream {
+    /// Waits until the client has sent something, for at most `timeout`: false when it did
+    /// not. (Before the first byte, hyper's protocol detection waits without a timeout.)
+    async fn sent_something(&self, timeout: std::time::Duration) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            tokio::time::timeout(timeout, self.stream.peek(&mut byte)).await,
+            Ok(Ok(1..))
+        )
+    }
+}
+
 impl AsyncRead for CappedStream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -107,28 +128,89 @@ impl AsyncWrite for CappedStream {
 
 /// Serves the app on `listener` until `shutdown` completes, then stops accepting, lets
 /// in-flight requests finish for at most SHUTDOWN_TIMEOUT, and returns.
+///
+/// A hand-rolled accept loop rather than `axum::serve`, for what that does not offer: a
+/// header-read timeout that also closes idle keep-alive connections (HEADER_READ_TIMEOUT), so
+/// sockets that send nothing cannot hold the MAX_CONNECTIONS slots, and the client address
+/// (`ConnectInfo`) for the anonymous rate limit.
 pub async fn serve_on<F>(listener: TcpListener, state: AppState, shutdown: F) -> io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
     let operations = state.config.operations.clone();
-    let listener = CappedListener::new(listener, operations.max_connections);
-    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        shutdown.await;
-        let _ = signalled.send(());
-    };
-    let server = axum::serve(listener, crate::app(state)).with_graceful_shutdown(shutdown);
-    let drain_deadline = async move {
-        match on_signal.await {
-            Ok(()) => tokio::time::sleep(operations.shutdown_timeout).await,
-            // The server ended without a signal: nothing to bound.
-            Err(_) => std::future::pending().await,
-        }
-    };
+    let mut listener = CappedListener::new(listener, operations.max_connections);
+    // Live streams never finish by themselves: ended at shutdown so the drain is not held up.
+    let tasks = state.tasks.clone();
+    let app = crate::app(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(operations.header_read_timeout)
+        .keep_alive(true);
+    // HTTP/2 (cleartext, prior knowledge): a silent peer is found by pings and dropped.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(operations.header_read_timeout)
+        .keep_alive_timeout(operations.header_read_timeout)
+        .enable_connect_protocol();
+    let builder = Arc::new(builder);
+    // Dropping `signal_tx` tells connections to finish; each holds a `close_rx` clone, so
+    // `close_tx.closed()` completes when the last one is gone.
+    let (signal_tx, signal_rx) = watch::channel(());
+    let (close_tx, close_rx) = watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, addr) = tokio::select! {
+            accepted = axum::serve::Listener::accept(&mut listener) => accepted,
+            () = &mut shutdown => break,
+        };
+        let service = app
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(addr));
+                request.map(Body::new)
+            });
+        let service = TowerToHyperService::new(service);
+        let builder = builder.clone();
+        let mut signal_rx = signal_rx.clone();
+        let close_rx = close_rx.clone();
+        let first_byte = operations.header_read_timeout;
+        tokio::spawn(async move {
+            if !stream.sent_something(first_byte).await {
+                // A silent socket gives its slot back.
+                return;
+            }
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            let mut signalled = false;
+            loop {
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::trace!(%error, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = signal_rx.changed(), if !signalled => {
+                        signalled = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(close_rx);
+        });
+    }
+    tasks.close_subscriptions();
+    // Stop accepting: new connections are refused from here on.
+    drop(listener);
+    drop(signal_rx);
+    let _ = signal_tx.send(());
+    drop(close_rx);
     tokio::select! {
-        result = server => result?,
-        () = drain_deadline => {
+        () = close_tx.closed() => {}
+        () = tokio::time::sleep(operations.shutdown_timeout) => {
             tracing::warn!(
                 timeout = ?operations.shutdown_timeout,
                 "SHUTDOWN_TIMEOUT: in-flight requests did not finish in time; closing them"

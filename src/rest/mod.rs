@@ -5,6 +5,7 @@
 //! diesel or the schema.
 
 mod input;
+mod live;
 pub mod openapi;
 mod tasks;
 
@@ -17,7 +18,7 @@ use crate::AppState;
 
 /// The `/api` routes.
 pub fn router() -> Router<AppState> {
-    tasks::router()
+    tasks::router().merge(live::router())
 }
 
 /// FastAPI's body for a path that matches no route.

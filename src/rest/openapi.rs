@@ -16,7 +16,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::tasks;
+use super::{live, tasks};
 use crate::AppState;
 
 /// The document.
@@ -28,8 +28,8 @@ use crate::AppState;
                        trailing slash. `{user_id}` must be the token's user (else 403); another \
                        user's task looks absent (404). GraphQL lives at `/graphql`."
     ),
-    paths(tasks::list, tasks::create, tasks::read, tasks::update, tasks::remove, tasks::toggle),
-    components(schemas(tasks::TaskJson, TaskCreate, TaskUpdate, Detail, ValidationErrors, ValidationError)),
+    paths(tasks::list, tasks::stats, tasks::create, tasks::read, tasks::update, tasks::remove, tasks::toggle, live::changes, live::events),
+    components(schemas(tasks::TaskJson, tasks::StatsJson, tasks::PriorityName, tasks::CategoryName, live::ChangesJson, TaskCreate, TaskUpdate, Detail, ValidationErrors, ValidationError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "tasks", description = "One user's tasks"))
@@ -65,12 +65,24 @@ impl Modify for BearerAuth {
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // a schema only: the handler parses the body itself, for FastAPI's 422s
 pub struct TaskCreate {
-    /// 1–200 characters after trimming (stored trimmed).
-    #[schema(min_length = 1, max_length = 200, example = "Buy milk")]
+    /// 1–200 characters after trimming (stored trimmed); not only whitespace, no NUL.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000]*[^\u0000\s][^\u0000]*$",
+        example = "Buy milk"
+    )]
     title: String,
-    /// Up to 1000 characters.
-    #[schema(max_length = 1000, example = "2 litres")]
+    /// Up to 1000 characters, no NUL.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$", example = "2 litres")]
     description: Option<String>,
+    /// `none` when absent.
+    priority: Option<tasks::PriorityName>,
+    /// `other` when absent.
+    category: Option<tasks::CategoryName>,
+    /// RFC 3339 with a time zone (stored in UTC, to the microsecond), or `null`.
+    #[schema(format = DateTime, example = "2026-12-01T09:00:00Z")]
+    due_date: Option<String>,
 }
 
 /// Body of `PUT /api/{user_id}/tasks/{id}`: a partial update. An absent field is unchanged;
@@ -78,14 +90,31 @@ pub struct TaskCreate {
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // a schema only, as `TaskCreate`
 pub struct TaskUpdate {
-    /// 1–200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1–200 characters after trimming; not only whitespace, no NUL. May be absent, never
+    /// `null`.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+    )]
     title: Option<String>,
-    /// Up to 1000 characters; `null` clears it.
-    #[schema(max_length = 1000)]
+    /// Up to 1000 characters, no NUL; `null` clears it.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     description: Option<String>,
-    /// Done or not.
+    /// Done or not. Completing a task stamps `completed_at`; un-completing clears it. May be
+    /// absent, never `null`.
+    #[schema(nullable = false)]
     completed: Option<bool>,
+    /// May be absent, never `null`.
+    #[schema(nullable = false)]
+    priority: Option<tasks::PriorityName>,
+    /// May be absent, never `null`.
+    #[schema(nullable = false)]
+    category: Option<tasks::CategoryName>,
+    /// RFC 3339 with a time zone; `null` clears it.
+    #[schema(format = DateTime, example = "2026-12-01T09:00:00Z")]
+    due_date: Option<String>,
 }
 
 /// An error in FastAPI's shape.
@@ -116,12 +145,13 @@ pub struct ValidationError {
     #[schema(example = "string_too_short")]
     kind: String,
     /// Where: `["body", "title"]`, `["path", "id"]`, `["query", "status"]`.
-    #[schema(value_type = Vec<Object>, example = json!(["body", "title"]))]
+    /// Each item a field name or an index (a string or an integer).
+    #[schema(value_type = Vec<serde_json::Value>, example = json!(["body", "title"]))]
     loc: Vec<serde_json::Value>,
     /// A human-readable message.
     msg: String,
-    /// The offending input.
-    #[schema(value_type = Object)]
+    /// The offending input: any JSON value.
+    #[schema(value_type = serde_json::Value)]
     input: serde_json::Value,
     /// Extra context (limits, the parser's complaint).
     #[schema(value_type = Option<Object>)]
@@ -136,15 +166,42 @@ pub struct ListParams {
     /// `all` (default), `pending` or `completed`.
     #[param(pattern = "^(all|pending|completed)$")]
     status: Option<String>,
-    /// `created` (default), `updated` or `title`.
-    #[param(pattern = "^(created|updated|title)$")]
+    /// `created` (default), `updated`, `title`, `status`, `priority` or `due`.
+    #[param(pattern = "^(created|updated|title|status|priority|due)$")]
     sort: Option<String>,
-    /// The other spelling: `created_at`, `updated_at`, `title` or `status`.
-    #[param(pattern = "^(created_at|updated_at|title|status)$")]
+    /// The other spelling: `created_at`, `updated_at`, `title`, `status`, `priority` or
+    /// `due_date`. Ties are broken by id.
+    #[param(pattern = "^(created_at|updated_at|title|status|priority|due_date)$")]
     sort_by: Option<String>,
-    /// `asc` or `desc`. Without it: times newest first, titles A→Z, pending first.
+    /// `asc` or `desc`. Without it: times newest first, titles A→Z, pending first, priority
+    /// high first, due date soonest first. Tasks without a due date come last either way.
     #[param(pattern = "^(asc|desc)$")]
     order: Option<String>,
+    /// Only tasks of this priority.
+    #[param(inline)]
+    priority: Option<tasks::PriorityName>,
+    /// Only tasks of this category.
+    #[param(inline)]
+    category: Option<tasks::CategoryName>,
+    /// Only tasks whose title or description contains this text, case-insensitively (any
+    /// letter); `%`, `_` and `\` match themselves. Up to 1000 characters.
+    #[param(max_length = 1000, example = "milk")]
+    search: Option<String>,
+    /// Only tasks due strictly before this time (RFC 3339).
+    #[param(format = DateTime, example = "2026-12-01T00:00:00Z")]
+    due_before: Option<String>,
+    /// Only tasks due strictly after this time (RFC 3339).
+    #[param(format = DateTime, example = "2026-11-01T00:00:00Z")]
+    due_after: Option<String>,
+    /// `true`: only pending tasks whose due date has passed (`false`: no filter).
+    overdue: Option<bool>,
+    /// Page size, 1–200. With it the response is one page: a `Link: <…>; rel="next"` header
+    /// leads to the next one, and `X-Total-Count` gives the number over all pages.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// Where the page starts: the `cursor` of a `Link` header, passed back unchanged with
+    /// the same sort and order (else 422). Alone, it pages on 200 at a time.
+    cursor: Option<String>,
 }
 
 /// The path of the collection.

@@ -16,8 +16,8 @@ pub const TITLE_MAX_CHARS: usize = 200;
 /// Longest description, in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 1000;
 
-/// A task as the APIs show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A task as the APIs show it. Serializable because task events carry it between instances.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Task {
     /// Generated id, unique across users.
     pub id: i64,
@@ -33,19 +33,31 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     /// When it last changed (UTC, microseconds).
     pub updated_at: DateTime<Utc>,
+    /// How important it is.
+    pub priority: Priority,
+    /// What part of life it belongs to.
+    pub category: Category,
+    /// When it is due, if ever (UTC, microseconds).
+    pub due_date: Option<DateTime<Utc>>,
+    /// When it was last completed; `None` while pending.
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 /// A row of `tasks` as both backends return it (timestamps are UTC without zone).
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskRow {
-    id: i64,
+    pub(super) id: i64,
     user_id: String,
     title: String,
     description: Option<String>,
     completed: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    priority: i16,
+    category: String,
+    due_date: Option<NaiveDateTime>,
+    completed_at: Option<NaiveDateTime>,
 }
 
 impl From<TaskRow> for Task {
@@ -58,6 +70,37 @@ impl From<TaskRow> for Task {
             completed: row.completed,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
+            // The columns' CHECK constraints admit only known values; anything else would be
+            // a row written behind the application's back, shown as the default.
+            priority: Priority::from_rank(row.priority).unwrap_or_default(),
+            category: Category::parse(&row.category).unwrap_or_default(),
+            due_date: row.due_date.map(|d| d.and_utc()),
+            completed_at: row.completed_at.map(|d| d.and_utc()),
+        }
+    }
+}
+
+#[cfg(test)]
+impl TaskRow {
+    /// A row as the database would return it, for unit tests of what is built from one. Every
+    /// optional field is set, with the longest category name, so its JSON is as large as a
+    /// task with that title and description gets.
+    pub(crate) fn for_test(title: String, description: String) -> Self {
+        let at = chrono::DateTime::<Utc>::from_timestamp_micros(1_795_000_000_123_456)
+            .unwrap_or_default()
+            .naive_utc();
+        TaskRow {
+            id: 1,
+            user_id: "user-1".into(),
+            title,
+            description: Some(description),
+            completed: true,
+            created_at: at,
+            updated_at: at,
+            priority: 2,
+            category: "shopping".into(),
+            due_date: Some(at),
+            completed_at: Some(at),
         }
     }
 }
@@ -74,6 +117,143 @@ pub enum TaskStatus {
     Completed,
 }
 
+/// How important a task is. Stored as its rank, so ordering by the column is ordering by
+/// importance. Serialized (in task events) by its wire name.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    /// Not prioritised (the default).
+    #[default]
+    None,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+impl Priority {
+    /// Every priority, most important first (the order error messages and stats list them).
+    pub const ALL: [Priority; 4] = [
+        Priority::High,
+        Priority::Medium,
+        Priority::Low,
+        Priority::None,
+    ];
+
+    /// The wire name: `high`, `medium`, `low`, `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::High => "high",
+            Priority::Medium => "medium",
+            Priority::Low => "low",
+            Priority::None => "none",
+        }
+    }
+
+    /// The stored rank: 0 (none) to 3 (high).
+    pub fn rank(self) -> i16 {
+        match self {
+            Priority::None => 0,
+            Priority::Low => 1,
+            Priority::Medium => 2,
+            Priority::High => 3,
+        }
+    }
+
+    /// The priority of a stored rank.
+    pub fn from_rank(rank: i16) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.rank() == rank)
+    }
+
+    /// The priority of a wire name (case-insensitive).
+    pub fn parse(name: &str) -> Option<Priority> {
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// What part of life a task belongs to. Serialized (in task events) by its wire name.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Work.
+    Work,
+    /// Personal.
+    Personal,
+    /// Shopping.
+    Shopping,
+    /// Health.
+    Health,
+    /// Anything else (the default).
+    #[default]
+    Other,
+}
+
+impl Category {
+    /// Every category, in the order error messages and stats list them.
+    pub const ALL: [Category; 5] = [
+        Category::Work,
+        Category::Personal,
+        Category::Shopping,
+        Category::Health,
+        Category::Other,
+    ];
+
+    /// The wire and stored name: `work`, `personal`, `shopping`, `health`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Work => "work",
+            Category::Personal => "personal",
+            Category::Shopping => "shopping",
+            Category::Health => "health",
+            Category::Other => "other",
+        }
+    }
+
+    /// The category of a name (case-insensitive).
+    pub fn parse(name: &str) -> Option<Category> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// pydantic's `enum` error for a value outside `names`, e.g. "Input should be 'high',
+/// 'medium', 'low' or 'none'", at `location` / `field`.
+pub fn enum_error(location: &'static str, field: &str, names: &[&str], input: Value) -> FieldError {
+    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    let expected = match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    FieldError {
+        location,
+        field: Some(field.to_owned()),
+        kind: "enum",
+        message: format!("Input should be {expected}"),
+        input,
+        ctx: Some(json!({ "expected": expected })),
+    }
+}
+
+/// The wire names of every priority.
+pub fn priority_names() -> Vec<&'static str> {
+    Priority::ALL.iter().map(|p| p.as_str()).collect()
+}
+
+/// The wire names of every category.
+pub fn category_names() -> Vec<&'static str> {
+    Category::ALL.iter().map(|c| c.as_str()).collect()
+}
+
 /// What a list is ordered by. Ties are always broken by id, in the same direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SortKey {
@@ -86,15 +266,19 @@ pub enum SortKey {
     Title,
     /// Pending before completed (ascending).
     Status,
+    /// Priority rank: none < low < medium < high.
+    Priority,
+    /// Due date; tasks without one come last in both directions.
+    DueDate,
 }
 
 impl SortKey {
-    /// The direction used when the client names none: newest first for times,
-    /// A→Z for titles, pending first for status.
+    /// The direction used when the client names none: newest first for times, A→Z for
+    /// titles, pending first for status, most important first, soonest due first.
     pub fn default_order(self) -> SortOrder {
         match self {
-            SortKey::CreatedAt | SortKey::UpdatedAt => SortOrder::Desc,
-            SortKey::Title | SortKey::Status => SortOrder::Asc,
+            SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::Priority => SortOrder::Desc,
+            SortKey::Title | SortKey::Status | SortKey::DueDate => SortOrder::Asc,
         }
     }
 }
@@ -108,8 +292,11 @@ pub enum SortOrder {
     Desc,
 }
 
-/// A list request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Longest search text, in characters: a longer one could not match any title or description.
+pub const SEARCH_MAX_CHARS: usize = DESCRIPTION_MAX_CHARS;
+
+/// A list request: every filter is combined with the others (AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
     /// Filter.
     pub status: TaskStatus,
@@ -117,6 +304,114 @@ pub struct ListQuery {
     pub sort: SortKey,
     /// Direction; `None` means the key's default.
     pub order: Option<SortOrder>,
+    /// Only tasks of this priority.
+    pub priority: Option<Priority>,
+    /// Only tasks of this category.
+    pub category: Option<Category>,
+    /// Only tasks whose title or description contains this text, case-insensitively; every
+    /// character (`%`, `_` and `\` too) matches itself. Empty means no filter.
+    pub search: Option<String>,
+    /// Only tasks due strictly before this time.
+    pub due_before: Option<DateTime<Utc>>,
+    /// Only tasks due strictly after this time.
+    pub due_after: Option<DateTime<Utc>>,
+    /// Only pending tasks whose due date has passed.
+    pub overdue: bool,
+}
+
+impl ListQuery {
+    /// The direction actually used.
+    pub fn direction(&self) -> SortOrder {
+        self.order.unwrap_or_else(|| self.sort.default_order())
+    }
+}
+
+/// Checks a search text (where the request had it: `location` / `field`).
+pub(crate) fn validate_search(
+    location: &'static str,
+    field: &str,
+    search: &str,
+) -> Result<(), FieldError> {
+    if search.chars().count() > SEARCH_MAX_CHARS {
+        return Err(FieldError {
+            location,
+            field: Some(field.to_owned()),
+            kind: "string_too_long",
+            message: format!("String should have at most {SEARCH_MAX_CHARS} characters"),
+            input: Value::from(search),
+            ctx: Some(json!({"max_length": SEARCH_MAX_CHARS})),
+        });
+    }
+    if search.contains('\0') {
+        return Err(FieldError {
+            location,
+            field: Some(field.to_owned()),
+            kind: "value_error",
+            message: "Value error, must not contain the NUL character (U+0000)".into(),
+            input: Value::from(search),
+            ctx: None,
+        });
+    }
+    Ok(())
+}
+
+/// The `LIKE` pattern for a search text: lower-cased as the stored keys are, with `\`, `%`
+/// and `_` escaped (by `\`, the statement's ESCAPE character) so that they match themselves.
+pub(crate) fn search_pattern(search: &str) -> String {
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Parses an RFC 3339 date-time (with its offset), or says what is wrong at `location` /
+/// `field`. Cut to microseconds, what both backends store.
+pub fn parse_datetime(
+    location: &'static str,
+    field: &str,
+    raw: &str,
+) -> Result<DateTime<Utc>, FieldError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|d| micros(d.with_timezone(&Utc)))
+        .map_err(|e| FieldError {
+            location,
+            field: Some(field.to_owned()),
+            kind: "datetime_parsing",
+            message: format!(
+                "Input should be a valid datetime in RFC 3339 with a time zone, as in \
+                 2026-12-01T09:00:00Z ({e})"
+            ),
+            input: Value::from(raw),
+            ctx: None,
+        })
+}
+
+/// A time cut to whole microseconds.
+pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+/// Counts over one user's tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskStats {
+    /// Every task.
+    pub total: i64,
+    /// Not completed.
+    pub pending: i64,
+    /// Completed.
+    pub completed: i64,
+    /// Pending and due before now.
+    pub overdue: i64,
+    /// Tasks per priority, every priority present (most important first).
+    pub by_priority: Vec<(Priority, i64)>,
+    /// Tasks per category, every category present.
+    pub by_category: Vec<(Category, i64)>,
 }
 
 /// Input of a create.
@@ -126,6 +421,12 @@ pub struct NewTask {
     pub title: String,
     /// Description as sent.
     pub description: Option<String>,
+    /// Priority; `None` means the default (`Priority::None`).
+    pub priority: Option<Priority>,
+    /// Category; `None` means the default (`Category::Other`).
+    pub category: Option<Category>,
+    /// Due date, if any.
+    pub due_date: Option<DateTime<Utc>>,
 }
 
 /// Input of a partial update: `None` leaves a field unchanged; `description: Some(None)`
@@ -138,6 +439,12 @@ pub struct TaskPatch {
     pub description: Option<Option<String>>,
     /// New completion state.
     pub completed: Option<bool>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New category.
+    pub category: Option<Category>,
+    /// New due date, or `Some(None)` to clear it.
+    pub due_date: Option<Option<DateTime<Utc>>>,
 }
 
 /// Checks a title and returns it trimmed.
@@ -193,7 +500,13 @@ fn check_no_nul(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// The key titles are sorted by: lower-cased in Rust so both backends order them alike.
+/// The key titles are sorted and searched by: lower-cased in Rust so both backends order and
+/// match them alike.
 pub(crate) fn title_key(title: &str) -> String {
     title.to_lowercase()
+}
+
+/// The key descriptions are searched by, lower-cased as [`title_key`].
+pub(crate) fn description_key(description: &str) -> String {
+    description.to_lowercase()
 }

@@ -9,6 +9,7 @@
 pub mod binary;
 pub mod cluster;
 pub mod jwks;
+pub mod live;
 pub mod pg;
 
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub struct TestApp {
     pub backend: Backend,
     server: tokio::task::JoinHandle<()>,
     _database: DatabaseGuard,
+    /// Development mode's secret file lives here.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 enum DatabaseGuard {
@@ -48,6 +51,7 @@ pub struct TestAppBuilder {
     backend: Backend,
     args: Vec<String>,
     database_url: Option<String>,
+    development: bool,
 }
 
 impl TestAppBuilder {
@@ -61,6 +65,13 @@ impl TestAppBuilder {
     /// Uses this database instead of a fresh one (the caller owns it and cleans it up).
     pub fn database_url(mut self, url: &str) -> Self {
         self.database_url = Some(url.to_owned());
+        self
+    }
+
+    /// Development mode, as `serve` enters it with no verification configured: no shared
+    /// secret, a generated development secret (in a temporary file).
+    pub fn development(mut self) -> Self {
+        self.development = true;
         self
     }
 
@@ -79,20 +90,28 @@ impl TestAppBuilder {
                 (db.url.clone(), DatabaseGuard::Postgres(db))
             }
         };
-        let mut args = vec![
-            "--database-url".to_owned(),
-            url,
-            "--auth-secret".to_owned(),
-            SECRET.to_owned(),
-        ];
+        let mut args = vec!["--database-url".to_owned(), url];
+        let scratch = if self.development {
+            let dir = tempfile::tempdir().expect("temp dir");
+            args.push("--dev-secret-file".to_owned());
+            args.push(dir.path().join("dev-secret").display().to_string());
+            Some(dir)
+        } else {
+            args.push("--auth-secret".to_owned());
+            args.push(SECRET.to_owned());
+            None
+        };
         args.extend(self.args);
-        Some(start_with_args(args, self.backend, guard).await)
+        let mut app = start_with_args(args, self.backend, guard).await;
+        app._scratch = scratch;
+        Some(app)
     }
 }
 
 async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGuard) -> TestApp {
     let settings = todo_api::config::settings_from_args(args).expect("test settings parse");
-    let config = settings.validate().expect("test settings are valid");
+    let mut config = settings.validate().expect("test settings are valid");
+    todo_api::enter_development_mode(&mut config).expect("development mode");
     let state = todo_api::AppState::build(config)
         .await
         .expect("app state builds");
@@ -116,6 +135,7 @@ async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGua
         backend,
         server,
         _database: guard,
+        _scratch: None,
     }
 }
 
@@ -132,6 +152,7 @@ impl TestApp {
             backend,
             args: Vec::new(),
             database_url: None,
+            development: false,
         }
     }
 

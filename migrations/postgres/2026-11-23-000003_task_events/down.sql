@@ -1,0 +1,2 @@
+DROP TABLE task_changes;
+DROP TABLE task_sync_cursors;

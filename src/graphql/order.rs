@@ -1,0 +1,215 @@
+//! Response field order as the GraphQL spec requires it: each object's keys in the order of
+//! the selection set (first occurrence of each response key, aliases included, fragments
+//! expanded where they are spread).
+//!
+//! async-graphql resolves a query's fields concurrently and inserts each into the response
+//! object when it *finishes* (`FuturesUnordered` in `do_resolve_container`), so a fast field
+//! such as `viewer` overtakes a field that waits for the database such as `tasks`. This
+//! extension puts the keys back in selection order after execution, for queries, mutations
+//! and every subscription event alike. It changes no value, only the order of keys.
+
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextSubscribe,
+};
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+};
+use async_graphql::{Name, Request, Response, ServerResult, Value, Variables};
+use futures::stream::{BoxStream, StreamExt};
+
+/// The schema extension that restores selection order in responses.
+pub struct SelectionOrder;
+
+impl ExtensionFactory for SelectionOrder {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Ordering::default())
+    }
+}
+
+/// One request's document and chosen operation, kept from parsing for the response.
+#[derive(Default, Clone)]
+struct Ordering {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    operation_name: Option<String>,
+    document: Option<Arc<ExecutableDocument>>,
+}
+
+impl Ordering {
+    fn apply(&self, response: &mut Response) {
+        let Ok(state) = self.state.lock() else {
+            return;
+        };
+        if let Some(document) = &state.document {
+            restore_order(
+                document,
+                state.operation_name.as_deref(),
+                &mut response.data,
+            );
+        }
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Ordering {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let request = next.run(ctx, request).await?;
+        if let Ok(mut state) = self.state.lock() {
+            state.operation_name = request.operation_name.clone();
+        }
+        Ok(request)
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if let Ok(mut state) = self.state.lock() {
+            state.document = Some(Arc::new(document.clone()));
+        }
+        Ok(document)
+    }
+
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        self.apply(&mut response);
+        response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let this = self.clone();
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                this.apply(&mut response);
+                response
+            })
+            .boxed()
+    }
+}
+
+/// Puts the keys of every object in `data` in the order the operation selects them.
+pub fn restore_order(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    data: &mut Value,
+) {
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) => ops.values().next().filter(|_| ops.len() == 1),
+    };
+    if let Some(operation) = operation {
+        reorder(document, &[&operation.node.selection_set.node], data);
+    }
+}
+
+/// Each response key in selection order, with the sub-selections that ask for it.
+type Plan<'a> = IndexMap<&'a Name, Vec<&'a SelectionSet>>;
+
+fn plan<'a>(document: &'a ExecutableDocument, sets: &[&'a SelectionSet]) -> Plan<'a> {
+    let mut plan = Plan::new();
+    let mut expanding = Vec::new();
+    for set in sets {
+        collect(document, set, &mut plan, &mut expanding);
+    }
+    plan
+}
+
+fn collect<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    plan: &mut Plan<'a>,
+    expanding: &mut Vec<&'a str>,
+) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => plan
+                .entry(&field.node.response_key().node)
+                .or_default()
+                .push(&field.node.selection_set.node),
+            Selection::InlineFragment(fragment) => {
+                collect(document, &fragment.node.selection_set.node, plan, expanding)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                if expanding.contains(&name) {
+                    continue;
+                }
+                if let Some(fragment) = document.fragments.get(name) {
+                    expanding.push(name);
+                    collect(document, &fragment.node.selection_set.node, plan, expanding);
+                    expanding.pop();
+                }
+            }
+        }
+    }
+}
+
+fn reorder<'a>(document: &'a ExecutableDocument, sets: &[&'a SelectionSet], value: &mut Value) {
+    match value {
+        Value::Object(_) => reorder_object(document, &plan(document, sets), value),
+        Value::List(items) => {
+            // Every item of a list answers the same selection: plan it once.
+            let plan = plan(document, sets);
+            for item in items {
+                match item {
+                    Value::Object(_) => reorder_object(document, &plan, item),
+                    Value::List(_) => reorder(document, sets, item),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn reorder_object<'a>(document: &'a ExecutableDocument, plan: &Plan<'a>, value: &mut Value) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    for (key, child) in map.iter_mut() {
+        if matches!(child, Value::Object(_) | Value::List(_))
+            && let Some(sets) = plan.get(key)
+        {
+            reorder(document, sets, child);
+        }
+    }
+    let in_order = map
+        .keys()
+        .zip(plan.keys().filter(|k| map.contains_key(**k)))
+        .all(|(have, want)| have == *want);
+    if in_order {
+        return;
+    }
+    let mut old = std::mem::take(map);
+    let mut ordered: IndexMap<Name, Value> = IndexMap::with_capacity(old.len());
+    for key in plan.keys() {
+        if let Some((name, child)) = old.shift_remove_entry(*key) {
+            ordered.insert(name, child);
+        }
+    }
+    // Keys the plan does not name (none expected) keep their place after the others.
+    ordered.extend(old);
+    *map = ordered;
+}

@@ -1,0 +1,368 @@
+//! GraphQL over WebSocket (graphql-transport-ws, and the legacy graphql-ws), written here
+//! rather than taken from async-graphql's defaults so that a socket obeys every limit HTTP
+//! does, and the ones only a socket needs:
+//!
+//! - `connection_init` within WS_INIT_TIMEOUT (else close 4408); a refused one closes 4403;
+//!   a second one 4429; an operation before the ack 4401; a malformed message 4400.
+//! - each `subscribe` passes the same gate as an HTTP request ([`check_request`]: size,
+//!   nesting, aliases; depth and complexity on the schema) and the per-user rate limit;
+//!   refused ones get a graphql-ws `error` with the same `extensions.code` as over HTTP.
+//! - at most WS_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once; messages over
+//!   WS_MAX_MESSAGE_SIZE close the socket (1009).
+//! - the socket lives only as long as its credentials: it closes with 4401 when the token's
+//!   `exp` passes, and when re-verification (every session cache period) fails, so a revoked
+//!   Better Auth session ends its sockets.
+//!
+//! Events themselves come from `TaskService::subscribe` through the schema; nothing here
+//! knows about tasks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::http::{ClientMessage, WebSocketProtocols};
+use async_graphql::{Data, Response};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use base64::Engine as _;
+use futures::stream::{BoxStream, SplitSink};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_stream::StreamMap;
+
+use super::AppSchema;
+use super::limits::check_request;
+use crate::auth::{AuthUser, Verifier, bearer_from_value, bearer_token};
+use crate::config::{GraphqlLimits, WebSocketLimits};
+use crate::error::{AppError, AuthFailure};
+use crate::graphql::to_graphql_error;
+use crate::ops::rate_limit::RateLimiter;
+
+/// How often a socket's credentials are checked again when sessions are off (JWTs also
+/// close at their `exp`, on the dot).
+const REVERIFY_EVERY: Duration = Duration::from_secs(60);
+
+/// Everything one socket needs.
+pub(super) struct SocketContext {
+    pub schema: AppSchema,
+    pub verifier: Arc<Verifier>,
+    pub limiter: Arc<RateLimiter>,
+    pub graphql: GraphqlLimits,
+    pub limits: WebSocketLimits,
+}
+
+/// The GraphQL WebSocket sub-protocol the client asked for, if it named one we speak.
+pub(super) fn requested_protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
+    headers
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().parse().ok())
+}
+
+/// Accepts the upgrade and runs the socket.
+pub(super) fn upgrade(
+    context: SocketContext,
+    protocol: WebSocketProtocols,
+    upgrade: WebSocketUpgrade,
+    headers: &HeaderMap,
+) -> axum::response::Response {
+    let header_token = bearer_token(headers).ok().map(str::to_owned);
+    let max = context.limits.max_message_bytes;
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| run(socket, context, protocol, header_token))
+}
+
+struct Outbox {
+    sink: SplitSink<WebSocket, Message>,
+    protocol: WebSocketProtocols,
+}
+
+impl Outbox {
+    async fn send(&mut self, message: Value) -> bool {
+        self.sink
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .is_ok()
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        // A close reason may hold at most 123 bytes.
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let frame = CloseFrame {
+            code,
+            reason: reason[..end].into(),
+        };
+        let _ = self.sink.send(Message::Close(Some(frame))).await;
+        let _ = self.sink.close().await;
+    }
+
+    async fn next(&mut self, id: &str, payload: &Response) -> bool {
+        let kind = match self.protocol {
+            WebSocketProtocols::GraphQLWS => "next",
+            WebSocketProtocols::SubscriptionsTransportWS => "data",
+        };
+        self.send(json!({"id": id, "type": kind, "payload": payload}))
+            .await
+    }
+
+    /// An operation refused before it ran: graphql-ws `error`, with `extensions.code`.
+    async fn error(&mut self, id: &str, code: &str, message: &str, extra: Option<Value>) -> bool {
+        let mut error = json!({"message": message, "extensions": {"code": code}});
+        if let Some(Value::Object(extra)) = extra {
+            for (key, value) in extra {
+                error["extensions"][key] = value;
+            }
+        }
+        let payload = match self.protocol {
+            WebSocketProtocols::GraphQLWS => json!([error]),
+            WebSocketProtocols::SubscriptionsTransportWS => error,
+        };
+        self.send(json!({"id": id, "type": "error", "payload": payload}))
+            .await
+    }
+}
+
+/// What came in: a protocol message, or the reason to stop.
+enum Incoming {
+    Message(Box<ClientMessage>),
+    /// Closed by the client, or the connection broke.
+    Gone,
+    /// A message that is not a protocol message (close 4400).
+    Malformed(String),
+    /// Over WS_MAX_MESSAGE_SIZE, or a frame error (close 1009).
+    TooBig,
+}
+
+fn read(message: Option<Result<Message, axum::Error>>) -> Option<Incoming> {
+    Some(match message {
+        None | Some(Ok(Message::Close(_))) => Incoming::Gone,
+        Some(Err(_)) => Incoming::TooBig,
+        Some(Ok(Message::Text(text))) => match ClientMessage::from_bytes(text.as_bytes()) {
+            Ok(message) => Incoming::Message(Box::new(message)),
+            Err(error) => Incoming::Malformed(format!("Invalid message received: {error}")),
+        },
+        Some(Ok(Message::Binary(_))) => {
+            Incoming::Malformed("Invalid message received: binary frames are not used".into())
+        }
+        // WebSocket-level pings are answered by axum.
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
+    })
+}
+
+/// The token from the `connection_init` payload, or else from the upgrade's header.
+fn init_token(payload: &Value, header_token: Option<String>) -> Result<String, AuthFailure> {
+    let from_payload = ["Authorization", "authorization"]
+        .iter()
+        .find_map(|key| payload.get(*key).and_then(Value::as_str))
+        .map(|value| bearer_from_value(value).map(str::to_owned));
+    match (from_payload, header_token) {
+        (Some(Ok(token)), _) | (None, Some(token)) => Ok(token),
+        (Some(Err(failure)), _) => Err(failure),
+        (None, None) => Err(AuthFailure::Missing),
+    }
+}
+
+/// When a (verified) JWT's `exp` passes; `None` for session tokens, which are re-verified.
+fn token_expiry(token: &str) -> Option<tokio::time::Instant> {
+    let payload = token.split('.').nth(1)?;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?,
+    )
+    .ok()?;
+    let exp = claims.get("exp")?.as_i64()?;
+    let left = exp.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+    Some(tokio::time::Instant::now() + Duration::from_secs(left as u64))
+}
+
+async fn run(
+    socket: WebSocket,
+    context: SocketContext,
+    protocol: WebSocketProtocols,
+    header_token: Option<String>,
+) {
+    let (sink, mut incoming) = socket.split();
+    let mut out = Outbox { sink, protocol };
+
+    // Until `connection_init`: nothing but pings, for at most WS_INIT_TIMEOUT.
+    let deadline = tokio::time::sleep(context.limits.init_timeout);
+    tokio::pin!(deadline);
+    let (user, token) = loop {
+        let message = tokio::select! {
+            () = &mut deadline => {
+                out.close(4408, "Connection initialisation timeout").await;
+                return;
+            }
+            message = incoming.next() => message,
+        };
+        match read(message) {
+            None => continue,
+            Some(Incoming::Gone) => return,
+            Some(Incoming::TooBig) => return out.close(1009, "Message too big").await,
+            Some(Incoming::Malformed(why)) => return out.close(4400, &why).await,
+            Some(Incoming::Message(message)) => match *message {
+                ClientMessage::ConnectionInit { payload } => {
+                    let payload = payload.unwrap_or_default();
+                    let verified = match init_token(&payload, header_token.clone()) {
+                        Ok(token) => context.verifier.verify(&token).await.map(|u| (u, token)),
+                        Err(failure) => Err(failure),
+                    };
+                    match verified {
+                        Ok(verified) => break verified,
+                        Err(failure) => {
+                            tracing::debug!(reason = %failure.reason(), "subscription not authenticated");
+                            if protocol == WebSocketProtocols::SubscriptionsTransportWS {
+                                let payload = json!({"message": failure.detail()});
+                                out.send(json!({"type": "connection_error", "payload": payload}))
+                                    .await;
+                            }
+                            return out
+                                .close(4403, &format!("Forbidden: {}", failure.detail()))
+                                .await;
+                        }
+                    }
+                }
+                ClientMessage::Ping { payload } => {
+                    out.send(json!({"type": "pong", "payload": payload})).await;
+                }
+                ClientMessage::Pong { .. } => {}
+                ClientMessage::ConnectionTerminate => return,
+                ClientMessage::Start { .. } | ClientMessage::Stop { .. } => {
+                    return out.close(4401, "Unauthorized").await;
+                }
+            },
+        }
+    };
+    if !out.send(json!({"type": "connection_ack"})).await {
+        return;
+    }
+    serve_operations(&context, &mut out, &mut incoming, &user, &token).await;
+}
+
+/// Runs operations for a verified user until the socket or its credentials end.
+async fn serve_operations(
+    context: &SocketContext,
+    out: &mut Outbox,
+    incoming: &mut futures::stream::SplitStream<WebSocket>,
+    user: &AuthUser,
+    token: &str,
+) {
+    // Each operation's responses, then `None` when it completes.
+    let mut operations: StreamMap<String, BoxStream<'static, Option<Response>>> = StreamMap::new();
+    let expiry = async {
+        match token_expiry(token) {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expiry);
+    let every = match &context.verifier.settings().sessions {
+        Some(sessions) => sessions
+            .cache_ttl
+            .clamp(Duration::from_secs(1), REVERIFY_EVERY),
+        None => REVERIFY_EVERY,
+    };
+    let mut reverify = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            () = &mut expiry => return out.close(4401, "Token has expired").await,
+            _ = reverify.tick() => {
+                match context.verifier.verify(token).await {
+                    Ok(again) if &again == user => {}
+                    // The key server being down is not the client's fault; try again later.
+                    Err(AuthFailure::KeysUnavailable(_)) => {}
+                    Ok(_) => return out.close(4401, "Unauthorized").await,
+                    Err(failure) => {
+                        let reason = match failure {
+                            AuthFailure::Expired => "Token has expired".to_owned(),
+                            other => format!("Unauthorized: {}", other.detail()),
+                        };
+                        return out.close(4401, &reason).await;
+                    }
+                }
+            }
+            Some((id, item)) = operations.next(), if !operations.is_empty() => {
+                let sent = match item {
+                    Some(response) => out.next(&id, &super::http::add_codes(response)).await,
+                    None => {
+                        operations.remove(&id);
+                        out.send(json!({"id": id, "type": "complete"})).await
+                    }
+                };
+                if !sent {
+                    return;
+                }
+            }
+            message = incoming.next() => {
+                let message = match read(message) {
+                    None => continue,
+                    Some(Incoming::Gone) => return,
+                    Some(Incoming::TooBig) => return out.close(1009, "Message too big").await,
+                    Some(Incoming::Malformed(why)) => return out.close(4400, &why).await,
+                    Some(Incoming::Message(message)) => *message,
+                };
+                match message {
+                    ClientMessage::Start { id, payload } => {
+                        if operations.contains_key(&id) {
+                            return out
+                                .close(4409, &format!("Subscriber for {id} already exists"))
+                                .await;
+                        }
+                        let refused = if operations.len() >= context.limits.max_operations {
+                            Some(("LIMIT_EXCEEDED", format!(
+                                "at most {} operations may run at once on one connection",
+                                context.limits.max_operations
+                            ), None))
+                        } else if let Err(refusal) = check_request(&payload, &context.graphql) {
+                            Some((refusal.code, refusal.message, None))
+                        } else if let Err(error) = context.limiter.check(user) {
+                            let extra = match &error {
+                                AppError::RateLimited(limited) => {
+                                    Some(json!({"retryAfter": limited.retry_after_secs()}))
+                                }
+                                _ => None,
+                            };
+                            let message = to_graphql_error(error).message;
+                            Some(("RATE_LIMITED", message, extra))
+                        } else {
+                            None
+                        };
+                        if let Some((code, message, extra)) = refused {
+                            if !out.error(&id, code, &message, extra).await {
+                                return;
+                            }
+                            continue;
+                        }
+                        let request = payload.data(user.clone());
+                        let stream = context
+                            .schema
+                            .execute_stream_with_session_data(request, Arc::new(Data::default()))
+                            .map(Some)
+                            .chain(futures::stream::once(async { None }))
+                            .boxed();
+                        operations.insert(id, stream);
+                    }
+                    ClientMessage::Stop { id } => {
+                        operations.remove(&id);
+                    }
+                    ClientMessage::ConnectionInit { .. } => {
+                        return out.close(4429, "Too many initialisation requests").await;
+                    }
+                    ClientMessage::Ping { payload } => {
+                        out.send(json!({"type": "pong", "payload": payload})).await;
+                    }
+                    ClientMessage::Pong { .. } => {}
+                    ClientMessage::ConnectionTerminate => return,
+                }
+            }
+        }
+    }
+}

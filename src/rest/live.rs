@@ -1,0 +1,162 @@
+//! Live updates and incremental sync for REST clients: `GET /api/{user_id}/tasks/changes`
+//! (what changed since a cursor) and `GET /api/{user_id}/tasks/events` (Server-Sent Events
+//! carrying the same events as the GraphQL subscription). Same auth, rate limit and 403 rule
+//! as the other task routes; the subscription cap is the event router's, shared with GraphQL.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::{Stream, StreamExt, stream};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::openapi::{ListErrors, UserPath};
+use super::tasks::{Owner, TaskJson};
+use crate::AppState;
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::tasks::{TaskEvent, TaskEventKind, TaskService};
+
+/// The routes, each also under a trailing slash.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/{user_id}/tasks/changes", get(changes))
+        .route("/api/{user_id}/tasks/changes/", get(changes))
+        .route("/api/{user_id}/tasks/events", get(events))
+        .route("/api/{user_id}/tasks/events/", get(events))
+}
+
+/// What changed since a cursor.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangesJson {
+    /// Tasks created or changed since the cursor, as they are now (every task without one).
+    changed: Vec<TaskJson>,
+    /// Ids of the tasks deleted since the cursor.
+    deleted_ids: Vec<i64>,
+    /// Send it as `since` next time.
+    cursor: String,
+}
+
+/// `since` from the query string (unknown parameters are ignored, as on the list).
+fn since_param(raw: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "since")
+        .map(|(_, value)| value.into_owned())
+}
+
+#[utoipa::path(
+    get, path = "/api/{user_id}/tasks/changes", tag = "tasks", params(UserPath,
+        ("since" = Option<String>, Query, description = "A cursor from an earlier answer or event; none: everything")),
+    responses(
+        (status = 200, description = "What changed since the cursor, and the next cursor", body = ChangesJson),
+        (status = 410, description = "`CURSOR_EXPIRED`: the cursor is older than the deletions kept (TOMBSTONE_RETENTION); fetch everything again", body = super::openapi::Detail),
+        ListErrors
+    )
+)]
+async fn changes(
+    Owner(user): Owner,
+    State(tasks): State<TaskService>,
+    RawQuery(query): RawQuery,
+) -> AppResult<Json<ChangesJson>> {
+    let since = since_param(query.as_deref());
+    let set = tasks.changes(&user, since.as_deref(), "since").await?;
+    Ok(Json(ChangesJson {
+        deleted_ids: set.deleted_ids(),
+        cursor: set.cursor_text(),
+        changed: set.changed().into_iter().map(TaskJson::from).collect(),
+    }))
+}
+
+fn kind_name(kind: TaskEventKind) -> &'static str {
+    match kind {
+        TaskEventKind::Created => "CREATED",
+        TaskEventKind::Updated => "UPDATED",
+        TaskEventKind::Deleted => "DELETED",
+        TaskEventKind::Resync => "RESYNC",
+    }
+}
+
+/// One SSE message: `id` is the cursor after the change (what `Last-Event-ID` resumes from),
+/// `data` the event as JSON with the task in the REST shape.
+fn sse_event(event: TaskEvent) -> Event {
+    let cursor = event.cursor_text();
+    let data = json!({
+        "kind": kind_name(event.kind),
+        "id": event.task_id,
+        "task": event.task.map(TaskJson::from),
+        "cursor": cursor,
+    });
+    let sse = Event::default().data(data.to_string());
+    match cursor {
+        Some(cursor) => sse.id(cursor),
+        None => sse,
+    }
+}
+
+#[utoipa::path(
+    get, path = "/api/{user_id}/tasks/events", tag = "tasks", params(UserPath,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor: the changes since are sent first"),
+        ("since" = Option<String>, Query, description = "Same as Last-Event-ID, for clients that cannot set it")),
+    responses(
+        (status = 200, description = "`text/event-stream`: one `data:` JSON per change (`kind`, `id`, `task`, `cursor`), `id:` = cursor; keep-alive comments", content_type = "text/event-stream", body = String),
+        (status = 410, description = "Not used: an expired cursor gets a RESYNC event", body = super::openapi::Detail),
+        ListErrors
+    )
+)]
+async fn events(
+    Owner(user): Owner,
+    State(tasks): State<TaskService>,
+    State(config): State<Arc<Config>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| since_param(query.as_deref()));
+    // Subscribe before reading what was missed, so nothing falls between the two; events
+    // the catch-up already covered are skipped below.
+    let live = tasks.subscribe(&user)?;
+    let mut first: Vec<Event> = Vec::new();
+    let mut covered = None;
+    if let Some(resume) = resume {
+        match tasks.changes(&user, Some(&resume), "Last-Event-ID").await {
+            Ok(set) => {
+                covered = Some(set.cursor);
+                first.extend(set.events.into_iter().map(sse_event));
+            }
+            Err(AppError::CursorExpired) => {
+                // Too old to replay: tell the client to fetch everything, and resume from now.
+                let now = tasks.cursor(&user).await?;
+                covered = Some(now);
+                let data =
+                    json!({"kind": "RESYNC", "id": null, "task": null, "cursor": now.to_string()});
+                first.push(Event::default().id(now.to_string()).data(data.to_string()));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let live = live
+        .filter(move |event| {
+            let fresh = match (event.cursor, covered) {
+                (Some(cursor), Some(covered)) => cursor > covered,
+                _ => true,
+            };
+            std::future::ready(fresh)
+        })
+        .map(sse_event);
+    let stream = stream::iter(first).chain(live).map(Ok);
+    Ok(Sse::new(stream).keep_alive(
+        KeepAlive::new()
+            .interval(config.realtime.sse_keep_alive)
+            .text("keep-alive"),
+    ))
+}

@@ -1,0 +1,169 @@
+//! Clients for live updates: a graphql-transport-ws socket and a Server-Sent Events reader.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use super::TestApp;
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-transport-ws socket for `user`, acknowledged.
+pub async fn socket(app: &TestApp, user: &str) -> Socket {
+    let url = format!("{}/graphql", app.base.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects");
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", app.token(user))}});
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
+    let ack = next_json(&mut socket, Duration::from_secs(10)).await;
+    assert_eq!(ack.expect("an ack")["type"], "connection_ack");
+    socket
+}
+
+/// Sends a `taskEvents` subscription with this id.
+pub async fn subscribe(socket: &mut Socket, id: &str) {
+    let subscribe = json!({
+        "id": id,
+        "type": "subscribe",
+        "payload": {"query": "subscription { taskEvents { kind id cursor task { id title completed } } }"},
+    });
+    socket
+        .send(Message::Text(subscribe.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next JSON message, or `None` when the socket closes; panics after `within`.
+pub async fn next_json(socket: &mut Socket, within: Duration) -> Option<Value> {
+    loop {
+        let message = tokio::time::timeout(within, socket.next())
+            .await
+            .expect("a message in time");
+        match message {
+            Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(other)) => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+/// The next `taskEvents` payload (panics on anything else).
+pub async fn next_event(socket: &mut Socket) -> Value {
+    let message = next_json(socket, Duration::from_secs(10))
+        .await
+        .expect("an event");
+    assert_eq!(message["type"], "next", "{message}");
+    message["payload"]["data"]["taskEvents"].clone()
+}
+
+/// True when nothing arrives within `quiet`.
+pub async fn stays_quiet(socket: &mut Socket, quiet: Duration) -> bool {
+    match tokio::time::timeout(quiet, socket.next()).await {
+        Err(_) => true,
+        Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => true,
+        Ok(other) => {
+            eprintln!("unexpected: {other:?}");
+            false
+        }
+    }
+}
+
+/// One Server-Sent Events message: its `id:` and `data:` (as JSON), or a comment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sse {
+    Event { id: Option<String>, data: Value },
+    Comment(String),
+}
+
+/// A Server-Sent Events stream being read.
+pub struct SseReader {
+    pub response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    /// Opens `GET path` as `user` with extra headers; the response may be an error (read
+    /// `response.status()`).
+    pub async fn open(
+        app: &TestApp,
+        user: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> SseReader {
+        let mut request = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(app.token(user))
+            .header("accept", "text/event-stream")
+            .timeout(Duration::from_secs(3600));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request is sent");
+        SseReader {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next message; panics after `within`.
+    pub async fn next(&mut self, within: Duration) -> Sse {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer[..end].to_owned();
+                self.buffer.drain(..end + 2);
+                let mut id = None;
+                let mut data = String::new();
+                let mut comment = None;
+                for line in block.lines() {
+                    if let Some(rest) = line.strip_prefix(':') {
+                        comment = Some(rest.trim().to_owned());
+                    } else if let Some(rest) = line.strip_prefix("id:") {
+                        id = Some(rest.trim().to_owned());
+                    } else if let Some(rest) = line.strip_prefix("data:") {
+                        data.push_str(rest.trim());
+                    }
+                }
+                if data.is_empty() {
+                    if let Some(comment) = comment {
+                        return Sse::Comment(comment);
+                    }
+                    continue;
+                }
+                return Sse::Event {
+                    id,
+                    data: serde_json::from_str(&data).expect("data is JSON"),
+                };
+            }
+            let chunk = tokio::time::timeout(within, self.response.chunk())
+                .await
+                .expect("an SSE message in time")
+                .expect("the stream reads")
+                .expect("the stream stays open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event, skipping keep-alive comments.
+    pub async fn next_event(&mut self) -> (Option<String>, Value) {
+        loop {
+            if let Sse::Event { id, data } = self.next(Duration::from_secs(10)).await {
+                return (id, data);
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The OpenAPI document matches the server exactly: schemathesis (pinned, from PyPI) generates
+//! requests from `/openapi.json` with a fixed seed and a bounded number of examples, against
+//! the real binary on SQLite and PostgreSQL, and must find no server error and no response
+//! that breaks the document.
+//!
+//! schemathesis is installed once into a virtualenv under `target/`. Where Python's `venv` or
+//! `pip` is unavailable the test is skipped, except under `CI=true`, where that is a failure.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use common::binary::Binary;
+use common::token_for;
+
+/// The pinned schemathesis release.
+const SCHEMATHESIS: &str = "4.32.5";
+/// Examples per operation: enough to reach every status a route documents, few enough to
+/// keep the run within a couple of minutes.
+const EXAMPLES: &str = "30";
+const SEED: &str = "20261123";
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The `st` executable, installing it on first use; `None` (outside CI) when it cannot be.
+fn schemathesis() -> Option<PathBuf> {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/schemathesis-venv");
+    let st = venv.join("bin/st");
+    let pinned = venv.join(format!(".schemathesis-{SCHEMATHESIS}"));
+    if st.exists() && pinned.exists() {
+        return Some(st);
+    }
+    let problem = match Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+    {
+        Ok(status) if status.success() => match Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", &format!("schemathesis=={SCHEMATHESIS}")])
+            .status()
+        {
+            Ok(status) if status.success() => {
+                std::fs::write(&pinned, SCHEMATHESIS).expect("marks the install");
+                return Some(st);
+            }
+            other => format!("pip install schemathesis=={SCHEMATHESIS} failed: {other:?}"),
+        },
+        other => format!("python3 -m venv failed: {other:?}"),
+    };
+    assert!(!in_ci(), "CI: the contract test cannot run: {problem}");
+    eprintln!("SKIPPED: the contract test needs schemathesis: {problem}");
+    None
+}
+
+fn run_against(server: &Binary) {
+    let Some(st) = schemathesis() else {
+        return;
+    };
+    let base = server.base();
+    // Requests act as the token's user, so that they reach the handlers instead of the 403
+    // a random `user_id` gets (that path is tested once per operation all the same).
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/schemathesis.toml");
+    std::fs::write(&config, "[parameters]\n\"path.user_id\" = \"alice\"\n")
+        .expect("writes the schemathesis config");
+    let output = Command::new(st)
+        .arg("--config-file")
+        .arg(&config)
+        .arg("run")
+        .arg(format!("{base}/openapi.json"))
+        .args(["--url", &base])
+        .args([
+            "--header",
+            &format!("Authorization: Bearer {}", token_for("alice")),
+        ])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,\
+             response_schema_conformance",
+        ])
+        .args(["--seed", SEED])
+        .args(["--max-examples", EXAMPLES])
+        .args(["--workers", "1"])
+        .args(["--request-timeout", "10"])
+        // The same cases every run (no examples replayed from earlier runs), and no caches
+        // written into the source tree.
+        .args(["--generation-database", "none"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .arg("--no-color")
+        .output()
+        .expect("schemathesis runs");
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{report}"
+    );
+    eprintln!("{report}");
+}
+
+/// Settings for the run: no rate limits (thousands of requests from one user and address).
+const SETTINGS: [(&str, &str); 2] = [("RATE_LIMIT", "0"), ("ANONYMOUS_RATE_LIMIT", "0")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_contract_on_sqlite() {
+    let server = Binary::start(&SETTINGS).await;
+    tokio::task::block_in_place(|| run_against(&server));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_contract_on_postgres() {
+    let Some(database) = common::pg::TempDatabase::create().await else {
+        return;
+    };
+    let mut settings = SETTINGS.to_vec();
+    settings.push(("DATABASE_URL", &database.url));
+    let server = Binary::start(&settings).await;
+    tokio::task::block_in_place(|| run_against(&server));
+}
