@@ -16,6 +16,8 @@ async fn another_users_subscriptions_do_not_slow_a_write() {
     let server = TestApp::builder(Backend::Sqlite)
         .arg("--max-subscriptions-per-user", "10000")
         .arg("--rate-limit", "0")
+        .arg("--anonymous-rate-limit", "0")
+        .arg("--ws-max-subscriptions-per-connection", "100")
         .start()
         .await
         .expect("SQLite app");

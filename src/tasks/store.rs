@@ -282,16 +282,7 @@ pub(super) async fn find(
     owner: &AuthUser,
     task_id: i64,
 ) -> QueryResult<Option<TaskRow>> {
-    use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
-        tasks
-            .filter(id.eq(task_id))
-            .filter(user_id.eq(owner.id()))
-            .select(TaskRow::as_select())
-            .first(c)
-            .await
-            .optional()
-    })
+    find_for_event(conn, owner.id(), task_id).await
 }
 
 /// Builds the NOTIFY payload of a change from its number, the task id and the row after it
