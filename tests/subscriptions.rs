@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestApp;
+use common::{TestApp, live};
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -57,24 +57,13 @@ async fn next_json(socket: &mut Socket) -> Option<Value> {
 async fn events_reach_only_their_owner(app: TestApp) {
     let alice = app.user("alice");
     let bob = app.user("bob");
-    let mut socket = connect(
-        &app,
-        json!({"Authorization": format!("Bearer {}", app.token("alice"))}),
+    let mut socket = live::socket(&app, "alice").await;
+    live::subscribe_to(
+        &mut socket,
+        "1",
+        "subscription { taskEvents { kind id task { title completed } } }",
     )
     .await;
-    assert_eq!(
-        next_json(&mut socket).await.unwrap()["type"],
-        "connection_ack"
-    );
-    let subscribe = json!({
-        "id": "1",
-        "type": "subscribe",
-        "payload": {"query": "subscription { taskEvents { kind id task { title completed } } }"},
-    });
-    socket
-        .send(Message::Text(subscribe.to_string().into()))
-        .await
-        .unwrap();
     // The subscription is registered asynchronously; give it a moment before acting.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -107,24 +96,13 @@ async fn events_reach_only_their_owner(app: TestApp) {
 
 async fn events_carry_v2_fields_and_clear_completed_deletes(app: TestApp) {
     let alice = app.user("alice");
-    let mut socket = connect(
-        &app,
-        json!({"Authorization": format!("Bearer {}", app.token("alice"))}),
+    let mut socket = live::socket(&app, "alice").await;
+    live::subscribe_to(
+        &mut socket,
+        "1",
+        "subscription { taskEvents { kind id task { priority category dueDate completedAt } } }",
     )
     .await;
-    assert_eq!(
-        next_json(&mut socket).await.unwrap()["type"],
-        "connection_ack"
-    );
-    let subscribe = json!({
-        "id": "1",
-        "type": "subscribe",
-        "payload": {"query": "subscription { taskEvents { kind id task { priority category dueDate completedAt } } }"},
-    });
-    socket
-        .send(Message::Text(subscribe.to_string().into()))
-        .await
-        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let task = alice

@@ -35,11 +35,17 @@ pub async fn socket(app: &TestApp, user: &str) -> Socket {
 
 /// Sends a `taskEvents` subscription with this id.
 pub async fn subscribe(socket: &mut Socket, id: &str) {
-    let subscribe = json!({
-        "id": id,
-        "type": "subscribe",
-        "payload": {"query": "subscription { taskEvents { kind id cursor task { id title completed } } }"},
-    });
+    subscribe_to(
+        socket,
+        id,
+        "subscription { taskEvents { kind id cursor task { id title completed } } }",
+    )
+    .await;
+}
+
+/// Sends the subscription `query` with this id.
+pub async fn subscribe_to(socket: &mut Socket, id: &str, query: &str) {
+    let subscribe = json!({"id": id, "type": "subscribe", "payload": {"query": query}});
     socket
         .send(Message::Text(subscribe.to_string().into()))
         .await
