@@ -16,6 +16,7 @@ backend_tests!(
 backend_cases!(
     front_door_in_development,
     dev_token_endpoint_signs_in_development,
+    dev_token_endpoint_refuses_other_hosts,
     cors_in_development,
     cors_in_production,
 );
@@ -159,6 +160,49 @@ async fn dev_token_endpoint_signs_in_development(backend: Backend) {
             response.text
         );
         assert!(response.text.contains(words), "{words}: {}", response.text);
+    }
+}
+
+/// DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 is same-origin
+/// to the browser, but its requests name that site in `Host`; they get no token.
+async fn dev_token_endpoint_refuses_other_hosts(backend: Backend) {
+    let Some(app) = dev_app(backend, &[]).await else {
+        return;
+    };
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_owned(),
+        format!("localhost.evil.example:{port}"),
+        format!("10.0.0.1:{port}"),
+    ] {
+        let response = app
+            .raw(
+                Method::POST,
+                "/dev/token",
+                &[("content-type", "application/json"), ("host", &host)],
+                Some(br#"{"user_id": "alice"}"#.to_vec()),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::FORBIDDEN,
+            "{host}: {}",
+            response.text
+        );
+        assert!(response.text.contains("localhost"), "{}", response.text);
+        assert!(!response.text.contains("access_token"), "{}", response.text);
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let response = app
+            .raw(
+                Method::POST,
+                "/dev/token",
+                &[("content-type", "application/json"), ("host", &host)],
+                Some(br#"{"user_id": "alice"}"#.to_vec()),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{host}: {}", response.text);
     }
 }
 
