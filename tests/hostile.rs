@@ -27,6 +27,7 @@ backend_tests!(
 );
 
 backend_cases!(
+    idle_http2_connections_give_their_slot_back,
     the_task_cap_holds_even_under_concurrency,
     websocket_rate_limit_and_subscription_cap,
     sockets_end_when_their_token_expires,
@@ -523,6 +524,84 @@ async fn get_honours_operation_name(app: TestApp) {
     assert_eq!(response.status, StatusCode::OK, "{}", response.text);
     assert_eq!(response.json()["data"], json!({"b": "Query"}));
 }
+
+/// An HTTP/2 client that answers the server's pings is alive, but once idle for
+/// HEADER_READ_TIMEOUT it must give its MAX_CONNECTIONS slot back, like an idle HTTP/1.1
+/// keep-alive connection; a busy stream (SSE) keeps its connection open.
+async fn idle_http2_connections_give_their_slot_back(backend: Backend) {
+    let app = start_app!(backend,
+        "--max-connections" => "1",
+        "--header-read-timeout" => "1s",
+    );
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let token = app.token("alice");
+    let list = h2
+        .get(format!("{}/api/alice/tasks", app.base))
+        .bearer_auth(&token)
+        .send()
+        .within(10)
+        .await;
+    assert_eq!(list.status(), StatusCode::OK);
+    assert_eq!(list.version(), reqwest::Version::HTTP_2);
+
+    // A long-lived stream keeps its connection (and the only slot) busy past the timeout…
+    let mut events = h2
+        .get(format!("{}/api/alice/tasks/events", app.base))
+        .bearer_auth(&token)
+        .send()
+        .within(10)
+        .await;
+    assert_eq!(events.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let created = h2
+        .post(format!("{}/api/alice/tasks", app.base))
+        .bearer_auth(&token)
+        .json(&json!({"title": "over the busy h2 connection"}))
+        .send()
+        .within(10)
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let mut seen = String::new();
+    while !seen.contains("over the busy h2 connection") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+            .await
+            .expect("an event on the busy stream")
+            .unwrap()
+            .expect("the stream is still open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(events);
+
+    // …but once nothing is in flight, the idle connection is closed within about two
+    // timeouts, and another client gets the slot. (`h2` stays alive, answering pings.)
+    let other = reqwest::Client::builder()
+        .http1_only()
+        .timeout(Duration::from_secs(6))
+        .build()
+        .unwrap();
+    let health = other
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("the idle HTTP/2 connection gave its slot back");
+    assert_eq!(health.status(), StatusCode::OK);
+    drop(h2);
+}
+
+/// A request's answer within `seconds`, or a test failure (not a hang).
+trait Within: std::future::IntoFuture<Output = reqwest::Result<reqwest::Response>> + Sized {
+    async fn within(self, seconds: u64) -> reqwest::Response {
+        tokio::time::timeout(Duration::from_secs(seconds), self.into_future())
+            .await
+            .expect("an answer in time")
+            .expect("a response")
+    }
+}
+
+impl<F: std::future::IntoFuture<Output = reqwest::Result<reqwest::Response>>> Within for F {}
 
 /// Connection hygiene does not depend on storage: SQLite only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,11 +7,13 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -126,12 +128,57 @@ impl AsyncWrite for CappedStream {
     }
 }
 
+/// Requests on one connection: how many were started and how many are still in flight (until
+/// their response body is done), so an idle connection can be told apart from a busy one.
+#[derive(Default)]
+struct Activity {
+    started: AtomicU64,
+    finished: AtomicU64,
+}
+
+/// What [`Activity`] said at one moment.
+struct ActivitySnapshot {
+    started: u64,
+    in_flight: u64,
+}
+
+impl Activity {
+    /// Counts a request as started; it is in flight until the returned guard is dropped.
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        Busy(self.clone())
+    }
+
+    fn snapshot(&self) -> ActivitySnapshot {
+        // `finished` first: a request finishing between the two loads cannot make the
+        // connection look idle while it was busy.
+        let finished = self.finished.load(Ordering::Acquire);
+        let started = self.started.load(Ordering::Acquire);
+        ActivitySnapshot {
+            started,
+            in_flight: started.saturating_sub(finished),
+        }
+    }
+}
+
+/// One request in flight on its connection, held by its response future and then by its
+/// response body.
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.finished.fetch_add(1, Ordering::Release);
+    }
+}
+
 /// Serves the app on `listener` until `shutdown` completes, then stops accepting, lets
 /// in-flight requests finish for at most SHUTDOWN_TIMEOUT, and returns.
 ///
 /// A hand-rolled accept loop rather than `axum::serve`, for what that does not offer: a
 /// header-read timeout that also closes idle keep-alive connections (HEADER_READ_TIMEOUT), so
-/// sockets that send nothing cannot hold the MAX_CONNECTIONS slots, and the client address
+/// sockets that send nothing cannot hold the MAX_CONNECTIONS slots, an idle timeout of the
+/// same length for every connection (an HTTP/2 peer that only answers pings included), and
+/// the client address
 /// (`ConnectInfo`) for the anonymous rate limit.
 pub async fn serve_on<F>(listener: TcpListener, state: AppState, shutdown: F) -> io::Result<()>
 where
@@ -166,17 +213,33 @@ where
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             () = &mut shutdown => break,
         };
-        let service = app
-            .clone()
-            .map_request(move |mut request: Request<Incoming>| {
+        let activity = Arc::new(Activity::default());
+        let service = {
+            let app = app.clone();
+            let activity = activity.clone();
+            tower::service_fn(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(addr));
-                request.map(Body::new)
-            });
+                let busy = activity.begin();
+                let response = app.clone().oneshot(request.map(Body::new));
+                async move {
+                    let response = response.await?;
+                    // In flight until the response body is done or dropped (a streamed body
+                    // such as SSE included).
+                    Ok::<_, std::convert::Infallible>(response.map(|body| {
+                        Body::new(body.map_frame(move |frame| {
+                            let _busy = &busy;
+                            frame
+                        }))
+                    }))
+                }
+            })
+        };
         let service = TowerToHyperService::new(service);
         let builder = builder.clone();
         let mut signal_rx = signal_rx.clone();
         let close_rx = close_rx.clone();
         let first_byte = operations.header_read_timeout;
+        let idle_timeout = operations.header_read_timeout;
         tokio::spawn(async move {
             if !stream.sent_something(first_byte).await {
                 // A silent socket gives its slot back.
@@ -185,6 +248,11 @@ where
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             let mut connection = std::pin::pin!(connection);
             let mut signalled = false;
+            // The first check one period in (an interval's first tick is immediate).
+            let mut idle_check =
+                tokio::time::interval_at(tokio::time::Instant::now() + idle_timeout, idle_timeout);
+            idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut seen = activity.snapshot();
             loop {
                 tokio::select! {
                     result = connection.as_mut() => {
@@ -196,6 +264,17 @@ where
                     _ = signal_rx.changed(), if !signalled => {
                         signalled = true;
                         connection.as_mut().graceful_shutdown();
+                    }
+                    _ = idle_check.tick(), if !signalled => {
+                        // Idle for a whole period: nothing in flight and nothing started since
+                        // the last check. (An HTTP/2 peer that answers pings is not dead, but
+                        // it must not hold a slot doing nothing.)
+                        let now = activity.snapshot();
+                        if now.in_flight == 0 && now.started == seen.started {
+                            signalled = true;
+                            connection.as_mut().graceful_shutdown();
+                        }
+                        seen = now;
                     }
                 }
             }
