@@ -1,16 +1,18 @@
 //! Realtime across instances and incremental sync: events through PostgreSQL between two
 //! servers on one database (in order, to their owner only, RESYNC after the listener is
 //! killed), sync after a gap, expired cursors, the SSE stream, and the per-user cap on
-//! WebSocket and SSE alike; clearCompleted leaves a tombstone and an event per task.
+//! WebSocket and SSE alike; clearCompleted leaves a tombstone and an event per task; an SSE
+//! stream ends with its token.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::live::{self, Sse, SseReader};
-use common::{Backend, TestApp, pg};
+use common::{Backend, SECRET, TestApp, pg};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use todo_api::auth::{SecretKey, mint_token};
 
 backend_cases!(
     sync_after_a_gap_returns_exactly_what_changed,
@@ -19,6 +21,7 @@ backend_cases!(
     the_per_user_cap_holds_for_websocket_and_sse,
     concurrent_writes_give_gap_free_cursors_in_order,
     clear_completed_leaves_tombstones_and_events,
+    sse_streams_end_when_their_token_expires,
 );
 
 /// The servers a test makes changes through: two on one fresh PostgreSQL database (dropped
@@ -631,4 +634,56 @@ async fn a_task_too_large_for_the_payload_arrives_whole() {
         event["task"],
         json!({"title": title, "description": description})
     );
+}
+
+/// An SSE stream lives as long as its token, like a GraphQL socket (closed 4401): at `exp` it
+/// gets a last `event: unauthorized` saying `TOKEN_EXPIRED`, with no `id:` (the last cursor
+/// stays the one to resume from), and the stream ends.
+async fn sse_streams_end_when_their_token_expires(backend: Backend) {
+    let extra = [("--sse-keep-alive", "1s")];
+    let Some(both) = instances(backend, &extra).await else {
+        return;
+    };
+    let short = mint_token(
+        &SecretKey::new(SECRET.as_bytes()),
+        jsonwebtoken::Algorithm::HS256,
+        "alice",
+        Duration::from_secs(3),
+        None,
+        None,
+    )
+    .unwrap();
+    let opened = Instant::now();
+    let mut stream =
+        SseReader::open_with_token(both.a(), &short, "/api/alice/tasks/events", &[]).await;
+    assert_eq!(stream.response.status(), StatusCode::OK);
+    // Live until then, for changes made through either instance.
+    let task = both.b().user("alice").create_task("while valid").await;
+    let (_, event) = stream.next_event().await;
+    assert_eq!(
+        (event["kind"].as_str(), event["id"].as_i64()),
+        (Some("CREATED"), Some(id_of(&task)))
+    );
+
+    let (name, id, data) = stream.next_named(Duration::from_secs(10)).await;
+    let at = opened.elapsed();
+    assert_eq!(name, "unauthorized");
+    assert_eq!(id, None, "the last event id stays the last change's cursor");
+    assert_eq!(
+        data,
+        json!({"code": "TOKEN_EXPIRED", "detail": "Token has expired"})
+    );
+    assert!(
+        at >= Duration::from_secs(1) && at < Duration::from_secs(6),
+        "ended {at:?} after opening with a 3 s token"
+    );
+    assert!(
+        stream.ends(Duration::from_secs(5)).await,
+        "the stream ends after it"
+    );
+    // A fresh token streams again.
+    let mut again = SseReader::open(both.a(), "alice", "/api/alice/tasks/events", &[]).await;
+    assert_eq!(again.response.status(), StatusCode::OK);
+    both.b().user("alice").create_task("after").await;
+    assert_eq!(again.next_event().await.1["kind"], "CREATED");
 }
