@@ -2,7 +2,7 @@
 //! servers on one database (in order, to their owner only, RESYNC after the listener is
 //! killed), sync after a gap, expired cursors, the SSE stream, and the per-user cap on
 //! WebSocket and SSE alike; clearCompleted leaves a tombstone and an event per task; an SSE
-//! stream ends with its token.
+//! stream ends with its token; replay after a gap reports the true kind of each change.
 
 mod common;
 
@@ -22,6 +22,7 @@ backend_cases!(
     concurrent_writes_give_gap_free_cursors_in_order,
     clear_completed_leaves_tombstones_and_events,
     sse_streams_end_when_their_token_expires,
+    sse_resume_replays_created_updated_and_deleted,
 );
 
 /// The servers a test makes changes through: two on one fresh PostgreSQL database (dropped
@@ -686,4 +687,98 @@ async fn sse_streams_end_when_their_token_expires(backend: Backend) {
     assert_eq!(again.response.status(), StatusCode::OK);
     both.b().user("alice").create_task("after").await;
     assert_eq!(again.next_event().await.1["kind"], "CREATED");
+}
+
+/// What a client away since a cursor is told on resume: a task created in the gap is CREATED
+/// (with its latest state, even when it was also changed in the gap: the client does not have
+/// it yet), an older task changed in the gap is UPDATED, a deleted one DELETED, each once, in
+/// the order of their last changes, whichever instance they were made through.
+async fn sse_resume_replays_created_updated_and_deleted(backend: Backend) {
+    let Some(both) = instances(backend, &[]).await else {
+        return;
+    };
+    let (a, b) = (both.a(), both.b());
+    let alice_a = a.user("alice");
+    let alice_b = b.user("alice");
+    let old = id_of(&alice_a.create_task("old").await);
+    let doomed = id_of(&alice_a.create_task("doomed").await);
+    let cursor = changes(a, "alice", None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Away: through both instances.
+    let new = id_of(&alice_b.create_task("new").await);
+    let after_new = changes(a, "alice", None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice_a
+        .put(
+            &alice_a.tasks_path(&format!("/{new}")),
+            json!({"title": "new, renamed"}),
+        )
+        .await
+        .good(StatusCode::OK);
+    alice_b
+        .patch(&alice_b.tasks_path(&format!("/{old}/complete")))
+        .await
+        .good(StatusCode::OK);
+    alice_a
+        .delete(&alice_a.tasks_path(&format!("/{doomed}")))
+        .await;
+    let flash = id_of(&alice_b.create_task("flash").await);
+    alice_a
+        .delete(&alice_a.tasks_path(&format!("/{flash}")))
+        .await;
+    b.user("bob").create_task("bob's").await;
+
+    async fn replay(app: &TestApp, since: &str, count: usize) -> Vec<(String, i64, Value, i64)> {
+        let mut stream = SseReader::open(
+            app,
+            "alice",
+            "/api/alice/tasks/events",
+            &[("last-event-id", since)],
+        )
+        .await;
+        assert_eq!(stream.response.status(), StatusCode::OK);
+        let mut seen = Vec::new();
+        for _ in 0..count {
+            let (id, event) = stream.next_event().await;
+            assert_eq!(id.as_deref(), event["cursor"].as_str(), "{event}");
+            seen.push((
+                event["kind"].as_str().unwrap().to_owned(),
+                event["id"].as_i64().unwrap(),
+                event["task"].clone(),
+                id.unwrap().parse::<i64>().unwrap(),
+            ));
+        }
+        let cursors: Vec<i64> = seen.iter().map(|e| e.3).collect();
+        assert!(cursors.is_sorted(), "oldest first: {cursors:?}");
+        seen
+    }
+
+    for app in [a, b] {
+        let seen = replay(app, &cursor, 4).await;
+        let kinds: Vec<(&str, i64)> = seen.iter().map(|(k, id, ..)| (k.as_str(), *id)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("CREATED", new),
+                ("UPDATED", old),
+                ("DELETED", doomed),
+                ("DELETED", flash),
+            ]
+        );
+        assert_eq!(seen[0].2["title"], "new, renamed", "its latest state");
+        assert_eq!(seen[1].2["completed"], true);
+        assert_eq!(seen[2].2, Value::Null);
+
+        // A client that already had `new` (its cursor is after the creation) is told UPDATED.
+        let seen = replay(app, &after_new, 4).await;
+        assert_eq!(
+            (seen[0].0.as_str(), seen[0].1, seen[0].2["title"].as_str()),
+            ("UPDATED", new, Some("new, renamed"))
+        );
+    }
 }
