@@ -18,6 +18,8 @@
 //! - Correctness under the load: every toggle of the few "hot" tasks the mix flips in parallel
 //!   must show in their final `completed` parity, and the row count must grow by exactly the
 //!   creates answered 201 (no lost writes).
+//! - Realtime (`load/realtime.rs`): event delay from a write on one instance to subscribers on
+//!   another, p50 / p99 (`BENCH_ONLY=realtime` alone).
 //!
 //! Run: `cargo bench --bench load`. Settings (environment): BENCH_SECONDS (default 5),
 //! BENCH_ROUNDS (2), BENCH_BASELINE_BIN (a `todo-api` binary built from older code, measured
@@ -27,6 +29,8 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_macros)]
 mod common;
+#[path = "load/realtime.rs"]
+mod realtime;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -1153,8 +1157,13 @@ fn main() {
             profile(&binaries[0].1, scenario, seconds).await;
             return;
         }
+        if only == "realtime" {
+            realtime::delivery_delay(&binaries[0].1).await;
+            return;
+        }
         if only != "sqlite" {
             postgres_part(&binaries, seconds, rounds).await;
+            realtime::delivery_delay(&binaries[0].1).await;
         }
         if only != "postgres" {
             sqlite_part(&binaries, seconds, rounds).await;

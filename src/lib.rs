@@ -8,7 +8,8 @@
 //! - [`config`]: every setting, from env / flags, validated once.
 //! - [`error`]: `AppError`, the one error type, and its REST mapping.
 //! - [`auth`]: bearer parsing, token verification (HS256 secret, Better Auth's JWKS and
-//!   session tokens), `AuthUser` (only the verifier makes one).
+//!   session tokens), `AuthUser` (only the verifier makes one), and `Credential`: how long
+//!   a WebSocket's or SSE stream's token stays good.
 //! - [`db`]: the pool enum (PostgreSQL or SQLite, chosen from `DATABASE_URL`), TLS,
 //!   embedded migrations, and `db_run!`, which expands one diesel query for both backends.
 //! - [`tasks`]: the domain: model and validation, the service, all task SQL (the store), and

@@ -64,6 +64,7 @@ on_both_backends!(
     issuer_and_audience_compare_urls_by_origin_and_the_rest_exactly,
     hs_tokens_must_name_their_subject,
     a_revoked_session_ends_its_sockets,
+    a_revoked_session_ends_its_sse_streams,
 );
 
 /// A server whose Better Auth is `fake`, with a short refetch cooldown so tests stay quick.
@@ -983,6 +984,27 @@ async fn hs_tokens_must_name_their_subject(backend: Backend) {
     assert_rejected(&app, &id_only, "no subject", "HS256 with id, no sub").await;
 }
 
+/// A server reading Better Auth sessions from a shared database and verifying them again
+/// every second, with one live session of alice's there (its id last).
+async fn revocable_session(
+    backend: Backend,
+) -> Option<(SharedDatabase, FakeBetterAuth, TestApp, String)> {
+    let shared = SharedDatabase::create(backend).await?;
+    let fake = FakeBetterAuth::start().await;
+    fake.publish(&[&TestKey::ed25519("k")]);
+    let app = TestApp::builder(backend)
+        .database_url(&shared.url)
+        .arg("--better-auth-url", &fake.url)
+        .arg("--auth-session-tokens", "on")
+        .arg("--auth-session-cache-ttl", "1s")
+        .arg("--sse-keep-alive", "1s")
+        .start()
+        .await?;
+    let id = session_id();
+    shared.add_session(&id, "alice", &iso_in(3600)).await;
+    Some((shared, fake, app, id))
+}
+
 /// A subscription socket opened with a session token closes (4401) once the session is
 /// revoked, within the session cache time: sockets re-verify their credentials.
 async fn a_revoked_session_ends_its_sockets(backend: Backend) {
@@ -990,23 +1012,9 @@ async fn a_revoked_session_ends_its_sockets(backend: Backend) {
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-    let Some(shared) = SharedDatabase::create(backend).await else {
+    let Some((shared, _fake, app, id)) = revocable_session(backend).await else {
         return;
     };
-    let fake = FakeBetterAuth::start().await;
-    fake.publish(&[&TestKey::ed25519("k")]);
-    let Some(app) = TestApp::builder(backend)
-        .database_url(&shared.url)
-        .arg("--better-auth-url", &fake.url)
-        .arg("--auth-session-tokens", "on")
-        .arg("--auth-session-cache-ttl", "1s")
-        .start()
-        .await
-    else {
-        return;
-    };
-    let id = session_id();
-    shared.add_session(&id, "alice", &iso_in(3600)).await;
     let url = format!("{}/graphql", app.base.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -1054,4 +1062,48 @@ async fn a_revoked_session_ends_its_sockets(backend: Backend) {
         took < Duration::from_secs(5),
         "closed {took:?} after the revocation"
     );
+}
+
+/// An SSE stream opened with a session token ends once the session is revoked, within the
+/// session cache time, after a last `event: unauthorized` (the socket's 4401, for SSE).
+async fn a_revoked_session_ends_its_sse_streams(backend: Backend) {
+    use common::live::SseReader;
+
+    let Some((shared, _fake, app, id)) = revocable_session(backend).await else {
+        return;
+    };
+    let token = signed(&id);
+    let mut stream = SseReader::open_with_token(&app, &token, "/api/alice/tasks/events", &[]).await;
+    assert_eq!(
+        stream.response.status(),
+        StatusCode::OK,
+        "the session is accepted"
+    );
+    // Live while the session is: a change made with the same session arrives.
+    let client = app.with_token("alice", &token);
+    let task = client
+        .post(&client.tasks_path(""), json!({"title": "signed in"}))
+        .await
+        .good(StatusCode::CREATED);
+    let (_, event) = stream.next_event().await;
+    assert_eq!(event["id"], task["id"]);
+
+    // Signed out in Better Auth.
+    shared
+        .run_sql(&format!(r#"DELETE FROM "session" WHERE "token" = '{id}'"#))
+        .await;
+    let revoked_at = Instant::now();
+    let (name, last_id, data) = stream.next_named(Duration::from_secs(10)).await;
+    let took = revoked_at.elapsed();
+    assert_eq!(name, "unauthorized");
+    assert_eq!(last_id, None);
+    assert_eq!(
+        data,
+        json!({"code": "UNAUTHENTICATED", "detail": "Unauthorized: Invalid token"})
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "ended {took:?} after the revocation"
+    );
+    assert!(stream.ends(Duration::from_secs(5)).await, "the stream ends");
 }

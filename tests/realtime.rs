@@ -1,16 +1,18 @@
 //! Realtime across instances and incremental sync: events through PostgreSQL between two
 //! servers on one database (in order, to their owner only, RESYNC after the listener is
 //! killed), sync after a gap, expired cursors, the SSE stream, and the per-user cap on
-//! WebSocket and SSE alike; clearCompleted leaves a tombstone and an event per task.
+//! WebSocket and SSE alike; clearCompleted leaves a tombstone and an event per task; an SSE
+//! stream ends with its token; replay after a gap reports the true kind of each change.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::live::{self, Sse, SseReader};
-use common::{Backend, TestApp, pg};
+use common::{Backend, SECRET, TestApp, pg};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use todo_api::auth::{SecretKey, mint_token};
 
 backend_cases!(
     sync_after_a_gap_returns_exactly_what_changed,
@@ -19,6 +21,8 @@ backend_cases!(
     the_per_user_cap_holds_for_websocket_and_sse,
     concurrent_writes_give_gap_free_cursors_in_order,
     clear_completed_leaves_tombstones_and_events,
+    sse_streams_end_when_their_token_expires,
+    sse_resume_replays_created_updated_and_deleted,
 );
 
 /// The servers a test makes changes through: two on one fresh PostgreSQL database (dropped
@@ -631,4 +635,150 @@ async fn a_task_too_large_for_the_payload_arrives_whole() {
         event["task"],
         json!({"title": title, "description": description})
     );
+}
+
+/// An SSE stream lives as long as its token, like a GraphQL socket (closed 4401): at `exp` it
+/// gets a last `event: unauthorized` saying `TOKEN_EXPIRED`, with no `id:` (the last cursor
+/// stays the one to resume from), and the stream ends.
+async fn sse_streams_end_when_their_token_expires(backend: Backend) {
+    let extra = [("--sse-keep-alive", "1s")];
+    let Some(both) = instances(backend, &extra).await else {
+        return;
+    };
+    let short = mint_token(
+        &SecretKey::new(SECRET.as_bytes()),
+        jsonwebtoken::Algorithm::HS256,
+        "alice",
+        Duration::from_secs(3),
+        None,
+        None,
+    )
+    .unwrap();
+    let opened = Instant::now();
+    let mut stream =
+        SseReader::open_with_token(both.a(), &short, "/api/alice/tasks/events", &[]).await;
+    assert_eq!(stream.response.status(), StatusCode::OK);
+    // Live until then, for changes made through either instance.
+    let task = both.b().user("alice").create_task("while valid").await;
+    let (_, event) = stream.next_event().await;
+    assert_eq!(
+        (event["kind"].as_str(), event["id"].as_i64()),
+        (Some("CREATED"), Some(id_of(&task)))
+    );
+
+    let (name, id, data) = stream.next_named(Duration::from_secs(10)).await;
+    let at = opened.elapsed();
+    assert_eq!(name, "unauthorized");
+    assert_eq!(id, None, "the last event id stays the last change's cursor");
+    assert_eq!(
+        data,
+        json!({"code": "TOKEN_EXPIRED", "detail": "Token has expired"})
+    );
+    assert!(
+        at >= Duration::from_secs(1) && at < Duration::from_secs(6),
+        "ended {at:?} after opening with a 3 s token"
+    );
+    assert!(
+        stream.ends(Duration::from_secs(5)).await,
+        "the stream ends after it"
+    );
+    // A fresh token streams again.
+    let mut again = SseReader::open(both.a(), "alice", "/api/alice/tasks/events", &[]).await;
+    assert_eq!(again.response.status(), StatusCode::OK);
+    both.b().user("alice").create_task("after").await;
+    assert_eq!(again.next_event().await.1["kind"], "CREATED");
+}
+
+/// What a client away since a cursor is told on resume: a task created in the gap is CREATED
+/// (with its latest state, even when it was also changed in the gap: the client does not have
+/// it yet), an older task changed in the gap is UPDATED, a deleted one DELETED, each once, in
+/// the order of their last changes, whichever instance they were made through.
+async fn sse_resume_replays_created_updated_and_deleted(backend: Backend) {
+    let Some(both) = instances(backend, &[]).await else {
+        return;
+    };
+    let (a, b) = (both.a(), both.b());
+    let alice_a = a.user("alice");
+    let alice_b = b.user("alice");
+    let old = id_of(&alice_a.create_task("old").await);
+    let doomed = id_of(&alice_a.create_task("doomed").await);
+    let cursor = changes(a, "alice", None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Away: through both instances.
+    let new = id_of(&alice_b.create_task("new").await);
+    let after_new = changes(a, "alice", None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice_a
+        .put(
+            &alice_a.tasks_path(&format!("/{new}")),
+            json!({"title": "new, renamed"}),
+        )
+        .await
+        .good(StatusCode::OK);
+    alice_b
+        .patch(&alice_b.tasks_path(&format!("/{old}/complete")))
+        .await
+        .good(StatusCode::OK);
+    alice_a
+        .delete(&alice_a.tasks_path(&format!("/{doomed}")))
+        .await;
+    let flash = id_of(&alice_b.create_task("flash").await);
+    alice_a
+        .delete(&alice_a.tasks_path(&format!("/{flash}")))
+        .await;
+    b.user("bob").create_task("bob's").await;
+
+    async fn replay(app: &TestApp, since: &str, count: usize) -> Vec<(String, i64, Value, i64)> {
+        let mut stream = SseReader::open(
+            app,
+            "alice",
+            "/api/alice/tasks/events",
+            &[("last-event-id", since)],
+        )
+        .await;
+        assert_eq!(stream.response.status(), StatusCode::OK);
+        let mut seen = Vec::new();
+        for _ in 0..count {
+            let (id, event) = stream.next_event().await;
+            assert_eq!(id.as_deref(), event["cursor"].as_str(), "{event}");
+            seen.push((
+                event["kind"].as_str().unwrap().to_owned(),
+                event["id"].as_i64().unwrap(),
+                event["task"].clone(),
+                id.unwrap().parse::<i64>().unwrap(),
+            ));
+        }
+        let cursors: Vec<i64> = seen.iter().map(|e| e.3).collect();
+        assert!(cursors.is_sorted(), "oldest first: {cursors:?}");
+        seen
+    }
+
+    for app in [a, b] {
+        let seen = replay(app, &cursor, 4).await;
+        let kinds: Vec<(&str, i64)> = seen.iter().map(|(k, id, ..)| (k.as_str(), *id)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("CREATED", new),
+                ("UPDATED", old),
+                ("DELETED", doomed),
+                ("DELETED", flash),
+            ]
+        );
+        assert_eq!(seen[0].2["title"], "new, renamed", "its latest state");
+        assert_eq!(seen[1].2["completed"], true);
+        assert_eq!(seen[2].2, Value::Null);
+
+        // A client that already had `new` (its cursor is after the creation) is told UPDATED.
+        let seen = replay(app, &after_new, 4).await;
+        assert_eq!(
+            (seen[0].0.as_str(), seen[0].1, seen[0].2["title"].as_str()),
+            ("UPDATED", new, Some("new, renamed"))
+        );
+    }
 }

@@ -11,9 +11,12 @@
 //!   (through `db::sessions`, the only database access here) or from its `get-session`.
 //! - `settings`: the Better Auth settings (URL, JWKS, session tokens) and their defaults.
 //! - `fetch`: the HTTP client for calls to Better Auth (rustls, timeouts, size cap).
+//! - `lifetime`: how long a verified token stays good on a WebSocket or SSE stream (its `exp`,
+//!   and periodic re-verification), shared by both transports.
 
 mod fetch;
 mod jwks;
+mod lifetime;
 mod sessions;
 mod settings;
 mod verifier;
@@ -27,6 +30,7 @@ use axum::http::request::Parts;
 use crate::error::{AppError, AuthFailure};
 
 pub use jwks::JwksSettings;
+pub use lifetime::{Credential, CredentialEnd};
 pub use sessions::{SessionSettings, SessionSource, sign_session_token};
 pub use settings::BetterAuthArgs;
 pub use verifier::{

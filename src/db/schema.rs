@@ -25,6 +25,7 @@ diesel::table! {
         seq -> BigInt,
         deleted -> Bool,
         changed_at -> Timestamp,
+        created_seq -> Nullable<BigInt>,
     }
 }
 

@@ -17,13 +17,11 @@
 //! knows about tasks.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_graphql::http::{ClientMessage, WebSocketProtocols};
 use async_graphql::{Data, Response};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use base64::Engine as _;
 use futures::stream::{BoxStream, SplitSink};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -31,15 +29,11 @@ use tokio_stream::StreamMap;
 
 use super::AppSchema;
 use super::limits::check_request;
-use crate::auth::{AuthUser, Verifier, bearer_from_value, bearer_token};
+use crate::auth::{AuthUser, Credential, Verifier, bearer_from_value, bearer_token};
 use crate::config::{GraphqlLimits, WebSocketLimits};
 use crate::error::{AppError, AuthFailure};
 use crate::graphql::to_graphql_error;
 use crate::ops::rate_limit::RateLimiter;
-
-/// How often a socket's credentials are checked again when sessions are off (JWTs also
-/// close at their `exp`, on the dot).
-const REVERIFY_EVERY: Duration = Duration::from_secs(60);
 
 /// Everything one socket needs.
 pub(super) struct SocketContext {
@@ -169,20 +163,6 @@ fn init_token(payload: &Value, header_token: Option<String>) -> Result<String, A
     }
 }
 
-/// When a (verified) JWT's `exp` passes; `None` for session tokens, which are re-verified.
-fn token_expiry(token: &str) -> Option<tokio::time::Instant> {
-    let payload = token.split('.').nth(1)?;
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()?,
-    )
-    .ok()?;
-    let exp = claims.get("exp")?.as_i64()?;
-    let left = exp.saturating_sub(chrono::Utc::now().timestamp()).max(0);
-    Some(tokio::time::Instant::now() + Duration::from_secs(left as u64))
-}
-
 async fn run(
     socket: WebSocket,
     context: SocketContext,
@@ -257,38 +237,11 @@ async fn serve_operations(
 ) {
     // Each operation's responses, then `None` when it completes.
     let mut operations: StreamMap<String, BoxStream<'static, Option<Response>>> = StreamMap::new();
-    let expiry = async {
-        match token_expiry(token) {
-            Some(at) => tokio::time::sleep_until(at).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(expiry);
-    let every = match &context.verifier.settings().sessions {
-        Some(sessions) => sessions
-            .cache_ttl
-            .clamp(Duration::from_secs(1), REVERIFY_EVERY),
-        None => REVERIFY_EVERY,
-    };
-    let mut reverify = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let ended = Credential::new(context.verifier.clone(), token, user.clone()).ended();
+    tokio::pin!(ended);
     loop {
         tokio::select! {
-            () = &mut expiry => return out.close(4401, "Token has expired").await,
-            _ = reverify.tick() => {
-                match context.verifier.verify(token).await {
-                    Ok(again) if &again == user => {}
-                    // The key server being down is not the client's fault; try again later.
-                    Err(AuthFailure::KeysUnavailable(_)) => {}
-                    Ok(_) => return out.close(4401, "Unauthorized").await,
-                    Err(failure) => {
-                        let reason = match failure {
-                            AuthFailure::Expired => "Token has expired".to_owned(),
-                            other => format!("Unauthorized: {}", other.detail()),
-                        };
-                        return out.close(4401, &reason).await;
-                    }
-                }
-            }
+            end = &mut ended => return out.close(4401, &end.message()).await,
             Some((id, item)) = operations.next(), if !operations.is_empty() => {
                 let sent = match item {
                     Some(response) => out.next(&id, &super::http::add_codes(response)).await,

@@ -2,6 +2,9 @@
 //! (what changed since a cursor) and `GET /api/{user_id}/tasks/events` (Server-Sent Events
 //! carrying the same events as the GraphQL subscription). Same auth, rate limit and 403 rule
 //! as the other task routes; the subscription cap is the event router's, shared with GraphQL.
+//! An SSE stream lives only as long as its token ([`Credential`], as a GraphQL socket): at the
+//! token's `exp`, or when re-verification fails (a revoked Better Auth session), it sends a
+//! final `event: unauthorized` saying why and ends.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,6 +22,7 @@ use utoipa::ToSchema;
 use super::openapi::{ListErrors, UserPath};
 use super::tasks::{Owner, TaskJson};
 use crate::AppState;
+use crate::auth::{Credential, CredentialEnd, Verifier, bearer_token};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::tasks::{TaskEvent, TaskEventKind, TaskService};
@@ -99,12 +103,23 @@ fn sse_event(event: TaskEvent) -> Event {
     }
 }
 
+/// The last message of a stream whose credential ended: a named event (not `error`, which
+/// `EventSource` also fires for its own connection failures) with no `id:`, so the client's
+/// last event id stays the cursor to resume from. The same code and text as the WebSocket's
+/// 4401 close.
+fn credential_event(end: &CredentialEnd) -> Event {
+    let data = json!({"code": end.code(), "detail": end.message()});
+    Event::default()
+        .event("unauthorized")
+        .data(data.to_string())
+}
+
 #[utoipa::path(
     get, path = "/api/{user_id}/tasks/events", tag = "tasks", params(UserPath,
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor: the changes since are sent first"),
         ("since" = Option<String>, Query, description = "Same as Last-Event-ID, for clients that cannot set it")),
     responses(
-        (status = 200, description = "`text/event-stream`: one `data:` JSON per change (`kind`, `id`, `task`, `cursor`), `id:` = cursor; keep-alive comments", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: one `data:` JSON per change (`kind`, `id`, `task`, `cursor`), `id:` = cursor; keep-alive comments. When the token expires or stops verifying (a revoked session), a last `event: unauthorized` with `data: {\"code\": \"TOKEN_EXPIRED\" | \"UNAUTHENTICATED\", \"detail\": …}`, then the stream ends", content_type = "text/event-stream", body = String),
         (status = 410, description = "Not used: an expired cursor gets a RESYNC event", body = super::openapi::Detail),
         ListErrors
     )
@@ -113,6 +128,7 @@ async fn events(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     State(config): State<Arc<Config>>,
+    State(verifier): State<Arc<Verifier>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
@@ -153,7 +169,27 @@ async fn events(
             std::future::ready(fresh)
         })
         .map(sse_event);
-    let stream = stream::iter(first).chain(live).map(Ok);
+    // `Owner` has verified this very token.
+    let token = bearer_token(&headers).map_err(AppError::Unauthenticated)?;
+    let ended = Credential::new(verifier, token, user).ended();
+    let events = stream::iter(first).chain(live);
+    let stream = async_stream::stream! {
+        tokio::pin!(ended);
+        tokio::pin!(events);
+        loop {
+            tokio::select! {
+                end = &mut ended => {
+                    yield Ok::<_, Infallible>(credential_event(&end));
+                    break;
+                }
+                event = events.next() => match event {
+                    Some(event) => yield Ok(event),
+                    // Closed at shutdown.
+                    None => break,
+                },
+            }
+        }
+    };
     Ok(Sse::new(stream).keep_alive(
         KeepAlive::new()
             .interval(config.realtime.sse_keep_alive)

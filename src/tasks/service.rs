@@ -37,8 +37,11 @@ pub struct TaskService {
 /// What changed for a user since a cursor (or everything, without one).
 #[derive(Debug, Clone)]
 pub struct TaskChangeSet {
-    /// The changes in the order they happened: `Updated` with the task as it is now (a task
-    /// created in the gap shows as `Updated` too) or `Deleted`. Each carries its cursor.
+    /// The changes in the order they happened, each task once at its last change, with the
+    /// task as it is now: `Created` for a task created after the cursor (even if it changed
+    /// again since), `Updated` for an older one, `Deleted` for a tombstone (also for a task
+    /// both created and deleted in the gap). Each carries its cursor. Without a cursor, every
+    /// task as `Created`.
     pub events: Vec<TaskEvent>,
     /// The cursor to send next time.
     pub cursor: i64,
@@ -255,7 +258,7 @@ impl TaskService {
                 .rev()
                 .map(|row| {
                     let task = Task::from(row);
-                    TaskEvent::change(user.id(), TaskEventKind::Updated, task.id, Some(task), last)
+                    TaskEvent::change(user.id(), TaskEventKind::Created, task.id, Some(task), last)
                 })
                 .collect();
             return Ok(TaskChangeSet {
@@ -269,8 +272,8 @@ impl TaskService {
         let entries = store::changes_between(&mut conn, user, since, last).await?;
         let live: Vec<i64> = entries
             .iter()
-            .filter(|(_, _, deleted)| !deleted)
-            .map(|(_, id, _)| *id)
+            .filter(|entry| !entry.deleted)
+            .map(|entry| entry.task_id)
             .collect();
         let mut tasks: std::collections::HashMap<i64, Task> =
             store::find_many(&mut conn, user, &live)
@@ -283,24 +286,31 @@ impl TaskService {
                 .collect();
         let events = entries
             .into_iter()
-            .filter_map(|(seq, id, deleted)| {
-                if deleted {
+            .filter_map(|entry| {
+                let id = entry.task_id;
+                if entry.deleted {
                     return Some(TaskEvent::change(
                         user.id(),
                         TaskEventKind::Deleted,
                         id,
                         None,
-                        seq,
+                        entry.seq,
                     ));
                 }
                 // Missing: deleted after the counter was read; the next sync reports it.
                 let task = tasks.remove(&id)?;
+                // New to a client at `since`, however often it changed since: it has to add
+                // the task (in its latest state), not look for one to update.
+                let kind = match entry.created_seq {
+                    Some(created) if created > since => TaskEventKind::Created,
+                    _ => TaskEventKind::Updated,
+                };
                 Some(TaskEvent::change(
                     user.id(),
-                    TaskEventKind::Updated,
+                    kind,
                     id,
                     Some(task),
-                    seq,
+                    entry.seq,
                 ))
             })
             .collect();

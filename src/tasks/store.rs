@@ -298,9 +298,11 @@ pub(super) struct Written {
 
 /// Inside a write's transaction: takes the owner's next change number (the upsert locks the
 /// owner's counter row until commit, so one owner's changes commit in number order), records
-/// the task's last change (a deletion stays as a tombstone), and queues the event.
+/// the task's last change (a deletion stays as a tombstone) and, when `$created`, the number
+/// that created it (kept by later changes: replay says CREATED to a client whose cursor is
+/// older), and queues the event.
 macro_rules! record_change {
-    ($c:expr, $owner:expr, $task_id:expr, $row:expr, $now:expr, $payload:expr) => {{
+    ($c:expr, $owner:expr, $task_id:expr, $row:expr, $created:expr, $now:expr, $payload:expr) => {{
         use crate::db::events::Notify as _;
         use crate::db::schema::task_changes as tc;
         use crate::db::schema::task_sync_cursors as cur;
@@ -317,6 +319,7 @@ macro_rules! record_change {
             .get_result($c)
             .await?;
         let deleted = $row.is_none();
+        let created: bool = $created;
         diesel::insert_into(tc::table)
             .values((
                 tc::task_id.eq($task_id),
@@ -324,7 +327,10 @@ macro_rules! record_change {
                 tc::seq.eq(seq),
                 tc::deleted.eq(deleted),
                 tc::changed_at.eq($now),
+                tc::created_seq.eq(created.then_some(seq)),
             ))
+            // A task id is never reused (serial / AUTOINCREMENT), so a creation always inserts
+            // and the update below never needs to touch `created_seq`.
             .on_conflict(tc::task_id)
             .do_update()
             .set((
@@ -347,7 +353,8 @@ macro_rules! record_update {
         match $updated {
             None => Ok(None),
             Some(updated) => {
-                let seq = record_change!($c, $owner, $task_id, Some(&updated), $now, $payload);
+                let seq =
+                    record_change!($c, $owner, $task_id, Some(&updated), false, $now, $payload);
                 Ok(Some(Written {
                     row: updated,
                     seq: Some(seq),
@@ -391,6 +398,7 @@ pub(super) async fn insert(
                 row.user_id,
                 inserted.id,
                 Some(&inserted),
+                true,
                 row.updated_at,
                 payload
             );
@@ -562,7 +570,7 @@ pub(super) async fn delete(
                 return Ok(None);
             }
             let gone: Option<&TaskRow> = None;
-            let seq = record_change!(c, owner.id(), task_id, gone, now, payload);
+            let seq = record_change!(c, owner.id(), task_id, gone, false, now, payload);
             Ok(Some(seq))
         })
         .await
@@ -593,7 +601,7 @@ pub(super) async fn delete_completed(
             let mut deleted = Vec::with_capacity(ids.len());
             for gone_id in ids {
                 let gone: Option<&TaskRow> = None;
-                let seq = record_change!(c, owner.id(), gone_id, gone, now, payload);
+                let seq = record_change!(c, owner.id(), gone_id, gone, false, now, payload);
                 deleted.push((gone_id, seq));
             }
             Ok(deleted)
@@ -665,13 +673,22 @@ pub(super) async fn prune_tombstones(
     })
 }
 
-/// The owner's changes numbered `after < seq <= upto`, oldest first: (seq, task id, deleted).
+/// One task's last change, as recorded for sync.
+pub(super) struct ChangeEntry {
+    pub seq: i64,
+    pub task_id: i64,
+    pub deleted: bool,
+    /// The change number that created the task (`None`: created before it was recorded).
+    pub created_seq: Option<i64>,
+}
+
+/// The owner's changes numbered `after < seq <= upto`, oldest first.
 pub(super) async fn changes_between(
     conn: &mut DbConn,
     owner: &AuthUser,
     after: i64,
     upto: i64,
-) -> QueryResult<Vec<(i64, i64, bool)>> {
+) -> QueryResult<Vec<ChangeEntry>> {
     use crate::db::schema::task_changes::dsl::*;
     db_run!(conn, |c| {
         task_changes
@@ -679,9 +696,19 @@ pub(super) async fn changes_between(
             .filter(seq.gt(after))
             .filter(seq.le(upto))
             .order_by(seq.asc())
-            .select((seq, task_id, deleted))
-            .load(c)
+            .select((seq, task_id, deleted, created_seq))
+            .load::<(i64, i64, bool, Option<i64>)>(c)
             .await
+    })
+    .map(|rows| {
+        rows.into_iter()
+            .map(|(number, id, gone, created)| ChangeEntry {
+                seq: number,
+                task_id: id,
+                deleted: gone,
+                created_seq: created,
+            })
+            .collect()
     })
 }
 

@@ -88,10 +88,15 @@ pub async fn stays_quiet(socket: &mut Socket, quiet: Duration) -> bool {
     }
 }
 
-/// One Server-Sent Events message: its `id:` and `data:` (as JSON), or a comment.
+/// One Server-Sent Events message: its `event:` name (none: `message`), `id:` and `data:`
+/// (as JSON), or a comment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sse {
-    Event { id: Option<String>, data: Value },
+    Event {
+        name: Option<String>,
+        id: Option<String>,
+        data: Value,
+    },
     Comment(String),
 }
 
@@ -110,10 +115,20 @@ impl SseReader {
         path: &str,
         headers: &[(&str, &str)],
     ) -> SseReader {
+        Self::open_with_token(app, &app.token(user), path, headers).await
+    }
+
+    /// Opens `GET path` with this bearer token.
+    pub async fn open_with_token(
+        app: &TestApp,
+        token: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> SseReader {
         let mut request = app
             .client
             .get(format!("{}{path}", app.base))
-            .bearer_auth(app.token(user))
+            .bearer_auth(token)
             .header("accept", "text/event-stream")
             .timeout(Duration::from_secs(3600));
         for (name, value) in headers {
@@ -132,12 +147,15 @@ impl SseReader {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer[..end].to_owned();
                 self.buffer.drain(..end + 2);
+                let mut name = None;
                 let mut id = None;
                 let mut data = String::new();
                 let mut comment = None;
                 for line in block.lines() {
                     if let Some(rest) = line.strip_prefix(':') {
                         comment = Some(rest.trim().to_owned());
+                    } else if let Some(rest) = line.strip_prefix("event:") {
+                        name = Some(rest.trim().to_owned());
                     } else if let Some(rest) = line.strip_prefix("id:") {
                         id = Some(rest.trim().to_owned());
                     } else if let Some(rest) = line.strip_prefix("data:") {
@@ -151,6 +169,7 @@ impl SseReader {
                     continue;
                 }
                 return Sse::Event {
+                    name,
                     id,
                     data: serde_json::from_str(&data).expect("data is JSON"),
                 };
@@ -164,11 +183,60 @@ impl SseReader {
         }
     }
 
-    /// The next event, skipping keep-alive comments.
+    /// The next event, skipping keep-alive comments; panics on a named (non-`message`) event.
     pub async fn next_event(&mut self) -> (Option<String>, Value) {
         loop {
-            if let Sse::Event { id, data } = self.next(Duration::from_secs(10)).await {
-                return (id, data);
+            match self.next(Duration::from_secs(10)).await {
+                Sse::Event {
+                    name: None,
+                    id,
+                    data,
+                } => return (id, data),
+                Sse::Event { name, data, .. } => panic!("unexpected event {name:?}: {data}"),
+                Sse::Comment(_) => {}
+            }
+        }
+    }
+
+    /// The next named event within `within`, skipping keep-alive comments: (name, id, data).
+    pub async fn next_named(&mut self, within: Duration) -> (String, Option<String>, Value) {
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Sse::Event {
+                    name: Some(name),
+                    id,
+                    data,
+                } => return (name, id, data),
+                Sse::Event { data, .. } => panic!("unexpected message event: {data}"),
+                Sse::Comment(_) => {}
+            }
+        }
+    }
+
+    /// True when the server ends the stream within `within` with nothing more than comments.
+    pub async fn ends(&mut self, within: Duration) -> bool {
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Err(_) => return false,
+                Ok(Err(_)) | Ok(Ok(None)) => return self.buffer.trim().is_empty(),
+                Ok(Ok(Some(chunk))) => {
+                    self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+                    // Only keep-alive comments may come before the end.
+                    let rest: String = self
+                        .buffer
+                        .lines()
+                        .filter(|line| !line.is_empty() && !line.starts_with(':'))
+                        .collect();
+                    if !rest.is_empty() {
+                        eprintln!("more after the end: {:?}", self.buffer);
+                        return false;
+                    }
+                    self.buffer.clear();
+                }
             }
         }
     }
