@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::AppSchema;
-use super::limits::is_query_operation;
+use super::limits::{Refusal, is_query_operation};
 use super::pipeline::{Checked, Pipeline, is_request_error};
 use crate::auth::AuthUser;
 use crate::auth::{Verifier, bearer_token};
@@ -163,28 +163,23 @@ async fn execute(
 }
 
 /// Passes every request of a POST through the gate (all before any runs): the checked
-/// requests and whether they came as a batch, or the 400 to send.
-fn check_batch(
-    pipeline: &Pipeline,
-    batch: BatchRequest,
-) -> Result<(Vec<Checked>, bool), axum::response::Response> {
+/// requests and whether they came as a batch, or the refusal to send as a 400.
+fn check_batch(pipeline: &Pipeline, batch: BatchRequest) -> Result<(Vec<Checked>, bool), Refusal> {
     let limits = pipeline.limits();
     let (requests, is_batch) = match batch {
         BatchRequest::Single(request) => (vec![request], false),
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
-                return Err(request_error(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    "batched requests are turned off",
-                ));
+                return Err(Refusal {
+                    code: "BAD_REQUEST",
+                    message: "batched requests are turned off".to_owned(),
+                });
             }
             if requests.is_empty() || requests.len() > limits.max_batch {
-                return Err(request_error(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    format!("a batch must hold 1 to {} operations", limits.max_batch),
-                ));
+                return Err(Refusal {
+                    code: "BAD_REQUEST",
+                    message: format!("a batch must hold 1 to {} operations", limits.max_batch),
+                });
             }
             (requests, true)
         }
@@ -192,8 +187,7 @@ fn check_batch(
     let checked = requests
         .into_iter()
         .map(|request| pipeline.check(request))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|refusal| request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message))?;
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((checked, is_batch))
 }
 
@@ -244,7 +238,9 @@ pub(super) async fn post_handler(
     };
     let (requests, is_batch) = match check_batch(&pipeline, batch) {
         Ok(checked) => checked,
-        Err(refused) => return refused,
+        Err(refusal) => {
+            return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
+        }
     };
     execute(
         &schema, &pipeline, &verifier, &limiter, &headers, requests, is_batch,

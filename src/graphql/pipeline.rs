@@ -92,7 +92,7 @@ impl Pipeline {
         let operation_name = request.operation_name.clone();
         let response = match self.ready(request, document.as_deref()) {
             Ok(request) => schema.execute(request).await,
-            Err(refused) => refused,
+            Err(problem) => refusal(problem),
         };
         finish(
             document.as_deref(),
@@ -117,7 +117,7 @@ impl Pipeline {
             Ok(request) => {
                 schema.execute_stream_with_session_data(request, Arc::new(Data::default()))
             }
-            Err(refused) => futures::stream::once(async { refused }).boxed(),
+            Err(problem) => futures::stream::once(async { refusal(problem) }).boxed(),
         };
         let mut counted = false;
         stream
@@ -135,21 +135,26 @@ impl Pipeline {
     }
 
     /// Depth and complexity of the document with this request's variables; on success the
-    /// request carries the parsed document, so the executor does not parse it again. `Err` is
-    /// the response refusing it.
+    /// request carries the parsed document, so the executor does not parse it again. `Err`
+    /// says which limit it passes.
     fn ready(
         &self,
         mut request: Request,
         document: Option<&ExecutableDocument>,
-    ) -> Result<Request, Response> {
+    ) -> Result<Request, String> {
         let Some(document) = document else {
             return Ok(request);
         };
-        measure_with(document, &request.variables, &self.limits)
-            .map_err(|problem| Response::from_errors(vec![ServerError::new(problem, None)]))?;
+        measure_with(document, &request.variables, &self.limits)?;
         request.set_parsed_query(document.clone());
         Ok(request)
     }
+}
+
+/// The response refusing an operation over a limit, as async-graphql's own checks answer:
+/// no data, one error without a path.
+fn refusal(problem: String) -> Response {
+    Response::from_errors(vec![ServerError::new(problem, None)])
 }
 
 /// Restores selection order in the response and, when `count` says for whom (verified or
