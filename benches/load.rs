@@ -62,8 +62,10 @@ const INSERT_SQL: &str = "INSERT INTO tasks (user_id, title, title_key, descript
     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING tasks.id, \
     tasks.user_id, tasks.title, tasks.description, tasks.completed, tasks.created_at, \
     tasks.updated_at, tasks.priority, tasks.category, tasks.due_date, tasks.completed_at";
+// `$1::timestamptz` in the CASE: without it PostgreSQL deduces `text` there and refuses the
+// statement ("inconsistent types deduced for parameter $1").
 const TOGGLE_SQL: &str = "UPDATE tasks SET completed = NOT tasks.completed, updated_at = $1, \
-    completed_at = CASE WHEN tasks.completed THEN NULL ELSE $1 END \
+    completed_at = CASE WHEN tasks.completed THEN NULL ELSE $1::timestamptz END \
     WHERE tasks.id = $2 AND tasks.user_id = $3 RETURNING tasks.id, tasks.user_id, tasks.title, \
     tasks.description, tasks.completed, tasks.created_at, tasks.updated_at, tasks.priority, \
     tasks.category, tasks.due_date, tasks.completed_at";
@@ -294,6 +296,14 @@ impl Sample {
     }
 }
 
+/// A tokio-postgres error with the database's message (its `Display` is only "db error").
+fn db_error(e: tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("db error: {db}"),
+        None => e.to_string(),
+    }
+}
+
 fn user_id(index: usize) -> String {
     format!("u{index}")
 }
@@ -435,7 +445,7 @@ async fn one(
                     let rows = conn
                         .query(LIST_SQL, &[&user_id(user)])
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(db_error)?;
                     let tasks: Vec<DirectTask> = rows.iter().map(read).collect();
                     if tasks.len() < TASKS_PER_USER {
                         return Err(format!("direct list: {} rows", tasks.len()));
@@ -458,7 +468,7 @@ async fn one(
                             ],
                         )
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(db_error)?;
                     read(&row);
                     shared.creates.fetch_add(1, Ordering::Relaxed);
                 }
@@ -468,7 +478,7 @@ async fn one(
                     let row = conn
                         .query_one(TOGGLE_SQL, &[&SystemTime::now(), &id, &user_id(owner)])
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(db_error)?;
                     read(&row);
                     shared.toggles[hot].fetch_add(1, Ordering::Relaxed);
                 }

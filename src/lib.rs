@@ -55,6 +55,8 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// The GraphQL schema.
     pub schema: graphql::AppSchema,
+    /// What every GraphQL operation passes through: limits, document cache, order, metrics.
+    pub pipeline: Arc<graphql::Pipeline>,
     /// The configuration.
     pub config: Arc<Config>,
     /// The per-user rate limit, checked right after a token is verified.
@@ -112,10 +114,12 @@ impl AppState {
         let limiter = Arc::new(ops::rate_limit::RateLimiter::new(
             config.operations.rate_limit,
         ));
+        let pipeline = Arc::new(graphql::Pipeline::new(config.graphql.clone()));
         Ok(AppState {
             tasks,
             verifier,
             schema,
+            pipeline,
             config: Arc::new(config),
             limiter,
         })

@@ -1049,6 +1049,16 @@ async fn repeated_documents_are_checked_under_each_apps_limits(backend: Backend)
         // A cached document still needs a token for the fields that do.
         let anonymous = app.anonymous().graphql(small, json!({})).await;
         assert_eq!(error_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+        // The same text with other variables is measured again: complexity reads `first`.
+        let paged = "query($n: Int) { tasksConnection(first: $n) { nodes { id } } }";
+        let fits = alice.graphql(paged, json!({"n": 3})).await;
+        assert!(fits.get("errors").is_none(), "{fits}");
+        let over = alice.graphql(paged, json!({"n": 50})).await;
+        assert_eq!(
+            over["errors"][0]["message"], "Query is too complex.",
+            "{over}"
+        );
+        assert_eq!(over["data"], Value::Null, "{over}");
     }
     // The same text under stricter limits elsewhere: refused there, still fine here.
     let fine: String = (0..20).map(|n| format!("a{n}: __typename ")).collect();

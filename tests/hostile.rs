@@ -334,6 +334,33 @@ async fn websocket_operations_obey_the_http_limits(app: TestApp) {
     subscribe(&mut socket, "complex", &format!("{{ {lists} }}")).await;
     let answer = next_json(&mut socket).await.unwrap();
     assert!(answer.to_string().contains("complex"), "{answer}");
+    // The same document again (parsed once, then from the cache) is measured with each
+    // operation's own variables: a small page runs, a page past the complexity limit does not.
+    let paged = "query($n: Int) { tasksConnection(first: $n) { nodes { id title description \
+                 completed priority category dueDate } } }";
+    for (round, (first, runs)) in [(5, true), (200, false), (5, true), (200, false)]
+        .into_iter()
+        .enumerate()
+    {
+        let id = format!("paged{round}");
+        send(
+            &mut socket,
+            json!({"id": id, "type": "subscribe",
+                   "payload": {"query": paged, "variables": {"n": first}}}),
+        )
+        .await;
+        let answer = loop {
+            let message = next_json(&mut socket).await.unwrap();
+            if message["id"] == id.as_str() && message["type"] != "complete" {
+                break message;
+            }
+        };
+        let refused = answer.to_string().contains("Query is too complex.");
+        assert_eq!(!refused, runs, "first: {first}: {answer}");
+        if runs {
+            assert!(answer["payload"]["data"]["tasksConnection"]["nodes"].is_array());
+        }
+    }
     // A query over the socket still runs.
     subscribe(&mut socket, "ok", "{ viewer { id } }").await;
     loop {

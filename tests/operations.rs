@@ -203,9 +203,22 @@ async fn metrics_by_route_template_pool_and_graphql_operation(app: TestApp) {
     alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
     alice.get(&alice.tasks_path("/")).await.good(StatusCode::OK);
     app.anonymous().get("/no/such/path").await;
-    alice
-        .graphql_data("query OpsMetricsList { tasks { id } }", json!({}))
-        .await;
+    // Sent three times: parsed once, then from the document cache; counted every time.
+    for _ in 0..3 {
+        alice
+            .graphql_data("query OpsMetricsList { tasks { id } }", json!({}))
+            .await;
+    }
+    // Over WebSocket too, through the same pipeline.
+    let mut socket = common::live::socket(&app, "alice").await;
+    common::live::subscribe_to(&mut socket, "1", "query OpsMetricsSocket { viewer { id } }").await;
+    let answer = common::live::next_json(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("an answer");
+    assert_eq!(
+        answer["payload"]["data"]["viewer"]["id"], "alice",
+        "{answer}"
+    );
     let broken = alice
         .graphql(
             "query OpsMetricsMissing { task(id: \"999999\") { id } }",
@@ -285,10 +298,16 @@ async fn metrics_by_route_template_pool_and_graphql_operation(app: TestApp) {
         );
     }
     let operations = metric_lines(text, "graphql_operations_total{");
+    let list = operations
+        .iter()
+        .find(|l| l.contains("operation=\"OpsMetricsList\"") && l.contains("outcome=\"ok\""))
+        .unwrap_or_else(|| panic!("{operations:#?}"));
+    let count: f64 = list.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 3.0, "each repeated operation is counted: {list}");
     assert!(
         has(
             &operations,
-            &["operation=\"OpsMetricsList\"", "outcome=\"ok\""]
+            &["operation=\"OpsMetricsSocket\"", "outcome=\"ok\""]
         ),
         "{operations:#?}"
     );

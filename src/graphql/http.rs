@@ -13,10 +13,11 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::AppSchema;
-use super::limits::{check_request, is_query_operation};
+use super::limits::{Refusal, is_query_operation};
+use super::pipeline::{Checked, Pipeline, is_request_error};
 use crate::auth::AuthUser;
 use crate::auth::{Verifier, bearer_token};
-use crate::config::{Config, GraphqlLimits};
+use crate::config::Config;
 use crate::error::{AppError, AuthFailure};
 use crate::graphql::to_graphql_error;
 use crate::ops::rate_limit::RateLimiter;
@@ -73,15 +74,6 @@ async fn identify(
     Ok(outcome)
 }
 
-/// Puts the verified user (or why there is none) into the request data. Operations that need
-/// no user (`__typename`, introspection) still run without a token.
-fn authenticate(outcome: &Result<AuthUser, AuthFailure>, request: Request) -> Request {
-    match outcome {
-        Ok(user) => request.data(user.clone()),
-        Err(failure) => request.data(failure.clone()),
-    }
-}
-
 /// Gives every error an `extensions.code`: errors from parsing or validation have none.
 pub(super) fn add_codes(mut response: Response) -> Response {
     let request_failed = response.data == async_graphql::Value::Null;
@@ -121,13 +113,6 @@ fn is_input_error(response: &Response) -> bool {
             .all(|e| is_input_coercion(&e.message))
 }
 
-/// A response that failed before execution: no field ran.
-fn is_request_error(response: &Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
-}
-
 fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Response {
     let graphql_response = wants_graphql_response(headers);
     let status = match &batch {
@@ -147,47 +132,25 @@ fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Respons
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
+/// Runs checked requests for the caller. The verified user (or why there is none) goes into
+/// each request's data: operations that need no user (`__typename`, introspection) still run
+/// without a token.
 async fn execute(
     schema: &AppSchema,
+    pipeline: &Pipeline,
     verifier: &Verifier,
     limiter: &RateLimiter,
-    limits: &GraphqlLimits,
     headers: &HeaderMap,
-    batch: BatchRequest,
+    requests: Vec<Checked>,
+    is_batch: bool,
 ) -> axum::response::Response {
-    let (requests, is_batch) = match batch {
-        BatchRequest::Single(request) => (vec![request], false),
-        BatchRequest::Batch(requests) => {
-            if limits.max_batch == 0 {
-                return request_error(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    "batched requests are turned off",
-                );
-            }
-            if requests.is_empty() || requests.len() > limits.max_batch {
-                return request_error(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    format!("a batch must hold 1 to {} operations", limits.max_batch),
-                );
-            }
-            (requests, true)
-        }
-    };
-    for request in &requests {
-        if let Err(refusal) = check_request(request, limits) {
-            return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
-        }
-    }
     let caller = match identify(verifier, limiter, headers).await {
         Ok(caller) => caller,
         Err(too_many) => return too_many,
     };
     let mut responses = Vec::with_capacity(requests.len());
-    for request in requests {
-        let request = authenticate(&caller, request);
-        responses.push(add_codes(schema.execute(request).await));
+    for checked in requests {
+        responses.push(add_codes(pipeline.execute(schema, checked, &caller).await));
     }
     let batch = match (is_batch, responses.pop()) {
         (false, Some(response)) => BatchResponse::Single(response),
@@ -199,16 +162,44 @@ async fn execute(
     respond(batch, headers)
 }
 
+/// Passes every request of a POST through the gate (all before any runs): the checked
+/// requests and whether they came as a batch, or the refusal to send as a 400.
+fn check_batch(pipeline: &Pipeline, batch: BatchRequest) -> Result<(Vec<Checked>, bool), Refusal> {
+    let limits = pipeline.limits();
+    let (requests, is_batch) = match batch {
+        BatchRequest::Single(request) => (vec![request], false),
+        BatchRequest::Batch(requests) => {
+            if limits.max_batch == 0 {
+                return Err(Refusal {
+                    code: "BAD_REQUEST",
+                    message: "batched requests are turned off".to_owned(),
+                });
+            }
+            if requests.is_empty() || requests.len() > limits.max_batch {
+                return Err(Refusal {
+                    code: "BAD_REQUEST",
+                    message: format!("a batch must hold 1 to {} operations", limits.max_batch),
+                });
+            }
+            (requests, true)
+        }
+    };
+    let checked = requests
+        .into_iter()
+        .map(|request| pipeline.check(request))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((checked, is_batch))
+}
+
 /// POST /graphql.
 pub(super) async fn post_handler(
     State(schema): State<AppSchema>,
+    State(pipeline): State<Arc<Pipeline>>,
     State(verifier): State<Arc<Verifier>>,
     State(limiter): State<Arc<RateLimiter>>,
-    State(config): State<Arc<Config>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let limits = &config.graphql;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -245,13 +236,23 @@ pub(super) async fn post_handler(
             "send the request as application/json",
         );
     };
-    execute(&schema, &verifier, &limiter, limits, &headers, batch).await
+    let (requests, is_batch) = match check_batch(&pipeline, batch) {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
+        }
+    };
+    execute(
+        &schema, &pipeline, &verifier, &limiter, &headers, requests, is_batch,
+    )
+    .await
 }
 
 /// GET /graphql: GraphiQL for a browser, otherwise a query from the URL.
 #[allow(clippy::too_many_arguments)] // each is an axum extractor, taken apart where it is used
 pub(super) async fn get_handler(
     State(schema): State<AppSchema>,
+    State(pipeline): State<Arc<Pipeline>>,
     State(verifier): State<Arc<Verifier>>,
     State(limiter): State<Arc<RateLimiter>>,
     State(config): State<Arc<Config>>,
@@ -262,9 +263,9 @@ pub(super) async fn get_handler(
     if let (Some(protocol), Ok(upgrade)) = (super::ws::requested_protocol(&headers), upgrade) {
         let context = super::ws::SocketContext {
             schema,
+            pipeline,
             verifier,
             limiter,
-            graphql: config.graphql.clone(),
             limits: config.operations.websocket.clone(),
         };
         return super::ws::upgrade(context, protocol, upgrade, &headers);
@@ -284,25 +285,30 @@ pub(super) async fn get_handler(
         Ok(request) => request,
         Err(problem) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", problem),
     };
-    // Before `is_query_operation` parses the document.
-    if let Err(refusal) = check_request(&request, &config.graphql) {
-        return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
-    }
-    if !is_query_operation(&request.query, request.operation_name.as_deref()) {
+    let checked = match pipeline.check(request) {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
+        }
+    };
+    // A document that does not parse is left to the executor, which reports the syntax error.
+    if let Some(document) = checked.document()
+        && !is_query_operation(document, checked.operation_name())
+    {
         return request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "BAD_REQUEST",
             "mutations are only allowed over POST",
         );
     }
-    let single = BatchRequest::Single(request);
     execute(
         &schema,
+        &pipeline,
         &verifier,
         &limiter,
-        &config.graphql,
         &headers,
-        single,
+        vec![checked],
+        false,
     )
     .await
 }

@@ -1,16 +1,15 @@
-//! The GraphQL protection limits. [`check_request`] is the one gate every transport (POST,
-//! GET, WebSocket `subscribe`) passes a request through before the parser sees it: a query
-//! present, document size, bracket nesting, alias count. Depth and complexity are a schema
-//! extension ([`QueryLimits`]), so every transport executing through the schema passes through
-//! it too; a list field costs as many times its items as it may hold ([`LIST_FIELDS`]), and
-//! introspection is measured apart under its own fixed bounds so that every GraphQL tool can
-//! load the schema under the default limits but introspection cannot be abused for cost.
+//! The GraphQL protection limits, applied by the transport pipeline (`pipeline`) that every
+//! transport (POST, GET, WebSocket `subscribe`) passes a request through:
+//! [`check_request`] is the text gate before the parser sees it (a query present, document
+//! size, bracket nesting of the document and the variables); [`check_aliases`] and
+//! [`measure_with`] (depth and complexity) then run on the parsed document, on every request.
+//! A list field costs as many times its items as it may hold ([`LIST_FIELDS`]), a paged one its
+//! `first` (from this request's variables), and introspection is measured apart under its own
+//! fixed bounds so that every GraphQL tool can load the schema under the default limits but
+//! introspection cannot be abused for cost.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
-use async_graphql::{Request, ServerError, ServerResult, Variables};
+use async_graphql::{Request, Variables};
 
 use super::nesting::{MAX_NESTING, document_nesting, value_nesting};
 use crate::config::GraphqlLimits;
@@ -32,7 +31,7 @@ fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
 }
 
 /// Checks one request against every limit that must hold before parsing: a query present,
-/// the document size, bracket nesting of the document and the variables, and aliases.
+/// the document size, and bracket nesting of the document and the variables.
 pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result<(), Refusal> {
     if request.query.trim().is_empty() {
         return Err(refuse("BAD_REQUEST", "the request has no `query`"));
@@ -71,20 +70,23 @@ pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result
             format!("the variables nest {variables} deep, more than the limit of {MAX_NESTING}"),
         ));
     }
-    check_document(query, limits).map_err(|problem| refuse("GRAPHQL_VALIDATION_FAILED", problem))
+    Ok(())
 }
 
-/// Checks one (size- and nesting-checked) document against the alias limit.
-fn check_document(query: &str, limits: &GraphqlLimits) -> Result<(), String> {
-    // A document that does not parse is reported by the executor with its position.
-    if let Ok(document) = async_graphql::parser::parse_query(query) {
-        let aliases = count_aliases(&document);
-        if aliases > limits.max_aliases {
-            return Err(format!(
+/// Checks a parsed document against the alias limit.
+pub(crate) fn check_aliases(
+    document: &ExecutableDocument,
+    limits: &GraphqlLimits,
+) -> Result<(), Refusal> {
+    let aliases = count_aliases(document);
+    if aliases > limits.max_aliases {
+        return Err(refuse(
+            "GRAPHQL_VALIDATION_FAILED",
+            format!(
                 "the query uses {aliases} aliases, more than the limit of {}",
                 limits.max_aliases
-            ));
-        }
+            ),
+        ));
     }
     Ok(())
 }
@@ -117,11 +119,11 @@ fn count_in(set: &SelectionSet) -> usize {
 }
 
 /// The kind of operation a GET request would run, to refuse mutations over GET.
-pub(super) fn is_query_operation(query: &str, operation_name: Option<&str>) -> bool {
+pub(super) fn is_query_operation(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> bool {
     use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return true; // the executor reports the syntax error
-    };
     let ty = match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
@@ -369,34 +371,6 @@ impl<'a> Walker<'a> {
             return Err(TOO_COMPLEX.to_owned());
         }
         Ok(cost)
-    }
-}
-
-/// The schema extension that applies the depth and complexity limits to every operation, on
-/// every transport (HTTP, WebSocket, SSE all execute through the schema), right after parsing.
-pub struct QueryLimits(pub Arc<GraphqlLimits>);
-
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimitsCheck(self.0.clone()))
-    }
-}
-
-struct QueryLimitsCheck(Arc<GraphqlLimits>);
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for QueryLimitsCheck {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        measure_with(&document, variables, &self.0)
-            .map_err(|problem| ServerError::new(problem, None))?;
-        Ok(document)
     }
 }
 

@@ -4,18 +4,22 @@
 //!
 //! Subscriptions use the same path over WebSocket (graphql-transport-ws or graphql-ws), with
 //! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`), served by
-//! `ws`. Every transport passes each request through `limits::check_request` (size, bracket
-//! nesting from `nesting`, aliases) before the parser sees it.
+//! `ws`. Every transport runs each request through one [`Pipeline`] (`pipeline`): the text
+//! gate (size, bracket nesting from `nesting`) before the parser sees it, the parse through a
+//! document cache (`cache`), aliases, depth and complexity, execution, field order, metrics.
+//! The schema has no extensions, so async-graphql resolves fields on its fast path.
 //!
 //! Resolvers are thin: they read the verified user through [`viewer`], call one
 //! `TaskService` function and map the result. No SQL, validation or isolation logic here.
 
+mod cache;
 mod error;
 pub mod graphiql;
 mod http;
 mod limits;
 mod nesting;
 mod order;
+mod pipeline;
 mod resolvers;
 mod types;
 mod ws;
@@ -33,6 +37,7 @@ use crate::error::{AppError, AuthFailure};
 use crate::tasks::TaskService;
 
 pub use error::to_graphql_error;
+pub use pipeline::Pipeline;
 
 /// The root query type.
 #[derive(MergedObject, Default)]
@@ -58,11 +63,9 @@ pub fn build_schema(
     )
     .data(tasks)
     .data(verifier)
-    .extension(crate::ops::metrics::GraphqlMetrics)
-    // Depth and complexity are checked by this extension rather than async-graphql's
-    // `limit_depth` / `limit_complexity`, so that introspection is measured apart.
-    .extension(limits::QueryLimits(Arc::new(limits.clone())))
-    .extension(order::SelectionOrder)
+    // No extensions: depth, complexity (rather than async-graphql's `limit_depth` /
+    // `limit_complexity`, so that introspection is measured apart), field order and metrics
+    // run once per operation in the `Pipeline`; an extension would run for every field.
     // Bounds the parser's recursion (nested lists, objects, selections) before any
     // measuring; introspection's `ofType` chain is the deepest legitimate nesting.
     .limit_recursive_depth(limits.max_depth.max(limits::introspection::MAX_DEPTH) * 2);

@@ -4,109 +4,16 @@
 //!
 //! async-graphql resolves a query's fields concurrently and inserts each into the response
 //! object when it *finishes* (`FuturesUnordered` in `do_resolve_container`), so a fast field
-//! such as `viewer` overtakes a field that waits for the database such as `tasks`. This
-//! extension puts the keys back in selection order after execution, for queries, mutations
-//! and every subscription event alike. It changes no value, only the order of keys.
+//! such as `viewer` overtakes a field that waits for the database such as `tasks`. The
+//! transport pipeline (`pipeline`) puts the keys back in selection order after execution, for
+//! queries, mutations and every subscription event alike. It changes no value, only the order
+//! of keys.
 
-use std::sync::{Arc, Mutex};
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-    NextSubscribe,
-};
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
-use async_graphql::{Name, Request, Response, ServerResult, Value, Variables};
-use futures::stream::{BoxStream, StreamExt};
-
-/// The schema extension that restores selection order in responses.
-pub struct SelectionOrder;
-
-impl ExtensionFactory for SelectionOrder {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Ordering::default())
-    }
-}
-
-/// One request's document and chosen operation, kept from parsing for the response.
-#[derive(Default, Clone)]
-struct Ordering {
-    state: Arc<Mutex<State>>,
-}
-
-#[derive(Default)]
-struct State {
-    operation_name: Option<String>,
-    document: Option<Arc<ExecutableDocument>>,
-}
-
-impl Ordering {
-    fn apply(&self, response: &mut Response) {
-        let Ok(state) = self.state.lock() else {
-            return;
-        };
-        if let Some(document) = &state.document {
-            restore_order(
-                document,
-                state.operation_name.as_deref(),
-                &mut response.data,
-            );
-        }
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Ordering {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let request = next.run(ctx, request).await?;
-        if let Ok(mut state) = self.state.lock() {
-            state.operation_name = request.operation_name.clone();
-        }
-        Ok(request)
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if let Ok(mut state) = self.state.lock() {
-            state.document = Some(Arc::new(document.clone()));
-        }
-        Ok(document)
-    }
-
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        self.apply(&mut response);
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let this = self.clone();
-        next.run(ctx, stream)
-            .map(move |mut response| {
-                this.apply(&mut response);
-                response
-            })
-            .boxed()
-    }
-}
+use async_graphql::{Name, Value};
 
 /// Puts the keys of every object in `data` in the order the operation selects them.
 pub fn restore_order(

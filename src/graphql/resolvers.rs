@@ -73,8 +73,8 @@ impl TaskQuery {
     /// The signed-in user's tasks. Every filter is optional and they combine (AND).
     // A list costs as if it held ten of its items, so the complexity limit bounds how many
     // lists one document can ask for (a dashboard's two or three pass, thirty aliases do not).
-    // The limit itself is checked by `limits::QueryLimits` (every transport), whose
-    // `LIST_FIELDS` holds the same bound; keep the two in step.
+    // The limit itself is checked by `limits::measure_with` in the transport pipeline (every
+    // transport), whose `LIST_FIELDS` holds the same bound; keep the two in step.
     #[graphql(complexity = "10 * child_complexity")]
     #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn tasks(

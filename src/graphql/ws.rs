@@ -4,9 +4,10 @@
 //!
 //! - `connection_init` within WS_INIT_TIMEOUT (else close 4408); a refused one closes 4403;
 //!   a second one 4429; an operation before the ack 4401; a malformed message 4400.
-//! - each `subscribe` passes the same gate as an HTTP request ([`check_request`]: size,
-//!   nesting, aliases; depth and complexity on the schema) and the per-user rate limit;
-//!   refused ones get a graphql-ws `error` with the same `extensions.code` as over HTTP.
+//! - each `subscribe` passes the same pipeline as an HTTP request ([`Pipeline`]: size,
+//!   nesting, aliases, then depth and complexity with its own variables, field order in every
+//!   event, metrics) and the per-user rate limit; refused ones get a graphql-ws `error` with
+//!   the same `extensions.code` as over HTTP.
 //! - at most WS_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once; messages over
 //!   WS_MAX_MESSAGE_SIZE close the socket (1009).
 //! - the socket lives only as long as its credentials: it closes with 4401 when the token's
@@ -18,8 +19,8 @@
 
 use std::sync::Arc;
 
+use async_graphql::Response;
 use async_graphql::http::{ClientMessage, WebSocketProtocols};
-use async_graphql::{Data, Response};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use futures::stream::{BoxStream, SplitSink};
@@ -28,9 +29,9 @@ use serde_json::{Value, json};
 use tokio_stream::StreamMap;
 
 use super::AppSchema;
-use super::limits::check_request;
+use super::pipeline::Pipeline;
 use crate::auth::{AuthUser, Credential, Verifier, bearer_from_value, bearer_token};
-use crate::config::{GraphqlLimits, WebSocketLimits};
+use crate::config::WebSocketLimits;
 use crate::error::{AppError, AuthFailure};
 use crate::graphql::to_graphql_error;
 use crate::ops::rate_limit::RateLimiter;
@@ -38,9 +39,9 @@ use crate::ops::rate_limit::RateLimiter;
 /// Everything one socket needs.
 pub(super) struct SocketContext {
     pub schema: AppSchema,
+    pub pipeline: Arc<Pipeline>,
     pub verifier: Arc<Verifier>,
     pub limiter: Arc<RateLimiter>,
-    pub graphql: GraphqlLimits,
     pub limits: WebSocketLimits,
 }
 
@@ -269,35 +270,42 @@ async fn serve_operations(
                                 .close(4409, &format!("Subscriber for {id} already exists"))
                                 .await;
                         }
-                        let refused = if operations.len() >= context.limits.max_operations {
-                            Some(("LIMIT_EXCEEDED", format!(
+                        let checked = if operations.len() >= context.limits.max_operations {
+                            Err(("LIMIT_EXCEEDED", format!(
                                 "at most {} operations may run at once on one connection",
                                 context.limits.max_operations
                             ), None))
-                        } else if let Err(refusal) = check_request(&payload, &context.graphql) {
-                            Some((refusal.code, refusal.message, None))
-                        } else if let Err(error) = context.limiter.check(user) {
-                            let extra = match &error {
-                                AppError::RateLimited(limited) => {
-                                    Some(json!({"retryAfter": limited.retry_after_secs()}))
-                                }
-                                _ => None,
-                            };
-                            let message = to_graphql_error(error).message;
-                            Some(("RATE_LIMITED", message, extra))
                         } else {
-                            None
+                            context
+                                .pipeline
+                                .check(payload)
+                                .map_err(|refusal| (refusal.code, refusal.message, None))
+                                .and_then(|checked| match context.limiter.check(user) {
+                                    Ok(()) => Ok(checked),
+                                    Err(error) => {
+                                        let extra = match &error {
+                                            AppError::RateLimited(limited) => Some(
+                                                json!({"retryAfter": limited.retry_after_secs()}),
+                                            ),
+                                            _ => None,
+                                        };
+                                        let message = to_graphql_error(error).message;
+                                        Err(("RATE_LIMITED", message, extra))
+                                    }
+                                })
                         };
-                        if let Some((code, message, extra)) = refused {
-                            if !out.error(&id, code, &message, extra).await {
-                                return;
+                        let checked = match checked {
+                            Ok(checked) => checked,
+                            Err((code, message, extra)) => {
+                                if !out.error(&id, code, &message, extra).await {
+                                    return;
+                                }
+                                continue;
                             }
-                            continue;
-                        }
-                        let request = payload.data(user.clone());
+                        };
                         let stream = context
-                            .schema
-                            .execute_stream_with_session_data(request, Arc::new(Data::default()))
+                            .pipeline
+                            .execute_stream(&context.schema, checked, user)
                             .map(Some)
                             .chain(futures::stream::once(async { None }))
                             .boxed();

@@ -7,15 +7,10 @@
 //! beyond the first few hundred are `other`.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-    NextValidation,
-};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -206,24 +201,6 @@ pub async fn track_http(request: Request, next: Next) -> Response {
     response
 }
 
-/// The async-graphql extension that counts operations by name and outcome.
-pub struct GraphqlMetrics;
-
-impl ExtensionFactory for GraphqlMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationMetrics::default())
-    }
-}
-
-/// One request's view: the name asked for, then the name found in the parsed document.
-#[derive(Default)]
-struct OperationMetrics {
-    requested: Mutex<Option<String>>,
-    /// The name the document gives, until validation says whether it may become a label.
-    candidate: Mutex<Option<String>>,
-    name: Mutex<Option<String>>,
-}
-
 /// The operation's name as the document and `operationName` give it.
 fn operation_name(document: &ExecutableDocument, requested: Option<&str>) -> String {
     match (&document.operations, requested) {
@@ -248,7 +225,9 @@ fn bounded_name(name: String) -> String {
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    if seen.contains(&name) || seen.len() < MAX_OPERATION_NAMES {
+    if seen.contains(&name) {
+        name
+    } else if seen.len() < MAX_OPERATION_NAMES {
         seen.insert(name.clone());
         name
     } else {
@@ -256,85 +235,24 @@ fn bounded_name(name: String) -> String {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationMetrics {
-    async fn request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextRequest<'_>,
-    ) -> async_graphql::Response {
-        let response = next.run(ctx).await;
-        // No name: the document did not parse.
-        let name = self
-            .name
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .unwrap_or_else(|| "invalid".to_owned());
-        let outcome = if response.errors.is_empty() {
-            "ok"
-        } else {
-            "error"
-        };
-        metrics::counter!(GRAPHQL_OPERATIONS, "operation" => bounded_name(name), "outcome" => outcome)
-            .increment(1);
-        response
-    }
-
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        *self
-            .requested
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = request.operation_name.clone();
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let requested = self
-            .requested
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let name = operation_name(&document, requested.as_deref());
-        *self
-            .candidate
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(name);
-        Ok(document)
-    }
-
-    /// A name becomes a label value only for an operation that validated and runs for a
-    /// verified user: junk names from anonymous or invalid requests would otherwise fill the
-    /// label slots for good.
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await;
-        let candidate = self
-            .candidate
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let name = match (&result, ctx.data_opt::<crate::auth::AuthUser>()) {
-            (Err(_), _) => "invalid".to_owned(),
-            (Ok(_), None) => "unverified".to_owned(),
-            (Ok(_), Some(_)) => candidate.unwrap_or_else(|| "invalid".to_owned()),
-        };
-        *self.name.lock().unwrap_or_else(PoisonError::into_inner) = Some(name);
-        result
-    }
+/// Counts one GraphQL operation by name and outcome, once per operation, from the transport
+/// pipeline (a schema extension would put every field of every object through the extension
+/// chain). `validated` is the operation's document when it parsed and validated.
+///
+/// A name becomes a label value only for an operation that validated and runs for a verified
+/// user: junk names from anonymous or invalid requests would otherwise fill the label slots
+/// for good. The others are `invalid` or `unverified`.
+pub fn count_graphql_operation(
+    validated: Option<&ExecutableDocument>,
+    requested: Option<&str>,
+    verified: bool,
+    ok: bool,
+) {
+    let name = match (validated, verified) {
+        (None, _) => "invalid".to_owned(),
+        (Some(_), false) => "unverified".to_owned(),
+        (Some(document), true) => bounded_name(operation_name(document, requested)),
+    };
+    let outcome = if ok { "ok" } else { "error" };
+    metrics::counter!(GRAPHQL_OPERATIONS, "operation" => name, "outcome" => outcome).increment(1);
 }
