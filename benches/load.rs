@@ -534,7 +534,9 @@ async fn record_direct_change(
                  "completed": false, "priority": "none", "category": "other", "due_date": null},
     })
     .to_string();
-    tx.execute(NOTIFY_SQL, &[&payload]).await.map_err(db_error)?;
+    tx.execute(NOTIFY_SQL, &[&payload])
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 
@@ -974,6 +976,9 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
             ));
         }
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("table") {
+        return;
+    }
     if let Some(tps) = pgbench(&db, users, seconds).await {
         println!("pgbench, the list SQL, {POOL_SIZE} clients, prepared: {tps:.0} transactions/s");
     }
@@ -1204,10 +1209,11 @@ fn main() {
     todo_api::install_crypto_provider();
     let seconds = Duration::from_secs(env_or("BENCH_SECONDS", 5));
     let rounds = env_or("BENCH_ROUNDS", 2usize).max(1);
-    let mut binaries = vec![(
-        "this".to_owned(),
-        PathBuf::from(env!("CARGO_BIN_EXE_todo-api")),
-    )];
+    // BENCH_BIN: another build as "this" (A/B of two builds without rebuilding the bench).
+    let this = std::env::var("BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_todo-api")));
+    let mut binaries = vec![("this".to_owned(), this)];
     if let Ok(baseline) = std::env::var("BENCH_BASELINE_BIN") {
         binaries.push(("baseline".to_owned(), PathBuf::from(baseline)));
     }
@@ -1223,6 +1229,11 @@ fn main() {
         }
         if only == "realtime" {
             realtime::delivery_delay(&binaries[0].1).await;
+            return;
+        }
+        if only == "table" {
+            // The PostgreSQL table alone (for A/B of two builds).
+            postgres_part(&binaries, seconds, rounds).await;
             return;
         }
         if only != "sqlite" {

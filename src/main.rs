@@ -173,3 +173,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::PrintSchema => Ok(()),
     }
 }
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

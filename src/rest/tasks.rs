@@ -177,31 +177,52 @@ fn timestamp(at: DateTime<Utc>) -> String {
 #[derive(Debug, Clone, Copy)]
 struct Timestamp(DateTime<Utc>);
 
+impl Timestamp {
+    /// The spelling as ASCII bytes, digit by digit (no formatter, no offset arithmetic), or
+    /// `None` where chrono's own spelling is needed: years outside four digits (a sign, more
+    /// digits) and a leap second (`:60`), rare enough to take the slow path.
+    fn ascii(self) -> Option<[u8; 27]> {
+        let at = self.0.naive_utc();
+        let (date, time) = (at.date(), at.time());
+        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+        let nanos = time.nanosecond();
+        if nanos >= 1_000_000_000 {
+            return None;
+        }
+        fn put(out: &mut [u8], mut n: u32) {
+            for digit in out.iter_mut().rev() {
+                *digit = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        let mut out = *b"0000-00-00T00:00:00.000000Z";
+        put(&mut out[0..4], year);
+        put(&mut out[5..7], date.month());
+        put(&mut out[8..10], date.day());
+        put(&mut out[11..13], time.hour());
+        put(&mut out[14..16], time.minute());
+        put(&mut out[17..19], time.second());
+        put(&mut out[20..26], nanos / 1_000);
+        Some(out)
+    }
+}
+
 impl std::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = self.0;
-        if !(0..=9999).contains(&at.year()) || at.nanosecond() >= 1_000_000_000 {
-            // chrono's own spelling of years outside four digits (a sign, more digits) and
-            // of a leap second (`:60`): rare enough to take the slow path.
-            return f.write_str(&timestamp(at));
+        match self.ascii() {
+            Some(ascii) => f.write_str(std::str::from_utf8(&ascii).map_err(|_| std::fmt::Error)?),
+            None => f.write_str(&timestamp(self.0)),
         }
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            at.year(),
-            at.month(),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second(),
-            at.nanosecond() / 1_000
-        )
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.ascii() {
+            Some(ascii) => serializer
+                .serialize_str(std::str::from_utf8(&ascii).map_err(serde::ser::Error::custom)?),
+            None => serializer.serialize_str(&timestamp(self.0)),
+        }
     }
 }
 
@@ -495,5 +516,21 @@ mod tests {
             let at = DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
             assert_eq!(Timestamp(at).to_string(), timestamp(at), "{micros}");
         }
+        // Every month, day and hour of a few centuries, at odd microseconds.
+        let mut micros: i64 = -2_208_988_800_000_000; // 1900
+        while micros < 7_258_118_400_000_000 {
+            // 2200
+            let at = DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
+            assert_eq!(Timestamp(at).to_string(), timestamp(at), "{micros}");
+            let json = serde_json::to_string(&Timestamp(at)).expect("encodes");
+            assert_eq!(json, format!("\"{}\"", timestamp(at)), "{micros}");
+            micros += 3_600_000_000 * 7 + 123_457;
+        }
+        // A leap second keeps chrono's spelling.
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 1_500_000))
+            .expect("a leap second")
+            .and_utc();
+        assert_eq!(Timestamp(leap).to_string(), timestamp(leap));
     }
 }
