@@ -4,7 +4,7 @@ use async_graphql::{
     Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Scalar, ScalarType,
     SimpleObject, Value,
 };
-use chrono::{DateTime as ChronoDateTime, SecondsFormat, Utc};
+use chrono::{DateTime as ChronoDateTime, Utc};
 
 use crate::tasks;
 
@@ -25,7 +25,7 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Micros, true))
+        Value::String(crate::tasks::time::rfc3339(self.0))
     }
 }
 

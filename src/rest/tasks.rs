@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
-use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,7 +22,7 @@ use super::openapi::{
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
-use crate::tasks::{Category, Cursor, Priority, Task, TaskService, TaskStats};
+use crate::tasks::{Category, Cursor, Priority, Task, TaskService, TaskStats, time};
 
 /// The routes, each also under a trailing slash (FastAPI clients send both).
 pub(super) fn router() -> Router<AppState> {
@@ -170,47 +170,17 @@ impl From<TaskStats> for StatsJson {
 
 /// RFC 3339, UTC with `Z`, always six fractional digits.
 fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    time::rfc3339(at)
 }
 
 /// [`timestamp`], written straight into the output instead of a `String` of its own.
 #[derive(Debug, Clone, Copy)]
 struct Timestamp(DateTime<Utc>);
 
-impl Timestamp {
-    /// The spelling as ASCII bytes, digit by digit (no formatter, no offset arithmetic), or
-    /// `None` where chrono's own spelling is needed: years outside four digits (a sign, more
-    /// digits) and a leap second (`:60`), rare enough to take the slow path.
-    fn ascii(self) -> Option<[u8; 27]> {
-        let at = self.0.naive_utc();
-        let (date, time) = (at.date(), at.time());
-        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
-        let nanos = time.nanosecond();
-        if nanos >= 1_000_000_000 {
-            return None;
-        }
-        fn put(out: &mut [u8], mut n: u32) {
-            for digit in out.iter_mut().rev() {
-                *digit = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-        }
-        let mut out = *b"0000-00-00T00:00:00.000000Z";
-        put(&mut out[0..4], year);
-        put(&mut out[5..7], date.month());
-        put(&mut out[8..10], date.day());
-        put(&mut out[11..13], time.hour());
-        put(&mut out[14..16], time.minute());
-        put(&mut out[17..19], time.second());
-        put(&mut out[20..26], nanos / 1_000);
-        Some(out)
-    }
-}
-
 impl std::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.ascii() {
-            Some(ascii) => f.write_str(std::str::from_utf8(&ascii).map_err(|_| std::fmt::Error)?),
+        match time::Rfc3339::new(self.0) {
+            Some(fast) => f.write_str(fast.as_str()),
             None => f.write_str(&timestamp(self.0)),
         }
     }
@@ -218,9 +188,8 @@ impl std::fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.ascii() {
-            Some(ascii) => serializer
-                .serialize_str(std::str::from_utf8(&ascii).map_err(serde::ser::Error::custom)?),
+        match time::Rfc3339::new(self.0) {
+            Some(fast) => serializer.serialize_str(fast.as_str()),
             None => serializer.serialize_str(&timestamp(self.0)),
         }
     }
@@ -500,37 +469,19 @@ mod tests {
         assert_eq!(empty, b"[]");
     }
 
-    /// Timestamps are spelt as chrono spells them, at the edges too.
+    /// The REST encoders spell timestamps as chrono does (through `tasks::time`), inside
+    /// JSON too.
     #[test]
     fn timestamps_match_chrono() {
-        for micros in [
-            0,
-            1,
-            999_999,
-            1_795_000_000_123_456,
-            -62_135_596_800_000_000,
-            253_402_300_799_999_999,
-            253_402_300_800_000_000, // year 10000
-            -62_167_219_200_000_001, // before year 0
-        ] {
+        let mut micros: i64 = -62_167_219_200_000_001; // before year 0
+        while micros < 253_402_300_800_000_000 {
+            // up to year 10000
             let at = DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
-            assert_eq!(Timestamp(at).to_string(), timestamp(at), "{micros}");
-        }
-        // Every month, day and hour of a few centuries, at odd microseconds.
-        let mut micros: i64 = -2_208_988_800_000_000; // 1900
-        while micros < 7_258_118_400_000_000 {
-            // 2200
-            let at = DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
-            assert_eq!(Timestamp(at).to_string(), timestamp(at), "{micros}");
+            let chrono = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            assert_eq!(Timestamp(at).to_string(), chrono, "{micros}");
             let json = serde_json::to_string(&Timestamp(at)).expect("encodes");
-            assert_eq!(json, format!("\"{}\"", timestamp(at)), "{micros}");
-            micros += 3_600_000_000 * 7 + 123_457;
+            assert_eq!(json, format!("\"{chrono}\""), "{micros}");
+            micros += 86_400_000_000 * 397 + 3_600_000_000 * 5 + 7_654_321;
         }
-        // A leap second keeps chrono's spelling.
-        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
-            .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 1_500_000))
-            .expect("a leap second")
-            .and_utc();
-        assert_eq!(Timestamp(leap).to_string(), timestamp(leap));
     }
 }

@@ -7,6 +7,7 @@ pub mod model;
 pub mod page;
 pub mod service;
 mod store;
+pub mod time;
 
 pub use events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 pub use model::{
