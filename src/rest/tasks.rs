@@ -168,29 +168,16 @@ impl From<TaskStats> for StatsJson {
     }
 }
 
-/// RFC 3339, UTC with `Z`, always six fractional digits.
-fn timestamp(at: DateTime<Utc>) -> String {
-    time::rfc3339(at)
-}
-
-/// [`timestamp`], written straight into the output instead of a `String` of its own.
+/// A task's time as the REST JSON spells it (`tasks::time`), written straight into the output
+/// instead of a `String` of its own.
 #[derive(Debug, Clone, Copy)]
 struct Timestamp(DateTime<Utc>);
-
-impl std::fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match time::Rfc3339::new(self.0) {
-            Some(fast) => f.write_str(fast.as_str()),
-            None => f.write_str(&timestamp(self.0)),
-        }
-    }
-}
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match time::Rfc3339::new(self.0) {
             Some(fast) => serializer.serialize_str(fast.as_str()),
-            None => serializer.serialize_str(&timestamp(self.0)),
+            None => serializer.serialize_str(&time::rfc3339(self.0)),
         }
     }
 }
@@ -265,12 +252,12 @@ impl From<Task> for TaskJson {
             title: task.title,
             description: task.description,
             completed: task.completed,
-            created_at: timestamp(task.created_at),
-            updated_at: timestamp(task.updated_at),
+            created_at: time::rfc3339(task.created_at),
+            updated_at: time::rfc3339(task.updated_at),
             priority: task.priority.into(),
             category: task.category.into(),
-            due_date: task.due_date.map(timestamp),
-            completed_at: task.completed_at.map(timestamp),
+            due_date: task.due_date.map(time::rfc3339),
+            completed_at: task.completed_at.map(time::rfc3339),
         }
     }
 }
@@ -478,7 +465,6 @@ mod tests {
             // up to year 10000
             let at = DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
             let chrono = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-            assert_eq!(Timestamp(at).to_string(), chrono, "{micros}");
             let json = serde_json::to_string(&Timestamp(at)).expect("encodes");
             assert_eq!(json, format!("\"{chrono}\""), "{micros}");
             micros += 86_400_000_000 * 397 + 3_600_000_000 * 5 + 7_654_321;
