@@ -26,7 +26,7 @@
 //! side by side), BENCH_USERS (1000). It stops by itself: every slice is bounded in time and a
 //! watchdog ends the run (and its servers) after 20 minutes.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 #[allow(unused_macros)]
 mod common;
 #[path = "load/realtime.rs"]

@@ -2,12 +2,10 @@
 //! for user A. In its own test binary so the other realtime tests do not run beside it and
 //! blur the timing.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::live;
-use common::{Backend, TestApp};
+use crate::common::live;
+use crate::common::{Backend, TestApp};
 
 /// User B's create latency with 5,000 subscriptions open for user A stays within 2x of B's
 /// latency without them: events are routed per user, so A's subscribers cost B nothing.
@@ -23,7 +21,7 @@ async fn another_users_subscriptions_do_not_slow_a_write() {
         .expect("SQLite app");
     let app = &server;
     let bob = app.user("bob");
-    async fn median_create(bob: &common::UserClient<'_>) -> Duration {
+    async fn median_create(bob: &crate::common::UserClient<'_>) -> Duration {
         let mut times = Vec::new();
         for n in 0..60 {
             let started = Instant::now();

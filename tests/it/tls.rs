@@ -3,10 +3,8 @@
 //! a libpq-style `DATABASE_URL` and either serves REST requests through it or fails start-up with
 //! a clear error (never a panic).
 
-mod common;
-
-use common::cluster::PgCluster;
-use common::{Backend, SECRET, TestApp};
+use crate::common::cluster::PgCluster;
+use crate::common::{Backend, SECRET, TestApp};
 use reqwest::StatusCode;
 
 /// Starts the app on `url` and checks that it serves REST requests (so its pool really holds
@@ -167,7 +165,7 @@ async fn the_binary_reports_a_refused_certificate() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("not valid for name"), "{stderr}");
     assert!(
-        !stderr.contains(common::cluster::PASSWORD),
+        !stderr.contains(crate::common::cluster::PASSWORD),
         "the password leaked: {stderr}"
     );
 }

@@ -2,9 +2,7 @@
 //! `/` (HTML and JSON), development mode's sign-in endpoint (and its absence otherwise), and
 //! CORS for a Next.js dev server in development mode. GraphiQL's page is in tests/graphql.rs.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -103,7 +101,7 @@ async fn front_door_in_development(backend: Backend) {
     assert!(graphiql.text.contains("data-dev-token=\"/dev/token\""));
 }
 
-async fn sign_in(app: &TestApp, body: Value) -> common::TestResponse {
+async fn sign_in(app: &TestApp, body: Value) -> crate::common::TestResponse {
     app.raw(
         Method::POST,
         "/dev/token",

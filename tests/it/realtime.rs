@@ -4,12 +4,10 @@
 //! WebSocket and SSE alike; clearCompleted leaves a tombstone and an event per task; an SSE
 //! stream ends with its token; replay after a gap reports the true kind of each change.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::live::{self, Sse, SseReader};
-use common::{Backend, SECRET, TestApp, pg};
+use crate::common::live::{self, Sse, SseReader};
+use crate::common::{Backend, SECRET, TestApp, pg};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todo_api::auth::{SecretKey, mint_token};
@@ -415,7 +413,7 @@ async fn an_expired_or_foreign_cursor_is_410(backend: Backend) {
         .get(&alice.tasks_path("/changes?since=abc"))
         .await
         .validation();
-    common::assert_error_at(&junk, json!(["query", "since"]), "value_error");
+    crate::common::assert_error_at(&junk, json!(["query", "since"]), "value_error");
     // Another user's path is 403, as everywhere.
     alice.get("/api/bob/tasks/changes").await.detail(
         StatusCode::FORBIDDEN,

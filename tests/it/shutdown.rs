@@ -2,13 +2,11 @@
 //! in flight finish, closes its database connections and exits 0; a request that never
 //! finishes holds it up for SHUTDOWN_TIMEOUT at most.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::binary::Binary;
-use common::{pg, token_for};
+use crate::common::binary::Binary;
+use crate::common::{pg, token_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -2,11 +2,9 @@
 //! completion times; filters, search and sorts; keyset pages (also while tasks come and go);
 //! stats; clearCompleted. Through REST and GraphQL.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{Backend, TestApp, UserClient, assert_error_at};
+use crate::common::{Backend, TestApp, UserClient, assert_error_at};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -483,7 +481,7 @@ async fn rest_sorts(app: TestApp) {
 }
 
 /// The `Link: <…>; rel="next"` target of a response, if any.
-fn next_link(response: &common::TestResponse) -> Option<String> {
+fn next_link(response: &crate::common::TestResponse) -> Option<String> {
     let link = response.header("link")?;
     let (target, rel) = link.split_once(">; ")?;
     assert_eq!(rel, "rel=\"next\"", "{link}");
@@ -1024,7 +1022,7 @@ async fn graphql_clear_completed(app: TestApp) {
 async fn older_descriptions_are_keyed_for_search_at_start(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let pg = match backend {
-        Backend::Postgres => match common::pg::TempDatabase::create().await {
+        Backend::Postgres => match crate::common::pg::TempDatabase::create().await {
             Some(db) => Some(db),
             None => return,
         },

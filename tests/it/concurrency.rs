@@ -1,9 +1,7 @@
 //! Concurrency: atomic toggles and parallel creates, on both backends (SQLite included: many
 //! concurrent writers must never see "database is locked").
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;

@@ -1,9 +1,7 @@
 //! The isolation matrix: one user can never read, change or delete another user's tasks,
 //! through any REST endpoint or GraphQL operation, on either backend.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

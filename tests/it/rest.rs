@@ -1,8 +1,6 @@
 //! The REST contract, end to end over HTTP, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{TestApp, assert_error_at};
+use crate::common::{TestApp, assert_error_at};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -3,15 +3,13 @@
 //! 500), readiness says the database is down, the service recovers by itself, and no write
 //! that was acknowledged is lost.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::cluster::PgCluster;
-use common::{Backend, TestApp};
+use crate::common::cluster::PgCluster;
+use crate::common::{Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 

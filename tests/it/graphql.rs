@@ -1,9 +1,7 @@
 //! The GraphQL API over real HTTP, on both backends: the REST cases' twins, the auth rules,
 //! GraphQL-over-HTTP behaviour, the protection limits, and the checked-in schema.
 
-mod common;
-
-use common::{Backend, TestApp, UserClient};
+use crate::common::{Backend, TestApp, UserClient};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -399,7 +397,7 @@ async fn authentication_errors_carry_codes(app: TestApp) {
     let expired = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &json!({"sub": "alice", "exp": chrono::Utc::now().timestamp() - 3600}),
-        &jsonwebtoken::EncodingKey::from_secret(common::SECRET.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(crate::common::SECRET.as_bytes()),
     )
     .unwrap();
     let body = app
@@ -750,15 +748,15 @@ async fn too_deep_queries_are_refused(backend: Backend) {
 const INTROSPECTION_FIXTURES: &[(&str, &str)] = &[
     (
         "graphql-js 16.9, all options",
-        include_str!("fixtures/introspection/graphql-js-16.9-all-options.graphql"),
+        include_str!("../fixtures/introspection/graphql-js-16.9-all-options.graphql"),
     ),
     (
         "graphql-js 17.1, all options",
-        include_str!("fixtures/introspection/graphql-js-17.1-all-options.graphql"),
+        include_str!("../fixtures/introspection/graphql-js-17.1-all-options.graphql"),
     ),
     (
         "GraphiQL 3.9",
-        include_str!("fixtures/introspection/graphiql-3.9.graphql"),
+        include_str!("../fixtures/introspection/graphiql-3.9.graphql"),
     ),
 ];
 

@@ -3,15 +3,13 @@
 //! rotation, every forged or broken token the issue lists, the JWKS being down, and opaque
 //! session tokens looked up in the shared database or through `get-session`.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use common::jwks::{
+use crate::common::jwks::{
     FakeBetterAuth, TestKey, better_auth_claims, free_address, sign_hs256, unsigned,
 };
-use common::{Backend, SECRET, TestApp, TestResponse};
+use crate::common::{Backend, SECRET, TestApp, TestResponse};
+use chrono::Utc;
 use diesel_async::RunQueryDsl;
 use jsonwebtoken::Algorithm;
 use reqwest::{Method, StatusCode};
@@ -288,7 +286,7 @@ async fn forged_and_broken_tokens_are_401(backend: Backend) {
             c["sub"] = json!("mallory");
             c["id"] = json!("mallory");
         });
-        common::jwks::unsigned(&header, &altered, "x")
+        crate::common::jwks::unsigned(&header, &altered, "x")
             .split('.')
             .nth(1)
             .unwrap()
@@ -617,7 +615,7 @@ struct SharedDatabase {
     url: String,
     db: Db,
     _sqlite: Option<tempfile::TempDir>,
-    _postgres: Option<common::pg::TempDatabase>,
+    _postgres: Option<crate::common::pg::TempDatabase>,
 }
 
 impl SharedDatabase {
@@ -632,7 +630,7 @@ impl SharedDatabase {
                 )
             }
             Backend::Postgres => {
-                let db = common::pg::TempDatabase::create().await?;
+                let db = crate::common::pg::TempDatabase::create().await?;
                 (db.url.clone(), None, Some(db))
             }
         };
@@ -1067,7 +1065,7 @@ async fn a_revoked_session_ends_its_sockets(backend: Backend) {
 /// An SSE stream opened with a session token ends once the session is revoked, within the
 /// session cache time, after a last `event: unauthorized` (the socket's 4401, for SSE).
 async fn a_revoked_session_ends_its_sse_streams(backend: Backend) {
-    use common::live::SseReader;
+    use crate::common::live::SseReader;
 
     let Some((shared, _fake, app, id)) = revocable_session(backend).await else {
         return;

@@ -1,15 +1,13 @@
 //! The `todo-api` binary itself: start-up checks, the development secret, `token`, `migrate`.
 //! Each case runs on SQLite and PostgreSQL.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Backend;
-use common::pg::TempDatabase;
+use crate::common::Backend;
+use crate::common::pg::TempDatabase;
 
 backend_cases!(
     dev_mode_on_loopback_serves_with_minted_tokens,
@@ -196,7 +194,7 @@ async fn dev_mode_on_loopback_serves_with_minted_tokens(backend: Backend) {
     assert_eq!(created.status(), reqwest::StatusCode::CREATED);
     let forged = client
         .get(format!("http://{address}/api/alice/tasks"))
-        .bearer_auth(common::token_for("alice"))
+        .bearer_auth(crate::common::token_for("alice"))
         .send()
         .await
         .unwrap();
@@ -276,7 +274,7 @@ async fn refuses_a_network_address_without_auth(backend: Backend) {
     // With a secret it starts.
     let mut with_secret = command(dir.path(), &url);
     with_secret
-        .env("BETTER_AUTH_SECRET", common::SECRET)
+        .env("BETTER_AUTH_SECRET", crate::common::SECRET)
         .env("HOST", "0.0.0.0");
     let (_server, address, _) = serve(with_secret);
     assert!(address.starts_with("0.0.0.0:"), "{address}");
@@ -349,11 +347,11 @@ async fn migrate_applies_once(backend: Backend) {
 async fn in_memory_sqlite_keeps_its_data_across_requests() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = command(dir.path(), "sqlite::memory:");
-    command.env("BETTER_AUTH_SECRET", common::SECRET);
+    command.env("BETTER_AUTH_SECRET", crate::common::SECRET);
     let (_server, address, _) = serve(command);
     todo_api::install_crypto_provider();
     let client = reqwest::Client::new();
-    let token = common::token_for("alice");
+    let token = crate::common::token_for("alice");
     let creates = (0..20).map(|n| {
         client
             .post(format!("http://{address}/api/alice/tasks"))
@@ -387,7 +385,7 @@ async fn a_closed_log_pipe_does_not_break_requests() {
     let url = format!("sqlite://{}", dir.path().join("todo.db").display());
     let mut command = command(dir.path(), &url);
     command
-        .env("BETTER_AUTH_SECRET", common::SECRET)
+        .env("BETTER_AUTH_SECRET", crate::common::SECRET)
         .env("RUST_LOG", "debug");
     let mut child = command
         .args(["--port", "0", "serve"])
@@ -413,7 +411,7 @@ async fn a_closed_log_pipe_does_not_break_requests() {
     for _ in 0..3 {
         let response = client
             .get(format!("http://{address}/api/alice/tasks"))
-            .bearer_auth(common::token_for("alice"))
+            .bearer_auth(crate::common::token_for("alice"))
             .send()
             .await
             .expect("the server still answers");

@@ -1,11 +1,9 @@
 //! GraphQL subscriptions over WebSocket (graphql-transport-ws): token in `connection_init`,
 //! events for the subscriber's own tasks only, on both backends.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestApp, live};
+use crate::common::{TestApp, live};
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

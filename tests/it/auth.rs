@@ -1,8 +1,6 @@
 //! Shared-secret (HS*) token verification and the 401 / 403 rules, over real HTTP.
 
-mod common;
-
-use common::{Backend, SECRET, TestApp};
+use crate::common::{Backend, SECRET, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -1,8 +1,6 @@
 //! The OpenAPI document at `/openapi.json` and Swagger UI at `/docs`, served from the binary.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

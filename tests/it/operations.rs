@@ -3,12 +3,10 @@
 //! What touches the database runs on SQLite and PostgreSQL; what cannot depend on it (CORS,
 //! limits, settings) on SQLite.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::binary::Binary;
-use common::{Backend, SECRET, TestApp, pg};
+use crate::common::binary::Binary;
+use crate::common::{Backend, SECRET, TestApp, pg};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -210,9 +208,10 @@ async fn metrics_by_route_template_pool_and_graphql_operation(app: TestApp) {
             .await;
     }
     // Over WebSocket too, through the same pipeline.
-    let mut socket = common::live::socket(&app, "alice").await;
-    common::live::subscribe_to(&mut socket, "1", "query OpsMetricsSocket { viewer { id } }").await;
-    let answer = common::live::next_json(&mut socket, Duration::from_secs(10))
+    let mut socket = crate::common::live::socket(&app, "alice").await;
+    crate::common::live::subscribe_to(&mut socket, "1", "query OpsMetricsSocket { viewer { id } }")
+        .await;
+    let answer = crate::common::live::next_json(&mut socket, Duration::from_secs(10))
         .await
         .expect("an answer");
     assert_eq!(

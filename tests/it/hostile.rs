@@ -2,11 +2,9 @@
 //! out the server, over HTTP and WebSocket alike. After every attack the server must still
 //! answer `/healthz`.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Backend, SECRET, TestApp};
+use crate::common::{Backend, SECRET, TestApp};
 use futures::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -46,7 +44,7 @@ async fn assert_healthy(app: &TestApp) {
     assert_eq!(health.status, StatusCode::OK, "{}", health.text);
 }
 
-async fn post_graphql(app: &TestApp, body: Value) -> common::TestResponse {
+async fn post_graphql(app: &TestApp, body: Value) -> crate::common::TestResponse {
     let token = format!("Bearer {}", app.token("alice"));
     app.raw(
         Method::POST,
@@ -61,7 +59,7 @@ async fn post_graphql(app: &TestApp, body: Value) -> common::TestResponse {
     .await
 }
 
-async fn get_graphql(app: &TestApp, params: &[(&str, &str)]) -> common::TestResponse {
+async fn get_graphql(app: &TestApp, params: &[(&str, &str)]) -> crate::common::TestResponse {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();

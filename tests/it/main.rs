@@ -1,0 +1,32 @@
+//! The integration tests: one binary (linking the crate once, not once per file), one module
+//! per concern. Each drives the real server over real HTTP (or the real binary) on SQLite and
+//! PostgreSQL with real signed tokens; `cargo test <module>` runs one area, e.g.
+//! `cargo test rest` or `cargo test isolation::postgres`.
+//!
+//! Nothing needs a binary of its own: no test changes process-wide state (environment,
+//! signal handlers, the working directory); the ones that must are run as child processes of
+//! the real binary (`common::binary`).
+
+#[macro_use]
+mod common;
+
+mod auth;
+mod better_auth;
+mod cli;
+mod concurrency;
+mod contract;
+mod failure;
+mod fanout;
+mod frontend;
+mod graphql;
+mod hostile;
+mod isolation;
+mod openapi;
+mod operations;
+mod realtime;
+mod rest;
+mod schema;
+mod shutdown;
+mod subscriptions;
+mod tasks;
+mod tls;

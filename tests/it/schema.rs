@@ -1,0 +1,271 @@
+//! Schema invariants: the two migration sets (`migrations/postgres`, `migrations/sqlite`) must
+//! give the same tables, columns (with the same kind of type and nullability), primary keys and
+//! indexes, and every per-user table must be indexed by its owner first. Each backend is
+//! migrated by the real binary (`todo-api migrate`) and then read back from its catalogue.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::common::pg::TempDatabase;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+/// Indexes only one backend can have, and why. Anything else missing on one side fails.
+const POSTGRES_ONLY_INDEXES: [(&str, &str); 1] = [(
+    "tasks_search_trgm",
+    "a pg_trgm GIN index for search; SQLite has no trigram index and scans the user's rows",
+)];
+
+/// The column that names a row's owner.
+const OWNER: &str = "user_id";
+
+/// What a migrated database holds, in terms both backends share.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Shape {
+    /// table -> column -> (kind of type, nullable)
+    columns: BTreeMap<String, BTreeMap<String, (String, bool)>>,
+    /// table -> primary key columns, in order
+    primary_keys: BTreeMap<String, Vec<String>>,
+    /// (table, index name) -> (columns in order, unique)
+    indexes: BTreeMap<(String, String), (Vec<String>, bool)>,
+}
+
+/// The kind of a declared type, as both backends' drivers map it (diesel's `BigInt`,
+/// `SmallInt` and `Integer` all read SQLite's INTEGER; `Timestamp` reads both spellings).
+fn kind(declared: &str) -> String {
+    let t = declared.to_ascii_lowercase();
+    let kind = if t.contains("int") {
+        "integer"
+    } else if t.contains("bool") {
+        "boolean"
+    } else if t.starts_with("timestamp") {
+        "timestamp"
+    } else if t.contains("text") || t.contains("char") {
+        "text"
+    } else {
+        return t;
+    };
+    kind.to_owned()
+}
+
+/// Runs `todo-api migrate` against `url` in a scratch directory.
+fn migrate(dir: &Path, url: &str) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_todo-api"))
+        .arg("migrate")
+        .current_dir(dir)
+        .env_remove("BETTER_AUTH_URL")
+        .env_remove("JWKS_URL")
+        .env("DATABASE_URL", url)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .output()
+        .expect("runs todo-api migrate");
+    assert!(
+        output.status.success(),
+        "migrate failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[derive(QueryableByName)]
+struct SqliteColumn {
+    #[diesel(sql_type = Text)]
+    tbl: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    declared: String,
+    #[diesel(sql_type = BigInt)]
+    not_null: i64,
+    #[diesel(sql_type = BigInt)]
+    pk: i64,
+}
+
+#[derive(QueryableByName)]
+struct SqliteIndexColumn {
+    #[diesel(sql_type = Text)]
+    tbl: String,
+    #[diesel(sql_type = Text)]
+    idx: String,
+    #[diesel(sql_type = BigInt)]
+    is_unique: i64,
+    #[diesel(sql_type = Text)]
+    origin: String,
+    #[diesel(sql_type = Text)]
+    col: String,
+}
+
+fn sqlite_shape(path: &Path) -> Shape {
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("opens SQLite");
+    let mut shape = Shape::default();
+    let columns: Vec<SqliteColumn> = diesel::sql_query(
+        "SELECT m.name AS tbl, p.name AS name, p.type AS declared, p.\"notnull\" AS not_null,
+                p.pk AS pk
+         FROM sqlite_master m JOIN pragma_table_info(m.name) p
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+           AND m.name <> '__diesel_schema_migrations'
+         ORDER BY m.name, p.pk",
+    )
+    .load(&mut conn)
+    .expect("reads SQLite columns");
+    for c in columns {
+        // A rowid alias (INTEGER PRIMARY KEY) is never NULL, whatever it declares.
+        let nullable = c.not_null == 0 && c.pk == 0;
+        shape
+            .columns
+            .entry(c.tbl.clone())
+            .or_default()
+            .insert(c.name.clone(), (kind(&c.declared), nullable));
+        if c.pk > 0 {
+            shape.primary_keys.entry(c.tbl).or_default().push(c.name);
+        }
+    }
+    let indexed: Vec<SqliteIndexColumn> = diesel::sql_query(
+        "SELECT m.name AS tbl, il.name AS idx, il.\"unique\" AS is_unique, il.origin AS origin,
+                ii.name AS col
+         FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+           AND m.name <> '__diesel_schema_migrations'
+         ORDER BY m.name, il.name, ii.seqno",
+    )
+    .load(&mut conn)
+    .expect("reads SQLite indexes");
+    for c in indexed {
+        // Primary keys are compared above; SQLite backs a non-rowid one with an autoindex.
+        if c.origin == "pk" {
+            continue;
+        }
+        let entry = shape
+            .indexes
+            .entry((c.tbl, c.idx))
+            .or_insert_with(|| (Vec::new(), c.is_unique != 0));
+        entry.0.push(c.col);
+    }
+    shape
+}
+
+async fn postgres_shape(url: &str) -> Shape {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connects to the test database");
+    tokio::spawn(connection);
+    let mut shape = Shape::default();
+    let columns = client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES'
+             FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
+            &[],
+        )
+        .await
+        .expect("reads PostgreSQL columns");
+    for row in columns {
+        let (table, column, declared, nullable): (String, String, String, bool) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        shape
+            .columns
+            .entry(table)
+            .or_default()
+            .insert(column, (kind(&declared), nullable));
+    }
+    let indexes = client
+        .query(
+            "SELECT t.relname::text, i.relname::text, ix.indisunique, ix.indisprimary,
+                    ARRAY(SELECT coalesce(a.attname::text, '(expression)')
+                          FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, ord)
+                          LEFT JOIN pg_attribute a
+                            ON a.attrelid = t.oid AND a.attnum = k.attnum
+                          ORDER BY k.ord)
+             FROM pg_index ix
+             JOIN pg_class t ON t.oid = ix.indrelid
+             JOIN pg_class i ON i.oid = ix.indexrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             WHERE n.nspname = 'public' AND t.relname <> '__diesel_schema_migrations'",
+            &[],
+        )
+        .await
+        .expect("reads PostgreSQL indexes");
+    for row in indexes {
+        let (table, index, unique, primary, columns): (String, String, bool, bool, Vec<String>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        if primary {
+            shape.primary_keys.insert(table, columns);
+        } else {
+            shape.indexes.insert((table, index), (columns, unique));
+        }
+    }
+    shape
+}
+
+/// Both migration sets give the same schema, and every per-user table is indexed by its owner
+/// first (a primary key on the owner counts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_migration_sets_give_the_same_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("schema.db");
+    migrate(dir.path(), &format!("sqlite://{}", file.display()));
+    let sqlite = sqlite_shape(&file);
+    check_owner_indexes("SQLite", &sqlite);
+
+    let Some(database) = TempDatabase::create().await else {
+        return;
+    };
+    migrate(dir.path(), &database.url);
+    let mut postgres = postgres_shape(&database.url).await;
+    check_owner_indexes("PostgreSQL", &postgres);
+    // Created only where pg_trgm can be installed, so allowed to be absent too.
+    postgres
+        .indexes
+        .retain(|(_, index), _| !POSTGRES_ONLY_INDEXES.iter().any(|(name, _)| name == index));
+
+    assert_eq!(
+        sqlite.columns.keys().collect::<BTreeSet<_>>(),
+        postgres.columns.keys().collect::<BTreeSet<_>>(),
+        "the two migration sets create different tables"
+    );
+    for (table, columns) in &sqlite.columns {
+        assert_eq!(
+            Some(columns),
+            postgres.columns.get(table),
+            "table {table}: columns (kind of type, nullable) differ: SQLite left, PostgreSQL right"
+        );
+    }
+    assert_eq!(
+        sqlite.primary_keys, postgres.primary_keys,
+        "primary keys differ: SQLite left, PostgreSQL right"
+    );
+    assert_eq!(
+        sqlite.indexes, postgres.indexes,
+        "indexes differ: SQLite left, PostgreSQL right"
+    );
+    assert!(
+        sqlite.columns.contains_key("tasks") && !sqlite.indexes.is_empty(),
+        "read nothing back: {sqlite:?}"
+    );
+}
+
+/// Every table with an owner column has an index (or primary key) that starts with it.
+fn check_owner_indexes(backend: &str, shape: &Shape) {
+    let per_user: Vec<&String> = shape
+        .columns
+        .iter()
+        .filter(|(_, columns)| columns.contains_key(OWNER))
+        .map(|(table, _)| table)
+        .collect();
+    assert!(
+        per_user.iter().any(|t| *t == "tasks"),
+        "{backend}: no per-user table found"
+    );
+    for table in per_user {
+        let by_primary_key = shape
+            .primary_keys
+            .get(table)
+            .is_some_and(|pk| pk.first().map(String::as_str) == Some(OWNER));
+        let by_index = shape.indexes.iter().any(|((t, _), (cols, _))| {
+            t == table && cols.first().map(String::as_str) == Some(OWNER)
+        });
+        assert!(
+            by_primary_key || by_index,
+            "{backend}: per-user table {table} has no index that starts with {OWNER}"
+        );
+    }
+}
