@@ -143,7 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", todo_api::graphql::sdl());
         return Ok(());
     }
-    let mut config = cli.settings.validate()?;
+    let config = cli.settings.validate()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => todo_api::serve(config).await,
         Command::Migrate => {
@@ -159,10 +159,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { user_id, ttl } => {
-            if config.needs_dev_secret() {
-                let path = config.use_dev_secret()?;
-                eprintln!("(signed with the development secret in {})", path.display());
-            }
+            let config = if config.needs_dev_secret() {
+                let config = config.with_dev_secret()?;
+                if let Some(path) = &config.dev_secret_file {
+                    eprintln!("(signed with the development secret in {})", path.display());
+                }
+                config
+            } else {
+                config
+            };
             let token = config
                 .auth
                 .mint(&user_id, ttl)
