@@ -38,8 +38,8 @@ enum Command {
     PrintSchema,
 }
 
-/// The settings each subcommand reads (by argument id); its help lists only these. `serve`
-/// reads them all. The others are still accepted (a shared `.env` sets them all), just not
+/// The settings each subcommand reads (by argument id, the field name of its declaration in
+/// `config`); its help lists only these. `serve` reads them all. The others are still accepted (a shared `.env` sets them all), just not
 /// listed.
 const USED_BY: &[(&str, &[&str])] = &[
     (
@@ -186,3 +186,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every id in `USED_BY` names a declared setting and every name a subcommand: a renamed
+    /// setting cannot silently drop out of a command's help.
+    #[test]
+    fn used_by_names_declared_settings() {
+        let command = Cli::command();
+        for (name, used) in USED_BY {
+            assert!(command.find_subcommand(name).is_some(), "{name}");
+            for id in *used {
+                assert!(
+                    command.get_arguments().any(|arg| arg.get_id() == id),
+                    "{name}: {id} is not a setting"
+                );
+            }
+        }
+        command_line().debug_assert();
+    }
+}
