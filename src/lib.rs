@@ -147,10 +147,11 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Development mode (no verification configured): refuses a network address, then loads or
-/// creates the development secret and makes it the signing key. Does nothing otherwise.
-pub fn enter_development_mode(config: &mut Config) -> anyhow::Result<()> {
+/// creates the development secret and returns the configuration signing with it. Returns the
+/// configuration as it is otherwise.
+pub fn enter_development_mode(config: Config) -> anyhow::Result<Config> {
     if !config.needs_dev_secret() {
-        return Ok(());
+        return Ok(config);
     }
     if !config.host.is_loopback() {
         anyhow::bail!(
@@ -161,14 +162,13 @@ pub fn enter_development_mode(config: &mut Config) -> anyhow::Result<()> {
         );
     }
     config
-        .use_dev_secret()
-        .context("DEV_SECRET_FILE: cannot use the development secret")?;
-    Ok(())
+        .with_dev_secret()
+        .context("DEV_SECRET_FILE: cannot use the development secret")
 }
 
 /// Runs the server until SIGINT / SIGTERM.
-pub async fn serve(mut config: Config) -> anyhow::Result<()> {
-    enter_development_mode(&mut config)?;
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let config = enter_development_mode(config)?;
     let addr = config.listen_addr();
     let state = AppState::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)

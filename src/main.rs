@@ -38,8 +38,8 @@ enum Command {
     PrintSchema,
 }
 
-/// The settings each subcommand reads (by argument id); its help lists only these. `serve`
-/// reads them all. The others are still accepted (a shared `.env` sets them all), just not
+/// The settings each subcommand reads (by argument id, the field name of its declaration in
+/// `config`); its help lists only these. `serve` reads them all. The others are still accepted (a shared `.env` sets them all), just not
 /// listed.
 const USED_BY: &[(&str, &[&str])] = &[
     (
@@ -143,7 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", todo_api::graphql::sdl());
         return Ok(());
     }
-    let mut config = cli.settings.validate()?;
+    let config = cli.settings.validate()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => todo_api::serve(config).await,
         Command::Migrate => {
@@ -159,10 +159,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { user_id, ttl } => {
-            if config.needs_dev_secret() {
-                let path = config.use_dev_secret()?;
-                eprintln!("(signed with the development secret in {})", path.display());
-            }
+            let config = if config.needs_dev_secret() {
+                let config = config.with_dev_secret()?;
+                if let Some(path) = &config.dev_secret_file {
+                    eprintln!("(signed with the development secret in {})", path.display());
+                }
+                config
+            } else {
+                config
+            };
             let token = config
                 .auth
                 .mint(&user_id, ttl)
@@ -181,3 +186,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every id in `USED_BY` names a declared setting and every name a subcommand: a renamed
+    /// setting cannot silently drop out of a command's help.
+    #[test]
+    fn used_by_names_declared_settings() {
+        let command = Cli::command();
+        for (name, used) in USED_BY {
+            assert!(command.find_subcommand(name).is_some(), "{name}");
+            for id in *used {
+                assert!(
+                    command.get_arguments().any(|arg| arg.get_id() == id),
+                    "{name}: {id} is not a setting"
+                );
+            }
+        }
+        command_line().debug_assert();
+    }
+}

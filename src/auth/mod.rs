@@ -9,7 +9,9 @@
 //! - `jwks`: Better Auth's public keys, cached, refreshed, refetched on an unknown `kid`.
 //! - `sessions`: Better Auth's opaque session tokens (opt-in), read from its `session` table
 //!   (through `db::sessions`, the only database access here) or from its `get-session`.
-//! - `settings`: the Better Auth settings (URL, JWKS, session tokens) and their defaults.
+//! - `settings`: which Better Auth URLs are plain http on a network host (said at start); the
+//!   settings themselves are declared in `config`.
+//! - `secret_file`: the development secret's file (its default place, created safely).
 //! - `fetch`: the HTTP client for calls to Better Auth (rustls, timeouts, size cap).
 //! - `lifetime`: how long a verified token stays good on a WebSocket or SSE stream (its `exp`,
 //!   and periodic re-verification), shared by both transports.
@@ -17,6 +19,7 @@
 mod fetch;
 mod jwks;
 mod lifetime;
+mod secret_file;
 mod sessions;
 mod settings;
 mod verifier;
@@ -31,11 +34,12 @@ use crate::error::{AppError, AuthFailure};
 
 pub use jwks::JwksSettings;
 pub use lifetime::{Credential, CredentialEnd};
+pub use secret_file::{MIN_SECRET_BYTES, default_dev_secret_path, load_or_create_secret};
 pub use sessions::{SessionSettings, SessionSource, sign_session_token};
-pub use settings::BetterAuthArgs;
+pub use settings::{insecure_urls, is_loopback};
 pub use verifier::{
     AuthSettings, MAX_TOKEN_TTL, SecretKey, Verifier, algorithm_named, check_token_ttl,
-    check_user_id, mint_token,
+    check_user_id, mint_token, normalize_claim_value,
 };
 
 /// A user whose identity a verified token vouches for.

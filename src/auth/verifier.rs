@@ -112,7 +112,7 @@ fn is_hmac(alg: Algorithm) -> bool {
 /// its origin (`url`'s serialization: scheme and host lower-cased, a default port dropped, no
 /// trailing slash) plus its path, if any, without a trailing slash; a URL with a query or
 /// fragment, and any other value, compares exactly as written.
-pub(super) fn normalize_claim_value(value: &str) -> String {
+pub fn normalize_claim_value(value: &str) -> String {
     if let Ok(url) = url::Url::parse(value) {
         let origin = url.origin();
         if origin.is_tuple()

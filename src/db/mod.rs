@@ -37,8 +37,9 @@ const MIGRATION_LOCK: i64 = 7_262_534_521;
 /// short statements, so this is only reached under a pathological pile-up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 15_000;
 
-/// Which database a `DATABASE_URL` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which database a `DATABASE_URL` names. Its `Debug` hides the password a PostgreSQL URL
+/// may carry.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
     /// A PostgreSQL URL, passed to tokio-postgres (after TLS parameters are taken out).
     Postgres(String),
@@ -81,6 +82,44 @@ impl DatabaseTarget {
             _ => "sqlite",
         }
     }
+}
+
+impl std::fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseTarget::Postgres(url) => {
+                f.debug_tuple("Postgres").field(&redacted(url)).finish()
+            }
+            DatabaseTarget::SqliteFile(path) => f.debug_tuple("SqliteFile").field(path).finish(),
+            DatabaseTarget::SqliteMemory => f.write_str("SqliteMemory"),
+        }
+    }
+}
+
+/// A PostgreSQL URL with its password (in the user part or as `?password=`) replaced; one
+/// that does not parse is not shown at all.
+fn redacted(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<unparsed URL, not shown>".to_owned();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("<redacted>"));
+    }
+    if parsed.query_pairs().any(|(key, _)| key == "password") {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key == "password" {
+                    "<redacted>".into()
+                } else {
+                    value
+                };
+                (key.into_owned(), value.into_owned())
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 /// Pool settings.

@@ -110,8 +110,8 @@ impl TestAppBuilder {
 
 async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGuard) -> TestApp {
     let settings = todo_api::config::settings_from_args(args).expect("test settings parse");
-    let mut config = settings.validate().expect("test settings are valid");
-    todo_api::enter_development_mode(&mut config).expect("development mode");
+    let config = settings.validate().expect("test settings are valid");
+    let config = todo_api::enter_development_mode(config).expect("development mode");
     let state = todo_api::AppState::build(config)
         .await
         .expect("app state builds");

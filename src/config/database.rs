@@ -1,0 +1,59 @@
+//! The database settings: which database (`DATABASE_URL`) and its pool. Declares and reads
+//! them; connecting is `db`'s business.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::value::{ConfigError, Parsed, check, checked};
+use crate::db::{DatabaseTarget, PoolOptions};
+
+/// The database settings as given.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: postgres://…, postgresql://… (sslmode / sslrootcert as libpq), sqlite://PATH
+    /// or sqlite::memory:.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://todo.db",
+        value_parser = checked(DatabaseTarget::parse),
+        global = true
+    )]
+    pub database_url: Parsed<DatabaseTarget>,
+
+    /// Most database connections held open.
+    #[arg(
+        long,
+        env = "DB_POOL_SIZE",
+        default_value = "10",
+        value_parser = check::at_least_one::<u32>("a number of connections"),
+        global = true
+    )]
+    pub db_pool_size: Parsed<u32>,
+
+    /// How long a request waits for a database connection before answering 503 (e.g. 5s).
+    #[arg(
+        long,
+        env = "DB_TIMEOUT",
+        default_value = "5s",
+        value_parser = check::duration(),
+        global = true
+    )]
+    pub db_timeout: Parsed<Duration>,
+}
+
+impl DatabaseArgs {
+    /// The database target.
+    pub fn target(&self) -> Result<DatabaseTarget, ConfigError> {
+        self.database_url.get()
+    }
+
+    /// The pool settings.
+    pub fn pool(&self) -> Result<PoolOptions, ConfigError> {
+        Ok(PoolOptions {
+            max_size: self.db_pool_size.get()?,
+            acquire_timeout: self.db_timeout.get()?,
+        })
+    }
+}

@@ -1,0 +1,199 @@
+//! The limits that protect the server: request body, time and rate (per user and per client
+//! address), connections and their timeouts, WebSocket messages, tasks per user, and the
+//! GraphQL document limits. Declares and reads them; enforcing them is `ops`'s and
+//! `graphql`'s business.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::value::{ConfigError, Parsed, check, checked, list};
+
+/// The limit settings as given.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsArgs {
+    /// GraphQL: deepest selection allowed.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value = "10",
+          value_parser = check::number::<usize>("a whole number"), global = true)]
+    pub graphql_max_depth: Parsed<usize>,
+
+    /// GraphQL: highest query complexity allowed.
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value = "250",
+          value_parser = check::number::<usize>("a whole number"), global = true)]
+    pub graphql_max_complexity: Parsed<usize>,
+
+    /// GraphQL: largest query document, in bytes.
+    #[arg(long, env = "GRAPHQL_MAX_DOCUMENT_BYTES", default_value = "16384",
+          value_parser = check::number::<usize>("a number of bytes"), global = true)]
+    pub graphql_max_document_bytes: Parsed<usize>,
+
+    /// GraphQL: most aliases in one document.
+    #[arg(long, env = "GRAPHQL_MAX_ALIASES", default_value = "30",
+          value_parser = check::number::<usize>("a whole number"), global = true)]
+    pub graphql_max_aliases: Parsed<usize>,
+
+    /// GraphQL: most operations in one batched request (0 turns batching off).
+    #[arg(long, env = "GRAPHQL_MAX_BATCH", default_value = "0",
+          value_parser = check::number::<usize>("a whole number (0 = off)"), global = true)]
+    pub graphql_max_batch: Parsed<usize>,
+
+    /// GraphQL: answer introspection queries (turn off in production if you like).
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value = "true",
+          value_parser = check::boolean(), global = true)]
+    pub graphql_introspection: Parsed<bool>,
+
+    /// Largest request body (bytes, or with KiB / MiB); a larger one is answered 413.
+    #[arg(long, env = "MAX_BODY_SIZE", default_value = "256KiB",
+          value_parser = check::bytes(), global = true)]
+    pub max_body_size: Parsed<usize>,
+
+    /// Longest a request may take before it is answered 408 (e.g. 30s).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s",
+          value_parser = check::nonzero_duration(), global = true)]
+    pub request_timeout: Parsed<Duration>,
+
+    /// Requests each user may make per RATE_LIMIT_WINDOW (a token bucket, so also the largest
+    /// burst); more are answered 429. 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT", default_value = "300",
+          value_parser = check::number::<u32>("a number of requests (0 = off)"), global = true)]
+    pub rate_limit: Parsed<u32>,
+
+    /// The window of RATE_LIMIT: the bucket refills completely over this time (e.g. 60s).
+    #[arg(long, env = "RATE_LIMIT_WINDOW", default_value = "60s",
+          value_parser = check::nonzero_duration(), global = true)]
+    pub rate_limit_window: Parsed<Duration>,
+
+    /// Most client connections open at once; further ones wait to be accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value = "1024",
+          value_parser = check::at_least_one::<usize>("a number of connections"), global = true)]
+    pub max_connections: Parsed<usize>,
+
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open waiting for the next request (e.g. 10s).
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s",
+          value_parser = check::nonzero_duration(), global = true)]
+    pub header_read_timeout: Parsed<Duration>,
+
+    /// How long a client may take to send a request's body before it is answered 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s",
+          value_parser = check::nonzero_duration(), global = true)]
+    pub body_read_timeout: Parsed<Duration>,
+
+    /// Requests without a token each client address may make per RATE_LIMIT_WINDOW; more are
+    /// answered 429. 0 turns the limit off.
+    #[arg(long, env = "ANONYMOUS_RATE_LIMIT", default_value = "60",
+          value_parser = check::number::<u32>("a number of requests (0 = off)"), global = true)]
+    pub anonymous_rate_limit: Parsed<u32>,
+
+    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client
+    /// address for the anonymous rate limit. Empty: X-Forwarded-For is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "",
+          value_parser = checked(ip_list), global = true)]
+    pub trusted_proxies: Parsed<Vec<IpAddr>>,
+
+    /// WebSocket: how long a client has to send `connection_init` after connecting before the
+    /// socket is closed with 4408.
+    #[arg(long, env = "WS_INIT_TIMEOUT", default_value = "10s",
+          value_parser = check::nonzero_duration(), global = true)]
+    pub ws_init_timeout: Parsed<Duration>,
+
+    /// WebSocket: largest message a client may send (bytes, or with KiB / MiB); a larger one
+    /// closes the socket with 1009.
+    #[arg(long, env = "WS_MAX_MESSAGE_SIZE", default_value = "64KiB",
+          value_parser = check::bytes(), global = true)]
+    pub ws_max_message_size: Parsed<usize>,
+
+    /// WebSocket: most operations running at once on one connection; one more is refused
+    /// with a graphql-ws `error` (LIMIT_EXCEEDED).
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value = "50",
+          value_parser = check::at_least_one::<usize>("a number of operations"), global = true)]
+    pub ws_max_subscriptions_per_connection: Parsed<usize>,
+
+    /// Most tasks one user may have; creating one more is a 409 (REST) or LIMIT_EXCEEDED
+    /// (GraphQL).
+    #[arg(long, env = "MAX_TASKS_PER_USER", default_value = "10000",
+          value_parser = check::at_least_one::<u64>("a number of tasks"), global = true)]
+    pub max_tasks_per_user: Parsed<u64>,
+}
+
+/// GraphQL protection limits.
+#[derive(Debug, Clone)]
+pub struct GraphqlLimits {
+    /// Deepest selection.
+    pub max_depth: usize,
+    /// Highest complexity.
+    pub max_complexity: usize,
+    /// Largest document in bytes.
+    pub max_document_bytes: usize,
+    /// Most aliases.
+    pub max_aliases: usize,
+    /// Most operations per batch; 0 = batching off.
+    pub max_batch: usize,
+    /// Introspection on or off.
+    pub introspection: bool,
+}
+
+/// The per-user rate limit: a bucket of `requests` tokens that refills over `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitPolicy {
+    /// Bucket size: requests per window, and the largest burst.
+    pub requests: u32,
+    /// Time to refill an empty bucket.
+    pub window: Duration,
+}
+
+/// Limits of the GraphQL WebSocket transport (the GraphQL limits apply to each operation too).
+#[derive(Debug, Clone)]
+pub struct WebSocketLimits {
+    /// Time allowed between the upgrade and `connection_init`.
+    pub init_timeout: Duration,
+    /// Largest client message, in bytes.
+    pub max_message_bytes: usize,
+    /// Most operations running at once on one connection.
+    pub max_operations: usize,
+}
+
+fn ip_list(text: &str) -> Result<Vec<IpAddr>, String> {
+    list(text)
+        .iter()
+        .map(|ip| {
+            ip.parse::<IpAddr>()
+                .map_err(|_| format!("{ip:?} is not an IP address (expected e.g. 10.0.0.1)"))
+        })
+        .collect()
+}
+
+impl LimitsArgs {
+    /// The GraphQL limits.
+    pub fn graphql(&self) -> Result<GraphqlLimits, ConfigError> {
+        Ok(GraphqlLimits {
+            max_depth: self.graphql_max_depth.get()?,
+            max_complexity: self.graphql_max_complexity.get()?,
+            max_document_bytes: self.graphql_max_document_bytes.get()?,
+            max_aliases: self.graphql_max_aliases.get()?,
+            max_batch: self.graphql_max_batch.get()?,
+            introspection: self.graphql_introspection.get()?,
+        })
+    }
+
+    /// The per-user and the anonymous rate limits (`None` when off); they share the window.
+    pub fn rate_limits(
+        &self,
+    ) -> Result<(Option<RateLimitPolicy>, Option<RateLimitPolicy>), ConfigError> {
+        let requests = self.rate_limit.get()?;
+        let window = self.rate_limit_window.get()?;
+        let anonymous = self.anonymous_rate_limit.get()?;
+        let policy = |requests: u32| (requests > 0).then_some(RateLimitPolicy { requests, window });
+        Ok((policy(requests), policy(anonymous)))
+    }
+
+    /// The WebSocket limits.
+    pub fn websocket(&self) -> Result<WebSocketLimits, ConfigError> {
+        Ok(WebSocketLimits {
+            init_timeout: self.ws_init_timeout.get()?,
+            max_message_bytes: self.ws_max_message_size.get()?,
+            max_operations: self.ws_max_subscriptions_per_connection.get()?,
+        })
+    }
+}

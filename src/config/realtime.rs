@@ -1,0 +1,67 @@
+//! The live-update and sync settings: subscriptions per user, how long deletions are
+//! remembered, SSE keep-alives. Declares and reads them; the event router and sync are in
+//! `tasks`.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::value::{ConfigError, Parsed, check};
+
+/// The realtime settings as given.
+#[derive(Debug, Clone, Args)]
+pub struct RealtimeArgs {
+    /// Most live-update subscriptions (GraphQL and SSE together) one user may have open on
+    /// one instance; more are refused (GraphQL TOO_MANY_SUBSCRIPTIONS, SSE 429).
+    #[arg(
+        long,
+        env = "MAX_SUBSCRIPTIONS_PER_USER",
+        default_value = "100",
+        value_parser = check::at_least_one::<usize>("a number of subscriptions"),
+        global = true
+    )]
+    pub max_subscriptions_per_user: Parsed<usize>,
+
+    /// How long deletions are remembered for incremental sync (e.g. 30d); an older cursor is
+    /// answered 410 CURSOR_EXPIRED.
+    #[arg(
+        long,
+        env = "TOMBSTONE_RETENTION",
+        default_value = "30d",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub tombstone_retention: Parsed<Duration>,
+
+    /// How often an idle Server-Sent Events stream gets a keep-alive comment (e.g. 15s).
+    #[arg(
+        long,
+        env = "SSE_KEEP_ALIVE",
+        default_value = "15s",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub sse_keep_alive: Parsed<Duration>,
+}
+
+/// Live updates (subscriptions, SSE) and incremental sync.
+#[derive(Debug, Clone)]
+pub struct Realtime {
+    /// Most open subscriptions per user per instance.
+    pub max_subscriptions_per_user: usize,
+    /// How long tombstones are kept.
+    pub tombstone_retention: Duration,
+    /// Keep-alive comment interval of SSE streams.
+    pub sse_keep_alive: Duration,
+}
+
+impl RealtimeArgs {
+    /// The realtime settings.
+    pub fn realtime(&self) -> Result<Realtime, ConfigError> {
+        Ok(Realtime {
+            max_subscriptions_per_user: self.max_subscriptions_per_user.get()?,
+            tombstone_retention: self.tombstone_retention.get()?,
+            sse_keep_alive: self.sse_keep_alive.get()?,
+        })
+    }
+}
