@@ -11,19 +11,20 @@
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::{Request, Variables};
 
+use super::code::Code;
 use super::nesting::{MAX_NESTING, document_nesting, value_nesting};
 use crate::config::GraphqlLimits;
 
 /// Why a request was refused before it ran: its GraphQL error code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {
-    /// `BAD_REQUEST`, `GRAPHQL_PARSE_FAILED` or `GRAPHQL_VALIDATION_FAILED`.
-    pub code: &'static str,
+    /// `BadRequest`, `GraphqlParseFailed` or `GraphqlValidationFailed`.
+    pub code: Code,
     /// What was wrong, for the client.
     pub message: String,
 }
 
-fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+fn refuse(code: Code, message: impl Into<String>) -> Refusal {
     Refusal {
         code,
         message: message.into(),
@@ -34,12 +35,12 @@ fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
 /// the document size, and bracket nesting of the document and the variables.
 pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result<(), Refusal> {
     if request.query.trim().is_empty() {
-        return Err(refuse("BAD_REQUEST", "the request has no `query`"));
+        return Err(refuse(Code::BadRequest, "the request has no `query`"));
     }
     let query = &request.query;
     if query.len() > limits.max_document_bytes {
         return Err(refuse(
-            "GRAPHQL_VALIDATION_FAILED",
+            Code::GraphqlValidationFailed,
             format!(
                 "the query document is {} bytes, more than the limit of {} bytes",
                 query.len(),
@@ -51,7 +52,7 @@ pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result
     let nesting = document_nesting(query);
     if nesting > MAX_NESTING {
         return Err(refuse(
-            "GRAPHQL_PARSE_FAILED",
+            Code::GraphqlParseFailed,
             format!(
                 "the query document nests brackets {nesting} deep, more than the limit of \
                  {MAX_NESTING}"
@@ -66,7 +67,7 @@ pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result
         .unwrap_or(0);
     if variables > MAX_NESTING {
         return Err(refuse(
-            "GRAPHQL_PARSE_FAILED",
+            Code::GraphqlParseFailed,
             format!("the variables nest {variables} deep, more than the limit of {MAX_NESTING}"),
         ));
     }
@@ -81,7 +82,7 @@ pub(crate) fn check_aliases(
     let aliases = count_aliases(document);
     if aliases > limits.max_aliases {
         return Err(refuse(
-            "GRAPHQL_VALIDATION_FAILED",
+            Code::GraphqlValidationFailed,
             format!(
                 "the query uses {aliases} aliases, more than the limit of {}",
                 limits.max_aliases

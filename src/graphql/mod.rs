@@ -13,6 +13,7 @@
 //! `TaskService` function and map the result. No SQL, validation or isolation logic here.
 
 mod cache;
+mod code;
 mod error;
 pub mod graphiql;
 mod http;

@@ -29,11 +29,12 @@ use serde_json::{Value, json};
 use tokio_stream::StreamMap;
 
 use super::AppSchema;
+use super::code::{Code, add_codes};
+use super::error::to_graphql_error;
 use super::pipeline::Pipeline;
 use crate::auth::{AuthUser, Credential, Verifier, bearer_from_value, bearer_token};
 use crate::config::WebSocketLimits;
 use crate::error::{AppError, AuthFailure};
-use crate::graphql::to_graphql_error;
 use crate::ops::rate_limit::RateLimiter;
 
 /// Everything one socket needs.
@@ -108,8 +109,8 @@ impl Outbox {
     }
 
     /// An operation refused before it ran: graphql-ws `error`, with `extensions.code`.
-    async fn error(&mut self, id: &str, code: &str, message: &str, extra: Option<Value>) -> bool {
-        let mut error = json!({"message": message, "extensions": {"code": code}});
+    async fn error(&mut self, id: &str, code: Code, message: &str, extra: Option<Value>) -> bool {
+        let mut error = json!({"message": message, "extensions": {"code": code.as_str()}});
         if let Some(Value::Object(extra)) = extra {
             for (key, value) in extra {
                 error["extensions"][key] = value;
@@ -245,7 +246,7 @@ async fn serve_operations(
             end = &mut ended => return out.close(4401, &end.message()).await,
             Some((id, item)) = operations.next(), if !operations.is_empty() => {
                 let sent = match item {
-                    Some(response) => out.next(&id, &super::http::add_codes(response)).await,
+                    Some(response) => out.next(&id, &add_codes(response)).await,
                     None => {
                         operations.remove(&id);
                         out.send(json!({"id": id, "type": "complete"})).await
@@ -271,7 +272,7 @@ async fn serve_operations(
                                 .await;
                         }
                         let checked = if operations.len() >= context.limits.max_operations {
-                            Err(("LIMIT_EXCEEDED", format!(
+                            Err((Code::LimitExceeded, format!(
                                 "at most {} operations may run at once on one connection",
                                 context.limits.max_operations
                             ), None))
@@ -289,8 +290,9 @@ async fn serve_operations(
                                             ),
                                             _ => None,
                                         };
+                                        let code = Code::of(&error);
                                         let message = to_graphql_error(error).message;
-                                        Err(("RATE_LIMITED", message, extra))
+                                        Err((code, message, extra))
                                     }
                                 })
                         };
