@@ -25,6 +25,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use futures::stream::{BoxStream, SplitSink};
 use futures::{SinkExt, StreamExt};
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_stream::StreamMap;
 
@@ -99,13 +100,31 @@ impl Outbox {
         let _ = self.sink.close().await;
     }
 
+    /// Ends the socket after the client closed it: the close frame tungstenite queued in
+    /// answer to the client's goes out (dropped unsent, browsers report 1006, not 1000).
+    async fn finish(&mut self) {
+        let _ = self.sink.close().await;
+    }
+
+    /// One result of an operation. Serialized straight from the `Response`, never through a
+    /// `serde_json::Value` (whose maps sort their keys), so the data keeps the selection order
+    /// the pipeline gave it.
     async fn next(&mut self, id: &str, payload: &Response) -> bool {
+        #[derive(Serialize)]
+        struct Next<'a> {
+            id: &'a str,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            payload: &'a Response,
+        }
         let kind = match self.protocol {
             WebSocketProtocols::GraphQLWS => "next",
             WebSocketProtocols::SubscriptionsTransportWS => "data",
         };
-        self.send(json!({"id": id, "type": kind, "payload": payload}))
-            .await
+        let Ok(text) = serde_json::to_string(&Next { id, kind, payload }) else {
+            return false;
+        };
+        self.sink.send(Message::Text(text.into())).await.is_ok()
     }
 
     /// An operation refused before it ran: graphql-ws `error`, with `extensions.code`.
@@ -187,7 +206,7 @@ async fn run(
         };
         match read(message) {
             None => continue,
-            Some(Incoming::Gone) => return,
+            Some(Incoming::Gone) => return out.finish().await,
             Some(Incoming::TooBig) => return out.close(1009, "Message too big").await,
             Some(Incoming::Malformed(why)) => return out.close(4400, &why).await,
             Some(Incoming::Message(message)) => match *message {
@@ -259,7 +278,7 @@ async fn serve_operations(
             message = incoming.next() => {
                 let message = match read(message) {
                     None => continue,
-                    Some(Incoming::Gone) => return,
+                    Some(Incoming::Gone) => return out.finish().await,
                     Some(Incoming::TooBig) => return out.close(1009, "Message too big").await,
                     Some(Incoming::Malformed(why)) => return out.close(4400, &why).await,
                     Some(Incoming::Message(message)) => *message,
