@@ -14,10 +14,12 @@
 
 mod cache;
 mod code;
+mod complexity;
 mod error;
 pub mod graphiql;
 mod http;
 mod limits;
+mod lists;
 mod nesting;
 mod order;
 mod pipeline;
@@ -42,7 +44,11 @@ pub use pipeline::Pipeline;
 
 /// The root query type.
 #[derive(MergedObject, Default)]
-pub struct Query(resolvers::TaskQuery, resolvers::ViewerQuery);
+pub struct Query(
+    lists::TaskListQuery,
+    resolvers::TaskQuery,
+    resolvers::ViewerQuery,
+);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
@@ -69,7 +75,7 @@ pub fn build_schema(
     // run once per operation in the `Pipeline`; an extension would run for every field.
     // Bounds the parser's recursion (nested lists, objects, selections) before any
     // measuring; introspection's `ofType` chain is the deepest legitimate nesting.
-    .limit_recursive_depth(limits.max_depth.max(limits::introspection::MAX_DEPTH) * 2);
+    .limit_recursive_depth(limits.max_depth.max(complexity::introspection::MAX_DEPTH) * 2);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -16,6 +16,11 @@
 //!
 //! Events themselves come from `TaskService::subscribe` through the schema; nothing here
 //! knows about tasks.
+//!
+//! `async-graphql-axum` is not a dependency: its `GraphQLWebSocket` runs `connection_init` and
+//! each operation straight against the schema, past the pipeline's limits, the rate limit and
+//! the credential's end that this transport applies; the protocol names come from
+//! async-graphql itself (`ALL_WEBSOCKET_PROTOCOLS`).
 
 use std::sync::Arc;
 
