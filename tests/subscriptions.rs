@@ -48,17 +48,8 @@ async fn connect_with(app: &TestApp, protocol: &str, init_payload: Value) -> Soc
 
 /// The next JSON message, or `None` when the socket closes; fails after 10 s.
 async fn next_json(socket: &mut Socket) -> Option<Value> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s");
-        match message {
-            Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-            Some(Ok(other)) => panic!("unexpected message {other:?}"),
-        }
-    }
+    let text = next_text(socket).await?;
+    Some(serde_json::from_str(&text).unwrap())
 }
 
 async fn events_reach_only_their_owner(app: TestApp) {
@@ -177,7 +168,8 @@ async fn bad_or_missing_token_closes_the_socket(app: TestApp) {
     }
 }
 
-/// The next text message as sent (key order intact), or `None` when the socket closes.
+/// The next text message as sent (key order intact), or `None` when the socket closes; fails
+/// after 10 s.
 async fn next_text(socket: &mut Socket) -> Option<String> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
