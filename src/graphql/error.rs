@@ -1,27 +1,16 @@
-//! `AppError` → GraphQL error with `extensions.code`: the one GraphQL mapping.
+//! `AppError` → GraphQL error: the public message, `extensions.code` (from [`Code::of`]) and the
+//! extensions some errors carry (`limit`, `retryAfter`, `field`, `errors`). Logs internals and
+//! never returns them.
 
 use async_graphql::ErrorExtensions;
 
+use super::code::Code;
 use crate::error::AppError;
 
 /// The GraphQL error for an `AppError`. Internal details are logged, never returned.
 pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
     error.log();
-    let code = match &error {
-        AppError::Unauthenticated(crate::error::AuthFailure::KeysUnavailable(_)) => {
-            "SERVICE_UNAVAILABLE"
-        }
-        AppError::Unauthenticated(_) => "UNAUTHENTICATED",
-        AppError::Forbidden => "FORBIDDEN",
-        AppError::NotFound => "NOT_FOUND",
-        AppError::Validation(_) => "BAD_USER_INPUT",
-        AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
-        AppError::RateLimited(_) => "RATE_LIMITED",
-        AppError::TaskLimitReached(_) => "LIMIT_EXCEEDED",
-        AppError::TooManySubscriptions(_) => "TOO_MANY_SUBSCRIPTIONS",
-        AppError::CursorExpired => "CURSOR_EXPIRED",
-        AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
-    };
+    let code = Code::of(&error).as_str();
     let message = error.public_message();
     async_graphql::Error::new(message).extend_with(|_, ext| {
         ext.set("code", code);

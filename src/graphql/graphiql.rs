@@ -1,5 +1,5 @@
 //! GraphiQL, served from the binary: the page at `GET /graphql` (for browsers) and its assets
-//! under `/graphiql/<hash>/`, vendored in `src/graphql/graphiql/` (see `refresh.sh` there and
+//! under `/graphiql/<hash>/`, vendored in `assets/graphiql/` (see `refresh.sh` there and
 //! `VERSIONS`). Nothing is fetched from another origin, so it works offline, and the page's
 //! Content-Security-Policy allows only the server's own origin.
 //!
@@ -25,32 +25,50 @@ const ASSETS: &[Asset] = &[
     Asset {
         name: "react.production.min.js",
         media_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("graphiql/react.production.min.js"),
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/graphiql/react.production.min.js"
+        )),
     },
     Asset {
         name: "react-dom.production.min.js",
         media_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("graphiql/react-dom.production.min.js"),
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/graphiql/react-dom.production.min.js"
+        )),
     },
     Asset {
         name: "graphiql.min.js",
         media_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("graphiql/graphiql.min.js"),
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/graphiql/graphiql.min.js"
+        )),
     },
     Asset {
         name: "graphiql.min.css",
         media_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("graphiql/graphiql.min.css"),
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/graphiql/graphiql.min.css"
+        )),
     },
     Asset {
         name: "page.css",
         media_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("graphiql/page.css"),
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/graphiql/page.css"
+        )),
     },
     Asset {
         name: "start.js",
         media_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("graphiql/start.js"),
+        bytes: include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/graphiql/start.js"
+        )),
     },
 ];
 

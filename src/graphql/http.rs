@@ -13,13 +13,14 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::AppSchema;
+use super::code::{Code, add_codes, is_input_coercion};
+use super::error::to_graphql_error;
 use super::limits::{Refusal, is_query_operation};
 use super::pipeline::{Checked, Pipeline, is_request_error};
 use crate::auth::AuthUser;
 use crate::auth::{Verifier, bearer_token};
 use crate::config::Config;
 use crate::error::{AppError, AuthFailure};
-use crate::graphql::to_graphql_error;
 use crate::ops::rate_limit::RateLimiter;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -27,10 +28,11 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 /// A request-level failure (nothing executed), in GraphQL's error shape.
 fn request_error(
     status: StatusCode,
-    code: &str,
+    code: Code,
     message: impl Into<String>,
 ) -> axum::response::Response {
-    let body = json!({"errors": [{"message": message.into(), "extensions": {"code": code}}]});
+    let body =
+        json!({"errors": [{"message": message.into(), "extensions": {"code": code.as_str()}}]});
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response
@@ -72,35 +74,6 @@ async fn identify(
         return Err((StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response());
     }
     Ok(outcome)
-}
-
-/// Gives every error an `extensions.code`: errors from parsing or validation have none.
-pub(super) fn add_codes(mut response: Response) -> Response {
-    let request_failed = response.data == async_graphql::Value::Null;
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            let code = if !error.path.is_empty() && is_input_coercion(&error.message) {
-                "BAD_USER_INPUT"
-            } else if request_failed && error.path.is_empty() {
-                "GRAPHQL_VALIDATION_FAILED"
-            } else {
-                "INTERNAL_SERVER_ERROR"
-            };
-            extensions.set("code", code);
-        }
-    }
-    response
-}
-
-/// async-graphql's words for a variable or argument of the wrong shape, met while executing
-/// a field (so the error has a path): the client's input, not a server fault. Without a path
-/// the same words are a validation failure of the document itself.
-fn is_input_coercion(message: &str) -> bool {
-    message.starts_with("Failed to parse \"")
-        || message.starts_with("Invalid value for argument")
-        || message.starts_with("Expected input type")
-        || message.starts_with("Variable \"")
 }
 
 /// A response whose only errors are input of the wrong shape, so nothing was done.
@@ -171,13 +144,13 @@ fn check_batch(pipeline: &Pipeline, batch: BatchRequest) -> Result<(Vec<Checked>
         BatchRequest::Batch(requests) => {
             if limits.max_batch == 0 {
                 return Err(Refusal {
-                    code: "BAD_REQUEST",
+                    code: Code::BadRequest,
                     message: "batched requests are turned off".to_owned(),
                 });
             }
             if requests.is_empty() || requests.len() > limits.max_batch {
                 return Err(Refusal {
-                    code: "BAD_REQUEST",
+                    code: Code::BadRequest,
                     message: format!("a batch must hold 1 to {} operations", limits.max_batch),
                 });
             }
@@ -214,7 +187,7 @@ pub(super) async fn post_handler(
             Err(e) => {
                 return request_error(
                     StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
+                    Code::BadRequest,
                     format!("the body is not valid JSON: {e}"),
                 );
             }
@@ -224,7 +197,7 @@ pub(super) async fn post_handler(
             Err(e) => {
                 return request_error(
                     StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
+                    Code::BadRequest,
                     format!("the body is not a GraphQL request (it needs a \"query\" string): {e}"),
                 );
             }
@@ -232,7 +205,7 @@ pub(super) async fn post_handler(
     } else {
         return request_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_REQUEST",
+            Code::BadRequest,
             "send the request as application/json",
         );
     };
@@ -283,7 +256,7 @@ pub(super) async fn get_handler(
     }
     let request = match request_from_query_string(query) {
         Ok(request) => request,
-        Err(problem) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", problem),
+        Err(problem) => return request_error(StatusCode::BAD_REQUEST, Code::BadRequest, problem),
     };
     let checked = match pipeline.check(request) {
         Ok(checked) => checked,
@@ -297,7 +270,7 @@ pub(super) async fn get_handler(
     {
         return request_error(
             StatusCode::METHOD_NOT_ALLOWED,
-            "BAD_REQUEST",
+            Code::BadRequest,
             "mutations are only allowed over POST",
         );
     }

@@ -1,29 +1,26 @@
-//! The GraphQL protection limits, applied by the transport pipeline (`pipeline`) that every
-//! transport (POST, GET, WebSocket `subscribe`) passes a request through:
-//! [`check_request`] is the text gate before the parser sees it (a query present, document
-//! size, bracket nesting of the document and the variables); [`check_aliases`] and
-//! [`measure_with`] (depth and complexity) then run on the parsed document, on every request.
-//! A list field costs as many times its items as it may hold ([`LIST_FIELDS`]), a paged one its
-//! `first` (from this request's variables), and introspection is measured apart under its own
-//! fixed bounds so that every GraphQL tool can load the schema under the default limits but
-//! introspection cannot be abused for cost.
+//! The GraphQL protection limits that need no cost table, applied by the transport pipeline
+//! (`pipeline`) that every transport (POST, GET, WebSocket `subscribe`) passes a request
+//! through: [`check_request`] is the text gate before the parser sees it (a query present,
+//! document size, bracket nesting of the document and the variables); [`check_aliases`] runs
+//! on the parsed document. Depth and complexity are `complexity`'s. Nothing here executes.
 
-use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
-use async_graphql::{Request, Variables};
+use async_graphql::Request;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
+use super::code::Code;
 use super::nesting::{MAX_NESTING, document_nesting, value_nesting};
 use crate::config::GraphqlLimits;
 
 /// Why a request was refused before it ran: its GraphQL error code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {
-    /// `BAD_REQUEST`, `GRAPHQL_PARSE_FAILED` or `GRAPHQL_VALIDATION_FAILED`.
-    pub code: &'static str,
+    /// `BadRequest`, `GraphqlParseFailed` or `GraphqlValidationFailed`.
+    pub code: Code,
     /// What was wrong, for the client.
     pub message: String,
 }
 
-fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+fn refuse(code: Code, message: impl Into<String>) -> Refusal {
     Refusal {
         code,
         message: message.into(),
@@ -34,12 +31,12 @@ fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
 /// the document size, and bracket nesting of the document and the variables.
 pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result<(), Refusal> {
     if request.query.trim().is_empty() {
-        return Err(refuse("BAD_REQUEST", "the request has no `query`"));
+        return Err(refuse(Code::BadRequest, "the request has no `query`"));
     }
     let query = &request.query;
     if query.len() > limits.max_document_bytes {
         return Err(refuse(
-            "GRAPHQL_VALIDATION_FAILED",
+            Code::GraphqlValidationFailed,
             format!(
                 "the query document is {} bytes, more than the limit of {} bytes",
                 query.len(),
@@ -51,7 +48,7 @@ pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result
     let nesting = document_nesting(query);
     if nesting > MAX_NESTING {
         return Err(refuse(
-            "GRAPHQL_PARSE_FAILED",
+            Code::GraphqlParseFailed,
             format!(
                 "the query document nests brackets {nesting} deep, more than the limit of \
                  {MAX_NESTING}"
@@ -66,7 +63,7 @@ pub(crate) fn check_request(request: &Request, limits: &GraphqlLimits) -> Result
         .unwrap_or(0);
     if variables > MAX_NESTING {
         return Err(refuse(
-            "GRAPHQL_PARSE_FAILED",
+            Code::GraphqlParseFailed,
             format!("the variables nest {variables} deep, more than the limit of {MAX_NESTING}"),
         ));
     }
@@ -81,7 +78,7 @@ pub(crate) fn check_aliases(
     let aliases = count_aliases(document);
     if aliases > limits.max_aliases {
         return Err(refuse(
-            "GRAPHQL_VALIDATION_FAILED",
+            Code::GraphqlValidationFailed,
             format!(
                 "the query uses {aliases} aliases, more than the limit of {}",
                 limits.max_aliases
@@ -136,326 +133,4 @@ pub(super) fn is_query_operation(
         ty,
         Some(OperationType::Mutation | OperationType::Subscription)
     )
-}
-
-/// Bounds for introspection (`__schema`, `__type`), which every GraphQL tool runs to load the
-/// schema and which is measured apart from the operation's own fields: graphql-js'
-/// `getIntrospectionQuery` nests `ofType` nine deep and selects a few hundred fields, far past
-/// limits that suit application queries, yet its cost is fixed by the schema's size.
-///
-/// What makes introspection expensive is nesting *lists* (`types { fields { type { fields …`
-/// multiplies by each list's length); the standard queries nest at most three
-/// (`types → fields → args`). Depth alone is cheap here (`ofType` is a single value).
-pub(super) mod introspection {
-    /// Deepest introspection selection (graphql-js' `getIntrospectionQuery` and GraphiQL's
-    /// query reach 15, through `directives → args → type → ofType ×9`).
-    pub const MAX_DEPTH: usize = 20;
-    /// Most introspection fields in a document, counted with fragments expanded (graphql-js
-    /// 17's query with every option on selects 230; room for a tool that asks a little more).
-    pub const MAX_FIELDS: usize = 500;
-    /// Most introspection lists nested in one another.
-    pub const MAX_NESTED_LISTS: usize = 3;
-    /// The introspection fields that return lists.
-    pub(crate) const LIST_FIELDS: &[&str] = &[
-        "types",
-        "directives",
-        "fields",
-        "args",
-        "inputFields",
-        "interfaces",
-        "possibleTypes",
-        "enumValues",
-        "locations",
-    ];
-}
-
-/// The application fields that return lists, and how many items each is costed as holding:
-/// a list costs that many times its selection, so the complexity limit bounds how many lists
-/// one document can ask for (a dashboard's two or three pass, thirty aliases do not). The
-/// resolver carries the same cost as `#[graphql(complexity = …)]`, for the schema's own
-/// calculation; keep the two in step.
-pub(crate) const LIST_FIELDS: &[(&str, usize)] = &[("tasks", 10)];
-
-/// Paged fields: they cost their `first` argument (a literal or a variable; the default when
-/// absent) times their selection, as their resolvers' `#[graphql(complexity = …)]` say.
-/// Each is (name, default page, largest page).
-pub(crate) const PAGED_FIELDS: &[(&str, usize, usize)] = &[("tasksConnection", 50, 200)];
-
-/// What one document selects, with fragments expanded: its own fields and, apart, its
-/// introspection fields.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Tally {
-    /// Application fields selected (each once, however costly).
-    pub fields: usize,
-    /// Complexity of the costliest operation: a field costs 1 plus its selection, a list
-    /// field ([`LIST_FIELDS`]) its bound times its selection.
-    pub complexity: usize,
-    /// Deepest application selection.
-    pub depth: usize,
-    /// Introspection fields.
-    pub introspection_fields: usize,
-    /// Deepest introspection selection (the `__schema` / `__type` field is 1).
-    pub introspection_depth: usize,
-    /// Most introspection lists nested in one another.
-    pub introspection_lists: usize,
-}
-
-/// The message of async-graphql's own complexity check, which this replaces.
-const TOO_COMPLEX: &str = "Query is too complex.";
-
-/// Measures `document` and checks it against the limits; stops counting at the first limit
-/// passed, so a document of fragments that expand exponentially costs no more than the limit.
-#[cfg(test)]
-pub fn measure(document: &ExecutableDocument, limits: &GraphqlLimits) -> Result<Tally, String> {
-    measure_with(document, &Variables::default(), limits)
-}
-
-/// [`measure`], reading paged fields' `first` from `variables` where it is one.
-pub fn measure_with(
-    document: &ExecutableDocument,
-    variables: &Variables,
-    limits: &GraphqlLimits,
-) -> Result<Tally, String> {
-    let mut walker = Walker {
-        document,
-        variables,
-        limits,
-        tally: Tally::default(),
-        expanding: Vec::new(),
-    };
-    for (_, operation) in document.operations.iter() {
-        let cost =
-            walker.selection_set(&operation.node.selection_set.node, Place::Application(0))?;
-        walker.tally.complexity = walker.tally.complexity.max(cost);
-    }
-    Ok(walker.tally)
-}
-
-/// Where a selection sits: among application fields at a depth, or inside introspection at a
-/// depth and list nesting.
-#[derive(Clone, Copy)]
-enum Place {
-    Application(usize),
-    Introspection { depth: usize, lists: usize },
-}
-
-struct Walker<'a> {
-    document: &'a ExecutableDocument,
-    variables: &'a Variables,
-    limits: &'a GraphqlLimits,
-    tally: Tally,
-    /// Fragments being expanded, to step over a cycle (validation reports it afterwards).
-    expanding: Vec<&'a str>,
-}
-
-impl<'a> Walker<'a> {
-    /// Walks a selection set and returns its application complexity (0 inside
-    /// introspection, which has its own bounds).
-    fn selection_set(&mut self, set: &'a SelectionSet, place: Place) -> Result<usize, String> {
-        let mut cost = 0usize;
-        for item in &set.items {
-            let item_cost = match &item.node {
-                Selection::Field(field) => self.field(&field.node, place)?,
-                Selection::InlineFragment(fragment) => {
-                    self.selection_set(&fragment.node.selection_set.node, place)?
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    let Some(fragment) = self.document.fragments.get(name) else {
-                        continue; // unknown fragment: validation reports it
-                    };
-                    if self.expanding.contains(&name) {
-                        continue;
-                    }
-                    self.expanding.push(name);
-                    let cost = self.selection_set(&fragment.node.selection_set.node, place)?;
-                    self.expanding.pop();
-                    cost
-                }
-            };
-            cost = cost.saturating_add(item_cost);
-            if cost > self.limits.max_complexity {
-                return Err(TOO_COMPLEX.to_owned());
-            }
-        }
-        Ok(cost)
-    }
-
-    /// A paged field's `first`: a literal, or a variable's value, or `default`; at most
-    /// `largest` (a larger one is refused by the resolver anyway).
-    fn page_size(&self, field: &Field, default: usize, largest: usize) -> usize {
-        let first = field.get_argument("first").and_then(|arg| {
-            let value = arg
-                .node
-                .clone()
-                .into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
-                .ok()?;
-            match value {
-                async_graphql::Value::Number(n) => n.as_u64(),
-                _ => None,
-            }
-        });
-        first
-            .map_or(default, |n| usize::try_from(n).unwrap_or(largest))
-            .min(largest)
-    }
-
-    fn field(&mut self, field: &'a Field, place: Place) -> Result<usize, String> {
-        let name = field.name.node.as_str();
-        let inner = match place {
-            Place::Application(_) if name == "__schema" || name == "__type" => {
-                Place::Introspection { depth: 1, lists: 0 }
-            }
-            Place::Application(depth) => Place::Application(depth + 1),
-            Place::Introspection { depth, lists } => Place::Introspection {
-                depth: depth + 1,
-                lists: lists + usize::from(introspection::LIST_FIELDS.contains(&name)),
-            },
-        };
-        let tally = &mut self.tally;
-        match inner {
-            Place::Application(depth) => {
-                tally.fields += 1;
-                tally.depth = tally.depth.max(depth);
-                // The same messages as async-graphql's own checks, which these replace.
-                if tally.depth > self.limits.max_depth {
-                    return Err("Query is nested too deep.".to_owned());
-                }
-                // Every field costs at least 1, so this also bounds the work of expanding
-                // fragments before any cost is known.
-                if tally.fields > self.limits.max_complexity {
-                    return Err(TOO_COMPLEX.to_owned());
-                }
-            }
-            Place::Introspection { depth, lists } => {
-                tally.introspection_fields += 1;
-                tally.introspection_depth = tally.introspection_depth.max(depth);
-                tally.introspection_lists = tally.introspection_lists.max(lists);
-                if depth > introspection::MAX_DEPTH {
-                    return Err(format!(
-                        "Introspection query is nested too deep (more than {} levels).",
-                        introspection::MAX_DEPTH
-                    ));
-                }
-                if lists > introspection::MAX_NESTED_LISTS {
-                    return Err(format!(
-                        "Introspection query nests more than {} lists (such as \
-                         `types {{ fields {{ args`) in one another.",
-                        introspection::MAX_NESTED_LISTS
-                    ));
-                }
-                if tally.introspection_fields > introspection::MAX_FIELDS {
-                    return Err(format!(
-                        "Introspection query selects more than {} fields.",
-                        introspection::MAX_FIELDS
-                    ));
-                }
-            }
-        }
-        let children = self.selection_set(&field.selection_set.node, inner)?;
-        let cost = match inner {
-            Place::Introspection { .. } => 0,
-            // A list's bound applies only among application fields (introspection has its
-            // own `LIST_FIELDS`).
-            Place::Application(_) => match LIST_FIELDS.iter().find(|(list, _)| *list == name) {
-                Some((_, bound)) => bound.saturating_mul(children.max(1)),
-                None => match PAGED_FIELDS.iter().find(|(paged, ..)| *paged == name) {
-                    Some(&(_, default, largest)) => self
-                        .page_size(field, default, largest)
-                        .saturating_mul(children.max(1)),
-                    None => children.saturating_add(1),
-                },
-            },
-        };
-        if cost > self.limits.max_complexity {
-            return Err(TOO_COMPLEX.to_owned());
-        }
-        Ok(cost)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn defaults() -> GraphqlLimits {
-        crate::config::settings_from_args(Vec::<String>::new())
-            .expect("defaults parse")
-            .validate()
-            .expect("defaults are valid")
-            .graphql
-    }
-
-    /// The standard introspection queries pass the default limits, with room to spare.
-    #[test]
-    fn standard_introspection_queries_fit() {
-        for (name, query) in [
-            (
-                "graphql-js 16.9",
-                include_str!(
-                    "../../tests/fixtures/introspection/graphql-js-16.9-all-options.graphql"
-                ),
-            ),
-            (
-                "graphql-js 17.1",
-                include_str!(
-                    "../../tests/fixtures/introspection/graphql-js-17.1-all-options.graphql"
-                ),
-            ),
-            (
-                "GraphiQL 3.9",
-                include_str!("../../tests/fixtures/introspection/graphiql-3.9.graphql"),
-            ),
-        ] {
-            let document = async_graphql::parser::parse_query(query).expect("parses");
-            let tally = measure(&document, &defaults()).expect(name);
-            println!("{name}: {tally:?}");
-            assert_eq!(tally.fields, 0, "{name}");
-        }
-    }
-
-    /// A list costs its bound times its selection: thirty aliased lists are refused, a
-    /// dashboard of three passes, and introspection beside them costs nothing.
-    #[test]
-    fn lists_cost_by_their_bound() {
-        let fields = "id title description completed createdAt";
-        let lists: String = (0..30)
-            .map(|i| format!("l{i}: tasks {{ {fields} }} "))
-            .collect();
-        let document = async_graphql::parser::parse_query(format!("{{ {lists} }}")).unwrap();
-        assert_eq!(measure(&document, &defaults()), Err(TOO_COMPLEX.to_owned()));
-        let dashboard = format!(
-            "{{ a: tasks {{ {fields} }} b: tasks {{ {fields} }} c: tasks {{ id }} \
-             __schema {{ types {{ name }} }} }}"
-        );
-        let document = async_graphql::parser::parse_query(dashboard).unwrap();
-        let tally = measure(&document, &defaults()).expect("a dashboard passes");
-        assert_eq!(tally.complexity, 10 * 5 + 10 * 5 + 10);
-        assert_eq!(tally.fields, 14);
-    }
-
-    #[test]
-    fn pages_cost_by_their_first_argument() {
-        let query = |first: &str| {
-            async_graphql::parser::parse_query(format!(
-                "query($n: Int) {{ tasksConnection(first: {first}) {{ edges {{ cursor node {{ \
-                 id title description completed priority category dueDate }} }} }} }}"
-            ))
-            .expect("parses")
-        };
-        let limits = defaults();
-        // 10 × (edges 1 + cursor 1 + node 1 + 7 fields) = 100.
-        let small = measure(&query("10"), &limits).expect("a page of 10 passes");
-        assert_eq!(small.complexity, 100);
-        assert_eq!(measure(&query("200"), &limits), Err(TOO_COMPLEX.to_owned()));
-        // A variable is read from the request's variables.
-        let variables = Variables::from_json(serde_json::json!({"n": 200}));
-        assert_eq!(
-            measure_with(&query("$n"), &variables, &limits),
-            Err(TOO_COMPLEX.to_owned())
-        );
-        let variables = Variables::from_json(serde_json::json!({"n": 5}));
-        let tally = measure_with(&query("$n"), &variables, &limits).expect("5 passes");
-        assert_eq!(tally.complexity, 50);
-    }
 }

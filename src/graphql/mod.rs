@@ -1,6 +1,7 @@
 //! The GraphQL API at `/graphql`: schema assembly, the HTTP transport (GraphQL over HTTP, with
-//! GraphiQL for browsers, `graphiql`), the protection limits (`limits`) and spec field order
-//! in responses (`order`).
+//! GraphiQL for browsers, `graphiql`), the protection limits (`limits` before the parse,
+//! `complexity` with its one cost table after it, `introspection`'s bounds), the error codes
+//! (`code`, one enum for every `extensions.code`) and spec field order in responses (`order`).
 //!
 //! Subscriptions use the same path over WebSocket (graphql-transport-ws or graphql-ws), with
 //! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`), served by
@@ -9,14 +10,19 @@
 //! document cache (`cache`), aliases, depth and complexity, execution, field order, metrics.
 //! The schema has no extensions, so async-graphql resolves fields on its fast path.
 //!
-//! Resolvers are thin: they read the verified user through [`viewer`], call one
-//! `TaskService` function and map the result. No SQL, validation or isolation logic here.
+//! Resolvers are thin (`resolvers`, and `lists` for the two task lists and their shared
+//! filters): they read the verified user through [`viewer`], call one `TaskService` function
+//! and map the result. No SQL, validation or isolation logic here.
 
 mod cache;
+mod code;
+mod complexity;
 mod error;
 pub mod graphiql;
 mod http;
+mod introspection;
 mod limits;
+mod lists;
 mod nesting;
 mod order;
 mod pipeline;
@@ -41,7 +47,11 @@ pub use pipeline::Pipeline;
 
 /// The root query type.
 #[derive(MergedObject, Default)]
-pub struct Query(resolvers::TaskQuery, resolvers::ViewerQuery);
+pub struct Query(
+    lists::TaskListQuery,
+    resolvers::TaskQuery,
+    resolvers::ViewerQuery,
+);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
@@ -68,7 +78,7 @@ pub fn build_schema(
     // run once per operation in the `Pipeline`; an extension would run for every field.
     // Bounds the parser's recursion (nested lists, objects, selections) before any
     // measuring; introspection's `ofType` chain is the deepest legitimate nesting.
-    .limit_recursive_depth(limits.max_depth.max(limits::introspection::MAX_DEPTH) * 2);
+    .limit_recursive_depth(limits.max_depth.max(introspection::MAX_DEPTH) * 2);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -19,7 +19,8 @@ use futures::stream::BoxStream;
 
 use super::AppSchema;
 use super::cache::DocumentCache;
-use super::limits::{Refusal, check_aliases, check_request, measure_with};
+use super::complexity::measure_with;
+use super::limits::{Refusal, check_aliases, check_request};
 use super::order::restore_order;
 use crate::auth::AuthUser;
 use crate::config::GraphqlLimits;

@@ -1,17 +1,16 @@
-//! Query and mutation resolvers: read the viewer, call the service, map the result.
+//! Query, mutation and subscription resolvers (the two task lists are `lists`'): read the
+//! viewer, call the service, map the result. No SQL, validation or isolation logic here.
 
 use async_graphql::{Context, ID, MaybeUndefined, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
 use super::types::{
-    Category, CreateTaskInput, DateTime, Priority, SortOrder, Task, TaskChanges, TaskConnection,
-    TaskEvent, TaskSort, TaskStats, TaskStatus, UpdateTaskInput, Viewer,
+    CreateTaskInput, Task, TaskChanges, TaskEvent, TaskStats, UpdateTaskInput, Viewer,
 };
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
-use crate::tasks::page::{DEFAULT_PAGE_SIZE, page_size};
-use crate::tasks::{Cursor, ListQuery, NewTask, PageRequest, TaskPatch};
+use crate::tasks::{NewTask, TaskPatch};
 
 /// A task id argument as the service's integer.
 fn task_id(id: &ID) -> Result<i64> {
@@ -37,120 +36,12 @@ fn not_null<T>(field: &str, value: MaybeUndefined<T>, expected: &'static str) ->
     }
 }
 
-/// The service's list request from the GraphQL arguments. An explicit null means the
-/// default, as if the argument were absent.
-#[allow(clippy::too_many_arguments)] // one per GraphQL argument
-fn list_query(
-    status: Option<TaskStatus>,
-    sort: Option<TaskSort>,
-    order: Option<SortOrder>,
-    priority: Option<Priority>,
-    category: Option<Category>,
-    search: Option<String>,
-    due_before: Option<DateTime>,
-    due_after: Option<DateTime>,
-    overdue: Option<bool>,
-) -> ListQuery {
-    ListQuery {
-        status: status.unwrap_or(TaskStatus::All).into(),
-        sort: sort.unwrap_or(TaskSort::CreatedAt).into(),
-        order: Some(order.unwrap_or(SortOrder::Desc).into()),
-        priority: priority.map(Into::into),
-        category: category.map(Into::into),
-        search,
-        due_before: due_before.map(|d| d.0),
-        due_after: due_after.map(|d| d.0),
-        overdue: overdue.unwrap_or(false),
-    }
-}
-
-/// Task queries.
+/// Task queries other than the lists.
 #[derive(Default)]
 pub struct TaskQuery;
 
 #[Object]
 impl TaskQuery {
-    /// The signed-in user's tasks. Every filter is optional and they combine (AND).
-    // A list costs as if it held ten of its items, so the complexity limit bounds how many
-    // lists one document can ask for (a dashboard's two or three pass, thirty aliases do not).
-    // The limit itself is checked by `limits::measure_with` in the transport pipeline (every
-    // transport), whose `LIST_FIELDS` holds the same bound; keep the two in step.
-    #[graphql(complexity = "10 * child_complexity")]
-    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
-    async fn tasks(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default_with = "Some(TaskStatus::All)")] status: Option<TaskStatus>,
-        #[graphql(default_with = "Some(TaskSort::CreatedAt)")] sort: Option<TaskSort>,
-        #[graphql(default_with = "Some(SortOrder::Desc)")] order: Option<SortOrder>,
-        #[graphql(desc = "Only tasks of this priority.")] priority: Option<Priority>,
-        #[graphql(desc = "Only tasks of this category.")] category: Option<Category>,
-        #[graphql(
-            desc = "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves."
-        )]
-        search: Option<String>,
-        #[graphql(desc = "Only tasks due strictly before this time.")] due_before: Option<DateTime>,
-        #[graphql(desc = "Only tasks due strictly after this time.")] due_after: Option<DateTime>,
-        #[graphql(desc = "true: only pending tasks whose due date has passed.")] overdue: Option<
-            bool,
-        >,
-    ) -> Result<Vec<Task>> {
-        let user = viewer(ctx)?;
-        let query = list_query(
-            status, sort, order, priority, category, search, due_before, due_after, overdue,
-        );
-        let tasks = service(ctx)?
-            .list(user, &query)
-            .await
-            .map_err(to_graphql_error)?;
-        Ok(tasks.into_iter().map(Task::from).collect())
-    }
-
-    /// One page of the signed-in user's tasks, with the same filters and order as `tasks`.
-    /// Cursors are keyset-based: paging on while tasks are created or deleted never repeats
-    /// or skips a task that existed throughout.
-    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
-    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 200) as usize * child_complexity")]
-    async fn tasks_connection(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default = 50, desc = "Page size, 0 to 200.")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor (an `endCursor` or edge `cursor`).")]
-        after: Option<String>,
-        #[graphql(default_with = "Some(TaskStatus::All)")] status: Option<TaskStatus>,
-        #[graphql(default_with = "Some(TaskSort::CreatedAt)")] sort: Option<TaskSort>,
-        #[graphql(default_with = "Some(SortOrder::Desc)")] order: Option<SortOrder>,
-        priority: Option<Priority>,
-        category: Option<Category>,
-        #[graphql(
-            desc = "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves."
-        )]
-        search: Option<String>,
-        due_before: Option<DateTime>,
-        due_after: Option<DateTime>,
-        overdue: Option<bool>,
-    ) -> Result<TaskConnection> {
-        let user = viewer(ctx)?;
-        let query = list_query(
-            status, sort, order, priority, category, search, due_before, due_after, overdue,
-        );
-        let first = i64::from(first.unwrap_or(DEFAULT_PAGE_SIZE as i32));
-        let limit = page_size("body", "first", first, 0, first.into())
-            .map_err(|e| to_graphql_error(AppError::invalid(e)))?;
-        let after = match after {
-            Some(raw) => Some(
-                Cursor::decode(&raw, &query, "body", "after")
-                    .map_err(|e| to_graphql_error(AppError::invalid(e)))?,
-            ),
-            None => None,
-        };
-        let page = service(ctx)?
-            .list_page(user, &query, &PageRequest { limit, after })
-            .await
-            .map_err(to_graphql_error)?;
-        Ok(TaskConnection::new(page, &query))
-    }
-
     /// Counts over the signed-in user's tasks: by status, overdue, by priority and category.
     async fn task_stats(&self, ctx: &Context<'_>) -> Result<TaskStats> {
         let user = viewer(ctx)?;

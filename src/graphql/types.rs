@@ -1,4 +1,6 @@
-//! GraphQL types. Their doc comments become the schema's descriptions.
+//! GraphQL types. Their doc comments become the schema's descriptions. The enums mirror the
+//! domain's under their GraphQL names and descriptions; `#[graphql(remote = …)]` writes the
+//! conversions both ways (a variant added to one side and not the other fails to compile).
 
 use async_graphql::{
     Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Scalar, ScalarType,
@@ -80,6 +82,7 @@ pub struct Viewer {
 
 /// Which tasks to list.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::tasks::TaskStatus")]
 pub enum TaskStatus {
     /// Every task.
     All,
@@ -89,18 +92,9 @@ pub enum TaskStatus {
     Completed,
 }
 
-impl From<TaskStatus> for tasks::TaskStatus {
-    fn from(status: TaskStatus) -> Self {
-        match status {
-            TaskStatus::All => tasks::TaskStatus::All,
-            TaskStatus::Pending => tasks::TaskStatus::Pending,
-            TaskStatus::Completed => tasks::TaskStatus::Completed,
-        }
-    }
-}
-
 /// What to order tasks by; ties are broken by id.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::tasks::SortKey")]
 pub enum TaskSort {
     /// Creation time.
     CreatedAt,
@@ -116,21 +110,9 @@ pub enum TaskSort {
     Status,
 }
 
-impl From<TaskSort> for tasks::SortKey {
-    fn from(sort: TaskSort) -> Self {
-        match sort {
-            TaskSort::CreatedAt => tasks::SortKey::CreatedAt,
-            TaskSort::UpdatedAt => tasks::SortKey::UpdatedAt,
-            TaskSort::Title => tasks::SortKey::Title,
-            TaskSort::Priority => tasks::SortKey::Priority,
-            TaskSort::DueDate => tasks::SortKey::DueDate,
-            TaskSort::Status => tasks::SortKey::Status,
-        }
-    }
-}
-
 /// How important a task is.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::tasks::Priority")]
 pub enum Priority {
     /// Not prioritised (the default).
     None,
@@ -142,30 +124,9 @@ pub enum Priority {
     High,
 }
 
-impl From<Priority> for tasks::Priority {
-    fn from(priority: Priority) -> Self {
-        match priority {
-            Priority::None => tasks::Priority::None,
-            Priority::Low => tasks::Priority::Low,
-            Priority::Medium => tasks::Priority::Medium,
-            Priority::High => tasks::Priority::High,
-        }
-    }
-}
-
-impl From<tasks::Priority> for Priority {
-    fn from(priority: tasks::Priority) -> Self {
-        match priority {
-            tasks::Priority::None => Priority::None,
-            tasks::Priority::Low => Priority::Low,
-            tasks::Priority::Medium => Priority::Medium,
-            tasks::Priority::High => Priority::High,
-        }
-    }
-}
-
 /// What part of life a task belongs to.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::tasks::Category")]
 pub enum Category {
     /// Work.
     Work,
@@ -177,30 +138,6 @@ pub enum Category {
     Health,
     /// Anything else (the default).
     Other,
-}
-
-impl From<Category> for tasks::Category {
-    fn from(category: Category) -> Self {
-        match category {
-            Category::Work => tasks::Category::Work,
-            Category::Personal => tasks::Category::Personal,
-            Category::Shopping => tasks::Category::Shopping,
-            Category::Health => tasks::Category::Health,
-            Category::Other => tasks::Category::Other,
-        }
-    }
-}
-
-impl From<tasks::Category> for Category {
-    fn from(category: tasks::Category) -> Self {
-        match category {
-            tasks::Category::Work => Category::Work,
-            tasks::Category::Personal => Category::Personal,
-            tasks::Category::Shopping => Category::Shopping,
-            tasks::Category::Health => Category::Health,
-            tasks::Category::Other => Category::Other,
-        }
-    }
 }
 
 /// One task of a page, with the cursor to pass as `after` to get the tasks that follow it.
@@ -343,20 +280,12 @@ impl From<tasks::TaskStats> for TaskStats {
 
 /// Sort direction.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::tasks::SortOrder")]
 pub enum SortOrder {
     /// Smallest (oldest, A) first.
     Asc,
     /// Largest (newest, Z) first.
     Desc,
-}
-
-impl From<SortOrder> for tasks::SortOrder {
-    fn from(order: SortOrder) -> Self {
-        match order {
-            SortOrder::Asc => tasks::SortOrder::Asc,
-            SortOrder::Desc => tasks::SortOrder::Desc,
-        }
-    }
 }
 
 /// A new task.
@@ -394,6 +323,7 @@ pub struct UpdateTaskInput {
 
 /// What happened to a task.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::tasks::TaskEventKind")]
 pub enum TaskEventKind {
     /// The task was created.
     Created,
@@ -423,12 +353,7 @@ pub struct TaskEvent {
 impl From<tasks::TaskEvent> for TaskEvent {
     fn from(event: tasks::TaskEvent) -> Self {
         TaskEvent {
-            kind: match event.kind {
-                tasks::TaskEventKind::Created => TaskEventKind::Created,
-                tasks::TaskEventKind::Updated => TaskEventKind::Updated,
-                tasks::TaskEventKind::Deleted => TaskEventKind::Deleted,
-                tasks::TaskEventKind::Resync => TaskEventKind::Resync,
-            },
+            kind: event.kind.into(),
             id: event.task_id.map(|id| ID(id.to_string())),
             cursor: event.cursor_text(),
             task: event.task.map(Task::from),

@@ -16,6 +16,11 @@
 //!
 //! Events themselves come from `TaskService::subscribe` through the schema; nothing here
 //! knows about tasks.
+//!
+//! `async-graphql-axum` is not a dependency: its `GraphQLWebSocket` runs `connection_init` and
+//! each operation straight against the schema, past the pipeline's limits, the rate limit and
+//! the credential's end that this transport applies; the protocol names come from
+//! async-graphql itself (`ALL_WEBSOCKET_PROTOCOLS`).
 
 use std::sync::Arc;
 
@@ -25,15 +30,17 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use futures::stream::{BoxStream, SplitSink};
 use futures::{SinkExt, StreamExt};
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_stream::StreamMap;
 
 use super::AppSchema;
+use super::code::{Code, add_codes};
+use super::error::to_graphql_error;
 use super::pipeline::Pipeline;
 use crate::auth::{AuthUser, Credential, Verifier, bearer_from_value, bearer_token};
 use crate::config::WebSocketLimits;
 use crate::error::{AppError, AuthFailure};
-use crate::graphql::to_graphql_error;
 use crate::ops::rate_limit::RateLimiter;
 
 /// Everything one socket needs.
@@ -98,18 +105,36 @@ impl Outbox {
         let _ = self.sink.close().await;
     }
 
+    /// Ends the socket after the client closed it: the close frame tungstenite queued in
+    /// answer to the client's goes out (dropped unsent, browsers report 1006, not 1000).
+    async fn finish(&mut self) {
+        let _ = self.sink.close().await;
+    }
+
+    /// One result of an operation. Serialized straight from the `Response`, never through a
+    /// `serde_json::Value` (whose maps sort their keys), so the data keeps the selection order
+    /// the pipeline gave it.
     async fn next(&mut self, id: &str, payload: &Response) -> bool {
+        #[derive(Serialize)]
+        struct Next<'a> {
+            id: &'a str,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            payload: &'a Response,
+        }
         let kind = match self.protocol {
             WebSocketProtocols::GraphQLWS => "next",
             WebSocketProtocols::SubscriptionsTransportWS => "data",
         };
-        self.send(json!({"id": id, "type": kind, "payload": payload}))
-            .await
+        let Ok(text) = serde_json::to_string(&Next { id, kind, payload }) else {
+            return false;
+        };
+        self.sink.send(Message::Text(text.into())).await.is_ok()
     }
 
     /// An operation refused before it ran: graphql-ws `error`, with `extensions.code`.
-    async fn error(&mut self, id: &str, code: &str, message: &str, extra: Option<Value>) -> bool {
-        let mut error = json!({"message": message, "extensions": {"code": code}});
+    async fn error(&mut self, id: &str, code: Code, message: &str, extra: Option<Value>) -> bool {
+        let mut error = json!({"message": message, "extensions": {"code": code.as_str()}});
         if let Some(Value::Object(extra)) = extra {
             for (key, value) in extra {
                 error["extensions"][key] = value;
@@ -186,7 +211,7 @@ async fn run(
         };
         match read(message) {
             None => continue,
-            Some(Incoming::Gone) => return,
+            Some(Incoming::Gone) => return out.finish().await,
             Some(Incoming::TooBig) => return out.close(1009, "Message too big").await,
             Some(Incoming::Malformed(why)) => return out.close(4400, &why).await,
             Some(Incoming::Message(message)) => match *message {
@@ -245,7 +270,7 @@ async fn serve_operations(
             end = &mut ended => return out.close(4401, &end.message()).await,
             Some((id, item)) = operations.next(), if !operations.is_empty() => {
                 let sent = match item {
-                    Some(response) => out.next(&id, &super::http::add_codes(response)).await,
+                    Some(response) => out.next(&id, &add_codes(response)).await,
                     None => {
                         operations.remove(&id);
                         out.send(json!({"id": id, "type": "complete"})).await
@@ -258,7 +283,7 @@ async fn serve_operations(
             message = incoming.next() => {
                 let message = match read(message) {
                     None => continue,
-                    Some(Incoming::Gone) => return,
+                    Some(Incoming::Gone) => return out.finish().await,
                     Some(Incoming::TooBig) => return out.close(1009, "Message too big").await,
                     Some(Incoming::Malformed(why)) => return out.close(4400, &why).await,
                     Some(Incoming::Message(message)) => *message,
@@ -271,7 +296,7 @@ async fn serve_operations(
                                 .await;
                         }
                         let checked = if operations.len() >= context.limits.max_operations {
-                            Err(("LIMIT_EXCEEDED", format!(
+                            Err((Code::LimitExceeded, format!(
                                 "at most {} operations may run at once on one connection",
                                 context.limits.max_operations
                             ), None))
@@ -289,8 +314,9 @@ async fn serve_operations(
                                             ),
                                             _ => None,
                                         };
+                                        let code = Code::of(&error);
                                         let message = to_graphql_error(error).message;
-                                        Err(("RATE_LIMITED", message, extra))
+                                        Err((code, message, extra))
                                     }
                                 })
                         };

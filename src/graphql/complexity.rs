@@ -1,0 +1,372 @@
+//! Depth and complexity of a parsed document, with the one cost table ([`COSTS`]): applied by
+//! the transport pipeline (`pipeline`) to every request on every transport, with that
+//! request's variables. A list field costs as many times its selection as it may hold items, a
+//! paged one its `first`; introspection is measured apart under its own fixed bounds so that
+//! every GraphQL tool can load the schema under the default limits but introspection cannot be
+//! abused for cost. A test walks the schema and fails when a list field has no entry in the
+//! table. The resolvers declare no complexity of their own (async-graphql's would be a second,
+//! unenforced copy).
+
+use async_graphql::Variables;
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+
+use super::introspection;
+use crate::config::GraphqlLimits;
+
+/// How a field is costed when it is not costed as one field plus its selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cost {
+    /// A list costed as holding this many items: that many times its selection, so the
+    /// complexity limit bounds how many lists one document can ask for (a dashboard's two or
+    /// three pass, thirty aliases do not).
+    Items(usize),
+    /// A page: its `first` argument (a literal or a variable; `default` when absent, at most
+    /// `largest`) times its selection.
+    Page { default: usize, largest: usize },
+    /// A list costed as one field plus its selection, for the reason given beside it.
+    Once,
+}
+
+/// The cost of every application field that returns a list, and of the paged ones, by field
+/// name; other fields cost 1 plus their selection. The schema test fails when a list field is
+/// missing, so a new one cannot go unprotected.
+pub(crate) const COSTS: &[(&str, Cost)] = &[
+    ("tasks", Cost::Items(10)),
+    (
+        "tasksConnection",
+        Cost::Page {
+            default: 50,
+            largest: 200,
+        },
+    ),
+    // A page's items: the page's `first` already multiplies them.
+    ("edges", Cost::Once),
+    ("nodes", Cost::Once),
+    // Ids (scalars): there is no selection to multiply.
+    ("clearCompleted", Cost::Once),
+    ("deletedIds", Cost::Once),
+    // The sync answer: every task changed since the cursor, bounded by the per-user task
+    // limit; a client must always be able to sync.
+    ("changed", Cost::Once),
+];
+
+fn cost_of(name: &str) -> Option<Cost> {
+    COSTS
+        .iter()
+        .find(|(field, _)| *field == name)
+        .map(|(_, cost)| *cost)
+}
+
+/// What one document selects, with fragments expanded: its own fields and, apart, its
+/// introspection fields.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Application fields selected (each once, however costly).
+    pub fields: usize,
+    /// Complexity of the costliest operation: a field costs 1 plus its selection, a field of
+    /// [`COSTS`] as it says there.
+    pub complexity: usize,
+    /// Deepest application selection.
+    pub depth: usize,
+    /// Introspection fields.
+    pub introspection_fields: usize,
+    /// Deepest introspection selection (the `__schema` / `__type` field is 1).
+    pub introspection_depth: usize,
+    /// Most introspection lists nested in one another.
+    pub introspection_lists: usize,
+}
+
+/// The message of async-graphql's own complexity check, which this replaces.
+const TOO_COMPLEX: &str = "Query is too complex.";
+
+/// Measures `document` and checks it against the limits; stops counting at the first limit
+/// passed, so a document of fragments that expand exponentially costs no more than the limit.
+#[cfg(test)]
+pub fn measure(document: &ExecutableDocument, limits: &GraphqlLimits) -> Result<Tally, String> {
+    measure_with(document, &Variables::default(), limits)
+}
+
+/// [`measure`], reading paged fields' `first` from `variables` where it is one.
+pub fn measure_with(
+    document: &ExecutableDocument,
+    variables: &Variables,
+    limits: &GraphqlLimits,
+) -> Result<Tally, String> {
+    let mut walker = Walker {
+        document,
+        variables,
+        limits,
+        tally: Tally::default(),
+        expanding: Vec::new(),
+    };
+    for (_, operation) in document.operations.iter() {
+        let cost =
+            walker.selection_set(&operation.node.selection_set.node, Place::Application(0))?;
+        walker.tally.complexity = walker.tally.complexity.max(cost);
+    }
+    Ok(walker.tally)
+}
+
+/// Where a selection sits: among application fields at a depth, or inside introspection at a
+/// depth and list nesting.
+#[derive(Clone, Copy)]
+enum Place {
+    Application(usize),
+    Introspection { depth: usize, lists: usize },
+}
+
+struct Walker<'a> {
+    document: &'a ExecutableDocument,
+    variables: &'a Variables,
+    limits: &'a GraphqlLimits,
+    tally: Tally,
+    /// Fragments being expanded, to step over a cycle (validation reports it afterwards).
+    expanding: Vec<&'a str>,
+}
+
+impl<'a> Walker<'a> {
+    /// Walks a selection set and returns its application complexity (0 inside
+    /// introspection, which has its own bounds).
+    fn selection_set(&mut self, set: &'a SelectionSet, place: Place) -> Result<usize, String> {
+        let mut cost = 0usize;
+        for item in &set.items {
+            let item_cost = match &item.node {
+                Selection::Field(field) => self.field(&field.node, place)?,
+                Selection::InlineFragment(fragment) => {
+                    self.selection_set(&fragment.node.selection_set.node, place)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    let Some(fragment) = self.document.fragments.get(name) else {
+                        continue; // unknown fragment: validation reports it
+                    };
+                    if self.expanding.contains(&name) {
+                        continue;
+                    }
+                    self.expanding.push(name);
+                    let cost = self.selection_set(&fragment.node.selection_set.node, place)?;
+                    self.expanding.pop();
+                    cost
+                }
+            };
+            cost = cost.saturating_add(item_cost);
+            if cost > self.limits.max_complexity {
+                return Err(TOO_COMPLEX.to_owned());
+            }
+        }
+        Ok(cost)
+    }
+
+    /// A paged field's `first`: a literal, or a variable's value, or `default`; at most
+    /// `largest` (a larger one is refused by the resolver anyway).
+    fn page_size(&self, field: &Field, default: usize, largest: usize) -> usize {
+        let first = field.get_argument("first").and_then(|arg| {
+            let value = arg
+                .node
+                .clone()
+                .into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
+                .ok()?;
+            match value {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                _ => None,
+            }
+        });
+        first
+            .map_or(default, |n| usize::try_from(n).unwrap_or(largest))
+            .min(largest)
+    }
+
+    fn field(&mut self, field: &'a Field, place: Place) -> Result<usize, String> {
+        let name = field.name.node.as_str();
+        let inner = match place {
+            Place::Application(_) if name == "__schema" || name == "__type" => {
+                Place::Introspection { depth: 1, lists: 0 }
+            }
+            Place::Application(depth) => Place::Application(depth + 1),
+            Place::Introspection { depth, lists } => Place::Introspection {
+                depth: depth + 1,
+                lists: lists + usize::from(introspection::LIST_FIELDS.contains(&name)),
+            },
+        };
+        let tally = &mut self.tally;
+        match inner {
+            Place::Application(depth) => {
+                tally.fields += 1;
+                tally.depth = tally.depth.max(depth);
+                // The same messages as async-graphql's own checks, which these replace.
+                if tally.depth > self.limits.max_depth {
+                    return Err("Query is nested too deep.".to_owned());
+                }
+                // Every field costs at least 1, so this also bounds the work of expanding
+                // fragments before any cost is known.
+                if tally.fields > self.limits.max_complexity {
+                    return Err(TOO_COMPLEX.to_owned());
+                }
+            }
+            Place::Introspection { depth, lists } => {
+                tally.introspection_fields += 1;
+                tally.introspection_depth = tally.introspection_depth.max(depth);
+                tally.introspection_lists = tally.introspection_lists.max(lists);
+                if depth > introspection::MAX_DEPTH {
+                    return Err(format!(
+                        "Introspection query is nested too deep (more than {} levels).",
+                        introspection::MAX_DEPTH
+                    ));
+                }
+                if lists > introspection::MAX_NESTED_LISTS {
+                    return Err(format!(
+                        "Introspection query nests more than {} lists (such as \
+                         `types {{ fields {{ args`) in one another.",
+                        introspection::MAX_NESTED_LISTS
+                    ));
+                }
+                if tally.introspection_fields > introspection::MAX_FIELDS {
+                    return Err(format!(
+                        "Introspection query selects more than {} fields.",
+                        introspection::MAX_FIELDS
+                    ));
+                }
+            }
+        }
+        let children = self.selection_set(&field.selection_set.node, inner)?;
+        let cost = match inner {
+            Place::Introspection { .. } => 0,
+            // A list's bound applies only among application fields (introspection has its
+            // own `LIST_FIELDS`).
+            Place::Application(_) => match cost_of(name) {
+                Some(Cost::Items(bound)) => bound.saturating_mul(children.max(1)),
+                Some(Cost::Page { default, largest }) => self
+                    .page_size(field, default, largest)
+                    .saturating_mul(children.max(1)),
+                Some(Cost::Once) | None => children.saturating_add(1),
+            },
+        };
+        if cost > self.limits.max_complexity {
+            return Err(TOO_COMPLEX.to_owned());
+        }
+        Ok(cost)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> GraphqlLimits {
+        crate::config::settings_from_args(Vec::<String>::new())
+            .expect("defaults parse")
+            .validate()
+            .expect("defaults are valid")
+            .graphql
+    }
+
+    /// The standard introspection queries pass the default limits, with room to spare.
+    #[test]
+    fn standard_introspection_queries_fit() {
+        for (name, query) in [
+            (
+                "graphql-js 16.9",
+                include_str!(
+                    "../../tests/fixtures/introspection/graphql-js-16.9-all-options.graphql"
+                ),
+            ),
+            (
+                "graphql-js 17.1",
+                include_str!(
+                    "../../tests/fixtures/introspection/graphql-js-17.1-all-options.graphql"
+                ),
+            ),
+            (
+                "GraphiQL 3.9",
+                include_str!("../../tests/fixtures/introspection/graphiql-3.9.graphql"),
+            ),
+        ] {
+            let document = async_graphql::parser::parse_query(query).expect("parses");
+            let tally = measure(&document, &defaults()).expect(name);
+            println!("{name}: {tally:?}");
+            assert_eq!(tally.fields, 0, "{name}");
+        }
+    }
+
+    /// A list costs its bound times its selection: thirty aliased lists are refused, a
+    /// dashboard of three passes, and introspection beside them costs nothing.
+    #[test]
+    fn lists_cost_by_their_bound() {
+        let fields = "id title description completed createdAt";
+        let lists: String = (0..30)
+            .map(|i| format!("l{i}: tasks {{ {fields} }} "))
+            .collect();
+        let document = async_graphql::parser::parse_query(format!("{{ {lists} }}")).unwrap();
+        assert_eq!(measure(&document, &defaults()), Err(TOO_COMPLEX.to_owned()));
+        let dashboard = format!(
+            "{{ a: tasks {{ {fields} }} b: tasks {{ {fields} }} c: tasks {{ id }} \
+             __schema {{ types {{ name }} }} }}"
+        );
+        let document = async_graphql::parser::parse_query(dashboard).unwrap();
+        let tally = measure(&document, &defaults()).expect("a dashboard passes");
+        assert_eq!(tally.complexity, 10 * 5 + 10 * 5 + 10);
+        assert_eq!(tally.fields, 14);
+    }
+
+    #[test]
+    fn pages_cost_by_their_first_argument() {
+        let query = |first: &str| {
+            async_graphql::parser::parse_query(format!(
+                "query($n: Int) {{ tasksConnection(first: {first}) {{ edges {{ cursor node {{ \
+                 id title description completed priority category dueDate }} }} }} }}"
+            ))
+            .expect("parses")
+        };
+        let limits = defaults();
+        // 10 × (edges 1 + cursor 1 + node 1 + 7 fields) = 100.
+        let small = measure(&query("10"), &limits).expect("a page of 10 passes");
+        assert_eq!(small.complexity, 100);
+        assert_eq!(measure(&query("200"), &limits), Err(TOO_COMPLEX.to_owned()));
+        // A variable is read from the request's variables.
+        let variables = Variables::from_json(serde_json::json!({"n": 200}));
+        assert_eq!(
+            measure_with(&query("$n"), &variables, &limits),
+            Err(TOO_COMPLEX.to_owned())
+        );
+        let variables = Variables::from_json(serde_json::json!({"n": 5}));
+        let tally = measure_with(&query("$n"), &variables, &limits).expect("5 passes");
+        assert_eq!(tally.complexity, 50);
+    }
+
+    /// Every list field of the schema has its cost in [`COSTS`], and every entry names a field
+    /// of the schema: a list field added without a cost fails here.
+    #[test]
+    fn every_list_field_has_a_cost() {
+        use async_graphql::parser::types::{BaseType, TypeKind, TypeSystemDefinition};
+
+        let sdl = crate::graphql::sdl();
+        let schema = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
+        let mut fields = Vec::new();
+        let mut uncosted = Vec::new();
+        for definition in &schema.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let TypeKind::Object(object) = &ty.node.kind else {
+                continue;
+            };
+            for field in &object.fields {
+                let name = field.node.name.node.as_str();
+                fields.push(name.to_owned());
+                if matches!(field.node.ty.node.base, BaseType::List(_)) && cost_of(name).is_none() {
+                    uncosted.push(format!("{}.{name}", ty.node.name.node));
+                }
+            }
+        }
+        assert!(
+            uncosted.is_empty(),
+            "list fields without a cost in COSTS: {uncosted:?}"
+        );
+        for (name, _) in COSTS {
+            assert!(
+                fields.iter().any(|f| f == name),
+                "COSTS names no field: {name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The two task lists, `tasks` and `tasksConnection`, and the nine filter arguments they share,
+//! declared once in [`list_resolvers!`]: each filter's name, type, default and description
+//! there become the arguments of both fields and the fields of [`Filters`], which makes the
+//! service's `ListQuery`. Like the other resolvers: read the viewer, call the service, map the
+//! result; no SQL, validation or isolation here.
+//!
+//! GraphQL has no way to spread one input type into separate arguments (an input object would
+//! change the schema every client is written against), hence the macro.
+
+use async_graphql::{Context, Object, Result};
+
+use super::error::to_graphql_error;
+use super::types::{
+    Category, DateTime, Priority, SortOrder, Task, TaskConnection, TaskSort, TaskStatus,
+};
+use super::{service, viewer};
+use crate::error::AppError;
+use crate::tasks::page::{DEFAULT_PAGE_SIZE, page_size};
+use crate::tasks::{Cursor, ListQuery, PageRequest};
+
+/// Writes [`Filters`] and the `TaskListQuery` resolvers from one list of filters. Each filter
+/// is `name: Type` with, optionally, `= "default expression"`, then `desc "…"` (described on
+/// both fields) or `tasks_desc "…"` (described on `tasks` only, as the schema always had it;
+/// `tasksConnection` says it takes the same filters as `tasks`).
+macro_rules! list_resolvers {
+    ($(
+        $arg:ident: $ty:ident $(= $default:literal)? $(, desc $desc:literal)?
+        $(, tasks_desc $tasks_desc:literal)?;
+    )*) => {
+        /// The filters both lists take, as the GraphQL arguments give them.
+        struct Filters {
+            $($arg: Option<$ty>,)*
+        }
+
+        /// The two task lists.
+        #[derive(Default)]
+        pub struct TaskListQuery;
+
+        #[Object]
+        impl TaskListQuery {
+            /// The signed-in user's tasks. Every filter is optional and they combine (AND).
+            // A list costs as if it held ten of its items: `complexity::COSTS`.
+            #[allow(clippy::too_many_arguments)] // one per GraphQL argument
+            async fn tasks(
+                &self,
+                ctx: &Context<'_>,
+                $(
+                    $(#[graphql(default_with = $default)])?
+                    $(#[graphql(desc = $desc)])?
+                    $(#[graphql(desc = $tasks_desc)])?
+                    $arg: Option<$ty>,
+                )*
+            ) -> Result<Vec<Task>> {
+                list(ctx, Filters { $($arg,)* }).await
+            }
+
+            /// One page of the signed-in user's tasks, with the same filters and order as `tasks`.
+            /// Cursors are keyset-based: paging on while tasks are created or deleted never repeats
+            /// or skips a task that existed throughout.
+            // A page costs its `first` times its selection: `complexity::COSTS`.
+            #[allow(clippy::too_many_arguments)] // one per GraphQL argument
+            async fn tasks_connection(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(default = 50, desc = "Page size, 0 to 200.")] first: Option<i32>,
+                #[graphql(desc = "Start after this cursor (an `endCursor` or edge `cursor`).")]
+                after: Option<String>,
+                $(
+                    $(#[graphql(default_with = $default)])?
+                    $(#[graphql(desc = $desc)])?
+                    $arg: Option<$ty>,
+                )*
+            ) -> Result<TaskConnection> {
+                page(ctx, first, after, Filters { $($arg,)* }).await
+            }
+        }
+    };
+}
+
+list_resolvers! {
+    status: TaskStatus = "Some(TaskStatus::All)";
+    sort: TaskSort = "Some(TaskSort::CreatedAt)";
+    order: SortOrder = "Some(SortOrder::Desc)";
+    priority: Priority, tasks_desc "Only tasks of this priority.";
+    category: Category, tasks_desc "Only tasks of this category.";
+    search: String, desc "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves.";
+    due_before: DateTime, tasks_desc "Only tasks due strictly before this time.";
+    due_after: DateTime, tasks_desc "Only tasks due strictly after this time.";
+    overdue: bool, tasks_desc "true: only pending tasks whose due date has passed.";
+}
+
+impl Filters {
+    /// The service's list request. An explicit null means the default, as if the argument
+    /// were absent.
+    fn into_query(self) -> ListQuery {
+        ListQuery {
+            status: self.status.unwrap_or(TaskStatus::All).into(),
+            sort: self.sort.unwrap_or(TaskSort::CreatedAt).into(),
+            order: Some(self.order.unwrap_or(SortOrder::Desc).into()),
+            priority: self.priority.map(Into::into),
+            category: self.category.map(Into::into),
+            search: self.search,
+            due_before: self.due_before.map(|d| d.0),
+            due_after: self.due_after.map(|d| d.0),
+            overdue: self.overdue.unwrap_or(false),
+        }
+    }
+}
+
+/// `tasks`.
+async fn list(ctx: &Context<'_>, filters: Filters) -> Result<Vec<Task>> {
+    let user = viewer(ctx)?;
+    let tasks = service(ctx)?
+        .list(user, &filters.into_query())
+        .await
+        .map_err(to_graphql_error)?;
+    Ok(tasks.into_iter().map(Task::from).collect())
+}
+
+/// `tasksConnection`.
+async fn page(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+    filters: Filters,
+) -> Result<TaskConnection> {
+    let user = viewer(ctx)?;
+    let query = filters.into_query();
+    let first = i64::from(first.unwrap_or(DEFAULT_PAGE_SIZE as i32));
+    let limit = page_size("body", "first", first, 0, first.into())
+        .map_err(|e| to_graphql_error(AppError::invalid(e)))?;
+    let after = match after {
+        Some(raw) => Some(
+            Cursor::decode(&raw, &query, "body", "after")
+                .map_err(|e| to_graphql_error(AppError::invalid(e)))?,
+        ),
+        None => None,
+    };
+    let page = service(ctx)?
+        .list_page(user, &query, &PageRequest { limit, after })
+        .await
+        .map_err(to_graphql_error)?;
+    Ok(TaskConnection::new(page, &query))
+}
