@@ -11,7 +11,9 @@ use jsonwebtoken::Algorithm;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use super::{AuthSettings, JwksSettings, SessionSettings, SessionSource};
+use super::types::{
+    AuthSettings, JwksSettings, SessionSettings, SessionSource, is_loopback, normalize_claim_value,
+};
 use crate::config::{ConfigError, boolean, duration};
 
 /// What Better Auth signs with when it is configured to (ES512 is missing: jsonwebtoken has no
@@ -136,33 +138,6 @@ fn http_url(variable: &'static str, text: &str, insecure: bool) -> Result<url::U
     Ok(url)
 }
 
-/// 127.0.0.0/8, ::1 and `localhost`: traffic that never leaves the machine.
-pub(crate) fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-/// The URLs Better Auth is called at over plain http on a host that is not loopback (allowed
-/// only by AUTH_ALLOW_INSECURE_HTTP): said as a warning at start.
-pub(crate) fn insecure_urls(auth: &AuthSettings) -> Vec<String> {
-    let session_url = auth.sessions.as_ref().and_then(|s| match &s.source {
-        SessionSource::Http { get_session_url } => Some(get_session_url.clone()),
-        SessionSource::Database => None,
-    });
-    auth.jwks
-        .iter()
-        .map(|jwks| jwks.url.clone())
-        .chain(session_url)
-        .filter(|text| {
-            url::Url::parse(text).is_ok_and(|url| url.scheme() == "http" && !is_loopback(&url))
-        })
-        .collect()
-}
-
 /// Better Auth's origin (its default `iss` and `aud`) and API base. Better Auth mounts its
 /// routes at `/api/auth` unless its URL carries a path of its own, which then is the base.
 fn endpoints(text: &str, insecure: bool) -> Result<(String, String), ConfigError> {
@@ -275,7 +250,7 @@ impl BetterAuthArgs {
 /// token meets, or worse, one a token without the claim could be taken to meet.
 fn check_claim_values(auth: &AuthSettings) -> Result<(), ConfigError> {
     let empty = |value: &str| {
-        super::verifier::normalize_claim_value(value.trim())
+        normalize_claim_value(value.trim())
             .trim_matches('/')
             .trim()
             .is_empty()
@@ -456,7 +431,7 @@ mod tests {
                 );
                 let allowed = config(&[flag, url, "--auth-allow-insecure-http", "true"]).unwrap();
                 assert_eq!(
-                    insecure_urls(&allowed.auth).len(),
+                    allowed.auth.insecure_urls().len(),
                     1,
                     "{url} is said at start"
                 );
