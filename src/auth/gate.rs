@@ -205,3 +205,22 @@ where
         Ok(admitted.into_user())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_values() {
+        assert_eq!(bearer_from_value("Bearer abc"), Ok("abc"));
+        assert_eq!(bearer_from_value("  bearer   abc  "), Ok("abc"));
+        for missing in ["", "Bearer", "Bearer   ", "Basic abc", "abc"] {
+            assert_eq!(
+                bearer_from_value(missing),
+                Err(AuthFailure::Missing),
+                "{missing:?}"
+            );
+        }
+        assert_eq!(bearer_token(&HeaderMap::new()), Err(AuthFailure::Missing));
+    }
+}
