@@ -198,6 +198,7 @@ async fn run(
                     match context.gate.admit(Credentials::Connection(token)).await {
                         Ok(admitted) => break admitted,
                         Err(error) => {
+                            // A connection is verified, not charged: only a token can fail.
                             let failure = match error {
                                 AppError::Unauthenticated(failure) => failure,
                                 other => AuthFailure::Invalid(other.to_string()),
