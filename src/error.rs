@@ -4,12 +4,12 @@
 //! are chosen in one `match` ([`AppError::status`]); the GraphQL code in another
 //! (`graphql::error`). Internal errors are logged with the request id and never shown.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
-
-pub use crate::ops::rate_limit::RateLimited;
 
 /// Result of a service function.
 pub type AppResult<T> = Result<T, AppError>;
@@ -47,6 +47,55 @@ impl AuthFailure {
             AuthFailure::Invalid(why) => why.clone(),
             AuthFailure::KeysUnavailable(why) => why.clone(),
         }
+    }
+}
+
+/// A request refused by a rate limit: what the 429 tells the client. Here rather than beside
+/// the limiter (`ops::rate_limit`, which makes it) so that the error type depends on nothing
+/// of the crate's: the limiter depends on it, not the reverse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimited {
+    /// How long until the next request would be let through.
+    pub retry_after: Duration,
+    /// The policy in force: requests per window (the bucket size)…
+    pub requests: u32,
+    /// …and the time an empty bucket takes to refill.
+    pub window: Duration,
+    /// The policy's name in the `RateLimit` / `RateLimit-Policy` headers.
+    pub policy_name: &'static str,
+}
+
+impl RateLimited {
+    /// Whole seconds to wait, rounded up (never 0: "retry now" would be wrong).
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs_f64().ceil().max(1.0) as u64
+    }
+
+    /// `Retry-After`, and the IETF draft's `RateLimit` and `RateLimit-Policy`
+    /// (draft-ietf-httpapi-ratelimit-headers, structured-field form).
+    pub fn headers(&self) -> HeaderMap {
+        let seconds = self.retry_after_secs();
+        let mut headers = HeaderMap::new();
+        let mut put = |name: HeaderName, value: String| {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        };
+        put(header::RETRY_AFTER, seconds.to_string());
+        put(
+            HeaderName::from_static("ratelimit"),
+            format!("\"{}\";r=0;t={seconds}", self.policy_name),
+        );
+        put(
+            HeaderName::from_static("ratelimit-policy"),
+            format!(
+                "\"{}\";q={};w={}",
+                self.policy_name,
+                self.requests,
+                self.window.as_secs().max(1)
+            ),
+        );
+        headers
     }
 }
 

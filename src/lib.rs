@@ -2,8 +2,8 @@
 //!
 //! # Code tour
 //!
-//! A request flows `axum router → auth (Bearer token → Verifier → AuthUser) → adapter
-//! (graphql/ or rest/) → tasks::TaskService → tasks::store → db`.
+//! A request flows `axum router → auth::Gate (Bearer token → Verifier → rate limits →
+//! AuthUser) → adapter (graphql/ or rest/) → tasks::TaskService → tasks::store → db`.
 //!
 //! - [`config`]: every setting, from env / flags, validated once.
 //! - [`error`]: `AppError`, the one error type, and its REST mapping.
@@ -59,8 +59,9 @@ pub struct AppState {
     pub pipeline: Arc<graphql::Pipeline>,
     /// The configuration.
     pub config: Arc<Config>,
-    /// The per-user rate limit, checked right after a token is verified.
-    pub limiter: Arc<ops::rate_limit::RateLimiter>,
+    /// The admission gate: token verification plus the per-user and anonymous rate limits,
+    /// which every transport passes through.
+    pub gate: Arc<auth::Gate>,
 }
 
 impl AppState {
@@ -111,9 +112,7 @@ impl AppState {
         // Fetches Better Auth's keys once (not fatal when it is down) and keeps them fresh.
         verifier.start().await;
         let schema = graphql::build_schema(tasks.clone(), verifier.clone(), &config.graphql);
-        let limiter = Arc::new(ops::rate_limit::RateLimiter::new(
-            config.operations.rate_limit,
-        ));
+        let gate = ops::conn::admission_gate(verifier.clone(), &config.operations);
         let pipeline = Arc::new(graphql::Pipeline::new(config.graphql.clone()));
         Ok(AppState {
             tasks,
@@ -121,7 +120,7 @@ impl AppState {
             schema,
             pipeline,
             config: Arc::new(config),
-            limiter,
+            gate,
         })
     }
 }
@@ -135,6 +134,7 @@ pub fn install_crypto_provider() {
 /// limits).
 pub fn app(state: AppState) -> Router {
     let operations = state.config.operations.clone();
+    let gate = state.gate.clone();
     let router = Router::new()
         .merge(rest::router())
         .merge(rest::openapi::router())
@@ -143,7 +143,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .with_state(state);
-    ops::wrap(router, &operations)
+    ops::wrap(router, &operations, gate)
 }
 
 /// Development mode (no verification configured): refuses a network address, then loads or

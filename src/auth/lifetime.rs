@@ -13,7 +13,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{AuthUser, Verifier};
+use super::types::AuthUser;
+use super::verifier::Verifier;
 use crate::error::AuthFailure;
 
 /// How often a credential is verified again when session tokens are off (JWTs also end at

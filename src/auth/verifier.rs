@@ -13,123 +13,21 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::AuthUser;
-use super::jwks::{JwksClient, JwksSettings};
-use super::sessions::{SessionSettings, SessionVerifier};
+use super::jwks::JwksClient;
+use super::sessions::SessionVerifier;
+use super::types::{
+    AuthSettings, AuthUser, algorithm_named, check_user_id, is_hmac, normalize_claim_value,
+};
 use crate::db::Db;
 use crate::error::AuthFailure;
-
-/// Longest user id accepted from a token. Better Auth ids are 32 characters.
-const MAX_USER_ID_CHARS: usize = 255;
 
 /// Longest token looked at. Better Auth's JWTs are usually under 2 KB, but they carry the user
 /// object, whose `image` may be a data URL; past this size a token is refused undecoded.
 const MAX_TOKEN_BYTES: usize = 64 * 1024;
-
-/// A shared HMAC secret (never printed).
-#[derive(Clone)]
-pub struct SecretKey(Vec<u8>);
-
-impl SecretKey {
-    /// Wraps the secret's bytes.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        SecretKey(bytes.into())
-    }
-
-    /// The bytes, for signing.
-    pub fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretKey(<redacted>)")
-    }
-}
-
-/// What the verifier checks.
-#[derive(Debug, Clone, Default)]
-pub struct AuthSettings {
-    /// Shared secret for the HS algorithms (and for checking session tokens' signatures).
-    pub secret: Option<SecretKey>,
-    /// The algorithms a token may use.
-    pub algorithms: Vec<Algorithm>,
-    /// Required `iss`, when set (compared as an origin: a trailing slash does not matter).
-    pub issuer: Option<String>,
-    /// Accepted audiences, when set: the token's `aud` (string or array) must name one.
-    pub audiences: Vec<String>,
-    /// Clock skew allowed on `exp` and `nbf`.
-    pub leeway: Duration,
-    /// Better Auth's public keys, when asymmetric tokens are accepted.
-    pub jwks: Option<JwksSettings>,
-    /// Opaque session tokens, when accepted (`AUTH_SESSION_TOKENS=on`).
-    pub sessions: Option<SessionSettings>,
-    /// Better Auth's API base (`{BETTER_AUTH_URL}/api/auth`), when configured.
-    pub better_auth_api: Option<String>,
-    /// CA certificates trusted for HTTPS calls to Better Auth besides the bundled roots.
-    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
-}
-
-impl AuthSettings {
-    /// Why `todo-api token` cannot sign, and where tokens come from instead.
-    pub fn no_secret_message(&self) -> String {
-        match (&self.better_auth_api, &self.jwks) {
-            (Some(api), _) => format!(
-                "BETTER_AUTH_SECRET: no shared secret is configured, so this command cannot sign \
-                 tokens. Tokens come from Better Auth: sign in on the frontend, then take the JWT \
-                 from `GET {api}/token` (or the `set-auth-jwt` header of `{api}/get-session`) and \
-                 send it as `Authorization: Bearer <token>`."
-            ),
-            (None, Some(jwks)) => format!(
-                "BETTER_AUTH_SECRET: no shared secret is configured, so this command cannot sign \
-                 tokens. Tokens come from the issuer whose keys are published at {}.",
-                jwks.url
-            ),
-            (None, None) => "BETTER_AUTH_SECRET: no shared secret is configured".to_owned(),
-        }
-    }
-}
-
-/// The algorithm a JOSE `alg` names, accepting the newer "Ed25519" (RFC 9864) for EdDSA.
-/// Names are case-sensitive, as JOSE says.
-pub fn algorithm_named(name: &str) -> Option<Algorithm> {
-    match name {
-        "EdDSA" | "Ed25519" => Some(Algorithm::EdDSA),
-        other => other.parse().ok(),
-    }
-}
-
-fn is_hmac(alg: Algorithm) -> bool {
-    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
-}
-
-/// The form in which issuers and audiences are compared. A URL (http, https, …) compares by
-/// its origin (`url`'s serialization: scheme and host lower-cased, a default port dropped, no
-/// trailing slash) plus its path, if any, without a trailing slash; a URL with a query or
-/// fragment, and any other value, compares exactly as written.
-pub fn normalize_claim_value(value: &str) -> String {
-    if let Ok(url) = url::Url::parse(value) {
-        let origin = url.origin();
-        if origin.is_tuple()
-            && url.username().is_empty()
-            && url.password().is_none()
-            && url.query().is_none()
-            && url.fragment().is_none()
-        {
-            return format!(
-                "{}{}",
-                origin.ascii_serialization(),
-                url.path().trim_end_matches('/')
-            );
-        }
-    }
-    value.to_owned()
-}
 
 /// The part of a JOSE header we read. `jku`, `x5u` and `jwk` are ignored on purpose: keys
 /// never come from the token itself.
@@ -254,7 +152,7 @@ impl Verifier {
     /// until it can be fetched), starts its background refresh, and checks that sessions can
     /// be looked up. Needs a tokio runtime.
     pub async fn start(&self) {
-        for url in super::settings::insecure_urls(&self.settings) {
+        for url in self.settings.insecure_urls() {
             tracing::warn!(
                 %url,
                 "AUTH_ALLOW_INSECURE_HTTP: calling Better Auth over plain http on a network host; \
@@ -283,7 +181,9 @@ impl Verifier {
 
     /// Verifies `token` (a JWT, or a Better Auth session token when those are on) and returns
     /// the user it names.
-    pub async fn verify(&self, token: &str) -> Result<AuthUser, AuthFailure> {
+    /// Only `auth` calls it: outside, users come from the admission gate, which also charges
+    /// the rate limit.
+    pub(super) async fn verify(&self, token: &str) -> Result<AuthUser, AuthFailure> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthFailure::Invalid("token is too long".into()));
         }
@@ -415,103 +315,14 @@ impl Verifier {
     }
 }
 
-/// The one gate every verified user id passes, whatever the token kind.
+/// The one check every verified user id passes, whatever the token kind.
 fn user_from_id(id: String) -> Result<AuthUser, AuthFailure> {
     if check_user_id(&id).is_err() {
         return Err(AuthFailure::Invalid(
             "token subject is not a valid user id".into(),
         ));
     }
-    Ok(AuthUser { id })
-}
-
-/// What a user id must be for the verifier to accept it; also checked before minting a token,
-/// so that nothing is signed that the server would then refuse.
-pub fn check_user_id(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("the user id is empty".to_owned());
-    }
-    if id.chars().count() > MAX_USER_ID_CHARS {
-        return Err(format!(
-            "the user id is longer than {MAX_USER_ID_CHARS} characters"
-        ));
-    }
-    if id.chars().any(char::is_control) {
-        return Err("the user id contains control characters".to_owned());
-    }
-    Ok(())
-}
-
-/// Longest lifetime of a minted token: a year.
-pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(365 * 86_400);
-
-/// A minted token's lifetime must be more than nothing and at most [`MAX_TOKEN_TTL`].
-pub fn check_token_ttl(ttl: Duration) -> Result<(), String> {
-    if ttl.as_secs() == 0 {
-        return Err("the lifetime must be at least 1s".to_owned());
-    }
-    if ttl > MAX_TOKEN_TTL {
-        return Err("the lifetime must be at most a year (365d)".to_owned());
-    }
-    Ok(())
-}
-
-impl AuthSettings {
-    /// Signs a token for `user_id` with the shared secret, for `todo-api token` and the
-    /// development sign-in: refuses a user id or lifetime the server would not accept, and
-    /// signs with the first HS algorithm allowed and the configured issuer and audience, so
-    /// that the token verifies.
-    pub fn mint(&self, user_id: &str, ttl: Duration) -> Result<String, String> {
-        check_user_id(user_id)?;
-        check_token_ttl(ttl)?;
-        let Some(secret) = &self.secret else {
-            return Err(self.no_secret_message());
-        };
-        let algorithm = self
-            .algorithms
-            .iter()
-            .copied()
-            .find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
-            .unwrap_or(Algorithm::HS256);
-        mint_token(
-            secret,
-            algorithm,
-            user_id,
-            ttl,
-            self.issuer.as_deref(),
-            self.audiences.first().map(String::as_str),
-        )
-        .map_err(|e| format!("cannot sign the token: {e}"))
-    }
-}
-
-/// Signs a token for `user_id` with the shared secret, unchecked (tests make bad ones on
-/// purpose); see [`AuthSettings::mint`].
-pub fn mint_token(
-    secret: &SecretKey,
-    algorithm: Algorithm,
-    user_id: &str,
-    ttl: Duration,
-    issuer: Option<&str>,
-    audience: Option<&str>,
-) -> Result<String, jsonwebtoken::errors::Error> {
-    let now = chrono::Utc::now().timestamp();
-    let mut claims = serde_json::json!({
-        "sub": user_id,
-        "iat": now,
-        "exp": now + ttl.as_secs() as i64,
-    });
-    if let Some(iss) = issuer {
-        claims["iss"] = Value::from(iss);
-    }
-    if let Some(aud) = audience {
-        claims["aud"] = Value::from(aud);
-    }
-    jsonwebtoken::encode(
-        &Header::new(algorithm),
-        &claims,
-        &EncodingKey::from_secret(secret.bytes()),
-    )
+    Ok(AuthUser::verified(id))
 }
 
 #[cfg(test)]
@@ -519,58 +330,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn algorithm_names() {
-        assert_eq!(algorithm_named("EdDSA"), Some(Algorithm::EdDSA));
-        assert_eq!(algorithm_named("Ed25519"), Some(Algorithm::EdDSA));
-        assert_eq!(algorithm_named("PS256"), Some(Algorithm::PS256));
-        assert_eq!(
-            algorithm_named("hs256"),
-            None,
-            "JOSE names are case-sensitive"
-        );
+    fn refused_algorithm_names() {
         assert!(token_algorithm("none").is_err());
         assert!(token_algorithm("NONE").is_err());
         assert!(token_algorithm("ES512").is_err());
-    }
-
-    #[test]
-    fn issuers_and_audiences_compare_as_origins_or_exactly() {
-        let same = [
-            ("https://app.example.com", "https://app.example.com/"),
-            ("https://App.Example.com", "https://app.example.com"),
-            ("https://app.example.com:443", "https://app.example.com"),
-            ("http://localhost:80/", "http://localhost"),
-            ("https://example.com/auth/", "https://example.com/auth"),
-            ("my-issuer", "my-issuer"),
-        ];
-        for (a, b) in same {
-            assert_eq!(
-                normalize_claim_value(a),
-                normalize_claim_value(b),
-                "{a} {b}"
-            );
-        }
-        let different = [
-            ("https://app.example.com", "https://app.example.com:8443"),
-            ("https://app.example.com", "http://app.example.com"),
-            (
-                "https://app.example.com",
-                "https://app.example.com.evil.com",
-            ),
-            ("https://example.com/auth", "https://example.com/other"),
-            ("https://example.com/?a", "https://example.com/"),
-            ("my-issuer", "MY-ISSUER"),
-            ("my-issuer", "my-issuer/"),
-            ("urn:a", "urn:b"),
-            ("", "/"),
-        ];
-        for (a, b) in different {
-            assert_ne!(
-                normalize_claim_value(a),
-                normalize_claim_value(b),
-                "{a} {b}"
-            );
-        }
     }
 
     #[test]

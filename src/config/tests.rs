@@ -6,7 +6,6 @@ use jsonwebtoken::Algorithm;
 use super::better_auth::{ASYMMETRIC_DEFAULTS, endpoints};
 use super::*;
 use crate::auth::SessionSource;
-use crate::auth::insecure_urls;
 
 fn config(args: &[&str]) -> Result<Config, ConfigError> {
     settings_from_args(args.iter().copied())
@@ -126,7 +125,7 @@ fn plain_http_only_for_loopback_unless_allowed() {
             );
             let allowed = config(&[flag, url, "--auth-allow-insecure-http", "true"]).unwrap();
             assert_eq!(
-                insecure_urls(&allowed.auth).len(),
+                allowed.auth.insecure_urls().len(),
                 1,
                 "{url} is said at start"
             );

@@ -17,11 +17,9 @@ use super::code::{Code, add_codes, is_input_coercion};
 use super::error::to_graphql_error;
 use super::limits::{Refusal, is_query_operation};
 use super::pipeline::{Checked, Pipeline, is_request_error};
-use crate::auth::AuthUser;
-use crate::auth::{Verifier, bearer_token};
+use crate::auth::{AuthUser, Credentials, Gate};
 use crate::config::Config;
 use crate::error::{AppError, AuthFailure};
-use crate::ops::rate_limit::RateLimiter;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -51,29 +49,26 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
         .any(|v| v.contains(GRAPHQL_RESPONSE))
 }
 
-/// Verifies the caller's token once per HTTP request and, for a verified user, takes one
-/// token from their rate-limit bucket; `Err` is the 429 to send.
+/// Passes the caller through the admission gate once per HTTP request: verified, and for a
+/// verified user one token taken from their rate-limit bucket. Without a usable token the
+/// request still runs, without a user (introspection, `__typename`); `Err` is the 429 to send.
 async fn identify(
-    verifier: &Verifier,
-    limiter: &RateLimiter,
+    gate: &Gate,
     headers: &HeaderMap,
 ) -> Result<Result<AuthUser, AuthFailure>, axum::response::Response> {
-    let outcome = match bearer_token(headers) {
-        Ok(token) => verifier.verify(token).await,
-        Err(failure) => Err(failure),
-    };
-    if let Ok(user) = &outcome
-        && let Err(error) = limiter.check(user)
-    {
-        let headers = match &error {
-            AppError::RateLimited(limited) => limited.headers(),
-            _ => HeaderMap::new(),
-        };
-        let error = to_graphql_error(error).into_server_error(async_graphql::Pos::default());
-        let body = json!({ "errors": [error] });
-        return Err((StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response());
+    match gate.admit(Credentials::of_request(headers)).await {
+        Ok(admitted) => Ok(Ok(admitted.into_user())),
+        Err(AppError::Unauthenticated(failure)) => Ok(Err(failure)),
+        Err(error) => {
+            let headers = match &error {
+                AppError::RateLimited(limited) => limited.headers(),
+                _ => HeaderMap::new(),
+            };
+            let error = to_graphql_error(error).into_server_error(async_graphql::Pos::default());
+            let body = json!({ "errors": [error] });
+            Err((StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response())
+        }
     }
-    Ok(outcome)
 }
 
 /// A response whose only errors are input of the wrong shape, so nothing was done.
@@ -111,13 +106,12 @@ fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Respons
 async fn execute(
     schema: &AppSchema,
     pipeline: &Pipeline,
-    verifier: &Verifier,
-    limiter: &RateLimiter,
+    gate: &Gate,
     headers: &HeaderMap,
     requests: Vec<Checked>,
     is_batch: bool,
 ) -> axum::response::Response {
-    let caller = match identify(verifier, limiter, headers).await {
+    let caller = match identify(gate, headers).await {
         Ok(caller) => caller,
         Err(too_many) => return too_many,
     };
@@ -168,8 +162,7 @@ fn check_batch(pipeline: &Pipeline, batch: BatchRequest) -> Result<(Vec<Checked>
 pub(super) async fn post_handler(
     State(schema): State<AppSchema>,
     State(pipeline): State<Arc<Pipeline>>,
-    State(verifier): State<Arc<Verifier>>,
-    State(limiter): State<Arc<RateLimiter>>,
+    State(gate): State<Arc<Gate>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
@@ -215,10 +208,7 @@ pub(super) async fn post_handler(
             return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
         }
     };
-    execute(
-        &schema, &pipeline, &verifier, &limiter, &headers, requests, is_batch,
-    )
-    .await
+    execute(&schema, &pipeline, &gate, &headers, requests, is_batch).await
 }
 
 /// GET /graphql: GraphiQL for a browser, otherwise a query from the URL.
@@ -226,8 +216,7 @@ pub(super) async fn post_handler(
 pub(super) async fn get_handler(
     State(schema): State<AppSchema>,
     State(pipeline): State<Arc<Pipeline>>,
-    State(verifier): State<Arc<Verifier>>,
-    State(limiter): State<Arc<RateLimiter>>,
+    State(gate): State<Arc<Gate>>,
     State(config): State<Arc<Config>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
@@ -237,8 +226,7 @@ pub(super) async fn get_handler(
         let context = super::ws::SocketContext {
             schema,
             pipeline,
-            verifier,
-            limiter,
+            gate,
             limits: config.operations.websocket.clone(),
         };
         return super::ws::upgrade(context, protocol, upgrade, &headers);
@@ -274,16 +262,7 @@ pub(super) async fn get_handler(
             "mutations are only allowed over POST",
         );
     }
-    execute(
-        &schema,
-        &pipeline,
-        &verifier,
-        &limiter,
-        &headers,
-        vec![checked],
-        false,
-    )
-    .await
+    execute(&schema, &pipeline, &gate, &headers, vec![checked], false).await
 }
 
 /// A GraphQL request from a GET query string: `query`, `operationName`, `variables` (JSON).

@@ -6,7 +6,8 @@
 //!   a second one 4429; an operation before the ack 4401; a malformed message 4400.
 //! - each `subscribe` passes the same pipeline as an HTTP request ([`Pipeline`]: size,
 //!   nesting, aliases, then depth and complexity with its own variables, field order in every
-//!   event, metrics) and the per-user rate limit; refused ones get a graphql-ws `error` with
+//!   event, metrics) and the per-user rate limit of the admission gate the connection passed
+//!   at `connection_init` (`auth::Gate`); refused ones get a graphql-ws `error` with
 //!   the same `extensions.code` as over HTTP.
 //! - at most WS_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once; messages over
 //!   WS_MAX_MESSAGE_SIZE close the socket (1009).
@@ -38,17 +39,15 @@ use super::AppSchema;
 use super::code::{Code, add_codes};
 use super::error::to_graphql_error;
 use super::pipeline::Pipeline;
-use crate::auth::{AuthUser, Credential, Verifier, bearer_from_value, bearer_token};
+use crate::auth::{Admitted, Credentials, Gate, bearer_from_value, bearer_token};
 use crate::config::WebSocketLimits;
 use crate::error::{AppError, AuthFailure};
-use crate::ops::rate_limit::RateLimiter;
 
 /// Everything one socket needs.
 pub(super) struct SocketContext {
     pub schema: AppSchema,
     pub pipeline: Arc<Pipeline>,
-    pub verifier: Arc<Verifier>,
-    pub limiter: Arc<RateLimiter>,
+    pub gate: Arc<Gate>,
     pub limits: WebSocketLimits,
 }
 
@@ -201,7 +200,7 @@ async fn run(
     // Until `connection_init`: nothing but pings, for at most WS_INIT_TIMEOUT.
     let deadline = tokio::time::sleep(context.limits.init_timeout);
     tokio::pin!(deadline);
-    let (user, token) = loop {
+    let admitted = loop {
         let message = tokio::select! {
             () = &mut deadline => {
                 out.close(4408, "Connection initialisation timeout").await;
@@ -217,13 +216,18 @@ async fn run(
             Some(Incoming::Message(message)) => match *message {
                 ClientMessage::ConnectionInit { payload } => {
                     let payload = payload.unwrap_or_default();
-                    let verified = match init_token(&payload, header_token.clone()) {
-                        Ok(token) => context.verifier.verify(&token).await.map(|u| (u, token)),
-                        Err(failure) => Err(failure),
-                    };
-                    match verified {
-                        Ok(verified) => break verified,
-                        Err(failure) => {
+                    let token = init_token(&payload, header_token.clone());
+                    let token = token.as_deref().map_err(Clone::clone);
+                    // The connection passes the admission gate here; its operations are
+                    // charged one by one below.
+                    match context.gate.admit(Credentials::Connection(token)).await {
+                        Ok(admitted) => break admitted,
+                        Err(error) => {
+                            // A connection is verified, not charged: only a token can fail.
+                            let failure = match error {
+                                AppError::Unauthenticated(failure) => failure,
+                                other => AuthFailure::Invalid(other.to_string()),
+                            };
                             tracing::debug!(reason = %failure.reason(), "subscription not authenticated");
                             if protocol == WebSocketProtocols::SubscriptionsTransportWS {
                                 let payload = json!({"message": failure.detail()});
@@ -250,7 +254,7 @@ async fn run(
     if !out.send(json!({"type": "connection_ack"})).await {
         return;
     }
-    serve_operations(&context, &mut out, &mut incoming, &user, &token).await;
+    serve_operations(&context, &mut out, &mut incoming, admitted).await;
 }
 
 /// Runs operations for a verified user until the socket or its credentials end.
@@ -258,12 +262,11 @@ async fn serve_operations(
     context: &SocketContext,
     out: &mut Outbox,
     incoming: &mut futures::stream::SplitStream<WebSocket>,
-    user: &AuthUser,
-    token: &str,
+    admitted: Admitted,
 ) {
     // Each operation's responses, then `None` when it completes.
     let mut operations: StreamMap<String, BoxStream<'static, Option<Response>>> = StreamMap::new();
-    let ended = Credential::new(context.verifier.clone(), token, user.clone()).ended();
+    let ended = context.gate.credential(admitted.clone()).ended();
     tokio::pin!(ended);
     loop {
         tokio::select! {
@@ -305,7 +308,7 @@ async fn serve_operations(
                                 .pipeline
                                 .check(payload)
                                 .map_err(|refusal| (refusal.code, refusal.message, None))
-                                .and_then(|checked| match context.limiter.check(user) {
+                                .and_then(|checked| match context.gate.charge(&admitted) {
                                     Ok(()) => Ok(checked),
                                     Err(error) => {
                                         let extra = match &error {
@@ -331,7 +334,7 @@ async fn serve_operations(
                         };
                         let stream = context
                             .pipeline
-                            .execute_stream(&context.schema, checked, user)
+                            .execute_stream(&context.schema, checked, admitted.user())
                             .map(Some)
                             .chain(futures::stream::once(async { None }))
                             .boxed();

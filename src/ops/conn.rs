@@ -1,21 +1,21 @@
 //! What a client's connection may cost before any handler runs: the request body (an
 //! immediate 413 when `Content-Length` is over MAX_BODY_SIZE, a 408 when the body is not sent
-//! within BODY_READ_TIMEOUT) and the rate limit for requests without a token, per client
-//! address (X-Forwarded-For only from TRUSTED_PROXIES).
+//! within BODY_READ_TIMEOUT) and, as the door of the admission gate (`auth::Gate`), the rate
+//! limit for requests without a token, per client address.
 //!
 //! Header-read and idle timeouts are set on the connection itself (`serve`).
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::rate_limit::RateLimiter;
+use crate::auth::{Credentials, Gate, Verifier};
 use crate::config::Operations;
 use crate::error::AppError;
 
@@ -92,74 +92,46 @@ pub async fn bounded_body(
         .await
 }
 
-/// The anonymous rate limit and who counts as the client.
-pub struct AnonymousGate {
-    limiter: RateLimiter,
-    trusted_proxies: Vec<IpAddr>,
+/// The admission gate for these settings: the per-user limit (RATE_LIMIT), the anonymous
+/// per-address one (ANONYMOUS_RATE_LIMIT) and who counts as the client (TRUSTED_PROXIES).
+pub fn admission_gate(verifier: Arc<Verifier>, operations: &Operations) -> Arc<Gate> {
+    Arc::new(Gate::new(
+        verifier,
+        RateLimiter::new(operations.rate_limit),
+        RateLimiter::named(operations.anonymous_rate_limit, "per-address"),
+        operations.trusted_proxies.clone(),
+    ))
 }
 
-impl AnonymousGate {
-    /// The gate from the settings.
-    pub fn new(operations: &Operations) -> Arc<Self> {
-        Arc::new(AnonymousGate {
-            limiter: RateLimiter::named(operations.anonymous_rate_limit, "per-address"),
-            trusted_proxies: operations.trusted_proxies.clone(),
-        })
-    }
-
-    /// The client's address: the peer, or, when the peer is a trusted proxy, the right-most
-    /// X-Forwarded-For entry that is not one (entries further left are the client's say-so).
-    fn client(&self, request: &Request) -> Option<IpAddr> {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())?;
-        if !self.trusted_proxies.contains(&peer) {
-            return Some(peer);
-        }
-        let forwarded: Vec<IpAddr> = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|ip| ip.trim().parse().ok())
-            .collect();
-        Some(
-            forwarded
-                .into_iter()
-                .rev()
-                .find(|ip| !self.trusted_proxies.contains(ip))
-                .unwrap_or(peer),
-        )
-    }
-}
-
-/// Requests without a token (introspection, WebSocket upgrades, probes of any kind) take a
-/// token from their client address's bucket; requests with one are limited per user instead.
+/// The door of the admission gate: requests without a token (introspection, WebSocket
+/// upgrades, probes of any kind) are presented here, before their body is read, and take a
+/// token from their client address's bucket; requests with one pass on, to be admitted (and
+/// limited per user) where their handler asks for the user.
 pub async fn anonymous_limit(
-    State(gate): State<Arc<AnonymousGate>>,
+    State(gate): State<Arc<Gate>>,
     request: Request,
     next: Next,
 ) -> Response {
     let anonymous = !request.headers().contains_key(header::AUTHORIZATION);
-    if anonymous
-        && !UNLIMITED_PATHS.contains(&request.uri().path())
-        && let Some(client) = gate.client(&request)
-        && let Err(error) = gate.limiter.check_key(&client.to_string())
-    {
-        if request.uri().path() == "/graphql" {
-            let headers = match &error {
-                AppError::RateLimited(limited) => limited.headers(),
-                _ => Default::default(),
-            };
-            let body = json!({"errors": [{
-                "message": "Too many requests without a token from this address",
-                "extensions": {"code": "RATE_LIMITED"},
-            }]});
-            return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
+    if anonymous && !UNLIMITED_PATHS.contains(&request.uri().path()) {
+        let client = gate.client(request.headers(), request.extensions());
+        if let Err(AppError::RateLimited(limited)) =
+            gate.admit(Credentials::Anonymous { client }).await
+        {
+            if request.uri().path() == "/graphql" {
+                let body = json!({"errors": [{
+                    "message": "Too many requests without a token from this address",
+                    "extensions": {"code": "RATE_LIMITED"},
+                }]});
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    limited.headers(),
+                    axum::Json(body),
+                )
+                    .into_response();
+            }
+            return AppError::RateLimited(limited).into_response();
         }
-        return error.into_response();
     }
     next.run(request).await
 }

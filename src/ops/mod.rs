@@ -3,8 +3,8 @@
 //! time, per-user and anonymous rate, open connections, header / body / idle timeouts) and
 //! serving with a bounded graceful shutdown.
 //!
-//! Nothing here knows about tasks; the APIs know nothing of this beyond the rate limiter
-//! they call right after verifying a token.
+//! Nothing here knows about tasks; the APIs know nothing of this beyond the admission gate
+//! (`auth::Gate`) whose rate limiters live here and whose door is `conn::anonymous_limit`.
 
 pub mod conn;
 pub mod dev_token;
@@ -16,6 +16,7 @@ pub mod request_id;
 mod serve;
 
 use std::any::Any;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -29,6 +30,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::AppState;
+use crate::auth::Gate;
 use crate::config::{Config, CorsOrigins, Operations};
 use crate::error::AppError;
 
@@ -50,8 +52,9 @@ pub fn routes(config: &Config) -> Router<AppState> {
 }
 
 /// Wraps the whole application in the operating layers. Each `layer` wraps what is already
-/// there, so the first one here is the innermost.
-pub fn wrap(router: Router, operations: &Operations) -> Router {
+/// there, so the first one here is the innermost. `gate` is the application's admission gate,
+/// whose door (the anonymous limit) is one of the layers.
+pub fn wrap(router: Router, operations: &Operations, gate: Arc<Gate>) -> Router {
     let router = router
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(operations.max_body_bytes))
@@ -65,10 +68,7 @@ pub fn wrap(router: Router, operations: &Operations) -> Router {
         ))
         .layer(middleware::from_fn(json_errors))
         // Before the body is read or a token verified: the cheapest place to refuse.
-        .layer(middleware::from_fn_with_state(
-            conn::AnonymousGate::new(operations),
-            conn::anonymous_limit,
-        ));
+        .layer(middleware::from_fn_with_state(gate, conn::anonymous_limit));
     // CORS outside the limits, so a browser can read a 408 / 413 / 429 too.
     let router = match cors(operations) {
         Some(cors) => router.layer(cors),

