@@ -42,8 +42,8 @@ mod verifier;
 pub use gate::{Admitted, Credentials, Gate, bearer_from_value, bearer_token};
 pub use lifetime::{Credential, CredentialEnd};
 pub use mint::{MAX_TOKEN_TTL, check_token_ttl, mint_token};
-pub use session_token::sign_session_token;
 pub use secret_file::{MIN_SECRET_BYTES, default_dev_secret_path, load_or_create_secret};
+pub use session_token::sign_session_token;
 pub use types::{
     AuthSettings, AuthUser, JwksSettings, SecretKey, SessionSettings, SessionSource,
     algorithm_named, check_user_id, is_loopback, normalize_claim_value,
