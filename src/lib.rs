@@ -49,8 +49,11 @@ use crate::tasks::TaskService;
 /// What every handler can reach.
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    /// The tasks service (and through it the database).
+    /// The tasks service.
     pub tasks: TaskService,
+    /// The database pool, for health, metrics and the session verifier (the tasks service
+    /// takes its own connections through its unit of work and never hands one out).
+    pub db: Db,
     /// Token verification.
     pub verifier: Arc<Verifier>,
     /// The GraphQL schema.
@@ -82,7 +85,7 @@ impl AppState {
             tracing::info!(migrations = ran, "applied database migrations");
         }
         let tasks = TaskService::new(
-            db,
+            db.clone(),
             config.realtime.max_subscriptions_per_user,
             config.realtime.tombstone_retention,
         )
@@ -105,7 +108,7 @@ impl AppState {
                 .await;
         }
         let verifier = Arc::new(
-            Verifier::new(config.auth.clone(), tasks.db().clone())
+            Verifier::new(config.auth.clone(), db.clone())
                 .context("setting up token verification")?,
         );
         // Fetches Better Auth's keys once (not fatal when it is down) and keeps them fresh.
@@ -117,6 +120,7 @@ impl AppState {
         let pipeline = Arc::new(graphql::Pipeline::new(config.graphql.clone()));
         Ok(AppState {
             tasks,
+            db,
             verifier,
             schema,
             pipeline,
@@ -177,7 +181,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     log_start_up(&state.config, local);
     // Last: from this line on, the server answers.
-    tracing::info!(address = %local, backend = state.tasks.db().backend_name(), "todo-api listening");
+    tracing::info!(address = %local, backend = state.db.backend_name(), "todo-api listening");
     ops::serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("shut down");
     Ok(())

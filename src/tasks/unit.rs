@@ -1,0 +1,98 @@
+//! The unit of work: the one place in the tasks domain that checks a connection out of the
+//! pool for a viewer (DESIGN rule 6). [`UnitOfWork::read`] hands out a connection for the
+//! viewer's reads; [`UnitOfWork::write`] runs a closure inside ONE transaction (committed
+//! when it returns `Ok`, rolled back on `Err`), so a write, its journal entry and its NOTIFY
+//! commit together or not at all. The store's functions take `&mut` that connection and never
+//! open a transaction or take a second connection themselves.
+//!
+//! This is where database-level isolation and idempotency plug in later:
+//! - **RLS**: [`UnitOfWork::write`] (and then `read`, as a read-only transaction) will run
+//!   `SET LOCAL ROLE <app role without BYPASSRLS>` and
+//!   `SELECT set_config('app.user_id', <viewer>, true)` right after BEGIN, so the policies see
+//!   the viewer for this transaction only; nothing session-scoped ever reaches a pooled
+//!   connection (PgBouncer, Neon's pooler). Reads stay outside a transaction for now: adding
+//!   BEGIN/COMMIT to every read is two round trips this issue does not take.
+//! - **Versions and idempotency keys**: the idempotency record is written inside the same
+//!   `write` closure as the change, so a retried request finds it or finds nothing.
+//! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business.
+//!
+//! It must not know any SQL but BEGIN/COMMIT/ROLLBACK (`db::transaction`), nor any task rule.
+
+use crate::auth::AuthUser;
+use crate::db::{Db, DbConn};
+use crate::error::AppResult;
+
+/// Checks connections out for viewers. Cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub(crate) struct UnitOfWork {
+    db: Db,
+}
+
+impl UnitOfWork {
+    /// Units of work over this database.
+    pub(crate) fn new(db: Db) -> Self {
+        UnitOfWork { db }
+    }
+
+    /// A connection for `viewer`'s reads, returned to the pool when dropped. Reads run without
+    /// a transaction (each statement sees its own snapshot), as they always have.
+    pub(super) async fn read(&self, viewer: &AuthUser) -> AppResult<DbConn> {
+        // The viewer scopes the connection once RLS sets `app.user_id` here (see the module).
+        let _ = viewer;
+        self.db.conn().await
+    }
+
+    /// A connection for the event relay's read of a task too large for its payload, on behalf
+    /// of `member` of the event's audience (named by our own NOTIFY, not by a client).
+    pub(super) async fn read_for_member(&self, member: &str) -> AppResult<DbConn> {
+        // Under RLS, `app.user_id` becomes `member` here, as `read` does for a viewer.
+        let _ = member;
+        self.db.conn().await
+    }
+
+    /// Runs `work` in one transaction for `viewer`: BEGIN (IMMEDIATE on SQLite), `work`, then
+    /// COMMIT when it returns `Ok` or ROLLBACK when it returns `Err` (whose error is returned).
+    /// A future dropped midway never leaves the transaction open in the pool: see
+    /// `db::transaction`.
+    pub(super) async fn write<R>(
+        &self,
+        viewer: &AuthUser,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        // Here RLS will set the role and `app.user_id` for `viewer` (see the module).
+        let _ = viewer;
+        self.transaction(work).await
+    }
+
+    /// A transaction for a maintenance job that sees every user's rows (the search-key
+    /// backfill at start-up), which is why it takes no viewer. Under RLS it will run as the
+    /// owner role instead of the application role.
+    pub(super) async fn maintenance<R>(
+        &self,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        self.transaction(work).await
+    }
+
+    async fn transaction<R>(
+        &self,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        let mut conn = self.db.conn().await?;
+        conn.begin_write().await?;
+        match work(&mut conn).await {
+            Ok(value) => {
+                conn.commit().await?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The error that made the work fail is the one to report; a failed rollback
+                // leaves the connection marked broken, and the pool drops it.
+                if let Err(rollback) = conn.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back a unit of work failed");
+                }
+                Err(e)
+            }
+        }
+    }
+}
