@@ -12,10 +12,12 @@
 //!   a WebSocket's or SSE stream's token stays good.
 //! - [`db`]: the pool enum (PostgreSQL or SQLite, chosen from `DATABASE_URL`), TLS,
 //!   embedded migrations, and `db_run!`, which expands one diesel query for both backends.
-//! - [`tasks`]: the domain: model and validation, the service, all task SQL (the store), and
-//!   task events: the per-user event router behind GraphQL subscriptions and SSE, fed by
-//!   PostgreSQL `NOTIFY` (one LISTEN connection per instance, `db::events`) or in-process on
-//!   SQLite, and incremental sync by per-user change cursors.
+//! - [`tasks`]: the domain: model and validation rules, the service, all task SQL (the
+//!   store), the two isolation seams (`visibility`: who may see a task, used by every query;
+//!   `unit`: the one place a connection is checked out for a viewer, one transaction per
+//!   write), task events: the per-user event router behind GraphQL subscriptions and SSE, fed
+//!   by PostgreSQL `NOTIFY` (one LISTEN connection per instance, `db::events`) or in-process on
+//!   SQLite, and incremental sync by per-user change cursors (`tasks::sync`).
 //! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
 //!   document (`/openapi.json`, Swagger UI at `/docs`).
 //! - [`graphql`]: the GraphQL schema at `/graphql` (HTTP and WebSocket), its limits (the

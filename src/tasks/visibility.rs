@@ -75,3 +75,34 @@ pub(super) fn audience(task_owner: &str) -> impl Iterator<Item = &str> {
 pub(super) fn inbox(viewer: &AuthUser) -> &str {
     viewer.id()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The store names an owner column only to record the owner of a row it inserts
+    /// (`user_id.eq(owner)`); every filter goes through this module.
+    #[test]
+    fn the_store_filters_by_owner_only_through_this_module() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/tasks/store");
+        let mut files = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let compact: String = text.split_whitespace().collect();
+            let named = compact.matches("user_id.eq(").count();
+            let recorded = compact.matches("user_id.eq(owner)").count();
+            assert_eq!(
+                named,
+                recorded,
+                "{} filters by owner itself",
+                path.display()
+            );
+            assert!(
+                !compact.contains(".id())"),
+                "{} reads a user id",
+                path.display()
+            );
+            files += 1;
+        }
+        assert!(files >= 4);
+    }
+}
