@@ -96,3 +96,81 @@ impl UnitOfWork {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    use super::*;
+    use crate::db::schema::task_sync_cursors as cur;
+    use crate::db::{DatabaseTarget, PoolOptions};
+    use crate::db_run;
+
+    async fn insert_counter(conn: &mut DbConn, user: &str) -> AppResult<()> {
+        db_run!(conn, |c| {
+            diesel::insert_into(cur::table)
+                .values((
+                    cur::user_id.eq(user),
+                    cur::last_seq.eq(1_i64),
+                    cur::pruned_seq.eq(0_i64),
+                ))
+                .execute(c)
+                .await
+        })?;
+        Ok(())
+    }
+
+    async fn counters(work: &UnitOfWork) -> i64 {
+        work.maintenance(async |conn| {
+            Ok(db_run!(conn, |c| cur::table
+                .count()
+                .get_result::<i64>(c)
+                .await)?)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Commit on `Ok`, rollback on `Err`, and a future dropped inside the transaction leaves
+    /// no open transaction behind: with one pooled connection, the next unit would otherwise
+    /// find itself inside the abandoned one (or wait for its lock).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn one_transaction_per_unit_even_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = DatabaseTarget::SqliteFile(dir.path().join("unit.db"));
+        let options = PoolOptions {
+            max_size: 1,
+            acquire_timeout: Duration::from_secs(5),
+        };
+        let db = Db::connect(&target, &options).await.unwrap();
+        db.migrate().await.unwrap();
+        let work = UnitOfWork::new(db);
+
+        work.maintenance(async |conn| insert_counter(conn, "kept").await)
+            .await
+            .unwrap();
+        let failed: AppResult<()> = work
+            .maintenance(async |conn| {
+                insert_counter(conn, "rolled-back").await?;
+                Err(crate::error::AppError::NotFound)
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(counters(&work).await, 1);
+
+        let abandoned = work.maintenance(async |conn| {
+            insert_counter(conn, "abandoned").await?;
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), abandoned)
+                .await
+                .is_err()
+        );
+        assert_eq!(counters(&work).await, 1);
+    }
+}
