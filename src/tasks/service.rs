@@ -31,6 +31,7 @@ use crate::error::{AppError, AppResult};
 pub struct TaskService {
     /// Where every connection comes from.
     pub(super) work: UnitOfWork,
+    /// This instance's subscribers, by user.
     pub(super) events: EventRouter,
     /// How writes publish their events (NOTIFY or in-process), chosen once at construction.
     publisher: Publisher,
