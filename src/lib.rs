@@ -12,10 +12,12 @@
 //!   a WebSocket's or SSE stream's token stays good.
 //! - [`db`]: the pool enum (PostgreSQL or SQLite, chosen from `DATABASE_URL`), TLS,
 //!   embedded migrations, and `db_run!`, which expands one diesel query for both backends.
-//! - [`tasks`]: the domain: model and validation, the service, all task SQL (the store), and
-//!   task events: the per-user event router behind GraphQL subscriptions and SSE, fed by
-//!   PostgreSQL `NOTIFY` (one LISTEN connection per instance, `db::events`) or in-process on
-//!   SQLite, and incremental sync by per-user change cursors.
+//! - [`tasks`]: the domain: model and validation rules, the service, all task SQL (the
+//!   store), the two isolation seams (`visibility`: who may see a task, used by every query;
+//!   `unit`: the one place a connection is checked out for a viewer, one transaction per
+//!   write), task events: the per-user event router behind GraphQL subscriptions and SSE, fed
+//!   by PostgreSQL `NOTIFY` (one LISTEN connection per instance, `db::events`) or in-process on
+//!   SQLite, and incremental sync by per-user change cursors (`tasks::sync`).
 //! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
 //!   document (`/openapi.json`, Swagger UI at `/docs`).
 //! - [`graphql`]: the GraphQL schema at `/graphql` (HTTP and WebSocket), its limits (the
@@ -49,8 +51,11 @@ use crate::tasks::TaskService;
 /// What every handler can reach.
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    /// The tasks service (and through it the database).
+    /// The tasks service.
     pub tasks: TaskService,
+    /// The database pool, for health, metrics and the session verifier (the tasks service
+    /// takes its own connections through its unit of work and never hands one out).
+    pub db: Db,
     /// Token verification.
     pub verifier: Arc<Verifier>,
     /// The GraphQL schema.
@@ -83,7 +88,7 @@ impl AppState {
             tracing::info!(migrations = ran, "applied database migrations");
         }
         let tasks = TaskService::new(
-            db,
+            db.clone(),
             config.realtime.max_subscriptions_per_user,
             config.realtime.tombstone_retention,
         )
@@ -106,7 +111,7 @@ impl AppState {
                 .await;
         }
         let verifier = Arc::new(
-            Verifier::new(config.auth.clone(), tasks.db().clone())
+            Verifier::new(config.auth.clone(), db.clone())
                 .context("setting up token verification")?,
         );
         // Fetches Better Auth's keys once (not fatal when it is down) and keeps them fresh.
@@ -116,6 +121,7 @@ impl AppState {
         let pipeline = Arc::new(graphql::Pipeline::new(config.graphql.clone()));
         Ok(AppState {
             tasks,
+            db,
             verifier,
             schema,
             pipeline,
@@ -177,7 +183,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     log_start_up(&state.config, local);
     // Last: from this line on, the server answers.
-    tracing::info!(address = %local, backend = state.tasks.db().backend_name(), "todo-api listening");
+    tracing::info!(address = %local, backend = state.db.backend_name(), "todo-api listening");
     ops::serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("shut down");
     Ok(())

@@ -36,6 +36,16 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 /// a FIN (NAT timeout, failover) would otherwise look alive and silent for hours.
 const LIVENESS_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How a backend's task events travel from the write to the subscribers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventTransport {
+    /// PostgreSQL: `NOTIFY` inside the write's transaction, heard back by every instance's
+    /// LISTEN connection (this one's too).
+    Notify,
+    /// SQLite: one instance; the service delivers in-process after the commit.
+    InProcess,
+}
+
 /// Publishing an event inside the current transaction. PostgreSQL sends it on commit (and
 /// never if the transaction rolls back); SQLite has no such thing, so the service delivers its
 /// events in-process after the commit instead.

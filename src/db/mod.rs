@@ -8,6 +8,7 @@ pub mod events;
 pub mod schema;
 pub mod sessions;
 mod tls;
+mod transaction;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -312,6 +313,15 @@ impl Db {
             }
         };
         Ok(pending == 0)
+    }
+
+    /// How this backend's task events reach subscribers: decided here, once, with the pool, so
+    /// that the tasks service stores a strategy instead of asking which backend it runs on.
+    pub fn event_transport(&self) -> events::EventTransport {
+        match self {
+            Db::Postgres(_) => events::EventTransport::Notify,
+            Db::Sqlite(_) => events::EventTransport::InProcess,
+        }
     }
 
     /// The backend's name.

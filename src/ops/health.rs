@@ -19,7 +19,7 @@ pub async fn healthz() -> Json<Value> {
 /// GET /readyz: 200 when every check passes, else 503; the body says which failed. Bounded by
 /// DB_TIMEOUT, like any request that needs the database.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (database, migrations) = match state.tasks.db().migrations_applied().await {
+    let (database, migrations) = match state.db.migrations_applied().await {
         Ok(true) => ("ok", "ok"),
         Ok(false) => ("ok", "pending"),
         Err(error) => {

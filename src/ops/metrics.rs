@@ -123,7 +123,7 @@ pub async fn endpoint(State(state): State<AppState>) -> Response {
     let Some(handle) = install() else {
         return crate::rest::not_found().await;
     };
-    let pool = state.tasks.db().pool_stats();
+    let pool = state.db.pool_stats();
     metrics::gauge!("db_pool_connections", "state" => "in_use")
         .set(f64::from(pool.connections.saturating_sub(pool.idle)));
     metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(pool.idle));

@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::{Json, Router};
-use futures::{Stream, StreamExt, stream};
+use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -138,41 +138,14 @@ async fn events(
         .map(str::to_owned)
         .filter(|v| !v.trim().is_empty())
         .or_else(|| since_param(query.as_deref()));
-    // Subscribe before reading what was missed, so nothing falls between the two; events
-    // the catch-up already covered are skipped below.
-    let live = tasks.subscribe(&user)?;
-    let mut first: Vec<Event> = Vec::new();
-    let mut covered = None;
-    if let Some(resume) = resume {
-        match tasks.changes(&user, Some(&resume), "Last-Event-ID").await {
-            Ok(set) => {
-                covered = Some(set.cursor);
-                first.extend(set.events.into_iter().map(sse_event));
-            }
-            Err(AppError::CursorExpired) => {
-                // Too old to replay: tell the client to fetch everything, and resume from now.
-                let now = tasks.cursor(&user).await?;
-                covered = Some(now);
-                let data =
-                    json!({"kind": "RESYNC", "id": null, "task": null, "cursor": now.to_string()});
-                first.push(Event::default().id(now.to_string()).data(data.to_string()));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let live = live
-        .filter(move |event| {
-            let fresh = match (event.cursor, covered) {
-                (Some(cursor), Some(covered)) => cursor > covered,
-                _ => true,
-            };
-            std::future::ready(fresh)
-        })
+    // The changes since the client's cursor, then the live events after them.
+    let events = tasks
+        .catch_up(&user, resume.as_deref(), "Last-Event-ID")
+        .await?
         .map(sse_event);
     // `Owner` has verified this very token.
     let token = bearer_token(&headers).map_err(AppError::Unauthenticated)?;
     let ended = Credential::new(verifier, token, user).ended();
-    let events = stream::iter(first).chain(live);
     let stream = async_stream::stream! {
         tokio::pin!(ended);
         tokio::pin!(events);

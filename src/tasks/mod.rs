@@ -1,13 +1,23 @@
 //! The tasks domain: what a task is ([`model`]), the rules for changing one ([`service`]),
-//! keyset paging ([`page`]) and all task SQL ([`store`]). REST and GraphQL both call
+//! incremental sync and live catch-up ([`sync`]), task events and their delivery ([`events`]),
+//! keyset paging ([`page`]) and all task SQL (`store`). REST and GraphQL both call
 //! [`TaskService`] and nothing below it.
+//!
+//! Two seams hold isolation: `visibility` says who may see a task (every store query filters
+//! by it; RLS and shared lists plug in there), and `unit` is the one place that checks a
+//! connection out for a viewer (one transaction per write; where `app.user_id` will be set).
 
+mod backfill;
 pub mod events;
 pub mod model;
 pub mod page;
+mod rules;
 pub mod service;
 mod store;
+pub mod sync;
 pub mod time;
+mod unit;
+mod visibility;
 
 pub use events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 pub use model::{
@@ -15,4 +25,5 @@ pub use model::{
     TaskStatus,
 };
 pub use page::{Cursor, Page, PageRequest};
-pub use service::{TaskChangeSet, TaskService};
+pub use service::TaskService;
+pub use sync::TaskChangeSet;

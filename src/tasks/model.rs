@@ -1,20 +1,17 @@
-//! Task types shared by the service and both APIs, and the validation rules for their fields.
-
-// A `FieldError` is large, but validation failures are the cold path; boxing would only make
-// every caller unwrap a box.
-#![allow(clippy::result_large_err)]
+//! Task types shared by the service and both APIs. The rules for their fields live in
+//! `tasks::rules` and are re-exported here.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde_json::{Value, json};
 
+pub use super::rules::{
+    DESCRIPTION_MAX_CHARS, SEARCH_MAX_CHARS, TITLE_MAX_CHARS, enum_error, micros, parse_datetime,
+};
+pub(crate) use super::rules::{
+    description_key, search_pattern, title_key, validate_description, validate_search,
+    validate_title,
+};
 use crate::db::schema::tasks;
-use crate::error::FieldError;
-
-/// Longest title, in characters after trimming.
-pub const TITLE_MAX_CHARS: usize = 200;
-/// Longest description, in characters.
-pub const DESCRIPTION_MAX_CHARS: usize = 1000;
 
 /// A task as the APIs show it. Serializable because task events carry it between instances.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -225,25 +222,6 @@ impl Category {
     }
 }
 
-/// pydantic's `enum` error for a value outside `names`, e.g. "Input should be 'high',
-/// 'medium', 'low' or 'none'", at `location` / `field`.
-pub fn enum_error(location: &'static str, field: &str, names: &[&str], input: Value) -> FieldError {
-    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-    let expected = match quoted.split_last() {
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-        None => String::new(),
-    };
-    FieldError {
-        location,
-        field: Some(field.to_owned()),
-        kind: "enum",
-        message: format!("Input should be {expected}"),
-        input,
-        ctx: Some(json!({ "expected": expected })),
-    }
-}
-
 /// The wire names of every priority.
 pub fn priority_names() -> Vec<&'static str> {
     Priority::ALL.iter().map(|p| p.as_str()).collect()
@@ -292,9 +270,6 @@ pub enum SortOrder {
     Desc,
 }
 
-/// Longest search text, in characters: a longer one could not match any title or description.
-pub const SEARCH_MAX_CHARS: usize = DESCRIPTION_MAX_CHARS;
-
 /// A list request: every filter is combined with the others (AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
@@ -324,77 +299,6 @@ impl ListQuery {
     pub fn direction(&self) -> SortOrder {
         self.order.unwrap_or_else(|| self.sort.default_order())
     }
-}
-
-/// Checks a search text (where the request had it: `location` / `field`).
-pub(crate) fn validate_search(
-    location: &'static str,
-    field: &str,
-    search: &str,
-) -> Result<(), FieldError> {
-    if search.chars().count() > SEARCH_MAX_CHARS {
-        return Err(FieldError {
-            location,
-            field: Some(field.to_owned()),
-            kind: "string_too_long",
-            message: format!("String should have at most {SEARCH_MAX_CHARS} characters"),
-            input: Value::from(search),
-            ctx: Some(json!({"max_length": SEARCH_MAX_CHARS})),
-        });
-    }
-    if search.contains('\0') {
-        return Err(FieldError {
-            location,
-            field: Some(field.to_owned()),
-            kind: "value_error",
-            message: "Value error, must not contain the NUL character (U+0000)".into(),
-            input: Value::from(search),
-            ctx: None,
-        });
-    }
-    Ok(())
-}
-
-/// The `LIKE` pattern for a search text: lower-cased as the stored keys are, with `\`, `%`
-/// and `_` escaped (by `\`, the statement's ESCAPE character) so that they match themselves.
-pub(crate) fn search_pattern(search: &str) -> String {
-    let mut pattern = String::with_capacity(search.len() + 2);
-    pattern.push('%');
-    for c in search.to_lowercase().chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-/// Parses an RFC 3339 date-time (with its offset), or says what is wrong at `location` /
-/// `field`. Cut to microseconds, what both backends store.
-pub fn parse_datetime(
-    location: &'static str,
-    field: &str,
-    raw: &str,
-) -> Result<DateTime<Utc>, FieldError> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|d| micros(d.with_timezone(&Utc)))
-        .map_err(|e| FieldError {
-            location,
-            field: Some(field.to_owned()),
-            kind: "datetime_parsing",
-            message: format!(
-                "Input should be a valid datetime in RFC 3339 with a time zone, as in \
-                 2026-12-01T09:00:00Z ({e})"
-            ),
-            input: Value::from(raw),
-            ctx: None,
-        })
-}
-
-/// A time cut to whole microseconds.
-pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
 /// Counts over one user's tasks.
@@ -445,68 +349,4 @@ pub struct TaskPatch {
     pub category: Option<Category>,
     /// New due date, or `Some(None)` to clear it.
     pub due_date: Option<Option<DateTime<Utc>>>,
-}
-
-/// Checks a title and returns it trimmed.
-pub(crate) fn validate_title(title: &str) -> Result<String, FieldError> {
-    let trimmed = title.trim();
-    let chars = trimmed.chars().count();
-    if chars == 0 {
-        return Err(FieldError::body(
-            "title",
-            "string_too_short",
-            "String should have at least 1 character",
-            json!(title),
-        )
-        .with_ctx(json!({"min_length": 1})));
-    }
-    if chars > TITLE_MAX_CHARS {
-        return Err(FieldError::body(
-            "title",
-            "string_too_long",
-            format!("String should have at most {TITLE_MAX_CHARS} characters"),
-            json!(title),
-        )
-        .with_ctx(json!({"max_length": TITLE_MAX_CHARS})));
-    }
-    check_no_nul("title", trimmed)?;
-    Ok(trimmed.to_owned())
-}
-
-/// Checks a description.
-pub(crate) fn validate_description(description: &str) -> Result<(), FieldError> {
-    if description.chars().count() > DESCRIPTION_MAX_CHARS {
-        return Err(FieldError::body(
-            "description",
-            "string_too_long",
-            format!("String should have at most {DESCRIPTION_MAX_CHARS} characters"),
-            json!(description),
-        )
-        .with_ctx(json!({"max_length": DESCRIPTION_MAX_CHARS})));
-    }
-    check_no_nul("description", description)
-}
-
-/// PostgreSQL cannot store U+0000 in text; refuse it on both backends alike.
-fn check_no_nul(field: &str, value: &str) -> Result<(), FieldError> {
-    if value.contains('\0') {
-        return Err(FieldError::body(
-            field,
-            "value_error",
-            "Value error, must not contain the NUL character (U+0000)",
-            Value::from(value),
-        ));
-    }
-    Ok(())
-}
-
-/// The key titles are sorted and searched by: lower-cased in Rust so both backends order and
-/// match them alike.
-pub(crate) fn title_key(title: &str) -> String {
-    title.to_lowercase()
-}
-
-/// The key descriptions are searched by, lower-cased as [`title_key`].
-pub(crate) fn description_key(description: &str) -> String {
-    description.to_lowercase()
 }

@@ -1,75 +1,48 @@
 //! The task rules: validation, ownership, timestamps. Each public function takes the
-//! [`AuthUser`] first, checks out one connection (the unit of work) and makes one statement,
-//! or for a write one transaction: the change, its change number and its event together.
+//! [`AuthUser`] first and runs in one unit of work (`tasks::unit`): a read on one connection,
+//! or a write in one transaction: the change, its change number, its event (and, for a delete,
+//! the pruning of old tombstones) together.
+//!
+//! Task operations only: sync lives in `tasks::sync`, the LISTEN relay in `tasks::events`, the
+//! search-key backfill in `tasks::backfill`; SQL in `tasks::store`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 
-use super::events::{self, EventRouter, EventStream, Received, TaskEvent, TaskEventKind};
+use super::events::publish::Publisher;
+use super::events::wire::wire_payload;
+use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 use super::model::{
     Category, ListQuery, NewTask, Priority, Task, TaskPatch, TaskRow, TaskStats, description_key,
     micros, title_key, validate_description, validate_search, validate_title,
 };
 use super::page::{MAX_PAGE_SIZE, Page, PageRequest};
 use super::store::{self, NewTaskRow, TaskChanges};
+use super::unit::UnitOfWork;
+use super::visibility;
 use crate::auth::AuthUser;
 use crate::db::Db;
 use crate::db::events::ListenerNotice;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 
 /// The one entry point to tasks, shared by REST and GraphQL.
 #[derive(Clone)]
 pub struct TaskService {
-    db: Db,
-    events: EventRouter,
+    /// Where every connection comes from.
+    pub(super) work: UnitOfWork,
+    /// This instance's subscribers, by user.
+    pub(super) events: EventRouter,
+    /// How writes publish their events (NOTIFY or in-process), chosen once at construction.
+    publisher: Publisher,
     /// MAX_TASKS_PER_USER.
     max_tasks: u64,
     /// How long deletions are remembered for incremental sync.
-    tombstone_retention: Duration,
-    /// SQLite only: one write (commit and in-process delivery) at a time, so events are
-    /// delivered in commit order. SQLite runs one writer at a time anyway; PostgreSQL orders
-    /// its NOTIFYs by commit itself and does not take this.
-    write_order: Arc<tokio::sync::Mutex<()>>,
-}
-
-/// What changed for a user since a cursor (or everything, without one).
-#[derive(Debug, Clone)]
-pub struct TaskChangeSet {
-    /// The changes in the order they happened, each task once at its last change, with the
-    /// task as it is now: `Created` for a task created after the cursor (even if it changed
-    /// again since), `Updated` for an older one, `Deleted` for a tombstone (also for a task
-    /// both created and deleted in the gap). Each carries its cursor. Without a cursor, every
-    /// task as `Created`.
-    pub events: Vec<TaskEvent>,
-    /// The cursor to send next time.
-    pub cursor: i64,
-}
-
-impl TaskChangeSet {
-    /// The tasks created or changed (their current state).
-    pub fn changed(&self) -> Vec<Task> {
-        self.events.iter().filter_map(|e| e.task.clone()).collect()
-    }
-
-    /// The ids of tasks deleted.
-    pub fn deleted_ids(&self) -> Vec<i64> {
-        self.events
-            .iter()
-            .filter(|e| e.kind == TaskEventKind::Deleted)
-            .filter_map(|e| e.task_id)
-            .collect()
-    }
-
-    /// The cursor as the APIs show it.
-    pub fn cursor_text(&self) -> String {
-        self.cursor.to_string()
-    }
+    pub(super) tombstone_retention: Duration,
 }
 
 /// Now, cut to microseconds: what both backends store, so a task reads back exactly as written.
-fn now_micros() -> NaiveDateTime {
+pub(super) fn now_micros() -> NaiveDateTime {
     micros(Utc::now()).naive_utc()
 }
 
@@ -81,31 +54,16 @@ fn check_query(query: &ListQuery) -> AppResult<()> {
     Ok(())
 }
 
-/// Reads a cursor a client sent back (`field` names the parameter in errors).
-fn parse_cursor(field: &str, raw: &str) -> AppResult<i64> {
-    match raw.trim().parse::<i64>() {
-        Ok(n) if n >= 0 => Ok(n),
-        _ => Err(AppError::invalid(FieldError {
-            location: "query",
-            field: Some(field.to_owned()),
-            kind: "value_error",
-            message: "Value error, not a cursor this API returned".into(),
-            input: serde_json::Value::from(raw),
-            ctx: None,
-        })),
-    }
-}
-
 impl TaskService {
     /// The service over this database, with `max_subscriptions_per_user` open subscriptions
     /// allowed per user and deletions kept `tombstone_retention` for sync.
     pub fn new(db: Db, max_subscriptions_per_user: usize, tombstone_retention: Duration) -> Self {
         TaskService {
-            db,
+            publisher: Publisher::new(db.event_transport()),
+            work: UnitOfWork::new(db),
             events: EventRouter::new(max_subscriptions_per_user),
             max_tasks: u64::MAX,
             tombstone_retention,
-            write_order: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -115,99 +73,22 @@ impl TaskService {
         self
     }
 
-    /// True when this instance delivers its own events (SQLite); on PostgreSQL every event,
-    /// this instance's included, comes back through the LISTEN connection.
-    fn delivers_in_process(&self) -> bool {
-        matches!(self.db, Db::Sqlite(_))
-    }
-
-    /// Routes what the LISTEN connection hears to the subscribers on this instance, in order.
-    /// Returns once the first LISTEN is in place (or after `wait`), so that the instance
-    /// serves only when it can hear events.
+    /// Routes what the LISTEN connection hears to the subscribers on this instance, in order
+    /// (`events::relay`). Returns once the first LISTEN is in place (or after `wait`), so that
+    /// the instance serves only when it can hear events.
     pub async fn route_database_events(
         &self,
-        mut notices: tokio::sync::mpsc::Receiver<ListenerNotice>,
+        notices: tokio::sync::mpsc::Receiver<ListenerNotice>,
         wait: Duration,
     ) {
-        let (ready, listening) = tokio::sync::oneshot::channel::<()>();
-        let service = self.clone();
-        tokio::spawn(async move {
-            let mut ready = Some(ready);
-            while let Some(notice) = notices.recv().await {
-                match notice {
-                    ListenerNotice::Listening { reconnected } => {
-                        if let Some(ready) = ready.take() {
-                            let _ = ready.send(());
-                        }
-                        if reconnected {
-                            service.events.resync_all();
-                        }
-                    }
-                    ListenerNotice::Payload(payload) => service.route_payload(&payload).await,
-                }
-            }
-        });
-        if tokio::time::timeout(wait, listening).await.is_err() {
-            tracing::warn!(
-                "the task event listener is not connected yet; subscribers will get events once \
-                 it is (it keeps retrying)"
-            );
-        }
-    }
-
-    async fn route_payload(&self, payload: &str) {
-        match events::decode(payload) {
-            Some(Received::Event(event)) => self.events.deliver(event),
-            Some(Received::ResyncAll) => self.events.resync_all(),
-            Some(Received::NeedsTask {
-                owner,
-                kind,
-                task_id,
-                seq,
-            }) => {
-                // Too large to travel in the payload: read it (its current state, which is
-                // at least as new as the change).
-                let row = match self.db.conn().await {
-                    Ok(mut conn) => store::find_for_event(&mut conn, &owner, task_id)
-                        .await
-                        .map_err(AppError::from),
-                    Err(e) => Err(e),
-                };
-                match row {
-                    Ok(Some(row)) => self.events.deliver(TaskEvent::change(
-                        &owner,
-                        kind,
-                        task_id,
-                        Some(Task::from(row)),
-                        seq,
-                    )),
-                    // Deleted meanwhile: its deletion event follows.
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read a task for its event; resync");
-                        self.events.resync_all();
-                    }
-                }
-            }
-            None => {}
-        }
+        super::events::relay::route(self.events.clone(), self.work.clone(), notices, wait).await;
     }
 
     /// Changes to the user's tasks made through any instance, as they happen, each with the
     /// cursor after it. Refused when the user already has the most subscriptions allowed open
     /// on this instance.
     pub fn subscribe(&self, user: &AuthUser) -> AppResult<EventStream> {
-        self.events.subscribe(user.id())
-    }
-
-    /// Waits for this write's turn where delivery order depends on it (SQLite); held until
-    /// the event is delivered.
-    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        if self.delivers_in_process() {
-            Some(self.write_order.lock().await)
-        } else {
-            None
-        }
+        self.events.subscribe(visibility::inbox(user))
     }
 
     /// Ends every subscription on this instance (at shutdown).
@@ -215,7 +96,8 @@ impl TaskService {
         self.events.close_all();
     }
 
-    /// After a commit: on SQLite, delivers the event here (PostgreSQL's NOTIFY does it).
+    /// After a commit: delivers the event in-process where the publisher says so (a write
+    /// that changed nothing, `seq` = `None`, has none).
     fn delivered(
         &self,
         user: &AuthUser,
@@ -224,125 +106,17 @@ impl TaskService {
         task: Option<&Task>,
         seq: Option<i64>,
     ) {
-        if let (true, Some(seq)) = (self.delivers_in_process(), seq) {
-            self.events.deliver(TaskEvent::change(
-                user.id(),
-                kind,
-                task_id,
-                task.cloned(),
-                seq,
-            ));
-        }
-    }
-
-    /// The user's changes since `since` (a cursor this API returned), or all of their tasks
-    /// without one, and the cursor to use next. A cursor older than the deletions kept is
-    /// [`AppError::CursorExpired`]: the client must fetch everything again.
-    pub async fn changes(
-        &self,
-        user: &AuthUser,
-        since: Option<&str>,
-        field: &str,
-    ) -> AppResult<TaskChangeSet> {
-        let since = since.map(|raw| parse_cursor(field, raw)).transpose()?;
-        let mut conn = self.db.conn().await?;
-        store::prune_tombstones(&mut conn, user, self.tombstone_cutoff()).await?;
-        // The counter first: every change up to it has committed (one user's changes commit
-        // in number order), so reading up to it is exact.
-        let (last, pruned) = store::cursor(&mut conn, user).await?;
-        let Some(since) = since else {
-            let all =
-                store::list(&mut conn, user, &ListQuery::default(), None, now_micros()).await?;
-            let events = all
-                .into_iter()
-                .rev()
-                .map(|row| {
-                    let task = Task::from(row);
-                    TaskEvent::change(user.id(), TaskEventKind::Created, task.id, Some(task), last)
-                })
-                .collect();
-            return Ok(TaskChangeSet {
-                events,
-                cursor: last,
+        if let Some(seq) = seq {
+            self.publisher.delivered(&self.events, || {
+                TaskEvent::change(visibility::owner(user), kind, task_id, task.cloned(), seq)
             });
-        };
-        if since < pruned || since > last {
-            return Err(AppError::CursorExpired);
         }
-        let entries = store::changes_between(&mut conn, user, since, last).await?;
-        let live: Vec<i64> = entries
-            .iter()
-            .filter(|entry| !entry.deleted)
-            .map(|entry| entry.task_id)
-            .collect();
-        let mut tasks: std::collections::HashMap<i64, Task> =
-            store::find_many(&mut conn, user, &live)
-                .await?
-                .into_iter()
-                .map(|row| {
-                    let task = Task::from(row);
-                    (task.id, task)
-                })
-                .collect();
-        let events = entries
-            .into_iter()
-            .filter_map(|entry| {
-                let id = entry.task_id;
-                if entry.deleted {
-                    return Some(TaskEvent::change(
-                        user.id(),
-                        TaskEventKind::Deleted,
-                        id,
-                        None,
-                        entry.seq,
-                    ));
-                }
-                // Missing: deleted after the counter was read; the next sync reports it.
-                let task = tasks.remove(&id)?;
-                // New to a client at `since`, however often it changed since: it has to add
-                // the task (in its latest state), not look for one to update.
-                let kind = match entry.created_seq {
-                    Some(created) if created > since => TaskEventKind::Created,
-                    _ => TaskEventKind::Updated,
-                };
-                Some(TaskEvent::change(
-                    user.id(),
-                    kind,
-                    id,
-                    Some(task),
-                    entry.seq,
-                ))
-            })
-            .collect();
-        Ok(TaskChangeSet {
-            events,
-            cursor: last,
-        })
-    }
-
-    /// Tombstones older than this are dropped.
-    fn tombstone_cutoff(&self) -> NaiveDateTime {
-        chrono::Duration::from_std(self.tombstone_retention)
-            .ok()
-            .and_then(|keep| now_micros().checked_sub_signed(keep))
-            .unwrap_or(NaiveDateTime::MIN)
-    }
-
-    /// The user's current cursor (where a client that just fetched everything stands).
-    pub async fn cursor(&self, user: &AuthUser) -> AppResult<i64> {
-        let mut conn = self.db.conn().await?;
-        Ok(store::cursor(&mut conn, user).await?.0)
-    }
-
-    /// The database (for health checks).
-    pub fn db(&self) -> &Db {
-        &self.db
     }
 
     /// The user's tasks, filtered and sorted.
     pub async fn list(&self, user: &AuthUser, query: &ListQuery) -> AppResult<Vec<Task>> {
         check_query(query)?;
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.work.read(user).await?;
         let rows = store::list(&mut conn, user, query, None, now_micros()).await?;
         Ok(rows.into_iter().map(Task::from).collect())
     }
@@ -363,7 +137,7 @@ impl TaskService {
             after: page.after.clone(),
         };
         let now = now_micros();
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.work.read(user).await?;
         let mut rows = store::list(&mut conn, user, query, Some(&probe), now).await?;
         let total = store::count(&mut conn, user, query, now).await?;
         let has_next = rows.len() as i64 > limit;
@@ -377,7 +151,7 @@ impl TaskService {
 
     /// Counts of the user's tasks: by status, overdue, by priority and by category.
     pub async fn stats(&self, user: &AuthUser) -> AppResult<TaskStats> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.work.read(user).await?;
         let groups = store::stats(&mut conn, user, now_micros()).await?;
         let mut stats = TaskStats {
             by_priority: Priority::ALL.iter().map(|p| (*p, 0)).collect(),
@@ -412,48 +186,29 @@ impl TaskService {
     /// event (so sync and every instance see them), and returns their ids.
     pub async fn clear_completed(&self, user: &AuthUser) -> AppResult<Vec<i64>> {
         let kind = TaskEventKind::Deleted;
-        let payload =
-            |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
-        let _turn = self.write_turn().await;
-        let mut conn = self.db.conn().await?;
-        let deleted = store::delete_completed(&mut conn, user, now_micros(), &payload).await?;
+        let payload = event_payload(user, kind);
+        let cutoff = self.tombstone_cutoff();
+        let _turn = self.publisher.turn().await;
+        let deleted = self
+            .work
+            .write(user, async |tx| {
+                let deleted = store::delete_completed(tx, user, now_micros(), &payload).await?;
+                if !deleted.is_empty() {
+                    // As for a single delete: tombstones pile up here.
+                    store::prune_tombstones(tx, user, cutoff).await?;
+                }
+                Ok(deleted)
+            })
+            .await?;
         for (id, seq) in &deleted {
             self.delivered(user, kind, *id, None, Some(*seq));
-        }
-        if !deleted.is_empty() {
-            // As for a single delete: tombstones pile up here. Best effort, it has committed.
-            if let Err(e) = store::prune_tombstones(&mut conn, user, self.tombstone_cutoff()).await
-            {
-                tracing::warn!(error = %e, "pruning old tombstones failed");
-            }
         }
         Ok(deleted.into_iter().map(|(id, _)| id).collect())
     }
 
-    /// Fills in the search keys of rows written before they existed (the migration cannot:
-    /// the key is Rust's lower-casing, which SQL's `lower()` does not match on either backend).
-    /// Idempotent and cheap when there is nothing to do; returns how many rows it keyed.
-    pub async fn backfill_search_keys(&self) -> AppResult<usize> {
-        const BATCH: i64 = 500;
-        let mut done = 0;
-        let mut conn = self.db.conn().await?;
-        loop {
-            let rows = store::missing_description_keys(&mut conn, BATCH).await?;
-            if rows.is_empty() {
-                return Ok(done);
-            }
-            let keys: Vec<(i64, String)> = rows
-                .into_iter()
-                .map(|(id, description)| (id, description_key(&description)))
-                .collect();
-            store::set_description_keys(&mut conn, &keys).await?;
-            done += keys.len();
-        }
-    }
-
     /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
     pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.work.read(user).await?;
         store::find(&mut conn, user, id)
             .await?
             .map(Task::from)
@@ -476,7 +231,7 @@ impl TaskService {
         let key = title_key(&title);
         let description_key = input.description.as_deref().map(description_key);
         let row = NewTaskRow {
-            user_id: user.id(),
+            user_id: visibility::owner(user),
             title: &title,
             title_key: &key,
             description: input.description.as_deref(),
@@ -489,11 +244,13 @@ impl TaskService {
             due_date: input.due_date.map(|d| micros(d).naive_utc()),
         };
         let kind = TaskEventKind::Created;
-        let payload =
-            |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
-        let _turn = self.write_turn().await;
-        let mut conn = self.db.conn().await?;
-        let written = store::insert(&mut conn, &row, self.max_tasks, &payload)
+        let payload = event_payload(user, kind);
+        let _turn = self.publisher.turn().await;
+        let written = self
+            .work
+            .write(user, async |tx| {
+                Ok(store::insert(tx, user, &row, self.max_tasks, &payload).await?)
+            })
             .await?
             .ok_or(AppError::TaskLimitReached(self.max_tasks))?;
         let task = Task::from(written.row);
@@ -530,9 +287,14 @@ impl TaskService {
             category: patch.category.map(Category::as_str),
             due_date: patch.due_date.map(|d| d.map(|d| micros(d).naive_utc())),
         };
-        let _turn = self.write_turn().await;
-        let mut conn = self.db.conn().await?;
-        let written = store::update(&mut conn, user, id, &changes, &update_payload(user)).await?;
+        let payload = event_payload(user, TaskEventKind::Updated);
+        let _turn = self.publisher.turn().await;
+        let written = self
+            .work
+            .write(user, async |tx| {
+                Ok(store::update(tx, user, id, &changes, &payload).await?)
+            })
+            .await?;
         self.published_update(user, written)
     }
 
@@ -543,44 +305,50 @@ impl TaskService {
         id: i64,
         completed: bool,
     ) -> AppResult<Task> {
-        let _turn = self.write_turn().await;
-        let mut conn = self.db.conn().await?;
-        let payload = update_payload(user);
-        let written =
-            store::set_completed(&mut conn, user, id, completed, now_micros(), &payload).await?;
+        let payload = event_payload(user, TaskEventKind::Updated);
+        let _turn = self.publisher.turn().await;
+        let written = self
+            .work
+            .write(user, async |tx| {
+                Ok(store::set_completed(tx, user, id, completed, now_micros(), &payload).await?)
+            })
+            .await?;
         self.published_update(user, written)
     }
 
     /// Flips `completed` atomically.
     pub async fn toggle(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
-        let _turn = self.write_turn().await;
-        let mut conn = self.db.conn().await?;
-        let payload = update_payload(user);
-        let written = store::toggle(&mut conn, user, id, now_micros(), &payload).await?;
+        let payload = event_payload(user, TaskEventKind::Updated);
+        let _turn = self.publisher.turn().await;
+        let written = self
+            .work
+            .write(user, async |tx| {
+                Ok(store::toggle(tx, user, id, now_micros(), &payload).await?)
+            })
+            .await?;
         self.published_update(user, written)
     }
 
-    /// Deletes one of the user's tasks.
+    /// Deletes one of the user's tasks. Deleting is when tombstones pile up, so it is where
+    /// old ones go (also for users who never sync), in the same transaction.
     pub async fn delete(&self, user: &AuthUser, id: i64) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
-        let payload =
-            |seq, id, row: Option<&TaskRow>| events::wire_payload(user.id(), kind, id, seq, row);
-        let _turn = self.write_turn().await;
-        let mut conn = self.db.conn().await?;
-        match store::delete(&mut conn, user, id, now_micros(), &payload).await? {
-            Some(seq) => {
-                self.delivered(user, kind, id, None, Some(seq));
-                // Deleting is when tombstones pile up, so it is where old ones go, also for
-                // users who never sync. Best effort: the delete itself has committed.
-                if let Err(e) =
-                    store::prune_tombstones(&mut conn, user, self.tombstone_cutoff()).await
-                {
-                    tracing::warn!(error = %e, "pruning old tombstones failed");
+        let payload = event_payload(user, kind);
+        let cutoff = self.tombstone_cutoff();
+        let _turn = self.publisher.turn().await;
+        let deleted = self
+            .work
+            .write(user, async |tx| {
+                let seq = store::delete(tx, user, id, now_micros(), &payload).await?;
+                if seq.is_some() {
+                    store::prune_tombstones(tx, user, cutoff).await?;
                 }
-                Ok(())
-            }
-            None => Err(AppError::NotFound),
-        }
+                Ok(seq)
+            })
+            .await?;
+        let seq = deleted.ok_or(AppError::NotFound)?;
+        self.delivered(user, kind, id, None, Some(seq));
+        Ok(())
     }
 
     /// Maps a changed row to the task (404 when there was none) and tells subscribers.
@@ -602,7 +370,10 @@ impl TaskService {
     }
 }
 
-/// The NOTIFY payload builder of an update.
-fn update_payload(user: &AuthUser) -> impl Fn(i64, i64, Option<&TaskRow>) -> String + Sync + '_ {
-    move |seq, id, row| events::wire_payload(user.id(), TaskEventKind::Updated, id, seq, row)
+/// The NOTIFY payload builder of the user's writes of this kind.
+fn event_payload(
+    user: &AuthUser,
+    kind: TaskEventKind,
+) -> impl Fn(i64, i64, Option<&TaskRow>) -> String + Sync + '_ {
+    move |seq, id, row| wire_payload(visibility::owner(user), kind, id, seq, row)
 }

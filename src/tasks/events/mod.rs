@@ -1,0 +1,94 @@
+//! Task events: what a change looks like ([`TaskEvent`]), how it travels between instances
+//! ([`wire`], the NOTIFY payload), the [`EventRouter`] that hands each event to its audience's
+//! subscribers only ([`router`]), how a write publishes its event ([`publish`]: NOTIFY or
+//! in-process, chosen once) and the LISTEN relay that feeds the router on PostgreSQL
+//! ([`relay`]).
+//!
+//! On PostgreSQL every instance's events arrive through its one LISTEN connection (its own
+//! writes too, so every subscriber sees one order: commit order). On SQLite there is one
+//! instance, and the service delivers in-process after each commit.
+//!
+//! Who receives an event is `tasks::visibility::audience`'s decision, not this module's.
+
+pub(super) mod publish;
+pub(super) mod relay;
+mod router;
+pub(super) mod wire;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::Task;
+
+pub use router::{EventRouter, EventStream};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskEventKind {
+    /// A task was created.
+    Created,
+    /// One of its fields changed.
+    Updated,
+    /// It was deleted.
+    Deleted,
+    /// Events may have been missed (the instance lost its database listener, or the
+    /// subscriber fell behind): sync from the last cursor seen.
+    Resync,
+}
+
+/// A change to one user's task, as delivered to that user's subscribers.
+#[derive(Debug, Clone)]
+pub struct TaskEvent {
+    /// What happened.
+    pub kind: TaskEventKind,
+    /// The task's id (`None` for `Resync`).
+    pub task_id: Option<i64>,
+    /// The task after the change (`None` once deleted, and for `Resync`).
+    pub task: Option<Task>,
+    /// The user's change cursor just after this change (`None` for `Resync`).
+    pub cursor: Option<i64>,
+    pub(super) owner: String,
+}
+
+impl TaskEvent {
+    /// A change event.
+    pub(super) fn change(
+        owner: &str,
+        kind: TaskEventKind,
+        task_id: i64,
+        task: Option<Task>,
+        cursor: i64,
+    ) -> Self {
+        TaskEvent {
+            kind,
+            task_id: Some(task_id),
+            task,
+            cursor: Some(cursor),
+            owner: owner.to_owned(),
+        }
+    }
+
+    /// A `Resync` carrying the cursor to resume from (sync's answer to a cursor too old to
+    /// replay), for the subscriber listening on `inbox`.
+    pub(in crate::tasks) fn resync_at(inbox: &str, cursor: i64) -> Self {
+        TaskEvent {
+            cursor: Some(cursor),
+            ..TaskEvent::resync(inbox)
+        }
+    }
+
+    pub(super) fn resync(owner: &str) -> Self {
+        TaskEvent {
+            kind: TaskEventKind::Resync,
+            task_id: None,
+            task: None,
+            cursor: None,
+            owner: owner.to_owned(),
+        }
+    }
+
+    /// The cursor as the APIs show it.
+    pub fn cursor_text(&self) -> Option<String> {
+        self.cursor.map(|c| c.to_string())
+    }
+}

@@ -1,0 +1,259 @@
+//! Task reads: lists (filtered, sorted, paged by key), counts, stats, one task, some tasks.
+//! Every statement starts from `tasks.filter(visible_to(viewer))`.
+//!
+//! It must not write: writes and their journal entries are `write` and `journal`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::db_run;
+use crate::tasks::model::{ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_pattern};
+use crate::tasks::page::{PageRequest, SortValue};
+use crate::tasks::visibility::{VisibleTasks, visible_to, visible_to_member};
+
+/// Adds the filters of a [`ListQuery`] to a boxed query on `tasks` (written once, expanded
+/// for each backend inside `db_run!`).
+macro_rules! filtered {
+    ($q:expr, $query:expr, $now:expr) => {{
+        use crate::db::schema::tasks::dsl::*;
+        let query: &ListQuery = $query;
+        let mut q = $q;
+        q = match query.status {
+            TaskStatus::All => q,
+            TaskStatus::Pending => q.filter(completed.eq(false)),
+            TaskStatus::Completed => q.filter(completed.eq(true)),
+        };
+        if let Some(wanted) = query.priority {
+            q = q.filter(priority.eq(wanted.rank()));
+        }
+        if let Some(wanted) = query.category {
+            q = q.filter(category.eq(wanted.as_str()));
+        }
+        if let Some(text) = query.search.as_deref().filter(|t| !t.is_empty()) {
+            // Both keys are lower-cased by the application; the needle is lower-cased and
+            // escaped the same way, so the match is the same on both backends.
+            let pattern = search_pattern(text);
+            q = q.filter(
+                title_key
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(description_key.like(pattern).escape('\\')),
+            );
+        }
+        if let Some(before) = query.due_before {
+            q = q.filter(due_date.lt(before.naive_utc()));
+        }
+        if let Some(after) = query.due_after {
+            q = q.filter(due_date.gt(after.naive_utc()));
+        }
+        if query.overdue {
+            let now: NaiveDateTime = $now;
+            q = q.filter(completed.eq(false)).filter(due_date.lt(now));
+        }
+        q
+    }};
+}
+
+/// Keeps the rows after `$value, $after_id` in the order (`$col`, id) `$dir`. The first,
+/// redundant condition bounds the index range; the second breaks ties by id.
+macro_rules! after_key {
+    ($q:expr, $col:expr, $dir:expr, $value:expr, $after_id:expr) => {{
+        use crate::db::schema::tasks::dsl::id;
+        match $dir {
+            SortOrder::Asc => $q
+                .filter($col.ge($value.clone()))
+                .filter($col.gt($value).or(id.gt($after_id))),
+            SortOrder::Desc => $q
+                .filter($col.le($value.clone()))
+                .filter($col.lt($value).or(id.lt($after_id))),
+        }
+    }};
+}
+
+/// The viewer's tasks, filtered and ordered as asked; with a page, at most `limit` of them
+/// after its cursor.
+pub(in crate::tasks) async fn list(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    query: &ListQuery,
+    page: Option<&PageRequest>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    let direction = query.direction();
+    let after = page.and_then(|p| p.after.as_ref());
+    db_run!(conn, |c| {
+        let mut q = filtered!(
+            tasks
+                .filter(visible_to(viewer))
+                .select(TaskRow::as_select())
+                .into_boxed(),
+            query,
+            now
+        );
+        if let Some(cursor) = after {
+            let i = cursor.id;
+            q = match &cursor.value {
+                SortValue::Time(at) if cursor.sort == SortKey::UpdatedAt => {
+                    after_key!(q, updated_at, direction, *at, i)
+                }
+                SortValue::Time(at) => after_key!(q, created_at, direction, *at, i),
+                SortValue::Text(key) => after_key!(q, title_key, direction, key.clone(), i),
+                SortValue::Flag(flag) => after_key!(q, completed, direction, *flag, i),
+                SortValue::Rank(rank) => after_key!(q, priority, direction, *rank, i),
+                // Tasks without a due date come last in both directions, by id.
+                SortValue::Due(None) => match direction {
+                    SortOrder::Asc => q.filter(due_date.is_null()).filter(id.gt(i)),
+                    SortOrder::Desc => q.filter(due_date.is_null()).filter(id.lt(i)),
+                },
+                SortValue::Due(Some(at)) => match direction {
+                    SortOrder::Asc => q.filter(
+                        due_date
+                            .is_null()
+                            .or(due_date.gt(*at))
+                            .or(due_date.eq(*at).and(id.gt(i))),
+                    ),
+                    SortOrder::Desc => q.filter(
+                        due_date
+                            .is_null()
+                            .or(due_date.lt(*at))
+                            .or(due_date.eq(*at).and(id.lt(i))),
+                    ),
+                },
+            };
+        }
+        q = match (query.sort, direction) {
+            (SortKey::CreatedAt, SortOrder::Asc) => q.order_by((created_at.asc(), id.asc())),
+            (SortKey::CreatedAt, SortOrder::Desc) => q.order_by((created_at.desc(), id.desc())),
+            (SortKey::UpdatedAt, SortOrder::Asc) => q.order_by((updated_at.asc(), id.asc())),
+            (SortKey::UpdatedAt, SortOrder::Desc) => q.order_by((updated_at.desc(), id.desc())),
+            (SortKey::Title, SortOrder::Asc) => q.order_by((title_key.asc(), id.asc())),
+            (SortKey::Title, SortOrder::Desc) => q.order_by((title_key.desc(), id.desc())),
+            (SortKey::Status, SortOrder::Asc) => q.order_by((completed.asc(), id.asc())),
+            (SortKey::Status, SortOrder::Desc) => q.order_by((completed.desc(), id.desc())),
+            (SortKey::Priority, SortOrder::Asc) => q.order_by((priority.asc(), id.asc())),
+            (SortKey::Priority, SortOrder::Desc) => q.order_by((priority.desc(), id.desc())),
+            // `due_date IS NULL` first: false before true puts undated tasks last in both
+            // directions (the backends disagree on where NULLs go by themselves).
+            (SortKey::DueDate, SortOrder::Asc) => {
+                q.order_by((due_date.is_null().asc(), due_date.asc(), id.asc()))
+            }
+            (SortKey::DueDate, SortOrder::Desc) => {
+                q.order_by((due_date.is_null().asc(), due_date.desc(), id.desc()))
+            }
+        };
+        if let Some(page) = page {
+            q = q.limit(page.limit);
+        }
+        q.load(c).await
+    })
+}
+
+/// How many of the viewer's tasks match the filters.
+pub(in crate::tasks) async fn count(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    query: &ListQuery,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    // The names come into scope inside `filtered!`.
+    db_run!(conn, |c| {
+        filtered!(
+            tasks
+                .filter(visible_to(viewer))
+                .select(diesel::dsl::count_star())
+                .into_boxed(),
+            query,
+            now
+        )
+        .get_result(c)
+        .await
+    })
+}
+
+/// Per (priority rank, category, completed): the number of tasks, and of those pending and
+/// due before `now`. One grouped statement, so the figures are from one snapshot.
+pub(in crate::tasks) async fn stats(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i16, String, bool, i64, i64)>> {
+    use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::{case_when, count, count_star};
+    db_run!(conn, |c| {
+        tasks
+            .filter(visible_to(viewer))
+            .group_by((priority, category, completed))
+            .select((
+                priority,
+                category,
+                completed,
+                count_star(),
+                // COUNT skips the NULLs the CASE gives for every other row.
+                count(case_when(
+                    completed.eq(false).and(due_date.lt(now).assume_not_null()),
+                    id,
+                )),
+            ))
+            .load(c)
+            .await
+    })
+}
+
+/// One of the viewer's tasks.
+pub(in crate::tasks) async fn find(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+) -> QueryResult<Option<TaskRow>> {
+    find_visible(conn, visible_to(viewer), task_id).await
+}
+
+/// Those of the viewer's tasks whose ids are listed (missing ones were deleted meanwhile).
+pub(in crate::tasks) async fn find_many(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    ids: &[i64],
+) -> QueryResult<Vec<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        tasks
+            .filter(visible_to(viewer))
+            .filter(id.eq_any(ids))
+            .select(TaskRow::as_select())
+            .load(c)
+            .await
+    })
+}
+
+/// One task of `member` of an event's audience, for an event whose payload was too large to
+/// carry the task. The member comes from our own NOTIFY (written by a verified request), not
+/// from a client, and the query is still filtered by what they may see.
+pub(in crate::tasks) async fn find_for_event(
+    conn: &mut DbConn,
+    member: &str,
+    task_id: i64,
+) -> QueryResult<Option<TaskRow>> {
+    find_visible(conn, visible_to_member(member), task_id).await
+}
+
+/// The task `task_id` if `visible` lets it through.
+async fn find_visible(
+    conn: &mut DbConn,
+    visible: VisibleTasks<'_>,
+    task_id: i64,
+) -> QueryResult<Option<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        tasks
+            .filter(id.eq(task_id))
+            .filter(visible)
+            .select(TaskRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    })
+}

@@ -1,0 +1,261 @@
+//! Task writes: insert (under the per-owner cap), update, set/flip `completed`, delete one,
+//! delete the completed. Each records its change in the journal ([`record_change!`]) and
+//! queues its NOTIFY on the same connection, inside the caller's unit-of-work transaction,
+//! and filters its target by `visible_to(viewer)`.
+//!
+//! It must not open transactions or read the journal (that is `journal`, for sync).
+
+use chrono::NaiveDateTime;
+use diesel::IntoSql;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamp};
+use diesel_async::RunQueryDsl;
+
+use super::journal::{PayloadFn, Written};
+use super::query::find;
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::db_run;
+use crate::tasks::model::TaskRow;
+use crate::tasks::visibility::{owned_by, owner, visible_to};
+
+/// A row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = crate::db::schema::tasks)]
+pub(in crate::tasks) struct NewTaskRow<'a> {
+    pub(in crate::tasks) user_id: &'a str,
+    pub(in crate::tasks) title: &'a str,
+    pub(in crate::tasks) title_key: &'a str,
+    pub(in crate::tasks) description: Option<&'a str>,
+    pub(in crate::tasks) description_key: Option<&'a str>,
+    pub(in crate::tasks) completed: bool,
+    pub(in crate::tasks) created_at: NaiveDateTime,
+    pub(in crate::tasks) updated_at: NaiveDateTime,
+    pub(in crate::tasks) priority: i16,
+    pub(in crate::tasks) category: &'a str,
+    pub(in crate::tasks) due_date: Option<NaiveDateTime>,
+}
+
+/// Columns to change; `None` leaves a column alone, `Some(None)` sets NULL.
+/// `completed_at` follows `completed` and is set by [`update`] itself.
+#[derive(AsChangeset)]
+#[diesel(table_name = crate::db::schema::tasks)]
+pub(in crate::tasks) struct TaskChanges<'a> {
+    pub(in crate::tasks) title: Option<&'a str>,
+    pub(in crate::tasks) title_key: Option<&'a str>,
+    pub(in crate::tasks) description: Option<Option<&'a str>>,
+    pub(in crate::tasks) description_key: Option<Option<&'a str>>,
+    pub(in crate::tasks) completed: Option<bool>,
+    pub(in crate::tasks) updated_at: NaiveDateTime,
+    pub(in crate::tasks) priority: Option<i16>,
+    pub(in crate::tasks) category: Option<&'a str>,
+    pub(in crate::tasks) due_date: Option<Option<NaiveDateTime>>,
+}
+
+/// Inserts a task for `viewer`, with its change record and event, only while they own fewer
+/// than `cap` tasks; `None` at the cap. The count and the insert share the unit's transaction
+/// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade). On
+/// PostgreSQL, READ COMMITTED would let two concurrent creates see the same count, so the
+/// transaction first takes a per-owner advisory lock (PostgreSQL only: SQLite has none and
+/// needs none, as it runs one write transaction at a time).
+pub(in crate::tasks) async fn insert(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    row: &NewTaskRow<'_>,
+    cap: u64,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<Written>> {
+    use crate::db::schema::tasks::dsl::tasks;
+    use diesel::sql_types::Text;
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    if let DbConn::Postgres(pooled) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<Text, _>(owner(viewer))
+            .execute(&mut **pooled)
+            .await?;
+    }
+    db_run!(conn, |c| {
+        let owned: i64 = tasks.filter(owned_by(viewer)).count().get_result(c).await?;
+        if owned >= cap {
+            return Ok(None);
+        }
+        let inserted = diesel::insert_into(tasks)
+            .values(row)
+            .returning(TaskRow::as_returning())
+            .get_result(c)
+            .await?;
+        let seq = record_change!(
+            c,
+            viewer,
+            inserted.id,
+            Some(&inserted),
+            true,
+            row.updated_at,
+            payload
+        );
+        Ok(Some(Written {
+            row: inserted,
+            seq: Some(seq),
+        }))
+    })
+}
+
+/// Applies `changes` to one of the viewer's tasks, with its change record and event. When
+/// `completed` is set, `completed_at` follows it in the same statement: stamped `now` when the
+/// task becomes completed, kept when it already was, cleared when it becomes pending.
+pub(in crate::tasks) async fn update(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    changes: &TaskChanges<'_>,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<Written>> {
+    use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::case_when;
+    let now = Some(changes.updated_at);
+    db_run!(conn, |c| {
+        let target = tasks.filter(id.eq(task_id)).filter(visible_to(viewer));
+        let updated = match changes.completed {
+            None => diesel::update(target)
+                .set(changes)
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?,
+            // The CASE reads the row as it was before this statement.
+            Some(true) => diesel::update(target)
+                .set((
+                    changes,
+                    completed_at.eq(case_when(completed.eq(true), completed_at)
+                        .otherwise(now.into_sql::<Nullable<Timestamp>>())),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?,
+            Some(false) => diesel::update(target)
+                .set((changes, completed_at.eq(None::<NaiveDateTime>)))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?,
+        };
+        let changed_at = changes.updated_at;
+        record_update!(c, viewer, task_id, updated, changed_at, payload)
+    })
+}
+
+/// Sets `completed`; only a real change bumps `updated_at` and `completed_at` (and makes an
+/// event), so repeating it changes nothing. When nothing changed (already in that state, or no
+/// such task) the row is read back.
+pub(in crate::tasks) async fn set_completed(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    value: bool,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<Written>> {
+    use crate::db::schema::tasks::dsl::*;
+    let stamp = value.then_some(now);
+    let changed: QueryResult<Option<Written>> = db_run!(conn, |c| {
+        let updated = diesel::update(
+            tasks
+                .filter(id.eq(task_id))
+                .filter(visible_to(viewer))
+                .filter(completed.ne(value)),
+        )
+        .set((
+            completed.eq(value),
+            updated_at.eq(now),
+            completed_at.eq(stamp),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()?;
+        record_update!(c, viewer, task_id, updated, now, payload)
+    });
+    match changed? {
+        Some(written) => Ok(Some(written)),
+        None => Ok(find(conn, viewer, task_id)
+            .await?
+            .map(|row| Written { row, seq: None })),
+    }
+}
+
+/// Flips `completed` in one `UPDATE … SET completed = NOT completed, completed_at = CASE …
+/// RETURNING`, so that concurrent toggles each flip it once. The CASE reads the row as it was
+/// before: a pending task gets `now`, a completed one NULL.
+pub(in crate::tasks) async fn toggle(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<Written>> {
+    use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::case_when;
+    db_run!(conn, |c| {
+        let updated = diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+            .set((
+                completed.eq(diesel::dsl::not(completed)),
+                updated_at.eq(now),
+                completed_at.eq(case_when(completed.eq(false), now.into_sql::<Timestamp>())),
+            ))
+            .returning(TaskRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?;
+        record_update!(c, viewer, task_id, updated, now, payload)
+    })
+}
+
+/// Deletes one of the viewer's tasks, leaving a tombstone; `None` when there was none, else the
+/// change number.
+pub(in crate::tasks) async fn delete(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<i64>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        let deleted = diesel::delete(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+            .execute(c)
+            .await?;
+        if deleted == 0 {
+            return Ok(None);
+        }
+        let gone: Option<&TaskRow> = None;
+        let seq = record_change!(c, viewer, task_id, gone, false, now, payload);
+        Ok(Some(seq))
+    })
+}
+
+/// Deletes the viewer's completed tasks, leaving a tombstone and an event
+/// for each (in id order), and returns their ids with their change numbers.
+pub(in crate::tasks) async fn delete_completed(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Vec<(i64, i64)>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        let mut ids: Vec<i64> =
+            diesel::delete(tasks.filter(visible_to(viewer)).filter(completed.eq(true)))
+                .returning(id)
+                .get_results(c)
+                .await?;
+        ids.sort_unstable();
+        let mut deleted = Vec::with_capacity(ids.len());
+        for gone_id in ids {
+            let gone: Option<&TaskRow> = None;
+            let seq = record_change!(c, viewer, gone_id, gone, false, now, payload);
+            deleted.push((gone_id, seq));
+        }
+        Ok(deleted)
+    })
+}

@@ -1,0 +1,216 @@
+//! Incremental sync: what changed for a user since a cursor (`changes`), where a user stands
+//! now (`cursor`), and the catch-up a live stream starts with (`catch_up`: the changes since
+//! the client's last cursor, then the live events after them, without gaps or repeats).
+//! REST's `/changes` and SSE and GraphQL's `changes` all read through here.
+//!
+//! It reads the change journal (`store::journal`) and the tasks; it never writes a task.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use futures::{Stream, StreamExt, stream};
+
+use super::events::{TaskEvent, TaskEventKind};
+use super::model::{ListQuery, Task};
+use super::service::{TaskService, now_micros};
+use super::store;
+use super::visibility;
+use crate::auth::AuthUser;
+use crate::error::{AppError, AppResult, FieldError};
+
+/// What changed for a user since a cursor (or everything, without one).
+#[derive(Debug, Clone)]
+pub struct TaskChangeSet {
+    /// The changes in the order they happened, each task once at its last change, with the
+    /// task as it is now: `Created` for a task created after the cursor (even if it changed
+    /// again since), `Updated` for an older one, `Deleted` for a tombstone (also for a task
+    /// both created and deleted in the gap). Each carries its cursor. Without a cursor, every
+    /// task as `Created`.
+    pub events: Vec<TaskEvent>,
+    /// The cursor to send next time.
+    pub cursor: i64,
+}
+
+impl TaskChangeSet {
+    /// The tasks created or changed (their current state).
+    pub fn changed(&self) -> Vec<Task> {
+        self.events.iter().filter_map(|e| e.task.clone()).collect()
+    }
+
+    /// The ids of tasks deleted.
+    pub fn deleted_ids(&self) -> Vec<i64> {
+        self.events
+            .iter()
+            .filter(|e| e.kind == TaskEventKind::Deleted)
+            .filter_map(|e| e.task_id)
+            .collect()
+    }
+
+    /// The cursor as the APIs show it.
+    pub fn cursor_text(&self) -> String {
+        self.cursor.to_string()
+    }
+}
+
+/// Reads a cursor a client sent back (`field` names the parameter in errors).
+fn parse_cursor(field: &str, raw: &str) -> AppResult<i64> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err(AppError::invalid(FieldError {
+            location: "query",
+            field: Some(field.to_owned()),
+            kind: "value_error",
+            message: "Value error, not a cursor this API returned".into(),
+            input: serde_json::Value::from(raw),
+            ctx: None,
+        })),
+    }
+}
+
+impl TaskService {
+    /// The user's changes since `since` (a cursor this API returned), or all of their tasks
+    /// without one, and the cursor to use next. A cursor older than the deletions kept is
+    /// [`AppError::CursorExpired`]: the client must fetch everything again.
+    pub async fn changes(
+        &self,
+        user: &AuthUser,
+        since: Option<&str>,
+        field: &str,
+    ) -> AppResult<TaskChangeSet> {
+        let since = since.map(|raw| parse_cursor(field, raw)).transpose()?;
+        let mut conn = self.work.read(user).await?;
+        // A plain read first: most of the time there is nothing to drop, and sync stays one
+        // connection without a transaction. When there is, the prune is its own unit of work
+        // (this connection goes back first: never hold two).
+        if let Some(newest) = store::prunable(&mut conn, user, self.tombstone_cutoff()).await? {
+            drop(conn);
+            self.work
+                .write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
+                .await?;
+            conn = self.work.read(user).await?;
+        }
+        // The counter first: every change up to it has committed (one user's changes commit
+        // in number order), so reading up to it is exact.
+        let (last, pruned) = store::cursor(&mut conn, user).await?;
+        let Some(since) = since else {
+            let all =
+                store::list(&mut conn, user, &ListQuery::default(), None, now_micros()).await?;
+            let events = all
+                .into_iter()
+                .rev()
+                .map(|row| {
+                    let task = Task::from(row);
+                    TaskEvent::change(user.id(), TaskEventKind::Created, task.id, Some(task), last)
+                })
+                .collect();
+            return Ok(TaskChangeSet {
+                events,
+                cursor: last,
+            });
+        };
+        if since < pruned || since > last {
+            return Err(AppError::CursorExpired);
+        }
+        let entries = store::changes_between(&mut conn, user, since, last).await?;
+        let live: Vec<i64> = entries
+            .iter()
+            .filter(|entry| !entry.deleted)
+            .map(|entry| entry.task_id)
+            .collect();
+        let mut tasks: HashMap<i64, Task> = store::find_many(&mut conn, user, &live)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let task = Task::from(row);
+                (task.id, task)
+            })
+            .collect();
+        let events = entries
+            .into_iter()
+            .filter_map(|entry| {
+                let id = entry.task_id;
+                if entry.deleted {
+                    return Some(TaskEvent::change(
+                        user.id(),
+                        TaskEventKind::Deleted,
+                        id,
+                        None,
+                        entry.seq,
+                    ));
+                }
+                // Missing: deleted after the counter was read; the next sync reports it.
+                let task = tasks.remove(&id)?;
+                // New to a client at `since`, however often it changed since: it has to add
+                // the task (in its latest state), not look for one to update.
+                let kind = match entry.created_seq {
+                    Some(created) if created > since => TaskEventKind::Created,
+                    _ => TaskEventKind::Updated,
+                };
+                Some(TaskEvent::change(
+                    user.id(),
+                    kind,
+                    id,
+                    Some(task),
+                    entry.seq,
+                ))
+            })
+            .collect();
+        Ok(TaskChangeSet {
+            events,
+            cursor: last,
+        })
+    }
+
+    /// Tombstones older than this are dropped.
+    pub(super) fn tombstone_cutoff(&self) -> NaiveDateTime {
+        chrono::Duration::from_std(self.tombstone_retention)
+            .ok()
+            .and_then(|keep| now_micros().checked_sub_signed(keep))
+            .unwrap_or(NaiveDateTime::MIN)
+    }
+
+    /// The user's current cursor (where a client that just fetched everything stands).
+    pub async fn cursor(&self, user: &AuthUser) -> AppResult<i64> {
+        let mut conn = self.work.read(user).await?;
+        Ok(store::cursor(&mut conn, user).await?.0)
+    }
+
+    /// The catch-up of a live stream resuming after `resume` (a cursor the client saw last,
+    /// `field` naming where it came from in errors), followed by the live events: subscribed
+    /// first, so nothing falls between the two, and the live events the catch-up already
+    /// covered are skipped. Without `resume`, the live events only. A cursor too old to replay
+    /// gives one `Resync` event carrying the current cursor (fetch everything, resume from
+    /// there). Refused like [`TaskService::subscribe`] at the subscription cap.
+    pub async fn catch_up(
+        &self,
+        user: &AuthUser,
+        resume: Option<&str>,
+        field: &str,
+    ) -> AppResult<impl Stream<Item = TaskEvent> + Send + use<>> {
+        let live = self.subscribe(user)?;
+        let mut first: Vec<TaskEvent> = Vec::new();
+        let mut covered = None;
+        if let Some(resume) = resume {
+            match self.changes(user, Some(resume), field).await {
+                Ok(set) => {
+                    covered = Some(set.cursor);
+                    first.extend(set.events);
+                }
+                Err(AppError::CursorExpired) => {
+                    let now = self.cursor(user).await?;
+                    covered = Some(now);
+                    first.push(TaskEvent::resync_at(visibility::inbox(user), now));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let live = live.filter(move |event| {
+            let fresh = match (event.cursor, covered) {
+                (Some(cursor), Some(covered)) => cursor > covered,
+                _ => true,
+            };
+            std::future::ready(fresh)
+        });
+        Ok(stream::iter(first).chain(live))
+    }
+}
