@@ -137,7 +137,6 @@ pub fn app(state: AppState) -> Router {
     let operations = state.config.operations.clone();
     let router = Router::new()
         .merge(rest::router())
-        .merge(rest::openapi::router())
         .merge(graphql::router())
         .merge(ops::routes(&state.config))
         .fallback(rest::not_found)
