@@ -10,57 +10,61 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::Schema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::AppError;
 use crate::tasks::{Category, Priority, Task, TaskStats, time};
 
-/// A task's priority on the wire.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[schema(as = Priority)]
-pub enum PriorityName {
-    High,
-    Medium,
-    Low,
-    None,
-}
+/// A wire name with a schema of its own, made from the model's list of names (`ALL`,
+/// `as_str`): adding a value to the model's enum adds it here, with no mirror to keep.
+macro_rules! wire_enum {
+    ($(#[doc = $doc:literal])* $name:ident($model:ident), $schema:literal) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name($model);
 
-impl From<Priority> for PriorityName {
-    fn from(priority: Priority) -> Self {
-        match priority {
-            Priority::High => PriorityName::High,
-            Priority::Medium => PriorityName::Medium,
-            Priority::Low => PriorityName::Low,
-            Priority::None => PriorityName::None,
+        impl From<$model> for $name {
+            fn from(value: $model) -> Self {
+                $name(value)
+            }
         }
-    }
-}
 
-/// A task's category on the wire.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[schema(as = Category)]
-pub enum CategoryName {
-    Work,
-    Personal,
-    Shopping,
-    Health,
-    Other,
-}
-
-impl From<Category> for CategoryName {
-    fn from(category: Category) -> Self {
-        match category {
-            Category::Work => CategoryName::Work,
-            Category::Personal => CategoryName::Personal,
-            Category::Shopping => CategoryName::Shopping,
-            Category::Health => CategoryName::Health,
-            Category::Other => CategoryName::Other,
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.0.as_str())
+            }
         }
-    }
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(concat!($($doc),*).trim()))
+                    .enum_values(Some($model::ALL.iter().map(|value| value.as_str())))
+                    .build()
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($schema)
+            }
+        }
+    };
 }
+
+wire_enum!(
+    /// A task's priority on the wire.
+    PriorityName(Priority),
+    "Priority"
+);
+wire_enum!(
+    /// A task's category on the wire.
+    CategoryName(Category),
+    "Category"
+);
 
 /// Counts over the user's tasks.
 #[derive(Debug, Serialize, ToSchema)]
