@@ -143,7 +143,6 @@ pub fn app(state: AppState) -> Router {
     let gate = state.gate.clone();
     let router = Router::new()
         .merge(rest::router())
-        .merge(rest::openapi::router())
         .merge(graphql::router())
         .merge(ops::routes(&state.config))
         .fallback(rest::not_found)

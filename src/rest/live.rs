@@ -9,31 +9,31 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::openapi::{ListErrors, UserPath};
-use super::tasks::{Owner, TaskJson};
+use super::json::TaskJson;
+use super::openapi::{ListErrors, Slashed, UserPath};
+use super::tasks::Owner;
 use crate::AppState;
 use crate::auth::{Credential, CredentialEnd, Verifier, bearer_token};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::tasks::{TaskEvent, TaskEventKind, TaskService};
 
-/// The routes, each also under a trailing slash.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/{user_id}/tasks/changes", get(changes))
-        .route("/api/{user_id}/tasks/changes/", get(changes))
-        .route("/api/{user_id}/tasks/events", get(events))
-        .route("/api/{user_id}/tasks/events/", get(events))
+/// The routes and their documentation, from one list; each also under a trailing slash.
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .slashed(routes!(changes))
+        .slashed(routes!(events))
 }
 
 /// What changed since a cursor.

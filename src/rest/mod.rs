@@ -2,23 +2,37 @@
 //! backend that existing frontends call (same paths, JSON, status codes and error bodies).
 //!
 //! Handlers parse input, call one `TaskService` function and map the result. They never touch
-//! diesel or the schema.
+//! diesel or the schema. Each handler is named once, in its file's `routes!` list: that list
+//! both routes it and puts it in the OpenAPI document.
 
-mod input;
+mod body;
+mod json;
 mod live;
 pub mod openapi;
+mod query;
 mod tasks;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
-/// The `/api` routes.
+/// The `/api` routes and the OpenAPI document that describes them, built from one list.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(tasks::router())
+        .merge(live::router())
+        .split_for_parts()
+}
+
+/// The `/api` routes, plus `/openapi.json` and `/docs` describing them.
 pub fn router() -> Router<AppState> {
-    tasks::router().merge(live::router())
+    let (api, document) = api();
+    api.merge(openapi::docs(document))
 }
 
 /// FastAPI's body for a path that matches no route.

@@ -1,25 +1,26 @@
 //! The REST layer's OpenAPI 3.1 description, served at `/openapi.json`, and Swagger UI at
 //! `/docs` (its files are compiled into the binary: no CDN).
 //!
-//! Operations are described by `#[utoipa::path]` on the handlers themselves (`tasks.rs`);
-//! this file holds what they share: the error responses, the bearer scheme, and the schemas of
-//! bodies the handlers parse by hand (to give FastAPI's 422 shapes).
+//! Operations are described by `#[utoipa::path]` on the handlers themselves and collected
+//! from the same `routes!` list that routes them (`tasks.rs`, `live.rs`), so this file names
+//! no handler and imports no sibling. It holds what they share: the document's header, the
+//! error responses, the bearer scheme, the path parameters, and [`Slashed`].
 
 use std::collections::BTreeMap;
 
 use axum::Router;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{live, tasks};
 use crate::AppState;
 
-/// The document.
+/// The document's header; the paths and their schemas are added by the routers.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -28,17 +29,33 @@ use crate::AppState;
                        trailing slash. `{user_id}` must be the token's user (else 403); another \
                        user's task looks absent (404). GraphQL lives at `/graphql`."
     ),
-    paths(tasks::list, tasks::stats, tasks::create, tasks::read, tasks::update, tasks::remove, tasks::toggle, live::changes, live::events),
-    components(schemas(tasks::TaskJson, tasks::StatsJson, tasks::PriorityName, tasks::CategoryName, live::ChangesJson, TaskCreate, TaskUpdate, Detail, ValidationErrors, ValidationError)),
+    components(schemas(Detail, ValidationErrors, ValidationError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "tasks", description = "One user's tasks"))
 )]
 pub struct ApiDoc;
 
-/// `/openapi.json` and `/docs`.
-pub fn router() -> Router<AppState> {
-    Router::from(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+/// `/openapi.json` (the given document) and `/docs`.
+pub fn docs(api: utoipa::openapi::OpenApi) -> Router<AppState> {
+    Router::from(SwaggerUi::new("/docs").url("/openapi.json", api))
+}
+
+/// Routes handlers at their documented path and again under a trailing slash (FastAPI
+/// clients send both); only the first is documented.
+pub trait Slashed {
+    /// Adds `routes!(…)` both ways.
+    fn slashed(self, routes: UtoipaMethodRouter<AppState>) -> Self;
+}
+
+impl Slashed for OpenApiRouter<AppState> {
+    fn slashed(self, (schemas, paths, method_router): UtoipaMethodRouter<AppState>) -> Self {
+        let twins: Vec<String> = paths.paths.keys().map(|path| format!("{path}/")).collect();
+        let router = twins.iter().fold(self, |router, twin| {
+            router.route(twin, method_router.clone())
+        });
+        router.routes((schemas, paths, method_router))
+    }
 }
 
 /// The `bearer` security scheme: a Better Auth (or shared-secret) JWT.
@@ -60,66 +77,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Body of `POST /api/{user_id}/tasks`; other fields (`id`, `user_id`, unknown ones) are
-/// ignored.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // a schema only: the handler parses the body itself, for FastAPI's 422s
-pub struct TaskCreate {
-    /// 1–200 characters after trimming (stored trimmed); not only whitespace, no NUL.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000]*[^\u0000\s][^\u0000]*$",
-        example = "Buy milk"
-    )]
-    title: String,
-    /// Up to 1000 characters, no NUL.
-    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$", example = "2 litres")]
-    description: Option<String>,
-    /// `none` when absent.
-    priority: Option<tasks::PriorityName>,
-    /// `other` when absent.
-    category: Option<tasks::CategoryName>,
-    /// RFC 3339 with a time zone (stored in UTC, to the microsecond), or `null`.
-    #[schema(format = DateTime, example = "2026-12-01T09:00:00Z")]
-    due_date: Option<String>,
-}
-
-/// Body of `PUT /api/{user_id}/tasks/{id}`: a partial update. An absent field is unchanged;
-/// `"description": null` clears the description.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // a schema only, as `TaskCreate`
-pub struct TaskUpdate {
-    /// 1–200 characters after trimming; not only whitespace, no NUL. May be absent, never
-    /// `null`.
-    #[schema(
-        nullable = false,
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
-    )]
-    title: Option<String>,
-    /// Up to 1000 characters, no NUL; `null` clears it.
-    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
-    description: Option<String>,
-    /// Done or not. Completing a task stamps `completed_at`; un-completing clears it. May be
-    /// absent, never `null`.
-    #[schema(nullable = false)]
-    completed: Option<bool>,
-    /// May be absent, never `null`.
-    #[schema(nullable = false)]
-    priority: Option<tasks::PriorityName>,
-    /// May be absent, never `null`.
-    #[schema(nullable = false)]
-    category: Option<tasks::CategoryName>,
-    /// RFC 3339 with a time zone; `null` clears it.
-    #[schema(format = DateTime, example = "2026-12-01T09:00:00Z")]
-    due_date: Option<String>,
-}
-
 /// An error in FastAPI's shape.
 #[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // a schema only: `AppError` renders these
 pub struct Detail {
     /// What went wrong, e.g. "Task not found".
     #[schema(example = "Task not found")]
@@ -130,7 +89,6 @@ pub struct Detail {
 
 /// A 422 in FastAPI's (pydantic v2) shape.
 #[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // a schema only
 pub struct ValidationErrors {
     /// One entry per problem.
     detail: Vec<ValidationError>,
@@ -138,7 +96,6 @@ pub struct ValidationErrors {
 
 /// One input problem.
 #[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // a schema only
 pub struct ValidationError {
     /// pydantic's error type: `missing`, `string_too_long`, `json_invalid`, …
     #[serde(rename = "type")]
@@ -158,70 +115,24 @@ pub struct ValidationError {
     ctx: Option<serde_json::Value>,
 }
 
-/// Query parameters of the list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // parameters only: the handler parses the query itself
-pub struct ListParams {
-    /// `all` (default), `pending` or `completed`.
-    #[param(pattern = "^(all|pending|completed)$")]
-    status: Option<String>,
-    /// `created` (default), `updated`, `title`, `status`, `priority` or `due`.
-    #[param(pattern = "^(created|updated|title|status|priority|due)$")]
-    sort: Option<String>,
-    /// The other spelling: `created_at`, `updated_at`, `title`, `status`, `priority` or
-    /// `due_date`. Ties are broken by id.
-    #[param(pattern = "^(created_at|updated_at|title|status|priority|due_date)$")]
-    sort_by: Option<String>,
-    /// `asc` or `desc`. Without it: times newest first, titles A→Z, pending first, priority
-    /// high first, due date soonest first. Tasks without a due date come last either way.
-    #[param(pattern = "^(asc|desc)$")]
-    order: Option<String>,
-    /// Only tasks of this priority.
-    #[param(inline)]
-    priority: Option<tasks::PriorityName>,
-    /// Only tasks of this category.
-    #[param(inline)]
-    category: Option<tasks::CategoryName>,
-    /// Only tasks whose title or description contains this text, case-insensitively (any
-    /// letter); `%`, `_` and `\` match themselves. Up to 1000 characters.
-    #[param(max_length = 1000, example = "milk")]
-    search: Option<String>,
-    /// Only tasks due strictly before this time (RFC 3339).
-    #[param(format = DateTime, example = "2026-12-01T00:00:00Z")]
-    due_before: Option<String>,
-    /// Only tasks due strictly after this time (RFC 3339).
-    #[param(format = DateTime, example = "2026-11-01T00:00:00Z")]
-    due_after: Option<String>,
-    /// `true`: only pending tasks whose due date has passed (`false`: no filter).
-    overdue: Option<bool>,
-    /// Page size, 1–200. With it the response is one page: a `Link: <…>; rel="next"` header
-    /// leads to the next one, and `X-Total-Count` gives the number over all pages.
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// Where the page starts: the `cursor` of a `Link` header, passed back unchanged with
-    /// the same sort and order (else 422). Alone, it pages on 200 at a time.
-    cursor: Option<String>,
-}
-
-/// The path of the collection.
+/// The path of the collection (`Owner` reads and checks it).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
-#[allow(dead_code)] // parameters only
 pub struct UserPath {
     /// The token's user id.
-    user_id: String,
+    pub user_id: String,
 }
 
-/// The path of one task.
-#[derive(IntoParams)]
+/// The path of one task. The id is taken as text and parsed by `query::task_id`, for
+/// FastAPI's 422.
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
-#[allow(dead_code)] // parameters only
 pub struct TaskPath {
     /// The token's user id.
-    user_id: String,
+    pub user_id: String,
     /// The task's id.
-    id: i64,
+    #[param(value_type = i64)]
+    pub id: String,
 }
 
 /// One error response with the `{"detail": …}` body.

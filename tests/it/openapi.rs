@@ -244,3 +244,36 @@ async fn docs_load_from_the_binary() {
         .await;
     assert!(init.text.contains("/openapi.json"), "{}", init.text);
 }
+
+/// Swagger UI's "Try it out" fills a parameter's `example` (or its schema's) into the form
+/// and sends it: an example on an optional filter would quietly filter the list. No
+/// optional parameter may carry one; examples live in the description.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_optional_parameter_prefills_an_example() {
+    let app = app().await;
+    let spec = app
+        .anonymous()
+        .get("/openapi.json")
+        .await
+        .good(StatusCode::OK);
+    let mut optional = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["required"] == Value::Bool(true) {
+                    continue;
+                }
+                optional += 1;
+                let name = &parameter["name"];
+                for key in ["example", "examples"] {
+                    assert!(
+                        parameter.get(key).is_none() && parameter["schema"].get(key).is_none(),
+                        "{method} {path}: the optional parameter {name} has an {key}: {parameter}"
+                    );
+                }
+            }
+        }
+    }
+    // The list's twelve, `since` twice and `Last-Event-ID`.
+    assert!(optional >= 15, "only {optional} optional parameters");
+}

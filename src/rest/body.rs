@@ -1,0 +1,344 @@
+//! The JSON bodies of the REST layer: one type per body (`TaskCreate`, `TaskUpdate`) that both
+//! parses the raw bytes, with FastAPI / pydantic v2 error shapes for everything malformed, and
+//! documents itself in the OpenAPI document. Its limits come from the model's constants, so
+//! they are declared once. Rules about values (lengths, blank titles) are the service's; this
+//! module must not check them, only describe them.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+
+use super::json::{CategoryName, PriorityName};
+use crate::error::{AppError, FieldError};
+use crate::tasks::model::{
+    DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, category_names, enum_error, parse_datetime,
+    priority_names,
+};
+use crate::tasks::{Category, NewTask, Priority, TaskPatch};
+
+/// Parses a JSON object body.
+fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::invalid(FieldError {
+            location: "body",
+            field: None,
+            kind: "missing",
+            message: "Field required".into(),
+            input: Value::Null,
+            ctx: None,
+        }));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        AppError::invalid(FieldError {
+            location: "body",
+            field: Some(byte_offset(body, e.line(), e.column()).to_string()),
+            kind: "json_invalid",
+            message: "JSON decode error".into(),
+            input: json!({}),
+            ctx: Some(json!({"error": e.to_string()})),
+        })
+    })?;
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(AppError::invalid(FieldError {
+            location: "body",
+            field: None,
+            kind: "model_attributes_type",
+            message: "Input should be a valid dictionary or object to extract fields from".into(),
+            input: other,
+            ctx: None,
+        })),
+    }
+}
+
+/// Where serde_json's 1-based line / column points, as a 0-based character offset (FastAPI
+/// puts the decoder's position in `loc`).
+fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
+    let text = String::from_utf8_lossy(body);
+    let mut offset = 0;
+    for (index, current) in text.split('\n').enumerate() {
+        if index + 1 == line {
+            return offset + column.saturating_sub(1);
+        }
+        offset += current.chars().count() + 1;
+    }
+    offset
+}
+
+fn string_type(field: &str, input: &Value) -> FieldError {
+    FieldError::body(
+        field,
+        "string_type",
+        "Input should be a valid string",
+        input.clone(),
+    )
+}
+
+/// A string field: `Ok(None)` when absent; `null` is allowed only when `nullable`.
+fn optional_string(
+    body: &Map<String, Value>,
+    field: &str,
+    nullable: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<String>> {
+    match body.get(field) {
+        None => None,
+        Some(Value::String(s)) => Some(Some(s.clone())),
+        Some(Value::Null) if nullable => Some(None),
+        Some(other) => {
+            errors.push(string_type(field, other));
+            None
+        }
+    }
+}
+
+/// Body of `POST /api/{user_id}/tasks`; other fields (`id`, `user_id`, unknown ones) are
+/// ignored.
+#[derive(ToSchema)]
+pub struct TaskCreate {
+    #[schema(schema_with = create_title)]
+    title: String,
+    #[schema(schema_with = create_description)]
+    description: Option<String>,
+    /// `none` when absent.
+    #[schema(value_type = Option<PriorityName>)]
+    priority: Option<Priority>,
+    /// `other` when absent.
+    #[schema(value_type = Option<CategoryName>)]
+    category: Option<Category>,
+    /// RFC 3339 with a time zone (stored in UTC, to the microsecond), or `null`.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
+    due_date: Option<DateTime<Utc>>,
+}
+
+impl TaskCreate {
+    /// Parses the body; every problem is reported at once, as pydantic does.
+    pub(super) fn parse(body: &[u8]) -> Result<TaskCreate, AppError> {
+        let body = object(body)?;
+        let mut errors = Vec::new();
+        let title = match body.get("title") {
+            None => {
+                errors.push(FieldError::body(
+                    "title",
+                    "missing",
+                    "Field required",
+                    Value::Object(body.clone()),
+                ));
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                errors.push(string_type("title", other));
+                None
+            }
+        };
+        let description = optional_string(&body, "description", true, &mut errors).flatten();
+        let priority = body_priority(&body, &mut errors);
+        let category = body_category(&body, &mut errors);
+        let due_date = body_due_date(&body, &mut errors).flatten();
+        match title {
+            Some(title) if errors.is_empty() => Ok(TaskCreate {
+                title,
+                description,
+                priority,
+                category,
+                due_date,
+            }),
+            _ => Err(AppError::Validation(errors)),
+        }
+    }
+}
+
+impl From<TaskCreate> for NewTask {
+    fn from(body: TaskCreate) -> Self {
+        NewTask {
+            title: body.title,
+            description: body.description,
+            priority: body.priority,
+            category: body.category,
+            due_date: body.due_date,
+        }
+    }
+}
+
+/// Body of `PUT /api/{user_id}/tasks/{id}`: a partial update. An absent field is unchanged;
+/// `"description": null` clears the description.
+#[derive(ToSchema)]
+pub struct TaskUpdate {
+    #[schema(schema_with = update_title)]
+    title: Option<String>,
+    #[schema(schema_with = update_description)]
+    description: Option<Option<String>>,
+    /// Done or not. Completing a task stamps `completed_at`; un-completing clears it. May be
+    /// absent, never `null`.
+    #[schema(nullable = false)]
+    completed: Option<bool>,
+    /// May be absent, never `null`.
+    #[schema(value_type = Option<PriorityName>, nullable = false)]
+    priority: Option<Priority>,
+    /// May be absent, never `null`.
+    #[schema(value_type = Option<CategoryName>, nullable = false)]
+    category: Option<Category>,
+    /// RFC 3339 with a time zone; `null` clears it.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
+    due_date: Option<Option<DateTime<Utc>>>,
+}
+
+impl TaskUpdate {
+    /// Parses the body: any of its fields, every problem reported at once.
+    pub(super) fn parse(body: &[u8]) -> Result<TaskUpdate, AppError> {
+        let body = object(body)?;
+        let mut errors = Vec::new();
+        let title = optional_string(&body, "title", false, &mut errors).flatten();
+        let description = optional_string(&body, "description", true, &mut errors);
+        let completed = match body.get("completed") {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                errors.push(FieldError::body(
+                    "completed",
+                    "bool_type",
+                    "Input should be a valid boolean",
+                    other.clone(),
+                ));
+                None
+            }
+        };
+        let priority = body_priority(&body, &mut errors);
+        let category = body_category(&body, &mut errors);
+        let due_date = body_due_date(&body, &mut errors);
+        if errors.is_empty() {
+            Ok(TaskUpdate {
+                title,
+                description,
+                completed,
+                priority,
+                category,
+                due_date,
+            })
+        } else {
+            Err(AppError::Validation(errors))
+        }
+    }
+}
+
+impl From<TaskUpdate> for TaskPatch {
+    fn from(body: TaskUpdate) -> Self {
+        TaskPatch {
+            title: body.title,
+            description: body.description,
+            completed: body.completed,
+            priority: body.priority,
+            category: body.category,
+            due_date: body.due_date,
+        }
+    }
+}
+
+/// An enum field of the body: absent is `None`; anything but a known name (`null` too) is
+/// pydantic's `enum` error.
+fn body_enum<T>(
+    body: &Map<String, Value>,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+    names: &[&str],
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let value = body.get(field)?;
+    let parsed = value.as_str().and_then(parse);
+    if parsed.is_none() {
+        errors.push(enum_error("body", field, names, value.clone()));
+    }
+    parsed
+}
+
+fn body_priority(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Priority> {
+    body_enum(body, "priority", Priority::parse, &priority_names(), errors)
+}
+
+fn body_category(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Category> {
+    body_enum(body, "category", Category::parse, &category_names(), errors)
+}
+
+/// `due_date`: absent is `None`, `null` is `Some(None)` (no due date), else RFC 3339.
+fn body_due_date(
+    body: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
+    match body.get("due_date")? {
+        Value::Null => Some(None),
+        Value::String(raw) => match parse_datetime("body", "due_date", raw) {
+            Ok(at) => Some(Some(at)),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+        other => {
+            errors.push(FieldError::body(
+                "due_date",
+                "datetime_type",
+                "Input should be a valid datetime (an RFC 3339 string)",
+                other.clone(),
+            ));
+            None
+        }
+    }
+}
+
+/// A title: at most [`TITLE_MAX_CHARS`] after trimming, not only whitespace, no NUL.
+fn title_schema(description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .min_length(Some(1))
+        .max_length(Some(TITLE_MAX_CHARS))
+        .pattern(Some(r"^[^\u0000]*[^\u0000\s][^\u0000]*$"))
+}
+
+/// A description: `null` or at most [`DESCRIPTION_MAX_CHARS`], no NUL.
+fn description_schema(description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some(description))
+        .max_length(Some(DESCRIPTION_MAX_CHARS))
+        .pattern(Some(r"^[^\u0000]*$"))
+}
+
+// `example`, as the derived schemas still spell it (the document keeps one spelling).
+#[allow(deprecated)]
+fn create_title() -> RefOr<Schema> {
+    let text = format!(
+        "1–{TITLE_MAX_CHARS} characters after trimming (stored trimmed); not only whitespace, \
+         no NUL."
+    );
+    title_schema(&text)
+        .example(Some(json!("Buy milk")))
+        .build()
+        .into()
+}
+
+fn update_title() -> RefOr<Schema> {
+    let text = format!(
+        "1–{TITLE_MAX_CHARS} characters after trimming; not only whitespace, no NUL. May be \
+         absent, never\n`null`."
+    );
+    title_schema(&text).build().into()
+}
+
+// `example`, as the derived schemas still spell it (the document keeps one spelling).
+#[allow(deprecated)]
+fn create_description() -> RefOr<Schema> {
+    let text = format!("Up to {DESCRIPTION_MAX_CHARS} characters, no NUL.");
+    description_schema(&text)
+        .example(Some(json!("2 litres")))
+        .build()
+        .into()
+}
+
+fn update_description() -> RefOr<Schema> {
+    let text = format!("Up to {DESCRIPTION_MAX_CHARS} characters, no NUL; `null` clears it.");
+    description_schema(&text).build().into()
+}

@@ -1,0 +1,333 @@
+//! The REST layer's JSON output: the task (one encoder, [`TaskView`], which a list streams
+//! straight from the borrowed rows), its enums on the wire, and the stats. Each type's
+//! schema is derived from it, so the document and the bytes cannot drift apart.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::error::AppError;
+use crate::tasks::{Category, Priority, Task, TaskStats, time};
+
+/// A wire name with a schema of its own, made from the model's list of names (`ALL`,
+/// `as_str`): adding a value to the model's enum adds it here, with no mirror to keep.
+macro_rules! wire_enum {
+    ($(#[doc = $doc:literal])* $name:ident($model:ident), $schema:literal) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name($model);
+
+        impl From<$model> for $name {
+            fn from(value: $model) -> Self {
+                $name(value)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.0.as_str())
+            }
+        }
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(concat!($($doc),*).trim()))
+                    .enum_values(Some($model::ALL.iter().map(|value| value.as_str())))
+                    .build()
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($schema)
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// A task's priority on the wire.
+    PriorityName(Priority),
+    "Priority"
+);
+wire_enum!(
+    /// A task's category on the wire.
+    CategoryName(Category),
+    "Category"
+);
+
+/// Counts over the user's tasks.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TaskStats)]
+pub struct StatsJson {
+    /// Every task.
+    total: i64,
+    /// Not completed.
+    pending: i64,
+    /// Completed.
+    completed: i64,
+    /// Pending and due before now.
+    overdue: i64,
+    /// Tasks per priority: `high`, `medium`, `low`, `none` (each present, 0 when none).
+    #[schema(value_type = Object, example = json!({"high": 1, "medium": 0, "low": 2, "none": 5}))]
+    by_priority: BTreeMap<&'static str, i64>,
+    /// Tasks per category: `work`, `personal`, `shopping`, `health`, `other`.
+    #[schema(value_type = Object, example = json!({"work": 3, "personal": 1, "shopping": 0, "health": 0, "other": 4}))]
+    by_category: BTreeMap<&'static str, i64>,
+}
+
+impl From<TaskStats> for StatsJson {
+    fn from(stats: TaskStats) -> Self {
+        StatsJson {
+            total: stats.total,
+            pending: stats.pending,
+            completed: stats.completed,
+            overdue: stats.overdue,
+            by_priority: stats
+                .by_priority
+                .iter()
+                .map(|(p, n)| (p.as_str(), *n))
+                .collect(),
+            by_category: stats
+                .by_category
+                .iter()
+                .map(|(c, n)| (c.as_str(), *n))
+                .collect(),
+        }
+    }
+}
+
+/// A task's time as the REST JSON spells it (`tasks::time`), written straight into the output
+/// instead of a `String` of its own.
+#[derive(Debug, Clone, Copy)]
+struct Timestamp(DateTime<Utc>);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match time::Rfc3339::new(self.0) {
+            Some(fast) => serializer.serialize_str(fast.as_str()),
+            None => serializer.serialize_str(&time::rfc3339(self.0)),
+        }
+    }
+}
+
+/// A task in the FastAPI backend's JSON shape.
+// The one REST task encoder. It borrows the task, so encoding a list copies no row and makes
+// no `String` per timestamp (the list is the hot path: README "Performance"). Its derived
+// schema is the document's `Task`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Task)]
+pub struct TaskView<'a> {
+    id: i64,
+    user_id: &'a str,
+    title: &'a str,
+    description: Option<&'a str>,
+    completed: bool,
+    #[schema(value_type = String)]
+    created_at: Timestamp,
+    #[schema(value_type = String)]
+    updated_at: Timestamp,
+    priority: PriorityName,
+    category: CategoryName,
+    /// RFC 3339 UTC with `Z`, or `null`.
+    #[schema(value_type = Option<String>)]
+    due_date: Option<Timestamp>,
+    /// When the task was last completed; `null` while it is pending.
+    #[schema(value_type = Option<String>)]
+    completed_at: Option<Timestamp>,
+}
+
+/// An owned task on its way out (a single task, a change set, an SSE event): encoded by
+/// [`TaskView`], so there is one encoder, and documented as `Task`.
+#[derive(Debug)]
+pub struct TaskJson(Task);
+
+impl From<Task> for TaskJson {
+    fn from(task: Task) -> Self {
+        TaskJson(task)
+    }
+}
+
+impl Serialize for TaskJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        TaskView::from(&self.0).serialize(serializer)
+    }
+}
+
+impl PartialSchema for TaskJson {
+    fn schema() -> RefOr<Schema> {
+        TaskView::schema()
+    }
+}
+
+impl ToSchema for TaskJson {
+    fn name() -> Cow<'static, str> {
+        TaskView::name()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        TaskView::schemas(schemas);
+    }
+}
+
+impl<'a> From<&'a Task> for TaskView<'a> {
+    fn from(task: &'a Task) -> Self {
+        TaskView {
+            id: task.id,
+            user_id: &task.user_id,
+            title: &task.title,
+            description: task.description.as_deref(),
+            completed: task.completed,
+            created_at: Timestamp(task.created_at),
+            updated_at: Timestamp(task.updated_at),
+            priority: task.priority.into(),
+            category: task.category.into(),
+            due_date: task.due_date.map(Timestamp),
+            completed_at: task.completed_at.map(Timestamp),
+        }
+    }
+}
+
+/// A JSON array of tasks.
+struct TaskList<'a>(&'a [Task]);
+
+impl Serialize for TaskList<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(TaskView::from))
+    }
+}
+
+/// The tasks as a JSON array, encoded straight to bytes in a buffer sized for them.
+pub(super) fn json_list(headers: HeaderMap, tasks: &[Task]) -> Response {
+    let mut body = Vec::with_capacity(2 + tasks.len() * 384);
+    match serde_json::to_writer(&mut body, &TaskList(tasks)) {
+        Ok(()) => (
+            headers,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => AppError::Internal(format!("encoding tasks: {e}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(title: &str, description: Option<&str>, every_field: bool) -> Task {
+        let at = |micros: i64| DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
+        Task {
+            id: 9_007_199_254_740_993,
+            user_id: "user-ü \"quoted\" \\ /".into(),
+            title: title.into(),
+            description: description.map(str::to_owned),
+            completed: every_field,
+            created_at: at(1_795_000_000_123_456),
+            updated_at: at(1_795_000_000_000_000),
+            priority: if every_field {
+                Priority::High
+            } else {
+                Priority::None
+            },
+            category: if every_field {
+                Category::Shopping
+            } else {
+                Category::Other
+            },
+            due_date: every_field.then(|| at(-62_135_596_800_000_000)), // 0001-01-01
+            completed_at: every_field.then(|| at(253_402_300_799_999_999)), // 9999-12-31
+        }
+    }
+
+    /// The task's JSON: every field, in the FastAPI order, set and null; titles with
+    /// unicode, escapes and control characters. A list is the same encoding, comma-separated.
+    #[test]
+    fn the_encoder_gives_the_fastapi_shape() {
+        let titles = [
+            "plain",
+            "ünïcødé ✓ 日本語 🎉",
+            "quotes \" and \\ backslash / slash",
+            "controls \n \r \t \u{0} \u{1f} \u{7f} \u{2028}",
+            "",
+        ];
+        let spell = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut tasks = Vec::new();
+        for title in titles {
+            tasks.push(task(title, None, false));
+            tasks.push(task(title, Some(title), true));
+        }
+        let mut singles = Vec::new();
+        for task in &tasks {
+            let text = serde_json::to_string(&TaskJson::from(task.clone())).expect("encodes");
+            let at = |key: &str| text.find(&format!("\"{key}\":")).expect(key);
+            let order = [
+                "id",
+                "user_id",
+                "title",
+                "description",
+                "completed",
+                "created_at",
+                "updated_at",
+                "priority",
+                "category",
+                "due_date",
+                "completed_at",
+            ];
+            assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
+            let expected = serde_json::json!({
+                "id": task.id,
+                "user_id": task.user_id,
+                "title": task.title,
+                "description": task.description,
+                "completed": task.completed,
+                "created_at": spell(task.created_at),
+                "updated_at": spell(task.updated_at),
+                "priority": task.priority.as_str(),
+                "category": task.category.as_str(),
+                "due_date": task.due_date.map(spell),
+                "completed_at": task.completed_at.map(spell),
+            });
+            let parsed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(parsed, expected);
+            singles.push(text);
+        }
+        let mut list = Vec::new();
+        serde_json::to_writer(&mut list, &TaskList(&tasks)).expect("encoder");
+        assert_eq!(
+            String::from_utf8(list).expect("utf-8"),
+            format!("[{}]", singles.join(","))
+        );
+        let mut empty = Vec::new();
+        serde_json::to_writer(&mut empty, &TaskList(&[])).expect("encoder");
+        assert_eq!(empty, b"[]");
+    }
+
+    /// The REST encoders spell timestamps as chrono does (through `tasks::time`), inside
+    /// JSON too.
+    #[test]
+    fn timestamps_match_chrono() {
+        let mut micros: i64 = -62_167_219_200_000_001; // before year 0
+        while micros < 253_402_300_800_000_000 {
+            // up to year 10000
+            let at = DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
+            let chrono = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let json = serde_json::to_string(&Timestamp(at)).expect("encodes");
+            assert_eq!(json, format!("\"{chrono}\""), "{micros}");
+            micros += 86_400_000_000 * 397 + 3_600_000_000 * 5 + 7_654_321;
+        }
+    }
+}
