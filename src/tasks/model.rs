@@ -12,6 +12,7 @@ pub(crate) use super::rules::{
     validate_title,
 };
 use crate::db::schema::tasks;
+use crate::error::{AppError, AppResult};
 
 /// A task as the APIs show it. Serializable because task events carry it between instances.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -321,7 +322,7 @@ pub struct TaskStats {
 /// Input of a create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTask {
-    /// Title as sent (trimmed and checked by the service).
+    /// Title as sent (trimmed and checked by [`NewTask::validated`]).
     pub title: String,
     /// Description as sent.
     pub description: Option<String>,
@@ -349,4 +350,45 @@ pub struct TaskPatch {
     pub category: Option<Category>,
     /// New due date, or `Some(None)` to clear it.
     pub due_date: Option<Option<DateTime<Utc>>>,
+}
+
+impl NewTask {
+    /// The input checked field by field (every failure reported at once, FastAPI-style), with
+    /// its title trimmed: what the store may write.
+    pub(crate) fn validated(mut self) -> AppResult<NewTask> {
+        let mut errors = Vec::new();
+        match validate_title(&self.title) {
+            Ok(title) => self.title = title,
+            Err(e) => errors.push(e),
+        }
+        if let Some(description) = &self.description {
+            validate_description(description).unwrap_or_else(|e| errors.push(e));
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(AppError::Validation(errors))
+        }
+    }
+}
+
+impl TaskPatch {
+    /// The patch checked field by field as [`NewTask::validated`], with its title trimmed.
+    pub(crate) fn validated(mut self) -> AppResult<TaskPatch> {
+        let mut errors = Vec::new();
+        if let Some(title) = &self.title {
+            match validate_title(title) {
+                Ok(title) => self.title = Some(title),
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(Some(description)) = &self.description {
+            validate_description(description).unwrap_or_else(|e| errors.push(e));
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(AppError::Validation(errors))
+        }
+    }
 }

@@ -14,11 +14,11 @@ use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
 use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 use super::model::{
-    Category, ListQuery, NewTask, Priority, Task, TaskPatch, TaskRow, TaskStats, description_key,
-    micros, title_key, validate_description, validate_search, validate_title,
+    Category, ListQuery, NewTask, Priority, Task, TaskPatch, TaskRow, TaskStats, micros,
+    validate_search,
 };
 use super::page::{MAX_PAGE_SIZE, Page, PageRequest};
-use super::store::{self, NewTaskRow, TaskChanges};
+use super::store;
 use super::unit::UnitOfWork;
 use super::visibility;
 use crate::auth::AuthUser;
@@ -217,39 +217,15 @@ impl TaskService {
 
     /// Creates a task for the user, unless they already have MAX_TASKS_PER_USER.
     pub async fn create(&self, user: &AuthUser, input: NewTask) -> AppResult<Task> {
-        let mut errors = Vec::new();
-        let title = validate_title(&input.title)
-            .map_err(|e| errors.push(e))
-            .ok();
-        if let Some(description) = &input.description {
-            validate_description(description).unwrap_or_else(|e| errors.push(e));
-        }
-        let Some(title) = title.filter(|_| errors.is_empty()) else {
-            return Err(AppError::Validation(errors));
-        };
+        let input = input.validated()?;
         let now = now_micros();
-        let key = title_key(&title);
-        let description_key = input.description.as_deref().map(description_key);
-        let row = NewTaskRow {
-            user_id: visibility::owner(user),
-            title: &title,
-            title_key: &key,
-            description: input.description.as_deref(),
-            description_key: description_key.as_deref(),
-            completed: false,
-            created_at: now,
-            updated_at: now,
-            priority: input.priority.unwrap_or_default().rank(),
-            category: input.category.unwrap_or_default().as_str(),
-            due_date: input.due_date.map(|d| micros(d).naive_utc()),
-        };
         let kind = TaskEventKind::Created;
         let payload = event_payload(user, kind);
         let _turn = self.publisher.turn().await;
         let written = self
             .work
             .write(user, async |tx| {
-                Ok(store::insert(tx, user, &row, self.max_tasks, &payload).await?)
+                Ok(store::insert(tx, user, &input, now, self.max_tasks, &payload).await?)
             })
             .await?
             .ok_or(AppError::TaskLimitReached(self.max_tasks))?;
@@ -260,39 +236,13 @@ impl TaskService {
 
     /// Changes the fields the patch names; the others stay as they are.
     pub async fn update(&self, user: &AuthUser, id: i64, patch: TaskPatch) -> AppResult<Task> {
-        let mut errors = Vec::new();
-        let title = match &patch.title {
-            Some(title) => validate_title(title).map_err(|e| errors.push(e)).ok(),
-            None => None,
-        };
-        if let Some(Some(description)) = &patch.description {
-            validate_description(description).unwrap_or_else(|e| errors.push(e));
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        let key = title.as_deref().map(title_key);
-        let description_key = patch
-            .description
-            .as_ref()
-            .map(|d| d.as_deref().map(description_key));
-        let changes = TaskChanges {
-            title: title.as_deref(),
-            title_key: key.as_deref(),
-            description: patch.description.as_ref().map(|d| d.as_deref()),
-            description_key: description_key.as_ref().map(|d| d.as_deref()),
-            completed: patch.completed,
-            updated_at: now_micros(),
-            priority: patch.priority.map(Priority::rank),
-            category: patch.category.map(Category::as_str),
-            due_date: patch.due_date.map(|d| d.map(|d| micros(d).naive_utc())),
-        };
+        let patch = patch.validated()?;
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
             .work
             .write(user, async |tx| {
-                Ok(store::update(tx, user, id, &changes, &payload).await?)
+                Ok(store::update(tx, user, id, &patch, now_micros(), &payload).await?)
             })
             .await?;
         self.published_update(user, written)

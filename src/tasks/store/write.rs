@@ -16,40 +16,82 @@ use super::query::find;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::model::TaskRow;
+use crate::tasks::model::{
+    Category, NewTask, Priority, TaskPatch, TaskRow, description_key, title_key,
+};
+use crate::tasks::rules::micros;
 use crate::tasks::visibility::{owned_by, owner, visible_to};
 
-/// A row to insert.
+/// A row to insert: a validated [`NewTask`] as the table stores it (search keys, ranks,
+/// times cut to microseconds). The one place a create's fields meet their columns.
 #[derive(Insertable)]
 #[diesel(table_name = crate::db::schema::tasks)]
-pub(in crate::tasks) struct NewTaskRow<'a> {
-    pub(in crate::tasks) user_id: &'a str,
-    pub(in crate::tasks) title: &'a str,
-    pub(in crate::tasks) title_key: &'a str,
-    pub(in crate::tasks) description: Option<&'a str>,
-    pub(in crate::tasks) description_key: Option<&'a str>,
-    pub(in crate::tasks) completed: bool,
-    pub(in crate::tasks) created_at: NaiveDateTime,
-    pub(in crate::tasks) updated_at: NaiveDateTime,
-    pub(in crate::tasks) priority: i16,
-    pub(in crate::tasks) category: &'a str,
-    pub(in crate::tasks) due_date: Option<NaiveDateTime>,
+struct NewTaskRow<'a> {
+    user_id: &'a str,
+    title: &'a str,
+    title_key: String,
+    description: Option<&'a str>,
+    description_key: Option<String>,
+    completed: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    priority: i16,
+    category: &'a str,
+    due_date: Option<NaiveDateTime>,
 }
 
-/// Columns to change; `None` leaves a column alone, `Some(None)` sets NULL.
-/// `completed_at` follows `completed` and is set by [`update`] itself.
+impl<'a> NewTaskRow<'a> {
+    fn new(owner: &'a str, input: &'a NewTask, now: NaiveDateTime) -> Self {
+        NewTaskRow {
+            user_id: owner,
+            title: &input.title,
+            title_key: title_key(&input.title),
+            description: input.description.as_deref(),
+            description_key: input.description.as_deref().map(description_key),
+            completed: false,
+            created_at: now,
+            updated_at: now,
+            priority: input.priority.unwrap_or_default().rank(),
+            category: input.category.unwrap_or_default().as_str(),
+            due_date: input.due_date.map(|d| micros(d).naive_utc()),
+        }
+    }
+}
+
+/// Columns to change: a validated [`TaskPatch`] as the table stores it; `None` leaves a column
+/// alone, `Some(None)` sets NULL. `completed_at` follows `completed` and is set by [`update`]
+/// itself. The one place an update's fields meet their columns.
 #[derive(AsChangeset)]
 #[diesel(table_name = crate::db::schema::tasks)]
-pub(in crate::tasks) struct TaskChanges<'a> {
-    pub(in crate::tasks) title: Option<&'a str>,
-    pub(in crate::tasks) title_key: Option<&'a str>,
-    pub(in crate::tasks) description: Option<Option<&'a str>>,
-    pub(in crate::tasks) description_key: Option<Option<&'a str>>,
-    pub(in crate::tasks) completed: Option<bool>,
-    pub(in crate::tasks) updated_at: NaiveDateTime,
-    pub(in crate::tasks) priority: Option<i16>,
-    pub(in crate::tasks) category: Option<&'a str>,
-    pub(in crate::tasks) due_date: Option<Option<NaiveDateTime>>,
+struct TaskChanges<'a> {
+    title: Option<&'a str>,
+    title_key: Option<String>,
+    description: Option<Option<&'a str>>,
+    description_key: Option<Option<String>>,
+    completed: Option<bool>,
+    updated_at: NaiveDateTime,
+    priority: Option<i16>,
+    category: Option<&'a str>,
+    due_date: Option<Option<NaiveDateTime>>,
+}
+
+impl<'a> TaskChanges<'a> {
+    fn new(patch: &'a TaskPatch, now: NaiveDateTime) -> Self {
+        TaskChanges {
+            title: patch.title.as_deref(),
+            title_key: patch.title.as_deref().map(title_key),
+            description: patch.description.as_ref().map(|d| d.as_deref()),
+            description_key: patch
+                .description
+                .as_ref()
+                .map(|d| d.as_deref().map(description_key)),
+            completed: patch.completed,
+            updated_at: now,
+            priority: patch.priority.map(Priority::rank),
+            category: patch.category.map(Category::as_str),
+            due_date: patch.due_date.map(|d| d.map(|d| micros(d).naive_utc())),
+        }
+    }
 }
 
 /// Inserts a task for `viewer`, with its change record and event, only while they own fewer
@@ -61,13 +103,15 @@ pub(in crate::tasks) struct TaskChanges<'a> {
 pub(in crate::tasks) async fn insert(
     conn: &mut DbConn,
     viewer: &AuthUser,
-    row: &NewTaskRow<'_>,
+    input: &NewTask,
+    now: NaiveDateTime,
     cap: u64,
     payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::tasks;
     use diesel::sql_types::Text;
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    let row = &NewTaskRow::new(owner(viewer), input, now);
     if let DbConn::Postgres(pooled) = conn {
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind::<Text, _>(owner(viewer))
@@ -100,18 +144,20 @@ pub(in crate::tasks) async fn insert(
     })
 }
 
-/// Applies `changes` to one of the viewer's tasks, with its change record and event. When
+/// Applies `patch` to one of the viewer's tasks, with its change record and event. When
 /// `completed` is set, `completed_at` follows it in the same statement: stamped `now` when the
 /// task becomes completed, kept when it already was, cleared when it becomes pending.
 pub(in crate::tasks) async fn update(
     conn: &mut DbConn,
     viewer: &AuthUser,
     task_id: i64,
-    changes: &TaskChanges<'_>,
+    patch: &TaskPatch,
+    now: NaiveDateTime,
     payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     use diesel::dsl::case_when;
+    let changes = &TaskChanges::new(patch, now);
     let now = Some(changes.updated_at);
     db_run!(conn, |c| {
         let target = tasks.filter(id.eq(task_id)).filter(visible_to(viewer));
