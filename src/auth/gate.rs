@@ -23,8 +23,8 @@ use super::verifier::Verifier;
 use crate::error::{AppError, AuthFailure};
 use crate::ops::rate_limit::RateLimiter;
 
-/// What a caller presents at the gate.
-#[derive(Debug, Clone)]
+/// What a caller presents at the gate. Its `Debug` never prints a token.
+#[derive(Clone)]
 pub enum Credentials<'a> {
     /// A request without any `Authorization` header, presented at the door (`ops::conn`)
     /// before its body is read: charged to its client address, if known. Only the door
@@ -50,8 +50,8 @@ impl<'a> Credentials<'a> {
 }
 
 /// A caller the gate let in: a verified user, already charged (or, for a connection, to be
-/// charged per operation), with the token that vouched for them.
-#[derive(Debug, Clone)]
+/// charged per operation), with the token that vouched for them (never printed by `Debug`).
+#[derive(Clone)]
 pub struct Admitted {
     user: AuthUser,
     token: String,
@@ -66,6 +66,32 @@ impl Admitted {
     /// The verified user, taken out.
     pub fn into_user(self) -> AuthUser {
         self.user
+    }
+}
+
+impl std::fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A bearer token is a password for as long as it lives: never in a log line.
+        let token = |t: &Result<&str, AuthFailure>| match t {
+            Ok(_) => "<redacted>".to_owned(),
+            Err(failure) => format!("{failure:?}"),
+        };
+        match self {
+            Credentials::Anonymous { client } => {
+                f.debug_struct("Anonymous").field("client", client).finish()
+            }
+            Credentials::Request(t) => f.debug_tuple("Request").field(&token(t)).finish(),
+            Credentials::Connection(t) => f.debug_tuple("Connection").field(&token(t)).finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Admitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admitted")
+            .field("user", &self.user)
+            .field("token", &"<redacted>")
+            .finish()
     }
 }
 
@@ -222,5 +248,23 @@ mod tests {
             );
         }
         assert_eq!(bearer_token(&HeaderMap::new()), Err(AuthFailure::Missing));
+    }
+
+    #[test]
+    fn debug_never_prints_a_token() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.secret-payload.signature";
+        let admitted = Admitted {
+            user: AuthUser::verified("alice".to_owned()),
+            token: token.to_owned(),
+        };
+        for printed in [
+            format!("{:?}", Credentials::Request(Ok(token))),
+            format!("{:?}", Credentials::Connection(Ok(token))),
+            format!("{admitted:?}"),
+        ] {
+            assert!(!printed.contains("secret-payload"), "{printed}");
+            assert!(printed.contains("redacted"), "{printed}");
+        }
+        assert!(format!("{admitted:?}").contains("alice"));
     }
 }

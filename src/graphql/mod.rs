@@ -15,11 +15,12 @@
 //! and map the result. No SQL, validation or isolation logic here.
 
 mod cache;
-mod code;
+pub(crate) mod code;
 mod complexity;
 mod error;
 pub mod graphiql;
 mod http;
+mod inputs;
 mod introspection;
 mod limits;
 mod lists;

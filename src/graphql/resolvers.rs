@@ -1,16 +1,14 @@
 //! Query, mutation and subscription resolvers (the two task lists are `lists`'): read the
 //! viewer, call the service, map the result. No SQL, validation or isolation logic here.
 
-use async_graphql::{Context, ID, MaybeUndefined, Object, Result, Subscription};
+use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
-use super::types::{
-    CreateTaskInput, Task, TaskChanges, TaskEvent, TaskStats, UpdateTaskInput, Viewer,
-};
+use super::inputs::{CreateTaskInput, UpdateTaskInput};
+use super::types::{Task, TaskChanges, TaskEvent, TaskStats, Viewer};
 use super::{service, viewer};
-use crate::error::{AppError, FieldError};
-use crate::tasks::{NewTask, TaskPatch};
+use crate::error::AppError;
 
 /// A task id argument as the service's integer.
 fn task_id(id: &ID) -> Result<i64> {
@@ -20,20 +18,6 @@ fn task_id(id: &ID) -> Result<i64> {
             "Input should be a valid integer, unable to parse string as an integer",
         )
     })
-}
-
-/// Turns `null` into a BAD_USER_INPUT for fields that cannot be cleared.
-fn not_null<T>(field: &str, value: MaybeUndefined<T>, expected: &'static str) -> Result<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Value(v) => Ok(Some(v)),
-        MaybeUndefined::Null => Err(to_graphql_error(AppError::invalid(FieldError::body(
-            field,
-            expected,
-            format!("{field} cannot be null"),
-            serde_json::Value::Null,
-        )))),
-    }
 }
 
 /// Task queries other than the lists.
@@ -96,15 +80,8 @@ impl TaskMutation {
     /// Creates a task.
     async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
         let user = viewer(ctx)?;
-        let new = NewTask {
-            title: input.title,
-            description: input.description,
-            priority: input.priority.map(Into::into),
-            category: input.category.map(Into::into),
-            due_date: input.due_date.map(|d| d.0),
-        };
         Ok(service(ctx)?
-            .create(user, new)
+            .create(user, input.into())
             .await
             .map_err(to_graphql_error)?
             .into())
@@ -114,22 +91,7 @@ impl TaskMutation {
     async fn update_task(&self, ctx: &Context<'_>, id: ID, input: UpdateTaskInput) -> Result<Task> {
         let user = viewer(ctx)?;
         let id = task_id(&id)?;
-        let patch = TaskPatch {
-            title: not_null("title", input.title, "string_type")?,
-            description: match input.description {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(d) => Some(Some(d)),
-            },
-            completed: not_null("completed", input.completed, "bool_type")?,
-            priority: not_null("priority", input.priority, "enum")?.map(Into::into),
-            category: not_null("category", input.category, "enum")?.map(Into::into),
-            due_date: match input.due_date {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(d) => Some(Some(d.0)),
-            },
-        };
+        let patch = input.into_patch()?;
         Ok(service(ctx)?
             .update(user, id, patch)
             .await

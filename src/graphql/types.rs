@@ -3,8 +3,7 @@
 //! conversions both ways (a variant added to one side and not the other fails to compile).
 
 use async_graphql::{
-    Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Scalar, ScalarType,
-    SimpleObject, Value,
+    Enum, ID, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
 use chrono::{DateTime as ChronoDateTime, Utc};
 
@@ -286,39 +285,6 @@ pub enum SortOrder {
     Asc,
     /// Largest (newest, Z) first.
     Desc,
-}
-
-/// A new task.
-#[derive(InputObject)]
-pub struct CreateTaskInput {
-    /// 1 to 200 characters after trimming.
-    pub title: String,
-    /// Up to 1000 characters.
-    pub description: Option<String>,
-    /// Priority (NONE when absent).
-    pub priority: Option<Priority>,
-    /// Category (OTHER when absent).
-    pub category: Option<Category>,
-    /// Due date, if any.
-    pub due_date: Option<DateTime>,
-}
-
-/// Changes to a task: an absent field is left as it is; `description: null` and
-/// `dueDate: null` clear those fields.
-#[derive(InputObject)]
-pub struct UpdateTaskInput {
-    /// New title, 1 to 200 characters after trimming (null is not allowed).
-    pub title: MaybeUndefined<String>,
-    /// New description, or null to clear it.
-    pub description: MaybeUndefined<String>,
-    /// New completion state (null is not allowed).
-    pub completed: MaybeUndefined<bool>,
-    /// New priority (null is not allowed).
-    pub priority: MaybeUndefined<Priority>,
-    /// New category (null is not allowed).
-    pub category: MaybeUndefined<Category>,
-    /// New due date, or null to clear it.
-    pub due_date: MaybeUndefined<DateTime>,
 }
 
 /// What happened to a task.

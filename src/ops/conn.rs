@@ -18,6 +18,7 @@ use super::rate_limit::RateLimiter;
 use crate::auth::{Credentials, Gate, Verifier};
 use crate::config::Operations;
 use crate::error::AppError;
+use crate::graphql::code::Code;
 
 /// Paths that answer without a token and must stay reachable for probes, whatever the rate.
 const UNLIMITED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
@@ -121,7 +122,7 @@ pub async fn anonymous_limit(
             if request.uri().path() == "/graphql" {
                 let body = json!({"errors": [{
                     "message": "Too many requests without a token from this address",
-                    "extensions": {"code": "RATE_LIMITED"},
+                    "extensions": {"code": Code::RateLimited.as_str()},
                 }]});
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
