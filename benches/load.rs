@@ -70,7 +70,7 @@ const TOGGLE_SQL: &str = "UPDATE tasks SET completed = NOT tasks.completed, upda
     tasks.description, tasks.completed, tasks.created_at, tasks.updated_at, tasks.priority, \
     tasks.category, tasks.due_date, tasks.completed_at";
 // What the server's writes add around their INSERT / UPDATE, in the same transaction
-// (src/tasks/store.rs): the owner's advisory lock and task count before a create (the per-user
+// (src/tasks/store/write.rs): the owner's advisory lock and task count before a create (the per-user
 // cap), then the change number, the `task_changes` row and the NOTIFY (issue #12). The ceiling
 // issues the same statements, so the mixes compare the same work. It notifies on its own
 // channel, which no server listens on.

@@ -181,8 +181,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// jemalloc rather than glibc's malloc: under load the server spends much of its time in
 /// small allocations (HTTP, rows, JSON), and the benchmark showed jemalloc 13 % cheaper per
-/// REST list request with resident memory unchanged at 1,000 connections (README,
-/// Performance).
+/// REST list request with resident memory unchanged at 1,000 connections
+/// (benches/README.md).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

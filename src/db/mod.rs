@@ -332,12 +332,6 @@ impl Db {
         }
     }
 
-    /// Connections open and idle, for metrics.
-    pub fn pool_state(&self) -> (u32, u32) {
-        let stats = self.pool_stats();
-        (stats.connections, stats.idle)
-    }
-
     /// The pool's numbers, for metrics.
     pub fn pool_stats(&self) -> PoolStats {
         let state = match self {

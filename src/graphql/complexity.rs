@@ -7,6 +7,7 @@
 //! table. The resolvers declare no complexity of their own (async-graphql's would be a second,
 //! unenforced copy).
 
+use crate::tasks::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use async_graphql::Variables;
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 
@@ -35,8 +36,8 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     (
         "tasksConnection",
         Cost::Page {
-            default: 50,
-            largest: 200,
+            default: DEFAULT_PAGE_SIZE as usize,
+            largest: MAX_PAGE_SIZE as usize,
         },
     ),
     // A page's items: the page's `first` already multiplies them.

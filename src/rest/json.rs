@@ -123,7 +123,7 @@ impl Serialize for Timestamp {
 
 /// A task in the FastAPI backend's JSON shape.
 // The one REST task encoder. It borrows the task, so encoding a list copies no row and makes
-// no `String` per timestamp (the list is the hot path: README "Performance"). Its derived
+// no `String` per timestamp (the list is the hot path: benches/README.md). Its derived
 // schema is the document's `Task`.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Task)]
