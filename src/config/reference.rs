@@ -77,7 +77,8 @@ const EXAMPLES: &[(&str, &str)] = &[
 
 const ENV_HEADER: &str = "\
 # todo-api settings. Copy to `.env` (read at start when present) and edit; every setting is
-# also an environment variable and a flag of the same name (DATABASE_URL <-> --database-url).
+# also an environment variable and a flag of the same name (DATABASE_URL <-> --database-url;
+# one exception: BETTER_AUTH_SECRET is --auth-secret).
 # `todo-api --help` describes each. Values shown are the defaults; commented lines are unset.
 # Durations take ms, s, m, h or d (90s, 15m); sizes take bytes, KiB or MiB.
 # Rendered from the declarations in src/config/ (docs/settings.md says how): edit those.
@@ -121,8 +122,8 @@ const MARKDOWN_HEADER: &str = "\
 # Settings
 
 Every setting is an environment variable (also read from a `.env` file in the working
-directory) and a command-line flag of the same name: `DATABASE_URL` is `--database-url`; a
-flag wins over the environment. `todo-api --help` lists them; `todo-api <command> --help`
+directory) and a command-line flag of the same name: `DATABASE_URL` is `--database-url` (one
+exception: `BETTER_AUTH_SECRET` is `--auth-secret`); a flag wins over the environment. `todo-api --help` lists them; `todo-api <command> --help`
 lists those a command uses. Durations take `ms`, `s`, `m`, `h` or `d` (`90s`, `15m`); sizes
 take bytes, `KiB` or `MiB`. A bad value stops start-up with a message naming the variable.
 `.env.example` holds the same settings with their defaults, ready to copy to `.env`.
@@ -214,7 +215,7 @@ mod tests {
         for setting in &all {
             assert!(!setting.help.is_empty(), "{}", setting.env);
             let flag = format!("--{}", setting.env.to_ascii_lowercase().replace('_', "-"));
-            // Two flags keep older names: --auth-secret is BETTER_AUTH_SECRET.
+            // One flag keeps its older name: --auth-secret is BETTER_AUTH_SECRET.
             if setting.env != "BETTER_AUTH_SECRET" {
                 assert_eq!(setting.flag, flag);
             }
