@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 /// Result of a service function.
 pub type AppResult<T> = Result<T, AppError>;
@@ -137,7 +138,7 @@ impl FieldError {
     }
 
     /// FastAPI's `{"type", "loc", "msg", "input"[, "ctx"]}` object.
-    pub fn to_fastapi(&self) -> Value {
+    pub fn to_fastapi(&self) -> ValidationError {
         let mut loc = vec![json!(self.location)];
         if let Some(field) = &self.field {
             // FastAPI writes the JSON decoder's character offset as a number in `loc`.
@@ -146,17 +147,60 @@ impl FieldError {
                 _ => loc.push(json!(field)),
             }
         }
-        let mut obj = json!({
-            "type": self.kind,
-            "loc": loc,
-            "msg": self.message,
-            "input": self.input,
-        });
-        if let Some(ctx) = &self.ctx {
-            obj["ctx"] = ctx.clone();
+        ValidationError {
+            ctx: self.ctx.clone(),
+            input: self.input.clone(),
+            loc,
+            msg: self.message.clone(),
+            kind: self.kind.to_owned(),
         }
-        obj
     }
+}
+
+// The REST error bodies. Their fields are in alphabetical order: the order the bodies have
+// always had on the wire (they were built as `serde_json::Value` maps, which sort their keys).
+
+/// An error in FastAPI's shape: `{"detail": "…"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Detail {
+    /// Only on 410: `CURSOR_EXPIRED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    /// What went wrong, e.g. "Task not found".
+    #[schema(example = "Task not found")]
+    detail: String,
+    /// Only on 500: the id of the request in the server's logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
+/// A 422 in FastAPI's (pydantic v2) shape.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationErrors {
+    /// One entry per problem.
+    detail: Vec<ValidationError>,
+}
+
+/// One input problem.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationError {
+    /// Extra context (limits, the parser's complaint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    ctx: Option<Value>,
+    /// The offending input: any JSON value.
+    #[schema(value_type = serde_json::Value)]
+    input: Value,
+    /// Where: `["body", "title"]`, `["path", "id"]`, `["query", "status"]`.
+    /// Each item a field name or an index (a string or an integer).
+    #[schema(value_type = Vec<serde_json::Value>, example = json!(["body", "title"]))]
+    loc: Vec<Value>,
+    /// A human-readable message.
+    msg: String,
+    /// pydantic's error type: `missing`, `string_too_long`, `json_invalid`, …
+    #[serde(rename = "type")]
+    #[schema(example = "string_too_short")]
+    kind: String,
 }
 
 /// Every way a request can fail.
@@ -322,20 +366,23 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
         let status = self.status();
-        let mut body = match &self {
+        let mut response = match &self {
             AppError::Validation(errors) => {
-                json!({ "detail": errors.iter().map(FieldError::to_fastapi).collect::<Vec<_>>() })
+                let detail = errors.iter().map(FieldError::to_fastapi).collect();
+                (status, axum::Json(ValidationErrors { detail })).into_response()
             }
-            other => json!({ "detail": other.public_message() }),
+            other => {
+                let body = Detail {
+                    code: matches!(other, AppError::CursorExpired).then_some("CURSOR_EXPIRED"),
+                    detail: other.public_message(),
+                    // Lets a user's report be matched to the logged error.
+                    request_id: matches!(other, AppError::Internal(_))
+                        .then(crate::ops::request_id::current)
+                        .flatten(),
+                };
+                (status, axum::Json(body)).into_response()
+            }
         };
-        if let AppError::CursorExpired = &self {
-            body["code"] = Value::from("CURSOR_EXPIRED");
-        }
-        if let (AppError::Internal(_), Some(id)) = (&self, crate::ops::request_id::current()) {
-            // Lets a user's report be matched to the logged error; `detail` stays as it was.
-            body["request_id"] = Value::from(id);
-        }
-        let mut response = (status, axum::Json(body)).into_response();
         if let AppError::RateLimited(limited) = &self {
             response.headers_mut().extend(limited.headers());
         }

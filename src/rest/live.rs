@@ -59,7 +59,7 @@ fn since_param(raw: Option<&str>) -> Option<String> {
         ("since" = Option<String>, Query, description = "A cursor from an earlier answer or event; none: everything")),
     responses(
         (status = 200, description = "What changed since the cursor, and the next cursor", body = ChangesJson),
-        (status = 410, description = "`CURSOR_EXPIRED`: the cursor is older than the deletions kept (TOMBSTONE_RETENTION); fetch everything again", body = super::openapi::Detail),
+        (status = 410, description = "`CURSOR_EXPIRED`: the cursor is older than the deletions kept (TOMBSTONE_RETENTION); fetch everything again", body = crate::error::Detail),
         ListErrors
     )
 )]
@@ -120,7 +120,7 @@ fn credential_event(end: &CredentialEnd) -> Event {
         ("since" = Option<String>, Query, description = "Same as Last-Event-ID, for clients that cannot set it")),
     responses(
         (status = 200, description = "`text/event-stream`: one `data:` JSON per change (`kind`, `id`, `task`, `cursor`), `id:` = cursor; keep-alive comments. When the token expires or stops verifying (a revoked session), a last `event: unauthorized` with `data: {\"code\": \"TOKEN_EXPIRED\" | \"UNAUTHENTICATED\", \"detail\": …}`, then the stream ends", content_type = "text/event-stream", body = String),
-        (status = 410, description = "Not used: an expired cursor gets a RESYNC event", body = super::openapi::Detail),
+        (status = 410, description = "Not used: an expired cursor gets a RESYNC event", body = crate::error::Detail),
         ListErrors
     )
 )]

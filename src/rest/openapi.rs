@@ -9,12 +9,12 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -29,7 +29,7 @@ use crate::AppState;
                        trailing slash. `{user_id}` must be the token's user (else 403); another \
                        user's task looks absent (404). GraphQL lives at `/graphql`."
     ),
-    components(schemas(Detail, ValidationErrors, ValidationError)),
+    components(schemas(crate::error::Detail, crate::error::ValidationErrors, crate::error::ValidationError)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "tasks", description = "One user's tasks"))
@@ -77,46 +77,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// An error in FastAPI's shape.
-#[derive(Serialize, ToSchema)]
-pub struct Detail {
-    /// What went wrong, e.g. "Task not found".
-    #[schema(example = "Task not found")]
-    detail: String,
-    /// Only on 500: the id of the request in the server's logs.
-    request_id: Option<String>,
-}
-
-/// A 422 in FastAPI's (pydantic v2) shape.
-#[derive(Serialize, ToSchema)]
-pub struct ValidationErrors {
-    /// One entry per problem.
-    detail: Vec<ValidationError>,
-}
-
-/// One input problem.
-#[derive(Serialize, ToSchema)]
-pub struct ValidationError {
-    /// pydantic's error type: `missing`, `string_too_long`, `json_invalid`, …
-    #[serde(rename = "type")]
-    #[schema(example = "string_too_short")]
-    kind: String,
-    /// Where: `["body", "title"]`, `["path", "id"]`, `["query", "status"]`.
-    /// Each item a field name or an index (a string or an integer).
-    #[schema(value_type = Vec<serde_json::Value>, example = json!(["body", "title"]))]
-    loc: Vec<serde_json::Value>,
-    /// A human-readable message.
-    msg: String,
-    /// The offending input: any JSON value.
-    #[schema(value_type = serde_json::Value)]
-    input: serde_json::Value,
-    /// Extra context (limits, the parser's complaint).
-    #[schema(value_type = Option<Object>)]
-    ctx: Option<serde_json::Value>,
-}
-
-/// The path of the collection (`Owner` reads and checks it).
-#[derive(IntoParams)]
+/// The path of the collection: what `Owner` reads and checks against the token.
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct UserPath {
     /// The token's user id.

@@ -1,8 +1,6 @@
 //! `/api/{user_id}/tasks` handlers. Each: authenticate, check the path user (403), parse,
 //! call the service, map the result.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, OriginalUri, Path, RawQuery, State};
@@ -43,12 +41,13 @@ impl FromRequestParts<AppState> for Owner {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         // Through the admission gate: verified and charged to the user's rate limit.
         let user = AuthUser::from_request_parts(parts, state).await?;
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        let Path(path) = Path::<UserPath>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::Forbidden)?;
-        match params.get("user_id") {
-            Some(path_user) if path_user == user.id() => Ok(Owner(user)),
-            _ => Err(AppError::Forbidden),
+        if path.user_id == user.id() {
+            Ok(Owner(user))
+        } else {
+            Err(AppError::Forbidden)
         }
     }
 }

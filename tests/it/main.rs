@@ -3,9 +3,10 @@
 //! PostgreSQL with real signed tokens; `cargo test <module>` runs one area, e.g.
 //! `cargo test rest` or `cargo test isolation::postgres`.
 //!
-//! Nothing needs a binary of its own: no test changes process-wide state (environment,
-//! signal handlers, the working directory); the ones that must are run as child processes of
-//! the real binary (`common::binary`).
+//! No test here changes process-wide state (environment, signal handlers, the working
+//! directory); the ones that must are run as child processes of the real binary
+//! (`common::binary`). One test stays apart, in `tests/fanout.rs`: it compares latencies, and
+//! must not share the CPU with the others.
 
 #[macro_use]
 mod common;
@@ -16,7 +17,6 @@ mod cli;
 mod concurrency;
 mod contract;
 mod failure;
-mod fanout;
 mod frontend;
 mod graphql;
 mod hostile;

@@ -1,6 +1,13 @@
 //! Per-user event routing under load: user B's write latency with 5,000 subscriptions open
-//! for user A. In its own test binary so the other realtime tests do not run beside it and
-//! blur the timing.
+//! for user A.
+//!
+//! The one test that stays out of the integration binary (`tests/it`): it compares two
+//! latencies, so it must not share the CPU with the other tests, which run six at a time
+//! there. Cargo runs test binaries one after another, so this one runs alone.
+
+#[path = "it/common/mod.rs"]
+#[allow(unused_macros)]
+mod common;
 
 use std::time::{Duration, Instant};
 
