@@ -23,6 +23,7 @@ mod hostile;
 mod isolation;
 mod openapi;
 mod operations;
+mod pooler;
 mod realtime;
 mod rest;
 mod schema;

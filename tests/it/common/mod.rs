@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod jwks;
 pub mod live;
 pub mod pg;
+pub mod pgbouncer;
 
 use std::time::Duration;
 
