@@ -30,3 +30,4 @@ mod shutdown;
 mod subscriptions;
 mod tasks;
 mod tls;
+mod wrong_answers;
