@@ -101,6 +101,7 @@ impl AppState {
         if keyed > 0 {
             tracing::info!(tasks = keyed, "filled in search keys of older tasks");
         }
+        tasks.spawn_tombstone_prune(config.realtime.tombstone_prune_interval);
         if let db::DatabaseTarget::Postgres(url) = &config.database {
             // One LISTEN connection for the instance carries every instance's task events.
             let notices = db::events::listen(url, config.pool.acquire_timeout)

@@ -33,6 +33,17 @@ pub struct RealtimeArgs {
     )]
     pub tombstone_retention: Parsed<Duration>,
 
+    /// How often every user's tombstones older than TOMBSTONE_RETENTION are dropped, in the
+    /// background (e.g. 1h).
+    #[arg(
+        long,
+        env = "TOMBSTONE_PRUNE_INTERVAL",
+        default_value = "1h",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub tombstone_prune_interval: Parsed<Duration>,
+
     /// How often an idle Server-Sent Events stream gets a keep-alive comment (e.g. 15s).
     #[arg(
         long,
@@ -51,6 +62,8 @@ pub struct Realtime {
     pub max_subscriptions_per_user: usize,
     /// How long tombstones are kept.
     pub tombstone_retention: Duration,
+    /// How often expired tombstones are dropped.
+    pub tombstone_prune_interval: Duration,
     /// Keep-alive comment interval of SSE streams.
     pub sse_keep_alive: Duration,
 }
@@ -61,6 +74,7 @@ impl RealtimeArgs {
         Ok(Realtime {
             max_subscriptions_per_user: self.max_subscriptions_per_user.get()?,
             tombstone_retention: self.tombstone_retention.get()?,
+            tombstone_prune_interval: self.tombstone_prune_interval.get()?,
             sse_keep_alive: self.sse_keep_alive.get()?,
         })
     }

@@ -81,7 +81,9 @@ pub fn build_schema(
     // measuring; introspection's `ofType` chain is the deepest legitimate nesting.
     .limit_recursive_depth(limits.max_depth.max(introspection::MAX_DEPTH) * 2);
     if !limits.introspection {
-        builder = builder.disable_introspection();
+        // Without introspection, "Did you mean …?" in validation errors would still list
+        // field names one guess at a time.
+        builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
 }

@@ -146,11 +146,19 @@ impl Pipeline {
         let Some(document) = document else {
             return Ok(request);
         };
-        measure_with(document, &request.variables, &self.limits)?;
+        let tally = measure_with(document, &request.variables, &self.limits)?;
+        // async-graphql's own switch answers `__schema` with a silent `null`; a client (or a
+        // prober) is told instead.
+        if !self.limits.introspection && tally.introspection_fields > 0 {
+            return Err(INTROSPECTION_OFF.to_owned());
+        }
         request.set_parsed_query(document.clone());
         Ok(request)
     }
 }
+
+/// The refusal of `__schema` / `__type` when `GRAPHQL_INTROSPECTION=false`.
+const INTROSPECTION_OFF: &str = "Introspection is disabled on this server.";
 
 /// The response refusing an operation over a limit, as async-graphql's own checks answer:
 /// no data, one error without a path.

@@ -6,7 +6,9 @@
 //! It answers only requests addressed to a loopback name (`Host` of `localhost`, a
 //! `*.localhost` name, `127.0.0.1` or `[::1]`): a page on another site that rebinds its own DNS
 //! name to 127.0.0.1 (DNS rebinding) is same-origin to the browser, but its requests carry its
-//! own name in `Host`, and get a 403 instead of a token.
+//! own name in `Host`, and get a 403 instead of a token. A request that names its host twice
+//! (two `Host` headers, an absolute-form target or an HTTP/2 `:authority` that disagrees with
+//! `Host`) is malformed and gets a 400.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,11 +41,13 @@ pub async fn mint(
     headers: HeaderMap,
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    // HTTP/1.1 names the host in `Host`; HTTP/2 in the request's authority.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .or_else(|| uri.authority().map(|authority| authority.as_str()));
+    let host = match addressed_host(&uri, &headers) {
+        Ok(host) => host,
+        Err(problem) => {
+            let detail = format!("malformed request: {problem}");
+            return (StatusCode::BAD_REQUEST, Json(json!({ "detail": detail }))).into_response();
+        }
+    };
     if !host.is_some_and(is_loopback_host) {
         let detail = format!(
             "development sign-in answers only requests addressed to localhost, 127.0.0.1 or [::1], \
@@ -79,6 +83,30 @@ pub async fn mint(
             Json(json!({ "detail": problem })),
         )
             .into_response(),
+    }
+}
+
+/// The host a request is addressed to: HTTP/1.1 names it in `Host` (or in an absolute-form
+/// target, which then wins, RFC 9112 §3.2.2), HTTP/2 in `:authority` (the URI's authority
+/// here). A request that names it twice, or two different ways, is malformed (RFC 9112
+/// §3.2, RFC 9113 §8.3.1): which name would count is exactly what a DNS-rebinding page
+/// would play on, so it is refused rather than guessed.
+fn addressed_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Result<Option<&'a str>, String> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err("more than one Host header".into());
+    }
+    let host = host
+        .map(|value| value.to_str().map_err(|_| "a Host header that is not text"))
+        .transpose()?;
+    let authority = uri.authority().map(|authority| authority.as_str());
+    match (authority, host) {
+        (Some(authority), Some(host)) if !authority.eq_ignore_ascii_case(host) => Err(format!(
+            "the target names {authority:?} but the Host header names {host:?}"
+        )),
+        (Some(authority), _) => Ok(Some(authority)),
+        (None, host) => Ok(host),
     }
 }
 

@@ -102,10 +102,10 @@ pub struct TaskCreate {
     title: String,
     #[schema(schema_with = create_description)]
     description: Option<String>,
-    /// `none` when absent.
+    /// `none` when absent or `null`.
     #[schema(value_type = Option<PriorityName>)]
     priority: Option<Priority>,
-    /// `other` when absent.
+    /// `other` when absent or `null`.
     #[schema(value_type = Option<CategoryName>)]
     category: Option<Category>,
     /// RFC 3339 with a time zone (stored in UTC, to the microsecond), or `null`.
@@ -135,8 +135,9 @@ impl TaskCreate {
             }
         };
         let description = optional_string(&body, "description", true, &mut errors).flatten();
-        let priority = body_priority(&body, &mut errors);
-        let category = body_category(&body, &mut errors);
+        // `null` is the default here, as the FastAPI / SQLModel reference takes it.
+        let priority = body_priority(&body, true, &mut errors);
+        let category = body_category(&body, true, &mut errors);
         let due_date = body_due_date(&body, &mut errors).flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
@@ -206,8 +207,8 @@ impl TaskUpdate {
                 None
             }
         };
-        let priority = body_priority(&body, &mut errors);
-        let category = body_category(&body, &mut errors);
+        let priority = body_priority(&body, false, &mut errors);
+        let category = body_category(&body, false, &mut errors);
         let due_date = body_due_date(&body, &mut errors);
         if errors.is_empty() {
             Ok(TaskUpdate {
@@ -237,16 +238,16 @@ impl From<TaskUpdate> for TaskPatch {
     }
 }
 
-/// An enum field of the body: absent is `None`; anything but a known name (`null` too) is
-/// pydantic's `enum` error.
+/// An enum field of the body: absent is `None`, and so is `null` when `nullable`; anything
+/// but a known name is pydantic's `enum` error.
 fn body_enum<T>(
     body: &Map<String, Value>,
-    field: &str,
+    (field, nullable): (&str, bool),
     parse: fn(&str) -> Option<T>,
     names: &[&str],
     errors: &mut Vec<FieldError>,
 ) -> Option<T> {
-    let value = body.get(field)?;
+    let value = body.get(field).filter(|v| !(nullable && v.is_null()))?;
     let parsed = value.as_str().and_then(parse);
     if parsed.is_none() {
         errors.push(enum_error("body", field, names, value.clone()));
@@ -254,12 +255,34 @@ fn body_enum<T>(
     parsed
 }
 
-fn body_priority(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Priority> {
-    body_enum(body, "priority", Priority::parse, &priority_names(), errors)
+fn body_priority(
+    body: &Map<String, Value>,
+    nullable: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<Priority> {
+    let names = priority_names();
+    body_enum(
+        body,
+        ("priority", nullable),
+        Priority::parse,
+        &names,
+        errors,
+    )
 }
 
-fn body_category(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Category> {
-    body_enum(body, "category", Category::parse, &category_names(), errors)
+fn body_category(
+    body: &Map<String, Value>,
+    nullable: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<Category> {
+    let names = category_names();
+    body_enum(
+        body,
+        ("category", nullable),
+        Category::parse,
+        &names,
+        errors,
+    )
 }
 
 /// `due_date`: absent is `None`, `null` is `Some(None)` (no due date), else RFC 3339.

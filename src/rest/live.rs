@@ -47,16 +47,18 @@ pub struct ChangesJson {
     cursor: String,
 }
 
-/// `since` from the query string (unknown parameters are ignored, as on the list).
+/// `since` from the query string (unknown parameters are ignored, as on the list); empty is
+/// absent, as a blank `Last-Event-ID` is.
 fn since_param(raw: Option<&str>) -> Option<String> {
     url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .find(|(key, _)| key == "since")
         .map(|(_, value)| value.into_owned())
+        .filter(|value| !value.trim().is_empty())
 }
 
 #[utoipa::path(
     get, path = "/api/{user_id}/tasks/changes", tag = "tasks", params(UserPath,
-        ("since" = Option<String>, Query, description = "A cursor from an earlier answer or event; none: everything")),
+        ("since" = Option<String>, Query, description = "A cursor from an earlier answer or event; none or empty: everything")),
     responses(
         (status = 200, description = "What changed since the cursor, and the next cursor", body = ChangesJson),
         (status = 410, description = "`CURSOR_EXPIRED`: the cursor is older than the deletions kept (TOMBSTONE_RETENTION); fetch everything again", body = crate::error::Detail),
@@ -117,7 +119,7 @@ fn credential_event(end: &CredentialEnd) -> Event {
 #[utoipa::path(
     get, path = "/api/{user_id}/tasks/events", tag = "tasks", params(UserPath,
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor: the changes since are sent first"),
-        ("since" = Option<String>, Query, description = "Same as Last-Event-ID, for clients that cannot set it")),
+        ("since" = Option<String>, Query, description = "Same as Last-Event-ID, for clients that cannot set it (empty: none)")),
     responses(
         (status = 200, description = "`text/event-stream`: one `data:` JSON per change (`kind`, `id`, `task`, `cursor`), `id:` = cursor; keep-alive comments. When the token expires or stops verifying (a revoked session), a last `event: unauthorized` with `data: {\"code\": \"TOKEN_EXPIRED\" | \"UNAUTHENTICATED\", \"detail\": …}`, then the stream ends", content_type = "text/event-stream", body = String),
         (status = 410, description = "Not used: an expired cursor gets a RESYNC event", body = crate::error::Detail),
@@ -132,15 +134,19 @@ async fn events(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let resume = headers
+    let header = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| since_param(query.as_deref()));
+        .filter(|v| !v.trim().is_empty());
+    // A bad cursor's error names the parameter it came in.
+    let (resume, field) = match header {
+        Some(header) => (Some(header), "Last-Event-ID"),
+        None => (since_param(query.as_deref()), "since"),
+    };
     // The changes since the client's cursor, then the live events after them.
     let events = tasks
-        .catch_up(&user, resume.as_deref(), "Last-Event-ID")
+        .catch_up(&user, resume.as_deref(), field)
         .await?
         .map(sse_event);
     // `Owner` has verified this very token.

@@ -64,7 +64,8 @@ pub struct ListParams {
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// Where the page starts: the `cursor` of a `Link` header, passed back unchanged with
-    /// the same sort and order (else 422). Alone, it pages on 200 at a time.
+    /// the same sort and order (else 422). Alone, it pages on 200 at a time. Empty: the
+    /// first page.
     cursor: Option<String>,
 }
 
@@ -147,7 +148,8 @@ impl ListParams {
                     }
                 }
             }
-            "cursor" => self.cursor = Some(value.to_owned()),
+            // Empty is absent (the first page), as a form leaves an unfilled field.
+            "cursor" => self.cursor = Some(value.to_owned()).filter(|v| !v.is_empty()),
             _ => {}
         }
     }

@@ -11,6 +11,7 @@ mod backfill;
 pub mod events;
 pub mod model;
 pub mod page;
+mod prune;
 mod rules;
 pub mod service;
 mod store;

@@ -8,8 +8,8 @@ pub use super::rules::{
     DESCRIPTION_MAX_CHARS, SEARCH_MAX_CHARS, TITLE_MAX_CHARS, enum_error, micros, parse_datetime,
 };
 pub(crate) use super::rules::{
-    description_key, search_pattern, title_key, validate_description, validate_search,
-    validate_title,
+    description_key, search_pattern, title_key, validate_description, validate_due_date,
+    validate_search, validate_title,
 };
 use crate::db::schema::tasks;
 use crate::error::{AppError, AppResult};
@@ -364,6 +364,9 @@ impl NewTask {
         if let Some(description) = &self.description {
             validate_description(description).unwrap_or_else(|e| errors.push(e));
         }
+        if let Some(due) = self.due_date {
+            validate_due_date(due).unwrap_or_else(|e| errors.push(e));
+        }
         if errors.is_empty() {
             Ok(self)
         } else {
@@ -384,6 +387,9 @@ impl TaskPatch {
         }
         if let Some(Some(description)) = &self.description {
             validate_description(description).unwrap_or_else(|e| errors.push(e));
+        }
+        if let Some(Some(due)) = self.due_date {
+            validate_due_date(due).unwrap_or_else(|e| errors.push(e));
         }
         if errors.is_empty() {
             Ok(self)

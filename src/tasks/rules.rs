@@ -104,6 +104,29 @@ pub fn parse_datetime(
         })
 }
 
+/// The earliest due date stored: 0001-01-01T00:00:00Z.
+const DUE_DATE_MIN: &str = "0001-01-01T00:00:00Z";
+/// The latest due date stored: the last microsecond of 9999 in UTC.
+const DUE_DATE_MAX: &str = "9999-12-31T23:59:59.999999Z";
+
+/// Checks a due date: its UTC instant must fall in years 0001–9999. An offset can move a
+/// four-digit local date out of them (`0000-01-01T00:00:00+23:59` is in year -1 in UTC), and
+/// such a time would come back spelt with a sign or five digits: not RFC 3339, and refused
+/// when sent back.
+pub(crate) fn validate_due_date(at: DateTime<Utc>) -> Result<(), FieldError> {
+    use chrono::Datelike;
+    if (1..=9999).contains(&at.year()) {
+        return Ok(());
+    }
+    Err(FieldError::body(
+        "due_date",
+        "value_error",
+        format!("Value error, must be between {DUE_DATE_MIN} and {DUE_DATE_MAX} in UTC"),
+        Value::from(at.to_rfc3339()),
+    )
+    .with_ctx(json!({"min": DUE_DATE_MIN, "max": DUE_DATE_MAX})))
+}
+
 /// A time cut to whole microseconds.
 pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)

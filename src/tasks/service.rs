@@ -195,7 +195,7 @@ impl TaskService {
                 let deleted = store::delete_completed(tx, user, now_micros(), &payload).await?;
                 if !deleted.is_empty() {
                     // As for a single delete: tombstones pile up here.
-                    store::prune_tombstones(tx, user, cutoff).await?;
+                    store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
                 }
                 Ok(deleted)
             })
@@ -204,6 +204,12 @@ impl TaskService {
             self.delivered(user, kind, *id, None, Some(*seq));
         }
         Ok(deleted.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Most tombstones kept per user: as many as the tasks they may have (MAX_TASKS_PER_USER),
+    /// so a user's journal holds at most twice that many entries however often they delete.
+    fn tombstones_kept(&self) -> i64 {
+        i64::try_from(self.max_tasks).unwrap_or(i64::MAX)
     }
 
     /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
@@ -280,7 +286,8 @@ impl TaskService {
     }
 
     /// Deletes one of the user's tasks. Deleting is when tombstones pile up, so it is where
-    /// old ones go (also for users who never sync), in the same transaction.
+    /// old ones and those past the per-user bound go, in the same transaction (expired ones
+    /// also go on a schedule: `tasks::prune`).
     pub async fn delete(&self, user: &AuthUser, id: i64) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
         let payload = event_payload(user, kind);
@@ -291,7 +298,7 @@ impl TaskService {
             .write(user, async |tx| {
                 let seq = store::delete(tx, user, id, now_micros(), &payload).await?;
                 if seq.is_some() {
-                    store::prune_tombstones(tx, user, cutoff).await?;
+                    store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
                 }
                 Ok(seq)
             })

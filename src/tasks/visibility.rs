@@ -49,12 +49,23 @@ fn tasks_seen_by(viewer_id: &str) -> VisibleTasks<'_> {
 
 /// The filter on the change journal (`task_changes`): the entries about tasks `viewer` sees.
 pub(super) fn journal_visible_to(viewer: &AuthUser) -> dsl::Eq<task_changes::user_id, &str> {
-    task_changes::user_id.eq(viewer.id())
+    journal_of_owner(viewer.id())
 }
 
 /// The filter on the change counters (`task_sync_cursors`): `viewer`'s own counter.
 pub(super) fn cursor_of(viewer: &AuthUser) -> dsl::Eq<task_sync_cursors::user_id, &str> {
-    task_sync_cursors::user_id.eq(viewer.id())
+    counter_of_owner(viewer.id())
+}
+
+/// The journal entries recorded for `owner`: for the scheduled tombstone prune, a maintenance
+/// job that takes each owner from the journal itself (never from a client).
+pub(super) fn journal_of_owner(owner: &str) -> dsl::Eq<task_changes::user_id, &str> {
+    task_changes::user_id.eq(owner)
+}
+
+/// `owner`'s change counter, for the same job.
+pub(super) fn counter_of_owner(owner: &str) -> dsl::Eq<task_sync_cursors::user_id, &str> {
+    task_sync_cursors::user_id.eq(owner)
 }
 
 /// The owner recorded on a row `viewer` writes (a new task, its journal entry, its counter).

@@ -31,3 +31,4 @@ mod shutdown;
 mod subscriptions;
 mod tasks;
 mod tls;
+mod wrong_answers;

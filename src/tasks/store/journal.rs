@@ -13,7 +13,9 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
-use crate::tasks::visibility::{cursor_of, journal_visible_to};
+use crate::tasks::visibility::{
+    counter_of_owner, cursor_of, journal_of_owner, journal_visible_to, owner,
+};
 
 /// Builds the NOTIFY payload of a change from its number, the task id and the row after it
 /// (`None`: deleted). Called inside the transaction, once the number is known.
@@ -113,15 +115,19 @@ pub(in crate::tasks) async fn cursor(
     Ok(found.unwrap_or((0, 0)))
 }
 
-/// Drops the viewer's tombstones older than `before`, remembering the newest number dropped
-/// so an older cursor is refused instead of silently missing those deletions. Inside a write's
-/// transaction (after the delete that makes tombstones pile up).
+/// Drops the viewer's tombstones older than `before`, and all but the newest `keep` of them,
+/// remembering the newest number dropped so an older cursor is refused instead of silently
+/// missing those deletions. Inside a write's transaction (after the delete that makes
+/// tombstones pile up).
 pub(in crate::tasks) async fn prune_tombstones(
     conn: &mut DbConn,
     viewer: &AuthUser,
     before: NaiveDateTime,
+    keep: i64,
 ) -> QueryResult<()> {
-    match prunable(conn, viewer, before).await? {
+    let by_age = prunable(conn, viewer, before).await?;
+    let by_count = beyond(conn, viewer, keep).await?;
+    match by_age.max(by_count) {
         Some(newest) => prune(conn, viewer, newest).await,
         None => Ok(()),
     }
@@ -146,6 +152,22 @@ pub(in crate::tasks) async fn prunable(
     })
 }
 
+/// The newest of the viewer's tombstones past the `keep` newest, if there are more.
+async fn beyond(conn: &mut DbConn, viewer: &AuthUser, keep: i64) -> QueryResult<Option<i64>> {
+    use crate::db::schema::task_changes as tc;
+    db_run!(conn, |c| {
+        tc::table
+            .filter(journal_visible_to(viewer))
+            .filter(tc::deleted.eq(true))
+            .order_by(tc::seq.desc())
+            .select(tc::seq)
+            .offset(keep)
+            .first::<i64>(c)
+            .await
+            .optional()
+    })
+}
+
 /// Drops the viewer's tombstones up to `newest` and records that number as pruned. Two
 /// writes: run it inside a unit of work's transaction.
 pub(in crate::tasks) async fn prune(
@@ -153,12 +175,22 @@ pub(in crate::tasks) async fn prune(
     viewer: &AuthUser,
     newest: i64,
 ) -> QueryResult<()> {
+    prune_owner(conn, owner(viewer), newest).await
+}
+
+/// [`prune`] for the owner of the journal entries (the scheduled prune's, which has no
+/// viewer: `tasks::prune`).
+pub(in crate::tasks) async fn prune_owner(
+    conn: &mut DbConn,
+    owner: &str,
+    newest: i64,
+) -> QueryResult<()> {
     use crate::db::schema::task_changes as tc;
     use crate::db::schema::task_sync_cursors as cur;
     db_run!(conn, |c| {
         diesel::update(
             cur::table
-                .filter(cursor_of(viewer))
+                .filter(counter_of_owner(owner))
                 .filter(cur::pruned_seq.lt(newest)),
         )
         .set(cur::pruned_seq.eq(newest))
@@ -166,7 +198,7 @@ pub(in crate::tasks) async fn prune(
         .await?;
         diesel::delete(
             tc::table
-                .filter(journal_visible_to(viewer))
+                .filter(journal_of_owner(owner))
                 .filter(tc::deleted.eq(true))
                 .filter(tc::seq.le(newest)),
         )

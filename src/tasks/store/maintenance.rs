@@ -1,11 +1,13 @@
-//! SQL for the start-up search-key backfill (`tasks::backfill`).
+//! SQL for the maintenance jobs: the start-up search-key backfill (`tasks::backfill`) and the
+//! scheduled tombstone prune (`tasks::prune`).
 //!
-//! Exempt from `tasks::visibility`, and the only SQL that is: a maintenance job run by the
-//! server itself at start, before it serves anyone, over rows written before the key column
-//! existed, whoever owns them. No request reaches it, and it reads and writes only the
-//! derived `description_key` column. Under RLS it runs as the owner role (see
-//! `tasks::unit::UnitOfWork::maintenance`).
+//! Exempt from `tasks::visibility`, and the only SQL that is: jobs run by the server itself,
+//! whoever owns the rows. No request reaches them. The backfill runs at start, before the
+//! server serves anyone, and reads and writes only the derived `description_key` column; the
+//! prune only finds whose tombstones have expired (the journal's `prune_owner` drops them).
+//! Under RLS they run as the owner role (see `tasks::unit::UnitOfWork::maintenance`).
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
@@ -46,4 +48,29 @@ pub(in crate::tasks) async fn set_description_keys(
         }
         Ok(())
     })
+}
+
+/// Owners (of any user) with tombstones older than `before`, each with the newest such
+/// tombstone's number. At most `batch` of them.
+pub(in crate::tasks) async fn expired_tombstones(
+    conn: &mut DbConn,
+    before: NaiveDateTime,
+    batch: i64,
+) -> QueryResult<Vec<(String, i64)>> {
+    use crate::db::schema::task_changes::dsl::*;
+    let found: Vec<(String, Option<i64>)> = db_run!(conn, |c| {
+        task_changes
+            .filter(deleted.eq(true))
+            .filter(changed_at.lt(before))
+            .group_by(user_id)
+            .select((user_id, diesel::dsl::max(seq)))
+            .order_by(user_id.asc())
+            .limit(batch)
+            .load(c)
+            .await
+    })?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(owner, newest)| Some((owner, newest?)))
+        .collect())
 }

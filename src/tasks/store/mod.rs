@@ -17,7 +17,9 @@ mod maintenance;
 mod query;
 mod write;
 
-pub(super) use journal::{Written, changes_between, cursor, prunable, prune, prune_tombstones};
-pub(super) use maintenance::{missing_description_keys, set_description_keys};
+pub(super) use journal::{
+    Written, changes_between, cursor, prunable, prune, prune_owner, prune_tombstones,
+};
+pub(super) use maintenance::{expired_tombstones, missing_description_keys, set_description_keys};
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
 pub(super) use write::{delete, delete_completed, insert, set_completed, toggle, update};

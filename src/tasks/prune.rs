@@ -1,0 +1,62 @@
+//! The scheduled tombstone prune: every `TOMBSTONE_PRUNE_INTERVAL`, drops every user's
+//! tombstones older than `TOMBSTONE_RETENTION`, so deletions are forgotten on time even for a
+//! user who never deletes or syncs again (a delete and a sync also prune their user's). Each
+//! owner's counter remembers the newest number dropped, so an older cursor is still refused
+//! (410 `CURSOR_EXPIRED`, or a RESYNC on a stream) instead of silently missing deletions.
+//!
+//! Like the search-key backfill, a maintenance job that sees every user's journal: the server
+//! runs it itself, no request reaches it, and it runs through `UnitOfWork::maintenance`.
+
+use std::time::Duration;
+
+use super::service::TaskService;
+use super::store;
+use crate::error::AppResult;
+
+/// Owners pruned per transaction (a short write, even on SQLite's single writer).
+const BATCH: i64 = 100;
+
+impl TaskService {
+    /// Drops every user's expired tombstones; returns for how many users.
+    pub async fn prune_expired_tombstones(&self) -> AppResult<usize> {
+        let cutoff = self.tombstone_cutoff();
+        let mut done = 0;
+        loop {
+            let pruned = self
+                .work
+                .maintenance(async |tx| {
+                    let owners = store::expired_tombstones(tx, cutoff, BATCH).await?;
+                    for (owner, newest) in &owners {
+                        store::prune_owner(tx, owner, *newest).await?;
+                    }
+                    Ok(owners.len())
+                })
+                .await?;
+            done += pruned;
+            // A short batch was the last: the next ones are for the next round.
+            if pruned < BATCH as usize {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Runs [`TaskService::prune_expired_tombstones`] every `interval`, in the background, for
+    /// as long as the runtime runs. A failed round is logged and retried at the next one.
+    pub fn spawn_tombstone_prune(&self, interval: Duration) {
+        let tasks = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first tick is immediate: the first round runs one interval after start.
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                match tasks.prune_expired_tombstones().await {
+                    Ok(0) => {}
+                    Ok(users) => tracing::debug!(users, "pruned expired tombstones"),
+                    Err(e) => tracing::warn!(error = %e, "pruning expired tombstones failed"),
+                }
+            }
+        });
+    }
+}
