@@ -1,7 +1,6 @@
 //! Load benchmark: the release `todo-api` binary as a child process on 127.0.0.1, driven over
-//! real HTTP, measured in the same run against the ceiling: the same SQL issued directly by a
-//! plain tokio-postgres client with the same pool size and concurrency (and `pgbench`, when it
-//! is installed).
+//! real HTTP, measured in the same run against the ceiling: `pgbench` running the server's own
+//! SQL and transactions (`load/ceiling.rs`) at the load's concurrency and at the pool size.
 //!
 //! - PostgreSQL: 1,000 users × 50 tasks, 64 concurrent requests. Scenarios: REST list, GraphQL
 //!   `tasks` list, and an 80/10/10 list/create/toggle mix through each API. Each scenario is a
@@ -20,11 +19,14 @@
 //!   creates answered 201 (no lost writes).
 //! - Realtime (`load/realtime.rs`): event delay from a write on one instance to subscribers on
 //!   another, p50 / p99 (`BENCH_ONLY=realtime` alone).
+//! - Noisy neighbour (`load/noisy.rs`): the others' list latency with and without one user
+//!   running the worst search and slow readers (`BENCH_ONLY=noisy` / `noisy-sqlite` alone).
 //!
 //! Run: `cargo bench --bench load`. Settings (environment): BENCH_SECONDS (default 5),
 //! BENCH_ROUNDS (2), BENCH_BASELINE_BIN (a `todo-api` binary built from older code, measured
-//! side by side), BENCH_USERS (1000). It stops by itself: every slice is bounded in time and a
-//! watchdog ends the run (and its servers) after 20 minutes.
+//! side by side), BENCH_BIN (another build as "this"), BENCH_USERS (1000), BENCH_ONLY (see
+//! benches/README.md). It stops by itself: every slice is bounded in time and a watchdog ends
+//! the run (and its servers) after 30 minutes.
 
 #[path = "load/ceiling.rs"]
 mod ceiling;
