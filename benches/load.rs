@@ -1,7 +1,6 @@
 //! Load benchmark: the release `todo-api` binary as a child process on 127.0.0.1, driven over
-//! real HTTP, measured in the same run against the ceiling: the same SQL issued directly by a
-//! plain tokio-postgres client with the same pool size and concurrency (and `pgbench`, when it
-//! is installed).
+//! real HTTP, measured in the same run against the ceiling: `pgbench` running the server's own
+//! SQL and transactions (`load/ceiling.rs`) at the load's concurrency and at the pool size.
 //!
 //! - PostgreSQL: 1,000 users × 50 tasks, 64 concurrent requests. Scenarios: REST list, GraphQL
 //!   `tasks` list, and an 80/10/10 list/create/toggle mix through each API. Each scenario is a
@@ -20,15 +19,22 @@
 //!   creates answered 201 (no lost writes).
 //! - Realtime (`load/realtime.rs`): event delay from a write on one instance to subscribers on
 //!   another, p50 / p99 (`BENCH_ONLY=realtime` alone).
+//! - Noisy neighbour (`load/noisy.rs`): the others' list latency with and without one user
+//!   running the worst search and slow readers (`BENCH_ONLY=noisy` / `noisy-sqlite` alone).
 //!
 //! Run: `cargo bench --bench load`. Settings (environment): BENCH_SECONDS (default 5),
 //! BENCH_ROUNDS (2), BENCH_BASELINE_BIN (a `todo-api` binary built from older code, measured
-//! side by side), BENCH_USERS (1000). It stops by itself: every slice is bounded in time and a
-//! watchdog ends the run (and its servers) after 20 minutes.
+//! side by side), BENCH_BIN (another build as "this"), BENCH_USERS (1000), BENCH_ONLY (see
+//! benches/README.md). It stops by itself: every slice is bounded in time and a watchdog ends
+//! the run (and its servers) after 30 minutes.
 
+#[path = "load/ceiling.rs"]
+mod ceiling;
 #[path = "../tests/it/common/mod.rs"]
 #[allow(unused_macros)]
 mod common;
+#[path = "load/noisy.rs"]
+mod noisy;
 #[path = "load/realtime.rs"]
 mod realtime;
 
@@ -36,7 +42,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -46,43 +52,13 @@ const TASKS_PER_USER: usize = 50;
 const HOT_TASKS: usize = 8;
 const POOL_SIZE: usize = 10;
 const WIDE_CONNECTIONS: usize = 1000;
-const WATCHDOG: Duration = Duration::from_secs(20 * 60);
+const WATCHDOG: Duration = Duration::from_secs(30 * 60);
 
 /// Search benchmark: tasks seeded for one user (MAX_TASKS_PER_USER's default) and requests per
 /// needle.
 const SEARCH_TASKS: usize = 10_000;
 const SEARCH_REQUESTS: usize = 2_000;
 
-// The ceiling reads every column the server's task carries (task model v2 included).
-const LIST_SQL: &str = "SELECT tasks.id, tasks.user_id, tasks.title, tasks.description, \
-    tasks.completed, tasks.created_at, tasks.updated_at, tasks.priority, tasks.category, \
-    tasks.due_date, tasks.completed_at FROM tasks WHERE tasks.user_id = $1 \
-    ORDER BY tasks.created_at DESC, tasks.id DESC";
-const INSERT_SQL: &str = "INSERT INTO tasks (user_id, title, title_key, description, completed, \
-    created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING tasks.id, \
-    tasks.user_id, tasks.title, tasks.description, tasks.completed, tasks.created_at, \
-    tasks.updated_at, tasks.priority, tasks.category, tasks.due_date, tasks.completed_at";
-// `$1::timestamptz` in the CASE: without it PostgreSQL deduces `text` there and refuses the
-// statement ("inconsistent types deduced for parameter $1").
-const TOGGLE_SQL: &str = "UPDATE tasks SET completed = NOT tasks.completed, updated_at = $1, \
-    completed_at = CASE WHEN tasks.completed THEN NULL ELSE $1::timestamptz END \
-    WHERE tasks.id = $2 AND tasks.user_id = $3 RETURNING tasks.id, tasks.user_id, tasks.title, \
-    tasks.description, tasks.completed, tasks.created_at, tasks.updated_at, tasks.priority, \
-    tasks.category, tasks.due_date, tasks.completed_at";
-// What the server's writes add around their INSERT / UPDATE, in the same transaction
-// (src/tasks/store/write.rs): the owner's advisory lock and task count before a create (the per-user
-// cap), then the change number, the `task_changes` row and the NOTIFY (issue #12). The ceiling
-// issues the same statements, so the mixes compare the same work. It notifies on its own
-// channel, which no server listens on.
-const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
-const COUNT_SQL: &str = "SELECT count(*) FROM tasks WHERE tasks.user_id = $1";
-const SEQ_SQL: &str = "INSERT INTO task_sync_cursors (user_id, last_seq, pruned_seq) \
-    VALUES ($1, 1, 0) ON CONFLICT (user_id) DO UPDATE \
-    SET last_seq = task_sync_cursors.last_seq + 1 RETURNING task_sync_cursors.last_seq";
-const CHANGE_SQL: &str = "INSERT INTO task_changes (task_id, user_id, seq, deleted, changed_at, \
-    created_seq) VALUES ($1, $2, $3, false, $4, $5) ON CONFLICT (task_id) DO UPDATE \
-    SET seq = excluded.seq, deleted = excluded.deleted, changed_at = excluded.changed_at";
-const NOTIFY_SQL: &str = "SELECT pg_notify('todo_api_bench_ceiling', $1)";
 const GQL_LIST: &str = "{ tasks { id title description completed createdAt updatedAt } }";
 const GQL_CREATE: &str =
     "mutation($t: String!) { createTask(input: {title: $t}) { id title completed createdAt } }";
@@ -248,31 +224,8 @@ impl Scenario {
     }
 }
 
-/// Where requests go: a server over HTTP, or the database directly.
-#[derive(Clone)]
-enum Target {
-    Http(String),
-    Direct(Arc<DirectPool>),
-}
-
-/// The ceiling's pool: POOL_SIZE plain connections, each running one statement at a time.
-struct DirectPool {
-    clients: Vec<tokio::sync::Mutex<tokio_postgres::Client>>,
-}
-
-impl DirectPool {
-    async fn connect(url: &str) -> DirectPool {
-        let mut clients = Vec::new();
-        for _ in 0..POOL_SIZE {
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .expect("direct connection");
-            tokio::spawn(connection);
-            clients.push(tokio::sync::Mutex::new(client));
-        }
-        DirectPool { clients }
-    }
-}
+/// Where requests go: a server's base URL.
+type Target = String;
 
 /// What every worker shares.
 struct Shared {
@@ -321,14 +274,6 @@ impl Sample {
     }
 }
 
-/// A tokio-postgres error with the database's message (its `Display` is only "db error").
-fn db_error(e: tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("db error: {db}"),
-        None => e.to_string(),
-    }
-}
-
 fn user_id(index: usize) -> String {
     format!("u{index}")
 }
@@ -346,7 +291,7 @@ async fn one(
     let kind = if scenario.is_mix() { roll % 10 } else { 0 };
     let graphql = matches!(scenario, Scenario::GraphqlList | Scenario::GraphqlMix);
     match (target, kind) {
-        (Target::Http(base), 0..=7) => {
+        (base, 0..=7) => {
             let response = if graphql {
                 client
                     .post(format!("{base}/graphql"))
@@ -390,7 +335,7 @@ async fn one(
             }
             Ok(())
         }
-        (Target::Http(base), 8) => {
+        (base, 8) => {
             let title = format!("bench {seq}");
             let response = if graphql {
                 client
@@ -421,7 +366,7 @@ async fn one(
             shared.creates.fetch_add(1, Ordering::Relaxed);
             Ok(())
         }
-        (Target::Http(base), _) => {
+        (base, _) => {
             let hot = roll / 10 % HOT_TASKS;
             let (owner, id) = shared.hot[hot];
             let response = if graphql {
@@ -447,123 +392,7 @@ async fn one(
             shared.toggles[hot].fetch_add(1, Ordering::Relaxed);
             Ok(())
         }
-        (Target::Direct(pool), kind) => {
-            let slot = (seq as usize) % pool.clients.len();
-            let mut conn = pool.clients[slot].lock().await;
-            let read = |row: &tokio_postgres::Row| -> DirectTask {
-                DirectTask {
-                    _id: row.get(0),
-                    _user_id: row.get(1),
-                    _title: row.get(2),
-                    _description: row.get(3),
-                    _completed: row.get(4),
-                    _created_at: row.get(5),
-                    _updated_at: row.get(6),
-                    _priority: row.get(7),
-                    _category: row.get(8),
-                    _due_date: row.get(9),
-                    _completed_at: row.get(10),
-                }
-            };
-            match kind {
-                0..=7 => {
-                    let rows = conn
-                        .query(LIST_SQL, &[&user_id(user)])
-                        .await
-                        .map_err(db_error)?;
-                    let tasks: Vec<DirectTask> = rows.iter().map(read).collect();
-                    if tasks.len() < TASKS_PER_USER {
-                        return Err(format!("direct list: {} rows", tasks.len()));
-                    }
-                }
-                8 => {
-                    let title = format!("bench {seq}");
-                    let now = SystemTime::now();
-                    let owner = user_id(user);
-                    let tx = conn.transaction().await.map_err(db_error)?;
-                    tx.execute(LOCK_SQL, &[&owner]).await.map_err(db_error)?;
-                    let _owned: i64 = tx
-                        .query_one(COUNT_SQL, &[&owner])
-                        .await
-                        .map_err(db_error)?
-                        .get(0);
-                    let row = tx
-                        .query_one(
-                            INSERT_SQL,
-                            &[&owner, &title, &title, &None::<String>, &false, &now, &now],
-                        )
-                        .await
-                        .map_err(db_error)?;
-                    read(&row);
-                    record_direct_change(&tx, &owner, row.get(0), now, true).await?;
-                    tx.commit().await.map_err(db_error)?;
-                    shared.creates.fetch_add(1, Ordering::Relaxed);
-                }
-                _ => {
-                    let hot = roll / 10 % HOT_TASKS;
-                    let (owner, id) = shared.hot[hot];
-                    let now = SystemTime::now();
-                    let owner = user_id(owner);
-                    let tx = conn.transaction().await.map_err(db_error)?;
-                    let row = tx
-                        .query_one(TOGGLE_SQL, &[&now, &id, &owner])
-                        .await
-                        .map_err(db_error)?;
-                    read(&row);
-                    record_direct_change(&tx, &owner, id, now, false).await?;
-                    tx.commit().await.map_err(db_error)?;
-                    shared.toggles[hot].fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            Ok(())
-        }
     }
-}
-
-/// The ceiling's part of a write after its INSERT / UPDATE, as the server's: the owner's next
-/// change number, the task's `task_changes` row and a NOTIFY with an event-sized payload.
-async fn record_direct_change(
-    tx: &tokio_postgres::Transaction<'_>,
-    owner: &str,
-    task_id: i64,
-    now: SystemTime,
-    created: bool,
-) -> Result<(), String> {
-    let seq: i64 = tx
-        .query_one(SEQ_SQL, &[&owner])
-        .await
-        .map_err(db_error)?
-        .get(0);
-    let created_seq = created.then_some(seq);
-    tx.execute(CHANGE_SQL, &[&task_id, &owner, &seq, &now, &created_seq])
-        .await
-        .map_err(db_error)?;
-    let payload = json!({
-        "seq": seq, "user_id": owner, "task_id": task_id,
-        "kind": if created { "CREATED" } else { "UPDATED" },
-        "task": {"id": task_id, "user_id": owner, "title": "bench", "description": null,
-                 "completed": false, "priority": "none", "category": "other", "due_date": null},
-    })
-    .to_string();
-    tx.execute(NOTIFY_SQL, &[&payload])
-        .await
-        .map_err(db_error)?;
-    Ok(())
-}
-
-/// A row as the ceiling decodes it: every column, as the server reads them.
-struct DirectTask {
-    _id: i64,
-    _user_id: String,
-    _title: String,
-    _description: Option<String>,
-    _completed: bool,
-    _created_at: SystemTime,
-    _updated_at: SystemTime,
-    _priority: i16,
-    _category: String,
-    _due_date: Option<SystemTime>,
-    _completed_at: Option<SystemTime>,
 }
 
 /// Runs `scenario` against `target` with `concurrency` workers for `length`, each worker
@@ -715,6 +544,32 @@ async fn checked_slice(
         sample.first_error
     );
     sample
+}
+
+/// One ceiling slice: pgbench on the list or the mix; checks that it ran without a failed
+/// transaction and that the mix's creates all landed. Returns the mix's count per script.
+async fn ceiling_slice(
+    admin: &tokio_postgres::Client,
+    pgbench: &ceiling::Pgbench,
+    mix: bool,
+    clients: usize,
+    length: Duration,
+) -> (Sample, Vec<u64>) {
+    let rows_before = row_count(admin).await;
+    let scripts = if mix { ceiling::MIX } else { ceiling::LIST };
+    let outcome = pgbench.run(scripts, clients, length).await;
+    let sample = outcome.sample;
+    assert_eq!(sample.errors, 0, "pgbench: {:?}", sample.first_error);
+    if !mix {
+        return (sample, Vec::new());
+    }
+    assert_eq!(outcome.per_script.len(), 3, "pgbench: per-script counts");
+    assert_eq!(
+        row_count(admin).await - rows_before,
+        outcome.per_script[1] as i64,
+        "pgbench mix: rows created differ from create transactions"
+    );
+    (sample, outcome.per_script)
 }
 
 /// Search over one user's SEARCH_TASKS tasks, 50 a page: seeds them through the API, then
@@ -888,30 +743,21 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
         .expect("admin connection");
     tokio::spawn(connection);
     seed_postgres(&admin, users).await;
-    let mut hot = Vec::new();
-    for h in 0..HOT_TASKS {
-        let row = admin
-            .query_one(
-                "SELECT min(id) FROM tasks WHERE user_id = $1",
-                &[&user_id(h)],
-            )
-            .await
-            .expect("hot task id");
-        hot.push((h, row.get::<_, i64>(0)));
-    }
+    let hot = hot_tasks(&admin).await;
+    let Some(pgbench) = ceiling::Pgbench::new(&db.url, users, &hot) else {
+        panic!("pgbench is the ceiling and is not installed (Debian: postgresql-contrib)");
+    };
     let shared = shared_for(users, hot);
-    let direct = Target::Direct(Arc::new(DirectPool::connect(&db.url).await));
     println!(
         "--- PostgreSQL: {users} users × {TASKS_PER_USER} tasks, {CONCURRENCY} concurrent, pool {POOL_SIZE}, \
-         {rounds} × {}s per figure ---",
+         {rounds} × {}s per figure; ceiling: pgbench, the server's SQL, {CONCURRENCY} and {POOL_SIZE} clients ---",
         seconds.as_secs()
     );
     // Warm-up: connections, statement caches, the OS page cache.
     for server in &servers {
-        let target = Target::Http(server.base.clone());
         for scenario in [Scenario::RestList, Scenario::GraphqlList] {
             slice(
-                &target,
+                &server.base,
                 scenario,
                 &shared,
                 CONCURRENCY,
@@ -922,16 +768,9 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
             .await;
         }
     }
-    slice(
-        &direct,
-        Scenario::RestList,
-        &shared,
-        CONCURRENCY,
-        Duration::from_secs(1),
-        Duration::ZERO,
-        None,
-    )
-    .await;
+    pgbench
+        .run(ceiling::LIST, CONCURRENCY, Duration::from_secs(1))
+        .await;
 
     let scenarios = [
         Scenario::RestList,
@@ -939,19 +778,40 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
         Scenario::RestMix,
         Scenario::GraphqlMix,
     ];
-    let mut ceiling: HashMap<bool, Sample> = HashMap::new();
+    // The ceiling at the load's concurrency and at the server's pool size: 64 connections
+    // serve the list faster, but the mix's writes queue on the hot rows' locks and the commits,
+    // where the server's 10 connections do better. The higher of the two is the ceiling.
+    let mut ceiling: HashMap<(bool, usize), Sample> = HashMap::new();
+    // The mix's transactions per script (list, create, toggle), summed over the rounds.
+    let mut mix_scripts: HashMap<usize, [u64; 3]> = HashMap::new();
     let mut measured: Vec<Row> = Vec::new();
     for _ in 0..rounds {
         for scenario in scenarios {
             // The ceiling for a list (REST or GraphQL) is the same SQL: measured once per round.
             if matches!(scenario, Scenario::RestList | Scenario::RestMix) {
-                let sample = checked_slice(&admin, &direct, scenario, &shared, seconds, None).await;
-                ceiling.entry(scenario.is_mix()).or_default().merge(sample);
+                for clients in [CONCURRENCY, POOL_SIZE] {
+                    let (sample, scripts) =
+                        ceiling_slice(&admin, &pgbench, scenario.is_mix(), clients, seconds).await;
+                    let totals = mix_scripts.entry(clients).or_default();
+                    for (total, n) in totals.iter_mut().zip(&scripts) {
+                        *total += n;
+                    }
+                    ceiling
+                        .entry((scenario.is_mix(), clients))
+                        .or_default()
+                        .merge(sample);
+                }
             }
             for server in &servers {
-                let target = Target::Http(server.base.clone());
-                let sample =
-                    checked_slice(&admin, &target, scenario, &shared, seconds, Some(server)).await;
+                let sample = checked_slice(
+                    &admin,
+                    &server.base,
+                    scenario,
+                    &shared,
+                    seconds,
+                    Some(server),
+                )
+                .await;
                 match measured
                     .iter_mut()
                     .find(|r| r.scenario == scenario && r.label == server.label)
@@ -968,36 +828,69 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
     }
     let mut table = Vec::new();
     for scenario in scenarios {
-        let ceiling_sample = ceiling
-            .get_mut(&scenario.is_mix())
-            .expect("ceiling measured");
-        let rate = ceiling_sample.rate();
+        let mix = scenario.is_mix();
+        let clients = if ceiling[&(mix, CONCURRENCY)].rate() >= ceiling[&(mix, POOL_SIZE)].rate() {
+            CONCURRENCY
+        } else {
+            POOL_SIZE
+        };
         println!("{}", scenario.name());
-        print_row(scenario, "direct SQL", ceiling_sample, Some(rate));
+        for c in [CONCURRENCY, POOL_SIZE] {
+            let label = format!("pgbench {c}");
+            let sample = ceiling.get_mut(&(mix, c)).expect("ceiling measured");
+            let rate = sample.rate();
+            print_row(scenario, &label, sample, Some(rate));
+        }
+        let best = ceiling.get_mut(&(mix, clients)).expect("ceiling measured");
+        let rate = best.rate();
+        let best_latency = (best.pct(0.5), best.pct(0.99));
         for row in measured.iter_mut().filter(|r| r.scenario == scenario) {
             print_row(row.scenario, &row.label, &mut row.sample, Some(rate));
             table.push((
                 scenario,
                 row.label.clone(),
                 row.sample.rate(),
-                rate,
+                (rate, clients),
                 row.sample.pct(0.5),
                 row.sample.pct(0.99),
                 row.sample.cpu_per_request_us(),
+                best_latency,
             ));
         }
     }
+    for (clients, scripts) in &mix_scripts {
+        let mix = &ceiling[&(true, *clients)];
+        let total: u64 = scripts.iter().sum();
+        let share = |n: u64| mix.rate() * n as f64 / total.max(1) as f64;
+        println!(
+            "  pgbench mix, {clients} clients, by script: list {:.0}/s, create {:.0}/s, toggle {:.0}/s",
+            share(scripts[0]),
+            share(scripts[1]),
+            share(scripts[2])
+        );
+    }
+    println!(
+        "\nMarkdown (PostgreSQL; ceiling = pgbench with the server's SQL, the better of {CONCURRENCY} and {POOL_SIZE} clients):\n"
+    );
+    println!(
+        "| scenario | build | req/s | pgbench tx/s (clients) | ratio | p50 ms | p99 ms | pgbench p50 / p99 ms | server CPU µs/req |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (scenario, label, rate, (ceiling, clients), p50, p99, cpu, (c50, c99)) in table {
+        println!(
+            "| {} | {label} | {rate:.0} | {ceiling:.0} ({clients}) | {:.0} % | {p50:.1} | {p99:.1} | {c50:.1} / {c99:.1} | {cpu:.0} |",
+            scenario.name(),
+            rate / ceiling * 100.0
+        );
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("table") {
         return;
-    }
-    if let Some(tps) = pgbench(&db, users, seconds).await {
-        println!("pgbench, the list SQL, {POOL_SIZE} clients, prepared: {tps:.0} transactions/s");
     }
 
     // 1,000 concurrent connections, each sending a REST list every second.
     println!("{WIDE_CONNECTIONS} concurrent connections, one REST list per connection per second:");
     for server in &servers {
-        let target = Target::Http(server.base.clone());
+        let target = server.base.clone();
         let mut sample = slice(
             &target,
             Scenario::RestList,
@@ -1032,48 +925,7 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
         search_part(server).await;
     }
 
-    println!("\nMarkdown (PostgreSQL):\n");
-    println!(
-        "| scenario | build | req/s | direct SQL req/s | ratio | p50 ms | p99 ms | server CPU µs/req |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    for (scenario, label, rate, ceiling, p50, p99, cpu) in table {
-        println!(
-            "| {} | {label} | {rate:.0} | {ceiling:.0} | {:.0} % | {p50:.1} | {p99:.1} | {cpu:.0} |",
-            scenario.name(),
-            rate / ceiling * 100.0
-        );
-    }
     drop(servers);
-}
-
-/// pgbench on the list SQL with POOL_SIZE clients, when pgbench is installed.
-async fn pgbench(db: &common::pg::TempDatabase, users: usize, seconds: Duration) -> Option<f64> {
-    let dir = tempfile::tempdir().ok()?;
-    let script = dir.path().join("list.sql");
-    std::fs::write(
-        &script,
-        format!(
-            "\\set u random(0, {})\n{};\n",
-            users - 1,
-            LIST_SQL.replace("$1", "'u' || :u")
-        ),
-    )
-    .ok()?;
-    let output = tokio::process::Command::new("pgbench")
-        .args(["-n", "-M", "prepared", "-j", "2", "-T"])
-        .arg(seconds.as_secs().max(1).to_string())
-        .args(["-c", &POOL_SIZE.to_string(), "-f"])
-        .arg(&script)
-        .arg(&db.url)
-        .output()
-        .await
-        .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|v| v.parse().ok())
 }
 
 async fn sqlite_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: usize) {
@@ -1105,7 +957,7 @@ async fn sqlite_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: 
             .map(|h| (h, (h * TASKS_PER_USER + 1) as i64))
             .collect();
         let shared = shared_for(users, hot);
-        let target = Target::Http(server.base.clone());
+        let target = server.base.clone();
         slice(
             &target,
             Scenario::RestList,
@@ -1161,6 +1013,73 @@ async fn sqlite_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: 
     }
 }
 
+/// BENCH_ONLY=ceiling: pgbench alone with the server's SQL, each script and the mix, at the
+/// load's concurrency and at the server's pool size (no server runs).
+async fn ceiling_alone(seconds: Duration) {
+    let Some(db) = common::pg::TempDatabase::create().await else {
+        println!("PostgreSQL: skipped (unreachable)");
+        return;
+    };
+    let users: usize = env_or("BENCH_USERS", 1000);
+    let (admin, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("admin connection");
+    tokio::spawn(connection);
+    // The schema comes from the server's migrations.
+    let bin = std::env::var("BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_todo-api")));
+    drop(Server::start("this", &bin, &db.url).await);
+    seed_postgres(&admin, users).await;
+    let hot = hot_tasks(&admin).await;
+    let pgbench = ceiling::Pgbench::new(&db.url, users, &hot).expect("pgbench installed");
+    pgbench
+        .run(ceiling::LIST, CONCURRENCY, Duration::from_secs(1))
+        .await;
+    println!(
+        "--- pgbench, the server's SQL, {users} users × {TASKS_PER_USER} tasks, {}s each ---",
+        seconds.as_secs()
+    );
+    for clients in [CONCURRENCY, POOL_SIZE] {
+        for (name, scripts) in [
+            ("list", ceiling::LIST),
+            ("create", ceiling::CREATE),
+            ("toggle", ceiling::TOGGLE),
+            ("mix 80/10/10", ceiling::MIX),
+        ] {
+            let mut sample = pgbench.run(scripts, clients, seconds).await.sample;
+            println!(
+                "  {name:<13} {clients:>3} clients: {:>7.0} tx/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {} errors{}",
+                sample.rate(),
+                sample.pct(0.5),
+                sample.pct(0.99),
+                sample.errors,
+                sample
+                    .first_error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+            );
+        }
+    }
+}
+
+/// The first task of each of the first HOT_TASKS users: the tasks the mixes toggle.
+async fn hot_tasks(admin: &tokio_postgres::Client) -> Vec<(usize, i64)> {
+    let mut hot = Vec::new();
+    for h in 0..HOT_TASKS {
+        let row = admin
+            .query_one(
+                "SELECT min(id) FROM tasks WHERE user_id = $1",
+                &[&user_id(h)],
+            )
+            .await
+            .expect("hot task id");
+        hot.push((h, row.get::<_, i64>(0)));
+    }
+    hot
+}
+
 /// BENCH_ONLY=profile-graphql (or profile-rest): one scenario on PostgreSQL against this
 /// build, with the server's pid printed first, for `perf record -p <pid>`.
 async fn profile(bin: &Path, scenario: &str, seconds: Duration) {
@@ -1180,7 +1099,7 @@ async fn profile(bin: &Path, scenario: &str, seconds: Duration) {
     } else {
         Scenario::GraphqlList
     };
-    let target = Target::Http(server.base.clone());
+    let target = server.base.clone();
     slice(
         &target,
         scenario,
@@ -1247,9 +1166,18 @@ fn main() {
             postgres_part(&binaries, seconds, rounds).await;
             return;
         }
+        if only == "ceiling" {
+            ceiling_alone(seconds).await;
+            return;
+        }
+        if only == "noisy" || only == "noisy-sqlite" {
+            noisy::noisy_neighbour(&binaries, only == "noisy-sqlite").await;
+            return;
+        }
         if only != "sqlite" {
             postgres_part(&binaries, seconds, rounds).await;
             realtime::delivery_delay(&binaries[0].1).await;
+            noisy::noisy_neighbour(&binaries, false).await;
         }
         if only != "postgres" {
             sqlite_part(&binaries, seconds, rounds).await;
