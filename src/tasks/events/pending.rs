@@ -2,11 +2,12 @@
 //! for its payload without ever waiting on the database itself.
 //!
 //! A fetch runs in a task of its own, on the relay's own connections (a small pool apart from
-//! the request pool, `EVENT_FETCH_CONNECTIONS`), bounded by a timeout. While a user's fetch is
-//! under way that user's later events wait behind it (so each user still sees commit order),
-//! and only that user's: everyone else's events go straight through. A fetch that fails or
-//! times out sends a `Resync` to that event's audience only, and so does a queue that grows
-//! past [`EVENT_BUFFER`] (a subscriber that far behind would get one anyway).
+//! the request pool, `EVENT_FETCH_CONNECTIONS`), bounded by a timeout, and only when someone
+//! here listens to that user. While a user's fetch is under way that user's later events wait
+//! behind it (so each user still sees commit order), and only that user's: everyone else's
+//! events go straight through. A fetch that fails or times out sends a `Resync` to that
+//! event's audience only, and so does a queue that grows past [`EVENT_BUFFER`] (a subscriber
+//! that far behind would get one anyway).
 //!
 //! It must not write, and reads only through the unit of work.
 
@@ -99,6 +100,10 @@ impl Pending {
     fn accept(&mut self, item: Item) {
         let owner = item.owner().to_owned();
         let Some(queue) = self.users.get_mut(&owner) else {
+            if matches!(item, Item::Fetch(_)) && !self.router.has_audience(&owner) {
+                // Nobody here to tell: no read (who subscribes later syncs past it).
+                return;
+            }
             self.start(owner, item);
             return;
         };

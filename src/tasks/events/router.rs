@@ -101,6 +101,12 @@ impl EventRouter {
         }
     }
 
+    /// True when some of `owner`'s audience is subscribed on this instance.
+    pub(super) fn has_audience(&self, owner: &str) -> bool {
+        let users = self.users();
+        audience(owner).any(|member| users.contains_key(member))
+    }
+
     /// Tells the subscribers on this instance of `owner`'s audience (and no one else) that
     /// they may have missed events: an event of `owner`'s could not be completed.
     pub fn resync_audience(&self, owner: &str) {

@@ -125,6 +125,10 @@ async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
         Some("large")
     );
     assert_eq!(received(&mut quiet), []);
+
+    // A large event of a user nobody here listens to costs no read.
+    pending.fetch(reference("elsewhere", task, 1));
+    assert!(pending.fetches.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
