@@ -107,8 +107,17 @@ impl AppState {
             let notices = db::events::listen(url, config.pool.acquire_timeout)
                 .map_err(anyhow::Error::msg)
                 .context("DATABASE_URL: setting up the task event listener")?;
+            // Its own few connections read the tasks of events too large for their payload,
+            // so a request pool held by busy users never holds the event stream up.
+            let fetch_pool = db::PoolOptions {
+                max_size: config.realtime.event_fetch_connections,
+                ..config.pool.clone()
+            };
+            let fetch_db = Db::connect(&config.database, &fetch_pool)
+                .await
+                .context("DATABASE_URL: connecting the task event pool")?;
             tasks
-                .route_database_events(notices, config.pool.acquire_timeout)
+                .route_database_events(notices, fetch_db, config.pool.acquire_timeout)
                 .await;
         }
         let verifier = Arc::new(

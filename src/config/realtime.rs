@@ -1,5 +1,5 @@
 //! The live-update and sync settings: subscriptions per user, how long deletions are
-//! remembered, SSE keep-alives. Declares and reads them; the event router and sync are in
+//! remembered, SSE keep-alives, the event relay's own connections. Declares and reads them; the event router and sync are in
 //! `tasks`.
 
 use std::time::Duration;
@@ -53,6 +53,18 @@ pub struct RealtimeArgs {
         global = true
     )]
     pub sse_keep_alive: Parsed<Duration>,
+
+    /// PostgreSQL: connections (a pool apart from DB_POOL_SIZE's) that read the task of an
+    /// event too large for its NOTIFY payload, so a busy request pool neither delays nor
+    /// drops events.
+    #[arg(
+        long,
+        env = "EVENT_FETCH_CONNECTIONS",
+        default_value = "2",
+        value_parser = check::at_least_one::<u32>("a number of connections"),
+        global = true
+    )]
+    pub event_fetch_connections: Parsed<u32>,
 }
 
 /// Live updates (subscriptions, SSE) and incremental sync.
@@ -66,6 +78,8 @@ pub struct Realtime {
     pub tombstone_prune_interval: Duration,
     /// Keep-alive comment interval of SSE streams.
     pub sse_keep_alive: Duration,
+    /// Size of the pool that completes events too large for their payload (PostgreSQL).
+    pub event_fetch_connections: u32,
 }
 
 impl RealtimeArgs {
@@ -76,6 +90,7 @@ impl RealtimeArgs {
             tombstone_retention: self.tombstone_retention.get()?,
             tombstone_prune_interval: self.tombstone_prune_interval.get()?,
             sse_keep_alive: self.sse_keep_alive.get()?,
+            event_fetch_connections: self.event_fetch_connections.get()?,
         })
     }
 }

@@ -73,15 +73,19 @@ impl TaskService {
         self
     }
 
-    /// Routes what the LISTEN connection hears to the subscribers on this instance, in order
-    /// (`events::relay`). Returns once the first LISTEN is in place (or after `wait`), so that
-    /// the instance serves only when it can hear events.
+    /// Routes what the LISTEN connection hears to the subscribers on this instance, each
+    /// user's in order (`events::relay`), reading the tasks of events too large for their
+    /// payload through `fetch_db` (a pool apart from the requests'), each read within
+    /// `db_timeout`. Returns once the first LISTEN is in place (or after `db_timeout`), so
+    /// that the instance serves only when it can hear events.
     pub async fn route_database_events(
         &self,
         notices: tokio::sync::mpsc::Receiver<ListenerNotice>,
-        wait: Duration,
+        fetch_db: Db,
+        db_timeout: Duration,
     ) {
-        super::events::relay::route(self.events.clone(), self.work.clone(), notices, wait).await;
+        let fetch_work = UnitOfWork::new(fetch_db);
+        super::events::relay::route(self.events.clone(), fetch_work, notices, db_timeout).await;
     }
 
     /// Changes to the user's tasks made through any instance, as they happen, each with the

@@ -2,7 +2,7 @@
 //! ([`wire`], the NOTIFY payload), the [`EventRouter`] that hands each event to its audience's
 //! subscribers only ([`router`]), how a write publishes its event ([`publish`]: NOTIFY or
 //! in-process, chosen once) and the LISTEN relay that feeds the router on PostgreSQL
-//! ([`relay`]).
+//! ([`relay`]), completing events too large for their payload off its loop ([`pending`]).
 //!
 //! On PostgreSQL every instance's events arrive through its one LISTEN connection (its own
 //! writes too, so every subscriber sees one order: commit order). On SQLite there is one
@@ -10,6 +10,7 @@
 //!
 //! Who receives an event is `tasks::visibility::audience`'s decision, not this module's.
 
+mod pending;
 pub(super) mod publish;
 pub(super) mod relay;
 mod router;

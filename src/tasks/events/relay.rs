@@ -1,48 +1,56 @@
 //! The LISTEN relay (PostgreSQL): routes what the instance's one LISTEN connection hears
-//! (`db::events::listen`) to the subscribers on this instance, in commit order. A payload too
-//! large to carry its task is completed by reading the task for the event's audience.
+//! (`db::events::listen`) to the subscribers on this instance, each user's events in commit
+//! order. A payload too large to carry its task is completed by reading the task for the
+//! event's audience, off the relay's loop and on its own connections ([`pending`]), so a
+//! slow or failed read holds back and resyncs that user's subscribers only.
 //!
-//! It must not write, and reads only through the unit of work.
+//! [`pending`]: super::pending
 
 use std::time::Duration;
 
 use tokio::sync::mpsc::Receiver;
 
 use super::EventRouter;
-use super::TaskEvent;
+use super::pending::Pending;
 use super::wire::{Received, decode};
 use crate::db::events::ListenerNotice;
-use crate::error::AppError;
-use crate::tasks::model::Task;
-use crate::tasks::store;
 use crate::tasks::unit::UnitOfWork;
 
-/// Starts routing `notices` to `router`. Returns once the first LISTEN is in place (or after
-/// `wait`), so that the instance serves only when it can hear events.
+/// Starts routing `notices` to `router`, reading tasks too large for their payload through
+/// `fetch_work` (connections apart from the request pool's) within `db_timeout` each. Returns
+/// once the first LISTEN is in place (or after `db_timeout`), so that the instance serves
+/// only when it can hear events.
 pub(in crate::tasks) async fn route(
     router: EventRouter,
-    work: UnitOfWork,
+    fetch_work: UnitOfWork,
     mut notices: Receiver<ListenerNotice>,
-    wait: Duration,
+    db_timeout: Duration,
 ) {
     let (ready, listening) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let mut ready = Some(ready);
-        while let Some(notice) = notices.recv().await {
-            match notice {
-                ListenerNotice::Listening { reconnected } => {
-                    if let Some(ready) = ready.take() {
-                        let _ = ready.send(());
+        let mut pending = Pending::new(router.clone(), fetch_work, db_timeout);
+        loop {
+            tokio::select! {
+                notice = notices.recv() => match notice {
+                    Some(ListenerNotice::Listening { reconnected }) => {
+                        if let Some(ready) = ready.take() {
+                            let _ = ready.send(());
+                        }
+                        if reconnected {
+                            resync_all(&router, &mut pending);
+                        }
                     }
-                    if reconnected {
-                        router.resync_all();
+                    Some(ListenerNotice::Payload(payload)) => {
+                        route_payload(&router, &mut pending, &payload)
                     }
-                }
-                ListenerNotice::Payload(payload) => route_payload(&router, &work, &payload).await,
+                    None => return,
+                },
+                fetched = pending.next_done() => pending.done(fetched),
             }
         }
     });
-    if tokio::time::timeout(wait, listening).await.is_err() {
+    if tokio::time::timeout(db_timeout, listening).await.is_err() {
         tracing::warn!(
             "the task event listener is not connected yet; subscribers will get events once \
              it is (it keeps retrying)"
@@ -50,40 +58,18 @@ pub(in crate::tasks) async fn route(
     }
 }
 
-async fn route_payload(router: &EventRouter, work: &UnitOfWork, payload: &str) {
+fn route_payload(router: &EventRouter, pending: &mut Pending, payload: &str) {
     match decode(payload) {
-        Some(Received::Event(event)) => router.deliver(event),
-        Some(Received::ResyncAll) => router.resync_all(),
-        Some(Received::NeedsTask {
-            owner,
-            kind,
-            task_id,
-            seq,
-        }) => {
-            // Too large to travel in the payload: read it (its current state, which is
-            // at least as new as the change).
-            let row = match work.read_for_member(&owner).await {
-                Ok(mut conn) => store::find_for_event(&mut conn, &owner, task_id)
-                    .await
-                    .map_err(AppError::from),
-                Err(e) => Err(e),
-            };
-            match row {
-                Ok(Some(row)) => router.deliver(TaskEvent::change(
-                    &owner,
-                    kind,
-                    task_id,
-                    Some(Task::from(row)),
-                    seq,
-                )),
-                // Deleted meanwhile: its deletion event follows.
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read a task for its event; resync");
-                    router.resync_all();
-                }
-            }
-        }
+        Some(Received::Event(event)) => pending.ready(event),
+        Some(Received::ResyncAll) => resync_all(router, pending),
+        Some(Received::NeedsTask(reference)) => pending.fetch(reference),
         None => {}
     }
+}
+
+/// Every subscriber may have missed events: what waits for a fetch is covered by the sync
+/// they are told to run, so it is dropped rather than delivered after the `Resync`.
+fn resync_all(router: &EventRouter, pending: &mut Pending) {
+    pending.clear();
+    router.resync_all();
 }

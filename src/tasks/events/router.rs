@@ -19,7 +19,7 @@ use crate::tasks::visibility::audience;
 
 /// Events kept per user for a subscriber that has not read them yet; one that falls further
 /// behind gets a `Resync` instead of the events it missed.
-const EVENT_BUFFER: usize = 128;
+pub(super) const EVENT_BUFFER: usize = 128;
 
 struct UserChannel {
     sender: broadcast::Sender<Arc<TaskEvent>>,
@@ -97,6 +97,23 @@ impl EventRouter {
             if let Some(channel) = users.get(member) {
                 // An error only says nobody is listening right now.
                 let _ = channel.sender.send(Arc::clone(&event));
+            }
+        }
+    }
+
+    /// True when some of `owner`'s audience is subscribed on this instance.
+    pub(super) fn has_audience(&self, owner: &str) -> bool {
+        let users = self.users();
+        audience(owner).any(|member| users.contains_key(member))
+    }
+
+    /// Tells the subscribers on this instance of `owner`'s audience (and no one else) that
+    /// they may have missed events: an event of `owner`'s could not be completed.
+    pub fn resync_audience(&self, owner: &str) {
+        let users = self.users();
+        for member in audience(owner) {
+            if let Some(channel) = users.get(member) {
+                let _ = channel.sender.send(Arc::new(TaskEvent::resync(member)));
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::pending::Reference;
 use super::{TaskEvent, TaskEventKind};
 use crate::db::events::MAX_PAYLOAD_BYTES;
 use crate::tasks::model::{Task, TaskRow};
@@ -69,12 +70,7 @@ pub(in crate::tasks) fn wire_payload(
 /// resync for everyone.
 pub(in crate::tasks) enum Received {
     Event(TaskEvent),
-    NeedsTask {
-        owner: String,
-        kind: TaskEventKind,
-        task_id: i64,
-        seq: i64,
-    },
+    NeedsTask(Reference),
     ResyncAll,
 }
 
@@ -88,12 +84,12 @@ pub(in crate::tasks) fn decode(payload: &str) -> Option<Received> {
     };
     Some(match wire.kind {
         TaskEventKind::Resync => Received::ResyncAll,
-        kind if wire.by_reference => Received::NeedsTask {
+        kind if wire.by_reference => Received::NeedsTask(Reference {
             owner: wire.user,
             kind,
             task_id: wire.task_id,
             seq: wire.seq,
-        },
+        }),
         kind => Received::Event(TaskEvent::change(
             &wire.user,
             kind,
@@ -139,11 +135,11 @@ mod tests {
         assert!(payload.len() < 200, "{payload}");
         assert!(matches!(
             decode(&payload),
-            Some(Received::NeedsTask {
+            Some(Received::NeedsTask(Reference {
                 task_id: 1,
                 seq: 9,
                 ..
-            })
+            }))
         ));
 
         let huge_user = "u".repeat(9000);

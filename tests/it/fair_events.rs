@@ -1,0 +1,251 @@
+//! Fair events (issue 18, attack 6): an event too large for its NOTIFY payload is completed
+//! off the relay's loop and on the relay's own connections (`EVENT_FETCH_CONNECTIONS`), so one
+//! user's large events, even with the instance's request pool held by others, neither delay
+//! nor RESYNC another user's subscribers, and still reach their own subscribers whole and in
+//! order.
+//!
+//! The bound tested: an unrelated user's event reaches its subscriber within 1 s of the write
+//! (normally ~10 ms; before, it waited behind the large event's read for `DB_TIMEOUT`, then
+//! came after a RESYNC).
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::live::{self, SseReader};
+use crate::common::{Backend, TestApp, pg};
+
+backend_cases!(large_events_keep_their_order_and_cost_other_users_nothing);
+
+/// How long an unrelated user's event may take from its write to its subscriber.
+const PROMPT: Duration = Duration::from_secs(1);
+
+/// Five writes of `noisy`'s: three make a task too large for a NOTIFY payload (`\u{1}` is 6
+/// bytes in JSON), two are small; returned as (kind, task id, large title or None) in order.
+async fn noisy_writes(app: &TestApp, large: i64, quiet: &QuietUser<'_>) -> Vec<Expected> {
+    let noisy = app.user("noisy");
+    let mut expected = Vec::new();
+    for step in 0..5 {
+        if step % 2 == 0 {
+            let title = large_title(step);
+            noisy
+                .put(
+                    &noisy.tasks_path(&format!("/{large}")),
+                    json!({"title": title, "description": "\u{2}".repeat(1000)}),
+                )
+                .await
+                .good(StatusCode::OK);
+            expected.push(Expected::Updated(large, title));
+        } else {
+            let small = noisy.create_task(&format!("small {step}")).await;
+            expected.push(Expected::Created(small["id"].as_i64().unwrap()));
+        }
+        quiet.writes_and_hears_promptly(step).await;
+    }
+    expected
+}
+
+fn large_title(step: usize) -> String {
+    format!("{}{step}", "\u{1}".repeat(199))
+}
+
+enum Expected {
+    Updated(i64, String),
+    Created(i64),
+}
+
+/// A user unrelated to `noisy`: writes through `writer`, listens over SSE on another instance
+/// (or the same one).
+struct QuietUser<'a> {
+    writer: &'a TestApp,
+    stream: tokio::sync::Mutex<SseReader>,
+}
+
+impl QuietUser<'_> {
+    /// Creates a task and checks that its event (and nothing else, no RESYNC) arrives within
+    /// [`PROMPT`].
+    async fn writes_and_hears_promptly(&self, step: usize) {
+        let started = Instant::now();
+        let task = self
+            .writer
+            .user("quiet")
+            .create_task(&format!("quiet {step}"))
+            .await;
+        let mut stream = self.stream.lock().await;
+        let (_, event) = tokio::time::timeout(PROMPT, stream.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("quiet's event {step} within {PROMPT:?}"));
+        let delay = started.elapsed();
+        assert_eq!(event["kind"], "CREATED", "no RESYNC for quiet: {event}");
+        assert_eq!(event["id"], task["id"], "{event}");
+        assert!(delay < PROMPT, "quiet's event {step} took {delay:?}");
+    }
+}
+
+/// `noisy`'s events, as its GraphQL subscriber got them: each in order, whole, no RESYNC.
+async fn check_noisy_events(socket: &mut live::Socket, expected: &[Expected]) {
+    let mut last_cursor = 0;
+    let large_titles: Vec<String> = (0..5).map(large_title).collect();
+    for want in expected {
+        let event = live::next_event(socket).await;
+        let cursor: i64 = event["cursor"].as_str().unwrap_or("0").parse().unwrap();
+        assert!(cursor > last_cursor, "in order, no RESYNC: {event}");
+        last_cursor = cursor;
+        match want {
+            Expected::Updated(id, title) => {
+                assert_eq!(event["kind"], "UPDATED", "{event}");
+                assert_eq!(event["id"], id.to_string());
+                // Read after the change: its title, or a later one of the same task.
+                let got = event["task"]["title"].as_str().expect("the task, whole");
+                let at = large_titles.iter().position(|t| t == got);
+                let want_at = large_titles.iter().position(|t| t == title);
+                assert!(at >= want_at, "{got:?} is as new as {title:?}");
+                assert_eq!(event["task"]["description"], "\u{2}".repeat(1000));
+            }
+            Expected::Created(id) => {
+                assert_eq!(event["kind"], "CREATED", "{event}");
+                assert_eq!(event["id"], id.to_string());
+            }
+        }
+    }
+}
+
+async fn noisy_socket(app: &TestApp) -> live::Socket {
+    let mut socket = live::socket(app, "noisy").await;
+    live::subscribe_to(
+        &mut socket,
+        "1",
+        "subscription { taskEvents { kind id cursor task { title description } } }",
+    )
+    .await;
+    socket
+}
+
+/// Both backends (SQLite delivers in-process, PostgreSQL reads the large tasks back): large
+/// events reach their user whole and in order, and another user hears its own promptly.
+async fn large_events_keep_their_order_and_cost_other_users_nothing(backend: Backend) {
+    let app = start_app!(backend);
+    let large = app.user("noisy").create_task("to grow").await["id"]
+        .as_i64()
+        .unwrap();
+    let mut socket = noisy_socket(&app).await;
+    let quiet = QuietUser {
+        writer: &app,
+        stream: SseReader::open(&app, "quiet", "/api/quiet/tasks/events", &[])
+            .await
+            .into(),
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let expected = noisy_writes(&app, large, &quiet).await;
+    check_noisy_events(&mut socket, &expected).await;
+}
+
+/// Backends of `database` waiting for a lock (the requests held by the test's row locks).
+async fn waiting_on_locks(admin: &tokio_postgres::Client, database: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = $1 AND wait_event_type = 'Lock'",
+            &[&database],
+        )
+        .await
+        .expect("pg_stat_activity")
+        .get(0)
+}
+
+/// The attack: instance A's request pool (2 connections) is held by other users' writes
+/// stuck behind row locks the test holds; `noisy` makes 5 changes through instance B, 3 of
+/// them too large for a NOTIFY payload, and `quiet` writes through B after each. On A,
+/// `quiet` hears each of its events within 1 s and no RESYNC, and `noisy` gets all 5 whole
+/// and in order: A reads the large tasks on its own connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_request_pool_delays_and_resyncs_no_one() {
+    let Some(db) = pg::TempDatabase::create().await else {
+        return;
+    };
+    let start = |pool: &str| {
+        TestApp::builder(Backend::Postgres)
+            .database_url(&db.url)
+            .arg("--db-pool-size", pool)
+            .arg("--db-timeout", "3s")
+            .start()
+    };
+    let a = start("2").await.expect("instance A");
+    let b = start("10").await.expect("instance B");
+    let large = b.user("noisy").create_task("to grow").await["id"]
+        .as_i64()
+        .unwrap();
+    let mut socket = noisy_socket(&a).await;
+    let quiet = QuietUser {
+        writer: &b,
+        stream: SseReader::open(&a, "quiet", "/api/quiet/tasks/events", &[])
+            .await
+            .into(),
+    };
+
+    // Two other users' tasks, row-locked by the test; their updates through A hold A's pool.
+    let hogs = ["hog-1", "hog-2"];
+    let mut locked = Vec::new();
+    for hog in hogs {
+        locked.push(
+            b.user(hog).create_task("held").await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let (locker, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("the test's own connection");
+    tokio::spawn(connection);
+    locker.batch_execute("BEGIN").await.unwrap();
+    locker
+        .execute(
+            "SELECT id FROM tasks WHERE id = ANY($1) FOR UPDATE",
+            &[&locked],
+        )
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for (hog, id) in hogs.iter().zip(&locked) {
+        for _ in 0..2 {
+            let client = a.client.clone();
+            let url = format!("{}/api/{hog}/tasks/{id}", a.base);
+            let token = a.token(hog);
+            held.push(tokio::spawn(async move {
+                let _ = client
+                    .put(url)
+                    .bearer_auth(token)
+                    .json(&json!({"title": "waits"}))
+                    .send()
+                    .await;
+            }));
+        }
+    }
+    let admin = pg::admin_client().await.expect("admin connection");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while waiting_on_locks(&admin, &db.name).await < 2 {
+        assert!(Instant::now() < deadline, "A's pool never filled up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let expected = noisy_writes(&b, large, &quiet).await;
+    check_noisy_events(&mut socket, &expected).await;
+    assert_eq!(
+        waiting_on_locks(&admin, &db.name).await,
+        2,
+        "A's pool was held throughout"
+    );
+
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    for request in held {
+        request.await.unwrap();
+    }
+    // Once free, A serves as before.
+    let after: Value = a
+        .user("quiet")
+        .get("/api/quiet/tasks")
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(after.as_array().map(Vec::len), Some(5));
+}
