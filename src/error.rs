@@ -100,6 +100,49 @@ impl RateLimited {
     }
 }
 
+/// Which connection share a refused connection was over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionLimit {
+    /// The user's long-lived connections (WebSocket and SSE together), MAX_LIVE_CONNECTIONS_PER_USER.
+    PerUser(usize),
+    /// Every user's long-lived connections together (LIVE_CONNECTION_SHARE of MAX_CONNECTIONS).
+    Server(usize),
+    /// Connections without a verified user from one client address
+    /// (MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS).
+    PerAddress(usize),
+}
+
+impl ConnectionLimit {
+    /// `Retry-After` of a 503 for a full server share: places free up as others disconnect.
+    pub const RETRY_AFTER_SECS: u64 = 5;
+
+    /// The `code` of the REST body, for clients to match on.
+    pub fn code(self) -> &'static str {
+        match self {
+            ConnectionLimit::PerUser(_) | ConnectionLimit::PerAddress(_) => "TOO_MANY_CONNECTIONS",
+            ConnectionLimit::Server(_) => "SERVER_BUSY",
+        }
+    }
+
+    /// What the client is told: which limit, and what to do.
+    pub fn message(self) -> String {
+        match self {
+            ConnectionLimit::PerUser(cap) => format!(
+                "Too many live connections: at most {cap} WebSocket and SSE connections per \
+                 user; close one first"
+            ),
+            ConnectionLimit::Server(cap) => format!(
+                "Server busy: all {cap} places for live connections (WebSocket and SSE) are \
+                 taken; retry later"
+            ),
+            ConnectionLimit::PerAddress(cap) => format!(
+                "Too many connections without a token from this address (at most {cap}); \
+                 authenticate or close one first"
+            ),
+        }
+    }
+}
+
 /// What is wrong with one input field. `kind` and `message` follow pydantic v2, so FastAPI
 /// clients that display `detail[].msg` keep working.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,7 +206,8 @@ impl FieldError {
 /// An error in FastAPI's shape: `{"detail": "…"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Detail {
-    /// Only on 410: `CURSOR_EXPIRED`.
+    /// On 410: `CURSOR_EXPIRED`; on a refused live connection: `TOO_MANY_CONNECTIONS` (429) or
+    /// `SERVER_BUSY` (503).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
     /// What went wrong, e.g. "Task not found".
@@ -227,6 +271,9 @@ pub enum AppError {
     /// 429: the user already has the most subscriptions allowed open on this instance.
     #[error("too many open subscriptions (at most {0} per user)")]
     TooManySubscriptions(usize),
+    /// 429 or 503: a connection over one of the connection shares (issue 18).
+    #[error("too many connections: {0:?}")]
+    TooManyConnections(ConnectionLimit),
     /// 410: a sync cursor older than the deletions still remembered (or not from this
     /// database): the client must fetch everything again.
     #[error("sync cursor expired")]
@@ -259,6 +306,10 @@ impl AppError {
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TaskLimitReached(_) => StatusCode::CONFLICT,
             AppError::TooManySubscriptions(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyConnections(ConnectionLimit::Server(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::CursorExpired => StatusCode::GONE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -284,6 +335,7 @@ impl AppError {
             AppError::TooManySubscriptions(limit) => {
                 format!("Too many open subscriptions: at most {limit} per user; close one first")
             }
+            AppError::TooManyConnections(limit) => limit.message(),
             AppError::CursorExpired => "CURSOR_EXPIRED: the cursor is older than the changes \
                                         kept; fetch everything again (no `since`)"
                 .to_owned(),
@@ -372,8 +424,13 @@ impl IntoResponse for AppError {
                 (status, axum::Json(ValidationErrors { detail })).into_response()
             }
             other => {
+                let code = match other {
+                    AppError::CursorExpired => Some("CURSOR_EXPIRED"),
+                    AppError::TooManyConnections(limit) => Some(limit.code()),
+                    _ => None,
+                };
                 let body = Detail {
-                    code: matches!(other, AppError::CursorExpired).then_some("CURSOR_EXPIRED"),
+                    code,
                     detail: other.public_message(),
                     // Lets a user's report be matched to the logged error.
                     request_id: matches!(other, AppError::Internal(_))
@@ -385,6 +442,12 @@ impl IntoResponse for AppError {
         };
         if let AppError::RateLimited(limited) = &self {
             response.headers_mut().extend(limited.headers());
+        }
+        if let AppError::TooManyConnections(ConnectionLimit::Server(_)) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(ConnectionLimit::RETRY_AFTER_SECS),
+            );
         }
         if let AppError::Unauthenticated(failure) = &self
             && status == StatusCode::UNAUTHORIZED

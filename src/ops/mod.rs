@@ -13,6 +13,7 @@ pub mod health;
 pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
+pub mod slots;
 mod serve;
 
 use std::any::Any;
