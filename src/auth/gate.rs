@@ -206,9 +206,12 @@ impl Gate {
             .live_per_user
             .try_hold(user.id())
             .ok_or(AppError::TooManyConnections(ConnectionLimit::PerUser(cap)))?;
-        let server = self.live_total.try_hold().ok_or(AppError::TooManyConnections(
-            ConnectionLimit::Server(self.live_total.cap()),
-        ))?;
+        let server = self
+            .live_total
+            .try_hold()
+            .ok_or(AppError::TooManyConnections(ConnectionLimit::Server(
+                self.live_total.cap(),
+            )))?;
         Ok(LiveHold {
             _user: user,
             _server: server,

@@ -256,9 +256,7 @@ impl LimitsArgs {
         Ok(ConnectionShares {
             live_per_user: self.max_live_connections_per_user.get()?,
             live_total: (max_connections.saturating_mul(share) / 100).max(1),
-            unauthenticated_per_address: self
-                .max_unauthenticated_connections_per_address
-                .get()?,
+            unauthenticated_per_address: self.max_unauthenticated_connections_per_address.get()?,
         })
     }
 }

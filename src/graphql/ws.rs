@@ -248,7 +248,9 @@ async fn run(
                     let admitted = context.gate.admit(Credentials::Connection(token)).await;
                     match admitted.and_then(|a| Ok((context.gate.hold_live(a.user())?, a))) {
                         Ok((live, admitted)) => break (admitted, live),
-                        Err(error @ (AppError::TooManyConnections(_) | AppError::RateLimited(_))) => {
+                        Err(
+                            error @ (AppError::TooManyConnections(_) | AppError::RateLimited(_)),
+                        ) => {
                             let (code, reason) = refusal_close(&error);
                             return out.close(code, &reason).await;
                         }

@@ -99,4 +99,3 @@ pub(super) fn refusal_close(error: &AppError) -> (u16, String) {
         other => (4403, format!("Forbidden: {}", other.public_message())),
     }
 }
-

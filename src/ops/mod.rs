@@ -13,8 +13,8 @@ pub mod health;
 pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
-pub mod slots;
 mod serve;
+pub mod slots;
 
 use std::any::Any;
 use std::sync::Arc;
