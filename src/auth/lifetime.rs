@@ -117,7 +117,10 @@ fn token_expiry(token: &str, leeway: Duration) -> Option<tokio::time::Instant> {
     let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
     // The verifier refuses a token once the whole second `now` is past `exp` + leeway: the
     // credential ends at that very instant, not a fraction of a second before it.
-    let refused_from_ms = exp.saturating_add(leeway).saturating_add(1).saturating_mul(1000);
+    let refused_from_ms = exp
+        .saturating_add(leeway)
+        .saturating_add(1)
+        .saturating_mul(1000);
     let left = refused_from_ms
         .saturating_sub(chrono::Utc::now().timestamp_millis())
         .max(0);

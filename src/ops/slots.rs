@@ -2,12 +2,56 @@
 //! count under a cap, and a cap on all long-lived connections together. Held and asked by the
 //! admission gate (`auth::Gate`), which decides who the key is; a [`Hold`] gives its place
 //! back when dropped, so a closed socket or stream can never leak a place. This module only
-//! counts; it knows no users, tokens or transports.
+//! counts (and names the shares, [`ConnectionLimit`], which `AppError` carries); it knows no
+//! users, tokens or transports, and imports nothing else of the crate.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Which connection share a refused connection was over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionLimit {
+    /// The user's long-lived connections (WebSocket and SSE together), MAX_LIVE_CONNECTIONS_PER_USER.
+    PerUser(usize),
+    /// Every user's long-lived connections together (LIVE_CONNECTION_SHARE of MAX_CONNECTIONS).
+    Server(usize),
+    /// Connections without a verified user from one client address
+    /// (MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS).
+    PerAddress(usize),
+}
+
+impl ConnectionLimit {
+    /// `Retry-After` of a 503 for a full server share: places free up as others disconnect.
+    pub const RETRY_AFTER_SECS: u64 = 5;
+
+    /// The `code` of the REST body, for clients to match on.
+    pub fn code(self) -> &'static str {
+        match self {
+            ConnectionLimit::PerUser(_) | ConnectionLimit::PerAddress(_) => "TOO_MANY_CONNECTIONS",
+            ConnectionLimit::Server(_) => "SERVER_BUSY",
+        }
+    }
+
+    /// What the client is told: which limit, and what to do.
+    pub fn message(self) -> String {
+        match self {
+            ConnectionLimit::PerUser(cap) => format!(
+                "Too many live connections: at most {cap} WebSocket and SSE connections per \
+                 user; close one first"
+            ),
+            ConnectionLimit::Server(cap) => format!(
+                "Server busy: all {cap} places for live connections (WebSocket and SSE) are \
+                 taken; retry later"
+            ),
+            ConnectionLimit::PerAddress(cap) => format!(
+                "Too many connections without a token from this address (at most {cap}); \
+                 authenticate or close one first"
+            ),
+        }
+    }
+}
 
 type Counts = Arc<Mutex<HashMap<String, usize>>>;
 
