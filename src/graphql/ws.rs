@@ -255,7 +255,7 @@ async fn run(
                             return out.close(code, &reason).await;
                         }
                         Err(error) => {
-                            // A connection is verified, not charged: only a token can fail.
+                            // Refused by its token (or the key server): the socket closes.
                             let failure = match error {
                                 AppError::Unauthenticated(failure) => failure,
                                 other => AuthFailure::Invalid(other.to_string()),
