@@ -12,6 +12,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+pub use crate::ops::slots::ConnectionLimit;
+
 /// Result of a service function.
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -163,7 +165,8 @@ impl FieldError {
 /// An error in FastAPI's shape: `{"detail": "…"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Detail {
-    /// Only on 410: `CURSOR_EXPIRED`.
+    /// On 410: `CURSOR_EXPIRED`; on a refused live connection: `TOO_MANY_CONNECTIONS` (429) or
+    /// `SERVER_BUSY` (503).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
     /// What went wrong, e.g. "Task not found".
@@ -227,6 +230,9 @@ pub enum AppError {
     /// 429: the user already has the most subscriptions allowed open on this instance.
     #[error("too many open subscriptions (at most {0} per user)")]
     TooManySubscriptions(usize),
+    /// 429 or 503: a connection over one of the connection shares (issue 18).
+    #[error("too many connections: {0:?}")]
+    TooManyConnections(ConnectionLimit),
     /// 410: a sync cursor older than the deletions still remembered (or not from this
     /// database): the client must fetch everything again.
     #[error("sync cursor expired")]
@@ -259,6 +265,10 @@ impl AppError {
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TaskLimitReached(_) => StatusCode::CONFLICT,
             AppError::TooManySubscriptions(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyConnections(ConnectionLimit::Server(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::CursorExpired => StatusCode::GONE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -284,6 +294,7 @@ impl AppError {
             AppError::TooManySubscriptions(limit) => {
                 format!("Too many open subscriptions: at most {limit} per user; close one first")
             }
+            AppError::TooManyConnections(limit) => limit.message(),
             AppError::CursorExpired => "CURSOR_EXPIRED: the cursor is older than the changes \
                                         kept; fetch everything again (no `since`)"
                 .to_owned(),
@@ -372,8 +383,13 @@ impl IntoResponse for AppError {
                 (status, axum::Json(ValidationErrors { detail })).into_response()
             }
             other => {
+                let code = match other {
+                    AppError::CursorExpired => Some("CURSOR_EXPIRED"),
+                    AppError::TooManyConnections(limit) => Some(limit.code()),
+                    _ => None,
+                };
                 let body = Detail {
-                    code: matches!(other, AppError::CursorExpired).then_some("CURSOR_EXPIRED"),
+                    code,
                     detail: other.public_message(),
                     // Lets a user's report be matched to the logged error.
                     request_id: matches!(other, AppError::Internal(_))
@@ -385,6 +401,12 @@ impl IntoResponse for AppError {
         };
         if let AppError::RateLimited(limited) = &self {
             response.headers_mut().extend(limited.headers());
+        }
+        if let AppError::TooManyConnections(ConnectionLimit::Server(_)) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(ConnectionLimit::RETRY_AFTER_SECS),
+            );
         }
         if let AppError::Unauthenticated(failure) = &self
             && status == StatusCode::UNAUTHORIZED

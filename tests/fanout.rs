@@ -23,6 +23,7 @@ async fn another_users_subscriptions_do_not_slow_a_write() {
         .arg("--rate-limit", "0")
         .arg("--anonymous-rate-limit", "0")
         .arg("--ws-max-subscriptions-per-connection", "100")
+        .arg("--max-live-connections-per-user", "100")
         .start()
         .await
         .expect("SQLite app");

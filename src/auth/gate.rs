@@ -1,14 +1,16 @@
 //! The admission gate: the one place a request's (or a WebSocket's) credentials become a user,
-//! and where every rate limit is charged. REST handlers (through the [`AuthUser`] extractor,
-//! which `Owner` builds on), GraphQL over HTTP (POST and GET), GraphQL over WebSocket (at
-//! `connection_init`, then each operation) and SSE all pass through [`Gate::admit`]; outside
-//! `auth` nothing else can make an `AuthUser` (the verifier's `verify` is private to `auth`),
-//! so no handler can have a user that skipped the limits.
+//! where every rate limit is charged and every connection share held. REST handlers (through
+//! the [`AuthUser`] extractor, which `Owner` builds on), GraphQL over HTTP (POST and GET),
+//! GraphQL over WebSocket (at the upgrade and `connection_init`, then each operation) and SSE
+//! all pass through [`Gate::admit`]; outside `auth` nothing else can make an `AuthUser` (the
+//! verifier's `verify` is private to `auth`), so no handler can have a user that skipped the
+//! limits.
 //!
 //! It owns bearer parsing (`Authorization` header or the `connection_init` payload), who the
 //! client is (the peer, or X-Forwarded-For from TRUSTED_PROXIES), the per-user and the
-//! anonymous per-address buckets. It does not shape responses: refusals are [`AppError`]s, and
-//! each transport says them in its own way.
+//! anonymous per-address buckets, and the connection shares (`ops::slots`): live connections
+//! per user and in all, connections without a verified user per client address. It does not
+//! shape responses: refusals are [`AppError`]s, and each transport says them in its own way.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -16,12 +18,15 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, header};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::lifetime::Credential;
 use super::types::AuthUser;
 use super::verifier::Verifier;
-use crate::error::{AppError, AuthFailure};
+use crate::config::ConnectionShares;
+use crate::error::{AppError, AuthFailure, ConnectionLimit};
 use crate::ops::rate_limit::RateLimiter;
+use crate::ops::slots::{Hold, KeyedSlots, SharedSlots};
 
 /// What a caller presents at the gate. Its `Debug` never prints a token.
 #[derive(Clone)]
@@ -34,19 +39,19 @@ pub enum Credentials<'a> {
         client: Option<IpAddr>,
     },
     /// A request's bearer token (or why it has none), presented where its handler needs the
-    /// user: verified, then charged to that user. Without a header at all this is
-    /// `Err(Missing)`, already charged at the door, so not charged again.
-    Request(Result<&'a str, AuthFailure>),
-    /// A WebSocket's `connection_init` token: verified only. The connection is not charged;
-    /// each operation on it is, through [`Gate::charge`].
+    /// user: verified, then charged to that user. A token that fails verification is charged
+    /// to its client's anonymous budget instead (so `Bearer junk` buys nothing). Without a
+    /// bearer token this is `Err(Missing)`, already charged at the door, so not charged again.
+    Request {
+        /// The bearer token, or why there is none.
+        token: Result<&'a str, AuthFailure>,
+        /// Who the client is ([`Gate::client`]).
+        client: Option<IpAddr>,
+    },
+    /// A WebSocket's `connection_init` token: verified, then charged to the user (opening a
+    /// socket is a request); each operation on it is charged too, through [`Gate::charge`].
+    /// A refused one is not charged: its upgrade was, and the socket closes.
     Connection(Result<&'a str, AuthFailure>),
-}
-
-impl<'a> Credentials<'a> {
-    /// What a request's `Authorization` header presents, for a handler.
-    pub fn of_request(headers: &'a HeaderMap) -> Self {
-        Credentials::Request(bearer_token(headers))
-    }
 }
 
 /// A caller the gate let in: a verified user, already charged (or, for a connection, to be
@@ -80,7 +85,11 @@ impl std::fmt::Debug for Credentials<'_> {
             Credentials::Anonymous { client } => {
                 f.debug_struct("Anonymous").field("client", client).finish()
             }
-            Credentials::Request(t) => f.debug_tuple("Request").field(&token(t)).finish(),
+            Credentials::Request { token: t, client } => f
+                .debug_struct("Request")
+                .field("token", &token(t))
+                .field("client", client)
+                .finish(),
             Credentials::Connection(t) => f.debug_tuple("Connection").field(&token(t)).finish(),
         }
     }
@@ -95,64 +104,143 @@ impl std::fmt::Debug for Admitted {
     }
 }
 
-/// Verification and the rate limits, behind one function ([`Gate::admit`]).
-///
-/// This is where fair-share limits (issue 18: e.g. counting refused tokens against the
-/// anonymous budget, or weighing a user's share of the instance) plug in: every transport
-/// already passes here, so a new limit changes this file only.
+/// A live connection's places (its user's and the server's), given back when dropped.
+pub struct LiveHold {
+    _user: Hold,
+    _server: OwnedSemaphorePermit,
+}
+
+/// Verification, the rate limits and the connection shares, behind one gate: no user, token
+/// or client address holds more than a bounded share of requests or connections.
 pub struct Gate {
     verifier: Arc<Verifier>,
     per_user: RateLimiter,
     per_address: RateLimiter,
     trusted_proxies: Vec<IpAddr>,
+    live_per_user: KeyedSlots,
+    live_total: SharedSlots,
+    unauthenticated: KeyedSlots,
 }
 
 impl Gate {
     /// A gate that verifies with `verifier`, charges verified users to `per_user` and
     /// requests without a token to `per_address`, trusting X-Forwarded-For only from
-    /// `trusted_proxies`.
+    /// `trusted_proxies`, holding connections to `shares`.
     pub fn new(
         verifier: Arc<Verifier>,
         per_user: RateLimiter,
         per_address: RateLimiter,
         trusted_proxies: Vec<IpAddr>,
+        shares: &ConnectionShares,
     ) -> Self {
         Gate {
             verifier,
             per_user,
             per_address,
             trusted_proxies,
+            live_per_user: KeyedSlots::new(shares.live_per_user),
+            live_total: SharedSlots::new(shares.live_total),
+            unauthenticated: KeyedSlots::new(shares.unauthenticated_per_address),
         }
     }
 
     /// Admits a caller, or says why not: `Unauthenticated` (a 401, or 503 when the keys
-    /// cannot be fetched) or `RateLimited` (a 429 with its headers). A refused or missing
-    /// token is not charged to anyone (yet: see the type's doc).
+    /// cannot be fetched) or `RateLimited` (a 429 with its headers). A request whose token
+    /// fails verification is charged to its client address, like one without a token.
     pub async fn admit(&self, credentials: Credentials<'_>) -> Result<Admitted, AppError> {
-        let (token, charge) = match credentials {
+        let (token, client) = match credentials {
             Credentials::Anonymous { client } => {
-                if let Some(client) = client {
-                    self.per_address.check_key(&client.to_string())?;
-                }
+                self.charge_address(client)?;
                 return Err(AppError::Unauthenticated(AuthFailure::Missing));
             }
-            Credentials::Request(token) => (token, true),
-            Credentials::Connection(token) => (token, false),
+            Credentials::Request { token, client } => (token, Some(client)),
+            Credentials::Connection(token) => (token, None),
         };
         let token = token.map_err(AppError::Unauthenticated)?;
-        let user = self
-            .verifier
-            .verify(token)
-            .await
-            .map_err(AppError::Unauthenticated)?;
+        let user = match self.verifier.verify(token).await {
+            Ok(user) => user,
+            Err(failure) => {
+                // The key server being down is not the client's doing.
+                if let (Some(client), false) =
+                    (client, matches!(failure, AuthFailure::KeysUnavailable(_)))
+                {
+                    self.charge_address(client)?;
+                }
+                return Err(AppError::Unauthenticated(failure));
+            }
+        };
         let admitted = Admitted {
             user,
             token: token.to_owned(),
         };
-        if charge {
-            self.charge(&admitted)?;
-        }
+        self.charge(&admitted)?;
         Ok(admitted)
+    }
+
+    fn charge_address(&self, client: Option<IpAddr>) -> Result<(), AppError> {
+        match client {
+            Some(client) => self.per_address.check_key(&client.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// What a request presents: its bearer token and its client address.
+    pub fn request_credentials<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        extensions: &Extensions,
+    ) -> Credentials<'a> {
+        Credentials::Request {
+            token: bearer_token(headers),
+            client: self.client(headers, extensions),
+        }
+    }
+
+    /// A place for one live connection (a WebSocket, an SSE stream) of `user`, held until the
+    /// returned value is dropped; refused over the user's share (429) or when every user's
+    /// live connections together fill theirs (503), which leaves the rest of MAX_CONNECTIONS
+    /// to ordinary requests.
+    pub fn hold_live(&self, user: &AuthUser) -> Result<LiveHold, AppError> {
+        let cap = self.live_per_user.cap();
+        let user = self
+            .live_per_user
+            .try_hold(user.id())
+            .ok_or(AppError::TooManyConnections(ConnectionLimit::PerUser(cap)))?;
+        let server = self
+            .live_total
+            .try_hold()
+            .ok_or(AppError::TooManyConnections(ConnectionLimit::Server(
+                self.live_total.cap(),
+            )))?;
+        Ok(LiveHold {
+            _user: user,
+            _server: server,
+        })
+    }
+
+    /// A place for one connection of `client` that has no verified user yet (a WebSocket
+    /// before `connection_init`), held until dropped; refused (429) over the address's share.
+    /// No address known: nothing to count.
+    pub fn hold_unauthenticated(&self, client: Option<IpAddr>) -> Result<Option<Hold>, AppError> {
+        let Some(client) = client else {
+            return Ok(None);
+        };
+        self.unauthenticated
+            .try_hold(&client.to_string())
+            .map(Some)
+            .ok_or(AppError::TooManyConnections(ConnectionLimit::PerAddress(
+                self.unauthenticated.cap(),
+            )))
+    }
+
+    /// A place for a fresh TCP connection from `peer` until it sends its first bytes, from
+    /// the same per-address share; a trusted proxy's own address is never counted (it speaks
+    /// for many clients, told apart by X-Forwarded-For only once a request arrives).
+    pub fn hold_connection(&self, peer: IpAddr) -> Result<Option<Hold>, AppError> {
+        if self.trusted_proxies.contains(&peer) {
+            return Ok(None);
+        }
+        self.hold_unauthenticated(Some(peer))
     }
 
     /// Charges one request to an admitted user: each operation on a WebSocket, from the
@@ -201,6 +289,22 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthFailure> {
     bearer_from_value(value.to_str().map_err(|_| AuthFailure::Missing)?)
 }
 
+/// The client address of a request, as the gate sees it ([`Gate::client`]).
+pub struct Client(pub Option<IpAddr>);
+
+impl<S> FromRequestParts<S> for Client
+where
+    S: Send + Sync,
+    Arc<Gate>: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let gate = Arc::<Gate>::from_ref(state);
+        Ok(Client(gate.client(&parts.headers, &parts.extensions)))
+    }
+}
+
 /// Parses an `Authorization` value (also used for the GraphQL WebSocket `connection_init`).
 pub fn bearer_from_value(value: &str) -> Result<&str, AuthFailure> {
     let value = value.trim();
@@ -216,7 +320,8 @@ pub fn bearer_from_value(value: &str) -> Result<&str, AuthFailure> {
 }
 
 /// REST extractor: the request passes the gate (verified, then charged to the user), or is
-/// rejected before the handler (401, 503, or 429). Taking an `AuthUser` therefore always
+/// rejected before the handler (401, 503, or 429; a failing token is charged to the client
+/// address). Taking an `AuthUser` therefore always
 /// means having passed the rate limit.
 impl<S> FromRequestParts<S> for AuthUser
 where
@@ -227,7 +332,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let gate = Arc::<Gate>::from_ref(state);
-        let admitted = gate.admit(Credentials::of_request(&parts.headers)).await?;
+        let credentials = gate.request_credentials(&parts.headers, &parts.extensions);
+        let admitted = gate.admit(credentials).await?;
         Ok(admitted.into_user())
     }
 }
@@ -258,7 +364,13 @@ mod tests {
             token: token.to_owned(),
         };
         for printed in [
-            format!("{:?}", Credentials::Request(Ok(token))),
+            format!(
+                "{:?}",
+                Credentials::Request {
+                    token: Ok(token),
+                    client: None
+                }
+            ),
             format!("{:?}", Credentials::Connection(Ok(token))),
             format!("{admitted:?}"),
         ] {

@@ -1,5 +1,6 @@
 //! How long a verified credential stays good on a connection that outlives its request (a
-//! GraphQL WebSocket, an SSE stream): until the JWT's `exp`, and only while verifying the
+//! GraphQL WebSocket, an SSE stream): until the JWT's `exp` plus JWT_LEEWAY (the verifier's
+//! rule, so a token accepted on one path is accepted on all), and only while verifying the
 //! token again (every session cache period, at least once a minute) still names the same
 //! user, so a revoked Better Auth session or a removed signing key ends its connections too.
 //!
@@ -69,8 +70,11 @@ impl Credential {
 
     /// Resolves when the credential stops being good, saying why; never while it is good.
     pub async fn ended(self) -> CredentialEnd {
+        // The same leeway as verification: a token good for `/changes` is good for a stream,
+        // until `exp` + JWT_LEEWAY on every path.
+        let leeway = self.verifier.settings().leeway;
         let expiry = async {
-            match token_expiry(&self.token) {
+            match token_expiry(&self.token, leeway) {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
             }
@@ -99,8 +103,9 @@ impl Credential {
     }
 }
 
-/// When a (verified) JWT's `exp` passes; `None` for session tokens, which are re-verified.
-fn token_expiry(token: &str) -> Option<tokio::time::Instant> {
+/// When a (verified) JWT's `exp` + `leeway` passes; `None` for session tokens, which are
+/// re-verified.
+fn token_expiry(token: &str, leeway: Duration) -> Option<tokio::time::Instant> {
     let payload = token.split('.').nth(1)?;
     let claims: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -109,6 +114,15 @@ fn token_expiry(token: &str) -> Option<tokio::time::Instant> {
     )
     .ok()?;
     let exp = claims.get("exp")?.as_i64()?;
-    let left = exp.saturating_sub(chrono::Utc::now().timestamp()).max(0);
-    Some(tokio::time::Instant::now() + Duration::from_secs(left as u64))
+    let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
+    // The verifier refuses a token once the whole second `now` is past `exp` + leeway: the
+    // credential ends at that very instant, not a fraction of a second before it.
+    let refused_from_ms = exp
+        .saturating_add(leeway)
+        .saturating_add(1)
+        .saturating_mul(1000);
+    let left = refused_from_ms
+        .saturating_sub(chrono::Utc::now().timestamp_millis())
+        .max(0);
+    Some(tokio::time::Instant::now() + Duration::from_millis(left as u64))
 }

@@ -8,7 +8,8 @@
 //! - `types`: the shared types (`AuthUser`, `SecretKey`, `AuthSettings` and its parts) and
 //!   small rules (user ids, algorithm names, claim comparison); every other file imports it.
 //! - `gate`: the admission gate (credentials in, an admitted user or a refusal out), bearer
-//!   parsing, the client address, and the `AuthUser` extractor that runs the gate.
+//!   parsing, the client address, the connection shares, and the `AuthUser` extractor that
+//!   runs the gate.
 //! - `verifier`: the checks, in order; HS256 with the shared secret and Better Auth's
 //!   asymmetric JWTs (EdDSA, ES256, RS256, PS256, …).
 //! - `jwks` and `jwk`: Better Auth's public keys, cached, refreshed, refetched on an unknown
@@ -39,7 +40,7 @@ mod sessions;
 mod types;
 mod verifier;
 
-pub use gate::{Admitted, Credentials, Gate, bearer_from_value, bearer_token};
+pub use gate::{Admitted, Client, Credentials, Gate, LiveHold, bearer_from_value, bearer_token};
 pub use lifetime::{Credential, CredentialEnd};
 pub use mint::{MAX_TOKEN_TTL, check_token_ttl, mint_token};
 pub use secret_file::{MIN_SECRET_BYTES, default_dev_secret_path, load_or_create_secret};

@@ -110,6 +110,32 @@ pub struct LimitsArgs {
           value_parser = check::at_least_one::<usize>("a number of operations"), global = true)]
     pub ws_max_subscriptions_per_connection: Parsed<usize>,
 
+    /// WebSocket: how long an authenticated socket may stay open with no operation running
+    /// before it is closed with 4410 (e.g. 5m).
+    #[arg(long, env = "WS_IDLE_TIMEOUT", default_value = "5m",
+          value_parser = check::nonzero_duration(), global = true)]
+    pub ws_idle_timeout: Parsed<Duration>,
+
+    /// Most live connections (GraphQL WebSockets and SSE streams together) one user may have
+    /// open on one instance; one more is refused (SSE 429, WebSocket close 4430).
+    #[arg(long, env = "MAX_LIVE_CONNECTIONS_PER_USER", default_value = "16",
+          value_parser = check::at_least_one::<usize>("a number of connections"), global = true)]
+    pub max_live_connections_per_user: Parsed<usize>,
+
+    /// Percentage of MAX_CONNECTIONS that live connections (WebSockets and SSE streams of all
+    /// users together) may hold, so the rest stays free for ordinary requests; past it a new
+    /// one is refused (SSE 503, WebSocket close 4503).
+    #[arg(long, env = "LIVE_CONNECTION_SHARE", default_value = "50%",
+          value_parser = checked(percentage), global = true)]
+    pub live_connection_share: Parsed<u8>,
+
+    /// Most connections one client address (X-Forwarded-For behind TRUSTED_PROXIES) may hold
+    /// open without a verified user: sockets that have sent nothing yet, WebSockets before
+    /// `connection_init`. One more is closed at once (a WebSocket upgrade: 429).
+    #[arg(long, env = "MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS", default_value = "64",
+          value_parser = check::at_least_one::<usize>("a number of connections"), global = true)]
+    pub max_unauthenticated_connections_per_address: Parsed<usize>,
+
     /// Most tasks one user may have; creating one more is a 409 (REST) or LIMIT_EXCEEDED
     /// (GraphQL).
     #[arg(long, env = "MAX_TASKS_PER_USER", default_value = "10000",
@@ -152,6 +178,30 @@ pub struct WebSocketLimits {
     pub max_message_bytes: usize,
     /// Most operations running at once on one connection.
     pub max_operations: usize,
+    /// Longest an authenticated socket may run no operation.
+    pub idle_timeout: Duration,
+}
+
+/// The connection shares of the admission gate.
+#[derive(Debug, Clone)]
+pub struct ConnectionShares {
+    /// Live connections (WebSocket, SSE) per user.
+    pub live_per_user: usize,
+    /// Live connections of all users together.
+    pub live_total: usize,
+    /// Connections without a verified user, per client address.
+    pub unauthenticated_per_address: usize,
+}
+
+/// `50`, `50%`: a whole percentage from 1 to 100.
+fn percentage(text: &str) -> Result<u8, String> {
+    let number = text.trim().trim_end_matches('%').trim();
+    match number.parse::<u8>() {
+        Ok(n @ 1..=100) => Ok(n),
+        _ => Err(format!(
+            "expected a percentage from 1% to 100%, got {text:?}"
+        )),
+    }
 }
 
 fn ip_list(text: &str) -> Result<Vec<IpAddr>, String> {
@@ -194,6 +244,19 @@ impl LimitsArgs {
             init_timeout: self.ws_init_timeout.get()?,
             max_message_bytes: self.ws_max_message_size.get()?,
             max_operations: self.ws_max_subscriptions_per_connection.get()?,
+            idle_timeout: self.ws_idle_timeout.get()?,
+        })
+    }
+
+    /// The connection shares: the live share is a percentage of MAX_CONNECTIONS (at least
+    /// one place, so a tiny server still streams).
+    pub fn connection_shares(&self) -> Result<ConnectionShares, ConfigError> {
+        let max_connections = self.max_connections.get()?;
+        let share = usize::from(self.live_connection_share.get()?);
+        Ok(ConnectionShares {
+            live_per_user: self.max_live_connections_per_user.get()?,
+            live_total: (max_connections.saturating_mul(share) / 100).max(1),
+            unauthenticated_per_address: self.max_unauthenticated_connections_per_address.get()?,
         })
     }
 }

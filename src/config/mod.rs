@@ -33,7 +33,9 @@ use clap::Args;
 pub use self::auth::AuthArgs;
 pub use self::better_auth::{BetterAuthArgs, Lookup};
 pub use self::database::DatabaseArgs;
-pub use self::limits::{GraphqlLimits, LimitsArgs, RateLimitPolicy, WebSocketLimits};
+pub use self::limits::{
+    ConnectionShares, GraphqlLimits, LimitsArgs, RateLimitPolicy, WebSocketLimits,
+};
 pub use self::realtime::{Realtime, RealtimeArgs};
 pub use self::server::{CorsOrigins, DEVELOPMENT_CORS_ORIGINS, LogFormat, ServerArgs};
 pub use self::validate::{Config, Operations};

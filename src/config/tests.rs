@@ -271,6 +271,11 @@ fn bad_values_are_reported_by_validation_naming_the_variable() {
             "TOMBSTONE_RETENTION: must be longer than 0s",
         ),
         (
+            "--live-connection-share",
+            "0%",
+            "LIVE_CONNECTION_SHARE: expected a percentage from 1% to 100%, got \"0%\"",
+        ),
+        (
             "--jwt-algorithms",
             "HS999",
             "JWT_ALGORITHMS: unknown algorithm \"HS999\"; expected names such as HS256, EdDSA, ES256, RS256, PS256",
@@ -280,4 +285,18 @@ fn bad_values_are_reported_by_validation_naming_the_variable() {
         let settings = settings_from_args([format!("{flag}={value}")]).expect("parses");
         assert_eq!(settings.validate().unwrap_err().to_string(), message);
     }
+}
+
+#[test]
+fn the_live_share_is_a_part_of_max_connections() {
+    let shares = |args: &[&str]| config(args).unwrap().operations.connection_shares;
+    let default = shares(&[]);
+    assert_eq!(default.live_total, 512);
+    assert_eq!(default.live_per_user, 16);
+    assert_eq!(
+        shares(&["--max-connections", "10", "--live-connection-share", "25"]).live_total,
+        2
+    );
+    // A tiny server still streams.
+    assert_eq!(shares(&["--max-connections", "1"]).live_total, 1);
 }

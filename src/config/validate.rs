@@ -10,7 +10,7 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 
 use super::Settings;
-use super::limits::{GraphqlLimits, RateLimitPolicy, WebSocketLimits};
+use super::limits::{ConnectionShares, GraphqlLimits, RateLimitPolicy, WebSocketLimits};
 use super::realtime::Realtime;
 use super::server::{CorsOrigins, LogFormat};
 use super::value::ConfigError;
@@ -71,6 +71,8 @@ pub struct Operations {
     pub trusted_proxies: Vec<IpAddr>,
     /// WebSocket limits.
     pub websocket: WebSocketLimits,
+    /// Live connections per user and in all; connections without a user per address.
+    pub connection_shares: ConnectionShares,
     /// Most tasks per user.
     pub max_tasks_per_user: u64,
 }
@@ -125,6 +127,7 @@ impl Settings {
             anonymous_rate_limit,
             trusted_proxies: limits.trusted_proxies.get()?,
             websocket: limits.websocket()?,
+            connection_shares: limits.connection_shares()?,
             max_tasks_per_user: limits.max_tasks_per_user.get()?,
         })
     }

@@ -6,7 +6,7 @@
 
 use async_graphql::Response;
 
-use crate::error::{AppError, AuthFailure};
+use crate::error::{AppError, AuthFailure, ConnectionLimit};
 
 /// A GraphQL error code, as clients match on it in `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +72,8 @@ impl Code {
             AppError::RateLimited(_) => Code::RateLimited,
             AppError::TaskLimitReached(_) => Code::LimitExceeded,
             AppError::TooManySubscriptions(_) => Code::TooManySubscriptions,
+            AppError::TooManyConnections(ConnectionLimit::Server(_)) => Code::ServiceUnavailable,
+            AppError::TooManyConnections(_) => Code::LimitExceeded,
             AppError::CursorExpired => Code::CursorExpired,
             AppError::Internal(_) => Code::InternalServerError,
         }

@@ -2,6 +2,7 @@
 //! `application/graphql-response+json` with its status codes when the client accepts it, and
 //! GraphiQL for browsers.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
@@ -17,7 +18,7 @@ use super::code::{Code, add_codes, is_input_coercion};
 use super::error::to_graphql_error;
 use super::limits::{Refusal, is_query_operation};
 use super::pipeline::{Checked, Pipeline, is_request_error};
-use crate::auth::{AuthUser, Credentials, Gate};
+use crate::auth::{AuthUser, Client, Credentials, Gate};
 use crate::config::Config;
 use crate::error::{AppError, AuthFailure};
 
@@ -55,8 +56,10 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
 async fn identify(
     gate: &Gate,
     headers: &HeaderMap,
+    client: Option<IpAddr>,
 ) -> Result<Result<AuthUser, AuthFailure>, axum::response::Response> {
-    match gate.admit(Credentials::of_request(headers)).await {
+    let token = crate::auth::bearer_token(headers);
+    match gate.admit(Credentials::Request { token, client }).await {
         Ok(admitted) => Ok(Ok(admitted.into_user())),
         Err(AppError::Unauthenticated(failure)) => Ok(Err(failure)),
         Err(error) => {
@@ -107,11 +110,11 @@ async fn execute(
     schema: &AppSchema,
     pipeline: &Pipeline,
     gate: &Gate,
-    headers: &HeaderMap,
+    (headers, client): (&HeaderMap, Option<IpAddr>),
     requests: Vec<Checked>,
     is_batch: bool,
 ) -> axum::response::Response {
-    let caller = match identify(gate, headers).await {
+    let caller = match identify(gate, headers, client).await {
         Ok(caller) => caller,
         Err(too_many) => return too_many,
     };
@@ -163,6 +166,7 @@ pub(super) async fn post_handler(
     State(schema): State<AppSchema>,
     State(pipeline): State<Arc<Pipeline>>,
     State(gate): State<Arc<Gate>>,
+    Client(client): Client,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
@@ -208,7 +212,8 @@ pub(super) async fn post_handler(
             return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
         }
     };
-    execute(&schema, &pipeline, &gate, &headers, requests, is_batch).await
+    let caller = (&headers, client);
+    execute(&schema, &pipeline, &gate, caller, requests, is_batch).await
 }
 
 /// GET /graphql: GraphiQL for a browser, otherwise a query from the URL.
@@ -219,6 +224,7 @@ pub(super) async fn get_handler(
     State(gate): State<Arc<Gate>>,
     State(config): State<Arc<Config>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    Client(client): Client,
     headers: HeaderMap,
     uri: Uri,
 ) -> axum::response::Response {
@@ -229,7 +235,7 @@ pub(super) async fn get_handler(
             gate,
             limits: config.operations.websocket.clone(),
         };
-        return super::ws::upgrade(context, protocol, upgrade, &headers);
+        return super::ws::upgrade(context, protocol, upgrade, &headers, client).await;
     }
     let query = uri.query().unwrap_or_default();
     let accepts_html = headers
@@ -262,7 +268,8 @@ pub(super) async fn get_handler(
             "mutations are only allowed over POST",
         );
     }
-    execute(&schema, &pipeline, &gate, &headers, vec![checked], false).await
+    let caller = (&headers, client);
+    execute(&schema, &pipeline, &gate, caller, vec![checked], false).await
 }
 
 /// A GraphQL request from a GET query string: `query`, `operationName`, `variables` (JSON).

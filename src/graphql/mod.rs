@@ -5,8 +5,8 @@
 //!
 //! Subscriptions use the same path over WebSocket (graphql-transport-ws or graphql-ws), with
 //! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`), served by
-//! `ws`. Every transport runs each request through one [`Pipeline`] (`pipeline`): the text
-//! gate (size, bracket nesting from `nesting`) before the parser sees it, the parse through a
+//! `ws`, opened at the admission gate by `ws_open`. Every transport runs each request through
+//! one [`Pipeline`] (`pipeline`): the text gate (size, bracket nesting from `nesting`) before the parser sees it, the parse through a
 //! document cache (`cache`), aliases, depth and complexity, execution, field order, metrics.
 //! The schema has no extensions, so async-graphql resolves fields on its fast path.
 //!
@@ -30,6 +30,7 @@ mod pipeline;
 mod resolvers;
 mod types;
 mod ws;
+mod ws_open;
 
 use std::sync::Arc;
 

@@ -2,8 +2,15 @@
 //! rather than taken from async-graphql's defaults so that a socket obeys every limit HTTP
 //! does, and the ones only a socket needs:
 //!
+//! - opening a socket passes the admission gate like any request: the upgrade is charged (to
+//!   the user of a header token, else to the client address), and until `connection_init` the
+//!   socket holds one of its address's places for connections without a user (refused 429);
+//!   once a user is known, one of that user's live-connection places and one of the server's
+//!   (over either: an upgrade is answered 429 / 503, an acknowledged socket closes 4430 /
+//!   4503).
 //! - `connection_init` within WS_INIT_TIMEOUT (else close 4408); a refused one closes 4403;
 //!   a second one 4429; an operation before the ack 4401; a malformed message 4400.
+//! - no operation running for WS_IDLE_TIMEOUT closes it with 4410 (reconnect when needed).
 //! - each `subscribe` passes the same pipeline as an HTTP request ([`Pipeline`]: size,
 //!   nesting, aliases, then depth and complexity with its own variables, field order in every
 //!   event, metrics) and the per-user rate limit of the admission gate the connection passed
@@ -23,6 +30,7 @@
 //! the credential's end that this transport applies; the protocol names come from
 //! async-graphql itself (`ALL_WEBSOCKET_PROTOCOLS`).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::Response;
@@ -39,7 +47,8 @@ use super::AppSchema;
 use super::code::{Code, add_codes};
 use super::error::to_graphql_error;
 use super::pipeline::Pipeline;
-use crate::auth::{Admitted, Credentials, Gate, bearer_from_value, bearer_token};
+use super::ws_open::{Opening, refusal_close};
+use crate::auth::{Admitted, Credentials, Gate, bearer_from_value};
 use crate::config::WebSocketLimits;
 use crate::error::{AppError, AuthFailure};
 
@@ -61,20 +70,24 @@ pub(super) fn requested_protocol(headers: &HeaderMap) -> Option<WebSocketProtoco
         .find_map(|p| p.trim().parse().ok())
 }
 
-/// Accepts the upgrade and runs the socket.
-pub(super) fn upgrade(
+/// Passes the upgrade through the admission gate, then accepts it and runs the socket.
+pub(super) async fn upgrade(
     context: SocketContext,
     protocol: WebSocketProtocols,
     upgrade: WebSocketUpgrade,
     headers: &HeaderMap,
+    client: Option<IpAddr>,
 ) -> axum::response::Response {
-    let header_token = bearer_token(headers).ok().map(str::to_owned);
+    let opening = match Opening::admit(&context.gate, headers, client).await {
+        Ok(opening) => opening,
+        Err(refused) => return refused,
+    };
     let max = context.limits.max_message_bytes;
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| run(socket, context, protocol, header_token))
+        .on_upgrade(move |socket| run(socket, context, protocol, opening))
 }
 
 struct Outbox {
@@ -192,15 +205,20 @@ async fn run(
     socket: WebSocket,
     context: SocketContext,
     protocol: WebSocketProtocols,
-    header_token: Option<String>,
+    opening: Opening,
 ) {
+    let Opening {
+        header_token,
+        admitted: mut opened,
+        pending,
+    } = opening;
     let (sink, mut incoming) = socket.split();
     let mut out = Outbox { sink, protocol };
 
     // Until `connection_init`: nothing but pings, for at most WS_INIT_TIMEOUT.
     let deadline = tokio::time::sleep(context.limits.init_timeout);
     tokio::pin!(deadline);
-    let admitted = loop {
+    let (admitted, live) = loop {
         let message = tokio::select! {
             () = &mut deadline => {
                 out.close(4408, "Connection initialisation timeout").await;
@@ -217,13 +235,27 @@ async fn run(
                 ClientMessage::ConnectionInit { payload } => {
                     let payload = payload.unwrap_or_default();
                     let token = init_token(&payload, header_token.clone());
+                    // The header's token, admitted at the upgrade: already charged and placed.
+                    if token.as_ref().ok() == header_token.as_ref()
+                        && let Some(opened) = opened.take()
+                    {
+                        break opened;
+                    }
+                    drop(opened.take());
                     let token = token.as_deref().map_err(Clone::clone);
-                    // The connection passes the admission gate here; its operations are
-                    // charged one by one below.
-                    match context.gate.admit(Credentials::Connection(token)).await {
-                        Ok(admitted) => break admitted,
+                    // The connection passes the admission gate here (charged as a request,
+                    // then given a live place); its operations are charged one by one below.
+                    let admitted = context.gate.admit(Credentials::Connection(token)).await;
+                    match admitted.and_then(|a| Ok((context.gate.hold_live(a.user())?, a))) {
+                        Ok((live, admitted)) => break (admitted, live),
+                        Err(
+                            error @ (AppError::TooManyConnections(_) | AppError::RateLimited(_)),
+                        ) => {
+                            let (code, reason) = refusal_close(&error);
+                            return out.close(code, &reason).await;
+                        }
                         Err(error) => {
-                            // A connection is verified, not charged: only a token can fail.
+                            // Refused by its token (or the key server): the socket closes.
                             let failure = match error {
                                 AppError::Unauthenticated(failure) => failure,
                                 other => AuthFailure::Invalid(other.to_string()),
@@ -251,10 +283,13 @@ async fn run(
             },
         }
     };
+    // Authenticated: no longer one of the address's connections without a user.
+    drop(pending);
     if !out.send(json!({"type": "connection_ack"})).await {
         return;
     }
     serve_operations(&context, &mut out, &mut incoming, admitted).await;
+    drop(live);
 }
 
 /// Runs operations for a verified user until the socket or its credentials end.
@@ -268,9 +303,24 @@ async fn serve_operations(
     let mut operations: StreamMap<String, BoxStream<'static, Option<Response>>> = StreamMap::new();
     let ended = context.gate.credential(admitted.clone()).ended();
     tokio::pin!(ended);
+    // Runs only while no operation does: a socket that does nothing gives its place back.
+    let idle_timeout = context.limits.idle_timeout;
+    let idle = tokio::time::sleep(idle_timeout);
+    tokio::pin!(idle);
     loop {
+        if !operations.is_empty() {
+            idle.as_mut()
+                .reset(tokio::time::Instant::now() + idle_timeout);
+        }
         tokio::select! {
             end = &mut ended => return out.close(4401, &end.message()).await,
+            () = &mut idle, if operations.is_empty() => {
+                let reason = format!(
+                    "Idle: no operation for {}s (WS_IDLE_TIMEOUT); reconnect when needed",
+                    idle_timeout.as_secs()
+                );
+                return out.close(4410, &reason).await;
+            }
             Some((id, item)) = operations.next(), if !operations.is_empty() => {
                 let sent = match item {
                     Some(response) => out.next(&id, &add_codes(response)).await,

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::rate_limit::RateLimiter;
-use crate::auth::{Credentials, Gate, Verifier};
+use crate::auth::{Credentials, Gate, Verifier, bearer_token};
 use crate::config::Operations;
 use crate::error::AppError;
 use crate::graphql::code::Code;
@@ -94,26 +94,30 @@ pub async fn bounded_body(
 }
 
 /// The admission gate for these settings: the per-user limit (RATE_LIMIT), the anonymous
-/// per-address one (ANONYMOUS_RATE_LIMIT) and who counts as the client (TRUSTED_PROXIES).
+/// per-address one (ANONYMOUS_RATE_LIMIT), who counts as the client (TRUSTED_PROXIES) and the
+/// connection shares (MAX_LIVE_CONNECTIONS_PER_USER, LIVE_CONNECTION_SHARE,
+/// MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS).
 pub fn admission_gate(verifier: Arc<Verifier>, operations: &Operations) -> Arc<Gate> {
     Arc::new(Gate::new(
         verifier,
         RateLimiter::new(operations.rate_limit),
         RateLimiter::named(operations.anonymous_rate_limit, "per-address"),
         operations.trusted_proxies.clone(),
+        &operations.connection_shares,
     ))
 }
 
-/// The door of the admission gate: requests without a token (introspection, WebSocket
-/// upgrades, probes of any kind) are presented here, before their body is read, and take a
-/// token from their client address's bucket; requests with one pass on, to be admitted (and
-/// limited per user) where their handler asks for the user.
+/// The door of the admission gate: requests without a bearer token (introspection, WebSocket
+/// upgrades, probes of any kind, `Authorization: Basic …`) are presented here, before their
+/// body is read, and take a token from their client address's bucket; requests with one pass
+/// on, to be admitted where their handler asks for the user (limited per user, or, when the
+/// token fails verification, charged to the address there).
 pub async fn anonymous_limit(
     State(gate): State<Arc<Gate>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let anonymous = !request.headers().contains_key(header::AUTHORIZATION);
+    let anonymous = bearer_token(request.headers()).is_err();
     if anonymous && !UNLIMITED_PATHS.contains(&request.uri().path()) {
         let client = gate.client(request.headers(), request.extensions());
         if let Err(AppError::RateLimited(limited)) =

@@ -1,5 +1,6 @@
-//! Serving connections: a cap on how many are open at once, a header-read / idle timeout so
-//! silent sockets give their slot back, and a graceful shutdown whose
+//! Serving connections: a cap on how many are open at once, a per-address share of sockets
+//! that have sent nothing yet (the admission gate's), a header-read / idle timeout so silent
+//! sockets give their slot back, and a graceful shutdown whose
 //! drain is bounded by SHUTDOWN_TIMEOUT, after which the server returns (and the pools, owned
 //! by the state the router holds, are dropped and close their connections).
 
@@ -188,6 +189,7 @@ where
     let mut listener = CappedListener::new(listener, operations.max_connections);
     // Live streams never finish by themselves: ended at shutdown so the drain is not held up.
     let tasks = state.tasks.clone();
+    let gate = state.gate.clone();
     let app = crate::app(state);
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -212,6 +214,16 @@ where
         let (stream, addr) = tokio::select! {
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             () = &mut shutdown => break,
+        };
+        // Until it sends something, a connection has no user: one of its address's share of
+        // such connections, so a flood of silent sockets from one address cannot take the
+        // slots of everyone else. Over the share it is closed at once.
+        let silent = match gate.hold_connection(addr.ip()) {
+            Ok(hold) => hold,
+            Err(_) => {
+                tracing::debug!(peer = %addr.ip(), "closed a connection over its address's share");
+                continue;
+            }
         };
         let activity = Arc::new(Activity::default());
         let service = {
@@ -245,6 +257,7 @@ where
                 // A silent socket gives its slot back.
                 return;
             }
+            drop(silent);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             let mut connection = std::pin::pin!(connection);
             let mut signalled = false;

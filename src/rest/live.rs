@@ -2,6 +2,9 @@
 //! (what changed since a cursor) and `GET /api/{user_id}/tasks/events` (Server-Sent Events
 //! carrying the same events as the GraphQL subscription). Same auth, rate limit and 403 rule
 //! as the other task routes; the subscription cap is the event router's, shared with GraphQL.
+//! An SSE stream holds one of its user's live-connection places and one of the server's (the
+//! admission gate's, shared with WebSockets) for as long as it is open: over either, the open
+//! is refused (429 `TOO_MANY_CONNECTIONS` / 503 `SERVER_BUSY`).
 //! An SSE stream lives only as long as its token ([`Credential`], as a GraphQL socket): at the
 //! token's `exp`, or when re-verification fails (a revoked Better Auth session), it sends a
 //! final `event: unauthorized` saying why and ends.
@@ -24,7 +27,7 @@ use super::json::TaskJson;
 use super::openapi::{ListErrors, Slashed, UserPath};
 use super::tasks::Owner;
 use crate::AppState;
-use crate::auth::{Credential, CredentialEnd, Verifier, bearer_token};
+use crate::auth::{Credential, CredentialEnd, Gate, Verifier, bearer_token};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::tasks::{TaskEvent, TaskEventKind, TaskService};
@@ -131,9 +134,12 @@ async fn events(
     State(tasks): State<TaskService>,
     State(config): State<Arc<Config>>,
     State(verifier): State<Arc<Verifier>>,
+    State(gate): State<Arc<Gate>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Held by the stream: its place comes back when the client goes.
+    let live = gate.hold_live(&user)?;
     let header = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -153,6 +159,7 @@ async fn events(
     let token = bearer_token(&headers).map_err(AppError::Unauthenticated)?;
     let ended = Credential::new(verifier, token, user).ended();
     let stream = async_stream::stream! {
+        let _live = live;
         tokio::pin!(ended);
         tokio::pin!(events);
         loop {

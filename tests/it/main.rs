@@ -17,6 +17,7 @@ mod cli;
 mod concurrency;
 mod contract;
 mod failure;
+mod fair_connections;
 mod fair_events;
 mod frontend;
 mod graphql;
