@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
 mod serve;
+mod slow_client;
 
 use std::any::Any;
 use std::sync::Arc;
