@@ -80,6 +80,12 @@ pub struct LimitsArgs {
           value_parser = check::nonzero_duration(), global = true)]
     pub body_read_timeout: Parsed<Duration>,
 
+    /// How long a client may go without accepting any of a response's bytes (a stream, a
+    /// long list, a WebSocket message) before its connection is closed (e.g. 30s).
+    #[arg(long, env = "SLOW_CLIENT_TIMEOUT", default_value = "30s",
+          value_parser = check::nonzero_duration(), global = true)]
+    pub slow_client_timeout: Parsed<Duration>,
+
     /// Requests without a token each client address may make per RATE_LIMIT_WINDOW; more are
     /// answered 429. 0 turns the limit off.
     #[arg(long, env = "ANONYMOUS_RATE_LIMIT", default_value = "60",

@@ -65,6 +65,8 @@ pub struct Operations {
     pub header_read_timeout: Duration,
     /// Time to send a request body.
     pub body_read_timeout: Duration,
+    /// Longest a client may go without accepting response bytes before it is dropped.
+    pub slow_client_timeout: Duration,
     /// Rate limit for requests without a token, per client address; `None` when off.
     pub anonymous_rate_limit: Option<RateLimitPolicy>,
     /// Peers whose `X-Forwarded-For` is believed.
@@ -124,6 +126,7 @@ impl Settings {
             shutdown_timeout: server.shutdown_timeout.get()?,
             header_read_timeout: limits.header_read_timeout.get()?,
             body_read_timeout: limits.body_read_timeout.get()?,
+            slow_client_timeout: limits.slow_client_timeout.get()?,
             anonymous_rate_limit,
             trusted_proxies: limits.trusted_proxies.get()?,
             websocket: limits.websocket()?,

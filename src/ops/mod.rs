@@ -15,6 +15,7 @@ pub mod rate_limit;
 pub mod request_id;
 mod serve;
 pub mod slots;
+mod slow_client;
 
 use std::any::Any;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! Serving connections: a cap on how many are open at once, a per-address share of sockets
 //! that have sent nothing yet (the admission gate's), a header-read / idle timeout so silent
-//! sockets give their slot back, and a graceful shutdown whose
+//! sockets give their slot back, a write timeout so a client that stops reading gives its
+//! connection up (`slow_client`), and a graceful shutdown whose
 //! drain is bounded by SHUTDOWN_TIMEOUT, after which the server returns (and the pools, owned
 //! by the state the router holds, are dropped and close their connections).
 
@@ -10,6 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -24,6 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+use super::slow_client::WriteDeadline;
 use crate::AppState;
 
 /// A listener that accepts a connection only while fewer than the cap are open. Past the cap,
@@ -32,6 +35,8 @@ use crate::AppState;
 pub struct CappedListener {
     inner: TcpListener,
     slots: Arc<Semaphore>,
+    /// SLOW_CLIENT_TIMEOUT of each accepted connection's writes.
+    write_timeout: Duration,
 }
 
 impl CappedListener {
@@ -40,7 +45,14 @@ impl CappedListener {
         CappedListener {
             inner,
             slots: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            write_timeout: Duration::MAX,
         }
+    }
+
+    /// The same listener, closing a connection whose client accepts no data for `timeout`.
+    pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
     }
 }
 
@@ -48,6 +60,7 @@ impl CappedListener {
 pub struct CappedStream {
     stream: TcpStream,
     _slot: OwnedSemaphorePermit,
+    deadline: WriteDeadline,
 }
 
 impl axum::serve::Listener for CappedListener {
@@ -67,6 +80,7 @@ impl axum::serve::Listener for CappedListener {
             CappedStream {
                 stream,
                 _slot: slot,
+                deadline: WriteDeadline::new(self.write_timeout),
             },
             addr,
         )
@@ -105,11 +119,15 @@ impl AsyncWrite for CappedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let outcome = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.deadline.check(cx, outcome)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        let outcome = Pin::new(&mut this.stream).poll_flush(cx);
+        this.deadline.check(cx, outcome)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -121,7 +139,9 @@ impl AsyncWrite for CappedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let outcome = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.deadline.check(cx, outcome)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -186,7 +206,8 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let operations = state.config.operations.clone();
-    let mut listener = CappedListener::new(listener, operations.max_connections);
+    let mut listener = CappedListener::new(listener, operations.max_connections)
+        .with_write_timeout(operations.slow_client_timeout);
     // Live streams never finish by themselves: ended at shutdown so the drain is not held up.
     let tasks = state.tasks.clone();
     let gate = state.gate.clone();

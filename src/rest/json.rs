@@ -5,15 +5,19 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use std::io;
+
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt, stream};
 use serde::Serialize;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::tasks::{Category, Priority, Task, TaskStats, time};
 
 /// A wire name with a schema of its own, made from the model's list of names (`ALL`,
@@ -207,6 +211,47 @@ impl Serialize for TaskList<'_> {
     }
 }
 
+/// A long list as the JSON array [`json_list`] gives, byte for byte, sent one page at a time
+/// as the client takes it: `first` (not empty) opens the array, each page of `rest` (none
+/// empty) continues it. A page that fails to load aborts the body (the client sees a
+/// truncated response, never a well-formed short list).
+pub(super) fn json_list_stream(
+    first: &[Task],
+    rest: impl Stream<Item = AppResult<Vec<Task>>> + Send + 'static,
+) -> Response {
+    let head = stream::once(std::future::ready(encode_page(b'[', first)));
+    let pages = rest.map(|page| encode_page(b',', &page?));
+    let tail = stream::once(std::future::ready(Ok(Bytes::from_static(b"]"))));
+    let body = head.chain(pages).chain(tail).map(|chunk| {
+        chunk.map_err(|error| {
+            tracing::error!(%error, "a page of a streamed list failed; aborting the response");
+            io::Error::other(error.to_string())
+        })
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// `lead` (`[` or `,`) and the tasks, comma-separated: a piece of the array `TaskList` writes.
+fn encode_page(lead: u8, tasks: &[Task]) -> AppResult<Bytes> {
+    let mut out = Vec::with_capacity(1 + tasks.len() * 384);
+    out.push(lead);
+    for (i, task) in tasks.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &TaskView::from(task))
+            .map_err(|e| AppError::Internal(format!("encoding tasks: {e}")))?;
+    }
+    Ok(Bytes::from(out))
+}
+
 /// The tasks as a JSON array, encoded straight to bytes in a buffer sized for them.
 pub(super) fn json_list(headers: HeaderMap, tasks: &[Task]) -> Response {
     let mut body = Vec::with_capacity(2 + tasks.len() * 384);
@@ -308,12 +353,21 @@ mod tests {
         let mut list = Vec::new();
         serde_json::to_writer(&mut list, &TaskList(&tasks)).expect("encoder");
         assert_eq!(
-            String::from_utf8(list).expect("utf-8"),
+            String::from_utf8(list.clone()).expect("utf-8"),
             format!("[{}]", singles.join(","))
         );
         let mut empty = Vec::new();
         serde_json::to_writer(&mut empty, &TaskList(&[])).expect("encoder");
         assert_eq!(empty, b"[]");
+        // A streamed list's pieces make the same bytes, however the list is cut into pages.
+        for cut in 1..tasks.len() {
+            let mut pieces = encode_page(b'[', &tasks[..cut]).expect("encodes").to_vec();
+            for page in tasks[cut..].chunks(3) {
+                pieces.extend_from_slice(&encode_page(b',', page).expect("encodes"));
+            }
+            pieces.push(b']');
+            assert_eq!(pieces, list, "cut at {cut}");
+        }
     }
 
     /// The REST encoders spell timestamps as chrono does (through `tasks::time`), inside

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{TaskCreate, TaskUpdate};
-use super::json::{StatsJson, TaskJson, json_list};
+use super::json::{StatsJson, TaskJson, json_list, json_list_stream};
 use super::openapi::{
     CreateErrors, ItemErrors, ListErrors, Slashed, TaskPath, UpdateErrors, UserPath,
 };
@@ -72,8 +72,12 @@ async fn list(
 ) -> AppResult<Response> {
     let (query, page) = ListParams::parse(raw.as_deref())?;
     let Some(page) = page else {
-        let list = tasks.list(&user, &query).await?;
-        return Ok(json_list(HeaderMap::new(), &list));
+        // The whole list, read and sent a page at a time as the client takes it (what one
+        // response holds is bounded); a list of one page goes out whole, as it always did.
+        return Ok(match tasks.list_pages(&user, &query).await? {
+            (first, None) => json_list(HeaderMap::new(), &first),
+            (first, Some(rest)) => json_list_stream(&first, rest),
+        });
     };
     let found = tasks.list_page(&user, &query, &page).await?;
     let mut headers = HeaderMap::new();

@@ -21,6 +21,9 @@ use crate::error::FieldError;
 pub const MAX_PAGE_SIZE: i64 = 200;
 /// The page size of a GraphQL connection when `first` is not given.
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
+/// The rows a full list or a live stream's replay reads at a time, as the client takes them:
+/// what one such response holds of its rows at most (docs/SECURITY.md, "Fair share").
+pub const STREAM_PAGE_SIZE: i64 = 100;
 
 /// Format version, so that a cursor from an older server is refused, not misread.
 const VERSION: &str = "1";

@@ -6,9 +6,12 @@
 //! Task operations only: sync lives in `tasks::sync`, the LISTEN relay in `tasks::events`, the
 //! search-key backfill in `tasks::backfill`; SQL in `tasks::store`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
+use futures::{Stream, stream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
@@ -17,7 +20,7 @@ use super::model::{
     Category, ListQuery, NewTask, Priority, Task, TaskPatch, TaskRow, TaskStats, micros,
     validate_search,
 };
-use super::page::{MAX_PAGE_SIZE, Page, PageRequest};
+use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
 use super::store;
 use super::unit::UnitOfWork;
 use super::visibility;
@@ -39,7 +42,13 @@ pub struct TaskService {
     max_tasks: u64,
     /// How long deletions are remembered for incremental sync.
     pub(super) tombstone_retention: Duration,
+    /// Page reads of streamed lists and replays running at once, all users together: bulk
+    /// reads wait here (holding no connection) so they never take the whole pool.
+    pub(super) page_reads: Arc<Semaphore>,
 }
+
+/// Pages of streamed lists and replays read at once (see `TaskService::page_reads`).
+const PAGE_READS_AT_ONCE: usize = 2;
 
 /// Now, cut to microseconds: what both backends store, so a task reads back exactly as written.
 pub(super) fn now_micros() -> NaiveDateTime {
@@ -54,6 +63,14 @@ fn check_query(query: &ListQuery) -> AppResult<()> {
     Ok(())
 }
 
+/// Where the page after a full `page` of a streamed list starts (`None`: it was the last).
+fn next_cursor(page: &[Task], query: &ListQuery) -> Option<Cursor> {
+    let last = page
+        .last()
+        .filter(|_| page.len() as i64 >= STREAM_PAGE_SIZE)?;
+    Some(Cursor::after(last, query))
+}
+
 impl TaskService {
     /// The service over this database, with `max_subscriptions_per_user` open subscriptions
     /// allowed per user and deletions kept `tombstone_retention` for sync.
@@ -64,7 +81,23 @@ impl TaskService {
             events: EventRouter::new(max_subscriptions_per_user),
             max_tasks: u64::MAX,
             tombstone_retention,
+            page_reads: Arc::new(Semaphore::new(PAGE_READS_AT_ONCE)),
         }
+    }
+
+    /// A connection for one page of a streamed list or replay, once a page slot is free: the
+    /// slot is held while the connection is.
+    pub(super) async fn page_read(
+        &self,
+        user: &AuthUser,
+    ) -> AppResult<(OwnedSemaphorePermit, crate::db::DbConn)> {
+        let slot = self
+            .page_reads
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Internal("page slots closed".into()))?;
+        Ok((slot, self.work.read(user).await?))
     }
 
     /// The same service, refusing to create more than `max` tasks per user.
@@ -122,6 +155,60 @@ impl TaskService {
         check_query(query)?;
         let mut conn = self.work.read(user).await?;
         let rows = store::list(&mut conn, user, query, None, now_micros()).await?;
+        Ok(rows.into_iter().map(Task::from).collect())
+    }
+
+    /// The user's tasks, filtered and sorted, as [`list`](Self::list) gives them, read
+    /// [`STREAM_PAGE_SIZE`] at a time: the first page now (so a bad request or an unavailable
+    /// database is an error before anything is sent), and when it was full, the pages after
+    /// it, each read by its own short unit of work when the stream is polled for it. Keyset
+    /// order: a task that exists throughout and keeps its sort value comes exactly once.
+    pub async fn list_pages(
+        &self,
+        user: &AuthUser,
+        query: &ListQuery,
+    ) -> AppResult<(
+        Vec<Task>,
+        Option<impl Stream<Item = AppResult<Vec<Task>>> + Send + use<>>,
+    )> {
+        check_query(query)?;
+        // One `now` for every page: the `overdue` filter means the same on each.
+        let now = now_micros();
+        let first = self.list_after(user, query, None, now).await?;
+        let Some(after) = next_cursor(&first, query) else {
+            return Ok((first, None));
+        };
+        let (service, user, query) = (self.clone(), user.clone(), query.clone());
+        let rest = stream::unfold(Some(after), move |after| {
+            let (service, user, query) = (service.clone(), user.clone(), query.clone());
+            async move {
+                match service.list_after(&user, &query, Some(after?), now).await {
+                    Ok(page) if page.is_empty() => None,
+                    Ok(page) => {
+                        let next = next_cursor(&page, &query);
+                        Some((Ok(page), next))
+                    }
+                    Err(error) => Some((Err(error), None)),
+                }
+            }
+        });
+        Ok((first, Some(rest)))
+    }
+
+    /// One page of [`STREAM_PAGE_SIZE`] tasks after `after`.
+    async fn list_after(
+        &self,
+        user: &AuthUser,
+        query: &ListQuery,
+        after: Option<Cursor>,
+        now: NaiveDateTime,
+    ) -> AppResult<Vec<Task>> {
+        let page = PageRequest {
+            limit: STREAM_PAGE_SIZE,
+            after,
+        };
+        let (_slot, mut conn) = self.page_read(user).await?;
+        let rows = store::list(&mut conn, user, query, Some(&page), now).await?;
         Ok(rows.into_iter().map(Task::from).collect())
     }
 

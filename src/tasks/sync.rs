@@ -12,10 +12,12 @@ use futures::{Stream, StreamExt, stream};
 
 use super::events::{TaskEvent, TaskEventKind};
 use super::model::{ListQuery, Task};
+use super::page::STREAM_PAGE_SIZE;
 use super::service::{TaskService, now_micros};
 use super::store;
 use super::visibility;
 use crate::auth::AuthUser;
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
 
 /// What changed for a user since a cursor (or everything, without one).
@@ -78,20 +80,7 @@ impl TaskService {
         field: &str,
     ) -> AppResult<TaskChangeSet> {
         let since = since.map(|raw| parse_cursor(field, raw)).transpose()?;
-        let mut conn = self.work.read(user).await?;
-        // A plain read first: most of the time there is nothing to drop, and sync stays one
-        // connection without a transaction. When there is, the prune is its own unit of work
-        // (this connection goes back first: never hold two).
-        if let Some(newest) = store::prunable(&mut conn, user, self.tombstone_cutoff()).await? {
-            drop(conn);
-            self.work
-                .write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
-                .await?;
-            conn = self.work.read(user).await?;
-        }
-        // The counter first: every change up to it has committed (one user's changes commit
-        // in number order), so reading up to it is exact.
-        let (last, pruned) = store::cursor(&mut conn, user).await?;
+        let (mut conn, last) = self.sync_point(user, since).await?;
         let Some(since) = since else {
             let all =
                 store::list(&mut conn, user, &ListQuery::default(), None, now_micros()).await?;
@@ -108,57 +97,35 @@ impl TaskService {
                 cursor: last,
             });
         };
-        if since < pruned || since > last {
-            return Err(AppError::CursorExpired);
-        }
-        let entries = store::changes_between(&mut conn, user, since, last).await?;
-        let live: Vec<i64> = entries
-            .iter()
-            .filter(|entry| !entry.deleted)
-            .map(|entry| entry.task_id)
-            .collect();
-        let mut tasks: HashMap<i64, Task> = store::find_many(&mut conn, user, &live)
-            .await?
-            .into_iter()
-            .map(|row| {
-                let task = Task::from(row);
-                (task.id, task)
-            })
-            .collect();
-        let events = entries
-            .into_iter()
-            .filter_map(|entry| {
-                let id = entry.task_id;
-                if entry.deleted {
-                    return Some(TaskEvent::change(
-                        user.id(),
-                        TaskEventKind::Deleted,
-                        id,
-                        None,
-                        entry.seq,
-                    ));
-                }
-                // Missing: deleted after the counter was read; the next sync reports it.
-                let task = tasks.remove(&id)?;
-                // New to a client at `since`, however often it changed since: it has to add
-                // the task (in its latest state), not look for one to update.
-                let kind = match entry.created_seq {
-                    Some(created) if created > since => TaskEventKind::Created,
-                    _ => TaskEventKind::Updated,
-                };
-                Some(TaskEvent::change(
-                    user.id(),
-                    kind,
-                    id,
-                    Some(task),
-                    entry.seq,
-                ))
-            })
-            .collect();
+        let (events, _) = changes_page(&mut conn, user, since, since, last, None).await?;
         Ok(TaskChangeSet {
             events,
             cursor: last,
         })
+    }
+
+    /// Where sync stands for the user now: a connection (kept for the reads that follow) and
+    /// the last change number, after dropping the tombstones past retention. A `since` older
+    /// than the deletions kept, or newer than the last change, is [`AppError::CursorExpired`].
+    async fn sync_point(&self, user: &AuthUser, since: Option<i64>) -> AppResult<(DbConn, i64)> {
+        let mut conn = self.work.read(user).await?;
+        // A plain read first: most of the time there is nothing to drop, and sync stays one
+        // connection without a transaction. When there is, the prune is its own unit of work
+        // (this connection goes back first: never hold two).
+        if let Some(newest) = store::prunable(&mut conn, user, self.tombstone_cutoff()).await? {
+            drop(conn);
+            self.work
+                .write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
+                .await?;
+            conn = self.work.read(user).await?;
+        }
+        // The counter first: every change up to it has committed (one user's changes commit
+        // in number order), so reading up to it is exact.
+        let (last, pruned) = store::cursor(&mut conn, user).await?;
+        match since {
+            Some(since) if since < pruned || since > last => Err(AppError::CursorExpired),
+            _ => Ok((conn, last)),
+        }
     }
 
     /// Tombstones older than this are dropped.
@@ -190,11 +157,16 @@ impl TaskService {
         let live = self.subscribe(user)?;
         let mut first: Vec<TaskEvent> = Vec::new();
         let mut covered = None;
+        let mut replay = None;
         if let Some(resume) = resume {
-            match self.changes(user, Some(resume), field).await {
-                Ok(set) => {
-                    covered = Some(set.cursor);
-                    first.extend(set.events);
+            let since = parse_cursor(field, resume)?;
+            match self.sync_point(user, Some(since)).await {
+                Ok((conn, last)) => {
+                    // The replay reads its pages as the client takes them, each on its own
+                    // connection: none is held while the client reads.
+                    drop(conn);
+                    covered = Some(last);
+                    replay = Some(self.replay(user, since, last));
                 }
                 Err(AppError::CursorExpired) => {
                     let now = self.cursor(user).await?;
@@ -211,6 +183,107 @@ impl TaskService {
             };
             std::future::ready(fresh)
         });
-        Ok(stream::iter(first).chain(live))
+        // A replay page that fails ends the stream (the client resumes from the last event it
+        // got) rather than go on to the live events with a gap.
+        Ok(stream::iter(first.into_iter().map(Ok))
+            .chain(stream::iter(replay).flatten())
+            .chain(live.map(Ok))
+            .take_while(|item| {
+                if let Err(error) = item {
+                    tracing::warn!(%error, "a replay page failed; ending the stream");
+                }
+                std::future::ready(item.is_ok())
+            })
+            .filter_map(|item| std::future::ready(item.ok())))
     }
+
+    /// The changes numbered `since < seq <= upto`, read [`STREAM_PAGE_SIZE`] at a time when
+    /// the stream is polled for more, each page its own short read.
+    fn replay(
+        &self,
+        user: &AuthUser,
+        since: i64,
+        upto: i64,
+    ) -> impl Stream<Item = AppResult<TaskEvent>> + Send + use<> {
+        let (service, user) = (self.clone(), user.clone());
+        stream::unfold(Some(since), move |after| {
+            let (service, user) = (service.clone(), user.clone());
+            async move {
+                let after = after?;
+                let page = async {
+                    let (_slot, mut conn) = service.page_read(&user).await?;
+                    let limit = Some(STREAM_PAGE_SIZE);
+                    changes_page(&mut conn, &user, since, after, upto, limit).await
+                };
+                let (items, next) = match page.await {
+                    Ok((events, next)) => (events.into_iter().map(Ok).collect(), next),
+                    Err(error) => (vec![Err(error)], None),
+                };
+                Some((stream::iter::<Vec<AppResult<TaskEvent>>>(items), next))
+            }
+        })
+        .flatten()
+    }
+}
+
+/// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task with
+/// its current state, as seen by a client at `since`; and the number to read on from when
+/// the page was full (more may follow).
+async fn changes_page(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    since: i64,
+    after: i64,
+    upto: i64,
+    limit: Option<i64>,
+) -> AppResult<(Vec<TaskEvent>, Option<i64>)> {
+    let entries = store::changes_between(conn, user, after, upto, limit).await?;
+    let next = match (entries.last(), limit) {
+        (Some(entry), Some(limit)) if entries.len() as i64 >= limit => Some(entry.seq),
+        _ => None,
+    };
+    let live: Vec<i64> = entries
+        .iter()
+        .filter(|entry| !entry.deleted)
+        .map(|entry| entry.task_id)
+        .collect();
+    let mut tasks: HashMap<i64, Task> = store::find_many(conn, user, &live)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let task = Task::from(row);
+            (task.id, task)
+        })
+        .collect();
+    let events = entries
+        .into_iter()
+        .filter_map(|entry| {
+            let id = entry.task_id;
+            if entry.deleted {
+                return Some(TaskEvent::change(
+                    user.id(),
+                    TaskEventKind::Deleted,
+                    id,
+                    None,
+                    entry.seq,
+                ));
+            }
+            // Missing: deleted after the counter was read; the next sync reports it.
+            let task = tasks.remove(&id)?;
+            // New to a client at `since`, however often it changed since: it has to add the
+            // task (in its latest state), not look for one to update.
+            let kind = match entry.created_seq {
+                Some(created) if created > since => TaskEventKind::Created,
+                _ => TaskEventKind::Updated,
+            };
+            Some(TaskEvent::change(
+                user.id(),
+                kind,
+                id,
+                Some(task),
+                entry.seq,
+            ))
+        })
+        .collect();
+    Ok((events, next))
 }

@@ -19,6 +19,7 @@ mod contract;
 mod failure;
 mod fair_connections;
 mod fair_events;
+mod fair_memory;
 mod frontend;
 mod graphql;
 mod hostile;

@@ -217,23 +217,27 @@ pub(in crate::tasks) struct ChangeEntry {
     pub(in crate::tasks) created_seq: Option<i64>,
 }
 
-/// The viewer's changes numbered `after < seq <= upto`, oldest first.
+/// The viewer's changes numbered `after < seq <= upto`, oldest first (the first `limit`).
 pub(in crate::tasks) async fn changes_between(
     conn: &mut DbConn,
     viewer: &AuthUser,
     after: i64,
     upto: i64,
+    limit: Option<i64>,
 ) -> QueryResult<Vec<ChangeEntry>> {
     use crate::db::schema::task_changes::dsl::*;
     db_run!(conn, |c| {
-        task_changes
+        let mut q = task_changes
             .filter(journal_visible_to(viewer))
             .filter(seq.gt(after))
             .filter(seq.le(upto))
             .order_by(seq.asc())
             .select((seq, task_id, deleted, created_seq))
-            .load::<(i64, i64, bool, Option<i64>)>(c)
-            .await
+            .into_boxed();
+        if let Some(limit) = limit {
+            q = q.limit(limit);
+        }
+        q.load::<(i64, i64, bool, Option<i64>)>(c).await
     })
     .map(|rows| {
         rows.into_iter()

@@ -91,6 +91,11 @@ impl Binary {
         format!("http://{}", self.addr)
     }
 
+    /// The process id (for reading its `/proc` entries).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the process is running")
+    }
+
     /// Sends a signal (`TERM`, `INT`) to the process.
     pub fn signal(&self, name: &str) {
         let pid = self.child.id().expect("the process is running");

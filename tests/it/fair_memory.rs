@@ -1,0 +1,287 @@
+//! Memory (issue 18, attack 4): a client that does not read holds a bounded part of the
+//! server. Full lists and SSE replays are read from the database a page at a time as the
+//! client takes them, and a client that accepts no bytes for SLOW_CLIENT_TIMEOUT is dropped.
+//! Full lists keep their legacy bytes.
+//!
+//! Bounds tested: ten non-reading full lists and ten non-reading `Last-Event-ID: 0` streams
+//! over 2,000 tasks of ~2.4 KB each (a 5 MB list) grow the real binary's resident memory by
+//! less than 64 MB (unpaged, they would hold ~150 MB; measured 3-30 MB); meanwhile another user's
+//! list answers within 5 s (a debug build on a shared machine); and each of the twenty is
+//! disconnected once it has not read for SLOW_CLIENT_TIMEOUT.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::common::binary::Binary;
+use crate::common::live::SseReader;
+use crate::common::{Backend, TestApp, pg, token_for};
+
+/// Tasks of the user whose lists and replays are not read.
+const TASKS: usize = 2000;
+/// Non-reading clients of each kind.
+const SILENT: usize = 10;
+/// Growth of the server's resident memory allowed while they are open.
+const GROWTH_BOUND_KIB: u64 = 64 * 1024;
+/// What "promptly" means for another user's request.
+const PROMPT: Duration = Duration::from_secs(5);
+
+/// A large task: a 200-character title and a 1,000-character (2,000-byte) description.
+fn big_task(i: usize) -> Value {
+    json!({
+        "title": format!("{i:05} {}", "t".repeat(194)),
+        "description": "é".repeat(1000),
+    })
+}
+
+/// Creates `count` tasks for `user` through `base`, 16 requests at a time.
+async fn create_tasks(client: &reqwest::Client, base: &str, user: &str, count: usize) {
+    let token = token_for(user);
+    let url = format!("{base}/api/{user}/tasks");
+    for chunk in (0..count).collect::<Vec<_>>().chunks(16) {
+        let sent = chunk.iter().map(|i| {
+            client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&big_task(*i))
+                .send()
+        });
+        for response in join_all(sent).await {
+            assert_eq!(response.expect("sent").status(), StatusCode::CREATED);
+        }
+    }
+}
+
+/// The process's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// How many TCP connections the server at `port` holds established (from `/proc/net/tcp`:
+/// a connection it closed leaves that state at once, even while the client reads nothing).
+fn established(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("proc net tcp");
+    let local = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 3 && fields[1].ends_with(&local) && fields[3] == "01"
+        })
+        .count()
+}
+
+/// Sends `GET path` as `user` over a socket with a small receive buffer, and never reads.
+async fn silent_get(addr: std::net::SocketAddr, user: &str, path: &str, extra: &str) -> TcpStream {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let mut stream = socket.connect(addr).await.expect("connects");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n{extra}\r\n",
+        token_for(user)
+    );
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    stream
+}
+
+/// Twenty clients that do not read (ten full lists, ten `Last-Event-ID: 0` streams) over the
+/// real binary: bounded memory growth, another user served promptly, and every one of them
+/// disconnected after SLOW_CLIENT_TIMEOUT.
+async fn non_reading_clients_hold_bounded_memory_and_are_dropped(backend: Backend) {
+    todo_api::install_crypto_provider();
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => match pg::TempDatabase::create().await {
+            Some(database) => Some(database),
+            None => return,
+        },
+    };
+    let mut env = vec![("RATE_LIMIT", "0"), ("SLOW_CLIENT_TIMEOUT", "4s")];
+    if let Some(database) = &database {
+        env.push(("DATABASE_URL", database.url.as_str()));
+    }
+    let server = Binary::start(&env).await;
+    let (base, addr) = (server.base(), server.addr);
+    let client = reqwest::Client::new();
+    create_tasks(&client, &base, "alice", TASKS).await;
+    create_tasks(&client, &base, "bob", 3).await;
+    let list = |user: &'static str| {
+        client
+            .get(format!("{base}/api/{user}/tasks"))
+            .bearer_auth(token_for(user))
+            .send()
+    };
+    // Warm up: one full list read by a client that reads.
+    let whole = list("alice")
+        .await
+        .expect("sent")
+        .bytes()
+        .await
+        .expect("read");
+    let tasks: Vec<Value> = serde_json::from_slice(&whole).expect("a JSON array");
+    assert_eq!(tasks.len(), TASKS);
+    let before = rss_kib(server.pid());
+    let established_before = established(addr.port());
+
+    let mut lists = Vec::new();
+    let mut streams = Vec::new();
+    for _ in 0..SILENT {
+        lists.push(silent_get(addr, "alice", "/api/alice/tasks", "").await);
+        let replay = "Accept: text/event-stream\r\nLast-Event-ID: 0\r\n";
+        streams.push(silent_get(addr, "alice", "/api/alice/tasks/events", replay).await);
+    }
+    // Let the server produce what it will for them.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during = rss_kib(server.pid());
+    let started = Instant::now();
+    let other = list("bob").await.expect("sent");
+    assert_eq!(other.status(), StatusCode::OK);
+    assert_eq!(other.json::<Vec<Value>>().await.expect("JSON").len(), 3);
+    assert!(started.elapsed() < PROMPT, "{:?}", started.elapsed());
+    let growth = during.saturating_sub(before);
+    eprintln!(
+        "resident memory: {before} KiB before, {during} KiB with {SILENT}+{SILENT} silent clients"
+    );
+    assert!(
+        growth < GROWTH_BOUND_KIB,
+        "memory grew by {growth} KiB with non-reading clients (bound {GROWTH_BOUND_KIB} KiB)"
+    );
+
+    // Past SLOW_CLIENT_TIMEOUT (counted from when the server's writes first block, which on
+    // a loaded machine may be seconds in) the server closes all twenty. (Read nothing to see
+    // it: reading would let them go on.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while established(addr.port()) > established_before {
+        assert!(
+            Instant::now() < deadline,
+            "{} connections still open, {established_before} before the silent clients",
+            established(addr.port())
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop((lists, streams));
+    drop(server);
+    drop(database);
+}
+
+/// `count` tasks for the app's `user`, with titles repeating so a title sort has ties.
+async fn create_plain(app: &TestApp, user: &str, count: usize) {
+    let client = app.user(user);
+    for i in 0..count {
+        client
+            .post(
+                &client.tasks_path(""),
+                json!({"title": format!("task {}", i % 7)}),
+            )
+            .await
+            .good(StatusCode::CREATED);
+    }
+}
+
+/// The full list, streamed over several pages, is the same bytes as the paged answers (which
+/// the legacy encoder still writes in one piece) put together: same array, order and bytes,
+/// each task once; in the default order and in a sort with ties.
+async fn a_streamed_list_keeps_the_legacy_bytes(backend: Backend) {
+    let app = start_app!(backend, "--rate-limit" => "0");
+    create_plain(&app, "alice", 250).await;
+    let alice = app.user("alice");
+    for params in [
+        "",
+        "sort=title&order=asc",
+        "status=pending&sort=created&order=asc",
+    ] {
+        let full = app
+            .client
+            .get(format!("{}{}?{params}", app.base, alice.tasks_path("")))
+            .bearer_auth(app.token("alice"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(full.status(), StatusCode::OK);
+        assert_eq!(full.headers()["content-type"], "application/json");
+        let full = full.bytes().await.expect("read");
+        // The same list in pages of 200, following `Link`.
+        let mut pieces: Vec<Vec<u8>> = Vec::new();
+        let mut next = Some(format!("{}?{params}&limit=200", alice.tasks_path("")));
+        while let Some(path) = next.take() {
+            let page = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .bearer_auth(app.token("alice"))
+                .send()
+                .await
+                .expect("sent");
+            next = page.headers().get("link").map(|link| {
+                let link = link.to_str().expect("text");
+                link[link.find('<').expect("<") + 1..link.find('>').expect(">")].to_owned()
+            });
+            let bytes = page.bytes().await.expect("read");
+            pieces.push(bytes[1..bytes.len() - 1].to_vec());
+        }
+        assert_eq!(pieces.len(), 2, "{params}");
+        let expected = [b"[".to_vec(), pieces.join(&b","[..]), b"]".to_vec()].concat();
+        assert_eq!(
+            String::from_utf8_lossy(&full),
+            String::from_utf8_lossy(&expected),
+            "{params}"
+        );
+        let tasks: Vec<Value> = serde_json::from_slice(&full).expect("JSON");
+        let mut ids: Vec<i64> = tasks
+            .iter()
+            .map(|t| t["id"].as_i64().expect("id"))
+            .collect();
+        assert_eq!(ids.len(), 250);
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 250, "each task once ({params})");
+    }
+    // Another user's list, meanwhile, is theirs alone.
+    let bob = app.user("bob");
+    assert_eq!(
+        bob.get(&bob.tasks_path("")).await.good(StatusCode::OK),
+        json!([])
+    );
+}
+
+/// A replay over several pages sends every change once, in order, then the live events.
+async fn a_paged_replay_sends_every_change_once_then_live_events(backend: Backend) {
+    let app = start_app!(backend, "--rate-limit" => "0");
+    create_plain(&app, "alice", 230).await;
+    let alice = app.user("alice");
+    let mut sse = SseReader::open(
+        &app,
+        "alice",
+        &alice.tasks_path("/events"),
+        &[("last-event-id", "0")],
+    )
+    .await;
+    assert_eq!(sse.response.status(), StatusCode::OK);
+    let mut last = 0;
+    for _ in 0..230 {
+        let (id, data) = sse.next_event().await;
+        let id: i64 = id.expect("an id").parse().expect("a cursor");
+        assert!(id > last, "in order, each once");
+        assert_eq!(data["kind"], "CREATED");
+        last = id;
+    }
+    let created = alice.create_task("live").await;
+    let (_, data) = sse.next_event().await;
+    assert_eq!(data["kind"], "CREATED");
+    assert_eq!(data["task"]["id"], created["id"]);
+}
+
+backend_cases!(
+    non_reading_clients_hold_bounded_memory_and_are_dropped,
+    a_streamed_list_keeps_the_legacy_bytes,
+    a_paged_replay_sends_every_change_once_then_live_events,
+);
