@@ -116,8 +116,12 @@ impl TaskService {
     /// The user's tasks, filtered and sorted.
     pub async fn list(&self, user: &AuthUser, query: &ListQuery) -> AppResult<Vec<Task>> {
         check_query(query)?;
-        let mut conn = self.work.read(user).await?;
-        let rows = store::list(&mut conn, user, query, None, now_micros()).await?;
+        let rows = self
+            .work
+            .read(user, async |conn| {
+                Ok(store::list(conn, user, query, None, now_micros()).await?)
+            })
+            .await?;
         Ok(rows.into_iter().map(Task::from).collect())
     }
 
@@ -137,9 +141,13 @@ impl TaskService {
             after: page.after.clone(),
         };
         let now = now_micros();
-        let mut conn = self.work.read(user).await?;
-        let mut rows = store::list(&mut conn, user, query, Some(&probe), now).await?;
-        let total = store::count(&mut conn, user, query, now).await?;
+        let (mut rows, total) = self
+            .work
+            .read(user, async |conn| {
+                let rows = store::list(conn, user, query, Some(&probe), now).await?;
+                Ok((rows, store::count(conn, user, query, now).await?))
+            })
+            .await?;
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         Ok(Page {
@@ -151,8 +159,12 @@ impl TaskService {
 
     /// Counts of the user's tasks: by status, overdue, by priority and by category.
     pub async fn stats(&self, user: &AuthUser) -> AppResult<TaskStats> {
-        let mut conn = self.work.read(user).await?;
-        let groups = store::stats(&mut conn, user, now_micros()).await?;
+        let groups = self
+            .work
+            .read(user, async |conn| {
+                Ok(store::stats(conn, user, now_micros()).await?)
+            })
+            .await?;
         let mut stats = TaskStats {
             by_priority: Priority::ALL.iter().map(|p| (*p, 0)).collect(),
             by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
@@ -208,8 +220,8 @@ impl TaskService {
 
     /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
     pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
-        let mut conn = self.work.read(user).await?;
-        store::find(&mut conn, user, id)
+        self.work
+            .read(user, async |conn| Ok(store::find(conn, user, id).await?))
             .await?
             .map(Task::from)
             .ok_or(AppError::NotFound)

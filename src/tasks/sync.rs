@@ -16,6 +16,7 @@ use super::service::{TaskService, now_micros};
 use super::store;
 use super::visibility;
 use crate::auth::AuthUser;
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
 
 /// What changed for a user since a cursor (or everything, without one).
@@ -78,89 +79,30 @@ impl TaskService {
         field: &str,
     ) -> AppResult<TaskChangeSet> {
         let since = since.map(|raw| parse_cursor(field, raw)).transpose()?;
-        let mut conn = self.work.read(user).await?;
-        // A plain read first: most of the time there is nothing to drop, and sync stays one
-        // connection without a transaction. When there is, the prune is its own unit of work
-        // (this connection goes back first: never hold two).
-        if let Some(newest) = store::prunable(&mut conn, user, self.tombstone_cutoff()).await? {
-            drop(conn);
-            self.work
-                .write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
-                .await?;
-            conn = self.work.read(user).await?;
-        }
-        // The counter first: every change up to it has committed (one user's changes commit
-        // in number order), so reading up to it is exact.
-        let (last, pruned) = store::cursor(&mut conn, user).await?;
-        let Some(since) = since else {
-            let all =
-                store::list(&mut conn, user, &ListQuery::default(), None, now_micros()).await?;
-            let events = all
-                .into_iter()
-                .rev()
-                .map(|row| {
-                    let task = Task::from(row);
-                    TaskEvent::change(user.id(), TaskEventKind::Created, task.id, Some(task), last)
+        // One read unit: most of the time there is nothing to drop, and sync stays one
+        // unit. When there is, the prune is a write unit of its own (the read ends first:
+        // never hold two), and the read starts again.
+        let cutoff = self.tombstone_cutoff();
+        loop {
+            let read = self
+                .work
+                .read(user, async |conn| {
+                    if let Some(newest) = store::prunable(conn, user, cutoff).await? {
+                        return Ok(Err(newest));
+                    }
+                    Ok(Ok(read_changes(conn, user, since).await?))
                 })
-                .collect();
-            return Ok(TaskChangeSet {
-                events,
-                cursor: last,
-            });
-        };
-        if since < pruned || since > last {
-            return Err(AppError::CursorExpired);
-        }
-        let entries = store::changes_between(&mut conn, user, since, last).await?;
-        let live: Vec<i64> = entries
-            .iter()
-            .filter(|entry| !entry.deleted)
-            .map(|entry| entry.task_id)
-            .collect();
-        let mut tasks: HashMap<i64, Task> = store::find_many(&mut conn, user, &live)
-            .await?
-            .into_iter()
-            .map(|row| {
-                let task = Task::from(row);
-                (task.id, task)
-            })
-            .collect();
-        let events = entries
-            .into_iter()
-            .filter_map(|entry| {
-                let id = entry.task_id;
-                if entry.deleted {
-                    return Some(TaskEvent::change(
-                        user.id(),
-                        TaskEventKind::Deleted,
-                        id,
-                        None,
-                        entry.seq,
-                    ));
+                .await?;
+            match read {
+                Ok(set) => return Ok(set),
+                Err(newest) => {
+                    self.work
+                        .write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
+                        .await?;
                 }
-                // Missing: deleted after the counter was read; the next sync reports it.
-                let task = tasks.remove(&id)?;
-                // New to a client at `since`, however often it changed since: it has to add
-                // the task (in its latest state), not look for one to update.
-                let kind = match entry.created_seq {
-                    Some(created) if created > since => TaskEventKind::Created,
-                    _ => TaskEventKind::Updated,
-                };
-                Some(TaskEvent::change(
-                    user.id(),
-                    kind,
-                    id,
-                    Some(task),
-                    entry.seq,
-                ))
-            })
-            .collect();
-        Ok(TaskChangeSet {
-            events,
-            cursor: last,
-        })
+            }
+        }
     }
-
     /// Tombstones older than this are dropped.
     pub(super) fn tombstone_cutoff(&self) -> NaiveDateTime {
         chrono::Duration::from_std(self.tombstone_retention)
@@ -171,8 +113,11 @@ impl TaskService {
 
     /// The user's current cursor (where a client that just fetched everything stands).
     pub async fn cursor(&self, user: &AuthUser) -> AppResult<i64> {
-        let mut conn = self.work.read(user).await?;
-        Ok(store::cursor(&mut conn, user).await?.0)
+        let (last, _) = self
+            .work
+            .read(user, async |conn| Ok(store::cursor(conn, user).await?))
+            .await?;
+        Ok(last)
     }
 
     /// The catch-up of a live stream resuming after `resume` (a cursor the client saw last,
@@ -213,4 +158,81 @@ impl TaskService {
         });
         Ok(stream::iter(first).chain(live))
     }
+}
+
+/// The changes since `since` (everything without it) on one connection, for `changes`.
+async fn read_changes(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    since: Option<i64>,
+) -> AppResult<TaskChangeSet> {
+    // The counter first: every change up to it has committed (one user's changes commit
+    // in number order), so reading up to it is exact.
+    let (last, pruned) = store::cursor(conn, user).await?;
+    let Some(since) = since else {
+        let all = store::list(conn, user, &ListQuery::default(), None, now_micros()).await?;
+        let events = all
+            .into_iter()
+            .rev()
+            .map(|row| {
+                let task = Task::from(row);
+                TaskEvent::change(user.id(), TaskEventKind::Created, task.id, Some(task), last)
+            })
+            .collect();
+        return Ok(TaskChangeSet {
+            events,
+            cursor: last,
+        });
+    };
+    if since < pruned || since > last {
+        return Err(AppError::CursorExpired);
+    }
+    let entries = store::changes_between(conn, user, since, last).await?;
+    let live: Vec<i64> = entries
+        .iter()
+        .filter(|entry| !entry.deleted)
+        .map(|entry| entry.task_id)
+        .collect();
+    let mut tasks: HashMap<i64, Task> = store::find_many(conn, user, &live)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let task = Task::from(row);
+            (task.id, task)
+        })
+        .collect();
+    let events = entries
+        .into_iter()
+        .filter_map(|entry| {
+            let id = entry.task_id;
+            if entry.deleted {
+                return Some(TaskEvent::change(
+                    user.id(),
+                    TaskEventKind::Deleted,
+                    id,
+                    None,
+                    entry.seq,
+                ));
+            }
+            // Missing: deleted after the counter was read; the next sync reports it.
+            let task = tasks.remove(&id)?;
+            // New to a client at `since`, however often it changed since: it has to add
+            // the task (in its latest state), not look for one to update.
+            let kind = match entry.created_seq {
+                Some(created) if created > since => TaskEventKind::Created,
+                _ => TaskEventKind::Updated,
+            };
+            Some(TaskEvent::change(
+                user.id(),
+                kind,
+                id,
+                Some(task),
+                entry.seq,
+            ))
+        })
+        .collect();
+    Ok(TaskChangeSet {
+        events,
+        cursor: last,
+    })
 }

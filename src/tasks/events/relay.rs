@@ -12,7 +12,6 @@ use super::EventRouter;
 use super::TaskEvent;
 use super::wire::{Received, decode};
 use crate::db::events::ListenerNotice;
-use crate::error::AppError;
 use crate::tasks::model::Task;
 use crate::tasks::store;
 use crate::tasks::unit::UnitOfWork;
@@ -62,12 +61,11 @@ async fn route_payload(router: &EventRouter, work: &UnitOfWork, payload: &str) {
         }) => {
             // Too large to travel in the payload: read it (its current state, which is
             // at least as new as the change).
-            let row = match work.read_for_member(&owner).await {
-                Ok(mut conn) => store::find_for_event(&mut conn, &owner, task_id)
-                    .await
-                    .map_err(AppError::from),
-                Err(e) => Err(e),
-            };
+            let row = work
+                .read_for_member(&owner, async |conn| {
+                    Ok(store::find_for_event(conn, &owner, task_id).await?)
+                })
+                .await;
             match row {
                 Ok(Some(row)) => router.deliver(TaskEvent::change(
                     &owner,
