@@ -17,6 +17,7 @@ mod cli;
 mod concurrency;
 mod contract;
 mod failure;
+mod fair_database;
 mod frontend;
 mod graphql;
 mod hostile;
