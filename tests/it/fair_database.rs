@@ -344,17 +344,11 @@ async fn sqlite_storage_refusing_writes_answers_503_and_readyz_follows() {
     let user = app.user("alice");
     let task = user.create_task("milk").await;
     let path = std::path::PathBuf::from(seeded.url.trim_start_matches("sqlite://"));
-    let mut files = vec![path.clone()];
-    // Not `-shm`: SQLite maps it into memory, and a write to a mapped immutable file is a
-    // SIGBUS, not an error.
-    for suffix in ["-wal"] {
-        let mut name = path.clone().into_os_string();
-        name.push(suffix);
-        let name = std::path::PathBuf::from(name);
-        if name.exists() {
-            files.push(name);
-        }
-    }
+    // The database and its write-ahead log, where writes go first. Not `-shm`: SQLite maps
+    // it into memory, and a write to a mapped immutable file is a SIGBUS, not an error.
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    let files = vec![path, std::path::PathBuf::from(wal)];
     let guard = Immutable::set(files);
 
     let refused = user
