@@ -299,6 +299,21 @@ async fn forged_cursor_time_is_refused(app: TestApp) {
     }
 }
 
+/// A write refused for want of storage: 503 and a body that says so.
+#[track_caller]
+fn storage_refused(refused: &crate::common::TestResponse) {
+    let body = refused.good(StatusCode::SERVICE_UNAVAILABLE);
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.starts_with("Storage is unavailable"), "{detail}");
+}
+
+/// `/readyz` is 503 and names storage.
+async fn not_ready_for_storage(app: &TestApp) {
+    let ready = app.anonymous().get("/readyz").await;
+    let body = ready.good(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["checks"]["storage"], "unavailable", "{body}");
+}
+
 /// Makes files immutable (`chattr +i`) until dropped. Tests run as root here, and root ignores
 /// file modes, so `chmod` cannot make the database refuse writes; an immutable file refuses
 /// them to everyone, through descriptors opened before too (EPERM), which is what a disk gone
@@ -354,17 +369,7 @@ async fn sqlite_storage_refusing_writes_answers_503_and_readyz_follows() {
     let refused = user
         .post(&user.tasks_path(""), json!({"title": "bread"}))
         .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        refused.text
-    );
-    let detail = refused.json()["detail"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(detail.starts_with("Storage is unavailable"), "{detail}");
+    storage_refused(&refused);
     let body = user
         .graphql(
             "mutation { createTask(input: {title: \"eggs\"}) { id } }",
@@ -379,19 +384,72 @@ async fn sqlite_storage_refusing_writes_answers_503_and_readyz_follows() {
     user.get(&user.tasks_path(&format!("/{id}")))
         .await
         .good(StatusCode::OK);
-    let ready = app.anonymous().get("/readyz").await;
-    assert_eq!(
-        ready.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        ready.text
-    );
-    assert_eq!(ready.json()["checks"]["storage"], "unavailable");
+    not_ready_for_storage(app).await;
 
     drop(guard);
     let ready = app.anonymous().get("/readyz").await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
     assert_eq!(ready.json()["checks"]["storage"], "ok");
+    user.create_task("bread").await;
+}
+
+/// PostgreSQL gone read-only (as a hot standby after a failover, or with
+/// `default_transaction_read_only`, here set on the database and made to apply by ending its
+/// sessions): a write answers 503 saying storage is unavailable, `/readyz` answers 503 naming
+/// storage, and once the database takes writes again `/readyz` is 200 and writes succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_read_only_answers_503_and_readyz_follows() {
+    let Some(seeded) = seeded(Backend::Postgres, 1, &[]).await else {
+        return;
+    };
+    let app = &seeded.app;
+    let user = app.user("alice");
+    user.create_task("milk").await;
+    let name = seeded
+        .url
+        .rsplit('/')
+        .next()
+        .expect("database name")
+        .to_owned();
+    let admin = pg::admin_client().await.expect("admin connection");
+    let set_read_only = async |on: bool| {
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {name} SET default_transaction_read_only = {on};
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid();"
+            ))
+            .await
+            .expect("alters the database");
+    };
+    set_read_only(true).await;
+
+    // The first request after the sessions ended may meet a dead connection (a 503 too).
+    let mut refused = user
+        .post(&user.tasks_path(""), json!({"title": "bread"}))
+        .await;
+    for _ in 0..5 {
+        if refused.text.contains("Storage is unavailable") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        refused = user
+            .post(&user.tasks_path(""), json!({"title": "bread"}))
+            .await;
+    }
+    storage_refused(&refused);
+    not_ready_for_storage(app).await;
+
+    set_read_only(false).await;
+    let mut ready = app.anonymous().get("/readyz").await;
+    for _ in 0..5 {
+        if ready.status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ready = app.anonymous().get("/readyz").await;
+    }
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
     user.create_task("bread").await;
 }
 
