@@ -213,12 +213,12 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
     quiet.create_task("bread").await;
 }
 
-/// With a pool of 4 (a share of 1 per user) and DB_TIMEOUT at 100 ms, eight concurrent full
+/// With a pool of 4 (a share of 1 per user) and DB_TIMEOUT at 250 ms, eight concurrent full
 /// lists of 20,000 tasks by one user take turns: those that wait past DB_TIMEOUT answer 503
 /// saying the user has too many requests on the database at once; none is a 500. Another
 /// user's requests meanwhile answer every time within 1 s.
 async fn one_user_holds_at_most_their_share(backend: Backend) {
-    let settings = [("--db-pool-size", "4"), ("--db-timeout", "100ms")];
+    let settings = [("--db-pool-size", "4"), ("--db-timeout", "250ms")];
     let Some(seeded) = seeded(backend, 20_000, &settings).await else {
         return;
     };
@@ -226,6 +226,13 @@ async fn one_user_holds_at_most_their_share(backend: Backend) {
     let noisy = app.user("noisy");
     let quiet = app.user("quiet");
     quiet.create_task("milk").await;
+    // Four users at once open the pool's four connections, so that no request below waits
+    // for a connection to be made (under load that alone can take longer than DB_TIMEOUT).
+    let users: Vec<_> = (0..4).map(|i| app.user(&format!("warm{i}"))).collect();
+    let warm = users.iter().map(|user| async move {
+        user.get(&user.tasks_path("")).await.good(StatusCode::OK);
+    });
+    futures::future::join_all(warm).await;
 
     let all = noisy.tasks_path("");
     let lists = (0..8).map(|_| noisy.get(&all));
