@@ -240,6 +240,16 @@ pub enum AppError {
     /// 503: a dependency (the database, the key server) cannot be reached right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503: a statement ran longer than STATEMENT_TIMEOUT and was stopped.
+    #[error("a query ran longer than STATEMENT_TIMEOUT and was stopped")]
+    QueryTimeout,
+    /// 503: this user already has their share of the database (the number of units of work
+    /// allowed at once) busy, and none came free within DB_TIMEOUT.
+    #[error("the user's database share ({0} at once) stayed busy")]
+    DatabaseBusy(usize),
+    /// 503: storage cannot take writes (read-only file or database, full disk, I/O error).
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// 500: a bug or an unexpected database answer. The text is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -261,7 +271,10 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_)
+            | AppError::QueryTimeout
+            | AppError::DatabaseBusy(_)
+            | AppError::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TaskLimitReached(_) => StatusCode::CONFLICT,
             AppError::TooManySubscriptions(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -289,6 +302,16 @@ impl AppError {
                 .collect::<Vec<_>>()
                 .join("; "),
             AppError::Unavailable(_) => "Service unavailable".to_owned(),
+            AppError::QueryTimeout => "The query took too long and was stopped; narrow it \
+                                       (a shorter search, more filters) or try again later"
+                .to_owned(),
+            AppError::DatabaseBusy(share) => format!(
+                "Too many of your requests are using the database at once (at most {share}); \
+                 try again shortly"
+            ),
+            AppError::StorageUnavailable(_) => "Storage is unavailable: the database cannot \
+                                                save changes right now; try again later"
+                .to_owned(),
             AppError::RateLimited(_) => "Too Many Requests".to_owned(),
             AppError::TaskLimitReached(_) => "Task limit reached".to_owned(),
             AppError::TooManySubscriptions(limit) => {
@@ -307,45 +330,16 @@ impl AppError {
         match self {
             AppError::Internal(why) => tracing::error!(error = %why, "internal error"),
             AppError::Unavailable(why) => tracing::warn!(error = %why, "service unavailable"),
+            AppError::StorageUnavailable(why) => {
+                tracing::error!(error = %why, "storage unavailable")
+            }
+            AppError::QueryTimeout => tracing::warn!("a query ran over STATEMENT_TIMEOUT"),
             AppError::Unauthenticated(failure) => {
                 tracing::debug!(reason = %failure.reason(), "request not authenticated")
             }
             _ => {}
         }
     }
-}
-
-impl From<diesel::result::Error> for AppError {
-    fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match &error {
-            // The connection died under us (database restarted, network cut): the request
-            // can be retried, so it is a 503, not a bug.
-            Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            ) => AppError::Unavailable(error.to_string()),
-            // SQLite gave up waiting for the write lock after busy_timeout.
-            Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
-                AppError::Unavailable(error.to_string())
-            }
-            // PostgreSQL is ending or refusing sessions (shutdown, restart, failover: SQLSTATE
-            // class 57). The request may be retried once it is back, so 503, not a bug.
-            // diesel does not expose the SQLSTATE, so the server's messages are matched.
-            Error::DatabaseError(_, info) if server_going_away(info.message()) => {
-                AppError::Unavailable(error.to_string())
-            }
-            _ => AppError::Internal(error.to_string()),
-        }
-    }
-}
-
-/// PostgreSQL's messages for SQLSTATE 57P01–57P03 (admin shutdown, crash shutdown, cannot
-/// connect now), in the server's default English.
-fn server_going_away(message: &str) -> bool {
-    message.starts_with("terminating connection due to")
-        || message.starts_with("terminating connection because of crash")
-        || message.starts_with("the database system is")
 }
 
 /// The `WWW-Authenticate` value for a 401 (RFC 6750).

@@ -41,6 +41,28 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub db_timeout: Parsed<Duration>,
+
+    /// Longest one database statement may run; one over it is stopped and the request
+    /// answers 503 (e.g. 5s).
+    #[arg(
+        long,
+        env = "STATEMENT_TIMEOUT",
+        default_value = "5s",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub statement_timeout: Parsed<Duration>,
+
+    /// Most database connections one user's requests hold (or wait for) at once; more wait,
+    /// and after DB_TIMEOUT answer 503. 0: a quarter of DB_POOL_SIZE, at least 1.
+    #[arg(
+        long,
+        env = "DB_CONNECTIONS_PER_USER",
+        default_value = "0",
+        value_parser = check::number::<usize>("a number of connections"),
+        global = true
+    )]
+    pub db_connections_per_user: Parsed<usize>,
 }
 
 impl DatabaseArgs {
@@ -54,6 +76,8 @@ impl DatabaseArgs {
         Ok(PoolOptions {
             max_size: self.db_pool_size.get()?,
             acquire_timeout: self.db_timeout.get()?,
+            statement_timeout: self.statement_timeout.get()?,
+            connections_per_user: self.db_connections_per_user.get()?,
         })
     }
 }

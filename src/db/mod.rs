@@ -5,38 +5,44 @@
 //! This module owns connections; it knows nothing of tasks (that SQL lives in `tasks::store`).
 
 pub mod events;
+mod failure;
+mod health;
+mod migrate;
 pub mod schema;
 pub mod sessions;
+mod share;
+mod sqlite;
 mod tls;
 mod transaction;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::{Connection, ConnectionError, ConnectionResult, SqliteConnection};
+use diesel::SqliteConnection;
+use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, PoolError};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures::FutureExt;
-use futures::future::BoxFuture;
 
 use crate::error::AppError;
+
+pub use self::failure::StorageFailure;
+pub use self::share::{UserShare, UserTurn};
 
 /// The SQLite connection: diesel's sync connection run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 type PgManager = AsyncDieselConnectionManager<AsyncPgConnection>;
 type SqliteManager = AsyncDieselConnectionManager<SqliteConn>;
 
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-
-/// Key of the PostgreSQL advisory lock that serialises migrations across instances.
-const MIGRATION_LOCK: i64 = 7_262_534_521;
-
-/// How long SQLite waits for another writer before "database is locked". Writes are single
-/// short statements, so this is only reached under a pathological pile-up.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 15_000;
+diesel::define_sql_function! {
+    /// The 1-based position of `needle` in `haystack`, 0 when absent, NULL for a NULL
+    /// haystack: PostgreSQL's built-in; on SQLite, each connection gets it (`db::sqlite`).
+    fn strpos(
+        haystack: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        needle: diesel::sql_types::Text,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>;
+}
 
 /// Which database a `DATABASE_URL` names. Its `Debug` hides the password a PostgreSQL URL
 /// may carry.
@@ -130,6 +136,11 @@ pub struct PoolOptions {
     pub max_size: u32,
     /// How long a request waits for a connection (or to open one) before a 503.
     pub acquire_timeout: Duration,
+    /// STATEMENT_TIMEOUT: the longest one statement may run before the database stops it.
+    pub statement_timeout: Duration,
+    /// DB_CONNECTIONS_PER_USER: most units of work one user runs at once (0: a quarter of
+    /// `max_size`, at least one).
+    pub connections_per_user: usize,
 }
 
 /// A snapshot of the pool, for metrics.
@@ -147,9 +158,26 @@ pub struct PoolStats {
     pub timeouts: u64,
 }
 
-/// The pool of the chosen backend. Cloning is cheap (both pools are `Arc`s inside).
+/// The pool of the chosen backend, with its time budget and what the last writes said about
+/// its storage. Cloning is cheap (everything is shared).
 #[derive(Clone)]
-pub enum Db {
+pub struct Db {
+    pool: Pool,
+    /// Where the database is (SQLite migrations open their own connection to it).
+    target: Arc<DatabaseTarget>,
+    /// STATEMENT_TIMEOUT, each statement's budget.
+    statement_timeout: Duration,
+    /// DB_TIMEOUT: how long a unit of work waits for its turn and its connection.
+    acquire_timeout: Duration,
+    /// Set while writes fail for want of storage (read-only, full, I/O errors).
+    storage: Arc<health::StorageHealth>,
+    /// Each user's share of the pool.
+    share: UserShare,
+}
+
+/// The bb8 pool of one backend.
+#[derive(Clone)]
+enum Pool {
     /// PostgreSQL through diesel-async's native connection.
     Postgres(bb8::Pool<PgManager>),
     /// SQLite through the sync wrapper.
@@ -194,7 +222,8 @@ fn pool_error(error: bb8::RunError<PoolError>) -> AppError {
 impl Db {
     /// Builds the pool for `target` and checks that a connection can be made.
     pub async fn connect(target: &DatabaseTarget, options: &PoolOptions) -> anyhow::Result<Db> {
-        let db = match target {
+        let budget = options.statement_timeout;
+        let pool = match target {
             DatabaseTarget::Postgres(url) => {
                 let tls = tls::PgTls::from_url(url).map_err(anyhow::Error::msg)?;
                 let mut driver_url = tls.driver_url().to_owned();
@@ -213,23 +242,23 @@ impl Db {
                     .connection_timeout(options.acquire_timeout)
                     .test_on_check_out(true)
                     .build_unchecked(manager);
-                Db::Postgres(pool)
+                Pool::Postgres(pool)
             }
             DatabaseTarget::SqliteFile(path) => {
                 let mut config = ManagerConfig::default();
-                config.custom_setup = Box::new(establish_sqlite);
+                config.custom_setup = Box::new(move |url| sqlite::establish(url, budget));
                 let manager = SqliteManager::new_with_config(path.to_string_lossy(), config);
                 let pool = bb8::Pool::builder()
                     .max_size(options.max_size)
                     .connection_timeout(options.acquire_timeout)
                     .build_unchecked(manager);
-                Db::Sqlite(pool)
+                Pool::Sqlite(pool)
             }
             DatabaseTarget::SqliteMemory => {
                 // Each SQLite connection to ":memory:" is its own database, so the pool holds
                 // exactly one connection, forever.
                 let mut config = ManagerConfig::default();
-                config.custom_setup = Box::new(establish_sqlite);
+                config.custom_setup = Box::new(move |url| sqlite::establish(url, budget));
                 let manager = SqliteManager::new_with_config(":memory:", config);
                 let pool = bb8::Pool::builder()
                     .max_size(1)
@@ -238,8 +267,19 @@ impl Db {
                     .idle_timeout(None)
                     .connection_timeout(options.acquire_timeout)
                     .build_unchecked(manager);
-                Db::Sqlite(pool)
+                Pool::Sqlite(pool)
             }
+        };
+        let db = Db {
+            pool,
+            target: Arc::new(target.clone()),
+            statement_timeout: budget,
+            acquire_timeout: options.acquire_timeout,
+            storage: Arc::default(),
+            share: UserShare::new(UserShare::per_user_for(
+                options.connections_per_user,
+                options.max_size,
+            )),
         };
         // `build_unchecked` connects lazily: open one connection now to fail fast at start.
         db.first_connection(options.acquire_timeout).await?;
@@ -256,9 +296,9 @@ impl Db {
     /// wrong password) that an operator needs to read at start-up.
     async fn first_connection(&self, timeout: Duration) -> anyhow::Result<()> {
         let attempt = async {
-            match self {
-                Db::Postgres(pool) => pool.dedicated_connection().await.map(drop),
-                Db::Sqlite(pool) => pool.dedicated_connection().await.map(drop),
+            match &self.pool {
+                Pool::Postgres(pool) => pool.dedicated_connection().await.map(drop),
+                Pool::Sqlite(pool) => pool.dedicated_connection().await.map(drop),
             }
         };
         match tokio::time::timeout(timeout, attempt).await {
@@ -270,73 +310,50 @@ impl Db {
 
     /// Checks a connection out of the pool: the start of a unit of work.
     pub async fn conn(&self) -> Result<DbConn, AppError> {
-        Ok(match self {
-            Db::Postgres(pool) => DbConn::Postgres(pool.get_owned().await.map_err(pool_error)?),
-            Db::Sqlite(pool) => DbConn::Sqlite(pool.get_owned().await.map_err(pool_error)?),
+        Ok(match &self.pool {
+            Pool::Postgres(pool) => DbConn::Postgres(pool.get_owned().await.map_err(pool_error)?),
+            Pool::Sqlite(pool) => DbConn::Sqlite(pool.get_owned().await.map_err(pool_error)?),
         })
     }
 
-    /// Applies the embedded migrations that have not run yet; returns how many ran.
-    /// Several instances may start at once against one PostgreSQL: an advisory lock (held by
-    /// the migrating connection's session) makes them take turns, so the second one sees the
-    /// first one's work instead of failing on it.
-    pub async fn migrate(&self) -> anyhow::Result<usize> {
-        match self {
-            Db::Postgres(pool) => {
-                let mut conn = pool.get_owned().await.map_err(anyhow::Error::msg)?;
-                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-                    .await?;
-                let outcome = run_migrations(conn, PG_MIGRATIONS).await;
-                let (mut conn, ran) = outcome?;
-                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-                    .await?;
-                Ok(ran)
-            }
-            Db::Sqlite(pool) => {
-                // A pooled connection: for `:memory:` the pooled connection *is* the database.
-                let conn = pool.get_owned().await.map_err(anyhow::Error::msg)?;
-                Ok(run_migrations(conn, SQLITE_MIGRATIONS).await?.1)
-            }
-        }
+    /// One of `user`'s turns at the pool (see `db::share`), waited for at most DB_TIMEOUT.
+    pub async fn turn(&self, user: &str) -> Result<UserTurn, AppError> {
+        self.share.turn(user, self.acquire_timeout).await
     }
 
-    /// True when every embedded migration has been applied (for readiness).
-    pub async fn migrations_applied(&self) -> Result<bool, AppError> {
-        let pending = match self {
-            Db::Postgres(pool) => {
-                let conn = pool.get_owned().await.map_err(pool_error)?;
-                pending_count(conn, PG_MIGRATIONS)?
-            }
-            Db::Sqlite(pool) => {
-                let conn = pool.get_owned().await.map_err(pool_error)?;
-                pending_count(conn, SQLITE_MIGRATIONS)?
-            }
-        };
-        Ok(pending == 0)
+    /// STATEMENT_TIMEOUT, which each transaction on PostgreSQL is given when it begins (on
+    /// SQLite, each connection enforces it itself: `db::sqlite`).
+    pub fn statement_timeout(&self) -> Duration {
+        self.statement_timeout
+    }
+
+    /// DB_TIMEOUT: the longest a unit of work waits for its turn or its connection.
+    pub fn acquire_timeout(&self) -> Duration {
+        self.acquire_timeout
     }
 
     /// How this backend's task events reach subscribers: decided here, once, with the pool, so
     /// that the tasks service stores a strategy instead of asking which backend it runs on.
     pub fn event_transport(&self) -> events::EventTransport {
-        match self {
-            Db::Postgres(_) => events::EventTransport::Notify,
-            Db::Sqlite(_) => events::EventTransport::InProcess,
+        match &self.pool {
+            Pool::Postgres(_) => events::EventTransport::Notify,
+            Pool::Sqlite(_) => events::EventTransport::InProcess,
         }
     }
 
     /// The backend's name.
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Db::Postgres(_) => "postgres",
-            Db::Sqlite(_) => "sqlite",
+        match &self.pool {
+            Pool::Postgres(_) => "postgres",
+            Pool::Sqlite(_) => "sqlite",
         }
     }
 
     /// The pool's numbers, for metrics.
     pub fn pool_stats(&self) -> PoolStats {
-        let state = match self {
-            Db::Postgres(pool) => pool.state(),
-            Db::Sqlite(pool) => pool.state(),
+        let state = match &self.pool {
+            Pool::Postgres(pool) => pool.state(),
+            Pool::Sqlite(pool) => pool.state(),
         };
         PoolStats {
             connections: state.connections,
@@ -346,55 +363,4 @@ impl Db {
             timeouts: state.statistics.get_timed_out,
         }
     }
-}
-
-/// Runs the harness (it uses `block_in_place`, so it needs the multi-threaded runtime) and
-/// hands the connection back.
-async fn run_migrations<C>(conn: C, migrations: EmbeddedMigrations) -> anyhow::Result<(C, usize)>
-where
-    C: AsyncConnection + 'static,
-    diesel_async::AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
-{
-    let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
-    let ran = harness
-        .run_pending_migrations(migrations)
-        .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?
-        .len();
-    Ok((harness.into_inner(), ran))
-}
-
-fn pending_count<C>(conn: C, migrations: EmbeddedMigrations) -> Result<usize, AppError>
-where
-    C: AsyncConnection + 'static,
-    diesel_async::AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
-{
-    let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
-    harness
-        .pending_migrations(migrations)
-        .map(|pending| pending.len())
-        .map_err(|e| AppError::Unavailable(format!("reading migrations: {e}")))
-}
-
-/// Opens one SQLite connection with the settings every connection needs: WAL (readers never
-/// block the writer), a busy timeout (writers queue instead of failing with "database is
-/// locked"), and foreign keys on.
-fn establish_sqlite(path: &str) -> BoxFuture<'_, ConnectionResult<SqliteConn>> {
-    let path = path.to_owned();
-    async move {
-        tokio::task::spawn_blocking(move || {
-            let mut conn = SqliteConnection::establish(&path)?;
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
-                 PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
-                 PRAGMA foreign_keys = ON;"
-            ))
-            .map_err(ConnectionError::CouldntSetupConfiguration)?;
-            Ok(SyncConnectionWrapper::new(conn))
-        })
-        .await
-        .unwrap_or_else(|e| Err(ConnectionError::BadConnection(e.to_string())))
-    }
-    .boxed()
 }

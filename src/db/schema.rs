@@ -36,3 +36,10 @@ diesel::table! {
         pruned_seq -> BigInt,
     }
 }
+
+diesel::table! {
+    storage_probe (id) {
+        id -> Integer,
+        probed_at -> Timestamp,
+    }
+}

@@ -10,8 +10,12 @@
 //! transaction, or whose BEGIN/COMMIT/ROLLBACK was cut short, as broken, and bb8 closes it
 //! instead of reusing it, which rolls the transaction back in the database.
 
+use std::time::Duration;
+
 use diesel::QueryResult;
-use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, TransactionManager,
+};
 
 use super::{DbConn, SqliteConn};
 
@@ -23,10 +27,10 @@ impl DbConn {
     /// at the start, so a transaction that reads before it writes (a count before an insert, a
     /// prune's read after a delete) can never fail to upgrade with "database is locked"; it
     /// waits its turn under `busy_timeout` instead. PostgreSQL's plain `BEGIN` (READ COMMITTED)
-    /// needs no such thing.
-    pub async fn begin_write(&mut self) -> QueryResult<()> {
+    /// needs no such thing; it is given the statement budget (see [`DbConn::begin_read`]).
+    pub async fn begin_write(&mut self, budget: Duration) -> QueryResult<()> {
         match self {
-            DbConn::Postgres(pooled) => PgTransactions::begin_transaction(&mut **pooled).await,
+            DbConn::Postgres(pooled) => begin_pg(pooled, budget).await,
             DbConn::Sqlite(pooled) => {
                 // What diesel-async's own `immediate_transaction` does, without its closure.
                 pooled
@@ -38,6 +42,18 @@ impl DbConn {
                     })
                     .await
             }
+        }
+    }
+
+    /// Starts a transaction for reads, on PostgreSQL only, where it carries the statement
+    /// budget: `statement_timeout` can only be set for a session (which must not leak through
+    /// a pooled connection: the pool may be a transaction pooler) or for a transaction. On
+    /// SQLite, reads stay outside a transaction; the connection enforces the budget itself
+    /// (`db::sqlite`). Returns whether a transaction was opened (and must be committed).
+    pub async fn begin_read(&mut self, budget: Duration) -> QueryResult<bool> {
+        match self {
+            DbConn::Postgres(pooled) => begin_pg(pooled, budget).await.map(|()| true),
+            DbConn::Sqlite(_) => Ok(false),
         }
     }
 
@@ -56,4 +72,12 @@ impl DbConn {
             DbConn::Sqlite(pooled) => SqliteTransactions::rollback_transaction(&mut **pooled).await,
         }
     }
+}
+
+/// BEGIN and the transaction's settings, in one round trip (one simple-protocol batch). This
+/// is where the viewer's role and `app.user_id` will join them (RLS).
+async fn begin_pg(conn: &mut AsyncPgConnection, budget: Duration) -> QueryResult<()> {
+    let millis = budget.as_millis().min(i32::MAX as u128);
+    let sql = format!("BEGIN; SET LOCAL statement_timeout = {millis}");
+    AnsiTransactionManager::begin_transaction_sql(conn, &sql).await
 }

@@ -28,6 +28,10 @@ pub(crate) enum Code {
     NotFound,
     /// The database or the key set is unreachable.
     ServiceUnavailable,
+    /// A query that ran longer than STATEMENT_TIMEOUT.
+    QueryTimeout,
+    /// Storage cannot take writes.
+    StorageUnavailable,
     /// The per-user rate limit.
     RateLimited,
     /// A count limit: tasks per user, operations per socket.
@@ -52,6 +56,8 @@ impl Code {
             Code::Forbidden => "FORBIDDEN",
             Code::NotFound => "NOT_FOUND",
             Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Code::QueryTimeout => "QUERY_TIMEOUT",
+            Code::StorageUnavailable => "STORAGE_UNAVAILABLE",
             Code::RateLimited => "RATE_LIMITED",
             Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
@@ -68,7 +74,9 @@ impl Code {
             AppError::Forbidden => Code::Forbidden,
             AppError::NotFound => Code::NotFound,
             AppError::Validation(_) => Code::BadUserInput,
-            AppError::Unavailable(_) => Code::ServiceUnavailable,
+            AppError::Unavailable(_) | AppError::DatabaseBusy(_) => Code::ServiceUnavailable,
+            AppError::QueryTimeout => Code::QueryTimeout,
+            AppError::StorageUnavailable(_) => Code::StorageUnavailable,
             AppError::RateLimited(_) => Code::RateLimited,
             AppError::TaskLimitReached(_) => Code::LimitExceeded,
             AppError::TooManySubscriptions(_) => Code::TooManySubscriptions,

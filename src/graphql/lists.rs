@@ -83,7 +83,7 @@ list_resolvers! {
     order: SortOrder = "Some(SortOrder::Desc)";
     priority: Priority, tasks_desc "Only tasks of this priority.";
     category: Category, tasks_desc "Only tasks of this category.";
-    search: String, desc "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves.";
+    search: String, desc "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves. Up to 100 characters.";
     due_before: DateTime, tasks_desc "Only tasks due strictly before this time.";
     due_after: DateTime, tasks_desc "Only tasks due strictly after this time.";
     overdue: bool, tasks_desc "true: only pending tasks whose due date has passed.";

@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (it can serve: database reachable,
-//! migrations applied, token keys loaded when JWKS is configured), both JSON. A load balancer
+//! migrations applied, storage taking writes, token keys loaded when JWKS is configured), both
+//! JSON. A load balancer
 //! takes an instance out of rotation on a 503 from `/readyz`; `/healthz` never touches the
 //! database, so a database outage does not get healthy processes restarted.
 
@@ -27,12 +28,20 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             ("unavailable", "unknown")
         }
     };
+    // Writes failing for want of storage (see `db::health`) take the instance out of
+    // rotation until a write succeeds again. (On a read-only PostgreSQL the migrations check
+    // fails as well: diesel's harness creates its table if missing.)
+    let storage = if state.db.storage_writable().await {
+        "ok"
+    } else {
+        "unavailable"
+    };
     let keys = if state.verifier.keys_loaded() {
         "ok"
     } else {
         "not_loaded"
     };
-    let ready = database == "ok" && migrations == "ok" && keys == "ok";
+    let ready = database == "ok" && migrations == "ok" && storage == "ok" && keys == "ok";
     let status = if ready {
         StatusCode::OK
     } else {
@@ -40,7 +49,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     };
     let body = json!({
         "status": if ready { "ready" } else { "unavailable" },
-        "checks": {"database": database, "migrations": migrations, "jwks": keys},
+        "checks": {
+            "database": database,
+            "migrations": migrations,
+            "storage": storage,
+            "jwks": keys,
+        },
     });
     (status, Json(body)).into_response()
 }

@@ -48,8 +48,8 @@ pub struct ListParams {
     #[param(value_type = Option<CategoryName>, inline)]
     category: Option<Category>,
     /// Only tasks whose title or description contains this text, case-insensitively (any
-    /// letter); `%`, `_` and `\` match themselves. Up to 1000 characters. E.g. `milk`.
-    #[param(max_length = 1000)]
+    /// letter); `%`, `_` and `\` match themselves. Up to 100 characters. E.g. `milk`.
+    #[param(max_length = 100)]
     search: Option<String>,
     /// Only tasks due strictly before this time (RFC 3339), e.g. `2026-12-01T00:00:00Z`.
     #[param(value_type = Option<String>, format = DateTime)]

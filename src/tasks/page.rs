@@ -87,8 +87,14 @@ fn micros(at: NaiveDateTime) -> String {
     at.and_utc().timestamp_micros().to_string()
 }
 
+/// A cursor's time: microseconds since the epoch, within years 0001–9999 (what a task can
+/// hold). Outside it, PostgreSQL refuses the value ("timestamp out of range") where SQLite
+/// compares it, so a forged one is refused here, the same on both.
 fn time(raw: &str) -> Option<NaiveDateTime> {
-    DateTime::<Utc>::from_timestamp_micros(raw.parse().ok()?).map(|d| d.naive_utc())
+    let at = DateTime::<Utc>::from_timestamp_micros(raw.parse().ok()?)?.naive_utc();
+    (1..=9999)
+        .contains(&chrono::Datelike::year(&at))
+        .then_some(at)
 }
 
 impl Cursor {

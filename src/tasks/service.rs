@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 use futures::{Stream, stream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
@@ -85,19 +85,20 @@ impl TaskService {
         }
     }
 
-    /// A connection for one page of a streamed list or replay, once a page slot is free: the
-    /// slot is held while the connection is.
-    pub(super) async fn page_read(
+    /// Runs `work`, one page of a streamed list or replay, as a read unit once a page slot is
+    /// free: the slot is held for the unit only, never while the client reads.
+    pub(super) async fn page_read<R>(
         &self,
         user: &AuthUser,
-    ) -> AppResult<(OwnedSemaphorePermit, crate::db::DbConn)> {
-        let slot = self
+        work: impl AsyncFnOnce(&mut crate::db::DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        let _slot = self
             .page_reads
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| AppError::Internal("page slots closed".into()))?;
-        Ok((slot, self.work.read(user).await?))
+        self.work.read(user, work).await
     }
 
     /// The same service, refusing to create more than `max` tasks per user.
@@ -153,8 +154,12 @@ impl TaskService {
     /// The user's tasks, filtered and sorted.
     pub async fn list(&self, user: &AuthUser, query: &ListQuery) -> AppResult<Vec<Task>> {
         check_query(query)?;
-        let mut conn = self.work.read(user).await?;
-        let rows = store::list(&mut conn, user, query, None, now_micros()).await?;
+        let rows = self
+            .work
+            .read(user, async |conn| {
+                Ok(store::list(conn, user, query, None, now_micros()).await?)
+            })
+            .await?;
         Ok(rows.into_iter().map(Task::from).collect())
     }
 
@@ -207,8 +212,11 @@ impl TaskService {
             limit: STREAM_PAGE_SIZE,
             after,
         };
-        let (_slot, mut conn) = self.page_read(user).await?;
-        let rows = store::list(&mut conn, user, query, Some(&page), now).await?;
+        let rows = self
+            .page_read(user, async |conn| {
+                Ok(store::list(conn, user, query, Some(&page), now).await?)
+            })
+            .await?;
         Ok(rows.into_iter().map(Task::from).collect())
     }
 
@@ -228,9 +236,13 @@ impl TaskService {
             after: page.after.clone(),
         };
         let now = now_micros();
-        let mut conn = self.work.read(user).await?;
-        let mut rows = store::list(&mut conn, user, query, Some(&probe), now).await?;
-        let total = store::count(&mut conn, user, query, now).await?;
+        let (mut rows, total) = self
+            .work
+            .read(user, async |conn| {
+                let rows = store::list(conn, user, query, Some(&probe), now).await?;
+                Ok((rows, store::count(conn, user, query, now).await?))
+            })
+            .await?;
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         Ok(Page {
@@ -242,8 +254,12 @@ impl TaskService {
 
     /// Counts of the user's tasks: by status, overdue, by priority and by category.
     pub async fn stats(&self, user: &AuthUser) -> AppResult<TaskStats> {
-        let mut conn = self.work.read(user).await?;
-        let groups = store::stats(&mut conn, user, now_micros()).await?;
+        let groups = self
+            .work
+            .read(user, async |conn| {
+                Ok(store::stats(conn, user, now_micros()).await?)
+            })
+            .await?;
         let mut stats = TaskStats {
             by_priority: Priority::ALL.iter().map(|p| (*p, 0)).collect(),
             by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
@@ -305,8 +321,8 @@ impl TaskService {
 
     /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
     pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
-        let mut conn = self.work.read(user).await?;
-        store::find(&mut conn, user, id)
+        self.work
+            .read(user, async |conn| Ok(store::find(conn, user, id).await?))
             .await?
             .map(Task::from)
             .ok_or(AppError::NotFound)

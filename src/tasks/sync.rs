@@ -80,52 +80,52 @@ impl TaskService {
         field: &str,
     ) -> AppResult<TaskChangeSet> {
         let since = since.map(|raw| parse_cursor(field, raw)).transpose()?;
-        let (mut conn, last) = self.sync_point(user, since).await?;
-        let Some(since) = since else {
-            let all =
-                store::list(&mut conn, user, &ListQuery::default(), None, now_micros()).await?;
-            let events = all
-                .into_iter()
-                .rev()
-                .map(|row| {
-                    let task = Task::from(row);
-                    TaskEvent::change(user.id(), TaskEventKind::Created, task.id, Some(task), last)
+        self.prune_expired(user).await?;
+        self.work
+            .read(user, async |conn| {
+                let last = sync_point(conn, user, since).await?;
+                let Some(since) = since else {
+                    let all =
+                        store::list(conn, user, &ListQuery::default(), None, now_micros()).await?;
+                    let events = all
+                        .into_iter()
+                        .rev()
+                        .map(|row| {
+                            let task = Task::from(row);
+                            let kind = TaskEventKind::Created;
+                            TaskEvent::change(user.id(), kind, task.id, Some(task), last)
+                        })
+                        .collect();
+                    return Ok(TaskChangeSet {
+                        events,
+                        cursor: last,
+                    });
+                };
+                let (events, _) = changes_page(conn, user, since, since, last, None).await?;
+                Ok(TaskChangeSet {
+                    events,
+                    cursor: last,
                 })
-                .collect();
-            return Ok(TaskChangeSet {
-                events,
-                cursor: last,
-            });
-        };
-        let (events, _) = changes_page(&mut conn, user, since, since, last, None).await?;
-        Ok(TaskChangeSet {
-            events,
-            cursor: last,
-        })
+            })
+            .await
     }
 
-    /// Where sync stands for the user now: a connection (kept for the reads that follow) and
-    /// the last change number, after dropping the tombstones past retention. A `since` older
-    /// than the deletions kept, or newer than the last change, is [`AppError::CursorExpired`].
-    async fn sync_point(&self, user: &AuthUser, since: Option<i64>) -> AppResult<(DbConn, i64)> {
-        let mut conn = self.work.read(user).await?;
-        // A plain read first: most of the time there is nothing to drop, and sync stays one
-        // connection without a transaction. When there is, the prune is its own unit of work
-        // (this connection goes back first: never hold two).
-        if let Some(newest) = store::prunable(&mut conn, user, self.tombstone_cutoff()).await? {
-            drop(conn);
+    /// Drops the user's tombstones past retention, if any (a write unit of its own, before
+    /// the reads: most of the time there is nothing to drop and this is one cheap read).
+    async fn prune_expired(&self, user: &AuthUser) -> AppResult<()> {
+        let cutoff = self.tombstone_cutoff();
+        let prunable = self
+            .work
+            .read(user, async |conn| {
+                Ok(store::prunable(conn, user, cutoff).await?)
+            })
+            .await?;
+        if let Some(newest) = prunable {
             self.work
                 .write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
                 .await?;
-            conn = self.work.read(user).await?;
         }
-        // The counter first: every change up to it has committed (one user's changes commit
-        // in number order), so reading up to it is exact.
-        let (last, pruned) = store::cursor(&mut conn, user).await?;
-        match since {
-            Some(since) if since < pruned || since > last => Err(AppError::CursorExpired),
-            _ => Ok((conn, last)),
-        }
+        Ok(())
     }
 
     /// Tombstones older than this are dropped.
@@ -138,8 +138,11 @@ impl TaskService {
 
     /// The user's current cursor (where a client that just fetched everything stands).
     pub async fn cursor(&self, user: &AuthUser) -> AppResult<i64> {
-        let mut conn = self.work.read(user).await?;
-        Ok(store::cursor(&mut conn, user).await?.0)
+        let (last, _) = self
+            .work
+            .read(user, async |conn| Ok(store::cursor(conn, user).await?))
+            .await?;
+        Ok(last)
     }
 
     /// The catch-up of a live stream resuming after `resume` (a cursor the client saw last,
@@ -160,11 +163,15 @@ impl TaskService {
         let mut replay = None;
         if let Some(resume) = resume {
             let since = parse_cursor(field, resume)?;
-            match self.sync_point(user, Some(since)).await {
-                Ok((conn, last)) => {
-                    // The replay reads its pages as the client takes them, each on its own
-                    // connection: none is held while the client reads.
-                    drop(conn);
+            self.prune_expired(user).await?;
+            let point = self
+                .work
+                .read(user, async |conn| sync_point(conn, user, Some(since)).await)
+                .await;
+            match point {
+                Ok(last) => {
+                    // The replay reads its pages as the client takes them, each its own
+                    // short read: no connection is held while the client reads.
                     covered = Some(last);
                     replay = Some(self.replay(user, since, last));
                 }
@@ -210,11 +217,10 @@ impl TaskService {
             let (service, user) = (service.clone(), user.clone());
             async move {
                 let after = after?;
-                let page = async {
-                    let (_slot, mut conn) = service.page_read(&user).await?;
-                    let limit = Some(STREAM_PAGE_SIZE);
-                    changes_page(&mut conn, &user, since, after, upto, limit).await
-                };
+                let limit = Some(STREAM_PAGE_SIZE);
+                let page = service.page_read(&user, async |conn| {
+                    changes_page(conn, &user, since, after, upto, limit).await
+                });
                 let (items, next) = match page.await {
                     Ok((events, next)) => (events.into_iter().map(Ok).collect(), next),
                     Err(error) => (vec![Err(error)], None),
@@ -223,6 +229,18 @@ impl TaskService {
             }
         })
         .flatten()
+    }
+}
+
+/// Where sync stands for the user now: the last change number. A `since` older than the
+/// deletions kept, or newer than the last change, is [`AppError::CursorExpired`].
+async fn sync_point(conn: &mut DbConn, user: &AuthUser, since: Option<i64>) -> AppResult<i64> {
+    // The counter first: every change up to it has committed (one user's changes commit in
+    // number order), so reading up to it is exact.
+    let (last, pruned) = store::cursor(conn, user).await?;
+    match since {
+        Some(since) if since < pruned || since > last => Err(AppError::CursorExpired),
+        _ => Ok(last),
     }
 }
 

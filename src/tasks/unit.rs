@@ -1,22 +1,32 @@
 //! The unit of work: the one place in the tasks domain that checks a connection out of the
-//! pool for a viewer (DESIGN rule 6). [`UnitOfWork::read`] hands out a connection for the
-//! viewer's reads; [`UnitOfWork::write`] runs a closure inside ONE transaction (committed
-//! when it returns `Ok`, rolled back on `Err`), so a write, its journal entry and its NOTIFY
-//! commit together or not at all. The store's functions take `&mut` that connection and never
-//! open a transaction or take a second connection themselves.
+//! pool for a viewer (DESIGN rule 6), and the one place that prepares its transaction.
+//! [`UnitOfWork::read`] runs a closure over a connection for the viewer's reads;
+//! [`UnitOfWork::write`] runs one inside ONE transaction (committed when it returns `Ok`,
+//! rolled back on `Err`), so a write, its journal entry and its NOTIFY commit together or not
+//! at all. The store's functions take `&mut` that connection and never open a transaction or
+//! take a second connection themselves.
+//!
+//! Database time is bounded here, for every transport:
+//! - **A share of the pool per user**: a unit first takes one of its user's turns
+//!   (DB_CONNECTIONS_PER_USER at once, `db::share`), then its connection; waiting longer than
+//!   DB_TIMEOUT for either is a 503. One user's slow requests queue behind each other, not in
+//!   front of everyone else's.
+//! - **STATEMENT_TIMEOUT on every statement**: on PostgreSQL every unit, reads included, is
+//!   one transaction begun with `SET LOCAL statement_timeout` in the same round trip as BEGIN
+//!   (`db::transaction`); on SQLite each connection enforces it (`db::sqlite`). A statement over
+//!   budget fails, its transaction ends, and the connection goes back to the pool.
+//! - **Storage health**: how each write ends is noted (`db::health`), so that `/readyz` says
+//!   when writes fail for want of storage.
 //!
 //! This is where database-level isolation and idempotency plug in later:
-//! - **RLS**: [`UnitOfWork::write`] (and then `read`, as a read-only transaction) will run
-//!   `SET LOCAL ROLE <app role without BYPASSRLS>` and
-//!   `SELECT set_config('app.user_id', <viewer>, true)` right after BEGIN, so the policies see
-//!   the viewer for this transaction only; nothing session-scoped ever reaches a pooled
-//!   connection (PgBouncer, Neon's pooler). Reads stay outside a transaction for now: adding
-//!   BEGIN/COMMIT to every read is two round trips this issue does not take.
+//! - **RLS**: the BEGIN of every unit will also carry `SET LOCAL ROLE <app role without
+//!   BYPASSRLS>` and `set_config('app.user_id', <viewer>, true)`, so the policies see the viewer
+//!   for this transaction only; nothing session-scoped ever reaches a pooled connection.
 //! - **Versions and idempotency keys**: the idempotency record is written inside the same
 //!   `write` closure as the change, so a retried request finds it or finds nothing.
 //! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business.
 //!
-//! It must not know any SQL but BEGIN/COMMIT/ROLLBACK (`db::transaction`), nor any task rule.
+//! It must not know any SQL but the transaction's (`db::transaction`), nor any task rule.
 
 use crate::auth::AuthUser;
 use crate::db::{Db, DbConn};
@@ -34,20 +44,39 @@ impl UnitOfWork {
         UnitOfWork { db }
     }
 
-    /// A connection for `viewer`'s reads, returned to the pool when dropped. Reads run without
-    /// a transaction (each statement sees its own snapshot), as they always have.
-    pub(super) async fn read(&self, viewer: &AuthUser) -> AppResult<DbConn> {
-        // The viewer scopes the connection once RLS sets `app.user_id` here (see the module).
-        let _ = viewer;
-        self.db.conn().await
+    /// Runs `work` over a connection for `viewer`'s reads: under the statement budget (on
+    /// PostgreSQL in a transaction that only carries it), within the viewer's share.
+    pub(super) async fn read<R>(
+        &self,
+        viewer: &AuthUser,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        self.reading(viewer.id(), work).await
     }
 
-    /// A connection for the event relay's read of a task too large for its payload, on behalf
-    /// of `member` of the event's audience (named by our own NOTIFY, not by a client).
-    pub(super) async fn read_for_member(&self, member: &str) -> AppResult<DbConn> {
+    /// The event relay's read of a task too large for its payload, on behalf of `member` of
+    /// the event's audience (named by our own NOTIFY, not by a client), in `member`'s share.
+    pub(super) async fn read_for_member<R>(
+        &self,
+        member: &str,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
         // Under RLS, `app.user_id` becomes `member` here, as `read` does for a viewer.
-        let _ = member;
-        self.db.conn().await
+        self.reading(member, work).await
+    }
+
+    async fn reading<R>(
+        &self,
+        user: &str,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        let _turn = self.db.turn(user).await?;
+        let mut conn = self.db.conn().await?;
+        if !conn.begin_read(self.db.statement_timeout()).await? {
+            return work(&mut conn).await;
+        }
+        let outcome = work(&mut conn).await;
+        finish(&mut conn, outcome).await
     }
 
     /// Runs `work` in one transaction for `viewer`: BEGIN (IMMEDIATE on SQLite), `work`, then
@@ -59,14 +88,15 @@ impl UnitOfWork {
         viewer: &AuthUser,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
-        // Here RLS will set the role and `app.user_id` for `viewer` (see the module).
-        let _ = viewer;
-        self.transaction(work).await
+        let _turn = self.db.turn(viewer.id()).await?;
+        let outcome = self.transaction(work).await;
+        self.db.note_write(&outcome);
+        outcome
     }
 
     /// A transaction for a maintenance job that sees every user's rows (the search-key
-    /// backfill at start-up), which is why it takes no viewer. Under RLS it will run as the
-    /// owner role instead of the application role.
+    /// backfill at start-up), which is why it takes no viewer (nor a user's share). Under RLS
+    /// it will run as the owner role instead of the application role.
     pub(super) async fn maintenance<R>(
         &self,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
@@ -79,20 +109,25 @@ impl UnitOfWork {
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
         let mut conn = self.db.conn().await?;
-        conn.begin_write().await?;
-        match work(&mut conn).await {
-            Ok(value) => {
-                conn.commit().await?;
-                Ok(value)
+        conn.begin_write(self.db.statement_timeout()).await?;
+        let outcome = work(&mut conn).await;
+        finish(&mut conn, outcome).await
+    }
+}
+
+/// COMMIT when `outcome` is `Ok`, else ROLLBACK and the error that made the work fail (a
+/// failed rollback leaves the connection marked broken, and the pool drops it).
+async fn finish<R>(conn: &mut DbConn, outcome: AppResult<R>) -> AppResult<R> {
+    match outcome {
+        Ok(value) => {
+            conn.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = conn.rollback().await {
+                tracing::warn!(error = %rollback, "rolling back a unit of work failed");
             }
-            Err(e) => {
-                // The error that made the work fail is the one to report; a failed rollback
-                // leaves the connection marked broken, and the pool drops it.
-                if let Err(rollback) = conn.rollback().await {
-                    tracing::warn!(error = %rollback, "rolling back a unit of work failed");
-                }
-                Err(e)
-            }
+            Err(e)
         }
     }
 }
@@ -144,6 +179,8 @@ mod tests {
         let options = PoolOptions {
             max_size: 1,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            connections_per_user: 0,
         };
         let db = Db::connect(&target, &options).await.unwrap();
         db.migrate().await.unwrap();

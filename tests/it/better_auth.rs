@@ -638,6 +638,8 @@ impl SharedDatabase {
         let options = PoolOptions {
             max_size: 2,
             acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(10),
+            connections_per_user: 0,
         };
         let db = Db::connect(&target, &options).await.unwrap();
         // Better Auth's Kysely migrations: `timestamptz` on PostgreSQL; on SQLite a `date`

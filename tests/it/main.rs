@@ -18,6 +18,7 @@ mod concurrency;
 mod contract;
 mod failure;
 mod fair_connections;
+mod fair_database;
 mod fair_events;
 mod fair_memory;
 mod frontend;

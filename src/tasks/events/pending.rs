@@ -226,12 +226,10 @@ async fn complete(
     timeout: Duration,
     reference: Reference,
 ) -> AppResult<Option<TaskEvent>> {
-    let read = async {
-        let mut conn = work.read_for_member(&reference.owner).await?;
-        Ok::<_, AppError>(
-            store::find_for_event(&mut conn, &reference.owner, reference.task_id).await?,
-        )
-    };
+    let owner = &reference.owner;
+    let read = work.read_for_member(owner, async |conn| {
+        Ok(store::find_for_event(conn, owner, reference.task_id).await?)
+    });
     let row = tokio::time::timeout(timeout, read).await.map_err(|_| {
         AppError::Unavailable(format!(
             "reading a task for its event took over {timeout:?}"

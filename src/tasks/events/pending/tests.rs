@@ -19,6 +19,8 @@ async fn one_connection(dir: &tempfile::TempDir, timeout: Duration) -> Db {
     let options = PoolOptions {
         max_size: 1,
         acquire_timeout: timeout,
+        statement_timeout: Duration::from_secs(5),
+        connections_per_user: 0,
     };
     let db = Db::connect(&target, &options).await.unwrap();
     db.migrate().await.unwrap();
