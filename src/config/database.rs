@@ -63,6 +63,18 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub db_connections_per_user: Parsed<usize>,
+
+    /// PostgreSQL: run each request's database work as the role `todo_api_app` with
+    /// `app.user_id` set, so row-level security admits only that user's rows (the second wall
+    /// behind the query filter). Off leaves the query filter as the only wall. Ignored on SQLite.
+    #[arg(
+        long,
+        env = "DATABASE_ROW_SECURITY",
+        default_value = "true",
+        value_parser = check::boolean(),
+        global = true
+    )]
+    pub database_row_security: Parsed<bool>,
 }
 
 impl DatabaseArgs {
@@ -78,6 +90,7 @@ impl DatabaseArgs {
             acquire_timeout: self.db_timeout.get()?,
             statement_timeout: self.statement_timeout.get()?,
             connections_per_user: self.db_connections_per_user.get()?,
+            row_security: self.database_row_security.get()?,
         })
     }
 }

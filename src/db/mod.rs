@@ -29,6 +29,7 @@ use crate::error::AppError;
 
 pub use self::failure::StorageFailure;
 pub use self::share::{UserShare, UserTurn};
+pub use self::transaction::{APP_ROLE, Acting};
 
 /// The SQLite connection: diesel's sync connection run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
@@ -141,6 +142,9 @@ pub struct PoolOptions {
     /// DB_CONNECTIONS_PER_USER: most units of work one user runs at once (0: a quarter of
     /// `max_size`, at least one).
     pub connections_per_user: usize,
+    /// DATABASE_ROW_SECURITY: on PostgreSQL, run each user's units of work as the application
+    /// role with `app.user_id` set, so row-security policies bind them (`db::transaction`).
+    pub row_security: bool,
 }
 
 /// A snapshot of the pool, for metrics.
@@ -173,6 +177,8 @@ pub struct Db {
     storage: Arc<health::StorageHealth>,
     /// Each user's share of the pool.
     share: UserShare,
+    /// DATABASE_ROW_SECURITY (see [`Db::acting_for`]).
+    row_security: bool,
 }
 
 /// The bb8 pool of one backend.
@@ -280,6 +286,7 @@ impl Db {
                 options.connections_per_user,
                 options.max_size,
             )),
+            row_security: options.row_security,
         };
         // `build_unchecked` connects lazily: open one connection now to fail fast at start.
         db.first_connection(options.acquire_timeout).await?;
