@@ -30,6 +30,7 @@ mod operations;
 mod pooler;
 mod realtime;
 mod rest;
+mod row_security;
 mod schema;
 mod shutdown;
 mod subscriptions;
