@@ -18,6 +18,7 @@
 //! - **Storage health**: how each write ends is noted (`db::health`), so that `/readyz` says
 //!   when writes fail for want of storage.
 //!
+//! Isolation is enforced here a second time, by the database:
 //! - **The second wall (PostgreSQL row security)**: every unit for a user, reads included, is
 //!   one transaction whose BEGIN also carries `SET LOCAL ROLE todo_api_app` (a role without
 //!   SUPERUSER or BYPASSRLS that owns nothing) and `set_config('app.user_id', <user>, true)`,
@@ -29,7 +30,8 @@
 //! This is where idempotency plugs in later:
 //! - **Versions and idempotency keys**: the idempotency record is written inside the same
 //!   `write` closure as the change, so a retried request finds it or finds nothing.
-//! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business.
+//! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business
+//!   (and the `viewer_*` policies', which must grow with it).
 //!
 //! It must not know any SQL but the transaction's (`db::transaction`), nor any task rule.
 
