@@ -18,7 +18,7 @@ use futures::future::BoxFuture;
 
 use super::tls::{PgTls, with_causes};
 use super::{Db, DbConn, redacted};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 type PgTransactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
 
@@ -170,20 +170,16 @@ impl Db {
         };
         PgTransactions::begin_transaction(&mut **pooled).await?;
         let outcome = work(&mut conn).await;
-        let DbConn::Postgres(pooled) = &mut conn else {
-            unreachable!("the connection was PostgreSQL a moment ago");
-        };
-        match outcome {
-            Ok(value) => {
-                PgTransactions::commit_transaction(&mut **pooled).await?;
-                Ok(value)
-            }
-            Err(e) => {
+        if let DbConn::Postgres(pooled) = &mut conn {
+            match &outcome {
+                Ok(_) => PgTransactions::commit_transaction(&mut **pooled).await?,
                 // A failed rollback leaves the connection marked broken; the pool drops it.
-                let _ = PgTransactions::rollback_transaction(&mut **pooled).await;
-                Err(AppError::from(e))
+                Err(_) => {
+                    let _ = PgTransactions::rollback_transaction(&mut **pooled).await;
+                }
             }
         }
+        Ok(outcome?)
     }
 }
 
