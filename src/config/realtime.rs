@@ -65,6 +65,18 @@ pub struct RealtimeArgs {
         global = true
     )]
     pub event_fetch_connections: Parsed<u32>,
+
+    /// PostgreSQL: how often each instance sends itself a heartbeat through DATABASE_URL and
+    /// expects it back on its event listener (e.g. 15s); one not back within the same time
+    /// marks `/readyz` check `events` failing, logs why and tells subscribers to resync.
+    #[arg(
+        long,
+        env = "EVENT_HEARTBEAT_INTERVAL",
+        default_value = "15s",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub event_heartbeat_interval: Parsed<Duration>,
 }
 
 /// Live updates (subscriptions, SSE) and incremental sync.
@@ -80,6 +92,8 @@ pub struct Realtime {
     pub sse_keep_alive: Duration,
     /// Size of the pool that completes events too large for their payload (PostgreSQL).
     pub event_fetch_connections: u32,
+    /// How often the event listener proves it hears (PostgreSQL), and its deadline.
+    pub event_heartbeat_interval: Duration,
 }
 
 impl RealtimeArgs {
@@ -91,6 +105,7 @@ impl RealtimeArgs {
             tombstone_prune_interval: self.tombstone_prune_interval.get()?,
             sse_keep_alive: self.sse_keep_alive.get()?,
             event_fetch_connections: self.event_fetch_connections.get()?,
+            event_heartbeat_interval: self.event_heartbeat_interval.get()?,
         })
     }
 }
