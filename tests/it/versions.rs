@@ -23,10 +23,14 @@ backend_tests!(
     another_users_task_is_404_whatever_the_tag,
     graphql_lost_update_is_refused_with_the_winners_task,
     graphql_concurrent_conditional_updates_have_one_winner,
-    events_sync_and_sse_carry_the_version
+    events_sync_and_sse_carry_the_version,
+    openapi_documents_the_headers_and_statuses
 );
 
-backend_cases!(require_if_match_refuses_unconditional_writes);
+backend_cases!(
+    require_if_match_refuses_unconditional_writes,
+    cors_allows_the_conditional_headers
+);
 
 fn task_path(app: &TestApp, user: &str, id: i64, suffix: &str) -> String {
     app.user(user).tasks_path(&format!("/{id}{suffix}"))
@@ -608,4 +612,86 @@ async fn events_sync_and_sse_carry_the_version(app: TestApp) {
         .graphql_data("{ taskChanges { changed { id version } } }", json!({}))
         .await;
     assert_eq!(gql["taskChanges"]["changed"][0]["version"], 2);
+}
+
+async fn openapi_documents_the_headers_and_statuses(app: TestApp) {
+    let doc = app
+        .anonymous()
+        .get("/openapi.json")
+        .await
+        .good(StatusCode::OK);
+    let item = &doc["paths"]["/api/{user_id}/tasks/{id}"];
+    let complete = &doc["paths"]["/api/{user_id}/tasks/{id}/complete"];
+    let header_params = |op: &Value| -> Vec<String> {
+        op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "header")
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for op in [&item["put"], &item["delete"], &complete["patch"]] {
+        assert_eq!(header_params(op), vec!["If-Match"], "{op}");
+        for status in ["400", "412", "428"] {
+            assert!(op["responses"].get(status).is_some(), "{status} in {op}");
+        }
+    }
+    assert_eq!(header_params(&item["get"]), vec!["If-None-Match"]);
+    assert!(item["get"]["responses"]["304"].is_object());
+    assert!(item["get"]["responses"]["200"]["headers"]["ETag"].is_object());
+    let conflict = &doc["components"]["schemas"]["PreconditionFailed"];
+    assert_eq!(
+        conflict["properties"]["task"]["$ref"],
+        "#/components/schemas/Task"
+    );
+    assert!(doc["components"]["schemas"]["Task"]["properties"]["version"].is_object());
+}
+
+async fn cors_allows_the_conditional_headers(backend: Backend) {
+    let origin = "http://app.example";
+    let app = start_app!(backend, "--cors-origins" => origin);
+    let path = app.user("alice").tasks_path("/1");
+    let preflight = app
+        .raw(
+            Method::OPTIONS,
+            &path,
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "PUT"),
+                (
+                    "access-control-request-headers",
+                    "if-match,if-none-match,idempotency-key",
+                ),
+            ],
+            None,
+        )
+        .await;
+    let allowed = preflight
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for name in ["if-match", "if-none-match", "idempotency-key"] {
+        assert!(allowed.contains(name), "{name} not in {allowed:?}");
+    }
+    let id = app.user("alice").create_task("t").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = task_path(&app, "alice", id, "");
+    let read = send(
+        &app,
+        "alice",
+        Method::GET,
+        &path,
+        &[("origin", origin)],
+        None,
+    )
+    .await;
+    let exposed = read
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for name in ["etag", "idempotent-replayed"] {
+        assert!(exposed.contains(name), "{name} not in {exposed:?}");
+    }
 }
