@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 pub use crate::ops::slots::ConnectionLimit;
+use crate::tasks::task::Task;
 
 /// Result of a service function.
 pub type AppResult<T> = Result<T, AppError>;
@@ -165,7 +166,7 @@ impl FieldError {
 /// An error in FastAPI's shape: `{"detail": "…"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Detail {
-    /// On 410: `CURSOR_EXPIRED`; on a refused live connection: `TOO_MANY_CONNECTIONS` (429) or
+    /// On 410: `CURSOR_EXPIRED`; on 412: `VERSION_CONFLICT`; on a refused live connection: `TOO_MANY_CONNECTIONS` (429) or
     /// `SERVER_BUSY` (503).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
@@ -250,6 +251,16 @@ pub enum AppError {
     /// 503: storage cannot take writes (read-only file or database, full disk, I/O error).
     #[error("storage unavailable: {0}")]
     StorageUnavailable(String),
+    /// 412: a conditional write (`If-Match`, `expectedVersion`) named a version the task no
+    /// longer has; carries the task as it is now, so the client can merge without a re-read.
+    #[error("version conflict: the task is at version {}", .0.version)]
+    VersionConflict(Box<Task>),
+    /// 428: REQUIRE_IF_MATCH is on and a write came without `If-Match`.
+    #[error("precondition required")]
+    PreconditionRequired,
+    /// 400: a conditional header that is not one (`If-Match: v1`, an unterminated tag).
+    #[error("malformed {0} header")]
+    MalformedHeader(&'static str),
     /// 500: a bug or an unexpected database answer. The text is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -283,6 +294,9 @@ impl AppError {
             }
             AppError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::CursorExpired => StatusCode::GONE,
+            AppError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            AppError::MalformedHeader(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -321,6 +335,17 @@ impl AppError {
             AppError::CursorExpired => "CURSOR_EXPIRED: the cursor is older than the changes \
                                         kept; fetch everything again (no `since`)"
                 .to_owned(),
+            AppError::VersionConflict(task) => format!(
+                "Precondition Failed: the task has changed since the version you sent; it is \
+                 now version {} (its current state is in `task`: merge and retry with its ETag)",
+                task.version
+            ),
+            AppError::PreconditionRequired => "Precondition Required: send If-Match with the \
+                                               task's ETag (or `*`) on every write"
+                .to_owned(),
+            AppError::MalformedHeader(name) => format!(
+                "Malformed {name} header: expected `*` or quoted entity-tags such as \"12-3\""
+            ),
             AppError::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -379,6 +404,7 @@ impl IntoResponse for AppError {
             other => {
                 let code = match other {
                     AppError::CursorExpired => Some("CURSOR_EXPIRED"),
+                    AppError::VersionConflict(_) => Some("VERSION_CONFLICT"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),
                     _ => None,
                 };

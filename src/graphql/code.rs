@@ -40,6 +40,8 @@ pub(crate) enum Code {
     TooManySubscriptions,
     /// A sync cursor older than the deletions kept.
     CursorExpired,
+    /// A conditional write (`expectedVersion`) on a task that has changed since.
+    VersionConflict,
     /// A fault of the server (details logged, never sent).
     InternalServerError,
 }
@@ -62,6 +64,7 @@ impl Code {
             Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
             Code::CursorExpired => "CURSOR_EXPIRED",
+            Code::VersionConflict => "VERSION_CONFLICT",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -83,6 +86,9 @@ impl Code {
             AppError::TooManyConnections(ConnectionLimit::Server(_)) => Code::ServiceUnavailable,
             AppError::TooManyConnections(_) => Code::LimitExceeded,
             AppError::CursorExpired => Code::CursorExpired,
+            AppError::VersionConflict(_) => Code::VersionConflict,
+            // REST only (headers): not met through GraphQL.
+            AppError::PreconditionRequired | AppError::MalformedHeader(_) => Code::BadRequest,
             AppError::Internal(_) => Code::InternalServerError,
         }
     }

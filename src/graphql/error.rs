@@ -1,5 +1,5 @@
 //! `AppError` → GraphQL error: the public message, `extensions.code` (from [`Code::of`]) and the
-//! extensions some errors carry (`limit`, `retryAfter`, `field`, `errors`). Logs internals and
+//! extensions some errors carry (`limit`, `retryAfter`, `field`, `errors`, `task`). Logs internals and
 //! never returns them.
 
 use async_graphql::ErrorExtensions;
@@ -16,6 +16,9 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         ext.set("code", code);
         if let AppError::TaskLimitReached(cap) = &error {
             ext.set("limit", *cap);
+        }
+        if let AppError::VersionConflict(task) = &error {
+            ext.set("task", super::types::task_value(task));
         }
         if let AppError::RateLimited(limited) = &error {
             ext.set("retryAfter", limited.retry_after_secs());

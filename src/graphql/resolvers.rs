@@ -9,6 +9,12 @@ use super::inputs::{CreateTaskInput, UpdateTaskInput};
 use super::types::{Task, TaskChanges, TaskEvent, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
+use crate::tasks::Precondition;
+
+/// An `expectedVersion` argument as the service's precondition.
+fn expecting(version: Option<i32>) -> Precondition {
+    version.map_or(Precondition::None, |v| Precondition::Version(v.into()))
+}
 
 /// A task id argument as the service's integer.
 fn task_id(id: &ID) -> Result<i64> {
@@ -87,33 +93,53 @@ impl TaskMutation {
             .into())
     }
 
-    /// Changes the fields given; the others stay as they are.
-    async fn update_task(&self, ctx: &Context<'_>, id: ID, input: UpdateTaskInput) -> Result<Task> {
+    /// Changes the fields given; the others stay as they are. With `expectedVersion`, only if
+    /// the task is still at that version (else VERSION_CONFLICT, with the task as it is now in
+    /// `extensions.task`).
+    async fn update_task(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTaskInput,
+        expected_version: Option<i32>,
+    ) -> Result<Task> {
         let user = viewer(ctx)?;
         let id = task_id(&id)?;
         let patch = input.into_patch()?;
         Ok(service(ctx)?
-            .update(user, id, patch)
+            .update(user, id, patch, expecting(expected_version))
             .await
             .map_err(to_graphql_error)?
             .into())
     }
 
-    /// Deletes a task and returns its id.
-    async fn delete_task(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+    /// Deletes a task and returns its id. With `expectedVersion`, only if the task is still at
+    /// that version (else VERSION_CONFLICT).
+    async fn delete_task(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i32>,
+    ) -> Result<ID> {
         let user = viewer(ctx)?;
         service(ctx)?
-            .delete(user, task_id(&id)?)
+            .delete(user, task_id(&id)?, expecting(expected_version))
             .await
             .map_err(to_graphql_error)?;
         Ok(id)
     }
 
-    /// Flips `completed` atomically.
-    async fn toggle_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
+    /// Flips `completed` atomically. With `expectedVersion`, only if the task is still at that
+    /// version (else VERSION_CONFLICT).
+    async fn toggle_task(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i32>,
+    ) -> Result<Task> {
         let user = viewer(ctx)?;
         Ok(service(ctx)?
-            .toggle(user, task_id(&id)?)
+            .toggle(user, task_id(&id)?, expecting(expected_version))
             .await
             .map_err(to_graphql_error)?
             .into())
@@ -131,10 +157,18 @@ impl TaskMutation {
     }
 
     /// Sets `completed` to the given value; repeating it changes nothing (for optimistic UIs).
-    async fn set_task_completed(&self, ctx: &Context<'_>, id: ID, completed: bool) -> Result<Task> {
+    /// With `expectedVersion`, only if the task is still at that version (else
+    /// VERSION_CONFLICT).
+    async fn set_task_completed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        completed: bool,
+        expected_version: Option<i32>,
+    ) -> Result<Task> {
         let user = viewer(ctx)?;
         let task = service(ctx)?
-            .set_completed(user, task_id(&id)?, completed)
+            .set_completed(user, task_id(&id)?, completed, expecting(expected_version))
             .await
             .map_err(to_graphql_error)?;
         Ok(task.into())

@@ -11,9 +11,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{TaskCreate, TaskUpdate};
+use super::conditional::{IfMatch, Refused, not_modified, not_modified_response, task_response};
 use super::json::{StatsJson, TaskJson, json_list, json_list_stream};
 use super::openapi::{
-    CreateErrors, ItemErrors, ListErrors, Slashed, TaskPath, UpdateErrors, UserPath,
+    CreateErrors, IfMatchHeader, IfNoneMatchHeader, ItemErrors, ListErrors, Slashed, TaskPath,
+    UpdateErrors, UserPath, WriteErrors,
 };
 use super::query::{ListParams, task_id};
 use crate::AppState;
@@ -119,67 +121,93 @@ async fn stats(Owner(user): Owner, State(tasks): State<TaskService>) -> AppResul
 
 #[utoipa::path(
     post, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath), request_body = TaskCreate,
-    responses((status = 201, description = "The new task", body = TaskJson), CreateErrors)
+    responses((status = 201, description = "The new task (version 1)", body = TaskJson,
+        headers(("ETag" = String, description = "The task's strong entity-tag, `\"<id>-<version>\"`"))),
+        CreateErrors)
 )]
 async fn create(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     body: Bytes,
-) -> AppResult<(StatusCode, Json<TaskJson>)> {
+) -> AppResult<Response> {
     let new = TaskCreate::parse(&body)?.into();
     let task = tasks.create(&user, new).await?;
-    Ok((StatusCode::CREATED, Json(task.into())))
+    Ok(task_response(StatusCode::CREATED, task))
 }
 
 #[utoipa::path(
-    get, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath),
-    responses((status = 200, description = "The task", body = TaskJson), ItemErrors)
+    get, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The task", body = TaskJson,
+            headers(("ETag" = String, description = "The task's strong entity-tag, `\"<id>-<version>\"`"))),
+        (status = 304, description = "`If-None-Match` names the task's current ETag (or is `*`): \
+            unchanged, no body", headers(("ETag" = String, description = "The task's entity-tag"))),
+        ItemErrors
+    )
 )]
 async fn read(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> AppResult<Json<TaskJson>> {
+    headers: HeaderMap,
+) -> AppResult<Response> {
     let task = tasks.get(&user, task_id(&id)?).await?;
-    Ok(Json(task.into()))
+    if not_modified(&headers, &task) {
+        return Ok(not_modified_response(&task));
+    }
+    Ok(task_response(StatusCode::OK, task))
 }
 
 #[utoipa::path(
-    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath), request_body = TaskUpdate,
-    responses((status = 200, description = "The updated task", body = TaskJson), UpdateErrors)
+    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, IfMatchHeader),
+    request_body = TaskUpdate,
+    responses((status = 200, description = "The updated task (its version one more)", body = TaskJson,
+        headers(("ETag" = String, description = "The task's new strong entity-tag"))),
+        UpdateErrors, WriteErrors)
 )]
 async fn update(
     Owner(user): Owner,
+    if_match: IfMatch,
     State(tasks): State<TaskService>,
     Path(TaskPath { id, .. }): Path<TaskPath>,
     body: Bytes,
-) -> AppResult<Json<TaskJson>> {
+) -> Result<Response, Refused> {
     let id = task_id(&id)?;
     let patch = TaskUpdate::parse(&body)?.into();
-    Ok(Json(tasks.update(&user, id, patch).await?.into()))
+    let task = tasks
+        .update(&user, id, patch, if_match.precondition(id))
+        .await?;
+    Ok(task_response(StatusCode::OK, task))
 }
 
 #[utoipa::path(
-    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath),
-    responses((status = 204, description = "Deleted; the body is empty"), ItemErrors)
+    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, IfMatchHeader),
+    responses((status = 204, description = "Deleted; the body is empty"), ItemErrors, WriteErrors)
 )]
 async fn remove(
     Owner(user): Owner,
+    if_match: IfMatch,
     State(tasks): State<TaskService>,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> AppResult<StatusCode> {
-    tasks.delete(&user, task_id(&id)?).await?;
+) -> Result<StatusCode, Refused> {
+    let id = task_id(&id)?;
+    tasks.delete(&user, id, if_match.precondition(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(
-    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks", params(TaskPath),
-    responses((status = 200, description = "The task with `completed` flipped", body = TaskJson), ItemErrors)
+    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks", params(TaskPath, IfMatchHeader),
+    responses((status = 200, description = "The task with `completed` flipped (its version one more)",
+        body = TaskJson, headers(("ETag" = String, description = "The task's new strong entity-tag"))),
+        ItemErrors, WriteErrors)
 )]
 async fn toggle(
     Owner(user): Owner,
+    if_match: IfMatch,
     State(tasks): State<TaskService>,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> AppResult<Json<TaskJson>> {
-    Ok(Json(tasks.toggle(&user, task_id(&id)?).await?.into()))
+) -> Result<Response, Refused> {
+    let id = task_id(&id)?;
+    let task = tasks.toggle(&user, id, if_match.precondition(id)).await?;
+    Ok(task_response(StatusCode::OK, task))
 }

@@ -14,16 +14,18 @@ pub mod page;
 mod prune;
 mod rules;
 pub mod service;
+mod stats;
 mod store;
 pub mod sync;
+pub(crate) mod task;
 pub mod time;
 mod unit;
 mod visibility;
 
 pub use events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 pub use model::{
-    Category, ListQuery, NewTask, Priority, SortKey, SortOrder, Task, TaskPatch, TaskStats,
-    TaskStatus,
+    Category, ListQuery, NewTask, Precondition, Priority, SortKey, SortOrder, Task, TaskPatch,
+    TaskStats, TaskStatus,
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use service::TaskService;

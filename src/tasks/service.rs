@@ -17,8 +17,7 @@ use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
 use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 use super::model::{
-    Category, ListQuery, NewTask, Priority, Task, TaskPatch, TaskRow, TaskStats, micros,
-    validate_search,
+    ListQuery, NewTask, Precondition, Task, TaskPatch, TaskRow, micros, validate_search,
 };
 use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
 use super::store;
@@ -252,43 +251,6 @@ impl TaskService {
         })
     }
 
-    /// Counts of the user's tasks: by status, overdue, by priority and by category.
-    pub async fn stats(&self, user: &AuthUser) -> AppResult<TaskStats> {
-        let groups = self
-            .work
-            .read(user, async |conn| {
-                Ok(store::stats(conn, user, now_micros()).await?)
-            })
-            .await?;
-        let mut stats = TaskStats {
-            by_priority: Priority::ALL.iter().map(|p| (*p, 0)).collect(),
-            by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
-            ..TaskStats::default()
-        };
-        for (rank, category, completed, count, overdue) in groups {
-            stats.total += count;
-            if completed {
-                stats.completed += count;
-            } else {
-                stats.pending += count;
-            }
-            stats.overdue += overdue;
-            let priority = Priority::from_rank(rank).unwrap_or_default();
-            let category = Category::parse(&category).unwrap_or_default();
-            for (p, n) in &mut stats.by_priority {
-                if *p == priority {
-                    *n += count;
-                }
-            }
-            for (c, n) in &mut stats.by_category {
-                if *c == category {
-                    *n += count;
-                }
-            }
-        }
-        Ok(stats)
-    }
-
     /// Deletes the user's completed tasks in one transaction, each with its tombstone and
     /// event (so sync and every instance see them), and returns their ids.
     pub async fn clear_completed(&self, user: &AuthUser) -> AppResult<Vec<i64>> {
@@ -348,31 +310,41 @@ impl TaskService {
     }
 
     /// Changes the fields the patch names; the others stay as they are.
-    pub async fn update(&self, user: &AuthUser, id: i64, patch: TaskPatch) -> AppResult<Task> {
+    pub async fn update(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        patch: TaskPatch,
+        expect: Precondition,
+    ) -> AppResult<Task> {
         let patch = patch.validated()?;
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
             .work
             .write(user, async |tx| {
+                hold(tx, user, id, &expect).await?;
                 Ok(store::update(tx, user, id, &patch, now_micros(), &payload).await?)
             })
             .await?;
         self.published_update(user, written)
     }
 
-    /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` alone).
+    /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` and the
+    /// version alone).
     pub async fn set_completed(
         &self,
         user: &AuthUser,
         id: i64,
         completed: bool,
+        expect: Precondition,
     ) -> AppResult<Task> {
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
             .work
             .write(user, async |tx| {
+                hold(tx, user, id, &expect).await?;
                 Ok(store::set_completed(tx, user, id, completed, now_micros(), &payload).await?)
             })
             .await?;
@@ -380,12 +352,13 @@ impl TaskService {
     }
 
     /// Flips `completed` atomically.
-    pub async fn toggle(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
+    pub async fn toggle(&self, user: &AuthUser, id: i64, expect: Precondition) -> AppResult<Task> {
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
             .work
             .write(user, async |tx| {
+                hold(tx, user, id, &expect).await?;
                 Ok(store::toggle(tx, user, id, now_micros(), &payload).await?)
             })
             .await?;
@@ -395,7 +368,7 @@ impl TaskService {
     /// Deletes one of the user's tasks. Deleting is when tombstones pile up, so it is where
     /// old ones and those past the per-user bound go, in the same transaction (expired ones
     /// also go on a schedule: `tasks::prune`).
-    pub async fn delete(&self, user: &AuthUser, id: i64) -> AppResult<()> {
+    pub async fn delete(&self, user: &AuthUser, id: i64, expect: Precondition) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
         let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
@@ -403,6 +376,7 @@ impl TaskService {
         let deleted = self
             .work
             .write(user, async |tx| {
+                hold(tx, user, id, &expect).await?;
                 let seq = store::delete(tx, user, id, now_micros(), &payload).await?;
                 if seq.is_some() {
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
@@ -431,6 +405,26 @@ impl TaskService {
             written.seq,
         );
         Ok(task)
+    }
+}
+
+/// Inside a write's transaction, before the change: what a conditional write (`expect`) asks
+/// of the task, checked after ownership (another user's task is 404 whatever the version
+/// said) on the task held for this write (`store::lock`). Unconditional writes skip it.
+async fn hold(
+    tx: &mut crate::db::DbConn,
+    user: &AuthUser,
+    id: i64,
+    expect: &Precondition,
+) -> AppResult<()> {
+    if *expect == Precondition::None {
+        return Ok(());
+    }
+    let task = Task::from(store::lock(tx, user, id).await?.ok_or(AppError::NotFound)?);
+    if task.satisfies(expect) {
+        Ok(())
+    } else {
+        Err(AppError::VersionConflict(Box::new(task)))
     }
 }
 

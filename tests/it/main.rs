@@ -36,4 +36,5 @@ mod shutdown;
 mod subscriptions;
 mod tasks;
 mod tls;
+mod versions;
 mod wrong_answers;
