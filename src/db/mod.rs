@@ -6,6 +6,7 @@
 
 pub mod events;
 mod failure;
+mod fold;
 mod health;
 mod migrate;
 pub mod schema;
@@ -28,6 +29,7 @@ use futures::FutureExt;
 use crate::error::AppError;
 
 pub use self::failure::StorageFailure;
+pub use self::fold::{fold, search_fold};
 pub use self::share::{UserShare, UserTurn};
 
 /// The SQLite connection: diesel's sync connection run on tokio's blocking pool.

@@ -31,6 +31,7 @@ mod pooler;
 mod realtime;
 mod rest;
 mod schema;
+mod search_keys;
 mod shutdown;
 mod subscriptions;
 mod tasks;

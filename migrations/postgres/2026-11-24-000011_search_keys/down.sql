@@ -1,0 +1,3 @@
+DROP TRIGGER tasks_search_keys ON tasks;
+DROP FUNCTION tasks_search_keys();
+DROP FUNCTION search_fold(text);
