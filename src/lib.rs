@@ -93,14 +93,6 @@ impl AppState {
             config.realtime.tombstone_retention,
         )
         .with_task_cap(config.operations.max_tasks_per_user);
-        let keyed = tasks
-            .backfill_search_keys()
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .context("filling in the search keys of older tasks")?;
-        if keyed > 0 {
-            tracing::info!(tasks = keyed, "filled in search keys of older tasks");
-        }
         tasks.spawn_tombstone_prune(config.realtime.tombstone_prune_interval);
         if let Some(routes) = &config.routes {
             // Its own few connections read the tasks of events too large for their payload,

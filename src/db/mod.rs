@@ -6,6 +6,7 @@
 
 pub mod events;
 mod failure;
+mod fold;
 mod health;
 mod heartbeat;
 mod migrate;
@@ -29,6 +30,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use crate::error::AppError;
 
 pub use self::failure::StorageFailure;
+pub use self::fold::{fold, search_fold};
 pub use self::pooler::{DirectOrigin, PgRoutes, neon_direct_url};
 pub use self::share::{UserShare, UserTurn};
 pub use self::transaction::{APP_ROLE, Acting};

@@ -7,7 +7,6 @@
 //! by it; RLS and shared lists plug in there), and `unit` is the one place that checks a
 //! connection out for a viewer (one transaction per write; where `app.user_id` will be set).
 
-mod backfill;
 pub mod events;
 pub mod model;
 pub mod page;

@@ -8,8 +8,8 @@ pub use super::rules::{
     DESCRIPTION_MAX_CHARS, SEARCH_MAX_CHARS, TITLE_MAX_CHARS, enum_error, micros, parse_datetime,
 };
 pub(crate) use super::rules::{
-    description_key, search_needle, title_key, validate_description, validate_due_date,
-    validate_search, validate_title,
+    search_needle, title_key, validate_description, validate_due_date, validate_search,
+    validate_title,
 };
 use crate::db::schema::tasks;
 use crate::error::{AppError, AppResult};

@@ -4,8 +4,8 @@
 //! owner's counter remembers the newest number dropped, so an older cursor is still refused
 //! (410 `CURSOR_EXPIRED`, or a RESYNC on a stream) instead of silently missing deletions.
 //!
-//! Like the search-key backfill, a maintenance job that sees every user's journal: the server
-//! runs it itself, no request reaches it, and it runs through `UnitOfWork::maintenance`.
+//! A maintenance job that sees every user's journal: the server runs it itself, no request
+//! reaches it, and it runs through `UnitOfWork::maintenance`.
 
 use std::time::Duration;
 

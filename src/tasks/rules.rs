@@ -70,10 +70,11 @@ pub(crate) fn validate_search(
     Ok(())
 }
 
-/// What a search text is looked for as, in the stored keys: lower-cased as they are. It is
-/// found as a plain substring (`strpos`), so `%`, `_` and `\` match themselves.
+/// What a search text is looked for as, in the folded title and description (`db::fold`):
+/// folded the same way. It is found as a plain substring (`strpos`), so `%`, `_` and `\`
+/// match themselves.
 pub(crate) fn search_needle(search: &str) -> String {
-    search.to_lowercase()
+    crate::db::fold(search)
 }
 
 /// Parses an RFC 3339 date-time (with its offset), or says what is wrong at `location` /
@@ -179,13 +180,8 @@ fn check_no_nul(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// The key titles are sorted and searched by: lower-cased in Rust so both backends order and
-/// match them alike.
+/// The key titles are sorted by (a page cursor carries it): folded as the database folds
+/// them (`db::fold`), so both backends order them alike.
 pub(crate) fn title_key(title: &str) -> String {
-    title.to_lowercase()
-}
-
-/// The key descriptions are searched by, lower-cased as [`title_key`].
-pub(crate) fn description_key(description: &str) -> String {
-    description.to_lowercase()
+    crate::db::fold(title)
 }

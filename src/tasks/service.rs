@@ -4,7 +4,7 @@
 //! the pruning of old tombstones) together.
 //!
 //! Task operations only: sync lives in `tasks::sync`, the LISTEN relay in `tasks::events`, the
-//! search-key backfill in `tasks::backfill`; SQL in `tasks::store`.
+//! tombstone prune in `tasks::prune`; SQL in `tasks::store`.
 
 use std::sync::Arc;
 use std::time::Duration;

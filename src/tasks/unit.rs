@@ -104,8 +104,8 @@ impl UnitOfWork {
         outcome
     }
 
-    /// A transaction for a maintenance job that must see every user's rows (the search-key
-    /// backfill at start-up, the scheduled tombstone prune), which is why it takes no viewer
+    /// A transaction for a maintenance job that must see every user's rows (the scheduled
+    /// tombstone and idempotency-key prunes), which is why it takes no viewer
     /// (nor a user's share) and runs as the connecting role, the tables' owner, whom the
     /// `owner_maintenance` policies admit to every row. No request reaches it: each caller
     /// says why it needs it.

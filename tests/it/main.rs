@@ -32,6 +32,7 @@ mod realtime;
 mod rest;
 mod row_security;
 mod schema;
+mod search_keys;
 mod shutdown;
 mod subscriptions;
 mod tasks;

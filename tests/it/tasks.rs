@@ -25,7 +25,7 @@ backend_tests!(
     graphql_clear_completed,
 );
 
-backend_cases!(older_descriptions_are_keyed_for_search_at_start);
+backend_cases!(a_wiped_search_key_hides_nothing);
 
 const FIELDS: &str = "id title description completed priority category dueDate completedAt";
 
@@ -1017,9 +1017,10 @@ async fn graphql_clear_completed(app: TestApp) {
     assert_eq!(again["clearCompleted"], json!([]));
 }
 
-/// Rows written before the search key existed (key NULL) are keyed by the application at the
-/// next start, with the same lower-casing as new rows, so search finds them.
-async fn older_descriptions_are_keyed_for_search_at_start(backend: Backend) {
+/// A row whose stored key is wiped (as rows from before the key existed had none) is still
+/// found, across a restart: PostgreSQL's trigger re-keys it in the same statement, SQLite does
+/// not read stored keys (migration 000011; `tests/it/search_keys.rs` covers other writers).
+async fn a_wiped_search_key_hides_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let pg = match backend {
         Backend::Postgres => match crate::common::pg::TempDatabase::create().await {
@@ -1043,7 +1044,7 @@ async fn older_descriptions_are_keyed_for_search_at_start(backend: Backend) {
             .as_i64()
             .unwrap()
     };
-    // As a row from before the migration: no key.
+    // As a row from before the key existed: none.
     let forget = "UPDATE tasks SET description_key = NULL";
     match &pg {
         Some(_) => {

@@ -1,11 +1,10 @@
-//! SQL for the maintenance jobs: the start-up search-key backfill (`tasks::backfill`) and the
-//! scheduled tombstone prune (`tasks::prune`).
+//! SQL for the maintenance jobs: the scheduled tombstone prune (`tasks::prune`). (Search keys
+//! need no job: the database keeps them, see `store::keys`.)
 //!
-//! Exempt from `tasks::visibility`, and the only SQL that is: jobs run by the server itself,
-//! whoever owns the rows. No request reaches them. The backfill runs at start, before the
-//! server serves anyone, and reads and writes only the derived `description_key` column; the
-//! prune only finds whose tombstones have expired (the journal's `prune_owner` drops them).
-//! Under RLS they run as the owner role (see `tasks::unit::UnitOfWork::maintenance`).
+//! Exempt from `tasks::visibility`, and the only SQL that is: a job run by the server itself,
+//! whoever owns the rows. No request reaches it. The prune only finds whose tombstones have
+//! expired (the journal's `prune_owner` drops them).
+//! Under RLS it runs as the owner role (see `tasks::unit::UnitOfWork::maintenance`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,42 +12,6 @@ use diesel_async::RunQueryDsl;
 
 use crate::db::DbConn;
 use crate::db_run;
-
-/// Rows (of any owner) with a description but no search key yet: written before the key
-/// existed. At most `batch` of them.
-pub(in crate::tasks) async fn missing_description_keys(
-    conn: &mut DbConn,
-    batch: i64,
-) -> QueryResult<Vec<(i64, String)>> {
-    use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
-        tasks
-            .filter(description_key.is_null())
-            .filter(description.is_not_null())
-            .select((id, description.assume_not_null()))
-            .order_by(id.asc())
-            .limit(batch)
-            .load(c)
-            .await
-    })
-}
-
-/// Stores search keys computed by the application (inside the job's transaction).
-pub(in crate::tasks) async fn set_description_keys(
-    conn: &mut DbConn,
-    keys: &[(i64, String)],
-) -> QueryResult<()> {
-    use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
-        for (task_id, key) in keys {
-            diesel::update(tasks.filter(id.eq(*task_id)))
-                .set(description_key.eq(key))
-                .execute(c)
-                .await?;
-        }
-        Ok(())
-    })
-}
 
 /// Owners (of any user) with tombstones older than `before`, each with the newest such
 /// tombstone's number. At most `batch` of them.

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::keys::SearchKeys;
 use crate::auth::AuthUser;
 use crate::db::{DbConn, strpos};
 use crate::db_run;
@@ -17,7 +18,7 @@ use crate::tasks::visibility::{VisibleTasks, visible_to, visible_to_member};
 /// Adds the filters of a [`ListQuery`] to a boxed query on `tasks` (written once, expanded
 /// for each backend inside `db_run!`).
 macro_rules! filtered {
-    ($q:expr, $query:expr, $now:expr) => {{
+    ($c:expr, $q:expr, $query:expr, $now:expr) => {{
         use crate::db::schema::tasks::dsl::*;
         let query: &ListQuery = $query;
         let mut q = $q;
@@ -33,15 +34,15 @@ macro_rules! filtered {
             q = q.filter(category.eq(wanted.as_str()));
         }
         if let Some(text) = query.search.as_deref().filter(|t| !t.is_empty()) {
-            // Both keys are lower-cased by the application, and so is the needle; a plain
-            // substring search (not `LIKE '%…%'`, whose backtracking costs text × pattern on
-            // both backends) gives the same answer on both. `strpos` is PostgreSQL's own; on
-            // SQLite, `db::sqlite` defines it, linear in the text.
+            // The keys are folded as the needle is (`store::keys`); a plain substring search
+            // (not `LIKE '%…%'`, whose backtracking costs text × pattern on both backends)
+            // gives the same answer on both. `strpos` is PostgreSQL's own; on SQLite,
+            // `db::sqlite` defines it, linear in the text.
             let needle = search_needle(text);
             q = q.filter(
-                strpos(title_key.nullable(), needle.clone())
+                strpos($c.title_key().nullable(), needle.clone())
                     .gt(0)
-                    .or(strpos(description_key, needle).gt(0)),
+                    .or(strpos($c.description_key(), needle).gt(0)),
             );
         }
         if let Some(before) = query.due_before {
@@ -88,6 +89,7 @@ pub(in crate::tasks) async fn list(
     let after = page.and_then(|p| p.after.as_ref());
     db_run!(conn, |c| {
         let mut q = filtered!(
+            c,
             tasks
                 .filter(visible_to(viewer))
                 .select(TaskRow::as_select())
@@ -102,7 +104,7 @@ pub(in crate::tasks) async fn list(
                     after_key!(q, updated_at, direction, *at, i)
                 }
                 SortValue::Time(at) => after_key!(q, created_at, direction, *at, i),
-                SortValue::Text(key) => after_key!(q, title_key, direction, key.clone(), i),
+                SortValue::Text(key) => after_key!(q, c.title_key(), direction, key.clone(), i),
                 SortValue::Flag(flag) => after_key!(q, completed, direction, *flag, i),
                 SortValue::Rank(rank) => after_key!(q, priority, direction, *rank, i),
                 // Tasks without a due date come last in both directions, by id.
@@ -131,8 +133,8 @@ pub(in crate::tasks) async fn list(
             (SortKey::CreatedAt, SortOrder::Desc) => q.order_by((created_at.desc(), id.desc())),
             (SortKey::UpdatedAt, SortOrder::Asc) => q.order_by((updated_at.asc(), id.asc())),
             (SortKey::UpdatedAt, SortOrder::Desc) => q.order_by((updated_at.desc(), id.desc())),
-            (SortKey::Title, SortOrder::Asc) => q.order_by((title_key.asc(), id.asc())),
-            (SortKey::Title, SortOrder::Desc) => q.order_by((title_key.desc(), id.desc())),
+            (SortKey::Title, SortOrder::Asc) => q.order_by((c.title_key().asc(), id.asc())),
+            (SortKey::Title, SortOrder::Desc) => q.order_by((c.title_key().desc(), id.desc())),
             (SortKey::Status, SortOrder::Asc) => q.order_by((completed.asc(), id.asc())),
             (SortKey::Status, SortOrder::Desc) => q.order_by((completed.desc(), id.desc())),
             (SortKey::Priority, SortOrder::Asc) => q.order_by((priority.asc(), id.asc())),
@@ -163,6 +165,7 @@ pub(in crate::tasks) async fn count(
     // The names come into scope inside `filtered!`.
     db_run!(conn, |c| {
         filtered!(
+            c,
             tasks
                 .filter(visible_to(viewer))
                 .select(diesel::dsl::count_star())

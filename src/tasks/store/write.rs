@@ -17,22 +17,19 @@ use super::query::find;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::model::{
-    Category, NewTask, Priority, TaskPatch, TaskRow, description_key, title_key,
-};
+use crate::tasks::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
 use crate::tasks::rules::micros;
 use crate::tasks::visibility::{owned_by, owner, visible_to};
 
-/// A row to insert: a validated [`NewTask`] as the table stores it (search keys, ranks,
-/// times cut to microseconds). The one place a create's fields meet their columns.
+/// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
+/// microseconds; the search keys are the database's, see `store::keys`). The one place a
+/// create's fields meet their columns.
 #[derive(Insertable)]
 #[diesel(table_name = crate::db::schema::tasks)]
 struct NewTaskRow<'a> {
     user_id: &'a str,
     title: &'a str,
-    title_key: String,
     description: Option<&'a str>,
-    description_key: Option<String>,
     completed: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -46,9 +43,7 @@ impl<'a> NewTaskRow<'a> {
         NewTaskRow {
             user_id: owner,
             title: &input.title,
-            title_key: title_key(&input.title),
             description: input.description.as_deref(),
-            description_key: input.description.as_deref().map(description_key),
             completed: false,
             created_at: now,
             updated_at: now,
@@ -66,9 +61,7 @@ impl<'a> NewTaskRow<'a> {
 #[diesel(table_name = crate::db::schema::tasks)]
 struct TaskChanges<'a> {
     title: Option<&'a str>,
-    title_key: Option<String>,
     description: Option<Option<&'a str>>,
-    description_key: Option<Option<String>>,
     completed: Option<bool>,
     updated_at: NaiveDateTime,
     priority: Option<i16>,
@@ -80,12 +73,7 @@ impl<'a> TaskChanges<'a> {
     fn new(patch: &'a TaskPatch, now: NaiveDateTime) -> Self {
         TaskChanges {
             title: patch.title.as_deref(),
-            title_key: patch.title.as_deref().map(title_key),
             description: patch.description.as_ref().map(|d| d.as_deref()),
-            description_key: patch
-                .description
-                .as_ref()
-                .map(|d| d.as_deref().map(description_key)),
             completed: patch.completed,
             updated_at: now,
             priority: patch.priority.map(Priority::rank),

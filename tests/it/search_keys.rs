@@ -1,0 +1,249 @@
+//! Search finds every row, whoever wrote it (issue 19): rows inserted or changed by another
+//! program, in plain SQL over its own connection (tokio-postgres; a diesel `SqliteConnection`
+//! that has none of the server's functions), are found by the very next search, with the
+//! same matching as the server's own rows: case-insensitive for any letter, `%`, `_` and `\`
+//! literal. Title order (and paging through it) folds such rows alike on both backends.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::pg::TempDatabase;
+use crate::common::{Backend, TestApp, UserClient};
+
+/// A server over a database that another writer can reach too.
+struct Shared {
+    app: TestApp,
+    url: String,
+    _pg: Option<TempDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl Shared {
+    /// `None` when PostgreSQL is unavailable outside CI.
+    async fn start(backend: Backend) -> Option<Shared> {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = match backend {
+            Backend::Postgres => Some(TempDatabase::create().await?),
+            Backend::Sqlite => None,
+        };
+        let url = match &pg {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("todo.db").display()),
+        };
+        let app = TestApp::builder(backend).database_url(&url).start().await?;
+        Some(Shared {
+            app,
+            url,
+            _pg: pg,
+            _dir: dir,
+        })
+    }
+
+    /// Runs `sql` as another program would: its own connection, none of the server's code.
+    async fn other_writer(&self, sql: &str) {
+        match self.app.backend {
+            Backend::Postgres => {
+                let (client, connection) =
+                    tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                        .await
+                        .unwrap();
+                tokio::spawn(connection);
+                client.batch_execute(sql).await.unwrap();
+            }
+            Backend::Sqlite => {
+                use diesel::Connection as _;
+                use diesel::connection::SimpleConnection as _;
+                let path = self.url.trim_start_matches("sqlite://").to_owned();
+                let sql = format!("PRAGMA busy_timeout = 10000; {sql}");
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+                    conn.batch_execute(&sql).unwrap();
+                })
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    /// Inserts a task for `owner` with only the columns a writer that knows nothing of search
+    /// keys fills (those of the FastAPI reference's `Task` model); SQL literals, quoted.
+    async fn insert(&self, owner: &str, title: &str, description: Option<&str>) {
+        let description = description.map_or("NULL".to_owned(), quote);
+        self.other_writer(&format!(
+            "INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at)
+             VALUES ({}, {}, {description}, FALSE, '2026-11-24 10:00:00', '2026-11-24 10:00:00')",
+            quote(owner),
+            quote(title),
+        ))
+        .await;
+    }
+}
+
+/// `text` as an SQL string literal (both backends: standard strings, `''` for `'`).
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+async fn list(user: &UserClient<'_>, query: &str) -> Value {
+    user.get(&user.tasks_path(query)).await.good(StatusCode::OK)
+}
+
+fn titles(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|t| t["title"].as_str().expect("a title").to_owned())
+        .collect()
+}
+
+/// The titles of the user's tasks that `needle` finds, sorted.
+async fn found(user: &UserClient<'_>, needle: &str) -> Vec<String> {
+    let encoded: String = url::form_urlencoded::byte_serialize(needle.as_bytes()).collect();
+    let mut got = titles(&list(user, &format!("?search={encoded}")).await);
+    got.sort();
+    got
+}
+
+/// Rows another program inserts (non-ASCII text, `%`, `_`, `\`, in titles and descriptions)
+/// are found by the next search, and only with the matching the server's own rows get.
+async fn rows_inserted_in_plain_sql_are_found_at_once(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let alice = db.app.user("alice");
+    // Before the inserts: a search, so nothing could be computed ahead.
+    assert!(found(&alice, "école").await.is_empty());
+    db.insert("alice", "ÉCOLE Straße", Some("ΟΔΟΣ ΣΑΣ, Привет МИР"))
+        .await;
+    db.insert("alice", "Save 100% a_b", Some("path C:\\temp"))
+        .await;
+    db.insert("bob", "ÉCOLE of bob", Some("Привет")).await;
+
+    let ecole = vec!["ÉCOLE Straße".to_owned()];
+    let literal = vec!["Save 100% a_b".to_owned()];
+    assert_eq!(found(&alice, "école").await, ecole, "non-ASCII title folds");
+    assert_eq!(found(&alice, "ÉCOLE").await, ecole);
+    assert_eq!(found(&alice, "straße").await, ecole);
+    assert_eq!(
+        found(&alice, "STRAẞE").await,
+        ecole,
+        "capital sharp s folds to ß"
+    );
+    assert_eq!(
+        found(&alice, "привет мир").await,
+        ecole,
+        "Cyrillic description"
+    );
+    assert_eq!(
+        found(&alice, "οδος σας").await,
+        ecole,
+        "final sigma, as Rust folds"
+    );
+    assert_eq!(found(&alice, "100%").await, literal, "% matches itself");
+    assert_eq!(found(&alice, "a_b").await, literal, "_ matches itself");
+    assert_eq!(found(&alice, "c:\\t").await, literal, "\\ matches itself");
+    assert!(found(&alice, "100_").await.is_empty(), "_ is no wildcard");
+    assert!(found(&alice, "a%b").await.is_empty(), "% is no wildcard");
+    assert!(found(&alice, "c:t").await.is_empty(), "\\ is no escape");
+    assert!(
+        found(&alice, "bob").await.is_empty(),
+        "only the viewer's rows"
+    );
+    let bob = db.app.user("bob");
+    assert_eq!(found(&bob, "привет").await, vec!["ÉCOLE of bob".to_owned()]);
+}
+
+/// A task changed by another program is found by its new text at once, not by its old one.
+async fn rows_changed_in_plain_sql_are_found_by_their_new_text(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let alice = db.app.user("alice");
+    let created = alice
+        .post(
+            &alice.tasks_path(""),
+            json!({"title": "old title", "description": "old words"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    assert_eq!(
+        found(&alice, "OLD WORDS").await,
+        vec!["old title".to_owned()]
+    );
+    db.other_writer(&format!(
+        "UPDATE tasks SET title = 'NEUE Übung', description = 'ΝΈΑ λόγια' WHERE id = {}",
+        created["id"]
+    ))
+    .await;
+    let renamed = vec!["NEUE Übung".to_owned()];
+    assert_eq!(found(&alice, "neue übung").await, renamed);
+    assert_eq!(found(&alice, "νέα").await, renamed);
+    assert!(
+        found(&alice, "old").await.is_empty(),
+        "the old text is gone"
+    );
+}
+
+/// The FastAPI reference's description-search test: two rows written by its own ORM (no
+/// search keys), then a search by a word of their descriptions finds both.
+async fn descriptions_from_another_writer_are_searched(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let alice = db.app.user("alice");
+    alice.create_task("unrelated").await;
+    db.insert("alice", "Task one", Some("Discuss the Quarterly report"))
+        .await;
+    db.insert("alice", "Task two", Some("QUARTERLY planning"))
+        .await;
+    assert_eq!(
+        found(&alice, "quarterly").await,
+        vec!["Task one".to_owned(), "Task two".to_owned()]
+    );
+}
+
+/// Title order folds another writer's rows as it folds the server's own, on both backends, and
+/// paging one task at a time through it (cursors carry the folded title) visits each once.
+async fn title_order_and_paging_fold_every_row(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let alice = db.app.user("alice");
+    for title in ["éa", "Banana"] {
+        alice.create_task(title).await;
+    }
+    for title in ["Éz", "apple", "ΩMEGA", "Ébène"] {
+        db.insert("alice", title, None).await;
+    }
+    // Compared folded, byte by byte: "éa" < "ébène" < "éz" (same é, then a < b < z); Greek ω
+    // (U+03C9) after Latin é (U+00E9). Unfolded, "Éz" and "Ébène" (É is U+00C9) would come
+    // before "éa".
+    let expected = ["apple", "Banana", "éa", "Ébène", "Éz", "ΩMEGA"];
+    let whole = titles(&list(&alice, "?sort=title&order=asc").await);
+    assert_eq!(whole, expected);
+
+    let mut paged = Vec::new();
+    let mut query = "?sort=title&order=asc&limit=1".to_owned();
+    for _ in 0..expected.len() + 1 {
+        let page = alice.get(&alice.tasks_path(&query)).await;
+        let body = page.good(StatusCode::OK);
+        paged.extend(titles(&body));
+        let Some(link) = page.header("link") else {
+            break;
+        };
+        let next = link
+            .split(['<', '>'])
+            .nth(1)
+            .expect("a Link target")
+            .to_owned();
+        query = next[next.find('?').expect("a query string")..].to_owned();
+    }
+    assert_eq!(paged, expected, "each task once, in order");
+}
+
+backend_cases!(
+    rows_inserted_in_plain_sql_are_found_at_once,
+    rows_changed_in_plain_sql_are_found_by_their_new_text,
+    descriptions_from_another_writer_are_searched,
+    title_order_and_paging_fold_every_row,
+);
