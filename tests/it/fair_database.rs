@@ -157,8 +157,11 @@ async fn worst_search_is_bounded_and_others_keep_their_latency(backend: Backend)
             answer.text
         );
     }
+    // Tens of milliseconds on a quiet machine; the bound leaves room for a loaded CI machine
+    // running six test binaries' worth of servers on 2 cores, and still tells a kept share
+    // from the failure it guards against (a pool taken: 503 after DB_TIMEOUT, 5 s).
     assert!(
-        slowest < Duration::from_secs(1),
+        slowest < Duration::from_secs(3),
         "another user's list took {slowest:?} beside ten worst searches"
     );
 }
