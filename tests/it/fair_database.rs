@@ -276,7 +276,7 @@ async fn one_user_holds_at_most_their_share(backend: Backend) {
         "no list waited for its turn: the share is not enforced"
     );
     assert!(
-        slowest < Duration::from_secs(1),
+        slowest < Duration::from_secs(3),
         "another user waited {slowest:?}"
     );
 }
