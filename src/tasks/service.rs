@@ -6,12 +6,10 @@
 //! Task operations only: sync lives in `tasks::sync`, the LISTEN relay in `tasks::events`, the
 //! tombstone prune in `tasks::prune`; SQL in `tasks::store`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 use futures::{Stream, stream};
-use tokio::sync::Semaphore;
 
 use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
@@ -41,13 +39,7 @@ pub struct TaskService {
     max_tasks: u64,
     /// How long deletions are remembered for incremental sync.
     pub(super) tombstone_retention: Duration,
-    /// Page reads of streamed lists and replays running at once, all users together: bulk
-    /// reads wait here (holding no connection) so they never take the whole pool.
-    pub(super) page_reads: Arc<Semaphore>,
 }
-
-/// Pages of streamed lists and replays read at once (see `TaskService::page_reads`).
-const PAGE_READS_AT_ONCE: usize = 2;
 
 /// Now, cut to microseconds: what both backends store, so a task reads back exactly as written.
 pub(super) fn now_micros() -> NaiveDateTime {
@@ -80,23 +72,19 @@ impl TaskService {
             events: EventRouter::new(max_subscriptions_per_user),
             max_tasks: u64::MAX,
             tombstone_retention,
-            page_reads: Arc::new(Semaphore::new(PAGE_READS_AT_ONCE)),
         }
     }
 
-    /// Runs `work`, one page of a streamed list or replay, as a read unit once a page slot is
-    /// free: the slot is held for the unit only, never while the client reads.
+    /// Runs `work`, one page of a streamed list or replay, as a read unit of its own: no
+    /// connection is held while the client reads. A user's page reads count against their
+    /// share of the pool like any unit (`DB_CONNECTIONS_PER_USER`); there is no instance-wide
+    /// queue for them, which one user's expensive pages (a full-list search) would hold
+    /// against everyone else's lists.
     pub(super) async fn page_read<R>(
         &self,
         user: &AuthUser,
         work: impl AsyncFnOnce(&mut crate::db::DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
-        let _slot = self
-            .page_reads
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| AppError::Internal("page slots closed".into()))?;
         self.work.read(user, work).await
     }
 
