@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+pub use crate::idempotency::IdempotencyError;
 pub use crate::ops::slots::ConnectionLimit;
 
 /// Result of a service function.
@@ -166,7 +167,8 @@ impl FieldError {
 #[derive(Serialize, ToSchema)]
 pub struct Detail {
     /// On 410: `CURSOR_EXPIRED`; on a refused live connection: `TOO_MANY_CONNECTIONS` (429) or
-    /// `SERVER_BUSY` (503).
+    /// `SERVER_BUSY` (503); on an idempotency key refused: `IDEMPOTENCY_KEY_IN_USE` (409) or
+    /// `IDEMPOTENCY_KEY_REUSED` (422).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
     /// What went wrong, e.g. "Task not found".
@@ -250,6 +252,9 @@ pub enum AppError {
     /// 503: storage cannot take writes (read-only file or database, full disk, I/O error).
     #[error("storage unavailable: {0}")]
     StorageUnavailable(String),
+    /// 400, 409, 422 or 429 for an idempotency key, or the replay of a stored outcome.
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
     /// 500: a bug or an unexpected database answer. The text is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -283,6 +288,7 @@ impl AppError {
             }
             AppError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::CursorExpired => StatusCode::GONE,
+            AppError::Idempotency(e) => e.status(),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -321,6 +327,7 @@ impl AppError {
             AppError::CursorExpired => "CURSOR_EXPIRED: the cursor is older than the changes \
                                         kept; fetch everything again (no `since`)"
                 .to_owned(),
+            AppError::Idempotency(e) => e.message(),
             AppError::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -369,6 +376,9 @@ fn www_authenticate(failure: &AuthFailure) -> HeaderValue {
 /// REST rendering, in FastAPI's shapes: `{"detail": "…"}` or `{"detail": [ … ]}` for 422.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let AppError::Idempotency(IdempotencyError::Replay(stored)) = &self {
+            return stored.replay();
+        }
         self.log();
         let status = self.status();
         let mut response = match &self {
@@ -380,6 +390,7 @@ impl IntoResponse for AppError {
                 let code = match other {
                     AppError::CursorExpired => Some("CURSOR_EXPIRED"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),
+                    AppError::Idempotency(e) => e.code(),
                     _ => None,
                 };
                 let body = Detail {
@@ -395,6 +406,12 @@ impl IntoResponse for AppError {
         };
         if let AppError::RateLimited(limited) = &self {
             response.headers_mut().extend(limited.headers());
+        }
+        if let AppError::Idempotency(IdempotencyError::InUse) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(IdempotencyError::RETRY_AFTER_SECS),
+            );
         }
         if let AppError::TooManyConnections(ConnectionLimit::Server(_)) = &self {
             response.headers_mut().insert(

@@ -5,10 +5,12 @@ use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
+use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::inputs::{CreateTaskInput, UpdateTaskInput};
 use super::types::{Task, TaskChanges, TaskEvent, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
+use crate::idempotency::keyed;
 
 /// A task id argument as the service's integer.
 fn task_id(id: &ID) -> Result<i64> {
@@ -71,73 +73,119 @@ impl ViewerQuery {
     }
 }
 
-/// Task mutations.
+/// Task mutations. Each takes an optional `idempotencyKey`: a repeat with the same key and
+/// arguments returns the first result instead of writing again (`graphql::idempotency`).
 #[derive(Default)]
 pub struct TaskMutation;
 
 #[Object]
 impl TaskMutation {
     /// Creates a task.
-    async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
+    async fn create_task(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTaskInput,
+        #[graphql(
+            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
+        )]
+        idempotency_key: Option<String>,
+    ) -> Result<Task> {
         let user = viewer(ctx)?;
-        Ok(service(ctx)?
-            .create(user, input.into())
-            .await
-            .map_err(to_graphql_error)?
-            .into())
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let created = service(ctx)?.create(user, input.into(), once).await;
+        Ok(or_replayed(created)?.into())
     }
 
     /// Changes the fields given; the others stay as they are.
-    async fn update_task(&self, ctx: &Context<'_>, id: ID, input: UpdateTaskInput) -> Result<Task> {
+    async fn update_task(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTaskInput,
+        #[graphql(
+            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
+        )]
+        idempotency_key: Option<String>,
+    ) -> Result<Task> {
         let user = viewer(ctx)?;
         let id = task_id(&id)?;
         let patch = input.into_patch()?;
-        Ok(service(ctx)?
-            .update(user, id, patch)
-            .await
-            .map_err(to_graphql_error)?
-            .into())
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let updated = service(ctx)?.update(user, id, patch, once).await;
+        Ok(or_replayed(updated)?.into())
     }
 
     /// Deletes a task and returns its id.
-    async fn delete_task(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+    async fn delete_task(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(
+            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
+        )]
+        idempotency_key: Option<String>,
+    ) -> Result<ID> {
         let user = viewer(ctx)?;
-        service(ctx)?
-            .delete(user, task_id(&id)?)
-            .await
-            .map_err(to_graphql_error)?;
+        let task = task_id(&id)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        or_replayed(service(ctx)?.delete(user, task, once).await)?;
         Ok(id)
     }
 
     /// Flips `completed` atomically.
-    async fn toggle_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
+    async fn toggle_task(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(
+            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
+        )]
+        idempotency_key: Option<String>,
+    ) -> Result<Task> {
         let user = viewer(ctx)?;
-        Ok(service(ctx)?
-            .toggle(user, task_id(&id)?)
-            .await
-            .map_err(to_graphql_error)?
-            .into())
+        let id = task_id(&id)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        Ok(or_replayed(service(ctx)?.toggle(user, id, once).await)?.into())
     }
 
     /// Deletes the signed-in user's completed tasks and returns their ids; subscribers get a
     /// DELETED event for each.
-    async fn clear_completed(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+    async fn clear_completed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
+        )]
+        idempotency_key: Option<String>,
+    ) -> Result<Vec<ID>> {
         let user = viewer(ctx)?;
-        let ids = service(ctx)?
-            .clear_completed(user)
-            .await
-            .map_err(to_graphql_error)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let ids = or_replayed(service(ctx)?.clear_completed(user, once).await)?;
         Ok(ids.into_iter().map(|id| ID(id.to_string())).collect())
     }
 
     /// Sets `completed` to the given value; repeating it changes nothing (for optimistic UIs).
-    async fn set_task_completed(&self, ctx: &Context<'_>, id: ID, completed: bool) -> Result<Task> {
+    async fn set_task_completed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        completed: bool,
+        #[graphql(
+            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
+        )]
+        idempotency_key: Option<String>,
+    ) -> Result<Task> {
         let user = viewer(ctx)?;
-        let task = service(ctx)?
-            .set_completed(user, task_id(&id)?, completed)
-            .await
-            .map_err(to_graphql_error)?;
-        Ok(task.into())
+        let id = task_id(&id)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let task = service(ctx)?.set_completed(user, id, completed, once).await;
+        Ok(or_replayed(task)?.into())
     }
 }
 

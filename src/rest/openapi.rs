@@ -6,6 +6,7 @@
 //! no handler and imports no sibling. It holds what they share: the document's header, the
 //! error responses, the bearer scheme, the path parameters, and [`Slashed`].
 
+use super::idempotency::WriteErrors;
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -113,7 +114,7 @@ pub struct TaskPath {
 }
 
 /// One error response with the `{"detail": …}` body.
-fn detail_response(description: &str) -> ResponseBuilder {
+pub(super) fn detail_response(description: &str) -> ResponseBuilder {
     let content = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("Detail")))
         .build();
@@ -124,7 +125,7 @@ fn detail_response(description: &str) -> ResponseBuilder {
 
 /// Error responses for an operation: the ones every operation can give, plus those that
 /// depend on whether it reads an id or a body.
-fn errors(takes_id: bool, takes_body: bool) -> BTreeMap<String, RefOr<Response>> {
+pub(super) fn errors(takes_id: bool, takes_body: bool) -> BTreeMap<String, RefOr<Response>> {
     let mut map = BTreeMap::new();
     let mut add = |status: &str, response: ResponseBuilder| {
         map.insert(status.to_owned(), RefOr::T(response.build()));
@@ -213,8 +214,10 @@ impl<const ID: bool, const BODY: bool> IntoResponses for Errors<ID, BODY> {
 /// Errors of `GET /tasks`.
 pub type ListErrors = Errors<false, false>;
 /// Errors of `POST /tasks`.
-pub type CreateErrors = Errors<false, true>;
+pub type CreateErrors = WriteErrors<false, true>;
 /// Errors of operations on one task without a body.
 pub type ItemErrors = Errors<true, false>;
+/// Errors of writes to one task without a body (`DELETE`, `PATCH …/complete`).
+pub type ItemWriteErrors = WriteErrors<true, false>;
 /// Errors of `PUT /tasks/{id}`.
-pub type UpdateErrors = Errors<true, true>;
+pub type UpdateErrors = WriteErrors<true, true>;

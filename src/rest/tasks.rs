@@ -11,15 +11,18 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{TaskCreate, TaskUpdate};
+use super::idempotency::{KeyHeader, WriteKey, task_outcome};
 use super::json::{StatsJson, TaskJson, json_list, json_list_stream};
 use super::openapi::{
-    CreateErrors, ItemErrors, ListErrors, Slashed, TaskPath, UpdateErrors, UserPath,
+    CreateErrors, ItemErrors, ItemWriteErrors, ListErrors, Slashed, TaskPath, UpdateErrors,
+    UserPath,
 };
 use super::query::{ListParams, task_id};
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
-use crate::tasks::{Cursor, TaskService};
+use crate::idempotency::{StoredOutcome, keyed};
+use crate::tasks::{Cursor, Task, TaskService};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -118,17 +121,25 @@ async fn stats(Owner(user): Owner, State(tasks): State<TaskService>) -> AppResul
 }
 
 #[utoipa::path(
-    post, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath), request_body = TaskCreate,
-    responses((status = 201, description = "The new task", body = TaskJson), CreateErrors)
+    post, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath, KeyHeader),
+    request_body = TaskCreate,
+    responses((status = 201, description = "The new task", body = TaskJson, headers(
+        ("Idempotent-Replayed" = String, description = "`true` on a replay of a keyed request"),
+    )), CreateErrors)
 )]
 async fn create(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
+    key: WriteKey,
     body: Bytes,
-) -> AppResult<(StatusCode, Json<TaskJson>)> {
+) -> AppResult<Response> {
     let new = TaskCreate::parse(&body)?.into();
-    let task = tasks.create(&user, new).await?;
-    Ok((StatusCode::CREATED, Json(task.into())))
+    let request = key.request(&body);
+    let render = |task: &Task| task_outcome(StatusCode::CREATED, task);
+    let task = tasks
+        .create(&user, new, keyed(request.as_ref(), &render))
+        .await?;
+    Ok(render(&task).response())
 }
 
 #[utoipa::path(
@@ -145,41 +156,63 @@ async fn read(
 }
 
 #[utoipa::path(
-    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath), request_body = TaskUpdate,
+    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, KeyHeader),
+    request_body = TaskUpdate,
     responses((status = 200, description = "The updated task", body = TaskJson), UpdateErrors)
 )]
 async fn update(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
+    key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
     body: Bytes,
-) -> AppResult<Json<TaskJson>> {
+) -> AppResult<Response> {
     let id = task_id(&id)?;
     let patch = TaskUpdate::parse(&body)?.into();
-    Ok(Json(tasks.update(&user, id, patch).await?.into()))
+    let request = key.request(&body);
+    let render = |task: &Task| task_outcome(StatusCode::OK, task);
+    let task = tasks
+        .update(&user, id, patch, keyed(request.as_ref(), &render))
+        .await?;
+    Ok(render(&task).response())
 }
 
 #[utoipa::path(
-    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath),
-    responses((status = 204, description = "Deleted; the body is empty"), ItemErrors)
+    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, KeyHeader),
+    responses((status = 204, description = "Deleted; the body is empty. A keyed retry gets \
+        this 204 again (`Idempotent-Replayed: true`), not a 404"), ItemWriteErrors)
 )]
 async fn remove(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
+    key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> AppResult<StatusCode> {
-    tasks.delete(&user, task_id(&id)?).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> AppResult<Response> {
+    let id = task_id(&id)?;
+    let request = key.request(&[]);
+    let render = |_: &()| StoredOutcome::json(StatusCode::NO_CONTENT, String::new());
+    tasks
+        .delete(&user, id, keyed(request.as_ref(), &render))
+        .await?;
+    Ok(render(&()).response())
 }
 
 #[utoipa::path(
-    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks", params(TaskPath),
-    responses((status = 200, description = "The task with `completed` flipped", body = TaskJson), ItemErrors)
+    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks", params(TaskPath, KeyHeader),
+    responses((status = 200, description = "The task with `completed` flipped (a keyed retry \
+        replays the first flip, it does not flip back)", body = TaskJson), ItemWriteErrors)
 )]
 async fn toggle(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
+    key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> AppResult<Json<TaskJson>> {
-    Ok(Json(tasks.toggle(&user, task_id(&id)?).await?.into()))
+) -> AppResult<Response> {
+    let id = task_id(&id)?;
+    let request = key.request(&[]);
+    let render = |task: &Task| task_outcome(StatusCode::OK, task);
+    let task = tasks
+        .toggle(&user, id, keyed(request.as_ref(), &render))
+        .await?;
+    Ok(render(&task).response())
 }

@@ -9,11 +9,13 @@
 
 mod backfill;
 pub mod events;
+mod idempotency;
 pub mod model;
 pub mod page;
 mod prune;
 mod rules;
 pub mod service;
+mod stats;
 mod store;
 pub mod sync;
 pub mod time;

@@ -16,10 +16,8 @@ use tokio::sync::Semaphore;
 use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
 use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
-use super::model::{
-    Category, ListQuery, NewTask, Priority, Task, TaskPatch, TaskRow, TaskStats, micros,
-    validate_search,
-};
+use super::idempotency::{KeyPolicy, written_task};
+use super::model::{ListQuery, NewTask, Task, TaskPatch, TaskRow, micros, validate_search};
 use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
 use super::store;
 use super::unit::UnitOfWork;
@@ -28,6 +26,7 @@ use crate::auth::AuthUser;
 use crate::db::Db;
 use crate::db::events::ListenerNotice;
 use crate::error::{AppError, AppResult};
+use crate::idempotency::Keyed;
 
 /// The one entry point to tasks, shared by REST and GraphQL.
 #[derive(Clone)]
@@ -45,6 +44,8 @@ pub struct TaskService {
     /// Page reads of streamed lists and replays running at once, all users together: bulk
     /// reads wait here (holding no connection) so they never take the whole pool.
     pub(super) page_reads: Arc<Semaphore>,
+    /// Idempotency keys: retention, cap, the keys in flight (`tasks::idempotency`).
+    pub(super) keys: KeyPolicy,
 }
 
 /// Pages of streamed lists and replays read at once (see `TaskService::page_reads`).
@@ -82,6 +83,7 @@ impl TaskService {
             max_tasks: u64::MAX,
             tombstone_retention,
             page_reads: Arc::new(Semaphore::new(PAGE_READS_AT_ONCE)),
+            keys: KeyPolicy::default(),
         }
     }
 
@@ -252,53 +254,20 @@ impl TaskService {
         })
     }
 
-    /// Counts of the user's tasks: by status, overdue, by priority and by category.
-    pub async fn stats(&self, user: &AuthUser) -> AppResult<TaskStats> {
-        let groups = self
-            .work
-            .read(user, async |conn| {
-                Ok(store::stats(conn, user, now_micros()).await?)
-            })
-            .await?;
-        let mut stats = TaskStats {
-            by_priority: Priority::ALL.iter().map(|p| (*p, 0)).collect(),
-            by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
-            ..TaskStats::default()
-        };
-        for (rank, category, completed, count, overdue) in groups {
-            stats.total += count;
-            if completed {
-                stats.completed += count;
-            } else {
-                stats.pending += count;
-            }
-            stats.overdue += overdue;
-            let priority = Priority::from_rank(rank).unwrap_or_default();
-            let category = Category::parse(&category).unwrap_or_default();
-            for (p, n) in &mut stats.by_priority {
-                if *p == priority {
-                    *n += count;
-                }
-            }
-            for (c, n) in &mut stats.by_category {
-                if *c == category {
-                    *n += count;
-                }
-            }
-        }
-        Ok(stats)
-    }
-
     /// Deletes the user's completed tasks in one transaction, each with its tombstone and
     /// event (so sync and every instance see them), and returns their ids.
-    pub async fn clear_completed(&self, user: &AuthUser) -> AppResult<Vec<i64>> {
+    pub async fn clear_completed(
+        &self,
+        user: &AuthUser,
+        once: Option<Keyed<'_, Vec<i64>>>,
+    ) -> AppResult<Vec<i64>> {
         let kind = TaskEventKind::Deleted;
         let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
+        let ids = |deleted: &Vec<(i64, i64)>| Some(deleted.iter().map(|(id, _)| *id).collect());
         let deleted = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, ids, async |tx| {
                 let deleted = store::delete_completed(tx, user, now_micros(), &payload).await?;
                 if !deleted.is_empty() {
                     // As for a single delete: tombstones pile up here.
@@ -329,15 +298,19 @@ impl TaskService {
     }
 
     /// Creates a task for the user, unless they already have MAX_TASKS_PER_USER.
-    pub async fn create(&self, user: &AuthUser, input: NewTask) -> AppResult<Task> {
+    pub async fn create(
+        &self,
+        user: &AuthUser,
+        input: NewTask,
+        once: Option<Keyed<'_, Task>>,
+    ) -> AppResult<Task> {
         let input = input.validated()?;
         let now = now_micros();
         let kind = TaskEventKind::Created;
         let payload = event_payload(user, kind);
         let _turn = self.publisher.turn().await;
         let written = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 Ok(store::insert(tx, user, &input, now, self.max_tasks, &payload).await?)
             })
             .await?
@@ -348,13 +321,18 @@ impl TaskService {
     }
 
     /// Changes the fields the patch names; the others stay as they are.
-    pub async fn update(&self, user: &AuthUser, id: i64, patch: TaskPatch) -> AppResult<Task> {
+    pub async fn update(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        patch: TaskPatch,
+        once: Option<Keyed<'_, Task>>,
+    ) -> AppResult<Task> {
         let patch = patch.validated()?;
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 Ok(store::update(tx, user, id, &patch, now_micros(), &payload).await?)
             })
             .await?;
@@ -367,12 +345,12 @@ impl TaskService {
         user: &AuthUser,
         id: i64,
         completed: bool,
+        once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 Ok(store::set_completed(tx, user, id, completed, now_micros(), &payload).await?)
             })
             .await?;
@@ -380,12 +358,16 @@ impl TaskService {
     }
 
     /// Flips `completed` atomically.
-    pub async fn toggle(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
+    pub async fn toggle(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        once: Option<Keyed<'_, Task>>,
+    ) -> AppResult<Task> {
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 Ok(store::toggle(tx, user, id, now_micros(), &payload).await?)
             })
             .await?;
@@ -395,14 +377,19 @@ impl TaskService {
     /// Deletes one of the user's tasks. Deleting is when tombstones pile up, so it is where
     /// old ones and those past the per-user bound go, in the same transaction (expired ones
     /// also go on a schedule: `tasks::prune`).
-    pub async fn delete(&self, user: &AuthUser, id: i64) -> AppResult<()> {
+    pub async fn delete(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        once: Option<Keyed<'_, ()>>,
+    ) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
         let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
+        let gone = |seq: &Option<i64>| seq.map(drop);
         let deleted = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, gone, async |tx| {
                 let seq = store::delete(tx, user, id, now_micros(), &payload).await?;
                 if seq.is_some() {
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;

@@ -24,6 +24,7 @@ mod fair_memory;
 mod frontend;
 mod graphql;
 mod hostile;
+mod idempotency;
 mod isolation;
 mod openapi;
 mod operations;

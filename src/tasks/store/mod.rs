@@ -1,7 +1,7 @@
 //! All task SQL, written once in diesel's DSL and expanded for each backend by [`db_run!`]:
 //! task reads ([`query`]), task writes ([`write`]), the change journal and per-user change
-//! counters behind sync and events ([`journal`]), and the start-up search-key backfill
-//! ([`maintenance`]).
+//! counters behind sync and events ([`journal`]), stored idempotency outcomes
+//! ([`idempotency`]), and the maintenance jobs' SQL ([`maintenance`]).
 //!
 //! Every function takes the viewer and every statement is filtered by `tasks::visibility`
 //! (the backfill alone sees every user's rows, and says why): no function here can read or
@@ -11,15 +11,21 @@
 //!
 //! [`db_run!`]: crate::db_run
 
+mod idempotency;
 #[macro_use]
 mod journal;
 mod maintenance;
 mod query;
 mod write;
 
+pub(super) use idempotency::{
+    count_keys, find_key, forget_expired_keys, forget_key, lock_key, save_key,
+};
 pub(super) use journal::{
     Written, changes_between, cursor, prunable, prune, prune_owner, prune_tombstones,
 };
-pub(super) use maintenance::{expired_tombstones, missing_description_keys, set_description_keys};
+pub(super) use maintenance::{
+    expired_tombstones, missing_description_keys, prune_expired_keys, set_description_keys,
+};
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
 pub(super) use write::{delete, delete_completed, insert, set_completed, toggle, update};
