@@ -73,8 +73,10 @@ impl ViewerQuery {
     }
 }
 
-/// Task mutations. Each takes an optional `idempotencyKey`: a repeat with the same key and
-/// arguments returns the first result instead of writing again (`graphql::idempotency`).
+/// Task mutations. Each takes an optional `idempotencyKey` (1 to 255 visible ASCII
+/// characters, or the `Idempotency-Key` header over HTTP): a repeat with the same key and
+/// arguments returns the first result instead of writing again; the same key still running
+/// is IDEMPOTENCY_KEY_IN_USE, used for other arguments IDEMPOTENCY_KEY_REUSED.
 #[derive(Default)]
 pub struct TaskMutation;
 
@@ -85,9 +87,6 @@ impl TaskMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateTaskInput,
-        #[graphql(
-            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
-        )]
         idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
@@ -103,9 +102,6 @@ impl TaskMutation {
         ctx: &Context<'_>,
         id: ID,
         input: UpdateTaskInput,
-        #[graphql(
-            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
-        )]
         idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
@@ -122,9 +118,6 @@ impl TaskMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        #[graphql(
-            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
-        )]
         idempotency_key: Option<String>,
     ) -> Result<ID> {
         let user = viewer(ctx)?;
@@ -140,9 +133,6 @@ impl TaskMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        #[graphql(
-            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
-        )]
         idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
@@ -157,9 +147,6 @@ impl TaskMutation {
     async fn clear_completed(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
-        )]
         idempotency_key: Option<String>,
     ) -> Result<Vec<ID>> {
         let user = viewer(ctx)?;
@@ -175,9 +162,6 @@ impl TaskMutation {
         ctx: &Context<'_>,
         id: ID,
         completed: bool,
-        #[graphql(
-            desc = "Makes a retry safe: a repeat with the same key and arguments returns the first result and changes nothing (docs/OFFLINE.md)."
-        )]
         idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
