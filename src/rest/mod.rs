@@ -12,6 +12,7 @@ mod live;
 pub mod openapi;
 mod query;
 mod tasks;
+mod write_docs;
 
 use axum::Router;
 use axum::http::StatusCode;

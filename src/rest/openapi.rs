@@ -6,7 +6,6 @@
 //! no handler and imports no sibling. It holds what they share: the document's header, the
 //! error responses, the bearer scheme, the path parameters, and [`Slashed`].
 
-use super::idempotency::WriteErrors;
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -213,11 +212,5 @@ impl<const ID: bool, const BODY: bool> IntoResponses for Errors<ID, BODY> {
 
 /// Errors of `GET /tasks`.
 pub type ListErrors = Errors<false, false>;
-/// Errors of `POST /tasks`.
-pub type CreateErrors = WriteErrors<false, true>;
 /// Errors of operations on one task without a body.
 pub type ItemErrors = Errors<true, false>;
-/// Errors of writes to one task without a body (`DELETE`, `PATCH …/complete`).
-pub type ItemWriteErrors = WriteErrors<true, false>;
-/// Errors of `PUT /tasks/{id}`.
-pub type UpdateErrors = WriteErrors<true, true>;

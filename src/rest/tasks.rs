@@ -11,13 +11,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{TaskCreate, TaskUpdate};
-use super::idempotency::{KeyHeader, WriteKey, task_outcome};
+use super::idempotency::{WriteKey, task_outcome};
 use super::json::{StatsJson, TaskJson, json_list, json_list_stream};
-use super::openapi::{
-    CreateErrors, ItemErrors, ItemWriteErrors, ListErrors, Slashed, TaskPath, UpdateErrors,
-    UserPath,
-};
+use super::openapi::{ItemErrors, ListErrors, Slashed, TaskPath, UserPath};
 use super::query::{ListParams, task_id};
+use super::write_docs::{CreateErrors, ItemWriteErrors, KeyHeader, UpdateErrors};
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};

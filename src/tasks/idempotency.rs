@@ -16,12 +16,9 @@
 //!
 //! It must not know the SQL (`store::idempotency`) nor how an adapter renders an outcome.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
-
+use super::keys::KeyPolicy;
 use super::service::{TaskService, now_micros};
 use super::store;
 use crate::auth::AuthUser;
@@ -32,67 +29,10 @@ use crate::idempotency::{IdempotencyError, Keyed, KeyedRequest};
 /// Expired outcomes dropped per transaction by the scheduled prune.
 const PRUNE_BATCH: i64 = 500;
 
-/// How keys are kept: IDEMPOTENCY_KEY_RETENTION, MAX_IDEMPOTENCY_KEYS_PER_USER, and the keys
-/// of requests running on this instance.
-#[derive(Clone)]
-pub(super) struct KeyPolicy {
-    retention: Duration,
-    max_per_user: u64,
-    in_flight: Arc<Mutex<HashSet<(String, String)>>>,
-}
-
-impl Default for KeyPolicy {
-    fn default() -> Self {
-        KeyPolicy {
-            retention: Duration::from_secs(24 * 3600),
-            max_per_user: 10_000,
-            in_flight: Arc::default(),
-        }
-    }
-}
-
-impl KeyPolicy {
-    /// Outcomes stored before this have expired.
-    fn cutoff(&self) -> NaiveDateTime {
-        let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
-        now_micros()
-            .checked_sub_signed(retention)
-            .unwrap_or(NaiveDateTime::MIN)
-    }
-
-    /// Marks the user's key as running on this instance until the guard drops; `InUse` when
-    /// it already is.
-    fn enter(&self, user: &AuthUser, request: &KeyedRequest) -> AppResult<InFlight> {
-        let entry = (user.id().to_owned(), request.key.as_str().to_owned());
-        let mut running = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        if !running.insert(entry.clone()) {
-            return Err(IdempotencyError::InUse.into());
-        }
-        Ok(InFlight {
-            set: self.in_flight.clone(),
-            entry,
-        })
-    }
-}
-
-/// A key running on this instance; forgotten when the request ends, however it ends.
-struct InFlight {
-    set: Arc<Mutex<HashSet<(String, String)>>>,
-    entry: (String, String),
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let mut running = self.set.lock().unwrap_or_else(|e| e.into_inner());
-        running.remove(&self.entry);
-    }
-}
-
 impl TaskService {
     /// The same service, keeping idempotency outcomes `retention`, at most `max_per_user`.
     pub fn with_idempotency(mut self, retention: Duration, max_per_user: u64) -> Self {
-        self.keys.retention = retention;
-        self.keys.max_per_user = max_per_user;
+        self.keys = KeyPolicy::new(retention, max_per_user);
         self
     }
 
@@ -135,7 +75,7 @@ impl TaskService {
         if !store::lock_key(tx, user, key).await? {
             return Err(IdempotencyError::InUse.into());
         }
-        let cutoff = self.keys.cutoff();
+        let cutoff = self.keys.cutoff(now_micros());
         if let Some(stored) = store::find_key(tx, user, key).await? {
             if stored.created_at >= cutoff {
                 return Err(AppError::Idempotency(if stored.answers(request) {
@@ -147,11 +87,11 @@ impl TaskService {
             // Expired: the key starts again as a new request.
             store::forget_key(tx, user, key).await?;
         }
-        let cap = i64::try_from(self.keys.max_per_user).unwrap_or(i64::MAX);
+        let cap = i64::try_from(self.keys.max_per_user()).unwrap_or(i64::MAX);
         if store::count_keys(tx, user).await? >= cap {
             store::forget_expired_keys(tx, user, cutoff).await?;
             if store::count_keys(tx, user).await? >= cap {
-                return Err(IdempotencyError::Full(self.keys.max_per_user).into());
+                return Err(IdempotencyError::Full(self.keys.max_per_user()).into());
             }
         }
         Ok(())
@@ -161,7 +101,7 @@ impl TaskService {
     pub async fn prune_expired_keys(&self) -> AppResult<usize> {
         let mut done = 0;
         loop {
-            let cutoff = self.keys.cutoff();
+            let cutoff = self.keys.cutoff(now_micros());
             let pruned = self
                 .work
                 .maintenance(async |tx| {
@@ -193,11 +133,4 @@ impl TaskService {
             }
         });
     }
-}
-
-/// The task a task write returns, to render and store (`None`: no such task, or at the cap).
-pub(super) fn written_task(written: &Option<store::Written>) -> Option<super::model::Task> {
-    written
-        .as_ref()
-        .map(|written| super::model::Task::from(written.row.clone()))
 }

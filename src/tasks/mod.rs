@@ -10,6 +10,7 @@
 mod backfill;
 pub mod events;
 mod idempotency;
+mod keys;
 pub mod model;
 pub mod page;
 mod prune;

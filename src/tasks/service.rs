@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
 use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
-use super::idempotency::{KeyPolicy, written_task};
+use super::keys::{KeyPolicy, written_task};
 use super::model::{ListQuery, NewTask, Task, TaskPatch, TaskRow, micros, validate_search};
 use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
 use super::store;
