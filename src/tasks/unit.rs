@@ -22,8 +22,9 @@
 //! - **RLS**: the BEGIN of every unit will also carry `SET LOCAL ROLE <app role without
 //!   BYPASSRLS>` and `set_config('app.user_id', <viewer>, true)`, so the policies see the viewer
 //!   for this transaction only; nothing session-scoped ever reaches a pooled connection.
-//! - **Versions and idempotency keys**: the idempotency record is written inside the same
-//!   `write` closure as the change, so a retried request finds it or finds nothing.
+//! - **Idempotency keys** (`tasks::idempotency`): a keyed write's key is checked and its
+//!   outcome stored inside the same `write` closure as the change, so a retried request
+//!   finds it or finds nothing.
 //! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business.
 //!
 //! It must not know any SQL but the transaction's (`db::transaction`), nor any task rule.
