@@ -65,6 +65,13 @@ impl<const ID: bool, const BODY: bool> IntoResponses for WriteErrors<ID, BODY> {
             "A request with this `Idempotency-Key` is still running (`code`: \
              `IDEMPOTENCY_KEY_IN_USE`); retry after `Retry-After` seconds for its outcome",
         );
+        // 429 keeps its rate-limit headers; a key can also meet the per-user cap.
+        if let Some(RefOr::T(limited)) = map.get_mut("429") {
+            limited.description.push_str(
+                ", or the user has MAX_IDEMPOTENCY_KEYS_PER_USER idempotency keys stored and \
+                 none has expired",
+            );
+        }
         // 422 keeps its validation schema; the description names the key's case too.
         if let Some(RefOr::T(invalid)) = map.get_mut("422") {
             invalid.description = "Malformed or invalid input (`{\"detail\": [...]}`), or an \

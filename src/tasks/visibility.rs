@@ -55,7 +55,12 @@ pub(super) fn journal_visible_to(viewer: &AuthUser) -> dsl::Eq<task_changes::use
 /// The filter on stored idempotency outcomes: the keys `viewer` sent (keys belong to the
 /// user who sends them, whoever owns the tasks written).
 pub(super) fn keys_of(viewer: &AuthUser) -> dsl::Eq<idempotency_keys::user_id, &str> {
-    idempotency_keys::user_id.eq(viewer.id())
+    idempotency_keys::user_id.eq(key_owner(viewer))
+}
+
+/// Whose idempotency keys a viewer's requests use and store: the viewer's own.
+pub(super) fn key_owner(viewer: &AuthUser) -> &str {
+    viewer.id()
 }
 
 /// The filter on the change counters (`task_sync_cursors`): `viewer`'s own counter.

@@ -15,7 +15,7 @@ use crate::db::DbConn;
 use crate::db::schema::idempotency_keys as ik;
 use crate::db_run;
 use crate::idempotency::{KeyedRequest, StoredOutcome};
-use crate::tasks::visibility::keys_of;
+use crate::tasks::visibility::{key_owner, keys_of};
 
 /// A stored outcome, with the request it answered.
 pub(in crate::tasks) struct StoredKey {
@@ -58,7 +58,7 @@ pub(in crate::tasks) async fn lock_key(
     };
     let found: Locked =
         diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked")
-            .bind::<Text, _>(viewer.id())
+            .bind::<Text, _>(key_owner(viewer))
             .bind::<Text, _>(key)
             .get_result(&mut **pooled)
             .await?;
@@ -151,10 +151,11 @@ pub(in crate::tasks) async fn save_key(
     outcome: &StoredOutcome,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
+    let owner = key_owner(viewer);
     db_run!(conn, |c| {
         diesel::insert_into(ik::table)
             .values((
-                ik::user_id.eq(viewer.id()),
+                ik::user_id.eq(owner),
                 ik::key.eq(request.key.as_str()),
                 ik::method.eq(&request.method),
                 ik::path.eq(&request.path),
