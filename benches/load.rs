@@ -98,6 +98,16 @@ impl Server {
     /// Starts `bin` on a free port and waits until `/readyz` answers; returns the time from
     /// spawn to ready.
     async fn start(label: &str, bin: &Path, database_url: &str) -> (Server, Duration) {
+        Server::start_with(label, bin, database_url, &[]).await
+    }
+
+    /// [`Server::start`] with extra settings in its environment.
+    async fn start_with(
+        label: &str,
+        bin: &Path,
+        database_url: &str,
+        settings: &[(&str, &str)],
+    ) -> (Server, Duration) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -118,6 +128,7 @@ impl Server {
             .env("ANONYMOUS_RATE_LIMIT", "0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
+            .envs(settings.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(log)
@@ -738,6 +749,16 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
         let (server, _) = Server::start(label, bin, &db.url).await;
         servers.push(server);
     }
+    // This binary without the second wall, so that the table shows what row security costs,
+    // measured in the same run (the ceiling's scripts are the default server's, with it).
+    let (no_rls, _) = Server::start_with(
+        "this, no RLS",
+        &binaries[0].1,
+        &db.url,
+        &[("DATABASE_ROW_SECURITY", "false")],
+    )
+    .await;
+    servers.push(no_rls);
     let (admin, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
         .await
         .expect("admin connection");

@@ -78,7 +78,7 @@ impl AppState {
         install_crypto_provider();
         // Before anything records: the first JWKS fetch at start is counted too.
         ops::metrics::install();
-        let db = Db::connect(&config.database, &config.pool)
+        let db = Db::connect_routed(&config.database, config.routes.as_ref(), &config.pool)
             .await
             .with_context(|| {
                 format!(
@@ -110,23 +110,36 @@ impl AppState {
         }
         tasks.spawn_tombstone_prune(config.realtime.tombstone_prune_interval);
         tasks.spawn_key_prune(config.realtime.idempotency_key_prune_interval);
-        if let db::DatabaseTarget::Postgres(url) = &config.database {
-            // One LISTEN connection for the instance carries every instance's task events.
-            let notices = db::events::listen(url, config.pool.acquire_timeout)
-                .map_err(anyhow::Error::msg)
-                .context("DATABASE_URL: setting up the task event listener")?;
+        if let Some(routes) = &config.routes {
             // Its own few connections read the tasks of events too large for their payload,
-            // so a request pool held by busy users never holds the event stream up.
+            // so a request pool held by busy users never holds the event stream up. They
+            // also carry the listener's heartbeat: through DATABASE_URL, as events travel.
             let fetch_pool = db::PoolOptions {
                 max_size: config.realtime.event_fetch_connections,
                 ..config.pool.clone()
             };
-            let fetch_db = Db::connect(&config.database, &fetch_pool)
+            let fetch_db = Db::connect_routed(&config.database, Some(routes), &fetch_pool)
                 .await
                 .context("DATABASE_URL: connecting the task event pool")?;
+            // One LISTEN connection for the instance, on the direct session URL (LISTEN is
+            // session state a transaction pooler cannot keep), carries every instance's task
+            // events, and proves it hears them (`db::heartbeat`).
+            let interval = config.realtime.event_heartbeat_interval;
+            let heartbeat = db::events::Heartbeat::new(
+                fetch_db.clone(),
+                interval,
+                db.event_health(),
+                routes.deaf_listener_hint(),
+            );
+            let notices =
+                db::events::listen(&routes.direct, config.pool.acquire_timeout, heartbeat)
+                    .map_err(anyhow::Error::msg)
+                    .context("DATABASE_DIRECT_URL: setting up the task event listener")?;
             tasks
                 .route_database_events(notices, fetch_db, config.pool.acquire_timeout)
                 .await;
+            // Serve once the first heartbeat came back (or was missed, and said so).
+            db.event_health().settled(interval).await;
         }
         let verifier = Arc::new(
             Verifier::new(config.auth.clone(), db.clone())

@@ -148,9 +148,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => todo_api::serve(config).await,
         Command::Migrate => {
             todo_api::install_crypto_provider();
-            let db = todo_api::db::Db::connect(&config.database, &config.pool)
-                .await
-                .context("DATABASE_URL: cannot connect to the database")?;
+            let db = todo_api::db::Db::connect_routed(
+                &config.database,
+                config.routes.as_ref(),
+                &config.pool,
+            )
+            .await
+            .context("DATABASE_URL: cannot connect to the database")?;
             let ran = db.migrate().await?;
             println!(
                 "applied {ran} migration(s) to the {} database",

@@ -5,7 +5,11 @@
 //! with `log_statement = all` (src/tasks/store/*.rs): the pool's check on checkout
 //! (`SELECT $1`), the list, and the write transactions (the owner's advisory lock and task
 //! count before a create, the INSERT / UPDATE, the change number, the `task_changes` row and a
-//! NOTIFY with an event-sized payload). Parameters the server binds (timestamps, the user id)
+//! NOTIFY with an event-sized payload). Every unit is one transaction (reads READ ONLY) whose
+//! first round trip is the server's BEGIN batch (`db::transaction`): BEGIN, the statement
+//! budget, `SET LOCAL ROLE todo_api_app` and `set_config('app.user_id', …, true)` (row
+//! security, on by default), sent here as one pgbench pipeline, since `-M prepared` cannot
+//! prepare a multi-statement string. Parameters the server binds (timestamps, the user id)
 //! are computed in SQL here; the NOTIFY goes to a channel no server listens on. If the server's
 //! SQL changes, these scripts change with it.
 
@@ -23,6 +27,16 @@ const PING: &str = "SELECT 1;";
 const CHANNEL: &str = "todo_api_bench_ceiling";
 /// The task part of an event, as long as the server's for a seeded task (about 260 bytes).
 const EVENT_TASK: &str = r#""t":{"id":1,"user_id":"u1","title":"Task 1 of u1","description":null,"completed":false,"created_at":"2026-11-24T10:09:32.870076Z","updated_at":"2026-11-24T10:09:32.870076Z","priority":"none","category":"other","due_date":null,"completed_at":null}"#;
+
+/// The server's first round trip of a unit for `user` (an SQL expression): `begin` and the
+/// transaction's settings, pipelined (STATEMENT_TIMEOUT at its default, 5s).
+fn begin(begin: &str, user: &str) -> String {
+    format!(
+        "\\startpipeline\n{begin};\nSET LOCAL statement_timeout = 5000;\n\
+         SET LOCAL ROLE todo_api_app;\nSELECT set_config('app.user_id', {user}, true);\n\
+         \\endpipeline\n"
+    )
+}
 
 /// The scripts of one scenario with their weights.
 pub type Scripts = &'static [(&'static str, u32)];
@@ -58,11 +72,12 @@ impl Pgbench {
         let dir = tempfile::tempdir().expect("temp dir");
         let user = format!("\\set u random(0, {})\n", users - 1);
         let list = format!(
-            "{user}{PING}\nSELECT {COLUMNS} FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u) \
-             ORDER BY \"tasks\".\"created_at\" DESC, \"tasks\".\"id\" DESC;\n"
+            "{user}{PING}\n{}SELECT {COLUMNS} FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u) \
+             ORDER BY \"tasks\".\"created_at\" DESC, \"tasks\".\"id\" DESC;\nCOMMIT;\n",
+            begin("BEGIN READ ONLY", "'u' || :u"),
         );
         let create = format!(
-            "{user}{PING}\nBEGIN;\n\
+            "{user}{PING}\n{}\
              SELECT pg_advisory_xact_lock(hashtext('u' || :u));\n\
              SELECT COUNT(*) FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u);\n\
              INSERT INTO \"tasks\" (\"user_id\", \"title\", \"title_key\", \"description\", \
@@ -70,6 +85,7 @@ impl Pgbench {
              \"category\", \"due_date\") VALUES ('u' || :u, 'bench', 'bench', DEFAULT, DEFAULT, \
              false, now(), now(), 0, 'other', DEFAULT) RETURNING {COLUMNS} \\gset t_\n\
              {}{}COMMIT;\n",
+            begin("BEGIN", "'u' || :u"),
             record_change("'u' || :u", ":t_id", true),
             notify("created", "'u' || :u", ":t_id"),
         );
@@ -81,11 +97,12 @@ impl Pgbench {
         }
         pick.push_str("\\endif\n");
         let toggle = format!(
-            "{pick}{PING}\nBEGIN;\n\
+            "{pick}{PING}\n{}\
              UPDATE \"tasks\" SET \"completed\" = NOT (\"tasks\".\"completed\"), \
              \"updated_at\" = now(), \"completed_at\" = CASE WHEN ((\"tasks\".\"completed\" = false)) \
              THEN (now()) END WHERE ((\"tasks\".\"id\" = :id) AND (\"tasks\".\"user_id\" = 'u' || :h)) \
              RETURNING {COLUMNS};\n{}{}COMMIT;\n",
+            begin("BEGIN", "'u' || :h"),
             record_change("'u' || :h", ":id", false),
             notify("updated", "'u' || :h", ":id"),
         );

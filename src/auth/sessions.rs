@@ -137,12 +137,10 @@ impl SessionVerifier {
     /// (Better Auth may create its table after we start).
     pub(super) async fn check(&self) {
         if let Lookup::Database(db) = &self.lookup {
-            let readable = match db.conn().await {
-                Ok(mut conn) => crate::db::sessions::session_table_readable(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let readable = db
+                .server_read(async |conn| crate::db::sessions::session_table_readable(conn).await)
+                .await
+                .map_err(|e| e.to_string());
             match readable {
                 Ok(()) => tracing::info!("session tokens: reading Better Auth's session table"),
                 Err(why) => tracing::warn!(
@@ -241,8 +239,8 @@ async fn from_database(db: &Db, id: &str) -> Result<Found, AuthFailure> {
         tracing::warn!(error = %why, "looking up a Better Auth session failed");
         AuthFailure::KeysUnavailable(format!("session lookup failed: {why}"))
     };
-    let mut conn = db.conn().await.map_err(|e| unavailable(e.to_string()))?;
-    let row = crate::db::sessions::find_session(&mut conn, id)
+    let row = db
+        .server_read(async |conn| crate::db::sessions::find_session(conn, id).await)
         .await
         .map_err(|e| unavailable(e.to_string()))?;
     row.map(|row| (row.user_id, Some(row.expires_at.0)))

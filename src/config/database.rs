@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::value::{ConfigError, Parsed, check, checked};
-use crate::db::{DatabaseTarget, PoolOptions};
+use super::value::{ConfigError, Parsed, Secret, bad, check, checked};
+use crate::db::{DatabaseTarget, PgRoutes, PoolOptions};
 
 /// The database settings as given.
 #[derive(Debug, Clone, Args)]
@@ -21,6 +21,19 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub database_url: Parsed<DatabaseTarget>,
+
+    /// PostgreSQL: the direct (non-pooler) connection string, for the event listener and
+    /// migrations (session state a transaction pooler cannot keep), with the same TLS
+    /// parameters as DATABASE_URL. Unset: derived for a Neon pooled host (`-pooler` dropped),
+    /// else DATABASE_URL. Set and different from DATABASE_URL: DATABASE_URL is taken to be a
+    /// transaction pooler (see docs/NEON.md).
+    #[arg(
+        long,
+        env = "DATABASE_DIRECT_URL",
+        value_parser = Secret::parse,
+        global = true
+    )]
+    pub database_direct_url: Option<Secret>,
 
     /// Most database connections held open.
     #[arg(
@@ -63,12 +76,40 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub db_connections_per_user: Parsed<usize>,
+
+    /// PostgreSQL: run each request's database work as the role `todo_api_app` with
+    /// `app.user_id` set, so row-level security admits only that user's rows (the second wall
+    /// behind the query filter). Off leaves the query filter as the only wall. Ignored on SQLite.
+    #[arg(
+        long,
+        env = "DATABASE_ROW_SECURITY",
+        default_value = "true",
+        value_parser = check::boolean(),
+        global = true
+    )]
+    pub database_row_security: Parsed<bool>,
 }
 
 impl DatabaseArgs {
     /// The database target.
     pub fn target(&self) -> Result<DatabaseTarget, ConfigError> {
         self.database_url.get()
+    }
+
+    /// PostgreSQL: the direct session URL and whether DATABASE_URL is a pooler; `None` on
+    /// SQLite.
+    pub fn routes(&self, target: &DatabaseTarget) -> Result<Option<PgRoutes>, ConfigError> {
+        let direct = self.database_direct_url.as_ref().map(Secret::expose);
+        match target {
+            DatabaseTarget::Postgres(url) => PgRoutes::resolve(url, direct)
+                .map(Some)
+                .map_err(|e| bad("DATABASE_DIRECT_URL", e)),
+            _ if direct.is_some_and(|d| !d.trim().is_empty()) => Err(bad(
+                "DATABASE_DIRECT_URL",
+                "is for PostgreSQL, and DATABASE_URL is a SQLite database",
+            )),
+            _ => Ok(None),
+        }
     }
 
     /// The pool settings.
@@ -78,6 +119,7 @@ impl DatabaseArgs {
             acquire_timeout: self.db_timeout.get()?,
             statement_timeout: self.statement_timeout.get()?,
             connections_per_user: self.db_connections_per_user.get()?,
+            row_security: self.database_row_security.get()?,
         })
     }
 }

@@ -147,6 +147,13 @@ pub struct LimitsArgs {
     #[arg(long, env = "MAX_TASKS_PER_USER", default_value = "10000",
           value_parser = check::at_least_one::<u64>("a number of tasks"), global = true)]
     pub max_tasks_per_user: Parsed<u64>,
+
+    /// REST: refuse a `PUT`, `DELETE` or `PATCH …/complete` without `If-Match` (428
+    /// Precondition Required), so that no client can overwrite a change it has not seen. Off:
+    /// `If-Match` is optional, as the FastAPI contract has it.
+    #[arg(long, env = "REQUIRE_IF_MATCH", default_value = "false",
+          value_parser = check::boolean(), global = true)]
+    pub require_if_match: Parsed<bool>,
 }
 
 /// GraphQL protection limits.

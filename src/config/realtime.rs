@@ -99,6 +99,18 @@ pub struct RealtimeArgs {
         global = true
     )]
     pub max_idempotency_keys_per_user: Parsed<u64>,
+
+    /// PostgreSQL: how often each instance sends itself a heartbeat through DATABASE_URL and
+    /// expects it back on its event listener (e.g. 15s); one not back within the same time
+    /// marks `/readyz` check `events` failing, logs why and tells subscribers to resync.
+    #[arg(
+        long,
+        env = "EVENT_HEARTBEAT_INTERVAL",
+        default_value = "15s",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub event_heartbeat_interval: Parsed<Duration>,
 }
 
 /// Live updates (subscriptions, SSE) and incremental sync.
@@ -120,6 +132,8 @@ pub struct Realtime {
     pub idempotency_key_prune_interval: Duration,
     /// Most idempotency outcomes stored per user.
     pub max_idempotency_keys_per_user: u64,
+    /// How often the event listener proves it hears (PostgreSQL), and its deadline.
+    pub event_heartbeat_interval: Duration,
 }
 
 impl RealtimeArgs {
@@ -134,6 +148,7 @@ impl RealtimeArgs {
             idempotency_key_retention: self.idempotency_key_retention.get()?,
             idempotency_key_prune_interval: self.idempotency_key_prune_interval.get()?,
             max_idempotency_keys_per_user: self.max_idempotency_keys_per_user.get()?,
+            event_heartbeat_interval: self.event_heartbeat_interval.get()?,
         })
     }
 }

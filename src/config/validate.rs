@@ -15,13 +15,16 @@ use super::realtime::Realtime;
 use super::server::{CorsOrigins, LogFormat};
 use super::value::ConfigError;
 use crate::auth::{AuthSettings, SecretKey, load_or_create_secret};
-use crate::db::{DatabaseTarget, PoolOptions};
+use crate::db::{DatabaseTarget, PgRoutes, PoolOptions};
 
 /// Validated configuration. Its `Debug` shows neither the secret nor the database password.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The database.
     pub database: DatabaseTarget,
+    /// PostgreSQL: DATABASE_DIRECT_URL (or what stands for it) and whether DATABASE_URL is a
+    /// pooler.
+    pub routes: Option<PgRoutes>,
     /// Pool settings.
     pub pool: PoolOptions,
     /// Listen address.
@@ -77,6 +80,8 @@ pub struct Operations {
     pub connection_shares: ConnectionShares,
     /// Most tasks per user.
     pub max_tasks_per_user: u64,
+    /// REST writes without `If-Match` are refused (428).
+    pub require_if_match: bool,
 }
 
 impl Settings {
@@ -89,6 +94,7 @@ impl Settings {
     /// verification configured) the result still needs [`Config::with_dev_secret`].
     pub fn validate(&self) -> Result<Config, ConfigError> {
         let database = self.database.target()?;
+        let routes = self.database.routes(&database)?;
         let host = self.server.host.get()?;
         let port = self.server.port.get()?;
         let pool = self.database.pool()?;
@@ -98,6 +104,7 @@ impl Settings {
         let development = auth.secret.is_none() && auth.jwks.is_none();
         Ok(Config {
             database,
+            routes,
             pool,
             host,
             port,
@@ -132,6 +139,7 @@ impl Settings {
             websocket: limits.websocket()?,
             connection_shares: limits.connection_shares()?,
             max_tasks_per_user: limits.max_tasks_per_user.get()?,
+            require_if_match: limits.require_if_match.get()?,
         })
     }
 }

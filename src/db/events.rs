@@ -1,6 +1,9 @@
 //! The database side of task events: `pg_notify` inside a write's transaction ([`Notify`]),
-//! and the one `LISTEN` connection per instance ([`listen`]) that hears every instance's
-//! writes, reconnecting with backoff when it drops.
+//! and the one `LISTEN` connection per instance ([`listen`], on the direct session URL) that
+//! hears every instance's writes, reconnecting with backoff when it drops.
+//!
+//! The listener proves that it hears (`db::heartbeat`): LISTEN through a transaction pooler
+//! is accepted and then hears nothing, so "connected" proves nothing.
 //!
 //! It moves opaque payload strings only; what they mean (and who receives them) is the tasks
 //! event router's business.
@@ -16,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
 
 use super::SqliteConn;
+pub use super::heartbeat::{EventHealth, HEARTBEAT_CHANNEL, Heartbeat};
 use super::tls::PgTls;
 
 /// The channel every instance listens on (one database, one application: one channel).
@@ -87,38 +91,48 @@ pub enum ListenerNotice {
     Payload(String),
 }
 
-/// Starts the listening task for the PostgreSQL `url` and returns what it hears. The task runs
-/// until the receiver is dropped.
+/// Starts the listening task on the PostgreSQL session URL `direct` and returns what it
+/// hears; `heartbeat` proves that it hears. The task runs until the receiver is dropped.
 pub fn listen(
-    url: &str,
+    direct: &str,
     connect_timeout: Duration,
+    heartbeat: Heartbeat,
 ) -> Result<mpsc::Receiver<ListenerNotice>, String> {
-    let tls = PgTls::from_url(url)?;
-    let mut driver_url = tls.driver_url().to_owned();
-    if !driver_url.contains("connect_timeout=") {
-        let seconds = connect_timeout.as_secs_f64().ceil().max(1.0);
-        driver_url.push_str(&format!("&connect_timeout={seconds}"));
-    }
+    let (tls, mut driver_url) =
+        super::pg_driver_url(direct, connect_timeout).map_err(|e| e.to_string())?;
     driver_url.push_str(&format!("&application_name={LISTENER_APPLICATION_NAME}"));
     let (notices, receiver) = mpsc::channel(4096);
-    tokio::spawn(run(tls, driver_url, notices));
+    tokio::spawn(run(tls, driver_url, notices, heartbeat));
     Ok(receiver)
 }
 
-async fn run(tls: PgTls, url: String, notices: mpsc::Sender<ListenerNotice>) {
+async fn run(
+    tls: PgTls,
+    url: String,
+    notices: mpsc::Sender<ListenerNotice>,
+    mut heartbeat: Heartbeat,
+) {
     let mut backoff = BACKOFF_START;
     let mut reconnected = false;
     loop {
-        match listen_once(&tls, &url, reconnected, &notices).await {
+        match listen_once(&tls, &url, reconnected, &notices, &mut heartbeat).await {
             Ok(Ended::ReceiverGone) => return,
             Ok(Ended::ConnectionLost(why)) => {
                 tracing::warn!(reason = %why, "event listener connection lost; reconnecting");
                 metrics::counter!("event_listener_reconnects_total").increment(1);
+                heartbeat.lost();
                 // It was up: start the backoff again from the shortest wait.
+                backoff = BACKOFF_START;
+            }
+            Ok(Ended::Deaf) => {
+                // Connected, yet deaf: listen again on a new connection (which makes the
+                // router tell subscribers to resync) and send the next heartbeat there.
+                metrics::counter!("event_listener_reconnects_total").increment(1);
                 backoff = BACKOFF_START;
             }
             Err(why) => {
                 tracing::warn!(error = %why, retry_in = ?backoff, "event listener cannot connect");
+                heartbeat.unreachable();
             }
         }
         reconnected = true;
@@ -133,6 +147,8 @@ async fn run(tls: PgTls, url: String, notices: mpsc::Sender<ListenerNotice>) {
 enum Ended {
     ReceiverGone,
     ConnectionLost(String),
+    /// Its own heartbeat did not come back in time.
+    Deaf,
 }
 
 /// One connection's life: connect, LISTEN, forward payloads until it ends.
@@ -141,19 +157,21 @@ async fn listen_once(
     url: &str,
     reconnected: bool,
     notices: &mpsc::Sender<ListenerNotice>,
+    heartbeat: &mut Heartbeat,
 ) -> Result<Ended, String> {
     let (client, mut connection) = tokio_postgres::connect(url, tls.connector())
         .await
         .map_err(|e| super::tls::with_causes(&e))?;
     // The connection must be polled for the client to make progress; a separate task reads
     // its messages and hands the notifications over.
-    let (payloads, mut incoming) = mpsc::unbounded_channel::<String>();
+    let (payloads, mut incoming) = mpsc::unbounded_channel::<(bool, String)>();
     let driver = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
-                    if payloads.send(n.payload().to_owned()).is_err() {
+                    let beat = n.channel() == HEARTBEAT_CHANNEL;
+                    if payloads.send((beat, n.payload().to_owned())).is_err() {
                         return "listener stopped".to_owned();
                     }
                 }
@@ -163,7 +181,9 @@ async fn listen_once(
         }
         "connection closed".to_owned()
     });
-    let setup = client.batch_execute(&format!("LISTEN {CHANNEL}")).await;
+    let setup = client
+        .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {HEARTBEAT_CHANNEL}"))
+        .await;
     if let Err(e) = setup {
         driver.abort();
         return Err(e.to_string());
@@ -179,10 +199,18 @@ async fn listen_once(
     tracing::info!(reconnected, "listening for task events");
     let mut liveness = tokio::time::interval(LIVENESS_INTERVAL);
     liveness.tick().await;
+    // The first heartbeat goes at once: an instance that cannot hear says so at start.
+    let mut next_beat = tokio::time::Instant::now();
     loop {
+        let wake = heartbeat.deadline().unwrap_or(next_beat);
         tokio::select! {
             payload = incoming.recv() => match payload {
-                Some(payload) => {
+                Some((true, beat)) => {
+                    if let Some(sent) = heartbeat.heard(&beat) {
+                        next_beat = sent + heartbeat.interval();
+                    }
+                }
+                Some((false, payload)) => {
                     if notices.send(ListenerNotice::Payload(payload)).await.is_err() {
                         driver.abort();
                         return Ok(Ended::ReceiverGone);
@@ -193,6 +221,14 @@ async fn listen_once(
                     return Ok(Ended::ConnectionLost(why));
                 }
             },
+            _ = tokio::time::sleep_until(wake) => {
+                if heartbeat.deadline().is_some() {
+                    heartbeat.missed();
+                    driver.abort();
+                    return Ok(Ended::Deaf);
+                }
+                heartbeat.send();
+            }
             _ = liveness.tick() => {
                 let check = tokio::time::timeout(LIVENESS_INTERVAL, client.simple_query("")).await;
                 if !matches!(check, Ok(Ok(_))) {

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::storage_probe;
-use super::{Db, StorageFailure};
+use super::{Acting, Db, StorageFailure};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 
@@ -59,7 +59,10 @@ impl Db {
     /// One write transaction that touches the disk: the probe row, upserted.
     async fn probe_write(&self) -> AppResult<()> {
         let mut conn = self.conn().await?;
-        conn.begin_write(self.statement_timeout).await?;
+        // As the owner: `storage_probe` holds no user's rows, and the application role has no
+        // grant on it.
+        conn.begin_write(self.statement_timeout, Acting::Owner)
+            .await?;
         let now = chrono::Utc::now().naive_utc();
         let written: QueryResult<usize> = db_run!(&mut conn, |c| {
             diesel::insert_into(storage_probe::table)

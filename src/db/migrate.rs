@@ -2,13 +2,15 @@
 //! all ran (for readiness).
 
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection, TransactionManager};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::{DatabaseTarget, Db, Pool, pool_error, sqlite};
 use crate::error::AppError;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+type PgTransactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across instances.
@@ -16,20 +18,33 @@ const MIGRATION_LOCK: i64 = 7_262_534_521;
 
 impl Db {
     /// Applies the embedded migrations that have not run yet; returns how many ran.
-    /// Several instances may start at once against one PostgreSQL: an advisory lock (held by
-    /// the migrating connection's session) makes them take turns, so the second one sees the
-    /// first one's work instead of failing on it. Migrations run without STATEMENT_TIMEOUT:
-    /// rewriting a large table may take longer than any request should.
+    /// Several instances may start at once against one PostgreSQL: they take turns on an
+    /// advisory lock, so the second one sees the first one's work instead of failing on it.
+    ///
+    /// On PostgreSQL they run on a connection of their own to the direct URL
+    /// (DATABASE_DIRECT_URL), all in ONE transaction that first takes a transaction-scoped
+    /// lock (`pg_advisory_xact_lock`): the lock ends with the transaction whatever carries it,
+    /// so even through a transaction pooler it can never stay held by a pooled connection,
+    /// and a failed migration leaves nothing half done. Set up as behind a pooler (statements
+    /// closed inside the transaction), since nothing proves the direct URL is not one.
+    /// Migrations run without STATEMENT_TIMEOUT: rewriting a large table may take longer than
+    /// any request should.
     pub async fn migrate(&self) -> anyhow::Result<usize> {
         match (&self.pool, &*self.target) {
-            (Pool::Postgres(pool), _) => {
-                let mut conn = pool.get_owned().await.map_err(anyhow::Error::msg)?;
-                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            (Pool::Postgres(_), DatabaseTarget::Postgres(url)) => {
+                let direct = self.routes().map_or(url.as_str(), |r| r.direct.as_str());
+                let (tls, driver_url) = super::pg_driver_url(direct, self.acquire_timeout)?;
+                let mut conn = super::pooler::connect(&tls, driver_url, true)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("connecting for migrations: {e}"))?;
+                PgTransactions::begin_transaction(&mut conn).await?;
+                conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
                     .await?;
-                let outcome = run_migrations(conn, PG_MIGRATIONS).await;
-                let (mut conn, ran) = outcome?;
-                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-                    .await?;
+                // Each migration becomes a savepoint of this transaction. (A migration that
+                // cannot run in a transaction, such as CREATE INDEX CONCURRENTLY, would need
+                // its own connection: there is none today.)
+                let (mut conn, ran) = run_migrations(conn, PG_MIGRATIONS).await?;
+                PgTransactions::commit_transaction(&mut conn).await?;
                 Ok(ran)
             }
             (Pool::Sqlite(_), DatabaseTarget::SqliteFile(path)) => {
@@ -38,6 +53,7 @@ impl Db {
                     sqlite::establish(&path.to_string_lossy(), std::time::Duration::ZERO).await?;
                 Ok(run_migrations(conn, SQLITE_MIGRATIONS).await?.1)
             }
+            (Pool::Postgres(_), _) => anyhow::bail!("a PostgreSQL pool for a SQLite target"),
             (Pool::Sqlite(pool), _) => {
                 // `:memory:`: the pooled connection *is* the database.
                 let conn = pool.get_owned().await.map_err(anyhow::Error::msg)?;
@@ -50,12 +66,17 @@ impl Db {
     pub async fn migrations_applied(&self) -> Result<bool, AppError> {
         let pending = match &self.pool {
             Pool::Postgres(pool) => {
-                let conn = pool.get_owned().await.map_err(pool_error)?;
-                pending_count(conn, PG_MIGRATIONS)?
+                // In a transaction: behind a transaction pooler a statement outside one may be
+                // prepared on one server connection and run on another.
+                let mut conn = pool.get_owned().await.map_err(pool_error)?;
+                PgTransactions::begin_transaction(&mut *conn).await?;
+                let (mut conn, pending) = pending_count(conn, PG_MIGRATIONS)?;
+                PgTransactions::commit_transaction(&mut *conn).await?;
+                pending
             }
             Pool::Sqlite(pool) => {
                 let conn = pool.get_owned().await.map_err(pool_error)?;
-                pending_count(conn, SQLITE_MIGRATIONS)?
+                pending_count(conn, SQLITE_MIGRATIONS)?.1
             }
         };
         Ok(pending == 0)
@@ -77,14 +98,16 @@ where
     Ok((harness.into_inner(), ran))
 }
 
-fn pending_count<C>(conn: C, migrations: EmbeddedMigrations) -> Result<usize, AppError>
+/// How many migrations are pending, and the connection back.
+fn pending_count<C>(conn: C, migrations: EmbeddedMigrations) -> Result<(C, usize), AppError>
 where
     C: AsyncConnection + 'static,
     diesel_async::AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
 {
     let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
-    harness
+    let pending = harness
         .pending_migrations(migrations)
         .map(|pending| pending.len())
-        .map_err(|e| AppError::Unavailable(format!("reading migrations: {e}")))
+        .map_err(|e| AppError::Unavailable(format!("reading migrations: {e}")))?;
+    Ok((harness.into_inner(), pending))
 }

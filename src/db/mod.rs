@@ -7,7 +7,9 @@
 pub mod events;
 mod failure;
 mod health;
+mod heartbeat;
 mod migrate;
+mod pooler;
 pub mod schema;
 pub mod sessions;
 mod share;
@@ -23,12 +25,13 @@ use diesel::SqliteConnection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, PoolError};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use futures::FutureExt;
 
 use crate::error::AppError;
 
 pub use self::failure::StorageFailure;
+pub use self::pooler::{DirectOrigin, PgRoutes, neon_direct_url};
 pub use self::share::{UserShare, UserTurn};
+pub use self::transaction::{APP_ROLE, Acting};
 
 /// The SQLite connection: diesel's sync connection run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
@@ -141,6 +144,9 @@ pub struct PoolOptions {
     /// DB_CONNECTIONS_PER_USER: most units of work one user runs at once (0: a quarter of
     /// `max_size`, at least one).
     pub connections_per_user: usize,
+    /// DATABASE_ROW_SECURITY: on PostgreSQL, run each user's units of work as the application
+    /// role with `app.user_id` set, so row-security policies bind them (`db::transaction`).
+    pub row_security: bool,
 }
 
 /// A snapshot of the pool, for metrics.
@@ -173,6 +179,12 @@ pub struct Db {
     storage: Arc<health::StorageHealth>,
     /// Each user's share of the pool.
     share: UserShare,
+    /// DATABASE_ROW_SECURITY (see [`Db::acting_for`]).
+    row_security: bool,
+    /// PostgreSQL: the direct session URL, and whether the pool is behind a pooler.
+    routes: Option<Arc<PgRoutes>>,
+    /// Whether this instance hears its own task events (`db::events`).
+    events: Arc<events::EventHealth>,
 }
 
 /// The bb8 pool of one backend.
@@ -213,6 +225,20 @@ macro_rules! db_run {
     };
 }
 
+/// The TLS settings of a PostgreSQL `url` and the URL tokio-postgres is given, with a connect
+/// timeout: without one, a connect to a host that drops packets waits for the kernel
+/// (minutes), and the pool's pending attempts block new ones long after the database is back.
+/// The URL's own `connect_timeout` wins.
+fn pg_driver_url(url: &str, timeout: Duration) -> anyhow::Result<(tls::PgTls, String)> {
+    let tls = tls::PgTls::from_url(url).map_err(anyhow::Error::msg)?;
+    let mut driver_url = tls.driver_url().to_owned();
+    if !driver_url.contains("connect_timeout=") {
+        let seconds = timeout.as_secs_f64().ceil().max(1.0);
+        driver_url.push_str(&format!("&connect_timeout={seconds}"));
+    }
+    Ok((tls, driver_url))
+}
+
 fn pool_error(error: bb8::RunError<PoolError>) -> AppError {
     // Both "timed out waiting" and "could not connect" mean the database is not there for us
     // now: a 503 the client may retry, never a hang or a 500.
@@ -220,22 +246,33 @@ fn pool_error(error: bb8::RunError<PoolError>) -> AppError {
 }
 
 impl Db {
-    /// Builds the pool for `target` and checks that a connection can be made.
+    /// Builds the pool for `target` and checks that a connection can be made. On PostgreSQL
+    /// the direct URL is derived from `DATABASE_URL` alone (a Neon pooled host's direct host,
+    /// else `DATABASE_URL`); [`Db::connect_routed`] takes it from the settings.
     pub async fn connect(target: &DatabaseTarget, options: &PoolOptions) -> anyhow::Result<Db> {
+        let routes = match target {
+            DatabaseTarget::Postgres(url) => {
+                Some(PgRoutes::resolve(url, None).map_err(anyhow::Error::msg)?)
+            }
+            _ => None,
+        };
+        Self::connect_routed(target, routes.as_ref(), options).await
+    }
+
+    /// [`Db::connect`] with the PostgreSQL routes (`DATABASE_DIRECT_URL`) given.
+    pub async fn connect_routed(
+        target: &DatabaseTarget,
+        routes: Option<&PgRoutes>,
+        options: &PoolOptions,
+    ) -> anyhow::Result<Db> {
         let budget = options.statement_timeout;
         let pool = match target {
             DatabaseTarget::Postgres(url) => {
-                let tls = tls::PgTls::from_url(url).map_err(anyhow::Error::msg)?;
-                let mut driver_url = tls.driver_url().to_owned();
-                // Without a bound, a connect to a host that drops packets waits for the
-                // kernel (minutes), and the pool's pending attempts block new ones long after
-                // the database is back. The URL's own `connect_timeout` wins.
-                if !driver_url.contains("connect_timeout=") {
-                    let seconds = options.acquire_timeout.as_secs_f64().ceil().max(1.0);
-                    driver_url.push_str(&format!("&connect_timeout={seconds}"));
-                }
+                let (tls, driver_url) = pg_driver_url(url, options.acquire_timeout)?;
+                let pooler = routes.is_some_and(|r| r.pooler);
                 let mut config = ManagerConfig::default();
-                config.custom_setup = Box::new(move |url| tls.connect(url.to_owned()).boxed());
+                config.custom_setup =
+                    Box::new(move |url| pooler::connect(&tls, url.to_owned(), pooler));
                 let manager = PgManager::new_with_config(driver_url, config);
                 let pool = bb8::Pool::builder()
                     .max_size(options.max_size)
@@ -280,6 +317,9 @@ impl Db {
                 options.connections_per_user,
                 options.max_size,
             )),
+            row_security: options.row_security,
+            routes: routes.cloned().map(Arc::new),
+            events: Arc::default(),
         };
         // `build_unchecked` connects lazily: open one connection now to fail fast at start.
         db.first_connection(options.acquire_timeout).await?;

@@ -15,6 +15,7 @@ diesel::table! {
         due_date -> Nullable<Timestamp>,
         completed_at -> Nullable<Timestamp>,
         description_key -> Nullable<Text>,
+        version -> BigInt,
     }
 }
 

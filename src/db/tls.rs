@@ -17,10 +17,6 @@
 
 use std::sync::Arc;
 
-use diesel::{ConnectionError, ConnectionResult};
-use diesel_async::AsyncPgConnection;
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -138,21 +134,6 @@ impl PgTls {
     /// The TLS connector for tokio-postgres (the event listener opens its own connection).
     pub(super) fn connector(&self) -> MakeRustlsConnect {
         self.connector.clone()
-    }
-
-    /// Opens one connection (the pool's `custom_setup`).
-    pub(super) fn connect(
-        &self,
-        url: String,
-    ) -> BoxFuture<'static, ConnectionResult<AsyncPgConnection>> {
-        let connector = self.connector.clone();
-        async move {
-            let (client, connection) = tokio_postgres::connect(&url, connector)
-                .await
-                .map_err(|e| ConnectionError::BadConnection(with_causes(&e)))?;
-            AsyncPgConnection::try_from_client_and_connection(client, connection).await
-        }
-        .boxed()
     }
 }
 

@@ -1,7 +1,10 @@
-//! Opening and closing a write transaction on a checked-out [`DbConn`], per backend: the
-//! plumbing under the tasks unit of work (`tasks::unit`), which decides when to call it.
+//! Opening and closing a transaction on a checked-out [`DbConn`], per backend: the plumbing
+//! under the tasks unit of work (`tasks::unit`), which decides when to call it and for whom.
 //!
-//! It knows nothing of viewers or tasks, and it never hands a connection out: the caller owns
+//! On PostgreSQL a transaction [`Acting::For`] a user runs as [`APP_ROLE`] with `app.user_id`
+//! set for the transaction only, which the row-security policies read (the second wall, see
+//! docs/SECURITY.md); BEGIN, the statement budget, the role and the setting travel in ONE
+//! round trip. It knows nothing of tasks, and it never hands a connection out: the caller owns
 //! the checkout from start to end.
 //!
 //! A future dropped between [`DbConn::begin_write`] and its commit or rollback (a client gone
@@ -17,7 +20,33 @@ use diesel_async::{
     AnsiTransactionManager, AsyncConnection, AsyncPgConnection, TransactionManager,
 };
 
-use super::{DbConn, SqliteConn};
+use super::{Db, DbConn, SqliteConn};
+
+/// The role requests run as on PostgreSQL (created by the `row_security` migration): no
+/// LOGIN, SUPERUSER or BYPASSRLS, owns nothing, so the policies bind it.
+pub const APP_ROLE: &str = "todo_api_app";
+
+/// Whom a transaction acts for on PostgreSQL (SQLite has no roles: both are the same there).
+#[derive(Debug, Clone, Copy)]
+pub enum Acting<'a> {
+    /// The connecting role (the tables' owner), which the policies admit to every row: only
+    /// for jobs that must see every user's rows (maintenance, the readiness probe).
+    Owner,
+    /// [`APP_ROLE`] with `app.user_id` = this user: the policies admit only their rows.
+    For(&'a str),
+}
+
+impl Db {
+    /// Whom a unit of work for `user` acts for: the user under row security (the default),
+    /// the connecting role when DATABASE_ROW_SECURITY is off.
+    pub fn acting_for<'a>(&self, user: &'a str) -> Acting<'a> {
+        if self.row_security {
+            Acting::For(user)
+        } else {
+            Acting::Owner
+        }
+    }
+}
 
 type PgTransactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
 type SqliteTransactions = <SqliteConn as AsyncConnection>::TransactionManager;
@@ -27,10 +56,11 @@ impl DbConn {
     /// at the start, so a transaction that reads before it writes (a count before an insert, a
     /// prune's read after a delete) can never fail to upgrade with "database is locked"; it
     /// waits its turn under `busy_timeout` instead. PostgreSQL's plain `BEGIN` (READ COMMITTED)
-    /// needs no such thing; it is given the statement budget (see [`DbConn::begin_read`]).
-    pub async fn begin_write(&mut self, budget: Duration) -> QueryResult<()> {
+    /// needs no such thing; it is given the statement budget (see [`DbConn::begin_read`]) and
+    /// acts for `acting`.
+    pub async fn begin_write(&mut self, budget: Duration, acting: Acting<'_>) -> QueryResult<()> {
         match self {
-            DbConn::Postgres(pooled) => begin_pg(pooled, budget).await,
+            DbConn::Postgres(pooled) => begin_pg(pooled, "BEGIN", budget, acting).await,
             DbConn::Sqlite(pooled) => {
                 // What diesel-async's own `immediate_transaction` does, without its closure.
                 pooled
@@ -50,9 +80,12 @@ impl DbConn {
     /// a pooled connection: the pool may be a transaction pooler) or for a transaction. On
     /// SQLite, reads stay outside a transaction; the connection enforces the budget itself
     /// (`db::sqlite`). Returns whether a transaction was opened (and must be committed).
-    pub async fn begin_read(&mut self, budget: Duration) -> QueryResult<bool> {
+    /// It is READ ONLY: a read unit that tried to write would fail instead of writing.
+    pub async fn begin_read(&mut self, budget: Duration, acting: Acting<'_>) -> QueryResult<bool> {
         match self {
-            DbConn::Postgres(pooled) => begin_pg(pooled, budget).await.map(|()| true),
+            DbConn::Postgres(pooled) => begin_pg(pooled, "BEGIN READ ONLY", budget, acting)
+                .await
+                .map(|()| true),
             DbConn::Sqlite(_) => Ok(false),
         }
     }
@@ -74,10 +107,61 @@ impl DbConn {
     }
 }
 
-/// BEGIN and the transaction's settings, in one round trip (one simple-protocol batch). This
-/// is where the viewer's role and `app.user_id` will join them (RLS).
-async fn begin_pg(conn: &mut AsyncPgConnection, budget: Duration) -> QueryResult<()> {
-    let millis = budget.as_millis().min(i32::MAX as u128);
-    let sql = format!("BEGIN; SET LOCAL statement_timeout = {millis}");
+/// `begin` (BEGIN or BEGIN READ ONLY) and the transaction's settings, in one round trip (one
+/// simple-protocol batch): nothing session-scoped, so it is right behind a transaction pooler.
+async fn begin_pg(
+    conn: &mut AsyncPgConnection,
+    begin: &str,
+    budget: Duration,
+    acting: Acting<'_>,
+) -> QueryResult<()> {
+    let sql = begin_sql(begin, budget, acting)?;
     AnsiTransactionManager::begin_transaction_sql(conn, &sql).await
+}
+
+fn begin_sql(begin: &str, budget: Duration, acting: Acting<'_>) -> QueryResult<String> {
+    let millis = budget.as_millis().min(i32::MAX as u128);
+    let mut sql = format!("{begin}; SET LOCAL statement_timeout = {millis}");
+    if let Acting::For(user) = acting {
+        let user = literal(user).ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError("a user id with a NUL character".into())
+        })?;
+        sql.push_str(&format!(
+            "; SET LOCAL ROLE {APP_ROLE}; SELECT set_config('app.user_id', {user}, true)"
+        ));
+    }
+    Ok(sql)
+}
+
+/// `text` as an escape-string literal (`E'…'`), whose meaning does not depend on
+/// `standard_conforming_strings`: backslashes and quotes doubled. `None` for text with a NUL,
+/// which no PostgreSQL text can hold (ids with control characters never verify anyway).
+fn literal(text: &str) -> Option<String> {
+    if text.contains('\0') {
+        return None;
+    }
+    Some(format!(
+        "E'{}'",
+        text.replace('\\', "\\\\").replace('\'', "''")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_travels_as_a_quoted_literal_in_the_begin_batch() {
+        let budget = Duration::from_millis(1500);
+        assert_eq!(
+            begin_sql("BEGIN", budget, Acting::Owner).unwrap(),
+            "BEGIN; SET LOCAL statement_timeout = 1500"
+        );
+        assert_eq!(
+            begin_sql("BEGIN READ ONLY", budget, Acting::For(r"a'b\c")).unwrap(),
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = 1500; SET LOCAL ROLE todo_api_app; \
+             SELECT set_config('app.user_id', E'a''b\\\\c', true)"
+        );
+        assert!(begin_sql("BEGIN", budget, Acting::For("a\0b")).is_err());
+    }
 }

@@ -44,6 +44,8 @@ pub(crate) enum Code {
     IdempotencyKeyInUse,
     /// An idempotency key already used for a different mutation or arguments.
     IdempotencyKeyReused,
+    /// A conditional write (`expectedVersion`) on a task that has changed since.
+    VersionConflict,
     /// A fault of the server (details logged, never sent).
     InternalServerError,
 }
@@ -68,6 +70,7 @@ impl Code {
             Code::CursorExpired => "CURSOR_EXPIRED",
             Code::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             Code::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Code::VersionConflict => "VERSION_CONFLICT",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -97,6 +100,9 @@ impl Code {
                 // A replay is answered by the resolver; one that got here is a bug.
                 IdempotencyError::Replay(_) => Code::InternalServerError,
             },
+            AppError::VersionConflict(_) => Code::VersionConflict,
+            // REST only (headers): not met through GraphQL.
+            AppError::PreconditionRequired | AppError::MalformedHeader(_) => Code::BadRequest,
             AppError::Internal(_) => Code::InternalServerError,
         }
     }

@@ -1,5 +1,5 @@
 //! `AppError` → GraphQL error: the public message, `extensions.code` (from [`Code::of`]) and the
-//! extensions some errors carry (`limit`, `retryAfter`, `field`, `errors`). Logs internals and
+//! extensions some errors carry (`limit`, `retryAfter`, `field`, `errors`, `task`). Logs internals and
 //! never returns them.
 
 use async_graphql::ErrorExtensions;
@@ -21,6 +21,9 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         }
         if let AppError::Idempotency(IdempotencyError::InUse) = &error {
             ext.set("retryAfter", IdempotencyError::RETRY_AFTER_SECS);
+        }
+        if let AppError::VersionConflict(task) = &error {
+            ext.set("task", super::types::task_value(task));
         }
         if let AppError::RateLimited(limited) = &error {
             ext.set("retryAfter", limited.retry_after_secs());

@@ -11,6 +11,12 @@ use super::types::{Task, TaskChanges, TaskEvent, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::idempotency::keyed;
+use crate::tasks::Precondition;
+
+/// An `expectedVersion` argument as the service's precondition.
+fn expecting(version: Option<i32>) -> Precondition {
+    version.map_or(Precondition::None, |v| Precondition::Version(v.into()))
+}
 
 /// A task id argument as the service's integer.
 fn task_id(id: &ID) -> Result<i64> {
@@ -96,12 +102,15 @@ impl TaskMutation {
         Ok(or_replayed(created)?.into())
     }
 
-    /// Changes the fields given; the others stay as they are.
+    /// Changes the fields given; the others stay as they are. With `expectedVersion`, only if
+    /// the task is still at that version (else VERSION_CONFLICT, with the task as it is now in
+    /// `extensions.task`).
     async fn update_task(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: UpdateTaskInput,
+        expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
@@ -109,37 +118,44 @@ impl TaskMutation {
         let patch = input.into_patch()?;
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
-        let updated = service(ctx)?.update(user, id, patch, once).await;
+        let expect = expecting(expected_version);
+        let updated = service(ctx)?.update(user, id, patch, expect, once).await;
         Ok(or_replayed(updated)?.into())
     }
 
-    /// Deletes a task and returns its id.
+    /// Deletes a task and returns its id. With `expectedVersion`, only if the task is still at
+    /// that version (else VERSION_CONFLICT).
     async fn delete_task(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<ID> {
         let user = viewer(ctx)?;
         let task = task_id(&id)?;
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
-        or_replayed(service(ctx)?.delete(user, task, once).await)?;
+        let expect = expecting(expected_version);
+        or_replayed(service(ctx)?.delete(user, task, expect, once).await)?;
         Ok(id)
     }
 
-    /// Flips `completed` atomically.
+    /// Flips `completed` atomically. With `expectedVersion`, only if the task is still at that
+    /// version (else VERSION_CONFLICT).
     async fn toggle_task(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
         let id = task_id(&id)?;
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
-        Ok(or_replayed(service(ctx)?.toggle(user, id, once).await)?.into())
+        let expect = expecting(expected_version);
+        Ok(or_replayed(service(ctx)?.toggle(user, id, expect, once).await)?.into())
     }
 
     /// Deletes the signed-in user's completed tasks and returns their ids; subscribers get a
@@ -157,18 +173,24 @@ impl TaskMutation {
     }
 
     /// Sets `completed` to the given value; repeating it changes nothing (for optimistic UIs).
+    /// With `expectedVersion`, only if the task is still at that version (else
+    /// VERSION_CONFLICT).
     async fn set_task_completed(
         &self,
         ctx: &Context<'_>,
         id: ID,
         completed: bool,
+        expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
         let id = task_id(&id)?;
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
-        let task = service(ctx)?.set_completed(user, id, completed, once).await;
+        let expect = expecting(expected_version);
+        let task = service(ctx)?
+            .set_completed(user, id, completed, expect, once)
+            .await;
         Ok(or_replayed(task)?.into())
     }
 }

@@ -53,6 +53,9 @@ pub struct Task {
     pub due_date: Option<DateTime>,
     /// When the task was last completed; null while it is pending.
     pub completed_at: Option<DateTime>,
+    /// 1 when created, one more on every change: pass it as `expectedVersion` to change the
+    /// task only if nobody else has changed it since.
+    pub version: i32,
 }
 
 impl From<tasks::Task> for Task {
@@ -68,8 +71,45 @@ impl From<tasks::Task> for Task {
             category: task.category.into(),
             due_date: task.due_date.map(DateTime),
             completed_at: task.completed_at.map(DateTime),
+            version: graphql_int(task.version),
         }
     }
+}
+
+/// A version as GraphQL's 32-bit `Int` (a task would need two billion changes to pass it).
+fn graphql_int(version: i64) -> i32 {
+    i32::try_from(version).unwrap_or(i32::MAX)
+}
+
+/// A task as a response would show it with every field selected: what a VERSION_CONFLICT
+/// error carries in `extensions.task`.
+pub(super) fn task_value(task: &tasks::Task) -> Value {
+    use async_graphql::{InputType, Name};
+    let time = |at: Option<ChronoDateTime<Utc>>| {
+        at.map_or(Value::Null, |at| ScalarType::to_value(&DateTime(at)))
+    };
+    let fields = [
+        ("id", Value::String(task.id.to_string())),
+        ("title", Value::String(task.title.clone())),
+        (
+            "description",
+            task.description.clone().map_or(Value::Null, Value::String),
+        ),
+        ("completed", Value::Boolean(task.completed)),
+        ("createdAt", time(Some(task.created_at))),
+        ("updatedAt", time(Some(task.updated_at))),
+        ("priority", Priority::from(task.priority).to_value()),
+        ("category", Category::from(task.category).to_value()),
+        ("dueDate", time(task.due_date)),
+        ("completedAt", time(task.completed_at)),
+        ("version", Value::from(graphql_int(task.version))),
+    ];
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(name, value)| (Name::new(name), value))
+            .collect(),
+    )
 }
 
 /// The signed-in user.

@@ -2,7 +2,9 @@
 //! migrations applied, storage taking writes, token keys loaded when JWKS is configured), both
 //! JSON. A load balancer
 //! takes an instance out of rotation on a 503 from `/readyz`; `/healthz` never touches the
-//! database, so a database outage does not get healthy processes restarted.
+//! database, so a database outage does not get healthy processes restarted. The `events`
+//! check (does this instance hear task events?) reports without taking the instance out:
+//! `status` is then `degraded`, with 200.
 
 use axum::Json;
 use axum::extract::State;
@@ -41,6 +43,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         "not_loaded"
     };
+    // Whether this instance hears task events (`db::heartbeat`). Not a reason to leave
+    // rotation: its API works, and its subscribers are told to resync (docs/NEON.md).
+    let events = state.db.events_check();
     let ready = database == "ok" && migrations == "ok" && storage == "ok" && keys == "ok";
     let status = if ready {
         StatusCode::OK
@@ -48,12 +53,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
-        "status": if ready { "ready" } else { "unavailable" },
+        "status": match (ready, events) {
+            (false, _) => "unavailable",
+            (true, "ok") => "ready",
+            (true, _) => "degraded",
+        },
         "checks": {
             "database": database,
             "migrations": migrations,
             "storage": storage,
             "jwks": keys,
+            "events": events,
         },
     });
     (status, Json(body)).into_response()

@@ -103,12 +103,16 @@ fn cors(operations: &Operations) -> Option<CorsLayer> {
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
+            // Conditional requests and idempotency keys (offline-safe writes).
             header::IF_MATCH,
+            header::IF_NONE_MATCH,
             HeaderName::from_static("idempotency-key"),
             request_id::HEADER,
         ])
         .expose_headers([
+            // A task's version, for `If-Match`; a replayed idempotent write says so.
             header::ETAG,
+            HeaderName::from_static("idempotent-replayed"),
             header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,

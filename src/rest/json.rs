@@ -149,6 +149,9 @@ pub struct TaskView<'a> {
     /// When the task was last completed; `null` while it is pending.
     #[schema(value_type = Option<String>)]
     completed_at: Option<Timestamp>,
+    /// 1 when created, one more on every change; the `ETag` is `"<id>-<version>"`.
+    #[schema(minimum = 1)]
+    version: i64,
 }
 
 /// An owned task on its way out (a single task, a change set, an SSE event): encoded by
@@ -198,6 +201,7 @@ impl<'a> From<&'a Task> for TaskView<'a> {
             category: task.category.into(),
             due_date: task.due_date.map(Timestamp),
             completed_at: task.completed_at.map(Timestamp),
+            version: task.version,
         }
     }
 }
@@ -295,6 +299,7 @@ mod tests {
             },
             due_date: every_field.then(|| at(-62_135_596_800_000_000)), // 0001-01-01
             completed_at: every_field.then(|| at(253_402_300_799_999_999)), // 9999-12-31
+            version: if every_field { i64::MAX } else { 1 },
         }
     }
 
@@ -331,6 +336,7 @@ mod tests {
                 "category",
                 "due_date",
                 "completed_at",
+                "version",
             ];
             assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
             let expected = serde_json::json!({
@@ -345,6 +351,7 @@ mod tests {
                 "category": task.category.as_str(),
                 "due_date": task.due_date.map(spell),
                 "completed_at": task.completed_at.map(spell),
+                "version": task.version,
             });
             let parsed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
             assert_eq!(parsed, expected);

@@ -6,6 +6,7 @@
 //! both routes it and puts it in the OpenAPI document.
 
 mod body;
+mod conditional;
 mod idempotency;
 mod json;
 mod live;

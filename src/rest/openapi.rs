@@ -3,8 +3,9 @@
 //!
 //! Operations are described by `#[utoipa::path]` on the handlers themselves and collected
 //! from the same `routes!` list that routes them (`tasks.rs`, `live.rs`), so this file names
-//! no handler and imports no sibling. It holds what they share: the document's header, the
-//! error responses, the bearer scheme, the path parameters, and [`Slashed`].
+//! no handler. It holds what they share: the document's header, the error responses (the 412
+//! body's schema is `conditional`'s), the bearer scheme, the path and conditional-header
+//! parameters, and [`Slashed`].
 
 use std::collections::BTreeMap;
 
@@ -29,7 +30,12 @@ use crate::AppState;
                        trailing slash. `{user_id}` must be the token's user (else 403); another \
                        user's task looks absent (404). GraphQL lives at `/graphql`."
     ),
-    components(schemas(crate::error::Detail, crate::error::ValidationErrors, crate::error::ValidationError)),
+    components(schemas(
+        crate::error::Detail,
+        crate::error::ValidationErrors,
+        crate::error::ValidationError,
+        super::conditional::PreconditionFailed
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "tasks", description = "One user's tasks"))
@@ -110,6 +116,64 @@ pub struct TaskPath {
     /// The task's id.
     #[param(value_type = i64)]
     pub id: String,
+}
+
+/// `If-Match` on a write (RFC 9110 §13.1.1).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatchHeader {
+    /// Perform the write only if the task is still in this version: its `ETag` as last seen
+    /// (`"<id>-<version>"`; several, comma-separated, match any), or `*` for "it exists".
+    /// Compared strongly: a weak tag (`W/…`) never matches. Stale: 412 with the current task.
+    /// Malformed: 400. Required (428 without it) when REQUIRE_IF_MATCH is on.
+    #[serde(rename = "If-Match")]
+    #[param(rename = "If-Match")]
+    pub if_match: Option<String>,
+}
+
+/// `If-None-Match` on a read (RFC 9110 §13.1.2).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfNoneMatchHeader {
+    /// The `ETag` the client already has (or `*`): 304 with no body when the task is still in
+    /// that version (weak comparison).
+    #[serde(rename = "If-None-Match")]
+    #[param(rename = "If-None-Match")]
+    pub if_none_match: Option<String>,
+}
+
+/// The responses only a write conditioned by `If-Match` can get: 400, 412, 428.
+pub struct ConditionalErrors;
+
+impl IntoResponses for ConditionalErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let conflict = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("PreconditionFailed")))
+            .build();
+        let mut map = BTreeMap::new();
+        let mut add = |status: &str, response: ResponseBuilder| {
+            map.insert(status.to_owned(), RefOr::T(response.build()));
+        };
+        add(
+            "400",
+            detail_response("`If-Match` is neither `*` nor a list of quoted entity-tags"),
+        );
+        add(
+            "412",
+            ResponseBuilder::new()
+                .description(
+                    "`If-Match` does not match the task's current version (a stale or weak \
+                     tag): `VERSION_CONFLICT`, with the task as it is now in `task` and its \
+                     `ETag`; nothing was written",
+                )
+                .content("application/json", conflict),
+        );
+        add(
+            "428",
+            detail_response("REQUIRE_IF_MATCH is on and the request has no `If-Match`"),
+        );
+        map
+    }
 }
 
 /// One error response with the `{"detail": …}` body.

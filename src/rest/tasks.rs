@@ -11,9 +11,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{TaskCreate, TaskUpdate};
+use super::conditional::{
+    IfMatch, Refused, not_modified, not_modified_response, task_response, written_response,
+};
 use super::idempotency::{WriteKey, task_outcome};
 use super::json::{StatsJson, TaskJson, json_list, json_list_stream};
-use super::openapi::{ItemErrors, ListErrors, Slashed, TaskPath, UserPath};
+use super::openapi::{
+    IfMatchHeader, IfNoneMatchHeader, ItemErrors, ListErrors, Slashed, TaskPath, UserPath,
+};
 use super::query::{ListParams, task_id};
 use super::write_docs::{CreateErrors, ItemWriteErrors, KeyHeader, UpdateErrors};
 use crate::AppState;
@@ -121,7 +126,8 @@ async fn stats(Owner(user): Owner, State(tasks): State<TaskService>) -> AppResul
 #[utoipa::path(
     post, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath, KeyHeader),
     request_body = TaskCreate,
-    responses((status = 201, description = "The new task", body = TaskJson, headers(
+    responses((status = 201, description = "The new task (version 1)", body = TaskJson, headers(
+        ("ETag" = String, description = "The task's strong entity-tag, `\"<id>-<version>\"`"),
         ("Idempotent-Replayed" = String, description = "`true` on a replay of a keyed request"),
     )), CreateErrors)
 )]
@@ -130,87 +136,109 @@ async fn create(
     State(tasks): State<TaskService>,
     key: WriteKey,
     body: Bytes,
-) -> AppResult<Response> {
+) -> Result<Response, Refused> {
     let new = TaskCreate::parse(&body)?.into();
     let request = key.request(&body);
     let render = |task: &Task| task_outcome(StatusCode::CREATED, task);
     let task = tasks
         .create(&user, new, keyed(request.as_ref(), &render))
         .await?;
-    Ok(render(&task).response())
+    Ok(written_response(&render(&task), &task))
 }
 
 #[utoipa::path(
-    get, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath),
-    responses((status = 200, description = "The task", body = TaskJson), ItemErrors)
+    get, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The task", body = TaskJson,
+            headers(("ETag" = String, description = "The task's strong entity-tag, `\"<id>-<version>\"`"))),
+        (status = 304, description = "`If-None-Match` names the task's current ETag (or is `*`): \
+            unchanged, no body", headers(("ETag" = String, description = "The task's entity-tag"))),
+        ItemErrors
+    )
 )]
 async fn read(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> AppResult<Json<TaskJson>> {
+    headers: HeaderMap,
+) -> AppResult<Response> {
     let task = tasks.get(&user, task_id(&id)?).await?;
-    Ok(Json(task.into()))
+    if not_modified(&headers, &task) {
+        return Ok(not_modified_response(&task));
+    }
+    Ok(task_response(StatusCode::OK, task))
 }
 
 #[utoipa::path(
-    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, KeyHeader),
-    request_body = TaskUpdate,
-    responses((status = 200, description = "The updated task", body = TaskJson), UpdateErrors)
+    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks",
+    params(TaskPath, IfMatchHeader, KeyHeader), request_body = TaskUpdate,
+    responses((status = 200, description = "The updated task (its version one more)", body = TaskJson,
+        headers(("ETag" = String, description = "The task's new strong entity-tag"))),
+        UpdateErrors)
 )]
 async fn update(
     Owner(user): Owner,
+    if_match: IfMatch,
     State(tasks): State<TaskService>,
     key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
     body: Bytes,
-) -> AppResult<Response> {
+) -> Result<Response, Refused> {
     let id = task_id(&id)?;
     let patch = TaskUpdate::parse(&body)?.into();
     let request = key.request(&body);
     let render = |task: &Task| task_outcome(StatusCode::OK, task);
+    let expect = if_match.precondition(id);
     let task = tasks
-        .update(&user, id, patch, keyed(request.as_ref(), &render))
+        .update(&user, id, patch, expect, keyed(request.as_ref(), &render))
         .await?;
-    Ok(render(&task).response())
+    Ok(written_response(&render(&task), &task))
 }
 
 #[utoipa::path(
-    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, KeyHeader),
+    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks",
+    params(TaskPath, IfMatchHeader, KeyHeader),
     responses((status = 204, description = "Deleted; the body is empty. A keyed retry gets \
         this 204 again (`Idempotent-Replayed: true`), not a 404"), ItemWriteErrors)
 )]
 async fn remove(
     Owner(user): Owner,
+    if_match: IfMatch,
     State(tasks): State<TaskService>,
     key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> AppResult<Response> {
+) -> Result<Response, Refused> {
     let id = task_id(&id)?;
     let request = key.request(&[]);
     let render = |_: &()| StoredOutcome::json(StatusCode::NO_CONTENT, String::new());
+    let expect = if_match.precondition(id);
     tasks
-        .delete(&user, id, keyed(request.as_ref(), &render))
+        .delete(&user, id, expect, keyed(request.as_ref(), &render))
         .await?;
     Ok(render(&()).response())
 }
 
 #[utoipa::path(
-    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks", params(TaskPath, KeyHeader),
-    responses((status = 200, description = "The task with `completed` flipped (a keyed retry \
-        replays the first flip, it does not flip back)", body = TaskJson), ItemWriteErrors)
+    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks",
+    params(TaskPath, IfMatchHeader, KeyHeader),
+    responses((status = 200, description = "The task with `completed` flipped (its version one \
+        more; a keyed retry replays the first flip, it does not flip back)", body = TaskJson,
+        headers(("ETag" = String, description = "The task's new strong entity-tag"))),
+        ItemWriteErrors)
 )]
 async fn toggle(
     Owner(user): Owner,
+    if_match: IfMatch,
     State(tasks): State<TaskService>,
     key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> AppResult<Response> {
+) -> Result<Response, Refused> {
     let id = task_id(&id)?;
     let request = key.request(&[]);
     let render = |task: &Task| task_outcome(StatusCode::OK, task);
+    let expect = if_match.precondition(id);
     let task = tasks
-        .toggle(&user, id, keyed(request.as_ref(), &render))
+        .toggle(&user, id, expect, keyed(request.as_ref(), &render))
         .await?;
-    Ok(render(&task).response())
+    Ok(written_response(&render(&task), &task))
 }

@@ -1,6 +1,7 @@
 //! The documentation of the REST writes' idempotency: the `Idempotency-Key` header
 //! ([`KeyHeader`]) and the error responses of a write ([`WriteErrors`]: every operation's,
-//! plus a key's 400, 409 and 422). Imported by the handlers, not by `openapi`.
+//! plus a key's 400, 409 and 422, and `If-Match`'s 400, 412 and 428 on a task's writes).
+//! Imported by the handlers, not by `openapi`.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Required, Response};
 use utoipa::{IntoParams, IntoResponses};
 
-use super::openapi::{detail_response, errors};
+use super::openapi::{ConditionalErrors, detail_response, errors};
 
 /// Errors of `POST /tasks`.
 pub type CreateErrors = WriteErrors<false, true>;
@@ -44,22 +45,29 @@ impl IntoParams for KeyHeader {
 }
 
 /// The error responses of a write that reads a task id (`ID`) and / or a body (`BODY`):
-/// those of every operation, and those of an `Idempotency-Key`.
+/// those of every operation, those of an `Idempotency-Key`, and for a write to one task those
+/// of `If-Match` (`ConditionalErrors`).
 pub struct WriteErrors<const ID: bool, const BODY: bool>;
 
 impl<const ID: bool, const BODY: bool> IntoResponses for WriteErrors<ID, BODY> {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         let mut map = errors(ID, BODY);
+        if ID {
+            map.extend(ConditionalErrors::responses());
+        }
+        let bad_header = if ID {
+            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII), \
+             or an `If-Match` that is neither `*` nor a list of quoted entity-tags"
+        } else {
+            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII)"
+        };
         let mut add = |status: &str, description: &str| {
             map.insert(
                 status.to_owned(),
                 RefOr::T(detail_response(description).build()),
             );
         };
-        add(
-            "400",
-            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII)",
-        );
+        add("400", bad_header);
         add(
             "409",
             "A request with this `Idempotency-Key` is still running (`code`: \

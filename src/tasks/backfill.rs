@@ -20,6 +20,7 @@ impl TaskService {
     pub async fn backfill_search_keys(&self) -> AppResult<usize> {
         let mut done = 0;
         loop {
+            // As the owner (`maintenance`): it keys every user's rows, and no user asks.
             let keyed = self
                 .work
                 .maintenance(async |tx| {

@@ -8,6 +8,7 @@
 //! connection out for a viewer (one transaction per write; where `app.user_id` will be set).
 
 mod backfill;
+mod conditional;
 pub mod events;
 mod idempotency;
 mod keys;
@@ -19,14 +20,15 @@ pub mod service;
 mod stats;
 mod store;
 pub mod sync;
+pub(crate) mod task;
 pub mod time;
 mod unit;
 mod visibility;
 
 pub use events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 pub use model::{
-    Category, ListQuery, NewTask, Priority, SortKey, SortOrder, Task, TaskPatch, TaskStats,
-    TaskStatus,
+    Category, ListQuery, NewTask, Precondition, Priority, SortKey, SortOrder, Task, TaskPatch,
+    TaskStats, TaskStatus,
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use service::TaskService;

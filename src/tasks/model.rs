@@ -14,32 +14,7 @@ pub(crate) use super::rules::{
 use crate::db::schema::tasks;
 use crate::error::{AppError, AppResult};
 
-/// A task as the APIs show it. Serializable because task events carry it between instances.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Task {
-    /// Generated id, unique across users.
-    pub id: i64,
-    /// The owner.
-    pub user_id: String,
-    /// 1–200 characters.
-    pub title: String,
-    /// Optional, up to 1000 characters.
-    pub description: Option<String>,
-    /// Done or not.
-    pub completed: bool,
-    /// When it was created (UTC, microseconds).
-    pub created_at: DateTime<Utc>,
-    /// When it last changed (UTC, microseconds).
-    pub updated_at: DateTime<Utc>,
-    /// How important it is.
-    pub priority: Priority,
-    /// What part of life it belongs to.
-    pub category: Category,
-    /// When it is due, if ever (UTC, microseconds).
-    pub due_date: Option<DateTime<Utc>>,
-    /// When it was last completed; `None` while pending.
-    pub completed_at: Option<DateTime<Utc>>,
-}
+pub use super::task::{Category, Precondition, Priority, Task, category_names, priority_names};
 
 /// A row of `tasks` as both backends return it (timestamps are UTC without zone).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -56,6 +31,7 @@ pub(crate) struct TaskRow {
     category: String,
     due_date: Option<NaiveDateTime>,
     completed_at: Option<NaiveDateTime>,
+    version: i64,
 }
 
 impl From<TaskRow> for Task {
@@ -74,6 +50,7 @@ impl From<TaskRow> for Task {
             category: Category::parse(&row.category).unwrap_or_default(),
             due_date: row.due_date.map(|d| d.and_utc()),
             completed_at: row.completed_at.map(|d| d.and_utc()),
+            version: row.version,
         }
     }
 }
@@ -99,6 +76,7 @@ impl TaskRow {
             category: "shopping".into(),
             due_date: Some(at),
             completed_at: Some(at),
+            version: 1,
         }
     }
 }
@@ -113,124 +91,6 @@ pub enum TaskStatus {
     Pending,
     /// Completed.
     Completed,
-}
-
-/// How important a task is. Stored as its rank, so ordering by the column is ordering by
-/// importance. Serialized (in task events) by its wire name.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    /// Not prioritised (the default).
-    #[default]
-    None,
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-}
-
-impl Priority {
-    /// Every priority, most important first (the order error messages and stats list them).
-    pub const ALL: [Priority; 4] = [
-        Priority::High,
-        Priority::Medium,
-        Priority::Low,
-        Priority::None,
-    ];
-
-    /// The wire name: `high`, `medium`, `low`, `none`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::High => "high",
-            Priority::Medium => "medium",
-            Priority::Low => "low",
-            Priority::None => "none",
-        }
-    }
-
-    /// The stored rank: 0 (none) to 3 (high).
-    pub fn rank(self) -> i16 {
-        match self {
-            Priority::None => 0,
-            Priority::Low => 1,
-            Priority::Medium => 2,
-            Priority::High => 3,
-        }
-    }
-
-    /// The priority of a stored rank.
-    pub fn from_rank(rank: i16) -> Option<Priority> {
-        Priority::ALL.into_iter().find(|p| p.rank() == rank)
-    }
-
-    /// The priority of a wire name (case-insensitive).
-    pub fn parse(name: &str) -> Option<Priority> {
-        Priority::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(name))
-    }
-}
-
-/// What part of life a task belongs to. Serialized (in task events) by its wire name.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Category {
-    /// Work.
-    Work,
-    /// Personal.
-    Personal,
-    /// Shopping.
-    Shopping,
-    /// Health.
-    Health,
-    /// Anything else (the default).
-    #[default]
-    Other,
-}
-
-impl Category {
-    /// Every category, in the order error messages and stats list them.
-    pub const ALL: [Category; 5] = [
-        Category::Work,
-        Category::Personal,
-        Category::Shopping,
-        Category::Health,
-        Category::Other,
-    ];
-
-    /// The wire and stored name: `work`, `personal`, `shopping`, `health`, `other`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Work => "work",
-            Category::Personal => "personal",
-            Category::Shopping => "shopping",
-            Category::Health => "health",
-            Category::Other => "other",
-        }
-    }
-
-    /// The category of a name (case-insensitive).
-    pub fn parse(name: &str) -> Option<Category> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(name))
-    }
-}
-
-/// The wire names of every priority.
-pub fn priority_names() -> Vec<&'static str> {
-    Priority::ALL.iter().map(|p| p.as_str()).collect()
-}
-
-/// The wire names of every category.
-pub fn category_names() -> Vec<&'static str> {
-    Category::ALL.iter().map(|c| c.as_str()).collect()
 }
 
 /// What a list is ordered by. Ties are always broken by id, in the same direction.

@@ -22,6 +22,7 @@ impl TaskService {
         let cutoff = self.tombstone_cutoff();
         let mut done = 0;
         loop {
+            // As the owner (`maintenance`): it must see every user's journal, and no user asks.
             let pruned = self
                 .work
                 .maintenance(async |tx| {

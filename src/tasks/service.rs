@@ -13,11 +13,14 @@ use chrono::{NaiveDateTime, Utc};
 use futures::{Stream, stream};
 use tokio::sync::Semaphore;
 
+use super::conditional::hold;
 use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
 use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 use super::keys::{KeyPolicy, written_task};
-use super::model::{ListQuery, NewTask, Task, TaskPatch, TaskRow, micros, validate_search};
+use super::model::{
+    ListQuery, NewTask, Precondition, Task, TaskPatch, TaskRow, micros, validate_search,
+};
 use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
 use super::store;
 use super::unit::UnitOfWork;
@@ -326,6 +329,7 @@ impl TaskService {
         user: &AuthUser,
         id: i64,
         patch: TaskPatch,
+        expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
         let patch = patch.validated()?;
@@ -333,24 +337,28 @@ impl TaskService {
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
+                hold(tx, user, id, &expect).await?;
                 Ok(store::update(tx, user, id, &patch, now_micros(), &payload).await?)
             })
             .await?;
         self.published_update(user, written)
     }
 
-    /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` alone).
+    /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` and the
+    /// version alone).
     pub async fn set_completed(
         &self,
         user: &AuthUser,
         id: i64,
         completed: bool,
+        expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
+                hold(tx, user, id, &expect).await?;
                 Ok(store::set_completed(tx, user, id, completed, now_micros(), &payload).await?)
             })
             .await?;
@@ -362,12 +370,14 @@ impl TaskService {
         &self,
         user: &AuthUser,
         id: i64,
+        expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
+                hold(tx, user, id, &expect).await?;
                 Ok(store::toggle(tx, user, id, now_micros(), &payload).await?)
             })
             .await?;
@@ -381,6 +391,7 @@ impl TaskService {
         &self,
         user: &AuthUser,
         id: i64,
+        expect: Precondition,
         once: Option<Keyed<'_, ()>>,
     ) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
@@ -390,6 +401,7 @@ impl TaskService {
         let gone = |seq: &Option<i64>| seq.map(drop);
         let deleted = self
             .write_once(user, once, gone, async |tx| {
+                hold(tx, user, id, &expect).await?;
                 let seq = store::delete(tx, user, id, now_micros(), &payload).await?;
                 if seq.is_some() {
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;

@@ -1,5 +1,5 @@
-//! Counts over a user's tasks (by status, overdue, by priority and by category): one grouped
-//! read, folded here. Reads only.
+//! Counts over one user's tasks (by status, overdue, by priority and category): one grouped
+//! read, folded here into the answer both APIs show.
 
 use super::model::{Category, Priority, TaskStats};
 use super::service::{TaskService, now_micros};

@@ -18,19 +18,28 @@
 //! - **Storage health**: how each write ends is noted (`db::health`), so that `/readyz` says
 //!   when writes fail for want of storage.
 //!
-//! This is where database-level isolation and idempotency plug in later:
-//! - **RLS**: the BEGIN of every unit will also carry `SET LOCAL ROLE <app role without
-//!   BYPASSRLS>` and `set_config('app.user_id', <viewer>, true)`, so the policies see the viewer
-//!   for this transaction only; nothing session-scoped ever reaches a pooled connection.
+//! Isolation is enforced here a second time, by the database:
+//! - **The second wall (PostgreSQL row security)**: every unit for a user, reads included, is
+//!   one transaction whose BEGIN also carries `SET LOCAL ROLE todo_api_app` (a role without
+//!   SUPERUSER or BYPASSRLS that owns nothing) and `set_config('app.user_id', <user>, true)`,
+//!   in the same round trip (`db::transaction`). The policies then admit only that user's
+//!   rows, whatever a query forgets; nothing session-scoped ever reaches a pooled connection.
+//!   Only [`UnitOfWork::maintenance`] runs as the owner. DATABASE_ROW_SECURITY=false turns
+//!   the role switch off (the query filter is then the only wall, as on SQLite).
+//!
+//! Writes carry two guards inside their one transaction:
 //! - **Idempotency keys** (`tasks::idempotency`): a keyed write's key is checked and its
 //!   outcome stored inside the same `write` closure as the change, so a retried request
 //!   finds it or finds nothing.
-//! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business.
+//! - **Versions** (`tasks::task::Precondition`): checked by the service inside that same
+//!   closure, after the key, so a replay never answers 412.
+//! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business
+//!   (and the `viewer_*` policies', which must grow with it).
 //!
 //! It must not know any SQL but the transaction's (`db::transaction`), nor any task rule.
 
 use crate::auth::AuthUser;
-use crate::db::{Db, DbConn};
+use crate::db::{Acting, Db, DbConn};
 use crate::error::AppResult;
 
 /// Checks connections out for viewers. Cheap to clone (the pool is shared).
@@ -45,8 +54,8 @@ impl UnitOfWork {
         UnitOfWork { db }
     }
 
-    /// Runs `work` over a connection for `viewer`'s reads: under the statement budget (on
-    /// PostgreSQL in a transaction that only carries it), within the viewer's share.
+    /// Runs `work` over a connection for `viewer`'s reads: under the statement budget, within
+    /// the viewer's share (on PostgreSQL in a READ ONLY transaction acting for the viewer).
     pub(super) async fn read<R>(
         &self,
         viewer: &AuthUser,
@@ -62,7 +71,7 @@ impl UnitOfWork {
         member: &str,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
-        // Under RLS, `app.user_id` becomes `member` here, as `read` does for a viewer.
+        // Under RLS, `app.user_id` is `member` here, as it is the viewer in `read`.
         self.reading(member, work).await
     }
 
@@ -73,7 +82,8 @@ impl UnitOfWork {
     ) -> AppResult<R> {
         let _turn = self.db.turn(user).await?;
         let mut conn = self.db.conn().await?;
-        if !conn.begin_read(self.db.statement_timeout()).await? {
+        let acting = self.db.acting_for(user);
+        if !conn.begin_read(self.db.statement_timeout(), acting).await? {
             return work(&mut conn).await;
         }
         let outcome = work(&mut conn).await;
@@ -90,27 +100,33 @@ impl UnitOfWork {
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
         let _turn = self.db.turn(viewer.id()).await?;
-        let outcome = self.transaction(work).await;
+        let outcome = self
+            .transaction(self.db.acting_for(viewer.id()), work)
+            .await;
         self.db.note_write(&outcome);
         outcome
     }
 
-    /// A transaction for a maintenance job that sees every user's rows (the search-key
-    /// backfill at start-up), which is why it takes no viewer (nor a user's share). Under RLS
-    /// it will run as the owner role instead of the application role.
+    /// A transaction for a maintenance job that must see every user's rows (the search-key
+    /// backfill at start-up, the scheduled tombstone prune), which is why it takes no viewer
+    /// (nor a user's share) and runs as the connecting role, the tables' owner, whom the
+    /// `owner_maintenance` policies admit to every row. No request reaches it: each caller
+    /// says why it needs it.
     pub(super) async fn maintenance<R>(
         &self,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
-        self.transaction(work).await
+        self.transaction(Acting::Owner, work).await
     }
 
     async fn transaction<R>(
         &self,
+        acting: Acting<'_>,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
         let mut conn = self.db.conn().await?;
-        conn.begin_write(self.db.statement_timeout()).await?;
+        conn.begin_write(self.db.statement_timeout(), acting)
+            .await?;
         let outcome = work(&mut conn).await;
         finish(&mut conn, outcome).await
     }
@@ -182,6 +198,7 @@ mod tests {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
             connections_per_user: 0,
+            row_security: true,
         };
         let db = Db::connect(&target, &options).await.unwrap();
         db.migrate().await.unwrap();
@@ -210,5 +227,143 @@ mod tests {
                 .is_err()
         );
         assert_eq!(counters(&work).await, 1);
+    }
+
+    /// What a unit of work sees of itself on PostgreSQL.
+    #[derive(diesel::QueryableByName)]
+    struct Acting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        role: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        privileged: bool,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        user_id: String,
+        /// `task_sync_cursors` rows visible to a query WITHOUT the owner filter.
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        unfiltered: i64,
+    }
+
+    async fn observe(conn: &mut DbConn) -> AppResult<Acting> {
+        let DbConn::Postgres(pg) = conn else {
+            unreachable!("PostgreSQL only")
+        };
+        // Deliberately no `WHERE user_id = …`: only the policies stand between this query
+        // and every user's rows.
+        Ok(diesel::sql_query(
+            "SELECT current_user::text AS role, \
+                    (r.rolsuper OR r.rolbypassrls \
+                     OR pg_has_role(current_user, c.relowner, 'USAGE')) AS privileged, \
+                    coalesce(current_setting('app.user_id', true), '') AS user_id, \
+                    (SELECT count(*) FROM task_sync_cursors) AS unfiltered \
+             FROM pg_roles r, pg_class c \
+             WHERE r.rolname = current_user AND c.oid = 'task_sync_cursors'::regclass",
+        )
+        .get_result::<Acting>(&mut **pg)
+        .await?)
+    }
+
+    /// The second wall through the server's own path: a read unit and a write unit for alice
+    /// run as an unprivileged role (not superuser, not BYPASSRLS, not owning the tables) with
+    /// `app.user_id` = alice, and a query without the owner filter sees alice's row only,
+    /// while bob's rows exist. Maintenance runs as the owner and sees both.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres_units_see_only_their_user_without_the_filter() {
+        let Some(scratch) = ScratchPg::create().await else {
+            return;
+        };
+        let options = PoolOptions {
+            max_size: 2,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            connections_per_user: 0,
+            row_security: true,
+        };
+        let target = DatabaseTarget::Postgres(scratch.url.clone());
+        let db = Db::connect(&target, &options).await.unwrap();
+        db.migrate().await.unwrap();
+        let work = UnitOfWork::new(db.clone());
+        work.maintenance(async |conn| {
+            insert_counter(conn, "alice").await?;
+            insert_counter(conn, "bob").await
+        })
+        .await
+        .unwrap();
+
+        let read = work.read_for_member("alice", observe).await.unwrap();
+        let written = work
+            .transaction(db.acting_for("alice"), observe)
+            .await
+            .unwrap();
+        for seen in [read, written] {
+            assert_eq!(seen.role, crate::db::APP_ROLE);
+            assert!(
+                !seen.privileged,
+                "the request role must not bypass the policies"
+            );
+            assert_eq!(seen.user_id, "alice");
+            assert_eq!(seen.unfiltered, 1, "only alice's row, without any filter");
+        }
+        let owner = work.maintenance(observe).await.unwrap();
+        assert_eq!(owner.unfiltered, 2, "maintenance sees every user's rows");
+        assert_eq!(owner.user_id, "");
+    }
+
+    /// A fresh PostgreSQL database for one test (TEST_POSTGRES_URL's server), dropped after;
+    /// `None` (the test is skipped, loudly) when that server is unreachable.
+    struct ScratchPg {
+        admin_url: String,
+        name: String,
+        url: String,
+    }
+
+    impl ScratchPg {
+        async fn create() -> Option<ScratchPg> {
+            let admin_url = std::env::var("TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+            let (admin, connection) =
+                match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        eprintln!("SKIPPED: PostgreSQL unreachable at {admin_url}: {e}");
+                        return None;
+                    }
+                };
+            tokio::spawn(connection);
+            let name = format!("todo_unit_{}", uuid::Uuid::new_v4().simple());
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let base = admin_url.rsplit_once('/').map_or(&*admin_url, |(b, _)| b);
+            let url = format!("{base}/{name}");
+            Some(ScratchPg {
+                admin_url,
+                name,
+                url,
+            })
+        }
+    }
+
+    impl Drop for ScratchPg {
+        fn drop(&mut self) {
+            // The test's runtime may be gone: the database is dropped from a thread of its own.
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let url = self.admin_url.clone();
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    if let Ok((admin, connection)) =
+                        tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                    {
+                        tokio::spawn(connection);
+                        let _ = admin.batch_execute(&sql).await;
+                    }
+                });
+            })
+            .join();
+        }
     }
 }

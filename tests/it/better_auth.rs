@@ -640,6 +640,7 @@ impl SharedDatabase {
             acquire_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(10),
             connections_per_user: 0,
+            row_security: true,
         };
         let db = Db::connect(&target, &options).await.unwrap();
         // Better Auth's Kysely migrations: `timestamptz` on PostgreSQL; on SQLite a `date`

@@ -153,7 +153,7 @@ async fn health_and_readiness(app: TestApp) {
     let ready = app.anonymous().get("/readyz").await;
     assert_eq!(
         ready.good(StatusCode::OK),
-        json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "storage": "ok", "jwks": "ok"}})
+        json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "storage": "ok", "jwks": "ok", "events": "ok"}})
     );
     assert!(
         ready
@@ -179,7 +179,7 @@ async fn not_ready_until_the_jwks_is_loaded() {
     );
     assert_eq!(
         ready.json(),
-        json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "ok", "storage": "ok", "jwks": "not_loaded"}})
+        json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "ok", "storage": "ok", "jwks": "not_loaded", "events": "ok"}})
     );
     app.anonymous().get("/healthz").await.good(StatusCode::OK);
     let metrics = app.anonymous().get("/metrics").await.text;

@@ -77,6 +77,7 @@ async fn create_returns_201_with_the_task(app: TestApp) {
         "title",
         "updated_at",
         "user_id",
+        "version",
     ];
     expected.sort();
     let mut keys = keys;

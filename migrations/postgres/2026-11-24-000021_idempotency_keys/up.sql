@@ -25,15 +25,8 @@ CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
 -- Row-level security, as on every per-user table (2026-11-24-000010_row_security): requests
 -- run as `todo_api_app` with the viewer in `app.user_id`, and see and write only that user's
 -- keys; the owner's maintenance policy lets the scheduled prune drop every user's expired
--- ones. (The grant is conditional only so that this migration also runs on a database
--- migrated without the role; in order, 000010 has always made it.)
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'todo_api_app') THEN
-        GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency_keys TO todo_api_app;
-    END IF;
-END
-$$;
+-- ones.
+GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency_keys TO todo_api_app;
 ALTER TABLE idempotency_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE idempotency_keys FORCE ROW LEVEL SECURITY;
 CREATE POLICY viewer_select ON idempotency_keys FOR SELECT

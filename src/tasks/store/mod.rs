@@ -28,4 +28,4 @@ pub(super) use maintenance::{
     expired_tombstones, missing_description_keys, prune_expired_keys, set_description_keys,
 };
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
-pub(super) use write::{delete, delete_completed, insert, set_completed, toggle, update};
+pub(super) use write::{delete, delete_completed, insert, lock, set_completed, toggle, update};

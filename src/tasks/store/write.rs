@@ -1,5 +1,6 @@
 //! Task writes: insert (under the per-owner cap), update, set/flip `completed`, delete one,
-//! delete the completed. Each records its change in the journal ([`record_change!`]) and
+//! delete the completed; each change adds one to the task's `version`. [`lock`] holds a task
+//! for a conditional write. Each records its change in the journal ([`record_change!`]) and
 //! queues its NOTIFY on the same connection, inside the caller's unit-of-work transaction,
 //! and filters its target by `visible_to(viewer)`.
 //!
@@ -163,7 +164,7 @@ pub(in crate::tasks) async fn update(
         let target = tasks.filter(id.eq(task_id)).filter(visible_to(viewer));
         let updated = match changes.completed {
             None => diesel::update(target)
-                .set(changes)
+                .set((changes, version.eq(version + 1)))
                 .returning(TaskRow::as_returning())
                 .get_result(c)
                 .await
@@ -172,6 +173,7 @@ pub(in crate::tasks) async fn update(
             Some(true) => diesel::update(target)
                 .set((
                     changes,
+                    version.eq(version + 1),
                     completed_at.eq(case_when(completed.eq(true), completed_at)
                         .otherwise(now.into_sql::<Nullable<Timestamp>>())),
                 ))
@@ -180,7 +182,11 @@ pub(in crate::tasks) async fn update(
                 .await
                 .optional()?,
             Some(false) => diesel::update(target)
-                .set((changes, completed_at.eq(None::<NaiveDateTime>)))
+                .set((
+                    changes,
+                    version.eq(version + 1),
+                    completed_at.eq(None::<NaiveDateTime>),
+                ))
                 .returning(TaskRow::as_returning())
                 .get_result(c)
                 .await
@@ -215,6 +221,7 @@ pub(in crate::tasks) async fn set_completed(
             completed.eq(value),
             updated_at.eq(now),
             completed_at.eq(stamp),
+            version.eq(version + 1),
         ))
         .returning(TaskRow::as_returning())
         .get_result(c)
@@ -248,6 +255,7 @@ pub(in crate::tasks) async fn toggle(
                 completed.eq(diesel::dsl::not(completed)),
                 updated_at.eq(now),
                 completed_at.eq(case_when(completed.eq(false), now.into_sql::<Timestamp>())),
+                version.eq(version + 1),
             ))
             .returning(TaskRow::as_returning())
             .get_result(c)
@@ -255,6 +263,30 @@ pub(in crate::tasks) async fn toggle(
             .optional()?;
         record_update!(c, viewer, task_id, updated, now, payload)
     })
+}
+
+/// One of the viewer's tasks, held until the write's transaction ends, for a conditional write
+/// to check its version against: the version checked is then the one the write changes. On
+/// PostgreSQL `SELECT … FOR UPDATE` (under READ COMMITTED a concurrent conditional write waits
+/// here and then reads the version this one left); SQLite needs no lock, its write
+/// transactions (`BEGIN IMMEDIATE`) run one at a time, and has no `FOR UPDATE`.
+pub(in crate::tasks) async fn lock(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+) -> QueryResult<Option<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    match conn {
+        DbConn::Postgres(pooled) => tasks
+            .filter(id.eq(task_id))
+            .filter(visible_to(viewer))
+            .select(TaskRow::as_select())
+            .for_update()
+            .first(&mut **pooled)
+            .await
+            .optional(),
+        DbConn::Sqlite(_) => find(conn, viewer, task_id).await,
+    }
 }
 
 /// Deletes one of the viewer's tasks, leaving a tombstone; `None` when there was none, else the

@@ -21,6 +21,7 @@ async fn one_connection(dir: &tempfile::TempDir, timeout: Duration) -> Db {
         acquire_timeout: timeout,
         statement_timeout: Duration::from_secs(5),
         connections_per_user: 0,
+        row_security: true,
     };
     let db = Db::connect(&target, &options).await.unwrap();
     db.migrate().await.unwrap();
