@@ -4,16 +4,18 @@
 //! are chosen in one `match` ([`AppError::status`]); the GraphQL code in another
 //! (`graphql::error`). Internal errors are logged with the request id and never shown.
 
-use std::time::Duration;
-
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+mod rate_limited;
+
+pub use crate::idempotency::IdempotencyError;
 pub use crate::ops::slots::ConnectionLimit;
 use crate::tasks::task::Task;
+pub use rate_limited::RateLimited;
 
 /// Result of a service function.
 pub type AppResult<T> = Result<T, AppError>;
@@ -51,55 +53,6 @@ impl AuthFailure {
             AuthFailure::Invalid(why) => why.clone(),
             AuthFailure::KeysUnavailable(why) => why.clone(),
         }
-    }
-}
-
-/// A request refused by a rate limit: what the 429 tells the client. Here rather than beside
-/// the limiter (`ops::rate_limit`, which makes it) so that the error type depends on nothing
-/// of the crate's: the limiter depends on it, not the reverse.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RateLimited {
-    /// How long until the next request would be let through.
-    pub retry_after: Duration,
-    /// The policy in force: requests per window (the bucket size)…
-    pub requests: u32,
-    /// …and the time an empty bucket takes to refill.
-    pub window: Duration,
-    /// The policy's name in the `RateLimit` / `RateLimit-Policy` headers.
-    pub policy_name: &'static str,
-}
-
-impl RateLimited {
-    /// Whole seconds to wait, rounded up (never 0: "retry now" would be wrong).
-    pub fn retry_after_secs(&self) -> u64 {
-        self.retry_after.as_secs_f64().ceil().max(1.0) as u64
-    }
-
-    /// `Retry-After`, and the IETF draft's `RateLimit` and `RateLimit-Policy`
-    /// (draft-ietf-httpapi-ratelimit-headers, structured-field form).
-    pub fn headers(&self) -> HeaderMap {
-        let seconds = self.retry_after_secs();
-        let mut headers = HeaderMap::new();
-        let mut put = |name: HeaderName, value: String| {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(name, value);
-            }
-        };
-        put(header::RETRY_AFTER, seconds.to_string());
-        put(
-            HeaderName::from_static("ratelimit"),
-            format!("\"{}\";r=0;t={seconds}", self.policy_name),
-        );
-        put(
-            HeaderName::from_static("ratelimit-policy"),
-            format!(
-                "\"{}\";q={};w={}",
-                self.policy_name,
-                self.requests,
-                self.window.as_secs().max(1)
-            ),
-        );
-        headers
     }
 }
 
@@ -166,8 +119,9 @@ impl FieldError {
 /// An error in FastAPI's shape: `{"detail": "…"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Detail {
-    /// On 410: `CURSOR_EXPIRED`; on 412: `VERSION_CONFLICT`; on a refused live connection: `TOO_MANY_CONNECTIONS` (429) or
-    /// `SERVER_BUSY` (503).
+    /// On 410: `CURSOR_EXPIRED`; on 412: `VERSION_CONFLICT`; on a refused live connection:
+    /// `TOO_MANY_CONNECTIONS` (429) or `SERVER_BUSY` (503); on an idempotency key refused:
+    /// `IDEMPOTENCY_KEY_IN_USE` (409) or `IDEMPOTENCY_KEY_REUSED` (422).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
     /// What went wrong, e.g. "Task not found".
@@ -251,6 +205,9 @@ pub enum AppError {
     /// 503: storage cannot take writes (read-only file or database, full disk, I/O error).
     #[error("storage unavailable: {0}")]
     StorageUnavailable(String),
+    /// 400, 409, 422 or 429 for an idempotency key, or the replay of a stored outcome.
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
     /// 412: a conditional write (`If-Match`, `expectedVersion`) named a version the task no
     /// longer has; carries the task as it is now, so the client can merge without a re-read.
     #[error("version conflict: the task is at version {}", .0.version)]
@@ -294,6 +251,7 @@ impl AppError {
             }
             AppError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::CursorExpired => StatusCode::GONE,
+            AppError::Idempotency(e) => e.status(),
             AppError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::MalformedHeader(_) => StatusCode::BAD_REQUEST,
@@ -335,6 +293,7 @@ impl AppError {
             AppError::CursorExpired => "CURSOR_EXPIRED: the cursor is older than the changes \
                                         kept; fetch everything again (no `since`)"
                 .to_owned(),
+            AppError::Idempotency(e) => e.message(),
             AppError::VersionConflict(task) => format!(
                 "Precondition Failed: the task has changed since the version you sent; it is \
                  now version {} (its current state is in `task`: merge and retry with its ETag)",
@@ -394,6 +353,9 @@ fn www_authenticate(failure: &AuthFailure) -> HeaderValue {
 /// REST rendering, in FastAPI's shapes: `{"detail": "…"}` or `{"detail": [ … ]}` for 422.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let AppError::Idempotency(IdempotencyError::Replay(stored)) = &self {
+            return stored.replay();
+        }
         self.log();
         let status = self.status();
         let mut response = match &self {
@@ -406,6 +368,7 @@ impl IntoResponse for AppError {
                     AppError::CursorExpired => Some("CURSOR_EXPIRED"),
                     AppError::VersionConflict(_) => Some("VERSION_CONFLICT"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),
+                    AppError::Idempotency(e) => e.code(),
                     _ => None,
                 };
                 let body = Detail {
@@ -421,6 +384,12 @@ impl IntoResponse for AppError {
         };
         if let AppError::RateLimited(limited) = &self {
             response.headers_mut().extend(limited.headers());
+        }
+        if let AppError::Idempotency(IdempotencyError::InUse) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(IdempotencyError::RETRY_AFTER_SECS),
+            );
         }
         if let AppError::TooManyConnections(ConnectionLimit::Server(_)) = &self {
             response.headers_mut().insert(

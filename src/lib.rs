@@ -23,6 +23,8 @@
 //! - [`graphql`]: the GraphQL schema at `/graphql` (HTTP and WebSocket), its limits (the
 //!   same on every transport; introspection measured apart), selection order in responses,
 //!   and GraphiQL served from the binary.
+//! - [`idempotency`]: `Idempotency-Key`s as both APIs see them (shape, fingerprint, stored
+//!   outcome, refusals); `tasks` checks and stores them inside the write's transaction.
 //! - [`ops`]: around both APIs: the front door (`/`), development mode's sign-in
 //!   (`/dev/token`), request ids and logs, metrics, health, CORS, limits (body, time,
 //!   per-user and anonymous rate, connections, header / body / idle timeouts) and serving
@@ -33,6 +35,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
+pub mod idempotency;
 pub mod ops;
 pub mod rest;
 pub mod tasks;
@@ -92,8 +95,13 @@ impl AppState {
             config.realtime.max_subscriptions_per_user,
             config.realtime.tombstone_retention,
         )
-        .with_task_cap(config.operations.max_tasks_per_user);
+        .with_task_cap(config.operations.max_tasks_per_user)
+        .with_idempotency(
+            config.realtime.idempotency_key_retention,
+            config.realtime.max_idempotency_keys_per_user,
+        );
         tasks.spawn_tombstone_prune(config.realtime.tombstone_prune_interval);
+        tasks.spawn_key_prune(config.realtime.idempotency_key_prune_interval);
         if let Some(routes) = &config.routes {
             // Its own few connections read the tasks of events too large for their payload,
             // so a request pool held by busy users never holds the event stream up. They

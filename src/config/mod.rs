@@ -9,7 +9,7 @@
 //! - `server`: listening, logs, CORS, shutdown.
 //! - `auth` and `better_auth`: token verification and the development secret's file.
 //! - `limits`: body, time, rate, connections, WebSocket and GraphQL limits.
-//! - `realtime`: subscriptions, sync tombstones, SSE keep-alives.
+//! - `realtime`: subscriptions, sync tombstones, SSE keep-alives, idempotency keys.
 //! - `value`: the value parsers, [`ConfigError`] and [`Secret`]; `validate`: [`Config`].
 //! - `reference`: `.env.example` and `docs/settings.md`, rendered from the declarations (a
 //!   test fails when either file differs).

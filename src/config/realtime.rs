@@ -1,6 +1,7 @@
 //! The live-update and sync settings: subscriptions per user, how long deletions are
-//! remembered, SSE keep-alives, the event relay's own connections. Declares and reads them; the event router and sync are in
-//! `tasks`.
+//! remembered, SSE keep-alives, the event relay's own connections, and how long offline
+//! clients' idempotency keys are kept. Declares and reads them; the event router, sync and
+//! idempotent writes are in `tasks`.
 
 use std::time::Duration;
 
@@ -66,6 +67,39 @@ pub struct RealtimeArgs {
     )]
     pub event_fetch_connections: Parsed<u32>,
 
+    /// How long the outcome of a write sent with an Idempotency-Key (or GraphQL
+    /// idempotencyKey) is kept for its retries (e.g. 24h); after it, the key is a new request.
+    #[arg(
+        long,
+        env = "IDEMPOTENCY_KEY_RETENTION",
+        default_value = "24h",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub idempotency_key_retention: Parsed<Duration>,
+
+    /// How often every user's idempotency keys older than IDEMPOTENCY_KEY_RETENTION are
+    /// dropped, in the background (e.g. 1h).
+    #[arg(
+        long,
+        env = "IDEMPOTENCY_KEY_PRUNE_INTERVAL",
+        default_value = "1h",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub idempotency_key_prune_interval: Parsed<Duration>,
+
+    /// Most idempotency keys one user may have stored (within IDEMPOTENCY_KEY_RETENTION); a
+    /// new key beyond it is refused (REST 429, GraphQL LIMIT_EXCEEDED) until older ones expire.
+    #[arg(
+        long,
+        env = "MAX_IDEMPOTENCY_KEYS_PER_USER",
+        default_value = "10000",
+        value_parser = check::at_least_one::<u64>("a number of keys"),
+        global = true
+    )]
+    pub max_idempotency_keys_per_user: Parsed<u64>,
+
     /// PostgreSQL: how often each instance sends itself a heartbeat through DATABASE_URL and
     /// expects it back on its event listener (e.g. 15s); one not back within the same time
     /// marks `/readyz` check `events` failing, logs why and tells subscribers to resync.
@@ -92,6 +126,12 @@ pub struct Realtime {
     pub sse_keep_alive: Duration,
     /// Size of the pool that completes events too large for their payload (PostgreSQL).
     pub event_fetch_connections: u32,
+    /// How long idempotency outcomes are kept.
+    pub idempotency_key_retention: Duration,
+    /// How often expired idempotency outcomes are dropped.
+    pub idempotency_key_prune_interval: Duration,
+    /// Most idempotency outcomes stored per user.
+    pub max_idempotency_keys_per_user: u64,
     /// How often the event listener proves it hears (PostgreSQL), and its deadline.
     pub event_heartbeat_interval: Duration,
 }
@@ -105,6 +145,9 @@ impl RealtimeArgs {
             tombstone_prune_interval: self.tombstone_prune_interval.get()?,
             sse_keep_alive: self.sse_keep_alive.get()?,
             event_fetch_connections: self.event_fetch_connections.get()?,
+            idempotency_key_retention: self.idempotency_key_retention.get()?,
+            idempotency_key_prune_interval: self.idempotency_key_prune_interval.get()?,
+            max_idempotency_keys_per_user: self.max_idempotency_keys_per_user.get()?,
             event_heartbeat_interval: self.event_heartbeat_interval.get()?,
         })
     }

@@ -44,3 +44,16 @@ diesel::table! {
         probed_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        body_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}

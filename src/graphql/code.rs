@@ -6,7 +6,7 @@
 
 use async_graphql::Response;
 
-use crate::error::{AppError, AuthFailure, ConnectionLimit};
+use crate::error::{AppError, AuthFailure, ConnectionLimit, IdempotencyError};
 
 /// A GraphQL error code, as clients match on it in `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,10 @@ pub(crate) enum Code {
     TooManySubscriptions,
     /// A sync cursor older than the deletions kept.
     CursorExpired,
+    /// A mutation with this idempotency key is still running.
+    IdempotencyKeyInUse,
+    /// An idempotency key already used for a different mutation or arguments.
+    IdempotencyKeyReused,
     /// A conditional write (`expectedVersion`) on a task that has changed since.
     VersionConflict,
     /// A fault of the server (details logged, never sent).
@@ -64,6 +68,8 @@ impl Code {
             Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
             Code::CursorExpired => "CURSOR_EXPIRED",
+            Code::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
+            Code::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Code::VersionConflict => "VERSION_CONFLICT",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -86,6 +92,14 @@ impl Code {
             AppError::TooManyConnections(ConnectionLimit::Server(_)) => Code::ServiceUnavailable,
             AppError::TooManyConnections(_) => Code::LimitExceeded,
             AppError::CursorExpired => Code::CursorExpired,
+            AppError::Idempotency(refusal) => match refusal {
+                IdempotencyError::BadKey(_) => Code::BadUserInput,
+                IdempotencyError::InUse => Code::IdempotencyKeyInUse,
+                IdempotencyError::Reused => Code::IdempotencyKeyReused,
+                IdempotencyError::Full(_) => Code::LimitExceeded,
+                // A replay is answered by the resolver; one that got here is a bug.
+                IdempotencyError::Replay(_) => Code::InternalServerError,
+            },
             AppError::VersionConflict(_) => Code::VersionConflict,
             // REST only (headers): not met through GraphQL.
             AppError::PreconditionRequired | AppError::MalformedHeader(_) => Code::BadRequest,

@@ -5,7 +5,7 @@
 use async_graphql::ErrorExtensions;
 
 use super::code::Code;
-use crate::error::AppError;
+use crate::error::{AppError, IdempotencyError};
 
 /// The GraphQL error for an `AppError`. Internal details are logged, never returned.
 pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
@@ -14,8 +14,13 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
     let message = error.public_message();
     async_graphql::Error::new(message).extend_with(|_, ext| {
         ext.set("code", code);
-        if let AppError::TaskLimitReached(cap) = &error {
+        if let AppError::TaskLimitReached(cap)
+        | AppError::Idempotency(IdempotencyError::Full(cap)) = &error
+        {
             ext.set("limit", *cap);
+        }
+        if let AppError::Idempotency(IdempotencyError::InUse) = &error {
+            ext.set("retryAfter", IdempotencyError::RETRY_AFTER_SECS);
         }
         if let AppError::VersionConflict(task) = &error {
             ext.set("task", super::types::task_value(task));

@@ -21,6 +21,7 @@ use super::pipeline::{Checked, Pipeline, is_request_error};
 use crate::auth::{AuthUser, Client, Credentials, Gate};
 use crate::config::Config;
 use crate::error::{AppError, AuthFailure};
+use crate::idempotency::IdempotencyKey;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -161,6 +162,24 @@ fn check_batch(pipeline: &Pipeline, batch: BatchRequest) -> Result<(Vec<Checked>
     Ok((checked, is_batch))
 }
 
+/// The `Idempotency-Key` header of a POST, for a single operation only: in a batch each
+/// mutation takes its own `idempotencyKey` argument.
+fn header_key(headers: &HeaderMap, is_batch: bool) -> Result<Option<IdempotencyKey>, Refusal> {
+    let key = IdempotencyKey::from_headers(headers).map_err(|refusal| Refusal {
+        code: Code::BadUserInput,
+        message: refusal.message(),
+    })?;
+    if key.is_some() && is_batch {
+        return Err(Refusal {
+            code: Code::BadRequest,
+            message: "Idempotency-Key applies to a single operation; in a batch, give each \
+                      mutation its idempotencyKey argument"
+                .to_owned(),
+        });
+    }
+    Ok(key)
+}
+
 /// POST /graphql.
 pub(super) async fn post_handler(
     State(schema): State<AppSchema>,
@@ -208,6 +227,16 @@ pub(super) async fn post_handler(
     };
     let (requests, is_batch) = match check_batch(&pipeline, batch) {
         Ok(checked) => checked,
+        Err(refusal) => {
+            return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
+        }
+    };
+    let requests = match header_key(&headers, is_batch) {
+        Ok(None) => requests,
+        Ok(Some(key)) => requests
+            .into_iter()
+            .map(|request| request.with_idempotency_key(key.clone()))
+            .collect(),
         Err(refusal) => {
             return request_error(StatusCode::BAD_REQUEST, refusal.code, refusal.message);
         }

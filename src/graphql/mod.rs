@@ -20,6 +20,7 @@ mod complexity;
 mod error;
 pub mod graphiql;
 mod http;
+mod idempotency;
 mod inputs;
 mod introspection;
 mod limits;

@@ -25,6 +25,7 @@ use super::order::restore_order;
 use crate::auth::AuthUser;
 use crate::config::GraphqlLimits;
 use crate::error::AuthFailure;
+use crate::idempotency::IdempotencyKey;
 use crate::ops::metrics::count_graphql_operation;
 
 /// The pipeline of one app: its limits and its parsed documents.
@@ -49,6 +50,13 @@ impl Checked {
     /// The operation asked for.
     pub(crate) fn operation_name(&self) -> Option<&str> {
         self.request.operation_name.as_deref()
+    }
+
+    /// The request with the `Idempotency-Key` header its mutations use when they have no
+    /// `idempotencyKey` argument (`graphql::idempotency`).
+    pub(crate) fn with_idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.request = self.request.data(key);
+        self
     }
 }
 

@@ -5,10 +5,12 @@ use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
+use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::inputs::{CreateTaskInput, UpdateTaskInput};
 use super::types::{Task, TaskChanges, TaskEvent, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
+use crate::idempotency::keyed;
 use crate::tasks::Precondition;
 
 /// An `expectedVersion` argument as the service's precondition.
@@ -77,20 +79,27 @@ impl ViewerQuery {
     }
 }
 
-/// Task mutations.
+/// Task mutations. Each takes an optional `idempotencyKey` (1 to 255 visible ASCII
+/// characters, or the `Idempotency-Key` header over HTTP): a repeat with the same key and
+/// arguments returns the first result instead of writing again; the same key still running
+/// is IDEMPOTENCY_KEY_IN_USE, used for other arguments IDEMPOTENCY_KEY_REUSED.
 #[derive(Default)]
 pub struct TaskMutation;
 
 #[Object]
 impl TaskMutation {
     /// Creates a task.
-    async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
+    async fn create_task(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTaskInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Task> {
         let user = viewer(ctx)?;
-        Ok(service(ctx)?
-            .create(user, input.into())
-            .await
-            .map_err(to_graphql_error)?
-            .into())
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let created = service(ctx)?.create(user, input.into(), once).await;
+        Ok(or_replayed(created)?.into())
     }
 
     /// Changes the fields given; the others stay as they are. With `expectedVersion`, only if
@@ -102,15 +111,16 @@ impl TaskMutation {
         id: ID,
         input: UpdateTaskInput,
         expected_version: Option<i32>,
+        idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
         let id = task_id(&id)?;
         let patch = input.into_patch()?;
-        Ok(service(ctx)?
-            .update(user, id, patch, expecting(expected_version))
-            .await
-            .map_err(to_graphql_error)?
-            .into())
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let expect = expecting(expected_version);
+        let updated = service(ctx)?.update(user, id, patch, expect, once).await;
+        Ok(or_replayed(updated)?.into())
     }
 
     /// Deletes a task and returns its id. With `expectedVersion`, only if the task is still at
@@ -120,12 +130,14 @@ impl TaskMutation {
         ctx: &Context<'_>,
         id: ID,
         expected_version: Option<i32>,
+        idempotency_key: Option<String>,
     ) -> Result<ID> {
         let user = viewer(ctx)?;
-        service(ctx)?
-            .delete(user, task_id(&id)?, expecting(expected_version))
-            .await
-            .map_err(to_graphql_error)?;
+        let task = task_id(&id)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let expect = expecting(expected_version);
+        or_replayed(service(ctx)?.delete(user, task, expect, once).await)?;
         Ok(id)
     }
 
@@ -136,23 +148,27 @@ impl TaskMutation {
         ctx: &Context<'_>,
         id: ID,
         expected_version: Option<i32>,
+        idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
-        Ok(service(ctx)?
-            .toggle(user, task_id(&id)?, expecting(expected_version))
-            .await
-            .map_err(to_graphql_error)?
-            .into())
+        let id = task_id(&id)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let expect = expecting(expected_version);
+        Ok(or_replayed(service(ctx)?.toggle(user, id, expect, once).await)?.into())
     }
 
     /// Deletes the signed-in user's completed tasks and returns their ids; subscribers get a
     /// DELETED event for each.
-    async fn clear_completed(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+    async fn clear_completed(
+        &self,
+        ctx: &Context<'_>,
+        idempotency_key: Option<String>,
+    ) -> Result<Vec<ID>> {
         let user = viewer(ctx)?;
-        let ids = service(ctx)?
-            .clear_completed(user)
-            .await
-            .map_err(to_graphql_error)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let ids = or_replayed(service(ctx)?.clear_completed(user, once).await)?;
         Ok(ids.into_iter().map(|id| ID(id.to_string())).collect())
     }
 
@@ -165,13 +181,17 @@ impl TaskMutation {
         id: ID,
         completed: bool,
         expected_version: Option<i32>,
+        idempotency_key: Option<String>,
     ) -> Result<Task> {
         let user = viewer(ctx)?;
+        let id = task_id(&id)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let expect = expecting(expected_version);
         let task = service(ctx)?
-            .set_completed(user, task_id(&id)?, completed, expecting(expected_version))
-            .await
-            .map_err(to_graphql_error)?;
-        Ok(task.into())
+            .set_completed(user, id, completed, expect, once)
+            .await;
+        Ok(or_replayed(task)?.into())
     }
 }
 

@@ -2,7 +2,8 @@
 //! strong `ETag` `"<id>-<version>"`; `If-Match` on a write becomes the service's
 //! [`Precondition`] (checked inside the write, after ownership); `If-None-Match` on a read
 //! gives 304; REQUIRE_IF_MATCH makes `If-Match` mandatory on writes (428); a version conflict
-//! is a 412 whose body carries the task as it is now ([`Refused`]).
+//! is a 412 whose body carries the task as it is now ([`Refused`]). A keyed write's replay
+//! carries the `ETag` of the task its stored body holds (the version that write made).
 //!
 //! Decisions where the RFC leaves room: `If-Match` uses the strong comparison, so a weak tag
 //! (`W/"…"`) never matches (412); an `If-Match` that is not `*` or a list of quoted
@@ -14,19 +15,50 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::json::TaskJson;
 use crate::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, IdempotencyError};
+use crate::idempotency::StoredOutcome;
 use crate::tasks::{Precondition, Task};
 
 /// The strong entity-tag of a task in this version.
 pub(super) fn etag(task: &Task) -> HeaderValue {
+    tag_of(task.id, task.version)
+}
+
+/// The entity-tag `"<id>-<version>"`.
+fn tag_of(id: i64, version: i64) -> HeaderValue {
     // Digits, a dash and quotes: always a valid header value.
-    HeaderValue::from_str(&format!("\"{}-{}\"", task.id, task.version))
+    HeaderValue::from_str(&format!("\"{id}-{version}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"0-0\""))
+}
+
+/// The response of a write returning a task: its stored rendering (what a keyed retry
+/// replays) with the task's `ETag`.
+pub(super) fn written_response(outcome: &StoredOutcome, task: &Task) -> Response {
+    let mut response = outcome.response();
+    response.headers_mut().insert(header::ETAG, etag(task));
+    response
+}
+
+/// The replay of a keyed write, with the `ETag` of the task its stored body holds (the task
+/// as that write left it; none for a 204 or a list).
+fn replayed(stored: &StoredOutcome) -> Response {
+    /// What the tag needs of a stored task's JSON.
+    #[derive(Deserialize)]
+    struct Tagged {
+        id: i64,
+        version: i64,
+    }
+    let mut response = stored.replay();
+    if let Ok(task) = serde_json::from_str::<Tagged>(&stored.body) {
+        let tag = tag_of(task.id, task.version);
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
 }
 
 /// A response carrying one task: the task's JSON with its `ETag`.
@@ -71,6 +103,7 @@ impl IntoResponse for Refused {
                 let status = StatusCode::PRECONDITION_FAILED;
                 (status, [(header::ETAG, tag)], Json(body)).into_response()
             }
+            AppError::Idempotency(IdempotencyError::Replay(stored)) => replayed(&stored),
             other => other.into_response(),
         }
     }

@@ -7,11 +7,13 @@
 
 mod body;
 mod conditional;
+mod idempotency;
 mod json;
 mod live;
 pub mod openapi;
 mod query;
 mod tasks;
+mod write_docs;
 
 use axum::Router;
 use axum::http::StatusCode;

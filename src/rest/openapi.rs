@@ -143,9 +143,9 @@ pub struct IfNoneMatchHeader {
 }
 
 /// The responses only a write conditioned by `If-Match` can get: 400, 412, 428.
-pub struct WriteErrors;
+pub struct ConditionalErrors;
 
-impl IntoResponses for WriteErrors {
+impl IntoResponses for ConditionalErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         let conflict = ContentBuilder::new()
             .schema(Some(Ref::from_schema_name("PreconditionFailed")))
@@ -177,7 +177,7 @@ impl IntoResponses for WriteErrors {
 }
 
 /// One error response with the `{"detail": …}` body.
-fn detail_response(description: &str) -> ResponseBuilder {
+pub(super) fn detail_response(description: &str) -> ResponseBuilder {
     let content = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("Detail")))
         .build();
@@ -188,7 +188,7 @@ fn detail_response(description: &str) -> ResponseBuilder {
 
 /// Error responses for an operation: the ones every operation can give, plus those that
 /// depend on whether it reads an id or a body.
-fn errors(takes_id: bool, takes_body: bool) -> BTreeMap<String, RefOr<Response>> {
+pub(super) fn errors(takes_id: bool, takes_body: bool) -> BTreeMap<String, RefOr<Response>> {
     let mut map = BTreeMap::new();
     let mut add = |status: &str, response: ResponseBuilder| {
         map.insert(status.to_owned(), RefOr::T(response.build()));
@@ -276,9 +276,5 @@ impl<const ID: bool, const BODY: bool> IntoResponses for Errors<ID, BODY> {
 
 /// Errors of `GET /tasks`.
 pub type ListErrors = Errors<false, false>;
-/// Errors of `POST /tasks`.
-pub type CreateErrors = Errors<false, true>;
 /// Errors of operations on one task without a body.
 pub type ItemErrors = Errors<true, false>;
-/// Errors of `PUT /tasks/{id}`.
-pub type UpdateErrors = Errors<true, true>;

@@ -11,17 +11,21 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{TaskCreate, TaskUpdate};
-use super::conditional::{IfMatch, Refused, not_modified, not_modified_response, task_response};
+use super::conditional::{
+    IfMatch, Refused, not_modified, not_modified_response, task_response, written_response,
+};
+use super::idempotency::{WriteKey, task_outcome};
 use super::json::{StatsJson, TaskJson, json_list, json_list_stream};
 use super::openapi::{
-    CreateErrors, IfMatchHeader, IfNoneMatchHeader, ItemErrors, ListErrors, Slashed, TaskPath,
-    UpdateErrors, UserPath, WriteErrors,
+    IfMatchHeader, IfNoneMatchHeader, ItemErrors, ListErrors, Slashed, TaskPath, UserPath,
 };
 use super::query::{ListParams, task_id};
+use super::write_docs::{CreateErrors, ItemWriteErrors, KeyHeader, UpdateErrors};
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
-use crate::tasks::{Cursor, TaskService};
+use crate::idempotency::{StoredOutcome, keyed};
+use crate::tasks::{Cursor, Task, TaskService};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -120,19 +124,26 @@ async fn stats(Owner(user): Owner, State(tasks): State<TaskService>) -> AppResul
 }
 
 #[utoipa::path(
-    post, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath), request_body = TaskCreate,
-    responses((status = 201, description = "The new task (version 1)", body = TaskJson,
-        headers(("ETag" = String, description = "The task's strong entity-tag, `\"<id>-<version>\"`"))),
-        CreateErrors)
+    post, path = "/api/{user_id}/tasks", tag = "tasks", params(UserPath, KeyHeader),
+    request_body = TaskCreate,
+    responses((status = 201, description = "The new task (version 1)", body = TaskJson, headers(
+        ("ETag" = String, description = "The task's strong entity-tag, `\"<id>-<version>\"`"),
+        ("Idempotent-Replayed" = String, description = "`true` on a replay of a keyed request"),
+    )), CreateErrors)
 )]
 async fn create(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
+    key: WriteKey,
     body: Bytes,
-) -> AppResult<Response> {
+) -> Result<Response, Refused> {
     let new = TaskCreate::parse(&body)?.into();
-    let task = tasks.create(&user, new).await?;
-    Ok(task_response(StatusCode::CREATED, task))
+    let request = key.request(&body);
+    let render = |task: &Task| task_outcome(StatusCode::CREATED, task);
+    let task = tasks
+        .create(&user, new, keyed(request.as_ref(), &render))
+        .await?;
+    Ok(written_response(&render(&task), &task))
 }
 
 #[utoipa::path(
@@ -159,55 +170,75 @@ async fn read(
 }
 
 #[utoipa::path(
-    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, IfMatchHeader),
-    request_body = TaskUpdate,
+    put, path = "/api/{user_id}/tasks/{id}", tag = "tasks",
+    params(TaskPath, IfMatchHeader, KeyHeader), request_body = TaskUpdate,
     responses((status = 200, description = "The updated task (its version one more)", body = TaskJson,
         headers(("ETag" = String, description = "The task's new strong entity-tag"))),
-        UpdateErrors, WriteErrors)
+        UpdateErrors)
 )]
 async fn update(
     Owner(user): Owner,
     if_match: IfMatch,
     State(tasks): State<TaskService>,
+    key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
     body: Bytes,
 ) -> Result<Response, Refused> {
     let id = task_id(&id)?;
     let patch = TaskUpdate::parse(&body)?.into();
+    let request = key.request(&body);
+    let render = |task: &Task| task_outcome(StatusCode::OK, task);
+    let expect = if_match.precondition(id);
     let task = tasks
-        .update(&user, id, patch, if_match.precondition(id))
+        .update(&user, id, patch, expect, keyed(request.as_ref(), &render))
         .await?;
-    Ok(task_response(StatusCode::OK, task))
+    Ok(written_response(&render(&task), &task))
 }
 
 #[utoipa::path(
-    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks", params(TaskPath, IfMatchHeader),
-    responses((status = 204, description = "Deleted; the body is empty"), ItemErrors, WriteErrors)
+    delete, path = "/api/{user_id}/tasks/{id}", tag = "tasks",
+    params(TaskPath, IfMatchHeader, KeyHeader),
+    responses((status = 204, description = "Deleted; the body is empty. A keyed retry gets \
+        this 204 again (`Idempotent-Replayed: true`), not a 404"), ItemWriteErrors)
 )]
 async fn remove(
     Owner(user): Owner,
     if_match: IfMatch,
     State(tasks): State<TaskService>,
+    key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> Result<StatusCode, Refused> {
+) -> Result<Response, Refused> {
     let id = task_id(&id)?;
-    tasks.delete(&user, id, if_match.precondition(id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let request = key.request(&[]);
+    let render = |_: &()| StoredOutcome::json(StatusCode::NO_CONTENT, String::new());
+    let expect = if_match.precondition(id);
+    tasks
+        .delete(&user, id, expect, keyed(request.as_ref(), &render))
+        .await?;
+    Ok(render(&()).response())
 }
 
 #[utoipa::path(
-    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks", params(TaskPath, IfMatchHeader),
-    responses((status = 200, description = "The task with `completed` flipped (its version one more)",
-        body = TaskJson, headers(("ETag" = String, description = "The task's new strong entity-tag"))),
-        ItemErrors, WriteErrors)
+    patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks",
+    params(TaskPath, IfMatchHeader, KeyHeader),
+    responses((status = 200, description = "The task with `completed` flipped (its version one \
+        more; a keyed retry replays the first flip, it does not flip back)", body = TaskJson,
+        headers(("ETag" = String, description = "The task's new strong entity-tag"))),
+        ItemWriteErrors)
 )]
 async fn toggle(
     Owner(user): Owner,
     if_match: IfMatch,
     State(tasks): State<TaskService>,
+    key: WriteKey,
     Path(TaskPath { id, .. }): Path<TaskPath>,
 ) -> Result<Response, Refused> {
     let id = task_id(&id)?;
-    let task = tasks.toggle(&user, id, if_match.precondition(id)).await?;
-    Ok(task_response(StatusCode::OK, task))
+    let request = key.request(&[]);
+    let render = |task: &Task| task_outcome(StatusCode::OK, task);
+    let expect = if_match.precondition(id);
+    let task = tasks
+        .toggle(&user, id, expect, keyed(request.as_ref(), &render))
+        .await?;
+    Ok(written_response(&render(&task), &task))
 }

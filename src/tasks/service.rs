@@ -11,9 +11,11 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, Utc};
 use futures::{Stream, stream};
 
+use super::conditional::hold;
 use super::events::publish::Publisher;
 use super::events::wire::wire_payload;
 use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
+use super::keys::{KeyPolicy, written_task};
 use super::model::{
     ListQuery, NewTask, Precondition, Task, TaskPatch, TaskRow, micros, validate_search,
 };
@@ -25,6 +27,7 @@ use crate::auth::AuthUser;
 use crate::db::Db;
 use crate::db::events::ListenerNotice;
 use crate::error::{AppError, AppResult};
+use crate::idempotency::Keyed;
 
 /// The one entry point to tasks, shared by REST and GraphQL.
 #[derive(Clone)]
@@ -39,6 +42,8 @@ pub struct TaskService {
     max_tasks: u64,
     /// How long deletions are remembered for incremental sync.
     pub(super) tombstone_retention: Duration,
+    /// Idempotency keys: retention, cap, the keys in flight (`tasks::idempotency`).
+    pub(super) keys: KeyPolicy,
 }
 
 /// Now, cut to microseconds: what both backends store, so a task reads back exactly as written.
@@ -72,6 +77,7 @@ impl TaskService {
             events: EventRouter::new(max_subscriptions_per_user),
             max_tasks: u64::MAX,
             tombstone_retention,
+            keys: KeyPolicy::default(),
         }
     }
 
@@ -241,14 +247,18 @@ impl TaskService {
 
     /// Deletes the user's completed tasks in one transaction, each with its tombstone and
     /// event (so sync and every instance see them), and returns their ids.
-    pub async fn clear_completed(&self, user: &AuthUser) -> AppResult<Vec<i64>> {
+    pub async fn clear_completed(
+        &self,
+        user: &AuthUser,
+        once: Option<Keyed<'_, Vec<i64>>>,
+    ) -> AppResult<Vec<i64>> {
         let kind = TaskEventKind::Deleted;
         let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
+        let ids = |deleted: &Vec<(i64, i64)>| Some(deleted.iter().map(|(id, _)| *id).collect());
         let deleted = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, ids, async |tx| {
                 let deleted = store::delete_completed(tx, user, now_micros(), &payload).await?;
                 if !deleted.is_empty() {
                     // As for a single delete: tombstones pile up here.
@@ -279,15 +289,19 @@ impl TaskService {
     }
 
     /// Creates a task for the user, unless they already have MAX_TASKS_PER_USER.
-    pub async fn create(&self, user: &AuthUser, input: NewTask) -> AppResult<Task> {
+    pub async fn create(
+        &self,
+        user: &AuthUser,
+        input: NewTask,
+        once: Option<Keyed<'_, Task>>,
+    ) -> AppResult<Task> {
         let input = input.validated()?;
         let now = now_micros();
         let kind = TaskEventKind::Created;
         let payload = event_payload(user, kind);
         let _turn = self.publisher.turn().await;
         let written = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 Ok(store::insert(tx, user, &input, now, self.max_tasks, &payload).await?)
             })
             .await?
@@ -304,13 +318,13 @@ impl TaskService {
         id: i64,
         patch: TaskPatch,
         expect: Precondition,
+        once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
         let patch = patch.validated()?;
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
                 Ok(store::update(tx, user, id, &patch, now_micros(), &payload).await?)
             })
@@ -326,12 +340,12 @@ impl TaskService {
         id: i64,
         completed: bool,
         expect: Precondition,
+        once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
                 Ok(store::set_completed(tx, user, id, completed, now_micros(), &payload).await?)
             })
@@ -340,12 +354,17 @@ impl TaskService {
     }
 
     /// Flips `completed` atomically.
-    pub async fn toggle(&self, user: &AuthUser, id: i64, expect: Precondition) -> AppResult<Task> {
+    pub async fn toggle(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        expect: Precondition,
+        once: Option<Keyed<'_, Task>>,
+    ) -> AppResult<Task> {
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
                 Ok(store::toggle(tx, user, id, now_micros(), &payload).await?)
             })
@@ -356,14 +375,20 @@ impl TaskService {
     /// Deletes one of the user's tasks. Deleting is when tombstones pile up, so it is where
     /// old ones and those past the per-user bound go, in the same transaction (expired ones
     /// also go on a schedule: `tasks::prune`).
-    pub async fn delete(&self, user: &AuthUser, id: i64, expect: Precondition) -> AppResult<()> {
+    pub async fn delete(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        expect: Precondition,
+        once: Option<Keyed<'_, ()>>,
+    ) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
         let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
+        let gone = |seq: &Option<i64>| seq.map(drop);
         let deleted = self
-            .work
-            .write(user, async |tx| {
+            .write_once(user, once, gone, async |tx| {
                 hold(tx, user, id, &expect).await?;
                 let seq = store::delete(tx, user, id, now_micros(), &payload).await?;
                 if seq.is_some() {
@@ -393,26 +418,6 @@ impl TaskService {
             written.seq,
         );
         Ok(task)
-    }
-}
-
-/// Inside a write's transaction, before the change: what a conditional write (`expect`) asks
-/// of the task, checked after ownership (another user's task is 404 whatever the version
-/// said) on the task held for this write (`store::lock`). Unconditional writes skip it.
-async fn hold(
-    tx: &mut crate::db::DbConn,
-    user: &AuthUser,
-    id: i64,
-    expect: &Precondition,
-) -> AppResult<()> {
-    if *expect == Precondition::None {
-        return Ok(());
-    }
-    let task = Task::from(store::lock(tx, user, id).await?.ok_or(AppError::NotFound)?);
-    if task.satisfies(expect) {
-        Ok(())
-    } else {
-        Err(AppError::VersionConflict(Box::new(task)))
     }
 }
 

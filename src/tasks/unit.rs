@@ -27,9 +27,12 @@
 //!   Only [`UnitOfWork::maintenance`] runs as the owner. DATABASE_ROW_SECURITY=false turns
 //!   the role switch off (the query filter is then the only wall, as on SQLite).
 //!
-//! This is where idempotency plugs in later:
-//! - **Versions and idempotency keys**: the idempotency record is written inside the same
-//!   `write` closure as the change, so a retried request finds it or finds nothing.
+//! Writes carry two guards inside their one transaction:
+//! - **Idempotency keys** (`tasks::idempotency`): a keyed write's key is checked and its
+//!   outcome stored inside the same `write` closure as the change, so a retried request
+//!   finds it or finds nothing.
+//! - **Versions** (`tasks::conditional`): the precondition is checked inside that same
+//!   closure, after the key, so a replay never answers 412.
 //! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business
 //!   (and the `viewer_*` policies', which must grow with it).
 //!

@@ -20,7 +20,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 
 use crate::auth::AuthUser;
-use crate::db::schema::{task_changes, task_sync_cursors, tasks};
+use crate::db::schema::{idempotency_keys, task_changes, task_sync_cursors, tasks};
 
 /// The filter "tasks this viewer may see".
 pub(super) type VisibleTasks<'a> = dsl::Eq<tasks::user_id, &'a str>;
@@ -50,6 +50,17 @@ fn tasks_seen_by(viewer_id: &str) -> VisibleTasks<'_> {
 /// The filter on the change journal (`task_changes`): the entries about tasks `viewer` sees.
 pub(super) fn journal_visible_to(viewer: &AuthUser) -> dsl::Eq<task_changes::user_id, &str> {
     journal_of_owner(viewer.id())
+}
+
+/// The filter on stored idempotency outcomes: the keys `viewer` sent (keys belong to the
+/// user who sends them, whoever owns the tasks written).
+pub(super) fn keys_of(viewer: &AuthUser) -> dsl::Eq<idempotency_keys::user_id, &str> {
+    idempotency_keys::user_id.eq(key_owner(viewer))
+}
+
+/// Whose idempotency keys a viewer's requests use and store: the viewer's own.
+pub(super) fn key_owner(viewer: &AuthUser) -> &str {
+    viewer.id()
 }
 
 /// The filter on the change counters (`task_sync_cursors`): `viewer`'s own counter.

@@ -24,6 +24,8 @@ mod fair_memory;
 mod frontend;
 mod graphql;
 mod hostile;
+mod idempotency;
+mod idempotency_versions;
 mod isolation;
 mod openapi;
 mod operations;

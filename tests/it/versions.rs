@@ -632,7 +632,11 @@ async fn openapi_documents_the_headers_and_statuses(app: TestApp) {
             .collect()
     };
     for op in [&item["put"], &item["delete"], &complete["patch"]] {
-        assert_eq!(header_params(op), vec!["If-Match"], "{op}");
+        assert_eq!(
+            header_params(op),
+            vec!["If-Match", "Idempotency-Key"],
+            "{op}"
+        );
         for status in ["400", "412", "428"] {
             assert!(op["responses"].get(status).is_some(), "{status} in {op}");
         }

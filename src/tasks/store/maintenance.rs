@@ -1,5 +1,6 @@
-//! SQL for the maintenance jobs: the scheduled tombstone prune (`tasks::prune`). (Search keys
-//! need no job: the database keeps them, see `store::keys`.)
+//! SQL for the maintenance jobs: the scheduled tombstone prune (`tasks::prune`) and the
+//! scheduled prune of expired idempotency keys (`tasks::idempotency`). (Search keys need no
+//! job: the database keeps them, see `store::keys`.)
 //!
 //! Exempt from `tasks::visibility`, and the only SQL that is: a job run by the server itself,
 //! whoever owns the rows. No request reaches it. The prune only finds whose tombstones have
@@ -36,4 +37,34 @@ pub(in crate::tasks) async fn expired_tombstones(
         .into_iter()
         .filter_map(|(owner, newest)| Some((owner, newest?)))
         .collect())
+}
+
+/// Drops idempotency outcomes (of any user) stored before `cutoff`, the oldest `batch` of
+/// them (a few more when several share the last one's time); returns how many went.
+pub(in crate::tasks) async fn prune_expired_keys(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    use crate::db::schema::idempotency_keys::dsl::*;
+    db_run!(conn, |c| {
+        // The batch's newest time, when there are more than a batch to drop.
+        let last: Option<NaiveDateTime> = idempotency_keys
+            .filter(created_at.lt(cutoff))
+            .order_by(created_at.asc())
+            .select(created_at)
+            .offset(batch - 1)
+            .first(c)
+            .await
+            .optional()?;
+        let expired = idempotency_keys.filter(created_at.lt(cutoff));
+        match last {
+            Some(last) => {
+                diesel::delete(expired.filter(created_at.le(last)))
+                    .execute(c)
+                    .await
+            }
+            None => diesel::delete(expired).execute(c).await,
+        }
+    })
 }

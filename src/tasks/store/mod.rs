@@ -1,7 +1,8 @@
 //! All task SQL, written once in diesel's DSL and expanded for each backend by [`db_run!`]:
 //! task reads ([`query`]), task writes ([`write`]), the change journal and per-user change
-//! counters behind sync and events ([`journal`]), the scheduled tombstone prune
-//! ([`maintenance`]), and the per-backend search and title keys ([`keys`]).
+//! counters behind sync and events ([`journal`]), stored idempotency outcomes
+//! ([`idempotency`]), the maintenance jobs' SQL ([`maintenance`]), and the per-backend search
+//! and title keys ([`keys`]).
 //!
 //! Every function takes the viewer and every statement is filtered by `tasks::visibility`
 //! (the prune alone sees every user's rows, and says why): no function here can read or
@@ -11,6 +12,7 @@
 //!
 //! [`db_run!`]: crate::db_run
 
+mod idempotency;
 #[macro_use]
 mod journal;
 mod keys;
@@ -18,9 +20,12 @@ mod maintenance;
 mod query;
 mod write;
 
+pub(super) use idempotency::{
+    count_keys, find_key, forget_expired_keys, forget_key, lock_key, save_key,
+};
 pub(super) use journal::{
     Written, changes_between, cursor, prunable, prune, prune_owner, prune_tombstones,
 };
-pub(super) use maintenance::expired_tombstones;
+pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
 pub(super) use write::{delete, delete_completed, insert, lock, set_completed, toggle, update};

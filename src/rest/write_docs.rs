@@ -1,0 +1,92 @@
+//! The documentation of the REST writes' idempotency: the `Idempotency-Key` header
+//! ([`KeyHeader`]) and the error responses of a write ([`WriteErrors`]: every operation's,
+//! plus a key's 400, 409 and 422, and `If-Match`'s 400, 412 and 428 on a task's writes).
+//! Imported by the handlers, not by `openapi`.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Required, Response};
+use utoipa::{IntoParams, IntoResponses};
+
+use super::openapi::{ConditionalErrors, detail_response, errors};
+
+/// Errors of `POST /tasks`.
+pub type CreateErrors = WriteErrors<false, true>;
+/// Errors of writes to one task without a body (`DELETE`, `PATCH …/complete`).
+pub type ItemWriteErrors = WriteErrors<true, false>;
+/// Errors of `PUT /tasks/{id}`.
+pub type UpdateErrors = WriteErrors<true, true>;
+
+/// The `Idempotency-Key` request header, as documented (`idempotency::WriteKey` reads it).
+pub struct KeyHeader;
+
+impl IntoParams for KeyHeader {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let text = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(255));
+        vec![
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .schema(Some(text))
+                .description(Some(
+                    "Makes a retry of this write safe: a repeat with the same key and the same \
+                     request gets the first outcome again (status and body, with \
+                     `Idempotent-Replayed: true`) and changes nothing. 1 to 255 visible ASCII \
+                     characters; keys are the user's own and kept IDEMPOTENCY_KEY_RETENTION.",
+                ))
+                .build(),
+        ]
+    }
+}
+
+/// The error responses of a write that reads a task id (`ID`) and / or a body (`BODY`):
+/// those of every operation, those of an `Idempotency-Key`, and for a write to one task those
+/// of `If-Match` (`ConditionalErrors`).
+pub struct WriteErrors<const ID: bool, const BODY: bool>;
+
+impl<const ID: bool, const BODY: bool> IntoResponses for WriteErrors<ID, BODY> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut map = errors(ID, BODY);
+        if ID {
+            map.extend(ConditionalErrors::responses());
+        }
+        let bad_header = if ID {
+            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII), \
+             or an `If-Match` that is neither `*` nor a list of quoted entity-tags"
+        } else {
+            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII)"
+        };
+        let mut add = |status: &str, description: &str| {
+            map.insert(
+                status.to_owned(),
+                RefOr::T(detail_response(description).build()),
+            );
+        };
+        add("400", bad_header);
+        add(
+            "409",
+            "A request with this `Idempotency-Key` is still running (`code`: \
+             `IDEMPOTENCY_KEY_IN_USE`); retry after `Retry-After` seconds for its outcome",
+        );
+        // 429 keeps its rate-limit headers; a key can also meet the per-user cap.
+        if let Some(RefOr::T(limited)) = map.get_mut("429") {
+            limited.description.push_str(
+                ", or the user has MAX_IDEMPOTENCY_KEYS_PER_USER idempotency keys stored and \
+                 none has expired",
+            );
+        }
+        // 422 keeps its validation schema; the description names the key's case too.
+        if let Some(RefOr::T(invalid)) = map.get_mut("422") {
+            invalid.description = "Malformed or invalid input (`{\"detail\": [...]}`), or an \
+                `Idempotency-Key` already used for a different method, path or body \
+                (`{\"detail\": \"...\", \"code\": \"IDEMPOTENCY_KEY_REUSED\"}`)"
+                .to_owned();
+        }
+        map
+    }
+}

@@ -1,0 +1,136 @@
+//! Idempotent writes: a write sent with a key ([`Keyed`]) runs at most once per user and key
+//! for IDEMPOTENCY_KEY_RETENTION. [`TaskService::write_once`] wraps the write's unit of work:
+//! inside the SAME transaction it first takes the key (a request with the same key still
+//! running: 409), finds a stored outcome (the same request: replayed, so no second write,
+//! journal entry or event; another request: 422), then runs the write and stores its outcome
+//! with it. A write that fails rolls the outcome back too, so a retry runs again; a write
+//! refused before its unit (validation, auth, rate limit) never gets here.
+//!
+//! Who decides "still running": on PostgreSQL the database (a transaction-scoped advisory
+//! lock, `store::lock_key`), so two instances never both write; on SQLite, which has one
+//! writer, the keys this instance has in flight. Each user keeps at most
+//! MAX_IDEMPOTENCY_KEYS_PER_USER outcomes: at the cap their expired ones go first, and when
+//! none has expired a new key is refused (429) rather than forgetting one a client may still
+//! retry. Expired outcomes of every user are pruned in the background
+//! ([`TaskService::spawn_key_prune`]), never in a request's way.
+//!
+//! It must not know the SQL (`store::idempotency`) nor how an adapter renders an outcome.
+
+use std::time::Duration;
+
+use super::keys::KeyPolicy;
+use super::service::{TaskService, now_micros};
+use super::store;
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::idempotency::{IdempotencyError, Keyed, KeyedRequest};
+
+/// Expired outcomes dropped per transaction by the scheduled prune.
+const PRUNE_BATCH: i64 = 500;
+
+impl TaskService {
+    /// The same service, keeping idempotency outcomes `retention`, at most `max_per_user`.
+    pub fn with_idempotency(mut self, retention: Duration, max_per_user: u64) -> Self {
+        self.keys = KeyPolicy::new(retention, max_per_user);
+        self
+    }
+
+    /// Runs `work` as one write unit; with a key, at most once (see the module's comment).
+    /// `outcome` picks from what `work` returned the result an adapter renders and stores
+    /// (`None`: the write did not happen, e.g. no such task, and nothing is stored).
+    pub(super) async fn write_once<R, T>(
+        &self,
+        user: &AuthUser,
+        once: Option<Keyed<'_, T>>,
+        outcome: impl Fn(&R) -> Option<T>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        let Some(keyed) = once else {
+            return self.work.write(user, work).await;
+        };
+        let _running = self.keys.enter(user, keyed.request)?;
+        self.work
+            .write(user, async |tx| {
+                self.claim_key(tx, user, keyed.request).await?;
+                let result = work(tx).await?;
+                if let Some(value) = outcome(&result) {
+                    let stored = (keyed.render)(&value);
+                    store::save_key(tx, user, keyed.request, &stored, now_micros()).await?;
+                }
+                Ok(result)
+            })
+            .await
+    }
+
+    /// Inside the keyed write's transaction, before anything else: takes the key, and refuses
+    /// or replays when it was used before and has not expired.
+    async fn claim_key(
+        &self,
+        tx: &mut DbConn,
+        user: &AuthUser,
+        request: &KeyedRequest,
+    ) -> AppResult<()> {
+        let key = request.key.as_str();
+        if !store::lock_key(tx, user, key).await? {
+            return Err(IdempotencyError::InUse.into());
+        }
+        let cutoff = self.keys.cutoff(now_micros());
+        if let Some(stored) = store::find_key(tx, user, key).await? {
+            if stored.created_at >= cutoff {
+                return Err(AppError::Idempotency(if stored.answers(request) {
+                    IdempotencyError::Replay(stored.outcome)
+                } else {
+                    IdempotencyError::Reused
+                }));
+            }
+            // Expired: the key starts again as a new request.
+            store::forget_key(tx, user, key).await?;
+        }
+        let cap = i64::try_from(self.keys.max_per_user()).unwrap_or(i64::MAX);
+        if store::count_keys(tx, user).await? >= cap {
+            store::forget_expired_keys(tx, user, cutoff).await?;
+            if store::count_keys(tx, user).await? >= cap {
+                return Err(IdempotencyError::Full(self.keys.max_per_user()).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops every user's expired idempotency outcomes; returns how many.
+    pub async fn prune_expired_keys(&self) -> AppResult<usize> {
+        let mut done = 0;
+        loop {
+            let cutoff = self.keys.cutoff(now_micros());
+            let pruned = self
+                .work
+                .maintenance(async |tx| {
+                    Ok(store::prune_expired_keys(tx, cutoff, PRUNE_BATCH).await?)
+                })
+                .await?;
+            done += pruned;
+            if pruned < PRUNE_BATCH as usize {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Runs [`TaskService::prune_expired_keys`] every `interval` in the background, for as
+    /// long as the runtime runs; a failed round is logged and retried at the next one.
+    pub fn spawn_key_prune(&self, interval: Duration) {
+        let tasks = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                match tasks.prune_expired_keys().await {
+                    Ok(0) => {}
+                    Ok(keys) => tracing::debug!(keys, "pruned expired idempotency keys"),
+                    Err(e) => tracing::warn!(error = %e, "pruning expired idempotency keys failed"),
+                }
+            }
+        });
+    }
+}

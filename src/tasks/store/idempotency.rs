@@ -1,0 +1,171 @@
+//! SQL of idempotency keys (`idempotency_keys`): the key's lock, the stored outcome of the
+//! viewer's key, how many the viewer has, and storing one. Every function runs inside the
+//! keyed write's own transaction (`tasks::idempotency`) and filters by
+//! `tasks::visibility::keys_of`; the scheduled prune of every user's expired keys is in
+//! `maintenance`.
+//!
+//! It must not read or write tasks or the journal.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::db::schema::idempotency_keys as ik;
+use crate::db_run;
+use crate::idempotency::{KeyedRequest, StoredOutcome};
+use crate::tasks::visibility::{key_owner, keys_of};
+
+/// A stored outcome, with the request it answered.
+pub(in crate::tasks) struct StoredKey {
+    pub(in crate::tasks) request: (String, String, String),
+    pub(in crate::tasks) outcome: StoredOutcome,
+    pub(in crate::tasks) created_at: NaiveDateTime,
+}
+
+impl StoredKey {
+    /// True when `request` is the request this outcome answered (same method, path, body).
+    pub(in crate::tasks) fn answers(&self, request: &KeyedRequest) -> bool {
+        let (method, path, body_hash) = &self.request;
+        *method == request.method && *path == request.path && *body_hash == request.body_hash
+    }
+}
+
+/// Takes the viewer's key for this transaction; `false` when another transaction holds it
+/// (a request with the same key still running, on any instance).
+///
+/// PostgreSQL: a transaction-scoped advisory lock, tried, never waited for (waiting would
+/// hold a connection for as long as the first request runs, and a unique insert would block
+/// the same way). It is in the two-key space, apart from the per-owner single-key lock of
+/// `write::insert`; a hash collision between two keys only gives a spurious 409. SQLite runs
+/// one write transaction at a time (`BEGIN IMMEDIATE`), so a transaction that got this far
+/// is alone; a concurrent request on this instance is refused before it begins (the service
+/// keeps the keys in flight).
+pub(in crate::tasks) async fn lock_key(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    key: &str,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    use diesel::sql_types::Text;
+    let DbConn::Postgres(pooled) = conn else {
+        return Ok(true);
+    };
+    let found: Locked =
+        diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked")
+            .bind::<Text, _>(key_owner(viewer))
+            .bind::<Text, _>(key)
+            .get_result(&mut **pooled)
+            .await?;
+    Ok(found.locked)
+}
+
+/// The outcome stored for the viewer's `key`, expired or not.
+pub(in crate::tasks) async fn find_key(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    key: &str,
+) -> QueryResult<Option<StoredKey>> {
+    type Row = (String, String, String, i32, String, NaiveDateTime);
+    let found: Option<Row> = db_run!(conn, |c| {
+        ik::table
+            .filter(keys_of(viewer))
+            .filter(ik::key.eq(key))
+            .select((
+                ik::method,
+                ik::path,
+                ik::body_hash,
+                ik::status,
+                ik::body,
+                ik::created_at,
+            ))
+            .first(c)
+            .await
+            .optional()
+    })?;
+    Ok(found.map(
+        |(method, path, body_hash, status, body, created_at)| StoredKey {
+            request: (method, path, body_hash),
+            outcome: StoredOutcome {
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+            },
+            created_at,
+        },
+    ))
+}
+
+/// Forgets the viewer's `key` (an expired one, about to be used again).
+pub(in crate::tasks) async fn forget_key(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    key: &str,
+) -> QueryResult<()> {
+    db_run!(conn, |c| {
+        diesel::delete(ik::table.filter(keys_of(viewer)).filter(ik::key.eq(key)))
+            .execute(c)
+            .await
+            .map(drop)
+    })
+}
+
+/// How many outcomes the viewer has stored (expired ones not yet pruned included).
+pub(in crate::tasks) async fn count_keys(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<i64> {
+    db_run!(conn, |c| {
+        ik::table
+            .filter(keys_of(viewer))
+            .count()
+            .get_result(c)
+            .await
+    })
+}
+
+/// Forgets the viewer's outcomes stored before `cutoff` (expired).
+pub(in crate::tasks) async fn forget_expired_keys(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    cutoff: NaiveDateTime,
+) -> QueryResult<()> {
+    db_run!(conn, |c| {
+        diesel::delete(
+            ik::table
+                .filter(keys_of(viewer))
+                .filter(ik::created_at.lt(cutoff)),
+        )
+        .execute(c)
+        .await
+        .map(drop)
+    })
+}
+
+/// Stores the outcome of the viewer's keyed request, in the write's transaction.
+pub(in crate::tasks) async fn save_key(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    request: &KeyedRequest,
+    outcome: &StoredOutcome,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let owner = key_owner(viewer);
+    db_run!(conn, |c| {
+        diesel::insert_into(ik::table)
+            .values((
+                ik::user_id.eq(owner),
+                ik::key.eq(request.key.as_str()),
+                ik::method.eq(&request.method),
+                ik::path.eq(&request.path),
+                ik::body_hash.eq(&request.body_hash),
+                ik::status.eq(i32::from(outcome.status)),
+                ik::body.eq(&outcome.body),
+                ik::created_at.eq(now),
+            ))
+            .execute(c)
+            .await
+            .map(drop)
+    })
+}
