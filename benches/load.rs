@@ -13,7 +13,8 @@
 //!   server's resident memory.
 //! - SQLite: start-to-ready time on a fresh file, and the same scenarios (no ceiling).
 //! - Search: one user's 10,000 tasks (the per-user cap), `?search=` 50 a page, a rare and a
-//!   common needle, on both backends (PostgreSQL: the trigram index; SQLite: a scan).
+//!   common needle, on both backends (a scan of the user's tasks: `strpos` over the keys the
+//!   database keeps on PostgreSQL, over the folded text on SQLite).
 //! - Correctness under the load: every toggle of the few "hot" tasks the mix flips in parallel
 //!   must show in their final `completed` parity, and the row count must grow by exactly the
 //!   creates answered 201 (no lost writes).
