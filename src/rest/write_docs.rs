@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{RefOr, Required, Response};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response};
 use utoipa::{IntoParams, IntoResponses};
 
 use super::openapi::{ConditionalErrors, detail_response, errors};
@@ -80,12 +80,22 @@ impl<const ID: bool, const BODY: bool> IntoResponses for WriteErrors<ID, BODY> {
                  none has expired",
             );
         }
-        // 422 keeps its validation schema; the description names the key's case too.
+        // 422 is FastAPI's validation body, or a key reused for another request (a `Detail`
+        // with its `code`): the document allows both shapes.
         if let Some(RefOr::T(invalid)) = map.get_mut("422") {
             invalid.description = "Malformed or invalid input (`{\"detail\": [...]}`), or an \
                 `Idempotency-Key` already used for a different method, path or body \
                 (`{\"detail\": \"...\", \"code\": \"IDEMPOTENCY_KEY_REUSED\"}`)"
                 .to_owned();
+            let either = OneOfBuilder::new()
+                .item(Ref::from_schema_name("ValidationErrors"))
+                .item(Ref::from_schema_name("Detail"))
+                .build();
+            let either = utoipa::openapi::Schema::OneOf(either);
+            invalid.content.insert(
+                "application/json".to_owned(),
+                RefOr::T(ContentBuilder::new().schema(Some(either)).build()),
+            );
         }
         map
     }
