@@ -115,22 +115,14 @@ impl TaskService {
         }
     }
 
-    /// Runs [`TaskService::prune_expired_keys`] every `interval` in the background, for as
-    /// long as the runtime runs; a failed round is logged and retried at the next one.
+    /// Runs [`TaskService::prune_expired_keys`] every `interval` in the background
+    /// (`prune::every`).
     pub fn spawn_key_prune(&self, interval: Duration) {
-        let tasks = self.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                match tasks.prune_expired_keys().await {
-                    Ok(0) => {}
-                    Ok(keys) => tracing::debug!(keys, "pruned expired idempotency keys"),
-                    Err(e) => tracing::warn!(error = %e, "pruning expired idempotency keys failed"),
-                }
-            }
-        });
+        super::prune::every(
+            interval,
+            "idempotency keys",
+            self.clone(),
+            |tasks| async move { tasks.prune_expired_keys().await },
+        );
     }
 }

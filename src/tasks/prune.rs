@@ -41,23 +41,34 @@ impl TaskService {
         }
     }
 
-    /// Runs [`TaskService::prune_expired_tombstones`] every `interval`, in the background, for
-    /// as long as the runtime runs. A failed round is logged and retried at the next one.
+    /// Runs [`TaskService::prune_expired_tombstones`] every `interval`, in the background.
     pub fn spawn_tombstone_prune(&self, interval: Duration) {
-        let tasks = self.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // The first tick is immediate: the first round runs one interval after start.
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                match tasks.prune_expired_tombstones().await {
-                    Ok(0) => {}
-                    Ok(users) => tracing::debug!(users, "pruned expired tombstones"),
-                    Err(e) => tracing::warn!(error = %e, "pruning expired tombstones failed"),
-                }
-            }
+        every(interval, "tombstones", self.clone(), |tasks| async move {
+            tasks.prune_expired_tombstones().await
         });
     }
+}
+
+/// Runs `job` (a maintenance job returning how much it dropped) every `interval`, in the
+/// background, for as long as the runtime runs; the first round one interval after start. A
+/// failed round is logged and retried at the next one. Shared by the scheduled prunes.
+pub(super) fn every<F, Fut>(interval: Duration, what: &'static str, tasks: TaskService, job: F)
+where
+    F: Fn(TaskService) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = AppResult<usize>> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate: the first round runs one interval after start.
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match job(tasks.clone()).await {
+                Ok(0) => {}
+                Ok(dropped) => tracing::debug!(what, dropped, "scheduled prune"),
+                Err(e) => tracing::warn!(what, error = %e, "a scheduled prune failed"),
+            }
+        }
+    });
 }
