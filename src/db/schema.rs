@@ -16,6 +16,27 @@ diesel::table! {
         completed_at -> Nullable<Timestamp>,
         description_key -> Nullable<Text>,
         version -> BigInt,
+        list_id -> Nullable<BigInt>,
+        parent_id -> Nullable<BigInt>,
+        position -> Text,
+        tags -> Text,
+        recurrence -> Nullable<Text>,
+        time_zone -> Text,
+        recurrence_start -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    task_lists (id) {
+        id -> BigInt,
+        user_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        color -> Nullable<Text>,
+        position -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 

@@ -50,6 +50,7 @@ impl From<CreateTaskInput> for NewTask {
             priority: input.priority.map(Into::into),
             category: input.category.map(Into::into),
             due_date: input.due_date.map(|d| d.0),
+            ..NewTask::default()
         }
     }
 }
@@ -64,6 +65,7 @@ impl UpdateTaskInput {
             priority: not_null("priority", self.priority, "enum")?.map(Into::into),
             category: not_null("category", self.category, "enum")?.map(Into::into),
             due_date: clearable(self.due_date).map(|d| d.map(|d| d.0)),
+            ..TaskPatch::default()
         })
     }
 }

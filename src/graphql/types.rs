@@ -56,6 +56,19 @@ pub struct Task {
     /// 1 when created, one more on every change: pass it as `expectedVersion` to change the
     /// task only if nobody else has changed it since.
     pub version: i32,
+    /// The id of the list the task belongs to; null for the inbox.
+    pub list_id: Option<ID>,
+    /// The id of the task this one is a subtask of; null at the top level.
+    pub parent_id: Option<ID>,
+    /// Its place among its siblings (same list and parent): compare as plain strings (byte
+    /// order), smallest first. Changed only by `moveTask`.
+    pub position: String,
+    /// Its tags, in the order given.
+    pub tags: Vec<String>,
+    /// How it repeats: an RRULE such as `FREQ=WEEKLY;BYDAY=MO,TH`, or null.
+    pub recurrence: Option<String>,
+    /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
+    pub time_zone: String,
 }
 
 impl From<tasks::Task> for Task {
@@ -72,6 +85,12 @@ impl From<tasks::Task> for Task {
             due_date: task.due_date.map(DateTime),
             completed_at: task.completed_at.map(DateTime),
             version: graphql_int(task.version),
+            list_id: task.list_id.map(|id| ID(id.to_string())),
+            parent_id: task.parent_id.map(|id| ID(id.to_string())),
+            position: task.position,
+            tags: task.tags,
+            recurrence: task.recurrence,
+            time_zone: task.time_zone,
         }
     }
 }
@@ -88,6 +107,7 @@ pub(super) fn task_value(task: &tasks::Task) -> Value {
     let time = |at: Option<ChronoDateTime<Utc>>| {
         at.map_or(Value::Null, |at| ScalarType::to_value(&DateTime(at)))
     };
+    let id = |id: Option<i64>| id.map_or(Value::Null, |id| Value::String(id.to_string()));
     let fields = [
         ("id", Value::String(task.id.to_string())),
         ("title", Value::String(task.title.clone())),
@@ -103,6 +123,18 @@ pub(super) fn task_value(task: &tasks::Task) -> Value {
         ("dueDate", time(task.due_date)),
         ("completedAt", time(task.completed_at)),
         ("version", Value::from(graphql_int(task.version))),
+        ("listId", id(task.list_id)),
+        ("parentId", id(task.parent_id)),
+        ("position", Value::String(task.position.clone())),
+        (
+            "tags",
+            Value::List(task.tags.iter().cloned().map(Value::String).collect()),
+        ),
+        (
+            "recurrence",
+            task.recurrence.clone().map_or(Value::Null, Value::String),
+        ),
+        ("timeZone", Value::String(task.time_zone.clone())),
     ];
     Value::Object(
         fields

@@ -160,6 +160,7 @@ impl From<TaskCreate> for NewTask {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            ..NewTask::default()
         }
     }
 }
@@ -234,6 +235,7 @@ impl From<TaskUpdate> for TaskPatch {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            ..TaskPatch::default()
         }
     }
 }

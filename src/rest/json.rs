@@ -152,6 +152,19 @@ pub struct TaskView<'a> {
     /// 1 when created, one more on every change; the `ETag` is `"<id>-<version>"`.
     #[schema(minimum = 1)]
     version: i64,
+    /// The list the task belongs to; `null` is the inbox.
+    list_id: Option<i64>,
+    /// The task this one is a subtask of; `null` at the top level.
+    parent_id: Option<i64>,
+    /// Its place among its siblings (same list and parent): compare as plain strings
+    /// (byte order), smallest first. Changed only by a move.
+    position: &'a str,
+    /// Its tags, in the order given.
+    tags: &'a [String],
+    /// How it repeats (an RRULE, docs/TASK_MODEL.md), or `null`.
+    recurrence: Option<&'a str>,
+    /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
+    time_zone: &'a str,
 }
 
 /// An owned task on its way out (a single task, a change set, an SSE event): encoded by
@@ -202,6 +215,12 @@ impl<'a> From<&'a Task> for TaskView<'a> {
             due_date: task.due_date.map(Timestamp),
             completed_at: task.completed_at.map(Timestamp),
             version: task.version,
+            list_id: task.list_id,
+            parent_id: task.parent_id,
+            position: &task.position,
+            tags: &task.tags,
+            recurrence: task.recurrence.as_deref(),
+            time_zone: &task.time_zone,
         }
     }
 }
@@ -300,6 +319,20 @@ mod tests {
             due_date: every_field.then(|| at(-62_135_596_800_000_000)), // 0001-01-01
             completed_at: every_field.then(|| at(253_402_300_799_999_999)), // 9999-12-31
             version: if every_field { i64::MAX } else { 1 },
+            list_id: every_field.then_some(i64::MAX),
+            parent_id: every_field.then_some(i64::MAX - 1),
+            position: "80".into(),
+            tags: if every_field {
+                vec!["ünï \"q\"".into(), "b".into()]
+            } else {
+                Vec::new()
+            },
+            recurrence: every_field.then(|| "FREQ=DAILY".into()),
+            time_zone: if every_field {
+                "America/New_York".into()
+            } else {
+                "UTC".into()
+            },
         }
     }
 
@@ -337,6 +370,12 @@ mod tests {
                 "due_date",
                 "completed_at",
                 "version",
+                "list_id",
+                "parent_id",
+                "position",
+                "tags",
+                "recurrence",
+                "time_zone",
             ];
             assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
             let expected = serde_json::json!({
@@ -352,6 +391,12 @@ mod tests {
                 "due_date": task.due_date.map(spell),
                 "completed_at": task.completed_at.map(spell),
                 "version": task.version,
+                "list_id": task.list_id,
+                "parent_id": task.parent_id,
+                "position": task.position,
+                "tags": task.tags,
+                "recurrence": task.recurrence,
+                "time_zone": task.time_zone,
             });
             let parsed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
             assert_eq!(parsed, expected);

@@ -13,6 +13,7 @@ mod idempotency;
 mod keys;
 pub mod model;
 pub mod page;
+pub mod position;
 mod prune;
 mod rules;
 pub mod service;

@@ -32,6 +32,14 @@ pub(crate) struct TaskRow {
     due_date: Option<NaiveDateTime>,
     completed_at: Option<NaiveDateTime>,
     version: i64,
+    list_id: Option<i64>,
+    parent_id: Option<i64>,
+    position: String,
+    tags: String,
+    recurrence: Option<String>,
+    time_zone: String,
+    #[allow(dead_code)] // read by the recurrence rules once they land (issue 21)
+    pub(super) recurrence_start: Option<NaiveDateTime>,
 }
 
 impl From<TaskRow> for Task {
@@ -51,6 +59,14 @@ impl From<TaskRow> for Task {
             due_date: row.due_date.map(|d| d.and_utc()),
             completed_at: row.completed_at.map(|d| d.and_utc()),
             version: row.version,
+            list_id: row.list_id,
+            parent_id: row.parent_id,
+            position: row.position,
+            // Written by the application as a JSON array of strings; anything else would be
+            // a row written behind its back, shown without tags.
+            tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+            recurrence: row.recurrence,
+            time_zone: row.time_zone,
         }
     }
 }
@@ -77,6 +93,13 @@ impl TaskRow {
             due_date: Some(at),
             completed_at: Some(at),
             version: 1,
+            list_id: None,
+            parent_id: None,
+            position: "80".into(),
+            tags: "[]".into(),
+            recurrence: None,
+            time_zone: "UTC".into(),
+            recurrence_start: None,
         }
     }
 }
@@ -180,7 +203,7 @@ pub struct TaskStats {
 }
 
 /// Input of a create.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewTask {
     /// Title as sent (trimmed and checked by [`NewTask::validated`]).
     pub title: String,
@@ -192,6 +215,16 @@ pub struct NewTask {
     pub category: Option<Category>,
     /// Due date, if any.
     pub due_date: Option<DateTime<Utc>>,
+    /// The list to create it in; `None` is the inbox.
+    pub list_id: Option<i64>,
+    /// The task to create it as a subtask of; `None` is the top level.
+    pub parent_id: Option<i64>,
+    /// Tags; `None` is none.
+    pub tags: Option<Vec<String>>,
+    /// How it repeats (an RRULE); needs a due date.
+    pub recurrence: Option<String>,
+    /// The IANA time zone of its occurrences; `None` is UTC.
+    pub time_zone: Option<String>,
 }
 
 /// Input of a partial update: `None` leaves a field unchanged; `description: Some(None)`
@@ -210,6 +243,16 @@ pub struct TaskPatch {
     pub category: Option<Category>,
     /// New due date, or `Some(None)` to clear it.
     pub due_date: Option<Option<DateTime<Utc>>>,
+    /// New list (`Some(None)`: the inbox); the task goes to the end of that list.
+    pub list_id: Option<Option<i64>>,
+    /// New parent (`Some(None)`: the top level); the task goes to the end of its siblings.
+    pub parent_id: Option<Option<i64>>,
+    /// New tags, replacing all of them.
+    pub tags: Option<Vec<String>>,
+    /// New recurrence, or `Some(None)` to stop repeating.
+    pub recurrence: Option<Option<String>>,
+    /// New time zone of its occurrences.
+    pub time_zone: Option<String>,
 }
 
 impl NewTask {

@@ -34,6 +34,31 @@ pub struct Task {
     /// older than versions: 0, "unknown".)
     #[serde(default)]
     pub version: i64,
+    /// The list it belongs to; `None` is the inbox. (Fields from here on are absent from an
+    /// event sent by an instance older than task model v3: their defaults.)
+    #[serde(default)]
+    pub list_id: Option<i64>,
+    /// The task it is a subtask of; `None` at the top level.
+    #[serde(default)]
+    pub parent_id: Option<i64>,
+    /// Its place among its siblings (same list, same parent): a fractional index, compared as
+    /// bytes (`tasks::position`).
+    #[serde(default)]
+    pub position: String,
+    /// Its tags, in the order given (each 1–50 characters, unique case-insensitively).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// How it repeats: an RRULE (`tasks::recurrence`), or `None`.
+    #[serde(default)]
+    pub recurrence: Option<String>,
+    /// The IANA time zone its occurrences keep their wall-clock time in.
+    #[serde(default = "utc_name")]
+    pub time_zone: String,
+}
+
+/// The time zone of a task that names none.
+pub fn utc_name() -> String {
+    "UTC".to_owned()
 }
 
 impl Task {

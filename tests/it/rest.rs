@@ -78,11 +78,26 @@ async fn create_returns_201_with_the_task(app: TestApp) {
         "updated_at",
         "user_id",
         "version",
+        // Task model v3 (docs/TASK_MODEL.md): keys added, none changed.
+        "list_id",
+        "parent_id",
+        "position",
+        "tags",
+        "recurrence",
+        "time_zone",
     ];
     expected.sort();
     let mut keys = keys;
     keys.sort();
     assert_eq!(keys, expected);
+    assert_eq!(
+        (&task["list_id"], &task["parent_id"], &task["tags"]),
+        (&Value::Null, &Value::Null, &json!([]))
+    );
+    assert_eq!(
+        (&task["recurrence"], &task["time_zone"]),
+        (&Value::Null, &json!("UTC"))
+    );
 
     let bare = alice.create_task("No description").await;
     assert_eq!(bare["description"], Value::Null);

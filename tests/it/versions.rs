@@ -469,7 +469,8 @@ async fn graphql_lost_update_is_refused_with_the_winners_task(app: TestApp) {
     let read = alice
         .graphql_data(
             "query($id: ID!) { task(id: $id) { id title description completed createdAt \
-             updatedAt priority category dueDate completedAt version } }",
+             updatedAt priority category dueDate completedAt version listId parentId \
+             position tags recurrence timeZone } }",
             json!({"id": id}),
         )
         .await;

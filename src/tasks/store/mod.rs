@@ -17,6 +17,7 @@ mod idempotency;
 mod journal;
 mod keys;
 mod maintenance;
+mod order;
 mod query;
 mod write;
 

@@ -18,6 +18,7 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
+use crate::tasks::position;
 use crate::tasks::rules::micros;
 use crate::tasks::visibility::{owned_by, owner, visible_to};
 
@@ -36,10 +37,19 @@ struct NewTaskRow<'a> {
     priority: i16,
     category: &'a str,
     due_date: Option<NaiveDateTime>,
+    list_id: Option<i64>,
+    parent_id: Option<i64>,
+    position: String,
+    tags: String,
+    recurrence: Option<&'a str>,
+    time_zone: &'a str,
+    recurrence_start: Option<NaiveDateTime>,
 }
 
 impl<'a> NewTaskRow<'a> {
-    fn new(owner: &'a str, input: &'a NewTask, now: NaiveDateTime) -> Self {
+    /// The row for a validated input, placed at `position` among its siblings.
+    fn new(owner: &'a str, input: &'a NewTask, now: NaiveDateTime, position: String) -> Self {
+        let due_date = input.due_date.map(|d| micros(d).naive_utc());
         NewTaskRow {
             user_id: owner,
             title: &input.title,
@@ -49,7 +59,16 @@ impl<'a> NewTaskRow<'a> {
             updated_at: now,
             priority: input.priority.unwrap_or_default().rank(),
             category: input.category.unwrap_or_default().as_str(),
-            due_date: input.due_date.map(|d| micros(d).naive_utc()),
+            due_date,
+            list_id: input.list_id,
+            parent_id: input.parent_id,
+            position,
+            tags: serde_json::to_string(input.tags.as_deref().unwrap_or_default())
+                .unwrap_or_else(|_| "[]".to_owned()),
+            recurrence: input.recurrence.as_deref(),
+            time_zone: input.time_zone.as_deref().unwrap_or("UTC"),
+            // A series counts its occurrences from the due date it began with.
+            recurrence_start: input.recurrence.as_ref().and(due_date),
         }
     }
 }
@@ -100,18 +119,21 @@ pub(in crate::tasks) async fn insert(
     use crate::db::schema::tasks::dsl::tasks;
     use diesel::sql_types::Text;
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    let row = &NewTaskRow::new(owner(viewer), input, now);
     if let DbConn::Postgres(pooled) = conn {
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind::<Text, _>(owner(viewer))
             .execute(&mut **pooled)
             .await?;
     }
+    // A new task goes last among its siblings.
+    let end = super::order::group_end(conn, viewer, input.list_id, input.parent_id).await?;
+    let position = position::between(end.as_deref(), None).unwrap_or_default();
     db_run!(conn, |c| {
         let owned: i64 = tasks.filter(owned_by(viewer)).count().get_result(c).await?;
         if owned >= cap {
             return Ok(None);
         }
+        let row = &NewTaskRow::new(owner(viewer), input, now, position);
         let inserted = diesel::insert_into(tasks)
             .values(row)
             .returning(TaskRow::as_returning())

@@ -1,0 +1,12 @@
+DROP INDEX IF EXISTS tasks_list;
+DROP INDEX IF EXISTS tasks_parent;
+DROP INDEX IF EXISTS tasks_user_position;
+DROP INDEX IF EXISTS tasks_user_group;
+ALTER TABLE tasks DROP COLUMN recurrence_start;
+ALTER TABLE tasks DROP COLUMN time_zone;
+ALTER TABLE tasks DROP COLUMN recurrence;
+ALTER TABLE tasks DROP COLUMN tags;
+ALTER TABLE tasks DROP COLUMN position;
+ALTER TABLE tasks DROP COLUMN parent_id;
+ALTER TABLE tasks DROP COLUMN list_id;
+DROP TABLE task_lists;
