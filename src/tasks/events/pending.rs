@@ -36,7 +36,7 @@ pub(in crate::tasks) struct Reference {
 
 /// One event of a user's, in commit order.
 enum Item {
-    Ready(TaskEvent),
+    Ready(Box<TaskEvent>),
     Fetch(Reference),
 }
 
@@ -88,8 +88,8 @@ impl Pending {
     }
 
     /// An event ready to deliver: now, unless its user has a fetch under way.
-    pub(super) fn ready(&mut self, event: TaskEvent) {
-        self.accept(Item::Ready(event));
+    pub(super) fn ready(&mut self, event: impl Into<Box<TaskEvent>>) {
+        self.accept(Item::Ready(event.into()));
     }
 
     /// An event whose task must be read first.
@@ -125,7 +125,7 @@ impl Pending {
     /// Delivers `item` for a user with nothing waiting: at once, or by starting its fetch.
     fn start(&mut self, owner: String, item: Item) {
         match item {
-            Item::Ready(event) => self.router.deliver(event),
+            Item::Ready(event) => self.router.deliver(*event),
             Item::Fetch(reference) => {
                 self.next_generation += 1;
                 let generation = self.next_generation;
@@ -202,7 +202,7 @@ impl Pending {
         }
         while let Some(item) = queue.waiting.pop_front() {
             match item {
-                Item::Ready(event) => self.router.deliver(event),
+                Item::Ready(event) => self.router.deliver(*event),
                 Item::Fetch(reference) => {
                     self.spawn(queue.generation, reference);
                     self.users.insert(owner, queue);

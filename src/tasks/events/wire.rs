@@ -69,7 +69,7 @@ pub(in crate::tasks) fn wire_payload(
 /// A decoded payload: an event ready to route, one whose task must be read first, or a
 /// resync for everyone.
 pub(in crate::tasks) enum Received {
-    Event(TaskEvent),
+    Event(Box<TaskEvent>),
     NeedsTask(Reference),
     ResyncAll,
 }
@@ -90,13 +90,13 @@ pub(in crate::tasks) fn decode(payload: &str) -> Option<Received> {
             task_id: wire.task_id,
             seq: wire.seq,
         }),
-        kind => Received::Event(TaskEvent::change(
+        kind => Received::Event(Box::new(TaskEvent::change(
             &wire.user,
             kind,
             wire.task_id,
             wire.task,
             wire.seq,
-        )),
+        ))),
     })
 }
 
