@@ -491,7 +491,7 @@ async fn events_and_sync_see_the_advance(app: TestApp) {
     live::subscribe_to(
         &mut socket,
         "1",
-        "subscription { taskEvents { kind task { id dueDate completed version } } }",
+        "subscription { taskEvents { kind task { id dueDate completed completedAt version } } }",
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
