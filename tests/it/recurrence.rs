@@ -24,7 +24,8 @@ backend_tests!(
     due_date_changes_restart_or_stop_the_series,
     events_and_sync_see_the_advance,
     keyed_replay_does_not_advance_twice,
-    another_users_repeating_task_is_404
+    another_users_repeating_task_is_404,
+    openapi_documents_the_new_body_fields
 );
 
 /// 09:00 in New York on 7 March 2026 (standard time), the day before the switch.
@@ -578,5 +579,27 @@ async fn another_users_repeating_task_is_404(app: TestApp) {
     assert_eq!(
         (task["version"].clone(), task["due_date"].clone()),
         (json!(1), json!("2026-11-24T09:00:00.000000Z"))
+    );
+}
+
+async fn openapi_documents_the_new_body_fields(app: TestApp) {
+    let doc = app
+        .anonymous()
+        .get("/openapi.json")
+        .await
+        .good(StatusCode::OK);
+    let schemas = &doc["components"]["schemas"];
+    for body in ["TaskCreate", "TaskUpdate"] {
+        let props = &schemas[body]["properties"];
+        for field in ["recurrence", "time_zone"] {
+            let text = props[field]["description"].as_str().unwrap_or_default();
+            assert!(!text.is_empty(), "{body}.{field}: {}", props[field]);
+        }
+        assert_eq!(props["recurrence"]["maxLength"], 200, "{body}");
+    }
+    let task = &schemas["Task"]["properties"];
+    assert!(
+        task["recurrence"].is_object() && task["time_zone"].is_object(),
+        "{task}"
     );
 }
