@@ -24,6 +24,7 @@ backend_tests!(
     due_date_changes_restart_or_stop_the_series,
     events_and_sync_see_the_advance,
     keyed_replay_does_not_advance_twice,
+    concurrent_completions_each_advance_once,
     another_users_repeating_task_is_404,
     openapi_documents_the_new_body_fields
 );
@@ -602,4 +603,26 @@ async fn openapi_documents_the_new_body_fields(app: TestApp) {
         task["recurrence"].is_object() && task["time_zone"].is_object(),
         "{task}"
     );
+}
+
+async fn concurrent_completions_each_advance_once(app: TestApp) {
+    let id = id_of(&repeating(&app, "alice", "FREQ=DAILY", "UTC", "2026-11-24T09:00:00Z").await);
+    let complete = path(&app, "alice", id, "/complete");
+    let alice = app.user("alice");
+    let done = futures::future::join_all((0..6).map(|_| alice.patch(&complete))).await;
+    let mut versions: Vec<i64> = done
+        .iter()
+        .map(|r| {
+            r.good(StatusCode::OK)["version"]
+                .as_i64()
+                .unwrap_or_default()
+        })
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, [2, 3, 4, 5, 6, 7]);
+    let task = alice
+        .get(&path(&app, "alice", id, ""))
+        .await
+        .good(StatusCode::OK);
+    advanced(&task, "2026-11-30T09:00:00.000000Z", 7);
 }
