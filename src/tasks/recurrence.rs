@@ -107,14 +107,14 @@ impl Rule {
         let upper = raw.trim().to_ascii_uppercase();
         let text = upper.strip_prefix("RRULE:").unwrap_or(&upper);
         if text.is_empty() {
-            return Err("must not be empty (null stops a task repeating)".into());
+            return Err("the rule is empty (null stops a task repeating)".into());
         }
         let (mut freq, mut interval, mut by_day, mut count, mut until) =
             (None, None, None, None, None);
         for part in text.split(';') {
             let Some((name, value)) = part.split_once('=') else {
                 return Err(match part {
-                    "" => "has an empty part (a ';' too many)".to_owned(),
+                    "" => "the rule has an empty part (a ';' too many)".to_owned(),
                     _ => format!("{part} is not a NAME=VALUE part"),
                 });
             };
