@@ -22,6 +22,12 @@ pub struct CreateTaskInput {
     pub category: Option<Category>,
     /// Due date, if any.
     pub due_date: Option<DateTime>,
+    /// How it repeats: an RRULE of the supported subset (FREQ DAILY / WEEKLY / MONTHLY /
+    /// YEARLY, INTERVAL 1–1000, BYDAY for weekly, UNTIL or COUNT 1–10000), e.g.
+    /// `FREQ=WEEKLY;BYDAY=MO,TH`; needs a due date. Stored in its canonical spelling.
+    pub recurrence: Option<String>,
+    /// The IANA time zone its occurrences keep their wall-clock time in (UTC when absent).
+    pub time_zone: Option<String>,
 }
 
 /// Changes to a task: an absent field is left as it is; `description: null` and
@@ -32,14 +38,20 @@ pub struct UpdateTaskInput {
     pub title: MaybeUndefined<String>,
     /// New description, or null to clear it.
     pub description: MaybeUndefined<String>,
-    /// New completion state (null is not allowed).
+    /// New completion state (null is not allowed). Completing a pending repeating task moves
+    /// its due date to the next occurrence and leaves it pending.
     pub completed: MaybeUndefined<bool>,
     /// New priority (null is not allowed).
     pub priority: MaybeUndefined<Priority>,
     /// New category (null is not allowed).
     pub category: MaybeUndefined<Category>,
-    /// New due date, or null to clear it.
+    /// New due date, or null to clear it (which stops a repeating task repeating).
     pub due_date: MaybeUndefined<DateTime>,
+    /// New recurrence (an RRULE, as on create), or null to stop repeating. A changed
+    /// recurrence, due date or time zone starts the series anew from the due date.
+    pub recurrence: MaybeUndefined<String>,
+    /// New IANA time zone (null is not allowed).
+    pub time_zone: MaybeUndefined<String>,
 }
 
 impl From<CreateTaskInput> for NewTask {
@@ -50,6 +62,8 @@ impl From<CreateTaskInput> for NewTask {
             priority: input.priority.map(Into::into),
             category: input.category.map(Into::into),
             due_date: input.due_date.map(|d| d.0),
+            recurrence: input.recurrence,
+            time_zone: input.time_zone,
             ..NewTask::default()
         }
     }
@@ -65,6 +79,8 @@ impl UpdateTaskInput {
             priority: not_null("priority", self.priority, "enum")?.map(Into::into),
             category: not_null("category", self.category, "enum")?.map(Into::into),
             due_date: clearable(self.due_date).map(|d| d.map(|d| d.0)),
+            recurrence: clearable(self.recurrence),
+            time_zone: not_null("time_zone", self.time_zone, "string_type")?,
             ..TaskPatch::default()
         })
     }

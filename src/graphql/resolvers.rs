@@ -141,8 +141,10 @@ impl TaskMutation {
         Ok(id)
     }
 
-    /// Flips `completed` atomically. With `expectedVersion`, only if the task is still at that
-    /// version (else VERSION_CONFLICT).
+    /// Flips `completed` atomically; on a pending repeating task, completes its current
+    /// occurrence instead (the due date moves to the next one, the task stays pending; the
+    /// last occurrence completes it for good). With `expectedVersion`, only if the task is
+    /// still at that version (else VERSION_CONFLICT).
     async fn toggle_task(
         &self,
         ctx: &Context<'_>,
@@ -172,7 +174,9 @@ impl TaskMutation {
         Ok(ids.into_iter().map(|id| ID(id.to_string())).collect())
     }
 
-    /// Sets `completed` to the given value; repeating it changes nothing (for optimistic UIs).
+    /// Sets `completed` to the given value; repeating it changes nothing (for optimistic UIs),
+    /// except on a repeating task: `true` on a pending one completes its current occurrence
+    /// (as `toggleTask`), so use `idempotencyKey` or `expectedVersion` to retry safely.
     /// With `expectedVersion`, only if the task is still at that version (else
     /// VERSION_CONFLICT).
     async fn set_task_completed(

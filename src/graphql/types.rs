@@ -51,7 +51,8 @@ pub struct Task {
     pub category: Category,
     /// When the task is due; null when it has no due date.
     pub due_date: Option<DateTime>,
-    /// When the task was last completed; null while it is pending.
+    /// When the task was last completed; null while it is pending, except on a repeating
+    /// task, where it is when its last occurrence was completed.
     pub completed_at: Option<DateTime>,
     /// 1 when created, one more on every change: pass it as `expectedVersion` to change the
     /// task only if nobody else has changed it since.

@@ -111,6 +111,16 @@ pub struct TaskCreate {
     /// RFC 3339 with a time zone (stored in UTC, to the microsecond), or `null`.
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
     due_date: Option<DateTime<Utc>>,
+    /// How the task repeats: an RRULE of the supported subset (`FREQ` DAILY / WEEKLY /
+    /// MONTHLY / YEARLY, `INTERVAL` 1–1000, `BYDAY` for weekly, `UNTIL` or `COUNT` 1–10000;
+    /// an optional `RRULE:` prefix; docs/TASK_MODEL.md), stored in its canonical spelling.
+    /// Needs a `due_date`. `null` or absent: it does not repeat.
+    #[schema(max_length = 200, example = "FREQ=WEEKLY;BYDAY=MO,TH")]
+    recurrence: Option<String>,
+    /// The IANA time zone its occurrences keep their wall-clock time in (any case; stored as
+    /// spelt by the time zone database). `null` or absent: `UTC`.
+    #[schema(example = "Europe/Berlin")]
+    time_zone: Option<String>,
 }
 
 impl TaskCreate {
@@ -139,6 +149,8 @@ impl TaskCreate {
         let priority = body_priority(&body, true, &mut errors);
         let category = body_category(&body, true, &mut errors);
         let due_date = body_due_date(&body, &mut errors).flatten();
+        let recurrence = optional_string(&body, "recurrence", true, &mut errors).flatten();
+        let time_zone = optional_string(&body, "time_zone", true, &mut errors).flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -146,6 +158,8 @@ impl TaskCreate {
                 priority,
                 category,
                 due_date,
+                recurrence,
+                time_zone,
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -160,6 +174,8 @@ impl From<TaskCreate> for NewTask {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            recurrence: body.recurrence,
+            time_zone: body.time_zone,
             ..NewTask::default()
         }
     }
@@ -173,8 +189,10 @@ pub struct TaskUpdate {
     title: Option<String>,
     #[schema(schema_with = update_description)]
     description: Option<Option<String>>,
-    /// Done or not. Completing a task stamps `completed_at`; un-completing clears it. May be
-    /// absent, never `null`.
+    /// Done or not. Completing a task stamps `completed_at`; un-completing clears it.
+    /// Completing a pending repeating task moves its due date to the next occurrence and
+    /// leaves it pending (the last occurrence completes it for good). May be absent, never
+    /// `null`.
     #[schema(nullable = false)]
     completed: Option<bool>,
     /// May be absent, never `null`.
@@ -183,9 +201,17 @@ pub struct TaskUpdate {
     /// May be absent, never `null`.
     #[schema(value_type = Option<CategoryName>, nullable = false)]
     category: Option<Category>,
-    /// RFC 3339 with a time zone; `null` clears it.
+    /// RFC 3339 with a time zone; `null` clears it (and stops a repeating task repeating).
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
     due_date: Option<Option<DateTime<Utc>>>,
+    /// A new RRULE (as on create; the task must have or get a due date), or `null` to stop
+    /// repeating. A changed recurrence, due date or time zone starts the series anew from the
+    /// due date.
+    #[schema(max_length = 200, example = "FREQ=MONTHLY")]
+    recurrence: Option<Option<String>>,
+    /// A new IANA time zone. May be absent, never `null`.
+    #[schema(nullable = false, example = "America/New_York")]
+    time_zone: Option<String>,
 }
 
 impl TaskUpdate {
@@ -211,6 +237,8 @@ impl TaskUpdate {
         let priority = body_priority(&body, false, &mut errors);
         let category = body_category(&body, false, &mut errors);
         let due_date = body_due_date(&body, &mut errors);
+        let recurrence = optional_string(&body, "recurrence", true, &mut errors);
+        let time_zone = optional_string(&body, "time_zone", false, &mut errors).flatten();
         if errors.is_empty() {
             Ok(TaskUpdate {
                 title,
@@ -219,6 +247,8 @@ impl TaskUpdate {
                 priority,
                 category,
                 due_date,
+                recurrence,
+                time_zone,
             })
         } else {
             Err(AppError::Validation(errors))
@@ -235,6 +265,8 @@ impl From<TaskUpdate> for TaskPatch {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            recurrence: body.recurrence,
+            time_zone: body.time_zone,
             ..TaskPatch::default()
         }
     }

@@ -146,7 +146,8 @@ pub struct TaskView<'a> {
     /// RFC 3339 UTC with `Z`, or `null`.
     #[schema(value_type = Option<String>)]
     due_date: Option<Timestamp>,
-    /// When the task was last completed; `null` while it is pending.
+    /// When the task was last completed; `null` while it is pending, except on a repeating
+    /// task, where it is when its last occurrence was completed.
     #[schema(value_type = Option<String>)]
     completed_at: Option<Timestamp>,
     /// 1 when created, one more on every change; the `ETag` is `"<id>-<version>"`.

@@ -222,7 +222,9 @@ async fn remove(
     patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks",
     params(TaskPath, IfMatchHeader, KeyHeader),
     responses((status = 200, description = "The task with `completed` flipped (its version one \
-        more; a keyed retry replays the first flip, it does not flip back)", body = TaskJson,
+        more; a keyed retry replays the first flip, it does not flip back). A pending repeating \
+        task stays pending with its due date moved to the next occurrence and `completed_at` \
+        stamped; its last occurrence completes it for good", body = TaskJson,
         headers(("ETag" = String, description = "The task's new strong entity-tag"))),
         ItemWriteErrors)
 )]

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::recurrence::{needs_due_date, validate_recurrence, validate_time_zone};
 pub use super::rules::{
     DESCRIPTION_MAX_CHARS, SEARCH_MAX_CHARS, TITLE_MAX_CHARS, enum_error, micros, parse_datetime,
 };
@@ -38,7 +39,7 @@ pub(crate) struct TaskRow {
     tags: String,
     recurrence: Option<String>,
     time_zone: String,
-    #[allow(dead_code)] // read by the recurrence rules once they land (issue 21)
+    /// The due date the series began with (`tasks::series`).
     pub(super) recurrence_start: Option<NaiveDateTime>,
 }
 
@@ -270,6 +271,19 @@ impl NewTask {
         if let Some(due) = self.due_date {
             validate_due_date(due).unwrap_or_else(|e| errors.push(e));
         }
+        if let Some(raw) = &self.recurrence {
+            match validate_recurrence(raw) {
+                Ok(_) if self.due_date.is_none() => errors.push(needs_due_date(raw)),
+                Ok(rule) => self.recurrence = Some(rule),
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(name) = &self.time_zone {
+            match validate_time_zone(name) {
+                Ok(name) => self.time_zone = Some(name),
+                Err(e) => errors.push(e),
+            }
+        }
         if errors.is_empty() {
             Ok(self)
         } else {
@@ -293,6 +307,19 @@ impl TaskPatch {
         }
         if let Some(Some(due)) = self.due_date {
             validate_due_date(due).unwrap_or_else(|e| errors.push(e));
+        }
+        // Whether the task will have a due date is the series' to check (`tasks::series`).
+        if let Some(Some(raw)) = &self.recurrence {
+            match validate_recurrence(raw) {
+                Ok(rule) => self.recurrence = Some(Some(rule)),
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(name) = &self.time_zone {
+            match validate_time_zone(name) {
+                Ok(name) => self.time_zone = Some(name),
+                Err(e) => errors.push(e),
+            }
         }
         if errors.is_empty() {
             Ok(self)

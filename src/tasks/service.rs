@@ -20,9 +20,9 @@ use super::model::{
     ListQuery, NewTask, Precondition, Task, TaskPatch, TaskRow, micros, validate_search,
 };
 use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
-use super::store;
 use super::unit::UnitOfWork;
 use super::visibility;
+use super::{series, store};
 use crate::auth::AuthUser;
 use crate::db::Db;
 use crate::db::events::ListenerNotice;
@@ -326,14 +326,16 @@ impl TaskService {
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
-                Ok(store::update(tx, user, id, &patch, now_micros(), &payload).await?)
+                let series = series::for_update(tx, user, id, &patch).await?;
+                Ok(store::update(tx, user, id, (&patch, &series), now_micros(), &payload).await?)
             })
             .await?;
         self.published_update(user, written)
     }
 
     /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` and the
-    /// version alone).
+    /// version alone), except that completing a pending repeating task completes its current
+    /// occurrence (`tasks::series`), so a repeat completes the next.
     pub async fn set_completed(
         &self,
         user: &AuthUser,
@@ -347,13 +349,21 @@ impl TaskService {
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
-                Ok(store::set_completed(tx, user, id, completed, now_micros(), &payload).await?)
+                let now = now_micros();
+                if completed
+                    && let Some(advanced) =
+                        series::complete_occurrence(tx, user, id, now, &payload).await?
+                {
+                    return Ok(Some(advanced));
+                }
+                Ok(store::set_completed(tx, user, id, completed, now, &payload).await?)
             })
             .await?;
         self.published_update(user, written)
     }
 
-    /// Flips `completed` atomically.
+    /// Flips `completed` atomically; on a pending repeating task, completes its current
+    /// occurrence instead (`tasks::series`).
     pub async fn toggle(
         &self,
         user: &AuthUser,
@@ -366,7 +376,13 @@ impl TaskService {
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
-                Ok(store::toggle(tx, user, id, now_micros(), &payload).await?)
+                let now = now_micros();
+                if let Some(advanced) =
+                    series::complete_occurrence(tx, user, id, now, &payload).await?
+                {
+                    return Ok(Some(advanced));
+                }
+                Ok(store::toggle(tx, user, id, now, &payload).await?)
             })
             .await?;
         self.published_update(user, written)

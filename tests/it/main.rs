@@ -31,6 +31,7 @@ mod openapi;
 mod operations;
 mod pooler;
 mod realtime;
+mod recurrence;
 mod rest;
 mod row_security;
 mod schema;

@@ -25,8 +25,10 @@ pub(super) use idempotency::{
     count_keys, find_key, forget_expired_keys, forget_key, lock_key, save_key,
 };
 pub(super) use journal::{
-    Written, changes_between, cursor, prunable, prune, prune_owner, prune_tombstones,
+    PayloadFn, Written, changes_between, cursor, prunable, prune, prune_owner, prune_tombstones,
 };
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
-pub(super) use write::{delete, delete_completed, insert, lock, set_completed, toggle, update};
+pub(super) use write::{
+    SeriesWrite, delete, delete_completed, insert, lock, set_completed, toggle, update,
+};

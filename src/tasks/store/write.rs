@@ -86,18 +86,40 @@ struct TaskChanges<'a> {
     priority: Option<i16>,
     category: Option<&'a str>,
     due_date: Option<Option<NaiveDateTime>>,
+    recurrence: Option<Option<&'a str>>,
+    time_zone: Option<&'a str>,
+    recurrence_start: Option<Option<NaiveDateTime>>,
+}
+
+/// What an update does to a repeating task's series, decided by `tasks::series` from the row
+/// it replaces: the default changes nothing.
+#[derive(Debug, Default)]
+pub(in crate::tasks) struct SeriesWrite {
+    /// Stop repeating (`recurrence` NULL), whatever the patch says: its due date was cleared.
+    pub(in crate::tasks) stop: bool,
+    /// The new `recurrence_start` (`Some(None)`: NULL).
+    pub(in crate::tasks) start: Option<Option<NaiveDateTime>>,
+    /// The update completes an occurrence: the due date moves here, the task stays pending and
+    /// `completed_at` is stamped.
+    pub(in crate::tasks) advance_to: Option<NaiveDateTime>,
 }
 
 impl<'a> TaskChanges<'a> {
-    fn new(patch: &'a TaskPatch, now: NaiveDateTime) -> Self {
+    fn new(patch: &'a TaskPatch, series: &SeriesWrite, now: NaiveDateTime) -> Self {
+        let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
+        let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
         TaskChanges {
             title: patch.title.as_deref(),
             description: patch.description.as_ref().map(|d| d.as_deref()),
-            completed: patch.completed,
+            // An advance writes `completed` itself (false).
+            completed: patch.completed.filter(|_| series.advance_to.is_none()),
             updated_at: now,
             priority: patch.priority.map(Priority::rank),
             category: patch.category.map(Category::as_str),
-            due_date: patch.due_date.map(|d| d.map(|d| micros(d).naive_utc())),
+            due_date: series.advance_to.map(Some).or(due_date),
+            recurrence: if series.stop { Some(None) } else { recurrence },
+            time_zone: patch.time_zone.as_deref(),
+            recurrence_start: series.start,
         }
     }
 }
@@ -157,22 +179,35 @@ pub(in crate::tasks) async fn insert(
 
 /// Applies `patch` to one of the viewer's tasks, with its change record and event. When
 /// `completed` is set, `completed_at` follows it in the same statement: stamped `now` when the
-/// task becomes completed, kept when it already was, cleared when it becomes pending.
+/// task becomes completed, kept when it already was, cleared when it becomes pending. When
+/// `series` advances a repeating task, it stays pending with `completed_at` = now.
 pub(in crate::tasks) async fn update(
     conn: &mut DbConn,
     viewer: &AuthUser,
     task_id: i64,
-    patch: &TaskPatch,
+    (patch, series): (&TaskPatch, &SeriesWrite),
     now: NaiveDateTime,
     payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     use diesel::dsl::case_when;
-    let changes = &TaskChanges::new(patch, now);
+    let changes = &TaskChanges::new(patch, series, now);
     let now = Some(changes.updated_at);
+    let advancing = series.advance_to.is_some();
     db_run!(conn, |c| {
         let target = tasks.filter(id.eq(task_id)).filter(visible_to(viewer));
         let updated = match changes.completed {
+            _ if advancing => diesel::update(target)
+                .set((
+                    changes,
+                    completed.eq(false),
+                    version.eq(version + 1),
+                    completed_at.eq(now),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?,
             None => diesel::update(target)
                 .set((changes, version.eq(version + 1)))
                 .returning(TaskRow::as_returning())
