@@ -87,7 +87,7 @@ impl Code {
             AppError::QueryTimeout => Code::QueryTimeout,
             AppError::StorageUnavailable(_) => Code::StorageUnavailable,
             AppError::RateLimited(_) => Code::RateLimited,
-            AppError::TaskLimitReached(_) => Code::LimitExceeded,
+            AppError::TaskLimitReached(_) | AppError::TagLimitReached(_) => Code::LimitExceeded,
             AppError::TooManySubscriptions(_) => Code::TooManySubscriptions,
             AppError::TooManyConnections(ConnectionLimit::Server(_)) => Code::ServiceUnavailable,
             AppError::TooManyConnections(_) => Code::LimitExceeded,

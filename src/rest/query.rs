@@ -20,7 +20,7 @@ use crate::tasks::{
 };
 
 /// Query parameters of the list. Unknown parameters are ignored; for a repeated one the last
-/// wins.
+/// wins, except `tag` and `any_tag`, which collect every value.
 #[derive(Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
@@ -59,6 +59,15 @@ pub struct ListParams {
     due_after: Option<DateTime<Utc>>,
     /// `true`: only pending tasks whose due date has passed (`false`: no filter).
     overdue: Option<bool>,
+    /// Only tasks carrying this tag, compared case-insensitively (after trimming); repeat it
+    /// (`tag=a&tag=b`, up to 50 times) for tasks carrying all of them. Each 1–50 characters
+    /// after trimming. E.g. `work`.
+    #[param(value_type = Option<Vec<String>>, style = Form, explode)]
+    tag: Vec<String>,
+    /// Only tasks carrying at least one of these tags, compared case-insensitively; repeat
+    /// it (`any_tag=a&any_tag=b`, up to 50 times). Combines with `tag` (AND).
+    #[param(value_type = Option<Vec<String>>, style = Form, explode)]
+    any_tag: Vec<String>,
     /// Page size, 1–200. With it the response is one page: a `Link: <…>; rel="next"` header
     /// leads to the next one, and `X-Total-Count` gives the number over all pages.
     #[param(minimum = 1, maximum = 200)]
@@ -140,6 +149,8 @@ impl ListParams {
                 Err(e) => errors.push(e),
             },
             "overdue" => self.overdue = query_bool("overdue", value, errors).or(self.overdue),
+            "tag" => self.tag.push(value.to_owned()),
+            "any_tag" => self.any_tag.push(value.to_owned()),
             "limit" => {
                 if let Some(n) = query_int("limit", value, errors) {
                     match page_size("query", "limit", n, 1, Value::from(value)) {
@@ -167,6 +178,8 @@ impl ListParams {
             due_before: self.due_before,
             due_after: self.due_after,
             overdue: self.overdue.unwrap_or_default(),
+            tags: self.tag,
+            any_tags: self.any_tag,
         };
         // Read against the final order: a cursor is only valid for the order it was made in.
         let mut after = None;

@@ -11,6 +11,7 @@ pub(crate) use super::rules::{
     search_needle, title_key, validate_description, validate_due_date, validate_search,
     validate_title,
 };
+use super::tag_rules::validate_tags;
 use crate::db::schema::tasks;
 use crate::error::{AppError, AppResult};
 
@@ -176,6 +177,10 @@ pub struct ListQuery {
     pub due_after: Option<DateTime<Utc>>,
     /// Only pending tasks whose due date has passed.
     pub overdue: bool,
+    /// Only tasks carrying every one of these tags (compared case-insensitively).
+    pub tags: Vec<String>,
+    /// Only tasks carrying at least one of these tags (none: no filter).
+    pub any_tags: Vec<String>,
 }
 
 impl ListQuery {
@@ -219,7 +224,7 @@ pub struct NewTask {
     pub list_id: Option<i64>,
     /// The task to create it as a subtask of; `None` is the top level.
     pub parent_id: Option<i64>,
-    /// Tags; `None` is none.
+    /// Tags, in the order given; `None` is none (checked and trimmed by `validated`).
     pub tags: Option<Vec<String>>,
     /// How it repeats (an RRULE); needs a due date.
     pub recurrence: Option<String>,
@@ -247,7 +252,7 @@ pub struct TaskPatch {
     pub list_id: Option<Option<i64>>,
     /// New parent (`Some(None)`: the top level); the task goes to the end of its siblings.
     pub parent_id: Option<Option<i64>>,
-    /// New tags, replacing all of them.
+    /// New tags, replacing all of them in the order given (`Some([])` clears them).
     pub tags: Option<Vec<String>>,
     /// New recurrence, or `Some(None)` to stop repeating.
     pub recurrence: Option<Option<String>>,
@@ -269,6 +274,12 @@ impl NewTask {
         }
         if let Some(due) = self.due_date {
             validate_due_date(due).unwrap_or_else(|e| errors.push(e));
+        }
+        if let Some(tags) = &self.tags {
+            match validate_tags(tags) {
+                Ok(tags) => self.tags = Some(tags),
+                Err(e) => errors.extend(e),
+            }
         }
         if errors.is_empty() {
             Ok(self)
@@ -293,6 +304,12 @@ impl TaskPatch {
         }
         if let Some(Some(due)) = self.due_date {
             validate_due_date(due).unwrap_or_else(|e| errors.push(e));
+        }
+        if let Some(tags) = &self.tags {
+            match validate_tags(tags) {
+                Ok(tags) => self.tags = Some(tags),
+                Err(e) => errors.extend(e),
+            }
         }
         if errors.is_empty() {
             Ok(self)

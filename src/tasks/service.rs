@@ -37,9 +37,11 @@ pub struct TaskService {
     /// This instance's subscribers, by user.
     pub(super) events: EventRouter,
     /// How writes publish their events (NOTIFY or in-process), chosen once at construction.
-    publisher: Publisher,
+    pub(super) publisher: Publisher,
     /// MAX_TASKS_PER_USER.
     max_tasks: u64,
+    /// MAX_TAGS_PER_USER: different tag names per user (`tasks::tags`).
+    pub(super) max_tags: u64,
     /// How long deletions are remembered for incremental sync.
     pub(super) tombstone_retention: Duration,
     /// Idempotency keys: retention, cap, the keys in flight (`tasks::idempotency`).
@@ -56,7 +58,7 @@ fn check_query(query: &ListQuery) -> AppResult<()> {
     if let Some(search) = &query.search {
         validate_search("query", "search", search).map_err(AppError::invalid)?;
     }
-    Ok(())
+    super::tags::check_filters(query)
 }
 
 /// Where the page after a full `page` of a streamed list starts (`None`: it was the last).
@@ -76,6 +78,7 @@ impl TaskService {
             work: UnitOfWork::new(db),
             events: EventRouter::new(max_subscriptions_per_user),
             max_tasks: u64::MAX,
+            max_tags: u64::MAX,
             tombstone_retention,
             keys: KeyPolicy::default(),
         }
@@ -129,7 +132,7 @@ impl TaskService {
 
     /// After a commit: delivers the event in-process where the publisher says so (a write
     /// that changed nothing, `seq` = `None`, has none).
-    fn delivered(
+    pub(super) fn delivered(
         &self,
         user: &AuthUser,
         kind: TaskEventKind,
@@ -302,7 +305,11 @@ impl TaskService {
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
-                Ok(store::insert(tx, user, &input, now, self.max_tasks, &payload).await?)
+                let written = store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
+                if let (Some(written), Some(tags)) = (&written, &input.tags) {
+                    self.index_tags(tx, user, written.row.id, tags, now).await?;
+                }
+                Ok(written)
             })
             .await?
             .ok_or(AppError::TaskLimitReached(self.max_tasks))?;
@@ -326,7 +333,12 @@ impl TaskService {
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
-                Ok(store::update(tx, user, id, &patch, now_micros(), &payload).await?)
+                let now = now_micros();
+                let written = store::update(tx, user, id, &patch, now, &payload).await?;
+                if let (Some(_), Some(tags)) = (&written, &patch.tags) {
+                    self.index_tags(tx, user, id, tags, now).await?;
+                }
+                Ok(written)
             })
             .await?;
         self.published_update(user, written)
@@ -422,7 +434,7 @@ impl TaskService {
 }
 
 /// The NOTIFY payload builder of the user's writes of this kind.
-fn event_payload(
+pub(super) fn event_payload(
     user: &AuthUser,
     kind: TaskEventKind,
 ) -> impl Fn(i64, i64, Option<&TaskRow>) -> String + Sync + '_ {

@@ -86,6 +86,8 @@ struct TaskChanges<'a> {
     priority: Option<i16>,
     category: Option<&'a str>,
     due_date: Option<Option<NaiveDateTime>>,
+    /// The JSON array; the tag index is rewritten with it by the service (`store::tags`).
+    tags: Option<String>,
 }
 
 impl<'a> TaskChanges<'a> {
@@ -98,6 +100,10 @@ impl<'a> TaskChanges<'a> {
             priority: patch.priority.map(Priority::rank),
             category: patch.category.map(Category::as_str),
             due_date: patch.due_date.map(|d| d.map(|d| micros(d).naive_utc())),
+            tags: patch
+                .tags
+                .as_ref()
+                .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".to_owned())),
         }
     }
 }
