@@ -177,6 +177,9 @@ pub enum AppError {
     /// 404: no such task for this user (another user's task looks the same).
     #[error("task not found")]
     NotFound,
+    /// 404: no task of this user carries the tag named (rename, delete).
+    #[error("tag not found")]
+    TagNotFound,
     /// 422: the input breaks a rule.
     #[error("invalid input: {0:?}")]
     Validation(Vec<FieldError>),
@@ -244,7 +247,7 @@ impl AppError {
             }
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::TagNotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_)
             | AppError::QueryTimeout
@@ -272,6 +275,7 @@ impl AppError {
             AppError::Unauthenticated(failure) => failure.detail().to_owned(),
             AppError::Forbidden => "Not authorized to access this user's tasks".to_owned(),
             AppError::NotFound => "Task not found".to_owned(),
+            AppError::TagNotFound => "Tag not found: no task of yours carries it".to_owned(),
             AppError::Validation(errors) => errors
                 .iter()
                 .map(|e| match &e.field {

@@ -81,7 +81,7 @@ impl Code {
             AppError::Unauthenticated(AuthFailure::KeysUnavailable(_)) => Code::ServiceUnavailable,
             AppError::Unauthenticated(_) => Code::Unauthenticated,
             AppError::Forbidden => Code::Forbidden,
-            AppError::NotFound => Code::NotFound,
+            AppError::NotFound | AppError::TagNotFound => Code::NotFound,
             AppError::Validation(_) => Code::BadUserInput,
             AppError::Unavailable(_) | AppError::DatabaseBusy(_) => Code::ServiceUnavailable,
             AppError::QueryTimeout => Code::QueryTimeout,

@@ -22,6 +22,10 @@ pub struct CreateTaskInput {
     pub category: Option<Category>,
     /// Due date, if any.
     pub due_date: Option<DateTime>,
+    /// Up to 20 tags, each 1 to 50 characters after trimming (stored trimmed), unique
+    /// ignoring case (a second spelling is BAD_USER_INPUT naming it), kept in the order
+    /// given. Absent or null: none.
+    pub tags: Option<Vec<String>>,
 }
 
 /// Changes to a task: an absent field is left as it is; `description: null` and
@@ -40,6 +44,9 @@ pub struct UpdateTaskInput {
     pub category: MaybeUndefined<Category>,
     /// New due date, or null to clear it.
     pub due_date: MaybeUndefined<DateTime>,
+    /// New tags, replacing all of them (same rules as on create); `[]` clears them (null is
+    /// not allowed).
+    pub tags: MaybeUndefined<Vec<String>>,
 }
 
 impl From<CreateTaskInput> for NewTask {
@@ -50,6 +57,7 @@ impl From<CreateTaskInput> for NewTask {
             priority: input.priority.map(Into::into),
             category: input.category.map(Into::into),
             due_date: input.due_date.map(|d| d.0),
+            tags: input.tags,
             ..NewTask::default()
         }
     }
@@ -65,6 +73,7 @@ impl UpdateTaskInput {
             priority: not_null("priority", self.priority, "enum")?.map(Into::into),
             category: not_null("category", self.category, "enum")?.map(Into::into),
             due_date: clearable(self.due_date).map(|d| d.map(|d| d.0)),
+            tags: not_null("tags", self.tags, "list_type")?,
             ..TaskPatch::default()
         })
     }

@@ -11,6 +11,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 
 use super::json::{CategoryName, PriorityName};
+use super::tag_body::{body_tags, create_tags, update_tags};
 use crate::error::{AppError, FieldError};
 use crate::tasks::model::{
     DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, category_names, enum_error, parse_datetime,
@@ -19,7 +20,7 @@ use crate::tasks::model::{
 use crate::tasks::{Category, NewTask, Priority, TaskPatch};
 
 /// Parses a JSON object body.
-fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
+pub(super) fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::invalid(FieldError {
             location: "body",
@@ -67,7 +68,7 @@ fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
     offset
 }
 
-fn string_type(field: &str, input: &Value) -> FieldError {
+pub(super) fn string_type(field: &str, input: &Value) -> FieldError {
     FieldError::body(
         field,
         "string_type",
@@ -111,6 +112,8 @@ pub struct TaskCreate {
     /// RFC 3339 with a time zone (stored in UTC, to the microsecond), or `null`.
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
     due_date: Option<DateTime<Utc>>,
+    #[schema(schema_with = create_tags)]
+    tags: Option<Vec<String>>,
 }
 
 impl TaskCreate {
@@ -139,6 +142,7 @@ impl TaskCreate {
         let priority = body_priority(&body, true, &mut errors);
         let category = body_category(&body, true, &mut errors);
         let due_date = body_due_date(&body, &mut errors).flatten();
+        let tags = body_tags(&body, true, &mut errors).flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -146,6 +150,7 @@ impl TaskCreate {
                 priority,
                 category,
                 due_date,
+                tags,
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -160,6 +165,7 @@ impl From<TaskCreate> for NewTask {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            tags: body.tags,
             ..NewTask::default()
         }
     }
@@ -186,6 +192,8 @@ pub struct TaskUpdate {
     /// RFC 3339 with a time zone; `null` clears it.
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
     due_date: Option<Option<DateTime<Utc>>>,
+    #[schema(schema_with = update_tags)]
+    tags: Option<Vec<String>>,
 }
 
 impl TaskUpdate {
@@ -211,6 +219,7 @@ impl TaskUpdate {
         let priority = body_priority(&body, false, &mut errors);
         let category = body_category(&body, false, &mut errors);
         let due_date = body_due_date(&body, &mut errors);
+        let tags = body_tags(&body, false, &mut errors).flatten();
         if errors.is_empty() {
             Ok(TaskUpdate {
                 title,
@@ -219,6 +228,7 @@ impl TaskUpdate {
                 priority,
                 category,
                 due_date,
+                tags,
             })
         } else {
             Err(AppError::Validation(errors))
@@ -235,6 +245,7 @@ impl From<TaskUpdate> for TaskPatch {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            tags: body.tags,
             ..TaskPatch::default()
         }
     }

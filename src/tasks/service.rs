@@ -21,6 +21,7 @@ use super::model::{
 };
 use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
 use super::store;
+use super::tag_rules::filter_keys;
 use super::unit::UnitOfWork;
 use super::visibility;
 use crate::auth::AuthUser;
@@ -58,7 +59,10 @@ fn check_query(query: &ListQuery) -> AppResult<()> {
     if let Some(search) = &query.search {
         validate_search("query", "search", search).map_err(AppError::invalid)?;
     }
-    super::tags::check_filters(query)
+    for (field, names) in [("tag", &query.tags), ("any_tag", &query.any_tags)] {
+        filter_keys(field, names).map_err(AppError::Validation)?;
+    }
+    Ok(())
 }
 
 /// Where the page after a full `page` of a streamed list starts (`None`: it was the last).

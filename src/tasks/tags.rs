@@ -1,17 +1,16 @@
 //! Tags across a user's tasks: the tags with their task counts ([`TaskService::tags`]),
 //! renaming one and deleting one on every task that carries it, each in one transaction
 //! ([`TaskService::rename_tag`], [`TaskService::delete_tag`]), the per-user cap on different
-//! tag names (MAX_TAGS_PER_USER, checked wherever tags are written: [`TaskService::index_tags`])
-//! and the list filters' rules. The field rules are `tag_rules`'; the SQL `store::tags`'.
+//! tag names (MAX_TAGS_PER_USER, checked wherever tags are written: [`TaskService::index_tags`]). The field rules are `tag_rules`'; the SQL `store::tags`'.
 //!
 //! Every task these operations change gets its version +1, its journal entry and its event,
 //! like any other write.
 
 use super::events::TaskEventKind;
-use super::model::{ListQuery, Task};
+use super::model::Task;
 use super::service::{TaskService, event_payload, now_micros};
 use super::store;
-use super::tag_rules::{filter_keys, tag_key, validate_tag};
+use super::tag_rules::{tag_key, validate_tag};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -24,21 +23,6 @@ pub struct TagCount {
     pub name: String,
     /// The tasks carrying it.
     pub count: i64,
-}
-
-/// Checks the `tag` / `any_tag` filters of a list request.
-pub(super) fn check_filters(query: &ListQuery) -> AppResult<()> {
-    let mut errors = Vec::new();
-    for (field, names) in [("tag", &query.tags), ("any_tag", &query.any_tags)] {
-        if let Err(e) = filter_keys(field, names) {
-            errors.extend(e);
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Validation(errors))
-    }
 }
 
 /// `tags` with the tag `from_key` renamed `to`; a tag already spelled as `to` (by key) is
@@ -119,7 +103,7 @@ impl TaskService {
     /// Renames the tag `from` (any case) to `to` on every one of the user's tasks that carries
     /// it, in one transaction, and returns how many tasks changed (a task already spelling it
     /// exactly `to` does not). A task that also carries `to` keeps one of the two. No task
-    /// carrying `from`: [`AppError::NotFound`].
+    /// carrying `from`: [`AppError::TagNotFound`].
     pub async fn rename_tag(
         &self,
         user: &AuthUser,
@@ -137,7 +121,7 @@ impl TaskService {
 
     /// Removes the tag `name` (any case) from every one of the user's tasks, in one
     /// transaction, and returns how many tasks changed. No task carrying it:
-    /// [`AppError::NotFound`].
+    /// [`AppError::TagNotFound`].
     pub async fn delete_tag(
         &self,
         user: &AuthUser,
@@ -187,7 +171,7 @@ impl TaskService {
                 Ok(Some(written))
             })
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(AppError::TagNotFound)?;
         for (task, seq) in &written {
             self.delivered(user, kind, task.id, Some(task), *seq);
         }
