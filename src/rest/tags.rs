@@ -122,7 +122,10 @@ fn changed_outcome(changed: &u64) -> StoredOutcome {
         ListErrors
     )
 )]
-async fn list(Owner(user): Owner, State(tasks): State<TaskService>) -> AppResult<Json<Vec<TagJson>>> {
+async fn list(
+    Owner(user): Owner,
+    State(tasks): State<TaskService>,
+) -> AppResult<Json<Vec<TagJson>>> {
     let tags = tasks.tags(&user).await?;
     Ok(Json(tags.into_iter().map(TagJson::from).collect()))
 }

@@ -309,7 +309,8 @@ impl TaskService {
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
-                let written = store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
+                let written =
+                    store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
                 if let (Some(written), Some(tags)) = (&written, &input.tags) {
                     self.index_tags(tx, user, written.row.id, tags, now).await?;
                 }

@@ -165,7 +165,11 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.clone().unwrap()).collect();
         assert_eq!(fields, ["tags.2", "tags.3", "tags.4"]);
         assert_eq!(errors[0].kind, "value_error");
-        assert!(errors[0].message.contains("'Work'"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("'Work'"),
+            "{}",
+            errors[0].message
+        );
         assert_eq!(errors[1].kind, "string_too_short");
         assert_eq!(errors[2].kind, "string_too_long");
         let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();

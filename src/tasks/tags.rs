@@ -113,10 +113,8 @@ impl TaskService {
     ) -> AppResult<u64> {
         let to = validate_tag("body", "name", to).map_err(AppError::invalid)?;
         let from_key = tag_key(from);
-        self.retag_all(user, &from_key, once, |tags| {
-            renamed(tags, &from_key, &to)
-        })
-        .await
+        self.retag_all(user, &from_key, once, |tags| renamed(tags, &from_key, &to))
+            .await
     }
 
     /// Removes the tag `name` (any case) from every one of the user's tasks, in one
@@ -194,9 +192,18 @@ mod tests {
     #[test]
     fn a_rename_onto_a_tag_the_task_has_merges_them() {
         let tags = names(&["a", "Work", "b", "urgent"]);
-        assert_eq!(renamed(&tags, "work", "Job"), names(&["a", "Job", "b", "urgent"]));
-        assert_eq!(renamed(&tags, "work", "URGENT"), names(&["a", "URGENT", "b"]));
+        assert_eq!(
+            renamed(&tags, "work", "Job"),
+            names(&["a", "Job", "b", "urgent"])
+        );
+        assert_eq!(
+            renamed(&tags, "work", "URGENT"),
+            names(&["a", "URGENT", "b"])
+        );
         assert_eq!(renamed(&tags, "urgent", "work"), names(&["a", "work", "b"]));
-        assert_eq!(renamed(&tags, "work", "work"), names(&["a", "work", "b", "urgent"]));
+        assert_eq!(
+            renamed(&tags, "work", "work"),
+            names(&["a", "work", "b", "urgent"])
+        );
     }
 }

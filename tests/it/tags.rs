@@ -66,7 +66,10 @@ async fn rest_tags_are_set_replaced_cleared_and_kept_in_order(app: TestApp) {
     // A legacy client's task has no tags.
     assert_eq!(alice.create_task("plain").await["tags"], json!([]));
     let none = alice
-        .post(&alice.tasks_path(""), json!({"title": "null", "tags": null}))
+        .post(
+            &alice.tasks_path(""),
+            json!({"title": "null", "tags": null}),
+        )
         .await
         .good(StatusCode::CREATED);
     assert_eq!(none["tags"], json!([]));
@@ -74,7 +77,10 @@ async fn rest_tags_are_set_replaced_cleared_and_kept_in_order(app: TestApp) {
     let created = tagged(&alice, "t", &[" Work ", "home", "Ünï", "a"]).await;
     assert_eq!(created["tags"], json!(["Work", "home", "Ünï", "a"]));
     let id = &created["id"];
-    assert_eq!(task(&alice, id).await["tags"], json!(["Work", "home", "Ünï", "a"]));
+    assert_eq!(
+        task(&alice, id).await["tags"],
+        json!(["Work", "home", "Ünï", "a"])
+    );
 
     let path = alice.tasks_path(&format!("/{id}"));
     let replaced = alice
@@ -104,21 +110,49 @@ async fn rest_tags_are_set_replaced_cleared_and_kept_in_order(app: TestApp) {
 
 async fn rest_tags_are_validated(app: TestApp) {
     let alice = app.user("alice");
-    let create = async |tags: Value| alice.post(&alice.tasks_path(""), json!({"title": "v", "tags": tags})).await;
+    let create = async |tags: Value| {
+        alice
+            .post(&alice.tasks_path(""), json!({"title": "v", "tags": tags}))
+            .await
+    };
     let refused = async |tags: Value, loc: Value, kind: &str| {
         let response = create(tags).await;
-        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.text);
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            response.text
+        );
         assert_error_at(&response.validation(), loc, kind);
         response
     };
     let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
     refused(json!(many), json!(["body", "tags"]), "too_long").await;
     let long = "x".repeat(51);
-    refused(json!(["ok", long]), json!(["body", "tags", 1]), "string_too_long").await;
-    refused(json!(["ok", "   "]), json!(["body", "tags", 1]), "string_too_short").await;
+    refused(
+        json!(["ok", long]),
+        json!(["body", "tags", 1]),
+        "string_too_long",
+    )
+    .await;
+    refused(
+        json!(["ok", "   "]),
+        json!(["body", "tags", 1]),
+        "string_too_short",
+    )
+    .await;
     refused(json!([""]), json!(["body", "tags", 0]), "string_too_short").await;
-    let dup = refused(json!(["Work", "home", "WORK"]), json!(["body", "tags", 2]), "value_error").await;
-    assert!(dup.text.contains("WORK") && dup.text.contains("Work"), "{}", dup.text);
+    let dup = refused(
+        json!(["Work", "home", "WORK"]),
+        json!(["body", "tags", 2]),
+        "value_error",
+    )
+    .await;
+    assert!(
+        dup.text.contains("WORK") && dup.text.contains("Work"),
+        "{}",
+        dup.text
+    );
     refused(json!([1]), json!(["body", "tags", 0]), "string_type").await;
     refused(json!("work"), json!(["body", "tags"]), "list_type").await;
     // Nothing was created by any of those.
@@ -134,7 +168,11 @@ async fn rest_tags_are_validated(app: TestApp) {
     let path = alice.tasks_path(&format!("/{}", created["id"]));
     let response = alice.put(&path, json!({"tags": ["a", "A"]})).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_error_at(&response.validation(), json!(["body", "tags", 1]), "value_error");
+    assert_error_at(
+        &response.validation(),
+        json!(["body", "tags", 1]),
+        "value_error",
+    );
     assert_eq!(task(&alice, &created["id"]).await["version"], 1);
 }
 
@@ -153,7 +191,10 @@ async fn graphql_tags_are_set_and_validated(app: TestApp) {
     let updated = alice
         .graphql_data(update, json!({"id": id, "tags": ["c", "b"]}))
         .await;
-    assert_eq!(updated["updateTask"], json!({"tags": ["c", "b"], "version": 2}));
+    assert_eq!(
+        updated["updateTask"],
+        json!({"tags": ["c", "b"], "version": 2})
+    );
     let code = |body: &Value| body["errors"][0]["extensions"]["code"].clone();
     let null = alice.graphql(update, json!({"id": id, "tags": null})).await;
     assert_eq!(code(&null), "BAD_USER_INPUT", "{null}");
@@ -166,7 +207,9 @@ async fn graphql_tags_are_set_and_validated(app: TestApp) {
         .graphql(update, json!({"id": id, "tags": ["y".repeat(51)]}))
         .await;
     assert_eq!(code(&long), "BAD_USER_INPUT", "{long}");
-    let cleared = alice.graphql_data(update, json!({"id": id, "tags": []})).await;
+    let cleared = alice
+        .graphql_data(update, json!({"id": id, "tags": []}))
+        .await;
     assert_eq!(cleared["updateTask"], json!({"tags": [], "version": 3}));
 }
 
@@ -186,19 +229,32 @@ async fn filters_all_and_any_ignore_case_and_combine_with_paging(app: TestApp) {
     assert_eq!(titles(&alice, "tag=%20work%20").await, ["a", "b"]);
     assert_eq!(titles(&alice, "tag=work&tag=Urgent").await, ["a"]);
     assert_eq!(titles(&alice, "tag=w%C3%96RK").await, ["e"]);
-    assert_eq!(titles(&alice, "any_tag=home&any_tag=WORK").await, ["a", "b", "c"]);
+    assert_eq!(
+        titles(&alice, "any_tag=home&any_tag=WORK").await,
+        ["a", "b", "c"]
+    );
     assert_eq!(titles(&alice, "any_tag=urgent&tag=home").await, ["c"]);
-    assert_eq!(titles(&alice, "tag=urgent&status=pending").await, ["a", "c"]);
+    assert_eq!(
+        titles(&alice, "tag=urgent&status=pending").await,
+        ["a", "c"]
+    );
     assert_eq!(titles(&alice, "tag=urgent&search=c").await, ["c"]);
     assert!(titles(&alice, "tag=nobody").await.is_empty());
 
     // Paged: the total counts over all pages with the same filters; the next page keeps them.
-    let first = alice.get(&alice.tasks_path("?sort=title&any_tag=urgent&limit=2")).await;
+    let first = alice
+        .get(&alice.tasks_path("?sort=title&any_tag=urgent&limit=2"))
+        .await;
     assert_eq!(first.header("x-total-count"), Some("3"));
     let page: Vec<Value> = first.good(StatusCode::OK).as_array().unwrap().clone();
     assert_eq!(page.len(), 2);
     let link = first.header("link").expect("a next page").to_owned();
-    let next = link.trim_start_matches('<').split('>').next().unwrap().to_owned();
+    let next = link
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
     assert!(next.contains("any_tag=urgent"), "{next}");
     let rest = alice.get(&next).await;
     assert_eq!(rest.header("x-total-count"), Some("3"));
@@ -214,7 +270,10 @@ async fn filters_all_and_any_ignore_case_and_combine_with_paging(app: TestApp) {
         )
         .await;
     assert_eq!(data["all"], json!([{"title": "a"}]));
-    assert_eq!(data["any"], json!([{"title": "a"}, {"title": "b"}, {"title": "c"}]));
+    assert_eq!(
+        data["any"],
+        json!([{"title": "a"}, {"title": "b"}, {"title": "c"}])
+    );
     assert_eq!(data["page"]["totalCount"], 2, "{data}");
     assert_eq!(c["tags"], json!(["home", "URGENT"]));
 
@@ -222,21 +281,41 @@ async fn filters_all_and_any_ignore_case_and_combine_with_paging(app: TestApp) {
     for (query, field) in [("tag=", "tag"), ("any_tag=%20", "any_tag")] {
         let response = alice.get(&alice.tasks_path(&format!("?{query}"))).await;
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
-        assert_error_at(&response.validation(), json!(["query", field]), "string_too_short");
+        assert_error_at(
+            &response.validation(),
+            json!(["query", field]),
+            "string_too_short",
+        );
     }
     let long = format!("?tag={}", "x".repeat(51));
     let response = alice.get(&alice.tasks_path(&long)).await;
-    assert_error_at(&response.validation(), json!(["query", "tag"]), "string_too_long");
+    assert_error_at(
+        &response.validation(),
+        json!(["query", "tag"]),
+        "string_too_long",
+    );
     let many: String = (0..51).map(|i| format!("any_tag=t{i}&")).collect();
     let response = alice.get(&alice.tasks_path(&format!("?{many}"))).await;
-    assert_error_at(&response.validation(), json!(["query", "any_tag"]), "too_long");
-    let bad = alice.graphql("{ tasks(tags: [\"\"]) { id } }", json!({})).await;
-    assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{bad}");
+    assert_error_at(
+        &response.validation(),
+        json!(["query", "any_tag"]),
+        "too_long",
+    );
+    let bad = alice
+        .graphql("{ tasks(tags: [\"\"]) { id } }", json!({}))
+        .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{bad}"
+    );
 }
 
 async fn tag_counts_rest_and_graphql(app: TestApp) {
     let alice = app.user("alice");
-    assert_eq!(alice.get(&tags_path(&alice, "")).await.good(StatusCode::OK), json!([]));
+    assert_eq!(
+        alice.get(&tags_path(&alice, "")).await.good(StatusCode::OK),
+        json!([])
+    );
     tagged(&alice, "a", &["work", "urgent"]).await;
     tagged(&alice, "b", &["Zebra", "urgent"]).await;
     // Spelled "Work" on the task tagged last: the tag is named so.
@@ -247,9 +326,20 @@ async fn tag_counts_rest_and_graphql(app: TestApp) {
         {"name": "Work", "count": 2},
         {"name": "Zebra", "count": 1},
     ]);
-    assert_eq!(alice.get(&tags_path(&alice, "")).await.good(StatusCode::OK), expected);
-    assert_eq!(alice.get(&tags_path(&alice, "/")).await.good(StatusCode::OK), expected);
-    let data = alice.graphql_data("{ tags { name count } }", json!({})).await;
+    assert_eq!(
+        alice.get(&tags_path(&alice, "")).await.good(StatusCode::OK),
+        expected
+    );
+    assert_eq!(
+        alice
+            .get(&tags_path(&alice, "/"))
+            .await
+            .good(StatusCode::OK),
+        expected
+    );
+    let data = alice
+        .graphql_data("{ tags { name count } }", json!({}))
+        .await;
     assert_eq!(data["tags"], expected);
 }
 
@@ -267,10 +357,23 @@ async fn rest_rename_merges_and_delete_removes_with_counts_and_versions(app: Tes
     assert_eq!(renamed, json!({"changed": 2}));
     let alice_ref = &alice;
     let now = async |t: Value| task(alice_ref, &t["id"]).await;
-    let (a, b, c) = (now(t1.clone()).await, now(t2.clone()).await, now(t3.clone()).await);
-    assert_eq!((a["tags"].clone(), a["version"].clone()), (json!(["job", "urgent"]), json!(2)));
-    assert_eq!((b["tags"].clone(), b["version"].clone()), (json!(["job"]), json!(2)));
-    assert_eq!((c["tags"].clone(), c["version"].clone()), (json!(["urgent", "job"]), json!(1)));
+    let (a, b, c) = (
+        now(t1.clone()).await,
+        now(t2.clone()).await,
+        now(t3.clone()).await,
+    );
+    assert_eq!(
+        (a["tags"].clone(), a["version"].clone()),
+        (json!(["job", "urgent"]), json!(2))
+    );
+    assert_eq!(
+        (b["tags"].clone(), b["version"].clone()),
+        (json!(["job"]), json!(2))
+    );
+    assert_eq!(
+        (c["tags"].clone(), c["version"].clone()),
+        (json!(["urgent", "job"]), json!(1))
+    );
 
     // Onto a tag the task already has: one tag, where the first of the two was.
     let merged = alice
@@ -282,7 +385,10 @@ async fn rest_rename_merges_and_delete_removes_with_counts_and_versions(app: Tes
     assert_eq!(now(t3.clone()).await["tags"], json!(["Job"]));
     assert_eq!(now(t2.clone()).await["version"], 2, "t2 had no `urgent`");
     let counts = alice.get(&tags_path(&alice, "")).await.good(StatusCode::OK);
-    assert_eq!(counts, json!([{"name": "Job", "count": 3}, {"name": "other", "count": 1}]));
+    assert_eq!(
+        counts,
+        json!([{"name": "Job", "count": 3}, {"name": "other", "count": 1}])
+    );
 
     // A case-only rename changes the tasks spelling it otherwise.
     let respelled = alice
@@ -291,7 +397,10 @@ async fn rest_rename_merges_and_delete_removes_with_counts_and_versions(app: Tes
         .good(StatusCode::OK);
     assert_eq!(respelled, json!({"changed": 1}), "only t2 spelled it `job`");
 
-    let deleted = alice.delete(&tags_path(&alice, "/JOB")).await.good(StatusCode::OK);
+    let deleted = alice
+        .delete(&tags_path(&alice, "/JOB"))
+        .await
+        .good(StatusCode::OK);
     assert_eq!(deleted, json!({"changed": 3}));
     for t in [&t1, &t2, &t3] {
         let now = task(&alice, &t["id"]).await;
@@ -300,20 +409,38 @@ async fn rest_rename_merges_and_delete_removes_with_counts_and_versions(app: Tes
     assert_eq!(now(t4.clone()).await["version"], 1);
 
     // A tag nobody has: 404, for both.
-    let missing = alice.put(&tags_path(&alice, "/job"), json!({"name": "x"})).await;
-    missing.detail(StatusCode::NOT_FOUND, "Tag not found: no task of yours carries it");
+    let missing = alice
+        .put(&tags_path(&alice, "/job"), json!({"name": "x"}))
+        .await;
+    missing.detail(
+        StatusCode::NOT_FOUND,
+        "Tag not found: no task of yours carries it",
+    );
     let missing = alice.delete(&tags_path(&alice, "/job")).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     // The new name is checked like a task's tag.
     for (body, loc, kind) in [
-        (json!({"name": ""}), json!(["body", "name"]), "string_too_short"),
-        (json!({"name": "x".repeat(51)}), json!(["body", "name"]), "string_too_long"),
+        (
+            json!({"name": ""}),
+            json!(["body", "name"]),
+            "string_too_short",
+        ),
+        (
+            json!({"name": "x".repeat(51)}),
+            json!(["body", "name"]),
+            "string_too_long",
+        ),
         (json!({"name": 3}), json!(["body", "name"]), "string_type"),
         (json!({}), json!(["body", "name"]), "missing"),
     ] {
         let response = alice.put(&tags_path(&alice, "/other"), body).await;
-        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.text);
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            response.text
+        );
         assert_error_at(&response.validation(), loc, kind);
     }
     assert_eq!(now(t4).await["tags"], json!(["other"]));
@@ -324,11 +451,16 @@ async fn graphql_rename_and_delete(app: TestApp) {
     let t1 = tagged(&alice, "1", &["work"]).await;
     tagged(&alice, "2", &["WORK", "home"]).await;
     let renamed = alice
-        .graphql_data("mutation { renameTag(from: \"Work\", to: \"home\") }", json!({}))
+        .graphql_data(
+            "mutation { renameTag(from: \"Work\", to: \"home\") }",
+            json!({}),
+        )
         .await;
     assert_eq!(renamed["renameTag"], 2);
     assert_eq!(task(&alice, &t1["id"]).await["tags"], json!(["home"]));
-    let data = alice.graphql_data("{ tags { name count } }", json!({})).await;
+    let data = alice
+        .graphql_data("{ tags { name count } }", json!({}))
+        .await;
     assert_eq!(data["tags"], json!([{"name": "home", "count": 2}]));
     let deleted = alice
         .graphql_data("mutation { deleteTag(name: \"HOME\") }", json!({}))
@@ -339,13 +471,19 @@ async fn graphql_rename_and_delete(app: TestApp) {
         "mutation { renameTag(from: \"home\", to: \"x\") }",
     ] {
         let body = alice.graphql(mutation, json!({})).await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{body}"
+        );
     }
     tagged(&alice, "3", &["a"]).await;
     let bad = alice
         .graphql("mutation { renameTag(from: \"a\", to: \"  \") }", json!({}))
         .await;
-    assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{bad}");
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{bad}"
+    );
     assert_eq!(bad["errors"][0]["extensions"]["field"], "name", "{bad}");
 }
 
@@ -359,7 +497,11 @@ async fn names_in_the_path_are_percent_decoded(app: TestApp) {
     assert_eq!(put, json!({"changed": 1}));
     for path in ["/x%2Fy", "/%C3%89T%C3%89", "/100%25/"] {
         let deleted = alice.delete(&tags_path(&alice, path)).await;
-        assert_eq!(deleted.good(StatusCode::OK), json!({"changed": 1}), "{path}");
+        assert_eq!(
+            deleted.good(StatusCode::OK),
+            json!({"changed": 1}),
+            "{path}"
+        );
     }
     assert_eq!(task(&alice, &t["id"]).await["tags"], json!(["c d"]));
     assert_eq!(titles(&alice, "tag=c%20d").await, ["t"]);
@@ -401,10 +543,16 @@ async fn rename_and_delete_reach_events_and_sync(app: TestApp) {
         seen,
         [(id(&t1), json!(["job"])), (id(&t2), json!(["job", "home"]))]
     );
-    alice.delete(&tags_path(&alice, "/home")).await.good(StatusCode::OK);
+    alice
+        .delete(&tags_path(&alice, "/home"))
+        .await
+        .good(StatusCode::OK);
     for _ in 0..2 {
         let event = live::next_event(&mut socket).await;
-        assert!(!event["task"]["tags"].to_string().contains("home"), "{event}");
+        assert!(
+            !event["task"]["tags"].to_string().contains("home"),
+            "{event}"
+        );
     }
     assert!(live::stays_quiet(&mut socket, Duration::from_millis(300)).await);
 
@@ -423,7 +571,10 @@ async fn rename_and_delete_reach_events_and_sync(app: TestApp) {
     assert_eq!(ids.len(), 3, "{changes}");
     assert!(ids.contains(&t1["id"].as_i64().unwrap()));
     // t2 changed twice (rename, then delete of `home`).
-    let t2_now = changed.iter().find(|(i, _)| *i == t2["id"].as_i64().unwrap()).unwrap();
+    let t2_now = changed
+        .iter()
+        .find(|(i, _)| *i == t2["id"].as_i64().unwrap())
+        .unwrap();
     assert_eq!(t2_now.1, 3);
 }
 
@@ -436,8 +587,13 @@ async fn rename_and_delete_take_idempotency_keys(app: TestApp) {
         if body.is_some() {
             headers.push(("content-type", "application/json"));
         }
-        app.raw(method, path, &headers, body.map(|b| b.to_string().into_bytes()))
-            .await
+        app.raw(
+            method,
+            path,
+            &headers,
+            body.map(|b| b.to_string().into_bytes()),
+        )
+        .await
     };
     let path = tags_path(&alice, "/work");
     let first = send(Method::PUT, &path, "k-rename", Some(json!({"name": "job"}))).await;
@@ -446,19 +602,35 @@ async fn rename_and_delete_take_idempotency_keys(app: TestApp) {
     assert_eq!(again.good(StatusCode::OK), json!({"changed": 1}));
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(task(&alice, &t["id"]).await["version"], 2);
-    let other = send(Method::PUT, &path, "k-rename", Some(json!({"name": "else"}))).await;
+    let other = send(
+        Method::PUT,
+        &path,
+        "k-rename",
+        Some(json!({"name": "else"})),
+    )
+    .await;
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let path = tags_path(&alice, "/home");
     let first = send(Method::DELETE, &path, "k-delete", None).await;
     assert_eq!(first.good(StatusCode::OK), json!({"changed": 1}));
     let again = send(Method::DELETE, &path, "k-delete", None).await;
-    assert_eq!(again.good(StatusCode::OK), json!({"changed": 1}), "a replay, not a 404");
+    assert_eq!(
+        again.good(StatusCode::OK),
+        json!({"changed": 1}),
+        "a replay, not a 404"
+    );
     assert_eq!(task(&alice, &t["id"]).await["version"], 3);
 
     let mutation = "mutation { deleteTag(name: \"job\", idempotencyKey: \"g-1\") }";
-    assert_eq!(alice.graphql_data(mutation, json!({})).await["deleteTag"], 1);
-    assert_eq!(alice.graphql_data(mutation, json!({})).await["deleteTag"], 1);
+    assert_eq!(
+        alice.graphql_data(mutation, json!({})).await["deleteTag"],
+        1
+    );
+    assert_eq!(
+        alice.graphql_data(mutation, json!({})).await["deleteTag"],
+        1
+    );
     assert_eq!(task(&alice, &t["id"]).await["version"], 4);
 }
 
@@ -480,8 +652,14 @@ async fn deleted_tasks_take_their_tags_with_them(app: TestApp) {
         .await;
     let counts = alice.get(&tags_path(&alice, "")).await.good(StatusCode::OK);
     assert_eq!(counts, json!([{"name": "shared", "count": 1}]));
-    assert_eq!(alice.delete(&tags_path(&alice, "/solo")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(titles(&alice, "any_tag=solo&any_tag=finished").await, Vec::<String>::new());
+    assert_eq!(
+        alice.delete(&tags_path(&alice, "/solo")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        titles(&alice, "any_tag=solo&any_tag=finished").await,
+        Vec::<String>::new()
+    );
 }
 
 async fn another_users_tags_are_never_seen_or_changed(app: TestApp) {
@@ -494,7 +672,12 @@ async fn another_users_tags_are_never_seen_or_changed(app: TestApp) {
     assert_eq!(counts, json!([{"name": "work", "count": 1}]));
     assert_eq!(titles(&alice, "tag=work").await, ["alice's"]);
     assert!(titles(&alice, "any_tag=secret").await.is_empty());
-    let data = alice.graphql_data("{ tags { name } tasks(anyTags: [\"secret\"]) { id } }", json!({})).await;
+    let data = alice
+        .graphql_data(
+            "{ tags { name } tasks(anyTags: [\"secret\"]) { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data, json!({"tags": [{"name": "work"}], "tasks": []}));
 
     // Only her own `work` is renamed; bob's `secret` is not hers to touch.
@@ -504,28 +687,55 @@ async fn another_users_tags_are_never_seen_or_changed(app: TestApp) {
         .good(StatusCode::OK);
     assert_eq!(renamed, json!({"changed": 1}));
     assert_eq!(
-        alice.put(&tags_path(&alice, "/secret"), json!({"name": "x"})).await.status,
+        alice
+            .put(&tags_path(&alice, "/secret"), json!({"name": "x"}))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(alice.delete(&tags_path(&alice, "/secret")).await.status, StatusCode::NOT_FOUND);
-    let body = alice.graphql("mutation { deleteTag(name: \"secret\") }", json!({})).await;
+    assert_eq!(
+        alice.delete(&tags_path(&alice, "/secret")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let body = alice
+        .graphql("mutation { deleteTag(name: \"secret\") }", json!({}))
+        .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
     // Bob's path is 403 for her.
-    assert_eq!(alice.get("/api/bob/tags").await.status, StatusCode::FORBIDDEN);
-    assert_eq!(alice.delete("/api/bob/tags/work").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        alice.put("/api/bob/tags/work", json!({"name": "x"})).await.status,
+        alice.get("/api/bob/tags").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        alice.delete("/api/bob/tags/work").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        alice
+            .put("/api/bob/tags/work", json!({"name": "x"}))
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
 
     let after = task(&bob, &bobs["id"]).await;
-    assert_eq!((after["tags"].clone(), after["version"].clone()), (json!(["work", "secret"]), json!(1)));
+    assert_eq!(
+        (after["tags"].clone(), after["version"].clone()),
+        (json!(["work", "secret"]), json!(1))
+    );
     let counts = bob.get(&tags_path(&bob, "")).await.good(StatusCode::OK);
-    assert_eq!(counts, json!([{"name": "secret", "count": 1}, {"name": "work", "count": 1}]));
+    assert_eq!(
+        counts,
+        json!([{"name": "secret", "count": 1}, {"name": "work", "count": 1}])
+    );
 }
 
 async fn openapi_documents_the_tag_routes_and_filters(app: TestApp) {
-    let doc = app.anonymous().get("/openapi.json").await.good(StatusCode::OK);
+    let doc = app
+        .anonymous()
+        .get("/openapi.json")
+        .await
+        .good(StatusCode::OK);
     let list = &doc["paths"]["/api/{user_id}/tags"]["get"];
     assert!(list["responses"]["200"].is_object(), "{list}");
     let one = &doc["paths"]["/api/{user_id}/tags/{name}"];
@@ -547,7 +757,14 @@ async fn openapi_documents_the_tag_routes_and_filters(app: TestApp) {
         .unwrap();
     for name in ["tag", "any_tag"] {
         let param = params.iter().find(|p| p["name"] == name).expect(name);
-        assert_eq!(param["schema"]["type"].as_array().map(|t| t.contains(&json!("array"))).or(Some(param["schema"]["type"] == "array")), Some(true), "{param}");
+        assert_eq!(
+            param["schema"]["type"]
+                .as_array()
+                .map(|t| t.contains(&json!("array")))
+                .or(Some(param["schema"]["type"] == "array")),
+            Some(true),
+            "{param}"
+        );
     }
     let create = &doc["components"]["schemas"]["TaskCreate"]["properties"]["tags"];
     assert_eq!(create["maxItems"], 20, "{create}");
@@ -573,14 +790,20 @@ async fn the_per_user_tag_cap_refuses_one_more(backend: Backend) {
     let update = alice.put(&path, json!({"tags": ["a", "d", "e"]})).await;
     assert_eq!(update.status, StatusCode::CONFLICT, "{}", update.text);
     let now = task(&alice, &first["id"]).await;
-    assert_eq!((now["tags"].clone(), now["version"].clone()), (json!(["a", "d"]), json!(2)));
+    assert_eq!(
+        (now["tags"].clone(), now["version"].clone()),
+        (json!(["a", "d"]), json!(2))
+    );
     let body = alice
         .graphql(
             "mutation { createTask(input: {title: \"g\", tags: [\"z\"]}) { id } }",
             json!({}),
         )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{body}"
+    );
     assert_eq!(body["errors"][0]["extensions"]["limit"], 3, "{body}");
     // Another user has a cap of their own.
     tagged(&app.user("bob"), "b", &["x", "y", "z"]).await;

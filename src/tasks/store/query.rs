@@ -209,8 +209,7 @@ pub(in crate::tasks) async fn count(
             query,
             now
         );
-        tag_filtered!(q, query, viewer).get_result(c)
-        .await
+        tag_filtered!(q, query, viewer).get_result(c).await
     })
 }
 

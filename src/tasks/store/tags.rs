@@ -60,7 +60,10 @@ pub(in crate::tasks) async fn index(
         .await?;
         // One statement per tag (at most 20): SQLite's diesel has no batch insert here.
         for row in &rows {
-            diesel::insert_into(tt::table).values(row).execute(c).await?;
+            diesel::insert_into(tt::table)
+                .values(row)
+                .execute(c)
+                .await?;
         }
         Ok(())
     })
@@ -160,11 +163,7 @@ pub(in crate::tasks) async fn retag(
     let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned());
     let written: QueryResult<Option<Written>> = db_run!(conn, |c| {
         let updated = diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
-            .set((
-                tags.eq(&json),
-                updated_at.eq(now),
-                version.eq(version + 1),
-            ))
+            .set((tags.eq(&json), updated_at.eq(now), version.eq(version + 1)))
             .returning(TaskRow::as_returning())
             .get_result(c)
             .await
