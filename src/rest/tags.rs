@@ -22,7 +22,7 @@ use super::conditional::Refused;
 use super::idempotency::WriteKey;
 use super::openapi::{ListErrors, Slashed, TagPath, UserPath, detail_response};
 use super::tasks::Owner;
-use super::write_docs::{KeyHeader, WriteErrors};
+use super::write_docs::{KeyHeader, TAG_CAP_NOTE, WriteErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::{StoredOutcome, keyed};
@@ -95,6 +95,12 @@ pub struct TagWriteErrors<const BODY: bool>;
 impl<const BODY: bool> IntoResponses for TagWriteErrors<BODY> {
     fn responses() -> BTreeMap<String, RefOr<DocResponse>> {
         let mut map = WriteErrors::<false, BODY>::responses();
+        // A rename never adds a name: its 409 is the key's only, not a task body's tag cap.
+        if let Some(RefOr::T(conflict)) = map.get_mut("409")
+            && let Some(cap) = conflict.description.find(TAG_CAP_NOTE)
+        {
+            conflict.description.truncate(cap);
+        }
         map.insert(
             "404".to_owned(),
             RefOr::T(

@@ -145,7 +145,7 @@ impl TaskService {
         let kind = TaskEventKind::Updated;
         let payload = event_payload(user, kind);
         let _turn = self.publisher.turn().await;
-        let changed = |tasks: &Option<Vec<(Task, Option<i64>)>>| tasks.as_ref().map(count);
+        let changed = |tasks: &Option<Vec<(Task, Option<i64>)>>| tasks.as_deref().map(count);
         let written = self
             .write_once(user, once, changed, async |tx| {
                 let ids = store::tagged(tx, user, key).await?;
@@ -177,7 +177,7 @@ impl TaskService {
     }
 }
 
-fn count<T>(changed: &Vec<T>) -> u64 {
+fn count<T>(changed: &[T]) -> u64 {
     changed.len() as u64
 }
 
