@@ -128,6 +128,7 @@ pub struct TagPath {
     /// The token's user id.
     pub user_id: String,
     /// The tag's name, percent-encoded (`%20` for a space, `%2F` for `/`); any case.
+    #[param(min_length = 1)]
     pub name: String,
 }
 

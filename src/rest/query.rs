@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use super::json::{CategoryName, PriorityName};
+use super::tag_body::{all_tags_filter, any_tags_filter};
 use crate::error::{AppError, FieldError};
 use crate::tasks::model::{category_names, enum_error, parse_datetime, priority_names};
 use crate::tasks::page::{MAX_PAGE_SIZE, page_size};
@@ -59,14 +60,11 @@ pub struct ListParams {
     due_after: Option<DateTime<Utc>>,
     /// `true`: only pending tasks whose due date has passed (`false`: no filter).
     overdue: Option<bool>,
-    /// Only tasks carrying this tag, compared case-insensitively (after trimming); repeat it
-    /// (`tag=a&tag=b`, up to 50 times) for tasks carrying all of them. Each 1–50 characters
-    /// after trimming. E.g. `work`.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode)]
+    /// Tasks carrying all of these tags (described by `tag_body::all_tags_filter`).
+    #[param(schema_with = all_tags_filter)]
     tag: Vec<String>,
-    /// Only tasks carrying at least one of these tags, compared case-insensitively; repeat
-    /// it (`any_tag=a&any_tag=b`, up to 50 times). Combines with `tag` (AND).
-    #[param(value_type = Option<Vec<String>>, style = Form, explode)]
+    /// Tasks carrying any of these tags (described by `tag_body::any_tags_filter`).
+    #[param(schema_with = any_tags_filter)]
     any_tag: Vec<String>,
     /// Page size, 1–200. With it the response is one page: a `Link: <…>; rel="next"` header
     /// leads to the next one, and `X-Total-Count` gives the number over all pages.

@@ -7,7 +7,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 
 use crate::error::FieldError;
-use crate::tasks::tag_rules::{TAG_MAX_CHARS, TAGS_MAX};
+use crate::tasks::tag_rules::{TAG_FILTER_MAX, TAG_MAX_CHARS, TAGS_MAX};
 
 /// `tags`: absent is `None`; `null` is `Some(None)` when `nullable` (none), else a
 /// `list_type` error; an array of strings, each item's error at `tags.<index>`. The rules on
@@ -53,17 +53,49 @@ fn tags_schema(description: &str, nullable: bool) -> ArrayBuilder {
     } else {
         SchemaType::new(Type::Array)
     };
-    let item = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(TAG_MAX_CHARS))
-        .pattern(Some(r"^[^\u0000]*[^\u0000\s][^\u0000]*$"));
     ArrayBuilder::new()
         .schema_type(types)
         .description(Some(description))
-        .items(item)
+        .items(tag_name())
         .max_items(Some(TAGS_MAX))
         .unique_items(true)
+}
+
+/// One tag's name: 1–[`TAG_MAX_CHARS`] characters, not only whitespace, no NUL.
+fn tag_name() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(TAG_MAX_CHARS))
+        .pattern(Some(r"^[^\u0000]*[^\u0000\s][^\u0000]*$"))
+}
+
+/// A list filter's names, repeated in the query: up to [`TAG_FILTER_MAX`].
+fn tag_filter(description: &str) -> Schema {
+    ArrayBuilder::new()
+        .description(Some(description))
+        .items(tag_name())
+        .max_items(Some(TAG_FILTER_MAX))
+        .build()
+        .into()
+}
+
+/// The list's `tag` parameter (the parameter's own description is lost with `schema_with`,
+/// so the schema carries it).
+pub(super) fn all_tags_filter() -> Schema {
+    tag_filter(&format!(
+        "Only tasks carrying this tag, compared ignoring case (after trimming); repeat it \
+         (`tag=a&tag=b`, up to {TAG_FILTER_MAX} times) for tasks carrying all of them. Each \
+         1–{TAG_MAX_CHARS} characters after trimming. E.g. `work`."
+    ))
+}
+
+/// The list's `any_tag` parameter.
+pub(super) fn any_tags_filter() -> Schema {
+    tag_filter(&format!(
+        "Only tasks carrying at least one of these tags, compared ignoring case; repeat it \
+         (`any_tag=a&any_tag=b`, up to {TAG_FILTER_MAX} times). Combines with `tag` (AND)."
+    ))
 }
 
 fn tags_text(absent: &str) -> String {

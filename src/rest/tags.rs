@@ -69,7 +69,12 @@ pub struct TagsChanged {
 pub struct TagRename {
     /// The new name: 1–50 characters after trimming (stored trimmed), no NUL. A task that
     /// already has a tag of that name (ignoring case) keeps one tag, spelled as given here.
-    #[schema(min_length = 1, max_length = 50, example = "job")]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000]*[^\u0000\s][^\u0000]*$",
+        example = "job"
+    )]
     name: String,
 }
 

@@ -757,6 +757,8 @@ async fn openapi_documents_the_tag_routes_and_filters(app: TestApp) {
         .unwrap();
     for name in ["tag", "any_tag"] {
         let param = params.iter().find(|p| p["name"] == name).expect(name);
+        assert_ne!(param["required"], true, "{param}");
+        assert_eq!(param["schema"]["maxItems"], 50, "{param}");
         assert_eq!(
             param["schema"]["type"]
                 .as_array()
