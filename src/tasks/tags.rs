@@ -25,6 +25,47 @@ pub struct TagCount {
     pub count: i64,
 }
 
+/// What a rename or delete does to the tasks carrying a tag.
+enum TagChange<'a> {
+    /// The tag `from_key` becomes `to`.
+    Rename { from_key: &'a str, to: &'a str },
+    /// The tag `key` goes.
+    Delete { key: &'a str },
+}
+
+impl TagChange<'_> {
+    /// The tag whose tasks change.
+    fn key(&self) -> &str {
+        match self {
+            TagChange::Rename { from_key, .. } => from_key,
+            TagChange::Delete { key } => key,
+        }
+    }
+
+    /// A task's tags after the change.
+    fn apply(&self, tags: &[String]) -> Vec<String> {
+        match self {
+            TagChange::Rename { from_key, to } => renamed(tags, from_key, to),
+            TagChange::Delete { key } => tags
+                .iter()
+                .filter(|t| tag_key(t) != *key)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Whether a task with these tags (before the change) merges two of them into one.
+    fn merges(&self, tags: &[String]) -> bool {
+        match self {
+            TagChange::Rename { from_key, to } => {
+                let to_key = tag_key(to);
+                *from_key != to_key && tags.iter().any(|t| tag_key(t) == to_key)
+            }
+            TagChange::Delete { .. } => false,
+        }
+    }
+}
+
 /// `tags` with the tag `from_key` renamed `to`; a tag already spelled as `to` (by key) is
 /// merged into it: the first of the two keeps its place, spelled `to`, and the other goes.
 fn renamed(tags: &[String], from_key: &str, to: &str) -> Vec<String> {
@@ -113,8 +154,11 @@ impl TaskService {
     ) -> AppResult<u64> {
         let to = validate_tag("body", "name", to).map_err(AppError::invalid)?;
         let from_key = tag_key(from);
-        self.retag_all(user, &from_key, once, |tags| renamed(tags, &from_key, &to))
-            .await
+        let change = TagChange::Rename {
+            from_key: &from_key,
+            to: &to,
+        };
+        self.retag_all(user, change, once).await
     }
 
     /// Removes the tag `name` (any case) from every one of the user's tasks, in one
@@ -127,20 +171,18 @@ impl TaskService {
         once: Option<Keyed<'_, u64>>,
     ) -> AppResult<u64> {
         let key = tag_key(name);
-        self.retag_all(user, &key, once, |tags| {
-            tags.iter().filter(|t| tag_key(t) != key).cloned().collect()
-        })
-        .await
+        self.retag_all(user, TagChange::Delete { key: &key }, once)
+            .await
     }
 
-    /// Gives every task of the user carrying the tag `key` the tags `change` makes of its own,
-    /// in one transaction; each task changed gets its version, journal entry and event.
+    /// Gives every task of the user carrying the changed tag its tags after `change`, in one
+    /// transaction; each task changed gets its version, journal entry and event, and the tag
+    /// index follows in a few statements (`store::rename_tag`, `store::forget_tag`).
     async fn retag_all(
         &self,
         user: &AuthUser,
-        key: &str,
+        change: TagChange<'_>,
         once: Option<Keyed<'_, u64>>,
-        change: impl Fn(&[String]) -> Vec<String>,
     ) -> AppResult<u64> {
         let kind = TaskEventKind::Updated;
         let payload = event_payload(user, kind);
@@ -148,22 +190,32 @@ impl TaskService {
         let changed = |tasks: &Option<Vec<(Task, Option<i64>)>>| tasks.as_deref().map(count);
         let written = self
             .write_once(user, once, changed, async |tx| {
-                let ids = store::tagged(tx, user, key).await?;
+                let ids = store::tagged(tx, user, change.key()).await?;
                 if ids.is_empty() {
                     return Ok(None);
                 }
                 let now = now_micros();
                 let mut rows = store::find_many(tx, user, &ids).await?;
                 rows.sort_by_key(|row| row.id);
-                let mut written = Vec::with_capacity(rows.len());
+                let (mut written, mut ids, mut merged) = (Vec::new(), Vec::new(), Vec::new());
                 for row in rows {
                     let task = Task::from(row);
-                    let tags = change(&task.tags);
+                    let tags = change.apply(&task.tags);
                     if tags == task.tags {
                         continue;
                     }
+                    if change.merges(&task.tags) {
+                        merged.push(task.id);
+                    }
                     if let Some(w) = store::retag(tx, user, task.id, &tags, now, &payload).await? {
+                        ids.push(task.id);
                         written.push((Task::from(w.row), w.seq));
+                    }
+                }
+                match change {
+                    TagChange::Delete { key } => store::forget_tag(tx, user, key).await?,
+                    TagChange::Rename { from_key, to } => {
+                        store::rename_tag(tx, user, (from_key, to), &ids, &merged, now).await?
                     }
                 }
                 Ok(Some(written))

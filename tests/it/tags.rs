@@ -384,6 +384,13 @@ async fn rest_rename_merges_and_delete_removes_with_counts_and_versions(app: Tes
     assert_eq!(now(t1.clone()).await["tags"], json!(["Job"]));
     assert_eq!(now(t3.clone()).await["tags"], json!(["Job"]));
     assert_eq!(now(t2.clone()).await["version"], 2, "t2 had no `urgent`");
+    // The filters follow the renames.
+    assert_eq!(titles(&alice, "tag=JOB").await, ["1", "2", "3"]);
+    assert!(
+        titles(&alice, "any_tag=work&any_tag=urgent")
+            .await
+            .is_empty()
+    );
     let counts = alice.get(&tags_path(&alice, "")).await.good(StatusCode::OK);
     assert_eq!(
         counts,

@@ -30,5 +30,7 @@ pub(super) use journal::{
 };
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
-pub(super) use tags::{any_new, distinct, index as index_tags, retag, spellings, tagged};
+pub(super) use tags::{
+    any_new, distinct, forget_tag, index as index_tags, rename_tag, retag, spellings, tagged,
+};
 pub(super) use write::{delete, delete_completed, insert, lock, set_completed, toggle, update};

@@ -2,7 +2,8 @@
 //! `tags`, the per-user distinct-name count behind MAX_TAGS_PER_USER, the counts per tag, the
 //! tasks carrying a tag, and [`retag`], the write of a task's tags alone (rename and delete
 //! across tasks), with its version, journal entry and event like every task write. The
-//! `tag` / `any_tag` filters are `query`'s.
+//! `tag` / `any_tag` filters are `query`'s. Rename and delete move a tag's index rows in a
+//! few statements whatever the number of tasks ([`rename_tag`], [`forget_tag`]).
 //!
 //! A task's rows go with it by the foreign key's cascade, whichever path deletes it: nothing
 //! here needs calling on delete. Every statement is filtered by `tags_visible_to(viewer)`.
@@ -148,9 +149,69 @@ pub(in crate::tasks) async fn tagged(
     })
 }
 
+/// After the tag `key` was deleted from the viewer's tasks: drops its index rows, all of
+/// them at once (every task carrying it changed).
+pub(in crate::tasks) async fn forget_tag(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    key: &str,
+) -> QueryResult<()> {
+    db_run!(conn, |c| {
+        diesel::delete(
+            tt::table
+                .filter(tags_visible_to(viewer))
+                .filter(tt::tag_key.eq(key)),
+        )
+        .execute(c)
+        .await
+        .map(drop)
+    })
+}
+
+/// After the tag `from_key` was renamed `to` on the viewer's tasks `changed` (of which
+/// `merged` already carried `to`): their index rows follow, in three statements whatever
+/// their number: the merged tasks' `from_key` rows go, the others' take the new key, and
+/// every changed task's row of the new key is spelled `to`.
+pub(in crate::tasks) async fn rename_tag(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    (from_key, to): (&str, &str),
+    changed: &[i64],
+    merged: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let to_key = tag_key(to);
+    db_run!(conn, |c| {
+        let rows = || {
+            tt::table
+                .filter(tags_visible_to(viewer))
+                .filter(tt::task_id.eq_any(changed))
+        };
+        if from_key != to_key {
+            diesel::delete(
+                tt::table
+                    .filter(tags_visible_to(viewer))
+                    .filter(tt::task_id.eq_any(merged))
+                    .filter(tt::tag_key.eq(from_key)),
+            )
+            .execute(c)
+            .await?;
+            diesel::update(rows().filter(tt::tag_key.eq(from_key)))
+                .set(tt::tag_key.eq(&to_key))
+                .execute(c)
+                .await?;
+        }
+        diesel::update(rows().filter(tt::tag_key.eq(&to_key)))
+            .set((tt::name.eq(to), tt::changed_at.eq(now)))
+            .execute(c)
+            .await
+            .map(drop)
+    })
+}
+
 /// Sets the tags of one of the viewer's tasks (and nothing else): its version +1, its
-/// `updated_at`, its journal entry and event, and its index rows, in the caller's
-/// transaction. `None` when there is no such task.
+/// `updated_at`, its journal entry and event, in the caller's transaction; its index rows
+/// are the caller's ([`forget_tag`], [`rename_tag`]). `None` when there is no such task.
 pub(in crate::tasks) async fn retag(
     conn: &mut DbConn,
     viewer: &AuthUser,
@@ -161,7 +222,7 @@ pub(in crate::tasks) async fn retag(
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned());
-    let written: QueryResult<Option<Written>> = db_run!(conn, |c| {
+    db_run!(conn, |c| {
         let updated = diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
             .set((tags.eq(&json), updated_at.eq(now), version.eq(version + 1)))
             .returning(TaskRow::as_returning())
@@ -169,10 +230,5 @@ pub(in crate::tasks) async fn retag(
             .await
             .optional()?;
         record_update!(c, viewer, task_id, updated, now, payload)
-    });
-    let written = written?;
-    if written.is_some() {
-        index(conn, viewer, task_id, names, now).await?;
-    }
-    Ok(written)
+    })
 }
