@@ -100,7 +100,11 @@ impl FieldError {
             // FastAPI writes the JSON decoder's character offset as a number in `loc`.
             match field.parse::<u64>() {
                 Ok(n) if self.kind == "json_invalid" => loc.push(json!(n)),
-                _ => loc.push(json!(field)),
+                // An item of a list field, `tags.3`: pydantic's `["body", "tags", 3]`.
+                _ => match field.split_once('.').map(|(f, i)| (f, i.parse::<u64>())) {
+                    Some((name, Ok(index))) => loc.extend([json!(name), json!(index)]),
+                    _ => loc.push(json!(field)),
+                },
             }
         }
         ValidationError {
@@ -173,6 +177,9 @@ pub enum AppError {
     /// 404: no such task for this user (another user's task looks the same).
     #[error("task not found")]
     NotFound,
+    /// 404: no task of this user carries the tag named (rename, delete).
+    #[error("tag not found")]
+    TagNotFound,
     /// 422: the input breaks a rule.
     #[error("invalid input: {0:?}")]
     Validation(Vec<FieldError>),
@@ -182,6 +189,9 @@ pub enum AppError {
     /// 409: the user already has as many tasks as MAX_TASKS_PER_USER allows.
     #[error("task limit reached ({0} tasks)")]
     TaskLimitReached(u64),
+    /// 409: the write would give the user more distinct tags than MAX_TAGS_PER_USER allows.
+    #[error("tag limit reached ({0} tags)")]
+    TagLimitReached(u64),
     /// 429: the user already has the most subscriptions allowed open on this instance.
     #[error("too many open subscriptions (at most {0} per user)")]
     TooManySubscriptions(usize),
@@ -237,14 +247,14 @@ impl AppError {
             }
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::TagNotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_)
             | AppError::QueryTimeout
             | AppError::DatabaseBusy(_)
             | AppError::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::TaskLimitReached(_) => StatusCode::CONFLICT,
+            AppError::TaskLimitReached(_) | AppError::TagLimitReached(_) => StatusCode::CONFLICT,
             AppError::TooManySubscriptions(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooManyConnections(ConnectionLimit::Server(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -265,6 +275,7 @@ impl AppError {
             AppError::Unauthenticated(failure) => failure.detail().to_owned(),
             AppError::Forbidden => "Not authorized to access this user's tasks".to_owned(),
             AppError::NotFound => "Task not found".to_owned(),
+            AppError::TagNotFound => "Tag not found: no task of yours carries it".to_owned(),
             AppError::Validation(errors) => errors
                 .iter()
                 .map(|e| match &e.field {
@@ -286,6 +297,10 @@ impl AppError {
                 .to_owned(),
             AppError::RateLimited(_) => "Too Many Requests".to_owned(),
             AppError::TaskLimitReached(_) => "Task limit reached".to_owned(),
+            AppError::TagLimitReached(cap) => format!(
+                "Tag limit reached: at most {cap} different tags per user (MAX_TAGS_PER_USER); \
+                 remove or rename one first"
+            ),
             AppError::TooManySubscriptions(limit) => {
                 format!("Too many open subscriptions: at most {limit} per user; close one first")
             }

@@ -148,6 +148,12 @@ pub struct LimitsArgs {
           value_parser = check::at_least_one::<u64>("a number of tasks"), global = true)]
     pub max_tasks_per_user: Parsed<u64>,
 
+    /// Most different tag names one user's tasks may carry (ignoring case); a create or update
+    /// that would bring one more is a 409 (REST) or LIMIT_EXCEEDED (GraphQL).
+    #[arg(long, env = "MAX_TAGS_PER_USER", default_value = "500",
+          value_parser = check::at_least_one::<u64>("a number of tags"), global = true)]
+    pub max_tags_per_user: Parsed<u64>,
+
     /// REST: refuse a `PUT`, `DELETE` or `PATCH …/complete` without `If-Match` (428
     /// Precondition Required), so that no client can overwrite a change it has not seen. Off:
     /// `If-Match` is optional, as the FastAPI contract has it.

@@ -78,3 +78,15 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    task_tags (task_id, tag_key) {
+        user_id -> Text,
+        task_id -> BigInt,
+        tag_key -> Text,
+        name -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(tasks, task_tags);

@@ -46,7 +46,8 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     // Ids (scalars): there is no selection to multiply.
     ("clearCompleted", Cost::Once),
     ("deletedIds", Cost::Once),
-    // A task's tags (strings, at most 20): no selection to multiply.
+    // A task's tags (strings, at most 20): no selection to multiply. The same name at the
+    // top: the user's tags (two scalars each), one grouped read bounded by MAX_TAGS_PER_USER.
     ("tags", Cost::Once),
     // The sync answer: every task changed since the cursor, bounded by the per-user task
     // limit; a client must always be able to sync.

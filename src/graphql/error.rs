@@ -15,6 +15,7 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| {
         ext.set("code", code);
         if let AppError::TaskLimitReached(cap)
+        | AppError::TagLimitReached(cap)
         | AppError::Idempotency(IdempotencyError::Full(cap)) = &error
         {
             ext.set("limit", *cap);

@@ -28,6 +28,10 @@ pub struct CreateTaskInput {
     pub recurrence: Option<String>,
     /// The IANA time zone its occurrences keep their wall-clock time in (UTC when absent).
     pub time_zone: Option<String>,
+    /// Up to 20 tags, each 1 to 50 characters after trimming (stored trimmed), unique
+    /// ignoring case (a second spelling is BAD_USER_INPUT naming it), kept in the order
+    /// given. Absent or null: none.
+    pub tags: Option<Vec<String>>,
 }
 
 /// Changes to a task: an absent field is left as it is; `description: null` and
@@ -52,6 +56,9 @@ pub struct UpdateTaskInput {
     pub recurrence: MaybeUndefined<String>,
     /// New IANA time zone (null is not allowed).
     pub time_zone: MaybeUndefined<String>,
+    /// New tags, replacing all of them (same rules as on create); `[]` clears them (null is
+    /// not allowed).
+    pub tags: MaybeUndefined<Vec<String>>,
 }
 
 impl From<CreateTaskInput> for NewTask {
@@ -64,6 +71,7 @@ impl From<CreateTaskInput> for NewTask {
             due_date: input.due_date.map(|d| d.0),
             recurrence: input.recurrence,
             time_zone: input.time_zone,
+            tags: input.tags,
             ..NewTask::default()
         }
     }
@@ -81,6 +89,7 @@ impl UpdateTaskInput {
             due_date: clearable(self.due_date).map(|d| d.map(|d| d.0)),
             recurrence: clearable(self.recurrence),
             time_zone: not_null("time_zone", self.time_zone, "string_type")?,
+            tags: not_null("tags", self.tags, "list_type")?,
             ..TaskPatch::default()
         })
     }

@@ -1,4 +1,4 @@
-//! The two task lists, `tasks` and `tasksConnection`, and the nine filter arguments they share,
+//! The two task lists, `tasks` and `tasksConnection`, and the filter arguments they share,
 //! declared once in [`list_resolvers!`]: each filter's name, type, default and description
 //! there become the arguments of both fields and the fields of [`Filters`], which makes the
 //! service's `ListQuery`. Like the other resolvers: read the viewer, call the service, map the
@@ -87,7 +87,12 @@ list_resolvers! {
     due_before: DateTime, tasks_desc "Only tasks due strictly before this time.";
     due_after: DateTime, tasks_desc "Only tasks due strictly after this time.";
     overdue: bool, tasks_desc "true: only pending tasks whose due date has passed.";
+    tags: TagNames, desc "Only tasks carrying every one of these tags, compared case-insensitively after trimming (up to 50 names, each 1 to 50 characters).";
+    any_tags: TagNames, desc "Only tasks carrying at least one of these tags, compared case-insensitively after trimming (up to 50 names, each 1 to 50 characters); an empty list is no filter.";
 }
+
+/// A filter's tag names (the macro takes a type name).
+type TagNames = Vec<String>;
 
 impl Filters {
     /// The service's list request. An explicit null means the default, as if the argument
@@ -103,6 +108,8 @@ impl Filters {
             due_before: self.due_before.map(|d| d.0),
             due_after: self.due_after.map(|d| d.0),
             overdue: self.overdue.unwrap_or(false),
+            tags: self.tags.unwrap_or_default(),
+            any_tags: self.any_tags.unwrap_or_default(),
         }
     }
 }

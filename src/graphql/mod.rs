@@ -29,6 +29,7 @@ mod nesting;
 mod order;
 mod pipeline;
 mod resolvers;
+mod tags;
 mod types;
 mod ws;
 mod ws_open;
@@ -54,11 +55,12 @@ pub struct Query(
     lists::TaskListQuery,
     resolvers::TaskQuery,
     resolvers::ViewerQuery,
+    tags::TagQuery,
 );
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(resolvers::TaskMutation);
+pub struct Mutation(resolvers::TaskMutation, tags::TagMutation);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, resolvers::TaskSubscription>;

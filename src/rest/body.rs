@@ -11,6 +11,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 
 use super::json::{CategoryName, PriorityName};
+use super::tag_body::{body_tags, create_tags, update_tags};
 use crate::error::{AppError, FieldError};
 use crate::tasks::model::{
     DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, category_names, enum_error, parse_datetime,
@@ -19,7 +20,7 @@ use crate::tasks::model::{
 use crate::tasks::{Category, NewTask, Priority, TaskPatch};
 
 /// Parses a JSON object body.
-fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
+pub(super) fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::invalid(FieldError {
             location: "body",
@@ -67,7 +68,7 @@ fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
     offset
 }
 
-fn string_type(field: &str, input: &Value) -> FieldError {
+pub(super) fn string_type(field: &str, input: &Value) -> FieldError {
     FieldError::body(
         field,
         "string_type",
@@ -121,6 +122,8 @@ pub struct TaskCreate {
     /// spelt by the time zone database). `null` or absent: `UTC`.
     #[schema(example = "Europe/Berlin")]
     time_zone: Option<String>,
+    #[schema(schema_with = create_tags)]
+    tags: Option<Vec<String>>,
 }
 
 impl TaskCreate {
@@ -151,6 +154,7 @@ impl TaskCreate {
         let due_date = body_due_date(&body, &mut errors).flatten();
         let recurrence = optional_string(&body, "recurrence", true, &mut errors).flatten();
         let time_zone = optional_string(&body, "time_zone", true, &mut errors).flatten();
+        let tags = body_tags(&body, true, &mut errors).flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -160,6 +164,7 @@ impl TaskCreate {
                 due_date,
                 recurrence,
                 time_zone,
+                tags,
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -176,6 +181,7 @@ impl From<TaskCreate> for NewTask {
             due_date: body.due_date,
             recurrence: body.recurrence,
             time_zone: body.time_zone,
+            tags: body.tags,
             ..NewTask::default()
         }
     }
@@ -212,6 +218,8 @@ pub struct TaskUpdate {
     /// A new IANA time zone. May be absent, never `null`.
     #[schema(nullable = false, example = "America/New_York")]
     time_zone: Option<String>,
+    #[schema(schema_with = update_tags)]
+    tags: Option<Vec<String>>,
 }
 
 impl TaskUpdate {
@@ -239,6 +247,7 @@ impl TaskUpdate {
         let due_date = body_due_date(&body, &mut errors);
         let recurrence = optional_string(&body, "recurrence", true, &mut errors);
         let time_zone = optional_string(&body, "time_zone", false, &mut errors).flatten();
+        let tags = body_tags(&body, false, &mut errors).flatten();
         if errors.is_empty() {
             Ok(TaskUpdate {
                 title,
@@ -249,6 +258,7 @@ impl TaskUpdate {
                 due_date,
                 recurrence,
                 time_zone,
+                tags,
             })
         } else {
             Err(AppError::Validation(errors))
@@ -267,6 +277,7 @@ impl From<TaskUpdate> for TaskPatch {
             due_date: body.due_date,
             recurrence: body.recurrence,
             time_zone: body.time_zone,
+            tags: body.tags,
             ..TaskPatch::default()
         }
     }

@@ -12,6 +12,8 @@ mod json;
 mod live;
 pub mod openapi;
 mod query;
+mod tag_body;
+mod tags;
 mod tasks;
 mod write_docs;
 
@@ -28,6 +30,7 @@ use crate::AppState;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(tasks::router())
+        .merge(tags::router())
         .merge(live::router())
         .split_for_parts()
 }

@@ -38,7 +38,10 @@ use crate::AppState;
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "tasks", description = "One user's tasks"))
+    tags(
+        (name = "tasks", description = "One user's tasks"),
+        (name = "tags", description = "One user's tags, across their tasks")
+    )
 )]
 pub struct ApiDoc;
 
@@ -116,6 +119,17 @@ pub struct TaskPath {
     /// The task's id.
     #[param(value_type = i64)]
     pub id: String,
+}
+
+/// The path of one tag.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TagPath {
+    /// The token's user id.
+    pub user_id: String,
+    /// The tag's name, percent-encoded (`%20` for a space, `%2F` for `/`); any case.
+    #[param(min_length = 1)]
+    pub name: String,
 }
 
 /// `If-Match` on a write (RFC 9110 §13.1.1).

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use super::json::{CategoryName, PriorityName};
+use super::tag_body::{all_tags_filter, any_tags_filter};
 use crate::error::{AppError, FieldError};
 use crate::tasks::model::{category_names, enum_error, parse_datetime, priority_names};
 use crate::tasks::page::{MAX_PAGE_SIZE, page_size};
@@ -20,7 +21,7 @@ use crate::tasks::{
 };
 
 /// Query parameters of the list. Unknown parameters are ignored; for a repeated one the last
-/// wins.
+/// wins, except `tag` and `any_tag`, which collect every value.
 #[derive(Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
@@ -59,6 +60,12 @@ pub struct ListParams {
     due_after: Option<DateTime<Utc>>,
     /// `true`: only pending tasks whose due date has passed (`false`: no filter).
     overdue: Option<bool>,
+    /// Tasks carrying all of these tags (described by `tag_body::all_tags_filter`).
+    #[param(schema_with = all_tags_filter)]
+    tag: Vec<String>,
+    /// Tasks carrying any of these tags (described by `tag_body::any_tags_filter`).
+    #[param(schema_with = any_tags_filter)]
+    any_tag: Vec<String>,
     /// Page size, 1–200. With it the response is one page: a `Link: <…>; rel="next"` header
     /// leads to the next one, and `X-Total-Count` gives the number over all pages.
     #[param(minimum = 1, maximum = 200)]
@@ -140,6 +147,8 @@ impl ListParams {
                 Err(e) => errors.push(e),
             },
             "overdue" => self.overdue = query_bool("overdue", value, errors).or(self.overdue),
+            "tag" => self.tag.push(value.to_owned()),
+            "any_tag" => self.any_tag.push(value.to_owned()),
             "limit" => {
                 if let Some(n) = query_int("limit", value, errors) {
                     match page_size("query", "limit", n, 1, Value::from(value)) {
@@ -167,6 +176,8 @@ impl ListParams {
             due_before: self.due_before,
             due_after: self.due_after,
             overdue: self.overdue.unwrap_or_default(),
+            tags: self.tag,
+            any_tags: self.any_tag,
         };
         // Read against the final order: a cursor is only valid for the order it was made in.
         let mut after = None;

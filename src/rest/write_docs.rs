@@ -19,6 +19,10 @@ pub type ItemWriteErrors = WriteErrors<true, false>;
 /// Errors of `PUT /tasks/{id}`.
 pub type UpdateErrors = WriteErrors<true, true>;
 
+/// What a write with a task body adds to its 409.
+pub(super) const TAG_CAP_NOTE: &str = ", or the task's tags would give the user more than \
+     MAX_TAGS_PER_USER different tags (`Tag limit reached: …`)";
+
 /// The `Idempotency-Key` request header, as documented (`idempotency::WriteKey` reads it).
 pub struct KeyHeader;
 
@@ -73,6 +77,10 @@ impl<const ID: bool, const BODY: bool> IntoResponses for WriteErrors<ID, BODY> {
             "A request with this `Idempotency-Key` is still running (`code`: \
              `IDEMPOTENCY_KEY_IN_USE`); retry after `Retry-After` seconds for its outcome",
         );
+        // A task body's tags may meet the per-user cap on different names.
+        if BODY && let Some(RefOr::T(conflict)) = map.get_mut("409") {
+            conflict.description.push_str(TAG_CAP_NOTE);
+        }
         // 429 keeps its rate-limit headers; a key can also meet the per-user cap.
         if let Some(RefOr::T(limited)) = map.get_mut("429") {
             limited.description.push_str(

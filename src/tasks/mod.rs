@@ -22,6 +22,8 @@ pub mod service;
 mod stats;
 mod store;
 pub mod sync;
+pub mod tag_rules;
+mod tags;
 pub(crate) mod task;
 pub mod time;
 mod unit;
@@ -35,3 +37,4 @@ pub use model::{
 pub use page::{Cursor, Page, PageRequest};
 pub use service::TaskService;
 pub use sync::TaskChangeSet;
+pub use tags::TagCount;

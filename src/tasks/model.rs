@@ -12,6 +12,7 @@ pub(crate) use super::rules::{
     search_needle, title_key, validate_description, validate_due_date, validate_search,
     validate_title,
 };
+use super::tag_rules::validate_tags;
 use crate::db::schema::tasks;
 use crate::error::{AppError, AppResult};
 
@@ -177,6 +178,10 @@ pub struct ListQuery {
     pub due_after: Option<DateTime<Utc>>,
     /// Only pending tasks whose due date has passed.
     pub overdue: bool,
+    /// Only tasks carrying every one of these tags (compared case-insensitively).
+    pub tags: Vec<String>,
+    /// Only tasks carrying at least one of these tags (none: no filter).
+    pub any_tags: Vec<String>,
 }
 
 impl ListQuery {
@@ -220,7 +225,7 @@ pub struct NewTask {
     pub list_id: Option<i64>,
     /// The task to create it as a subtask of; `None` is the top level.
     pub parent_id: Option<i64>,
-    /// Tags; `None` is none.
+    /// Tags, in the order given; `None` is none (checked and trimmed by `validated`).
     pub tags: Option<Vec<String>>,
     /// How it repeats (an RRULE); needs a due date.
     pub recurrence: Option<String>,
@@ -248,7 +253,7 @@ pub struct TaskPatch {
     pub list_id: Option<Option<i64>>,
     /// New parent (`Some(None)`: the top level); the task goes to the end of its siblings.
     pub parent_id: Option<Option<i64>>,
-    /// New tags, replacing all of them.
+    /// New tags, replacing all of them in the order given (`Some([])` clears them).
     pub tags: Option<Vec<String>>,
     /// New recurrence, or `Some(None)` to stop repeating.
     pub recurrence: Option<Option<String>>,
@@ -282,6 +287,12 @@ impl NewTask {
             match validate_time_zone(name) {
                 Ok(name) => self.time_zone = Some(name),
                 Err(e) => errors.push(e),
+            }
+        }
+        if let Some(tags) = &self.tags {
+            match validate_tags(tags) {
+                Ok(tags) => self.tags = Some(tags),
+                Err(e) => errors.extend(e),
             }
         }
         if errors.is_empty() {
@@ -319,6 +330,12 @@ impl TaskPatch {
             match validate_time_zone(name) {
                 Ok(name) => self.time_zone = Some(name),
                 Err(e) => errors.push(e),
+            }
+        }
+        if let Some(tags) = &self.tags {
+            match validate_tags(tags) {
+                Ok(tags) => self.tags = Some(tags),
+                Err(e) => errors.extend(e),
             }
         }
         if errors.is_empty() {

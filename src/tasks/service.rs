@@ -20,6 +20,7 @@ use super::model::{
     ListQuery, NewTask, Precondition, Task, TaskPatch, TaskRow, micros, validate_search,
 };
 use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
+use super::tag_rules::filter_keys;
 use super::unit::UnitOfWork;
 use super::visibility;
 use super::{series, store};
@@ -37,9 +38,11 @@ pub struct TaskService {
     /// This instance's subscribers, by user.
     pub(super) events: EventRouter,
     /// How writes publish their events (NOTIFY or in-process), chosen once at construction.
-    publisher: Publisher,
+    pub(super) publisher: Publisher,
     /// MAX_TASKS_PER_USER.
     max_tasks: u64,
+    /// MAX_TAGS_PER_USER: different tag names per user (`tasks::tags`).
+    pub(super) max_tags: u64,
     /// How long deletions are remembered for incremental sync.
     pub(super) tombstone_retention: Duration,
     /// Idempotency keys: retention, cap, the keys in flight (`tasks::idempotency`).
@@ -55,6 +58,9 @@ pub(super) fn now_micros() -> NaiveDateTime {
 fn check_query(query: &ListQuery) -> AppResult<()> {
     if let Some(search) = &query.search {
         validate_search("query", "search", search).map_err(AppError::invalid)?;
+    }
+    for (field, names) in [("tag", &query.tags), ("any_tag", &query.any_tags)] {
+        filter_keys(field, names).map_err(AppError::Validation)?;
     }
     Ok(())
 }
@@ -76,6 +82,7 @@ impl TaskService {
             work: UnitOfWork::new(db),
             events: EventRouter::new(max_subscriptions_per_user),
             max_tasks: u64::MAX,
+            max_tags: u64::MAX,
             tombstone_retention,
             keys: KeyPolicy::default(),
         }
@@ -129,7 +136,7 @@ impl TaskService {
 
     /// After a commit: delivers the event in-process where the publisher says so (a write
     /// that changed nothing, `seq` = `None`, has none).
-    fn delivered(
+    pub(super) fn delivered(
         &self,
         user: &AuthUser,
         kind: TaskEventKind,
@@ -302,7 +309,12 @@ impl TaskService {
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
-                Ok(store::insert(tx, user, &input, now, self.max_tasks, &payload).await?)
+                let written =
+                    store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
+                if let (Some(written), Some(tags)) = (&written, &input.tags) {
+                    self.index_tags(tx, user, written.row.id, tags, now).await?;
+                }
+                Ok(written)
             })
             .await?
             .ok_or(AppError::TaskLimitReached(self.max_tasks))?;
@@ -327,7 +339,12 @@ impl TaskService {
             .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
                 let series = series::for_update(tx, user, id, &patch).await?;
-                Ok(store::update(tx, user, id, (&patch, &series), now_micros(), &payload).await?)
+                let now = now_micros();
+                let written = store::update(tx, user, id, (&patch, &series), now, &payload).await?;
+                if let (Some(_), Some(tags)) = (&written, &patch.tags) {
+                    self.index_tags(tx, user, id, tags, now).await?;
+                }
+                Ok(written)
             })
             .await?;
         self.published_update(user, written)
@@ -438,7 +455,7 @@ impl TaskService {
 }
 
 /// The NOTIFY payload builder of the user's writes of this kind.
-fn event_payload(
+pub(super) fn event_payload(
     user: &AuthUser,
     kind: TaskEventKind,
 ) -> impl Fn(i64, i64, Option<&TaskRow>) -> String + Sync + '_ {

@@ -20,7 +20,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 
 use crate::auth::AuthUser;
-use crate::db::schema::{idempotency_keys, task_changes, task_sync_cursors, tasks};
+use crate::db::schema::{idempotency_keys, task_changes, task_sync_cursors, task_tags, tasks};
 
 /// The filter "tasks this viewer may see".
 pub(super) type VisibleTasks<'a> = dsl::Eq<tasks::user_id, &'a str>;
@@ -50,6 +50,11 @@ fn tasks_seen_by(viewer_id: &str) -> VisibleTasks<'_> {
 /// The filter on the change journal (`task_changes`): the entries about tasks `viewer` sees.
 pub(super) fn journal_visible_to(viewer: &AuthUser) -> dsl::Eq<task_changes::user_id, &str> {
     journal_of_owner(viewer.id())
+}
+
+/// The filter on the tag index (`task_tags`): the tags of the tasks `viewer` sees.
+pub(super) fn tags_visible_to(viewer: &AuthUser) -> dsl::Eq<task_tags::user_id, &str> {
+    task_tags::user_id.eq(viewer.id())
 }
 
 /// The filter on stored idempotency outcomes: the keys `viewer` sent (keys belong to the

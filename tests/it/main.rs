@@ -38,6 +38,7 @@ mod schema;
 mod search_keys;
 mod shutdown;
 mod subscriptions;
+mod tags;
 mod tasks;
 mod tls;
 mod versions;

@@ -4,7 +4,8 @@ use crate::common::{Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-/// Every REST operation: (method, path template, takes a task id, takes a body).
+/// Every REST operation: (method, path template, names a resource that may be absent (404),
+/// takes a body).
 const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("get", "/api/{user_id}/tasks", false, false),
     ("get", "/api/{user_id}/tasks/stats", false, false),
@@ -15,6 +16,9 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("patch", "/api/{user_id}/tasks/{id}/complete", true, false),
     ("get", "/api/{user_id}/tasks/changes", false, false),
     ("get", "/api/{user_id}/tasks/events", false, false),
+    ("get", "/api/{user_id}/tags", false, false),
+    ("put", "/api/{user_id}/tags/{name}", true, true),
+    ("delete", "/api/{user_id}/tags/{name}", true, false),
 ];
 
 async fn app() -> TestApp {
@@ -104,10 +108,11 @@ async fn the_spec_lists_every_rest_route() {
             "{method} {path} has no success response"
         );
         let params = parameters(operation, "path");
-        let mut wanted = vec!["user_id"];
-        if *takes_id {
-            wanted.push("id");
-        }
+        // The template's own `{…}` segments, in order.
+        let wanted: Vec<&str> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
         assert_eq!(params, wanted, "{method} {path} path parameters");
     }
     let list_params = parameters(&spec["paths"]["/api/{user_id}/tasks"]["get"], "query");
@@ -124,6 +129,8 @@ async fn the_spec_lists_every_rest_route() {
             "due_before",
             "due_after",
             "overdue",
+            "tag",
+            "any_tag",
             "limit",
             "cursor"
         ]
@@ -178,10 +185,21 @@ async fn every_documented_operation_is_served() {
     let alice = app.user("alice");
     let task = alice.create_task("Documented").await;
     let id = task["id"].to_string();
+    // A tag on a task of its own, so that deleting the task above leaves it for the tag routes.
+    alice
+        .post(
+            &alice.tasks_path(""),
+            serde_json::json!({"title": "Tagged", "tags": ["doc"]}),
+        )
+        .await
+        .good(StatusCode::CREATED);
     // DELETE last, so the task is there for the others.
     let (deletes, others): (Vec<_>, Vec<_>) = OPERATIONS.iter().partition(|op| op.0 == "delete");
     for (method, path, _, takes_body) in others.into_iter().chain(deletes) {
-        let path = path.replace("{user_id}", "alice").replace("{id}", &id);
+        let path = path
+            .replace("{user_id}", "alice")
+            .replace("{id}", &id)
+            .replace("{name}", "doc");
         let method: Method = method.to_uppercase().parse().unwrap();
         if path.ends_with("/events") {
             // A stream that never ends: the status is enough.
@@ -199,7 +217,8 @@ async fn every_documented_operation_is_served() {
             );
             continue;
         }
-        let body = takes_body.then(|| serde_json::json!({"title": "x"}));
+        // A task body, or a tag's new name (renaming `doc` as itself keeps it for DELETE).
+        let body = takes_body.then(|| serde_json::json!({"title": "x", "name": "doc"}));
         let response = alice.request(method.clone(), &path, body).await;
         assert!(
             response.status.is_success(),

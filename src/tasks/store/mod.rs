@@ -2,7 +2,7 @@
 //! task reads ([`query`]), task writes ([`write`]), the change journal and per-user change
 //! counters behind sync and events ([`journal`]), stored idempotency outcomes
 //! ([`idempotency`]), the maintenance jobs' SQL ([`maintenance`]), and the per-backend search
-//! and title keys ([`keys`]).
+//! and title keys ([`keys`]), and the tag index ([`tags`]).
 //!
 //! Every function takes the viewer and every statement is filtered by `tasks::visibility`
 //! (the prune alone sees every user's rows, and says why): no function here can read or
@@ -19,6 +19,7 @@ mod keys;
 mod maintenance;
 mod order;
 mod query;
+mod tags;
 mod write;
 
 pub(super) use idempotency::{
@@ -29,6 +30,9 @@ pub(super) use journal::{
 };
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
+pub(super) use tags::{
+    any_new, distinct, forget_tag, index as index_tags, rename_tag, retag, spellings, tagged,
+};
 pub(super) use write::{
     SeriesWrite, delete, delete_completed, insert, lock, set_completed, toggle, update,
 };

@@ -13,7 +13,8 @@ use crate::db::{DbConn, strpos};
 use crate::db_run;
 use crate::tasks::model::{ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle};
 use crate::tasks::page::{PageRequest, SortValue};
-use crate::tasks::visibility::{VisibleTasks, visible_to, visible_to_member};
+use crate::tasks::tag_rules::tag_key;
+use crate::tasks::visibility::{VisibleTasks, tags_visible_to, visible_to, visible_to_member};
 
 /// Adds the filters of a [`ListQuery`] to a boxed query on `tasks` (written once, expanded
 /// for each backend inside `db_run!`).
@@ -59,6 +60,40 @@ macro_rules! filtered {
     }};
 }
 
+/// Adds a [`ListQuery`]'s tag filters to a boxed query on `tasks`: for each `tags` name, the
+/// task carries it; with `any_tags`, the task carries at least one of them. Each is an
+/// `id IN (…)` over the viewer's rows of the tag index (its `(user_id, tag_key)` index).
+macro_rules! tag_filtered {
+    ($q:expr, $query:expr, $viewer:expr) => {{
+        use crate::db::schema::task_tags as tt;
+        use crate::db::schema::tasks::dsl::id;
+        let query: &ListQuery = $query;
+        let mut q = $q;
+        for name in &query.tags {
+            q = q.filter(
+                id.eq_any(
+                    tt::table
+                        .filter(tags_visible_to($viewer))
+                        .filter(tt::tag_key.eq(tag_key(name)))
+                        .select(tt::task_id),
+                ),
+            );
+        }
+        if !query.any_tags.is_empty() {
+            let keys: Vec<String> = query.any_tags.iter().map(|n| tag_key(n)).collect();
+            q = q.filter(
+                id.eq_any(
+                    tt::table
+                        .filter(tags_visible_to($viewer))
+                        .filter(tt::tag_key.eq_any(keys))
+                        .select(tt::task_id),
+                ),
+            );
+        }
+        q
+    }};
+}
+
 /// Keeps the rows after `$value, $after_id` in the order (`$col`, id) `$dir`. The first,
 /// redundant condition bounds the index range; the second breaks ties by id.
 macro_rules! after_key {
@@ -97,6 +132,7 @@ pub(in crate::tasks) async fn list(
             query,
             now
         );
+        q = tag_filtered!(q, query, viewer);
         if let Some(cursor) = after {
             let i = cursor.id;
             q = match &cursor.value {
@@ -164,7 +200,7 @@ pub(in crate::tasks) async fn count(
 ) -> QueryResult<i64> {
     // The names come into scope inside `filtered!`.
     db_run!(conn, |c| {
-        filtered!(
+        let q = filtered!(
             c,
             tasks
                 .filter(visible_to(viewer))
@@ -172,9 +208,8 @@ pub(in crate::tasks) async fn count(
                 .into_boxed(),
             query,
             now
-        )
-        .get_result(c)
-        .await
+        );
+        tag_filtered!(q, query, viewer).get_result(c).await
     })
 }
 

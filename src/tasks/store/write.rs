@@ -89,6 +89,8 @@ struct TaskChanges<'a> {
     recurrence: Option<Option<&'a str>>,
     time_zone: Option<&'a str>,
     recurrence_start: Option<Option<NaiveDateTime>>,
+    /// The JSON array; the tag index is rewritten with it by the service (`store::tags`).
+    tags: Option<String>,
 }
 
 /// What an update does to a repeating task's series, decided by `tasks::series` from the row
@@ -120,6 +122,10 @@ impl<'a> TaskChanges<'a> {
             recurrence: if series.stop { Some(None) } else { recurrence },
             time_zone: patch.time_zone.as_deref(),
             recurrence_start: series.start,
+            tags: patch
+                .tags
+                .as_ref()
+                .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".to_owned())),
         }
     }
 }
