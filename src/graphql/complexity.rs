@@ -46,6 +46,9 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     // Ids (scalars): there is no selection to multiply.
     ("clearCompleted", Cost::Once),
     ("deletedIds", Cost::Once),
+    // A task's subtasks: a list inside a list (`tasks { subtasks { … } }`), so it multiplies
+    // its selection like `tasks` does.
+    ("subtasks", Cost::Items(10)),
     // A task's tags (strings, at most 20): no selection to multiply.
     ("tags", Cost::Once),
     // The sync answer: every task changed since the cursor, bounded by the per-user task

@@ -25,10 +25,12 @@ mod inputs;
 mod introspection;
 mod limits;
 mod lists;
+mod moves;
 mod nesting;
 mod order;
 mod pipeline;
 mod resolvers;
+mod task_fields;
 mod types;
 mod ws;
 mod ws_open;
@@ -58,7 +60,7 @@ pub struct Query(
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(resolvers::TaskMutation);
+pub struct Mutation(resolvers::TaskMutation, moves::MoveMutation);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, resolvers::TaskSubscription>;

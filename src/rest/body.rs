@@ -19,7 +19,7 @@ use crate::tasks::model::{
 use crate::tasks::{Category, NewTask, Priority, TaskPatch};
 
 /// Parses a JSON object body.
-fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
+pub(super) fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::invalid(FieldError {
             location: "body",
@@ -94,6 +94,35 @@ fn optional_string(
     }
 }
 
+/// A task or list id field: absent is `None`, `null` is `Some(None)`, else an integer
+/// (pydantic's `int_type` / `int_from_float` otherwise).
+pub(super) fn optional_id(
+    body: &Map<String, Value>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<i64>> {
+    match body.get(field)? {
+        Value::Null => Some(None),
+        Value::Number(n) if n.as_i64().is_some() => Some(n.as_i64()),
+        Value::Number(n) if n.is_f64() => {
+            let kind = "int_from_float";
+            let message = "Input should be a valid integer, got a number with a fractional part";
+            errors.push(FieldError::body(
+                field,
+                kind,
+                message,
+                Value::Number(n.clone()),
+            ));
+            None
+        }
+        other => {
+            let message = "Input should be a valid integer";
+            errors.push(FieldError::body(field, "int_type", message, other.clone()));
+            None
+        }
+    }
+}
+
 /// Body of `POST /api/{user_id}/tasks`; other fields (`id`, `user_id`, unknown ones) are
 /// ignored.
 #[derive(ToSchema)]
@@ -111,6 +140,10 @@ pub struct TaskCreate {
     /// RFC 3339 with a time zone (stored in UTC, to the microsecond), or `null`.
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
     due_date: Option<DateTime<Utc>>,
+    /// Create it as a subtask of this task of the user's (404 otherwise; at most 3 levels
+    /// deep, 422 beyond); it goes into the parent's list. `null` or absent: the top level.
+    #[schema(value_type = Option<i64>)]
+    parent_id: Option<i64>,
 }
 
 impl TaskCreate {
@@ -139,6 +172,7 @@ impl TaskCreate {
         let priority = body_priority(&body, true, &mut errors);
         let category = body_category(&body, true, &mut errors);
         let due_date = body_due_date(&body, &mut errors).flatten();
+        let parent_id = optional_id(&body, "parent_id", &mut errors).flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -146,6 +180,7 @@ impl TaskCreate {
                 priority,
                 category,
                 due_date,
+                parent_id,
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -160,6 +195,7 @@ impl From<TaskCreate> for NewTask {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            parent_id: body.parent_id,
             ..NewTask::default()
         }
     }
@@ -186,6 +222,15 @@ pub struct TaskUpdate {
     /// RFC 3339 with a time zone; `null` clears it.
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
     due_date: Option<Option<DateTime<Utc>>>,
+    /// Move it to this list (`null`: the inbox), at the end: the same as
+    /// `POST …/tasks/{id}/move` without a neighbour (same rules; its subtasks follow it).
+    #[schema(value_type = Option<i64>)]
+    list_id: Option<Option<i64>>,
+    /// Make it a subtask of this task (`null`: the top level), at the end of its subtasks:
+    /// the same as `POST …/tasks/{id}/move` without a neighbour. The current value leaves
+    /// the task where it is.
+    #[schema(value_type = Option<i64>)]
+    parent_id: Option<Option<i64>>,
 }
 
 impl TaskUpdate {
@@ -211,6 +256,8 @@ impl TaskUpdate {
         let priority = body_priority(&body, false, &mut errors);
         let category = body_category(&body, false, &mut errors);
         let due_date = body_due_date(&body, &mut errors);
+        let list_id = optional_id(&body, "list_id", &mut errors);
+        let parent_id = optional_id(&body, "parent_id", &mut errors);
         if errors.is_empty() {
             Ok(TaskUpdate {
                 title,
@@ -219,6 +266,8 @@ impl TaskUpdate {
                 priority,
                 category,
                 due_date,
+                list_id,
+                parent_id,
             })
         } else {
             Err(AppError::Validation(errors))
@@ -235,6 +284,8 @@ impl From<TaskUpdate> for TaskPatch {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            list_id: body.list_id,
+            parent_id: body.parent_id,
             ..TaskPatch::default()
         }
     }

@@ -10,6 +10,7 @@ mod conditional;
 mod idempotency;
 mod json;
 mod live;
+mod moves;
 pub mod openapi;
 mod query;
 mod tasks;
@@ -29,6 +30,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(tasks::router())
         .merge(live::router())
+        .merge(moves::router())
         .split_for_parts()
 }
 

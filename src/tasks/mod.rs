@@ -12,6 +12,7 @@ pub mod events;
 mod idempotency;
 mod keys;
 pub mod model;
+pub mod moves;
 pub mod page;
 pub mod position;
 mod prune;
@@ -30,6 +31,7 @@ pub use model::{
     Category, ListQuery, NewTask, Precondition, Priority, SortKey, SortOrder, Task, TaskPatch,
     TaskStats, TaskStatus,
 };
+pub use moves::MoveTask;
 pub use page::{Cursor, Page, PageRequest};
 pub use service::TaskService;
 pub use sync::TaskChangeSet;

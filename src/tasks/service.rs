@@ -37,7 +37,7 @@ pub struct TaskService {
     /// This instance's subscribers, by user.
     pub(super) events: EventRouter,
     /// How writes publish their events (NOTIFY or in-process), chosen once at construction.
-    publisher: Publisher,
+    pub(super) publisher: Publisher,
     /// MAX_TASKS_PER_USER.
     max_tasks: u64,
     /// How long deletions are remembered for incremental sync.
@@ -259,7 +259,9 @@ impl TaskService {
         let ids = |deleted: &Vec<(i64, i64)>| Some(deleted.iter().map(|(id, _)| *id).collect());
         let deleted = self
             .write_once(user, once, ids, async |tx| {
-                let deleted = store::delete_completed(tx, user, now_micros(), &payload).await?;
+                // A completed parent takes its subtasks with it (`moves`).
+                let now = now_micros();
+                let deleted = super::moves::delete_completed_trees(tx, user, now, &payload).await?;
                 if !deleted.is_empty() {
                     // As for a single delete: tombstones pile up here.
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
@@ -299,13 +301,27 @@ impl TaskService {
         let now = now_micros();
         let kind = TaskEventKind::Created;
         let payload = event_payload(user, kind);
+        let renumber = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
-        let written = self
-            .write_once(user, once, written_task, async |tx| {
-                Ok(store::insert(tx, user, &input, now, self.max_tasks, &payload).await?)
-            })
-            .await?
-            .ok_or(AppError::TaskLimitReached(self.max_tasks))?;
+        let (written, renumbered) = self
+            .write_once(
+                user,
+                once,
+                |(w, _)| written_task(w),
+                async |tx| {
+                    // A subtask takes its parent's list; a long key at the end renumbers first.
+                    store::lock_owner(tx, user).await?;
+                    let input = super::moves::subtask_input(tx, user, &input).await?;
+                    let renumbered =
+                        super::moves::room_at_end(tx, user, &input, now, &renumber).await?;
+                    let written =
+                        store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
+                    Ok((written, renumbered))
+                },
+            )
+            .await?;
+        let written = written.ok_or(AppError::TaskLimitReached(self.max_tasks))?;
+        self.published_all(user, renumbered);
         let task = Task::from(written.row);
         self.delivered(user, kind, task.id, Some(&task), written.seq);
         Ok(task)
@@ -323,12 +339,23 @@ impl TaskService {
         let patch = patch.validated()?;
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
-        let written = self
-            .write_once(user, once, written_task, async |tx| {
-                hold(tx, user, id, &expect).await?;
-                Ok(store::update(tx, user, id, &patch, now_micros(), &payload).await?)
-            })
+        let (written, moved) = self
+            .write_once(
+                user,
+                once,
+                |(w, _)| written_task(w),
+                async |tx| {
+                    hold(tx, user, id, &expect).await?;
+                    let now = now_micros();
+                    // A new list or parent is a move to the end of that group (`moves`).
+                    let (patch, moved) =
+                        super::moves::placed_patch(tx, user, id, patch, now, &payload).await?;
+                    let written = store::update(tx, user, id, &patch, now, &payload).await?;
+                    Ok((written, moved))
+                },
+            )
             .await?;
+        self.published_all(user, moved);
         self.published_update(user, written)
     }
 
@@ -386,24 +413,27 @@ impl TaskService {
         let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
-        let gone = |seq: &Option<i64>| seq.map(drop);
+        let gone = |deleted: &Option<Vec<(i64, i64)>>| deleted.as_ref().map(drop);
         let deleted = self
             .write_once(user, once, gone, async |tx| {
                 hold(tx, user, id, &expect).await?;
-                let seq = store::delete(tx, user, id, now_micros(), &payload).await?;
-                if seq.is_some() {
+                // Its subtasks go with it, each with its tombstone (`moves`).
+                let deleted =
+                    super::moves::delete_tree(tx, user, id, now_micros(), &payload).await?;
+                if deleted.is_some() {
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
                 }
-                Ok(seq)
+                Ok(deleted)
             })
             .await?;
-        let seq = deleted.ok_or(AppError::NotFound)?;
-        self.delivered(user, kind, id, None, Some(seq));
+        for (gone_id, seq) in deleted.ok_or(AppError::NotFound)? {
+            self.delivered(user, kind, gone_id, None, Some(seq));
+        }
         Ok(())
     }
 
     /// Maps a changed row to the task (404 when there was none) and tells subscribers.
-    fn published_update(
+    pub(super) fn published_update(
         &self,
         user: &AuthUser,
         written: Option<store::Written>,
@@ -422,7 +452,7 @@ impl TaskService {
 }
 
 /// The NOTIFY payload builder of the user's writes of this kind.
-fn event_payload(
+pub(super) fn event_payload(
     user: &AuthUser,
     kind: TaskEventKind,
 ) -> impl Fn(i64, i64, Option<&TaskRow>) -> String + Sync + '_ {

@@ -20,7 +20,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 
 use crate::auth::AuthUser;
-use crate::db::schema::{idempotency_keys, task_changes, task_sync_cursors, tasks};
+use crate::db::schema::{idempotency_keys, task_changes, task_lists, task_sync_cursors, tasks};
 
 /// The filter "tasks this viewer may see".
 pub(super) type VisibleTasks<'a> = dsl::Eq<tasks::user_id, &'a str>;
@@ -45,6 +45,11 @@ pub(super) fn owned_by(viewer: &AuthUser) -> VisibleTasks<'_> {
 
 fn tasks_seen_by(viewer_id: &str) -> VisibleTasks<'_> {
     tasks::user_id.eq(viewer_id)
+}
+
+/// The viewer's task lists (a move's destination must be one of them).
+pub(super) fn list_visible_to(viewer: &AuthUser) -> dsl::Eq<task_lists::user_id, &str> {
+    task_lists::user_id.eq(owner(viewer))
 }
 
 /// The filter on the change journal (`task_changes`): the entries about tasks `viewer` sees.
