@@ -12,7 +12,7 @@ pub mod events;
 mod idempotency;
 mod keys;
 pub mod model;
-pub mod moves;
+mod moves;
 pub mod page;
 pub mod position;
 mod prune;
@@ -23,6 +23,7 @@ mod store;
 pub mod sync;
 pub(crate) mod task;
 pub mod time;
+mod tree;
 mod unit;
 mod visibility;
 
@@ -31,7 +32,7 @@ pub use model::{
     Category, ListQuery, NewTask, Precondition, Priority, SortKey, SortOrder, Task, TaskPatch,
     TaskStats, TaskStatus,
 };
-pub use moves::MoveTask;
 pub use page::{Cursor, Page, PageRequest};
 pub use service::TaskService;
 pub use sync::TaskChangeSet;
+pub use tree::{MAX_DEPTH, MoveTask};

@@ -129,7 +129,7 @@ impl TaskService {
 
     /// After a commit: delivers the event in-process where the publisher says so (a write
     /// that changed nothing, `seq` = `None`, has none).
-    fn delivered(
+    pub(super) fn delivered(
         &self,
         user: &AuthUser,
         kind: TaskEventKind,
@@ -245,39 +245,9 @@ impl TaskService {
         })
     }
 
-    /// Deletes the user's completed tasks in one transaction, each with its tombstone and
-    /// event (so sync and every instance see them), and returns their ids.
-    pub async fn clear_completed(
-        &self,
-        user: &AuthUser,
-        once: Option<Keyed<'_, Vec<i64>>>,
-    ) -> AppResult<Vec<i64>> {
-        let kind = TaskEventKind::Deleted;
-        let payload = event_payload(user, kind);
-        let cutoff = self.tombstone_cutoff();
-        let _turn = self.publisher.turn().await;
-        let ids = |deleted: &Vec<(i64, i64)>| Some(deleted.iter().map(|(id, _)| *id).collect());
-        let deleted = self
-            .write_once(user, once, ids, async |tx| {
-                // A completed parent takes its subtasks with it (`moves`).
-                let now = now_micros();
-                let deleted = super::moves::delete_completed_trees(tx, user, now, &payload).await?;
-                if !deleted.is_empty() {
-                    // As for a single delete: tombstones pile up here.
-                    store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
-                }
-                Ok(deleted)
-            })
-            .await?;
-        for (id, seq) in &deleted {
-            self.delivered(user, kind, *id, None, Some(*seq));
-        }
-        Ok(deleted.into_iter().map(|(id, _)| id).collect())
-    }
-
     /// Most tombstones kept per user: as many as the tasks they may have (MAX_TASKS_PER_USER),
     /// so a user's journal holds at most twice that many entries however often they delete.
-    fn tombstones_kept(&self) -> i64 {
+    pub(super) fn tombstones_kept(&self) -> i64 {
         i64::try_from(self.max_tasks).unwrap_or(i64::MAX)
     }
 
@@ -311,9 +281,9 @@ impl TaskService {
                 async |tx| {
                     // A subtask takes its parent's list; a long key at the end renumbers first.
                     store::lock_owner(tx, user).await?;
-                    let input = super::moves::subtask_input(tx, user, &input).await?;
+                    let input = super::tree::subtask_input(tx, user, &input).await?;
                     let renumbered =
-                        super::moves::room_at_end(tx, user, &input, now, &renumber).await?;
+                        super::tree::room_at_end(tx, user, &input, now, &renumber).await?;
                     let written =
                         store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
                     Ok((written, renumbered))
@@ -349,7 +319,7 @@ impl TaskService {
                     let now = now_micros();
                     // A new list or parent is a move to the end of that group (`moves`).
                     let (patch, moved) =
-                        super::moves::placed_patch(tx, user, id, patch, now, &payload).await?;
+                        super::tree::placed_patch(tx, user, id, patch, now, &payload).await?;
                     let written = store::update(tx, user, id, &patch, now, &payload).await?;
                     Ok((written, moved))
                 },
@@ -419,7 +389,7 @@ impl TaskService {
                 hold(tx, user, id, &expect).await?;
                 // Its subtasks go with it, each with its tombstone (`moves`).
                 let deleted =
-                    super::moves::delete_tree(tx, user, id, now_micros(), &payload).await?;
+                    super::tree::delete_tree(tx, user, id, now_micros(), &payload).await?;
                 if deleted.is_some() {
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
                 }
