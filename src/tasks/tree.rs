@@ -310,6 +310,7 @@ pub(super) async fn placed_patch(
     if patch.list_id.is_none() && patch.parent_id.is_none() {
         return Ok((patch, Vec::new()));
     }
+    store::lock_owner(tx, user).await?;
     let task = find(tx, user, id).await?;
     let to = MoveTask {
         list_id: patch.list_id.filter(|list| *list != task.list_id),
@@ -337,6 +338,8 @@ pub(super) async fn delete_tree(
     now: NaiveDateTime,
     payload: &store::PayloadFn<'_>,
 ) -> AppResult<Option<Vec<(i64, i64)>>> {
+    // Serialised with creates and moves, so no subtask lands under a parent being deleted.
+    store::lock_owner(tx, user).await?;
     if store::find(tx, user, id).await?.is_none() {
         return Ok(None);
     }
@@ -358,6 +361,7 @@ pub(super) async fn delete_completed_trees(
     now: NaiveDateTime,
     payload: &store::PayloadFn<'_>,
 ) -> AppResult<Vec<(i64, i64)>> {
+    store::lock_owner(tx, user).await?;
     let mut ids = store::completed_ids(tx, user).await?;
     let mut level = ids.clone();
     for _ in 0..MAX_DEPTH {

@@ -13,6 +13,7 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("put", "/api/{user_id}/tasks/{id}", true, true),
     ("delete", "/api/{user_id}/tasks/{id}", true, false),
     ("patch", "/api/{user_id}/tasks/{id}/complete", true, false),
+    ("post", "/api/{user_id}/tasks/{id}/move", true, true),
     ("get", "/api/{user_id}/tasks/changes", false, false),
     ("get", "/api/{user_id}/tasks/events", false, false),
 ];
@@ -124,6 +125,7 @@ async fn the_spec_lists_every_rest_route() {
             "due_before",
             "due_after",
             "overdue",
+            "parent_id",
             "limit",
             "cursor"
         ]
