@@ -150,6 +150,7 @@ impl TaskService {
         let rows = self
             .work
             .read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, None, now_micros()).await?)
             })
             .await?;
@@ -207,6 +208,7 @@ impl TaskService {
         };
         let rows = self
             .page_read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, Some(&page), now).await?)
             })
             .await?;
@@ -232,6 +234,7 @@ impl TaskService {
         let (mut rows, total) = self
             .work
             .read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
                 let rows = store::list(conn, user, query, Some(&probe), now).await?;
                 Ok((rows, store::count(conn, user, query, now).await?))
             })

@@ -11,7 +11,7 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::model::{NewTask, Task, TaskPatch};
+use super::model::{ListQuery, NewTask, Task, TaskPatch};
 use super::position;
 use super::store::{self, Placement, Written};
 use crate::auth::AuthUser;
@@ -131,20 +131,20 @@ pub(super) async fn plan(
         }
         match to.list_id {
             Some(wanted) if wanted != above.list_id => {
-                let why =
-                    "a subtask is in its parent's list; leave list_id out or give the parent's";
+                let why = format!(
+                    "a subtask is in its parent's list (task {parent_id}'s: {}); leave list_id \
+                     out, or give parent_id null to move the task out of its parent",
+                    group_name(above.list_id, "the inbox")
+                );
                 return Err(refused("list_id", why, id_value(wanted)));
             }
             _ => list = above.list_id,
         }
-    } else if to.parent_id.is_none() && task.parent_id.is_some() && list != task.list_id {
-        let why = "a subtask is in its parent's list: to move it to another list, also give \
-                   parent_id (null for the top level)";
-        return Err(refused("list_id", why, id_value(list)));
     }
     if let Some(list_id) = list.filter(|_| to.list_id.is_some())
         && !store::list_exists(tx, user, list_id).await?
     {
+        // The lists branch names this 404 `AppError::ListNotFound` ("List not found").
         return Err(AppError::NotFound);
     }
     let mut others = Vec::new();
@@ -243,6 +243,19 @@ async fn place_in_group(
 
 fn group_name(id: Option<i64>, none: &str) -> String {
     id.map_or_else(|| none.to_owned(), |id| id.to_string())
+}
+
+/// A list request's `parent_id` filter names one of the viewer's tasks (404 otherwise, as
+/// any other id of another user's).
+pub(super) async fn check_parent_filter(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    query: &ListQuery,
+) -> AppResult<()> {
+    if let Some(Some(parent)) = query.parent_id {
+        find(conn, user, parent).await?;
+    }
+    Ok(())
 }
 
 /// A create's input under the subtask rules: with `parent_id`, the parent must be the

@@ -47,9 +47,10 @@ fn tasks_seen_by(viewer_id: &str) -> VisibleTasks<'_> {
     tasks::user_id.eq(viewer_id)
 }
 
-/// The viewer's task lists (a move's destination must be one of them).
-pub(super) fn list_visible_to(viewer: &AuthUser) -> dsl::Eq<task_lists::user_id, &str> {
-    task_lists::user_id.eq(owner(viewer))
+/// The filter on `task_lists` for the lists `viewer` may see (and so read, change, delete,
+/// or put tasks in): their own. With shared lists, this grows with [`visible_to`].
+pub(super) fn lists_visible_to(viewer: &AuthUser) -> dsl::Eq<task_lists::user_id, &str> {
+    task_lists::user_id.eq(viewer.id())
 }
 
 /// The filter on the change journal (`task_changes`): the entries about tasks `viewer` sees.

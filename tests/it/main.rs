@@ -31,6 +31,7 @@ mod moves;
 mod openapi;
 mod operations;
 mod pooler;
+mod positions;
 mod realtime;
 mod rest;
 mod row_security;

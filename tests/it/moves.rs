@@ -1,17 +1,14 @@
 //! Manual order (issue 21), on both backends and through both APIs: moves first, last and
 //! between; into and out of a parent; refused neighbours (another group 422, another user's
-//! 404); 1,000 moves between the same two neighbours keep the order and short positions;
-//! renumbering seen by an SSE subscriber; `sort=position` / `POSITION` order and paging;
+//! 404); `sort=position` / `POSITION` order and paging (long keys and renumbering:
+//! `positions`);
 //! a move's precondition and idempotency key. The `*_across_lists*` cases create lists
 //! through the lists API (`POST /api/{user}/lists`), which another branch adds.
-
-use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::live::SseReader;
-use crate::common::{Backend, TestApp, UserClient, assert_error_at};
+use crate::common::{TestApp, UserClient, assert_error_at};
 
 backend_tests!(
     rest_moves_first_last_and_between,
@@ -24,13 +21,7 @@ backend_tests!(
     moves_across_lists_refuse_foreign_lists_and_other_groups,
 );
 
-// Hundreds of moves: without the per-user rate limit.
-backend_cases!(
-    thousand_moves_between_the_same_two_neighbours_stay_short,
-    renumbering_is_seen_by_an_sse_subscriber,
-);
-
-fn id(task: &Value) -> i64 {
+pub(crate) fn id(task: &Value) -> i64 {
     task["id"].as_i64().expect("an id")
 }
 
@@ -41,7 +32,11 @@ async fn create(user: &UserClient<'_>, body: Value) -> Value {
 }
 
 /// `POST …/tasks/{id}/move` with `body`.
-async fn move_task(user: &UserClient<'_>, task: i64, body: Value) -> crate::common::TestResponse {
+pub(crate) async fn move_task(
+    user: &UserClient<'_>,
+    task: i64,
+    body: Value,
+) -> crate::common::TestResponse {
     user.post(&user.tasks_path(&format!("/{task}/move")), body)
         .await
 }
@@ -56,11 +51,11 @@ async fn ids(user: &UserClient<'_>, query: &str) -> Vec<i64> {
 }
 
 /// The top-level inbox tasks in manual order.
-async fn order(user: &UserClient<'_>) -> Vec<i64> {
+pub(crate) async fn order(user: &UserClient<'_>) -> Vec<i64> {
     ids(user, "sort=position&parent_id=none").await
 }
 
-async fn four(user: &UserClient<'_>) -> [i64; 4] {
+pub(crate) async fn four(user: &UserClient<'_>) -> [i64; 4] {
     let mut made = [0; 4];
     for (i, title) in ["a", "b", "c", "d"].into_iter().enumerate() {
         made[i] = id(&user.create_task(title).await);
@@ -290,115 +285,6 @@ async fn refused_neighbours_and_foreign_ids(app: TestApp) {
     assert_eq!(gql(neighbour, vars).await, "BAD_USER_INPUT");
     let vars = json!({"id": b.to_string(), "n": theirs.to_string()});
     assert_eq!(gql(neighbour, vars).await, "NOT_FOUND");
-}
-
-/// Moves `movers` (three tasks) in turn, `moves` times, each between the two moved before it
-/// (which are neighbours): the gap halves on alternate sides every time, the worst case for
-/// fractional keys. Checks the order against a model as it goes; returns the longest
-/// position seen.
-async fn bisect(user: &UserClient<'_>, movers: [i64; 3], moves: usize) -> usize {
-    let mut model = order(user).await;
-    let mut longest = 0;
-    for k in 0..moves {
-        let mover = movers[k % 3];
-        let (prev1, prev2) = (movers[(k + 2) % 3], movers[(k + 1) % 3]);
-        let at = |id: i64, model: &[i64]| model.iter().position(|t| *t == id).unwrap();
-        model.remove(at(mover, &model));
-        let upper = at(prev1, &model).min(at(prev2, &model));
-        let after = model[upper];
-        model.insert(upper + 1, mover);
-        let moved = move_task(user, mover, json!({"after_id": after}))
-            .await
-            .good(StatusCode::OK);
-        longest = longest.max(moved["position"].as_str().unwrap().len());
-        if k % 50 == 0 || k + 1 == moves {
-            assert_eq!(order(user).await, model, "after move {k}");
-            let list = user.get(&user.tasks_path("")).await.good(StatusCode::OK);
-            for task in list.as_array().unwrap() {
-                longest = longest.max(task["position"].as_str().unwrap().len());
-            }
-        }
-    }
-    longest
-}
-
-async fn thousand_moves_between_the_same_two_neighbours_stay_short(backend: Backend) {
-    let app = start_app!(backend, "--rate-limit" => "0");
-    let alice = app.user("alice");
-    let [a, x, y, b] = four(&alice).await;
-    let mut longest = 0;
-    for i in 0..1000 {
-        // Always just below `a`, above the task moved there before it.
-        let (mover, other) = if i % 2 == 0 { (x, y) } else { (y, x) };
-        let moved = move_task(&alice, mover, json!({"after_id": a}))
-            .await
-            .good(StatusCode::OK);
-        longest = longest.max(moved["position"].as_str().unwrap().len());
-        if i % 97 == 0 || i == 999 {
-            assert_eq!(
-                order(&alice).await,
-                vec![a, mover, other, b],
-                "after move {i}"
-            );
-        }
-    }
-    eprintln!("longest position, 1000 moves just below one task: {longest} characters");
-    assert!(longest < 100, "positions stay short: {longest}");
-
-    // The worst case: 1,000 moves each into the middle of the last gap.
-    let z = id(&alice.create_task("z").await);
-    let worst = bisect(&alice, [x, y, z], 1000).await;
-    eprintln!("longest position, 1000 moves halving one gap: {worst} characters");
-    assert!(
-        worst <= 52,
-        "as the design says (48 + one move's key): {worst}"
-    );
-    // The neighbours were renumbered on the way (each time: version + 1).
-    let first = alice
-        .get(&alice.tasks_path(&format!("/{b}")))
-        .await
-        .good(StatusCode::OK);
-    assert!(first["version"].as_i64().unwrap() > 1, "{first}");
-}
-
-async fn renumbering_is_seen_by_an_sse_subscriber(backend: Backend) {
-    let app = start_app!(backend, "--rate-limit" => "0");
-    let alice = app.user("alice");
-    let [a, x, y, z] = four(&alice).await;
-    let mut sse = SseReader::open(&app, "alice", "/api/alice/tasks/events", &[]).await;
-    assert_eq!(sse.response.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // Halving one gap renumbers the group within a few dozen moves.
-    bisect(&alice, [x, y, z], 60).await;
-    let renumbered = alice
-        .get(&alice.tasks_path(&format!("/{a}")))
-        .await
-        .good(StatusCode::OK);
-    assert!(renumbered["version"].as_i64().unwrap() > 1, "{renumbered}");
-    // Every move's event comes, and the renumberings': `a` at its positions, in order.
-    let mut last = None;
-    while last.as_ref() != Some(&renumbered["version"]) {
-        let (_, event) = sse.next_event().await;
-        assert_ne!(event["kind"], "DELETED", "{event}");
-        if event["id"] == a {
-            assert_eq!(event["kind"], "UPDATED", "{event}");
-            last = Some(event["task"]["version"].clone());
-            if event["task"]["version"] == renumbered["version"] {
-                assert_eq!(event["task"]["position"], renumbered["position"]);
-            }
-        }
-    }
-    let sync = alice
-        .get(&alice.tasks_path("/changes"))
-        .await
-        .good(StatusCode::OK);
-    let synced = sync["changed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| id(t) == a)
-        .cloned();
-    assert_eq!(synced.unwrap()["position"], renumbered["position"]);
 }
 
 async fn sort_by_position_orders_and_pages(app: TestApp) {

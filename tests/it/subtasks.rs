@@ -347,6 +347,23 @@ async fn foreign_and_missing_parents_are_404(app: TestApp) {
         "{data}"
     );
     assert_eq!(ids(&alice, "").await, vec![mine], "nothing created");
+    // The parent filter: another user's (or a missing) parent is 404 too.
+    for parent in [theirs, 987_654] {
+        let listed = alice
+            .get(&alice.tasks_path(&format!("?parent_id={parent}")))
+            .await;
+        assert_eq!(listed.status, StatusCode::NOT_FOUND, "{}", listed.text);
+    }
+    let data = alice
+        .graphql(
+            "query($p: ID) { tasks(parentId: $p) { id } }",
+            json!({"p": theirs.to_string()}),
+        )
+        .await;
+    assert_eq!(
+        data["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{data}"
+    );
     let bobs = bob.get(&bob.tasks_path("")).await.good(StatusCode::OK);
     assert_eq!(bobs.as_array().unwrap().len(), 1);
 }

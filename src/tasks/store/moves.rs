@@ -16,7 +16,7 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
-use crate::tasks::visibility::{list_visible_to, owner, visible_to};
+use crate::tasks::visibility::{lists_visible_to, owner, visible_to};
 
 /// Serialises the owner's placements: on PostgreSQL a per-owner advisory lock until the
 /// transaction ends (the one a create takes), so two concurrent moves never read the same
@@ -105,7 +105,7 @@ pub(in crate::tasks) async fn list_exists(
     db_run!(conn, |c| {
         use crate::db::schema::task_lists::dsl::*;
         task_lists
-            .filter(list_visible_to(viewer))
+            .filter(lists_visible_to(viewer))
             .filter(id.eq(list))
             .select(id)
             .first::<i64>(c)
