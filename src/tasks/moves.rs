@@ -35,8 +35,10 @@ impl TaskService {
         let outcome = |moved: &Moved| moved.task.as_ref().map(|w| Task::from(w.row.clone()));
         let moved = self
             .write_once(user, once, outcome, async |tx| {
-                hold(tx, user, id, &expect).await?;
+                // The owner's placement lock before the task's row lock, as every placement
+                // takes them: a renumbering holding the first may need the second.
                 store::lock_owner(tx, user).await?;
+                hold(tx, user, id, &expect).await?;
                 let task = tree::find(tx, user, id).await?;
                 let now = now_micros();
                 let (placement, others) = tree::plan(tx, user, &task, &to, now, &payload).await?;

@@ -318,6 +318,7 @@ impl TaskService {
                 once,
                 |(w, _)| written_task(w),
                 async |tx| {
+                    super::tree::lock_if_moving(tx, user, &patch).await?;
                     hold(tx, user, id, &expect).await?;
                     let now = now_micros();
                     // A new list or parent is a move to the end of that group (`moves`).
@@ -389,6 +390,8 @@ impl TaskService {
         let gone = |deleted: &Option<Vec<(i64, i64)>>| deleted.as_ref().map(drop);
         let deleted = self
             .write_once(user, once, gone, async |tx| {
+                // Before the row lock, as placements take them (`tree::lock_if_moving`).
+                store::lock_owner(tx, user).await?;
                 hold(tx, user, id, &expect).await?;
                 // Its subtasks go with it, each with its tombstone (`moves`).
                 let deleted =

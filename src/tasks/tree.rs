@@ -323,7 +323,6 @@ pub(super) async fn placed_patch(
     if patch.list_id.is_none() && patch.parent_id.is_none() {
         return Ok((patch, Vec::new()));
     }
-    store::lock_owner(tx, user).await?;
     let task = find(tx, user, id).await?;
     let to = MoveTask {
         list_id: patch.list_id.filter(|list| *list != task.list_id),
@@ -340,6 +339,20 @@ pub(super) async fn placed_patch(
     patch.parent_id = placement.parent_id;
     patch.position = placement.position;
     Ok((patch, others))
+}
+
+/// Before a PUT's precondition: a patch that changes the list or parent is a move, and takes
+/// the owner's placement lock (`store::lock_owner`) before the task's row lock, as every
+/// placement does: a renumbering holding the first may need the second, never the reverse.
+pub(super) async fn lock_if_moving(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    patch: &TaskPatch,
+) -> AppResult<()> {
+    if patch.list_id.is_some() || patch.parent_id.is_some() {
+        store::lock_owner(tx, user).await?;
+    }
+    Ok(())
 }
 
 /// Deletes `id` and all its descendants (deepest first), each with its tombstone; `None`

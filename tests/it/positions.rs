@@ -4,7 +4,10 @@
 //! SSE subscriber and by sync; a create after a long key renumbers its group first. Each
 //! runs without the rate limit (hundreds of requests).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
+
+use futures::future::join_all;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -17,6 +20,7 @@ backend_cases!(
     thousand_moves_between_the_same_two_neighbours_stay_short,
     renumbering_is_seen_by_an_sse_subscriber,
     a_create_after_a_long_key_renumbers_its_group,
+    concurrent_moves_and_creates_keep_positions_distinct,
 );
 
 /// Moves `movers` (three tasks) in turn, `moves` times, each between the two moved before it
@@ -200,4 +204,43 @@ async fn a_create_after_a_long_key_renumbers_its_group(backend: Backend) {
         "{kinds:?}"
     );
     assert_eq!(kinds[2], ("CREATED".to_owned(), new["id"].clone()));
+}
+
+/// Moves into one gap and creates at the end, all at once: each reads its neighbours under the
+/// owner's placement lock, so no two tasks get the same position and none is lost.
+async fn concurrent_moves_and_creates_keep_positions_distinct(backend: Backend) {
+    let app = start_app!(backend, "--rate-limit" => "0");
+    let alice = app.user("alice");
+    let mut made = Vec::new();
+    for i in 0..12 {
+        made.push(id(&alice.create_task(&format!("t{i}")).await));
+    }
+    let first = made[0];
+    let moves = made[1..].iter().map(|task| {
+        let alice = app.user("alice");
+        async move {
+            move_task(&alice, *task, json!({"after_id": first}))
+                .await
+                .good(StatusCode::OK)
+        }
+    });
+    let creates = (0..6).map(|i| {
+        let alice = app.user("alice");
+        async move { alice.create_task(&format!("new {i}")).await }
+    });
+    let (_, _) = tokio::join!(join_all(moves), join_all(creates));
+    let list = alice
+        .get(&alice.tasks_path("?sort=position"))
+        .await
+        .good(StatusCode::OK);
+    let positions: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["position"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(positions.len(), 18);
+    let distinct: BTreeSet<&String> = positions.iter().collect();
+    assert_eq!(distinct.len(), 18, "{positions:?}");
+    assert_eq!(order(&alice).await[0], first);
 }
