@@ -158,6 +158,23 @@ async fn graphql_moves_first_last_and_between(app: TestApp) {
         both["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{both}"
     );
+    let stale = alice
+        .graphql(
+            "mutation($id: ID!) { moveTask(id: $id, expectedVersion: 1) { id } }",
+            json!({"id": d.to_string()}),
+        )
+        .await;
+    let error = &stale["errors"][0]["extensions"];
+    assert_eq!(error["code"], "VERSION_CONFLICT", "{stale}");
+    assert_eq!(error["task"]["id"], d.to_string());
+    let keyed = "mutation($id: ID!) { moveTask(id: $id, idempotencyKey: \"m-1\") { version } }";
+    let once = alice
+        .graphql_data(keyed, json!({"id": b.to_string()}))
+        .await;
+    let again = alice
+        .graphql_data(keyed, json!({"id": b.to_string()}))
+        .await;
+    assert_eq!(once, again, "a replay, not a second move");
 }
 
 async fn moves_into_and_out_of_a_parent(app: TestApp) {
@@ -444,6 +461,12 @@ async fn moves_across_lists_take_the_subtree_along(app: TestApp) {
         )
         .await;
     assert_eq!(data["moveTask"]["listId"], Value::Null);
+    // PUT with a list is the same move, subtree included.
+    let path = alice.tasks_path(&format!("/{parent}"));
+    let put = alice.put(&path, json!({"list_id": list})).await;
+    assert_eq!(put.good(StatusCode::OK)["list_id"], list);
+    let path = alice.tasks_path(&format!("/{child}"));
+    assert_eq!(alice.get(&path).await.good(StatusCode::OK)["list_id"], list);
 }
 
 async fn moves_across_lists_refuse_foreign_lists_and_other_groups(app: TestApp) {
