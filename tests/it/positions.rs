@@ -2,7 +2,8 @@
 //! neighbours, and 1,000 moves each into the middle of the last gap, keep the order and
 //! positions of at most 48 characters; the renumbering that keeps them short is seen by an
 //! SSE subscriber and by sync; a create after a long key renumbers its group first. Each
-//! runs without the rate limit (hundreds of requests).
+//! runs without the rate limit (hundreds of requests). Also moves to a list written in SQL,
+//! so the list rules run before the lists API is merged.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -21,6 +22,7 @@ backend_cases!(
     renumbering_is_seen_by_an_sse_subscriber,
     a_create_after_a_long_key_renumbers_its_group,
     concurrent_moves_and_creates_keep_positions_distinct,
+    a_new_list_takes_the_subtree_along_with_a_list_written_in_sql,
 );
 
 /// Moves `movers` (three tasks) in turn, `moves` times, each between the two moved before it
@@ -135,48 +137,73 @@ async fn renumbering_is_seen_by_an_sse_subscriber(backend: Backend) {
 /// Appending lengthens keys (about one byte per 127 creates); a create whose key would pass
 /// the limit renumbers its group first. The long key is written directly here, as thousands
 /// of creates would leave it.
+/// A server over a database this test can also write to directly.
+struct Direct {
+    app: TestApp,
+    url: String,
+    _dir: tempfile::TempDir,
+    _pg: Option<crate::common::pg::TempDatabase>,
+}
+
+impl Direct {
+    async fn start(backend: Backend) -> Option<Direct> {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = match backend {
+            Backend::Postgres => Some(crate::common::pg::TempDatabase::create().await?),
+            Backend::Sqlite => None,
+        };
+        let url = match &pg {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("todo.db").display()),
+        };
+        let app = TestApp::builder(backend)
+            .database_url(&url)
+            .arg("--rate-limit", "0")
+            .start()
+            .await?;
+        Some(Direct {
+            app,
+            url,
+            _dir: dir,
+            _pg: pg,
+        })
+    }
+
+    /// Runs `sql` as the database's owner, behind the server's back.
+    async fn exec(&self, sql: &str) {
+        match self.url.strip_prefix("sqlite://") {
+            None => {
+                let (client, connection) =
+                    tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                        .await
+                        .unwrap();
+                tokio::spawn(connection);
+                client.batch_execute(sql).await.unwrap();
+            }
+            Some(path) => {
+                use diesel::{Connection, RunQueryDsl, SqliteConnection};
+                let mut conn = SqliteConnection::establish(path).unwrap();
+                diesel::sql_query("PRAGMA busy_timeout = 10000")
+                    .execute(&mut conn)
+                    .unwrap();
+                diesel::sql_query(sql).execute(&mut conn).unwrap();
+            }
+        }
+    }
+}
+
 async fn a_create_after_a_long_key_renumbers_its_group(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let pg = match backend {
-        Backend::Postgres => match crate::common::pg::TempDatabase::create().await {
-            Some(db) => Some(db),
-            None => return,
-        },
-        Backend::Sqlite => None,
+    let Some(direct) = Direct::start(backend).await else {
+        return;
     };
-    let url = match &pg {
-        Some(db) => db.url.clone(),
-        None => format!("sqlite://{}", dir.path().join("todo.db").display()),
-    };
-    let app = TestApp::builder(backend)
-        .database_url(&url)
-        .start()
-        .await
-        .unwrap();
+    let app = &direct.app;
     let alice = app.user("alice");
     let first = id(&alice.create_task("first").await);
     let last = id(&alice.create_task("last").await);
     let long = format!("{}80", "ff".repeat(24));
     let write = format!("UPDATE tasks SET position = '{long}' WHERE id = {last}");
-    match &pg {
-        Some(_) => {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client.batch_execute(&write).await.unwrap();
-        }
-        None => {
-            use diesel::{Connection, RunQueryDsl, SqliteConnection};
-            let path = dir.path().join("todo.db");
-            let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
-            diesel::sql_query("PRAGMA busy_timeout = 10000")
-                .execute(&mut conn)
-                .unwrap();
-            diesel::sql_query(write).execute(&mut conn).unwrap();
-        }
-    }
-    let mut sse = SseReader::open(&app, "alice", "/api/alice/tasks/events", &[]).await;
+    direct.exec(&write).await;
+    let mut sse = SseReader::open(app, "alice", "/api/alice/tasks/events", &[]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let new = alice.create_task("new").await;
     assert!(new["position"].as_str().unwrap().len() <= 16, "{new}");
@@ -243,4 +270,103 @@ async fn concurrent_moves_and_creates_keep_positions_distinct(backend: Backend) 
     let distinct: BTreeSet<&String> = positions.iter().collect();
     assert_eq!(distinct.len(), 18, "{positions:?}");
     assert_eq!(order(&alice).await[0], first);
+}
+
+/// Moves to a list, before the lists API exists in this branch: the list is written in SQL.
+/// The task's subtree follows it (each subtask's version + 1, its place kept); a subtask
+/// alone cannot leave its parent's list; another user's list is 404.
+async fn a_new_list_takes_the_subtree_along_with_a_list_written_in_sql(backend: Backend) {
+    let Some(direct) = Direct::start(backend).await else {
+        return;
+    };
+    let app = &direct.app;
+    let alice = app.user("alice");
+    direct
+        .exec(
+            "INSERT INTO task_lists (user_id, name, name_key, position, created_at, updated_at) \
+             VALUES ('alice', 'Work', 'work', '80', '2026-11-24 00:00:00', '2026-11-24 00:00:00'), \
+                    ('bob', 'Bob', 'bob', '80', '2026-11-24 00:00:00', '2026-11-24 00:00:00')",
+        )
+        .await;
+    let (list, bobs) = (1, 2);
+    let parent = id(&alice.create_task("parent").await);
+    let create = |title: &'static str, parent: i64| {
+        let alice = app.user("alice");
+        async move {
+            let body = json!({"title": title, "parent_id": parent});
+            id(&alice
+                .post(&alice.tasks_path(""), body)
+                .await
+                .good(StatusCode::CREATED))
+        }
+    };
+    let child = create("child", parent).await;
+    let second = create("second", parent).await;
+    let grandchild = create("grandchild", child).await;
+    let other = id(&alice.create_task("other").await);
+
+    let moved = move_task(&alice, parent, json!({"list_id": list}))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(
+        (moved["list_id"].clone(), moved["version"].clone()),
+        (json!(list), json!(2))
+    );
+    for task in [child, second, grandchild] {
+        let now = alice
+            .get(&alice.tasks_path(&format!("/{task}")))
+            .await
+            .good(StatusCode::OK);
+        assert_eq!(
+            (now["list_id"].clone(), now["version"].clone()),
+            (json!(list), json!(2))
+        );
+    }
+    let under = alice
+        .get(&alice.tasks_path(&format!("?parent_id={parent}&sort=position")))
+        .await
+        .good(StatusCode::OK);
+    let under: Vec<i64> = under.as_array().unwrap().iter().map(id).collect();
+    assert_eq!(under, vec![child, second], "places kept");
+
+    // A subtask alone cannot change list while it keeps its parent.
+    let refused = move_task(&alice, child, json!({"list_id": null})).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    // A neighbour in the inbox is not a sibling in the list.
+    let refused = move_task(&alice, parent, json!({"after_id": other})).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let refused = move_task(&alice, other, json!({"list_id": bobs})).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text);
+    let missing = move_task(&alice, other, json!({"list_id": 999})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    // Into the list next to `parent`, then back to the inbox by PUT, subtree and all.
+    move_task(&alice, other, json!({"list_id": list, "before_id": parent}))
+        .await
+        .good(StatusCode::OK);
+    let back = alice
+        .put(
+            &alice.tasks_path(&format!("/{parent}")),
+            json!({"list_id": null}),
+        )
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(back["list_id"], serde_json::Value::Null);
+    let gc = alice
+        .get(&alice.tasks_path(&format!("/{grandchild}")))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(
+        (gc["list_id"].clone(), gc["version"].clone()),
+        (serde_json::Value::Null, json!(3))
+    );
 }
