@@ -48,6 +48,9 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     ("deletedIds", Cost::Once),
     // A task's tags (strings, at most 20): no selection to multiply. The same name at the
     // top: the user's tags (two scalars each), one grouped read bounded by MAX_TAGS_PER_USER.
+    // A task's subtasks: a list inside a list (`tasks { subtasks { … } }`), so it multiplies
+    // its selection like `tasks` does.
+    ("subtasks", Cost::Items(10)),
     ("tags", Cost::Once),
     // The sync answer: every task changed since the cursor, bounded by the per-user task
     // limit; a client must always be able to sync.

@@ -2,7 +2,7 @@
 //! input (`NewTask`, `TaskPatch`): a new writable field is added here and nowhere else in the
 //! resolvers. Validation of the values is the service's (`tasks::model`), not this file's.
 
-use async_graphql::{InputObject, MaybeUndefined, Result};
+use async_graphql::{ID, InputObject, MaybeUndefined, Result};
 
 use super::error::to_graphql_error;
 use super::types::{Category, DateTime, Priority};
@@ -32,6 +32,9 @@ pub struct CreateTaskInput {
     /// ignoring case (a second spelling is BAD_USER_INPUT naming it), kept in the order
     /// given. Absent or null: none.
     pub tags: Option<Vec<String>>,
+    /// Create it as a subtask of this task (NOT_FOUND if not the signed-in user's; at most 3
+    /// levels deep); it goes into the parent's list. Null: the top level.
+    pub parent_id: Option<ID>,
 }
 
 /// Changes to a task: an absent field is left as it is; `description: null` and
@@ -59,22 +62,49 @@ pub struct UpdateTaskInput {
     /// New tags, replacing all of them (same rules as on create); `[]` clears them (null is
     /// not allowed).
     pub tags: MaybeUndefined<Vec<String>>,
+    /// Move it to this list (null: the inbox), at the end: as `moveTask` without a neighbour.
+    pub list_id: MaybeUndefined<ID>,
+    /// Make it a subtask of this task (null: the top level), at the end of its subtasks: as
+    /// `moveTask` without a neighbour. The current value leaves it where it is.
+    pub parent_id: MaybeUndefined<ID>,
 }
 
-impl From<CreateTaskInput> for NewTask {
-    fn from(input: CreateTaskInput) -> Self {
-        NewTask {
-            title: input.title,
-            description: input.description,
-            priority: input.priority.map(Into::into),
-            category: input.category.map(Into::into),
-            due_date: input.due_date.map(|d| d.0),
-            recurrence: input.recurrence,
-            time_zone: input.time_zone,
-            tags: input.tags,
+impl CreateTaskInput {
+    /// The service's input (an id argument that is not an integer is BAD_USER_INPUT).
+    pub(super) fn into_new(self) -> Result<NewTask> {
+        Ok(NewTask {
+            title: self.title,
+            description: self.description,
+            priority: self.priority.map(Into::into),
+            category: self.category.map(Into::into),
+            due_date: self.due_date.map(|d| d.0),
+            recurrence: self.recurrence,
+            time_zone: self.time_zone,
+            tags: self.tags,
+            parent_id: self
+                .parent_id
+                .map(|id| id_number("parentId", &id))
+                .transpose()?,
             ..NewTask::default()
-        }
+        })
     }
+}
+
+/// An id argument as the service's integer (`field` names it in the error).
+pub(super) fn id_number(field: &str, id: &ID) -> Result<i64> {
+    id.parse::<i64>().map_err(|_| {
+        super::error::bad_argument(
+            field,
+            "Input should be a valid integer, unable to parse string as an integer",
+        )
+    })
+}
+
+/// An optional id: absent, null or an integer.
+pub(super) fn clearable_id(field: &str, value: MaybeUndefined<ID>) -> Result<Option<Option<i64>>> {
+    clearable(value)
+        .map(|id| id.map(|id| id_number(field, &id)).transpose())
+        .transpose()
 }
 
 impl UpdateTaskInput {
@@ -90,6 +120,8 @@ impl UpdateTaskInput {
             recurrence: clearable(self.recurrence),
             time_zone: not_null("time_zone", self.time_zone, "string_type")?,
             tags: not_null("tags", self.tags, "list_type")?,
+            list_id: clearable_id("listId", self.list_id)?,
+            parent_id: clearable_id("parentId", self.parent_id)?,
             ..TaskPatch::default()
         })
     }

@@ -7,9 +7,9 @@
 //! GraphQL has no way to spread one input type into separate arguments (an input object would
 //! change the schema every client is written against), hence the macro.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 
-use super::error::to_graphql_error;
+use super::error::{bad_argument, to_graphql_error};
 use super::types::{
     Category, DateTime, Priority, SortOrder, Task, TaskConnection, TaskSort, TaskStatus,
 };
@@ -80,7 +80,7 @@ macro_rules! list_resolvers {
 list_resolvers! {
     status: TaskStatus = "Some(TaskStatus::All)";
     sort: TaskSort = "Some(TaskSort::CreatedAt)";
-    order: SortOrder = "Some(SortOrder::Desc)";
+    order: SortOrder, desc "Direction: DESC by default, except ASC (top first) for POSITION.";
     priority: Priority, tasks_desc "Only tasks of this priority.";
     category: Category, tasks_desc "Only tasks of this category.";
     search: String, desc "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves. Up to 100 characters.";
@@ -89,6 +89,7 @@ list_resolvers! {
     overdue: bool, tasks_desc "true: only pending tasks whose due date has passed.";
     tags: TagNames, desc "Only tasks carrying every one of these tags, compared case-insensitively after trimming (up to 50 names, each 1 to 50 characters).";
     any_tags: TagNames, desc "Only tasks carrying at least one of these tags, compared case-insensitively after trimming (up to 50 names, each 1 to 50 characters); an empty list is no filter.";
+    parent_id: ID, desc "Only the subtasks (direct children) of this task.";
 }
 
 /// A filter's tag names (the macro takes a type name).
@@ -97,11 +98,26 @@ type TagNames = Vec<String>;
 impl Filters {
     /// The service's list request. An explicit null means the default, as if the argument
     /// were absent.
-    fn into_query(self) -> ListQuery {
-        ListQuery {
+    fn into_query(self) -> Result<ListQuery> {
+        let sort = self.sort.unwrap_or(TaskSort::CreatedAt);
+        let order = match (self.order, sort) {
+            (Some(order), _) => order,
+            (None, TaskSort::Position) => SortOrder::Asc,
+            (None, _) => SortOrder::Desc,
+        };
+        let parent_id = match &self.parent_id {
+            Some(id) => Some(Some(id.parse::<i64>().map_err(|_| {
+                bad_argument(
+                    "parentId",
+                    "Input should be a valid integer, unable to parse string as an integer",
+                )
+            })?)),
+            None => None,
+        };
+        Ok(ListQuery {
             status: self.status.unwrap_or(TaskStatus::All).into(),
-            sort: self.sort.unwrap_or(TaskSort::CreatedAt).into(),
-            order: Some(self.order.unwrap_or(SortOrder::Desc).into()),
+            sort: sort.into(),
+            order: Some(order.into()),
             priority: self.priority.map(Into::into),
             category: self.category.map(Into::into),
             search: self.search,
@@ -110,7 +126,8 @@ impl Filters {
             overdue: self.overdue.unwrap_or(false),
             tags: self.tags.unwrap_or_default(),
             any_tags: self.any_tags.unwrap_or_default(),
-        }
+            parent_id,
+        })
     }
 }
 
@@ -118,7 +135,7 @@ impl Filters {
 async fn list(ctx: &Context<'_>, filters: Filters) -> Result<Vec<Task>> {
     let user = viewer(ctx)?;
     let tasks = service(ctx)?
-        .list(user, &filters.into_query())
+        .list(user, &filters.into_query()?)
         .await
         .map_err(to_graphql_error)?;
     Ok(tasks.into_iter().map(Task::from).collect())
@@ -132,7 +149,7 @@ async fn page(
     filters: Filters,
 ) -> Result<TaskConnection> {
     let user = viewer(ctx)?;
-    let query = filters.into_query();
+    let query = filters.into_query()?;
     let first = i64::from(first.unwrap_or(DEFAULT_PAGE_SIZE as i32));
     let limit = page_size("body", "first", first, 0, first.into())
         .map_err(|e| to_graphql_error(AppError::invalid(e)))?;

@@ -25,11 +25,13 @@ mod inputs;
 mod introspection;
 mod limits;
 mod lists;
+mod moves;
 mod nesting;
 mod order;
 mod pipeline;
 mod resolvers;
 mod tags;
+mod task_fields;
 mod types;
 mod ws;
 mod ws_open;
@@ -60,7 +62,11 @@ pub struct Query(
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(resolvers::TaskMutation, tags::TagMutation);
+pub struct Mutation(
+    resolvers::TaskMutation,
+    tags::TagMutation,
+    moves::MoveMutation,
+);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, resolvers::TaskSubscription>;

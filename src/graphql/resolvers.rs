@@ -14,12 +14,12 @@ use crate::idempotency::keyed;
 use crate::tasks::Precondition;
 
 /// An `expectedVersion` argument as the service's precondition.
-fn expecting(version: Option<i32>) -> Precondition {
+pub(super) fn expecting(version: Option<i32>) -> Precondition {
     version.map_or(Precondition::None, |v| Precondition::Version(v.into()))
 }
 
 /// A task id argument as the service's integer.
-fn task_id(id: &ID) -> Result<i64> {
+pub(super) fn task_id(id: &ID) -> Result<i64> {
     id.parse::<i64>().map_err(|_| {
         bad_argument(
             "id",
@@ -98,7 +98,7 @@ impl TaskMutation {
         let user = viewer(ctx)?;
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
-        let created = service(ctx)?.create(user, input.into(), once).await;
+        let created = service(ctx)?.create(user, input.into_new()?, once).await;
         Ok(or_replayed(created)?.into())
     }
 

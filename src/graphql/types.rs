@@ -32,6 +32,7 @@ impl ScalarType for DateTime {
 
 /// A task of the signed-in user.
 #[derive(SimpleObject)]
+#[graphql(complex)] // `subtasks`, `parent`: `task_fields`
 pub struct Task {
     /// The task's id.
     pub id: ID,
@@ -180,6 +181,9 @@ pub enum TaskSort {
     DueDate,
     /// Completion: pending before completed (ASC).
     Status,
+    /// Manual order (`position`): ASC is top first. Pass `order: ASC` (the default order
+    /// of `tasks` is DESC).
+    Position,
 }
 
 /// How important a task is.

@@ -95,6 +95,35 @@ fn optional_string(
     }
 }
 
+/// A task or list id field: absent is `None`, `null` is `Some(None)`, else an integer
+/// (pydantic's `int_type` / `int_from_float` otherwise).
+pub(super) fn optional_id(
+    body: &Map<String, Value>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<i64>> {
+    match body.get(field)? {
+        Value::Null => Some(None),
+        Value::Number(n) if n.as_i64().is_some() => Some(n.as_i64()),
+        Value::Number(n) if n.is_f64() => {
+            let kind = "int_from_float";
+            let message = "Input should be a valid integer, got a number with a fractional part";
+            errors.push(FieldError::body(
+                field,
+                kind,
+                message,
+                Value::Number(n.clone()),
+            ));
+            None
+        }
+        other => {
+            let message = "Input should be a valid integer";
+            errors.push(FieldError::body(field, "int_type", message, other.clone()));
+            None
+        }
+    }
+}
+
 /// Body of `POST /api/{user_id}/tasks`; other fields (`id`, `user_id`, unknown ones) are
 /// ignored.
 #[derive(ToSchema)]
@@ -124,6 +153,10 @@ pub struct TaskCreate {
     time_zone: Option<String>,
     #[schema(schema_with = create_tags)]
     tags: Option<Vec<String>>,
+    /// Create it as a subtask of this task of the user's (404 otherwise; at most 3 levels
+    /// deep, 422 beyond); it goes into the parent's list. `null` or absent: the top level.
+    #[schema(value_type = Option<i64>)]
+    parent_id: Option<i64>,
 }
 
 impl TaskCreate {
@@ -155,6 +188,7 @@ impl TaskCreate {
         let recurrence = optional_string(&body, "recurrence", true, &mut errors).flatten();
         let time_zone = optional_string(&body, "time_zone", true, &mut errors).flatten();
         let tags = body_tags(&body, true, &mut errors).flatten();
+        let parent_id = optional_id(&body, "parent_id", &mut errors).flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -165,6 +199,7 @@ impl TaskCreate {
                 recurrence,
                 time_zone,
                 tags,
+                parent_id,
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -182,6 +217,7 @@ impl From<TaskCreate> for NewTask {
             recurrence: body.recurrence,
             time_zone: body.time_zone,
             tags: body.tags,
+            parent_id: body.parent_id,
             ..NewTask::default()
         }
     }
@@ -220,6 +256,15 @@ pub struct TaskUpdate {
     time_zone: Option<String>,
     #[schema(schema_with = update_tags)]
     tags: Option<Vec<String>>,
+    /// Move it to this list (`null`: the inbox), at the end: the same as
+    /// `POST …/tasks/{id}/move` without a neighbour (same rules; its subtasks follow it).
+    #[schema(value_type = Option<i64>)]
+    list_id: Option<Option<i64>>,
+    /// Make it a subtask of this task (`null`: the top level), at the end of its subtasks:
+    /// the same as `POST …/tasks/{id}/move` without a neighbour. The current value leaves
+    /// the task where it is.
+    #[schema(value_type = Option<i64>)]
+    parent_id: Option<Option<i64>>,
 }
 
 impl TaskUpdate {
@@ -248,6 +293,8 @@ impl TaskUpdate {
         let recurrence = optional_string(&body, "recurrence", true, &mut errors);
         let time_zone = optional_string(&body, "time_zone", false, &mut errors).flatten();
         let tags = body_tags(&body, false, &mut errors).flatten();
+        let list_id = optional_id(&body, "list_id", &mut errors);
+        let parent_id = optional_id(&body, "parent_id", &mut errors);
         if errors.is_empty() {
             Ok(TaskUpdate {
                 title,
@@ -259,6 +306,8 @@ impl TaskUpdate {
                 recurrence,
                 time_zone,
                 tags,
+                list_id,
+                parent_id,
             })
         } else {
             Err(AppError::Validation(errors))
@@ -278,6 +327,8 @@ impl From<TaskUpdate> for TaskPatch {
             recurrence: body.recurrence,
             time_zone: body.time_zone,
             tags: body.tags,
+            list_id: body.list_id,
+            parent_id: body.parent_id,
             ..TaskPatch::default()
         }
     }

@@ -10,6 +10,7 @@ mod conditional;
 mod idempotency;
 mod json;
 mod live;
+mod moves;
 pub mod openapi;
 mod query;
 mod tag_body;
@@ -32,6 +33,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tasks::router())
         .merge(tags::router())
         .merge(live::router())
+        .merge(moves::router())
         .split_for_parts()
 }
 

@@ -28,14 +28,18 @@ pub struct ListParams {
     /// `all` (default), `pending` or `completed`.
     #[param(value_type = Option<String>, pattern = "^(all|pending|completed)$")]
     status: Option<TaskStatus>,
-    /// `created` (default), `updated`, `title`, `status`, `priority` or `due`.
-    #[param(value_type = Option<String>, pattern = "^(created|updated|title|status|priority|due)$")]
-    sort: Option<SortKey>,
-    /// The other spelling: `created_at`, `updated_at`, `title`, `status`, `priority` or
-    /// `due_date`. Ties are broken by id.
+    /// `created` (default), `updated`, `title`, `status`, `priority`, `due` or `position`
+    /// (manual order, top first by default).
     #[param(
         value_type = Option<String>,
-        pattern = "^(created_at|updated_at|title|status|priority|due_date)$"
+        pattern = "^(created|updated|title|status|priority|due|position)$"
+    )]
+    sort: Option<SortKey>,
+    /// The other spelling: `created_at`, `updated_at`, `title`, `status`, `priority`,
+    /// `due_date` or `position`. Ties are broken by id.
+    #[param(
+        value_type = Option<String>,
+        pattern = "^(created_at|updated_at|title|status|priority|due_date|position)$"
     )]
     sort_by: Option<SortKey>,
     /// `asc` or `desc`. Without it: times newest first, titles A→Z, pending first, priority
@@ -66,6 +70,10 @@ pub struct ListParams {
     /// Tasks carrying any of these tags (described by `tag_body::any_tags_filter`).
     #[param(schema_with = any_tags_filter)]
     any_tag: Vec<String>,
+    /// Only the subtasks of this task (its direct children), e.g. `12`; `none`: only
+    /// top-level tasks.
+    #[param(value_type = Option<String>, pattern = "^(none|-?[0-9]+)$")]
+    parent_id: Option<Option<i64>>,
     /// Page size, 1–200. With it the response is one page: a `Link: <…>; rel="next"` header
     /// leads to the next one, and `X-Total-Count` gives the number over all pages.
     #[param(minimum = 1, maximum = 200)]
@@ -112,6 +120,7 @@ impl ListParams {
                     ("status", SortKey::Status),
                     ("priority", SortKey::Priority),
                     ("due", SortKey::DueDate),
+                    ("position", SortKey::Position),
                 ];
                 self.sort = literal("sort", value, &options, errors).or(self.sort);
             }
@@ -123,6 +132,7 @@ impl ListParams {
                     ("status", SortKey::Status),
                     ("priority", SortKey::Priority),
                     ("due_date", SortKey::DueDate),
+                    ("position", SortKey::Position),
                 ];
                 self.sort_by = literal("sort_by", value, &options, errors).or(self.sort_by);
             }
@@ -149,6 +159,12 @@ impl ListParams {
             "overdue" => self.overdue = query_bool("overdue", value, errors).or(self.overdue),
             "tag" => self.tag.push(value.to_owned()),
             "any_tag" => self.any_tag.push(value.to_owned()),
+            "parent_id" if value.eq_ignore_ascii_case("none") => self.parent_id = Some(None),
+            "parent_id" => {
+                if let Some(id) = query_int("parent_id", value, errors) {
+                    self.parent_id = Some(Some(id));
+                }
+            }
             "limit" => {
                 if let Some(n) = query_int("limit", value, errors) {
                     match page_size("query", "limit", n, 1, Value::from(value)) {
@@ -178,6 +194,7 @@ impl ListParams {
             overdue: self.overdue.unwrap_or_default(),
             tags: self.tag,
             any_tags: self.any_tag,
+            parent_id: self.parent_id,
         };
         // Read against the final order: a cursor is only valid for the order it was made in.
         let mut after = None;

@@ -108,3 +108,44 @@ impl<const ID: bool, const BODY: bool> IntoResponses for WriteErrors<ID, BODY> {
         map
     }
 }
+
+/// Adds (or replaces) one `{"detail": …}` response.
+fn with(
+    mut map: BTreeMap<String, RefOr<Response>>,
+    status: &str,
+    description: &str,
+) -> BTreeMap<String, RefOr<Response>> {
+    map.insert(
+        status.to_owned(),
+        RefOr::T(detail_response(description).build()),
+    );
+    map
+}
+
+/// Errors of `GET /tasks`: every read's, and a `parent_id` that names no task of the user's.
+pub struct FilteredErrors;
+
+impl IntoResponses for FilteredErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        with(
+            errors(false, false),
+            "404",
+            "`parent_id` names no task of the user's (another user's task looks the same): \
+             `Task not found`",
+        )
+    }
+}
+
+/// Errors of `POST /tasks`: a write's, and a `parent_id` that names no task of the user's.
+pub struct TaskCreateErrors;
+
+impl IntoResponses for TaskCreateErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        with(
+            CreateErrors::responses(),
+            "404",
+            "`parent_id` names no task of the user's (another user's task looks the same): \
+             `Task not found`",
+        )
+    }
+}

@@ -134,6 +134,8 @@ pub enum SortKey {
     Priority,
     /// Due date; tasks without one come last in both directions.
     DueDate,
+    /// Manual order (`position`, byte order): top first ascending.
+    Position,
 }
 
 impl SortKey {
@@ -142,7 +144,9 @@ impl SortKey {
     pub fn default_order(self) -> SortOrder {
         match self {
             SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::Priority => SortOrder::Desc,
-            SortKey::Title | SortKey::Status | SortKey::DueDate => SortOrder::Asc,
+            SortKey::Title | SortKey::Status | SortKey::DueDate | SortKey::Position => {
+                SortOrder::Asc
+            }
         }
     }
 }
@@ -182,6 +186,8 @@ pub struct ListQuery {
     pub tags: Vec<String>,
     /// Only tasks carrying at least one of these tags (none: no filter).
     pub any_tags: Vec<String>,
+    /// Only subtasks of this task (`Some(None)`: only top-level tasks).
+    pub parent_id: Option<Option<i64>>,
 }
 
 impl ListQuery {
@@ -259,6 +265,9 @@ pub struct TaskPatch {
     pub recurrence: Option<Option<String>>,
     /// New time zone of its occurrences.
     pub time_zone: Option<String>,
+    /// The position the service gives a task whose list or parent the patch changes (the
+    /// end of its new group); an adapter never sets it (positions change only by moves).
+    pub position: Option<String>,
 }
 
 impl NewTask {

@@ -50,6 +50,8 @@ pub(crate) enum SortValue {
     Rank(i16),
     /// `due_date` (which may be absent).
     Due(Option<NaiveDateTime>),
+    /// `position`.
+    Position(String),
 }
 
 /// One page request.
@@ -80,6 +82,7 @@ fn sort_name(sort: SortKey) -> &'static str {
         SortKey::Status => "status",
         SortKey::Priority => "priority",
         SortKey::DueDate => "due",
+        SortKey::Position => "position",
     }
 }
 
@@ -107,6 +110,7 @@ impl Cursor {
             SortKey::Status => SortValue::Flag(task.completed),
             SortKey::Priority => SortValue::Rank(task.priority.rank()),
             SortKey::DueDate => SortValue::Due(task.due_date.map(|d| d.naive_utc())),
+            SortKey::Position => SortValue::Position(task.position.clone()),
         };
         Cursor {
             sort: query.sort,
@@ -124,7 +128,7 @@ impl Cursor {
         };
         let value = match &self.value {
             SortValue::Time(at) => micros(*at),
-            SortValue::Text(text) => text.clone(),
+            SortValue::Text(text) | SortValue::Position(text) => text.clone(),
             SortValue::Flag(flag) => flag.to_string(),
             SortValue::Rank(rank) => rank.to_string(),
             SortValue::Due(Some(at)) => micros(*at),
@@ -182,6 +186,7 @@ impl Cursor {
             SortKey::Status,
             SortKey::Priority,
             SortKey::DueDate,
+            SortKey::Position,
         ]
         .into_iter()
         .find(|s| sort_name(*s) == sort_text)?;
@@ -200,6 +205,11 @@ impl Cursor {
             SortKey::Priority => SortValue::Rank(raw_value.parse().ok()?),
             SortKey::DueDate if raw_value == "-" => SortValue::Due(None),
             SortKey::DueDate => SortValue::Due(Some(time(raw_value)?)),
+            // A position the server wrote is hex: anything else was not made here.
+            SortKey::Position if raw_value.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                SortValue::Position(raw_value.to_owned())
+            }
+            SortKey::Position => return None,
         };
         Some(Cursor {
             sort,

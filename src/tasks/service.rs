@@ -157,6 +157,7 @@ impl TaskService {
         let rows = self
             .work
             .read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, None, now_micros()).await?)
             })
             .await?;
@@ -214,6 +215,7 @@ impl TaskService {
         };
         let rows = self
             .page_read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, Some(&page), now).await?)
             })
             .await?;
@@ -239,6 +241,7 @@ impl TaskService {
         let (mut rows, total) = self
             .work
             .read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
                 let rows = store::list(conn, user, query, Some(&probe), now).await?;
                 Ok((rows, store::count(conn, user, query, now).await?))
             })
@@ -252,37 +255,9 @@ impl TaskService {
         })
     }
 
-    /// Deletes the user's completed tasks in one transaction, each with its tombstone and
-    /// event (so sync and every instance see them), and returns their ids.
-    pub async fn clear_completed(
-        &self,
-        user: &AuthUser,
-        once: Option<Keyed<'_, Vec<i64>>>,
-    ) -> AppResult<Vec<i64>> {
-        let kind = TaskEventKind::Deleted;
-        let payload = event_payload(user, kind);
-        let cutoff = self.tombstone_cutoff();
-        let _turn = self.publisher.turn().await;
-        let ids = |deleted: &Vec<(i64, i64)>| Some(deleted.iter().map(|(id, _)| *id).collect());
-        let deleted = self
-            .write_once(user, once, ids, async |tx| {
-                let deleted = store::delete_completed(tx, user, now_micros(), &payload).await?;
-                if !deleted.is_empty() {
-                    // As for a single delete: tombstones pile up here.
-                    store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
-                }
-                Ok(deleted)
-            })
-            .await?;
-        for (id, seq) in &deleted {
-            self.delivered(user, kind, *id, None, Some(*seq));
-        }
-        Ok(deleted.into_iter().map(|(id, _)| id).collect())
-    }
-
     /// Most tombstones kept per user: as many as the tasks they may have (MAX_TASKS_PER_USER),
     /// so a user's journal holds at most twice that many entries however often they delete.
-    fn tombstones_kept(&self) -> i64 {
+    pub(super) fn tombstones_kept(&self) -> i64 {
         i64::try_from(self.max_tasks).unwrap_or(i64::MAX)
     }
 
@@ -306,18 +281,30 @@ impl TaskService {
         let now = now_micros();
         let kind = TaskEventKind::Created;
         let payload = event_payload(user, kind);
+        let renumber = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
-        let written = self
-            .write_once(user, once, written_task, async |tx| {
-                let written =
-                    store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
-                if let (Some(written), Some(tags)) = (&written, &input.tags) {
-                    self.index_tags(tx, user, written.row.id, tags, now).await?;
-                }
-                Ok(written)
-            })
-            .await?
-            .ok_or(AppError::TaskLimitReached(self.max_tasks))?;
+        let (written, renumbered) = self
+            .write_once(
+                user,
+                once,
+                |(w, _)| written_task(w),
+                async |tx| {
+                    // A subtask takes its parent's list; a long key at the end renumbers first.
+                    store::lock_owner(tx, user).await?;
+                    let input = super::tree::subtask_input(tx, user, &input).await?;
+                    let renumbered =
+                        super::tree::room_at_end(tx, user, &input, now, &renumber).await?;
+                    let written =
+                        store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
+                    if let (Some(written), Some(tags)) = (&written, &input.tags) {
+                        self.index_tags(tx, user, written.row.id, tags, now).await?;
+                    }
+                    Ok((written, renumbered))
+                },
+            )
+            .await?;
+        let written = written.ok_or(AppError::TaskLimitReached(self.max_tasks))?;
+        self.published_all(user, renumbered);
         let task = Task::from(written.row);
         self.delivered(user, kind, task.id, Some(&task), written.seq);
         Ok(task)
@@ -335,18 +322,29 @@ impl TaskService {
         let patch = patch.validated()?;
         let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
-        let written = self
-            .write_once(user, once, written_task, async |tx| {
-                hold(tx, user, id, &expect).await?;
-                let series = series::for_update(tx, user, id, &patch).await?;
-                let now = now_micros();
-                let written = store::update(tx, user, id, (&patch, &series), now, &payload).await?;
-                if let (Some(_), Some(tags)) = (&written, &patch.tags) {
-                    self.index_tags(tx, user, id, tags, now).await?;
-                }
-                Ok(written)
-            })
+        let (written, moved) = self
+            .write_once(
+                user,
+                once,
+                |(w, _)| written_task(w),
+                async |tx| {
+                    super::tree::lock_if_moving(tx, user, &patch).await?;
+                    hold(tx, user, id, &expect).await?;
+                    let series = series::for_update(tx, user, id, &patch).await?;
+                    let now = now_micros();
+                    // A new list or parent is a move to the end of that group (`moves`).
+                    let (patch, moved) =
+                        super::tree::placed_patch(tx, user, id, patch, now, &payload).await?;
+                    let written =
+                        store::update(tx, user, id, (&patch, &series), now, &payload).await?;
+                    if let (Some(_), Some(tags)) = (&written, &patch.tags) {
+                        self.index_tags(tx, user, id, tags, now).await?;
+                    }
+                    Ok((written, moved))
+                },
+            )
             .await?;
+        self.published_all(user, moved);
         self.published_update(user, written)
     }
 
@@ -419,24 +417,29 @@ impl TaskService {
         let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
-        let gone = |seq: &Option<i64>| seq.map(drop);
+        let gone = |deleted: &Option<Vec<(i64, i64)>>| deleted.as_ref().map(drop);
         let deleted = self
             .write_once(user, once, gone, async |tx| {
+                // Before the row lock, as placements take them (`tree::lock_if_moving`).
+                store::lock_owner(tx, user).await?;
                 hold(tx, user, id, &expect).await?;
-                let seq = store::delete(tx, user, id, now_micros(), &payload).await?;
-                if seq.is_some() {
+                // Its subtasks go with it, each with its tombstone (`moves`).
+                let deleted =
+                    super::tree::delete_tree(tx, user, id, now_micros(), &payload).await?;
+                if deleted.is_some() {
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
                 }
-                Ok(seq)
+                Ok(deleted)
             })
             .await?;
-        let seq = deleted.ok_or(AppError::NotFound)?;
-        self.delivered(user, kind, id, None, Some(seq));
+        for (gone_id, seq) in deleted.ok_or(AppError::NotFound)? {
+            self.delivered(user, kind, gone_id, None, Some(seq));
+        }
         Ok(())
     }
 
     /// Maps a changed row to the task (404 when there was none) and tells subscribers.
-    fn published_update(
+    pub(super) fn published_update(
         &self,
         user: &AuthUser,
         written: Option<store::Written>,

@@ -14,6 +14,7 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("put", "/api/{user_id}/tasks/{id}", true, true),
     ("delete", "/api/{user_id}/tasks/{id}", true, false),
     ("patch", "/api/{user_id}/tasks/{id}/complete", true, false),
+    ("post", "/api/{user_id}/tasks/{id}/move", true, true),
     ("get", "/api/{user_id}/tasks/changes", false, false),
     ("get", "/api/{user_id}/tasks/events", false, false),
     ("get", "/api/{user_id}/tags", false, false),
@@ -131,6 +132,7 @@ async fn the_spec_lists_every_rest_route() {
             "overdue",
             "tag",
             "any_tag",
+            "parent_id",
             "limit",
             "cursor"
         ]

@@ -17,6 +17,7 @@ mod idempotency;
 mod journal;
 mod keys;
 mod maintenance;
+mod moves;
 mod order;
 mod query;
 mod tags;
@@ -29,10 +30,12 @@ pub(super) use journal::{
     PayloadFn, Written, changes_between, cursor, prunable, prune, prune_owner, prune_tombstones,
 };
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
+pub(super) use moves::{
+    Placement, children_of, completed_ids, delete_all, group, list_exists, lock_owner, place,
+};
+pub(super) use order::group_end;
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
 pub(super) use tags::{
     any_new, distinct, forget_tag, index as index_tags, rename_tag, retag, spellings, tagged,
 };
-pub(super) use write::{
-    SeriesWrite, delete, delete_completed, insert, lock, set_completed, toggle, update,
-};
+pub(super) use write::{SeriesWrite, insert, lock, set_completed, toggle, update};

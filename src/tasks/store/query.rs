@@ -56,6 +56,11 @@ macro_rules! filtered {
             let now: NaiveDateTime = $now;
             q = q.filter(completed.eq(false)).filter(due_date.lt(now));
         }
+        q = match query.parent_id {
+            None => q,
+            Some(None) => q.filter(parent_id.is_null()),
+            Some(Some(wanted)) => q.filter(parent_id.eq(wanted)),
+        };
         q
     }};
 }
@@ -143,6 +148,7 @@ pub(in crate::tasks) async fn list(
                 SortValue::Text(key) => after_key!(q, c.title_key(), direction, key.clone(), i),
                 SortValue::Flag(flag) => after_key!(q, completed, direction, *flag, i),
                 SortValue::Rank(rank) => after_key!(q, priority, direction, *rank, i),
+                SortValue::Position(key) => after_key!(q, position, direction, key.clone(), i),
                 // Tasks without a due date come last in both directions, by id.
                 SortValue::Due(None) => match direction {
                     SortOrder::Asc => q.filter(due_date.is_null()).filter(id.gt(i)),
@@ -175,6 +181,8 @@ pub(in crate::tasks) async fn list(
             (SortKey::Status, SortOrder::Desc) => q.order_by((completed.desc(), id.desc())),
             (SortKey::Priority, SortOrder::Asc) => q.order_by((priority.asc(), id.asc())),
             (SortKey::Priority, SortOrder::Desc) => q.order_by((priority.desc(), id.desc())),
+            (SortKey::Position, SortOrder::Asc) => q.order_by((position.asc(), id.asc())),
+            (SortKey::Position, SortOrder::Desc) => q.order_by((position.desc(), id.desc())),
             // `due_date IS NULL` first: false before true puts undated tasks last in both
             // directions (the backends disagree on where NULLs go by themselves).
             (SortKey::DueDate, SortOrder::Asc) => {

@@ -1,5 +1,5 @@
-//! Task writes: insert (under the per-owner cap), update, set/flip `completed`, delete one,
-//! delete the completed; each change adds one to the task's `version`. [`lock`] holds a task
+//! Task writes: insert (under the per-owner cap), update, set/flip `completed` (deletes,
+//! which take subtrees with them, are `moves`'); each change adds one to the task's `version`. [`lock`] holds a task
 //! for a conditional write. Each records its change in the journal ([`record_change!`]) and
 //! queues its NOTIFY on the same connection, inside the caller's unit-of-work transaction,
 //! and filters its target by `visible_to(viewer)`.
@@ -91,6 +91,9 @@ struct TaskChanges<'a> {
     recurrence_start: Option<Option<NaiveDateTime>>,
     /// The JSON array; the tag index is rewritten with it by the service (`store::tags`).
     tags: Option<String>,
+    list_id: Option<Option<i64>>,
+    parent_id: Option<Option<i64>>,
+    position: Option<&'a str>,
 }
 
 /// What an update does to a repeating task's series, decided by `tasks::series` from the row
@@ -126,6 +129,10 @@ impl<'a> TaskChanges<'a> {
                 .tags
                 .as_ref()
                 .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".to_owned())),
+            // Set by the service, with the position, when a PUT moves the task (`moves`).
+            list_id: patch.list_id,
+            parent_id: patch.parent_id,
+            position: patch.position.as_deref(),
         }
     }
 }
@@ -338,53 +345,4 @@ pub(in crate::tasks) async fn lock(
             .optional(),
         DbConn::Sqlite(_) => find(conn, viewer, task_id).await,
     }
-}
-
-/// Deletes one of the viewer's tasks, leaving a tombstone; `None` when there was none, else the
-/// change number.
-pub(in crate::tasks) async fn delete(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    task_id: i64,
-    now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
-) -> QueryResult<Option<i64>> {
-    use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
-        let deleted = diesel::delete(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
-            .execute(c)
-            .await?;
-        if deleted == 0 {
-            return Ok(None);
-        }
-        let gone: Option<&TaskRow> = None;
-        let seq = record_change!(c, viewer, task_id, gone, false, now, payload);
-        Ok(Some(seq))
-    })
-}
-
-/// Deletes the viewer's completed tasks, leaving a tombstone and an event
-/// for each (in id order), and returns their ids with their change numbers.
-pub(in crate::tasks) async fn delete_completed(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
-) -> QueryResult<Vec<(i64, i64)>> {
-    use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
-        let mut ids: Vec<i64> =
-            diesel::delete(tasks.filter(visible_to(viewer)).filter(completed.eq(true)))
-                .returning(id)
-                .get_results(c)
-                .await?;
-        ids.sort_unstable();
-        let mut deleted = Vec::with_capacity(ids.len());
-        for gone_id in ids {
-            let gone: Option<&TaskRow> = None;
-            let seq = record_change!(c, viewer, gone_id, gone, false, now, payload);
-            deleted.push((gone_id, seq));
-        }
-        Ok(deleted)
-    })
 }

@@ -1,0 +1,90 @@
+//! Moving a task (`POST …/tasks/{id}/move`, `moveTask`) and clearing completed tasks (which
+//! takes their subtasks along): the service's operations over the rules of `tree`, each one
+//! unit of work whose changed tasks are all published after the commit.
+
+use super::conditional::hold;
+use super::events::TaskEventKind;
+use super::model::{Precondition, Task};
+use super::service::{TaskService, event_payload, now_micros};
+use super::store::{self, Written};
+use super::tree::{self, MoveTask};
+use crate::auth::AuthUser;
+use crate::error::AppResult;
+use crate::idempotency::Keyed;
+
+/// A move as written: the moved task and every other task it changed (renumbered siblings,
+/// descendants that followed it to another list), in change order.
+pub(super) struct Moved {
+    pub(super) task: Option<Written>,
+    pub(super) others: Vec<Written>,
+}
+
+impl TaskService {
+    /// Moves one of the user's tasks (see [`MoveTask`]) and returns it, its version one more.
+    /// Siblings renumbered and descendants moved along get their own versions and events.
+    pub async fn move_task(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        to: MoveTask,
+        expect: Precondition,
+        once: Option<Keyed<'_, Task>>,
+    ) -> AppResult<Task> {
+        let payload = event_payload(user, TaskEventKind::Updated);
+        let _turn = self.publisher.turn().await;
+        let outcome = |moved: &Moved| moved.task.as_ref().map(|w| Task::from(w.row.clone()));
+        let moved = self
+            .write_once(user, once, outcome, async |tx| {
+                // The owner's placement lock before the task's row lock, as every placement
+                // takes them: a renumbering holding the first may need the second.
+                store::lock_owner(tx, user).await?;
+                hold(tx, user, id, &expect).await?;
+                let task = tree::find(tx, user, id).await?;
+                let now = now_micros();
+                let (placement, others) = tree::plan(tx, user, &task, &to, now, &payload).await?;
+                let task = store::place(tx, user, id, &placement, &payload).await?;
+                Ok(Moved { task, others })
+            })
+            .await?;
+        self.published_all(user, moved.others);
+        self.published_update(user, moved.task)
+    }
+
+    /// Tells subscribers of tasks a write changed besides its own.
+    pub(super) fn published_all(&self, user: &AuthUser, others: Vec<Written>) {
+        for written in others {
+            // Each was changed (its row is there): never a 404.
+            let _ = self.published_update(user, Some(written));
+        }
+    }
+
+    /// Deletes the user's completed tasks in one transaction, each with its tombstone and
+    /// event (so sync and every instance see them), and returns their ids.
+    pub async fn clear_completed(
+        &self,
+        user: &AuthUser,
+        once: Option<Keyed<'_, Vec<i64>>>,
+    ) -> AppResult<Vec<i64>> {
+        let kind = TaskEventKind::Deleted;
+        let payload = event_payload(user, kind);
+        let cutoff = self.tombstone_cutoff();
+        let _turn = self.publisher.turn().await;
+        let ids = |deleted: &Vec<(i64, i64)>| Some(deleted.iter().map(|(id, _)| *id).collect());
+        let deleted = self
+            .write_once(user, once, ids, async |tx| {
+                // A completed parent takes its subtasks with it (`moves`).
+                let now = now_micros();
+                let deleted = tree::delete_completed_trees(tx, user, now, &payload).await?;
+                if !deleted.is_empty() {
+                    // As for a single delete: tombstones pile up here.
+                    store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
+                }
+                Ok(deleted)
+            })
+            .await?;
+        for (id, seq) in &deleted {
+            self.delivered(user, kind, *id, None, Some(*seq));
+        }
+        Ok(deleted.into_iter().map(|(id, _)| id).collect())
+    }
+}

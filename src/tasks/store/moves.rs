@@ -1,0 +1,180 @@
+//! Manual order and subtasks: the reads a move needs (a group of siblings in order, a task's
+//! children, whether a list is the viewer's) and its writes (a task's new list, parent and
+//! position; a renumbered sibling; a subtree's deletion with its tombstones). Each write adds
+//! one to the task's `version` and goes through [`record_change!`], inside the caller's unit
+//! of work, filtered by `visible_to(viewer)`.
+//!
+//! It must not decide anything (which group, which neighbour, when to renumber): that is
+//! `tasks::moves`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::journal::{PayloadFn, Written};
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::db_run;
+use crate::tasks::model::TaskRow;
+use crate::tasks::visibility::{lists_visible_to, owner, visible_to};
+
+/// Serialises the owner's placements: on PostgreSQL a per-owner advisory lock until the
+/// transaction ends (the one a create takes), so two concurrent moves never read the same
+/// neighbours and write the same key; SQLite runs one write transaction at a time.
+pub(in crate::tasks) async fn lock_owner(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<()> {
+    if let DbConn::Postgres(pooled) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(owner(viewer))
+            .execute(&mut **pooled)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The viewer's tasks in `list` under `parent` (`None`: the inbox / the top level), as
+/// (id, position), top first (ties by id).
+pub(in crate::tasks) async fn group(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: Option<i64>,
+    parent: Option<i64>,
+) -> QueryResult<Vec<(i64, String)>> {
+    db_run!(conn, |c| {
+        use crate::db::schema::tasks::dsl::*;
+        let mut q = tasks
+            .filter(visible_to(viewer))
+            .select((id, position))
+            .order_by((position.asc(), id.asc()))
+            .into_boxed();
+        q = match list {
+            Some(wanted) => q.filter(list_id.eq(wanted)),
+            None => q.filter(list_id.is_null()),
+        };
+        q = match parent {
+            Some(wanted) => q.filter(parent_id.eq(wanted)),
+            None => q.filter(parent_id.is_null()),
+        };
+        q.load(c).await
+    })
+}
+
+/// The ids of the viewer's tasks whose parent is one of `parents`.
+pub(in crate::tasks) async fn children_of(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    parents: &[i64],
+) -> QueryResult<Vec<i64>> {
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    db_run!(conn, |c| {
+        use crate::db::schema::tasks::dsl::*;
+        tasks
+            .filter(visible_to(viewer))
+            .filter(parent_id.eq_any(parents))
+            .order_by(id.asc())
+            .select(id)
+            .load(c)
+            .await
+    })
+}
+
+/// The ids of the viewer's completed tasks, in id order.
+pub(in crate::tasks) async fn completed_ids(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+) -> QueryResult<Vec<i64>> {
+    db_run!(conn, |c| {
+        use crate::db::schema::tasks::dsl::*;
+        tasks
+            .filter(visible_to(viewer))
+            .filter(completed.eq(true))
+            .order_by(id.asc())
+            .select(id)
+            .load(c)
+            .await
+    })
+}
+
+/// Whether `list` is one of the viewer's lists.
+pub(in crate::tasks) async fn list_exists(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+) -> QueryResult<bool> {
+    db_run!(conn, |c| {
+        use crate::db::schema::task_lists::dsl::*;
+        task_lists
+            .filter(lists_visible_to(viewer))
+            .filter(id.eq(list))
+            .select(id)
+            .first::<i64>(c)
+            .await
+            .optional()
+            .map(|found| found.is_some())
+    })
+}
+
+/// What a placement changes: `None` leaves a column alone (`Some(None)`: NULL).
+#[derive(AsChangeset)]
+#[diesel(table_name = crate::db::schema::tasks)]
+pub(in crate::tasks) struct Placement {
+    pub(in crate::tasks) list_id: Option<Option<i64>>,
+    pub(in crate::tasks) parent_id: Option<Option<i64>>,
+    pub(in crate::tasks) position: Option<String>,
+    pub(in crate::tasks) updated_at: NaiveDateTime,
+}
+
+/// Writes a task's list, parent and / or position (version + 1), with its change record and
+/// event; `None` when the viewer has no such task.
+pub(in crate::tasks) async fn place(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    placement: &Placement,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<Written>> {
+    let now = placement.updated_at;
+    db_run!(conn, |c| {
+        use crate::db::schema::tasks::dsl::*;
+        let updated = diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+            .set((placement, version.eq(version + 1)))
+            .returning(TaskRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()?;
+        record_update!(c, viewer, task_id, updated, now, payload)
+    })
+}
+
+/// Deletes `ids` (a task and all its descendants, or every completed task and theirs) in one
+/// statement, so the parent-before-child foreign keys hold at its end on both backends, with a
+/// tombstone and an event for each, in the order given; returns (id, change number) of those
+/// that were there.
+pub(in crate::tasks) async fn delete_all(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    ids: &[i64],
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Vec<(i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    db_run!(conn, |c| {
+        use crate::db::schema::tasks::dsl::*;
+        let gone_ids: Vec<i64> =
+            diesel::delete(tasks.filter(visible_to(viewer)).filter(id.eq_any(ids)))
+                .returning(id)
+                .get_results(c)
+                .await?;
+        let gone_ids: std::collections::HashSet<i64> = gone_ids.into_iter().collect();
+        let mut deleted = Vec::with_capacity(gone_ids.len());
+        for gone_id in ids.iter().copied().filter(|i| gone_ids.contains(i)) {
+            let gone: Option<&TaskRow> = None;
+            let seq = record_change!(c, viewer, gone_id, gone, false, now, payload);
+            deleted.push((gone_id, seq));
+        }
+        Ok(deleted)
+    })
+}

@@ -1,0 +1,403 @@
+//! The rules of manual order and subtasks, inside a write's unit of work: where a move puts a
+//! task (a list, a parent, next to a sibling) and what it refuses (a neighbour outside the
+//! destination group, a cycle, more than [`MAX_DEPTH`] levels, another user's ids), when a
+//! group of siblings is renumbered (a key would grow too long, on a move or a create), a
+//! subtree following its root to another list, and the tasks a delete takes with it. Every
+//! task these change gets its version + 1, a journal entry and an event (`store::moves`).
+//!
+//! It must not depend on the service: `service` (creates, PUTs, deletes) and `moves` (the
+//! move itself, clearing completed tasks) call in here.
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::model::{ListQuery, NewTask, Task, TaskPatch};
+use super::position;
+use super::store::{self, Placement, Written};
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult, FieldError};
+
+/// The deepest a task may nest: a task, its subtask, and one more level.
+pub const MAX_DEPTH: usize = 3;
+
+/// Where to move a task. `None` keeps the current list / parent; `Some(None)` is the inbox /
+/// the top level. At most one of `after_id` and `before_id`; neither puts it last.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MoveTask {
+    /// The destination list.
+    pub list_id: Option<Option<i64>>,
+    /// The destination parent.
+    pub parent_id: Option<Option<i64>>,
+    /// Place it just below this sibling.
+    pub after_id: Option<i64>,
+    /// Place it just above this sibling.
+    pub before_id: Option<i64>,
+}
+
+/// A 422 about one body field, in FastAPI's `value_error` shape.
+fn refused(field: &str, message: impl std::fmt::Display, input: Value) -> AppError {
+    AppError::invalid(FieldError::body(
+        field,
+        "value_error",
+        format!("Value error, {message}"),
+        input,
+    ))
+}
+
+fn id_value(id: Option<i64>) -> Value {
+    id.map_or(Value::Null, Value::from)
+}
+
+pub(super) async fn find(tx: &mut DbConn, user: &AuthUser, id: i64) -> AppResult<Task> {
+    Ok(Task::from(
+        store::find(tx, user, id).await?.ok_or(AppError::NotFound)?,
+    ))
+}
+
+/// The level `task` sits at (1: the top level), walking up its parents.
+async fn level(tx: &mut DbConn, user: &AuthUser, task: &Task, moving: i64) -> AppResult<usize> {
+    let mut level = 1;
+    let mut parent = task.parent_id;
+    while let Some(id) = parent {
+        if id == moving || level > MAX_DEPTH + 1 {
+            // Under the task being moved (or a chain no rule allows): a cycle.
+            return Ok(usize::MAX);
+        }
+        parent = find(tx, user, id).await?.parent_id;
+        level += 1;
+    }
+    Ok(level)
+}
+
+/// The ids of `root`'s descendants, level by level (children first).
+async fn descendants(tx: &mut DbConn, user: &AuthUser, root: i64) -> AppResult<Vec<Vec<i64>>> {
+    let mut levels = Vec::new();
+    let mut current = vec![root];
+    // Bounded: the rules keep trees MAX_DEPTH deep.
+    for _ in 0..=MAX_DEPTH {
+        current = store::children_of(tx, user, &current).await?;
+        if current.is_empty() {
+            break;
+        }
+        levels.push(current.clone());
+    }
+    Ok(levels)
+}
+
+/// Checks the move of `task` and writes what it needs besides the task itself: the siblings
+/// of a renumbered group, the descendants that follow it to another list. Returns the task's
+/// new placement (written by the caller, with whatever else changes) and those writes.
+pub(super) async fn plan(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    task: &Task,
+    to: &MoveTask,
+    now: NaiveDateTime,
+    payload: &store::PayloadFn<'_>,
+) -> AppResult<(Placement, Vec<Written>)> {
+    if let (Some(_), Some(before)) = (to.after_id, to.before_id) {
+        let why = "give at most one of after_id and before_id";
+        return Err(refused("before_id", why, Value::from(before)));
+    }
+    for (field, neighbour) in [("after_id", to.after_id), ("before_id", to.before_id)] {
+        if neighbour == Some(task.id) {
+            let why = "a task cannot be placed next to itself";
+            return Err(refused(field, why, Value::from(task.id)));
+        }
+    }
+    let parent = to.parent_id.unwrap_or(task.parent_id);
+    let mut list = to.list_id.unwrap_or(task.list_id);
+    if let Some(parent_id) = parent {
+        if parent_id == task.id {
+            let why = "a task cannot be its own subtask";
+            return Err(refused("parent_id", why, Value::from(parent_id)));
+        }
+        let above = find(tx, user, parent_id).await?;
+        let parent_level = level(tx, user, &above, task.id).await?;
+        if parent_level == usize::MAX {
+            let why = format!("task {parent_id} is a subtask of this task: that would be a cycle");
+            return Err(refused("parent_id", why, Value::from(parent_id)));
+        }
+        let height = descendants(tx, user, task.id).await?.len() + 1;
+        if parent_level + height > MAX_DEPTH {
+            let why = format!(
+                "subtasks nest at most {MAX_DEPTH} levels deep (a task, its subtask, one more \
+                 level); under task {parent_id} (level {parent_level}) this task and its \
+                 subtasks would reach level {}",
+                parent_level + height
+            );
+            return Err(refused("parent_id", why, Value::from(parent_id)));
+        }
+        match to.list_id {
+            Some(wanted) if wanted != above.list_id => {
+                let why = format!(
+                    "a subtask is in its parent's list (task {parent_id}'s: {}); leave list_id \
+                     out, or give parent_id null to move the task out of its parent",
+                    group_name(above.list_id, "the inbox")
+                );
+                return Err(refused("list_id", why, id_value(wanted)));
+            }
+            _ => list = above.list_id,
+        }
+    }
+    if let Some(list_id) = list.filter(|_| to.list_id.is_some())
+        && !store::list_exists(tx, user, list_id).await?
+    {
+        // The lists branch names this 404 `AppError::ListNotFound` ("List not found").
+        return Err(AppError::NotFound);
+    }
+    let mut others = Vec::new();
+    let position = place_in_group(
+        tx,
+        user,
+        task.id,
+        (list, parent),
+        to,
+        now,
+        payload,
+        &mut others,
+    )
+    .await?;
+    if list != task.list_id {
+        // A subtree shares its root's list; its tasks keep their places under their parents.
+        for id in descendants(tx, user, task.id).await?.concat() {
+            let follow = Placement {
+                list_id: Some(list),
+                parent_id: None,
+                position: None,
+                updated_at: now,
+            };
+            others.extend(store::place(tx, user, id, &follow, payload).await?);
+        }
+    }
+    let placement = Placement {
+        list_id: Some(list),
+        parent_id: Some(parent),
+        position: Some(position),
+        updated_at: now,
+    };
+    Ok((placement, others))
+}
+
+/// The position of `moving` in the group (`list`, `parent`) next to the neighbour `to` names
+/// (last without one); renumbers the group's other tasks (into `others`) when the key between
+/// the neighbours would be too long.
+#[allow(clippy::too_many_arguments)] // one unit of work's context, passed down
+async fn place_in_group(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    moving: i64,
+    (list, parent): (Option<i64>, Option<i64>),
+    to: &MoveTask,
+    now: NaiveDateTime,
+    payload: &store::PayloadFn<'_>,
+    others: &mut Vec<Written>,
+) -> AppResult<String> {
+    let neighbour = [("after_id", to.after_id), ("before_id", to.before_id)]
+        .into_iter()
+        .find_map(|(field, id)| id.map(|id| (field, id)));
+    if let Some((field, id)) = neighbour {
+        let next_to = find(tx, user, id).await?;
+        if (next_to.list_id, next_to.parent_id) != (list, parent) {
+            let why = format!(
+                "task {id} is not in the destination group (list {}, parent {}): a neighbour \
+                 must be a sibling there",
+                group_name(list, "inbox"),
+                group_name(parent, "none, the top level"),
+            );
+            return Err(refused(field, why, Value::from(id)));
+        }
+    }
+    let siblings: Vec<(i64, String)> = store::group(tx, user, list, parent)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| *id != moving)
+        .collect();
+    let index_of = |wanted: i64| siblings.iter().position(|(id, _)| *id == wanted);
+    let index = match (to.after_id, to.before_id) {
+        (Some(after), _) => index_of(after).map_or(siblings.len(), |i| i + 1),
+        (None, Some(before)) => index_of(before).unwrap_or(siblings.len()),
+        (None, None) => siblings.len(),
+    };
+    let above = index.checked_sub(1).map(|i| siblings[i].1.as_str());
+    let below = siblings.get(index).map(|(_, p)| p.as_str());
+    if let Some(key) = position::between(above, below).filter(|p| !position::too_long(p)) {
+        return Ok(key);
+    }
+    let keys = position::spread(siblings.len() + 1);
+    for (i, (id, old)) in siblings.iter().enumerate() {
+        let key = &keys[if i < index { i } else { i + 1 }];
+        if key != old {
+            let renumbered = Placement {
+                list_id: None,
+                parent_id: None,
+                position: Some(key.clone()),
+                updated_at: now,
+            };
+            others.extend(store::place(tx, user, *id, &renumbered, payload).await?);
+        }
+    }
+    Ok(keys[index].clone())
+}
+
+fn group_name(id: Option<i64>, none: &str) -> String {
+    id.map_or_else(|| none.to_owned(), |id| id.to_string())
+}
+
+/// A list request's `parent_id` filter names one of the viewer's tasks (404 otherwise, as
+/// any other id of another user's).
+pub(super) async fn check_parent_filter(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    query: &ListQuery,
+) -> AppResult<()> {
+    if let Some(Some(parent)) = query.parent_id {
+        find(conn, user, parent).await?;
+    }
+    Ok(())
+}
+
+/// A create's input under the subtask rules: with `parent_id`, the parent must be the
+/// viewer's (404), at most at level [`MAX_DEPTH`] - 1, and the subtask takes its list.
+pub(super) async fn subtask_input(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    input: &NewTask,
+) -> AppResult<NewTask> {
+    let mut input = input.clone();
+    let Some(parent_id) = input.parent_id else {
+        return Ok(input);
+    };
+    let parent = find(tx, user, parent_id).await?;
+    let parent_level = level(tx, user, &parent, 0).await?;
+    if parent_level >= MAX_DEPTH {
+        let why = format!(
+            "subtasks nest at most {MAX_DEPTH} levels deep (a task, its subtask, one more \
+             level); task {parent_id} is already at level {parent_level}"
+        );
+        return Err(refused("parent_id", why, Value::from(parent_id)));
+    }
+    if let Some(list) = input.list_id
+        && Some(list) != parent.list_id
+    {
+        let why = "a subtask is in its parent's list; leave list_id out or give the parent's";
+        return Err(refused("list_id", why, Value::from(list)));
+    }
+    input.list_id = parent.list_id;
+    Ok(input)
+}
+
+/// Before a create appends to its group: renumbers the group (into the returned writes) when
+/// the key after its last task would be too long, so the new task's key is short.
+pub(super) async fn room_at_end(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    input: &NewTask,
+    now: NaiveDateTime,
+    payload: &store::PayloadFn<'_>,
+) -> AppResult<Vec<Written>> {
+    let end = store::group_end(tx, user, input.list_id, input.parent_id).await?;
+    if position::between(end.as_deref(), None).is_some_and(|p| !position::too_long(&p)) {
+        return Ok(Vec::new());
+    }
+    let mut renumbered = Vec::new();
+    let last = MoveTask::default();
+    let group = (input.list_id, input.parent_id);
+    place_in_group(tx, user, 0, group, &last, now, payload, &mut renumbered).await?;
+    Ok(renumbered)
+}
+
+/// A PUT's patch with its `list_id` / `parent_id` applied as a move to the end of the new
+/// group (same rules as a move); a patch that keeps the task's group
+/// keeps its place. Returns the patch to write and the other tasks the move changed.
+pub(super) async fn placed_patch(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    id: i64,
+    mut patch: TaskPatch,
+    now: NaiveDateTime,
+    payload: &store::PayloadFn<'_>,
+) -> AppResult<(TaskPatch, Vec<Written>)> {
+    patch.position = None;
+    if patch.list_id.is_none() && patch.parent_id.is_none() {
+        return Ok((patch, Vec::new()));
+    }
+    let task = find(tx, user, id).await?;
+    let to = MoveTask {
+        list_id: patch.list_id.filter(|list| *list != task.list_id),
+        parent_id: patch.parent_id.filter(|parent| *parent != task.parent_id),
+        ..MoveTask::default()
+    };
+    if to.list_id.is_none() && to.parent_id.is_none() {
+        patch.list_id = None;
+        patch.parent_id = None;
+        return Ok((patch, Vec::new()));
+    }
+    let (placement, others) = plan(tx, user, &task, &to, now, payload).await?;
+    patch.list_id = placement.list_id;
+    patch.parent_id = placement.parent_id;
+    patch.position = placement.position;
+    Ok((patch, others))
+}
+
+/// Before a PUT's precondition: a patch that changes the list or parent is a move, and takes
+/// the owner's placement lock (`store::lock_owner`) before the task's row lock, as every
+/// placement does: a renumbering holding the first may need the second, never the reverse.
+pub(super) async fn lock_if_moving(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    patch: &TaskPatch,
+) -> AppResult<()> {
+    if patch.list_id.is_some() || patch.parent_id.is_some() {
+        store::lock_owner(tx, user).await?;
+    }
+    Ok(())
+}
+
+/// Deletes `id` and all its descendants (deepest first), each with its tombstone; `None`
+/// when the viewer has no such task.
+pub(super) async fn delete_tree(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    id: i64,
+    now: NaiveDateTime,
+    payload: &store::PayloadFn<'_>,
+) -> AppResult<Option<Vec<(i64, i64)>>> {
+    // Serialised with creates and moves, so no subtask lands under a parent being deleted.
+    store::lock_owner(tx, user).await?;
+    if store::find(tx, user, id).await?.is_none() {
+        return Ok(None);
+    }
+    let mut ids: Vec<i64> = descendants(tx, user, id)
+        .await?
+        .into_iter()
+        .rev()
+        .flatten()
+        .collect();
+    ids.push(id);
+    Ok(Some(store::delete_all(tx, user, &ids, now, payload).await?))
+}
+
+/// Deletes the viewer's completed tasks with their descendants (pending or not), in id
+/// order, each with its tombstone.
+pub(super) async fn delete_completed_trees(
+    tx: &mut DbConn,
+    user: &AuthUser,
+    now: NaiveDateTime,
+    payload: &store::PayloadFn<'_>,
+) -> AppResult<Vec<(i64, i64)>> {
+    store::lock_owner(tx, user).await?;
+    let mut ids = store::completed_ids(tx, user).await?;
+    let mut level = ids.clone();
+    for _ in 0..MAX_DEPTH {
+        level = store::children_of(tx, user, &level).await?;
+        if level.is_empty() {
+            break;
+        }
+        ids.extend(&level);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(store::delete_all(tx, user, &ids, now, payload).await?)
+}

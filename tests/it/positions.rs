@@ -1,0 +1,372 @@
+//! Positions stay short (issue 21), on both backends: 1,000 moves between the same two
+//! neighbours, and 1,000 moves each into the middle of the last gap, keep the order and
+//! positions of at most 48 characters; the renumbering that keeps them short is seen by an
+//! SSE subscriber and by sync; a create after a long key renumbers its group first. Each
+//! runs without the rate limit (hundreds of requests). Also moves to a list written in SQL,
+//! so the list rules run before the lists API is merged.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::live::SseReader;
+use crate::common::{Backend, TestApp, UserClient};
+use crate::moves::{four, id, move_task, order};
+
+backend_cases!(
+    thousand_moves_between_the_same_two_neighbours_stay_short,
+    renumbering_is_seen_by_an_sse_subscriber,
+    a_create_after_a_long_key_renumbers_its_group,
+    concurrent_moves_and_creates_keep_positions_distinct,
+    a_new_list_takes_the_subtree_along_with_a_list_written_in_sql,
+);
+
+/// Moves `movers` (three tasks) in turn, `moves` times, each between the two moved before it
+/// (which are neighbours): the gap halves on alternate sides every time, the worst case for
+/// fractional keys. Checks the order against a model as it goes; returns the longest
+/// position seen.
+async fn bisect(user: &UserClient<'_>, movers: [i64; 3], moves: usize) -> usize {
+    let mut model = order(user).await;
+    let mut longest = 0;
+    for k in 0..moves {
+        let mover = movers[k % 3];
+        let (prev1, prev2) = (movers[(k + 2) % 3], movers[(k + 1) % 3]);
+        let at = |id: i64, model: &[i64]| model.iter().position(|t| *t == id).unwrap();
+        model.remove(at(mover, &model));
+        let upper = at(prev1, &model).min(at(prev2, &model));
+        let after = model[upper];
+        model.insert(upper + 1, mover);
+        let moved = move_task(user, mover, json!({"after_id": after}))
+            .await
+            .good(StatusCode::OK);
+        longest = longest.max(moved["position"].as_str().unwrap().len());
+        if k % 50 == 0 || k + 1 == moves {
+            assert_eq!(order(user).await, model, "after move {k}");
+            let list = user.get(&user.tasks_path("")).await.good(StatusCode::OK);
+            for task in list.as_array().unwrap() {
+                longest = longest.max(task["position"].as_str().unwrap().len());
+            }
+        }
+    }
+    longest
+}
+
+async fn thousand_moves_between_the_same_two_neighbours_stay_short(backend: Backend) {
+    let app = start_app!(backend, "--rate-limit" => "0");
+    let alice = app.user("alice");
+    let [a, x, y, b] = four(&alice).await;
+    let mut longest = 0;
+    for i in 0..1000 {
+        // Always just below `a`, above the task moved there before it.
+        let (mover, other) = if i % 2 == 0 { (x, y) } else { (y, x) };
+        let moved = move_task(&alice, mover, json!({"after_id": a}))
+            .await
+            .good(StatusCode::OK);
+        longest = longest.max(moved["position"].as_str().unwrap().len());
+        if i % 97 == 0 || i == 999 {
+            assert_eq!(
+                order(&alice).await,
+                vec![a, mover, other, b],
+                "after move {i}"
+            );
+        }
+    }
+    eprintln!("longest position, 1000 moves just below one task: {longest} characters");
+    assert!(longest < 100, "positions stay short: {longest}");
+
+    // The worst case: 1,000 moves each into the middle of the last gap.
+    let z = id(&alice.create_task("z").await);
+    let worst = bisect(&alice, [x, y, z], 1000).await;
+    eprintln!("longest position, 1000 moves halving one gap: {worst} characters");
+    assert!(
+        worst <= 52,
+        "as the design says (48 + one move's key): {worst}"
+    );
+    // The neighbours were renumbered on the way (each time: version + 1).
+    let first = alice
+        .get(&alice.tasks_path(&format!("/{b}")))
+        .await
+        .good(StatusCode::OK);
+    assert!(first["version"].as_i64().unwrap() > 1, "{first}");
+}
+
+async fn renumbering_is_seen_by_an_sse_subscriber(backend: Backend) {
+    let app = start_app!(backend, "--rate-limit" => "0");
+    let alice = app.user("alice");
+    let [a, x, y, z] = four(&alice).await;
+    let mut sse = SseReader::open(&app, "alice", "/api/alice/tasks/events", &[]).await;
+    assert_eq!(sse.response.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Halving one gap renumbers the group within a few dozen moves.
+    bisect(&alice, [x, y, z], 60).await;
+    let renumbered = alice
+        .get(&alice.tasks_path(&format!("/{a}")))
+        .await
+        .good(StatusCode::OK);
+    assert!(renumbered["version"].as_i64().unwrap() > 1, "{renumbered}");
+    // Every move's event comes, and the renumberings': `a` at its positions, in order.
+    let mut last = None;
+    while last.as_ref() != Some(&renumbered["version"]) {
+        let (_, event) = sse.next_event().await;
+        assert_ne!(event["kind"], "DELETED", "{event}");
+        if event["id"] == a {
+            assert_eq!(event["kind"], "UPDATED", "{event}");
+            last = Some(event["task"]["version"].clone());
+            if event["task"]["version"] == renumbered["version"] {
+                assert_eq!(event["task"]["position"], renumbered["position"]);
+            }
+        }
+    }
+    let sync = alice
+        .get(&alice.tasks_path("/changes"))
+        .await
+        .good(StatusCode::OK);
+    let synced = sync["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| id(t) == a)
+        .cloned();
+    assert_eq!(synced.unwrap()["position"], renumbered["position"]);
+}
+
+/// Appending lengthens keys (about one byte per 127 creates); a create whose key would pass
+/// the limit renumbers its group first. The long key is written directly here, as thousands
+/// of creates would leave it.
+/// A server over a database this test can also write to directly.
+struct Direct {
+    app: TestApp,
+    url: String,
+    _dir: tempfile::TempDir,
+    _pg: Option<crate::common::pg::TempDatabase>,
+}
+
+impl Direct {
+    async fn start(backend: Backend) -> Option<Direct> {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = match backend {
+            Backend::Postgres => Some(crate::common::pg::TempDatabase::create().await?),
+            Backend::Sqlite => None,
+        };
+        let url = match &pg {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("todo.db").display()),
+        };
+        let app = TestApp::builder(backend)
+            .database_url(&url)
+            .arg("--rate-limit", "0")
+            .start()
+            .await?;
+        Some(Direct {
+            app,
+            url,
+            _dir: dir,
+            _pg: pg,
+        })
+    }
+
+    /// Runs `sql` as the database's owner, behind the server's back.
+    async fn exec(&self, sql: &str) {
+        match self.url.strip_prefix("sqlite://") {
+            None => {
+                let (client, connection) =
+                    tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                        .await
+                        .unwrap();
+                tokio::spawn(connection);
+                client.batch_execute(sql).await.unwrap();
+            }
+            Some(path) => {
+                use diesel::{Connection, RunQueryDsl, SqliteConnection};
+                let mut conn = SqliteConnection::establish(path).unwrap();
+                diesel::sql_query("PRAGMA busy_timeout = 10000")
+                    .execute(&mut conn)
+                    .unwrap();
+                diesel::sql_query(sql).execute(&mut conn).unwrap();
+            }
+        }
+    }
+}
+
+async fn a_create_after_a_long_key_renumbers_its_group(backend: Backend) {
+    let Some(direct) = Direct::start(backend).await else {
+        return;
+    };
+    let app = &direct.app;
+    let alice = app.user("alice");
+    let first = id(&alice.create_task("first").await);
+    let last = id(&alice.create_task("last").await);
+    let long = format!("{}80", "ff".repeat(24));
+    let write = format!("UPDATE tasks SET position = '{long}' WHERE id = {last}");
+    direct.exec(&write).await;
+    let mut sse = SseReader::open(app, "alice", "/api/alice/tasks/events", &[]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let new = alice.create_task("new").await;
+    assert!(new["position"].as_str().unwrap().len() <= 16, "{new}");
+    assert_eq!(order(&alice).await, vec![first, last, id(&new)]);
+    let list = alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
+    for task in list.as_array().unwrap() {
+        assert!(task["position"].as_str().unwrap().len() <= 16, "{task}");
+    }
+    let renumbered = alice
+        .get(&alice.tasks_path(&format!("/{last}")))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(renumbered["version"], 2, "{renumbered}");
+    // The renumbering's events come before the create's.
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        let (_, event) = sse.next_event().await;
+        kinds.push((
+            event["kind"].as_str().unwrap().to_owned(),
+            event["id"].clone(),
+        ));
+    }
+    assert!(
+        kinds.contains(&("UPDATED".to_owned(), json!(last))),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[2], ("CREATED".to_owned(), new["id"].clone()));
+}
+
+/// Moves into one gap and creates at the end, all at once: each reads its neighbours under the
+/// owner's placement lock, so no two tasks get the same position and none is lost.
+async fn concurrent_moves_and_creates_keep_positions_distinct(backend: Backend) {
+    let app = start_app!(backend, "--rate-limit" => "0");
+    let alice = app.user("alice");
+    let mut made = Vec::new();
+    for i in 0..12 {
+        made.push(id(&alice.create_task(&format!("t{i}")).await));
+    }
+    let first = made[0];
+    let moves = made[1..].iter().map(|task| {
+        let alice = app.user("alice");
+        async move {
+            move_task(&alice, *task, json!({"after_id": first}))
+                .await
+                .good(StatusCode::OK)
+        }
+    });
+    let creates = (0..6).map(|i| {
+        let alice = app.user("alice");
+        async move { alice.create_task(&format!("new {i}")).await }
+    });
+    let (_, _) = tokio::join!(join_all(moves), join_all(creates));
+    let list = alice
+        .get(&alice.tasks_path("?sort=position"))
+        .await
+        .good(StatusCode::OK);
+    let positions: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["position"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(positions.len(), 18);
+    let distinct: BTreeSet<&String> = positions.iter().collect();
+    assert_eq!(distinct.len(), 18, "{positions:?}");
+    assert_eq!(order(&alice).await[0], first);
+}
+
+/// Moves to a list, before the lists API exists in this branch: the list is written in SQL.
+/// The task's subtree follows it (each subtask's version + 1, its place kept); a subtask
+/// alone cannot leave its parent's list; another user's list is 404.
+async fn a_new_list_takes_the_subtree_along_with_a_list_written_in_sql(backend: Backend) {
+    let Some(direct) = Direct::start(backend).await else {
+        return;
+    };
+    let app = &direct.app;
+    let alice = app.user("alice");
+    direct
+        .exec(
+            "INSERT INTO task_lists (user_id, name, name_key, position, created_at, updated_at) \
+             VALUES ('alice', 'Work', 'work', '80', '2026-11-24 00:00:00', '2026-11-24 00:00:00'), \
+                    ('bob', 'Bob', 'bob', '80', '2026-11-24 00:00:00', '2026-11-24 00:00:00')",
+        )
+        .await;
+    let (list, bobs) = (1, 2);
+    let parent = id(&alice.create_task("parent").await);
+    let create = |title: &'static str, parent: i64| {
+        let alice = app.user("alice");
+        async move {
+            let body = json!({"title": title, "parent_id": parent});
+            id(&alice
+                .post(&alice.tasks_path(""), body)
+                .await
+                .good(StatusCode::CREATED))
+        }
+    };
+    let child = create("child", parent).await;
+    let second = create("second", parent).await;
+    let grandchild = create("grandchild", child).await;
+    let other = id(&alice.create_task("other").await);
+
+    let moved = move_task(&alice, parent, json!({"list_id": list}))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(
+        (moved["list_id"].clone(), moved["version"].clone()),
+        (json!(list), json!(2))
+    );
+    for task in [child, second, grandchild] {
+        let now = alice
+            .get(&alice.tasks_path(&format!("/{task}")))
+            .await
+            .good(StatusCode::OK);
+        assert_eq!(
+            (now["list_id"].clone(), now["version"].clone()),
+            (json!(list), json!(2))
+        );
+    }
+    let under = alice
+        .get(&alice.tasks_path(&format!("?parent_id={parent}&sort=position")))
+        .await
+        .good(StatusCode::OK);
+    let under: Vec<i64> = under.as_array().unwrap().iter().map(id).collect();
+    assert_eq!(under, vec![child, second], "places kept");
+
+    // A subtask alone cannot change list while it keeps its parent.
+    let refused = move_task(&alice, child, json!({"list_id": null})).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    // A neighbour in the inbox is not a sibling in the list.
+    let refused = move_task(&alice, parent, json!({"after_id": other})).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let refused = move_task(&alice, other, json!({"list_id": bobs})).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text);
+    let missing = move_task(&alice, other, json!({"list_id": 999})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    // Into the list next to `parent`, then back to the inbox by PUT, subtree and all.
+    move_task(&alice, other, json!({"list_id": list, "before_id": parent}))
+        .await
+        .good(StatusCode::OK);
+    let back = alice
+        .put(
+            &alice.tasks_path(&format!("/{parent}")),
+            json!({"list_id": null}),
+        )
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(back["list_id"], serde_json::Value::Null);
+    let gc = alice
+        .get(&alice.tasks_path(&format!("/{grandchild}")))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(
+        (gc["list_id"].clone(), gc["version"].clone()),
+        (serde_json::Value::Null, json!(3))
+    );
+}
