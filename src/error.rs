@@ -121,7 +121,8 @@ impl FieldError {
 pub struct Detail {
     /// On 410: `CURSOR_EXPIRED`; on 412: `VERSION_CONFLICT`; on a refused live connection:
     /// `TOO_MANY_CONNECTIONS` (429) or `SERVER_BUSY` (503); on an idempotency key refused:
-    /// `IDEMPOTENCY_KEY_IN_USE` (409) or `IDEMPOTENCY_KEY_REUSED` (422).
+    /// `IDEMPOTENCY_KEY_IN_USE` (409) or `IDEMPOTENCY_KEY_REUSED` (422); on a list refused:
+    /// `DUPLICATE_NAME` or `LIMIT_EXCEEDED` (409).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
     /// What went wrong, e.g. "Task not found".
@@ -173,6 +174,16 @@ pub enum AppError {
     /// 404: no such task for this user (another user's task looks the same).
     #[error("task not found")]
     NotFound,
+    /// 404: no such list for this user (another user's list looks the same): a list's own
+    /// path, a move's neighbour, a task created in it, a filter by it.
+    #[error("list not found")]
+    ListNotFound,
+    /// 409: the user already has a list of this name (case-insensitively).
+    #[error("duplicate list name {0:?}")]
+    DuplicateListName(String),
+    /// 409: the user already has as many lists as MAX_LISTS_PER_USER allows.
+    #[error("list limit reached ({0} lists)")]
+    ListLimitReached(u64),
     /// 422: the input breaks a rule.
     #[error("invalid input: {0:?}")]
     Validation(Vec<FieldError>),
@@ -237,7 +248,8 @@ impl AppError {
             }
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::ListNotFound => StatusCode::NOT_FOUND,
+            AppError::DuplicateListName(_) | AppError::ListLimitReached(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_)
             | AppError::QueryTimeout
@@ -265,6 +277,14 @@ impl AppError {
             AppError::Unauthenticated(failure) => failure.detail().to_owned(),
             AppError::Forbidden => "Not authorized to access this user's tasks".to_owned(),
             AppError::NotFound => "Task not found".to_owned(),
+            AppError::ListNotFound => "List not found".to_owned(),
+            AppError::DuplicateListName(name) => format!(
+                "A list named {name:?} already exists (list names are unique per user, \
+                 case-insensitively)"
+            ),
+            AppError::ListLimitReached(cap) => {
+                format!("List limit reached: at most {cap} lists per user")
+            }
             AppError::Validation(errors) => errors
                 .iter()
                 .map(|e| match &e.field {
@@ -367,6 +387,8 @@ impl IntoResponse for AppError {
                 let code = match other {
                     AppError::CursorExpired => Some("CURSOR_EXPIRED"),
                     AppError::VersionConflict(_) => Some("VERSION_CONFLICT"),
+                    AppError::DuplicateListName(_) => Some("DUPLICATE_NAME"),
+                    AppError::ListLimitReached(_) => Some("LIMIT_EXCEEDED"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),
                     AppError::Idempotency(e) => e.code(),
                     _ => None,

@@ -96,6 +96,7 @@ impl AppState {
             config.realtime.tombstone_retention,
         )
         .with_task_cap(config.operations.max_tasks_per_user)
+        .with_list_cap(config.operations.max_lists_per_user)
         .with_idempotency(
             config.realtime.idempotency_key_retention,
             config.realtime.max_idempotency_keys_per_user,

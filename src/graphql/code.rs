@@ -44,6 +44,8 @@ pub(crate) enum Code {
     IdempotencyKeyInUse,
     /// An idempotency key already used for a different mutation or arguments.
     IdempotencyKeyReused,
+    /// A list name the user already has (case-insensitively).
+    DuplicateName,
     /// A conditional write (`expectedVersion`) on a task that has changed since.
     VersionConflict,
     /// A fault of the server (details logged, never sent).
@@ -70,6 +72,7 @@ impl Code {
             Code::CursorExpired => "CURSOR_EXPIRED",
             Code::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             Code::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Code::DuplicateName => "DUPLICATE_NAME",
             Code::VersionConflict => "VERSION_CONFLICT",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -81,7 +84,9 @@ impl Code {
             AppError::Unauthenticated(AuthFailure::KeysUnavailable(_)) => Code::ServiceUnavailable,
             AppError::Unauthenticated(_) => Code::Unauthenticated,
             AppError::Forbidden => Code::Forbidden,
-            AppError::NotFound => Code::NotFound,
+            AppError::NotFound | AppError::ListNotFound => Code::NotFound,
+            AppError::DuplicateListName(_) => Code::DuplicateName,
+            AppError::ListLimitReached(_) => Code::LimitExceeded,
             AppError::Validation(_) => Code::BadUserInput,
             AppError::Unavailable(_) | AppError::DatabaseBusy(_) => Code::ServiceUnavailable,
             AppError::QueryTimeout => Code::QueryTimeout,

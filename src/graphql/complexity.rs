@@ -32,7 +32,11 @@ pub(crate) enum Cost {
 /// name; other fields cost 1 plus their selection. The schema test fails when a list field is
 /// missing, so a new one cannot go unprotected.
 pub(crate) const COSTS: &[(&str, Cost)] = &[
+    // `List.tasks` is `tasks` too: inside `lists` it multiplies by both bounds.
     ("tasks", Cost::Items(10)),
+    // A user's lists (at most MAX_LISTS_PER_USER, 100 by default), costed as ten like a
+    // task list: `lists { tasks { … } }` costs 10 × 10 × the task's selection.
+    ("lists", Cost::Items(10)),
     (
         "tasksConnection",
         Cost::Page {
@@ -46,6 +50,7 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     // Ids (scalars): there is no selection to multiply.
     ("clearCompleted", Cost::Once),
     ("deletedIds", Cost::Once),
+    ("taskIds", Cost::Once),
     // A task's tags (strings, at most 20): no selection to multiply.
     ("tags", Cost::Once),
     // The sync answer: every task changed since the cursor, bounded by the per-user task

@@ -15,6 +15,7 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| {
         ext.set("code", code);
         if let AppError::TaskLimitReached(cap)
+        | AppError::ListLimitReached(cap)
         | AppError::Idempotency(IdempotencyError::Full(cap)) = &error
         {
             ext.set("limit", *cap);
@@ -66,4 +67,15 @@ pub(crate) fn bad_argument(field: &str, message: &str) -> async_graphql::Error {
         input: serde_json::Value::Null,
         ctx: None,
     }))
+}
+
+/// An `ID` argument (or input field) `field` as the service's integer id; BAD_USER_INPUT
+/// naming the field when it is not one.
+pub(crate) fn parse_id(field: &str, id: &async_graphql::ID) -> async_graphql::Result<i64> {
+    id.parse::<i64>().map_err(|_| {
+        bad_argument(
+            field,
+            "Input should be a valid integer, unable to parse string as an integer",
+        )
+    })
 }

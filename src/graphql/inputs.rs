@@ -2,9 +2,9 @@
 //! input (`NewTask`, `TaskPatch`): a new writable field is added here and nowhere else in the
 //! resolvers. Validation of the values is the service's (`tasks::model`), not this file's.
 
-use async_graphql::{InputObject, MaybeUndefined, Result};
+use async_graphql::{ID, InputObject, MaybeUndefined, Result};
 
-use super::error::to_graphql_error;
+use super::error::{parse_id, to_graphql_error};
 use super::types::{Category, DateTime, Priority};
 use crate::error::{AppError, FieldError};
 use crate::tasks::{NewTask, TaskPatch};
@@ -22,6 +22,9 @@ pub struct CreateTaskInput {
     pub category: Option<Category>,
     /// Due date, if any.
     pub due_date: Option<DateTime>,
+    /// The list to create it in (last in that list); absent or null: the inbox. Another
+    /// user's list: NOT_FOUND.
+    pub list_id: Option<ID>,
 }
 
 /// Changes to a task: an absent field is left as it is; `description: null` and
@@ -42,16 +45,22 @@ pub struct UpdateTaskInput {
     pub due_date: MaybeUndefined<DateTime>,
 }
 
-impl From<CreateTaskInput> for NewTask {
-    fn from(input: CreateTaskInput) -> Self {
-        NewTask {
-            title: input.title,
-            description: input.description,
-            priority: input.priority.map(Into::into),
-            category: input.category.map(Into::into),
-            due_date: input.due_date.map(|d| d.0),
+impl CreateTaskInput {
+    /// The service's input; an id that is not one is BAD_USER_INPUT naming its field.
+    pub(super) fn into_new(self) -> Result<NewTask> {
+        Ok(NewTask {
+            title: self.title,
+            description: self.description,
+            priority: self.priority.map(Into::into),
+            category: self.category.map(Into::into),
+            due_date: self.due_date.map(|d| d.0),
+            list_id: self
+                .list_id
+                .as_ref()
+                .map(|id| parse_id("listId", id))
+                .transpose()?,
             ..NewTask::default()
-        }
+        })
     }
 }
 

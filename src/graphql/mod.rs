@@ -29,6 +29,8 @@ mod nesting;
 mod order;
 mod pipeline;
 mod resolvers;
+mod task_fields;
+mod task_lists;
 mod types;
 mod ws;
 mod ws_open;
@@ -54,11 +56,12 @@ pub struct Query(
     lists::TaskListQuery,
     resolvers::TaskQuery,
     resolvers::ViewerQuery,
+    task_lists::ListQueries,
 );
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(resolvers::TaskMutation);
+pub struct Mutation(resolvers::TaskMutation, task_lists::ListMutations);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, resolvers::TaskSubscription>;

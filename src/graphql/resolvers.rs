@@ -98,7 +98,7 @@ impl TaskMutation {
         let user = viewer(ctx)?;
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
-        let created = service(ctx)?.create(user, input.into(), once).await;
+        let created = service(ctx)?.create(user, input.into_new()?, once).await;
         Ok(or_replayed(created)?.into())
     }
 

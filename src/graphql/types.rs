@@ -32,6 +32,7 @@ impl ScalarType for DateTime {
 
 /// A task of the signed-in user.
 #[derive(SimpleObject)]
+#[graphql(complex)] // its resolved fields: `task_fields`
 pub struct Task {
     /// The task's id.
     pub id: ID,

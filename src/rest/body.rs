@@ -19,7 +19,7 @@ use crate::tasks::model::{
 use crate::tasks::{Category, NewTask, Priority, TaskPatch};
 
 /// Parses a JSON object body.
-fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
+pub(super) fn object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::invalid(FieldError {
             location: "body",
@@ -67,7 +67,7 @@ fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
     offset
 }
 
-fn string_type(field: &str, input: &Value) -> FieldError {
+pub(super) fn string_type(field: &str, input: &Value) -> FieldError {
     FieldError::body(
         field,
         "string_type",
@@ -111,6 +111,9 @@ pub struct TaskCreate {
     /// RFC 3339 with a time zone (stored in UTC, to the microsecond), or `null`.
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T09:00:00Z")]
     due_date: Option<DateTime<Utc>>,
+    /// The list to create it in (it goes last there), or `null` / absent for the inbox.
+    /// Another user's list, or none: 404 `List not found`.
+    list_id: Option<i64>,
 }
 
 impl TaskCreate {
@@ -139,6 +142,7 @@ impl TaskCreate {
         let priority = body_priority(&body, true, &mut errors);
         let category = body_category(&body, true, &mut errors);
         let due_date = body_due_date(&body, &mut errors).flatten();
+        let list_id = body_list_id(&body, &mut errors);
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -146,6 +150,7 @@ impl TaskCreate {
                 priority,
                 category,
                 due_date,
+                list_id,
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -160,6 +165,7 @@ impl From<TaskCreate> for NewTask {
             priority: body.priority,
             category: body.category,
             due_date: body.due_date,
+            list_id: body.list_id,
             ..NewTask::default()
         }
     }
@@ -285,6 +291,27 @@ fn body_category(
         &names,
         errors,
     )
+}
+
+/// `list_id` of a create: absent or `null` is the inbox; anything but an integer is
+/// pydantic's `int_type` error.
+fn body_list_id(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<i64> {
+    match body.get("list_id")? {
+        Value::Null => None,
+        value => {
+            let id = value.as_i64();
+            if id.is_none() {
+                let message = "Input should be a valid integer (a list id) or null (the inbox)";
+                errors.push(FieldError::body(
+                    "list_id",
+                    "int_type",
+                    message,
+                    value.clone(),
+                ));
+            }
+            id
+        }
+    }
 }
 
 /// `due_date`: absent is `None`, `null` is `Some(None)` (no due date), else RFC 3339.

@@ -9,6 +9,8 @@ mod body;
 mod conditional;
 mod idempotency;
 mod json;
+mod list_body;
+mod lists;
 mod live;
 pub mod openapi;
 mod query;
@@ -28,6 +30,7 @@ use crate::AppState;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(tasks::router())
+        .merge(lists::router())
         .merge(live::router())
         .split_for_parts()
 }

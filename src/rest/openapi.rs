@@ -38,7 +38,10 @@ use crate::AppState;
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "tasks", description = "One user's tasks"))
+    tags(
+        (name = "tasks", description = "One user's tasks"),
+        (name = "lists", description = "One user's lists of tasks (docs/TASK_MODEL.md)")
+    )
 )]
 pub struct ApiDoc;
 

@@ -20,7 +20,9 @@ use super::openapi::{
     IfMatchHeader, IfNoneMatchHeader, ItemErrors, ListErrors, Slashed, TaskPath, UserPath,
 };
 use super::query::{ListParams, task_id};
-use super::write_docs::{CreateErrors, ItemWriteErrors, KeyHeader, UpdateErrors};
+use super::write_docs::{
+    FilteredErrors, ItemWriteErrors, KeyHeader, TaskCreateErrors, UpdateErrors,
+};
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
@@ -67,7 +69,7 @@ impl FromRequestParts<AppState> for Owner {
             ("Link" = String, description = "`<…&cursor=…>; rel=\"next\"` when more tasks follow (paged requests only)"),
             ("X-Total-Count" = i64, description = "Tasks matching the filters, over all pages (paged requests only)"),
         )),
-        ListErrors
+        FilteredErrors
     )
 )]
 async fn list(
@@ -129,7 +131,7 @@ async fn stats(Owner(user): Owner, State(tasks): State<TaskService>) -> AppResul
     responses((status = 201, description = "The new task (version 1)", body = TaskJson, headers(
         ("ETag" = String, description = "The task's strong entity-tag, `\"<id>-<version>\"`"),
         ("Idempotent-Replayed" = String, description = "`true` on a replay of a keyed request"),
-    )), CreateErrors)
+    )), TaskCreateErrors)
 )]
 async fn create(
     Owner(user): Owner,

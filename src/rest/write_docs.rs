@@ -100,3 +100,78 @@ impl<const ID: bool, const BODY: bool> IntoResponses for WriteErrors<ID, BODY> {
         map
     }
 }
+
+/// Adds (or replaces) one `{"detail": …}` response.
+fn with(
+    mut map: BTreeMap<String, RefOr<Response>>,
+    status: &str,
+    description: &str,
+) -> BTreeMap<String, RefOr<Response>> {
+    map.insert(
+        status.to_owned(),
+        RefOr::T(detail_response(description).build()),
+    );
+    map
+}
+
+const NO_LIST: &str = "No such list (another user's list looks the same): `List not found`";
+
+/// Errors of `GET /tasks`: every read's, and a `list_id` that names no list of the user's.
+pub struct FilteredErrors;
+
+impl IntoResponses for FilteredErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        with(
+            errors(false, false),
+            "404",
+            "`list_id` names no list of the user's (another user's list looks the same): \
+             `List not found`",
+        )
+    }
+}
+
+/// Errors of `POST /tasks`: a write's, and a `list_id` that names no list of the user's.
+pub struct TaskCreateErrors;
+
+impl IntoResponses for TaskCreateErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        with(
+            CreateErrors::responses(),
+            "404",
+            "`list_id` names no list of the user's (another user's list looks the same): \
+             `List not found`",
+        )
+    }
+}
+
+/// Errors of the list reads.
+pub struct ListsErrors;
+
+impl IntoResponses for ListsErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        with(errors(true, false), "404", NO_LIST)
+    }
+}
+
+/// Errors of the list writes: a write's, 404 for the list or a move's neighbour, and 409
+/// for a duplicate name or the list cap as well as a key in use.
+pub struct ListWriteErrors;
+
+impl IntoResponses for ListWriteErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let map = with(
+            WriteErrors::<false, true>::responses(),
+            "404",
+            "No such list, or a move's `after_id` / `before_id` names no list of the user's \
+             (another user's list looks the same): `List not found`",
+        );
+        with(
+            map,
+            "409",
+            "The user already has a list of this name, case-insensitively (`code`: \
+             `DUPLICATE_NAME`, the `detail` names it), or MAX_LISTS_PER_USER lists (`code`: \
+             `LIMIT_EXCEEDED`), or a request with this `Idempotency-Key` is still running \
+             (`code`: `IDEMPOTENCY_KEY_IN_USE`; retry after `Retry-After` seconds)",
+        )
+    }
+}

@@ -37,9 +37,11 @@ pub struct TaskService {
     /// This instance's subscribers, by user.
     pub(super) events: EventRouter,
     /// How writes publish their events (NOTIFY or in-process), chosen once at construction.
-    publisher: Publisher,
+    pub(super) publisher: Publisher,
     /// MAX_TASKS_PER_USER.
     max_tasks: u64,
+    /// MAX_LISTS_PER_USER (`tasks::lists`).
+    pub(super) max_lists: u64,
     /// How long deletions are remembered for incremental sync.
     pub(super) tombstone_retention: Duration,
     /// Idempotency keys: retention, cap, the keys in flight (`tasks::idempotency`).
@@ -76,6 +78,7 @@ impl TaskService {
             work: UnitOfWork::new(db),
             events: EventRouter::new(max_subscriptions_per_user),
             max_tasks: u64::MAX,
+            max_lists: u64::MAX,
             tombstone_retention,
             keys: KeyPolicy::default(),
         }
@@ -129,7 +132,7 @@ impl TaskService {
 
     /// After a commit: delivers the event in-process where the publisher says so (a write
     /// that changed nothing, `seq` = `None`, has none).
-    fn delivered(
+    pub(super) fn delivered(
         &self,
         user: &AuthUser,
         kind: TaskEventKind,
@@ -150,6 +153,7 @@ impl TaskService {
         let rows = self
             .work
             .read(user, async |conn| {
+                super::lists::check_list_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, None, now_micros()).await?)
             })
             .await?;
@@ -207,6 +211,7 @@ impl TaskService {
         };
         let rows = self
             .page_read(user, async |conn| {
+                super::lists::check_list_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, Some(&page), now).await?)
             })
             .await?;
@@ -232,6 +237,7 @@ impl TaskService {
         let (mut rows, total) = self
             .work
             .read(user, async |conn| {
+                super::lists::check_list_filter(conn, user, query).await?;
                 let rows = store::list(conn, user, query, Some(&probe), now).await?;
                 Ok((rows, store::count(conn, user, query, now).await?))
             })
@@ -275,7 +281,7 @@ impl TaskService {
 
     /// Most tombstones kept per user: as many as the tasks they may have (MAX_TASKS_PER_USER),
     /// so a user's journal holds at most twice that many entries however often they delete.
-    fn tombstones_kept(&self) -> i64 {
+    pub(super) fn tombstones_kept(&self) -> i64 {
         i64::try_from(self.max_tasks).unwrap_or(i64::MAX)
     }
 
@@ -302,6 +308,9 @@ impl TaskService {
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
+                if let Some(list) = input.list_id {
+                    super::lists::hold_list(tx, user, list).await?;
+                }
                 Ok(store::insert(tx, user, &input, now, self.max_tasks, &payload).await?)
             })
             .await?
@@ -422,7 +431,7 @@ impl TaskService {
 }
 
 /// The NOTIFY payload builder of the user's writes of this kind.
-fn event_payload(
+pub(super) fn event_payload(
     user: &AuthUser,
     kind: TaskEventKind,
 ) -> impl Fn(i64, i64, Option<&TaskRow>) -> String + Sync + '_ {

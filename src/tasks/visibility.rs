@@ -20,7 +20,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 
 use crate::auth::AuthUser;
-use crate::db::schema::{idempotency_keys, task_changes, task_sync_cursors, tasks};
+use crate::db::schema::{idempotency_keys, task_changes, task_lists, task_sync_cursors, tasks};
 
 /// The filter "tasks this viewer may see".
 pub(super) type VisibleTasks<'a> = dsl::Eq<tasks::user_id, &'a str>;
@@ -45,6 +45,12 @@ pub(super) fn owned_by(viewer: &AuthUser) -> VisibleTasks<'_> {
 
 fn tasks_seen_by(viewer_id: &str) -> VisibleTasks<'_> {
     tasks::user_id.eq(viewer_id)
+}
+
+/// The filter on `task_lists` for the lists `viewer` may see (and so read, change, delete,
+/// or put tasks in): their own. With shared lists, this grows with [`visible_to`].
+pub(super) fn lists_visible_to(viewer: &AuthUser) -> dsl::Eq<task_lists::user_id, &str> {
+    task_lists::user_id.eq(viewer.id())
 }
 
 /// The filter on the change journal (`task_changes`): the entries about tasks `viewer` sees.

@@ -1,0 +1,485 @@
+//! List SQL (issue 21): a user's lists in their manual order, one list, create (under the
+//! per-user cap, names unique per user), update, move (a position between two neighbours;
+//! the user's lists renumbered with `position::spread` when that key would be too long), and
+//! delete with its tasks, deleted or moved to the inbox, each task through the journal
+//! ([`record_change!`]) so that sync and every subscriber see it.
+//!
+//! Lists themselves have no journal or events: only their tasks' changes are recorded. Every
+//! list write first takes a per-owner lock on PostgreSQL ([`lock_lists`]): two writes of one
+//! user's lists (a rename and a create of the same name, a delete and a task created in that
+//! list) run one after the other. SQLite runs one write transaction at a time and needs none.
+//! Every statement filters by `visibility::lists_visible_to` (lists) or `visible_to` (tasks).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::journal::PayloadFn;
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::db::schema::task_lists::dsl as l;
+use crate::db_run;
+use crate::tasks::list_model::{ListPatch, ListPlacement, ListRow, ListTasks, NewList, name_key};
+use crate::tasks::model::TaskRow;
+use crate::tasks::position as keys;
+use crate::tasks::visibility::{lists_visible_to, owner, visible_to};
+
+/// Why a list write did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::tasks) enum Refusal {
+    /// No such list of the viewer's.
+    Missing,
+    /// The viewer has another list of that name (case-insensitively).
+    Duplicate,
+    /// The viewer has as many lists as allowed.
+    Full,
+    /// The neighbour of a move is not one of the viewer's lists.
+    NeighbourMissing,
+    /// The neighbour of a move is the moved list itself.
+    NeighbourIsItself,
+}
+
+/// A list write's outcome: the database's error, or done, or refused.
+pub(in crate::tasks) type Outcome<T> = QueryResult<Result<T, Refusal>>;
+
+/// What a list's delete changed: its tasks (deleted or moved), and every task change it
+/// recorded (id, change number, the row after it: `None` when deleted), in order.
+pub(in crate::tasks) struct Emptied {
+    pub(in crate::tasks) task_ids: Vec<i64>,
+    pub(in crate::tasks) changes: Vec<(i64, i64, Option<TaskRow>)>,
+}
+
+/// A row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = crate::db::schema::task_lists)]
+struct NewListRow<'a> {
+    user_id: &'a str,
+    name: &'a str,
+    name_key: String,
+    color: Option<&'a str>,
+    position: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Columns an update changes (`None` leaves one alone).
+#[derive(AsChangeset)]
+#[diesel(table_name = crate::db::schema::task_lists)]
+struct ListChanges<'a> {
+    name: Option<&'a str>,
+    name_key: Option<String>,
+    color: Option<Option<&'a str>>,
+    updated_at: NaiveDateTime,
+}
+
+/// On PostgreSQL, holds the viewer's lists until the transaction ends (see the module).
+pub(in crate::tasks) async fn lock_lists(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<()> {
+    if let DbConn::Postgres(pooled) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(format!("task_lists:{}", owner(viewer)))
+            .execute(&mut **pooled)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The viewer's lists, in their manual order (ties by id).
+pub(in crate::tasks) async fn all(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+) -> QueryResult<Vec<ListRow>> {
+    db_run!(conn, |c| {
+        l::task_lists
+            .filter(lists_visible_to(viewer))
+            .order_by((l::position.asc(), l::id.asc()))
+            .select(ListRow::as_select())
+            .load(c)
+            .await
+    })
+}
+
+/// One of the viewer's lists.
+pub(in crate::tasks) async fn find(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+) -> QueryResult<Option<ListRow>> {
+    db_run!(conn, |c| {
+        l::task_lists
+            .filter(l::id.eq(list))
+            .filter(lists_visible_to(viewer))
+            .select(ListRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    })
+}
+
+/// Whether another of the viewer's lists (not `except`) has this name key.
+async fn name_taken(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    key: &str,
+    except: Option<i64>,
+) -> QueryResult<bool> {
+    let found: Option<i64> = db_run!(conn, |c| {
+        l::task_lists
+            .filter(lists_visible_to(viewer))
+            .filter(l::name_key.eq(key))
+            .filter(l::id.ne(except.unwrap_or(0)))
+            .select(l::id)
+            .first(c)
+            .await
+            .optional()
+    })?;
+    Ok(found.is_some())
+}
+
+/// The position of a list placed as asked among the viewer's other lists (all but
+/// `moving`), renumbering them first when the key would be too long or the neighbours are
+/// out of order.
+async fn place(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    moving: Option<i64>,
+    placement: ListPlacement,
+    now: NaiveDateTime,
+) -> Outcome<String> {
+    let mut others: Vec<(i64, String)> = all(conn, viewer)
+        .await?
+        .into_iter()
+        .filter(|row| Some(row.id) != moving)
+        .map(|row| (row.id, row.position))
+        .collect();
+    let neighbour = match placement {
+        ListPlacement::End => None,
+        ListPlacement::After(id) | ListPlacement::Before(id) => {
+            if Some(id) == moving {
+                return Ok(Err(Refusal::NeighbourIsItself));
+            }
+            match others.iter().position(|(other, _)| *other == id) {
+                Some(index) => Some(index),
+                None => return Ok(Err(Refusal::NeighbourMissing)),
+            }
+        }
+    };
+    // The index of the list that will be right below the placed one.
+    let below = match (placement, neighbour) {
+        (ListPlacement::After(_), Some(i)) => i + 1,
+        (ListPlacement::Before(_), Some(i)) => i,
+        _ => others.len(),
+    };
+    let key = |others: &[(i64, String)]| {
+        let above = below.checked_sub(1).map(|i| others[i].1.as_str());
+        let under = others.get(below).map(|(_, p)| p.as_str());
+        keys::between(above, under).filter(|p| !keys::too_long(p))
+    };
+    if let Some(found) = key(&others) {
+        return Ok(Ok(found));
+    }
+    // Renumber the others (lists have no journal: their rows are rewritten, versions bumped).
+    let spread = keys::spread(others.len() + 1);
+    for ((id, old), new) in others.iter_mut().zip(spread) {
+        *old = new;
+        let (target, new) = (*id, old.clone());
+        db_run!(conn, |c| {
+            diesel::update(
+                l::task_lists
+                    .filter(l::id.eq(target))
+                    .filter(lists_visible_to(viewer)),
+            )
+            .set((
+                l::position.eq(new),
+                l::version.eq(l::version + 1),
+                l::updated_at.eq(now),
+            ))
+            .execute(c)
+            .await
+        })?;
+    }
+    Ok(Ok(key(&others).unwrap_or_default()))
+}
+
+/// Creates a list for the viewer, last in their order, while they have fewer than `cap`.
+pub(in crate::tasks) async fn insert(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    input: &NewList,
+    now: NaiveDateTime,
+    cap: u64,
+) -> Outcome<ListRow> {
+    lock_lists(conn, viewer).await?;
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    let owned: i64 = db_run!(conn, |c| {
+        l::task_lists
+            .filter(lists_visible_to(viewer))
+            .count()
+            .get_result(c)
+            .await
+    })?;
+    if owned >= cap {
+        return Ok(Err(Refusal::Full));
+    }
+    let key = name_key(&input.name);
+    if name_taken(conn, viewer, &key, None).await? {
+        return Ok(Err(Refusal::Duplicate));
+    }
+    let position = match place(conn, viewer, None, ListPlacement::End, now).await? {
+        Ok(position) => position,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let row = NewListRow {
+        user_id: owner(viewer),
+        name: &input.name,
+        name_key: key,
+        color: input.color.map(|c| c.as_str()),
+        position,
+        created_at: now,
+        updated_at: now,
+    };
+    let inserted = db_run!(conn, |c| {
+        diesel::insert_into(l::task_lists)
+            .values(&row)
+            .returning(ListRow::as_returning())
+            .get_result(c)
+            .await
+    })?;
+    Ok(Ok(inserted))
+}
+
+/// Renames and / or recolours one of the viewer's lists (its version one more).
+pub(in crate::tasks) async fn update(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    patch: &ListPatch,
+    now: NaiveDateTime,
+) -> Outcome<ListRow> {
+    lock_lists(conn, viewer).await?;
+    if find(conn, viewer, list).await?.is_none() {
+        return Ok(Err(Refusal::Missing));
+    }
+    let key = patch.name.as_deref().map(name_key);
+    if let Some(key) = &key
+        && name_taken(conn, viewer, key, Some(list)).await?
+    {
+        return Ok(Err(Refusal::Duplicate));
+    }
+    let changes = ListChanges {
+        name: patch.name.as_deref(),
+        name_key: key,
+        color: patch.color.map(|c| c.map(|c| c.as_str())),
+        updated_at: now,
+    };
+    let updated = db_run!(conn, |c| {
+        diesel::update(
+            l::task_lists
+                .filter(l::id.eq(list))
+                .filter(lists_visible_to(viewer)),
+        )
+        .set((&changes, l::version.eq(l::version + 1)))
+        .returning(ListRow::as_returning())
+        .get_result(c)
+        .await
+    })?;
+    Ok(Ok(updated))
+}
+
+/// Moves one of the viewer's lists as `placement` says (its version one more).
+pub(in crate::tasks) async fn move_to(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    placement: ListPlacement,
+    now: NaiveDateTime,
+) -> Outcome<ListRow> {
+    lock_lists(conn, viewer).await?;
+    if find(conn, viewer, list).await?.is_none() {
+        return Ok(Err(Refusal::Missing));
+    }
+    let position = match place(conn, viewer, Some(list), placement, now).await? {
+        Ok(position) => position,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let moved = db_run!(conn, |c| {
+        diesel::update(
+            l::task_lists
+                .filter(l::id.eq(list))
+                .filter(lists_visible_to(viewer)),
+        )
+        .set((
+            l::position.eq(position),
+            l::version.eq(l::version + 1),
+            l::updated_at.eq(now),
+        ))
+        .returning(ListRow::as_returning())
+        .get_result(c)
+        .await
+    })?;
+    Ok(Ok(moved))
+}
+
+/// Deletes one of the viewer's lists after deleting its tasks or moving them to the inbox
+/// (see [`ListTasks`]), each task change recorded with its event.
+pub(in crate::tasks) async fn delete(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    tasks: ListTasks,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> Outcome<Emptied> {
+    lock_lists(conn, viewer).await?;
+    if find(conn, viewer, list).await?.is_none() {
+        return Ok(Err(Refusal::Missing));
+    }
+    let emptied = match tasks {
+        ListTasks::Delete => delete_tasks(conn, viewer, list, now, payload).await?,
+        ListTasks::MoveToInbox => to_inbox(conn, viewer, list, now, payload).await?,
+    };
+    db_run!(conn, |c| {
+        diesel::delete(
+            l::task_lists
+                .filter(l::id.eq(list))
+                .filter(lists_visible_to(viewer)),
+        )
+        .execute(c)
+        .await
+    })?;
+    Ok(Ok(emptied))
+}
+
+/// Deletes every task of the list (subtasks are in their parent's list, so they go too, in
+/// the same statement), each with its tombstone and event, in id order.
+async fn delete_tasks(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Emptied> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        let mut ids: Vec<i64> =
+            diesel::delete(tasks.filter(visible_to(viewer)).filter(list_id.eq(list)))
+                .returning(id)
+                .get_results(c)
+                .await?;
+        ids.sort_unstable();
+        let mut changes = Vec::with_capacity(ids.len());
+        for gone_id in &ids {
+            let gone: Option<&TaskRow> = None;
+            let seq = record_change!(c, viewer, *gone_id, gone, false, now, payload);
+            changes.push((*gone_id, seq, None));
+        }
+        Ok(Emptied {
+            task_ids: ids,
+            changes,
+        })
+    })
+}
+
+/// Moves every task of the list to the inbox, each with its change (version one more) and
+/// event: the top-level ones to the end of the inbox's top level, in their order in the
+/// list; subtasks keep their positions under their parents. When the new keys would be too
+/// long, the inbox's top level is renumbered first (each of those tasks changes too).
+async fn to_inbox(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Emptied> {
+    use crate::db::schema::tasks::dsl::*;
+    let members: Vec<(i64, Option<i64>)> = db_run!(conn, |c| {
+        tasks
+            .filter(visible_to(viewer))
+            .filter(list_id.eq(list))
+            .order_by((position.asc(), id.asc()))
+            .select((id, parent_id))
+            .load(c)
+            .await
+    })?;
+    let top: Vec<i64> = members
+        .iter()
+        .filter(|(_, parent)| parent.is_none())
+        .map(|(task, _)| *task)
+        .collect();
+    let mut changes = Vec::with_capacity(members.len());
+    let end = super::order::group_end(conn, viewer, None, None).await?;
+    let mut keys = Vec::with_capacity(top.len());
+    let mut last = end;
+    for _ in &top {
+        match keys::between(last.as_deref(), None).filter(|p| !keys::too_long(p)) {
+            Some(key) => {
+                keys.push(key.clone());
+                last = Some(key);
+            }
+            None => break,
+        }
+    }
+    if keys.len() < top.len() {
+        // Renumber the inbox's top level (each a recorded change), then the moved ones after.
+        let inbox: Vec<i64> = db_run!(conn, |c| {
+            tasks
+                .filter(visible_to(viewer))
+                .filter(list_id.is_null())
+                .filter(parent_id.is_null())
+                .order_by((position.asc(), id.asc()))
+                .select(id)
+                .load(c)
+                .await
+        })?;
+        let mut spread = keys::spread(inbox.len() + top.len()).into_iter();
+        for (task, key) in inbox.iter().zip(spread.by_ref()) {
+            let row = write_task(conn, viewer, *task, None, Some(key), now, payload).await?;
+            changes.extend(row);
+        }
+        keys = spread.collect();
+    }
+    let mut keys = keys.into_iter();
+    for (task, parent) in &members {
+        let key = if parent.is_none() { keys.next() } else { None };
+        let row = write_task(conn, viewer, *task, Some(()), key, now, payload).await?;
+        changes.extend(row);
+    }
+    let mut task_ids: Vec<i64> = members.iter().map(|(task, _)| *task).collect();
+    task_ids.sort_unstable();
+    Ok(Emptied { task_ids, changes })
+}
+
+/// One task's change for [`to_inbox`]: to the inbox (when `to_inbox` is set) and / or to a
+/// new position, its version one more, recorded with its event.
+async fn write_task(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task: i64,
+    to_inbox: Option<()>,
+    key: Option<String>,
+    now: NaiveDateTime,
+    payload: &PayloadFn<'_>,
+) -> QueryResult<Option<(i64, i64, Option<TaskRow>)>> {
+    use crate::db::schema::tasks::dsl::*;
+    let inbox: Option<Option<i64>> = to_inbox.map(|()| None);
+    db_run!(conn, |c| {
+        let updated: Option<TaskRow> =
+            diesel::update(tasks.filter(id.eq(task)).filter(visible_to(viewer)))
+                .set((
+                    inbox.map(|none| list_id.eq(none)),
+                    key.map(|key| position.eq(key)),
+                    version.eq(version + 1),
+                    updated_at.eq(now),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional()?;
+        Ok(match updated {
+            None => None,
+            Some(row) => {
+                let seq = record_change!(c, viewer, task, Some(&row), false, now, payload);
+                Some((task, seq, Some(row)))
+            }
+        })
+    })
+}
