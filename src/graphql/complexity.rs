@@ -316,6 +316,20 @@ mod tests {
         assert_eq!(tally.fields, 14);
     }
 
+    /// A list's tasks inside the lists multiply by both bounds (issue 21).
+    #[test]
+    fn tasks_inside_lists_multiply() {
+        let document =
+            async_graphql::parser::parse_query("{ lists { name tasks { id title } } }").unwrap();
+        let tally = measure(&document, &defaults()).expect("passes");
+        assert_eq!(tally.complexity, 10 * (1 + 10 * 2));
+        let wide = "id title description completed createdAt updatedAt priority category dueDate";
+        let document =
+            async_graphql::parser::parse_query(format!("{{ lists {{ tasks {{ {wide} }} }} }}"))
+                .unwrap();
+        assert_eq!(measure(&document, &defaults()), Err(TOO_COMPLEX.to_owned()));
+    }
+
     #[test]
     fn pages_cost_by_their_first_argument() {
         let query = |first: &str| {

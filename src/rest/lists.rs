@@ -28,8 +28,8 @@ use crate::tasks::{List, ListDeletion, TaskService};
 /// The routes and their documentation, from one list; each also under a trailing slash.
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .slashed(routes!(all, create))
-        .slashed(routes!(read, update, remove))
+        .slashed(routes!(list_all, list_create))
+        .slashed(routes!(list_read, list_update, list_remove))
         .slashed(routes!(move_list))
 }
 
@@ -60,7 +60,7 @@ fn list_outcome(status: StatusCode, list: &List) -> StoredOutcome {
         ListsErrors
     )
 )]
-async fn all(
+async fn list_all(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
 ) -> AppResult<Json<Vec<ListJson>>> {
@@ -78,7 +78,7 @@ async fn all(
         ListWriteErrors
     )
 )]
-async fn create(
+async fn list_create(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     key: WriteKey,
@@ -97,7 +97,7 @@ async fn create(
     get, path = "/api/{user_id}/lists/{id}", tag = "lists", params(ListPath),
     responses((status = 200, description = "The list", body = ListJson), ListsErrors)
 )]
-async fn read(
+async fn list_read(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     Path(ListPath { id, .. }): Path<ListPath>,
@@ -112,7 +112,7 @@ async fn read(
     responses((status = 200, description = "The updated list (its version one more)",
         body = ListJson), ListWriteErrors)
 )]
-async fn update(
+async fn list_update(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     key: WriteKey,
@@ -138,7 +138,7 @@ async fn update(
         transaction. A keyed retry gets this answer again, not a 404", body = ListDeleted),
         ListWriteErrors)
 )]
-async fn remove(
+async fn list_remove(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     key: WriteKey,

@@ -27,6 +27,8 @@ mod hostile;
 mod idempotency;
 mod idempotency_versions;
 mod isolation;
+mod list_tasks;
+mod lists;
 mod openapi;
 mod operations;
 mod pooler;

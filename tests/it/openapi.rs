@@ -15,6 +15,12 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("patch", "/api/{user_id}/tasks/{id}/complete", true, false),
     ("get", "/api/{user_id}/tasks/changes", false, false),
     ("get", "/api/{user_id}/tasks/events", false, false),
+    ("get", "/api/{user_id}/lists", false, false),
+    ("post", "/api/{user_id}/lists", false, true),
+    ("get", "/api/{user_id}/lists/{id}", true, false),
+    ("put", "/api/{user_id}/lists/{id}", true, true),
+    ("delete", "/api/{user_id}/lists/{id}", true, false),
+    ("post", "/api/{user_id}/lists/{id}/move", true, true),
 ];
 
 async fn app() -> TestApp {
@@ -125,6 +131,7 @@ async fn the_spec_lists_every_rest_route() {
             "due_after",
             "overdue",
             "limit",
+            "list_id",
             "cursor"
         ]
     );
@@ -178,10 +185,24 @@ async fn every_documented_operation_is_served() {
     let alice = app.user("alice");
     let task = alice.create_task("Documented").await;
     let id = task["id"].to_string();
+    let list = alice
+        .post(
+            "/api/alice/lists",
+            serde_json::json!({"name": "Documented"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let list_id = list["id"].to_string();
     // DELETE last, so the task is there for the others.
     let (deletes, others): (Vec<_>, Vec<_>) = OPERATIONS.iter().partition(|op| op.0 == "delete");
     for (method, path, _, takes_body) in others.into_iter().chain(deletes) {
-        let path = path.replace("{user_id}", "alice").replace("{id}", &id);
+        let lists = path.contains("/lists");
+        let mut path = path
+            .replace("{user_id}", "alice")
+            .replace("{id}", if lists { &list_id } else { &id });
+        if lists && method.eq_ignore_ascii_case("delete") {
+            path.push_str("?tasks=inbox");
+        }
         let method: Method = method.to_uppercase().parse().unwrap();
         if path.ends_with("/events") {
             // A stream that never ends: the status is enough.
@@ -199,7 +220,9 @@ async fn every_documented_operation_is_served() {
             );
             continue;
         }
-        let body = takes_body.then(|| serde_json::json!({"title": "x"}));
+        // A task's body, and a list's (each list write its own name).
+        let body =
+            takes_body.then(|| serde_json::json!({"title": "x", "name": format!("x {method}")}));
         let response = alice.request(method.clone(), &path, body).await;
         assert!(
             response.status.is_success(),
