@@ -77,7 +77,6 @@ impl From<&ListDeletion> for ListDeleted {
 
 /// Body of `POST /api/{user_id}/lists`; other fields are ignored.
 #[derive(ToSchema)]
-#[allow(dead_code)] // the document's: `parse` reads the raw body
 pub struct ListCreate {
     #[schema(schema_with = name_in)]
     name: String,
@@ -87,7 +86,7 @@ pub struct ListCreate {
 
 impl ListCreate {
     /// Parses the body; every problem is reported at once.
-    pub(super) fn parse(body: &[u8]) -> Result<NewList, AppError> {
+    pub(super) fn parse(body: &[u8]) -> Result<ListCreate, AppError> {
         let body = object(body)?;
         let mut errors = Vec::new();
         let name = match body.get("name") {
@@ -104,8 +103,17 @@ impl ListCreate {
         };
         let color = body_color(&body, &mut errors).flatten();
         match name {
-            Some(name) if errors.is_empty() => Ok(NewList { name, color }),
+            Some(name) if errors.is_empty() => Ok(ListCreate { name, color }),
             _ => Err(AppError::Validation(errors)),
+        }
+    }
+}
+
+impl From<ListCreate> for NewList {
+    fn from(body: ListCreate) -> Self {
+        NewList {
+            name: body.name,
+            color: body.color,
         }
     }
 }
@@ -113,17 +121,16 @@ impl ListCreate {
 /// Body of `PUT /api/{user_id}/lists/{id}`: an absent field is unchanged; `"color": null`
 /// clears the colour.
 #[derive(ToSchema)]
-#[allow(dead_code)] // the document's: `parse` reads the raw body
 pub struct ListUpdate {
     #[schema(schema_with = name_in)]
     name: Option<String>,
     #[schema(schema_with = color_in)]
-    color: Option<ListColor>,
+    color: Option<Option<ListColor>>,
 }
 
 impl ListUpdate {
     /// Parses the body; every problem is reported at once.
-    pub(super) fn parse(body: &[u8]) -> Result<ListPatch, AppError> {
+    pub(super) fn parse(body: &[u8]) -> Result<ListUpdate, AppError> {
         let body = object(body)?;
         let mut errors = Vec::new();
         let name = match body.get("name") {
@@ -136,9 +143,18 @@ impl ListUpdate {
         };
         let color = body_color(&body, &mut errors);
         if errors.is_empty() {
-            Ok(ListPatch { name, color })
+            Ok(ListUpdate { name, color })
         } else {
             Err(AppError::Validation(errors))
+        }
+    }
+}
+
+impl From<ListUpdate> for ListPatch {
+    fn from(body: ListUpdate) -> Self {
+        ListPatch {
+            name: body.name,
+            color: body.color,
         }
     }
 }
@@ -146,7 +162,6 @@ impl ListUpdate {
 /// Body of `POST /api/{user_id}/lists/{id}/move`: at most one of `after_id` and
 /// `before_id`; with neither (or an empty body) the list goes to the end.
 #[derive(ToSchema)]
-#[allow(dead_code)] // the document's: `parse` reads the raw body
 pub struct ListMove {
     /// Put the list right after this one of the user's lists.
     after_id: Option<i64>,
@@ -156,7 +171,7 @@ pub struct ListMove {
 
 impl ListMove {
     /// Parses the body (empty: `{}`).
-    pub(super) fn parse(body: &[u8]) -> Result<ListPlacement, AppError> {
+    pub(super) fn parse(body: &[u8]) -> Result<ListMove, AppError> {
         let body = if body.iter().all(u8::is_ascii_whitespace) {
             Map::new()
         } else {
@@ -176,11 +191,19 @@ impl ListMove {
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        Ok(match (after, before) {
+        Ok(ListMove {
+            after_id: after,
+            before_id: before,
+        })
+    }
+
+    /// Where the list goes.
+    pub(super) fn placement(&self) -> ListPlacement {
+        match (self.after_id, self.before_id) {
             (Some(after), _) => ListPlacement::After(after),
             (None, Some(before)) => ListPlacement::Before(before),
             (None, None) => ListPlacement::End,
-        })
+        }
     }
 }
 
@@ -190,14 +213,13 @@ impl ListMove {
 pub struct DeleteListParams {
     /// Required: what to do with the list's tasks: `delete` them (subtasks included) or move
     /// them to the `inbox`. Absent or anything else: 422.
-    #[param(pattern = "^(delete|inbox)$")]
-    #[allow(dead_code)] // read by `parse`; here for the document
-    tasks: String,
+    #[param(value_type = String, pattern = "^(delete|inbox)$")]
+    pub(super) tasks: ListTasks,
 }
 
 impl DeleteListParams {
     /// The `tasks` parameter of a raw query string.
-    pub(super) fn parse(raw: Option<&str>) -> Result<ListTasks, AppError> {
+    pub(super) fn parse(raw: Option<&str>) -> Result<DeleteListParams, AppError> {
         let mut found = None;
         for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
             if key == "tasks" {
@@ -215,8 +237,12 @@ impl DeleteListParams {
             })
         };
         match found.as_deref() {
-            Some("delete") => Ok(ListTasks::Delete),
-            Some("inbox") => Ok(ListTasks::MoveToInbox),
+            Some("delete") => Ok(DeleteListParams {
+                tasks: ListTasks::Delete,
+            }),
+            Some("inbox") => Ok(DeleteListParams {
+                tasks: ListTasks::MoveToInbox,
+            }),
             None => Err(error(
                 "missing",
                 "Field required: tasks=delete (delete the list's tasks) or tasks=inbox (move \

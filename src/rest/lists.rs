@@ -8,15 +8,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::conditional::Refused;
 use super::idempotency::WriteKey;
 use super::list_body::{DeleteListParams, ListCreate, ListDeleted, ListJson, ListMove, ListUpdate};
-use super::openapi::{Slashed, UserPath};
+use super::openapi::{ListPath, Slashed, UserPath};
 use super::query::task_id;
 use super::tasks::Owner;
 use super::write_docs::{KeyHeader, ListWriteErrors, ListsErrors};
@@ -31,19 +29,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .slashed(routes!(list_all, list_create))
         .slashed(routes!(list_read, list_update, list_remove))
         .slashed(routes!(move_list))
-}
-
-/// The path of one list. The id is taken as text and parsed as a task id is, for FastAPI's
-/// 422.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct ListPath {
-    /// The token's user id.
-    #[allow(dead_code)] // checked by `Owner`
-    pub user_id: String,
-    /// The list's id.
-    #[param(value_type = i64)]
-    pub id: String,
 }
 
 /// A response carrying one list, as sent and as stored for a keyed retry.
@@ -84,7 +69,7 @@ async fn list_create(
     key: WriteKey,
     body: Bytes,
 ) -> Result<Response, Refused> {
-    let new = ListCreate::parse(&body)?;
+    let new = ListCreate::parse(&body)?.into();
     let request = key.request(&body);
     let render = |list: &List| list_outcome(StatusCode::CREATED, list);
     let list = tasks
@@ -120,7 +105,7 @@ async fn list_update(
     body: Bytes,
 ) -> Result<Response, Refused> {
     let id = task_id(&id)?;
-    let patch = ListUpdate::parse(&body)?;
+    let patch = ListUpdate::parse(&body)?.into();
     let request = key.request(&body);
     let render = |list: &List| list_outcome(StatusCode::OK, list);
     let list = tasks
@@ -146,7 +131,7 @@ async fn list_remove(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Refused> {
     let id = task_id(&id)?;
-    let what = DeleteListParams::parse(raw.as_deref())?;
+    let what = DeleteListParams::parse(raw.as_deref())?.tasks;
     // The query says what happens to the tasks: it is part of what a retry must repeat.
     let request = key.request(what.outcome().as_bytes());
     let render = |done: &ListDeletion| {
@@ -174,7 +159,7 @@ async fn move_list(
     body: Bytes,
 ) -> Result<Response, Refused> {
     let id = task_id(&id)?;
-    let placement = ListMove::parse(&body)?;
+    let placement = ListMove::parse(&body)?.placement();
     let request = key.request(&body);
     let render = |list: &List| list_outcome(StatusCode::OK, list);
     let list = tasks

@@ -121,6 +121,18 @@ pub struct TaskPath {
     pub id: String,
 }
 
+/// The path of one list. The id is taken as text and parsed as a task id is, for FastAPI's
+/// 422.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ListPath {
+    /// The token's user id.
+    pub user_id: String,
+    /// The list's id.
+    #[param(value_type = i64)]
+    pub id: String,
+}
+
 /// `If-Match` on a write (RFC 9110 §13.1.1).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Header)]

@@ -7,6 +7,9 @@
 //! It must not know SQL (`store::lists`) nor how an API spells its errors beyond the
 //! FastAPI-shaped [`FieldError`]s every rule here gives.
 
+// A `FieldError` is large, but validation failures are the cold path (as in `rules`).
+#![allow(clippy::result_large_err)]
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};

@@ -5,47 +5,16 @@
 //! the commit, so sync, SSE and subscriptions see every affected task. Lists themselves have
 //! no journal or events (clients re-read `lists` after a list write of their own).
 //!
-//! Also the two checks task operations make of a list: [`hold_list`] (a task created in a
-//! list) and [`check_list_filter`] (a task list filtered by one).
-//!
 //! The rules for a list's fields are `list_model`'s; the SQL is `store::lists`'.
 
 use super::list_model::{List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
-use super::model::{ListFilter, ListQuery};
 use super::service::{TaskService, event_payload, now_micros};
 use super::store::lists::{self as store, Refusal};
 use super::store::prune_tombstones;
 use super::{Task, TaskEventKind};
 use crate::auth::AuthUser;
-use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::Keyed;
-
-/// Inside a task write's transaction: the list a task goes into must be one of the viewer's
-/// (else [`AppError::ListNotFound`]); held until the write commits, so that the list is not
-/// deleted under it.
-pub(super) async fn hold_list(tx: &mut DbConn, user: &AuthUser, list: i64) -> AppResult<()> {
-    store::lock_lists(tx, user).await?;
-    match store::find(tx, user, list).await? {
-        Some(_) => Ok(()),
-        None => Err(AppError::ListNotFound),
-    }
-}
-
-/// Inside a task list's read: a filter by a list names one of the viewer's lists (else
-/// [`AppError::ListNotFound`], not an empty list, so that a client learns the list is gone).
-pub(super) async fn check_list_filter(
-    conn: &mut DbConn,
-    user: &AuthUser,
-    query: &ListQuery,
-) -> AppResult<()> {
-    match query.list {
-        ListFilter::List(list) if store::find(conn, user, list).await?.is_none() => {
-            Err(AppError::ListNotFound)
-        }
-        _ => Ok(()),
-    }
-}
 
 impl TaskService {
     /// The same service, refusing to create more than `max` lists per user.

@@ -11,6 +11,7 @@ mod conditional;
 pub mod events;
 mod idempotency;
 mod keys;
+mod list_checks;
 pub mod list_model;
 mod lists;
 pub mod model;

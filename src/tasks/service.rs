@@ -153,7 +153,7 @@ impl TaskService {
         let rows = self
             .work
             .read(user, async |conn| {
-                super::lists::check_list_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, None, now_micros()).await?)
             })
             .await?;
@@ -211,7 +211,7 @@ impl TaskService {
         };
         let rows = self
             .page_read(user, async |conn| {
-                super::lists::check_list_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, Some(&page), now).await?)
             })
             .await?;
@@ -237,7 +237,7 @@ impl TaskService {
         let (mut rows, total) = self
             .work
             .read(user, async |conn| {
-                super::lists::check_list_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
                 let rows = store::list(conn, user, query, Some(&probe), now).await?;
                 Ok((rows, store::count(conn, user, query, now).await?))
             })
@@ -309,7 +309,7 @@ impl TaskService {
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 if let Some(list) = input.list_id {
-                    super::lists::hold_list(tx, user, list).await?;
+                    super::list_checks::hold_list(tx, user, list).await?;
                 }
                 Ok(store::insert(tx, user, &input, now, self.max_tasks, &payload).await?)
             })

@@ -122,10 +122,10 @@ async fn rest_crud_in_manual_order(app: TestApp) {
         .detail(StatusCode::NOT_FOUND, "List not found");
     assert_eq!(order(&alice).await, vec![id_of(&home)]);
     // The path's user must be the token's, as for tasks.
-    let bobs = format!("/api/bob/lists");
-    assert_eq!(alice.get(&bobs).await.status, StatusCode::FORBIDDEN);
+    let bobs = "/api/bob/lists";
+    assert_eq!(alice.get(bobs).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        alice.post(&bobs, json!({"name": "x"})).await.status,
+        alice.post(bobs, json!({"name": "x"})).await.status,
         StatusCode::FORBIDDEN
     );
 }

@@ -1,8 +1,7 @@
 //! List SQL (issue 21): a user's lists in their manual order, one list, create (under the
 //! per-user cap, names unique per user), update, move (a position between two neighbours;
 //! the user's lists renumbered with `position::spread` when that key would be too long), and
-//! delete with its tasks, deleted or moved to the inbox, each task through the journal
-//! ([`record_change!`]) so that sync and every subscriber see it.
+//! delete, after its tasks are deleted or moved to the inbox (`list_tasks`).
 //!
 //! Lists themselves have no journal or events: only their tasks' changes are recorded. Every
 //! list write first takes a per-owner lock on PostgreSQL ([`lock_lists`]): two writes of one
@@ -20,9 +19,8 @@ use crate::db::DbConn;
 use crate::db::schema::task_lists::dsl as l;
 use crate::db_run;
 use crate::tasks::list_model::{ListPatch, ListPlacement, ListRow, ListTasks, NewList, name_key};
-use crate::tasks::model::TaskRow;
 use crate::tasks::position as keys;
-use crate::tasks::visibility::{lists_visible_to, owner, visible_to};
+use crate::tasks::visibility::{lists_visible_to, owner};
 
 /// Why a list write did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +39,6 @@ pub(in crate::tasks) enum Refusal {
 
 /// A list write's outcome: the database's error, or done, or refused.
 pub(in crate::tasks) type Outcome<T> = QueryResult<Result<T, Refusal>>;
-
-/// What a list's delete changed: its tasks (deleted or moved), and every task change it
-/// recorded (id, change number, the row after it: `None` when deleted), in order.
-pub(in crate::tasks) struct Emptied {
-    pub(in crate::tasks) task_ids: Vec<i64>,
-    pub(in crate::tasks) changes: Vec<(i64, i64, Option<TaskRow>)>,
-}
 
 /// A row to insert.
 #[derive(Insertable)]
@@ -328,14 +319,18 @@ pub(in crate::tasks) async fn delete(
     tasks: ListTasks,
     now: NaiveDateTime,
     payload: &PayloadFn<'_>,
-) -> Outcome<Emptied> {
+) -> Outcome<super::list_tasks::Emptied> {
     lock_lists(conn, viewer).await?;
     if find(conn, viewer, list).await?.is_none() {
         return Ok(Err(Refusal::Missing));
     }
     let emptied = match tasks {
-        ListTasks::Delete => delete_tasks(conn, viewer, list, now, payload).await?,
-        ListTasks::MoveToInbox => to_inbox(conn, viewer, list, now, payload).await?,
+        ListTasks::Delete => {
+            super::list_tasks::delete_all(conn, viewer, list, now, payload).await?
+        }
+        ListTasks::MoveToInbox => {
+            super::list_tasks::to_inbox(conn, viewer, list, now, payload).await?
+        }
     };
     db_run!(conn, |c| {
         diesel::delete(
@@ -347,139 +342,4 @@ pub(in crate::tasks) async fn delete(
         .await
     })?;
     Ok(Ok(emptied))
-}
-
-/// Deletes every task of the list (subtasks are in their parent's list, so they go too, in
-/// the same statement), each with its tombstone and event, in id order.
-async fn delete_tasks(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    list: i64,
-    now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
-) -> QueryResult<Emptied> {
-    use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
-        let mut ids: Vec<i64> =
-            diesel::delete(tasks.filter(visible_to(viewer)).filter(list_id.eq(list)))
-                .returning(id)
-                .get_results(c)
-                .await?;
-        ids.sort_unstable();
-        let mut changes = Vec::with_capacity(ids.len());
-        for gone_id in &ids {
-            let gone: Option<&TaskRow> = None;
-            let seq = record_change!(c, viewer, *gone_id, gone, false, now, payload);
-            changes.push((*gone_id, seq, None));
-        }
-        Ok(Emptied {
-            task_ids: ids,
-            changes,
-        })
-    })
-}
-
-/// Moves every task of the list to the inbox, each with its change (version one more) and
-/// event: the top-level ones to the end of the inbox's top level, in their order in the
-/// list; subtasks keep their positions under their parents. When the new keys would be too
-/// long, the inbox's top level is renumbered first (each of those tasks changes too).
-async fn to_inbox(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    list: i64,
-    now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
-) -> QueryResult<Emptied> {
-    use crate::db::schema::tasks::dsl::*;
-    let members: Vec<(i64, Option<i64>)> = db_run!(conn, |c| {
-        tasks
-            .filter(visible_to(viewer))
-            .filter(list_id.eq(list))
-            .order_by((position.asc(), id.asc()))
-            .select((id, parent_id))
-            .load(c)
-            .await
-    })?;
-    let top: Vec<i64> = members
-        .iter()
-        .filter(|(_, parent)| parent.is_none())
-        .map(|(task, _)| *task)
-        .collect();
-    let mut changes = Vec::with_capacity(members.len());
-    let end = super::order::group_end(conn, viewer, None, None).await?;
-    let mut keys = Vec::with_capacity(top.len());
-    let mut last = end;
-    for _ in &top {
-        match keys::between(last.as_deref(), None).filter(|p| !keys::too_long(p)) {
-            Some(key) => {
-                keys.push(key.clone());
-                last = Some(key);
-            }
-            None => break,
-        }
-    }
-    if keys.len() < top.len() {
-        // Renumber the inbox's top level (each a recorded change), then the moved ones after.
-        let inbox: Vec<i64> = db_run!(conn, |c| {
-            tasks
-                .filter(visible_to(viewer))
-                .filter(list_id.is_null())
-                .filter(parent_id.is_null())
-                .order_by((position.asc(), id.asc()))
-                .select(id)
-                .load(c)
-                .await
-        })?;
-        let mut spread = keys::spread(inbox.len() + top.len()).into_iter();
-        for (task, key) in inbox.iter().zip(spread.by_ref()) {
-            let row = write_task(conn, viewer, *task, None, Some(key), now, payload).await?;
-            changes.extend(row);
-        }
-        keys = spread.collect();
-    }
-    let mut keys = keys.into_iter();
-    for (task, parent) in &members {
-        let key = if parent.is_none() { keys.next() } else { None };
-        let row = write_task(conn, viewer, *task, Some(()), key, now, payload).await?;
-        changes.extend(row);
-    }
-    let mut task_ids: Vec<i64> = members.iter().map(|(task, _)| *task).collect();
-    task_ids.sort_unstable();
-    Ok(Emptied { task_ids, changes })
-}
-
-/// One task's change for [`to_inbox`]: to the inbox (when `to_inbox` is set) and / or to a
-/// new position, its version one more, recorded with its event.
-async fn write_task(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    task: i64,
-    to_inbox: Option<()>,
-    key: Option<String>,
-    now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
-) -> QueryResult<Option<(i64, i64, Option<TaskRow>)>> {
-    use crate::db::schema::tasks::dsl::*;
-    let inbox: Option<Option<i64>> = to_inbox.map(|()| None);
-    db_run!(conn, |c| {
-        let updated: Option<TaskRow> =
-            diesel::update(tasks.filter(id.eq(task)).filter(visible_to(viewer)))
-                .set((
-                    inbox.map(|none| list_id.eq(none)),
-                    key.map(|key| position.eq(key)),
-                    version.eq(version + 1),
-                    updated_at.eq(now),
-                ))
-                .returning(TaskRow::as_returning())
-                .get_result(c)
-                .await
-                .optional()?;
-        Ok(match updated {
-            None => None,
-            Some(row) => {
-                let seq = record_change!(c, viewer, task, Some(&row), false, now, payload);
-                Some((task, seq, Some(row)))
-            }
-        })
-    })
 }

@@ -16,6 +16,7 @@ mod idempotency;
 #[macro_use]
 mod journal;
 mod keys;
+mod list_tasks;
 pub(super) mod lists;
 mod maintenance;
 mod order;
