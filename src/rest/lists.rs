@@ -1,7 +1,9 @@
 //! `/api/{user_id}/lists` handlers (issue 21): the user's lists, one list, create, update,
 //! delete (with `?tasks=delete` or `?tasks=inbox`) and move. Each: authenticate, check the
 //! path user (403, as for tasks), parse, call the service, map the result. Every write takes
-//! an `Idempotency-Key`. Lists have a `version` but no `ETag` / `If-Match` (yet).
+//! an `Idempotency-Key` (a replay is the stored answer, with `Idempotent-Replayed: true`).
+//! Lists have a `version` but no `ETag` / `If-Match` (yet): their answers carry no `ETag`,
+//! replays included.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,7 +13,6 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::conditional::Refused;
 use super::idempotency::WriteKey;
 use super::list_body::{DeleteListParams, ListCreate, ListDeleted, ListJson, ListMove, ListUpdate};
 use super::openapi::{ListPath, Slashed, UserPath};
@@ -68,7 +69,7 @@ async fn list_create(
     State(tasks): State<TaskService>,
     key: WriteKey,
     body: Bytes,
-) -> Result<Response, Refused> {
+) -> AppResult<Response> {
     let new = ListCreate::parse(&body)?.into();
     let request = key.request(&body);
     let render = |list: &List| list_outcome(StatusCode::CREATED, list);
@@ -103,7 +104,7 @@ async fn list_update(
     key: WriteKey,
     Path(ListPath { id, .. }): Path<ListPath>,
     body: Bytes,
-) -> Result<Response, Refused> {
+) -> AppResult<Response> {
     let id = task_id(&id)?;
     let patch = ListUpdate::parse(&body)?.into();
     let request = key.request(&body);
@@ -129,7 +130,7 @@ async fn list_remove(
     key: WriteKey,
     Path(ListPath { id, .. }): Path<ListPath>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, Refused> {
+) -> AppResult<Response> {
     let id = task_id(&id)?;
     let what = DeleteListParams::parse(raw.as_deref())?.tasks;
     // The query says what happens to the tasks: it is part of what a retry must repeat.
@@ -157,7 +158,7 @@ async fn move_list(
     key: WriteKey,
     Path(ListPath { id, .. }): Path<ListPath>,
     body: Bytes,
-) -> Result<Response, Refused> {
+) -> AppResult<Response> {
     let id = task_id(&id)?;
     let placement = ListMove::parse(&body)?.placement();
     let request = key.request(&body);
