@@ -28,6 +28,7 @@ mod idempotency;
 mod idempotency_versions;
 mod isolation;
 mod list_tasks;
+mod list_writes;
 mod lists;
 mod openapi;
 mod operations;
