@@ -223,6 +223,10 @@ pub enum AppError {
     /// longer has; carries the task as it is now, so the client can merge without a re-read.
     #[error("version conflict: the task is at version {}", .0.version)]
     VersionConflict(Box<Task>),
+    /// 412: a conditional list write (`If-Match`, `expectedVersion`) named a version the list
+    /// no longer has; carries the list as it is now.
+    #[error("version conflict: the list is at version {}", .0.version)]
+    ListVersionConflict(Box<crate::tasks::List>),
     /// 428: REQUIRE_IF_MATCH is on and a write came without `If-Match`.
     #[error("precondition required")]
     PreconditionRequired,
@@ -264,7 +268,9 @@ impl AppError {
             AppError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::CursorExpired => StatusCode::GONE,
             AppError::Idempotency(e) => e.status(),
-            AppError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::VersionConflict(_) | AppError::ListVersionConflict(_) => {
+                StatusCode::PRECONDITION_FAILED
+            }
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::MalformedHeader(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -318,6 +324,11 @@ impl AppError {
                 "Precondition Failed: the task has changed since the version you sent; it is \
                  now version {} (its current state is in `task`: merge and retry with its ETag)",
                 task.version
+            ),
+            AppError::ListVersionConflict(list) => format!(
+                "Precondition Failed: the list has changed since the version you sent; it is \
+                 now version {} (its current state is in `list`: merge and retry with its ETag)",
+                list.version
             ),
             AppError::PreconditionRequired => "Precondition Required: send If-Match with the \
                                                task's ETag (or `*`) on every write"
@@ -386,7 +397,9 @@ impl IntoResponse for AppError {
             other => {
                 let code = match other {
                     AppError::CursorExpired => Some("CURSOR_EXPIRED"),
-                    AppError::VersionConflict(_) => Some("VERSION_CONFLICT"),
+                    AppError::VersionConflict(_) | AppError::ListVersionConflict(_) => {
+                        Some("VERSION_CONFLICT")
+                    }
                     AppError::DuplicateListName(_) => Some("DUPLICATE_NAME"),
                     AppError::ListLimitReached(_) => Some("LIMIT_EXCEEDED"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),

@@ -105,7 +105,9 @@ impl Code {
                 // A replay is answered by the resolver; one that got here is a bug.
                 IdempotencyError::Replay(_) => Code::InternalServerError,
             },
-            AppError::VersionConflict(_) => Code::VersionConflict,
+            AppError::VersionConflict(_) | AppError::ListVersionConflict(_) => {
+                Code::VersionConflict
+            }
             // REST only (headers): not met through GraphQL.
             AppError::PreconditionRequired | AppError::MalformedHeader(_) => Code::BadRequest,
             AppError::Internal(_) => Code::InternalServerError,

@@ -26,6 +26,9 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         if let AppError::VersionConflict(task) = &error {
             ext.set("task", super::types::task_value(task));
         }
+        if let AppError::ListVersionConflict(list) = &error {
+            ext.set("list", super::types::list_value(list));
+        }
         if let AppError::RateLimited(limited) = &error {
             ext.set("retryAfter", limited.retry_after_secs());
         }

@@ -13,7 +13,7 @@ use super::{service, viewer};
 use crate::error::{AppError, FieldError};
 use crate::idempotency::keyed;
 use crate::tasks;
-use crate::tasks::{ListPatch, ListPlacement, NewList};
+use crate::tasks::{ListPatch, ListPlacement, NewList, Precondition};
 
 /// A list of the signed-in user's: a named group of tasks with its own manual order. Lists
 /// are not in `taskEvents` or `taskChanges` (their tasks' changes are).
@@ -159,7 +159,15 @@ impl ListQueries {
     }
 }
 
-/// List mutations; each takes an optional `idempotencyKey`, as the task mutations do.
+/// An `expectedVersion` argument as the service's precondition.
+fn expecting(version: Option<i32>) -> Precondition {
+    version.map_or(Precondition::None, |v| Precondition::Version(v.into()))
+}
+
+/// List mutations; each takes an optional `idempotencyKey`, as the task mutations do, and
+/// each change of a list an optional `expectedVersion`: when the list is at another version
+/// nothing is written and the error is VERSION_CONFLICT with the list as it is now in
+/// `extensions.list`.
 #[derive(Default)]
 pub struct ListMutations;
 
@@ -189,6 +197,7 @@ impl ListMutations {
         ctx: &Context<'_>,
         id: ID,
         input: UpdateListInput,
+        expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<TaskList> {
         let user = viewer(ctx)?;
@@ -212,7 +221,12 @@ impl ListMutations {
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
         let patch = ListPatch { name, color };
-        Ok(or_replayed(service(ctx)?.update_list(user, id, patch, once).await)?.into())
+        Ok(or_replayed(
+            service(ctx)?
+                .update_list(user, id, patch, expecting(expected_version), once)
+                .await,
+        )?
+        .into())
     }
 
     /// Moves a list right after `afterId` or right before `beforeId` (at most one of them),
@@ -225,6 +239,7 @@ impl ListMutations {
         id: ID,
         after_id: Option<ID>,
         before_id: Option<ID>,
+        expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<TaskList> {
         let user = viewer(ctx)?;
@@ -240,7 +255,9 @@ impl ListMutations {
         };
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
-        let moved = service(ctx)?.move_list(user, id, placement, once).await;
+        let moved = service(ctx)?
+            .move_list(user, id, placement, expecting(expected_version), once)
+            .await;
         Ok(or_replayed(moved)?.into())
     }
 
@@ -252,6 +269,7 @@ impl ListMutations {
         ctx: &Context<'_>,
         id: ID,
         tasks: ListTasksAction,
+        expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<DeleteListPayload> {
         let user = viewer(ctx)?;
@@ -259,7 +277,7 @@ impl ListMutations {
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
         let done = service(ctx)?
-            .delete_list(user, id, tasks.into(), once)
+            .delete_list(user, id, tasks.into(), expecting(expected_version), once)
             .await;
         Ok(or_replayed(done)?.into())
     }

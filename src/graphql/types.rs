@@ -96,6 +96,22 @@ impl From<tasks::Task> for Task {
     }
 }
 
+/// A list's scalar fields as a response would show them: what a VERSION_CONFLICT error on
+/// a list carries in `extensions.list`.
+pub(super) fn list_value(list: &tasks::List) -> Value {
+    let time = |at| crate::tasks::time::rfc3339(at);
+    Value::from_json(serde_json::json!({
+        "id": list.id.to_string(),
+        "name": list.name,
+        "color": list.color.map(|c| c.as_str().to_uppercase()),
+        "position": list.position,
+        "version": graphql_int(list.version),
+        "createdAt": time(list.created_at),
+        "updatedAt": time(list.updated_at),
+    }))
+    .unwrap_or(Value::Null)
+}
+
 /// A version as GraphQL's 32-bit `Int` (a task would need two billion changes to pass it).
 fn graphql_int(version: i64) -> i32 {
     i32::try_from(version).unwrap_or(i32::MAX)

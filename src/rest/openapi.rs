@@ -34,7 +34,8 @@ use crate::AppState;
         crate::error::Detail,
         crate::error::ValidationErrors,
         crate::error::ValidationError,
-        super::conditional::PreconditionFailed
+        super::conditional::PreconditionFailed,
+        super::conditional::ListPreconditionFailed
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

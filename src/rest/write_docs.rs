@@ -175,3 +175,36 @@ impl IntoResponses for ListWriteErrors {
         )
     }
 }
+
+/// Errors of the writes that change one list (update, move, delete): [`ListWriteErrors`] and
+/// `If-Match`'s 400, 412 (with the list as it is now) and 428.
+pub struct ListChangeErrors;
+
+impl IntoResponses for ListChangeErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut map = ListWriteErrors::responses();
+        map.extend(ConditionalErrors::responses());
+        let conflict = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ListPreconditionFailed")))
+            .build();
+        map.insert(
+            "412".to_owned(),
+            RefOr::T(
+                utoipa::openapi::ResponseBuilder::new()
+                    .description(
+                        "`If-Match` does not match the list's current version: \
+                         `VERSION_CONFLICT`, with the list as it is now in `list` and its \
+                         `ETag`; nothing was written",
+                    )
+                    .content("application/json", conflict)
+                    .build(),
+            ),
+        );
+        with(
+            map,
+            "400",
+            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII), \
+             or an `If-Match` that is neither `*` nor a list of quoted entity-tags",
+        )
+    }
+}

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::rules::check_no_nul;
+use super::task::Precondition;
 use crate::db::schema::task_lists;
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -104,6 +105,18 @@ pub struct List {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl List {
+    /// Whether a write conditioned on `precondition` (REST `If-Match`, GraphQL
+    /// `expectedVersion`) may go ahead on this list as it is now.
+    pub fn satisfies(&self, precondition: &Precondition) -> bool {
+        match precondition {
+            Precondition::None | Precondition::Exists => true,
+            Precondition::Version(expected) => self.version == *expected,
+            Precondition::OneOf(versions) => versions.contains(&self.version),
+        }
+    }
 }
 
 /// A row of `task_lists` as both backends return it.

@@ -11,7 +11,7 @@ use super::list_model::{List, ListDeletion, ListPatch, ListPlacement, ListTasks,
 use super::service::{TaskService, event_payload, now_micros};
 use super::store::lists::{self as store, Refusal};
 use super::store::prune_tombstones;
-use super::{Task, TaskEventKind};
+use super::{Precondition, Task, TaskEventKind};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::Keyed;
@@ -26,6 +26,7 @@ impl TaskService {
     /// What a refused list write means to a client; `name` is the name that was asked for.
     fn refused(&self, refusal: Refusal, name: Option<&str>) -> AppError {
         match refusal {
+            Refusal::Stale(row) => AppError::ListVersionConflict(Box::new(List::from(*row))),
             Refusal::Missing | Refusal::NeighbourMissing => AppError::ListNotFound,
             Refusal::Duplicate => AppError::DuplicateListName(name.unwrap_or_default().to_owned()),
             Refusal::Full => AppError::ListLimitReached(self.max_lists),
@@ -86,6 +87,7 @@ impl TaskService {
         user: &AuthUser,
         id: i64,
         patch: ListPatch,
+        expect: Precondition,
         once: Option<Keyed<'_, List>>,
     ) -> AppResult<List> {
         let patch = patch.validated()?;
@@ -94,7 +96,7 @@ impl TaskService {
             once,
             |list: &List| Some(list.clone()),
             async |tx| {
-                let row = store::update(tx, user, id, &patch, now_micros()).await?;
+                let row = store::update(tx, user, id, &patch, &expect, now_micros()).await?;
                 let row = row.map_err(|r| self.refused(r, patch.name.as_deref()))?;
                 Ok(List::from(row))
             },
@@ -108,6 +110,7 @@ impl TaskService {
         user: &AuthUser,
         id: i64,
         placement: ListPlacement,
+        expect: Precondition,
         once: Option<Keyed<'_, List>>,
     ) -> AppResult<List> {
         let field = match placement {
@@ -119,7 +122,7 @@ impl TaskService {
             once,
             |list: &List| Some(list.clone()),
             async |tx| {
-                let row = store::move_to(tx, user, id, placement, now_micros()).await?;
+                let row = store::move_to(tx, user, id, placement, &expect, now_micros()).await?;
                 let row = row.map_err(|r| match self.refused(r, None) {
                     AppError::Validation(mut errors) => {
                         errors
@@ -142,6 +145,7 @@ impl TaskService {
         user: &AuthUser,
         id: i64,
         tasks: ListTasks,
+        expect: Precondition,
         once: Option<Keyed<'_, ListDeletion>>,
     ) -> AppResult<ListDeletion> {
         let kind = match tasks {
@@ -154,7 +158,8 @@ impl TaskService {
         let outcome = |done: &(ListDeletion, Vec<_>)| Some(done.0.clone());
         let (deletion, changes) = self
             .write_once(user, once, outcome, async |tx| {
-                let emptied = store::delete(tx, user, id, tasks, now_micros(), &payload).await?;
+                let emptied =
+                    store::delete(tx, user, id, tasks, &expect, now_micros(), &payload).await?;
                 let emptied = emptied.map_err(|r| self.refused(r, None))?;
                 if tasks == ListTasks::Delete && !emptied.task_ids.is_empty() {
                     prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;

@@ -1,6 +1,6 @@
 //! List writes (issue 21) on both backends and through both APIs: moves (first, last,
 //! between, refused neighbours, many moves into one gap keep positions short); another
-//! user's list is 404 everywhere; keyed writes replay.
+//! user's list is 404 everywhere; keyed writes replay; `If-Match` / `expectedVersion`.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -12,7 +12,8 @@ backend_tests!(
     moves_first_last_between_and_refused_neighbours,
     many_moves_into_one_gap_keep_positions_short,
     another_users_list_is_404_everywhere,
-    keyed_writes_replay
+    keyed_writes_replay,
+    conditional_writes_refuse_a_stale_version
 );
 
 async fn moves_first_last_between_and_refused_neighbours(app: TestApp) {
@@ -248,8 +249,8 @@ async fn keyed_writes_replay(app: TestApp) {
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(
         again.header("etag"),
-        None,
-        "lists have no ETag, replays included"
+        first.header("etag"),
+        "a replay has the ETag"
     );
     assert_eq!(order(&alice).await.len(), 1);
     let reused = send(
@@ -283,4 +284,83 @@ async fn keyed_writes_replay(app: TestApp) {
     let two = alice.graphql_data(create, json!({})).await;
     assert_eq!(one, two);
     assert_eq!(order(&alice).await.len(), 1);
+}
+
+async fn conditional_writes_refuse_a_stale_version(app: TestApp) {
+    let alice = app.user("alice");
+    let auth = format!("Bearer {}", app.token("alice"));
+    let created = alice
+        .post(&lists_path(&alice, ""), json!({"name": "Work"}))
+        .await;
+    let id = id_of(&created.good(StatusCode::CREATED));
+    let v1 = format!("\"{id}-1\"");
+    assert_eq!(created.header("etag"), Some(v1.as_str()));
+    let item = lists_path(&alice, &format!("/{id}"));
+    assert_eq!(alice.get(&item).await.header("etag"), Some(v1.as_str()));
+    let send = |method: Method, path: String, tag: String, body: &'static str| {
+        let auth = auth.clone();
+        let app = &app;
+        async move {
+            let headers = [
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("if-match", tag.as_str()),
+            ];
+            app.raw(method, &path, &headers, Some(body.as_bytes().to_vec()))
+                .await
+        }
+    };
+    let renamed = send(
+        Method::PUT,
+        item.clone(),
+        v1.clone(),
+        r#"{"name": "Office"}"#,
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    assert_eq!(renamed.header("etag"), Some(format!("\"{id}-2\"").as_str()));
+    // v1 is stale now: every change is refused with the list as it is.
+    let move_path = format!("{item}/move");
+    let delete_path = format!("{item}?tasks=delete");
+    for (method, path, body) in [
+        (Method::PUT, item.clone(), r#"{"name": "Lost"}"#),
+        (Method::POST, move_path, "{}"),
+        (Method::DELETE, delete_path.clone(), ""),
+    ] {
+        let stale = send(method.clone(), path, v1.clone(), body).await;
+        assert_eq!(
+            stale.status,
+            StatusCode::PRECONDITION_FAILED,
+            "{method}: {}",
+            stale.text
+        );
+        let body = stale.json();
+        assert_eq!(body["code"], "VERSION_CONFLICT");
+        assert_eq!(
+            (
+                body["list"]["name"].clone(),
+                body["list"]["version"].clone()
+            ),
+            (json!("Office"), json!(2))
+        );
+        assert_eq!(stale.header("etag"), Some(format!("\"{id}-2\"").as_str()));
+    }
+    let gql = alice
+        .graphql(
+            "mutation($id: ID!) { updateList(id: $id, input: {name: \"Lost\"}, expectedVersion: 1) { id } }",
+            json!({"id": id.to_string()}),
+        )
+        .await;
+    assert_eq!(code(&gql), "VERSION_CONFLICT");
+    assert_eq!(gql["errors"][0]["extensions"]["list"]["version"], 2);
+    let fresh = alice
+        .graphql_data(
+            "mutation($id: ID!) { moveList(id: $id, expectedVersion: 2) { version } }",
+            json!({"id": id.to_string()}),
+        )
+        .await;
+    assert_eq!(fresh["moveList"]["version"], 3);
+    let gone = send(Method::DELETE, delete_path, "*".to_owned(), "").await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.text);
+    let _: Value = gone.json();
 }

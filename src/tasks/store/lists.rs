@@ -18,12 +18,15 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::task_lists::dsl as l;
 use crate::db_run;
-use crate::tasks::list_model::{ListPatch, ListPlacement, ListRow, ListTasks, NewList, name_key};
+use crate::tasks::list_model::{
+    List, ListPatch, ListPlacement, ListRow, ListTasks, NewList, name_key,
+};
+use crate::tasks::model::Precondition;
 use crate::tasks::position as keys;
 use crate::tasks::visibility::{lists_visible_to, owner};
 
 /// Why a list write did not happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(in crate::tasks) enum Refusal {
     /// No such list of the viewer's.
     Missing,
@@ -35,6 +38,8 @@ pub(in crate::tasks) enum Refusal {
     NeighbourMissing,
     /// The neighbour of a move is the moved list itself.
     NeighbourIsItself,
+    /// The write's precondition does not hold: the list as it is now.
+    Stale(Box<ListRow>),
 }
 
 /// A list write's outcome: the database's error, or done, or refused.
@@ -104,6 +109,24 @@ pub(in crate::tasks) async fn find(
             .await
             .optional()
     })
+}
+
+/// After [`lock_lists`]: the list the write is about, when it is the viewer's and in the
+/// version the write expects.
+async fn held(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    expect: &Precondition,
+) -> Outcome<ListRow> {
+    let Some(row) = find(conn, viewer, list).await? else {
+        return Ok(Err(Refusal::Missing));
+    };
+    if List::from(row.clone()).satisfies(expect) {
+        Ok(Ok(row))
+    } else {
+        Ok(Err(Refusal::Stale(Box::new(row))))
+    }
 }
 
 /// Whether another of the viewer's lists (not `except`) has this name key.
@@ -244,11 +267,12 @@ pub(in crate::tasks) async fn update(
     viewer: &AuthUser,
     list: i64,
     patch: &ListPatch,
+    expect: &Precondition,
     now: NaiveDateTime,
 ) -> Outcome<ListRow> {
     lock_lists(conn, viewer).await?;
-    if find(conn, viewer, list).await?.is_none() {
-        return Ok(Err(Refusal::Missing));
+    if let Err(refusal) = held(conn, viewer, list, expect).await? {
+        return Ok(Err(refusal));
     }
     let key = patch.name.as_deref().map(name_key);
     if let Some(key) = &key
@@ -282,11 +306,12 @@ pub(in crate::tasks) async fn move_to(
     viewer: &AuthUser,
     list: i64,
     placement: ListPlacement,
+    expect: &Precondition,
     now: NaiveDateTime,
 ) -> Outcome<ListRow> {
     lock_lists(conn, viewer).await?;
-    if find(conn, viewer, list).await?.is_none() {
-        return Ok(Err(Refusal::Missing));
+    if let Err(refusal) = held(conn, viewer, list, expect).await? {
+        return Ok(Err(refusal));
     }
     let position = match place(conn, viewer, Some(list), placement, now).await? {
         Ok(position) => position,
@@ -317,12 +342,13 @@ pub(in crate::tasks) async fn delete(
     viewer: &AuthUser,
     list: i64,
     tasks: ListTasks,
+    expect: &Precondition,
     now: NaiveDateTime,
     payload: &PayloadFn<'_>,
 ) -> Outcome<super::list_tasks::Emptied> {
     lock_lists(conn, viewer).await?;
-    if find(conn, viewer, list).await?.is_none() {
-        return Ok(Err(Refusal::Missing));
+    if let Err(refusal) = held(conn, viewer, list, expect).await? {
+        return Ok(Err(refusal));
     }
     let emptied = match tasks {
         ListTasks::Delete => {
