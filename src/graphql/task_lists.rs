@@ -253,6 +253,16 @@ impl ListMutations {
                 return Err(invalid("beforeId", "value_error", why));
             }
         };
+        if let ListPlacement::After(next) | ListPlacement::Before(next) = placement
+            && next == id
+        {
+            let field = match placement {
+                ListPlacement::Before(_) => "beforeId",
+                _ => "afterId",
+            };
+            let why = "Value error, a list cannot be moved next to itself";
+            return Err(invalid(field, "value_error", why));
+        }
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
         let moved = service(ctx)?

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, assert_error_at};
+use crate::common::{Backend, TestApp, assert_error_at};
 use crate::lists::{code, create_list, id_of, lists_path, order};
 
 backend_tests!(
@@ -15,6 +15,8 @@ backend_tests!(
     keyed_writes_replay,
     conditional_writes_refuse_a_stale_version
 );
+
+backend_cases!(require_if_match_covers_list_changes);
 
 async fn moves_first_last_between_and_refused_neighbours(app: TestApp) {
     let alice = app.user("alice");
@@ -90,6 +92,7 @@ async fn moves_first_last_between_and_refused_neighbours(app: TestApp) {
         )
         .await;
     assert_eq!(code(&gql), "BAD_USER_INPUT");
+    assert_eq!(gql["errors"][0]["extensions"]["field"], "afterId");
     assert_eq!(
         order(&alice).await,
         vec![a, c, b],
@@ -363,4 +366,35 @@ async fn conditional_writes_refuse_a_stale_version(app: TestApp) {
     let gone = send(Method::DELETE, delete_path, "*".to_owned(), "").await;
     assert_eq!(gone.status, StatusCode::OK, "{}", gone.text);
     let _: Value = gone.json();
+}
+
+async fn require_if_match_covers_list_changes(backend: Backend) {
+    let Some(app) = TestApp::builder(backend)
+        .arg("--require-if-match", "true")
+        .start()
+        .await
+    else {
+        return;
+    };
+    let alice = app.user("alice");
+    // Creating needs none (there is nothing to match yet).
+    let id = id_of(&create_list(&alice, "Work").await);
+    let item = lists_path(&alice, &format!("/{id}"));
+    for response in [
+        alice.put(&item, json!({"name": "x"})).await,
+        alice.post(&format!("{item}/move"), json!({})).await,
+        alice.delete(&format!("{item}?tasks=inbox")).await,
+    ] {
+        assert_eq!(
+            response.status,
+            StatusCode::PRECONDITION_REQUIRED,
+            "{}",
+            response.text
+        );
+    }
+    let kept = alice.get(&item).await.good(StatusCode::OK);
+    assert_eq!(
+        (kept["name"].clone(), kept["version"].clone()),
+        (json!("Work"), json!(1))
+    );
 }
