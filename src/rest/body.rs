@@ -142,7 +142,7 @@ impl TaskCreate {
         let priority = body_priority(&body, true, &mut errors);
         let category = body_category(&body, true, &mut errors);
         let due_date = body_due_date(&body, &mut errors).flatten();
-        let list_id = body_list_id(&body, &mut errors);
+        let list_id = optional_id(&body, "list_id", &mut errors);
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -293,21 +293,20 @@ fn body_category(
     )
 }
 
-/// `list_id` of a create: absent or `null` is the inbox; anything but an integer is
+/// An id field (`list_id`, …): absent or `null` is `None`; anything but an integer is
 /// pydantic's `int_type` error.
-fn body_list_id(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<i64> {
-    match body.get("list_id")? {
+pub(super) fn optional_id(
+    body: &Map<String, Value>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<i64> {
+    match body.get(field)? {
         Value::Null => None,
         value => {
             let id = value.as_i64();
             if id.is_none() {
-                let message = "Input should be a valid integer (a list id) or null (the inbox)";
-                errors.push(FieldError::body(
-                    "list_id",
-                    "int_type",
-                    message,
-                    value.clone(),
-                ));
+                let message = "Input should be a valid integer";
+                errors.push(FieldError::body(field, "int_type", message, value.clone()));
             }
             id
         }

@@ -9,7 +9,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use super::body::{object, string_type};
+use super::body::{object, optional_id, string_type};
 use crate::error::{AppError, FieldError};
 use crate::tasks::list_model::{LIST_NAME_MAX_CHARS, color_error};
 use crate::tasks::time::rfc3339;
@@ -178,8 +178,8 @@ impl ListMove {
             object(body)?
         };
         let mut errors = Vec::new();
-        let after = body_id(&body, "after_id", &mut errors);
-        let before = body_id(&body, "before_id", &mut errors);
+        let after = optional_id(&body, "after_id", &mut errors);
+        let before = optional_id(&body, "before_id", &mut errors);
         if after.is_some() && before.is_some() {
             errors.push(FieldError::body(
                 "before_id",
@@ -273,26 +273,6 @@ fn body_color(
                 None
             }
         },
-    }
-}
-
-/// An id field: absent or `null` is `None`; anything but an integer is pydantic's
-/// `int_type` error.
-fn body_id(body: &Map<String, Value>, field: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
-    match body.get(field)? {
-        Value::Null => None,
-        value => {
-            let id = value.as_i64();
-            if id.is_none() {
-                errors.push(FieldError::body(
-                    field,
-                    "int_type",
-                    "Input should be a valid integer",
-                    value.clone(),
-                ));
-            }
-            id
-        }
     }
 }
 

@@ -195,23 +195,34 @@ async fn place(
     let spread = keys::spread(others.len() + 1);
     for ((id, old), new) in others.iter_mut().zip(spread) {
         *old = new;
-        let (target, new) = (*id, old.clone());
-        db_run!(conn, |c| {
-            diesel::update(
-                l::task_lists
-                    .filter(l::id.eq(target))
-                    .filter(lists_visible_to(viewer)),
-            )
-            .set((
-                l::position.eq(new),
-                l::version.eq(l::version + 1),
-                l::updated_at.eq(now),
-            ))
-            .execute(c)
-            .await
-        })?;
+        set_position(conn, viewer, *id, old.clone(), now).await?;
     }
     Ok(Ok(key(&others).unwrap_or_default()))
+}
+
+/// Writes one of the viewer's lists' position (its version one more).
+async fn set_position(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    key: String,
+    now: NaiveDateTime,
+) -> QueryResult<ListRow> {
+    db_run!(conn, |c| {
+        diesel::update(
+            l::task_lists
+                .filter(l::id.eq(list))
+                .filter(lists_visible_to(viewer)),
+        )
+        .set((
+            l::position.eq(key),
+            l::version.eq(l::version + 1),
+            l::updated_at.eq(now),
+        ))
+        .returning(ListRow::as_returning())
+        .get_result(c)
+        .await
+    })
 }
 
 /// Creates a list for the viewer, last in their order, while they have fewer than `cap`.
@@ -317,21 +328,7 @@ pub(in crate::tasks) async fn move_to(
         Ok(position) => position,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let moved = db_run!(conn, |c| {
-        diesel::update(
-            l::task_lists
-                .filter(l::id.eq(list))
-                .filter(lists_visible_to(viewer)),
-        )
-        .set((
-            l::position.eq(position),
-            l::version.eq(l::version + 1),
-            l::updated_at.eq(now),
-        ))
-        .returning(ListRow::as_returning())
-        .get_result(c)
-        .await
-    })?;
+    let moved = set_position(conn, viewer, list, position, now).await?;
     Ok(Ok(moved))
 }
 
