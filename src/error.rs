@@ -125,7 +125,8 @@ impl FieldError {
 pub struct Detail {
     /// On 410: `CURSOR_EXPIRED`; on 412: `VERSION_CONFLICT`; on a refused live connection:
     /// `TOO_MANY_CONNECTIONS` (429) or `SERVER_BUSY` (503); on an idempotency key refused:
-    /// `IDEMPOTENCY_KEY_IN_USE` (409) or `IDEMPOTENCY_KEY_REUSED` (422).
+    /// `IDEMPOTENCY_KEY_IN_USE` (409) or `IDEMPOTENCY_KEY_REUSED` (422); on a list refused:
+    /// `DUPLICATE_NAME` or `LIMIT_EXCEEDED` (409).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
     /// What went wrong, e.g. "Task not found".
@@ -180,6 +181,16 @@ pub enum AppError {
     /// 404: no task of this user carries the tag named (rename, delete).
     #[error("tag not found")]
     TagNotFound,
+    /// 404: no such list for this user (another user's list looks the same): a list's own
+    /// path, a move's neighbour, a task created in it, a filter by it.
+    #[error("list not found")]
+    ListNotFound,
+    /// 409: the user already has a list of this name (case-insensitively).
+    #[error("duplicate list name {0:?}")]
+    DuplicateListName(String),
+    /// 409: the user already has as many lists as MAX_LISTS_PER_USER allows.
+    #[error("list limit reached ({0} lists)")]
+    ListLimitReached(u64),
     /// 422: the input breaks a rule.
     #[error("invalid input: {0:?}")]
     Validation(Vec<FieldError>),
@@ -222,6 +233,10 @@ pub enum AppError {
     /// longer has; carries the task as it is now, so the client can merge without a re-read.
     #[error("version conflict: the task is at version {}", .0.version)]
     VersionConflict(Box<Task>),
+    /// 412: a conditional list write (`If-Match`, `expectedVersion`) named a version the list
+    /// no longer has; carries the list as it is now.
+    #[error("version conflict: the list is at version {}", .0.version)]
+    ListVersionConflict(Box<crate::tasks::List>),
     /// 428: REQUIRE_IF_MATCH is on and a write came without `If-Match`.
     #[error("precondition required")]
     PreconditionRequired,
@@ -247,7 +262,10 @@ impl AppError {
             }
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound | AppError::TagNotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::TagNotFound | AppError::ListNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            AppError::DuplicateListName(_) | AppError::ListLimitReached(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_)
             | AppError::QueryTimeout
@@ -262,7 +280,9 @@ impl AppError {
             AppError::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::CursorExpired => StatusCode::GONE,
             AppError::Idempotency(e) => e.status(),
-            AppError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::VersionConflict(_) | AppError::ListVersionConflict(_) => {
+                StatusCode::PRECONDITION_FAILED
+            }
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::MalformedHeader(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -276,6 +296,14 @@ impl AppError {
             AppError::Forbidden => "Not authorized to access this user's tasks".to_owned(),
             AppError::NotFound => "Task not found".to_owned(),
             AppError::TagNotFound => "Tag not found: no task of yours carries it".to_owned(),
+            AppError::ListNotFound => "List not found".to_owned(),
+            AppError::DuplicateListName(name) => format!(
+                "A list named {name:?} already exists (list names are unique per user, \
+                 case-insensitively)"
+            ),
+            AppError::ListLimitReached(cap) => {
+                format!("List limit reached: at most {cap} lists per user")
+            }
             AppError::Validation(errors) => errors
                 .iter()
                 .map(|e| match &e.field {
@@ -313,6 +341,11 @@ impl AppError {
                 "Precondition Failed: the task has changed since the version you sent; it is \
                  now version {} (its current state is in `task`: merge and retry with its ETag)",
                 task.version
+            ),
+            AppError::ListVersionConflict(list) => format!(
+                "Precondition Failed: the list has changed since the version you sent; it is \
+                 now version {} (its current state is in `list`: merge and retry with its ETag)",
+                list.version
             ),
             AppError::PreconditionRequired => "Precondition Required: send If-Match with the \
                                                task's ETag (or `*`) on every write"
@@ -381,7 +414,11 @@ impl IntoResponse for AppError {
             other => {
                 let code = match other {
                     AppError::CursorExpired => Some("CURSOR_EXPIRED"),
-                    AppError::VersionConflict(_) => Some("VERSION_CONFLICT"),
+                    AppError::VersionConflict(_) | AppError::ListVersionConflict(_) => {
+                        Some("VERSION_CONFLICT")
+                    }
+                    AppError::DuplicateListName(_) => Some("DUPLICATE_NAME"),
+                    AppError::ListLimitReached(_) => Some("LIMIT_EXCEEDED"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),
                     AppError::Idempotency(e) => e.code(),
                     _ => None,

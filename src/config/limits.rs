@@ -153,6 +153,11 @@ pub struct LimitsArgs {
     #[arg(long, env = "MAX_TAGS_PER_USER", default_value = "500",
           value_parser = check::at_least_one::<u64>("a number of tags"), global = true)]
     pub max_tags_per_user: Parsed<u64>,
+    /// Most lists one user may have (issue 21); creating one more is refused with 409
+    /// `LIMIT_EXCEEDED` (REST) / LIMIT_EXCEEDED (GraphQL), as the task cap.
+    #[arg(long, env = "MAX_LISTS_PER_USER", default_value = "100",
+          value_parser = check::at_least_one::<u64>("a number of lists"), global = true)]
+    pub max_lists_per_user: Parsed<u64>,
 
     /// REST: refuse a `PUT`, `DELETE` or `PATCH …/complete` without `If-Match` (428
     /// Precondition Required), so that no client can overwrite a change it has not seen. Off:

@@ -82,6 +82,8 @@ pub struct Operations {
     pub max_tasks_per_user: u64,
     /// Most different tag names per user.
     pub max_tags_per_user: u64,
+    /// Most lists per user.
+    pub max_lists_per_user: u64,
     /// REST writes without `If-Match` are refused (428).
     pub require_if_match: bool,
 }
@@ -142,6 +144,7 @@ impl Settings {
             connection_shares: limits.connection_shares()?,
             max_tasks_per_user: limits.max_tasks_per_user.get()?,
             max_tags_per_user: limits.max_tags_per_user.get()?,
+            max_lists_per_user: limits.max_lists_per_user.get()?,
             require_if_match: limits.require_if_match.get()?,
         })
     }

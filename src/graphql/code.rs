@@ -44,6 +44,8 @@ pub(crate) enum Code {
     IdempotencyKeyInUse,
     /// An idempotency key already used for a different mutation or arguments.
     IdempotencyKeyReused,
+    /// A list name the user already has (case-insensitively).
+    DuplicateName,
     /// A conditional write (`expectedVersion`) on a task that has changed since.
     VersionConflict,
     /// A fault of the server (details logged, never sent).
@@ -70,6 +72,7 @@ impl Code {
             Code::CursorExpired => "CURSOR_EXPIRED",
             Code::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             Code::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Code::DuplicateName => "DUPLICATE_NAME",
             Code::VersionConflict => "VERSION_CONFLICT",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -81,7 +84,9 @@ impl Code {
             AppError::Unauthenticated(AuthFailure::KeysUnavailable(_)) => Code::ServiceUnavailable,
             AppError::Unauthenticated(_) => Code::Unauthenticated,
             AppError::Forbidden => Code::Forbidden,
-            AppError::NotFound | AppError::TagNotFound => Code::NotFound,
+            AppError::NotFound | AppError::TagNotFound | AppError::ListNotFound => Code::NotFound,
+            AppError::DuplicateListName(_) => Code::DuplicateName,
+            AppError::ListLimitReached(_) => Code::LimitExceeded,
             AppError::Validation(_) => Code::BadUserInput,
             AppError::Unavailable(_) | AppError::DatabaseBusy(_) => Code::ServiceUnavailable,
             AppError::QueryTimeout => Code::QueryTimeout,
@@ -100,7 +105,9 @@ impl Code {
                 // A replay is answered by the resolver; one that got here is a bug.
                 IdempotencyError::Replay(_) => Code::InternalServerError,
             },
-            AppError::VersionConflict(_) => Code::VersionConflict,
+            AppError::VersionConflict(_) | AppError::ListVersionConflict(_) => {
+                Code::VersionConflict
+            }
             // REST only (headers): not met through GraphQL.
             AppError::PreconditionRequired | AppError::MalformedHeader(_) => Code::BadRequest,
             AppError::Internal(_) => Code::InternalServerError,

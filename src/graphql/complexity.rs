@@ -32,7 +32,11 @@ pub(crate) enum Cost {
 /// name; other fields cost 1 plus their selection. The schema test fails when a list field is
 /// missing, so a new one cannot go unprotected.
 pub(crate) const COSTS: &[(&str, Cost)] = &[
+    // `List.tasks` is `tasks` too: inside `lists` it multiplies by both bounds.
     ("tasks", Cost::Items(10)),
+    // A user's lists (at most MAX_LISTS_PER_USER, 100 by default), costed as ten like a
+    // task list: `lists { tasks { … } }` costs 10 × 10 × the task's selection.
+    ("lists", Cost::Items(10)),
     (
         "tasksConnection",
         Cost::Page {
@@ -51,6 +55,7 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     // A task's subtasks: a list inside a list (`tasks { subtasks { … } }`), so it multiplies
     // its selection like `tasks` does.
     ("subtasks", Cost::Items(10)),
+    ("taskIds", Cost::Once),
     ("tags", Cost::Once),
     // The sync answer: every task changed since the cursor, bounded by the per-user task
     // limit; a client must always be able to sync.
@@ -313,6 +318,20 @@ mod tests {
         let tally = measure(&document, &defaults()).expect("a dashboard passes");
         assert_eq!(tally.complexity, 10 * 5 + 10 * 5 + 10);
         assert_eq!(tally.fields, 14);
+    }
+
+    /// A list's tasks inside the lists multiply by both bounds (issue 21).
+    #[test]
+    fn tasks_inside_lists_multiply() {
+        let document =
+            async_graphql::parser::parse_query("{ lists { name tasks { id title } } }").unwrap();
+        let tally = measure(&document, &defaults()).expect("passes");
+        assert_eq!(tally.complexity, 10 * (1 + 10 * 2));
+        let wide = "id title description completed createdAt updatedAt priority category dueDate";
+        let document =
+            async_graphql::parser::parse_query(format!("{{ lists {{ tasks {{ {wide} }} }} }}"))
+                .unwrap();
+        assert_eq!(measure(&document, &defaults()), Err(TOO_COMPLEX.to_owned()));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         ext.set("code", code);
         if let AppError::TaskLimitReached(cap)
         | AppError::TagLimitReached(cap)
+        | AppError::ListLimitReached(cap)
         | AppError::Idempotency(IdempotencyError::Full(cap)) = &error
         {
             ext.set("limit", *cap);
@@ -25,6 +26,9 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         }
         if let AppError::VersionConflict(task) = &error {
             ext.set("task", super::types::task_value(task));
+        }
+        if let AppError::ListVersionConflict(list) = &error {
+            ext.set("list", super::types::list_value(list));
         }
         if let AppError::RateLimited(limited) = &error {
             ext.set("retryAfter", limited.retry_after_secs());
@@ -67,4 +71,15 @@ pub(crate) fn bad_argument(field: &str, message: &str) -> async_graphql::Error {
         input: serde_json::Value::Null,
         ctx: None,
     }))
+}
+
+/// An `ID` argument (or input field) `field` as the service's integer id; BAD_USER_INPUT
+/// naming the field when it is not one.
+pub(crate) fn parse_id(field: &str, id: &async_graphql::ID) -> async_graphql::Result<i64> {
+    id.parse::<i64>().map_err(|_| {
+        bad_argument(
+            field,
+            "Input should be a valid integer, unable to parse string as an integer",
+        )
+    })
 }

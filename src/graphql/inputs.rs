@@ -4,7 +4,7 @@
 
 use async_graphql::{ID, InputObject, MaybeUndefined, Result};
 
-use super::error::to_graphql_error;
+use super::error::{parse_id, to_graphql_error};
 use super::types::{Category, DateTime, Priority};
 use crate::error::{AppError, FieldError};
 use crate::tasks::{NewTask, TaskPatch};
@@ -35,6 +35,9 @@ pub struct CreateTaskInput {
     /// Create it as a subtask of this task (NOT_FOUND if not the signed-in user's; at most 3
     /// levels deep); it goes into the parent's list. Null: the top level.
     pub parent_id: Option<ID>,
+    /// The list to create it in (last in that list); absent or null: the inbox. Another
+    /// user's list: NOT_FOUND.
+    pub list_id: Option<ID>,
 }
 
 /// Changes to a task: an absent field is left as it is; `description: null` and
@@ -70,7 +73,7 @@ pub struct UpdateTaskInput {
 }
 
 impl CreateTaskInput {
-    /// The service's input (an id argument that is not an integer is BAD_USER_INPUT).
+    /// The service's input; an id that is not one is BAD_USER_INPUT naming its field.
     pub(super) fn into_new(self) -> Result<NewTask> {
         Ok(NewTask {
             title: self.title,
@@ -83,27 +86,22 @@ impl CreateTaskInput {
             tags: self.tags,
             parent_id: self
                 .parent_id
-                .map(|id| id_number("parentId", &id))
+                .map(|id| parse_id("parentId", &id))
+                .transpose()?,
+            list_id: self
+                .list_id
+                .as_ref()
+                .map(|id| parse_id("listId", id))
                 .transpose()?,
             ..NewTask::default()
         })
     }
 }
 
-/// An id argument as the service's integer (`field` names it in the error).
-pub(super) fn id_number(field: &str, id: &ID) -> Result<i64> {
-    id.parse::<i64>().map_err(|_| {
-        super::error::bad_argument(
-            field,
-            "Input should be a valid integer, unable to parse string as an integer",
-        )
-    })
-}
-
 /// An optional id: absent, null or an integer.
 pub(super) fn clearable_id(field: &str, value: MaybeUndefined<ID>) -> Result<Option<Option<i64>>> {
     clearable(value)
-        .map(|id| id.map(|id| id_number(field, &id)).transpose())
+        .map(|id| id.map(|id| parse_id(field, &id)).transpose())
         .transpose()
 }
 

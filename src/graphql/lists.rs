@@ -4,19 +4,24 @@
 //! service's `ListQuery`. Like the other resolvers: read the viewer, call the service, map the
 //! result; no SQL, validation or isolation here.
 //!
+//! The same macro writes `List.tasks` and `List.tasksConnection` (the list's tasks, with the
+//! same filters and paging; the `List` type is `task_lists`'), and the `listId` / `inbox`
+//! arguments of the two task lists (issue 21).
+//!
 //! GraphQL has no way to spread one input type into separate arguments (an input object would
 //! change the schema every client is written against), hence the macro.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{ComplexObject, Context, ID, Object, Result};
 
-use super::error::{bad_argument, to_graphql_error};
+use super::error::{parse_id, to_graphql_error};
+use super::task_lists::{TaskList, invalid};
 use super::types::{
     Category, DateTime, Priority, SortOrder, Task, TaskConnection, TaskSort, TaskStatus,
 };
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::tasks::page::{DEFAULT_PAGE_SIZE, page_size};
-use crate::tasks::{Cursor, ListQuery, PageRequest};
+use crate::tasks::{Cursor, ListFilter, ListQuery, PageRequest};
 
 /// Writes [`Filters`] and the `TaskListQuery` resolvers from one list of filters. Each filter
 /// is `name: Type` with, optionally, `= "default expression"`, then `desc "…"` (described on
@@ -50,8 +55,12 @@ macro_rules! list_resolvers {
                     $(#[graphql(desc = $tasks_desc)])?
                     $arg: Option<$ty>,
                 )*
+                #[graphql(desc = "Only the tasks of this list (another user's list, or none: NOT_FOUND).")]
+                list_id: Option<ID>,
+                #[graphql(desc = "true: only the tasks in the inbox (in no list); false or null: no filter. Not with `listId`.")]
+                inbox: Option<bool>,
             ) -> Result<Vec<Task>> {
-                list(ctx, Filters { $($arg,)* }).await
+                list(ctx, Filters { $($arg,)* }, scope(list_id, inbox)?).await
             }
 
             /// One page of the signed-in user's tasks, with the same filters and order as `tasks`.
@@ -70,11 +79,67 @@ macro_rules! list_resolvers {
                     $(#[graphql(desc = $desc)])?
                     $arg: Option<$ty>,
                 )*
+                #[graphql(desc = "Only the tasks of this list (another user's list, or none: NOT_FOUND).")]
+                list_id: Option<ID>,
+                #[graphql(desc = "true: only the tasks in the inbox (in no list); false or null: no filter. Not with `listId`.")]
+                inbox: Option<bool>,
             ) -> Result<TaskConnection> {
-                page(ctx, first, after, Filters { $($arg,)* }).await
+                page(ctx, first, after, Filters { $($arg,)* }, scope(list_id, inbox)?).await
+            }
+        }
+
+        /// A list's tasks: the same filters, order and paging as the task lists.
+        #[ComplexObject]
+        impl TaskList {
+            /// This list's tasks, with the same filters and order as `tasks`.
+            #[allow(clippy::too_many_arguments)] // one per GraphQL argument
+            async fn tasks(
+                &self,
+                ctx: &Context<'_>,
+                $(
+                    $(#[graphql(default_with = $default)])?
+                    $(#[graphql(desc = $desc)])?
+                    $(#[graphql(desc = $tasks_desc)])?
+                    $arg: Option<$ty>,
+                )*
+            ) -> Result<Vec<Task>> {
+                list(ctx, Filters { $($arg,)* }, ListFilter::List(self.list_id)).await
+            }
+
+            /// One page of this list's tasks, with the same filters, order and paging as
+            /// `tasksConnection`.
+            #[allow(clippy::too_many_arguments)] // one per GraphQL argument
+            async fn tasks_connection(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(default = 50, desc = "Page size, 0 to 200.")] first: Option<i32>,
+                #[graphql(desc = "Start after this cursor (an `endCursor` or edge `cursor`).")]
+                after: Option<String>,
+                $(
+                    $(#[graphql(default_with = $default)])?
+                    $(#[graphql(desc = $desc)])?
+                    $arg: Option<$ty>,
+                )*
+            ) -> Result<TaskConnection> {
+                let filters = Filters { $($arg,)* };
+                page(ctx, first, after, filters, ListFilter::List(self.list_id)).await
             }
         }
     };
+}
+
+/// The `listId` and `inbox` arguments as the service's list filter.
+fn scope(list_id: Option<ID>, inbox: Option<bool>) -> Result<ListFilter> {
+    match (list_id, inbox) {
+        (Some(_), Some(true)) => Err(invalid(
+            "inbox",
+            "value_error",
+            "Value error, give listId or inbox: true, not both",
+        )),
+        (Some(id), _) => Ok(ListFilter::List(parse_id("listId", &id)?)),
+        (None, Some(true)) => Ok(ListFilter::Inbox),
+        (None, _) => Ok(ListFilter::Any),
+    }
 }
 
 list_resolvers! {
@@ -98,7 +163,7 @@ type TagNames = Vec<String>;
 impl Filters {
     /// The service's list request. An explicit null means the default, as if the argument
     /// were absent.
-    fn into_query(self) -> Result<ListQuery> {
+    fn into_query(self, list: ListFilter) -> Result<ListQuery> {
         let sort = self.sort.unwrap_or(TaskSort::CreatedAt);
         let order = match (self.order, sort) {
             (Some(order), _) => order,
@@ -106,12 +171,7 @@ impl Filters {
             (None, _) => SortOrder::Desc,
         };
         let parent_id = match &self.parent_id {
-            Some(id) => Some(Some(id.parse::<i64>().map_err(|_| {
-                bad_argument(
-                    "parentId",
-                    "Input should be a valid integer, unable to parse string as an integer",
-                )
-            })?)),
+            Some(id) => Some(Some(parse_id("parentId", id)?)),
             None => None,
         };
         Ok(ListQuery {
@@ -127,15 +187,16 @@ impl Filters {
             tags: self.tags.unwrap_or_default(),
             any_tags: self.any_tags.unwrap_or_default(),
             parent_id,
+            list,
         })
     }
 }
 
 /// `tasks`.
-async fn list(ctx: &Context<'_>, filters: Filters) -> Result<Vec<Task>> {
+async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<Vec<Task>> {
     let user = viewer(ctx)?;
     let tasks = service(ctx)?
-        .list(user, &filters.into_query()?)
+        .list(user, &filters.into_query(scope)?)
         .await
         .map_err(to_graphql_error)?;
     Ok(tasks.into_iter().map(Task::from).collect())
@@ -147,9 +208,10 @@ async fn page(
     first: Option<i32>,
     after: Option<String>,
     filters: Filters,
+    scope: ListFilter,
 ) -> Result<TaskConnection> {
     let user = viewer(ctx)?;
-    let query = filters.into_query()?;
+    let query = filters.into_query(scope)?;
     let first = i64::from(first.unwrap_or(DEFAULT_PAGE_SIZE as i32));
     let limit = page_size("body", "first", first, 0, first.into())
         .map_err(|e| to_graphql_error(AppError::invalid(e)))?;

@@ -32,6 +32,7 @@ mod pipeline;
 mod resolvers;
 mod tags;
 mod task_fields;
+mod task_lists;
 mod types;
 mod ws;
 mod ws_open;
@@ -58,6 +59,7 @@ pub struct Query(
     resolvers::TaskQuery,
     resolvers::ViewerQuery,
     tags::TagQuery,
+    task_lists::ListQueries,
 );
 
 /// The root mutation type.
@@ -66,6 +68,7 @@ pub struct Mutation(
     resolvers::TaskMutation,
     tags::TagMutation,
     moves::MoveMutation,
+    task_lists::ListMutations,
 );
 
 /// The executable schema.

@@ -3,8 +3,9 @@
 
 use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
 
+use super::error::parse_id;
 use super::idempotency::{as_json, keyed_request, or_replayed};
-use super::inputs::{clearable_id, id_number};
+use super::inputs::clearable_id;
 use super::resolvers::{expecting, task_id};
 use super::types::Task;
 use super::{service, viewer};
@@ -43,8 +44,8 @@ impl MoveMutation {
         let to = MoveTask {
             list_id: clearable_id("listId", list_id)?,
             parent_id: clearable_id("parentId", parent_id)?,
-            after_id: after_id.map(|n| id_number("afterId", &n)).transpose()?,
-            before_id: before_id.map(|n| id_number("beforeId", &n)).transpose()?,
+            after_id: after_id.map(|n| parse_id("afterId", &n)).transpose()?,
+            before_id: before_id.map(|n| parse_id("beforeId", &n)).transpose()?,
         };
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);

@@ -1,10 +1,11 @@
-//! The fields of `Task` that are resolved rather than copied from the task: each reads
-//! through the service, for the viewer, like any other resolver.
+//! The fields of the GraphQL `Task` that are resolved rather than copied from the task (the
+//! type is `types`' and is a `#[graphql(complex)]` object): `list`, `subtasks` and `parent`
+//! (issue 21). Each reads the viewer and calls the service, like every resolver.
 
 use async_graphql::{ComplexObject, Context, Result};
 
-use super::error::to_graphql_error;
-use super::inputs::id_number;
+use super::error::{parse_id, to_graphql_error};
+use super::task_lists::TaskList;
 use super::types::Task;
 use super::{service, viewer};
 use crate::error::AppError;
@@ -12,6 +13,20 @@ use crate::tasks::{ListQuery, SortKey, SortOrder};
 
 #[ComplexObject]
 impl Task {
+    /// The list the task belongs to; null for the inbox.
+    async fn list(&self, ctx: &Context<'_>) -> Result<Option<TaskList>> {
+        let Some(id) = &self.list_id else {
+            return Ok(None);
+        };
+        let user = viewer(ctx)?;
+        match service(ctx)?.get_list(user, parse_id("listId", id)?).await {
+            Ok(list) => Ok(Some(list.into())),
+            // Deleted since the task was read.
+            Err(AppError::ListNotFound) => Ok(None),
+            Err(e) => Err(to_graphql_error(e)),
+        }
+    }
+
     /// Its subtasks (direct children), in manual order (`position`, top first).
     // A list inside a list: costed as holding ten items (`complexity::COSTS`).
     async fn subtasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
@@ -19,7 +34,7 @@ impl Task {
         let query = ListQuery {
             sort: SortKey::Position,
             order: Some(SortOrder::Asc),
-            parent_id: Some(Some(id_number("id", &self.id)?)),
+            parent_id: Some(Some(parse_id("id", &self.id)?)),
             ..ListQuery::default()
         };
         let tasks = service(ctx)?
@@ -35,10 +50,7 @@ impl Task {
             return Ok(None);
         };
         let user = viewer(ctx)?;
-        match service(ctx)?
-            .get(user, id_number("parentId", parent)?)
-            .await
-        {
+        match service(ctx)?.get(user, parse_id("parentId", parent)?).await {
             Ok(task) => Ok(Some(task.into())),
             // Deleted meanwhile.
             Err(AppError::NotFound) => Ok(None),

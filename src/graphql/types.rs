@@ -32,7 +32,7 @@ impl ScalarType for DateTime {
 
 /// A task of the signed-in user.
 #[derive(SimpleObject)]
-#[graphql(complex)] // `subtasks`, `parent`: `task_fields`
+#[graphql(complex)] // its resolved fields (`list`, `subtasks`, `parent`): `task_fields`
 pub struct Task {
     /// The task's id.
     pub id: ID,
@@ -95,6 +95,22 @@ impl From<tasks::Task> for Task {
             time_zone: task.time_zone,
         }
     }
+}
+
+/// A list's scalar fields as a response would show them: what a VERSION_CONFLICT error on
+/// a list carries in `extensions.list`.
+pub(super) fn list_value(list: &tasks::List) -> Value {
+    let time = |at| crate::tasks::time::rfc3339(at);
+    Value::from_json(serde_json::json!({
+        "id": list.id.to_string(),
+        "name": list.name,
+        "color": list.color.map(|c| c.as_str().to_uppercase()),
+        "position": list.position,
+        "version": graphql_int(list.version),
+        "createdAt": time(list.created_at),
+        "updatedAt": time(list.updated_at),
+    }))
+    .unwrap_or(Value::Null)
 }
 
 /// A version as GraphQL's 32-bit `Int` (a task would need two billion changes to pass it).

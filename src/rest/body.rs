@@ -157,6 +157,9 @@ pub struct TaskCreate {
     /// deep, 422 beyond); it goes into the parent's list. `null` or absent: the top level.
     #[schema(value_type = Option<i64>)]
     parent_id: Option<i64>,
+    /// The list to create it in (it goes last there), or `null` / absent for the inbox.
+    /// Another user's list, or none: 404 `List not found`.
+    list_id: Option<i64>,
 }
 
 impl TaskCreate {
@@ -189,6 +192,7 @@ impl TaskCreate {
         let time_zone = optional_string(&body, "time_zone", true, &mut errors).flatten();
         let tags = body_tags(&body, true, &mut errors).flatten();
         let parent_id = optional_id(&body, "parent_id", &mut errors).flatten();
+        let list_id = optional_id(&body, "list_id", &mut errors).flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -200,6 +204,7 @@ impl TaskCreate {
                 time_zone,
                 tags,
                 parent_id,
+                list_id,
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -218,6 +223,7 @@ impl From<TaskCreate> for NewTask {
             time_zone: body.time_zone,
             tags: body.tags,
             parent_id: body.parent_id,
+            list_id: body.list_id,
             ..NewTask::default()
         }
     }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::json::TaskJson;
+use super::list_body::ListJson;
 use crate::AppState;
 use crate::error::{AppError, IdempotencyError};
 use crate::idempotency::StoredOutcome;
@@ -29,8 +30,8 @@ pub(super) fn etag(task: &Task) -> HeaderValue {
     tag_of(task.id, task.version)
 }
 
-/// The entity-tag `"<id>-<version>"`.
-fn tag_of(id: i64, version: i64) -> HeaderValue {
+/// The entity-tag `"<id>-<version>"` (of a task, or of a list: `rest::lists`).
+pub(super) fn tag_of(id: i64, version: i64) -> HeaderValue {
     // Digits, a dash and quotes: always a valid header value.
     HeaderValue::from_str(&format!("\"{id}-{version}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"0-0\""))
@@ -79,6 +80,18 @@ pub struct PreconditionFailed {
     task: TaskJson,
 }
 
+/// The 412 body of a list write: the message, `VERSION_CONFLICT`, and the list as it is now.
+#[derive(Serialize, ToSchema)]
+pub struct ListPreconditionFailed {
+    /// Always `VERSION_CONFLICT`.
+    #[schema(example = "VERSION_CONFLICT")]
+    code: &'static str,
+    /// What went wrong.
+    detail: String,
+    /// The list as it is now (its `ETag` is on the response too): merge, then retry with it.
+    list: ListJson,
+}
+
 /// A REST handler's error: an [`AppError`], with the version conflict rendered here (its body
 /// carries a task, which only this layer knows how to encode).
 pub(super) struct Refused(AppError);
@@ -99,6 +112,17 @@ impl IntoResponse for Refused {
                     code: "VERSION_CONFLICT",
                     detail,
                     task: TaskJson::from(*task),
+                };
+                let status = StatusCode::PRECONDITION_FAILED;
+                (status, [(header::ETAG, tag)], Json(body)).into_response()
+            }
+            AppError::ListVersionConflict(list) => {
+                let detail = AppError::ListVersionConflict(list.clone()).public_message();
+                let tag = tag_of(list.id, list.version);
+                let body = ListPreconditionFailed {
+                    code: "VERSION_CONFLICT",
+                    detail,
+                    list: ListJson::from(&*list),
                 };
                 let status = StatusCode::PRECONDITION_FAILED;
                 (status, [(header::ETAG, tag)], Json(body)).into_response()

@@ -9,6 +9,8 @@ mod body;
 mod conditional;
 mod idempotency;
 mod json;
+mod list_body;
+mod lists;
 mod live;
 mod moves;
 pub mod openapi;
@@ -32,6 +34,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(tasks::router())
         .merge(tags::router())
+        .merge(lists::router())
         .merge(live::router())
         .merge(moves::router())
         .split_for_parts()

@@ -34,13 +34,15 @@ use crate::AppState;
         crate::error::Detail,
         crate::error::ValidationErrors,
         crate::error::ValidationError,
-        super::conditional::PreconditionFailed
+        super::conditional::PreconditionFailed,
+        super::conditional::ListPreconditionFailed
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "tasks", description = "One user's tasks"),
-        (name = "tags", description = "One user's tags, across their tasks")
+        (name = "tags", description = "One user's tags, across their tasks"),
+        (name = "lists", description = "One user's lists of tasks (docs/TASK_MODEL.md)")
     )
 )]
 pub struct ApiDoc;
@@ -130,6 +132,18 @@ pub struct TagPath {
     /// The tag's name, percent-encoded (`%20` for a space, `%2F` for `/`); any case.
     #[param(min_length = 1)]
     pub name: String,
+}
+
+/// The path of one list. The id is taken as text and parsed as a task id is, for FastAPI's
+/// 422.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ListPath {
+    /// The token's user id.
+    pub user_id: String,
+    /// The list's id.
+    #[param(value_type = i64)]
+    pub id: String,
 }
 
 /// `If-Match` on a write (RFC 9110 §13.1.1).

@@ -17,7 +17,7 @@ use crate::error::{AppError, FieldError};
 use crate::tasks::model::{category_names, enum_error, parse_datetime, priority_names};
 use crate::tasks::page::{MAX_PAGE_SIZE, page_size};
 use crate::tasks::{
-    Category, Cursor, ListQuery, PageRequest, Priority, SortKey, SortOrder, TaskStatus,
+    Category, Cursor, ListFilter, ListQuery, PageRequest, Priority, SortKey, SortOrder, TaskStatus,
 };
 
 /// Query parameters of the list. Unknown parameters are ignored; for a repeated one the last
@@ -78,6 +78,11 @@ pub struct ListParams {
     /// leads to the next one, and `X-Total-Count` gives the number over all pages.
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// Only the tasks of one list: its id, or `none` for the inbox (tasks in no list).
+    /// Another user's list, or one that does not exist: 404 `List not found`. Anything else:
+    /// 422.
+    #[param(value_type = Option<String>, pattern = "^(none|-?[0-9]+)$")]
+    list_id: Option<ListFilter>,
     /// Where the page starts: the `cursor` of a `Link` header, passed back unchanged with
     /// the same sort and order (else 422). Alone, it pages on 200 at a time. Empty: the
     /// first page.
@@ -173,6 +178,22 @@ impl ListParams {
                     }
                 }
             }
+            "list_id" => match value {
+                "none" => self.list_id = Some(ListFilter::Inbox),
+                _ => match value.parse::<i64>() {
+                    Ok(id) => self.list_id = Some(ListFilter::List(id)),
+                    Err(_) => errors.push(FieldError {
+                        location: "query",
+                        field: Some("list_id".to_owned()),
+                        kind: "value_error",
+                        message: "Value error, expected a list id (an integer) or 'none' \
+                                  (the inbox)"
+                            .into(),
+                        input: Value::from(value),
+                        ctx: None,
+                    }),
+                },
+            },
             // Empty is absent (the first page), as a form leaves an unfilled field.
             "cursor" => self.cursor = Some(value.to_owned()).filter(|v| !v.is_empty()),
             _ => {}
@@ -195,6 +216,7 @@ impl ListParams {
             tags: self.tag,
             any_tags: self.any_tag,
             parent_id: self.parent_id,
+            list: self.list_id.unwrap_or_default(),
         };
         // Read against the final order: a cursor is only valid for the order it was made in.
         let mut after = None;

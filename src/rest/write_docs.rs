@@ -122,30 +122,94 @@ fn with(
     map
 }
 
-/// Errors of `GET /tasks`: every read's, and a `parent_id` that names no task of the user's.
+const NO_LIST: &str = "No such list (another user's list looks the same): `List not found`";
+
+/// What a task read or create answers 404 for, beside the task itself.
+const NO_LIST_OR_PARENT: &str = "`list_id` names no list of the user's (`List not found`), or \
+     `parent_id` names no task of the user's (`Task not found`); another user's list or task \
+     looks the same";
+
+/// Errors of `GET /tasks`: every read's, and a `list_id` or `parent_id` that names no list
+/// or task of the user's.
 pub struct FilteredErrors;
 
 impl IntoResponses for FilteredErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        with(
-            errors(false, false),
-            "404",
-            "`parent_id` names no task of the user's (another user's task looks the same): \
-             `Task not found`",
-        )
+        with(errors(false, false), "404", NO_LIST_OR_PARENT)
     }
 }
 
-/// Errors of `POST /tasks`: a write's, and a `parent_id` that names no task of the user's.
+/// Errors of `POST /tasks`: a write's, and a `list_id` or `parent_id` that names no list or
+/// task of the user's.
 pub struct TaskCreateErrors;
 
 impl IntoResponses for TaskCreateErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        with(
-            CreateErrors::responses(),
+        with(CreateErrors::responses(), "404", NO_LIST_OR_PARENT)
+    }
+}
+
+/// Errors of the list reads.
+pub struct ListsErrors;
+
+impl IntoResponses for ListsErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        with(errors(true, false), "404", NO_LIST)
+    }
+}
+
+/// Errors of the list writes: a write's, 404 for the list or a move's neighbour, and 409
+/// for a duplicate name or the list cap as well as a key in use.
+pub struct ListWriteErrors;
+
+impl IntoResponses for ListWriteErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let map = with(
+            WriteErrors::<false, true>::responses(),
             "404",
-            "`parent_id` names no task of the user's (another user's task looks the same): \
-             `Task not found`",
+            "No such list, or a move's `after_id` / `before_id` names no list of the user's \
+             (another user's list looks the same): `List not found`",
+        );
+        with(
+            map,
+            "409",
+            "The user already has a list of this name, case-insensitively (`code`: \
+             `DUPLICATE_NAME`, the `detail` names it), or MAX_LISTS_PER_USER lists (`code`: \
+             `LIMIT_EXCEEDED`), or a request with this `Idempotency-Key` is still running \
+             (`code`: `IDEMPOTENCY_KEY_IN_USE`; retry after `Retry-After` seconds)",
+        )
+    }
+}
+
+/// Errors of the writes that change one list (update, move, delete): [`ListWriteErrors`] and
+/// `If-Match`'s 400, 412 (with the list as it is now) and 428.
+pub struct ListChangeErrors;
+
+impl IntoResponses for ListChangeErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut map = ListWriteErrors::responses();
+        map.extend(ConditionalErrors::responses());
+        let conflict = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ListPreconditionFailed")))
+            .build();
+        map.insert(
+            "412".to_owned(),
+            RefOr::T(
+                utoipa::openapi::ResponseBuilder::new()
+                    .description(
+                        "`If-Match` does not match the list's current version: \
+                         `VERSION_CONFLICT`, with the list as it is now in `list` and its \
+                         `ETag`; nothing was written",
+                    )
+                    .content("application/json", conflict)
+                    .build(),
+            ),
+        );
+        with(
+            map,
+            "400",
+            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII), \
+             or an `If-Match` that is neither `*` nor a list of quoted entity-tags",
         )
     }
 }

@@ -11,6 +11,9 @@ mod conditional;
 pub mod events;
 mod idempotency;
 mod keys;
+mod list_checks;
+pub mod list_model;
+mod lists;
 pub mod model;
 mod moves;
 pub mod page;
@@ -32,9 +35,10 @@ mod unit;
 mod visibility;
 
 pub use events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
+pub use list_model::{List, ListColor, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
 pub use model::{
-    Category, ListQuery, NewTask, Precondition, Priority, SortKey, SortOrder, Task, TaskPatch,
-    TaskStats, TaskStatus,
+    Category, ListFilter, ListQuery, NewTask, Precondition, Priority, SortKey, SortOrder, Task,
+    TaskPatch, TaskStats, TaskStatus,
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use service::TaskService;

@@ -188,6 +188,20 @@ pub struct ListQuery {
     pub any_tags: Vec<String>,
     /// Only subtasks of this task (`Some(None)`: only top-level tasks).
     pub parent_id: Option<Option<i64>>,
+    /// Only the tasks of one list, or of the inbox (issue 21).
+    pub list: ListFilter,
+}
+
+/// Which list's tasks a request shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListFilter {
+    /// Every list's and the inbox's.
+    #[default]
+    Any,
+    /// The inbox's only (tasks in no list).
+    Inbox,
+    /// This list's only (another user's list: 404).
+    List(i64),
 }
 
 impl ListQuery {

@@ -168,7 +168,7 @@ pub(crate) fn validate_description(description: &str) -> Result<(), FieldError> 
 }
 
 /// PostgreSQL cannot store U+0000 in text; refuse it on both backends alike.
-fn check_no_nul(field: &str, value: &str) -> Result<(), FieldError> {
+pub(crate) fn check_no_nul(field: &str, value: &str) -> Result<(), FieldError> {
     if value.contains('\0') {
         return Err(FieldError::body(
             field,

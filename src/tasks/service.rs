@@ -43,6 +43,8 @@ pub struct TaskService {
     max_tasks: u64,
     /// MAX_TAGS_PER_USER: different tag names per user (`tasks::tags`).
     pub(super) max_tags: u64,
+    /// MAX_LISTS_PER_USER (`tasks::lists`).
+    pub(super) max_lists: u64,
     /// How long deletions are remembered for incremental sync.
     pub(super) tombstone_retention: Duration,
     /// Idempotency keys: retention, cap, the keys in flight (`tasks::idempotency`).
@@ -83,6 +85,7 @@ impl TaskService {
             events: EventRouter::new(max_subscriptions_per_user),
             max_tasks: u64::MAX,
             max_tags: u64::MAX,
+            max_lists: u64::MAX,
             tombstone_retention,
             keys: KeyPolicy::default(),
         }
@@ -158,6 +161,7 @@ impl TaskService {
             .work
             .read(user, async |conn| {
                 super::tree::check_parent_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, None, now_micros()).await?)
             })
             .await?;
@@ -216,6 +220,7 @@ impl TaskService {
         let rows = self
             .page_read(user, async |conn| {
                 super::tree::check_parent_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
                 Ok(store::list(conn, user, query, Some(&page), now).await?)
             })
             .await?;
@@ -242,6 +247,7 @@ impl TaskService {
             .work
             .read(user, async |conn| {
                 super::tree::check_parent_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
                 let rows = store::list(conn, user, query, Some(&probe), now).await?;
                 Ok((rows, store::count(conn, user, query, now).await?))
             })
@@ -289,8 +295,12 @@ impl TaskService {
                 once,
                 |(w, _)| written_task(w),
                 async |tx| {
-                    // A subtask takes its parent's list; a long key at the end renumbers first.
+                    // The list and placement locks (in that order), the list checked; a
+                    // subtask takes its parent's list; a long key at the end renumbers first.
                     store::lock_owner(tx, user).await?;
+                    if let Some(list) = input.list_id {
+                        super::list_checks::hold_list(tx, user, list).await?;
+                    }
                     let input = super::tree::subtask_input(tx, user, &input).await?;
                     let renumbered =
                         super::tree::room_at_end(tx, user, &input, now, &renumber).await?;

@@ -142,10 +142,9 @@ pub(super) async fn plan(
         }
     }
     if let Some(list_id) = list.filter(|_| to.list_id.is_some())
-        && !store::list_exists(tx, user, list_id).await?
+        && store::lists::find(tx, user, list_id).await?.is_none()
     {
-        // The lists branch names this 404 `AppError::ListNotFound` ("List not found").
-        return Err(AppError::NotFound);
+        return Err(AppError::ListNotFound);
     }
     let mut others = Vec::new();
     let position = place_in_group(

@@ -20,6 +20,12 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("get", "/api/{user_id}/tags", false, false),
     ("put", "/api/{user_id}/tags/{name}", true, true),
     ("delete", "/api/{user_id}/tags/{name}", true, false),
+    ("get", "/api/{user_id}/lists", false, false),
+    ("post", "/api/{user_id}/lists", false, true),
+    ("get", "/api/{user_id}/lists/{id}", true, false),
+    ("put", "/api/{user_id}/lists/{id}", true, true),
+    ("delete", "/api/{user_id}/lists/{id}", true, false),
+    ("post", "/api/{user_id}/lists/{id}/move", true, true),
 ];
 
 async fn app() -> TestApp {
@@ -134,6 +140,7 @@ async fn the_spec_lists_every_rest_route() {
             "any_tag",
             "parent_id",
             "limit",
+            "list_id",
             "cursor"
         ]
     );
@@ -195,13 +202,25 @@ async fn every_documented_operation_is_served() {
         )
         .await
         .good(StatusCode::CREATED);
+    let list = alice
+        .post(
+            "/api/alice/lists",
+            serde_json::json!({"name": "Documented"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let list_id = list["id"].to_string();
     // DELETE last, so the task is there for the others.
     let (deletes, others): (Vec<_>, Vec<_>) = OPERATIONS.iter().partition(|op| op.0 == "delete");
     for (method, path, _, takes_body) in others.into_iter().chain(deletes) {
-        let path = path
+        let lists = path.contains("/lists");
+        let mut path = path
             .replace("{user_id}", "alice")
-            .replace("{id}", &id)
+            .replace("{id}", if lists { &list_id } else { &id })
             .replace("{name}", "doc");
+        if lists && method.eq_ignore_ascii_case("delete") {
+            path.push_str("?tasks=inbox");
+        }
         let method: Method = method.to_uppercase().parse().unwrap();
         if path.ends_with("/events") {
             // A stream that never ends: the status is enough.
@@ -219,8 +238,14 @@ async fn every_documented_operation_is_served() {
             );
             continue;
         }
-        // A task body, or a tag's new name (renaming `doc` as itself keeps it for DELETE).
-        let body = takes_body.then(|| serde_json::json!({"title": "x", "name": "doc"}));
+        // A task's body, a list's (each list write its own name), or a tag's new name
+        // (renaming `doc` as itself keeps it for DELETE).
+        let name = if path.contains("/tags/") {
+            "doc".to_owned()
+        } else {
+            format!("x {method}")
+        };
+        let body = takes_body.then(|| serde_json::json!({"title": "x", "name": name}));
         let response = alice.request(method.clone(), &path, body).await;
         assert!(
             response.status.is_success(),

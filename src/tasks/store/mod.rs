@@ -16,6 +16,8 @@ mod idempotency;
 #[macro_use]
 mod journal;
 mod keys;
+mod list_tasks;
+pub(super) mod lists;
 mod maintenance;
 mod moves;
 mod order;
@@ -31,7 +33,7 @@ pub(super) use journal::{
 };
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
 pub(super) use moves::{
-    Placement, children_of, completed_ids, delete_all, group, list_exists, lock_owner, place,
+    Placement, children_of, completed_ids, delete_all, group, lock_owner, place,
 };
 pub(super) use order::group_end;
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};

@@ -16,17 +16,23 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
-use crate::tasks::visibility::{lists_visible_to, owner, visible_to};
+use crate::tasks::visibility::{owner, visible_to};
 
 /// Serialises the owner's placements: on PostgreSQL a per-owner advisory lock until the
 /// transaction ends (the one a create takes), so two concurrent moves never read the same
-/// neighbours and write the same key; SQLite runs one write transaction at a time.
+/// neighbours and write the same key; SQLite runs one write transaction at a time. The
+/// owner's lists lock (`lists::lock_lists`) is taken first, in the same statement: a move or
+/// create may put a task in a list, and a list's deletion (which takes both, in this order)
+/// must not find a task arriving meanwhile; one order everywhere, so no two writers deadlock.
 pub(in crate::tasks) async fn lock_owner(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<()> {
     if let DbConn::Postgres(pooled) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(owner(viewer))
-            .execute(&mut **pooled)
-            .await?;
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))",
+        )
+        .bind::<diesel::sql_types::Text, _>(super::lists::lists_lock_key(viewer))
+        .bind::<diesel::sql_types::Text, _>(owner(viewer))
+        .execute(&mut **pooled)
+        .await?;
     }
     Ok(())
 }
@@ -93,25 +99,6 @@ pub(in crate::tasks) async fn completed_ids(
             .select(id)
             .load(c)
             .await
-    })
-}
-
-/// Whether `list` is one of the viewer's lists.
-pub(in crate::tasks) async fn list_exists(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    list: i64,
-) -> QueryResult<bool> {
-    db_run!(conn, |c| {
-        use crate::db::schema::task_lists::dsl::*;
-        task_lists
-            .filter(lists_visible_to(viewer))
-            .filter(id.eq(list))
-            .select(id)
-            .first::<i64>(c)
-            .await
-            .optional()
-            .map(|found| found.is_some())
     })
 }
 

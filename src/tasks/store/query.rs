@@ -11,7 +11,9 @@ use super::keys::SearchKeys;
 use crate::auth::AuthUser;
 use crate::db::{DbConn, strpos};
 use crate::db_run;
-use crate::tasks::model::{ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle};
+use crate::tasks::model::{
+    ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
+};
 use crate::tasks::page::{PageRequest, SortValue};
 use crate::tasks::tag_rules::tag_key;
 use crate::tasks::visibility::{VisibleTasks, tags_visible_to, visible_to, visible_to_member};
@@ -56,6 +58,11 @@ macro_rules! filtered {
             let now: NaiveDateTime = $now;
             q = q.filter(completed.eq(false)).filter(due_date.lt(now));
         }
+        q = match query.list {
+            ListFilter::Any => q,
+            ListFilter::Inbox => q.filter(list_id.is_null()),
+            ListFilter::List(wanted) => q.filter(list_id.eq(wanted)),
+        };
         q = match query.parent_id {
             None => q,
             Some(None) => q.filter(parent_id.is_null()),

@@ -1,0 +1,181 @@
+//! List operations of [`TaskService`] (issue 21): read, create, update, move and delete a
+//! user's lists, each one unit of work like the task operations, keyed writes at most once
+//! (`write_once`). Deleting a list deletes its tasks or moves them to the inbox in the same
+//! transaction, each task change through the journal, and publishes each task's event after
+//! the commit, so sync, SSE and subscriptions see every affected task. Lists themselves have
+//! no journal or events (clients re-read `lists` after a list write of their own).
+//!
+//! The rules for a list's fields are `list_model`'s; the SQL is `store::lists`'.
+
+use super::list_model::{List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
+use super::service::{TaskService, event_payload, now_micros};
+use super::store::lists::{self as store, Refusal};
+use super::store::prune_tombstones;
+use super::{Precondition, Task, TaskEventKind};
+use crate::auth::AuthUser;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::idempotency::Keyed;
+
+impl TaskService {
+    /// The same service, refusing to create more than `max` lists per user.
+    pub fn with_list_cap(mut self, max: u64) -> Self {
+        self.max_lists = max;
+        self
+    }
+
+    /// What a refused list write means to a client; `name` is the name that was asked for.
+    fn refused(&self, refusal: Refusal, name: Option<&str>) -> AppError {
+        match refusal {
+            Refusal::Stale(row) => AppError::ListVersionConflict(Box::new(List::from(*row))),
+            Refusal::Missing | Refusal::NeighbourMissing => AppError::ListNotFound,
+            Refusal::Duplicate => AppError::DuplicateListName(name.unwrap_or_default().to_owned()),
+            Refusal::Full => AppError::ListLimitReached(self.max_lists),
+            Refusal::NeighbourIsItself => AppError::invalid(FieldError::body(
+                "after_id",
+                "value_error",
+                "Value error, a list cannot be moved next to itself",
+                serde_json::Value::Null,
+            )),
+        }
+    }
+
+    /// The user's lists, in their manual order.
+    pub async fn lists(&self, user: &AuthUser) -> AppResult<Vec<List>> {
+        let rows = self
+            .work
+            .read(user, async |conn| Ok(store::all(conn, user).await?))
+            .await?;
+        Ok(rows.into_iter().map(List::from).collect())
+    }
+
+    /// One of the user's lists; another user's is [`AppError::ListNotFound`] too.
+    pub async fn get_list(&self, user: &AuthUser, id: i64) -> AppResult<List> {
+        self.work
+            .read(user, async |conn| Ok(store::find(conn, user, id).await?))
+            .await?
+            .map(List::from)
+            .ok_or(AppError::ListNotFound)
+    }
+
+    /// Creates a list, last in the user's order, unless they have MAX_LISTS_PER_USER or a
+    /// list of that name (case-insensitively).
+    pub async fn create_list(
+        &self,
+        user: &AuthUser,
+        input: NewList,
+        once: Option<Keyed<'_, List>>,
+    ) -> AppResult<List> {
+        let input = input.validated()?;
+        let row = self
+            .write_once(
+                user,
+                once,
+                |list: &List| Some(list.clone()),
+                async |tx| {
+                    let row = store::insert(tx, user, &input, now_micros(), self.max_lists).await?;
+                    let row = row.map_err(|r| self.refused(r, Some(&input.name)))?;
+                    Ok(List::from(row))
+                },
+            )
+            .await?;
+        Ok(row)
+    }
+
+    /// Renames and / or recolours one of the user's lists.
+    pub async fn update_list(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        patch: ListPatch,
+        expect: Precondition,
+        once: Option<Keyed<'_, List>>,
+    ) -> AppResult<List> {
+        let patch = patch.validated()?;
+        self.write_once(
+            user,
+            once,
+            |list: &List| Some(list.clone()),
+            async |tx| {
+                let row = store::update(tx, user, id, &patch, &expect, now_micros()).await?;
+                let row = row.map_err(|r| self.refused(r, patch.name.as_deref()))?;
+                Ok(List::from(row))
+            },
+        )
+        .await
+    }
+
+    /// Moves one of the user's lists right after or before another of theirs, or to the end.
+    pub async fn move_list(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        placement: ListPlacement,
+        expect: Precondition,
+        once: Option<Keyed<'_, List>>,
+    ) -> AppResult<List> {
+        let field = match placement {
+            ListPlacement::Before(_) => "before_id",
+            _ => "after_id",
+        };
+        self.write_once(
+            user,
+            once,
+            |list: &List| Some(list.clone()),
+            async |tx| {
+                let row = store::move_to(tx, user, id, placement, &expect, now_micros()).await?;
+                let row = row.map_err(|r| match self.refused(r, None) {
+                    AppError::Validation(mut errors) => {
+                        errors
+                            .iter_mut()
+                            .for_each(|e| e.field = Some(field.to_owned()));
+                        AppError::Validation(errors)
+                    }
+                    other => other,
+                })?;
+                Ok(List::from(row))
+            },
+        )
+        .await
+    }
+
+    /// Deletes one of the user's lists, first deleting its tasks or moving them to the
+    /// inbox, in one transaction; each task's change is journalled and its event published.
+    pub async fn delete_list(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        tasks: ListTasks,
+        expect: Precondition,
+        once: Option<Keyed<'_, ListDeletion>>,
+    ) -> AppResult<ListDeletion> {
+        let kind = match tasks {
+            ListTasks::Delete => TaskEventKind::Deleted,
+            ListTasks::MoveToInbox => TaskEventKind::Updated,
+        };
+        let payload = event_payload(user, kind);
+        let cutoff = self.tombstone_cutoff();
+        let _turn = self.publisher.turn().await;
+        let outcome = |done: &(ListDeletion, Vec<_>)| Some(done.0.clone());
+        let (deletion, changes) = self
+            .write_once(user, once, outcome, async |tx| {
+                let emptied =
+                    store::delete(tx, user, id, tasks, &expect, now_micros(), &payload).await?;
+                let emptied = emptied.map_err(|r| self.refused(r, None))?;
+                if tasks == ListTasks::Delete && !emptied.task_ids.is_empty() {
+                    prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
+                }
+                let deletion = ListDeletion {
+                    list_id: id,
+                    tasks,
+                    task_ids: emptied.task_ids,
+                };
+                Ok((deletion, emptied.changes))
+            })
+            .await?;
+        for (task_id, seq, row) in changes {
+            let task = row.map(Task::from);
+            self.delivered(user, kind, task_id, task.as_ref(), Some(seq));
+        }
+        Ok(deletion)
+    }
+}
