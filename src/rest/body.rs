@@ -7,16 +7,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 
+use super::body_docs::{create_description, create_title, update_description, update_title};
 use super::json::{CategoryName, PriorityName};
 use super::tag_body::{body_tags, create_tags, update_tags};
 use crate::error::{AppError, FieldError};
-use crate::tasks::model::{
-    DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, category_names, enum_error, parse_datetime,
-    priority_names,
-};
+use crate::tasks::model::{category_names, enum_error, parse_datetime, priority_names};
 use crate::tasks::{Category, NewTask, Priority, TaskPatch};
 
 /// Parses a JSON object body.
@@ -411,59 +407,4 @@ fn body_due_date(
             None
         }
     }
-}
-
-/// A title: at most [`TITLE_MAX_CHARS`] after trimming, not only whitespace, no NUL.
-fn title_schema(description: &str) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some(description))
-        .min_length(Some(1))
-        .max_length(Some(TITLE_MAX_CHARS))
-        .pattern(Some(r"^[^\u0000]*[^\u0000\s][^\u0000]*$"))
-}
-
-/// A description: `null` or at most [`DESCRIPTION_MAX_CHARS`], no NUL.
-fn description_schema(description: &str) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .description(Some(description))
-        .max_length(Some(DESCRIPTION_MAX_CHARS))
-        .pattern(Some(r"^[^\u0000]*$"))
-}
-
-// `example`, as the derived schemas still spell it (the document keeps one spelling).
-#[allow(deprecated)]
-fn create_title() -> RefOr<Schema> {
-    let text = format!(
-        "1–{TITLE_MAX_CHARS} characters after trimming (stored trimmed); not only whitespace, \
-         no NUL."
-    );
-    title_schema(&text)
-        .example(Some(json!("Buy milk")))
-        .build()
-        .into()
-}
-
-fn update_title() -> RefOr<Schema> {
-    let text = format!(
-        "1–{TITLE_MAX_CHARS} characters after trimming; not only whitespace, no NUL. May be \
-         absent, never\n`null`."
-    );
-    title_schema(&text).build().into()
-}
-
-// `example`, as the derived schemas still spell it (the document keeps one spelling).
-#[allow(deprecated)]
-fn create_description() -> RefOr<Schema> {
-    let text = format!("Up to {DESCRIPTION_MAX_CHARS} characters, no NUL.");
-    description_schema(&text)
-        .example(Some(json!("2 litres")))
-        .build()
-        .into()
-}
-
-fn update_description() -> RefOr<Schema> {
-    let text = format!("Up to {DESCRIPTION_MAX_CHARS} characters, no NUL; `null` clears it.");
-    description_schema(&text).build().into()
 }

@@ -6,6 +6,7 @@
 //! both routes it and puts it in the OpenAPI document.
 
 mod body;
+mod body_docs;
 mod conditional;
 mod idempotency;
 mod json;

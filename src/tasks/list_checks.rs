@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult};
 /// (else [`AppError::ListNotFound`]); held until the write commits, so that the list is not
 /// deleted under it.
 pub(super) async fn hold_list(tx: &mut DbConn, user: &AuthUser, list: i64) -> AppResult<()> {
-    store::lock_lists(tx, user).await?;
+    super::store::lock_lists(tx, user).await?;
     match store::find(tx, user, list).await? {
         Some(_) => Ok(()),
         None => Err(AppError::ListNotFound),

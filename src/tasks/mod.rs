@@ -19,6 +19,7 @@ mod moves;
 pub mod page;
 pub mod position;
 mod prune;
+mod reads;
 pub mod recurrence;
 mod rules;
 mod series;

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::journal::PayloadFn;
+use super::locks::{lock_lists, lock_owner};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::task_lists::dsl as l;
@@ -66,23 +67,6 @@ struct ListChanges<'a> {
     name_key: Option<String>,
     color: Option<Option<&'a str>>,
     updated_at: NaiveDateTime,
-}
-
-/// The key of the viewer's lists lock (an advisory lock apart from the placement lock, which
-/// is keyed by the owner alone). Whoever needs both takes this one first (`moves::lock_owner`).
-pub(super) fn lists_lock_key(viewer: &AuthUser) -> String {
-    format!("task_lists:{}", owner(viewer))
-}
-
-/// On PostgreSQL, holds the viewer's lists until the transaction ends (see the module).
-pub(in crate::tasks) async fn lock_lists(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<()> {
-    if let DbConn::Postgres(pooled) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(lists_lock_key(viewer))
-            .execute(&mut **pooled)
-            .await?;
-    }
-    Ok(())
 }
 
 /// The viewer's lists, in their manual order (ties by id).
@@ -349,8 +333,8 @@ pub(in crate::tasks) async fn delete(
     now: NaiveDateTime,
     payload: &PayloadFn<'_>,
 ) -> Outcome<super::list_tasks::Emptied> {
-    // Its tasks move or go: the placement lock too, after the lists lock (`moves::lock_owner`).
-    super::moves::lock_owner(conn, viewer).await?;
+    // Its tasks move or go: the placement lock too, after the lists lock (`locks`).
+    lock_owner(conn, viewer).await?;
     if let Err(refusal) = held(conn, viewer, list, expect).await? {
         return Ok(Err(refusal));
     }

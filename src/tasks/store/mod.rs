@@ -18,6 +18,7 @@ mod journal;
 mod keys;
 mod list_tasks;
 pub(super) mod lists;
+mod locks;
 mod maintenance;
 mod moves;
 mod order;
@@ -31,10 +32,9 @@ pub(super) use idempotency::{
 pub(super) use journal::{
     PayloadFn, Written, changes_between, cursor, prunable, prune, prune_owner, prune_tombstones,
 };
+pub(super) use locks::{lock_lists, lock_owner};
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
-pub(super) use moves::{
-    Placement, children_of, completed_ids, delete_all, group, lock_owner, place,
-};
+pub(super) use moves::{Placement, children_of, completed_ids, delete_all, group, place};
 pub(super) use order::group_end;
 pub(super) use query::{count, find, find_for_event, find_many, list, stats};
 pub(super) use tags::{

@@ -16,26 +16,7 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
-use crate::tasks::visibility::{owner, visible_to};
-
-/// Serialises the owner's placements: on PostgreSQL a per-owner advisory lock until the
-/// transaction ends (the one a create takes), so two concurrent moves never read the same
-/// neighbours and write the same key; SQLite runs one write transaction at a time. The
-/// owner's lists lock (`lists::lock_lists`) is taken first, in the same statement: a move or
-/// create may put a task in a list, and a list's deletion (which takes both, in this order)
-/// must not find a task arriving meanwhile; one order everywhere, so no two writers deadlock.
-pub(in crate::tasks) async fn lock_owner(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<()> {
-    if let DbConn::Postgres(pooled) = conn {
-        diesel::sql_query(
-            "SELECT pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))",
-        )
-        .bind::<diesel::sql_types::Text, _>(super::lists::lists_lock_key(viewer))
-        .bind::<diesel::sql_types::Text, _>(owner(viewer))
-        .execute(&mut **pooled)
-        .await?;
-    }
-    Ok(())
-}
+use crate::tasks::visibility::visible_to;
 
 /// The viewer's tasks in `list` under `parent` (`None`: the inbox / the top level), as
 /// (id, position), top first (ties by id).

@@ -96,12 +96,7 @@ pub(in crate::tasks) async fn any_new(
 /// once count one after the other and cannot both pass the cap under READ COMMITTED; SQLite
 /// runs one write transaction at a time.
 pub(in crate::tasks) async fn distinct(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<i64> {
-    if let DbConn::Postgres(pooled) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(owner(viewer))
-            .execute(&mut **pooled)
-            .await?;
-    }
+    super::locks::lock_owner(conn, viewer).await?;
     db_run!(conn, |c| {
         tt::table
             .filter(tags_visible_to(viewer))

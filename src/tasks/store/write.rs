@@ -141,8 +141,8 @@ impl<'a> TaskChanges<'a> {
 /// than `cap` tasks; `None` at the cap. The count and the insert share the unit's transaction
 /// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade). On
 /// PostgreSQL, READ COMMITTED would let two concurrent creates see the same count, so the
-/// transaction first takes a per-owner advisory lock (PostgreSQL only: SQLite has none and
-/// needs none, as it runs one write transaction at a time).
+/// caller must hold the owner's placement lock (`store::locks::lock_owner`; SQLite needs
+/// none, as it runs one write transaction at a time).
 pub(in crate::tasks) async fn insert(
     conn: &mut DbConn,
     viewer: &AuthUser,
@@ -152,14 +152,8 @@ pub(in crate::tasks) async fn insert(
     payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::tasks;
-    use diesel::sql_types::Text;
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    if let DbConn::Postgres(pooled) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<Text, _>(owner(viewer))
-            .execute(&mut **pooled)
-            .await?;
-    }
+    // The count below must not race another create: the caller holds the placement lock.
     // A new task goes last among its siblings.
     let end = super::order::group_end(conn, viewer, input.list_id, input.parent_id).await?;
     let position = position::between(end.as_deref(), None).unwrap_or_default();

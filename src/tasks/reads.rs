@@ -1,0 +1,151 @@
+//! The task reads: one task, the filtered and sorted list (whole, streamed a page at a time,
+//! or one page with its total). Each is one read unit of work (`tasks::unit`); the rules a
+//! list request must meet whatever API it came through are checked here first.
+
+use chrono::NaiveDateTime;
+use futures::{Stream, stream};
+
+use super::model::{ListQuery, Task, validate_search};
+use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
+use super::service::{TaskService, now_micros};
+use super::store;
+use super::tag_rules::filter_keys;
+use crate::auth::AuthUser;
+use crate::error::{AppError, AppResult};
+
+/// Rules on a list request that hold whichever API it came through.
+fn check_query(query: &ListQuery) -> AppResult<()> {
+    if let Some(search) = &query.search {
+        validate_search("query", "search", search).map_err(AppError::invalid)?;
+    }
+    for (field, names) in [("tag", &query.tags), ("any_tag", &query.any_tags)] {
+        filter_keys(field, names).map_err(AppError::Validation)?;
+    }
+    Ok(())
+}
+
+/// Where the page after a full `page` of a streamed list starts (`None`: it was the last).
+fn next_cursor(page: &[Task], query: &ListQuery) -> Option<Cursor> {
+    let last = page
+        .last()
+        .filter(|_| page.len() as i64 >= STREAM_PAGE_SIZE)?;
+    Some(Cursor::after(last, query))
+}
+
+impl TaskService {
+    /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
+    pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
+        self.work
+            .read(user, async |conn| Ok(store::find(conn, user, id).await?))
+            .await?
+            .map(Task::from)
+            .ok_or(AppError::NotFound)
+    }
+
+    /// The user's tasks, filtered and sorted.
+    pub async fn list(&self, user: &AuthUser, query: &ListQuery) -> AppResult<Vec<Task>> {
+        check_query(query)?;
+        let rows = self
+            .work
+            .read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
+                Ok(store::list(conn, user, query, None, now_micros()).await?)
+            })
+            .await?;
+        Ok(rows.into_iter().map(Task::from).collect())
+    }
+
+    /// The user's tasks, filtered and sorted, as [`list`](Self::list) gives them, read
+    /// [`STREAM_PAGE_SIZE`] at a time: the first page now (so a bad request or an unavailable
+    /// database is an error before anything is sent), and when it was full, the pages after
+    /// it, each read by its own short unit of work when the stream is polled for it. Keyset
+    /// order: a task that exists throughout and keeps its sort value comes exactly once.
+    pub async fn list_pages(
+        &self,
+        user: &AuthUser,
+        query: &ListQuery,
+    ) -> AppResult<(
+        Vec<Task>,
+        Option<impl Stream<Item = AppResult<Vec<Task>>> + Send + use<>>,
+    )> {
+        check_query(query)?;
+        // One `now` for every page: the `overdue` filter means the same on each.
+        let now = now_micros();
+        let first = self.list_after(user, query, None, now).await?;
+        let Some(after) = next_cursor(&first, query) else {
+            return Ok((first, None));
+        };
+        let (service, user, query) = (self.clone(), user.clone(), query.clone());
+        let rest = stream::unfold(Some(after), move |after| {
+            let (service, user, query) = (service.clone(), user.clone(), query.clone());
+            async move {
+                match service.list_after(&user, &query, Some(after?), now).await {
+                    Ok(page) if page.is_empty() => None,
+                    Ok(page) => {
+                        let next = next_cursor(&page, &query);
+                        Some((Ok(page), next))
+                    }
+                    Err(error) => Some((Err(error), None)),
+                }
+            }
+        });
+        Ok((first, Some(rest)))
+    }
+
+    /// One page of [`STREAM_PAGE_SIZE`] tasks after `after`.
+    async fn list_after(
+        &self,
+        user: &AuthUser,
+        query: &ListQuery,
+        after: Option<Cursor>,
+        now: NaiveDateTime,
+    ) -> AppResult<Vec<Task>> {
+        let page = PageRequest {
+            limit: STREAM_PAGE_SIZE,
+            after,
+        };
+        let rows = self
+            .page_read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
+                Ok(store::list(conn, user, query, Some(&page), now).await?)
+            })
+            .await?;
+        Ok(rows.into_iter().map(Task::from).collect())
+    }
+
+    /// One page of the user's tasks, filtered and sorted, with the total over all pages.
+    pub async fn list_page(
+        &self,
+        user: &AuthUser,
+        query: &ListQuery,
+        page: &PageRequest,
+    ) -> AppResult<Page> {
+        check_query(query)?;
+        // The adapters check the size with their own names; this bounds it whatever the caller.
+        let limit = page.limit.clamp(0, MAX_PAGE_SIZE);
+        // One more than asked says whether a next page exists.
+        let probe = PageRequest {
+            limit: limit + 1,
+            after: page.after.clone(),
+        };
+        let now = now_micros();
+        let (mut rows, total) = self
+            .work
+            .read(user, async |conn| {
+                super::tree::check_parent_filter(conn, user, query).await?;
+                super::list_checks::check_list_filter(conn, user, query).await?;
+                let rows = store::list(conn, user, query, Some(&probe), now).await?;
+                Ok((rows, store::count(conn, user, query, now).await?))
+            })
+            .await?;
+        let has_next = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Ok(Page {
+            tasks: rows.into_iter().map(Task::from).collect(),
+            has_next,
+            total,
+        })
+    }
+}
