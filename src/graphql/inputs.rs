@@ -93,7 +93,6 @@ impl CreateTaskInput {
                 .as_ref()
                 .map(|id| parse_id("listId", id))
                 .transpose()?,
-            ..NewTask::default()
         })
     }
 }

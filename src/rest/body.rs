@@ -220,7 +220,6 @@ impl From<TaskCreate> for NewTask {
             tags: body.tags,
             parent_id: body.parent_id,
             list_id: body.list_id,
-            ..NewTask::default()
         }
     }
 }
