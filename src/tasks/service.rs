@@ -164,10 +164,11 @@ impl TaskService {
                         super::list_checks::hold_list(tx, user, list).await?;
                     }
                     let input = super::tree::subtask_input(tx, user, &input).await?;
-                    let renumbered =
+                    let (position, renumbered) =
                         super::tree::room_at_end(tx, user, &input, now, &renumber).await?;
                     let written =
-                        store::insert(tx, user, &input, now, self.max_tasks, &payload).await?;
+                        store::insert(tx, user, &input, position, now, self.max_tasks, &payload)
+                            .await?;
                     if let (Some(written), Some(tags)) = (&written, &input.tags) {
                         self.index_tags(tx, user, written.row.id, tags, now).await?;
                     }

@@ -287,24 +287,24 @@ pub(super) async fn subtask_input(
     Ok(input)
 }
 
-/// Before a create appends to its group: renumbers the group (into the returned writes) when
-/// the key after its last task would be too long, so the new task's key is short.
+/// Where a create goes: after the last task of its group, with the group renumbered first
+/// (into the returned writes) when that key would be too long, so the new task's is short.
 pub(super) async fn room_at_end(
     tx: &mut DbConn,
     user: &AuthUser,
     input: &NewTask,
     now: NaiveDateTime,
     payload: &store::PayloadFn<'_>,
-) -> AppResult<Vec<Written>> {
+) -> AppResult<(String, Vec<Written>)> {
     let end = store::group_end(tx, user, input.list_id, input.parent_id).await?;
-    if position::between(end.as_deref(), None).is_some_and(|p| !position::too_long(&p)) {
-        return Ok(Vec::new());
+    if let Some(key) = position::between(end.as_deref(), None).filter(|p| !position::too_long(p)) {
+        return Ok((key, Vec::new()));
     }
     let mut renumbered = Vec::new();
     let last = MoveTask::default();
     let group = (input.list_id, input.parent_id);
-    place_in_group(tx, user, 0, group, &last, now, payload, &mut renumbered).await?;
-    Ok(renumbered)
+    let key = place_in_group(tx, user, 0, group, &last, now, payload, &mut renumbered).await?;
+    Ok((key, renumbered))
 }
 
 /// A PUT's patch with its `list_id` / `parent_id` applied as a move to the end of the new

@@ -91,7 +91,11 @@ async fn drop_tasks_table(url: &str) {
             .await
             .unwrap();
         tokio::spawn(connection);
-        client.batch_execute("DROP TABLE tasks").await.unwrap();
+        // CASCADE: the tag index and the subtasks' parent key refer to it.
+        client
+            .batch_execute("DROP TABLE tasks CASCADE")
+            .await
+            .unwrap();
     }
 }
 

@@ -18,7 +18,6 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
-use crate::tasks::position;
 use crate::tasks::rules::micros;
 use crate::tasks::visibility::{owned_by, owner, visible_to};
 
@@ -137,7 +136,8 @@ impl<'a> TaskChanges<'a> {
     }
 }
 
-/// Inserts a task for `viewer`, with its change record and event, only while they own fewer
+/// Inserts a task for `viewer` at `position` among its siblings (`tasks::tree::room_at_end`),
+/// with its change record and event, only while they own fewer
 /// than `cap` tasks; `None` at the cap. The count and the insert share the unit's transaction
 /// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade). On
 /// PostgreSQL, READ COMMITTED would let two concurrent creates see the same count, so the
@@ -147,6 +147,7 @@ pub(in crate::tasks) async fn insert(
     conn: &mut DbConn,
     viewer: &AuthUser,
     input: &NewTask,
+    position: String,
     now: NaiveDateTime,
     cap: u64,
     payload: &PayloadFn<'_>,
@@ -154,9 +155,6 @@ pub(in crate::tasks) async fn insert(
     use crate::db::schema::tasks::dsl::tasks;
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     // The count below must not race another create: the caller holds the placement lock.
-    // A new task goes last among its siblings.
-    let end = super::order::group_end(conn, viewer, input.list_id, input.parent_id).await?;
-    let position = position::between(end.as_deref(), None).unwrap_or_default();
     db_run!(conn, |c| {
         let owned: i64 = tasks.filter(owned_by(viewer)).count().get_result(c).await?;
         if owned >= cap {
