@@ -87,8 +87,13 @@ impl QuietUser<'_> {
 async fn check_noisy_events(socket: &mut live::Socket, expected: &[Expected]) {
     let mut last_cursor = 0;
     let large_titles: Vec<String> = (0..5).map(large_title).collect();
-    for want in expected {
-        let event = live::next_event(socket).await;
+    for (i, want) in expected.iter().enumerate() {
+        let mut event = live::next_event(socket).await;
+        // The large task's own creation happened before the subscription, but its NOTIFY
+        // may reach the instance after it: heard first, it is not out of order.
+        if i == 0 && event["kind"] == "CREATED" && !matches!(want, Expected::Created(_)) {
+            event = live::next_event(socket).await;
+        }
         let cursor: i64 = event["cursor"].as_str().unwrap_or("0").parse().unwrap();
         assert!(cursor > last_cursor, "in order, no RESYNC: {event}");
         last_cursor = cursor;
