@@ -45,6 +45,7 @@ mod shutdown;
 mod subscriptions;
 mod subtasks;
 mod tags;
+mod task_model;
 mod tasks;
 mod tls;
 mod versions;
