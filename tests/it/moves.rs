@@ -409,13 +409,9 @@ async fn a_move_takes_a_precondition_and_an_idempotency_key(app: TestApp) {
     assert_eq!(fresh.good(StatusCode::OK)["version"], 3);
 }
 
-/// A list through the lists API (engineer A's branch): 201 with its JSON.
+/// A list through the lists API: its id.
 async fn new_list(user: &UserClient<'_>, name: &str) -> i64 {
-    let made = user
-        .post(&format!("/api/{}/lists", user.user), json!({"name": name}))
-        .await
-        .good(StatusCode::CREATED);
-    id(&made)
+    crate::lists::id_of(&crate::lists::create_list(user, name).await)
 }
 
 async fn moves_across_lists_take_the_subtree_along(app: TestApp) {

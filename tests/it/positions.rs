@@ -272,7 +272,7 @@ async fn concurrent_moves_and_creates_keep_positions_distinct(backend: Backend) 
     assert_eq!(order(&alice).await[0], first);
 }
 
-/// Moves to a list, before the lists API exists in this branch: the list is written in SQL.
+/// Moves to a list written in SQL (not through the lists API: a row another writer made).
 /// The task's subtree follows it (each subtask's version + 1, its place kept); a subtask
 /// alone cannot leave its parent's list; another user's list is 404.
 async fn a_new_list_takes_the_subtree_along_with_a_list_written_in_sql(backend: Backend) {
