@@ -32,6 +32,17 @@ fn next_cursor(page: &[Task], query: &ListQuery) -> Option<Cursor> {
     Some(Cursor::after(last, query))
 }
 
+/// The list and the parent a request filters by, if any, are the viewer's: a 404
+/// (`List not found` / `Task not found`) rather than an empty answer.
+async fn check_scope(
+    conn: &mut crate::db::DbConn,
+    user: &AuthUser,
+    query: &ListQuery,
+) -> AppResult<()> {
+    super::tree::check_parent_filter(conn, user, query).await?;
+    super::list_checks::check_list_filter(conn, user, query).await
+}
+
 impl TaskService {
     /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
     pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
@@ -48,8 +59,7 @@ impl TaskService {
         let rows = self
             .work
             .read(user, async |conn| {
-                super::tree::check_parent_filter(conn, user, query).await?;
-                super::list_checks::check_list_filter(conn, user, query).await?;
+                check_scope(conn, user, query).await?;
                 Ok(store::list(conn, user, query, None, now_micros()).await?)
             })
             .await?;
@@ -107,8 +117,11 @@ impl TaskService {
         };
         let rows = self
             .page_read(user, async |conn| {
-                super::tree::check_parent_filter(conn, user, query).await?;
-                super::list_checks::check_list_filter(conn, user, query).await?;
+                // The list and parent named exist: checked with the first page, before
+                // anything is sent (the later pages of a stream are not checked again).
+                if page.after.is_none() {
+                    check_scope(conn, user, query).await?;
+                }
                 Ok(store::list(conn, user, query, Some(&page), now).await?)
             })
             .await?;
@@ -134,8 +147,7 @@ impl TaskService {
         let (mut rows, total) = self
             .work
             .read(user, async |conn| {
-                super::tree::check_parent_filter(conn, user, query).await?;
-                super::list_checks::check_list_filter(conn, user, query).await?;
+                check_scope(conn, user, query).await?;
                 let rows = store::list(conn, user, query, Some(&probe), now).await?;
                 Ok((rows, store::count(conn, user, query, now).await?))
             })
