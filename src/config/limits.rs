@@ -23,6 +23,12 @@ pub struct LimitsArgs {
           value_parser = check::number::<usize>("a whole number"), global = true)]
     pub graphql_max_complexity: Parsed<usize>,
 
+    /// GraphQL: most bytes one response may hold (bytes, or with KiB / MiB), counted while it
+    /// is built; past it the answer is one RESPONSE_TOO_LARGE error with no data.
+    #[arg(long, env = "GRAPHQL_MAX_RESPONSE_BYTES", default_value = "16MiB",
+          value_parser = check::bytes(), global = true)]
+    pub graphql_max_response_bytes: Parsed<usize>,
+
     /// GraphQL: largest query document, in bytes.
     #[arg(long, env = "GRAPHQL_MAX_DOCUMENT_BYTES", default_value = "16384",
           value_parser = check::number::<usize>("a number of bytes"), global = true)]
@@ -176,6 +182,8 @@ pub struct GraphqlLimits {
     pub max_complexity: usize,
     /// Largest document in bytes.
     pub max_document_bytes: usize,
+    /// Most bytes one response may hold.
+    pub max_response_bytes: usize,
     /// Most aliases.
     pub max_aliases: usize,
     /// Most operations per batch; 0 = batching off.
@@ -245,6 +253,7 @@ impl LimitsArgs {
             max_depth: self.graphql_max_depth.get()?,
             max_complexity: self.graphql_max_complexity.get()?,
             max_document_bytes: self.graphql_max_document_bytes.get()?,
+            max_response_bytes: self.graphql_max_response_bytes.get()?,
             max_aliases: self.graphql_max_aliases.get()?,
             max_batch: self.graphql_max_batch.get()?,
             introspection: self.graphql_introspection.get()?,

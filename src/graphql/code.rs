@@ -48,6 +48,8 @@ pub(crate) enum Code {
     DuplicateName,
     /// A conditional write (`expectedVersion`) on a task that has changed since.
     VersionConflict,
+    /// A response that would hold more than GRAPHQL_MAX_RESPONSE_BYTES (`budget`).
+    ResponseTooLarge,
     /// A fault of the server (details logged, never sent).
     InternalServerError,
 }
@@ -74,6 +76,7 @@ impl Code {
             Code::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Code::DuplicateName => "DUPLICATE_NAME",
             Code::VersionConflict => "VERSION_CONFLICT",
+            Code::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -13,6 +13,7 @@
 
 use async_graphql::{ComplexObject, Context, ID, Object, Result};
 
+use super::budget::{charge_tasks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::task_lists::{TaskList, invalid};
 use super::types::{
@@ -195,10 +196,12 @@ impl Filters {
 /// `tasks`.
 async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<Vec<Task>> {
     let user = viewer(ctx)?;
+    ensure_room(ctx)?;
     let tasks = service(ctx)?
         .list(user, &filters.into_query(scope)?)
         .await
         .map_err(to_graphql_error)?;
+    charge_tasks(ctx, &tasks)?;
     Ok(tasks.into_iter().map(Task::from).collect())
 }
 
@@ -222,9 +225,11 @@ async fn page(
         ),
         None => None,
     };
+    ensure_room(ctx)?;
     let page = service(ctx)?
         .list_page(user, &query, &PageRequest { limit, after })
         .await
         .map_err(to_graphql_error)?;
+    charge_tasks(ctx, &page.tasks)?;
     Ok(TaskConnection::new(page, &query))
 }

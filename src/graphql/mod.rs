@@ -7,13 +7,15 @@
 //! the token in the `connection_init` payload (`{"Authorization": "Bearer …"}`), served by
 //! `ws`, opened at the admission gate by `ws_open`. Every transport runs each request through
 //! one [`Pipeline`] (`pipeline`): the text gate (size, bracket nesting from `nesting`) before the parser sees it, the parse through a
-//! document cache (`cache`), aliases, depth and complexity, execution, field order, metrics.
+//! document cache (`cache`), aliases, depth and complexity, execution under the response's
+//! byte budget (`budget`), field order, metrics.
 //! The schema has no extensions, so async-graphql resolves fields on its fast path.
 //!
 //! Resolvers are thin (`resolvers`, and `lists` for the two task lists and their shared
 //! filters): they read the verified user through [`viewer`], call one `TaskService` function
 //! and map the result. No SQL, validation or isolation logic here.
 
+mod budget;
 mod cache;
 pub(crate) mod code;
 mod complexity;

@@ -2,8 +2,9 @@
 //! WebSocket): the text gate ([`check_request`]: size, bracket nesting of the document and of
 //! this request's variables), the parse (through the bounded [`DocumentCache`]), the alias
 //! limit, depth and complexity ([`measure_with`], with this request's variables, so a cached
-//! document is measured afresh for every `first`), execution, spec field order in the response
-//! and in every subscription event ([`restore_order`]), and the operation count.
+//! document is measured afresh for every `first`), execution under the response's byte budget
+//! (`budget`: one per response, afresh for each subscription event), spec field order in the
+//! response and in every subscription event ([`restore_order`]), and the operation count.
 //!
 //! These run here, once per operation, rather than as schema extensions: with any extension
 //! installed, async-graphql builds a `ResolveInfo` and runs the extension chain for every
@@ -18,6 +19,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use super::AppSchema;
+use super::budget::{ResponseBudget, collapse};
 use super::cache::DocumentCache;
 use super::complexity::measure_with;
 use super::limits::{Refusal, check_aliases, check_request};
@@ -98,6 +100,7 @@ impl Pipeline {
             Ok(user) => request.data(user.clone()),
             Err(failure) => request.data(failure.clone()),
         };
+        let request = request.data(ResponseBudget::new(self.limits.max_response_bytes));
         let operation_name = request.operation_name.clone();
         let response = match self.ready(request, document.as_deref()) {
             Ok(request) => schema.execute(request).await,
@@ -120,7 +123,8 @@ impl Pipeline {
         user: &AuthUser,
     ) -> BoxStream<'static, Response> {
         let Checked { request, document } = checked;
-        let request = request.data(user.clone());
+        let budget = ResponseBudget::new(self.limits.max_response_bytes);
+        let request = request.data(user.clone()).data(budget.clone());
         let operation_name = request.operation_name.clone();
         let stream = match self.ready(request, document.as_deref()) {
             Ok(request) => {
@@ -133,6 +137,8 @@ impl Pipeline {
             .map(move |response| {
                 let count = (!counted).then_some(true);
                 counted = true;
+                // Events are resolved one after another: the next starts with a full budget.
+                budget.reset();
                 finish(
                     document.as_deref(),
                     operation_name.as_deref(),
@@ -179,9 +185,10 @@ fn refusal(problem: String) -> Response {
 fn finish(
     document: Option<&ExecutableDocument>,
     operation_name: Option<&str>,
-    mut response: Response,
+    response: Response,
     count: Option<bool>,
 ) -> Response {
+    let mut response = collapse(response);
     if let Some(document) = document {
         restore_order(document, operation_name, &mut response.data);
     }

@@ -4,6 +4,7 @@
 use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
+use super::budget::{charge_tasks, ensure_room};
 use super::error::{bad_argument, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::inputs::{CreateTaskInput, UpdateTaskInput};
@@ -47,18 +48,27 @@ impl TaskQuery {
     /// again.
     async fn task_changes(&self, ctx: &Context<'_>, since: Option<String>) -> Result<TaskChanges> {
         let user = viewer(ctx)?;
+        ensure_room(ctx)?;
         let set = service(ctx)?
             .changes(user, since.as_deref(), "since")
             .await
             .map_err(to_graphql_error)?;
+        charge_tasks(
+            ctx,
+            set.events.iter().filter_map(|event| event.task.as_ref()),
+        )?;
         Ok(set.into())
     }
 
     /// One task by id; null when there is no such task of the signed-in user.
     async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Task>> {
         let user = viewer(ctx)?;
+        ensure_room(ctx)?;
         match service(ctx)?.get(user, task_id(&id)?).await {
-            Ok(task) => Ok(Some(task.into())),
+            Ok(task) => {
+                charge_tasks(ctx, [&task])?;
+                Ok(Some(task.into()))
+            }
             Err(AppError::NotFound) => Ok(None),
             Err(e) => Err(to_graphql_error(e)),
         }

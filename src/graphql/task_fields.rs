@@ -4,6 +4,7 @@
 
 use async_graphql::{ComplexObject, Context, Result};
 
+use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::task_lists::TaskList;
 use super::types::Task;
@@ -19,8 +20,12 @@ impl Task {
             return Ok(None);
         };
         let user = viewer(ctx)?;
+        ensure_room(ctx)?;
         match service(ctx)?.get_list(user, parse_id("listId", id)?).await {
-            Ok(list) => Ok(Some(list.into())),
+            Ok(list) => {
+                charge_lists(ctx, [&list])?;
+                Ok(Some(list.into()))
+            }
             // Deleted since the task was read.
             Err(AppError::ListNotFound) => Ok(None),
             Err(e) => Err(to_graphql_error(e)),
@@ -31,6 +36,7 @@ impl Task {
     // A list inside a list: costed as holding ten items (`complexity::COSTS`).
     async fn subtasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
         let user = viewer(ctx)?;
+        ensure_room(ctx)?;
         let query = ListQuery {
             sort: SortKey::Position,
             order: Some(SortOrder::Asc),
@@ -41,6 +47,7 @@ impl Task {
             .list(user, &query)
             .await
             .map_err(to_graphql_error)?;
+        charge_tasks(ctx, &tasks)?;
         Ok(tasks.into_iter().map(Task::from).collect())
     }
 
@@ -50,8 +57,12 @@ impl Task {
             return Ok(None);
         };
         let user = viewer(ctx)?;
+        ensure_room(ctx)?;
         match service(ctx)?.get(user, parse_id("parentId", parent)?).await {
-            Ok(task) => Ok(Some(task.into())),
+            Ok(task) => {
+                charge_tasks(ctx, [&task])?;
+                Ok(Some(task.into()))
+            }
             // Deleted meanwhile.
             Err(AppError::NotFound) => Ok(None),
             Err(e) => Err(to_graphql_error(e)),

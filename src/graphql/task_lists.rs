@@ -6,6 +6,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
+use super::budget::{charge_lists, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
@@ -144,15 +145,21 @@ impl ListQueries {
     /// The signed-in user's lists, in their manual order (at most MAX_LISTS_PER_USER).
     async fn lists(&self, ctx: &Context<'_>) -> Result<Vec<TaskList>> {
         let user = viewer(ctx)?;
+        ensure_room(ctx)?;
         let lists = service(ctx)?.lists(user).await.map_err(to_graphql_error)?;
+        charge_lists(ctx, &lists)?;
         Ok(lists.into_iter().map(TaskList::from).collect())
     }
 
     /// One list by id; null when there is no such list of the signed-in user.
     async fn list(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TaskList>> {
         let user = viewer(ctx)?;
+        ensure_room(ctx)?;
         match service(ctx)?.get_list(user, parse_id("id", &id)?).await {
-            Ok(list) => Ok(Some(list.into())),
+            Ok(list) => {
+                charge_lists(ctx, [&list])?;
+                Ok(Some(list.into()))
+            }
             Err(AppError::ListNotFound) => Ok(None),
             Err(e) => Err(to_graphql_error(e)),
         }

@@ -38,17 +38,22 @@ fn big_task(i: usize) -> Value {
     })
 }
 
-/// Creates `count` tasks for `user` through `base`, 16 requests at a time.
-async fn create_tasks(client: &reqwest::Client, base: &str, user: &str, count: usize) {
+/// Creates `count` large tasks for `user` through `base` (in the list `list_id`, or the
+/// inbox), 16 requests at a time.
+pub(crate) async fn create_tasks(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    count: usize,
+    list_id: Option<i64>,
+) {
     let token = token_for(user);
     let url = format!("{base}/api/{user}/tasks");
     for chunk in (0..count).collect::<Vec<_>>().chunks(16) {
         let sent = chunk.iter().map(|i| {
-            client
-                .post(&url)
-                .bearer_auth(&token)
-                .json(&big_task(*i))
-                .send()
+            let mut task = big_task(*i);
+            task["list_id"] = json!(list_id);
+            client.post(&url).bearer_auth(&token).json(&task).send()
         });
         for response in join_all(sent).await {
             assert_eq!(response.expect("sent").status(), StatusCode::CREATED);
@@ -56,8 +61,26 @@ async fn create_tasks(client: &reqwest::Client, base: &str, user: &str, count: u
     }
 }
 
+/// The real binary on `backend` (a fresh PostgreSQL database, dropped with the guard), with
+/// `env`; `None` when PostgreSQL is unreachable outside CI.
+pub(crate) async fn start_binary(
+    backend: Backend,
+    env: &[(&str, &str)],
+) -> Option<(Binary, Option<pg::TempDatabase>)> {
+    todo_api::install_crypto_provider();
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(pg::TempDatabase::create().await?),
+    };
+    let mut env = env.to_vec();
+    if let Some(database) = &database {
+        env.push(("DATABASE_URL", database.url.as_str()));
+    }
+    Some((Binary::start(&env).await, database))
+}
+
 /// The process's resident memory, in KiB.
-fn rss_kib(pid: u32) -> u64 {
+pub(crate) fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     status
         .lines()
@@ -98,23 +121,14 @@ async fn silent_get(addr: std::net::SocketAddr, user: &str, path: &str, extra: &
 /// real binary: bounded memory growth, another user served promptly, and every one of them
 /// disconnected after SLOW_CLIENT_TIMEOUT.
 async fn non_reading_clients_hold_bounded_memory_and_are_dropped(backend: Backend) {
-    todo_api::install_crypto_provider();
-    let database = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => match pg::TempDatabase::create().await {
-            Some(database) => Some(database),
-            None => return,
-        },
+    let env = [("RATE_LIMIT", "0"), ("SLOW_CLIENT_TIMEOUT", "4s")];
+    let Some((server, database)) = start_binary(backend, &env).await else {
+        return;
     };
-    let mut env = vec![("RATE_LIMIT", "0"), ("SLOW_CLIENT_TIMEOUT", "4s")];
-    if let Some(database) = &database {
-        env.push(("DATABASE_URL", database.url.as_str()));
-    }
-    let server = Binary::start(&env).await;
     let (base, addr) = (server.base(), server.addr);
     let client = reqwest::Client::new();
-    create_tasks(&client, &base, "alice", TASKS).await;
-    create_tasks(&client, &base, "bob", 3).await;
+    create_tasks(&client, &base, "alice", TASKS, None).await;
+    create_tasks(&client, &base, "bob", 3, None).await;
     let list = |user: &'static str| {
         client
             .get(format!("{base}/api/{user}/tasks"))

@@ -20,6 +20,7 @@ mod failure;
 mod fair_connections;
 mod fair_database;
 mod fair_events;
+mod fair_graphql;
 mod fair_memory;
 mod frontend;
 mod graphql;

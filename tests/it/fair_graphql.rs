@@ -1,0 +1,251 @@
+//! GraphQL costs what it says (issue 26, attack 1): one document could read a list's tasks
+//! once for every task (`{ tasks { list { tasks { description } } } }`), growing the answer
+//! with the square of the tasks until the server's memory ran out. Now such a document is
+//! refused before it runs, and behind the cost model every response has a hard bound on the
+//! bytes it may hold (`GRAPHQL_MAX_RESPONSE_BYTES`), counted while it is built.
+//!
+//! Bounds tested: over 600 tasks of ~2.2 KB in one list (unrefused, the first document would
+//! answer ~800 MB), the documents of the issue answer a GraphQL error, the real binary's
+//! resident memory grows by less than 64 MB while they run, and another user's list answers
+//! within a second meanwhile.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::live::{next_json, socket, subscribe_to};
+use crate::common::{Backend, TestApp, token_for};
+use crate::fair_memory::{create_tasks, rss_kib, start_binary};
+use crate::lists::{create_list, id_of};
+
+/// Tasks in the attacked list.
+const TASKS: usize = 600;
+/// Growth of the server's resident memory allowed while the documents run.
+const GROWTH_BOUND_KIB: u64 = 64 * 1024;
+/// What "promptly" means for another user's request.
+const PROMPT: Duration = Duration::from_secs(1);
+
+/// The documents of the issue, and their aliased and fragment forms.
+const ATTACKS: &[&str] = &[
+    "{ tasks { list { tasks { description } } } }",
+    "{ tasks { list { tasks { id } } } }",
+    "{ tasks { parent { list { tasks { id } } } } }",
+    "{ a: tasks { l: list { t: tasks { description } } } b: tasks { list { name } } }",
+    "{ taskChanges { changed { list { tasks { id } } } } }",
+    "query { tasks { ...L } } fragment L on Task { list { tasks { description } } }",
+    "{ lists { tasks { list { tasksConnection(first: 200) { nodes { description } } } } } }",
+];
+
+/// `query` as `user` over POST /graphql; the status and body.
+async fn post(client: &reqwest::Client, base: &str, user: &str, query: &str) -> (u16, Value) {
+    let response = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token_for(user))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+/// The code of the one error of a refused or bounded answer, which has no data.
+fn error_code(body: &Value) -> String {
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "one error: {body}");
+    assert!(body["data"].is_null(), "no partial data: {body}");
+    errors[0]["extensions"]["code"]
+        .as_str()
+        .expect("a code")
+        .to_owned()
+}
+
+/// The real binary with its default limits: every document of the issue is answered with an
+/// error, memory stays bounded, and another user is served promptly throughout.
+async fn the_square_documents_are_refused_with_bounded_memory(backend: Backend) {
+    let Some((server, database)) = start_binary(backend, &[("RATE_LIMIT", "0")]).await else {
+        return;
+    };
+    let base = server.base();
+    let client = reqwest::Client::new();
+    let list = client
+        .post(format!("{base}/api/alice/lists"))
+        .bearer_auth(token_for("alice"))
+        .json(&json!({"name": "groceries"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(list.status(), StatusCode::CREATED);
+    let list_id = id_of(&list.json().await.expect("JSON"));
+    create_tasks(&client, &base, "alice", TASKS, Some(list_id)).await;
+    create_tasks(&client, &base, "bob", 3, None).await;
+    // Warm up: the plain list of both users.
+    let (status, body) = post(&client, &base, "alice", "{ tasks { id description } }").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["data"]["tasks"].as_array().expect("tasks").len(),
+        TASKS
+    );
+    post(&client, &base, "bob", "{ tasks { id title } }").await;
+
+    let pid = server.pid();
+    let before = rss_kib(pid);
+    let peak = Arc::new(AtomicU64::new(before));
+    let running = Arc::new(AtomicBool::new(true));
+    let sampler = tokio::spawn({
+        let (peak, running) = (peak.clone(), running.clone());
+        async move {
+            while running.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    });
+    let attacks: Vec<_> = ATTACKS
+        .iter()
+        .map(|query| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move { (query, post(&client, &base, "alice", query).await) })
+        })
+        .collect();
+    // Meanwhile, another user's lists, over both APIs.
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (status, body) = post(&client, &base, "bob", "{ tasks { id title } }").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["tasks"].as_array().expect("tasks").len(), 3);
+        let rest = client
+            .get(format!("{base}/api/bob/tasks"))
+            .bearer_auth(token_for("bob"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(rest.status(), StatusCode::OK);
+        assert!(started.elapsed() < PROMPT * 2, "{:?}", started.elapsed());
+    }
+    for attack in attacks {
+        let (query, (status, body)) = attack.await.expect("joined");
+        let code = error_code(&body);
+        assert!(
+            code == "GRAPHQL_VALIDATION_FAILED" || code == "RESPONSE_TOO_LARGE",
+            "{query}: {status} {body}"
+        );
+    }
+    running.store(false, Ordering::Relaxed);
+    sampler.await.expect("sampler");
+    let growth = peak.load(Ordering::Relaxed).saturating_sub(before);
+    eprintln!("resident memory: {before} KiB before, grew by {growth} KiB at most");
+    assert!(
+        growth < GROWTH_BOUND_KIB,
+        "memory grew by {growth} KiB (bound {GROWTH_BOUND_KIB} KiB)"
+    );
+    // The refusal says what to do instead.
+    let (_, body) = post(&client, &base, "alice", ATTACKS[0]).await;
+    let message = body["errors"][0]["message"].as_str().expect("a message");
+    assert!(message.contains("`tasks` under `list`"), "{message}");
+    drop(server);
+    drop(database);
+}
+
+/// Each of another user's lists answers within a second, timed one by one.
+async fn another_user_is_prompt(app: &TestApp) {
+    let started = Instant::now();
+    app.user("bob")
+        .graphql_data("{ tasks { id } }", json!({}))
+        .await;
+    assert!(started.elapsed() < PROMPT, "{:?}", started.elapsed());
+}
+
+/// GRAPHQL_MAX_RESPONSE_BYTES, made small: a document the cost model lets through but whose
+/// rows pass the bound is one RESPONSE_TOO_LARGE error with no data (however many fields
+/// failed behind it), the bound counts every field of the response together, a page within
+/// it answers, and a subscription's budget starts afresh for every event.
+async fn the_response_bound_holds_while_the_answer_is_built(backend: Backend) {
+    let app = start_app!(backend, "--rate-limit" => "0", "--graphql-max-response-bytes" => "64KiB");
+    let alice = app.user("alice");
+    let list = id_of(&create_list(&alice, "big").await);
+    // 200 tasks of about 600 bytes each (a task's JSON besides its texts is costed 400).
+    for i in 0..200 {
+        let title = format!("task {i:03} {}", "x".repeat(190));
+        let body = json!({"title": title, "list_id": list});
+        alice
+            .post(&alice.tasks_path(""), body)
+            .await
+            .good(StatusCode::CREATED);
+    }
+    let first_page = alice
+        .graphql_data(
+            "{ tasksConnection(first: 60) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let after_sixty = first_page["tasksConnection"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    for query in [
+        "{ tasks { id } }",
+        "{ lists { tasks { id title } } }",
+        "{ list(id: LIST) { tasks { id list { id } } } }",
+        // Each page alone is within the bound (as below), the two together are not.
+        "{ a: tasksConnection(first: 60) { nodes { id } } \
+           b: tasksConnection(first: 60, after: AFTER) { nodes { id } } }",
+        "{ taskChanges { changed { id } } }",
+    ] {
+        let query = query
+            .replace("LIST", &list.to_string())
+            .replace("AFTER", &format!("{:?}", after_sixty));
+        let body = alice.graphql(&query, json!({})).await;
+        assert_eq!(error_code(&body), "RESPONSE_TOO_LARGE", "{query}: {body}");
+        let message = body["errors"][0]["message"].as_str().expect("message");
+        assert!(message.contains("GRAPHQL_MAX_RESPONSE_BYTES"), "{message}");
+        another_user_is_prompt(&app).await;
+    }
+    // Within the bound: a page, and the same page again in the next request (the budget is
+    // the response's, not the connection's or the user's).
+    for _ in 0..2 {
+        let data = alice
+            .graphql_data("{ tasksConnection(first: 50) { nodes { id } } }", json!({}))
+            .await;
+        assert_eq!(
+            data["tasksConnection"]["nodes"].as_array().unwrap().len(),
+            50
+        );
+    }
+    // A subscription whose every event reads a list: 200 events charge far more than 64 KiB
+    // in total, each one a few hundred bytes.
+    let mut events = socket(&app, "alice").await;
+    subscribe_to(
+        &mut events,
+        "1",
+        "subscription { taskEvents { kind task { id list { id name } } } }",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // (The REST list has no such bound: it streams.)
+    let all = alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
+    let ids: Vec<i64> = all.as_array().unwrap()[..150].iter().map(id_of).collect();
+    for id in &ids {
+        alice
+            .patch(&alice.tasks_path(&format!("/{id}/complete")))
+            .await
+            .good(StatusCode::OK);
+    }
+    for _ in &ids {
+        let message = next_json(&mut events, Duration::from_secs(10))
+            .await
+            .expect("an event");
+        assert_eq!(message["type"], "next", "{message}");
+        let event = &message["payload"];
+        assert!(event.get("errors").is_none(), "{event}");
+        assert_eq!(event["data"]["taskEvents"]["task"]["list"]["name"], "big");
+    }
+}
+
+backend_cases!(
+    the_square_documents_are_refused_with_bounded_memory,
+    the_response_bound_holds_while_the_answer_is_built,
+);
