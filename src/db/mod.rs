@@ -24,7 +24,9 @@ use std::time::Duration;
 
 use diesel::SqliteConnection;
 use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, PoolError};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolError, PoolableConnection,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
 use crate::error::AppError;
@@ -279,7 +281,10 @@ impl Db {
                 let pool = bb8::Pool::builder()
                     .max_size(options.max_size)
                     .connection_timeout(options.acquire_timeout)
-                    .test_on_check_out(true)
+                    // No `SELECT 1` before every unit of work (a round trip of its own on
+                    // every request): `conn` skips connections whose socket is known closed,
+                    // and a read that finds its connection dead runs again (`tasks::unit`).
+                    .test_on_check_out(false)
                     .build_unchecked(manager);
                 Pool::Postgres(pool)
             }
@@ -350,10 +355,23 @@ impl Db {
         }
     }
 
-    /// Checks a connection out of the pool: the start of a unit of work.
+    /// Checks a connection out of the pool: the start of a unit of work. A PostgreSQL
+    /// connection whose socket is known to be closed (the server restarted while it sat idle)
+    /// is passed over without a round trip; the pool closes it as it comes back.
     pub async fn conn(&self) -> Result<DbConn, AppError> {
         Ok(match &self.pool {
-            Pool::Postgres(pool) => DbConn::Postgres(pool.get_owned().await.map_err(pool_error)?),
+            Pool::Postgres(pool) => {
+                let mut conn = pool.get_owned().await.map_err(pool_error)?;
+                // Bounded: each pass drops one dead connection, and the pool has max_size.
+                for _ in 0..pool.state().connections {
+                    if !PoolableConnection::is_broken(&mut *conn) {
+                        break;
+                    }
+                    drop(conn);
+                    conn = pool.get_owned().await.map_err(pool_error)?;
+                }
+                DbConn::Postgres(conn)
+            }
             Pool::Sqlite(pool) => DbConn::Sqlite(pool.get_owned().await.map_err(pool_error)?),
         })
     }

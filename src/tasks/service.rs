@@ -77,7 +77,7 @@ impl TaskService {
     pub(super) async fn page_read<R>(
         &self,
         user: &AuthUser,
-        work: impl AsyncFnOnce(&mut crate::db::DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut crate::db::DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         self.work.read(user, work).await
     }

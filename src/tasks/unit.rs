@@ -40,7 +40,7 @@
 
 use crate::auth::AuthUser;
 use crate::db::{Acting, Db, DbConn};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Checks connections out for viewers. Cheap to clone (the pool is shared).
 #[derive(Clone)]
@@ -55,11 +55,16 @@ impl UnitOfWork {
     }
 
     /// Runs `work` over a connection for `viewer`'s reads: under the statement budget, within
-    /// the viewer's share (on PostgreSQL in a READ ONLY transaction acting for the viewer).
+    /// the viewer's share (on PostgreSQL in a READ ONLY transaction acting for the viewer,
+    /// whose BEGIN and COMMIT travel with the reads: one round trip for a read of one
+    /// statement). A read whose PostgreSQL connection turns out dead runs once more on a fresh
+    /// one: the pool does not ping a connection before handing it out (that ping was a round
+    /// trip of its own on every request), so a connection broken while idle is found by its
+    /// first use. Reads change nothing, so running one again is safe; writes are not retried.
     pub(super) async fn read<R>(
         &self,
         viewer: &AuthUser,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         self.reading(viewer.id(), work).await
     }
@@ -69,7 +74,7 @@ impl UnitOfWork {
     pub(super) async fn read_for_member<R>(
         &self,
         member: &str,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         // Under RLS, `app.user_id` is `member` here, as it is the viewer in `read`.
         self.reading(member, work).await
@@ -78,16 +83,40 @@ impl UnitOfWork {
     async fn reading<R>(
         &self,
         user: &str,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         let _turn = self.db.turn(user).await?;
-        let mut conn = self.db.conn().await?;
         let acting = self.db.acting_for(user);
-        if !conn.begin_read(self.db.statement_timeout(), acting).await? {
-            return work(&mut conn).await;
+        let mut conn = self.db.conn().await?;
+        match self.read_on(&mut conn, acting, work.clone()).await {
+            Err(AppError::Unavailable(why)) if matches!(conn, DbConn::Postgres(_)) => {
+                tracing::debug!(error = %why, "a read's connection failed; reading again on a fresh one");
+                // The failed one goes back first: the pool closes it when it is broken.
+                drop(conn);
+                let mut fresh = self.db.conn().await?;
+                self.read_on(&mut fresh, acting, work).await
+            }
+            outcome => outcome,
         }
-        let outcome = work(&mut conn).await;
-        finish(&mut conn, outcome).await
+    }
+
+    /// One attempt of [`UnitOfWork::read`] on `conn`.
+    async fn read_on<R>(
+        &self,
+        conn: &mut DbConn,
+        acting: Acting<'_>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        if !conn.send_begin_read(self.db.statement_timeout(), acting)? {
+            return work(conn).await;
+        }
+        let outcome = work(conn).await;
+        // Read only: COMMIT and ROLLBACK end it alike. A failure to send it means the
+        // connection is gone, which the outcome already says if it failed.
+        let ended = conn.send_commit();
+        let value = outcome?;
+        ended?;
+        Ok(value)
     }
 
     /// Runs `work` in one transaction for `viewer`: BEGIN (IMMEDIATE on SQLite), `work`, then

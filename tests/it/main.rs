@@ -39,6 +39,7 @@ mod positions;
 mod realtime;
 mod recurrence;
 mod rest;
+mod round_trips;
 mod row_security;
 mod schema;
 mod search_keys;

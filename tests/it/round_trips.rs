@@ -1,0 +1,151 @@
+//! Round trips to PostgreSQL per operation (issue 28), counted by a proxy between the server
+//! and the database (`common::counting_proxy`), with one connection in the pool and the
+//! statement cache warm, directly and behind PgBouncer in transaction mode.
+//!
+//! Where reads stand: the server waits for the database once per read (no checkout ping; the
+//! BEGIN batch travels with the query), and the COMMIT follows on its own without being waited
+//! for, so the proxy sees two bursts (it was four: ping, BEGIN, query, COMMIT). Behind the
+//! pooler a statement is also prepared apart (no statement cache there): three. The issue's
+//! budget is one (the COMMIT pipelined with the query); these numbers hold the ground gained
+//! until then. Writes are counted and printed (`--nocapture`).
+
+use std::future::Future;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::counting_proxy::CountingProxy;
+use crate::common::pg::{TempDatabase, admin_url};
+use crate::common::pgbouncer::PgBouncer;
+use crate::common::{Backend, TestApp};
+
+/// Round trips `work` costs, with what it sends after answering (a COMMIT not waited for).
+async fn trips<T>(proxy: &CountingProxy, work: impl Future<Output = T>) -> usize {
+    let before = proxy.round_trips();
+    work.await;
+    tokio::time::sleep(SETTLE).await;
+    proxy.round_trips() - before
+}
+
+/// Long enough for what an operation sends without waiting to reach the proxy and be answered.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The upstream address of a PostgreSQL URL.
+fn address_of(url: &str) -> std::net::SocketAddr {
+    let url = url::Url::parse(url).expect("a URL");
+    let host = url.host_str().expect("a host");
+    let port = url.port().unwrap_or(5432);
+    std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .expect("resolves")
+        .next()
+        .expect("an address")
+}
+
+/// An instance whose pool (one connection) goes through `proxy` to `url`; the listener goes
+/// to `direct` when given (so it is not counted), and nothing runs in the background while
+/// the test counts.
+async fn counted_app(proxy: &CountingProxy, url: &str, direct: Option<&str>) -> TestApp {
+    let mut builder = TestApp::builder(Backend::Postgres)
+        .database_url(&proxy.url(url))
+        .arg("--db-pool-size", "1")
+        .arg("--rate-limit", "0")
+        .arg("--event-heartbeat-interval", "1h")
+        .arg("--tombstone-prune-interval", "1h")
+        .arg("--idempotency-key-prune-interval", "1h");
+    if let Some(direct) = direct {
+        builder = builder.arg("--database-direct-url", direct);
+    }
+    builder.start().await.expect("the instance starts")
+}
+
+/// Each read, twice (the first warms the statement cache), costs `expected` bursts; each
+/// write is counted and printed.
+async fn round_trips_of_reads(app: &TestApp, proxy: &CountingProxy, label: &str, expected: usize) {
+    let alice = app.user("alice");
+    let task = alice.create_task("counted").await;
+    let id = task["id"].as_i64().expect("an id");
+    let one = alice.tasks_path(&format!("/{id}"));
+    let all = alice.tasks_path("");
+    for pass in ["warm-up", "counted"] {
+        let reads = [
+            (
+                "REST list",
+                trips(proxy, async { alice.get(&all).await.good(StatusCode::OK) }).await,
+            ),
+            (
+                "REST read one",
+                trips(proxy, async { alice.get(&one).await.good(StatusCode::OK) }).await,
+            ),
+            (
+                "GraphQL tasks",
+                trips(
+                    proxy,
+                    alice.graphql_data("{ tasks { id title } }", json!({})),
+                )
+                .await,
+            ),
+            (
+                "GraphQL task",
+                trips(
+                    proxy,
+                    alice.graphql_data(&format!("{{ task(id: {id}) {{ id }} }}"), json!({})),
+                )
+                .await,
+            ),
+        ];
+        let writes = [
+            (
+                "REST create",
+                trips(proxy, alice.create_task("another")).await,
+            ),
+            (
+                "REST toggle",
+                trips(proxy, async {
+                    alice
+                        .patch(&format!("{one}/complete"))
+                        .await
+                        .good(StatusCode::OK)
+                })
+                .await,
+            ),
+            (
+                "REST update",
+                trips(proxy, async {
+                    let body = json!({"title": "renamed"});
+                    alice.put(&one, body).await.good(StatusCode::OK)
+                })
+                .await,
+            ),
+        ];
+        eprintln!("{label}, {pass}: reads {reads:?}, writes {writes:?}");
+        if pass == "counted" {
+            for (operation, count) in reads {
+                assert_eq!(count, expected, "{label}: {operation} sent {count} bursts");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_round_trips_of_reads_on_a_direct_connection() {
+    let Some(database) = TempDatabase::create().await else {
+        return;
+    };
+    let proxy = CountingProxy::start(address_of(&admin_url())).await;
+    let app = counted_app(&proxy, &database.url, None).await;
+    round_trips_of_reads(&app, &proxy, "direct", 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_round_trips_of_reads_behind_pgbouncer() {
+    let Some(database) = TempDatabase::create().await else {
+        return;
+    };
+    let Some(bouncer) = PgBouncer::start() else {
+        return;
+    };
+    let pooled = bouncer.url(&database.name);
+    let proxy = CountingProxy::start(address_of(&pooled)).await;
+    let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
+    round_trips_of_reads(&app, &proxy, "PgBouncer", 3).await;
+}
