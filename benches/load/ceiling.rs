@@ -78,7 +78,9 @@ impl Pgbench {
         );
         let create = format!(
             "{user}{PING}\n{}\
-             SELECT pg_advisory_xact_lock(hashtext('u' || :u));\n\
+             SELECT pg_advisory_xact_lock((hashtextextended('u' || :u, 0) & 4611686018427387903) \
+             | 4611686018427387904), pg_advisory_xact_lock((hashtextextended('u' || :u, 0) \
+             & 4611686018427387903) | -9223372036854775808);\n\
              SELECT COUNT(*) FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u);\n\
              INSERT INTO \"tasks\" (\"user_id\", \"title\", \"title_key\", \"description\", \
              \"description_key\", \"completed\", \"created_at\", \"updated_at\", \"priority\", \
