@@ -3,7 +3,7 @@
 //!
 //! The scripts are the statements the server issues for each request, as PostgreSQL logs them
 //! with `log_statement = all` (src/tasks/store/*.rs): the pool's check on checkout
-//! (`SELECT $1`), the list, and the write transactions (the owner's advisory lock and task
+//! (`SELECT 1`, one simple-protocol message), the list, and the write transactions (the owner's advisory lock and task
 //! count before a create, the INSERT / UPDATE, the change number, the `task_changes` row and a
 //! NOTIFY with an event-sized payload). Every unit is one transaction (reads READ ONLY) whose
 //! first round trip is the server's BEGIN batch (`db::transaction`): BEGIN, the statement
