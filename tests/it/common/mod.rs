@@ -13,6 +13,7 @@ pub mod jwks;
 pub mod live;
 pub mod pg;
 pub mod pgbouncer;
+pub mod proxy;
 
 use std::time::Duration;
 
