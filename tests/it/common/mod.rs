@@ -8,7 +8,6 @@
 
 pub mod binary;
 pub mod cluster;
-pub mod counting_proxy;
 pub mod jwks;
 pub mod live;
 pub mod pg;
