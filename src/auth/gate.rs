@@ -9,7 +9,9 @@
 //! It owns bearer parsing (`Authorization` header or the `connection_init` payload), who the
 //! client is (the peer, or X-Forwarded-For from TRUSTED_PROXIES), the per-user and the
 //! anonymous per-address buckets, and the connection shares (`ops::slots`): live connections
-//! per user and in all, connections without a verified user per client address. It does not
+//! per user and in all, connections without a verified user per client address; and whose the
+//! connection of an admitted request is (`ops::connections`), within that user's (or, without
+//! a token, that client address's) share of all connections. It does not
 //! shape responses: refusals are [`AppError`]s, and each transport says them in its own way.
 
 use std::net::{IpAddr, SocketAddr};
@@ -25,6 +27,7 @@ use super::types::AuthUser;
 use super::verifier::Verifier;
 use crate::config::ConnectionShares;
 use crate::error::{AppError, AuthFailure, ConnectionLimit};
+use crate::ops::connections::{Tenant, claim_current};
 use crate::ops::rate_limit::RateLimiter;
 use crate::ops::slots::{Hold, KeyedSlots, SharedSlots};
 
@@ -151,6 +154,11 @@ impl Gate {
         let (token, client) = match credentials {
             Credentials::Anonymous { client } => {
                 self.charge_address(client)?;
+                // The connection is the client address's while its requests carry no token
+                // (never a trusted proxy's own: it speaks for many).
+                if let Some(client) = client.filter(|ip| !self.trusted_proxies.contains(ip)) {
+                    claim_current(Tenant::Address(client)).map_err(AppError::TooManyConnections)?;
+                }
                 return Err(AppError::Unauthenticated(AuthFailure::Missing));
             }
             Credentials::Request { token, client } => (token, Some(client)),
@@ -174,6 +182,9 @@ impl Gate {
             token: token.to_owned(),
         };
         self.charge(&admitted)?;
+        // The connection the request came on is the user's now, within their share.
+        claim_current(Tenant::User(admitted.user.id().to_owned()))
+            .map_err(AppError::TooManyConnections)?;
         Ok(admitted)
     }
 

@@ -70,7 +70,8 @@ pub struct LimitsArgs {
           value_parser = check::nonzero_duration(), global = true)]
     pub rate_limit_window: Parsed<Duration>,
 
-    /// Most client connections open at once; further ones wait to be accepted.
+    /// Most client connections open at once; a further one closes the connection idle the
+    /// longest between requests, or waits to be accepted while all are busy.
     #[arg(long, env = "MAX_CONNECTIONS", default_value = "1024",
           value_parser = check::at_least_one::<usize>("a number of connections"), global = true)]
     pub max_connections: Parsed<usize>,
@@ -148,6 +149,14 @@ pub struct LimitsArgs {
           value_parser = check::at_least_one::<usize>("a number of connections"), global = true)]
     pub max_unauthenticated_connections_per_address: Parsed<usize>,
 
+    /// Percentage of MAX_CONNECTIONS one user may hold open, of any kind (keep-alive, SSE,
+    /// WebSocket), counting requests without a token for their client address. One more closes
+    /// that user's longest idle connection, or is refused (429, connection closed) when all
+    /// are busy.
+    #[arg(long, env = "CONNECTION_SHARE_PER_USER", default_value = "25%",
+          value_parser = checked(percentage), global = true)]
+    pub connection_share_per_user: Parsed<u8>,
+
     /// Most tasks one user may have; creating one more is a 409 (REST) or LIMIT_EXCEEDED
     /// (GraphQL).
     #[arg(long, env = "MAX_TASKS_PER_USER", default_value = "10000",
@@ -223,6 +232,8 @@ pub struct ConnectionShares {
     pub live_total: usize,
     /// Connections without a verified user, per client address.
     pub unauthenticated_per_address: usize,
+    /// Connections of any kind per user (or client address, without a token).
+    pub per_user: usize,
 }
 
 /// `50`, `50%`: a whole percentage from 1 to 100.
@@ -281,15 +292,16 @@ impl LimitsArgs {
         })
     }
 
-    /// The connection shares: the live share is a percentage of MAX_CONNECTIONS (at least
-    /// one place, so a tiny server still streams).
+    /// The connection shares: the live share and each user's are percentages of
+    /// MAX_CONNECTIONS (at least one place, so a tiny server still serves and streams).
     pub fn connection_shares(&self) -> Result<ConnectionShares, ConfigError> {
         let max_connections = self.max_connections.get()?;
-        let share = usize::from(self.live_connection_share.get()?);
+        let part = |percent: u8| (max_connections.saturating_mul(percent.into()) / 100).max(1);
         Ok(ConnectionShares {
             live_per_user: self.max_live_connections_per_user.get()?,
-            live_total: (max_connections.saturating_mul(share) / 100).max(1),
+            live_total: part(self.live_connection_share.get()?),
             unauthenticated_per_address: self.max_unauthenticated_connections_per_address.get()?,
+            per_user: part(self.connection_share_per_user.get()?),
         })
     }
 }

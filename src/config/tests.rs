@@ -276,6 +276,11 @@ fn bad_values_are_reported_by_validation_naming_the_variable() {
             "LIVE_CONNECTION_SHARE: expected a percentage from 1% to 100%, got \"0%\"",
         ),
         (
+            "--connection-share-per-user",
+            "all",
+            "CONNECTION_SHARE_PER_USER: expected a percentage from 1% to 100%, got \"all\"",
+        ),
+        (
             "--jwt-algorithms",
             "HS999",
             "JWT_ALGORITHMS: unknown algorithm \"HS999\"; expected names such as HS256, EdDSA, ES256, RS256, PS256",
@@ -299,4 +304,17 @@ fn the_live_share_is_a_part_of_max_connections() {
     );
     // A tiny server still streams.
     assert_eq!(shares(&["--max-connections", "1"]).live_total, 1);
+    // Each user's share of all connections, a quarter by default.
+    assert_eq!(default.per_user, 256);
+    assert_eq!(
+        shares(&[
+            "--max-connections",
+            "64",
+            "--connection-share-per-user",
+            "10%"
+        ])
+        .per_user,
+        6
+    );
+    assert_eq!(shares(&["--max-connections", "1"]).per_user, 1);
 }

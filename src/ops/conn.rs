@@ -120,23 +120,56 @@ pub async fn anonymous_limit(
     let anonymous = bearer_token(request.headers()).is_err();
     if anonymous && !UNLIMITED_PATHS.contains(&request.uri().path()) {
         let client = gate.client(request.headers(), request.extensions());
-        if let Err(AppError::RateLimited(limited)) =
-            gate.admit(Credentials::Anonymous { client }).await
-        {
-            if request.uri().path() == "/graphql" {
-                let body = json!({"errors": [{
-                    "message": "Too many requests without a token from this address",
-                    "extensions": {"code": Code::RateLimited.as_str()},
-                }]});
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    limited.headers(),
-                    axum::Json(body),
-                )
-                    .into_response();
+        let refused = match gate.admit(Credentials::Anonymous { client }).await {
+            Err(AppError::RateLimited(limited)) => Some((
+                "Too many requests without a token from this address".to_owned(),
+                AppError::RateLimited(limited),
+            )),
+            // Every connection of this address busy: this one closes after the answer.
+            Err(AppError::TooManyConnections(limit)) => {
+                Some((limit.message(), AppError::TooManyConnections(limit)))
             }
-            return AppError::RateLimited(limited).into_response();
+            _ => None,
+        };
+        if let Some((message, error)) = refused {
+            if request.uri().path() == "/graphql" {
+                let headers = match &error {
+                    AppError::RateLimited(limited) => limited.headers(),
+                    _ => axum::http::HeaderMap::new(),
+                };
+                let body = json!({"errors": [{
+                    "message": message,
+                    "extensions": {"code": Code::of(&error).as_str()},
+                }]});
+                return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
+            }
+            return error.into_response();
         }
     }
     next.run(request).await
+}
+
+/// A refused request for a long-lived connection closes its connection (`Connection: close`,
+/// and hyper closes it once the answer is sent), so a client that keeps the socket open after
+/// its refusal holds no slot. Wraps the SSE route; [`close_refused_upgrades`] does the same
+/// for WebSocket upgrades on every path.
+pub async fn close_refused(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_success() || status == StatusCode::SWITCHING_PROTOCOLS) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// [`close_refused`] for HTTP/1.1 upgrade requests (WebSocket), wherever they are refused:
+/// at the door, at the gate or by the handler.
+pub async fn close_refused_upgrades(request: Request, next: Next) -> Response {
+    if request.headers().contains_key(header::UPGRADE) {
+        close_refused(request, next).await
+    } else {
+        next.run(request).await
+    }
 }

@@ -1,12 +1,13 @@
 //! Operating the service: what sits around the APIs rather than in them. Request ids and
 //! request logs, Prometheus metrics, health and readiness, CORS, limits (body size, request
-//! time, per-user and anonymous rate, open connections, header / body / idle timeouts) and
-//! serving with a bounded graceful shutdown.
+//! time, per-user and anonymous rate, open connections and each user's share of them, header /
+//! body / idle timeouts) and serving with a bounded graceful shutdown.
 //!
 //! Nothing here knows about tasks; the APIs know nothing of this beyond the admission gate
 //! (`auth::Gate`) whose rate limiters live here and whose door is `conn::anonymous_limit`.
 
 pub mod conn;
+pub mod connections;
 pub mod dev_token;
 pub mod front;
 pub mod health;
@@ -70,7 +71,9 @@ pub fn wrap(router: Router, operations: &Operations, gate: Arc<Gate>) -> Router 
         ))
         .layer(middleware::from_fn(json_errors))
         // Before the body is read or a token verified: the cheapest place to refuse.
-        .layer(middleware::from_fn_with_state(gate, conn::anonymous_limit));
+        .layer(middleware::from_fn_with_state(gate, conn::anonymous_limit))
+        // A refused upgrade, wherever it is refused, gives its connection up.
+        .layer(middleware::from_fn(conn::close_refused_upgrades));
     // CORS outside the limits, so a browser can read a 408 / 413 / 429 too.
     let router = match cors(operations) {
         Some(cors) => router.layer(cors),

@@ -1,4 +1,5 @@
-//! Serving connections: a cap on how many are open at once, a per-address share of sockets
+//! Serving connections: a cap on how many are open at once (idle ones closed for a client
+//! waiting for a slot, `connections`), a per-address share of sockets
 //! that have sent nothing yet (the admission gate's), a header-read / idle timeout so silent
 //! sockets give their slot back, a write timeout so a client that stops reading gives its
 //! connection up (`slow_client`), and a graceful shutdown whose
@@ -9,13 +10,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::Request;
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -26,25 +26,35 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+use super::connections::{Connection, Connections, Registered, on_connection};
 use super::slow_client::WriteDeadline;
 use crate::AppState;
 
 /// A listener that accepts a connection only while fewer than the cap are open. Past the cap,
-/// new connections wait in the kernel's accept queue (and time out there) instead of being
+/// a waiting client is taken in and the connection idle the longest between requests is
+/// closed for it (`connections`); when every connection is busy, it waits for a slot, and the
+/// clients after it wait in the kernel's accept queue (and time out there) instead of being
 /// taken in and starved.
 pub struct CappedListener {
     inner: TcpListener,
     slots: Arc<Semaphore>,
+    /// Every accepted connection, registered for as long as its socket lives.
+    connections: Connections,
     /// SLOW_CLIENT_TIMEOUT of each accepted connection's writes.
     write_timeout: Duration,
 }
 
+/// How often a client waiting for a slot asks again for an idle connection to be closed (one
+/// closed frees its slot within milliseconds; this is for when none was idle).
+const RECLAIM_RETRY: Duration = Duration::from_millis(100);
+
 impl CappedListener {
-    /// Wraps `inner`, allowing `max` open connections.
-    pub fn new(inner: TcpListener, max: usize) -> Self {
+    /// Wraps `inner`, allowing `max` open connections, registered in `connections`.
+    pub fn new(inner: TcpListener, max: usize, connections: Connections) -> Self {
         CappedListener {
             inner,
             slots: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            connections,
             write_timeout: Duration::MAX,
         }
     }
@@ -54,13 +64,44 @@ impl CappedListener {
         self.write_timeout = timeout;
         self
     }
+
+    /// A slot, waiting as long as it takes (the semaphore is never closed; if it were,
+    /// accept nothing more).
+    async fn slot(slots: Arc<Semaphore>) -> OwnedSemaphorePermit {
+        match slots.acquire_owned().await {
+            Ok(slot) => slot,
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// A slot for a client taken in while every slot is held: idle connections are closed,
+    /// the longest idle first, until one comes back.
+    async fn slot_for_waiting_client(&self) -> OwnedSemaphorePermit {
+        loop {
+            if self.connections.close_longest_idle() {
+                tracing::debug!("closed an idle connection for a client waiting for a slot");
+            }
+            tokio::select! {
+                slot = Self::slot(self.slots.clone()) => return slot,
+                () = tokio::time::sleep(RECLAIM_RETRY) => {}
+            }
+        }
+    }
 }
 
-/// An accepted connection holding one slot until it is dropped (closed).
+/// An accepted connection holding one slot and its registration until it is dropped (closed),
+/// whether it is served as HTTP or upgraded to a WebSocket.
 pub struct CappedStream {
     stream: TcpStream,
     _slot: OwnedSemaphorePermit,
+    registered: Registered,
     deadline: WriteDeadline,
+}
+
+/// Which came first while every slot was held.
+enum Waited {
+    Slot(OwnedSemaphorePermit),
+    Client((TcpStream, SocketAddr)),
 }
 
 impl axum::serve::Listener for CappedListener {
@@ -68,18 +109,31 @@ impl axum::serve::Listener for CappedListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let slot = match self.slots.clone().acquire_owned().await {
-            Ok(slot) => slot,
-            // The semaphore is never closed; if it were, accept nothing more.
-            Err(_) => std::future::pending().await,
+        let (slot, (stream, addr)) = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => (slot, axum::serve::Listener::accept(&mut self.inner).await),
+            Err(_) => {
+                let waited = tokio::select! {
+                    slot = Self::slot(self.slots.clone()) => Waited::Slot(slot),
+                    accepted = axum::serve::Listener::accept(&mut self.inner) => {
+                        Waited::Client(accepted)
+                    }
+                };
+                match waited {
+                    Waited::Slot(slot) => {
+                        (slot, axum::serve::Listener::accept(&mut self.inner).await)
+                    }
+                    // Under pressure: an idle connection makes way rather than the client wait.
+                    Waited::Client(accepted) => (self.slot_for_waiting_client().await, accepted),
+                }
+            }
         };
-        let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
         // Small JSON responses: do not hold them back waiting for more bytes to send.
         let _ = stream.set_nodelay(true);
         (
             CappedStream {
                 stream,
                 _slot: slot,
+                registered: self.connections.register(),
                 deadline: WriteDeadline::new(self.write_timeout),
             },
             addr,
@@ -92,6 +146,11 @@ impl axum::serve::Listener for CappedListener {
 }
 
 impl CappedStream {
+    /// The connection, as its requests and the registry see it.
+    pub fn connection(&self) -> &Connection {
+        self.registered.connection()
+    }
+
     /// Waits until the client has sent something, for at most `timeout`: false when it did
     /// not. (Before the first byte, hyper's protocol detection waits without a timeout.)
     async fn sent_something(&self, timeout: std::time::Duration) -> bool {
@@ -149,49 +208,6 @@ impl AsyncWrite for CappedStream {
     }
 }
 
-/// Requests on one connection: how many were started and how many are still in flight (until
-/// their response body is done), so an idle connection can be told apart from a busy one.
-#[derive(Default)]
-struct Activity {
-    started: AtomicU64,
-    finished: AtomicU64,
-}
-
-/// What [`Activity`] said at one moment.
-struct ActivitySnapshot {
-    started: u64,
-    in_flight: u64,
-}
-
-impl Activity {
-    /// Counts a request as started; it is in flight until the returned guard is dropped.
-    fn begin(self: &Arc<Self>) -> Busy {
-        self.started.fetch_add(1, Ordering::Relaxed);
-        Busy(self.clone())
-    }
-
-    fn snapshot(&self) -> ActivitySnapshot {
-        // `finished` first: a request finishing between the two loads cannot make the
-        // connection look idle while it was busy.
-        let finished = self.finished.load(Ordering::Acquire);
-        let started = self.started.load(Ordering::Acquire);
-        ActivitySnapshot {
-            started,
-            in_flight: started.saturating_sub(finished),
-        }
-    }
-}
-
-/// One request in flight on its connection, held by its response future and then by its
-/// response body.
-struct Busy(Arc<Activity>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.finished.fetch_add(1, Ordering::Release);
-    }
-}
-
 /// Serves the app on `listener` until `shutdown` completes, then stops accepting, lets
 /// in-flight requests finish for at most SHUTDOWN_TIMEOUT, and returns.
 ///
@@ -206,7 +222,8 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let operations = state.config.operations.clone();
-    let mut listener = CappedListener::new(listener, operations.max_connections)
+    let connections = Connections::new(operations.connection_shares.per_user);
+    let mut listener = CappedListener::new(listener, operations.max_connections, connections)
         .with_write_timeout(operations.slow_client_timeout);
     // Live streams never finish by themselves: ended at shutdown so the drain is not held up.
     let tasks = state.tasks.clone();
@@ -246,28 +263,8 @@ where
                 continue;
             }
         };
-        let activity = Arc::new(Activity::default());
-        let service = {
-            let app = app.clone();
-            let activity = activity.clone();
-            tower::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(addr));
-                let busy = activity.begin();
-                let response = app.clone().oneshot(request.map(Body::new));
-                async move {
-                    let response = response.await?;
-                    // In flight until the response body is done or dropped (a streamed body
-                    // such as SSE included).
-                    Ok::<_, std::convert::Infallible>(response.map(|body| {
-                        Body::new(body.map_frame(move |frame| {
-                            let _busy = &busy;
-                            frame
-                        }))
-                    }))
-                }
-            })
-        };
-        let service = TowerToHyperService::new(service);
+        let connection = stream.connection().clone();
+        let service = TowerToHyperService::new(service_for(app.clone(), addr, connection.clone()));
         let builder = builder.clone();
         let mut signal_rx = signal_rx.clone();
         let close_rx = close_rx.clone();
@@ -279,17 +276,17 @@ where
                 return;
             }
             drop(silent);
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            let mut connection = std::pin::pin!(connection);
+            let serving = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let mut serving = std::pin::pin!(serving);
             let mut signalled = false;
             // The first check one period in (an interval's first tick is immediate).
             let mut idle_check =
                 tokio::time::interval_at(tokio::time::Instant::now() + idle_timeout, idle_timeout);
             idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut seen = activity.snapshot();
+            let mut seen = connection.activity();
             loop {
                 tokio::select! {
-                    result = connection.as_mut() => {
+                    result = serving.as_mut() => {
                         if let Err(error) = result {
                             tracing::trace!(%error, "connection ended with an error");
                         }
@@ -297,16 +294,21 @@ where
                     }
                     _ = signal_rx.changed(), if !signalled => {
                         signalled = true;
-                        connection.as_mut().graceful_shutdown();
+                        serving.as_mut().graceful_shutdown();
+                    }
+                    // Idle while a client waits for a slot, or its user holds their share.
+                    () = connection.told_to_close(), if !signalled => {
+                        signalled = true;
+                        serving.as_mut().graceful_shutdown();
                     }
                     _ = idle_check.tick(), if !signalled => {
                         // Idle for a whole period: nothing in flight and nothing started since
                         // the last check. (An HTTP/2 peer that answers pings is not dead, but
                         // it must not hold a slot doing nothing.)
-                        let now = activity.snapshot();
+                        let now = connection.activity();
                         if now.in_flight == 0 && now.started == seen.started {
                             signalled = true;
-                            connection.as_mut().graceful_shutdown();
+                            serving.as_mut().graceful_shutdown();
                         }
                         seen = now;
                     }
@@ -331,4 +333,49 @@ where
         }
     }
     Ok(())
+}
+
+/// The app as one connection's service: each request knows its client address
+/// (`ConnectInfo`) and, while it is handled, its connection (for the admission gate's claims);
+/// it is in flight until its response body is done or dropped (a streamed body such as SSE
+/// included). A 101 marks the connection upgraded; an answer that refused its tenant a place
+/// closes the connection (`Connection: close`), so the refused client's slot comes back.
+fn service_for(
+    app: axum::Router,
+    addr: SocketAddr,
+    connection: Connection,
+) -> impl tower::Service<
+    Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(addr));
+        let busy = connection.begin();
+        let handling = on_connection(
+            connection.clone(),
+            app.clone().oneshot(request.map(Body::new)),
+        );
+        let connection = connection.clone();
+        async move {
+            let mut response = handling.await?;
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                connection.upgraded();
+            }
+            if connection.take_close_after_answer() {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response.map(|body| {
+                Body::new(body.map_frame(move |frame| {
+                    let _busy = &busy;
+                    frame
+                }))
+            }))
+        }
+    })
 }

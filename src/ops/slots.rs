@@ -20,6 +20,9 @@ pub enum ConnectionLimit {
     /// Connections without a verified user from one client address
     /// (MAX_UNAUTHENTICATED_CONNECTIONS_PER_ADDRESS).
     PerAddress(usize),
+    /// Connections of any kind of one user (or, without a token, one client address), all
+    /// busy (CONNECTION_SHARE_PER_USER of MAX_CONNECTIONS).
+    Share(usize),
 }
 
 impl ConnectionLimit {
@@ -29,7 +32,9 @@ impl ConnectionLimit {
     /// The `code` of the REST body, for clients to match on.
     pub fn code(self) -> &'static str {
         match self {
-            ConnectionLimit::PerUser(_) | ConnectionLimit::PerAddress(_) => "TOO_MANY_CONNECTIONS",
+            ConnectionLimit::PerUser(_)
+            | ConnectionLimit::PerAddress(_)
+            | ConnectionLimit::Share(_) => "TOO_MANY_CONNECTIONS",
             ConnectionLimit::Server(_) => "SERVER_BUSY",
         }
     }
@@ -48,6 +53,10 @@ impl ConnectionLimit {
             ConnectionLimit::PerAddress(cap) => format!(
                 "Too many connections without a token from this address (at most {cap}); \
                  authenticate or close one first"
+            ),
+            ConnectionLimit::Share(cap) => format!(
+                "Too many open connections: at most {cap} per user (per client address without \
+                 a token), all busy; wait for an answer and reuse its connection, or close one"
             ),
         }
     }

@@ -4,7 +4,8 @@
 //! as the other task routes; the subscription cap is the event router's, shared with GraphQL.
 //! An SSE stream holds one of its user's live-connection places and one of the server's (the
 //! admission gate's, shared with WebSockets) for as long as it is open: over either, the open
-//! is refused (429 `TOO_MANY_CONNECTIONS` / 503 `SERVER_BUSY`).
+//! is refused (429 `TOO_MANY_CONNECTIONS` / 503 `SERVER_BUSY`), and a refused open of any kind
+//! closes its connection.
 //! An SSE stream lives only as long as its token ([`Credential`], as a GraphQL socket): at the
 //! token's `exp`, or when re-verification fails (a revoked Better Auth session), it sends a
 //! final `event: unauthorized` saying why and ends.
@@ -33,10 +34,13 @@ use crate::error::{AppError, AppResult};
 use crate::tasks::{TaskEvent, TaskEventKind, TaskService};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.
+/// A refused stream closes its connection (`ops::conn::close_refused`), so a client that keeps
+/// the socket open after its 429 / 503 holds no connection slot.
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .slashed(routes!(changes))
+    let events = OpenApiRouter::new()
         .slashed(routes!(events))
+        .route_layer(axum::middleware::from_fn(crate::ops::conn::close_refused));
+    OpenApiRouter::new().slashed(routes!(changes)).merge(events)
 }
 
 /// What changed since a cursor.

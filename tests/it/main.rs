@@ -15,6 +15,7 @@ mod auth;
 mod better_auth;
 mod cli;
 mod concurrency;
+mod connection_slots;
 mod contract;
 mod failure;
 mod fair_connections;

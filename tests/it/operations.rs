@@ -622,18 +622,27 @@ async fn raw_get(
     Ok(String::from_utf8_lossy(&buffer[..read.unwrap()]).into_owned())
 }
 
+/// Past MAX_CONNECTIONS a client waits while every connection is busy (here, an SSE stream);
+/// an idle keep-alive one would make way for it instead (`connection_slots`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_wait() {
     let app = sqlite_app(&[("--max-connections", "1")]).await;
     let addr = app.base.trim_start_matches("http://").to_owned();
     let mut first = TcpStream::connect(&addr).await.unwrap();
-    let answer = raw_get(&mut first, "/healthz")
+    let stream = format!(
+        "GET /api/alice/tasks/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\n\r\n",
+        app.token("alice")
+    );
+    first.write_all(stream.as_bytes()).await.unwrap();
+    let mut buffer = vec![0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(5), first.read(&mut buffer))
         .await
-        .expect("the first connection is served");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        .expect("the first connection is served")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
 
-    // The kernel completes the handshake, but the server does not take the connection in
-    // while the first (kept alive) holds the only slot.
+    // The kernel completes the handshake, but the server does not serve the connection
+    // while the first (streaming) holds the only slot.
     let mut second = TcpStream::connect(&addr).await.unwrap();
     assert!(
         raw_get(&mut second, "/healthz").await.is_err(),
@@ -641,7 +650,6 @@ async fn connections_beyond_the_cap_wait() {
     );
 
     drop(first);
-    let mut buffer = vec![0u8; 4096];
     let read = tokio::time::timeout(Duration::from_secs(5), second.read(&mut buffer))
         .await
         .expect("served once a slot is free")
