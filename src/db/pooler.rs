@@ -6,7 +6,10 @@
 //! Behind a pooler every statement of the pool runs inside a transaction (a server
 //! connection is ours only until the transaction ends), with diesel-async's statement cache
 //! off: each statement is prepared, run and closed within its transaction, so no named
-//! statement is left on a server connection for another client to collide with.
+//! statement is left on a server connection for another client to collide with. No statement
+//! runs outside a transaction: the pool does not check a connection on checkout (diesel-async's
+//! check prepared `SELECT $1` and ran it in two exchanges, which a pooler may send to two
+//! server connections: `prepared statement "s35" does not exist`, then a new login each time).
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! Round trips to PostgreSQL per operation (issue 28), counted by a proxy between the server
-//! and the database (`common::counting_proxy`), with one connection in the pool and the
+//! and the database (`common::proxy`, counting), with one connection in the pool and the
 //! statement cache warm, directly and behind PgBouncer in transaction mode.
 //!
 //! Where reads stand: the server waits for the database once per read (no checkout ping; the
@@ -14,13 +14,13 @@ use std::future::Future;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::counting_proxy::CountingProxy;
 use crate::common::pg::{TempDatabase, admin_url};
 use crate::common::pgbouncer::PgBouncer;
+use crate::common::proxy::TcpProxy;
 use crate::common::{Backend, TestApp};
 
 /// Round trips `work` costs, with what it sends after answering (a COMMIT not waited for).
-async fn trips<T>(proxy: &CountingProxy, work: impl Future<Output = T>) -> usize {
+async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) -> usize {
     let before = proxy.round_trips();
     work.await;
     tokio::time::sleep(SETTLE).await;
@@ -30,21 +30,17 @@ async fn trips<T>(proxy: &CountingProxy, work: impl Future<Output = T>) -> usize
 /// Long enough for what an operation sends without waiting to reach the proxy and be answered.
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// The upstream address of a PostgreSQL URL.
-fn address_of(url: &str) -> std::net::SocketAddr {
+/// The `host:port` of a PostgreSQL URL.
+fn address_of(url: &str) -> String {
     let url = url::Url::parse(url).expect("a URL");
     let host = url.host_str().expect("a host");
-    let port = url.port().unwrap_or(5432);
-    std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-        .expect("resolves")
-        .next()
-        .expect("an address")
+    format!("{host}:{}", url.port().unwrap_or(5432))
 }
 
 /// An instance whose pool (one connection) goes through `proxy` to `url`; the listener goes
 /// to `direct` when given (so it is not counted), and nothing runs in the background while
 /// the test counts.
-async fn counted_app(proxy: &CountingProxy, url: &str, direct: Option<&str>) -> TestApp {
+async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>) -> TestApp {
     let mut builder = TestApp::builder(Backend::Postgres)
         .database_url(&proxy.url(url))
         .arg("--db-pool-size", "1")
@@ -60,7 +56,7 @@ async fn counted_app(proxy: &CountingProxy, url: &str, direct: Option<&str>) -> 
 
 /// Each read, twice (the first warms the statement cache), costs `expected` bursts; each
 /// write is counted and printed.
-async fn round_trips_of_reads(app: &TestApp, proxy: &CountingProxy, label: &str, expected: usize) {
+async fn round_trips_of_reads(app: &TestApp, proxy: &TcpProxy, label: &str, expected: usize) {
     let alice = app.user("alice");
     let task = alice.create_task("counted").await;
     let id = task["id"].as_i64().expect("an id");
@@ -131,7 +127,7 @@ async fn postgres_round_trips_of_reads_on_a_direct_connection() {
     let Some(database) = TempDatabase::create().await else {
         return;
     };
-    let proxy = CountingProxy::start(address_of(&admin_url())).await;
+    let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
     let app = counted_app(&proxy, &database.url, None).await;
     round_trips_of_reads(&app, &proxy, "direct", 2).await;
 }
@@ -145,7 +141,7 @@ async fn postgres_round_trips_of_reads_behind_pgbouncer() {
         return;
     };
     let pooled = bouncer.url(&database.name);
-    let proxy = CountingProxy::start(address_of(&pooled)).await;
+    let proxy = TcpProxy::counting(&address_of(&pooled)).await;
     let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
     round_trips_of_reads(&app, &proxy, "PgBouncer", 3).await;
 }

@@ -8,11 +8,11 @@
 
 pub mod binary;
 pub mod cluster;
-pub mod counting_proxy;
 pub mod jwks;
 pub mod live;
 pub mod pg;
 pub mod pgbouncer;
+pub mod proxy;
 
 use std::time::Duration;
 

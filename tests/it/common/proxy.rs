@@ -1,0 +1,179 @@
+//! A TCP proxy between the server and its database (PostgreSQL or PgBouncer) that counts the
+//! connections it accepts and can stop forwarding: what a test needs to count the connections
+//! a server opens, and to make an outage in which the database does not answer at all (a
+//! network that drops packets, not a refused connection).
+//!
+//! It also counts round trips (issue 28): the times the server sends data after the database
+//! last answered it (a burst of requests sent together is one, however many statements it
+//! carries), over every connection through it. Made with [`TcpProxy::counting`] the count is
+//! deterministic: every answer is held back for [`ANSWER_DELAY`] before it is passed on, so
+//! requests the server sends without waiting (a pipeline) always arrive before the answer to
+//! the first of them, and a request that needed an answer can only follow it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// How long a [`TcpProxy::counting`] proxy holds each answer of the database before the
+/// server gets it: far longer than the server takes to write the requests of one pipeline,
+/// far shorter than a test.
+const ANSWER_DELAY: Duration = Duration::from_millis(20);
+
+/// A running proxy; it stops when dropped.
+pub struct TcpProxy {
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+    round_trips: Arc<AtomicUsize>,
+    flowing: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// What every connection of one proxy shares.
+#[derive(Clone)]
+struct Relay {
+    target: String,
+    round_trips: Arc<AtomicUsize>,
+    answer_delay: Duration,
+}
+
+impl TcpProxy {
+    /// Forwards 127.0.0.1:`port` (a fresh one) to `target` (`host:port`).
+    pub async fn start(target: &str) -> TcpProxy {
+        Self::with_delay(target, Duration::ZERO).await
+    }
+
+    /// [`TcpProxy::start`], holding every answer back for [`ANSWER_DELAY`] so that
+    /// [`TcpProxy::round_trips`] is exact.
+    pub async fn counting(target: &str) -> TcpProxy {
+        Self::with_delay(target, ANSWER_DELAY).await
+    }
+
+    async fn with_delay(target: &str, answer_delay: Duration) -> TcpProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("local addr").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let round_trips = Arc::new(AtomicUsize::new(0));
+        let flowing = watch::Sender::new(true);
+        let relay = Relay {
+            target: target.to_owned(),
+            round_trips: round_trips.clone(),
+            answer_delay,
+        };
+        let (count, gate) = (accepted.clone(), flowing.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(forward(client, relay.clone(), gate.subscribe()));
+            }
+        });
+        TcpProxy {
+            port,
+            accepted,
+            round_trips,
+            flowing,
+            task,
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Round trips counted so far, over every connection.
+    pub fn round_trips(&self) -> usize {
+        self.round_trips.load(Ordering::SeqCst)
+    }
+
+    /// Stops forwarding: no byte passes either way until [`TcpProxy::resume`], and new
+    /// connections are accepted and left without an answer.
+    pub fn stall(&self) {
+        self.flowing.send_replace(false);
+    }
+
+    /// Forwards again.
+    pub fn resume(&self) {
+        self.flowing.send_replace(true);
+    }
+
+    /// `url` (a PostgreSQL URL on 127.0.0.1) with its port replaced by this proxy's.
+    pub fn url(&self, url: &str) -> String {
+        let mut parsed = url::Url::parse(url).expect("a URL");
+        parsed.set_port(Some(self.port)).expect("a port");
+        parsed.to_string()
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Forwards one connection both ways while the proxy flows.
+async fn forward(client: TcpStream, relay: Relay, flowing: watch::Receiver<bool>) {
+    let mut gate = flowing.clone();
+    if gate.wait_for(|f| *f).await.is_err() {
+        return;
+    }
+    let Ok(server) = TcpStream::connect(&relay.target).await else {
+        return;
+    };
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    // Whether the last thing that crossed was an answer (so the next request starts a trip).
+    let answered = Arc::new(AtomicBool::new(true));
+    let requests = Direction::Requests(relay.round_trips.clone());
+    let answers = Direction::Answers(relay.answer_delay);
+    tokio::select! {
+        _ = pipe(client_read, server_write, flowing.clone(), requests, answered.clone()) => {}
+        _ = pipe(server_read, client_write, flowing, answers, answered) => {}
+    }
+}
+
+/// Which way a [`pipe`] copies, with what that way does besides.
+enum Direction {
+    /// The server's requests: counts each burst that follows an answer.
+    Requests(Arc<AtomicUsize>),
+    /// The database's answers: each held back this long.
+    Answers(Duration),
+}
+
+/// Copies `from` to `to`, holding each chunk back while the proxy is stalled.
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut flowing: watch::Receiver<bool>,
+    direction: Direction,
+    answered: Arc<AtomicBool>,
+) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        match &direction {
+            Direction::Requests(round_trips) => {
+                if answered.swap(false, Ordering::SeqCst) {
+                    round_trips.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            Direction::Answers(delay) => {
+                if !delay.is_zero() {
+                    tokio::time::sleep(*delay).await;
+                }
+                // Before the server can see the answer: whatever it sends next is a new trip.
+                answered.store(true, Ordering::SeqCst);
+            }
+        }
+        if flowing.wait_for(|f| *f).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
