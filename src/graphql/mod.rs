@@ -27,6 +27,7 @@ mod inputs;
 mod introspection;
 mod limits;
 mod lists;
+mod loaders;
 mod moves;
 mod nesting;
 mod order;

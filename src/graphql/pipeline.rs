@@ -23,6 +23,7 @@ use super::budget::{ResponseBudget, collapse};
 use super::cache::DocumentCache;
 use super::complexity::measure_with;
 use super::limits::{Refusal, check_aliases, check_request};
+use super::loaders::NestedLoads;
 use super::order::restore_order;
 use crate::auth::AuthUser;
 use crate::config::GraphqlLimits;
@@ -100,7 +101,9 @@ impl Pipeline {
             Ok(user) => request.data(user.clone()),
             Err(failure) => request.data(failure.clone()),
         };
-        let request = request.data(ResponseBudget::new(self.limits.max_response_bytes));
+        let request = request
+            .data(ResponseBudget::new(self.limits.max_response_bytes))
+            .data(Arc::new(NestedLoads::default()));
         let operation_name = request.operation_name.clone();
         let response = match self.ready(request, document.as_deref()) {
             Ok(request) => schema.execute(request).await,
@@ -124,7 +127,10 @@ impl Pipeline {
     ) -> BoxStream<'static, Response> {
         let Checked { request, document } = checked;
         let budget = ResponseBudget::new(self.limits.max_response_bytes);
-        let request = request.data(user.clone()).data(budget.clone());
+        let request = request
+            .data(user.clone())
+            .data(budget.clone())
+            .data(Arc::new(NestedLoads::default()));
         let operation_name = request.operation_name.clone();
         let stream = match self.ready(request, document.as_deref()) {
             Ok(request) => {

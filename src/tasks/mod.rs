@@ -16,6 +16,7 @@ pub mod list_model;
 mod lists;
 pub mod model;
 mod moves;
+mod nested;
 pub mod page;
 pub mod position;
 mod prune;

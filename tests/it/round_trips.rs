@@ -122,6 +122,64 @@ async fn round_trips_of_reads(app: &TestApp, proxy: &TcpProxy, label: &str, expe
     }
 }
 
+/// A GraphQL page whose tasks select `list`, `parent` and `subtasks` costs as many round trips
+/// for 10 tasks as for 2: each nested field is one batched read for the whole page (it was
+/// one unit of work per task: 55 round trips for 10 tasks).
+async fn nested_fields_cost_the_same_for_any_page(app: &TestApp, proxy: &TcpProxy, label: &str) {
+    let alice = app.user("alice");
+    let list = alice
+        .post(
+            &format!("/api/{}/lists", alice.user),
+            json!({"name": "counted"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let parent = alice
+        .post(
+            &alice.tasks_path(""),
+            json!({"title": "parent", "list_id": list["id"]}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    for i in 0..11 {
+        let body = json!({"title": format!("child {i}"), "parent_id": parent["id"]});
+        alice
+            .post(&alice.tasks_path(""), body)
+            .await
+            .good(StatusCode::CREATED);
+    }
+    let page = |first: usize| {
+        format!(
+            "{{ tasksConnection(first: {first}) {{ nodes {{ id tags list {{ name }} \
+             parent {{ title }} subtasks {{ id }} }} }} }}"
+        )
+    };
+    let mut counts = Vec::new();
+    for first in [2, 10, 2, 10] {
+        let query = page(first);
+        let data = alice.graphql_data(&query, json!({}));
+        let (count, data) = {
+            let before = proxy.round_trips();
+            let data = data.await;
+            tokio::time::sleep(SETTLE).await;
+            (proxy.round_trips() - before, data)
+        };
+        let nodes = data["tasksConnection"]["nodes"].as_array().expect("nodes");
+        assert_eq!(nodes.len(), first);
+        for node in nodes {
+            assert_eq!(node["list"]["name"], "counted", "{node}");
+            assert_eq!(node["parent"]["title"], "parent", "{node}");
+        }
+        counts.push(count);
+    }
+    eprintln!("{label}: a page of 2, 10, 2, 10 tasks with nested fields: {counts:?}");
+    // The first two warm the statement cache.
+    assert_eq!(counts[2], counts[3], "{label}: {counts:?}");
+    // The page, then one batched read per nested field (a read is two or three bursts, see
+    // above; one per task would be 30 reads more for 10 tasks).
+    assert!(counts[3] <= 12, "{label}: {counts:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_round_trips_of_reads_on_a_direct_connection() {
     let Some(database) = TempDatabase::create().await else {
@@ -130,6 +188,7 @@ async fn postgres_round_trips_of_reads_on_a_direct_connection() {
     let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
     let app = counted_app(&proxy, &database.url, None).await;
     round_trips_of_reads(&app, &proxy, "direct", 2).await;
+    nested_fields_cost_the_same_for_any_page(&app, &proxy, "direct").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,4 +203,5 @@ async fn postgres_round_trips_of_reads_behind_pgbouncer() {
     let proxy = TcpProxy::counting(&address_of(&pooled)).await;
     let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
     round_trips_of_reads(&app, &proxy, "PgBouncer", 3).await;
+    nested_fields_cost_the_same_for_any_page(&app, &proxy, "PgBouncer").await;
 }

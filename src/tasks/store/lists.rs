@@ -101,6 +101,25 @@ pub(in crate::tasks) async fn find(
     })
 }
 
+/// Those of the viewer's lists whose ids are listed (the lists of a page's tasks).
+pub(in crate::tasks) async fn find_many(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    ids: &[i64],
+) -> QueryResult<Vec<ListRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    db_run!(conn, |c| {
+        l::task_lists
+            .filter(l::id.eq_any(ids))
+            .filter(lists_visible_to(viewer))
+            .select(ListRow::as_select())
+            .load(c)
+            .await
+    })
+}
+
 /// After [`lock_lists`]: the list the write is about, when it is the viewer's and in the
 /// version the write expects.
 async fn held(

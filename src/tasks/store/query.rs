@@ -283,6 +283,28 @@ pub(in crate::tasks) async fn find_many(
     })
 }
 
+/// The viewer's tasks under any of `parents`, grouped by parent, each group in manual order
+/// (`position`, then id): the subtasks of a whole page in one statement.
+pub(in crate::tasks) async fn subtasks_of(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    parents: &[i64],
+) -> QueryResult<Vec<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    db_run!(conn, |c| {
+        tasks
+            .filter(visible_to(viewer))
+            .filter(parent_id.eq_any(parents))
+            .order_by((parent_id.asc(), position.asc(), id.asc()))
+            .select(TaskRow::as_select())
+            .load(c)
+            .await
+    })
+}
+
 /// One task of `member` of an event's audience, for an event whose payload was too large to
 /// carry the task. The member comes from our own NOTIFY (written by a verified request), not
 /// from a client, and the query is still filtered by what they may see.
