@@ -97,7 +97,8 @@ impl Registry {
             .values_mut()
             .filter(|e| tenant.is_none_or(|t| e.tenant.as_ref() == Some(t)))
             .filter(|e| e.state.is_idle())
-            .min_by_key(|e| e.state.last_active.load(Ordering::Relaxed));
+            // Ties (the same millisecond) go to the older connection, not to the hash order.
+            .min_by_key(|e| (e.state.last_active.load(Ordering::Relaxed), e.state.id));
         let Some(entry) = chosen else {
             return false;
         };
