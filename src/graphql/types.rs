@@ -390,20 +390,32 @@ pub enum TaskEventKind {
     Updated,
     /// The task was deleted.
     Deleted,
+    /// A list was created (`listId`, `list`).
+    ListCreated,
+    /// A list was renamed, recoloured or moved (`listId`, `list`).
+    ListUpdated,
+    /// A list was deleted (`listId`; its tasks' own events come with it).
+    ListDeleted,
     /// Events may have been missed (the server lost its database listener, or this
     /// subscriber fell behind): call `taskChanges(since:)` with the last cursor you saw.
     Resync,
 }
 
-/// A change to one of the signed-in user's tasks, from any server instance.
+/// A change to one of the signed-in user's tasks or lists, whoever made it (any server
+/// instance, another program writing to the database).
 #[derive(SimpleObject)]
 pub struct TaskEvent {
     /// What happened.
     pub kind: TaskEventKind,
-    /// The task's id; null for RESYNC.
+    /// The task's id; null for a list's change and for RESYNC.
     pub id: Option<ID>,
-    /// The task after the change; null when it was deleted, and for RESYNC.
+    /// The task after the change; null when it was deleted, for a list's change, and for
+    /// RESYNC.
     pub task: Option<Task>,
+    /// The list's id, for `LIST_*` kinds.
+    pub list_id: Option<ID>,
+    /// The list after the change, for `LIST_CREATED` and `LIST_UPDATED`.
+    pub list: Option<super::task_lists::TaskList>,
     /// The sync cursor just after this change: `taskChanges(since:)` with it misses nothing
     /// that came after. Null for RESYNC.
     pub cursor: Option<String>,
@@ -416,6 +428,8 @@ impl From<tasks::TaskEvent> for TaskEvent {
             id: event.task_id.map(|id| ID(id.to_string())),
             cursor: event.cursor_text(),
             task: event.task.map(Task::from),
+            list_id: event.list_id.map(|id| ID(id.to_string())),
+            list: event.list.map(Into::into),
         }
     }
 }
@@ -427,6 +441,10 @@ pub struct TaskChanges {
     pub changed: Vec<Task>,
     /// Ids of tasks deleted since the cursor.
     pub deleted_ids: Vec<ID>,
+    /// Lists created or changed since the cursor, as they are now (all lists without one).
+    pub changed_lists: Vec<super::task_lists::TaskList>,
+    /// Ids of lists deleted since the cursor.
+    pub deleted_list_ids: Vec<ID>,
     /// Pass this as `since` next time.
     pub cursor: String,
 }
@@ -437,6 +455,12 @@ impl From<tasks::TaskChangeSet> for TaskChanges {
             changed: set.changed().into_iter().map(Task::from).collect(),
             deleted_ids: set
                 .deleted_ids()
+                .into_iter()
+                .map(|id| ID(id.to_string()))
+                .collect(),
+            changed_lists: set.changed_lists().into_iter().map(Into::into).collect(),
+            deleted_list_ids: set
+                .deleted_list_ids()
                 .into_iter()
                 .map(|id| ID(id.to_string()))
                 .collect(),

@@ -8,7 +8,7 @@
 //! The rules for a list's fields are `list_model`'s; the SQL is `store::lists`'.
 
 use super::list_model::{List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
-use super::service::{TaskService, event_payload, now_micros};
+use super::service::{TaskService, now_micros};
 use super::store::lists::{self as store, Refusal};
 use super::store::prune_tombstones;
 use super::{Precondition, Task, TaskEventKind};
@@ -152,14 +152,13 @@ impl TaskService {
             ListTasks::Delete => TaskEventKind::Deleted,
             ListTasks::MoveToInbox => TaskEventKind::Updated,
         };
-        let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
         let outcome = |done: &(ListDeletion, Vec<_>)| Some(done.0.clone());
         let (deletion, changes) = self
             .write_once(user, once, outcome, async |tx| {
                 let emptied =
-                    store::delete(tx, user, id, tasks, &expect, now_micros(), &payload).await?;
+                    store::delete(tx, user, id, tasks, &expect, now_micros()).await?;
                 let emptied = emptied.map_err(|r| self.refused(r, None))?;
                 if tasks == ListTasks::Delete && !emptied.task_ids.is_empty() {
                     prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
@@ -174,7 +173,7 @@ impl TaskService {
             .await?;
         for (task_id, seq, row) in changes {
             let task = row.map(Task::from);
-            self.delivered(user, kind, task_id, task.as_ref(), Some(seq));
+            self.delivered(user, kind, task_id, task.as_ref(), seq);
         }
         Ok(deletion)
     }

@@ -1,7 +1,9 @@
-//! Incremental sync: what changed for a user since a cursor (`changes`), where a user stands
-//! now (`cursor`), and the catch-up a live stream starts with (`catch_up`: the changes since
-//! the client's last cursor, then the live events after them, without gaps or repeats).
-//! REST's `/changes` and SSE and GraphQL's `changes` all read through here.
+//! Incremental sync: what changed for a user since a cursor (`changes`: tasks and lists),
+//! where a user stands now (`cursor`), and the catch-up a live stream starts with
+//! (`catch_up`: the changes since the client's last cursor, then the live events after them,
+//! without gaps or repeats). REST's `/changes` and SSE and GraphQL's `changes` all read
+//! through here, and so does the event relay completing a notification from the journal
+//! ([`events_for_member`]).
 //!
 //! It reads the change journal (`store::journal`) and the tasks; it never writes a task.
 
@@ -11,10 +13,11 @@ use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt, stream};
 
 use super::events::{TaskEvent, TaskEventKind};
+use super::list_model::List;
 use super::model::{ListQuery, Task};
 use super::page::STREAM_PAGE_SIZE;
 use super::service::{TaskService, now_micros};
-use super::store;
+use super::store::{self, Entity};
 use super::visibility;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
@@ -45,6 +48,20 @@ impl TaskChangeSet {
             .iter()
             .filter(|e| e.kind == TaskEventKind::Deleted)
             .filter_map(|e| e.task_id)
+            .collect()
+    }
+
+    /// The lists created or changed (their current state).
+    pub fn changed_lists(&self) -> Vec<List> {
+        self.events.iter().filter_map(|e| e.list.clone()).collect()
+    }
+
+    /// The ids of lists deleted.
+    pub fn deleted_list_ids(&self) -> Vec<i64> {
+        self.events
+            .iter()
+            .filter(|e| e.kind == TaskEventKind::ListDeleted)
+            .filter_map(|e| e.list_id)
             .collect()
     }
 
@@ -85,23 +102,28 @@ impl TaskService {
             .read(user, async |conn| {
                 let last = sync_point(conn, user, since).await?;
                 let Some(since) = since else {
+                    let lists = store::lists::all(conn, user).await?;
                     let all =
                         store::list(conn, user, &ListQuery::default(), None, now_micros()).await?;
-                    let events = all
+                    let kind = TaskEventKind::ListCreated;
+                    let events = lists
                         .into_iter()
-                        .rev()
                         .map(|row| {
+                            let list = List::from(row);
+                            TaskEvent::list_change(user.id(), kind, list.id, Some(list), last)
+                        })
+                        .chain(all.into_iter().rev().map(|row| {
                             let task = Task::from(row);
                             let kind = TaskEventKind::Created;
                             TaskEvent::change(user.id(), kind, task.id, Some(task), last)
-                        })
+                        }))
                         .collect();
                     return Ok(TaskChangeSet {
                         events,
                         cursor: last,
                     });
                 };
-                let (events, _) = changes_page(conn, user, since, since, last, None).await?;
+                let (events, _) = changes_page(conn, Reader::Viewer(user), since, since, last, None).await?;
                 Ok(TaskChangeSet {
                     events,
                     cursor: last,
@@ -219,7 +241,7 @@ impl TaskService {
                 let after = after?;
                 let limit = Some(STREAM_PAGE_SIZE);
                 let page = service.page_read(&user, async |conn| {
-                    changes_page(conn, &user, since, after, upto, limit).await
+                    changes_page(conn, Reader::Viewer(&user), since, after, upto, limit).await
                 });
                 let (items, next) = match page.await {
                     Ok((events, next)) => (events.into_iter().map(Ok).collect(), next),
@@ -244,63 +266,122 @@ async fn sync_point(conn: &mut DbConn, user: &AuthUser, since: Option<i64>) -> A
     }
 }
 
-/// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task with
-/// its current state, as seen by a client at `since`; and the number to read on from when
-/// the page was full (more may follow).
+/// Whose journal a read of changes is for: a viewer syncing, or a member of an event's
+/// audience (the relay, completing a notification).
+#[derive(Clone, Copy)]
+enum Reader<'a> {
+    Viewer(&'a AuthUser),
+    Member(&'a str),
+}
+
+/// The changes of `member` numbered `after < seq <= upto`, as events (what the relay
+/// delivers for a notification that named them without carrying them): each with its row's
+/// current state; a change superseded since has no event here (its successor's follows).
+pub(in crate::tasks) async fn events_for_member(
+    conn: &mut DbConn,
+    member: &str,
+    after: i64,
+    upto: i64,
+) -> AppResult<Vec<TaskEvent>> {
+    let (events, _) = changes_page(conn, Reader::Member(member), after, after, upto, None).await?;
+    Ok(events)
+}
+
+/// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task or
+/// list with its current state, as seen by a client at `since`; and the number to read on
+/// from when the page was full (more may follow).
 async fn changes_page(
     conn: &mut DbConn,
-    user: &AuthUser,
+    reader: Reader<'_>,
     since: i64,
     after: i64,
     upto: i64,
     limit: Option<i64>,
 ) -> AppResult<(Vec<TaskEvent>, Option<i64>)> {
-    let entries = store::changes_between(conn, user, after, upto, limit).await?;
+    let (owner, entries) = match reader {
+        Reader::Viewer(user) => (
+            visibility::owner(user),
+            store::changes_between(conn, user, after, upto, limit).await?,
+        ),
+        Reader::Member(member) => (
+            member,
+            store::changes_for_member(conn, member, after, upto).await?,
+        ),
+    };
     let next = match (entries.last(), limit) {
         (Some(entry), Some(limit)) if entries.len() as i64 >= limit => Some(entry.seq),
         _ => None,
     };
-    let live: Vec<i64> = entries
-        .iter()
-        .filter(|entry| !entry.deleted)
-        .map(|entry| entry.task_id)
-        .collect();
-    let mut tasks: HashMap<i64, Task> = store::find_many(conn, user, &live)
-        .await?
+    let live = |entity| -> Vec<i64> {
+        entries
+            .iter()
+            .filter(|e| !e.deleted && e.entity == entity)
+            .map(|e| e.id)
+            .collect()
+    };
+    let (task_ids, list_ids) = (live(Entity::Task), live(Entity::List));
+    let (task_rows, list_rows) = match reader {
+        Reader::Viewer(user) => (
+            store::find_many(conn, user, &task_ids).await?,
+            store::lists::find_many(conn, user, &list_ids).await?,
+        ),
+        Reader::Member(member) => (
+            store::find_many_for_event(conn, member, &task_ids).await?,
+            store::lists::find_many_for(conn, member, &list_ids).await?,
+        ),
+    };
+    let mut tasks: HashMap<i64, Task> = task_rows
         .into_iter()
         .map(|row| {
             let task = Task::from(row);
             (task.id, task)
         })
         .collect();
+    let mut lists: HashMap<i64, List> = list_rows
+        .into_iter()
+        .map(|row| {
+            let list = List::from(row);
+            (list.id, list)
+        })
+        .collect();
     let events = entries
         .into_iter()
         .filter_map(|entry| {
-            let id = entry.task_id;
-            if entry.deleted {
-                return Some(TaskEvent::change(
-                    user.id(),
-                    TaskEventKind::Deleted,
-                    id,
-                    None,
-                    entry.seq,
-                ));
+            // New to a client at `since`, however often it changed since: it has to add it
+            // (in its latest state), not look for one to update.
+            let created = matches!(entry.created_seq, Some(created) if created > since);
+            let (id, seq) = (entry.id, entry.seq);
+            match entry.entity {
+                Entity::Task => {
+                    let (kind, task) = if entry.deleted {
+                        (TaskEventKind::Deleted, None)
+                    } else {
+                        // Missing: deleted after the counter was read; the next sync has it.
+                        let task = tasks.remove(&id)?;
+                        let kind = if created {
+                            TaskEventKind::Created
+                        } else {
+                            TaskEventKind::Updated
+                        };
+                        (kind, Some(task))
+                    };
+                    Some(TaskEvent::change(owner, kind, id, task, seq))
+                }
+                Entity::List => {
+                    let (kind, list) = if entry.deleted {
+                        (TaskEventKind::ListDeleted, None)
+                    } else {
+                        let list = lists.remove(&id)?;
+                        let kind = if created {
+                            TaskEventKind::ListCreated
+                        } else {
+                            TaskEventKind::ListUpdated
+                        };
+                        (kind, Some(list))
+                    };
+                    Some(TaskEvent::list_change(owner, kind, id, list, seq))
+                }
             }
-            // Missing: deleted after the counter was read; the next sync reports it.
-            let task = tasks.remove(&id)?;
-            // New to a client at `since`, however often it changed since: it has to add the
-            // task (in its latest state), not look for one to update.
-            let kind = match entry.created_seq {
-                Some(created) if created > since => TaskEventKind::Created,
-                _ => TaskEventKind::Updated,
-            };
-            Some(TaskEvent::change(
-                user.id(),
-                kind,
-                id,
-                Some(task),
-                entry.seq,
-            ))
         })
         .collect();
     Ok((events, next))
