@@ -21,7 +21,7 @@ use super::unit::UnitOfWork;
 use super::visibility;
 use super::{series, store};
 use crate::auth::AuthUser;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::db::events::ListenerNotice;
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Keyed;
@@ -129,6 +129,41 @@ impl TaskService {
             self.publisher.delivered(&self.events, || {
                 TaskEvent::change(visibility::owner(user), kind, task_id, task.cloned(), seq)
             });
+        }
+    }
+
+    /// Where the user's journal stands before a write whose events the service delivers
+    /// itself (SQLite); its end reads back what it journaled ([`TaskService::journaled_since`]).
+    /// `None` where the database's NOTIFY is the event (PostgreSQL): no statement.
+    pub(super) async fn journal_mark(
+        &self,
+        tx: &mut DbConn,
+        user: &AuthUser,
+    ) -> AppResult<Option<i64>> {
+        if !self.publisher.in_process() {
+            return Ok(None);
+        }
+        Ok(Some(store::cursor(tx, user).await?.0))
+    }
+
+    /// At the end of a write, in its transaction: the events of every change it journaled
+    /// since `mark` (tasks and lists, however many), for [`TaskService::deliver_all`].
+    pub(super) async fn journaled_since(
+        &self,
+        tx: &mut DbConn,
+        user: &AuthUser,
+        mark: Option<i64>,
+    ) -> AppResult<Vec<TaskEvent>> {
+        match mark {
+            Some(after) => super::sync::events_since(tx, user, after).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// After the commit: delivers `events` in-process where the publisher says so.
+    pub(super) fn deliver_all(&self, events: Vec<TaskEvent>) {
+        for event in events {
+            self.publisher.delivered(&self.events, || event);
         }
     }
 

@@ -287,6 +287,18 @@ pub(in crate::tasks) async fn events_for_member(
     Ok(events)
 }
 
+/// The viewer's changes after `after` up to their latest, as events: what a write that
+/// delivers its own events (SQLite) journaled, read back in its transaction.
+pub(in crate::tasks) async fn events_since(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    after: i64,
+) -> AppResult<Vec<TaskEvent>> {
+    let (last, _) = store::cursor(conn, user).await?;
+    let reader = Reader::Viewer(user);
+    Ok(changes_page(conn, reader, after, after, last, None).await?.0)
+}
+
 /// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task or
 /// list with its current state, as seen by a client at `since`; and the number to read on
 /// from when the page was full (more may follow).

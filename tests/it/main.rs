@@ -33,6 +33,7 @@ mod lists;
 mod moves;
 mod openapi;
 mod operations;
+mod other_writers;
 mod pooler;
 mod positions;
 mod realtime;

@@ -48,6 +48,11 @@ impl Publisher {
         }
     }
 
+    /// True when the service delivers events itself after the commit (SQLite).
+    pub(in crate::tasks) fn in_process(&self) -> bool {
+        matches!(self, Publisher::InProcess { .. })
+    }
+
     /// After a commit: delivers the event built by `event` in-process, or nothing when the
     /// NOTIFY already carries it.
     pub(in crate::tasks) fn delivered(

@@ -8,20 +8,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::change_number;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::model::TaskRow;
 use crate::tasks::position as keys;
 use crate::tasks::visibility::visible_to;
 
-/// What a list's delete changed: its tasks (deleted or moved), and every task change
-/// (id, change number where the service delivers events itself, the row after it: `None`
-/// when deleted), in order.
+/// What a list's delete changed: its tasks (deleted or moved).
 pub(in crate::tasks) struct Emptied {
     pub(in crate::tasks) task_ids: Vec<i64>,
-    pub(in crate::tasks) changes: Vec<(i64, Option<i64>, Option<TaskRow>)>,
 }
 
 /// Deletes every task of the list (subtasks are in their parent's list, so they go too, in
@@ -39,14 +34,7 @@ pub(super) async fn delete_all(
             .await
     })?;
     ids.sort_unstable();
-    let mut changes = Vec::with_capacity(ids.len());
-    for gone_id in &ids {
-        changes.push((*gone_id, change_number(conn, viewer, *gone_id).await?, None));
-    }
-    Ok(Emptied {
-        task_ids: ids,
-        changes,
-    })
+    Ok(Emptied { task_ids: ids })
 }
 
 /// Moves every task of the list to the inbox, each a change (version one more): the top-level ones to the end of the inbox's top level, in their order in the
@@ -73,7 +61,6 @@ pub(super) async fn to_inbox(
         .filter(|(_, parent)| parent.is_none())
         .map(|(task, _)| *task)
         .collect();
-    let mut changes = Vec::with_capacity(members.len());
     let end = super::order::group_end(conn, viewer, None, None).await?;
     let mut keys = Vec::with_capacity(top.len());
     let mut last = end;
@@ -100,20 +87,18 @@ pub(super) async fn to_inbox(
         })?;
         let mut spread = keys::spread(inbox.len() + top.len()).into_iter();
         for (task, key) in inbox.iter().zip(spread.by_ref()) {
-            let row = write_task(conn, viewer, *task, None, Some(key), now).await?;
-            changes.extend(row);
+            write_task(conn, viewer, *task, None, Some(key), now).await?;
         }
         keys = spread.collect();
     }
     let mut keys = keys.into_iter();
     for (task, parent) in &members {
         let key = if parent.is_none() { keys.next() } else { None };
-        let row = write_task(conn, viewer, *task, Some(()), key, now).await?;
-        changes.extend(row);
+        write_task(conn, viewer, *task, Some(()), key, now).await?;
     }
     let mut task_ids: Vec<i64> = members.iter().map(|(task, _)| *task).collect();
     task_ids.sort_unstable();
-    Ok(Emptied { task_ids, changes })
+    Ok(Emptied { task_ids })
 }
 
 /// One task's change for [`to_inbox`]: to the inbox (when `to_inbox` is set) and / or to a
@@ -125,10 +110,10 @@ async fn write_task(
     to_inbox: Option<()>,
     key: Option<String>,
     now: NaiveDateTime,
-) -> QueryResult<Option<(i64, Option<i64>, Option<TaskRow>)>> {
+) -> QueryResult<()> {
     use crate::db::schema::tasks::dsl::*;
     let inbox: Option<Option<i64>> = to_inbox.map(|()| None);
-    let updated: Option<TaskRow> = db_run!(conn, |c| {
+    db_run!(conn, |c| {
         diesel::update(tasks.filter(id.eq(task)).filter(visible_to(viewer)))
             .set((
                 inbox.map(|none| list_id.eq(none)),
@@ -136,13 +121,8 @@ async fn write_task(
                 version.eq(version + 1),
                 updated_at.eq(now),
             ))
-            .returning(TaskRow::as_returning())
-            .get_result(c)
+            .execute(c)
             .await
-            .optional()
-    })?;
-    Ok(match updated {
-        None => None,
-        Some(row) => Some((task, change_number(conn, viewer, task).await?, Some(row))),
+            .map(drop)
     })
 }
