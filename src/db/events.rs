@@ -24,7 +24,6 @@ pub const CHANNEL: &str = "todo_api_task_events";
 /// `pg_stat_activity`.
 pub const LISTENER_APPLICATION_NAME: &str = "todo-api-listener";
 
-
 /// First wait before reconnecting the listener; doubled after each failure up to the maximum.
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);

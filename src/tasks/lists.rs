@@ -154,8 +154,7 @@ impl TaskService {
         let (deletion, events) = self
             .write_once(user, once, outcome, async |tx| {
                 let mark = self.journal_mark(tx, user).await?;
-                let emptied =
-                    store::delete(tx, user, id, tasks, &expect, now_micros()).await?;
+                let emptied = store::delete(tx, user, id, tasks, &expect, now_micros()).await?;
                 let emptied = emptied.map_err(|r| self.refused(r, None))?;
                 // Read back before the prune below may drop tombstones past the bound.
                 let events = self.journaled_since(tx, user, mark).await?;

@@ -67,7 +67,8 @@ impl TaskService {
         let kind = TaskEventKind::Deleted;
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
-        let ids = |deleted: &Vec<(i64, Option<i64>)>| Some(deleted.iter().map(|(id, _)| *id).collect());
+        let ids =
+            |deleted: &Vec<(i64, Option<i64>)>| Some(deleted.iter().map(|(id, _)| *id).collect());
         let deleted = self
             .write_once(user, once, ids, async |tx| {
                 // A completed parent takes its subtasks with it (`moves`).

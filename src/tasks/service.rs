@@ -21,8 +21,8 @@ use super::unit::UnitOfWork;
 use super::visibility;
 use super::{series, store};
 use crate::auth::AuthUser;
-use crate::db::{Db, DbConn};
 use crate::db::events::ListenerNotice;
+use crate::db::{Db, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Keyed;
 
@@ -200,8 +200,7 @@ impl TaskService {
                     let (position, renumbered) =
                         super::tree::room_at_end(tx, user, &input, now).await?;
                     let written =
-                        store::insert(tx, user, &input, position, now, self.max_tasks)
-                            .await?;
+                        store::insert(tx, user, &input, position, now, self.max_tasks).await?;
                     if let (Some(written), Some(tags)) = (&written, &input.tags) {
                         self.index_tags(tx, user, written.row.id, tags, now).await?;
                     }
@@ -240,8 +239,7 @@ impl TaskService {
                     // A new list or parent is a move to the end of that group (`moves`).
                     let (patch, moved) =
                         super::tree::placed_patch(tx, user, id, patch, now).await?;
-                    let written =
-                        store::update(tx, user, id, (&patch, &series), now).await?;
+                    let written = store::update(tx, user, id, (&patch, &series), now).await?;
                     if let (Some(_), Some(tags)) = (&written, &patch.tags) {
                         self.index_tags(tx, user, id, tags, now).await?;
                     }
@@ -270,8 +268,7 @@ impl TaskService {
                 hold(tx, user, id, &expect).await?;
                 let now = now_micros();
                 if completed
-                    && let Some(advanced) =
-                        series::complete_occurrence(tx, user, id, now).await?
+                    && let Some(advanced) = series::complete_occurrence(tx, user, id, now).await?
                 {
                     return Ok(Some(advanced));
                 }
@@ -295,9 +292,7 @@ impl TaskService {
             .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
                 let now = now_micros();
-                if let Some(advanced) =
-                    series::complete_occurrence(tx, user, id, now).await?
-                {
+                if let Some(advanced) = series::complete_occurrence(tx, user, id, now).await? {
                     return Ok(Some(advanced));
                 }
                 Ok(store::toggle(tx, user, id, now).await?)
@@ -326,8 +321,7 @@ impl TaskService {
                 store::lock_owner(tx, user).await?;
                 hold(tx, user, id, &expect).await?;
                 // Its subtasks go with it, each with its tombstone (`moves`).
-                let deleted =
-                    super::tree::delete_tree(tx, user, id).await?;
+                let deleted = super::tree::delete_tree(tx, user, id).await?;
                 if deleted.is_some() {
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
                 }

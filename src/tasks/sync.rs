@@ -123,7 +123,8 @@ impl TaskService {
                         cursor: last,
                     });
                 };
-                let (events, _) = changes_page(conn, Reader::Viewer(user), since, since, last, None).await?;
+                let (events, _) =
+                    changes_page(conn, Reader::Viewer(user), since, since, last, None).await?;
                 Ok(TaskChangeSet {
                     events,
                     cursor: last,
@@ -296,7 +297,9 @@ pub(in crate::tasks) async fn events_since(
 ) -> AppResult<Vec<TaskEvent>> {
     let (last, _) = store::cursor(conn, user).await?;
     let reader = Reader::Viewer(user);
-    Ok(changes_page(conn, reader, after, after, last, None).await?.0)
+    Ok(changes_page(conn, reader, after, after, last, None)
+        .await?
+        .0)
 }
 
 /// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task or

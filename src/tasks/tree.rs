@@ -146,16 +146,7 @@ pub(super) async fn plan(
         return Err(AppError::ListNotFound);
     }
     let mut others = Vec::new();
-    let position = place_in_group(
-        tx,
-        user,
-        task.id,
-        (list, parent),
-        to,
-        now,
-        &mut others,
-    )
-    .await?;
+    let position = place_in_group(tx, user, task.id, (list, parent), to, now, &mut others).await?;
     if list != task.list_id {
         // A subtree shares its root's list; its tasks keep their places under their parents.
         for id in descendants(tx, user, task.id).await?.concat() {

@@ -27,6 +27,7 @@ mod hostile;
 mod idempotency;
 mod idempotency_versions;
 mod isolation;
+mod list_events;
 mod list_tasks;
 mod list_writes;
 mod lists;

@@ -73,9 +73,15 @@ impl Live {
             last = cursor;
             assert_eq!(sse_id, Some(cursor.to_string()), "{sse}");
             assert_eq!(sse["kind"], ws["kind"], "{sse} / {ws}");
-            assert_eq!(sse["id"].as_i64().map(|i| i.to_string()), ws["id"].as_str().map(Into::into));
+            assert_eq!(
+                sse["id"].as_i64().map(|i| i.to_string()),
+                ws["id"].as_str().map(Into::into)
+            );
             assert_eq!(sse["task"]["title"], ws["task"]["title"]);
-            assert_eq!(sse["task"]["version"].as_i64(), ws["task"]["version"].as_i64());
+            assert_eq!(
+                sse["task"]["version"].as_i64(),
+                ws["task"]["version"].as_i64()
+            );
             seen.push((
                 ws["kind"].as_str().unwrap().to_owned(),
                 ws["id"].as_str().unwrap().parse().unwrap(),
@@ -112,14 +118,19 @@ async fn plain_sql_changes_reach_sync_and_live_streams_of_their_owner(backend: B
     };
 
     db.insert("alice", "from psql", None).await;
-    db.other_writer(&format!("UPDATE tasks SET title = 'retitled' WHERE id = {one}"))
-        .await;
+    db.other_writer(&format!(
+        "UPDATE tasks SET title = 'retitled' WHERE id = {one}"
+    ))
+    .await;
     db.other_writer(&format!("DELETE FROM tasks WHERE id = {two}"))
         .await;
 
     let sync = changes(app, "alice", &since).await;
     let changed = sync["changed"].as_array().expect("changed").clone();
-    let titles: Vec<&str> = changed.iter().map(|t| t["title"].as_str().unwrap()).collect();
+    let titles: Vec<&str> = changed
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
     assert_eq!(titles, ["from psql", "retitled"], "{sync}");
     assert_eq!(changed[1]["version"], 2, "the update bumped the version");
     assert_eq!(changed[0]["version"], 1);
@@ -128,10 +139,17 @@ async fn plain_sql_changes_reach_sync_and_live_streams_of_their_owner(backend: B
     if backend == Backend::Postgres {
         // Without a position of its own, the new task goes to the end of its group.
         let position = changed[0]["position"].as_str().unwrap();
-        assert!(position > last_position.as_str().unwrap(), "{position} after {last_position}");
+        assert!(
+            position > last_position.as_str().unwrap(),
+            "{position} after {last_position}"
+        );
     }
     let bob_sync = changes(app, "bob", &bob_since).await;
-    assert_eq!(bob_sync["changed"], json!([]), "bob sees nothing of alice's");
+    assert_eq!(
+        bob_sync["changed"],
+        json!([]),
+        "bob sees nothing of alice's"
+    );
     assert_eq!(bob_sync["deleted_ids"], json!([]));
 
     if let Some((mut alice_live, mut bob)) = live.take() {
@@ -139,7 +157,12 @@ async fn plain_sql_changes_reach_sync_and_live_streams_of_their_owner(backend: B
         assert_eq!(
             seen,
             [
-                ("CREATED".into(), inserted, Some("from psql".into()), Some(1)),
+                (
+                    "CREATED".into(),
+                    inserted,
+                    Some("from psql".into()),
+                    Some(1)
+                ),
                 ("UPDATED".into(), one, Some("retitled".into()), Some(2)),
                 ("DELETED".into(), two, None, None),
             ]
@@ -148,7 +171,10 @@ async fn plain_sql_changes_reach_sync_and_live_streams_of_their_owner(backend: B
     }
     // The server's own writes go on as before.
     alice
-        .put(&alice.tasks_path(&format!("/{inserted}")), json!({"title": "mine now"}))
+        .put(
+            &alice.tasks_path(&format!("/{inserted}")),
+            json!({"title": "mine now"}),
+        )
         .await
         .good(StatusCode::OK);
 }
@@ -177,9 +203,13 @@ async fn a_truncate_is_tombstones_and_reused_ids_never_fail_a_request(backend: B
 
     // What a test harness's reset does between tests (SQLite has no TRUNCATE).
     match backend {
-        Backend::Postgres => db.other_writer("TRUNCATE tasks RESTART IDENTITY CASCADE").await,
+        Backend::Postgres => {
+            db.other_writer("TRUNCATE tasks RESTART IDENTITY CASCADE")
+                .await
+        }
         Backend::Sqlite => {
-            db.other_writer("DELETE FROM task_tags; DELETE FROM tasks").await;
+            db.other_writer("DELETE FROM task_tags; DELETE FROM tasks")
+                .await;
         }
     }
 
@@ -187,7 +217,10 @@ async fn a_truncate_is_tombstones_and_reused_ids_never_fail_a_request(backend: B
     gone.sort();
     assert_eq!(sync["deleted_ids"], json!(gone), "{sync}");
     assert_eq!(sync["changed"], json!([]));
-    assert_eq!(changes(app, "bob", &bob_since).await["deleted_ids"], json!([bobs]));
+    assert_eq!(
+        changes(app, "bob", &bob_since).await["deleted_ids"],
+        json!([bobs])
+    );
     if let Some(live) = live.as_mut() {
         let seen = live.next(2).await;
         let kinds: Vec<(&str, i64)> = seen.iter().map(|(k, id, ..)| (k.as_str(), *id)).collect();
@@ -202,7 +235,10 @@ async fn a_truncate_is_tombstones_and_reused_ids_never_fail_a_request(backend: B
         assert_eq!(new_bob, gone[0], "the identity restarted");
     }
     let path = alice.tasks_path(&format!("/{new_alice}"));
-    alice.put(&path, json!({"title": "edited"})).await.good(StatusCode::OK);
+    alice
+        .put(&path, json!({"title": "edited"}))
+        .await
+        .good(StatusCode::OK);
     alice
         .patch(&alice.tasks_path(&format!("/{new_alice}/complete")))
         .await
@@ -227,13 +263,22 @@ async fn a_truncate_is_tombstones_and_reused_ids_never_fail_a_request(backend: B
     assert_eq!(bob_ids.len(), 2, "{bob_sync}");
     let alice_sync = changes(app, "alice", &since).await;
     assert_eq!(alice_sync["changed"], json!([]), "{alice_sync}");
-    assert!(alice_sync["deleted_ids"].as_array().unwrap().contains(&json!(new_alice)));
+    assert!(
+        alice_sync["deleted_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(new_alice))
+    );
     if let Some(live) = live.as_mut() {
         let seen = live.next(3).await;
         let kinds: Vec<(&str, i64)> = seen.iter().map(|(k, id, ..)| (k.as_str(), *id)).collect();
         assert_eq!(
             kinds,
-            [("CREATED", new_alice), ("UPDATED", new_alice), ("UPDATED", new_alice)]
+            [
+                ("CREATED", new_alice),
+                ("UPDATED", new_alice),
+                ("UPDATED", new_alice)
+            ]
         );
     }
 }
@@ -249,8 +294,10 @@ async fn a_stale_if_match_after_another_programs_update_is_412(backend: Backend)
     let tag = alice.get(&path).await.header("etag").unwrap().to_owned();
     assert_eq!(tag, format!("\"{id}-1\""));
 
-    db.other_writer(&format!("UPDATE tasks SET title = 'elsewhere' WHERE id = {id}"))
-        .await;
+    db.other_writer(&format!(
+        "UPDATE tasks SET title = 'elsewhere' WHERE id = {id}"
+    ))
+    .await;
     let read = alice.get(&path).await;
     assert_eq!(read.header("etag"), Some(format!("\"{id}-2\"").as_str()));
     let token = app.token("alice");

@@ -233,7 +233,10 @@ async fn postgres_requests_run_as_an_unprivileged_role_for_their_user() {
         .await;
 
     let seen = db
-        .query("SELECT tbl, op, role, privileged, user_id, row_user FROM seen", &[])
+        .query(
+            "SELECT tbl, op, role, privileged, user_id, row_user FROM seen",
+            &[],
+        )
         .await
         .unwrap();
     for table in ["tasks", "task_changes", "task_sync_cursors"] {
@@ -245,7 +248,11 @@ async fn postgres_requests_run_as_an_unprivileged_role_for_their_user() {
     for row in &seen {
         let what = format!("{}/{}", row.get::<_, &str>(0), row.get::<_, &str>(1));
         let table = row.get::<_, &str>(0);
-        let role = if table == "tasks" { APP_ROLE } else { "todo_api_journal" };
+        let role = if table == "tasks" {
+            APP_ROLE
+        } else {
+            "todo_api_journal"
+        };
         assert_eq!(row.get::<_, &str>(2), role, "{what}");
         assert_eq!(row.get::<_, Option<&str>>(5), Some("alice"), "{what}");
         assert!(!row.get::<_, bool>(3), "{what}: a privileged role");

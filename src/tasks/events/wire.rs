@@ -153,15 +153,24 @@ mod tests {
             panic!("not an event");
         };
         let task = event.task.expect("the task");
-        assert_eq!((event.kind, task.id, event.cursor), (TaskEventKind::Created, 4, Some(1)));
+        assert_eq!(
+            (event.kind, task.id, event.cursor),
+            (TaskEventKind::Created, 4, Some(1))
+        );
         assert_eq!(task.tags, vec!["a".to_owned()]);
-        assert_eq!(task.created_at.to_rfc3339(), "2026-11-25T05:43:55.132029+00:00");
+        assert_eq!(
+            task.created_at.to_rfc3339(),
+            "2026-11-25T05:43:55.132029+00:00"
+        );
 
         let deleted = r#"{"e": "task", "i": 2, "k": "deleted", "s": 5, "u": "alice"}"#;
         let Some(Received::Event(event)) = decode(deleted) else {
             panic!("not an event");
         };
-        assert_eq!((event.kind, event.task_id), (TaskEventKind::Deleted, Some(2)));
+        assert_eq!(
+            (event.kind, event.task_id),
+            (TaskEventKind::Deleted, Some(2))
+        );
 
         let large = r#"{"e": "task", "i": 2, "k": "updated", "s": 5, "u": "alice", "r": true}"#;
         assert!(matches!(decode(large), Some(Received::NeedsRows(r)) if r[0].after == 4));
@@ -171,16 +180,25 @@ mod tests {
             panic!("not a batch");
         };
         assert_eq!(ranges.len(), 2);
-        assert_eq!((ranges[1].owner.as_str(), ranges[1].after, ranges[1].upto), ("bob", 1, 2));
+        assert_eq!(
+            (ranges[1].owner.as_str(), ranges[1].after, ranges[1].upto),
+            ("bob", 1, 2)
+        );
 
         let list = r#"{"e": "list", "i": 3, "k": "updated", "s": 9, "u": "alice", "w": {"id": 3, "user_id": "alice", "name": "Work", "color": null, "position": "80", "version": 2, "created_at": "2026-11-25T06:43:55+00:00", "updated_at": "2026-11-25T06:43:55+00:00"}}"#;
         let Some(Received::Event(event)) = decode(list) else {
             panic!("not an event");
         };
-        assert_eq!((event.kind, event.list_id), (TaskEventKind::ListUpdated, Some(3)));
+        assert_eq!(
+            (event.kind, event.list_id),
+            (TaskEventKind::ListUpdated, Some(3))
+        );
         assert_eq!(event.list.expect("the list").name, "Work");
 
-        assert!(matches!(decode(r#"{"u": "", "k": "resync"}"#), Some(Received::ResyncAll)));
+        assert!(matches!(
+            decode(r#"{"u": "", "k": "resync"}"#),
+            Some(Received::ResyncAll)
+        ));
         assert!(decode("not json").is_none());
     }
 }

@@ -16,8 +16,7 @@ use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
 use crate::tasks::visibility::{
-    counter_of_owner, cursor_of, journal_of_owner, journal_visible_to, list_journal_of_owner,
-    owner,
+    counter_of_owner, cursor_of, journal_of_owner, journal_visible_to, list_journal_of_owner, owner,
 };
 
 /// A write that happened: the row after it and, where the service delivers the event itself
@@ -39,15 +38,13 @@ pub(in crate::tasks) async fn change_number(
     use crate::db::schema::task_changes as tc;
     match conn {
         DbConn::Postgres(_) => Ok(None),
-        DbConn::Sqlite(c) => {
-            tc::table
-                .filter(journal_visible_to(viewer))
-                .filter(tc::task_id.eq(task_id))
-                .select(tc::seq)
-                .first(&mut **c)
-                .await
-                .optional()
-        }
+        DbConn::Sqlite(c) => tc::table
+            .filter(journal_visible_to(viewer))
+            .filter(tc::task_id.eq(task_id))
+            .select(tc::seq)
+            .first(&mut **c)
+            .await
+            .optional(),
     }
 }
 

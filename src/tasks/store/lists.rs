@@ -372,12 +372,8 @@ pub(in crate::tasks) async fn delete(
         return Ok(Err(refusal));
     }
     let emptied = match tasks {
-        ListTasks::Delete => {
-            super::list_tasks::delete_all(conn, viewer, list).await?
-        }
-        ListTasks::MoveToInbox => {
-            super::list_tasks::to_inbox(conn, viewer, list, now).await?
-        }
+        ListTasks::Delete => super::list_tasks::delete_all(conn, viewer, list).await?,
+        ListTasks::MoveToInbox => super::list_tasks::to_inbox(conn, viewer, list, now).await?,
     };
     db_run!(conn, |c| {
         diesel::delete(

@@ -30,8 +30,8 @@ pub(super) use idempotency::{
     count_keys, find_key, forget_expired_keys, forget_key, lock_key, save_key,
 };
 pub(super) use journal::{
-    Entity, Written, changes_between, changes_for_member, cursor, prunable, prune,
-    prune_owner, prune_tombstones,
+    Entity, Written, changes_between, changes_for_member, cursor, prunable, prune, prune_owner,
+    prune_tombstones,
 };
 pub(super) use locks::{lock_lists, lock_owner};
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};

@@ -78,4 +78,3 @@ impl Shared {
 pub fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
-

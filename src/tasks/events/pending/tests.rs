@@ -133,7 +133,10 @@ async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
         .iter()
         .map(|e| e.task.as_ref().map(|t| t.title.as_str()))
         .collect();
-    assert_eq!(titles, [Some("second"), Some("third"), None, Some("fourth")]);
+    assert_eq!(
+        titles,
+        [Some("second"), Some("third"), None, Some("fourth")]
+    );
     assert_eq!(events[0].kind, TaskEventKind::Created);
     assert_eq!(received(&mut quiet), []);
 
