@@ -3,12 +3,12 @@
 //!
 //! The scripts are the statements the server issues for each request, as PostgreSQL logs them
 //! with `log_statement = all` (src/tasks/store/*.rs): the pool's check on checkout
-//! (`SELECT $1`), the list, and the write transactions (the owner's advisory lock and task
-//! count before a create, the INSERT / UPDATE, the change number, the `task_changes` row and a
-//! NOTIFY with an event-sized payload). Every unit is one transaction (reads READ ONLY) whose
-//! first round trip is the server's BEGIN batch (`db::transaction`): BEGIN, the statement
-//! budget, `SET LOCAL ROLE todo_api_app` and `set_config('app.user_id', …, true)` (row
-//! security, on by default), sent here as one pgbench pipeline, since `-M prepared` cannot
+//! (`SELECT 1`, one simple-protocol message), the list, and the write transactions (the
+//! owner's advisory locks and task count before a create, the INSERT / UPDATE, the change
+//! number, the `task_changes` row and a NOTIFY with an event-sized payload). Every unit is
+//! one transaction (reads READ ONLY) whose first round trip is the server's BEGIN batch
+//! (`db::transaction`): BEGIN, the statement budget, `SET LOCAL ROLE todo_api_app` and
+//! `set_config('app.user_id', …, true)` (row security, on by default), sent here as one pgbench pipeline, since `-M prepared` cannot
 //! prepare a multi-statement string. Parameters the server binds (timestamps, the user id)
 //! are computed in SQL here; the NOTIFY goes to a channel no server listens on. If the server's
 //! SQL changes, these scripts change with it.
@@ -78,7 +78,9 @@ impl Pgbench {
         );
         let create = format!(
             "{user}{PING}\n{}\
-             SELECT pg_advisory_xact_lock(hashtext('u' || :u));\n\
+             SELECT pg_advisory_xact_lock((hashtextextended('u' || :u, 0) & 4611686018427387903) \
+             | 4611686018427387904), pg_advisory_xact_lock((hashtextextended('u' || :u, 0) \
+             & 4611686018427387903) | -9223372036854775808);\n\
              SELECT COUNT(*) FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u);\n\
              INSERT INTO \"tasks\" (\"user_id\", \"title\", \"title_key\", \"description\", \
              \"description_key\", \"completed\", \"created_at\", \"updated_at\", \"priority\", \

@@ -66,6 +66,18 @@ pub struct DatabaseArgs {
     )]
     pub statement_timeout: Parsed<Duration>,
 
+    /// Longest `/readyz` waits for the database (e.g. 1s): past it, it answers 503 with
+    /// `unavailable`, so a load balancer gets a prompt answer from every probe during a database
+    /// outage instead of one per DB_TIMEOUT. Keep it under the balancer's probe timeout.
+    #[arg(
+        long,
+        env = "READY_TIMEOUT",
+        default_value = "1s",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub ready_timeout: Parsed<Duration>,
+
     /// Most database connections one user's requests hold (or wait for) at once; more wait,
     /// and after DB_TIMEOUT answer 503. 0: a quarter of DB_POOL_SIZE, at least 1.
     #[arg(

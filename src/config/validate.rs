@@ -86,6 +86,8 @@ pub struct Operations {
     pub max_lists_per_user: u64,
     /// REST writes without `If-Match` are refused (428).
     pub require_if_match: bool,
+    /// Longest `/readyz` waits for the database before answering 503.
+    pub ready_timeout: Duration,
 }
 
 impl Settings {
@@ -146,6 +148,7 @@ impl Settings {
             max_tags_per_user: limits.max_tags_per_user.get()?,
             max_lists_per_user: limits.max_lists_per_user.get()?,
             require_if_match: limits.require_if_match.get()?,
+            ready_timeout: self.database.ready_timeout.get()?,
         })
     }
 }

@@ -275,6 +275,7 @@ impl Db {
                 let mut config = ManagerConfig::default();
                 config.custom_setup =
                     Box::new(move |url| pooler::connect(&tls, url.to_owned(), pooler));
+                config.recycling_method = pooler::checkout_check();
                 let manager = PgManager::new_with_config(driver_url, config);
                 let pool = bb8::Pool::builder()
                     .max_size(options.max_size)

@@ -6,12 +6,15 @@
 //! Behind a pooler every statement of the pool runs inside a transaction (a server
 //! connection is ours only until the transaction ends), with diesel-async's statement cache
 //! off: each statement is prepared, run and closed within its transaction, so no named
-//! statement is left on a server connection for another client to collide with.
+//! statement is left on a server connection for another client to collide with. The one
+//! statement outside a transaction, the pool's check on checkout ([`checkout_check`]), is a
+//! single simple-protocol message, which a pooler runs on one server connection.
 
 use std::sync::Arc;
 
 use diesel::connection::CacheSize;
 use diesel::{ConnectionError, ConnectionResult, QueryResult};
+use diesel_async::pooled_connection::RecyclingMethod;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection, TransactionManager};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -148,6 +151,20 @@ pub(super) fn connect(
         Ok(conn)
     }
     .boxed()
+}
+
+/// The check a connection passes on its way out of the pool (bb8's `test_on_check_out`):
+/// `SELECT 1` as one simple-protocol message. diesel-async's own check (`Verified`) prepares
+/// `SELECT $1` and then runs it, two exchanges outside any transaction: behind a transaction
+/// pooler, when another client is busy, the second can reach a different server connection
+/// (`prepared statement "s35" does not exist`). The check then fails, and bb8 closes the
+/// connection and opens a new one: an idle instance whose heartbeat and prunes met each second
+/// logged in to the pooler again every second (on Neon a TLS handshake and a SCRAM login each).
+/// One message is one pooler transaction, on one server connection.
+pub(super) fn checkout_check() -> RecyclingMethod<AsyncPgConnection> {
+    RecyclingMethod::CustomFunction(Box::new(|conn: &mut AsyncPgConnection| {
+        conn.batch_execute("SELECT 1").boxed()
+    }))
 }
 
 impl Db {

@@ -19,24 +19,38 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// GET /readyz: 200 when every check passes, else 503; the body says which failed. Bounded by
-/// DB_TIMEOUT, like any request that needs the database.
+/// GET /readyz: 200 when every check passes, else 503; the body says which failed. The
+/// database checks share one bound of their own, READY_TIMEOUT (`ready_timeout`): during an
+/// outage a balancer probing every second must get an answer to every probe (`unavailable`),
+/// not one per DB_TIMEOUT; a database that answers nothing at all (packets dropped) would
+/// otherwise hold a probe for as long as the client waits.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (database, migrations) = match state.db.migrations_applied().await {
-        Ok(true) => ("ok", "ok"),
-        Ok(false) => ("ok", "pending"),
-        Err(error) => {
-            tracing::warn!(%error, "readiness: database unavailable");
-            ("unavailable", "unknown")
-        }
-    };
+    let bound = state.config.operations.ready_timeout;
+    let deadline = tokio::time::Instant::now() + bound;
+    let (database, migrations) =
+        match tokio::time::timeout_at(deadline, state.db.migrations_applied()).await {
+            Ok(Ok(true)) => ("ok", "ok"),
+            Ok(Ok(false)) => ("ok", "pending"),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "readiness: database unavailable");
+                ("unavailable", "unknown")
+            }
+            Err(_) => {
+                tracing::warn!(
+                    ?bound,
+                    "readiness: no answer from the database within READY_TIMEOUT"
+                );
+                ("unavailable", "unknown")
+            }
+        };
     // Writes failing for want of storage (see `db::health`) take the instance out of
     // rotation until a write succeeds again. (On a read-only PostgreSQL the migrations check
-    // fails as well: diesel's harness creates its table if missing.)
-    let storage = if state.db.storage_writable().await {
-        "ok"
-    } else {
-        "unavailable"
+    // fails as well: diesel's harness creates its table if missing.) Within what is left of
+    // the bound: unless storage is marked failing this answers at once, without the database.
+    let storage = match tokio::time::timeout_at(deadline, state.db.storage_writable()).await {
+        Ok(true) => "ok",
+        Ok(false) => "unavailable",
+        Err(_) => "unknown",
     };
     let keys = if state.verifier.keys_loaded() {
         "ok"

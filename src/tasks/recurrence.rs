@@ -260,19 +260,23 @@ fn parse_days(value: &str) -> Result<Vec<Weekday>, String> {
 }
 
 /// `UNTIL`: a date (`20261231`, the local date in the task's zone) or a UTC date-time
-/// (`20261231T235959Z`).
+/// (`20261231T235959Z`), in years 0001–9999 as due dates are (`rules::validate_due_date`): a
+/// year 0 would come back spelt in a way RFC 5545 has no room for.
 fn parse_until(value: &str) -> Result<End, String> {
     let wrong =
         || format!("UNTIL={value} must be a date (20261231) or a UTC date-time (20261231T235959Z)");
-    if value.len() == 8 {
-        return NaiveDate::parse_from_str(value, "%Y%m%d")
-            .map(End::UntilDate)
-            .map_err(|_| wrong());
+    let (end, year) = if value.len() == 8 {
+        let date = NaiveDate::parse_from_str(value, "%Y%m%d").map_err(|_| wrong())?;
+        (End::UntilDate(date), date.year())
+    } else {
+        let local = value.strip_suffix('Z').ok_or_else(wrong)?;
+        let at = NaiveDateTime::parse_from_str(local, "%Y%m%dT%H%M%S").map_err(|_| wrong())?;
+        (End::UntilInstant(at.and_utc()), at.year())
+    };
+    if !(1..=9999).contains(&year) {
+        return Err(format!("UNTIL={value} must be in years 0001 to 9999"));
     }
-    let local = value.strip_suffix('Z').ok_or_else(wrong)?;
-    NaiveDateTime::parse_from_str(local, "%Y%m%dT%H%M%S")
-        .map(|at| End::UntilInstant(at.and_utc()))
-        .map_err(|_| wrong())
+    Ok(end)
 }
 
 /// Checks a recurrence (body field `recurrence`) and returns its canonical spelling.

@@ -71,6 +71,12 @@ impl TaskChangeSet {
     }
 }
 
+/// The cursor a client sent, if any: an empty or blank one is none, on every API (a form or
+/// a query string sends `since=` for a cursor it does not have yet).
+fn given(since: Option<&str>) -> Option<&str> {
+    since.filter(|raw| !raw.trim().is_empty())
+}
+
 /// Reads a cursor a client sent back (`field` names the parameter in errors).
 fn parse_cursor(field: &str, raw: &str) -> AppResult<i64> {
     match raw.trim().parse::<i64>() {
@@ -96,7 +102,9 @@ impl TaskService {
         since: Option<&str>,
         field: &str,
     ) -> AppResult<TaskChangeSet> {
-        let since = since.map(|raw| parse_cursor(field, raw)).transpose()?;
+        let since = given(since)
+            .map(|raw| parse_cursor(field, raw))
+            .transpose()?;
         self.prune_expired(user).await?;
         self.work
             .read(user, async |conn| {
@@ -184,7 +192,7 @@ impl TaskService {
         let mut first: Vec<TaskEvent> = Vec::new();
         let mut covered = None;
         let mut replay = None;
-        if let Some(resume) = resume {
+        if let Some(resume) = given(resume) {
             let since = parse_cursor(field, resume)?;
             self.prune_expired(user).await?;
             let point = self

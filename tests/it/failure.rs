@@ -1,7 +1,10 @@
 //! Failure behaviour against a PostgreSQL the test stops and restarts under a running server:
 //! requests answer 503 `{"detail": "Service unavailable"}` within DB_TIMEOUT (never hang, never
 //! 500), readiness says the database is down, the service recovers by itself, and no write
-//! that was acknowledged is lost.
+//! that was acknowledged is lost. And readiness during an outage answers every probe within
+//! READY_TIMEOUT, on both backends: PostgreSQL behind a proxy that stops forwarding (the
+//! database answers nothing), SQLite locked by another process while the pool's one
+//! connection waits on it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -9,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::cluster::PgCluster;
-use crate::common::{Backend, TestApp};
+use crate::common::proxy::TcpProxy;
+use crate::common::{Backend, TestApp, pg};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -179,4 +183,132 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
         created_after_outage > 0,
         "no write succeeded after the database came back"
     );
+}
+
+backend_cases!(readiness_answers_within_its_own_bound_during_an_outage);
+
+/// READY_TIMEOUT as the test sets it; DB_TIMEOUT is set far above it.
+const READY_TIMEOUT: Duration = Duration::from_millis(500);
+/// Scheduling and HTTP on a shared machine, on top of READY_TIMEOUT.
+const READY_SLACK: Duration = Duration::from_millis(500);
+
+/// What makes the outage, and ends it.
+enum Outage {
+    /// PostgreSQL behind a proxy that stops forwarding.
+    Silent(TcpProxy),
+    /// A SQLite file whose write lock another connection takes (once the server made it).
+    Locked(Option<diesel::SqliteConnection>, tempfile::TempDir),
+}
+
+async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backend) {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    // The PostgreSQL database lives as long as the test.
+    let mut _database = None;
+    let (url, mut outage) = match backend {
+        Backend::Postgres => {
+            let Some(db) = pg::TempDatabase::create().await else {
+                return;
+            };
+            let admin = url::Url::parse(&pg::admin_url()).expect("TEST_POSTGRES_URL parses");
+            let upstream = format!(
+                "{}:{}",
+                admin.host_str().unwrap_or("127.0.0.1"),
+                admin.port().unwrap_or(5432)
+            );
+            let proxy = TcpProxy::start(&upstream).await;
+            let url = proxy.url(&db.url);
+            _database = Some(db);
+            (url, Outage::Silent(proxy))
+        }
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+            (url, Outage::Locked(None, dir))
+        }
+    };
+    let ready_timeout = format!("{}ms", READY_TIMEOUT.as_millis());
+    let app = TestApp::builder(backend)
+        .database_url(&url)
+        .arg("--ready-timeout", &ready_timeout)
+        .arg("--db-timeout", "10s")
+        .arg("--db-pool-size", "1")
+        .arg("--statement-timeout", "30s")
+        .start()
+        .await
+        .expect("the app starts");
+    app.anonymous().get("/readyz").await.good(StatusCode::OK);
+
+    // The outage begins.
+    let mut writer = None;
+    match &mut outage {
+        Outage::Silent(proxy) => proxy.stall(),
+        Outage::Locked(lock, dir) => {
+            let path = dir.path().join("todo.db");
+            let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap())
+                .expect("a connection of the test's own");
+            conn.batch_execute("BEGIN IMMEDIATE")
+                .expect("the write lock");
+            *lock = Some(conn);
+            // A write takes the pool's one connection and waits for the lock with it.
+            let (client, url, token) = (
+                app.client.clone(),
+                format!("{}/api/alice/tasks", app.base),
+                app.token("alice"),
+            );
+            writer = Some(tokio::spawn(async move {
+                let sent = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"title": "waits"}));
+                sent.send().await.expect("the write answers").status()
+            }));
+        }
+    }
+    let mut unavailable = 0;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let ready = app.anonymous().get("/readyz").await;
+        let took = started.elapsed();
+        assert!(
+            took <= READY_TIMEOUT + READY_SLACK,
+            "/readyz took {took:?} during the outage: {}",
+            ready.text
+        );
+        if ready.status == StatusCode::SERVICE_UNAVAILABLE {
+            let body = ready.json();
+            assert_eq!(body["status"], "unavailable", "{body}");
+            assert_eq!(body["checks"]["database"], "unavailable", "{body}");
+            eprintln!("measured: /readyz answered 503 in {took:?} during the outage");
+            unavailable += 1;
+            if unavailable == 3 {
+                break;
+            }
+        } else {
+            // The outage may not have reached the pool yet (the write on its way).
+            assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+        }
+    }
+    assert_eq!(
+        unavailable, 3,
+        "/readyz never said the database was unavailable"
+    );
+
+    // The outage ends: ready again, by itself.
+    match &mut outage {
+        Outage::Silent(proxy) => proxy.resume(),
+        Outage::Locked(lock, _) => {
+            if let Some(conn) = lock {
+                conn.batch_execute("COMMIT").expect("the lock is released");
+            }
+        }
+    }
+    if let Some(writer) = writer {
+        assert_eq!(writer.await.unwrap(), StatusCode::CREATED);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.anonymous().get("/readyz").await.status != StatusCode::OK {
+        assert!(Instant::now() < deadline, "/readyz did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -31,6 +31,7 @@ mod list_events;
 mod list_tasks;
 mod list_writes;
 mod lists;
+mod lock_keys;
 mod moves;
 mod openapi;
 mod operations;

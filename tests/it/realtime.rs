@@ -239,6 +239,18 @@ async fn sync_after_a_gap_returns_exactly_what_changed(backend: Backend) {
     assert_eq!(sorted_ids(&everything["changed"]), vec![t1, t2, t3]);
     assert_eq!(everything["deleted_ids"], json!([]));
     let cursor = everything["cursor"].as_str().unwrap().to_owned();
+    // An empty `since` is none, on both APIs: everything again.
+    assert_eq!(changes(a, "alice", Some("")).await, everything);
+    for query in [
+        r#"{ taskChanges(since: "") { changed { id } deletedIds cursor } }"#,
+        r#"{ taskChanges(since: "  ") { changed { id } deletedIds cursor } }"#,
+    ] {
+        let data = b.user("alice").graphql_data(query, json!({})).await;
+        let sync = &data["taskChanges"];
+        assert_eq!(sorted_ids(&sync["changed"]), vec![t1, t2, t3], "{query}");
+        assert_eq!(sync["deletedIds"], json!([]), "{query}");
+        assert_eq!(sync["cursor"], everything["cursor"], "{query}");
+    }
 
     // The client goes away; changes happen through both instances.
     let alice_b = b.user("alice");

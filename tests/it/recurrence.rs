@@ -129,6 +129,14 @@ async fn rest_refuses_bad_rules_naming_the_part(app: TestApp) {
             "numeric prefixes are not supported",
         ),
         ("COUNT=3", "FREQ is required"),
+        (
+            "FREQ=DAILY;UNTIL=00000101",
+            "UNTIL=00000101 must be in years 0001 to 9999",
+        ),
+        (
+            "FREQ=DAILY;UNTIL=00001231T235959Z",
+            "UNTIL=00001231T235959Z must be in years 0001 to 9999",
+        ),
     ] {
         let msg = refused(
             create(json!({"title": "t", "due_date": due, "recurrence": rule})).await,
@@ -180,16 +188,25 @@ const CREATE: &str = "mutation($input: CreateTaskInput!) { createTask(input: $in
 
 async fn graphql_refuses_bad_rules_naming_the_part(app: TestApp) {
     let alice = app.user("alice");
-    let input = json!({"title": "t", "dueDate": "2026-12-01T09:00:00Z", "recurrence": "FREQ=DAILY;BYMONTH=1"});
-    let body = alice.graphql(CREATE, json!({"input": input})).await;
-    let error = &body["errors"][0];
-    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
-    assert_eq!(error["extensions"]["field"], "recurrence", "{body}");
-    let message = error["message"].as_str().unwrap_or_default();
-    assert!(
-        message.starts_with("recurrence: ") && message.contains("BYMONTH is not supported"),
-        "{message}"
-    );
+    // An UNTIL outside years 0001–9999 is refused as a due date outside them is.
+    for (rule, says) in [
+        ("FREQ=DAILY;BYMONTH=1", "BYMONTH is not supported"),
+        (
+            "FREQ=DAILY;UNTIL=00000101",
+            "UNTIL=00000101 must be in years 0001 to 9999",
+        ),
+    ] {
+        let input = json!({"title": "t", "dueDate": "2026-12-01T09:00:00Z", "recurrence": rule});
+        let body = alice.graphql(CREATE, json!({"input": input})).await;
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(error["extensions"]["field"], "recurrence", "{body}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("recurrence: ") && message.contains(says),
+            "{message}"
+        );
+    }
     let input = json!({"title": "t", "timeZone": "Nowhere/Special"});
     let body = alice.graphql(CREATE, json!({"input": input})).await;
     assert_eq!(

@@ -160,13 +160,15 @@ $$;
 
 -- A task inserted without a position (a writer that knows nothing of manual order: the
 -- FastAPI reference's model has no such column) goes to the end of its group (same owner,
--- list and parent), under the owner's placement lock (`store::locks`), so concurrent creates
--- never share a key. The server always gives one.
+-- list and parent), under the owner's placement lock, so concurrent creates never share a
+-- key. The key is `store::locks`' (its kind's top bits `10`, then 62 bits of
+-- `hashtextextended(owner, 0)`): keep the two the same. The server always gives a position.
 ALTER TABLE tasks ALTER COLUMN position DROP DEFAULT;
 CREATE FUNCTION tasks_place() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext(NEW.user_id));
+    PERFORM pg_advisory_xact_lock(
+        (hashtextextended(NEW.user_id, 0) & ((1::bigint << 62) - 1)) | (1::bigint << 63));
     NEW.position := position_after((
         SELECT max(position) FROM tasks
         WHERE user_id = NEW.user_id

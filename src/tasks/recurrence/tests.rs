@@ -44,6 +44,11 @@ fn parses_the_subset_into_its_canonical_spelling() {
             "FREQ=MONTHLY;INTERVAL=2;COUNT=3",
         ),
         ("FREQ=YEARLY;UNTIL=20301231", "FREQ=YEARLY;UNTIL=20301231"),
+        ("FREQ=YEARLY;UNTIL=00010101", "FREQ=YEARLY;UNTIL=00010101"),
+        (
+            "FREQ=DAILY;UNTIL=99991231T235959Z",
+            "FREQ=DAILY;UNTIL=99991231T235959Z",
+        ),
         (
             "FREQ=DAILY;UNTIL=20301231T235959z",
             "FREQ=DAILY;UNTIL=20301231T235959Z",
@@ -109,6 +114,14 @@ fn refuses_anything_else_naming_the_part() {
             "UNTIL=20301231T235959 must be a date",
         ),
         ("FREQ=DAILY;UNTIL=20300231", "must be a date"),
+        (
+            "FREQ=DAILY;UNTIL=00000101",
+            "UNTIL=00000101 must be in years 0001 to 9999",
+        ),
+        (
+            "FREQ=DAILY;UNTIL=00001231T235959Z",
+            "must be in years 0001 to 9999",
+        ),
         ("FREQ=DAILY;UNTIL=tomorrow", "must be a date"),
         ("FREQ=DAILY;", "an empty part"),
         ("FREQ=DAILY;;COUNT=2", "an empty part"),

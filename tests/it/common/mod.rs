@@ -13,6 +13,7 @@ pub mod live;
 pub mod other_writer;
 pub mod pg;
 pub mod pgbouncer;
+pub mod proxy;
 
 use std::time::Duration;
 
