@@ -5,9 +5,10 @@ use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
+use super::events::{TaskChanges, TaskEvent};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::inputs::{CreateTaskInput, UpdateTaskInput};
-use super::types::{Task, TaskChanges, TaskEvent, TaskStats, Viewer};
+use super::types::{Task, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::idempotency::keyed;

@@ -155,7 +155,7 @@ impl TaskService {
         mark: Option<i64>,
     ) -> AppResult<Vec<TaskEvent>> {
         match mark {
-            Some(after) => super::sync::events_since(tx, user, after).await,
+            Some(after) => super::changes::events_since(tx, user, after).await,
             None => Ok(Vec::new()),
         }
     }

@@ -2,22 +2,20 @@
 //! where a user stands now (`cursor`), and the catch-up a live stream starts with
 //! (`catch_up`: the changes since the client's last cursor, then the live events after them,
 //! without gaps or repeats). REST's `/changes` and SSE and GraphQL's `changes` all read
-//! through here, and so does the event relay completing a notification from the journal
-//! ([`events_for_member`]).
+//! through here; the journal's entries become events in `tasks::changes`.
 //!
 //! It reads the change journal (`store::journal`) and the tasks; it never writes a task.
-
-use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt, stream};
 
+use super::changes::{Reader, changes_page};
 use super::events::{TaskEvent, TaskEventKind};
 use super::list_model::List;
 use super::model::{ListQuery, Task};
 use super::page::STREAM_PAGE_SIZE;
 use super::service::{TaskService, now_micros};
-use super::store::{self, Entity};
+use super::store;
 use super::visibility;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
@@ -273,139 +271,4 @@ async fn sync_point(conn: &mut DbConn, user: &AuthUser, since: Option<i64>) -> A
         Some(since) if since < pruned || since > last => Err(AppError::CursorExpired),
         _ => Ok(last),
     }
-}
-
-/// Whose journal a read of changes is for: a viewer syncing, or a member of an event's
-/// audience (the relay, completing a notification).
-#[derive(Clone, Copy)]
-enum Reader<'a> {
-    Viewer(&'a AuthUser),
-    Member(&'a str),
-}
-
-/// The changes of `member` numbered `after < seq <= upto`, as events (what the relay
-/// delivers for a notification that named them without carrying them): each with its row's
-/// current state; a change superseded since has no event here (its successor's follows).
-pub(in crate::tasks) async fn events_for_member(
-    conn: &mut DbConn,
-    member: &str,
-    after: i64,
-    upto: i64,
-) -> AppResult<Vec<TaskEvent>> {
-    let (events, _) = changes_page(conn, Reader::Member(member), after, after, upto, None).await?;
-    Ok(events)
-}
-
-/// The viewer's changes after `after` up to their latest, as events: what a write that
-/// delivers its own events (SQLite) journaled, read back in its transaction.
-pub(in crate::tasks) async fn events_since(
-    conn: &mut DbConn,
-    user: &AuthUser,
-    after: i64,
-) -> AppResult<Vec<TaskEvent>> {
-    let (last, _) = store::cursor(conn, user).await?;
-    let reader = Reader::Viewer(user);
-    Ok(changes_page(conn, reader, after, after, last, None)
-        .await?
-        .0)
-}
-
-/// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task or
-/// list with its current state, as seen by a client at `since`; and the number to read on
-/// from when the page was full (more may follow).
-async fn changes_page(
-    conn: &mut DbConn,
-    reader: Reader<'_>,
-    since: i64,
-    after: i64,
-    upto: i64,
-    limit: Option<i64>,
-) -> AppResult<(Vec<TaskEvent>, Option<i64>)> {
-    let (owner, entries) = match reader {
-        Reader::Viewer(user) => (
-            visibility::owner(user),
-            store::changes_between(conn, user, after, upto, limit).await?,
-        ),
-        Reader::Member(member) => (
-            member,
-            store::changes_for_member(conn, member, after, upto).await?,
-        ),
-    };
-    let next = match (entries.last(), limit) {
-        (Some(entry), Some(limit)) if entries.len() as i64 >= limit => Some(entry.seq),
-        _ => None,
-    };
-    let live = |entity| -> Vec<i64> {
-        entries
-            .iter()
-            .filter(|e| !e.deleted && e.entity == entity)
-            .map(|e| e.id)
-            .collect()
-    };
-    let (task_ids, list_ids) = (live(Entity::Task), live(Entity::List));
-    let (task_rows, list_rows) = match reader {
-        Reader::Viewer(user) => (
-            store::find_many(conn, user, &task_ids).await?,
-            store::lists::find_many(conn, user, &list_ids).await?,
-        ),
-        Reader::Member(member) => (
-            store::find_many_for_event(conn, member, &task_ids).await?,
-            store::lists::find_many_for(conn, member, &list_ids).await?,
-        ),
-    };
-    let mut tasks: HashMap<i64, Task> = task_rows
-        .into_iter()
-        .map(|row| {
-            let task = Task::from(row);
-            (task.id, task)
-        })
-        .collect();
-    let mut lists: HashMap<i64, List> = list_rows
-        .into_iter()
-        .map(|row| {
-            let list = List::from(row);
-            (list.id, list)
-        })
-        .collect();
-    let events = entries
-        .into_iter()
-        .filter_map(|entry| {
-            // New to a client at `since`, however often it changed since: it has to add it
-            // (in its latest state), not look for one to update.
-            let created = matches!(entry.created_seq, Some(created) if created > since);
-            let (id, seq) = (entry.id, entry.seq);
-            match entry.entity {
-                Entity::Task => {
-                    let (kind, task) = if entry.deleted {
-                        (TaskEventKind::Deleted, None)
-                    } else {
-                        // Missing: deleted after the counter was read; the next sync has it.
-                        let task = tasks.remove(&id)?;
-                        let kind = if created {
-                            TaskEventKind::Created
-                        } else {
-                            TaskEventKind::Updated
-                        };
-                        (kind, Some(task))
-                    };
-                    Some(TaskEvent::change(owner, kind, id, task, seq))
-                }
-                Entity::List => {
-                    let (kind, list) = if entry.deleted {
-                        (TaskEventKind::ListDeleted, None)
-                    } else {
-                        let list = lists.remove(&id)?;
-                        let kind = if created {
-                            TaskEventKind::ListCreated
-                        } else {
-                            TaskEventKind::ListUpdated
-                        };
-                        (kind, Some(list))
-                    };
-                    Some(TaskEvent::list_change(owner, kind, id, list, seq))
-                }
-            }
-        })
-        .collect();
-    Ok((events, next))
 }

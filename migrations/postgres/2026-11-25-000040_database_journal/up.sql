@@ -272,15 +272,16 @@ BEGIN
 END
 $$;
 
--- The journal of tasks: one function for every statement that changes them (transition
--- tables `old_rows` / `new_rows`), and for TRUNCATE (BEFORE, so it can still read the rows it
--- records as deleted: a `TRUNCATE tasks RESTART IDENTITY CASCADE` becomes every owner's
--- tombstones). An UPDATE records the rows whose version moved (a row rewritten as it was is
--- no change); a row that changed owner or id is a deletion for the old and a creation for
--- the new.
-CREATE FUNCTION tasks_journal() RETURNS trigger
+-- The journal of tasks and of lists: one function for every statement that changes either
+-- (transition tables `old_rows` / `new_rows`), and for TRUNCATE (BEFORE, so it can still read
+-- the rows it records as deleted: a `TRUNCATE tasks RESTART IDENTITY CASCADE` becomes every
+-- owner's tombstones). An UPDATE records the rows whose version moved (a row rewritten as it
+-- was is no change); a row that changed owner or id is a deletion for the old and a creation
+-- for the new. A single change's row goes without its search or name keys.
+CREATE FUNCTION journal_changes() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
+    entity text := CASE TG_TABLE_NAME WHEN 'tasks' THEN 'task' ELSE 'list' END;
     owners text[];
     ids bigint[];
     gone boolean[];
@@ -308,87 +309,43 @@ BEGIN
               WHERE NOT EXISTS (SELECT 1 FROM new_rows n
                                 WHERE n.id = o.id AND n.user_id = o.user_id)) c;
     ELSE
-        SELECT array_agg(t.user_id), array_agg(t.id), array_agg(true), array_agg(false)
-        INTO owners, ids, gone, born FROM tasks t;
+        EXECUTE format('SELECT array_agg(user_id), array_agg(id), array_agg(true), array_agg(false)
+                        FROM %I', TG_TABLE_NAME)
+        INTO owners, ids, gone, born;
     END IF;
     IF owners IS NULL THEN
         RETURN NULL;
     END IF;
     IF cardinality(owners) = 1 AND NOT gone[1] THEN
-        SELECT to_jsonb(n) - 'title_key' - 'description_key' INTO one
+        SELECT to_jsonb(n) - 'title_key' - 'description_key' - 'name_key' INTO one
         FROM new_rows n WHERE n.id = ids[1];
     END IF;
-    PERFORM journal_notify('task', owners, ids, gone, born, one);
+    PERFORM journal_notify(entity, owners, ids, gone, born, one);
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER tasks_journal_insert AFTER INSERT ON tasks
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tasks_journal();
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 CREATE TRIGGER tasks_journal_update AFTER UPDATE ON tasks
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tasks_journal();
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 CREATE TRIGGER tasks_journal_delete AFTER DELETE ON tasks
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tasks_journal();
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 CREATE TRIGGER tasks_journal_truncate BEFORE TRUNCATE ON tasks
-    FOR EACH STATEMENT EXECUTE FUNCTION tasks_journal();
-
--- The same for lists (`list_changes`), their row without the name key.
-CREATE FUNCTION task_lists_journal() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    owners text[];
-    ids bigint[];
-    gone boolean[];
-    born boolean[];
-    one jsonb;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(n.user_id), array_agg(n.id), array_agg(false), array_agg(true)
-        INTO owners, ids, gone, born FROM new_rows n;
-    ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(o.user_id), array_agg(o.id), array_agg(true), array_agg(false)
-        INTO owners, ids, gone, born FROM old_rows o;
-    ELSIF TG_OP = 'UPDATE' THEN
-        SELECT array_agg(c.user_id), array_agg(c.id), array_agg(c.deleted), array_agg(c.created)
-        INTO owners, ids, gone, born
-        FROM (SELECT n.user_id, n.id, false AS deleted,
-                     NOT EXISTS (SELECT 1 FROM old_rows o
-                                 WHERE o.id = n.id AND o.user_id = n.user_id) AS created
-              FROM new_rows n
-              WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id
-                                AND o.user_id = n.user_id AND o.version = n.version)
-              UNION ALL
-              SELECT o.user_id, o.id, true, false
-              FROM old_rows o
-              WHERE NOT EXISTS (SELECT 1 FROM new_rows n
-                                WHERE n.id = o.id AND n.user_id = o.user_id)) c;
-    ELSE
-        SELECT array_agg(t.user_id), array_agg(t.id), array_agg(true), array_agg(false)
-        INTO owners, ids, gone, born FROM task_lists t;
-    END IF;
-    IF owners IS NULL THEN
-        RETURN NULL;
-    END IF;
-    IF cardinality(owners) = 1 AND NOT gone[1] THEN
-        SELECT to_jsonb(n) - 'name_key' INTO one FROM new_rows n WHERE n.id = ids[1];
-    END IF;
-    PERFORM journal_notify('list', owners, ids, gone, born, one);
-    RETURN NULL;
-END
-$$;
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 CREATE TRIGGER task_lists_journal_insert AFTER INSERT ON task_lists
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION task_lists_journal();
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 CREATE TRIGGER task_lists_journal_update AFTER UPDATE ON task_lists
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION task_lists_journal();
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 CREATE TRIGGER task_lists_journal_delete AFTER DELETE ON task_lists
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION task_lists_journal();
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 CREATE TRIGGER task_lists_journal_truncate BEFORE TRUNCATE ON task_lists
-    FOR EACH STATEMENT EXECUTE FUNCTION task_lists_journal();
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 
 -- The functions that touch tables run as the journal's role, with a fixed search path (this
 -- schema, then the catalog; temporary objects last), so a writer's own objects can never
@@ -399,7 +356,7 @@ DECLARE
     f TEXT;
 BEGIN
     EXECUTE format('GRANT CREATE ON SCHEMA %I TO todo_api_journal', current_schema());
-    FOREACH f IN ARRAY ARRAY['tasks_place()', 'tasks_journal()', 'task_lists_journal()',
+    FOREACH f IN ARRAY ARRAY['tasks_place()', 'journal_changes()',
                              'journal_record(text, text[], bigint[], boolean[], boolean[])',
                              'journal_notify(text, text[], bigint[], boolean[], boolean[], jsonb)'] LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO todo_api_journal', f);
