@@ -58,8 +58,11 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     ("taskIds", Cost::Once),
     ("tags", Cost::Once),
     // The sync answer: every task changed since the cursor, bounded by the per-user task
-    // limit; a client must always be able to sync.
+    // limit; a client must always be able to sync. The same for its lists (bounded by
+    // MAX_LISTS_PER_USER) and the deleted lists' ids (issue 27).
     ("changed", Cost::Once),
+    ("changedLists", Cost::Once),
+    ("deletedListIds", Cost::Once),
 ];
 
 fn cost_of(name: &str) -> Option<Cost> {
