@@ -108,23 +108,24 @@ pub(in crate::tasks) async fn prunable(
     use crate::db::schema::list_changes as lc;
     use crate::db::schema::task_changes as tc;
     let lists = list_journal_of_owner(owner(viewer));
-    db_run!(conn, |c| {
-        let tasks: Option<i64> = tc::table
+    // One statement for both journals (one round trip): each side's newest, the larger wins.
+    let newest: Vec<Option<i64>> = db_run!(conn, |c| {
+        tc::table
             .filter(journal_visible_to(viewer))
             .filter(tc::deleted.eq(true))
             .filter(tc::changed_at.lt(before))
             .select(diesel::dsl::max(tc::seq))
-            .first(c)
-            .await?;
-        let lists: Option<i64> = lc::table
-            .filter(lists)
-            .filter(lc::deleted.eq(true))
-            .filter(lc::changed_at.lt(before))
-            .select(diesel::dsl::max(lc::seq))
-            .first(c)
-            .await?;
-        Ok(tasks.max(lists))
-    })
+            .union_all(
+                lc::table
+                    .filter(lists)
+                    .filter(lc::deleted.eq(true))
+                    .filter(lc::changed_at.lt(before))
+                    .select(diesel::dsl::max(lc::seq)),
+            )
+            .load(c)
+            .await
+    })?;
+    Ok(newest.into_iter().flatten().max())
 }
 
 /// The newest of the viewer's tombstones past the `keep` newest, if there are more.
