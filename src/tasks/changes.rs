@@ -87,16 +87,20 @@ pub(super) async fn changes_page(
             .collect()
     };
     let (task_ids, list_ids) = (live(Entity::Task), live(Entity::List));
-    let (task_rows, list_rows) = match reader {
-        Reader::Viewer(user) => (
-            store::find_many(conn, user, &task_ids).await?,
-            store::lists::find_many(conn, user, &list_ids).await?,
-        ),
-        Reader::Member(member) => (
-            store::find_many_for_event(conn, member, &task_ids).await?,
-            store::lists::find_many_for(conn, member, &list_ids).await?,
-        ),
-    };
+    // No read for a kind with nothing to read (most pages have tasks only, or nothing).
+    let (mut task_rows, mut list_rows) = (Vec::new(), Vec::new());
+    if !task_ids.is_empty() {
+        task_rows = match reader {
+            Reader::Viewer(user) => store::find_many(conn, user, &task_ids).await?,
+            Reader::Member(member) => store::find_many_for_event(conn, member, &task_ids).await?,
+        };
+    }
+    if !list_ids.is_empty() {
+        list_rows = match reader {
+            Reader::Viewer(user) => store::lists::find_many(conn, user, &list_ids).await?,
+            Reader::Member(member) => store::lists::find_many_for(conn, member, &list_ids).await?,
+        };
+    }
     let mut tasks: HashMap<i64, Task> = task_rows
         .into_iter()
         .map(|row| {

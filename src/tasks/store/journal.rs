@@ -8,7 +8,9 @@
 //! It must not read or write `tasks` itself (that is `query` and `write`).
 
 use chrono::NaiveDateTime;
+use diesel::IntoSql;
 use diesel::prelude::*;
+use diesel::query_dsl::positional_order_dsl::PositionalOrderDsl;
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
@@ -242,45 +244,50 @@ async fn changes_of(
 ) -> QueryResult<Vec<ChangeEntry>> {
     use crate::db::schema::list_changes as lc;
     use crate::db::schema::task_changes as tc;
-    type Row = (i64, i64, bool, Option<i64>);
-    let (tasks, lists): (Vec<Row>, Vec<Row>) = db_run!(conn, |c| {
-        let mut q = tc::table
+    type Row = (i64, i64, bool, Option<i64>, bool);
+    // One statement for both journals (one round trip, and cacheable: nothing boxed); the
+    // last column tells a list's entry from a task's. A UNION is ordered by position only
+    // (diesel's `PositionalOrderDsl`, documented for this use on `union_all`, though not yet
+    // declared stable: Cargo.lock pins the diesel it was written against).
+    let limit_rows = limit.unwrap_or(i64::MAX);
+    let rows: Vec<Row> = db_run!(conn, |c| {
+        tc::table
             .filter(journal_of_owner(who))
             .filter(tc::seq.gt(after))
             .filter(tc::seq.le(upto))
-            .order_by(tc::seq.asc())
-            .select((tc::seq, tc::task_id, tc::deleted, tc::created_seq))
-            .into_boxed();
-        let mut l = lc::table
-            .filter(list_journal_of_owner(who))
-            .filter(lc::seq.gt(after))
-            .filter(lc::seq.le(upto))
-            .order_by(lc::seq.asc())
-            .select((lc::seq, lc::list_id, lc::deleted, lc::created_seq))
-            .into_boxed();
-        if let Some(limit) = limit {
-            q = q.limit(limit);
-            l = l.limit(limit);
-        }
-        Ok::<_, diesel::result::Error>((q.load(c).await?, l.load(c).await?))
+            .select((
+                tc::seq,
+                tc::task_id,
+                tc::deleted,
+                tc::created_seq,
+                false.into_sql::<diesel::sql_types::Bool>(),
+            ))
+            .union_all(
+                lc::table
+                    .filter(list_journal_of_owner(who))
+                    .filter(lc::seq.gt(after))
+                    .filter(lc::seq.le(upto))
+                    .select((
+                        lc::seq,
+                        lc::list_id,
+                        lc::deleted,
+                        lc::created_seq,
+                        true.into_sql::<diesel::sql_types::Bool>(),
+                    )),
+            )
+            .positional_order_by(1_u32)
+            .limit(limit_rows)
+            .load(c)
+            .await
     })?;
-    let entry = |entity| {
-        move |(seq, id, deleted, created_seq): Row| ChangeEntry {
+    Ok(rows
+        .into_iter()
+        .map(|(seq, id, deleted, created_seq, list)| ChangeEntry {
             seq,
-            entity,
+            entity: if list { Entity::List } else { Entity::Task },
             id,
             deleted,
             created_seq,
-        }
-    };
-    let mut entries: Vec<ChangeEntry> = tasks
-        .into_iter()
-        .map(entry(Entity::Task))
-        .chain(lists.into_iter().map(entry(Entity::List)))
-        .collect();
-    entries.sort_unstable_by_key(|e| e.seq);
-    if let Some(limit) = limit {
-        entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    }
-    Ok(entries)
+        })
+        .collect())
 }
