@@ -1,6 +1,6 @@
-//! The database side of task events: `pg_notify` inside a write's transaction ([`Notify`]),
-//! and the one `LISTEN` connection per instance ([`listen`], on the direct session URL) that
-//! hears every instance's writes, reconnecting with backoff when it drops.
+//! The database side of task events: the one `LISTEN` connection per instance ([`listen`],
+//! on the direct session URL) that hears every writer's changes (the journal triggers
+//! notify), reconnecting with backoff when it drops.
 //!
 //! The listener proves that it hears (`db::heartbeat`): LISTEN through a transaction pooler
 //! is accepted and then hears nothing, so "connected" proves nothing.
@@ -8,17 +8,12 @@
 //! It moves opaque payload strings only; what they mean (and who receives them) is the tasks
 //! event router's business.
 
-use std::future::Future;
 use std::time::Duration;
 
-use diesel::QueryResult;
-use diesel::sql_types::Text;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
 
-use super::SqliteConn;
 pub use super::heartbeat::{EventHealth, HEARTBEAT_CHANNEL, Heartbeat};
 use super::tls::PgTls;
 
@@ -28,9 +23,6 @@ pub const CHANNEL: &str = "todo_api_task_events";
 /// `application_name` of the listening connection, so operators (and tests) can find it in
 /// `pg_stat_activity`.
 pub const LISTENER_APPLICATION_NAME: &str = "todo-api-listener";
-
-/// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
-pub const MAX_PAYLOAD_BYTES: usize = 7999;
 
 /// First wait before reconnecting the listener; doubled after each failure up to the maximum.
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -43,39 +35,12 @@ const LIVENESS_INTERVAL: Duration = Duration::from_secs(30);
 /// How a backend's task events travel from the write to the subscribers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventTransport {
-    /// PostgreSQL: `NOTIFY` inside the write's transaction, heard back by every instance's
-    /// LISTEN connection (this one's too).
+    /// PostgreSQL: the journal trigger's `NOTIFY` inside the write's transaction (whoever
+    /// wrote: `2026-11-25-000040_database_journal`), heard by every instance's LISTEN
+    /// connection (this one's too).
     Notify,
     /// SQLite: one instance; the service delivers in-process after the commit.
     InProcess,
-}
-
-/// Publishing an event inside the current transaction. PostgreSQL sends it on commit (and
-/// never if the transaction rolls back); SQLite has no such thing, so the service delivers its
-/// events in-process after the commit instead.
-pub trait Notify {
-    /// Queues `payload` on [`CHANNEL`].
-    fn notify<'a>(
-        &'a mut self,
-        payload: &'a str,
-    ) -> impl Future<Output = QueryResult<()>> + Send + 'a;
-}
-
-impl Notify for AsyncPgConnection {
-    async fn notify(&mut self, payload: &str) -> QueryResult<()> {
-        diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<Text, _>(CHANNEL)
-            .bind::<Text, _>(payload)
-            .execute(self)
-            .await
-            .map(drop)
-    }
-}
-
-impl Notify for SqliteConn {
-    async fn notify(&mut self, _payload: &str) -> QueryResult<()> {
-        Ok(())
-    }
 }
 
 /// What the listener tells the event router.

@@ -41,9 +41,20 @@ diesel::table! {
 }
 
 diesel::table! {
-    task_changes (task_id) {
+    task_changes (user_id, task_id) {
         task_id -> BigInt,
         user_id -> Text,
+        seq -> BigInt,
+        deleted -> Bool,
+        changed_at -> Timestamp,
+        created_seq -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    list_changes (user_id, list_id) {
+        user_id -> Text,
+        list_id -> BigInt,
         seq -> BigInt,
         deleted -> Bool,
         changed_at -> Timestamp,

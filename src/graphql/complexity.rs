@@ -70,8 +70,11 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     ("taskIds", Cost::Once),
     ("tags", Cost::Once),
     // The sync answer: every task changed since the cursor, bounded by the per-user task
-    // limit; a client must always be able to sync.
+    // limit; a client must always be able to sync. The same for its lists (bounded by
+    // MAX_LISTS_PER_USER) and the deleted lists' ids (issue 27).
     ("changed", Cost::Once),
+    ("changedLists", Cost::Once),
+    ("deletedListIds", Cost::Once),
 ];
 
 fn cost_of(name: &str) -> Option<Cost> {
@@ -153,7 +156,14 @@ struct Rows<'a> {
 
 /// The lists of rows: each of these returns rows of the user's (tasks, lists), so it holds at
 /// most what the user's caps allow, once per row above it.
-const ROW_LISTS: &[&str] = &["tasks", "tasksConnection", "subtasks", "lists", "changed"];
+const ROW_LISTS: &[&str] = &[
+    "tasks",
+    "tasksConnection",
+    "subtasks",
+    "lists",
+    "changed",
+    "changedLists",
+];
 
 /// The fields that return one row that many items of a list may share (a task's list, its
 /// parent): below them inside a list, a list of rows would be resolved again for every item

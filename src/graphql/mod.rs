@@ -20,6 +20,7 @@ mod cache;
 pub(crate) mod code;
 mod complexity;
 mod error;
+mod events;
 pub mod graphiql;
 mod http;
 mod idempotency;

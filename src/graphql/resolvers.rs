@@ -4,11 +4,12 @@
 use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
-use super::budget::{charge_tasks, ensure_room};
+use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::{bad_argument, to_graphql_error};
+use super::events::{TaskChanges, TaskEvent};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::inputs::{CreateTaskInput, UpdateTaskInput};
-use super::types::{Task, TaskChanges, TaskEvent, TaskStats, Viewer};
+use super::types::{Task, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::idempotency::keyed;
@@ -57,6 +58,7 @@ impl TaskQuery {
             ctx,
             set.events.iter().filter_map(|event| event.task.as_ref()),
         )?;
+        charge_lists(ctx, &set.changed_lists())?;
         Ok(set.into())
     }
 

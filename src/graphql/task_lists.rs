@@ -16,8 +16,9 @@ use crate::idempotency::keyed;
 use crate::tasks;
 use crate::tasks::{ListPatch, ListPlacement, NewList, Precondition};
 
-/// A list of the signed-in user's: a named group of tasks with its own manual order. Lists
-/// are not in `taskEvents` or `taskChanges` (their tasks' changes are).
+/// A list of the signed-in user's: a named group of tasks with its own manual order. Its
+/// changes are in `taskEvents` (`LIST_CREATED`, `LIST_UPDATED`, `LIST_DELETED`) and
+/// `taskChanges` (`changedLists`, `deletedListIds`), numbered with the tasks' on one cursor.
 #[derive(SimpleObject)]
 #[graphql(name = "List", complex)]
 pub struct TaskList {

@@ -16,7 +16,7 @@ use crate::tasks::time::rfc3339;
 use crate::tasks::{List, ListColor, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
 
 /// A list as REST shows it.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[schema(as = List)]
 pub struct ListJson {
     id: i64,

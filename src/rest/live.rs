@@ -25,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::TaskJson;
+use super::list_body::ListJson;
 use super::openapi::{ListErrors, Slashed, UserPath};
 use super::tasks::Owner;
 use crate::AppState;
@@ -50,6 +51,10 @@ pub struct ChangesJson {
     changed: Vec<TaskJson>,
     /// Ids of the tasks deleted since the cursor.
     deleted_ids: Vec<i64>,
+    /// Lists created or changed since the cursor, as they are now (every list without one).
+    changed_lists: Vec<ListJson>,
+    /// Ids of the lists deleted since the cursor.
+    deleted_list_ids: Vec<i64>,
     /// Send it as `since` next time.
     cursor: String,
 }
@@ -81,6 +86,8 @@ async fn changes(
     let set = tasks.changes(&user, since.as_deref(), "since").await?;
     Ok(Json(ChangesJson {
         deleted_ids: set.deleted_ids(),
+        changed_lists: set.changed_lists().iter().map(ListJson::from).collect(),
+        deleted_list_ids: set.deleted_list_ids(),
         cursor: set.cursor_text(),
         changed: set.changed().into_iter().map(TaskJson::from).collect(),
     }))
@@ -91,20 +98,32 @@ fn kind_name(kind: TaskEventKind) -> &'static str {
         TaskEventKind::Created => "CREATED",
         TaskEventKind::Updated => "UPDATED",
         TaskEventKind::Deleted => "DELETED",
+        TaskEventKind::ListCreated => "LIST_CREATED",
+        TaskEventKind::ListUpdated => "LIST_UPDATED",
+        TaskEventKind::ListDeleted => "LIST_DELETED",
         TaskEventKind::Resync => "RESYNC",
     }
 }
 
 /// One SSE message: `id` is the cursor after the change (what `Last-Event-ID` resumes from),
-/// `data` the event as JSON with the task in the REST shape.
+/// `data` the event as JSON with the task (`id`, `task`) or, for a `LIST_*` kind, the list
+/// (`list_id`, `list`) in the REST shape.
 fn sse_event(event: TaskEvent) -> Event {
     let cursor = event.cursor_text();
-    let data = json!({
-        "kind": kind_name(event.kind),
-        "id": event.task_id,
-        "task": event.task.map(TaskJson::from),
-        "cursor": cursor,
-    });
+    let data = match event.list_id {
+        Some(list_id) => json!({
+            "kind": kind_name(event.kind),
+            "list_id": list_id,
+            "list": event.list.as_ref().map(ListJson::from),
+            "cursor": cursor,
+        }),
+        None => json!({
+            "kind": kind_name(event.kind),
+            "id": event.task_id,
+            "task": event.task.map(TaskJson::from),
+            "cursor": cursor,
+        }),
+    };
     let sse = Event::default().data(data.to_string());
     match cursor {
         Some(cursor) => sse.id(cursor),

@@ -119,8 +119,9 @@ impl List {
     }
 }
 
-/// A row of `task_lists` as both backends return it.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A row of `task_lists` as both backends return it, and as the journal trigger's NOTIFY
+/// carries it (`events::wire`).
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = task_lists)]
 pub(crate) struct ListRow {
     pub(super) id: i64,
@@ -129,7 +130,9 @@ pub(crate) struct ListRow {
     color: Option<String>,
     pub(super) position: String,
     version: i64,
+    #[serde(deserialize_with = "super::model::row_time")]
     created_at: NaiveDateTime,
+    #[serde(deserialize_with = "super::model::row_time")]
     updated_at: NaiveDateTime,
 }
 

@@ -1,17 +1,18 @@
 //! List operations of [`TaskService`] (issue 21): read, create, update, move and delete a
 //! user's lists, each one unit of work like the task operations, keyed writes at most once
 //! (`write_once`). Deleting a list deletes its tasks or moves them to the inbox in the same
-//! transaction, each task change through the journal, and publishes each task's event after
-//! the commit, so sync, SSE and subscriptions see every affected task. Lists themselves have
-//! no journal or events (clients re-read `lists` after a list write of their own).
+//! transaction. Every list and task change is journaled by the database (issue 27), so sync,
+//! SSE and subscriptions see each list (`List…` events, tombstones for deleted lists) and
+//! each affected task; where the service delivers events itself (SQLite) it reads back what
+//! the write journaled and delivers it after the commit.
 //!
 //! The rules for a list's fields are `list_model`'s; the SQL is `store::lists`'.
 
 use super::list_model::{List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
-use super::service::{TaskService, event_payload, now_micros};
+use super::service::{TaskService, now_micros};
 use super::store::lists::{self as store, Refusal};
 use super::store::prune_tombstones;
-use super::{Precondition, Task, TaskEventKind};
+use super::{Precondition, TaskEvent};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::Keyed;
@@ -66,19 +67,17 @@ impl TaskService {
         once: Option<Keyed<'_, List>>,
     ) -> AppResult<List> {
         let input = input.validated()?;
-        let row = self
-            .write_once(
-                user,
-                once,
-                |list: &List| Some(list.clone()),
-                async |tx| {
-                    let row = store::insert(tx, user, &input, now_micros(), self.max_lists).await?;
-                    let row = row.map_err(|r| self.refused(r, Some(&input.name)))?;
-                    Ok(List::from(row))
-                },
-            )
+        let _turn = self.publisher.turn().await;
+        let (list, events) = self
+            .write_once(user, once, listed, async |tx| {
+                let mark = self.journal_mark(tx, user).await?;
+                let row = store::insert(tx, user, &input, now_micros(), self.max_lists).await?;
+                let row = row.map_err(|r| self.refused(r, Some(&input.name)))?;
+                Ok((List::from(row), self.journaled_since(tx, user, mark).await?))
+            })
             .await?;
-        Ok(row)
+        self.deliver_all(events);
+        Ok(list)
     }
 
     /// Renames and / or recolours one of the user's lists.
@@ -91,17 +90,17 @@ impl TaskService {
         once: Option<Keyed<'_, List>>,
     ) -> AppResult<List> {
         let patch = patch.validated()?;
-        self.write_once(
-            user,
-            once,
-            |list: &List| Some(list.clone()),
-            async |tx| {
+        let _turn = self.publisher.turn().await;
+        let (list, events) = self
+            .write_once(user, once, listed, async |tx| {
+                let mark = self.journal_mark(tx, user).await?;
                 let row = store::update(tx, user, id, &patch, &expect, now_micros()).await?;
                 let row = row.map_err(|r| self.refused(r, patch.name.as_deref()))?;
-                Ok(List::from(row))
-            },
-        )
-        .await
+                Ok((List::from(row), self.journaled_since(tx, user, mark).await?))
+            })
+            .await?;
+        self.deliver_all(events);
+        Ok(list)
     }
 
     /// Moves one of the user's lists right after or before another of theirs, or to the end.
@@ -117,11 +116,10 @@ impl TaskService {
             ListPlacement::Before(_) => "before_id",
             _ => "after_id",
         };
-        self.write_once(
-            user,
-            once,
-            |list: &List| Some(list.clone()),
-            async |tx| {
+        let _turn = self.publisher.turn().await;
+        let (list, events) = self
+            .write_once(user, once, listed, async |tx| {
+                let mark = self.journal_mark(tx, user).await?;
                 let row = store::move_to(tx, user, id, placement, &expect, now_micros()).await?;
                 let row = row.map_err(|r| match self.refused(r, None) {
                     AppError::Validation(mut errors) => {
@@ -132,14 +130,16 @@ impl TaskService {
                     }
                     other => other,
                 })?;
-                Ok(List::from(row))
-            },
-        )
-        .await
+                Ok((List::from(row), self.journaled_since(tx, user, mark).await?))
+            })
+            .await?;
+        self.deliver_all(events);
+        Ok(list)
     }
 
     /// Deletes one of the user's lists, first deleting its tasks or moving them to the
-    /// inbox, in one transaction; each task's change is journalled and its event published.
+    /// inbox, in one transaction; the list leaves a tombstone, and each task's change is
+    /// journaled and published with it.
     pub async fn delete_list(
         &self,
         user: &AuthUser,
@@ -148,19 +148,16 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, ListDeletion>>,
     ) -> AppResult<ListDeletion> {
-        let kind = match tasks {
-            ListTasks::Delete => TaskEventKind::Deleted,
-            ListTasks::MoveToInbox => TaskEventKind::Updated,
-        };
-        let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
         let outcome = |done: &(ListDeletion, Vec<_>)| Some(done.0.clone());
-        let (deletion, changes) = self
+        let (deletion, events) = self
             .write_once(user, once, outcome, async |tx| {
-                let emptied =
-                    store::delete(tx, user, id, tasks, &expect, now_micros(), &payload).await?;
+                let mark = self.journal_mark(tx, user).await?;
+                let emptied = store::delete(tx, user, id, tasks, &expect, now_micros()).await?;
                 let emptied = emptied.map_err(|r| self.refused(r, None))?;
+                // Read back before the prune below may drop tombstones past the bound.
+                let events = self.journaled_since(tx, user, mark).await?;
                 if tasks == ListTasks::Delete && !emptied.task_ids.is_empty() {
                     prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
                 }
@@ -169,13 +166,15 @@ impl TaskService {
                     tasks,
                     task_ids: emptied.task_ids,
                 };
-                Ok((deletion, emptied.changes))
+                Ok((deletion, events))
             })
             .await?;
-        for (task_id, seq, row) in changes {
-            let task = row.map(Task::from);
-            self.delivered(user, kind, task_id, task.as_ref(), Some(seq));
-        }
+        self.deliver_all(events);
         Ok(deletion)
     }
+}
+
+/// The outcome a keyed list write stores: the list it answered with.
+fn listed(done: &(List, Vec<TaskEvent>)) -> Option<List> {
+    Some(done.0.clone())
 }

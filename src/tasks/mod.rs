@@ -7,6 +7,7 @@
 //! by it; RLS and shared lists plug in there), and `unit` is the one place that checks a
 //! connection out for a viewer (one transaction per write; where `app.user_id` will be set).
 
+mod changes;
 mod conditional;
 pub mod events;
 mod idempotency;

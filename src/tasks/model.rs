@@ -18,8 +18,9 @@ use crate::error::{AppError, AppResult};
 
 pub use super::task::{Category, Precondition, Priority, Task, category_names, priority_names};
 
-/// A row of `tasks` as both backends return it (timestamps are UTC without zone).
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A row of `tasks` as both backends return it (timestamps are UTC without zone), and as the
+/// database's journal trigger sends it in a NOTIFY (its `to_jsonb`: `events::wire`).
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskRow {
     pub(super) id: i64,
@@ -27,11 +28,15 @@ pub(crate) struct TaskRow {
     title: String,
     description: Option<String>,
     completed: bool,
+    #[serde(deserialize_with = "row_time")]
     created_at: NaiveDateTime,
+    #[serde(deserialize_with = "row_time")]
     updated_at: NaiveDateTime,
     priority: i16,
     category: String,
+    #[serde(deserialize_with = "row_time_or_null")]
     due_date: Option<NaiveDateTime>,
+    #[serde(deserialize_with = "row_time_or_null")]
     completed_at: Option<NaiveDateTime>,
     version: i64,
     list_id: Option<i64>,
@@ -41,7 +46,27 @@ pub(crate) struct TaskRow {
     recurrence: Option<String>,
     time_zone: String,
     /// The due date the series began with (`tasks::series`).
+    #[serde(deserialize_with = "row_time_or_null")]
     pub(super) recurrence_start: Option<NaiveDateTime>,
+}
+
+/// A `timestamptz` as PostgreSQL's `to_jsonb` spells it (RFC 3339 with the session's offset),
+/// in UTC without zone as the row has it.
+pub(crate) fn row_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|at| at.naive_utc())
+        .map_err(serde::de::Error::custom)
+}
+
+/// [`row_time`] of a nullable column.
+pub(crate) fn row_time_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<NaiveDateTime>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Time(#[serde(deserialize_with = "row_time")] NaiveDateTime);
+    let time = <Option<Time> as serde::Deserialize>::deserialize(d)?;
+    Ok(time.map(|Time(at)| at))
 }
 
 impl From<TaskRow> for Task {
@@ -69,39 +94,6 @@ impl From<TaskRow> for Task {
             tags: serde_json::from_str(&row.tags).unwrap_or_default(),
             recurrence: row.recurrence,
             time_zone: row.time_zone,
-        }
-    }
-}
-
-#[cfg(test)]
-impl TaskRow {
-    /// A row as the database would return it, for unit tests of what is built from one. Every
-    /// optional field is set, with the longest category name, so its JSON is as large as a
-    /// task with that title and description gets.
-    pub(crate) fn for_test(title: String, description: String) -> Self {
-        let at = chrono::DateTime::<Utc>::from_timestamp_micros(1_795_000_000_123_456)
-            .unwrap_or_default()
-            .naive_utc();
-        TaskRow {
-            id: 1,
-            user_id: "user-1".into(),
-            title,
-            description: Some(description),
-            completed: true,
-            created_at: at,
-            updated_at: at,
-            priority: 2,
-            category: "shopping".into(),
-            due_date: Some(at),
-            completed_at: Some(at),
-            version: 1,
-            list_id: None,
-            parent_id: None,
-            position: "80".into(),
-            tags: "[]".into(),
-            recurrence: None,
-            time_zone: "UTC".into(),
-            recurrence_start: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::conditional::hold;
 use super::events::TaskEventKind;
 use super::model::{Precondition, Task};
-use super::service::{TaskService, event_payload, now_micros};
+use super::service::{TaskService, now_micros};
 use super::store::{self, Written};
 use super::tree::{self, MoveTask};
 use crate::auth::AuthUser;
@@ -30,7 +30,6 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
-        let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let outcome = |moved: &Moved| moved.task.as_ref().map(|w| Task::from(w.row.clone()));
         let moved = self
@@ -41,8 +40,8 @@ impl TaskService {
                 hold(tx, user, id, &expect).await?;
                 let task = tree::find(tx, user, id).await?;
                 let now = now_micros();
-                let (placement, others) = tree::plan(tx, user, &task, &to, now, &payload).await?;
-                let task = store::place(tx, user, id, &placement, &payload).await?;
+                let (placement, others) = tree::plan(tx, user, &task, &to, now).await?;
+                let task = store::place(tx, user, id, &placement).await?;
                 Ok(Moved { task, others })
             })
             .await?;
@@ -66,15 +65,14 @@ impl TaskService {
         once: Option<Keyed<'_, Vec<i64>>>,
     ) -> AppResult<Vec<i64>> {
         let kind = TaskEventKind::Deleted;
-        let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
-        let ids = |deleted: &Vec<(i64, i64)>| Some(deleted.iter().map(|(id, _)| *id).collect());
+        let ids =
+            |deleted: &Vec<(i64, Option<i64>)>| Some(deleted.iter().map(|(id, _)| *id).collect());
         let deleted = self
             .write_once(user, once, ids, async |tx| {
                 // A completed parent takes its subtasks with it (`moves`).
-                let now = now_micros();
-                let deleted = tree::delete_completed_trees(tx, user, now, &payload).await?;
+                let deleted = tree::delete_completed_trees(tx, user).await?;
                 if !deleted.is_empty() {
                     // As for a single delete: tombstones pile up here.
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
@@ -83,7 +81,7 @@ impl TaskService {
             })
             .await?;
         for (id, seq) in &deleted {
-            self.delivered(user, kind, *id, None, Some(*seq));
+            self.delivered(user, kind, *id, None, *seq);
         }
         Ok(deleted.into_iter().map(|(id, _)| id).collect())
     }

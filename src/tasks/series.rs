@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::model::{Task, TaskPatch, TaskRow, micros};
 use super::recurrence::{Rule, needs_due_date, next_due, zone};
-use super::store::{self, PayloadFn, SeriesWrite, Written};
+use super::store::{self, SeriesWrite, Written};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -48,7 +48,6 @@ pub(super) async fn complete_occurrence(
     user: &AuthUser,
     id: i64,
     now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
 ) -> AppResult<Option<Written>> {
     let Some(row) = store::lock(tx, user, id).await? else {
         return Ok(None);
@@ -61,7 +60,7 @@ pub(super) async fn complete_occurrence(
         ..SeriesWrite::default()
     };
     let patch = TaskPatch::default();
-    Ok(store::update(tx, user, id, (&patch, &series), now, payload).await?)
+    Ok(store::update(tx, user, id, (&patch, &series), now).await?)
 }
 
 /// Inside an update: what `patch` does to task `id`'s series. A due date, recurrence or time

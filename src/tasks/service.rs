@@ -14,16 +14,15 @@ use chrono::{NaiveDateTime, Utc};
 
 use super::conditional::hold;
 use super::events::publish::Publisher;
-use super::events::wire::wire_payload;
 use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 use super::keys::{KeyPolicy, written_task};
-use super::model::{NewTask, Precondition, Task, TaskPatch, TaskRow, micros};
+use super::model::{NewTask, Precondition, Task, TaskPatch, micros};
 use super::unit::UnitOfWork;
 use super::visibility;
 use super::{series, store};
 use crate::auth::AuthUser;
-use crate::db::Db;
 use crate::db::events::ListenerNotice;
+use crate::db::{Db, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Keyed;
 
@@ -116,7 +115,8 @@ impl TaskService {
     }
 
     /// After a commit: delivers the event in-process where the publisher says so (a write
-    /// that changed nothing, `seq` = `None`, has none).
+    /// that changed nothing has no `seq`, and neither has any on PostgreSQL, whose trigger
+    /// sent the event).
     pub(super) fn delivered(
         &self,
         user: &AuthUser,
@@ -129,6 +129,41 @@ impl TaskService {
             self.publisher.delivered(&self.events, || {
                 TaskEvent::change(visibility::owner(user), kind, task_id, task.cloned(), seq)
             });
+        }
+    }
+
+    /// Where the user's journal stands before a write whose events the service delivers
+    /// itself (SQLite); its end reads back what it journaled ([`TaskService::journaled_since`]).
+    /// `None` where the database's NOTIFY is the event (PostgreSQL): no statement.
+    pub(super) async fn journal_mark(
+        &self,
+        tx: &mut DbConn,
+        user: &AuthUser,
+    ) -> AppResult<Option<i64>> {
+        if !self.publisher.in_process() {
+            return Ok(None);
+        }
+        Ok(Some(store::cursor(tx, user).await?.0))
+    }
+
+    /// At the end of a write, in its transaction: the events of every change it journaled
+    /// since `mark` (tasks and lists, however many), for [`TaskService::deliver_all`].
+    pub(super) async fn journaled_since(
+        &self,
+        tx: &mut DbConn,
+        user: &AuthUser,
+        mark: Option<i64>,
+    ) -> AppResult<Vec<TaskEvent>> {
+        match mark {
+            Some(after) => super::changes::events_since(tx, user, after).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// After the commit: delivers `events` in-process where the publisher says so.
+    pub(super) fn deliver_all(&self, events: Vec<TaskEvent>) {
+        for event in events {
+            self.publisher.delivered(&self.events, || event);
         }
     }
 
@@ -148,8 +183,6 @@ impl TaskService {
         let input = input.validated()?;
         let now = now_micros();
         let kind = TaskEventKind::Created;
-        let payload = event_payload(user, kind);
-        let renumber = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let (written, renumbered) = self
             .write_once(
@@ -165,10 +198,9 @@ impl TaskService {
                     }
                     let input = super::tree::subtask_input(tx, user, &input).await?;
                     let (position, renumbered) =
-                        super::tree::room_at_end(tx, user, &input, now, &renumber).await?;
+                        super::tree::room_at_end(tx, user, &input, now).await?;
                     let written =
-                        store::insert(tx, user, &input, position, now, self.max_tasks, &payload)
-                            .await?;
+                        store::insert(tx, user, &input, position, now, self.max_tasks).await?;
                     if let (Some(written), Some(tags)) = (&written, &input.tags) {
                         self.index_tags(tx, user, written.row.id, tags, now).await?;
                     }
@@ -193,7 +225,6 @@ impl TaskService {
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
         let patch = patch.validated()?;
-        let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let (written, moved) = self
             .write_once(
@@ -207,9 +238,8 @@ impl TaskService {
                     let now = now_micros();
                     // A new list or parent is a move to the end of that group (`moves`).
                     let (patch, moved) =
-                        super::tree::placed_patch(tx, user, id, patch, now, &payload).await?;
-                    let written =
-                        store::update(tx, user, id, (&patch, &series), now, &payload).await?;
+                        super::tree::placed_patch(tx, user, id, patch, now).await?;
+                    let written = store::update(tx, user, id, (&patch, &series), now).await?;
                     if let (Some(_), Some(tags)) = (&written, &patch.tags) {
                         self.index_tags(tx, user, id, tags, now).await?;
                     }
@@ -232,19 +262,17 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
-        let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
                 let now = now_micros();
                 if completed
-                    && let Some(advanced) =
-                        series::complete_occurrence(tx, user, id, now, &payload).await?
+                    && let Some(advanced) = series::complete_occurrence(tx, user, id, now).await?
                 {
                     return Ok(Some(advanced));
                 }
-                Ok(store::set_completed(tx, user, id, completed, now, &payload).await?)
+                Ok(store::set_completed(tx, user, id, completed, now).await?)
             })
             .await?;
         self.published_update(user, written)
@@ -259,18 +287,15 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
-        let payload = event_payload(user, TaskEventKind::Updated);
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 hold(tx, user, id, &expect).await?;
                 let now = now_micros();
-                if let Some(advanced) =
-                    series::complete_occurrence(tx, user, id, now, &payload).await?
-                {
+                if let Some(advanced) = series::complete_occurrence(tx, user, id, now).await? {
                     return Ok(Some(advanced));
                 }
-                Ok(store::toggle(tx, user, id, now, &payload).await?)
+                Ok(store::toggle(tx, user, id, now).await?)
             })
             .await?;
         self.published_update(user, written)
@@ -287,18 +312,16 @@ impl TaskService {
         once: Option<Keyed<'_, ()>>,
     ) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
-        let payload = event_payload(user, kind);
         let cutoff = self.tombstone_cutoff();
         let _turn = self.publisher.turn().await;
-        let gone = |deleted: &Option<Vec<(i64, i64)>>| deleted.as_ref().map(drop);
+        let gone = |deleted: &Option<Vec<(i64, Option<i64>)>>| deleted.as_ref().map(drop);
         let deleted = self
             .write_once(user, once, gone, async |tx| {
                 // Before the row lock, as placements take them (`tree::lock_if_moving`).
                 store::lock_owner(tx, user).await?;
                 hold(tx, user, id, &expect).await?;
                 // Its subtasks go with it, each with its tombstone (`moves`).
-                let deleted =
-                    super::tree::delete_tree(tx, user, id, now_micros(), &payload).await?;
+                let deleted = super::tree::delete_tree(tx, user, id).await?;
                 if deleted.is_some() {
                     store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
                 }
@@ -306,7 +329,7 @@ impl TaskService {
             })
             .await?;
         for (gone_id, seq) in deleted.ok_or(AppError::NotFound)? {
-            self.delivered(user, kind, gone_id, None, Some(seq));
+            self.delivered(user, kind, gone_id, None, seq);
         }
         Ok(())
     }
@@ -328,12 +351,4 @@ impl TaskService {
         );
         Ok(task)
     }
-}
-
-/// The NOTIFY payload builder of the user's writes of this kind.
-pub(super) fn event_payload(
-    user: &AuthUser,
-    kind: TaskEventKind,
-) -> impl Fn(i64, i64, Option<&TaskRow>) -> String + Sync + '_ {
-    move |seq, id, row| wire_payload(visibility::owner(user), kind, id, seq, row)
 }

@@ -1,16 +1,17 @@
-//! Incremental sync: what changed for a user since a cursor (`changes`), where a user stands
-//! now (`cursor`), and the catch-up a live stream starts with (`catch_up`: the changes since
-//! the client's last cursor, then the live events after them, without gaps or repeats).
-//! REST's `/changes` and SSE and GraphQL's `changes` all read through here.
+//! Incremental sync: what changed for a user since a cursor (`changes`: tasks and lists),
+//! where a user stands now (`cursor`), and the catch-up a live stream starts with
+//! (`catch_up`: the changes since the client's last cursor, then the live events after them,
+//! without gaps or repeats). REST's `/changes` and SSE and GraphQL's `changes` all read
+//! through here; the journal's entries become events in `tasks::changes`.
 //!
 //! It reads the change journal (`store::journal`) and the tasks; it never writes a task.
-
-use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt, stream};
 
+use super::changes::{Reader, changes_page};
 use super::events::{TaskEvent, TaskEventKind};
+use super::list_model::List;
 use super::model::{ListQuery, Task};
 use super::page::STREAM_PAGE_SIZE;
 use super::service::{TaskService, now_micros};
@@ -45,6 +46,20 @@ impl TaskChangeSet {
             .iter()
             .filter(|e| e.kind == TaskEventKind::Deleted)
             .filter_map(|e| e.task_id)
+            .collect()
+    }
+
+    /// The lists created or changed (their current state).
+    pub fn changed_lists(&self) -> Vec<List> {
+        self.events.iter().filter_map(|e| e.list.clone()).collect()
+    }
+
+    /// The ids of lists deleted.
+    pub fn deleted_list_ids(&self) -> Vec<i64> {
+        self.events
+            .iter()
+            .filter(|e| e.kind == TaskEventKind::ListDeleted)
+            .filter_map(|e| e.list_id)
             .collect()
     }
 
@@ -93,23 +108,29 @@ impl TaskService {
             .read(user, async |conn| {
                 let last = sync_point(conn, user, since).await?;
                 let Some(since) = since else {
+                    let lists = store::lists::all(conn, user).await?;
                     let all =
                         store::list(conn, user, &ListQuery::default(), None, now_micros()).await?;
-                    let events = all
+                    let kind = TaskEventKind::ListCreated;
+                    let events = lists
                         .into_iter()
-                        .rev()
                         .map(|row| {
+                            let list = List::from(row);
+                            TaskEvent::list_change(user.id(), kind, list.id, Some(list), last)
+                        })
+                        .chain(all.into_iter().rev().map(|row| {
                             let task = Task::from(row);
                             let kind = TaskEventKind::Created;
                             TaskEvent::change(user.id(), kind, task.id, Some(task), last)
-                        })
+                        }))
                         .collect();
                     return Ok(TaskChangeSet {
                         events,
                         cursor: last,
                     });
                 };
-                let (events, _) = changes_page(conn, user, since, since, last, None).await?;
+                let (events, _) =
+                    changes_page(conn, Reader::Viewer(user), since, since, last, None).await?;
                 Ok(TaskChangeSet {
                     events,
                     cursor: last,
@@ -227,7 +248,7 @@ impl TaskService {
                 let after = after?;
                 let limit = Some(STREAM_PAGE_SIZE);
                 let page = service.page_read(&user, async |conn| {
-                    changes_page(conn, &user, since, after, upto, limit).await
+                    changes_page(conn, Reader::Viewer(&user), since, after, upto, limit).await
                 });
                 let (items, next) = match page.await {
                     Ok((events, next)) => (events.into_iter().map(Ok).collect(), next),
@@ -250,66 +271,4 @@ async fn sync_point(conn: &mut DbConn, user: &AuthUser, since: Option<i64>) -> A
         Some(since) if since < pruned || since > last => Err(AppError::CursorExpired),
         _ => Ok(last),
     }
-}
-
-/// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task with
-/// its current state, as seen by a client at `since`; and the number to read on from when
-/// the page was full (more may follow).
-async fn changes_page(
-    conn: &mut DbConn,
-    user: &AuthUser,
-    since: i64,
-    after: i64,
-    upto: i64,
-    limit: Option<i64>,
-) -> AppResult<(Vec<TaskEvent>, Option<i64>)> {
-    let entries = store::changes_between(conn, user, after, upto, limit).await?;
-    let next = match (entries.last(), limit) {
-        (Some(entry), Some(limit)) if entries.len() as i64 >= limit => Some(entry.seq),
-        _ => None,
-    };
-    let live: Vec<i64> = entries
-        .iter()
-        .filter(|entry| !entry.deleted)
-        .map(|entry| entry.task_id)
-        .collect();
-    let mut tasks: HashMap<i64, Task> = store::find_many(conn, user, &live)
-        .await?
-        .into_iter()
-        .map(|row| {
-            let task = Task::from(row);
-            (task.id, task)
-        })
-        .collect();
-    let events = entries
-        .into_iter()
-        .filter_map(|entry| {
-            let id = entry.task_id;
-            if entry.deleted {
-                return Some(TaskEvent::change(
-                    user.id(),
-                    TaskEventKind::Deleted,
-                    id,
-                    None,
-                    entry.seq,
-                ));
-            }
-            // Missing: deleted after the counter was read; the next sync reports it.
-            let task = tasks.remove(&id)?;
-            // New to a client at `since`, however often it changed since: it has to add the
-            // task (in its latest state), not look for one to update.
-            let kind = match entry.created_seq {
-                Some(created) if created > since => TaskEventKind::Created,
-                _ => TaskEventKind::Updated,
-            };
-            Some(TaskEvent::change(
-                user.id(),
-                kind,
-                id,
-                Some(task),
-                entry.seq,
-            ))
-        })
-        .collect();
-    Ok((events, next))
 }

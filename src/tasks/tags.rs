@@ -8,7 +8,7 @@
 
 use super::events::TaskEventKind;
 use super::model::Task;
-use super::service::{TaskService, event_payload, now_micros};
+use super::service::{TaskService, now_micros};
 use super::store;
 use super::tag_rules::{tag_key, validate_tag};
 use crate::auth::AuthUser;
@@ -185,7 +185,6 @@ impl TaskService {
         once: Option<Keyed<'_, u64>>,
     ) -> AppResult<u64> {
         let kind = TaskEventKind::Updated;
-        let payload = event_payload(user, kind);
         let _turn = self.publisher.turn().await;
         let changed = |tasks: &Option<Vec<(Task, Option<i64>)>>| tasks.as_deref().map(count);
         let written = self
@@ -207,7 +206,7 @@ impl TaskService {
                     if change.merges(&task.tags) {
                         merged.push(task.id);
                     }
-                    if let Some(w) = store::retag(tx, user, task.id, &tags, now, &payload).await? {
+                    if let Some(w) = store::retag(tx, user, task.id, &tags, now).await? {
                         ids.push(task.id);
                         written.push((Task::from(w.row), w.seq));
                     }

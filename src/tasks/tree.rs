@@ -94,7 +94,6 @@ pub(super) async fn plan(
     task: &Task,
     to: &MoveTask,
     now: NaiveDateTime,
-    payload: &store::PayloadFn<'_>,
 ) -> AppResult<(Placement, Vec<Written>)> {
     if let (Some(_), Some(before)) = (to.after_id, to.before_id) {
         let why = "give at most one of after_id and before_id";
@@ -147,17 +146,7 @@ pub(super) async fn plan(
         return Err(AppError::ListNotFound);
     }
     let mut others = Vec::new();
-    let position = place_in_group(
-        tx,
-        user,
-        task.id,
-        (list, parent),
-        to,
-        now,
-        payload,
-        &mut others,
-    )
-    .await?;
+    let position = place_in_group(tx, user, task.id, (list, parent), to, now, &mut others).await?;
     if list != task.list_id {
         // A subtree shares its root's list; its tasks keep their places under their parents.
         for id in descendants(tx, user, task.id).await?.concat() {
@@ -167,7 +156,7 @@ pub(super) async fn plan(
                 position: None,
                 updated_at: now,
             };
-            others.extend(store::place(tx, user, id, &follow, payload).await?);
+            others.extend(store::place(tx, user, id, &follow).await?);
         }
     }
     let placement = Placement {
@@ -190,7 +179,6 @@ async fn place_in_group(
     (list, parent): (Option<i64>, Option<i64>),
     to: &MoveTask,
     now: NaiveDateTime,
-    payload: &store::PayloadFn<'_>,
     others: &mut Vec<Written>,
 ) -> AppResult<String> {
     let neighbour = [("after_id", to.after_id), ("before_id", to.before_id)]
@@ -234,7 +222,7 @@ async fn place_in_group(
                 position: Some(key.clone()),
                 updated_at: now,
             };
-            others.extend(store::place(tx, user, *id, &renumbered, payload).await?);
+            others.extend(store::place(tx, user, *id, &renumbered).await?);
         }
     }
     Ok(keys[index].clone())
@@ -294,7 +282,6 @@ pub(super) async fn room_at_end(
     user: &AuthUser,
     input: &NewTask,
     now: NaiveDateTime,
-    payload: &store::PayloadFn<'_>,
 ) -> AppResult<(String, Vec<Written>)> {
     let end = store::group_end(tx, user, input.list_id, input.parent_id).await?;
     if let Some(key) = position::between(end.as_deref(), None).filter(|p| !position::too_long(p)) {
@@ -303,7 +290,7 @@ pub(super) async fn room_at_end(
     let mut renumbered = Vec::new();
     let last = MoveTask::default();
     let group = (input.list_id, input.parent_id);
-    let key = place_in_group(tx, user, 0, group, &last, now, payload, &mut renumbered).await?;
+    let key = place_in_group(tx, user, 0, group, &last, now, &mut renumbered).await?;
     Ok((key, renumbered))
 }
 
@@ -316,7 +303,6 @@ pub(super) async fn placed_patch(
     id: i64,
     mut patch: TaskPatch,
     now: NaiveDateTime,
-    payload: &store::PayloadFn<'_>,
 ) -> AppResult<(TaskPatch, Vec<Written>)> {
     patch.position = None;
     if patch.list_id.is_none() && patch.parent_id.is_none() {
@@ -333,7 +319,7 @@ pub(super) async fn placed_patch(
         patch.parent_id = None;
         return Ok((patch, Vec::new()));
     }
-    let (placement, others) = plan(tx, user, &task, &to, now, payload).await?;
+    let (placement, others) = plan(tx, user, &task, &to, now).await?;
     patch.list_id = placement.list_id;
     patch.parent_id = placement.parent_id;
     patch.position = placement.position;
@@ -360,9 +346,7 @@ pub(super) async fn delete_tree(
     tx: &mut DbConn,
     user: &AuthUser,
     id: i64,
-    now: NaiveDateTime,
-    payload: &store::PayloadFn<'_>,
-) -> AppResult<Option<Vec<(i64, i64)>>> {
+) -> AppResult<Option<Vec<(i64, Option<i64>)>>> {
     // Serialised with creates and moves, so no subtask lands under a parent being deleted.
     store::lock_owner(tx, user).await?;
     if store::find(tx, user, id).await?.is_none() {
@@ -375,7 +359,7 @@ pub(super) async fn delete_tree(
         .flatten()
         .collect();
     ids.push(id);
-    Ok(Some(store::delete_all(tx, user, &ids, now, payload).await?))
+    Ok(Some(store::delete_all(tx, user, &ids).await?))
 }
 
 /// Deletes the viewer's completed tasks with their descendants (pending or not), in id
@@ -383,9 +367,7 @@ pub(super) async fn delete_tree(
 pub(super) async fn delete_completed_trees(
     tx: &mut DbConn,
     user: &AuthUser,
-    now: NaiveDateTime,
-    payload: &store::PayloadFn<'_>,
-) -> AppResult<Vec<(i64, i64)>> {
+) -> AppResult<Vec<(i64, Option<i64>)>> {
     store::lock_owner(tx, user).await?;
     let mut ids = store::completed_ids(tx, user).await?;
     let mut level = ids.clone();
@@ -398,5 +380,5 @@ pub(super) async fn delete_completed_trees(
     }
     ids.sort_unstable();
     ids.dedup();
-    Ok(store::delete_all(tx, user, &ids, now, payload).await?)
+    Ok(store::delete_all(tx, user, &ids).await?)
 }

@@ -21,7 +21,7 @@ use diesel::prelude::*;
 
 use crate::auth::AuthUser;
 use crate::db::schema::{
-    idempotency_keys, task_changes, task_lists, task_sync_cursors, task_tags, tasks,
+    idempotency_keys, list_changes, task_changes, task_lists, task_sync_cursors, task_tags, tasks,
 };
 
 /// The filter "tasks this viewer may see".
@@ -52,7 +52,13 @@ fn tasks_seen_by(viewer_id: &str) -> VisibleTasks<'_> {
 /// The filter on `task_lists` for the lists `viewer` may see (and so read, change, delete,
 /// or put tasks in): their own. With shared lists, this grows with [`visible_to`].
 pub(super) fn lists_visible_to(viewer: &AuthUser) -> dsl::Eq<task_lists::user_id, &str> {
-    task_lists::user_id.eq(viewer.id())
+    lists_visible_to_member(viewer.id())
+}
+
+/// The same filter for the event relay, reading lists on behalf of a member of an event's
+/// [`audience`] (as [`visible_to_member`]).
+pub(super) fn lists_visible_to_member(member: &str) -> dsl::Eq<task_lists::user_id, &str> {
+    task_lists::user_id.eq(member)
 }
 
 /// The filter on the change journal (`task_changes`): the entries about tasks `viewer` sees.
@@ -85,6 +91,12 @@ pub(super) fn cursor_of(viewer: &AuthUser) -> dsl::Eq<task_sync_cursors::user_id
 /// job that takes each owner from the journal itself (never from a client).
 pub(super) fn journal_of_owner(owner: &str) -> dsl::Eq<task_changes::user_id, &str> {
     task_changes::user_id.eq(owner)
+}
+
+/// The list journal entries (`list_changes`) recorded for `owner`: for sync, the event relay
+/// (both of a viewer's or an audience member's own journal) and the scheduled prune.
+pub(super) fn list_journal_of_owner(owner: &str) -> dsl::Eq<list_changes::user_id, &str> {
+    list_changes::user_id.eq(owner)
 }
 
 /// `owner`'s change counter, for the same job.

@@ -177,7 +177,7 @@ async fn the_list_filter_takes_a_list_or_the_inbox(app: TestApp) {
 async fn next_change(socket: &mut live::Socket) -> Value {
     loop {
         let event = live::next_event(socket).await;
-        if event["kind"] != "CREATED" {
+        if !matches!(event["kind"].as_str(), Some("CREATED" | "LIST_CREATED")) {
             return event;
         }
     }
@@ -187,7 +187,7 @@ async fn next_change(socket: &mut live::Socket) -> Value {
 async fn next_sent(sse: &mut SseReader) -> Value {
     loop {
         let (_, event) = sse.next_event().await;
-        if event["kind"] != "CREATED" {
+        if !matches!(event["kind"].as_str(), Some("CREATED" | "LIST_CREATED")) {
             return event;
         }
     }
@@ -199,7 +199,7 @@ async fn watch(app: &TestApp, alice: &UserClient<'_>) -> (live::Socket, SseReade
     live::subscribe_to(
         &mut socket,
         "1",
-        "subscription { taskEvents { kind id task { id listId version } } }",
+        "subscription { taskEvents { kind id listId task { id listId version } } }",
     )
     .await;
     let sse = SseReader::open(app, "alice", "/api/alice/tasks/events", &[]).await;
@@ -236,6 +236,17 @@ async fn deleting_a_list_moves_its_tasks_to_the_inbox_for_everyone(app: TestApp)
         let sent = next_sent(&mut sse).await;
         assert_eq!(sent["task"]["list_id"], Value::Null, "{sent}");
     }
+    // Then the list's own deletion, after its tasks' changes (issue 27).
+    let event = next_change(&mut socket).await;
+    assert_eq!(
+        (event["kind"].clone(), event["listId"].clone()),
+        (json!("LIST_DELETED"), json!(list.to_string()))
+    );
+    let sent = next_sent(&mut sse).await;
+    assert_eq!(
+        (sent["kind"].clone(), sent["list_id"].clone()),
+        (json!("LIST_DELETED"), json!(list))
+    );
     let sync = alice
         .get(&alice.tasks_path(&format!("/changes?since={cursor}")))
         .await

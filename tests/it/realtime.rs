@@ -161,7 +161,8 @@ async fn a_subscriber_on_one_instance_sees_changes_made_through_the_other_in_ord
     let after = changes(b, "alice", Some(&last_cursor.to_string())).await;
     assert_eq!(
         after,
-        json!({"changed": [], "deleted_ids": [], "cursor": last_cursor.to_string()})
+        json!({"changed": [], "deleted_ids": [], "changed_lists": [], "deleted_list_ids": [],
+               "cursor": last_cursor.to_string()})
     );
     assert!(
         live::stays_quiet(&mut bob_socket, Duration::from_millis(500)).await,
@@ -287,7 +288,8 @@ async fn sync_after_a_gap_returns_exactly_what_changed(backend: Backend) {
         // Nothing since the new cursor.
         assert_eq!(
             changes(app, "alice", Some(next)).await,
-            json!({"changed": [], "deleted_ids": [], "cursor": next})
+            json!({"changed": [], "deleted_ids": [], "changed_lists": [], "deleted_list_ids": [],
+                   "cursor": next})
         );
         // The same through GraphQL.
         let data = app

@@ -176,8 +176,10 @@ async fn postgres_policies_hold_in_sql_as_the_servers_role() {
 }
 
 /// Real requests' writes, observed by triggers on every per-user table (the server has no
-/// test-only code): each ran as the server's role, which is neither superuser, nor BYPASSRLS,
-/// nor a member of the tables' owner, with `app.user_id` = the requesting user.
+/// test-only code): each task write ran as the server's role, and each journal and counter
+/// write (the database's journal triggers', issue 27) as the journal's role, both neither
+/// superuser, nor BYPASSRLS, nor a member of the tables' owner, with `app.user_id` = the
+/// requesting user, and on that user's rows only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_requests_run_as_an_unprivileged_role_for_their_user() {
     let Some(database) = TempDatabase::create().await else {
@@ -190,7 +192,8 @@ async fn postgres_requests_run_as_an_unprivileged_role_for_their_user() {
         .expect("app");
     let db = connect(&database.url).await;
     db.batch_execute(
-        "CREATE TABLE seen (tbl TEXT, op TEXT, role TEXT, privileged BOOL, user_id TEXT);
+        "CREATE TABLE seen (tbl TEXT, op TEXT, role TEXT, privileged BOOL, user_id TEXT,
+                            row_user TEXT);
          GRANT INSERT ON seen TO PUBLIC;
          CREATE FUNCTION note_role() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
@@ -198,7 +201,8 @@ async fn postgres_requests_run_as_an_unprivileged_role_for_their_user() {
              SELECT TG_TABLE_NAME, TG_OP, current_user,
                     r.rolsuper OR r.rolbypassrls
                         OR pg_has_role(current_user, c.relowner, 'USAGE'),
-                    current_setting('app.user_id', true)
+                    current_setting('app.user_id', true),
+                    CASE WHEN TG_OP = 'DELETE' THEN OLD.user_id ELSE NEW.user_id END
              FROM pg_roles r, pg_class c
              WHERE r.rolname = current_user AND c.oid = TG_RELID;
              RETURN COALESCE(NEW, OLD);
@@ -229,7 +233,10 @@ async fn postgres_requests_run_as_an_unprivileged_role_for_their_user() {
         .await;
 
     let seen = db
-        .query("SELECT tbl, op, role, privileged, user_id FROM seen", &[])
+        .query(
+            "SELECT tbl, op, role, privileged, user_id, row_user FROM seen",
+            &[],
+        )
         .await
         .unwrap();
     for table in ["tasks", "task_changes", "task_sync_cursors"] {
@@ -240,7 +247,14 @@ async fn postgres_requests_run_as_an_unprivileged_role_for_their_user() {
     }
     for row in &seen {
         let what = format!("{}/{}", row.get::<_, &str>(0), row.get::<_, &str>(1));
-        assert_eq!(row.get::<_, &str>(2), APP_ROLE, "{what}");
+        let table = row.get::<_, &str>(0);
+        let role = if table == "tasks" {
+            APP_ROLE
+        } else {
+            "todo_api_journal"
+        };
+        assert_eq!(row.get::<_, &str>(2), role, "{what}");
+        assert_eq!(row.get::<_, Option<&str>>(5), Some("alice"), "{what}");
         assert!(!row.get::<_, bool>(3), "{what}: a privileged role");
         assert_eq!(row.get::<_, Option<&str>>(4), Some("alice"), "{what}");
     }

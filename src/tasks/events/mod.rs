@@ -1,12 +1,14 @@
-//! Task events: what a change looks like ([`TaskEvent`]), how it travels between instances
-//! ([`wire`], the NOTIFY payload), the [`EventRouter`] that hands each event to its audience's
+//! Task and list events: what a change looks like ([`TaskEvent`]), how it travels between
+//! instances ([`wire`], the NOTIFY payload the database's journal trigger sends), the [`EventRouter`] that hands each event to its audience's
 //! subscribers only ([`router`]), how a write publishes its event ([`publish`]: NOTIFY or
 //! in-process, chosen once) and the LISTEN relay that feeds the router on PostgreSQL
 //! ([`relay`]), completing events too large for their payload off its loop ([`pending`]).
 //!
-//! On PostgreSQL every instance's events arrive through its one LISTEN connection (its own
-//! writes too, so every subscriber sees one order: commit order). On SQLite there is one
-//! instance, and the service delivers in-process after each commit.
+//! On PostgreSQL every instance's events arrive through its one LISTEN connection, whoever
+//! wrote (this server, another program: the triggers notify), so every subscriber sees one
+//! order: commit order. On SQLite there is one instance, and the service delivers its own
+//! writes in-process after each commit; other programs' writes reach clients at their next
+//! sync.
 //!
 //! Who receives an event is `tasks::visibility::audience`'s decision, not this module's.
 
@@ -18,6 +20,7 @@ pub(super) mod wire;
 
 use serde::{Deserialize, Serialize};
 
+use super::list_model::List;
 use super::model::Task;
 
 pub use router::{EventRouter, EventStream};
@@ -32,20 +35,30 @@ pub enum TaskEventKind {
     Updated,
     /// It was deleted.
     Deleted,
+    /// A list was created.
+    ListCreated,
+    /// A list was renamed, recoloured or moved.
+    ListUpdated,
+    /// A list was deleted.
+    ListDeleted,
     /// Events may have been missed (the instance lost its database listener, or the
     /// subscriber fell behind): sync from the last cursor seen.
     Resync,
 }
 
-/// A change to one user's task, as delivered to that user's subscribers.
+/// A change to one user's task or list, as delivered to that user's subscribers.
 #[derive(Debug, Clone)]
 pub struct TaskEvent {
     /// What happened.
     pub kind: TaskEventKind,
-    /// The task's id (`None` for `Resync`).
+    /// The task's id (`None` for a list's change and for `Resync`).
     pub task_id: Option<i64>,
-    /// The task after the change (`None` once deleted, and for `Resync`).
+    /// The task after the change (`None` once deleted, for a list's change, and for `Resync`).
     pub task: Option<Task>,
+    /// The list's id, for a list's change.
+    pub list_id: Option<i64>,
+    /// The list after the change (`None` once deleted).
+    pub list: Option<List>,
     /// The user's change cursor just after this change (`None` for `Resync`).
     pub cursor: Option<i64>,
     pub(super) owner: String,
@@ -64,6 +77,27 @@ impl TaskEvent {
             kind,
             task_id: Some(task_id),
             task,
+            list_id: None,
+            list: None,
+            cursor: Some(cursor),
+            owner: owner.to_owned(),
+        }
+    }
+
+    /// A list's change event (`kind` one of the `List…` kinds).
+    pub(super) fn list_change(
+        owner: &str,
+        kind: TaskEventKind,
+        list_id: i64,
+        list: Option<List>,
+        cursor: i64,
+    ) -> Self {
+        TaskEvent {
+            kind,
+            task_id: None,
+            task: None,
+            list_id: Some(list_id),
+            list,
             cursor: Some(cursor),
             owner: owner.to_owned(),
         }
@@ -83,6 +117,8 @@ impl TaskEvent {
             kind: TaskEventKind::Resync,
             task_id: None,
             task: None,
+            list_id: None,
+            list: None,
             cursor: None,
             owner: owner.to_owned(),
         }

@@ -1,5 +1,8 @@
-//! Events waiting for their task, per user: the relay's way of completing an event too large
-//! for its payload without ever waiting on the database itself.
+//! Events waiting for their rows, per user: the relay's way of completing a notification
+//! that names changes without carrying them (a row too large for the payload, a statement
+//! that changed several rows: `wire`) without ever waiting on the database itself. A fetch
+//! reads the owner's journal over the notified range of change numbers and the rows still
+//! there (`sync::events_for_member`), as sync would.
 //!
 //! A fetch runs in a task of its own, on the relay's own connections (a small pool apart from
 //! the request pool, `EVENT_FETCH_CONNECTIONS`), bounded by a timeout, and only when someone
@@ -19,19 +22,18 @@ use futures::FutureExt;
 use tokio::task::JoinSet;
 
 use super::router::EVENT_BUFFER;
-use super::{EventRouter, TaskEvent, TaskEventKind};
+use super::{EventRouter, TaskEvent};
 use crate::error::{AppError, AppResult};
-use crate::tasks::model::Task;
-use crate::tasks::store;
+use crate::tasks::changes::events_for_member;
 use crate::tasks::unit::UnitOfWork;
 
-/// An event whose task must be read before it can be delivered.
+/// Changes of one owner whose rows must be read before they can be delivered: those
+/// numbered `after < seq <= upto`.
 #[derive(Debug)]
 pub(in crate::tasks) struct Reference {
     pub(super) owner: String,
-    pub(super) kind: TaskEventKind,
-    pub(super) task_id: i64,
-    pub(super) seq: i64,
+    pub(super) after: i64,
+    pub(super) upto: i64,
 }
 
 /// One event of a user's, in commit order.
@@ -60,8 +62,9 @@ struct UserQueue {
 pub(super) struct Fetched {
     owner: String,
     generation: u64,
-    /// The completed event; `None` when the task is gone (its deletion event follows).
-    event: AppResult<Option<TaskEvent>>,
+    /// The completed events, in order (none for a change superseded since: its successor's
+    /// notification follows).
+    event: AppResult<Vec<TaskEvent>>,
 }
 
 /// The users whose events wait for a fetch, and the fetches under way.
@@ -92,7 +95,7 @@ impl Pending {
         self.accept(Item::Ready(event.into()));
     }
 
-    /// An event whose task must be read first.
+    /// Changes whose rows must be read first.
     pub(super) fn fetch(&mut self, reference: Reference) {
         self.accept(Item::Fetch(reference));
     }
@@ -191,9 +194,7 @@ impl Pending {
             return;
         }
         match event {
-            Ok(Some(event)) => self.router.deliver(event),
-            // Deleted meanwhile: its deletion event follows.
-            Ok(None) => {}
+            Ok(events) => events.into_iter().for_each(|e| self.router.deliver(e)),
             Err(e) => {
                 metrics::counter!("event_fetch_resyncs_total", "reason" => "failed").increment(1);
                 tracing::warn!(error = %e, "cannot read a task for its event; resync for its user");
@@ -219,31 +220,22 @@ impl Pending {
     }
 }
 
-/// Reads the task of `reference` for its owner (its current state, at least as new as the
-/// change) within `timeout`, connection wait included.
+/// Reads the changes of `reference` for its owner (their rows' current state, at least as
+/// new as the changes) within `timeout`, connection wait included.
 async fn complete(
     work: &UnitOfWork,
     timeout: Duration,
     reference: Reference,
-) -> AppResult<Option<TaskEvent>> {
-    let owner = &reference.owner;
+) -> AppResult<Vec<TaskEvent>> {
+    let Reference { owner, after, upto } = &reference;
     let read = work.read_for_member(owner, async |conn| {
-        Ok(store::find_for_event(conn, owner, reference.task_id).await?)
+        events_for_member(conn, owner, *after, *upto).await
     });
-    let row = tokio::time::timeout(timeout, read).await.map_err(|_| {
+    tokio::time::timeout(timeout, read).await.map_err(|_| {
         AppError::Unavailable(format!(
-            "reading a task for its event took over {timeout:?}"
+            "reading the changes of an event took over {timeout:?}"
         ))
-    })??;
-    Ok(row.map(|row| {
-        TaskEvent::change(
-            &reference.owner,
-            reference.kind,
-            reference.task_id,
-            Some(Task::from(row)),
-            reference.seq,
-        )
-    }))
+    })?
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! How a write publishes its event, decided once from the database's [`EventTransport`]
 //! (DESIGN rule 7): the service stores a [`Publisher`] and never asks which backend it runs on.
 //!
-//! With `Notify` (PostgreSQL) the NOTIFY queued in the write's transaction is the publication,
+//! With `Notify` (PostgreSQL) the NOTIFY the database's journal trigger queued in the write's
+//! transaction is the publication,
 //! and the LISTEN relay delivers it to this instance's subscribers too. With `InProcess`
 //! (SQLite) the service delivers after the commit, one write at a time, so events reach
 //! subscribers in commit order.
@@ -45,6 +46,11 @@ impl Publisher {
             Publisher::Notify => None,
             Publisher::InProcess { write_order } => Some(write_order.lock().await),
         }
+    }
+
+    /// True when the service delivers events itself after the commit (SQLite).
+    pub(in crate::tasks) fn in_process(&self) -> bool {
+        matches!(self, Publisher::InProcess { .. })
     }
 
     /// After a commit: delivers the event built by `event` in-process, or nothing when the

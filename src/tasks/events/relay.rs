@@ -1,8 +1,9 @@
 //! The LISTEN relay (PostgreSQL): routes what the instance's one LISTEN connection hears
 //! (`db::events::listen`) to the subscribers on this instance, each user's events in commit
-//! order. A payload too large to carry its task is completed by reading the task for the
-//! event's audience, off the relay's loop and on its own connections ([`pending`]), so a
-//! slow or failed read holds back and resyncs that user's subscribers only.
+//! order. A payload that names changes without carrying them (a row too large, a statement
+//! that changed several rows) is completed by reading them from the journal for the event's
+//! audience, off the relay's loop and on its own connections ([`pending`]), so a slow or
+//! failed read holds back and resyncs that user's subscribers only.
 //!
 //! [`pending`]: super::pending
 
@@ -62,7 +63,9 @@ fn route_payload(router: &EventRouter, pending: &mut Pending, payload: &str) {
     match decode(payload) {
         Some(Received::Event(event)) => pending.ready(event),
         Some(Received::ResyncAll) => resync_all(router, pending),
-        Some(Received::NeedsTask(reference)) => pending.fetch(reference),
+        Some(Received::NeedsRows(references)) => {
+            references.into_iter().for_each(|r| pending.fetch(r))
+        }
         None => {}
     }
 }

@@ -1,76 +1,71 @@
-//! The NOTIFY payload of a task event: what one instance tells the others (and itself) about a
-//! change, always under PostgreSQL's 8,000-byte limit. It carries the task's owner; each
-//! receiving router delivers to that owner's audience (`tasks::visibility::audience`).
+//! The NOTIFY payload of task and list events, as the database's journal trigger writes it
+//! (`journal_notify` in migration `2026-11-25-000040_database_journal`, for every writer): what
+//! one instance hears about a change. It carries the owner; each receiving router delivers to
+//! that owner's audience (`tasks::visibility::audience`).
+//!
+//! - One change: `{"e": "task" | "list", "u": owner, "i": id, "s": change number, "k":
+//!   "created" | "updated" | "deleted", "w": the row}`; a row that would make the payload
+//!   pass 6,000 bytes is left out (`"r": true`) and the receiver reads it.
+//! - Several (one statement: a subtree's delete, a renamed tag, a TRUNCATE): `{"k": "batch",
+//!   "b": [[owner, after, upto], …]}`, each owner's range of change numbers; the receiver
+//!   reads them from the journal.
+//! - `{"u": "", "k": "resync"}`: everyone resyncs (a batch over too many owners for one
+//!   payload).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::pending::Reference;
 use super::{TaskEvent, TaskEventKind};
-use crate::db::events::MAX_PAYLOAD_BYTES;
+use crate::tasks::list_model::{List, ListRow};
 use crate::tasks::model::{Task, TaskRow};
 
-/// A payload carrying the whole task must stay this small; a larger one (a task full of
-/// characters JSON escapes as `\u00XX`, 6 bytes each, can reach ~7,400 bytes) carries only
-/// the ids and the receiving instance reads the task.
-pub(crate) const INLINE_LIMIT: usize = 6000;
+/// What a payload is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Entity {
+    #[default]
+    Task,
+    List,
+}
+
+/// What happened, as the trigger spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Created,
+    Updated,
+    Deleted,
+    Batch,
+    Resync,
+}
 
 /// The NOTIFY payload.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Wire {
-    #[serde(rename = "u")]
+#[derive(Debug, Deserialize)]
+struct Wire {
+    #[serde(rename = "e", default)]
+    entity: Entity,
+    #[serde(rename = "u", default)]
     user: String,
     #[serde(rename = "k")]
-    kind: TaskEventKind,
+    kind: Kind,
     #[serde(rename = "i", default)]
-    task_id: i64,
+    id: i64,
     #[serde(rename = "s", default)]
     seq: i64,
-    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
-    task: Option<Task>,
-    /// True when the task was left out for size: the receiver reads it.
-    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(rename = "w", default)]
+    row: Option<serde_json::Value>,
+    /// True when the row was left out for size: the receiver reads it.
+    #[serde(rename = "r", default)]
     by_reference: bool,
+    #[serde(rename = "b", default)]
+    batch: Vec<(String, i64, i64)>,
 }
 
-/// The payload for one change, always under PostgreSQL's 8,000-byte limit: the whole task
-/// when it fits in [`INLINE_LIMIT`], otherwise its ids, and (for a user id too long even for
-/// that) a resync for everyone rather than a failed write.
-pub(in crate::tasks) fn wire_payload(
-    user: &str,
-    kind: TaskEventKind,
-    task_id: i64,
-    seq: i64,
-    row: Option<&TaskRow>,
-) -> String {
-    let mut wire = Wire {
-        user: user.to_owned(),
-        kind,
-        task_id,
-        seq,
-        task: row.cloned().map(Task::from),
-        by_reference: false,
-    };
-    let inline = serde_json::to_string(&wire).unwrap_or_default();
-    if !inline.is_empty() && inline.len() <= INLINE_LIMIT {
-        return inline;
-    }
-    wire.by_reference = wire.task.take().is_some();
-    let reference = serde_json::to_string(&wire).unwrap_or_default();
-    if !reference.is_empty() && reference.len() <= MAX_PAYLOAD_BYTES {
-        return reference;
-    }
-    tracing::warn!(
-        bytes = reference.len(),
-        "task event too large to send even by reference; asking every subscriber to resync"
-    );
-    r#"{"u":"","k":"resync"}"#.to_owned()
-}
-
-/// A decoded payload: an event ready to route, one whose task must be read first, or a
-/// resync for everyone.
+/// A decoded payload: an event ready to route, changes whose rows must be read first (each
+/// a range of one owner's change numbers), or a resync for everyone.
 pub(in crate::tasks) enum Received {
     Event(Box<TaskEvent>),
-    NeedsTask(Reference),
+    NeedsRows(Vec<Reference>),
     ResyncAll,
 }
 
@@ -82,68 +77,128 @@ pub(in crate::tasks) fn decode(payload: &str) -> Option<Received> {
             return None;
         }
     };
+    let one = |owner: String, seq: i64| Reference {
+        owner,
+        after: seq - 1,
+        upto: seq,
+    };
     Some(match wire.kind {
-        TaskEventKind::Resync => Received::ResyncAll,
-        kind if wire.by_reference => Received::NeedsTask(Reference {
-            owner: wire.user,
-            kind,
-            task_id: wire.task_id,
-            seq: wire.seq,
-        }),
-        kind => Received::Event(Box::new(TaskEvent::change(
-            &wire.user,
-            kind,
-            wire.task_id,
-            wire.task,
-            wire.seq,
-        ))),
+        Kind::Resync => Received::ResyncAll,
+        Kind::Batch => Received::NeedsRows(
+            wire.batch
+                .into_iter()
+                .map(|(owner, after, upto)| Reference { owner, after, upto })
+                .collect(),
+        ),
+        _ if wire.by_reference => Received::NeedsRows(vec![one(wire.user, wire.seq)]),
+        kind => match event(&wire, kind) {
+            Some(event) => Received::Event(Box::new(event)),
+            // A row this version cannot read (a newer server's column type): read it instead.
+            None => Received::NeedsRows(vec![one(wire.user, wire.seq)]),
+        },
     })
+}
+
+/// The event of a one-change payload; `None` when its row does not parse.
+fn event(wire: &Wire, kind: Kind) -> Option<TaskEvent> {
+    let gone = kind == Kind::Deleted;
+    let row = match (&wire.row, gone) {
+        (_, true) => None,
+        (Some(row), false) => Some(row),
+        (None, false) => return None,
+    };
+    Some(match wire.entity {
+        Entity::Task => {
+            let task = match row {
+                Some(json) => Some(Task::from(parse::<TaskRow>(json)?)),
+                None => None,
+            };
+            let kind = match kind {
+                Kind::Created => TaskEventKind::Created,
+                Kind::Deleted => TaskEventKind::Deleted,
+                _ => TaskEventKind::Updated,
+            };
+            TaskEvent::change(&wire.user, kind, wire.id, task, wire.seq)
+        }
+        Entity::List => {
+            let list = match row {
+                Some(json) => Some(List::from(parse::<ListRow>(json)?)),
+                None => None,
+            };
+            let kind = match kind {
+                Kind::Created => TaskEventKind::ListCreated,
+                Kind::Deleted => TaskEventKind::ListDeleted,
+                _ => TaskEventKind::ListUpdated,
+            };
+            TaskEvent::list_change(&wire.user, kind, wire.id, list, wire.seq)
+        }
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(json: &serde_json::Value) -> Option<T> {
+    T::deserialize(json)
+        .map_err(|e| tracing::warn!(error = %e, "a row in a task event payload does not parse"))
+        .ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::model::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
 
-    fn row(title: String, description: String) -> TaskRow {
-        TaskRow::for_test(title, description)
-    }
-
+    /// What `journal_notify` sends (captured from PostgreSQL 15), decoded.
     #[test]
-    fn payloads_stay_under_the_notify_limit() {
-        // Four-byte characters: the largest UTF-8, still carried whole.
-        let emoji = row(
-            "😀".repeat(TITLE_MAX_CHARS),
-            "😀".repeat(DESCRIPTION_MAX_CHARS),
+    fn decodes_what_the_trigger_sends() {
+        let created = r#"{"e": "task", "i": 4, "k": "created", "s": 1, "u": "bob", "w": {"id": 4, "tags": "[\"a\"]", "title": "x", "list_id": null, "user_id": "bob", "version": 1, "category": "other", "due_date": null, "position": "80", "priority": 0, "completed": false, "parent_id": null, "time_zone": "UTC", "created_at": "2026-11-25T06:43:55.132029+01:00", "recurrence": null, "updated_at": "2026-11-25T06:43:55+00:00", "description": null, "completed_at": null, "recurrence_start": null}}"#;
+        let Some(Received::Event(event)) = decode(created) else {
+            panic!("not an event");
+        };
+        let task = event.task.expect("the task");
+        assert_eq!(
+            (event.kind, task.id, event.cursor),
+            (TaskEventKind::Created, 4, Some(1))
         );
-        let payload = wire_payload("user-1", TaskEventKind::Updated, 1, 9, Some(&emoji));
-        assert!(payload.len() <= INLINE_LIMIT, "{}", payload.len());
-        assert!(matches!(decode(&payload), Some(Received::Event(e)) if e.task.is_some()));
+        assert_eq!(task.tags, vec!["a".to_owned()]);
+        assert_eq!(
+            task.created_at.to_rfc3339(),
+            "2026-11-25T05:43:55.132029+00:00"
+        );
 
-        // Control characters: 6 bytes each in JSON, the worst case; sent by reference.
-        let worst = row(
-            "\u{1}".repeat(TITLE_MAX_CHARS),
-            "\u{1}".repeat(DESCRIPTION_MAX_CHARS),
+        let deleted = r#"{"e": "task", "i": 2, "k": "deleted", "s": 5, "u": "alice"}"#;
+        let Some(Received::Event(event)) = decode(deleted) else {
+            panic!("not an event");
+        };
+        assert_eq!(
+            (event.kind, event.task_id),
+            (TaskEventKind::Deleted, Some(2))
         );
-        let inline = serde_json::to_string(&Task::from(worst.clone())).unwrap();
-        assert!(
-            inline.len() > INLINE_LIMIT,
-            "worst case is {} bytes",
-            inline.len()
+
+        let large = r#"{"e": "task", "i": 2, "k": "updated", "s": 5, "u": "alice", "r": true}"#;
+        assert!(matches!(decode(large), Some(Received::NeedsRows(r)) if r[0].after == 4));
+
+        let batch = r#"{"b": [["alice", 5, 7], ["bob", 1, 2]], "k": "batch"}"#;
+        let Some(Received::NeedsRows(ranges)) = decode(batch) else {
+            panic!("not a batch");
+        };
+        assert_eq!(ranges.len(), 2);
+        assert_eq!(
+            (ranges[1].owner.as_str(), ranges[1].after, ranges[1].upto),
+            ("bob", 1, 2)
         );
-        let payload = wire_payload("user-1", TaskEventKind::Updated, 1, 9, Some(&worst));
-        assert!(payload.len() < 200, "{payload}");
+
+        let list = r#"{"e": "list", "i": 3, "k": "updated", "s": 9, "u": "alice", "w": {"id": 3, "user_id": "alice", "name": "Work", "color": null, "position": "80", "version": 2, "created_at": "2026-11-25T06:43:55+00:00", "updated_at": "2026-11-25T06:43:55+00:00"}}"#;
+        let Some(Received::Event(event)) = decode(list) else {
+            panic!("not an event");
+        };
+        assert_eq!(
+            (event.kind, event.list_id),
+            (TaskEventKind::ListUpdated, Some(3))
+        );
+        assert_eq!(event.list.expect("the list").name, "Work");
+
         assert!(matches!(
-            decode(&payload),
-            Some(Received::NeedsTask(Reference {
-                task_id: 1,
-                seq: 9,
-                ..
-            }))
+            decode(r#"{"u": "", "k": "resync"}"#),
+            Some(Received::ResyncAll)
         ));
-
-        let huge_user = "u".repeat(9000);
-        let payload = wire_payload(&huge_user, TaskEventKind::Deleted, 1, 9, None);
-        assert!(matches!(decode(&payload), Some(Received::ResyncAll)));
+        assert!(decode("not json").is_none());
     }
 }

@@ -1,12 +1,16 @@
-//! The change journal: per-user change numbers (`task_sync_cursors`), each task's last change
-//! (`task_changes`, deletions kept as tombstones for a while) and the NOTIFY queued with them.
-//! Sync (`tasks::sync`) reads it; every task write records into it through [`record_change!`],
-//! inside the write's own transaction.
+//! The change journal, as the database keeps it (DESIGN rule 12): per-user change numbers
+//! (`task_sync_cursors`), each task's and each list's last change (`task_changes`,
+//! `list_changes`, keyed by owner and id; deletions kept as tombstones for a while). Triggers
+//! the migrations own write all of it, and the NOTIFY, for every writer
+//! (`2026-11-25-000040_database_journal`); the server's writes add no statement for it. Sync
+//! (`tasks::sync`) and the event relay read it here; the tombstone prunes trim it.
 //!
 //! It must not read or write `tasks` itself (that is `query` and `write`).
 
 use chrono::NaiveDateTime;
+use diesel::IntoSql;
 use diesel::prelude::*;
+use diesel::query_dsl::positional_order_dsl::PositionalOrderDsl;
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
@@ -14,87 +18,49 @@ use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
 use crate::tasks::visibility::{
-    counter_of_owner, cursor_of, journal_of_owner, journal_visible_to, owner,
+    counter_of_owner, cursor_of, journal_of_owner, journal_visible_to, list_journal_of_owner, owner,
 };
 
-/// Builds the NOTIFY payload of a change from its number, the task id and the row after it
-/// (`None`: deleted). Called inside the transaction, once the number is known.
-pub(in crate::tasks) type PayloadFn<'a> = dyn Fn(i64, i64, Option<&TaskRow>) -> String + Sync + 'a;
-
-/// A write that happened: the row after it and its change number (`None` when the write
-/// changed nothing, as a repeated `set_completed`).
+/// A write that happened: the row after it and, where the service delivers the event itself
+/// (SQLite), the change number the database gave it. `None` when the write changed nothing
+/// (a repeated `set_completed`), and on PostgreSQL, whose trigger's NOTIFY is the event.
 pub(in crate::tasks) struct Written {
     pub(in crate::tasks) row: TaskRow,
     pub(in crate::tasks) seq: Option<i64>,
 }
 
-/// Inside a write's transaction: takes the owner's next change number (the upsert locks the
-/// owner's counter row until commit, so one owner's changes commit in number order), records
-/// the task's last change (a deletion stays as a tombstone) and, when `$created`, the number
-/// that created it (kept by later changes: replay says CREATED to a client whose cursor is
-/// older), and queues the event.
-macro_rules! record_change {
-    ($c:expr, $viewer:expr, $task_id:expr, $row:expr, $created:expr, $now:expr, $payload:expr) => {{
-        use crate::db::events::Notify as _;
-        use crate::db::schema::task_changes as tc;
-        use crate::db::schema::task_sync_cursors as cur;
-        let owner = $crate::tasks::visibility::owner($viewer);
-        let seq: i64 = diesel::insert_into(cur::table)
-            .values((
-                cur::user_id.eq(owner),
-                cur::last_seq.eq(1_i64),
-                cur::pruned_seq.eq(0_i64),
-            ))
-            .on_conflict(cur::user_id)
-            .do_update()
-            .set(cur::last_seq.eq(cur::last_seq + 1_i64))
-            .returning(cur::last_seq)
-            .get_result($c)
-            .await?;
-        let deleted = $row.is_none();
-        let created: bool = $created;
-        diesel::insert_into(tc::table)
-            .values((
-                tc::task_id.eq($task_id),
-                tc::user_id.eq(owner),
-                tc::seq.eq(seq),
-                tc::deleted.eq(deleted),
-                tc::changed_at.eq($now),
-                tc::created_seq.eq(created.then_some(seq)),
-            ))
-            // A task id is never reused (serial / AUTOINCREMENT), so a creation always inserts
-            // and the update below never needs to touch `created_seq`.
-            .on_conflict(tc::task_id)
-            .do_update()
-            .set((
-                tc::seq.eq(seq),
-                tc::deleted.eq(deleted),
-                tc::changed_at.eq($now),
-            ))
-            .execute($c)
-            .await?;
-        let payload = ($payload)(seq, $task_id, $row);
-        $c.notify(&payload).await?;
-        seq
-    }};
+/// After a write of the viewer's task `task_id` in the caller's transaction: the number its
+/// change was given, where the service delivers events in-process (SQLite: one more read,
+/// in-process and cheap). PostgreSQL's trigger notified already: no statement there.
+pub(in crate::tasks) async fn change_number(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+) -> QueryResult<Option<i64>> {
+    use crate::db::schema::task_changes as tc;
+    match conn {
+        DbConn::Postgres(_) => Ok(None),
+        DbConn::Sqlite(c) => tc::table
+            .filter(journal_visible_to(viewer))
+            .filter(tc::task_id.eq(task_id))
+            .select(tc::seq)
+            .first(&mut **c)
+            .await
+            .optional(),
+    }
 }
 
-/// After an UPDATE … RETURNING in a write's transaction: records the change of the row it
-/// found, or passes on `None` (no such task of the owner, or nothing to change).
-macro_rules! record_update {
-    ($c:expr, $viewer:expr, $task_id:expr, $updated:expr, $now:expr, $payload:expr) => {{
-        match $updated {
-            None => Ok(None),
-            Some(updated) => {
-                let seq =
-                    record_change!($c, $viewer, $task_id, Some(&updated), false, $now, $payload);
-                Ok(Some(Written {
-                    row: updated,
-                    seq: Some(seq),
-                }))
-            }
-        }
-    }};
+/// [`change_number`] of a row a write returned (`None`: no such task of the viewer).
+pub(in crate::tasks) async fn written(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    row: Option<TaskRow>,
+) -> QueryResult<Option<Written>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let seq = change_number(conn, viewer, row.id).await?;
+    Ok(Some(Written { row, seq }))
 }
 
 /// The owner's change counter: (last change number, newest number whose tombstone is gone).
@@ -133,23 +99,35 @@ pub(in crate::tasks) async fn prune_tombstones(
     }
 }
 
-/// The newest of the viewer's tombstones older than `before`, if any: a plain read, so sync
-/// can check without a transaction (most of the time there is nothing to drop or lock).
+/// The newest of the viewer's tombstones (of tasks or lists) older than `before`, if any: a
+/// plain read, so sync can check without a transaction (most of the time there is nothing to
+/// drop or lock).
 pub(in crate::tasks) async fn prunable(
     conn: &mut DbConn,
     viewer: &AuthUser,
     before: NaiveDateTime,
 ) -> QueryResult<Option<i64>> {
+    use crate::db::schema::list_changes as lc;
     use crate::db::schema::task_changes as tc;
-    db_run!(conn, |c| {
+    let lists = list_journal_of_owner(owner(viewer));
+    // One statement for both journals (one round trip): each side's newest, the larger wins.
+    let newest: Vec<Option<i64>> = db_run!(conn, |c| {
         tc::table
             .filter(journal_visible_to(viewer))
             .filter(tc::deleted.eq(true))
             .filter(tc::changed_at.lt(before))
             .select(diesel::dsl::max(tc::seq))
-            .first(c)
+            .union_all(
+                lc::table
+                    .filter(lists)
+                    .filter(lc::deleted.eq(true))
+                    .filter(lc::changed_at.lt(before))
+                    .select(diesel::dsl::max(lc::seq)),
+            )
+            .load(c)
             .await
-    })
+    })?;
+    Ok(newest.into_iter().flatten().max())
 }
 
 /// The newest of the viewer's tombstones past the `keep` newest, if there are more.
@@ -185,9 +163,18 @@ pub(in crate::tasks) async fn prune_owner(
     owner: &str,
     newest: i64,
 ) -> QueryResult<()> {
+    use crate::db::schema::list_changes as lc;
     use crate::db::schema::task_changes as tc;
     use crate::db::schema::task_sync_cursors as cur;
     db_run!(conn, |c| {
+        diesel::delete(
+            lc::table
+                .filter(list_journal_of_owner(owner))
+                .filter(lc::deleted.eq(true))
+                .filter(lc::seq.le(newest)),
+        )
+        .execute(c)
+        .await?;
         diesel::update(
             cur::table
                 .filter(counter_of_owner(owner))
@@ -208,12 +195,20 @@ pub(in crate::tasks) async fn prune_owner(
     })
 }
 
-/// One task's last change, as recorded for sync.
+/// What a journal entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::tasks) enum Entity {
+    Task,
+    List,
+}
+
+/// One task's or list's last change, as recorded for sync.
 pub(in crate::tasks) struct ChangeEntry {
     pub(in crate::tasks) seq: i64,
-    pub(in crate::tasks) task_id: i64,
+    pub(in crate::tasks) entity: Entity,
+    pub(in crate::tasks) id: i64,
     pub(in crate::tasks) deleted: bool,
-    /// The change number that created the task (`None`: created before it was recorded).
+    /// The change number that created it (`None`: created before it was recorded).
     pub(in crate::tasks) created_seq: Option<i64>,
 }
 
@@ -225,28 +220,74 @@ pub(in crate::tasks) async fn changes_between(
     upto: i64,
     limit: Option<i64>,
 ) -> QueryResult<Vec<ChangeEntry>> {
-    use crate::db::schema::task_changes::dsl::*;
-    db_run!(conn, |c| {
-        let mut q = task_changes
-            .filter(journal_visible_to(viewer))
-            .filter(seq.gt(after))
-            .filter(seq.le(upto))
-            .order_by(seq.asc())
-            .select((seq, task_id, deleted, created_seq))
-            .into_boxed();
-        if let Some(limit) = limit {
-            q = q.limit(limit);
-        }
-        q.load::<(i64, i64, bool, Option<i64>)>(c).await
-    })
-    .map(|rows| {
-        rows.into_iter()
-            .map(|(number, id, gone, created)| ChangeEntry {
-                seq: number,
-                task_id: id,
-                deleted: gone,
-                created_seq: created,
-            })
-            .collect()
-    })
+    changes_of(conn, owner(viewer), (after, upto), limit).await
+}
+
+/// The changes of `member` of an event's audience numbered `after < seq <= upto`, for the
+/// event relay completing a notification (the member comes from the database's own NOTIFY,
+/// never from a client; today the audience is the owner).
+pub(in crate::tasks) async fn changes_for_member(
+    conn: &mut DbConn,
+    member: &str,
+    after: i64,
+    upto: i64,
+) -> QueryResult<Vec<ChangeEntry>> {
+    changes_of(conn, member, (after, upto), None).await
+}
+
+/// Both journals' entries of `who` in the range, merged in number order.
+async fn changes_of(
+    conn: &mut DbConn,
+    who: &str,
+    (after, upto): (i64, i64),
+    limit: Option<i64>,
+) -> QueryResult<Vec<ChangeEntry>> {
+    use crate::db::schema::list_changes as lc;
+    use crate::db::schema::task_changes as tc;
+    type Row = (i64, i64, bool, Option<i64>, bool);
+    // One statement for both journals (one round trip, and cacheable: nothing boxed); the
+    // last column tells a list's entry from a task's. A UNION is ordered by position only
+    // (diesel's `PositionalOrderDsl`, documented for this use on `union_all`, though not yet
+    // declared stable: Cargo.lock pins the diesel it was written against).
+    let limit_rows = limit.unwrap_or(i64::MAX);
+    let rows: Vec<Row> = db_run!(conn, |c| {
+        tc::table
+            .filter(journal_of_owner(who))
+            .filter(tc::seq.gt(after))
+            .filter(tc::seq.le(upto))
+            .select((
+                tc::seq,
+                tc::task_id,
+                tc::deleted,
+                tc::created_seq,
+                false.into_sql::<diesel::sql_types::Bool>(),
+            ))
+            .union_all(
+                lc::table
+                    .filter(list_journal_of_owner(who))
+                    .filter(lc::seq.gt(after))
+                    .filter(lc::seq.le(upto))
+                    .select((
+                        lc::seq,
+                        lc::list_id,
+                        lc::deleted,
+                        lc::created_seq,
+                        true.into_sql::<diesel::sql_types::Bool>(),
+                    )),
+            )
+            .positional_order_by(1_u32)
+            .limit(limit_rows)
+            .load(c)
+            .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, id, deleted, created_seq, list)| ChangeEntry {
+            seq,
+            entity: if list { Entity::List } else { Entity::Task },
+            id,
+            deleted,
+            created_seq,
+        })
+        .collect())
 }

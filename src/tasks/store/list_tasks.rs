@@ -1,5 +1,5 @@
-//! The tasks of a list being deleted (issue 21): deleted, or moved to the inbox, each task
-//! through the journal ([`record_change!`]) so that sync and every subscriber see it. Called
+//! The tasks of a list being deleted (issue 21): deleted, or moved to the inbox (the
+//! database journals each and notifies, so sync and every subscriber see it). Called
 //! by `lists::delete` inside its transaction, after it has locked and found the list.
 //!
 //! Every statement filters by `visibility::visible_to`.
@@ -8,53 +8,36 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::PayloadFn;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::model::TaskRow;
 use crate::tasks::position as keys;
 use crate::tasks::visibility::visible_to;
 
-/// What a list's delete changed: its tasks (deleted or moved), and every task change it
-/// recorded (id, change number, the row after it: `None` when deleted), in order.
+/// What a list's delete changed: its tasks (deleted or moved).
 pub(in crate::tasks) struct Emptied {
     pub(in crate::tasks) task_ids: Vec<i64>,
-    pub(in crate::tasks) changes: Vec<(i64, i64, Option<TaskRow>)>,
 }
 
 /// Deletes every task of the list (subtasks are in their parent's list, so they go too, in
-/// the same statement), each with its tombstone and event, in id order.
+/// the same statement), each with its tombstone, in id order.
 pub(super) async fn delete_all(
     conn: &mut DbConn,
     viewer: &AuthUser,
     list: i64,
-    now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
 ) -> QueryResult<Emptied> {
     use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
-        let mut ids: Vec<i64> =
-            diesel::delete(tasks.filter(visible_to(viewer)).filter(list_id.eq(list)))
-                .returning(id)
-                .get_results(c)
-                .await?;
-        ids.sort_unstable();
-        let mut changes = Vec::with_capacity(ids.len());
-        for gone_id in &ids {
-            let gone: Option<&TaskRow> = None;
-            let seq = record_change!(c, viewer, *gone_id, gone, false, now, payload);
-            changes.push((*gone_id, seq, None));
-        }
-        Ok(Emptied {
-            task_ids: ids,
-            changes,
-        })
-    })
+    let mut ids: Vec<i64> = db_run!(conn, |c| {
+        diesel::delete(tasks.filter(visible_to(viewer)).filter(list_id.eq(list)))
+            .returning(id)
+            .get_results(c)
+            .await
+    })?;
+    ids.sort_unstable();
+    Ok(Emptied { task_ids: ids })
 }
 
-/// Moves every task of the list to the inbox, each with its change (version one more) and
-/// event: the top-level ones to the end of the inbox's top level, in their order in the
+/// Moves every task of the list to the inbox, each a change (version one more): the top-level ones to the end of the inbox's top level, in their order in the
 /// list; subtasks keep their positions under their parents. When the new keys would be too
 /// long, the inbox's top level is renumbered first (each of those tasks changes too).
 pub(super) async fn to_inbox(
@@ -62,7 +45,6 @@ pub(super) async fn to_inbox(
     viewer: &AuthUser,
     list: i64,
     now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
 ) -> QueryResult<Emptied> {
     use crate::db::schema::tasks::dsl::*;
     let members: Vec<(i64, Option<i64>)> = db_run!(conn, |c| {
@@ -79,7 +61,6 @@ pub(super) async fn to_inbox(
         .filter(|(_, parent)| parent.is_none())
         .map(|(task, _)| *task)
         .collect();
-    let mut changes = Vec::with_capacity(members.len());
     let end = super::order::group_end(conn, viewer, None, None).await?;
     let mut keys = Vec::with_capacity(top.len());
     let mut last = end;
@@ -106,24 +87,22 @@ pub(super) async fn to_inbox(
         })?;
         let mut spread = keys::spread(inbox.len() + top.len()).into_iter();
         for (task, key) in inbox.iter().zip(spread.by_ref()) {
-            let row = write_task(conn, viewer, *task, None, Some(key), now, payload).await?;
-            changes.extend(row);
+            write_task(conn, viewer, *task, None, Some(key), now).await?;
         }
         keys = spread.collect();
     }
     let mut keys = keys.into_iter();
     for (task, parent) in &members {
         let key = if parent.is_none() { keys.next() } else { None };
-        let row = write_task(conn, viewer, *task, Some(()), key, now, payload).await?;
-        changes.extend(row);
+        write_task(conn, viewer, *task, Some(()), key, now).await?;
     }
     let mut task_ids: Vec<i64> = members.iter().map(|(task, _)| *task).collect();
     task_ids.sort_unstable();
-    Ok(Emptied { task_ids, changes })
+    Ok(Emptied { task_ids })
 }
 
 /// One task's change for [`to_inbox`]: to the inbox (when `to_inbox` is set) and / or to a
-/// new position, its version one more, recorded with its event.
+/// new position, its version one more.
 async fn write_task(
     conn: &mut DbConn,
     viewer: &AuthUser,
@@ -131,29 +110,19 @@ async fn write_task(
     to_inbox: Option<()>,
     key: Option<String>,
     now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
-) -> QueryResult<Option<(i64, i64, Option<TaskRow>)>> {
+) -> QueryResult<()> {
     use crate::db::schema::tasks::dsl::*;
     let inbox: Option<Option<i64>> = to_inbox.map(|()| None);
     db_run!(conn, |c| {
-        let updated: Option<TaskRow> =
-            diesel::update(tasks.filter(id.eq(task)).filter(visible_to(viewer)))
-                .set((
-                    inbox.map(|none| list_id.eq(none)),
-                    key.map(|key| position.eq(key)),
-                    version.eq(version + 1),
-                    updated_at.eq(now),
-                ))
-                .returning(TaskRow::as_returning())
-                .get_result(c)
-                .await
-                .optional()?;
-        Ok(match updated {
-            None => None,
-            Some(row) => {
-                let seq = record_change!(c, viewer, task, Some(&row), false, now, payload);
-                Some((task, seq, Some(row)))
-            }
-        })
+        diesel::update(tasks.filter(id.eq(task)).filter(visible_to(viewer)))
+            .set((
+                inbox.map(|none| list_id.eq(none)),
+                key.map(|key| position.eq(key)),
+                version.eq(version + 1),
+                updated_at.eq(now),
+            ))
+            .execute(c)
+            .await
+            .map(drop)
     })
 }

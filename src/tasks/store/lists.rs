@@ -13,7 +13,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::PayloadFn;
 use super::locks::{lock_lists, lock_owner};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
@@ -24,7 +23,7 @@ use crate::tasks::list_model::{
 };
 use crate::tasks::model::Precondition;
 use crate::tasks::position as keys;
-use crate::tasks::visibility::{lists_visible_to, owner};
+use crate::tasks::visibility::{lists_visible_to, lists_visible_to_member, owner};
 
 /// Why a list write did not happen.
 #[derive(Debug, Clone)]
@@ -101,19 +100,35 @@ pub(in crate::tasks) async fn find(
     })
 }
 
-/// Those of the viewer's lists whose ids are listed (the lists of a page's tasks).
+/// The lists `ids` of `member` of an event's audience (or of a viewer syncing: the member is
+/// then the viewer), for events and sync completed from the journal. The member comes from
+/// our own journal, never from a client, and the query is still filtered by what they see.
+pub(in crate::tasks) async fn find_many_for(
+    conn: &mut DbConn,
+    member: &str,
+    ids: &[i64],
+) -> QueryResult<Vec<ListRow>> {
+    find_many_seen(conn, lists_visible_to_member(member), ids).await
+}
+
+/// The viewer's lists among `ids` (sync).
 pub(in crate::tasks) async fn find_many(
     conn: &mut DbConn,
     viewer: &AuthUser,
     ids: &[i64],
 ) -> QueryResult<Vec<ListRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+    find_many_seen(conn, lists_visible_to(viewer), ids).await
+}
+
+async fn find_many_seen(
+    conn: &mut DbConn,
+    visible: diesel::dsl::Eq<l::user_id, &str>,
+    ids: &[i64],
+) -> QueryResult<Vec<ListRow>> {
     db_run!(conn, |c| {
         l::task_lists
             .filter(l::id.eq_any(ids))
-            .filter(lists_visible_to(viewer))
+            .filter(visible)
             .select(ListRow::as_select())
             .load(c)
             .await
@@ -350,7 +365,6 @@ pub(in crate::tasks) async fn delete(
     tasks: ListTasks,
     expect: &Precondition,
     now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
 ) -> Outcome<super::list_tasks::Emptied> {
     // Its tasks move or go: the placement lock too, after the lists lock (`locks`).
     lock_owner(conn, viewer).await?;
@@ -358,12 +372,8 @@ pub(in crate::tasks) async fn delete(
         return Ok(Err(refusal));
     }
     let emptied = match tasks {
-        ListTasks::Delete => {
-            super::list_tasks::delete_all(conn, viewer, list, now, payload).await?
-        }
-        ListTasks::MoveToInbox => {
-            super::list_tasks::to_inbox(conn, viewer, list, now, payload).await?
-        }
+        ListTasks::Delete => super::list_tasks::delete_all(conn, viewer, list).await?,
+        ListTasks::MoveToInbox => super::list_tasks::to_inbox(conn, viewer, list, now).await?,
     };
     db_run!(conn, |c| {
         diesel::delete(

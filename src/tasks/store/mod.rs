@@ -8,12 +8,12 @@
 //! (the prune alone sees every user's rows, and says why): no function here can read or
 //! change a task by id alone. Every function takes `&mut` the connection of the caller's unit
 //! of work (`tasks::unit`) and none opens a transaction or checks a connection out: a write,
-//! its journal entry and its NOTIFY commit together because the unit's transaction holds them.
+//! its journal entry and its NOTIFY (the database's triggers') commit together because the
+//! unit's transaction holds them.
 //!
 //! [`db_run!`]: crate::db_run
 
 mod idempotency;
-#[macro_use]
 mod journal;
 mod keys;
 mod list_tasks;
@@ -30,13 +30,14 @@ pub(super) use idempotency::{
     count_keys, find_key, forget_expired_keys, forget_key, lock_key, save_key,
 };
 pub(super) use journal::{
-    PayloadFn, Written, changes_between, cursor, prunable, prune, prune_owner, prune_tombstones,
+    Entity, Written, changes_between, changes_for_member, cursor, prunable, prune, prune_owner,
+    prune_tombstones,
 };
 pub(super) use locks::{lock_lists, lock_owner};
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
 pub(super) use moves::{Placement, children_of, completed_ids, delete_all, group, place};
 pub(super) use order::group_end;
-pub(super) use query::{count, find, find_for_event, find_many, list, stats, subtasks_of};
+pub(super) use query::{count, find, find_many, find_many_for_event, list, stats, subtasks_of};
 pub(super) use tags::{
     any_new, distinct, forget_tag, index as index_tags, rename_tag, retag, spellings, tagged,
 };

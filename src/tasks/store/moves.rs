@@ -1,8 +1,8 @@
 //! Manual order and subtasks: the reads a move needs (a group of siblings in order, a task's
 //! children, whether a list is the viewer's) and its writes (a task's new list, parent and
-//! position; a renumbered sibling; a subtree's deletion with its tombstones). Each write adds
-//! one to the task's `version` and goes through [`record_change!`], inside the caller's unit
-//! of work, filtered by `visible_to(viewer)`.
+//! position; a renumbered sibling; a subtree's deletion). Each write adds one to the task's
+//! `version`; its journal entry (a tombstone for a deletion) and event are the database's
+//! triggers', inside the caller's unit of work. Each is filtered by `visible_to(viewer)`.
 //!
 //! It must not decide anything (which group, which neighbour, when to renumber): that is
 //! `tasks::moves`.
@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::{PayloadFn, Written};
+use super::journal::{Written, change_number, written};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
@@ -93,56 +93,50 @@ pub(in crate::tasks) struct Placement {
     pub(in crate::tasks) updated_at: NaiveDateTime,
 }
 
-/// Writes a task's list, parent and / or position (version + 1), with its change record and
-/// event; `None` when the viewer has no such task.
+/// Writes a task's list, parent and / or position (version + 1); `None` when the viewer has
+/// no such task.
 pub(in crate::tasks) async fn place(
     conn: &mut DbConn,
     viewer: &AuthUser,
     task_id: i64,
     placement: &Placement,
-    payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
-    let now = placement.updated_at;
-    db_run!(conn, |c| {
+    let updated = db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        let updated = diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+        diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
             .set((placement, version.eq(version + 1)))
             .returning(TaskRow::as_returning())
             .get_result(c)
             .await
-            .optional()?;
-        record_update!(c, viewer, task_id, updated, now, payload)
-    })
+            .optional()
+    })?;
+    written(conn, viewer, updated).await
 }
 
 /// Deletes `ids` (a task and all its descendants, or every completed task and theirs) in one
-/// statement, so the parent-before-child foreign keys hold at its end on both backends, with a
-/// tombstone and an event for each, in the order given; returns (id, change number) of those
-/// that were there.
+/// statement, so the parent-before-child foreign keys hold at its end on both backends (the
+/// database records a tombstone for each and sends one event for the statement); returns
+/// those that were there, in the order given, each with its change number where the service
+/// delivers events itself ([`change_number`]).
 pub(in crate::tasks) async fn delete_all(
     conn: &mut DbConn,
     viewer: &AuthUser,
     ids: &[i64],
-    now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
-) -> QueryResult<Vec<(i64, i64)>> {
+) -> QueryResult<Vec<(i64, Option<i64>)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    db_run!(conn, |c| {
+    let gone_ids: Vec<i64> = db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        let gone_ids: Vec<i64> =
-            diesel::delete(tasks.filter(visible_to(viewer)).filter(id.eq_any(ids)))
-                .returning(id)
-                .get_results(c)
-                .await?;
-        let gone_ids: std::collections::HashSet<i64> = gone_ids.into_iter().collect();
-        let mut deleted = Vec::with_capacity(gone_ids.len());
-        for gone_id in ids.iter().copied().filter(|i| gone_ids.contains(i)) {
-            let gone: Option<&TaskRow> = None;
-            let seq = record_change!(c, viewer, gone_id, gone, false, now, payload);
-            deleted.push((gone_id, seq));
-        }
-        Ok(deleted)
-    })
+        diesel::delete(tasks.filter(visible_to(viewer)).filter(id.eq_any(ids)))
+            .returning(id)
+            .get_results(c)
+            .await
+    })?;
+    let gone_ids: std::collections::HashSet<i64> = gone_ids.into_iter().collect();
+    let mut deleted = Vec::with_capacity(gone_ids.len());
+    for gone_id in ids.iter().copied().filter(|i| gone_ids.contains(i)) {
+        deleted.push((gone_id, change_number(conn, viewer, gone_id).await?));
+    }
+    Ok(deleted)
 }

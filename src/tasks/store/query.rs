@@ -305,15 +305,24 @@ pub(in crate::tasks) async fn subtasks_of(
     })
 }
 
-/// One task of `member` of an event's audience, for an event whose payload was too large to
-/// carry the task. The member comes from our own NOTIFY (written by a verified request), not
-/// from a client, and the query is still filtered by what they may see.
-pub(in crate::tasks) async fn find_for_event(
+/// The tasks `ids` of `member` of an event's audience, for events completed from the
+/// journal (a row too large for its payload, a statement that changed several). The member
+/// comes from the database's own NOTIFY, not from a client, and the query is still filtered
+/// by what they may see.
+pub(in crate::tasks) async fn find_many_for_event(
     conn: &mut DbConn,
     member: &str,
-    task_id: i64,
-) -> QueryResult<Option<TaskRow>> {
-    find_visible(conn, visible_to_member(member), task_id).await
+    ids: &[i64],
+) -> QueryResult<Vec<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    db_run!(conn, |c| {
+        tasks
+            .filter(visible_to_member(member))
+            .filter(id.eq_any(ids))
+            .select(TaskRow::as_select())
+            .load(c)
+            .await
+    })
 }
 
 /// The task `task_id` if `visible` lets it through.

@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::{PayloadFn, Written};
+use super::journal::{Written, written};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::task_tags as tt;
@@ -204,8 +204,8 @@ pub(in crate::tasks) async fn rename_tag(
     })
 }
 
-/// Sets the tags of one of the viewer's tasks (and nothing else): its version +1, its
-/// `updated_at`, its journal entry and event, in the caller's transaction; its index rows
+/// Sets the tags of one of the viewer's tasks (and nothing else): its version +1 and its
+/// `updated_at` (the database journals it), in the caller's transaction; its index rows
 /// are the caller's ([`forget_tag`], [`rename_tag`]). `None` when there is no such task.
 pub(in crate::tasks) async fn retag(
     conn: &mut DbConn,
@@ -213,17 +213,16 @@ pub(in crate::tasks) async fn retag(
     task_id: i64,
     names: &[String],
     now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned());
-    db_run!(conn, |c| {
-        let updated = diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+    let updated = db_run!(conn, |c| {
+        diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
             .set((tags.eq(&json), updated_at.eq(now), version.eq(version + 1)))
             .returning(TaskRow::as_returning())
             .get_result(c)
             .await
-            .optional()?;
-        record_update!(c, viewer, task_id, updated, now, payload)
-    })
+            .optional()
+    })?;
+    written(conn, viewer, updated).await
 }

@@ -1,8 +1,10 @@
 //! Task writes: insert (under the per-owner cap), update, set/flip `completed` (deletes,
-//! which take subtrees with them, are `moves`'); each change adds one to the task's `version`. [`lock`] holds a task
-//! for a conditional write. Each records its change in the journal ([`record_change!`]) and
-//! queues its NOTIFY on the same connection, inside the caller's unit-of-work transaction,
-//! and filters its target by `visible_to(viewer)`.
+//! which take subtrees with them, are `moves`'); each change adds one to the task's
+//! `version` (on PostgreSQL the database's trigger is the authority; SQLite's RETURNING shows
+//! the row before its triggers, so the server writes it). [`lock`] holds a task for a
+//! conditional write. The journal entry and NOTIFY are the database's triggers' (`journal`),
+//! inside the caller's unit-of-work transaction; each filters its target by
+//! `visible_to(viewer)`.
 //!
 //! It must not open transactions or read the journal (that is `journal`, for sync).
 
@@ -12,7 +14,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamp};
 use diesel_async::RunQueryDsl;
 
-use super::journal::{PayloadFn, Written};
+use super::journal::{Written, written};
 use super::query::find;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
@@ -136,8 +138,8 @@ impl<'a> TaskChanges<'a> {
     }
 }
 
-/// Inserts a task for `viewer` at `position` among its siblings (`tasks::tree::room_at_end`),
-/// with its change record and event, only while they own fewer
+/// Inserts a task for `viewer` at `position` among its siblings (`tasks::tree::room_at_end`)
+/// (its journal entry and event are the database's), only while they own fewer
 /// than `cap` tasks; `None` at the cap. The count and the insert share the unit's transaction
 /// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade). On
 /// PostgreSQL, READ COMMITTED would let two concurrent creates see the same count, so the
@@ -150,39 +152,27 @@ pub(in crate::tasks) async fn insert(
     position: String,
     now: NaiveDateTime,
     cap: u64,
-    payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::tasks;
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     // The count below must not race another create: the caller holds the placement lock.
-    db_run!(conn, |c| {
+    let inserted = db_run!(conn, |c| {
         let owned: i64 = tasks.filter(owned_by(viewer)).count().get_result(c).await?;
         if owned >= cap {
             return Ok(None);
         }
         let row = &NewTaskRow::new(owner(viewer), input, now, position);
-        let inserted = diesel::insert_into(tasks)
+        diesel::insert_into(tasks)
             .values(row)
             .returning(TaskRow::as_returning())
             .get_result(c)
-            .await?;
-        let seq = record_change!(
-            c,
-            viewer,
-            inserted.id,
-            Some(&inserted),
-            true,
-            row.updated_at,
-            payload
-        );
-        Ok(Some(Written {
-            row: inserted,
-            seq: Some(seq),
-        }))
-    })
+            .await
+            .map(Some)
+    })?;
+    written(conn, viewer, inserted).await
 }
 
-/// Applies `patch` to one of the viewer's tasks, with its change record and event. When
+/// Applies `patch` to one of the viewer's tasks. When
 /// `completed` is set, `completed_at` follows it in the same statement: stamped `now` when the
 /// task becomes completed, kept when it already was, cleared when it becomes pending. When
 /// `series` advances a repeating task, it stays pending with `completed_at` = now.
@@ -192,16 +182,15 @@ pub(in crate::tasks) async fn update(
     task_id: i64,
     (patch, series): (&TaskPatch, &SeriesWrite),
     now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     use diesel::dsl::case_when;
     let changes = &TaskChanges::new(patch, series, now);
     let now = Some(changes.updated_at);
     let advancing = series.advance_to.is_some();
-    db_run!(conn, |c| {
+    let updated = db_run!(conn, |c| {
         let target = tasks.filter(id.eq(task_id)).filter(visible_to(viewer));
-        let updated = match changes.completed {
+        match changes.completed {
             _ if advancing => diesel::update(target)
                 .set((
                     changes,
@@ -212,13 +201,13 @@ pub(in crate::tasks) async fn update(
                 .returning(TaskRow::as_returning())
                 .get_result(c)
                 .await
-                .optional()?,
+                .optional(),
             None => diesel::update(target)
                 .set((changes, version.eq(version + 1)))
                 .returning(TaskRow::as_returning())
                 .get_result(c)
                 .await
-                .optional()?,
+                .optional(),
             // The CASE reads the row as it was before this statement.
             Some(true) => diesel::update(target)
                 .set((
@@ -230,7 +219,7 @@ pub(in crate::tasks) async fn update(
                 .returning(TaskRow::as_returning())
                 .get_result(c)
                 .await
-                .optional()?,
+                .optional(),
             Some(false) => diesel::update(target)
                 .set((
                     changes,
@@ -240,11 +229,10 @@ pub(in crate::tasks) async fn update(
                 .returning(TaskRow::as_returning())
                 .get_result(c)
                 .await
-                .optional()?,
-        };
-        let changed_at = changes.updated_at;
-        record_update!(c, viewer, task_id, updated, changed_at, payload)
-    })
+                .optional(),
+        }
+    })?;
+    written(conn, viewer, updated).await
 }
 
 /// Sets `completed`; only a real change bumps `updated_at` and `completed_at` (and makes an
@@ -256,12 +244,11 @@ pub(in crate::tasks) async fn set_completed(
     task_id: i64,
     value: bool,
     now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     let stamp = value.then_some(now);
-    let changed: QueryResult<Option<Written>> = db_run!(conn, |c| {
-        let updated = diesel::update(
+    let updated = db_run!(conn, |c| {
+        diesel::update(
             tasks
                 .filter(id.eq(task_id))
                 .filter(visible_to(viewer))
@@ -276,10 +263,9 @@ pub(in crate::tasks) async fn set_completed(
         .returning(TaskRow::as_returning())
         .get_result(c)
         .await
-        .optional()?;
-        record_update!(c, viewer, task_id, updated, now, payload)
-    });
-    match changed? {
+        .optional()
+    })?;
+    match written(conn, viewer, updated).await? {
         Some(written) => Ok(Some(written)),
         None => Ok(find(conn, viewer, task_id)
             .await?
@@ -295,12 +281,11 @@ pub(in crate::tasks) async fn toggle(
     viewer: &AuthUser,
     task_id: i64,
     now: NaiveDateTime,
-    payload: &PayloadFn<'_>,
 ) -> QueryResult<Option<Written>> {
     use crate::db::schema::tasks::dsl::*;
     use diesel::dsl::case_when;
-    db_run!(conn, |c| {
-        let updated = diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+    let updated = db_run!(conn, |c| {
+        diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
             .set((
                 completed.eq(diesel::dsl::not(completed)),
                 updated_at.eq(now),
@@ -310,9 +295,9 @@ pub(in crate::tasks) async fn toggle(
             .returning(TaskRow::as_returning())
             .get_result(c)
             .await
-            .optional()?;
-        record_update!(c, viewer, task_id, updated, now, payload)
-    })
+            .optional()
+    })?;
+    written(conn, viewer, updated).await
 }
 
 /// One of the viewer's tasks, held until the write's transaction ends, for a conditional write

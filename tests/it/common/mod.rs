@@ -10,6 +10,7 @@ pub mod binary;
 pub mod cluster;
 pub mod jwks;
 pub mod live;
+pub mod other_writer;
 pub mod pg;
 pub mod pgbouncer;
 pub mod proxy;

@@ -11,7 +11,7 @@ use futures::{FutureExt, StreamExt};
 use super::*;
 use crate::db::{DatabaseTarget, Db, DbConn, PoolOptions};
 use crate::db_run;
-use crate::tasks::events::EventStream;
+use crate::tasks::events::{EventStream, TaskEventKind};
 
 /// A migrated SQLite database whose pool holds one connection, waited for `timeout` at most.
 async fn one_connection(dir: &tempfile::TempDir, timeout: Duration) -> Db {
@@ -52,12 +52,12 @@ fn updated(owner: &str, task_id: i64, seq: i64) -> TaskEvent {
     TaskEvent::change(owner, TaskEventKind::Updated, task_id, None, seq)
 }
 
-fn reference(owner: &str, task_id: i64, seq: i64) -> Reference {
+/// The owner's changes numbered `after < seq <= upto`.
+fn reference(owner: &str, after: i64, upto: i64) -> Reference {
     Reference {
         owner: owner.to_owned(),
-        kind: TaskEventKind::Updated,
-        task_id,
-        seq,
+        after,
+        upto,
     }
 }
 
@@ -89,8 +89,9 @@ async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
 
     // The fetch pool's only connection is busy: noisy's fetch waits for it.
     let mut held = db.conn().await.unwrap();
+    // Its journal entry is change 1 (the database's trigger).
     let task = insert_task(&mut held, "noisy", "large").await;
-    pending.fetch(reference("noisy", task, 1));
+    pending.fetch(reference("noisy", 0, 1));
     pending.ready(updated("noisy", task, 2));
     pending.ready(updated("quiet", 99, 1));
     assert_eq!(
@@ -111,26 +112,36 @@ async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
     );
     assert_eq!(received(&mut quiet), [], "no Resync for anyone else");
 
-    // With the connection free, the fetched task arrives whole, before what followed it.
-    drop(held);
-    pending.fetch(reference("noisy", task, 3));
-    pending.ready(updated("noisy", task, 4));
-    pending.fetch(reference("noisy", task, 5));
+    // With the connection free, each fetched task arrives whole, as its journal entry says
+    // (created), before what followed it.
+    let mut conn = held;
+    for name in ["second", "third", "fourth"] {
+        insert_task(&mut conn, "noisy", name).await;
+    }
+    drop(conn);
+    pending.fetch(reference("noisy", 1, 3));
+    pending.ready(updated("noisy", task, 5));
+    pending.fetch(reference("noisy", 3, 4));
     finish_one(&mut pending).await;
     finish_one(&mut pending).await;
     let events: Vec<TaskEvent> = std::iter::from_fn(|| noisy.next().now_or_never().flatten())
         .take(10)
         .collect();
     let cursors: Vec<Option<i64>> = events.iter().map(|e| e.cursor).collect();
-    assert_eq!(cursors, [Some(3), Some(4), Some(5)]);
+    assert_eq!(cursors, [Some(2), Some(3), Some(5), Some(4)]);
+    let titles: Vec<Option<&str>> = events
+        .iter()
+        .map(|e| e.task.as_ref().map(|t| t.title.as_str()))
+        .collect();
     assert_eq!(
-        events[0].task.as_ref().map(|t| t.title.as_str()),
-        Some("large")
+        titles,
+        [Some("second"), Some("third"), None, Some("fourth")]
     );
+    assert_eq!(events[0].kind, TaskEventKind::Created);
     assert_eq!(received(&mut quiet), []);
 
     // A large event of a user nobody here listens to costs no read.
-    pending.fetch(reference("elsewhere", task, 1));
+    pending.fetch(reference("elsewhere", 0, 1));
     assert!(pending.fetches.is_empty());
 }
 
@@ -145,7 +156,7 @@ async fn a_backlog_past_the_buffer_becomes_one_resync_for_its_user() {
     let mut pending = Pending::new(router.clone(), UnitOfWork::new(db.clone()), timeout);
     let held = db.conn().await.unwrap();
 
-    pending.fetch(reference("noisy", 1, 1));
+    pending.fetch(reference("noisy", 0, 1));
     let buffer = i64::try_from(EVENT_BUFFER).unwrap();
     // Fills the queue, then one more: the queue goes, a Resync takes its place.
     for seq in 2..=buffer + 2 {
