@@ -2,16 +2,18 @@
 //! load's client concurrency, without TLS, interleaved with the server in the same run.
 //!
 //! The scripts are the statements the server issues for each request, as PostgreSQL logs them
-//! with `log_statement = all` (src/tasks/store/*.rs): the pool's check on checkout
-//! (`SELECT 1`, one simple-protocol message), the list, and the write transactions (the
-//! owner's advisory locks and task count before a create, the INSERT / UPDATE, the change
-//! number, the `task_changes` row and a NOTIFY with an event-sized payload). Every unit is
+//! with `log_statement = all` (src/tasks/store/*.rs): the list, and the write transactions
+//! (the owner's advisory locks and task count before a create, the INSERT / UPDATE). The change
+//! number, the journal entry and the NOTIFY are the database's own triggers since issue 27, so
+//! they fire for pgbench's writes exactly as for the server's; the pool no longer checks a
+//! connection on checkout (no `SELECT 1`). Every unit is
 //! one transaction (reads READ ONLY) whose first round trip is the server's BEGIN batch
 //! (`db::transaction`): BEGIN, the statement budget, `SET LOCAL ROLE todo_api_app` and
 //! `set_config('app.user_id', …, true)` (row security, on by default), sent here as one pgbench pipeline, since `-M prepared` cannot
 //! prepare a multi-statement string. Parameters the server binds (timestamps, the user id)
-//! are computed in SQL here; the NOTIFY goes to a channel no server listens on. If the server's
-//! SQL changes, these scripts change with it.
+//! are computed in SQL here. If the server's SQL changes, these scripts change with it. (A
+//! server built before issue 27 wrote its journal itself: against it these scripts are the
+//! lighter transaction.)
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,11 +24,6 @@ const COLUMNS: &str = "\"tasks\".\"id\", \"tasks\".\"user_id\", \"tasks\".\"titl
     \"tasks\".\"description\", \"tasks\".\"completed\", \"tasks\".\"created_at\", \
     \"tasks\".\"updated_at\", \"tasks\".\"priority\", \"tasks\".\"category\", \
     \"tasks\".\"due_date\", \"tasks\".\"completed_at\"";
-/// The pool's check on every checkout (diesel-async / deadpool), one round trip per request.
-const PING: &str = "SELECT 1;";
-const CHANNEL: &str = "todo_api_bench_ceiling";
-/// The task part of an event, as long as the server's for a seeded task (about 260 bytes).
-const EVENT_TASK: &str = r#""t":{"id":1,"user_id":"u1","title":"Task 1 of u1","description":null,"completed":false,"created_at":"2026-11-24T10:09:32.870076Z","updated_at":"2026-11-24T10:09:32.870076Z","priority":"none","category":"other","due_date":null,"completed_at":null}"#;
 
 /// The server's first round trip of a unit for `user` (an SQL expression): `begin` and the
 /// transaction's settings, pipelined (STATEMENT_TIMEOUT at its default, 5s).
@@ -72,12 +69,12 @@ impl Pgbench {
         let dir = tempfile::tempdir().expect("temp dir");
         let user = format!("\\set u random(0, {})\n", users - 1);
         let list = format!(
-            "{user}{PING}\n{}SELECT {COLUMNS} FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u) \
+            "{user}{}SELECT {COLUMNS} FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u) \
              ORDER BY \"tasks\".\"created_at\" DESC, \"tasks\".\"id\" DESC;\nCOMMIT;\n",
             begin("BEGIN READ ONLY", "'u' || :u"),
         );
         let create = format!(
-            "{user}{PING}\n{}\
+            "{user}{}\
              SELECT pg_advisory_xact_lock((hashtextextended('u' || :u, 0) & 4611686018427387903) \
              | 4611686018427387904), pg_advisory_xact_lock((hashtextextended('u' || :u, 0) \
              & 4611686018427387903) | -9223372036854775808);\n\
@@ -86,10 +83,8 @@ impl Pgbench {
              \"description_key\", \"completed\", \"created_at\", \"updated_at\", \"priority\", \
              \"category\", \"due_date\") VALUES ('u' || :u, 'bench', 'bench', DEFAULT, DEFAULT, \
              false, now(), now(), 0, 'other', DEFAULT) RETURNING {COLUMNS} \\gset t_\n\
-             {}{}COMMIT;\n",
+             COMMIT;\n",
             begin("BEGIN", "'u' || :u"),
-            record_change("'u' || :u", ":t_id", true),
-            notify("created", "'u' || :u", ":t_id"),
         );
         // The hot tasks the server's mix toggles, task h owned by user h.
         let mut pick = format!("\\set h random(0, {})\n", HOT_TASKS - 1);
@@ -99,14 +94,12 @@ impl Pgbench {
         }
         pick.push_str("\\endif\n");
         let toggle = format!(
-            "{pick}{PING}\n{}\
+            "{pick}{}\
              UPDATE \"tasks\" SET \"completed\" = NOT (\"tasks\".\"completed\"), \
              \"updated_at\" = now(), \"completed_at\" = CASE WHEN ((\"tasks\".\"completed\" = false)) \
              THEN (now()) END WHERE ((\"tasks\".\"id\" = :id) AND (\"tasks\".\"user_id\" = 'u' || :h)) \
-             RETURNING {COLUMNS};\n{}{}COMMIT;\n",
+             RETURNING {COLUMNS};\nCOMMIT;\n",
             begin("BEGIN", "'u' || :h"),
-            record_change("'u' || :h", ":id", false),
-            notify("updated", "'u' || :h", ":id"),
         );
         for (name, text) in [("list", list), ("create", create), ("toggle", toggle)] {
             std::fs::write(dir.path().join(format!("{name}.sql")), text).expect("pgbench script");
@@ -137,12 +130,7 @@ impl Pgbench {
                 .arg("-f")
                 .arg(format!("{}@{weight}", self.script(name).display()));
         }
-        command
-            .arg("-D")
-            .arg(format!("channel={CHANNEL}"))
-            .arg("-D")
-            .arg(format!("task={EVENT_TASK}"))
-            .arg(&self.url);
+        command.arg(&self.url);
         // pgbench stops after -T; the timeout only guards against a hung database.
         let output = tokio::time::timeout(length + Duration::from_secs(60), command.output())
             .await
@@ -187,29 +175,6 @@ impl Pgbench {
         }
         Outcome { sample, per_script }
     }
-}
-
-/// The change number, the `task_changes` row (`:seq` from the cursor's RETURNING).
-fn record_change(owner: &str, task: &str, created: bool) -> String {
-    let created_seq = if created { ":seq" } else { "NULL" };
-    format!(
-        "INSERT INTO \"task_sync_cursors\" (\"user_id\", \"last_seq\", \"pruned_seq\") \
-         VALUES ({owner}, 1, 0) ON CONFLICT (\"user_id\") DO UPDATE SET \"last_seq\" = \
-         (\"task_sync_cursors\".\"last_seq\" + 1) RETURNING \"task_sync_cursors\".\"last_seq\" AS seq \\gset\n\
-         INSERT INTO \"task_changes\" (\"task_id\", \"user_id\", \"seq\", \"deleted\", \"changed_at\", \
-         \"created_seq\") VALUES ({task}, {owner}, :seq, false, now(), {created_seq}) \
-         ON CONFLICT (\"task_id\") DO UPDATE SET \"seq\" = :seq, \"deleted\" = false, \"changed_at\" = now();\n"
-    )
-}
-
-/// The NOTIFY the server sends in the same transaction, with an event-sized payload.
-fn notify(kind: &str, owner: &str, task: &str) -> String {
-    // The task's JSON and the channel are bound as parameters (`-D`), as the server binds its
-    // payload: pgbench would take the colons inside a literal for variables.
-    format!(
-        "SELECT pg_notify(:channel, '{{\"u\":\"' || {owner} || '\",\"k\":\"{kind}\",\"i\":' || {task} \
-         || ',\"s\":' || :seq || ',' || :task || '}}');\n"
-    )
 }
 
 /// Every transaction's latency from pgbench's `-l` logs (third field, microseconds).
