@@ -180,6 +180,32 @@ fn repeated_list(list: &str, shared: &str) -> String {
     )
 }
 
+/// A scalar field answered under a second name inside a list of rows is refused: the cost
+/// table counts a field once per row, and the response budget charges a row once, but every
+/// alias copies the value again (24 aliases of a task's `description` answer 24 copies of
+/// every description). The same field under one name (in several fragments) is answered once.
+fn once_per_row<'a>(field: &'a Field, leaves: &mut Vec<(&'a str, &'a str)>) -> Result<(), String> {
+    if !field.selection_set.node.items.is_empty() {
+        return Ok(());
+    }
+    let name = field.name.node.as_str();
+    let key = field
+        .alias
+        .as_ref()
+        .map_or(name, |alias| alias.node.as_str());
+    match leaves.iter().find(|(field, _)| *field == name) {
+        Some((_, first)) if *first != key => Err(format!(
+            "`{name}` is selected under two names (`{first}`, `{key}`) in a list: each copy \
+             repeats the same value for every item; select it once."
+        )),
+        Some(_) => Ok(()),
+        None => {
+            leaves.push((name, key));
+            Ok(())
+        }
+    }
+}
+
 struct Walker<'a> {
     document: &'a ExecutableDocument,
     variables: &'a Variables,
@@ -193,12 +219,30 @@ impl<'a> Walker<'a> {
     /// Walks a selection set and returns its application complexity (0 inside
     /// introspection, which has its own bounds).
     fn selection_set(&mut self, set: &'a SelectionSet, place: Place<'a>) -> Result<usize, String> {
+        self.items(set, place, &mut Vec::new())
+    }
+
+    /// The items of a selection set, with the fragments it spreads (one set to the response):
+    /// `leaves` holds the scalar fields it selects, with the name each is answered under.
+    fn items(
+        &mut self,
+        set: &'a SelectionSet,
+        place: Place<'a>,
+        leaves: &mut Vec<(&'a str, &'a str)>,
+    ) -> Result<usize, String> {
         let mut cost = 0usize;
         for item in &set.items {
             let item_cost = match &item.node {
-                Selection::Field(field) => self.field(&field.node, place)?,
+                Selection::Field(field) => {
+                    if let Place::Application(rows) = place
+                        && rows.in_list
+                    {
+                        once_per_row(&field.node, leaves)?;
+                    }
+                    self.field(&field.node, place)?
+                }
                 Selection::InlineFragment(fragment) => {
-                    self.selection_set(&fragment.node.selection_set.node, place)?
+                    self.items(&fragment.node.selection_set.node, place, leaves)?
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.as_str();
@@ -209,7 +253,7 @@ impl<'a> Walker<'a> {
                         continue;
                     }
                     self.expanding.push(name);
-                    let cost = self.selection_set(&fragment.node.selection_set.node, place)?;
+                    let cost = self.items(&fragment.node.selection_set.node, place, leaves)?;
                     self.expanding.pop();
                     cost
                 }

@@ -37,6 +37,8 @@ const ATTACKS: &[&str] = &[
     "{ taskChanges { changed { list { tasks { id } } } } }",
     "query { tasks { ...L } } fragment L on Task { list { tasks { description } } }",
     "{ lists { tasks { list { tasksConnection(first: 200) { nodes { description } } } } } }",
+    // Not quadratic, but each alias copied every description past the response budget.
+    "{ tasks { d1: description d2: description d3: description d4: description } }",
 ];
 
 /// `query` as `user` over POST /graphql; the status and body.

@@ -19,7 +19,43 @@ backend_cases!(
     plain_sql_changes_reach_sync_and_live_streams_of_their_owner,
     a_truncate_is_tombstones_and_reused_ids_never_fail_a_request,
     a_stale_if_match_after_another_programs_update_is_412,
+    ids_another_program_gives_never_fail_a_later_create,
 );
+
+/// A re-import that gives its own ids, past the server's sequence (a task and a list): the
+/// server's next creates still succeed, with new ids, and the imported rows are the owner's.
+async fn ids_another_program_gives_never_fail_a_later_create(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let alice = db.app.user("alice");
+    let first = id_of(&alice.create_task("before the import").await);
+    let list = alice
+        .post("/api/alice/lists", json!({"name": "before"}))
+        .await
+        .good(StatusCode::CREATED);
+    let (task_id, list_id) = (first + 3, id_of(&list) + 3);
+    db.other_writer(&format!(
+        "INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at, position)
+         VALUES ({}, 'alice', 'imported 1', FALSE, '2026-11-24 10:00:00', '2026-11-24 10:00:00', 'a0'),
+                ({task_id}, 'alice', 'imported 2', FALSE, '2026-11-24 10:00:00', '2026-11-24 10:00:00', 'a1');
+         INSERT INTO task_lists (id, user_id, name, name_key, position, version, created_at, updated_at)
+         VALUES ({list_id}, 'alice', 'imported', 'imported', 'ff', 1, '2026-11-24 10:00:00', '2026-11-24 10:00:00')",
+        first + 1
+    ))
+    .await;
+    for title in ["after the import", "and again"] {
+        let created = alice.create_task(title).await;
+        assert!(id_of(&created) > task_id, "{created}");
+    }
+    let created = alice
+        .post("/api/alice/lists", json!({"name": "after"}))
+        .await
+        .good(StatusCode::CREATED);
+    assert!(id_of(&created) > list_id, "{created}");
+    let all = alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
+    assert_eq!(all.as_array().expect("tasks").len(), 5, "{all}");
+}
 
 const SUBSCRIPTION: &str =
     "subscription { taskEvents { kind id cursor task { id title version position } } }";

@@ -29,6 +29,12 @@ BEGIN
 END
 $$;
 REVOKE ALL ON tasks, task_lists, task_changes, task_sync_cursors FROM todo_api_journal;
+DO $$
+BEGIN
+    EXECUTE format('REVOKE ALL ON SEQUENCE %s, %s FROM todo_api_journal',
+                   pg_get_serial_sequence('tasks', 'id'), pg_get_serial_sequence('task_lists', 'id'));
+END
+$$;
 DROP TABLE list_changes;
 -- Reused ids may now have several owners' entries: keep each id's newest.
 DELETE FROM task_changes a USING task_changes b WHERE a.task_id = b.task_id AND a.seq < b.seq;

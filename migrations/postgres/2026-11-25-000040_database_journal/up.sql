@@ -93,6 +93,13 @@ BEGIN
 END
 $$;
 GRANT SELECT ON tasks, task_lists TO todo_api_journal;
+-- To move an id sequence past ids another writer gave (`journal_changes`).
+DO $$
+BEGIN
+    EXECUTE format('GRANT SELECT, UPDATE ON SEQUENCE %s, %s TO todo_api_journal',
+                   pg_get_serial_sequence('tasks', 'id'), pg_get_serial_sequence('task_lists', 'id'));
+END
+$$;
 GRANT SELECT, INSERT, UPDATE ON task_changes, list_changes, task_sync_cursors TO todo_api_journal;
 DO $$
 DECLARE
@@ -287,10 +294,22 @@ DECLARE
     gone boolean[];
     born boolean[];
     one jsonb;
+    top bigint;
+    ids_from text;
+    last bigint;
+    called boolean;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(n.user_id), array_agg(n.id), array_agg(false), array_agg(true)
-        INTO owners, ids, gone, born FROM new_rows n;
+        SELECT array_agg(n.user_id), array_agg(n.id), array_agg(false), array_agg(true), max(n.id)
+        INTO owners, ids, gone, born, top FROM new_rows n;
+        -- A writer that gives its own ids (a re-import, a restore) may pass the id sequence;
+        -- the server's next insert would then take an id that exists (a 500). Move the
+        -- sequence past them. An insert that took its id from the sequence leaves it as is.
+        ids_from := pg_get_serial_sequence(TG_TABLE_NAME, 'id');
+        EXECUTE format('SELECT last_value, is_called FROM %s', ids_from) INTO last, called;
+        IF top > last OR (top = last AND NOT called) THEN
+            PERFORM setval(ids_from, top, true);
+        END IF;
     ELSIF TG_OP = 'DELETE' THEN
         SELECT array_agg(o.user_id), array_agg(o.id), array_agg(true), array_agg(false)
         INTO owners, ids, gone, born FROM old_rows o;
@@ -347,10 +366,14 @@ CREATE TRIGGER task_lists_journal_delete AFTER DELETE ON task_lists
 CREATE TRIGGER task_lists_journal_truncate BEFORE TRUNCATE ON task_lists
     FOR EACH STATEMENT EXECUTE FUNCTION journal_changes();
 
--- The functions that touch tables run as the journal's role, with a fixed search path (this
--- schema, then the catalog; temporary objects last), so a writer's own objects can never
--- stand in for the tables they write. Owning them takes CREATE on the schema at the moment
--- of the change only. The helpers are not for requests: only their owner executes them.
+-- The functions that touch tables run as the journal's role, with a fixed search path (the
+-- catalog first, so no object of the schema can stand in for a built-in of the same
+-- signature; then this schema; temporary objects last). Nobody but the schema's owner may
+-- create objects in it (PostgreSQL 15's default for `public`, made explicit for older
+-- servers and other schemas): otherwise a role with CREATE could add an overload that a
+-- call here resolves to, and run it with the journal role's rights. Owning the functions
+-- takes CREATE on the schema at the moment of the change only. The helpers are not for
+-- requests: only their owner executes them.
 DO $$
 DECLARE
     f TEXT;
@@ -360,9 +383,10 @@ BEGIN
                              'journal_record(text, text[], bigint[], boolean[], boolean[])',
                              'journal_notify(text, text[], bigint[], boolean[], boolean[], jsonb)'] LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO todo_api_journal', f);
-        EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_catalog, pg_temp', f, current_schema());
+        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, current_schema());
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
     END LOOP;
     EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM todo_api_journal', current_schema());
+    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC', current_schema());
 END
 $$;

@@ -171,3 +171,31 @@ fn rows_repeated_for_every_item_are_refused() {
         measure(&document, &limits).expect(allowed);
     }
 }
+
+/// A scalar answered under several names in a list of rows is refused (each alias copies every
+/// row's value past the response budget, which charges a row once); once, or under one name in
+/// several fragments, or outside a list, it passes.
+#[test]
+fn a_scalar_aliased_in_a_list_is_refused() {
+    let limits = defaults();
+    for refused in [
+        "{ tasks { d1: description d2: description } }",
+        "{ tasks { description d2: description } }",
+        "{ tasksConnection { nodes { a: title b: title } } }",
+        "{ lists { tasks { ...A ...B } } } fragment A on Task { x: tags } fragment B on Task { y: tags }",
+        "{ tasks { ... on Task { a: description } b: description } }",
+    ] {
+        let document = async_graphql::parser::parse_query(refused).expect("parses");
+        let refusal = measure(&document, &limits).expect_err(refused);
+        assert!(refusal.contains("under two names"), "{refused}: {refusal}");
+    }
+    for allowed in [
+        "{ tasks { id description ...F } } fragment F on Task { description id }",
+        "{ task(id: 1) { a: description b: description } }",
+        "{ a: tasks { description } b: tasks { description } }",
+        "{ lists { done: tasks(status: COMPLETED) { id } open: tasks(status: PENDING) { id } } }",
+    ] {
+        let document = async_graphql::parser::parse_query(allowed).expect("parses");
+        measure(&document, &limits).expect(allowed);
+    }
+}
