@@ -28,7 +28,7 @@ async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) -> usize {
 }
 
 /// Long enough for what an operation sends without waiting to reach the proxy and be answered.
-const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The `host:port` of a PostgreSQL URL.
 fn address_of(url: &str) -> String {
