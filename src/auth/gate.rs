@@ -9,9 +9,9 @@
 //! It owns bearer parsing (`Authorization` header or the `connection_init` payload), who the
 //! client is (the peer, or X-Forwarded-For from TRUSTED_PROXIES), the per-user and the
 //! anonymous per-address buckets, and the connection shares (`ops::slots`): live connections
-//! per user and in all, connections without a verified user per client address; and whose the
-//! connection of an admitted request is (`ops::connections`), within that user's (or, without
-//! a token, that client address's) share of all connections. It does not
+//! per user and in all, connections without a verified user per client address; and whose each
+//! connection is (`ops::connections`), within that user's (or, from accept until a token
+//! verifies, that client address's) share of all connections. It does not
 //! shape responses: refusals are [`AppError`]s, and each transport says them in its own way.
 
 use std::net::{IpAddr, SocketAddr};
@@ -27,7 +27,7 @@ use super::types::AuthUser;
 use super::verifier::Verifier;
 use crate::config::ConnectionShares;
 use crate::error::{AppError, AuthFailure, ConnectionLimit};
-use crate::ops::connections::{Tenant, claim_current};
+use crate::ops::connections::{Connection, Tenant, claim_current};
 use crate::ops::rate_limit::RateLimiter;
 use crate::ops::slots::{Hold, KeyedSlots, SharedSlots};
 
@@ -154,11 +154,7 @@ impl Gate {
         let (token, client) = match credentials {
             Credentials::Anonymous { client } => {
                 self.charge_address(client)?;
-                // The connection is the client address's while its requests carry no token
-                // (never a trusted proxy's own: it speaks for many).
-                if let Some(client) = client.filter(|ip| !self.trusted_proxies.contains(ip)) {
-                    claim_current(Tenant::Address(client)).map_err(AppError::TooManyConnections)?;
-                }
+                self.claim_unverified(client)?;
                 return Err(AppError::Unauthenticated(AuthFailure::Missing));
             }
             Credentials::Request { token, client } => (token, Some(client)),
@@ -186,6 +182,26 @@ impl Gate {
         claim_current(Tenant::User(admitted.user.id().to_owned()))
             .map_err(AppError::TooManyConnections)?;
         Ok(admitted)
+    }
+
+    /// Whose a connection without a verified user is: its client address's (never a trusted
+    /// proxy's own: it speaks for many).
+    fn unverified_tenant(&self, client: Option<IpAddr>) -> Option<Tenant> {
+        client
+            .filter(|ip| !self.trusted_proxies.contains(ip))
+            .map(Tenant::Address)
+    }
+
+    /// Makes the current request's connection its client address's until a token verifies
+    /// ([`Gate::admit`] then moves it to the user): presented at the door for every request,
+    /// with a token or without, so a request whose body is still on its way (or whose token
+    /// will fail) counts within its address's share. Refused when that share is held by busy
+    /// connections; the connection then closes after its answer.
+    pub fn claim_unverified(&self, client: Option<IpAddr>) -> Result<(), AppError> {
+        match self.unverified_tenant(client) {
+            Some(tenant) => claim_current(tenant).map_err(AppError::TooManyConnections),
+            None => Ok(()),
+        }
     }
 
     fn charge_address(&self, client: Option<IpAddr>) -> Result<(), AppError> {
@@ -245,13 +261,24 @@ impl Gate {
     }
 
     /// A place for a fresh TCP connection from `peer` until it sends its first bytes, from
-    /// the same per-address share; a trusted proxy's own address is never counted (it speaks
-    /// for many clients, told apart by X-Forwarded-For only once a request arrives).
-    pub fn hold_connection(&self, peer: IpAddr) -> Result<Option<Hold>, AppError> {
-        if self.trusted_proxies.contains(&peer) {
+    /// the same per-address share; and the connection is `peer`'s from the start, within the
+    /// address's share of all connections, until a request's token verifies: one still
+    /// sending its first request's headers (never idle, so never reclaimed) counts there too.
+    /// A trusted proxy's own address is never counted (it speaks for many clients, told apart
+    /// by X-Forwarded-For only once a request arrives).
+    pub fn hold_connection(
+        &self,
+        peer: IpAddr,
+        connection: &Connection,
+    ) -> Result<Option<Hold>, AppError> {
+        let Some(tenant) = self.unverified_tenant(Some(peer)) else {
             return Ok(None);
-        }
-        self.hold_unauthenticated(Some(peer))
+        };
+        let silent = self.hold_unauthenticated(Some(peer))?;
+        connection
+            .claim(tenant)
+            .map_err(AppError::TooManyConnections)?;
+        Ok(silent)
     }
 
     /// Charges one request to an admitted user: each operation on a WebSocket, from the

@@ -107,44 +107,53 @@ pub fn admission_gate(verifier: Arc<Verifier>, operations: &Operations) -> Arc<G
     ))
 }
 
-/// The door of the admission gate: requests without a bearer token (introspection, WebSocket
-/// upgrades, probes of any kind, `Authorization: Basic …`) are presented here, before their
-/// body is read, and take a token from their client address's bucket; requests with one pass
-/// on, to be admitted where their handler asks for the user (limited per user, or, when the
-/// token fails verification, charged to the address there).
+/// The door of the admission gate, before any body is read. Requests without a bearer token
+/// (introspection, WebSocket upgrades, probes of any kind, `Authorization: Basic …`) take a
+/// token from their client address's bucket here; requests with one pass on, to be admitted
+/// where their handler asks for the user (limited per user, or, when the token fails
+/// verification, charged to the address there). Either way the connection is the client
+/// address's until a token verifies, within its share: a slow body or a junk token buys
+/// no connection outside it.
 pub async fn anonymous_limit(
     State(gate): State<Arc<Gate>>,
     request: Request,
     next: Next,
 ) -> Response {
     let anonymous = bearer_token(request.headers()).is_err();
-    if anonymous && !UNLIMITED_PATHS.contains(&request.uri().path()) {
-        let client = gate.client(request.headers(), request.extensions());
-        let refused = match gate.admit(Credentials::Anonymous { client }).await {
-            Err(AppError::RateLimited(limited)) => Some((
-                "Too many requests without a token from this address".to_owned(),
-                AppError::RateLimited(limited),
-            )),
-            // Every connection of this address busy: this one closes after the answer.
-            Err(AppError::TooManyConnections(limit)) => {
-                Some((limit.message(), AppError::TooManyConnections(limit)))
-            }
-            _ => None,
-        };
-        if let Some((message, error)) = refused {
-            if request.uri().path() == "/graphql" {
-                let headers = match &error {
-                    AppError::RateLimited(limited) => limited.headers(),
-                    _ => axum::http::HeaderMap::new(),
-                };
-                let body = json!({"errors": [{
-                    "message": message,
-                    "extensions": {"code": Code::of(&error).as_str()},
-                }]});
-                return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
-            }
-            return error.into_response();
+    let client = gate.client(request.headers(), request.extensions());
+    let outcome = if !anonymous {
+        gate.claim_unverified(client)
+    } else if UNLIMITED_PATHS.contains(&request.uri().path()) {
+        Ok(())
+    } else {
+        gate.admit(Credentials::Anonymous { client })
+            .await
+            .map(|_| ())
+    };
+    let refused = match outcome {
+        Err(AppError::RateLimited(limited)) => Some((
+            "Too many requests without a token from this address".to_owned(),
+            AppError::RateLimited(limited),
+        )),
+        // Every connection of this address busy: this one closes after the answer.
+        Err(AppError::TooManyConnections(limit)) => {
+            Some((limit.message(), AppError::TooManyConnections(limit)))
         }
+        _ => None,
+    };
+    if let Some((message, error)) = refused {
+        if request.uri().path() == "/graphql" {
+            let headers = match &error {
+                AppError::RateLimited(limited) => limited.headers(),
+                _ => axum::http::HeaderMap::new(),
+            };
+            let body = json!({"errors": [{
+                "message": message,
+                "extensions": {"code": Code::of(&error).as_str()},
+            }]});
+            return (StatusCode::TOO_MANY_REQUESTS, headers, axum::Json(body)).into_response();
+        }
+        return error.into_response();
     }
     next.run(request).await
 }

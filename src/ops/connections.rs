@@ -1,7 +1,8 @@
 //! The open connections and who holds them, so that slots come back: each accepted TCP
 //! connection is registered for as long as its socket lives (an upgraded WebSocket included),
 //! with its requests in flight, when it last did something, and its tenant: the verified user
-//! of its latest request, or the client address of a request without a token.
+//! of its latest request, or its client address, from the moment it is accepted until a
+//! request's token verifies (and again for each request, until its token verifies).
 //!
 //! Two things are decided here. Under pressure (every MAX_CONNECTIONS slot taken and a client
 //! waiting, `serve`), the connection idle the longest between requests is closed for it.
@@ -30,7 +31,8 @@ use super::slots::ConnectionLimit;
 pub enum Tenant {
     /// The verified user of its latest request.
     User(String),
-    /// The client address of its latest request without a token.
+    /// Its client address: from accept until a token verifies, and for each request from
+    /// the door (before its body is read) until its token verifies.
     Address(IpAddr),
 }
 

@@ -255,8 +255,10 @@ where
         };
         // Until it sends something, a connection has no user: one of its address's share of
         // such connections, so a flood of silent sockets from one address cannot take the
-        // slots of everyone else. Over the share it is closed at once.
-        let silent = match gate.hold_connection(addr.ip()) {
+        // slots of everyone else; and until a token verifies it is one of the address's
+        // connections (`connections`), so sockets trickling their headers cannot either.
+        // Over either share it is closed at once.
+        let silent = match gate.hold_connection(addr.ip(), stream.connection()) {
             Ok(hold) => hold,
             Err(_) => {
                 tracing::debug!(peer = %addr.ip(), "closed a connection over its address's share");

@@ -1,8 +1,10 @@
 //! Connection slots come back (issue 26, item 2): a refused live open (SSE, WebSocket
 //! upgrade) closes its connection, idle keep-alive connections are closed before a new client
 //! waits for a `MAX_CONNECTIONS` slot, and one user's connections of any kind stay within
-//! CONNECTION_SHARE_PER_USER. Driven with raw TCP clients that keep every connection open, as
-//! an attacker would; another client's `/healthz` must answer within a second throughout.
+//! CONNECTION_SHARE_PER_USER, as do one client address's until a token verifies (sockets
+//! trickling their first headers, slow bodies with a junk or a valid token). Driven with raw
+//! TCP clients that keep every connection open, as an attacker would; another client's
+//! `/healthz` must answer within a second throughout.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -18,6 +20,8 @@ backend_cases!(
     eleven_accounts_opening_many_streams_leave_healthz_prompt,
     idle_keep_alive_connections_are_reclaimed_under_pressure,
     one_users_connections_stay_within_their_share,
+    trickled_headers_stay_within_the_addresss_share,
+    unverified_slow_bodies_stay_within_the_addresss_share,
 );
 
 /// How long another client's `/healthz` may take, from the first second of an attack on.
@@ -295,15 +299,21 @@ async fn refused_live_opens_close_their_connection(backend: Backend) {
 }
 
 /// The measured reproduction: one user opens 64 SSE streams with MAX_CONNECTIONS=64 and keeps
-/// every connection; 16 are accepted (the live cap per user), the rest refused and closed,
-/// and `/healthz` answers within a second from the first moment on.
+/// every connection; 16 are accepted (the live cap per user), the rest refused and closed
+/// (429, or, while the address's share of 16 is still held by connections not yet verified,
+/// closed at once without an answer), and `/healthz` answers within a second from the first
+/// moment on.
 async fn one_user_opening_64_streams_leaves_healthz_prompt(backend: Backend) {
     let app = start_app!(backend, "--max-connections" => "64");
     let tokens = vec![("mallory".to_owned(), app.token("mallory"))];
     let attack = open_streams(app.base.clone(), tokens, 64);
     let (statuses, mut held) = healthz_stays_prompt(&app, attack, Duration::from_secs(4)).await;
     assert_eq!(count(&statuses, 200), 16, "{statuses:?}");
-    assert_eq!(count(&statuses, 429), 48, "{statuses:?}");
+    assert_eq!(
+        count(&statuses, 429) + count(&statuses, 0),
+        48,
+        "{statuses:?}"
+    );
     // The refused ones are closed: only the 16 streams still hold slots.
     let mut open = 0;
     for stream in &mut held {
@@ -458,7 +468,15 @@ async fn one_users_connections_stay_within_their_share(backend: Backend) {
     assert_eq!(again.map(|h| h.status), Some(200));
 
     // Without a token the client address is the tenant: four requests whose bodies are
-    // still on their way hold its share, and a fifth is refused in GraphQL's shape.
+    // still on their way hold its share. A fresh connection from it is closed at once; one
+    // that was a user's is refused (in GraphQL's shape) when its next request has no token.
+    let mut carols = connect(&app, "127.0.0.4").await;
+    let answer = ask(
+        &mut carols,
+        &get("/api/carol/tasks", Some(&app.token("carol"))),
+    )
+    .await;
+    assert_eq!(answer.map(|h| h.status), Some(200));
     let mut uploading = Vec::new();
     for _ in 0..4 {
         let mut stream = connect(&app, "127.0.0.4").await;
@@ -468,13 +486,11 @@ async fn one_users_connections_stay_within_their_share(backend: Backend) {
         uploading.push(stream);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut anonymous = connect(&app, "127.0.0.4").await;
-    let refused = ask(
-        &mut anonymous,
-        &get("/graphql?query=%7B__typename%7D", None),
-    )
-    .await
-    .expect("an answer");
+    let mut fresh = connect(&app, "127.0.0.4").await;
+    assert!(closed_within(&mut fresh, Duration::from_secs(1)).await);
+    let refused = ask(&mut carols, &get("/graphql?query=%7B__typename%7D", None))
+        .await
+        .expect("an answer");
     assert_eq!(refused.status, 429);
     assert_eq!(refused.header("connection"), Some("close"));
     let body = String::from_utf8_lossy(&refused.rest).into_owned();
@@ -498,4 +514,112 @@ async fn one_users_connections_stay_within_their_share(backend: Backend) {
         bobs.push(stream);
     }
     healthz(&app).await.unwrap();
+}
+
+/// Sockets of one address that sent a byte and trickle their first request's headers (never
+/// idle, so never reclaimed) are the address's from the start: with 16 connections and 25%,
+/// 4 of 24 are kept and the rest closed at once, and another client's `/healthz` stays
+/// prompt (the 24 would otherwise hold every slot until HEADER_READ_TIMEOUT).
+async fn trickled_headers_stay_within_the_addresss_share(backend: Backend) {
+    let app = start_app!(backend,
+        "--max-connections" => "16",
+        "--connection-share-per-user" => "25%",
+        "--header-read-timeout" => "60s",
+    );
+    let server: SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let attack = async move {
+        let mut trickling = Vec::new();
+        for _ in 0..24 {
+            trickling.push(tokio::spawn(async move {
+                let socket = TcpSocket::new_v4().unwrap();
+                socket.bind(SocketAddr::new(ip("127.0.0.6"), 0)).unwrap();
+                let mut stream = socket.connect(server).await.ok()?;
+                // A byte at once, then the headers one byte every 100 ms, never ending.
+                let head = "GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ".bytes();
+                for byte in head.chain(std::iter::repeat(b'a')).take(25) {
+                    stream.write_all(&[byte]).await.ok()?;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Some(stream)
+            }));
+        }
+        let mut held = Vec::new();
+        for socket in trickling {
+            held.extend(socket.await.unwrap());
+        }
+        held
+    };
+    let mut held = healthz_stays_prompt(&app, attack, Duration::from_secs(3)).await;
+    let mut open = 0;
+    for stream in &mut held {
+        open += usize::from(still_open(stream).await);
+    }
+    assert_eq!(open, 4, "trickling connections of one address still open");
+    // Another address still has its own share.
+    let mut elsewhere = connect(&app, "127.0.0.5").await;
+    let answer = ask(&mut elsewhere, &get("/healthz", None)).await;
+    assert_eq!(answer.map(|h| h.status), Some(200));
+}
+
+/// A request's connection is its client address's until its token verifies, whatever it
+/// carries: 16 connections of one address, each first a different user's, then each sending
+/// a slow body (with `Bearer junk`, or with the user's valid token): 4 are read (the
+/// address's share), the other 12 refused 429 with `Connection: close` and closed, and
+/// another client's `/healthz` stays prompt (they would otherwise hold every slot).
+async fn unverified_slow_bodies_stay_within_the_addresss_share(backend: Backend) {
+    let app = start_app!(backend,
+        "--max-connections" => "16",
+        "--connection-share-per-user" => "25%",
+        "--header-read-timeout" => "60s",
+    );
+    let mut streams = Vec::new();
+    for n in 0..16 {
+        let user = format!("u{n}");
+        let mut stream = connect(&app, "127.0.0.7").await;
+        let path = format!("/api/{user}/tasks");
+        let answer = ask(&mut stream, &get(&path, Some(&app.token(&user)))).await;
+        assert_eq!(answer.map(|h| h.status), Some(200), "{user}");
+        streams.push(stream);
+    }
+    for (n, stream) in streams.iter_mut().enumerate() {
+        let user = format!("u{n}");
+        let token = if n % 2 == 0 {
+            "junk".to_owned()
+        } else {
+            app.token(&user)
+        };
+        let partial = format!(
+            "POST /api/{user}/tasks HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        );
+        stream.write_all(partial.as_bytes()).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let attack = async move {
+        let mut answers = Vec::new();
+        for mut stream in streams {
+            let head = read_head(&mut stream, Duration::from_millis(200)).await;
+            answers.push((head, stream));
+        }
+        answers
+    };
+    let answers = healthz_stays_prompt(&app, attack, Duration::from_secs(2)).await;
+    let mut reading = 0;
+    for (head, mut stream) in answers {
+        match head {
+            Some(head) => {
+                assert_eq!(head.status, 429);
+                assert_eq!(head.header("connection"), Some("close"));
+                assert!(closed_within(&mut stream, Duration::from_secs(1)).await);
+            }
+            None => {
+                assert!(
+                    still_open(&mut stream).await,
+                    "a body being read was closed"
+                );
+                reading += 1;
+            }
+        }
+    }
+    assert_eq!(reading, 4, "slow bodies of one address being read");
 }
