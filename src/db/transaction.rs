@@ -60,10 +60,17 @@ impl DbConn {
     /// prune's read after a delete) can never fail to upgrade with "database is locked"; it
     /// waits its turn under `busy_timeout` instead. PostgreSQL's plain `BEGIN` (READ COMMITTED)
     /// needs no such thing; it is given the statement budget (see [`DbConn::send_begin_read`]) and
-    /// acts for `acting`.
+    /// acts for `acting`. Like a read's, it is not waited for: the write's first statement
+    /// travels with it (one round trip less per write), and a batch that failed aborts the
+    /// transaction, so every statement behind it fails and the unit rolls back. The COMMIT
+    /// ([`DbConn::commit`]) is waited for: a write is answered only once it is durable.
     pub async fn begin_write(&mut self, budget: Duration, acting: Acting<'_>) -> QueryResult<()> {
         match self {
-            DbConn::Postgres(pooled) => begin_pg(pooled, "BEGIN", budget, acting).await,
+            DbConn::Postgres(pooled) => {
+                let sql = begin_sql("BEGIN", budget, acting)?;
+                send(pooled, &sql)?;
+                change_depth(pooled, TransactionDepthChange::IncreaseDepth)
+            }
             DbConn::Sqlite(pooled) => {
                 // What diesel-async's own `immediate_transaction` does, without its closure.
                 pooled
@@ -149,7 +156,9 @@ fn send(conn: &AsyncPgConnection, sql: &str) -> QueryResult<()> {
 }
 
 /// Records a BEGIN or COMMIT sent without diesel's transaction manager, so that the pool
-/// treats a connection left between the two as broken (and closes it) rather than reuse it.
+/// treats a connection left between the two as broken (and closes it) rather than reuse it,
+/// and diesel's COMMIT and ROLLBACK ([`DbConn::commit`], [`DbConn::rollback`]) find the
+/// transaction they end.
 fn change_depth(conn: &mut AsyncPgConnection, change: TransactionDepthChange) -> QueryResult<()> {
     match AnsiTransactionManager::transaction_manager_status_mut(conn) {
         TransactionManagerStatus::Valid(status) => status.change_transaction_depth(change),
@@ -157,18 +166,8 @@ fn change_depth(conn: &mut AsyncPgConnection, change: TransactionDepthChange) ->
     }
 }
 
-/// `begin` (BEGIN or BEGIN READ ONLY) and the transaction's settings, in one round trip (one
-/// simple-protocol batch): nothing session-scoped, so it is right behind a transaction pooler.
-async fn begin_pg(
-    conn: &mut AsyncPgConnection,
-    begin: &str,
-    budget: Duration,
-    acting: Acting<'_>,
-) -> QueryResult<()> {
-    let sql = begin_sql(begin, budget, acting)?;
-    AnsiTransactionManager::begin_transaction_sql(conn, &sql).await
-}
-
+/// `begin` (BEGIN or BEGIN READ ONLY) and the transaction's settings as one simple-protocol
+/// batch: nothing session-scoped, so it is right behind a transaction pooler.
 fn begin_sql(begin: &str, budget: Duration, acting: Acting<'_>) -> QueryResult<String> {
     let millis = budget.as_millis().min(i32::MAX as u128);
     let mut sql = format!("{begin}; SET LOCAL statement_timeout = {millis}");
