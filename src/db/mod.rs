@@ -10,6 +10,7 @@ mod fold;
 mod health;
 mod heartbeat;
 mod migrate;
+pub mod pg;
 mod pooler;
 pub mod schema;
 pub mod sessions;
@@ -23,7 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::SqliteConnection;
-use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, PoolError, PoolableConnection,
 };
@@ -39,7 +39,7 @@ pub use self::transaction::{APP_ROLE, Acting};
 
 /// The SQLite connection: diesel's sync connection run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
-type PgManager = AsyncDieselConnectionManager<AsyncPgConnection>;
+type PgManager = AsyncDieselConnectionManager<pg::PgConn>;
 type SqliteManager = AsyncDieselConnectionManager<SqliteConn>;
 
 diesel::define_sql_function! {
@@ -194,7 +194,7 @@ pub struct Db {
 /// The bb8 pool of one backend.
 #[derive(Clone)]
 enum Pool {
-    /// PostgreSQL through diesel-async's native connection.
+    /// PostgreSQL through our own diesel-async connection (`db::pg`).
     Postgres(bb8::Pool<PgManager>),
     /// SQLite through the sync wrapper.
     Sqlite(bb8::Pool<SqliteManager>),
@@ -370,6 +370,8 @@ impl Db {
                     drop(conn);
                     conn = pool.get_owned().await.map_err(pool_error)?;
                 }
+                // Whatever a dropped unit left, this one starts outside any read scope.
+                conn.read_scope(None);
                 DbConn::Postgres(conn)
             }
             Pool::Sqlite(pool) => DbConn::Sqlite(pool.get_owned().await.map_err(pool_error)?),

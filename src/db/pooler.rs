@@ -4,8 +4,8 @@
 //! track prepared statements ([`PgRoutes::pooler`]), and how such a connection is opened.
 //!
 //! Behind a pooler every statement of the pool runs inside a transaction (a server
-//! connection is ours only until the transaction ends), with diesel-async's statement cache
-//! off: each statement is prepared, run and closed within its transaction, so no named
+//! connection is ours only until the transaction ends), and no statement is named: each runs
+//! as an unnamed statement, parsed, bound and executed in one exchange (`db::pg`), so no named
 //! statement is left on a server connection for another client to collide with. No statement
 //! runs outside a transaction: the pool does not check a connection on checkout (diesel-async's
 //! check prepared `SELECT $1` and ran it in two exchanges, which a pooler may send to two
@@ -13,9 +13,8 @@
 
 use std::sync::Arc;
 
-use diesel::connection::CacheSize;
 use diesel::{ConnectionError, ConnectionResult, QueryResult};
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection, TransactionManager};
+use diesel_async::{AsyncConnection, TransactionManager};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
@@ -23,7 +22,9 @@ use super::tls::{PgTls, with_causes};
 use super::{Db, DbConn, redacted};
 use crate::error::AppResult;
 
-type PgTransactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
+use super::pg::PgConn;
+
+type PgTransactions = <PgConn as AsyncConnection>::TransactionManager;
 
 /// Where the direct (session) URL came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,14 +121,13 @@ pub fn neon_direct_url(database_url: &str) -> Option<String> {
 }
 
 /// Opens a PostgreSQL connection, safe behind a transaction pooler even when nothing says
-/// there is one: diesel-async's own set-up statements (`SET TIME ZONE`, `SET
-/// CLIENT_ENCODING`, prepared and closed like any other) run inside one transaction. With
-/// `pooler`, the statement cache is off as well (see the module's comment).
+/// there is one: its set-up (`SET TIME ZONE`, `SET CLIENT_ENCODING`) runs inside one
+/// transaction. With `pooler`, no statement is named (see the module's comment).
 pub(super) fn connect(
     tls: &PgTls,
     url: String,
     pooler: bool,
-) -> BoxFuture<'static, ConnectionResult<AsyncPgConnection>> {
+) -> BoxFuture<'static, ConnectionResult<PgConn>> {
     let connector = tls.connector();
     async move {
         let (client, connection) = tokio_postgres::connect(&url, connector)
@@ -139,16 +139,12 @@ pub(super) fn connect(
                 tracing::debug!(error = %e, "database connection ended");
             }
         });
-        let setup = |e: tokio_postgres::Error| ConnectionError::BadConnection(e.to_string());
-        client.batch_execute("BEGIN").await.map_err(setup)?;
-        let mut conn = AsyncPgConnection::try_from(client).await?;
-        conn.batch_execute("COMMIT")
+        // diesel-async's own set-up, kept: UTC and UTF-8 for the session, in one transaction.
+        client
+            .batch_execute("BEGIN; SET TIME ZONE 'UTC'; SET CLIENT_ENCODING TO 'UTF8'; COMMIT")
             .await
-            .map_err(ConnectionError::CouldntSetupConfiguration)?;
-        if pooler {
-            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
-        }
-        Ok(conn)
+            .map_err(|e| ConnectionError::CouldntSetupConfiguration(super::pg::from_postgres(e)))?;
+        Ok(PgConn::new(client, pooler))
     }
     .boxed()
 }

@@ -17,12 +17,9 @@ use std::time::Duration;
 
 use diesel::QueryResult;
 use diesel::connection::{TransactionDepthChange, TransactionManagerStatus};
-use diesel_async::{
-    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, SimpleAsyncConnection,
-    TransactionManager,
-};
-use futures::FutureExt;
+use diesel_async::{AnsiTransactionManager, AsyncConnection, TransactionManager};
 
+use super::pg::PgConn;
 use super::{Db, DbConn, SqliteConn};
 
 /// The role requests run as on PostgreSQL (created by the `row_security` migration): no
@@ -51,7 +48,7 @@ impl Db {
     }
 }
 
-type PgTransactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
+type PgTransactions = <PgConn as AsyncConnection>::TransactionManager;
 type SqliteTransactions = <SqliteConn as AsyncConnection>::TransactionManager;
 
 impl DbConn {
@@ -59,7 +56,7 @@ impl DbConn {
     /// at the start, so a transaction that reads before it writes (a count before an insert, a
     /// prune's read after a delete) can never fail to upgrade with "database is locked"; it
     /// waits its turn under `busy_timeout` instead. PostgreSQL's plain `BEGIN` (READ COMMITTED)
-    /// needs no such thing; it is given the statement budget (see [`DbConn::send_begin_read`]) and
+    /// needs no such thing; it is given the statement budget (see [`DbConn::begin_reads`]) and
     /// acts for `acting`. Like a read's, it is not waited for: the write's first statement
     /// travels with it (one round trip less per write), and a batch that failed aborts the
     /// transaction, so every statement behind it fails and the unit rolls back. The COMMIT
@@ -85,44 +82,29 @@ impl DbConn {
         }
     }
 
-    /// Starts a transaction for reads, on PostgreSQL only, where it carries the statement
-    /// budget: `statement_timeout` can only be set for a session (which must not leak through
-    /// a pooled connection: the pool may be a transaction pooler) or for a transaction. On
-    /// SQLite, reads stay outside a transaction; the connection enforces the budget itself
-    /// (`db::sqlite`). Returns whether a transaction was opened (and must be ended with
-    /// [`DbConn::send_commit`]). It is READ ONLY: a read unit that tried to write would fail
-    /// instead of writing, and it acts for `acting`.
+    /// Opens a read scope, on PostgreSQL only, where it carries the statement budget:
+    /// `statement_timeout` can only be set for a session (which must not leak through a pooled
+    /// connection: the pool may be a transaction pooler) or for a transaction. On SQLite, reads
+    /// stay outside a transaction; the connection enforces the budget itself (`db::sqlite`).
     ///
-    /// It does not wait for PostgreSQL's answer: the BEGIN batch is
-    /// queued on the connection and the reads that follow travel right behind it, so BEGIN,
-    /// the reads and [`DbConn::send_commit`] together cost the wait for the reads' answer
-    /// alone (one round trip for a read of one statement). Nothing is lost by not waiting: if
-    /// the batch failed, the transaction is aborted and every read behind it fails ("current
-    /// transaction is aborted"), so no read ever runs outside it or as another role. The
-    /// connection is marked as inside a transaction until [`DbConn::send_commit`], so one
-    /// whose future is dropped in between is not reused (see the module's note on drops).
-    pub fn send_begin_read(&mut self, budget: Duration, acting: Acting<'_>) -> QueryResult<bool> {
-        match self {
-            DbConn::Postgres(pooled) => {
-                let sql = begin_sql("BEGIN READ ONLY", budget, acting)?;
-                send(pooled, &sql)?;
-                change_depth(pooled, TransactionDepthChange::IncreaseDepth)?;
-                Ok(true)
-            }
-            DbConn::Sqlite(_) => Ok(false),
+    /// Within the scope each statement is a READ ONLY transaction of its own acting for
+    /// `acting`: its BEGIN batch, the statement and COMMIT are sent together and only the
+    /// statement's answer is waited for, one round trip per statement (`db::pg`). Nothing is
+    /// lost by not waiting for the batch: if it failed, the transaction is aborted and the
+    /// statement behind it fails ("current transaction is aborted"), so no read ever runs
+    /// outside it or as another role. [`DbConn::end_reads`] ends the scope (and so does the
+    /// next checkout of the connection, whatever happened in between).
+    pub fn begin_reads(&mut self, budget: Duration, acting: Acting<'_>) -> QueryResult<()> {
+        if let DbConn::Postgres(pooled) = self {
+            pooled.read_scope(Some(begin_sql("BEGIN READ ONLY", budget, acting)?));
         }
+        Ok(())
     }
 
-    /// Ends the transaction [`DbConn::send_begin_read`] opened, without waiting: the COMMIT is
-    /// queued behind the reads (on an aborted transaction PostgreSQL makes it a ROLLBACK), and
-    /// whoever uses the connection next is queued behind it.
-    pub fn send_commit(&mut self) -> QueryResult<()> {
-        match self {
-            DbConn::Postgres(pooled) => {
-                send(pooled, "COMMIT")?;
-                change_depth(pooled, TransactionDepthChange::DecreaseDepth)
-            }
-            DbConn::Sqlite(_) => Ok(()),
+    /// Ends the scope [`DbConn::begin_reads`] opened.
+    pub fn end_reads(&mut self) {
+        if let DbConn::Postgres(pooled) = self {
+            pooled.read_scope(None);
         }
     }
 
@@ -143,23 +125,16 @@ impl DbConn {
     }
 }
 
-/// Queues `sql` (a simple-protocol batch) on the connection without waiting for its answer:
-/// tokio-postgres sends a request on its future's first poll, and the connection's task reads
-/// and drops the answer of a request whose future is gone. `Err` only when it could not be
-/// sent (the connection is closed).
-fn send(conn: &AsyncPgConnection, sql: &str) -> QueryResult<()> {
-    let mut shared = conn;
-    match SimpleAsyncConnection::batch_execute(&mut shared, sql).now_or_never() {
-        None | Some(Ok(())) => Ok(()),
-        Some(Err(e)) => Err(e),
-    }
+/// Queues `sql` on the connection without waiting for its answer (see [`PgConn::send`]).
+fn send(conn: &PgConn, sql: &str) -> QueryResult<()> {
+    conn.send(sql)
 }
 
 /// Records a BEGIN or COMMIT sent without diesel's transaction manager, so that the pool
 /// treats a connection left between the two as broken (and closes it) rather than reuse it,
 /// and diesel's COMMIT and ROLLBACK ([`DbConn::commit`], [`DbConn::rollback`]) find the
 /// transaction they end.
-fn change_depth(conn: &mut AsyncPgConnection, change: TransactionDepthChange) -> QueryResult<()> {
+fn change_depth(conn: &mut PgConn, change: TransactionDepthChange) -> QueryResult<()> {
     match AnsiTransactionManager::transaction_manager_status_mut(conn) {
         TransactionManagerStatus::Valid(status) => status.change_transaction_depth(change),
         TransactionManagerStatus::InError => Err(diesel::result::Error::BrokenTransactionManager),

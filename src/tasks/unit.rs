@@ -55,9 +55,9 @@ impl UnitOfWork {
     }
 
     /// Runs `work` over a connection for `viewer`'s reads: under the statement budget, within
-    /// the viewer's share (on PostgreSQL in a READ ONLY transaction acting for the viewer,
-    /// whose BEGIN and COMMIT travel with the reads: one round trip for a read of one
-    /// statement). A read whose PostgreSQL connection turns out dead runs once more on a fresh
+    /// the viewer's share (on PostgreSQL each statement in a READ ONLY transaction of its own
+    /// acting for the viewer, whose BEGIN and COMMIT travel with it: one round trip per
+    /// statement, see `db::transaction`). A read whose PostgreSQL connection turns out dead runs once more on a fresh
     /// one: the pool does not ping a connection before handing it out (that ping was a round
     /// trip of its own on every request), so a connection broken while idle is found by its
     /// first use. Reads change nothing, so running one again is safe; writes are not retried.
@@ -107,16 +107,10 @@ impl UnitOfWork {
         acting: Acting<'_>,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
-        if !conn.send_begin_read(self.db.statement_timeout(), acting)? {
-            return work(conn).await;
-        }
+        conn.begin_reads(self.db.statement_timeout(), acting)?;
         let outcome = work(conn).await;
-        // Read only: COMMIT and ROLLBACK end it alike. A failure to send it means the
-        // connection is gone, which the outcome already says if it failed.
-        let ended = conn.send_commit();
-        let value = outcome?;
-        ended?;
-        Ok(value)
+        conn.end_reads();
+        outcome
     }
 
     /// Runs `work` in one transaction for `viewer`: BEGIN (IMMEDIATE on SQLite), `work`, then

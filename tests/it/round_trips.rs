@@ -207,7 +207,7 @@ async fn postgres_round_trips_of_reads_on_a_direct_connection() {
     };
     let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
     let app = counted_app(&proxy, &database.url, None).await;
-    round_trips_of_reads(&app, &proxy, "direct", 2, DIRECT_WRITES).await;
+    round_trips_of_reads(&app, &proxy, "direct", 1, DIRECT_WRITES).await;
     nested_fields_cost_the_same_for_any_page(&app, &proxy, "direct").await;
 }
 
@@ -222,6 +222,6 @@ async fn postgres_round_trips_of_reads_behind_pgbouncer() {
     let pooled = bouncer.url(&database.name);
     let proxy = TcpProxy::counting(&address_of(&pooled)).await;
     let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
-    round_trips_of_reads(&app, &proxy, "PgBouncer", 3, POOLED_WRITES).await;
+    round_trips_of_reads(&app, &proxy, "PgBouncer", 1, POOLED_WRITES).await;
     nested_fields_cost_the_same_for_any_page(&app, &proxy, "PgBouncer").await;
 }

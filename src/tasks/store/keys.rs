@@ -14,7 +14,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 use diesel::sqlite::Sqlite;
-use diesel_async::AsyncPgConnection;
+use crate::db::pg::PgConn;
 
 use crate::db::schema::tasks;
 use crate::db::{SqliteConn, search_fold};
@@ -32,7 +32,7 @@ pub(super) trait SearchKeys {
     fn description_key(&self) -> Key<Nullable<Text>, Self::Db>;
 }
 
-impl SearchKeys for AsyncPgConnection {
+impl SearchKeys for PgConn {
     type Db = Pg;
     fn title_key(&self) -> Key<Text, Pg> {
         Box::new(tasks::title_key)

@@ -1,0 +1,364 @@
+//! The PostgreSQL connection under the pool: diesel's query builder and types over
+//! tokio-postgres, with the two things diesel-async's own connection does not give (issue 28):
+//!
+//! - **Every statement is one exchange.** Directly, a statement is prepared once per
+//!   connection and kept (keyed by its SQL, so `sql_query` statements are kept too), and runs
+//!   in one exchange from then on. Behind a transaction pooler ([`PgConn::unnamed`]), and for
+//!   SQL diesel deems unsafe to keep, it runs as an unnamed statement (`query_typed`: parse,
+//!   bind and execute in one message), so no named statement ever outlives its transaction and
+//!   none is prepared apart. A statement's types are built in: this server names no type that
+//!   would need a lookup (see `binds`).
+//! - **A read costs one round trip** ([`PgConn::read_scope`]): within a read scope each
+//!   statement is sent as `BEGIN READ ONLY …` (the unit's batch: role, `app.user_id`, budget),
+//!   the statement and `COMMIT`, together, before its answer is awaited. Under READ COMMITTED
+//!   every statement takes its own snapshot anyway, so a read of several statements sees what
+//!   it saw in one transaction; each is a transaction of its own, with the same role, user and
+//!   budget. Nothing is awaited between the three, so no dropped future can leave a read's
+//!   transaction open.
+//!
+//! Everything else (the transaction manager, the pool's view of a broken connection) is
+//! diesel-async's.
+
+mod binds;
+mod row;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use diesel::connection::{CacheSize, Instrumentation};
+use diesel::pg::Pg;
+use diesel::query_builder::{AsQuery, QueryFragment, QueryId};
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
+use diesel::{ConnectionError, ConnectionResult, QueryResult};
+use diesel_async::pooled_connection::PoolableConnection;
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncConnectionCore, SimpleAsyncConnection,
+    TransactionManager,
+};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use tokio_postgres::Statement;
+
+use self::binds::Built;
+pub use self::row::PgRow;
+
+/// Most statements one connection keeps prepared; past it, new SQL runs unnamed.
+const MAX_STATEMENTS: usize = 512;
+
+/// One PostgreSQL connection (see the module's note).
+pub struct PgConn {
+    client: tokio_postgres::Client,
+    /// Statements prepared on this connection, by SQL.
+    statements: Mutex<HashMap<String, Statement>>,
+    /// Behind a transaction pooler: no statement is named.
+    unnamed: bool,
+    /// The BEGIN batch each statement of the current read scope is wrapped in.
+    reads: Option<Arc<str>>,
+    transactions: AnsiTransactionManager,
+    /// Mutex only to be `Sync` (pipelining shares the connection); diesel never uses it.
+    instrumentation: Mutex<Option<Box<dyn Instrumentation>>>,
+}
+
+impl PgConn {
+    /// A connection over `client`, whose connection task the caller drives. `unnamed`: it is
+    /// behind a transaction pooler.
+    pub fn new(client: tokio_postgres::Client, unnamed: bool) -> Self {
+        PgConn {
+            client,
+            statements: Mutex::default(),
+            unnamed,
+            reads: None,
+            transactions: AnsiTransactionManager::default(),
+            instrumentation: Mutex::new(None),
+        }
+    }
+
+    /// Whether the connection's socket is known closed.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// From now on each statement runs in a transaction of its own opened by `begin` (a
+    /// simple-protocol batch starting with `BEGIN READ ONLY`) and committed right behind it,
+    /// all three sent together; `None` ends the scope. The pool's checkout ends it too
+    /// (`Db::conn`), so a scope abandoned by a dropped future never reaches another unit.
+    pub fn read_scope(&mut self, begin: Option<String>) {
+        self.reads = begin.map(Arc::from);
+    }
+
+    /// Queues `sql` (a simple-protocol batch) without waiting for its answer: tokio-postgres
+    /// sends a request on its future's first poll, and its connection task reads and drops
+    /// the answer of a request whose future is gone. `Err` only when it could not be sent.
+    pub fn send(&self, sql: &str) -> QueryResult<()> {
+        match self.client.batch_execute(sql).now_or_never() {
+            None | Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(from_postgres(e)),
+        }
+    }
+
+    /// `statement` (a future that sends its request on its first poll), wrapped in the read
+    /// scope's BEGIN batch and COMMIT when there is one, all sent before anything is awaited.
+    async fn scoped<T>(
+        &self,
+        statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> QueryResult<T> {
+        let Some(begin) = &self.reads else {
+            return statement.await.map_err(from_postgres);
+        };
+        // A batch that could not be sent means a closed connection: the statement says so.
+        let _ = self.send(begin);
+        let mut statement = pin!(statement);
+        let first = futures::poll!(statement.as_mut());
+        let _ = self.send("COMMIT");
+        match first {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => statement.await,
+        }
+        .map_err(from_postgres)
+    }
+
+    /// The kept statement for `built`, preparing it the first time; `None` when it runs
+    /// unnamed (behind a pooler, SQL diesel will not have kept, or a full cache).
+    async fn prepared(&self, built: &Built) -> QueryResult<Option<Statement>> {
+        if self.unnamed || !built.cacheable {
+            return Ok(None);
+        }
+        {
+            let kept = self.statements.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(statement) = kept.get(&built.sql) {
+                return Ok(Some(statement.clone()));
+            }
+            if kept.len() >= MAX_STATEMENTS {
+                return Ok(None);
+            }
+        }
+        let statement = self
+            .client
+            .prepare_typed(&built.sql, &built.types())
+            .await
+            .map_err(from_postgres)?;
+        self.statements
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(built.sql.clone(), statement.clone());
+        Ok(Some(statement))
+    }
+
+    fn load_built(&self, built: QueryResult<Built>) -> BoxFuture<'_, QueryResult<Rows>> {
+        async move {
+            let built = built?;
+            let statement = self.prepared(&built).await?;
+            let rows = match &statement {
+                Some(statement) => {
+                    self.scoped(self.client.query_raw(statement, built.params.iter()))
+                        .await?
+                }
+                None => {
+                    self.scoped(self.client.query_typed_raw(&built.sql, built.typed()))
+                        .await?
+                }
+            };
+            Ok(rows
+                .map_err(from_postgres)
+                .map_ok(PgRow::new)
+                .boxed())
+        }
+        .boxed()
+    }
+
+    fn execute_built(&self, built: QueryResult<Built>) -> BoxFuture<'_, QueryResult<usize>> {
+        async move {
+            let built = built?;
+            let statement = self.prepared(&built).await?;
+            let count = match &statement {
+                Some(statement) => {
+                    self.scoped(self.client.execute_raw(statement, built.params.iter()))
+                        .await?
+                }
+                None => {
+                    let typed: Vec<_> = built
+                        .typed()
+                        .map(|(p, t)| (p as &(dyn tokio_postgres::types::ToSql + Sync), t))
+                        .collect();
+                    self.scoped(self.client.execute_typed(&built.sql, &typed))
+                        .await?
+                }
+            };
+            usize::try_from(count)
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+        }
+        .boxed()
+    }
+}
+
+type Rows = BoxStream<'static, QueryResult<PgRow>>;
+
+impl SimpleAsyncConnection for PgConn {
+    async fn batch_execute(&mut self, query: &str) -> QueryResult<()> {
+        SimpleAsyncConnection::batch_execute(&mut &*self, query).await
+    }
+}
+
+impl SimpleAsyncConnection for &PgConn {
+    async fn batch_execute(&mut self, query: &str) -> QueryResult<()> {
+        self.scoped(self.client.batch_execute(query)).await
+    }
+}
+
+impl AsyncConnectionCore for PgConn {
+    type ExecuteFuture<'conn, 'query> = BoxFuture<'conn, QueryResult<usize>>;
+    type LoadFuture<'conn, 'query> = BoxFuture<'conn, QueryResult<Rows>>;
+    type Stream<'conn, 'query> = Rows;
+    type Row<'conn, 'query> = PgRow;
+    type Backend = Pg;
+
+    fn load<'conn, 'query, T>(&'conn mut self, source: T) -> Self::LoadFuture<'conn, 'query>
+    where
+        T: AsQuery + 'query,
+        T::Query: QueryFragment<Pg> + QueryId + 'query,
+    {
+        self.load_built(Built::of(&source.as_query()))
+    }
+
+    fn execute_returning_count<'conn, 'query, T>(
+        &'conn mut self,
+        source: T,
+    ) -> Self::ExecuteFuture<'conn, 'query>
+    where
+        T: QueryFragment<Pg> + QueryId + 'query,
+    {
+        self.execute_built(Built::of(&source))
+    }
+}
+
+// Pipelining through a shared reference, as diesel-async's own connection allows: statements
+// whose futures are polled together travel together.
+impl<'a> AsyncConnectionCore for &'a PgConn {
+    type ExecuteFuture<'conn, 'query> = BoxFuture<'a, QueryResult<usize>>;
+    type LoadFuture<'conn, 'query> = BoxFuture<'a, QueryResult<Rows>>;
+    type Stream<'conn, 'query> = Rows;
+    type Row<'conn, 'query> = PgRow;
+    type Backend = Pg;
+
+    fn load<'conn, 'query, T>(&'conn mut self, source: T) -> Self::LoadFuture<'conn, 'query>
+    where
+        T: AsQuery + 'query,
+        T::Query: QueryFragment<Pg> + QueryId + 'query,
+    {
+        let conn: &'a PgConn = *self;
+        conn.load_built(Built::of(&source.as_query()))
+    }
+
+    fn execute_returning_count<'conn, 'query, T>(
+        &'conn mut self,
+        source: T,
+    ) -> Self::ExecuteFuture<'conn, 'query>
+    where
+        T: QueryFragment<Pg> + QueryId + 'query,
+    {
+        let conn: &'a PgConn = *self;
+        conn.execute_built(Built::of(&source))
+    }
+}
+
+impl AsyncConnection for PgConn {
+    type TransactionManager = AnsiTransactionManager;
+
+    async fn establish(database_url: &str) -> ConnectionResult<Self> {
+        let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+        tokio::spawn(connection);
+        Ok(PgConn::new(client, false))
+    }
+
+    fn transaction_state(&mut self) -> &mut AnsiTransactionManager {
+        &mut self.transactions
+    }
+
+    fn instrumentation(&mut self) -> &mut dyn Instrumentation {
+        self.instrumentation
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_instrumentation(&mut self, instrumentation: impl Instrumentation) {
+        self.instrumentation = Mutex::new(Some(Box::new(instrumentation)));
+    }
+
+    fn set_prepared_statement_cache_size(&mut self, size: CacheSize) {
+        self.unnamed = matches!(size, CacheSize::Disabled);
+    }
+}
+
+impl PoolableConnection for PgConn {
+    fn is_broken(&mut self) -> bool {
+        AnsiTransactionManager::is_broken_transaction_manager(self) || self.client.is_closed()
+    }
+}
+
+/// A tokio-postgres error as diesel's, with the kinds `db::failure` and diesel's transaction
+/// manager read (as diesel-async maps them).
+pub fn from_postgres(error: tokio_postgres::Error) -> diesel::result::Error {
+    use tokio_postgres::error::SqlState;
+    let Some(db) = error.as_db_error().cloned() else {
+        return diesel::result::Error::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand,
+            Box::new(error.to_string()),
+        );
+    };
+    let kind = match *db.code() {
+        SqlState::UNIQUE_VIOLATION => DatabaseErrorKind::UniqueViolation,
+        SqlState::FOREIGN_KEY_VIOLATION => DatabaseErrorKind::ForeignKeyViolation,
+        SqlState::RESTRICT_VIOLATION => DatabaseErrorKind::RestrictViolation,
+        SqlState::EXCLUSION_VIOLATION => DatabaseErrorKind::ExclusionViolation,
+        SqlState::T_R_SERIALIZATION_FAILURE => DatabaseErrorKind::SerializationFailure,
+        SqlState::READ_ONLY_SQL_TRANSACTION => DatabaseErrorKind::ReadOnlyTransaction,
+        SqlState::NOT_NULL_VIOLATION => DatabaseErrorKind::NotNullViolation,
+        SqlState::CHECK_VIOLATION => DatabaseErrorKind::CheckViolation,
+        _ => DatabaseErrorKind::Unknown,
+    };
+    diesel::result::Error::DatabaseError(kind, Box::new(DbError(db)))
+}
+
+/// PostgreSQL's error, as diesel shows it.
+struct DbError(tokio_postgres::error::DbError);
+
+impl DatabaseErrorInformation for DbError {
+    fn message(&self) -> &str {
+        self.0.message()
+    }
+
+    fn details(&self) -> Option<&str> {
+        self.0.detail()
+    }
+
+    fn hint(&self) -> Option<&str> {
+        self.0.hint()
+    }
+
+    fn table_name(&self) -> Option<&str> {
+        self.0.table()
+    }
+
+    fn column_name(&self) -> Option<&str> {
+        self.0.column()
+    }
+
+    fn constraint_name(&self) -> Option<&str> {
+        self.0.constraint()
+    }
+
+    fn statement_position(&self) -> Option<i32> {
+        use tokio_postgres::error::ErrorPosition;
+        match self.0.position()? {
+            ErrorPosition::Original(position) | ErrorPosition::Internal { position, .. } => {
+                i32::try_from(*position).ok()
+            }
+        }
+    }
+}
