@@ -12,6 +12,7 @@ mod heartbeat;
 mod migrate;
 pub mod pg;
 mod pooler;
+mod reader;
 pub mod schema;
 pub mod sessions;
 mod share;
@@ -34,6 +35,7 @@ use crate::error::AppError;
 pub use self::failure::StorageFailure;
 pub use self::fold::{fold, search_fold};
 pub use self::pooler::{DirectOrigin, PgRoutes, neon_direct_url};
+pub use self::reader::Reader;
 pub use self::share::{UserShare, UserTurn};
 pub use self::transaction::{APP_ROLE, Acting};
 

@@ -1,5 +1,5 @@
 //! The nested fields of a page, batched: every task of a page asks for its `list`, `parent` or
-//! `subtasks`, and one read per field answers them all (async-graphql's `DataLoader` collects
+//! `subtasks`, and one read answers them all (async-graphql's `DataLoader` collects
 //! the keys asked for while the page's items resolve, then calls the service once). One loader
 //! per operation ([`NestedLoads`], put in by the pipeline), made on first use for the verified
 //! viewer: it caches nothing, so no answer outlives its operation or reaches another user, and
@@ -14,23 +14,29 @@ use async_graphql::dataloader::{DataLoader, Loader};
 
 use super::{service, to_graphql_error, viewer};
 use crate::auth::AuthUser;
-use crate::tasks::{List, Task, TaskService};
+use crate::tasks::{List, NestedAsk, Task, TaskService};
 
 /// Most keys in one batch: a whole `tasks` list of a user at the default caps in one or two
 /// statements (the ids travel as one array-like `IN` list).
 const MAX_BATCH: usize = 5000;
 
-/// A list, by id (`Task.list`).
+/// What a nested field asks for: a list by id (`Task.list`), a task by id (`Task.parent`),
+/// a task's subtasks by its id (`Task.subtasks`). One loader for all three, so that every
+/// nested field of a page is answered by ONE batch: one read unit, one round trip.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
-pub(super) struct ListKey(pub i64);
+pub(super) enum NestedKey {
+    List(i64),
+    Task(i64),
+    Children(i64),
+}
 
-/// A task, by id (`Task.parent`).
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
-pub(super) struct TaskKey(pub i64);
-
-/// A task's subtasks, by its id (`Task.subtasks`).
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
-pub(super) struct ChildrenKey(pub i64);
+/// What a [`NestedKey`] finds (a deleted list or task finds nothing).
+#[derive(Debug, Clone)]
+pub(super) enum NestedValue {
+    List(List),
+    Task(Task),
+    Children(Vec<Task>),
+}
 
 /// What the batches read with: the service and the operation's verified viewer.
 pub(super) struct Nested {
@@ -38,60 +44,40 @@ pub(super) struct Nested {
     viewer: AuthUser,
 }
 
-impl Loader<ListKey> for Nested {
-    type Value = List;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[ListKey]) -> Result<HashMap<ListKey, List>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
-        let lists = self
-            .service
-            .lists_by_id(&self.viewer, &ids)
-            .await
-            .map_err(to_graphql_error)?;
-        Ok(lists
-            .into_iter()
-            .map(|(id, list)| (ListKey(id), list))
-            .collect())
-    }
-}
-
-impl Loader<TaskKey> for Nested {
-    type Value = Task;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[TaskKey]) -> Result<HashMap<TaskKey, Task>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
-        let tasks = self
-            .service
-            .tasks_by_id(&self.viewer, &ids)
-            .await
-            .map_err(to_graphql_error)?;
-        Ok(tasks
-            .into_iter()
-            .map(|(id, task)| (TaskKey(id), task))
-            .collect())
-    }
-}
-
-impl Loader<ChildrenKey> for Nested {
-    type Value = Vec<Task>;
+impl Loader<NestedKey> for Nested {
+    type Value = NestedValue;
     type Error = async_graphql::Error;
 
     async fn load(
         &self,
-        keys: &[ChildrenKey],
-    ) -> Result<HashMap<ChildrenKey, Vec<Task>>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
-        let children = self
+        keys: &[NestedKey],
+    ) -> Result<HashMap<NestedKey, NestedValue>, Self::Error> {
+        let mut ask = NestedAsk::default();
+        for key in keys {
+            match *key {
+                NestedKey::List(id) => ask.lists.push(id),
+                NestedKey::Task(id) => ask.tasks.push(id),
+                NestedKey::Children(id) => ask.children_of.push(id),
+            }
+        }
+        let found = self
             .service
-            .subtasks_by_parent(&self.viewer, &ids)
+            .nested(&self.viewer, &ask)
             .await
             .map_err(to_graphql_error)?;
-        Ok(children
+        let lists = found
+            .lists
             .into_iter()
-            .map(|(id, tasks)| (ChildrenKey(id), tasks))
-            .collect())
+            .map(|(id, list)| (NestedKey::List(id), NestedValue::List(list)));
+        let tasks = found
+            .tasks
+            .into_iter()
+            .map(|(id, task)| (NestedKey::Task(id), NestedValue::Task(task)));
+        let children = found
+            .children
+            .into_iter()
+            .map(|(id, tasks)| (NestedKey::Children(id), NestedValue::Children(tasks)));
+        Ok(lists.chain(tasks).chain(children).collect())
     }
 }
 

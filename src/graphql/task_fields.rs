@@ -1,13 +1,13 @@
 //! The fields of the GraphQL `Task` that are resolved rather than copied from the task (the
 //! type is `types`' and is a `#[graphql(complex)]` object): `list`, `subtasks` and `parent`
-//! (issue 21). Each is batched over the page through `loaders` (one read per field, not
-//! per task) and charged to the response's budget (`budget`).
+//! (issue 21). They are batched over the page through `loaders` (one read for all of them,
+//! not one per task) and charged to the response's budget (`budget`).
 
 use async_graphql::{ComplexObject, Context, Result};
 
 use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::parse_id;
-use super::loaders::{ChildrenKey, ListKey, TaskKey, loader};
+use super::loaders::{NestedKey, NestedValue, loader};
 use super::task_lists::TaskList;
 use super::types::Task;
 
@@ -21,9 +21,11 @@ impl Task {
         };
         let id = parse_id("listId", id)?;
         ensure_room(ctx)?;
-        let list = loader(ctx)?.load_one(ListKey(id)).await?;
         // None: deleted since the task was read.
-        let Some(list) = list else { return Ok(None) };
+        let Some(NestedValue::List(list)) = loader(ctx)?.load_one(NestedKey::List(id)).await?
+        else {
+            return Ok(None);
+        };
         charge_lists(ctx, [&list])?;
         Ok(Some(list.into()))
     }
@@ -34,10 +36,10 @@ impl Task {
     async fn subtasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
         let id = parse_id("id", &self.id)?;
         ensure_room(ctx)?;
-        let tasks = loader(ctx)?
-            .load_one(ChildrenKey(id))
-            .await?
-            .unwrap_or_default();
+        let tasks = match loader(ctx)?.load_one(NestedKey::Children(id)).await? {
+            Some(NestedValue::Children(tasks)) => tasks,
+            _ => Vec::new(),
+        };
         charge_tasks(ctx, &tasks)?;
         Ok(tasks.into_iter().map(Task::from).collect())
     }
@@ -50,9 +52,11 @@ impl Task {
         };
         let id = parse_id("parentId", parent)?;
         ensure_room(ctx)?;
-        let task = loader(ctx)?.load_one(TaskKey(id)).await?;
         // None: deleted meanwhile.
-        let Some(task) = task else { return Ok(None) };
+        let Some(NestedValue::Task(task)) = loader(ctx)?.load_one(NestedKey::Task(id)).await?
+        else {
+            return Ok(None);
+        };
         charge_tasks(ctx, [&task])?;
         Ok(Some(task.into()))
     }

@@ -91,13 +91,19 @@ pub(super) async fn changes_page(
     let (mut task_rows, mut list_rows) = (Vec::new(), Vec::new());
     if !task_ids.is_empty() {
         task_rows = match reader {
-            Reader::Viewer(user) => store::find_many(conn, user, &task_ids).await?,
+            Reader::Viewer(user) => {
+                conn.readers(async |r| store::find_many(r, user, &task_ids).await)
+                    .await?
+            }
             Reader::Member(member) => store::find_many_for_event(conn, member, &task_ids).await?,
         };
     }
     if !list_ids.is_empty() {
         list_rows = match reader {
-            Reader::Viewer(user) => store::lists::find_many(conn, user, &list_ids).await?,
+            Reader::Viewer(user) => {
+                conn.readers(async |r| store::lists::find_many(r, user, &list_ids).await)
+                    .await?
+            }
             Reader::Member(member) => store::lists::find_many_for(conn, member, &list_ids).await?,
         };
     }

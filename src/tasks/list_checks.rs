@@ -5,7 +5,7 @@
 use super::model::{ListFilter, ListQuery};
 use super::store::lists as store;
 use crate::auth::AuthUser;
-use crate::db::DbConn;
+use crate::db::{DbConn, Reader};
 use crate::error::{AppError, AppResult};
 
 /// Inside a task write's transaction: the list a task goes into must be one of the viewer's
@@ -22,12 +22,12 @@ pub(super) async fn hold_list(tx: &mut DbConn, user: &AuthUser, list: i64) -> Ap
 /// Inside a task list's read: a filter by a list names one of the viewer's lists (else
 /// [`AppError::ListNotFound`], not an empty list, so that a client learns the list is gone).
 pub(super) async fn check_list_filter(
-    conn: &mut DbConn,
+    conn: Reader<'_>,
     user: &AuthUser,
     query: &ListQuery,
 ) -> AppResult<()> {
     match query.list {
-        ListFilter::List(list) if store::find(conn, user, list).await?.is_none() => {
+        ListFilter::List(list) if store::find_read(conn, user, list).await?.is_none() => {
             Err(AppError::ListNotFound)
         }
         _ => Ok(()),

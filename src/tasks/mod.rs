@@ -18,6 +18,7 @@ mod lists;
 pub mod model;
 mod moves;
 mod nested;
+pub use nested::{NestedAsk, NestedFound};
 pub mod page;
 pub mod position;
 mod prune;

@@ -1,7 +1,9 @@
 //! What GraphQL's nested fields read for a whole page at once (`Task.list`, `Task.parent`,
-//! `Task.subtasks`, batched by `graphql::loaders`): one read unit and one statement per field,
-//! whatever the page's size, instead of one unit per task (DESIGN rule 13). Each is filtered
-//! by the one visibility predicate and runs as the viewer under row security, like every read.
+//! `Task.subtasks`, batched by `graphql::loaders`): one read unit for all of them, whose
+//! statements (one per kind of field) travel together (`db::Reader`): one round trip on
+//! PostgreSQL whatever the page's size, instead of one unit per task (DESIGN rule 13). Each is
+//! filtered by the one visibility predicate and runs as the viewer under row security, like
+//! every read.
 
 use std::collections::HashMap;
 
@@ -12,61 +14,56 @@ use super::store;
 use crate::auth::AuthUser;
 use crate::error::AppResult;
 
-impl TaskService {
-    /// Those of the user's tasks whose ids are given, by id (a deleted one is absent).
-    pub async fn tasks_by_id(&self, user: &AuthUser, ids: &[i64]) -> AppResult<HashMap<i64, Task>> {
-        let rows = self
-            .work
-            .read(user, async |conn| {
-                Ok(store::find_many(conn, user, ids).await?)
-            })
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let task = Task::from(row);
-                (task.id, task)
-            })
-            .collect())
-    }
+/// What a page's nested fields asked for: tasks by id (`parent`), the subtasks of tasks
+/// (`subtasks`), lists by id (`list`).
+#[derive(Debug, Default)]
+pub struct NestedAsk {
+    pub tasks: Vec<i64>,
+    pub children_of: Vec<i64>,
+    pub lists: Vec<i64>,
+}
 
-    /// The subtasks (direct children) of each of `parents`, in manual order; a parent without
-    /// any maps to an empty list.
-    pub async fn subtasks_by_parent(
-        &self,
-        user: &AuthUser,
-        parents: &[i64],
-    ) -> AppResult<HashMap<i64, Vec<Task>>> {
-        let rows = self
+/// Their answers: a deleted task or list is absent; a task without subtasks maps to none.
+#[derive(Debug, Default)]
+pub struct NestedFound {
+    pub tasks: HashMap<i64, Task>,
+    pub children: HashMap<i64, Vec<Task>>,
+    pub lists: HashMap<i64, List>,
+}
+
+impl TaskService {
+    /// Everything `ask` names that the viewer may see, in one read unit.
+    pub async fn nested(&self, user: &AuthUser, ask: &NestedAsk) -> AppResult<NestedFound> {
+        let (tasks, children, lists) = self
             .work
             .read(user, async |conn| {
-                Ok(store::subtasks_of(conn, user, parents).await?)
+                conn.readers(async |r| {
+                    Ok(futures::try_join!(
+                        store::find_many(r, user, &ask.tasks),
+                        store::subtasks_of(r, user, &ask.children_of),
+                        store::lists::find_many(r, user, &ask.lists),
+                    )?)
+                })
+                .await
             })
             .await?;
-        let mut children: HashMap<i64, Vec<Task>> =
-            parents.iter().map(|parent| (*parent, Vec::new())).collect();
-        for task in rows.into_iter().map(Task::from) {
-            if let Some(siblings) = task.parent_id.and_then(|p| children.get_mut(&p)) {
+        let mut found = NestedFound {
+            tasks: tasks
+                .into_iter()
+                .map(|row| (row.id, Task::from(row)))
+                .collect(),
+            children: ask.children_of.iter().map(|p| (*p, Vec::new())).collect(),
+            lists: lists
+                .into_iter()
+                .map(|row| (row.id, List::from(row)))
+                .collect(),
+        };
+        // In manual order already (`subtasks_of`).
+        for task in children.into_iter().map(Task::from) {
+            if let Some(siblings) = task.parent_id.and_then(|p| found.children.get_mut(&p)) {
                 siblings.push(task);
             }
         }
-        Ok(children)
-    }
-
-    /// Those of the user's lists whose ids are given, by id (a deleted one is absent).
-    pub async fn lists_by_id(&self, user: &AuthUser, ids: &[i64]) -> AppResult<HashMap<i64, List>> {
-        let rows = self
-            .work
-            .read(user, async |conn| {
-                Ok(store::lists::find_many(conn, user, ids).await?)
-            })
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let list = List::from(row);
-                (list.id, list)
-            })
-            .collect())
+        Ok(found)
     }
 }

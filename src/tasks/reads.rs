@@ -11,6 +11,7 @@ use super::service::{TaskService, now_micros};
 use super::store;
 use super::tag_rules::filter_keys;
 use crate::auth::AuthUser;
+use crate::db::Reader;
 use crate::error::{AppError, AppResult};
 
 /// Rules on a list request that hold whichever API it came through.
@@ -34,13 +35,25 @@ fn next_cursor(page: &[Task], query: &ListQuery) -> Option<Cursor> {
 
 /// The list and the parent a request filters by, if any, are the viewer's: a 404
 /// (`List not found` / `Task not found`) rather than an empty answer.
-async fn check_scope(
-    conn: &mut crate::db::DbConn,
+/// Both checks travel together (`db::Reader`); the parent's answer is read first.
+async fn check_scope(conn: Reader<'_>, user: &AuthUser, query: &ListQuery) -> AppResult<()> {
+    let (parent, list) = futures::join!(
+        super::tree::check_parent_filter(conn, user, query),
+        super::list_checks::check_list_filter(conn, user, query)
+    );
+    parent.and(list)
+}
+
+/// The checks of [`check_scope`] and `read`, together: one round trip on PostgreSQL.
+async fn scoped<R>(
+    conn: Reader<'_>,
     user: &AuthUser,
     query: &ListQuery,
-) -> AppResult<()> {
-    super::tree::check_parent_filter(conn, user, query).await?;
-    super::list_checks::check_list_filter(conn, user, query).await
+    read: impl Future<Output = diesel::QueryResult<R>>,
+) -> AppResult<R> {
+    let (checked, read) = futures::join!(check_scope(conn, user, query), read);
+    checked?;
+    Ok(read?)
 }
 
 impl TaskService {
@@ -59,8 +72,11 @@ impl TaskService {
         let rows = self
             .work
             .read(user, async |conn| {
-                check_scope(conn, user, query).await?;
-                Ok(store::list(conn, user, query, None, now_micros()).await?)
+                conn.readers(async |r| {
+                    let rows = store::list(r, user, query, None, now_micros());
+                    scoped(r, user, query, rows).await
+                })
+                .await
             })
             .await?;
         Ok(rows.into_iter().map(Task::from).collect())
@@ -117,12 +133,17 @@ impl TaskService {
         };
         let rows = self
             .page_read(user, async |conn| {
-                // The list and parent named exist: checked with the first page, before
-                // anything is sent (the later pages of a stream are not checked again).
-                if page.after.is_none() {
-                    check_scope(conn, user, query).await?;
-                }
-                Ok(store::list(conn, user, query, Some(&page), now).await?)
+                conn.readers(async |r| {
+                    let rows = store::list(r, user, query, Some(&page), now);
+                    // The list and parent named exist: checked with the first page, before
+                    // anything is sent (the later pages of a stream are not checked again).
+                    if page.after.is_none() {
+                        scoped(r, user, query, rows).await
+                    } else {
+                        Ok(rows.await?)
+                    }
+                })
+                .await
             })
             .await?;
         Ok(rows.into_iter().map(Task::from).collect())
@@ -147,9 +168,14 @@ impl TaskService {
         let (mut rows, total) = self
             .work
             .read(user, async |conn| {
-                check_scope(conn, user, query).await?;
-                let rows = store::list(conn, user, query, Some(&probe), now).await?;
-                Ok((rows, store::count(conn, user, query, now).await?))
+                conn.readers(async |r| {
+                    let both = futures::future::try_join(
+                        store::list(r, user, query, Some(&probe), now),
+                        store::count(r, user, query, now),
+                    );
+                    scoped(r, user, query, both).await
+                })
+                .await
             })
             .await?;
         let has_next = rows.len() as i64 > limit;

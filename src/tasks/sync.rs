@@ -109,8 +109,12 @@ impl TaskService {
                 let last = sync_point(conn, user, since).await?;
                 let Some(since) = since else {
                     let lists = store::lists::all(conn, user).await?;
-                    let all =
-                        store::list(conn, user, &ListQuery::default(), None, now_micros()).await?;
+                    let all = conn
+                        .readers(async |r| {
+                            let all = ListQuery::default();
+                            store::list(r, user, &all, None, now_micros()).await
+                        })
+                        .await?;
                     let kind = TaskEventKind::ListCreated;
                     let events = lists
                         .into_iter()

@@ -194,7 +194,9 @@ impl TaskService {
                     return Ok(None);
                 }
                 let now = now_micros();
-                let mut rows = store::find_many(tx, user, &ids).await?;
+                let mut rows = tx
+                    .readers(async |r| store::find_many(r, user, &ids).await)
+                    .await?;
                 rows.sort_by_key(|row| row.id);
                 let (mut written, mut ids, mut merged) = (Vec::new(), Vec::new(), Vec::new());
                 for row in rows {

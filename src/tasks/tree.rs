@@ -235,12 +235,14 @@ fn group_name(id: Option<i64>, none: &str) -> String {
 /// A list request's `parent_id` filter names one of the viewer's tasks (404 otherwise, as
 /// any other id of another user's).
 pub(super) async fn check_parent_filter(
-    conn: &mut DbConn,
+    conn: crate::db::Reader<'_>,
     user: &AuthUser,
     query: &ListQuery,
 ) -> AppResult<()> {
     if let Some(Some(parent)) = query.parent_id {
-        find(conn, user, parent).await?;
+        store::find_read(conn, user, parent)
+            .await?
+            .ok_or(AppError::NotFound)?;
     }
     Ok(())
 }

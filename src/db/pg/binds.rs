@@ -3,12 +3,14 @@
 
 use std::borrow::Cow;
 
-use diesel::pg::{FailedToLookupTypeError, Pg, PgMetadataCacheKey, PgMetadataLookup, PgTypeMetadata};
+use diesel::QueryResult;
+use diesel::pg::{
+    FailedToLookupTypeError, Pg, PgMetadataCacheKey, PgMetadataLookup, PgTypeMetadata,
+};
 use diesel::query_builder::bind_collector::RawBytesBindCollector;
 use diesel::query_builder::{QueryBuilder, QueryFragment, QueryId};
-use diesel::QueryResult;
-use tokio_postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 use tokio_postgres::types::private::BytesMut;
+use tokio_postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 
 /// One statement, ready to send.
 pub(super) struct Built {
@@ -32,7 +34,12 @@ impl Built {
             .metadata
             .into_iter()
             .zip(collector.binds)
-            .map(|(meta, bytes)| Ok(Param { ty: type_of(&meta)?, bytes }))
+            .map(|(meta, bytes)| {
+                Ok(Param {
+                    ty: type_of(&meta)?,
+                    bytes,
+                })
+            })
             .collect::<QueryResult<Vec<_>>>()?;
         Ok(Built {
             sql: builder.finish(),
@@ -58,7 +65,8 @@ fn type_of(meta: &PgTypeMetadata) -> QueryResult<Type> {
     let oid = meta
         .oid()
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    Ok(Type::from_oid(oid).unwrap_or_else(|| Type::new(format!("oid {oid}"), oid, Kind::Simple, String::new())))
+    Ok(Type::from_oid(oid)
+        .unwrap_or_else(|| Type::new(format!("oid {oid}"), oid, Kind::Simple, String::new())))
 }
 
 /// This server's queries name no type by name (enums, extensions): one that did fails to

@@ -162,10 +162,7 @@ impl PgConn {
                         .await?
                 }
             };
-            Ok(rows
-                .map_err(from_postgres)
-                .map_ok(PgRow::new)
-                .boxed())
+            Ok(rows.map_err(from_postgres).map_ok(PgRow::new).boxed())
         }
         .boxed()
     }
@@ -249,7 +246,7 @@ impl<'a> AsyncConnectionCore for &'a PgConn {
         T: AsQuery + 'query,
         T::Query: QueryFragment<Pg> + QueryId + 'query,
     {
-        let conn: &'a PgConn = *self;
+        let conn: &'a PgConn = self;
         conn.load_built(Built::of(&source.as_query()))
     }
 
@@ -260,7 +257,7 @@ impl<'a> AsyncConnectionCore for &'a PgConn {
     where
         T: QueryFragment<Pg> + QueryId + 'query,
     {
-        let conn: &'a PgConn = *self;
+        let conn: &'a PgConn = self;
         conn.execute_built(Built::of(&source))
     }
 }

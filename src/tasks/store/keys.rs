@@ -8,13 +8,13 @@
 //! other programs' writes), so there the server's `search_fold` folds the text as the query
 //! runs: per row, one user's rows at most.
 
+use crate::db::pg::PgConn;
 use diesel::backend::Backend;
 use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 use diesel::sqlite::Sqlite;
-use crate::db::pg::PgConn;
 
 use crate::db::schema::tasks;
 use crate::db::{SqliteConn, search_fold};
@@ -39,6 +39,17 @@ impl SearchKeys for PgConn {
     }
     fn description_key(&self) -> Key<Nullable<Text>, Pg> {
         Box::new(tasks::description_key)
+    }
+}
+
+/// Reads pipelined through a shared connection (`db::Reader`) see the same keys.
+impl SearchKeys for &PgConn {
+    type Db = Pg;
+    fn title_key(&self) -> Key<Text, Pg> {
+        (**self).title_key()
+    }
+    fn description_key(&self) -> Key<Nullable<Text>, Pg> {
+        (**self).description_key()
     }
 }
 

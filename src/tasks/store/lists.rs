@@ -15,15 +15,15 @@ use diesel_async::RunQueryDsl;
 
 use super::locks::{lock_lists, lock_owner};
 use crate::auth::AuthUser;
-use crate::db::DbConn;
 use crate::db::schema::task_lists::dsl as l;
-use crate::db_run;
+use crate::db::{DbConn, Reader};
 use crate::tasks::list_model::{
     List, ListPatch, ListPlacement, ListRow, ListTasks, NewList, name_key,
 };
 use crate::tasks::model::Precondition;
 use crate::tasks::position as keys;
 use crate::tasks::visibility::{lists_visible_to, lists_visible_to_member, owner};
+use crate::{db_run, read_run};
 
 /// Why a list write did not happen.
 #[derive(Debug, Clone)]
@@ -89,7 +89,17 @@ pub(in crate::tasks) async fn find(
     viewer: &AuthUser,
     list: i64,
 ) -> QueryResult<Option<ListRow>> {
-    db_run!(conn, |c| {
+    conn.readers(async |r| find_read(r, viewer, list).await)
+        .await
+}
+
+/// [`find`] through a [`Reader`], to travel with other reads.
+pub(in crate::tasks) async fn find_read(
+    conn: Reader<'_>,
+    viewer: &AuthUser,
+    list: i64,
+) -> QueryResult<Option<ListRow>> {
+    read_run!(conn, |c| {
         l::task_lists
             .filter(l::id.eq(list))
             .filter(lists_visible_to(viewer))
@@ -108,12 +118,13 @@ pub(in crate::tasks) async fn find_many_for(
     member: &str,
     ids: &[i64],
 ) -> QueryResult<Vec<ListRow>> {
-    find_many_seen(conn, lists_visible_to_member(member), ids).await
+    conn.readers(async |r| find_many_seen(r, lists_visible_to_member(member), ids).await)
+        .await
 }
 
 /// The viewer's lists among `ids` (sync).
 pub(in crate::tasks) async fn find_many(
-    conn: &mut DbConn,
+    conn: Reader<'_>,
     viewer: &AuthUser,
     ids: &[i64],
 ) -> QueryResult<Vec<ListRow>> {
@@ -121,11 +132,14 @@ pub(in crate::tasks) async fn find_many(
 }
 
 async fn find_many_seen(
-    conn: &mut DbConn,
+    conn: Reader<'_>,
     visible: diesel::dsl::Eq<l::user_id, &str>,
     ids: &[i64],
 ) -> QueryResult<Vec<ListRow>> {
-    db_run!(conn, |c| {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    read_run!(conn, |c| {
         l::task_lists
             .filter(l::id.eq_any(ids))
             .filter(visible)

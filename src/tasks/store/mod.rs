@@ -37,7 +37,9 @@ pub(super) use locks::{lock_lists, lock_owner};
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
 pub(super) use moves::{Placement, children_of, completed_ids, delete_all, group, place};
 pub(super) use order::group_end;
-pub(super) use query::{count, find, find_many, find_many_for_event, list, stats, subtasks_of};
+pub(super) use query::{
+    count, find, find_many, find_many_for_event, find_read, list, stats, subtasks_of,
+};
 pub(super) use tags::{
     any_new, distinct, forget_tag, index as index_tags, rename_tag, retag, spellings, tagged,
 };

@@ -9,14 +9,14 @@ use diesel_async::RunQueryDsl;
 
 use super::keys::SearchKeys;
 use crate::auth::AuthUser;
-use crate::db::{DbConn, strpos};
-use crate::db_run;
+use crate::db::{DbConn, Reader, strpos};
 use crate::tasks::model::{
     ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
 };
 use crate::tasks::page::{PageRequest, SortValue};
 use crate::tasks::tag_rules::tag_key;
 use crate::tasks::visibility::{VisibleTasks, tags_visible_to, visible_to, visible_to_member};
+use crate::{db_run, read_run};
 
 /// Adds the filters of a [`ListQuery`] to a boxed query on `tasks` (written once, expanded
 /// for each backend inside `db_run!`).
@@ -125,7 +125,7 @@ macro_rules! after_key {
 /// The viewer's tasks, filtered and ordered as asked; with a page, at most `limit` of them
 /// after its cursor.
 pub(in crate::tasks) async fn list(
-    conn: &mut DbConn,
+    conn: Reader<'_>,
     viewer: &AuthUser,
     query: &ListQuery,
     page: Option<&PageRequest>,
@@ -134,7 +134,7 @@ pub(in crate::tasks) async fn list(
     use crate::db::schema::tasks::dsl::*;
     let direction = query.direction();
     let after = page.and_then(|p| p.after.as_ref());
-    db_run!(conn, |c| {
+    read_run!(conn, |c| {
         let mut q = filtered!(
             c,
             tasks
@@ -208,13 +208,13 @@ pub(in crate::tasks) async fn list(
 
 /// How many of the viewer's tasks match the filters.
 pub(in crate::tasks) async fn count(
-    conn: &mut DbConn,
+    conn: Reader<'_>,
     viewer: &AuthUser,
     query: &ListQuery,
     now: NaiveDateTime,
 ) -> QueryResult<i64> {
     // The names come into scope inside `filtered!`.
-    db_run!(conn, |c| {
+    read_run!(conn, |c| {
         let q = filtered!(
             c,
             tasks
@@ -263,17 +263,30 @@ pub(in crate::tasks) async fn find(
     viewer: &AuthUser,
     task_id: i64,
 ) -> QueryResult<Option<TaskRow>> {
+    conn.readers(async |r| find_visible(r, visible_to(viewer), task_id).await)
+        .await
+}
+
+/// [`find`] through a [`Reader`], to travel with other reads.
+pub(in crate::tasks) async fn find_read(
+    conn: Reader<'_>,
+    viewer: &AuthUser,
+    task_id: i64,
+) -> QueryResult<Option<TaskRow>> {
     find_visible(conn, visible_to(viewer), task_id).await
 }
 
 /// Those of the viewer's tasks whose ids are listed (missing ones were deleted meanwhile).
 pub(in crate::tasks) async fn find_many(
-    conn: &mut DbConn,
+    conn: Reader<'_>,
     viewer: &AuthUser,
     ids: &[i64],
 ) -> QueryResult<Vec<TaskRow>> {
     use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    read_run!(conn, |c| {
         tasks
             .filter(visible_to(viewer))
             .filter(id.eq_any(ids))
@@ -286,7 +299,7 @@ pub(in crate::tasks) async fn find_many(
 /// The viewer's tasks under any of `parents`, grouped by parent, each group in manual order
 /// (`position`, then id): the subtasks of a whole page in one statement.
 pub(in crate::tasks) async fn subtasks_of(
-    conn: &mut DbConn,
+    conn: Reader<'_>,
     viewer: &AuthUser,
     parents: &[i64],
 ) -> QueryResult<Vec<TaskRow>> {
@@ -294,7 +307,7 @@ pub(in crate::tasks) async fn subtasks_of(
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    db_run!(conn, |c| {
+    read_run!(conn, |c| {
         tasks
             .filter(visible_to(viewer))
             .filter(parent_id.eq_any(parents))
@@ -327,12 +340,12 @@ pub(in crate::tasks) async fn find_many_for_event(
 
 /// The task `task_id` if `visible` lets it through.
 async fn find_visible(
-    conn: &mut DbConn,
+    conn: Reader<'_>,
     visible: VisibleTasks<'_>,
     task_id: i64,
 ) -> QueryResult<Option<TaskRow>> {
     use crate::db::schema::tasks::dsl::*;
-    db_run!(conn, |c| {
+    read_run!(conn, |c| {
         tasks
             .filter(id.eq(task_id))
             .filter(visible)
