@@ -1,14 +1,16 @@
 //! Load benchmark: the release `todo-api` binary as a child process on 127.0.0.1, driven over
-//! real HTTP, measured in the same run against the ceiling: `pgbench` running the server's own
-//! SQL and transactions (`load/ceiling.rs`) at the load's concurrency and at the pool size.
+//! real HTTP, measured in the same run against two ceilings (`load/ceiling.rs`): `pgbench -M
+//! prepared` running the plain statements of the job, and running the server's exact SQL and
+//! transactions.
 //!
-//! - PostgreSQL: 1,000 users × 50 tasks, 64 concurrent requests. Scenarios: REST list, GraphQL
-//!   `tasks` list, and an 80/10/10 list/create/toggle mix through each API. Each scenario is a
-//!   fixed time slice (BENCH_SECONDS), repeated BENCH_ROUNDS times, interleaved with the
-//!   ceiling and with the baseline binary when one is given, so that the ratios hold even on a
-//!   machine shared with other work.
+//! - PostgreSQL (`load/table.rs`): 1,000 users × 50 tasks, 64 concurrent requests. Scenarios:
+//!   REST list, GraphQL `tasks` list, and an 80/10/10 list/create/toggle mix through each API.
+//!   Each scenario is a fixed time slice (BENCH_SECONDS), repeated BENCH_ROUNDS times,
+//!   interleaved with the ceilings and the other builds (a baseline binary, this one without
+//!   row security, this one behind PgBouncer, PostGraphile 5), so that the ratios hold even on
+//!   a machine shared with other work.
 //! - The server's CPU time per request (utime + stime from `/proc/<pid>/stat`), the most stable
-//!   figure on a shared machine.
+//!   figure on a shared machine, and PostgreSQL's (`load/pgcpu.rs`).
 //! - 1,000 concurrent connections (each sends a list request every second): errors, p99 and the
 //!   server's resident memory.
 //! - SQLite: start-to-ready time on a fresh file, and the same scenarios (no ceiling).
@@ -25,7 +27,8 @@
 //!
 //! Run: `cargo bench --bench load`. Settings (environment): BENCH_SECONDS (default 5),
 //! BENCH_ROUNDS (2), BENCH_BASELINE_BIN (a `todo-api` binary built from older code, measured
-//! side by side), BENCH_BIN (another build as "this"), BENCH_USERS (1000), BENCH_ONLY (see
+//! side by side), BENCH_BIN (another build as "this"), BENCH_USERS (1000), BENCH_POSTGRAPHILE
+//! (1: PostGraphile in the table), BENCH_POOLED (0: no pooled row), BENCH_ONLY (see
 //! benches/README.md). It stops by itself: every slice is bounded in time and a watchdog ends
 //! the run (and its servers) after 30 minutes.
 
@@ -36,10 +39,17 @@ mod ceiling;
 mod common;
 #[path = "load/noisy.rs"]
 mod noisy;
+#[path = "load/pgcpu.rs"]
+mod pgcpu;
+#[path = "load/pooled.rs"]
+mod pooled;
+#[path = "load/postgraphile.rs"]
+mod postgraphile;
 #[path = "load/realtime.rs"]
 mod realtime;
+#[path = "load/table.rs"]
+mod table;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,7 +89,16 @@ struct Server {
     label: String,
     child: std::process::Child,
     base: String,
+    /// PostGraphile (`load/postgraphile.rs`), not this server: GraphQL scenarios only.
+    postgraphile: bool,
     _logs: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 static PIDS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
@@ -109,14 +128,10 @@ impl Server {
         database_url: &str,
         settings: &[(&str, &str)],
     ) -> (Server, Duration) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let logs = tempfile::tempdir().expect("temp dir");
-        let log = std::fs::File::create(logs.path().join("server.log")).expect("log file");
-        let started = Instant::now();
-        let child = std::process::Command::new(bin)
+        let mut command = std::process::Command::new(bin);
+        command
             .env_clear()
             .current_dir(logs.path())
             .env("DATABASE_URL", without_tls(database_url))
@@ -129,25 +144,53 @@ impl Server {
             .env("ANONYMOUS_RATE_LIMIT", "0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
-            .envs(settings.iter().copied())
+            .envs(settings.iter().copied());
+        Server::launch(label, command, port, logs, false).await
+    }
+
+    /// Spawns `command`, a server listening on 127.0.0.1:`port` and logging into `logs`, and
+    /// waits until it answers: this server's `/readyz`, or any answer at all from PostGraphile
+    /// (`postgraphile`), which answers once its schema is built.
+    async fn launch(
+        label: &str,
+        mut command: std::process::Command,
+        port: u16,
+        logs: tempfile::TempDir,
+        postgraphile: bool,
+    ) -> (Server, Duration) {
+        let log = std::fs::File::create(logs.path().join("server.log")).expect("log file");
+        let started = Instant::now();
+        let child = command
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            .unwrap_or_else(|e| panic!("cannot start {label}: {e}"));
         PIDS.lock().unwrap().push(child.id());
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
-        let ready = format!("{base}/readyz");
         loop {
-            if let Ok(response) = client.get(&ready).send().await
-                && response.status().is_success()
-            {
+            let ready = if postgraphile {
+                client
+                    .post(format!("{base}/graphql"))
+                    .json(&json!({ "query": "{ __typename }" }))
+                    .send()
+                    .await
+                    .is_ok()
+            } else {
+                client
+                    .get(format!("{base}/readyz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            };
+            if ready {
                 break;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "{label} did not become ready"
+                started.elapsed() < Duration::from_secs(120),
+                "{label} did not become ready: {}",
+                std::fs::read_to_string(logs.path().join("server.log")).unwrap_or_default()
             );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -157,10 +200,19 @@ impl Server {
                 label: label.to_owned(),
                 child,
                 base,
+                postgraphile,
                 _logs: logs,
             },
             elapsed,
         )
+    }
+
+    /// Where the load goes.
+    fn target(&self) -> Target {
+        Target {
+            base: self.base.clone(),
+            postgraphile: self.postgraphile,
+        }
     }
 
     fn pid(&self) -> u32 {
@@ -236,8 +288,27 @@ impl Scenario {
     }
 }
 
-/// Where requests go: a server's base URL.
-type Target = String;
+/// Where requests go: a server's base URL, and whether it is PostGraphile.
+#[derive(Clone)]
+struct Target {
+    base: String,
+    postgraphile: bool,
+}
+
+impl From<&Target> for Target {
+    fn from(target: &Target) -> Target {
+        target.clone()
+    }
+}
+
+impl From<&String> for Target {
+    fn from(base: &String) -> Target {
+        Target {
+            base: base.clone(),
+            postgraphile: false,
+        }
+    }
+}
 
 /// What every worker shares.
 struct Shared {
@@ -257,6 +328,8 @@ struct Sample {
     latencies: Vec<Duration>,
     elapsed: Duration,
     cpu: Duration,
+    /// PostgreSQL's CPU time over the slice (`load/pgcpu.rs`), when measured.
+    pg_cpu: Option<Duration>,
 }
 
 impl Sample {
@@ -269,6 +342,10 @@ impl Sample {
         self.latencies.extend(other.latencies);
         self.elapsed += other.elapsed;
         self.cpu += other.cpu;
+        self.pg_cpu = match (self.pg_cpu, other.pg_cpu) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
     }
     fn rate(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -283,6 +360,10 @@ impl Sample {
     }
     fn cpu_per_request_us(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / (self.requests.max(1) as f64)
+    }
+    fn pg_cpu_per_request_us(&self) -> Option<f64> {
+        self.pg_cpu
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / (self.requests.max(1) as f64))
     }
 }
 
@@ -301,9 +382,14 @@ async fn one(
     let roll = (seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize;
     let user = roll % shared.users;
     let kind = if scenario.is_mix() { roll % 10 } else { 0 };
+    let hot = roll / 10 % HOT_TASKS;
+    if target.postgraphile {
+        return postgraphile::one(client, &target.base, kind, user, hot, shared, seq).await;
+    }
+    let base = &target.base;
     let graphql = matches!(scenario, Scenario::GraphqlList | Scenario::GraphqlMix);
-    match (target, kind) {
-        (base, 0..=7) => {
+    match kind {
+        0..=7 => {
             let response = if graphql {
                 client
                     .post(format!("{base}/graphql"))
@@ -347,7 +433,7 @@ async fn one(
             }
             Ok(())
         }
-        (base, 8) => {
+        8 => {
             let title = format!("bench {seq}");
             let response = if graphql {
                 client
@@ -378,8 +464,7 @@ async fn one(
             shared.creates.fetch_add(1, Ordering::Relaxed);
             Ok(())
         }
-        (base, _) => {
-            let hot = roll / 10 % HOT_TASKS;
+        _ => {
             let (owner, id) = shared.hot[hot];
             let response = if graphql {
                 client
@@ -410,7 +495,7 @@ async fn one(
 /// Runs `scenario` against `target` with `concurrency` workers for `length`, each worker
 /// waiting `pace` between requests (zero: back to back).
 async fn slice(
-    target: &Target,
+    target: impl Into<Target>,
     scenario: Scenario,
     shared: &Arc<Shared>,
     concurrency: usize,
@@ -418,6 +503,7 @@ async fn slice(
     pace: Duration,
     server: Option<&Server>,
 ) -> Sample {
+    let target = target.into();
     // A fresh client per slice: its connections close when the slice ends.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -503,88 +589,6 @@ async fn row_count(admin: &tokio_postgres::Client) -> i64 {
         .await
         .expect("count")
         .get(0)
-}
-
-/// Runs one slice on PostgreSQL and checks the mix's writes afterwards.
-async fn checked_slice(
-    admin: &tokio_postgres::Client,
-    target: &Target,
-    scenario: Scenario,
-    shared: &Arc<Shared>,
-    length: Duration,
-    server: Option<&Server>,
-) -> Sample {
-    let before = hot_state(admin, shared).await;
-    let rows_before = row_count(admin).await;
-    for counter in &shared.toggles {
-        counter.store(0, Ordering::Relaxed);
-    }
-    shared.creates.store(0, Ordering::Relaxed);
-    let sample = slice(
-        target,
-        scenario,
-        shared,
-        CONCURRENCY,
-        length,
-        Duration::ZERO,
-        server,
-    )
-    .await;
-    let after = hot_state(admin, shared).await;
-    for (i, (was, now)) in before.iter().zip(&after).enumerate() {
-        let flips = shared.toggles[i].load(Ordering::Relaxed);
-        assert_eq!(
-            *now,
-            was ^ (flips % 2 == 1),
-            "{}: hot task {i} was toggled {flips} times but its parity is wrong (lost toggle)",
-            scenario.name()
-        );
-    }
-    let created = shared.creates.load(Ordering::Relaxed) as i64;
-    assert_eq!(
-        row_count(admin).await - rows_before,
-        created,
-        "{}: rows created differ from creates answered (lost write)",
-        scenario.name()
-    );
-    assert_eq!(
-        sample.errors,
-        0,
-        "{}: {} errors, first: {:?}",
-        scenario.name(),
-        sample.errors,
-        sample.first_error
-    );
-    sample
-}
-
-/// One ceiling slice: pgbench on the list or the mix; checks that it ran without a failed
-/// transaction and that the mix's creates all landed. Returns the mix's count per script.
-async fn ceiling_slice(
-    admin: &tokio_postgres::Client,
-    pgbench: &ceiling::Pgbench,
-    mix: bool,
-    clients: usize,
-    length: Duration,
-) -> (Sample, Vec<u64>) {
-    let rows_before = row_count(admin).await;
-    let scripts = if mix { ceiling::MIX } else { ceiling::LIST };
-    let outcome = pgbench.run(scripts, clients, length).await;
-    let sample = outcome.sample;
-    assert_eq!(sample.errors, 0, "pgbench: {:?}", sample.first_error);
-    if !mix {
-        return (sample, Vec::new());
-    }
-    assert_eq!(outcome.per_script.len(), 3, "pgbench: per-script counts");
-    // pgbench counts the transactions finished within its time; one a client had in flight
-    // at the deadline may still commit, uncounted: at most one per client.
-    let rows = row_count(admin).await - rows_before;
-    let creates = outcome.per_script[1] as i64;
-    assert!(
-        (creates..=creates + clients as i64).contains(&rows),
-        "pgbench mix: {rows} rows created for {creates} create transactions ({clients} clients)"
-    );
-    (sample, outcome.per_script)
 }
 
 /// Search over one user's SEARCH_TASKS tasks, 50 a page: seeds them through the API, then
@@ -731,8 +735,17 @@ fn print_row(scenario: Scenario, label: &str, sample: &mut Sample, ceiling: Opti
     } else {
         format!("{:>6.0} µs", sample.cpu_per_request_us())
     };
+    let pg = sample
+        .pg_cpu_per_request_us()
+        .map(|us| format!("  PostgreSQL/req {us:>4.0} µs"))
+        .unwrap_or_default();
+    let errors = if sample.errors > 0 {
+        format!(", {} ERRORS", sample.errors)
+    } else {
+        String::new()
+    };
     println!(
-        "  {:<26} {:<10} {:>8.0} req/s {ratio}  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU/req {cpu}  ({} req)",
+        "  {:<26} {:<18} {:>8.0} req/s {ratio}  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU/req {cpu}{pg}  ({} req{errors})",
         scenario.name(),
         label,
         rate,
@@ -742,7 +755,37 @@ fn print_row(scenario: Scenario, label: &str, sample: &mut Sample, ceiling: Opti
     );
 }
 
-async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: usize) {
+/// What the PostgreSQL part runs.
+struct Plan {
+    scenarios: &'static [Scenario],
+    /// pgbench's two ceilings.
+    ceilings: bool,
+    /// This binary again with DATABASE_ROW_SECURITY=false.
+    no_rls: bool,
+    /// This binary again through PgBouncer (`load/pooled.rs`).
+    pooled: bool,
+    /// PostGraphile 5 (`load/postgraphile.rs`), on the GraphQL scenarios.
+    postgraphile: bool,
+    /// After the table: 1,000 connections and search.
+    more: bool,
+}
+
+const ALL_SCENARIOS: &[Scenario] = &[
+    Scenario::RestList,
+    Scenario::GraphqlList,
+    Scenario::RestMix,
+    Scenario::GraphqlMix,
+];
+
+/// The label of this binary through PgBouncer.
+const POOLED: &str = "this, pooled";
+
+async fn postgres_part(
+    binaries: &[(String, PathBuf)],
+    seconds: Duration,
+    rounds: usize,
+    plan: Plan,
+) {
     let Some(db) = common::pg::TempDatabase::create().await else {
         println!("PostgreSQL: skipped (unreachable)");
         return;
@@ -753,36 +796,72 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
         let (server, _) = Server::start(label, bin, &db.url).await;
         servers.push(server);
     }
-    // This binary without the second wall, so that the table shows what row security costs,
-    // measured in the same run (the ceiling's scripts are the default server's, with it).
-    let (no_rls, _) = Server::start_with(
-        "this, no RLS",
-        &binaries[0].1,
-        &db.url,
-        &[("DATABASE_ROW_SECURITY", "false")],
-    )
-    .await;
-    servers.push(no_rls);
+    if plan.no_rls {
+        // This binary without the second wall, so that the table shows what row security
+        // costs, measured in the same run (the exact ceiling is the default server's SQL).
+        let (no_rls, _) = Server::start_with(
+            "this, no RLS",
+            &binaries[0].1,
+            &db.url,
+            &[("DATABASE_ROW_SECURITY", "false")],
+        )
+        .await;
+        servers.push(no_rls);
+    }
+    let bouncer = if plan.pooled {
+        pooled::PgBouncer::start(&db.url)
+    } else {
+        None
+    };
+    if let Some(bouncer) = &bouncer {
+        // A DATABASE_DIRECT_URL other than DATABASE_URL: the server takes DATABASE_URL to be a
+        // transaction pooler (unnamed statements) and listens on the direct one.
+        let direct = without_tls(&db.url);
+        let (server, _) = Server::start_with(
+            POOLED,
+            &binaries[0].1,
+            &bouncer.url(&db.url),
+            &[("DATABASE_DIRECT_URL", &direct)],
+        )
+        .await;
+        servers.push(server);
+    }
     let (admin, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
         .await
         .expect("admin connection");
     tokio::spawn(connection);
     seed_postgres(&admin, users).await;
     let hot = hot_tasks(&admin).await;
-    let Some(pgbench) = ceiling::Pgbench::new(&db.url, users, &hot) else {
-        panic!("pgbench is the ceiling and is not installed (Debian: postgresql-contrib)");
-    };
+    if plan.postgraphile
+        && let Some(server) = postgraphile::start(&db.url).await
+    {
+        servers.push(server);
+    }
+    let pgbench = plan.ceilings.then(|| {
+        ceiling::Pgbench::new(&db.url, users, &hot).unwrap_or_else(|| {
+            panic!("pgbench is the ceiling and is not installed (Debian: postgresql-contrib)")
+        })
+    });
+    let pg_cpu = pgcpu::PgCpu::new(&admin, &db.name).await;
+    if pg_cpu.is_none() {
+        println!("  PostgreSQL's CPU: not measured (its processes cannot be read from here)");
+    }
+    connection_budget(&admin, &servers, plan.ceilings).await;
     let shared = shared_for(users, hot);
     println!(
         "--- PostgreSQL: {users} users × {TASKS_PER_USER} tasks, {CONCURRENCY} concurrent, pool {POOL_SIZE}, \
-         {rounds} × {}s per figure; ceiling: pgbench, the server's SQL, {CONCURRENCY} and {POOL_SIZE} clients ---",
+         {rounds} × {}s per figure; ceilings: pgbench plain ({CONCURRENCY} clients) and exact \
+         ({CONCURRENCY} and {POOL_SIZE}) ---",
         seconds.as_secs()
     );
     // Warm-up: connections, statement caches, the OS page cache.
     for server in &servers {
         for scenario in [Scenario::RestList, Scenario::GraphqlList] {
+            if server.postgraphile && scenario == Scenario::RestList {
+                continue;
+            }
             slice(
-                &server.base,
+                server.target(),
                 scenario,
                 &shared,
                 CONCURRENCY,
@@ -793,128 +872,36 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
             .await;
         }
     }
-    pgbench
-        .run(ceiling::LIST, CONCURRENCY, Duration::from_secs(1))
-        .await;
-
-    let scenarios = [
-        Scenario::RestList,
-        Scenario::GraphqlList,
-        Scenario::RestMix,
-        Scenario::GraphqlMix,
-    ];
-    // The ceiling at the load's concurrency and at the server's pool size: 64 connections
-    // serve the list faster, but the mix's writes queue on the hot rows' locks and the commits,
-    // where the server's 10 connections do better. The higher of the two is the ceiling.
-    let mut ceiling: HashMap<(bool, usize), Sample> = HashMap::new();
-    // The mix's transactions per script (list, create, toggle), summed over the rounds.
-    let mut mix_scripts: HashMap<usize, [u64; 3]> = HashMap::new();
-    let mut measured: Vec<Row> = Vec::new();
-    for _ in 0..rounds {
-        for scenario in scenarios {
-            // The ceiling for a list (REST or GraphQL) is the same SQL: measured once per round.
-            if matches!(scenario, Scenario::RestList | Scenario::RestMix) {
-                for clients in [CONCURRENCY, POOL_SIZE] {
-                    let (sample, scripts) =
-                        ceiling_slice(&admin, &pgbench, scenario.is_mix(), clients, seconds).await;
-                    let totals = mix_scripts.entry(clients).or_default();
-                    for (total, n) in totals.iter_mut().zip(&scripts) {
-                        *total += n;
-                    }
-                    ceiling
-                        .entry((scenario.is_mix(), clients))
-                        .or_default()
-                        .merge(sample);
-                }
-            }
-            for server in &servers {
-                let sample = checked_slice(
-                    &admin,
-                    &server.base,
-                    scenario,
-                    &shared,
-                    seconds,
-                    Some(server),
-                )
-                .await;
-                match measured
-                    .iter_mut()
-                    .find(|r| r.scenario == scenario && r.label == server.label)
-                {
-                    Some(row) => row.sample.merge(sample),
-                    None => measured.push(Row {
-                        scenario,
-                        label: server.label.clone(),
-                        sample,
-                    }),
-                }
-            }
-        }
+    if let Some(pgbench) = &pgbench {
+        pgbench
+            .run(
+                ceiling::scripts(ceiling::Kind::Exact, false),
+                CONCURRENCY,
+                Duration::from_secs(1),
+            )
+            .await;
     }
-    let mut table = Vec::new();
-    for scenario in scenarios {
-        let mix = scenario.is_mix();
-        let clients = if ceiling[&(mix, CONCURRENCY)].rate() >= ceiling[&(mix, POOL_SIZE)].rate() {
-            CONCURRENCY
-        } else {
-            POOL_SIZE
-        };
-        println!("{}", scenario.name());
-        for c in [CONCURRENCY, POOL_SIZE] {
-            let label = format!("pgbench {c}");
-            let sample = ceiling.get_mut(&(mix, c)).expect("ceiling measured");
-            let rate = sample.rate();
-            print_row(scenario, &label, sample, Some(rate));
-        }
-        let best = ceiling.get_mut(&(mix, clients)).expect("ceiling measured");
-        let rate = best.rate();
-        let best_latency = (best.pct(0.5), best.pct(0.99));
-        for row in measured.iter_mut().filter(|r| r.scenario == scenario) {
-            print_row(row.scenario, &row.label, &mut row.sample, Some(rate));
-            table.push((
-                scenario,
-                row.label.clone(),
-                row.sample.rate(),
-                (rate, clients),
-                row.sample.pct(0.5),
-                row.sample.pct(0.99),
-                row.sample.cpu_per_request_us(),
-                best_latency,
-            ));
-        }
-    }
-    for (clients, scripts) in &mix_scripts {
-        let mix = &ceiling[&(true, *clients)];
-        let total: u64 = scripts.iter().sum();
-        let share = |n: u64| mix.rate() * n as f64 / total.max(1) as f64;
-        println!(
-            "  pgbench mix, {clients} clients, by script: list {:.0}/s, create {:.0}/s, toggle {:.0}/s",
-            share(scripts[0]),
-            share(scripts[1]),
-            share(scripts[2])
-        );
-    }
-    println!(
-        "\nMarkdown (PostgreSQL; ceiling = pgbench with the server's SQL, the better of {CONCURRENCY} and {POOL_SIZE} clients):\n"
-    );
-    println!(
-        "| scenario | build | req/s | pgbench tx/s (clients) | ratio | p50 ms | p99 ms | pgbench p50 / p99 ms | server CPU µs/req |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for (scenario, label, rate, (ceiling, clients), p50, p99, cpu, (c50, c99)) in table {
-        println!(
-            "| {} | {label} | {rate:.0} | {ceiling:.0} ({clients}) | {:.0} % | {p50:.1} | {p99:.1} | {c50:.1} / {c99:.1} | {cpu:.0} |",
-            scenario.name(),
-            rate / ceiling * 100.0
-        );
-    }
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("table") {
+    let bench = table::Bench {
+        admin: &admin,
+        pgbench: pgbench.as_ref(),
+        pg_cpu: pg_cpu.as_ref(),
+        shared: &shared,
+        seconds,
+        rounds,
+    };
+    table::measure(&bench, &servers, plan.scenarios).await;
+    if !plan.more {
         return;
     }
 
     // 1,000 concurrent connections, each sending a REST list every second.
     println!("{WIDE_CONNECTIONS} concurrent connections, one REST list per connection per second:");
-    for server in &servers {
+    // This server's builds only (not the pooled one, not PostGraphile).
+    let ours: Vec<&Server> = servers
+        .iter()
+        .filter(|s| !s.postgraphile && s.label != POOLED)
+        .collect();
+    for server in &ours {
         let target = server.base.clone();
         let mut sample = slice(
             &target,
@@ -946,11 +933,38 @@ async fn postgres_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds
     }
 
     println!("Search over one user's {SEARCH_TASKS} tasks, 1 and {CONCURRENCY} concurrent:");
-    for server in &servers {
+    for server in ours {
         search_part(server).await;
     }
 
     drop(servers);
+}
+
+/// Says how many PostgreSQL connections the run holds at once (pgbench's clients while the
+/// servers keep their pools; PgBouncer's and PostGraphile's close when idle) against
+/// `max_connections`.
+async fn connection_budget(admin: &tokio_postgres::Client, servers: &[Server], pgbench: bool) {
+    let row = admin
+        .query_one(
+            "SELECT current_setting('max_connections')::int, \
+             (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend')",
+            &[],
+        )
+        .await
+        .expect("max_connections");
+    let (max, open): (i32, i32) = (row.get(0), row.get(1));
+    let pools = servers
+        .iter()
+        .filter(|s| !s.postgraphile && s.label != POOLED)
+        .count();
+    // Each server's pool and listener, pgbench's clients, this bench's own connection.
+    let need = pools * POOL_SIZE + servers.len() + if pgbench { CONCURRENCY } else { 0 } + 1;
+    println!(
+        "  PostgreSQL connections: about {need} at once; max_connections {max}, {open} open now"
+    );
+    if need as i32 > max {
+        println!("  WARNING: raise max_connections to at least {need} (benches/README.md)");
+    }
 }
 
 async fn sqlite_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: usize) {
@@ -1038,8 +1052,8 @@ async fn sqlite_part(binaries: &[(String, PathBuf)], seconds: Duration, rounds: 
     }
 }
 
-/// BENCH_ONLY=ceiling: pgbench alone with the server's SQL, each script and the mix, at the
-/// load's concurrency and at the server's pool size (no server runs).
+/// BENCH_ONLY=ceiling: pgbench alone with both ceilings' scripts (printed first), each script
+/// and the mix, at the load's concurrency and at the server's pool size (no server runs).
 async fn ceiling_alone(seconds: Duration) {
     let Some(db) = common::pg::TempDatabase::create().await else {
         println!("PostgreSQL: skipped (unreachable)");
@@ -1059,34 +1073,14 @@ async fn ceiling_alone(seconds: Duration) {
     let hot = hot_tasks(&admin).await;
     let pgbench = ceiling::Pgbench::new(&db.url, users, &hot).expect("pgbench installed");
     pgbench
-        .run(ceiling::LIST, CONCURRENCY, Duration::from_secs(1))
+        .run(
+            ceiling::scripts(ceiling::Kind::Plain, false),
+            CONCURRENCY,
+            Duration::from_secs(1),
+        )
         .await;
-    println!(
-        "--- pgbench, the server's SQL, {users} users × {TASKS_PER_USER} tasks, {}s each ---",
-        seconds.as_secs()
-    );
-    for clients in [CONCURRENCY, POOL_SIZE] {
-        for (name, scripts) in [
-            ("list", ceiling::LIST),
-            ("create", ceiling::CREATE),
-            ("toggle", ceiling::TOGGLE),
-            ("mix 80/10/10", ceiling::MIX),
-        ] {
-            let mut sample = pgbench.run(scripts, clients, seconds).await.sample;
-            println!(
-                "  {name:<13} {clients:>3} clients: {:>7.0} tx/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {} errors{}",
-                sample.rate(),
-                sample.pct(0.5),
-                sample.pct(0.99),
-                sample.errors,
-                sample
-                    .first_error
-                    .as_deref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default(),
-            );
-        }
-    }
+    println!("--- {users} users × {TASKS_PER_USER} tasks ---");
+    table::ceiling_alone(&pgbench, seconds).await;
 }
 
 /// The first task of each of the first HOT_TASKS users: the tasks the mixes toggle.
@@ -1186,9 +1180,37 @@ fn main() {
             realtime::delivery_delay(&binaries[0].1).await;
             return;
         }
+        // PostGraphile in the table when asked (it needs `npm ci`, and Node takes a core).
+        let postgraphile = env_or("BENCH_POSTGRAPHILE", 0u8) == 1;
+        let pooled = env_or("BENCH_POOLED", 1u8) == 1;
+        let full = Plan {
+            scenarios: ALL_SCENARIOS,
+            ceilings: true,
+            no_rls: true,
+            pooled,
+            postgraphile,
+            more: true,
+        };
         if only == "table" {
             // The PostgreSQL table alone (for A/B of two builds).
-            postgres_part(&binaries, seconds, rounds).await;
+            let plan = Plan {
+                more: false,
+                ..full
+            };
+            postgres_part(&binaries, seconds, rounds, plan).await;
+            return;
+        }
+        if only == "postgraphile" {
+            // PostGraphile beside this server's GraphQL list and mix, no ceiling.
+            let plan = Plan {
+                scenarios: &[Scenario::GraphqlList, Scenario::GraphqlMix],
+                ceilings: false,
+                no_rls: false,
+                pooled: false,
+                postgraphile: true,
+                more: false,
+            };
+            postgres_part(&binaries[..1], seconds, rounds, plan).await;
             return;
         }
         if only == "ceiling" {
@@ -1200,7 +1222,7 @@ fn main() {
             return;
         }
         if only != "sqlite" {
-            postgres_part(&binaries, seconds, rounds).await;
+            postgres_part(&binaries, seconds, rounds, full).await;
             realtime::delivery_delay(&binaries[0].1).await;
             noisy::noisy_neighbour(&binaries, false).await;
         }

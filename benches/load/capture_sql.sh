@@ -25,9 +25,11 @@ cleanup() {
 trap cleanup EXIT
 "${psql[@]}" -d postgres -c "CREATE DATABASE $db"
 "${psql[@]}" -d postgres -c "ALTER DATABASE $db SET log_statement = 'all'"
-(cd "$scratch" && env -i PATH="$PATH" DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable" \
+bin=$(realpath "$bin")
+# exec: $! is the server itself, which the cleanup stops.
+(cd "$scratch" && exec env -i PATH="$PATH" DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable" \
   HOST=127.0.0.1 PORT="$port" BETTER_AUTH_SECRET="$secret" DB_POOL_SIZE=1 \
-  RATE_LIMIT=0 ANONYMOUS_RATE_LIMIT=0 RUST_LOG=warn "$OLDPWD/$bin" serve >server.log 2>&1) &
+  RATE_LIMIT=0 ANONYMOUS_RATE_LIMIT=0 RUST_LOG=warn "$bin" serve >server.log 2>&1) &
 pid=$!
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 token=$(BETTER_AUTH_SECRET="$secret" "$bin" token u0)

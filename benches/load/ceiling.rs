@@ -1,47 +1,194 @@
-//! The ceiling: `pgbench` running the server's own SQL and transactions (issue 19), at the
-//! load's client concurrency, without TLS, interleaved with the server in the same run.
+//! The ceilings: `pgbench -M prepared` on the bench's database, at the load's concurrency,
+//! without TLS, interleaved with the servers in the same run (issues 19 and 28). Two of them:
 //!
-//! The scripts are the statements the server issues for each request, as PostgreSQL logs them
-//! with `log_statement = all` (src/tasks/store/*.rs): the list, and the write transactions
-//! (the owner's advisory locks and task count before a create, the INSERT / UPDATE). The change
-//! number, the journal entry and the NOTIFY are the database's own triggers since issue 27, so
-//! they fire for pgbench's writes exactly as for the server's; the pool no longer checks a
-//! connection on checkout (no `SELECT 1`). Every unit is
-//! one transaction (reads READ ONLY) whose first round trip is the server's BEGIN batch
-//! (`db::transaction`): BEGIN, the statement budget, `SET LOCAL ROLE todo_api_app` and
-//! `set_config('app.user_id', …, true)` (row security, on by default), sent here as one pgbench pipeline, since `-M prepared` cannot
-//! prepare a multi-statement string. Parameters the server binds (timestamps, the user id)
-//! are computed in SQL here. If the server's SQL changes, these scripts change with it. (A
-//! server built before issue 27 wrote its journal itself: against it these scripts are the
-//! lighter transaction.)
+//! - **plain**: what the job costs the database with nothing around it. The list is ONE
+//!   `SELECT` of the server's columns of a user's tasks, newest first; a create ONE `INSERT …
+//!   RETURNING` (the database's triggers place the task, fold its search keys and keep the
+//!   journal, as for every insert); a toggle ONE `UPDATE … SET completed = NOT completed …
+//!   RETURNING`. No transaction around them, no role, no `app.user_id`: pgbench connects as the
+//!   tables' owner, which row security does not bind. The mix is list / create / toggle 8/1/1.
+//! - **exact**: the server's own statements and transactions, as PostgreSQL logs them
+//!   (`benches/load/capture_sql.sh`), round trip by round trip: a read is ONE pipeline (the
+//!   BEGIN READ ONLY batch: statement budget, `SET LOCAL ROLE todo_api_app`, `set_config`; the
+//!   SELECT; COMMIT), as `db::pg`'s read scope sends it; a write's BEGIN batch travels with its
+//!   first statement, each later statement waits for the one before, and COMMIT is waited for.
+//!   The writes are in [`EXACT_CREATE`] and [`EXACT_TOGGLE`]: when the server's SQL changes,
+//!   re-run the capture and change them there. pgbench prepares every statement (the server
+//!   runs a few unnamed, parse and execute in one exchange: the same round trips). The server's
+//!   BEGIN batch is one simple-protocol string; `-M prepared` cannot prepare a multi-statement
+//!   string, so here it is its four statements inside the same pipeline.
+//!
+//! Parameters the server binds (timestamps, the user, a new task's position) are computed in
+//! SQL or taken with `\gset` here. The exact list is the REST list's (`LIMIT 100`, the page
+//! size; GraphQL's has none: the same 50 rows).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::{HOT_TASKS, Sample, without_tls};
 
-const COLUMNS: &str = "\"tasks\".\"id\", \"tasks\".\"user_id\", \"tasks\".\"title\", \
-    \"tasks\".\"description\", \"tasks\".\"completed\", \"tasks\".\"created_at\", \
-    \"tasks\".\"updated_at\", \"tasks\".\"priority\", \"tasks\".\"category\", \
-    \"tasks\".\"due_date\", \"tasks\".\"completed_at\"";
+/// The server's column list (every read and `RETURNING`), as the log shows it.
+const COLUMNS: &str = r#""tasks"."id", "tasks"."user_id", "tasks"."title", "tasks"."description",
+    "tasks"."completed", "tasks"."created_at", "tasks"."updated_at", "tasks"."priority",
+    "tasks"."category", "tasks"."due_date", "tasks"."completed_at", "tasks"."version",
+    "tasks"."list_id", "tasks"."parent_id", "tasks"."position", "tasks"."tags",
+    "tasks"."recurrence", "tasks"."time_zone", "tasks"."recurrence_start""#;
 
-/// The server's first round trip of a unit for `user` (an SQL expression): `begin` and the
-/// transaction's settings, pipelined (STATEMENT_TIMEOUT at its default, 5s).
-fn begin(begin: &str, user: &str) -> String {
-    format!(
-        "\\startpipeline\n{begin};\nSET LOCAL statement_timeout = 5000;\n\
-         SET LOCAL ROLE todo_api_app;\nSELECT set_config('app.user_id', {user}, true);\n\
-         \\endpipeline\n"
-    )
+// The statements are SQL as the log shows it (line breaks and indentation are folded into one
+// space), with `{columns}` for [`COLUMNS`], `{user}` for the acting user's id and `:id` for the
+// toggled task's: pgbench's variables become the prepared statements' parameters where the
+// server binds its own.
+
+const PLAIN_LIST: &str = r#"SELECT {columns} FROM "tasks" WHERE "tasks"."user_id" = {user}
+    ORDER BY "tasks"."created_at" DESC, "tasks"."id" DESC"#;
+const PLAIN_CREATE: &str =
+    r#"INSERT INTO "tasks" ("user_id", "title") VALUES ({user}, 'bench') RETURNING {columns}"#;
+const PLAIN_TOGGLE: &str = r#"UPDATE "tasks" SET "completed" = NOT "tasks"."completed",
+    "updated_at" = now(), "completed_at" = CASE WHEN "tasks"."completed" THEN NULL ELSE now() END
+    WHERE "tasks"."id" = :id AND "tasks"."user_id" = {user} RETURNING {columns}"#;
+
+/// The server's list, one round trip with its BEGIN READ ONLY batch (`db::pg`'s read scope):
+/// the REST list's statement (GraphQL's is the same without `LIMIT`).
+const EXACT_LIST: &[&[&str]] = &[&[
+    r#"SELECT {columns} FROM "tasks" WHERE ("tasks"."user_id" = {user})
+    ORDER BY "tasks"."created_at" DESC, "tasks"."id" DESC LIMIT 100"#,
+    "COMMIT",
+]];
+
+/// The server's create (REST and GraphQL send the same), as PostgreSQL logs it: one entry per
+/// round trip, each the statements sent together (a pipeline); the BEGIN batch travels with
+/// the first. Main at befaec8 (issue 28, reads in one round trip): the placement and cap
+/// locks, the group's last position, the owner's task count, the INSERT, COMMIT.
+const EXACT_CREATE: &[&[&str]] = &[
+    &[
+        r#"SELECT pg_advisory_xact_lock((hashtextextended({user}, 0) & 4611686018427387903)
+    | 4611686018427387904), pg_advisory_xact_lock((hashtextextended({user}, 0)
+    & 4611686018427387903) | -9223372036854775808)"#,
+    ],
+    // The server computes the new position from this one (here the database's
+    // `position_after`, as the server's); `top` keeps it for the INSERT.
+    &[
+        r#"SELECT coalesce(max("tasks"."position"), '') AS top FROM "tasks"
+    WHERE ((("tasks"."user_id" = {user}) AND ("tasks"."list_id" IS NULL))
+    AND ("tasks"."parent_id" IS NULL)) \gset"#,
+    ],
+    &[r#"SELECT COUNT(*) FROM "tasks" WHERE ("tasks"."user_id" = {user})"#],
+    &[
+        r#"INSERT INTO "tasks" ("user_id", "title", "description", "completed", "created_at",
+    "updated_at", "priority", "category", "due_date", "list_id", "parent_id", "position", "tags",
+    "recurrence", "time_zone", "recurrence_start") VALUES ({user}, 'bench', DEFAULT, false,
+    now(), now(), 0, 'other', DEFAULT, DEFAULT, DEFAULT, position_after(NULLIF(:top, '')), '[]',
+    DEFAULT, 'UTC', DEFAULT) RETURNING {columns}"#,
+    ],
+    &["COMMIT"],
+];
+
+/// The server's toggle (REST `PATCH …/complete` and GraphQL `toggleTask`), as [`EXACT_CREATE`]:
+/// the row locked to learn whether the task repeats, the UPDATE, COMMIT.
+const EXACT_TOGGLE: &[&[&str]] = &[
+    &[r#"SELECT {columns} FROM "tasks"
+    WHERE (("tasks"."id" = :id) AND ("tasks"."user_id" = {user})) LIMIT 1 FOR UPDATE"#],
+    &[
+        r#"UPDATE "tasks" SET "completed" = NOT ("tasks"."completed"), "updated_at" = now(),
+    "completed_at" = CASE WHEN (("tasks"."completed" = false)) THEN (now()) END,
+    "version" = ("tasks"."version" + 1) WHERE (("tasks"."id" = :id)
+    AND ("tasks"."user_id" = {user})) RETURNING {columns}"#,
+    ],
+    &["COMMIT"],
+];
+
+/// The server's BEGIN batch for `{user}` (`db::transaction::begin_sql`, STATEMENT_TIMEOUT at its
+/// default, 5 s, row security on), statement by statement.
+fn begin_batch(begin: &str) -> [String; 4] {
+    [
+        begin.to_owned(),
+        "SET LOCAL statement_timeout = 5000".to_owned(),
+        "SET LOCAL ROLE todo_api_app".to_owned(),
+        "SELECT set_config('app.user_id', {user}, true)".to_owned(),
+    ]
+}
+
+/// A transaction as pgbench script: `trips` one after the other, the BEGIN batch sent with the
+/// first; a trip of several statements is one pipeline.
+fn transaction(begin: &str, trips: &[&[&str]]) -> String {
+    let mut script = String::new();
+    for (i, trip) in trips.iter().enumerate() {
+        let mut statements: Vec<String> = trip.iter().map(|s| (*s).to_owned()).collect();
+        if i == 0 {
+            statements.splice(0..0, begin_batch(begin));
+        }
+        script.push_str(&pipeline(&statements));
+    }
+    script
+}
+
+/// `statements` sent together (one round trip), or the one statement alone.
+fn pipeline(statements: &[String]) -> String {
+    let body: String = statements.iter().map(|s| statement(s)).collect();
+    if statements.len() == 1 {
+        body
+    } else {
+        format!("\\startpipeline\n{body}\\endpipeline\n")
+    }
+}
+
+/// One statement as a script line (its whitespace folded): `;` unless it ends in a
+/// meta-command (`\gset`).
+fn statement(sql: &str) -> String {
+    let sql = fold(sql);
+    if sql.ends_with("\\gset") {
+        format!("{sql}\n")
+    } else {
+        format!("{sql};\n")
+    }
+}
+
+/// `sql` on one line.
+fn fold(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Which ceiling.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Kind {
+    Plain,
+    Exact,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Plain => "plain",
+            Kind::Exact => "exact",
+        }
+    }
 }
 
 /// The scripts of one scenario with their weights.
-pub type Scripts = &'static [(&'static str, u32)];
-pub const LIST: Scripts = &[("list", 1)];
-pub const CREATE: Scripts = &[("create", 1)];
-pub const TOGGLE: Scripts = &[("toggle", 1)];
-/// The 80/10/10 mix, as the load's.
-pub const MIX: Scripts = &[("list", 8), ("create", 1), ("toggle", 1)];
+pub type Scripts = [(&'static str, u32); 3];
+
+/// The list (`mix` false) or the 80/10/10 mix (as the load's) of `kind`; unused scripts
+/// weigh 0.
+pub fn scripts(kind: Kind, mix: bool) -> Scripts {
+    let (list, create, toggle) = match kind {
+        Kind::Plain => ("plain-list", "plain-create", "plain-toggle"),
+        Kind::Exact => ("exact-list", "exact-create", "exact-toggle"),
+    };
+    if mix {
+        [(list, 8), (create, 1), (toggle, 1)]
+    } else {
+        [(list, 1), (create, 0), (toggle, 0)]
+    }
+}
+
+/// One script alone (BENCH_ONLY=ceiling).
+pub fn single(kind: Kind, which: usize) -> Scripts {
+    let mut scripts = scripts(kind, true);
+    for (i, script) in scripts.iter_mut().enumerate() {
+        script.1 = u32::from(i == which);
+    }
+    scripts
+}
 
 /// What the ceiling ran in one slice.
 pub struct Outcome {
@@ -68,46 +215,45 @@ impl Pgbench {
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let user = format!("\\set u random(0, {})\n", users - 1);
-        let list = format!(
-            "{user}{}SELECT {COLUMNS} FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u) \
-             ORDER BY \"tasks\".\"created_at\" DESC, \"tasks\".\"id\" DESC;\nCOMMIT;\n",
-            begin("BEGIN READ ONLY", "'u' || :u"),
-        );
-        let create = format!(
-            "{user}{}\
-             SELECT pg_advisory_xact_lock((hashtextextended('u' || :u, 0) & 4611686018427387903) \
-             | 4611686018427387904), pg_advisory_xact_lock((hashtextextended('u' || :u, 0) \
-             & 4611686018427387903) | -9223372036854775808);\n\
-             SELECT COUNT(*) FROM \"tasks\" WHERE (\"tasks\".\"user_id\" = 'u' || :u);\n\
-             INSERT INTO \"tasks\" (\"user_id\", \"title\", \"title_key\", \"description\", \
-             \"description_key\", \"completed\", \"created_at\", \"updated_at\", \"priority\", \
-             \"category\", \"due_date\") VALUES ('u' || :u, 'bench', 'bench', DEFAULT, DEFAULT, \
-             false, now(), now(), 0, 'other', DEFAULT) RETURNING {COLUMNS} \\gset t_\n\
-             COMMIT;\n",
-            begin("BEGIN", "'u' || :u"),
-        );
         // The hot tasks the server's mix toggles, task h owned by user h.
-        let mut pick = format!("\\set h random(0, {})\n", HOT_TASKS - 1);
+        let mut pick = format!("\\set u random(0, {})\n", HOT_TASKS - 1);
         for (i, (_, id)) in hot.iter().enumerate() {
             let keyword = if i == 0 { "\\if" } else { "\\elif" };
-            pick.push_str(&format!("{keyword} :h = {i}\n\\set id {id}\n"));
+            pick.push_str(&format!("{keyword} :u = {i}\n\\set id {id}\n"));
         }
         pick.push_str("\\endif\n");
-        let toggle = format!(
-            "{pick}{}\
-             UPDATE \"tasks\" SET \"completed\" = NOT (\"tasks\".\"completed\"), \
-             \"updated_at\" = now(), \"completed_at\" = CASE WHEN ((\"tasks\".\"completed\" = false)) \
-             THEN (now()) END WHERE ((\"tasks\".\"id\" = :id) AND (\"tasks\".\"user_id\" = 'u' || :h)) \
-             RETURNING {COLUMNS};\nCOMMIT;\n",
-            begin("BEGIN", "'u' || :h"),
-        );
-        for (name, text) in [("list", list), ("create", create), ("toggle", toggle)] {
+        let scripts = [
+            ("plain-list", format!("{user}{}", statement(PLAIN_LIST))),
+            ("plain-create", format!("{user}{}", statement(PLAIN_CREATE))),
+            ("plain-toggle", format!("{pick}{}", statement(PLAIN_TOGGLE))),
+            (
+                "exact-list",
+                format!("{user}{}", transaction("BEGIN READ ONLY", EXACT_LIST)),
+            ),
+            (
+                "exact-create",
+                format!("{user}{}", transaction("BEGIN", EXACT_CREATE)),
+            ),
+            (
+                "exact-toggle",
+                format!("{pick}{}", transaction("BEGIN", EXACT_TOGGLE)),
+            ),
+        ];
+        for (name, text) in scripts {
+            let text = text
+                .replace("{columns}", &fold(COLUMNS))
+                .replace("{user}", "'u' || :u");
             std::fs::write(dir.path().join(format!("{name}.sql")), text).expect("pgbench script");
         }
         Some(Pgbench {
             dir,
             url: without_tls(url),
         })
+    }
+
+    /// The script files' directory (printed by BENCH_ONLY=ceiling, to read or rerun them).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     fn script(&self, name: &str) -> PathBuf {
@@ -125,7 +271,7 @@ impl Pgbench {
             .args(["-n", "-M", "prepared", "-j", "2", "-l", "-T"])
             .arg(length.as_secs().max(1).to_string())
             .args(["-c", &clients.to_string()]);
-        for (name, weight) in scripts {
+        for (name, weight) in scripts.iter().filter(|(_, w)| *w > 0) {
             command
                 .arg("-f")
                 .arg(format!("{}@{weight}", self.script(name).display()));
