@@ -1,10 +1,11 @@
 //! PostgreSQL's own CPU time over a slice, from /proc (the database runs on this machine): the
 //! utime + stime of the bench database's backends (the postmaster's children whose command
-//! line names the database), plus what the postmaster reaped in between (its children's
-//! times, `cutime` + `cstime`: the backends that ended within the slice, pgbench's among them).
-//! Background processes (checkpointer, WAL writer) are left out while they live. On a machine
-//! where other databases' connections end during a slice, their time would count too: measure
-//! on a quiet machine.
+//! line names the database), and, for a slice whose backends end with it (pgbench's), what the
+//! postmaster reaped in between (its children's times, `cutime` + `cstime`). Background
+//! processes (checkpointer, WAL writer) are left out. The reaped time cannot be told apart by
+//! database: other databases' connections that end during a pgbench slice would count too, so
+//! measure on a quiet machine. A server's backends live through its slices (its pool), so its
+//! rows count the database's live backends only.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -80,19 +81,22 @@ impl PgCpu {
         Snapshot { backends, reaped }
     }
 
-    /// The CPU time PostgreSQL spent on the database since `before`.
-    pub fn since(&self, before: &Snapshot) -> Duration {
+    /// The CPU time PostgreSQL spent on the database since `before`: its live backends' and,
+    /// with `reaped`, the backends' that ended since (pgbench's).
+    pub fn since(&self, before: &Snapshot, reaped: bool) -> Duration {
         let now = self.snapshot();
         let mut ticks: i64 = 0;
         for (pid, after) in &now.backends {
             ticks += *after as i64 - before.backends.get(pid).copied().unwrap_or(0) as i64;
         }
-        // A backend that ended since: its whole life is in `reaped`, its part before the slice
-        // was already counted.
-        ticks += now.reaped as i64 - before.reaped as i64;
-        for (pid, then) in &before.backends {
-            if !now.backends.contains_key(pid) {
-                ticks -= *then as i64;
+        if reaped {
+            // A backend that ended since: its whole life is in `reaped`, its part before the
+            // slice was already counted.
+            ticks += now.reaped as i64 - before.reaped as i64;
+            for (pid, then) in &before.backends {
+                if !now.backends.contains_key(pid) {
+                    ticks -= *then as i64;
+                }
             }
         }
         Duration::from_secs_f64(ticks.max(0) as f64 / clock_ticks())

@@ -264,7 +264,7 @@ async fn ceiling_slice(
     if let (Some(pg_cpu), Some(before)) = (bench.pg_cpu, before) {
         // pgbench's backends end as it does: let the postmaster reap them first.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        sample.pg_cpu = Some(pg_cpu.since(&before));
+        sample.pg_cpu = Some(pg_cpu.since(&before, true));
     }
     assert_eq!(
         sample.errors,
@@ -318,7 +318,7 @@ async fn checked_slice(
     )
     .await;
     if let (Some(pg_cpu), Some(before)) = (bench.pg_cpu, cpu_before) {
-        sample.pg_cpu = Some(pg_cpu.since(&before));
+        sample.pg_cpu = Some(pg_cpu.since(&before, false));
     }
     if sample.errors > 0 {
         eprintln!(
