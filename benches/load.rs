@@ -837,8 +837,10 @@ async fn postgres_part(
     {
         servers.push(server);
     }
+    let writes = ceiling::Writes::detect(&admin).await;
     let pgbench = plan.ceilings.then(|| {
-        ceiling::Pgbench::new(&db.url, users, &hot).unwrap_or_else(|| {
+        println!("  the exact ceiling's writes: {}", writes.name());
+        ceiling::Pgbench::new(&db.url, users, &hot, writes).unwrap_or_else(|| {
             panic!("pgbench is the ceiling and is not installed (Debian: postgresql-contrib)")
         })
     });
@@ -1071,7 +1073,9 @@ async fn ceiling_alone(seconds: Duration) {
     drop(Server::start("this", &bin, &db.url).await);
     seed_postgres(&admin, users).await;
     let hot = hot_tasks(&admin).await;
-    let pgbench = ceiling::Pgbench::new(&db.url, users, &hot).expect("pgbench installed");
+    let writes = ceiling::Writes::detect(&admin).await;
+    println!("  the exact ceiling's writes: {}", writes.name());
+    let pgbench = ceiling::Pgbench::new(&db.url, users, &hot, writes).expect("pgbench installed");
     pgbench
         .run(
             ceiling::scripts(ceiling::Kind::Plain, false),

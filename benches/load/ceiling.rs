@@ -12,8 +12,10 @@
 //!   BEGIN READ ONLY batch: statement budget, `SET LOCAL ROLE todo_api_app`, `set_config`; the
 //!   SELECT; COMMIT), as `db::pg`'s read scope sends it; a write's BEGIN batch travels with its
 //!   first statement, each later statement waits for the one before, and COMMIT is waited for.
-//!   The writes are in [`EXACT_CREATE`] and [`EXACT_TOGGLE`]: when the server's SQL changes,
-//!   re-run the capture and change them there. pgbench prepares every statement (the server
+//!   The writes are in [`EXACT_CREATE`] and [`EXACT_TOGGLE`] (main before issue 28's
+//!   one-statement writes) and [`ONE_STATEMENT_CREATE`] and [`ONE_STATEMENT_TOGGLE`] (after:
+//!   taken when the database has `task_create`): when the server's SQL changes, re-run the
+//!   capture and change them there. pgbench prepares every statement (the server
 //!   runs a few unnamed, parse and execute in one exchange: the same round trips). The server's
 //!   BEGIN batch is one simple-protocol string; `-M prepared` cannot prepare a multi-statement
 //!   string, so here it is its four statements inside the same pipeline.
@@ -96,6 +98,60 @@ const EXACT_TOGGLE: &[&[&str]] = &[
     ],
     &["COMMIT"],
 ];
+
+/// The server's create and toggle once every plain write is ONE statement (issue 28, the
+/// migration `one_statement_writes`: `task_create` and `task_complete` do in the database
+/// what the steps above did from the server), as the `writes` branch's server logs them: the
+/// statement travels with the BEGIN batch, then COMMIT. The bench takes these when the
+/// database has `task_create` ([`Writes::detect`]). The server binds the caps (tasks per
+/// owner, tags, depth, position length) as parameters: their defaults here.
+const ONE_STATEMENT_CREATE: &[&[&str]] = &[
+    &[
+        r#"SELECT * FROM task_create({user}, 'bench', NULL, 0::smallint, 'other', NULL, NULL, NULL,
+    NULL, '[]', '{}', '{}', NULL, 'UTC', (now() AT TIME ZONE 'UTC'), 10000, 500, 3, 48)"#,
+    ],
+    &["COMMIT"],
+];
+const ONE_STATEMENT_TOGGLE: &[&[&str]] = &[
+    &[
+        r#"SELECT f.step, (f.task).* FROM task_complete({user}, :id, NULL, NULL,
+    (now() AT TIME ZONE 'UTC')) AS f"#,
+    ],
+    &["COMMIT"],
+];
+
+/// Which of the server's writes the exact ceiling runs: the database says which server
+/// migrated it.
+#[derive(Clone, Copy, Debug)]
+pub enum Writes {
+    /// [`EXACT_CREATE`] and [`EXACT_TOGGLE`]: main before the one-statement writes.
+    Stepwise,
+    /// [`ONE_STATEMENT_CREATE`] and [`ONE_STATEMENT_TOGGLE`].
+    OneStatement,
+}
+
+impl Writes {
+    /// One statement when the database has the write functions.
+    pub async fn detect(admin: &tokio_postgres::Client) -> Writes {
+        let found: bool = admin
+            .query_one("SELECT to_regproc('task_create') IS NOT NULL", &[])
+            .await
+            .expect("the catalog")
+            .get(0);
+        if found {
+            Writes::OneStatement
+        } else {
+            Writes::Stepwise
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Writes::Stepwise => "stepwise (lock, position, count, INSERT; row lock, UPDATE)",
+            Writes::OneStatement => "one statement (task_create, task_complete)",
+        }
+    }
+}
 
 /// The server's BEGIN batch for `{user}` (`db::transaction::begin_sql`, STATEMENT_TIMEOUT at its
 /// default, 5 s, row security on), statement by statement.
@@ -205,7 +261,7 @@ pub struct Pgbench {
 
 impl Pgbench {
     /// `None` when pgbench is not installed.
-    pub fn new(url: &str, users: usize, hot: &[(usize, i64)]) -> Option<Pgbench> {
+    pub fn new(url: &str, users: usize, hot: &[(usize, i64)], writes: Writes) -> Option<Pgbench> {
         let found = std::process::Command::new("pgbench")
             .arg("--version")
             .output()
@@ -222,6 +278,10 @@ impl Pgbench {
             pick.push_str(&format!("{keyword} :u = {i}\n\\set id {id}\n"));
         }
         pick.push_str("\\endif\n");
+        let (create, toggle) = match writes {
+            Writes::Stepwise => (EXACT_CREATE, EXACT_TOGGLE),
+            Writes::OneStatement => (ONE_STATEMENT_CREATE, ONE_STATEMENT_TOGGLE),
+        };
         let scripts = [
             ("plain-list", format!("{user}{}", statement(PLAIN_LIST))),
             ("plain-create", format!("{user}{}", statement(PLAIN_CREATE))),
@@ -232,11 +292,11 @@ impl Pgbench {
             ),
             (
                 "exact-create",
-                format!("{user}{}", transaction("BEGIN", EXACT_CREATE)),
+                format!("{user}{}", transaction("BEGIN", create)),
             ),
             (
                 "exact-toggle",
-                format!("{pick}{}", transaction("BEGIN", EXACT_TOGGLE)),
+                format!("{pick}{}", transaction("BEGIN", toggle)),
             ),
         ];
         for (name, text) in scripts {
