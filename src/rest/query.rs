@@ -217,6 +217,7 @@ impl ListParams {
             any_tags: self.any_tag,
             parent_id: self.parent_id,
             list: self.list_id.unwrap_or_default(),
+            among_lists: Vec::new(),
         };
         // Read against the final order: a cursor is only valid for the order it was made in.
         let mut after = None;

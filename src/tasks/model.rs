@@ -182,6 +182,9 @@ pub struct ListQuery {
     pub parent_id: Option<Option<i64>>,
     /// Only the tasks of one list, or of the inbox (issue 21).
     pub list: ListFilter,
+    /// Only the tasks of these lists (empty: no such filter): the lists of a GraphQL page,
+    /// whose `tasks` are read in one statement (`tasks::nested`), never set by a client.
+    pub among_lists: Vec<i64>,
 }
 
 /// Which list's tasks a request shows.

@@ -219,6 +219,63 @@ async fn nested_fields_cost_the_same_for_any_page(app: &TestApp, proxy: &TcpProx
     assert!(counts[3] <= 2, "{label}: {counts:?}");
 }
 
+/// `lists { tasks }` costs as many round trips for many lists as for few: the lists, then
+/// every list's tasks in one batch (one statement per set of filters, sent together).
+async fn tasks_of_lists_cost_the_same_for_any_number(app: &TestApp, proxy: &TcpProxy, label: &str) {
+    let bob = app.user("bob");
+    let query = "{ lists { name tasks(sort: TITLE, order: ASC) { title listId } } }";
+    let mut counts = Vec::new();
+    let mut list_ids = std::collections::HashMap::new();
+    for total in 1..=6 {
+        let list = bob
+            .post(
+                &format!("/api/{}/lists", bob.user),
+                json!({"name": format!("l{total}")}),
+            )
+            .await
+            .good(StatusCode::CREATED);
+        list_ids.insert(format!("l{total}"), list["id"].to_string());
+        for title in ["b", "a"] {
+            let body = json!({"title": format!("{title}{total}"), "list_id": list["id"]});
+            bob.post(&bob.tasks_path(""), body)
+                .await
+                .good(StatusCode::CREATED);
+        }
+        if total % 3 != 0 {
+            continue;
+        }
+        // Twice: the first warms the statement cache.
+        let (mut count, mut data) = (0, json!(null));
+        for _ in 0..2 {
+            let before = proxy.round_trips();
+            data = bob.graphql_data(query, json!({})).await;
+            tokio::time::sleep(SETTLE).await;
+            count = proxy.round_trips() - before;
+        }
+        let lists = data["lists"].as_array().expect("lists");
+        assert_eq!(lists.len(), total);
+        for list in lists {
+            let name = list["name"].as_str().unwrap();
+            let titles: Vec<&str> = list["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    assert_eq!(t["listId"], list_ids[name], "{t}");
+                    t["title"].as_str().unwrap()
+                })
+                .collect();
+            let n = &name[1..];
+            assert_eq!(titles, vec![format!("a{n}"), format!("b{n}")], "{data}");
+        }
+        counts.push(count);
+    }
+    eprintln!("{label}: lists with their tasks, 3 and 6 lists: {counts:?}");
+    // The lists, then every list's tasks in one batch.
+    assert_eq!(counts[0], counts[1], "{label}: {counts:?}");
+    assert!(counts[1] <= 2, "{label}: {counts:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_round_trips_of_reads_on_a_direct_connection() {
     let Some(database) = TempDatabase::create().await else {
@@ -228,6 +285,7 @@ async fn postgres_round_trips_of_reads_on_a_direct_connection() {
     let app = counted_app(&proxy, &database.url, None).await;
     round_trips_of_reads(&app, &proxy, "direct", 1, DIRECT_WRITES).await;
     nested_fields_cost_the_same_for_any_page(&app, &proxy, "direct").await;
+    tasks_of_lists_cost_the_same_for_any_number(&app, &proxy, "direct").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,4 +301,5 @@ async fn postgres_round_trips_of_reads_behind_pgbouncer() {
     let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
     round_trips_of_reads(&app, &proxy, "PgBouncer", 1, POOLED_WRITES).await;
     nested_fields_cost_the_same_for_any_page(&app, &proxy, "PgBouncer").await;
+    tasks_of_lists_cost_the_same_for_any_number(&app, &proxy, "PgBouncer").await;
 }
