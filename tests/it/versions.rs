@@ -758,4 +758,10 @@ async fn cors_allows_the_conditional_headers(backend: Backend) {
     for name in ["etag", "idempotent-replayed"] {
         assert!(exposed.contains(name), "{name} not in {exposed:?}");
     }
+    // Each name once (issue 30 found `idempotent-replayed` twice).
+    let mut names: Vec<&str> = exposed.split(',').map(str::trim).collect();
+    let listed = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), listed, "a header exposed twice: {exposed:?}");
 }
