@@ -2,10 +2,12 @@
 // What the steps share: named steps with timings, screenshots, the guard that fails a run on
 // any console error, page error, failed request or error answer the test did not expect, and
 // a typed-enough GraphQL caller for checking what the server holds.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 
 export const SCREENSHOTS = path.resolve(import.meta.dirname, "..", "e2e-screenshots");
+/** Screenshots are named after the server's backend: both runs' stay side by side. */
+let backendPrefix = "";
 
 /** @typedef {import("playwright-core").Page} Page */
 /** @typedef {import("playwright-core").BrowserContext} BrowserContext */
@@ -17,7 +19,14 @@ export class Steps {
   /** @param {string} backend */
   constructor(backend) {
     this.backend = backend;
+    backendPrefix = backend;
     mkdirSync(SCREENSHOTS, { recursive: true });
+    // This backend's screenshots from an earlier run, failures included, go.
+    for (const name of readdirSync(SCREENSHOTS)) {
+      if (name.startsWith(`${backend}-`) || name.startsWith(`FAILED-${backend}-`)) {
+        rmSync(path.join(SCREENSHOTS, name));
+      }
+    }
   }
 
   /**
@@ -66,7 +75,7 @@ const slug = (text) => text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^
 
 /** @param {Page} page @param {string} name */
 export async function screenshot(page, name) {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${backendPrefix}-${name}.png`), fullPage: true });
 }
 
 /**

@@ -108,10 +108,13 @@ export class TodoStore {
     this.stops.push(() => window.removeEventListener("offline", offline));
     this.stops.push(
       this.api.onConnected(() => {
-        this.socketOpen = true;
-        this.changed();
-        // After every (re)connect: catch up on what happened meanwhile, send what waits.
-        void this.sync().then(() => this.flush());
+        // After every (re)connect: catch up on what happened meanwhile, then send what
+        // waits. "Live" once caught up (the subscription is sent before this sync).
+        void this.sync().then(() => {
+          this.socketOpen = true;
+          this.changed();
+          return this.flush();
+        });
       }),
     );
     this.stops.push(
