@@ -148,7 +148,12 @@ function SyncStatus({ view }: { view: View }) {
   else if (view.status === "starting") text = "Connecting…";
   else text = view.waiting ? `Saving ${changes}…` : "Live · all changes saved";
   return (
-    <p className={`status ${view.status}`} data-testid="sync-status" data-waiting={view.waiting}>
+    <p
+      className={`status ${view.status}`}
+      data-testid="sync-status"
+      data-waiting={view.waiting}
+      data-last-close={view.lastClose ?? undefined}
+    >
       <span className="light" /> {text}
     </p>
   );

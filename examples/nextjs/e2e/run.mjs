@@ -49,6 +49,8 @@ async function main() {
       BETTER_AUTH_SECRET: randomBytes(32).toString("hex"),
       AUTH_DATABASE_URL: authDatabase,
       TODO_API_URL: urls.api,
+      // Short-lived JWTs: the live sockets outlive several (todo-api ends each with 4401).
+      AUTH_JWT_LIFETIME: "20s",
     },
   });
   await waitFor(`${urls.app}/sign-in`, "the app");
@@ -64,6 +66,7 @@ async function main() {
       BETTER_AUTH_URL: urls.app,
       CORS_ORIGINS: urls.app,
       LOG_FORMAT: "json",
+      JWT_LEEWAY: "0s",
     },
   });
   await waitFor(`${urls.api}/healthz`, "todo-api");

@@ -122,6 +122,10 @@ export async function story(browser, urls, steps) {
   const aliceOther = await browser.newContext(CONTEXT);
   guard.watch(aliceOther, "Alice's second device");
   const a2 = await aliceOther.newPage();
+  let a2Sockets = 0;
+  a2.on("websocket", (socket) => {
+    if (socket.url().endsWith("/graphql")) a2Sockets++;
+  });
 
   await steps.run("Alice's other device sees a new task appear live", async () => {
     await signIn(a2, urls.app, alice);
@@ -204,6 +208,21 @@ export async function story(browser, urls, steps) {
     equal(list.tasks.length, 1, "tasks created by the write and its retry");
     await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Buy a phrasebook"]);
     await screenshot(a, "list-final");
+  }, [a, a2]);
+
+  await steps.run("A live socket outlives its token: closed with 4401, opened again, still live", async () => {
+    // The app's JWTs live 20 s here (AUTH_JWT_LIFETIME), and todo-api ends a socket when its
+    // token does: Alice's second device has had, or soon has, its socket closed with 4401.
+    const deadline = Date.now() + 45_000;
+    while (a2Sockets < 2) {
+      if (Date.now() > deadline) throw new Error("the socket was never closed and opened again");
+      await a2.waitForTimeout(250);
+    }
+    await a2.locator('[data-testid="sync-status"][data-last-close="4401"]').waitFor();
+    await expectStatus(a2, "Live · all changes saved");
+    await a.getByLabel("New task title").fill("Learn some Portuguese");
+    await a.getByLabel("New task title").press("Enter");
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Buy a phrasebook", "Learn some Portuguese"]);
   }, [a, a2]);
 
   await aliceOther.close();

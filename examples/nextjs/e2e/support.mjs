@@ -115,12 +115,8 @@ export const guard = {
       }
     });
     page.on("websocket", (socket) => {
+      // A close is no error by itself: the server ends a socket with its token (4401).
       socket.on("socketerror", (error) => this.report(`${who}: WebSocket error: ${error}`));
-      socket.on("close", () => {
-        if (!page.isClosed() && !socket.url().includes("_next")) {
-          this.report(`${who}: WebSocket closed: ${socket.url()}`);
-        }
-      });
     });
   },
 

@@ -6,15 +6,27 @@ import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { authClient } from "./auth-client";
 
-/** Better Auth's JWTs live 15 minutes: one is kept and replaced a minute before it ends. */
-let cached: { token: string; expires: number } | null = null;
+/**
+ * Better Auth's JWTs live 15 minutes: one is kept and replaced a minute (at most a quarter of
+ * its life) before it ends.
+ */
+let cached: { token: string; expires: number; margin: number } | null = null;
 
 export async function getToken(fresh = false): Promise<string> {
-  if (!fresh && cached && cached.expires - Date.now() > 60_000) return cached.token;
-  const { data, error } = await authClient.token();
+  if (!fresh && cached && cached.expires - Date.now() > cached.margin) return cached.token;
+  let answer: Awaited<ReturnType<typeof authClient.token>>;
+  try {
+    answer = await authClient.token();
+  } catch (error) {
+    throw new NetworkError(`no token: ${error}`);
+  }
+  const { data, error } = answer;
+  // No answer (offline) or the app's server failing: a retry may work. Otherwise signed out.
+  if (error && (!error.status || error.status >= 500)) throw new NetworkError(`no token: ${error.message}`);
   if (error || !data) throw new ApiError("UNAUTHENTICATED", error?.message ?? "Not signed in");
   const payload = JSON.parse(atob(data.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-  cached = { token: data.token, expires: payload.exp * 1000 };
+  const life = (payload.exp - payload.iat) * 1000;
+  cached = { token: data.token, expires: payload.exp * 1000, margin: Math.min(60_000, life / 4) };
   return data.token;
 }
 
@@ -113,7 +125,8 @@ export function createApi(apiUrl: string) {
       );
     },
     onConnected: (listener: () => void) => ws.on("connected", listener),
-    onClosed: (listener: () => void) => ws.on("closed", listener),
+    onClosed: (listener: (code: number | null) => void) =>
+      ws.on("closed", (event) => listener((event as CloseEvent | undefined)?.code ?? null)),
     dispose: () => ws.dispose(),
   };
 }

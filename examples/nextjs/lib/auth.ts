@@ -15,7 +15,9 @@ export const authOptions = {
   secret: process.env.BETTER_AUTH_SECRET ?? (building ? "build-placeholder-".repeat(3) : undefined),
   database: authPool(),
   emailAndPassword: { enabled: true, autoSignIn: true, minPasswordLength: 8 },
-  plugins: [jwt()],
+  // 15 minutes, Better Auth's default; the browser test shortens it to see live sockets
+  // outlive their tokens (todo-api closes a socket with 4401 when its token ends).
+  plugins: [jwt({ jwt: { expirationTime: process.env.AUTH_JWT_LIFETIME ?? "15m" } })],
   telemetry: { enabled: false },
 } satisfies BetterAuthOptions;
 

@@ -50,6 +50,7 @@ export type View = {
   status: Status;
   waiting: number;
   problem: string | null;
+  lastClose: number | null;
 };
 
 /** Ids of items that exist only locally until their create is confirmed. */
@@ -62,6 +63,8 @@ export class TodoStore {
   private outbox: Write[];
   /** The live socket: null until it first opens. */
   private socketOpen: boolean | null = null;
+  /** How the live socket last closed (4401: its token ended), for the status line. */
+  private lastClose: number | null = null;
   /** The last write got no answer (the network is up, the server out of reach). */
   private unreachable = false;
   private problem: string | null = null;
@@ -118,8 +121,9 @@ export class TodoStore {
       }),
     );
     this.stops.push(
-      this.api.onClosed(() => {
+      this.api.onClosed((code) => {
         this.socketOpen = false;
+        this.lastClose = code;
         this.changed();
       }),
     );
@@ -400,6 +404,7 @@ export class TodoStore {
       status: this.status(),
       waiting: this.outbox.length,
       problem: this.problem,
+      lastClose: this.lastClose,
     };
   }
 }
