@@ -116,7 +116,7 @@ export async function story(browser, urls, steps) {
     await screenshot(a, "repeating-task");
   }, [a]);
 
-  await shareListByInviteLink(steps);
+  await shareListByInviteLink(steps, { alice: a, bob: b, urls, listId });
 
   // A second device of Alice's, signed in apart, sees her changes live (no reload).
   const aliceOther = await browser.newContext(CONTEXT);
@@ -235,10 +235,11 @@ export async function story(browser, urls, steps) {
  * task, and Alice sees it appear without reloading. The server has no list sharing yet; when
  * it has, write this step here (Alice: the list's Share button → the invite link; Bob: open it
  * and accept; Bob adds "Find a good fado bar"; Alice's page shows it without a reload) and
- * call it with the pages it needs.
+ * replace the skip with `steps.run(…, body, [alice, bob])`.
  * @param {Steps} steps
+ * @param {{ alice: Page, bob: Page, urls: { app: string, api: string }, listId: string }} _pages
  */
-async function shareListByInviteLink(steps) {
+async function shareListByInviteLink(steps, _pages) {
   steps.skip("Alice shares the list by invite link; Bob adds a task she sees live", "waits for list sharing in the server (issue 29)");
 }
 
