@@ -159,7 +159,7 @@ fn scope(list_id: Option<ID>, inbox: Option<bool>) -> Result<ListFilter> {
 
 list_resolvers! {
     status: TaskStatus = "Some(TaskStatus::All)";
-    sort: TaskSort = "Some(TaskSort::CreatedAt)";
+    sort: TaskSort, desc "What to order by. Default: POSITION (manual order) inside a list (`List.tasks`, `listId`, `inbox: true`), else CREATED_AT.";
     order: SortOrder, desc "Direction: DESC by default, except ASC (top first) for POSITION.";
     priority: Priority, tasks_desc "Only tasks of this priority.";
     category: Category, tasks_desc "Only tasks of this category.";
@@ -179,7 +179,10 @@ impl Filters {
     /// The service's list request. An explicit null means the default, as if the argument
     /// were absent.
     fn into_query(self, list: ListFilter) -> Result<ListQuery> {
-        let sort = self.sort.unwrap_or(TaskSort::CreatedAt);
+        let sort = match self.sort {
+            Some(sort) => sort,
+            None => list.default_sort().into(),
+        };
         let order = match (self.order, sort) {
             (Some(order), _) => order,
             (None, TaskSort::Position) => SortOrder::Asc,

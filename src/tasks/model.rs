@@ -199,6 +199,17 @@ pub enum ListFilter {
     List(i64),
 }
 
+impl ListFilter {
+    /// The order when the client names none: inside a list (or the inbox) its manual order,
+    /// as every task app shows a list; across lists the FastAPI backend's, newest first.
+    pub fn default_sort(self) -> SortKey {
+        match self {
+            ListFilter::Any => SortKey::CreatedAt,
+            ListFilter::Inbox | ListFilter::List(_) => SortKey::Position,
+        }
+    }
+}
+
 impl ListQuery {
     /// The direction actually used.
     pub fn direction(&self) -> SortOrder {
