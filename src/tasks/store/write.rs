@@ -28,28 +28,33 @@ use crate::tasks::visibility::{owned_by, owner, visible_to};
 /// create's fields meet their columns.
 #[derive(Insertable)]
 #[diesel(table_name = crate::db::schema::tasks)]
-struct NewTaskRow<'a> {
-    user_id: &'a str,
-    title: &'a str,
-    description: Option<&'a str>,
-    completed: bool,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    priority: i16,
-    category: &'a str,
-    due_date: Option<NaiveDateTime>,
-    list_id: Option<i64>,
-    parent_id: Option<i64>,
-    position: String,
-    tags: String,
-    recurrence: Option<&'a str>,
-    time_zone: &'a str,
-    recurrence_start: Option<NaiveDateTime>,
+pub(super) struct NewTaskRow<'a> {
+    pub(super) user_id: &'a str,
+    pub(super) title: &'a str,
+    pub(super) description: Option<&'a str>,
+    pub(super) completed: bool,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) updated_at: NaiveDateTime,
+    pub(super) priority: i16,
+    pub(super) category: &'a str,
+    pub(super) due_date: Option<NaiveDateTime>,
+    pub(super) list_id: Option<i64>,
+    pub(super) parent_id: Option<i64>,
+    pub(super) position: String,
+    pub(super) tags: String,
+    pub(super) recurrence: Option<&'a str>,
+    pub(super) time_zone: &'a str,
+    pub(super) recurrence_start: Option<NaiveDateTime>,
 }
 
 impl<'a> NewTaskRow<'a> {
     /// The row for a validated input, placed at `position` among its siblings.
-    fn new(owner: &'a str, input: &'a NewTask, now: NaiveDateTime, position: String) -> Self {
+    pub(super) fn new(
+        owner: &'a str,
+        input: &'a NewTask,
+        now: NaiveDateTime,
+        position: String,
+    ) -> Self {
         let due_date = input.due_date.map(|d| micros(d).naive_utc());
         NewTaskRow {
             user_id: owner,
@@ -79,22 +84,22 @@ impl<'a> NewTaskRow<'a> {
 /// itself. The one place an update's fields meet their columns.
 #[derive(AsChangeset)]
 #[diesel(table_name = crate::db::schema::tasks)]
-struct TaskChanges<'a> {
-    title: Option<&'a str>,
-    description: Option<Option<&'a str>>,
-    completed: Option<bool>,
-    updated_at: NaiveDateTime,
-    priority: Option<i16>,
-    category: Option<&'a str>,
-    due_date: Option<Option<NaiveDateTime>>,
-    recurrence: Option<Option<&'a str>>,
-    time_zone: Option<&'a str>,
-    recurrence_start: Option<Option<NaiveDateTime>>,
+pub(super) struct TaskChanges<'a> {
+    pub(super) title: Option<&'a str>,
+    pub(super) description: Option<Option<&'a str>>,
+    pub(super) completed: Option<bool>,
+    pub(super) updated_at: NaiveDateTime,
+    pub(super) priority: Option<i16>,
+    pub(super) category: Option<&'a str>,
+    pub(super) due_date: Option<Option<NaiveDateTime>>,
+    pub(super) recurrence: Option<Option<&'a str>>,
+    pub(super) time_zone: Option<&'a str>,
+    pub(super) recurrence_start: Option<Option<NaiveDateTime>>,
     /// The JSON array; the tag index is rewritten with it by the service (`store::tags`).
-    tags: Option<String>,
-    list_id: Option<Option<i64>>,
-    parent_id: Option<Option<i64>>,
-    position: Option<&'a str>,
+    pub(super) tags: Option<String>,
+    pub(super) list_id: Option<Option<i64>>,
+    pub(super) parent_id: Option<Option<i64>>,
+    pub(super) position: Option<&'a str>,
 }
 
 /// What an update does to a repeating task's series, decided by `tasks::series` from the row
@@ -111,7 +116,7 @@ pub(in crate::tasks) struct SeriesWrite {
 }
 
 impl<'a> TaskChanges<'a> {
-    fn new(patch: &'a TaskPatch, series: &SeriesWrite, now: NaiveDateTime) -> Self {
+    pub(super) fn new(patch: &'a TaskPatch, series: &SeriesWrite, now: NaiveDateTime) -> Self {
         let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
         let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
         TaskChanges {
