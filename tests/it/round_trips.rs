@@ -67,10 +67,11 @@ const STATEMENT: usize = 2;
 const PLAIN_WRITE: usize = STATEMENT + 1;
 
 /// What writes with an extra cost at most, on each kind of connection: an idempotency key
-/// (claimed in four statements before the write, stored in one after), If-Match (nothing: the
-/// write function checks it), completing a repeating task's occurrence (one statement more:
-/// the next due date is Rust's), a PUT that moves the task to another list (the move's
-/// reads and writes, as `moves` plans them).
+/// (two statements more: the claim before the write, one `sql_query`, and the outcome stored
+/// after it, prepared apart behind the pooler; it was four statements before the write),
+/// If-Match (nothing: the write function checks it), completing a repeating task's occurrence
+/// (one statement more: the next due date is Rust's), a PUT that moves the task to another
+/// list (the move's reads and writes, as `moves` plans them).
 struct Extras {
     keyed: usize,
     conditional: usize,
@@ -79,13 +80,13 @@ struct Extras {
 }
 
 const DIRECT_EXTRAS: Extras = Extras {
-    keyed: 8,
+    keyed: PLAIN_WRITE + STATEMENT + 1,
     conditional: PLAIN_WRITE,
     repeating: PLAIN_WRITE + STATEMENT,
     moving: 9,
 };
 const POOLED_EXTRAS: Extras = Extras {
-    keyed: 11,
+    keyed: PLAIN_WRITE + STATEMENT + 2,
     conditional: PLAIN_WRITE,
     repeating: PLAIN_WRITE + STATEMENT,
     moving: 13,

@@ -1,3 +1,4 @@
+DROP FUNCTION idempotency_claim(text, text, timestamp, bigint);
 DROP FUNCTION task_delete(text, bigint, bigint[], timestamp, bigint, int);
 DROP FUNCTION task_complete(text, bigint, boolean, bigint[], timestamp);
 DROP FUNCTION task_update(text, bigint, bigint[], timestamp, boolean, text, boolean, text, boolean,

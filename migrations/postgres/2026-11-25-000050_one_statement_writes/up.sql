@@ -5,7 +5,8 @@
 -- tombstones: the server used to wait for each of those statements in turn (4 to 10 for a
 -- create, 7 for a delete). The journal, change counter, version and NOTIFY stay the
 -- triggers' (000040); `tasks::store::folded` calls these, SQLite takes the same steps one
--- statement at a time (`tasks::store::stepwise`), in process.
+-- statement at a time (`tasks::store::stepwise`), in process. A keyed write's claim on its
+-- idempotency key is one statement too (`idempotency_claim`).
 --
 -- The rules stay the server's. Each function is given the limits (caps, depth, the longest
 -- position) and what the server computed (tag keys, the tags' JSON, ranks), and where a rule
@@ -359,6 +360,42 @@ BEGIN
 END
 $$;
 
+-- A keyed write's claim on its idempotency key (`tasks::idempotency`), before the write and in
+-- its transaction, in one statement where it took four: 'in_use' when another transaction
+-- holds the key (the lock is tried, never waited for: `tasks::store::idempotency`); 'stored'
+-- and the outcome when the key was used and has not expired (stored after `p_cutoff`: the
+-- server replays it, or refuses a different request); else the expired outcome is forgotten,
+-- and 'full' when the user keeps `p_cap` outcomes even after their expired ones go; else
+-- 'free'.
+CREATE FUNCTION idempotency_claim(p_user text, p_key text, p_cutoff timestamp, p_cap bigint)
+    RETURNS TABLE (claim text, stored idempotency_keys)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_stored idempotency_keys;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext(p_user), hashtext(p_key)) THEN
+        RETURN QUERY SELECT 'in_use'::text, NULL::idempotency_keys;
+        RETURN;
+    END IF;
+    SELECT * INTO v_stored FROM idempotency_keys k WHERE k.user_id = p_user AND k.key = p_key;
+    IF FOUND THEN
+        IF v_stored.created_at >= p_cutoff THEN
+            RETURN QUERY SELECT 'stored'::text, v_stored;
+            RETURN;
+        END IF;
+        DELETE FROM idempotency_keys k WHERE k.user_id = p_user AND k.key = p_key;
+    END IF;
+    IF (SELECT count(*) FROM idempotency_keys k WHERE k.user_id = p_user) >= p_cap THEN
+        DELETE FROM idempotency_keys k WHERE k.user_id = p_user AND k.created_at < p_cutoff;
+        IF (SELECT count(*) FROM idempotency_keys k WHERE k.user_id = p_user) >= p_cap THEN
+            RETURN QUERY SELECT 'full'::text, NULL::idempotency_keys;
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT 'free'::text, NULL::idempotency_keys;
+END
+$$;
+
 -- For requests only (the owner may run them anyway), each with a fixed search path: the
 -- catalog first, so no object of the schema can stand in for a built-in; then this schema
 -- (nobody but its owner may create there since 000040); temporary objects last.
@@ -376,7 +413,8 @@ BEGIN
             'smallint, text, boolean, timestamp, boolean, text, text, boolean, timestamp, '
             'timestamp, text, text[], text[], bigint, boolean, bigint, boolean, bigint, text)',
         'task_complete(text, bigint, boolean, bigint[], timestamp)',
-        'task_delete(text, bigint, bigint[], timestamp, bigint, int)'] LOOP
+        'task_delete(text, bigint, bigint[], timestamp, bigint, int)',
+        'idempotency_claim(text, text, timestamp, bigint)'] LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, current_schema());
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO todo_api_app', f);

@@ -33,9 +33,7 @@ mod tags;
 mod write;
 
 pub(super) use folded::{complete, create, delete, update, update_planned};
-pub(super) use idempotency::{
-    count_keys, find_key, forget_expired_keys, forget_key, lock_key, save_key,
-};
+pub(super) use idempotency::{Claim, claim_key, save_key};
 pub(super) use journal::{
     Entity, Written, changes_between, changes_for_member, cursor, prunable, prune, prune_owner,
     prune_tombstones,
