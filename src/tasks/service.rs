@@ -270,8 +270,9 @@ impl TaskService {
                     };
                     let series = series::for_update(held.as_ref(), &patch)?;
                     // A new list or parent is a move to the end of that group (`moves`).
+                    let task = (id, held.as_ref());
                     let (patch, moved) =
-                        super::tree::placed_patch(tx, user, id, patch, now).await?;
+                        super::tree::placed_patch(tx, user, task, patch, now).await?;
                     let planned = (&patch, &series);
                     let written = store::update_planned(tx, user, id, planned, now, self.max_tags);
                     let written = written.await?.map_err(|r| self.task_refused(r))?;

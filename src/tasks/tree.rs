@@ -14,7 +14,7 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::model::{ListQuery, NewTask, Task, TaskPatch};
+use super::model::{ListQuery, NewTask, Task, TaskPatch, TaskRow};
 use super::position;
 use super::store::{self, Placement, Written};
 use crate::auth::AuthUser;
@@ -272,12 +272,13 @@ pub(super) async fn room_at_end(
 }
 
 /// A PUT's patch with its `list_id` / `parent_id` applied as a move to the end of the new
-/// group (same rules as a move); a patch that keeps the task's group
-/// keeps its place. Returns the patch to write and the other tasks the move changed.
+/// group (same rules as a move); a patch that keeps the task's group keeps its place.
+/// `held`: the task as the write holds it, when the store read it already. Returns the patch
+/// to write and the other tasks the move changed.
 pub(super) async fn placed_patch(
     tx: &mut DbConn,
     user: &AuthUser,
-    id: i64,
+    (id, held): (i64, Option<&TaskRow>),
     mut patch: TaskPatch,
     now: NaiveDateTime,
 ) -> AppResult<(TaskPatch, Vec<Written>)> {
@@ -285,7 +286,10 @@ pub(super) async fn placed_patch(
     if patch.list_id.is_none() && patch.parent_id.is_none() {
         return Ok((patch, Vec::new()));
     }
-    let task = find(tx, user, id).await?;
+    let task = match held {
+        Some(row) => Task::from(row.clone()),
+        None => find(tx, user, id).await?,
+    };
     let to = MoveTask {
         list_id: patch.list_id.filter(|list| *list != task.list_id),
         parent_id: patch.parent_id.filter(|parent| *parent != task.parent_id),

@@ -83,13 +83,13 @@ const DIRECT_EXTRAS: Extras = Extras {
     keyed: PLAIN_WRITE + STATEMENT + 1,
     conditional: PLAIN_WRITE,
     repeating: PLAIN_WRITE + STATEMENT,
-    moving: 9,
+    moving: 8,
 };
 const POOLED_EXTRAS: Extras = Extras {
     keyed: PLAIN_WRITE + STATEMENT + 2,
     conditional: PLAIN_WRITE,
     repeating: PLAIN_WRITE + STATEMENT,
-    moving: 13,
+    moving: 11,
 };
 
 /// Each read, twice (the first warms the statement cache), costs `expected` bursts.
