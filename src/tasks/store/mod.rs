@@ -1,14 +1,15 @@
 //! All task SQL, written once in diesel's DSL and expanded for each backend by [`db_run!`]:
 //! task reads ([`query`]), task writes ([`write`]; the plain ones the service asks for in
 //! [`folded`], one statement each on PostgreSQL, a call of a function the migrations own,
-//! and SQLite's same steps one at a time in [`stepwise`]), the change journal and per-user change
-//! counters behind sync and events ([`journal`]), stored idempotency outcomes
+//! and SQLite's same steps one at a time in [`stepwise`]), the change journal and per-user
+//! change counters behind sync and events ([`journal`]), stored idempotency outcomes
 //! ([`idempotency`]), the maintenance jobs' SQL ([`maintenance`]), and the per-backend search
 //! and title keys ([`keys`]), and the tag index ([`tags`]).
 //!
 //! Every function takes the viewer and every statement is filtered by `tasks::visibility`
 //! (the prune alone sees every user's rows, and says why; the write functions [`folded`]
-//! calls are given the viewer as `visibility::owner` names it, and filter as it does): no function here can read or
+//! calls are given the viewer as `visibility::owner` names it, and filter as it does): no
+//! function here can read or
 //! change a task by id alone. Every function takes `&mut` the connection of the caller's unit
 //! of work (`tasks::unit`) and none opens a transaction or checks a connection out: a write,
 //! its journal entry and its NOTIFY (the database's triggers') commit together because the

@@ -1,5 +1,10 @@
-//! Task writes: insert (under the per-owner cap), update, set/flip `completed` (deletes,
-//! which take subtrees with them, are `moves`'); each change adds one to the task's
+//! Task writes' statements and the one place a task's fields meet their columns
+//! ([`NewTaskRow`], [`TaskChanges`], which PostgreSQL's write functions are given too:
+//! `folded`): insert (under the per-owner cap), update, set/flip `completed` (deletes, which
+//! take subtrees with them, are `moves`'). SQLite takes a plain write through these
+//! (`stepwise`); PostgreSQL takes it in one function call (`folded`) and comes here only for
+//! what comes back held (a repeating task past its last occurrence). Each change adds one to
+//! the task's
 //! `version` (on PostgreSQL the database's trigger is the authority; SQLite's RETURNING shows
 //! the row before its triggers, so the server writes it). [`lock`] holds a task for a
 //! conditional write. The journal entry and NOTIFY are the database's triggers' (`journal`),
@@ -146,10 +151,10 @@ impl<'a> TaskChanges<'a> {
 /// Inserts a task for `viewer` at `position` among its siblings (`tasks::tree::room_at_end`)
 /// (its journal entry and event are the database's), only while they own fewer
 /// than `cap` tasks; `None` at the cap. The count and the insert share the unit's transaction
-/// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade). On
-/// PostgreSQL, READ COMMITTED would let two concurrent creates see the same count, so the
-/// caller must hold the owner's placement lock (`store::locks::lock_owner`; SQLite needs
-/// none, as it runs one write transaction at a time).
+/// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade; SQLite runs
+/// one write transaction at a time, so needs no lock). PostgreSQL's creates are
+/// `task_create`'s (`folded`), which counts under the owner's placement lock: READ COMMITTED
+/// would let two concurrent creates see the same count.
 pub(in crate::tasks) async fn insert(
     conn: &mut DbConn,
     viewer: &AuthUser,
