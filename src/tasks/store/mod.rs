@@ -9,11 +9,10 @@
 //! Every function takes the viewer and every statement is filtered by `tasks::visibility`
 //! (the prune alone sees every user's rows, and says why; the write functions [`folded`]
 //! calls are given the viewer as `visibility::owner` names it, and filter as it does): no
-//! function here can read or
-//! change a task by id alone. Every function takes `&mut` the connection of the caller's unit
-//! of work (`tasks::unit`) and none opens a transaction or checks a connection out: a write,
-//! its journal entry and its NOTIFY (the database's triggers') commit together because the
-//! unit's transaction holds them.
+//! function here can read or change a task by id alone. Every function takes `&mut` the
+//! connection of the caller's unit of work (`tasks::unit`) and none opens a transaction or
+//! checks a connection out: a write, its journal entry and its NOTIFY (the database's
+//! triggers') commit together because the unit's transaction holds them.
 //!
 //! [`db_run!`]: crate::db_run
 
