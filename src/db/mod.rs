@@ -171,9 +171,20 @@ pub struct PoolStats {
 }
 
 /// The pool of the chosen backend, with its time budget and what the last writes said about
-/// its storage. Cloning is cheap (everything is shared).
+/// its storage. Cloning is one reference count (every unit of work and handler holds one).
 #[derive(Clone)]
-pub struct Db {
+pub struct Db(Arc<DbParts>);
+
+impl std::ops::Deref for Db {
+    type Target = DbParts;
+
+    fn deref(&self) -> &DbParts {
+        &self.0
+    }
+}
+
+/// What a [`Db`] shares.
+pub struct DbParts {
     pool: Pool,
     /// Where the database is (SQLite migrations open their own connection to it).
     target: Arc<DatabaseTarget>,
@@ -316,7 +327,7 @@ impl Db {
                 Pool::Sqlite(pool)
             }
         };
-        let db = Db {
+        let db = Db(Arc::new(DbParts {
             pool,
             target: Arc::new(target.clone()),
             statement_timeout: budget,
@@ -329,7 +340,7 @@ impl Db {
             row_security: options.row_security,
             routes: routes.cloned().map(Arc::new),
             events: Arc::default(),
-        };
+        }));
         // `build_unchecked` connects lazily: open one connection now to fail fast at start.
         db.first_connection(options.acquire_timeout).await?;
         drop(

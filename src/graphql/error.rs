@@ -11,7 +11,7 @@ use crate::error::{AppError, IdempotencyError};
 pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
     error.log();
     let code = Code::of(&error).as_str();
-    let message = error.public_message();
+    let message = graphql_message(&error);
     async_graphql::Error::new(message).extend_with(|_, ext| {
         ext.set("code", code);
         if let AppError::TaskLimitReached(cap)
@@ -59,6 +59,21 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
             ext.set("errors", async_graphql::Value::List(details));
         }
     })
+}
+
+/// The message a GraphQL client reads: REST's, except where REST's names HTTP headers a
+/// GraphQL client does not send (a version conflict: `expectedVersion`, not an ETag).
+fn graphql_message(error: &AppError) -> String {
+    let (what, version) = match error {
+        AppError::VersionConflict(task) => ("task", task.version),
+        AppError::ListVersionConflict(list) => ("list", list.version),
+        _ => return error.public_message(),
+    };
+    format!(
+        "Version conflict: the {what} has changed since the version you sent; it is now version \
+         {version} (its current state is in `extensions.{what}`: merge and retry with \
+         `expectedVersion: {version}`)"
+    )
 }
 
 /// A BAD_USER_INPUT error about one argument (e.g. an `ID` that is not a number).

@@ -15,6 +15,7 @@ use async_graphql::{ComplexObject, Context, ID, Object, Result};
 
 use super::budget::{charge_tasks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
+use super::loaders::{self, NestedKey, NestedValue, loader};
 use super::task_lists::{TaskList, invalid};
 use super::types::{
     Category, DateTime, Priority, SortOrder, Task, TaskConnection, TaskSort, TaskStatus,
@@ -22,7 +23,7 @@ use super::types::{
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::tasks::page::{DEFAULT_PAGE_SIZE, page_size};
-use crate::tasks::{Cursor, ListFilter, ListQuery, PageRequest};
+use crate::tasks::{Cursor, ListFilter, ListQuery, PageRequest, check_list_query};
 
 /// Writes [`Filters`] and the `TaskListQuery` resolvers from one list of filters. Each filter
 /// is `name: Type` with, optionally, `= "default expression"`, then `desc "…"` (described on
@@ -104,7 +105,20 @@ macro_rules! list_resolvers {
                     $arg: Option<$ty>,
                 )*
             ) -> Result<Vec<Task>> {
-                list(ctx, Filters { $($arg,)* }, ListFilter::List(self.list_id)).await
+                // Batched over the page of lists (`loaders`): one read for every list's tasks.
+                // Defaults as for one list; then the same key for every list asked alike.
+                let mut query = Filters { $($arg,)* }.into_query(ListFilter::List(self.list_id))?;
+                query.list = ListFilter::Any;
+                // Checked here, so that a bad filter fails this field, not the whole batch.
+                check_list_query(&query).map_err(to_graphql_error)?;
+                ensure_room(ctx)?;
+                let key = NestedKey::ListTasks(self.list_id, loaders::Filters::new(query));
+                let tasks = match loader(ctx)?.load_one(key).await? {
+                    Some(NestedValue::Tasks(tasks)) => tasks,
+                    _ => Vec::new(),
+                };
+                charge_tasks(ctx, &tasks)?;
+                Ok(tasks.into_iter().map(Task::from).collect())
             }
 
             /// One page of this list's tasks, with the same filters, order and paging as
@@ -145,7 +159,7 @@ fn scope(list_id: Option<ID>, inbox: Option<bool>) -> Result<ListFilter> {
 
 list_resolvers! {
     status: TaskStatus = "Some(TaskStatus::All)";
-    sort: TaskSort = "Some(TaskSort::CreatedAt)";
+    sort: TaskSort, desc "What to order by. Default: POSITION (manual order) inside a list (`List.tasks`, `listId`, `inbox: true`), else CREATED_AT.";
     order: SortOrder, desc "Direction: DESC by default, except ASC (top first) for POSITION.";
     priority: Priority, tasks_desc "Only tasks of this priority.";
     category: Category, tasks_desc "Only tasks of this category.";
@@ -165,7 +179,10 @@ impl Filters {
     /// The service's list request. An explicit null means the default, as if the argument
     /// were absent.
     fn into_query(self, list: ListFilter) -> Result<ListQuery> {
-        let sort = self.sort.unwrap_or(TaskSort::CreatedAt);
+        let sort = match self.sort {
+            Some(sort) => sort,
+            None => list.default_sort().into(),
+        };
         let order = match (self.order, sort) {
             (Some(order), _) => order,
             (None, TaskSort::Position) => SortOrder::Asc,
@@ -189,6 +206,7 @@ impl Filters {
             any_tags: self.any_tags.unwrap_or_default(),
             parent_id,
             list,
+            among_lists: Vec::new(),
         })
     }
 }

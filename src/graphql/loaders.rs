@@ -7,14 +7,14 @@
 //! error (the service's, mapped once) reaches every field that asked.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
 
 use super::{service, to_graphql_error, viewer};
 use crate::auth::AuthUser;
-use crate::tasks::{List, NestedAsk, Task, TaskService};
+use crate::tasks::{List, ListQuery, NestedAsk, Task, TaskService};
 
 /// Most keys in one batch: a whole `tasks` list of a user at the default caps in one or two
 /// statements (the ids travel as one array-like `IN` list).
@@ -23,11 +23,42 @@ const MAX_BATCH: usize = 5000;
 /// What a nested field asks for: a list by id (`Task.list`), a task by id (`Task.parent`),
 /// a task's subtasks by its id (`Task.subtasks`). One loader for all three, so that every
 /// nested field of a page is answered by ONE batch: one read unit, one round trip.
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub(super) enum NestedKey {
     List(i64),
     Task(i64),
     Children(i64),
+    /// A list's tasks (`List.tasks`) under these filters.
+    ListTasks(i64, Arc<Filters>),
+}
+
+/// The filters of a `List.tasks`: the lists asked for with the same ones are read together.
+#[derive(Debug)]
+pub(super) struct Filters {
+    query: ListQuery,
+    /// What tells two sets of filters apart (`ListQuery` is not `Hash`).
+    text: String,
+}
+
+impl Filters {
+    pub(super) fn new(query: ListQuery) -> Arc<Filters> {
+        let text = format!("{query:?}");
+        Arc::new(Filters { query, text })
+    }
+}
+
+impl PartialEq for Filters {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Filters {}
+
+impl std::hash::Hash for Filters {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
 }
 
 /// What a [`NestedKey`] finds (a deleted list or task finds nothing).
@@ -35,7 +66,8 @@ pub(super) enum NestedKey {
 pub(super) enum NestedValue {
     List(List),
     Task(Task),
-    Children(Vec<Task>),
+    /// Subtasks, or a list's tasks.
+    Tasks(Vec<Task>),
 }
 
 /// What the batches read with: the service and the operation's verified viewer.
@@ -53,11 +85,21 @@ impl Loader<NestedKey> for Nested {
         keys: &[NestedKey],
     ) -> Result<HashMap<NestedKey, NestedValue>, Self::Error> {
         let mut ask = NestedAsk::default();
+        let mut groups: Vec<Arc<Filters>> = Vec::new();
         for key in keys {
-            match *key {
-                NestedKey::List(id) => ask.lists.push(id),
-                NestedKey::Task(id) => ask.tasks.push(id),
-                NestedKey::Children(id) => ask.children_of.push(id),
+            match key {
+                NestedKey::List(id) => ask.lists.push(*id),
+                NestedKey::Task(id) => ask.tasks.push(*id),
+                NestedKey::Children(id) => ask.children_of.push(*id),
+                NestedKey::ListTasks(id, filters) => {
+                    match groups.iter().position(|g| g == filters) {
+                        Some(at) => ask.tasks_of_lists[at].1.push(*id),
+                        None => {
+                            groups.push(filters.clone());
+                            ask.tasks_of_lists.push((filters.query.clone(), vec![*id]));
+                        }
+                    }
+                }
             }
         }
         let found = self
@@ -76,8 +118,20 @@ impl Loader<NestedKey> for Nested {
         let children = found
             .children
             .into_iter()
-            .map(|(id, tasks)| (NestedKey::Children(id), NestedValue::Children(tasks)));
-        Ok(lists.chain(tasks).chain(children).collect())
+            .map(|(id, tasks)| (NestedKey::Children(id), NestedValue::Tasks(tasks)));
+        let in_lists =
+            groups
+                .into_iter()
+                .zip(found.tasks_of_lists)
+                .flat_map(|(filters, by_list)| {
+                    by_list.into_iter().map(move |(id, tasks)| {
+                        (
+                            NestedKey::ListTasks(id, filters.clone()),
+                            NestedValue::Tasks(tasks),
+                        )
+                    })
+                });
+        Ok(lists.chain(tasks).chain(children).chain(in_lists).collect())
     }
 }
 

@@ -37,7 +37,7 @@ impl Task {
         let id = parse_id("id", &self.id)?;
         ensure_room(ctx)?;
         let tasks = match loader(ctx)?.load_one(NestedKey::Children(id)).await? {
-            Some(NestedValue::Children(tasks)) => tasks,
+            Some(NestedValue::Tasks(tasks)) => tasks,
             _ => Vec::new(),
         };
         charge_tasks(ctx, &tasks)?;

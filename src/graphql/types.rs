@@ -197,8 +197,8 @@ pub enum TaskSort {
     DueDate,
     /// Completion: pending before completed (ASC).
     Status,
-    /// Manual order (`position`): ASC is top first. Pass `order: ASC` (the default order
-    /// of `tasks` is DESC).
+    /// Manual order (`position`): ASC (its default) is top first. The default sort inside
+    /// a list (`List.tasks`, `listId`, `inbox: true`).
     Position,
 }
 

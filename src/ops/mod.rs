@@ -115,7 +115,6 @@ fn cors(operations: &Operations) -> Option<CorsLayer> {
         .expose_headers([
             // A task's version, for `If-Match`; a replayed idempotent write says so.
             header::ETAG,
-            HeaderName::from_static("idempotent-replayed"),
             header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,

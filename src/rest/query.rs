@@ -28,8 +28,9 @@ pub struct ListParams {
     /// `all` (default), `pending` or `completed`.
     #[param(value_type = Option<String>, pattern = "^(all|pending|completed)$")]
     status: Option<TaskStatus>,
-    /// `created` (default), `updated`, `title`, `status`, `priority`, `due` or `position`
-    /// (manual order, top first by default).
+    /// `created`, `updated`, `title`, `status`, `priority`, `due` or `position` (manual
+    /// order, top first by default). Default: `position` with `list_id` (inside a list, or
+    /// the inbox), else `created`.
     #[param(
         value_type = Option<String>,
         pattern = "^(created|updated|title|status|priority|due|position)$"
@@ -205,7 +206,8 @@ impl ListParams {
         let query = ListQuery {
             status: self.status.unwrap_or_default(),
             // `sort_by` is the newer spelling; it wins when a client sends both.
-            sort: self.sort_by.or(self.sort).unwrap_or_default(),
+            sort: (self.sort_by.or(self.sort))
+                .unwrap_or_else(|| self.list_id.unwrap_or_default().default_sort()),
             order: self.order,
             priority: self.priority,
             category: self.category,
@@ -217,6 +219,7 @@ impl ListParams {
             any_tags: self.any_tag,
             parent_id: self.parent_id,
             list: self.list_id.unwrap_or_default(),
+            among_lists: Vec::new(),
         };
         // Read against the final order: a cursor is only valid for the order it was made in.
         let mut after = None;

@@ -7,8 +7,9 @@
 //! refused before its unit (validation, auth, rate limit) never gets here.
 //!
 //! Who decides "still running": on PostgreSQL the database (a transaction-scoped advisory
-//! lock, `store::lock_key`), so two instances never both write; on SQLite, which has one
-//! writer, the keys this instance has in flight. Each user keeps at most
+//! lock, taken with the rest of the claim in one statement: `store::claim_key`), so two
+//! instances never both write; on SQLite, which has one writer, the keys this instance has in
+//! flight. Each user keeps at most
 //! MAX_IDEMPOTENCY_KEYS_PER_USER outcomes: at the cap their expired ones go first, and when
 //! none has expired a new key is refused (429) rather than forgetting one a client may still
 //! retry. Expired outcomes of every user are pruned in the background
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use super::keys::KeyPolicy;
 use super::service::{TaskService, now_micros};
-use super::store;
+use super::store::{self, Claim};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -72,29 +73,19 @@ impl TaskService {
         request: &KeyedRequest,
     ) -> AppResult<()> {
         let key = request.key.as_str();
-        if !store::lock_key(tx, user, key).await? {
-            return Err(IdempotencyError::InUse.into());
-        }
         let cutoff = self.keys.cutoff(now_micros());
-        if let Some(stored) = store::find_key(tx, user, key).await? {
-            if stored.created_at >= cutoff {
-                return Err(AppError::Idempotency(if stored.answers(request) {
-                    IdempotencyError::Replay(stored.outcome)
-                } else {
-                    IdempotencyError::Reused
-                }));
-            }
-            // Expired: the key starts again as a new request.
-            store::forget_key(tx, user, key).await?;
-        }
         let cap = i64::try_from(self.keys.max_per_user()).unwrap_or(i64::MAX);
-        if store::count_keys(tx, user).await? >= cap {
-            store::forget_expired_keys(tx, user, cutoff).await?;
-            if store::count_keys(tx, user).await? >= cap {
-                return Err(IdempotencyError::Full(self.keys.max_per_user()).into());
-            }
+        match store::claim_key(tx, user, key, cutoff, cap).await? {
+            Claim::InUse => Err(IdempotencyError::InUse.into()),
+            Claim::Stored(stored) => Err(AppError::Idempotency(if stored.answers(request) {
+                IdempotencyError::Replay(stored.outcome)
+            } else {
+                IdempotencyError::Reused
+            })),
+            Claim::Full => Err(IdempotencyError::Full(self.keys.max_per_user()).into()),
+            // Unused, or expired (the key starts again as a new request).
+            Claim::Free => Ok(()),
         }
-        Ok(())
     }
 
     /// Drops every user's expired idempotency outcomes; returns how many.

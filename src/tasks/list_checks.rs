@@ -1,23 +1,13 @@
-//! The two checks task operations make of a list (issue 21), inside their unit of work:
-//! [`hold_list`] (a task created in a list) and [`check_list_filter`] (a task list filtered by
-//! one). Apart from `tasks::lists` (the list operations), which builds on the service.
+//! The check a task list makes of the list it is filtered by (issue 21), inside its unit of
+//! work: [`check_list_filter`]. (A task created in a list has it checked by the create itself:
+//! `store::folded`.) Apart from `tasks::lists` (the list operations), which builds on the
+//! service.
 
 use super::model::{ListFilter, ListQuery};
 use super::store::lists as store;
 use crate::auth::AuthUser;
-use crate::db::{DbConn, Reader};
+use crate::db::Reader;
 use crate::error::{AppError, AppResult};
-
-/// Inside a task write's transaction: the list a task goes into must be one of the viewer's
-/// (else [`AppError::ListNotFound`]); held until the write commits, so that the list is not
-/// deleted under it.
-pub(super) async fn hold_list(tx: &mut DbConn, user: &AuthUser, list: i64) -> AppResult<()> {
-    super::store::lock_lists(tx, user).await?;
-    match store::find(tx, user, list).await? {
-        Some(_) => Ok(()),
-        None => Err(AppError::ListNotFound),
-    }
-}
 
 /// Inside a task list's read: a filter by a list names one of the viewer's lists (else
 /// [`AppError::ListNotFound`], not an empty list, so that a client learns the list is gone).

@@ -19,6 +19,7 @@ pub mod model;
 mod moves;
 mod nested;
 pub use nested::{NestedAsk, NestedFound};
+pub use reads::check_query as check_list_query;
 pub mod page;
 pub mod position;
 mod prune;

@@ -18,9 +18,10 @@ use crate::error::{AppError, AppResult};
 
 pub use super::task::{Category, Precondition, Priority, Task, category_names, priority_names};
 
-/// A row of `tasks` as both backends return it (timestamps are UTC without zone), and as the
-/// database's journal trigger sends it in a NOTIFY (its `to_jsonb`: `events::wire`).
-#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
+/// A row of `tasks` as both backends return it (timestamps are UTC without zone), as the
+/// database's journal trigger sends it in a NOTIFY (its `to_jsonb`: `events::wire`), and as
+/// PostgreSQL's write functions return it (by name: `store::folded`).
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Deserialize)]
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskRow {
     pub(super) id: i64,
@@ -182,6 +183,9 @@ pub struct ListQuery {
     pub parent_id: Option<Option<i64>>,
     /// Only the tasks of one list, or of the inbox (issue 21).
     pub list: ListFilter,
+    /// Only the tasks of these lists (empty: no such filter): the lists of a GraphQL page,
+    /// whose `tasks` are read in one statement (`tasks::nested`), never set by a client.
+    pub among_lists: Vec<i64>,
 }
 
 /// Which list's tasks a request shows.
@@ -194,6 +198,17 @@ pub enum ListFilter {
     Inbox,
     /// This list's only (another user's list: 404).
     List(i64),
+}
+
+impl ListFilter {
+    /// The order when the client names none: inside a list (or the inbox) its manual order,
+    /// as every task app shows a list; across lists the FastAPI backend's, newest first.
+    pub fn default_sort(self) -> SortKey {
+        match self {
+            ListFilter::Any => SortKey::CreatedAt,
+            ListFilter::Inbox | ListFilter::List(_) => SortKey::Position,
+        }
+    }
 }
 
 impl ListQuery {
@@ -319,6 +334,15 @@ impl NewTask {
 }
 
 impl TaskPatch {
+    /// Whether the patch changes what a repeating task's series depends on (its recurrence,
+    /// time zone or due date) or completes the task (`tasks::series`).
+    pub(crate) fn touches_series(&self) -> bool {
+        self.recurrence.is_some()
+            || self.time_zone.is_some()
+            || self.due_date.is_some()
+            || self.completed == Some(true)
+    }
+
     /// The patch checked field by field as [`NewTask::validated`], with its title trimmed.
     pub(crate) fn validated(mut self) -> AppResult<TaskPatch> {
         let mut errors = Vec::new();

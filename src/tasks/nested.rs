@@ -1,6 +1,7 @@
 //! What GraphQL's nested fields read for a whole page at once (`Task.list`, `Task.parent`,
-//! `Task.subtasks`, batched by `graphql::loaders`): one read unit for all of them, whose
-//! statements (one per kind of field) travel together (`db::Reader`): one round trip on
+//! `Task.subtasks`, `List.tasks`, batched by `graphql::loaders`): one read unit for all of
+//! them, whose statements (one per kind of field, and one per set of `List.tasks` filters)
+//! travel together (`db::Reader`): one round trip on
 //! PostgreSQL whatever the page's size, instead of one unit per task (DESIGN rule 13). Each is
 //! filtered by the one visibility predicate and runs as the viewer under row security, like
 //! every read.
@@ -8,19 +9,21 @@
 use std::collections::HashMap;
 
 use super::list_model::List;
-use super::model::Task;
+use super::model::{ListFilter, ListQuery, Task};
 use super::service::TaskService;
 use super::store;
 use crate::auth::AuthUser;
 use crate::error::AppResult;
 
 /// What a page's nested fields asked for: tasks by id (`parent`), the subtasks of tasks
-/// (`subtasks`), lists by id (`list`).
+/// (`subtasks`), lists by id (`list`), and lists' tasks (`List.tasks`), grouped by the
+/// filters they were asked with.
 #[derive(Debug, Default)]
 pub struct NestedAsk {
     pub tasks: Vec<i64>,
     pub children_of: Vec<i64>,
     pub lists: Vec<i64>,
+    pub tasks_of_lists: Vec<(ListQuery, Vec<i64>)>,
 }
 
 /// Their answers: a deleted task or list is absent; a task without subtasks maps to none.
@@ -29,19 +32,35 @@ pub struct NestedFound {
     pub tasks: HashMap<i64, Task>,
     pub children: HashMap<i64, Vec<Task>>,
     pub lists: HashMap<i64, List>,
+    /// Per entry of [`NestedAsk::tasks_of_lists`], each list's tasks in the filters' order.
+    pub tasks_of_lists: Vec<HashMap<i64, Vec<Task>>>,
 }
 
 impl TaskService {
     /// Everything `ask` names that the viewer may see, in one read unit.
     pub async fn nested(&self, user: &AuthUser, ask: &NestedAsk) -> AppResult<NestedFound> {
-        let (tasks, children, lists) = self
+        let mut of_lists = Vec::new();
+        for (filters, lists) in &ask.tasks_of_lists {
+            super::reads::check_query(filters)?;
+            of_lists.push(ListQuery {
+                list: ListFilter::Any,
+                among_lists: lists.clone(),
+                ..filters.clone()
+            });
+        }
+        let now = super::service::now_micros();
+        let (tasks, children, lists, in_lists) = self
             .work
             .read(user, async |conn| {
                 conn.readers(async |r| {
+                    let in_lists = of_lists
+                        .iter()
+                        .map(|query| store::list(r, user, query, None, now));
                     Ok(futures::try_join!(
                         store::find_many(r, user, &ask.tasks),
                         store::subtasks_of(r, user, &ask.children_of),
                         store::lists::find_many(r, user, &ask.lists),
+                        futures::future::try_join_all(in_lists),
                     )?)
                 })
                 .await
@@ -57,7 +76,19 @@ impl TaskService {
                 .into_iter()
                 .map(|row| (row.id, List::from(row)))
                 .collect(),
+            tasks_of_lists: Vec::new(),
         };
+        // Each statement's rows are in its order; split by list, that order holds per list.
+        for ((_, lists), rows) in ask.tasks_of_lists.iter().zip(in_lists) {
+            let mut by_list: HashMap<i64, Vec<Task>> =
+                lists.iter().map(|l| (*l, Vec::new())).collect();
+            for task in rows.into_iter().map(Task::from) {
+                if let Some(tasks) = task.list_id.and_then(|l| by_list.get_mut(&l)) {
+                    tasks.push(task);
+                }
+            }
+            found.tasks_of_lists.push(by_list);
+        }
         // In manual order already (`subtasks_of`).
         for task in children.into_iter().map(Task::from) {
             if let Some(siblings) = task.parent_id.and_then(|p| found.children.get_mut(&p)) {

@@ -15,7 +15,7 @@ use crate::db::Reader;
 use crate::error::{AppError, AppResult};
 
 /// Rules on a list request that hold whichever API it came through.
-fn check_query(query: &ListQuery) -> AppResult<()> {
+pub fn check_query(query: &ListQuery) -> AppResult<()> {
     if let Some(search) = &query.search {
         validate_search("query", "search", search).map_err(AppError::invalid)?;
     }

@@ -2,8 +2,9 @@
 //! (its anchor, `recurrence_start`; stopping it when the due date is cleared; a repeating task
 //! needs a due date), and completing an occurrence, which moves the due date to the next one
 //! and leaves the task pending (`completed_at` stamped) instead of completing it. The rules
-//! themselves are `tasks::recurrence`'s; the row is read held (`store::lock`), so concurrent
-//! completions each advance once, one after the other.
+//! themselves are `tasks::recurrence`'s; the row is the one the write holds (the store hands
+//! back a repeating task held, `store::Changed::Pending`), so concurrent completions each
+//! advance once, one after the other.
 //!
 //! It must not open transactions or publish events (the service does).
 
@@ -38,54 +39,47 @@ fn advance_of(row: &TaskRow) -> Option<NaiveDateTime> {
     next(task.recurrence.as_deref()?, &task.time_zone, start, due)
 }
 
-/// Inside a complete / toggle / setTaskCompleted(true): when task `id` is a pending repeating
-/// task with an occurrence left, completes the current occurrence (one change: due date
-/// moved, still pending, `completed_at` = `now`, version +1) and returns it; `None` when the
-/// caller's ordinary completion applies (not repeating, already completed, the last
-/// occurrence, or no such task).
-pub(super) async fn complete_occurrence(
+/// Inside a complete / toggle / setTaskCompleted(true) of `row`, a pending repeating task
+/// held by this write (`store::complete` hands it back): completes its current occurrence
+/// (one change: due date moved, still pending, `completed_at` = `now`, version +1) when it has
+/// one left; else completes the task for good, as any other (`value`: `None` toggles). One
+/// statement either way.
+pub(super) async fn complete_held(
     tx: &mut DbConn,
     user: &AuthUser,
-    id: i64,
+    row: &TaskRow,
+    value: Option<bool>,
     now: NaiveDateTime,
 ) -> AppResult<Option<Written>> {
-    let Some(row) = store::lock(tx, user, id).await? else {
-        return Ok(None);
-    };
-    let Some(advance_to) = advance_of(&row) else {
-        return Ok(None);
+    let id = row.id;
+    let Some(advance_to) = advance_of(row) else {
+        return Ok(match value {
+            None => store::toggle(tx, user, id, now).await?,
+            Some(value) => store::set_completed(tx, user, id, value, now).await?,
+        });
     };
     let series = SeriesWrite {
         advance_to: Some(advance_to),
         ..SeriesWrite::default()
     };
     let patch = TaskPatch::default();
-    Ok(store::update(tx, user, id, (&patch, &series), now).await?)
+    // No tags written, so no cap to check: it cannot be refused.
+    store::update_planned(tx, user, id, (&patch, &series), now, u64::MAX)
+        .await?
+        .map_err(|refused| AppError::Internal(format!("an occurrence refused: {refused:?}")))
 }
 
-/// Inside an update: what `patch` does to task `id`'s series. A due date, recurrence or time
-/// zone that changes (re)starts the series from the resulting due date; clearing the due date
-/// of a repeating task stops it repeating (unless the patch sets a recurrence: a 422);
-/// `completed: true` on a pending repeating task completes its occurrence (after the patch's
-/// other fields apply, so from the due date it sets). Reads the row only when the patch
-/// touches one of those fields.
-pub(super) async fn for_update(
-    tx: &mut DbConn,
-    user: &AuthUser,
-    id: i64,
-    patch: &TaskPatch,
-) -> AppResult<SeriesWrite> {
-    let touches = patch.recurrence.is_some()
-        || patch.time_zone.is_some()
-        || patch.due_date.is_some()
-        || patch.completed == Some(true);
-    if !touches {
-        return Ok(SeriesWrite::default());
-    }
-    match store::lock(tx, user, id).await? {
-        // The update finds no task either: a 404.
-        None => Ok(SeriesWrite::default()),
-        Some(row) => plan(&row, patch),
+/// Inside an update: what `patch` does to the series of `row` (the task as this write holds
+/// it; `None` when the patch does not touch the series, or no such task: the update finds
+/// none either). A due date, recurrence or time zone that changes (re)starts the series from
+/// the resulting due date; clearing the due date of a repeating task stops it repeating
+/// (unless the patch sets a recurrence: a 422); `completed: true` on a pending repeating task
+/// completes its occurrence (after the patch's other fields apply, so from the due date it
+/// sets).
+pub(super) fn for_update(row: Option<&TaskRow>, patch: &TaskPatch) -> AppResult<SeriesWrite> {
+    match row {
+        Some(row) if patch.touches_series() => plan(row, patch),
+        _ => Ok(SeriesWrite::default()),
     }
 }
 

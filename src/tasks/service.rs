@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 
-use super::conditional::hold;
 use super::events::publish::Publisher;
 use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 use super::keys::{KeyPolicy, written_task};
 use super::model::{NewTask, Precondition, Task, TaskPatch, micros};
+use super::store::{Changed, Created, Limits, Refusal, Written};
 use super::unit::UnitOfWork;
 use super::visibility;
 use super::{series, store};
@@ -173,7 +173,32 @@ impl TaskService {
         i64::try_from(self.max_tasks).unwrap_or(i64::MAX)
     }
 
-    /// Creates a task for the user, unless they already have MAX_TASKS_PER_USER.
+    /// The limits a task write is checked against.
+    fn limits(&self) -> Limits {
+        Limits {
+            tasks: self.max_tasks,
+            tags: self.max_tags,
+            depth: super::tree::MAX_DEPTH,
+        }
+    }
+
+    /// What a refused task write means to a client.
+    fn task_refused(&self, refusal: Refusal) -> AppError {
+        match refusal {
+            Refusal::ListMissing => AppError::ListNotFound,
+            Refusal::ParentMissing => AppError::NotFound,
+            Refusal::TooDeep { parent, level } => super::tree::too_deep(parent, level),
+            Refusal::NotParentsList { list } => super::tree::not_parents_list(list),
+            Refusal::TaskCap => AppError::TaskLimitReached(self.max_tasks),
+            Refusal::TagCap => AppError::TagLimitReached(self.max_tags),
+            Refusal::Stale(row) => AppError::VersionConflict(Box::new(Task::from(*row))),
+        }
+    }
+
+    /// Creates a task for the user, unless they already have MAX_TASKS_PER_USER: in its list
+    /// (one of theirs), under its parent (one of theirs, not too deep; a subtask takes its
+    /// list), after the last of its group, with its tags (under MAX_TAGS_PER_USER). One
+    /// statement on PostgreSQL (`store::folded`), unless the group must be renumbered first.
     pub async fn create(
         &self,
         user: &AuthUser,
@@ -188,34 +213,38 @@ impl TaskService {
             .write_once(
                 user,
                 once,
-                |(w, _)| written_task(w),
+                |(w, _): &(Written, _)| Some(Task::from(w.row.clone())),
                 async |tx| {
-                    // The list and placement locks (in that order), the list checked; a
-                    // subtask takes its parent's list; a long key at the end renumbers first.
-                    store::lock_owner(tx, user).await?;
-                    if let Some(list) = input.list_id {
-                        super::list_checks::hold_list(tx, user, list).await?;
+                    let limits = self.limits();
+                    let create = store::create(tx, user, &input, None, now, limits);
+                    match create.await?.map_err(|r| self.task_refused(r))? {
+                        Created::Done(written) => Ok((*written, Vec::new())),
+                        Created::NeedsRoom => {
+                            // A long key at the end: the group is renumbered first.
+                            let (position, renumbered) =
+                                super::tree::room_at_end(tx, user, &input, now).await?;
+                            let at = Some(position.as_str());
+                            let create = store::create(tx, user, &input, at, now, limits);
+                            match create.await?.map_err(|r| self.task_refused(r))? {
+                                Created::Done(written) => Ok((*written, renumbered)),
+                                Created::NeedsRoom => Err(AppError::Internal(
+                                    "no room at the position given".to_owned(),
+                                )),
+                            }
+                        }
                     }
-                    let input = super::tree::subtask_input(tx, user, &input).await?;
-                    let (position, renumbered) =
-                        super::tree::room_at_end(tx, user, &input, now).await?;
-                    let written =
-                        store::insert(tx, user, &input, position, now, self.max_tasks).await?;
-                    if let (Some(written), Some(tags)) = (&written, &input.tags) {
-                        self.index_tags(tx, user, written.row.id, tags, now).await?;
-                    }
-                    Ok((written, renumbered))
                 },
             )
             .await?;
-        let written = written.ok_or(AppError::TaskLimitReached(self.max_tasks))?;
         self.published_all(user, renumbered);
         let task = Task::from(written.row);
         self.delivered(user, kind, task.id, Some(&task), written.seq);
         Ok(task)
     }
 
-    /// Changes the fields the patch names; the others stay as they are.
+    /// Changes the fields the patch names; the others stay as they are. One statement on
+    /// PostgreSQL, unless the task repeats and the patch touches its series, or the patch
+    /// moves it (another list or parent): then the service plans what the store hands back.
     pub async fn update(
         &self,
         user: &AuthUser,
@@ -232,17 +261,21 @@ impl TaskService {
                 once,
                 |(w, _)| written_task(w),
                 async |tx| {
-                    super::tree::lock_if_moving(tx, user, &patch).await?;
-                    hold(tx, user, id, &expect).await?;
-                    let series = series::for_update(tx, user, id, &patch).await?;
                     let now = now_micros();
+                    let tried = store::update(tx, user, id, (&patch, &expect), now, self.max_tags);
+                    let held = match tried.await?.map_err(|r| self.task_refused(r))? {
+                        None => return Ok((None, Vec::new())),
+                        Some(Changed::Done(written)) => return Ok((Some(written), Vec::new())),
+                        Some(Changed::Pending(held)) => held,
+                    };
+                    let series = series::for_update(held.as_ref(), &patch)?;
                     // A new list or parent is a move to the end of that group (`moves`).
+                    let task = (id, held.as_ref());
                     let (patch, moved) =
-                        super::tree::placed_patch(tx, user, id, patch, now).await?;
-                    let written = store::update(tx, user, id, (&patch, &series), now).await?;
-                    if let (Some(_), Some(tags)) = (&written, &patch.tags) {
-                        self.index_tags(tx, user, id, tags, now).await?;
-                    }
+                        super::tree::placed_patch(tx, user, task, patch, now).await?;
+                    let planned = (&patch, &series);
+                    let written = store::update_planned(tx, user, id, planned, now, self.max_tags);
+                    let written = written.await?.map_err(|r| self.task_refused(r))?;
                     Ok((written, moved))
                 },
             )
@@ -262,20 +295,7 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
-        let _turn = self.publisher.turn().await;
-        let written = self
-            .write_once(user, once, written_task, async |tx| {
-                hold(tx, user, id, &expect).await?;
-                let now = now_micros();
-                if completed
-                    && let Some(advanced) = series::complete_occurrence(tx, user, id, now).await?
-                {
-                    return Ok(Some(advanced));
-                }
-                Ok(store::set_completed(tx, user, id, completed, now).await?)
-            })
-            .await?;
-        self.published_update(user, written)
+        self.complete(user, id, Some(completed), expect, once).await
     }
 
     /// Flips `completed` atomically; on a pending repeating task, completes its current
@@ -287,23 +307,41 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
+        self.complete(user, id, None, expect, once).await
+    }
+
+    /// [`TaskService::set_completed`] (`value`) or [`TaskService::toggle`] (`None`): one
+    /// statement on PostgreSQL, and one more for a repeating task (`series::complete_held`).
+    async fn complete(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        value: Option<bool>,
+        expect: Precondition,
+        once: Option<Keyed<'_, Task>>,
+    ) -> AppResult<Task> {
         let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
-                hold(tx, user, id, &expect).await?;
                 let now = now_micros();
-                if let Some(advanced) = series::complete_occurrence(tx, user, id, now).await? {
-                    return Ok(Some(advanced));
+                let done = store::complete(tx, user, id, value, &expect, now);
+                match done.await?.map_err(|r| self.task_refused(r))? {
+                    None => Ok(None),
+                    Some(Changed::Done(written)) => Ok(Some(written)),
+                    Some(Changed::Pending(None)) => Ok(None),
+                    Some(Changed::Pending(Some(row))) => {
+                        series::complete_held(tx, user, &row, value, now).await
+                    }
                 }
-                Ok(store::toggle(tx, user, id, now).await?)
             })
             .await?;
         self.published_update(user, written)
     }
 
-    /// Deletes one of the user's tasks. Deleting is when tombstones pile up, so it is where
-    /// old ones and those past the per-user bound go, in the same transaction (expired ones
-    /// also go on a schedule: `tasks::prune`).
+    /// Deletes one of the user's tasks with its subtasks, each with its tombstone. Deleting
+    /// is when tombstones pile up, so it is where old ones and those past the per-user bound
+    /// go, in the same transaction (expired ones also go on a schedule: `tasks::prune`). One
+    /// statement on PostgreSQL, the owner's locks, the precondition and the prune included.
     pub async fn delete(
         &self,
         user: &AuthUser,
@@ -312,20 +350,14 @@ impl TaskService {
         once: Option<Keyed<'_, ()>>,
     ) -> AppResult<()> {
         let kind = TaskEventKind::Deleted;
-        let cutoff = self.tombstone_cutoff();
+        let tombstones = (self.tombstone_cutoff(), self.tombstones_kept());
         let _turn = self.publisher.turn().await;
         let gone = |deleted: &Option<Vec<(i64, Option<i64>)>>| deleted.as_ref().map(drop);
         let deleted = self
             .write_once(user, once, gone, async |tx| {
-                // Before the row lock, as placements take them (`tree::lock_if_moving`).
-                store::lock_owner(tx, user).await?;
-                hold(tx, user, id, &expect).await?;
-                // Its subtasks go with it, each with its tombstone (`moves`).
-                let deleted = super::tree::delete_tree(tx, user, id).await?;
-                if deleted.is_some() {
-                    store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
-                }
-                Ok(deleted)
+                let depth = super::tree::MAX_DEPTH;
+                let deleted = store::delete(tx, user, id, &expect, tombstones, depth);
+                deleted.await?.map_err(|r| self.task_refused(r))
             })
             .await?;
         for (gone_id, seq) in deleted.ok_or(AppError::NotFound)? {
@@ -338,7 +370,7 @@ impl TaskService {
     pub(super) fn published_update(
         &self,
         user: &AuthUser,
-        written: Option<store::Written>,
+        written: Option<Written>,
     ) -> AppResult<Task> {
         let written = written.ok_or(AppError::NotFound)?;
         let task = Task::from(written.row);

@@ -1,7 +1,8 @@
 //! Tags across a user's tasks: the tags with their task counts ([`TaskService::tags`]),
 //! renaming one and deleting one on every task that carries it, each in one transaction
 //! ([`TaskService::rename_tag`], [`TaskService::delete_tag`]), the per-user cap on different
-//! tag names (MAX_TAGS_PER_USER, checked wherever tags are written: [`TaskService::index_tags`]). The field rules are `tag_rules`'; the SQL `store::tags`'.
+//! tag names (MAX_TAGS_PER_USER, checked wherever a create or an update writes tags, by the
+//! store: `store::folded`). The field rules are `tag_rules`'; the SQL `store::tags`'.
 //!
 //! Every task these operations change gets its version +1, its journal entry and its event,
 //! like any other write.
@@ -12,7 +13,6 @@ use super::service::{TaskService, now_micros};
 use super::store;
 use super::tag_rules::{tag_key, validate_tag};
 use crate::auth::AuthUser;
-use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Keyed;
 
@@ -90,30 +90,6 @@ impl TaskService {
     pub fn with_tag_cap(mut self, max: u64) -> Self {
         self.max_tags = max;
         self
-    }
-
-    /// Inside a write's transaction, after the task's `tags` column is written: rewrites its
-    /// rows of the tag index and, when the write brings a tag the user had on no task,
-    /// refuses it (rolling the write back) if the user would then have more than
-    /// MAX_TAGS_PER_USER different tags.
-    pub(super) async fn index_tags(
-        &self,
-        tx: &mut DbConn,
-        user: &AuthUser,
-        task_id: i64,
-        tags: &[String],
-        now: chrono::NaiveDateTime,
-    ) -> AppResult<()> {
-        let keys: Vec<String> = tags.iter().map(|t| tag_key(t)).collect();
-        let new = store::any_new(tx, user, &keys).await?;
-        store::index_tags(tx, user, task_id, tags, now).await?;
-        if new {
-            let cap = i64::try_from(self.max_tags).unwrap_or(i64::MAX);
-            if store::distinct(tx, user).await? > cap {
-                return Err(AppError::TagLimitReached(self.max_tags));
-            }
-        }
-        Ok(())
     }
 
     /// The user's tags, each with its number of tasks, ordered by name case-insensitively

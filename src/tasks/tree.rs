@@ -2,16 +2,19 @@
 //! task (a list, a parent, next to a sibling) and what it refuses (a neighbour outside the
 //! destination group, a cycle, more than [`MAX_DEPTH`] levels, another user's ids), when a
 //! group of siblings is renumbered (a key would grow too long, on a move or a create), a
-//! subtree following its root to another list, and the tasks a delete takes with it. Every
-//! task these change gets its version + 1, a journal entry and an event (`store::moves`).
+//! subtree following its root to another list, and the tasks clearing completed ones takes
+//! with them. Every task these change gets its version + 1, a journal entry and an event
+//! (`store::moves`). A plain create or delete checks the same rules in one statement on
+//! PostgreSQL (`store::folded`): it comes here only to renumber a group, and a PUT only when
+//! it moves the task; the messages of a create's refusals are this module's.
 //!
-//! It must not depend on the service: `service` (creates, PUTs, deletes) and `moves` (the
-//! move itself, clearing completed tasks) call in here.
+//! It must not depend on the service: `service` (creates, PUTs) and `moves` (the move itself,
+//! clearing completed tasks) call in here.
 
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::model::{ListQuery, NewTask, Task, TaskPatch};
+use super::model::{ListQuery, NewTask, Task, TaskPatch, TaskRow};
 use super::position;
 use super::store::{self, Placement, Written};
 use crate::auth::AuthUser;
@@ -55,34 +58,17 @@ pub(super) async fn find(tx: &mut DbConn, user: &AuthUser, id: i64) -> AppResult
     ))
 }
 
-/// The level `task` sits at (1: the top level), walking up its parents.
+/// The level `task` sits at (1: the top level), walking up its parents (`usize::MAX` through
+/// `moving`: a cycle).
 async fn level(tx: &mut DbConn, user: &AuthUser, task: &Task, moving: i64) -> AppResult<usize> {
-    let mut level = 1;
-    let mut parent = task.parent_id;
-    while let Some(id) = parent {
-        if id == moving || level > MAX_DEPTH + 1 {
-            // Under the task being moved (or a chain no rule allows): a cycle.
-            return Ok(usize::MAX);
-        }
-        parent = find(tx, user, id).await?.parent_id;
-        level += 1;
-    }
-    Ok(level)
+    store::level(tx, user, task.parent_id, moving, MAX_DEPTH)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The ids of `root`'s descendants, level by level (children first).
 async fn descendants(tx: &mut DbConn, user: &AuthUser, root: i64) -> AppResult<Vec<Vec<i64>>> {
-    let mut levels = Vec::new();
-    let mut current = vec![root];
-    // Bounded: the rules keep trees MAX_DEPTH deep.
-    for _ in 0..=MAX_DEPTH {
-        current = store::children_of(tx, user, &current).await?;
-        if current.is_empty() {
-            break;
-        }
-        levels.push(current.clone());
-    }
-    Ok(levels)
+    Ok(store::subtree(tx, user, root, MAX_DEPTH).await?)
 }
 
 /// Checks the move of `task` and writes what it needs besides the task itself: the siblings
@@ -247,62 +233,54 @@ pub(super) async fn check_parent_filter(
     Ok(())
 }
 
-/// A create's input under the subtask rules: with `parent_id`, the parent must be the
-/// viewer's (404), at most at level [`MAX_DEPTH`] - 1, and the subtask takes its list.
-pub(super) async fn subtask_input(
-    tx: &mut DbConn,
-    user: &AuthUser,
-    input: &NewTask,
-) -> AppResult<NewTask> {
-    let mut input = input.clone();
-    let Some(parent_id) = input.parent_id else {
-        return Ok(input);
-    };
-    let parent = find(tx, user, parent_id).await?;
-    let parent_level = level(tx, user, &parent, 0).await?;
-    if parent_level >= MAX_DEPTH {
-        let why = format!(
-            "subtasks nest at most {MAX_DEPTH} levels deep (a task, its subtask, one more \
-             level); task {parent_id} is already at level {parent_level}"
-        );
-        return Err(refused("parent_id", why, Value::from(parent_id)));
-    }
-    if let Some(list) = input.list_id
-        && Some(list) != parent.list_id
-    {
-        let why = "a subtask is in its parent's list; leave list_id out or give the parent's";
-        return Err(refused("list_id", why, Value::from(list)));
-    }
-    input.list_id = parent.list_id;
-    Ok(input)
+/// A create refused for its parent `parent`, at `level` (`usize::MAX`: in a chain no rule
+/// allows): a subtask under it would nest too deep.
+pub(super) fn too_deep(parent: i64, level: usize) -> AppError {
+    let why = format!(
+        "subtasks nest at most {MAX_DEPTH} levels deep (a task, its subtask, one more \
+         level); task {parent} is already at level {level}"
+    );
+    refused("parent_id", why, Value::from(parent))
 }
 
-/// Where a create goes: after the last task of its group, with the group renumbered first
-/// (into the returned writes) when that key would be too long, so the new task's is short.
+/// A subtask's create refused for naming `list`, not its parent's.
+pub(super) fn not_parents_list(list: i64) -> AppError {
+    let why = "a subtask is in its parent's list; leave list_id out or give the parent's";
+    refused("list_id", why, Value::from(list))
+}
+
+/// Where a create goes when the key after the last of its group would be too long (or is
+/// not one the server wrote): the group renumbered (into the returned writes) and the key
+/// after it, short. A subtask's group is in its parent's list.
 pub(super) async fn room_at_end(
     tx: &mut DbConn,
     user: &AuthUser,
     input: &NewTask,
     now: NaiveDateTime,
 ) -> AppResult<(String, Vec<Written>)> {
-    let end = store::group_end(tx, user, input.list_id, input.parent_id).await?;
+    let list = match input.parent_id {
+        Some(parent) => find(tx, user, parent).await?.list_id,
+        None => input.list_id,
+    };
+    let end = store::group_end(tx, user, list, input.parent_id).await?;
     if let Some(key) = position::between(end.as_deref(), None).filter(|p| !position::too_long(p)) {
         return Ok((key, Vec::new()));
     }
     let mut renumbered = Vec::new();
     let last = MoveTask::default();
-    let group = (input.list_id, input.parent_id);
+    let group = (list, input.parent_id);
     let key = place_in_group(tx, user, 0, group, &last, now, &mut renumbered).await?;
     Ok((key, renumbered))
 }
 
 /// A PUT's patch with its `list_id` / `parent_id` applied as a move to the end of the new
-/// group (same rules as a move); a patch that keeps the task's group
-/// keeps its place. Returns the patch to write and the other tasks the move changed.
+/// group (same rules as a move); a patch that keeps the task's group keeps its place.
+/// `held`: the task as the write holds it, when the store read it already. Returns the patch
+/// to write and the other tasks the move changed.
 pub(super) async fn placed_patch(
     tx: &mut DbConn,
     user: &AuthUser,
-    id: i64,
+    (id, held): (i64, Option<&TaskRow>),
     mut patch: TaskPatch,
     now: NaiveDateTime,
 ) -> AppResult<(TaskPatch, Vec<Written>)> {
@@ -310,7 +288,10 @@ pub(super) async fn placed_patch(
     if patch.list_id.is_none() && patch.parent_id.is_none() {
         return Ok((patch, Vec::new()));
     }
-    let task = find(tx, user, id).await?;
+    let task = match held {
+        Some(row) => Task::from(row.clone()),
+        None => find(tx, user, id).await?,
+    };
     let to = MoveTask {
         list_id: patch.list_id.filter(|list| *list != task.list_id),
         parent_id: patch.parent_id.filter(|parent| *parent != task.parent_id),
@@ -326,42 +307,6 @@ pub(super) async fn placed_patch(
     patch.parent_id = placement.parent_id;
     patch.position = placement.position;
     Ok((patch, others))
-}
-
-/// Before a PUT's precondition: a patch that changes the list or parent is a move, and takes
-/// the owner's placement lock (`store::lock_owner`) before the task's row lock, as every
-/// placement does: a renumbering holding the first may need the second, never the reverse.
-pub(super) async fn lock_if_moving(
-    tx: &mut DbConn,
-    user: &AuthUser,
-    patch: &TaskPatch,
-) -> AppResult<()> {
-    if patch.list_id.is_some() || patch.parent_id.is_some() {
-        store::lock_owner(tx, user).await?;
-    }
-    Ok(())
-}
-
-/// Deletes `id` and all its descendants (deepest first), each with its tombstone; `None`
-/// when the viewer has no such task.
-pub(super) async fn delete_tree(
-    tx: &mut DbConn,
-    user: &AuthUser,
-    id: i64,
-) -> AppResult<Option<Vec<(i64, Option<i64>)>>> {
-    // Serialised with creates and moves, so no subtask lands under a parent being deleted.
-    store::lock_owner(tx, user).await?;
-    if store::find(tx, user, id).await?.is_none() {
-        return Ok(None);
-    }
-    let mut ids: Vec<i64> = descendants(tx, user, id)
-        .await?
-        .into_iter()
-        .rev()
-        .flatten()
-        .collect();
-    ids.push(id);
-    Ok(Some(store::delete_all(tx, user, &ids).await?))
 }
 
 /// Deletes the viewer's completed tasks with their descendants (pending or not), in id

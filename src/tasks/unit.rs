@@ -313,11 +313,18 @@ mod tests {
         .unwrap();
 
         let read = work.read_for_member("alice", observe).await.unwrap();
+        // A read's second statement is a transaction of its own, acting as alice too.
+        let (first, second) = work
+            .read_for_member("alice", async |conn| {
+                Ok((observe(conn).await?, observe(conn).await?))
+            })
+            .await
+            .unwrap();
         let written = work
             .transaction(db.acting_for("alice"), observe)
             .await
             .unwrap();
-        for seen in [read, written] {
+        for seen in [read, first, second, written] {
             assert_eq!(seen.role, crate::db::APP_ROLE);
             assert!(
                 !seen.privileged,

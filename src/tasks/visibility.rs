@@ -12,7 +12,9 @@
 //!   keep SQLite, which has no RLS, isolated.
 //! - **Shared lists**: "visible to" grows from "owned by" to "owned by, or in a list shared
 //!   with" (an `EXISTS` over the membership table), and [`audience`] from the owner to the
-//!   list's members; the store's callers do not change.
+//!   list's members; the store's callers do not change. PostgreSQL's write functions
+//!   (migration 000050, called by `store::folded`) filter by the owner they are given, as the
+//!   policies do: they grow with them.
 //!
 //! It must not grow other rules (validation, limits): only who sees which rows and events.
 

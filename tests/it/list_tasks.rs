@@ -15,6 +15,7 @@ use crate::lists::{create_list, lists_path};
 backend_tests!(
     a_task_created_in_a_list_goes_last_there,
     the_list_filter_takes_a_list_or_the_inbox,
+    inside_a_list_its_manual_order_is_the_default,
     deleting_a_list_moves_its_tasks_to_the_inbox_for_everyone,
     deleting_a_list_deletes_its_tasks_for_everyone
 );
@@ -170,6 +171,109 @@ async fn the_list_filter_takes_a_list_or_the_inbox(app: TestApp) {
             {"name": "Home", "tasks": [{"title": "h1"}]}
         ])
     );
+}
+
+/// Ids as the server ordered them (no sorting here).
+fn in_order(tasks: &Value) -> Vec<i64> {
+    tasks
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+/// GraphQL ids as the server ordered them.
+fn gql_in_order(tasks: &Value) -> Vec<i64> {
+    let tasks = tasks.as_array().expect("a list");
+    tasks
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// Found by the Next.js example (issue 30): a list's tasks came newest first unless the client
+/// asked for `sort=position`. Inside a list (or the inbox) no sort now means manual order, on
+/// REST and GraphQL alike, paged or not; the plain task list keeps the FastAPI default.
+async fn inside_a_list_its_manual_order_is_the_default(app: TestApp) {
+    let alice = app.user("alice");
+    let trip = id_of(&create_list(&alice, "Trip").await);
+    let [a, b, c] = [
+        id_of(&task_in(&alice, "a", Some(trip)).await),
+        id_of(&task_in(&alice, "b", Some(trip)).await),
+        id_of(&task_in(&alice, "c", Some(trip)).await),
+    ];
+    let [x, y] = [
+        id_of(&task_in(&alice, "x", None).await),
+        id_of(&task_in(&alice, "y", None).await),
+    ];
+    // Manual order b, a, c in the list and y, x in the inbox: unlike creation order either way.
+    for (moved, before) in [(b, a), (y, x)] {
+        alice
+            .post(
+                &alice.tasks_path(&format!("/{moved}/move")),
+                json!({ "before_id": before }),
+            )
+            .await
+            .good(StatusCode::OK);
+    }
+    let get = async |query: &str| {
+        in_order(
+            &alice
+                .get(&alice.tasks_path(&format!("?{query}")))
+                .await
+                .good(StatusCode::OK),
+        )
+    };
+    assert_eq!(get(&format!("list_id={trip}")).await, vec![b, a, c]);
+    assert_eq!(get("list_id=none").await, vec![y, x]);
+    assert_eq!(
+        get(&format!("list_id={trip}&order=desc")).await,
+        vec![c, a, b]
+    );
+    // A sort the client names is kept; without a list the legacy default stays.
+    assert_eq!(
+        get(&format!("list_id={trip}&sort=created")).await,
+        vec![c, b, a]
+    );
+    assert_eq!(
+        get(&format!("list_id={trip}&sort_by=title")).await,
+        vec![a, b, c]
+    );
+    assert_eq!(get("").await, vec![y, x, c, b, a]);
+    // Paged: the first page and the next one, in manual order.
+    let page = alice
+        .get(&alice.tasks_path(&format!("?list_id={trip}&limit=2")))
+        .await;
+    let link = page.header("link").expect("a next page").to_owned();
+    assert_eq!(in_order(&page.good(StatusCode::OK)), vec![b, a]);
+    let next = link
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .expect("a link target")
+        .to_owned();
+    let next = alice.get(&next).await.good(StatusCode::OK);
+    assert_eq!(in_order(&next), vec![c]);
+
+    let data = alice
+        .graphql_data(
+            "query($trip: ID!) { list(id: $trip) { tasks { id } tasksConnection(first: 2) { \
+             nodes { id } } created: tasks(sort: CREATED_AT) { id } } \
+             byList: tasks(listId: $trip) { id } inbox: tasks(inbox: true) { id } \
+             all: tasks { id } }",
+            json!({ "trip": trip.to_string() }),
+        )
+        .await;
+    assert_eq!(gql_in_order(&data["list"]["tasks"]), vec![b, a, c]);
+    assert_eq!(
+        gql_in_order(&data["list"]["tasksConnection"]["nodes"]),
+        vec![b, a]
+    );
+    assert_eq!(gql_in_order(&data["list"]["created"]), vec![c, b, a]);
+    assert_eq!(gql_in_order(&data["byList"]), vec![b, a, c]);
+    assert_eq!(gql_in_order(&data["inbox"]), vec![y, x]);
+    assert_eq!(gql_in_order(&data["all"]), vec![y, x, c, b, a]);
 }
 
 /// The next subscription event that is not a CREATED one (the tasks a test made before it

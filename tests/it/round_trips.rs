@@ -5,12 +5,14 @@
 //! Reads cost one round trip, directly and behind the pooler: each statement travels with its
 //! transaction's BEGIN batch and COMMIT (`db::pg`), and the statements of one read that do not
 //! need each other's answers travel together (a list with its scope checks, a page with its
-//! total). A GraphQL page's nested fields cost one more, whatever the page's size. Writes are
-//! held at what they cost now (`DIRECT_WRITES`, `POOLED_WRITES`) and printed (`--nocapture`).
+//! total). A GraphQL page's nested fields cost one more, whatever the page's size. A plain
+//! write is one statement and the COMMIT ([`PLAIN_WRITE`], on both APIs and both connection
+//! kinds); the extras (idempotency key, If-Match, a repeating task, a move) are held at what
+//! they cost now. All are printed (`--nocapture`).
 
 use std::future::Future;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::common::pg::{TempDatabase, admin_url};
@@ -53,22 +55,43 @@ async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>) -> TestA
     builder.start().await.expect("the instance starts")
 }
 
-/// The most bursts each write may cost now (create, toggle, update), so that none gains one
-/// unnoticed: issues 27 and 28 (a write's BEGIN batch travels with its first statement) took
-/// them from about 15, 12 and 11 (direct) and 18, 14 and 12 (behind the pooler;
-/// `benches/round_trips/measure.sh`) to these; issue 28's budget is 2.
-const DIRECT_WRITES: [usize; 3] = [7, 4, 3];
-const POOLED_WRITES: [usize; 3] = [9, 5, 3];
+/// What a plain write costs (REST create, PUT, PATCH …/complete, DELETE; GraphQL createTask,
+/// updateTask, toggleTask, deleteTask): ONE statement the server waits for (a function of
+/// migration 000050 doing the locks, checks, caps, position, tags, subtree and prune), then
+/// the COMMIT. That statement is a `sql_query`, kept prepared directly and unnamed behind the
+/// pooler (`db::pg`): one exchange either way, so two bursts in all, issue 28's budget (down
+/// from 7 (create) to 10 (delete) directly and 9 to 15 behind PgBouncer).
+const STATEMENT: usize = 1;
+const PLAIN_WRITE: usize = STATEMENT + 1;
 
-/// Each read, twice (the first warms the statement cache), costs `expected` bursts; each
-/// write costs at most its entry in `writes`.
-async fn round_trips_of_reads(
-    app: &TestApp,
-    proxy: &TcpProxy,
-    label: &str,
-    expected: usize,
-    writes_at_most: [usize; 3],
-) {
+/// What writes with an extra cost at most, on each kind of connection: an idempotency key
+/// (two statements more: the claim before the write, one `sql_query`, and the outcome stored
+/// after it; it was four statements before the write),
+/// If-Match (nothing: the write function checks it), completing a repeating task's occurrence
+/// (one statement more: the next due date is Rust's), a PUT that moves the task to another
+/// list (the move's reads and writes, as `moves` plans them).
+struct Extras {
+    keyed: usize,
+    conditional: usize,
+    repeating: usize,
+    moving: usize,
+}
+
+const DIRECT_EXTRAS: Extras = Extras {
+    keyed: PLAIN_WRITE + STATEMENT + 1,
+    conditional: PLAIN_WRITE,
+    repeating: PLAIN_WRITE + STATEMENT,
+    moving: 6,
+};
+const POOLED_EXTRAS: Extras = Extras {
+    keyed: PLAIN_WRITE + STATEMENT + 1,
+    conditional: PLAIN_WRITE,
+    repeating: PLAIN_WRITE + STATEMENT,
+    moving: 6,
+};
+
+/// Each read, twice (the first warms the statement cache), costs `expected` bursts.
+async fn round_trips_of_reads(app: &TestApp, proxy: &TcpProxy, label: &str, expected: usize) {
     let alice = app.user("alice");
     let task = alice.create_task("counted").await;
     let id = task["id"].as_i64().expect("an id");
@@ -122,36 +145,180 @@ async fn round_trips_of_reads(
                 .await,
             ),
         ];
-        let writes = [
+        eprintln!("{label}, {pass}: reads {reads:?}");
+        if pass == "counted" {
+            for (operation, count) in reads {
+                assert_eq!(count, expected, "{label}: {operation} sent {count} bursts");
+            }
+        }
+    }
+}
+
+/// Each plain write, on both APIs, costs [`PLAIN_WRITE`] bursts (counted the second time
+/// round, once the statement cache is warm); those with an extra at most what `most` says.
+/// All are printed (`--nocapture`).
+async fn round_trips_of_writes(app: &TestApp, proxy: &TcpProxy, label: &str, most: &Extras) {
+    let alice = app.user("alice");
+    let list = alice
+        .post(
+            &format!("/api/{}/lists", alice.user),
+            json!({"name": "writes"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let gql = async |query: String| alice.graphql_data(&query, json!({})).await;
+    for pass in ["warm-up", "counted"] {
+        let task = alice.create_task("written").await;
+        let id = task["id"].as_i64().expect("an id");
+        let one = alice.tasks_path(&format!("/{id}"));
+        let parent = alice.create_task("parent").await;
+        let body = json!({"title": "child", "parent_id": parent["id"]});
+        alice
+            .post(&alice.tasks_path(""), body)
+            .await
+            .good(StatusCode::CREATED);
+        let gone = alice.tasks_path(&format!("/{}", parent["id"]));
+        let plain = [
             (
                 "REST create",
                 trips(proxy, alice.create_task("another")).await,
             ),
             (
+                "REST update",
+                trips(proxy, async {
+                    let body = json!({"title": "renamed", "tags": ["a", "b"], "completed": true});
+                    alice.put(&one, body).await.good(StatusCode::OK)
+                })
+                .await,
+            ),
+            (
                 "REST toggle",
                 trips(proxy, async {
-                    alice
-                        .patch(&format!("{one}/complete"))
+                    let path = format!("{one}/complete");
+                    alice.patch(&path).await.good(StatusCode::OK)
+                })
+                .await,
+            ),
+            (
+                "REST delete (with a subtask)",
+                trips(proxy, async {
+                    alice.delete(&gone).await.good(StatusCode::NO_CONTENT)
+                })
+                .await,
+            ),
+            (
+                "GraphQL createTask",
+                trips(
+                    proxy,
+                    gql(
+                        "mutation { createTask(input: {title: \"g\", tags: [\"x\"]}) { id } }"
+                            .into(),
+                    ),
+                )
+                .await,
+            ),
+            (
+                "GraphQL updateTask",
+                trips(
+                    proxy,
+                    gql(format!(
+                        "mutation {{ updateTask(id: {id}, input: {{title: \"g2\"}}) {{ id }} }}"
+                    )),
+                )
+                .await,
+            ),
+            (
+                "GraphQL toggleTask",
+                trips(
+                    proxy,
+                    gql(format!("mutation {{ toggleTask(id: {id}) {{ id }} }}")),
+                )
+                .await,
+            ),
+        ];
+        let doomed = alice.create_task("doomed").await["id"].clone();
+        let plain_delete = trips(
+            proxy,
+            gql(format!("mutation {{ deleteTask(id: {doomed}) }}")),
+        )
+        .await;
+        let version = alice.get(&one).await.good(StatusCode::OK)["version"].clone();
+        let tag = format!("\"{id}-{version}\"");
+        let auth = format!("Bearer {}", app.token("alice"));
+        let json_body = ("content-type", "application/json");
+        let key = format!("key-{pass}");
+        let due = "2030-01-07T09:00:00Z";
+        let repeating = json!({"title": "daily", "due_date": due, "recurrence": "FREQ=DAILY"});
+        let repeating = alice.post(&alice.tasks_path(""), repeating).await;
+        let repeating = repeating.good(StatusCode::CREATED)["id"].clone();
+        let extras = [
+            (
+                "REST create with an Idempotency-Key",
+                most.keyed,
+                trips(proxy, async {
+                    let headers = [
+                        ("authorization", auth.as_str()),
+                        ("idempotency-key", &key),
+                        json_body,
+                    ];
+                    let body = json!({"title": "keyed"}).to_string().into_bytes();
+                    let path = alice.tasks_path("");
+                    app.raw(Method::POST, &path, &headers, Some(body))
+                        .await
+                        .good(StatusCode::CREATED)
+                })
+                .await,
+            ),
+            (
+                "REST update with If-Match",
+                most.conditional,
+                trips(proxy, async {
+                    let headers = [
+                        ("authorization", auth.as_str()),
+                        ("if-match", &tag),
+                        json_body,
+                    ];
+                    let body = json!({"title": "matched"}).to_string().into_bytes();
+                    app.raw(Method::PUT, &one, &headers, Some(body))
                         .await
                         .good(StatusCode::OK)
                 })
                 .await,
             ),
             (
-                "REST update",
+                "REST toggle of a repeating task",
+                most.repeating,
                 trips(proxy, async {
-                    let body = json!({"title": "renamed"});
+                    let path = alice.tasks_path(&format!("/{repeating}/complete"));
+                    alice.patch(&path).await.good(StatusCode::OK)
+                })
+                .await,
+            ),
+            (
+                "REST update moving the task to a list",
+                most.moving,
+                trips(proxy, async {
+                    let body = json!({"list_id": list["id"]});
                     alice.put(&one, body).await.good(StatusCode::OK)
                 })
                 .await,
             ),
         ];
-        eprintln!("{label}, {pass}: reads {reads:?}, writes {writes:?}");
+        eprintln!(
+            "{label}, {pass}: plain writes {plain:?}, GraphQL deleteTask {plain_delete}, \
+             extras {extras:?}"
+        );
         if pass == "counted" {
-            for (operation, count) in reads {
-                assert_eq!(count, expected, "{label}: {operation} sent {count} bursts");
+            for (operation, count) in plain
+                .into_iter()
+                .chain([("GraphQL deleteTask", plain_delete)])
+            {
+                assert_eq!(
+                    count, PLAIN_WRITE,
+                    "{label}: {operation} sent {count} bursts"
+                );
             }
-            for ((operation, count), most) in writes.into_iter().zip(writes_at_most) {
+            for (operation, most, count) in extras {
                 assert!(
                     count <= most,
                     "{label}: {operation} sent {count} bursts, more than {most}"
@@ -219,6 +386,63 @@ async fn nested_fields_cost_the_same_for_any_page(app: &TestApp, proxy: &TcpProx
     assert!(counts[3] <= 2, "{label}: {counts:?}");
 }
 
+/// `lists { tasks }` costs as many round trips for many lists as for few: the lists, then
+/// every list's tasks in one batch (one statement per set of filters, sent together).
+async fn tasks_of_lists_cost_the_same_for_any_number(app: &TestApp, proxy: &TcpProxy, label: &str) {
+    let bob = app.user("bob");
+    let query = "{ lists { name tasks(sort: TITLE, order: ASC) { title listId } } }";
+    let mut counts = Vec::new();
+    let mut list_ids = std::collections::HashMap::new();
+    for total in 1..=6 {
+        let list = bob
+            .post(
+                &format!("/api/{}/lists", bob.user),
+                json!({"name": format!("l{total}")}),
+            )
+            .await
+            .good(StatusCode::CREATED);
+        list_ids.insert(format!("l{total}"), list["id"].to_string());
+        for title in ["b", "a"] {
+            let body = json!({"title": format!("{title}{total}"), "list_id": list["id"]});
+            bob.post(&bob.tasks_path(""), body)
+                .await
+                .good(StatusCode::CREATED);
+        }
+        if total % 3 != 0 {
+            continue;
+        }
+        // Twice: the first warms the statement cache.
+        let (mut count, mut data) = (0, json!(null));
+        for _ in 0..2 {
+            let before = proxy.round_trips();
+            data = bob.graphql_data(query, json!({})).await;
+            tokio::time::sleep(SETTLE).await;
+            count = proxy.round_trips() - before;
+        }
+        let lists = data["lists"].as_array().expect("lists");
+        assert_eq!(lists.len(), total);
+        for list in lists {
+            let name = list["name"].as_str().unwrap();
+            let titles: Vec<&str> = list["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    assert_eq!(t["listId"], list_ids[name], "{t}");
+                    t["title"].as_str().unwrap()
+                })
+                .collect();
+            let n = &name[1..];
+            assert_eq!(titles, vec![format!("a{n}"), format!("b{n}")], "{data}");
+        }
+        counts.push(count);
+    }
+    eprintln!("{label}: lists with their tasks, 3 and 6 lists: {counts:?}");
+    // The lists, then every list's tasks in one batch.
+    assert_eq!(counts[0], counts[1], "{label}: {counts:?}");
+    assert!(counts[1] <= 2, "{label}: {counts:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_round_trips_of_reads_on_a_direct_connection() {
     let Some(database) = TempDatabase::create().await else {
@@ -226,8 +450,10 @@ async fn postgres_round_trips_of_reads_on_a_direct_connection() {
     };
     let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
     let app = counted_app(&proxy, &database.url, None).await;
-    round_trips_of_reads(&app, &proxy, "direct", 1, DIRECT_WRITES).await;
+    round_trips_of_reads(&app, &proxy, "direct", 1).await;
+    round_trips_of_writes(&app, &proxy, "direct", &DIRECT_EXTRAS).await;
     nested_fields_cost_the_same_for_any_page(&app, &proxy, "direct").await;
+    tasks_of_lists_cost_the_same_for_any_number(&app, &proxy, "direct").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,6 +467,8 @@ async fn postgres_round_trips_of_reads_behind_pgbouncer() {
     let pooled = bouncer.url(&database.name);
     let proxy = TcpProxy::counting(&address_of(&pooled)).await;
     let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
-    round_trips_of_reads(&app, &proxy, "PgBouncer", 1, POOLED_WRITES).await;
+    round_trips_of_reads(&app, &proxy, "PgBouncer", 1).await;
+    round_trips_of_writes(&app, &proxy, "PgBouncer", &POOLED_EXTRAS).await;
     nested_fields_cost_the_same_for_any_page(&app, &proxy, "PgBouncer").await;
+    tasks_of_lists_cost_the_same_for_any_number(&app, &proxy, "PgBouncer").await;
 }

@@ -23,6 +23,7 @@ backend_tests!(
     another_users_task_is_404_whatever_the_tag,
     graphql_lost_update_is_refused_with_the_winners_task,
     graphql_concurrent_conditional_updates_have_one_winner,
+    each_api_names_its_own_precondition_in_a_conflict,
     events_sync_and_sse_carry_the_version,
     openapi_documents_the_headers_and_statuses
 );
@@ -499,6 +500,64 @@ async fn graphql_lost_update_is_refused_with_the_winners_task(app: TestApp) {
     );
 }
 
+/// Found by the Next.js example (issue 30): GraphQL's VERSION_CONFLICT told the client to
+/// retry "with its ETag", which a GraphQL client never sends. Each API now names its own
+/// precondition: `expectedVersion` (with the version to send) in GraphQL, the ETag in REST.
+async fn each_api_names_its_own_precondition_in_a_conflict(app: TestApp) {
+    let alice = app.user("alice");
+    let id = alice.create_task("t").await["id"].as_i64().unwrap();
+    alice
+        .graphql_data(UPDATE, json!({"id": id.to_string(), "title": "u", "v": 1}))
+        .await;
+    let task = alice
+        .graphql(UPDATE, json!({"id": id.to_string(), "title": "w", "v": 1}))
+        .await;
+    let list = alice
+        .graphql_data(
+            "mutation { createList(input: {name: \"Trip\"}) { id } }",
+            json!({}),
+        )
+        .await["createList"]["id"]
+        .clone();
+    let rename = "mutation($id: ID!, $name: String!) { \
+        updateList(id: $id, input: {name: $name}, expectedVersion: 1) { version } }";
+    alice
+        .graphql_data(rename, json!({"id": list, "name": "Lisbon"}))
+        .await;
+    let list = alice
+        .graphql(rename, json!({"id": list, "name": "Porto"}))
+        .await;
+    for (body, what) in [(&task, "task"), (&list, "list")] {
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "VERSION_CONFLICT", "{body}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("expectedVersion: 2")
+                && message.contains(&format!("extensions.{what}")),
+            "{message}"
+        );
+        assert!(
+            !message.contains("ETag") && !message.contains("Precondition"),
+            "{message}"
+        );
+    }
+    let stale = send(
+        &app,
+        "alice",
+        Method::PUT,
+        &task_path(&app, "alice", id, ""),
+        &[("if-match", &format!("\"{id}-1\""))],
+        Some(json!({"title": "x"})),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    let detail = stale.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("ETag") && !detail.contains("expectedVersion"),
+        "{detail}"
+    );
+}
+
 /// Bound: 8 concurrent conditional mutations on one task.
 async fn graphql_concurrent_conditional_updates_have_one_winner(app: TestApp) {
     let alice = app.user("alice");
@@ -699,4 +758,10 @@ async fn cors_allows_the_conditional_headers(backend: Backend) {
     for name in ["etag", "idempotent-replayed"] {
         assert!(exposed.contains(name), "{name} not in {exposed:?}");
     }
+    // Each name once (issue 30 found `idempotent-replayed` twice).
+    let mut names: Vec<&str> = exposed.split(',').map(str::trim).collect();
+    let listed = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), listed, "a header exposed twice: {exposed:?}");
 }

@@ -1,5 +1,5 @@
-//! SQL of idempotency keys (`idempotency_keys`): the key's lock, the stored outcome of the
-//! viewer's key, how many the viewer has, and storing one. Every function runs inside the
+//! SQL of idempotency keys (`idempotency_keys`): a keyed write's claim on its key (the key's
+//! lock, the stored outcome of the viewer's key, how many the viewer has), and storing one. Every function runs inside the
 //! keyed write's own transaction (`tasks::idempotency`) and filters by
 //! `tasks::visibility::keys_of`; the scheduled prune of every user's expired keys is in
 //! `maintenance`.
@@ -32,6 +32,125 @@ impl StoredKey {
     }
 }
 
+/// What a keyed write found when it claimed its key ([`claim_key`]).
+pub(in crate::tasks) enum Claim {
+    /// Another transaction holds the key: a request with it is still running.
+    InUse,
+    /// The key's outcome, stored and not expired.
+    Stored(StoredKey),
+    /// The viewer keeps as many outcomes as allowed, none of them expired.
+    Full,
+    /// The key is the write's to use (an expired outcome of it is forgotten).
+    Free,
+}
+
+/// Claims the viewer's `key` for this transaction, before the write: taken by another
+/// ([`lock_key`]), or its outcome stored after `cutoff`, or (the expired outcome forgotten)
+/// the viewer at `cap` outcomes even once their expired ones go, or free. PostgreSQL: one
+/// statement (`idempotency_claim`, migration 000050); SQLite, in process: the same steps one
+/// statement each.
+pub(in crate::tasks) async fn claim_key(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    key: &str,
+    cutoff: NaiveDateTime,
+    cap: i64,
+) -> QueryResult<Claim> {
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+    #[derive(QueryableByName)]
+    struct Claimed {
+        #[diesel(sql_type = Text)]
+        claim: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        method: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        path: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        body_hash: Option<String>,
+        #[diesel(sql_type = Nullable<Integer>)]
+        status: Option<i32>,
+        #[diesel(sql_type = Nullable<Text>)]
+        body: Option<String>,
+        #[diesel(sql_type = Nullable<Timestamp>)]
+        created_at: Option<NaiveDateTime>,
+    }
+    let DbConn::Postgres(pg) = conn else {
+        return claim_step_by_step(conn, viewer, key, cutoff, cap).await;
+    };
+    let claimed: Claimed = diesel::sql_query(
+        "SELECT f.claim, (f.stored).* FROM idempotency_claim($1, $2, $3, $4) AS f",
+    )
+    .bind::<Text, _>(key_owner(viewer))
+    .bind::<Text, _>(key)
+    .bind::<Timestamp, _>(cutoff)
+    .bind::<BigInt, _>(cap)
+    .get_result(&mut **pg)
+    .await?;
+    Ok(match claimed {
+        Claimed { claim, .. } if claim == "in_use" => Claim::InUse,
+        Claimed { claim, .. } if claim == "full" => Claim::Full,
+        Claimed {
+            method: Some(method),
+            path: Some(path),
+            body_hash: Some(body_hash),
+            status: Some(status),
+            body: Some(body),
+            created_at: Some(created_at),
+            ..
+        } => Claim::Stored(stored_key((
+            method, path, body_hash, status, body, created_at,
+        ))),
+        _ => Claim::Free,
+    })
+}
+
+/// [`claim_key`] on SQLite.
+async fn claim_step_by_step(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    key: &str,
+    cutoff: NaiveDateTime,
+    cap: i64,
+) -> QueryResult<Claim> {
+    if !lock_key(conn, viewer, key).await? {
+        return Ok(Claim::InUse);
+    }
+    if let Some(stored) = find_key(conn, viewer, key).await? {
+        if stored.created_at >= cutoff {
+            return Ok(Claim::Stored(stored));
+        }
+        forget_key(conn, viewer, key).await?;
+    }
+    if count_keys(conn, viewer).await? >= cap {
+        forget_expired_keys(conn, viewer, cutoff).await?;
+        if count_keys(conn, viewer).await? >= cap {
+            return Ok(Claim::Full);
+        }
+    }
+    Ok(Claim::Free)
+}
+
+/// A stored row as a [`StoredKey`].
+fn stored_key(
+    (method, path, body_hash, status, body, created_at): (
+        String,
+        String,
+        String,
+        i32,
+        String,
+        NaiveDateTime,
+    ),
+) -> StoredKey {
+    StoredKey {
+        request: (method, path, body_hash),
+        outcome: StoredOutcome {
+            status: u16::try_from(status).unwrap_or(500),
+            body,
+        },
+        created_at,
+    }
+}
+
 /// Takes the viewer's key for this transaction; `false` when another transaction holds it
 /// (a request with the same key still running, on any instance).
 ///
@@ -42,11 +161,7 @@ impl StoredKey {
 /// one write transaction at a time (`BEGIN IMMEDIATE`), so a transaction that got this far
 /// is alone; a concurrent request on this instance is refused before it begins (the service
 /// keeps the keys in flight).
-pub(in crate::tasks) async fn lock_key(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    key: &str,
-) -> QueryResult<bool> {
+async fn lock_key(conn: &mut DbConn, viewer: &AuthUser, key: &str) -> QueryResult<bool> {
     #[derive(QueryableByName)]
     struct Locked {
         #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -66,7 +181,7 @@ pub(in crate::tasks) async fn lock_key(
 }
 
 /// The outcome stored for the viewer's `key`, expired or not.
-pub(in crate::tasks) async fn find_key(
+async fn find_key(
     conn: &mut DbConn,
     viewer: &AuthUser,
     key: &str,
@@ -88,24 +203,11 @@ pub(in crate::tasks) async fn find_key(
             .await
             .optional()
     })?;
-    Ok(found.map(
-        |(method, path, body_hash, status, body, created_at)| StoredKey {
-            request: (method, path, body_hash),
-            outcome: StoredOutcome {
-                status: u16::try_from(status).unwrap_or(500),
-                body,
-            },
-            created_at,
-        },
-    ))
+    Ok(found.map(stored_key))
 }
 
 /// Forgets the viewer's `key` (an expired one, about to be used again).
-pub(in crate::tasks) async fn forget_key(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    key: &str,
-) -> QueryResult<()> {
+async fn forget_key(conn: &mut DbConn, viewer: &AuthUser, key: &str) -> QueryResult<()> {
     db_run!(conn, |c| {
         diesel::delete(ik::table.filter(keys_of(viewer)).filter(ik::key.eq(key)))
             .execute(c)
@@ -115,7 +217,7 @@ pub(in crate::tasks) async fn forget_key(
 }
 
 /// How many outcomes the viewer has stored (expired ones not yet pruned included).
-pub(in crate::tasks) async fn count_keys(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<i64> {
+async fn count_keys(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<i64> {
     db_run!(conn, |c| {
         ik::table
             .filter(keys_of(viewer))
@@ -126,7 +228,7 @@ pub(in crate::tasks) async fn count_keys(conn: &mut DbConn, viewer: &AuthUser) -
 }
 
 /// Forgets the viewer's outcomes stored before `cutoff` (expired).
-pub(in crate::tasks) async fn forget_expired_keys(
+async fn forget_expired_keys(
     conn: &mut DbConn,
     viewer: &AuthUser,
     cutoff: NaiveDateTime,

@@ -1,5 +1,5 @@
 //! Manual order and subtasks: the reads a move needs (a group of siblings in order, a task's
-//! children, whether a list is the viewer's) and its writes (a task's new list, parent and
+//! children and subtree, the level a task sits at) and its writes (a task's new list, parent and
 //! position; a renumbered sibling; a subtree's deletion). Each write adds one to the task's
 //! `version`; its journal entry (a tombstone for a deletion) and event are the database's
 //! triggers', inside the caller's unit of work. Each is filtered by `visible_to(viewer)`.
@@ -64,6 +64,60 @@ pub(in crate::tasks) async fn children_of(
             .load(c)
             .await
     })
+}
+
+/// The ids of `root`'s descendants among the viewer's tasks, level by level (children
+/// first), at most `max_depth` + 1 levels down (the rules keep trees `max_depth` deep).
+pub(in crate::tasks) async fn subtree(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    root: i64,
+    max_depth: usize,
+) -> QueryResult<Vec<Vec<i64>>> {
+    let mut levels = Vec::new();
+    let mut current = vec![root];
+    for _ in 0..=max_depth {
+        current = children_of(conn, viewer, &current).await?;
+        if current.is_empty() {
+            break;
+        }
+        levels.push(current.clone());
+    }
+    Ok(levels)
+}
+
+/// The level of a task under `parent` (1: the top level), walking up the viewer's tasks;
+/// `usize::MAX` when the walk meets `moving` (the task being moved: a cycle) or climbs past
+/// `max_depth` + 1 levels (a chain no rule allows); `None` when an ancestor is not the viewer's.
+pub(in crate::tasks) async fn level(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    mut parent: Option<i64>,
+    moving: i64,
+    max_depth: usize,
+) -> QueryResult<Option<usize>> {
+    let mut level = 1;
+    while let Some(above) = parent {
+        if above == moving || level > max_depth + 1 {
+            return Ok(Some(usize::MAX));
+        }
+        let found: Option<Option<i64>> = db_run!(conn, |c| {
+            use crate::db::schema::tasks::dsl::*;
+            tasks
+                .filter(id.eq(above))
+                .filter(visible_to(viewer))
+                .select(parent_id)
+                .first(c)
+                .await
+                .optional()
+        })?;
+        let Some(next) = found else {
+            return Ok(None);
+        };
+        parent = next;
+        level += 1;
+    }
+    Ok(Some(level))
 }
 
 /// The ids of the viewer's completed tasks, in id order.

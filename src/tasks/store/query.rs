@@ -63,6 +63,9 @@ macro_rules! filtered {
             ListFilter::Inbox => q.filter(list_id.is_null()),
             ListFilter::List(wanted) => q.filter(list_id.eq(wanted)),
         };
+        if !query.among_lists.is_empty() {
+            q = q.filter(list_id.eq_any(query.among_lists.clone()));
+        }
         q = match query.parent_id {
             None => q,
             Some(None) => q.filter(parent_id.is_null()),

@@ -70,6 +70,28 @@ pub(in crate::tasks) async fn index(
     })
 }
 
+/// [`index`] under the per-user cap on different tags: `false` (the caller refuses the
+/// write, rolling it back) when `names` bring a tag none of the viewer's tasks had and the
+/// viewer would then have more than `cap` different ones. SQLite's way (`stepwise`);
+/// PostgreSQL's write functions do the same in SQL (`index_task_tags`).
+pub(in crate::tasks) async fn index_under_cap(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    names: &[String],
+    now: NaiveDateTime,
+    cap: u64,
+) -> QueryResult<bool> {
+    let keys: Vec<String> = names.iter().map(|name| tag_key(name)).collect();
+    let new = any_new(conn, viewer, &keys).await?;
+    index(conn, viewer, task_id, names, now).await?;
+    if !new {
+        return Ok(true);
+    }
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    Ok(distinct(conn, viewer).await? <= cap)
+}
+
 /// Whether any of `keys` is a tag none of the viewer's tasks has yet.
 pub(in crate::tasks) async fn any_new(
     conn: &mut DbConn,

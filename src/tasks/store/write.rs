@@ -1,5 +1,10 @@
-//! Task writes: insert (under the per-owner cap), update, set/flip `completed` (deletes,
-//! which take subtrees with them, are `moves`'); each change adds one to the task's
+//! Task writes' statements and the one place a task's fields meet their columns
+//! ([`NewTaskRow`], [`TaskChanges`], which PostgreSQL's write functions are given too:
+//! `folded`): insert (under the per-owner cap), update, set/flip `completed` (deletes, which
+//! take subtrees with them, are `moves`'). SQLite takes a plain write through these
+//! (`stepwise`); PostgreSQL takes it in one function call (`folded`) and comes here only for
+//! what comes back held (a repeating task past its last occurrence). Each change adds one to
+//! the task's
 //! `version` (on PostgreSQL the database's trigger is the authority; SQLite's RETURNING shows
 //! the row before its triggers, so the server writes it). [`lock`] holds a task for a
 //! conditional write. The journal entry and NOTIFY are the database's triggers' (`journal`),
@@ -28,28 +33,33 @@ use crate::tasks::visibility::{owned_by, owner, visible_to};
 /// create's fields meet their columns.
 #[derive(Insertable)]
 #[diesel(table_name = crate::db::schema::tasks)]
-struct NewTaskRow<'a> {
-    user_id: &'a str,
-    title: &'a str,
-    description: Option<&'a str>,
-    completed: bool,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    priority: i16,
-    category: &'a str,
-    due_date: Option<NaiveDateTime>,
-    list_id: Option<i64>,
-    parent_id: Option<i64>,
-    position: String,
-    tags: String,
-    recurrence: Option<&'a str>,
-    time_zone: &'a str,
-    recurrence_start: Option<NaiveDateTime>,
+pub(super) struct NewTaskRow<'a> {
+    pub(super) user_id: &'a str,
+    pub(super) title: &'a str,
+    pub(super) description: Option<&'a str>,
+    pub(super) completed: bool,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) updated_at: NaiveDateTime,
+    pub(super) priority: i16,
+    pub(super) category: &'a str,
+    pub(super) due_date: Option<NaiveDateTime>,
+    pub(super) list_id: Option<i64>,
+    pub(super) parent_id: Option<i64>,
+    pub(super) position: String,
+    pub(super) tags: String,
+    pub(super) recurrence: Option<&'a str>,
+    pub(super) time_zone: &'a str,
+    pub(super) recurrence_start: Option<NaiveDateTime>,
 }
 
 impl<'a> NewTaskRow<'a> {
     /// The row for a validated input, placed at `position` among its siblings.
-    fn new(owner: &'a str, input: &'a NewTask, now: NaiveDateTime, position: String) -> Self {
+    pub(super) fn new(
+        owner: &'a str,
+        input: &'a NewTask,
+        now: NaiveDateTime,
+        position: String,
+    ) -> Self {
         let due_date = input.due_date.map(|d| micros(d).naive_utc());
         NewTaskRow {
             user_id: owner,
@@ -79,22 +89,22 @@ impl<'a> NewTaskRow<'a> {
 /// itself. The one place an update's fields meet their columns.
 #[derive(AsChangeset)]
 #[diesel(table_name = crate::db::schema::tasks)]
-struct TaskChanges<'a> {
-    title: Option<&'a str>,
-    description: Option<Option<&'a str>>,
-    completed: Option<bool>,
-    updated_at: NaiveDateTime,
-    priority: Option<i16>,
-    category: Option<&'a str>,
-    due_date: Option<Option<NaiveDateTime>>,
-    recurrence: Option<Option<&'a str>>,
-    time_zone: Option<&'a str>,
-    recurrence_start: Option<Option<NaiveDateTime>>,
+pub(super) struct TaskChanges<'a> {
+    pub(super) title: Option<&'a str>,
+    pub(super) description: Option<Option<&'a str>>,
+    pub(super) completed: Option<bool>,
+    pub(super) updated_at: NaiveDateTime,
+    pub(super) priority: Option<i16>,
+    pub(super) category: Option<&'a str>,
+    pub(super) due_date: Option<Option<NaiveDateTime>>,
+    pub(super) recurrence: Option<Option<&'a str>>,
+    pub(super) time_zone: Option<&'a str>,
+    pub(super) recurrence_start: Option<Option<NaiveDateTime>>,
     /// The JSON array; the tag index is rewritten with it by the service (`store::tags`).
-    tags: Option<String>,
-    list_id: Option<Option<i64>>,
-    parent_id: Option<Option<i64>>,
-    position: Option<&'a str>,
+    pub(super) tags: Option<String>,
+    pub(super) list_id: Option<Option<i64>>,
+    pub(super) parent_id: Option<Option<i64>>,
+    pub(super) position: Option<&'a str>,
 }
 
 /// What an update does to a repeating task's series, decided by `tasks::series` from the row
@@ -111,7 +121,7 @@ pub(in crate::tasks) struct SeriesWrite {
 }
 
 impl<'a> TaskChanges<'a> {
-    fn new(patch: &'a TaskPatch, series: &SeriesWrite, now: NaiveDateTime) -> Self {
+    pub(super) fn new(patch: &'a TaskPatch, series: &SeriesWrite, now: NaiveDateTime) -> Self {
         let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
         let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
         TaskChanges {
@@ -141,10 +151,10 @@ impl<'a> TaskChanges<'a> {
 /// Inserts a task for `viewer` at `position` among its siblings (`tasks::tree::room_at_end`)
 /// (its journal entry and event are the database's), only while they own fewer
 /// than `cap` tasks; `None` at the cap. The count and the insert share the unit's transaction
-/// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade). On
-/// PostgreSQL, READ COMMITTED would let two concurrent creates see the same count, so the
-/// caller must hold the owner's placement lock (`store::locks::lock_owner`; SQLite needs
-/// none, as it runs one write transaction at a time).
+/// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade; SQLite runs
+/// one write transaction at a time, so needs no lock). PostgreSQL's creates are
+/// `task_create`'s (`folded`), which counts under the owner's placement lock: READ COMMITTED
+/// would let two concurrent creates see the same count.
 pub(in crate::tasks) async fn insert(
     conn: &mut DbConn,
     viewer: &AuthUser,

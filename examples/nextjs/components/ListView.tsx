@@ -1,0 +1,234 @@
+"use client";
+// One list's tasks (or the inbox's): add, edit, complete, delete, drag to reorder (moveTask),
+// subtasks, tags with a tag filter, due dates and repeating tasks.
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { taskTree, type Task, type TaskNode } from "@/lib/store";
+import { useStore } from "./Workspace";
+import { TaskEditor } from "./TaskEditor";
+import { dueLabel, repeatLabel } from "./dates";
+
+export function ListView({ listId }: { listId: string | null }) {
+  const { store, view } = useStore();
+  const router = useRouter();
+  const [tag, setTag] = useState<string | null>(null);
+  const list = listId === null ? null : view.lists.find((l) => l.id === listId);
+
+  if (listId !== null && !list) {
+    return (
+      <section className="list">
+        <h1>List not found</h1>
+        <p className="muted">It may have been deleted.</p>
+      </section>
+    );
+  }
+
+  const tree = taskTree(view.tasks, listId);
+  const inList = [...view.tasks.values()].filter((t) => t.listId === listId);
+  const tags = [...new Set(inList.flatMap((t) => t.tags.map((name) => name.toLowerCase())))].sort();
+  const filtered = tag
+    ? flatten(tree).filter((t) => t.tags.some((name) => name.toLowerCase() === tag))
+    : null;
+
+  function addTask(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const input = event.currentTarget.elements.namedItem("title") as HTMLInputElement;
+    const title = input.value.trim();
+    if (title) store.createTask({ title, listId });
+    input.value = "";
+  }
+
+  function deleteList() {
+    if (list && confirm(`Delete the list “${list.name}” and its tasks?`)) {
+      store.deleteList(list.id);
+      router.replace("/lists/inbox");
+    }
+  }
+
+  return (
+    <section className="list" aria-label={list?.name ?? "Inbox"}>
+      <header className="list-header">
+        <h1>{list?.name ?? "Inbox"}</h1>
+        {/*
+          SHARING (issue 29) goes here: a "Share" button that makes an invite link, and the
+          list's members. The server has no sharing yet, so nothing is shown.
+        */}
+        {list && (
+          <button className="danger" onClick={deleteList}>
+            Delete list
+          </button>
+        )}
+      </header>
+      <form className="add-task" onSubmit={addTask}>
+        <input name="title" placeholder="Add a task" aria-label="New task title" maxLength={200} />
+        <button className="primary" type="submit">
+          Add
+        </button>
+      </form>
+      {tags.length > 0 && (
+        <div className="tag-filter" role="group" aria-label="Filter by tag">
+          <button aria-pressed={tag === null} onClick={() => setTag(null)}>
+            All
+          </button>
+          {tags.map((name) => (
+            <button key={name} aria-pressed={tag === name} onClick={() => setTag(name)}>
+              #{name}
+            </button>
+          ))}
+        </div>
+      )}
+      {filtered ? (
+        <ul className="tasks" data-testid="tasks">
+          {filtered.map((task) => (
+            <TaskRow key={task.id} task={task} siblings={[]} depth={0}>
+              {null}
+            </TaskRow>
+          ))}
+        </ul>
+      ) : (
+        <TaskLevel nodes={tree} depth={0} />
+      )}
+      {tree.length === 0 && <p className="muted empty">No tasks yet.</p>}
+    </section>
+  );
+}
+
+function flatten(nodes: TaskNode[]): Task[] {
+  return nodes.flatMap((node) => [node.task, ...flatten(node.children)]);
+}
+
+function TaskLevel({ nodes, depth }: { nodes: TaskNode[]; depth: number }) {
+  if (nodes.length === 0) return null;
+  const siblings = nodes.map((node) => node.task.id);
+  return (
+    <ul className={depth === 0 ? "tasks" : "subtasks"} data-testid={depth === 0 ? "tasks" : undefined}>
+      {nodes.map((node) => (
+        <TaskRow key={node.task.id} task={node.task} siblings={siblings} depth={depth}>
+          <TaskLevel nodes={node.children} depth={depth + 1} />
+        </TaskRow>
+      ))}
+    </ul>
+  );
+}
+
+/** The task being dragged and its group (its parent), shared by the rows of one page. */
+let dragging: { id: string; group: string } | null = null;
+
+function TaskRow({
+  task,
+  siblings,
+  depth,
+  children,
+}: {
+  task: Task;
+  siblings: string[];
+  depth: number;
+  children: React.ReactNode;
+}) {
+  const { store, view } = useStore();
+  const [editing, setEditing] = useState(false);
+  const [addingSubtask, setAddingSubtask] = useState(false);
+  const [dropTarget, setDropTarget] = useState(false);
+  const unsaved = view.unsaved.has(task.id);
+  const saved = !task.id.startsWith("tmp-");
+  const canDrag = saved && siblings.length > 1;
+  const group = task.parentId ?? "top";
+  const sameGroup = () => dragging !== null && dragging.group === group && dragging.id !== task.id;
+
+  function addSubtask(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const input = event.currentTarget.elements.namedItem("title") as HTMLInputElement;
+    const title = input.value.trim();
+    if (title) store.createTask({ title, parentId: task.id });
+    input.value = "";
+    setAddingSubtask(false);
+  }
+
+  function drop() {
+    setDropTarget(false);
+    if (!dragging || !sameGroup()) return;
+    const from = siblings.indexOf(dragging.id);
+    const to = siblings.indexOf(task.id);
+    if (from < 0 || to < 0) return;
+    // Dropped on a row below: it goes just below that row; above: just above it.
+    store.moveTask(dragging.id, from < to ? { afterId: task.id } : { beforeId: task.id });
+    dragging = null;
+  }
+
+  return (
+    <li className={`task${task.completed ? " done" : ""}${unsaved ? " unsaved" : ""}`} data-task-id={task.id}>
+      <div
+        className={`row${dropTarget ? " drop" : ""}`}
+        data-testid="task-row"
+        draggable={canDrag}
+        onDragStart={(event) => {
+          dragging = { id: task.id, group };
+          event.dataTransfer.effectAllowed = "move";
+          event.dataTransfer.setData("text/plain", task.title);
+        }}
+        onDragEnd={() => (dragging = null)}
+        onDragOver={(event) => {
+          if (sameGroup()) {
+            event.preventDefault();
+            setDropTarget(true);
+          }
+        }}
+        onDragLeave={() => setDropTarget(false)}
+        onDrop={(event) => {
+          event.preventDefault();
+          drop();
+        }}
+      >
+        {canDrag && <span className="handle" aria-hidden title="Drag to reorder">⋮⋮</span>}
+        <input
+          type="checkbox"
+          checked={task.completed}
+          disabled={!saved}
+          aria-label={`Complete ${task.title}`}
+          onChange={(event) => store.setCompleted(task.id, event.target.checked)}
+        />
+        <div className="body">
+          <span className="title">{task.title}</span>
+          {task.description && <span className="description">{task.description}</span>}
+          <span className="meta">
+            {task.dueDate && (
+              <time dateTime={task.dueDate} className="due" data-testid="due">
+                {dueLabel(task.dueDate)}
+              </time>
+            )}
+            {task.recurrence && <span className="repeat">↻ {repeatLabel(task.recurrence)}</span>}
+            {task.tags.map((name) => (
+              <span key={name} className="tag">
+                #{name}
+              </span>
+            ))}
+            {unsaved && <span className="saving">saving…</span>}
+          </span>
+        </div>
+        {saved && (
+          <span className="actions">
+            {depth < 2 && (
+              <button onClick={() => setAddingSubtask(!addingSubtask)} aria-label={`Add a subtask to ${task.title}`}>
+                + Subtask
+              </button>
+            )}
+            <button onClick={() => setEditing(!editing)} aria-label={`Edit ${task.title}`}>
+              Edit
+            </button>
+            <button className="danger" onClick={() => store.deleteTask(task.id)} aria-label={`Delete ${task.title}`}>
+              Delete
+            </button>
+          </span>
+        )}
+      </div>
+      {editing && <TaskEditor task={task} onDone={() => setEditing(false)} />}
+      {addingSubtask && (
+        <form className="add-task sub" onSubmit={addSubtask}>
+          <input name="title" placeholder="Subtask" aria-label={`Subtask of ${task.title}`} autoFocus maxLength={200} />
+          <button type="submit">Add</button>
+        </form>
+      )}
+      {children}
+    </li>
+  );
+}

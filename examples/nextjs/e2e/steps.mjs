@@ -1,0 +1,306 @@
+// @ts-check
+// The story the browser test tells, step by step, as Alice and Bob would use the app.
+import { apiAs, equal, guard, screenshot, Steps } from "./support.mjs";
+
+/** @typedef {import("playwright-core").Browser} Browser */
+/** @typedef {import("playwright-core").BrowserContext} BrowserContext */
+/** @typedef {import("playwright-core").Page} Page */
+
+const PASSWORD = "correct horse battery";
+/** Browsers in Berlin: a due day means 09:00 there, 08:00 UTC in winter. */
+const CONTEXT = { timezoneId: "Europe/Berlin", locale: "en-GB", viewport: { width: 1180, height: 820 } };
+
+/**
+ * @param {Browser} browser
+ * @param {{ app: string, api: string }} urls
+ * @param {Steps} steps
+ */
+export async function story(browser, urls, steps) {
+  const run = Date.now().toString(36);
+  const alice = { email: `alice-${run}@example.com`, name: "Alice" };
+  const bob = { email: `bob-${run}@example.com`, name: "Bob" };
+
+  const aliceContext = await browser.newContext(CONTEXT);
+  const bobContext = await browser.newContext(CONTEXT);
+  guard.watch(aliceContext, "Alice");
+  guard.watch(bobContext, "Bob");
+  const a = await aliceContext.newPage();
+  const b = await bobContext.newPage();
+  const aliceApi = apiAs(aliceContext, urls);
+  /** @type {Record<string, string>} the ids of Alice's tasks, by title */
+  const ids = {};
+  let listId = "";
+
+  await steps.run("Alice and Bob sign up", async () => {
+    await signUp(a, urls.app, alice, "sign-up");
+    await signUp(b, urls.app, bob);
+    await expectText(a, "signed-in-as", alice.email);
+    await expectText(b, "signed-in-as", bob.email);
+    await expectStatus(a, "Live · all changes saved");
+    await screenshot(a, "inbox-empty");
+  }, [a, b]);
+
+  await steps.run("Alice creates a list and adds tasks", async () => {
+    await a.getByLabel("New list name").fill("Trip to Lisbon");
+    await a.getByLabel("New list name").press("Enter");
+    await a.getByRole("link", { name: "Trip to Lisbon" }).click();
+    await a.getByRole("heading", { name: "Trip to Lisbon" }).waitFor();
+    listId = a.url().split("/").pop() ?? "";
+    for (const title of ["Book flights", "Pack bags", "Buy sunscreen"]) {
+      await a.getByLabel("New task title").fill(title);
+      await a.getByLabel("New task title").press("Enter");
+    }
+    await expectOrder(a, ["Book flights", "Pack bags", "Buy sunscreen"]);
+    await expectStatus(a, "Live · all changes saved");
+    const { list } = await aliceApi(`query($id: ID!) { list(id: $id) { name tasks { id title } } }`, { id: listId });
+    for (const task of list.tasks) ids[task.title] = task.id;
+    // Inside a list its manual order is the default order (no `sort` given).
+    equal(list.tasks.map((/** @type {any} */ t) => t.title), ["Book flights", "Pack bags", "Buy sunscreen"], "the list's tasks on the server");
+  }, [a]);
+
+  await steps.run("Alice reorders two tasks by dragging", async () => {
+    await row(a, "Buy sunscreen").dragTo(row(a, "Book flights"));
+    await expectOrder(a, ["Buy sunscreen", "Book flights", "Pack bags"]);
+    await expectStatus(a, "Live · all changes saved");
+    const { list } = await aliceApi(`query($id: ID!) { list(id: $id) { tasks(parentId: null) { title } } }`, { id: listId });
+    equal(list.tasks.map((/** @type {any} */ t) => t.title), ["Buy sunscreen", "Book flights", "Pack bags"], "the order on the server");
+    await screenshot(a, "list-reordered");
+  }, [a]);
+
+  await steps.run("Alice adds a subtask and tags", async () => {
+    await a.getByRole("button", { name: "Add a subtask to Pack bags" }).click();
+    await a.getByLabel("Subtask of Pack bags").fill("Passport");
+    await a.getByLabel("Subtask of Pack bags").press("Enter");
+    await a.locator('[data-task-id] .subtasks [data-testid="task-row"]', { hasText: "Passport" }).waitFor();
+    await a.getByRole("button", { name: "Edit Buy sunscreen" }).click();
+    await a.getByRole("form", { name: "Edit Buy sunscreen" }).getByLabel("Tags").fill("shopping, summer");
+    await screenshot(a, "task-editor");
+    await a.getByRole("form", { name: "Edit Buy sunscreen" }).getByRole("button", { name: "Save" }).click();
+    await a.getByRole("button", { name: "Edit Book flights" }).click();
+    await a.getByRole("form", { name: "Edit Book flights" }).getByLabel("Tags").fill("summer");
+    await a.getByRole("form", { name: "Edit Book flights" }).getByRole("button", { name: "Save" }).click();
+    await expectStatus(a, "Live · all changes saved");
+    await a.getByRole("button", { name: "#shopping" }).click();
+    await expectOrder(a, ["Buy sunscreen"]);
+    await screenshot(a, "tag-filter");
+    await a.getByRole("button", { name: "#summer" }).click();
+    await expectOrder(a, ["Buy sunscreen", "Book flights"]);
+    await a.getByRole("button", { name: "All", exact: true }).click();
+    const data = await aliceApi(`query($id: ID!) { list(id: $id) { tasks(tags: ["summer"]) { title tags } }
+      task(id: "${ids["Pack bags"]}") { subtasks { title listId } } }`, { id: listId });
+    equal(data.list.tasks.map((/** @type {any} */ t) => t.title).sort(), ["Book flights", "Buy sunscreen"], "tasks tagged summer");
+    equal(data.task.subtasks, [{ title: "Passport", listId }], "Pack bags' subtasks");
+  }, [a]);
+
+  await steps.run("Alice creates a repeating task and completes it: its due date moves on", async () => {
+    await a.getByLabel("New task title").fill("Water the plants");
+    await a.getByLabel("New task title").press("Enter");
+    await a.getByRole("button", { name: "Edit Water the plants" }).click();
+    const editor = a.getByRole("form", { name: "Edit Water the plants" });
+    await editor.getByLabel("Due").fill("2030-01-10");
+    await editor.getByLabel("Repeat").selectOption({ label: "Every day" });
+    await editor.getByRole("button", { name: "Save" }).click();
+    await expectDue(a, "Water the plants", "2030-01-10T08:00:00");
+    await expectStatus(a, "Live · all changes saved");
+    await a.getByLabel("Complete Water the plants").check();
+    await expectDue(a, "Water the plants", "2030-01-11T08:00:00");
+    await expectStatus(a, "Live · all changes saved");
+    const { list } = await aliceApi(`query($id: ID!) { list(id: $id) { tasks(search: "plants") { id completed dueDate recurrence timeZone version } } }`, { id: listId });
+    const [plants] = list.tasks;
+    ids["Water the plants"] = plants.id;
+    equal(
+      [plants.completed, plants.dueDate, plants.recurrence, plants.timeZone],
+      [false, "2030-01-11T08:00:00.000000Z", "FREQ=DAILY", "Europe/Berlin"],
+      "the repeating task after one completion",
+    );
+    await screenshot(a, "repeating-task");
+  }, [a]);
+
+  await shareListByInviteLink(steps, { alice: a, bob: b, urls, listId });
+
+  // A second device of Alice's, signed in apart, sees her changes live (no reload).
+  const aliceOther = await browser.newContext(CONTEXT);
+  guard.watch(aliceOther, "Alice's second device");
+  const a2 = await aliceOther.newPage();
+  let a2Sockets = 0;
+  a2.on("websocket", (socket) => {
+    if (socket.url().endsWith("/graphql")) a2Sockets++;
+  });
+
+  await steps.run("Alice's other device sees a new task appear live", async () => {
+    await signIn(a2, urls.app, alice);
+    await a2.getByRole("link", { name: "Trip to Lisbon" }).click();
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants"]);
+    await expectStatus(a2, "Live · all changes saved");
+    await a.getByLabel("New task title").fill("Call the hotel");
+    await a.getByLabel("New task title").press("Enter");
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Call the hotel"]);
+    await screenshot(a2, "second-device-live");
+  }, [a, a2]);
+
+  await steps.run("Alice edits and deletes; the other device follows", async () => {
+    await a.getByRole("button", { name: "Edit Call the hotel" }).click();
+    const editor = a.getByRole("form", { name: "Edit Call the hotel" });
+    await editor.getByLabel("Title").fill("Call the hotel about late check-in");
+    await editor.getByRole("button", { name: "Save" }).click();
+    await row(a2, "Call the hotel about late check-in").waitFor();
+    await a.getByRole("button", { name: "Delete Call the hotel about late check-in" }).click();
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants"]);
+  }, [a, a2]);
+
+  await steps.run("Bob sees none of Alice's lists and keeps his own", async () => {
+    await b.reload();
+    await expectStatus(b, "Live · all changes saved");
+    if ((await b.getByRole("link", { name: "Trip to Lisbon" }).count()) !== 0) {
+      throw new Error("Bob sees Alice's list");
+    }
+    await b.getByLabel("New task title").fill("Bob's own task");
+    await b.getByLabel("New task title").press("Enter");
+    await expectOrder(b, ["Bob's own task"]);
+    await expectStatus(b, "Live · all changes saved");
+    await screenshot(b, "bob-inbox");
+  }, [b]);
+
+  await steps.run("Offline: Alice completes a task, comes back, the server has exactly one completion", async () => {
+    const before = await taskState(aliceApi, ids["Water the plants"]);
+    await guard.expecting(/ERR_INTERNET_DISCONNECTED|WebSocket|Failed to load resource/, async () => {
+      await aliceContext.setOffline(true);
+      await expectStatus(a, "Offline");
+      await a.getByLabel("Complete Water the plants").check();
+      await expectStatus(a, "Offline · 1 change waiting");
+      await screenshot(a, "offline-change-waiting");
+      // Nothing reached the server while offline.
+      equal(await taskState(aliceApi, ids["Water the plants"]), before, "the task while Alice is offline");
+      await aliceContext.setOffline(false);
+      await expectStatus(a, "Live · all changes saved");
+    });
+    const after = await taskState(aliceApi, ids["Water the plants"]);
+    equal(
+      [after.version, after.dueDate, after.completed],
+      [before.version + 1, "2030-01-12T08:00:00.000000Z", false],
+      "one completion: one version more, one occurrence on",
+    );
+    await expectDue(a, "Water the plants", "2030-01-12T08:00:00");
+    await expectDue(a2, "Water the plants", "2030-01-12T08:00:00");
+  }, [a, a2]);
+
+  await steps.run("A write whose answer is lost is retried with its key and done once", async () => {
+    // The first attempt reaches the server, which creates the task; its answer never reaches
+    // the browser. The app sends it again with the same idempotency key.
+    let lost = 0;
+    await a.route(`${urls.api}/graphql`, async (route) => {
+      if (lost === 0 && route.request().postData()?.includes("mutation CreateTask")) {
+        lost++;
+        await route.fetch();
+        await route.abort("connectionreset");
+      } else {
+        await route.fallback();
+      }
+    });
+    await guard.expecting(/\/graphql \(net::ERR_CONNECTION_RESET\)|Failed to load resource/, async () => {
+      await a.getByLabel("New task title").fill("Buy a phrasebook");
+      await a.getByLabel("New task title").press("Enter");
+      await expectStatus(a, "Live · all changes saved");
+    });
+    await a.unroute(`${urls.api}/graphql`);
+    equal(lost, 1, "answers lost");
+    const { list } = await aliceApi(`query($id: ID!) { list(id: $id) { tasks(search: "phrasebook") { title } } }`, { id: listId });
+    equal(list.tasks.length, 1, "tasks created by the write and its retry");
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Buy a phrasebook"]);
+    await screenshot(a, "list-final");
+  }, [a, a2]);
+
+  await steps.run("A live socket outlives its token: closed with 4401, opened again, still live", async () => {
+    // The app's JWTs live 20 s here (AUTH_JWT_LIFETIME), and todo-api ends a socket when its
+    // token does: Alice's second device has had, or soon has, its socket closed with 4401.
+    const deadline = Date.now() + 45_000;
+    while (a2Sockets < 2) {
+      if (Date.now() > deadline) throw new Error("the socket was never closed and opened again");
+      await a2.waitForTimeout(250);
+    }
+    await a2.locator('[data-testid="sync-status"][data-last-close="4401"]').waitFor();
+    await expectStatus(a2, "Live · all changes saved");
+    await a.getByLabel("New task title").fill("Learn some Portuguese");
+    await a.getByLabel("New task title").press("Enter");
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Buy a phrasebook", "Learn some Portuguese"]);
+  }, [a, a2]);
+
+  await aliceOther.close();
+  await aliceContext.close();
+  await bobContext.close();
+}
+
+/**
+ * SHARING (issue 29): Alice shares "Trip to Lisbon" by an invite link, Bob opens it, adds a
+ * task, and Alice sees it appear without reloading. The server has no list sharing yet; when
+ * it has, write this step here (Alice: the list's Share button → the invite link; Bob: open it
+ * and accept; Bob adds "Find a good fado bar"; Alice's page shows it without a reload) and
+ * replace the skip with `steps.run(…, body, [alice, bob])`.
+ * @param {Steps} steps
+ * @param {{ alice: Page, bob: Page, urls: { app: string, api: string }, listId: string }} _pages
+ */
+async function shareListByInviteLink(steps, _pages) {
+  steps.skip("Alice shares the list by invite link; Bob adds a task she sees live", "waits for list sharing in the server (issue 29)");
+}
+
+/** @param {Page} page @param {string} app @param {{ email: string, name: string }} who @param {string} [shot] */
+async function signUp(page, app, who, shot) {
+  await page.goto(`${app}/`);
+  await page.getByRole("link", { name: "Create an account" }).click();
+  await page.getByLabel("Name").fill(who.name);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  if (shot) await screenshot(page, shot);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.waitForURL("**/lists/inbox");
+}
+
+/** @param {Page} page @param {string} app @param {{ email: string }} who */
+async function signIn(page, app, who) {
+  await page.goto(`${app}/`);
+  await page.waitForURL("**/sign-in");
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await screenshot(page, "sign-in");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL("**/lists/inbox");
+}
+
+/** @param {Page} page @param {string} title */
+function row(page, title) {
+  return page.locator('[data-testid="task-row"]', { has: page.getByText(title, { exact: true }) });
+}
+
+/** The top-level titles shown, in order, until they are `titles` (5 s at most). @param {Page} page @param {string[]} titles */
+async function expectOrder(page, titles) {
+  const shown = () =>
+    page.locator('[data-testid="tasks"] > li > [data-testid="task-row"] .title').allTextContents();
+  const deadline = Date.now() + 5000;
+  let last = await shown();
+  while (JSON.stringify(last) !== JSON.stringify(titles)) {
+    if (Date.now() > deadline) throw new Error(`tasks shown: ${JSON.stringify(last)}, expected ${JSON.stringify(titles)}`);
+    await page.waitForTimeout(50);
+    last = await shown();
+  }
+}
+
+/** @param {Page} page @param {string} title @param {string} instant the start of the `dateTime` */
+async function expectDue(page, title, instant) {
+  await row(page, title).locator(`time[datetime^="${instant}"]`).waitFor({ timeout: 5000 });
+}
+
+/** @param {Page} page @param {string} text */
+async function expectStatus(page, text) {
+  await page.getByTestId("sync-status").filter({ hasText: text }).waitFor({ timeout: 10_000 });
+}
+
+/** @param {Page} page @param {string} testId @param {string} text */
+async function expectText(page, testId, text) {
+  await page.getByTestId(testId).filter({ hasText: text }).waitFor();
+}
+
+/** @param {(query: string, variables?: Record<string, unknown>) => Promise<any>} api @param {string} id */
+async function taskState(api, id) {
+  const { task } = await api(`query($id: ID!) { task(id: $id) { version dueDate completed completedAt } }`, { id });
+  return task;
+}

@@ -1,0 +1,193 @@
+//! SQLite's way through the plain task writes (`folded`): the same checks and writes as
+//! PostgreSQL's write functions, in the same order, to the same outcomes, one statement at a
+//! time. SQLite runs in process (a statement costs no round trip) and one write transaction
+//! at a time (`BEGIN IMMEDIATE`), so it needs neither the functions nor the owner's locks.
+//!
+//! It must not decide what a rule says (the limits come from the service), only check it.
+
+use chrono::NaiveDateTime;
+
+use super::journal::{Written, prune_tombstones};
+use super::moves::{delete_all, level, subtree};
+use super::order::group_end;
+use super::outcome::{Changed, Created, Limits, Outcome, Refusal};
+use super::query::find;
+use super::tags::index_under_cap;
+use super::write::{SeriesWrite, insert, set_completed, toggle, update as write_update};
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::tasks::model::{NewTask, Precondition, Task, TaskPatch, TaskRow};
+use crate::tasks::position;
+
+/// One of the viewer's tasks, for a write conditional on `expect`: `Ok(None)` when there is no
+/// such task, a refusal when the precondition does not hold.
+async fn held(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    expect: &Precondition,
+) -> Outcome<Option<TaskRow>> {
+    let Some(row) = find(conn, viewer, task_id).await? else {
+        return Ok(Ok(None));
+    };
+    if Task::from(row.clone()).satisfies(expect) {
+        Ok(Ok(Some(row)))
+    } else {
+        Ok(Err(Refusal::Stale(Box::new(row))))
+    }
+}
+
+/// `folded::create` on SQLite.
+pub(super) async fn create(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    input: &NewTask,
+    at: Option<&str>,
+    now: NaiveDateTime,
+    limits: Limits,
+) -> Outcome<Created> {
+    if let Some(list) = input.list_id
+        && super::lists::find(conn, viewer, list).await?.is_none()
+    {
+        return Ok(Err(Refusal::ListMissing));
+    }
+    let mut list = input.list_id;
+    if let Some(parent_id) = input.parent_id {
+        let Some(parent) = find(conn, viewer, parent_id).await? else {
+            return Ok(Err(Refusal::ParentMissing));
+        };
+        let parent = Task::from(parent);
+        let Some(level) = level(conn, viewer, parent.parent_id, 0, limits.depth).await? else {
+            return Ok(Err(Refusal::ParentMissing));
+        };
+        if level >= limits.depth {
+            return Ok(Err(Refusal::TooDeep {
+                parent: parent_id,
+                level,
+            }));
+        }
+        if let Some(named) = input.list_id
+            && Some(named) != parent.list_id
+        {
+            return Ok(Err(Refusal::NotParentsList { list: named }));
+        }
+        list = parent.list_id;
+    }
+    let position = match at {
+        Some(at) => at.to_owned(),
+        None => {
+            let end = group_end(conn, viewer, list, input.parent_id).await?;
+            match position::between(end.as_deref(), None).filter(|p| !position::too_long(p)) {
+                Some(key) => key,
+                None => return Ok(Ok(Created::NeedsRoom)),
+            }
+        }
+    };
+    // A subtask goes into its parent's list.
+    let placed;
+    let input = if list == input.list_id {
+        input
+    } else {
+        placed = NewTask {
+            list_id: list,
+            ..input.clone()
+        };
+        &placed
+    };
+    let Some(written) = insert(conn, viewer, input, position, now, limits.tasks).await? else {
+        return Ok(Err(Refusal::TaskCap));
+    };
+    if let Some(tags) = &input.tags
+        && !index_under_cap(conn, viewer, written.row.id, tags, now, limits.tags).await?
+    {
+        return Ok(Err(Refusal::TagCap));
+    }
+    Ok(Ok(Created::Done(Box::new(written))))
+}
+
+/// `folded::complete` on SQLite.
+pub(super) async fn complete(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    value: Option<bool>,
+    expect: &Precondition,
+    now: NaiveDateTime,
+) -> Outcome<Option<Changed>> {
+    let row = match held(conn, viewer, task_id, expect).await? {
+        Ok(Some(row)) => row,
+        Ok(None) => return Ok(Ok(None)),
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let task = Task::from(row.clone());
+    let completing = value.unwrap_or(true) && !task.completed;
+    if completing && task.recurrence.is_some() && task.due_date.is_some() {
+        return Ok(Ok(Some(Changed::Pending(Some(row)))));
+    }
+    let written = match value {
+        None => toggle(conn, viewer, task_id, now).await?,
+        Some(value) => set_completed(conn, viewer, task_id, value, now).await?,
+    };
+    Ok(Ok(written.map(Changed::Done)))
+}
+
+/// `folded::update` on SQLite: reads the row only when the precondition or the series will
+/// need it (a move reads it itself), and leaves the rest to the service.
+pub(super) async fn update(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    (patch, expect): (&TaskPatch, &Precondition),
+) -> Outcome<Option<Changed>> {
+    if *expect == Precondition::None && !patch.touches_series() {
+        return Ok(Ok(Some(Changed::Pending(None))));
+    }
+    Ok(held(conn, viewer, task_id, expect)
+        .await?
+        .map(|row| row.map(|row| Changed::Pending(Some(row)))))
+}
+
+/// `folded::update_planned` on SQLite.
+pub(super) async fn update_planned(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    (patch, series): (&TaskPatch, &SeriesWrite),
+    now: NaiveDateTime,
+    tag_cap: u64,
+) -> Outcome<Option<Written>> {
+    let written = write_update(conn, viewer, task_id, (patch, series), now).await?;
+    if let (Some(_), Some(tags)) = (&written, &patch.tags)
+        && !index_under_cap(conn, viewer, task_id, tags, now, tag_cap).await?
+    {
+        return Ok(Err(Refusal::TagCap));
+    }
+    Ok(Ok(written))
+}
+
+/// `folded::delete` on SQLite.
+pub(super) async fn delete(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    expect: &Precondition,
+    (before, keep): (NaiveDateTime, i64),
+    max_depth: usize,
+) -> Outcome<Option<Vec<(i64, Option<i64>)>>> {
+    match held(conn, viewer, task_id, expect).await? {
+        Ok(Some(_)) => {}
+        Ok(None) => return Ok(Ok(None)),
+        Err(refused) => return Ok(Err(refused)),
+    }
+    // Deepest first, the task last: the order its events go out in.
+    let mut ids: Vec<i64> = subtree(conn, viewer, task_id, max_depth)
+        .await?
+        .into_iter()
+        .rev()
+        .flatten()
+        .collect();
+    ids.push(task_id);
+    let deleted = delete_all(conn, viewer, &ids).await?;
+    prune_tombstones(conn, viewer, before, keep).await?;
+    Ok(Ok(Some(deleted)))
+}
