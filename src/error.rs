@@ -12,12 +12,14 @@ use utoipa::ToSchema;
 
 mod field;
 mod rate_limited;
+mod sharing;
 
 pub use crate::idempotency::IdempotencyError;
 pub use crate::ops::slots::ConnectionLimit;
 use crate::tasks::task::Task;
 pub use field::FieldError;
 pub use rate_limited::RateLimited;
+pub use sharing::SharingError;
 
 /// Result of a service function.
 pub type AppResult<T> = Result<T, AppError>;
@@ -184,6 +186,9 @@ pub enum AppError {
     /// 400: a conditional header that is not one (`If-Match: v1`, an unterminated tag).
     #[error("malformed {0} header")]
     MalformedHeader(&'static str),
+    /// 403, 404 or 409 about a shared list (issue 29).
+    #[error(transparent)]
+    Sharing(#[from] SharingError),
     /// 500: a bug or an unexpected database answer. The text is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -226,6 +231,7 @@ impl AppError {
             }
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::MalformedHeader(_) => StatusCode::BAD_REQUEST,
+            AppError::Sharing(e) => e.status(),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -294,6 +300,7 @@ impl AppError {
             AppError::MalformedHeader(name) => format!(
                 "Malformed {name} header: expected `*` or quoted entity-tags such as \"12-3\""
             ),
+            AppError::Sharing(e) => e.message(),
             AppError::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -362,6 +369,7 @@ impl IntoResponse for AppError {
                     AppError::ListLimitReached(_) => Some("LIMIT_EXCEEDED"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),
                     AppError::Idempotency(e) => e.code(),
+                    AppError::Sharing(e) => Some(e.code()),
                     _ => None,
                 };
                 let body = Detail {

@@ -132,6 +132,10 @@ impl AppState {
         .with_task_cap(config.operations.max_tasks_per_user)
         .with_tag_cap(config.operations.max_tags_per_user)
         .with_list_cap(config.operations.max_lists_per_user)
+        .with_sharing_caps(
+            config.operations.max_members_per_list,
+            config.operations.max_invites_per_list,
+        )
         .with_idempotency(
             config.realtime.idempotency_key_retention,
             config.realtime.max_idempotency_keys_per_user,

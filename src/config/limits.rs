@@ -174,6 +174,19 @@ pub struct LimitsArgs {
           value_parser = check::at_least_one::<u64>("a number of lists"), global = true)]
     pub max_lists_per_user: Parsed<u64>,
 
+    /// Most members one shared list may have besides its owner (issue 29); adding one more
+    /// (directly or by an invite link) is refused with 409 `LIMIT_EXCEEDED` (REST) /
+    /// LIMIT_EXCEEDED (GraphQL).
+    #[arg(long, env = "MAX_MEMBERS_PER_LIST", default_value = "50",
+          value_parser = check::at_least_one::<u64>("a number of members"), global = true)]
+    pub max_members_per_list: Parsed<u64>,
+
+    /// Most invite links one list may have that are neither revoked nor expired (issue 29);
+    /// creating one more is refused with 409 `LIMIT_EXCEEDED` / LIMIT_EXCEEDED.
+    #[arg(long, env = "MAX_INVITES_PER_LIST", default_value = "20",
+          value_parser = check::at_least_one::<u64>("a number of invites"), global = true)]
+    pub max_invites_per_list: Parsed<u64>,
+
     /// REST: refuse a `PUT`, `DELETE` or `PATCH …/complete` without `If-Match` (428
     /// Precondition Required), so that no client can overwrite a change it has not seen. Off:
     /// `If-Match` is optional, as the FastAPI contract has it.

@@ -84,6 +84,10 @@ pub struct Operations {
     pub max_tags_per_user: u64,
     /// Most lists per user.
     pub max_lists_per_user: u64,
+    /// Most members per shared list (besides its owner).
+    pub max_members_per_list: u64,
+    /// Most live invite links per list.
+    pub max_invites_per_list: u64,
     /// REST writes without `If-Match` are refused (428).
     pub require_if_match: bool,
     /// Longest `/readyz` waits for the database before answering 503.
@@ -147,6 +151,8 @@ impl Settings {
             max_tasks_per_user: limits.max_tasks_per_user.get()?,
             max_tags_per_user: limits.max_tags_per_user.get()?,
             max_lists_per_user: limits.max_lists_per_user.get()?,
+            max_members_per_list: limits.max_members_per_list.get()?,
+            max_invites_per_list: limits.max_invites_per_list.get()?,
             require_if_match: limits.require_if_match.get()?,
             ready_timeout: self.database.ready_timeout.get()?,
         })

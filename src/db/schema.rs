@@ -100,4 +100,25 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(tasks, task_tags);
+diesel::table! {
+    list_members (list_id, user_id) {
+        list_id -> BigInt,
+        user_id -> Text,
+        role -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    list_invites (token_hash) {
+        token_hash -> Text,
+        list_id -> BigInt,
+        role -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked -> Bool,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(tasks, task_tags, task_lists, list_members);

@@ -6,7 +6,7 @@
 
 use async_graphql::Response;
 
-use crate::error::{AppError, AuthFailure, ConnectionLimit, IdempotencyError};
+use crate::error::{AppError, AuthFailure, ConnectionLimit, IdempotencyError, SharingError};
 
 /// A GraphQL error code, as clients match on it in `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub(crate) enum Code {
     IdempotencyKeyReused,
     /// A list name the user already has (case-insensitively).
     DuplicateName,
+    /// A user who already is the list's owner or a member (issue 29).
+    DuplicateMember,
     /// A conditional write (`expectedVersion`) on a task that has changed since.
     VersionConflict,
     /// A response that would hold more than GRAPHQL_MAX_RESPONSE_BYTES (`budget`).
@@ -75,6 +77,7 @@ impl Code {
             Code::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             Code::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Code::DuplicateName => "DUPLICATE_NAME",
+            Code::DuplicateMember => "DUPLICATE_MEMBER",
             Code::VersionConflict => "VERSION_CONFLICT",
             Code::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
@@ -113,6 +116,14 @@ impl Code {
             }
             // REST only (headers): not met through GraphQL.
             AppError::PreconditionRequired | AppError::MalformedHeader(_) => Code::BadRequest,
+            AppError::Sharing(refusal) => match refusal {
+                SharingError::NotAllowed(_) => Code::Forbidden,
+                SharingError::MemberNotFound | SharingError::InviteNotFound => Code::NotFound,
+                SharingError::DuplicateMember => Code::DuplicateMember,
+                SharingError::MemberLimitReached(_) | SharingError::InviteLimitReached(_) => {
+                    Code::LimitExceeded
+                }
+            },
             AppError::Internal(_) => Code::InternalServerError,
         }
     }

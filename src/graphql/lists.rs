@@ -93,6 +93,12 @@ macro_rules! list_resolvers {
         /// A list's tasks: the same filters, order and paging as the task lists.
         #[ComplexObject]
         impl TaskList {
+            /// Everyone on this list: its owner first, then its members as they joined
+            /// (at most MAX_MEMBERS_PER_LIST + 1).
+            async fn members(&self, ctx: &Context<'_>) -> Result<Vec<super::members::ListMember>> {
+                super::members::of_list(ctx, self.list_id).await
+            }
+
             /// This list's tasks, with the same filters and order as `tasks`.
             #[allow(clippy::too_many_arguments)] // one per GraphQL argument
             async fn tasks(

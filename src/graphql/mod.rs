@@ -29,6 +29,7 @@ mod introspection;
 mod limits;
 mod lists;
 mod loaders;
+mod members;
 mod moves;
 mod nesting;
 mod order;
@@ -73,6 +74,7 @@ pub struct Mutation(
     tags::TagMutation,
     moves::MoveMutation,
     task_lists::ListMutations,
+    members::MemberMutations,
 );
 
 /// The executable schema.

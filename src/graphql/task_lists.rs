@@ -16,7 +16,7 @@ use crate::idempotency::keyed;
 use crate::tasks;
 use crate::tasks::{ListPatch, ListPlacement, NewList, Precondition};
 
-/// A list of the signed-in user's: a named group of tasks with its own manual order. Its
+/// A list the signed-in user owns or that is shared with them: a named group of tasks with its own manual order. Its
 /// changes are in `taskEvents` (`LIST_CREATED`, `LIST_UPDATED`, `LIST_DELETED`) and
 /// `taskChanges` (`changedLists`, `deletedListIds`), numbered with the tasks' on one cursor.
 #[derive(SimpleObject)]
@@ -24,6 +24,10 @@ use crate::tasks::{ListPatch, ListPlacement, NewList, Precondition};
 pub struct TaskList {
     /// The list's id.
     pub id: ID,
+    /// The list's owner: the user whose tasks its tasks are (issue 29).
+    pub owner_id: String,
+    /// The signed-in user's role on it: OWNER, or EDITOR / VIEWER for a list shared with them.
+    pub role: super::members::ListRole,
     /// 1 to 100 characters (trimmed); unique per user, case-insensitively.
     pub name: String,
     /// Its colour; null for none.
@@ -46,6 +50,8 @@ impl From<tasks::List> for TaskList {
     fn from(list: tasks::List) -> Self {
         TaskList {
             id: ID(list.id.to_string()),
+            owner_id: list.user_id,
+            role: list.role.into(),
             name: list.name,
             color: list.color.map(Into::into),
             position: list.position,

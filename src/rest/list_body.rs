@@ -20,7 +20,13 @@ use crate::tasks::{List, ListColor, ListDeletion, ListPatch, ListPlacement, List
 #[schema(as = List)]
 pub struct ListJson {
     id: i64,
+    /// The list's owner (the same as `owner_id`).
     user_id: String,
+    /// The list's owner: the user whose tasks its tasks are (issue 29).
+    owner_id: String,
+    /// The caller's role on it: `owner`, or `editor` / `viewer` for a list shared with them.
+    #[schema(pattern = "^(owner|editor|viewer)$")]
+    role: &'static str,
     /// 1–100 characters (trimmed); unique per user, case-insensitively.
     name: String,
     #[schema(schema_with = color_out)]
@@ -42,6 +48,8 @@ impl From<&List> for ListJson {
         ListJson {
             id: list.id,
             user_id: list.user_id.clone(),
+            owner_id: list.user_id.clone(),
+            role: list.role.as_str(),
             name: list.name.clone(),
             color: list.color.map(ListColor::as_str),
             position: list.position.clone(),

@@ -13,6 +13,7 @@ mod json;
 mod list_body;
 mod lists;
 mod live;
+mod members;
 mod moves;
 pub mod openapi;
 mod query;
@@ -36,6 +37,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tasks::router())
         .merge(tags::router())
         .merge(lists::router())
+        .merge(members::router())
         .merge(live::router())
         .merge(moves::router())
         .split_for_parts()

@@ -42,7 +42,8 @@ use crate::AppState;
     tags(
         (name = "tasks", description = "One user's tasks"),
         (name = "tags", description = "One user's tags, across their tasks"),
-        (name = "lists", description = "One user's lists of tasks (docs/TASK_MODEL.md)")
+        (name = "lists", description = "One user's lists of tasks (docs/TASK_MODEL.md)"),
+        (name = "sharing", description = "Shared lists: members, roles and invite links (docs/TASK_MODEL.md#sharing)")
     )
 )]
 pub struct ApiDoc;
@@ -144,6 +145,19 @@ pub struct ListPath {
     /// The list's id.
     #[param(value_type = i64)]
     pub id: String,
+}
+
+/// `/api/{user_id}/lists/{id}/members/{member_id}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// The token's user id (checked by `Owner`).
+    pub user_id: String,
+    /// The list's id.
+    #[param(value_type = i64)]
+    pub id: String,
+    /// The member's user id.
+    pub member_id: String,
 }
 
 /// `If-Match` on a write (RFC 9110 §13.1.1).

@@ -101,10 +101,12 @@ pub(super) async fn changes_page(
     if !list_ids.is_empty() {
         list_rows = match reader {
             Reader::Viewer(user) => {
-                conn.readers(async |r| store::lists::find_many(r, user, &list_ids).await)
+                conn.readers(async |r| store::list_reads::find_many(r, user, &list_ids).await)
                     .await?
             }
-            Reader::Member(member) => store::lists::find_many_for(conn, member, &list_ids).await?,
+            Reader::Member(member) => {
+                store::list_reads::find_many_for(conn, member, &list_ids).await?
+            }
         };
     }
     let mut tasks: HashMap<i64, Task> = task_rows

@@ -4,7 +4,7 @@
 //! service.
 
 use super::model::{ListFilter, ListQuery};
-use super::store::lists as store;
+use super::store::list_reads as store;
 use crate::auth::AuthUser;
 use crate::db::Reader;
 use crate::error::{AppError, AppResult};

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::rules::check_no_nul;
+use super::sharing::Role;
 use super::task::Precondition;
 use crate::db::schema::task_lists;
 use crate::error::{AppError, AppResult, FieldError};
@@ -105,6 +106,14 @@ pub struct List {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The role of the user it was read for: `owner` (their own list, `user_id`), or the
+    /// role the owner shared it with them in (issue 29).
+    #[serde(default = "owner_role")]
+    pub role: Role,
+}
+
+fn owner_role() -> Role {
+    Role::Owner
 }
 
 impl List {
@@ -148,6 +157,17 @@ impl From<ListRow> for List {
             version: row.version,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
+            role: Role::Owner,
+        }
+    }
+}
+
+/// A list as a user sees it: the row and their membership's role (none: they own it).
+impl From<(ListRow, Option<String>)> for List {
+    fn from((row, role): (ListRow, Option<String>)) -> Self {
+        List {
+            role: role.as_deref().map_or(Role::Owner, Role::stored),
+            ..List::from(row)
         }
     }
 }

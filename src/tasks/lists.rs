@@ -10,6 +10,7 @@
 
 use super::list_model::{List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
 use super::service::{TaskService, now_micros};
+use super::store::list_reads;
 use super::store::lists::{self as store, Refusal};
 use super::store::prune_tombstones;
 use super::{Precondition, TaskEvent};
@@ -40,19 +41,22 @@ impl TaskService {
         }
     }
 
-    /// The user's lists, in their manual order.
+    /// The user's lists, in their manual order, then the lists shared with them.
     pub async fn lists(&self, user: &AuthUser) -> AppResult<Vec<List>> {
         let rows = self
             .work
-            .read(user, async |conn| Ok(store::all(conn, user).await?))
+            .read(user, async |conn| Ok(list_reads::all(conn, user).await?))
             .await?;
         Ok(rows.into_iter().map(List::from).collect())
     }
 
-    /// One of the user's lists; another user's is [`AppError::ListNotFound`] too.
+    /// One of the lists the user sees (theirs, or shared with them); another user's is
+    /// [`AppError::ListNotFound`] too.
     pub async fn get_list(&self, user: &AuthUser, id: i64) -> AppResult<List> {
         self.work
-            .read(user, async |conn| Ok(store::find(conn, user, id).await?))
+            .read(user, async |conn| {
+                Ok(list_reads::find_seen(conn, user, id).await?)
+            })
             .await?
             .map(List::from)
             .ok_or(AppError::ListNotFound)

@@ -59,7 +59,7 @@ impl TaskService {
                     Ok(futures::try_join!(
                         store::find_many(r, user, &ask.tasks),
                         store::subtasks_of(r, user, &ask.children_of),
-                        store::lists::find_many(r, user, &ask.lists),
+                        store::list_reads::find_many(r, user, &ask.lists),
                         futures::future::try_join_all(in_lists),
                     )?)
                 })
@@ -74,7 +74,7 @@ impl TaskService {
             children: ask.children_of.iter().map(|p| (*p, Vec::new())).collect(),
             lists: lists
                 .into_iter()
-                .map(|row| (row.id, List::from(row)))
+                .map(|row| (row.0.id, List::from(row)))
                 .collect(),
             tasks_of_lists: Vec::new(),
         };

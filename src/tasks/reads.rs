@@ -60,7 +60,9 @@ impl TaskService {
     /// One of the user's tasks; another user's task is [`AppError::NotFound`] too.
     pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
         self.work
-            .read(user, async |conn| Ok(store::find(conn, user, id).await?))
+            .read(user, async |conn| {
+                Ok(store::find_seen(conn, user, id).await?)
+            })
             .await?
             .map(Task::from)
             .ok_or(AppError::NotFound)

@@ -41,6 +41,8 @@ pub struct TaskService {
     pub(super) max_tags: u64,
     /// MAX_LISTS_PER_USER (`tasks::lists`).
     pub(super) max_lists: u64,
+    /// MAX_MEMBERS_PER_LIST and MAX_INVITES_PER_LIST (`tasks::members`).
+    pub(super) sharing: super::sharing::SharingCaps,
     /// How long deletions are remembered for incremental sync.
     pub(super) tombstone_retention: Duration,
     /// Idempotency keys: retention, cap, the keys in flight (`tasks::idempotency`).
@@ -63,6 +65,7 @@ impl TaskService {
             max_tasks: u64::MAX,
             max_tags: u64::MAX,
             max_lists: u64::MAX,
+            sharing: super::sharing::SharingCaps::default(),
             tombstone_retention,
             keys: KeyPolicy::default(),
         }

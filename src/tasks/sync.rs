@@ -108,7 +108,7 @@ impl TaskService {
             .read(user, async |conn| {
                 let last = sync_point(conn, user, since).await?;
                 let Some(since) = since else {
-                    let lists = store::lists::all(conn, user).await?;
+                    let lists = store::list_reads::all(conn, user).await?;
                     let all = conn
                         .readers(async |r| {
                             let all = ListQuery::default();

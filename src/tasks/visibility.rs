@@ -4,63 +4,196 @@
 //! NOTIFY payload deliver an event about a task to [`audience`] of its owner, and a subscriber
 //! listens on [`inbox`]. No other file of the tasks SQL names an owner column in a filter.
 //!
-//! Today a task is visible to its owner only. This module is where the next walls plug in:
+//! A task is visible to its owner and to the members of the list it is in (issue 29), and
+//! writable by its owner and the list's editors. The walls:
 //! - **PostgreSQL row-level security** (the second wall, DESIGN rule 3): the policies on
 //!   these three tables say the same thing as these functions (`user_id =
 //!   current_setting('app.user_id')`), set per transaction by the unit of work
 //!   (`tasks::unit`). These filters stay: they keep the query plans on the owner indexes and
 //!   keep SQLite, which has no RLS, isolated.
-//! - **Shared lists**: "visible to" grows from "owned by" to "owned by, or in a list shared
-//!   with" (an `EXISTS` over the membership table), and [`audience`] from the owner to the
-//!   list's members; the store's callers do not change. PostgreSQL's write functions
-//!   (migration 000050, called by `store::folded`) filter by the owner they are given, as the
-//!   policies do: they grow with them.
+//! - **Shared lists**: "visible to" is "owned by, or in a list shared with" (`list_id IN` the
+//!   viewer's `list_members` rows), the policies of migration 000060 the same (the viewer's
+//!   lists looked up once per statement, `app_member_lists()`). PostgreSQL's write functions
+//!   (migration 000050, called by `store::folded`) filter by the owner they are given.
 //!
 //! It must not grow other rules (validation, limits): only who sees which rows and events.
 
 use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_source::AliasedField;
 
 use crate::auth::AuthUser;
 use crate::db::schema::{
-    idempotency_keys, list_changes, task_changes, task_lists, task_sync_cursors, task_tags, tasks,
+    idempotency_keys, list_changes, list_members, task_changes, task_lists, task_sync_cursors,
+    task_tags, tasks,
 };
 
-/// The filter "tasks this viewer may see".
-pub(super) type VisibleTasks<'a> = dsl::Eq<tasks::user_id, &'a str>;
+/// The member roles that read a shared list's tasks.
+const READERS: &[&str] = &["editor", "viewer"];
+/// The member roles that write them. None yet: the plain writes learn membership with the
+/// database's write functions (issue 29, slice 3); until then a shared task is its owner's
+/// to write, on both backends alike.
+const WRITERS: &[&str] = &[];
 
-/// The filter on `tasks` for the rows `viewer` may see (and so read, change or delete).
+/// The ids of the lists shared with a user in one of some roles (a subquery on their
+/// `list_members` rows, index `list_members_user`).
+type SharedLists<'a> = dsl::Select<
+    dsl::Filter<
+        list_members::table,
+        dsl::And<
+            dsl::Eq<list_members::user_id, &'a str>,
+            dsl::EqAny<list_members::role, &'a [&'a str]>,
+        >,
+    >,
+    list_members::list_id,
+>;
+
+/// The same ids, as `tasks.list_id` compares (nullable).
+type SharedTaskLists<'a> = dsl::Select<
+    dsl::Filter<
+        list_members::table,
+        dsl::And<
+            dsl::Eq<list_members::user_id, &'a str>,
+            dsl::EqAny<list_members::role, &'a [&'a str]>,
+        >,
+    >,
+    dsl::Nullable<list_members::list_id>,
+>;
+
+fn shared_lists<'a>(user: &'a str, roles: &'a [&'a str]) -> SharedLists<'a> {
+    list_members::table
+        .filter(
+            list_members::user_id
+                .eq(user)
+                .and(list_members::role.eq_any(roles)),
+        )
+        .select(list_members::list_id)
+}
+
+fn shared_task_lists<'a>(user: &'a str, roles: &'a [&'a str]) -> SharedTaskLists<'a> {
+    list_members::table
+        .filter(
+            list_members::user_id
+                .eq(user)
+                .and(list_members::role.eq_any(roles)),
+        )
+        .select(list_members::list_id.nullable())
+}
+
+/// The filter "tasks this viewer may see" (or write): their own, and those in the lists
+/// shared with them in a role that may.
+pub(super) type VisibleTasks<'a> =
+    dsl::Or<dsl::Eq<tasks::user_id, &'a str>, dsl::EqAny<tasks::list_id, SharedTaskLists<'a>>>;
+
+/// The filter on `tasks` for the rows `viewer` may see: their own and those of the lists
+/// shared with them (any role).
 pub(super) fn visible_to(viewer: &AuthUser) -> VisibleTasks<'_> {
-    tasks_seen_by(viewer.id())
+    tasks_seen_by(viewer.id(), READERS)
+}
+
+/// The filter on `tasks` for the rows `viewer` may change or delete: their own and those of
+/// the lists where they are an editor. A row [`visible_to`] them but not writable is a 403,
+/// not a 404 (they know it exists).
+pub(super) fn writable_by(viewer: &AuthUser) -> VisibleTasks<'_> {
+    tasks_seen_by(viewer.id(), WRITERS)
 }
 
 /// The same filter for the event relay, which re-reads a task too large for its NOTIFY
 /// payload on behalf of a member of the event's [`audience`]. That id comes from our own
 /// payload (written inside a verified user's transaction), never from a client.
 pub(super) fn visible_to_member(member: &str) -> VisibleTasks<'_> {
-    tasks_seen_by(member)
+    tasks_seen_by(member, READERS)
 }
 
-/// The tasks `viewer` owns: what the per-user task cap counts. Today the same rows as
-/// [`visible_to`]; with shared lists, a subset of them.
-pub(super) fn owned_by(viewer: &AuthUser) -> VisibleTasks<'_> {
-    tasks_seen_by(owner(viewer))
+/// The tasks `viewer` owns: what the per-user task cap counts (a subset of [`visible_to`]:
+/// tasks in lists shared with them count against their owners).
+pub(super) fn owned_by(viewer: &AuthUser) -> dsl::Eq<tasks::user_id, &str> {
+    tasks::user_id.eq(owner(viewer))
 }
 
-fn tasks_seen_by(viewer_id: &str) -> VisibleTasks<'_> {
-    tasks::user_id.eq(viewer_id)
+fn tasks_seen_by<'a>(viewer_id: &'a str, roles: &'a [&'a str]) -> VisibleTasks<'a> {
+    tasks::user_id
+        .eq(viewer_id)
+        .or(tasks::list_id.eq_any(shared_task_lists(viewer_id, roles)))
 }
 
-/// The filter on `task_lists` for the lists `viewer` may see (and so read, change, delete,
-/// or put tasks in): their own. With shared lists, this grows with [`visible_to`].
-pub(super) fn lists_visible_to(viewer: &AuthUser) -> dsl::Eq<task_lists::user_id, &str> {
+/// The filter "lists this viewer may see".
+pub(super) type VisibleLists<'a> =
+    dsl::Or<dsl::Eq<task_lists::user_id, &'a str>, dsl::EqAny<task_lists::id, SharedLists<'a>>>;
+
+/// The filter on `task_lists` for the lists `viewer` may see (and filter tasks by): their
+/// own and the ones shared with them.
+pub(super) fn lists_visible_to(viewer: &AuthUser) -> VisibleLists<'_> {
     lists_visible_to_member(viewer.id())
 }
 
 /// The same filter for the event relay, reading lists on behalf of a member of an event's
 /// [`audience`] (as [`visible_to_member`]).
-pub(super) fn lists_visible_to_member(member: &str) -> dsl::Eq<task_lists::user_id, &str> {
-    task_lists::user_id.eq(member)
+pub(super) fn lists_visible_to_member(member: &str) -> VisibleLists<'_> {
+    task_lists::user_id
+        .eq(member)
+        .or(task_lists::id.eq_any(shared_lists(member, READERS)))
+}
+
+/// The filter on `task_lists` for the lists `viewer` owns: the only ones they may rename,
+/// move, delete or share.
+pub(super) fn lists_owned_by(viewer: &AuthUser) -> dsl::Eq<task_lists::user_id, &str> {
+    task_lists::user_id.eq(owner(viewer))
+}
+
+/// The filter on `task_lists` for the lists `viewer` may put tasks in: their own and the
+/// ones where they are an editor.
+pub(super) fn lists_writable_by(viewer: &AuthUser) -> VisibleLists<'_> {
+    task_lists::user_id
+        .eq(viewer.id())
+        .or(task_lists::id.eq_any(shared_lists(viewer.id(), WRITERS)))
+}
+
+// `list_members` joined to a list for its reader's role (an alias: the visibility filter's
+// subquery reads `list_members` itself).
+diesel::alias! {
+    pub(super) const OWN_MEMBERSHIP: Alias<OwnMembership> = list_members as own_membership;
+}
+
+/// The join condition "this list's membership row of this user".
+pub(super) type Memberships<'a> = dsl::And<
+    dsl::Eq<AliasedField<OwnMembership, list_members::list_id>, task_lists::id>,
+    dsl::Eq<AliasedField<OwnMembership, list_members::user_id>, &'a str>,
+>;
+
+/// The viewer's own membership row of each list (whatever the list): what gives it a role.
+pub(super) fn memberships_of(viewer: &AuthUser) -> Memberships<'_> {
+    memberships_of_member(viewer.id())
+}
+
+/// The same rows of a member of an event's audience (an id from our own journal, never a
+/// client's word).
+pub(super) fn memberships_of_member(member: &str) -> Memberships<'_> {
+    OWN_MEMBERSHIP
+        .field(list_members::list_id)
+        .eq(task_lists::id)
+        .and(OWN_MEMBERSHIP.field(list_members::user_id).eq(member))
+}
+
+/// The role column of that joined row.
+pub(super) fn own_role() -> AliasedField<OwnMembership, list_members::role> {
+    OWN_MEMBERSHIP.field(list_members::role)
+}
+
+/// One membership row: `user` on `list`. The store looks one up only after the list's
+/// owner or the user themself was checked (`tasks::members`).
+pub(super) fn member_row(
+    list: i64,
+    user: &str,
+) -> dsl::And<dsl::Eq<list_members::list_id, i64>, dsl::Eq<list_members::user_id, &str>> {
+    list_members::list_id
+        .eq(list)
+        .and(list_members::user_id.eq(user))
+}
+
+/// Every membership row of `list` (a list the caller sees: checked first).
+pub(super) fn members_of(list: i64) -> dsl::Eq<list_members::list_id, i64> {
+    list_members::list_id.eq(list)
 }
 
 /// The filter on the change journal (`task_changes`): the entries about tasks `viewer` sees.

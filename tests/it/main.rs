@@ -47,6 +47,7 @@ mod round_trips;
 mod row_security;
 mod schema;
 mod search_keys;
+mod sharing;
 mod shutdown;
 mod subscriptions;
 mod subtasks;

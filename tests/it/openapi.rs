@@ -26,6 +26,20 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
     ("put", "/api/{user_id}/lists/{id}", true, true),
     ("delete", "/api/{user_id}/lists/{id}", true, false),
     ("post", "/api/{user_id}/lists/{id}/move", true, true),
+    ("get", "/api/{user_id}/lists/{id}/members", true, false),
+    ("post", "/api/{user_id}/lists/{id}/members", true, true),
+    (
+        "put",
+        "/api/{user_id}/lists/{id}/members/{member_id}",
+        true,
+        true,
+    ),
+    (
+        "delete",
+        "/api/{user_id}/lists/{id}/members/{member_id}",
+        true,
+        false,
+    ),
 ];
 
 async fn app() -> TestApp {
@@ -211,13 +225,17 @@ async fn every_documented_operation_is_served() {
         .good(StatusCode::CREATED);
     let list_id = list["id"].to_string();
     // DELETE last, so the task is there for the others.
-    let (deletes, others): (Vec<_>, Vec<_>) = OPERATIONS.iter().partition(|op| op.0 == "delete");
+    let (mut deletes, others): (Vec<&(&str, &str, bool, bool)>, Vec<_>) =
+        OPERATIONS.iter().partition(|op| op.0 == "delete");
+    // A list's member goes before the list.
+    deletes.sort_by_key(|op| !op.1.contains("/members"));
     for (method, path, _, takes_body) in others.into_iter().chain(deletes) {
         let lists = path.contains("/lists");
         let mut path = path
             .replace("{user_id}", "alice")
             .replace("{id}", if lists { &list_id } else { &id })
-            .replace("{name}", "doc");
+            .replace("{name}", "doc")
+            .replace("{member_id}", "bob");
         if lists && method.eq_ignore_ascii_case("delete") {
             path.push_str("?tasks=inbox");
         }
@@ -245,7 +263,10 @@ async fn every_documented_operation_is_served() {
         } else {
             format!("x {method}")
         };
-        let body = takes_body.then(|| serde_json::json!({"title": "x", "name": name}));
+        // (A member's body: whom to share the list with, and as what.)
+        let body = takes_body.then(
+            || serde_json::json!({"title": "x", "name": name, "user_id": "bob", "role": "editor"}),
+        );
         let response = alice.request(method.clone(), &path, body).await;
         assert!(
             response.status.is_success(),

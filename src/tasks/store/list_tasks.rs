@@ -12,7 +12,7 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::position as keys;
-use crate::tasks::visibility::visible_to;
+use crate::tasks::visibility::writable_by;
 
 /// What a list's delete changed: its tasks (deleted or moved).
 pub(in crate::tasks) struct Emptied {
@@ -28,7 +28,7 @@ pub(super) async fn delete_all(
 ) -> QueryResult<Emptied> {
     use crate::db::schema::tasks::dsl::*;
     let mut ids: Vec<i64> = db_run!(conn, |c| {
-        diesel::delete(tasks.filter(visible_to(viewer)).filter(list_id.eq(list)))
+        diesel::delete(tasks.filter(writable_by(viewer)).filter(list_id.eq(list)))
             .returning(id)
             .get_results(c)
             .await
@@ -49,7 +49,7 @@ pub(super) async fn to_inbox(
     use crate::db::schema::tasks::dsl::*;
     let members: Vec<(i64, Option<i64>)> = db_run!(conn, |c| {
         tasks
-            .filter(visible_to(viewer))
+            .filter(writable_by(viewer))
             .filter(list_id.eq(list))
             .order_by((position.asc(), id.asc()))
             .select((id, parent_id))
@@ -77,7 +77,7 @@ pub(super) async fn to_inbox(
         // Renumber the inbox's top level (each a recorded change), then the moved ones after.
         let inbox: Vec<i64> = db_run!(conn, |c| {
             tasks
-                .filter(visible_to(viewer))
+                .filter(writable_by(viewer))
                 .filter(list_id.is_null())
                 .filter(parent_id.is_null())
                 .order_by((position.asc(), id.asc()))
@@ -114,7 +114,7 @@ async fn write_task(
     use crate::db::schema::tasks::dsl::*;
     let inbox: Option<Option<i64>> = to_inbox.map(|()| None);
     db_run!(conn, |c| {
-        diesel::update(tasks.filter(id.eq(task)).filter(visible_to(viewer)))
+        diesel::update(tasks.filter(id.eq(task)).filter(writable_by(viewer)))
             .set((
                 inbox.map(|none| list_id.eq(none)),
                 key.map(|key| position.eq(key)),

@@ -7,7 +7,9 @@
 //! list write first takes a per-owner lock on PostgreSQL ([`lock_lists`]): two writes of one
 //! user's lists (a rename and a create of the same name, a delete and a task created in that
 //! list) run one after the other. SQLite runs one write transaction at a time and needs none.
-//! Every statement filters by `visibility::lists_visible_to` (lists) or `visible_to` (tasks).
+//! Every statement filters by `visibility::lists_owned_by` (a list write is its owner's) or
+//! `lists_writable_by` (a task put in a list). The reads of lists as a user sees them
+//! (shared ones too, with their role) are `list_reads`'.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -15,15 +17,15 @@ use diesel_async::RunQueryDsl;
 
 use super::locks::{lock_lists, lock_owner};
 use crate::auth::AuthUser;
+use crate::db::DbConn;
 use crate::db::schema::task_lists::dsl as l;
-use crate::db::{DbConn, Reader};
+use crate::db_run;
 use crate::tasks::list_model::{
     List, ListPatch, ListPlacement, ListRow, ListTasks, NewList, name_key,
 };
 use crate::tasks::model::Precondition;
 use crate::tasks::position as keys;
-use crate::tasks::visibility::{lists_visible_to, lists_visible_to_member, owner};
-use crate::{db_run, read_run};
+use crate::tasks::visibility::{lists_owned_by, lists_writable_by, owner};
 
 /// Why a list write did not happen.
 #[derive(Debug, Clone)]
@@ -68,14 +70,11 @@ struct ListChanges<'a> {
     updated_at: NaiveDateTime,
 }
 
-/// The viewer's lists, in their manual order (ties by id).
-pub(in crate::tasks) async fn all(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-) -> QueryResult<Vec<ListRow>> {
+/// The viewer's own lists, in their manual order (ties by id): the order a move places in.
+async fn owned(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<Vec<ListRow>> {
     db_run!(conn, |c| {
         l::task_lists
-            .filter(lists_visible_to(viewer))
+            .filter(lists_owned_by(viewer))
             .order_by((l::position.asc(), l::id.asc()))
             .select(ListRow::as_select())
             .load(c)
@@ -83,26 +82,16 @@ pub(in crate::tasks) async fn all(
     })
 }
 
-/// One of the viewer's lists.
+/// One of the lists the viewer may put tasks in (their own, or shared with them to edit).
 pub(in crate::tasks) async fn find(
     conn: &mut DbConn,
     viewer: &AuthUser,
     list: i64,
 ) -> QueryResult<Option<ListRow>> {
-    conn.readers(async |r| find_read(r, viewer, list).await)
-        .await
-}
-
-/// [`find`] through a [`Reader`], to travel with other reads.
-pub(in crate::tasks) async fn find_read(
-    conn: Reader<'_>,
-    viewer: &AuthUser,
-    list: i64,
-) -> QueryResult<Option<ListRow>> {
-    read_run!(conn, |c| {
+    db_run!(conn, |c| {
         l::task_lists
             .filter(l::id.eq(list))
-            .filter(lists_visible_to(viewer))
+            .filter(lists_writable_by(viewer))
             .select(ListRow::as_select())
             .first(c)
             .await
@@ -110,42 +99,20 @@ pub(in crate::tasks) async fn find_read(
     })
 }
 
-/// The lists `ids` of `member` of an event's audience (or of a viewer syncing: the member is
-/// then the viewer), for events and sync completed from the journal. The member comes from
-/// our own journal, never from a client, and the query is still filtered by what they see.
-pub(in crate::tasks) async fn find_many_for(
+/// One of the viewer's own lists (a list write's, or a sharing request's, first look).
+pub(in crate::tasks) async fn find_owned(
     conn: &mut DbConn,
-    member: &str,
-    ids: &[i64],
-) -> QueryResult<Vec<ListRow>> {
-    conn.readers(async |r| find_many_seen(r, lists_visible_to_member(member), ids).await)
-        .await
-}
-
-/// The viewer's lists among `ids` (sync).
-pub(in crate::tasks) async fn find_many(
-    conn: Reader<'_>,
     viewer: &AuthUser,
-    ids: &[i64],
-) -> QueryResult<Vec<ListRow>> {
-    find_many_seen(conn, lists_visible_to(viewer), ids).await
-}
-
-async fn find_many_seen(
-    conn: Reader<'_>,
-    visible: diesel::dsl::Eq<l::user_id, &str>,
-    ids: &[i64],
-) -> QueryResult<Vec<ListRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    read_run!(conn, |c| {
+    list: i64,
+) -> QueryResult<Option<ListRow>> {
+    db_run!(conn, |c| {
         l::task_lists
-            .filter(l::id.eq_any(ids))
-            .filter(visible)
+            .filter(l::id.eq(list))
+            .filter(lists_owned_by(viewer))
             .select(ListRow::as_select())
-            .load(c)
+            .first(c)
             .await
+            .optional()
     })
 }
 
@@ -157,7 +124,7 @@ async fn held(
     list: i64,
     expect: &Precondition,
 ) -> Outcome<ListRow> {
-    let Some(row) = find(conn, viewer, list).await? else {
+    let Some(row) = find_owned(conn, viewer, list).await? else {
         return Ok(Err(Refusal::Missing));
     };
     if List::from(row.clone()).satisfies(expect) {
@@ -176,7 +143,7 @@ async fn name_taken(
 ) -> QueryResult<bool> {
     let found: Option<i64> = db_run!(conn, |c| {
         l::task_lists
-            .filter(lists_visible_to(viewer))
+            .filter(lists_owned_by(viewer))
             .filter(l::name_key.eq(key))
             .filter(l::id.ne(except.unwrap_or(0)))
             .select(l::id)
@@ -197,7 +164,7 @@ async fn place(
     placement: ListPlacement,
     now: NaiveDateTime,
 ) -> Outcome<String> {
-    let mut others: Vec<(i64, String)> = all(conn, viewer)
+    let mut others: Vec<(i64, String)> = owned(conn, viewer)
         .await?
         .into_iter()
         .filter(|row| Some(row.id) != moving)
@@ -250,7 +217,7 @@ async fn set_position(
         diesel::update(
             l::task_lists
                 .filter(l::id.eq(list))
-                .filter(lists_visible_to(viewer)),
+                .filter(lists_owned_by(viewer)),
         )
         .set((
             l::position.eq(key),
@@ -275,7 +242,7 @@ pub(in crate::tasks) async fn insert(
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     let owned: i64 = db_run!(conn, |c| {
         l::task_lists
-            .filter(lists_visible_to(viewer))
+            .filter(lists_owned_by(viewer))
             .count()
             .get_result(c)
             .await
@@ -339,7 +306,7 @@ pub(in crate::tasks) async fn update(
         diesel::update(
             l::task_lists
                 .filter(l::id.eq(list))
-                .filter(lists_visible_to(viewer)),
+                .filter(lists_owned_by(viewer)),
         )
         .set((&changes, l::version.eq(l::version + 1)))
         .returning(ListRow::as_returning())
@@ -393,7 +360,7 @@ pub(in crate::tasks) async fn delete(
         diesel::delete(
             l::task_lists
                 .filter(l::id.eq(list))
-                .filter(lists_visible_to(viewer)),
+                .filter(lists_owned_by(viewer)),
         )
         .execute(c)
         .await

@@ -20,10 +20,12 @@ mod folded;
 mod idempotency;
 mod journal;
 mod keys;
+pub(super) mod list_reads;
 mod list_tasks;
 pub(super) mod lists;
 mod locks;
 mod maintenance;
+pub(super) mod members;
 mod moves;
 mod order;
 mod outcome;
@@ -46,7 +48,7 @@ pub(super) use moves::{
 pub(super) use order::group_end;
 pub(super) use outcome::{Changed, Created, Limits, Refusal};
 pub(super) use query::{
-    count, find, find_many, find_many_for_event, find_read, list, stats, subtasks_of,
+    count, find, find_many, find_many_for_event, find_read, find_seen, list, stats, subtasks_of,
 };
 pub(super) use tags::{forget_tag, rename_tag, retag, spellings, tagged};
 pub(super) use write::{SeriesWrite, lock, set_completed, toggle};

@@ -2,7 +2,7 @@
 //! children and subtree, the level a task sits at) and its writes (a task's new list, parent and
 //! position; a renumbered sibling; a subtree's deletion). Each write adds one to the task's
 //! `version`; its journal entry (a tombstone for a deletion) and event are the database's
-//! triggers', inside the caller's unit of work. Each is filtered by `visible_to(viewer)`.
+//! triggers', inside the caller's unit of work. Each is filtered by `writable_by(viewer)`.
 //!
 //! It must not decide anything (which group, which neighbour, when to renumber): that is
 //! `tasks::moves`.
@@ -16,7 +16,7 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
-use crate::tasks::visibility::visible_to;
+use crate::tasks::visibility::writable_by;
 
 /// The viewer's tasks in `list` under `parent` (`None`: the inbox / the top level), as
 /// (id, position), top first (ties by id).
@@ -29,7 +29,7 @@ pub(in crate::tasks) async fn group(
     db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
         let mut q = tasks
-            .filter(visible_to(viewer))
+            .filter(writable_by(viewer))
             .select((id, position))
             .order_by((position.asc(), id.asc()))
             .into_boxed();
@@ -57,7 +57,7 @@ pub(in crate::tasks) async fn children_of(
     db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
         tasks
-            .filter(visible_to(viewer))
+            .filter(writable_by(viewer))
             .filter(parent_id.eq_any(parents))
             .order_by(id.asc())
             .select(id)
@@ -105,7 +105,7 @@ pub(in crate::tasks) async fn level(
             use crate::db::schema::tasks::dsl::*;
             tasks
                 .filter(id.eq(above))
-                .filter(visible_to(viewer))
+                .filter(writable_by(viewer))
                 .select(parent_id)
                 .first(c)
                 .await
@@ -128,7 +128,7 @@ pub(in crate::tasks) async fn completed_ids(
     db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
         tasks
-            .filter(visible_to(viewer))
+            .filter(writable_by(viewer))
             .filter(completed.eq(true))
             .order_by(id.asc())
             .select(id)
@@ -157,7 +157,7 @@ pub(in crate::tasks) async fn place(
 ) -> QueryResult<Option<Written>> {
     let updated = db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+        diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
             .set((placement, version.eq(version + 1)))
             .returning(TaskRow::as_returning())
             .get_result(c)
@@ -182,7 +182,7 @@ pub(in crate::tasks) async fn delete_all(
     }
     let gone_ids: Vec<i64> = db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        diesel::delete(tasks.filter(visible_to(viewer)).filter(id.eq_any(ids)))
+        diesel::delete(tasks.filter(writable_by(viewer)).filter(id.eq_any(ids)))
             .returning(id)
             .get_results(c)
             .await

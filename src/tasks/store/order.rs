@@ -10,7 +10,7 @@ use diesel_async::RunQueryDsl;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::visibility::visible_to;
+use crate::tasks::visibility::writable_by;
 
 /// The last position in the viewer's group of tasks in `list` (`None`: the inbox) under
 /// `parent` (`None`: the top level); `None` when the group is empty.
@@ -23,7 +23,7 @@ pub(in crate::tasks) async fn group_end(
     db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
         let mut q = tasks
-            .filter(visible_to(viewer))
+            .filter(writable_by(viewer))
             .select(max(position))
             .into_boxed();
         q = match list {

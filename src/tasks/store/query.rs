@@ -15,7 +15,9 @@ use crate::tasks::model::{
 };
 use crate::tasks::page::{PageRequest, SortValue};
 use crate::tasks::tag_rules::tag_key;
-use crate::tasks::visibility::{VisibleTasks, tags_visible_to, visible_to, visible_to_member};
+use crate::tasks::visibility::{
+    VisibleTasks, tags_visible_to, visible_to, visible_to_member, writable_by,
+};
 use crate::{db_run, read_run};
 
 /// Adds the filters of a [`ListQuery`] to a boxed query on `tasks` (written once, expanded
@@ -260,8 +262,18 @@ pub(in crate::tasks) async fn stats(
     })
 }
 
-/// One of the viewer's tasks.
+/// One of the tasks the viewer may write (a write's first look at its task).
 pub(in crate::tasks) async fn find(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+) -> QueryResult<Option<TaskRow>> {
+    conn.readers(async |r| find_visible(r, writable_by(viewer), task_id).await)
+        .await
+}
+
+/// One of the tasks the viewer sees (their own, or in a list shared with them).
+pub(in crate::tasks) async fn find_seen(
     conn: &mut DbConn,
     viewer: &AuthUser,
     task_id: i64,

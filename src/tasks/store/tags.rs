@@ -19,7 +19,7 @@ use crate::db::schema::task_tags as tt;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
 use crate::tasks::tag_rules::tag_key;
-use crate::tasks::visibility::{owner, tags_visible_to, visible_to};
+use crate::tasks::visibility::{owner, tags_visible_to, writable_by};
 
 /// One row of the index, as inserted.
 #[derive(Insertable)]
@@ -239,7 +239,7 @@ pub(in crate::tasks) async fn retag(
     use crate::db::schema::tasks::dsl::*;
     let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned());
     let updated = db_run!(conn, |c| {
-        diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+        diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
             .set((tags.eq(&json), updated_at.eq(now), version.eq(version + 1)))
             .returning(TaskRow::as_returning())
             .get_result(c)

@@ -26,7 +26,7 @@ use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
 use crate::tasks::rules::micros;
-use crate::tasks::visibility::{owned_by, owner, visible_to};
+use crate::tasks::visibility::{owned_by, owner, writable_by};
 
 /// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
 /// microseconds; the search keys are the database's, see `store::keys`). The one place a
@@ -199,7 +199,7 @@ pub(in crate::tasks) async fn update(
     let now = Some(changes.updated_at);
     let advancing = series.advance_to.is_some();
     let updated = db_run!(conn, |c| {
-        let target = tasks.filter(id.eq(task_id)).filter(visible_to(viewer));
+        let target = tasks.filter(id.eq(task_id)).filter(writable_by(viewer));
         match changes.completed {
             _ if advancing => diesel::update(target)
                 .set((
@@ -261,7 +261,7 @@ pub(in crate::tasks) async fn set_completed(
         diesel::update(
             tasks
                 .filter(id.eq(task_id))
-                .filter(visible_to(viewer))
+                .filter(writable_by(viewer))
                 .filter(completed.ne(value)),
         )
         .set((
@@ -295,7 +295,7 @@ pub(in crate::tasks) async fn toggle(
     use crate::db::schema::tasks::dsl::*;
     use diesel::dsl::case_when;
     let updated = db_run!(conn, |c| {
-        diesel::update(tasks.filter(id.eq(task_id)).filter(visible_to(viewer)))
+        diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
             .set((
                 completed.eq(diesel::dsl::not(completed)),
                 updated_at.eq(now),
@@ -324,7 +324,7 @@ pub(in crate::tasks) async fn lock(
     match conn {
         DbConn::Postgres(pooled) => tasks
             .filter(id.eq(task_id))
-            .filter(visible_to(viewer))
+            .filter(writable_by(viewer))
             .select(TaskRow::as_select())
             .for_update()
             .first(&mut **pooled)

@@ -1,0 +1,2 @@
+DROP TABLE list_invites;
+DROP TABLE list_members;

@@ -1,0 +1,123 @@
+//! What sharing a list is (issue 29): the roles a user can hold on a list, a member as both
+//! APIs show one, and the caps. A list has one owner (`task_lists.user_id`, whose caps count
+//! its tasks); its members are editors (they write its tasks) or viewers (they read them).
+//! Who sees what is `visibility`'s; the operations are `members`' and `invites`'.
+//!
+//! It must not know SQL nor how an API spells its errors beyond [`FieldError`].
+
+#![allow(clippy::result_large_err)] // validation failures are the cold path (as in `rules`)
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::error::{AppError, FieldError};
+
+/// A user's role on a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The list's owner: everything, sharing and deleting the list included.
+    Owner,
+    /// Creates, updates, completes, moves and deletes the list's tasks.
+    Editor,
+    /// Reads the list and its tasks.
+    Viewer,
+}
+
+impl Role {
+    /// As stored (members only) and as REST spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// A member's role as stored; anything else reads as the least, `viewer`.
+    pub fn stored(text: &str) -> Role {
+        match text {
+            "editor" => Role::Editor,
+            _ => Role::Viewer,
+        }
+    }
+
+    /// A role a member may be given (`editor` or `viewer`), from a request's `field`.
+    pub fn for_member(text: &str, field: &str) -> Result<Role, AppError> {
+        match text {
+            "editor" => Ok(Role::Editor),
+            "viewer" => Ok(Role::Viewer),
+            _ => Err(AppError::invalid(FieldError::body(
+                field,
+                "enum",
+                "Input should be 'editor' or 'viewer' (a list has one owner)",
+                Value::String(text.to_owned()),
+            ))),
+        }
+    }
+
+    /// Whether this role may write the list's tasks.
+    pub fn writes_tasks(self) -> bool {
+        matches!(self, Role::Owner | Role::Editor)
+    }
+}
+
+/// A user on a list: its owner or a member.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Member {
+    /// The user.
+    pub user_id: String,
+    /// Their role.
+    pub role: Role,
+    /// When they joined (the owner: when the list was created).
+    pub added_at: DateTime<Utc>,
+}
+
+/// Longest user id a request may name, in characters (ids come from tokens: `sub` claims).
+pub const USER_ID_MAX_CHARS: usize = 255;
+
+/// A user id named in a request (`field`): not empty, not too long, no NUL.
+pub fn checked_user_id(user_id: &str, field: &str) -> Result<(), AppError> {
+    let bad = |kind: &'static str, message: &str| {
+        Err(AppError::invalid(FieldError::body(
+            field,
+            kind,
+            message,
+            Value::String(user_id.to_owned()),
+        )))
+    };
+    if user_id.trim().is_empty() {
+        return bad(
+            "string_too_short",
+            "String should have at least 1 character",
+        );
+    }
+    if user_id.chars().count() > USER_ID_MAX_CHARS {
+        return bad(
+            "string_too_long",
+            "String should have at most 255 characters",
+        );
+    }
+    if user_id.contains('\0') {
+        return bad("value_error", "Value error, NUL characters are not allowed");
+    }
+    Ok(())
+}
+
+/// MAX_MEMBERS_PER_LIST and MAX_INVITES_PER_LIST.
+#[derive(Debug, Clone, Copy)]
+pub struct SharingCaps {
+    /// Members per list, besides its owner.
+    pub members: u64,
+    /// Live invite links per list.
+    pub invites: u64,
+}
+
+impl Default for SharingCaps {
+    fn default() -> Self {
+        SharingCaps {
+            members: 50,
+            invites: 20,
+        }
+    }
+}

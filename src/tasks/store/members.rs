@@ -1,0 +1,131 @@
+//! Membership SQL (issue 29): a list's members, the count the cap checks, adding one (under
+//! the owner's lists lock, so that two adds count one after the other), changing a role,
+//! removing one. The service checks first who may do what (`tasks::members`); every
+//! statement here names its list (`visibility::members_of`, `member_row`), and on
+//! PostgreSQL the policies of migration 000060 admit the rows again.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::locks::lock_lists;
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::db::schema::list_members::dsl as lm;
+use crate::db_run;
+use crate::tasks::sharing::{Member, Role};
+use crate::tasks::visibility::{member_row, members_of};
+
+/// A row of `list_members`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::list_members)]
+pub(in crate::tasks) struct MemberRow {
+    list_id: i64,
+    user_id: String,
+    role: String,
+    added_at: NaiveDateTime,
+}
+
+impl From<MemberRow> for Member {
+    fn from(row: MemberRow) -> Self {
+        Member {
+            user_id: row.user_id,
+            role: Role::stored(&row.role),
+            added_at: row.added_at.and_utc(),
+        }
+    }
+}
+
+/// The members of `list`, in the order they joined (ties by user id).
+pub(in crate::tasks) async fn of_list(conn: &mut DbConn, list: i64) -> QueryResult<Vec<Member>> {
+    let rows: Vec<MemberRow> = db_run!(conn, |c| {
+        lm::list_members
+            .filter(members_of(list))
+            .order_by((lm::added_at.asc(), lm::user_id.asc()))
+            .select(MemberRow::as_select())
+            .load(c)
+            .await
+    })?;
+    Ok(rows.into_iter().map(Member::from).collect())
+}
+
+/// Why a member was not added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::tasks) enum NotAdded {
+    /// Already a member.
+    Duplicate,
+    /// The list has `cap` members already.
+    Full,
+}
+
+/// Adds `user` to the viewer's `list` in `role`, while it has fewer than `cap` members.
+pub(in crate::tasks) async fn insert(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    user: &str,
+    role: Role,
+    now: NaiveDateTime,
+    cap: u64,
+) -> QueryResult<Result<Member, NotAdded>> {
+    lock_lists(conn, viewer).await?;
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    let members: i64 = db_run!(conn, |c| {
+        lm::list_members
+            .filter(members_of(list))
+            .count()
+            .get_result(c)
+            .await
+    })?;
+    if members >= cap {
+        return Ok(Err(NotAdded::Full));
+    }
+    let row = MemberRow {
+        list_id: list,
+        user_id: user.to_owned(),
+        role: role.as_str().to_owned(),
+        added_at: now,
+    };
+    let added: Option<MemberRow> = db_run!(conn, |c| {
+        diesel::insert_into(lm::list_members)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .returning(MemberRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()
+    })?;
+    Ok(added.map(Member::from).ok_or(NotAdded::Duplicate))
+}
+
+/// Gives `user` on `list` the role `role`; `None` when they are no member.
+pub(in crate::tasks) async fn set_role(
+    conn: &mut DbConn,
+    list: i64,
+    user: &str,
+    role: Role,
+) -> QueryResult<Option<Member>> {
+    let row: Option<MemberRow> = db_run!(conn, |c| {
+        diesel::update(lm::list_members.filter(member_row(list, user)))
+            .set(lm::role.eq(role.as_str()))
+            .returning(MemberRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()
+    })?;
+    Ok(row.map(Member::from))
+}
+
+/// Removes `user` from `list`; whether they were a member.
+pub(in crate::tasks) async fn remove(
+    conn: &mut DbConn,
+    list: i64,
+    user: &str,
+) -> QueryResult<bool> {
+    let removed = db_run!(conn, |c| {
+        diesel::delete(lm::list_members.filter(member_row(list, user)))
+            .execute(c)
+            .await
+    })?;
+    Ok(removed > 0)
+}
