@@ -48,6 +48,7 @@ mod round_trips;
 mod row_security;
 mod schema;
 mod search_keys;
+mod shared_events;
 mod shared_writes;
 mod sharing;
 mod shutdown;
