@@ -23,6 +23,8 @@ diesel::table! {
         recurrence -> Nullable<Text>,
         time_zone -> Text,
         recurrence_start -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        assignee_id -> Nullable<Text>,
     }
 }
 

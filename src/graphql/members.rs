@@ -56,7 +56,7 @@ pub(super) async fn of_list(ctx: &Context<'_>, list: i64) -> Result<Vec<ListMemb
 }
 
 /// A member's role as given: `OWNER` is not one.
-fn member_role(role: ListRole) -> Result<Role> {
+pub(super) fn member_role(role: ListRole) -> Result<Role> {
     match role {
         ListRole::Owner => Err(to_graphql_error(AppError::invalid(FieldError::body(
             "role",

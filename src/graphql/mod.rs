@@ -26,6 +26,7 @@ mod http;
 mod idempotency;
 mod inputs;
 mod introspection;
+mod invites;
 mod limits;
 mod lists;
 mod loaders;
@@ -75,6 +76,7 @@ pub struct Mutation(
     moves::MoveMutation,
     task_lists::ListMutations,
     members::MemberMutations,
+    invites::InviteMutations,
 );
 
 /// The executable schema.

@@ -71,6 +71,11 @@ pub struct Task {
     pub recurrence: Option<String>,
     /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
     pub time_zone: String,
+    /// Who created it: the owner, or an editor of its shared list (null: unknown, a row
+    /// another program wrote).
+    pub created_by: Option<String>,
+    /// Who it is assigned to (the owner or a member of its list), or null.
+    pub assignee_id: Option<String>,
 }
 
 impl From<tasks::Task> for Task {
@@ -93,6 +98,8 @@ impl From<tasks::Task> for Task {
             tags: task.tags,
             recurrence: task.recurrence,
             time_zone: task.time_zone,
+            created_by: task.created_by,
+            assignee_id: task.assignee_id,
         }
     }
 }
@@ -153,6 +160,14 @@ pub(super) fn task_value(task: &tasks::Task) -> Value {
             task.recurrence.clone().map_or(Value::Null, Value::String),
         ),
         ("timeZone", Value::String(task.time_zone.clone())),
+        (
+            "createdBy",
+            task.created_by.clone().map_or(Value::Null, Value::String),
+        ),
+        (
+            "assigneeId",
+            task.assignee_id.clone().map_or(Value::Null, Value::String),
+        ),
     ];
     Value::Object(
         fields

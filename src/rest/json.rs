@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-
 use std::io;
 
 use axum::body::{Body, Bytes};
@@ -166,6 +165,10 @@ pub struct TaskView<'a> {
     recurrence: Option<&'a str>,
     /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
     time_zone: &'a str,
+    /// Who created it: the owner or an editor of its shared list (`null`: unknown).
+    created_by: Option<&'a str>,
+    /// Who it is assigned to (the owner or a member of its list), or `null`.
+    assignee_id: Option<&'a str>,
 }
 
 /// An owned task on its way out (a single task, a change set, an SSE event): encoded by
@@ -222,6 +225,8 @@ impl<'a> From<&'a Task> for TaskView<'a> {
             tags: &task.tags,
             recurrence: task.recurrence.as_deref(),
             time_zone: &task.time_zone,
+            created_by: task.created_by.as_deref(),
+            assignee_id: task.assignee_id.as_deref(),
         }
     }
 }
@@ -334,6 +339,8 @@ mod tests {
             } else {
                 "UTC".into()
             },
+            created_by: every_field.then(|| "bob".into()),
+            assignee_id: every_field.then(|| "carol".into()),
         }
     }
 
@@ -377,6 +384,8 @@ mod tests {
                 "tags",
                 "recurrence",
                 "time_zone",
+                "created_by",
+                "assignee_id",
             ];
             assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
             let expected = serde_json::json!({
@@ -398,6 +407,8 @@ mod tests {
                 "tags": task.tags,
                 "recurrence": task.recurrence,
                 "time_zone": task.time_zone,
+                "created_by": task.created_by,
+                "assignee_id": task.assignee_id,
             });
             let parsed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
             assert_eq!(parsed, expected);
@@ -423,8 +434,7 @@ mod tests {
         }
     }
 
-    /// The REST encoders spell timestamps as chrono does (through `tasks::time`), inside
-    /// JSON too.
+    /// The REST encoders spell timestamps as chrono does (`tasks::time`), inside JSON too.
     #[test]
     fn timestamps_match_chrono() {
         let mut micros: i64 = -62_167_219_200_000_001; // before year 0

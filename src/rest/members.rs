@@ -98,7 +98,10 @@ impl MemberUpdate {
 }
 
 /// A required string field of a JSON object body.
-fn text(body: &serde_json::Map<String, Value>, field: &str) -> Result<String, FieldError> {
+pub(super) fn text(
+    body: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<String, FieldError> {
     match body.get(field) {
         None => Err(FieldError::body(
             field,

@@ -9,6 +9,7 @@ mod body;
 mod body_docs;
 mod conditional;
 mod idempotency;
+mod invites;
 mod json;
 mod list_body;
 mod lists;
@@ -38,6 +39,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tags::router())
         .merge(lists::router())
         .merge(members::router())
+        .merge(invites::router())
         .merge(live::router())
         .merge(moves::router())
         .split_for_parts()

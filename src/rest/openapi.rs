@@ -160,6 +160,29 @@ pub struct MemberPath {
     pub member_id: String,
 }
 
+/// `/api/{user_id}/lists/{id}/invites/{token}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InvitePath {
+    /// The token's user id (checked by `Owner`).
+    pub user_id: String,
+    /// The list's id.
+    #[param(value_type = i64)]
+    pub id: String,
+    /// The invite's token, or its `id`.
+    pub token: String,
+}
+
+/// `/api/{user_id}/invites/{token}/accept`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TokenPath {
+    /// The token's user id (checked by `Owner`).
+    pub user_id: String,
+    /// The invite link's token.
+    pub token: String,
+}
+
 /// `If-Match` on a write (RFC 9110 §13.1.1).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Header)]

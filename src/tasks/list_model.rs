@@ -145,6 +145,13 @@ pub(crate) struct ListRow {
     updated_at: NaiveDateTime,
 }
 
+impl ListRow {
+    /// The list's owner.
+    pub(crate) fn owner(&self) -> &str {
+        &self.user_id
+    }
+}
+
 impl From<ListRow> for List {
     fn from(row: ListRow) -> Self {
         List {

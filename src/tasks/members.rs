@@ -38,7 +38,7 @@ impl TaskService {
 
     /// The list `id` when `user` owns it: 404 when they do not see it, 403 when they are a
     /// member.
-    async fn owned_list(
+    pub(super) async fn owned_list(
         &self,
         conn: &mut crate::db::DbConn,
         user: &AuthUser,

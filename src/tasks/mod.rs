@@ -11,6 +11,7 @@ mod changes;
 mod conditional;
 pub mod events;
 mod idempotency;
+mod invites;
 mod keys;
 mod list_checks;
 pub mod list_model;
@@ -49,7 +50,7 @@ pub use model::{
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use service::TaskService;
-pub use sharing::{Member, Role};
+pub use sharing::{Invite, Member, Role};
 pub use sync::TaskChangeSet;
 pub use tags::TagCount;
 pub use tree::{MAX_DEPTH, MoveTask};

@@ -49,6 +49,12 @@ pub(crate) struct TaskRow {
     /// The due date the series began with (`tasks::series`).
     #[serde(deserialize_with = "row_time_or_null")]
     pub(super) recurrence_start: Option<NaiveDateTime>,
+    /// Who created it (issue 29; NULL: another program's row, or from before).
+    #[serde(default)]
+    created_by: Option<String>,
+    /// Who it is assigned to: the owner or a member of its list.
+    #[serde(default)]
+    assignee_id: Option<String>,
 }
 
 /// A `timestamptz` as PostgreSQL's `to_jsonb` spells it (RFC 3339 with the session's offset),
@@ -95,6 +101,8 @@ impl From<TaskRow> for Task {
             tags: serde_json::from_str(&row.tags).unwrap_or_default(),
             recurrence: row.recurrence,
             time_zone: row.time_zone,
+            created_by: row.created_by,
+            assignee_id: row.assignee_id,
         }
     }
 }

@@ -121,3 +121,72 @@ impl Default for SharingCaps {
         }
     }
 }
+
+/// Longest an invite link may live: 30 days.
+pub const INVITE_MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// How long a new invite link lives when the request names no `expires_in`: 7 days.
+pub const INVITE_DEFAULT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// An invite link's lifetime as a request gives it (`"7d"`, `"12h"`, `"90m"`; seconds
+/// without a unit): more than nothing, at most 30 days. `None`: 7 days.
+pub fn invite_lifetime(text: Option<&str>, field: &str) -> Result<std::time::Duration, AppError> {
+    let Some(text) = text else {
+        return Ok(INVITE_DEFAULT_LIFETIME);
+    };
+    let bad = |message: String| {
+        AppError::invalid(FieldError::body(
+            field,
+            "value_error",
+            format!("Value error, {message}"),
+            Value::String(text.to_owned()),
+        ))
+    };
+    let lifetime = crate::config::parse_duration(text).map_err(bad)?;
+    if lifetime.as_secs() == 0 {
+        return Err(bad("an invite must live at least one second".to_owned()));
+    }
+    if lifetime > INVITE_MAX_LIFETIME {
+        return Err(bad("an invite lives at most 30 days (30d)".to_owned()));
+    }
+    Ok(lifetime)
+}
+
+/// An invite link to a list. Its token is shown once, to the owner who made it (`token`);
+/// only its SHA-256 is stored, which is also the invite's `id` (not a credential: the link
+/// needs the token).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Invite {
+    /// The SHA-256 of the token, hex: how a list's invites are told apart and revoked.
+    pub id: String,
+    /// The token (at least 128 random bits, URL-safe): only when just created.
+    pub token: Option<String>,
+    /// The role it gives.
+    pub role: Role,
+    /// Who made it (the list's owner).
+    pub created_by: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Revoked by the owner.
+    pub revoked: bool,
+}
+
+/// A new invite token: 32 random bytes (256 bits), base64url without padding (43 characters).
+pub fn new_invite_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored of a token: its SHA-256, hex.
+pub fn invite_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -54,6 +54,13 @@ pub struct Task {
     /// The IANA time zone its occurrences keep their wall-clock time in.
     #[serde(default = "utc_name")]
     pub time_zone: String,
+    /// Who created it (issue 29): the owner, or an editor of its shared list; `None` for a
+    /// row another program wrote.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// Who it is assigned to: the owner or a member of its list, or `None`.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
 }
 
 /// The time zone of a task that names none.

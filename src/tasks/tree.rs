@@ -66,6 +66,19 @@ async fn level(tx: &mut DbConn, user: &AuthUser, task: &Task, moving: i64) -> Ap
         .ok_or(AppError::NotFound)
 }
 
+/// A move to another list (or under another owner's task) keeps a task with its owner
+/// (issue 29): an editor moves a shared list's tasks within it, and an owner moves theirs
+/// into their own lists only. `into`: the owner of the list or parent it would go into.
+fn shared_stays(user: &AuthUser, task: &Task, into: Option<&str>) -> AppResult<()> {
+    if task.user_id != user.id() || into.is_some_and(|owner| owner != task.user_id) {
+        return Err(crate::error::SharingError::NotAllowed(
+            "a task moves between its owner's own lists only (a shared list's tasks stay in it)",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// The ids of `root`'s descendants, level by level (children first).
 async fn descendants(tx: &mut DbConn, user: &AuthUser, root: i64) -> AppResult<Vec<Vec<i64>>> {
     Ok(store::subtree(tx, user, root, MAX_DEPTH).await?)
@@ -93,12 +106,14 @@ pub(super) async fn plan(
     }
     let parent = to.parent_id.unwrap_or(task.parent_id);
     let mut list = to.list_id.unwrap_or(task.list_id);
+    let mut above_owner = None;
     if let Some(parent_id) = parent {
         if parent_id == task.id {
             let why = "a task cannot be its own subtask";
             return Err(refused("parent_id", why, Value::from(parent_id)));
         }
         let above = find(tx, user, parent_id).await?;
+        above_owner = Some(above.user_id.clone());
         let parent_level = level(tx, user, &above, task.id).await?;
         if parent_level == usize::MAX {
             let why = format!("task {parent_id} is a subtask of this task: that would be a cycle");
@@ -126,10 +141,14 @@ pub(super) async fn plan(
             _ => list = above.list_id,
         }
     }
-    if let Some(list_id) = list.filter(|_| to.list_id.is_some())
-        && store::lists::find(tx, user, list_id).await?.is_none()
-    {
-        return Err(AppError::ListNotFound);
+    // The owner of the list (or parent) the task would go into, when it names one.
+    let mut into = above_owner;
+    if let Some(list_id) = list.filter(|_| to.list_id.is_some()) {
+        let row = store::lists::find(tx, user, list_id).await?;
+        into = Some(row.ok_or(AppError::ListNotFound)?.owner().to_owned());
+    }
+    if list != task.list_id || into.as_ref().is_some_and(|owner| *owner != task.user_id) {
+        shared_stays(user, task, into.as_deref())?;
     }
     let mut others = Vec::new();
     let position = place_in_group(tx, user, task.id, (list, parent), to, now, &mut others).await?;

@@ -30,60 +30,100 @@ use crate::db::schema::{
 
 /// The member roles that read a shared list's tasks.
 const READERS: &[&str] = &["editor", "viewer"];
-/// The member roles that write them. None yet: the plain writes learn membership with the
-/// database's write functions (issue 29, slice 3); until then a shared task is its owner's
-/// to write, on both backends alike.
-const WRITERS: &[&str] = &[];
+/// The member roles that write them (the task keeps its owner: `stepwise` and the write
+/// functions of migration 000061 resolve it).
+const WRITERS: &[&str] = &["editor"];
 
-/// The ids of the lists shared with a user in one of some roles (a subquery on their
-/// `list_members` rows, index `list_members_user`).
-type SharedLists<'a> = dsl::Select<
-    dsl::Filter<
-        list_members::table,
-        dsl::And<
-            dsl::Eq<list_members::user_id, &'a str>,
-            dsl::EqAny<list_members::role, &'a [&'a str]>,
-        >,
-    >,
-    list_members::list_id,
->;
-
-/// The same ids, as `tasks.list_id` compares (nullable).
-type SharedTaskLists<'a> = dsl::Select<
-    dsl::Filter<
-        list_members::table,
-        dsl::And<
-            dsl::Eq<list_members::user_id, &'a str>,
-            dsl::EqAny<list_members::role, &'a [&'a str]>,
-        >,
-    >,
-    dsl::Nullable<list_members::list_id>,
->;
-
-fn shared_lists<'a>(user: &'a str, roles: &'a [&'a str]) -> SharedLists<'a> {
-    list_members::table
-        .filter(
-            list_members::user_id
-                .eq(user)
-                .and(list_members::role.eq_any(roles)),
-        )
-        .select(list_members::list_id)
+/// `column` is one of the lists shared with `user` in one of `roles`: a subquery on their
+/// `list_members` rows (index `list_members_user`), written for each backend so that it
+/// costs one lookup per statement and leaves the owner's index usable beside it (under an
+/// OR, PostgreSQL runs `IN (subquery)` as a filter on every row of the table: a sequential
+/// scan of every user's tasks). PostgreSQL: `= ANY ((SELECT array_agg(…))::bigint[])`, an
+/// InitPlan run once, then an index condition (a bitmap OR with the owner's index), as
+/// the policies of migration 000060 read it; SQLite: `IN (SELECT …)`, which its OR
+/// optimisation serves from both indexes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct InListsOf<'a, C> {
+    column: C,
+    user: &'a str,
+    roles: &'a [&'a str],
 }
 
-fn shared_task_lists<'a>(user: &'a str, roles: &'a [&'a str]) -> SharedTaskLists<'a> {
-    list_members::table
-        .filter(
-            list_members::user_id
-                .eq(user)
-                .and(list_members::role.eq_any(roles)),
-        )
-        .select(list_members::list_id.nullable())
+impl<C> diesel::query_builder::QueryId for InListsOf<'_, C> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C: diesel::Expression> diesel::Expression for InListsOf<'_, C> {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<C: AppearsOnTable<QS>, QS: ?Sized> AppearsOnTable<QS> for InListsOf<'_, C> {}
+
+impl<C: SelectableExpression<QS>, QS: ?Sized> SelectableExpression<QS> for InListsOf<'_, C> {}
+
+impl<C> diesel::expression::ValidGrouping<()> for InListsOf<'_, C> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<C: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for InListsOf<'_, C>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Text};
+        out.push_sql("(");
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(
+            " = ANY ((SELECT coalesce(array_agg(shared.list_id), '{}') FROM list_members shared \
+             WHERE shared.user_id = ",
+        );
+        out.push_bind_param::<Text, _>(&self.user)?;
+        out.push_sql(" AND shared.role = ANY (");
+        out.push_bind_param::<Array<Text>, _>(self.roles)?;
+        out.push_sql("))::bigint[]))");
+        Ok(())
+    }
+}
+
+impl<C: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>>
+    diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for InListsOf<'_, C>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::Text;
+        out.push_sql("(");
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (SELECT shared.list_id FROM list_members shared WHERE shared.user_id = ");
+        out.push_bind_param::<Text, _>(&self.user)?;
+        out.push_sql(" AND shared.role IN (");
+        for (i, role) in self.roles.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<Text, _>(role)?;
+        }
+        out.push_sql(")))");
+        Ok(())
+    }
+}
+
+fn shared_lists<'a>(user: &'a str, roles: &'a [&'a str]) -> InListsOf<'a, task_lists::id> {
+    InListsOf {
+        column: task_lists::id,
+        user,
+        roles,
+    }
 }
 
 /// The filter "tasks this viewer may see" (or write): their own, and those in the lists
 /// shared with them in a role that may.
 pub(super) type VisibleTasks<'a> =
-    dsl::Or<dsl::Eq<tasks::user_id, &'a str>, dsl::EqAny<tasks::list_id, SharedTaskLists<'a>>>;
+    dsl::Or<dsl::Eq<tasks::user_id, &'a str>, InListsOf<'a, tasks::list_id>>;
 
 /// The filter on `tasks` for the rows `viewer` may see: their own and those of the lists
 /// shared with them (any role).
@@ -105,21 +145,29 @@ pub(super) fn visible_to_member(member: &str) -> VisibleTasks<'_> {
     tasks_seen_by(member, READERS)
 }
 
-/// The tasks `viewer` owns: what the per-user task cap counts (a subset of [`visible_to`]:
-/// tasks in lists shared with them count against their owners).
-pub(super) fn owned_by(viewer: &AuthUser) -> dsl::Eq<tasks::user_id, &str> {
-    tasks::user_id.eq(owner(viewer))
+/// The tasks `task_owner` owns: what the per-user task cap counts (tasks in lists shared with
+/// a user count against their owners). The owner comes from the row of a list or task the
+/// writer may write (their own, or an editor's shared list's owner).
+pub(super) fn owned_by_user(task_owner: &str) -> dsl::Eq<tasks::user_id, &str> {
+    tasks::user_id.eq(task_owner)
+}
+
+/// Who a write is made by: recorded as a new task's `created_by`.
+pub(super) fn actor(viewer: &AuthUser) -> &str {
+    viewer.id()
 }
 
 fn tasks_seen_by<'a>(viewer_id: &'a str, roles: &'a [&'a str]) -> VisibleTasks<'a> {
-    tasks::user_id
-        .eq(viewer_id)
-        .or(tasks::list_id.eq_any(shared_task_lists(viewer_id, roles)))
+    tasks::user_id.eq(viewer_id).or(InListsOf {
+        column: tasks::list_id,
+        user: viewer_id,
+        roles,
+    })
 }
 
 /// The filter "lists this viewer may see".
 pub(super) type VisibleLists<'a> =
-    dsl::Or<dsl::Eq<task_lists::user_id, &'a str>, dsl::EqAny<task_lists::id, SharedLists<'a>>>;
+    dsl::Or<dsl::Eq<task_lists::user_id, &'a str>, InListsOf<'a, task_lists::id>>;
 
 /// The filter on `task_lists` for the lists `viewer` may see (and filter tasks by): their
 /// own and the ones shared with them.
@@ -132,7 +180,7 @@ pub(super) fn lists_visible_to(viewer: &AuthUser) -> VisibleLists<'_> {
 pub(super) fn lists_visible_to_member(member: &str) -> VisibleLists<'_> {
     task_lists::user_id
         .eq(member)
-        .or(task_lists::id.eq_any(shared_lists(member, READERS)))
+        .or(shared_lists(member, READERS))
 }
 
 /// The filter on `task_lists` for the lists `viewer` owns: the only ones they may rename,
@@ -146,7 +194,7 @@ pub(super) fn lists_owned_by(viewer: &AuthUser) -> dsl::Eq<task_lists::user_id, 
 pub(super) fn lists_writable_by(viewer: &AuthUser) -> VisibleLists<'_> {
     task_lists::user_id
         .eq(viewer.id())
-        .or(task_lists::id.eq_any(shared_lists(viewer.id(), WRITERS)))
+        .or(shared_lists(viewer.id(), WRITERS))
 }
 
 // `list_members` joined to a list for its reader's role (an alias: the visibility filter's

@@ -105,21 +105,29 @@ async fn worst_search_is_bounded_and_others_keep_their_latency(backend: Backend)
     let app = &seeded.app;
     let noisy = app.user("noisy");
     let quiet = app.user("quiet");
-    // The first write on a fresh database compiles and plans the write functions (migration
-    // 000050), which a 20 ms budget may stop: that first one may be refused, the next not.
+    // The first writes on a fresh database compile and plan the write functions (migrations
+    // 000050 and 000061, whose wrappers resolve a shared list's owner, and the helpers the
+    // row-security policies call), which a 20 ms budget may stop on a loaded machine: those
+    // first few may be refused (each leaves more of it compiled), then every one succeeds.
     let body = json!({"title": "milk"});
-    let first = quiet.post(&quiet.tasks_path(""), body.clone()).await;
-    if first.status != StatusCode::CREATED {
+    let mut attempts = 0;
+    loop {
+        let write = quiet.post(&quiet.tasks_path(""), body.clone()).await;
+        if write.status == StatusCode::CREATED {
+            break;
+        }
         assert_eq!(
-            first.status,
+            write.status,
             StatusCode::SERVICE_UNAVAILABLE,
             "{}",
-            first.text
+            write.text
         );
-        quiet
-            .post(&quiet.tasks_path(""), body)
-            .await
-            .good(StatusCode::CREATED);
+        attempts += 1;
+        assert!(
+            attempts < 5,
+            "still refused after {attempts} writes: {}",
+            write.text
+        );
     }
 
     let too_long = "a".repeat(101);
@@ -193,21 +201,29 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
     let app = &seeded.app;
     let noisy = app.user("noisy");
     let quiet = app.user("quiet");
-    // The first write on a fresh database compiles and plans the write functions (migration
-    // 000050), which a 20 ms budget may stop: that first one may be refused, the next not.
+    // The first writes on a fresh database compile and plan the write functions (migrations
+    // 000050 and 000061, whose wrappers resolve a shared list's owner, and the helpers the
+    // row-security policies call), which a 20 ms budget may stop on a loaded machine: those
+    // first few may be refused (each leaves more of it compiled), then every one succeeds.
     let body = json!({"title": "milk"});
-    let first = quiet.post(&quiet.tasks_path(""), body.clone()).await;
-    if first.status != StatusCode::CREATED {
+    let mut attempts = 0;
+    loop {
+        let write = quiet.post(&quiet.tasks_path(""), body.clone()).await;
+        if write.status == StatusCode::CREATED {
+            break;
+        }
         assert_eq!(
-            first.status,
+            write.status,
             StatusCode::SERVICE_UNAVAILABLE,
             "{}",
-            first.text
+            write.text
         );
-        quiet
-            .post(&quiet.tasks_path(""), body)
-            .await
-            .good(StatusCode::CREATED);
+        attempts += 1;
+        assert!(
+            attempts < 5,
+            "still refused after {attempts} writes: {}",
+            write.text
+        );
     }
 
     let search = worst_searches()[1].clone();
@@ -262,21 +278,29 @@ async fn one_user_holds_at_most_their_share(backend: Backend) {
     let app = &seeded.app;
     let noisy = app.user("noisy");
     let quiet = app.user("quiet");
-    // The first write on a fresh database compiles and plans the write functions (migration
-    // 000050), which a 20 ms budget may stop: that first one may be refused, the next not.
+    // The first writes on a fresh database compile and plan the write functions (migrations
+    // 000050 and 000061, whose wrappers resolve a shared list's owner, and the helpers the
+    // row-security policies call), which a 20 ms budget may stop on a loaded machine: those
+    // first few may be refused (each leaves more of it compiled), then every one succeeds.
     let body = json!({"title": "milk"});
-    let first = quiet.post(&quiet.tasks_path(""), body.clone()).await;
-    if first.status != StatusCode::CREATED {
+    let mut attempts = 0;
+    loop {
+        let write = quiet.post(&quiet.tasks_path(""), body.clone()).await;
+        if write.status == StatusCode::CREATED {
+            break;
+        }
         assert_eq!(
-            first.status,
+            write.status,
             StatusCode::SERVICE_UNAVAILABLE,
             "{}",
-            first.text
+            write.text
         );
-        quiet
-            .post(&quiet.tasks_path(""), body)
-            .await
-            .good(StatusCode::CREATED);
+        attempts += 1;
+        assert!(
+            attempts < 5,
+            "still refused after {attempts} writes: {}",
+            write.text
+        );
     }
     // Four users at once open the pool's four connections, so that no request below waits
     // for a connection to be made (under load that alone can take longer than DB_TIMEOUT).

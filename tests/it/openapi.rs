@@ -40,6 +40,15 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
         true,
         false,
     ),
+    ("get", "/api/{user_id}/lists/{id}/invites", true, false),
+    ("post", "/api/{user_id}/lists/{id}/invites", true, true),
+    (
+        "delete",
+        "/api/{user_id}/lists/{id}/invites/{token}",
+        true,
+        false,
+    ),
+    ("post", "/api/{user_id}/invites/{token}/accept", true, false),
 ];
 
 async fn app() -> TestApp {
@@ -227,15 +236,25 @@ async fn every_documented_operation_is_served() {
     // DELETE last, so the task is there for the others.
     let (mut deletes, others): (Vec<&(&str, &str, bool, bool)>, Vec<_>) =
         OPERATIONS.iter().partition(|op| op.0 == "delete");
-    // A list's member goes before the list.
-    deletes.sort_by_key(|op| !op.1.contains("/members"));
+    // A list's members and invites go before the list.
+    deletes.sort_by_key(|op| op.1 == "/api/{user_id}/lists/{id}");
+    // An invite link for the invite routes (its owner accepting it changes nothing).
+    let invite = alice
+        .post(
+            &format!("/api/alice/lists/{list_id}/invites"),
+            serde_json::json!({"role": "viewer"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let token = invite["token"].as_str().unwrap().to_owned();
     for (method, path, _, takes_body) in others.into_iter().chain(deletes) {
         let lists = path.contains("/lists");
         let mut path = path
             .replace("{user_id}", "alice")
             .replace("{id}", if lists { &list_id } else { &id })
             .replace("{name}", "doc")
-            .replace("{member_id}", "bob");
+            .replace("{member_id}", "bob")
+            .replace("{token}", &token);
         if lists && method.eq_ignore_ascii_case("delete") {
             path.push_str("?tasks=inbox");
         }

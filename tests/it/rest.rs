@@ -85,6 +85,9 @@ async fn create_returns_201_with_the_task(app: TestApp) {
         "tags",
         "recurrence",
         "time_zone",
+        // Shared lists (issue 29): keys added, none changed.
+        "created_by",
+        "assignee_id",
     ];
     expected.sort();
     let mut keys = keys;

@@ -20,7 +20,7 @@ backend_cases!(without_row_security_the_query_filter_still_isolates);
 /// The server's role, created by the migrations.
 const APP_ROLE: &str = "todo_api_app";
 
-async fn connect(url: &str) -> Client {
+pub(crate) async fn connect(url: &str) -> Client {
     let (client, connection) = tokio_postgres::connect(url, NoTls)
         .await
         .unwrap_or_else(|e| panic!("connecting to the test database: {e}"));
@@ -30,7 +30,7 @@ async fn connect(url: &str) -> Client {
 
 /// Runs `sql` in a transaction as the server's role, with `app.user_id` = `user` (none:
 /// unset), and rolls it back.
-async fn as_app(db: &Client, user: Option<&str>, sql: &str) -> Result<Vec<Row>, String> {
+pub(crate) async fn as_app(db: &Client, user: Option<&str>, sql: &str) -> Result<Vec<Row>, String> {
     db.batch_execute(&format!("BEGIN; SET LOCAL ROLE {APP_ROLE}"))
         .await
         .unwrap();
@@ -47,7 +47,7 @@ async fn as_app(db: &Client, user: Option<&str>, sql: &str) -> Result<Vec<Row>, 
     outcome
 }
 
-async fn count(db: &Client, user: Option<&str>, sql: &str) -> i64 {
+pub(crate) async fn count(db: &Client, user: Option<&str>, sql: &str) -> i64 {
     as_app(db, user, sql).await.unwrap()[0].get(0)
 }
 

@@ -471,7 +471,7 @@ async fn graphql_lost_update_is_refused_with_the_winners_task(app: TestApp) {
         .graphql_data(
             "query($id: ID!) { task(id: $id) { id title description completed createdAt \
              updatedAt priority category dueDate completedAt version listId parentId \
-             position tags recurrence timeZone } }",
+             position tags recurrence timeZone createdBy assigneeId } }",
             json!({"id": id}),
         )
         .await;

@@ -84,6 +84,7 @@ fn refusal<T>(result: QueryResult<T>, input: Option<&NewTask>) -> Outcome<T> {
         },
         "task_limit" => Refusal::TaskCap,
         "tag_limit" => Refusal::TagCap,
+        "forbidden" => Refusal::Forbidden,
         _ => return result.map(Ok),
     }))
 }
@@ -117,7 +118,9 @@ pub(in crate::tasks) async fn create(
         return stepwise::create(conn, viewer, input, position, now, limits).await;
     };
     // The row's values (its position, if any, is bound apart: NULL asks for the group's end).
-    let row = NewTaskRow::new(owner(viewer), input, now, String::new());
+    // The owner is the function's to resolve (a shared list's, migration 000061); the
+    // creator is the transaction's viewer (the column's default).
+    let row = NewTaskRow::new(owner(viewer), None, input, now, String::new());
     let names = input.tags.clone().unwrap_or_default();
     let keys: Vec<String> = names.iter().map(|name| tag_key(name)).collect();
     let rows: QueryResult<Vec<TaskRow>> = diesel::sql_query(
@@ -169,7 +172,7 @@ pub(in crate::tasks) async fn complete(
         // SQLite: in process; the same steps one statement each.
         return stepwise::complete(conn, viewer, task_id, value, expect, now).await;
     };
-    let rows: Vec<Stepped> =
+    let rows: QueryResult<Vec<Stepped>> =
         diesel::sql_query("SELECT f.step, (f.task).* FROM task_complete($1, $2, $3, $4, $5) AS f")
             .bind::<Text, _>(owner(viewer))
             .bind::<BigInt, _>(task_id)
@@ -177,8 +180,9 @@ pub(in crate::tasks) async fn complete(
             .bind::<Nullable<Array<BigInt>>, _>(admitted(expect))
             .bind::<Timestamp, _>(now)
             .load(&mut **pg)
-            .await?;
-    Ok(stepped(rows))
+            .await;
+    // A viewer of a shared list is refused (`forbidden`, migration 000061).
+    Ok(refusal(rows, None)?.and_then(stepped))
 }
 
 /// Applies `patch` to one of the viewer's tasks, checking `expect` first, when nothing in
@@ -321,7 +325,7 @@ pub(in crate::tasks) async fn delete(
         // SQLite: in process; the same steps one statement each.
         return stepwise::delete(conn, viewer, task_id, expect, (before, keep), max_depth).await;
     };
-    let rows: Vec<Stepped> = diesel::sql_query(
+    let rows: QueryResult<Vec<Stepped>> = diesel::sql_query(
         "SELECT f.step, (f.task).* FROM task_delete($1, $2, $3, $4, $5, $6) AS f",
     )
     .bind::<Text, _>(owner(viewer))
@@ -331,7 +335,11 @@ pub(in crate::tasks) async fn delete(
     .bind::<BigInt, _>(keep)
     .bind::<Integer, _>(small(max_depth))
     .load(&mut **pg)
-    .await?;
+    .await;
+    let rows = match refusal(rows, None)? {
+        Ok(rows) => rows,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let mut deleted = Vec::with_capacity(rows.len());
     for Stepped { step, row } in rows {
         if step == "conflict" {

@@ -18,6 +18,7 @@
 
 mod folded;
 mod idempotency;
+pub(super) mod invites;
 mod journal;
 mod keys;
 pub(super) mod list_reads;

@@ -25,6 +25,9 @@ pub(in crate::tasks) enum Refusal {
     TagCap,
     /// The write's precondition does not hold: the task as it is now.
     Stale(Box<TaskRow>),
+    /// The viewer sees the task (or list) in a list shared with them, as a viewer: they may
+    /// not write it.
+    Forbidden,
 }
 
 /// A task write's outcome: the database's error, or done, or refused.

@@ -11,13 +11,24 @@ use super::journal::{Written, prune_tombstones};
 use super::moves::{delete_all, level, subtree};
 use super::order::group_end;
 use super::outcome::{Changed, Created, Limits, Outcome, Refusal};
-use super::query::find;
+use super::query::{find, find_seen};
 use super::tags::index_under_cap;
 use super::write::{SeriesWrite, insert, set_completed, toggle, update as write_update};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::tasks::model::{NewTask, Precondition, Task, TaskPatch, TaskRow};
 use crate::tasks::position;
+use crate::tasks::visibility::owner;
+
+/// Why a write finds no task it may write: the viewer sees it as a viewer of its shared list
+/// (a refusal: 403), or not at all (none: 404).
+async fn unwritable<T>(conn: &mut DbConn, viewer: &AuthUser, task_id: i64) -> Outcome<Option<T>> {
+    if find_seen(conn, viewer, task_id).await?.is_some() {
+        Ok(Err(Refusal::Forbidden))
+    } else {
+        Ok(Ok(None))
+    }
+}
 
 /// One of the viewer's tasks, for a write conditional on `expect`: `Ok(None)` when there is no
 /// such task, a refusal when the precondition does not hold.
@@ -28,7 +39,7 @@ async fn held(
     expect: &Precondition,
 ) -> Outcome<Option<TaskRow>> {
     let Some(row) = find(conn, viewer, task_id).await? else {
-        return Ok(Ok(None));
+        return unwritable(conn, viewer, task_id).await;
     };
     if Task::from(row.clone()).satisfies(expect) {
         Ok(Ok(Some(row)))
@@ -46,17 +57,30 @@ pub(super) async fn create(
     now: NaiveDateTime,
     limits: Limits,
 ) -> Outcome<Created> {
-    if let Some(list) = input.list_id
-        && super::lists::find(conn, viewer, list).await?.is_none()
-    {
-        return Ok(Err(Refusal::ListMissing));
+    // The task is its list's owner's (an editor writes into a list shared with them).
+    let mut task_owner = owner(viewer).to_owned();
+    if let Some(list) = input.list_id {
+        match super::lists::find(conn, viewer, list).await? {
+            Some(row) => task_owner = row.owner().to_owned(),
+            None if super::list_reads::find_seen(conn, viewer, list)
+                .await?
+                .is_some() =>
+            {
+                return Ok(Err(Refusal::Forbidden));
+            }
+            None => return Ok(Err(Refusal::ListMissing)),
+        }
     }
     let mut list = input.list_id;
     if let Some(parent_id) = input.parent_id {
         let Some(parent) = find(conn, viewer, parent_id).await? else {
-            return Ok(Err(Refusal::ParentMissing));
+            return match unwritable::<()>(conn, viewer, parent_id).await? {
+                Err(refused) => Ok(Err(refused)),
+                Ok(_) => Ok(Err(Refusal::ParentMissing)),
+            };
         };
         let parent = Task::from(parent);
+        task_owner = parent.user_id.clone();
         let Some(level) = level(conn, viewer, parent.parent_id, 0, limits.depth).await? else {
             return Ok(Err(Refusal::ParentMissing));
         };
@@ -94,7 +118,17 @@ pub(super) async fn create(
         };
         &placed
     };
-    let Some(written) = insert(conn, viewer, input, position, now, limits.tasks).await? else {
+    let inserted = insert(
+        conn,
+        viewer,
+        &task_owner,
+        input,
+        position,
+        now,
+        limits.tasks,
+    )
+    .await?;
+    let Some(written) = inserted else {
         return Ok(Err(Refusal::TaskCap));
     };
     if let Some(tags) = &input.tags
@@ -156,7 +190,10 @@ pub(super) async fn update_planned(
     now: NaiveDateTime,
     tag_cap: u64,
 ) -> Outcome<Option<Written>> {
-    let written = write_update(conn, viewer, task_id, (patch, series), now).await?;
+    let Some(written) = write_update(conn, viewer, task_id, (patch, series), now).await? else {
+        return unwritable(conn, viewer, task_id).await;
+    };
+    let written = Some(written);
     if let (Some(_), Some(tags)) = (&written, &patch.tags)
         && !index_under_cap(conn, viewer, task_id, tags, now, tag_cap).await?
     {

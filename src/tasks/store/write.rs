@@ -26,7 +26,7 @@ use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
 use crate::tasks::rules::micros;
-use crate::tasks::visibility::{owned_by, owner, writable_by};
+use crate::tasks::visibility::{actor, owned_by_user, writable_by};
 
 /// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
 /// microseconds; the search keys are the database's, see `store::keys`). The one place a
@@ -50,12 +50,15 @@ pub(super) struct NewTaskRow<'a> {
     pub(super) recurrence: Option<&'a str>,
     pub(super) time_zone: &'a str,
     pub(super) recurrence_start: Option<NaiveDateTime>,
+    pub(super) created_by: Option<&'a str>,
 }
 
 impl<'a> NewTaskRow<'a> {
-    /// The row for a validated input, placed at `position` among its siblings.
+    /// The row for a validated input, placed at `position` among its siblings, owned by
+    /// `owner` (a shared list's owner when an editor writes it), created by `creator`.
     pub(super) fn new(
         owner: &'a str,
+        creator: Option<&'a str>,
         input: &'a NewTask,
         now: NaiveDateTime,
         position: String,
@@ -80,6 +83,7 @@ impl<'a> NewTaskRow<'a> {
             time_zone: input.time_zone.as_deref().unwrap_or("UTC"),
             // A series counts its occurrences from the due date it began with.
             recurrence_start: input.recurrence.as_ref().and(due_date),
+            created_by: creator,
         }
     }
 }
@@ -158,6 +162,7 @@ impl<'a> TaskChanges<'a> {
 pub(in crate::tasks) async fn insert(
     conn: &mut DbConn,
     viewer: &AuthUser,
+    task_owner: &str,
     input: &NewTask,
     position: String,
     now: NaiveDateTime,
@@ -167,11 +172,15 @@ pub(in crate::tasks) async fn insert(
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     // The count below must not race another create: the caller holds the placement lock.
     let inserted = db_run!(conn, |c| {
-        let owned: i64 = tasks.filter(owned_by(viewer)).count().get_result(c).await?;
+        let owned: i64 = tasks
+            .filter(owned_by_user(task_owner))
+            .count()
+            .get_result(c)
+            .await?;
         if owned >= cap {
             return Ok(None);
         }
-        let row = &NewTaskRow::new(owner(viewer), input, now, position);
+        let row = &NewTaskRow::new(task_owner, Some(actor(viewer)), input, now, position);
         diesel::insert_into(tasks)
             .values(row)
             .returning(TaskRow::as_returning())

@@ -1,0 +1,1 @@
+DROP FUNCTION invite_accept(text, timestamp, bigint);

@@ -1,0 +1,5 @@
+DROP TRIGGER list_members_journal_delete;
+DROP TRIGGER list_members_journal_insert;
+DROP TRIGGER tasks_journal_members_delete;
+DROP TRIGGER tasks_journal_members_update;
+DROP TRIGGER tasks_journal_members_insert;

@@ -1,0 +1,101 @@
+//! Invite links of [`TaskService`] (issue 29): the owner makes one (a token of 256 random
+//! bits, shown once, stored as its SHA-256), lists and revokes them; anyone holding a live
+//! token joins the list with its role. An unknown, revoked or expired token is 404; accepting
+//! twice (or as the owner) is 200 with no change. The SQL is `store::invites`'.
+
+use std::time::Duration;
+
+use super::list_model::List;
+use super::service::{TaskService, now_micros};
+use super::sharing::{Invite, Role, invite_hash, new_invite_token};
+use super::store::invites::{self as store, Accepted, InviteRow};
+use super::store::list_reads;
+use crate::auth::AuthUser;
+use crate::error::{AppError, AppResult, SharingError};
+
+impl TaskService {
+    /// The owner makes an invite link to their list giving `role`, living `lifetime`.
+    pub async fn create_invite(
+        &self,
+        user: &AuthUser,
+        list: i64,
+        role: Role,
+        lifetime: Duration,
+    ) -> AppResult<Invite> {
+        let cap = self.sharing.invites;
+        let token = new_invite_token();
+        let now = now_micros();
+        let lifetime = chrono::Duration::from_std(lifetime)
+            .map_err(|e| AppError::Internal(format!("invite lifetime: {e}")))?;
+        let row = InviteRow {
+            token_hash: invite_hash(&token),
+            list_id: list,
+            role: role.as_str().to_owned(),
+            created_by: user.id().to_owned(),
+            created_at: now,
+            expires_at: now + lifetime,
+            revoked: false,
+        };
+        self.work
+            .write(user, async |tx| {
+                self.owned_list(tx, user, list).await?;
+                if !store::insert(tx, user, &row, now, cap).await? {
+                    return Err(SharingError::InviteLimitReached(cap).into());
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Invite {
+            token: Some(token),
+            ..Invite::from(row)
+        })
+    }
+
+    /// The invite links of the owner's list, oldest first (without their tokens).
+    pub async fn invites(&self, user: &AuthUser, list: i64) -> AppResult<Vec<Invite>> {
+        self.work
+            .read(user, async |conn| {
+                self.owned_list(conn, user, list).await?;
+                Ok(store::of_list(conn, list).await?)
+            })
+            .await
+    }
+
+    /// The owner revokes an invite link, named by its token or by its `id`.
+    pub async fn revoke_invite(&self, user: &AuthUser, list: i64, token: &str) -> AppResult<()> {
+        let hashed = invite_hash(token);
+        self.work
+            .write(user, async |tx| {
+                self.owned_list(tx, user, list).await?;
+                if store::revoke(tx, list, &hashed).await? || store::revoke(tx, list, token).await?
+                {
+                    Ok(())
+                } else {
+                    Err(SharingError::InviteNotFound.into())
+                }
+            })
+            .await
+    }
+
+    /// The user joins the list a live invite link is for, with its role; the list as they
+    /// now see it.
+    pub async fn accept_invite(&self, user: &AuthUser, token: &str) -> AppResult<List> {
+        let hashed = invite_hash(token);
+        let cap = self.sharing.members;
+        self.work
+            .write(user, async |tx| {
+                let list = match store::accept(tx, user, &hashed, now_micros(), cap).await? {
+                    None => return Err(SharingError::InviteNotFound.into()),
+                    Some(Accepted::Full) => {
+                        return Err(SharingError::MemberLimitReached(cap).into());
+                    }
+                    Some(Accepted::Joined(list) | Accepted::Member(list)) => list,
+                };
+                list_reads::find_seen(tx, user, list)
+                    .await?
+                    .map(List::from)
+                    .ok_or(AppError::ListNotFound)
+            })
+            .await
+    }
+}
