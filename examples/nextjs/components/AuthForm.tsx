@@ -6,7 +6,7 @@ import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { authClient } from "@/lib/auth-client";
 
-export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
+export function AuthForm({ mode, next }: { mode: "sign-in" | "sign-up"; next: string | null }) {
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -27,7 +27,7 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
       setError(error.message ?? "Something went wrong");
       return;
     }
-    router.replace("/lists/inbox");
+    router.replace(next ?? "/lists/inbox");
     router.refresh();
   }
 
@@ -66,11 +66,11 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
         <p className="muted">
           {signUp ? (
             <>
-              Have an account? <Link href="/sign-in">Sign in</Link>
+              Have an account? <Link href={next ? `/sign-in?next=${encodeURIComponent(next)}` : "/sign-in"}>Sign in</Link>
             </>
           ) : (
             <>
-              New here? <Link href="/sign-up">Create an account</Link>
+              New here? <Link href={next ? `/sign-up?next=${encodeURIComponent(next)}` : "/sign-up"}>Create an account</Link>
             </>
           )}
         </p>

@@ -1,6 +1,7 @@
 "use client";
 // One list's tasks (or the inbox's): add, edit, complete, delete, drag to reorder (moveTask),
-// subtasks, tags with a tag filter, due dates and repeating tasks.
+// subtasks, tags with a tag filter, due dates and repeating tasks; sharing a list of one's own
+// by invite link, and a shared list's role (a viewer gets no write controls).
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { taskTree, type Task, type TaskNode } from "@/lib/store";
@@ -13,6 +14,9 @@ export function ListView({ listId }: { listId: string | null }) {
   const router = useRouter();
   const [tag, setTag] = useState<string | null>(null);
   const list = listId === null ? null : view.lists.find((l) => l.id === listId);
+  /** The invite link shown (its URL), or "making" while the server makes it. */
+  const [sharing, setSharing] = useState<string | null>(null);
+  const canWrite = list?.role !== "VIEWER";
 
   if (listId !== null && !list) {
     return (
@@ -38,6 +42,18 @@ export function ListView({ listId }: { listId: string | null }) {
     input.value = "";
   }
 
+  async function share() {
+    if (!list) return;
+    setSharing("making");
+    try {
+      const token = await store.createInvite(list.id);
+      setSharing(`${location.origin}/invite/${encodeURIComponent(token)}`);
+    } catch (error) {
+      setSharing(null);
+      alert(`Could not make an invite link: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
   function deleteList() {
     if (list && confirm(`Delete the list “${list.name}” and its tasks?`)) {
       store.deleteList(list.id);
@@ -49,22 +65,31 @@ export function ListView({ listId }: { listId: string | null }) {
     <section className="list" aria-label={list?.name ?? "Inbox"}>
       <header className="list-header">
         <h1>{list?.name ?? "Inbox"}</h1>
-        {/*
-          SHARING (issue 29) goes here: a "Share" button that makes an invite link, and the
-          list's members. The server has no sharing yet, so nothing is shown.
-        */}
-        {list && (
+        {list && list.role !== "OWNER" && (
+          <span className="badge" data-testid="list-role">
+            shared with you · {list.role.toLowerCase()}
+          </span>
+        )}
+        {list?.role === "OWNER" && (
+          <button onClick={share} disabled={sharing === "making"}>
+            Share
+          </button>
+        )}
+        {list?.role === "OWNER" && (
           <button className="danger" onClick={deleteList}>
             Delete list
           </button>
         )}
       </header>
-      <form className="add-task" onSubmit={addTask}>
-        <input name="title" placeholder="Add a task" aria-label="New task title" maxLength={200} />
-        <button className="primary" type="submit">
-          Add
-        </button>
-      </form>
+      {sharing && sharing !== "making" && <InviteLink url={sharing} onClose={() => setSharing(null)} />}
+      {canWrite && (
+        <form className="add-task" onSubmit={addTask}>
+          <input name="title" placeholder="Add a task" aria-label="New task title" maxLength={200} />
+          <button className="primary" type="submit">
+            Add
+          </button>
+        </form>
+      )}
       {tags.length > 0 && (
         <div className="tag-filter" role="group" aria-label="Filter by tag">
           <button aria-pressed={tag === null} onClick={() => setTag(null)}>
@@ -90,6 +115,48 @@ export function ListView({ listId }: { listId: string | null }) {
       )}
       {tree.length === 0 && <p className="muted empty">No tasks yet.</p>}
     </section>
+  );
+}
+
+/** A new invite link: its full URL to copy and send. */
+function InviteLink({ url, onClose }: { url: string; onClose: () => void }) {
+  const [copied, setCopied] = useState(false);
+
+  async function copy(input: HTMLInputElement | null) {
+    try {
+      await navigator.clipboard.writeText(url);
+      setCopied(true);
+    } catch {
+      input?.select(); // no clipboard (an insecure origin): selected, to copy by hand
+    }
+  }
+
+  return (
+    <div className="invite" role="group" aria-label="Invite link">
+      <p>
+        Anyone with this link can join the list as an editor for 7 days.
+      </p>
+      <div className="invite-row">
+        <input
+          readOnly
+          value={url}
+          aria-label="Invite link URL"
+          data-testid="invite-link"
+          onFocus={(event) => event.currentTarget.select()}
+        />
+        <button
+          className="primary"
+          onClick={(event) =>
+            copy(event.currentTarget.parentElement?.querySelector("input") ?? null)
+          }
+        >
+          {copied ? "Copied" : "Copy"}
+        </button>
+        <button className="link" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </div>
   );
 }
 
@@ -131,7 +198,9 @@ function TaskRow({
   const [dropTarget, setDropTarget] = useState(false);
   const unsaved = view.unsaved.has(task.id);
   const saved = !task.id.startsWith("tmp-");
-  const canDrag = saved && siblings.length > 1;
+  // A viewer of a shared list reads it: no writes offered.
+  const canWrite = view.lists.find((l) => l.id === task.listId)?.role !== "VIEWER";
+  const canDrag = canWrite && saved && siblings.length > 1;
   const group = task.parentId ?? "top";
   const sameGroup = () => dragging !== null && dragging.group === group && dragging.id !== task.id;
 
@@ -183,7 +252,7 @@ function TaskRow({
         <input
           type="checkbox"
           checked={task.completed}
-          disabled={!saved}
+          disabled={!saved || !canWrite}
           aria-label={`Complete ${task.title}`}
           onChange={(event) => store.setCompleted(task.id, event.target.checked)}
         />
@@ -205,7 +274,7 @@ function TaskRow({
             {unsaved && <span className="saving">saving…</span>}
           </span>
         </div>
-        {saved && (
+        {saved && canWrite && (
           <span className="actions">
             {depth < 2 && (
               <button onClick={() => setAddingSubtask(!addingSubtask)} aria-label={`Add a subtask to ${task.title}`}>

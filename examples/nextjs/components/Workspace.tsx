@@ -115,6 +115,11 @@ function Sidebar({ email }: { email: string }) {
                   <Link href={href} aria-current={pathname === href ? "page" : undefined}>
                     <span className={`dot ${list.color?.toLowerCase() ?? ""}`} />
                     <span>{list.name}</span>
+                    {list.role !== "OWNER" && (
+                      <span className="badge" title={`Shared with you (${list.role.toLowerCase()})`}>
+                        shared
+                      </span>
+                    )}
                     <span className="count">{pending(list.id) || ""}</span>
                   </Link>
                 )}

@@ -116,7 +116,7 @@ export async function story(browser, urls, steps) {
     await screenshot(a, "repeating-task");
   }, [a]);
 
-  await shareListByInviteLink(steps, { alice: a, bob: b, urls, listId });
+  await shareListByInviteLink(steps, { alice: a, bob: b, urls, listId, aliceApi });
 
   // A second device of Alice's, signed in apart, sees her changes live (no reload).
   const aliceOther = await browser.newContext(CONTEXT);
@@ -130,11 +130,11 @@ export async function story(browser, urls, steps) {
   await steps.run("Alice's other device sees a new task appear live", async () => {
     await signIn(a2, urls.app, alice);
     await a2.getByRole("link", { name: "Trip to Lisbon" }).click();
-    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants"]);
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Find a good fado bar"]);
     await expectStatus(a2, "Live · all changes saved");
     await a.getByLabel("New task title").fill("Call the hotel");
     await a.getByLabel("New task title").press("Enter");
-    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Call the hotel"]);
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Find a good fado bar", "Call the hotel"]);
     await screenshot(a2, "second-device-live");
   }, [a, a2]);
 
@@ -145,15 +145,15 @@ export async function story(browser, urls, steps) {
     await editor.getByRole("button", { name: "Save" }).click();
     await row(a2, "Call the hotel about late check-in").waitFor();
     await a.getByRole("button", { name: "Delete Call the hotel about late check-in" }).click();
-    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants"]);
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Find a good fado bar"]);
   }, [a, a2]);
 
-  await steps.run("Bob sees none of Alice's lists and keeps his own", async () => {
-    await b.reload();
+  await steps.run("Bob sees only the list shared with him and keeps his own", async () => {
+    await b.goto(`${urls.app}/lists/inbox`);
     await expectStatus(b, "Live · all changes saved");
-    if ((await b.getByRole("link", { name: "Trip to Lisbon" }).count()) !== 0) {
-      throw new Error("Bob sees Alice's list");
-    }
+    const lists = b.getByRole("navigation", { name: "Lists" }).getByRole("link");
+    equal(await lists.count(), 2, "Bob's lists: his inbox and the shared one");
+    await lists.filter({ hasText: "Trip to Lisbon" }).filter({ hasText: "shared" }).waitFor();
     await b.getByLabel("New task title").fill("Bob's own task");
     await b.getByLabel("New task title").press("Enter");
     await expectOrder(b, ["Bob's own task"]);
@@ -206,7 +206,7 @@ export async function story(browser, urls, steps) {
     equal(lost, 1, "answers lost");
     const { list } = await aliceApi(`query($id: ID!) { list(id: $id) { tasks(search: "phrasebook") { title } } }`, { id: listId });
     equal(list.tasks.length, 1, "tasks created by the write and its retry");
-    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Buy a phrasebook"]);
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Find a good fado bar", "Buy a phrasebook"]);
     await screenshot(a, "list-final");
   }, [a, a2]);
 
@@ -222,7 +222,7 @@ export async function story(browser, urls, steps) {
     await expectStatus(a2, "Live · all changes saved");
     await a.getByLabel("New task title").fill("Learn some Portuguese");
     await a.getByLabel("New task title").press("Enter");
-    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Buy a phrasebook", "Learn some Portuguese"]);
+    await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Find a good fado bar", "Buy a phrasebook", "Learn some Portuguese"]);
   }, [a, a2]);
 
   await aliceOther.close();
@@ -231,16 +231,48 @@ export async function story(browser, urls, steps) {
 }
 
 /**
- * SHARING (issue 29): Alice shares "Trip to Lisbon" by an invite link, Bob opens it, adds a
- * task, and Alice sees it appear without reloading. The server has no list sharing yet; when
- * it has, write this step here (Alice: the list's Share button → the invite link; Bob: open it
- * and accept; Bob adds "Find a good fado bar"; Alice's page shows it without a reload) and
- * replace the skip with `steps.run(…, body, [alice, bob])`.
+ * Alice shares "Trip to Lisbon" by an invite link (the list's Share button), Bob opens the
+ * link and joins as an editor, adds a task, and Alice sees it appear without reloading (an
+ * editor's task in her list is hers: her subscription hears it).
  * @param {Steps} steps
- * @param {{ alice: Page, bob: Page, urls: { app: string, api: string }, listId: string }} _pages
+ * @param {{ alice: Page, bob: Page, urls: { app: string, api: string }, listId: string, aliceApi: ReturnType<typeof apiAs> }} pages
  */
-async function shareListByInviteLink(steps, _pages) {
-  steps.skip("Alice shares the list by invite link; Bob adds a task she sees live", "waits for list sharing in the server (issue 29)");
+async function shareListByInviteLink(steps, { alice: a, bob: b, urls, listId, aliceApi }) {
+  // On SQLite the server does not yet deliver a member's change to the list's owner live (its
+  // in-process events go to the writer's channel: an open gap of issue 29); there Alice's page
+  // is reloaded before it is checked, and the step's name says so.
+  const live = steps.backend !== "sqlite";
+  const name = live
+    ? "Alice shares the list by invite link; Bob joins and adds a task she sees live"
+    : "Alice shares the list by invite link; Bob joins and adds a task she sees after a reload (SQLite: not yet live)";
+  await steps.run(name, async () => {
+    await a.getByRole("button", { name: "Share", exact: true }).click();
+    const link = a.getByTestId("invite-link");
+    await link.waitFor();
+    const url = await link.inputValue();
+    if (!url.startsWith(`${urls.app}/invite/`)) throw new Error(`the invite link is ${url}`);
+    await screenshot(a, "invite-link");
+    await a.getByRole("button", { name: "Close" }).click();
+
+    await b.goto(url);
+    await b.waitForURL(`**/lists/${listId}`);
+    await b.getByRole("heading", { name: "Trip to Lisbon" }).waitFor();
+    await expectText(b, "list-role", "shared with you · editor");
+    await b.getByRole("link", { name: "Trip to Lisbon" }).filter({ hasText: "shared" }).waitFor();
+    await expectOrder(b, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants"]);
+    await expectStatus(b, "Live · all changes saved");
+    await b.getByLabel("New task title").fill("Find a good fado bar");
+    await b.getByLabel("New task title").press("Enter");
+    await expectStatus(b, "Live · all changes saved");
+    await screenshot(b, "shared-list");
+
+    if (!live) await a.reload();
+    await expectOrder(a, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Find a good fado bar"]);
+    await screenshot(a, "shared-task-live");
+    const { list } = await aliceApi(`query($id: ID!) { list(id: $id) { members { role } tasks(search: "fado") { title } } }`, { id: listId });
+    equal(list.members.map((/** @type {any} */ m) => m.role), ["OWNER", "EDITOR"], "the list's members");
+    equal(list.tasks.map((/** @type {any} */ t) => t.title), ["Find a good fado bar"], "Bob's task in Alice's list");
+  }, [a, b]);
 }
 
 /** @param {Page} page @param {string} app @param {{ email: string, name: string }} who @param {string} [shot] */

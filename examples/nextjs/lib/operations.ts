@@ -26,6 +26,8 @@ export const ListFields = graphql(`
     color
     position
     version
+    role
+    ownerId
   }
 `);
 
@@ -98,5 +100,19 @@ export const DeleteTask = graphql(`
 export const MoveTask = graphql(`
   mutation MoveTask($id: ID!, $afterId: ID, $beforeId: ID, $key: String) {
     moveTask(id: $id, afterId: $afterId, beforeId: $beforeId, idempotencyKey: $key) { ...TaskFields }
+  }
+`);
+
+/** An invite link's token (the owner's; only this answer holds it). */
+export const CreateListInvite = graphql(`
+  mutation CreateListInvite($listId: ID!, $role: ListRole!, $expiresIn: String!) {
+    createListInvite(listId: $listId, role: $role, expiresIn: $expiresIn) { token role expiresAt }
+  }
+`);
+
+/** Joins the list an invite link is for. */
+export const AcceptListInvite = graphql(`
+  mutation AcceptListInvite($token: String!) {
+    acceptListInvite(token: $token) { ...ListFields }
   }
 `);

@@ -13,6 +13,7 @@ import { ApiError, NetworkError, forgetToken, type Api } from "./api";
 import {
   Changes,
   CreateList,
+  CreateListInvite,
   CreateTask,
   DeleteList,
   DeleteTask,
@@ -244,6 +245,16 @@ export class TodoStore {
     this.queue({ key: newKey(), name: "moveTask", vars: { id, ...place } });
   }
 
+  /**
+   * A new invite link's token for a list of the user's (editors, living 7 days). Not queued:
+   * a link is only worth showing once the server has made it.
+   */
+  async createInvite(listId: string): Promise<string> {
+    const data = await this.api.mutate(CreateListInvite, { listId, role: "EDITOR", expiresIn: "7d" });
+    if (!data.createListInvite.token) throw new Error("no token in the answer");
+    return data.createListInvite.token;
+  }
+
   private queue(write: Write) {
     this.outbox.push(write);
     this.saveOutbox();
@@ -343,7 +354,15 @@ export class TodoStore {
         case "createList": {
           const id = tempId(write.key);
           unsaved.add(id);
-          lists.set(id, { id, name: write.vars.input.name, color: null, position: "~", version: 0 });
+          lists.set(id, {
+            id,
+            name: write.vars.input.name,
+            color: null,
+            position: "~",
+            version: 0,
+            role: "OWNER",
+            ownerId: this.userId,
+          });
           break;
         }
         case "deleteList":

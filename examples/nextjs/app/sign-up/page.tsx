@@ -1,5 +1,6 @@
 import { AuthForm } from "@/components/AuthForm";
+import { safeNext } from "@/lib/next-path";
 
-export default function SignUpPage() {
-  return <AuthForm mode="sign-up" />;
+export default async function SignUpPage({ searchParams }: { searchParams: Promise<{ next?: string }> }) {
+  return <AuthForm mode="sign-up" next={safeNext((await searchParams).next)} />;
 }
