@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{Backend, TestApp, pg};
+use crate::common::{Backend, TestApp, UserClient, pg};
 
 /// A server over a database of its own, with `rows` tasks of `noisy`: titles of 200 `a`s and
 /// descriptions of 1000. The guards keep the database until the test ends.
@@ -105,30 +105,7 @@ async fn worst_search_is_bounded_and_others_keep_their_latency(backend: Backend)
     let app = &seeded.app;
     let noisy = app.user("noisy");
     let quiet = app.user("quiet");
-    // The first writes on a fresh database compile and plan the write functions (migrations
-    // 000050 and 000061, whose wrappers resolve a shared list's owner, and the helpers the
-    // row-security policies call), which a 20 ms budget may stop on a loaded machine: those
-    // first few may be refused (each leaves more of it compiled), then every one succeeds.
-    let body = json!({"title": "milk"});
-    let mut attempts = 0;
-    loop {
-        let write = quiet.post(&quiet.tasks_path(""), body.clone()).await;
-        if write.status == StatusCode::CREATED {
-            break;
-        }
-        assert_eq!(
-            write.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            write.text
-        );
-        attempts += 1;
-        assert!(
-            attempts < 5,
-            "still refused after {attempts} writes: {}",
-            write.text
-        );
-    }
+    first_write(&quiet).await;
 
     let too_long = "a".repeat(101);
     let refused = noisy
@@ -201,30 +178,7 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
     let app = &seeded.app;
     let noisy = app.user("noisy");
     let quiet = app.user("quiet");
-    // The first writes on a fresh database compile and plan the write functions (migrations
-    // 000050 and 000061, whose wrappers resolve a shared list's owner, and the helpers the
-    // row-security policies call), which a 20 ms budget may stop on a loaded machine: those
-    // first few may be refused (each leaves more of it compiled), then every one succeeds.
-    let body = json!({"title": "milk"});
-    let mut attempts = 0;
-    loop {
-        let write = quiet.post(&quiet.tasks_path(""), body.clone()).await;
-        if write.status == StatusCode::CREATED {
-            break;
-        }
-        assert_eq!(
-            write.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            write.text
-        );
-        attempts += 1;
-        assert!(
-            attempts < 5,
-            "still refused after {attempts} writes: {}",
-            write.text
-        );
-    }
+    first_write(&quiet).await;
 
     let search = worst_searches()[1].clone();
     let started = Instant::now();
@@ -278,30 +232,7 @@ async fn one_user_holds_at_most_their_share(backend: Backend) {
     let app = &seeded.app;
     let noisy = app.user("noisy");
     let quiet = app.user("quiet");
-    // The first writes on a fresh database compile and plan the write functions (migrations
-    // 000050 and 000061, whose wrappers resolve a shared list's owner, and the helpers the
-    // row-security policies call), which a 20 ms budget may stop on a loaded machine: those
-    // first few may be refused (each leaves more of it compiled), then every one succeeds.
-    let body = json!({"title": "milk"});
-    let mut attempts = 0;
-    loop {
-        let write = quiet.post(&quiet.tasks_path(""), body.clone()).await;
-        if write.status == StatusCode::CREATED {
-            break;
-        }
-        assert_eq!(
-            write.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            write.text
-        );
-        attempts += 1;
-        assert!(
-            attempts < 5,
-            "still refused after {attempts} writes: {}",
-            write.text
-        );
-    }
+    first_write(&quiet).await;
     // Four users at once open the pool's four connections, so that no request below waits
     // for a connection to be made (under load that alone can take longer than DB_TIMEOUT).
     let users: Vec<_> = (0..4).map(|i| app.user(&format!("warm{i}"))).collect();
@@ -545,3 +476,31 @@ backend_cases!(
 );
 
 backend_tests!(forged_cursor_time_is_refused);
+
+/// Creates a task for `quiet`. The first writes on a fresh database compile and plan the write
+/// functions (migrations 000050 and 000061, whose wrappers resolve a shared list's owner, and
+/// the helpers the row-security policies call), which a 20 ms budget may stop on a loaded
+/// machine: those first few may be refused (each leaves more of it compiled), then every one
+/// succeeds.
+async fn first_write(quiet: &UserClient<'_>) {
+    let body = json!({"title": "milk"});
+    let mut attempts = 0;
+    loop {
+        let write = quiet.post(&quiet.tasks_path(""), body.clone()).await;
+        if write.status == StatusCode::CREATED {
+            break;
+        }
+        assert_eq!(
+            write.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            write.text
+        );
+        attempts += 1;
+        assert!(
+            attempts < 5,
+            "still refused after {attempts} writes: {}",
+            write.text
+        );
+    }
+}
