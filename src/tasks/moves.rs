@@ -35,8 +35,9 @@ impl TaskService {
         let moved = self
             .write_once(user, once, outcome, async |tx| {
                 // The owner's placement lock before the task's row lock, as every placement
-                // takes them: a renumbering holding the first may need the second.
-                store::lock_owner(tx, user).await?;
+                // takes them: a renumbering holding the first may need the second. The task's
+                // owner: an editor moving a task of a shared list takes its owner's locks.
+                store::lock_owner_of_task(tx, user, id).await?;
                 hold(tx, user, id, &expect).await?;
                 let task = tree::find(tx, user, id).await?;
                 let now = now_micros();

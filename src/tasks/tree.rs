@@ -334,7 +334,8 @@ pub(super) async fn delete_completed_trees(
     tx: &mut DbConn,
     user: &AuthUser,
 ) -> AppResult<Vec<(i64, Option<i64>)>> {
-    store::lock_owner(tx, user).await?;
+    // Completed tasks of lists shared with them as editor too: their owners' locks as well.
+    store::lock_writable_owners(tx, user).await?;
     let mut ids = store::completed_ids(tx, user).await?;
     let mut level = ids.clone();
     for _ in 0..MAX_DEPTH {

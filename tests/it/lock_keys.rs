@@ -173,3 +173,86 @@ async fn held_advisory_locks(side: &Client) -> i64 {
     .expect("pg_locks")
     .get(0)
 }
+
+/// An editor's move of a task in a shared list takes the list OWNER's locks (issue 29), so it
+/// is serialised with the owner's own placements: while the test holds alice's placement lock,
+/// bob's move of her task waits for it (deterministically: `pg_locks` shows it waiting on an
+/// advisory lock), and answers once the lock is released. It took bob's own locks before, and
+/// went through at once. The same for bob clearing completed tasks, which deletes alice's
+/// completed tasks in the list too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_editors_placements_take_the_owners_locks() {
+    let Some((db, app)) = app_on_a_database().await else {
+        return;
+    };
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
+    let list = crate::lists::id_of(&crate::lists::create_list(&alice, "shared").await);
+    let first = crate::sharing::task_in(&alice, list, "first").await;
+    let done = crate::sharing::task_in(&alice, list, "done").await;
+    alice
+        .patch(&alice.tasks_path(&format!("/{}/complete", done["id"])))
+        .await
+        .good(StatusCode::OK);
+    crate::sharing::share(&alice, list, "bob", "editor").await;
+
+    let moving = bob.tasks_path(&format!("/{}/move", first["id"]));
+    let status = waits_for_alices_lock(&app, &db, &moving, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let clearing = json!({"query": "mutation { clearCompleted }"});
+    let status = waits_for_alices_lock(&app, &db, "/graphql", clearing).await;
+    assert_eq!(status, StatusCode::OK);
+    let left = alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
+    assert_eq!(left.as_array().map(Vec::len), Some(1), "{left}");
+}
+
+/// Posts `body` to `path` as bob while the test holds alice's placement lock: the request
+/// must wait for it (seen in `pg_locks`), and answer once it is released; its status.
+async fn waits_for_alices_lock(
+    app: &TestApp,
+    db: &pg::TempDatabase,
+    path: &str,
+    body: serde_json::Value,
+) -> StatusCode {
+    let mut side = side_client(db).await;
+    let tx = side.transaction().await.expect("a transaction");
+    // alice's placement lock, as `store::locks` names it (top bits 10, then her 62-bit hash).
+    tx.execute(
+        "SELECT pg_advisory_xact_lock((hashtextextended('alice', 0) & 4611686018427387903) \
+         | (-9223372036854775807 - 1))",
+        &[],
+    )
+    .await
+    .expect("alice's placement lock");
+    let bob = app.user("bob");
+    let request = bob.post(path, body);
+    tokio::pin!(request);
+    let mut waited = false;
+    for _ in 0..400 {
+        tokio::select! {
+            answered = &mut request => {
+                panic!("{path} did not wait for alice's lock: {}", answered.status)
+            }
+            _ = tokio::time::sleep(Duration::from_millis(25)) => {}
+        }
+        let waiting: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+                 WHERE l.locktype = 'advisory' AND NOT l.granted \
+                 AND a.datname = current_database()",
+                &[],
+            )
+            .await
+            .expect("pg_locks")
+            .get(0);
+        if waiting > 0 {
+            waited = true;
+            break;
+        }
+    }
+    assert!(waited, "{path} never waited for alice's placement lock");
+    tx.commit().await.expect("the lock is released");
+    tokio::time::timeout(PROMPTLY, request)
+        .await
+        .expect("the request answers once the lock is free")
+        .status
+}

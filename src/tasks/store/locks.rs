@@ -24,7 +24,7 @@
 //! `(hashtext(user), hashtext(key))` (`store::idempotency`). The migrations' lock
 //! (`db::migrate`) is a small positive `bigint`: top bits `00`, a kind of its own.
 
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
@@ -59,10 +59,67 @@ pub(in crate::tasks) async fn lock_owner(
     conn: &mut DbConn,
     viewer: &AuthUser,
 ) -> diesel::QueryResult<()> {
+    lock_owner_of(conn, viewer, None).await
+}
+
+/// Takes the lists lock, then the placement lock, of the owner of task `task`: the viewer's
+/// own, or, for an editor, the owner of the shared list it is in (so that the editor's move
+/// and the owner's writes of that list are serialised by the same locks). The owner is read
+/// in the same statement (as the viewer, under row security: a task they do not see locks
+/// their own, and the write then finds no such task). One round trip, like [`lock_owner`].
+pub(in crate::tasks) async fn lock_owner_of_task(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task: i64,
+) -> diesel::QueryResult<()> {
+    lock_owner_of(conn, viewer, Some(task)).await
+}
+
+/// One statement for both: with no task, the owner is the viewer.
+async fn lock_owner_of(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task: Option<i64>,
+) -> diesel::QueryResult<()> {
     if let DbConn::Postgres(pooled) = conn {
         diesel::sql_query(
-            "SELECT pg_advisory_xact_lock((hashtextextended($1, 0) & $2) | $3), \
-                    pg_advisory_xact_lock((hashtextextended($1, 0) & $2) | $4)",
+            "SELECT pg_advisory_xact_lock((hashtextextended(w.owner, 0) & $2) | $3), \
+                    pg_advisory_xact_lock((hashtextextended(w.owner, 0) & $2) | $4) \
+             FROM (SELECT coalesce((SELECT t.user_id FROM tasks t WHERE t.id = $5), $1) \
+                   AS owner) w",
+        )
+        .bind::<Text, _>(owner(viewer))
+        .bind::<BigInt, _>(OWNER_BITS)
+        .bind::<BigInt, _>(LISTS)
+        .bind::<BigInt, _>(PLACEMENT)
+        .bind::<Nullable<BigInt>, _>(task)
+        .execute(&mut **pooled)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes the lists locks, then the placement locks, of every owner whose tasks the viewer
+/// may write: their own and those of the lists where they are an editor (a write over all
+/// of them: clearing completed tasks). Each kind in key order, the lists locks first: one
+/// order for every writer that takes several, so two of them cannot deadlock, and a writer
+/// taking one owner's two locks (lists, then placement) fits that order too.
+pub(in crate::tasks) async fn lock_writable_owners(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+) -> diesel::QueryResult<()> {
+    if let DbConn::Postgres(pooled) = conn {
+        diesel::sql_query(
+            "WITH owners AS ( \
+                 SELECT $1::text AS owner \
+                 UNION SELECT l.user_id FROM list_members m \
+                       JOIN task_lists l ON l.id = m.list_id \
+                       WHERE m.user_id = $1 AND m.role = 'editor'), \
+             keys AS (SELECT hashtextextended(owner, 0) & $2 AS k FROM owners) \
+             SELECT (SELECT count(pg_advisory_xact_lock(x.k)) \
+                     FROM (SELECT k | $3 AS k FROM keys ORDER BY 1) x), \
+                    (SELECT count(pg_advisory_xact_lock(y.k)) \
+                     FROM (SELECT k | $4 AS k FROM keys ORDER BY 1) y)",
         )
         .bind::<Text, _>(owner(viewer))
         .bind::<BigInt, _>(OWNER_BITS)

@@ -41,7 +41,7 @@ pub(super) use journal::{
     Entity, Written, changes_between, changes_for_member, cursor, prunable, prune, prune_owner,
     prune_tombstones,
 };
-pub(super) use locks::lock_owner;
+pub(super) use locks::{lock_owner_of_task, lock_writable_owners};
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
 pub(super) use moves::{
     Placement, children_of, completed_ids, delete_all, group, level, place, subtree,
