@@ -1,5 +1,5 @@
 //! The nested fields of a page, batched: every task of a page asks for its `list`, `parent` or
-//! `subtasks`, and one read answers them all (async-graphql's `DataLoader` collects
+//! `subtasks` (every list for its `tasks` or `members`), and one read answers them all (async-graphql's `DataLoader` collects
 //! the keys asked for while the page's items resolve, then calls the service once). One loader
 //! per operation ([`NestedLoads`], put in by the pipeline), made on first use for the verified
 //! viewer: it caches nothing, so no answer outlives its operation or reaches another user, and
@@ -14,7 +14,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 
 use super::{service, to_graphql_error, viewer};
 use crate::auth::AuthUser;
-use crate::tasks::{List, ListQuery, NestedAsk, Task, TaskService};
+use crate::tasks::{List, ListQuery, Member, NestedAsk, Task, TaskService};
 
 /// Most keys in one batch: a whole `tasks` list of a user at the default caps in one or two
 /// statements (the ids travel as one array-like `IN` list).
@@ -30,6 +30,8 @@ pub(super) enum NestedKey {
     Children(i64),
     /// A list's tasks (`List.tasks`) under these filters.
     ListTasks(i64, Arc<Filters>),
+    /// A list's owner and members (`List.members`).
+    Members(i64),
 }
 
 /// The filters of a `List.tasks`: the lists asked for with the same ones are read together.
@@ -68,6 +70,8 @@ pub(super) enum NestedValue {
     Task(Task),
     /// Subtasks, or a list's tasks.
     Tasks(Vec<Task>),
+    /// A list's owner, then its members.
+    Members(Vec<Member>),
 }
 
 /// What the batches read with: the service and the operation's verified viewer.
@@ -91,6 +95,7 @@ impl Loader<NestedKey> for Nested {
                 NestedKey::List(id) => ask.lists.push(*id),
                 NestedKey::Task(id) => ask.tasks.push(*id),
                 NestedKey::Children(id) => ask.children_of.push(*id),
+                NestedKey::Members(id) => ask.members_of.push(*id),
                 NestedKey::ListTasks(id, filters) => {
                     match groups.iter().position(|g| g == filters) {
                         Some(at) => ask.tasks_of_lists[at].1.push(*id),
@@ -131,7 +136,16 @@ impl Loader<NestedKey> for Nested {
                         )
                     })
                 });
-        Ok(lists.chain(tasks).chain(children).chain(in_lists).collect())
+        let members = found
+            .members
+            .into_iter()
+            .map(|(id, members)| (NestedKey::Members(id), NestedValue::Members(members)));
+        Ok(lists
+            .chain(tasks)
+            .chain(children)
+            .chain(in_lists)
+            .chain(members)
+            .collect())
     }
 }
 

@@ -4,8 +4,10 @@
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
+use super::budget::ensure_room;
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
+use super::loaders::{NestedKey, NestedValue, loader};
 use super::types::DateTime;
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
@@ -45,14 +47,17 @@ impl From<Member> for ListMember {
     }
 }
 
-/// `List.members`: everyone on the list, the owner first.
+/// `List.members`: everyone on the list, the owner first. Batched over the page of lists
+/// (`loaders`): one read for every list's members. A list gone since the page was read:
+/// NOT_FOUND, as for a list the viewer does not see.
 pub(super) async fn of_list(ctx: &Context<'_>, list: i64) -> Result<Vec<ListMember>> {
-    let user = viewer(ctx)?;
-    let members = service(ctx)?
-        .members(user, list)
-        .await
-        .map_err(to_graphql_error)?;
-    Ok(members.into_iter().map(ListMember::from).collect())
+    ensure_room(ctx)?;
+    match loader(ctx)?.load_one(NestedKey::Members(list)).await? {
+        Some(NestedValue::Members(members)) => {
+            Ok(members.into_iter().map(ListMember::from).collect())
+        }
+        _ => Err(to_graphql_error(AppError::ListNotFound)),
+    }
 }
 
 /// A member's role as given: `OWNER` is not one.

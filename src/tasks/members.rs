@@ -137,7 +137,7 @@ impl TaskService {
 }
 
 /// The owner as the first of a list's members.
-fn owner_of(list: &List) -> Member {
+pub(super) fn owner_of(list: &List) -> Member {
     Member {
         user_id: list.user_id.clone(),
         role: Role::Owner,

@@ -1,5 +1,5 @@
 //! What GraphQL's nested fields read for a whole page at once (`Task.list`, `Task.parent`,
-//! `Task.subtasks`, `List.tasks`, batched by `graphql::loaders`): one read unit for all of
+//! `Task.subtasks`, `List.tasks`, `List.members`, batched by `graphql::loaders`): one read unit for all of
 //! them, whose statements (one per kind of field, and one per set of `List.tasks` filters)
 //! travel together (`db::Reader`): one round trip on
 //! PostgreSQL whatever the page's size, instead of one unit per task (DESIGN rule 13). Each is
@@ -11,19 +11,21 @@ use std::collections::HashMap;
 use super::list_model::List;
 use super::model::{ListFilter, ListQuery, Task};
 use super::service::TaskService;
+use super::sharing::Member;
 use super::store;
 use crate::auth::AuthUser;
 use crate::error::AppResult;
 
 /// What a page's nested fields asked for: tasks by id (`parent`), the subtasks of tasks
 /// (`subtasks`), lists by id (`list`), and lists' tasks (`List.tasks`), grouped by the
-/// filters they were asked with.
+/// filters they were asked with, and lists' members (`List.members`).
 #[derive(Debug, Default)]
 pub struct NestedAsk {
     pub tasks: Vec<i64>,
     pub children_of: Vec<i64>,
     pub lists: Vec<i64>,
     pub tasks_of_lists: Vec<(ListQuery, Vec<i64>)>,
+    pub members_of: Vec<i64>,
 }
 
 /// Their answers: a deleted task or list is absent; a task without subtasks maps to none.
@@ -34,6 +36,9 @@ pub struct NestedFound {
     pub lists: HashMap<i64, List>,
     /// Per entry of [`NestedAsk::tasks_of_lists`], each list's tasks in the filters' order.
     pub tasks_of_lists: Vec<HashMap<i64, Vec<Task>>>,
+    /// Each list of [`NestedAsk::members_of`] the viewer sees: its owner, then its members
+    /// as they joined.
+    pub members: HashMap<i64, Vec<Member>>,
 }
 
 impl TaskService {
@@ -49,7 +54,10 @@ impl TaskService {
             });
         }
         let now = super::service::now_micros();
-        let (tasks, children, lists, in_lists) = self
+        // A list's members begin with its owner: those lists are read with the others.
+        let mut list_ids = ask.lists.clone();
+        list_ids.extend(ask.members_of.iter().filter(|id| !ask.lists.contains(id)));
+        let (tasks, children, lists, in_lists, members) = self
             .work
             .read(user, async |conn| {
                 conn.readers(async |r| {
@@ -59,8 +67,9 @@ impl TaskService {
                     Ok(futures::try_join!(
                         store::find_many(r, user, &ask.tasks),
                         store::subtasks_of(r, user, &ask.children_of),
-                        store::list_reads::find_many(r, user, &ask.lists),
+                        store::list_reads::find_many(r, user, &list_ids),
                         futures::future::try_join_all(in_lists),
+                        store::members::of_lists(r, user, &ask.members_of),
                     )?)
                 })
                 .await
@@ -77,7 +86,20 @@ impl TaskService {
                 .map(|row| (row.0.id, List::from(row)))
                 .collect(),
             tasks_of_lists: Vec::new(),
+            members: HashMap::new(),
         };
+        for id in &ask.members_of {
+            if let Some(list) = found.lists.get(id) {
+                found
+                    .members
+                    .insert(*id, vec![super::members::owner_of(list)]);
+            }
+        }
+        for (list, member) in members {
+            if let Some(all) = found.members.get_mut(&list) {
+                all.push(member);
+            }
+        }
         // Each statement's rows are in its order; split by list, that order holds per list.
         for ((_, lists), rows) in ask.tasks_of_lists.iter().zip(in_lists) {
             let mut by_list: HashMap<i64, Vec<Task>> =

@@ -21,7 +21,7 @@ use crate::common::proxy::TcpProxy;
 use crate::common::{Backend, TestApp};
 
 /// Round trips `work` costs, with what it sends after answering (a COMMIT not waited for).
-async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) -> usize {
+pub(crate) async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) -> usize {
     let before = proxy.round_trips();
     work.await;
     tokio::time::sleep(SETTLE).await;
@@ -29,7 +29,7 @@ async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) -> usize {
 }
 
 /// Long enough for what an operation sends without waiting to reach the proxy and be answered.
-const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The `host:port` of a PostgreSQL URL.
 fn address_of(url: &str) -> String {
@@ -55,6 +55,48 @@ async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>) -> TestA
     builder.start().await.expect("the instance starts")
 }
 
+/// An instance counted by a proxy, on a database of its own: directly or behind a real
+/// PgBouncer in transaction mode. The database and the pooler live as long as it.
+pub(crate) struct Counted {
+    pub(crate) app: TestApp,
+    pub(crate) proxy: TcpProxy,
+    pub(crate) label: &'static str,
+    _bouncer: Option<PgBouncer>,
+    _database: TempDatabase,
+}
+
+impl Counted {
+    /// Straight to PostgreSQL (`None` when no PostgreSQL is configured).
+    pub(crate) async fn direct() -> Option<Counted> {
+        let database = TempDatabase::create().await?;
+        let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
+        let app = counted_app(&proxy, &database.url, None).await;
+        Some(Counted {
+            app,
+            proxy,
+            label: "direct",
+            _bouncer: None,
+            _database: database,
+        })
+    }
+
+    /// Through PgBouncer; the listener goes straight to PostgreSQL.
+    pub(crate) async fn pooled() -> Option<Counted> {
+        let database = TempDatabase::create().await?;
+        let bouncer = PgBouncer::start()?;
+        let pooled = bouncer.url(&database.name);
+        let proxy = TcpProxy::counting(&address_of(&pooled)).await;
+        let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
+        Some(Counted {
+            app,
+            proxy,
+            label: "PgBouncer",
+            _bouncer: Some(bouncer),
+            _database: database,
+        })
+    }
+}
+
 /// What a plain write costs (REST create, PUT, PATCH …/complete, DELETE; GraphQL createTask,
 /// updateTask, toggleTask, deleteTask): ONE statement the server waits for (a function of
 /// migration 000050 doing the locks, checks, caps, position, tags, subtree and prune), then
@@ -62,7 +104,7 @@ async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>) -> TestA
 /// pooler (`db::pg`): one exchange either way, so two bursts in all, issue 28's budget (down
 /// from 7 (create) to 10 (delete) directly and 9 to 15 behind PgBouncer).
 const STATEMENT: usize = 1;
-const PLAIN_WRITE: usize = STATEMENT + 1;
+pub(crate) const PLAIN_WRITE: usize = STATEMENT + 1;
 
 /// What writes with an extra cost at most, on each kind of connection: an idempotency key
 /// (two statements more: the claim before the write, one `sql_query`, and the outcome stored
@@ -445,30 +487,22 @@ async fn tasks_of_lists_cost_the_same_for_any_number(app: &TestApp, proxy: &TcpP
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_round_trips_of_reads_on_a_direct_connection() {
-    let Some(database) = TempDatabase::create().await else {
+    let Some(c) = Counted::direct().await else {
         return;
     };
-    let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
-    let app = counted_app(&proxy, &database.url, None).await;
-    round_trips_of_reads(&app, &proxy, "direct", 1).await;
-    round_trips_of_writes(&app, &proxy, "direct", &DIRECT_EXTRAS).await;
-    nested_fields_cost_the_same_for_any_page(&app, &proxy, "direct").await;
-    tasks_of_lists_cost_the_same_for_any_number(&app, &proxy, "direct").await;
+    round_trips_of_reads(&c.app, &c.proxy, c.label, 1).await;
+    round_trips_of_writes(&c.app, &c.proxy, c.label, &DIRECT_EXTRAS).await;
+    nested_fields_cost_the_same_for_any_page(&c.app, &c.proxy, c.label).await;
+    tasks_of_lists_cost_the_same_for_any_number(&c.app, &c.proxy, c.label).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_round_trips_of_reads_behind_pgbouncer() {
-    let Some(database) = TempDatabase::create().await else {
+    let Some(c) = Counted::pooled().await else {
         return;
     };
-    let Some(bouncer) = PgBouncer::start() else {
-        return;
-    };
-    let pooled = bouncer.url(&database.name);
-    let proxy = TcpProxy::counting(&address_of(&pooled)).await;
-    let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
-    round_trips_of_reads(&app, &proxy, "PgBouncer", 1).await;
-    round_trips_of_writes(&app, &proxy, "PgBouncer", &POOLED_EXTRAS).await;
-    nested_fields_cost_the_same_for_any_page(&app, &proxy, "PgBouncer").await;
-    tasks_of_lists_cost_the_same_for_any_number(&app, &proxy, "PgBouncer").await;
+    round_trips_of_reads(&c.app, &c.proxy, c.label, 1).await;
+    round_trips_of_writes(&c.app, &c.proxy, c.label, &POOLED_EXTRAS).await;
+    nested_fields_cost_the_same_for_any_page(&c.app, &c.proxy, c.label).await;
+    tasks_of_lists_cost_the_same_for_any_number(&c.app, &c.proxy, c.label).await;
 }
