@@ -38,6 +38,9 @@ pub struct CreateTaskInput {
     /// The list to create it in (last in that list); absent or null: the inbox. Another
     /// user's list: NOT_FOUND.
     pub list_id: Option<ID>,
+    /// Assign it to this user: the list's owner or one of its members (in the inbox, its
+    /// owner only); anyone else is BAD_USER_INPUT. Absent or null: no one.
+    pub assignee_id: Option<String>,
 }
 
 /// Changes to a task: an absent field is left as it is; `description: null` and
@@ -70,6 +73,9 @@ pub struct UpdateTaskInput {
     /// Make it a subtask of this task (null: the top level), at the end of its subtasks: as
     /// `moveTask` without a neighbour. The current value leaves it where it is.
     pub parent_id: MaybeUndefined<ID>,
+    /// Assign it to this user (as on create), or null to unassign it. A task moved to a list
+    /// its assignee is no member of loses its assignee.
+    pub assignee_id: MaybeUndefined<String>,
 }
 
 impl CreateTaskInput {
@@ -93,6 +99,7 @@ impl CreateTaskInput {
                 .as_ref()
                 .map(|id| parse_id("listId", id))
                 .transpose()?,
+            assignee_id: self.assignee_id,
         })
     }
 }
@@ -119,6 +126,7 @@ impl UpdateTaskInput {
             tags: not_null("tags", self.tags, "list_type")?,
             list_id: clearable_id("listId", self.list_id)?,
             parent_id: clearable_id("parentId", self.parent_id)?,
+            assignee_id: clearable(self.assignee_id),
             ..TaskPatch::default()
         })
     }

@@ -176,6 +176,7 @@ list_resolvers! {
     tags: TagNames, desc "Only tasks carrying every one of these tags, compared case-insensitively after trimming (up to 50 names, each 1 to 50 characters).";
     any_tags: TagNames, desc "Only tasks carrying at least one of these tags, compared case-insensitively after trimming (up to 50 names, each 1 to 50 characters); an empty list is no filter.";
     parent_id: ID, desc "Only the subtasks (direct children) of this task.";
+    assignee_id: String, desc "Only the tasks assigned to this user.";
 }
 
 /// A filter's tag names (the macro takes a type name).
@@ -212,6 +213,7 @@ impl Filters {
             any_tags: self.any_tags.unwrap_or_default(),
             parent_id,
             list,
+            assignee: self.assignee_id,
             among_lists: Vec::new(),
         })
     }

@@ -156,6 +156,10 @@ pub struct TaskCreate {
     /// The list to create it in (it goes last there), or `null` / absent for the inbox.
     /// Another user's list, or none: 404 `List not found`.
     list_id: Option<i64>,
+    /// Assign it to this user: the list's owner or one of its members (in the inbox, the
+    /// task's owner only); anyone else is a 422. `null` or absent: no one.
+    #[schema(example = "bob")]
+    assignee_id: Option<String>,
 }
 
 impl TaskCreate {
@@ -189,6 +193,7 @@ impl TaskCreate {
         let tags = body_tags(&body, true, &mut errors).flatten();
         let parent_id = optional_id(&body, "parent_id", &mut errors).flatten();
         let list_id = optional_id(&body, "list_id", &mut errors).flatten();
+        let assignee_id = optional_string(&body, "assignee_id", true, &mut errors).flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(TaskCreate {
                 title,
@@ -201,6 +206,7 @@ impl TaskCreate {
                 tags,
                 parent_id,
                 list_id,
+                assignee_id,
             }),
             _ => Err(AppError::Validation(errors)),
         }
@@ -220,6 +226,7 @@ impl From<TaskCreate> for NewTask {
             tags: body.tags,
             parent_id: body.parent_id,
             list_id: body.list_id,
+            assignee_id: body.assignee_id,
         }
     }
 }
@@ -266,6 +273,10 @@ pub struct TaskUpdate {
     /// the task where it is.
     #[schema(value_type = Option<i64>)]
     parent_id: Option<Option<i64>>,
+    /// Assign it to this user (as on create), or `null` to unassign it. A task moved to a
+    /// list its assignee is no member of loses its assignee.
+    #[schema(value_type = Option<String>, example = "bob")]
+    assignee_id: Option<Option<String>>,
 }
 
 impl TaskUpdate {
@@ -296,6 +307,7 @@ impl TaskUpdate {
         let tags = body_tags(&body, false, &mut errors).flatten();
         let list_id = optional_id(&body, "list_id", &mut errors);
         let parent_id = optional_id(&body, "parent_id", &mut errors);
+        let assignee_id = optional_string(&body, "assignee_id", true, &mut errors);
         if errors.is_empty() {
             Ok(TaskUpdate {
                 title,
@@ -309,6 +321,7 @@ impl TaskUpdate {
                 tags,
                 list_id,
                 parent_id,
+                assignee_id,
             })
         } else {
             Err(AppError::Validation(errors))
@@ -330,6 +343,7 @@ impl From<TaskUpdate> for TaskPatch {
             tags: body.tags,
             list_id: body.list_id,
             parent_id: body.parent_id,
+            assignee_id: body.assignee_id,
             ..TaskPatch::default()
         }
     }

@@ -84,6 +84,8 @@ pub struct ListParams {
     /// 422.
     #[param(value_type = Option<String>, pattern = "^(none|-?[0-9]+)$")]
     list_id: Option<ListFilter>,
+    /// Only the tasks assigned to this user (a user id, e.g. `bob`).
+    assignee: Option<String>,
     /// Where the page starts: the `cursor` of a `Link` header, passed back unchanged with
     /// the same sort and order (else 422). Alone, it pages on 200 at a time. Empty: the
     /// first page.
@@ -195,6 +197,7 @@ impl ListParams {
                     }),
                 },
             },
+            "assignee" => self.assignee = Some(value.to_owned()),
             // Empty is absent (the first page), as a form leaves an unfilled field.
             "cursor" => self.cursor = Some(value.to_owned()).filter(|v| !v.is_empty()),
             _ => {}
@@ -219,6 +222,7 @@ impl ListParams {
             any_tags: self.any_tag,
             parent_id: self.parent_id,
             list: self.list_id.unwrap_or_default(),
+            assignee: self.assignee,
             among_lists: Vec::new(),
         };
         // Read against the final order: a cursor is only valid for the order it was made in.

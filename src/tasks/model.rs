@@ -9,8 +9,8 @@ pub use super::rules::{
     DESCRIPTION_MAX_CHARS, SEARCH_MAX_CHARS, TITLE_MAX_CHARS, enum_error, micros, parse_datetime,
 };
 pub(crate) use super::rules::{
-    search_needle, title_key, validate_description, validate_due_date, validate_search,
-    validate_title,
+    search_needle, title_key, validate_assignee_id, validate_description, validate_due_date,
+    validate_search, validate_title,
 };
 use super::tag_rules::validate_tags;
 use crate::db::schema::tasks;
@@ -191,6 +191,8 @@ pub struct ListQuery {
     pub parent_id: Option<Option<i64>>,
     /// Only the tasks of one list, or of the inbox (issue 21).
     pub list: ListFilter,
+    /// Only the tasks assigned to this user.
+    pub assignee: Option<String>,
     /// Only the tasks of these lists (empty: no such filter): the lists of a GraphQL page,
     /// whose `tasks` are read in one statement (`tasks::nested`), never set by a client.
     pub among_lists: Vec<i64>,
@@ -266,6 +268,9 @@ pub struct NewTask {
     pub recurrence: Option<String>,
     /// The IANA time zone of its occurrences; `None` is UTC.
     pub time_zone: Option<String>,
+    /// Who it is assigned to: the list's owner or one of its members (the inbox: its
+    /// owner), checked by the store; `None` is no one.
+    pub assignee_id: Option<String>,
 }
 
 /// Input of a partial update: `None` leaves a field unchanged; `description: Some(None)`
@@ -294,6 +299,8 @@ pub struct TaskPatch {
     pub recurrence: Option<Option<String>>,
     /// New time zone of its occurrences.
     pub time_zone: Option<String>,
+    /// New assignee (as on create), or `Some(None)` to unassign it.
+    pub assignee_id: Option<Option<String>>,
     /// The position the service gives a task whose list or parent the patch changes (the
     /// end of its new group); an adapter never sets it (positions change only by moves).
     pub position: Option<String>,
@@ -304,6 +311,9 @@ impl NewTask {
     /// its title trimmed: what the store may write.
     pub(crate) fn validated(mut self) -> AppResult<NewTask> {
         let mut errors = Vec::new();
+        if let Some(id) = &self.assignee_id {
+            validate_assignee_id(id).unwrap_or_else(|e| errors.push(e));
+        }
         match validate_title(&self.title) {
             Ok(title) => self.title = title,
             Err(e) => errors.push(e),
@@ -354,6 +364,9 @@ impl TaskPatch {
     /// The patch checked field by field as [`NewTask::validated`], with its title trimmed.
     pub(crate) fn validated(mut self) -> AppResult<TaskPatch> {
         let mut errors = Vec::new();
+        if let Some(Some(id)) = &self.assignee_id {
+            validate_assignee_id(id).unwrap_or_else(|e| errors.push(e));
+        }
         if let Some(title) = &self.title {
             match validate_title(title) {
                 Ok(title) => self.title = Some(title),

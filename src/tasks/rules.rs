@@ -185,3 +185,21 @@ pub(crate) fn check_no_nul(field: &str, value: &str) -> Result<(), FieldError> {
 pub(crate) fn title_key(title: &str) -> String {
     crate::db::fold(title)
 }
+
+/// Longest user id an assignee may be (whether it is one the list's is the store's check).
+const MAX_USER_ID_CHARS: usize = 255;
+
+/// An assignee's id: 1 to [`MAX_USER_ID_CHARS`] characters (a 422 otherwise).
+pub(crate) fn validate_assignee_id(id: &str) -> Result<(), FieldError> {
+    if id.is_empty() || id.chars().count() > MAX_USER_ID_CHARS {
+        return Err(FieldError::body(
+            "assignee_id",
+            "value_error",
+            format!(
+                "Value error, assignee_id must be a user id of 1 to {MAX_USER_ID_CHARS} characters"
+            ),
+            Value::from(id),
+        ));
+    }
+    Ok(())
+}

@@ -195,6 +195,7 @@ impl TaskService {
             Refusal::TaskCap => AppError::TaskLimitReached(self.max_tasks),
             Refusal::TagCap => AppError::TagLimitReached(self.max_tags),
             Refusal::Stale(row) => AppError::VersionConflict(Box::new(Task::from(*row))),
+            Refusal::Assignee => super::tree::not_assignable(),
             Refusal::Forbidden => crate::error::SharingError::NotAllowed(
                 "the list is shared with you as a viewer: you may read its tasks, not change them",
             )

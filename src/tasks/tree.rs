@@ -263,6 +263,13 @@ pub(super) fn too_deep(parent: i64, level: usize) -> AppError {
 }
 
 /// A subtask's create refused for naming `list`, not its parent's.
+/// The assignee a write names may not be assigned the task (its value is in the request).
+pub(super) fn not_assignable() -> AppError {
+    let why = "the assignee must be the owner of the task's list or one of its members (a task \
+               in no list: its owner)";
+    refused("assignee_id", why, Value::Null)
+}
+
 pub(super) fn not_parents_list(list: i64) -> AppError {
     let why = "a subtask is in its parent's list; leave list_id out or give the parent's";
     refused("list_id", why, Value::from(list))

@@ -11,6 +11,7 @@
 #[macro_use]
 mod common;
 
+mod assignees;
 mod auth;
 mod better_auth;
 mod cli;

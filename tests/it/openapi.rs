@@ -164,6 +164,7 @@ async fn the_spec_lists_every_rest_route() {
             "parent_id",
             "limit",
             "list_id",
+            "assignee",
             "cursor"
         ]
     );

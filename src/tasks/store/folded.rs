@@ -85,6 +85,7 @@ fn refusal<T>(result: QueryResult<T>, input: Option<&NewTask>) -> Outcome<T> {
         "task_limit" => Refusal::TaskCap,
         "tag_limit" => Refusal::TagCap,
         "forbidden" => Refusal::Forbidden,
+        "assignee" => Refusal::Assignee,
         _ => return result.map(Ok),
     }))
 }
@@ -125,7 +126,7 @@ pub(in crate::tasks) async fn create(
     let keys: Vec<String> = names.iter().map(|name| tag_key(name)).collect();
     let rows: QueryResult<Vec<TaskRow>> = diesel::sql_query(
         "SELECT * FROM task_create($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19)",
+         $15, $16, $17, $18, $19, $20)",
     )
     .bind::<Text, _>(row.user_id)
     .bind::<Text, _>(row.title)
@@ -146,6 +147,7 @@ pub(in crate::tasks) async fn create(
     .bind::<BigInt, _>(limit(limits.tags))
     .bind::<Integer, _>(small(limits.depth))
     .bind::<Integer, _>(small(MAX_POSITION_CHARS))
+    .bind::<Nullable<Text>, _>(row.assignee_id)
     .load(&mut **pg)
     .await;
     Ok(
@@ -275,7 +277,7 @@ where
     diesel::sql_query(
         "SELECT f.step, (f.task).* FROM task_update($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
          $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, \
-         $28) AS f",
+         $28, $29, $30) AS f",
     )
     .bind::<Text, _>(owner(call.viewer))
     .bind::<BigInt, _>(call.task_id)
@@ -305,6 +307,8 @@ where
     .bind::<Bool, _>(changes.parent_id.is_some())
     .bind::<Nullable<BigInt>, _>(changes.parent_id.flatten())
     .bind::<Nullable<Text>, _>(changes.position)
+    .bind::<Bool, _>(changes.assignee_id.is_some())
+    .bind::<Nullable<Text>, _>(changes.assignee_id.flatten())
     .load(pg)
     .await
 }

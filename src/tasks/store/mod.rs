@@ -16,6 +16,7 @@
 //!
 //! [`db_run!`]: crate::db_run
 
+mod assignees;
 mod folded;
 mod idempotency;
 pub(super) mod invites;

@@ -164,6 +164,17 @@ pub(in crate::tasks) async fn place(
             .await
             .optional()
     })?;
+    // SQLite's RETURNING shows the row before its triggers: one that cleared the assignee
+    // of a task moved where they are no member is read back (PostgreSQL's BEFORE trigger
+    // is in the row returned).
+    let updated = match updated {
+        Some(row) if matches!(conn, DbConn::Sqlite(_)) => {
+            super::assignees::settled(conn, viewer, row, None)
+                .await?
+                .ok()
+        }
+        other => other,
+    };
     written(conn, viewer, updated).await
 }
 

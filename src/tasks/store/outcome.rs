@@ -28,6 +28,9 @@ pub(in crate::tasks) enum Refusal {
     /// The viewer sees the task (or list) in a list shared with them, as a viewer: they may
     /// not write it.
     Forbidden,
+    /// The assignee the write names is neither the owner of the task's list nor one of its
+    /// members (in the inbox: not the task's owner).
+    Assignee,
 }
 
 /// A task write's outcome: the database's error, or done, or refused.

@@ -68,6 +68,9 @@ macro_rules! filtered {
         if !query.among_lists.is_empty() {
             q = q.filter(list_id.eq_any(query.among_lists.clone()));
         }
+        if let Some(wanted) = &query.assignee {
+            q = q.filter(assignee_id.eq(wanted.clone()));
+        }
         q = match query.parent_id {
             None => q,
             Some(None) => q.filter(parent_id.is_null()),

@@ -7,6 +7,7 @@
 
 use chrono::NaiveDateTime;
 
+use super::assignees::settled;
 use super::journal::{Written, prune_tombstones};
 use super::moves::{delete_all, level, subtree};
 use super::order::group_end;
@@ -128,9 +129,14 @@ pub(super) async fn create(
         limits.tasks,
     )
     .await?;
-    let Some(written) = inserted else {
+    let Some(mut written) = inserted else {
         return Ok(Err(Refusal::TaskCap));
     };
+    let asked = Some(input.assignee_id.as_deref());
+    match settled(conn, viewer, written.row, asked).await? {
+        Ok(row) => written.row = row,
+        Err(refused) => return Ok(Err(refused)),
+    }
     if let Some(tags) = &input.tags
         && !index_under_cap(conn, viewer, written.row.id, tags, now, limits.tags).await?
     {
@@ -190,9 +196,14 @@ pub(super) async fn update_planned(
     now: NaiveDateTime,
     tag_cap: u64,
 ) -> Outcome<Option<Written>> {
-    let Some(written) = write_update(conn, viewer, task_id, (patch, series), now).await? else {
+    let Some(mut written) = write_update(conn, viewer, task_id, (patch, series), now).await? else {
         return unwritable(conn, viewer, task_id).await;
     };
+    let asked = patch.assignee_id.as_ref().map(|a| a.as_deref());
+    match settled(conn, viewer, written.row, asked).await? {
+        Ok(row) => written.row = row,
+        Err(refused) => return Ok(Err(refused)),
+    }
     let written = Some(written);
     if let (Some(_), Some(tags)) = (&written, &patch.tags)
         && !index_under_cap(conn, viewer, task_id, tags, now, tag_cap).await?

@@ -51,6 +51,7 @@ pub(super) struct NewTaskRow<'a> {
     pub(super) time_zone: &'a str,
     pub(super) recurrence_start: Option<NaiveDateTime>,
     pub(super) created_by: Option<&'a str>,
+    pub(super) assignee_id: Option<&'a str>,
 }
 
 impl<'a> NewTaskRow<'a> {
@@ -84,6 +85,7 @@ impl<'a> NewTaskRow<'a> {
             // A series counts its occurrences from the due date it began with.
             recurrence_start: input.recurrence.as_ref().and(due_date),
             created_by: creator,
+            assignee_id: input.assignee_id.as_deref(),
         }
     }
 }
@@ -109,6 +111,7 @@ pub(super) struct TaskChanges<'a> {
     pub(super) list_id: Option<Option<i64>>,
     pub(super) parent_id: Option<Option<i64>>,
     pub(super) position: Option<&'a str>,
+    pub(super) assignee_id: Option<Option<&'a str>>,
 }
 
 /// What an update does to a repeating task's series, decided by `tasks::series` from the row
@@ -148,6 +151,7 @@ impl<'a> TaskChanges<'a> {
             list_id: patch.list_id,
             parent_id: patch.parent_id,
             position: patch.position.as_deref(),
+            assignee_id: patch.assignee_id.as_ref().map(|a| a.as_deref()),
         }
     }
 }

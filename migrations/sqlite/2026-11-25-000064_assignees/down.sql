@@ -1,0 +1,2 @@
+DROP TRIGGER list_members_unassign;
+DROP TRIGGER tasks_assignee_fit;
