@@ -141,6 +141,7 @@ impl TaskService {
         let (result, events) = self
             .work
             .write(user, async |tx| {
+                self.publisher.begun(tx).await?;
                 let result = work(tx).await?;
                 Ok((result, self.publisher.journaled(tx).await?))
             })

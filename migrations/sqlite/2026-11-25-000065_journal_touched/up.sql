@@ -6,11 +6,11 @@
 -- change of a user's counter in a transaction keeps where it stood before (a counter
 -- created by the change stood at 0); later changes in the same transaction keep that.
 --
--- The server drains the table at the end of the same transaction (`DELETE … RETURNING`,
--- `tasks::events::publish`) and reads each user's journal since `before_seq`, so the table
--- is empty between its transactions. A writer other than the server (the sqlite3 shell, a
--- legacy backend) leaves rows behind; the server's next write delivers them with its own
--- (late, but each user's journal as that user sees it, and to that user only).
+-- The server empties the table as each of its write transactions begins, and drains it at
+-- the end of the same transaction (`DELETE … RETURNING`, `tasks::events::publish`), reading
+-- each user's journal since `before_seq`. A writer other than the server (the sqlite3 shell,
+-- a legacy backend) leaves a row per user it changed, which the server's next write forgets:
+-- those changes reach clients at their next sync, as before. One row per user at most.
 CREATE TABLE journal_touched (
     user_id    TEXT   PRIMARY KEY NOT NULL,
     before_seq BIGINT NOT NULL

@@ -10,17 +10,24 @@
 //! journal, as that user sees each task and list; the service delivers them after the commit,
 //! one write at a time, so events reach subscribers in commit order.
 //!
-//! The guarantee that SQLite's `journal_touched` (migration 000065) holds nothing older than
-//! the current transaction: every write of the server goes through `TaskService::write`
-//! (or `write_once`), which drains it at the end of its transaction; a write that fails rolls
-//! back what its triggers recorded with everything else. The maintenance jobs move no counter
-//! (the prunes set `pruned_seq`, never `last_seq`), so they record nothing. Rows left by
-//! another program writing the file are delivered with the server's next write.
+//! What SQLite's `journal_touched` (migration 000065) holds at the end of a write is that
+//! write's alone: every write of the server goes through `TaskService::write` (or
+//! `write_once`), whose transaction begins by emptying it ([`Publisher::begun`]: rows another
+//! program's writes left, whose changes reach clients at their next sync as before) and ends
+//! by draining it; a write that fails rolls back what its triggers recorded with everything
+//! else. The maintenance jobs move no counter (the prunes set `pruned_seq`, never
+//! `last_seq`), so they record nothing. The table holds a row per user at most, so it cannot
+//! grow past the number of users even if some path forgot it.
+//!
+//! What one write delivers is bounded too: a user whose journal it moved by more than a
+//! subscriber's buffer holds (a member joining a long list) gets a `Resync` instead, which is
+//! what the subscriber would get from the buffer anyway, without reading those changes.
 
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::router::EVENT_BUFFER;
 use super::{EventRouter, TaskEvent};
 use crate::db::DbConn;
 use crate::db::events::EventTransport;
@@ -61,6 +68,15 @@ impl Publisher {
         }
     }
 
+    /// At the start of a write, in its transaction: see the module's comment. No statement
+    /// with `Notify`.
+    pub(in crate::tasks) async fn begun(&self, tx: &mut DbConn) -> AppResult<()> {
+        if let Publisher::InProcess { .. } = self {
+            store::forget_touched(tx).await?;
+        }
+        Ok(())
+    }
+
     /// At the end of a write, in its transaction: the events of everything it journaled, for
     /// each user whose journal it moved (their own change numbers, their view of each row; a
     /// row they no longer see is a deletion in their journal), to hand to
@@ -72,9 +88,10 @@ impl Publisher {
         let mut events = Vec::new();
         for touched in store::drain_touched(tx).await? {
             let (user, before) = (touched.user_id.as_str(), touched.before_seq);
-            if touched.pruned_seq > before {
-                // A prune in this transaction (a delete's, past the per-user bound) dropped
-                // some of them: what is left would lie; their subscribers sync instead.
+            let too_many = touched.last_seq - before > EVENT_BUFFER as i64;
+            if touched.pruned_seq > before || too_many {
+                // More than a subscriber keeps, or a prune in this transaction (a delete's,
+                // past the per-user bound) dropped some: their subscribers sync instead.
                 events.push(TaskEvent::resync(user));
                 continue;
             }

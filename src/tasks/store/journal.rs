@@ -37,10 +37,28 @@ pub(in crate::tasks) struct Touched {
     /// Where their counter stood before the transaction's first change of it.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub(in crate::tasks) before_seq: i64,
+    /// Where it stands now.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub(in crate::tasks) last_seq: i64,
     /// The newest of their numbers whose tombstone is gone (a prune in the same transaction
     /// may have dropped some of its own: then their events cannot all be read back).
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub(in crate::tasks) pruned_seq: i64,
+}
+
+/// At the start of a write's transaction (SQLite): forgets what another program's writes
+/// recorded in `journal_touched` (the server's own writes leave nothing there), so that what
+/// [`drain_touched`] finds at the end is this transaction's alone. No statement on
+/// PostgreSQL.
+pub(in crate::tasks) async fn forget_touched(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgres(_) => Ok(()),
+        // SQLite's migrations' table only, as below.
+        DbConn::Sqlite(c) => diesel::sql_query("DELETE FROM journal_touched")
+            .execute(&mut **c)
+            .await
+            .map(drop),
+    }
 }
 
 /// Each user whose change counter the current transaction moved (SQLite's `journal_touched`,
@@ -54,6 +72,8 @@ pub(in crate::tasks) async fn drain_touched(conn: &mut DbConn) -> QueryResult<Ve
         DbConn::Sqlite(c) => {
             diesel::sql_query(
                 "DELETE FROM journal_touched RETURNING user_id, before_seq, \
+                 coalesce((SELECT c.last_seq FROM task_sync_cursors c \
+                           WHERE c.user_id = journal_touched.user_id), 0) AS last_seq, \
                  coalesce((SELECT c.pruned_seq FROM task_sync_cursors c \
                            WHERE c.user_id = journal_touched.user_id), 0) AS pruned_seq",
             )
