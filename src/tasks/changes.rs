@@ -1,7 +1,8 @@
 //! The change journal's entries as events (tasks and lists, each with its row's current
 //! state): what sync returns (`tasks::sync`), what the event relay delivers for a
 //! notification that named changes without carrying them (`events::pending`), and what a
-//! write that delivers its own events (SQLite) read back from its transaction.
+//! write that delivers its own events (SQLite) reads back from its transaction, for each user
+//! whose journal it moved (`events::publish`).
 //!
 //! It reads only (the journal and the rows it names) and must not depend on the service.
 
@@ -28,8 +29,9 @@ pub(super) enum Reader<'a> {
 }
 
 /// The changes of `member` numbered `after < seq <= upto`, as events (what the relay
-/// delivers for a notification that named them without carrying them): each with its row's
-/// current state; a change superseded since has no event here (its successor's follows).
+/// delivers for a notification that named them without carrying them, and what a SQLite
+/// write delivers to each user whose journal it moved): each with its row's current state as
+/// `member` sees it; a change superseded since has no event here (its successor's follows).
 pub(in crate::tasks) async fn events_for_member(
     conn: &mut DbConn,
     member: &str,
@@ -38,20 +40,6 @@ pub(in crate::tasks) async fn events_for_member(
 ) -> AppResult<Vec<TaskEvent>> {
     let (events, _) = changes_page(conn, Reader::Member(member), after, after, upto, None).await?;
     Ok(events)
-}
-
-/// The viewer's changes after `after` up to their latest, as events: what a write that
-/// delivers its own events (SQLite) journaled, read back in its transaction.
-pub(in crate::tasks) async fn events_since(
-    conn: &mut DbConn,
-    user: &AuthUser,
-    after: i64,
-) -> AppResult<Vec<TaskEvent>> {
-    let (last, _) = store::cursor(conn, user).await?;
-    let reader = Reader::Viewer(user);
-    Ok(changes_page(conn, reader, after, after, last, None)
-        .await?
-        .0)
 }
 
 /// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task or

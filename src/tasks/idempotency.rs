@@ -37,7 +37,8 @@ impl TaskService {
         self
     }
 
-    /// Runs `work` as one write unit; with a key, at most once (see the module's comment).
+    /// Runs `work` as one write unit that publishes its events ([`TaskService::write`]); with
+    /// a key, at most once (see the module's comment).
     /// `outcome` picks from what `work` returned the result an adapter renders and stores
     /// (`None`: the write did not happen, e.g. no such task, and nothing is stored).
     pub(super) async fn write_once<R, T>(
@@ -47,21 +48,23 @@ impl TaskService {
         outcome: impl Fn(&R) -> Option<T>,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
     ) -> AppResult<R> {
+        // The turn first (SQLite): a retry with the same key waits for the first to finish,
+        // and then finds its outcome, instead of finding it in flight.
+        let _turn = self.publisher.turn().await;
         let Some(keyed) = once else {
-            return self.work.write(user, work).await;
+            return self.write_published(user, work).await;
         };
         let _running = self.keys.enter(user, keyed.request)?;
-        self.work
-            .write(user, async |tx| {
-                self.claim_key(tx, user, keyed.request).await?;
-                let result = work(tx).await?;
-                if let Some(value) = outcome(&result) {
-                    let stored = (keyed.render)(&value);
-                    store::save_key(tx, user, keyed.request, &stored, now_micros()).await?;
-                }
-                Ok(result)
-            })
-            .await
+        self.write_published(user, async |tx| {
+            self.claim_key(tx, user, keyed.request).await?;
+            let result = work(tx).await?;
+            if let Some(value) = outcome(&result) {
+                let stored = (keyed.render)(&value);
+                store::save_key(tx, user, keyed.request, &stored, now_micros()).await?;
+            }
+            Ok(result)
+        })
+        .await
     }
 
     /// Inside the keyed write's transaction, before anything else: takes the key, and refuses

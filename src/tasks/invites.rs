@@ -36,15 +36,14 @@ impl TaskService {
             expires_at: now + lifetime,
             revoked: false,
         };
-        self.work
-            .write(user, async |tx| {
-                self.owned_list(tx, user, list).await?;
-                if !store::insert(tx, user, &row, now, cap).await? {
-                    return Err(SharingError::InviteLimitReached(cap).into());
-                }
-                Ok(())
-            })
-            .await?;
+        self.write(user, async |tx| {
+            self.owned_list(tx, user, list).await?;
+            if !store::insert(tx, user, &row, now, cap).await? {
+                return Err(SharingError::InviteLimitReached(cap).into());
+            }
+            Ok(())
+        })
+        .await?;
         Ok(Invite {
             token: Some(token),
             ..Invite::from(row)
@@ -64,17 +63,15 @@ impl TaskService {
     /// The owner revokes an invite link, named by its token or by its `id`.
     pub async fn revoke_invite(&self, user: &AuthUser, list: i64, token: &str) -> AppResult<()> {
         let hashed = invite_hash(token);
-        self.work
-            .write(user, async |tx| {
-                self.owned_list(tx, user, list).await?;
-                if store::revoke(tx, list, &hashed).await? || store::revoke(tx, list, token).await?
-                {
-                    Ok(())
-                } else {
-                    Err(SharingError::InviteNotFound.into())
-                }
-            })
-            .await
+        self.write(user, async |tx| {
+            self.owned_list(tx, user, list).await?;
+            if store::revoke(tx, list, &hashed).await? || store::revoke(tx, list, token).await? {
+                Ok(())
+            } else {
+                Err(SharingError::InviteNotFound.into())
+            }
+        })
+        .await
     }
 
     /// The user joins the list a live invite link is for, with its role; the list as they
@@ -82,20 +79,19 @@ impl TaskService {
     pub async fn accept_invite(&self, user: &AuthUser, token: &str) -> AppResult<List> {
         let hashed = invite_hash(token);
         let cap = self.sharing.members;
-        self.work
-            .write(user, async |tx| {
-                let list = match store::accept(tx, user, &hashed, now_micros(), cap).await? {
-                    None => return Err(SharingError::InviteNotFound.into()),
-                    Some(Accepted::Full) => {
-                        return Err(SharingError::MemberLimitReached(cap).into());
-                    }
-                    Some(Accepted::Joined(list) | Accepted::Member(list)) => list,
-                };
-                list_reads::find_seen(tx, user, list)
-                    .await?
-                    .map(List::from)
-                    .ok_or(AppError::ListNotFound)
-            })
-            .await
+        self.write(user, async |tx| {
+            let list = match store::accept(tx, user, &hashed, now_micros(), cap).await? {
+                None => return Err(SharingError::InviteNotFound.into()),
+                Some(Accepted::Full) => {
+                    return Err(SharingError::MemberLimitReached(cap).into());
+                }
+                Some(Accepted::Joined(list) | Accepted::Member(list)) => list,
+            };
+            list_reads::find_seen(tx, user, list)
+                .await?
+                .map(List::from)
+                .ok_or(AppError::ListNotFound)
+        })
+        .await
     }
 }

@@ -4,16 +4,17 @@
 //! transaction. Every list and task change is journaled by the database (issue 27), so sync,
 //! SSE and subscriptions see each list (`List…` events, tombstones for deleted lists) and
 //! each affected task; where the service delivers events itself (SQLite) it reads back what
-//! the write journaled and delivers it after the commit.
+//! the write journaled, for every user whose journal it moved, and delivers it after the
+//! commit (`events::publish`).
 //!
 //! The rules for a list's fields are `list_model`'s; the SQL is `store::lists`'.
 
+use super::Precondition;
 use super::list_model::{List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
 use super::service::{TaskService, now_micros};
 use super::store::list_reads;
 use super::store::lists::{self as store, Refusal};
 use super::store::prune_tombstones;
-use super::{Precondition, TaskEvent};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::Keyed;
@@ -71,17 +72,12 @@ impl TaskService {
         once: Option<Keyed<'_, List>>,
     ) -> AppResult<List> {
         let input = input.validated()?;
-        let _turn = self.publisher.turn().await;
-        let (list, events) = self
-            .write_once(user, once, listed, async |tx| {
-                let mark = self.journal_mark(tx, user).await?;
-                let row = store::insert(tx, user, &input, now_micros(), self.max_lists).await?;
-                let row = row.map_err(|r| self.refused(r, Some(&input.name)))?;
-                Ok((List::from(row), self.journaled_since(tx, user, mark).await?))
-            })
-            .await?;
-        self.deliver_all(events);
-        Ok(list)
+        self.write_once(user, once, listed, async |tx| {
+            let row = store::insert(tx, user, &input, now_micros(), self.max_lists).await?;
+            let row = row.map_err(|r| self.refused(r, Some(&input.name)))?;
+            Ok(List::from(row))
+        })
+        .await
     }
 
     /// Renames and / or recolours one of the user's lists.
@@ -94,17 +90,12 @@ impl TaskService {
         once: Option<Keyed<'_, List>>,
     ) -> AppResult<List> {
         let patch = patch.validated()?;
-        let _turn = self.publisher.turn().await;
-        let (list, events) = self
-            .write_once(user, once, listed, async |tx| {
-                let mark = self.journal_mark(tx, user).await?;
-                let row = store::update(tx, user, id, &patch, &expect, now_micros()).await?;
-                let row = row.map_err(|r| self.refused(r, patch.name.as_deref()))?;
-                Ok((List::from(row), self.journaled_since(tx, user, mark).await?))
-            })
-            .await?;
-        self.deliver_all(events);
-        Ok(list)
+        self.write_once(user, once, listed, async |tx| {
+            let row = store::update(tx, user, id, &patch, &expect, now_micros()).await?;
+            let row = row.map_err(|r| self.refused(r, patch.name.as_deref()))?;
+            Ok(List::from(row))
+        })
+        .await
     }
 
     /// Moves one of the user's lists right after or before another of theirs, or to the end.
@@ -120,25 +111,20 @@ impl TaskService {
             ListPlacement::Before(_) => "before_id",
             _ => "after_id",
         };
-        let _turn = self.publisher.turn().await;
-        let (list, events) = self
-            .write_once(user, once, listed, async |tx| {
-                let mark = self.journal_mark(tx, user).await?;
-                let row = store::move_to(tx, user, id, placement, &expect, now_micros()).await?;
-                let row = row.map_err(|r| match self.refused(r, None) {
-                    AppError::Validation(mut errors) => {
-                        errors
-                            .iter_mut()
-                            .for_each(|e| e.field = Some(field.to_owned()));
-                        AppError::Validation(errors)
-                    }
-                    other => other,
-                })?;
-                Ok((List::from(row), self.journaled_since(tx, user, mark).await?))
-            })
-            .await?;
-        self.deliver_all(events);
-        Ok(list)
+        self.write_once(user, once, listed, async |tx| {
+            let row = store::move_to(tx, user, id, placement, &expect, now_micros()).await?;
+            let row = row.map_err(|r| match self.refused(r, None) {
+                AppError::Validation(mut errors) => {
+                    errors
+                        .iter_mut()
+                        .for_each(|e| e.field = Some(field.to_owned()));
+                    AppError::Validation(errors)
+                }
+                other => other,
+            })?;
+            Ok(List::from(row))
+        })
+        .await
     }
 
     /// Deletes one of the user's lists, first deleting its tasks or moving them to the
@@ -153,32 +139,25 @@ impl TaskService {
         once: Option<Keyed<'_, ListDeletion>>,
     ) -> AppResult<ListDeletion> {
         let cutoff = self.tombstone_cutoff();
-        let _turn = self.publisher.turn().await;
-        let outcome = |done: &(ListDeletion, Vec<_>)| Some(done.0.clone());
-        let (deletion, events) = self
-            .write_once(user, once, outcome, async |tx| {
-                let mark = self.journal_mark(tx, user).await?;
-                let emptied = store::delete(tx, user, id, tasks, &expect, now_micros()).await?;
-                let emptied = emptied.map_err(|r| self.refused(r, None))?;
-                // Read back before the prune below may drop tombstones past the bound.
-                let events = self.journaled_since(tx, user, mark).await?;
-                if tasks == ListTasks::Delete && !emptied.task_ids.is_empty() {
-                    prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
-                }
-                let deletion = ListDeletion {
-                    list_id: id,
-                    tasks,
-                    task_ids: emptied.task_ids,
-                };
-                Ok((deletion, events))
-            })
-            .await?;
-        self.deliver_all(events);
-        Ok(deletion)
+        let outcome = |done: &ListDeletion| Some(done.clone());
+        self.write_once(user, once, outcome, async |tx| {
+            let emptied = store::delete(tx, user, id, tasks, &expect, now_micros()).await?;
+            let emptied = emptied.map_err(|r| self.refused(r, None))?;
+            if tasks == ListTasks::Delete && !emptied.task_ids.is_empty() {
+                prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
+            }
+            let deletion = ListDeletion {
+                list_id: id,
+                tasks,
+                task_ids: emptied.task_ids,
+            };
+            Ok(deletion)
+        })
+        .await
     }
 }
 
 /// The outcome a keyed list write stores: the list it answered with.
-fn listed(done: &(List, Vec<TaskEvent>)) -> Option<List> {
-    Some(done.0.clone())
+fn listed(done: &List) -> Option<List> {
+    Some(done.clone())
 }

@@ -101,38 +101,36 @@ impl TaskService {
         member: &str,
         role: Role,
     ) -> AppResult<Member> {
-        self.work
-            .write(user, async |tx| {
-                let owned = self.owned_list(tx, user, list).await?;
-                if owned.user_id == member {
-                    return Err(owner_stays());
-                }
-                store::set_role(tx, list, member, role)
-                    .await?
-                    .ok_or_else(|| SharingError::MemberNotFound.into())
-            })
-            .await
+        self.write(user, async |tx| {
+            let owned = self.owned_list(tx, user, list).await?;
+            if owned.user_id == member {
+                return Err(owner_stays());
+            }
+            store::set_role(tx, list, member, role)
+                .await?
+                .ok_or_else(|| SharingError::MemberNotFound.into())
+        })
+        .await
     }
 
     /// The owner removes a member, or a member leaves (`member` is themself).
     pub async fn remove_member(&self, user: &AuthUser, list: i64, member: &str) -> AppResult<()> {
-        self.work
-            .write(user, async |tx| {
-                let seen = self.seen_list(tx, user, list).await?;
-                let leaving = member == user.id();
-                match seen.role {
-                    Role::Owner if leaving => return Err(owner_stays()),
-                    Role::Owner => {}
-                    _ if leaving => {}
-                    _ => return Err(SharingError::NotAllowed(OWNER_ONLY).into()),
-                }
-                if store::remove(tx, list, member).await? {
-                    Ok(())
-                } else {
-                    Err(SharingError::MemberNotFound.into())
-                }
-            })
-            .await
+        self.write(user, async |tx| {
+            let seen = self.seen_list(tx, user, list).await?;
+            let leaving = member == user.id();
+            match seen.role {
+                Role::Owner if leaving => return Err(owner_stays()),
+                Role::Owner => {}
+                _ if leaving => {}
+                _ => return Err(SharingError::NotAllowed(OWNER_ONLY).into()),
+            }
+            if store::remove(tx, list, member).await? {
+                Ok(())
+            } else {
+                Err(SharingError::MemberNotFound.into())
+            }
+        })
+        .await
     }
 }
 

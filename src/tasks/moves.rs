@@ -1,23 +1,17 @@
 //! Moving a task (`POST …/tasks/{id}/move`, `moveTask`) and clearing completed tasks (which
 //! takes their subtasks along): the service's operations over the rules of `tree`, each one
-//! unit of work whose changed tasks are all published after the commit.
+//! unit of work whose changed tasks are all published after the commit (from the journal:
+//! `events::publish`).
 
 use super::conditional::hold;
-use super::events::TaskEventKind;
+use super::keys::written_task;
 use super::model::{Precondition, Task};
-use super::service::{TaskService, now_micros};
-use super::store::{self, Written};
+use super::service::{TaskService, now_micros, written_row};
+use super::store;
 use super::tree::{self, MoveTask};
 use crate::auth::AuthUser;
 use crate::error::AppResult;
 use crate::idempotency::Keyed;
-
-/// A move as written: the moved task and every other task it changed (renumbered siblings,
-/// descendants that followed it to another list), in change order.
-pub(super) struct Moved {
-    pub(super) task: Option<Written>,
-    pub(super) others: Vec<Written>,
-}
 
 impl TaskService {
     /// Moves one of the user's tasks (see [`MoveTask`]) and returns it, its version one more.
@@ -30,10 +24,8 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
-        let _turn = self.publisher.turn().await;
-        let outcome = |moved: &Moved| moved.task.as_ref().map(|w| Task::from(w.row.clone()));
         let moved = self
-            .write_once(user, once, outcome, async |tx| {
+            .write_once(user, once, written_task, async |tx| {
                 // The owner's placement lock before the task's row lock, as every placement
                 // takes them: a renumbering holding the first may need the second. The task's
                 // owner: an editor moving a task of a shared list takes its owner's locks.
@@ -41,21 +33,11 @@ impl TaskService {
                 hold(tx, user, id, &expect).await?;
                 let task = tree::find(tx, user, id).await?;
                 let now = now_micros();
-                let (placement, others) = tree::plan(tx, user, &task, &to, now).await?;
-                let task = store::place(tx, user, id, &placement).await?;
-                Ok(Moved { task, others })
+                let placement = tree::plan(tx, user, &task, &to, now).await?;
+                Ok(store::place(tx, user, id, &placement).await?)
             })
             .await?;
-        self.published_all(user, moved.others);
-        self.published_update(user, moved.task)
-    }
-
-    /// Tells subscribers of tasks a write changed besides its own.
-    pub(super) fn published_all(&self, user: &AuthUser, others: Vec<Written>) {
-        for written in others {
-            // Each was changed (its row is there): never a 404.
-            let _ = self.published_update(user, Some(written));
-        }
+        written_row(moved)
     }
 
     /// Deletes the user's completed tasks in one transaction, each with its tombstone and
@@ -65,25 +47,17 @@ impl TaskService {
         user: &AuthUser,
         once: Option<Keyed<'_, Vec<i64>>>,
     ) -> AppResult<Vec<i64>> {
-        let kind = TaskEventKind::Deleted;
         let cutoff = self.tombstone_cutoff();
-        let _turn = self.publisher.turn().await;
-        let ids =
-            |deleted: &Vec<(i64, Option<i64>)>| Some(deleted.iter().map(|(id, _)| *id).collect());
-        let deleted = self
-            .write_once(user, once, ids, async |tx| {
-                // A completed parent takes its subtasks with it (`moves`).
-                let deleted = tree::delete_completed_trees(tx, user).await?;
-                if !deleted.is_empty() {
-                    // As for a single delete: tombstones pile up here.
-                    store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
-                }
-                Ok(deleted)
-            })
-            .await?;
-        for (id, seq) in &deleted {
-            self.delivered(user, kind, *id, None, *seq);
-        }
-        Ok(deleted.into_iter().map(|(id, _)| id).collect())
+        let ids = |deleted: &Vec<i64>| Some(deleted.clone());
+        self.write_once(user, once, ids, async |tx| {
+            // A completed parent takes its subtasks with it (`moves`).
+            let deleted = tree::delete_completed_trees(tx, user).await?;
+            if !deleted.is_empty() {
+                // As for a single delete: tombstones pile up here.
+                store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
+            }
+            Ok(deleted)
+        })
+        .await
     }
 }

@@ -1,7 +1,9 @@
 //! The task rules: validation, ownership, timestamps. Each public function takes the
 //! [`AuthUser`] first and runs in one unit of work (`tasks::unit`): a read on one connection,
 //! or a write in one transaction: the change, its change number, its event (and, for a delete,
-//! the pruning of old tombstones) together.
+//! the pruning of old tombstones) together. Every write goes through [`TaskService::write`]
+//! (or `write_once`), which publishes what it journaled to every user whose journal it moved
+//! (`events::publish`).
 //!
 //! Task writes and the service's shared parts: the reads live in `tasks::reads`, moves in
 //! `tasks::moves`, lists in `tasks::lists`, tags in `tasks::tags`, sync in `tasks::sync`, the
@@ -13,7 +15,7 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, Utc};
 
 use super::events::publish::Publisher;
-use super::events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
+use super::events::{EventRouter, EventStream};
 use super::keys::{KeyPolicy, written_task};
 use super::model::{NewTask, Precondition, Task, TaskPatch, micros};
 use super::store::{Changed, Created, Limits, Refusal, Written};
@@ -117,57 +119,35 @@ impl TaskService {
         self.events.close_all();
     }
 
-    /// After a commit: delivers the event in-process where the publisher says so (a write
-    /// that changed nothing has no `seq`, and neither has any on PostgreSQL, whose trigger
-    /// sent the event).
-    pub(super) fn delivered(
+    /// Runs `work` as one write unit of the user's and publishes what it journaled (see
+    /// [`Publisher`]): on SQLite every user's events whose journal it moved, read at the end
+    /// of its transaction and delivered after the commit, in commit order. Every write of the
+    /// service goes through here or [`TaskService::write_once`] (which comes here too).
+    pub(super) async fn write<R>(
         &self,
         user: &AuthUser,
-        kind: TaskEventKind,
-        task_id: i64,
-        task: Option<&Task>,
-        seq: Option<i64>,
-    ) {
-        if let Some(seq) = seq {
-            self.publisher.delivered(&self.events, || {
-                TaskEvent::change(visibility::owner(user), kind, task_id, task.cloned(), seq)
-            });
-        }
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        let _turn = self.publisher.turn().await;
+        self.write_published(user, work).await
     }
 
-    /// Where the user's journal stands before a write whose events the service delivers
-    /// itself (SQLite); its end reads back what it journaled ([`TaskService::journaled_since`]).
-    /// `None` where the database's NOTIFY is the event (PostgreSQL): no statement.
-    pub(super) async fn journal_mark(
+    /// [`TaskService::write`] for a caller already holding the publisher's turn.
+    pub(super) async fn write_published<R>(
         &self,
-        tx: &mut DbConn,
         user: &AuthUser,
-    ) -> AppResult<Option<i64>> {
-        if !self.publisher.in_process() {
-            return Ok(None);
-        }
-        Ok(Some(store::cursor(tx, user).await?.0))
-    }
-
-    /// At the end of a write, in its transaction: the events of every change it journaled
-    /// since `mark` (tasks and lists, however many), for [`TaskService::deliver_all`].
-    pub(super) async fn journaled_since(
-        &self,
-        tx: &mut DbConn,
-        user: &AuthUser,
-        mark: Option<i64>,
-    ) -> AppResult<Vec<TaskEvent>> {
-        match mark {
-            Some(after) => super::changes::events_since(tx, user, after).await,
-            None => Ok(Vec::new()),
-        }
-    }
-
-    /// After the commit: delivers `events` in-process where the publisher says so.
-    pub(super) fn deliver_all(&self, events: Vec<TaskEvent>) {
-        for event in events {
-            self.publisher.delivered(&self.events, || event);
-        }
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+    ) -> AppResult<R> {
+        let (result, events) = self
+            .work
+            .write(user, async |tx| {
+                self.publisher.begun(tx).await?;
+                let result = work(tx).await?;
+                Ok((result, self.publisher.journaled(tx).await?))
+            })
+            .await?;
+        self.publisher.deliver(&self.events, events);
+        Ok(result)
     }
 
     /// Most tombstones kept per user: as many as the tasks they may have (MAX_TASKS_PER_USER),
@@ -215,26 +195,23 @@ impl TaskService {
     ) -> AppResult<Task> {
         let input = input.validated()?;
         let now = now_micros();
-        let kind = TaskEventKind::Created;
-        let _turn = self.publisher.turn().await;
-        let (written, renumbered) = self
+        let written = self
             .write_once(
                 user,
                 once,
-                |(w, _): &(Written, _)| Some(Task::from(w.row.clone())),
+                |w: &Written| Some(Task::from(w.row.clone())),
                 async |tx| {
                     let limits = self.limits();
                     let create = store::create(tx, user, &input, None, now, limits);
                     match create.await?.map_err(|r| self.task_refused(r))? {
-                        Created::Done(written) => Ok((*written, Vec::new())),
+                        Created::Done(written) => Ok(*written),
                         Created::NeedsRoom => {
                             // A long key at the end: the group is renumbered first.
-                            let (position, renumbered) =
-                                super::tree::room_at_end(tx, user, &input, now).await?;
+                            let position = super::tree::room_at_end(tx, user, &input, now).await?;
                             let at = Some(position.as_str());
                             let create = store::create(tx, user, &input, at, now, limits);
                             match create.await?.map_err(|r| self.task_refused(r))? {
-                                Created::Done(written) => Ok((*written, renumbered)),
+                                Created::Done(written) => Ok(*written),
                                 Created::NeedsRoom => Err(AppError::Internal(
                                     "no room at the position given".to_owned(),
                                 )),
@@ -244,10 +221,7 @@ impl TaskService {
                 },
             )
             .await?;
-        self.published_all(user, renumbered);
-        let task = Task::from(written.row);
-        self.delivered(user, kind, task.id, Some(&task), written.seq);
-        Ok(task)
+        Ok(Task::from(written.row))
     }
 
     /// Changes the fields the patch names; the others stay as they are. One statement on
@@ -262,34 +236,25 @@ impl TaskService {
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
         let patch = patch.validated()?;
-        let _turn = self.publisher.turn().await;
-        let (written, moved) = self
-            .write_once(
-                user,
-                once,
-                |(w, _)| written_task(w),
-                async |tx| {
-                    let now = now_micros();
-                    let tried = store::update(tx, user, id, (&patch, &expect), now, self.max_tags);
-                    let held = match tried.await?.map_err(|r| self.task_refused(r))? {
-                        None => return Ok((None, Vec::new())),
-                        Some(Changed::Done(written)) => return Ok((Some(written), Vec::new())),
-                        Some(Changed::Pending(held)) => held,
-                    };
-                    let series = series::for_update(held.as_ref(), &patch)?;
-                    // A new list or parent is a move to the end of that group (`moves`).
-                    let task = (id, held.as_ref());
-                    let (patch, moved) =
-                        super::tree::placed_patch(tx, user, task, patch, now).await?;
-                    let planned = (&patch, &series);
-                    let written = store::update_planned(tx, user, id, planned, now, self.max_tags);
-                    let written = written.await?.map_err(|r| self.task_refused(r))?;
-                    Ok((written, moved))
-                },
-            )
+        let written = self
+            .write_once(user, once, written_task, async |tx| {
+                let now = now_micros();
+                let tried = store::update(tx, user, id, (&patch, &expect), now, self.max_tags);
+                let held = match tried.await?.map_err(|r| self.task_refused(r))? {
+                    None => return Ok(None),
+                    Some(Changed::Done(written)) => return Ok(Some(written)),
+                    Some(Changed::Pending(held)) => held,
+                };
+                let series = series::for_update(held.as_ref(), &patch)?;
+                // A new list or parent is a move to the end of that group (`moves`).
+                let task = (id, held.as_ref());
+                let patch = super::tree::placed_patch(tx, user, task, patch, now).await?;
+                let planned = (&patch, &series);
+                let written = store::update_planned(tx, user, id, planned, now, self.max_tags);
+                written.await?.map_err(|r| self.task_refused(r))
+            })
             .await?;
-        self.published_all(user, moved);
-        self.published_update(user, written)
+        written_row(written)
     }
 
     /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` and the
@@ -328,7 +293,6 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, Task>>,
     ) -> AppResult<Task> {
-        let _turn = self.publisher.turn().await;
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 let now = now_micros();
@@ -343,7 +307,7 @@ impl TaskService {
                 }
             })
             .await?;
-        self.published_update(user, written)
+        written_row(written)
     }
 
     /// Deletes one of the user's tasks with its subtasks, each with its tombstone. Deleting
@@ -357,10 +321,8 @@ impl TaskService {
         expect: Precondition,
         once: Option<Keyed<'_, ()>>,
     ) -> AppResult<()> {
-        let kind = TaskEventKind::Deleted;
         let tombstones = (self.tombstone_cutoff(), self.tombstones_kept());
-        let _turn = self.publisher.turn().await;
-        let gone = |deleted: &Option<Vec<(i64, Option<i64>)>>| deleted.as_ref().map(drop);
+        let gone = |deleted: &Option<Vec<i64>>| deleted.as_ref().map(drop);
         let deleted = self
             .write_once(user, once, gone, async |tx| {
                 let depth = super::tree::MAX_DEPTH;
@@ -368,27 +330,13 @@ impl TaskService {
                 deleted.await?.map_err(|r| self.task_refused(r))
             })
             .await?;
-        for (gone_id, seq) in deleted.ok_or(AppError::NotFound)? {
-            self.delivered(user, kind, gone_id, None, seq);
-        }
-        Ok(())
+        deleted.map(drop).ok_or(AppError::NotFound)
     }
+}
 
-    /// Maps a changed row to the task (404 when there was none) and tells subscribers.
-    pub(super) fn published_update(
-        &self,
-        user: &AuthUser,
-        written: Option<Written>,
-    ) -> AppResult<Task> {
-        let written = written.ok_or(AppError::NotFound)?;
-        let task = Task::from(written.row);
-        self.delivered(
-            user,
-            TaskEventKind::Updated,
-            task.id,
-            Some(&task),
-            written.seq,
-        );
-        Ok(task)
-    }
+/// The task a write changed (404 when there was none).
+pub(super) fn written_row(written: Option<Written>) -> AppResult<Task> {
+    written
+        .map(|written| Task::from(written.row))
+        .ok_or(AppError::NotFound)
 }

@@ -154,8 +154,7 @@ impl TaskService {
             })
             .await?;
         if let Some(newest) = prunable {
-            self.work
-                .write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
+            self.write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
                 .await?;
         }
         Ok(())

@@ -7,7 +7,6 @@
 //! Every task these operations change gets its version +1, its journal entry and its event,
 //! like any other write.
 
-use super::events::TaskEventKind;
 use super::model::Task;
 use super::service::{TaskService, now_micros};
 use super::store;
@@ -160,9 +159,7 @@ impl TaskService {
         change: TagChange<'_>,
         once: Option<Keyed<'_, u64>>,
     ) -> AppResult<u64> {
-        let kind = TaskEventKind::Updated;
-        let _turn = self.publisher.turn().await;
-        let changed = |tasks: &Option<Vec<(Task, Option<i64>)>>| tasks.as_deref().map(count);
+        let changed = |tasks: &Option<Vec<i64>>| tasks.as_deref().map(count);
         let written = self
             .write_once(user, once, changed, async |tx| {
                 let ids = store::tagged(tx, user, change.key()).await?;
@@ -174,7 +171,7 @@ impl TaskService {
                     .readers(async |r| store::find_many(r, user, &ids).await)
                     .await?;
                 rows.sort_by_key(|row| row.id);
-                let (mut written, mut ids, mut merged) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut ids, mut merged) = (Vec::new(), Vec::new());
                 for row in rows {
                     let task = Task::from(row);
                     let tags = change.apply(&task.tags);
@@ -184,9 +181,8 @@ impl TaskService {
                     if change.merges(&task.tags) {
                         merged.push(task.id);
                     }
-                    if let Some(w) = store::retag(tx, user, task.id, &tags, now).await? {
+                    if store::retag(tx, user, task.id, &tags, now).await?.is_some() {
                         ids.push(task.id);
-                        written.push((Task::from(w.row), w.seq));
                     }
                 }
                 match change {
@@ -195,13 +191,10 @@ impl TaskService {
                         store::rename_tag(tx, user, (from_key, to), &ids, &merged, now).await?
                     }
                 }
-                Ok(Some(written))
+                Ok(Some(ids))
             })
             .await?
             .ok_or(AppError::TagNotFound)?;
-        for (task, seq) in &written {
-            self.delivered(user, kind, task.id, Some(task), *seq);
-        }
         Ok(count(&written))
     }
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::model::{ListQuery, NewTask, Task, TaskPatch, TaskRow};
 use super::position;
-use super::store::{self, Placement, Written};
+use super::store::{self, Placement};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
@@ -85,15 +85,16 @@ async fn descendants(tx: &mut DbConn, user: &AuthUser, root: i64) -> AppResult<V
 }
 
 /// Checks the move of `task` and writes what it needs besides the task itself: the siblings
-/// of a renumbered group, the descendants that follow it to another list. Returns the task's
-/// new placement (written by the caller, with whatever else changes) and those writes.
+/// of a renumbered group, the descendants that follow it to another list (their events are
+/// the journal's, as every write's). Returns the task's new placement (written by the caller,
+/// with whatever else changes).
 pub(super) async fn plan(
     tx: &mut DbConn,
     user: &AuthUser,
     task: &Task,
     to: &MoveTask,
     now: NaiveDateTime,
-) -> AppResult<(Placement, Vec<Written>)> {
+) -> AppResult<Placement> {
     if let (Some(_), Some(before)) = (to.after_id, to.before_id) {
         let why = "give at most one of after_id and before_id";
         return Err(refused("before_id", why, Value::from(before)));
@@ -150,8 +151,7 @@ pub(super) async fn plan(
     if list != task.list_id || into.as_ref().is_some_and(|owner| *owner != task.user_id) {
         shared_stays(user, task, into.as_deref())?;
     }
-    let mut others = Vec::new();
-    let position = place_in_group(tx, user, task.id, (list, parent), to, now, &mut others).await?;
+    let position = place_in_group(tx, user, task.id, (list, parent), to, now).await?;
     if list != task.list_id {
         // A subtree shares its root's list; its tasks keep their places under their parents.
         for id in descendants(tx, user, task.id).await?.concat() {
@@ -161,7 +161,7 @@ pub(super) async fn plan(
                 position: None,
                 updated_at: now,
             };
-            others.extend(store::place(tx, user, id, &follow).await?);
+            store::place(tx, user, id, &follow).await?;
         }
     }
     let placement = Placement {
@@ -170,13 +170,12 @@ pub(super) async fn plan(
         position: Some(position),
         updated_at: now,
     };
-    Ok((placement, others))
+    Ok(placement)
 }
 
 /// The position of `moving` in the group (`list`, `parent`) next to the neighbour `to` names
-/// (last without one); renumbers the group's other tasks (into `others`) when the key between
-/// the neighbours would be too long.
-#[allow(clippy::too_many_arguments)] // one unit of work's context, passed down
+/// (last without one); renumbers the group's other tasks when the key between the neighbours
+/// would be too long.
 async fn place_in_group(
     tx: &mut DbConn,
     user: &AuthUser,
@@ -184,7 +183,6 @@ async fn place_in_group(
     (list, parent): (Option<i64>, Option<i64>),
     to: &MoveTask,
     now: NaiveDateTime,
-    others: &mut Vec<Written>,
 ) -> AppResult<String> {
     let neighbour = [("after_id", to.after_id), ("before_id", to.before_id)]
         .into_iter()
@@ -227,7 +225,7 @@ async fn place_in_group(
                 position: Some(key.clone()),
                 updated_at: now,
             };
-            others.extend(store::place(tx, user, *id, &renumbered).await?);
+            store::place(tx, user, *id, &renumbered).await?;
         }
     }
     Ok(keys[index].clone())
@@ -276,43 +274,40 @@ pub(super) fn not_parents_list(list: i64) -> AppError {
 }
 
 /// Where a create goes when the key after the last of its group would be too long (or is
-/// not one the server wrote): the group renumbered (into the returned writes) and the key
-/// after it, short. A subtask's group is in its parent's list.
+/// not one the server wrote): the group renumbered, and the key after it, short. A subtask's group is in its parent's list.
 pub(super) async fn room_at_end(
     tx: &mut DbConn,
     user: &AuthUser,
     input: &NewTask,
     now: NaiveDateTime,
-) -> AppResult<(String, Vec<Written>)> {
+) -> AppResult<String> {
     let list = match input.parent_id {
         Some(parent) => find(tx, user, parent).await?.list_id,
         None => input.list_id,
     };
     let end = store::group_end(tx, user, list, input.parent_id).await?;
     if let Some(key) = position::between(end.as_deref(), None).filter(|p| !position::too_long(p)) {
-        return Ok((key, Vec::new()));
+        return Ok(key);
     }
-    let mut renumbered = Vec::new();
     let last = MoveTask::default();
     let group = (list, input.parent_id);
-    let key = place_in_group(tx, user, 0, group, &last, now, &mut renumbered).await?;
-    Ok((key, renumbered))
+    place_in_group(tx, user, 0, group, &last, now).await
 }
 
 /// A PUT's patch with its `list_id` / `parent_id` applied as a move to the end of the new
 /// group (same rules as a move); a patch that keeps the task's group keeps its place.
 /// `held`: the task as the write holds it, when the store read it already. Returns the patch
-/// to write and the other tasks the move changed.
+/// to write (the other tasks the move changed are written already).
 pub(super) async fn placed_patch(
     tx: &mut DbConn,
     user: &AuthUser,
     (id, held): (i64, Option<&TaskRow>),
     mut patch: TaskPatch,
     now: NaiveDateTime,
-) -> AppResult<(TaskPatch, Vec<Written>)> {
+) -> AppResult<TaskPatch> {
     patch.position = None;
     if patch.list_id.is_none() && patch.parent_id.is_none() {
-        return Ok((patch, Vec::new()));
+        return Ok(patch);
     }
     let task = match held {
         Some(row) => Task::from(row.clone()),
@@ -326,13 +321,13 @@ pub(super) async fn placed_patch(
     if to.list_id.is_none() && to.parent_id.is_none() {
         patch.list_id = None;
         patch.parent_id = None;
-        return Ok((patch, Vec::new()));
+        return Ok(patch);
     }
-    let (placement, others) = plan(tx, user, &task, &to, now).await?;
+    let placement = plan(tx, user, &task, &to, now).await?;
     patch.list_id = placement.list_id;
     patch.parent_id = placement.parent_id;
     patch.position = placement.position;
-    Ok((patch, others))
+    Ok(patch)
 }
 
 /// Deletes the viewer's completed tasks with their descendants (pending or not), in id
@@ -340,7 +335,7 @@ pub(super) async fn placed_patch(
 pub(super) async fn delete_completed_trees(
     tx: &mut DbConn,
     user: &AuthUser,
-) -> AppResult<Vec<(i64, Option<i64>)>> {
+) -> AppResult<Vec<i64>> {
     // Completed tasks of lists shared with them as editor too: their owners' locks as well.
     store::lock_writable_owners(tx, user).await?;
     let mut ids = store::completed_ids(tx, user).await?;

@@ -251,7 +251,15 @@ pub(super) fn journal_visible_to(viewer: &AuthUser) -> dsl::Eq<task_changes::use
 
 /// The filter on the tag index (`task_tags`): the tags of the tasks `viewer` sees.
 pub(super) fn tags_visible_to(viewer: &AuthUser) -> dsl::Eq<task_tags::user_id, &str> {
-    task_tags::user_id.eq(viewer.id())
+    tags_of_owner(viewer.id())
+}
+
+/// The tag index rows of `task_owner`'s tasks, for writing one task's tags (SQLite's
+/// `store::stepwise`): they are its owner's whoever writes them (an editor of a shared list),
+/// as PostgreSQL's `index_task_tags` writes them. The owner comes from the row just written,
+/// never from a client.
+pub(super) fn tags_of_owner(task_owner: &str) -> dsl::Eq<task_tags::user_id, &str> {
+    task_tags::user_id.eq(task_owner)
 }
 
 /// The filter on stored idempotency outcomes: the keys `viewer` sent (keys belong to the

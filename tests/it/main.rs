@@ -50,6 +50,7 @@ mod row_security;
 mod schema;
 mod search_keys;
 mod shared_events;
+mod shared_live;
 mod shared_round_trips;
 mod shared_writes;
 mod sharing;

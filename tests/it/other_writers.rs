@@ -20,6 +20,7 @@ backend_cases!(
     a_truncate_is_tombstones_and_reused_ids_never_fail_a_request,
     a_stale_if_match_after_another_programs_update_is_412,
     ids_another_program_gives_never_fail_a_later_create,
+    a_new_assignee_or_author_is_a_new_version,
 );
 
 /// A re-import that gives its own ids, past the server's sequence (a task and a list): the
@@ -358,4 +359,43 @@ async fn a_stale_if_match_after_another_programs_update_is_412(backend: Backend)
         .await;
     assert_eq!(alice.get(&path).await.good(StatusCode::OK)["version"], 2);
     assert_eq!(changes(app, "alice", &since).await["changed"], json!([]));
+}
+
+/// Who made a task and who it is assigned to are its fields like the others: changing one
+/// (here by another program) moves its version and journals it, once, on both backends.
+async fn a_new_assignee_or_author_is_a_new_version(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let app = &db.app;
+    let alice = app.user("alice");
+    let id = id_of(&alice.create_task("who").await);
+    let path = alice.tasks_path(&format!("/{id}"));
+    for (n, sql) in [
+        (
+            2,
+            format!("UPDATE tasks SET assignee_id = 'bob' WHERE id = {id}"),
+        ),
+        (
+            3,
+            format!("UPDATE tasks SET created_by = 'carol' WHERE id = {id}"),
+        ),
+        (
+            4,
+            format!("UPDATE tasks SET assignee_id = NULL, title = 'both' WHERE id = {id}"),
+        ),
+    ] {
+        let since = cursor(app, "alice").await;
+        db.other_writer(&sql).await;
+        let task = alice.get(&path).await.good(StatusCode::OK);
+        assert_eq!(task["version"], n, "{sql}: {task}");
+        let changed = changes(app, "alice", &since).await;
+        assert_eq!(changed["changed"].as_array().unwrap().len(), 1, "{changed}");
+        let next: i64 = changed["cursor"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            next,
+            since.parse::<i64>().unwrap() + 1,
+            "journaled once: {sql}"
+        );
+    }
 }

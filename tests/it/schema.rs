@@ -17,6 +17,13 @@ const POSTGRES_ONLY_INDEXES: [(&str, &str); 1] = [(
      it sorts",
 )];
 
+/// Tables only one backend has, and why. Anything else missing on one side fails.
+const SQLITE_ONLY_TABLES: [(&str, &str); 1] = [(
+    "journal_touched",
+    "whose journals a write moved, drained by the same transaction (migration 000065): SQLite \
+     has no NOTIFY, so the server delivers every member's events itself",
+)];
+
 /// The column that names a row's owner.
 const OWNER: &str = "user_id";
 
@@ -204,8 +211,12 @@ async fn both_migration_sets_give_the_same_schema() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("schema.db");
     migrate(dir.path(), &format!("sqlite://{}", file.display()));
-    let sqlite = sqlite_shape(&file);
+    let mut sqlite = sqlite_shape(&file);
     check_owner_indexes("SQLite", &sqlite);
+    for (table, _) in SQLITE_ONLY_TABLES {
+        assert!(sqlite.columns.remove(table).is_some(), "no table {table}");
+        sqlite.primary_keys.remove(table);
+    }
 
     let Some(database) = TempDatabase::create().await else {
         return;

@@ -18,8 +18,58 @@ backend_tests!(
     an_editor_writes_the_shared_lists_tasks,
     a_viewers_writes_are_403_and_change_nothing,
     members_write_nothing_else_of_the_owners,
-    shared_tasks_through_graphql
+    shared_tasks_through_graphql,
+    an_editors_tags_are_the_owners
 );
+
+async fn tags_of(user: &crate::common::UserClient<'_>) -> Value {
+    let path = format!("/api/{}/tags", user.user);
+    user.get(&path).await.good(StatusCode::OK)
+}
+
+/// The tags an editor writes on a task of a shared list are its owner's, as the task is:
+/// they count among the owner's tags (and cap), not the editor's, and replacing them
+/// replaces the owner's.
+async fn an_editors_tags_are_the_owners(app: TestApp) {
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
+    let list = id_of(&create_list(&alice, "Groceries").await);
+    share(&alice, list, "bob", "editor").await;
+    let made = bob
+        .post(
+            &bob.tasks_path(""),
+            json!({"title": "eggs", "list_id": list, "tags": ["fresh"]}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let owned = alice
+        .post(
+            &alice.tasks_path(""),
+            json!({"title": "milk", "list_id": list, "tags": ["dairy"]}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    bob.put(
+        &bob.tasks_path(&format!("/{}", id_of(&owned))),
+        json!({"tags": ["cold"]}),
+    )
+    .await
+    .good(StatusCode::OK);
+    assert_eq!(
+        tags_of(&alice).await,
+        json!([{"name": "cold", "count": 1}, {"name": "fresh", "count": 1}])
+    );
+    assert_eq!(tags_of(&bob).await, json!([]));
+    // The owner's tag operations reach them.
+    alice
+        .delete("/api/alice/tags/fresh")
+        .await
+        .good(StatusCode::OK);
+    let after = alice
+        .get(&alice.tasks_path(&format!("/{}", id_of(&made))))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(after["tags"], json!([]), "{after}");
+}
 
 async fn an_editor_writes_the_shared_lists_tasks(app: TestApp) {
     let alice = app.user("alice");

@@ -238,14 +238,7 @@ export async function story(browser, urls, steps) {
  * @param {{ alice: Page, bob: Page, urls: { app: string, api: string }, listId: string, aliceApi: ReturnType<typeof apiAs> }} pages
  */
 async function shareListByInviteLink(steps, { alice: a, bob: b, urls, listId, aliceApi }) {
-  // On SQLite the server does not yet deliver a member's change to the list's owner live (its
-  // in-process events go to the writer's channel: an open gap of issue 29); there Alice's page
-  // is reloaded before it is checked, and the step's name says so.
-  const live = steps.backend !== "sqlite";
-  const name = live
-    ? "Alice shares the list by invite link; Bob joins and adds a task she sees live"
-    : "Alice shares the list by invite link; Bob joins and adds a task she sees after a reload (SQLite: not yet live)";
-  await steps.run(name, async () => {
+  await steps.run("Alice shares the list by invite link; Bob joins and adds a task she sees live", async () => {
     await a.getByRole("button", { name: "Share", exact: true }).click();
     const link = a.getByTestId("invite-link");
     await link.waitFor();
@@ -266,7 +259,7 @@ async function shareListByInviteLink(steps, { alice: a, bob: b, urls, listId, al
     await expectStatus(b, "Live · all changes saved");
     await screenshot(b, "shared-list");
 
-    if (!live) await a.reload();
+    // No reload: her page hears Bob's task (on both backends).
     await expectOrder(a, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Find a good fado bar"]);
     await screenshot(a, "shared-task-live");
     const { list } = await aliceApi(`query($id: ID!) { list(id: $id) { members { role } tasks(search: "fado") { title } } }`, { id: listId });

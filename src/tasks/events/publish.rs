@@ -2,17 +2,37 @@
 //! (DESIGN rule 7): the service stores a [`Publisher`] and never asks which backend it runs on.
 //!
 //! With `Notify` (PostgreSQL) the NOTIFY the database's journal trigger queued in the write's
-//! transaction is the publication,
-//! and the LISTEN relay delivers it to this instance's subscribers too. With `InProcess`
-//! (SQLite) the service delivers after the commit, one write at a time, so events reach
-//! subscribers in commit order.
+//! transaction, one per user it concerns, is the publication, and the LISTEN relay delivers
+//! it to this instance's subscribers too: nothing here runs a statement. With `InProcess`
+//! (SQLite) the write's transaction ends by reading back what the journal triggers recorded
+//! for EVERY user whose counter it moved (the owner, the members of a shared list, a member
+//! who joined or left: [`Publisher::journaled`]), each user's events from that user's own
+//! journal, as that user sees each task and list; the service delivers them after the commit,
+//! one write at a time, so events reach subscribers in commit order.
+//!
+//! What SQLite's `journal_touched` (migration 000065) holds at the end of a write is that
+//! write's alone: every write of the server goes through `TaskService::write` (or
+//! `write_once`), whose transaction begins by emptying it ([`Publisher::begun`]: rows another
+//! program's writes left, whose changes reach clients at their next sync as before) and ends
+//! by draining it; a write that fails rolls back what its triggers recorded with everything
+//! else. The maintenance jobs move no counter (the prunes set `pruned_seq`, never
+//! `last_seq`), so they record nothing. The table holds a row per user at most, so it cannot
+//! grow past the number of users even if some path forgot it.
+//!
+//! What one write delivers is bounded too: a user whose journal it moved by more than a
+//! subscriber's buffer holds (a member joining a long list) gets a `Resync` instead, which is
+//! what the subscriber would get from the buffer anyway, without reading those changes.
 
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::router::EVENT_BUFFER;
 use super::{EventRouter, TaskEvent};
+use crate::db::DbConn;
 use crate::db::events::EventTransport;
+use crate::error::AppResult;
+use crate::tasks::{changes, store};
 
 /// The delivery strategy of one service.
 #[derive(Clone)]
@@ -48,20 +68,44 @@ impl Publisher {
         }
     }
 
-    /// True when the service delivers events itself after the commit (SQLite).
-    pub(in crate::tasks) fn in_process(&self) -> bool {
-        matches!(self, Publisher::InProcess { .. })
+    /// At the start of a write, in its transaction: see the module's comment. No statement
+    /// with `Notify`.
+    pub(in crate::tasks) async fn begun(&self, tx: &mut DbConn) -> AppResult<()> {
+        if let Publisher::InProcess { .. } = self {
+            store::forget_touched(tx).await?;
+        }
+        Ok(())
     }
 
-    /// After a commit: delivers the event built by `event` in-process, or nothing when the
-    /// NOTIFY already carries it.
-    pub(in crate::tasks) fn delivered(
-        &self,
-        router: &EventRouter,
-        event: impl FnOnce() -> TaskEvent,
-    ) {
-        if let Publisher::InProcess { .. } = self {
-            router.deliver(event());
+    /// At the end of a write, in its transaction: the events of everything it journaled, for
+    /// each user whose journal it moved (their own change numbers, their view of each row; a
+    /// row they no longer see is a deletion in their journal), to hand to
+    /// [`Publisher::deliver`] after the commit. Nothing, and no statement, with `Notify`.
+    pub(in crate::tasks) async fn journaled(&self, tx: &mut DbConn) -> AppResult<Vec<TaskEvent>> {
+        if let Publisher::Notify = self {
+            return Ok(Vec::new());
+        }
+        let mut events = Vec::new();
+        for touched in store::drain_touched(tx).await? {
+            let (user, before) = (touched.user_id.as_str(), touched.before_seq);
+            let too_many = touched.last_seq - before > EVENT_BUFFER as i64;
+            if touched.pruned_seq > before || too_many {
+                // More than a subscriber keeps, or a prune in this transaction (a delete's,
+                // past the per-user bound) dropped some: their subscribers sync instead.
+                events.push(TaskEvent::resync(user));
+                continue;
+            }
+            // Up to the newest: nothing else writes while this transaction does.
+            events.extend(changes::events_for_member(tx, user, before, i64::MAX).await?);
+        }
+        Ok(events)
+    }
+
+    /// After the commit: delivers `events` (from [`Publisher::journaled`]) to their users'
+    /// subscribers on this instance.
+    pub(in crate::tasks) fn deliver(&self, router: &EventRouter, events: Vec<TaskEvent>) {
+        for event in events {
+            router.deliver(event);
         }
     }
 }

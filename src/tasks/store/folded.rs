@@ -98,8 +98,8 @@ fn stepped(rows: Vec<Stepped>) -> Result<Option<Changed>, Refusal> {
     match step.as_str() {
         "conflict" => Err(Refusal::Stale(Box::new(row))),
         "held" => Ok(Some(Changed::Pending(Some(row)))),
-        // 'done', 'unchanged': the event is the trigger's NOTIFY (no `seq`).
-        _ => Ok(Some(Changed::Done(Written { row, seq: None }))),
+        // 'done', 'unchanged': the row (its event is the journal's).
+        _ => Ok(Some(Changed::Done(Written { row }))),
     }
 }
 
@@ -152,7 +152,7 @@ pub(in crate::tasks) async fn create(
     .await;
     Ok(
         refusal(rows, Some(input))?.map(|rows| match rows.into_iter().next() {
-            Some(row) => Created::Done(Box::new(Written { row, seq: None })),
+            Some(row) => Created::Done(Box::new(Written { row })),
             None => Created::NeedsRoom,
         }),
     )
@@ -315,8 +315,7 @@ where
 
 /// Deletes one of the viewer's tasks with its subtree (at most `max_depth` + 1 levels below),
 /// each with its tombstone, after checking `expect`; then drops the viewer's tombstones older
-/// than `before` and all but the newest `keep`. Returns the ids deleted, each with its change
-/// number where the service delivers events itself (SQLite); `None`: no such task.
+/// than `before` and all but the newest `keep`. Returns the ids deleted; `None`: no such task.
 pub(in crate::tasks) async fn delete(
     conn: &mut DbConn,
     viewer: &AuthUser,
@@ -324,7 +323,7 @@ pub(in crate::tasks) async fn delete(
     expect: &Precondition,
     (before, keep): (NaiveDateTime, i64),
     max_depth: usize,
-) -> Outcome<Option<Vec<(i64, Option<i64>)>>> {
+) -> Outcome<Option<Vec<i64>>> {
     let DbConn::Postgres(pg) = conn else {
         // SQLite: in process; the same steps one statement each.
         return stepwise::delete(conn, viewer, task_id, expect, (before, keep), max_depth).await;
@@ -349,8 +348,7 @@ pub(in crate::tasks) async fn delete(
         if step == "conflict" {
             return Ok(Err(Refusal::Stale(Box::new(row))));
         }
-        // The tombstones' events are the trigger's NOTIFY (no `seq`).
-        deleted.push((row.id, None));
+        deleted.push(row.id);
     }
     Ok(Ok((!deleted.is_empty()).then_some(deleted)))
 }

@@ -2,8 +2,9 @@
 //! (`task_sync_cursors`), each task's and each list's last change (`task_changes`,
 //! `list_changes`, keyed by owner and id; deletions kept as tombstones for a while). Triggers
 //! the migrations own write all of it, and the NOTIFY, for every writer
-//! (`2026-11-25-000040_database_journal`); the server's writes add no statement for it. Sync
-//! (`tasks::sync`) and the event relay read it here; the tombstone prunes trim it.
+//! (`2026-11-25-000040_database_journal`); the server's writes add no statement for it, but for
+//! SQLite's one read of whose counters moved ([`drain_touched`]). Sync (`tasks::sync`), the
+//! event relay and SQLite's in-process delivery read it here; the tombstone prunes trim it.
 //!
 //! It must not read or write `tasks` itself (that is `query` and `write`).
 
@@ -21,46 +22,65 @@ use crate::tasks::visibility::{
     counter_of_owner, cursor_of, journal_of_owner, journal_visible_to, list_journal_of_owner, owner,
 };
 
-/// A write that happened: the row after it and, where the service delivers the event itself
-/// (SQLite), the change number the database gave it. `None` when the write changed nothing
-/// (a repeated `set_completed`), and on PostgreSQL, whose trigger's NOTIFY is the event.
+/// A write that happened: the row after it. Its events are the journal's: PostgreSQL's
+/// trigger NOTIFYs them, and on SQLite the service reads them back at the end of the write's
+/// transaction ([`drain_touched`]).
 pub(in crate::tasks) struct Written {
     pub(in crate::tasks) row: TaskRow,
-    pub(in crate::tasks) seq: Option<i64>,
 }
 
-/// After a write of the viewer's task `task_id` in the caller's transaction: the number its
-/// change was given, where the service delivers events in-process (SQLite: one more read,
-/// in-process and cheap). PostgreSQL's trigger notified already: no statement there.
-pub(in crate::tasks) async fn change_number(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    task_id: i64,
-) -> QueryResult<Option<i64>> {
-    use crate::db::schema::task_changes as tc;
+/// A user whose change counter the current transaction moved ([`drain_touched`]).
+#[derive(QueryableByName)]
+pub(in crate::tasks) struct Touched {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub(in crate::tasks) user_id: String,
+    /// Where their counter stood before the transaction's first change of it.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub(in crate::tasks) before_seq: i64,
+    /// Where it stands now.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub(in crate::tasks) last_seq: i64,
+    /// The newest of their numbers whose tombstone is gone (a prune in the same transaction
+    /// may have dropped some of its own: then their events cannot all be read back).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub(in crate::tasks) pruned_seq: i64,
+}
+
+/// At the start of a write's transaction (SQLite): forgets what another program's writes
+/// recorded in `journal_touched` (the server's own writes leave nothing there), so that what
+/// [`drain_touched`] finds at the end is this transaction's alone. No statement on
+/// PostgreSQL.
+pub(in crate::tasks) async fn forget_touched(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
-        DbConn::Postgres(_) => Ok(None),
-        DbConn::Sqlite(c) => tc::table
-            .filter(journal_visible_to(viewer))
-            .filter(tc::task_id.eq(task_id))
-            .select(tc::seq)
-            .first(&mut **c)
+        DbConn::Postgres(_) => Ok(()),
+        // SQLite's migrations' table only, as below.
+        DbConn::Sqlite(c) => diesel::sql_query("DELETE FROM journal_touched")
+            .execute(&mut **c)
             .await
-            .optional(),
+            .map(drop),
     }
 }
 
-/// [`change_number`] of a row a write returned (`None`: no such task of the viewer).
-pub(in crate::tasks) async fn written(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    row: Option<TaskRow>,
-) -> QueryResult<Option<Written>> {
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let seq = change_number(conn, viewer, row.id).await?;
-    Ok(Some(Written { row, seq }))
+/// Each user whose change counter the current transaction moved (SQLite's `journal_touched`,
+/// filled by the counters' triggers, migration 000065), and the table emptied: at the end of
+/// a write's transaction, so that the service delivers every user's events, not only the
+/// writer's. Empty on PostgreSQL, without a statement: its journal trigger NOTIFYs each user.
+pub(in crate::tasks) async fn drain_touched(conn: &mut DbConn) -> QueryResult<Vec<Touched>> {
+    match conn {
+        DbConn::Postgres(_) => Ok(Vec::new()),
+        // A table of SQLite's migrations only (not in the shared `schema.rs`), hence SQL text.
+        DbConn::Sqlite(c) => {
+            diesel::sql_query(
+                "DELETE FROM journal_touched RETURNING user_id, before_seq, \
+                 coalesce((SELECT c.last_seq FROM task_sync_cursors c \
+                           WHERE c.user_id = journal_touched.user_id), 0) AS last_seq, \
+                 coalesce((SELECT c.pruned_seq FROM task_sync_cursors c \
+                           WHERE c.user_id = journal_touched.user_id), 0) AS pruned_seq",
+            )
+            .load(&mut **c)
+            .await
+        }
+    }
 }
 
 /// The owner's change counter: (last change number, newest number whose tombstone is gone).

@@ -39,8 +39,8 @@ mod write;
 pub(super) use folded::{complete, create, delete, update, update_planned};
 pub(super) use idempotency::{Claim, claim_key, save_key};
 pub(super) use journal::{
-    Entity, Written, changes_between, changes_for_member, cursor, prunable, prune, prune_owner,
-    prune_tombstones,
+    Entity, Written, changes_between, changes_for_member, cursor, drain_touched, forget_touched,
+    prunable, prune, prune_owner, prune_tombstones,
 };
 pub(super) use locks::{lock_owner_of_task, lock_writable_owners};
 pub(super) use maintenance::{expired_tombstones, prune_expired_keys};

@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::{Written, change_number, written};
+use super::journal::Written;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
@@ -175,19 +175,18 @@ pub(in crate::tasks) async fn place(
         }
         other => other,
     };
-    written(conn, viewer, updated).await
+    Ok(updated.map(|row| Written { row }))
 }
 
 /// Deletes `ids` (a task and all its descendants, or every completed task and theirs) in one
 /// statement, so the parent-before-child foreign keys hold at its end on both backends (the
 /// database records a tombstone for each and sends one event for the statement); returns
-/// those that were there, in the order given, each with its change number where the service
-/// delivers events itself ([`change_number`]).
+/// those that were there, in the order given.
 pub(in crate::tasks) async fn delete_all(
     conn: &mut DbConn,
     viewer: &AuthUser,
     ids: &[i64],
-) -> QueryResult<Vec<(i64, Option<i64>)>> {
+) -> QueryResult<Vec<i64>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -199,9 +198,9 @@ pub(in crate::tasks) async fn delete_all(
             .await
     })?;
     let gone_ids: std::collections::HashSet<i64> = gone_ids.into_iter().collect();
-    let mut deleted = Vec::with_capacity(gone_ids.len());
-    for gone_id in ids.iter().copied().filter(|i| gone_ids.contains(i)) {
-        deleted.push((gone_id, change_number(conn, viewer, gone_id).await?));
-    }
-    Ok(deleted)
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|i| gone_ids.contains(i))
+        .collect())
 }

@@ -138,7 +138,7 @@ pub(super) async fn create(
         Err(refused) => return Ok(Err(refused)),
     }
     if let Some(tags) = &input.tags
-        && !index_under_cap(conn, viewer, written.row.id, tags, now, limits.tags).await?
+        && !index_under_cap(conn, &task_owner, written.row.id, tags, now, limits.tags).await?
     {
         return Ok(Err(Refusal::TagCap));
     }
@@ -204,13 +204,14 @@ pub(super) async fn update_planned(
         Ok(row) => written.row = row,
         Err(refused) => return Ok(Err(refused)),
     }
-    let written = Some(written);
-    if let (Some(_), Some(tags)) = (&written, &patch.tags)
-        && !index_under_cap(conn, viewer, task_id, tags, now, tag_cap).await?
-    {
-        return Ok(Err(Refusal::TagCap));
+    if let Some(tags) = &patch.tags {
+        // The task's owner's rows, whoever writes (an editor of a shared list).
+        let task_owner = Task::from(written.row.clone()).user_id;
+        if !index_under_cap(conn, &task_owner, task_id, tags, now, tag_cap).await? {
+            return Ok(Err(Refusal::TagCap));
+        }
     }
-    Ok(Ok(written))
+    Ok(Ok(Some(written)))
 }
 
 /// `folded::delete` on SQLite.
@@ -221,7 +222,7 @@ pub(super) async fn delete(
     expect: &Precondition,
     (before, keep): (NaiveDateTime, i64),
     max_depth: usize,
-) -> Outcome<Option<Vec<(i64, Option<i64>)>>> {
+) -> Outcome<Option<Vec<i64>>> {
     match held(conn, viewer, task_id, expect).await? {
         Ok(Some(_)) => {}
         Ok(None) => return Ok(Ok(None)),

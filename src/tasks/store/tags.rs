@@ -6,20 +6,21 @@
 //! few statements whatever the number of tasks ([`rename_tag`], [`forget_tag`]).
 //!
 //! A task's rows go with it by the foreign key's cascade, whichever path deletes it: nothing
-//! here needs calling on delete. Every statement is filtered by `tags_visible_to(viewer)`.
+//! here needs calling on delete. Every statement is filtered by `tags_visible_to(viewer)`,
+//! but a task's own rows, which are its owner's (`tags_of_owner`) whoever writes them.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::{Written, written};
+use super::journal::Written;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::task_tags as tt;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
 use crate::tasks::tag_rules::tag_key;
-use crate::tasks::visibility::{owner, tags_visible_to, writable_by};
+use crate::tasks::visibility::{tags_of_owner, tags_visible_to, writable_by};
 
 /// One row of the index, as inserted.
 #[derive(Insertable)]
@@ -32,11 +33,11 @@ struct TagRow<'a> {
     changed_at: NaiveDateTime,
 }
 
-/// Replaces the index rows of one of the viewer's tasks with `names` (validated: trimmed,
-/// unique by key), inside the write's transaction.
-pub(in crate::tasks) async fn index(
+/// Replaces the index rows of the task `task_id` of `task_owner` with `names` (validated:
+/// trimmed, unique by key), inside the write's transaction.
+async fn index(
     conn: &mut DbConn,
-    viewer: &AuthUser,
+    task_owner: &str,
     task_id: i64,
     names: &[String],
     now: NaiveDateTime,
@@ -44,7 +45,7 @@ pub(in crate::tasks) async fn index(
     let rows: Vec<TagRow<'_>> = names
         .iter()
         .map(|name| TagRow {
-            user_id: owner(viewer),
+            user_id: task_owner,
             task_id,
             tag_key: tag_key(name),
             name,
@@ -54,7 +55,7 @@ pub(in crate::tasks) async fn index(
     db_run!(conn, |c| {
         diesel::delete(
             tt::table
-                .filter(tags_visible_to(viewer))
+                .filter(tags_of_owner(task_owner))
                 .filter(tt::task_id.eq(task_id)),
         )
         .execute(c)
@@ -71,39 +72,44 @@ pub(in crate::tasks) async fn index(
 }
 
 /// [`index`] under the per-user cap on different tags: `false` (the caller refuses the
-/// write, rolling it back) when `names` bring a tag none of the viewer's tasks had and the
-/// viewer would then have more than `cap` different ones. SQLite's way (`stepwise`);
-/// PostgreSQL's write functions do the same in SQL (`index_task_tags`).
+/// write, rolling it back) when `names` bring a tag none of the owner's tasks had and the
+/// owner would then have more than `cap` different ones. SQLite's way (`stepwise`), which
+/// runs one write transaction at a time (no lock for the count); PostgreSQL's write functions
+/// do the same in SQL (`index_task_tags`). The rows and the cap are the task OWNER's, whoever
+/// writes (an editor of a shared list): `task_owner` is the written row's.
 pub(in crate::tasks) async fn index_under_cap(
     conn: &mut DbConn,
-    viewer: &AuthUser,
+    task_owner: &str,
     task_id: i64,
     names: &[String],
     now: NaiveDateTime,
     cap: u64,
 ) -> QueryResult<bool> {
     let keys: Vec<String> = names.iter().map(|name| tag_key(name)).collect();
-    let new = any_new(conn, viewer, &keys).await?;
-    index(conn, viewer, task_id, names, now).await?;
+    let new = any_new(conn, task_owner, &keys).await?;
+    index(conn, task_owner, task_id, names, now).await?;
     if !new {
         return Ok(true);
     }
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    Ok(distinct(conn, viewer).await? <= cap)
+    let distinct: i64 = db_run!(conn, |c| {
+        tt::table
+            .filter(tags_of_owner(task_owner))
+            .select(diesel::dsl::count(tt::tag_key).aggregate_distinct())
+            .get_result(c)
+            .await
+    })?;
+    Ok(distinct <= cap)
 }
 
-/// Whether any of `keys` is a tag none of the viewer's tasks has yet.
-pub(in crate::tasks) async fn any_new(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    keys: &[String],
-) -> QueryResult<bool> {
+/// Whether any of `keys` is a tag none of `task_owner`'s tasks has yet.
+async fn any_new(conn: &mut DbConn, task_owner: &str, keys: &[String]) -> QueryResult<bool> {
     if keys.is_empty() {
         return Ok(false);
     }
     let known: Vec<String> = db_run!(conn, |c| {
         tt::table
-            .filter(tags_visible_to(viewer))
+            .filter(tags_of_owner(task_owner))
             .filter(tt::tag_key.eq_any(keys))
             .select(tt::tag_key)
             .distinct()
@@ -111,21 +117,6 @@ pub(in crate::tasks) async fn any_new(
             .await
     })?;
     Ok(keys.iter().any(|k| !known.contains(k)))
-}
-
-/// How many different tags the viewer's tasks carry. On PostgreSQL it first takes the
-/// owner's advisory lock (the one the task cap takes), so that two writes adding new tags at
-/// once count one after the other and cannot both pass the cap under READ COMMITTED; SQLite
-/// runs one write transaction at a time.
-pub(in crate::tasks) async fn distinct(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<i64> {
-    super::locks::lock_owner(conn, viewer).await?;
-    db_run!(conn, |c| {
-        tt::table
-            .filter(tags_visible_to(viewer))
-            .select(diesel::dsl::count(tt::tag_key).aggregate_distinct())
-            .get_result(c)
-            .await
-    })
 }
 
 /// The viewer's tags by (key, spelling): the tasks spelling it so, and when the newest of
@@ -246,5 +237,5 @@ pub(in crate::tasks) async fn retag(
             .await
             .optional()
     })?;
-    written(conn, viewer, updated).await
+    Ok(updated.map(|row| Written { row }))
 }

@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamp};
 use diesel_async::RunQueryDsl;
 
-use super::journal::{Written, written};
+use super::journal::Written;
 use super::query::find;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
@@ -192,7 +192,7 @@ pub(in crate::tasks) async fn insert(
             .await
             .map(Some)
     })?;
-    written(conn, viewer, inserted).await
+    Ok(inserted.map(|row| Written { row }))
 }
 
 /// Applies `patch` to one of the viewer's tasks. When
@@ -255,7 +255,7 @@ pub(in crate::tasks) async fn update(
                 .optional(),
         }
     })?;
-    written(conn, viewer, updated).await
+    Ok(updated.map(|row| Written { row }))
 }
 
 /// Sets `completed`; only a real change bumps `updated_at` and `completed_at` (and makes an
@@ -288,12 +288,11 @@ pub(in crate::tasks) async fn set_completed(
         .await
         .optional()
     })?;
-    match written(conn, viewer, updated).await? {
-        Some(written) => Ok(Some(written)),
-        None => Ok(find(conn, viewer, task_id)
-            .await?
-            .map(|row| Written { row, seq: None })),
-    }
+    let row = match updated {
+        Some(row) => Some(row),
+        None => find(conn, viewer, task_id).await?,
+    };
+    Ok(row.map(|row| Written { row }))
 }
 
 /// Flips `completed` in one `UPDATE … SET completed = NOT completed, completed_at = CASE …
@@ -320,7 +319,7 @@ pub(in crate::tasks) async fn toggle(
             .await
             .optional()
     })?;
-    written(conn, viewer, updated).await
+    Ok(updated.map(|row| Written { row }))
 }
 
 /// One of the viewer's tasks, held until the write's transaction ends, for a conditional write
