@@ -104,11 +104,13 @@ const EXACT_TOGGLE: &[&[&str]] = &[
 /// what the steps above did from the server), as the `writes` branch's server logs them: the
 /// statement travels with the BEGIN batch, then COMMIT. The bench takes these when the
 /// database has `task_create` ([`Writes::detect`]). The server binds the caps (tasks per
-/// owner, tags, depth, position length) as parameters: their defaults here.
+/// owner, tags, depth, position length) as parameters: their defaults here; no assignee
+/// (migration 000064's last parameter).
 const ONE_STATEMENT_CREATE: &[&[&str]] = &[
     &[
         r#"SELECT * FROM task_create({user}, 'bench', NULL, 0::smallint, 'other', NULL, NULL, NULL,
-    NULL, '[]', '{}', '{}', NULL, 'UTC', (now() AT TIME ZONE 'UTC'), 10000, 500, 3, 48)"#,
+    NULL, '[]', '{}', '{}', NULL, 'UTC', (now() AT TIME ZONE 'UTC'), 10000, 500, 3, 48,
+    NULL::text)"#,
     ],
     &["COMMIT"],
 ];
