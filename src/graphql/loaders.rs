@@ -1,6 +1,7 @@
 //! The nested fields of a page, batched: every task of a page asks for its `list`, `parent` or
-//! `subtasks` (every list for its `tasks` or `members`), and one read answers them all (async-graphql's `DataLoader` collects
-//! the keys asked for while the page's items resolve, then calls the service once). One loader
+//! `subtasks` (every list for its `tasks` or `members`), and one read answers them all
+//! (async-graphql's `DataLoader` collects the keys asked for while the page's items resolve,
+//! then calls the service once). One loader
 //! per operation ([`NestedLoads`], put in by the pipeline), made on first use for the verified
 //! viewer: it caches nothing, so no answer outlives its operation or reaches another user, and
 //! every batch is a read unit of that viewer's under row security (`tasks::nested`). A batch's

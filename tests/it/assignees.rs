@@ -348,7 +348,8 @@ async fn assignees_through_graphql(app: TestApp) {
         "{stranger}"
     );
 
-    let update = "mutation($id: ID!, $input: UpdateTaskInput!) { updateTask(id: $id, input: $input) { assigneeId title } }";
+    let update = "mutation($id: ID!, $input: UpdateTaskInput!) { \
+                  updateTask(id: $id, input: $input) { assigneeId title } }";
     let updated = bob
         .graphql_data(update, json!({"id": id, "input": {"assigneeId": "bob"}}))
         .await;
