@@ -16,6 +16,7 @@ use async_graphql::{ComplexObject, Context, ID, Object, Result};
 use super::budget::{charge_tasks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::loaders::{self, NestedKey, NestedValue, loader};
+use super::task_items::TaskItems;
 use super::task_lists::{TaskList, invalid};
 use super::types::{
     Category, DateTime, Priority, SortOrder, Task, TaskConnection, TaskSort, TaskStatus,
@@ -61,7 +62,7 @@ macro_rules! list_resolvers {
                 list_id: Option<ID>,
                 #[graphql(desc = "true: only the tasks in the inbox (in no list); false or null: no filter. Not with `listId`.")]
                 inbox: Option<bool>,
-            ) -> Result<Vec<Task>> {
+            ) -> Result<TaskItems> {
                 list(ctx, Filters { $($arg,)* }, scope(list_id, inbox)?).await
             }
 
@@ -110,7 +111,7 @@ macro_rules! list_resolvers {
                     $(#[graphql(desc = $tasks_desc)])?
                     $arg: Option<$ty>,
                 )*
-            ) -> Result<Vec<Task>> {
+            ) -> Result<TaskItems> {
                 // Batched over the page of lists (`loaders`): one read for every list's tasks.
                 // Defaults as for one list; then the same key for every list asked alike.
                 let mut query = Filters { $($arg,)* }.into_query(ListFilter::List(self.list_id))?;
@@ -124,7 +125,7 @@ macro_rules! list_resolvers {
                     _ => Vec::new(),
                 };
                 charge_tasks(ctx, &tasks)?;
-                Ok(tasks.into_iter().map(Task::from).collect())
+                Ok(TaskItems(tasks.into_iter().map(Task::from).collect()))
             }
 
             /// One page of this list's tasks, with the same filters, order and paging as
@@ -220,7 +221,7 @@ impl Filters {
 }
 
 /// `tasks`.
-async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<Vec<Task>> {
+async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<TaskItems> {
     let user = viewer(ctx)?;
     ensure_room(ctx)?;
     let tasks = service(ctx)?
@@ -228,7 +229,7 @@ async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<
         .await
         .map_err(to_graphql_error)?;
     charge_tasks(ctx, &tasks)?;
-    Ok(tasks.into_iter().map(Task::from).collect())
+    Ok(TaskItems(tasks.into_iter().map(Task::from).collect()))
 }
 
 /// `tasksConnection`.

@@ -38,6 +38,7 @@ mod pipeline;
 mod resolvers;
 mod tags;
 mod task_fields;
+mod task_items;
 mod task_lists;
 mod types;
 mod ws;

@@ -8,6 +8,7 @@ use async_graphql::{ComplexObject, Context, Result};
 use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::parse_id;
 use super::loaders::{NestedKey, NestedValue, loader};
+use super::task_items::TaskItems;
 use super::task_lists::TaskList;
 use super::types::Task;
 
@@ -33,7 +34,7 @@ impl Task {
     /// Its subtasks (direct children), in manual order (`position`, top first).
     // A list inside a list: costed as holding ten items (`complexity::COSTS`); batched over
     // the page (`loaders`): one read for every task's subtasks.
-    async fn subtasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
+    async fn subtasks(&self, ctx: &Context<'_>) -> Result<TaskItems> {
         let id = parse_id("id", &self.id)?;
         ensure_room(ctx)?;
         let tasks = match loader(ctx)?.load_one(NestedKey::Children(id)).await? {
@@ -41,7 +42,7 @@ impl Task {
             _ => Vec::new(),
         };
         charge_tasks(ctx, &tasks)?;
-        Ok(tasks.into_iter().map(Task::from).collect())
+        Ok(TaskItems(tasks.into_iter().map(Task::from).collect()))
     }
 
     /// The task this one is a subtask of; null at the top level.

@@ -26,6 +26,7 @@ mod fair_graphql;
 mod fair_memory;
 mod frontend;
 mod graphql;
+mod graphql_fast_path;
 mod hostile;
 mod idempotency;
 mod idempotency_versions;
