@@ -238,6 +238,10 @@ async fn a_move_unassigns_a_non_member(app: TestApp) {
     );
     let read = alice.get(&path).await.good(StatusCode::OK);
     assert_eq!(read["assignee_id"], Value::Null);
+    // One change, one version: the move and the assignee it clears are one write.
+    let version = |task: &Value| task["version"].as_i64().expect("a version");
+    assert_eq!(version(&moved), version(&still) + 1, "{moved}");
+    assert_eq!(version(&read), version(&moved));
     // Moved by the move endpoint, and to the inbox: the same.
     let path = task_path(&alice, &tasks[1]);
     let moved = alice
@@ -245,10 +249,9 @@ async fn a_move_unassigns_a_non_member(app: TestApp) {
         .await
         .good(StatusCode::OK);
     assert_eq!(moved["assignee_id"], Value::Null, "{moved}");
-    assert_eq!(
-        alice.get(&path).await.good(StatusCode::OK)["assignee_id"],
-        Value::Null
-    );
+    let read = alice.get(&path).await.good(StatusCode::OK);
+    assert_eq!(read["assignee_id"], Value::Null);
+    assert_eq!(version(&read), version(&tasks[1]) + 1, "{read}");
     let path = task_path(&alice, &tasks[2]);
     let owned = alice
         .put(&path, json!({"assignee_id": "alice"}))
