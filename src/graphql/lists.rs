@@ -18,9 +18,7 @@ use super::error::{parse_id, to_graphql_error};
 use super::loaders::{self, NestedKey, NestedValue, loader};
 use super::task_items::TaskItems;
 use super::task_lists::{TaskList, invalid};
-use super::types::{
-    Category, DateTime, Priority, SortOrder, Task, TaskConnection, TaskSort, TaskStatus,
-};
+use super::types::{Category, DateTime, Priority, SortOrder, TaskConnection, TaskSort, TaskStatus};
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::tasks::page::{DEFAULT_PAGE_SIZE, page_size};
@@ -125,7 +123,7 @@ macro_rules! list_resolvers {
                     _ => Vec::new(),
                 };
                 charge_tasks(ctx, &tasks)?;
-                Ok(TaskItems(tasks.into_iter().map(Task::from).collect()))
+                Ok(TaskItems::from(tasks))
             }
 
             /// One page of this list's tasks, with the same filters, order and paging as
@@ -229,7 +227,7 @@ async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<
         .await
         .map_err(to_graphql_error)?;
     charge_tasks(ctx, &tasks)?;
-    Ok(TaskItems(tasks.into_iter().map(Task::from).collect()))
+    Ok(TaskItems::from(tasks))
 }
 
 /// `tasksConnection`.

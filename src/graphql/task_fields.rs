@@ -42,7 +42,7 @@ impl Task {
             _ => Vec::new(),
         };
         charge_tasks(ctx, &tasks)?;
-        Ok(TaskItems(tasks.into_iter().map(Task::from).collect()))
+        Ok(TaskItems::from(tasks))
     }
 
     /// The task this one is a subtask of; null at the top level.

@@ -22,13 +22,14 @@ use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, InputType, Name, OutputType, Positioned, ServerResult};
 
 use super::types::Task;
+use crate::tasks;
 
 /// The tasks of a list field: a `[Task!]!` in the schema, like `Vec<Task>`.
 pub struct TaskItems(pub Vec<Task>);
 
-impl From<Vec<Task>> for TaskItems {
-    fn from(tasks: Vec<Task>) -> Self {
-        TaskItems(tasks)
+impl From<Vec<tasks::Task>> for TaskItems {
+    fn from(tasks: Vec<tasks::Task>) -> Self {
+        TaskItems(tasks.into_iter().map(Task::from).collect())
     }
 }
 
