@@ -29,7 +29,8 @@
 //! BENCH_ROUNDS (2), BENCH_BASELINE_BIN (a `todo-api` binary built from older code, measured
 //! side by side), BENCH_BIN (another build as "this"), BENCH_USERS (1000), BENCH_POSTGRAPHILE
 //! (1: PostGraphile in the table), BENCH_POOLED (0: no pooled row), BENCH_SHARED (1: every
-//! user sees 25 tasks of their own and 25 of a list shared with them), BENCH_ONLY (see
+//! user sees 25 tasks of their own and 25 of a list shared with them; `half`: the odd-numbered
+//! users do, the others see 50 of their own, and the table lists both kinds), BENCH_ONLY (see
 //! benches/README.md). It stops by itself: every slice is bounded in time and a watchdog ends
 //! the run (and its servers) after 30 minutes.
 
@@ -273,6 +274,9 @@ enum Scenario {
     GraphqlList,
     RestMix,
     GraphqlMix,
+    /// BENCH_SHARED=half: the lists of users with a shared list (25 own + 25 shared tasks).
+    RestListMember,
+    GraphqlListMember,
 }
 
 impl Scenario {
@@ -282,10 +286,21 @@ impl Scenario {
             Scenario::GraphqlList => "GraphQL tasks (50 tasks)",
             Scenario::RestMix => "REST mix 80/10/10",
             Scenario::GraphqlMix => "GraphQL mix 80/10/10",
+            Scenario::RestListMember => "REST list, member (25 own + 25 shared)",
+            Scenario::GraphqlListMember => "GraphQL tasks, member (25 own + 25 shared)",
         }
     }
     fn is_mix(self) -> bool {
         matches!(self, Scenario::RestMix | Scenario::GraphqlMix)
+    }
+    fn is_graphql(self) -> bool {
+        matches!(
+            self,
+            Scenario::GraphqlList | Scenario::GraphqlMix | Scenario::GraphqlListMember
+        )
+    }
+    fn is_member(self) -> bool {
+        matches!(self, Scenario::RestListMember | Scenario::GraphqlListMember)
     }
 }
 
@@ -314,6 +329,9 @@ impl From<&String> for Target {
 /// What every worker shares.
 struct Shared {
     users: usize,
+    /// BENCH_SHARED=half: odd-numbered users are members of a shared list, the others not;
+    /// the member scenarios take the odd ones, every other scenario the even ones.
+    half: bool,
     tokens: Vec<String>,
     /// (user index, task id) of the hot tasks.
     hot: Vec<(usize, i64)>,
@@ -331,6 +349,9 @@ struct Sample {
     cpu: Duration,
     /// PostgreSQL's CPU time over the slice (`load/pgcpu.rs`), when measured.
     pg_cpu: Option<Duration>,
+    /// The load generator's CPU time over the slice: this process's for the servers' slices,
+    /// pgbench's (a child, reaped when it ends) for the ceilings'.
+    client_cpu: Option<Duration>,
 }
 
 impl Sample {
@@ -344,6 +365,10 @@ impl Sample {
         self.elapsed += other.elapsed;
         self.cpu += other.cpu;
         self.pg_cpu = match (self.pg_cpu, other.pg_cpu) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.client_cpu = match (self.client_cpu, other.client_cpu) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
@@ -366,6 +391,26 @@ impl Sample {
         self.pg_cpu
             .map(|cpu| cpu.as_secs_f64() * 1e6 / (self.requests.max(1) as f64))
     }
+    fn client_cpu_per_request_us(&self) -> Option<f64> {
+        self.client_cpu
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / (self.requests.max(1) as f64))
+    }
+}
+
+/// This process's CPU time (utime + stime) and that of its children it has reaped (cutime +
+/// cstime), from `/proc/self/stat`.
+fn own_cpu() -> (Duration, Duration) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = |a: usize, b: usize| {
+        let sum = fields.get(a).unwrap_or(&0) + fields.get(b).unwrap_or(&0);
+        Duration::from_secs_f64(sum as f64 / clock_ticks())
+    };
+    (ticks(11, 12), ticks(13, 14))
 }
 
 fn user_id(index: usize) -> String {
@@ -381,14 +426,18 @@ async fn one(
     seq: u64,
 ) -> Result<(), String> {
     let roll = (seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize;
-    let user = roll % shared.users;
+    let user = match (shared.half, scenario.is_member()) {
+        (false, _) => roll % shared.users,
+        (true, false) => (roll % shared.users) & !1,
+        (true, true) => (roll % shared.users) | 1,
+    };
     let kind = if scenario.is_mix() { roll % 10 } else { 0 };
     let hot = roll / 10 % HOT_TASKS;
     if target.postgraphile {
         return postgraphile::one(client, &target.base, kind, user, hot, shared, seq).await;
     }
     let base = &target.base;
-    let graphql = matches!(scenario, Scenario::GraphqlList | Scenario::GraphqlMix);
+    let graphql = scenario.is_graphql();
     match kind {
         0..=7 => {
             let response = if graphql {
@@ -426,7 +475,12 @@ async fn one(
                 if tasks.len() < TASKS_PER_USER {
                     return Err(format!("list: {} tasks", tasks.len()));
                 }
-                if !graphql && tasks.iter().any(|t| t["user_id"] != user_id(user).as_str()) {
+                let owners = owners_seen_by(shared, user);
+                if !graphql
+                    && tasks
+                        .iter()
+                        .any(|t| !owners.iter().any(|o| t["user_id"] == o.as_str()))
+                {
                     return Err("list: another user's task".into());
                 }
             } else if graphql && body.starts_with(b"{\"errors\"") {
@@ -514,6 +568,7 @@ async fn slice(
     let stop = Arc::new(AtomicBool::new(false));
     let sequence = Arc::new(AtomicU64::new(0));
     let cpu_before = server.map(Server::cpu);
+    let (client_before, _) = own_cpu();
     let started = Instant::now();
     let mut workers = Vec::with_capacity(concurrency);
     for w in 0..concurrency {
@@ -563,6 +618,7 @@ async fn slice(
         total.merge(worker.await.expect("worker"));
     }
     total.elapsed = started.elapsed();
+    total.client_cpu = Some(own_cpu().0.saturating_sub(client_before));
     if let (Some(server), Some(before)) = (server, cpu_before) {
         total.cpu = server.cpu().saturating_sub(before);
     }
@@ -684,28 +740,70 @@ async fn seed_postgres(admin: &tokio_postgres::Client, users: usize) {
         ))
         .await
         .expect("seed PostgreSQL");
-    if env_or("BENCH_SHARED", 0u8) == 1 {
-        share_half(admin, users).await;
+    match sharing() {
+        Sharing::None => {}
+        Sharing::All => share_half(admin, users, 1).await,
+        Sharing::Half => share_half(admin, users, 2).await,
     }
 }
 
-/// BENCH_SHARED=1 (issue 29: the cost of a shared list on the list request): every user's
-/// odd-numbered tasks (in id order) are deleted and the others go into a list of theirs, shared
-/// as editor with the next user, so each user sees 50 tasks as without it: their 25 and 25 of
-/// a neighbour's. (The plain ceiling, one user's tasks, then reads 25 rows: compare the two
-/// runs' req/s and CPU per request, not their ratios.)
-async fn share_half(admin: &tokio_postgres::Client, users: usize) {
+/// BENCH_SHARED: who has a shared list.
+#[derive(Clone, Copy, PartialEq)]
+enum Sharing {
+    None,
+    /// `1`: every user.
+    All,
+    /// `half`: the odd-numbered users.
+    Half,
+}
+
+fn sharing() -> Sharing {
+    match std::env::var("BENCH_SHARED").as_deref() {
+        Ok("1") => Sharing::All,
+        Ok("half") => Sharing::Half,
+        Ok("" | "0") | Err(_) => Sharing::None,
+        Ok(other) => panic!("BENCH_SHARED={other}: expected 0, 1 or half"),
+    }
+}
+
+/// The users whose tasks `user` may list: themself and, with a shared list, the user whose
+/// list is shared with them (`share_half`).
+fn owners_seen_by(shared: &Shared, user: usize) -> Vec<String> {
+    let sharer = match sharing() {
+        Sharing::None => None,
+        Sharing::All => Some((user + shared.users - 1) % shared.users),
+        Sharing::Half => (user % 2 == 1).then(|| (user + shared.users - 2) % shared.users),
+    };
+    std::iter::once(user).chain(sharer).map(user_id).collect()
+}
+
+/// BENCH_SHARED (issue 29: the cost of a shared list on the list request): every `stride`-th
+/// user counting from the last (every user with 1; the odd-numbered with 2) keeps their
+/// even-numbered tasks (in id order) in a list of theirs, shared as editor with the next such
+/// user, and loses the others, so each of them sees 50 tasks as without it: their 25 and 25 of
+/// a neighbour's. With 1 the plain ceiling, one user's tasks, then reads 25 rows: compare the
+/// two runs' req/s and CPU per request, not their ratios; with 2 (`half`) the ceiling reads
+/// the other users', and one run measures both kinds.
+async fn share_half(admin: &tokio_postgres::Client, users: usize, stride: usize) {
+    assert!(
+        users.is_multiple_of(stride),
+        "BENCH_SHARED=half needs an even BENCH_USERS"
+    );
     admin
         .batch_execute(&format!(
-            "DELETE FROM tasks WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER
-                 (PARTITION BY user_id ORDER BY id) AS n FROM tasks) AS numbered WHERE n % 2 = 1);
+            "CREATE TEMP TABLE sharers AS SELECT 'u' || u AS user_id
+                 FROM generate_series({first}, {last}, {stride}) AS u;
+             DELETE FROM tasks WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER
+                 (PARTITION BY user_id ORDER BY id) AS n FROM tasks
+                 WHERE user_id IN (SELECT user_id FROM sharers)) AS numbered WHERE n % 2 = 1);
              INSERT INTO task_lists (user_id, name, name_key, position, created_at, updated_at)
-             SELECT 'u' || u, 'Shared', 'shared', '80', now(), now()
-             FROM generate_series(0, {last}) AS u;
+             SELECT user_id, 'Shared', 'shared', '80', now(), now() FROM sharers;
              UPDATE tasks t SET list_id = l.id FROM task_lists l WHERE l.user_id = t.user_id;
              INSERT INTO list_members (list_id, user_id, role, added_at)
-             SELECT l.id, 'u' || ((substr(l.user_id, 2)::int + 1) % {users}), 'editor', now()
-             FROM task_lists l;",
+             SELECT l.id, 'u' || ((substr(l.user_id, 2)::int + {stride}) % {users}), 'editor', now()
+             FROM task_lists l;
+             DROP TABLE sharers;",
+            first = stride - 1,
             last = users - 1
         ))
         .await
@@ -741,6 +839,7 @@ fn seed_sqlite(path: &Path, users: usize) {
 fn shared_for(users: usize, hot: Vec<(usize, i64)>) -> Arc<Shared> {
     Arc::new(Shared {
         users,
+        half: sharing() == Sharing::Half,
         tokens: (0..users).map(|u| common::token_for(&user_id(u))).collect(),
         hot,
         toggles: (0..HOT_TASKS).map(|_| AtomicU64::new(0)).collect(),
@@ -808,6 +907,17 @@ const ALL_SCENARIOS: &[Scenario] = &[
     Scenario::GraphqlMix,
 ];
 
+/// BENCH_SHARED=half: every scenario (on the users without a shared list) and the lists of
+/// the users with one.
+const WITH_MEMBERS: &[Scenario] = &[
+    Scenario::RestList,
+    Scenario::RestListMember,
+    Scenario::GraphqlList,
+    Scenario::GraphqlListMember,
+    Scenario::RestMix,
+    Scenario::GraphqlMix,
+];
+
 /// The label of this binary through PgBouncer.
 const POOLED: &str = "this, pooled";
 
@@ -871,9 +981,10 @@ async fn postgres_part(
     let writes = ceiling::Writes::detect(&admin).await;
     let pgbench = plan.ceilings.then(|| {
         println!("  the exact ceiling's writes: {}", writes.name());
-        ceiling::Pgbench::new(&db.url, users, &hot, writes).unwrap_or_else(|| {
-            panic!("pgbench is the ceiling and is not installed (Debian: postgresql-contrib)")
-        })
+        ceiling::Pgbench::new(&db.url, users, sharing() == Sharing::Half, &hot, writes)
+            .unwrap_or_else(|| {
+                panic!("pgbench is the ceiling and is not installed (Debian: postgresql-contrib)")
+            })
     });
     let pg_cpu = pgcpu::PgCpu::new(&admin, &db.name).await;
     if pg_cpu.is_none() {
@@ -1106,7 +1217,8 @@ async fn ceiling_alone(seconds: Duration) {
     let hot = hot_tasks(&admin).await;
     let writes = ceiling::Writes::detect(&admin).await;
     println!("  the exact ceiling's writes: {}", writes.name());
-    let pgbench = ceiling::Pgbench::new(&db.url, users, &hot, writes).expect("pgbench installed");
+    let pgbench =
+        ceiling::Pgbench::new(&db.url, users, false, &hot, writes).expect("pgbench installed");
     pgbench
         .run(
             ceiling::scripts(ceiling::Kind::Plain, false),
@@ -1219,7 +1331,11 @@ fn main() {
         let postgraphile = env_or("BENCH_POSTGRAPHILE", 0u8) == 1;
         let pooled = env_or("BENCH_POOLED", 1u8) == 1;
         let full = Plan {
-            scenarios: ALL_SCENARIOS,
+            scenarios: if sharing() == Sharing::Half {
+                WITH_MEMBERS
+            } else {
+                ALL_SCENARIOS
+            },
             ceilings: true,
             no_rls: true,
             pooled,

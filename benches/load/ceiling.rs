@@ -263,7 +263,15 @@ pub struct Pgbench {
 
 impl Pgbench {
     /// `None` when pgbench is not installed.
-    pub fn new(url: &str, users: usize, hot: &[(usize, i64)], writes: Writes) -> Option<Pgbench> {
+    /// `even`: the list and create scripts take the even-numbered users only (BENCH_SHARED=half:
+    /// the users without a shared list).
+    pub fn new(
+        url: &str,
+        users: usize,
+        even: bool,
+        hot: &[(usize, i64)],
+        writes: Writes,
+    ) -> Option<Pgbench> {
         let found = std::process::Command::new("pgbench")
             .arg("--version")
             .output()
@@ -272,7 +280,11 @@ impl Pgbench {
             return None;
         }
         let dir = tempfile::tempdir().expect("temp dir");
-        let user = format!("\\set u random(0, {})\n", users - 1);
+        let user = if even {
+            format!("\\set u 2 * random(0, {})\n", users / 2 - 1)
+        } else {
+            format!("\\set u random(0, {})\n", users - 1)
+        };
         // The hot tasks the server's mix toggles, task h owned by user h.
         let mut pick = format!("\\set u random(0, {})\n", HOT_TASKS - 1);
         for (i, (_, id)) in hot.iter().enumerate() {

@@ -13,8 +13,8 @@ use std::time::Duration;
 use crate::ceiling::{self, Kind, Pgbench};
 use crate::pgcpu::PgCpu;
 use crate::{
-    CONCURRENCY, POOL_SIZE, Row, Sample, Scenario, Server, Shared, Target, hot_state, print_row,
-    row_count, slice,
+    CONCURRENCY, POOL_SIZE, Row, Sample, Scenario, Server, Shared, Target, hot_state, own_cpu,
+    print_row, row_count, slice,
 };
 
 /// The ceilings each round measures, (kind, pgbench clients).
@@ -48,6 +48,7 @@ struct Line {
     exact: Option<f64>,
     cpu: Option<f64>,
     pg_cpu: Option<f64>,
+    client_cpu: Option<f64>,
     p50: f64,
     p99: f64,
     errors: u64,
@@ -204,6 +205,7 @@ fn line(
         exact,
         cpu: (server && !sample.cpu.is_zero()).then(|| sample.cpu_per_request_us()),
         pg_cpu: sample.pg_cpu_per_request_us(),
+        client_cpu: sample.client_cpu_per_request_us(),
         p50: sample.pct(0.5),
         p99: sample.pct(0.99),
         errors: sample.errors,
@@ -217,16 +219,16 @@ fn print_markdown(lines: &[Line], notes: &[String]) {
          transactions, the better of {CONCURRENCY} and {POOL_SIZE} clients):\n"
     );
     println!(
-        "| scenario | build | req/s | of plain | of exact | server CPU µs/req | PostgreSQL CPU µs/req | p50 ms | p99 ms | errors |"
+        "| scenario | build | req/s | of plain | of exact | server CPU µs/req | PostgreSQL CPU µs/req | client CPU µs/req | p50 ms | p99 ms | errors |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let number = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.0}"));
     let ratio = |rate: f64, of: Option<f64>| {
         of.map_or("–".to_owned(), |c| format!("{:.0} %", rate / c * 100.0))
     };
     for l in lines {
         println!(
-            "| {} | {} | {:.0} | {} | {} | {} | {} | {:.1} | {:.1} | {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {} |",
             l.scenario.name(),
             l.label,
             l.rate,
@@ -234,6 +236,7 @@ fn print_markdown(lines: &[Line], notes: &[String]) {
             ratio(l.rate, l.exact),
             number(l.cpu),
             number(l.pg_cpu),
+            number(l.client_cpu),
             l.p50,
             l.p99,
             l.errors
@@ -257,10 +260,13 @@ async fn ceiling_slice(
 ) -> (Sample, Vec<u64>) {
     let rows_before = row_count(bench.admin).await;
     let before = bench.pg_cpu.map(PgCpu::snapshot);
+    let (_, children_before) = own_cpu();
     let outcome = pgbench
         .run(ceiling::scripts(kind, mix), clients, bench.seconds)
         .await;
     let mut sample = outcome.sample;
+    // pgbench has ended and been reaped: its CPU is among this process's children's.
+    sample.client_cpu = Some(own_cpu().1.saturating_sub(children_before));
     if let (Some(pg_cpu), Some(before)) = (bench.pg_cpu, before) {
         // pgbench's backends end as it does: let the postmaster reap them first.
         tokio::time::sleep(Duration::from_millis(200)).await;
