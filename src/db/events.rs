@@ -64,7 +64,7 @@ pub fn listen(
     heartbeat: Heartbeat,
 ) -> Result<mpsc::Receiver<ListenerNotice>, String> {
     let (tls, mut driver_url) =
-        super::pg_driver_url(direct, connect_timeout).map_err(|e| e.to_string())?;
+        super::tls::driver_url(direct, connect_timeout).map_err(|e| e.to_string())?;
     driver_url.push_str(&format!("&application_name={LISTENER_APPLICATION_NAME}"));
     let (notices, receiver) = mpsc::channel(4096);
     tokio::spawn(run(tls, driver_url, notices, heartbeat));

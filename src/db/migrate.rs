@@ -33,7 +33,7 @@ impl Db {
         match (&self.pool, &*self.target) {
             (Pool::Postgres(_), DatabaseTarget::Postgres(url)) => {
                 let direct = self.routes().map_or(url.as_str(), |r| r.direct.as_str());
-                let (tls, driver_url) = super::pg_driver_url(direct, self.acquire_timeout)?;
+                let (tls, driver_url) = super::tls::driver_url(direct, self.acquire_timeout)?;
                 let mut conn = super::pooler::connect(&tls, driver_url, true)
                     .await
                     .map_err(|e| anyhow::anyhow!("connecting for migrations: {e}"))?;

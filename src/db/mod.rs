@@ -12,6 +12,7 @@ mod heartbeat;
 mod migrate;
 pub mod pg;
 mod pooler;
+mod queue;
 mod reader;
 pub mod schema;
 pub mod sessions;
@@ -35,6 +36,7 @@ use crate::error::AppError;
 pub use self::failure::StorageFailure;
 pub use self::fold::{fold, search_fold};
 pub use self::pooler::{DirectOrigin, PgRoutes, neon_direct_url};
+pub use self::queue::Checkout;
 pub use self::reader::Reader;
 pub use self::share::{UserShare, UserTurn};
 pub use self::transaction::{APP_ROLE, Acting};
@@ -192,6 +194,8 @@ pub struct DbParts {
     statement_timeout: Duration,
     /// DB_TIMEOUT: how long a unit of work waits for its turn and its connection.
     acquire_timeout: Duration,
+    /// The pool's waiting line (`queue`): connections in the order units asked.
+    line: queue::Line,
     /// Set while writes fail for want of storage (read-only, full, I/O errors).
     storage: Arc<health::StorageHealth>,
     /// Each user's share of the pool.
@@ -219,9 +223,9 @@ enum Pool {
 #[allow(clippy::large_enum_variant)]
 pub enum DbConn {
     /// A PostgreSQL connection.
-    Postgres(bb8::PooledConnection<'static, PgManager>),
+    Postgres(Checkout<bb8::PooledConnection<'static, PgManager>>),
     /// A SQLite connection.
-    Sqlite(bb8::PooledConnection<'static, SqliteManager>),
+    Sqlite(Checkout<bb8::PooledConnection<'static, SqliteManager>>),
 }
 
 /// Runs one block of diesel DSL on whichever backend `$conn` holds. The block is expanded once
@@ -240,20 +244,6 @@ macro_rules! db_run {
             }
         }
     };
-}
-
-/// The TLS settings of a PostgreSQL `url` and the URL tokio-postgres is given, with a connect
-/// timeout: without one, a connect to a host that drops packets waits for the kernel
-/// (minutes), and the pool's pending attempts block new ones long after the database is back.
-/// The URL's own `connect_timeout` wins.
-fn pg_driver_url(url: &str, timeout: Duration) -> anyhow::Result<(tls::PgTls, String)> {
-    let tls = tls::PgTls::from_url(url).map_err(anyhow::Error::msg)?;
-    let mut driver_url = tls.driver_url().to_owned();
-    if !driver_url.contains("connect_timeout=") {
-        let seconds = timeout.as_secs_f64().ceil().max(1.0);
-        driver_url.push_str(&format!("&connect_timeout={seconds}"));
-    }
-    Ok((tls, driver_url))
 }
 
 fn pool_error(error: bb8::RunError<PoolError>) -> AppError {
@@ -285,7 +275,7 @@ impl Db {
         let budget = options.statement_timeout;
         let pool = match target {
             DatabaseTarget::Postgres(url) => {
-                let (tls, driver_url) = pg_driver_url(url, options.acquire_timeout)?;
+                let (tls, driver_url) = tls::driver_url(url, options.acquire_timeout)?;
                 let pooler = routes.is_some_and(|r| r.pooler);
                 let mut config = ManagerConfig::default();
                 config.custom_setup =
@@ -327,7 +317,13 @@ impl Db {
                 Pool::Sqlite(pool)
             }
         };
+        // One place per connection the pool may hold.
+        let line = queue::Line::new(match target {
+            DatabaseTarget::SqliteMemory => 1,
+            _ => options.max_size,
+        });
         let db = Db(Arc::new(DbParts {
+            line,
             pool,
             target: Arc::new(target.clone()),
             statement_timeout: budget,
@@ -371,7 +367,14 @@ impl Db {
     /// Checks a connection out of the pool: the start of a unit of work. A PostgreSQL
     /// connection whose socket is known to be closed (the server restarted while it sat idle)
     /// is passed over without a round trip; the pool closes it as it comes back.
+    /// Units get their connections in the order they asked (`queue`), within DB_TIMEOUT.
     pub async fn conn(&self) -> Result<DbConn, AppError> {
+        let timed_out = || pool_error(bb8::RunError::TimedOut);
+        let place = tokio::time::timeout(self.acquire_timeout, self.line.turn())
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(timed_out)?;
         Ok(match &self.pool {
             Pool::Postgres(pool) => {
                 let mut conn = pool.get_owned().await.map_err(pool_error)?;
@@ -385,9 +388,12 @@ impl Db {
                 }
                 // Whatever a dropped unit left, this one starts outside any read scope.
                 conn.read_scope(None);
-                DbConn::Postgres(conn)
+                DbConn::Postgres(Checkout::new(conn, place))
             }
-            Pool::Sqlite(pool) => DbConn::Sqlite(pool.get_owned().await.map_err(pool_error)?),
+            Pool::Sqlite(pool) => DbConn::Sqlite(Checkout::new(
+                pool.get_owned().await.map_err(pool_error)?,
+                place,
+            )),
         })
     }
 

@@ -16,6 +16,7 @@
 //! what a Neon `verify-full` URL needs.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -251,6 +252,20 @@ impl ServerCertVerifier for ChainOnly {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_verify_schemes()
     }
+}
+
+/// The TLS settings of a PostgreSQL `url` and the URL tokio-postgres is given, with a connect
+/// timeout: without one, a connect to a host that drops packets waits for the kernel
+/// (minutes), and the pool's pending attempts block new ones long after the database is back.
+/// The URL's own `connect_timeout` wins.
+pub(super) fn driver_url(url: &str, timeout: Duration) -> anyhow::Result<(PgTls, String)> {
+    let tls = PgTls::from_url(url).map_err(anyhow::Error::msg)?;
+    let mut driver_url = tls.driver_url().to_owned();
+    if !driver_url.contains("connect_timeout=") {
+        let seconds = timeout.as_secs_f64().ceil().max(1.0);
+        driver_url.push_str(&format!("&connect_timeout={seconds}"));
+    }
+    Ok((tls, driver_url))
 }
 
 #[cfg(test)]
