@@ -727,23 +727,65 @@ async fn search_part(server: &Server) {
 
 // ---------------------------------------------------------------- seeding
 
+/// The users and their tasks, every user's tasks spread over as many pages as they have tasks
+/// (inserted task number by task number, as tasks written over time are), whoever has a shared
+/// list (BENCH_SHARED): a user with one has it from the start, so both kinds of user read the
+/// same number of pages per list. A sharer (every `stride`-th user counting from the last:
+/// every user with `1`, the odd-numbered with `half`) keeps only their even-numbered tasks, in
+/// a list of theirs shared as editor with the sharer half the users on, so each sees 50 tasks as
+/// without it: their 25 and 25 of a neighbour's. With `1` the plain ceiling, one user's tasks,
+/// then reads 25 rows: compare two runs' req/s and CPU per request, not their ratios; with
+/// `half` the ceiling reads the other users', and one run measures both kinds.
 async fn seed_postgres(admin: &tokio_postgres::Client, users: usize) {
+    let stride = match sharing() {
+        Sharing::None => 0,
+        Sharing::All => 1,
+        Sharing::Half => 2,
+    };
+    if stride > 0 {
+        assert!(
+            users.is_multiple_of(stride),
+            "BENCH_SHARED=half needs an even BENCH_USERS"
+        );
+        admin
+            .batch_execute(&format!(
+                "INSERT INTO task_lists (user_id, name, name_key, position, created_at, updated_at)
+                 SELECT 'u' || u, 'Shared', 'shared', '80', now(), now()
+                 FROM generate_series({first}, {last}, {stride}) AS u;",
+                first = stride - 1,
+                last = users - 1
+            ))
+            .await
+            .expect("the shared lists");
+    }
     admin
         .batch_execute(&format!(
-            "INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
+            "INSERT INTO tasks (user_id, title, title_key, description, completed, created_at,
+                                updated_at, list_id)
              SELECT 'u' || u, 'Task ' || t || ' of u' || u, 'task ' || t || ' of u' || u,
                     CASE WHEN t % 3 = 0 THEN 'Details for task ' || t END, t % 2 = 0,
-                    now() - make_interval(mins => t), now() - make_interval(mins => t)
-             FROM generate_series(0, {}) AS u, generate_series(1, {TASKS_PER_USER}) AS t;
+                    now() - make_interval(mins => t), now() - make_interval(mins => t), l.id
+             FROM generate_series(0, {}) AS u CROSS JOIN generate_series(1, {TASKS_PER_USER}) AS t
+             LEFT JOIN task_lists l ON l.user_id = 'u' || u
+             WHERE l.id IS NULL OR t % 2 = 0
+             ORDER BY t, u;
              ANALYZE tasks;",
             users - 1
         ))
         .await
         .expect("seed PostgreSQL");
-    match sharing() {
-        Sharing::None => {}
-        Sharing::All => share_half(admin, users, 1).await,
-        Sharing::Half => share_half(admin, users, 2).await,
+    if stride > 0 {
+        admin
+            .batch_execute(&format!(
+                "INSERT INTO list_members (list_id, user_id, role, added_at)
+                 SELECT l.id, 'u' || ((substr(l.user_id, 2)::int + {offset}) % {users}), 'editor',
+                        now()
+                 FROM task_lists l;
+                 VACUUM ANALYZE;",
+                offset = share_offset(users, stride)
+            ))
+            .await
+            .expect("share the seeded lists");
     }
 }
 
@@ -766,52 +808,22 @@ fn sharing() -> Sharing {
     }
 }
 
+/// How far (in user numbers) a sharer's list goes: to the sharer about half the users on, so
+/// that a member's and the sharer's tasks, inserted side by side, are on different pages.
+fn share_offset(users: usize, stride: usize) -> usize {
+    stride * (users / (2 * stride)).max(1)
+}
+
 /// The users whose tasks `user` may list: themself and, with a shared list, the user whose
-/// list is shared with them (`share_half`).
+/// list is shared with them (`seed_postgres`).
 fn owners_seen_by(shared: &Shared, user: usize) -> Vec<String> {
     let sharer = match sharing() {
         Sharing::None => None,
-        Sharing::All => Some((user + shared.users - 1) % shared.users),
-        Sharing::Half => (user % 2 == 1).then(|| (user + shared.users - 2) % shared.users),
+        Sharing::All => Some((user + shared.users - share_offset(shared.users, 1)) % shared.users),
+        Sharing::Half => (user % 2 == 1)
+            .then(|| (user + shared.users - share_offset(shared.users, 2)) % shared.users),
     };
     std::iter::once(user).chain(sharer).map(user_id).collect()
-}
-
-/// BENCH_SHARED (issue 29: the cost of a shared list on the list request): every `stride`-th
-/// user counting from the last (every user with 1; the odd-numbered with 2) keeps their
-/// even-numbered tasks (in id order) in a list of theirs, shared as editor with the next such
-/// user, and loses the others, so each of them sees 50 tasks as without it: their 25 and 25 of
-/// a neighbour's. With 1 the plain ceiling, one user's tasks, then reads 25 rows: compare the
-/// two runs' req/s and CPU per request, not their ratios; with 2 (`half`) the ceiling reads
-/// the other users', and one run measures both kinds.
-async fn share_half(admin: &tokio_postgres::Client, users: usize, stride: usize) {
-    assert!(
-        users.is_multiple_of(stride),
-        "BENCH_SHARED=half needs an even BENCH_USERS"
-    );
-    admin
-        .batch_execute(&format!(
-            "CREATE TEMP TABLE sharers AS SELECT 'u' || u AS user_id
-                 FROM generate_series({first}, {last}, {stride}) AS u;
-             DELETE FROM tasks WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER
-                 (PARTITION BY user_id ORDER BY id) AS n FROM tasks
-                 WHERE user_id IN (SELECT user_id FROM sharers)) AS numbered WHERE n % 2 = 1);
-             INSERT INTO task_lists (user_id, name, name_key, position, created_at, updated_at)
-             SELECT user_id, 'Shared', 'shared', '80', now(), now() FROM sharers;
-             UPDATE tasks t SET list_id = l.id FROM task_lists l WHERE l.user_id = t.user_id;
-             INSERT INTO list_members (list_id, user_id, role, added_at)
-             SELECT l.id, 'u' || ((substr(l.user_id, 2)::int + {stride}) % {users}), 'editor', now()
-             FROM task_lists l;
-             DROP TABLE sharers;",
-            first = stride - 1,
-            last = users - 1
-        ))
-        .await
-        .expect("share the seeded lists");
-    admin
-        .batch_execute("VACUUM ANALYZE")
-        .await
-        .expect("vacuum after sharing");
 }
 
 fn seed_sqlite(path: &Path, users: usize) {
