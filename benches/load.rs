@@ -780,12 +780,16 @@ async fn seed_postgres(admin: &tokio_postgres::Client, users: usize) {
                 "INSERT INTO list_members (list_id, user_id, role, added_at)
                  SELECT l.id, 'u' || ((substr(l.user_id, 2)::int + {offset}) % {users}), 'editor',
                         now()
-                 FROM task_lists l;
-                 VACUUM ANALYZE;",
+                 FROM task_lists l;",
                 offset = share_offset(users, stride)
             ))
             .await
             .expect("share the seeded lists");
+        // On its own: VACUUM cannot run in the implicit transaction of a batch.
+        admin
+            .batch_execute("VACUUM ANALYZE")
+            .await
+            .expect("vacuum after sharing");
     }
 }
 
