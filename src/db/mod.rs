@@ -367,34 +367,35 @@ impl Db {
     /// Checks a connection out of the pool: the start of a unit of work. A PostgreSQL
     /// connection whose socket is known to be closed (the server restarted while it sat idle)
     /// is passed over without a round trip; the pool closes it as it comes back.
-    /// Units get their connections in the order they asked (`queue`), within DB_TIMEOUT.
+    /// Units get their connections in the order they asked (`queue`); the place in the line
+    /// and the connection together within DB_TIMEOUT.
     pub async fn conn(&self) -> Result<DbConn, AppError> {
         let timed_out = || pool_error(bb8::RunError::TimedOut);
-        let place = tokio::time::timeout(self.acquire_timeout, self.line.turn())
-            .await
-            .ok()
-            .flatten()
-            .ok_or_else(timed_out)?;
-        Ok(match &self.pool {
-            Pool::Postgres(pool) => {
-                let mut conn = pool.get_owned().await.map_err(pool_error)?;
-                // Bounded: each pass drops one dead connection, and the pool has max_size.
-                for _ in 0..pool.state().connections {
-                    if !PoolableConnection::is_broken(&mut *conn) {
-                        break;
+        let checkout = async {
+            let place = self.line.turn().await.ok_or_else(timed_out)?;
+            Ok(match &self.pool {
+                Pool::Postgres(pool) => {
+                    let mut conn = pool.get_owned().await.map_err(pool_error)?;
+                    // Bounded: each pass drops one dead connection; the pool has max_size.
+                    for _ in 0..pool.state().connections {
+                        if !PoolableConnection::is_broken(&mut *conn) {
+                            break;
+                        }
+                        drop(conn);
+                        conn = pool.get_owned().await.map_err(pool_error)?;
                     }
-                    drop(conn);
-                    conn = pool.get_owned().await.map_err(pool_error)?;
+                    // Whatever a dropped unit left, this one starts outside any read scope.
+                    conn.read_scope(None);
+                    DbConn::Postgres(Checkout::new(conn, place))
                 }
-                // Whatever a dropped unit left, this one starts outside any read scope.
-                conn.read_scope(None);
-                DbConn::Postgres(Checkout::new(conn, place))
-            }
-            Pool::Sqlite(pool) => DbConn::Sqlite(Checkout::new(
-                pool.get_owned().await.map_err(pool_error)?,
-                place,
-            )),
-        })
+                Pool::Sqlite(pool) => {
+                    let conn = pool.get_owned().await.map_err(pool_error)?;
+                    DbConn::Sqlite(Checkout::new(conn, place))
+                }
+            })
+        };
+        let waited = tokio::time::timeout(self.acquire_timeout, checkout).await;
+        waited.unwrap_or_else(|_| Err(timed_out()))
     }
 
     /// One of `user`'s turns at the pool (see `db::share`), waited for at most DB_TIMEOUT.
