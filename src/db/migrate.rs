@@ -64,6 +64,8 @@ impl Db {
 
     /// True when every embedded migration has been applied (for readiness).
     pub async fn migrations_applied(&self) -> Result<bool, AppError> {
+        // A pooled connection like any unit's: it takes its place in the line first.
+        let _place = self.place().await?;
         let pending = match &self.pool {
             Pool::Postgres(pool) => {
                 // In a transaction: behind a transaction pooler a statement outside one may be

@@ -36,7 +36,7 @@ use crate::error::AppError;
 pub use self::failure::StorageFailure;
 pub use self::fold::{fold, search_fold};
 pub use self::pooler::{DirectOrigin, PgRoutes, neon_direct_url};
-pub use self::queue::Checkout;
+pub use self::queue::{Checkout, PoolStats};
 pub use self::reader::Reader;
 pub use self::share::{UserShare, UserTurn};
 pub use self::transaction::{APP_ROLE, Acting};
@@ -155,21 +155,6 @@ pub struct PoolOptions {
     /// DATABASE_ROW_SECURITY: on PostgreSQL, run each user's units of work as the application
     /// role with `app.user_id` set, so row-security policies bind them (`db::transaction`).
     pub row_security: bool,
-}
-
-/// A snapshot of the pool, for metrics.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolStats {
-    /// Connections open.
-    pub connections: u32,
-    /// Of those, not checked out.
-    pub idle: u32,
-    /// Check-outs waiting for a connection right now.
-    pub waiting: u64,
-    /// Check-outs so far that had to wait for a connection.
-    pub waits: u64,
-    /// Check-outs so far that gave up after the acquire timeout.
-    pub timeouts: u64,
 }
 
 /// The pool of the chosen backend, with its time budget and what the last writes said about
@@ -370,32 +355,39 @@ impl Db {
     /// Units get their connections in the order they asked (`queue`); the place in the line
     /// and the connection together within DB_TIMEOUT.
     pub async fn conn(&self) -> Result<DbConn, AppError> {
-        let timed_out = || pool_error(bb8::RunError::TimedOut);
         let checkout = async {
-            let place = self.line.turn().await.ok_or_else(timed_out)?;
+            let place = self.place().await?;
             Ok(match &self.pool {
                 Pool::Postgres(pool) => {
-                    let mut conn = pool.get_owned().await.map_err(pool_error)?;
+                    let mut conn = pool.get_owned().await.map_err(|e| self.pool_failed(e))?;
                     // Bounded: each pass drops one dead connection; the pool has max_size.
                     for _ in 0..pool.state().connections {
                         if !PoolableConnection::is_broken(&mut *conn) {
                             break;
                         }
                         drop(conn);
-                        conn = pool.get_owned().await.map_err(pool_error)?;
+                        conn = pool.get_owned().await.map_err(|e| self.pool_failed(e))?;
                     }
                     // Whatever a dropped unit left, this one starts outside any read scope.
                     conn.read_scope(None);
                     DbConn::Postgres(Checkout::new(conn, place))
                 }
                 Pool::Sqlite(pool) => {
-                    let conn = pool.get_owned().await.map_err(pool_error)?;
+                    let conn = pool.get_owned().await.map_err(|e| self.pool_failed(e))?;
                     DbConn::Sqlite(Checkout::new(conn, place))
                 }
             })
         };
         let waited = tokio::time::timeout(self.acquire_timeout, checkout).await;
-        waited.unwrap_or_else(|_| Err(timed_out()))
+        waited.unwrap_or_else(|_| Err(self.timed_out()))
+    }
+
+    /// A check-out bb8 could not make: counted when it timed out.
+    fn pool_failed(&self, error: bb8::RunError<PoolError>) -> AppError {
+        match error {
+            bb8::RunError::TimedOut => self.timed_out(),
+            other => pool_error(other),
+        }
     }
 
     /// One of `user`'s turns at the pool (see `db::share`), waited for at most DB_TIMEOUT.
@@ -428,21 +420,6 @@ impl Db {
         match &self.pool {
             Pool::Postgres(_) => "postgres",
             Pool::Sqlite(_) => "sqlite",
-        }
-    }
-
-    /// The pool's numbers, for metrics.
-    pub fn pool_stats(&self) -> PoolStats {
-        let state = match &self.pool {
-            Pool::Postgres(pool) => pool.state(),
-            Pool::Sqlite(pool) => pool.state(),
-        };
-        PoolStats {
-            connections: state.connections,
-            idle: state.idle_connections,
-            waiting: state.statistics.pending_gets(),
-            waits: state.statistics.get_waited,
-            timeouts: state.statistics.get_timed_out,
         }
     }
 }

@@ -6,34 +6,113 @@
 //! connections, every request of the bench) a few units lose that race many times over and
 //! wait far longer than the rest: the tail of the latency. A fair semaphore with one permit per
 //! connection in front of the pool keeps the line: a unit takes its place, and when its turn
-//! comes there is a connection free for it.
+//! comes there is a connection free for it. Every check-out of a pooled connection takes a
+//! place (`Db::conn`, `Db::place`), so the places are the connections.
 //!
-//! It knows nothing of what a connection is.
+//! Waiting happens here now, not in bb8, so the pool's numbers for `/metrics` (waiting now,
+//! waits, timeouts) are counted here too.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::{Db, Pool, pool_error};
+use crate::error::AppError;
+
 /// The line for one pool: as many places as the pool has connections.
-pub(super) struct Line(Arc<Semaphore>);
+pub(super) struct Line {
+    places: Arc<Semaphore>,
+    /// Units waiting for a place now.
+    waiting: AtomicU64,
+    /// Units so far that found no place free and waited.
+    waits: AtomicU64,
+    /// Check-outs so far that gave up after DB_TIMEOUT.
+    timeouts: AtomicU64,
+}
 
 impl Line {
     pub(super) fn new(connections: u32) -> Self {
-        Line(Arc::new(Semaphore::new(connections.max(1) as usize)))
+        Line {
+            places: Arc::new(Semaphore::new(connections.max(1) as usize)),
+            waiting: AtomicU64::new(0),
+            waits: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+        }
     }
 
     /// Waits for this unit's turn (first come, first served); `None` only if the line were
     /// closed, which it never is. The caller bounds the wait.
-    pub(super) async fn turn(&self) -> Option<Place> {
-        let permit = self.0.clone().acquire_owned().await.ok()?;
+    async fn turn(&self) -> Option<Place> {
+        if let Ok(permit) = self.places.clone().try_acquire_owned() {
+            return Some(Place { _permit: permit });
+        }
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        // Counted out however the wait ends (a place, or the caller's timeout dropping it).
+        let _waiting = Waiting(&self.waiting);
+        let permit = self.places.clone().acquire_owned().await.ok()?;
         Some(Place { _permit: permit })
+    }
+}
+
+/// One unit in the line, counted out when dropped.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// A unit's turn at the pool, held as long as its connection.
 pub(super) struct Place {
     _permit: OwnedSemaphorePermit,
+}
+
+/// A snapshot of the pool, for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    /// Connections open.
+    pub connections: u32,
+    /// Of those, not checked out.
+    pub idle: u32,
+    /// Check-outs waiting for a connection right now.
+    pub waiting: u64,
+    /// Check-outs so far that had to wait for a connection.
+    pub waits: u64,
+    /// Check-outs so far that gave up after the acquire timeout.
+    pub timeouts: u64,
+}
+
+impl Db {
+    /// A place in the pool's line, waited for within DB_TIMEOUT (a 503 past it).
+    pub(super) async fn place(&self) -> Result<Place, AppError> {
+        let waited = tokio::time::timeout(self.acquire_timeout, self.line.turn()).await;
+        waited.ok().flatten().ok_or_else(|| self.timed_out())
+    }
+
+    /// The answer to a check-out that gave up after DB_TIMEOUT, counted.
+    pub(super) fn timed_out(&self) -> AppError {
+        self.line.timeouts.fetch_add(1, Ordering::Relaxed);
+        pool_error(bb8::RunError::TimedOut)
+    }
+
+    /// The pool's numbers, for metrics.
+    pub fn pool_stats(&self) -> PoolStats {
+        let state = match &self.pool {
+            Pool::Postgres(pool) => pool.state(),
+            Pool::Sqlite(pool) => pool.state(),
+        };
+        PoolStats {
+            connections: state.connections,
+            idle: state.idle_connections,
+            waiting: self.line.waiting.load(Ordering::Relaxed),
+            waits: self.line.waits.load(Ordering::Relaxed),
+            timeouts: self.line.timeouts.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// A checked-out connection with its place in the line. The connection goes back to the

@@ -179,6 +179,13 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no db_pool_wait_timeouts_total in:\n{metrics}"));
     assert!(timeouts > 0.0, "{metrics}");
+    // A check-out that DB_TIMEOUT cut short is no longer counted as waiting.
+    let waiting: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("db_pool_waiting "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no db_pool_waiting in:\n{metrics}"));
+    assert_eq!(waiting, 0.0, "{metrics}");
     assert!(
         created_after_outage > 0,
         "no write succeeded after the database came back"
