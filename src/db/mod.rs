@@ -356,7 +356,8 @@ impl Db {
     /// and the connection together within DB_TIMEOUT.
     pub async fn conn(&self) -> Result<DbConn, AppError> {
         let checkout = async {
-            let place = self.place().await?;
+            // Bounded by the one timeout below, not a second timer of its own.
+            let place = self.line.turn().await.ok_or_else(|| self.timed_out())?;
             Ok(match &self.pool {
                 Pool::Postgres(pool) => {
                     let mut conn = pool.get_owned().await.map_err(|e| self.pool_failed(e))?;

@@ -7,7 +7,7 @@
 //! wait far longer than the rest: the tail of the latency. A fair semaphore with one permit per
 //! connection in front of the pool keeps the line: a unit takes its place, and when its turn
 //! comes there is a connection free for it. Every check-out of a pooled connection takes a
-//! place (`Db::conn`, `Db::place`), so the places are the connections.
+//! place (`Db::conn`, and `Db::place` for the rest), so the places are the connections.
 //!
 //! Waiting happens here now, not in bb8, so the pool's numbers for `/metrics` (waiting now,
 //! waits, timeouts) are counted here too.
@@ -44,7 +44,7 @@ impl Line {
 
     /// Waits for this unit's turn (first come, first served); `None` only if the line were
     /// closed, which it never is. The caller bounds the wait.
-    async fn turn(&self) -> Option<Place> {
+    pub(super) async fn turn(&self) -> Option<Place> {
         if let Ok(permit) = self.places.clone().try_acquire_owned() {
             return Some(Place { _permit: permit });
         }
