@@ -89,6 +89,20 @@ pub struct DatabaseArgs {
     )]
     pub db_connections_per_user: Parsed<usize>,
 
+    /// PostgreSQL, direct connections only (not behind a transaction pooler): how many of the
+    /// pool's connections concurrent reads share, each read still a transaction of its own,
+    /// queued one behind another, so the database serves several per wake-up. About the
+    /// database's cores; always fewer than DB_POOL_SIZE (writes keep the rest). 0: every read
+    /// takes a connection of its own.
+    #[arg(
+        long,
+        env = "DB_READ_CONNECTIONS",
+        default_value = "2",
+        value_parser = check::number::<usize>("a number of connections"),
+        global = true
+    )]
+    pub db_read_connections: Parsed<usize>,
+
     /// PostgreSQL: run each request's database work as the role `todo_api_app` with
     /// `app.user_id` set, so row-level security admits only that user's rows (the second wall
     /// behind the query filter). Off leaves the query filter as the only wall. Ignored on SQLite.
@@ -132,6 +146,7 @@ impl DatabaseArgs {
             statement_timeout: self.statement_timeout.get()?,
             connections_per_user: self.db_connections_per_user.get()?,
             row_security: self.database_row_security.get()?,
+            read_connections: self.db_read_connections.get()?,
         })
     }
 }

@@ -15,8 +15,11 @@ mod pooler;
 mod queue;
 mod reader;
 pub mod schema;
+#[cfg(test)]
+pub(crate) mod scratch;
 pub mod sessions;
 mod share;
+mod shared_reads;
 mod sqlite;
 mod tls;
 mod transaction;
@@ -39,6 +42,7 @@ pub use self::pooler::{DirectOrigin, PgRoutes, neon_direct_url};
 pub use self::queue::{Checkout, PoolStats};
 pub use self::reader::Reader;
 pub use self::share::{UserShare, UserTurn};
+pub use self::shared_reads::PgCheckout;
 pub use self::transaction::{APP_ROLE, Acting};
 
 /// The SQLite connection: diesel's sync connection run on tokio's blocking pool.
@@ -155,6 +159,9 @@ pub struct PoolOptions {
     /// DATABASE_ROW_SECURITY: on PostgreSQL, run each user's units of work as the application
     /// role with `app.user_id` set, so row-security policies bind them (`db::transaction`).
     pub row_security: bool,
+    /// DB_READ_CONNECTIONS: on a direct PostgreSQL connection, how many of the pool's
+    /// connections concurrent reads share (`db::shared_reads`; 0: none, each takes its own).
+    pub read_connections: usize,
 }
 
 /// The pool of the chosen backend, with its time budget and what the last writes said about
@@ -191,6 +198,8 @@ pub struct DbParts {
     routes: Option<Arc<PgRoutes>>,
     /// Whether this instance hears its own task events (`db::events`).
     events: Arc<events::EventHealth>,
+    /// The connections concurrent reads share (direct PostgreSQL only).
+    shared_reads: Option<Arc<shared_reads::SharedReads>>,
 }
 
 /// The bb8 pool of one backend.
@@ -207,8 +216,8 @@ enum Pool {
 // every request to save stack space in a value that lives for one request.
 #[allow(clippy::large_enum_variant)]
 pub enum DbConn {
-    /// A PostgreSQL connection.
-    Postgres(Checkout<bb8::PooledConnection<'static, PgManager>>),
+    /// A PostgreSQL connection (its own, or a ride on one reads share).
+    Postgres(PgCheckout),
     /// A SQLite connection.
     Sqlite(Checkout<bb8::PooledConnection<'static, SqliteManager>>),
 }
@@ -319,6 +328,12 @@ impl Db {
                 options.max_size,
             )),
             row_security: options.row_security,
+            shared_reads: match target {
+                DatabaseTarget::Postgres(_) if !routes.is_some_and(|r| r.pooler) => {
+                    shared_reads::SharedReads::new(options.read_connections, options.max_size)
+                }
+                _ => None,
+            },
             routes: routes.cloned().map(Arc::new),
             events: Arc::default(),
         }));
@@ -371,7 +386,7 @@ impl Db {
                     }
                     // Whatever a dropped unit left, this one starts outside any read scope.
                     conn.read_scope(None);
-                    DbConn::Postgres(Checkout::new(conn, place))
+                    DbConn::Postgres(PgCheckout::Own(Checkout::new(conn, place)))
                 }
                 Pool::Sqlite(pool) => {
                     let conn = pool.get_owned().await.map_err(|e| self.pool_failed(e))?;

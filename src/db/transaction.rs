@@ -63,6 +63,11 @@ impl DbConn {
     /// ([`DbConn::commit`]) is waited for: a write is answered only once it is durable.
     pub async fn begin_write(&mut self, budget: Duration, acting: Acting<'_>) -> QueryResult<()> {
         match self {
+            DbConn::Postgres(super::PgCheckout::Shared(_)) => {
+                Err(diesel::result::Error::QueryBuilderError(
+                    "a write on a connection reads share (a bug: writes take their own)".into(),
+                ))
+            }
             DbConn::Postgres(pooled) => {
                 let sql = begin_sql("BEGIN", budget, acting)?;
                 send(pooled, &sql)?;

@@ -100,6 +100,14 @@ fn describe() {
         "db_pool_waiting",
         "Requests waiting for a database connection now"
     );
+    describe_gauge!(
+        "db_shared_read_connections",
+        "Connections concurrent reads share now (DB_READ_CONNECTIONS at most)"
+    );
+    describe_gauge!(
+        "db_shared_read_riders",
+        "Units of reads riding on shared connections now"
+    );
     describe_counter!(
         "db_pool_waits_total",
         "Connection check-outs that had to wait"
@@ -129,6 +137,9 @@ pub async fn endpoint(State(state): State<AppState>) -> Response {
     metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
     metrics::gauge!("db_pool_max_connections").set(f64::from(state.config.pool.max_size));
     metrics::gauge!("db_pool_waiting").set(pool.waiting as f64);
+    let (shared, riders) = state.db.shared_reads();
+    metrics::gauge!("db_shared_read_connections").set(shared as f64);
+    metrics::gauge!("db_shared_read_riders").set(riders as f64);
     metrics::counter!("db_pool_waits_total").absolute(pool.waits);
     metrics::counter!("db_pool_wait_timeouts_total").absolute(pool.timeouts);
     handle.run_upkeep();

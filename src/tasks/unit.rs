@@ -87,7 +87,8 @@ impl UnitOfWork {
     ) -> AppResult<R> {
         let _turn = self.db.turn(user).await?;
         let acting = self.db.acting_for(user);
-        let mut conn = self.db.conn().await?;
+        // A ride on a connection other reads share, where they do (`db::shared_reads`).
+        let mut conn = self.db.read_conn().await?;
         match self.read_on(&mut conn, acting, work.clone()).await {
             Err(AppError::Unavailable(why)) if matches!(conn, DbConn::Postgres(_)) => {
                 tracing::debug!(error = %why, "a read's connection failed; reading again on a fresh one");
@@ -181,6 +182,7 @@ mod tests {
 
     use super::*;
     use crate::db::schema::task_sync_cursors as cur;
+    use crate::db::scratch::ScratchPg;
     use crate::db::{DatabaseTarget, PoolOptions};
     use crate::db_run;
 
@@ -222,6 +224,7 @@ mod tests {
             statement_timeout: Duration::from_secs(5),
             connections_per_user: 0,
             row_security: true,
+            read_connections: 2,
         };
         let db = Db::connect(&target, &options).await.unwrap();
         db.migrate().await.unwrap();
@@ -300,6 +303,7 @@ mod tests {
             statement_timeout: Duration::from_secs(5),
             connections_per_user: 0,
             row_security: true,
+            read_connections: 2,
         };
         let target = DatabaseTarget::Postgres(scratch.url.clone());
         let db = Db::connect(&target, &options).await.unwrap();
@@ -336,64 +340,5 @@ mod tests {
         let owner = work.maintenance(observe).await.unwrap();
         assert_eq!(owner.unfiltered, 2, "maintenance sees every user's rows");
         assert_eq!(owner.user_id, "");
-    }
-
-    /// A fresh PostgreSQL database for one test (TEST_POSTGRES_URL's server), dropped after;
-    /// `None` (the test is skipped, loudly) when that server is unreachable.
-    struct ScratchPg {
-        admin_url: String,
-        name: String,
-        url: String,
-    }
-
-    impl ScratchPg {
-        async fn create() -> Option<ScratchPg> {
-            let admin_url = std::env::var("TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-            let (admin, connection) =
-                match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        eprintln!("SKIPPED: PostgreSQL unreachable at {admin_url}: {e}");
-                        return None;
-                    }
-                };
-            tokio::spawn(connection);
-            let name = format!("todo_unit_{}", uuid::Uuid::new_v4().simple());
-            admin
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            let base = admin_url.rsplit_once('/').map_or(&*admin_url, |(b, _)| b);
-            let url = format!("{base}/{name}");
-            Some(ScratchPg {
-                admin_url,
-                name,
-                url,
-            })
-        }
-    }
-
-    impl Drop for ScratchPg {
-        fn drop(&mut self) {
-            // The test's runtime may be gone: the database is dropped from a thread of its own.
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            let url = self.admin_url.clone();
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async move {
-                    if let Ok((admin, connection)) =
-                        tokio_postgres::connect(&url, tokio_postgres::NoTls).await
-                    {
-                        tokio::spawn(connection);
-                        let _ = admin.batch_execute(&sql).await;
-                    }
-                });
-            })
-            .join();
-        }
     }
 }

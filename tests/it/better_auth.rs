@@ -641,6 +641,7 @@ impl SharedDatabase {
             statement_timeout: Duration::from_secs(10),
             connections_per_user: 0,
             row_security: true,
+            read_connections: 2,
         };
         let db = Db::connect(&target, &options).await.unwrap();
         // Better Auth's Kysely migrations: `timestamptz` on PostgreSQL; on SQLite a `date`

@@ -52,6 +52,7 @@ mod schema;
 mod search_keys;
 mod shared_events;
 mod shared_live;
+mod shared_reads;
 mod shared_round_trips;
 mod shared_writes;
 mod sharing;

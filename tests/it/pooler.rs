@@ -200,6 +200,7 @@ async fn postgres_instances_starting_together_migrate_once() {
         statement_timeout: Duration::from_secs(10),
         connections_per_user: 0,
         row_security: true,
+        read_connections: 2,
     };
     let migrate = async || {
         let db = Db::connect(&target, &options).await.expect("connects");

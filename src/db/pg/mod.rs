@@ -16,6 +16,10 @@
 //!   budget. Nothing is awaited between the three, so no dropped future can leave a read's
 //!   transaction open.
 //!
+//! - **Reads may share a connection** ([`PgConn::view`], `db::shared_reads`): each read's
+//!   three parts are queued under one lock, so reads of several units follow one another on
+//!   the socket, and PostgreSQL serves a queue of them per wake-up.
+//!
 //! Everything else (the transaction manager, the pool's view of a broken connection) is
 //! diesel-async's.
 
@@ -26,7 +30,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 
 use diesel::connection::{CacheSize, Instrumentation};
 use diesel::pg::Pg;
@@ -49,13 +52,11 @@ pub use self::row::PgRow;
 /// Most statements one connection keeps prepared; past it, new SQL runs unnamed.
 const MAX_STATEMENTS: usize = 512;
 
-/// One PostgreSQL connection (see the module's note).
+/// One PostgreSQL connection (see the module's note), or a view of one that concurrent reads
+/// share ([`PgConn::view`]).
 pub struct PgConn {
-    client: tokio_postgres::Client,
-    /// Statements prepared on this connection, by SQL.
-    statements: Mutex<HashMap<String, Statement>>,
-    /// Behind a transaction pooler: no statement is named.
-    unnamed: bool,
+    /// What every view of the connection shares: the socket and its statements.
+    session: Arc<Session>,
     /// The BEGIN batch each statement of the current read scope is wrapped in.
     reads: Option<Arc<str>>,
     transactions: AnsiTransactionManager,
@@ -63,23 +64,60 @@ pub struct PgConn {
     instrumentation: Mutex<Option<Box<dyn Instrumentation>>>,
 }
 
+/// One connection's socket and statements, shared by its views.
+struct Session {
+    client: tokio_postgres::Client,
+    /// Statements prepared on this connection, by SQL.
+    statements: Mutex<HashMap<String, Statement>>,
+    /// Held while a statement is prepared, so two views never prepare the same SQL twice.
+    preparing: tokio::sync::Mutex<()>,
+    /// Held while a read's BEGIN batch, statement and COMMIT are queued, so that reads of
+    /// several views sharing the connection never interleave their messages.
+    sending: Mutex<()>,
+    /// Behind a transaction pooler: no statement is named.
+    unnamed: bool,
+}
+
 impl PgConn {
     /// A connection over `client`, whose connection task the caller drives. `unnamed`: it is
     /// behind a transaction pooler.
     pub fn new(client: tokio_postgres::Client, unnamed: bool) -> Self {
-        PgConn {
+        PgConn::over(Arc::new(Session {
             client,
             statements: Mutex::default(),
+            preparing: tokio::sync::Mutex::const_new(()),
+            sending: Mutex::default(),
             unnamed,
+        }))
+    }
+
+    fn over(session: Arc<Session>) -> Self {
+        PgConn {
+            session,
             reads: None,
             transactions: AnsiTransactionManager::default(),
             instrumentation: Mutex::new(None),
         }
     }
 
+    /// Another handle on this connection for a unit of reads that shares it with others
+    /// (`db::shared_reads`): the same socket and kept statements, its own read scope. Each of
+    /// its statements is a transaction of its own whose three parts are queued together under
+    /// one lock, so reads of several views follow one another on the wire, never interleave.
+    /// A view never opens a transaction of several statements (`DbConn::begin_write` refuses).
+    pub fn view(&self) -> PgConn {
+        PgConn::over(Arc::clone(&self.session))
+    }
+
+    /// Whether `other` is a handle on the same connection.
+    #[cfg(test)]
+    pub fn same_connection(&self, other: &PgConn) -> bool {
+        Arc::ptr_eq(&self.session, &other.session)
+    }
+
     /// Whether the connection's socket is known closed.
     pub fn is_closed(&self) -> bool {
-        self.client.is_closed()
+        self.session.client.is_closed()
     }
 
     /// From now on each statement runs in a transaction of its own opened by `begin` (a
@@ -94,7 +132,7 @@ impl PgConn {
     /// sends a request on its future's first poll, and its connection task reads and drops
     /// the answer of a request whose future is gone. `Err` only when it could not be sent.
     pub fn send(&self, sql: &str) -> QueryResult<()> {
-        match self.client.batch_execute(sql).now_or_never() {
+        match self.session.client.batch_execute(sql).now_or_never() {
             None | Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(from_postgres(e)),
         }
@@ -109,14 +147,25 @@ impl PgConn {
         let Some(begin) = &self.reads else {
             return statement.await.map_err(from_postgres);
         };
-        // A batch that could not be sent means a closed connection: the statement says so.
-        let _ = self.send(begin);
         let mut statement = pin!(statement);
-        let first = futures::poll!(statement.as_mut());
-        let _ = self.send("COMMIT");
+        let first = {
+            // No await while the lock is held: the three are queued by the time it is let go.
+            let _sending = self
+                .session
+                .sending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            // A batch that could not be sent means a closed connection: the statement says so.
+            let _ = self.send(begin);
+            // Sends the statement's request (a later poll, with the task's waker, waits for
+            // its answer).
+            let first = statement.as_mut().now_or_never();
+            let _ = self.send("COMMIT");
+            first
+        };
         match first {
-            Poll::Ready(outcome) => outcome,
-            Poll::Pending => statement.await,
+            Some(outcome) => outcome,
+            None => statement.await,
         }
         .map_err(from_postgres)
     }
@@ -124,28 +173,43 @@ impl PgConn {
     /// The kept statement for `built`, preparing it the first time; `None` when it runs
     /// unnamed (behind a pooler, SQL diesel will not have kept, or a full cache).
     async fn prepared(&self, built: &Built) -> QueryResult<Option<Statement>> {
-        if self.unnamed || !built.cacheable {
+        if self.session.unnamed || !built.cacheable {
             return Ok(None);
         }
-        {
-            let kept = self.statements.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(statement) = kept.get(&built.sql) {
-                return Ok(Some(statement.clone()));
-            }
-            if kept.len() >= MAX_STATEMENTS {
-                return Ok(None);
-            }
+        if let Some(kept) = self.kept(built) {
+            return Ok(kept);
+        }
+        // One view prepares at a time; another that wanted the same SQL finds it kept.
+        let _preparing = self.session.preparing.lock().await;
+        if let Some(kept) = self.kept(built) {
+            return Ok(kept);
         }
         let statement = self
+            .session
             .client
             .prepare_typed(&built.sql, &built.types())
             .await
             .map_err(from_postgres)?;
-        self.statements
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.statements()
             .insert(built.sql.clone(), statement.clone());
         Ok(Some(statement))
+    }
+
+    /// `Some(Some(kept))` for a statement kept for `built`, `Some(None)` when there is none
+    /// and the cache is full (it runs unnamed), `None` when it is to be prepared.
+    fn kept(&self, built: &Built) -> Option<Option<Statement>> {
+        let kept = self.statements();
+        if let Some(statement) = kept.get(&built.sql) {
+            return Some(Some(statement.clone()));
+        }
+        (kept.len() >= MAX_STATEMENTS).then_some(None)
+    }
+
+    fn statements(&self) -> std::sync::MutexGuard<'_, HashMap<String, Statement>> {
+        self.session
+            .statements
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn load_built(&self, built: QueryResult<Built>) -> BoxFuture<'_, QueryResult<Rows>> {
@@ -154,12 +218,20 @@ impl PgConn {
             let statement = self.prepared(&built).await?;
             let rows = match &statement {
                 Some(statement) => {
-                    self.scoped(self.client.query_raw(statement, built.params.iter()))
-                        .await?
+                    self.scoped(
+                        self.session
+                            .client
+                            .query_raw(statement, built.params.iter()),
+                    )
+                    .await?
                 }
                 None => {
-                    self.scoped(self.client.query_typed_raw(&built.sql, built.typed()))
-                        .await?
+                    self.scoped(
+                        self.session
+                            .client
+                            .query_typed_raw(&built.sql, built.typed()),
+                    )
+                    .await?
                 }
             };
             Ok(rows.map_err(from_postgres).map_ok(PgRow::new).boxed())
@@ -173,15 +245,19 @@ impl PgConn {
             let statement = self.prepared(&built).await?;
             let count = match &statement {
                 Some(statement) => {
-                    self.scoped(self.client.execute_raw(statement, built.params.iter()))
-                        .await?
+                    self.scoped(
+                        self.session
+                            .client
+                            .execute_raw(statement, built.params.iter()),
+                    )
+                    .await?
                 }
                 None => {
                     let typed: Vec<_> = built
                         .typed()
                         .map(|(p, t)| (p as &(dyn tokio_postgres::types::ToSql + Sync), t))
                         .collect();
-                    self.scoped(self.client.execute_typed(&built.sql, &typed))
+                    self.scoped(self.session.client.execute_typed(&built.sql, &typed))
                         .await?
                 }
             };
@@ -202,7 +278,7 @@ impl SimpleAsyncConnection for PgConn {
 
 impl SimpleAsyncConnection for &PgConn {
     async fn batch_execute(&mut self, query: &str) -> QueryResult<()> {
-        self.scoped(self.client.batch_execute(query)).await
+        self.scoped(self.session.client.batch_execute(query)).await
     }
 }
 
@@ -288,13 +364,15 @@ impl AsyncConnection for PgConn {
     }
 
     fn set_prepared_statement_cache_size(&mut self, size: CacheSize) {
-        self.unnamed = matches!(size, CacheSize::Disabled);
+        if let Some(session) = Arc::get_mut(&mut self.session) {
+            session.unnamed = matches!(size, CacheSize::Disabled);
+        }
     }
 }
 
 impl PoolableConnection for PgConn {
     fn is_broken(&mut self) -> bool {
-        AnsiTransactionManager::is_broken_transaction_manager(self) || self.client.is_closed()
+        AnsiTransactionManager::is_broken_transaction_manager(self) || self.is_closed()
     }
 }
 

@@ -22,6 +22,7 @@ async fn one_connection(dir: &tempfile::TempDir, timeout: Duration) -> Db {
         statement_timeout: Duration::from_secs(5),
         connections_per_user: 0,
         row_security: true,
+        read_connections: 2,
     };
     let db = Db::connect(&target, &options).await.unwrap();
     db.migrate().await.unwrap();
