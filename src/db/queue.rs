@@ -33,6 +33,11 @@ pub(super) struct Line {
 }
 
 impl Line {
+    /// Whether a place is free now (a check-out would not wait).
+    pub(super) fn has_free_place(&self) -> bool {
+        self.places.available_permits() > 0
+    }
+
     pub(super) fn new(connections: u32) -> Self {
         Line {
             places: Arc::new(Semaphore::new(connections.max(1) as usize)),

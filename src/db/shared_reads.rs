@@ -16,8 +16,13 @@
 //!   last rider to leave gives the connection back to the pool.
 //! - **A slow read does not hold the others up for long**: a connection whose riders have had
 //!   no answer for [`STALL`] takes no new ones; while every shared connection is stalled, a
-//!   unit takes a connection of its own as before. Only the riders already queued behind a
-//!   slow statement wait for it (its budget, STATEMENT_TIMEOUT, bounds the wait).
+//!   unit takes a connection of its own as before. The riders already queued behind a slow
+//!   statement wait for it (STATEMENT_TIMEOUT bounds each statement), and so does a unit's
+//!   next statement sent behind it: per-user shares bound how many units one user runs, not
+//!   whose statement a ride waits behind.
+//! - **Reads do not queue behind writes for a ride**: while the line has no free place, a
+//!   unit joins an open shared connection rather than wait to open another. A read on a ride
+//!   is not shed after DB_TIMEOUT as a unit waiting in the line is; it waits its turn.
 //! - **A dead connection is left**: one whose socket is closed takes no riders; each rider's
 //!   read fails and runs once more on a connection of its own (`tasks::unit`).
 //! - **Not behind a transaction pooler**, nor on SQLite: there every unit takes its own.
@@ -27,9 +32,9 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::pg::PgConn;
+use super::pg::{PgConn, clock};
 use super::queue::Checkout;
 use super::{Db, DbConn, PgManager};
 use crate::error::AppError;
@@ -75,8 +80,6 @@ pub(super) struct SharedReads {
     /// DB_READ_CONNECTIONS, already below the pool's size.
     most: usize,
     open: Mutex<Vec<Arc<Shared>>>,
-    /// The clock's origin for [`Shared::progress`].
-    epoch: Instant,
 }
 
 /// One shared connection, given back to the pool when the last rider leaves.
@@ -84,8 +87,8 @@ struct Shared {
     conn: Pooled,
     /// Units riding on it (changed under [`SharedReads::open`]'s lock).
     riders: AtomicUsize,
-    /// When a rider last left or the first one came, in milliseconds from the epoch.
-    progress: AtomicU64,
+    /// When the first of its current riders came (`pg::clock`).
+    boarded: AtomicU64,
 }
 
 /// A unit's ride: its own view of the shared connection (`PgConn::view`).
@@ -104,31 +107,28 @@ impl SharedReads {
             Arc::new(SharedReads {
                 most,
                 open: Mutex::default(),
-                epoch: Instant::now(),
             })
         })
-    }
-
-    fn now(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn open(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Shared>>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// What a unit of reads should do now.
-    fn choose(self: &Arc<Self>) -> Choice {
+    /// What a unit of reads should do now; `place_free`: a connection can be checked out
+    /// without waiting in the line.
+    fn choose(self: &Arc<Self>, place_free: bool) -> Choice {
         let mut open = self.open();
         open.retain(|shared| !shared.conn.is_closed());
-        let now = self.now();
-        let stall = STALL.as_millis() as u64;
+        let now = clock();
         let best = open
             .iter()
-            .filter(|s| !(s.riders() > 0 && now.saturating_sub(s.progress()) > stall))
+            .filter(|s| !s.stalled(now))
             .min_by_key(|s| s.riders());
         match best {
-            Some(shared) if shared.riders() == 0 || open.len() >= self.most => {
+            // An idle one, or all that may be are open, or opening one would mean waiting
+            // behind writes in the line: ride.
+            Some(shared) if shared.riders() == 0 || open.len() >= self.most || !place_free => {
                 Choice::Join(self.board(shared, now))
             }
             _ if open.len() >= self.most => Choice::Own,
@@ -139,7 +139,7 @@ impl SharedReads {
     /// A rider on `shared` (under the lock of `open`).
     fn board(self: &Arc<Self>, shared: &Arc<Shared>, now: u64) -> Rider {
         if shared.riders.fetch_add(1, Ordering::Relaxed) == 0 {
-            shared.progress.store(now, Ordering::Relaxed);
+            shared.boarded.store(now, Ordering::Relaxed);
         }
         Rider {
             view: shared.conn.view(),
@@ -154,13 +154,13 @@ impl SharedReads {
         let shared = Arc::new(Shared {
             conn,
             riders: AtomicUsize::new(0),
-            progress: AtomicU64::new(0),
+            boarded: AtomicU64::new(0),
         });
         let mut open = self.open();
         if open.len() < self.most {
             open.push(Arc::clone(&shared));
         }
-        self.board(&shared, self.now())
+        self.board(&shared, clock())
     }
 }
 
@@ -175,17 +175,20 @@ impl Shared {
         self.riders.load(Ordering::Relaxed)
     }
 
-    fn progress(&self) -> u64 {
-        self.progress.load(Ordering::Relaxed)
+    /// Whether its riders have waited past [`STALL`] with no answer since the first of them
+    /// came: a slow statement at the head of its queue, or a socket that went silent.
+    fn stalled(&self, now: u64) -> bool {
+        let since = self
+            .boarded
+            .load(Ordering::Relaxed)
+            .max(self.conn.answered());
+        self.riders() > 0 && now.saturating_sub(since) > STALL.as_millis() as u64
     }
 }
 
 impl Drop for Rider {
     fn drop(&mut self) {
         let mut open = self.reads.open();
-        self.shared
-            .progress
-            .store(self.reads.now(), Ordering::Relaxed);
         if self.shared.riders.fetch_sub(1, Ordering::Relaxed) == 1 {
             // The last one out gives the connection back (when the registry let go of it).
             open.retain(|shared| !Arc::ptr_eq(shared, &self.shared));
@@ -200,7 +203,7 @@ impl Db {
         let Some(reads) = &self.shared_reads else {
             return self.conn().await;
         };
-        match reads.choose() {
+        match reads.choose(self.line.has_free_place()) {
             Choice::Join(rider) => Ok(DbConn::Postgres(PgCheckout::Shared(rider))),
             Choice::Own => self.conn().await,
             Choice::Open => match self.conn().await? {

@@ -29,7 +29,9 @@ mod row;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use diesel::connection::{CacheSize, Instrumentation};
 use diesel::pg::Pg;
@@ -51,6 +53,13 @@ pub use self::row::PgRow;
 
 /// Most statements one connection keeps prepared; past it, new SQL runs unnamed.
 const MAX_STATEMENTS: usize = 512;
+
+/// Milliseconds since the first call: the clock of [`PgConn::answered`].
+pub fn clock() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
 
 /// One PostgreSQL connection (see the module's note), or a view of one that concurrent reads
 /// share ([`PgConn::view`]).
@@ -76,6 +85,8 @@ struct Session {
     sending: Mutex<()>,
     /// Behind a transaction pooler: no statement is named.
     unnamed: bool,
+    /// When a statement of a read scope last had its answer ([`PgConn::answered`]).
+    answered: AtomicU64,
 }
 
 impl PgConn {
@@ -88,6 +99,7 @@ impl PgConn {
             preparing: tokio::sync::Mutex::const_new(()),
             sending: Mutex::default(),
             unnamed,
+            answered: AtomicU64::new(0),
         }))
     }
 
@@ -163,11 +175,17 @@ impl PgConn {
             let _ = self.send("COMMIT");
             first
         };
-        match first {
+        let outcome = match first {
             Some(outcome) => outcome,
             None => statement.await,
-        }
-        .map_err(from_postgres)
+        };
+        self.session.answered.store(clock(), Ordering::Relaxed);
+        outcome.map_err(from_postgres)
+    }
+
+    /// When a read on this connection last had its answer, in milliseconds of [`clock`].
+    pub fn answered(&self) -> u64 {
+        self.session.answered.load(Ordering::Relaxed)
     }
 
     /// The kept statement for `built`, preparing it the first time; `None` when it runs
@@ -184,12 +202,23 @@ impl PgConn {
         if let Some(kept) = self.kept(built) {
             return Ok(kept);
         }
-        let statement = self
-            .session
-            .client
-            .prepare_typed(&built.sql, &built.types())
-            .await
-            .map_err(from_postgres)?;
+        let types = built.types();
+        let mut preparing = pin!(self.session.client.prepare_typed(&built.sql, &types));
+        // Queued under the lock like a read's three parts, so it never lands inside another
+        // view's transaction (where that one's abort or budget would be this one's).
+        let first = {
+            let _sending = self
+                .session
+                .sending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            preparing.as_mut().now_or_never()
+        };
+        let statement = match first {
+            Some(outcome) => outcome,
+            None => preparing.await,
+        }
+        .map_err(from_postgres)?;
         self.statements()
             .insert(built.sql.clone(), statement.clone());
         Ok(Some(statement))
