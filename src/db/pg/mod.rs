@@ -25,13 +25,12 @@
 
 mod binds;
 mod row;
+mod session;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 
 use diesel::connection::{CacheSize, Instrumentation};
 use diesel::pg::Pg;
@@ -50,16 +49,11 @@ use tokio_postgres::Statement;
 
 use self::binds::Built;
 pub use self::row::PgRow;
+use self::session::Session;
+pub use self::session::clock;
 
 /// Most statements one connection keeps prepared; past it, new SQL runs unnamed.
 const MAX_STATEMENTS: usize = 512;
-
-/// Milliseconds since the first call: the clock of [`PgConn::answered`].
-pub fn clock() -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = EPOCH.get_or_init(Instant::now);
-    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
 
 /// One PostgreSQL connection (see the module's note), or a view of one that concurrent reads
 /// share ([`PgConn::view`]).
@@ -71,22 +65,6 @@ pub struct PgConn {
     transactions: AnsiTransactionManager,
     /// Mutex only to be `Sync` (pipelining shares the connection); diesel never uses it.
     instrumentation: Mutex<Option<Box<dyn Instrumentation>>>,
-}
-
-/// One connection's socket and statements, shared by its views.
-struct Session {
-    client: tokio_postgres::Client,
-    /// Statements prepared on this connection, by SQL.
-    statements: Mutex<HashMap<String, Statement>>,
-    /// Held while a statement is prepared, so two views never prepare the same SQL twice.
-    preparing: tokio::sync::Mutex<()>,
-    /// Held while a read's BEGIN batch, statement and COMMIT are queued, so that reads of
-    /// several views sharing the connection never interleave their messages.
-    sending: Mutex<()>,
-    /// Behind a transaction pooler: no statement is named.
-    unnamed: bool,
-    /// When a statement of a read scope last had its answer ([`PgConn::answered`]).
-    answered: AtomicU64,
 }
 
 impl PgConn {
@@ -144,10 +122,7 @@ impl PgConn {
     /// sends a request on its future's first poll, and its connection task reads and drops
     /// the answer of a request whose future is gone. `Err` only when it could not be sent.
     pub fn send(&self, sql: &str) -> QueryResult<()> {
-        match self.session.client.batch_execute(sql).now_or_never() {
-            None | Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(from_postgres(e)),
-        }
+        self.session.send(sql).map_err(from_postgres)
     }
 
     /// `statement` (a future that sends its request on its first poll), wrapped in the read
@@ -159,26 +134,7 @@ impl PgConn {
         let Some(begin) = &self.reads else {
             return statement.await.map_err(from_postgres);
         };
-        let mut statement = pin!(statement);
-        let first = {
-            // No await while the lock is held: the three are queued by the time it is let go.
-            let _sending = self
-                .session
-                .sending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            // A batch that could not be sent means a closed connection: the statement says so.
-            let _ = self.send(begin);
-            // Sends the statement's request (a later poll, with the task's waker, waits for
-            // its answer).
-            let first = statement.as_mut().now_or_never();
-            let _ = self.send("COMMIT");
-            first
-        };
-        let outcome = match first {
-            Some(outcome) => outcome,
-            None => statement.await,
-        };
+        let outcome = self.session.queued(Some(begin), statement).await;
         self.session.answered.store(clock(), Ordering::Relaxed);
         outcome.map_err(from_postgres)
     }
@@ -203,22 +159,13 @@ impl PgConn {
             return Ok(kept);
         }
         let types = built.types();
-        let mut preparing = pin!(self.session.client.prepare_typed(&built.sql, &types));
         // Queued under the lock like a read's three parts, so it never lands inside another
         // view's transaction (where that one's abort or budget would be this one's).
-        let first = {
-            let _sending = self
-                .session
-                .sending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            preparing.as_mut().now_or_never()
-        };
-        let statement = match first {
-            Some(outcome) => outcome,
-            None => preparing.await,
-        }
-        .map_err(from_postgres)?;
+        let statement = self
+            .session
+            .queued(None, self.session.client.prepare_typed(&built.sql, &types))
+            .await
+            .map_err(from_postgres)?;
         self.statements()
             .insert(built.sql.clone(), statement.clone());
         Ok(Some(statement))
