@@ -127,15 +127,16 @@ impl PgConn {
 
     /// `statement` (a future that sends its request on its first poll), wrapped in the read
     /// scope's BEGIN batch and COMMIT when there is one, all sent before anything is awaited.
+    /// Always queued under the connection's lock: a request sent without it could land
+    /// between another view's BEGIN batch and its statement.
     async fn scoped<T>(
         &self,
         statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> QueryResult<T> {
-        let Some(begin) = &self.reads else {
-            return statement.await.map_err(from_postgres);
-        };
-        let outcome = self.session.queued(Some(begin), statement).await;
-        self.session.answered.store(clock(), Ordering::Relaxed);
+        let outcome = self.session.queued(self.reads.as_deref(), statement).await;
+        if self.reads.is_some() {
+            self.session.answered.store(clock(), Ordering::Relaxed);
+        }
         outcome.map_err(from_postgres)
     }
 
