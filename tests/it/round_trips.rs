@@ -38,13 +38,13 @@ fn address_of(url: &str) -> String {
     format!("{host}:{}", url.port().unwrap_or(5432))
 }
 
-/// An instance whose pool (one connection) goes through `proxy` to `url`; the listener goes
-/// to `direct` when given (so it is not counted), and nothing runs in the background while
-/// the test counts.
-async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>) -> TestApp {
+/// An instance whose pool (`pool` connections) goes through `proxy` to `url`; the listener
+/// goes to `direct` when given (so it is not counted), and nothing runs in the background
+/// while the test counts.
+async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>, pool: u32) -> TestApp {
     let mut builder = TestApp::builder(Backend::Postgres)
         .database_url(&proxy.url(url))
-        .arg("--db-pool-size", "1")
+        .arg("--db-pool-size", &pool.to_string())
         .arg("--rate-limit", "0")
         .arg("--event-heartbeat-interval", "1h")
         .arg("--tombstone-prune-interval", "1h")
@@ -66,11 +66,18 @@ pub(crate) struct Counted {
 }
 
 impl Counted {
-    /// Straight to PostgreSQL (`None` when no PostgreSQL is configured).
+    /// Straight to PostgreSQL, one connection in the pool (`None` when no PostgreSQL is
+    /// configured).
     pub(crate) async fn direct() -> Option<Counted> {
+        Self::direct_with_pool(1).await
+    }
+
+    /// Straight to PostgreSQL with `pool` connections (two or more: reads share one,
+    /// `db::shared_reads`).
+    pub(crate) async fn direct_with_pool(pool: u32) -> Option<Counted> {
         let database = TempDatabase::create().await?;
         let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
-        let app = counted_app(&proxy, &database.url, None).await;
+        let app = counted_app(&proxy, &database.url, None, pool).await;
         Some(Counted {
             app,
             proxy,
@@ -86,7 +93,7 @@ impl Counted {
         let bouncer = PgBouncer::start()?;
         let pooled = bouncer.url(&database.name);
         let proxy = TcpProxy::counting(&address_of(&pooled)).await;
-        let app = counted_app(&proxy, &pooled, Some(&database.url)).await;
+        let app = counted_app(&proxy, &pooled, Some(&database.url), 1).await;
         Some(Counted {
             app,
             proxy,
@@ -133,7 +140,12 @@ const POOLED_EXTRAS: Extras = Extras {
 };
 
 /// Each read, twice (the first warms the statement cache), costs `expected` bursts.
-async fn round_trips_of_reads(app: &TestApp, proxy: &TcpProxy, label: &str, expected: usize) {
+pub(crate) async fn round_trips_of_reads(
+    app: &TestApp,
+    proxy: &TcpProxy,
+    label: &str,
+    expected: usize,
+) {
     let alice = app.user("alice");
     let task = alice.create_task("counted").await;
     let id = task["id"].as_i64().expect("an id");
@@ -373,7 +385,11 @@ async fn round_trips_of_writes(app: &TestApp, proxy: &TcpProxy, label: &str, mos
 /// A GraphQL page whose tasks select `list`, `parent` and `subtasks` costs as many round trips
 /// for 10 tasks as for 2: each nested field is one batched read for the whole page (it was
 /// one unit of work per task: 55 round trips for 10 tasks).
-async fn nested_fields_cost_the_same_for_any_page(app: &TestApp, proxy: &TcpProxy, label: &str) {
+pub(crate) async fn nested_fields_cost_the_same_for_any_page(
+    app: &TestApp,
+    proxy: &TcpProxy,
+    label: &str,
+) {
     let alice = app.user("alice");
     let list = alice
         .post(

@@ -2,12 +2,16 @@
 //! at once, over REST and GraphQL, interleaved with their writes, on a small pool where one
 //! connection carries the reads, each answer holding exactly its user's tasks; then the
 //! numbers `/metrics` gives. On SQLite the setting does nothing and the same answers hold.
+//! Last, on PostgreSQL, the round trips of reads on a shared connection, counted by a proxy.
 
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp};
+use crate::round_trips::{
+    Counted, SETTLE, nested_fields_cost_the_same_for_any_page, round_trips_of_reads,
+};
 
 backend_cases!(many_users_reads_at_once_each_see_their_own);
 
@@ -106,4 +110,47 @@ async fn many_users_reads_at_once_each_see_their_own(backend: Backend) {
     // Nothing is in flight now: no connection is held for reads.
     assert_eq!(gauge("db_shared_read_connections "), 0.0);
     assert_eq!(gauge("db_shared_read_riders "), 0.0);
+}
+
+/// Reads that ride a shared connection keep issue 28's budget (`round_trips`, whose instances
+/// have one connection and so share none): with two connections in the pool, one carries the
+/// reads. Each read alone is one round trip (its BEGIN batch, statement and COMMIT in one
+/// burst; the statement is the connection's, prepared once for every view), a GraphQL page's
+/// nested fields cost the same for any page, and many reads at once cost fewer than one each:
+/// they follow one another on the shared connection (on a connection each, every read would
+/// be a burst of its own; the proxy holds each answer 20 ms, so reads sent meanwhile join the
+/// burst in flight).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reads_on_a_shared_connection_cost_one_round_trip_each() {
+    let Some(c) = Counted::direct_with_pool(2).await else {
+        return;
+    };
+    let label = "direct, reads sharing a connection";
+    round_trips_of_reads(&c.app, &c.proxy, label, 1).await;
+    nested_fields_cost_the_same_for_any_page(&c.app, &c.proxy, label).await;
+
+    for user in USERS {
+        c.app.user(user).create_task(&format!("{user}'s")).await;
+    }
+    // Every user's list twice: the first warms both connections' statements.
+    let lists = || {
+        join_all(USERS.iter().cycle().take(2 * USERS.len()).map(|user| {
+            let client = c.app.user(user);
+            async move {
+                let list = client
+                    .get(&client.tasks_path(""))
+                    .await
+                    .good(StatusCode::OK);
+                assert_eq!(titles(&list), [format!("{user}'s")], "{user}'s list");
+            }
+        }))
+    };
+    lists().await;
+    let before = c.proxy.round_trips();
+    lists().await;
+    tokio::time::sleep(SETTLE).await;
+    let count = c.proxy.round_trips() - before;
+    let reads = 2 * USERS.len();
+    eprintln!("{label}: {reads} lists at once: {count} round trips");
+    assert!(count < reads, "{label}: {reads} reads sent {count} bursts");
 }
