@@ -102,10 +102,11 @@ fn reorder_object<'a>(document: &'a ExecutableDocument, plan: &Plan<'a>, value: 
             reorder(document, sets, child);
         }
     }
-    let in_order = map
-        .keys()
-        .zip(plan.keys().filter(|k| map.contains_key(**k)))
-        .all(|(have, want)| have == *want);
+    // In order when the keys come in the plan's order, none missing from it: one walk, no
+    // lookup by hash (a page of 50 tasks already in order was 300 lookups, about 3 % of a
+    // GraphQL list request's CPU in a profile).
+    let mut planned = plan.keys();
+    let in_order = map.keys().all(|have| planned.any(|want| have == *want));
     if in_order {
         return;
     }
