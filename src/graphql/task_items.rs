@@ -56,7 +56,12 @@ impl OutputType for TaskItems {
         if collect(ctx, &ctx.item.node, &mut keys, 0).is_none() || keys.is_empty() {
             return <Vec<Task> as OutputType>::resolve(&self.0, ctx, field).await;
         }
-        let items = self.0.iter().map(|task| object(task, &keys));
+        // Every item has the same keys: hashed once here, copied with the map for each item.
+        let template: IndexMap<Name, Value> = keys
+            .iter()
+            .map(|(key, _)| (key.clone(), Value::Null))
+            .collect();
+        let items = self.0.iter().map(|task| object(task, &template, &keys));
         Ok(Value::List(items.collect()))
     }
 }
@@ -211,10 +216,13 @@ fn on_task(condition: Option<&Name>) -> Option<()> {
     }
 }
 
-fn object(task: &Task, keys: &[(Name, Stored)]) -> Value {
-    let mut map = IndexMap::with_capacity(keys.len());
-    for (key, stored) in keys {
-        map.insert(key.clone(), stored.of(task));
+/// An item: a copy of `template` (`keys` in order, each value null; copying the map copies its
+/// hash index, so no key is hashed again) with the values set in place. Inserting each key
+/// was about 3 % of a GraphQL list request's CPU in a profile.
+fn object(task: &Task, template: &IndexMap<Name, Value>, keys: &[(Name, Stored)]) -> Value {
+    let mut map = template.clone();
+    for ((_, value), (_, stored)) in map.iter_mut().zip(keys) {
+        *value = stored.of(task);
     }
     Value::Object(map)
 }
