@@ -132,7 +132,8 @@ async fn postgres_reads_on_a_shared_connection_cost_one_round_trip_each() {
     for user in USERS {
         c.app.user(user).create_task(&format!("{user}'s")).await;
     }
-    // Every user's list twice: the first warms both connections' statements.
+    // Every user's list twice at once, two rounds: the first warms whichever connection
+    // carries them; the second is counted.
     let lists = || {
         join_all(USERS.iter().cycle().take(2 * USERS.len()).map(|user| {
             let client = c.app.user(user);
