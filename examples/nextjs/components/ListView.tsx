@@ -3,7 +3,7 @@
 // subtasks, tags with a tag filter, due dates and repeating tasks; sharing a list of one's own
 // by invite link, and a shared list's role (a viewer gets no write controls).
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { taskTree, type Task, type TaskNode } from "@/lib/store";
 import { useStore } from "./Workspace";
 import { TaskEditor } from "./TaskEditor";
@@ -178,6 +178,14 @@ function TaskLevel({ nodes, depth }: { nodes: TaskNode[]; depth: number }) {
   );
 }
 
+/**
+ * How long a repeating task the user has just completed stays shown done, with its next due
+ * date, before it shows as pending again. The server answers a completion within milliseconds
+ * with the task pending and due next time: without this moment the box would flicker and the
+ * row would seem to have ignored the click.
+ */
+const COMPLETED_MOMENT_MS = 1500;
+
 /** The task being dragged and its group (its parent), shared by the rows of one page. */
 let dragging: { id: string; group: string } | null = null;
 
@@ -196,13 +204,36 @@ function TaskRow({
   const [editing, setEditing] = useState(false);
   const [addingSubtask, setAddingSubtask] = useState(false);
   const [dropTarget, setDropTarget] = useState(false);
+  /** A repeating task completed here: its version when the box was ticked. */
+  const [completing, setCompleting] = useState<{ version: number } | null>(null);
   const unsaved = view.unsaved.has(task.id);
+  // The server took the completion and moved the series on (still pending, due next time).
+  const rolledOn = completing !== null && !unsaved && !task.completed && task.version > completing.version;
+  const done = task.completed || completing !== null;
   const saved = !task.id.startsWith("tmp-");
   // A viewer of a shared list reads it: no writes offered.
   const canWrite = view.lists.find((l) => l.id === task.listId)?.role !== "VIEWER";
   const canDrag = canWrite && saved && siblings.length > 1;
   const group = task.parentId ?? "top";
   const sameGroup = () => dragging !== null && dragging.group === group && dragging.id !== task.id;
+
+  useEffect(() => {
+    // While the write waits (offline too) the row stays done. Once it is answered: a series
+    // that moved on shows done with its next date for a moment; a last occurrence is done for
+    // good, and a refused write shows the task as the server has it, both at once.
+    if (completing === null || unsaved) return;
+    if (!rolledOn) {
+      setCompleting(null);
+      return;
+    }
+    const timer = setTimeout(() => setCompleting(null), COMPLETED_MOMENT_MS);
+    return () => clearTimeout(timer);
+  }, [completing, unsaved, rolledOn]);
+
+  function complete(checked: boolean) {
+    if (checked && task.recurrence) setCompleting({ version: task.version });
+    store.setCompleted(task.id, checked);
+  }
 
   function addSubtask(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -225,7 +256,7 @@ function TaskRow({
   }
 
   return (
-    <li className={`task${task.completed ? " done" : ""}${unsaved ? " unsaved" : ""}`} data-task-id={task.id}>
+    <li className={`task${done ? " done" : ""}${unsaved ? " unsaved" : ""}`} data-task-id={task.id}>
       <div
         className={`row${dropTarget ? " drop" : ""}`}
         data-testid="task-row"
@@ -251,15 +282,17 @@ function TaskRow({
         {canDrag && <span className="handle" aria-hidden title="Drag to reorder">⋮⋮</span>}
         <input
           type="checkbox"
-          checked={task.completed}
-          disabled={!saved || !canWrite}
+          checked={done}
+          // Unticking a series that is moving on would not bring its occurrence back.
+          disabled={!saved || !canWrite || completing !== null}
           aria-label={`Complete ${task.title}`}
-          onChange={(event) => store.setCompleted(task.id, event.target.checked)}
+          onChange={(event) => complete(event.target.checked)}
         />
         <div className="body">
           <span className="title">{task.title}</span>
           {task.description && <span className="description">{task.description}</span>}
           <span className="meta">
+            {rolledOn && <span className="next">done · next</span>}
             {task.dueDate && (
               <time dateTime={task.dueDate} className="due" data-testid="due">
                 {dueLabel(task.dueDate)}
