@@ -133,10 +133,19 @@ export function createApi(apiUrl: string) {
 
 export type Api = ReturnType<typeof createApi>;
 
+/**
+ * Codes by which the server says "not now" (its database busy or out of reach, a statement
+ * over its time, the rate limit): nothing was done, and the same write may succeed later.
+ * Treated as no answer, so the outbox keeps the write and sends it again with its key instead
+ * of dropping it (which would undo, say, a completion the user saw take effect).
+ */
+const TRY_AGAIN_LATER = new Set(["SERVICE_UNAVAILABLE", "QUERY_TIMEOUT", "STORAGE_UNAVAILABLE", "RATE_LIMITED"]);
+
 function toError(error: CombinedError): Error {
   const first = error.graphQLErrors[0];
   if (first) {
     const code = String(first.extensions?.code ?? "ERROR");
+    if (TRY_AGAIN_LATER.has(code)) return new NetworkError(`${code}: ${first.message}`);
     const retryAfter = Number(first.extensions?.retryAfter ?? NaN);
     return new ApiError(code, first.message, Number.isFinite(retryAfter) ? retryAfter : undefined);
   }
