@@ -30,6 +30,7 @@ mod graphql_fast_path;
 mod hostile;
 mod idempotency;
 mod idempotency_versions;
+mod invite_logs;
 mod invites;
 mod isolation;
 mod list_events;
