@@ -31,6 +31,7 @@ mod hostile;
 mod idempotency;
 mod idempotency_versions;
 mod invite_logs;
+mod invite_upkeep;
 mod invites;
 mod isolation;
 mod list_events;
