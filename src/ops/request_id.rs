@@ -74,18 +74,16 @@ pub async fn middleware(request: Request, next: Next) -> Response {
 }
 
 /// `path` as it may be logged: an invite token in it (`/api/{user_id}/invites/{token}/accept`,
-/// `/api/{user_id}/lists/{id}/invites/{token}`, with or without a trailing slash) is replaced
-/// by `sha256:` and the first 8 hex digits of its SHA-256, which are the first 8 of the
-/// invite's `id` (enough to tell which invite a line is about, useless to accept it). The
-/// segment is hashed as the router decodes it. Any other path is logged as it is.
+/// `/api/{user_id}/lists/{id}/invites/{token}`) is replaced by `sha256:` and the first 8 hex
+/// digits of its SHA-256, which are the first 8 of the invite's `id` (enough to tell which
+/// invite a line is about, useless to accept it). The segment is hashed as the router decodes
+/// it. Whatever follows it does not matter (a mistyped `…/acept`, a trailing slash: a 404
+/// path must not log the token either). Any other path is logged as it is.
 fn loggable_path(path: &str) -> Cow<'_, str> {
     let segments: Vec<&str> = path.split('/').collect();
-    // `["", "api", user, "invites", token, "accept"]` or
-    // `["", "api", user, "lists", id, "invites", token]`, each perhaps with a last `""`.
     let token_at = match segments.as_slice() {
-        ["", "api", _, "invites", _, "accept"] | ["", "api", _, "invites", _, "accept", ""] => 4,
-        ["", "api", _, "lists", _, "invites", token] if !token.is_empty() => 6,
-        ["", "api", _, "lists", _, "invites", _, ""] => 6,
+        ["", "api", _, "invites", token, ..] if !token.is_empty() => 4,
+        ["", "api", _, "lists", _, "invites", token, ..] if !token.is_empty() => 6,
         _ => return Cow::Borrowed(path),
     };
     let mut redacted = segments;
@@ -131,9 +129,20 @@ mod tests {
                 "/api/u/lists/7/invites/abc/",
                 "/api/u/lists/7/invites/sha256:ba7816bf/",
             ),
-            // Not a token: the collection, and other paths.
+            // A mistyped or unknown route (a 404) does not log it either.
+            ("/api/u/invites/abc", "/api/u/invites/sha256:ba7816bf"),
+            (
+                "/api/u/invites/abc/acept",
+                "/api/u/invites/sha256:ba7816bf/acept",
+            ),
+            (
+                "/api/u/lists/7/invites/abc/x",
+                "/api/u/lists/7/invites/sha256:ba7816bf/x",
+            ),
+            // Not a token: the collections, and other paths.
             ("/api/u/lists/7/invites", "/api/u/lists/7/invites"),
             ("/api/u/lists/7/invites/", "/api/u/lists/7/invites/"),
+            ("/api/u/invites/", "/api/u/invites/"),
             ("/api/u/tasks/3", "/api/u/tasks/3"),
             ("/graphql", "/graphql"),
         ] {
