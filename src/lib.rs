@@ -136,11 +136,14 @@ impl AppState {
             config.operations.max_members_per_list,
             config.operations.max_invites_per_list,
         )
+        .with_invite_retention(config.operations.invite_retention)
         .with_idempotency(
             config.realtime.idempotency_key_retention,
             config.realtime.max_idempotency_keys_per_user,
         );
         tasks.spawn_tombstone_prune(config.realtime.tombstone_prune_interval);
+        // Dead invite links go on the same schedule as tombstones (issue 40).
+        tasks.spawn_invite_prune(config.realtime.tombstone_prune_interval);
         tasks.spawn_key_prune(config.realtime.idempotency_key_prune_interval);
         if let Some(routes) = &config.routes {
             // Its own few connections read the tasks of events too large for their payload,

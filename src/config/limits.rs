@@ -187,6 +187,13 @@ pub struct LimitsArgs {
           value_parser = check::at_least_one::<u64>("a number of invites"), global = true)]
     pub max_invites_per_list: Parsed<u64>,
 
+    /// How long a revoked or expired invite link is kept (e.g. 7d): listed with
+    /// `?include=all` meanwhile, then dropped by the background job that runs every
+    /// TOMBSTONE_PRUNE_INTERVAL (a revoked link counts from its revocation).
+    #[arg(long, env = "INVITE_RETENTION", default_value = "7d",
+          value_parser = check::nonzero_duration(), global = true)]
+    pub invite_retention: Parsed<Duration>,
+
     /// REST: refuse a `PUT`, `DELETE` or `PATCH …/complete` without `If-Match` (428
     /// Precondition Required), so that no client can overwrite a change it has not seen. Off:
     /// `If-Match` is optional, as the FastAPI contract has it.

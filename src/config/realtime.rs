@@ -34,8 +34,9 @@ pub struct RealtimeArgs {
     )]
     pub tombstone_retention: Parsed<Duration>,
 
-    /// How often every user's tombstones older than TOMBSTONE_RETENTION are dropped, in the
-    /// background (e.g. 1h).
+    /// How often every user's tombstones older than TOMBSTONE_RETENTION, and the invite links
+    /// revoked or expired longer than INVITE_RETENTION ago, are dropped, in the background
+    /// (e.g. 1h).
     #[arg(
         long,
         env = "TOMBSTONE_PRUNE_INTERVAL",

@@ -88,6 +88,8 @@ pub struct Operations {
     pub max_members_per_list: u64,
     /// Most live invite links per list.
     pub max_invites_per_list: u64,
+    /// How long revoked and expired invite links are kept.
+    pub invite_retention: Duration,
     /// REST writes without `If-Match` are refused (428).
     pub require_if_match: bool,
     /// Longest `/readyz` waits for the database before answering 503.
@@ -153,6 +155,7 @@ impl Settings {
             max_lists_per_user: limits.max_lists_per_user.get()?,
             max_members_per_list: limits.max_members_per_list.get()?,
             max_invites_per_list: limits.max_invites_per_list.get()?,
+            invite_retention: limits.invite_retention.get()?,
             require_if_match: limits.require_if_match.get()?,
             ready_timeout: self.database.ready_timeout.get()?,
         })

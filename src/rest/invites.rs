@@ -8,12 +8,12 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -26,6 +26,7 @@ use super::tasks::Owner;
 use super::write_docs::{ListWriteErrors, ListsErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::tasks::model::enum_error;
 use crate::tasks::sharing::invite_lifetime;
 use crate::tasks::time::rfc3339;
 use crate::tasks::{Invite, Role, TaskService};
@@ -56,7 +57,8 @@ pub struct InviteJson {
     created_at: String,
     /// When it stops working; RFC 3339 UTC with `Z`.
     expires_at: String,
-    /// Revoked by the owner.
+    /// Revoked by the owner (its `expires_at` is then when it was revoked, unless it had
+    /// expired before).
     revoked: bool,
 }
 
@@ -124,11 +126,46 @@ impl InviteCreate {
     }
 }
 
+/// Query parameters of `GET /api/{user_id}/lists/{id}/invites`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InviteListParams {
+    /// `live` (default): the links that still work. `all`: the revoked and expired ones too,
+    /// kept INVITE_RETENTION after they stopped working.
+    #[param(value_type = Option<String>, pattern = "^(live|all)$")]
+    include: bool,
+}
+
+impl InviteListParams {
+    /// `include` of a raw query string (the last one given); anything else is 422.
+    fn parse(raw: Option<&str>) -> Result<InviteListParams, AppError> {
+        let mut include = None;
+        for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            if key == "include" {
+                include = Some(value.into_owned());
+            }
+        }
+        match include.as_deref() {
+            None | Some("live") => Ok(InviteListParams { include: false }),
+            Some("all") => Ok(InviteListParams { include: true }),
+            Some(other) => Err(AppError::invalid(enum_error(
+                "query",
+                "include",
+                &["live", "all"],
+                Value::from(other),
+            ))),
+        }
+    }
+}
+
 #[utoipa::path(
-    get, path = "/api/{user_id}/lists/{id}/invites", tag = "sharing", params(ListPath),
+    get, path = "/api/{user_id}/lists/{id}/invites", tag = "sharing",
+    params(ListPath, InviteListParams),
     responses(
         (status = 200, description = "The list's invite links, oldest first, without their \
-            tokens. The list's owner only (a member: 403)", body = Vec<InviteJson>),
+            tokens: those that still work, or with `include=all` the revoked and expired ones \
+            too (until INVITE_RETENTION after they stopped working). The list's owner only (a \
+            member: 403)", body = Vec<InviteJson>),
         ListsErrors
     )
 )]
@@ -136,8 +173,11 @@ async fn invites_all(
     Owner(user): Owner,
     State(tasks): State<TaskService>,
     Path(ListPath { id, .. }): Path<ListPath>,
+    RawQuery(raw): RawQuery,
 ) -> AppResult<Json<Vec<InviteJson>>> {
-    let invites = tasks.invites(&user, task_id(&id)?).await?;
+    let list = task_id(&id)?;
+    let InviteListParams { include } = InviteListParams::parse(raw.as_deref())?;
+    let invites = tasks.invites(&user, list, include).await?;
     Ok(Json(invites.iter().map(InviteJson::from).collect()))
 }
 

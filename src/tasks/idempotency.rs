@@ -93,20 +93,15 @@ impl TaskService {
 
     /// Drops every user's expired idempotency outcomes; returns how many.
     pub async fn prune_expired_keys(&self) -> AppResult<usize> {
-        let mut done = 0;
-        loop {
-            let cutoff = self.keys.cutoff(now_micros());
-            let pruned = self
-                .work
-                .maintenance(async |tx| {
-                    Ok(store::prune_expired_keys(tx, cutoff, PRUNE_BATCH).await?)
-                })
-                .await?;
-            done += pruned;
-            if pruned < PRUNE_BATCH as usize {
-                return Ok(done);
-            }
-        }
+        let (work, keys) = (&self.work, &self.keys);
+        super::prune::in_batches(PRUNE_BATCH, move || async move {
+            let cutoff = keys.cutoff(now_micros());
+            work.maintenance(async |tx| {
+                Ok(store::prune_expired_keys(tx, cutoff, PRUNE_BATCH).await?)
+            })
+            .await
+        })
+        .await
     }
 
     /// Runs [`TaskService::prune_expired_keys`] every `interval` in the background

@@ -2,10 +2,15 @@
 //! bits, shown once, stored as its SHA-256), lists and revokes them; anyone holding a live
 //! token joins the list with its role. An unknown, revoked or expired token is 404; accepting
 //! twice (or as the owner) is 200 with no change. The SQL is `store::invites`'.
+//!
+//! A revoked or expired link is listed only on request, and dropped INVITE_RETENTION after
+//! it stopped working by a background job ([`TaskService::spawn_invite_prune`]), so
+//! create-and-revoke cycles leave no rows behind.
 
 use std::time::Duration;
 
 use super::list_model::List;
+use super::prune::{every, in_batches};
 use super::service::{TaskService, now_micros};
 use super::sharing::{Invite, Role, invite_hash, new_invite_token};
 use super::store::invites::{self as store, Accepted, InviteRow};
@@ -37,8 +42,8 @@ impl TaskService {
             revoked: false,
         };
         self.write(user, async |tx| {
-            self.owned_list(tx, user, list).await?;
-            if !store::insert(tx, user, &row, now, cap).await? {
+            self.locked_list(tx, user, list).await?;
+            if !store::insert(tx, &row, now, cap).await? {
                 return Err(SharingError::InviteLimitReached(cap).into());
             }
             Ok(())
@@ -50,12 +55,14 @@ impl TaskService {
         })
     }
 
-    /// The invite links of the owner's list, oldest first (without their tokens).
-    pub async fn invites(&self, user: &AuthUser, list: i64) -> AppResult<Vec<Invite>> {
+    /// The invite links of the owner's list, oldest first (without their tokens): the live
+    /// ones, or with `all` the revoked and expired ones too, until they are pruned.
+    pub async fn invites(&self, user: &AuthUser, list: i64, all: bool) -> AppResult<Vec<Invite>> {
+        let live_at = (!all).then(now_micros);
         self.work
             .read(user, async |conn| {
                 self.owned_list(conn, user, list).await?;
-                Ok(store::of_list(conn, list).await?)
+                Ok(store::of_list(conn, list, live_at).await?)
             })
             .await
     }
@@ -63,9 +70,12 @@ impl TaskService {
     /// The owner revokes an invite link, named by its token or by its `id`.
     pub async fn revoke_invite(&self, user: &AuthUser, list: i64, token: &str) -> AppResult<()> {
         let hashed = invite_hash(token);
+        let now = now_micros();
         self.write(user, async |tx| {
             self.owned_list(tx, user, list).await?;
-            if store::revoke(tx, list, &hashed).await? || store::revoke(tx, list, token).await? {
+            if store::revoke(tx, list, &hashed, now).await?
+                || store::revoke(tx, list, token, now).await?
+            {
                 Ok(())
             } else {
                 Err(SharingError::InviteNotFound.into())
@@ -94,4 +104,37 @@ impl TaskService {
         })
         .await
     }
+
+    /// Drops every list's invite links that stopped working (expired or revoked) more than
+    /// INVITE_RETENTION ago; returns how many.
+    pub async fn prune_dead_invites(&self) -> AppResult<usize> {
+        let retention = chrono::Duration::from_std(self.sharing.invite_retention)
+            .map_err(|e| AppError::Internal(format!("invite retention: {e}")))?;
+        // As the owner (`maintenance`): it sees every list's invites, and no user asks.
+        let work = &self.work;
+        in_batches(PRUNE_BATCH, move || async move {
+            let cutoff = now_micros() - retention;
+            work.maintenance(async |tx| {
+                Ok(super::store::prune_dead_invites(tx, cutoff, PRUNE_BATCH).await?)
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Runs [`TaskService::prune_dead_invites`] every `interval` in the background.
+    pub fn spawn_invite_prune(&self, interval: Duration) {
+        every(interval, "invites", self.clone(), |tasks| async move {
+            tasks.prune_dead_invites().await
+        });
+    }
+
+    /// The same service, keeping dead invite links `retention` (INVITE_RETENTION).
+    pub fn with_invite_retention(mut self, retention: Duration) -> Self {
+        self.sharing.invite_retention = retention;
+        self
+    }
 }
+
+/// Dead invite links dropped per transaction by the scheduled prune.
+const PRUNE_BATCH: i64 = 500;

@@ -19,7 +19,11 @@ const OWNER_ONLY: &str = "only the list's owner manages its members";
 impl TaskService {
     /// The same service, with MAX_MEMBERS_PER_LIST and MAX_INVITES_PER_LIST.
     pub fn with_sharing_caps(mut self, members: u64, invites: u64) -> Self {
-        self.sharing = SharingCaps { members, invites };
+        self.sharing = SharingCaps {
+            members,
+            invites,
+            ..self.sharing
+        };
         self
     }
 
@@ -51,6 +55,22 @@ impl TaskService {
         Ok(list)
     }
 
+    /// [`TaskService::owned_list`] under the user's lists lock, taken first: for a write that
+    /// adds a row naming the list (a member, an invite). A deletion of the list takes the same
+    /// lock, so it either committed before (the list is not found: 404) or waits for this
+    /// write. Read first and locked after, a deletion committed in between made the insert a
+    /// row-security (members) or foreign-key (invites) violation: a 500 on PostgreSQL.
+    /// (SQLite needs no lock: its write transactions run one at a time.)
+    pub(super) async fn locked_list(
+        &self,
+        tx: &mut crate::db::DbConn,
+        user: &AuthUser,
+        id: i64,
+    ) -> AppResult<List> {
+        super::store::lock_lists(tx, user).await?;
+        self.owned_list(tx, user, id).await
+    }
+
     /// Everyone on a list the user sees: its owner first, then the members as they joined.
     pub async fn members(&self, user: &AuthUser, list: i64) -> AppResult<Vec<Member>> {
         self.work
@@ -79,11 +99,11 @@ impl TaskService {
             once,
             |m: &Member| Some(m.clone()),
             async |tx| {
-                let owned = self.owned_list(tx, user, list).await?;
+                let owned = self.locked_list(tx, user, list).await?;
                 if owned.user_id == member {
                     return Err(SharingError::DuplicateMember.into());
                 }
-                match store::insert(tx, user, list, member, role, now_micros(), cap).await? {
+                match store::insert(tx, list, member, role, now_micros(), cap).await? {
                     Ok(added) => Ok(added),
                     Err(NotAdded::Duplicate) => Err(SharingError::DuplicateMember.into()),
                     Err(NotAdded::Full) => Err(SharingError::MemberLimitReached(cap).into()),

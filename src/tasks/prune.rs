@@ -20,25 +20,19 @@ impl TaskService {
     /// Drops every user's expired tombstones; returns for how many users.
     pub async fn prune_expired_tombstones(&self) -> AppResult<usize> {
         let cutoff = self.tombstone_cutoff();
-        let mut done = 0;
-        loop {
-            // As the owner (`maintenance`): it must see every user's journal, and no user asks.
-            let pruned = self
-                .work
-                .maintenance(async |tx| {
-                    let owners = store::expired_tombstones(tx, cutoff, BATCH).await?;
-                    for (owner, newest) in &owners {
-                        store::prune_owner(tx, owner, *newest).await?;
-                    }
-                    Ok(owners.len())
-                })
-                .await?;
-            done += pruned;
-            // A short batch was the last: the next ones are for the next round.
-            if pruned < BATCH as usize {
-                return Ok(done);
-            }
-        }
+        // As the owner (`maintenance`): it must see every user's journal, and no user asks.
+        let work = &self.work;
+        in_batches(BATCH, move || async move {
+            work.maintenance(async |tx| {
+                let owners = store::expired_tombstones(tx, cutoff, BATCH).await?;
+                for (owner, newest) in &owners {
+                    store::prune_owner(tx, owner, *newest).await?;
+                }
+                Ok(owners.len())
+            })
+            .await
+        })
+        .await
     }
 
     /// Runs [`TaskService::prune_expired_tombstones`] every `interval`, in the background.
@@ -46,6 +40,24 @@ impl TaskService {
         every(interval, "tombstones", self.clone(), |tasks| async move {
             tasks.prune_expired_tombstones().await
         });
+    }
+}
+
+/// Runs `round` (one maintenance transaction dropping at most `batch` rows) until a round
+/// drops fewer: what is left is for the next run. Returns how many went. Shared by the prunes,
+/// so each transaction stays short (even on SQLite's single writer).
+pub(super) async fn in_batches<Fut>(batch: i64, mut round: impl FnMut() -> Fut) -> AppResult<usize>
+where
+    Fut: std::future::Future<Output = AppResult<usize>>,
+{
+    let mut done = 0;
+    loop {
+        let dropped = round().await?;
+        done += dropped;
+        // A short batch was the last: the next ones are for the next run.
+        if dropped < usize::try_from(batch).unwrap_or(usize::MAX) {
+            return Ok(done);
+        }
     }
 }
 

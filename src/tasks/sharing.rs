@@ -104,13 +104,15 @@ pub fn checked_user_id(user_id: &str, field: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// MAX_MEMBERS_PER_LIST and MAX_INVITES_PER_LIST.
+/// MAX_MEMBERS_PER_LIST, MAX_INVITES_PER_LIST and INVITE_RETENTION.
 #[derive(Debug, Clone, Copy)]
 pub struct SharingCaps {
     /// Members per list, besides its owner.
     pub members: u64,
     /// Live invite links per list.
     pub invites: u64,
+    /// How long a revoked or expired invite link is kept before the prune drops it.
+    pub invite_retention: std::time::Duration,
 }
 
 impl Default for SharingCaps {
@@ -118,6 +120,7 @@ impl Default for SharingCaps {
         SharingCaps {
             members: 50,
             invites: 20,
+            invite_retention: std::time::Duration::from_secs(7 * 86_400),
         }
     }
 }

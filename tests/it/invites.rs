@@ -20,7 +20,8 @@ backend_tests!(
 
 backend_cases!(the_invite_cap_is_409);
 
-fn invites_path(user: &UserClient<'_>, list: i64, suffix: &str) -> String {
+/// `/api/{user}/lists/{list}/invites` + `suffix`.
+pub(crate) fn invites_path(user: &UserClient<'_>, list: i64, suffix: &str) -> String {
     lists_path(user, &format!("/{list}/invites{suffix}"))
 }
 

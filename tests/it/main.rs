@@ -30,6 +30,8 @@ mod graphql_fast_path;
 mod hostile;
 mod idempotency;
 mod idempotency_versions;
+mod invite_logs;
+mod invite_upkeep;
 mod invites;
 mod isolation;
 mod list_events;

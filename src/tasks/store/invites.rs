@@ -10,7 +10,6 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 
-use super::locks::lock_lists;
 use super::members::NotAdded;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
@@ -47,29 +46,38 @@ impl From<InviteRow> for Invite {
     }
 }
 
-/// The invites of `list`, oldest first.
-pub(in crate::tasks) async fn of_list(conn: &mut DbConn, list: i64) -> QueryResult<Vec<Invite>> {
+/// The invites of `list`, oldest first: with `live_at`, only those neither revoked nor
+/// expired then; without, every one kept (the dead ones until the prune drops them).
+pub(in crate::tasks) async fn of_list(
+    conn: &mut DbConn,
+    list: i64,
+    live_at: Option<NaiveDateTime>,
+) -> QueryResult<Vec<Invite>> {
     let rows: Vec<InviteRow> = db_run!(conn, |c| {
-        li::list_invites
+        let mut query = li::list_invites
             .filter(li::list_id.eq(list))
             .order_by((li::created_at.asc(), li::token_hash.asc()))
             .select(InviteRow::as_select())
-            .load(c)
-            .await
+            .into_boxed();
+        if let Some(now) = live_at {
+            query = query
+                .filter(li::revoked.eq(false))
+                .filter(li::expires_at.gt(now));
+        }
+        query.load(c).await
     })?;
     Ok(rows.into_iter().map(Invite::from).collect())
 }
 
 /// Stores `row` for the viewer's list while it has fewer than `cap` live invites (neither
-/// revoked nor expired at `now`); `false` at the cap.
+/// revoked nor expired at `now`); `false` at the cap. The caller holds the viewer's lists
+/// lock (`TaskService::locked_list`), so two creates count one after the other.
 pub(in crate::tasks) async fn insert(
     conn: &mut DbConn,
-    viewer: &AuthUser,
     row: &InviteRow,
     now: NaiveDateTime,
     cap: u64,
 ) -> QueryResult<bool> {
-    lock_lists(conn, viewer).await?;
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     let live: i64 = db_run!(conn, |c| {
         li::list_invites
@@ -92,19 +100,30 @@ pub(in crate::tasks) async fn insert(
     Ok(true)
 }
 
-/// Revokes the invite of `list` whose hash is `hash`; whether there was one.
+/// Revokes the invite of `list` whose hash is `hash` at `now`; whether there was one. Its
+/// `expires_at` becomes `now` unless it was earlier (a revoked link stopped working then),
+/// so the prune keeps it INVITE_RETENTION from its revocation, as an expired one from its
+/// expiry (`maintenance::prune_dead_invites`).
 pub(in crate::tasks) async fn revoke(
     conn: &mut DbConn,
     list: i64,
     hash: &str,
+    now: NaiveDateTime,
 ) -> QueryResult<bool> {
+    use diesel::dsl::case_when;
     let changed = db_run!(conn, |c| {
         diesel::update(
             li::list_invites
                 .filter(li::list_id.eq(list))
                 .filter(li::token_hash.eq(hash)),
         )
-        .set(li::revoked.eq(true))
+        .set((
+            li::revoked.eq(true),
+            li::expires_at.eq(
+                case_when(li::expires_at.gt(now), now.into_sql::<Timestamp>())
+                    .otherwise(li::expires_at),
+            ),
+        ))
         .execute(c)
         .await
     })?;
@@ -195,7 +214,7 @@ pub(in crate::tasks) async fn accept(
     let role = Role::stored(&invite.role);
     let cap = u64::try_from(cap).unwrap_or(u64::MAX);
     Ok(Some(
-        match super::members::insert(conn, viewer, invite.list_id, me, role, now, cap).await? {
+        match super::members::insert(conn, invite.list_id, me, role, now, cap).await? {
             Ok(_) => Accepted::Joined(invite.list_id),
             Err(NotAdded::Duplicate) => Accepted::Member(invite.list_id),
             Err(NotAdded::Full) => Accepted::Full,

@@ -1,5 +1,6 @@
-//! SQL for the maintenance jobs: the scheduled tombstone prune (`tasks::prune`) and the
-//! scheduled prune of expired idempotency keys (`tasks::idempotency`). (Search keys need no
+//! SQL for the maintenance jobs: the scheduled tombstone prune (`tasks::prune`), the
+//! scheduled prune of expired idempotency keys (`tasks::idempotency`) and that of dead invite
+//! links (`tasks::invites`). (Search keys need no
 //! job: the database keeps them, see `store::keys`.)
 //!
 //! Exempt from `tasks::visibility`, and the only SQL that is: a job run by the server itself,
@@ -66,5 +67,31 @@ pub(in crate::tasks) async fn prune_expired_keys(
             }
             None => diesel::delete(expired).execute(c).await,
         }
+    })
+}
+
+/// Drops invite links (of any list) that stopped working before `cutoff` (expired then, or
+/// revoked then: revoking sets `expires_at`, `invites::revoke`), at most `batch` of them, the
+/// oldest first; returns how many went.
+pub(in crate::tasks) async fn prune_dead_invites(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    use crate::db::schema::list_invites::dsl::*;
+    db_run!(conn, |c| {
+        let oldest: Vec<String> = list_invites
+            .filter(expires_at.lt(cutoff))
+            .order_by(expires_at.asc())
+            .select(token_hash)
+            .limit(batch)
+            .load(c)
+            .await?;
+        if oldest.is_empty() {
+            return Ok(0);
+        }
+        diesel::delete(list_invites.filter(token_hash.eq_any(&oldest)))
+            .execute(c)
+            .await
     })
 }

@@ -1,5 +1,6 @@
 //! Membership SQL (issue 29): a list's members, the count the cap checks, adding one (under
-//! the owner's lists lock, so that two adds count one after the other), changing a role,
+//! the owner's lists lock, which the caller takes before it reads the list: two adds count
+//! one after the other, and none adds to a list its deletion removes), changing a role,
 //! removing one. The service checks first who may do what (`tasks::members`); every
 //! statement here names its list (`visibility::members_of`, `member_row`), and on
 //! PostgreSQL the policies of migration 000060 admit the rows again.
@@ -8,7 +9,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::locks::lock_lists;
 use crate::auth::AuthUser;
 use crate::db::schema::list_members::dsl as lm;
 use crate::db::schema::task_lists::dsl as l;
@@ -88,17 +88,16 @@ pub(in crate::tasks) enum NotAdded {
     Full,
 }
 
-/// Adds `user` to the viewer's `list` in `role`, while it has fewer than `cap` members.
+/// Adds `user` to `list` in `role`, while it has fewer than `cap` members. On PostgreSQL
+/// the caller holds the list owner's lists lock (`TaskService::locked_list`).
 pub(in crate::tasks) async fn insert(
     conn: &mut DbConn,
-    viewer: &AuthUser,
     list: i64,
     user: &str,
     role: Role,
     now: NaiveDateTime,
     cap: u64,
 ) -> QueryResult<Result<Member, NotAdded>> {
-    lock_lists(conn, viewer).await?;
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     let members: i64 = db_run!(conn, |c| {
         lm::list_members

@@ -42,8 +42,8 @@ pub(super) use journal::{
     Entity, Written, changes_between, changes_for_member, cursor, drain_touched, forget_touched,
     prunable, prune, prune_owner, prune_tombstones,
 };
-pub(super) use locks::{lock_owner_of_task, lock_writable_owners};
-pub(super) use maintenance::{expired_tombstones, prune_expired_keys};
+pub(super) use locks::{lock_lists, lock_owner_of_task, lock_writable_owners};
+pub(super) use maintenance::{expired_tombstones, prune_dead_invites, prune_expired_keys};
 pub(super) use moves::{
     Placement, children_of, completed_ids, delete_all, group, level, place, subtree,
 };

@@ -1,6 +1,7 @@
 //! The real `todo-api` binary as a child process, for what only a process shows: signals,
-//! exit codes and log output. It logs JSON lines (LOG_FORMAT=json), which are collected here,
-//! and listens on an ephemeral port read from its "listening" line.
+//! exit codes and log output. It logs JSON lines (LOG_FORMAT=json, unless a test asks for
+//! `pretty`), which are collected here, and listens on an ephemeral port read from its
+//! "listening" line.
 
 use std::net::SocketAddr;
 use std::process::{ExitStatus, Stdio};
@@ -56,9 +57,7 @@ impl Binary {
             let mut listening = Some(listening);
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Ok(json) = serde_json::from_str::<Value>(&line)
-                    && json["fields"]["message"] == "todo-api listening"
-                    && let Some(address) = json["fields"]["address"].as_str()
+                if let Some(address) = listening_address(&line)
                     && let Some(sender) = listening.take()
                 {
                     let _ = sender.send(address.parse::<SocketAddr>().expect("an address"));
@@ -126,4 +125,36 @@ impl Binary {
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
     }
+}
+
+/// The address of the "todo-api listening" line, in either log format.
+fn listening_address(line: &str) -> Option<String> {
+    if let Ok(json) = serde_json::from_str::<Value>(line) {
+        return (json["fields"]["message"] == "todo-api listening")
+            .then(|| json["fields"]["address"].as_str().map(str::to_owned))
+            .flatten();
+    }
+    // `pretty`: `… todo-api listening address=127.0.0.1:PORT backend="…"`, perhaps coloured.
+    let plain = strip_ansi(line);
+    let rest = plain.split_once("todo-api listening")?.1;
+    let value = rest.split_once("address=")?.1;
+    value.split_whitespace().next().map(str::to_owned)
+}
+
+/// `line` without its ANSI colour sequences (`ESC [ … letter`).
+pub fn strip_ansi(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }

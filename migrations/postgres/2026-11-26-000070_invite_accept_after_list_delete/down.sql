@@ -1,0 +1,43 @@
+-- The function as 000062 made it.
+CREATE OR REPLACE FUNCTION invite_accept(p_hash text, p_now timestamp, p_cap bigint)
+    RETURNS TABLE (outcome text, list bigint)
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    v_user text := NULLIF(current_setting('app.user_id', true), '');
+    v_list bigint;
+    v_role text;
+    v_owner text;
+BEGIN
+    IF v_user IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT i.list_id, i.role, l.user_id INTO v_list, v_role, v_owner
+    FROM list_invites i JOIN task_lists l ON l.id = i.list_id
+    WHERE i.token_hash = p_hash AND NOT i.revoked AND i.expires_at > p_now;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF v_owner = v_user OR EXISTS (SELECT 1 FROM list_members m
+                                   WHERE m.list_id = v_list AND m.user_id = v_user) THEN
+        RETURN QUERY SELECT 'member'::text, v_list;
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(
+        (hashtextextended(v_owner, 0) & ((1::bigint << 62) - 1)) | (1::bigint << 62));
+    IF (SELECT count(*) FROM list_members m WHERE m.list_id = v_list) >= p_cap THEN
+        RAISE EXCEPTION 'todo_api refused: member_limit';
+    END IF;
+    INSERT INTO list_members (list_id, user_id, role, added_at)
+    VALUES (v_list, v_user, v_role, p_now)
+    ON CONFLICT (list_id, user_id) DO NOTHING;
+    RETURN QUERY SELECT 'joined'::text, v_list;
+END
+$$;
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION invite_accept(text, timestamp, bigint) SET search_path = pg_catalog, %I, pg_temp',
+                   current_schema());
+    REVOKE EXECUTE ON FUNCTION invite_accept(text, timestamp, bigint) FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION invite_accept(text, timestamp, bigint) TO todo_api_app;
+END
+$$;
