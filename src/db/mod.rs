@@ -386,8 +386,10 @@ impl Db {
                         drop(conn);
                         conn = pool.get_owned().await.map_err(|e| self.pool_failed(e))?;
                     }
-                    // Whatever a dropped unit left, this one starts outside any read scope.
+                    // Whatever a dropped unit left, this one starts outside any read scope,
+                    // and with no stumble over a pooler but its own (`PgConn::stumbled`).
                     conn.read_scope(None);
+                    let _ = conn.stumbled();
                     DbConn::Postgres(PgCheckout::Own(Checkout::new(conn, place)))
                 }
                 Pool::Sqlite(pool) => {

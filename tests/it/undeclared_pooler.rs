@@ -175,6 +175,9 @@ async fn postgres_an_undeclared_pooler_is_found_out_and_no_request_fails() {
         1,
         "one warning, when it was found: {warned:#?}"
     );
+    // With PostgreSQL's own words, which prove it.
+    let proof = warned[0]["fields"]["error"].as_str().unwrap_or_default();
+    assert!(proof.contains("prepared statement \"s"), "{proof}");
     // The deaf listener's error (every heartbeat interval) now says why it is deaf.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {

@@ -32,9 +32,13 @@ impl Undeclared {
         if self.found.swap(true, Ordering::Relaxed) {
             return;
         }
+        // tokio-postgres shows a database's error as "db error": its message is the proof.
+        let proof = error
+            .as_db_error()
+            .map_or_else(|| error.to_string(), |db| db.message().to_owned());
         tracing::warn!(
             setting = "DATABASE_DIRECT_URL",
-            %error,
+            error = %proof,
             "DATABASE_URL is a transaction pooler (PostgreSQL lost or mixed up a prepared \
              statement between transactions) and nothing declared it: from now on no statement \
              is named and reads share no connection, and the request that met it runs again. \
