@@ -26,7 +26,8 @@ pub struct DatabaseArgs {
     /// migrations (session state a transaction pooler cannot keep), with the same TLS
     /// parameters as DATABASE_URL. Unset: derived for a Neon pooled host (`-pooler` dropped),
     /// else DATABASE_URL. Set and different from DATABASE_URL: DATABASE_URL is taken to be a
-    /// transaction pooler (see docs/NEON.md).
+    /// transaction pooler (see docs/NEON.md). Unset in front of a pooler that proves to be one
+    /// (its prepared-statement errors): a warning, and `/readyz` says `pooler: undeclared`.
     #[arg(
         long,
         env = "DATABASE_DIRECT_URL",

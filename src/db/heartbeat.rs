@@ -179,7 +179,10 @@ impl Heartbeat {
                 "task events: this instance did not hear its own heartbeat within {:?}: {}. \
                  Its subscribers are told to resync, and it keeps retrying",
                 self.interval,
-                self.hint
+                // Asked again each time: DATABASE_URL may have proved a pooler since.
+                self.sender
+                    .routes()
+                    .map_or(self.hint, |routes| routes.deaf_listener_hint())
             ),
         }
     }

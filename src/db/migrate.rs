@@ -34,7 +34,7 @@ impl Db {
             (Pool::Postgres(_), DatabaseTarget::Postgres(url)) => {
                 let direct = self.routes().map_or(url.as_str(), |r| r.direct.as_str());
                 let (tls, driver_url) = super::tls::driver_url(direct, self.acquire_timeout)?;
-                let mut conn = super::pooler::connect(&tls, driver_url, true)
+                let mut conn = super::pooler::connect(&tls, driver_url, true, Default::default())
                     .await
                     .map_err(|e| anyhow::anyhow!("connecting for migrations: {e}"))?;
                 PgTransactions::begin_transaction(&mut conn).await?;
@@ -68,13 +68,16 @@ impl Db {
         let _place = self.place().await?;
         let pending = match &self.pool {
             Pool::Postgres(pool) => {
-                // In a transaction: behind a transaction pooler a statement outside one may be
-                // prepared on one server connection and run on another.
-                let mut conn = pool.get_owned().await.map_err(pool_error)?;
-                PgTransactions::begin_transaction(&mut *conn).await?;
-                let (mut conn, pending) = pending_count(conn, PG_MIGRATIONS)?;
-                PgTransactions::commit_transaction(&mut *conn).await?;
-                pending
+                // Once more when the first try proved an undeclared pooler (`db::pg::undeclared`):
+                // the pool names no statement since.
+                let mut again = true;
+                loop {
+                    let proven = self.undeclared_pooler();
+                    match pg_pending(pool).await {
+                        Err(_) if !proven && self.undeclared_pooler() && again => again = false,
+                        outcome => break outcome?,
+                    }
+                }
             }
             Pool::Sqlite(pool) => {
                 let conn = pool.get_owned().await.map_err(pool_error)?;
@@ -83,6 +86,17 @@ impl Db {
         };
         Ok(pending == 0)
     }
+}
+
+/// How many embedded migrations are not applied yet, on a connection of `pool`: in a
+/// transaction, since behind a transaction pooler a statement outside one may be prepared on
+/// one server connection and run on another.
+async fn pg_pending(pool: &bb8::Pool<super::PgManager>) -> Result<usize, AppError> {
+    let mut conn = pool.get_owned().await.map_err(pool_error)?;
+    PgTransactions::begin_transaction(&mut *conn).await?;
+    let (mut conn, pending) = pending_count(conn, PG_MIGRATIONS)?;
+    PgTransactions::commit_transaction(&mut *conn).await?;
+    Ok(pending)
 }
 
 /// Runs the harness (it uses `block_in_place`, so it needs the multi-threaded runtime) and

@@ -271,9 +271,11 @@ impl Db {
             DatabaseTarget::Postgres(url) => {
                 let (tls, driver_url) = tls::driver_url(url, options.acquire_timeout)?;
                 let pooler = routes.is_some_and(|r| r.pooler);
+                let undeclared = routes.map(|r| r.undeclared.clone()).unwrap_or_default();
                 let mut config = ManagerConfig::default();
-                config.custom_setup =
-                    Box::new(move |url| pooler::connect(&tls, url.to_owned(), pooler));
+                config.custom_setup = Box::new(move |url| {
+                    pooler::connect(&tls, url.to_owned(), pooler, undeclared.clone())
+                });
                 let manager = PgManager::new_with_config(driver_url, config);
                 let pool = bb8::Pool::builder()
                     .max_size(options.max_size)
@@ -384,8 +386,10 @@ impl Db {
                         drop(conn);
                         conn = pool.get_owned().await.map_err(|e| self.pool_failed(e))?;
                     }
-                    // Whatever a dropped unit left, this one starts outside any read scope.
+                    // Whatever a dropped unit left, this one starts outside any read scope,
+                    // and with no stumble over a pooler but its own (`PgConn::stumbled`).
                     conn.read_scope(None);
+                    let _ = conn.stumbled();
                     DbConn::Postgres(PgCheckout::Own(Checkout::new(conn, place)))
                 }
                 Pool::Sqlite(pool) => {

@@ -10,6 +10,10 @@
 //! runs outside a transaction: the pool does not check a connection on checkout (diesel-async's
 //! check prepared `SELECT $1` and ran it in two exchanges, which a pooler may send to two
 //! server connections: `prepared statement "s35" does not exist`, then a new login each time).
+//!
+//! A pooler nobody declared (no `DATABASE_DIRECT_URL`, not a Neon host) is found out by the
+//! first named statement it breaks ([`Undeclared`], `db::pg::undeclared`): from then on the
+//! pool is as safe behind it as behind a declared one ([`Db::pooler_check`] tells `/readyz`).
 
 use std::sync::Arc;
 
@@ -22,7 +26,7 @@ use super::tls::{PgTls, with_causes};
 use super::{Db, DbConn, redacted};
 use crate::error::AppResult;
 
-use super::pg::PgConn;
+use super::pg::{PgConn, Undeclared};
 
 type PgTransactions = <PgConn as AsyncConnection>::TransactionManager;
 
@@ -38,7 +42,7 @@ pub enum DirectOrigin {
 }
 
 /// The PostgreSQL URLs of one deployment: the pool's (`DATABASE_URL`) and the direct one.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PgRoutes {
     /// The direct session URL: LISTEN and migrations.
     pub direct: String,
@@ -47,7 +51,19 @@ pub struct PgRoutes {
     /// True when `DATABASE_URL` is taken to be a transaction pooler (the direct URL differs
     /// from it): the pool then avoids named prepared statements outliving a transaction.
     pub pooler: bool,
+    /// Whether `DATABASE_URL`, not declared a pooler, proved to be one: shared by every pool
+    /// opened with these routes (requests', events').
+    pub undeclared: Arc<Undeclared>,
 }
+
+/// Equal when they say the same: what was found out since is no part of the settings.
+impl PartialEq for PgRoutes {
+    fn eq(&self, other: &PgRoutes) -> bool {
+        (&self.direct, self.origin, self.pooler) == (&other.direct, other.origin, other.pooler)
+    }
+}
+
+impl Eq for PgRoutes {}
 
 impl std::fmt::Debug for PgRoutes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -55,6 +71,7 @@ impl std::fmt::Debug for PgRoutes {
             .field("direct", &redacted(&self.direct))
             .field("origin", &self.origin)
             .field("pooler", &self.pooler)
+            .field("undeclared", &self.undeclared.found())
             .finish()
     }
 }
@@ -83,11 +100,17 @@ impl PgRoutes {
             direct,
             origin,
             pooler,
+            undeclared: Arc::default(),
         })
     }
 
     /// What to tell an operator whose listener does not hear its own heartbeat.
     pub fn deaf_listener_hint(&self) -> &'static str {
+        if self.undeclared.found() {
+            return "DATABASE_URL is a transaction pooler (its prepared-statement errors proved \
+                    it), and LISTEN through a transaction pooler never hears: set \
+                    DATABASE_DIRECT_URL to the direct (non-pooler) connection string";
+        }
         match self.origin {
             DirectOrigin::DatabaseUrl => {
                 "LISTEN through a transaction pooler never hears: set DATABASE_DIRECT_URL to \
@@ -122,11 +145,13 @@ pub fn neon_direct_url(database_url: &str) -> Option<String> {
 
 /// Opens a PostgreSQL connection, safe behind a transaction pooler even when nothing says
 /// there is one: its set-up (`SET TIME ZONE`, `SET CLIENT_ENCODING`) runs inside one
-/// transaction. With `pooler`, no statement is named (see the module's comment).
+/// transaction. With `pooler`, no statement is named (see the module's comment), nor once
+/// `undeclared` is found.
 pub(super) fn connect(
     tls: &PgTls,
     url: String,
     pooler: bool,
+    undeclared: Arc<Undeclared>,
 ) -> BoxFuture<'static, ConnectionResult<PgConn>> {
     let connector = tls.connector();
     async move {
@@ -144,7 +169,7 @@ pub(super) fn connect(
             .batch_execute("BEGIN; SET TIME ZONE 'UTC'; SET CLIENT_ENCODING TO 'UTF8'; COMMIT")
             .await
             .map_err(|e| ConnectionError::CouldntSetupConfiguration(super::pg::from_postgres(e)))?;
-        Ok(PgConn::new(client, pooler))
+        Ok(PgConn::new(client, pooler, undeclared))
     }
     .boxed()
 }
@@ -155,30 +180,65 @@ impl Db {
         self.routes.as_ref()
     }
 
+    /// Whether `DATABASE_URL` proved a transaction pooler nobody declared.
+    pub fn undeclared_pooler(&self) -> bool {
+        self.routes.as_ref().is_some_and(|r| r.undeclared.found())
+    }
+
+    /// The `/readyz` check `pooler`: `ok` (a direct database, a declared pooler, or SQLite),
+    /// or `undeclared` once `DATABASE_URL` proved a transaction pooler nobody declared. The
+    /// API works meanwhile (no statement is named since), so it degrades, not unready.
+    pub fn pooler_check(&self) -> &'static str {
+        if self.undeclared_pooler() {
+            "undeclared"
+        } else {
+            "ok"
+        }
+    }
+
     /// Runs `work` on a pooled connection for the server itself (no user: Better Auth's
     /// sessions, readiness), inside a plain transaction on PostgreSQL as the connecting role:
-    /// behind a transaction pooler a statement outside a transaction may be prepared on one
-    /// server connection and run on another.
+    /// behind a transaction pooler a statement outside one may be prepared on one server
+    /// connection and run on another. Once more when it proved an undeclared pooler (the
+    /// transaction, read-only in effect, is rolled back; the pool names no statement since).
     pub async fn server_read<R>(
         &self,
-        work: impl AsyncFnOnce(&mut DbConn) -> QueryResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> QueryResult<R> + Clone,
     ) -> AppResult<R> {
-        let mut conn = self.conn().await?;
-        let DbConn::Postgres(pooled) = &mut conn else {
-            return Ok(work(&mut conn).await?);
-        };
-        PgTransactions::begin_transaction(&mut **pooled).await?;
-        let outcome = work(&mut conn).await;
-        if let DbConn::Postgres(pooled) = &mut conn {
-            match &outcome {
-                Ok(_) => PgTransactions::commit_transaction(&mut **pooled).await?,
-                // A failed rollback leaves the connection marked broken; the pool drops it.
-                Err(_) => {
-                    let _ = PgTransactions::rollback_transaction(&mut **pooled).await;
+        let mut again = true;
+        loop {
+            let mut conn = self.conn().await?;
+            let DbConn::Postgres(pooled) = &mut conn else {
+                return Ok(work(&mut conn).await?);
+            };
+            PgTransactions::begin_transaction(&mut **pooled).await?;
+            let outcome = work.clone()(&mut conn).await;
+            let stumbled = conn.stumbled();
+            if let DbConn::Postgres(pooled) = &mut conn {
+                match &outcome {
+                    Ok(_) if !stumbled => PgTransactions::commit_transaction(&mut **pooled).await?,
+                    // A failed rollback leaves the connection marked broken; the pool drops it.
+                    _ => {
+                        let _ = PgTransactions::rollback_transaction(&mut **pooled).await;
+                    }
                 }
             }
+            if stumbled && std::mem::take(&mut again) {
+                continue;
+            }
+            return Ok(outcome?);
         }
-        Ok(outcome?)
+    }
+}
+
+impl DbConn {
+    /// Whether a statement of the transaction on this connection proved an undeclared pooler
+    /// since the last call, which aborted it (`PgConn::stumbled`); never on SQLite.
+    pub fn stumbled(&self) -> bool {
+        match self {
+            DbConn::Postgres(pooled) => pooled.stumbled(),
+            DbConn::Sqlite(_) => false,
+        }
     }
 }
 

@@ -25,7 +25,8 @@
 //!   is not shed after DB_TIMEOUT as a unit waiting in the line is; it waits its turn.
 //! - **A dead connection is left**: one whose socket is closed takes no riders; each rider's
 //!   read fails and runs once more on a connection of its own (`tasks::unit`).
-//! - **Not behind a transaction pooler**, nor on SQLite: there every unit takes its own.
+//! - **Not behind a transaction pooler**, nor on SQLite: there every unit takes its own;
+//!   nor once `DATABASE_URL` proved a pooler nobody declared (`db::pg::undeclared`).
 //!
 //! It must not run a write: a view refuses to begin a transaction (`DbConn::begin_write`).
 
@@ -203,6 +204,10 @@ impl Db {
         let Some(reads) = &self.shared_reads else {
             return self.conn().await;
         };
+        // Behind a pooler found out since start, as behind a declared one: no sharing.
+        if self.undeclared_pooler() {
+            return self.conn().await;
+        }
         match reads.choose(self.line.has_free_place()) {
             Choice::Join(rider) => Ok(DbConn::Postgres(PgCheckout::Shared(rider))),
             Choice::Own => self.conn().await,

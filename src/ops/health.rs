@@ -4,7 +4,8 @@
 //! takes an instance out of rotation on a 503 from `/readyz`; `/healthz` never touches the
 //! database, so a database outage does not get healthy processes restarted. The `events`
 //! check (does this instance hear task events?) reports without taking the instance out:
-//! `status` is then `degraded`, with 200.
+//! `status` is then `degraded`, with 200; so does `pooler` (`undeclared`: `DATABASE_URL`
+//! proved a transaction pooler nobody declared, see docs/NEON.md).
 
 use axum::Json;
 use axum::extract::State;
@@ -60,6 +61,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     // Whether this instance hears task events (`db::heartbeat`). Not a reason to leave
     // rotation: its API works, and its subscribers are told to resync (docs/NEON.md).
     let events = state.db.events_check();
+    // A transaction pooler nobody declared (`db::pg::undeclared`): served safely since it
+    // was found out, so not a reason to leave rotation either; named until it is declared.
+    let pooler = state.db.pooler_check();
     let ready = database == "ok" && migrations == "ok" && storage == "ok" && keys == "ok";
     let status = if ready {
         StatusCode::OK
@@ -67,10 +71,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
-        "status": match (ready, events) {
-            (false, _) => "unavailable",
-            (true, "ok") => "ready",
-            (true, _) => "degraded",
+        "status": match (ready, events, pooler) {
+            (false, _, _) => "unavailable",
+            (true, "ok", "ok") => "ready",
+            (true, _, _) => "degraded",
         },
         "checks": {
             "database": database,
@@ -78,6 +82,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             "storage": storage,
             "jwks": keys,
             "events": events,
+            "pooler": pooler,
         },
     });
     (status, Json(body)).into_response()

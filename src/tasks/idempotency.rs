@@ -46,7 +46,7 @@ impl TaskService {
         user: &AuthUser,
         once: Option<Keyed<'_, T>>,
         outcome: impl Fn(&R) -> Option<T>,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         // The turn first (SQLite): a retry with the same key waits for the first to finish,
         // and then finds its outcome, instead of finding it in flight.

@@ -126,7 +126,7 @@ impl TaskService {
     pub(super) async fn write<R>(
         &self,
         user: &AuthUser,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         let _turn = self.publisher.turn().await;
         self.write_published(user, work).await
@@ -136,7 +136,7 @@ impl TaskService {
     pub(super) async fn write_published<R>(
         &self,
         user: &AuthUser,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         let (result, events) = self
             .work

@@ -117,11 +117,11 @@ impl UnitOfWork {
     /// Runs `work` in one transaction for `viewer`: BEGIN (IMMEDIATE on SQLite), `work`, then
     /// COMMIT when it returns `Ok` or ROLLBACK when it returns `Err` (whose error is returned).
     /// A future dropped midway never leaves the transaction open in the pool: see
-    /// `db::transaction`.
+    /// `db::transaction`. `work` may run twice: see [`UnitOfWork::transaction`].
     pub(super) async fn write<R>(
         &self,
         viewer: &AuthUser,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         let _turn = self.db.turn(viewer.id()).await?;
         let outcome = self
@@ -138,21 +138,43 @@ impl UnitOfWork {
     /// says why it needs it.
     pub(super) async fn maintenance<R>(
         &self,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
         self.transaction(Acting::Owner, work).await
     }
 
+    /// One transaction running `work`. When one of its statements proved `DATABASE_URL` a
+    /// transaction pooler nobody declared (`db::pg::undeclared`), it runs once more: that
+    /// failure aborted the transaction (a named statement fails as it is prepared or bound,
+    /// before it executes), so it is rolled back with nothing committed, and the pool names
+    /// no statement since, so the second run cannot meet it again.
     async fn transaction<R>(
         &self,
         acting: Acting<'_>,
-        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
-        let mut conn = self.db.conn().await?;
-        conn.begin_write(self.db.statement_timeout(), acting)
-            .await?;
-        let outcome = work(&mut conn).await;
-        finish(&mut conn, outcome).await
+        let mut again = true;
+        loop {
+            let mut conn = self.db.conn().await?;
+            conn.begin_write(self.db.statement_timeout(), acting)
+                .await?;
+            let outcome = work.clone()(&mut conn).await;
+            // Asked whatever `work` answered: it may have swallowed the error, and a COMMIT
+            // of an aborted transaction rolls back without saying so.
+            if conn.stumbled() {
+                if let Err(rollback) = conn.rollback().await {
+                    tracing::debug!(error = %rollback, "rolling back a unit a pooler aborted");
+                }
+                if std::mem::take(&mut again) {
+                    tracing::debug!("a unit met an undeclared pooler; running it again");
+                    continue;
+                }
+                return Err(outcome.err().unwrap_or_else(|| {
+                    AppError::Unavailable("a transaction pooler aborted the transaction".into())
+                }));
+            }
+            return finish(&mut conn, outcome).await;
+        }
     }
 }
 
@@ -186,6 +208,18 @@ mod tests {
     use crate::db::{DatabaseTarget, PoolOptions};
     use crate::db_run;
 
+    /// A pool of `max_size` connections, `read_connections` of them shared by reads.
+    fn options(max_size: u32, read_connections: usize) -> PoolOptions {
+        PoolOptions {
+            max_size,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            connections_per_user: 0,
+            row_security: true,
+            read_connections,
+        }
+    }
+
     async fn insert_counter(conn: &mut DbConn, user: &str) -> AppResult<()> {
         db_run!(conn, |c| {
             diesel::insert_into(cur::table)
@@ -218,14 +252,7 @@ mod tests {
     async fn one_transaction_per_unit_even_when_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let target = DatabaseTarget::SqliteFile(dir.path().join("unit.db"));
-        let options = PoolOptions {
-            max_size: 1,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(5),
-            connections_per_user: 0,
-            row_security: true,
-            read_connections: 2,
-        };
+        let options = options(1, 2);
         let db = Db::connect(&target, &options).await.unwrap();
         db.migrate().await.unwrap();
         let work = UnitOfWork::new(db);
@@ -297,14 +324,7 @@ mod tests {
         let Some(scratch) = ScratchPg::create().await else {
             return;
         };
-        let options = PoolOptions {
-            max_size: 2,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(5),
-            connections_per_user: 0,
-            row_security: true,
-            read_connections: 2,
-        };
+        let options = options(2, 2);
         let target = DatabaseTarget::Postgres(scratch.url.clone());
         let db = Db::connect(&target, &options).await.unwrap();
         db.migrate().await.unwrap();
@@ -340,5 +360,74 @@ mod tests {
         let owner = work.maintenance(observe).await.unwrap();
         assert_eq!(owner.unfiltered, 2, "maintenance sees every user's rows");
         assert_eq!(owner.user_id, "");
+    }
+
+    /// What an undeclared transaction pooler does to a kept statement (`prepared statement
+    /// "sN" does not exist`), made here on a direct connection by `DEALLOCATE ALL` (through
+    /// PgBouncer itself: `undeclared_pooler` in tests/it). A write unit that meets it runs
+    /// again, unnamed, and commits once: its first run, aborted, committed nothing, not even
+    /// the row written before the failing statement, and its work swallowing the error does
+    /// not make the aborted transaction pass for committed. A read runs its statement again.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres_a_unit_that_meets_a_pooler_runs_again_and_commits_once() {
+        let Some(scratch) = ScratchPg::create().await else {
+            return;
+        };
+        let options = options(1, 0);
+        let target = DatabaseTarget::Postgres(scratch.url.clone());
+        let forget = async |db: &Db| {
+            let mut conn = db.conn().await.unwrap();
+            let DbConn::Postgres(pg) = &mut conn else {
+                unreachable!("PostgreSQL only")
+            };
+            diesel_async::SimpleAsyncConnection::batch_execute(&mut **pg, "DEALLOCATE ALL")
+                .await
+                .unwrap();
+        };
+
+        let db = Db::connect(&target, &options).await.unwrap();
+        db.migrate().await.unwrap();
+        let work = UnitOfWork::new(db.clone());
+        // The insert and the count are kept (named) on the pool's one connection.
+        work.maintenance(async |conn| insert_counter(conn, "kept").await)
+            .await
+            .unwrap();
+        assert_eq!(counters(&work).await, 1);
+        forget(&db).await;
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        work.maintenance(async |conn| {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            db_run!(&mut *conn, |c| diesel::sql_query(
+                "INSERT INTO task_sync_cursors (user_id, last_seq, pruned_seq) \
+                 VALUES ('before', 1, 0)"
+            )
+            .execute(c)
+            .await)?;
+            let _swallowed = insert_counter(conn, "kept statement").await;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(runs.into_inner(), 2, "it ran again");
+        assert_eq!(counters(&work).await, 3, "each row once");
+        assert_eq!(db.pooler_check(), "undeclared");
+
+        // A fresh pool (nothing found yet): the read's kept count meets it and runs again.
+        let db = Db::connect(&target, &options).await.unwrap();
+        let work = UnitOfWork::new(db.clone());
+        let visible = async || {
+            work.read_for_member("kept", async |conn| {
+                Ok(db_run!(conn, |c| cur::table
+                    .count()
+                    .get_result::<i64>(c)
+                    .await)?)
+            })
+            .await
+        };
+        assert_eq!(visible().await.unwrap(), 1);
+        forget(&db).await;
+        assert_eq!(db.pooler_check(), "ok");
+        assert_eq!(visible().await.unwrap(), 1);
+        assert_eq!(db.pooler_check(), "undeclared");
     }
 }

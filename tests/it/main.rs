@@ -65,5 +65,6 @@ mod tags;
 mod task_model;
 mod tasks;
 mod tls;
+mod undeclared_pooler;
 mod versions;
 mod wrong_answers;

@@ -157,7 +157,7 @@ async fn health_and_readiness(app: TestApp) {
     let ready = app.anonymous().get("/readyz").await;
     assert_eq!(
         ready.good(StatusCode::OK),
-        json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "storage": "ok", "jwks": "ok", "events": "ok"}})
+        json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok", "storage": "ok", "jwks": "ok", "events": "ok", "pooler": "ok"}})
     );
     assert!(
         ready
@@ -183,7 +183,7 @@ async fn not_ready_until_the_jwks_is_loaded() {
     );
     assert_eq!(
         ready.json(),
-        json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "ok", "storage": "ok", "jwks": "not_loaded", "events": "ok"}})
+        json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "ok", "storage": "ok", "jwks": "not_loaded", "events": "ok", "pooler": "ok"}})
     );
     app.anonymous().get("/healthz").await.good(StatusCode::OK);
     let metrics = app.anonymous().get("/metrics").await.text;

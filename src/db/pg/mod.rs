@@ -24,18 +24,19 @@
 //! diesel-async's.
 
 mod binds;
+mod error;
 mod row;
 mod session;
+mod undeclared;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use diesel::connection::{CacheSize, Instrumentation};
 use diesel::pg::Pg;
 use diesel::query_builder::{AsQuery, QueryFragment, QueryId};
-use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
 use diesel::{ConnectionError, ConnectionResult, QueryResult};
 use diesel_async::pooled_connection::PoolableConnection;
 use diesel_async::{
@@ -48,9 +49,12 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use tokio_postgres::Statement;
 
 use self::binds::Built;
+pub use self::error::from_postgres;
 pub use self::row::PgRow;
 use self::session::Session;
 pub use self::session::clock;
+pub use self::undeclared::Undeclared;
+use self::undeclared::proves_a_pooler;
 
 /// Most statements one connection keeps prepared; past it, new SQL runs unnamed.
 const MAX_STATEMENTS: usize = 512;
@@ -63,20 +67,24 @@ pub struct PgConn {
     /// The BEGIN batch each statement of the current read scope is wrapped in.
     reads: Option<Arc<str>>,
     transactions: AnsiTransactionManager,
+    /// Set when a statement outside a read scope (in a transaction, which it aborted) proved
+    /// an undeclared pooler: its unit of work runs again ([`PgConn::stumbled`]).
+    stumbled: AtomicBool,
     /// Mutex only to be `Sync` (pipelining shares the connection); diesel never uses it.
     instrumentation: Mutex<Option<Box<dyn Instrumentation>>>,
 }
 
 impl PgConn {
     /// A connection over `client`, whose connection task the caller drives. `unnamed`: it is
-    /// behind a transaction pooler.
-    pub fn new(client: tokio_postgres::Client, unnamed: bool) -> Self {
+    /// behind a transaction pooler; `undeclared`: its pool's proof of one nobody declared.
+    pub fn new(client: tokio_postgres::Client, unnamed: bool, undeclared: Arc<Undeclared>) -> Self {
         PgConn::over(Arc::new(Session {
             client,
             statements: Mutex::default(),
             preparing: tokio::sync::Mutex::const_new(()),
             sending: Mutex::default(),
             unnamed,
+            undeclared,
             answered: AtomicU64::new(0),
         }))
     }
@@ -86,6 +94,7 @@ impl PgConn {
             session,
             reads: None,
             transactions: AnsiTransactionManager::default(),
+            stumbled: AtomicBool::new(false),
             instrumentation: Mutex::new(None),
         }
     }
@@ -133,11 +142,51 @@ impl PgConn {
         &self,
         statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> QueryResult<T> {
+        self.scoped_raw(statement).await.map_err(from_postgres)
+    }
+
+    /// [`PgConn::scoped`] with tokio-postgres' error.
+    async fn scoped_raw<T>(
+        &self,
+        statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, tokio_postgres::Error> {
         let outcome = self.session.queued(self.reads.as_deref(), statement).await;
         if self.reads.is_some() {
             self.session.answered.store(clock(), Ordering::Relaxed);
         }
-        outcome.map_err(from_postgres)
+        outcome
+    }
+
+    /// Whether a statement since the last call proved an undeclared pooler inside a
+    /// transaction (which it aborted, so nothing of it commits): the unit must run again,
+    /// now that no statement is named (`tasks::unit`).
+    pub fn stumbled(&self) -> bool {
+        self.stumbled.swap(false, Ordering::Relaxed)
+    }
+
+    /// `Some` answer of a named statement (or of its prepare), or `None` when its failure
+    /// proved an undeclared pooler (`db::pg::undeclared`) within a read scope: the pool names
+    /// nothing from now on, and the caller runs it again unnamed at once (its transaction was
+    /// its own, ended by the COMMIT sent behind it). Outside a read scope the failure aborted
+    /// the unit's transaction: it is returned, and the unit runs again ([`PgConn::stumbled`]).
+    fn unless_pooler<T>(&self, named: Result<T, tokio_postgres::Error>) -> QueryResult<Option<T>> {
+        match named {
+            Ok(answer) => Ok(Some(answer)),
+            Err(e) if proves_a_pooler(&e) => {
+                self.session.undeclared.prove(&e);
+                if self.reads.is_some() {
+                    return Ok(None);
+                }
+                self.stumbled.store(true, Ordering::Relaxed);
+                Err(from_postgres(e))
+            }
+            Err(e) => Err(from_postgres(e)),
+        }
+    }
+
+    /// The kept statement to run `built` by, or `None` to run it unnamed.
+    async fn statement(&self, built: &Built) -> QueryResult<Option<Statement>> {
+        Ok(self.unless_pooler(self.prepared(built).await)?.flatten())
     }
 
     /// When a read on this connection last had its answer, in milliseconds of [`clock`].
@@ -147,8 +196,8 @@ impl PgConn {
 
     /// The kept statement for `built`, preparing it the first time; `None` when it runs
     /// unnamed (behind a pooler, SQL diesel will not have kept, or a full cache).
-    async fn prepared(&self, built: &Built) -> QueryResult<Option<Statement>> {
-        if self.session.unnamed || !built.cacheable {
+    async fn prepared(&self, built: &Built) -> Result<Option<Statement>, tokio_postgres::Error> {
+        if self.session.names_nothing() || !built.cacheable {
             return Ok(None);
         }
         if let Some(kept) = self.kept(built) {
@@ -165,8 +214,7 @@ impl PgConn {
         let statement = self
             .session
             .queued(None, self.session.client.prepare_typed(&built.sql, &types))
-            .await
-            .map_err(from_postgres)?;
+            .await?;
         self.statements()
             .insert(built.sql.clone(), statement.clone());
         Ok(Some(statement))
@@ -192,23 +240,19 @@ impl PgConn {
     fn load_built(&self, built: QueryResult<Built>) -> BoxFuture<'_, QueryResult<Rows>> {
         async move {
             let built = built?;
-            let statement = self.prepared(&built).await?;
-            let rows = match &statement {
-                Some(statement) => {
-                    self.scoped(
-                        self.session
-                            .client
-                            .query_raw(statement, built.params.iter()),
-                    )
-                    .await?
-                }
+            let client = &self.session.client;
+            let named = match self.statement(&built).await? {
+                Some(statement) => self.unless_pooler(
+                    self.scoped_raw(client.query_raw(&statement, built.params.iter()))
+                        .await,
+                )?,
+                None => None,
+            };
+            let rows = match named {
+                Some(rows) => rows,
                 None => {
-                    self.scoped(
-                        self.session
-                            .client
-                            .query_typed_raw(&built.sql, built.typed()),
-                    )
-                    .await?
+                    self.scoped(client.query_typed_raw(&built.sql, built.typed()))
+                        .await?
                 }
             };
             Ok(rows.map_err(from_postgres).map_ok(PgRow::new).boxed())
@@ -219,22 +263,22 @@ impl PgConn {
     fn execute_built(&self, built: QueryResult<Built>) -> BoxFuture<'_, QueryResult<usize>> {
         async move {
             let built = built?;
-            let statement = self.prepared(&built).await?;
-            let count = match &statement {
-                Some(statement) => {
-                    self.scoped(
-                        self.session
-                            .client
-                            .execute_raw(statement, built.params.iter()),
-                    )
-                    .await?
-                }
+            let client = &self.session.client;
+            let named = match self.statement(&built).await? {
+                Some(statement) => self.unless_pooler(
+                    self.scoped_raw(client.execute_raw(&statement, built.params.iter()))
+                        .await,
+                )?,
+                None => None,
+            };
+            let count = match named {
+                Some(count) => count,
                 None => {
                     let typed: Vec<_> = built
                         .typed()
                         .map(|(p, t)| (p as &(dyn tokio_postgres::types::ToSql + Sync), t))
                         .collect();
-                    self.scoped(self.session.client.execute_typed(&built.sql, &typed))
+                    self.scoped(client.execute_typed(&built.sql, &typed))
                         .await?
                 }
             };
@@ -323,7 +367,7 @@ impl AsyncConnection for PgConn {
             .await
             .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
         tokio::spawn(connection);
-        Ok(PgConn::new(client, false))
+        Ok(PgConn::new(client, false, Arc::default()))
     }
 
     fn transaction_state(&mut self) -> &mut AnsiTransactionManager {
@@ -350,67 +394,5 @@ impl AsyncConnection for PgConn {
 impl PoolableConnection for PgConn {
     fn is_broken(&mut self) -> bool {
         AnsiTransactionManager::is_broken_transaction_manager(self) || self.is_closed()
-    }
-}
-
-/// A tokio-postgres error as diesel's, with the kinds `db::failure` and diesel's transaction
-/// manager read (as diesel-async maps them).
-pub fn from_postgres(error: tokio_postgres::Error) -> diesel::result::Error {
-    use tokio_postgres::error::SqlState;
-    let Some(db) = error.as_db_error().cloned() else {
-        return diesel::result::Error::DatabaseError(
-            DatabaseErrorKind::UnableToSendCommand,
-            Box::new(error.to_string()),
-        );
-    };
-    let kind = match *db.code() {
-        SqlState::UNIQUE_VIOLATION => DatabaseErrorKind::UniqueViolation,
-        SqlState::FOREIGN_KEY_VIOLATION => DatabaseErrorKind::ForeignKeyViolation,
-        SqlState::RESTRICT_VIOLATION => DatabaseErrorKind::RestrictViolation,
-        SqlState::EXCLUSION_VIOLATION => DatabaseErrorKind::ExclusionViolation,
-        SqlState::T_R_SERIALIZATION_FAILURE => DatabaseErrorKind::SerializationFailure,
-        SqlState::READ_ONLY_SQL_TRANSACTION => DatabaseErrorKind::ReadOnlyTransaction,
-        SqlState::NOT_NULL_VIOLATION => DatabaseErrorKind::NotNullViolation,
-        SqlState::CHECK_VIOLATION => DatabaseErrorKind::CheckViolation,
-        _ => DatabaseErrorKind::Unknown,
-    };
-    diesel::result::Error::DatabaseError(kind, Box::new(DbError(db)))
-}
-
-/// PostgreSQL's error, as diesel shows it.
-struct DbError(tokio_postgres::error::DbError);
-
-impl DatabaseErrorInformation for DbError {
-    fn message(&self) -> &str {
-        self.0.message()
-    }
-
-    fn details(&self) -> Option<&str> {
-        self.0.detail()
-    }
-
-    fn hint(&self) -> Option<&str> {
-        self.0.hint()
-    }
-
-    fn table_name(&self) -> Option<&str> {
-        self.0.table()
-    }
-
-    fn column_name(&self) -> Option<&str> {
-        self.0.column()
-    }
-
-    fn constraint_name(&self) -> Option<&str> {
-        self.0.constraint()
-    }
-
-    fn statement_position(&self) -> Option<i32> {
-        use tokio_postgres::error::ErrorPosition;
-        match self.0.position()? {
-            ErrorPosition::Original(position) | ErrorPosition::Internal { position, .. } => {
-                i32::try_from(*position).ok()
-            }
-        }
     }
 }

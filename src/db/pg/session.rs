@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use futures::FutureExt;
 use tokio_postgres::Statement;
+
+use super::undeclared::Undeclared;
 
 /// One connection's socket and statements, shared by its views.
 pub(super) struct Session {
@@ -24,6 +26,9 @@ pub(super) struct Session {
     pub(super) sending: Mutex<()>,
     /// Behind a transaction pooler: no statement is named.
     pub(super) unnamed: bool,
+    /// Whether the pool's `DATABASE_URL` proved a pooler nobody declared: no statement is
+    /// named from then on either.
+    pub(super) undeclared: Arc<Undeclared>,
     /// When a statement of a read scope last had its answer ([`clock`]).
     pub(super) answered: AtomicU64,
 }
@@ -36,6 +41,11 @@ pub fn clock() -> u64 {
 }
 
 impl Session {
+    /// Whether statements run unnamed: behind a pooler, declared or found out.
+    pub(super) fn names_nothing(&self) -> bool {
+        self.unnamed || self.undeclared.found()
+    }
+
     /// Queues `sql` (a simple-protocol batch) without waiting for its answer: tokio-postgres
     /// sends a request on its future's first poll, and its connection task reads and drops
     /// the answer of a request whose future is gone. `Err` only when it could not be sent.
