@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::pending::Reference;
 use super::{TaskEvent, TaskEventKind};
 use crate::tasks::list_model::{List, ListRow};
-use crate::tasks::model::{Task, TaskRow};
+use crate::tasks::model::TaskRow;
 
 /// What a payload is about.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -110,7 +110,7 @@ fn event(wire: &Wire, kind: Kind) -> Option<TaskEvent> {
     Some(match wire.entity {
         Entity::Task => {
             let task = match row {
-                Some(json) => Some(Task::from(parse::<TaskRow>(json)?)),
+                Some(json) => Some(parse::<TaskRow>(json)?.readable()?),
                 None => None,
             };
             let kind = match kind {
@@ -122,7 +122,9 @@ fn event(wire: &Wire, kind: Kind) -> Option<TaskEvent> {
         }
         Entity::List => {
             let list = match row {
-                Some(json) => Some(List::from(parse::<ListRow>(json)?)),
+                Some(json) => Some(List::from(
+                    parse::<ListRow>(json).filter(ListRow::readable)?,
+                )),
                 None => None,
             };
             let kind = match kind {
