@@ -106,4 +106,25 @@ mod tests {
         assert!(!read(r#""2026-02-30T10:00:00+00:00""#).readable());
         assert!(read(r#""2026-11-24T10:00:00+01:00""#).readable());
     }
+
+    #[test]
+    fn sqlite_text_chrono_cannot_read_is_unreadable_not_an_error() {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        let mut conn = SqliteConnection::establish(":memory:").expect("sqlite");
+        let mut read = |text: &str| -> Stamp {
+            diesel::select(diesel::dsl::sql::<Timestamp>("").bind::<Text, _>(text))
+                .get_result(&mut conn)
+                .expect("a stamp")
+        };
+        for text in [
+            "2026-02-30 10:00:00",
+            "2026-11-24 24:00:00",
+            "infinity",
+            "x",
+        ] {
+            assert!(!read(text).readable(), "{text}");
+        }
+        assert!(read("2026-11-24 10:00:00.123456").readable());
+    }
 }

@@ -24,6 +24,7 @@ use crate::sharing::{share, task_in};
 backend_cases!(
     unreadable_times_are_refused_by_the_database,
     a_row_that_cannot_be_read_is_left_out_and_logged,
+    the_migration_mends_existing_rows,
 );
 
 /// Each table's timestamps: another program's `infinity` (and on SQLite text that is no
@@ -227,6 +228,81 @@ async fn a_row_that_cannot_be_read_is_left_out_and_logged(backend: Backend) {
         });
         assert!(logged, "no warning for task {id}'s {column}:\n{logs}");
     }
+}
+
+/// Migration 000069 over rows written before it: undone (its `down.sql`), the bad rows
+/// written, then its `up.sql` run again, as on a database that had them. Unreadable times are
+/// mended (null, or the row's other time), the owner's membership goes, a task in another
+/// owner's list goes back to its owner's inbox, and every read and write answers again.
+async fn the_migration_mends_existing_rows(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let (alice, bob) = (db.app.user("alice"), db.app.user("bob"));
+    let list = id_of(&create_list(&alice, "Shared").await);
+    share(&alice, list, "bob", "editor").await;
+    let task = id_of(&task_in(&alice, list, "milk").await);
+    let stray = id_of(&bob.create_task("bob's").await);
+    let [down, up] = match backend {
+        Backend::Postgres => [
+            include_str!("../../migrations/postgres/2026-11-26-000069_readable_rows/down.sql"),
+            include_str!("../../migrations/postgres/2026-11-26-000069_readable_rows/up.sql"),
+        ],
+        Backend::Sqlite => [
+            include_str!("../../migrations/sqlite/2026-11-26-000069_readable_rows/down.sql"),
+            include_str!("../../migrations/sqlite/2026-11-26-000069_readable_rows/up.sql"),
+        ],
+    };
+    db.other_writer(down).await;
+    let (never, garbage) = match backend {
+        Backend::Postgres => ("infinity", "-infinity"),
+        Backend::Sqlite => ("infinity", "2026-02-30 10:00:00"),
+    };
+    db.other_writer(&format!(
+        "UPDATE tasks SET due_date = '{never}', created_at = '{garbage}' WHERE id = {task};
+         INSERT INTO list_members (list_id, user_id, role, added_at)
+         VALUES ({list}, 'alice', 'editor', '2026-11-24 10:00:00');
+         UPDATE tasks SET list_id = {list} WHERE id = {stray}"
+    ))
+    .await;
+    db.other_writer(up).await;
+    let mended = alice
+        .get(&alice.tasks_path(&format!("/{task}")))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(mended["due_date"], Value::Null, "{mended}");
+    assert_eq!(mended["created_at"], mended["updated_at"], "{mended}");
+    let strays = bob
+        .get(&bob.tasks_path(&format!("/{stray}")))
+        .await
+        .good(StatusCode::OK);
+    assert_eq!(strays["list_id"], Value::Null, "{strays}");
+    let members = alice
+        .get(&format!("/api/alice/lists/{list}/members"))
+        .await
+        .good(StatusCode::OK);
+    let roles: Vec<(&Value, &Value)> = members
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| (&m["user_id"], &m["role"]))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (&json!("alice"), &json!("owner")),
+            (&json!("bob"), &json!("editor"))
+        ]
+    );
+    for (user, expect) in [(&alice, vec![task]), (&bob, vec![task, stray])] {
+        let tasks = user.get(&user.tasks_path("")).await.good(StatusCode::OK);
+        assert_eq!(ids_of(&tasks), expect, "{}: {tasks}", user.user);
+    }
+    let path = alice.tasks_path(&format!("/{task}"));
+    alice
+        .put(&path, json!({"title": "oat milk"}))
+        .await
+        .good(StatusCode::OK);
 }
 
 /// A client of the real binary with real tokens.
