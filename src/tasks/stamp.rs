@@ -36,6 +36,20 @@ impl Stamp {
         self.0
     }
 
+    /// [`Stamp::read`] for a row known by a text key.
+    pub(crate) fn read_as(self, table: &str, key: &str, column: &str) -> Option<NaiveDateTime> {
+        if self.0.is_none() {
+            tracing::warn!(
+                table,
+                key,
+                column,
+                "a row's timestamp cannot be read (written by another program?): answered as \
+                 null, or the row skipped if the column is required"
+            );
+        }
+        self.0
+    }
+
     /// Whether the stored value decoded.
     pub(crate) fn readable(self) -> bool {
         self.0.is_some()

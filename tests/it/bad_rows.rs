@@ -141,12 +141,16 @@ async fn a_row_that_cannot_be_read_is_left_out_and_logged(backend: Backend) {
     .await;
     let mut ids = Vec::new();
     for title in ["fine", "no due date", "no creation"] {
-        let body = json!({"title": title, "list_id": list, "due_date": "2026-12-01T10:00:00Z"});
+        let due = "2026-12-01T10:00:00Z";
+        let body = json!({"title": title, "list_id": list, "due_date": due, "tags": ["x"]});
         ids.push(id_of(
             &http.send("alice", "POST", "/api/alice/tasks", body).await,
         ));
     }
     let (fine, no_due, no_creation) = (ids[0], ids[1], ids[2]);
+    let carol = json!({"user_id": "carol", "role": "viewer"});
+    let members = format!("/api/alice/lists/{list}/members");
+    http.send("alice", "POST", &members, carol).await;
     let before = http.get("bob", "/api/bob/tasks/changes").await["cursor"].clone();
     let before = before.as_str().expect("a cursor").to_owned();
     let sql = match backend {
@@ -156,12 +160,18 @@ async fn a_row_that_cannot_be_read_is_left_out_and_logged(backend: Backend) {
              ALTER TABLE task_lists DROP CONSTRAINT task_lists_updated_at_readable;
              UPDATE tasks SET due_date = 'infinity' WHERE id = {no_due};
              UPDATE tasks SET created_at = '-infinity' WHERE id = {no_creation};
-             UPDATE task_lists SET updated_at = 'infinity' WHERE id = {broken_list}"
+             UPDATE task_lists SET updated_at = 'infinity' WHERE id = {broken_list};
+             ALTER TABLE list_members DROP CONSTRAINT list_members_added_at_readable;
+             ALTER TABLE task_tags DROP CONSTRAINT task_tags_changed_at_readable;
+             UPDATE list_members SET added_at = 'infinity' WHERE user_id = 'carol';
+             UPDATE task_tags SET changed_at = 'infinity' WHERE task_id = {fine}"
         ),
         Backend::Sqlite => format!(
             "UPDATE tasks SET due_date = '2026-12-01 10:00:00 ' WHERE id = {no_due};
              UPDATE tasks SET created_at = '2026-11-24 24:00:00' WHERE id = {no_creation};
-             UPDATE task_lists SET updated_at = '2026-11-24 10:00:00 ' WHERE id = {broken_list}"
+             UPDATE task_lists SET updated_at = '2026-11-24 10:00:00 ' WHERE id = {broken_list};
+             UPDATE list_members SET added_at = '2026-11-24 24:00:00' WHERE user_id = 'carol';
+             UPDATE task_tags SET changed_at = '2999-11-24 24:00:00' WHERE task_id = {fine}"
         ),
     };
     write_as_other(backend, &url, &sql)
@@ -210,6 +220,18 @@ async fn a_row_that_cannot_be_read_is_left_out_and_logged(backend: Backend) {
         assert_eq!(listed, vec![fine, no_due, after], "{user}: {answer}");
         let lists = http.get(user, &format!("/api/{user}/lists")).await;
         assert_eq!(ids_of(&lists), vec![list], "{user}: {lists}");
+        // A member whose time is unreadable is left out; a tag's newest time is not needed.
+        let listed = http
+            .get(user, &format!("/api/{user}/lists/{list}/members"))
+            .await;
+        let listed: Vec<&Value> = listed
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| &m["user_id"])
+            .collect();
+        assert_eq!(listed, [&json!("alice"), &json!("bob")], "{user}");
+        http.get(user, &format!("/api/{user}/tags")).await;
         let replay = http.replay(user, after).await;
         let mut replayed: Vec<i64> = replay
             .iter()
