@@ -24,23 +24,25 @@ pub(crate) struct Stamp(Option<NaiveDateTime>);
 impl Stamp {
     /// The time, or `None` (logged with the row and column) when it does not decode.
     pub(crate) fn read(self, table: &str, id: i64, column: &str) -> Option<NaiveDateTime> {
-        if self.0.is_none() {
-            tracing::warn!(
-                table,
-                id,
-                column,
-                "a row's timestamp cannot be read (written by another program?): answered as \
-                 null, or the row skipped if the column is required"
-            );
-        }
-        self.0
+        self.logged(table, Some(id), None, column)
     }
 
     /// [`Stamp::read`] for a row known by a text key.
     pub(crate) fn read_as(self, table: &str, key: &str, column: &str) -> Option<NaiveDateTime> {
+        self.logged(table, None, Some(key), column)
+    }
+
+    fn logged(
+        self,
+        table: &str,
+        id: Option<i64>,
+        key: Option<&str>,
+        column: &str,
+    ) -> Option<NaiveDateTime> {
         if self.0.is_none() {
             tracing::warn!(
                 table,
+                id,
                 key,
                 column,
                 "a row's timestamp cannot be read (written by another program?): answered as \
