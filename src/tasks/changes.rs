@@ -13,7 +13,7 @@ use super::events::TaskEventKind::{
     Created, Deleted, ListCreated, ListDeleted, ListUpdated, Updated,
 };
 use super::list_model::List;
-use super::model::Task;
+use super::model::{Task, TaskRow};
 use super::store::{self, Entity};
 use super::visibility;
 use crate::auth::AuthUser;
@@ -97,12 +97,11 @@ pub(super) async fn changes_page(
             }
         };
     }
+    // An unreadable row (issue 40) is left out like a missing one (logged).
     let mut tasks: HashMap<i64, Task> = task_rows
         .into_iter()
-        .map(|row| {
-            let task = Task::from(row);
-            (task.id, task)
-        })
+        .filter_map(TaskRow::readable)
+        .map(|task| (task.id, task))
         .collect();
     let mut lists: HashMap<i64, List> = list_rows
         .into_iter()

@@ -10,12 +10,13 @@
 // A `FieldError` is large, but validation failures are the cold path (as in `rules`).
 #![allow(clippy::result_large_err)]
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::rules::check_no_nul;
 use super::sharing::Role;
+use super::stamp::Stamp;
 use super::task::Precondition;
 use crate::db::schema::task_lists;
 use crate::error::{AppError, AppResult, FieldError};
@@ -139,10 +140,8 @@ pub(crate) struct ListRow {
     color: Option<String>,
     pub(super) position: String,
     version: i64,
-    #[serde(deserialize_with = "super::model::row_time")]
-    created_at: NaiveDateTime,
-    #[serde(deserialize_with = "super::model::row_time")]
-    updated_at: NaiveDateTime,
+    created_at: Stamp,
+    updated_at: Stamp,
 }
 
 impl ListRow {
@@ -150,10 +149,25 @@ impl ListRow {
     pub(crate) fn owner(&self) -> &str {
         &self.user_id
     }
+
+    /// Whether its timestamps decode (issue 40: else another program's row, logged with its
+    /// id by `tasks::stamp`); a read answers without a list that does not.
+    pub(crate) fn readable(&self) -> bool {
+        let id = self.id;
+        let created = self
+            .created_at
+            .read("task_lists", id, "created_at")
+            .is_some();
+        self.updated_at
+            .read("task_lists", id, "updated_at")
+            .is_some()
+            && created
+    }
 }
 
 impl From<ListRow> for List {
     fn from(row: ListRow) -> Self {
+        let (created_at, updated_at) = Stamp::required(row.created_at, row.updated_at);
         List {
             id: row.id,
             user_id: row.user_id,
@@ -162,8 +176,8 @@ impl From<ListRow> for List {
             color: row.color.as_deref().and_then(ListColor::parse),
             position: row.position,
             version: row.version,
-            created_at: row.created_at.and_utc(),
-            updated_at: row.updated_at.and_utc(),
+            created_at,
+            updated_at,
             role: Role::Owner,
         }
     }

@@ -31,6 +31,7 @@ mod rules;
 mod series;
 pub mod service;
 pub mod sharing;
+mod stamp;
 mod stats;
 mod store;
 pub mod sync;

@@ -12,6 +12,7 @@ pub(crate) use super::rules::{
     search_needle, title_key, validate_assignee_id, validate_description, validate_due_date,
     validate_search, validate_title,
 };
+use super::stamp::Stamp;
 use super::tag_rules::validate_tags;
 use crate::db::schema::tasks;
 use crate::error::{AppError, AppResult};
@@ -29,16 +30,12 @@ pub(crate) struct TaskRow {
     title: String,
     description: Option<String>,
     completed: bool,
-    #[serde(deserialize_with = "row_time")]
-    created_at: NaiveDateTime,
-    #[serde(deserialize_with = "row_time")]
-    updated_at: NaiveDateTime,
+    created_at: Stamp,
+    updated_at: Stamp,
     priority: i16,
     category: String,
-    #[serde(deserialize_with = "row_time_or_null")]
-    due_date: Option<NaiveDateTime>,
-    #[serde(deserialize_with = "row_time_or_null")]
-    completed_at: Option<NaiveDateTime>,
+    due_date: Option<Stamp>,
+    completed_at: Option<Stamp>,
     version: i64,
     list_id: Option<i64>,
     parent_id: Option<i64>,
@@ -47,8 +44,7 @@ pub(crate) struct TaskRow {
     recurrence: Option<String>,
     time_zone: String,
     /// The due date the series began with (`tasks::series`).
-    #[serde(deserialize_with = "row_time_or_null")]
-    pub(super) recurrence_start: Option<NaiveDateTime>,
+    pub(super) recurrence_start: Option<Stamp>,
     /// Who created it (issue 29; NULL: another program's row, or from before).
     #[serde(default)]
     created_by: Option<String>,
@@ -57,41 +53,60 @@ pub(crate) struct TaskRow {
     assignee_id: Option<String>,
 }
 
-/// A `timestamptz` as PostgreSQL's `to_jsonb` spells it (RFC 3339 with the session's offset),
-/// in UTC without zone as the row has it.
-pub(crate) fn row_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
-    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-    DateTime::parse_from_rfc3339(&text)
-        .map(|at| at.naive_utc())
-        .map_err(serde::de::Error::custom)
+impl TaskRow {
+    /// The series' first due date (`tasks::series`); unreadable: none (logged).
+    pub(super) fn series_start(&self) -> Option<NaiveDateTime> {
+        let start = self.recurrence_start?;
+        start.read("tasks", self.id, "recurrence_start")
+    }
+
+    /// As a task, unless a required timestamp is unreadable (issue 40: another program's
+    /// row): then `None`, logged with its id, so that a read answers without it rather than
+    /// failing for every row. Reads take rows this way; a write's answer (a row it could
+    /// find, so it was readable, or one it just set `updated_at` on) takes `Task::from`.
+    pub(crate) fn readable(self) -> Option<Task> {
+        let (id, created, updated) = (self.id, self.created_at, self.updated_at);
+        let created = created.read("tasks", id, "created_at").is_some();
+        let updated = updated.read("tasks", id, "updated_at").is_some();
+        (created && updated).then(|| Task::from(self))
+    }
+
+    /// Whether every timestamp decoded: a page's cursor is taken from such a row only, as an
+    /// unreadable value does not sort where its answer (null) would.
+    pub(crate) fn intact(&self) -> bool {
+        [self.due_date, self.completed_at, self.recurrence_start]
+            .iter()
+            .all(|s| s.is_none_or(Stamp::readable))
+            && self.created_at.readable()
+            && self.updated_at.readable()
+    }
 }
 
-/// [`row_time`] of a nullable column.
-pub(crate) fn row_time_or_null<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<NaiveDateTime>, D::Error> {
-    #[derive(serde::Deserialize)]
-    struct Time(#[serde(deserialize_with = "row_time")] NaiveDateTime);
-    let time = <Option<Time> as serde::Deserialize>::deserialize(d)?;
-    Ok(time.map(|Time(at)| at))
+/// Rows as tasks, without those [`TaskRow::readable`] refuses.
+pub(crate) fn readable_tasks(rows: Vec<TaskRow>) -> Vec<Task> {
+    rows.into_iter().filter_map(TaskRow::readable).collect()
 }
 
 impl From<TaskRow> for Task {
     fn from(row: TaskRow) -> Self {
+        let id = row.id;
+        let (created_at, updated_at) = Stamp::required(row.created_at, row.updated_at);
+        // A nullable time another program left unreadable is answered as null (logged).
+        let stamp = |at: Option<Stamp>, column| Some(at?.read("tasks", id, column)?.and_utc());
         Task {
             id: row.id,
             user_id: row.user_id,
             title: row.title,
             description: row.description,
             completed: row.completed,
-            created_at: row.created_at.and_utc(),
-            updated_at: row.updated_at.and_utc(),
+            created_at,
+            updated_at,
             // The columns' CHECK constraints admit only known values; anything else would be
             // a row written behind the application's back, shown as the default.
             priority: Priority::from_rank(row.priority).unwrap_or_default(),
             category: Category::parse(&row.category).unwrap_or_default(),
-            due_date: row.due_date.map(|d| d.and_utc()),
-            completed_at: row.completed_at.map(|d| d.and_utc()),
+            due_date: stamp(row.due_date, "due_date"),
+            completed_at: stamp(row.completed_at, "completed_at"),
             version: row.version,
             list_id: row.list_id,
             parent_id: row.parent_id,

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::list_model::List;
-use super::model::{ListFilter, ListQuery, Task};
+use super::model::{ListFilter, ListQuery, Task, TaskRow};
 use super::service::TaskService;
 use super::sharing::Member;
 use super::store;
@@ -78,7 +78,8 @@ impl TaskService {
         let mut found = NestedFound {
             tasks: tasks
                 .into_iter()
-                .map(|row| (row.id, Task::from(row)))
+                .filter_map(TaskRow::readable)
+                .map(|task| (task.id, task))
                 .collect(),
             children: ask.children_of.iter().map(|p| (*p, Vec::new())).collect(),
             lists: lists
@@ -104,7 +105,7 @@ impl TaskService {
         for ((_, lists), rows) in ask.tasks_of_lists.iter().zip(in_lists) {
             let mut by_list: HashMap<i64, Vec<Task>> =
                 lists.iter().map(|l| (*l, Vec::new())).collect();
-            for task in rows.into_iter().map(Task::from) {
+            for task in rows.into_iter().filter_map(TaskRow::readable) {
                 if let Some(tasks) = task.list_id.and_then(|l| by_list.get_mut(&l)) {
                     tasks.push(task);
                 }
@@ -112,7 +113,7 @@ impl TaskService {
             found.tasks_of_lists.push(by_list);
         }
         // In manual order already (`subtasks_of`).
-        for task in children.into_iter().map(Task::from) {
+        for task in children.into_iter().filter_map(TaskRow::readable) {
             if let Some(siblings) = task.parent_id.and_then(|p| found.children.get_mut(&p)) {
                 siblings.push(task);
             }

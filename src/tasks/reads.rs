@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use futures::{Stream, stream};
 
-use super::model::{ListQuery, Task, validate_search};
+use super::model::{ListQuery, Task, TaskRow, readable_tasks, validate_search};
 use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
 use super::service::{TaskService, now_micros};
 use super::store;
@@ -26,11 +26,14 @@ pub fn check_query(query: &ListQuery) -> AppResult<()> {
 }
 
 /// Where the page after a full `page` of a streamed list starts (`None`: it was the last).
-fn next_cursor(page: &[Task], query: &ListQuery) -> Option<Cursor> {
-    let last = page
-        .last()
-        .filter(|_| page.len() as i64 >= STREAM_PAGE_SIZE)?;
-    Some(Cursor::after(last, query))
+fn next_cursor(page: &[TaskRow], query: &ListQuery) -> Option<Cursor> {
+    if (page.len() as i64) < STREAM_PAGE_SIZE {
+        return None;
+    }
+    // After the last row whose values sort where their answer does (issue 40: an unreadable
+    // time is answered as null but sorted as stored); the next page reads the rest again.
+    let last = page.iter().rev().find(|row| row.intact())?;
+    Some(Cursor::after(&Task::from(last.clone()), query))
 }
 
 /// The list and the parent a request filters by, if any, are the viewer's: a 404
@@ -64,7 +67,7 @@ impl TaskService {
                 Ok(store::find_seen(conn, user, id).await?)
             })
             .await?
-            .map(Task::from)
+            .and_then(TaskRow::readable)
             .ok_or(AppError::NotFound)
     }
 
@@ -81,7 +84,7 @@ impl TaskService {
                 .await
             })
             .await?;
-        Ok(rows.into_iter().map(Task::from).collect())
+        Ok(readable_tasks(rows))
     }
 
     /// The user's tasks, filtered and sorted, as [`list`](Self::list) gives them, read
@@ -100,8 +103,8 @@ impl TaskService {
         check_query(query)?;
         // One `now` for every page: the `overdue` filter means the same on each.
         let now = now_micros();
-        let first = self.list_after(user, query, None, now).await?;
-        let Some(after) = next_cursor(&first, query) else {
+        let (first, next) = self.list_after(user, query, None, now).await?;
+        let Some(after) = next else {
             return Ok((first, None));
         };
         let (service, user, query) = (self.clone(), user.clone(), query.clone());
@@ -109,11 +112,8 @@ impl TaskService {
             let (service, user, query) = (service.clone(), user.clone(), query.clone());
             async move {
                 match service.list_after(&user, &query, Some(after?), now).await {
-                    Ok(page) if page.is_empty() => None,
-                    Ok(page) => {
-                        let next = next_cursor(&page, &query);
-                        Some((Ok(page), next))
-                    }
+                    Ok((page, None)) if page.is_empty() => None,
+                    Ok((page, next)) => Some((Ok(page), next)),
                     Err(error) => Some((Err(error), None)),
                 }
             }
@@ -121,14 +121,15 @@ impl TaskService {
         Ok((first, Some(rest)))
     }
 
-    /// One page of [`STREAM_PAGE_SIZE`] tasks after `after`.
+    /// One page of [`STREAM_PAGE_SIZE`] tasks after `after`, and the cursor after it when it
+    /// was full.
     async fn list_after(
         &self,
         user: &AuthUser,
         query: &ListQuery,
         after: Option<Cursor>,
         now: NaiveDateTime,
-    ) -> AppResult<Vec<Task>> {
+    ) -> AppResult<(Vec<Task>, Option<Cursor>)> {
         let page = PageRequest {
             limit: STREAM_PAGE_SIZE,
             after,
@@ -148,7 +149,8 @@ impl TaskService {
                 .await
             })
             .await?;
-        Ok(rows.into_iter().map(Task::from).collect())
+        let next = next_cursor(&rows, query);
+        Ok((readable_tasks(rows), next))
     }
 
     /// One page of the user's tasks, filtered and sorted, with the total over all pages.
@@ -183,7 +185,7 @@ impl TaskService {
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         Ok(Page {
-            tasks: rows.into_iter().map(Task::from).collect(),
+            tasks: readable_tasks(rows),
             has_next,
             total,
         })

@@ -32,7 +32,7 @@ fn next(
 /// Where completing this row's current occurrence moves its due date: `Some` for a pending
 /// repeating task with an occurrence left, `None` when completing it completes it for good.
 fn advance_of(row: &TaskRow) -> Option<NaiveDateTime> {
-    let start = row.recurrence_start;
+    let start = row.series_start();
     let task = Task::from(row.clone());
     let due = task.due_date.filter(|_| !task.completed)?;
     let start = start.unwrap_or(due.naive_utc());
@@ -85,7 +85,7 @@ pub(super) fn for_update(row: Option<&TaskRow>, patch: &TaskPatch) -> AppResult<
 
 /// [`for_update`] once the row is read.
 fn plan(row: &TaskRow, patch: &TaskPatch) -> AppResult<SeriesWrite> {
-    let old_start = row.recurrence_start;
+    let old_start = row.series_start();
     let task = Task::from(row.clone());
     let mut recurrence = patch.recurrence.clone().unwrap_or(task.recurrence.clone());
     let due = patch.due_date.unwrap_or(task.due_date).map(micros);

@@ -12,7 +12,7 @@ use futures::{Stream, StreamExt, stream};
 use super::changes::{Reader, changes_page};
 use super::events::{TaskEvent, TaskEventKind};
 use super::list_model::List;
-use super::model::{ListQuery, Task};
+use super::model::{ListQuery, Task, TaskRow};
 use super::page::STREAM_PAGE_SIZE;
 use super::service::{TaskService, now_micros};
 use super::store;
@@ -116,18 +116,20 @@ impl TaskService {
                         })
                         .await?;
                     let kind = TaskEventKind::ListCreated;
-                    let events = lists
-                        .into_iter()
-                        .map(|row| {
-                            let list = List::from(row);
-                            TaskEvent::list_change(user.id(), kind, list.id, Some(list), last)
-                        })
-                        .chain(all.into_iter().rev().map(|row| {
-                            let task = Task::from(row);
-                            let kind = TaskEventKind::Created;
-                            TaskEvent::change(user.id(), kind, task.id, Some(task), last)
-                        }))
-                        .collect();
+                    let events =
+                        lists
+                            .into_iter()
+                            .map(|row| {
+                                let list = List::from(row);
+                                TaskEvent::list_change(user.id(), kind, list.id, Some(list), last)
+                            })
+                            .chain(all.into_iter().rev().filter_map(TaskRow::readable).map(
+                                |task| {
+                                    let kind = TaskEventKind::Created;
+                                    TaskEvent::change(user.id(), kind, task.id, Some(task), last)
+                                },
+                            ))
+                            .collect();
                     return Ok(TaskChangeSet {
                         events,
                         cursor: last,

@@ -102,6 +102,8 @@ impl TaskService {
         // Per key: the total, and the spelling written last (ties: the greater spelling).
         let mut tags: Vec<(String, TagCount, Option<chrono::NaiveDateTime>)> = Vec::new();
         for (key, name, count, at) in rows {
+            // Unreadable (another program's row, issue 40): the oldest spelling (logged).
+            let at = at.and_then(|at| at.read_as("task_tags", &key, "changed_at"));
             match tags.iter_mut().find(|(k, _, _)| *k == key) {
                 Some((_, tag, newest)) => {
                     tag.count += count;

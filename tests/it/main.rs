@@ -13,6 +13,7 @@ mod common;
 
 mod assignees;
 mod auth;
+mod bad_rows;
 mod better_auth;
 mod cli;
 mod concurrency;
@@ -35,6 +36,7 @@ mod invite_upkeep;
 mod invites;
 mod isolation;
 mod list_events;
+mod list_owner_rows;
 mod list_tasks;
 mod list_writes;
 mod lists;

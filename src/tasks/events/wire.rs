@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::pending::Reference;
 use super::{TaskEvent, TaskEventKind};
 use crate::tasks::list_model::{List, ListRow};
-use crate::tasks::model::{Task, TaskRow};
+use crate::tasks::model::TaskRow;
 
 /// What a payload is about.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -110,7 +110,7 @@ fn event(wire: &Wire, kind: Kind) -> Option<TaskEvent> {
     Some(match wire.entity {
         Entity::Task => {
             let task = match row {
-                Some(json) => Some(Task::from(parse::<TaskRow>(json)?)),
+                Some(json) => Some(parse::<TaskRow>(json)?.readable()?),
                 None => None,
             };
             let kind = match kind {
@@ -122,7 +122,9 @@ fn event(wire: &Wire, kind: Kind) -> Option<TaskEvent> {
         }
         Entity::List => {
             let list = match row {
-                Some(json) => Some(List::from(parse::<ListRow>(json)?)),
+                Some(json) => Some(List::from(
+                    parse::<ListRow>(json).filter(ListRow::readable)?,
+                )),
                 None => None,
             };
             let kind = match kind {
@@ -200,5 +202,24 @@ mod tests {
             Some(Received::ResyncAll)
         ));
         assert!(decode("not json").is_none());
+    }
+
+    /// A row another program wrote with times the server cannot read (issue 40): an
+    /// infinite due date is sent as null; an infinite creation time sends the listener to
+    /// the journal (whose read leaves the row out) rather than dropping the event silently.
+    #[test]
+    fn an_unreadable_time_in_a_payload_is_null_or_read_again() {
+        let row = |due: &str, created: &str| {
+            format!(
+                r#"{{"e": "task", "i": 4, "k": "updated", "s": 3, "u": "bob", "w": {{"id": 4, "tags": "[]", "title": "x", "list_id": null, "user_id": "bob", "version": 2, "category": "other", "due_date": {due}, "position": "80", "priority": 0, "completed": false, "parent_id": null, "time_zone": "UTC", "created_at": {created}, "recurrence": null, "updated_at": "2026-11-25T06:43:55+00:00", "description": null, "completed_at": null, "recurrence_start": null}}}}"#
+            )
+        };
+        let fine = r#""2026-11-25T06:43:55+00:00""#;
+        let Some(Received::Event(event)) = decode(&row(r#""infinity""#, fine)) else {
+            panic!("not an event");
+        };
+        assert_eq!(event.task.expect("the task").due_date, None);
+        let read_again = decode(&row("null", r#""-infinity""#));
+        assert!(matches!(read_again, Some(Received::NeedsRows(_))));
     }
 }

@@ -1,7 +1,8 @@
 //! Lists as a user sees them (issue 29): their own and those shared with them, each with
 //! their role (a left join on their own membership row: none means they own it), in one
 //! statement. Every statement filters by `visibility::lists_visible_to` (or, for the event
-//! relay, `lists_visible_to_member`). Writes are `lists`'.
+//! relay, `lists_visible_to_member`). Writes are `lists`'. A list whose timestamps another
+//! program left unreadable is left out, logged (`ListRow::readable`, issue 40).
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -20,13 +21,19 @@ use crate::{db_run, read_run};
 /// owner).
 pub(in crate::tasks) type SeenList = (ListRow, Option<String>);
 
+/// `rows` without the unreadable ones.
+fn readable(mut rows: Vec<SeenList>) -> Vec<SeenList> {
+    rows.retain(|(row, _)| row.readable());
+    rows
+}
+
 /// The lists the viewer sees (their own, then those shared with them), each in manual order
 /// (ties by id), with the viewer's role: one statement.
 pub(in crate::tasks) async fn all(
     conn: &mut DbConn,
     viewer: &AuthUser,
 ) -> QueryResult<Vec<SeenList>> {
-    db_run!(conn, |c| {
+    let rows = db_run!(conn, |c| {
         l::task_lists
             .left_join(OWN_MEMBERSHIP.on(memberships_of(viewer)))
             .filter(lists_visible_to(viewer))
@@ -34,7 +41,8 @@ pub(in crate::tasks) async fn all(
             .select((ListRow::as_select(), own_role().nullable()))
             .load(c)
             .await
-    })
+    })?;
+    Ok(readable(rows))
 }
 
 /// One of the lists the viewer sees, with their role.
@@ -43,7 +51,7 @@ pub(in crate::tasks) async fn find_seen(
     viewer: &AuthUser,
     list: i64,
 ) -> QueryResult<Option<SeenList>> {
-    db_run!(conn, |c| {
+    let row: Option<SeenList> = db_run!(conn, |c| {
         l::task_lists
             .left_join(OWN_MEMBERSHIP.on(memberships_of(viewer)))
             .filter(l::id.eq(list))
@@ -52,7 +60,8 @@ pub(in crate::tasks) async fn find_seen(
             .first(c)
             .await
             .optional()
-    })
+    })?;
+    Ok(row.filter(|(row, _)| row.readable()))
 }
 
 /// One of the lists the viewer sees, through a [`Reader`], to travel with other reads (a
@@ -107,7 +116,7 @@ async fn find_many_seen(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    read_run!(conn, |c| {
+    let rows = read_run!(conn, |c| {
         l::task_lists
             .left_join(OWN_MEMBERSHIP.on(mine))
             .filter(l::id.eq_any(ids))
@@ -115,5 +124,6 @@ async fn find_many_seen(
             .select((ListRow::as_select(), own_role().nullable()))
             .load(c)
             .await
-    })
+    })?;
+    Ok(readable(rows))
 }

@@ -14,6 +14,7 @@ use crate::db::schema::list_members::dsl as lm;
 use crate::db::schema::task_lists::dsl as l;
 use crate::db::{DbConn, Reader};
 use crate::tasks::sharing::{Member, Role};
+use crate::tasks::stamp::Stamp;
 use crate::tasks::visibility::{lists_visible_to, member_row, members_of};
 use crate::{db_run, read_run};
 
@@ -25,6 +26,32 @@ pub(in crate::tasks) struct MemberRow {
     user_id: String,
     role: String,
     added_at: NaiveDateTime,
+}
+
+/// A row of `list_members` as a read decodes it: its time may be unreadable (another
+/// program's row, issue 40), and then the member is left out of the answer (logged).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::list_members)]
+pub(in crate::tasks) struct SeenMember {
+    list_id: i64,
+    user_id: String,
+    role: String,
+    added_at: Stamp,
+}
+
+impl SeenMember {
+    /// As a member with its list, unless its time is unreadable (logged with the user id).
+    fn readable(self) -> Option<(i64, Member)> {
+        let added_at = self
+            .added_at
+            .read_as("list_members", &self.user_id, "added_at")?;
+        let member = Member {
+            user_id: self.user_id,
+            role: Role::stored(&self.role),
+            added_at: added_at.and_utc(),
+        };
+        Some((self.list_id, member))
+    }
 }
 
 impl From<MemberRow> for Member {
@@ -39,15 +66,16 @@ impl From<MemberRow> for Member {
 
 /// The members of `list`, in the order they joined (ties by user id).
 pub(in crate::tasks) async fn of_list(conn: &mut DbConn, list: i64) -> QueryResult<Vec<Member>> {
-    let rows: Vec<MemberRow> = db_run!(conn, |c| {
+    let rows: Vec<SeenMember> = db_run!(conn, |c| {
         lm::list_members
             .filter(members_of(list))
             .order_by((lm::added_at.asc(), lm::user_id.asc()))
-            .select(MemberRow::as_select())
+            .select(SeenMember::as_select())
             .load(c)
             .await
     })?;
-    Ok(rows.into_iter().map(Member::from).collect())
+    let members = rows.into_iter().filter_map(SeenMember::readable);
+    Ok(members.map(|(_, member)| member).collect())
 }
 
 /// The members of those of `lists` the viewer sees, each with its list, by list and then in
@@ -65,18 +93,15 @@ pub(in crate::tasks) async fn of_lists(
         .filter(l::id.eq_any(lists))
         .filter(lists_visible_to(viewer))
         .select(l::id);
-    let rows: Vec<MemberRow> = read_run!(conn, |c| {
+    let rows: Vec<SeenMember> = read_run!(conn, |c| {
         lm::list_members
             .filter(lm::list_id.eq_any(seen))
             .order_by((lm::list_id, lm::added_at.asc(), lm::user_id.asc()))
-            .select(MemberRow::as_select())
+            .select(SeenMember::as_select())
             .load(c)
             .await
     })?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.list_id, Member::from(row)))
-        .collect())
+    Ok(rows.into_iter().filter_map(SeenMember::readable).collect())
 }
 
 /// Why a member was not added.

@@ -19,6 +19,7 @@ use crate::db::DbConn;
 use crate::db::schema::task_tags as tt;
 use crate::db_run;
 use crate::tasks::model::TaskRow;
+use crate::tasks::stamp::Stamp;
 use crate::tasks::tag_rules::tag_key;
 use crate::tasks::visibility::{tags_of_owner, tags_visible_to, writable_by};
 
@@ -124,7 +125,7 @@ async fn any_new(conn: &mut DbConn, task_owner: &str, keys: &[String]) -> QueryR
 pub(in crate::tasks) async fn spellings(
     conn: &mut DbConn,
     viewer: &AuthUser,
-) -> QueryResult<Vec<(String, String, i64, Option<NaiveDateTime>)>> {
+) -> QueryResult<Vec<(String, String, i64, Option<Stamp>)>> {
     db_run!(conn, |c| {
         tt::table
             .filter(tags_visible_to(viewer))

@@ -36,27 +36,8 @@ impl Shared {
 
     /// Runs `sql` as another program would: its own connection, none of the server's code.
     pub async fn other_writer(&self, sql: &str) {
-        match self.app.backend {
-            Backend::Postgres => {
-                let (client, connection) =
-                    tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-                        .await
-                        .unwrap();
-                tokio::spawn(connection);
-                client.batch_execute(sql).await.unwrap();
-            }
-            Backend::Sqlite => {
-                use diesel::Connection as _;
-                use diesel::connection::SimpleConnection as _;
-                let path = self.url.trim_start_matches("sqlite://").to_owned();
-                let sql = format!("PRAGMA busy_timeout = 10000; {sql}");
-                tokio::task::spawn_blocking(move || {
-                    let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
-                    conn.batch_execute(&sql).unwrap();
-                })
-                .await
-                .unwrap();
-            }
+        if let Err(error) = write_as_other(self.app.backend, &self.url, sql).await {
+            panic!("another program's SQL failed: {error}\n{sql}");
         }
     }
 
@@ -71,6 +52,39 @@ impl Shared {
             quote(title),
         ))
         .await;
+    }
+}
+
+/// Runs `sql` on the database at `url` as another program would (its own connection, none of
+/// the server's code); the database's refusal as its message (PostgreSQL: the constraint's
+/// name, then the message).
+pub async fn write_as_other(backend: Backend, url: &str, sql: &str) -> Result<(), String> {
+    match backend {
+        Backend::Postgres => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute(sql)
+                .await
+                .map_err(|e| match e.as_db_error() {
+                    Some(db) => format!("{}: {}", db.constraint().unwrap_or(""), db.message()),
+                    None => e.to_string(),
+                })
+        }
+        Backend::Sqlite => {
+            use diesel::Connection as _;
+            use diesel::connection::SimpleConnection as _;
+            let path = url.trim_start_matches("sqlite://").to_owned();
+            let sql = format!("PRAGMA busy_timeout = 10000; {sql}");
+            tokio::task::spawn_blocking(move || {
+                let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+                conn.batch_execute(&sql).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap()
+        }
     }
 }
 
