@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::value::{ConfigError, Parsed, check, checked, list};
+use super::value::{ConfigError, Parsed, bad, check, checked, list};
 
 /// The limit settings as given.
 #[derive(Debug, Clone, Args)]
@@ -28,6 +28,14 @@ pub struct LimitsArgs {
     #[arg(long, env = "GRAPHQL_MAX_RESPONSE_BYTES", default_value = "16MiB",
           value_parser = check::bytes(), global = true)]
     pub graphql_max_response_bytes: Parsed<usize>,
+
+    /// GraphQL: most bytes all responses being built or sent hold together (bytes, or with
+    /// KiB / MiB; at least GRAPHQL_MAX_RESPONSE_BYTES), counted as each is built and given
+    /// back when it has been sent; a response that needs more waits briefly, then is answered
+    /// 503 with one SERVICE_UNAVAILABLE error.
+    #[arg(long, env = "GRAPHQL_MAX_IN_FLIGHT_RESPONSE_BYTES", default_value = "64MiB",
+          value_parser = check::bytes(), global = true)]
+    pub graphql_max_in_flight_response_bytes: Parsed<usize>,
 
     /// GraphQL: largest query document, in bytes.
     #[arg(long, env = "GRAPHQL_MAX_DOCUMENT_BYTES", default_value = "16384",
@@ -213,6 +221,8 @@ pub struct GraphqlLimits {
     pub max_document_bytes: usize,
     /// Most bytes one response may hold.
     pub max_response_bytes: usize,
+    /// Most bytes all responses in flight hold together (at least `max_response_bytes`).
+    pub max_in_flight_response_bytes: usize,
     /// Most aliases.
     pub max_aliases: usize,
     /// Most operations per batch; 0 = batching off.
@@ -280,11 +290,24 @@ fn ip_list(text: &str) -> Result<Vec<IpAddr>, String> {
 impl LimitsArgs {
     /// The GraphQL limits.
     pub fn graphql(&self) -> Result<GraphqlLimits, ConfigError> {
+        let max_response_bytes = self.graphql_max_response_bytes.get()?;
+        let max_in_flight_response_bytes = self.graphql_max_in_flight_response_bytes.get()?;
+        // One response alone must fit, or a response within its own bound could never be sent.
+        if max_in_flight_response_bytes < max_response_bytes {
+            return Err(bad(
+                "GRAPHQL_MAX_IN_FLIGHT_RESPONSE_BYTES",
+                format!(
+                    "must be at least GRAPHQL_MAX_RESPONSE_BYTES ({max_response_bytes} bytes), \
+                     got {max_in_flight_response_bytes}"
+                ),
+            ));
+        }
         Ok(GraphqlLimits {
             max_depth: self.graphql_max_depth.get()?,
             max_complexity: self.graphql_max_complexity.get()?,
             max_document_bytes: self.graphql_max_document_bytes.get()?,
-            max_response_bytes: self.graphql_max_response_bytes.get()?,
+            max_response_bytes,
+            max_in_flight_response_bytes,
             max_aliases: self.graphql_max_aliases.get()?,
             max_batch: self.graphql_max_batch.get()?,
             introspection: self.graphql_introspection.get()?,

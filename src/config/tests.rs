@@ -318,3 +318,37 @@ fn the_live_share_is_a_part_of_max_connections() {
     );
     assert_eq!(shares(&["--max-connections", "1"]).per_user, 1);
 }
+
+/// The in-flight budget of all GraphQL responses must hold at least one whole response.
+#[test]
+fn the_in_flight_response_budget_holds_one_response() {
+    let bound = ["--graphql-max-response-bytes", "1MiB"];
+    let error = config(&[
+        bound[0],
+        bound[1],
+        "--graphql-max-in-flight-response-bytes",
+        "512KiB",
+    ])
+    .unwrap_err();
+    assert_eq!(error.variable, "GRAPHQL_MAX_IN_FLIGHT_RESPONSE_BYTES");
+    assert!(
+        error.problem.contains("GRAPHQL_MAX_RESPONSE_BYTES"),
+        "{error}"
+    );
+    let config = config(&[
+        bound[0],
+        bound[1],
+        "--graphql-max-in-flight-response-bytes",
+        "1MiB",
+    ])
+    .expect("equal is enough");
+    assert_eq!(config.graphql.max_in_flight_response_bytes, 1 << 20);
+    let defaults = super::settings_from_args(Vec::<String>::new())
+        .expect("parses")
+        .validate()
+        .expect("valid");
+    assert_eq!(
+        defaults.graphql.max_in_flight_response_bytes,
+        4 * defaults.graphql.max_response_bytes
+    );
+}

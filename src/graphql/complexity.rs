@@ -15,7 +15,8 @@
 //! breaks that is a row many items share: a task's `list` or `parent` ([`SHARED_ROWS`]) under
 //! a list of rows is the same row for many items, and a list of rows below it would be read
 //! again for each (`tasks { list { tasks } }` grew with the square of the tasks). That shape is
-//! refused here, whatever the complexity. Behind the whole model, `budget` bounds the bytes
+//! refused here, whatever the complexity, and so is a list a row carries ([`CARRIED_LISTS`]: a
+//! list's `members`) below such a row (`tasks { list { members } }`: issue 40). Behind the whole model, `budget` bounds the bytes
 //! one response may hold while it is built (`GRAPHQL_MAX_RESPONSE_BYTES`), so a document this
 //! model misjudges ends in an error for its sender, not in memory growth for everyone.
 
@@ -175,6 +176,21 @@ const ROW_LISTS: &[&str] = &[
 /// that shares it, and the answer could grow with the square of the user's tasks.
 const SHARED_ROWS: &[&str] = &["list", "parent"];
 
+/// The lists a row carries that are not rows of the user's (a list's members: anyone's ids, up
+/// to MAX_MEMBERS_PER_LIST + 1 of them): costed once (`COSTS`), so below a row many items share
+/// they would be answered again for every item that shares it (`tasks { list { members } }`
+/// was 10,000 tasks × 51 members). Refused there like a list of rows; read once instead.
+const CARRIED_LISTS: &[&str] = &["members"];
+
+/// The refusal of a carried list that would be repeated for every item above it.
+fn repeated_carried(list: &str, shared: &str) -> String {
+    format!(
+        "`{list}` under `{shared}` inside a list would be answered again for every item that \
+         shares that {shared}, so the answer could grow with your tasks times the {shared}'s \
+         {list}: select `{shared} {{ id }}` here and read `lists {{ id {list} {{ … }} }}` once."
+    )
+}
+
 /// The refusal of a list of rows that would be repeated for every item above it.
 fn repeated_list(list: &str, shared: &str) -> String {
     format!(
@@ -295,8 +311,13 @@ impl<'a> Walker<'a> {
     /// assumes each row is resolved at most once per list of rows).
     fn rows_below(&self, name: &'a str, rows: Rows<'a>) -> Result<Rows<'a>, String> {
         let is_list = ROW_LISTS.contains(&name);
-        if is_list && let Some(shared) = rows.repeated_by {
-            return Err(repeated_list(name, shared));
+        if let Some(shared) = rows.repeated_by {
+            if is_list {
+                return Err(repeated_list(name, shared));
+            }
+            if CARRIED_LISTS.contains(&name) {
+                return Err(repeated_carried(name, shared));
+            }
         }
         let repeated_by = match rows.repeated_by {
             Some(shared) => Some(shared),

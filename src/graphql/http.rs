@@ -14,8 +14,10 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::AppSchema;
+use super::budget::ResponseBudget;
 use super::code::{Code, add_codes, is_input_coercion};
 use super::error::to_graphql_error;
+use super::held::HeldBody;
 use super::limits::{Refusal, is_query_operation};
 use super::pipeline::{Checked, Pipeline, is_request_error};
 use crate::auth::{AuthUser, Client, Credentials, Gate};
@@ -85,9 +87,19 @@ fn is_input_error(response: &Response) -> bool {
             .all(|e| is_input_coercion(&e.message))
 }
 
-fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Response {
+/// The answer to a request: its responses, with their budgets (which keep the responses'
+/// bytes of the server's budget until the body is sent, `HeldBody`).
+fn respond(
+    batch: BatchResponse,
+    held: Vec<Arc<ResponseBudget>>,
+    headers: &HeaderMap,
+) -> axum::response::Response {
     let graphql_response = wants_graphql_response(headers);
     let status = match &batch {
+        // The server had no room for this response: nothing was answered, try again.
+        BatchResponse::Single(_) if held.iter().any(|budget| budget.found_no_room()) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         BatchResponse::Single(response)
             if graphql_response && (is_request_error(response) || is_input_error(response)) =>
         {
@@ -101,6 +113,8 @@ fn respond(batch: BatchResponse, headers: &HeaderMap) -> axum::response::Respons
         "application/json"
     };
     let body = serde_json::to_vec(&batch).unwrap_or_else(|_| b"{}".to_vec());
+    drop(batch);
+    let body = axum::body::Body::new(HeldBody::new(body, held));
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
@@ -120,8 +134,11 @@ async fn execute(
         Err(too_many) => return too_many,
     };
     let mut responses = Vec::with_capacity(requests.len());
+    let mut held = Vec::with_capacity(requests.len());
     for checked in requests {
-        responses.push(add_codes(pipeline.execute(schema, checked, &caller).await));
+        let (response, budget) = pipeline.execute(schema, checked, &caller).await;
+        responses.push(add_codes(response));
+        held.push(budget);
     }
     let batch = match (is_batch, responses.pop()) {
         (false, Some(response)) => BatchResponse::Single(response),
@@ -130,7 +147,7 @@ async fn execute(
             BatchResponse::Batch(responses)
         }
     };
-    respond(batch, headers)
+    respond(batch, held, headers)
 }
 
 /// Passes every request of a POST through the gate (all before any runs): the checked

@@ -11,6 +11,8 @@
 //! GraphQL has no way to spread one input type into separate arguments (an input object would
 //! change the schema every client is written against), hence the macro.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, ID, Object, Result};
 
 use super::budget::{charge_tasks, ensure_room};
@@ -118,12 +120,12 @@ macro_rules! list_resolvers {
                 check_list_query(&query).map_err(to_graphql_error)?;
                 ensure_room(ctx)?;
                 let key = NestedKey::ListTasks(self.list_id, loaders::Filters::new(query));
-                let tasks = match loader(ctx)?.load_one(key).await? {
-                    Some(NestedValue::Tasks(tasks)) => tasks,
-                    _ => Vec::new(),
+                let Some(NestedValue::Tasks(tasks)) = loader(ctx)?.load_one(key).await? else {
+                    return Ok(TaskItems(Vec::new()));
                 };
-                charge_tasks(ctx, &tasks)?;
-                Ok(TaskItems::from(tasks))
+                // Charged before it is copied out of the loader's shared answer.
+                charge_tasks(ctx, tasks.iter()).await?;
+                Ok(TaskItems::from(Arc::unwrap_or_clone(tasks)))
             }
 
             /// One page of this list's tasks, with the same filters, order and paging as
@@ -226,7 +228,7 @@ async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<
         .list(user, &filters.into_query(scope)?)
         .await
         .map_err(to_graphql_error)?;
-    charge_tasks(ctx, &tasks)?;
+    charge_tasks(ctx, &tasks).await?;
     Ok(TaskItems::from(tasks))
 }
 
@@ -255,6 +257,6 @@ async fn page(
         .list_page(user, &query, &PageRequest { limit, after })
         .await
         .map_err(to_graphql_error)?;
-    charge_tasks(ctx, &page.tasks)?;
+    charge_tasks(ctx, &page.tasks).await?;
     Ok(TaskConnection::new(page, &query))
 }

@@ -64,15 +64,18 @@ impl std::hash::Hash for Filters {
     }
 }
 
-/// What a [`NestedKey`] finds (a deleted list or task finds nothing).
+/// What a [`NestedKey`] finds (a deleted list or task finds nothing). Shared: the loader hands
+/// every field that asked for a key its own copy of the value, and 10,000 tasks asking for
+/// their one list must not make 10,000 copies of it (or of its members) before any of them is
+/// charged to the response's budget (`budget`); each resolver charges, then copies.
 #[derive(Debug, Clone)]
 pub(super) enum NestedValue {
-    List(List),
-    Task(Task),
+    List(Arc<List>),
+    Task(Arc<Task>),
     /// Subtasks, or a list's tasks.
-    Tasks(Vec<Task>),
+    Tasks(Arc<Vec<Task>>),
     /// A list's owner, then its members.
-    Members(Vec<Member>),
+    Members(Arc<Vec<Member>>),
 }
 
 /// What the batches read with: the service and the operation's verified viewer.
@@ -116,15 +119,15 @@ impl Loader<NestedKey> for Nested {
         let lists = found
             .lists
             .into_iter()
-            .map(|(id, list)| (NestedKey::List(id), NestedValue::List(list)));
+            .map(|(id, list)| (NestedKey::List(id), NestedValue::List(Arc::new(list))));
         let tasks = found
             .tasks
             .into_iter()
-            .map(|(id, task)| (NestedKey::Task(id), NestedValue::Task(task)));
+            .map(|(id, task)| (NestedKey::Task(id), NestedValue::Task(Arc::new(task))));
         let children = found
             .children
             .into_iter()
-            .map(|(id, tasks)| (NestedKey::Children(id), NestedValue::Tasks(tasks)));
+            .map(|(id, tasks)| (NestedKey::Children(id), NestedValue::Tasks(Arc::new(tasks))));
         let in_lists =
             groups
                 .into_iter()
@@ -133,14 +136,16 @@ impl Loader<NestedKey> for Nested {
                     by_list.into_iter().map(move |(id, tasks)| {
                         (
                             NestedKey::ListTasks(id, filters.clone()),
-                            NestedValue::Tasks(tasks),
+                            NestedValue::Tasks(Arc::new(tasks)),
                         )
                     })
                 });
-        let members = found
-            .members
-            .into_iter()
-            .map(|(id, members)| (NestedKey::Members(id), NestedValue::Members(members)));
+        let members = found.members.into_iter().map(|(id, members)| {
+            (
+                NestedKey::Members(id),
+                NestedValue::Members(Arc::new(members)),
+            )
+        });
         Ok(lists
             .chain(tasks)
             .chain(children)

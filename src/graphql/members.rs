@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
-use super::budget::ensure_room;
+use super::budget::{charge_members, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::loaders::{NestedKey, NestedValue, loader};
@@ -49,12 +49,15 @@ impl From<Member> for ListMember {
 
 /// `List.members`: everyone on the list, the owner first. Batched over the page of lists
 /// (`loaders`): one read for every list's members. A list gone since the page was read:
-/// NOT_FOUND, as for a list the viewer does not see.
+/// NOT_FOUND, as for a list the viewer does not see. Charged to the response's budget for
+/// every list object it is answered under, before it is copied out of the loader's shared
+/// answer (`complexity` refuses it under a task's `list` in a list; `budget` bounds the rest).
 pub(super) async fn of_list(ctx: &Context<'_>, list: i64) -> Result<Vec<ListMember>> {
     ensure_room(ctx)?;
     match loader(ctx)?.load_one(NestedKey::Members(list)).await? {
         Some(NestedValue::Members(members)) => {
-            Ok(members.into_iter().map(ListMember::from).collect())
+            charge_members(ctx, &members).await?;
+            Ok(members.iter().cloned().map(ListMember::from).collect())
         }
         _ => Err(to_graphql_error(AppError::ListNotFound)),
     }

@@ -8,7 +8,7 @@
 //! `ws`, opened at the admission gate by `ws_open`. Every transport runs each request through
 //! one [`Pipeline`] (`pipeline`): the text gate (size, bracket nesting from `nesting`) before the parser sees it, the parse through a
 //! document cache (`cache`), aliases, depth and complexity, execution under the response's
-//! byte budget (`budget`), field order, metrics.
+//! byte budget (`budget`) and the server's (`held`), field order, metrics.
 //! The schema has no extensions, so async-graphql resolves fields on its fast path.
 //!
 //! Resolvers are thin (`resolvers`, and `lists` for the two task lists and their shared
@@ -22,6 +22,7 @@ mod complexity;
 mod error;
 mod events;
 pub mod graphiql;
+mod held;
 mod http;
 mod idempotency;
 mod inputs;

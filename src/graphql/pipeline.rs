@@ -22,6 +22,7 @@ use super::AppSchema;
 use super::budget::{ResponseBudget, collapse};
 use super::cache::DocumentCache;
 use super::complexity::measure_with;
+use super::held::InFlight;
 use super::limits::{Refusal, check_aliases, check_request};
 use super::loaders::NestedLoads;
 use super::order::restore_order;
@@ -35,6 +36,8 @@ use crate::ops::metrics::count_graphql_operation;
 pub struct Pipeline {
     limits: GraphqlLimits,
     documents: DocumentCache,
+    /// The bytes of every response in flight (GRAPHQL_MAX_IN_FLIGHT_RESPONSE_BYTES).
+    in_flight: Arc<InFlight>,
 }
 
 /// A request that passed the gate, with its parsed document (`None` when it does not parse:
@@ -66,10 +69,17 @@ impl Checked {
 impl Pipeline {
     /// A pipeline applying `limits`.
     pub fn new(limits: GraphqlLimits) -> Pipeline {
+        let in_flight = Arc::new(InFlight::new(limits.max_in_flight_response_bytes));
         Pipeline {
             limits,
             documents: DocumentCache::default(),
+            in_flight,
         }
+    }
+
+    /// A budget for one response, taking from the server's.
+    fn budget(&self) -> Arc<ResponseBudget> {
+        ResponseBudget::new(self.limits.max_response_bytes, self.in_flight.clone())
     }
 
     /// The limits.
@@ -89,32 +99,35 @@ impl Pipeline {
     }
 
     /// Runs a checked query or mutation for the caller (the verified user, or why there is
-    /// none), and counts it.
+    /// none), and counts it. The response comes with its budget, which holds the response's
+    /// bytes of the server's budget until it is dropped: keep it until the response is sent.
     pub(crate) async fn execute(
         &self,
         schema: &AppSchema,
         checked: Checked,
         caller: &Result<AuthUser, AuthFailure>,
-    ) -> Response {
+    ) -> (Response, Arc<ResponseBudget>) {
         let Checked { request, document } = checked;
         let request = match caller {
             Ok(user) => request.data(user.clone()),
             Err(failure) => request.data(failure.clone()),
         };
+        let budget = self.budget();
         let request = request
-            .data(ResponseBudget::new(self.limits.max_response_bytes))
+            .data(budget.clone())
             .data(Arc::new(NestedLoads::default()));
         let operation_name = request.operation_name.clone();
         let response = match self.ready(request, document.as_deref()) {
             Ok(request) => schema.execute(request).await,
             Err(problem) => refusal(problem),
         };
-        finish(
+        let response = finish(
             document.as_deref(),
             operation_name.as_deref(),
-            response,
+            collapse(response, &budget),
             Some(caller.is_ok()),
-        )
+        );
+        (response, budget)
     }
 
     /// Runs a checked operation of any kind (subscriptions included) for a verified user, as
@@ -126,7 +139,7 @@ impl Pipeline {
         user: &AuthUser,
     ) -> BoxStream<'static, Response> {
         let Checked { request, document } = checked;
-        let budget = ResponseBudget::new(self.limits.max_response_bytes);
+        let budget = self.budget();
         let request = request
             .data(user.clone())
             .data(budget.clone())
@@ -143,7 +156,9 @@ impl Pipeline {
             .map(move |response| {
                 let count = (!counted).then_some(true);
                 counted = true;
-                // Events are resolved one after another: the next starts with a full budget.
+                let response = collapse(response, &budget);
+                // Events are resolved one after another: the next starts with a full budget,
+                // and this one's bytes go back to the server as it is handed to the socket.
                 budget.reset();
                 finish(
                     document.as_deref(),
@@ -186,15 +201,14 @@ fn refusal(problem: String) -> Response {
     Response::from_errors(vec![ServerError::new(problem, None)])
 }
 
-/// Restores selection order in the response and, when `count` says for whom (verified or
-/// not), counts the operation.
+/// Restores selection order in the response (collapsed already, `budget::collapse`) and, when
+/// `count` says for whom (verified or not), counts the operation.
 fn finish(
     document: Option<&ExecutableDocument>,
     operation_name: Option<&str>,
-    response: Response,
+    mut response: Response,
     count: Option<bool>,
 ) -> Response {
-    let mut response = collapse(response);
     if let Some(document) = document {
         restore_order(document, operation_name, &mut response.data);
     }

@@ -57,8 +57,9 @@ impl TaskQuery {
         charge_tasks(
             ctx,
             set.events.iter().filter_map(|event| event.task.as_ref()),
-        )?;
-        charge_lists(ctx, &set.changed_lists())?;
+        )
+        .await?;
+        charge_lists(ctx, &set.changed_lists()).await?;
         Ok(set.into())
     }
 
@@ -68,7 +69,7 @@ impl TaskQuery {
         ensure_room(ctx)?;
         match service(ctx)?.get(user, task_id(&id)?).await {
             Ok(task) => {
-                charge_tasks(ctx, [&task])?;
+                charge_tasks(ctx, [&task]).await?;
                 Ok(Some(task.into()))
             }
             Err(AppError::NotFound) => Ok(None),

@@ -49,7 +49,8 @@ impl TagQuery {
         charge(
             ctx,
             tags.iter().map(|tag| TAG_OVERHEAD + tag.name.len()).sum(),
-        )?;
+        )
+        .await?;
         Ok(tags.into_iter().map(Tag::from).collect())
     }
 }

@@ -3,6 +3,8 @@
 //! (issue 21). They are batched over the page through `loaders` (one read for all of them,
 //! not one per task) and charged to the response's budget (`budget`).
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Result};
 
 use super::budget::{charge_lists, charge_tasks, ensure_room};
@@ -27,8 +29,10 @@ impl Task {
         else {
             return Ok(None);
         };
-        charge_lists(ctx, [&list])?;
-        Ok(Some(list.into()))
+        // Charged for this task, before it is copied out of the loader's shared answer: a
+        // list shared by 10,000 tasks is 10,000 copies in the response.
+        charge_lists(ctx, [list.as_ref()]).await?;
+        Ok(Some(Arc::unwrap_or_clone(list).into()))
     }
 
     /// Its subtasks (direct children), in manual order (`position`, top first).
@@ -37,12 +41,13 @@ impl Task {
     async fn subtasks(&self, ctx: &Context<'_>) -> Result<TaskItems> {
         let id = parse_id("id", &self.id)?;
         ensure_room(ctx)?;
-        let tasks = match loader(ctx)?.load_one(NestedKey::Children(id)).await? {
-            Some(NestedValue::Tasks(tasks)) => tasks,
-            _ => Vec::new(),
+        let Some(NestedValue::Tasks(tasks)) =
+            loader(ctx)?.load_one(NestedKey::Children(id)).await?
+        else {
+            return Ok(TaskItems(Vec::new()));
         };
-        charge_tasks(ctx, &tasks)?;
-        Ok(TaskItems::from(tasks))
+        charge_tasks(ctx, tasks.iter()).await?;
+        Ok(TaskItems::from(Arc::unwrap_or_clone(tasks)))
     }
 
     /// The task this one is a subtask of; null at the top level.
@@ -58,7 +63,7 @@ impl Task {
         else {
             return Ok(None);
         };
-        charge_tasks(ctx, [&task])?;
-        Ok(Some(task.into()))
+        charge_tasks(ctx, [task.as_ref()]).await?;
+        Ok(Some(Arc::unwrap_or_clone(task).into()))
     }
 }

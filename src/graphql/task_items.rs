@@ -10,6 +10,7 @@
 //!
 //! The values are the conversions the derived resolvers use (`InputType::to_value` of each
 //! field's own type: an `ID` is a string, an enum its GraphQL name, a `DateTime` its scalar).
+//! Items sent down the library's path are charged what it holds for each (`budget`).
 //! A field added to `Task` and not named in [`Stored::named`] only sends its selections down
 //! the library's path.
 
@@ -21,6 +22,7 @@ use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, InputType, Name, OutputType, Positioned, ServerResult};
 
+use super::budget::charge_objects;
 use super::types::Task;
 use crate::tasks;
 
@@ -54,6 +56,11 @@ impl OutputType for TaskItems {
         let mut keys = Vec::new();
         // An object with no field left resolves to null on the library's path.
         if collect(ctx, &ctx.item.node, &mut keys, 0).is_none() || keys.is_empty() {
+            // What the library holds per item (a future per field) is charged before it is
+            // made: 10,000 tasks with their list otherwise held ~4.5 KB each, uncounted.
+            charge_objects(ctx, self.0.len())
+                .await
+                .map_err(|error| error.into_server_error(field.pos))?;
             return <Vec<Task> as OutputType>::resolve(&self.0, ctx, field).await;
         }
         // Every item has the same keys: hashed once here, copied with the map for each item.

@@ -154,7 +154,7 @@ impl ListQueries {
         let user = viewer(ctx)?;
         ensure_room(ctx)?;
         let lists = service(ctx)?.lists(user).await.map_err(to_graphql_error)?;
-        charge_lists(ctx, &lists)?;
+        charge_lists(ctx, &lists).await?;
         Ok(lists.into_iter().map(TaskList::from).collect())
     }
 
@@ -164,7 +164,7 @@ impl ListQueries {
         ensure_room(ctx)?;
         match service(ctx)?.get_list(user, parse_id("id", &id)?).await {
             Ok(list) => {
-                charge_lists(ctx, [&list])?;
+                charge_lists(ctx, [&list]).await?;
                 Ok(Some(list.into()))
             }
             Err(AppError::ListNotFound) => Ok(None),

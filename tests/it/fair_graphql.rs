@@ -9,8 +9,6 @@
 //! resident memory grows by less than 64 MB while they run, and another user's list answers
 //! within a second meanwhile.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -18,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::common::live::{next_json, socket, subscribe_to};
 use crate::common::{Backend, TestApp, token_for};
-use crate::fair_memory::{create_tasks, rss_kib, start_binary};
+use crate::fair_memory::{create_tasks, peak_while, rss_kib, start_binary};
 use crate::lists::{create_list, id_of};
 
 /// Tasks in the attacked list.
@@ -42,7 +40,12 @@ const ATTACKS: &[&str] = &[
 ];
 
 /// `query` as `user` over POST /graphql; the status and body.
-async fn post(client: &reqwest::Client, base: &str, user: &str, query: &str) -> (u16, Value) {
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    query: &str,
+) -> (u16, Value) {
     let response = client
         .post(format!("{base}/graphql"))
         .bearer_auth(token_for(user))
@@ -54,8 +57,21 @@ async fn post(client: &reqwest::Client, base: &str, user: &str, query: &str) -> 
     (status, response.json().await.expect("a JSON body"))
 }
 
+/// `user`'s new list `name`, made over REST on the server at `base`; its id.
+pub(crate) async fn rest_list(client: &reqwest::Client, base: &str, user: &str, name: &str) -> i64 {
+    let list = client
+        .post(format!("{base}/api/{user}/lists"))
+        .bearer_auth(token_for(user))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(list.status(), StatusCode::CREATED);
+    id_of(&list.json().await.expect("JSON"))
+}
+
 /// The code of the one error of a refused or bounded answer, which has no data.
-fn error_code(body: &Value) -> String {
+pub(crate) fn error_code(body: &Value) -> String {
     let errors = body["errors"].as_array().expect("errors");
     assert_eq!(errors.len(), 1, "one error: {body}");
     assert!(body["data"].is_null(), "no partial data: {body}");
@@ -73,15 +89,7 @@ async fn the_square_documents_are_refused_with_bounded_memory(backend: Backend) 
     };
     let base = server.base();
     let client = reqwest::Client::new();
-    let list = client
-        .post(format!("{base}/api/alice/lists"))
-        .bearer_auth(token_for("alice"))
-        .json(&json!({"name": "groceries"}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(list.status(), StatusCode::CREATED);
-    let list_id = id_of(&list.json().await.expect("JSON"));
+    let list_id = rest_list(&client, &base, "alice", "groceries").await;
     create_tasks(&client, &base, "alice", TASKS, Some(list_id)).await;
     create_tasks(&client, &base, "bob", 3, None).await;
     // Warm up: the plain list of both users.
@@ -95,50 +103,40 @@ async fn the_square_documents_are_refused_with_bounded_memory(backend: Backend) 
 
     let pid = server.pid();
     let before = rss_kib(pid);
-    let peak = Arc::new(AtomicU64::new(before));
-    let running = Arc::new(AtomicBool::new(true));
-    let sampler = tokio::spawn({
-        let (peak, running) = (peak.clone(), running.clone());
-        async move {
-            while running.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+    let (peak, ()) = peak_while(pid, async {
+        let attacks: Vec<_> = ATTACKS
+            .iter()
+            .map(|query| {
+                let (client, base) = (client.clone(), base.clone());
+                tokio::spawn(async move { (query, post(&client, &base, "alice", query).await) })
+            })
+            .collect();
+        // Meanwhile, another user's lists, over both APIs.
+        for _ in 0..3 {
+            let started = Instant::now();
+            let (status, body) = post(&client, &base, "bob", "{ tasks { id title } }").await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["data"]["tasks"].as_array().expect("tasks").len(), 3);
+            let rest = client
+                .get(format!("{base}/api/bob/tasks"))
+                .bearer_auth(token_for("bob"))
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(rest.status(), StatusCode::OK);
+            assert!(started.elapsed() < PROMPT * 2, "{:?}", started.elapsed());
         }
-    });
-    let attacks: Vec<_> = ATTACKS
-        .iter()
-        .map(|query| {
-            let (client, base) = (client.clone(), base.clone());
-            tokio::spawn(async move { (query, post(&client, &base, "alice", query).await) })
-        })
-        .collect();
-    // Meanwhile, another user's lists, over both APIs.
-    for _ in 0..3 {
-        let started = Instant::now();
-        let (status, body) = post(&client, &base, "bob", "{ tasks { id title } }").await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["data"]["tasks"].as_array().expect("tasks").len(), 3);
-        let rest = client
-            .get(format!("{base}/api/bob/tasks"))
-            .bearer_auth(token_for("bob"))
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(rest.status(), StatusCode::OK);
-        assert!(started.elapsed() < PROMPT * 2, "{:?}", started.elapsed());
-    }
-    for attack in attacks {
-        let (query, (status, body)) = attack.await.expect("joined");
-        let code = error_code(&body);
-        assert!(
-            code == "GRAPHQL_VALIDATION_FAILED" || code == "RESPONSE_TOO_LARGE",
-            "{query}: {status} {body}"
-        );
-    }
-    running.store(false, Ordering::Relaxed);
-    sampler.await.expect("sampler");
-    let growth = peak.load(Ordering::Relaxed).saturating_sub(before);
+        for attack in attacks {
+            let (query, (status, body)) = attack.await.expect("joined");
+            let code = error_code(&body);
+            assert!(
+                code == "GRAPHQL_VALIDATION_FAILED" || code == "RESPONSE_TOO_LARGE",
+                "{query}: {status} {body}"
+            );
+        }
+    })
+    .await;
+    let growth = peak.saturating_sub(before);
     eprintln!("resident memory: {before} KiB before, grew by {growth} KiB at most");
     assert!(
         growth < GROWTH_BOUND_KIB,

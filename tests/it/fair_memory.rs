@@ -9,6 +9,8 @@
 //! list answers within 5 s (a debug build on a shared machine); and each of the twenty is
 //! disconnected once it has not read for SLOW_CLIENT_TIMEOUT.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -87,6 +89,25 @@ pub(crate) fn rss_kib(pid: u32) -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS")
+}
+
+/// The largest resident size of `pid` while `work` runs (sampled every 10 ms).
+pub(crate) async fn peak_while<T>(pid: u32, work: impl Future<Output = T>) -> (u64, T) {
+    let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
+    let running = Arc::new(AtomicBool::new(true));
+    let sampler = tokio::spawn({
+        let (peak, running) = (peak.clone(), running.clone());
+        async move {
+            while running.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    });
+    let output = work.await;
+    running.store(false, Ordering::Relaxed);
+    sampler.await.expect("sampler");
+    (peak.load(Ordering::Relaxed), output)
 }
 
 /// How many TCP connections the server at `port` holds established (from `/proc/net/tcp`:

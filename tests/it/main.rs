@@ -24,6 +24,7 @@ mod fair_connections;
 mod fair_database;
 mod fair_events;
 mod fair_graphql;
+mod fair_members;
 mod fair_memory;
 mod frontend;
 mod graphql;

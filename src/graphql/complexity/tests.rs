@@ -172,6 +172,44 @@ fn rows_repeated_for_every_item_are_refused() {
     }
 }
 
+/// A list's members under a task's `list` inside a list are refused (issue 40: 10,000 tasks
+/// of a list with 50 members answered 163.5 MB), however the document spells it; the members
+/// read once (`lists { members }`, one list's, one task's list) pass.
+#[test]
+fn members_repeated_for_every_item_are_refused() {
+    let limits = defaults();
+    for refused in [
+        "{ tasks { list { members { userId role addedAt } } } }",
+        "{ tasks { list { members { userId } } } }",
+        "{ a: tasks { l: list { m: members { userId } } } }",
+        "{ tasksConnection(first: 100) { nodes { list { members { userId } } } } }",
+        "{ lists { tasks { list { members { userId } } } } }",
+        "{ taskChanges { changed { list { members { userId } } } } }",
+        "{ tasks { parent { list { members { userId } } } } }",
+        "{ tasks { subtasks { list { members { userId } } } } }",
+        "query { tasks { ...T } } fragment T on Task { list { ...L } } \
+         fragment L on List { members { userId } }",
+        "{ tasks { ... on Task { list { ... on List { members { role } } } } } }",
+    ] {
+        let document = async_graphql::parser::parse_query(refused).expect("parses");
+        let refusal = measure(&document, &limits).expect_err(refused);
+        assert!(
+            refusal.contains("`members` under `")
+                && refusal.contains("`lists { id members { … } }` once"),
+            "{refused}: {refusal}"
+        );
+    }
+    for allowed in [
+        "{ lists { id members { userId role addedAt } } }",
+        "{ list(id: 1) { members { userId } tasks { id list { id } } } }",
+        "{ task(id: 1) { list { members { userId } } } }",
+        "{ tasks { id list { id name } } lists { id members { userId } } }",
+    ] {
+        let document = async_graphql::parser::parse_query(allowed).expect("parses");
+        measure(&document, &limits).expect(allowed);
+    }
+}
+
 /// A scalar answered under several names in a list of rows is refused (each alias copies every
 /// row's value past the response budget, which charges a row once); once, or under one name in
 /// several fragments, or outside a list, it passes.

@@ -16,6 +16,11 @@ pub struct Shared {
 impl Shared {
     /// `None` when PostgreSQL is unavailable outside CI.
     pub async fn start(backend: Backend) -> Option<Shared> {
+        Shared::start_with(backend, &[]).await
+    }
+
+    /// [`Shared::start`] with extra settings (`--flag`, value).
+    pub async fn start_with(backend: Backend, args: &[(&str, &str)]) -> Option<Shared> {
         let dir = tempfile::tempdir().unwrap();
         let pg = match backend {
             Backend::Postgres => Some(TempDatabase::create().await?),
@@ -25,7 +30,12 @@ impl Shared {
             Some(db) => db.url.clone(),
             None => format!("sqlite://{}", dir.path().join("todo.db").display()),
         };
-        let app = TestApp::builder(backend).database_url(&url).start().await?;
+        let builder = args
+            .iter()
+            .fold(TestApp::builder(backend), |builder, (flag, value)| {
+                builder.arg(flag, value)
+            });
+        let app = builder.database_url(&url).start().await?;
         Some(Shared {
             app,
             url,
@@ -36,9 +46,7 @@ impl Shared {
 
     /// Runs `sql` as another program would: its own connection, none of the server's code.
     pub async fn other_writer(&self, sql: &str) {
-        if let Err(error) = write_as_other(self.app.backend, &self.url, sql).await {
-            panic!("another program's SQL failed: {error}\n{sql}");
-        }
+        run_sql(self.app.backend, &self.url, sql).await;
     }
 
     /// Inserts a task for `owner` with only the columns a writer that knows nothing of search
@@ -85,6 +93,33 @@ pub async fn write_as_other(backend: Backend, url: &str, sql: &str) -> Result<()
             .await
             .unwrap()
         }
+    }
+}
+
+/// Runs `sql` on the database at `url` as another program would: its own connection (also
+/// for a server started as the real binary, `common::binary`); panics when it is refused.
+pub async fn run_sql(backend: Backend, url: &str, sql: &str) {
+    if let Err(error) = write_as_other(backend, url, sql).await {
+        panic!("another program's SQL failed: {error}\n{sql}");
+    }
+}
+
+/// The numbers 1 to `count`, as a table `n(i)`.
+pub fn numbers(backend: Backend, count: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("(SELECT generate_series(1, {count}) AS i) n"),
+        Backend::Sqlite => format!(
+            "(WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {count}) \
+             SELECT i FROM c) n"
+        ),
+    }
+}
+
+/// A fixed time (2026-11-24 10:00), as each backend takes it in a select list.
+pub fn timestamp(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "TIMESTAMP '2026-11-24 10:00:00'",
+        Backend::Sqlite => "'2026-11-24 10:00:00'",
     }
 }
 
