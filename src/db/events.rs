@@ -1,6 +1,7 @@
 //! The database side of task events: the one `LISTEN` connection per instance ([`listen`],
 //! on the direct session URL) that hears every writer's changes (the journal triggers
-//! notify), reconnecting with backoff when it drops.
+//! notify for other programs' writes; the instances' batches carry the server's), and sends
+//! this instance's batches, reconnecting with backoff when it drops.
 //!
 //! The listener proves that it hears (`db::heartbeat`): LISTEN through a transaction pooler
 //! is accepted and then hears nothing, so "connected" proves nothing.
@@ -35,9 +36,10 @@ const LIVENESS_INTERVAL: Duration = Duration::from_secs(30);
 /// How a backend's task events travel from the write to the subscribers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventTransport {
-    /// PostgreSQL: the journal trigger's `NOTIFY` inside the write's transaction (whoever
-    /// wrote: `2026-11-25-000040_database_journal`), heard by every instance's LISTEN
-    /// connection (this one's too).
+    /// PostgreSQL: the journal trigger's payload, heard by every instance's LISTEN
+    /// connection: another program's write notifies in its transaction
+    /// (`2026-11-25-000040_database_journal`), this server's writes are published after their
+    /// commit, batched (`000071_events_after_commit`, `tasks::events::signal`).
     Notify,
     /// SQLite: one instance; the service delivers in-process after the commit.
     InProcess,
@@ -57,17 +59,22 @@ pub enum ListenerNotice {
 }
 
 /// Starts the listening task on the PostgreSQL session URL `direct` and returns what it
-/// hears; `heartbeat` proves that it hears. The task runs until the receiver is dropped.
+/// hears; `heartbeat` proves that it hears. The same connection runs each statement
+/// `outgoing` brings (this instance's batched NOTIFYs to the others, `tasks::events::signal`),
+/// one at a time, so no pooled connection is taken for them; one that comes while the
+/// connection is down is dropped (the receivers' sweeps catch up). The task runs until the
+/// receiver is dropped.
 pub fn listen(
     direct: &str,
     connect_timeout: Duration,
     heartbeat: Heartbeat,
+    outgoing: mpsc::Receiver<String>,
 ) -> Result<mpsc::Receiver<ListenerNotice>, String> {
     let (tls, mut driver_url) =
         super::tls::driver_url(direct, connect_timeout).map_err(|e| e.to_string())?;
     driver_url.push_str(&format!("&application_name={LISTENER_APPLICATION_NAME}"));
     let (notices, receiver) = mpsc::channel(4096);
-    tokio::spawn(run(tls, driver_url, notices, heartbeat));
+    tokio::spawn(run(tls, driver_url, notices, heartbeat, outgoing));
     Ok(receiver)
 }
 
@@ -76,11 +83,20 @@ async fn run(
     url: String,
     notices: mpsc::Sender<ListenerNotice>,
     mut heartbeat: Heartbeat,
+    mut outgoing: mpsc::Receiver<String>,
 ) {
     let mut backoff = BACKOFF_START;
     let mut reconnected = false;
     loop {
-        match listen_once(&tls, &url, reconnected, &notices, &mut heartbeat).await {
+        let listening = listen_once(
+            &tls,
+            &url,
+            reconnected,
+            &notices,
+            &mut heartbeat,
+            &mut outgoing,
+        );
+        match listening.await {
             Ok(Ended::ReceiverGone) => return,
             Ok(Ended::ConnectionLost(why)) => {
                 tracing::warn!(reason = %why, "event listener connection lost; reconnecting");
@@ -101,6 +117,10 @@ async fn run(
             }
         }
         reconnected = true;
+        // What was to be sent meanwhile is stale: the sweeps of the receivers catch up.
+        while outgoing.try_recv().is_ok() {
+            metrics::counter!("event_signals_dropped_total", "to" => "instances").increment(1);
+        }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX);
         if notices.is_closed() {
@@ -123,6 +143,7 @@ async fn listen_once(
     reconnected: bool,
     notices: &mpsc::Sender<ListenerNotice>,
     heartbeat: &mut Heartbeat,
+    outgoing: &mut mpsc::Receiver<String>,
 ) -> Result<Ended, String> {
     let (client, mut connection) = tokio_postgres::connect(url, tls.connector())
         .await
@@ -193,6 +214,13 @@ async fn listen_once(
                     return Ok(Ended::Deaf);
                 }
                 heartbeat.send();
+            }
+            Some(statement) = outgoing.recv() => {
+                if let Err(e) = client.batch_execute(&statement).await {
+                    metrics::counter!("event_signals_dropped_total", "to" => "instances")
+                        .increment(1);
+                    tracing::warn!(error = %e, "cannot signal other instances; their sweeps catch up");
+                }
             }
             _ = liveness.tick() => {
                 let check = tokio::time::timeout(LIVENESS_INTERVAL, client.simple_query("")).await;

@@ -121,6 +121,27 @@ impl DbConn {
         }
     }
 
+    /// On PostgreSQL, right behind [`DbConn::begin_write`] (queued, not waited for): the
+    /// journal keeps this write's notifications for [`DbConn::commit_deferred`] instead of
+    /// sending them in the transaction (`pg::deferred`). Nothing on SQLite, which never
+    /// notifies.
+    pub fn defer_events(&mut self) -> QueryResult<()> {
+        match self {
+            DbConn::Postgres(pooled) => send(pooled, super::pg::DEFER_EVENTS),
+            DbConn::Sqlite(_) => Ok(()),
+        }
+    }
+
+    /// Commits like [`DbConn::commit`], and on PostgreSQL returns in the same round trip what
+    /// the journal deferred since [`DbConn::defer_events`] (newline-separated payloads, empty
+    /// for none); `None` on SQLite.
+    pub async fn commit_deferred(&mut self) -> QueryResult<Option<String>> {
+        match self {
+            DbConn::Postgres(pooled) => pooled.commit_deferred().await.map(Some),
+            DbConn::Sqlite(_) => self.commit().await.map(|()| None),
+        }
+    }
+
     /// Rolls the transaction [`DbConn::begin_write`] opened back.
     pub async fn rollback(&mut self) -> QueryResult<()> {
         match self {

@@ -2,8 +2,8 @@
 //! pool for a viewer (DESIGN rule 6), and the one place that prepares its transaction.
 //! [`UnitOfWork::read`] runs a closure over a connection for the viewer's reads;
 //! [`UnitOfWork::write`] runs one inside ONE transaction (committed when it returns `Ok`,
-//! rolled back on `Err`), so a write, its journal entry and its NOTIFY commit together or not
-//! at all. The store's functions take `&mut` that connection and never open a transaction or
+//! rolled back on `Err`), so a write and its journal entry commit together or not at all
+//! (its events are published from the journal after the commit: `tasks::events::publish`). The store's functions take `&mut` that connection and never open a transaction or
 //! take a second connection themselves.
 //!
 //! Database time is bounded here, for every transport:
@@ -117,22 +117,28 @@ impl UnitOfWork {
     /// Runs `work` in one transaction for `viewer`: BEGIN (IMMEDIATE on SQLite), `work`, then
     /// COMMIT when it returns `Ok` or ROLLBACK when it returns `Err` (whose error is returned).
     /// A future dropped midway never leaves the transaction open in the pool: see
-    /// `db::transaction`. `work` may run twice: see [`UnitOfWork::transaction`].
+    /// `db::transaction`. `work` may run twice: see [`UnitOfWork::transaction`]. With
+    /// [`Deferral::Deferred`] the journal keeps its notifications instead of sending them in
+    /// the transaction (PostgreSQL: `DbConn::defer_events`), and they come back with the
+    /// result, read in the COMMIT's own round trip, for the caller to publish after the commit
+    /// (issue 41); `None` otherwise and on SQLite.
     pub(super) async fn write<R>(
         &self,
         viewer: &AuthUser,
+        deferral: Deferral,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
-    ) -> AppResult<R> {
+    ) -> AppResult<(R, Option<String>)> {
         let _turn = self.db.turn(viewer.id()).await?;
         let outcome = self
-            .transaction(self.db.acting_for(viewer.id()), work)
+            .transaction(self.db.acting_for(viewer.id()), deferral, work)
             .await;
         self.db.note_write(&outcome);
         outcome
     }
 
     /// A transaction for a maintenance job that must see every user's rows (the scheduled
-    /// tombstone and idempotency-key prunes), which is why it takes no viewer
+    /// tombstone and idempotency-key prunes, the event relay's sweep of change counters),
+    /// which is why it takes no viewer
     /// (nor a user's share) and runs as the connecting role, the tables' owner, whom the
     /// `owner_maintenance` policies admit to every row. No request reaches it: each caller
     /// says why it needs it.
@@ -140,7 +146,9 @@ impl UnitOfWork {
         &self,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
-        self.transaction(Acting::Owner, work).await
+        self.transaction(Acting::Owner, Deferral::Notify, work)
+            .await
+            .map(|(result, _)| result)
     }
 
     /// One transaction running `work`. When one of its statements proved `DATABASE_URL` a
@@ -151,13 +159,17 @@ impl UnitOfWork {
     async fn transaction<R>(
         &self,
         acting: Acting<'_>,
+        deferral: Deferral,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
-    ) -> AppResult<R> {
+    ) -> AppResult<(R, Option<String>)> {
         let mut again = true;
         loop {
             let mut conn = self.db.conn().await?;
             conn.begin_write(self.db.statement_timeout(), acting)
                 .await?;
+            if let Deferral::Deferred = deferral {
+                conn.defer_events()?;
+            }
             let outcome = work.clone()(&mut conn).await;
             // Asked whatever `work` answered: it may have swallowed the error, and a COMMIT
             // of an aborted transaction rolls back without saying so.
@@ -173,19 +185,37 @@ impl UnitOfWork {
                     AppError::Unavailable("a transaction pooler aborted the transaction".into())
                 }));
             }
-            return finish(&mut conn, outcome).await;
+            return finish(&mut conn, deferral, outcome).await;
         }
     }
 }
 
-/// COMMIT when `outcome` is `Ok`, else ROLLBACK and the error that made the work fail (a
-/// failed rollback leaves the connection marked broken, and the pool drops it).
-async fn finish<R>(conn: &mut DbConn, outcome: AppResult<R>) -> AppResult<R> {
+/// Whether a write's journal notifies in its transaction or keeps its notifications for
+/// after the commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::tasks) enum Deferral {
+    /// NOTIFY in the transaction (what every other writer's does).
+    Notify,
+    /// Kept, and published by the server after the commit.
+    Deferred,
+}
+
+/// COMMIT when `outcome` is `Ok` (with what the journal deferred, when it did), else ROLLBACK
+/// and the error that made the work fail (a failed rollback leaves the connection marked
+/// broken, and the pool drops it).
+async fn finish<R>(
+    conn: &mut DbConn,
+    deferral: Deferral,
+    outcome: AppResult<R>,
+) -> AppResult<(R, Option<String>)> {
     match outcome {
-        Ok(value) => {
-            conn.commit().await?;
-            Ok(value)
-        }
+        Ok(value) => match deferral {
+            Deferral::Notify => {
+                conn.commit().await?;
+                Ok((value, None))
+            }
+            Deferral::Deferred => Ok((value, conn.commit_deferred().await?)),
+        },
         Err(e) => {
             if let Err(rollback) = conn.rollback().await {
                 tracing::warn!(error = %rollback, "rolling back a unit of work failed");
@@ -344,8 +374,8 @@ mod tests {
             })
             .await
             .unwrap();
-        let written = work
-            .transaction(db.acting_for("alice"), observe)
+        let (written, _) = work
+            .transaction(db.acting_for("alice"), Deferral::Notify, observe)
             .await
             .unwrap();
         for seen in [read, first, second, written] {

@@ -24,6 +24,7 @@
 //! diesel-async's.
 
 mod binds;
+mod deferred;
 mod error;
 mod row;
 mod session;
@@ -49,6 +50,7 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use tokio_postgres::Statement;
 
 use self::binds::Built;
+pub use self::deferred::DEFER_EVENTS;
 pub use self::error::from_postgres;
 pub use self::row::PgRow;
 use self::session::Session;
