@@ -166,12 +166,19 @@ impl AppState {
                 db.event_health(),
                 routes.deaf_listener_hint(),
             );
-            let notices =
-                db::events::listen(&routes.direct, config.pool.acquire_timeout, heartbeat)
-                    .map_err(anyhow::Error::msg)
-                    .context("DATABASE_DIRECT_URL: setting up the task event listener")?;
+            // It also carries this instance's own events to the others, batched
+            // (`tasks::events::signal`): the writes themselves notify nobody at commit.
+            let (to_listener, outgoing) = tokio::sync::mpsc::channel(64);
+            let notices = db::events::listen(
+                &routes.direct,
+                config.pool.acquire_timeout,
+                heartbeat,
+                outgoing,
+            )
+            .map_err(anyhow::Error::msg)
+            .context("DATABASE_DIRECT_URL: setting up the task event listener")?;
             tasks
-                .route_database_events(notices, fetch_db, config.pool.acquire_timeout)
+                .route_database_events(notices, to_listener, fetch_db, config.pool.acquire_timeout)
                 .await;
             // Serve once the first heartbeat came back (or was missed, and said so).
             db.event_health().settled(interval).await;

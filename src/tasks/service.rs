@@ -100,11 +100,16 @@ impl TaskService {
     pub async fn route_database_events(
         &self,
         notices: tokio::sync::mpsc::Receiver<ListenerNotice>,
+        listener: tokio::sync::mpsc::Sender<String>,
         fetch_db: Db,
         db_timeout: Duration,
     ) {
+        let (signals, local) = super::events::signal::Signals::start(listener);
         let fetch_work = UnitOfWork::new(fetch_db);
-        super::events::relay::route(self.events.clone(), fetch_work, notices, db_timeout).await;
+        super::events::relay::route(self.events.clone(), fetch_work, notices, local, db_timeout)
+            .await;
+        // Writes defer their notifications only once the relay can hear them.
+        self.publisher.install(signals);
     }
 
     /// Changes to the user's tasks made through any instance, as they happen, each with the
@@ -138,15 +143,15 @@ impl TaskService {
         user: &AuthUser,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
-        let (result, events) = self
+        let ((result, events), deferred) = self
             .work
-            .write(user, async |tx| {
+            .write(user, self.publisher.deferral(), async |tx| {
                 self.publisher.begun(tx).await?;
                 let result = work(tx).await?;
                 Ok((result, self.publisher.journaled(tx).await?))
             })
             .await?;
-        self.publisher.deliver(&self.events, events);
+        self.publisher.deliver(&self.events, events, deferred);
         Ok(result)
     }
 

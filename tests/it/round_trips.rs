@@ -39,11 +39,14 @@ fn address_of(url: &str) -> String {
 }
 
 /// An instance whose pool (`pool` connections) goes through `proxy` to `url`; the listener
-/// goes to `direct` when given (so it is not counted), and nothing runs in the background
-/// while the test counts.
+/// goes to `direct` when given (so it is not counted; through the proxy the counting proxy
+/// tells it by its name and skips it, which is why TLS is off there: the name travels in
+/// the startup message), and nothing runs in the background while the test counts.
 async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>, pool: u32) -> TestApp {
+    let mut through = url::Url::parse(&proxy.url(url)).expect("a URL");
+    through.query_pairs_mut().append_pair("sslmode", "disable");
     let mut builder = TestApp::builder(Backend::Postgres)
-        .database_url(&proxy.url(url))
+        .database_url(through.as_str())
         .arg("--db-pool-size", &pool.to_string())
         .arg("--rate-limit", "0")
         .arg("--event-heartbeat-interval", "1h")

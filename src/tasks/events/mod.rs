@@ -4,9 +4,10 @@
 //! in-process, chosen once) and the LISTEN relay that feeds the router on PostgreSQL
 //! ([`relay`]), completing events too large for their payload off its loop ([`pending`]).
 //!
-//! On PostgreSQL every instance's events arrive through its one LISTEN connection, whoever
-//! wrote (this server, another program: the triggers notify), so every subscriber sees one
-//! order: commit order. On SQLite there is one instance, and the service delivers its own
+//! On PostgreSQL the server's writes are published after their commit ([`signal`]: to this
+//! instance's relay at once, to the others by batched NOTIFYs), other programs' writes by the
+//! triggers' NOTIFY; the relay puts each user's events in commit order and catches up a lost
+//! signal from the journal ([`sequence`]). On SQLite there is one instance, and the service delivers its own
 //! writes in-process after each commit; other programs' writes reach clients at their next
 //! sync.
 //!
@@ -16,6 +17,8 @@ mod pending;
 pub(super) mod publish;
 pub(super) mod relay;
 mod router;
+mod sequence;
+pub(super) mod signal;
 pub(super) mod wire;
 
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,13 @@
 //! How a write publishes its event, decided once from the database's [`EventTransport`]
 //! (DESIGN rule 7): the service stores a [`Publisher`] and never asks which backend it runs on.
 //!
-//! With `Notify` (PostgreSQL) the NOTIFY the database's journal trigger queued in the write's
-//! transaction, one per user it concerns, is the publication, and the LISTEN relay delivers
-//! it to this instance's subscribers too: nothing here runs a statement. With `InProcess`
+//! With `Database` (PostgreSQL) the journal keeps what it would have notified in the write's
+//! transaction (one payload per statement, naming each user it concerns) and the COMMIT's
+//! round trip brings it back (`UnitOfWork::write` with [`Deferral::Deferred`]); after the
+//! commit it goes to this instance's relay at once and to the other instances in the next
+//! batched NOTIFY ([`Signals`]), so no write takes NOTIFY's database-wide lock at commit
+//! (issue 41). Until the relay is in place (`install`), the journal notifies in the
+//! transaction, as it does for every other program's writes. With `InProcess`
 //! (SQLite) the write's transaction ends by reading back what the journal triggers recorded
 //! for EVERY user whose counter it moved (the owner, the members of a shared list, a member
 //! who joined or left: [`Publisher::journaled`]), each user's events from that user's own
@@ -23,22 +27,25 @@
 //! subscriber's buffer holds (a member joining a long list) gets a `Resync` instead, which is
 //! what the subscriber would get from the buffer anyway, without reading those changes.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::router::EVENT_BUFFER;
+use super::signal::Signals;
 use super::{EventRouter, TaskEvent};
 use crate::db::DbConn;
 use crate::db::events::EventTransport;
 use crate::error::AppResult;
+use crate::tasks::unit::Deferral;
 use crate::tasks::{changes, store};
 
 /// The delivery strategy of one service.
 #[derive(Clone)]
 pub(in crate::tasks) enum Publisher {
-    /// NOTIFY in the transaction; nothing to do after the commit.
-    Notify,
+    /// The journal's payloads, published after the commit through the signals once they
+    /// are installed.
+    Database { signals: Arc<OnceLock<Signals>> },
     /// Delivered here after the commit.
     InProcess {
         /// One write (commit and delivery) at a time, so events are delivered in commit
@@ -52,10 +59,28 @@ impl Publisher {
     /// The strategy for this transport.
     pub(in crate::tasks) fn new(transport: EventTransport) -> Self {
         match transport {
-            EventTransport::Notify => Publisher::Notify,
+            EventTransport::Notify => Publisher::Database {
+                signals: Arc::default(),
+            },
             EventTransport::InProcess => Publisher::InProcess {
                 write_order: Arc::new(Mutex::new(())),
             },
+        }
+    }
+
+    /// From now on writes publish through `signals` after their commit (PostgreSQL; the
+    /// relay's other end is in place). Once only; nothing on SQLite.
+    pub(in crate::tasks) fn install(&self, signals: Signals) {
+        if let Publisher::Database { signals: slot } = self {
+            let _ = slot.set(signals);
+        }
+    }
+
+    /// How a write's journal publishes: deferred to after the commit once signals are in place.
+    pub(in crate::tasks) fn deferral(&self) -> Deferral {
+        match self {
+            Publisher::Database { signals } if signals.get().is_some() => Deferral::Deferred,
+            _ => Deferral::Notify,
         }
     }
 
@@ -63,13 +88,13 @@ impl Publisher {
     /// [`Publisher::delivered`] has run.
     pub(in crate::tasks) async fn turn(&self) -> Option<MutexGuard<'_, ()>> {
         match self {
-            Publisher::Notify => None,
+            Publisher::Database { .. } => None,
             Publisher::InProcess { write_order } => Some(write_order.lock().await),
         }
     }
 
     /// At the start of a write, in its transaction: see the module's comment. No statement
-    /// with `Notify`.
+    /// with `Database`.
     pub(in crate::tasks) async fn begun(&self, tx: &mut DbConn) -> AppResult<()> {
         if let Publisher::InProcess { .. } = self {
             store::forget_touched(tx).await?;
@@ -80,9 +105,9 @@ impl Publisher {
     /// At the end of a write, in its transaction: the events of everything it journaled, for
     /// each user whose journal it moved (their own change numbers, their view of each row; a
     /// row they no longer see is a deletion in their journal), to hand to
-    /// [`Publisher::deliver`] after the commit. Nothing, and no statement, with `Notify`.
+    /// [`Publisher::deliver`] after the commit. Nothing, and no statement, with `Database`.
     pub(in crate::tasks) async fn journaled(&self, tx: &mut DbConn) -> AppResult<Vec<TaskEvent>> {
-        if let Publisher::Notify = self {
+        if let Publisher::Database { .. } = self {
             return Ok(Vec::new());
         }
         let mut events = Vec::new();
@@ -102,10 +127,20 @@ impl Publisher {
     }
 
     /// After the commit: delivers `events` (from [`Publisher::journaled`]) to their users'
-    /// subscribers on this instance.
-    pub(in crate::tasks) fn deliver(&self, router: &EventRouter, events: Vec<TaskEvent>) {
+    /// subscribers on this instance, and publishes what the journal `deferred`.
+    pub(in crate::tasks) fn deliver(
+        &self,
+        router: &EventRouter,
+        events: Vec<TaskEvent>,
+        deferred: Option<String>,
+    ) {
         for event in events {
             router.deliver(event);
+        }
+        if let (Publisher::Database { signals }, Some(deferred)) = (self, deferred)
+            && let Some(signals) = signals.get()
+        {
+            signals.publish(deferred);
         }
     }
 }

@@ -101,6 +101,11 @@ impl EventRouter {
         }
     }
 
+    /// The users subscribed on this instance.
+    pub(super) fn subscribed(&self) -> Vec<String> {
+        self.users().keys().cloned().collect()
+    }
+
     /// True when some of `owner`'s audience is subscribed on this instance.
     pub(super) fn has_audience(&self, owner: &str) -> bool {
         let users = self.users();

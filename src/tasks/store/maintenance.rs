@@ -1,6 +1,7 @@
 //! SQL for the maintenance jobs: the scheduled tombstone prune (`tasks::prune`), the
-//! scheduled prune of expired idempotency keys (`tasks::idempotency`) and that of dead invite
-//! links (`tasks::invites`). (Search keys need no
+//! scheduled prune of expired idempotency keys (`tasks::idempotency`), that of dead invite
+//! links (`tasks::invites`) and the event relay's sweep of change counters
+//! (`tasks::events::sequence`). (Search keys need no
 //! job: the database keeps them, see `store::keys`.)
 //!
 //! Exempt from `tasks::visibility`, and the only SQL that is: a job run by the server itself,
@@ -92,6 +93,22 @@ pub(in crate::tasks) async fn prune_dead_invites(
         }
         diesel::delete(list_invites.filter(token_hash.eq_any(&oldest)))
             .execute(c)
+            .await
+    })
+}
+
+/// The change counters of `users` (any user's): the event relay's sweep (`tasks::events::
+/// sequence`) compares them with what it delivered, to find a change whose signal was lost.
+pub(in crate::tasks) async fn counters_of(
+    conn: &mut DbConn,
+    users: &[String],
+) -> QueryResult<Vec<(String, i64)>> {
+    use crate::db::schema::task_sync_cursors::dsl::*;
+    db_run!(conn, |c| {
+        task_sync_cursors
+            .filter(user_id.eq_any(users))
+            .select((user_id, last_seq))
+            .load(c)
             .await
     })
 }

@@ -11,7 +11,7 @@
 //! calls are given the viewer as `visibility::owner` names it, and filter as it does): no
 //! function here can read or change a task by id alone. Every function takes `&mut` the
 //! connection of the caller's unit of work (`tasks::unit`) and none opens a transaction or
-//! checks a connection out: a write, its journal entry and its NOTIFY (the database's
+//! checks a connection out: a write, its journal entry and its event payload (the database's
 //! triggers') commit together because the unit's transaction holds them.
 //!
 //! [`db_run!`]: crate::db_run
@@ -43,7 +43,9 @@ pub(super) use journal::{
     prunable, prune, prune_owner, prune_tombstones,
 };
 pub(super) use locks::{lock_lists, lock_owner_of_task, lock_writable_owners};
-pub(super) use maintenance::{expired_tombstones, prune_dead_invites, prune_expired_keys};
+pub(super) use maintenance::{
+    counters_of, expired_tombstones, prune_dead_invites, prune_expired_keys,
+};
 pub(super) use moves::{
     Placement, children_of, completed_ids, delete_all, group, level, place, subtree,
 };

@@ -7,7 +7,7 @@
 //! the task's
 //! `version` (on PostgreSQL the database's trigger is the authority; SQLite's RETURNING shows
 //! the row before its triggers, so the server writes it). [`lock`] holds a task for a
-//! conditional write. The journal entry and NOTIFY are the database's triggers' (`journal`),
+//! conditional write. The journal entry and event payload are the database's triggers' (`journal`),
 //! inside the caller's unit-of-work transaction; each filters its target by
 //! `visible_to(viewer)`.
 //!

@@ -8,7 +8,10 @@
 //! carries), over every connection through it. Made with [`TcpProxy::counting`] the count is
 //! deterministic: every answer is held back for [`ANSWER_DELAY`] before it is passed on, so
 //! requests the server sends without waiting (a pipeline) always arrive before the answer to
-//! the first of them, and a request that needed an answer can only follow it.
+//! the first of them, and a request that needed an answer can only follow it. The instance's
+//! LISTEN connection (its startup names `todo-api-listener`) is not counted: what it sends,
+//! the batched signals to other instances after a write's commit (`tasks::events::signal`),
+//! is on no request's path.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -153,14 +156,23 @@ async fn pipe(
     answered: Arc<AtomicBool>,
 ) {
     let mut buffer = vec![0u8; 16 * 1024];
+    // The startup message (after an SSLRequest, when the driver asks for TLS first) names the
+    // connection's application.
+    let mut opening = 2;
+    let mut counted = true;
     loop {
         let n = match from.read(&mut buffer).await {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        if opening > 0 {
+            opening -= 1;
+            let listener = todo_api::db::events::LISTENER_APPLICATION_NAME.as_bytes();
+            counted &= !buffer[..n].windows(listener.len()).any(|w| w == listener);
+        }
         match &direction {
             Direction::Requests(round_trips) => {
-                if answered.swap(false, Ordering::SeqCst) {
+                if counted && answered.swap(false, Ordering::SeqCst) {
                     round_trips.fetch_add(1, Ordering::SeqCst);
                 }
             }
