@@ -1,0 +1,169 @@
+//! Writes at the database's pace (issue 41): the server's writes take no NOTIFY in their
+//! transaction (NOTIFY's lock on the whole database, held through the commit's flush, made
+//! every write commit alone); each instance publishes its writes after the commit, to its own
+//! subscribers at once and to the others by batched NOTIFYs, and a signal lost between a
+//! commit and its batch is caught up from the journal by the receivers' sweep.
+//!
+//! PostgreSQL only: SQLite is one instance with no NOTIFY, and its writes were always
+//! delivered after the commit, in-process (`realtime::` and `other_writers::` run there).
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use reqwest::StatusCode;
+use tokio::sync::mpsc;
+use tokio_postgres::AsyncMessage;
+
+use crate::common::live;
+use crate::common::proxy::TcpProxy;
+use crate::common::{Backend, TestApp, pg};
+
+/// A plain client LISTENing on the events' channel, and what it hears as it comes.
+async fn listener(url: &str) -> (tokio_postgres::Client, mpsc::UnboundedReceiver<String>) {
+    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the listener connects");
+    let (heard, hearing) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let AsyncMessage::Notification(n) = message {
+                let _ = heard.send(n.payload().to_owned());
+            }
+        }
+    });
+    client
+        .batch_execute(&format!("LISTEN {}", todo_api::db::events::CHANNEL))
+        .await
+        .expect("LISTEN");
+    (client, hearing)
+}
+
+/// Everything heard within `quiet` of the last thing heard (at most 10 s in all).
+async fn heard(hearing: &mut mpsc::UnboundedReceiver<String>, quiet: Duration) -> Vec<String> {
+    let mut all = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match tokio::time::timeout(quiet, hearing.recv()).await {
+            Ok(Some(payload)) => all.push(payload),
+            _ => break,
+        }
+    }
+    all
+}
+
+/// The server's writes notify nobody in their transaction: what the channel carries of them
+/// is the instance's batches (`{"o": …, "m": […]}`), sent after the commit; another program's
+/// write still notifies in its own transaction, as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_servers_writes_are_signalled_after_commit_in_batches() {
+    let Some(db) = pg::TempDatabase::create().await else {
+        return;
+    };
+    let app = TestApp::builder(Backend::Postgres)
+        .database_url(&db.url)
+        .arg("--event-heartbeat-interval", "1h")
+        .start()
+        .await
+        .expect("the server starts");
+    let (_client, mut hearing) = listener(&db.url).await;
+    let alice = app.user("alice");
+    for n in 0..3 {
+        alice.create_task(&format!("task {n}")).await;
+    }
+    let server = heard(&mut hearing, Duration::from_millis(500)).await;
+    assert!(!server.is_empty(), "the writes were signalled");
+    for payload in &server {
+        assert!(
+            payload.starts_with("{\"o\":"),
+            "a write of the server's notified in its transaction: {payload}"
+        );
+    }
+    let carried: usize = server
+        .iter()
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(p).unwrap()["m"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(carried, 3, "each create's payload, once: {server:?}");
+
+    let (other, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    other
+        .batch_execute(
+            "INSERT INTO tasks (user_id, title, completed, created_at, updated_at)
+             VALUES ('alice', 'from psql', FALSE, now(), now())",
+        )
+        .await
+        .unwrap();
+    let theirs = heard(&mut hearing, Duration::from_millis(500)).await;
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert!(
+        theirs[0].starts_with("{\"e\":") && theirs[0].contains("from psql"),
+        "another program's write notifies in its transaction: {}",
+        theirs[0]
+    );
+}
+
+/// An instance that stops between a write's commit and its batch (here: its LISTEN
+/// connection, which carries the batches, cannot reach the database, and the instance is
+/// then killed) loses no event: the other instance's sweep finds the subscriber's counter
+/// ahead of what it delivered and reads the change from the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_signal_lost_between_commit_and_batch_is_caught_up_from_the_journal() {
+    let Some(db) = pg::TempDatabase::create().await else {
+        return;
+    };
+    let b = TestApp::builder(Backend::Postgres)
+        .database_url(&db.url)
+        .start()
+        .await
+        .expect("instance B");
+    let proxy = TcpProxy::start("127.0.0.1:5432").await;
+    let mut direct = url::Url::parse(&proxy.url(&db.url)).unwrap();
+    direct.query_pairs_mut().append_pair("sslmode", "disable");
+    let a = TestApp::builder(Backend::Postgres)
+        .database_url(&db.url)
+        .arg("--database-direct-url", direct.as_str())
+        .start()
+        .await
+        .expect("instance A");
+
+    let mut socket = live::socket(&b, "alice").await;
+    live::subscribe(&mut socket, "1").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Heard through the batch, while A's listener still reaches the database.
+    let first = a.user("alice").create_task("signalled").await;
+    let event = live::next_event(&mut socket).await;
+    assert_eq!(
+        (event["kind"].as_str(), &event["id"]),
+        (Some("CREATED"), &serde_json::json!(first["id"].to_string()))
+    );
+
+    proxy.stall();
+    let lost = a.user("alice").create_task("never signalled").await;
+    let written = Instant::now();
+    drop(a);
+    let event = live::next_event(&mut socket).await;
+    let caught_up = written.elapsed();
+    assert_eq!(event["kind"], "CREATED", "{event}");
+    assert_eq!(event["id"], lost["id"].to_string(), "{event}");
+    assert_eq!(event["task"]["title"], "never signalled");
+    // Two sweeps at most (500 ms each) and a read: well within 3 s.
+    assert!(
+        caught_up < Duration::from_secs(3),
+        "caught up after {caught_up:?}"
+    );
+    println!("a lost signal caught up after {caught_up:?}");
+    let status = b
+        .user("alice")
+        .get(&b.user("alice").tasks_path(""))
+        .await
+        .status;
+    assert_eq!(status, StatusCode::OK);
+}
