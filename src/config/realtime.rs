@@ -56,9 +56,10 @@ pub struct RealtimeArgs {
     )]
     pub sse_keep_alive: Parsed<Duration>,
 
-    /// PostgreSQL: connections (a pool apart from DB_POOL_SIZE's) that read the changes a
-    /// NOTIFY names without carrying them (a row too large for the payload, a statement that
-    /// changed several), so a busy request pool neither delays nor drops events.
+    /// PostgreSQL: connections (a pool apart from DB_POOL_SIZE's) that read the changes an
+    /// event names without carrying them (a row too large for the payload, a statement that
+    /// changed several, a gap between two signals) and the subscribed users' change counters
+    /// every 500 ms (a lost signal), so a busy request pool neither delays nor drops events.
     #[arg(
         long,
         env = "EVENT_FETCH_CONNECTIONS",

@@ -33,6 +33,10 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 /// a FIN (NAT timeout, failover) would otherwise look alive and silent for hours.
 const LIVENESS_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The longest the listener waits for the database to take a batch of this instance's signals
+/// (`tasks::events::signal`) before it takes the connection for lost.
+const SIGNAL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How a backend's task events travel from the write to the subscribers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventTransport {
@@ -216,10 +220,20 @@ async fn listen_once(
                 heartbeat.send();
             }
             Some(statement) = outgoing.recv() => {
-                if let Err(e) = client.batch_execute(&statement).await {
-                    metrics::counter!("event_signals_dropped_total", "to" => "instances")
-                        .increment(1);
-                    tracing::warn!(error = %e, "cannot signal other instances; their sweeps catch up");
+                // Bounded like the liveness check: a connection that stopped answering must
+                // not hold up what the listener hears (or its checks) for long.
+                let sent = tokio::time::timeout(SIGNAL_TIMEOUT, client.batch_execute(&statement));
+                match sent.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        metrics::counter!("event_signals_dropped_total", "to" => "instances")
+                            .increment(1);
+                        tracing::warn!(error = %e, "cannot signal other instances; their sweeps catch up");
+                    }
+                    Err(_) => {
+                        driver.abort();
+                        return Ok(Ended::ConnectionLost("no answer to a batch of signals".into()));
+                    }
                 }
             }
             _ = liveness.tick() => {

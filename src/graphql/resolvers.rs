@@ -227,7 +227,10 @@ impl TaskSubscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = TaskEvent> + use<>> {
         let user = viewer(ctx)?;
-        let stream = service(ctx)?.subscribe(user).map_err(to_graphql_error)?;
+        let stream = service(ctx)?
+            .subscribe(user)
+            .await
+            .map_err(to_graphql_error)?;
         Ok(stream.map(TaskEvent::from))
     }
 }

@@ -115,8 +115,15 @@ impl TaskService {
     /// Changes to the user's tasks made through any instance, as they happen, each with the
     /// cursor after it. Refused when the user already has the most subscriptions allowed open
     /// on this instance.
-    pub fn subscribe(&self, user: &AuthUser) -> AppResult<EventStream> {
-        self.events.subscribe(visibility::inbox(user))
+    pub async fn subscribe(&self, user: &AuthUser) -> AppResult<EventStream> {
+        // Where the user's changes stand before the subscription is in place: the relay
+        // delivers every change after it, in order, whatever order their signals come in
+        // (`events::sequence`). Only where signals can cross (PostgreSQL's relay).
+        let baseline = match self.publisher.deferral() {
+            super::unit::Deferral::Deferred => Some(self.cursor(user).await?),
+            super::unit::Deferral::Notify => None,
+        };
+        self.events.subscribe(visibility::inbox(user), baseline)
     }
 
     /// Ends every subscription on this instance (at shutdown).

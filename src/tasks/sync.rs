@@ -191,7 +191,7 @@ impl TaskService {
         resume: Option<&str>,
         field: &str,
     ) -> AppResult<impl Stream<Item = TaskEvent> + Send + use<>> {
-        let live = self.subscribe(user)?;
+        let live = self.subscribe(user).await?;
         let mut first: Vec<TaskEvent> = Vec::new();
         let mut covered = None;
         let mut replay = None;

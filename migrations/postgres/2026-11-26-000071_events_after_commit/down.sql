@@ -31,3 +31,10 @@ BEGIN
     PERFORM pg_notify('todo_api_task_events', payload);
 END
 $$;
+
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION journal_notify(text, text[], bigint[], boolean[], boolean[], jsonb) '
+                   'SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END
+$$;

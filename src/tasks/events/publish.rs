@@ -49,8 +49,8 @@ pub(in crate::tasks) enum Publisher {
     /// Delivered here after the commit.
     InProcess {
         /// One write (commit and delivery) at a time, so events are delivered in commit
-        /// order. SQLite runs one writer at a time anyway; PostgreSQL orders its NOTIFYs by
-        /// commit itself and does not take this.
+        /// order. SQLite runs one writer at a time anyway; on PostgreSQL the relay orders each
+        /// user's events by their change numbers (`sequence`) and writes do not take this.
         write_order: Arc<Mutex<()>>,
     },
 }

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use super::EventRouter;
 use super::pending::{Pending, Reference};
 use super::sequence::{Admit, SWEEP_INTERVAL, Sequence};
-use super::signal::{LocalSignals, unwrap_batch};
+use super::signal::{LocalSignals, is_own};
 use super::wire::{Received, decode};
 use crate::db::events::ListenerNotice;
 use crate::error::{AppError, AppResult};
@@ -67,9 +67,9 @@ pub(in crate::tasks) async fn route(
                         }
                     }
                     Some(ListenerNotice::Payload(payload)) => {
-                        match unwrap_batch(&payload, &local.origin) {
-                            Some(batch) => batch.iter().for_each(|p| relay.route(p)),
-                            None => relay.route(&payload),
+                        // This instance's own batch: delivered here already.
+                        if !is_own(&payload, &local.origin) {
+                            relay.route(&payload);
                         }
                     }
                     None => return,
@@ -152,12 +152,13 @@ impl Relay {
         upto: i64,
         deliver: impl FnOnce(&mut Pending, i64),
     ) {
-        if !self.router.has_audience(owner) {
+        let Some(baseline) = self.router.follow(owner) else {
             // Nobody here listens: nothing to order (and nothing is read for them).
             self.sequence.forget(owner);
             deliver(&mut self.pending, after);
             return;
-        }
+        };
+        self.sequence.follow(owner, baseline);
         match self.sequence.admit(owner, after, upto) {
             Admit::Seen => {}
             Admit::Deliver { from } => deliver(&mut self.pending, from),
@@ -174,6 +175,11 @@ impl Relay {
     }
 
     fn swept(&mut self, counters: Vec<(String, i64)>) {
+        for (owner, _) in &counters {
+            if let Some(baseline) = self.router.follow(owner) {
+                self.sequence.follow(owner, baseline);
+            }
+        }
         for (owner, after, upto) in self.sequence.swept(counters) {
             metrics::counter!("event_gaps_read_total", "why" => "lost").increment(1);
             tracing::debug!(
@@ -187,9 +193,9 @@ impl Relay {
 
     /// Every subscriber may have missed events: what waits for a fetch is covered by the
     /// sync they are told to run, so it is dropped rather than delivered after the `Resync`.
+    /// What was delivered stays known: later changes still come in order.
     fn resync_all(&mut self) {
         self.pending.clear();
-        self.sequence.clear();
         self.router.resync_all();
     }
 }

@@ -24,6 +24,9 @@ pub(super) const EVENT_BUFFER: usize = 128;
 struct UserChannel {
     sender: broadcast::Sender<Arc<TaskEvent>>,
     subscribers: usize,
+    /// The user's change number read before the first of these subscriptions was in place
+    /// (PostgreSQL): the relay delivers what comes after it (`sequence`).
+    baseline: Option<i64>,
 }
 
 struct Routes {
@@ -62,8 +65,9 @@ impl EventRouter {
     }
 
     /// Opens a subscription for `user`, or refuses it when the user already has the most
-    /// allowed open on this instance.
-    pub fn subscribe(&self, user: &str) -> Result<EventStream, AppError> {
+    /// allowed open on this instance. `baseline`: the user's change number read just before
+    /// (kept for the first subscription of several at once).
+    pub fn subscribe(&self, user: &str, baseline: Option<i64>) -> Result<EventStream, AppError> {
         if self.routes.closed.load(Ordering::Relaxed) {
             return Err(AppError::Unavailable("the server is shutting down".into()));
         }
@@ -71,6 +75,7 @@ impl EventRouter {
         let channel = users.entry(user.to_owned()).or_insert_with(|| UserChannel {
             sender: broadcast::channel(EVENT_BUFFER).0,
             subscribers: 0,
+            baseline,
         });
         if channel.subscribers >= self.routes.max_per_user {
             metrics::counter!("subscriptions_refused_total").increment(1);
@@ -104,6 +109,12 @@ impl EventRouter {
     /// The users subscribed on this instance.
     pub(super) fn subscribed(&self) -> Vec<String> {
         self.users().keys().cloned().collect()
+    }
+
+    /// `None` when nobody here listens to `owner`; else where their subscriptions started
+    /// (`Some(None)` where no baseline was read: SQLite, or before the relay was in place).
+    pub(super) fn follow(&self, owner: &str) -> Option<Option<i64>> {
+        self.users().get(owner).map(|channel| channel.baseline)
     }
 
     /// True when some of `owner`'s audience is subscribed on this instance.
@@ -196,16 +207,16 @@ mod tests {
     #[test]
     fn routes_only_to_the_owner_and_caps_per_user() {
         let router = EventRouter::new(2);
-        let a1 = router.subscribe("a").unwrap();
-        let _a2 = router.subscribe("a").unwrap();
+        let a1 = router.subscribe("a", None).unwrap();
+        let _a2 = router.subscribe("a", None).unwrap();
         assert!(matches!(
-            router.subscribe("a"),
+            router.subscribe("a", None),
             Err(AppError::TooManySubscriptions(2))
         ));
-        let _b = router.subscribe("b").unwrap();
+        let _b = router.subscribe("b", None).unwrap();
         drop(a1);
         assert_eq!(router.open_for("a"), 1);
-        let _a3 = router.subscribe("a").unwrap();
+        let _a3 = router.subscribe("a", None).unwrap();
         assert_eq!(router.open_for("a"), 2);
     }
 }

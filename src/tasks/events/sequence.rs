@@ -14,6 +14,12 @@
 //!   interval, and they are read from the journal. So a lost signal is caught up within two
 //!   intervals, and a signal merely slow costs one read at most.
 //!
+//! Each followed user starts from the change number read just before their first
+//! subscription here was in place (`TaskService::subscribe`): every change after it is
+//! delivered, in order, even when its signal comes after a later one's. A `RESYNC` to
+//! everyone (the listener reconnected) keeps what was delivered: the numbers stay valid, and
+//! what the relay drops then is covered by the subscribers' sync.
+//!
 //! Only users with subscribers on this instance are followed; the map holds no one else.
 
 use std::collections::HashMap;
@@ -41,6 +47,14 @@ pub(super) struct Sequence {
 }
 
 impl Sequence {
+    /// Starts following `owner` at `baseline` (their subscriptions' starting point), unless
+    /// followed already.
+    pub(super) fn follow(&mut self, owner: &str, baseline: Option<i64>) {
+        if let (false, Some(baseline)) = (self.delivered.contains_key(owner), baseline) {
+            self.delivered.insert(owner.to_owned(), baseline);
+        }
+    }
+
     /// Where `owner`'s changes `after < n <= upto` stand against what was delivered; records
     /// them as delivered unless seen.
     pub(super) fn admit(&mut self, owner: &str, after: i64, upto: i64) -> Admit {
@@ -65,12 +79,6 @@ impl Sequence {
         self.delivered.remove(owner);
     }
 
-    /// Forgets everything (every subscriber is told to resync).
-    pub(super) fn clear(&mut self) {
-        self.delivered.clear();
-        self.swept.clear();
-    }
-
     /// Keeps following only `subscribed`, the users to sweep.
     pub(super) fn retain(&mut self, subscribed: &[String]) {
         let keep: std::collections::HashSet<&str> = subscribed.iter().map(String::as_str).collect();
@@ -79,22 +87,17 @@ impl Sequence {
         self.swept.retain(|user, _| keep.contains(user.as_str()));
     }
 
-    /// A sweep read `counters`: returns the ranges `(owner, after, upto)` whose signals did
-    /// not come within an interval (to read from the journal, through [`Sequence::admit`]).
-    /// A user heard of for the first time starts from what the previous sweep read: earlier
-    /// changes came before they subscribed, or were delivered by then.
+    /// A sweep read `counters` (of followed users): returns the ranges `(owner, after, upto)`
+    /// whose signals did not come within an interval (to read from the journal, through
+    /// [`Sequence::admit`]).
     pub(super) fn swept(&mut self, counters: Vec<(String, i64)>) -> Vec<(String, i64, i64)> {
         let mut lost = Vec::new();
         for (user, _) in &counters {
             let before = self.swept.get(user).copied();
-            match (self.delivered.get(user).copied(), before) {
-                (Some(known), Some(before)) if before > known => {
-                    lost.push((user.clone(), known, before));
-                }
-                (None, Some(before)) => {
-                    self.delivered.insert(user.clone(), before);
-                }
-                _ => {}
+            if let (Some(known), Some(before)) = (self.delivered.get(user).copied(), before)
+                && before > known
+            {
+                lost.push((user.clone(), known, before));
             }
         }
         self.swept = counters.into_iter().collect();
@@ -129,12 +132,25 @@ mod tests {
             sequence.swept(vec![("a".into(), 5)]),
             vec![("a".to_owned(), 3, 5)]
         );
-        // A user never heard of starts from the previous sweep's reading.
-        assert!(sequence.swept(vec![("b".into(), 2)]).is_empty());
-        assert!(sequence.swept(vec![("b".into(), 4)]).is_empty());
-        assert_eq!(sequence.admit("b", 1, 2), Admit::Seen);
-        assert_eq!(sequence.admit("b", 2, 3), Admit::Deliver { from: 2 });
         sequence.retain(&[]);
-        assert_eq!(sequence.admit("b", 0, 1), Admit::Deliver { from: 0 });
+        assert_eq!(sequence.admit("a", 7, 8), Admit::Deliver { from: 7 });
+    }
+
+    #[test]
+    fn a_new_subscriber_starts_from_its_baseline_whatever_comes_first() {
+        let mut sequence = Sequence::default();
+        // Subscribed at 4; 6 (written through this instance) is heard before 5 (through
+        // another): 5 is read first, and its own signal dropped when it comes.
+        sequence.follow("a", Some(4));
+        assert_eq!(sequence.admit("a", 5, 6), Admit::AfterGap { from: 4 });
+        assert_eq!(sequence.admit("a", 4, 5), Admit::Seen);
+        // A change never signalled at all, right after subscribing, is found by the sweep.
+        sequence.follow("b", Some(0));
+        sequence.follow("b", Some(9));
+        assert!(sequence.swept(vec![("b".into(), 1)]).is_empty());
+        assert_eq!(
+            sequence.swept(vec![("b".into(), 1)]),
+            vec![("b".to_owned(), 0, 1)]
+        );
     }
 }

@@ -4,8 +4,12 @@
 //! - to this instance's relay at once, through a channel: no database round trip for the
 //!   subscribers here;
 //! - to every other instance by one batched NOTIFY per [`SIGNAL_INTERVAL`] at most, sent on
-//!   the instance's LISTEN connection (the direct URL: `db::events::listen`), wrapped with
-//!   this instance's origin (a random id) so that its own listener skips the echo.
+//!   the instance's LISTEN connection (the direct URL: `db::events::listen`): one statement
+//!   of `pg_notify` calls, one per payload, each marked with this instance's origin (a random
+//!   id, `"o"` first) so that its own listener skips the echo. A payload is otherwise as the
+//!   journal wrote it, so an instance of the previous version (a rolling upgrade) reads it
+//!   as before; one with no room for the mark goes without it, and its echo is dropped as a
+//!   change already delivered (`sequence`).
 //!
 //! A NOTIFY takes a lock on the whole database at commit; one per interval per instance is
 //! a few hundred a second at most, never one per write. A signal that is lost (the instance
@@ -16,7 +20,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 /// The longest a deferred payload waits for the batch that carries it to other instances, and
@@ -27,8 +30,11 @@ pub(in crate::tasks) const SIGNAL_INTERVAL: Duration = Duration::from_millis(5);
 /// receivers' sweeps catch up from the journal).
 const QUEUE: usize = 16_384;
 
-/// PostgreSQL's limit on one NOTIFY payload is 8,000 bytes.
-const MAX_PAYLOAD: usize = 7_900;
+/// PostgreSQL's limit on one NOTIFY payload: shorter than 8,000 bytes.
+const MAX_PAYLOAD: usize = 7_999;
+
+/// Most payloads in one statement.
+const MOST_PER_BATCH: usize = 256;
 
 /// What a write publishes through after its commit.
 #[derive(Clone)]
@@ -41,17 +47,6 @@ pub(in crate::tasks) struct Signals {
 pub(in crate::tasks) struct LocalSignals {
     pub(super) origin: Arc<str>,
     pub(super) payloads: mpsc::Receiver<String>,
-}
-
-/// A batch of payloads from one instance, as one NOTIFY payload.
-#[derive(Serialize, Deserialize)]
-struct Relayed<'a> {
-    /// The instance that sent it.
-    #[serde(borrow)]
-    o: &'a str,
-    /// Each payload as the journal wrote it.
-    #[serde(borrow)]
-    m: Vec<std::borrow::Cow<'a, str>>,
 }
 
 impl Signals {
@@ -82,35 +77,23 @@ impl Signals {
     }
 }
 
-/// The payloads of a batch another instance sent, or `None` when `payload` is not one (the
-/// journal's own NOTIFY, from another program's write) or is this instance's own echo
-/// (`Some(empty)`).
-pub(super) fn unwrap_batch(payload: &str, own_origin: &str) -> Option<Vec<String>> {
-    if !payload.starts_with("{\"o\":") {
-        return None;
-    }
-    let relayed: Relayed = match serde_json::from_str(payload) {
-        Ok(relayed) => relayed,
-        Err(e) => {
-            tracing::warn!(error = %e, "ignoring a batch of task events that does not parse");
-            return Some(Vec::new());
-        }
-    };
-    if relayed.o == own_origin {
-        return Some(Vec::new());
-    }
-    Some(relayed.m.into_iter().map(|m| m.into_owned()).collect())
+/// Whether `payload` is this instance's own (its batch's echo).
+pub(super) fn is_own(payload: &str, origin: &str) -> bool {
+    payload
+        .strip_prefix("{\"o\": \"")
+        .and_then(|rest| rest.strip_prefix(origin))
+        .is_some_and(|rest| rest.starts_with('"'))
 }
 
-/// Sends what `outgoing` carries as few NOTIFYs as fit, at most one statement per
-/// [`SIGNAL_INTERVAL`], until every [`Signals`] is gone.
+/// Sends what `outgoing` carries, at most one statement per [`SIGNAL_INTERVAL`], until every
+/// [`Signals`] is gone.
 async fn send_batches(
     listener: mpsc::Sender<String>,
     origin: Arc<str>,
     mut outgoing: mpsc::Receiver<String>,
 ) {
     let mut waiting = Vec::new();
-    while outgoing.recv_many(&mut waiting, 1024).await > 0 {
+    while outgoing.recv_many(&mut waiting, MOST_PER_BATCH).await > 0 {
         let sql = notify_sql(&origin, &waiting);
         waiting.clear();
         if listener.try_send(sql).is_err() {
@@ -121,66 +104,30 @@ async fn send_batches(
     }
 }
 
-/// One statement of `pg_notify` calls carrying `payloads`, packed into as few as fit.
+/// One statement of `pg_notify` calls, one per payload, each marked with `origin` where it
+/// has room for it.
 fn notify_sql(origin: &str, payloads: &[String]) -> String {
-    let mut calls = Vec::new();
-    let mut batch: Vec<&str> = Vec::new();
-    let mut size = 0;
-    for payload in payloads {
-        // Escaped inside a JSON string a payload grows by its quotes and backslashes.
-        let cost = payload.len() + payload.matches(['"', '\\']).count() + 4;
-        if !batch.is_empty() && size + cost > MAX_PAYLOAD - 64 {
-            calls.push(wrap(origin, &batch));
-            batch.clear();
-            size = 0;
-        }
-        batch.push(payload);
-        size += cost;
-    }
-    if !batch.is_empty() {
-        calls.push(wrap(origin, &batch));
-    }
-    let calls: Vec<String> = calls
+    let calls: Vec<String> = payloads
         .iter()
         .map(|payload| {
             format!(
                 "pg_notify('{}', {})",
                 crate::db::events::CHANNEL,
-                literal(payload)
+                literal(&marked(origin, payload))
             )
         })
         .collect();
     format!("SELECT {}", calls.join(", "))
 }
 
-/// One NOTIFY payload of `batch`; one payload too large for it alone becomes a request to
-/// read its changes (the row left out) or, failing that, to resync.
-fn wrap(origin: &str, batch: &[&str]) -> String {
-    let relayed = |m: Vec<std::borrow::Cow<'_, str>>| {
-        serde_json::to_string(&Relayed { o: origin, m }).unwrap_or_default()
-    };
-    let whole = relayed(batch.iter().map(|p| (*p).into()).collect());
-    if whole.len() <= MAX_PAYLOAD || batch.len() > 1 {
-        return whole;
-    }
-    let by_reference = without_row(batch[0]);
-    let smaller = relayed(vec![by_reference.into()]);
-    if smaller.len() <= MAX_PAYLOAD {
-        return smaller;
-    }
-    relayed(vec![r#"{"u": "", "k": "resync"}"#.into()])
-}
-
-/// `payload` without its row (`w`), marked to be read (`r`), as the journal sends a change
-/// whose row is too large.
-fn without_row(payload: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(payload) {
-        Ok(serde_json::Value::Object(mut fields)) => {
-            fields.remove("w");
-            fields.insert("r".into(), true.into());
-            serde_json::Value::Object(fields).to_string()
+/// `payload` (a JSON object as the journal writes it) with `"o": origin` first, when that
+/// still fits one NOTIFY.
+fn marked<'a>(origin: &str, payload: &'a str) -> std::borrow::Cow<'a, str> {
+    match payload.strip_prefix('{') {
+        Some(rest) if payload.len() + origin.len() + 9 <= MAX_PAYLOAD && rest.starts_with('"') => {
+            format!("{{\"o\": \"{origin}\", {rest}").into()
         }
-        _ => r#"{"u": "", "k": "resync"}"#.to_owned(),
+        _ => payload.into(),
     }
 }
 
@@ -195,33 +142,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_batch_round_trips_and_its_sender_skips_its_echo() {
-        let payloads = vec![
-            r#"{"e": "task", "i": 4, "k": "created", "s": 1, "u": "bob", "w": {"title": "it's \"x\""}}"#.to_owned(),
-            r#"{"b": [["alice", 5, 7]], "k": "batch"}"#.to_owned(),
-        ];
-        let sql = notify_sql("me", &payloads);
-        assert_eq!(sql.matches("pg_notify(").count(), 1, "{sql}");
-        let wrapped = wrap("me", &[&payloads[0], &payloads[1]]);
-        assert_eq!(unwrap_batch(&wrapped, "other"), Some(payloads.clone()));
-        assert_eq!(unwrap_batch(&wrapped, "me"), Some(Vec::new()));
-        assert_eq!(unwrap_batch(&payloads[0], "me"), None);
+    fn each_payload_is_marked_with_its_origin_and_read_as_before() {
+        let payload =
+            r#"{"e": "task", "i": 4, "k": "created", "s": 1, "u": "bob", "w": {"title": "it's"}}"#;
+        let sql = notify_sql("me", &[payload.to_owned(), payload.to_owned()]);
+        assert_eq!(sql.matches("pg_notify(").count(), 2, "{sql}");
+        let mine = marked("me", payload);
+        assert!(is_own(&mine, "me"));
+        assert!(!is_own(&mine, "m") && !is_own(&mine, "mee") && !is_own(payload, "me"));
+        // The previous version's decoder (and this one's) ignores the mark.
+        let value: serde_json::Value = serde_json::from_str(&mine).unwrap();
+        assert_eq!(
+            (value["o"].as_str(), value["s"].as_i64()),
+            (Some("me"), Some(1))
+        );
+        assert!(sql.contains("it''s"), "{sql}");
     }
 
     #[test]
-    fn what_does_not_fit_one_notify_is_split_or_read_by_reference() {
+    fn a_payload_with_no_room_for_the_mark_goes_as_it_is() {
         let big = format!(
-            r#"{{"e": "task", "i": 4, "k": "updated", "s": 9, "u": "bob", "w": {{"title": "{}"}}}}"#,
-            "\\\"".repeat(3_000)
+            r#"{{"k": "batch", "b": [["{}", 1, 2]]}}"#,
+            "x".repeat(7_960)
         );
-        let small = r#"{"b": [["alice", 5, 7]], "k": "batch"}"#.to_owned();
-        let sql = notify_sql("me", &[small.clone(), big.clone(), small.clone()]);
-        assert_eq!(sql.matches("pg_notify(").count(), 3, "{sql}");
-        let alone = wrap("me", &[&big]);
-        assert!(alone.len() <= MAX_PAYLOAD);
-        let inner = unwrap_batch(&alone, "other").unwrap();
-        let value: serde_json::Value = serde_json::from_str(&inner[0]).unwrap();
-        assert_eq!((value["r"].as_bool(), value.get("w")), (Some(true), None));
-        assert_eq!(value["s"], 9);
+        assert!(big.len() < MAX_PAYLOAD);
+        assert_eq!(marked("0123456789abcdef0123456789abcdef", &big), big);
     }
 }

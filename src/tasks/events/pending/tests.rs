@@ -84,8 +84,8 @@ async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
     let timeout = Duration::from_millis(300);
     let db = one_connection(&dir, timeout).await;
     let router = EventRouter::new(10);
-    let mut noisy = router.subscribe("noisy").unwrap();
-    let mut quiet = router.subscribe("quiet").unwrap();
+    let mut noisy = router.subscribe("noisy", None).unwrap();
+    let mut quiet = router.subscribe("quiet", None).unwrap();
     let mut pending = Pending::new(router.clone(), UnitOfWork::new(db.clone()), timeout);
 
     // The fetch pool's only connection is busy: noisy's fetch waits for it.
@@ -152,8 +152,8 @@ async fn a_backlog_past_the_buffer_becomes_one_resync_for_its_user() {
     let timeout = Duration::from_millis(300);
     let db = one_connection(&dir, timeout).await;
     let router = EventRouter::new(10);
-    let mut noisy = router.subscribe("noisy").unwrap();
-    let mut quiet = router.subscribe("quiet").unwrap();
+    let mut noisy = router.subscribe("noisy", None).unwrap();
+    let mut quiet = router.subscribe("quiet", None).unwrap();
     let mut pending = Pending::new(router.clone(), UnitOfWork::new(db.clone()), timeout);
     let held = db.conn().await.unwrap();
 
