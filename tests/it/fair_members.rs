@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::common::other_writer::{Shared, numbers, run_sql, timestamp};
@@ -246,7 +246,20 @@ async fn the_server_wide_budget_refuses_while_responses_hold_it(backend: Backend
 
     // Another member asks meanwhile (one user's requests share a few database places).
     let prober = member_id(9);
-    let holder = silent_post(base.trim_start_matches("http://"), "alice", &large).await;
+    let mut holder = silent_post(base.trim_start_matches("http://"), "alice", &large).await;
+    // Its answer is under way (so it holds its bytes) before anyone else asks: otherwise the
+    // prober's first answer could hold the budget first and the holder be the one refused.
+    let mut head = [0u8; 64];
+    let mut read = 0;
+    while read < 12 {
+        let n = tokio::time::timeout(Duration::from_secs(60), holder.read(&mut head[read..]))
+            .await
+            .expect("the held answer starts within a minute")
+            .expect("reads");
+        assert!(n > 0, "the holder's connection closed");
+        read += n;
+    }
+    assert_eq!(&head[..12], b"HTTP/1.1 200", "the held answer is a 200");
     let mut refused = None;
     let deadline = Instant::now() + Duration::from_secs(60);
     while refused.is_none() && Instant::now() < deadline {
