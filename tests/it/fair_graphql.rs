@@ -72,7 +72,7 @@ async fn the_square_documents_are_refused_with_bounded_memory(backend: Backend) 
         return;
     };
     let base = server.base();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let list = client
         .post(format!("{base}/api/alice/lists"))
         .bearer_auth(token_for("alice"))

@@ -126,7 +126,7 @@ async fn non_reading_clients_hold_bounded_memory_and_are_dropped(backend: Backen
         return;
     };
     let (base, addr) = (server.base(), server.addr);
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     create_tasks(&client, &base, "alice", TASKS, None).await;
     create_tasks(&client, &base, "bob", 3, None).await;
     let list = |user: &'static str| {

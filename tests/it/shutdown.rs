@@ -172,8 +172,7 @@ async fn the_drain_is_bounded_by_shutdown_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_event_streams_end_on_sigterm() {
     let mut server = Binary::start(&[("SHUTDOWN_TIMEOUT", "20s")]).await;
-    todo_api::install_crypto_provider();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let mut stream = client
         .get(format!("{}/api/alice/tasks/events", server.base()))
         .bearer_auth(token_for("alice"))

@@ -382,7 +382,7 @@ async fn dev_token_refuses_requests_naming_their_host_twice() {
     // HTTP/2: `:authority` from the URL (evil.example resolved to the server), `host` says
     // localhost.
     let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
-    let h2 = reqwest::Client::builder()
+    let h2 = crate::common::http_client_builder()
         .http2_prior_knowledge()
         .resolve("evil.example", addr)
         .timeout(Duration::from_secs(10))

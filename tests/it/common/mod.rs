@@ -24,6 +24,26 @@ use todo_api::auth::{SecretKey, mint_token};
 /// The shared secret the test servers verify with.
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!!";
 
+/// Whatever process-wide state a test needs, set up once and idempotently: rustls' crypto
+/// provider (reqwest and the PostgreSQL TLS connector refuse to work without one). Every helper
+/// that starts something calls it, so a test run alone (`cargo test <name>`, or nextest's
+/// process per test) finds the same state as one run after others.
+pub fn setup() {
+    todo_api::install_crypto_provider();
+}
+
+/// A fresh HTTP client builder, after `setup()`: tests build clients through this, never
+/// `reqwest::Client::builder()` directly, which panics when no test has installed a provider.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    setup();
+    reqwest::Client::builder()
+}
+
+/// A default HTTP client, after `setup()` (see `http_client_builder`).
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().expect("an HTTP client")
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -80,7 +100,7 @@ impl TestAppBuilder {
 
     /// Starts the server; `None` when this is PostgreSQL and it is unreachable outside CI.
     pub async fn start(self) -> Option<TestApp> {
-        todo_api::install_crypto_provider();
+        setup();
         let (url, guard) = match (self.database_url, self.backend) {
             (Some(url), _) => (url, DatabaseGuard::External),
             (None, Backend::Sqlite) => {
@@ -128,7 +148,7 @@ async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGua
             .await
             .expect("server runs");
     });
-    let client = reqwest::Client::builder()
+    let client = http_client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client");
