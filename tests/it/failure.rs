@@ -214,7 +214,7 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
     let mut _database = None;
     let (url, mut outage) = match backend {
         Backend::Postgres => {
-            let Some(db) = pg::TempDatabase::create().await else {
+            let Some(db) = pg::TempDatabase::migrated().await else {
                 return;
             };
             let admin = url::Url::parse(&pg::admin_url()).expect("TEST_POSTGRES_URL parses");
@@ -230,7 +230,7 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
         }
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+            let url = crate::common::template::sqlite_url(dir.path());
             (url, Outage::Locked(None, dir))
         }
     };

@@ -166,7 +166,7 @@ async fn waiting_on_locks(admin: &tokio_postgres::Client, database: &str) -> i64
 /// and in order: A reads the large tasks on its own connections.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_request_pool_delays_and_resyncs_no_one() {
-    let Some(db) = pg::TempDatabase::create().await else {
+    let Some(db) = pg::TempDatabase::migrated().await else {
         return;
     };
     let start = |pool: &str| {

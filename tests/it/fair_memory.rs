@@ -70,7 +70,7 @@ pub(crate) async fn start_binary(
     todo_api::install_crypto_provider();
     let database = match backend {
         Backend::Sqlite => None,
-        Backend::Postgres => Some(pg::TempDatabase::create().await?),
+        Backend::Postgres => Some(pg::TempDatabase::migrated().await?),
     };
     let mut env = env.to_vec();
     if let Some(database) = &database {

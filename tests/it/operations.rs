@@ -69,11 +69,11 @@ async fn own_database(backend: Backend) -> Option<(String, Box<dyn std::any::Any
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+            let url = crate::common::template::sqlite_url(dir.path());
             Some((url, Box::new(dir)))
         }
         Backend::Postgres => {
-            let db = pg::TempDatabase::create().await?;
+            let db = pg::TempDatabase::migrated().await?;
             Some((db.url.clone(), Box::new(db)))
         }
     }

@@ -149,12 +149,12 @@ impl Direct {
     async fn start(backend: Backend) -> Option<Direct> {
         let dir = tempfile::tempdir().unwrap();
         let pg = match backend {
-            Backend::Postgres => Some(crate::common::pg::TempDatabase::create().await?),
+            Backend::Postgres => Some(crate::common::pg::TempDatabase::migrated().await?),
             Backend::Sqlite => None,
         };
         let url = match &pg {
             Some(db) => db.url.clone(),
-            None => format!("sqlite://{}", dir.path().join("todo.db").display()),
+            None => crate::common::template::sqlite_url(dir.path()),
         };
         let app = TestApp::builder(backend)
             .database_url(&url)

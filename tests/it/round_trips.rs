@@ -75,7 +75,7 @@ impl Counted {
     /// Straight to PostgreSQL with `pool` connections (two or more: reads share one,
     /// `db::shared_reads`).
     pub(crate) async fn direct_with_pool(pool: u32) -> Option<Counted> {
-        let database = TempDatabase::create().await?;
+        let database = TempDatabase::migrated().await?;
         let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
         let app = counted_app(&proxy, &database.url, None, pool).await;
         Some(Counted {
@@ -89,7 +89,7 @@ impl Counted {
 
     /// Through PgBouncer; the listener goes straight to PostgreSQL.
     pub(crate) async fn pooled() -> Option<Counted> {
-        let database = TempDatabase::create().await?;
+        let database = TempDatabase::migrated().await?;
         let bouncer = PgBouncer::start()?;
         let pooled = bouncer.url(&database.name);
         let proxy = TcpProxy::counting(&address_of(&pooled)).await;

@@ -108,7 +108,7 @@ async fn sqlite_in_flight_request_completes_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_in_flight_request_completes_on_sigterm() {
-    let Some(database) = pg::TempDatabase::create().await else {
+    let Some(database) = pg::TempDatabase::migrated().await else {
         return;
     };
     let mut server = Binary::start(&[("DATABASE_URL", &database.url)]).await;

@@ -285,12 +285,9 @@ async fn tombstone_rows(backend: Backend, url: &str) -> i64 {
 async fn tombstones_are_pruned_on_a_schedule(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (url, _db) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}", dir.path().join("todo.db").display()),
-            None,
-        ),
+        Backend::Sqlite => (crate::common::template::sqlite_url(dir.path()), None),
         Backend::Postgres => {
-            let Some(db) = pg::TempDatabase::create().await else {
+            let Some(db) = pg::TempDatabase::migrated().await else {
                 return;
             };
             (db.url.clone(), Some(db))

@@ -14,6 +14,7 @@ pub mod other_writer;
 pub mod pg;
 pub mod pgbouncer;
 pub mod proxy;
+pub mod template;
 
 use std::time::Duration;
 
@@ -103,13 +104,15 @@ impl TestAppBuilder {
         setup();
         let (url, guard) = match (self.database_url, self.backend) {
             (Some(url), _) => (url, DatabaseGuard::External),
+            // A copy of the migrated template: the server's migration check at start finds
+            // nothing to do (`schema::the_server_migrates_a_fresh_database` proves it does it).
             (None, Backend::Sqlite) => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+                let url = template::sqlite_url(dir.path());
                 (url, DatabaseGuard::Sqlite(dir))
             }
             (None, Backend::Postgres) => {
-                let db = pg::TempDatabase::create().await?;
+                let db = pg::TempDatabase::migrated().await?;
                 (db.url.clone(), DatabaseGuard::Postgres(db))
             }
         };

@@ -18,12 +18,12 @@ impl Shared {
     pub async fn start(backend: Backend) -> Option<Shared> {
         let dir = tempfile::tempdir().unwrap();
         let pg = match backend {
-            Backend::Postgres => Some(TempDatabase::create().await?),
+            Backend::Postgres => Some(TempDatabase::migrated().await?),
             Backend::Sqlite => None,
         };
         let url = match &pg {
             Some(db) => db.url.clone(),
-            None => format!("sqlite://{}", dir.path().join("todo.db").display()),
+            None => crate::common::template::sqlite_url(dir.path()),
         };
         let app = TestApp::builder(backend).database_url(&url).start().await?;
         Some(Shared {
