@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::common::live::{next_json, socket, subscribe_to};
 use crate::common::{Backend, TestApp, token_for};
-use crate::fair_memory::{create_tasks, rss_kib, start_binary};
+use crate::fair_memory::{create_tasks, database_url, rss_kib, seed_tasks, start_binary};
 use crate::lists::{create_list, id_of};
 
 /// Tasks in the attacked list.
@@ -82,7 +82,8 @@ async fn the_square_documents_are_refused_with_bounded_memory(backend: Backend) 
         .expect("sent");
     assert_eq!(list.status(), StatusCode::CREATED);
     let list_id = id_of(&list.json().await.expect("JSON"));
-    create_tasks(&client, &base, "alice", TASKS, Some(list_id)).await;
+    let url = database_url(&server, &database);
+    seed_tasks(&url, "alice", TASKS, Some(list_id)).await;
     create_tasks(&client, &base, "bob", 3, None).await;
     // Warm up: the plain list of both users.
     let (status, body) = post(&client, &base, "alice", "{ tasks { id description } }").await;

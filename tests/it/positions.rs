@@ -55,6 +55,11 @@ async fn bisect(user: &UserClient<'_>, movers: [i64; 3], moves: usize) -> usize 
     longest
 }
 
+/// A thousand moves just below one task stay short, then a thousand halvings of one gap stay
+/// within the renumbering bound. Slow on purpose (a move is a request; about 2,000 of them):
+/// halving one gap adds a character about every fourteen moves, so the group first reaches the
+/// 48-character renumbering only after several hundred halvings (seen: about 700, the neighbours
+/// renumbered once by move 1,000); fewer moves would never reach the bound being checked.
 async fn thousand_moves_between_the_same_two_neighbours_stay_short(backend: Backend) {
     let app = start_app!(backend, "--rate-limit" => "0");
     let alice = app.user("alice");
