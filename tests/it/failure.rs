@@ -56,6 +56,10 @@ async fn write_until(app: Arc<TestApp>, user: String, stop: Arc<AtomicBool>) -> 
     attempts
 }
 
+/// A PostgreSQL of the test's own (`PgCluster`: initdb, TLS, stopped and started under the
+/// server), so the time is mostly that cluster's: initdb and two starts, a few seconds each on
+/// a loaded machine, and the outage's requests, each bounded by DB_TIMEOUT (2 s, the
+/// shortest the pool's check-outs are meant to wait).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn database_outage_answers_503_and_recovers_without_losing_writes() {
     let cluster = PgCluster::start_new().await;

@@ -6,7 +6,6 @@
 //! so the list rules run before the lists API is merged.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use futures::future::join_all;
 
@@ -105,7 +104,8 @@ async fn renumbering_is_seen_by_an_sse_subscriber(backend: Backend) {
     let [a, x, y, z] = four(&alice).await;
     let mut sse = SseReader::open(&app, "alice", "/api/alice/tasks/events", &[]).await;
     assert_eq!(sse.response.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No pause needed: a 200 event stream's head is sent once its subscription is registered
+    // (and a started server already LISTENs), so nothing written from here on can be missed.
     // Halving one gap renumbers the group within a few dozen moves.
     bisect(&alice, [x, y, z], 60).await;
     let renumbered = alice
@@ -209,7 +209,8 @@ async fn a_create_after_a_long_key_renumbers_its_group(backend: Backend) {
     let write = format!("UPDATE tasks SET position = '{long}' WHERE id = {last}");
     direct.exec(&write).await;
     let mut sse = SseReader::open(app, "alice", "/api/alice/tasks/events", &[]).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No pause needed: a 200 event stream's head is sent once its subscription is registered
+    // (and a started server already LISTENs), so nothing written from here on can be missed.
     let new = alice.create_task("new").await;
     assert!(new["position"].as_str().unwrap().len() <= 16, "{new}");
     assert_eq!(order(&alice).await, vec![first, last, id(&new)]);

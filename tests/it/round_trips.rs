@@ -29,6 +29,13 @@ pub(crate) async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) ->
 }
 
 /// Long enough for what an operation sends without waiting to reach the proxy and be answered.
+///
+/// A clock, not a condition, on purpose: what is counted is whatever the server sends after
+/// it answered (a COMMIT not waited for), and nothing observable says it has sent all of it.
+/// This settle, once per counted operation (about fifty of them, each twice: warm-up and
+/// counted), is most of why the round-trip tests here and in `shared_round_trips` take 10 to
+/// 25 s; a shorter one would let a late COMMIT on a loaded machine be counted in the next
+/// operation, which is what the counts must not depend on.
 pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The `host:port` of a PostgreSQL URL.
