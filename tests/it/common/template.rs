@@ -15,8 +15,8 @@
 //!   build name and renamed into place (an atomic replace: two processes building at once
 //!   both write the same thing).
 //!
-//! Old templates may be dropped at any time (`DROP DATABASE todo_tpl_…`, removing the files):
-//! the next test builds them again.
+//! Old templates may be removed at any time (`ALTER DATABASE todo_tpl_… IS_TEMPLATE false`, then
+//! `DROP DATABASE`; deleting the files): the next test builds them again.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -126,6 +126,8 @@ async fn build_postgres(client: &tokio_postgres::Client, name: &str) {
             .expect("pg_database reads");
         for orphan in orphans {
             let orphan: String = orphan.get(0);
+            // It may have died between marking it a template and renaming it.
+            run(format!("ALTER DATABASE {orphan} IS_TEMPLATE false")).await;
             run(format!("DROP DATABASE IF EXISTS {orphan} WITH (FORCE)")).await;
         }
         let building = format!("{BUILDING}{}", uuid::Uuid::new_v4().simple());
