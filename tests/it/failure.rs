@@ -29,6 +29,17 @@ struct Attempt {
     body: String,
 }
 
+/// How many tasks each writer has stored.
+async fn stored_per_writer(app: &TestApp) -> Vec<usize> {
+    let mut stored = Vec::new();
+    for i in 0..WRITERS {
+        let user = app.user(&format!("writer{i}"));
+        let list = user.get(&user.tasks_path("")).await.good(StatusCode::OK);
+        stored.push(list.as_array().map_or(0, Vec::len));
+    }
+    stored
+}
+
 /// Writes tasks as `user` until `stop`, recording every attempt.
 async fn write_until(app: Arc<TestApp>, user: String, stop: Arc<AtomicBool>) -> Vec<Attempt> {
     let client = app.user(&user);
@@ -75,7 +86,15 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
     let writers: Vec<_> = (0..WRITERS)
         .map(|i| tokio::spawn(write_until(app.clone(), format!("writer{i}"), stop.clone())))
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The outage begins once every writer has a write stored (they are under way).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stored_per_writer(&app).await.contains(&0) {
+        assert!(
+            Instant::now() < deadline,
+            "the writers wrote nothing in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     cluster.stop().await;
     let reader = app.user("reader");
@@ -131,7 +150,17 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     app.anonymous().get("/readyz").await.good(StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The writers stop once every one of them has stored a write since the recovery.
+    let recovered = stored_per_writer(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = stored_per_writer(&app).await;
+        if now.iter().zip(&recovered).all(|(now, then)| now > then) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no writes after the recovery");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     stop.store(true, Ordering::Relaxed);
 
     let mut unavailable = 0;
