@@ -630,7 +630,7 @@ impl SharedDatabase {
                 )
             }
             Backend::Postgres => {
-                let db = crate::common::pg::TempDatabase::create().await?;
+                let db = crate::common::pg::TempDatabase::migrated().await?;
                 (db.url.clone(), None, Some(db))
             }
         };

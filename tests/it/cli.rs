@@ -182,8 +182,7 @@ async fn dev_mode_on_loopback_serves_with_minted_tokens(backend: Backend) {
     let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
 
-    todo_api::install_crypto_provider();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let created = client
         .post(format!("http://{address}/api/alice/tasks"))
         .bearer_auth(&token)
@@ -211,8 +210,7 @@ async fn a_refused_preflight_is_logged_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("todo.db").display());
     let (_server, address, _, log) = serve_logging(command(dir.path(), &url));
-    todo_api::install_crypto_provider();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let preflight = |origin: &'static str| {
         client
             .request(
@@ -349,8 +347,7 @@ async fn in_memory_sqlite_keeps_its_data_across_requests() {
     let mut command = command(dir.path(), "sqlite::memory:");
     command.env("BETTER_AUTH_SECRET", crate::common::SECRET);
     let (_server, address, _) = serve(command);
-    todo_api::install_crypto_provider();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let token = crate::common::token_for("alice");
     let creates = (0..20).map(|n| {
         client
@@ -406,8 +403,7 @@ async fn a_closed_log_pipe_does_not_break_requests() {
     };
     drop(lines); // the read end closes: every further log write fails with EPIPE
     let server = Server(child);
-    todo_api::install_crypto_provider();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     for _ in 0..3 {
         let response = client
             .get(format!("http://{address}/api/alice/tasks"))

@@ -125,7 +125,7 @@ async fn openapi_contract_on_postgres() {
     if !opted_in() {
         return;
     }
-    let Some(database) = crate::common::pg::TempDatabase::create().await else {
+    let Some(database) = crate::common::pg::TempDatabase::migrated().await else {
         return;
     };
     let mut settings = SETTINGS.to_vec();

@@ -29,6 +29,17 @@ struct Attempt {
     body: String,
 }
 
+/// How many tasks each writer has stored.
+async fn stored_per_writer(app: &TestApp) -> Vec<usize> {
+    let mut stored = Vec::new();
+    for i in 0..WRITERS {
+        let user = app.user(&format!("writer{i}"));
+        let list = user.get(&user.tasks_path("")).await.good(StatusCode::OK);
+        stored.push(list.as_array().map_or(0, Vec::len));
+    }
+    stored
+}
+
 /// Writes tasks as `user` until `stop`, recording every attempt.
 async fn write_until(app: Arc<TestApp>, user: String, stop: Arc<AtomicBool>) -> Vec<Attempt> {
     let client = app.user(&user);
@@ -56,6 +67,10 @@ async fn write_until(app: Arc<TestApp>, user: String, stop: Arc<AtomicBool>) -> 
     attempts
 }
 
+/// A PostgreSQL of the test's own (`PgCluster`: initdb, TLS, stopped and started under the
+/// server), so the time is mostly that cluster's: initdb and two starts, a few seconds each on
+/// a loaded machine, and the outage's requests, each bounded by DB_TIMEOUT (2 s, the
+/// shortest the pool's check-outs are meant to wait).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn database_outage_answers_503_and_recovers_without_losing_writes() {
     let cluster = PgCluster::start_new().await;
@@ -71,7 +86,15 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
     let writers: Vec<_> = (0..WRITERS)
         .map(|i| tokio::spawn(write_until(app.clone(), format!("writer{i}"), stop.clone())))
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The outage begins once every writer has a write stored (they are under way).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stored_per_writer(&app).await.contains(&0) {
+        assert!(
+            Instant::now() < deadline,
+            "the writers wrote nothing in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     cluster.stop().await;
     let reader = app.user("reader");
@@ -127,7 +150,17 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     app.anonymous().get("/readyz").await.good(StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The writers stop once every one of them has stored a write since the recovery.
+    let recovered = stored_per_writer(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = stored_per_writer(&app).await;
+        if now.iter().zip(&recovered).all(|(now, then)| now > then) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no writes after the recovery");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     stop.store(true, Ordering::Relaxed);
 
     let mut unavailable = 0;
@@ -214,7 +247,7 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
     let mut _database = None;
     let (url, mut outage) = match backend {
         Backend::Postgres => {
-            let Some(db) = pg::TempDatabase::create().await else {
+            let Some(db) = pg::TempDatabase::migrated().await else {
                 return;
             };
             let admin = url::Url::parse(&pg::admin_url()).expect("TEST_POSTGRES_URL parses");
@@ -230,7 +263,7 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
         }
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+            let url = crate::common::template::sqlite_url(dir.path());
             (url, Outage::Locked(None, dir))
         }
     };

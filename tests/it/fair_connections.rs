@@ -31,7 +31,7 @@ const PROMPT: Duration = Duration::from_secs(2);
 /// Another user's ordinary request (a task list, on a fresh connection) answers 200 within
 /// `PROMPT`.
 async fn prompt(app: &TestApp, user: &str) {
-    let client = reqwest::Client::builder()
+    let client = crate::common::http_client_builder()
         .local_address(ip("127.0.0.9"))
         .build()
         .unwrap();

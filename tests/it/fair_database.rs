@@ -29,11 +29,11 @@ async fn seeded(backend: Backend, rows: u32, settings: &[(&str, &str)]) -> Optio
     let (url, sqlite, postgres) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+            let url = crate::common::template::sqlite_url(dir.path());
             (url, Some(dir), None)
         }
         Backend::Postgres => {
-            let db = pg::TempDatabase::create().await?;
+            let db = pg::TempDatabase::migrated().await?;
             (db.url.clone(), None, Some(db))
         }
     };

@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use crate::common::live::{next_json, socket, subscribe_to};
 use crate::common::{Backend, TestApp, token_for};
-use crate::fair_memory::{create_tasks, peak_while, rss_kib, start_binary};
+use crate::fair_memory::{
+    create_tasks, database_url, peak_while, rss_kib, seed_tasks, start_binary,
+};
 use crate::lists::{create_list, id_of};
 
 /// Tasks in the attacked list.
@@ -88,9 +90,10 @@ async fn the_square_documents_are_refused_with_bounded_memory(backend: Backend) 
         return;
     };
     let base = server.base();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let list_id = rest_list(&client, &base, "alice", "groceries").await;
-    create_tasks(&client, &base, "alice", TASKS, Some(list_id)).await;
+    let url = database_url(&server, &database);
+    seed_tasks(&url, "alice", TASKS, Some(list_id)).await;
     create_tasks(&client, &base, "bob", 3, None).await;
     // Warm up: the plain list of both users.
     let (status, body) = post(&client, &base, "alice", "{ tasks { id description } }").await;

@@ -560,7 +560,7 @@ async fn idle_http2_connections_give_their_slot_back(backend: Backend) {
         "--max-connections" => "1",
         "--header-read-timeout" => "1s",
     );
-    let h2 = reqwest::Client::builder()
+    let h2 = crate::common::http_client_builder()
         .http2_prior_knowledge()
         .build()
         .unwrap();
@@ -604,7 +604,7 @@ async fn idle_http2_connections_give_their_slot_back(backend: Backend) {
 
     // …but once nothing is in flight, the idle connection is closed within about two
     // timeouts, and another client gets the slot. (`h2` stays alive, answering pings.)
-    let other = reqwest::Client::builder()
+    let other = crate::common::http_client_builder()
         .http1_only()
         .timeout(Duration::from_secs(6))
         .build()

@@ -487,7 +487,7 @@ backend_cases!(
 /// Two instances on one PostgreSQL database, the same key sent to both at once: one write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_same_key_write_once() {
-    let Some(db) = pg::TempDatabase::create().await else {
+    let Some(db) = pg::TempDatabase::migrated().await else {
         return;
     };
     let start = || {

@@ -266,7 +266,7 @@ async fn the_invite_cap_is_409(backend: Backend) {
 /// Only the token's SHA-256 is stored: the table never holds a usable link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stores_tokens_hashed() {
-    let Some(database) = TempDatabase::create().await else {
+    let Some(database) = TempDatabase::migrated().await else {
         return;
     };
     let app = TestApp::builder(Backend::Postgres)

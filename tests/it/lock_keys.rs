@@ -57,7 +57,7 @@ async fn postgres_users_with_equal_hashtext_do_not_share_a_lock() {
 /// A fresh database and a server on it; `None` when PostgreSQL is missing outside CI (in CI a
 /// missing PostgreSQL fails here).
 async fn app_on_a_database() -> Option<(pg::TempDatabase, TestApp)> {
-    let db = pg::TempDatabase::create().await?;
+    let db = pg::TempDatabase::migrated().await?;
     let app = TestApp::builder(Backend::Postgres)
         .database_url(&db.url)
         // Longer than the test waits: the held delete must not end on its own meanwhile.

@@ -69,11 +69,11 @@ async fn own_database(backend: Backend) -> Option<(String, Box<dyn std::any::Any
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+            let url = crate::common::template::sqlite_url(dir.path());
             Some((url, Box::new(dir)))
         }
         Backend::Postgres => {
-            let db = pg::TempDatabase::create().await?;
+            let db = pg::TempDatabase::migrated().await?;
             Some((db.url.clone(), Box::new(db)))
         }
     }
@@ -739,7 +739,7 @@ fn json_lines(logs: &[String]) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_request_id_on_every_line() {
     let server = Binary::start(&[("RUST_LOG", "debug")]).await;
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let response = client
         .get(format!("{}/api/alice/tasks", server.base()))
         .header("x-request-id", "trace-me-123")

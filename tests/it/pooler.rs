@@ -267,6 +267,11 @@ async fn postgres_creates_through_the_pooler_never_fail() {
 /// counted by a proxy between the server and PgBouncer, it opens at most a few client
 /// connections as its jobs first run, and then none (on Neon each would be a TLS handshake
 /// and a SCRAM login).
+///
+/// Ten seconds of watching, on purpose: the count is of connections opened while nothing
+/// happens but the jobs, so only time shows it; the jobs run every second (the heartbeat's
+/// interval is also how long its answer may take, so a shorter one would fail readiness on a
+/// loaded machine), and eight idle rounds of them are what made the old 5 to 7 reconnections.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_idle_background_work_reuses_its_pool_connections() {
     let Some((database, bouncer)) = behind_a_pooler().await else {

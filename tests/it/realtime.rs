@@ -48,7 +48,7 @@ impl Instances {
 async fn instances(backend: Backend, extra: &[(&str, &str)]) -> Option<Instances> {
     let db = match backend {
         Backend::Sqlite => None,
-        Backend::Postgres => Some(pg::TempDatabase::create().await?),
+        Backend::Postgres => Some(pg::TempDatabase::migrated().await?),
     };
     let start = || {
         let mut builder = TestApp::builder(backend);

@@ -29,6 +29,13 @@ pub(crate) async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) ->
 }
 
 /// Long enough for what an operation sends without waiting to reach the proxy and be answered.
+///
+/// A clock, not a condition, on purpose: what is counted is whatever the server sends after
+/// it answered (a COMMIT not waited for), and nothing observable says it has sent all of it.
+/// This settle, once per counted operation (about fifty of them, each twice: warm-up and
+/// counted), is most of why the round-trip tests here and in `shared_round_trips` take 10 to
+/// 25 s; a shorter one would let a late COMMIT on a loaded machine be counted in the next
+/// operation, which is what the counts must not depend on.
 pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The `host:port` of a PostgreSQL URL.
@@ -78,7 +85,7 @@ impl Counted {
     /// Straight to PostgreSQL with `pool` connections (two or more: reads share one,
     /// `db::shared_reads`).
     pub(crate) async fn direct_with_pool(pool: u32) -> Option<Counted> {
-        let database = TempDatabase::create().await?;
+        let database = TempDatabase::migrated().await?;
         let proxy = TcpProxy::counting(&address_of(&admin_url())).await;
         let app = counted_app(&proxy, &database.url, None, pool).await;
         Some(Counted {
@@ -92,7 +99,7 @@ impl Counted {
 
     /// Through PgBouncer; the listener goes straight to PostgreSQL.
     pub(crate) async fn pooled() -> Option<Counted> {
-        let database = TempDatabase::create().await?;
+        let database = TempDatabase::migrated().await?;
         let bouncer = PgBouncer::start()?;
         let pooled = bouncer.url(&database.name);
         let proxy = TcpProxy::counting(&address_of(&pooled)).await;

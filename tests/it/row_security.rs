@@ -182,7 +182,7 @@ async fn postgres_policies_hold_in_sql_as_the_servers_role() {
 /// requesting user, and on that user's rows only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_requests_run_as_an_unprivileged_role_for_their_user() {
-    let Some(database) = TempDatabase::create().await else {
+    let Some(database) = TempDatabase::migrated().await else {
         return;
     };
     let app = TestApp::builder(Backend::Postgres)

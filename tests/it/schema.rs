@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::common::pg::TempDatabase;
+use crate::common::{Backend, TestApp};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use reqwest::StatusCode;
 
 /// Indexes only one backend can have, and why. Anything else missing on one side fails.
 const POSTGRES_ONLY_INDEXES: [(&str, &str); 1] = [(
@@ -280,4 +282,123 @@ fn check_owner_indexes(backend: &str, shape: &Shape) {
             "{backend}: per-user table {table} has no index that starts with {OWNER}"
         );
     }
+}
+
+backend_cases!(the_server_migrates_a_fresh_database);
+
+/// How many migrations `__diesel_schema_migrations` records on `url`'s database.
+async fn migrations_recorded(backend: Backend, url: &str) -> i64 {
+    match backend {
+        Backend::Sqlite => {
+            let path = url.trim_start_matches("sqlite://");
+            let mut conn = SqliteConnection::establish(path).expect("opens SQLite");
+            #[derive(QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = BigInt)]
+                n: i64,
+            }
+            diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+                .get_result::<Count>(&mut conn)
+                .expect("reads the migrations table")
+                .n
+        }
+        Backend::Postgres => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("connects to the test database");
+            tokio::spawn(connection);
+            client
+                .query_one("SELECT count(*) FROM __diesel_schema_migrations", &[])
+                .await
+                .expect("reads the migrations table")
+                .get(0)
+        }
+    }
+}
+
+/// The server migrates a fresh, empty database itself at start (most tests start on a copy of
+/// the migrated template, where its migration check finds nothing to do), and what it builds
+/// is what the tests' template holds.
+async fn the_server_migrates_a_fresh_database(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _database) = match backend {
+        Backend::Sqlite => {
+            let file = dir.path().join("fresh.db");
+            (format!("sqlite://{}", file.display()), None)
+        }
+        Backend::Postgres => {
+            let Some(database) = TempDatabase::create().await else {
+                return;
+            };
+            let (client, connection) =
+                tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connects to the test database");
+            tokio::spawn(connection);
+            let tables: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                    &[],
+                )
+                .await
+                .expect("reads the catalogue")
+                .get(0);
+            assert_eq!(tables, 0, "the fresh database is empty");
+            (database.url.clone(), Some(database))
+        }
+    };
+    if backend == Backend::Sqlite {
+        assert!(
+            !dir.path().join("fresh.db").exists(),
+            "no file before start"
+        );
+    }
+
+    let app = TestApp::builder(backend)
+        .database_url(&url)
+        .start()
+        .await
+        .expect("the app starts");
+    app.anonymous().get("/readyz").await.good(StatusCode::OK);
+    app.user("alice")
+        .create_task("on a database the server migrated")
+        .await;
+    let folder = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let all = std::fs::read_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(folder),
+    )
+    .unwrap()
+    .count() as i64;
+    assert_eq!(migrations_recorded(backend, &url).await, all);
+
+    // The tests' template: the same migrations, the same schema.
+    let _template = match backend {
+        Backend::Sqlite => {
+            let file = dir.path().join("template.db");
+            crate::common::template::copy_sqlite(&file);
+            let url = format!("sqlite://{}", file.display());
+            assert_eq!(migrations_recorded(backend, &url).await, all);
+            assert_eq!(
+                sqlite_shape(&file),
+                sqlite_shape(&dir.path().join("fresh.db"))
+            );
+            None
+        }
+        Backend::Postgres => {
+            let template = TempDatabase::migrated()
+                .await
+                .expect("a copy of the template");
+            assert_eq!(migrations_recorded(backend, &template.url).await, all);
+            assert_eq!(
+                postgres_shape(&template.url).await,
+                postgres_shape(&url).await
+            );
+            Some(template)
+        }
+    };
 }

@@ -337,7 +337,7 @@ async fn shared_tasks_through_graphql(app: TestApp) {
 /// shared task and nothing else; a removed member sees nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_policies_share_a_list_in_sql() {
-    let Some(database) = TempDatabase::create().await else {
+    let Some(database) = TempDatabase::migrated().await else {
         return;
     };
     let app = TestApp::builder(Backend::Postgres)

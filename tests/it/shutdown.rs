@@ -3,7 +3,7 @@
 //! finishes holds it up for SHUTDOWN_TIMEOUT at most.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::common::binary::Binary;
 use crate::common::{pg, token_for};
@@ -61,21 +61,52 @@ impl SlowPost {
     }
 }
 
-/// Lets the server read the request head and enter the handler before the signal.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(500)).await;
+/// The server's `http_requests_in_flight` (its own process: the gauge is the binary's alone).
+async fn requests_in_flight(server: &Binary) -> f64 {
+    let metrics = crate::common::http_client()
+        .get(format!("{}/metrics", server.base()))
+        .send()
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("/metrics reads");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("http_requests_in_flight "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Starts a slow POST and waits until the server has read its head and entered the handler
+/// (the in-flight gauge above what it read before), so the signal finds it in flight.
+async fn begin_in_flight(server: &Binary) -> SlowPost {
+    let idle = requests_in_flight(server).await;
+    let post = SlowPost::begin(server.addr, "alice").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while requests_in_flight(server).await <= idle {
+        assert!(
+            Instant::now() < deadline,
+            "the slow POST never got in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    post
 }
 
 async fn in_flight_request_completes(server: &mut Binary) {
-    let post = SlowPost::begin(server.addr, "alice").await;
-    settle().await;
+    let post = begin_in_flight(server).await;
     server.signal("TERM");
-    settle().await;
+    // The listener closes once the signal is handled: wait for that, not for a clock.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(server.addr).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(server.exited().is_none(), "exited with a request in flight");
-    assert!(
-        TcpStream::connect(server.addr).await.is_err(),
-        "still accepting after SIGTERM"
-    );
 
     let (status, response) = post.finish().await;
     assert_eq!(status, 201, "{response}");
@@ -108,7 +139,7 @@ async fn sqlite_in_flight_request_completes_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_in_flight_request_completes_on_sigterm() {
-    let Some(database) = pg::TempDatabase::create().await else {
+    let Some(database) = pg::TempDatabase::migrated().await else {
         return;
     };
     let mut server = Binary::start(&[("DATABASE_URL", &database.url)]).await;
@@ -153,9 +184,8 @@ async fn postgres_in_flight_request_completes_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drain_is_bounded_by_shutdown_timeout() {
     let mut server = Binary::start(&[("SHUTDOWN_TIMEOUT", "1s")]).await;
-    let _stuck = SlowPost::begin(server.addr, "alice").await;
-    settle().await;
-    let signalled = std::time::Instant::now();
+    let _stuck = begin_in_flight(&server).await;
+    let signalled = Instant::now();
     server.signal("INT");
     let exit = server.wait_exit(Duration::from_secs(15)).await;
     assert!(exit.success(), "exit status {exit:?}");
@@ -172,8 +202,7 @@ async fn the_drain_is_bounded_by_shutdown_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_event_streams_end_on_sigterm() {
     let mut server = Binary::start(&[("SHUTDOWN_TIMEOUT", "20s")]).await;
-    todo_api::install_crypto_provider();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let mut stream = client
         .get(format!("{}/api/alice/tasks/events", server.base()))
         .bearer_auth(token_for("alice"))
@@ -181,8 +210,8 @@ async fn open_event_streams_end_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(stream.status(), reqwest::StatusCode::OK);
-    settle().await;
-    let signalled = std::time::Instant::now();
+    // No pause: the stream's head came, so its handler has run and the stream is open.
+    let signalled = Instant::now();
     server.signal("TERM");
     let end = tokio::time::timeout(Duration::from_secs(10), async {
         while let Ok(Some(_)) = stream.chunk().await {}

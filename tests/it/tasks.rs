@@ -1023,7 +1023,7 @@ async fn graphql_clear_completed(app: TestApp) {
 async fn a_wiped_search_key_hides_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let pg = match backend {
-        Backend::Postgres => match crate::common::pg::TempDatabase::create().await {
+        Backend::Postgres => match crate::common::pg::TempDatabase::migrated().await {
             Some(db) => Some(db),
             None => return,
         },
@@ -1031,7 +1031,7 @@ async fn a_wiped_search_key_hides_nothing(backend: Backend) {
     };
     let url = match &pg {
         Some(db) => db.url.clone(),
-        None => format!("sqlite://{}", dir.path().join("todo.db").display()),
+        None => crate::common::template::sqlite_url(dir.path()),
     };
     let id = {
         let app = TestApp::builder(backend)

@@ -285,12 +285,9 @@ async fn tombstone_rows(backend: Backend, url: &str) -> i64 {
 async fn tombstones_are_pruned_on_a_schedule(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (url, _db) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}", dir.path().join("todo.db").display()),
-            None,
-        ),
+        Backend::Sqlite => (crate::common::template::sqlite_url(dir.path()), None),
         Backend::Postgres => {
-            let Some(db) = pg::TempDatabase::create().await else {
+            let Some(db) = pg::TempDatabase::migrated().await else {
                 return;
             };
             (db.url.clone(), Some(db))
@@ -382,7 +379,7 @@ async fn dev_token_refuses_requests_naming_their_host_twice() {
     // HTTP/2: `:authority` from the URL (evil.example resolved to the server), `host` says
     // localhost.
     let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
-    let h2 = reqwest::Client::builder()
+    let h2 = crate::common::http_client_builder()
         .http2_prior_knowledge()
         .resolve("evil.example", addr)
         .timeout(Duration::from_secs(10))

@@ -27,6 +27,8 @@ impl Binary {
     /// Starts the binary with a SQLite database in a temp dir (unless `env` sets
     /// DATABASE_URL), the test secret, JSON logs and any extra settings in `env`.
     pub async fn start(env: &[(&str, &str)]) -> Binary {
+        // The test then talks to it with reqwest, which needs the crypto provider.
+        super::setup();
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite = format!("sqlite://{}", dir.path().join("todo.db").display());
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_todo-api"));

@@ -14,6 +14,7 @@ pub mod other_writer;
 pub mod pg;
 pub mod pgbouncer;
 pub mod proxy;
+pub mod template;
 
 use std::time::Duration;
 
@@ -23,6 +24,26 @@ use todo_api::auth::{SecretKey, mint_token};
 
 /// The shared secret the test servers verify with.
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!!";
+
+/// Whatever process-wide state a test needs, set up once and idempotently: rustls' crypto
+/// provider (reqwest and the PostgreSQL TLS connector refuse to work without one). Every helper
+/// that starts something calls it, so a test run alone (`cargo test <name>`, or nextest's
+/// process per test) finds the same state as one run after others.
+pub fn setup() {
+    todo_api::install_crypto_provider();
+}
+
+/// A fresh HTTP client builder, after `setup()`: tests build clients through this, never
+/// `reqwest::Client::builder()` directly, which panics when no test has installed a provider.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    setup();
+    reqwest::Client::builder()
+}
+
+/// A default HTTP client, after `setup()` (see `http_client_builder`).
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().expect("an HTTP client")
+}
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,16 +101,18 @@ impl TestAppBuilder {
 
     /// Starts the server; `None` when this is PostgreSQL and it is unreachable outside CI.
     pub async fn start(self) -> Option<TestApp> {
-        todo_api::install_crypto_provider();
+        setup();
         let (url, guard) = match (self.database_url, self.backend) {
             (Some(url), _) => (url, DatabaseGuard::External),
+            // A copy of the migrated template: the server's migration check at start finds
+            // nothing to do (`schema::the_server_migrates_a_fresh_database` proves it does it).
             (None, Backend::Sqlite) => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("todo.db").display());
+                let url = template::sqlite_url(dir.path());
                 (url, DatabaseGuard::Sqlite(dir))
             }
             (None, Backend::Postgres) => {
-                let db = pg::TempDatabase::create().await?;
+                let db = pg::TempDatabase::migrated().await?;
                 (db.url.clone(), DatabaseGuard::Postgres(db))
             }
         };
@@ -128,7 +151,7 @@ async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGua
             .await
             .expect("server runs");
     });
-    let client = reqwest::Client::builder()
+    let client = http_client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client");

@@ -23,12 +23,12 @@ impl Shared {
     pub async fn start_with(backend: Backend, args: &[(&str, &str)]) -> Option<Shared> {
         let dir = tempfile::tempdir().unwrap();
         let pg = match backend {
-            Backend::Postgres => Some(TempDatabase::create().await?),
+            Backend::Postgres => Some(TempDatabase::migrated().await?),
             Backend::Sqlite => None,
         };
         let url = match &pg {
             Some(db) => db.url.clone(),
-            None => format!("sqlite://{}", dir.path().join("todo.db").display()),
+            None => crate::common::template::sqlite_url(dir.path()),
         };
         let builder = args
             .iter()
