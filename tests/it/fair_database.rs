@@ -213,7 +213,9 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
     let list = quiet.get(&quiet.tasks_path("")).await.good(StatusCode::OK);
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert!(started.elapsed() < Duration::from_secs(1));
-    quiet.create_task("bread").await;
+    // And writes again: under the same 20 ms budget, which a loaded machine's write may pass
+    // now and then (a 503 like the first writes'), never anything else.
+    first_write(&quiet).await;
 }
 
 /// With a pool of 4 (a share of 1 per user) and DB_TIMEOUT at 250 ms, eight concurrent full
