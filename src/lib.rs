@@ -148,12 +148,14 @@ impl AppState {
         if let Some(routes) = &config.routes {
             // Its own few connections read the tasks of events too large for their payload,
             // so a request pool held by busy users never holds the event stream up. They
-            // also carry the listener's heartbeat: through DATABASE_URL, as events travel.
+            // also carry the listener's heartbeat and this instance's batched signals to the
+            // others: through DATABASE_URL, as events travel.
             let fetch_pool = db::PoolOptions {
                 max_size: config.realtime.event_fetch_connections,
                 ..config.pool.clone()
             };
-            let fetch_db = Db::connect_routed(&config.database, Some(routes), &fetch_pool)
+            let events_target = db::events::events_target(&config.database);
+            let fetch_db = Db::connect_routed(&events_target, Some(routes), &fetch_pool)
                 .await
                 .context("DATABASE_URL: connecting the task event pool")?;
             // One LISTEN connection for the instance, on the direct session URL (LISTEN is
@@ -166,19 +168,14 @@ impl AppState {
                 db.event_health(),
                 routes.deaf_listener_hint(),
             );
-            // It also carries this instance's own events to the others, batched
+            let notices =
+                db::events::listen(&routes.direct, config.pool.acquire_timeout, heartbeat)
+                    .map_err(anyhow::Error::msg)
+                    .context("DATABASE_DIRECT_URL: setting up the task event listener")?;
+            // The event pool also carries this instance's own events to the others, batched
             // (`tasks::events::signal`): the writes themselves notify nobody at commit.
-            let (to_listener, outgoing) = tokio::sync::mpsc::channel(64);
-            let notices = db::events::listen(
-                &routes.direct,
-                config.pool.acquire_timeout,
-                heartbeat,
-                outgoing,
-            )
-            .map_err(anyhow::Error::msg)
-            .context("DATABASE_DIRECT_URL: setting up the task event listener")?;
             tasks
-                .route_database_events(notices, to_listener, fetch_db, config.pool.acquire_timeout)
+                .route_database_events(notices, fetch_db, config.pool.acquire_timeout)
                 .await;
             // Serve once the first heartbeat came back (or was missed, and said so).
             db.event_health().settled(interval).await;

@@ -1,7 +1,7 @@
 //! The database side of task events: the one `LISTEN` connection per instance ([`listen`],
-//! on the direct session URL) that hears every writer's changes (the journal triggers
-//! notify for other programs' writes; the instances' batches carry the server's), and sends
-//! this instance's batches, reconnecting with backoff when it drops.
+//! on the direct session URL) that hears every writer's changes (the journal triggers notify
+//! for other programs' writes; the instances' batches, [`notify_all`], carry the server's),
+//! reconnecting with backoff when it drops.
 //!
 //! The listener proves that it hears (`db::heartbeat`): LISTEN through a transaction pooler
 //! is accepted and then hears nothing, so "connected" proves nothing.
@@ -25,6 +25,11 @@ pub const CHANNEL: &str = "todo_api_task_events";
 /// `pg_stat_activity`.
 pub const LISTENER_APPLICATION_NAME: &str = "todo-api-listener";
 
+/// `application_name` of the instance's event pool (`DATABASE_URL`, apart from the requests'
+/// pool), whose connections read what events do not carry, carry the heartbeat and send the
+/// instance's batches of signals ([`notify_all`]); set unless DATABASE_URL names one.
+pub const EVENTS_APPLICATION_NAME: &str = "todo-api-events";
+
 /// First wait before reconnecting the listener; doubled after each failure up to the maximum.
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
@@ -32,10 +37,6 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 /// How often the listener checks that its connection still answers: a connection cut without
 /// a FIN (NAT timeout, failover) would otherwise look alive and silent for hours.
 const LIVENESS_INTERVAL: Duration = Duration::from_secs(30);
-
-/// The longest the listener waits for the database to take a batch of this instance's signals
-/// (`tasks::events::signal`) before it takes the connection for lost.
-const SIGNAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How a backend's task events travel from the write to the subscribers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,22 +64,17 @@ pub enum ListenerNotice {
 }
 
 /// Starts the listening task on the PostgreSQL session URL `direct` and returns what it
-/// hears; `heartbeat` proves that it hears. The same connection runs each statement
-/// `outgoing` brings (this instance's batched NOTIFYs to the others, `tasks::events::signal`),
-/// one at a time, so no pooled connection is taken for them; one that comes while the
-/// connection is down is dropped (the receivers' sweeps catch up). The task runs until the
-/// receiver is dropped.
+/// hears; `heartbeat` proves that it hears. The task runs until the receiver is dropped.
 pub fn listen(
     direct: &str,
     connect_timeout: Duration,
     heartbeat: Heartbeat,
-    outgoing: mpsc::Receiver<String>,
 ) -> Result<mpsc::Receiver<ListenerNotice>, String> {
     let (tls, mut driver_url) =
         super::tls::driver_url(direct, connect_timeout).map_err(|e| e.to_string())?;
     driver_url.push_str(&format!("&application_name={LISTENER_APPLICATION_NAME}"));
     let (notices, receiver) = mpsc::channel(4096);
-    tokio::spawn(run(tls, driver_url, notices, heartbeat, outgoing));
+    tokio::spawn(run(tls, driver_url, notices, heartbeat));
     Ok(receiver)
 }
 
@@ -87,20 +83,11 @@ async fn run(
     url: String,
     notices: mpsc::Sender<ListenerNotice>,
     mut heartbeat: Heartbeat,
-    mut outgoing: mpsc::Receiver<String>,
 ) {
     let mut backoff = BACKOFF_START;
     let mut reconnected = false;
     loop {
-        let listening = listen_once(
-            &tls,
-            &url,
-            reconnected,
-            &notices,
-            &mut heartbeat,
-            &mut outgoing,
-        );
-        match listening.await {
+        match listen_once(&tls, &url, reconnected, &notices, &mut heartbeat).await {
             Ok(Ended::ReceiverGone) => return,
             Ok(Ended::ConnectionLost(why)) => {
                 tracing::warn!(reason = %why, "event listener connection lost; reconnecting");
@@ -121,10 +108,6 @@ async fn run(
             }
         }
         reconnected = true;
-        // What was to be sent meanwhile is stale: the sweeps of the receivers catch up.
-        while outgoing.try_recv().is_ok() {
-            metrics::counter!("event_signals_dropped_total", "to" => "instances").increment(1);
-        }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX);
         if notices.is_closed() {
@@ -147,7 +130,6 @@ async fn listen_once(
     reconnected: bool,
     notices: &mpsc::Sender<ListenerNotice>,
     heartbeat: &mut Heartbeat,
-    outgoing: &mut mpsc::Receiver<String>,
 ) -> Result<Ended, String> {
     let (client, mut connection) = tokio_postgres::connect(url, tls.connector())
         .await
@@ -219,23 +201,6 @@ async fn listen_once(
                 }
                 heartbeat.send();
             }
-            Some(statement) = outgoing.recv() => {
-                // Bounded like the liveness check: a connection that stopped answering must
-                // not hold up what the listener hears (or its checks) for long.
-                let sent = tokio::time::timeout(SIGNAL_TIMEOUT, client.batch_execute(&statement));
-                match sent.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        metrics::counter!("event_signals_dropped_total", "to" => "instances")
-                            .increment(1);
-                        tracing::warn!(error = %e, "cannot signal other instances; their sweeps catch up");
-                    }
-                    Err(_) => {
-                        driver.abort();
-                        return Ok(Ended::ConnectionLost("no answer to a batch of signals".into()));
-                    }
-                }
-            }
             _ = liveness.tick() => {
                 let check = tokio::time::timeout(LIVENESS_INTERVAL, client.simple_query("")).await;
                 if !matches!(check, Ok(Ok(_))) {
@@ -245,4 +210,52 @@ async fn listen_once(
             }
         }
     }
+}
+
+/// `target` (DATABASE_URL) for the event pool: named [`EVENTS_APPLICATION_NAME`] unless it
+/// names an application itself, so operators (and the round-trip test's proxy) tell it apart.
+pub fn events_target(target: &super::DatabaseTarget) -> super::DatabaseTarget {
+    match target {
+        super::DatabaseTarget::Postgres(url) if !url.contains("application_name=") => {
+            let joint = if url.contains('?') { '&' } else { '?' };
+            super::DatabaseTarget::Postgres(format!(
+                "{url}{joint}application_name={EVENTS_APPLICATION_NAME}"
+            ))
+        }
+        other => other.clone(),
+    }
+}
+
+/// Sends each of `payloads` on [`CHANNEL`] in one statement (one transaction: NOTIFY's
+/// database-wide lock taken once for all of them) on a connection of `db`, as one
+/// simple-protocol string (no prepared statement, right behind any pooler), within `within`.
+pub async fn notify_all(
+    db: &super::Db,
+    payloads: &[String],
+    within: Duration,
+) -> Result<(), String> {
+    let calls: Vec<String> = payloads
+        .iter()
+        .map(|payload| format!("pg_notify('{CHANNEL}', {})", literal(payload)))
+        .collect();
+    let sql = format!("SELECT {}", calls.join(", "));
+    let attempt = async {
+        let mut conn = db.conn().await.map_err(|e| e.to_string())?;
+        match &mut conn {
+            super::DbConn::Postgres(pooled) => {
+                use diesel_async::SimpleAsyncConnection;
+                pooled.batch_execute(&sql).await.map_err(|e| e.to_string())
+            }
+            super::DbConn::Sqlite(_) => Ok(()),
+        }
+    };
+    tokio::time::timeout(within, attempt)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {within:?}")))
+}
+
+/// `text` as an escape-string literal (`E'…'`): backslashes and quotes doubled. A payload is
+/// JSON text, which holds no NUL.
+fn literal(text: &str) -> String {
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
 }

@@ -100,11 +100,10 @@ impl TaskService {
     pub async fn route_database_events(
         &self,
         notices: tokio::sync::mpsc::Receiver<ListenerNotice>,
-        listener: tokio::sync::mpsc::Sender<String>,
         fetch_db: Db,
         db_timeout: Duration,
     ) {
-        let (signals, local) = super::events::signal::Signals::start(listener);
+        let (signals, local) = super::events::signal::Signals::start(fetch_db.clone());
         let fetch_work = UnitOfWork::new(fetch_db);
         super::events::relay::route(self.events.clone(), fetch_work, notices, local, db_timeout)
             .await;

@@ -46,9 +46,10 @@ fn address_of(url: &str) -> String {
 }
 
 /// An instance whose pool (`pool` connections) goes through `proxy` to `url`; the listener
-/// goes to `direct` when given (so it is not counted; through the proxy the counting proxy
-/// tells it by its name and skips it, which is why TLS is off there: the name travels in
-/// the startup message), and nothing runs in the background while the test counts.
+/// goes to `direct` when given (so it is not counted), and nothing runs in the background
+/// while the test counts but the batched signals of its writes to other instances, sent on
+/// the event pool after the commit: the proxy tells those connections by their name and
+/// skips them, which is why TLS is off through it (the name travels in the startup message).
 async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>, pool: u32) -> TestApp {
     let mut through = url::Url::parse(&proxy.url(url)).expect("a URL");
     through.query_pairs_mut().append_pair("sslmode", "disable");

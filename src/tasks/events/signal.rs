@@ -3,10 +3,12 @@
 //!
 //! - to this instance's relay at once, through a channel: no database round trip for the
 //!   subscribers here;
-//! - to every other instance by one batched NOTIFY per [`SIGNAL_INTERVAL`] at most, sent on
-//!   the instance's LISTEN connection (the direct URL: `db::events::listen`): one statement
-//!   of `pg_notify` calls, one per payload, each marked with this instance's origin (a random
-//!   id, `"o"` first) so that its own listener skips the echo. A payload is otherwise as the
+//! - to every other instance by one batched NOTIFY per [`SIGNAL_INTERVAL`] at most, sent
+//!   through the instance's event pool (`DATABASE_URL`, as its heartbeat: the LISTEN
+//!   connection only listens, so behind a pooler nobody declared it stays deaf, and says so):
+//!   one statement of `pg_notify` calls (`db::events::notify_all`), one per payload, each
+//!   marked with this instance's origin (a random id, `"o"` first) so that its own listener
+//!   skips the echo. A payload is otherwise as the
 //!   journal wrote it, so an instance of the previous version (a rolling upgrade) reads it
 //!   as before; one with no room for the mark goes without it, and its echo is dropped as a
 //!   change already delivered (`sequence`).
@@ -22,6 +24,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::db::Db;
+
 /// The longest a deferred payload waits for the batch that carries it to other instances, and
 /// the shortest time between two batches.
 pub(in crate::tasks) const SIGNAL_INTERVAL: Duration = Duration::from_millis(5);
@@ -35,6 +39,9 @@ const MAX_PAYLOAD: usize = 7_999;
 
 /// Most payloads in one statement.
 const MOST_PER_BATCH: usize = 256;
+
+/// The longest one batch may take (a connection and its answer).
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a write publishes through after its commit.
 #[derive(Clone)]
@@ -50,13 +57,13 @@ pub(in crate::tasks) struct LocalSignals {
 }
 
 impl Signals {
-    /// Signals for this instance, batching to other instances through `listener` (the LISTEN
-    /// connection runs what it is sent); returns the relay's end.
-    pub(in crate::tasks) fn start(listener: mpsc::Sender<String>) -> (Signals, LocalSignals) {
+    /// Signals for this instance, batching to other instances through `db` (the event
+    /// pool); returns the relay's end.
+    pub(in crate::tasks) fn start(db: Db) -> (Signals, LocalSignals) {
         let origin: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
         let (local, payloads) = mpsc::channel(QUEUE);
         let (remote, outgoing) = mpsc::channel(QUEUE);
-        tokio::spawn(send_batches(listener, Arc::clone(&origin), outgoing));
+        tokio::spawn(send_batches(db, Arc::clone(&origin), outgoing));
         let signals = Signals { local, remote };
         (signals, LocalSignals { origin, payloads })
     }
@@ -87,37 +94,21 @@ pub(super) fn is_own(payload: &str, origin: &str) -> bool {
 
 /// Sends what `outgoing` carries, at most one statement per [`SIGNAL_INTERVAL`], until every
 /// [`Signals`] is gone.
-async fn send_batches(
-    listener: mpsc::Sender<String>,
-    origin: Arc<str>,
-    mut outgoing: mpsc::Receiver<String>,
-) {
+async fn send_batches(db: Db, origin: Arc<str>, mut outgoing: mpsc::Receiver<String>) {
     let mut waiting = Vec::new();
     while outgoing.recv_many(&mut waiting, MOST_PER_BATCH).await > 0 {
-        let sql = notify_sql(&origin, &waiting);
+        let marked: Vec<String> = waiting
+            .iter()
+            .map(|p| marked(&origin, p).into_owned())
+            .collect();
         waiting.clear();
-        if listener.try_send(sql).is_err() {
-            // The listener is gone or far behind: receivers' sweeps read it from the journal.
+        if let Err(e) = crate::db::events::notify_all(&db, &marked, SEND_TIMEOUT).await {
+            // Receivers' sweeps read what this batch named from the journal.
             metrics::counter!("event_signals_dropped_total", "to" => "instances").increment(1);
+            tracing::warn!(error = %e, "cannot signal other instances; their sweeps catch up");
         }
         tokio::time::sleep(SIGNAL_INTERVAL).await;
     }
-}
-
-/// One statement of `pg_notify` calls, one per payload, each marked with `origin` where it
-/// has room for it.
-fn notify_sql(origin: &str, payloads: &[String]) -> String {
-    let calls: Vec<String> = payloads
-        .iter()
-        .map(|payload| {
-            format!(
-                "pg_notify('{}', {})",
-                crate::db::events::CHANNEL,
-                literal(&marked(origin, payload))
-            )
-        })
-        .collect();
-    format!("SELECT {}", calls.join(", "))
 }
 
 /// `payload` (a JSON object as the journal writes it) with `"o": origin` first, when that
@@ -131,12 +122,6 @@ fn marked<'a>(origin: &str, payload: &'a str) -> std::borrow::Cow<'a, str> {
     }
 }
 
-/// `text` as an escape-string literal (`E'…'`): backslashes and quotes doubled. JSON text
-/// holds no NUL.
-fn literal(text: &str) -> String {
-    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,8 +130,6 @@ mod tests {
     fn each_payload_is_marked_with_its_origin_and_read_as_before() {
         let payload =
             r#"{"e": "task", "i": 4, "k": "created", "s": 1, "u": "bob", "w": {"title": "it's"}}"#;
-        let sql = notify_sql("me", &[payload.to_owned(), payload.to_owned()]);
-        assert_eq!(sql.matches("pg_notify(").count(), 2, "{sql}");
         let mine = marked("me", payload);
         assert!(is_own(&mine, "me"));
         assert!(!is_own(&mine, "m") && !is_own(&mine, "mee") && !is_own(payload, "me"));
@@ -156,7 +139,6 @@ mod tests {
             (value["o"].as_str(), value["s"].as_i64()),
             (Some("me"), Some(1))
         );
-        assert!(sql.contains("it''s"), "{sql}");
     }
 
     #[test]

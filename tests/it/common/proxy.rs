@@ -9,9 +9,9 @@
 //! deterministic: every answer is held back for [`ANSWER_DELAY`] before it is passed on, so
 //! requests the server sends without waiting (a pipeline) always arrive before the answer to
 //! the first of them, and a request that needed an answer can only follow it. The instance's
-//! LISTEN connection (its startup names `todo-api-listener`) is not counted: what it sends,
-//! the batched signals to other instances after a write's commit (`tasks::events::signal`),
-//! is on no request's path.
+//! event connections (their startup names `todo-api-events` or `todo-api-listener`) are not
+//! counted: what they send, such as the batched signals to other instances after a write's
+//! commit (`tasks::events::signal`), is on no request's path.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -167,8 +167,13 @@ async fn pipe(
         };
         if opening > 0 {
             opening -= 1;
-            let listener = todo_api::db::events::LISTENER_APPLICATION_NAME.as_bytes();
-            counted &= !buffer[..n].windows(listener.len()).any(|w| w == listener);
+            for name in [
+                todo_api::db::events::LISTENER_APPLICATION_NAME,
+                todo_api::db::events::EVENTS_APPLICATION_NAME,
+            ] {
+                let name = name.as_bytes();
+                counted &= !buffer[..n].windows(name.len()).any(|w| w == name);
+            }
         }
         match &direction {
             Direction::Requests(round_trips) => {
