@@ -115,7 +115,7 @@ async fn a_row_that_cannot_be_read_is_left_out_and_logged(backend: Backend) {
     };
     let http = Http {
         base: server.base(),
-        client: reqwest::Client::new(),
+        client: crate::common::http_client(),
     };
     let list = id_of(
         &http

@@ -238,7 +238,7 @@ async fn the_server_wide_budget_refuses_while_responses_hold_it(backend: Backend
     };
     lists_with_members(&shared, 40, rows).await;
     let base = shared.app.base.clone();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let large = "{ tasks { id description } }".to_owned();
     let (status, body) = post(&client, &base, "alice", &large).await;
     assert_eq!(status, 200, "alone it answers: {body}");
@@ -330,7 +330,7 @@ async fn ten_thousand_tasks_times_fifty_members_hold_bounded_memory(backend: Bac
         return;
     };
     let base = server.base();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let list = rest_list(&client, &base, "alice", "everyone").await;
     let url = match &database {
         Some(database) => database.url.clone(),

@@ -120,7 +120,7 @@ async fn postgres_an_undeclared_pooler_is_found_out_and_no_request_fails() {
     .await;
     let base = server.base();
     todo_api::install_crypto_provider();
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
 
     // Writes first, 16 at a time: a write whose statement was kept on another server
     // connection meets the pooler inside its transaction (before the fix: 500).
