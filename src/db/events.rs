@@ -234,9 +234,11 @@ pub async fn notify_all(
     payloads: &[String],
     within: Duration,
 ) -> Result<(), String> {
+    // A payload is JSON text, which holds no NUL: every one has its literal.
     let calls: Vec<String> = payloads
         .iter()
-        .map(|payload| format!("pg_notify('{CHANNEL}', {})", literal(payload)))
+        .filter_map(|payload| super::transaction::literal(payload))
+        .map(|payload| format!("pg_notify('{CHANNEL}', {payload})"))
         .collect();
     let sql = format!("SELECT {}", calls.join(", "));
     let attempt = async {
@@ -252,10 +254,4 @@ pub async fn notify_all(
     tokio::time::timeout(within, attempt)
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {within:?}")))
-}
-
-/// `text` as an escape-string literal (`E'…'`): backslashes and quotes doubled. A payload is
-/// JSON text, which holds no NUL.
-fn literal(text: &str) -> String {
-    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
 }

@@ -186,7 +186,7 @@ fn begin_sql(begin: &str, budget: Duration, acting: Acting<'_>) -> QueryResult<S
 /// `text` as an escape-string literal (`E'…'`), whose meaning does not depend on
 /// `standard_conforming_strings`: backslashes and quotes doubled. `None` for text with a NUL,
 /// which no PostgreSQL text can hold (ids with control characters never verify anyway).
-fn literal(text: &str) -> Option<String> {
+pub(super) fn literal(text: &str) -> Option<String> {
     if text.contains('\0') {
         return None;
     }
