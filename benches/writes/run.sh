@@ -14,21 +14,7 @@ DIR=benches/writes
 M=migrations/postgres/2026-11-26-000071_events_after_commit
 SECRET=bench-secret-that-is-long-enough-for-hs256-xx
 PSQL="psql -h 127.0.0.1 -U postgres -q"
-$PSQL -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-"$BIN" migrate --database-url "postgres://postgres@127.0.0.1:5432/$DB" >/dev/null
-$PSQL -d $DB <<'SQL'
-INSERT INTO tasks (user_id, title, title_key, description, completed, created_at, updated_at)
-SELECT 'u' || u, 'Task ' || t || ' of u' || u, 'task ' || t || ' of u' || u,
-       CASE WHEN t % 3 = 0 THEN 'Details for task ' || t END, t % 2 = 0,
-       now() - make_interval(mins => t), now() - make_interval(mins => t)
-FROM generate_series(0, 999) AS u CROSS JOIN generate_series(1, 50) AS t ORDER BY t, u;
-CREATE TABLE plain_tasks (LIKE tasks INCLUDING ALL);
-INSERT INTO plain_tasks SELECT * FROM tasks;
-SELECT setval(pg_get_serial_sequence('plain_tasks', 'id'), (SELECT max(id) FROM plain_tasks));
-VACUUM ANALYZE;
-SQL
-$PSQL -d $DB -tAc "SELECT substr(user_id, 2) || ' ' || id FROM tasks" > $DIR/ids.txt
-for u in $(seq 0 999); do "$BIN" token --auth-secret $SECRET --ttl 2h "u$u"; done > $DIR/tokens.txt 2>/dev/null
+. "$DIR/seed.sh"
 RUST_LOG=warn "$BIN" serve --database-url "postgres://postgres@127.0.0.1:5432/$DB" \
   --auth-secret $SECRET --host 127.0.0.1 --port 8041 --rate-limit 0 --db-pool-size 32 \
   > "$DIR/server.log" 2>&1 &
