@@ -47,6 +47,7 @@ mod moves;
 mod openapi;
 mod operations;
 mod other_writers;
+mod parity;
 mod pooler;
 mod positions;
 mod realtime;

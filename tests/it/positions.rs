@@ -12,8 +12,9 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::common::direct::Direct;
 use crate::common::live::SseReader;
-use crate::common::{Backend, TestApp, UserClient};
+use crate::common::{Backend, UserClient};
 use crate::moves::{four, id, move_task, order};
 
 backend_cases!(
@@ -142,61 +143,6 @@ async fn renumbering_is_seen_by_an_sse_subscriber(backend: Backend) {
 /// Appending lengthens keys (about one byte per 127 creates); a create whose key would pass
 /// the limit renumbers its group first. The long key is written directly here, as thousands
 /// of creates would leave it.
-/// A server over a database this test can also write to directly.
-struct Direct {
-    app: TestApp,
-    url: String,
-    _dir: tempfile::TempDir,
-    _pg: Option<crate::common::pg::TempDatabase>,
-}
-
-impl Direct {
-    async fn start(backend: Backend) -> Option<Direct> {
-        let dir = tempfile::tempdir().unwrap();
-        let pg = match backend {
-            Backend::Postgres => Some(crate::common::pg::TempDatabase::migrated().await?),
-            Backend::Sqlite => None,
-        };
-        let url = match &pg {
-            Some(db) => db.url.clone(),
-            None => crate::common::template::sqlite_url(dir.path()),
-        };
-        let app = TestApp::builder(backend)
-            .database_url(&url)
-            .arg("--rate-limit", "0")
-            .start()
-            .await?;
-        Some(Direct {
-            app,
-            url,
-            _dir: dir,
-            _pg: pg,
-        })
-    }
-
-    /// Runs `sql` as the database's owner, behind the server's back.
-    async fn exec(&self, sql: &str) {
-        match self.url.strip_prefix("sqlite://") {
-            None => {
-                let (client, connection) =
-                    tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-                        .await
-                        .unwrap();
-                tokio::spawn(connection);
-                client.batch_execute(sql).await.unwrap();
-            }
-            Some(path) => {
-                use diesel::{Connection, RunQueryDsl, SqliteConnection};
-                let mut conn = SqliteConnection::establish(path).unwrap();
-                diesel::sql_query("PRAGMA busy_timeout = 10000")
-                    .execute(&mut conn)
-                    .unwrap();
-                diesel::sql_query(sql).execute(&mut conn).unwrap();
-            }
-        }
-    }
-}
-
 async fn a_create_after_a_long_key_renumbers_its_group(backend: Backend) {
     let Some(direct) = Direct::start(backend).await else {
         return;

@@ -8,6 +8,7 @@
 
 pub mod binary;
 pub mod cluster;
+pub mod direct;
 pub mod jwks;
 pub mod live;
 pub mod other_writer;
