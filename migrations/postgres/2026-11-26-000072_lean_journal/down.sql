@@ -118,3 +118,45 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- 000050's complete (renamed task_complete_owned by 000061): the row read FOR UPDATE, then written.
+CREATE OR REPLACE FUNCTION task_complete_owned(p_owner text, p_id bigint, p_value boolean,
+                                               p_expect bigint[], p_now timestamp)
+    RETURNS TABLE (step text, task tasks)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_row tasks;
+BEGIN
+    SELECT * INTO v_row FROM tasks t WHERE t.id = p_id AND t.user_id = p_owner FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF p_expect IS NOT NULL AND NOT v_row.version = ANY (p_expect) THEN
+        RETURN QUERY SELECT 'conflict'::text, v_row;
+        RETURN;
+    END IF;
+    IF coalesce(p_value, true) AND NOT v_row.completed AND v_row.recurrence IS NOT NULL
+       AND v_row.due_date IS NOT NULL THEN
+        RETURN QUERY SELECT 'held'::text, v_row;
+        RETURN;
+    END IF;
+    IF v_row.completed = p_value THEN
+        RETURN QUERY SELECT 'unchanged'::text, v_row;
+        RETURN;
+    END IF;
+    UPDATE tasks t SET
+        completed = NOT t.completed,
+        updated_at = p_now,
+        completed_at = CASE WHEN t.completed THEN NULL ELSE p_now END,
+        version = t.version + 1
+    WHERE t.id = p_id AND t.user_id = p_owner
+    RETURNING * INTO v_row;
+    RETURN QUERY SELECT 'done'::text, v_row;
+END
+$$;
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION task_complete_owned(text, bigint, boolean, bigint[], timestamp) '
+                   'SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END
+$$;

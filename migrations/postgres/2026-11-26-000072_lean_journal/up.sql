@@ -8,7 +8,12 @@
 --    members and truncates) aggregates arrays, joins them and calls two more functions.
 --    Both paths read the id sequence with `pg_sequence_last_value` instead of a dynamic
 --    `EXECUTE` (parsed and planned on every insert).
--- 2. The `*_readable` CHECKs (000069) hold the expression of `readable_time` itself rather
+-- 2. A toggle or complete (`task_complete_owned`, 000050 / 000061) tries its UPDATE first, with
+--    the function's conditions in its WHERE (the precondition, not a repeating task's held
+--    occurrence, not already as asked): one statement where it took two (the row read FOR
+--    UPDATE, then written). When the UPDATE matches nothing, the function reads the row as
+--    before and says why (no such task, conflict, held, unchanged).
+-- 3. The `*_readable` CHECKs (000069) hold the expression of `readable_time` itself rather
 --    than a call of it: PostgreSQL rebuilds each CHECK of a table for every statement that
 --    writes it, and inlining the SQL function's body meant parsing it each time. Same names,
 --    same rule (the function stays, for programs and the down migration).
@@ -219,5 +224,62 @@ BEGIN
         EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I CHECK (%s)',
                        c.tab, c.conname, c.conname, expr);
     END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION task_complete_owned(p_owner text, p_id bigint, p_value boolean,
+                                               p_expect bigint[], p_now timestamp)
+    RETURNS TABLE(step text, task tasks)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_row tasks;
+BEGIN
+    UPDATE tasks t SET
+        completed = NOT t.completed,
+        updated_at = p_now,
+        completed_at = CASE WHEN t.completed THEN NULL ELSE p_now END,
+        version = t.version + 1
+    WHERE t.id = p_id AND t.user_id = p_owner
+      AND (p_expect IS NULL OR t.version = ANY (p_expect))
+      AND (t.completed OR NOT coalesce(p_value, true) OR t.recurrence IS NULL OR t.due_date IS NULL)
+      AND t.completed IS DISTINCT FROM p_value
+    RETURNING * INTO v_row;
+    IF FOUND THEN
+        step := 'done';
+        task := v_row;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    SELECT * INTO v_row FROM tasks t WHERE t.id = p_id AND t.user_id = p_owner FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF p_expect IS NOT NULL AND NOT v_row.version = ANY (p_expect) THEN
+        RETURN QUERY SELECT 'conflict'::text, v_row;
+        RETURN;
+    END IF;
+    IF coalesce(p_value, true) AND NOT v_row.completed AND v_row.recurrence IS NOT NULL
+       AND v_row.due_date IS NOT NULL THEN
+        RETURN QUERY SELECT 'held'::text, v_row;
+        RETURN;
+    END IF;
+    IF v_row.completed = p_value THEN
+        RETURN QUERY SELECT 'unchanged'::text, v_row;
+        RETURN;
+    END IF;
+    UPDATE tasks t SET
+        completed = NOT t.completed,
+        updated_at = p_now,
+        completed_at = CASE WHEN t.completed THEN NULL ELSE p_now END,
+        version = t.version + 1
+    WHERE t.id = p_id AND t.user_id = p_owner
+    RETURNING * INTO v_row;
+    RETURN QUERY SELECT 'done'::text, v_row;
+END
+$$;
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION task_complete_owned(text, bigint, boolean, bigint[], timestamp) '
+                   'SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END
 $$;
