@@ -14,6 +14,7 @@ pub mod other_writer;
 pub mod pg;
 pub mod pgbouncer;
 pub mod proxy;
+pub mod reuse;
 pub mod template;
 
 use std::time::Duration;
