@@ -71,10 +71,9 @@ async fn tokens_stay_out_of_the_log(format: &str, database: Option<&str>) {
         env.push(("DATABASE_URL", url));
     }
     let server = Binary::start(&env).await;
-    // reqwest needs the process's TLS provider even for plain HTTP (run alone, no TestApp has
-    // installed it).
-    todo_api::install_crypto_provider();
-    let client = Client::new();
+    // The shared client (the process's TLS provider installed, as reqwest needs even for plain
+    // HTTP when no TestApp has installed it; no CA bundle loaded).
+    let client = crate::common::http_client();
     let (alice, bob, carol) = (token_for("alice"), token_for("bob"), token_for("carol"));
     let post = reqwest::Method::POST;
     let (status, list) = send(

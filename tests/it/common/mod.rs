@@ -15,6 +15,7 @@ pub mod other_writer;
 pub mod pg;
 pub mod pgbouncer;
 pub mod proxy;
+pub mod reuse;
 pub mod template;
 
 use std::time::Duration;
@@ -36,9 +37,14 @@ pub fn setup() {
 
 /// A fresh HTTP client builder, after `setup()`: tests build clients through this, never
 /// `reqwest::Client::builder()` directly, which panics when no test has installed a provider.
+///
+/// It trusts no certificate authority (`tls_certs_only` with none): the tests' clients speak
+/// plain HTTP to servers on 127.0.0.1, and otherwise every client built would load and parse
+/// the system's whole CA bundle (rustls-platform-verifier), about 4 % of the suite's CPU in a
+/// debug build. A test that needs HTTPS adds its own CA (`tls_certs_only([its CA])`).
 pub fn http_client_builder() -> reqwest::ClientBuilder {
     setup();
-    reqwest::Client::builder()
+    reqwest::Client::builder().tls_certs_only(std::iter::empty::<reqwest::Certificate>())
 }
 
 /// A default HTTP client, after `setup()` (see `http_client_builder`).

@@ -1,5 +1,5 @@
-//! PostgreSQL for tests: a fresh database per test on the machine's server (empty, or a copy of
-//! the migrated template), dropped afterwards.
+//! PostgreSQL for tests: a database per test on the machine's server: empty (dropped afterwards),
+//! or a copy of the migrated template (reused by a later test once emptied: `common::reuse`).
 
 use tokio_postgres::NoTls;
 
@@ -19,6 +19,8 @@ pub fn required() -> bool {
 pub struct TempDatabase {
     pub name: String,
     pub url: String,
+    /// The template it is a copy of (then it goes back to the pool instead of being dropped).
+    template: Option<String>,
 }
 
 /// Connects to the admin database; `None` (skip) or panic (CI) when unreachable.
@@ -68,10 +70,20 @@ impl TempDatabase {
         Self::create_from(None).await
     }
 
-    /// Creates `todo_test_<random>` as a copy of the migrated template (`common::template`):
-    /// every migration already applied, so a server started on it finds nothing to do.
+    /// A `todo_test_<random>` that is a copy of the migrated template (`common::template`):
+    /// every migration already applied, so a server started on it finds nothing to do. A copy
+    /// an earlier test released, emptied and checked (`common::reuse`), or a new one.
     pub async fn migrated() -> Option<TempDatabase> {
         let template = super::template::postgres().await?;
+        let client = admin_client().await?;
+        if let Some(name) = super::reuse::take(&client, &template).await {
+            let url = url_with_database(&admin_url(), &name);
+            return Some(TempDatabase {
+                name,
+                url,
+                template: Some(template),
+            });
+        }
         Self::create_from(Some(&template)).await
     }
 
@@ -87,13 +99,18 @@ impl TempDatabase {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let url = url_with_database(&admin_url(), &name);
-        Some(TempDatabase { name, url })
+        Some(TempDatabase {
+            name,
+            url,
+            template: template.map(str::to_owned),
+        })
     }
 }
 
 impl Drop for TempDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let template = self.template.clone();
         // Drop runs outside any runtime guarantee: use a thread with its own small runtime.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -105,9 +122,7 @@ impl Drop for TempDatabase {
                         tokio_postgres::connect(&admin_url(), NoTls).await
                     {
                         tokio::spawn(connection);
-                        let _ = client
-                            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .await;
+                        super::reuse::release(&client, &name, template.as_deref()).await;
                     }
                 });
             }
