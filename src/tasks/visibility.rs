@@ -14,7 +14,7 @@
 //! - **Shared lists**: "visible to" is "owned by, or in a list shared with" (`list_id IN` the
 //!   viewer's `list_members` rows), the policies of migration 000060 the same (the viewer's
 //!   lists looked up once per statement, `app_member_lists()`). PostgreSQL's write functions
-//!   (migration 000050, called by `store::folded`) filter by the owner they are given.
+//!   (migration 000050, called by `task::folded`) filter by the owner they are given.
 //!
 //! It must not grow other rules (validation, limits): only who sees which rows and events.
 
@@ -229,7 +229,7 @@ pub(super) fn own_role() -> AliasedField<OwnMembership, list_members::role> {
 }
 
 /// One membership row: `user` on `list`. The store looks one up only after the list's
-/// owner or the user themself was checked (`tasks::members`).
+/// owner or the user themself was checked (`tasks::sharing::members`).
 pub(super) fn member_row(
     list: i64,
     user: &str,
@@ -255,7 +255,7 @@ pub(super) fn tags_visible_to(viewer: &AuthUser) -> dsl::Eq<task_tags::user_id, 
 }
 
 /// The tag index rows of `task_owner`'s tasks, for writing one task's tags (SQLite's
-/// `store::stepwise`): they are its owner's whoever writes them (an editor of a shared list),
+/// `task::stepwise`): they are its owner's whoever writes them (an editor of a shared list),
 /// as PostgreSQL's `index_task_tags` writes them. The owner comes from the row just written,
 /// never from a client.
 pub(super) fn tags_of_owner(task_owner: &str) -> dsl::Eq<task_tags::user_id, &str> {

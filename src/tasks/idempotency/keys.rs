@@ -10,16 +10,16 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 
-use super::model::Task;
-use super::store;
 use crate::auth::AuthUser;
 use crate::error::AppResult;
 use crate::idempotency::{IdempotencyError, KeyedRequest};
+use crate::tasks::sync::journal;
+use crate::tasks::task::model::Task;
 
 /// How keys are kept: IDEMPOTENCY_KEY_RETENTION, MAX_IDEMPOTENCY_KEYS_PER_USER, and the keys
 /// of requests running on this instance.
 #[derive(Clone)]
-pub(super) struct KeyPolicy {
+pub(in crate::tasks) struct KeyPolicy {
     retention: Duration,
     max_per_user: u64,
     in_flight: Arc<Mutex<HashSet<(String, String)>>>,
@@ -34,7 +34,7 @@ impl Default for KeyPolicy {
 
 impl KeyPolicy {
     /// The policy: outcomes kept `retention`, at most `max_per_user` per user.
-    pub(super) fn new(retention: Duration, max_per_user: u64) -> Self {
+    pub(in crate::tasks) fn new(retention: Duration, max_per_user: u64) -> Self {
         KeyPolicy {
             retention,
             max_per_user,
@@ -43,12 +43,12 @@ impl KeyPolicy {
     }
 
     /// MAX_IDEMPOTENCY_KEYS_PER_USER.
-    pub(super) fn max_per_user(&self) -> u64 {
+    pub(in crate::tasks) fn max_per_user(&self) -> u64 {
         self.max_per_user
     }
 
     /// Outcomes stored before this (when it is `now`) have expired.
-    pub(super) fn cutoff(&self, now: NaiveDateTime) -> NaiveDateTime {
+    pub(in crate::tasks) fn cutoff(&self, now: NaiveDateTime) -> NaiveDateTime {
         let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
         now.checked_sub_signed(retention)
             .unwrap_or(NaiveDateTime::MIN)
@@ -56,7 +56,11 @@ impl KeyPolicy {
 
     /// Marks the user's key as running on this instance until the guard drops; `InUse` when
     /// it already is.
-    pub(super) fn enter(&self, user: &AuthUser, request: &KeyedRequest) -> AppResult<InFlight> {
+    pub(in crate::tasks) fn enter(
+        &self,
+        user: &AuthUser,
+        request: &KeyedRequest,
+    ) -> AppResult<InFlight> {
         let entry = (user.id().to_owned(), request.key.as_str().to_owned());
         let mut running = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         if !running.insert(entry.clone()) {
@@ -70,7 +74,7 @@ impl KeyPolicy {
 }
 
 /// A key running on this instance; forgotten when the request ends, however it ends.
-pub(super) struct InFlight {
+pub(in crate::tasks) struct InFlight {
     set: Arc<Mutex<HashSet<(String, String)>>>,
     entry: (String, String),
 }
@@ -83,7 +87,7 @@ impl Drop for InFlight {
 }
 
 /// The task a task write returns, to render and store (`None`: no such task, or at the cap).
-pub(super) fn written_task(written: &Option<store::Written>) -> Option<Task> {
+pub(in crate::tasks) fn written_task(written: &Option<journal::Written>) -> Option<Task> {
     written
         .as_ref()
         .map(|written| Task::from(written.row.clone()))

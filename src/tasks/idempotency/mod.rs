@@ -7,7 +7,7 @@
 //! refused before its unit (validation, auth, rate limit) never gets here.
 //!
 //! Who decides "still running": on PostgreSQL the database (a transaction-scoped advisory
-//! lock, taken with the rest of the claim in one statement: `store::claim_key`), so two
+//! lock, taken with the rest of the claim in one statement: `idempotency::store::claim_key`), so two
 //! instances never both write; on SQLite, which has one writer, the keys this instance has in
 //! flight. Each user keeps at most
 //! MAX_IDEMPOTENCY_KEYS_PER_USER outcomes: at the cap their expired ones go first, and when
@@ -15,17 +15,21 @@
 //! retry. Expired outcomes of every user are pruned in the background
 //! ([`TaskService::spawn_key_prune`]), never in a request's way.
 //!
-//! It must not know the SQL (`store::idempotency`) nor how an adapter renders an outcome.
+//! It must not know the SQL (`store`) nor how an adapter renders an outcome.
+
+pub(in crate::tasks) mod keys;
+pub(in crate::tasks) mod store;
 
 use std::time::Duration;
 
-use super::keys::KeyPolicy;
-use super::service::{TaskService, now_micros};
-use super::store::{self, Claim};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::idempotency::{IdempotencyError, Keyed, KeyedRequest};
+use crate::tasks::idempotency::keys::KeyPolicy;
+use crate::tasks::idempotency::store::Claim;
+use crate::tasks::sync::maintenance;
+use crate::tasks::task::service::{TaskService, now_micros};
 
 /// Expired outcomes dropped per transaction by the scheduled prune.
 const PRUNE_BATCH: i64 = 500;
@@ -94,10 +98,10 @@ impl TaskService {
     /// Drops every user's expired idempotency outcomes; returns how many.
     pub async fn prune_expired_keys(&self) -> AppResult<usize> {
         let (work, keys) = (&self.work, &self.keys);
-        super::prune::in_batches(PRUNE_BATCH, move || async move {
+        crate::tasks::sync::prune::in_batches(PRUNE_BATCH, move || async move {
             let cutoff = keys.cutoff(now_micros());
             work.maintenance(async |tx| {
-                Ok(store::prune_expired_keys(tx, cutoff, PRUNE_BATCH).await?)
+                Ok(maintenance::prune_expired_keys(tx, cutoff, PRUNE_BATCH).await?)
             })
             .await
         })
@@ -107,7 +111,7 @@ impl TaskService {
     /// Runs [`TaskService::prune_expired_keys`] every `interval` in the background
     /// (`prune::every`).
     pub fn spawn_key_prune(&self, interval: Duration) {
-        super::prune::every(
+        crate::tasks::sync::prune::every(
             interval,
             "idempotency keys",
             self.clone(),

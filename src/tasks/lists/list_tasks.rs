@@ -11,7 +11,7 @@ use diesel_async::RunQueryDsl;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::position as keys;
+use crate::tasks::order::position as keys;
 use crate::tasks::visibility::writable_by;
 
 /// What a list's delete changed: its tasks (deleted or moved).
@@ -21,7 +21,7 @@ pub(in crate::tasks) struct Emptied {
 
 /// Deletes every task of the list (subtasks are in their parent's list, so they go too, in
 /// the same statement), each with its tombstone, in id order.
-pub(super) async fn delete_all(
+pub(in crate::tasks) async fn delete_all(
     conn: &mut DbConn,
     viewer: &AuthUser,
     list: i64,
@@ -40,7 +40,7 @@ pub(super) async fn delete_all(
 /// Moves every task of the list to the inbox, each a change (version one more): the top-level ones to the end of the inbox's top level, in their order in the
 /// list; subtasks keep their positions under their parents. When the new keys would be too
 /// long, the inbox's top level is renumbered first (each of those tasks changes too).
-pub(super) async fn to_inbox(
+pub(in crate::tasks) async fn to_inbox(
     conn: &mut DbConn,
     viewer: &AuthUser,
     list: i64,
@@ -61,7 +61,7 @@ pub(super) async fn to_inbox(
         .filter(|(_, parent)| parent.is_none())
         .map(|(task, _)| *task)
         .collect();
-    let end = super::order::group_end(conn, viewer, None, None).await?;
+    let end = crate::tasks::order::group_end::group_end(conn, viewer, None, None).await?;
     let mut keys = Vec::with_capacity(top.len());
     let mut last = end;
     for _ in &top {

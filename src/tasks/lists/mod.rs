@@ -7,17 +7,24 @@
 //! the write journaled, for every user whose journal it moved, and delivers it after the
 //! commit (`events::publish`).
 //!
-//! The rules for a list's fields are `list_model`'s; the SQL is `store::lists`'.
+//! The rules for a list's fields are `list_model`'s; the SQL is `lists::store`'.
+
+pub(in crate::tasks) mod checks;
+pub(in crate::tasks) mod list_tasks;
+pub mod model;
+pub(in crate::tasks) mod reads;
+pub(in crate::tasks) mod store;
 
 use super::Precondition;
-use super::list_model::{List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
-use super::service::{TaskService, now_micros};
-use super::store::list_reads;
-use super::store::lists::{self as store, Refusal};
-use super::store::prune_tombstones;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::Keyed;
+use crate::tasks::lists::model::{
+    List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList,
+};
+use crate::tasks::sync::journal::prune_tombstones;
+use crate::tasks::task::service::{TaskService, now_micros};
+use store::Refusal;
 
 impl TaskService {
     /// The same service, refusing to create more than `max` lists per user.
@@ -46,7 +53,7 @@ impl TaskService {
     pub async fn lists(&self, user: &AuthUser) -> AppResult<Vec<List>> {
         let rows = self
             .work
-            .read(user, async |conn| Ok(list_reads::all(conn, user).await?))
+            .read(user, async |conn| Ok(reads::all(conn, user).await?))
             .await?;
         Ok(rows.into_iter().map(List::from).collect())
     }
@@ -56,7 +63,7 @@ impl TaskService {
     pub async fn get_list(&self, user: &AuthUser, id: i64) -> AppResult<List> {
         self.work
             .read(user, async |conn| {
-                Ok(list_reads::find_seen(conn, user, id).await?)
+                Ok(reads::find_seen(conn, user, id).await?)
             })
             .await?
             .map(List::from)

@@ -4,7 +4,7 @@
 //! trimming, unique per user case-insensitively by its [`name_key`]; colour from
 //! [`ListColor::ALL`]). Shared by the service (`tasks::lists`) and both APIs.
 //!
-//! It must not know SQL (`store::lists`) nor how an API spells its errors beyond the
+//! It must not know SQL (`lists::store`) nor how an API spells its errors beyond the
 //! FastAPI-shaped [`FieldError`]s every rule here gives.
 
 // A `FieldError` is large, but validation failures are the cold path (as in `rules`).
@@ -14,12 +14,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use super::rules::check_no_nul;
-use super::sharing::Role;
-use super::stamp::Stamp;
-use super::task::Precondition;
 use crate::db::schema::task_lists;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::tasks::sharing::Role;
+use crate::tasks::task::Precondition;
+use crate::tasks::task::rules::check_no_nul;
+use crate::tasks::task::stamp::Stamp;
 
 /// Longest list name, in characters after trimming.
 pub const LIST_NAME_MAX_CHARS: usize = 100;
@@ -134,11 +134,11 @@ impl List {
 #[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = task_lists)]
 pub(crate) struct ListRow {
-    pub(super) id: i64,
+    pub(in crate::tasks) id: i64,
     user_id: String,
     name: String,
     color: Option<String>,
-    pub(super) position: String,
+    pub(in crate::tasks) position: String,
     version: i64,
     created_at: Stamp,
     updated_at: Stamp,
@@ -151,7 +151,7 @@ impl ListRow {
     }
 
     /// Whether its timestamps decode (issue 40: else another program's row, logged with its
-    /// id by `tasks::stamp`); a read answers without a list that does not.
+    /// id by `tasks::task::stamp`); a read answers without a list that does not.
     pub(crate) fn readable(&self) -> bool {
         let id = self.id;
         let created = self
@@ -289,7 +289,7 @@ pub(crate) fn validate_list_name(field: &str, name: &str) -> Result<String, Fiel
 
 /// The error for a colour outside the set, naming the allowed ones.
 pub fn color_error(location: &'static str, field: &str, input: Value) -> FieldError {
-    super::rules::enum_error(location, field, &ListColor::names(), input)
+    crate::tasks::task::rules::enum_error(location, field, &ListColor::names(), input)
 }
 
 impl NewList {
@@ -312,7 +312,7 @@ impl ListPatch {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tasks::lists::model::*;
 
     #[test]
     fn names_are_trimmed_and_bounded_in_characters() {

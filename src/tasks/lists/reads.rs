@@ -10,7 +10,7 @@ use diesel_async::RunQueryDsl;
 use crate::auth::AuthUser;
 use crate::db::schema::task_lists::dsl as l;
 use crate::db::{DbConn, Reader};
-use crate::tasks::list_model::ListRow;
+use crate::tasks::lists::model::ListRow;
 use crate::tasks::visibility::{
     Memberships, OWN_MEMBERSHIP, VisibleLists, lists_visible_to, lists_visible_to_member,
     memberships_of, memberships_of_member, own_role,

@@ -15,16 +15,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::locks::{lock_lists, lock_owner};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::task_lists::dsl as l;
 use crate::db_run;
-use crate::tasks::list_model::{
+use crate::tasks::lists::model::{
     List, ListPatch, ListPlacement, ListRow, ListTasks, NewList, name_key,
 };
-use crate::tasks::model::Precondition;
-use crate::tasks::position as keys;
+use crate::tasks::order::position as keys;
+use crate::tasks::task::model::Precondition;
+use crate::tasks::unit::locks::{lock_lists, lock_owner};
 use crate::tasks::visibility::{lists_owned_by, lists_writable_by, owner};
 
 /// Why a list write did not happen.
@@ -346,15 +346,19 @@ pub(in crate::tasks) async fn delete(
     tasks: ListTasks,
     expect: &Precondition,
     now: NaiveDateTime,
-) -> Outcome<super::list_tasks::Emptied> {
+) -> Outcome<crate::tasks::lists::list_tasks::Emptied> {
     // Its tasks move or go: the placement lock too, after the lists lock (`locks`).
     lock_owner(conn, viewer).await?;
     if let Err(refusal) = held(conn, viewer, list, expect).await? {
         return Ok(Err(refusal));
     }
     let emptied = match tasks {
-        ListTasks::Delete => super::list_tasks::delete_all(conn, viewer, list).await?,
-        ListTasks::MoveToInbox => super::list_tasks::to_inbox(conn, viewer, list, now).await?,
+        ListTasks::Delete => {
+            crate::tasks::lists::list_tasks::delete_all(conn, viewer, list).await?
+        }
+        ListTasks::MoveToInbox => {
+            crate::tasks::lists::list_tasks::to_inbox(conn, viewer, list, now).await?
+        }
     };
     db_run!(conn, |c| {
         diesel::delete(

@@ -1,5 +1,5 @@
 //! Manual order: where a group of siblings (one user's tasks with the same list and parent)
-//! ends, read inside the caller's unit of work. Positions are made by `tasks::position`.
+//! ends, read inside the caller's unit of work. Positions are made by `tasks::order::position`.
 //!
 //! It must not write: the rows a move or a renumbering changes are written by `write`.
 

@@ -3,15 +3,17 @@
 //! unit of work whose changed tasks are all published after the commit (from the journal:
 //! `events::publish`).
 
-use super::conditional::hold;
-use super::keys::written_task;
-use super::model::{Precondition, Task};
-use super::service::{TaskService, now_micros, written_row};
-use super::store;
-use super::tree::{self, MoveTask};
 use crate::auth::AuthUser;
 use crate::error::AppResult;
 use crate::idempotency::Keyed;
+use crate::tasks::idempotency::keys::written_task;
+use crate::tasks::order::store;
+use crate::tasks::order::tree::{self, MoveTask};
+use crate::tasks::sync::journal;
+use crate::tasks::task::conditional::hold;
+use crate::tasks::task::model::{Precondition, Task};
+use crate::tasks::task::service::{TaskService, now_micros, written_row};
+use crate::tasks::unit::locks;
 
 impl TaskService {
     /// Moves one of the user's tasks (see [`MoveTask`]) and returns it, its version one more.
@@ -29,7 +31,7 @@ impl TaskService {
                 // The owner's placement lock before the task's row lock, as every placement
                 // takes them: a renumbering holding the first may need the second. The task's
                 // owner: an editor moving a task of a shared list takes its owner's locks.
-                store::lock_owner_of_task(tx, user, id).await?;
+                locks::lock_owner_of_task(tx, user, id).await?;
                 hold(tx, user, id, &expect).await?;
                 let task = tree::find(tx, user, id).await?;
                 let now = now_micros();
@@ -54,7 +56,7 @@ impl TaskService {
             let deleted = tree::delete_completed_trees(tx, user).await?;
             if !deleted.is_empty() {
                 // As for a single delete: tombstones pile up here.
-                store::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
+                journal::prune_tombstones(tx, user, cutoff, self.tombstones_kept()).await?;
             }
             Ok(deleted)
         })

@@ -8,13 +8,15 @@
 
 use std::collections::HashMap;
 
-use super::list_model::List;
-use super::model::{ListFilter, ListQuery, Task, TaskRow};
-use super::service::TaskService;
-use super::sharing::Member;
-use super::store;
 use crate::auth::AuthUser;
 use crate::error::AppResult;
+use crate::tasks::lists::model::List;
+use crate::tasks::lists::reads;
+use crate::tasks::sharing::Member;
+use crate::tasks::sharing::member_store;
+use crate::tasks::task::model::{ListFilter, ListQuery, Task, TaskRow};
+use crate::tasks::task::query;
+use crate::tasks::task::service::TaskService;
 
 /// What a page's nested fields asked for: tasks by id (`parent`), the subtasks of tasks
 /// (`subtasks`), lists by id (`list`), and lists' tasks (`List.tasks`), grouped by the
@@ -46,14 +48,14 @@ impl TaskService {
     pub async fn nested(&self, user: &AuthUser, ask: &NestedAsk) -> AppResult<NestedFound> {
         let mut of_lists = Vec::new();
         for (filters, lists) in &ask.tasks_of_lists {
-            super::reads::check_query(filters)?;
+            crate::tasks::task::reads::check_query(filters)?;
             of_lists.push(ListQuery {
                 list: ListFilter::Any,
                 among_lists: lists.clone(),
                 ..filters.clone()
             });
         }
-        let now = super::service::now_micros();
+        let now = crate::tasks::task::service::now_micros();
         // A list's members begin with its owner: those lists are read with the others.
         let mut list_ids = ask.lists.clone();
         list_ids.extend(ask.members_of.iter().filter(|id| !ask.lists.contains(id)));
@@ -63,13 +65,13 @@ impl TaskService {
                 conn.readers(async |r| {
                     let in_lists = of_lists
                         .iter()
-                        .map(|query| store::list(r, user, query, None, now));
+                        .map(|query| query::list(r, user, query, None, now));
                     Ok(futures::try_join!(
-                        store::find_many(r, user, &ask.tasks),
-                        store::subtasks_of(r, user, &ask.children_of),
-                        store::list_reads::find_many(r, user, &list_ids),
+                        query::find_many(r, user, &ask.tasks),
+                        query::subtasks_of(r, user, &ask.children_of),
+                        reads::find_many(r, user, &list_ids),
                         futures::future::try_join_all(in_lists),
-                        store::members::of_lists(r, user, &ask.members_of),
+                        member_store::of_lists(r, user, &ask.members_of),
                     )?)
                 })
                 .await
@@ -93,7 +95,7 @@ impl TaskService {
             if let Some(list) = found.lists.get(id) {
                 found
                     .members
-                    .insert(*id, vec![super::members::owner_of(list)]);
+                    .insert(*id, vec![crate::tasks::sharing::members::owner_of(list)]);
             }
         }
         for (list, member) in members {

@@ -95,7 +95,7 @@ pub fn spread(count: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tasks::order::position::*;
 
     #[test]
     fn spread_keys_are_ordered_valid_and_short() {

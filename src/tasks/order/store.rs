@@ -5,17 +5,17 @@
 //! triggers', inside the caller's unit of work. Each is filtered by `writable_by(viewer)`.
 //!
 //! It must not decide anything (which group, which neighbour, when to renumber): that is
-//! `tasks::moves`.
+//! `tasks::order::moves`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::Written;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::model::TaskRow;
+use crate::tasks::sync::journal::Written;
+use crate::tasks::task::model::TaskRow;
 use crate::tasks::visibility::writable_by;
 
 /// The viewer's tasks in `list` under `parent` (`None`: the inbox / the top level), as
@@ -169,7 +169,7 @@ pub(in crate::tasks) async fn place(
     // is in the row returned).
     let updated = match updated {
         Some(row) if matches!(conn, DbConn::Sqlite(_)) => {
-            super::assignees::settled(conn, viewer, row, None)
+            crate::tasks::sharing::assignees::settled(conn, viewer, row, None)
                 .await?
                 .ok()
         }

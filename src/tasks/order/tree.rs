@@ -4,8 +4,8 @@
 //! group of siblings is renumbered (a key would grow too long, on a move or a create), a
 //! subtree following its root to another list, and the tasks clearing completed ones takes
 //! with them. Every task these change gets its version + 1, a journal entry and an event
-//! (`store::moves`). A plain create or delete checks the same rules in one statement on
-//! PostgreSQL (`store::folded`): it comes here only to renumber a group, and a PUT only when
+//! (`order::store`). A plain create or delete checks the same rules in one statement on
+//! PostgreSQL (`task::folded`): it comes here only to renumber a group, and a PUT only when
 //! it moves the task; the messages of a create's refusals are this module's.
 //!
 //! It must not depend on the service: `service` (creates, PUTs) and `moves` (the move itself,
@@ -14,12 +14,16 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::model::{ListQuery, NewTask, Task, TaskPatch, TaskRow};
-use super::position;
-use super::store::{self, Placement};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::tasks::lists::store as list_store;
+use crate::tasks::order::position;
+use crate::tasks::order::store::Placement;
+use crate::tasks::order::{group_end, store};
+use crate::tasks::task::model::{ListQuery, NewTask, Task, TaskPatch, TaskRow};
+use crate::tasks::task::query;
+use crate::tasks::unit::locks;
 
 /// The deepest a task may nest: a task, its subtask, and one more level.
 pub const MAX_DEPTH: usize = 3;
@@ -52,9 +56,9 @@ fn id_value(id: Option<i64>) -> Value {
     id.map_or(Value::Null, Value::from)
 }
 
-pub(super) async fn find(tx: &mut DbConn, user: &AuthUser, id: i64) -> AppResult<Task> {
+pub(in crate::tasks) async fn find(tx: &mut DbConn, user: &AuthUser, id: i64) -> AppResult<Task> {
     Ok(Task::from(
-        store::find(tx, user, id).await?.ok_or(AppError::NotFound)?,
+        query::find(tx, user, id).await?.ok_or(AppError::NotFound)?,
     ))
 }
 
@@ -88,7 +92,7 @@ async fn descendants(tx: &mut DbConn, user: &AuthUser, root: i64) -> AppResult<V
 /// of a renumbered group, the descendants that follow it to another list (their events are
 /// the journal's, as every write's). Returns the task's new placement (written by the caller,
 /// with whatever else changes).
-pub(super) async fn plan(
+pub(in crate::tasks) async fn plan(
     tx: &mut DbConn,
     user: &AuthUser,
     task: &Task,
@@ -145,7 +149,7 @@ pub(super) async fn plan(
     // The owner of the list (or parent) the task would go into, when it names one.
     let mut into = above_owner;
     if let Some(list_id) = list.filter(|_| to.list_id.is_some()) {
-        let row = store::lists::find(tx, user, list_id).await?;
+        let row = list_store::find(tx, user, list_id).await?;
         into = Some(row.ok_or(AppError::ListNotFound)?.owner().to_owned());
     }
     if list != task.list_id || into.as_ref().is_some_and(|owner| *owner != task.user_id) {
@@ -237,13 +241,13 @@ fn group_name(id: Option<i64>, none: &str) -> String {
 
 /// A list request's `parent_id` filter names one of the viewer's tasks (404 otherwise, as
 /// any other id of another user's).
-pub(super) async fn check_parent_filter(
+pub(in crate::tasks) async fn check_parent_filter(
     conn: crate::db::Reader<'_>,
     user: &AuthUser,
     query: &ListQuery,
 ) -> AppResult<()> {
     if let Some(Some(parent)) = query.parent_id {
-        store::find_read(conn, user, parent)
+        query::find_read(conn, user, parent)
             .await?
             .ok_or(AppError::NotFound)?;
     }
@@ -252,7 +256,7 @@ pub(super) async fn check_parent_filter(
 
 /// A create refused for its parent `parent`, at `level` (`usize::MAX`: in a chain no rule
 /// allows): a subtask under it would nest too deep.
-pub(super) fn too_deep(parent: i64, level: usize) -> AppError {
+pub(in crate::tasks) fn too_deep(parent: i64, level: usize) -> AppError {
     let why = format!(
         "subtasks nest at most {MAX_DEPTH} levels deep (a task, its subtask, one more \
          level); task {parent} is already at level {level}"
@@ -262,20 +266,20 @@ pub(super) fn too_deep(parent: i64, level: usize) -> AppError {
 
 /// A subtask's create refused for naming `list`, not its parent's.
 /// The assignee a write names may not be assigned the task (its value is in the request).
-pub(super) fn not_assignable() -> AppError {
+pub(in crate::tasks) fn not_assignable() -> AppError {
     let why = "the assignee must be the owner of the task's list or one of its members (a task \
                in no list: its owner)";
     refused("assignee_id", why, Value::Null)
 }
 
-pub(super) fn not_parents_list(list: i64) -> AppError {
+pub(in crate::tasks) fn not_parents_list(list: i64) -> AppError {
     let why = "a subtask is in its parent's list; leave list_id out or give the parent's";
     refused("list_id", why, Value::from(list))
 }
 
 /// Where a create goes when the key after the last of its group would be too long (or is
 /// not one the server wrote): the group renumbered, and the key after it, short. A subtask's group is in its parent's list.
-pub(super) async fn room_at_end(
+pub(in crate::tasks) async fn room_at_end(
     tx: &mut DbConn,
     user: &AuthUser,
     input: &NewTask,
@@ -285,7 +289,7 @@ pub(super) async fn room_at_end(
         Some(parent) => find(tx, user, parent).await?.list_id,
         None => input.list_id,
     };
-    let end = store::group_end(tx, user, list, input.parent_id).await?;
+    let end = group_end::group_end(tx, user, list, input.parent_id).await?;
     if let Some(key) = position::between(end.as_deref(), None).filter(|p| !position::too_long(p)) {
         return Ok(key);
     }
@@ -298,7 +302,7 @@ pub(super) async fn room_at_end(
 /// group (same rules as a move); a patch that keeps the task's group keeps its place.
 /// `held`: the task as the write holds it, when the store read it already. Returns the patch
 /// to write (the other tasks the move changed are written already).
-pub(super) async fn placed_patch(
+pub(in crate::tasks) async fn placed_patch(
     tx: &mut DbConn,
     user: &AuthUser,
     (id, held): (i64, Option<&TaskRow>),
@@ -332,12 +336,12 @@ pub(super) async fn placed_patch(
 
 /// Deletes the viewer's completed tasks with their descendants (pending or not), in id
 /// order, each with its tombstone.
-pub(super) async fn delete_completed_trees(
+pub(in crate::tasks) async fn delete_completed_trees(
     tx: &mut DbConn,
     user: &AuthUser,
 ) -> AppResult<Vec<i64>> {
     // Completed tasks of lists shared with them as editor too: their owners' locks as well.
-    store::lock_writable_owners(tx, user).await?;
+    locks::lock_writable_owners(tx, user).await?;
     let mut ids = store::completed_ids(tx, user).await?;
     let mut level = ids.clone();
     for _ in 0..MAX_DEPTH {

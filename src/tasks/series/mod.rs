@@ -2,20 +2,24 @@
 //! (its anchor, `recurrence_start`; stopping it when the due date is cleared; a repeating task
 //! needs a due date), and completing an occurrence, which moves the due date to the next one
 //! and leaves the task pending (`completed_at` stamped) instead of completing it. The rules
-//! themselves are `tasks::recurrence`'s; the row is the one the write holds (the store hands
-//! back a repeating task held, `store::Changed::Pending`), so concurrent completions each
+//! themselves are `tasks::series::recurrence`'s; the row is the one the write holds (the store hands
+//! back a repeating task held, `task::outcome::Changed::Pending`), so concurrent completions each
 //! advance once, one after the other.
 //!
 //! It must not open transactions or publish events (the service does).
 
+pub mod recurrence;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::model::{Task, TaskPatch, TaskRow, micros};
-use super::recurrence::{Rule, needs_due_date, next_due, zone};
-use super::store::{self, SeriesWrite, Written};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
+use crate::tasks::series::recurrence::{Rule, needs_due_date, next_due, zone};
+use crate::tasks::sync::journal::Written;
+use crate::tasks::task::model::{Task, TaskPatch, TaskRow, micros};
+use crate::tasks::task::write::SeriesWrite;
+use crate::tasks::task::{folded, write};
 
 /// The due date after `due` of a series by `recurrence` in `time_zone` begun on `start`;
 /// `None` when the series ends there (or the stored rule is not one the server wrote).
@@ -40,7 +44,7 @@ fn advance_of(row: &TaskRow) -> Option<NaiveDateTime> {
 }
 
 /// Inside a complete / toggle / setTaskCompleted(true) of `row`, a pending repeating task
-/// held by this write (`store::complete` hands it back): completes its current occurrence
+/// held by this write (`task::folded::complete` hands it back): completes its current occurrence
 /// (one change: due date moved, still pending, `completed_at` = `now`, version +1) when it has
 /// one left; else completes the task for good, as any other (`value`: `None` toggles). One
 /// statement either way.
@@ -54,8 +58,8 @@ pub(super) async fn complete_held(
     let id = row.id;
     let Some(advance_to) = advance_of(row) else {
         return Ok(match value {
-            None => store::toggle(tx, user, id, now).await?,
-            Some(value) => store::set_completed(tx, user, id, value, now).await?,
+            None => write::toggle(tx, user, id, now).await?,
+            Some(value) => write::set_completed(tx, user, id, value, now).await?,
         });
     };
     let series = SeriesWrite {
@@ -64,7 +68,7 @@ pub(super) async fn complete_held(
     };
     let patch = TaskPatch::default();
     // No tags written, so no cap to check: it cannot be refused.
-    store::update_planned(tx, user, id, (&patch, &series), now, u64::MAX)
+    folded::update_planned(tx, user, id, (&patch, &series), now, u64::MAX)
         .await?
         .map_err(|refused| AppError::Internal(format!("an occurrence refused: {refused:?}")))
 }

@@ -7,19 +7,19 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::outcome::Refusal;
-use super::query::find;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::model::{Task, TaskRow};
+use crate::tasks::task::model::{Task, TaskRow};
+use crate::tasks::task::outcome::Refusal;
+use crate::tasks::task::query::find;
 use crate::tasks::visibility::member_row;
 
 /// After a stepwise write of task `written` that named `asked` as its assignee (`None`: it
 /// named none, `Some(None)`: it unassigned it): the row as the database now has it (its
 /// triggers may have cleared the assignee of a task that moved, which SQLite's RETURNING
 /// does not show), or a refusal when the assignee named may not be.
-pub(super) async fn settled(
+pub(in crate::tasks) async fn settled(
     conn: &mut DbConn,
     viewer: &AuthUser,
     written: TaskRow,

@@ -10,12 +10,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 
-use super::members::NotAdded;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::list_invites::dsl as li;
 use crate::db::schema::list_members::dsl as lm;
 use crate::db_run;
+use crate::tasks::sharing::member_store::NotAdded;
 use crate::tasks::sharing::{Invite, Role};
 use crate::tasks::visibility::{actor, member_row};
 
@@ -214,7 +214,9 @@ pub(in crate::tasks) async fn accept(
     let role = Role::stored(&invite.role);
     let cap = u64::try_from(cap).unwrap_or(u64::MAX);
     Ok(Some(
-        match super::members::insert(conn, invite.list_id, me, role, now, cap).await? {
+        match crate::tasks::sharing::member_store::insert(conn, invite.list_id, me, role, now, cap)
+            .await?
+        {
             Ok(_) => Accepted::Joined(invite.list_id),
             Err(NotAdded::Duplicate) => Accepted::Member(invite.list_id),
             Err(NotAdded::Full) => Accepted::Full,

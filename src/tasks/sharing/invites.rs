@@ -1,7 +1,7 @@
 //! Invite links of [`TaskService`] (issue 29): the owner makes one (a token of 256 random
 //! bits, shown once, stored as its SHA-256), lists and revokes them; anyone holding a live
 //! token joins the list with its role. An unknown, revoked or expired token is 404; accepting
-//! twice (or as the owner) is 200 with no change. The SQL is `store::invites`'.
+//! twice (or as the owner) is 200 with no change. The SQL is `sharing::invite_store`'.
 //!
 //! A revoked or expired link is listed only on request, and dropped INVITE_RETENTION after
 //! it stopped working by a background job ([`TaskService::spawn_invite_prune`]), so
@@ -9,14 +9,14 @@
 
 use std::time::Duration;
 
-use super::list_model::List;
-use super::prune::{every, in_batches};
-use super::service::{TaskService, now_micros};
-use super::sharing::{Invite, Role, invite_hash, new_invite_token};
-use super::store::invites::{self as store, Accepted, InviteRow};
-use super::store::list_reads;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, SharingError};
+use crate::tasks::lists::model::List;
+use crate::tasks::lists::reads;
+use crate::tasks::sharing::invite_store::{self as store, Accepted, InviteRow};
+use crate::tasks::sharing::{Invite, Role, invite_hash, new_invite_token};
+use crate::tasks::sync::prune::{every, in_batches};
+use crate::tasks::task::service::{TaskService, now_micros};
 
 impl TaskService {
     /// The owner makes an invite link to their list giving `role`, living `lifetime`.
@@ -97,7 +97,7 @@ impl TaskService {
                 }
                 Some(Accepted::Joined(list) | Accepted::Member(list)) => list,
             };
-            list_reads::find_seen(tx, user, list)
+            reads::find_seen(tx, user, list)
                 .await?
                 .map(List::from)
                 .ok_or(AppError::ListNotFound)
@@ -115,7 +115,10 @@ impl TaskService {
         in_batches(PRUNE_BATCH, move || async move {
             let cutoff = now_micros() - retention;
             work.maintenance(async |tx| {
-                Ok(super::store::prune_dead_invites(tx, cutoff, PRUNE_BATCH).await?)
+                Ok(
+                    crate::tasks::sync::maintenance::prune_dead_invites(tx, cutoff, PRUNE_BATCH)
+                        .await?,
+                )
             })
             .await
         })

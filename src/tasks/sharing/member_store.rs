@@ -1,7 +1,7 @@
 //! Membership SQL (issue 29): a list's members, the count the cap checks, adding one (under
 //! the owner's lists lock, which the caller takes before it reads the list: two adds count
 //! one after the other, and none adds to a list its deletion removes), changing a role,
-//! removing one. The service checks first who may do what (`tasks::members`); every
+//! removing one. The service checks first who may do what (`tasks::sharing::members`); every
 //! statement here names its list (`visibility::members_of`, `member_row`), and on
 //! PostgreSQL the policies of migration 000060 admit the rows again.
 
@@ -14,7 +14,7 @@ use crate::db::schema::list_members::dsl as lm;
 use crate::db::schema::task_lists::dsl as l;
 use crate::db::{DbConn, Reader};
 use crate::tasks::sharing::{Member, Role};
-use crate::tasks::stamp::Stamp;
+use crate::tasks::task::stamp::Stamp;
 use crate::tasks::visibility::{lists_visible_to, member_row, members_of};
 use crate::{db_run, read_run};
 
@@ -80,7 +80,7 @@ pub(in crate::tasks) async fn of_list(conn: &mut DbConn, list: i64) -> QueryResu
 
 /// The members of those of `lists` the viewer sees, each with its list, by list and then in
 /// the order they joined: one statement for a whole GraphQL page's `List.members`
-/// (`tasks::nested`), traveling with the page's other nested reads.
+/// (`tasks::order::nested`), traveling with the page's other nested reads.
 pub(in crate::tasks) async fn of_lists(
     conn: Reader<'_>,
     viewer: &AuthUser,

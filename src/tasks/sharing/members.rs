@@ -2,16 +2,16 @@
 //! the owner adding, re-roling and removing them; a member removing themself (leaving). Each
 //! one unit of work. Who may: the list must be one the caller sees (else 404, as a stranger's
 //! list), and sharing is its owner's (a member asking is 403, except to leave). The model is
-//! `sharing`'s, the SQL `store::members`'.
+//! `sharing`'s, the SQL `sharing::member_store`'.
 
-use super::list_model::List;
-use super::service::{TaskService, now_micros};
-use super::sharing::{Member, Role, SharingCaps, checked_user_id};
-use super::store::list_reads;
-use super::store::members::{self as store, NotAdded};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, FieldError, SharingError};
 use crate::idempotency::Keyed;
+use crate::tasks::lists::model::List;
+use crate::tasks::lists::reads;
+use crate::tasks::sharing::member_store::{self as store, NotAdded};
+use crate::tasks::sharing::{Member, Role, SharingCaps, checked_user_id};
+use crate::tasks::task::service::{TaskService, now_micros};
 
 /// Only a list's owner shares it.
 const OWNER_ONLY: &str = "only the list's owner manages its members";
@@ -34,7 +34,7 @@ impl TaskService {
         user: &AuthUser,
         id: i64,
     ) -> AppResult<List> {
-        list_reads::find_seen(conn, user, id)
+        reads::find_seen(conn, user, id)
             .await?
             .map(List::from)
             .ok_or(AppError::ListNotFound)
@@ -42,7 +42,7 @@ impl TaskService {
 
     /// The list `id` when `user` owns it: 404 when they do not see it, 403 when they are a
     /// member.
-    pub(super) async fn owned_list(
+    pub(in crate::tasks) async fn owned_list(
         &self,
         conn: &mut crate::db::DbConn,
         user: &AuthUser,
@@ -61,13 +61,13 @@ impl TaskService {
     /// write. Read first and locked after, a deletion committed in between made the insert a
     /// row-security (members) or foreign-key (invites) violation: a 500 on PostgreSQL.
     /// (SQLite needs no lock: its write transactions run one at a time.)
-    pub(super) async fn locked_list(
+    pub(in crate::tasks) async fn locked_list(
         &self,
         tx: &mut crate::db::DbConn,
         user: &AuthUser,
         id: i64,
     ) -> AppResult<List> {
-        super::store::lock_lists(tx, user).await?;
+        crate::tasks::unit::locks::lock_lists(tx, user).await?;
         self.owned_list(tx, user, id).await
     }
 
@@ -155,7 +155,7 @@ impl TaskService {
 }
 
 /// The owner as the first of a list's members.
-pub(super) fn owner_of(list: &List) -> Member {
+pub(in crate::tasks) fn owner_of(list: &List) -> Member {
     Member {
         user_id: list.user_id.clone(),
         role: Role::Owner,

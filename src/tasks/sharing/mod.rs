@@ -7,6 +7,12 @@
 
 #![allow(clippy::result_large_err)] // validation failures are the cold path (as in `rules`)
 
+pub(in crate::tasks) mod assignees;
+pub(in crate::tasks) mod invite_store;
+pub(in crate::tasks) mod invites;
+pub(in crate::tasks) mod member_store;
+pub(in crate::tasks) mod members;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 

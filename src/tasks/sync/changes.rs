@@ -8,22 +8,25 @@
 
 use std::collections::HashMap;
 
-use super::events::TaskEvent;
-use super::events::TaskEventKind::{
-    Created, Deleted, ListCreated, ListDeleted, ListUpdated, Updated,
-};
-use super::list_model::List;
-use super::model::{Task, TaskRow};
-use super::store::{self, Entity};
-use super::visibility;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::AppResult;
+use crate::tasks::events::TaskEvent;
+use crate::tasks::events::TaskEventKind::{
+    Created, Deleted, ListCreated, ListDeleted, ListUpdated, Updated,
+};
+use crate::tasks::lists::model::List;
+use crate::tasks::lists::reads;
+use crate::tasks::sync::journal;
+use crate::tasks::sync::journal::Entity;
+use crate::tasks::task::model::{Task, TaskRow};
+use crate::tasks::task::query;
+use crate::tasks::visibility;
 
 /// Whose journal a read of changes is for: a viewer syncing, or a member of an event's
 /// audience (the relay, completing a notification).
 #[derive(Clone, Copy)]
-pub(super) enum Reader<'a> {
+pub(in crate::tasks) enum Reader<'a> {
     Viewer(&'a AuthUser),
     Member(&'a str),
 }
@@ -45,7 +48,7 @@ pub(in crate::tasks) async fn events_for_member(
 /// The changes numbered `after < seq <= upto` (at most `limit`), oldest first, each task or
 /// list with its current state, as seen by a client at `since`; and the number to read on
 /// from when the page was full (more may follow).
-pub(super) async fn changes_page(
+pub(in crate::tasks) async fn changes_page(
     conn: &mut DbConn,
     reader: Reader<'_>,
     since: i64,
@@ -56,11 +59,11 @@ pub(super) async fn changes_page(
     let (owner, entries) = match reader {
         Reader::Viewer(user) => (
             visibility::owner(user),
-            store::changes_between(conn, user, after, upto, limit).await?,
+            journal::changes_between(conn, user, after, upto, limit).await?,
         ),
         Reader::Member(member) => (
             member,
-            store::changes_for_member(conn, member, after, upto).await?,
+            journal::changes_for_member(conn, member, after, upto).await?,
         ),
     };
     let next = match (entries.last(), limit) {
@@ -80,21 +83,19 @@ pub(super) async fn changes_page(
     if !task_ids.is_empty() {
         task_rows = match reader {
             Reader::Viewer(user) => {
-                conn.readers(async |r| store::find_many(r, user, &task_ids).await)
+                conn.readers(async |r| query::find_many(r, user, &task_ids).await)
                     .await?
             }
-            Reader::Member(member) => store::find_many_for_event(conn, member, &task_ids).await?,
+            Reader::Member(member) => query::find_many_for_event(conn, member, &task_ids).await?,
         };
     }
     if !list_ids.is_empty() {
         list_rows = match reader {
             Reader::Viewer(user) => {
-                conn.readers(async |r| store::list_reads::find_many(r, user, &list_ids).await)
+                conn.readers(async |r| reads::find_many(r, user, &list_ids).await)
                     .await?
             }
-            Reader::Member(member) => {
-                store::list_reads::find_many_for(conn, member, &list_ids).await?
-            }
+            Reader::Member(member) => reads::find_many_for(conn, member, &list_ids).await?,
         };
     }
     // An unreadable row (issue 40) is left out like a missing one (logged).

@@ -17,7 +17,7 @@ use diesel_async::RunQueryDsl;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::model::TaskRow;
+use crate::tasks::task::model::TaskRow;
 use crate::tasks::visibility::{
     counter_of_owner, cursor_of, journal_of_owner, journal_visible_to, list_journal_of_owner, owner,
 };
@@ -177,7 +177,7 @@ pub(in crate::tasks) async fn prune(
 }
 
 /// [`prune`] for the owner of the journal entries (the scheduled prune's, which has no
-/// viewer: `tasks::prune`).
+/// viewer: `tasks::sync::prune`).
 pub(in crate::tasks) async fn prune_owner(
     conn: &mut DbConn,
     owner: &str,

@@ -1,8 +1,8 @@
-//! SQL for the maintenance jobs: the scheduled tombstone prune (`tasks::prune`), the
+//! SQL for the maintenance jobs: the scheduled tombstone prune (`tasks::sync::prune`), the
 //! scheduled prune of expired idempotency keys (`tasks::idempotency`), that of dead invite
-//! links (`tasks::invites`) and the event relay's sweep of change counters
+//! links (`tasks::sharing::invites`) and the event relay's sweep of change counters
 //! (`tasks::events::sequence`). (Search keys need no
-//! job: the database keeps them, see `store::keys`.)
+//! job: the database keeps them, see `task::keys`.)
 //!
 //! Exempt from `tasks::visibility`, and the only SQL that is: a job run by the server itself,
 //! whoever owns the rows. No request reaches it. The prune only finds whose tombstones have

@@ -2,24 +2,30 @@
 //! where a user stands now (`cursor`), and the catch-up a live stream starts with
 //! (`catch_up`: the changes since the client's last cursor, then the live events after them,
 //! without gaps or repeats). REST's `/changes` and SSE and GraphQL's `changes` all read
-//! through here; the journal's entries become events in `tasks::changes`.
+//! through here; the journal's entries become events in `tasks::sync::changes`.
 //!
-//! It reads the change journal (`store::journal`) and the tasks; it never writes a task.
+//! It reads the change journal (`journal`) and the tasks; it never writes a task.
+
+pub(in crate::tasks) mod changes;
+pub(in crate::tasks) mod journal;
+pub(in crate::tasks) mod maintenance;
+pub(in crate::tasks) mod prune;
 
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt, stream};
 
-use super::changes::{Reader, changes_page};
 use super::events::{TaskEvent, TaskEventKind};
-use super::list_model::List;
-use super::model::{ListQuery, Task, TaskRow};
-use super::page::STREAM_PAGE_SIZE;
-use super::service::{TaskService, now_micros};
-use super::store;
 use super::visibility;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::tasks::lists::model::List;
+use crate::tasks::lists::reads;
+use crate::tasks::sync::changes::{Reader, changes_page};
+use crate::tasks::task::model::{ListQuery, Task, TaskRow};
+use crate::tasks::task::page::STREAM_PAGE_SIZE;
+use crate::tasks::task::query;
+use crate::tasks::task::service::{TaskService, now_micros};
 
 /// What changed for a user since a cursor (or everything, without one).
 #[derive(Debug, Clone)]
@@ -108,11 +114,11 @@ impl TaskService {
             .read(user, async |conn| {
                 let last = sync_point(conn, user, since).await?;
                 let Some(since) = since else {
-                    let lists = store::list_reads::all(conn, user).await?;
+                    let lists = reads::all(conn, user).await?;
                     let all = conn
                         .readers(async |r| {
                             let all = ListQuery::default();
-                            store::list(r, user, &all, None, now_micros()).await
+                            query::list(r, user, &all, None, now_micros()).await
                         })
                         .await?;
                     let kind = TaskEventKind::ListCreated;
@@ -152,11 +158,11 @@ impl TaskService {
         let prunable = self
             .work
             .read(user, async |conn| {
-                Ok(store::prunable(conn, user, cutoff).await?)
+                Ok(journal::prunable(conn, user, cutoff).await?)
             })
             .await?;
         if let Some(newest) = prunable {
-            self.write(user, async |tx| Ok(store::prune(tx, user, newest).await?))
+            self.write(user, async |tx| Ok(journal::prune(tx, user, newest).await?))
                 .await?;
         }
         Ok(())
@@ -174,7 +180,7 @@ impl TaskService {
     pub async fn cursor(&self, user: &AuthUser) -> AppResult<i64> {
         let (last, _) = self
             .work
-            .read(user, async |conn| Ok(store::cursor(conn, user).await?))
+            .read(user, async |conn| Ok(journal::cursor(conn, user).await?))
             .await?;
         Ok(last)
     }
@@ -271,7 +277,7 @@ impl TaskService {
 async fn sync_point(conn: &mut DbConn, user: &AuthUser, since: Option<i64>) -> AppResult<i64> {
     // The counter first: every change up to it has committed (one user's changes commit in
     // number order), so reading up to it is exact.
-    let (last, pruned) = store::cursor(conn, user).await?;
+    let (last, pruned) = journal::cursor(conn, user).await?;
     match since {
         Some(since) if since < pruned || since > last => Err(AppError::CursorExpired),
         _ => Ok(last),

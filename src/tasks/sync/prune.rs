@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
-use super::service::TaskService;
-use super::store;
 use crate::error::AppResult;
+use crate::tasks::sync::{journal, maintenance};
+use crate::tasks::task::service::TaskService;
 
 /// Owners pruned per transaction (a short write, even on SQLite's single writer).
 const BATCH: i64 = 100;
@@ -24,9 +24,9 @@ impl TaskService {
         let work = &self.work;
         in_batches(BATCH, move || async move {
             work.maintenance(async |tx| {
-                let owners = store::expired_tombstones(tx, cutoff, BATCH).await?;
+                let owners = maintenance::expired_tombstones(tx, cutoff, BATCH).await?;
                 for (owner, newest) in &owners {
-                    store::prune_owner(tx, owner, *newest).await?;
+                    journal::prune_owner(tx, owner, *newest).await?;
                 }
                 Ok(owners.len())
             })
@@ -46,7 +46,10 @@ impl TaskService {
 /// Runs `round` (one maintenance transaction dropping at most `batch` rows) until a round
 /// drops fewer: what is left is for the next run. Returns how many went. Shared by the prunes,
 /// so each transaction stays short (even on SQLite's single writer).
-pub(super) async fn in_batches<Fut>(batch: i64, mut round: impl FnMut() -> Fut) -> AppResult<usize>
+pub(in crate::tasks) async fn in_batches<Fut>(
+    batch: i64,
+    mut round: impl FnMut() -> Fut,
+) -> AppResult<usize>
 where
     Fut: std::future::Future<Output = AppResult<usize>>,
 {
@@ -64,8 +67,12 @@ where
 /// Runs `job` (a maintenance job returning how much it dropped) every `interval`, in the
 /// background, for as long as the runtime runs; the first round one interval after start. A
 /// failed round is logged and retried at the next one. Shared by the scheduled prunes.
-pub(super) fn every<F, Fut>(interval: Duration, what: &'static str, tasks: TaskService, job: F)
-where
+pub(in crate::tasks) fn every<F, Fut>(
+    interval: Duration,
+    what: &'static str,
+    tasks: TaskService,
+    job: F,
+) where
     F: Fn(TaskService) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = AppResult<usize>> + Send,
 {

@@ -2,18 +2,21 @@
 //! renaming one and deleting one on every task that carries it, each in one transaction
 //! ([`TaskService::rename_tag`], [`TaskService::delete_tag`]), the per-user cap on different
 //! tag names (MAX_TAGS_PER_USER, checked wherever a create or an update writes tags, by the
-//! store: `store::folded`). The field rules are `tag_rules`'; the SQL `store::tags`'.
+//! store: `task::folded`). The field rules are `tag_rules`'; the SQL `tags::store`'.
 //!
 //! Every task these operations change gets its version +1, its journal entry and its event,
 //! like any other write.
 
-use super::model::Task;
-use super::service::{TaskService, now_micros};
-use super::store;
-use super::tag_rules::{tag_key, validate_tag};
+pub mod rules;
+pub(in crate::tasks) mod store;
+
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Keyed;
+use crate::tasks::tags::rules::{tag_key, validate_tag};
+use crate::tasks::task::model::Task;
+use crate::tasks::task::query;
+use crate::tasks::task::service::{TaskService, now_micros};
 
 /// One of a user's tags and how many of their tasks carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +157,7 @@ impl TaskService {
 
     /// Gives every task of the user carrying the changed tag its tags after `change`, in one
     /// transaction; each task changed gets its version, journal entry and event, and the tag
-    /// index follows in a few statements (`store::rename_tag`, `store::forget_tag`).
+    /// index follows in a few statements (`tags::store::rename_tag`, `tags::store::forget_tag`).
     async fn retag_all(
         &self,
         user: &AuthUser,
@@ -170,7 +173,7 @@ impl TaskService {
                 }
                 let now = now_micros();
                 let mut rows = tx
-                    .readers(async |r| store::find_many(r, user, &ids).await)
+                    .readers(async |r| query::find_many(r, user, &ids).await)
                     .await?;
                 rows.sort_by_key(|row| row.id);
                 let (mut ids, mut merged) = (Vec::new(), Vec::new());

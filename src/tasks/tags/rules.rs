@@ -148,7 +148,7 @@ pub(crate) fn filter_keys(field: &str, names: &[String]) -> Result<Vec<String>, 
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tasks::tags::rules::*;
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()

@@ -13,14 +13,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::journal::Written;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::task_tags as tt;
 use crate::db_run;
-use crate::tasks::model::TaskRow;
-use crate::tasks::stamp::Stamp;
-use crate::tasks::tag_rules::tag_key;
+use crate::tasks::sync::journal::Written;
+use crate::tasks::tags::rules::tag_key;
+use crate::tasks::task::model::TaskRow;
+use crate::tasks::task::stamp::Stamp;
 use crate::tasks::visibility::{tags_of_owner, tags_visible_to, writable_by};
 
 /// One row of the index, as inserted.

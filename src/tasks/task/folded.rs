@@ -22,15 +22,15 @@ use diesel::result::Error;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, SmallInt, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 
-use super::journal::Written;
-use super::outcome::{Changed, Created, Limits, Outcome, Refusal};
-use super::stepwise;
-use super::write::{NewTaskRow, SeriesWrite, TaskChanges};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
-use crate::tasks::model::{NewTask, Precondition, TaskPatch, TaskRow};
-use crate::tasks::position::MAX_POSITION_CHARS;
-use crate::tasks::tag_rules::tag_key;
+use crate::tasks::order::position::MAX_POSITION_CHARS;
+use crate::tasks::sync::journal::Written;
+use crate::tasks::tags::rules::tag_key;
+use crate::tasks::task::model::{NewTask, Precondition, TaskPatch, TaskRow};
+use crate::tasks::task::outcome::{Changed, Created, Limits, Outcome, Refusal};
+use crate::tasks::task::stepwise;
+use crate::tasks::task::write::{NewTaskRow, SeriesWrite, TaskChanges};
 use crate::tasks::visibility::owner;
 
 /// One row of a write function's answer: what happened, and the row.
@@ -217,7 +217,7 @@ pub(in crate::tasks) async fn update(
     Ok(refusal(rows, None)?.and_then(stepped))
 }
 
-/// Writes an update the service planned (`patch` placed by `tasks::tree`, `series` decided
+/// Writes an update the service planned (`patch` placed by `tasks::order::tree`, `series` decided
 /// by `tasks::series`): the columns, `completed_at` following `completed` (stamped when the
 /// task becomes completed, kept when it already was, cleared when it becomes pending; an
 /// occurrence completed stamps it and leaves the task pending), and the tags, indexed under

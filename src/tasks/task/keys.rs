@@ -20,10 +20,10 @@ use crate::db::schema::tasks;
 use crate::db::{SqliteConn, search_fold};
 
 /// A key expression on `tasks`, boxed so one query text serves both backends.
-pub(super) type Key<ST, DB> = Box<dyn BoxableExpression<tasks::table, DB, SqlType = ST>>;
+pub(in crate::tasks) type Key<ST, DB> = Box<dyn BoxableExpression<tasks::table, DB, SqlType = ST>>;
 
 /// Where a connection's backend finds the folded title and description.
-pub(super) trait SearchKeys {
+pub(in crate::tasks) trait SearchKeys {
     /// The backend the keys are written for.
     type Db: Backend;
     /// The folded title: title order and title search.

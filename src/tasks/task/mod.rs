@@ -3,6 +3,22 @@
 //! that the error type can carry a task (a version conflict answers with the current one)
 //! without an import cycle.
 
+pub(in crate::tasks) mod conditional;
+pub(in crate::tasks) mod folded;
+pub(in crate::tasks) mod keys;
+pub mod model;
+pub(in crate::tasks) mod outcome;
+pub mod page;
+pub(in crate::tasks) mod query;
+pub(in crate::tasks) mod reads;
+pub(in crate::tasks) mod rules;
+pub mod service;
+pub(in crate::tasks) mod stamp;
+pub(in crate::tasks) mod stats;
+pub(in crate::tasks) mod stepwise;
+pub mod time;
+pub(in crate::tasks) mod write;
+
 use chrono::{DateTime, Utc};
 
 /// A task as the APIs show it. Serializable because task events carry it between instances.
@@ -42,13 +58,13 @@ pub struct Task {
     #[serde(default)]
     pub parent_id: Option<i64>,
     /// Its place among its siblings (same list, same parent): a fractional index, compared as
-    /// bytes (`tasks::position`).
+    /// bytes (`tasks::order::position`).
     #[serde(default)]
     pub position: String,
     /// Its tags, in the order given (each 1–50 characters, unique case-insensitively).
     #[serde(default)]
     pub tags: Vec<String>,
-    /// How it repeats: an RRULE (`tasks::recurrence`), or `None`.
+    /// How it repeats: an RRULE (`tasks::series::recurrence`), or `None`.
     #[serde(default)]
     pub recurrence: Option<String>,
     /// The IANA time zone its occurrences keep their wall-clock time in.

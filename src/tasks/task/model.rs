@@ -1,31 +1,33 @@
 //! Task types shared by the service and both APIs. The rules for their fields live in
-//! `tasks::rules` and are re-exported here.
+//! `tasks::task::rules` and are re-exported here.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::recurrence::{needs_due_date, validate_recurrence, validate_time_zone};
-pub use super::rules::{
+use crate::db::schema::tasks;
+use crate::error::{AppError, AppResult};
+use crate::tasks::series::recurrence::{needs_due_date, validate_recurrence, validate_time_zone};
+use crate::tasks::tags::rules::validate_tags;
+pub use crate::tasks::task::rules::{
     DESCRIPTION_MAX_CHARS, SEARCH_MAX_CHARS, TITLE_MAX_CHARS, enum_error, micros, parse_datetime,
 };
-pub(crate) use super::rules::{
+pub(crate) use crate::tasks::task::rules::{
     search_needle, title_key, validate_assignee_id, validate_description, validate_due_date,
     validate_search, validate_title,
 };
-use super::stamp::Stamp;
-use super::tag_rules::validate_tags;
-use crate::db::schema::tasks;
-use crate::error::{AppError, AppResult};
+use crate::tasks::task::stamp::Stamp;
 
-pub use super::task::{Category, Precondition, Priority, Task, category_names, priority_names};
+pub use crate::tasks::task::{
+    Category, Precondition, Priority, Task, category_names, priority_names,
+};
 
 /// A row of `tasks` as both backends return it (timestamps are UTC without zone), as the
 /// database's journal trigger sends it in a NOTIFY (its `to_jsonb`: `events::wire`), and as
-/// PostgreSQL's write functions return it (by name: `store::folded`).
+/// PostgreSQL's write functions return it (by name: `task::folded`).
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Deserialize)]
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskRow {
-    pub(super) id: i64,
+    pub(in crate::tasks) id: i64,
     user_id: String,
     title: String,
     description: Option<String>,
@@ -44,7 +46,7 @@ pub(crate) struct TaskRow {
     recurrence: Option<String>,
     time_zone: String,
     /// The due date the series began with (`tasks::series`).
-    pub(super) recurrence_start: Option<Stamp>,
+    pub(in crate::tasks) recurrence_start: Option<Stamp>,
     /// Who created it (issue 29; NULL: another program's row, or from before).
     #[serde(default)]
     created_by: Option<String>,
@@ -55,7 +57,7 @@ pub(crate) struct TaskRow {
 
 impl TaskRow {
     /// The series' first due date (`tasks::series`); unreadable: none (logged).
-    pub(super) fn series_start(&self) -> Option<NaiveDateTime> {
+    pub(in crate::tasks) fn series_start(&self) -> Option<NaiveDateTime> {
         let start = self.recurrence_start?;
         start.read("tasks", self.id, "recurrence_start")
     }
@@ -209,7 +211,7 @@ pub struct ListQuery {
     /// Only the tasks assigned to this user.
     pub assignee: Option<String>,
     /// Only the tasks of these lists (empty: no such filter): the lists of a GraphQL page,
-    /// whose `tasks` are read in one statement (`tasks::nested`), never set by a client.
+    /// whose `tasks` are read in one statement (`tasks::order::nested`), never set by a client.
     pub among_lists: Vec<i64>,
 }
 

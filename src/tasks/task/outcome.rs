@@ -4,8 +4,8 @@
 
 use diesel::QueryResult;
 
-use super::journal::Written;
-use crate::tasks::model::TaskRow;
+use crate::tasks::sync::journal::Written;
+use crate::tasks::task::model::TaskRow;
 
 /// Why a task write did not happen (the service says what each means to a client).
 #[derive(Debug)]

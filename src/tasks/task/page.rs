@@ -14,8 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
-use super::model::{ListQuery, SortKey, SortOrder, Task, title_key};
 use crate::error::FieldError;
+use crate::tasks::task::model::{ListQuery, SortKey, SortOrder, Task, title_key};
 
 /// The largest page.
 pub const MAX_PAGE_SIZE: i64 = 200;
@@ -255,7 +255,7 @@ pub fn page_size(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tasks::task::page::*;
 
     #[test]
     fn cursors_round_trip_and_refuse_tampering() {

@@ -7,14 +7,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::keys::SearchKeys;
 use crate::auth::AuthUser;
 use crate::db::{DbConn, Reader, strpos};
-use crate::tasks::model::{
+use crate::tasks::tags::rules::tag_key;
+use crate::tasks::task::keys::SearchKeys;
+use crate::tasks::task::model::{
     ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
 };
-use crate::tasks::page::{PageRequest, SortValue};
-use crate::tasks::tag_rules::tag_key;
+use crate::tasks::task::page::{PageRequest, SortValue};
 use crate::tasks::visibility::{
     VisibleTasks, tags_visible_to, visible_to, visible_to_member, writable_by,
 };
@@ -39,7 +39,7 @@ macro_rules! filtered {
             q = q.filter(category.eq(wanted.as_str()));
         }
         if let Some(text) = query.search.as_deref().filter(|t| !t.is_empty()) {
-            // The keys are folded as the needle is (`store::keys`); a plain substring search
+            // The keys are folded as the needle is (`task::keys`); a plain substring search
             // (not `LIKE '%…%'`, whose backtracking costs text × pattern on both backends)
             // gives the same answer on both. `strpos` is PostgreSQL's own; on SQLite,
             // `db::sqlite` defines it, linear in the text.

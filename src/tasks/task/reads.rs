@@ -5,14 +5,14 @@
 use chrono::NaiveDateTime;
 use futures::{Stream, stream};
 
-use super::model::{ListQuery, Task, TaskRow, readable_tasks, validate_search};
-use super::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
-use super::service::{TaskService, now_micros};
-use super::store;
-use super::tag_rules::filter_keys;
 use crate::auth::AuthUser;
 use crate::db::Reader;
 use crate::error::{AppError, AppResult};
+use crate::tasks::tags::rules::filter_keys;
+use crate::tasks::task::model::{ListQuery, Task, TaskRow, readable_tasks, validate_search};
+use crate::tasks::task::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
+use crate::tasks::task::query;
+use crate::tasks::task::service::{TaskService, now_micros};
 
 /// Rules on a list request that hold whichever API it came through.
 pub fn check_query(query: &ListQuery) -> AppResult<()> {
@@ -41,8 +41,8 @@ fn next_cursor(page: &[TaskRow], query: &ListQuery) -> Option<Cursor> {
 /// Both checks travel together (`db::Reader`); the parent's answer is read first.
 async fn check_scope(conn: Reader<'_>, user: &AuthUser, query: &ListQuery) -> AppResult<()> {
     let (parent, list) = futures::join!(
-        super::tree::check_parent_filter(conn, user, query),
-        super::list_checks::check_list_filter(conn, user, query)
+        crate::tasks::order::tree::check_parent_filter(conn, user, query),
+        crate::tasks::lists::checks::check_list_filter(conn, user, query)
     );
     parent.and(list)
 }
@@ -64,7 +64,7 @@ impl TaskService {
     pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Task> {
         self.work
             .read(user, async |conn| {
-                Ok(store::find_seen(conn, user, id).await?)
+                Ok(query::find_seen(conn, user, id).await?)
             })
             .await?
             .and_then(TaskRow::readable)
@@ -78,7 +78,7 @@ impl TaskService {
             .work
             .read(user, async |conn| {
                 conn.readers(async |r| {
-                    let rows = store::list(r, user, query, None, now_micros());
+                    let rows = query::list(r, user, query, None, now_micros());
                     scoped(r, user, query, rows).await
                 })
                 .await
@@ -137,7 +137,7 @@ impl TaskService {
         let rows = self
             .page_read(user, async |conn| {
                 conn.readers(async |r| {
-                    let rows = store::list(r, user, query, Some(&page), now);
+                    let rows = query::list(r, user, query, Some(&page), now);
                     // The list and parent named exist: checked with the first page, before
                     // anything is sent (the later pages of a stream are not checked again).
                     if page.after.is_none() {
@@ -174,8 +174,8 @@ impl TaskService {
             .read(user, async |conn| {
                 conn.readers(async |r| {
                     let both = futures::future::try_join(
-                        store::list(r, user, query, Some(&probe), now),
-                        store::count(r, user, query, now),
+                        query::list(r, user, query, Some(&probe), now),
+                        query::count(r, user, query, now),
                     );
                     scoped(r, user, query, both).await
                 })

@@ -1,6 +1,6 @@
 //! The rules for a task's fields, whichever API they came through: limits, validation with
 //! FastAPI-shaped errors, search keys and patterns, times cut to microseconds. The model
-//! (`tasks::model`) re-exports them; this file must not depend on it.
+//! (`tasks::task::model`) re-exports them; this file must not depend on it.
 
 // A `FieldError` is large, but validation failures are the cold path; boxing would only make
 // every caller unwrap a box.

@@ -5,54 +5,56 @@
 //! (or `write_once`), which publishes what it journaled to every user whose journal it moved
 //! (`events::publish`).
 //!
-//! Task writes and the service's shared parts: the reads live in `tasks::reads`, moves in
-//! `tasks::moves`, lists in `tasks::lists`, tags in `tasks::tags`, sync in `tasks::sync`, the
-//! LISTEN relay in `tasks::events`, the tombstone prune in `tasks::prune`; SQL in
-//! `tasks::store`.
+//! Task writes and the service's shared parts: the reads live in `tasks::task::reads`, moves in
+//! `tasks::order::moves`, lists in `tasks::lists`, tags in `tasks::tags`, sync in `tasks::sync`, the
+//! LISTEN relay in `tasks::events`, the tombstone prune in `tasks::sync::prune`; the SQL of
+//! plain task writes in `folded` (`stepwise` on SQLite) and `write`, next to this file.
 
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 
-use super::events::publish::Publisher;
-use super::events::{EventRouter, EventStream};
-use super::keys::{KeyPolicy, written_task};
-use super::model::{NewTask, Precondition, Task, TaskPatch, micros};
-use super::store::{Changed, Created, Limits, Refusal, Written};
-use super::unit::UnitOfWork;
-use super::visibility;
-use super::{series, store};
 use crate::auth::AuthUser;
 use crate::db::events::ListenerNotice;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Keyed;
+use crate::tasks::events::publish::Publisher;
+use crate::tasks::events::{EventRouter, EventStream};
+use crate::tasks::idempotency::keys::{KeyPolicy, written_task};
+use crate::tasks::series;
+use crate::tasks::sync::journal::Written;
+use crate::tasks::task::folded;
+use crate::tasks::task::model::{NewTask, Precondition, Task, TaskPatch, micros};
+use crate::tasks::task::outcome::{Changed, Created, Limits, Refusal};
+use crate::tasks::unit::UnitOfWork;
+use crate::tasks::visibility;
 
 /// The one entry point to tasks, shared by REST and GraphQL.
 #[derive(Clone)]
 pub struct TaskService {
     /// Where every connection comes from.
-    pub(super) work: UnitOfWork,
+    pub(in crate::tasks) work: UnitOfWork,
     /// This instance's subscribers, by user.
-    pub(super) events: EventRouter,
+    pub(in crate::tasks) events: EventRouter,
     /// How writes publish their events (NOTIFY or in-process), chosen once at construction.
-    pub(super) publisher: Publisher,
+    pub(in crate::tasks) publisher: Publisher,
     /// MAX_TASKS_PER_USER.
     max_tasks: u64,
     /// MAX_TAGS_PER_USER: different tag names per user (`tasks::tags`).
-    pub(super) max_tags: u64,
+    pub(in crate::tasks) max_tags: u64,
     /// MAX_LISTS_PER_USER (`tasks::lists`).
-    pub(super) max_lists: u64,
-    /// MAX_MEMBERS_PER_LIST and MAX_INVITES_PER_LIST (`tasks::members`).
-    pub(super) sharing: super::sharing::SharingCaps,
+    pub(in crate::tasks) max_lists: u64,
+    /// MAX_MEMBERS_PER_LIST and MAX_INVITES_PER_LIST (`tasks::sharing::members`).
+    pub(in crate::tasks) sharing: crate::tasks::sharing::SharingCaps,
     /// How long deletions are remembered for incremental sync.
-    pub(super) tombstone_retention: Duration,
+    pub(in crate::tasks) tombstone_retention: Duration,
     /// Idempotency keys: retention, cap, the keys in flight (`tasks::idempotency`).
-    pub(super) keys: KeyPolicy,
+    pub(in crate::tasks) keys: KeyPolicy,
 }
 
 /// Now, cut to microseconds: what both backends store, so a task reads back exactly as written.
-pub(super) fn now_micros() -> NaiveDateTime {
+pub(in crate::tasks) fn now_micros() -> NaiveDateTime {
     micros(Utc::now()).naive_utc()
 }
 
@@ -67,7 +69,7 @@ impl TaskService {
             max_tasks: u64::MAX,
             max_tags: u64::MAX,
             max_lists: u64::MAX,
-            sharing: super::sharing::SharingCaps::default(),
+            sharing: crate::tasks::sharing::SharingCaps::default(),
             tombstone_retention,
             keys: KeyPolicy::default(),
         }
@@ -78,7 +80,7 @@ impl TaskService {
     /// share of the pool like any unit (`DB_CONNECTIONS_PER_USER`); there is no instance-wide
     /// queue for them, which one user's expensive pages (a full-list search) would hold
     /// against everyone else's lists.
-    pub(super) async fn page_read<R>(
+    pub(in crate::tasks) async fn page_read<R>(
         &self,
         user: &AuthUser,
         work: impl AsyncFnOnce(&mut crate::db::DbConn) -> AppResult<R> + Clone,
@@ -103,10 +105,16 @@ impl TaskService {
         fetch_db: Db,
         db_timeout: Duration,
     ) {
-        let (signals, local) = super::events::signal::Signals::start(fetch_db.clone());
+        let (signals, local) = crate::tasks::events::signal::Signals::start(fetch_db.clone());
         let fetch_work = UnitOfWork::new(fetch_db);
-        super::events::relay::route(self.events.clone(), fetch_work, notices, local, db_timeout)
-            .await;
+        crate::tasks::events::relay::route(
+            self.events.clone(),
+            fetch_work,
+            notices,
+            local,
+            db_timeout,
+        )
+        .await;
         // Writes defer their notifications only once the relay can hear them.
         self.publisher.install(signals);
     }
@@ -119,8 +127,8 @@ impl TaskService {
         // delivers every change after it, in order, whatever order their signals come in
         // (`events::sequence`). Only where signals can cross (PostgreSQL's relay).
         let baseline = match self.publisher.deferral() {
-            super::unit::Deferral::Deferred => Some(self.cursor(user).await?),
-            super::unit::Deferral::Notify => None,
+            crate::tasks::unit::Deferral::Deferred => Some(self.cursor(user).await?),
+            crate::tasks::unit::Deferral::Notify => None,
         };
         self.events.subscribe(visibility::inbox(user), baseline)
     }
@@ -134,7 +142,7 @@ impl TaskService {
     /// [`Publisher`]): on SQLite every user's events whose journal it moved, read at the end
     /// of its transaction and delivered after the commit, in commit order. Every write of the
     /// service goes through here or [`TaskService::write_once`] (which comes here too).
-    pub(super) async fn write<R>(
+    pub(in crate::tasks) async fn write<R>(
         &self,
         user: &AuthUser,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
@@ -144,7 +152,7 @@ impl TaskService {
     }
 
     /// [`TaskService::write`] for a caller already holding the publisher's turn.
-    pub(super) async fn write_published<R>(
+    pub(in crate::tasks) async fn write_published<R>(
         &self,
         user: &AuthUser,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
@@ -163,7 +171,7 @@ impl TaskService {
 
     /// Most tombstones kept per user: as many as the tasks they may have (MAX_TASKS_PER_USER),
     /// so a user's journal holds at most twice that many entries however often they delete.
-    pub(super) fn tombstones_kept(&self) -> i64 {
+    pub(in crate::tasks) fn tombstones_kept(&self) -> i64 {
         i64::try_from(self.max_tasks).unwrap_or(i64::MAX)
     }
 
@@ -172,7 +180,7 @@ impl TaskService {
         Limits {
             tasks: self.max_tasks,
             tags: self.max_tags,
-            depth: super::tree::MAX_DEPTH,
+            depth: crate::tasks::order::tree::MAX_DEPTH,
         }
     }
 
@@ -181,12 +189,14 @@ impl TaskService {
         match refusal {
             Refusal::ListMissing => AppError::ListNotFound,
             Refusal::ParentMissing => AppError::NotFound,
-            Refusal::TooDeep { parent, level } => super::tree::too_deep(parent, level),
-            Refusal::NotParentsList { list } => super::tree::not_parents_list(list),
+            Refusal::TooDeep { parent, level } => {
+                crate::tasks::order::tree::too_deep(parent, level)
+            }
+            Refusal::NotParentsList { list } => crate::tasks::order::tree::not_parents_list(list),
             Refusal::TaskCap => AppError::TaskLimitReached(self.max_tasks),
             Refusal::TagCap => AppError::TagLimitReached(self.max_tags),
             Refusal::Stale(row) => AppError::VersionConflict(Box::new(Task::from(*row))),
-            Refusal::Assignee => super::tree::not_assignable(),
+            Refusal::Assignee => crate::tasks::order::tree::not_assignable(),
             Refusal::Forbidden => crate::error::SharingError::NotAllowed(
                 "the list is shared with you as a viewer: you may read its tasks, not change them",
             )
@@ -197,7 +207,7 @@ impl TaskService {
     /// Creates a task for the user, unless they already have MAX_TASKS_PER_USER: in its list
     /// (one of theirs), under its parent (one of theirs, not too deep; a subtask takes its
     /// list), after the last of its group, with its tags (under MAX_TAGS_PER_USER). One
-    /// statement on PostgreSQL (`store::folded`), unless the group must be renumbered first.
+    /// statement on PostgreSQL (`task::folded`), unless the group must be renumbered first.
     pub async fn create(
         &self,
         user: &AuthUser,
@@ -213,14 +223,16 @@ impl TaskService {
                 |w: &Written| Some(Task::from(w.row.clone())),
                 async |tx| {
                     let limits = self.limits();
-                    let create = store::create(tx, user, &input, None, now, limits);
+                    let create = folded::create(tx, user, &input, None, now, limits);
                     match create.await?.map_err(|r| self.task_refused(r))? {
                         Created::Done(written) => Ok(*written),
                         Created::NeedsRoom => {
                             // A long key at the end: the group is renumbered first.
-                            let position = super::tree::room_at_end(tx, user, &input, now).await?;
+                            let position =
+                                crate::tasks::order::tree::room_at_end(tx, user, &input, now)
+                                    .await?;
                             let at = Some(position.as_str());
-                            let create = store::create(tx, user, &input, at, now, limits);
+                            let create = folded::create(tx, user, &input, at, now, limits);
                             match create.await?.map_err(|r| self.task_refused(r))? {
                                 Created::Done(written) => Ok(*written),
                                 Created::NeedsRoom => Err(AppError::Internal(
@@ -250,7 +262,7 @@ impl TaskService {
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 let now = now_micros();
-                let tried = store::update(tx, user, id, (&patch, &expect), now, self.max_tags);
+                let tried = folded::update(tx, user, id, (&patch, &expect), now, self.max_tags);
                 let held = match tried.await?.map_err(|r| self.task_refused(r))? {
                     None => return Ok(None),
                     Some(Changed::Done(written)) => return Ok(Some(written)),
@@ -259,9 +271,10 @@ impl TaskService {
                 let series = series::for_update(held.as_ref(), &patch)?;
                 // A new list or parent is a move to the end of that group (`moves`).
                 let task = (id, held.as_ref());
-                let patch = super::tree::placed_patch(tx, user, task, patch, now).await?;
+                let patch =
+                    crate::tasks::order::tree::placed_patch(tx, user, task, patch, now).await?;
                 let planned = (&patch, &series);
-                let written = store::update_planned(tx, user, id, planned, now, self.max_tags);
+                let written = folded::update_planned(tx, user, id, planned, now, self.max_tags);
                 written.await?.map_err(|r| self.task_refused(r))
             })
             .await?;
@@ -307,7 +320,7 @@ impl TaskService {
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 let now = now_micros();
-                let done = store::complete(tx, user, id, value, &expect, now);
+                let done = folded::complete(tx, user, id, value, &expect, now);
                 match done.await?.map_err(|r| self.task_refused(r))? {
                     None => Ok(None),
                     Some(Changed::Done(written)) => Ok(Some(written)),
@@ -323,7 +336,7 @@ impl TaskService {
 
     /// Deletes one of the user's tasks with its subtasks, each with its tombstone. Deleting
     /// is when tombstones pile up, so it is where old ones and those past the per-user bound
-    /// go, in the same transaction (expired ones also go on a schedule: `tasks::prune`). One
+    /// go, in the same transaction (expired ones also go on a schedule: `tasks::sync::prune`). One
     /// statement on PostgreSQL, the owner's locks, the precondition and the prune included.
     pub async fn delete(
         &self,
@@ -336,8 +349,8 @@ impl TaskService {
         let gone = |deleted: &Option<Vec<i64>>| deleted.as_ref().map(drop);
         let deleted = self
             .write_once(user, once, gone, async |tx| {
-                let depth = super::tree::MAX_DEPTH;
-                let deleted = store::delete(tx, user, id, &expect, tombstones, depth);
+                let depth = crate::tasks::order::tree::MAX_DEPTH;
+                let deleted = folded::delete(tx, user, id, &expect, tombstones, depth);
                 deleted.await?.map_err(|r| self.task_refused(r))
             })
             .await?;
@@ -346,7 +359,7 @@ impl TaskService {
 }
 
 /// The task a write changed (404 when there was none).
-pub(super) fn written_row(written: Option<Written>) -> AppResult<Task> {
+pub(in crate::tasks) fn written_row(written: Option<Written>) -> AppResult<Task> {
     written
         .map(|written| Task::from(written.row))
         .ok_or(AppError::NotFound)

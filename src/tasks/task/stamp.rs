@@ -5,7 +5,7 @@
 //! same database, or SQLite text its date functions accept and chrono does not (`2026-02-30`,
 //! a trailing space). One such row must not fail every read of its owner and of every member
 //! of its list, so a [`Stamp`] decodes to "unreadable" instead of failing the whole
-//! statement; `tasks::model` and `tasks::list_model` then answer a nullable one as null and
+//! statement; `tasks::task::model` and `tasks::lists::model` then answer a nullable one as null and
 //! skip a row whose required one is unreadable, each logged with the row's id.
 //!
 //! It must not decide what an unreadable value means (the row types do) nor read a table.
@@ -113,7 +113,7 @@ impl<'de> serde::Deserialize<'de> for Stamp {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tasks::task::stamp::*;
 
     #[test]
     fn an_infinite_or_malformed_notify_value_is_unreadable_not_an_error() {

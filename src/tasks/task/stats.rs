@@ -1,11 +1,11 @@
 //! Counts over one user's tasks (by status, overdue, by priority and category): one grouped
 //! read, folded here into the answer both APIs show.
 
-use super::model::{Category, Priority, TaskStats};
-use super::service::{TaskService, now_micros};
-use super::store;
 use crate::auth::AuthUser;
 use crate::error::AppResult;
+use crate::tasks::task::model::{Category, Priority, TaskStats};
+use crate::tasks::task::query;
+use crate::tasks::task::service::{TaskService, now_micros};
 
 impl TaskService {
     /// Counts of the user's tasks: by status, overdue, by priority and by category.
@@ -13,7 +13,7 @@ impl TaskService {
         let groups = self
             .work
             .read(user, async |conn| {
-                Ok(store::stats(conn, user, now_micros()).await?)
+                Ok(query::stats(conn, user, now_micros()).await?)
             })
             .await?;
         let mut stats = TaskStats {

@@ -7,18 +7,20 @@
 
 use chrono::NaiveDateTime;
 
-use super::assignees::settled;
-use super::journal::{Written, prune_tombstones};
-use super::moves::{delete_all, level, subtree};
-use super::order::group_end;
-use super::outcome::{Changed, Created, Limits, Outcome, Refusal};
-use super::query::{find, find_seen};
-use super::tags::index_under_cap;
-use super::write::{SeriesWrite, insert, set_completed, toggle, update as write_update};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
-use crate::tasks::model::{NewTask, Precondition, Task, TaskPatch, TaskRow};
-use crate::tasks::position;
+use crate::tasks::order::group_end::group_end;
+use crate::tasks::order::position;
+use crate::tasks::order::store::{delete_all, level, subtree};
+use crate::tasks::sharing::assignees::settled;
+use crate::tasks::sync::journal::{Written, prune_tombstones};
+use crate::tasks::tags::store::index_under_cap;
+use crate::tasks::task::model::{NewTask, Precondition, Task, TaskPatch, TaskRow};
+use crate::tasks::task::outcome::{Changed, Created, Limits, Outcome, Refusal};
+use crate::tasks::task::query::{find, find_seen};
+use crate::tasks::task::write::{
+    SeriesWrite, insert, set_completed, toggle, update as write_update,
+};
 use crate::tasks::visibility::owner;
 
 /// Why a write finds no task it may write: the viewer sees it as a viewer of its shared list
@@ -50,7 +52,7 @@ async fn held(
 }
 
 /// `folded::create` on SQLite.
-pub(super) async fn create(
+pub(in crate::tasks) async fn create(
     conn: &mut DbConn,
     viewer: &AuthUser,
     input: &NewTask,
@@ -61,9 +63,9 @@ pub(super) async fn create(
     // The task is its list's owner's (an editor writes into a list shared with them).
     let mut task_owner = owner(viewer).to_owned();
     if let Some(list) = input.list_id {
-        match super::lists::find(conn, viewer, list).await? {
+        match crate::tasks::lists::store::find(conn, viewer, list).await? {
             Some(row) => task_owner = row.owner().to_owned(),
-            None if super::list_reads::find_seen(conn, viewer, list)
+            None if crate::tasks::lists::reads::find_seen(conn, viewer, list)
                 .await?
                 .is_some() =>
             {
@@ -146,7 +148,7 @@ pub(super) async fn create(
 }
 
 /// `folded::complete` on SQLite.
-pub(super) async fn complete(
+pub(in crate::tasks) async fn complete(
     conn: &mut DbConn,
     viewer: &AuthUser,
     task_id: i64,
@@ -173,7 +175,7 @@ pub(super) async fn complete(
 
 /// `folded::update` on SQLite: reads the row only when the precondition or the series will
 /// need it (a move reads it itself), and leaves the rest to the service.
-pub(super) async fn update(
+pub(in crate::tasks) async fn update(
     conn: &mut DbConn,
     viewer: &AuthUser,
     task_id: i64,
@@ -188,7 +190,7 @@ pub(super) async fn update(
 }
 
 /// `folded::update_planned` on SQLite.
-pub(super) async fn update_planned(
+pub(in crate::tasks) async fn update_planned(
     conn: &mut DbConn,
     viewer: &AuthUser,
     task_id: i64,
@@ -215,7 +217,7 @@ pub(super) async fn update_planned(
 }
 
 /// `folded::delete` on SQLite.
-pub(super) async fn delete(
+pub(in crate::tasks) async fn delete(
     conn: &mut DbConn,
     viewer: &AuthUser,
     task_id: i64,

@@ -53,7 +53,7 @@ pub fn rfc3339(at: DateTime<Utc>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tasks::task::time::*;
 
     fn chrono_spelling(at: DateTime<Utc>) -> String {
         at.to_rfc3339_opts(SecondsFormat::Micros, true)

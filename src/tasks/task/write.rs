@@ -19,45 +19,45 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamp};
 use diesel_async::RunQueryDsl;
 
-use super::journal::Written;
-use super::query::find;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
-use crate::tasks::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
-use crate::tasks::rules::micros;
+use crate::tasks::sync::journal::Written;
+use crate::tasks::task::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
+use crate::tasks::task::query::find;
+use crate::tasks::task::rules::micros;
 use crate::tasks::visibility::{actor, owned_by_user, writable_by};
 
 /// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
-/// microseconds; the search keys are the database's, see `store::keys`). The one place a
+/// microseconds; the search keys are the database's, see `task::keys`). The one place a
 /// create's fields meet their columns.
 #[derive(Insertable)]
 #[diesel(table_name = crate::db::schema::tasks)]
-pub(super) struct NewTaskRow<'a> {
-    pub(super) user_id: &'a str,
-    pub(super) title: &'a str,
-    pub(super) description: Option<&'a str>,
-    pub(super) completed: bool,
-    pub(super) created_at: NaiveDateTime,
-    pub(super) updated_at: NaiveDateTime,
-    pub(super) priority: i16,
-    pub(super) category: &'a str,
-    pub(super) due_date: Option<NaiveDateTime>,
-    pub(super) list_id: Option<i64>,
-    pub(super) parent_id: Option<i64>,
-    pub(super) position: String,
-    pub(super) tags: String,
-    pub(super) recurrence: Option<&'a str>,
-    pub(super) time_zone: &'a str,
-    pub(super) recurrence_start: Option<NaiveDateTime>,
-    pub(super) created_by: Option<&'a str>,
-    pub(super) assignee_id: Option<&'a str>,
+pub(in crate::tasks) struct NewTaskRow<'a> {
+    pub(in crate::tasks) user_id: &'a str,
+    pub(in crate::tasks) title: &'a str,
+    pub(in crate::tasks) description: Option<&'a str>,
+    pub(in crate::tasks) completed: bool,
+    pub(in crate::tasks) created_at: NaiveDateTime,
+    pub(in crate::tasks) updated_at: NaiveDateTime,
+    pub(in crate::tasks) priority: i16,
+    pub(in crate::tasks) category: &'a str,
+    pub(in crate::tasks) due_date: Option<NaiveDateTime>,
+    pub(in crate::tasks) list_id: Option<i64>,
+    pub(in crate::tasks) parent_id: Option<i64>,
+    pub(in crate::tasks) position: String,
+    pub(in crate::tasks) tags: String,
+    pub(in crate::tasks) recurrence: Option<&'a str>,
+    pub(in crate::tasks) time_zone: &'a str,
+    pub(in crate::tasks) recurrence_start: Option<NaiveDateTime>,
+    pub(in crate::tasks) created_by: Option<&'a str>,
+    pub(in crate::tasks) assignee_id: Option<&'a str>,
 }
 
 impl<'a> NewTaskRow<'a> {
     /// The row for a validated input, placed at `position` among its siblings, owned by
     /// `owner` (a shared list's owner when an editor writes it), created by `creator`.
-    pub(super) fn new(
+    pub(in crate::tasks) fn new(
         owner: &'a str,
         creator: Option<&'a str>,
         input: &'a NewTask,
@@ -95,23 +95,23 @@ impl<'a> NewTaskRow<'a> {
 /// itself. The one place an update's fields meet their columns.
 #[derive(AsChangeset)]
 #[diesel(table_name = crate::db::schema::tasks)]
-pub(super) struct TaskChanges<'a> {
-    pub(super) title: Option<&'a str>,
-    pub(super) description: Option<Option<&'a str>>,
-    pub(super) completed: Option<bool>,
-    pub(super) updated_at: NaiveDateTime,
-    pub(super) priority: Option<i16>,
-    pub(super) category: Option<&'a str>,
-    pub(super) due_date: Option<Option<NaiveDateTime>>,
-    pub(super) recurrence: Option<Option<&'a str>>,
-    pub(super) time_zone: Option<&'a str>,
-    pub(super) recurrence_start: Option<Option<NaiveDateTime>>,
-    /// The JSON array; the tag index is rewritten with it by the service (`store::tags`).
-    pub(super) tags: Option<String>,
-    pub(super) list_id: Option<Option<i64>>,
-    pub(super) parent_id: Option<Option<i64>>,
-    pub(super) position: Option<&'a str>,
-    pub(super) assignee_id: Option<Option<&'a str>>,
+pub(in crate::tasks) struct TaskChanges<'a> {
+    pub(in crate::tasks) title: Option<&'a str>,
+    pub(in crate::tasks) description: Option<Option<&'a str>>,
+    pub(in crate::tasks) completed: Option<bool>,
+    pub(in crate::tasks) updated_at: NaiveDateTime,
+    pub(in crate::tasks) priority: Option<i16>,
+    pub(in crate::tasks) category: Option<&'a str>,
+    pub(in crate::tasks) due_date: Option<Option<NaiveDateTime>>,
+    pub(in crate::tasks) recurrence: Option<Option<&'a str>>,
+    pub(in crate::tasks) time_zone: Option<&'a str>,
+    pub(in crate::tasks) recurrence_start: Option<Option<NaiveDateTime>>,
+    /// The JSON array; the tag index is rewritten with it by the service (`tags::store`).
+    pub(in crate::tasks) tags: Option<String>,
+    pub(in crate::tasks) list_id: Option<Option<i64>>,
+    pub(in crate::tasks) parent_id: Option<Option<i64>>,
+    pub(in crate::tasks) position: Option<&'a str>,
+    pub(in crate::tasks) assignee_id: Option<Option<&'a str>>,
 }
 
 /// What an update does to a repeating task's series, decided by `tasks::series` from the row
@@ -128,7 +128,11 @@ pub(in crate::tasks) struct SeriesWrite {
 }
 
 impl<'a> TaskChanges<'a> {
-    pub(super) fn new(patch: &'a TaskPatch, series: &SeriesWrite, now: NaiveDateTime) -> Self {
+    pub(in crate::tasks) fn new(
+        patch: &'a TaskPatch,
+        series: &SeriesWrite,
+        now: NaiveDateTime,
+    ) -> Self {
         let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
         let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
         TaskChanges {
@@ -156,7 +160,7 @@ impl<'a> TaskChanges<'a> {
     }
 }
 
-/// Inserts a task for `viewer` at `position` among its siblings (`tasks::tree::room_at_end`)
+/// Inserts a task for `viewer` at `position` among its siblings (`tasks::order::tree::room_at_end`)
 /// (its journal entry and event are the database's), only while they own fewer
 /// than `cap` tasks; `None` at the cap. The count and the insert share the unit's transaction
 /// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade; SQLite runs

@@ -21,7 +21,7 @@
 //! so two owners share one only by a 62-bit collision (about one chance in ten million among a
 //! million users). Not the two-argument `(int4, int4)` form with a class per kind: its owner
 //! half would still be 32 bits, and that space is the idempotency lock's, keyed by
-//! `(hashtext(user), hashtext(key))` (`store::idempotency`). The migrations' lock
+//! `(hashtext(user), hashtext(key))` (`idempotency::store`). The migrations' lock
 //! (`db::migrate`) is a small positive `bigint`: top bits `00`, a kind of its own.
 
 use diesel::sql_types::{BigInt, Nullable, Text};

@@ -1,7 +1,7 @@
 //! The occurrence rules, case by case: parsing the subset, time zones, and the due dates a
 //! series walks through (daylight-saving switches, short months, 29 February, COUNT, UNTIL).
 
-use super::*;
+use crate::tasks::series::recurrence::*;
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
