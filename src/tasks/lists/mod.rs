@@ -7,7 +7,7 @@
 //! the write journaled, for every user whose journal it moved, and delivers it after the
 //! commit (`events::publish`).
 //!
-//! The rules for a list's fields are `list_model`'s; the SQL is `lists::store`'.
+//! The rules for a list's fields are `model`'s; the SQL is `store`'s (with `reads` and `list_tasks`).
 
 pub(in crate::tasks) mod checks;
 pub(in crate::tasks) mod list_tasks;

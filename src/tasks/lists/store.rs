@@ -9,7 +9,7 @@
 //! list) run one after the other. SQLite runs one write transaction at a time and needs none.
 //! Every statement filters by `visibility::lists_owned_by` (a list write is its owner's) or
 //! `lists_writable_by` (a task put in a list). The reads of lists as a user sees them
-//! (shared ones too, with their role) are `list_reads`'.
+//! (shared ones too, with their role) are `reads`'.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -2,7 +2,7 @@
 //! renaming one and deleting one on every task that carries it, each in one transaction
 //! ([`TaskService::rename_tag`], [`TaskService::delete_tag`]), the per-user cap on different
 //! tag names (MAX_TAGS_PER_USER, checked wherever a create or an update writes tags, by the
-//! store: `task::folded`). The field rules are `tag_rules`'; the SQL `tags::store`'.
+//! store: `task::folded`). The field rules are `rules`'; the SQL `store`'s.
 //!
 //! Every task these operations change gets its version +1, its journal entry and its event,
 //! like any other write.
