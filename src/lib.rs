@@ -3,7 +3,7 @@
 //! # Code tour
 //!
 //! A request flows `axum router → auth::Gate (Bearer token → Verifier → rate limits →
-//! AuthUser) → adapter (graphql/ or rest/) → tasks::TaskService → tasks::store → db`.
+//! AuthUser) → adapter (graphql/ or rest/) → tasks::TaskService → the feature's SQL (tasks::<feature>) → db`.
 //!
 //! - [`config`]: every setting, from env / flags, validated once.
 //! - [`error`]: `AppError`, the one error type, and its REST mapping.

@@ -2,7 +2,7 @@
 //! per-backend connection setup, embedded migrations, and [`db_run!`], the one dispatch that
 //! expands a diesel query written once for both backends.
 //!
-//! This module owns connections; it knows nothing of tasks (that SQL lives in `tasks::store`).
+//! This module owns connections; it knows nothing of tasks (that SQL lives in the tasks features' store files).
 
 pub mod events;
 mod failure;

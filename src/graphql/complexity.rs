@@ -20,7 +20,7 @@
 //! one response may hold while it is built (`GRAPHQL_MAX_RESPONSE_BYTES`), so a document this
 //! model misjudges ends in an error for its sender, not in memory growth for everyone.
 
-use crate::tasks::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::tasks::task::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use async_graphql::Variables;
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 

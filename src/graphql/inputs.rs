@@ -1,6 +1,6 @@
 //! The GraphQL inputs of the task mutations, and the one place each becomes the service's
 //! input (`NewTask`, `TaskPatch`): a new writable field is added here and nowhere else in the
-//! resolvers. Validation of the values is the service's (`tasks::model`), not this file's.
+//! resolvers. Validation of the values is the service's (`tasks::task::model`), not this file's.
 
 use async_graphql::{ID, InputObject, MaybeUndefined, Result};
 

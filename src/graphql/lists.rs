@@ -23,7 +23,7 @@ use super::task_lists::{TaskList, invalid};
 use super::types::{Category, DateTime, Priority, SortOrder, TaskConnection, TaskSort, TaskStatus};
 use super::{service, viewer};
 use crate::error::AppError;
-use crate::tasks::page::{DEFAULT_PAGE_SIZE, page_size};
+use crate::tasks::task::page::{DEFAULT_PAGE_SIZE, page_size};
 use crate::tasks::{Cursor, ListFilter, ListQuery, PageRequest, check_list_query};
 
 /// Writes [`Filters`] and the `TaskListQuery` resolvers from one list of filters. Each filter

@@ -4,7 +4,7 @@
 //! then calls the service once). One loader
 //! per operation ([`NestedLoads`], put in by the pipeline), made on first use for the verified
 //! viewer: it caches nothing, so no answer outlives its operation or reaches another user, and
-//! every batch is a read unit of that viewer's under row security (`tasks::nested`). A batch's
+//! every batch is a read unit of that viewer's under row security (`tasks::order::nested`). A batch's
 //! error (the service's, mapped once) reaches every field that asked.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! `moveTask`: manual order and re-parenting. Reads the viewer, calls
-//! `TaskService::move_task`, maps the result; the rules are the service's (`tasks::moves`).
+//! `TaskService::move_task`, maps the result; the rules are the service's (`tasks::order::moves`).
 
 use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
 

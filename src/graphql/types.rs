@@ -26,7 +26,7 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(crate::tasks::time::rfc3339(self.0))
+        Value::String(crate::tasks::task::time::rfc3339(self.0))
     }
 }
 
@@ -107,7 +107,7 @@ impl From<tasks::Task> for Task {
 /// A list's scalar fields as a response would show them: what a VERSION_CONFLICT error on
 /// a list carries in `extensions.list`.
 pub(super) fn list_value(list: &tasks::List) -> Value {
-    let time = |at| crate::tasks::time::rfc3339(at);
+    let time = |at| crate::tasks::task::time::rfc3339(at);
     Value::from_json(serde_json::json!({
         "id": list.id.to_string(),
         "name": list.name,

@@ -12,7 +12,7 @@ use super::body_docs::{create_description, create_title, update_description, upd
 use super::json::{CategoryName, PriorityName};
 use super::tag_body::{body_tags, create_tags, update_tags};
 use crate::error::{AppError, FieldError};
-use crate::tasks::model::{category_names, enum_error, parse_datetime, priority_names};
+use crate::tasks::task::model::{category_names, enum_error, parse_datetime, priority_names};
 use crate::tasks::{Category, NewTask, Priority, TaskPatch};
 
 /// Parses a JSON object body.

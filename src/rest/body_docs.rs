@@ -6,7 +6,7 @@ use serde_json::json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 
-use crate::tasks::model::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
+use crate::tasks::task::model::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
 
 /// A title: at most [`TITLE_MAX_CHARS`] after trimming, not only whitespace, no NUL.
 fn title_schema(description: &str) -> ObjectBuilder {

@@ -3,7 +3,7 @@
 //! joins the list). Each: authenticate (accepting is charged to the rate limit like every
 //! request), check the path user (403), parse, call the service, map the result.
 
-// A `FieldError` is large, but validation failures are the cold path (as in `tasks::rules`).
+// A `FieldError` is large, but validation failures are the cold path (as in `tasks::task::rules`).
 #![allow(clippy::result_large_err)]
 
 use axum::Json;
@@ -26,9 +26,9 @@ use super::tasks::Owner;
 use super::write_docs::{ListWriteErrors, ListsErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::tasks::model::enum_error;
 use crate::tasks::sharing::invite_lifetime;
-use crate::tasks::time::rfc3339;
+use crate::tasks::task::model::enum_error;
+use crate::tasks::task::time::rfc3339;
 use crate::tasks::{Invite, Role, TaskService};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.

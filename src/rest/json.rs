@@ -17,7 +17,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::{AppError, AppResult};
-use crate::tasks::{Category, Priority, Task, TaskStats, time};
+use crate::tasks::{Category, Priority, Task, TaskStats, task::time};
 
 /// A wire name with a schema of its own, made from the model's list of names (`ALL`,
 /// `as_str`): adding a value to the model's enum adds it here, with no mirror to keep.
@@ -110,7 +110,7 @@ impl From<TaskStats> for StatsJson {
     }
 }
 
-/// A task's time as the REST JSON spells it (`tasks::time`), written straight into the output
+/// A task's time as the REST JSON spells it (`tasks::task::time`), written straight into the output
 /// instead of a `String` of its own.
 #[derive(Debug, Clone, Copy)]
 struct Timestamp(DateTime<Utc>);
@@ -434,7 +434,7 @@ mod tests {
         }
     }
 
-    /// The REST encoders spell timestamps as chrono does (`tasks::time`), inside JSON too.
+    /// The REST encoders spell timestamps as chrono does (`tasks::task::time`), inside JSON too.
     #[test]
     fn timestamps_match_chrono() {
         let mut micros: i64 = -62_167_219_200_000_001; // before year 0

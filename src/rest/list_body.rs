@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::{object, optional_id, string_type};
 use crate::error::{AppError, FieldError};
-use crate::tasks::list_model::{LIST_NAME_MAX_CHARS, color_error};
-use crate::tasks::time::rfc3339;
+use crate::tasks::lists::model::{LIST_NAME_MAX_CHARS, color_error};
+use crate::tasks::task::time::rfc3339;
 use crate::tasks::{List, ListColor, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList};
 
 /// A list as REST shows it.

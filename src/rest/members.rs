@@ -3,7 +3,7 @@
 //! themself leaves. Each: authenticate, check the path user (403, as for tasks), parse, call
 //! the service, map the result. Adding takes an `Idempotency-Key`.
 
-// A `FieldError` is large, but validation failures are the cold path (as in `tasks::rules`).
+// A `FieldError` is large, but validation failures are the cold path (as in `tasks::task::rules`).
 #![allow(clippy::result_large_err)]
 
 use axum::Json;
@@ -27,7 +27,7 @@ use super::write_docs::{KeyHeader, ListWriteErrors, ListsErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::{StoredOutcome, keyed};
-use crate::tasks::time::rfc3339;
+use crate::tasks::task::time::rfc3339;
 use crate::tasks::{Member, Role, TaskService};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.

@@ -1,7 +1,7 @@
 //! `POST /api/{user_id}/tasks/{id}/move`: manual order and re-parenting. Parses the body
 //! ([`TaskMove`], FastAPI-style 422s), calls `TaskService::move_task`, renders the task as
 //! the other task writes do (ETag, `Idempotency-Key`, `If-Match`). The rules are the
-//! service's (`tasks::moves`).
+//! service's (`tasks::order::moves`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};

@@ -14,8 +14,8 @@ use utoipa::IntoParams;
 use super::json::{CategoryName, PriorityName};
 use super::tag_body::{all_tags_filter, any_tags_filter};
 use crate::error::{AppError, FieldError};
-use crate::tasks::model::{category_names, enum_error, parse_datetime, priority_names};
-use crate::tasks::page::{MAX_PAGE_SIZE, page_size};
+use crate::tasks::task::model::{category_names, enum_error, parse_datetime, priority_names};
+use crate::tasks::task::page::{MAX_PAGE_SIZE, page_size};
 use crate::tasks::{
     Category, Cursor, ListFilter, ListQuery, PageRequest, Priority, SortKey, SortOrder, TaskStatus,
 };
@@ -351,7 +351,7 @@ fn plus_offset(raw: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::model::SEARCH_MAX_CHARS;
+    use crate::tasks::task::model::SEARCH_MAX_CHARS;
 
     /// The documented limits are the service's (attributes take only literals).
     #[test]

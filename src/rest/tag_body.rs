@@ -1,17 +1,17 @@
 //! The `tags` field of the task bodies (`body`'s `TaskCreate` and `TaskUpdate`): parsed with
 //! pydantic's shapes (each item's error at `tags.<index>`) and documented as an array of
-//! names. The rules on the names are the service's (`tasks::tag_rules`); only described here.
+//! names. The rules on the names are the service's (`tasks::tags::rules`); only described here.
 
 use serde_json::{Map, Value};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 
 use crate::error::FieldError;
-use crate::tasks::tag_rules::{TAG_FILTER_MAX, TAG_MAX_CHARS, TAGS_MAX};
+use crate::tasks::tags::rules::{TAG_FILTER_MAX, TAG_MAX_CHARS, TAGS_MAX};
 
 /// `tags`: absent is `None`; `null` is `Some(None)` when `nullable` (none), else a
 /// `list_type` error; an array of strings, each item's error at `tags.<index>`. The rules on
-/// the names are the service's (`tasks::tag_rules`).
+/// the names are the service's (`tasks::tags::rules`).
 pub(super) fn body_tags(
     body: &Map<String, Value>,
     nullable: bool,

@@ -102,7 +102,7 @@ async fn moves_first_last_between_and_refused_neighbours(app: TestApp) {
 
 /// Two lists moved in turn, 200 times, into the gap after the first list: each key lies
 /// between ever closer neighbours. The order stays right and no position passes 48
-/// characters (`tasks::position::MAX_POSITION_CHARS`; past it the user's lists would be
+/// characters (`tasks::order::position::MAX_POSITION_CHARS`; past it the user's lists would be
 /// renumbered).
 async fn many_moves_into_one_gap_keep_positions_short(app: TestApp) {
     let alice = app.user("alice");

@@ -3,7 +3,7 @@
 //! PUT, GraphQL toggleTask / setTaskCompleted / updateTask) moves the due date to the next
 //! occurrence and leaves the task pending, the last occurrence completes it for good, events
 //! and sync carry the advance, a keyed replay does not advance twice. The occurrence rules
-//! case by case are unit tests (`tasks::recurrence`).
+//! case by case are unit tests (`tasks::series::recurrence`).
 
 use std::time::Duration;
 

@@ -23,8 +23,8 @@ pub(super) mod wire;
 
 use serde::{Deserialize, Serialize};
 
-use super::list_model::List;
-use super::model::Task;
+use crate::tasks::lists::model::List;
+use crate::tasks::task::model::Task;
 
 pub use router::{EventRouter, EventStream};
 

@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use super::router::EVENT_BUFFER;
 use super::{EventRouter, TaskEvent};
 use crate::error::{AppError, AppResult};
-use crate::tasks::changes::events_for_member;
+use crate::tasks::sync::changes::events_for_member;
 use crate::tasks::unit::UnitOfWork;
 
 /// Changes of one owner whose rows must be read before they can be delivered: those

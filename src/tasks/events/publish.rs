@@ -37,8 +37,9 @@ use super::{EventRouter, TaskEvent};
 use crate::db::DbConn;
 use crate::db::events::EventTransport;
 use crate::error::AppResult;
+use crate::tasks::sync::changes;
+use crate::tasks::sync::journal;
 use crate::tasks::unit::Deferral;
-use crate::tasks::{changes, store};
 
 /// The delivery strategy of one service.
 #[derive(Clone)]
@@ -97,7 +98,7 @@ impl Publisher {
     /// with `Database`.
     pub(in crate::tasks) async fn begun(&self, tx: &mut DbConn) -> AppResult<()> {
         if let Publisher::InProcess { .. } = self {
-            store::forget_touched(tx).await?;
+            journal::forget_touched(tx).await?;
         }
         Ok(())
     }
@@ -111,7 +112,7 @@ impl Publisher {
             return Ok(Vec::new());
         }
         let mut events = Vec::new();
-        for touched in store::drain_touched(tx).await? {
+        for touched in journal::drain_touched(tx).await? {
             let (user, before) = (touched.user_id.as_str(), touched.before_seq);
             let too_many = touched.last_seq - before > EVENT_BUFFER as i64;
             if touched.pruned_seq > before || too_many {

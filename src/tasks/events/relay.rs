@@ -23,7 +23,7 @@ use super::signal::{LocalSignals, is_own};
 use super::wire::{Received, decode};
 use crate::db::events::ListenerNotice;
 use crate::error::{AppError, AppResult};
-use crate::tasks::store;
+use crate::tasks::sync::maintenance;
 use crate::tasks::unit::UnitOfWork;
 
 /// What the relay routes with.
@@ -108,7 +108,7 @@ async fn sweep(
     users: Vec<String>,
     within: Duration,
 ) -> AppResult<Vec<(String, i64)>> {
-    let read = work.maintenance(async |tx| Ok(store::counters_of(tx, &users).await?));
+    let read = work.maintenance(async |tx| Ok(maintenance::counters_of(tx, &users).await?));
     tokio::time::timeout(within, read)
         .await
         .map_err(|_| AppError::Unavailable(format!("no answer within {within:?}")))?

@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use super::pending::Reference;
 use super::{TaskEvent, TaskEventKind};
-use crate::tasks::list_model::{List, ListRow};
-use crate::tasks::model::TaskRow;
+use crate::tasks::lists::model::{List, ListRow};
+use crate::tasks::task::model::TaskRow;
 
 /// What a payload is about.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

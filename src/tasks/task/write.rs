@@ -1,0 +1,351 @@
+//! Task writes' statements and the one place a task's fields meet their columns
+//! ([`NewTaskRow`], [`TaskChanges`], which PostgreSQL's write functions are given too:
+//! `folded`): insert (under the per-owner cap), update, set/flip `completed` (deletes, which
+//! take subtrees with them, are `moves`'). SQLite takes a plain write through these
+//! (`stepwise`); PostgreSQL takes it in one function call (`folded`) and comes here only for
+//! what comes back held (a repeating task past its last occurrence). Each change adds one to
+//! the task's
+//! `version` (on PostgreSQL the database's trigger is the authority; SQLite's RETURNING shows
+//! the row before its triggers, so the server writes it). [`lock`] holds a task for a
+//! conditional write. The journal entry and event payload are the database's triggers' (`journal`),
+//! inside the caller's unit-of-work transaction; each filters its target by
+//! `visible_to(viewer)`.
+//!
+//! It must not open transactions or read the journal (that is `journal`, for sync).
+
+use chrono::NaiveDateTime;
+use diesel::IntoSql;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamp};
+use diesel_async::RunQueryDsl;
+
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::db_run;
+use crate::tasks::sync::journal::Written;
+use crate::tasks::task::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
+use crate::tasks::task::query::find;
+use crate::tasks::task::rules::micros;
+use crate::tasks::visibility::{actor, owned_by_user, writable_by};
+
+/// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
+/// microseconds; the search keys are the database's, see `task::keys`). The one place a
+/// create's fields meet their columns.
+#[derive(Insertable)]
+#[diesel(table_name = crate::db::schema::tasks)]
+pub(in crate::tasks) struct NewTaskRow<'a> {
+    pub(in crate::tasks) user_id: &'a str,
+    pub(in crate::tasks) title: &'a str,
+    pub(in crate::tasks) description: Option<&'a str>,
+    pub(in crate::tasks) completed: bool,
+    pub(in crate::tasks) created_at: NaiveDateTime,
+    pub(in crate::tasks) updated_at: NaiveDateTime,
+    pub(in crate::tasks) priority: i16,
+    pub(in crate::tasks) category: &'a str,
+    pub(in crate::tasks) due_date: Option<NaiveDateTime>,
+    pub(in crate::tasks) list_id: Option<i64>,
+    pub(in crate::tasks) parent_id: Option<i64>,
+    pub(in crate::tasks) position: String,
+    pub(in crate::tasks) tags: String,
+    pub(in crate::tasks) recurrence: Option<&'a str>,
+    pub(in crate::tasks) time_zone: &'a str,
+    pub(in crate::tasks) recurrence_start: Option<NaiveDateTime>,
+    pub(in crate::tasks) created_by: Option<&'a str>,
+    pub(in crate::tasks) assignee_id: Option<&'a str>,
+}
+
+impl<'a> NewTaskRow<'a> {
+    /// The row for a validated input, placed at `position` among its siblings, owned by
+    /// `owner` (a shared list's owner when an editor writes it), created by `creator`.
+    pub(in crate::tasks) fn new(
+        owner: &'a str,
+        creator: Option<&'a str>,
+        input: &'a NewTask,
+        now: NaiveDateTime,
+        position: String,
+    ) -> Self {
+        let due_date = input.due_date.map(|d| micros(d).naive_utc());
+        NewTaskRow {
+            user_id: owner,
+            title: &input.title,
+            description: input.description.as_deref(),
+            completed: false,
+            created_at: now,
+            updated_at: now,
+            priority: input.priority.unwrap_or_default().rank(),
+            category: input.category.unwrap_or_default().as_str(),
+            due_date,
+            list_id: input.list_id,
+            parent_id: input.parent_id,
+            position,
+            tags: serde_json::to_string(input.tags.as_deref().unwrap_or_default())
+                .unwrap_or_else(|_| "[]".to_owned()),
+            recurrence: input.recurrence.as_deref(),
+            time_zone: input.time_zone.as_deref().unwrap_or("UTC"),
+            // A series counts its occurrences from the due date it began with.
+            recurrence_start: input.recurrence.as_ref().and(due_date),
+            created_by: creator,
+            assignee_id: input.assignee_id.as_deref(),
+        }
+    }
+}
+
+/// Columns to change: a validated [`TaskPatch`] as the table stores it; `None` leaves a column
+/// alone, `Some(None)` sets NULL. `completed_at` follows `completed` and is set by [`update`]
+/// itself. The one place an update's fields meet their columns.
+#[derive(AsChangeset)]
+#[diesel(table_name = crate::db::schema::tasks)]
+pub(in crate::tasks) struct TaskChanges<'a> {
+    pub(in crate::tasks) title: Option<&'a str>,
+    pub(in crate::tasks) description: Option<Option<&'a str>>,
+    pub(in crate::tasks) completed: Option<bool>,
+    pub(in crate::tasks) updated_at: NaiveDateTime,
+    pub(in crate::tasks) priority: Option<i16>,
+    pub(in crate::tasks) category: Option<&'a str>,
+    pub(in crate::tasks) due_date: Option<Option<NaiveDateTime>>,
+    pub(in crate::tasks) recurrence: Option<Option<&'a str>>,
+    pub(in crate::tasks) time_zone: Option<&'a str>,
+    pub(in crate::tasks) recurrence_start: Option<Option<NaiveDateTime>>,
+    /// The JSON array; the tag index is rewritten with it by the service (`tags::store`).
+    pub(in crate::tasks) tags: Option<String>,
+    pub(in crate::tasks) list_id: Option<Option<i64>>,
+    pub(in crate::tasks) parent_id: Option<Option<i64>>,
+    pub(in crate::tasks) position: Option<&'a str>,
+    pub(in crate::tasks) assignee_id: Option<Option<&'a str>>,
+}
+
+/// What an update does to a repeating task's series, decided by `tasks::series` from the row
+/// it replaces: the default changes nothing.
+#[derive(Debug, Default)]
+pub(in crate::tasks) struct SeriesWrite {
+    /// Stop repeating (`recurrence` NULL), whatever the patch says: its due date was cleared.
+    pub(in crate::tasks) stop: bool,
+    /// The new `recurrence_start` (`Some(None)`: NULL).
+    pub(in crate::tasks) start: Option<Option<NaiveDateTime>>,
+    /// The update completes an occurrence: the due date moves here, the task stays pending and
+    /// `completed_at` is stamped.
+    pub(in crate::tasks) advance_to: Option<NaiveDateTime>,
+}
+
+impl<'a> TaskChanges<'a> {
+    pub(in crate::tasks) fn new(
+        patch: &'a TaskPatch,
+        series: &SeriesWrite,
+        now: NaiveDateTime,
+    ) -> Self {
+        let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
+        let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
+        TaskChanges {
+            title: patch.title.as_deref(),
+            description: patch.description.as_ref().map(|d| d.as_deref()),
+            // An advance writes `completed` itself (false).
+            completed: patch.completed.filter(|_| series.advance_to.is_none()),
+            updated_at: now,
+            priority: patch.priority.map(Priority::rank),
+            category: patch.category.map(Category::as_str),
+            due_date: series.advance_to.map(Some).or(due_date),
+            recurrence: if series.stop { Some(None) } else { recurrence },
+            time_zone: patch.time_zone.as_deref(),
+            recurrence_start: series.start,
+            tags: patch
+                .tags
+                .as_ref()
+                .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".to_owned())),
+            // Set by the service, with the position, when a PUT moves the task (`moves`).
+            list_id: patch.list_id,
+            parent_id: patch.parent_id,
+            position: patch.position.as_deref(),
+            assignee_id: patch.assignee_id.as_ref().map(|a| a.as_deref()),
+        }
+    }
+}
+
+/// Inserts a task for `viewer` at `position` among its siblings (`tasks::order::tree::room_at_end`)
+/// (its journal entry and event are the database's), only while they own fewer
+/// than `cap` tasks; `None` at the cap. The count and the insert share the unit's transaction
+/// (`BEGIN IMMEDIATE` on SQLite, so the read-then-write never fails to upgrade; SQLite runs
+/// one write transaction at a time, so needs no lock). PostgreSQL's creates are
+/// `task_create`'s (`folded`), which counts under the owner's placement lock: READ COMMITTED
+/// would let two concurrent creates see the same count.
+pub(in crate::tasks) async fn insert(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_owner: &str,
+    input: &NewTask,
+    position: String,
+    now: NaiveDateTime,
+    cap: u64,
+) -> QueryResult<Option<Written>> {
+    use crate::db::schema::tasks::dsl::tasks;
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    // The count below must not race another create: the caller holds the placement lock.
+    let inserted = db_run!(conn, |c| {
+        let owned: i64 = tasks
+            .filter(owned_by_user(task_owner))
+            .count()
+            .get_result(c)
+            .await?;
+        if owned >= cap {
+            return Ok(None);
+        }
+        let row = &NewTaskRow::new(task_owner, Some(actor(viewer)), input, now, position);
+        diesel::insert_into(tasks)
+            .values(row)
+            .returning(TaskRow::as_returning())
+            .get_result(c)
+            .await
+            .map(Some)
+    })?;
+    Ok(inserted.map(|row| Written { row }))
+}
+
+/// Applies `patch` to one of the viewer's tasks. When
+/// `completed` is set, `completed_at` follows it in the same statement: stamped `now` when the
+/// task becomes completed, kept when it already was, cleared when it becomes pending. When
+/// `series` advances a repeating task, it stays pending with `completed_at` = now.
+pub(in crate::tasks) async fn update(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    (patch, series): (&TaskPatch, &SeriesWrite),
+    now: NaiveDateTime,
+) -> QueryResult<Option<Written>> {
+    use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::case_when;
+    let changes = &TaskChanges::new(patch, series, now);
+    let now = Some(changes.updated_at);
+    let advancing = series.advance_to.is_some();
+    let updated = db_run!(conn, |c| {
+        let target = tasks.filter(id.eq(task_id)).filter(writable_by(viewer));
+        match changes.completed {
+            _ if advancing => diesel::update(target)
+                .set((
+                    changes,
+                    completed.eq(false),
+                    version.eq(version + 1),
+                    completed_at.eq(now),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional(),
+            None => diesel::update(target)
+                .set((changes, version.eq(version + 1)))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional(),
+            // The CASE reads the row as it was before this statement.
+            Some(true) => diesel::update(target)
+                .set((
+                    changes,
+                    version.eq(version + 1),
+                    completed_at.eq(case_when(completed.eq(true), completed_at)
+                        .otherwise(now.into_sql::<Nullable<Timestamp>>())),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional(),
+            Some(false) => diesel::update(target)
+                .set((
+                    changes,
+                    version.eq(version + 1),
+                    completed_at.eq(None::<NaiveDateTime>),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(c)
+                .await
+                .optional(),
+        }
+    })?;
+    Ok(updated.map(|row| Written { row }))
+}
+
+/// Sets `completed`; only a real change bumps `updated_at` and `completed_at` (and makes an
+/// event), so repeating it changes nothing. When nothing changed (already in that state, or no
+/// such task) the row is read back.
+pub(in crate::tasks) async fn set_completed(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    value: bool,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Written>> {
+    use crate::db::schema::tasks::dsl::*;
+    let stamp = value.then_some(now);
+    let updated = db_run!(conn, |c| {
+        diesel::update(
+            tasks
+                .filter(id.eq(task_id))
+                .filter(writable_by(viewer))
+                .filter(completed.ne(value)),
+        )
+        .set((
+            completed.eq(value),
+            updated_at.eq(now),
+            completed_at.eq(stamp),
+            version.eq(version + 1),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(c)
+        .await
+        .optional()
+    })?;
+    let row = match updated {
+        Some(row) => Some(row),
+        None => find(conn, viewer, task_id).await?,
+    };
+    Ok(row.map(|row| Written { row }))
+}
+
+/// Flips `completed` in one `UPDATE … SET completed = NOT completed, completed_at = CASE …
+/// RETURNING`, so that concurrent toggles each flip it once. The CASE reads the row as it was
+/// before: a pending task gets `now`, a completed one NULL.
+pub(in crate::tasks) async fn toggle(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Written>> {
+    use crate::db::schema::tasks::dsl::*;
+    use diesel::dsl::case_when;
+    let updated = db_run!(conn, |c| {
+        diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
+            .set((
+                completed.eq(diesel::dsl::not(completed)),
+                updated_at.eq(now),
+                completed_at.eq(case_when(completed.eq(false), now.into_sql::<Timestamp>())),
+                version.eq(version + 1),
+            ))
+            .returning(TaskRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()
+    })?;
+    Ok(updated.map(|row| Written { row }))
+}
+
+/// One of the viewer's tasks, held until the write's transaction ends, for a conditional write
+/// to check its version against: the version checked is then the one the write changes. On
+/// PostgreSQL `SELECT … FOR UPDATE` (under READ COMMITTED a concurrent conditional write waits
+/// here and then reads the version this one left); SQLite needs no lock, its write
+/// transactions (`BEGIN IMMEDIATE`) run one at a time, and has no `FOR UPDATE`.
+pub(in crate::tasks) async fn lock(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    task_id: i64,
+) -> QueryResult<Option<TaskRow>> {
+    use crate::db::schema::tasks::dsl::*;
+    match conn {
+        DbConn::Postgres(pooled) => tasks
+            .filter(id.eq(task_id))
+            .filter(writable_by(viewer))
+            .select(TaskRow::as_select())
+            .for_update()
+            .first(&mut **pooled)
+            .await
+            .optional(),
+        DbConn::Sqlite(_) => find(conn, viewer, task_id).await,
+    }
+}
