@@ -88,21 +88,28 @@ async fn task_count(app: &TestApp, user: &str) -> usize {
     tasks.as_array().expect("a list").len()
 }
 
-/// A subscribed socket for `user`, proven live by a first event.
+/// A subscribed socket for `user`, proven live by a first event, with every probe's event read.
 async fn listening(app: &TestApp, user: &str) -> Socket {
     let mut socket = live::socket(app, user).await;
     live::subscribe(&mut socket, "1").await;
     let client = app.user(user);
-    // Until the subscription is registered, a write has no listener: retry a probe.
-    for _ in 0..50 {
-        client.create_task("probe").await;
-        if let Some(message) = live::next_json(&mut socket, Duration::from_millis(200))
-            .await
-            .filter(|m| m["type"] == "next")
-        {
-            assert_eq!(message["payload"]["data"]["taskEvents"]["kind"], "CREATED");
-            return socket;
+    // Until the subscription is registered, a write has no listener: probe until one is heard
+    // (a slow machine may take longer than one wait), then read up to the last probe's event,
+    // so that a late probe is never taken for one of the test's own events.
+    for n in 0..50 {
+        let probe = format!("probe {n}");
+        client.create_task(&probe).await;
+        let Some(message) = live::next_json_within(&mut socket, Duration::from_millis(300)).await
+        else {
+            continue;
+        };
+        assert_eq!(message["type"], "next", "{message}");
+        let mut event = message["payload"]["data"]["taskEvents"].clone();
+        while event["task"]["title"] != probe.as_str() {
+            assert_eq!(event["kind"], "CREATED", "{event}");
+            event = live::next_event(&mut socket).await;
         }
+        return socket;
     }
     panic!("the subscription never received an event");
 }

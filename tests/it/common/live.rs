@@ -67,6 +67,14 @@ pub async fn next_json(socket: &mut Socket, within: Duration) -> Option<Value> {
     }
 }
 
+/// The next JSON message, or `None` when nothing arrives within `within` (or the socket closes).
+pub async fn next_json_within(socket: &mut Socket, within: Duration) -> Option<Value> {
+    tokio::time::timeout(within, next_json(socket, Duration::from_secs(3600)))
+        .await
+        .ok()
+        .flatten()
+}
+
 /// The next `taskEvents` payload (panics on anything else).
 pub async fn next_event(socket: &mut Socket) -> Value {
     let message = next_json(socket, Duration::from_secs(10))

@@ -167,7 +167,8 @@ SELECT md5(string_agg(l, E'\n' ORDER BY l)) FROM lines AS t(l)
 /// changed query never compares against a fingerprint the old one took.
 fn tag() -> String {
     use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(format!("{RESET_SQL}{FINGERPRINT_SQL}"));
+    let settings = pg::test_settings("");
+    let hash = Sha256::digest(format!("{RESET_SQL}{FINGERPRINT_SQL}{settings}"));
     let hex: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
     format!("fingerprint {hex} ")
 }
@@ -211,6 +212,10 @@ async fn expected(admin: &tokio_postgres::Client, template: &str) -> Option<Stri
     let scratch = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
     admin
         .batch_execute(&format!("CREATE DATABASE {scratch} TEMPLATE {template}"))
+        .await
+        .ok()?;
+    admin
+        .batch_execute(&pg::test_settings(&scratch))
         .await
         .ok()?;
     let fingerprint = reset(&scratch).await;
