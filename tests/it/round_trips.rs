@@ -22,21 +22,12 @@ use crate::common::{Backend, TestApp};
 
 /// Round trips `work` costs, with what it sends after answering (a COMMIT not waited for).
 pub(crate) async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) -> usize {
+    proxy.settled().await;
     let before = proxy.round_trips();
     work.await;
-    tokio::time::sleep(SETTLE).await;
+    proxy.settled().await;
     proxy.round_trips() - before
 }
-
-/// Long enough for what an operation sends without waiting to reach the proxy and be answered.
-///
-/// A clock, not a condition, on purpose: what is counted is whatever the server sends after
-/// it answered (a COMMIT not waited for), and nothing observable says it has sent all of it.
-/// This settle, once per counted operation (about fifty of them, each twice: warm-up and
-/// counted), is most of why the round-trip tests here and in `shared_round_trips` take 10 to
-/// 25 s; a shorter one would let a late COMMIT on a loaded machine be counted in the next
-/// operation, which is what the counts must not depend on.
-pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The `host:port` of a PostgreSQL URL.
 fn address_of(url: &str) -> String {
@@ -434,9 +425,10 @@ pub(crate) async fn nested_fields_cost_the_same_for_any_page(
         let query = page(first);
         let data = alice.graphql_data(&query, json!({}));
         let (count, data) = {
+            proxy.settled().await;
             let before = proxy.round_trips();
             let data = data.await;
-            tokio::time::sleep(SETTLE).await;
+            proxy.settled().await;
             (proxy.round_trips() - before, data)
         };
         let nodes = data["tasksConnection"]["nodes"].as_array().expect("nodes");
@@ -483,9 +475,10 @@ async fn tasks_of_lists_cost_the_same_for_any_number(app: &TestApp, proxy: &TcpP
         // Twice: the first warms the statement cache.
         let (mut count, mut data) = (0, json!(null));
         for _ in 0..2 {
+            proxy.settled().await;
             let before = proxy.round_trips();
             data = bob.graphql_data(query, json!({})).await;
-            tokio::time::sleep(SETTLE).await;
+            proxy.settled().await;
             count = proxy.round_trips() - before;
         }
         let lists = data["lists"].as_array().expect("lists");

@@ -9,9 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp};
-use crate::round_trips::{
-    Counted, SETTLE, nested_fields_cost_the_same_for_any_page, round_trips_of_reads,
-};
+use crate::round_trips::{Counted, nested_fields_cost_the_same_for_any_page, round_trips_of_reads};
 
 backend_cases!(many_users_reads_at_once_each_see_their_own);
 
@@ -147,9 +145,10 @@ async fn postgres_reads_on_a_shared_connection_cost_one_round_trip_each() {
         }))
     };
     lists().await;
+    c.proxy.settled().await;
     let before = c.proxy.round_trips();
     lists().await;
-    tokio::time::sleep(SETTLE).await;
+    c.proxy.settled().await;
     let count = c.proxy.round_trips() - before;
     let reads = 2 * USERS.len();
     eprintln!("{label}: {reads} lists at once: {count} round trips");

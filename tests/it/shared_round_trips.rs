@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::common::proxy::TcpProxy;
 use crate::common::{TestApp, UserClient};
 use crate::lists::{create_list, id_of};
-use crate::round_trips::{Counted, PLAIN_WRITE, SETTLE, trips};
+use crate::round_trips::{Counted, PLAIN_WRITE, trips};
 use crate::sharing::{share, task_in};
 
 /// Alice's list "shared 0" with two tasks, shared with Bob as editor and Carol as viewer.
@@ -140,9 +140,10 @@ async fn shared_lists_with_members_cost_the_same(app: &TestApp, proxy: &TcpProxy
         }
         let (mut count, mut data) = (0, Value::Null);
         for _ in 0..2 {
+            proxy.settled().await;
             let before = proxy.round_trips();
             data = dave.graphql_data(query, json!({})).await;
-            tokio::time::sleep(SETTLE).await;
+            proxy.settled().await;
             count = proxy.round_trips() - before;
         }
         let lists = data["lists"].as_array().expect("lists");

@@ -12,9 +12,16 @@
 //! event connections (their startup names `todo-api-events` or `todo-api-listener`) are not
 //! counted: what they send, such as the batched signals to other instances after a write's
 //! commit (`tasks::events::signal`), is on no request's path.
+//!
+//! To know when a server has sent everything an operation costs (a COMMIT it sends after
+//! answering, without waiting), the proxy follows the protocol's framing on each counted
+//! connection: every Sync or simple Query it forwards is owed one ReadyForQuery, which carries
+//! the session's transaction status. [`TcpProxy::settled`] waits until no answer is owed and
+//! every session is idle outside a transaction: a COMMIT not yet sent keeps its session "in a
+//! transaction", so it cannot be missed, where a fixed pause could on a loaded machine.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,9 +39,13 @@ pub struct TcpProxy {
     pub port: u16,
     accepted: Arc<AtomicUsize>,
     round_trips: Arc<AtomicUsize>,
+    sessions: Sessions,
     flowing: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// Every connection's [`Session`] (dropped with its connection).
+type Sessions = Arc<Mutex<Vec<Weak<Mutex<Session>>>>>;
 
 /// What every connection of one proxy shares.
 #[derive(Clone)]
@@ -42,6 +53,7 @@ struct Relay {
     target: String,
     round_trips: Arc<AtomicUsize>,
     answer_delay: Duration,
+    sessions: Sessions,
 }
 
 impl TcpProxy {
@@ -62,10 +74,12 @@ impl TcpProxy {
         let accepted = Arc::new(AtomicUsize::new(0));
         let round_trips = Arc::new(AtomicUsize::new(0));
         let flowing = watch::Sender::new(true);
+        let sessions = Sessions::default();
         let relay = Relay {
             target: target.to_owned(),
             round_trips: round_trips.clone(),
             answer_delay,
+            sessions: sessions.clone(),
         };
         let (count, gate) = (accepted.clone(), flowing.clone());
         let task = tokio::spawn(async move {
@@ -78,6 +92,7 @@ impl TcpProxy {
             port,
             accepted,
             round_trips,
+            sessions,
             flowing,
             task,
         }
@@ -91,6 +106,30 @@ impl TcpProxy {
     /// Round trips counted so far, over every connection.
     pub fn round_trips(&self) -> usize {
         self.round_trips.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every counted connection has been answered all it asked and is idle outside
+    /// a transaction (what it sends after answering a request has been sent and answered).
+    pub async fn settled(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let idle = {
+                let mut sessions = self.sessions.lock().unwrap();
+                sessions.retain(|session| session.strong_count() > 0);
+                sessions.iter().filter_map(Weak::upgrade).all(|session| {
+                    let session = session.lock().unwrap();
+                    !session.counted || (session.owed == 0 && session.status == b'I')
+                })
+            };
+            if idle {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server's sessions through the proxy never came back to idle"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// Stops forwarding: no byte passes either way until [`TcpProxy::resume`], and new
@@ -131,11 +170,18 @@ async fn forward(client: TcpStream, relay: Relay, flowing: watch::Receiver<bool>
     let (server_read, server_write) = server.into_split();
     // Whether the last thing that crossed was an answer (so the next request starts a trip).
     let answered = Arc::new(AtomicBool::new(true));
+    let session = Arc::new(Mutex::new(Session::default()));
+    relay
+        .sessions
+        .lock()
+        .unwrap()
+        .push(Arc::downgrade(&session));
     let requests = Direction::Requests(relay.round_trips.clone());
     let answers = Direction::Answers(relay.answer_delay);
+    let (asked, told) = (session.clone(), session);
     tokio::select! {
-        _ = pipe(client_read, server_write, flowing.clone(), requests, answered.clone()) => {}
-        _ = pipe(server_read, client_write, flowing, answers, answered) => {}
+        _ = pipe(client_read, server_write, flowing.clone(), requests, answered.clone(), asked) => {}
+        _ = pipe(server_read, client_write, flowing, answers, answered, told) => {}
     }
 }
 
@@ -154,7 +200,10 @@ async fn pipe(
     mut flowing: watch::Receiver<bool>,
     direction: Direction,
     answered: Arc<AtomicBool>,
+    session: Arc<Mutex<Session>>,
 ) {
+    let requests = matches!(direction, Direction::Requests(_));
+    let mut frames = Frames::new(requests);
     let mut buffer = vec![0u8; 16 * 1024];
     // The startup message (after an SSLRequest, when the driver asks for TLS first) names the
     // connection's application.
@@ -174,7 +223,11 @@ async fn pipe(
                 let name = name.as_bytes();
                 counted &= !buffer[..n].windows(name.len()).any(|w| w == name);
             }
+            if requests {
+                session.lock().unwrap().counted = counted;
+            }
         }
+
         match &direction {
             Direction::Requests(round_trips) => {
                 if counted && answered.swap(false, Ordering::SeqCst) {
@@ -189,8 +242,124 @@ async fn pipe(
                 answered.store(true, Ordering::SeqCst);
             }
         }
+        // Read as it is passed on: an answer is owed once asked, and given once delivered.
+        frames.read(&buffer[..n], &mut session.lock().unwrap());
         if flowing.wait_for(|f| *f).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
             return;
+        }
+    }
+}
+
+/// What one connection's session owes and is, as its messages say.
+struct Session {
+    /// Whether its requests are counted (not an event connection).
+    counted: bool,
+    /// ReadyForQuery messages still owed: one per startup, Sync and simple Query.
+    owed: usize,
+    /// The last ReadyForQuery's transaction status (`I` idle, `T` in one, `E` failed one).
+    status: u8,
+    /// Bytes of the answer to an SSLRequest (one, unframed) still to come.
+    unframed: usize,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            counted: true,
+            owed: 0,
+            status: 0,
+            unframed: 0,
+        }
+    }
+}
+
+/// The protocol's framing in one direction: a type byte (none before and in the startup
+/// message) and a length that counts itself.
+struct Frames {
+    requests: bool,
+    /// Before the startup message (the requests' side only): messages carry no type byte.
+    untyped: bool,
+    head: Vec<u8>,
+    /// Bytes of the current message's body still to come.
+    body: usize,
+    kind: u8,
+    /// The first bytes of the current body (a ReadyForQuery's status, a request's code).
+    start: Vec<u8>,
+}
+
+impl Frames {
+    fn new(requests: bool) -> Frames {
+        Frames {
+            requests,
+            untyped: requests,
+            head: Vec::new(),
+            body: 0,
+            kind: 0,
+            start: Vec::new(),
+        }
+    }
+
+    fn read(&mut self, mut bytes: &[u8], session: &mut Session) {
+        while !bytes.is_empty() {
+            if !self.requests && session.unframed > 0 && self.head.is_empty() && self.body == 0 {
+                session.unframed -= 1;
+                bytes = &bytes[1..];
+                continue;
+            }
+            if self.body == 0 {
+                let head = if self.untyped { 4 } else { 5 };
+                let take = (head - self.head.len()).min(bytes.len());
+                self.head.extend_from_slice(&bytes[..take]);
+                bytes = &bytes[take..];
+                if self.head.len() < head {
+                    return;
+                }
+                let (kind, length) = if self.untyped {
+                    (0, &self.head[..4])
+                } else {
+                    (self.head[0], &self.head[1..5])
+                };
+                let length = u32::from_be_bytes(length.try_into().unwrap()) as usize;
+                self.kind = kind;
+                self.body = length.saturating_sub(4);
+                self.head.clear();
+                self.start.clear();
+                if self.body == 0 {
+                    self.finish(session);
+                }
+                continue;
+            }
+            let take = self.body.min(bytes.len());
+            let keep = take.min(4usize.saturating_sub(self.start.len()));
+            self.start.extend_from_slice(&bytes[..keep]);
+            bytes = &bytes[take..];
+            self.body -= take;
+            if self.body == 0 {
+                self.finish(session);
+            }
+        }
+    }
+
+    /// A whole message has passed: what it owes, or what it answers.
+    fn finish(&mut self, session: &mut Session) {
+        if self.requests {
+            if self.untyped {
+                match self.start.as_slice() {
+                    // SSLRequest and GSSENCRequest: one unframed byte answers, then the startup.
+                    [0x04, 0xd2, 0x16, 0x2f] | [0x04, 0xd2, 0x16, 0x30] => session.unframed += 1,
+                    // CancelRequest: no answer at all.
+                    [0x04, 0xd2, 0x16, 0x2e] => {}
+                    _ => {
+                        self.untyped = false;
+                        session.owed += 1;
+                    }
+                }
+            } else if matches!(self.kind, b'S' | b'Q') {
+                session.owed += 1;
+            }
+        } else if self.kind == b'Z' {
+            session.owed = session.owed.saturating_sub(1);
+            session.status = self.start.first().copied().unwrap_or(0);
         }
     }
 }
