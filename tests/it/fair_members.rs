@@ -225,6 +225,10 @@ async fn silent_post(addr: &str, user: &str, query: &str) -> TcpStream {
 /// is answered 503 with one SERVICE_UNAVAILABLE error and no data; a small one still answers;
 /// once that client goes, the large one answers again. Eight large ones at once from clients
 /// that read: each answers 200 or 503, never anything else, and at least one answers.
+///
+/// One of the suite's slowest (about 10-20 s on 2 cores, debug build), on purpose: the held
+/// answer must outgrow the kernel's socket buffers (a few MB) to stay held, so it cannot be
+/// much smaller, and the budget must be one response's bound for two to contend.
 async fn the_server_wide_budget_refuses_while_responses_hold_it(backend: Backend) {
     // The bound under test is bytes, not time: eight 8,000-task reads at once on a 2-core
     // machine running the rest of the suite (a debug build) can pass the default 5 s statement
@@ -334,6 +338,11 @@ async fn the_server_wide_budget_refuses_while_responses_hold_it(backend: Backend
 /// (fast path) and the list's members answer; every task with its list (~2.9 KB each while
 /// resolved) and that three times pass the bound; alone and eight at once, resident memory grows
 /// by a bounded amount and comes back near idle.
+///
+/// The suite's slowest test (30-70 s on 2 cores, debug build, most of it building and sending
+/// the answers), kept at this size on purpose: it is issue 40's own case (10,000 tasks × 50
+/// members, where the server once grew to 713 MB alone and 2.68 GB eight at once), and memory
+/// growth is only told apart from the allocator's noise (tens of MB) at this scale.
 async fn ten_thousand_tasks_times_fifty_members_hold_bounded_memory(backend: Backend) {
     // Memory is the bound under test, not time: under the whole suite on 2 cores (a debug
     // build) eight 10,000-task answers at once can pass the default 30 s request and 5 s
