@@ -25,7 +25,7 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
             ext.set("retryAfter", IdempotencyError::RETRY_AFTER_SECS);
         }
         if let AppError::VersionConflict(task) = &error {
-            ext.set("task", super::types::task_value(task));
+            ext.set("task", super::task_items::task_value(task));
         }
         if let AppError::ListVersionConflict(list) = &error {
             ext.set("list", super::types::list_value(list));

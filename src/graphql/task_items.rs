@@ -11,8 +11,8 @@
 //! The values are the conversions the derived resolvers use (`InputType::to_value` of each
 //! field's own type: an `ID` is a string, an enum its GraphQL name, a `DateTime` its scalar).
 //! Items sent down the library's path are charged what it holds for each (`budget`).
-//! A field added to `Task` and not named in [`Stored::named`] only sends its selections down
-//! the library's path.
+//! The stored fields are the field table's (`tasks::task::fields`), so a field cannot be
+//! added to `Task` and forgotten here.
 
 use std::borrow::Cow;
 
@@ -25,6 +25,7 @@ use async_graphql::{ContextSelectionSet, InputType, Name, OutputType, Positioned
 use super::budget::charge_objects;
 use super::types::Task;
 use crate::tasks;
+use crate::tasks::task::fields::task_fields;
 
 /// The tasks of a list field: a `[Task!]!` in the schema, like `Vec<Task>`.
 pub struct TaskItems(pub Vec<Task>);
@@ -73,82 +74,51 @@ impl OutputType for TaskItems {
     }
 }
 
-/// A task's fields that are stored values, by their GraphQL names.
+/// A field of a task's selection that is a stored value: `__typename`, or the field of the
+/// task's field table (`tasks::task::fields`) at this index of [`STORED`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stored {
     Typename,
-    Id,
-    Title,
-    Description,
-    Completed,
-    CreatedAt,
-    UpdatedAt,
-    Priority,
-    Category,
-    DueDate,
-    CompletedAt,
-    Version,
-    ListId,
-    ParentId,
-    Position,
-    Tags,
-    Recurrence,
-    TimeZone,
-    CreatedBy,
-    AssigneeId,
+    Field(usize),
 }
+
+macro_rules! stored_values {
+    ($($column:ident $name:literal,)*) => {
+        /// Every stored field the GraphQL `Task` shows, by its name, with its value as its
+        /// derived resolver gives it: the field table's (a field declared there and missing
+        /// from `Task` does not compile; one in `Task` and not there fails
+        /// `tests/it/task_fields.rs`).
+        const STORED: &[(&str, fn(&Task) -> Value)] = &[$(($name, |task: &Task| v(&task.$column))),*];
+    };
+}
+
+task_fields!(graphql => stored_values);
 
 impl Stored {
     fn named(name: &str) -> Option<Stored> {
-        Some(match name {
-            "__typename" => Stored::Typename,
-            "id" => Stored::Id,
-            "title" => Stored::Title,
-            "description" => Stored::Description,
-            "completed" => Stored::Completed,
-            "createdAt" => Stored::CreatedAt,
-            "updatedAt" => Stored::UpdatedAt,
-            "priority" => Stored::Priority,
-            "category" => Stored::Category,
-            "dueDate" => Stored::DueDate,
-            "completedAt" => Stored::CompletedAt,
-            "version" => Stored::Version,
-            "listId" => Stored::ListId,
-            "parentId" => Stored::ParentId,
-            "position" => Stored::Position,
-            "tags" => Stored::Tags,
-            "recurrence" => Stored::Recurrence,
-            "timeZone" => Stored::TimeZone,
-            "createdBy" => Stored::CreatedBy,
-            "assigneeId" => Stored::AssigneeId,
-            _ => return None,
-        })
+        if name == "__typename" {
+            return Some(Stored::Typename);
+        }
+        STORED
+            .iter()
+            .position(|(n, _)| *n == name)
+            .map(Stored::Field)
     }
 
     fn of(self, task: &Task) -> Value {
         match self {
             Stored::Typename => Value::String("Task".to_owned()),
-            Stored::Id => v(&task.id),
-            Stored::Title => v(&task.title),
-            Stored::Description => v(&task.description),
-            Stored::Completed => v(&task.completed),
-            Stored::CreatedAt => v(&task.created_at),
-            Stored::UpdatedAt => v(&task.updated_at),
-            Stored::Priority => v(&task.priority),
-            Stored::Category => v(&task.category),
-            Stored::DueDate => v(&task.due_date),
-            Stored::CompletedAt => v(&task.completed_at),
-            Stored::Version => v(&task.version),
-            Stored::ListId => v(&task.list_id),
-            Stored::ParentId => v(&task.parent_id),
-            Stored::Position => v(&task.position),
-            Stored::Tags => v(&task.tags),
-            Stored::Recurrence => v(&task.recurrence),
-            Stored::TimeZone => v(&task.time_zone),
-            Stored::CreatedBy => v(&task.created_by),
-            Stored::AssigneeId => v(&task.assignee_id),
+            Stored::Field(index) => STORED.get(index).map_or(Value::Null, |(_, of)| of(task)),
         }
     }
+}
+
+/// A task as a response would show it with every stored field selected: what a
+/// VERSION_CONFLICT error carries in `extensions.task`.
+pub(super) fn task_value(task: &tasks::Task) -> Value {
+    let task = Task::from(task.clone());
+    let fields = STORED.iter().map(|(name, of)| (Name::new(name), of(&task)));
+    Value::Object(fields.collect())
 }
 
 /// A stored value as its type's derived resolver gives it.

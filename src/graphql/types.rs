@@ -125,58 +125,6 @@ fn graphql_int(version: i64) -> i32 {
     i32::try_from(version).unwrap_or(i32::MAX)
 }
 
-/// A task as a response would show it with every field selected: what a VERSION_CONFLICT
-/// error carries in `extensions.task`.
-pub(super) fn task_value(task: &tasks::Task) -> Value {
-    use async_graphql::{InputType, Name};
-    let time = |at: Option<ChronoDateTime<Utc>>| {
-        at.map_or(Value::Null, |at| ScalarType::to_value(&DateTime(at)))
-    };
-    let id = |id: Option<i64>| id.map_or(Value::Null, |id| Value::String(id.to_string()));
-    let fields = [
-        ("id", Value::String(task.id.to_string())),
-        ("title", Value::String(task.title.clone())),
-        (
-            "description",
-            task.description.clone().map_or(Value::Null, Value::String),
-        ),
-        ("completed", Value::Boolean(task.completed)),
-        ("createdAt", time(Some(task.created_at))),
-        ("updatedAt", time(Some(task.updated_at))),
-        ("priority", Priority::from(task.priority).to_value()),
-        ("category", Category::from(task.category).to_value()),
-        ("dueDate", time(task.due_date)),
-        ("completedAt", time(task.completed_at)),
-        ("version", Value::from(graphql_int(task.version))),
-        ("listId", id(task.list_id)),
-        ("parentId", id(task.parent_id)),
-        ("position", Value::String(task.position.clone())),
-        (
-            "tags",
-            Value::List(task.tags.iter().cloned().map(Value::String).collect()),
-        ),
-        (
-            "recurrence",
-            task.recurrence.clone().map_or(Value::Null, Value::String),
-        ),
-        ("timeZone", Value::String(task.time_zone.clone())),
-        (
-            "createdBy",
-            task.created_by.clone().map_or(Value::Null, Value::String),
-        ),
-        (
-            "assigneeId",
-            task.assignee_id.clone().map_or(Value::Null, Value::String),
-        ),
-    ];
-    Value::Object(
-        fields
-            .into_iter()
-            .map(|(name, value)| (Name::new(name), value))
-            .collect(),
-    )
-}
-
 /// The signed-in user.
 #[derive(SimpleObject)]
 pub struct Viewer {

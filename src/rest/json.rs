@@ -301,6 +301,7 @@ pub(super) fn json_list(headers: HeaderMap, tasks: &[Task]) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tasks::task::fields::TASK_FIELDS;
 
     fn task(title: &str, description: Option<&str>, every_field: bool) -> Task {
         let at = |micros: i64| DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
@@ -365,28 +366,12 @@ mod tests {
         for task in &tasks {
             let text = serde_json::to_string(&TaskJson::from(task.clone())).expect("encodes");
             let at = |key: &str| text.find(&format!("\"{key}\":")).expect(key);
-            let order = [
-                "id",
-                "user_id",
-                "title",
-                "description",
-                "completed",
-                "created_at",
-                "updated_at",
-                "priority",
-                "category",
-                "due_date",
-                "completed_at",
-                "version",
-                "list_id",
-                "parent_id",
-                "position",
-                "tags",
-                "recurrence",
-                "time_zone",
-                "created_by",
-                "assignee_id",
-            ];
+            // The field table's order (`tasks::task::fields`).
+            let order: Vec<&str> = TASK_FIELDS
+                .iter()
+                .filter(|f| f.rest)
+                .map(|f| f.column)
+                .collect();
             assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
             let expected = serde_json::json!({
                 "id": task.id,

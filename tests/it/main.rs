@@ -67,6 +67,7 @@ mod shutdown;
 mod subscriptions;
 mod subtasks;
 mod tags;
+mod task_fields;
 mod task_model;
 mod tasks;
 mod tls;

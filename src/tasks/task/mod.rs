@@ -4,6 +4,7 @@
 //! without an import cycle.
 
 pub(in crate::tasks) mod conditional;
+pub mod fields;
 pub(in crate::tasks) mod folded;
 pub(in crate::tasks) mod keys;
 pub mod model;
@@ -22,7 +23,8 @@ pub(in crate::tasks) mod write;
 use chrono::{DateTime, Utc};
 
 /// A task as the APIs show it. Serializable because task events carry it between instances.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Its fields are `fields::TASK_FIELDS`' shown ones, in order (a test says so).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Task {
     /// Generated id, unique across users.
     pub id: i64,

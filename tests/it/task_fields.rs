@@ -1,0 +1,76 @@
+//! The task's field table (`todo_api::tasks::task::fields`, issue 42) against what each API
+//! shows, on both backends: the GraphQL `Task`'s stored fields, read from the schema itself
+//! (introspection), and the REST JSON of a created task, each exactly the table's, in its
+//! order. A field added to one API and not to the table (or the other way round) fails here;
+//! the row's columns and the domain task are checked by the table's unit tests.
+
+use serde_json::{Value, json};
+use todo_api::tasks::task::fields::TASK_FIELDS;
+
+use crate::common::{TestApp, UserClient};
+
+backend_tests!(
+    graphql_task_shows_the_table_s_fields,
+    rest_json_shows_the_table_s_fields
+);
+
+/// The GraphQL `Task`'s fields that are stored values (no argument, a scalar, an enum or a
+/// list of them), in the schema's order, by introspection: every field a task list's fast
+/// path (`graphql::task_items`) must build without a resolver.
+pub async fn stored_task_fields(user: &UserClient<'_>) -> Vec<String> {
+    let query = "{ __type(name: \"Task\") { fields { name args { name } \
+                 type { kind ofType { kind ofType { kind ofType { kind } } } } } } }";
+    let data = user.graphql_data(query, json!({})).await;
+    let fields = data["__type"]["fields"].as_array().expect("Task's fields");
+    let leaf = |mut t: &Value| {
+        while t["kind"] == "NON_NULL" || t["kind"] == "LIST" {
+            t = &t["ofType"];
+        }
+        t["kind"].as_str().unwrap_or_default().to_owned()
+    };
+    fields
+        .iter()
+        .filter(|f| f["args"].as_array().is_none_or(Vec::is_empty))
+        .filter(|f| matches!(leaf(&f["type"]).as_str(), "SCALAR" | "ENUM"))
+        .map(|f| f["name"].as_str().expect("a name").to_owned())
+        .collect()
+}
+
+async fn graphql_task_shows_the_table_s_fields(app: TestApp) {
+    let stored = stored_task_fields(&app.user("alice")).await;
+    let table: Vec<&str> = TASK_FIELDS.iter().filter_map(|f| f.graphql).collect();
+    assert_eq!(
+        stored, table,
+        "the GraphQL Task's stored fields are the table's"
+    );
+}
+
+/// The keys of the JSON object `text`, in the order sent (its values hold no object).
+fn keys_in_order(text: &str) -> Vec<String> {
+    let object: Value = serde_json::from_str(text).expect("JSON");
+    let mut keys: Vec<(usize, String)> = object
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(|k| (text.find(&format!("\"{k}\":")).expect("sent"), k.clone()))
+        .collect();
+    keys.sort();
+    keys.into_iter().map(|(_, k)| k).collect()
+}
+
+async fn rest_json_shows_the_table_s_fields(app: TestApp) {
+    let alice = app.user("alice");
+    let created = alice
+        .post(&alice.tasks_path(""), json!({"title": "one"}))
+        .await;
+    let table: Vec<&str> = TASK_FIELDS
+        .iter()
+        .filter(|f| f.rest)
+        .map(|f| f.column)
+        .collect();
+    assert_eq!(keys_in_order(&created.text), table, "{}", created.text);
+    // A list is encoded by the same encoder: its one task, as sent.
+    let listed = alice.get(&alice.tasks_path("")).await.text;
+    let one = listed.strip_prefix('[').and_then(|l| l.strip_suffix(']'));
+    assert_eq!(keys_in_order(one.expect("a list")), table, "{listed}");
+}
