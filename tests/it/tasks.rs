@@ -634,8 +634,10 @@ where
     }
 }
 
+/// Each sort order is walked by a user of its own, all at once (one after another they took
+/// 5 to 8 s): each walk still races its own user's changes.
 async fn rest_pages_stay_exact_while_tasks_come_and_go(app: TestApp) {
-    for (n, sort_args) in [
+    let orders = [
         "sort=created",
         "sort=title&order=asc",
         "sort_by=priority",
@@ -643,22 +645,24 @@ async fn rest_pages_stay_exact_while_tasks_come_and_go(app: TestApp) {
         "sort=due&order=desc",
         "sort_by=status",
         "sort=updated&order=asc",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let user = app.user(&format!("walker{n}"));
-        let user = &user;
-        walk_while_changing(user, sort_args, |after: Option<String>| async move {
-            let path = match after {
-                Some(next) => next,
-                None => user.tasks_path(&format!("?limit=4&{sort_args}")),
-            };
-            let response = user.get(&path).await;
-            (ids(&response.good(StatusCode::OK)), next_link(&response))
-        })
-        .await;
-    }
+    ];
+    let walks = orders.into_iter().enumerate().map(|(n, sort_args)| {
+        let app = &app;
+        async move {
+            let user = app.user(&format!("walker{n}"));
+            let user = &user;
+            walk_while_changing(user, sort_args, |after: Option<String>| async move {
+                let path = match after {
+                    Some(next) => next,
+                    None => user.tasks_path(&format!("?limit=4&{sort_args}")),
+                };
+                let response = user.get(&path).await;
+                (ids(&response.good(StatusCode::OK)), next_link(&response))
+            })
+            .await;
+        }
+    });
+    futures::future::join_all(walks).await;
 }
 
 async fn stats_on_both_apis(app: TestApp) {
@@ -948,33 +952,36 @@ async fn graphql_connection_walk_and_errors(app: TestApp) {
     assert_eq!(body["errors"][0]["extensions"]["field"], "after", "{body}");
 }
 
+/// As `rest_pages_stay_exact_while_tasks_come_and_go`, all sort orders at once.
 async fn graphql_connection_stays_exact_while_tasks_come_and_go(app: TestApp) {
-    for (n, args) in [
+    let orders = [
         "sort: CREATED_AT",
         "sort: TITLE, order: ASC",
         "sort: PRIORITY",
         "sort: DUE_DATE, order: ASC",
         "sort: DUE_DATE, order: DESC",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let user = app.user(&format!("gwalker{n}"));
-        let user = &user;
-        walk_while_changing(user, args, |after: Option<String>| async move {
-            let page = connection_page(user, &format!("first: 4, {args}"), after).await;
-            let ids = page["nodes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["id"].as_str().unwrap().parse().unwrap())
-                .collect();
-            let next = (page["pageInfo"]["hasNextPage"] == true)
-                .then(|| page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
-            (ids, next)
-        })
-        .await;
-    }
+    ];
+    let walks = orders.into_iter().enumerate().map(|(n, args)| {
+        let app = &app;
+        async move {
+            let user = app.user(&format!("gwalker{n}"));
+            let user = &user;
+            walk_while_changing(user, args, |after: Option<String>| async move {
+                let page = connection_page(user, &format!("first: 4, {args}"), after).await;
+                let ids = page["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["id"].as_str().unwrap().parse().unwrap())
+                    .collect();
+                let next = (page["pageInfo"]["hasNextPage"] == true)
+                    .then(|| page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
+                (ids, next)
+            })
+            .await;
+        }
+    });
+    futures::future::join_all(walks).await;
 }
 
 async fn graphql_clear_completed(app: TestApp) {
