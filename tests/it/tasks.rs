@@ -634,6 +634,15 @@ where
     }
 }
 
+/// Runs `walk` for each of `orders` (with its index), all at once.
+async fn all_at_once<'a, Fut: Future<Output = ()>>(
+    orders: &[&'a str],
+    walk: impl Fn(usize, &'a str) -> Fut,
+) {
+    let walks = orders.iter().enumerate().map(|(n, order)| walk(n, order));
+    futures::future::join_all(walks).await;
+}
+
 /// Each sort order is walked by a user of its own, all at once (one after another they took
 /// 5 to 8 s): each walk still races its own user's changes.
 async fn rest_pages_stay_exact_while_tasks_come_and_go(app: TestApp) {
@@ -646,23 +655,20 @@ async fn rest_pages_stay_exact_while_tasks_come_and_go(app: TestApp) {
         "sort_by=status",
         "sort=updated&order=asc",
     ];
-    let walks = orders.into_iter().enumerate().map(|(n, sort_args)| {
-        let app = &app;
-        async move {
-            let user = app.user(&format!("walker{n}"));
-            let user = &user;
-            walk_while_changing(user, sort_args, |after: Option<String>| async move {
-                let path = match after {
-                    Some(next) => next,
-                    None => user.tasks_path(&format!("?limit=4&{sort_args}")),
-                };
-                let response = user.get(&path).await;
-                (ids(&response.good(StatusCode::OK)), next_link(&response))
-            })
-            .await;
-        }
-    });
-    futures::future::join_all(walks).await;
+    let app = &app;
+    all_at_once(&orders, |n, sort_args| async move {
+        let user = &app.user(&format!("walker{n}"));
+        walk_while_changing(user, sort_args, |after: Option<String>| async move {
+            let path = match after {
+                Some(next) => next,
+                None => user.tasks_path(&format!("?limit=4&{sort_args}")),
+            };
+            let response = user.get(&path).await;
+            (ids(&response.good(StatusCode::OK)), next_link(&response))
+        })
+        .await;
+    })
+    .await;
 }
 
 async fn stats_on_both_apis(app: TestApp) {
@@ -961,27 +967,24 @@ async fn graphql_connection_stays_exact_while_tasks_come_and_go(app: TestApp) {
         "sort: DUE_DATE, order: ASC",
         "sort: DUE_DATE, order: DESC",
     ];
-    let walks = orders.into_iter().enumerate().map(|(n, args)| {
-        let app = &app;
-        async move {
-            let user = app.user(&format!("gwalker{n}"));
-            let user = &user;
-            walk_while_changing(user, args, |after: Option<String>| async move {
-                let page = connection_page(user, &format!("first: 4, {args}"), after).await;
-                let ids = page["nodes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|t| t["id"].as_str().unwrap().parse().unwrap())
-                    .collect();
-                let next = (page["pageInfo"]["hasNextPage"] == true)
-                    .then(|| page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
-                (ids, next)
-            })
-            .await;
-        }
-    });
-    futures::future::join_all(walks).await;
+    let app = &app;
+    all_at_once(&orders, |n, args| async move {
+        let user = &app.user(&format!("gwalker{n}"));
+        walk_while_changing(user, args, |after: Option<String>| async move {
+            let page = connection_page(user, &format!("first: 4, {args}"), after).await;
+            let ids = page["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().parse().unwrap())
+                .collect();
+            let next = (page["pageInfo"]["hasNextPage"] == true)
+                .then(|| page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
+            (ids, next)
+        })
+        .await;
+    })
+    .await;
 }
 
 async fn graphql_clear_completed(app: TestApp) {
