@@ -490,7 +490,13 @@ async fn failed_refreshes_keep_the_last_good_keys(backend: Backend) {
             _ => fake.publish_jwks(vec![oct.clone()]),
         }
         let failures_from = fake.jwks_fetches();
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        // Until a third fetch (every 100 ms) has come: the refresh loop fetches again only
+        // once it has dealt with the answer before, so two failing answers have been taken
+        // in (this waited a fixed 800 ms).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while fake.jwks_fetches() <= failures_from + 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert!(
             fake.jwks_fetches() > failures_from + 1,
             "{failure}: the refresh kept trying"
