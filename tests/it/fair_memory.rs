@@ -200,7 +200,7 @@ async fn silent_get(addr: std::net::SocketAddr, user: &str, path: &str, extra: &
 }
 
 /// Sets TCP_MAXSEG to 1,000 bytes on `socket` (before it connects: its SYN announces it).
-fn small_segments(socket: &TcpSocket) {
+pub(crate) fn small_segments(socket: &TcpSocket) {
     use std::os::fd::AsRawFd;
     let mss: libc::c_int = 1000;
     // SAFETY: a valid socket descriptor, and a pointer to an int of the length given, read
