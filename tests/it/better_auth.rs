@@ -490,7 +490,13 @@ async fn failed_refreshes_keep_the_last_good_keys(backend: Backend) {
             _ => fake.publish_jwks(vec![oct.clone()]),
         }
         let failures_from = fake.jwks_fetches();
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        // Until a third fetch (every 100 ms) has come: the refresh loop fetches again only
+        // once it has dealt with the answer before, so two failing answers have been taken
+        // in (this waited a fixed 800 ms).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while fake.jwks_fetches() <= failures_from + 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert!(
             fake.jwks_fetches() > failures_from + 1,
             "{failure}: the refresh kept trying"
@@ -561,7 +567,9 @@ async fn a_hanging_jwks_server_cannot_hang_requests(backend: Backend) {
             held.push(socket);
         }
     });
-    let Some(app) = app_for(backend, &url, &[("--jwks-fetch-timeout", "500ms")]).await else {
+    // Every fetch is waited out: the shorter the timeout, the shorter the test (a request
+    // that waited for the black hole itself would still take past the 3 s below).
+    let Some(app) = app_for(backend, &url, &[("--jwks-fetch-timeout", "200ms")]).await else {
         return;
     };
     let token = TestKey::ed25519("k").sign(&better_auth_claims(&url, "alice"));

@@ -24,6 +24,8 @@ use crate::common::binary::Binary;
 use crate::common::live::SseReader;
 use crate::common::{Backend, TestApp, pg, token_for};
 
+/// Tasks of `a_streamed_list_keeps_the_legacy_bytes`.
+const TASKS_STREAMED: usize = 150;
 /// Tasks of the user whose lists and replays are not read.
 const TASKS: usize = 2000;
 /// Non-reading clients of each kind.
@@ -175,10 +177,19 @@ fn established(port: u16) -> usize {
         .count()
 }
 
-/// Sends `GET path` as `user` over a socket with a small receive buffer, and never reads.
+/// Sends `GET path` as `user` over a socket with a small receive buffer and small segments,
+/// and never reads.
+///
+/// The segments: over loopback (64 KiB segments) Linux grows the server's send buffer to its
+/// 4 MiB maximum, so the server wrote most of each 5 MB answer into the kernel (80 MB for the
+/// twenty, seconds of a debug build's work) before a write blocked and SLOW_CLIENT_TIMEOUT
+/// began. An attacker's client announces small segments (TCP_MAXSEG, 1,000 bytes): the send
+/// buffer, grown per segment, stays small and the writes block at once, which leaves the
+/// server's own memory as the only place an answer could pile up.
 async fn silent_get(addr: std::net::SocketAddr, user: &str, path: &str, extra: &str) -> TcpStream {
     let socket = TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    small_segments(&socket);
     let mut stream = socket.connect(addr).await.expect("connects");
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n{extra}\r\n",
@@ -188,15 +199,35 @@ async fn silent_get(addr: std::net::SocketAddr, user: &str, path: &str, extra: &
     stream
 }
 
+/// Sets TCP_MAXSEG to 1,000 bytes on `socket` (before it connects: its SYN announces it).
+pub(crate) fn small_segments(socket: &TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let mss: libc::c_int = 1000;
+    // SAFETY: a valid socket descriptor, and a pointer to an int of the length given, read
+    // during the call only.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_MAXSEG,
+            (&raw const mss).cast(),
+            libc::socklen_t::try_from(size_of::<libc::c_int>()).expect("an int's size"),
+        )
+    };
+    assert_eq!(set, 0, "TCP_MAXSEG: {}", std::io::Error::last_os_error());
+}
+
 /// Twenty clients that do not read (ten full lists, ten `Last-Event-ID: 0` streams) over the
 /// real binary: bounded memory growth, another user served promptly, and every one of them
 /// disconnected after SLOW_CLIENT_TIMEOUT.
 ///
-/// Still the slowest test of its module (15 to 25 s on a loaded machine), on purpose: the
-/// list must stay 5 MB for an unpaged server to overshoot the bound (20 x 5 MB against 64 MB;
-/// measured growth is up to 30 MB, so the bound cannot shrink with it), and the clients are
-/// dropped only once every one of their sockets' buffers is full and then SLOW_CLIENT_TIMEOUT
-/// (4 s, longer than the measurement before it, so they are measured while held) has passed.
+/// Still the slowest test of its module (about 7 s alone), on purpose: the list must stay
+/// 5 MB for an unpaged server to overshoot the bound (20 x 5 MB against 64 MB; measured
+/// growth is up to 30 MB, so the bound cannot shrink with it), and the clients are dropped
+/// only once their sockets' buffers are full (at once: `silent_get`'s small segments; with
+/// loopback's large ones this took 15 to 25 s on a loaded machine) and then
+/// SLOW_CLIENT_TIMEOUT (4 s, longer than the measurement before it, so they are measured
+/// while held) has passed.
 async fn non_reading_clients_hold_bounded_memory_and_are_dropped(backend: Backend) {
     let env = [("RATE_LIMIT", "0"), ("SLOW_CLIENT_TIMEOUT", "4s")];
     let Some((server, database)) = start_binary(backend, &env).await else {
@@ -265,26 +296,30 @@ async fn non_reading_clients_hold_bounded_memory_and_are_dropped(backend: Backen
     drop(database);
 }
 
-/// `count` tasks for the app's `user`, with titles repeating so a title sort has ties.
+/// `count` tasks for the app's `user`, with titles repeating so a title sort has ties; eight
+/// requests at a time (one at a time they took most of a test's 7 s).
 async fn create_plain(app: &TestApp, user: &str, count: usize) {
     let client = app.user(user);
-    for i in 0..count {
-        client
-            .post(
-                &client.tasks_path(""),
-                json!({"title": format!("task {}", i % 7)}),
-            )
-            .await
-            .good(StatusCode::CREATED);
+    let path = client.tasks_path("");
+    for chunk in (0..count).collect::<Vec<_>>().chunks(8) {
+        let sent = chunk
+            .iter()
+            .map(|i| client.post(&path, json!({"title": format!("task {}", i % 7)})));
+        for response in join_all(sent).await {
+            response.good(StatusCode::CREATED);
+        }
     }
 }
 
 /// The full list, streamed over several pages, is the same bytes as the paged answers (which
 /// the legacy encoder still writes in one piece) put together: same array, order and bytes,
 /// each task once; in the default order and in a sort with ties.
+///
+/// 150 tasks: two of the stream's pages of 100 (`STREAM_PAGE_SIZE`), and three pages of 60
+/// whose ends fall elsewhere (250 tasks in pages of 200 showed the same with more writes).
 async fn a_streamed_list_keeps_the_legacy_bytes(backend: Backend) {
     let app = start_app!(backend, "--rate-limit" => "0");
-    create_plain(&app, "alice", 250).await;
+    create_plain(&app, "alice", TASKS_STREAMED).await;
     let alice = app.user("alice");
     for params in [
         "",
@@ -303,7 +338,7 @@ async fn a_streamed_list_keeps_the_legacy_bytes(backend: Backend) {
         let full = full.bytes().await.expect("read");
         // The same list in pages of 200, following `Link`.
         let mut pieces: Vec<Vec<u8>> = Vec::new();
-        let mut next = Some(format!("{}?{params}&limit=200", alice.tasks_path("")));
+        let mut next = Some(format!("{}?{params}&limit=60", alice.tasks_path("")));
         while let Some(path) = next.take() {
             let page = app
                 .client
@@ -319,7 +354,7 @@ async fn a_streamed_list_keeps_the_legacy_bytes(backend: Backend) {
             let bytes = page.bytes().await.expect("read");
             pieces.push(bytes[1..bytes.len() - 1].to_vec());
         }
-        assert_eq!(pieces.len(), 2, "{params}");
+        assert_eq!(pieces.len(), 3, "{params}");
         let expected = [b"[".to_vec(), pieces.join(&b","[..]), b"]".to_vec()].concat();
         assert_eq!(
             String::from_utf8_lossy(&full),
@@ -331,10 +366,10 @@ async fn a_streamed_list_keeps_the_legacy_bytes(backend: Backend) {
             .iter()
             .map(|t| t["id"].as_i64().expect("id"))
             .collect();
-        assert_eq!(ids.len(), 250);
+        assert_eq!(ids.len(), TASKS_STREAMED);
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), 250, "each task once ({params})");
+        assert_eq!(ids.len(), TASKS_STREAMED, "each task once ({params})");
     }
     // Another user's list, meanwhile, is theirs alone.
     let bob = app.user("bob");

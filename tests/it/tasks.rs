@@ -634,8 +634,19 @@ where
     }
 }
 
+/// Runs `walk` for each of `orders` (with its index), all at once.
+async fn all_at_once<'a, Fut: Future<Output = ()>>(
+    orders: &[&'a str],
+    walk: impl Fn(usize, &'a str) -> Fut,
+) {
+    let walks = orders.iter().enumerate().map(|(n, order)| walk(n, order));
+    futures::future::join_all(walks).await;
+}
+
+/// Each sort order is walked by a user of its own, all at once (one after another they took
+/// 5 to 8 s): each walk still races its own user's changes.
 async fn rest_pages_stay_exact_while_tasks_come_and_go(app: TestApp) {
-    for (n, sort_args) in [
+    let orders = [
         "sort=created",
         "sort=title&order=asc",
         "sort_by=priority",
@@ -643,12 +654,10 @@ async fn rest_pages_stay_exact_while_tasks_come_and_go(app: TestApp) {
         "sort=due&order=desc",
         "sort_by=status",
         "sort=updated&order=asc",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let user = app.user(&format!("walker{n}"));
-        let user = &user;
+    ];
+    let app = &app;
+    all_at_once(&orders, |n, sort_args| async move {
+        let user = &app.user(&format!("walker{n}"));
         walk_while_changing(user, sort_args, |after: Option<String>| async move {
             let path = match after {
                 Some(next) => next,
@@ -658,7 +667,8 @@ async fn rest_pages_stay_exact_while_tasks_come_and_go(app: TestApp) {
             (ids(&response.good(StatusCode::OK)), next_link(&response))
         })
         .await;
-    }
+    })
+    .await;
 }
 
 async fn stats_on_both_apis(app: TestApp) {
@@ -948,19 +958,18 @@ async fn graphql_connection_walk_and_errors(app: TestApp) {
     assert_eq!(body["errors"][0]["extensions"]["field"], "after", "{body}");
 }
 
+/// As `rest_pages_stay_exact_while_tasks_come_and_go`, all sort orders at once.
 async fn graphql_connection_stays_exact_while_tasks_come_and_go(app: TestApp) {
-    for (n, args) in [
+    let orders = [
         "sort: CREATED_AT",
         "sort: TITLE, order: ASC",
         "sort: PRIORITY",
         "sort: DUE_DATE, order: ASC",
         "sort: DUE_DATE, order: DESC",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let user = app.user(&format!("gwalker{n}"));
-        let user = &user;
+    ];
+    let app = &app;
+    all_at_once(&orders, |n, args| async move {
+        let user = &app.user(&format!("gwalker{n}"));
         walk_while_changing(user, args, |after: Option<String>| async move {
             let page = connection_page(user, &format!("first: 4, {args}"), after).await;
             let ids = page["nodes"]
@@ -974,7 +983,8 @@ async fn graphql_connection_stays_exact_while_tasks_come_and_go(app: TestApp) {
             (ids, next)
         })
         .await;
-    }
+    })
+    .await;
 }
 
 async fn graphql_clear_completed(app: TestApp) {
