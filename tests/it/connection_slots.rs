@@ -162,8 +162,13 @@ async fn open_count(streams: &mut [TcpStream]) -> usize {
 /// Another client's `/healthz` on a fresh connection: answered 200 within `PROMPT`, or the
 /// time it took is reported.
 async fn healthz(app: &TestApp) -> Result<Duration, String> {
+    healthz_within(app, PROMPT).await
+}
+
+/// [`healthz`], answered within `within`.
+async fn healthz_within(app: &TestApp, within: Duration) -> Result<Duration, String> {
     let started = Instant::now();
-    let answer = tokio::time::timeout(PROMPT, async {
+    let answer = tokio::time::timeout(within, async {
         let mut stream = connect(app, "127.0.0.9").await;
         ask(
             &mut stream,
@@ -175,25 +180,28 @@ async fn healthz(app: &TestApp) -> Result<Duration, String> {
     match answer {
         Ok(Some(head)) if head.status == 200 => Ok(started.elapsed()),
         Ok(other) => Err(format!("answered {:?}", other.map(|h| h.status))),
-        Err(_) => Err(format!("no answer within {PROMPT:?}")),
+        Err(_) => Err(format!("no answer within {within:?}")),
     }
 }
 
 /// Probes `/healthz` every 100 ms while `attack` runs, from its first moment on, and for
-/// `after` once it has ended (what it holds, held); panics on any probe slower than `PROMPT`.
-/// Returns what the attack returned. (A fixed window of 3 to 5 s mostly probed the held
-/// state after attacks that end within a second or two.)
+/// `after` once it has ended (what it holds, held); panics on any probe slower than `PROMPT`
+/// counted from the attack's first second on ([`FIRST_SECOND`]). Returns what the attack
+/// returned. (A fixed window of 3 to 5 s mostly probed the held state after attacks that end
+/// within a second or two.)
 async fn healthz_stays_prompt<T: Send + 'static>(
     app: &TestApp,
     attack: impl Future<Output = T> + Send + 'static,
     after: Duration,
 ) -> T {
+    let first_second = Instant::now() + FIRST_SECOND;
     let attack = tokio::spawn(attack);
     let mut until = None;
     let mut slowest = Duration::ZERO;
     let mut probes = 0;
     while until.is_none_or(|until| Instant::now() < until) {
-        match healthz(app).await {
+        let within = PROMPT + first_second.saturating_duration_since(Instant::now());
+        match healthz_within(app, within).await {
             Ok(took) => slowest = slowest.max(took),
             Err(why) => panic!("probe {probes}: /healthz {why}"),
         }
@@ -206,6 +214,12 @@ async fn healthz_stays_prompt<T: Send + 'static>(
     eprintln!("{probes} /healthz probes during the attack and after, the slowest {slowest:?}");
     attack.await.unwrap()
 }
+
+/// The attack's first moment, when the test's own 176 connections, the server and the probe
+/// share the test process's two runtime threads (on a loaded machine, a probe sent then was
+/// seen to take over a second in 2 of 10 runs, before and after the attack's change alike):
+/// a probe is held to `PROMPT` counted from the end of it.
+const FIRST_SECOND: Duration = Duration::from_secs(1);
 
 /// How long `/healthz` is probed after an attack has ended.
 const AFTER: Duration = Duration::from_secs(1);
