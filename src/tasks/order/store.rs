@@ -14,6 +14,7 @@ use diesel_async::RunQueryDsl;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
+use crate::tasks::order::group_end::in_group;
 use crate::tasks::sync::journal::Written;
 use crate::tasks::task::model::TaskRow;
 use crate::tasks::visibility::writable_by;
@@ -28,20 +29,12 @@ pub(in crate::tasks) async fn group(
 ) -> QueryResult<Vec<(i64, String)>> {
     db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        let mut q = tasks
+        let q = tasks
             .filter(writable_by(viewer))
             .select((id, position))
             .order_by((position.asc(), id.asc()))
             .into_boxed();
-        q = match list {
-            Some(wanted) => q.filter(list_id.eq(wanted)),
-            None => q.filter(list_id.is_null()),
-        };
-        q = match parent {
-            Some(wanted) => q.filter(parent_id.eq(wanted)),
-            None => q.filter(parent_id.is_null()),
-        };
-        q.load(c).await
+        in_group!(q, list, parent).load(c).await
     })
 }
 
