@@ -16,7 +16,7 @@ use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::order::group_end::in_group;
 use crate::tasks::sync::journal::Written;
-use crate::tasks::task::model::TaskRow;
+use crate::tasks::task::write::returning_row;
 use crate::tasks::visibility::writable_by;
 
 /// The viewer's tasks in `list` under `parent` (`None`: the inbox / the top level), as
@@ -150,12 +150,11 @@ pub(in crate::tasks) async fn place(
 ) -> QueryResult<Option<Written>> {
     let updated = db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
-            .set((placement, version.eq(version + 1)))
-            .returning(TaskRow::as_returning())
-            .get_result(c)
-            .await
-            .optional()
+        returning_row!(
+            diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
+                .set((placement, version.eq(version + 1))),
+            c
+        )
     })?;
     // SQLite's RETURNING shows the row before its triggers: one that cleared the assignee
     // of a task moved where they are no member is read back (PostgreSQL's BEFORE trigger

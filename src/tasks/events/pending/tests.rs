@@ -79,17 +79,16 @@ async fn finish_one(pending: &mut Pending) {
 }
 
 /// Two users listening ("noisy" and "quiet") and the queues in front of them, over a pool of
-/// one connection waited for 300 ms at most.
-struct Listening {
-    _dir: tempfile::TempDir,
-    _router: EventRouter,
-    db: Db,
-    noisy: EventStream,
-    quiet: EventStream,
-    pending: Pending,
-}
-
-async fn listening() -> Listening {
+/// one connection waited for 300 ms at most: (the database's folder, the router, the database,
+/// noisy's stream, quiet's stream, the queues).
+async fn listening() -> (
+    tempfile::TempDir,
+    EventRouter,
+    Db,
+    EventStream,
+    EventStream,
+    Pending,
+) {
     let dir = tempfile::tempdir().unwrap();
     let timeout = Duration::from_millis(300);
     let db = one_connection(&dir, timeout).await;
@@ -97,26 +96,12 @@ async fn listening() -> Listening {
     let noisy = router.subscribe("noisy", None).unwrap();
     let quiet = router.subscribe("quiet", None).unwrap();
     let pending = Pending::new(router.clone(), UnitOfWork::new(db.clone()), timeout);
-    Listening {
-        _dir: dir,
-        _router: router,
-        db,
-        noisy,
-        quiet,
-        pending,
-    }
+    (dir, router, db, noisy, quiet, pending)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
-    let Listening {
-        _dir,
-        _router,
-        db,
-        mut noisy,
-        mut quiet,
-        mut pending,
-    } = listening().await;
+    let (_dir, _router, db, mut noisy, mut quiet, mut pending) = listening().await;
 
     // The fetch pool's only connection is busy: noisy's fetch waits for it.
     let mut held = db.conn().await.unwrap();
@@ -178,14 +163,7 @@ async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backlog_past_the_buffer_becomes_one_resync_for_its_user() {
-    let Listening {
-        _dir,
-        _router,
-        db,
-        mut noisy,
-        mut quiet,
-        mut pending,
-    } = listening().await;
+    let (_dir, _router, db, mut noisy, mut quiet, mut pending) = listening().await;
     let held = db.conn().await.unwrap();
 
     pending.fetch(reference("noisy", 0, 1));
