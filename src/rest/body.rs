@@ -185,8 +185,7 @@ impl TaskCreate {
         };
         let description = optional_string(&body, "description", true, &mut errors).flatten();
         // `null` is the default here, as the FastAPI / SQLModel reference takes it.
-        let priority = body_priority(&body, true, &mut errors);
-        let category = body_category(&body, true, &mut errors);
+        let (priority, category) = body_priority_category(&body, true, &mut errors);
         let due_date = body_due_date(&body, &mut errors).flatten();
         let recurrence = optional_string(&body, "recurrence", true, &mut errors).flatten();
         let time_zone = optional_string(&body, "time_zone", true, &mut errors).flatten();
@@ -299,8 +298,7 @@ impl TaskUpdate {
                 None
             }
         };
-        let priority = body_priority(&body, false, &mut errors);
-        let category = body_category(&body, false, &mut errors);
+        let (priority, category) = body_priority_category(&body, false, &mut errors);
         let due_date = body_due_date(&body, &mut errors);
         let recurrence = optional_string(&body, "recurrence", true, &mut errors);
         let time_zone = optional_string(&body, "time_zone", false, &mut errors).flatten();
@@ -366,34 +364,29 @@ fn body_enum<T>(
     parsed
 }
 
-fn body_priority(
+/// `priority` and `category`, as [`body_enum`]s.
+fn body_priority_category(
     body: &Map<String, Value>,
     nullable: bool,
     errors: &mut Vec<FieldError>,
-) -> Option<Priority> {
-    let names = priority_names();
-    body_enum(
+) -> (Option<Priority>, Option<Category>) {
+    let priorities = priority_names();
+    let priority = body_enum(
         body,
         ("priority", nullable),
         Priority::parse,
-        &names,
+        &priorities,
         errors,
-    )
-}
-
-fn body_category(
-    body: &Map<String, Value>,
-    nullable: bool,
-    errors: &mut Vec<FieldError>,
-) -> Option<Category> {
-    let names = category_names();
-    body_enum(
+    );
+    let categories = category_names();
+    let category = body_enum(
         body,
         ("category", nullable),
         Category::parse,
-        &names,
+        &categories,
         errors,
-    )
+    );
+    (priority, category)
 }
 
 /// `due_date`: absent is `None`, `null` is `Some(None)` (no due date), else RFC 3339.

@@ -239,24 +239,39 @@ impl PgConn {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `built` by its kept statement when it has one (`named`); else, or when that
+    /// proved an undeclared pooler within a read scope, unnamed (`unnamed`).
+    async fn run_built<T, N, U>(
+        &self,
+        built: &Built,
+        named: impl FnOnce(Statement) -> N,
+        unnamed: impl FnOnce() -> U,
+    ) -> QueryResult<T>
+    where
+        N: Future<Output = Result<T, tokio_postgres::Error>>,
+        U: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        if let Some(statement) = self.statement(built).await?
+            && let Some(answer) = self.unless_pooler(self.scoped_raw(named(statement)).await)?
+        {
+            return Ok(answer);
+        }
+        self.scoped(unnamed()).await
+    }
+
     fn load_built(&self, built: QueryResult<Built>) -> BoxFuture<'_, QueryResult<Rows>> {
         async move {
-            let built = built?;
+            let built = &built?;
             let client = &self.session.client;
-            let named = match self.statement(&built).await? {
-                Some(statement) => self.unless_pooler(
-                    self.scoped_raw(client.query_raw(&statement, built.params.iter()))
-                        .await,
-                )?,
-                None => None,
-            };
-            let rows = match named {
-                Some(rows) => rows,
-                None => {
-                    self.scoped(client.query_typed_raw(&built.sql, built.typed()))
-                        .await?
-                }
-            };
+            let rows = self
+                .run_built(
+                    built,
+                    |statement| async move {
+                        client.query_raw(&statement, built.params.iter()).await
+                    },
+                    || client.query_typed_raw(&built.sql, built.typed()),
+                )
+                .await?;
             Ok(rows.map_err(from_postgres).map_ok(PgRow::new).boxed())
         }
         .boxed()
@@ -264,26 +279,23 @@ impl PgConn {
 
     fn execute_built(&self, built: QueryResult<Built>) -> BoxFuture<'_, QueryResult<usize>> {
         async move {
-            let built = built?;
+            let built = &built?;
             let client = &self.session.client;
-            let named = match self.statement(&built).await? {
-                Some(statement) => self.unless_pooler(
-                    self.scoped_raw(client.execute_raw(&statement, built.params.iter()))
-                        .await,
-                )?,
-                None => None,
-            };
-            let count = match named {
-                Some(count) => count,
-                None => {
-                    let typed: Vec<_> = built
-                        .typed()
-                        .map(|(p, t)| (p as &(dyn tokio_postgres::types::ToSql + Sync), t))
-                        .collect();
-                    self.scoped(client.execute_typed(&built.sql, &typed))
-                        .await?
-                }
-            };
+            let count = self
+                .run_built(
+                    built,
+                    |statement| async move {
+                        client.execute_raw(&statement, built.params.iter()).await
+                    },
+                    || async {
+                        let typed: Vec<_> = built
+                            .typed()
+                            .map(|(p, t)| (p as &(dyn tokio_postgres::types::ToSql + Sync), t))
+                            .collect();
+                        client.execute_typed(&built.sql, &typed).await
+                    },
+                )
+                .await?;
             usize::try_from(count)
                 .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
         }

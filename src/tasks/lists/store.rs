@@ -82,21 +82,29 @@ async fn owned(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<Vec<ListRow>
     })
 }
 
+/// The list `list` if `visible` (a predicate on `task_lists`) selects it. A macro, as each
+/// predicate is its own type (expanded inside `db_run!`).
+macro_rules! one_list {
+    ($conn:expr, $list:expr, $visible:expr) => {
+        db_run!($conn, |c| {
+            l::task_lists
+                .filter(l::id.eq($list))
+                .filter($visible)
+                .select(ListRow::as_select())
+                .first(c)
+                .await
+                .optional()
+        })
+    };
+}
+
 /// One of the lists the viewer may put tasks in (their own, or shared with them to edit).
 pub(in crate::tasks) async fn find(
     conn: &mut DbConn,
     viewer: &AuthUser,
     list: i64,
 ) -> QueryResult<Option<ListRow>> {
-    db_run!(conn, |c| {
-        l::task_lists
-            .filter(l::id.eq(list))
-            .filter(lists_writable_by(viewer))
-            .select(ListRow::as_select())
-            .first(c)
-            .await
-            .optional()
-    })
+    one_list!(conn, list, lists_writable_by(viewer))
 }
 
 /// One of the viewer's own lists (a list write's, or a sharing request's, first look).
@@ -105,15 +113,7 @@ pub(in crate::tasks) async fn find_owned(
     viewer: &AuthUser,
     list: i64,
 ) -> QueryResult<Option<ListRow>> {
-    db_run!(conn, |c| {
-        l::task_lists
-            .filter(l::id.eq(list))
-            .filter(lists_owned_by(viewer))
-            .select(ListRow::as_select())
-            .first(c)
-            .await
-            .optional()
-    })
+    one_list!(conn, list, lists_owned_by(viewer))
 }
 
 /// After [`lock_lists`]: the list the write is about, when it is the viewer's and in the

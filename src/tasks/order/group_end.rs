@@ -12,6 +12,25 @@ use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::visibility::writable_by;
 
+/// Narrows a boxed query on `tasks` to one group of siblings: those in `list` (`None`: the
+/// inbox) under `parent` (`None`: the top level). A macro, as the boxed query's type is each
+/// backend's (expanded inside `db_run!`).
+macro_rules! in_group {
+    ($q:expr, $list:expr, $parent:expr) => {{
+        use crate::db::schema::tasks::dsl::{list_id, parent_id};
+        let q = $q;
+        let q = match $list {
+            Some(wanted) => q.filter(list_id.eq(wanted)),
+            None => q.filter(list_id.is_null()),
+        };
+        match $parent {
+            Some(wanted) => q.filter(parent_id.eq(wanted)),
+            None => q.filter(parent_id.is_null()),
+        }
+    }};
+}
+pub(in crate::tasks) use in_group;
+
 /// The last position in the viewer's group of tasks in `list` (`None`: the inbox) under
 /// `parent` (`None`: the top level); `None` when the group is empty.
 pub(in crate::tasks) async fn group_end(
@@ -22,18 +41,10 @@ pub(in crate::tasks) async fn group_end(
 ) -> QueryResult<Option<String>> {
     db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        let mut q = tasks
+        let q = tasks
             .filter(writable_by(viewer))
             .select(max(position))
             .into_boxed();
-        q = match list {
-            Some(wanted) => q.filter(list_id.eq(wanted)),
-            None => q.filter(list_id.is_null()),
-        };
-        q = match parent {
-            Some(wanted) => q.filter(parent_id.eq(wanted)),
-            None => q.filter(parent_id.is_null()),
-        };
-        q.get_result(c).await
+        in_group!(q, list, parent).get_result(c).await
     })
 }

@@ -14,8 +14,9 @@ use diesel_async::RunQueryDsl;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
+use crate::tasks::order::group_end::in_group;
 use crate::tasks::sync::journal::Written;
-use crate::tasks::task::model::TaskRow;
+use crate::tasks::task::write::returning_row;
 use crate::tasks::visibility::writable_by;
 
 /// The viewer's tasks in `list` under `parent` (`None`: the inbox / the top level), as
@@ -28,20 +29,12 @@ pub(in crate::tasks) async fn group(
 ) -> QueryResult<Vec<(i64, String)>> {
     db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        let mut q = tasks
+        let q = tasks
             .filter(writable_by(viewer))
             .select((id, position))
             .order_by((position.asc(), id.asc()))
             .into_boxed();
-        q = match list {
-            Some(wanted) => q.filter(list_id.eq(wanted)),
-            None => q.filter(list_id.is_null()),
-        };
-        q = match parent {
-            Some(wanted) => q.filter(parent_id.eq(wanted)),
-            None => q.filter(parent_id.is_null()),
-        };
-        q.load(c).await
+        in_group!(q, list, parent).load(c).await
     })
 }
 
@@ -157,12 +150,11 @@ pub(in crate::tasks) async fn place(
 ) -> QueryResult<Option<Written>> {
     let updated = db_run!(conn, |c| {
         use crate::db::schema::tasks::dsl::*;
-        diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
-            .set((placement, version.eq(version + 1)))
-            .returning(TaskRow::as_returning())
-            .get_result(c)
-            .await
-            .optional()
+        returning_row!(
+            diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
+                .set((placement, version.eq(version + 1))),
+            c
+        )
     })?;
     // SQLite's RETURNING shows the row before its triggers: one that cleared the assignee
     // of a task moved where they are no member is read back (PostgreSQL's BEFORE trigger

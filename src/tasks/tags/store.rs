@@ -19,8 +19,8 @@ use crate::db::schema::task_tags as tt;
 use crate::db_run;
 use crate::tasks::sync::journal::Written;
 use crate::tasks::tags::rules::tag_key;
-use crate::tasks::task::model::TaskRow;
 use crate::tasks::task::stamp::Stamp;
+use crate::tasks::task::write::returning_row;
 use crate::tasks::visibility::{tags_of_owner, tags_visible_to, writable_by};
 
 /// One row of the index, as inserted.
@@ -231,12 +231,14 @@ pub(in crate::tasks) async fn retag(
     use crate::db::schema::tasks::dsl::*;
     let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".to_owned());
     let updated = db_run!(conn, |c| {
-        diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
-            .set((tags.eq(&json), updated_at.eq(now), version.eq(version + 1)))
-            .returning(TaskRow::as_returning())
-            .get_result(c)
-            .await
-            .optional()
+        returning_row!(
+            diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer))).set((
+                tags.eq(&json),
+                updated_at.eq(now),
+                version.eq(version + 1)
+            )),
+            c
+        )
     })?;
     Ok(updated.map(|row| Written { row }))
 }

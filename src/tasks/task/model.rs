@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::tasks;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::tasks::series::recurrence::{needs_due_date, validate_recurrence, validate_time_zone};
 use crate::tasks::tags::rules::validate_tags;
 pub use crate::tasks::task::rules::{
@@ -348,23 +348,8 @@ impl NewTask {
                 Err(e) => errors.push(e),
             }
         }
-        if let Some(name) = &self.time_zone {
-            match validate_time_zone(name) {
-                Ok(name) => self.time_zone = Some(name),
-                Err(e) => errors.push(e),
-            }
-        }
-        if let Some(tags) = &self.tags {
-            match validate_tags(tags) {
-                Ok(tags) => self.tags = Some(tags),
-                Err(e) => errors.extend(e),
-            }
-        }
-        if errors.is_empty() {
-            Ok(self)
-        } else {
-            Err(AppError::Validation(errors))
-        }
+        last_checks(&mut self.time_zone, &mut self.tags, errors)?;
+        Ok(self)
     }
 }
 
@@ -403,22 +388,34 @@ impl TaskPatch {
                 Err(e) => errors.push(e),
             }
         }
-        if let Some(name) = &self.time_zone {
-            match validate_time_zone(name) {
-                Ok(name) => self.time_zone = Some(name),
-                Err(e) => errors.push(e),
-            }
+        last_checks(&mut self.time_zone, &mut self.tags, errors)?;
+        Ok(self)
+    }
+}
+
+/// The last checks of a create and of a patch, alike: a time zone and tags (each normalised
+/// when valid), their failures added after the others' `errors`; then the verdict, every
+/// failure at once.
+fn last_checks(
+    time_zone: &mut Option<String>,
+    tags: &mut Option<Vec<String>>,
+    mut errors: Vec<FieldError>,
+) -> AppResult<()> {
+    if let Some(name) = time_zone {
+        match validate_time_zone(name) {
+            Ok(name) => *time_zone = Some(name),
+            Err(e) => errors.push(e),
         }
-        if let Some(tags) = &self.tags {
-            match validate_tags(tags) {
-                Ok(tags) => self.tags = Some(tags),
-                Err(e) => errors.extend(e),
-            }
+    }
+    if let Some(given) = tags {
+        match validate_tags(given) {
+            Ok(given) => *tags = Some(given),
+            Err(e) => errors.extend(e),
         }
-        if errors.is_empty() {
-            Ok(self)
-        } else {
-            Err(AppError::Validation(errors))
-        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
     }
 }

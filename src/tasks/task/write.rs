@@ -28,6 +28,19 @@ use crate::tasks::task::query::find;
 use crate::tasks::task::rules::micros;
 use crate::tasks::visibility::{actor, owned_by_user, writable_by};
 
+/// Runs an `UPDATE` of tasks, returning the row it wrote (`None`: no row matched). A macro,
+/// as the statement's type is each backend's (expanded inside `db_run!`).
+macro_rules! returning_row {
+    ($update:expr, $c:expr) => {
+        $update
+            .returning(crate::tasks::task::model::TaskRow::as_returning())
+            .get_result($c)
+            .await
+            .optional()
+    };
+}
+pub(in crate::tasks) use returning_row;
+
 /// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
 /// microseconds; the search keys are the database's, see `task::keys`). The one place a
 /// create's fields meet their columns.
@@ -218,45 +231,37 @@ pub(in crate::tasks) async fn update(
     let updated = db_run!(conn, |c| {
         let target = tasks.filter(id.eq(task_id)).filter(writable_by(viewer));
         match changes.completed {
-            _ if advancing => diesel::update(target)
-                .set((
+            _ if advancing => returning_row!(
+                diesel::update(target).set((
                     changes,
                     completed.eq(false),
                     version.eq(version + 1),
                     completed_at.eq(now),
-                ))
-                .returning(TaskRow::as_returning())
-                .get_result(c)
-                .await
-                .optional(),
-            None => diesel::update(target)
-                .set((changes, version.eq(version + 1)))
-                .returning(TaskRow::as_returning())
-                .get_result(c)
-                .await
-                .optional(),
+                )),
+                c
+            ),
+            None => returning_row!(
+                diesel::update(target).set((changes, version.eq(version + 1))),
+                c
+            ),
             // The CASE reads the row as it was before this statement.
-            Some(true) => diesel::update(target)
-                .set((
+            Some(true) => returning_row!(
+                diesel::update(target).set((
                     changes,
                     version.eq(version + 1),
                     completed_at.eq(case_when(completed.eq(true), completed_at)
                         .otherwise(now.into_sql::<Nullable<Timestamp>>())),
-                ))
-                .returning(TaskRow::as_returning())
-                .get_result(c)
-                .await
-                .optional(),
-            Some(false) => diesel::update(target)
-                .set((
+                )),
+                c
+            ),
+            Some(false) => returning_row!(
+                diesel::update(target).set((
                     changes,
                     version.eq(version + 1),
                     completed_at.eq(None::<NaiveDateTime>),
-                ))
-                .returning(TaskRow::as_returning())
-                .get_result(c)
-                .await
-                .optional(),
+                )),
+                c
+            ),
         }
     })?;
     Ok(updated.map(|row| Written { row }))
@@ -275,22 +280,21 @@ pub(in crate::tasks) async fn set_completed(
     use crate::db::schema::tasks::dsl::*;
     let stamp = value.then_some(now);
     let updated = db_run!(conn, |c| {
-        diesel::update(
-            tasks
-                .filter(id.eq(task_id))
-                .filter(writable_by(viewer))
-                .filter(completed.ne(value)),
+        returning_row!(
+            diesel::update(
+                tasks
+                    .filter(id.eq(task_id))
+                    .filter(writable_by(viewer))
+                    .filter(completed.ne(value)),
+            )
+            .set((
+                completed.eq(value),
+                updated_at.eq(now),
+                completed_at.eq(stamp),
+                version.eq(version + 1),
+            )),
+            c
         )
-        .set((
-            completed.eq(value),
-            updated_at.eq(now),
-            completed_at.eq(stamp),
-            version.eq(version + 1),
-        ))
-        .returning(TaskRow::as_returning())
-        .get_result(c)
-        .await
-        .optional()
     })?;
     let row = match updated {
         Some(row) => Some(row),
@@ -311,17 +315,15 @@ pub(in crate::tasks) async fn toggle(
     use crate::db::schema::tasks::dsl::*;
     use diesel::dsl::case_when;
     let updated = db_run!(conn, |c| {
-        diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer)))
-            .set((
+        returning_row!(
+            diesel::update(tasks.filter(id.eq(task_id)).filter(writable_by(viewer))).set((
                 completed.eq(diesel::dsl::not(completed)),
                 updated_at.eq(now),
                 completed_at.eq(case_when(completed.eq(false), now.into_sql::<Timestamp>())),
                 version.eq(version + 1),
-            ))
-            .returning(TaskRow::as_returning())
-            .get_result(c)
-            .await
-            .optional()
+            )),
+            c
+        )
     })?;
     Ok(updated.map(|row| Written { row }))
 }

@@ -78,15 +78,30 @@ async fn finish_one(pending: &mut Pending) {
     pending.done(fetched);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
+/// Two users listening ("noisy" and "quiet") and the queues in front of them, over a pool of
+/// one connection waited for 300 ms at most: (the database's folder, the router, the database,
+/// noisy's stream, quiet's stream, the queues).
+async fn listening() -> (
+    tempfile::TempDir,
+    EventRouter,
+    Db,
+    EventStream,
+    EventStream,
+    Pending,
+) {
     let dir = tempfile::tempdir().unwrap();
     let timeout = Duration::from_millis(300);
     let db = one_connection(&dir, timeout).await;
     let router = EventRouter::new(10);
-    let mut noisy = router.subscribe("noisy", None).unwrap();
-    let mut quiet = router.subscribe("quiet", None).unwrap();
-    let mut pending = Pending::new(router.clone(), UnitOfWork::new(db.clone()), timeout);
+    let noisy = router.subscribe("noisy", None).unwrap();
+    let quiet = router.subscribe("quiet", None).unwrap();
+    let pending = Pending::new(router.clone(), UnitOfWork::new(db.clone()), timeout);
+    (dir, router, db, noisy, quiet, pending)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
+    let (_dir, _router, db, mut noisy, mut quiet, mut pending) = listening().await;
 
     // The fetch pool's only connection is busy: noisy's fetch waits for it.
     let mut held = db.conn().await.unwrap();
@@ -148,13 +163,7 @@ async fn a_held_fetch_holds_back_and_resyncs_only_its_own_user() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backlog_past_the_buffer_becomes_one_resync_for_its_user() {
-    let dir = tempfile::tempdir().unwrap();
-    let timeout = Duration::from_millis(300);
-    let db = one_connection(&dir, timeout).await;
-    let router = EventRouter::new(10);
-    let mut noisy = router.subscribe("noisy", None).unwrap();
-    let mut quiet = router.subscribe("quiet", None).unwrap();
-    let mut pending = Pending::new(router.clone(), UnitOfWork::new(db.clone()), timeout);
+    let (_dir, _router, db, mut noisy, mut quiet, mut pending) = listening().await;
     let held = db.conn().await.unwrap();
 
     pending.fetch(reference("noisy", 0, 1));
