@@ -246,6 +246,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let config = enter_development_mode(config)?;
     let addr = config.listen_addr();
     let state = AppState::build(config).await?;
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("HOST/PORT: cannot listen on {addr}"))?;
@@ -253,7 +254,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     log_start_up(&state.config, local);
     // Last: from this line on, the server answers.
     tracing::info!(address = %local, backend = state.db.backend_name(), "todo-api listening");
-    ops::serve_on(listener, state, shutdown_signal()).await?;
+    ops::serve_on(listener, state, shutdown).await?;
     tracing::info!("shut down");
     Ok(())
 }
@@ -303,24 +304,27 @@ fn log_start_up(config: &Config, local: std::net::SocketAddr) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT / SIGTERM handlers now (a signal that arrives once the server answers
+/// must drain it, not kill it) and returns the future that completes at the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let received = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+    let received = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    Ok(async move {
+        received.await;
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+    })
 }

@@ -512,12 +512,39 @@ async fn one_leeway_rule_on_every_path(backend: Backend) {
         next(&mut socket, Duration::from_secs(5)).await.unwrap()["type"],
         "connection_ack"
     );
-    subscribe(&mut socket, "1").await;
-    // Not cut at once: both still carry events.
-    app.user("alice").create_task("within the leeway").await;
-    assert_eq!(stream.next_event().await.1["kind"], "CREATED");
-    let event = next(&mut socket, Duration::from_secs(5)).await.unwrap();
-    assert_eq!(event["type"], "next", "{event}");
+    let subscription = json!({"id": "1", "type": "subscribe",
+                              "payload": {"query": "subscription { taskEvents { task { title } } }"}});
+    socket
+        .send(Message::Text(subscription.to_string().into()))
+        .await
+        .unwrap();
+    // Not cut at once: both still carry events. The socket hears writes only once its
+    // subscription is registered (no message says when): write until it hears one, then read
+    // up to the last write's event on both, so that no late one is taken for the cut.
+    let writer = app.user("alice");
+    let mut probes = 0;
+    let mut event = loop {
+        probes += 1;
+        assert!(probes <= 20, "the subscription never heard a write");
+        writer
+            .create_task(&format!("within the leeway {probes}"))
+            .await;
+        let heard = next(&mut socket, Duration::from_secs(3600));
+        if let Ok(event) = tokio::time::timeout(Duration::from_millis(300), heard).await {
+            break event.unwrap();
+        }
+    };
+    let last = format!("within the leeway {probes}");
+    loop {
+        assert_eq!(event["type"], "next", "{event}");
+        if event["payload"]["data"]["taskEvents"]["task"]["title"] == last.as_str() {
+            break;
+        }
+        event = next(&mut socket, Duration::from_secs(5)).await.unwrap();
+    }
+    for _ in 0..probes {
+        assert_eq!(stream.next_event().await.1["kind"], "CREATED");
+    }
     // Cut at exp + leeway, on both, with the same words.
     let (name, _, data) = stream.next_named(Duration::from_secs(8)).await;
     assert_eq!(

@@ -423,12 +423,8 @@ async fn postgres_read_only_answers_503_and_readyz_follows() {
     let app = &seeded.app;
     let user = app.user("alice");
     user.create_task("milk").await;
-    let name = seeded
-        .url
-        .rsplit('/')
-        .next()
-        .expect("database name")
-        .to_owned();
+    let path = seeded.url.split('?').next().expect("a URL");
+    let name = path.rsplit('/').next().expect("database name").to_owned();
     let admin = pg::admin_client().await.expect("admin connection");
     let set_read_only = async |on: bool| {
         admin

@@ -74,26 +74,27 @@ async fn bisect(user: &UserClient<'_>, movers: [i64; 3], moves: usize) -> usize 
 /// Moves per GraphQL document in [`bisect`] (GRAPHQL_MAX_ALIASES is 30).
 const BATCH: usize = 25;
 
-/// Three hundred moves just below one task stay short, then a thousand halvings of one gap stay
-/// within the renumbering bound. Slow on purpose (1,300 moves, each its own write; the halvings
-/// 25 to a GraphQL document): halving one gap adds a character about every fourteen moves, so the group first reaches the
-/// 48-character renumbering only after several hundred halvings (seen: about 700, the neighbours
-/// renumbered once by move 1,000); fewer moves would never reach the bound being checked. The
-/// first part needs no such length: a key that grew by a character a move would pass 100 by
-/// move 100, so 300 moves show it as well as the thousand it took before.
+/// A hundred and fifty moves just below one task stay short, then eight hundred halvings of one
+/// gap stay within the renumbering bound. Slow on purpose (950 moves, each its own write; the
+/// halvings 25 to a GraphQL document): halving one gap adds a character about every fourteen
+/// moves, so the group first reaches the 48-character renumbering only after several hundred
+/// halvings (about 700: the keys are deterministic, so is that move); fewer would never reach
+/// the bound being checked. The first part needs no such length: a key that grew by a character
+/// a move would pass 100 by move 100, so 150 moves show it as well as the thousand it took
+/// before.
 async fn thousand_moves_between_the_same_two_neighbours_stay_short(backend: Backend) {
     let app = start_app!(backend, "--rate-limit" => "0");
     let alice = app.user("alice");
     let [a, x, y, b] = four(&alice).await;
     let mut longest = 0;
-    for i in 0..300 {
+    for i in 0..150 {
         // Always just below `a`, above the task moved there before it.
         let (mover, other) = if i % 2 == 0 { (x, y) } else { (y, x) };
         let moved = move_task(&alice, mover, json!({"after_id": a}))
             .await
             .good(StatusCode::OK);
         longest = longest.max(moved["position"].as_str().unwrap().len());
-        if i % 97 == 0 || i == 299 {
+        if i % 49 == 0 || i == 149 {
             assert_eq!(
                 order(&alice).await,
                 vec![a, mover, other, b],
@@ -101,13 +102,13 @@ async fn thousand_moves_between_the_same_two_neighbours_stay_short(backend: Back
             );
         }
     }
-    eprintln!("longest position, 300 moves just below one task: {longest} characters");
+    eprintln!("longest position, 150 moves just below one task: {longest} characters");
     assert!(longest < 100, "positions stay short: {longest}");
 
-    // The worst case: 1,000 moves each into the middle of the last gap.
+    // The worst case: 800 moves each into the middle of the last gap.
     let z = id(&alice.create_task("z").await);
-    let worst = bisect(&alice, [x, y, z], 1000).await;
-    eprintln!("longest position, 1000 moves halving one gap: {worst} characters");
+    let worst = bisect(&alice, [x, y, z], 800).await;
+    eprintln!("longest position, 800 moves halving one gap: {worst} characters");
     assert!(
         worst <= 52,
         "as the design says (48 + one move's key): {worst}"

@@ -318,7 +318,7 @@ async fn postgres_a_createrole_owner_migrates_and_the_policies_bite() {
     ] {
         admin.batch_execute(&sql).await.unwrap();
     }
-    let mut url = url::Url::parse(&pg::url_with_database(&pg::admin_url(), &owned.name)).unwrap();
+    let mut url = url::Url::parse(&pg::database_url(&owned.name)).unwrap();
     url.set_username(&owned.role).unwrap();
     let url = url.to_string();
 

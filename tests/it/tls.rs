@@ -64,6 +64,10 @@ async fn require_encrypts_without_verifying() {
     serves_over_tls(&cluster, &cluster.url("localhost", "sslmode=require")).await;
     // `require` checks nothing about the certificate (libpq), so the address works too.
     serves_over_tls(&cluster, &cluster.url("127.0.0.1", "sslmode=require")).await;
+    // No `sslmode` at all: libpq's default (`prefer`) negotiates TLS where the server offers
+    // it (this cluster takes nothing else over TCP). The other tests' databases say
+    // `sslmode=disable` (`pg::database_url`), so this is where the default is shown.
+    serves_over_tls(&cluster, &cluster.url("localhost", "")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,7 +132,7 @@ async fn build_postgres(client: &tokio_postgres::Client, name: &str) {
         }
         let building = format!("{BUILDING}{}", uuid::Uuid::new_v4().simple());
         run(format!("CREATE DATABASE {building}")).await;
-        migrate(&pg::url_with_database(&pg::admin_url(), &building)).await;
+        migrate(&pg::database_url(&building)).await;
         run(format!(
             "ALTER DATABASE {building} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true"
         ))
