@@ -240,9 +240,10 @@ async fn idle_sockets_are_closed_with_4410() {
     prompt(&app, "bob").await;
 }
 
+/// Sends a `taskEvents` subscription with this id (each event's task id and title).
 async fn subscribe(socket: &mut Socket, id: &str) {
     let message = json!({"id": id, "type": "subscribe",
-                         "payload": {"query": "subscription { taskEvents { id } }"}});
+                         "payload": {"query": "subscription { taskEvents { id task { title } } }"}});
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -512,12 +513,7 @@ async fn one_leeway_rule_on_every_path(backend: Backend) {
         next(&mut socket, Duration::from_secs(5)).await.unwrap()["type"],
         "connection_ack"
     );
-    let subscription = json!({"id": "1", "type": "subscribe",
-                              "payload": {"query": "subscription { taskEvents { task { title } } }"}});
-    socket
-        .send(Message::Text(subscription.to_string().into()))
-        .await
-        .unwrap();
+    subscribe(&mut socket, "1").await;
     // Not cut at once: both still carry events. The socket hears writes only once its
     // subscription is registered (no message says when): write until it hears one, then read
     // up to the last write's event on both, so that no late one is taken for the cut.
