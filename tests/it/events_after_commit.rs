@@ -126,7 +126,7 @@ async fn postgres_a_signal_lost_between_commit_and_batch_is_caught_up_from_the_j
 
     let mut socket = live::socket(&b, "alice").await;
     live::subscribe(&mut socket, "1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(&b, "alice", &mut socket).await;
     // Heard through the batch, while A's listener still reaches the database.
     let first = a.user("alice").create_task("signalled").await;
     let event = live::next_event(&mut socket).await;

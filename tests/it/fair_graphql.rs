@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::live::{next_json, socket, subscribe_to};
+use crate::common::live::{next_json, registered, socket, subscribe_to};
 use crate::common::{Backend, TestApp, token_for};
 use crate::fair_memory::{
     create_tasks, database_url, peak_while, rss_kib, seed_tasks, start_binary,
@@ -231,7 +231,7 @@ async fn the_response_bound_holds_while_the_answer_is_built(backend: Backend) {
         "subscription { taskEvents { kind task { id list { id name } } } }",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    registered(&app, "alice", &mut events).await;
     // (The REST list has no such bound: it streams.)
     let all = alice.get(&alice.tasks_path("")).await.good(StatusCode::OK);
     let ids: Vec<i64> = all.as_array().unwrap()[..75].iter().map(id_of).collect();

@@ -72,13 +72,15 @@ async fn list_changes_reach_sync_and_live_streams_on_both_apis(backend: Backend)
     let app = &db.app;
     let alice = app.user("alice");
     let home = id_of(&create_list(&alice, "Home").await);
-    let since = cursor(app, "alice").await;
     let mut socket = live::socket(app, "alice").await;
     live::subscribe_to(&mut socket, "1", SUBSCRIPTION).await;
-    let mut sse = SseReader::open(app, "alice", &alice.tasks_path("/events"), &[]).await;
+    live::registered(app, "alice", &mut socket).await;
     let mut bob = live::socket(app, "bob").await;
     live::subscribe_to(&mut bob, "1", SUBSCRIPTION).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(app, "bob", &mut bob).await;
+    // After the probes: the changes and the SSE stream start from here.
+    let since = cursor(app, "alice").await;
+    let mut sse = SseReader::open(app, "alice", &alice.tasks_path("/events"), &[]).await;
 
     let work = id_of(&create_list(&alice, "Work").await);
     let item = |id: i64| lists_path(&alice, &format!("/{id}"));

@@ -308,7 +308,7 @@ async fn watch(app: &TestApp, alice: &UserClient<'_>) -> (live::Socket, SseReade
     .await;
     let sse = SseReader::open(app, "alice", "/api/alice/tasks/events", &[]).await;
     assert_eq!(sse.response.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No pause: a 200 event stream's head is sent once its subscription is registered.
     let sync = alice
         .get(&alice.tasks_path("/changes"))
         .await

@@ -101,9 +101,13 @@ async fn postgres_pooled_instances_deliver_events_both_ways() {
     }
     let mut on_a = live::socket(&a, "alice").await;
     live::subscribe(&mut on_a, "1").await;
+    live::registered(&a, "alice", &mut on_a).await;
     let mut on_b = live::socket(&b, "alice").await;
     live::subscribe(&mut on_b, "1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B's probes reach A's subscriber too: a creation and a deletion each.
+    for _ in 0..2 * live::registered(&b, "alice", &mut on_b).await {
+        live::next_event(&mut on_a).await;
+    }
 
     for (writer, title) in [(&a, "written on A"), (&b, "written on B")] {
         let task = writer.user("alice").create_task(title).await;

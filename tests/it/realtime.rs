@@ -106,9 +106,10 @@ async fn a_subscriber_on_one_instance_sees_changes_made_through_the_other_in_ord
     let (a, b) = (pair.a(), pair.b());
     let mut alice_socket = live::socket(a, "alice").await;
     live::subscribe(&mut alice_socket, "1").await;
+    live::registered(a, "alice", &mut alice_socket).await;
     let mut bob_socket = live::socket(a, "bob").await;
     live::subscribe(&mut bob_socket, "1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(a, "bob", &mut bob_socket).await;
 
     let alice = b.user("alice");
     let task = alice.create_task("through B").await;
@@ -196,7 +197,7 @@ async fn a_killed_listener_leads_to_resync_then_events_again() {
     };
     let mut socket = live::socket(pair.a(), "alice").await;
     live::subscribe(&mut socket, "1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(pair.a(), "alice", &mut socket).await;
 
     let admin = pg::admin_client().await.expect("admin connection");
     let killed = admin
@@ -538,7 +539,7 @@ async fn the_per_user_cap_holds_for_websocket_and_sse(backend: Backend) {
     assert_eq!(first.response.status(), StatusCode::OK);
     let mut socket = live::socket(app, "alice").await;
     live::subscribe(&mut socket, "1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(app, "alice", &mut socket).await;
 
     // Two open (one SSE, one WebSocket): a third is refused on either transport.
     let refused = SseReader::open(app, "alice", "/api/alice/tasks/events", &[]).await;
@@ -586,7 +587,12 @@ async fn concurrent_writes_give_gap_free_cursors_in_order(backend: Backend) {
     };
     let mut socket = live::socket(both.a(), "alice").await;
     live::subscribe(&mut socket, "1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(both.a(), "alice", &mut socket).await;
+    // The cursor after the probes' changes.
+    let start: i64 = changes(both.b(), "alice", None).await["cursor"]
+        .as_str()
+        .and_then(|c| c.parse().ok())
+        .expect("a cursor");
     // 40 creates at once, half through each instance.
     let writes = (0..40).map(|n| {
         let app = if n % 2 == 0 { both.a() } else { both.b() };
@@ -599,14 +605,14 @@ async fn concurrent_writes_give_gap_free_cursors_in_order(backend: Backend) {
     let created = futures::future::join_all(writes).await;
     assert_eq!(created.len(), 40);
     // Every event, each cursor exactly one more than the last: no gap, no reordering.
-    for expected in 1..=40 {
+    for expected in start + 1..=start + 40 {
         let event = live::next_event(&mut socket).await;
         assert_eq!(event["kind"], "CREATED");
         assert_eq!(event["cursor"], expected.to_string(), "{event}");
     }
     let all = changes(both.b(), "alice", Some("0")).await;
     assert_eq!(all["changed"].as_array().unwrap().len(), 40);
-    assert_eq!(all["cursor"], "40");
+    assert_eq!(all["cursor"], (start + 40).to_string());
 }
 
 /// A task too large for a NOTIFY payload (characters JSON escapes as `\u00XX`, 6 bytes each)
@@ -629,7 +635,7 @@ async fn a_task_too_large_for_the_payload_arrives_whole() {
         ))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(pair.a(), "alice", &mut socket).await;
     let title = "\u{1}".repeat(200);
     let description = "\u{2}".repeat(1000);
     let alice = pair.b().user("alice");

@@ -5,8 +5,6 @@
 //! and sync carry the advance, a keyed replay does not advance twice. The occurrence rules
 //! case by case are unit tests (`tasks::series::recurrence`).
 
-use std::time::Duration;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -513,7 +511,7 @@ async fn events_and_sync_see_the_advance(app: TestApp) {
         "subscription { taskEvents { kind task { id dueDate completed completedAt version } } }",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(&app, "alice", &mut socket).await;
     let id = id_of(&repeating(&app, "alice", "FREQ=DAILY", "UTC", "2026-11-24T09:00:00Z").await);
     let before = alice
         .get(&alice.tasks_path("/changes"))

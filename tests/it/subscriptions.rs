@@ -60,8 +60,7 @@ async fn events_reach_only_their_owner(app: TestApp) {
         "subscription { taskEvents { kind id task { title completed } } }",
     )
     .await;
-    // The subscription is registered asynchronously; give it a moment before acting.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(&app, "alice", &mut socket).await;
 
     bob.create_task("bob's task").await;
     let task = alice.create_task("alice's task").await;
@@ -99,7 +98,7 @@ async fn events_carry_v2_fields_and_clear_completed_deletes(app: TestApp) {
         "subscription { taskEvents { kind id task { priority category dueDate completedAt } } }",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(&app, "alice", &mut socket).await;
 
     let task = alice
         .post(
@@ -200,7 +199,7 @@ async fn events_keep_the_selection_order(app: TestApp) {
             .send(Message::Text(subscribe.to_string().into()))
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        live::registered(&app, "alice", &mut socket).await;
 
         let task = alice.create_task(protocol).await;
         let id = task["id"].as_i64().unwrap();

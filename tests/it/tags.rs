@@ -520,11 +520,6 @@ async fn rename_and_delete_reach_events_and_sync(app: TestApp) {
     let t1 = tagged(&alice, "1", &["work"]).await;
     let t2 = tagged(&alice, "2", &["work", "home"]).await;
     tagged(&alice, "3", &["home"]).await;
-    let cursor = alice
-        .get(&alice.tasks_path("/changes"))
-        .await
-        .good(StatusCode::OK)["cursor"]
-        .clone();
     let mut socket = live::socket(&app, "alice").await;
     live::subscribe_to(
         &mut socket,
@@ -532,7 +527,13 @@ async fn rename_and_delete_reach_events_and_sync(app: TestApp) {
         "subscription { taskEvents { kind task { id version tags } } }",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    live::registered(&app, "alice", &mut socket).await;
+    // After the probes: the changes start from here.
+    let cursor = alice
+        .get(&alice.tasks_path("/changes"))
+        .await
+        .good(StatusCode::OK)["cursor"]
+        .clone();
 
     alice
         .put(&tags_path(&alice, "/work"), json!({"name": "job"}))

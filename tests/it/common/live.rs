@@ -84,6 +84,54 @@ pub async fn next_event(socket: &mut Socket) -> Value {
     message["payload"]["data"]["taskEvents"].clone()
 }
 
+/// Waits until `user`'s `taskEvents` subscription on `socket` is in place. graphql-ws says
+/// nothing when a subscription starts (the server registers it after reading the user's
+/// change number, a database round trip on PostgreSQL), and an event written before then is
+/// not sent: a fixed pause was a guess. Instead a probe task is created through `app` until the
+/// socket hears one (the first is usually heard), then every probe is deleted and the socket
+/// read up to their deletions, so the test goes on with the socket quiet and no probe left.
+/// The subscription must select `kind`. Returns how many probes were written (another
+/// subscriber of `user`'s already in place hears each twice).
+pub async fn registered(app: &TestApp, user: &str, socket: &mut Socket) -> usize {
+    let writer = app.user(user);
+    let mut probes = Vec::new();
+    loop {
+        assert!(probes.len() < 20, "the subscription never heard a write");
+        let probe = writer.create_task("registration probe").await;
+        probes.push(probe["id"].as_i64().expect("the probe's id"));
+        if let Some(message) = next_json_within(socket, Duration::from_millis(300)).await {
+            assert!(is_event(&message), "{message}");
+            break;
+        }
+    }
+    for id in &probes {
+        let gone = writer.delete(&writer.tasks_path(&format!("/{id}"))).await;
+        assert_eq!(
+            gone.status,
+            reqwest::StatusCode::NO_CONTENT,
+            "{}",
+            gone.text
+        );
+    }
+    let mut deleted = 0;
+    while deleted < probes.len() {
+        let message = next_json(socket, Duration::from_secs(10))
+            .await
+            .expect("a probe's event");
+        assert!(is_event(&message), "{message}");
+        if message["payload"]["data"]["taskEvents"]["kind"] == "DELETED" {
+            deleted += 1;
+        }
+    }
+    probes.len()
+}
+
+/// An event of a subscription: `next` (graphql-transport-ws) or `data` (the older
+/// subscriptions-transport-ws).
+fn is_event(message: &Value) -> bool {
+    message["type"] == "next" || message["type"] == "data"
+}
+
 /// True when nothing arrives within `quiet`.
 pub async fn stays_quiet(socket: &mut Socket, quiet: Duration) -> bool {
     match tokio::time::timeout(quiet, socket.next()).await {
