@@ -104,13 +104,17 @@ const EXACT_TOGGLE: &[&[&str]] = &[
 /// what the steps above did from the server), as the `writes` branch's server logs them: the
 /// statement travels with the BEGIN batch, then COMMIT. The bench takes these when the
 /// database has `task_create` ([`Writes::detect`]). The server binds the caps (tasks per
-/// owner, tags, depth, position length) as parameters: their defaults here; no assignee
-/// (migration 000064's last parameter).
+/// owner, tags, depth, position length): their defaults here; no assignee. Since migration
+/// 000073 `task_create` takes one `jsonb` (the server's `task::folded::CreateCall`), built
+/// here in SQL.
 const ONE_STATEMENT_CREATE: &[&[&str]] = &[
     &[
-        r#"SELECT * FROM task_create({user}, 'bench', NULL, 0::smallint, 'other', NULL, NULL, NULL,
-    NULL, '[]', '{}', '{}', NULL, 'UTC', (now() AT TIME ZONE 'UTC'), 10000, 500, 3, 48,
-    NULL::text)"#,
+        r#"SELECT * FROM task_create(jsonb_build_object('owner', {user},
+    'now', (now() AT TIME ZONE 'UTC'), 'position', NULL, 'tag_keys', '[]'::jsonb,
+    'tag_names', '[]'::jsonb, 'task_cap', 10000, 'tag_cap', 500, 'max_depth', 3,
+    'max_position', 48, 'task', jsonb_build_object('title', 'bench', 'description', NULL,
+    'priority', 0, 'category', 'other', 'due_date', NULL, 'list_id', NULL, 'parent_id', NULL,
+    'tags', '[]', 'recurrence', NULL, 'time_zone', 'UTC', 'assignee_id', NULL)))"#,
     ],
     &["COMMIT"],
 ];

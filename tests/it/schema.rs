@@ -153,11 +153,16 @@ fn sqlite_shape(path: &Path) -> Shape {
     shape
 }
 
-async fn postgres_shape(url: &str) -> Shape {
+async fn connect(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .expect("connects to the test database");
     tokio::spawn(connection);
+    client
+}
+
+async fn postgres_shape(url: &str) -> Shape {
+    let client = connect(url).await;
     let mut shape = Shape::default();
     let columns = client
         .query(
@@ -226,6 +231,7 @@ async fn both_migration_sets_give_the_same_schema() {
     migrate(dir.path(), &database.url);
     let mut postgres = postgres_shape(&database.url).await;
     check_owner_indexes("PostgreSQL", &postgres);
+    check_task_store(&database.url, &postgres).await;
     // Created only where pg_trgm can be installed, so allowed to be absent too.
     postgres
         .indexes
@@ -254,6 +260,40 @@ async fn both_migration_sets_give_the_same_schema() {
     assert!(
         sqlite.columns.contains_key("tasks") && !sqlite.indexes.is_empty(),
         "read nothing back: {sqlite:?}"
+    );
+}
+
+/// `task_store`, the one UPDATE of PostgreSQL's task writes (migration 000073), writes every
+/// column of `tasks` but `id`: a migration that adds one and does not call
+/// `task_store_restate()` fails here.
+async fn check_task_store(url: &str, shape: &Shape) {
+    let definition: String = connect(url)
+        .await
+        .query_one(
+            "SELECT pg_get_functiondef('task_store(tasks)'::regprocedure)",
+            &[],
+        )
+        .await
+        .expect("reads task_store")
+        .get(0);
+    let written: BTreeSet<String> = definition
+        .split("p_row.")
+        .skip(1)
+        .map(|rest| {
+            let name = rest.trim_start_matches('"');
+            let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_'));
+            name[..end.unwrap_or(name.len())].to_owned()
+        })
+        .filter(|column| column != "id")
+        .collect();
+    let columns: BTreeSet<String> = shape.columns["tasks"]
+        .keys()
+        .filter(|column| *column != "id")
+        .cloned()
+        .collect();
+    assert_eq!(
+        written, columns,
+        "task_store: SELECT task_store_restate() after a new column"
     );
 }
 

@@ -1,6 +1,7 @@
 //! The plain task writes as the service asks for them (create, update, complete or toggle,
 //! delete), each ONE statement on PostgreSQL: a call of a function of the migration
-//! `2026-11-25-000050_one_statement_writes`, which takes the owner's locks, checks the list,
+//! `2026-11-25-000050_one_statement_writes` (a create and an update: of
+//! `2026-11-26-000073_jsonb_writes`), which takes the owner's locks, checks the list,
 //! the parent, the caps and the precondition, writes the task and its tag index (a delete:
 //! its subtree and the tombstone prune), where the server used to wait for each of those
 //! statements in turn (DESIGN rules 6 and 14). SQLite runs in process, with no round trips to
@@ -12,6 +13,13 @@
 //! statement ([`update_planned`], `write::toggle`, …) or, for a move or a renumbering, in the
 //! steps those take.
 //!
+//! `task_create` and `task_update` take ONE `jsonb` argument ([`CreateCall`], [`UpdateCall`]):
+//! the call's own values, and the row as `write::NewTaskRow` (`task`) or the columns to change
+//! as `write::TaskChanges` (`set`: a key present sets its column, null clears it), serialised
+//! by serde under the columns' names. A new plain column is one more field of those two
+//! structs and needs nothing here nor in the functions (docs/OPERATING.md, "Adding a task
+//! field"). Times travel as text PostgreSQL reads back to the microsecond (`time::pg_text`).
+//!
 //! A function refuses by raising `todo_api refused: <code>[ <number>]`; [`refusal`] is the
 //! one place those messages are read. It must not decide a rule itself (that is the service's
 //! and the functions', which are given the limits).
@@ -19,7 +27,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::Error;
-use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, SmallInt, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
@@ -30,6 +38,7 @@ use crate::tasks::tags::rules::tag_key;
 use crate::tasks::task::model::{NewTask, Precondition, TaskPatch, TaskRow};
 use crate::tasks::task::outcome::{Changed, Created, Limits, Outcome, Refusal};
 use crate::tasks::task::stepwise;
+use crate::tasks::task::time::{pg_json, pg_text};
 use crate::tasks::task::write::{NewTaskRow, SeriesWrite, TaskChanges};
 use crate::tasks::visibility::owner;
 
@@ -103,6 +112,24 @@ fn stepped(rows: Vec<Stepped>) -> Result<Option<Changed>, Refusal> {
     }
 }
 
+/// `task_create`'s argument: the call's values and the row (`task`), whose position (NULL:
+/// the group's end), owner (a shared list's, migration 000061), creator (the transaction's
+/// viewer), times and series start are the function's to set.
+#[derive(serde::Serialize)]
+struct CreateCall<'a> {
+    owner: &'a str,
+    /// `time::pg_text`, as every time in these calls.
+    now: String,
+    position: Option<&'a str>,
+    tag_keys: Vec<String>,
+    tag_names: &'a [String],
+    task_cap: i64,
+    tag_cap: i64,
+    max_depth: i32,
+    max_position: i32,
+    task: NewTaskRow<'a>,
+}
+
 /// Creates a task for the viewer (see `task_create`): in its list (checked), under its
 /// parent (checked; a subtask takes its parent's list), after the last of its group (or at
 /// `position`, a renumbered group's), under the task and tag caps, with its tags indexed.
@@ -121,35 +148,28 @@ pub(in crate::tasks) async fn create(
     // The row's values (its position, if any, is bound apart: NULL asks for the group's end).
     // The owner is the function's to resolve (a shared list's, migration 000061); the
     // creator is the transaction's viewer (the column's default).
-    let row = NewTaskRow::new(owner(viewer), None, input, now, String::new());
-    let names = input.tags.clone().unwrap_or_default();
-    let keys: Vec<String> = names.iter().map(|name| tag_key(name)).collect();
-    let rows: QueryResult<Vec<TaskRow>> = diesel::sql_query(
-        "SELECT * FROM task_create($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20)",
-    )
-    .bind::<Text, _>(row.user_id)
-    .bind::<Text, _>(row.title)
-    .bind::<Nullable<Text>, _>(row.description)
-    .bind::<SmallInt, _>(row.priority)
-    .bind::<Text, _>(row.category)
-    .bind::<Nullable<Timestamp>, _>(row.due_date)
-    .bind::<Nullable<BigInt>, _>(row.list_id)
-    .bind::<Nullable<BigInt>, _>(row.parent_id)
-    .bind::<Nullable<Text>, _>(position)
-    .bind::<Text, _>(&row.tags)
-    .bind::<Array<Text>, _>(keys)
-    .bind::<Array<Text>, _>(names)
-    .bind::<Nullable<Text>, _>(row.recurrence)
-    .bind::<Text, _>(row.time_zone)
-    .bind::<Timestamp, _>(now)
-    .bind::<BigInt, _>(limit(limits.tasks))
-    .bind::<BigInt, _>(limit(limits.tags))
-    .bind::<Integer, _>(small(limits.depth))
-    .bind::<Integer, _>(small(MAX_POSITION_CHARS))
-    .bind::<Nullable<Text>, _>(row.assignee_id)
-    .load(&mut **pg)
-    .await;
+    let names = input.tags.as_deref().unwrap_or_default();
+    let call = CreateCall {
+        owner: owner(viewer),
+        now: pg_text(now),
+        position,
+        tag_keys: names.iter().map(|name| tag_key(name)).collect(),
+        tag_names: names,
+        task_cap: limit(limits.tasks),
+        tag_cap: limit(limits.tags),
+        max_depth: small(limits.depth),
+        max_position: small(MAX_POSITION_CHARS),
+        task: NewTaskRow::new(owner(viewer), None, input, now, String::new()),
+    };
+    let rows: QueryResult<Vec<TaskRow>> = match serde_json::to_value(&call) {
+        Ok(json) => {
+            diesel::sql_query("SELECT * FROM task_create($1)")
+                .bind::<Jsonb, _>(json)
+                .load(&mut **pg)
+                .await
+        }
+        Err(e) => Err(Error::SerializationError(Box::new(e))),
+    };
     Ok(
         refusal(rows, Some(input))?.map(|rows| match rows.into_iter().next() {
             Some(row) => Created::Done(Box::new(Written { row })),
@@ -261,6 +281,25 @@ struct Call<'a> {
     tag_cap: u64,
 }
 
+/// `task_update`'s argument: the call's values and the columns to change (`set`).
+#[derive(serde::Serialize)]
+struct UpdateCall<'a> {
+    owner: &'a str,
+    id: i64,
+    /// The versions the precondition admits (null: any).
+    expect: Option<Vec<i64>>,
+    now: String,
+    /// The service's plan, not a first try that may come back held.
+    decided: bool,
+    /// The occurrence it completes: the due date moves there (`tasks::series`).
+    #[serde(serialize_with = "pg_json")]
+    advance_to: Option<NaiveDateTime>,
+    tag_keys: Vec<String>,
+    tag_names: &'a [String],
+    tag_cap: i64,
+    set: &'a TaskChanges<'a>,
+}
+
 /// `task_update` with `changes`; `planned` says the write is the service's plan (with the
 /// occurrence it completes, if any), not a first try that may come back held.
 async fn call_update<C>(
@@ -272,45 +311,24 @@ async fn call_update<C>(
 where
     C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
 {
-    let names = call.tags.map(<[String]>::to_vec).unwrap_or_default();
-    let keys: Vec<String> = names.iter().map(|name| tag_key(name)).collect();
-    diesel::sql_query(
-        "SELECT f.step, (f.task).* FROM task_update($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, \
-         $28, $29, $30) AS f",
-    )
-    .bind::<Text, _>(owner(call.viewer))
-    .bind::<BigInt, _>(call.task_id)
-    .bind::<Nullable<Array<BigInt>>, _>(call.expect)
-    .bind::<Timestamp, _>(changes.updated_at)
-    .bind::<Bool, _>(planned.is_some())
-    .bind::<Nullable<Text>, _>(changes.title)
-    .bind::<Bool, _>(changes.description.is_some())
-    .bind::<Nullable<Text>, _>(changes.description.flatten())
-    .bind::<Nullable<Bool>, _>(changes.completed)
-    .bind::<Nullable<SmallInt>, _>(changes.priority)
-    .bind::<Nullable<Text>, _>(changes.category)
-    .bind::<Bool, _>(changes.due_date.is_some())
-    .bind::<Nullable<Timestamp>, _>(changes.due_date.flatten())
-    .bind::<Bool, _>(changes.recurrence.is_some())
-    .bind::<Nullable<Text>, _>(changes.recurrence.flatten())
-    .bind::<Nullable<Text>, _>(changes.time_zone)
-    .bind::<Bool, _>(changes.recurrence_start.is_some())
-    .bind::<Nullable<Timestamp>, _>(changes.recurrence_start.flatten())
-    .bind::<Nullable<Timestamp>, _>(planned.flatten())
-    .bind::<Nullable<Text>, _>(changes.tags.as_deref())
-    .bind::<Array<Text>, _>(keys)
-    .bind::<Array<Text>, _>(names)
-    .bind::<BigInt, _>(limit(call.tag_cap))
-    .bind::<Bool, _>(changes.list_id.is_some())
-    .bind::<Nullable<BigInt>, _>(changes.list_id.flatten())
-    .bind::<Bool, _>(changes.parent_id.is_some())
-    .bind::<Nullable<BigInt>, _>(changes.parent_id.flatten())
-    .bind::<Nullable<Text>, _>(changes.position)
-    .bind::<Bool, _>(changes.assignee_id.is_some())
-    .bind::<Nullable<Text>, _>(changes.assignee_id.flatten())
-    .load(pg)
-    .await
+    let names = call.tags.unwrap_or_default();
+    let json = serde_json::to_value(UpdateCall {
+        owner: owner(call.viewer),
+        id: call.task_id,
+        expect: call.expect,
+        now: pg_text(changes.updated_at),
+        decided: planned.is_some(),
+        advance_to: planned.flatten(),
+        tag_keys: names.iter().map(|name| tag_key(name)).collect(),
+        tag_names: names,
+        tag_cap: limit(call.tag_cap),
+        set: changes,
+    })
+    .map_err(|e| Error::SerializationError(Box::new(e)))?;
+    diesel::sql_query("SELECT f.step, (f.task).* FROM task_update($1) AS f")
+        .bind::<Jsonb, _>(json)
+        .load(pg)
+        .await
 }
 
 /// Deletes one of the viewer's tasks with its subtree (at most `max_depth` + 1 levels below),

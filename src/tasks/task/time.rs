@@ -2,8 +2,12 @@
 //! digits (`2026-11-23T09:00:00.123456Z`), as chrono's
 //! `to_rfc3339_opts(SecondsFormat::Micros, true)` spells it. A list answer holds two to four
 //! timestamps per task, so the common case is written digit by digit, with no formatter.
+//!
+//! And how the server spells one for PostgreSQL inside JSON ([`pg_text`]): the write
+//! functions take their values as one `jsonb` (`task::folded`), whose times must read back as
+//! the `timestamp` a bound parameter was, to the microsecond.
 
-use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, Timelike, Utc};
 
 /// The spelling of one time, on the stack.
 #[derive(Clone, Copy)]
@@ -51,6 +55,51 @@ pub fn rfc3339(at: DateTime<Utc>) -> String {
     }
 }
 
+/// `at` as PostgreSQL reads a `timestamp` (or, in a UTC session, a `timestamptz`) from text:
+/// cut to whole microseconds as a bound parameter is (diesel sends microseconds), six
+/// fractional digits, no zone, a year past 9999 in full and one before 1 as `… BC`, where
+/// chrono's own spelling (`+10000`, `-0001`) would not parse (such a value is refused by the
+/// columns' CHECKs, as a bound one was).
+pub(crate) fn pg_text(at: NaiveDateTime) -> String {
+    let at = DateTime::<Utc>::from_timestamp_micros(at.and_utc().timestamp_micros())
+        .map_or(at, |cut| cut.naive_utc());
+    let year = at.year();
+    let (shown, era) = if year >= 1 {
+        (year, "")
+    } else {
+        (1 - year, " BC")
+    };
+    format!(
+        "{shown:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{era}",
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.nanosecond() / 1_000
+    )
+}
+
+/// Serde's `serialize_with` for an optional time, as [`pg_text`] spells it (`None`: null).
+pub(crate) fn pg_json<S: serde::Serializer>(
+    at: &Option<NaiveDateTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serializer.serialize_str(&pg_text(*at)),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// [`pg_json`] for a change of a nullable time (`Some(None)`: null; `None` is skipped by
+/// the field's `skip_serializing_if`).
+pub(crate) fn pg_json_change<S: serde::Serializer>(
+    at: &Option<Option<NaiveDateTime>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    pg_json(&at.flatten(), serializer)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::tasks::task::time::*;
@@ -89,5 +138,34 @@ mod tests {
             .and_utc();
         assert!(Rfc3339::new(leap).is_none());
         assert_eq!(rfc3339(leap), chrono_spelling(leap));
+    }
+
+    /// PostgreSQL's reading of each (checked by hand with `psql`: `'10000-01-01T00:00:00'`
+    /// and `'0001-12-31T23:59:59.999999 BC'` parse, `+10000-…` does not).
+    #[test]
+    fn spelt_for_postgresql() {
+        let at = |micros: i64| {
+            DateTime::<Utc>::from_timestamp_micros(micros)
+                .expect("in range")
+                .naive_utc()
+        };
+        assert_eq!(pg_text(at(0)), "1970-01-01T00:00:00.000000");
+        assert_eq!(
+            pg_text(at(1_795_000_000_123_456)),
+            "2026-11-18T11:06:40.123456"
+        );
+        assert_eq!(
+            pg_text(at(253_402_300_800_000_000)),
+            "10000-01-01T00:00:00.000000"
+        );
+        assert_eq!(
+            pg_text(at(-62_135_596_800_000_001)),
+            "0001-12-31T23:59:59.999999 BC"
+        );
+        // Nanoseconds are cut, as diesel cuts a bound value, never rounded up.
+        let fine = chrono::NaiveDate::from_ymd_opt(2026, 1, 2)
+            .and_then(|d| d.and_hms_nano_opt(3, 4, 5, 999_999_999))
+            .expect("a time");
+        assert_eq!(pg_text(fine), "2026-01-02T03:04:05.999999");
     }
 }

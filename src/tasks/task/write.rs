@@ -1,6 +1,6 @@
 //! Task writes' statements and the one place a task's fields meet their columns
-//! ([`NewTaskRow`], [`TaskChanges`], which PostgreSQL's write functions are given too:
-//! `folded`): insert (under the per-owner cap), update, set/flip `completed` (deletes, which
+//! ([`NewTaskRow`], [`TaskChanges`], which PostgreSQL's write functions are given too, as
+//! JSON: `folded`): insert (under the per-owner cap), update, set/flip `completed` (deletes, which
 //! take subtrees with them, are `moves`'). SQLite takes a plain write through these
 //! (`stepwise`); PostgreSQL takes it in one function call (`folded`) and comes here only for
 //! what comes back held (a repeating task past its last occurrence). Each change adds one to
@@ -26,6 +26,7 @@ use crate::tasks::sync::journal::Written;
 use crate::tasks::task::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
 use crate::tasks::task::query::find;
 use crate::tasks::task::rules::micros;
+use crate::tasks::task::time::{pg_json, pg_json_change};
 use crate::tasks::visibility::{actor, owned_by_user, writable_by};
 
 /// Runs an `UPDATE` of tasks, returning the row it wrote (`None`: no row matched). A macro,
@@ -43,26 +44,36 @@ pub(in crate::tasks) use returning_row;
 
 /// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
 /// microseconds; the search keys are the database's, see `task::keys`). The one place a
-/// create's fields meet their columns.
-#[derive(Insertable)]
+/// create's fields meet their columns: SQLite inserts it, PostgreSQL's `task_create` takes it
+/// as JSON (`folded`), its keys the columns' names. Serialised are the fields the function
+/// takes as given (a new plain column is one more); `skip` marks those it decides itself.
+#[derive(Insertable, serde::Serialize)]
 #[diesel(table_name = crate::db::schema::tasks)]
 pub(in crate::tasks) struct NewTaskRow<'a> {
+    #[serde(skip)]
     pub(in crate::tasks) user_id: &'a str,
     pub(in crate::tasks) title: &'a str,
     pub(in crate::tasks) description: Option<&'a str>,
+    #[serde(skip)]
     pub(in crate::tasks) completed: bool,
+    #[serde(skip)]
     pub(in crate::tasks) created_at: NaiveDateTime,
+    #[serde(skip)]
     pub(in crate::tasks) updated_at: NaiveDateTime,
     pub(in crate::tasks) priority: i16,
     pub(in crate::tasks) category: &'a str,
+    #[serde(serialize_with = "pg_json")]
     pub(in crate::tasks) due_date: Option<NaiveDateTime>,
     pub(in crate::tasks) list_id: Option<i64>,
     pub(in crate::tasks) parent_id: Option<i64>,
+    #[serde(skip)]
     pub(in crate::tasks) position: String,
     pub(in crate::tasks) tags: String,
     pub(in crate::tasks) recurrence: Option<&'a str>,
     pub(in crate::tasks) time_zone: &'a str,
+    #[serde(skip)]
     pub(in crate::tasks) recurrence_start: Option<NaiveDateTime>,
+    #[serde(skip)]
     pub(in crate::tasks) created_by: Option<&'a str>,
     pub(in crate::tasks) assignee_id: Option<&'a str>,
 }
@@ -105,25 +116,49 @@ impl<'a> NewTaskRow<'a> {
 
 /// Columns to change: a validated [`TaskPatch`] as the table stores it; `None` leaves a column
 /// alone, `Some(None)` sets NULL. `completed_at` follows `completed` and is set by [`update`]
-/// itself. The one place an update's fields meet their columns.
-#[derive(AsChangeset)]
+/// itself. The one place an update's fields meet their columns: SQLite's `UPDATE … SET`, and
+/// PostgreSQL's `task_update` takes it as JSON (`folded`), a key present for each column set
+/// (null: cleared), none for one left alone.
+#[derive(AsChangeset, serde::Serialize)]
 #[diesel(table_name = crate::db::schema::tasks)]
 pub(in crate::tasks) struct TaskChanges<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) description: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) completed: Option<bool>,
+    /// The write's time (`task_update` takes it as its `now`).
+    #[serde(skip)]
     pub(in crate::tasks) updated_at: NaiveDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) priority: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) category: Option<&'a str>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "pg_json_change"
+    )]
     pub(in crate::tasks) due_date: Option<Option<NaiveDateTime>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) recurrence: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) time_zone: Option<&'a str>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "pg_json_change"
+    )]
     pub(in crate::tasks) recurrence_start: Option<Option<NaiveDateTime>>,
     /// The JSON array; the tag index is rewritten with it by the service (`tags::store`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) tags: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) list_id: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) parent_id: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) position: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::tasks) assignee_id: Option<Option<&'a str>>,
 }
 
