@@ -74,3 +74,58 @@ async fn rest_json_shows_the_table_s_fields(app: TestApp) {
     let one = listed.strip_prefix('[').and_then(|l| l.strip_suffix(']'));
     assert_eq!(keys_in_order(one.expect("a list")), table, "{listed}");
 }
+
+/// PostgreSQL's writes need no change for a column added later (migrations 000073, 000074):
+/// a column with a DEFAULT, added as docs/OPERATING.md says (`ALTER TABLE`, then `SELECT
+/// task_store_restate()`), and unknown to the server, takes its default on a create (the
+/// server's row does not send it) and keeps its value through an update and a completion
+/// (the update writes the row whole, every column). Before 000074 the create failed: its
+/// record started from NULLs, and the column is NOT NULL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_column_added_later_needs_no_write_function_change() {
+    let Some(db) = crate::common::pg::TempDatabase::migrated().await else {
+        return;
+    };
+    let (sql, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("connects to PostgreSQL");
+    tokio::spawn(connection);
+    sql.batch_execute(
+        "ALTER TABLE tasks ADD COLUMN estimate_minutes integer NOT NULL DEFAULT 25;
+         SELECT task_store_restate();",
+    )
+    .await
+    .expect("adds a column");
+    let app = TestApp::builder(crate::common::Backend::Postgres)
+        .database_url(&db.url)
+        .start()
+        .await
+        .expect("app starts");
+    let alice = app.user("alice");
+    let id = alice.create_task("estimated").await["id"].as_i64().unwrap();
+    let estimate = async || -> i32 {
+        sql.query_one("SELECT estimate_minutes FROM tasks WHERE id = $1", &[&id])
+            .await
+            .expect("reads the column")
+            .get(0)
+    };
+    assert_eq!(estimate().await, 25, "a create takes the column's default");
+    sql.execute(
+        "UPDATE tasks SET estimate_minutes = 40 WHERE id = $1",
+        &[&id],
+    )
+    .await
+    .expect("sets it as another program would");
+    let path = alice.tasks_path(&format!("/{id}"));
+    let updated = alice.put(&path, json!({"title": "renamed"})).await;
+    assert_eq!(updated.good(reqwest::StatusCode::OK)["title"], "renamed");
+    alice
+        .patch(&alice.tasks_path(&format!("/{id}/complete")))
+        .await
+        .good(reqwest::StatusCode::OK);
+    assert_eq!(
+        estimate().await,
+        40,
+        "an update keeps a column it does not name"
+    );
+}
