@@ -112,6 +112,16 @@ fn stepped(rows: Vec<Stepped>) -> Result<Option<Changed>, Refusal> {
     }
 }
 
+/// A write function's one argument, as JSON (a value serde cannot write is the query's error).
+fn argument(call: &impl serde::Serialize) -> QueryResult<serde_json::Value> {
+    serde_json::to_value(call).map_err(|e| Error::SerializationError(Box::new(e)))
+}
+
+/// The index keys of tags `names`, in their order (the functions pair them by position).
+fn tag_keys(names: &[String]) -> Vec<String> {
+    names.iter().map(|name| tag_key(name)).collect()
+}
+
 /// `task_create`'s argument: the call's values and the row (`task`), whose position (NULL:
 /// the group's end), owner (a shared list's, migration 000061), creator (the transaction's
 /// viewer), times and series start are the function's to set.
@@ -145,15 +155,15 @@ pub(in crate::tasks) async fn create(
         // SQLite: in process, one writer at a time; the same steps one statement each.
         return stepwise::create(conn, viewer, input, position, now, limits).await;
     };
-    // The row's values (its position, if any, is bound apart: NULL asks for the group's end).
+    // The row's values (its position, if any, goes apart: null asks for the group's end).
     // The owner is the function's to resolve (a shared list's, migration 000061); the
-    // creator is the transaction's viewer (the column's default).
+    // creator is the transaction's viewer.
     let names = input.tags.as_deref().unwrap_or_default();
     let call = CreateCall {
         owner: owner(viewer),
         now: pg_text(now),
         position,
-        tag_keys: names.iter().map(|name| tag_key(name)).collect(),
+        tag_keys: tag_keys(names),
         tag_names: names,
         task_cap: limit(limits.tasks),
         tag_cap: limit(limits.tags),
@@ -161,15 +171,10 @@ pub(in crate::tasks) async fn create(
         max_position: small(MAX_POSITION_CHARS),
         task: NewTaskRow::new(owner(viewer), None, input, now, String::new()),
     };
-    let rows: QueryResult<Vec<TaskRow>> = match serde_json::to_value(&call) {
-        Ok(json) => {
-            diesel::sql_query("SELECT * FROM task_create($1)")
-                .bind::<Jsonb, _>(json)
-                .load(&mut **pg)
-                .await
-        }
-        Err(e) => Err(Error::SerializationError(Box::new(e))),
-    };
+    let rows: QueryResult<Vec<TaskRow>> = diesel::sql_query("SELECT * FROM task_create($1)")
+        .bind::<Jsonb, _>(argument(&call)?)
+        .load(&mut **pg)
+        .await;
     Ok(
         refusal(rows, Some(input))?.map(|rows| match rows.into_iter().next() {
             Some(row) => Created::Done(Box::new(Written { row })),
@@ -312,19 +317,18 @@ where
     C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
 {
     let names = call.tags.unwrap_or_default();
-    let json = serde_json::to_value(UpdateCall {
+    let json = argument(&UpdateCall {
         owner: owner(call.viewer),
         id: call.task_id,
         expect: call.expect,
         now: pg_text(changes.updated_at),
         decided: planned.is_some(),
         advance_to: planned.flatten(),
-        tag_keys: names.iter().map(|name| tag_key(name)).collect(),
+        tag_keys: tag_keys(names),
         tag_names: names,
         tag_cap: limit(call.tag_cap),
         set: changes,
-    })
-    .map_err(|e| Error::SerializationError(Box::new(e)))?;
+    })?;
     diesel::sql_query("SELECT f.step, (f.task).* FROM task_update($1) AS f")
         .bind::<Jsonb, _>(json)
         .load(pg)
