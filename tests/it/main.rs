@@ -30,6 +30,7 @@ mod fair_memory;
 mod frontend;
 mod graphql;
 mod graphql_fast_path;
+mod group_end;
 mod hostile;
 mod idempotency;
 mod idempotency_versions;
