@@ -8,6 +8,7 @@ use async_graphql::{
 use chrono::{DateTime as ChronoDateTime, Utc};
 
 use crate::tasks;
+use crate::tasks::task::fields::task_fields;
 
 /// A point in time, RFC 3339 in UTC with a `Z` and microseconds: `2026-11-23T09:00:00.123456Z`.
 #[derive(Debug, Clone, Copy)]
@@ -30,79 +31,85 @@ impl ScalarType for DateTime {
     }
 }
 
-/// A task of the signed-in user.
-#[derive(SimpleObject)]
-#[graphql(complex)] // its resolved fields (`list`, `subtasks`, `parent`): `task_fields`
-pub struct Task {
-    /// The task's id.
-    pub id: ID,
-    /// 1 to 200 characters.
-    pub title: String,
-    /// Optional details, up to 1000 characters.
-    pub description: Option<String>,
-    /// Whether the task is done.
-    pub completed: bool,
-    /// When the task was created.
-    pub created_at: DateTime,
-    /// When the task last changed.
-    pub updated_at: DateTime,
-    /// How important the task is.
-    pub priority: Priority,
-    /// What part of life the task belongs to.
-    pub category: Category,
-    /// When the task is due; null when it has no due date.
-    pub due_date: Option<DateTime>,
-    /// When the task was last completed; null while it is pending, except on a repeating
-    /// task, where it is when its last occurrence was completed.
-    pub completed_at: Option<DateTime>,
-    /// 1 when created, one more on every change: pass it as `expectedVersion` to change the
-    /// task only if nobody else has changed it since.
-    pub version: i32,
-    /// The id of the list the task belongs to; null for the inbox.
-    pub list_id: Option<ID>,
-    /// The id of the task this one is a subtask of; null at the top level.
-    pub parent_id: Option<ID>,
-    /// Its place among its siblings (same list and parent): compare as plain strings (byte
-    /// order), smallest first. Changed only by `moveTask`.
-    pub position: String,
-    /// Its tags, in the order given.
-    pub tags: Vec<String>,
-    /// How it repeats: an RRULE such as `FREQ=WEEKLY;BYDAY=MO,TH`, or null.
-    pub recurrence: Option<String>,
-    /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
-    pub time_zone: String,
-    /// Who created it: the owner, or an editor of its shared list (null: unknown, a row
-    /// another program wrote).
-    pub created_by: Option<String>,
-    /// Who it is assigned to (the owner or a member of its list), or null.
-    pub assignee_id: Option<String>,
+/// Defines the GraphQL [`Task`] and its `From` the domain's: the shaped fields here, the plain
+/// ones from the field table (`tasks::task::fields`), with its descriptions.
+macro_rules! graphql_task {
+    ($($column:ident ($inner:ty) $graphql:literal {$($doc:literal)*} $rest:tt,)*) => {
+        /// A task of the signed-in user.
+        #[derive(SimpleObject)]
+        #[graphql(complex)] // its resolved fields (`list`, `subtasks`, `parent`): `task_fields`
+        pub struct Task {
+            /// The task's id.
+            pub id: ID,
+            /// 1 to 200 characters.
+            pub title: String,
+            /// Optional details, up to 1000 characters.
+            pub description: Option<String>,
+            /// Whether the task is done.
+            pub completed: bool,
+            /// When the task was created.
+            pub created_at: DateTime,
+            /// When the task last changed.
+            pub updated_at: DateTime,
+            /// How important the task is.
+            pub priority: Priority,
+            /// What part of life the task belongs to.
+            pub category: Category,
+            /// When the task is due; null when it has no due date.
+            pub due_date: Option<DateTime>,
+            /// When the task was last completed; null while it is pending, except on a repeating
+            /// task, where it is when its last occurrence was completed.
+            pub completed_at: Option<DateTime>,
+            /// 1 when created, one more on every change: pass it as `expectedVersion` to change the
+            /// task only if nobody else has changed it since.
+            pub version: i32,
+            /// The id of the list the task belongs to; null for the inbox.
+            pub list_id: Option<ID>,
+            /// The id of the task this one is a subtask of; null at the top level.
+            pub parent_id: Option<ID>,
+            /// Its place among its siblings (same list and parent): compare as plain strings (byte
+            /// order), smallest first. Changed only by `moveTask`.
+            pub position: String,
+            /// Its tags, in the order given.
+            pub tags: Vec<String>,
+            /// How it repeats: an RRULE such as `FREQ=WEEKLY;BYDAY=MO,TH`, or null.
+            pub recurrence: Option<String>,
+            /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
+            pub time_zone: String,
+            $(
+                $(#[doc = $doc])*
+                pub $column: Option<$inner>,
+            )*
+        }
+
+        impl From<tasks::Task> for Task {
+            fn from(task: tasks::Task) -> Self {
+                Task {
+                    id: ID(task.id.to_string()),
+                    title: task.title,
+                    description: task.description,
+                    completed: task.completed,
+                    created_at: DateTime(task.created_at),
+                    updated_at: DateTime(task.updated_at),
+                    priority: task.priority.into(),
+                    category: task.category.into(),
+                    due_date: task.due_date.map(DateTime),
+                    completed_at: task.completed_at.map(DateTime),
+                    version: graphql_int(task.version),
+                    list_id: task.list_id.map(|id| ID(id.to_string())),
+                    parent_id: task.parent_id.map(|id| ID(id.to_string())),
+                    position: task.position,
+                    tags: task.tags,
+                    recurrence: task.recurrence,
+                    time_zone: task.time_zone,
+                    $($column: task.$column,)*
+                }
+            }
+        }
+    };
 }
 
-impl From<tasks::Task> for Task {
-    fn from(task: tasks::Task) -> Self {
-        Task {
-            id: ID(task.id.to_string()),
-            title: task.title,
-            description: task.description,
-            completed: task.completed,
-            created_at: DateTime(task.created_at),
-            updated_at: DateTime(task.updated_at),
-            priority: task.priority.into(),
-            category: task.category.into(),
-            due_date: task.due_date.map(DateTime),
-            completed_at: task.completed_at.map(DateTime),
-            version: graphql_int(task.version),
-            list_id: task.list_id.map(|id| ID(id.to_string())),
-            parent_id: task.parent_id.map(|id| ID(id.to_string())),
-            position: task.position,
-            tags: task.tags,
-            recurrence: task.recurrence,
-            time_zone: task.time_zone,
-            created_by: task.created_by,
-            assignee_id: task.assignee_id,
-        }
-    }
-}
+task_fields!(plain => graphql_task);
 
 /// A list's scalar fields as a response would show them: what a VERSION_CONFLICT error on
 /// a list carries in `extensions.list`.

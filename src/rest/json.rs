@@ -17,6 +17,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::{AppError, AppResult};
+use crate::tasks::task::fields::task_fields;
 use crate::tasks::{Category, Priority, Task, TaskStats, task::time};
 
 /// A wire name with a schema of its own, made from the model's list of names (`ALL`,
@@ -124,52 +125,86 @@ impl Serialize for Timestamp {
     }
 }
 
-/// A task in the FastAPI backend's JSON shape.
-// The one REST task encoder. It borrows the task, so encoding a list copies no row and makes
-// no `String` per timestamp (the list is the hot path: benches/README.md). Its derived
-// schema is the document's `Task`.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Task)]
-pub struct TaskView<'a> {
-    id: i64,
-    user_id: &'a str,
-    title: &'a str,
-    description: Option<&'a str>,
-    completed: bool,
-    #[schema(value_type = String)]
-    created_at: Timestamp,
-    #[schema(value_type = String)]
-    updated_at: Timestamp,
-    priority: PriorityName,
-    category: CategoryName,
-    /// RFC 3339 UTC with `Z`, or `null`.
-    #[schema(value_type = Option<String>)]
-    due_date: Option<Timestamp>,
-    /// When the task was last completed; `null` while it is pending, except on a repeating
-    /// task, where it is when its last occurrence was completed.
-    #[schema(value_type = Option<String>)]
-    completed_at: Option<Timestamp>,
-    /// 1 when created, one more on every change; the `ETag` is `"<id>-<version>"`.
-    #[schema(minimum = 1)]
-    version: i64,
-    /// The list the task belongs to; `null` is the inbox.
-    list_id: Option<i64>,
-    /// The task this one is a subtask of; `null` at the top level.
-    parent_id: Option<i64>,
-    /// Its place among its siblings (same list and parent): compare as plain strings
-    /// (byte order), smallest first. Changed only by a move.
-    position: &'a str,
-    /// Its tags, in the order given.
-    tags: &'a [String],
-    /// How it repeats (an RRULE, docs/TASK_MODEL.md), or `null`.
-    recurrence: Option<&'a str>,
-    /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
-    time_zone: &'a str,
-    /// Who created it: the owner or an editor of its shared list (`null`: unknown).
-    created_by: Option<&'a str>,
-    /// Who it is assigned to (the owner or a member of its list), or `null`.
-    assignee_id: Option<&'a str>,
+/// Defines [`TaskView`] and its `From`: shaped fields here, plain ones from the field table.
+macro_rules! task_view {
+    ($($column:ident ($inner:ty) $graphql:literal $doc:tt {$($rest:literal)*},)*) => {
+        /// A task in the FastAPI backend's JSON shape.
+        // The one REST task encoder. It borrows the task, so encoding a list copies no row and makes
+        // no `String` per timestamp (the list is the hot path: benches/README.md). Its derived
+        // schema is the document's `Task`.
+        #[derive(Serialize, ToSchema)]
+        #[schema(as = Task)]
+        pub struct TaskView<'a> {
+            id: i64,
+            user_id: &'a str,
+            title: &'a str,
+            description: Option<&'a str>,
+            completed: bool,
+            #[schema(value_type = String)]
+            created_at: Timestamp,
+            #[schema(value_type = String)]
+            updated_at: Timestamp,
+            priority: PriorityName,
+            category: CategoryName,
+            /// RFC 3339 UTC with `Z`, or `null`.
+            #[schema(value_type = Option<String>)]
+            due_date: Option<Timestamp>,
+            /// When the task was last completed; `null` while it is pending, except on a repeating
+            /// task, where it is when its last occurrence was completed.
+            #[schema(value_type = Option<String>)]
+            completed_at: Option<Timestamp>,
+            /// 1 when created, one more on every change; the `ETag` is `"<id>-<version>"`.
+            #[schema(minimum = 1)]
+            version: i64,
+            /// The list the task belongs to; `null` is the inbox.
+            list_id: Option<i64>,
+            /// The task this one is a subtask of; `null` at the top level.
+            parent_id: Option<i64>,
+            /// Its place among its siblings (same list and parent): compare as plain strings
+            /// (byte order), smallest first. Changed only by a move.
+            position: &'a str,
+            /// Its tags, in the order given.
+            tags: &'a [String],
+            /// How it repeats (an RRULE, docs/TASK_MODEL.md), or `null`.
+            recurrence: Option<&'a str>,
+            /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
+            time_zone: &'a str,
+            $(
+                $(#[doc = $rest])*
+                #[schema(value_type = Option<$inner>)]
+                $column: Option<&'a $inner>,
+            )*
+        }
+
+        impl<'a> From<&'a Task> for TaskView<'a> {
+            fn from(task: &'a Task) -> Self {
+                TaskView {
+                    id: task.id,
+                    user_id: &task.user_id,
+                    title: &task.title,
+                    description: task.description.as_deref(),
+                    completed: task.completed,
+                    created_at: Timestamp(task.created_at),
+                    updated_at: Timestamp(task.updated_at),
+                    priority: task.priority.into(),
+                    category: task.category.into(),
+                    due_date: task.due_date.map(Timestamp),
+                    completed_at: task.completed_at.map(Timestamp),
+                    version: task.version,
+                    list_id: task.list_id,
+                    parent_id: task.parent_id,
+                    position: &task.position,
+                    tags: &task.tags,
+                    recurrence: task.recurrence.as_deref(),
+                    time_zone: &task.time_zone,
+                    $($column: task.$column.as_ref(),)*
+                }
+            }
+        }
+    };
 }
+
+task_fields!(plain => task_view);
 
 /// An owned task on its way out (a single task, a change set, an SSE event): encoded by
 /// [`TaskView`], so there is one encoder, and documented as `Task`.
@@ -201,33 +236,6 @@ impl ToSchema for TaskJson {
 
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         TaskView::schemas(schemas);
-    }
-}
-
-impl<'a> From<&'a Task> for TaskView<'a> {
-    fn from(task: &'a Task) -> Self {
-        TaskView {
-            id: task.id,
-            user_id: &task.user_id,
-            title: &task.title,
-            description: task.description.as_deref(),
-            completed: task.completed,
-            created_at: Timestamp(task.created_at),
-            updated_at: Timestamp(task.updated_at),
-            priority: task.priority.into(),
-            category: task.category.into(),
-            due_date: task.due_date.map(Timestamp),
-            completed_at: task.completed_at.map(Timestamp),
-            version: task.version,
-            list_id: task.list_id,
-            parent_id: task.parent_id,
-            position: &task.position,
-            tags: &task.tags,
-            recurrence: task.recurrence.as_deref(),
-            time_zone: &task.time_zone,
-            created_by: task.created_by.as_deref(),
-            assignee_id: task.assignee_id.as_deref(),
-        }
     }
 }
 
@@ -305,7 +313,7 @@ mod tests {
 
     fn task(title: &str, description: Option<&str>, every_field: bool) -> Task {
         let at = |micros: i64| DateTime::<Utc>::from_timestamp_micros(micros).expect("in range");
-        Task {
+        let mut task = Task {
             id: 9_007_199_254_740_993,
             user_id: "user-ü \"quoted\" \\ /".into(),
             title: title.into(),
@@ -340,9 +348,12 @@ mod tests {
             } else {
                 "UTC".into()
             },
-            created_by: every_field.then(|| "bob".into()),
-            assignee_id: every_field.then(|| "carol".into()),
-        }
+            // The plain fields (`tasks::task::fields`) set below, so that one added is `None`.
+            ..Task::default()
+        };
+        task.created_by = every_field.then(|| "bob".into());
+        task.assignee_id = every_field.then(|| "carol".into());
+        task
     }
 
     /// The task's JSON: every field, in the FastAPI order, set and null; titles with
@@ -373,7 +384,7 @@ mod tests {
                 .map(|f| f.column)
                 .collect();
             assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
-            let expected = serde_json::json!({
+            let mut expected = serde_json::json!({
                 "id": task.id,
                 "user_id": task.user_id,
                 "title": task.title,
@@ -392,9 +403,13 @@ mod tests {
                 "tags": task.tags,
                 "recurrence": task.recurrence,
                 "time_zone": task.time_zone,
-                "created_by": task.created_by,
-                "assignee_id": task.assignee_id,
             });
+            macro_rules! plain {
+                ($($column:ident $inner:tt $graphql:literal $doc:tt $rest:tt,)*) => {
+                    $(expected[stringify!($column)] = serde_json::json!(task.$column);)*
+                };
+            }
+            task_fields!(plain => plain);
             let parsed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
             assert_eq!(parsed, expected);
             singles.push(text);

@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use todo_api::tasks::task::fields::TASK_FIELDS;
 
 use crate::common::direct::Direct;
 use crate::common::{Backend, TestApp, UserClient};
@@ -304,8 +305,7 @@ const TABLES: &[Table] = &[
             ("recurrence", Same),
             ("time_zone", Same),
             ("recurrence_start", Instant),
-            ("created_by", Same),
-            ("assignee_id", Same),
+            // The plain fields follow, from the field table (`Table::compared`).
         ],
         // Search keys: PostgreSQL's trigger keeps them; SQLite folds text as it searches and
         // leaves them ''/NULL on purpose (migrations/sqlite, 000011).
@@ -379,6 +379,24 @@ const JOURNAL: &[(&str, Kind)] = &[
     ("created_seq", Same),
 ];
 
+impl Table {
+    /// The columns compared: those listed, and for `tasks` every other field of the field
+    /// table (`todo_api::tasks::task::fields`) as stored, so that a field added there is
+    /// compared without a line here.
+    fn compared(&self) -> Vec<(&'static str, Kind)> {
+        let mut columns = self.columns.to_vec();
+        if self.name == "tasks" {
+            for field in TASK_FIELDS {
+                let listed = columns.iter().any(|(c, _)| *c == field.column);
+                if !listed && !self.key.contains(&field.column) {
+                    columns.push((field.column, Same));
+                }
+            }
+        }
+        columns
+    }
+}
+
 type Row = BTreeMap<String, Value>;
 
 /// Fails unless the table's columns in this database are exactly the ones compared or skipped.
@@ -395,10 +413,11 @@ async fn every_column_counted(direct: &Direct, table: &Table) {
         ),
     };
     let found: BTreeSet<String> = direct.texts(&sql).await.into_iter().collect();
+    let compared = table.compared();
     let counted: BTreeSet<String> = table
         .key
         .iter()
-        .chain(table.columns.iter().map(|(column, _)| column))
+        .chain(compared.iter().map(|(column, _)| column))
         .chain(table.skipped)
         .map(|column| (*column).to_owned())
         .collect();
@@ -411,10 +430,11 @@ async fn every_column_counted(direct: &Direct, table: &Table) {
 
 /// The table's rows by key, each column normalised by its kind.
 async fn rows(direct: &Direct, table: &Table) -> BTreeMap<String, Row> {
+    let compared = table.compared();
     let pairs: Vec<String> = table
         .key
         .iter()
-        .chain(table.columns.iter().map(|(column, _)| column))
+        .chain(compared.iter().map(|(column, _)| column))
         .map(|column| format!("'{column}', {column}"))
         .collect();
     let object = match direct.app.backend {
@@ -429,8 +449,7 @@ async fn rows(direct: &Direct, table: &Table) -> BTreeMap<String, Row> {
     let mut found = BTreeMap::new();
     for text in direct.texts(&sql).await {
         let raw: Row = serde_json::from_str(&text).expect("a JSON row");
-        let mut row: Row = table
-            .columns
+        let mut row: Row = compared
             .iter()
             .map(|(column, kind)| ((*column).to_owned(), normalised(*kind, &raw[*column])))
             .collect();

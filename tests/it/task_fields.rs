@@ -91,7 +91,7 @@ async fn postgres_a_column_added_later_needs_no_write_function_change() {
         .expect("connects to PostgreSQL");
     tokio::spawn(connection);
     sql.batch_execute(
-        "ALTER TABLE tasks ADD COLUMN estimate_minutes integer NOT NULL DEFAULT 25;
+        "ALTER TABLE tasks ADD COLUMN added_later_minutes integer NOT NULL DEFAULT 25;
          SELECT task_store_restate();",
     )
     .await
@@ -104,14 +104,17 @@ async fn postgres_a_column_added_later_needs_no_write_function_change() {
     let alice = app.user("alice");
     let id = alice.create_task("estimated").await["id"].as_i64().unwrap();
     let estimate = async || -> i32 {
-        sql.query_one("SELECT estimate_minutes FROM tasks WHERE id = $1", &[&id])
-            .await
-            .expect("reads the column")
-            .get(0)
+        sql.query_one(
+            "SELECT added_later_minutes FROM tasks WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .expect("reads the column")
+        .get(0)
     };
     assert_eq!(estimate().await, 25, "a create takes the column's default");
     sql.execute(
-        "UPDATE tasks SET estimate_minutes = 40 WHERE id = $1",
+        "UPDATE tasks SET added_later_minutes = 40 WHERE id = $1",
         &[&id],
     )
     .await

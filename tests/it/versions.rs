@@ -7,6 +7,7 @@
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use todo_api::tasks::task::fields::TASK_FIELDS;
 
 use crate::common::live::{self, SseReader};
 use crate::common::{Backend, TestApp, TestResponse};
@@ -464,15 +465,13 @@ async fn graphql_lost_update_is_refused_with_the_winners_task(app: TestApp) {
     let current = &error["extensions"]["task"];
     assert_eq!(current["title"], "phone", "{second}");
     assert_eq!(current["version"], 2);
-    // The same shape as the Task type's JSON fields.
-    let read = alice
-        .graphql_data(
-            "query($id: ID!) { task(id: $id) { id title description completed createdAt \
-             updatedAt priority category dueDate completedAt version listId parentId \
-             position tags recurrence timeZone createdBy assigneeId } }",
-            json!({"id": id}),
-        )
-        .await;
+    // The same shape as the Task type's stored fields (the field table's).
+    let fields: Vec<&str> = TASK_FIELDS.iter().filter_map(|f| f.graphql).collect();
+    let query = format!(
+        "query($id: ID!) {{ task(id: $id) {{ {} }} }}",
+        fields.join(" ")
+    );
+    let read = alice.graphql_data(&query, json!({"id": id})).await;
     assert_eq!(current, &read["task"]);
     // Each of the other three mutations checks it too.
     for mutation in [

@@ -22,64 +22,69 @@ pub(in crate::tasks) mod write;
 
 use chrono::{DateTime, Utc};
 
-/// A task as the APIs show it. Serializable because task events carry it between instances.
-/// Its fields are `fields::TASK_FIELDS`' shown ones, in order (a test says so).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Task {
-    /// Generated id, unique across users.
-    pub id: i64,
-    /// The owner.
-    pub user_id: String,
-    /// 1–200 characters.
-    pub title: String,
-    /// Optional, up to 1000 characters.
-    pub description: Option<String>,
-    /// Done or not.
-    pub completed: bool,
-    /// When it was created (UTC, microseconds).
-    pub created_at: DateTime<Utc>,
-    /// When it last changed (UTC, microseconds).
-    pub updated_at: DateTime<Utc>,
-    /// How important it is.
-    pub priority: Priority,
-    /// What part of life it belongs to.
-    pub category: Category,
-    /// When it is due, if ever (UTC, microseconds).
-    pub due_date: Option<DateTime<Utc>>,
-    /// When it was last completed; `None` while pending.
-    pub completed_at: Option<DateTime<Utc>>,
-    /// 1 when created, one more on every change. (Absent from an event sent by an instance
-    /// older than versions: 0, "unknown".)
-    #[serde(default)]
-    pub version: i64,
-    /// The list it belongs to; `None` is the inbox. (Fields from here on are absent from an
-    /// event sent by an instance older than task model v3: their defaults.)
-    #[serde(default)]
-    pub list_id: Option<i64>,
-    /// The task it is a subtask of; `None` at the top level.
-    #[serde(default)]
-    pub parent_id: Option<i64>,
-    /// Its place among its siblings (same list, same parent): a fractional index, compared as
-    /// bytes (`tasks::order::position`).
-    #[serde(default)]
-    pub position: String,
-    /// Its tags, in the order given (each 1–50 characters, unique case-insensitively).
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// How it repeats: an RRULE (`tasks::series::recurrence`), or `None`.
-    #[serde(default)]
-    pub recurrence: Option<String>,
-    /// The IANA time zone its occurrences keep their wall-clock time in.
-    #[serde(default = "utc_name")]
-    pub time_zone: String,
-    /// Who created it (issue 29): the owner, or an editor of its shared list; `None` for a
-    /// row another program wrote.
-    #[serde(default)]
-    pub created_by: Option<String>,
-    /// Who it is assigned to: the owner or a member of its list, or `None`.
-    #[serde(default)]
-    pub assignee_id: Option<String>,
+/// Defines the domain `Task`: its shaped fields here, its plain ones from the field table.
+macro_rules! domain_task {
+    ($($column:ident ($inner:ty) $graphql:literal {$($doc:literal)*} $rest:tt,)*) => {
+        /// A task as the APIs show it. Serializable because task events carry it between instances.
+        /// Its fields are `fields::TASK_FIELDS`' shown ones, in order (a test says so).
+        #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct Task {
+            /// Generated id, unique across users.
+            pub id: i64,
+            /// The owner.
+            pub user_id: String,
+            /// 1–200 characters.
+            pub title: String,
+            /// Optional, up to 1000 characters.
+            pub description: Option<String>,
+            /// Done or not.
+            pub completed: bool,
+            /// When it was created (UTC, microseconds).
+            pub created_at: DateTime<Utc>,
+            /// When it last changed (UTC, microseconds).
+            pub updated_at: DateTime<Utc>,
+            /// How important it is.
+            pub priority: Priority,
+            /// What part of life it belongs to.
+            pub category: Category,
+            /// When it is due, if ever (UTC, microseconds).
+            pub due_date: Option<DateTime<Utc>>,
+            /// When it was last completed; `None` while pending.
+            pub completed_at: Option<DateTime<Utc>>,
+            /// 1 when created, one more on every change. (Absent from an event sent by an instance
+            /// older than versions: 0, "unknown".)
+            #[serde(default)]
+            pub version: i64,
+            /// The list it belongs to; `None` is the inbox. (Fields from here on are absent from an
+            /// event sent by an instance older than task model v3: their defaults.)
+            #[serde(default)]
+            pub list_id: Option<i64>,
+            /// The task it is a subtask of; `None` at the top level.
+            #[serde(default)]
+            pub parent_id: Option<i64>,
+            /// Its place among its siblings (same list, same parent): a fractional index, compared as
+            /// bytes (`tasks::order::position`).
+            #[serde(default)]
+            pub position: String,
+            /// Its tags, in the order given (each 1–50 characters, unique case-insensitively).
+            #[serde(default)]
+            pub tags: Vec<String>,
+            /// How it repeats: an RRULE (`tasks::series::recurrence`), or `None`.
+            #[serde(default)]
+            pub recurrence: Option<String>,
+            /// The IANA time zone its occurrences keep their wall-clock time in.
+            #[serde(default = "utc_name")]
+            pub time_zone: String,
+            $(
+                $(#[doc = $doc])*
+                #[serde(default)]
+                pub $column: Option<$inner>,
+            )*
+        }
+    };
 }
+
+fields::task_fields!(plain => domain_task);
 
 /// The time zone of a task that names none.
 pub fn utc_name() -> String {

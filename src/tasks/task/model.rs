@@ -8,6 +8,7 @@ use crate::db::schema::tasks;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::tasks::series::recurrence::{needs_due_date, validate_recurrence, validate_time_zone};
 use crate::tasks::tags::rules::validate_tags;
+use crate::tasks::task::fields::task_fields;
 pub use crate::tasks::task::rules::{
     DESCRIPTION_MAX_CHARS, SEARCH_MAX_CHARS, TITLE_MAX_CHARS, enum_error, micros, parse_datetime,
 };
@@ -21,39 +22,79 @@ pub use crate::tasks::task::{
     Category, Precondition, Priority, Task, category_names, priority_names,
 };
 
-/// A row of `tasks` as both backends return it (timestamps are UTC without zone), as the
-/// database's journal trigger sends it in a NOTIFY (its `to_jsonb`: `events::wire`), and as
-/// PostgreSQL's write functions return it (by name: `task::folded`).
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Deserialize)]
-#[diesel(table_name = tasks)]
-pub(crate) struct TaskRow {
-    pub(in crate::tasks) id: i64,
-    user_id: String,
-    title: String,
-    description: Option<String>,
-    completed: bool,
-    created_at: Stamp,
-    updated_at: Stamp,
-    priority: i16,
-    category: String,
-    due_date: Option<Stamp>,
-    completed_at: Option<Stamp>,
-    version: i64,
-    list_id: Option<i64>,
-    parent_id: Option<i64>,
-    position: String,
-    tags: String,
-    recurrence: Option<String>,
-    time_zone: String,
-    /// The due date the series began with (`tasks::series`).
-    pub(in crate::tasks) recurrence_start: Option<Stamp>,
-    /// Who created it (issue 29; NULL: another program's row, or from before).
-    #[serde(default)]
-    created_by: Option<String>,
-    /// Who it is assigned to: the owner or a member of its list.
-    #[serde(default)]
-    assignee_id: Option<String>,
+/// Defines [`TaskRow`] and its decoding (`From<TaskRow> for Task`): the shaped fields here,
+/// the plain ones from the field table (a plain field is its column's value as it is).
+macro_rules! task_row {
+    ($($column:ident ($inner:ty) $graphql:literal $doc:tt $rest:tt,)*) => {
+        /// A row of `tasks` as both backends return it (timestamps are UTC without zone), as the
+        /// database's journal trigger sends it in a NOTIFY (its `to_jsonb`: `events::wire`), and as
+        /// PostgreSQL's write functions return it (by name: `task::folded`).
+        #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Deserialize)]
+        #[diesel(table_name = tasks)]
+        pub(crate) struct TaskRow {
+            pub(in crate::tasks) id: i64,
+            user_id: String,
+            title: String,
+            description: Option<String>,
+            completed: bool,
+            created_at: Stamp,
+            updated_at: Stamp,
+            priority: i16,
+            category: String,
+            due_date: Option<Stamp>,
+            completed_at: Option<Stamp>,
+            version: i64,
+            list_id: Option<i64>,
+            parent_id: Option<i64>,
+            position: String,
+            tags: String,
+            recurrence: Option<String>,
+            time_zone: String,
+            /// The due date the series began with (`tasks::series`).
+            pub(in crate::tasks) recurrence_start: Option<Stamp>,
+            $(
+                #[serde(default)]
+                $column: Option<$inner>,
+            )*
+        }
+
+        impl From<TaskRow> for Task {
+            fn from(row: TaskRow) -> Self {
+                let id = row.id;
+                let (created_at, updated_at) = Stamp::required(row.created_at, row.updated_at);
+                // A nullable time another program left unreadable is answered as null (logged).
+                let stamp = |at: Option<Stamp>, column| Some(at?.read("tasks", id, column)?.and_utc());
+                Task {
+                    id: row.id,
+                    user_id: row.user_id,
+                    title: row.title,
+                    description: row.description,
+                    completed: row.completed,
+                    created_at,
+                    updated_at,
+                    // The columns' CHECK constraints admit only known values; anything else would be
+                    // a row written behind the application's back, shown as the default.
+                    priority: Priority::from_rank(row.priority).unwrap_or_default(),
+                    category: Category::parse(&row.category).unwrap_or_default(),
+                    due_date: stamp(row.due_date, "due_date"),
+                    completed_at: stamp(row.completed_at, "completed_at"),
+                    version: row.version,
+                    list_id: row.list_id,
+                    parent_id: row.parent_id,
+                    position: row.position,
+                    // Written by the application as a JSON array of strings; anything else would be
+                    // a row written behind its back, shown without tags.
+                    tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+                    recurrence: row.recurrence,
+                    time_zone: row.time_zone,
+                    $($column: row.$column,)*
+                }
+            }
+        }
+    };
 }
+
+task_fields!(plain => task_row);
 
 impl TaskRow {
     /// The series' first due date (`tasks::series`); unreadable: none (logged).
@@ -87,41 +128,6 @@ impl TaskRow {
 /// Rows as tasks, without those [`TaskRow::readable`] refuses.
 pub(crate) fn readable_tasks(rows: Vec<TaskRow>) -> Vec<Task> {
     rows.into_iter().filter_map(TaskRow::readable).collect()
-}
-
-impl From<TaskRow> for Task {
-    fn from(row: TaskRow) -> Self {
-        let id = row.id;
-        let (created_at, updated_at) = Stamp::required(row.created_at, row.updated_at);
-        // A nullable time another program left unreadable is answered as null (logged).
-        let stamp = |at: Option<Stamp>, column| Some(at?.read("tasks", id, column)?.and_utc());
-        Task {
-            id: row.id,
-            user_id: row.user_id,
-            title: row.title,
-            description: row.description,
-            completed: row.completed,
-            created_at,
-            updated_at,
-            // The columns' CHECK constraints admit only known values; anything else would be
-            // a row written behind the application's back, shown as the default.
-            priority: Priority::from_rank(row.priority).unwrap_or_default(),
-            category: Category::parse(&row.category).unwrap_or_default(),
-            due_date: stamp(row.due_date, "due_date"),
-            completed_at: stamp(row.completed_at, "completed_at"),
-            version: row.version,
-            list_id: row.list_id,
-            parent_id: row.parent_id,
-            position: row.position,
-            // Written by the application as a JSON array of strings; anything else would be
-            // a row written behind its back, shown without tags.
-            tags: serde_json::from_str(&row.tags).unwrap_or_default(),
-            recurrence: row.recurrence,
-            time_zone: row.time_zone,
-            created_by: row.created_by,
-            assignee_id: row.assignee_id,
-        }
-    }
 }
 
 /// Which tasks a list shows.
@@ -262,66 +268,77 @@ pub struct TaskStats {
     pub by_category: Vec<(Category, i64)>,
 }
 
-/// Input of a create.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NewTask {
-    /// Title as sent (trimmed and checked by [`NewTask::validated`]).
-    pub title: String,
-    /// Description as sent.
-    pub description: Option<String>,
-    /// Priority; `None` means the default (`Priority::None`).
-    pub priority: Option<Priority>,
-    /// Category; `None` means the default (`Category::Other`).
-    pub category: Option<Category>,
-    /// Due date, if any.
-    pub due_date: Option<DateTime<Utc>>,
-    /// The list to create it in; `None` is the inbox.
-    pub list_id: Option<i64>,
-    /// The task to create it as a subtask of; `None` is the top level.
-    pub parent_id: Option<i64>,
-    /// Tags, in the order given; `None` is none (checked and trimmed by `validated`).
-    pub tags: Option<Vec<String>>,
-    /// How it repeats (an RRULE); needs a due date.
-    pub recurrence: Option<String>,
-    /// The IANA time zone of its occurrences; `None` is UTC.
-    pub time_zone: Option<String>,
-    /// Who it is assigned to: the list's owner or one of its members (the inbox: its
-    /// owner), checked by the store; `None` is no one.
-    pub assignee_id: Option<String>,
+/// Defines [`NewTask`] and [`TaskPatch`]: the shaped fields here, the writable plain ones
+/// from the field table (`Option<T>` on create, `Option<Option<T>>` in a patch).
+macro_rules! task_inputs {
+    ($($column:ident ($inner:ty) {$($create:literal)*} {$($update:literal)*},)*) => {
+        /// Input of a create.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct NewTask {
+            /// Title as sent (trimmed and checked by [`NewTask::validated`]).
+            pub title: String,
+            /// Description as sent.
+            pub description: Option<String>,
+            /// Priority; `None` means the default (`Priority::None`).
+            pub priority: Option<Priority>,
+            /// Category; `None` means the default (`Category::Other`).
+            pub category: Option<Category>,
+            /// Due date, if any.
+            pub due_date: Option<DateTime<Utc>>,
+            /// The list to create it in; `None` is the inbox.
+            pub list_id: Option<i64>,
+            /// The task to create it as a subtask of; `None` is the top level.
+            pub parent_id: Option<i64>,
+            /// Tags, in the order given; `None` is none (checked and trimmed by `validated`).
+            pub tags: Option<Vec<String>>,
+            /// How it repeats (an RRULE); needs a due date.
+            pub recurrence: Option<String>,
+            /// The IANA time zone of its occurrences; `None` is UTC.
+            pub time_zone: Option<String>,
+            $(
+                $(#[doc = $create])*
+                pub $column: Option<$inner>,
+            )*
+        }
+
+        /// Input of a partial update: `None` leaves a field unchanged; `description: Some(None)`
+        /// clears it.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct TaskPatch {
+            /// New title.
+            pub title: Option<String>,
+            /// New description, or `Some(None)` to clear it.
+            pub description: Option<Option<String>>,
+            /// New completion state.
+            pub completed: Option<bool>,
+            /// New priority.
+            pub priority: Option<Priority>,
+            /// New category.
+            pub category: Option<Category>,
+            /// New due date, or `Some(None)` to clear it.
+            pub due_date: Option<Option<DateTime<Utc>>>,
+            /// New list (`Some(None)`: the inbox); the task goes to the end of that list.
+            pub list_id: Option<Option<i64>>,
+            /// New parent (`Some(None)`: the top level); the task goes to the end of its siblings.
+            pub parent_id: Option<Option<i64>>,
+            /// New tags, replacing all of them in the order given (`Some([])` clears them).
+            pub tags: Option<Vec<String>>,
+            /// New recurrence, or `Some(None)` to stop repeating.
+            pub recurrence: Option<Option<String>>,
+            /// New time zone of its occurrences.
+            pub time_zone: Option<String>,
+            /// The position the service gives a task whose list or parent the patch changes (the
+            /// end of its new group); an adapter never sets it (positions change only by moves).
+            pub position: Option<String>,
+            $(
+                $(#[doc = $update])*
+                pub $column: Option<Option<$inner>>,
+            )*
+        }
+    };
 }
 
-/// Input of a partial update: `None` leaves a field unchanged; `description: Some(None)`
-/// clears it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TaskPatch {
-    /// New title.
-    pub title: Option<String>,
-    /// New description, or `Some(None)` to clear it.
-    pub description: Option<Option<String>>,
-    /// New completion state.
-    pub completed: Option<bool>,
-    /// New priority.
-    pub priority: Option<Priority>,
-    /// New category.
-    pub category: Option<Category>,
-    /// New due date, or `Some(None)` to clear it.
-    pub due_date: Option<Option<DateTime<Utc>>>,
-    /// New list (`Some(None)`: the inbox); the task goes to the end of that list.
-    pub list_id: Option<Option<i64>>,
-    /// New parent (`Some(None)`: the top level); the task goes to the end of its siblings.
-    pub parent_id: Option<Option<i64>>,
-    /// New tags, replacing all of them in the order given (`Some([])` clears them).
-    pub tags: Option<Vec<String>>,
-    /// New recurrence, or `Some(None)` to stop repeating.
-    pub recurrence: Option<Option<String>>,
-    /// New time zone of its occurrences.
-    pub time_zone: Option<String>,
-    /// New assignee (as on create), or `Some(None)` to unassign it.
-    pub assignee_id: Option<Option<String>>,
-    /// The position the service gives a task whose list or parent the patch changes (the
-    /// end of its new group); an adapter never sets it (positions change only by moves).
-    pub position: Option<String>,
-}
+task_fields!(writable => task_inputs);
 
 impl NewTask {
     /// The input checked field by field (every failure reported at once, FastAPI-style), with

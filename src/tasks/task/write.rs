@@ -23,6 +23,7 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::tasks::sync::journal::Written;
+use crate::tasks::task::fields::task_fields;
 use crate::tasks::task::model::{Category, NewTask, Priority, TaskPatch, TaskRow};
 use crate::tasks::task::query::find;
 use crate::tasks::task::rules::micros;
@@ -42,125 +43,168 @@ macro_rules! returning_row {
 }
 pub(in crate::tasks) use returning_row;
 
-/// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
-/// microseconds; the search keys are the database's, see `task::keys`). The one place a
-/// create's fields meet their columns: SQLite inserts it, PostgreSQL's `task_create` takes it
-/// as JSON (`folded`), its keys the columns' names. Serialised are the fields the function
-/// takes as given (a new plain column is one more); `skip` marks those it decides itself.
-#[derive(Insertable, serde::Serialize)]
-#[diesel(table_name = crate::db::schema::tasks)]
-pub(in crate::tasks) struct NewTaskRow<'a> {
-    #[serde(skip)]
-    pub(in crate::tasks) user_id: &'a str,
-    pub(in crate::tasks) title: &'a str,
-    pub(in crate::tasks) description: Option<&'a str>,
-    #[serde(skip)]
-    pub(in crate::tasks) completed: bool,
-    #[serde(skip)]
-    pub(in crate::tasks) created_at: NaiveDateTime,
-    #[serde(skip)]
-    pub(in crate::tasks) updated_at: NaiveDateTime,
-    pub(in crate::tasks) priority: i16,
-    pub(in crate::tasks) category: &'a str,
-    #[serde(serialize_with = "pg_json")]
-    pub(in crate::tasks) due_date: Option<NaiveDateTime>,
-    pub(in crate::tasks) list_id: Option<i64>,
-    pub(in crate::tasks) parent_id: Option<i64>,
-    #[serde(skip)]
-    pub(in crate::tasks) position: String,
-    pub(in crate::tasks) tags: String,
-    pub(in crate::tasks) recurrence: Option<&'a str>,
-    pub(in crate::tasks) time_zone: &'a str,
-    #[serde(skip)]
-    pub(in crate::tasks) recurrence_start: Option<NaiveDateTime>,
-    #[serde(skip)]
-    pub(in crate::tasks) created_by: Option<&'a str>,
-    pub(in crate::tasks) assignee_id: Option<&'a str>,
-}
-
-impl<'a> NewTaskRow<'a> {
-    /// The row for a validated input, placed at `position` among its siblings, owned by
-    /// `owner` (a shared list's owner when an editor writes it), created by `creator`.
-    pub(in crate::tasks) fn new(
-        owner: &'a str,
-        creator: Option<&'a str>,
-        input: &'a NewTask,
-        now: NaiveDateTime,
-        position: String,
-    ) -> Self {
-        let due_date = input.due_date.map(|d| micros(d).naive_utc());
-        NewTaskRow {
-            user_id: owner,
-            title: &input.title,
-            description: input.description.as_deref(),
-            completed: false,
-            created_at: now,
-            updated_at: now,
-            priority: input.priority.unwrap_or_default().rank(),
-            category: input.category.unwrap_or_default().as_str(),
-            due_date,
-            list_id: input.list_id,
-            parent_id: input.parent_id,
-            position,
-            tags: serde_json::to_string(input.tags.as_deref().unwrap_or_default())
-                .unwrap_or_else(|_| "[]".to_owned()),
-            recurrence: input.recurrence.as_deref(),
-            time_zone: input.time_zone.as_deref().unwrap_or("UTC"),
-            // A series counts its occurrences from the due date it began with.
-            recurrence_start: input.recurrence.as_ref().and(due_date),
-            created_by: creator,
-            assignee_id: input.assignee_id.as_deref(),
+/// Defines [`NewTaskRow`] and [`TaskChanges`] with their constructors: the shaped fields
+/// here, the writable plain ones from the field table (their values as given, cloned).
+macro_rules! task_writes {
+    ($($column:ident ($inner:ty) $create:tt $update:tt,)*) => {
+        /// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
+        /// microseconds; the search keys are the database's, see `task::keys`). The one place a
+        /// create's fields meet their columns: SQLite inserts it, PostgreSQL's `task_create` takes it
+        /// as JSON (`folded`), its keys the columns' names. Serialised are the fields the function
+        /// takes as given (a new plain column is one more); `skip` marks those it decides itself.
+        #[derive(Insertable, serde::Serialize)]
+        #[diesel(table_name = crate::db::schema::tasks)]
+        pub(in crate::tasks) struct NewTaskRow<'a> {
+            #[serde(skip)]
+            pub(in crate::tasks) user_id: &'a str,
+            pub(in crate::tasks) title: &'a str,
+            pub(in crate::tasks) description: Option<&'a str>,
+            #[serde(skip)]
+            pub(in crate::tasks) completed: bool,
+            #[serde(skip)]
+            pub(in crate::tasks) created_at: NaiveDateTime,
+            #[serde(skip)]
+            pub(in crate::tasks) updated_at: NaiveDateTime,
+            pub(in crate::tasks) priority: i16,
+            pub(in crate::tasks) category: &'a str,
+            #[serde(serialize_with = "pg_json")]
+            pub(in crate::tasks) due_date: Option<NaiveDateTime>,
+            pub(in crate::tasks) list_id: Option<i64>,
+            pub(in crate::tasks) parent_id: Option<i64>,
+            #[serde(skip)]
+            pub(in crate::tasks) position: String,
+            pub(in crate::tasks) tags: String,
+            pub(in crate::tasks) recurrence: Option<&'a str>,
+            pub(in crate::tasks) time_zone: &'a str,
+            #[serde(skip)]
+            pub(in crate::tasks) recurrence_start: Option<NaiveDateTime>,
+            #[serde(skip)]
+            pub(in crate::tasks) created_by: Option<&'a str>,
+            $(pub(in crate::tasks) $column: Option<$inner>,)*
         }
-    }
+
+        impl<'a> NewTaskRow<'a> {
+            /// The row for a validated input, placed at `position` among its siblings, owned by
+            /// `owner` (a shared list's owner when an editor writes it), created by `creator`.
+            pub(in crate::tasks) fn new(
+                owner: &'a str,
+                creator: Option<&'a str>,
+                input: &'a NewTask,
+                now: NaiveDateTime,
+                position: String,
+            ) -> Self {
+                let due_date = input.due_date.map(|d| micros(d).naive_utc());
+                NewTaskRow {
+                    user_id: owner,
+                    title: &input.title,
+                    description: input.description.as_deref(),
+                    completed: false,
+                    created_at: now,
+                    updated_at: now,
+                    priority: input.priority.unwrap_or_default().rank(),
+                    category: input.category.unwrap_or_default().as_str(),
+                    due_date,
+                    list_id: input.list_id,
+                    parent_id: input.parent_id,
+                    position,
+                    tags: serde_json::to_string(input.tags.as_deref().unwrap_or_default())
+                        .unwrap_or_else(|_| "[]".to_owned()),
+                    recurrence: input.recurrence.as_deref(),
+                    time_zone: input.time_zone.as_deref().unwrap_or("UTC"),
+                    // A series counts its occurrences from the due date it began with.
+                    recurrence_start: input.recurrence.as_ref().and(due_date),
+                    created_by: creator,
+                    $($column: input.$column.clone(),)*
+                }
+            }
+        }
+
+        /// Columns to change: a validated [`TaskPatch`] as the table stores it; `None` leaves a column
+        /// alone, `Some(None)` sets NULL. `completed_at` follows `completed` and is set by [`update`]
+        /// itself. The one place an update's fields meet their columns: SQLite's `UPDATE … SET`, and
+        /// PostgreSQL's `task_update` takes it as JSON (`folded`), a key present for each column set
+        /// (null: cleared), none for one left alone.
+        #[derive(AsChangeset, serde::Serialize)]
+        #[diesel(table_name = crate::db::schema::tasks)]
+        pub(in crate::tasks) struct TaskChanges<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) title: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) description: Option<Option<&'a str>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) completed: Option<bool>,
+            /// The write's time (`task_update` takes it as its `now`).
+            #[serde(skip)]
+            pub(in crate::tasks) updated_at: NaiveDateTime,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) priority: Option<i16>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) category: Option<&'a str>,
+            #[serde(
+                skip_serializing_if = "Option::is_none",
+                serialize_with = "pg_json_change"
+            )]
+            pub(in crate::tasks) due_date: Option<Option<NaiveDateTime>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) recurrence: Option<Option<&'a str>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) time_zone: Option<&'a str>,
+            #[serde(
+                skip_serializing_if = "Option::is_none",
+                serialize_with = "pg_json_change"
+            )]
+            pub(in crate::tasks) recurrence_start: Option<Option<NaiveDateTime>>,
+            /// The JSON array; the tag index is rewritten with it by the service (`tags::store`).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) tags: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) list_id: Option<Option<i64>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) parent_id: Option<Option<i64>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub(in crate::tasks) position: Option<&'a str>,
+            $(
+                #[serde(skip_serializing_if = "Option::is_none")]
+                pub(in crate::tasks) $column: Option<Option<$inner>>,
+            )*
+        }
+
+        impl<'a> TaskChanges<'a> {
+            pub(in crate::tasks) fn new(
+                patch: &'a TaskPatch,
+                series: &SeriesWrite,
+                now: NaiveDateTime,
+            ) -> Self {
+                let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
+                let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
+                TaskChanges {
+                    title: patch.title.as_deref(),
+                    description: patch.description.as_ref().map(|d| d.as_deref()),
+                    // An advance writes `completed` itself (false).
+                    completed: patch.completed.filter(|_| series.advance_to.is_none()),
+                    updated_at: now,
+                    priority: patch.priority.map(Priority::rank),
+                    category: patch.category.map(Category::as_str),
+                    due_date: series.advance_to.map(Some).or(due_date),
+                    recurrence: if series.stop { Some(None) } else { recurrence },
+                    time_zone: patch.time_zone.as_deref(),
+                    recurrence_start: series.start,
+                    tags: patch
+                        .tags
+                        .as_ref()
+                        .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".to_owned())),
+                    // Set by the service, with the position, when a PUT moves the task (`moves`).
+                    list_id: patch.list_id,
+                    parent_id: patch.parent_id,
+                    position: patch.position.as_deref(),
+                    $($column: patch.$column.clone(),)*
+                }
+            }
+        }
+    };
 }
 
-/// Columns to change: a validated [`TaskPatch`] as the table stores it; `None` leaves a column
-/// alone, `Some(None)` sets NULL. `completed_at` follows `completed` and is set by [`update`]
-/// itself. The one place an update's fields meet their columns: SQLite's `UPDATE … SET`, and
-/// PostgreSQL's `task_update` takes it as JSON (`folded`), a key present for each column set
-/// (null: cleared), none for one left alone.
-#[derive(AsChangeset, serde::Serialize)]
-#[diesel(table_name = crate::db::schema::tasks)]
-pub(in crate::tasks) struct TaskChanges<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) title: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) description: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) completed: Option<bool>,
-    /// The write's time (`task_update` takes it as its `now`).
-    #[serde(skip)]
-    pub(in crate::tasks) updated_at: NaiveDateTime,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) priority: Option<i16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) category: Option<&'a str>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "pg_json_change"
-    )]
-    pub(in crate::tasks) due_date: Option<Option<NaiveDateTime>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) recurrence: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) time_zone: Option<&'a str>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "pg_json_change"
-    )]
-    pub(in crate::tasks) recurrence_start: Option<Option<NaiveDateTime>>,
-    /// The JSON array; the tag index is rewritten with it by the service (`tags::store`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) tags: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) list_id: Option<Option<i64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) parent_id: Option<Option<i64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) position: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::tasks) assignee_id: Option<Option<&'a str>>,
-}
+task_fields!(writable => task_writes);
 
 /// What an update does to a repeating task's series, decided by `tasks::series` from the row
 /// it replaces: the default changes nothing.
@@ -173,39 +217,6 @@ pub(in crate::tasks) struct SeriesWrite {
     /// The update completes an occurrence: the due date moves here, the task stays pending and
     /// `completed_at` is stamped.
     pub(in crate::tasks) advance_to: Option<NaiveDateTime>,
-}
-
-impl<'a> TaskChanges<'a> {
-    pub(in crate::tasks) fn new(
-        patch: &'a TaskPatch,
-        series: &SeriesWrite,
-        now: NaiveDateTime,
-    ) -> Self {
-        let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
-        let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
-        TaskChanges {
-            title: patch.title.as_deref(),
-            description: patch.description.as_ref().map(|d| d.as_deref()),
-            // An advance writes `completed` itself (false).
-            completed: patch.completed.filter(|_| series.advance_to.is_none()),
-            updated_at: now,
-            priority: patch.priority.map(Priority::rank),
-            category: patch.category.map(Category::as_str),
-            due_date: series.advance_to.map(Some).or(due_date),
-            recurrence: if series.stop { Some(None) } else { recurrence },
-            time_zone: patch.time_zone.as_deref(),
-            recurrence_start: series.start,
-            tags: patch
-                .tags
-                .as_ref()
-                .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".to_owned())),
-            // Set by the service, with the position, when a PUT moves the task (`moves`).
-            list_id: patch.list_id,
-            parent_id: patch.parent_id,
-            position: patch.position.as_deref(),
-            assignee_id: patch.assignee_id.as_ref().map(|a| a.as_deref()),
-        }
-    }
 }
 
 /// Inserts a task for `viewer` at `position` among its siblings (`tasks::order::tree::room_at_end`)
