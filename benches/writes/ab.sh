@@ -6,6 +6,8 @@
 # per cent). Needs wrk and PostgreSQL on 127.0.0.1:5432 (trust, user postgres); stops by itself.
 #   OLD=/work/before-target/release/todo-api NEW=/work/bench-target/release/todo-api \
 #     benches/writes/ab.sh
+# SCRIPTS (default "create.lua toggle.lua") and ROUNDS (4) choose the work: reads too with
+# SCRIPTS="create.lua toggle.lua mix.lua graphql_mix.lua" (the mixes are 80 % lists).
 set -euo pipefail
 OLD=${OLD:?a todo-api binary built from the older code}
 NEW=${NEW:-target/release/todo-api}
@@ -27,9 +29,9 @@ new=$(start "$NEW" bench_new 8042)
 trap 'kill $old $new' EXIT
 sleep 3
 http() { wrk -t2 -c64 -d10s -s "$DIR/$1" "http://127.0.0.1:$2" | grep -E "Requests/sec|Non-2xx" | tr '\n' ' '; echo; }
-for round in 1 2 3 4; do
+for round in $(seq 1 "${ROUNDS:-4}"); do
   echo "== round $round"
-  for script in create.lua toggle.lua; do
+  for script in ${SCRIPTS:-create.lua toggle.lua}; do
     if [ $((round % 2)) -eq 1 ]; then order="8041 8042"; else order="8042 8041"; fi
     for port in $order; do
       name=old; [ "$port" = 8042 ] && name=new
