@@ -14,8 +14,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::to_graphql_error;
+use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, IdempotencyError};
-use crate::idempotency::{IdempotencyKey, KeyedRequest, StoredOutcome};
+use crate::idempotency::{IdempotencyKey, KeyedRequest, StoredOutcome, keyed};
+use crate::tasks::{ItemWrite, Precondition};
 
 /// The argument's name, left out of the fingerprint (a retry may move the key to the header).
 const ARGUMENT: &str = "idempotencyKey";
@@ -60,6 +62,27 @@ pub(super) fn as_json<T: Serialize>(value: &T) -> StoredOutcome {
         StatusCode::OK,
         serde_json::to_string(value).unwrap_or_default(),
     )
+}
+
+/// An `expectedVersion` argument as the service's precondition.
+fn expecting(version: Option<i32>) -> Precondition {
+    version.map_or(Precondition::None, |v| Precondition::Version(v.into()))
+}
+
+/// A mutation's write of item `id` by `user`: `expectedVersion` as its precondition, keyed
+/// with `request` (from `keyed_request`) and stored as JSON.
+pub(super) fn item_write<'a, T: Serialize>(
+    user: &'a AuthUser,
+    id: i64,
+    expected_version: Option<i32>,
+    request: &'a Option<KeyedRequest>,
+) -> ItemWrite<'a, T> {
+    ItemWrite {
+        user,
+        id,
+        expect: expecting(expected_version),
+        once: keyed(request.as_ref(), &as_json::<T>),
+    }
 }
 
 /// The service's result, or on a replay the stored one read back.

@@ -4,12 +4,12 @@
 use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
 
 use super::error::parse_id;
-use super::idempotency::{as_json, keyed_request, or_replayed};
+use super::idempotency::item_write;
+use super::idempotency::{keyed_request, or_replayed};
 use super::inputs::clearable_id;
-use super::resolvers::{expecting, task_id};
+use super::resolvers::task_id;
 use super::types::Task;
 use super::{service, viewer};
-use crate::idempotency::keyed;
 use crate::tasks::MoveTask;
 
 /// The move mutation.
@@ -48,9 +48,8 @@ impl MoveMutation {
             before_id: before_id.map(|n| parse_id("beforeId", &n)).transpose()?,
         };
         let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &as_json);
-        let expect = expecting(expected_version);
-        let moved = service(ctx)?.move_task(user, id, to, expect, once).await;
+        let write = item_write(user, id, expected_version, &request);
+        let moved = service(ctx)?.move_task(write, to).await;
         Ok(or_replayed(moved)?.into())
     }
 }

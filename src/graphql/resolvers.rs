@@ -7,18 +7,13 @@ use futures::{Stream, StreamExt};
 use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::{bad_argument, to_graphql_error};
 use super::events::{TaskChanges, TaskEvent};
-use super::idempotency::{as_json, keyed_request, or_replayed};
+use super::idempotency::{as_json, item_write, keyed_request, or_replayed};
 use super::inputs::{CreateTaskInput, UpdateTaskInput};
 use super::types::{Task, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::idempotency::keyed;
-use crate::tasks::Precondition;
-
-/// An `expectedVersion` argument as the service's precondition.
-pub(super) fn expecting(version: Option<i32>) -> Precondition {
-    version.map_or(Precondition::None, |v| Precondition::Version(v.into()))
-}
+use crate::tasks::Writer;
 
 /// A task id argument as the service's integer.
 pub(super) fn task_id(id: &ID) -> Result<i64> {
@@ -111,7 +106,9 @@ impl TaskMutation {
         let user = viewer(ctx)?;
         let request = keyed_request(ctx, idempotency_key)?;
         let once = keyed(request.as_ref(), &as_json);
-        let created = service(ctx)?.create(user, input.into_new()?, once).await;
+        let created = service(ctx)?
+            .create(Writer { user, once }, input.into_new()?)
+            .await;
         Ok(or_replayed(created)?.into())
     }
 
@@ -130,9 +127,8 @@ impl TaskMutation {
         let id = task_id(&id)?;
         let patch = input.into_patch()?;
         let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &as_json);
-        let expect = expecting(expected_version);
-        let updated = service(ctx)?.update(user, id, patch, expect, once).await;
+        let write = item_write(user, id, expected_version, &request);
+        let updated = service(ctx)?.update(write, patch).await;
         Ok(or_replayed(updated)?.into())
     }
 
@@ -148,9 +144,8 @@ impl TaskMutation {
         let user = viewer(ctx)?;
         let task = task_id(&id)?;
         let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &as_json);
-        let expect = expecting(expected_version);
-        or_replayed(service(ctx)?.delete(user, task, expect, once).await)?;
+        let write = item_write(user, task, expected_version, &request);
+        or_replayed(service(ctx)?.delete(write).await)?;
         Ok(id)
     }
 
@@ -168,9 +163,8 @@ impl TaskMutation {
         let user = viewer(ctx)?;
         let id = task_id(&id)?;
         let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &as_json);
-        let expect = expecting(expected_version);
-        Ok(or_replayed(service(ctx)?.toggle(user, id, expect, once).await)?.into())
+        let write = item_write(user, id, expected_version, &request);
+        Ok(or_replayed(service(ctx)?.toggle(write).await)?.into())
     }
 
     /// Deletes the signed-in user's completed tasks and returns their ids; subscribers get a
@@ -203,11 +197,8 @@ impl TaskMutation {
         let user = viewer(ctx)?;
         let id = task_id(&id)?;
         let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &as_json);
-        let expect = expecting(expected_version);
-        let task = service(ctx)?
-            .set_completed(user, id, completed, expect, once)
-            .await;
+        let write = item_write(user, id, expected_version, &request);
+        let task = service(ctx)?.set_completed(write, completed).await;
         Ok(or_replayed(task)?.into())
     }
 }

@@ -8,13 +8,14 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Resu
 
 use super::budget::{charge_lists, ensure_room};
 use super::error::{parse_id, to_graphql_error};
+use super::idempotency::item_write;
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
 use crate::idempotency::keyed;
 use crate::tasks;
-use crate::tasks::{ListPatch, ListPlacement, NewList, Precondition};
+use crate::tasks::{ListPatch, ListPlacement, NewList, Writer};
 
 /// A list the signed-in user owns or that is shared with them: a named group of tasks with its own manual order. Its
 /// changes are in `taskEvents` (`LIST_CREATED`, `LIST_UPDATED`, `LIST_DELETED`) and
@@ -173,11 +174,6 @@ impl ListQueries {
     }
 }
 
-/// An `expectedVersion` argument as the service's precondition.
-fn expecting(version: Option<i32>) -> Precondition {
-    version.map_or(Precondition::None, |v| Precondition::Version(v.into()))
-}
-
 /// List mutations; each takes an optional `idempotencyKey`, as the task mutations do, and
 /// each change of a list an optional `expectedVersion`: when the list is at another version
 /// nothing is written and the error is VERSION_CONFLICT with the list as it is now in
@@ -202,7 +198,8 @@ impl ListMutations {
             name: input.name,
             color: input.color.map(Into::into),
         };
-        Ok(or_replayed(service(ctx)?.create_list(user, new, once).await)?.into())
+        let created = service(ctx)?.create_list(Writer { user, once }, new).await;
+        Ok(or_replayed(created)?.into())
     }
 
     /// Renames and / or recolours a list (DUPLICATE_NAME as `createList`).
@@ -233,14 +230,9 @@ impl ListMutations {
             MaybeUndefined::Value(color) => Some(Some(color.into())),
         };
         let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &as_json);
+        let write = item_write(user, id, expected_version, &request);
         let patch = ListPatch { name, color };
-        Ok(or_replayed(
-            service(ctx)?
-                .update_list(user, id, patch, expecting(expected_version), once)
-                .await,
-        )?
-        .into())
+        Ok(or_replayed(service(ctx)?.update_list(write, patch).await)?.into())
     }
 
     /// Moves a list right after `afterId` or right before `beforeId` (at most one of them),
@@ -278,10 +270,8 @@ impl ListMutations {
             return Err(invalid(field, "value_error", why));
         }
         let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &as_json);
-        let moved = service(ctx)?
-            .move_list(user, id, placement, expecting(expected_version), once)
-            .await;
+        let write = item_write(user, id, expected_version, &request);
+        let moved = service(ctx)?.move_list(write, placement).await;
         Ok(or_replayed(moved)?.into())
     }
 
@@ -299,10 +289,8 @@ impl ListMutations {
         let user = viewer(ctx)?;
         let id = parse_id("id", &id)?;
         let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &as_json);
-        let done = service(ctx)?
-            .delete_list(user, id, tasks.into(), expecting(expected_version), once)
-            .await;
+        let write = item_write(user, id, expected_version, &request);
+        let done = service(ctx)?.delete_list(write, tasks.into()).await;
         Ok(or_replayed(done)?.into())
     }
 }

@@ -34,9 +34,9 @@ impl<S: Send + Sync> FromRequestParts<S> for WriteKey {
 
 impl WriteKey {
     /// The keyed request, with the body the write was sent (`None`: no key).
-    pub(super) fn request(self, body: &[u8]) -> Option<KeyedRequest> {
-        let (key, method, path) = self.0?;
-        Some(KeyedRequest::new(key, method.as_str(), &path, body))
+    pub(super) fn request(&self, body: &[u8]) -> Option<KeyedRequest> {
+        let (key, method, path) = self.0.as_ref()?;
+        Some(KeyedRequest::new(key.clone(), method.as_str(), path, body))
     }
 }
 
@@ -45,4 +45,9 @@ pub(super) fn task_outcome(status: StatusCode, task: &Task) -> StoredOutcome {
     let body =
         serde_json::to_string(&TaskJson::from(task.clone())).unwrap_or_else(|_| "{}".to_owned());
     StoredOutcome::json(status, body)
+}
+
+/// [`task_outcome`] with 200: what a write that changed a task answers.
+pub(super) fn task_ok(task: &Task) -> StoredOutcome {
+    task_outcome(StatusCode::OK, task)
 }

@@ -18,11 +18,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{object, string_type};
+use super::extract::Owner;
 use super::list_body::ListJson;
 use super::members::text;
 use super::openapi::{InvitePath, ListPath, Slashed, TokenPath};
 use super::query::task_id;
-use super::tasks::Owner;
 use super::write_docs::{ListWriteErrors, ListsErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult};

@@ -14,17 +14,18 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::conditional::{IfMatch, Refused, tag_of};
+use super::conditional::{Refused, tag_of};
+use super::extract::ItemWriteParts;
+use super::extract::Owner;
 use super::idempotency::WriteKey;
 use super::list_body::{DeleteListParams, ListCreate, ListDeleted, ListJson, ListMove, ListUpdate};
 use super::openapi::{IfMatchHeader, ListPath, Slashed, UserPath};
 use super::query::task_id;
-use super::tasks::Owner;
 use super::write_docs::{KeyHeader, ListChangeErrors, ListWriteErrors, ListsErrors};
 use crate::AppState;
 use crate::error::AppResult;
 use crate::idempotency::{StoredOutcome, keyed};
-use crate::tasks::{List, ListDeletion, TaskService};
+use crate::tasks::{List, ListDeletion, TaskService, Writer};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -47,6 +48,11 @@ fn list_response(outcome: &StoredOutcome, list: &List) -> Response {
 fn list_outcome(status: StatusCode, list: &List) -> StoredOutcome {
     let body = serde_json::to_string(&ListJson::from(list)).unwrap_or_else(|_| "{}".to_owned());
     StoredOutcome::json(status, body)
+}
+
+/// [`list_outcome`] with 200: what a write that changed a list answers.
+fn list_ok(list: &List) -> StoredOutcome {
+    list_outcome(StatusCode::OK, list)
 }
 
 #[utoipa::path(
@@ -84,9 +90,8 @@ async fn list_create(
     let new = ListCreate::parse(&body)?.into();
     let request = key.request(&body);
     let render = |list: &List| list_outcome(StatusCode::CREATED, list);
-    let list = tasks
-        .create_list(&user, new, keyed(request.as_ref(), &render))
-        .await?;
+    let once = keyed(request.as_ref(), &render);
+    let list = tasks.create_list(Writer { user: &user, once }, new).await?;
     Ok(list_response(&render(&list), &list))
 }
 
@@ -113,28 +118,14 @@ async fn list_read(
     responses((status = 200, description = "The updated list (its version one more)",
         body = ListJson), ListChangeErrors)
 )]
-async fn list_update(
-    Owner(user): Owner,
-    if_match: IfMatch,
-    State(tasks): State<TaskService>,
-    key: WriteKey,
-    Path(ListPath { id, .. }): Path<ListPath>,
-    body: Bytes,
-) -> Result<Response, Refused> {
-    let id = task_id(&id)?;
+async fn list_update(w: ItemWriteParts, body: Bytes) -> Result<Response, Refused> {
     let patch = ListUpdate::parse(&body)?.into();
-    let request = key.request(&body);
-    let render = |list: &List| list_outcome(StatusCode::OK, list);
-    let list = tasks
-        .update_list(
-            &user,
-            id,
-            patch,
-            if_match.precondition(id),
-            keyed(request.as_ref(), &render),
-        )
+    let request = w.request(&body);
+    let list = w
+        .tasks
+        .update_list(w.write(&request, &list_ok), patch)
         .await?;
-    Ok(list_response(&render(&list), &list))
+    Ok(list_response(&list_ok(&list), &list))
 }
 
 #[utoipa::path(
@@ -146,30 +137,17 @@ async fn list_update(
         transaction. A keyed retry gets this answer again, not a 404", body = ListDeleted),
         ListChangeErrors)
 )]
-async fn list_remove(
-    Owner(user): Owner,
-    if_match: IfMatch,
-    State(tasks): State<TaskService>,
-    key: WriteKey,
-    Path(ListPath { id, .. }): Path<ListPath>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, Refused> {
-    let id = task_id(&id)?;
+async fn list_remove(w: ItemWriteParts, RawQuery(raw): RawQuery) -> Result<Response, Refused> {
     let what = DeleteListParams::parse(raw.as_deref())?.tasks;
     // The query says what happens to the tasks: it is part of what a retry must repeat.
-    let request = key.request(what.outcome().as_bytes());
+    let request = w.request(what.outcome().as_bytes());
     let render = |done: &ListDeletion| {
         let body = serde_json::to_string(&ListDeleted::from(done)).unwrap_or_default();
         StoredOutcome::json(StatusCode::OK, body)
     };
-    let done = tasks
-        .delete_list(
-            &user,
-            id,
-            what,
-            if_match.precondition(id),
-            keyed(request.as_ref(), &render),
-        )
+    let done = w
+        .tasks
+        .delete_list(w.write(&request, &render), what)
         .await?;
     Ok(render(&done).response())
 }
@@ -182,26 +160,12 @@ async fn list_remove(
         version one more). When positions grow long the user's other lists are renumbered \
         (their positions and versions change too)", body = ListJson), ListChangeErrors)
 )]
-async fn move_list(
-    Owner(user): Owner,
-    if_match: IfMatch,
-    State(tasks): State<TaskService>,
-    key: WriteKey,
-    Path(ListPath { id, .. }): Path<ListPath>,
-    body: Bytes,
-) -> Result<Response, Refused> {
-    let id = task_id(&id)?;
+async fn move_list(w: ItemWriteParts, body: Bytes) -> Result<Response, Refused> {
     let placement = ListMove::parse(&body)?.placement();
-    let request = key.request(&body);
-    let render = |list: &List| list_outcome(StatusCode::OK, list);
-    let list = tasks
-        .move_list(
-            &user,
-            id,
-            placement,
-            if_match.precondition(id),
-            keyed(request.as_ref(), &render),
-        )
+    let request = w.request(&body);
+    let list = w
+        .tasks
+        .move_list(w.write(&request, &list_ok), placement)
         .await?;
-    Ok(list_response(&render(&list), &list))
+    Ok(list_response(&list_ok(&list), &list))
 }

@@ -24,10 +24,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::extract::Owner;
 use super::json::TaskJson;
 use super::list_body::ListJson;
 use super::openapi::{ListErrors, Slashed, UserPath};
-use super::tasks::Owner;
 use crate::AppState;
 use crate::auth::{Credential, CredentialEnd, Gate, Verifier, bearer_token};
 use crate::config::Config;

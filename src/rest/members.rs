@@ -19,10 +19,10 @@ use utoipa_axum::routes;
 
 use super::body::{object, string_type};
 use super::conditional::Refused;
+use super::extract::Owner;
 use super::idempotency::WriteKey;
 use super::openapi::{ListPath, MemberPath, Slashed};
 use super::query::task_id;
-use super::tasks::Owner;
 use super::write_docs::{KeyHeader, ListWriteErrors, ListsErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult, FieldError};

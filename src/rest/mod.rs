@@ -8,6 +8,7 @@
 mod body;
 mod body_docs;
 mod conditional;
+mod extract;
 mod idempotency;
 mod invites;
 mod json;

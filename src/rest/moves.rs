@@ -4,8 +4,6 @@
 //! service's (`tasks::order::moves`).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -13,17 +11,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{object, optional_id};
-use super::conditional::{IfMatch, Refused, written_response};
-use super::idempotency::{WriteKey, task_outcome};
+use super::conditional::{Refused, written_response};
+use super::extract::ItemWriteParts;
+use super::idempotency::task_ok;
 use super::json::TaskJson;
 use super::openapi::{IfMatchHeader, Slashed, TaskPath};
-use super::query::task_id;
-use super::tasks::Owner;
 use super::write_docs::{KeyHeader, UpdateErrors};
 use crate::AppState;
 use crate::error::{AppError, FieldError};
-use crate::idempotency::keyed;
-use crate::tasks::{MoveTask, Task, TaskService};
+use crate::tasks::MoveTask;
 
 /// The route and its documentation; also under a trailing slash.
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -104,21 +100,9 @@ impl From<TaskMove> for MoveTask {
         headers(("ETag" = String, description = "The task's new strong entity-tag"))),
         UpdateErrors)
 )]
-async fn move_task(
-    Owner(user): Owner,
-    if_match: IfMatch,
-    State(tasks): State<TaskService>,
-    key: WriteKey,
-    Path(TaskPath { id, .. }): Path<TaskPath>,
-    body: Bytes,
-) -> Result<Response, Refused> {
-    let id = task_id(&id)?;
+async fn move_task(w: ItemWriteParts, body: Bytes) -> Result<Response, Refused> {
     let to = TaskMove::parse(&body)?.into();
-    let request = key.request(&body);
-    let render = |task: &Task| task_outcome(StatusCode::OK, task);
-    let expect = if_match.precondition(id);
-    let task = tasks
-        .move_task(&user, id, to, expect, keyed(request.as_ref(), &render))
-        .await?;
-    Ok(written_response(&render(&task), &task))
+    let request = w.request(&body);
+    let task = w.tasks.move_task(w.write(&request, &task_ok), to).await?;
+    Ok(written_response(&task_ok(&task), &task))
 }

@@ -19,9 +19,9 @@ use utoipa_axum::routes;
 
 use super::body::{object, string_type};
 use super::conditional::Refused;
+use super::extract::Owner;
 use super::idempotency::WriteKey;
 use super::openapi::{ListErrors, Slashed, TagPath, UserPath, detail_response};
-use super::tasks::Owner;
 use super::write_docs::{KeyHeader, TAG_CAP_NOTE, WriteErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult, FieldError};

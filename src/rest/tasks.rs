@@ -3,8 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, OriginalUri, Path, RawQuery, State};
-use axum::http::request::Parts;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,9 +11,10 @@ use utoipa_axum::routes;
 
 use super::body::{TaskCreate, TaskUpdate};
 use super::conditional::{
-    IfMatch, Refused, not_modified, not_modified_response, task_response, written_response,
+    Refused, not_modified, not_modified_response, task_response, written_response,
 };
-use super::idempotency::{WriteKey, task_outcome};
+use super::extract::{ItemWriteParts, Owner};
+use super::idempotency::{WriteKey, task_ok, task_outcome};
 use super::json::{StatsJson, TaskJson, json_list, json_list_stream};
 use super::openapi::{
     IfMatchHeader, IfNoneMatchHeader, ItemErrors, ListErrors, Slashed, TaskPath, UserPath,
@@ -24,10 +24,9 @@ use super::write_docs::{
     FilteredErrors, ItemWriteErrors, KeyHeader, TaskCreateErrors, UpdateErrors,
 };
 use crate::AppState;
-use crate::auth::AuthUser;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::idempotency::{StoredOutcome, keyed};
-use crate::tasks::{Cursor, Task, TaskService};
+use crate::tasks::{Cursor, Task, TaskService, Writer};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -37,27 +36,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .slashed(routes!(stats))
         .slashed(routes!(read, update, remove))
         .slashed(routes!(toggle))
-}
-
-/// The verified user, after checking that the path's `{user_id}` is theirs. Checked before
-/// the body or id is even looked at.
-pub(super) struct Owner(pub(super) AuthUser);
-
-impl FromRequestParts<AppState> for Owner {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        // Through the admission gate: verified and charged to the user's rate limit.
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        let Path(path) = Path::<UserPath>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::Forbidden)?;
-        if path.user_id == user.id() {
-            Ok(Owner(user))
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
 }
 
 #[utoipa::path(
@@ -142,9 +120,8 @@ async fn create(
     let new = TaskCreate::parse(&body)?.into();
     let request = key.request(&body);
     let render = |task: &Task| task_outcome(StatusCode::CREATED, task);
-    let task = tasks
-        .create(&user, new, keyed(request.as_ref(), &render))
-        .await?;
+    let once = keyed(request.as_ref(), &render);
+    let task = tasks.create(Writer { user: &user, once }, new).await?;
     Ok(written_response(&render(&task), &task))
 }
 
@@ -178,23 +155,11 @@ async fn read(
         headers(("ETag" = String, description = "The task's new strong entity-tag"))),
         UpdateErrors)
 )]
-async fn update(
-    Owner(user): Owner,
-    if_match: IfMatch,
-    State(tasks): State<TaskService>,
-    key: WriteKey,
-    Path(TaskPath { id, .. }): Path<TaskPath>,
-    body: Bytes,
-) -> Result<Response, Refused> {
-    let id = task_id(&id)?;
+async fn update(w: ItemWriteParts, body: Bytes) -> Result<Response, Refused> {
     let patch = TaskUpdate::parse(&body)?.into();
-    let request = key.request(&body);
-    let render = |task: &Task| task_outcome(StatusCode::OK, task);
-    let expect = if_match.precondition(id);
-    let task = tasks
-        .update(&user, id, patch, expect, keyed(request.as_ref(), &render))
-        .await?;
-    Ok(written_response(&render(&task), &task))
+    let request = w.request(&body);
+    let task = w.tasks.update(w.write(&request, &task_ok), patch).await?;
+    Ok(written_response(&task_ok(&task), &task))
 }
 
 #[utoipa::path(
@@ -203,20 +168,10 @@ async fn update(
     responses((status = 204, description = "Deleted; the body is empty. A keyed retry gets \
         this 204 again (`Idempotent-Replayed: true`), not a 404"), ItemWriteErrors)
 )]
-async fn remove(
-    Owner(user): Owner,
-    if_match: IfMatch,
-    State(tasks): State<TaskService>,
-    key: WriteKey,
-    Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> Result<Response, Refused> {
-    let id = task_id(&id)?;
-    let request = key.request(&[]);
+async fn remove(w: ItemWriteParts) -> Result<Response, Refused> {
+    let request = w.request(&[]);
     let render = |_: &()| StoredOutcome::json(StatusCode::NO_CONTENT, String::new());
-    let expect = if_match.precondition(id);
-    tasks
-        .delete(&user, id, expect, keyed(request.as_ref(), &render))
-        .await?;
+    w.tasks.delete(w.write(&request, &render)).await?;
     Ok(render(&()).response())
 }
 
@@ -230,19 +185,8 @@ async fn remove(
         headers(("ETag" = String, description = "The task's new strong entity-tag"))),
         ItemWriteErrors)
 )]
-async fn toggle(
-    Owner(user): Owner,
-    if_match: IfMatch,
-    State(tasks): State<TaskService>,
-    key: WriteKey,
-    Path(TaskPath { id, .. }): Path<TaskPath>,
-) -> Result<Response, Refused> {
-    let id = task_id(&id)?;
-    let request = key.request(&[]);
-    let render = |task: &Task| task_outcome(StatusCode::OK, task);
-    let expect = if_match.precondition(id);
-    let task = tasks
-        .toggle(&user, id, expect, keyed(request.as_ref(), &render))
-        .await?;
-    Ok(written_response(&render(&task), &task))
+async fn toggle(w: ItemWriteParts) -> Result<Response, Refused> {
+    let request = w.request(&[]);
+    let task = w.tasks.toggle(w.write(&request, &task_ok)).await?;
+    Ok(written_response(&task_ok(&task), &task))
 }

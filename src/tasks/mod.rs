@@ -49,4 +49,4 @@ pub use task::model::{
 };
 pub use task::page::{Cursor, Page, PageRequest};
 pub use task::reads::check_query as check_list_query;
-pub use task::service::TaskService;
+pub use task::service::{ItemWrite, TaskService, Writer};

@@ -317,61 +317,44 @@ impl SimpleAsyncConnection for &PgConn {
     }
 }
 
-impl AsyncConnectionCore for PgConn {
-    type ExecuteFuture<'conn, 'query> = BoxFuture<'conn, QueryResult<usize>>;
-    type LoadFuture<'conn, 'query> = BoxFuture<'conn, QueryResult<Rows>>;
-    type Stream<'conn, 'query> = Rows;
-    type Row<'conn, 'query> = PgRow;
-    type Backend = Pg;
+/// `AsyncConnectionCore` for `$for`, whose futures borrow the connection for `$life`: built
+/// once (`Built::of`), then run on a shared reference (`load_built`, `execute_built`).
+macro_rules! connection_core {
+    ($for:ty, $(generic $a:lifetime,)? futures live $life:lifetime) => {
+        impl$(<$a>)? AsyncConnectionCore for $for {
+            type ExecuteFuture<'conn, 'query> = BoxFuture<$life, QueryResult<usize>>;
+            type LoadFuture<'conn, 'query> = BoxFuture<$life, QueryResult<Rows>>;
+            type Stream<'conn, 'query> = Rows;
+            type Row<'conn, 'query> = PgRow;
+            type Backend = Pg;
 
-    fn load<'conn, 'query, T>(&'conn mut self, source: T) -> Self::LoadFuture<'conn, 'query>
-    where
-        T: AsQuery + 'query,
-        T::Query: QueryFragment<Pg> + QueryId + 'query,
-    {
-        self.load_built(Built::of(&source.as_query()))
-    }
+            fn load<'conn, 'query, T>(&'conn mut self, source: T) -> Self::LoadFuture<'conn, 'query>
+            where
+                T: AsQuery + 'query,
+                T::Query: QueryFragment<Pg> + QueryId + 'query,
+            {
+                let conn: &$life PgConn = self;
+                conn.load_built(Built::of(&source.as_query()))
+            }
 
-    fn execute_returning_count<'conn, 'query, T>(
-        &'conn mut self,
-        source: T,
-    ) -> Self::ExecuteFuture<'conn, 'query>
-    where
-        T: QueryFragment<Pg> + QueryId + 'query,
-    {
-        self.execute_built(Built::of(&source))
-    }
+            fn execute_returning_count<'conn, 'query, T>(
+                &'conn mut self,
+                source: T,
+            ) -> Self::ExecuteFuture<'conn, 'query>
+            where
+                T: QueryFragment<Pg> + QueryId + 'query,
+            {
+                let conn: &$life PgConn = self;
+                conn.execute_built(Built::of(&source))
+            }
+        }
+    };
 }
 
+connection_core!(PgConn, futures live 'conn);
 // Pipelining through a shared reference, as diesel-async's own connection allows: statements
 // whose futures are polled together travel together.
-impl<'a> AsyncConnectionCore for &'a PgConn {
-    type ExecuteFuture<'conn, 'query> = BoxFuture<'a, QueryResult<usize>>;
-    type LoadFuture<'conn, 'query> = BoxFuture<'a, QueryResult<Rows>>;
-    type Stream<'conn, 'query> = Rows;
-    type Row<'conn, 'query> = PgRow;
-    type Backend = Pg;
-
-    fn load<'conn, 'query, T>(&'conn mut self, source: T) -> Self::LoadFuture<'conn, 'query>
-    where
-        T: AsQuery + 'query,
-        T::Query: QueryFragment<Pg> + QueryId + 'query,
-    {
-        let conn: &'a PgConn = self;
-        conn.load_built(Built::of(&source.as_query()))
-    }
-
-    fn execute_returning_count<'conn, 'query, T>(
-        &'conn mut self,
-        source: T,
-    ) -> Self::ExecuteFuture<'conn, 'query>
-    where
-        T: QueryFragment<Pg> + QueryId + 'query,
-    {
-        let conn: &'a PgConn = self;
-        conn.execute_built(Built::of(&source))
-    }
-}
+connection_core!(&'a PgConn, generic 'a, futures live 'a);
 
 impl AsyncConnection for PgConn {
     type TransactionManager = AnsiTransactionManager;

@@ -15,15 +15,13 @@ pub mod model;
 pub(in crate::tasks) mod reads;
 pub(in crate::tasks) mod store;
 
-use super::Precondition;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::idempotency::Keyed;
 use crate::tasks::lists::model::{
     List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList,
 };
 use crate::tasks::sync::journal::prune_tombstones;
-use crate::tasks::task::service::{TaskService, now_micros};
+use crate::tasks::task::service::{ItemWrite, TaskService, Writer, now_micros};
 use store::Refusal;
 
 impl TaskService {
@@ -72,12 +70,8 @@ impl TaskService {
 
     /// Creates a list, last in the user's order, unless they have MAX_LISTS_PER_USER or a
     /// list of that name (case-insensitively).
-    pub async fn create_list(
-        &self,
-        user: &AuthUser,
-        input: NewList,
-        once: Option<Keyed<'_, List>>,
-    ) -> AppResult<List> {
+    pub async fn create_list(&self, w: Writer<'_, List>, input: NewList) -> AppResult<List> {
+        let Writer { user, once } = w;
         let input = input.validated()?;
         self.write_once(user, once, listed, async |tx| {
             let row = store::insert(tx, user, &input, now_micros(), self.max_lists).await?;
@@ -88,14 +82,8 @@ impl TaskService {
     }
 
     /// Renames and / or recolours one of the user's lists.
-    pub async fn update_list(
-        &self,
-        user: &AuthUser,
-        id: i64,
-        patch: ListPatch,
-        expect: Precondition,
-        once: Option<Keyed<'_, List>>,
-    ) -> AppResult<List> {
+    pub async fn update_list(&self, w: ItemWrite<'_, List>, patch: ListPatch) -> AppResult<List> {
+        let (user, id, expect, once) = w.parts();
         let patch = patch.validated()?;
         self.write_once(user, once, listed, async |tx| {
             let row = store::update(tx, user, id, &patch, &expect, now_micros()).await?;
@@ -108,12 +96,10 @@ impl TaskService {
     /// Moves one of the user's lists right after or before another of theirs, or to the end.
     pub async fn move_list(
         &self,
-        user: &AuthUser,
-        id: i64,
+        w: ItemWrite<'_, List>,
         placement: ListPlacement,
-        expect: Precondition,
-        once: Option<Keyed<'_, List>>,
     ) -> AppResult<List> {
+        let (user, id, expect, once) = w.parts();
         let field = match placement {
             ListPlacement::Before(_) => "before_id",
             _ => "after_id",
@@ -139,12 +125,10 @@ impl TaskService {
     /// journaled and published with it.
     pub async fn delete_list(
         &self,
-        user: &AuthUser,
-        id: i64,
+        w: ItemWrite<'_, ListDeletion>,
         tasks: ListTasks,
-        expect: Precondition,
-        once: Option<Keyed<'_, ListDeletion>>,
     ) -> AppResult<ListDeletion> {
+        let (user, id, expect, once) = w.parts();
         let cutoff = self.tombstone_cutoff();
         let outcome = |done: &ListDeletion| Some(done.clone());
         self.write_once(user, once, outcome, async |tx| {

@@ -11,21 +11,15 @@ use crate::tasks::order::store;
 use crate::tasks::order::tree::{self, MoveTask};
 use crate::tasks::sync::journal;
 use crate::tasks::task::conditional::hold;
-use crate::tasks::task::model::{Precondition, Task};
-use crate::tasks::task::service::{TaskService, now_micros, written_row};
+use crate::tasks::task::model::Task;
+use crate::tasks::task::service::{ItemWrite, TaskService, now_micros, written_row};
 use crate::tasks::unit::locks;
 
 impl TaskService {
     /// Moves one of the user's tasks (see [`MoveTask`]) and returns it, its version one more.
     /// Siblings renumbered and descendants moved along get their own versions and events.
-    pub async fn move_task(
-        &self,
-        user: &AuthUser,
-        id: i64,
-        to: MoveTask,
-        expect: Precondition,
-        once: Option<Keyed<'_, Task>>,
-    ) -> AppResult<Task> {
+    pub async fn move_task(&self, w: ItemWrite<'_, Task>, to: MoveTask) -> AppResult<Task> {
+        let (user, id, expect, once) = w.parts();
         let moved = self
             .write_once(user, once, written_task, async |tx| {
                 // The owner's placement lock before the task's row lock, as every placement

@@ -30,6 +30,35 @@ use crate::tasks::task::outcome::{Changed, Created, Limits, Refusal};
 use crate::tasks::unit::UnitOfWork;
 use crate::tasks::visibility;
 
+/// A create as an adapter asks it: who writes, and the idempotency key's request with the
+/// write's rendering when the request has one.
+pub struct Writer<'a, T> {
+    /// The signed-in user.
+    pub user: &'a AuthUser,
+    /// `Some` for a keyed request (`crate::idempotency::keyed`).
+    pub once: Option<Keyed<'a, T>>,
+}
+
+/// A write of one existing item (a task or a list) as an adapter asks it: who writes, which
+/// item, what they expect of it (REST `If-Match`, GraphQL `expectedVersion`), keyed or not.
+pub struct ItemWrite<'a, T> {
+    /// The signed-in user.
+    pub user: &'a AuthUser,
+    /// The task's or list's id.
+    pub id: i64,
+    /// Checked inside the write's transaction, after ownership.
+    pub expect: Precondition,
+    /// `Some` for a keyed request (`crate::idempotency::keyed`).
+    pub once: Option<Keyed<'a, T>>,
+}
+
+impl<'a, T> ItemWrite<'a, T> {
+    /// Its user, id, precondition and key, for the write's closures to take apart.
+    pub(in crate::tasks) fn parts(self) -> (&'a AuthUser, i64, Precondition, Option<Keyed<'a, T>>) {
+        (self.user, self.id, self.expect, self.once)
+    }
+}
+
 /// The one entry point to tasks, shared by REST and GraphQL.
 #[derive(Clone)]
 pub struct TaskService {
@@ -208,12 +237,8 @@ impl TaskService {
     /// (one of theirs), under its parent (one of theirs, not too deep; a subtask takes its
     /// list), after the last of its group, with its tags (under MAX_TAGS_PER_USER). One
     /// statement on PostgreSQL (`task::folded`), unless the group must be renumbered first.
-    pub async fn create(
-        &self,
-        user: &AuthUser,
-        input: NewTask,
-        once: Option<Keyed<'_, Task>>,
-    ) -> AppResult<Task> {
+    pub async fn create(&self, w: Writer<'_, Task>, input: NewTask) -> AppResult<Task> {
+        let Writer { user, once } = w;
         let input = input.validated()?;
         let now = now_micros();
         let written = self
@@ -250,14 +275,8 @@ impl TaskService {
     /// Changes the fields the patch names; the others stay as they are. One statement on
     /// PostgreSQL, unless the task repeats and the patch touches its series, or the patch
     /// moves it (another list or parent): then the service plans what the store hands back.
-    pub async fn update(
-        &self,
-        user: &AuthUser,
-        id: i64,
-        patch: TaskPatch,
-        expect: Precondition,
-        once: Option<Keyed<'_, Task>>,
-    ) -> AppResult<Task> {
+    pub async fn update(&self, w: ItemWrite<'_, Task>, patch: TaskPatch) -> AppResult<Task> {
+        let (user, id, expect, once) = w.parts();
         let patch = patch.validated()?;
         let written = self
             .write_once(user, once, written_task, async |tx| {
@@ -284,39 +303,20 @@ impl TaskService {
     /// Sets `completed` to the given value; idempotent (a repeat leaves `updated_at` and the
     /// version alone), except that completing a pending repeating task completes its current
     /// occurrence (`tasks::series`), so a repeat completes the next.
-    pub async fn set_completed(
-        &self,
-        user: &AuthUser,
-        id: i64,
-        completed: bool,
-        expect: Precondition,
-        once: Option<Keyed<'_, Task>>,
-    ) -> AppResult<Task> {
-        self.complete(user, id, Some(completed), expect, once).await
+    pub async fn set_completed(&self, w: ItemWrite<'_, Task>, completed: bool) -> AppResult<Task> {
+        self.complete(w, Some(completed)).await
     }
 
     /// Flips `completed` atomically; on a pending repeating task, completes its current
     /// occurrence instead (`tasks::series`).
-    pub async fn toggle(
-        &self,
-        user: &AuthUser,
-        id: i64,
-        expect: Precondition,
-        once: Option<Keyed<'_, Task>>,
-    ) -> AppResult<Task> {
-        self.complete(user, id, None, expect, once).await
+    pub async fn toggle(&self, w: ItemWrite<'_, Task>) -> AppResult<Task> {
+        self.complete(w, None).await
     }
 
     /// [`TaskService::set_completed`] (`value`) or [`TaskService::toggle`] (`None`): one
     /// statement on PostgreSQL, and one more for a repeating task (`series::complete_held`).
-    async fn complete(
-        &self,
-        user: &AuthUser,
-        id: i64,
-        value: Option<bool>,
-        expect: Precondition,
-        once: Option<Keyed<'_, Task>>,
-    ) -> AppResult<Task> {
+    async fn complete(&self, w: ItemWrite<'_, Task>, value: Option<bool>) -> AppResult<Task> {
+        let (user, id, expect, once) = w.parts();
         let written = self
             .write_once(user, once, written_task, async |tx| {
                 let now = now_micros();
@@ -338,13 +338,8 @@ impl TaskService {
     /// is when tombstones pile up, so it is where old ones and those past the per-user bound
     /// go, in the same transaction (expired ones also go on a schedule: `tasks::sync::prune`). One
     /// statement on PostgreSQL, the owner's locks, the precondition and the prune included.
-    pub async fn delete(
-        &self,
-        user: &AuthUser,
-        id: i64,
-        expect: Precondition,
-        once: Option<Keyed<'_, ()>>,
-    ) -> AppResult<()> {
+    pub async fn delete(&self, w: ItemWrite<'_, ()>) -> AppResult<()> {
+        let (user, id, expect, once) = w.parts();
         let tombstones = (self.tombstone_cutoff(), self.tombstones_kept());
         let gone = |deleted: &Option<Vec<i64>>| deleted.as_ref().map(drop);
         let deleted = self
