@@ -2,16 +2,19 @@
 //! shows, on both backends: the GraphQL `Task`'s stored fields, read from the schema itself
 //! (introspection), and the REST JSON of a created task, each exactly the table's, in its
 //! order. A field added to one API and not to the table (or the other way round) fails here;
-//! the row's columns and the domain task are checked by the table's unit tests.
+//! the row's columns and the domain task are checked by the table's unit tests. And every
+//! writable plain field of the table is set, cleared and set again through both APIs, so a
+//! field added to the table needs no test of its own to show that it is stored.
 
 use serde_json::{Value, json};
-use todo_api::tasks::task::fields::TASK_FIELDS;
+use todo_api::tasks::task::fields::{TASK_FIELDS, WRITABLE_FIELDS};
 
 use crate::common::{TestApp, UserClient};
 
 backend_tests!(
     graphql_task_shows_the_table_s_fields,
-    rest_json_shows_the_table_s_fields
+    rest_json_shows_the_table_s_fields,
+    writable_fields_are_set_and_cleared_through_both_apis
 );
 
 /// The GraphQL `Task`'s fields that are stored values (no argument, a scalar, an enum or a
@@ -73,6 +76,87 @@ async fn rest_json_shows_the_table_s_fields(app: TestApp) {
     let listed = alice.get(&alice.tasks_path("")).await.text;
     let one = listed.strip_prefix('[').and_then(|l| l.strip_suffix(']'));
     assert_eq!(keys_in_order(one.expect("a list")), table, "{listed}");
+}
+
+/// The GraphQL type of `field` in `input` (an input object), by introspection: its name once
+/// any NON_NULL is taken off.
+async fn input_type(user: &UserClient<'_>, input: &str, field: &str) -> String {
+    let query = "query($name: String!) { __type(name: $name) { inputFields { name \
+                 type { name ofType { name } } } } }";
+    let data = user.graphql_data(query, json!({ "name": input })).await;
+    let fields = data["__type"]["inputFields"]
+        .as_array()
+        .expect("input fields");
+    let found = fields.iter().find(|f| f["name"] == field);
+    let found = found.unwrap_or_else(|| panic!("{input} has no field {field}"));
+    let ty = &found["type"];
+    ty["name"]
+        .as_str()
+        .or(ty["ofType"]["name"].as_str())
+        .expect("a named type")
+        .to_owned()
+}
+
+/// A value of GraphQL type `ty` that any writable field of it accepts: a number, or (for
+/// text) the user's own id, which an id-like field (an assignee) takes too.
+fn sample(ty: &str, user: &UserClient<'_>) -> Value {
+    match ty {
+        "Int" => json!(25),
+        "Float" => json!(2.5),
+        "Boolean" => json!(true),
+        "String" => json!(user.user),
+        other => panic!("no sample value for a field of type {other}: add one here"),
+    }
+}
+
+/// Each writable plain field of the table: REST create sets it, update to null clears it and
+/// update sets it again; then the same through GraphQL's createTask and updateTask. Each
+/// answer, and the task read back, holds the value written.
+async fn writable_fields_are_set_and_cleared_through_both_apis(app: TestApp) {
+    let alice = app.user("alice");
+    assert!(!WRITABLE_FIELDS.is_empty(), "the table has writable fields");
+    for column in WRITABLE_FIELDS {
+        let field = TASK_FIELDS.iter().find(|f| f.column == *column);
+        let name = field.and_then(|f| f.graphql).expect("a GraphQL name");
+        let ty = input_type(&alice, "CreateTaskInput", name).await;
+        let value = sample(&ty, &alice);
+        // REST.
+        let body = json!({ "title": "rest", *column: value });
+        let created = alice.post(&alice.tasks_path(""), body).await;
+        let created = created.good(reqwest::StatusCode::CREATED);
+        assert_eq!(created[*column], value, "REST create sets {column}");
+        let path = alice.tasks_path(&format!("/{}", created["id"]));
+        for wanted in [Value::Null, value.clone()] {
+            let updated = alice.put(&path, json!({ *column: wanted })).await;
+            let updated = updated.good(reqwest::StatusCode::OK);
+            assert_eq!(updated[*column], wanted, "REST update writes {column}");
+            assert_eq!(
+                alice.get(&path).await.good(reqwest::StatusCode::OK)[*column],
+                wanted
+            );
+        }
+        // GraphQL.
+        let create = format!(
+            "mutation($v: {ty}) {{ createTask(input: {{title: \"gql\", {name}: $v}}) {{ id {name} }} }}"
+        );
+        let created = alice.graphql_data(&create, json!({ "v": value })).await;
+        assert_eq!(created["createTask"][name], value, "createTask sets {name}");
+        let id = created["createTask"]["id"].clone();
+        let update = format!(
+            "mutation($id: ID!, $v: {ty}) {{ updateTask(id: $id, input: {{{name}: $v}}) {{ {name} }} }}"
+        );
+        for wanted in [Value::Null, value.clone()] {
+            let vars = json!({ "id": id, "v": wanted });
+            let updated = alice.graphql_data(&update, vars).await;
+            assert_eq!(
+                updated["updateTask"][name], wanted,
+                "updateTask writes {name}"
+            );
+        }
+        let read = format!("query($id: ID!) {{ task(id: $id) {{ {name} }} }}");
+        let read = alice.graphql_data(&read, json!({ "id": id })).await;
+        assert_eq!(read["task"][name], value, "the task reads back {name}");
+    }
 }
 
 /// PostgreSQL's writes need no change for a column added later (migrations 000073, 000074):

@@ -205,6 +205,16 @@ macro_rules! field_table {
 
 task_fields!(all => field_table);
 
+macro_rules! writable_table {
+    ($($column:ident ($inner:ty) {$($create:tt)*} {$($update:tt)*},)*) => {
+        /// The columns of the plain fields a client writes (on create and on update). The
+        /// round-trip test (`tests/it/task_fields.rs`) sets and clears each through both APIs.
+        pub const WRITABLE_FIELDS: &[&str] = &[$(stringify!($column)),*];
+    };
+}
+
+task_fields!(writable => writable_table);
+
 impl TaskField {
     /// Whether the domain `Task` carries it (what either API shows).
     pub fn shown(&self) -> bool {
