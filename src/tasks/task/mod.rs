@@ -18,6 +18,7 @@ pub(in crate::tasks) mod stamp;
 pub(in crate::tasks) mod stats;
 pub(in crate::tasks) mod stepwise;
 pub mod time;
+pub(in crate::tasks) mod validate;
 pub(in crate::tasks) mod write;
 
 use chrono::{DateTime, Utc};
