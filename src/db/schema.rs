@@ -1,32 +1,59 @@
-// @generated automatically by Diesel CLI.
+//! The tables as diesel sees them, one declaration for both backends. Kept by hand: the
+//! diesel CLI's `print-schema` of the SQLite set differs in types chosen here for both
+//! (`priority` a `SmallInt`, the ids `BigInt`). `tasks`' plain columns come from the task
+//! field table (`task_fields!`), after the others.
 
-diesel::table! {
-    tasks (id) {
-        id -> BigInt,
-        user_id -> Text,
-        title -> Text,
-        title_key -> Text,
-        description -> Nullable<Text>,
-        completed -> Bool,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-        priority -> SmallInt,
-        category -> Text,
-        due_date -> Nullable<Timestamp>,
-        completed_at -> Nullable<Timestamp>,
-        description_key -> Nullable<Text>,
-        version -> BigInt,
-        list_id -> Nullable<BigInt>,
-        parent_id -> Nullable<BigInt>,
-        position -> Text,
-        tags -> Text,
-        recurrence -> Nullable<Text>,
-        time_zone -> Text,
-        recurrence_start -> Nullable<Timestamp>,
-        created_by -> Nullable<Text>,
-        assignee_id -> Nullable<Text>,
-    }
+/// The SQL type of a plain field's Rust type (the field table's `Option<Inner>`), in both
+/// backends. A plain field of another type needs its line here (the build says so).
+macro_rules! plain_sql {
+    (String) => {
+        diesel::sql_types::Text
+    };
+    (i32) => {
+        diesel::sql_types::Integer
+    };
+    (i64) => {
+        diesel::sql_types::BigInt
+    };
+    (bool) => {
+        diesel::sql_types::Bool
+    };
 }
+
+/// Declares `tasks`: its other columns here, its plain ones (`$column`, of Rust type
+/// `Option<$inner>`) from the field table, each `Nullable` of [`plain_sql!`]'s type.
+macro_rules! tasks_table {
+    ($($column:ident ($inner:ident),)*) => {
+        diesel::table! {
+            tasks (id) {
+                id -> BigInt,
+                user_id -> Text,
+                title -> Text,
+                title_key -> Text,
+                description -> Nullable<Text>,
+                completed -> Bool,
+                created_at -> Timestamp,
+                updated_at -> Timestamp,
+                priority -> SmallInt,
+                category -> Text,
+                due_date -> Nullable<Timestamp>,
+                completed_at -> Nullable<Timestamp>,
+                description_key -> Nullable<Text>,
+                version -> BigInt,
+                list_id -> Nullable<BigInt>,
+                parent_id -> Nullable<BigInt>,
+                position -> Text,
+                tags -> Text,
+                recurrence -> Nullable<Text>,
+                time_zone -> Text,
+                recurrence_start -> Nullable<Timestamp>,
+                $($column -> Nullable<plain_sql!($inner)>,)*
+            }
+        }
+    };
+}
+
+crate::tasks::task::fields::task_fields!(columns => tasks_table);
 
 diesel::table! {
     task_lists (id) {

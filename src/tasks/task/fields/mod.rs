@@ -14,8 +14,9 @@
 //!   REST bodies (`rest::body`) are spelled by hand: the compiler asks for a writable one
 //!   (`NewTask`/`TaskPatch` are built whole there).
 //!
-//! Also derived: the GraphQL fast path's stored set and its values, the value a
-//! VERSION_CONFLICT carries (`graphql::task_items`), and [`TASK_FIELDS`]. Checked against
+//! Also derived: diesel's `tasks` columns for them (`db::schema`), the GraphQL fast path's
+//! stored set and its values, the value a VERSION_CONFLICT carries (`graphql::task_items`),
+//! and [`TASK_FIELDS`]. Checked against
 //! [`TASK_FIELDS`] by tests: the row's SELECT list and the table's columns, the domain `Task`
 //! (below), the GraphQL `Task` through introspection and the REST JSON of a created task
 //! (`tests/it/task_fields.rs`), the parity test's columns. docs/OPERATING.md says how a field
@@ -26,6 +27,7 @@
 /// - `task_fields!(graphql => m)` with those the GraphQL `Task` shows, as `column "name",`;
 /// - `task_fields!(plain => m)` with the plain fields, each as
 ///   `column (Inner) "graphqlName" {docs…} {REST docs…},` (the type is `Option<Inner>`);
+/// - `task_fields!(columns => m)` with the plain fields' columns, each as `column (Inner),`;
 /// - `task_fields!(writable => m)` with the writable plain fields, each as
 ///   `column (Inner) {create docs…} {update docs…},`.
 ///
@@ -100,6 +102,11 @@ macro_rules! task_fields {
             data => $crate::tasks::task::fields::plain_fields, $then []
         );
     };
+    (columns => $then:path) => {
+        $crate::tasks::task::fields::task_fields!(
+            data => $crate::tasks::task::fields::plain_columns, $then []
+        );
+    };
     (writable => $then:path) => {
         $crate::tasks::task::fields::task_fields!(
             data => $crate::tasks::task::fields::writable_fields, $then []
@@ -132,6 +139,18 @@ macro_rules! plain_fields {
         )* }
     ) => {
         $then! { $($column ($inner) $graphql {$($doc)*} {$($rest)*},)* }
+    };
+}
+
+/// `task_fields!(columns => m)`: the plain fields' columns, each as `column (Inner),` with
+/// `Inner` as a name (`String`, `i32`), for `db::schema` to map to its SQL type.
+macro_rules! plain_columns {
+    (
+        $then:path []
+        shaped { $($shaped:tt)* }
+        plain { $($column:ident: Option<$inner:ident> as $graphql:literal { $($docs:tt)* })* }
+    ) => {
+        $then! { $($column ($inner),)* }
     };
 }
 
@@ -175,7 +194,9 @@ macro_rules! graphql_only {
     };
 }
 
-pub(crate) use {all_fields, graphql_only, plain_fields, task_fields, writable_fields};
+pub(crate) use {
+    all_fields, graphql_only, plain_columns, plain_fields, task_fields, writable_fields,
+};
 
 /// One stored field of a task, as [`task_fields!`] declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
