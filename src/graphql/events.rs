@@ -3,7 +3,7 @@
 
 use async_graphql::{Enum, ID, SimpleObject};
 
-use super::task_lists::TaskList;
+use super::lists::TaskList;
 use super::types::Task;
 use crate::tasks;
 

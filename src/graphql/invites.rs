@@ -5,8 +5,8 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::error::{parse_id, to_graphql_error};
+use super::lists::TaskList;
 use super::members::{ListRole, member_role};
-use super::task_lists::TaskList;
 use super::types::DateTime;
 use super::{service, viewer};
 use crate::tasks::Invite;

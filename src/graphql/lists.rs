@@ -1,262 +1,296 @@
-//! The two task lists, `tasks` and `tasksConnection`, and the filter arguments they share,
-//! declared once in [`list_resolvers!`]: each filter's name, type, default and description
-//! there become the arguments of both fields and the fields of [`Filters`], which makes the
-//! service's `ListQuery`. Like the other resolvers: read the viewer, call the service, map the
-//! result; no SQL, validation or isolation here.
-//!
-//! The same macro writes `List.tasks` and `List.tasksConnection` (the list's tasks, with the
-//! same filters and paging; the `List` type is `task_lists`'), and the `listId` / `inbox`
-//! arguments of the two task lists (issue 21).
-//!
-//! GraphQL has no way to spread one input type into separate arguments (an input object would
-//! change the schema every client is written against), hence the macro.
+//! Lists in GraphQL (issue 21): the `List` type (its `tasks` and `tasksConnection` take the
+//! task lists' filters and are written with them, in `lists`), its colour, the `lists` and
+//! `list(id)` queries, and the `createList`, `updateList`, `moveList` and `deleteList`
+//! mutations. Like the other resolvers: read the viewer, call the service, map the result.
+//! (`graphql::task_queries` is the two task lists, `tasks` and `tasksConnection`.)
 
-use std::sync::Arc;
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
-use async_graphql::{ComplexObject, Context, ID, Object, Result};
-
-use super::budget::{charge_tasks, ensure_room};
+use super::budget::{charge_lists, ensure_room};
 use super::error::{parse_id, to_graphql_error};
-use super::loaders::{self, NestedKey, NestedValue, loader};
-use super::task_items::TaskItems;
-use super::task_lists::{TaskList, invalid};
-use super::types::{Category, DateTime, Priority, SortOrder, TaskConnection, TaskSort, TaskStatus};
+use super::idempotency::item_write;
+use super::idempotency::{as_json, keyed_request, or_replayed};
+use super::types::DateTime;
 use super::{service, viewer};
-use crate::error::AppError;
-use crate::tasks::task::page::{DEFAULT_PAGE_SIZE, page_size};
-use crate::tasks::{Cursor, ListFilter, ListQuery, PageRequest, check_list_query};
+use crate::error::{AppError, FieldError};
+use crate::idempotency::keyed;
+use crate::tasks;
+use crate::tasks::{ListPatch, ListPlacement, NewList, Writer};
 
-/// Writes [`Filters`] and the `TaskListQuery` resolvers from one list of filters. Each filter
-/// is `name: Type` with, optionally, `= "default expression"`, then `desc "…"` (described on
-/// both fields) or `tasks_desc "…"` (described on `tasks` only, as the schema always had it;
-/// `tasksConnection` says it takes the same filters as `tasks`).
-macro_rules! list_resolvers {
-    ($(
-        $arg:ident: $ty:ident $(= $default:literal)? $(, desc $desc:literal)?
-        $(, tasks_desc $tasks_desc:literal)?;
-    )*) => {
-        /// The filters both lists take, as the GraphQL arguments give them.
-        struct Filters {
-            $($arg: Option<$ty>,)*
-        }
-
-        /// The two task lists.
-        #[derive(Default)]
-        pub struct TaskListQuery;
-
-        #[Object]
-        impl TaskListQuery {
-            /// The signed-in user's tasks. Every filter is optional and they combine (AND).
-            // A list costs as if it held ten of its items: `complexity::COSTS`.
-            #[allow(clippy::too_many_arguments)] // one per GraphQL argument
-            async fn tasks(
-                &self,
-                ctx: &Context<'_>,
-                $(
-                    $(#[graphql(default_with = $default)])?
-                    $(#[graphql(desc = $desc)])?
-                    $(#[graphql(desc = $tasks_desc)])?
-                    $arg: Option<$ty>,
-                )*
-                #[graphql(desc = "Only the tasks of this list (another user's list, or none: NOT_FOUND).")]
-                list_id: Option<ID>,
-                #[graphql(desc = "true: only the tasks in the inbox (in no list); false or null: no filter. Not with `listId`.")]
-                inbox: Option<bool>,
-            ) -> Result<TaskItems> {
-                list(ctx, Filters { $($arg,)* }, scope(list_id, inbox)?).await
-            }
-
-            /// One page of the signed-in user's tasks, with the same filters and order as `tasks`.
-            /// Cursors are keyset-based: paging on while tasks are created or deleted never repeats
-            /// or skips a task that existed throughout.
-            // A page costs its `first` times its selection: `complexity::COSTS`.
-            #[allow(clippy::too_many_arguments)] // one per GraphQL argument
-            async fn tasks_connection(
-                &self,
-                ctx: &Context<'_>,
-                #[graphql(default = 50, desc = "Page size, 0 to 200.")] first: Option<i32>,
-                #[graphql(desc = "Start after this cursor (an `endCursor` or edge `cursor`).")]
-                after: Option<String>,
-                $(
-                    $(#[graphql(default_with = $default)])?
-                    $(#[graphql(desc = $desc)])?
-                    $arg: Option<$ty>,
-                )*
-                #[graphql(desc = "Only the tasks of this list (another user's list, or none: NOT_FOUND).")]
-                list_id: Option<ID>,
-                #[graphql(desc = "true: only the tasks in the inbox (in no list); false or null: no filter. Not with `listId`.")]
-                inbox: Option<bool>,
-            ) -> Result<TaskConnection> {
-                page(ctx, first, after, Filters { $($arg,)* }, scope(list_id, inbox)?).await
-            }
-        }
-
-        /// A list's tasks: the same filters, order and paging as the task lists.
-        #[ComplexObject]
-        impl TaskList {
-            /// Everyone on this list: its owner first, then its members as they joined
-            /// (at most MAX_MEMBERS_PER_LIST + 1).
-            async fn members(&self, ctx: &Context<'_>) -> Result<Vec<super::members::ListMember>> {
-                super::members::of_list(ctx, self.list_id).await
-            }
-
-            /// This list's tasks, with the same filters and order as `tasks`.
-            #[allow(clippy::too_many_arguments)] // one per GraphQL argument
-            async fn tasks(
-                &self,
-                ctx: &Context<'_>,
-                $(
-                    $(#[graphql(default_with = $default)])?
-                    $(#[graphql(desc = $desc)])?
-                    $(#[graphql(desc = $tasks_desc)])?
-                    $arg: Option<$ty>,
-                )*
-            ) -> Result<TaskItems> {
-                // Batched over the page of lists (`loaders`): one read for every list's tasks.
-                // Defaults as for one list; then the same key for every list asked alike.
-                let mut query = Filters { $($arg,)* }.into_query(ListFilter::List(self.list_id))?;
-                query.list = ListFilter::Any;
-                // Checked here, so that a bad filter fails this field, not the whole batch.
-                check_list_query(&query).map_err(to_graphql_error)?;
-                ensure_room(ctx)?;
-                let key = NestedKey::ListTasks(self.list_id, loaders::Filters::new(query));
-                let Some(NestedValue::Tasks(tasks)) = loader(ctx)?.load_one(key).await? else {
-                    return Ok(TaskItems(Vec::new()));
-                };
-                // Charged before it is copied out of the loader's shared answer.
-                charge_tasks(ctx, tasks.iter()).await?;
-                Ok(TaskItems::from(Arc::unwrap_or_clone(tasks)))
-            }
-
-            /// One page of this list's tasks, with the same filters, order and paging as
-            /// `tasksConnection`.
-            #[allow(clippy::too_many_arguments)] // one per GraphQL argument
-            async fn tasks_connection(
-                &self,
-                ctx: &Context<'_>,
-                #[graphql(default = 50, desc = "Page size, 0 to 200.")] first: Option<i32>,
-                #[graphql(desc = "Start after this cursor (an `endCursor` or edge `cursor`).")]
-                after: Option<String>,
-                $(
-                    $(#[graphql(default_with = $default)])?
-                    $(#[graphql(desc = $desc)])?
-                    $arg: Option<$ty>,
-                )*
-            ) -> Result<TaskConnection> {
-                let filters = Filters { $($arg,)* };
-                page(ctx, first, after, filters, ListFilter::List(self.list_id)).await
-            }
-        }
-    };
+/// A list the signed-in user owns or that is shared with them: a named group of tasks with its own manual order. Its
+/// changes are in `taskEvents` (`LIST_CREATED`, `LIST_UPDATED`, `LIST_DELETED`) and
+/// `taskChanges` (`changedLists`, `deletedListIds`), numbered with the tasks' on one cursor.
+#[derive(SimpleObject)]
+#[graphql(name = "List", complex)]
+pub struct TaskList {
+    /// The list's id.
+    pub id: ID,
+    /// The list's owner: the user whose tasks its tasks are (issue 29).
+    pub owner_id: String,
+    /// The signed-in user's role on it: OWNER, or EDITOR / VIEWER for a list shared with them.
+    pub role: super::members::ListRole,
+    /// 1 to 100 characters (trimmed); unique per user, case-insensitively.
+    pub name: String,
+    /// Its colour; null for none.
+    pub color: Option<ListColor>,
+    /// Its place among the user's lists: compare as plain strings (byte order), smallest
+    /// first. Changed only by `moveList`.
+    pub position: String,
+    /// 1 when created, one more on every change (rename, colour, move).
+    pub version: i32,
+    /// When the list was created.
+    pub created_at: DateTime,
+    /// When the list last changed.
+    pub updated_at: DateTime,
+    /// The id as the service's integer, for `tasks`.
+    #[graphql(skip)]
+    pub list_id: i64,
 }
 
-/// The `listId` and `inbox` arguments as the service's list filter.
-fn scope(list_id: Option<ID>, inbox: Option<bool>) -> Result<ListFilter> {
-    match (list_id, inbox) {
-        (Some(_), Some(true)) => Err(invalid(
-            "inbox",
-            "value_error",
-            "Value error, give listId or inbox: true, not both",
-        )),
-        (Some(id), _) => Ok(ListFilter::List(parse_id("listId", &id)?)),
-        (None, Some(true)) => Ok(ListFilter::Inbox),
-        (None, _) => Ok(ListFilter::Any),
+impl From<tasks::List> for TaskList {
+    fn from(list: tasks::List) -> Self {
+        TaskList {
+            id: ID(list.id.to_string()),
+            owner_id: list.user_id,
+            role: list.role.into(),
+            name: list.name,
+            color: list.color.map(Into::into),
+            position: list.position,
+            version: i32::try_from(list.version).unwrap_or(i32::MAX),
+            created_at: DateTime(list.created_at),
+            updated_at: DateTime(list.updated_at),
+            list_id: list.id,
+        }
     }
 }
 
-list_resolvers! {
-    status: TaskStatus = "Some(TaskStatus::All)";
-    sort: TaskSort, desc "What to order by. Default: POSITION (manual order) inside a list (`List.tasks`, `listId`, `inbox: true`), else CREATED_AT.";
-    order: SortOrder, desc "Direction: DESC by default, except ASC (top first) for POSITION.";
-    priority: Priority, tasks_desc "Only tasks of this priority.";
-    category: Category, tasks_desc "Only tasks of this category.";
-    search: String, desc "Only tasks whose title or description contains this text, case-insensitively (any letter, not only ASCII); `%`, `_` and `\\` match themselves. Up to 100 characters.";
-    due_before: DateTime, tasks_desc "Only tasks due strictly before this time.";
-    due_after: DateTime, tasks_desc "Only tasks due strictly after this time.";
-    overdue: bool, tasks_desc "true: only pending tasks whose due date has passed.";
-    tags: TagNames, desc "Only tasks carrying every one of these tags, compared case-insensitively after trimming (up to 50 names, each 1 to 50 characters).";
-    any_tags: TagNames, desc "Only tasks carrying at least one of these tags, compared case-insensitively after trimming (up to 50 names, each 1 to 50 characters); an empty list is no filter.";
-    parent_id: ID, desc "Only the subtasks (direct children) of this task.";
-    assignee_id: String, desc "Only the tasks assigned to this user.";
+/// A list's colour.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::tasks::ListColor")]
+pub enum ListColor {
+    /// Red.
+    Red,
+    /// Orange.
+    Orange,
+    /// Yellow.
+    Yellow,
+    /// Green.
+    Green,
+    /// Teal.
+    Teal,
+    /// Blue.
+    Blue,
+    /// Purple.
+    Purple,
+    /// Pink.
+    Pink,
+    /// Gray.
+    Gray,
 }
 
-/// A filter's tag names (the macro takes a type name).
-type TagNames = Vec<String>;
+/// What deleting a list does with its tasks.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::tasks::ListTasks")]
+pub enum ListTasksAction {
+    /// Delete them (subtasks included): subscribers get a DELETED event for each.
+    Delete,
+    /// Move them to the inbox (`listId` null): subscribers get an UPDATED event for each.
+    MoveToInbox,
+}
 
-impl Filters {
-    /// The service's list request. An explicit null means the default, as if the argument
-    /// were absent.
-    fn into_query(self, list: ListFilter) -> Result<ListQuery> {
-        let sort = match self.sort {
-            Some(sort) => sort,
-            None => list.default_sort().into(),
-        };
-        let order = match (self.order, sort) {
-            (Some(order), _) => order,
-            (None, TaskSort::Position) => SortOrder::Asc,
-            (None, _) => SortOrder::Desc,
-        };
-        let parent_id = match &self.parent_id {
-            Some(id) => Some(Some(parse_id("parentId", id)?)),
-            None => None,
-        };
-        Ok(ListQuery {
-            status: self.status.unwrap_or(TaskStatus::All).into(),
-            sort: sort.into(),
-            order: Some(order.into()),
-            priority: self.priority.map(Into::into),
-            category: self.category.map(Into::into),
-            search: self.search,
-            due_before: self.due_before.map(|d| d.0),
-            due_after: self.due_after.map(|d| d.0),
-            overdue: self.overdue.unwrap_or(false),
-            tags: self.tags.unwrap_or_default(),
-            any_tags: self.any_tags.unwrap_or_default(),
-            parent_id,
-            list,
-            assignee: self.assignee_id,
-            among_lists: Vec::new(),
-        })
+/// What `deleteList` did.
+#[derive(SimpleObject)]
+pub struct DeleteListPayload {
+    /// The deleted list's id.
+    pub list_id: ID,
+    /// What happened to its tasks.
+    pub tasks: ListTasksAction,
+    /// The tasks deleted or moved to the inbox, in id order.
+    pub task_ids: Vec<ID>,
+}
+
+impl From<tasks::ListDeletion> for DeleteListPayload {
+    fn from(done: tasks::ListDeletion) -> Self {
+        DeleteListPayload {
+            list_id: ID(done.list_id.to_string()),
+            tasks: done.tasks.into(),
+            task_ids: done.task_ids.iter().map(|id| ID(id.to_string())).collect(),
+        }
     }
 }
 
-/// `tasks`.
-async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<TaskItems> {
-    let user = viewer(ctx)?;
-    ensure_room(ctx)?;
-    let tasks = service(ctx)?
-        .list(user, &filters.into_query(scope)?)
-        .await
-        .map_err(to_graphql_error)?;
-    charge_tasks(ctx, &tasks).await?;
-    Ok(TaskItems::from(tasks))
+/// A new list.
+#[derive(InputObject)]
+pub struct CreateListInput {
+    /// 1 to 100 characters after trimming; unique per user, case-insensitively (else
+    /// DUPLICATE_NAME).
+    pub name: String,
+    /// Its colour (none when absent or null).
+    pub color: Option<ListColor>,
 }
 
-/// `tasksConnection`.
-async fn page(
-    ctx: &Context<'_>,
-    first: Option<i32>,
-    after: Option<String>,
-    filters: Filters,
-    scope: ListFilter,
-) -> Result<TaskConnection> {
-    let user = viewer(ctx)?;
-    let query = filters.into_query(scope)?;
-    let first = i64::from(first.unwrap_or(DEFAULT_PAGE_SIZE as i32));
-    let limit = page_size("body", "first", first, 0, first.into())
-        .map_err(|e| to_graphql_error(AppError::invalid(e)))?;
-    let after = match after {
-        Some(raw) => Some(
-            Cursor::decode(&raw, &query, "body", "after")
-                .map_err(|e| to_graphql_error(AppError::invalid(e)))?,
-        ),
-        None => None,
-    };
-    ensure_room(ctx)?;
-    let page = service(ctx)?
-        .list_page(user, &query, &PageRequest { limit, after })
-        .await
-        .map_err(to_graphql_error)?;
-    charge_tasks(ctx, &page.tasks).await?;
-    Ok(TaskConnection::new(page, &query))
+/// Changes to a list: an absent field is left as it is; `color: null` clears the colour.
+#[derive(InputObject)]
+pub struct UpdateListInput {
+    /// New name, 1 to 100 characters after trimming (null is not allowed).
+    pub name: MaybeUndefined<String>,
+    /// New colour, or null for none.
+    pub color: MaybeUndefined<ListColor>,
+}
+
+/// BAD_USER_INPUT about one argument or input field.
+pub(super) fn invalid(field: &str, kind: &'static str, message: &str) -> async_graphql::Error {
+    let error = FieldError::body(field, kind, message, serde_json::Value::Null);
+    to_graphql_error(AppError::invalid(error))
+}
+
+/// List queries.
+#[derive(Default)]
+pub struct ListQueries;
+
+#[Object]
+impl ListQueries {
+    /// The signed-in user's lists, in their manual order (at most MAX_LISTS_PER_USER).
+    async fn lists(&self, ctx: &Context<'_>) -> Result<Vec<TaskList>> {
+        let user = viewer(ctx)?;
+        ensure_room(ctx)?;
+        let lists = service(ctx)?.lists(user).await.map_err(to_graphql_error)?;
+        charge_lists(ctx, &lists).await?;
+        Ok(lists.into_iter().map(TaskList::from).collect())
+    }
+
+    /// One list by id; null when there is no such list of the signed-in user.
+    async fn list(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TaskList>> {
+        let user = viewer(ctx)?;
+        ensure_room(ctx)?;
+        match service(ctx)?.get_list(user, parse_id("id", &id)?).await {
+            Ok(list) => {
+                charge_lists(ctx, [&list]).await?;
+                Ok(Some(list.into()))
+            }
+            Err(AppError::ListNotFound) => Ok(None),
+            Err(e) => Err(to_graphql_error(e)),
+        }
+    }
+}
+
+/// List mutations; each takes an optional `idempotencyKey`, as the task mutations do, and
+/// each change of a list an optional `expectedVersion`: when the list is at another version
+/// nothing is written and the error is VERSION_CONFLICT with the list as it is now in
+/// `extensions.list`.
+#[derive(Default)]
+pub struct ListMutations;
+
+#[Object]
+impl ListMutations {
+    /// Creates a list, last in the user's order. A name the user already has
+    /// (case-insensitively): DUPLICATE_NAME; MAX_LISTS_PER_USER reached: LIMIT_EXCEEDED.
+    async fn create_list(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateListInput,
+        idempotency_key: Option<String>,
+    ) -> Result<TaskList> {
+        let user = viewer(ctx)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &as_json);
+        let new = NewList {
+            name: input.name,
+            color: input.color.map(Into::into),
+        };
+        let created = service(ctx)?.create_list(Writer { user, once }, new).await;
+        Ok(or_replayed(created)?.into())
+    }
+
+    /// Renames and / or recolours a list (DUPLICATE_NAME as `createList`).
+    async fn update_list(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateListInput,
+        expected_version: Option<i32>,
+        idempotency_key: Option<String>,
+    ) -> Result<TaskList> {
+        let user = viewer(ctx)?;
+        let id = parse_id("id", &id)?;
+        let name = match input.name {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => {
+                return Err(invalid(
+                    "name",
+                    "string_type",
+                    "Input should be a valid string",
+                ));
+            }
+            MaybeUndefined::Value(name) => Some(name),
+        };
+        let color = match input.color {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(color) => Some(Some(color.into())),
+        };
+        let request = keyed_request(ctx, idempotency_key)?;
+        let write = item_write(user, id, expected_version, &request);
+        let patch = ListPatch { name, color };
+        Ok(or_replayed(service(ctx)?.update_list(write, patch).await)?.into())
+    }
+
+    /// Moves a list right after `afterId` or right before `beforeId` (at most one of them),
+    /// or to the end with neither. A neighbour that is not one of the user's lists:
+    /// NOT_FOUND; the list itself: BAD_USER_INPUT. The user's lists may be renumbered when
+    /// positions grow long.
+    async fn move_list(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        after_id: Option<ID>,
+        before_id: Option<ID>,
+        expected_version: Option<i32>,
+        idempotency_key: Option<String>,
+    ) -> Result<TaskList> {
+        let user = viewer(ctx)?;
+        let id = parse_id("id", &id)?;
+        let placement = match (after_id, before_id) {
+            (None, None) => ListPlacement::End,
+            (Some(after), None) => ListPlacement::After(parse_id("afterId", &after)?),
+            (None, Some(before)) => ListPlacement::Before(parse_id("beforeId", &before)?),
+            (Some(_), Some(_)) => {
+                let why = "Value error, give at most one of afterId and beforeId";
+                return Err(invalid("beforeId", "value_error", why));
+            }
+        };
+        if let ListPlacement::After(next) | ListPlacement::Before(next) = placement
+            && next == id
+        {
+            let field = match placement {
+                ListPlacement::Before(_) => "beforeId",
+                _ => "afterId",
+            };
+            let why = "Value error, a list cannot be moved next to itself";
+            return Err(invalid(field, "value_error", why));
+        }
+        let request = keyed_request(ctx, idempotency_key)?;
+        let write = item_write(user, id, expected_version, &request);
+        let moved = service(ctx)?.move_list(write, placement).await;
+        Ok(or_replayed(moved)?.into())
+    }
+
+    /// Deletes a list, first deleting its tasks (`tasks: DELETE`) or moving them to the inbox
+    /// (`tasks: MOVE_TO_INBOX`), in one transaction; subscribers and `taskChanges` see every
+    /// affected task.
+    async fn delete_list(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        tasks: ListTasksAction,
+        expected_version: Option<i32>,
+        idempotency_key: Option<String>,
+    ) -> Result<DeleteListPayload> {
+        let user = viewer(ctx)?;
+        let id = parse_id("id", &id)?;
+        let request = keyed_request(ctx, idempotency_key)?;
+        let write = item_write(user, id, expected_version, &request);
+        let done = service(ctx)?.delete_list(write, tasks.into()).await;
+        Ok(or_replayed(done)?.into())
+    }
 }

@@ -11,8 +11,9 @@
 //! byte budget (`budget`) and the server's (`held`), field order, metrics.
 //! The schema has no extensions, so async-graphql resolves fields on its fast path.
 //!
-//! Resolvers are thin (`resolvers`, and `lists` for the two task lists and their shared
-//! filters): they read the verified user through [`viewer`], call one `TaskService` function
+//! Resolvers are thin, one file per feature as `rest/` and `tasks/` name them (`tasks` for a
+//! task's queries, mutations and subscription, `task_queries` for the two task lists and their
+//! shared filters, `lists` for the `List` type, `members`, `invites`, `tags`, `moves`): they read the verified user through [`viewer`], call one `TaskService` function
 //! and map the result. No SQL, validation or isolation logic here.
 
 mod budget;
@@ -36,11 +37,11 @@ mod moves;
 mod nesting;
 mod order;
 mod pipeline;
-mod resolvers;
 mod tags;
 mod task_fields;
 mod task_items;
-mod task_lists;
+mod task_queries;
+mod tasks;
 mod types;
 mod ws;
 mod ws_open;
@@ -63,26 +64,26 @@ pub use pipeline::Pipeline;
 /// The root query type.
 #[derive(MergedObject, Default)]
 pub struct Query(
-    lists::TaskListQuery,
-    resolvers::TaskQuery,
-    resolvers::ViewerQuery,
+    task_queries::TaskListQuery,
+    tasks::TaskQuery,
+    tasks::ViewerQuery,
     tags::TagQuery,
-    task_lists::ListQueries,
+    lists::ListQueries,
 );
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
-    resolvers::TaskMutation,
+    tasks::TaskMutation,
     tags::TagMutation,
     moves::MoveMutation,
-    task_lists::ListMutations,
+    lists::ListMutations,
     members::MemberMutations,
     invites::InviteMutations,
 );
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, resolvers::TaskSubscription>;
+pub type AppSchema = Schema<Query, Mutation, tasks::TaskSubscription>;
 
 /// Builds the schema with the service, verifier and limits.
 pub fn build_schema(
@@ -93,7 +94,7 @@ pub fn build_schema(
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
-        resolvers::TaskSubscription,
+        tasks::TaskSubscription,
     )
     .data(tasks)
     .data(verifier)
@@ -116,7 +117,7 @@ pub fn sdl() -> String {
     Schema::build(
         Query::default(),
         Mutation::default(),
-        resolvers::TaskSubscription,
+        tasks::TaskSubscription,
     )
     .finish()
     .sdl()

@@ -7,7 +7,7 @@ use super::error::parse_id;
 use super::idempotency::item_write;
 use super::idempotency::{keyed_request, or_replayed};
 use super::inputs::clearable_id;
-use super::resolvers::task_id;
+use super::tasks::task_id;
 use super::types::Task;
 use super::{service, viewer};
 use crate::tasks::MoveTask;

@@ -9,9 +9,9 @@ use async_graphql::{ComplexObject, Context, Result};
 
 use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::parse_id;
+use super::lists::TaskList;
 use super::loaders::{NestedKey, NestedValue, loader};
 use super::task_items::TaskItems;
-use super::task_lists::TaskList;
 use super::types::Task;
 
 #[ComplexObject]

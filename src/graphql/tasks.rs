@@ -1,5 +1,5 @@
-//! Query, mutation and subscription resolvers (the two task lists are `lists`'): read the
-//! viewer, call the service, map the result. No SQL, validation or isolation logic here.
+//! Task query, mutation and subscription resolvers (the two task lists are `task_queries`'):
+//! read the viewer, call the service, map the result. No SQL, validation or isolation here.
 
 use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
