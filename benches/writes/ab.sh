@@ -18,16 +18,7 @@ BIN=$OLD DB=bench_old
 . "$DIR/seed.sh"
 BIN=$NEW DB=bench_new
 . "$DIR/seed.sh"
-start() {
-  RUST_LOG=warn "$1" serve --database-url "postgres://postgres@127.0.0.1:5432/$2" \
-    --auth-secret $SECRET --host 127.0.0.1 --port "$3" --rate-limit 0 --db-pool-size 32 \
-    > "$DIR/server_$3.log" 2>&1 &
-  echo $!
-}
-old=$(start "$OLD" bench_old 8041)
-new=$(start "$NEW" bench_new 8042)
-trap 'kill $old $new' EXIT
-sleep 3
+. "$DIR/two_servers.sh"
 http() { wrk -t2 -c64 -d10s -s "$DIR/$1" "http://127.0.0.1:$2" | grep -E "Requests/sec|Non-2xx" | tr '\n' ' '; echo; }
 for round in $(seq 1 "${ROUNDS:-4}"); do
   echo "== round $round"

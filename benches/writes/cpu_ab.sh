@@ -10,17 +10,7 @@ set -euo pipefail
 OLD=${OLD:?a todo-api binary built from the older code}
 NEW=${NEW:-target/release/todo-api}
 DIR=benches/writes
-SECRET=bench-secret-that-is-long-enough-for-hs256-xx
-start() {
-  RUST_LOG=warn "$1" serve --database-url "postgres://postgres@127.0.0.1:5432/$2" \
-    --auth-secret $SECRET --host 127.0.0.1 --port "$3" --rate-limit 0 --db-pool-size 32 \
-    > "$DIR/server_$3.log" 2>&1 &
-  echo $!
-}
-old=$(start "$OLD" bench_old 8041)
-new=$(start "$NEW" bench_new 8042)
-trap 'kill $old $new' EXIT
-sleep 3
+. "$DIR/two_servers.sh"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 for round in $(seq 1 "${ROUNDS:-3}"); do
