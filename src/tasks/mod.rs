@@ -26,6 +26,7 @@ pub mod events;
 mod idempotency;
 pub mod lists;
 pub mod order;
+mod reminders;
 pub mod series;
 pub mod sharing;
 pub mod sync;
@@ -40,6 +41,7 @@ pub use lists::model::{
 };
 pub use order::nested::{NestedAsk, NestedFound};
 pub use order::tree::{MAX_DEPTH, MoveTask};
+pub use reminders::REMINDER_INTERVAL;
 pub use sharing::{Invite, Member, Role};
 pub use sync::TaskChangeSet;
 pub use tags::TagCount;
