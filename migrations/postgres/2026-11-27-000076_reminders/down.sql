@@ -1,3 +1,4 @@
+DROP FUNCTION reminders_fire(timestamp, integer, text);
 DROP TRIGGER tasks_rearm_reminder ON tasks;
 DROP FUNCTION tasks_rearm_reminder();
 DROP INDEX tasks_reminders_due;

@@ -30,5 +30,45 @@ BEGIN
 END
 $$;
 
+-- The reminder job's claim (`tasks::reminders`, as the tables' owner): at most `p_batch`
+-- reminders due at `p_now`, the earliest first, claimed FOR UPDATE SKIP LOCKED (a row another
+-- instance holds is its to fire). Each is fired by a statement of its own, so that the
+-- journal's payload for it carries its row (one statement over many owners would be one
+-- payload naming each owner's range, and past about 200 owners a RESYNC for everyone), and
+-- each gets its `reminder` payload (`tasks::events::wire`: to the owner and the assignee, the
+-- row left out past 6,000 bytes), sent if and only if the transaction commits. One round
+-- trip per batch. Returns the rows fired.
+CREATE FUNCTION reminders_fire(p_now timestamp, p_batch integer, p_channel text)
+    RETURNS SETOF tasks
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+    v_row tasks;
+    v_json jsonb;
+BEGIN
+    FOR v_id IN SELECT t.id FROM tasks t
+                 WHERE t.remind_at <= p_now AND t.reminded_at IS NULL AND NOT t.completed
+                 ORDER BY t.remind_at LIMIT p_batch
+                 FOR UPDATE SKIP LOCKED LOOP
+        UPDATE tasks t SET reminded_at = p_now, updated_at = p_now
+         WHERE t.id = v_id
+        RETURNING * INTO v_row;
+        v_json := to_jsonb(v_row) - 'title_key' - 'description_key';
+        PERFORM pg_notify(p_channel, jsonb_build_object(
+            'k', 'reminder', 'u', v_row.user_id, 'i', v_row.id,
+            'to', array_remove(ARRAY[v_row.user_id, NULLIF(v_row.assignee_id, v_row.user_id)], NULL),
+            'w', CASE WHEN octet_length(v_json::text) <= 6000 THEN v_json END)::text);
+        RETURN NEXT v_row;
+    END LOOP;
+END
+$$;
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION reminders_fire(timestamp, integer, text) '
+                   'SET search_path = pg_catalog, %I, pg_temp', current_schema());
+    REVOKE EXECUTE ON FUNCTION reminders_fire(timestamp, integer, text) FROM PUBLIC;
+END
+$$;
+
 -- The write functions take the row whole (000073): restate them with the new columns.
 SELECT task_store_restate();

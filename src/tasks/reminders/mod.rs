@@ -26,12 +26,12 @@ use crate::tasks::task::service::{TaskService, now_micros};
 pub const REMINDER_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Reminders fired per transaction.
-const BATCH: i64 = 500;
+const BATCH: i32 = 500;
 
 impl TaskService {
     /// Fires every reminder due now, a batch per transaction; returns how many fired.
     pub async fn fire_due_reminders(&self) -> AppResult<usize> {
-        in_batches(BATCH, || self.fire_batch()).await
+        in_batches(BATCH.into(), || self.fire_batch()).await
     }
 
     /// One transaction firing at most [`BATCH`] due reminders.
@@ -45,8 +45,6 @@ impl TaskService {
             .maintenance(async |tx| {
                 publisher.begun(tx).await?;
                 let fired = store::fire_due(tx, now, BATCH).await?;
-                let ids: Vec<i64> = fired.iter().map(|row| row.id).collect();
-                store::announce(tx, &ids).await?;
                 Ok((fired, publisher.journaled(tx).await?))
             })
             .await?;

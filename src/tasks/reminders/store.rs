@@ -4,77 +4,61 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Integer, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 
 use crate::db::DbConn;
 use crate::db::events::CHANNEL;
-use crate::db_run;
 use crate::tasks::task::model::TaskRow;
 
-/// Fires at most `batch` reminders due at `now` (the earliest first): sets their
-/// `reminded_at` (and `updated_at`, and the version: SQLite's trigger would bump it only
-/// after the statement's RETURNING; PostgreSQL's sets one more whatever is written; the
-/// database's triggers journal the change), and returns the rows. A pending task's only: a completed one does not fire.
+/// Fires at most `batch` reminders due at `now` (the earliest first), and returns the rows: a
+/// pending task's only (a completed one does not fire). Each gets `reminded_at` (and
+/// `updated_at`, and a version: the database's triggers bump it and journal the change).
 pub(super) async fn fire_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    batch: i64,
+    batch: i32,
 ) -> QueryResult<Vec<TaskRow>> {
     use crate::db::schema::tasks::dsl::*;
-    let due = tasks
-        .select(id)
-        .filter(remind_at.le(now))
-        .filter(reminded_at.is_null())
-        .filter(completed.eq(false))
-        .order_by(remind_at.asc())
-        .limit(batch);
-    let ids: Vec<i64> = match conn {
-        // Several instances fire at once: a due row another one holds is its to fire, and
-        // once it commits `reminded_at` is set, so each reminder fires once.
-        DbConn::Postgres(c) => due.for_update().skip_locked().load(&mut **c).await?,
-        // One instance, one writer: nothing to skip.
-        DbConn::Sqlite(c) => due.load(&mut **c).await?,
-    };
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    match conn {
+        // Several instances fire at once: `reminders_fire` (migration 000076) claims the due
+        // rows FOR UPDATE SKIP LOCKED, fires each in a statement of its own (so its change's
+        // payload carries its row) and sends its `reminder` payload, all in one round trip
+        // and in this transaction: sent if and only if it commits.
+        DbConn::Postgres(c) => {
+            diesel::sql_query("SELECT * FROM reminders_fire($1, $2, $3)")
+                .bind::<Timestamp, _>(now)
+                .bind::<Integer, _>(batch)
+                .bind::<Text, _>(CHANNEL)
+                .load(&mut **c)
+                .await
+        }
+        // One instance, one writer: nothing to skip, and its events are read back from the
+        // journal after the statement (`Publisher::journaled`), whatever it changed.
+        DbConn::Sqlite(c) => {
+            let due: Vec<i64> = tasks
+                .select(id)
+                .filter(remind_at.le(now))
+                .filter(reminded_at.is_null())
+                .filter(completed.eq(false))
+                .order_by(remind_at.asc())
+                .limit(i64::from(batch))
+                .load(&mut **c)
+                .await?;
+            if due.is_empty() {
+                return Ok(Vec::new());
+            }
+            // SQLite's version trigger runs after the statement's RETURNING: the version is
+            // set here.
+            diesel::update(tasks.filter(id.eq_any(due)))
+                .set((
+                    reminded_at.eq(now),
+                    updated_at.eq(now),
+                    version.eq(version + 1),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_results(&mut **c)
+                .await
+        }
     }
-    let claimed = tasks.filter(id.eq_any(&ids)).filter(reminded_at.is_null());
-    db_run!(conn, |c| {
-        diesel::update(claimed)
-            .set((
-                reminded_at.eq(now),
-                updated_at.eq(now),
-                version.eq(version + 1),
-            ))
-            .returning(TaskRow::as_returning())
-            .get_results(c)
-            .await
-    })
-}
-
-/// One `reminder` payload per task of `ids` (`events::wire`), to every instance's relay,
-/// in the firing transaction: sent if and only if it commits (PostgreSQL; SQLite's one
-/// instance delivers them after the commit). Not an API write: a batch of reminders takes
-/// NOTIFY's database-wide lock once. The row is left out (null) past 6,000 bytes, so a
-/// payload stays under NOTIFY's 8,000.
-pub(super) async fn announce(conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
-    let DbConn::Postgres(c) = conn else {
-        return Ok(());
-    };
-    if ids.is_empty() {
-        return Ok(());
-    }
-    diesel::sql_query(
-        "SELECT pg_notify($1, json_build_object(
-                'k', 'reminder', 'u', t.user_id, 'i', t.id,
-                'to', array_remove(ARRAY[t.user_id, NULLIF(t.assignee_id, t.user_id)], NULL),
-                'w', CASE WHEN octet_length(to_jsonb(t)::text) <= 6000 THEN to_jsonb(t) END)::text)
-           FROM tasks t WHERE t.id = ANY($2)",
-    )
-    .bind::<Text, _>(CHANNEL)
-    .bind::<Array<BigInt>, _>(ids)
-    .execute(&mut **c)
-    .await
-    .map(drop)
 }
