@@ -145,7 +145,7 @@ impl AppState {
         // Dead invite links go on the same schedule as tombstones (issue 40).
         tasks.spawn_invite_prune(config.realtime.tombstone_prune_interval);
         tasks.spawn_key_prune(config.realtime.idempotency_key_prune_interval);
-        tasks.spawn_reminders(crate::tasks::REMINDER_INTERVAL);
+        tasks.spawn_reminders(config.realtime.reminder_interval);
         if let Some(routes) = &config.routes {
             // Its own few connections read the tasks of events too large for their payload,
             // so a request pool held by busy users never holds the event stream up. They

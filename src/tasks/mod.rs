@@ -41,7 +41,6 @@ pub use lists::model::{
 };
 pub use order::nested::{NestedAsk, NestedFound};
 pub use order::tree::{MAX_DEPTH, MoveTask};
-pub use reminders::REMINDER_INTERVAL;
 pub use sharing::{Invite, Member, Role};
 pub use sync::TaskChangeSet;
 pub use tags::TagCount;

@@ -2,7 +2,7 @@
 //! instance: `reminded_at` is set (an ordinary change: version, journal, sync, an `UPDATED`
 //! event) and its owner, and its assignee when that is someone else, get a `Reminder` event.
 //!
-//! Every instance runs the job every [`REMINDER_INTERVAL`] (and at start, so reminders that
+//! Every instance runs the job every `REMINDER_INTERVAL` (500 ms) (and at start, so reminders that
 //! came due while none ran fire at once): one maintenance transaction claims the due rows
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two instances never fire one reminder), sets
 //! `reminded_at` and sends the reminders' payload in that transaction, so they are sent if
@@ -20,10 +20,6 @@ use crate::tasks::TaskEvent;
 use crate::tasks::sync::prune::in_batches;
 use crate::tasks::task::model::Task;
 use crate::tasks::task::service::{TaskService, now_micros};
-
-/// How often each instance looks for due reminders: a reminder fires within about this
-/// much of its time (plus the write's own round trips).
-pub const REMINDER_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Reminders fired per transaction.
 const BATCH: i32 = 500;
