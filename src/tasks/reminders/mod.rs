@@ -15,29 +15,31 @@ mod store;
 
 use std::time::Duration;
 
+use crate::db::Db;
 use crate::error::AppResult;
 use crate::tasks::TaskEvent;
 use crate::tasks::sync::prune::in_batches;
 use crate::tasks::task::model::Task;
 use crate::tasks::task::service::{TaskService, now_micros};
+use crate::tasks::unit::UnitOfWork;
 
 /// Reminders fired per transaction.
 const BATCH: i32 = 500;
 
 impl TaskService {
-    /// Fires every reminder due now, a batch per transaction; returns how many fired.
-    pub async fn fire_due_reminders(&self) -> AppResult<usize> {
-        in_batches(BATCH.into(), || self.fire_batch()).await
+    /// Fires every reminder due now, a batch per transaction, through `work`'s connections;
+    /// returns how many fired.
+    async fn fire_due_reminders(&self, work: &UnitOfWork) -> AppResult<usize> {
+        in_batches(BATCH.into(), || self.fire_batch(work)).await
     }
 
     /// One transaction firing at most [`BATCH`] due reminders.
-    async fn fire_batch(&self) -> AppResult<usize> {
+    async fn fire_batch(&self, work: &UnitOfWork) -> AppResult<usize> {
         // SQLite delivers in commit order, one write at a time, as every write does.
         let _turn = self.publisher.turn().await;
         let (publisher, now) = (&self.publisher, now_micros());
         // As the owner (`maintenance`): due reminders are every user's, and no user asks.
-        let (fired, events) = self
-            .work
+        let (fired, events) = work
             .maintenance(async |tx| {
                 publisher.begun(tx).await?;
                 let fired = store::fire_due(tx, now, BATCH).await?;
@@ -59,15 +61,19 @@ impl TaskService {
     }
 
     /// Runs [`TaskService::fire_due_reminders`] now and every `interval`, in the background,
-    /// for as long as the runtime runs. A failed round is logged and tried again at the next.
-    pub fn spawn_reminders(&self, interval: Duration) {
+    /// for as long as the runtime runs, on `jobs` (PostgreSQL: the event pool, so that a
+    /// request pool busy with users' work neither delays reminders nor loses a connection to
+    /// them) or else the requests' pool (SQLite). A failed round is logged and tried again at
+    /// the next.
+    pub fn spawn_reminders(&self, interval: Duration, jobs: Option<Db>) {
         let tasks = self.clone();
+        let work = jobs.map_or_else(|| self.work.clone(), UnitOfWork::new);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                match tasks.fire_due_reminders().await {
+                match tasks.fire_due_reminders(&work).await {
                     Ok(0) => {}
                     Ok(fired) => tracing::debug!(fired, "reminders fired"),
                     Err(e) => tracing::warn!(error = %e, "firing due reminders failed"),
