@@ -1,7 +1,7 @@
 "use client";
 // One list's tasks (or the inbox's): add, edit, complete, delete, drag to reorder (moveTask),
-// subtasks, tags with a tag filter, due dates, repeating tasks and reminders; sharing a list of one's own
-// by invite link, and a shared list's role (a viewer gets no write controls).
+// subtasks, tags with a tag filter, due dates, repeating tasks and reminders; sharing a list of
+// one's own by invite link, and a shared list's role (a viewer gets no write controls).
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
 import { taskTree, type Task, type TaskNode } from "@/lib/store";

@@ -1,6 +1,6 @@
 "use client";
 // The signed-in shell: the store (one per page load: sync, live subscription, outbox), the
-// sidebar with the lists, and the connection status, and the reminders' notices.
+// sidebar with the lists and the connection status, and the reminders' notices.
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import {
