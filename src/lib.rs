@@ -29,6 +29,8 @@
 //!   (`/dev/token`), request ids and logs, metrics, health, CORS, limits (body, time,
 //!   per-user and anonymous rate, connections, header / body / idle timeouts) and serving
 //!   with a bounded graceful shutdown.
+//! - `tasks::webhooks`: users' webhook endpoints, queued from the journal by the database
+//!   and delivered signed (Standard Webhooks) by each instance's worker (docs/WEBHOOKS.md).
 
 pub mod auth;
 pub mod config;
@@ -50,6 +52,7 @@ use crate::auth::Verifier;
 use crate::config::Config;
 use crate::db::Db;
 use crate::tasks::TaskService;
+use crate::tasks::webhooks::WebhookService;
 
 /// What every handler can reach: one `Arc`, so that the copies axum makes of the router's
 /// services for every request cost one reference count, not one per field (a profile of the
@@ -84,6 +87,7 @@ parts! {
     pipeline: Arc<graphql::Pipeline>,
     config: Arc<Config>,
     gate: Arc<auth::Gate>,
+    webhooks: WebhookService,
 }
 
 /// The parts of an [`AppState`].
@@ -104,6 +108,8 @@ pub struct AppParts {
     /// The admission gate: token verification plus the per-user and anonymous rate limits,
     /// which every transport passes through.
     pub gate: Arc<auth::Gate>,
+    /// Webhooks: the users' endpoints and this instance's delivery worker (issue 43).
+    pub webhooks: WebhookService,
 }
 
 impl AppState {
@@ -186,7 +192,17 @@ impl AppState {
         );
         // Fetches Better Auth's keys once (not fatal when it is down) and keeps them fresh.
         verifier.start().await;
-        let schema = graphql::build_schema(tasks.clone(), verifier.clone(), &config.graphql);
+        // Its worker delivers what the journal's trigger queues, with tasks in the REST shape.
+        let webhooks = WebhookService::new(db.clone(), config.webhooks.clone());
+        webhooks
+            .start(rest::webhook_task_data)
+            .context("setting up webhook delivery")?;
+        let schema = graphql::build_schema(
+            tasks.clone(),
+            webhooks.clone(),
+            verifier.clone(),
+            &config.graphql,
+        );
         let gate = ops::conn::admission_gate(verifier.clone(), &config.operations);
         let pipeline = Arc::new(graphql::Pipeline::new(config.graphql.clone()));
         Ok(AppState(Arc::new(AppParts {
@@ -197,6 +213,7 @@ impl AppState {
             pipeline,
             config: Arc::new(config),
             gate,
+            webhooks,
         })))
     }
 }
