@@ -177,6 +177,7 @@ diesel::table! {
         user_id -> Text,
         event_type -> Text,
         task_id -> Nullable<BigInt>,
+        task_row -> Nullable<Text>,
         message_id -> Nullable<Text>,
         body -> Nullable<Text>,
         state -> Text,

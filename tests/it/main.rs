@@ -74,4 +74,7 @@ mod tasks;
 mod tls;
 mod undeclared_pooler;
 mod versions;
+mod webhook_cluster;
+mod webhook_delivery;
+mod webhooks;
 mod wrong_answers;

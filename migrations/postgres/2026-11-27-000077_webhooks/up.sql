@@ -34,6 +34,10 @@ CREATE TABLE webhook_deliveries (
     user_id         TEXT        NOT NULL,
     event_type      TEXT        NOT NULL,
     task_id         BIGINT,
+    -- The task's row as the change left it (`to_jsonb`; null for a deletion and for messages
+    -- the server queues itself), so a message says what the change did even when the task
+    -- changed again, or went, before it was sent.
+    task_row        TEXT,
     -- Set at the first attempt and kept: the `webhook-id` and the body of every attempt.
     message_id      TEXT,
     body            TEXT,
@@ -110,13 +114,14 @@ CREATE POLICY journal_queues ON webhook_deliveries FOR INSERT TO todo_api_journa
     WITH CHECK (true);
 
 -- One journal entry (a user, a task, a change number): a delivery per enabled webhook of that
--- user taking the event. The type: deleted; created (the entry's first number); completed
+-- user taking the event, with the task's row as the change left it. The type: deleted; created (the entry's first number); completed
 -- (the write set `completed_at` to its `updated_at`: a completion, or a repeating task's
 -- occurrence completed, which keeps it pending); else updated.
 CREATE FUNCTION webhook_enqueue() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_type text;
+    v_row tasks;
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.seq = OLD.seq THEN
         RETURN NULL;
@@ -125,19 +130,24 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.user_id = NEW.user_id AND NOT w.disabled) THEN
         RETURN NULL;
     END IF;
-    IF NEW.deleted THEN
+    IF NOT NEW.deleted THEN
+        SELECT * INTO v_row FROM tasks t WHERE t.id = NEW.task_id;
+    END IF;
+    IF NEW.deleted OR v_row.id IS NULL THEN
         v_type := 'task.deleted';
     ELSIF NEW.created_seq = NEW.seq THEN
         v_type := 'task.created';
-    ELSIF EXISTS (SELECT 1 FROM tasks t WHERE t.id = NEW.task_id
-                  AND t.completed_at = t.updated_at) THEN
+    ELSIF v_row.completed_at = v_row.updated_at THEN
         v_type := 'task.completed';
     ELSE
         v_type := 'task.updated';
     END IF;
-    INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, next_attempt_at,
-                                    created_at)
-    SELECT w.id, w.user_id, v_type, NEW.task_id, now(), now()
+    INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_row,
+                                    next_attempt_at, created_at)
+    SELECT w.id, w.user_id, v_type, NEW.task_id,
+           CASE WHEN v_row.id IS NOT NULL AND v_type <> 'task.deleted'
+                THEN (to_jsonb(v_row) - 'title_key' - 'description_key')::text END,
+           now(), now()
     FROM webhooks w
     WHERE w.user_id = NEW.user_id AND NOT w.disabled
       AND strpos(',' || w.events || ',', ',' || v_type || ',') > 0;

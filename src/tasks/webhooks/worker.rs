@@ -228,6 +228,16 @@ impl Worker {
                         "webhook_id": delivery.webhook_id,
                         "message": "a test message, asked for by the webhook's user",
                     })),
+                    // As the change left it (queued by the journal's trigger).
+                    (Some(_), Some(_)) if delivery.task_row.is_some() => {
+                        let row = delivery.task_row.as_deref().unwrap_or_default();
+                        serde_json::from_str::<TaskRow>(row)
+                            .map_err(|e| tracing::warn!(error = %e, "a queued task row does not parse"))
+                            .ok()
+                            .and_then(TaskRow::readable)
+                            .map(|task| render(&task))
+                    }
+                    // Queued by the server (a reminder): as it is now, as its recipient sees it.
                     (Some(_), Some(task)) => {
                         let rows = find_many_for_event(conn, &user, &[task]).await?;
                         rows.into_iter()

@@ -1,0 +1,114 @@
+//! Webhook delivery across instances and restarts (issue 43): two servers on one PostgreSQL
+//! database deliver each attempt once (claims with `FOR UPDATE SKIP LOCKED`), and messages
+//! queued when a server stops are delivered by the next one, with the same id and body, on
+//! both backends.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::common::pg::TempDatabase;
+use crate::common::receiver::{Receiver, verify_all};
+use crate::common::{Backend, TestApp, template};
+use crate::webhook_delivery::{attempts, hook};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn server(backend: Backend, url: &str, args: &[(&str, &str)]) -> TestApp {
+    let builder = args
+        .iter()
+        .fold(TestApp::builder(backend), |b, (flag, value)| b.arg(flag, value))
+        .arg("--webhook-allow-private", "true");
+    builder.database_url(url).start().await.expect("a server")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_deliver_each_attempt_once() {
+    let Some(db) = TempDatabase::migrated().await else {
+        return;
+    };
+    let one = server(Backend::Postgres, &db.url, &[]).await;
+    let two = server(Backend::Postgres, &db.url, &[]).await;
+    let receiver = Receiver::start().await;
+    // Slow enough that both workers are busy at once.
+    receiver.delay(Duration::from_millis(30));
+    let (id, secret) = hook(&one.user("alice"), &receiver.url("/both"), None).await;
+    // Several users' webhooks too, so that both instances claim at the same time.
+    let mut others = Vec::new();
+    for n in 0..4 {
+        let user = format!("user{n}");
+        others.push(hook(&two.user(&user), &receiver.url(&format!("/{user}")), None).await);
+    }
+    const TASKS: usize = 20;
+    for n in 0..TASKS {
+        let app = if n % 2 == 0 { &one } else { &two };
+        app.user("alice").create_task(&format!("task {n}")).await;
+        let user = format!("user{}", n % 4);
+        app.user(&user).create_task(&format!("theirs {n}")).await;
+    }
+    let got = receiver.wait_for("/both", TASKS, WAIT).await;
+    let log = attempts(&one.user("alice"), id, TASKS).await;
+    assert_eq!(log.len(), TASKS, "one attempt per message: {log:?}");
+    assert!(log.iter().all(|a| a["attempt"] == 1 && a["status_code"] == 200));
+    let got_after = receiver.received_at("/both");
+    assert_eq!(got_after.len(), TASKS, "a message was delivered twice");
+    let mut ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), TASKS);
+    verify_all(&secret, &got);
+    for n in 0..4 {
+        let path = format!("/user{n}");
+        let theirs = receiver.wait_for(&path, TASKS / 4, WAIT).await;
+        let log = attempts(&two.user(&format!("user{n}")), others[n].0, TASKS / 4).await;
+        assert_eq!(log.len(), theirs.len(), "{path}: {log:?}");
+    }
+}
+
+/// A server stops with messages waiting for a retry; the next one delivers every one.
+async fn a_restart_loses_no_delivery(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = match backend {
+        Backend::Postgres => match TempDatabase::migrated().await {
+            Some(db) => Some(db),
+            None => return,
+        },
+        Backend::Sqlite => None,
+    };
+    let url = match &pg {
+        Some(db) => db.url.clone(),
+        None => template::sqlite_url(dir.path()),
+    };
+    let receiver = Receiver::start().await;
+    receiver.answer(&[], 503);
+    let schedule = [("--webhook-retry-schedule", "2s")];
+    let first = server(backend, &url, &schedule).await;
+    let alice = first.user("alice");
+    let (id, secret) = hook(&alice, &receiver.url("/r"), None).await;
+    for n in 0..5 {
+        alice.create_task(&format!("task {n}")).await;
+    }
+    let failed = receiver.wait_for("/r", 5, WAIT).await;
+    drop(alice);
+    drop(first);
+    receiver.answer(&[], 200);
+    let second = server(backend, &url, &schedule).await;
+    let got = receiver.wait_for("/r", 10, WAIT).await;
+    let mut bodies: HashMap<String, String> = HashMap::new();
+    for r in &failed {
+        bodies.insert(r.id.clone(), r.body.clone());
+    }
+    let delivered: Vec<_> = got.iter().filter(|r| !failed.iter().any(|f| f.at == r.at)).collect();
+    for r in &delivered {
+        assert_eq!(bodies.get(&r.id), Some(&r.body), "a retry changed the id or body");
+    }
+    let mut ids: Vec<&str> = delivered.iter().map(|r| r.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "every message once more: {delivered:?}");
+    verify_all(&secret, &got);
+    let log = attempts(&second.user("alice"), id, 10).await;
+    let ok = log.iter().filter(|a| a["status_code"] == 200).count();
+    assert_eq!(ok, 5, "{log:?}");
+}
+
+backend_cases!(a_restart_loses_no_delivery);
