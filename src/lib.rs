@@ -194,8 +194,9 @@ impl AppState {
         verifier.start().await;
         // Its worker delivers what the journal's trigger queues, with tasks in the REST shape.
         let webhooks = WebhookService::new(db.clone(), config.webhooks.clone());
+        let worker_db = webhook_worker_db(&config, &db).await?;
         webhooks
-            .start(rest::webhook_task_data)
+            .start(worker_db, rest::webhook_task_data)
             .context("setting up webhook delivery")?;
         let schema = graphql::build_schema(
             tasks.clone(),
@@ -216,6 +217,30 @@ impl AppState {
             webhooks,
         })))
     }
+}
+
+/// The webhook worker's database: on PostgreSQL two connections of its own, named
+/// `todo-api-webhooks` (unless DATABASE_URL names an application); on SQLite the pool.
+async fn webhook_worker_db(config: &Config, db: &Db) -> anyhow::Result<Db> {
+    let (db::DatabaseTarget::Postgres(url), Some(routes)) = (&config.database, &config.routes)
+    else {
+        return Ok(db.clone());
+    };
+    let named = match url.contains("application_name=") {
+        true => url.clone(),
+        false => {
+            let joint = if url.contains('?') { '&' } else { '?' };
+            let name = tasks::webhooks::WORKER_APPLICATION_NAME;
+            format!("{url}{joint}application_name={name}")
+        }
+    };
+    let pool = db::PoolOptions {
+        max_size: 2,
+        ..config.pool.clone()
+    };
+    Db::connect_routed(&db::DatabaseTarget::Postgres(named), Some(routes), &pool)
+        .await
+        .context("DATABASE_URL: connecting the webhook worker's pool")
 }
 
 /// Installs rustls' ring provider once (reqwest and the PostgreSQL TLS connector need one).

@@ -16,7 +16,9 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn server(backend: Backend, url: &str, args: &[(&str, &str)]) -> TestApp {
     let builder = args
         .iter()
-        .fold(TestApp::builder(backend), |b, (flag, value)| b.arg(flag, value))
+        .fold(TestApp::builder(backend), |b, (flag, value)| {
+            b.arg(flag, value)
+        })
         .arg("--webhook-allow-private", "true");
     builder.database_url(url).start().await.expect("a server")
 }
@@ -48,7 +50,10 @@ async fn two_instances_deliver_each_attempt_once() {
     let got = receiver.wait_for("/both", TASKS, WAIT).await;
     let log = attempts(&one.user("alice"), id, TASKS).await;
     assert_eq!(log.len(), TASKS, "one attempt per message: {log:?}");
-    assert!(log.iter().all(|a| a["attempt"] == 1 && a["status_code"] == 200));
+    assert!(
+        log.iter()
+            .all(|a| a["attempt"] == 1 && a["status_code"] == 200)
+    );
     let got_after = receiver.received_at("/both");
     assert_eq!(got_after.len(), TASKS, "a message was delivered twice");
     let mut ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
@@ -97,9 +102,16 @@ async fn a_restart_loses_no_delivery(backend: Backend) {
     for r in &failed {
         bodies.insert(r.id.clone(), r.body.clone());
     }
-    let delivered: Vec<_> = got.iter().filter(|r| !failed.iter().any(|f| f.at == r.at)).collect();
+    let delivered: Vec<_> = got
+        .iter()
+        .filter(|r| !failed.iter().any(|f| f.at == r.at))
+        .collect();
     for r in &delivered {
-        assert_eq!(bodies.get(&r.id), Some(&r.body), "a retry changed the id or body");
+        assert_eq!(
+            bodies.get(&r.id),
+            Some(&r.body),
+            "a retry changed the id or body"
+        );
     }
     let mut ids: Vec<&str> = delivered.iter().map(|r| r.id.as_str()).collect();
     ids.sort();

@@ -40,7 +40,11 @@ pub async fn attempts(user: &UserClient<'_>, id: i64, count: usize) -> Vec<Value
         if log.len() >= count {
             return log;
         }
-        assert!(start.elapsed() < WAIT, "{} of {count} attempts: {log:?}", log.len());
+        assert!(
+            start.elapsed() < WAIT,
+            "{} of {count} attempts: {log:?}",
+            log.len()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -59,16 +63,31 @@ async fn every_change_is_delivered_signed(backend: Backend) {
     let task = alice.create_task("write the report").await;
     let id = task["id"].as_i64().unwrap();
     let path = alice.tasks_path(&format!("/{id}"));
-    alice.put(&path, json!({"title": "write the report today"})).await.good(StatusCode::OK);
-    alice.patch(&format!("{path}/complete")).await.good(StatusCode::OK);
+    alice
+        .put(&path, json!({"title": "write the report today"}))
+        .await
+        .good(StatusCode::OK);
+    alice
+        .patch(&format!("{path}/complete"))
+        .await
+        .good(StatusCode::OK);
     alice.delete(&path).await;
     let created = alice
-        .graphql_data("mutation { createTask(input: {title: \"from GraphQL\"}) { id } }", json!({}))
+        .graphql_data(
+            "mutation { createTask(input: {title: \"from GraphQL\"}) { id } }",
+            json!({}),
+        )
         .await;
     let got = receiver.wait_for("/all", 5, WAIT).await;
     assert_eq!(
         kinds(&got),
-        ["task.completed", "task.created", "task.created", "task.deleted", "task.updated"]
+        [
+            "task.completed",
+            "task.created",
+            "task.created",
+            "task.deleted",
+            "task.updated"
+        ]
     );
     verify_all(&secret, &got);
     let mut ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
@@ -79,7 +98,10 @@ async fn every_change_is_delivered_signed(backend: Backend) {
         assert_eq!(r.content_type, "application/json");
         let body = r.json();
         let stamp = body["timestamp"].as_str().unwrap();
-        assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{stamp}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+            "{stamp}"
+        );
         match r.kind().as_str() {
             "task.deleted" => assert_eq!(body["data"], json!({"id": id, "user_id": "alice"})),
             _ => {
@@ -89,20 +111,37 @@ async fn every_change_is_delivered_signed(backend: Backend) {
             }
         }
     }
-    let completed = got.iter().find(|r| r.kind() == "task.completed").unwrap().json();
+    let completed = got
+        .iter()
+        .find(|r| r.kind() == "task.completed")
+        .unwrap()
+        .json();
     assert_eq!(completed["data"]["id"], id);
-    let graphql_id: i64 = created["createTask"]["id"].as_str().unwrap().parse().unwrap();
+    let graphql_id: i64 = created["createTask"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(got.iter().any(|r| r.json()["data"]["id"] == graphql_id));
     // Every attempt is counted by outcome.
     let metrics = app.anonymous().get("/metrics").await;
-    assert!(metrics.text.contains("webhook_deliveries_total"), "{}", metrics.text);
+    assert!(
+        metrics.text.contains("webhook_deliveries_total"),
+        "{}",
+        metrics.text
+    );
 }
 
 async fn completions_and_the_event_filter(backend: Backend) {
     let app = start_app!(backend, PRIVATE.0 => PRIVATE.1);
     let receiver = Receiver::start().await;
     let alice = app.user("alice");
-    let (_, secret) = hook(&alice, &receiver.url("/done"), Some(json!(["task.completed"]))).await;
+    let (_, secret) = hook(
+        &alice,
+        &receiver.url("/done"),
+        Some(json!(["task.completed"])),
+    )
+    .await;
     let (_, all_secret) = hook(&alice, &receiver.url("/all"), None).await;
     let due = "2026-12-01T09:00:00Z";
     let repeating = alice
@@ -119,10 +158,19 @@ async fn completions_and_the_event_filter(backend: Backend) {
         .good(StatusCode::OK);
     let plain = alice.create_task("plain").await["id"].as_i64().unwrap();
     let plain_path = alice.tasks_path(&format!("/{plain}"));
-    let completed = alice.patch(&format!("{plain_path}/complete")).await.good(StatusCode::OK);
+    let completed = alice
+        .patch(&format!("{plain_path}/complete"))
+        .await
+        .good(StatusCode::OK);
     // Un-completing and renaming are updates: not for the filtered webhook.
-    alice.patch(&format!("{plain_path}/complete")).await.good(StatusCode::OK);
-    alice.put(&plain_path, json!({"title": "renamed"})).await.good(StatusCode::OK);
+    alice
+        .patch(&format!("{plain_path}/complete"))
+        .await
+        .good(StatusCode::OK);
+    alice
+        .put(&plain_path, json!({"title": "renamed"}))
+        .await
+        .good(StatusCode::OK);
     let all = receiver.wait_for("/all", 6, WAIT).await;
     verify_all(&all_secret, &all);
     assert_eq!(
@@ -146,11 +194,20 @@ async fn completions_and_the_event_filter(backend: Backend) {
         .expect("the occurrence's completion");
     // Each message carries the task as that change left it, in the REST shape: the
     // completion's is what the completing request answered, whatever came after.
-    let plain_done = done.iter().map(|r| r.json()["data"].clone()).find(|d| d["id"] == plain);
+    let plain_done = done
+        .iter()
+        .map(|r| r.json()["data"].clone())
+        .find(|d| d["id"] == plain);
     assert_eq!(plain_done, Some(completed));
     // The occurrence was completed: the task stays pending, due the next day.
     assert_eq!(occurrence["completed"], false, "{occurrence}");
-    assert!(occurrence["due_date"].as_str().unwrap().starts_with("2026-12-02"), "{occurrence}");
+    assert!(
+        occurrence["due_date"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-12-02"),
+        "{occurrence}"
+    );
 }
 
 async fn retries_keep_the_id_and_body(backend: Backend) {
@@ -159,14 +216,22 @@ async fn retries_keep_the_id_and_body(backend: Backend) {
     receiver.answer(&[500, 503], 200);
     let alice = app.user("alice");
     let (id, secret) = hook(&alice, &receiver.url("/flaky"), None).await;
-    let test = alice.post(&format!("/api/alice/webhooks/{id}/test"), json!({})).await;
+    let test = alice
+        .post(&format!("/api/alice/webhooks/{id}/test"), json!({}))
+        .await;
     assert_eq!(test.status, StatusCode::ACCEPTED);
     let got = receiver.wait_for("/flaky", 3, WAIT).await;
     verify_all(&secret, &got);
-    assert!(got.iter().all(|r| r.id == got[0].id && r.body == got[0].body));
+    assert!(
+        got.iter()
+            .all(|r| r.id == got[0].id && r.body == got[0].body)
+    );
     assert_eq!(got[0].kind(), "webhook.test");
     assert_eq!(got[0].json()["data"]["webhook_id"], id);
-    assert!(got[1].at - got[0].at >= Duration::from_millis(900), "retried too soon");
+    assert!(
+        got[1].at - got[0].at >= Duration::from_millis(900),
+        "retried too soon"
+    );
     let log = attempts(&alice, id, 3).await;
     let seen: Vec<(i64, Value)> = log
         .iter()
@@ -199,10 +264,16 @@ async fn failing_endpoints_fail_then_are_disabled(backend: Backend) {
     receiver.answer(&[], 500);
     let alice = app.user("alice");
     let (id, _) = hook(&alice, &receiver.url("/down"), None).await;
-    alice.post(&format!("/api/alice/webhooks/{id}/test"), json!({})).await;
+    alice
+        .post(&format!("/api/alice/webhooks/{id}/test"), json!({}))
+        .await;
     let log = attempts(&alice, id, 2).await;
     assert_eq!(log[0]["attempt"], 2);
-    assert_eq!(log[0]["next_attempt_at"], Value::Null, "failed for good: {log:?}");
+    assert_eq!(
+        log[0]["next_attempt_at"],
+        Value::Null,
+        "failed for good: {log:?}"
+    );
     assert_eq!(log[0]["error"], "answered 500");
     let path = format!("/api/alice/webhooks/{id}");
     let start = Instant::now();
@@ -226,7 +297,10 @@ async fn failing_endpoints_fail_then_are_disabled(backend: Backend) {
     receiver.answer(&[], 200);
     alice.create_task("after").await;
     let got = receiver.wait_for("/down", 3, WAIT).await;
-    let titles: Vec<Value> = got.iter().map(|r| r.json()["data"]["title"].clone()).collect();
+    let titles: Vec<Value> = got
+        .iter()
+        .map(|r| r.json()["data"]["title"].clone())
+        .collect();
     assert_eq!(titles[2], "after", "{titles:?}");
     assert!(!titles.contains(&json!("while disabled")));
 }
@@ -239,7 +313,9 @@ async fn unreachable_endpoints_have_no_status(backend: Backend) {
     drop(closed);
     let alice = app.user("alice");
     let (id, _) = hook(&alice, &url, None).await;
-    alice.post(&format!("/api/alice/webhooks/{id}/test"), json!({})).await;
+    alice
+        .post(&format!("/api/alice/webhooks/{id}/test"), json!({}))
+        .await;
     let log = attempts(&alice, id, 1).await;
     assert_eq!(log[0]["status_code"], Value::Null, "{log:?}");
     assert!(!log[0]["error"].as_str().unwrap().is_empty());
@@ -255,7 +331,9 @@ async fn no_request_forgery(backend: Backend) {
         let app = start_app!(backend);
         let alice = app.user("alice");
         let (id, _) = hook(&alice, &format!("https://localhost:{port}/ssrf"), None).await;
-        alice.post(&format!("/api/alice/webhooks/{id}/test"), json!({})).await;
+        alice
+            .post(&format!("/api/alice/webhooks/{id}/test"), json!({}))
+            .await;
         let log = attempts(&alice, id, 1).await;
         assert_eq!(log[0]["status_code"], Value::Null);
         let error = log[0]["error"].as_str().unwrap();
@@ -266,12 +344,21 @@ async fn no_request_forgery(backend: Backend) {
     receiver.answer(&[], 307);
     let alice = app.user("alice");
     let (id, _) = hook(&alice, &receiver.url("/moved"), None).await;
-    alice.post(&format!("/api/alice/webhooks/{id}/test"), json!({})).await;
+    alice
+        .post(&format!("/api/alice/webhooks/{id}/test"), json!({}))
+        .await;
     let log = attempts(&alice, id, 1).await;
     assert_eq!(log[0]["status_code"], 307);
-    assert_eq!(log[0]["next_attempt_at"], Value::Null, "no retries scheduled");
+    assert_eq!(
+        log[0]["next_attempt_at"],
+        Value::Null,
+        "no retries scheduled"
+    );
     assert_eq!(receiver.received_at("/moved").len(), 1);
-    assert!(receiver.received_at("/followed").is_empty(), "a redirect was followed");
+    assert!(
+        receiver.received_at("/followed").is_empty(),
+        "a redirect was followed"
+    );
 }
 
 /// Bob's endpoint takes 3 s per delivery; Alice's deliveries do not wait for it.
@@ -290,7 +377,10 @@ async fn a_slow_endpoint_delays_nobody_else(backend: Backend) {
     alice.create_task("alice's").await;
     let got = fast.wait_for("/alice", 1, WAIT).await;
     let took = got[0].at.saturating_duration_since(wrote);
-    assert!(took < Duration::from_secs(2), "Alice's delivery took {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "Alice's delivery took {took:?}"
+    );
     assert!(slow.received().len() < 3, "Bob's were not still queued");
 }
 
@@ -317,7 +407,10 @@ async fn the_audience_is_the_live_streams(backend: Backend) {
         .await
         .good(StatusCode::CREATED);
     alice
-        .post(&alice.tasks_path(""), json!({"title": "milk", "list_id": list_id}))
+        .post(
+            &alice.tasks_path(""),
+            json!({"title": "milk", "list_id": list_id}),
+        )
         .await
         .good(StatusCode::CREATED);
     alice.create_task("alice's own").await;
@@ -329,7 +422,10 @@ async fn the_audience_is_the_live_streams(backend: Backend) {
     let got = receiver.wait_for("/bob", 2, WAIT).await;
     verify_all(&secret, &got);
     assert_eq!(got[1].json()["data"]["title"], "from psql");
-    assert!(got.iter().all(|r| r.json()["data"]["title"] != "alice's own"));
+    assert!(
+        got.iter()
+            .all(|r| r.json()["data"]["title"] != "alice's own")
+    );
 }
 
 backend_cases!(
@@ -342,4 +438,3 @@ backend_cases!(
     a_slow_endpoint_delays_nobody_else,
     the_audience_is_the_live_streams,
 );
-

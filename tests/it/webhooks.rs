@@ -56,7 +56,10 @@ async fn rest_lifecycle(app: TestApp) {
     let listed = alice.get(base).await.good(StatusCode::OK);
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(listed[0].get("secret").is_none(), "{listed}");
-    let one = alice.get(&format!("{base}/{id}")).await.good(StatusCode::OK);
+    let one = alice
+        .get(&format!("{base}/{id}"))
+        .await
+        .good(StatusCode::OK);
     assert!(one.get("secret").is_none());
     assert_eq!(one["id"], id);
 
@@ -65,8 +68,10 @@ async fn rest_lifecycle(app: TestApp) {
         .request(
             reqwest::Method::PATCH,
             &path,
-            Some(json!({"url": "https://hooks.example.com/b", "events": ["task.deleted"],
-                        "description": null, "disabled": true})),
+            Some(
+                json!({"url": "https://hooks.example.com/b", "events": ["task.deleted"],
+                        "description": null, "disabled": true}),
+            ),
         )
         .await
         .good(StatusCode::OK);
@@ -76,7 +81,11 @@ async fn rest_lifecycle(app: TestApp) {
     assert_eq!(changed["disabled"], true);
     assert!(changed["disabled_reason"].is_string());
     let enabled = alice
-        .request(reqwest::Method::PATCH, &path, Some(json!({"disabled": false})))
+        .request(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"disabled": false})),
+        )
         .await
         .good(StatusCode::OK);
     assert_eq!(enabled["disabled"], false);
@@ -137,15 +146,32 @@ async fn rest_input_rules(app: TestApp) {
         assert!(!detail.is_empty(), "{body}: {}", answer.text);
     }
     let bearer = format!("Bearer {}", app.token("alice"));
-    let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
     let invalid = app
-        .raw(reqwest::Method::POST, base, &headers, Some(b"{not json".to_vec()))
+        .raw(
+            reqwest::Method::POST,
+            base,
+            &headers,
+            Some(b"{not json".to_vec()),
+        )
         .await;
-    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", invalid.text);
+    assert_eq!(
+        invalid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        invalid.text
+    );
     let made = create(&alice, json!({"url": "https://hooks.example.com/ok"})).await;
     let path = format!("{base}/{}", made["id"]);
     let patched = alice
-        .request(reqwest::Method::PATCH, &path, Some(json!({"url": "https://[::1]/"})))
+        .request(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"url": "https://[::1]/"})),
+        )
         .await;
     assert!(!patched.validation().is_empty());
     let bad_limit = alice.get(&format!("{path}/deliveries?limit=1000")).await;
@@ -153,7 +179,16 @@ async fn rest_input_rules(app: TestApp) {
     let bad_id = alice.get(&format!("{base}/abc")).await;
     assert!(!bad_id.validation().is_empty());
     // Nothing of the refused ones was written.
-    assert_eq!(alice.get(base).await.good(StatusCode::OK).as_array().unwrap().len(), 1);
+    assert_eq!(
+        alice
+            .get(base)
+            .await
+            .good(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn rest_isolation(app: TestApp) {
@@ -162,9 +197,15 @@ async fn rest_isolation(app: TestApp) {
     let made = create(&alice, json!({"url": "https://hooks.example.com/a"})).await;
     let id = made["id"].as_i64().unwrap();
     let theirs = format!("/api/bob/webhooks/{id}");
-    bob.get(&theirs).await.detail(StatusCode::NOT_FOUND, "Webhook not found");
+    bob.get(&theirs)
+        .await
+        .detail(StatusCode::NOT_FOUND, "Webhook not found");
     let patch = bob
-        .request(reqwest::Method::PATCH, &theirs, Some(json!({"disabled": true})))
+        .request(
+            reqwest::Method::PATCH,
+            &theirs,
+            Some(json!({"disabled": true})),
+        )
         .await;
     patch.detail(StatusCode::NOT_FOUND, "Webhook not found");
     for suffix in ["/rotate-secret", "/test"] {
@@ -173,8 +214,13 @@ async fn rest_isolation(app: TestApp) {
     }
     let log = bob.get(&format!("{theirs}/deliveries")).await;
     log.detail(StatusCode::NOT_FOUND, "Webhook not found");
-    bob.delete(&theirs).await.detail(StatusCode::NOT_FOUND, "Webhook not found");
-    assert_eq!(bob.get("/api/bob/webhooks").await.good(StatusCode::OK), json!([]));
+    bob.delete(&theirs)
+        .await
+        .detail(StatusCode::NOT_FOUND, "Webhook not found");
+    assert_eq!(
+        bob.get("/api/bob/webhooks").await.good(StatusCode::OK),
+        json!([])
+    );
     // Another user's path: 403, as for tasks.
     let other = bob.get("/api/alice/webhooks").await;
     assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.text);
@@ -187,22 +233,36 @@ async fn the_cap_is_409(backend: Backend) {
     let app = start_app!(backend, "--max-webhooks-per-user" => "2");
     let alice = app.user("alice");
     for n in 0..2 {
-        create(&alice, json!({"url": format!("https://hooks.example.com/{n}")})).await;
+        create(
+            &alice,
+            json!({"url": format!("https://hooks.example.com/{n}")}),
+        )
+        .await;
     }
     let third = alice
-        .post("/api/alice/webhooks", json!({"url": "https://hooks.example.com/3"}))
+        .post(
+            "/api/alice/webhooks",
+            json!({"url": "https://hooks.example.com/3"}),
+        )
         .await;
     assert_eq!(third.status, StatusCode::CONFLICT, "{}", third.text);
     assert_eq!(third.json()["code"], "LIMIT_EXCEEDED");
     // Another user has their own allowance.
-    create(&app.user("bob"), json!({"url": "https://hooks.example.com/b"})).await;
+    create(
+        &app.user("bob"),
+        json!({"url": "https://hooks.example.com/b"}),
+    )
+    .await;
     let gql = alice
         .graphql(
             "mutation { createWebhook(input: {url: \"https://hooks.example.com/g\"}) { secret } }",
             json!({}),
         )
         .await;
-    assert_eq!(gql["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{gql}");
+    assert_eq!(
+        gql["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{gql}"
+    );
 }
 
 const FIELDS: &str = "id url events description disabled disabledReason createdAt";
@@ -227,11 +287,17 @@ async fn graphql_lifecycle(app: TestApp) {
     assert_eq!(hook["disabled"], false);
     let id = hook["id"].as_str().unwrap().to_owned();
     let all = alice
-        .graphql_data(&format!("{{ webhooks {{ {FIELDS} deliveries(first: 5) {{ messageId }} }} }}"), json!({}))
+        .graphql_data(
+            &format!("{{ webhooks {{ {FIELDS} deliveries(first: 5) {{ messageId }} }} }}"),
+            json!({}),
+        )
         .await;
     assert_eq!(all["webhooks"].as_array().unwrap().len(), 1);
     let one = alice
-        .graphql_data("query($id: ID!) { webhook(id: $id) { url } }", json!({"id": id}))
+        .graphql_data(
+            "query($id: ID!) { webhook(id: $id) { url } }",
+            json!({"id": id}),
+        )
         .await;
     assert_eq!(one["webhook"]["url"], "https://hooks.example.com/g");
     let updated = alice
@@ -253,14 +319,20 @@ async fn graphql_lifecycle(app: TestApp) {
         .await;
     assert_ne!(rotated["rotateWebhookSecret"]["secret"], secret);
     let tested = alice
-        .graphql_data("mutation($id: ID!) { testWebhook(id: $id) }", json!({"id": id}))
+        .graphql_data(
+            "mutation($id: ID!) { testWebhook(id: $id) }",
+            json!({"id": id}),
+        )
         .await;
     assert_eq!(tested["testWebhook"], true);
 
     // Another user's id: absent (null), NOT_FOUND for a change.
     let bob = app.user("bob");
     let seen = bob
-        .graphql_data("query($id: ID!) { webhook(id: $id) { url } }", json!({"id": id}))
+        .graphql_data(
+            "query($id: ID!) { webhook(id: $id) { url } }",
+            json!({"id": id}),
+        )
         .await;
     assert_eq!(seen["webhook"], Value::Null);
     for mutation in [
@@ -269,7 +341,10 @@ async fn graphql_lifecycle(app: TestApp) {
         "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
     ] {
         let refused = bob.graphql(mutation, json!({"id": id})).await;
-        assert_eq!(refused["errors"][0]["extensions"]["code"], "NOT_FOUND", "{refused}");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{refused}"
+        );
     }
     let bad = alice
         .graphql(
@@ -277,14 +352,25 @@ async fn graphql_lifecycle(app: TestApp) {
             json!({}),
         )
         .await;
-    assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{bad}");
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{bad}"
+    );
     let deleted = alice
-        .graphql_data("mutation($id: ID!) { deleteWebhook(id: $id) }", json!({"id": id}))
+        .graphql_data(
+            "mutation($id: ID!) { deleteWebhook(id: $id) }",
+            json!({"id": id}),
+        )
         .await;
     assert_eq!(deleted["deleteWebhook"], true);
     let none = alice.graphql_data("{ webhooks { id } }", json!({})).await;
     assert_eq!(none["webhooks"], json!([]));
 }
 
-backend_tests!(rest_lifecycle, rest_input_rules, rest_isolation, graphql_lifecycle);
+backend_tests!(
+    rest_lifecycle,
+    rest_input_rules,
+    rest_isolation,
+    graphql_lifecycle
+);
 backend_cases!(the_cap_is_409);

@@ -45,7 +45,10 @@ pub use rules::{MAX_DESCRIPTION_CHARS, MAX_URL_CHARS};
 /// Renders a task as a delivery's `data` (the REST shape; given by the application).
 pub type TaskRenderer = fn(&Task) -> serde_json::Value;
 
-/// The most attempts one read of the log returns, and how many when not told.
+/// The PostgreSQL application name of the delivery worker's connections.
+pub const WORKER_APPLICATION_NAME: &str = "todo-api-webhooks";
+
+/// The most attempts one read of the log returns.
 pub const MAX_ATTEMPTS_PAGE: i64 = 100;
 /// How many attempts a read of the log returns when not told.
 pub const DEFAULT_ATTEMPTS_PAGE: i64 = 20;
@@ -78,12 +81,14 @@ impl WebhookService {
         }
     }
 
-    /// Starts this instance's delivery worker, rendering tasks with `render`.
-    pub fn start(&self, render: TaskRenderer) -> anyhow::Result<()> {
+    /// Starts this instance's delivery worker on `worker_db` (its own few connections on
+    /// PostgreSQL, named [`WORKER_APPLICATION_NAME`], so that neither a busy request pool nor
+    /// the worker holds the other up), rendering tasks with `render`.
+    pub fn start(&self, worker_db: Db, render: TaskRenderer) -> anyhow::Result<()> {
         let inner = &self.inner;
         let client = ssrf::client(inner.settings.timeout, inner.settings.allow_private)?;
         let worker = Arc::new(worker::Worker {
-            work: inner.work.clone(),
+            work: UnitOfWork::new(worker_db),
             client,
             settings: inner.settings.clone(),
             render,

@@ -232,7 +232,9 @@ impl Worker {
                     (Some(_), Some(_)) if delivery.task_row.is_some() => {
                         let row = delivery.task_row.as_deref().unwrap_or_default();
                         serde_json::from_str::<TaskRow>(row)
-                            .map_err(|e| tracing::warn!(error = %e, "a queued task row does not parse"))
+                            .map_err(
+                                |e| tracing::warn!(error = %e, "a queued task row does not parse"),
+                            )
                             .ok()
                             .and_then(TaskRow::readable)
                             .map(|task| render(&task))

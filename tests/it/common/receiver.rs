@@ -97,7 +97,10 @@ async fn receive(
         let to = format!("{base}/followed");
         answer.insert("location", to.parse().unwrap());
     }
-    (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), answer)
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        answer,
+    )
 }
 
 impl Receiver {
