@@ -104,32 +104,52 @@ impl From<&Attempt> for AttemptJson {
     }
 }
 
-/// Body of `POST /api/{user_id}/webhooks`; other fields are ignored. It documents the body;
-/// `parse` reads the JSON itself (every problem at once) into the service's input.
+/// Body of `POST /api/{user_id}/webhooks`; other fields are ignored.
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct WebhookCreate {
     /// https (http and private addresses only with WEBHOOK_ALLOW_PRIVATE), no credentials,
     /// at most 2,048 characters.
     url: String,
     /// The event types to get (default: all).
-    events: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    events: Option<Vec<EventType>>,
     /// At most 500 characters.
     description: Option<String>,
 }
 
-/// Body of `PATCH /api/{user_id}/webhooks/{id}`: the fields to change (documents it, as
-/// [`WebhookCreate`] does).
+impl From<WebhookCreate> for NewWebhook {
+    fn from(body: WebhookCreate) -> Self {
+        NewWebhook {
+            url: body.url,
+            events: body.events,
+            description: body.description,
+        }
+    }
+}
+
+/// Body of `PATCH /api/{user_id}/webhooks/{id}`: the fields to change.
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct WebhookUpdate {
     url: Option<String>,
-    events: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    events: Option<Vec<EventType>>,
     /// `null` clears it.
-    description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
     /// `false` re-enables a disabled webhook (its failures start from nothing); `true`
     /// disables it.
     disabled: Option<bool>,
+}
+
+impl From<WebhookUpdate> for WebhookPatch {
+    fn from(body: WebhookUpdate) -> Self {
+        WebhookPatch {
+            url: body.url,
+            events: body.events,
+            description: body.description,
+            disabled: body.disabled,
+        }
+    }
 }
 
 /// `url`: absent is `None`.
@@ -189,8 +209,8 @@ fn description_field(
 }
 
 impl WebhookCreate {
-    /// Parses the body into the service's input.
-    pub(super) fn parse(body: &[u8]) -> Result<NewWebhook, AppError> {
+    /// Parses the body; every problem is reported at once.
+    pub(super) fn parse(body: &[u8]) -> Result<WebhookCreate, AppError> {
         let body = object(body)?;
         let mut errors = Vec::new();
         let url = url_field(&body, &mut errors);
@@ -201,7 +221,7 @@ impl WebhookCreate {
         let events = events_field(&body, &mut errors);
         let description = description_field(&body, &mut errors).flatten();
         match url {
-            Some(url) if errors.is_empty() => Ok(NewWebhook {
+            Some(url) if errors.is_empty() => Ok(WebhookCreate {
                 url,
                 events,
                 description,
@@ -212,8 +232,8 @@ impl WebhookCreate {
 }
 
 impl WebhookUpdate {
-    /// Parses the body into the service's patch.
-    pub(super) fn parse(body: &[u8]) -> Result<WebhookPatch, AppError> {
+    /// Parses the body; every problem is reported at once.
+    pub(super) fn parse(body: &[u8]) -> Result<WebhookUpdate, AppError> {
         let body = object(body)?;
         let mut errors = Vec::new();
         let url = url_field(&body, &mut errors);
@@ -235,7 +255,7 @@ impl WebhookUpdate {
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        Ok(WebhookPatch {
+        Ok(WebhookUpdate {
             url,
             events,
             description,
@@ -248,15 +268,16 @@ impl WebhookUpdate {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AttemptsParams {
-    /// How many attempts, newest first: 1–100 (default 20).
-    #[allow(dead_code)]
-    limit: Option<i64>,
+    /// How many attempts, newest first: 1–100 (default 20; the service checks the range).
+    pub(super) limit: Option<i64>,
 }
 
 impl AttemptsParams {
-    /// The limit asked for (the service checks its range).
-    pub(super) fn parse(raw: Option<&str>) -> Result<Option<i64>, AppError> {
-        let Some(raw) = raw else { return Ok(None) };
+    /// The query string's `limit`, when there is one.
+    pub(super) fn parse(raw: Option<&str>) -> Result<AttemptsParams, AppError> {
+        let Some(raw) = raw else {
+            return Ok(AttemptsParams { limit: None });
+        };
         let mut limit = None;
         for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
             if key == "limit" {
@@ -275,7 +296,7 @@ impl AttemptsParams {
                 limit = Some(parsed);
             }
         }
-        Ok(limit)
+        Ok(AttemptsParams { limit })
     }
 }
 

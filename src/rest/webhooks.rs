@@ -9,14 +9,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::Owner;
 use super::json::TaskJson;
-use super::openapi::{Slashed, UserPath};
+use super::openapi::{Slashed, UserPath, WebhookPath};
 use super::query::task_id;
 use super::webhook_body::{
     AttemptJson, AttemptsParams, WebhookCreate, WebhookErrors, WebhookJson, WebhookUpdate,
@@ -40,19 +38,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// A delivery's `data` for a task: the task as REST shows it.
 pub fn task_data(task: &Task) -> serde_json::Value {
     serde_json::to_value(TaskJson::from(task.clone())).unwrap_or_default()
-}
-
-/// `/api/{user_id}/webhooks/{id}`. The id is taken as text and parsed by `query::task_id`,
-/// for FastAPI's 422.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct WebhookPath {
-    /// The token's user id (`Owner` reads and checks it).
-    #[allow(dead_code)]
-    pub user_id: String,
-    /// The webhook's id.
-    #[param(value_type = i64)]
-    pub id: String,
 }
 
 #[utoipa::path(
@@ -79,7 +64,7 @@ async fn webhook_create(
     State(hooks): State<WebhookService>,
     body: Bytes,
 ) -> AppResult<Response> {
-    let input = WebhookCreate::parse(&body)?;
+    let input = WebhookCreate::parse(&body)?.into();
     let created = hooks.create(&user, input).await?;
     Ok((StatusCode::CREATED, Json(WebhookWithSecret::from(&created))).into_response())
 }
@@ -111,7 +96,7 @@ async fn webhook_update(
     body: Bytes,
 ) -> AppResult<Json<WebhookJson>> {
     let id = task_id(&id)?;
-    let patch = WebhookUpdate::parse(&body)?;
+    let patch = WebhookUpdate::parse(&body)?.into();
     let hook = hooks.update(&user, id, patch).await?;
     Ok(Json(WebhookJson::from(&hook)))
 }
@@ -172,7 +157,7 @@ async fn webhook_attempts(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Json<Vec<AttemptJson>>> {
     let id = task_id(&id)?;
-    let limit = AttemptsParams::parse(raw.as_deref())?;
+    let limit = AttemptsParams::parse(raw.as_deref())?.limit;
     let attempts = hooks.attempts(&user, id, limit).await?;
     Ok(Json(attempts.iter().map(AttemptJson::from).collect()))
 }
