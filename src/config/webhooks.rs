@@ -56,6 +56,17 @@ pub struct WebhooksArgs {
     )]
     pub webhook_disable_after: Parsed<Duration>,
 
+    /// How long delivered and failed messages (and their attempts) are kept for the
+    /// deliveries log; older ones are dropped in the background (e.g. 7d).
+    #[arg(
+        long,
+        env = "WEBHOOK_LOG_RETENTION",
+        default_value = "7d",
+        value_parser = check::nonzero_duration(),
+        global = true
+    )]
+    pub webhook_log_retention: Parsed<Duration>,
+
     /// Allow webhook URLs on loopback and private addresses, and plain http (for tests and
     /// local work). Unset: on in development mode (no token verification configured), off
     /// otherwise, where deliveries go only to https URLs resolving to public addresses.
@@ -79,6 +90,8 @@ pub struct Webhooks {
     pub retry_schedule: Vec<Duration>,
     /// How long an endpoint may fail everything before it is disabled.
     pub disable_after: Duration,
+    /// How long finished messages are kept.
+    pub log_retention: Duration,
     /// Private addresses and plain http allowed.
     pub allow_private: bool,
 }
@@ -95,6 +108,7 @@ impl WebhooksArgs {
             timeout: self.webhook_timeout.get()?,
             retry_schedule: self.webhook_retry_schedule.get()?,
             disable_after: self.webhook_disable_after.get()?,
+            log_retention: self.webhook_log_retention.get()?,
             allow_private,
         })
     }

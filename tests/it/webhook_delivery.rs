@@ -428,7 +428,31 @@ async fn the_audience_is_the_live_streams(backend: Backend) {
     );
 }
 
+/// Delivered messages and their attempts are dropped after WEBHOOK_LOG_RETENTION.
+async fn the_log_is_pruned(backend: Backend) {
+    let app = start_app!(backend, PRIVATE.0 => PRIVATE.1, "--webhook-log-retention" => "1s");
+    let receiver = Receiver::start().await;
+    let alice = app.user("alice");
+    let (id, _) = hook(&alice, &receiver.url("/p"), None).await;
+    alice
+        .post(&format!("/api/alice/webhooks/{id}/test"), json!({}))
+        .await;
+    assert_eq!(attempts(&alice, id, 1).await.len(), 1);
+    let path = format!("/api/alice/webhooks/{id}/deliveries");
+    let start = Instant::now();
+    loop {
+        let log = alice.get(&path).await.good(StatusCode::OK);
+        if log == json!([]) {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "never pruned: {log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(receiver.received_at("/p").len(), 1);
+}
+
 backend_cases!(
+    the_log_is_pruned,
     every_change_is_delivered_signed,
     completions_and_the_event_filter,
     retries_keep_the_id_and_body,

@@ -94,6 +94,19 @@ impl WebhookService {
             render,
             nudge: inner.nudge.clone(),
         });
+        metrics::describe_counter!(
+            "webhook_deliveries_total",
+            "Webhook delivery attempts by outcome: succeeded, retrying, failed (retries used \
+             up), dropped (nothing to send)"
+        );
+        metrics::describe_gauge!(
+            "webhook_queue_depth",
+            "Webhook messages waiting to be delivered (in flight included), all instances"
+        );
+        metrics::describe_gauge!(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest webhook message still waiting, in seconds"
+        );
         tokio::spawn(worker.run(inner.stop.subscribe()));
         Ok(())
     }

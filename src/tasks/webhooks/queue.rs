@@ -370,3 +370,34 @@ pub(super) async fn depth(conn: &mut DbConn) -> QueryResult<(i64, Option<NaiveDa
             .await
     })
 }
+
+/// Drops at most `batch` finished messages (delivered, failed, dropped) queued before
+/// `before`, their attempts with them; how many.
+pub(super) async fn prune(
+    conn: &mut DbConn,
+    before: NaiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    let old: Vec<i64> = db_run!(conn, |c| {
+        d::webhook_deliveries
+            .filter(d::state.ne("pending"))
+            .filter(d::created_at.lt(before))
+            .select(d::id)
+            .limit(batch)
+            .load(c)
+            .await
+    })?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    db_run!(conn, |c| {
+        diesel::delete(a::webhook_attempts.filter(a::delivery_id.eq_any(&old)))
+            .execute(c)
+            .await
+    })?;
+    db_run!(conn, |c| {
+        diesel::delete(d::webhook_deliveries.filter(d::id.eq_any(&old)))
+            .execute(c)
+            .await
+    })
+}

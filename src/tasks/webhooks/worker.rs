@@ -36,6 +36,11 @@ const IN_FLIGHT: usize = 32;
 const POLL: Duration = Duration::from_millis(250);
 /// How often the queue's depth is measured for the metrics.
 const GAUGES: Duration = Duration::from_secs(5);
+/// How often finished messages past WEBHOOK_LOG_RETENTION are dropped (or that retention,
+/// when shorter).
+const PRUNE: Duration = Duration::from_secs(3600);
+/// Messages dropped per transaction.
+const PRUNE_BATCH: i64 = 1000;
 /// The most of an endpoint's error text kept in the log.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -54,6 +59,7 @@ impl Worker {
         let mut flying: JoinSet<i64> = JoinSet::new();
         let mut busy: HashSet<i64> = HashSet::new();
         let mut measured = Instant::now() - GAUGES;
+        let mut pruned = Instant::now();
         loop {
             while let Some(done) = flying.try_join_next() {
                 if let Ok(hook) = done {
@@ -80,6 +86,10 @@ impl Worker {
                 measured = Instant::now();
                 self.measure().await;
             }
+            if pruned.elapsed() >= PRUNE.min(self.settings.log_retention) {
+                pruned = Instant::now();
+                self.prune().await;
+            }
             tokio::select! {
                 changed = stop.changed() => if changed.is_err() { break },
                 _ = self.nudge.notified() => {}
@@ -103,6 +113,27 @@ impl Worker {
                 Ok(queue::claim(conn, now, now + lease, token, limit, busy).await?)
             })
             .await
+    }
+
+    /// Drops finished messages older than WEBHOOK_LOG_RETENTION, a batch at a time.
+    async fn prune(&self) {
+        let keep = chrono::Duration::from_std(self.settings.log_retention)
+            .unwrap_or(chrono::Duration::days(7));
+        let before = now_micros() - keep;
+        loop {
+            let round = self
+                .work
+                .maintenance(async |conn| Ok(queue::prune(conn, before, PRUNE_BATCH).await?))
+                .await;
+            match round {
+                Ok(n) if n < PRUNE_BATCH as usize => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning the webhook log failed");
+                    return;
+                }
+            }
+        }
     }
 
     async fn measure(&self) {
