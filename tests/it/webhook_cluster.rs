@@ -124,3 +124,42 @@ async fn a_restart_loses_no_delivery(backend: Backend) {
 }
 
 backend_cases!(a_restart_loses_no_delivery);
+
+#[derive(diesel::QueryableByName)]
+struct Named {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// SQLite's queueing triggers write the task's row as JSON column by column (it has no
+/// `to_jsonb`): every column of `tasks` but the PostgreSQL-only search keys must be in both,
+/// or a message would leave a field out on SQLite alone.
+#[test]
+fn sqlite_queues_every_column_of_a_task() {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+    let path = template::sqlite();
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("opens SQLite");
+    let columns: Vec<Named> = diesel::sql_query("SELECT name FROM pragma_table_info('tasks')")
+        .load(&mut conn)
+        .expect("reads the columns");
+    let triggers: Vec<Named> = diesel::sql_query(
+        "SELECT sql AS name FROM sqlite_master WHERE type = 'trigger'
+         AND name LIKE 'task_changes_webhooks_%'",
+    )
+    .load(&mut conn)
+    .expect("reads the triggers");
+    assert_eq!(triggers.len(), 2);
+    for trigger in &triggers {
+        for column in &columns {
+            let name = column.name.as_str();
+            if name == "title_key" || name == "description_key" {
+                continue;
+            }
+            assert!(
+                trigger.name.contains(&format!("'{name}', ")),
+                "a webhook trigger leaves out tasks.{name}: {}",
+                trigger.name
+            );
+        }
+    }
+}
