@@ -151,6 +151,8 @@ impl AppState {
         // Dead invite links go on the same schedule as tombstones (issue 40).
         tasks.spawn_invite_prune(config.realtime.tombstone_prune_interval);
         tasks.spawn_key_prune(config.realtime.idempotency_key_prune_interval);
+        // The reminder job's connections: the event pool's on PostgreSQL, else the requests'.
+        let mut job_db = None;
         if let Some(routes) = &config.routes {
             // Its own few connections read the tasks of events too large for their payload,
             // so a request pool held by busy users never holds the event stream up. They
@@ -181,11 +183,13 @@ impl AppState {
             // The event pool also carries this instance's own events to the others, batched
             // (`tasks::events::signal`): the writes themselves notify nobody at commit.
             tasks
-                .route_database_events(notices, fetch_db, config.pool.acquire_timeout)
+                .route_database_events(notices, fetch_db.clone(), config.pool.acquire_timeout)
                 .await;
             // Serve once the first heartbeat came back (or was missed, and said so).
             db.event_health().settled(interval).await;
+            job_db = Some(fetch_db);
         }
+        tasks.spawn_reminders(config.realtime.reminder_interval, job_db);
         let verifier = Arc::new(
             Verifier::new(config.auth.clone(), db.clone())
                 .context("setting up token verification")?,

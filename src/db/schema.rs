@@ -46,6 +46,8 @@ macro_rules! tasks_table {
                 tags -> Text,
                 recurrence -> Nullable<Text>,
                 time_zone -> Text,
+                remind_at -> Nullable<Timestamp>,
+                reminded_at -> Nullable<Timestamp>,
                 recurrence_start -> Nullable<Timestamp>,
                 $($column -> Nullable<plain_sql!($inner)>,)*
             }

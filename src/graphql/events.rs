@@ -23,6 +23,9 @@ pub enum TaskEventKind {
     ListUpdated,
     /// A list was deleted (`listId`; its tasks' own events come with it).
     ListDeleted,
+    /// A reminder of the task came due (`remindAt`): sent to its owner and its assignee, with
+    /// `id` and `task` (`remindedAt` set); null cursor (the change is an UPDATED of its own).
+    Reminder,
     /// Events may have been missed (the server lost its database listener, or this
     /// subscriber fell behind): call `taskChanges(since:)` with the last cursor you saw.
     Resync,

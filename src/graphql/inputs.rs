@@ -34,6 +34,10 @@ macro_rules! task_inputs {
             pub recurrence: Option<String>,
             /// The IANA time zone its occurrences keep their wall-clock time in (UTC when absent).
             pub time_zone: Option<String>,
+            /// When to remind its owner (and its assignee) of it: a `REMINDER` event on
+            /// `taskEvents` (and `reminder.due` webhooks) at that time; at or before now, at once.
+            /// Absent or null: no reminder.
+            pub remind_at: Option<DateTime>,
             /// Up to 20 tags, each 1 to 50 characters after trimming (stored trimmed), unique
             /// ignoring case (a second spelling is BAD_USER_INPUT naming it), kept in the order
             /// given. Absent or null: none.
@@ -72,6 +76,8 @@ macro_rules! task_inputs {
             pub recurrence: MaybeUndefined<String>,
             /// New IANA time zone (null is not allowed).
             pub time_zone: MaybeUndefined<String>,
+            /// New reminder time (re-arms it: `remindedAt` back to null), or null to cancel it.
+            pub remind_at: MaybeUndefined<DateTime>,
             /// New tags, replacing all of them (same rules as on create); `[]` clears them (null is
             /// not allowed).
             pub tags: MaybeUndefined<Vec<String>>,
@@ -97,6 +103,7 @@ macro_rules! task_inputs {
                     due_date: self.due_date.map(|d| d.0),
                     recurrence: self.recurrence,
                     time_zone: self.time_zone,
+                    remind_at: self.remind_at.map(|d| d.0),
                     tags: self.tags,
                     parent_id: self
                         .parent_id
@@ -124,6 +131,7 @@ macro_rules! task_inputs {
                     due_date: clearable(self.due_date).map(|d| d.map(|d| d.0)),
                     recurrence: clearable(self.recurrence),
                     time_zone: not_null("time_zone", self.time_zone, "string_type")?,
+                    remind_at: clearable(self.remind_at).map(|d| d.map(|d| d.0)),
                     tags: not_null("tags", self.tags, "list_type")?,
                     list_id: clearable_id("listId", self.list_id)?,
                     parent_id: clearable_id("parentId", self.parent_id)?,

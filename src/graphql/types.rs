@@ -76,6 +76,11 @@ macro_rules! graphql_task {
             pub recurrence: Option<String>,
             /// The IANA time zone its occurrences keep their wall-clock time in (default `UTC`).
             pub time_zone: String,
+            /// When its owner (and its assignee) are reminded of it (a `REMINDER` event); null:
+            /// no reminder.
+            pub remind_at: Option<DateTime>,
+            /// When the current reminder fired; null while it is pending or when there is none.
+            pub reminded_at: Option<DateTime>,
             $(
                 $(#[doc = $doc])*
                 pub $column: Option<$inner>,
@@ -102,6 +107,8 @@ macro_rules! graphql_task {
                     tags: task.tags,
                     recurrence: task.recurrence,
                     time_zone: task.time_zone,
+                    remind_at: task.remind_at.map(DateTime),
+                    reminded_at: task.reminded_at.map(DateTime),
                     $($column: task.$column,)*
                 }
             }

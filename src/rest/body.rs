@@ -147,6 +147,11 @@ pub struct TaskCreate {
     /// spelt by the time zone database). `null` or absent: `UTC`.
     #[schema(example = "Europe/Berlin")]
     time_zone: Option<String>,
+    /// When to remind the owner (and the assignee) of it: RFC 3339 with a time zone; a
+    /// `REMINDER` event (and `reminder.due` webhooks) at that time, at once when it is past.
+    /// `null` or absent: no reminder.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T08:45:00Z")]
+    remind_at: Option<DateTime<Utc>>,
     #[schema(schema_with = create_tags)]
     tags: Option<Vec<String>>,
     /// Create it as a subtask of this task of the user's (404 otherwise; at most 3 levels
@@ -186,7 +191,8 @@ impl TaskCreate {
         let description = optional_string(&body, "description", true, &mut errors).flatten();
         // `null` is the default here, as the FastAPI / SQLModel reference takes it.
         let (priority, category) = body_priority_category(&body, true, &mut errors);
-        let due_date = body_due_date(&body, &mut errors).flatten();
+        let due_date = body_time(&body, "due_date", &mut errors).flatten();
+        let remind_at = body_time(&body, "remind_at", &mut errors).flatten();
         let recurrence = optional_string(&body, "recurrence", true, &mut errors).flatten();
         let time_zone = optional_string(&body, "time_zone", true, &mut errors).flatten();
         let tags = body_tags(&body, true, &mut errors).flatten();
@@ -202,6 +208,7 @@ impl TaskCreate {
                 due_date,
                 recurrence,
                 time_zone,
+                remind_at,
                 tags,
                 parent_id,
                 list_id,
@@ -222,6 +229,7 @@ impl From<TaskCreate> for NewTask {
             due_date: body.due_date,
             recurrence: body.recurrence,
             time_zone: body.time_zone,
+            remind_at: body.remind_at,
             tags: body.tags,
             parent_id: body.parent_id,
             list_id: body.list_id,
@@ -261,6 +269,10 @@ pub struct TaskUpdate {
     /// A new IANA time zone. May be absent, never `null`.
     #[schema(nullable = false, example = "America/New_York")]
     time_zone: Option<String>,
+    /// A new reminder time (RFC 3339 with a time zone; re-arms it: `reminded_at` back to
+    /// `null`), or `null` to cancel it.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T08:45:00Z")]
+    remind_at: Option<Option<DateTime<Utc>>>,
     #[schema(schema_with = update_tags)]
     tags: Option<Vec<String>>,
     /// Move it to this list (`null`: the inbox), at the end: the same as
@@ -299,7 +311,8 @@ impl TaskUpdate {
             }
         };
         let (priority, category) = body_priority_category(&body, false, &mut errors);
-        let due_date = body_due_date(&body, &mut errors);
+        let due_date = body_time(&body, "due_date", &mut errors);
+        let remind_at = body_time(&body, "remind_at", &mut errors);
         let recurrence = optional_string(&body, "recurrence", true, &mut errors);
         let time_zone = optional_string(&body, "time_zone", false, &mut errors).flatten();
         let tags = body_tags(&body, false, &mut errors).flatten();
@@ -316,6 +329,7 @@ impl TaskUpdate {
                 due_date,
                 recurrence,
                 time_zone,
+                remind_at,
                 tags,
                 list_id,
                 parent_id,
@@ -338,6 +352,7 @@ impl From<TaskUpdate> for TaskPatch {
             due_date: body.due_date,
             recurrence: body.recurrence,
             time_zone: body.time_zone,
+            remind_at: body.remind_at,
             tags: body.tags,
             list_id: body.list_id,
             parent_id: body.parent_id,
@@ -389,14 +404,16 @@ fn body_priority_category(
     (priority, category)
 }
 
-/// `due_date`: absent is `None`, `null` is `Some(None)` (no due date), else RFC 3339.
-fn body_due_date(
+/// A time (`due_date`, `remind_at`): absent is `None`, `null` is `Some(None)` (none), else
+/// RFC 3339.
+fn body_time(
     body: &Map<String, Value>,
+    field: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
-    match body.get("due_date")? {
+    match body.get(field)? {
         Value::Null => Some(None),
-        Value::String(raw) => match parse_datetime("body", "due_date", raw) {
+        Value::String(raw) => match parse_datetime("body", field, raw) {
             Ok(at) => Some(Some(at)),
             Err(e) => {
                 errors.push(e);
@@ -405,7 +422,7 @@ fn body_due_date(
         },
         other => {
             errors.push(FieldError::body(
-                "due_date",
+                field,
                 "datetime_type",
                 "Input should be a valid datetime (an RFC 3339 string)",
                 other.clone(),

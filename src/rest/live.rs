@@ -101,6 +101,7 @@ fn kind_name(kind: TaskEventKind) -> &'static str {
         TaskEventKind::ListCreated => "LIST_CREATED",
         TaskEventKind::ListUpdated => "LIST_UPDATED",
         TaskEventKind::ListDeleted => "LIST_DELETED",
+        TaskEventKind::Reminder => "REMINDER",
         TaskEventKind::Resync => "RESYNC",
     }
 }

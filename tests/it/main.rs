@@ -53,6 +53,8 @@ mod pooler;
 mod positions;
 mod realtime;
 mod recurrence;
+mod reminder_instances;
+mod reminders;
 mod rest;
 mod round_trips;
 mod row_security;

@@ -50,7 +50,8 @@ async fn counted_app(proxy: &TcpProxy, url: &str, direct: Option<&str>, pool: u3
         .arg("--rate-limit", "0")
         .arg("--event-heartbeat-interval", "1h")
         .arg("--tombstone-prune-interval", "1h")
-        .arg("--idempotency-key-prune-interval", "1h");
+        .arg("--idempotency-key-prune-interval", "1h")
+        .arg("--reminder-interval", "1h");
     if let Some(direct) = direct {
         builder = builder.arg("--database-direct-url", direct);
     }

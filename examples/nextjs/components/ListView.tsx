@@ -1,13 +1,14 @@
 "use client";
 // One list's tasks (or the inbox's): add, edit, complete, delete, drag to reorder (moveTask),
-// subtasks, tags with a tag filter, due dates and repeating tasks; sharing a list of one's own
-// by invite link, and a shared list's role (a viewer gets no write controls).
+// subtasks, tags with a tag filter, due dates, repeating tasks and reminders; sharing a list of
+// one's own by invite link, and a shared list's role (a viewer gets no write controls).
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
 import { taskTree, type Task, type TaskNode } from "@/lib/store";
 import { useStore } from "./Workspace";
 import { TaskEditor } from "./TaskEditor";
-import { dueLabel, repeatLabel } from "./dates";
+import { Bell } from "./Reminders";
+import { dueLabel, reminderLabel, repeatLabel } from "./dates";
 
 export function ListView({ listId }: { listId: string | null }) {
   const { store, view } = useStore();
@@ -299,6 +300,18 @@ function TaskRow({
               </time>
             )}
             {task.recurrence && <span className="repeat">↻ {repeatLabel(task.recurrence)}</span>}
+            {task.remindAt && (
+              <span
+                className={`reminder${task.remindedAt ? " fired" : ""}`}
+                data-testid="reminder"
+                title={task.remindedAt ? "Reminded" : "Reminder pending"}
+              >
+                <Bell />{" "}
+                <time dateTime={task.remindAt} aria-label={`Reminder ${reminderLabel(task.remindAt)}`}>
+                  {reminderLabel(task.remindAt)}
+                </time>
+              </span>
+            )}
             {task.tags.map((name) => (
               <span key={name} className="tag">
                 #{name}

@@ -1,12 +1,13 @@
 "use client";
-// Edits a task's title, notes, due date, repetition and tags in one write (updateTask).
-import { type FormEvent } from "react";
+// Edits a task's title, notes, due date, repetition, reminder and tags in one write (updateTask).
+import { useRef, type FormEvent } from "react";
 import type { Task } from "@/lib/store";
 import { useStore } from "./Workspace";
-import { REPEATS, dayOf, dueFromDay, timeZone } from "./dates";
+import { REPEATS, dayOf, dueFromDay, instantOfLocal, localOf, timeZone } from "./dates";
 
 export function TaskEditor({ task, onDone }: { task: Task; onDone: () => void }) {
   const { store } = useStore();
+  const remindInput = useRef<HTMLInputElement>(null);
 
   function save(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -14,6 +15,8 @@ export function TaskEditor({ task, onDone }: { task: Task; onDone: () => void })
     const day = String(form.get("due") ?? "");
     const dueDate = day ? dueFromDay(day) : null;
     const rule = String(form.get("repeat") ?? "");
+    const when = String(form.get("remind") ?? "");
+    const remindAt = when ? instantOfLocal(when) : null;
     const tags = String(form.get("tags") ?? "")
       .split(",")
       .map((tag) => tag.trim())
@@ -26,6 +29,8 @@ export function TaskEditor({ task, onDone }: { task: Task; onDone: () => void })
       ...(dueDate !== (task.dueDate && dueFromDay(dayOf(task.dueDate))) ? { dueDate } : {}),
       ...((rule || null) !== task.recurrence ? { recurrence: dueDate ? rule || null : null } : {}),
       ...(dueDate && rule ? { timeZone: timeZone() } : {}),
+      // Only when changed too: the same time sent back would re-arm a reminder that fired.
+      ...(remindAt !== (task.remindAt && instantOfLocal(localOf(task.remindAt))) ? { remindAt } : {}),
       tags: [...new Map(tags.map((tag) => [tag.toLowerCase(), tag])).values()],
     });
     onDone();
@@ -56,6 +61,21 @@ export function TaskEditor({ task, onDone }: { task: Task; onDone: () => void })
             ))}
           </select>
         </label>
+      </div>
+      <div className="remind">
+        <label>
+          Reminder
+          <input
+            ref={remindInput}
+            name="remind"
+            type="datetime-local"
+            step={1}
+            defaultValue={task.remindAt ? localOf(task.remindAt) : ""}
+          />
+        </label>
+        <button type="button" onClick={() => remindInput.current && (remindInput.current.value = "")}>
+          Clear reminder
+        </button>
       </div>
       <label>
         Tags <span className="muted">(comma-separated)</span>

@@ -1,6 +1,6 @@
 "use client";
 // The signed-in shell: the store (one per page load: sync, live subscription, outbox), the
-// sidebar with the lists, and the connection status.
+// sidebar with the lists and the connection status, and the reminders' notices.
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import {
@@ -14,6 +14,7 @@ import {
 import { createApi } from "@/lib/api";
 import { authClient } from "@/lib/auth-client";
 import { TodoStore, type View } from "@/lib/store";
+import { NotificationsToggle, ReminderNotices } from "./Reminders";
 
 const StoreContext = createContext<TodoStore | null>(null);
 
@@ -60,6 +61,7 @@ export function Workspace({
       <div className="shell">
         <Sidebar email={user.email} />
         <main className="content">{children}</main>
+        <ReminderNotices />
       </div>
     </StoreContext.Provider>
   );
@@ -133,6 +135,7 @@ function Sidebar({ email }: { email: string }) {
         <button type="submit">Add</button>
       </form>
       <SyncStatus view={view} />
+      <NotificationsToggle />
       {view.problem && (
         <p role="alert" className="error">
           {view.problem}{" "}

@@ -24,6 +24,7 @@ export async function story(browser, urls, steps) {
   const bobContext = await browser.newContext(CONTEXT);
   guard.watch(aliceContext, "Alice");
   guard.watch(bobContext, "Bob");
+  await aliceContext.addInitScript(notificationsStandIn);
   const a = await aliceContext.newPage();
   const b = await bobContext.newPage();
   const aliceApi = apiAs(aliceContext, urls);
@@ -128,6 +129,7 @@ export async function story(browser, urls, steps) {
   // A second device of Alice's, signed in apart, sees her changes live (no reload).
   const aliceOther = await browser.newContext(CONTEXT);
   guard.watch(aliceOther, "Alice's second device");
+  await aliceOther.addInitScript(socketsThatLoseReminders);
   const a2 = await aliceOther.newPage();
   let a2Sockets = 0;
   a2.on("websocket", (socket) => {
@@ -267,6 +269,59 @@ export async function story(browser, urls, steps) {
     await expectOrder(a2, ["Buy sunscreen", "Book flights", "Pack bags", "Water the plants", "Find a good fado bar", "Buy a phrasebook", "Learn some Portuguese"]);
   }, [a, a2]);
 
+  await steps.run("Alice sets a reminder a few seconds ahead: a notice and a notification when it comes due", async () => {
+    // Notifications are offered, and asked for only from her click (the stand-in grants them).
+    equal(await notificationLog(a), { asked: [], shown: [] }, "notifications before any click");
+    await a.getByRole("button", { name: "Enable notifications" }).click();
+    await a.getByTestId("notifications").filter({ hasText: "Reminders also as notifications" }).waitFor();
+    equal((await notificationLog(a)).asked, [true], "permission asks (true: from a click)");
+
+    // Her second device's socket is lost just as the event comes (as when it closes because
+    // its token ended): the page never gets the event, and shows the reminder all the same
+    // once it has reconnected (the sync after it catches up).
+    await a2.evaluate(() => (/** @type {any} */ (window).__e2eLoseReminders = true));
+    await a.getByLabel("New task title").fill("Call the taxi");
+    await a.getByLabel("New task title").press("Enter");
+    await a.getByRole("button", { name: "Edit Call the taxi" }).click();
+    const editor = a.getByRole("form", { name: "Edit Call the taxi" });
+    // About 3 s ahead, to the second, in the browser's wall-clock time (Berlin). Whenever the
+    // save lands, the reminder fires once at that time (or at once, if past by then).
+    const at = await a.evaluate(() => {
+      const when = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3000);
+      // A value at :00 seconds reads back without them; one second on keeps the fill exact.
+      if (when.getSeconds() === 0) when.setSeconds(1);
+      const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+      const local = `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}T${pad(when.getHours())}:${pad(when.getMinutes())}:${pad(when.getSeconds())}`;
+      return { local, instant: when.toISOString().slice(0, 19) };
+    });
+    await editor.getByLabel("Reminder").fill(at.local);
+    await editor.getByRole("button", { name: "Save" }).click();
+    await row(a, "Call the taxi").locator(`[data-testid="reminder"] time[datetime^="${at.instant}"]`).waitFor({ timeout: SETTLE });
+    // The notice (a socket of hers closed at that moment, its token ended, catches up too).
+    await reminderNotice(a, "Call the taxi").waitFor({ timeout: SETTLE });
+    await reminderNotice(a2, "Call the taxi").waitFor({ timeout: SETTLE });
+    await a2.evaluate(() => (/** @type {any} */ (window).__e2eLoseReminders = false));
+    await screenshot(a, "reminder-notice");
+    equal((await notificationLog(a)).shown, ["Reminder: Call the taxi"], "browser notifications shown");
+    const { list } = await aliceApi(`query($id: ID!) { list(id: $id) { tasks(search: "taxi") { id remindAt remindedAt } } }`, { id: listId });
+    const [taxi] = list.tasks;
+    if (!taxi.remindAt.startsWith(at.instant)) throw new Error(`remindAt on the server: ${taxi.remindAt}, expected ${at.instant}`);
+    if (!taxi.remindedAt || taxi.remindedAt < taxi.remindAt) throw new Error(`fired at ${taxi.remindedAt}, due ${taxi.remindAt}`);
+    // Bob edits the list, but the reminder is Alice's (the owner's; nobody is assigned).
+    equal(await b.getByTestId("reminder-notice").count(), 0, "reminder notices on Bob's page");
+
+    await reminderNotice(a, "Call the taxi").getByRole("button", { name: "Dismiss the reminder of Call the taxi" }).click();
+    await reminderNotice(a, "Call the taxi").waitFor({ state: "detached", timeout: SETTLE });
+    // Cleared in the editor: no reminder on the server, no bell on the row.
+    await a.getByRole("button", { name: "Edit Call the taxi" }).click();
+    await editor.getByRole("button", { name: "Clear reminder" }).click();
+    await editor.getByRole("button", { name: "Save" }).click();
+    await row(a, "Call the taxi").getByTestId("reminder").waitFor({ state: "detached", timeout: SETTLE });
+    await expectStatus(a, "Live · all changes saved");
+    const { task } = await aliceApi(`query($id: ID!) { task(id: $id) { remindAt remindedAt } }`, { id: taxi.id });
+    equal(task, { remindAt: null, remindedAt: null }, "the reminder after clearing it");
+  }, [a, a2, b]);
+
   await aliceOther.close();
   await aliceContext.close();
   await bobContext.close();
@@ -308,6 +363,76 @@ async function shareListByInviteLink(steps, { alice: a, bob: b, urls, listId, al
     equal(list.members.map((/** @type {any} */ m) => m.role), ["OWNER", "EDITOR"], "the list's members");
     equal(list.tasks.map((/** @type {any} */ t) => t.title), ["Find a good fado bar"], "Bob's task in Alice's list");
   }, [a, b]);
+}
+
+/**
+ * Alice's browser's Notification API, in place of Chromium's (whose notifications a headless
+ * test cannot see): it records each permission request (true when made from a user's click,
+ * as browsers require) and each notification; the permission starts undecided, is granted
+ * when asked, and lasts the browser session.
+ */
+function notificationsStandIn() {
+  const KEY = "e2e-notification-permission";
+  /** @type {{ asked: boolean[], shown: string[] }} */
+  const log = { asked: [], shown: [] };
+  class StandIn extends EventTarget {
+    /** @type {(() => void) | null} */
+    onclick = null;
+    /** @param {string} title */
+    constructor(title) {
+      super();
+      log.shown.push(title);
+    }
+    static get permission() {
+      return sessionStorage.getItem(KEY) ?? "default";
+    }
+    static async requestPermission() {
+      log.asked.push(navigator.userActivation.isActive);
+      sessionStorage.setItem(KEY, "granted");
+      return "granted";
+    }
+    close() {}
+  }
+  Object.defineProperty(window, "Notification", { value: StandIn, configurable: true, writable: true });
+  /** @type {any} */ (window).__e2eNotifications = log;
+}
+
+/**
+ * Alice's second device's WebSocket, able to lose a reminder: while `__e2eLoseReminders` is
+ * set, a message carrying a `REMINDER` event never reaches the page, and the socket closes
+ * (the connection lost just then; graphql-ws connects again).
+ */
+function socketsThatLoseReminders() {
+  const Real = window.WebSocket;
+  class Losing extends Real {
+    /** @param {string | URL} url @param {string | string[]} [protocols] */
+    constructor(url, protocols) {
+      super(url, protocols);
+      // Registered before the page's own listeners: it runs first and can stop them.
+      this.addEventListener("message", (event) => {
+        const w = /** @type {any} */ (window);
+        if (w.__e2eLoseReminders && String(event.data).includes('"REMINDER"')) {
+          event.stopImmediatePropagation();
+          w.__e2eRemindersLost = (w.__e2eRemindersLost ?? 0) + 1;
+          this.close(3000, "e2e: lost with a reminder");
+        }
+      });
+    }
+  }
+  window.WebSocket = Losing;
+}
+
+/** @param {Page} page @returns {Promise<{ asked: boolean[], shown: string[] }>} */
+function notificationLog(page) {
+  return page.evaluate(() => /** @type {any} */ (window).__e2eNotifications);
+}
+
+/** @param {Page} page @param {string} title */
+function reminderNotice(page, title) {
+  return page
+    .getByRole("status", { name: "Reminders" })
+    .getByTestId("reminder-notice")
+    .filter({ hasText: `Reminder: ${title}` });
 }
 
 /** @param {Page} page @param {string} app @param {{ email: string, name: string }} who @param {string} [shot] */

@@ -16,6 +16,9 @@ export const TaskFields = graphql(`
     tags
     recurrence
     timeZone
+    remindAt
+    remindedAt
+    assigneeId
   }
 `);
 

@@ -43,6 +43,16 @@ type Write = { [N in WriteName]: { key: string; name: N; vars: WriteVars<N> } }[
 
 export type Status = "starting" | "live" | "reconnecting" | "offline";
 
+/** A reminder that came due, shown until dismissed. */
+export type Reminder = {
+  /** The task's id and the firing's time: one notice per firing. */
+  key: string;
+  taskId: string;
+  title: string;
+  listId: string | null;
+  remindAt: string | null;
+};
+
 export type View = {
   tasks: Map<string, Task>;
   lists: List[];
@@ -52,6 +62,7 @@ export type View = {
   waiting: number;
   problem: string | null;
   lastClose: number | null;
+  reminders: Reminder[];
 };
 
 /** Ids of items that exist only locally until their create is confirmed. */
@@ -69,6 +80,14 @@ export class TodoStore {
   /** The last write got no answer (the network is up, the server out of reach). */
   private unreachable = false;
   private problem: string | null = null;
+  /** The reminders shown (newest last), and every firing announced so far (by key). */
+  private reminders: Reminder[] = [];
+  private announced = new Set<string>();
+  /**
+   * Firings seen in a change (`remindedAt` set) whose `REMINDER` event has not come yet:
+   * shown at the next sync if it never does (the socket closed between the two).
+   */
+  private unannounced = new Map<string, Task>();
   private flushing = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retryDelay = 500;
@@ -174,15 +193,22 @@ export class TodoStore {
       throw error;
     }
     const changes = data.taskChanges;
+    // The first load shows no reminder; later syncs catch up on those fired meanwhile.
+    const via = this.cursor === null ? "load" : "sync";
     if (this.cursor === null) {
       this.tasks.clear();
       this.lists.clear();
     }
-    for (const task of changes.changed) this.upsertTask(task);
-    for (const id of changes.deletedIds) this.tasks.delete(id);
     for (const list of changes.changedLists) this.upsertList(list);
+    for (const task of changes.changed) this.upsertTask(task, via);
+    for (const id of changes.deletedIds) this.tasks.delete(id);
     for (const id of changes.deletedListIds) this.lists.delete(id);
     this.cursor = changes.cursor;
+    // A firing whose event never came (its socket closed in between): shown now.
+    for (const task of [...this.unannounced.values()]) {
+      if (this.tasks.has(task.id)) this.remind(task.id, task);
+    }
+    this.unannounced.clear();
     this.changed();
   }
 
@@ -193,7 +219,12 @@ export class TodoStore {
         return;
       case "CREATED":
       case "UPDATED":
-        if (event.task) this.upsertTask(event.task);
+        if (event.task) this.upsertTask(event.task, "event");
+        break;
+      case "REMINDER":
+        // Sent to the task's owner and its assignee only, with no cursor of its own.
+        if (event.task) this.upsertTask(event.task, "event");
+        if (event.id) this.remind(event.id, event.task ?? this.tasks.get(event.id));
         break;
       case "DELETED":
         if (event.id) this.tasks.delete(event.id);
@@ -210,10 +241,44 @@ export class TodoStore {
     this.changed();
   }
 
-  /** Keeps the newest version: an answer and an event for the same change may cross. */
-  private upsertTask(task: Task) {
+  /**
+   * Keeps the newest version: an answer and an event for the same change may cross. A
+   * reminder of the user's that fired (`remindedAt` newly set) is shown when it comes in a
+   * sync (its event was missed while the socket was closed); in an event or an answer it
+   * waits for its own `REMINDER` event, or the next sync.
+   */
+  private upsertTask(task: Task, via: "load" | "sync" | "event" | "answer") {
     const known = this.tasks.get(task.id);
-    if (!known || known.version <= task.version) this.tasks.set(task.id, task);
+    if (known && known.version > task.version) return;
+    this.tasks.set(task.id, task);
+    const fired = task.remindedAt !== null && task.remindedAt !== (known?.remindedAt ?? null);
+    if (!fired || via === "load" || !this.remindsMe(task)) return;
+    if (via === "sync") this.remind(task.id, task);
+    else if (!this.announced.has(reminderKey(task.id, task))) this.unannounced.set(task.id, task);
+  }
+
+  /** Whether a task's reminders come to this user: its owner's (its list's), or its assignee's. */
+  private remindsMe(task: Task): boolean {
+    const owner = task.listId === null ? this.userId : this.lists.get(task.listId)?.ownerId;
+    return owner === this.userId || task.assigneeId === this.userId;
+  }
+
+  /** Shows a reminder of task `id` once per firing. */
+  private remind(id: string, task: Task | undefined) {
+    const key = reminderKey(id, task);
+    this.unannounced.delete(id);
+    if (this.announced.has(key)) return;
+    this.announced.add(key);
+    this.reminders = [
+      ...this.reminders.slice(-4),
+      { key, taskId: id, title: task?.title ?? "a task", listId: task?.listId ?? null, remindAt: task?.remindAt ?? null },
+    ];
+    this.changed();
+  }
+
+  dismissReminder(key: string) {
+    this.reminders = this.reminders.filter((r) => r.key !== key);
+    this.changed();
   }
 
   private upsertList(list: List) {
@@ -311,10 +376,10 @@ export class TodoStore {
   private confirm(write: Write, data: ResultOf<Writes[WriteName]>) {
     this.outbox.shift();
     if ("createList" in data) this.upsertList(data.createList);
-    if ("createTask" in data) this.upsertTask(data.createTask);
-    if ("updateTask" in data) this.upsertTask(data.updateTask);
-    if ("setTaskCompleted" in data) this.upsertTask(data.setTaskCompleted);
-    if ("moveTask" in data) this.upsertTask(data.moveTask);
+    if ("createTask" in data) this.upsertTask(data.createTask, "answer");
+    if ("updateTask" in data) this.upsertTask(data.updateTask, "answer");
+    if ("setTaskCompleted" in data) this.upsertTask(data.setTaskCompleted, "answer");
+    if ("moveTask" in data) this.upsertTask(data.moveTask, "answer");
     if ("deleteTask" in data) this.removeTaskTree(this.tasks, data.deleteTask);
     if ("deleteList" in data) {
       this.lists.delete(data.deleteList.listId);
@@ -389,6 +454,9 @@ export class TodoStore {
             tags: input.tags ?? [],
             recurrence: input.recurrence ?? null,
             timeZone: input.timeZone ?? "UTC",
+            remindAt: input.remindAt ?? null,
+            remindedAt: null,
+            assigneeId: null,
           });
           break;
         }
@@ -398,6 +466,8 @@ export class TodoStore {
           const input = Object.fromEntries(
             Object.entries(write.vars.input).filter(([, value]) => value !== undefined),
           );
+          // A new reminder time re-arms it (or clears it): not fired yet.
+          if ("remindAt" in input) input.remindedAt = null;
           tasks.set(task.id, { ...task, ...input } as Task);
           unsaved.add(task.id);
           break;
@@ -424,8 +494,14 @@ export class TodoStore {
       waiting: this.outbox.length,
       problem: this.problem,
       lastClose: this.lastClose,
+      reminders: this.reminders,
     };
   }
+}
+
+/** One firing of a task's reminder (its `remindedAt`; unknown when the event came without the task). */
+function reminderKey(id: string, task: Task | undefined): string {
+  return `${id}@${task?.remindedAt ?? ""}`;
 }
 
 /** A fresh idempotency key (a UUID v4; `randomUUID` needs a secure context, this does not). */

@@ -85,7 +85,9 @@ BEGIN
                'position', t.position, 'tags', t.tags, 'recurrence', t.recurrence,
                'time_zone', t.time_zone,
                'recurrence_start', replace(t.recurrence_start, ' ', 'T') || 'Z',
-               'created_by', t.created_by, 'assignee_id', t.assignee_id) END AS r
+               'created_by', t.created_by, 'assignee_id', t.assignee_id,
+               'remind_at', replace(t.remind_at, ' ', 'T') || 'Z',
+               'reminded_at', replace(t.reminded_at, ' ', 'T') || 'Z') END AS r
           FROM (SELECT 1) LEFT JOIN tasks t ON t.id = NEW.task_id) e
     WHERE w.user_id = NEW.user_id AND NOT w.disabled
       AND instr(',' || w.events || ',', ',' || e.t || ',') > 0;
@@ -117,7 +119,9 @@ BEGIN
                'position', t.position, 'tags', t.tags, 'recurrence', t.recurrence,
                'time_zone', t.time_zone,
                'recurrence_start', replace(t.recurrence_start, ' ', 'T') || 'Z',
-               'created_by', t.created_by, 'assignee_id', t.assignee_id) END AS r
+               'created_by', t.created_by, 'assignee_id', t.assignee_id,
+               'remind_at', replace(t.remind_at, ' ', 'T') || 'Z',
+               'reminded_at', replace(t.reminded_at, ' ', 'T') || 'Z') END AS r
           FROM (SELECT 1) LEFT JOIN tasks t ON t.id = NEW.task_id) e
     WHERE w.user_id = NEW.user_id AND NOT w.disabled
       AND instr(',' || w.events || ',', ',' || e.t || ',') > 0;

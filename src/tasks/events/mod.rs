@@ -44,6 +44,9 @@ pub enum TaskEventKind {
     ListUpdated,
     /// A list was deleted.
     ListDeleted,
+    /// A reminder came due (`tasks::reminders`): sent to the task's owner and its assignee
+    /// only, with the task (`reminded_at` set); no cursor (the change itself is an `Updated`).
+    Reminder,
     /// Events may have been missed (the instance lost its database listener, or the
     /// subscriber fell behind): sync from the last cursor seen.
     Resync,
@@ -103,6 +106,20 @@ impl TaskEvent {
             list,
             cursor: Some(cursor),
             owner: owner.to_owned(),
+        }
+    }
+
+    /// A `Reminder` of `task` (none: too large for its payload) for `recipient` alone
+    /// (`EventRouter::deliver_to`).
+    pub(in crate::tasks) fn reminder(recipient: &str, task_id: i64, task: Option<Task>) -> Self {
+        TaskEvent {
+            kind: TaskEventKind::Reminder,
+            task_id: Some(task_id),
+            task,
+            list_id: None,
+            list: None,
+            cursor: None,
+            owner: recipient.to_owned(),
         }
     }
 

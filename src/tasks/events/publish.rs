@@ -127,6 +127,15 @@ impl Publisher {
         Ok(events)
     }
 
+    /// After the commit of a reminder job's transaction: delivers `reminders` (each for its
+    /// own user) here (SQLite). With `Database` nothing: the transaction's NOTIFY carried them
+    /// to every instance's relay, this one's too (`tasks::reminders`).
+    pub(in crate::tasks) fn remind(&self, router: &EventRouter, reminders: Vec<TaskEvent>) {
+        if let Publisher::InProcess { .. } = self {
+            reminders.into_iter().for_each(|r| router.deliver_to(r));
+        }
+    }
+
     /// After the commit: delivers `events` (from [`Publisher::journaled`]) to their users'
     /// subscribers on this instance, and publishes what the journal `deferred`.
     pub(in crate::tasks) fn deliver(

@@ -122,6 +122,9 @@ impl Relay {
                 self.sequenced(&owner, upto - 1, upto, |pending, _| pending.ready(event));
             }
             Some(Received::ResyncAll) => self.resync_all(),
+            Some(Received::Reminders(events)) => {
+                events.into_iter().for_each(|e| self.router.deliver_to(e));
+            }
             Some(Received::NeedsRows(references)) => {
                 for Reference { owner, after, upto } in references {
                     self.read(owner, after, upto);

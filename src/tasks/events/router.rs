@@ -106,6 +106,15 @@ impl EventRouter {
         }
     }
 
+    /// Hands `event` to its own user's subscribers on this instance only (not an owner's
+    /// audience): a `Reminder`, which is addressed to each recipient.
+    pub(in crate::tasks) fn deliver_to(&self, event: TaskEvent) {
+        if let Some(channel) = self.users().get(&event.owner) {
+            // An error only says nobody is listening right now.
+            let _ = channel.sender.send(Arc::new(event));
+        }
+    }
+
     /// The users subscribed on this instance.
     pub(super) fn subscribed(&self) -> Vec<String> {
         self.users().keys().cloned().collect()

@@ -9,6 +9,9 @@
 //! - Several (one statement: a subtree's delete, a renamed tag, a TRUNCATE): `{"k": "batch",
 //!   "b": [[owner, after, upto], …]}`, each owner's range of change numbers; the receiver
 //!   reads them from the journal.
+//! - `{"k": "reminder", "u": owner, "i": id, "to": [recipients], "w": the row or null}`: a
+//!   reminder came due (`tasks::reminders`), for each recipient alone; the row is left out
+//!   (null) when it would not fit.
 //! - `{"u": "", "k": "resync"}`: everyone resyncs (a batch over too many owners for one
 //!   payload).
 
@@ -36,6 +39,7 @@ enum Kind {
     Updated,
     Deleted,
     Batch,
+    Reminder,
     Resync,
 }
 
@@ -59,6 +63,9 @@ struct Wire {
     by_reference: bool,
     #[serde(rename = "b", default)]
     batch: Vec<(String, i64, i64)>,
+    /// A reminder's recipients.
+    #[serde(rename = "to", default)]
+    to: Vec<String>,
 }
 
 /// A decoded payload: an event ready to route, changes whose rows must be read first (each
@@ -66,6 +73,8 @@ struct Wire {
 pub(in crate::tasks) enum Received {
     Event(Box<TaskEvent>),
     NeedsRows(Vec<Reference>),
+    /// One `Reminder` per recipient, each for that user alone.
+    Reminders(Vec<TaskEvent>),
     ResyncAll,
 }
 
@@ -84,6 +93,18 @@ pub(in crate::tasks) fn decode(payload: &str) -> Option<Received> {
     };
     Some(match wire.kind {
         Kind::Resync => Received::ResyncAll,
+        Kind::Reminder => {
+            let task = wire
+                .row
+                .as_ref()
+                .and_then(|json| parse::<TaskRow>(json)?.readable());
+            Received::Reminders(
+                wire.to
+                    .iter()
+                    .map(|to| TaskEvent::reminder(to, wire.id, task.clone()))
+                    .collect(),
+            )
+        }
         Kind::Batch => Received::NeedsRows(
             wire.batch
                 .into_iter()

@@ -43,6 +43,18 @@ fn advance_of(row: &TaskRow) -> Option<NaiveDateTime> {
     next(task.recurrence.as_deref()?, &task.time_zone, start, due)
 }
 
+/// Where an occurrence's advance of its due date from `due` to `advance_to` moves its
+/// reminder `remind_at`: by as much, keeping its offset (due 09:00, reminded 08:45: the next
+/// occurrence's reminder is at 08:45 too). `None` without a reminder (or past the calendar).
+fn moved_reminder(
+    remind_at: Option<DateTime<Utc>>,
+    due: DateTime<Utc>,
+    advance_to: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    let offset = advance_to - micros(due).naive_utc();
+    micros(remind_at?).naive_utc().checked_add_signed(offset)
+}
+
 /// Inside a complete / toggle / setTaskCompleted(true) of `row`, a pending repeating task
 /// held by this write (`task::folded::complete` hands it back): completes its current occurrence
 /// (one change: due date moved, still pending, `completed_at` = `now`, version +1) when it has
@@ -62,8 +74,12 @@ pub(super) async fn complete_held(
             Some(value) => write::set_completed(tx, user, id, value, now).await?,
         });
     };
+    let task = Task::from(row.clone());
     let series = SeriesWrite {
         advance_to: Some(advance_to),
+        remind_at: task
+            .due_date
+            .and_then(|due| moved_reminder(task.remind_at, due, advance_to)),
         ..SeriesWrite::default()
     };
     let patch = TaskPatch::default();
@@ -118,6 +134,10 @@ fn plan(row: &TaskRow, patch: &TaskPatch) -> AppResult<SeriesWrite> {
     };
     if patch.completed == Some(true) && !task.completed {
         series.advance_to = next(rule, time_zone, start, due);
+        let remind_at = patch.remind_at.unwrap_or(task.remind_at);
+        series.remind_at = series
+            .advance_to
+            .and_then(|to| moved_reminder(remind_at, due, to));
     }
     Ok(series)
 }

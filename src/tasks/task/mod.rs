@@ -76,6 +76,12 @@ macro_rules! domain_task {
             /// The IANA time zone its occurrences keep their wall-clock time in.
             #[serde(default = "utc_name")]
             pub time_zone: String,
+            /// When to remind its owner (and its assignee) of it, if ever (UTC, microseconds).
+            #[serde(default)]
+            pub remind_at: Option<DateTime<Utc>>,
+            /// When the current reminder fired; `None` while it is pending or when there is none.
+            #[serde(default)]
+            pub reminded_at: Option<DateTime<Utc>>,
             $(
                 $(#[doc = $doc])*
                 #[serde(default)]

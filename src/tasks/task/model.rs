@@ -45,6 +45,8 @@ macro_rules! task_row {
             tags: String,
             recurrence: Option<String>,
             time_zone: String,
+            remind_at: Option<Stamp>,
+            reminded_at: Option<Stamp>,
             /// The due date the series began with (`tasks::series`).
             pub(in crate::tasks) recurrence_start: Option<Stamp>,
             $(
@@ -82,6 +84,8 @@ macro_rules! task_row {
                     tags: serde_json::from_str(&row.tags).unwrap_or_default(),
                     recurrence: row.recurrence,
                     time_zone: row.time_zone,
+                    remind_at: stamp(row.remind_at, "remind_at"),
+                    reminded_at: stamp(row.reminded_at, "reminded_at"),
                     $($column: row.$column,)*
                 }
             }
@@ -112,9 +116,15 @@ impl TaskRow {
     /// Whether every timestamp decoded: a page's cursor is taken from such a row only, as an
     /// unreadable value does not sort where its answer (null) would.
     pub(crate) fn intact(&self) -> bool {
-        [self.due_date, self.completed_at, self.recurrence_start]
-            .iter()
-            .all(|s| s.is_none_or(Stamp::readable))
+        [
+            self.due_date,
+            self.completed_at,
+            self.remind_at,
+            self.reminded_at,
+            self.recurrence_start,
+        ]
+        .iter()
+        .all(|s| s.is_none_or(Stamp::readable))
             && self.created_at.readable()
             && self.updated_at.readable()
     }
@@ -290,6 +300,8 @@ macro_rules! task_inputs {
             pub recurrence: Option<String>,
             /// The IANA time zone of its occurrences; `None` is UTC.
             pub time_zone: Option<String>,
+            /// When to remind its owner (and assignee) of it, if ever.
+            pub remind_at: Option<DateTime<Utc>>,
             $(
                 $(#[doc = $create])*
                 pub $column: Option<$inner>,
@@ -322,6 +334,8 @@ macro_rules! task_inputs {
             pub recurrence: Option<Option<String>>,
             /// New time zone of its occurrences.
             pub time_zone: Option<String>,
+            /// New reminder time (re-arms it), or `Some(None)` to cancel it.
+            pub remind_at: Option<Option<DateTime<Utc>>>,
             /// The position the service gives a task whose list or parent the patch changes (the
             /// end of its new group); an adapter never sets it (positions change only by moves).
             pub position: Option<String>,

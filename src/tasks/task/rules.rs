@@ -109,12 +109,17 @@ const DUE_DATE_MAX: &str = "9999-12-31T23:59:59.999999Z";
 /// such a time would come back spelt with a sign or five digits: not RFC 3339, and refused
 /// when sent back.
 pub(crate) fn validate_due_date(at: DateTime<Utc>) -> Result<(), FieldError> {
+    validate_time("due_date", at)
+}
+
+/// Checks a stored time of `field` (a due date, a reminder) as [`validate_due_date`] does.
+pub(crate) fn validate_time(field: &str, at: DateTime<Utc>) -> Result<(), FieldError> {
     use chrono::Datelike;
     if (1..=9999).contains(&at.year()) {
         return Ok(());
     }
     Err(FieldError::body(
-        "due_date",
+        field,
         "value_error",
         format!("Value error, must be between {DUE_DATE_MIN} and {DUE_DATE_MAX} in UTC"),
         Value::from(at.to_rfc3339()),

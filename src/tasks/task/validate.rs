@@ -7,7 +7,7 @@ use crate::tasks::series::recurrence::{needs_due_date, validate_recurrence, vali
 use crate::tasks::tags::rules::validate_tags;
 use crate::tasks::task::model::{NewTask, TaskPatch};
 use crate::tasks::task::rules::{
-    validate_assignee_id, validate_description, validate_due_date, validate_title,
+    validate_assignee_id, validate_description, validate_due_date, validate_time, validate_title,
 };
 
 impl NewTask {
@@ -27,6 +27,9 @@ impl NewTask {
         }
         if let Some(due) = self.due_date {
             validate_due_date(due).unwrap_or_else(|e| errors.push(e));
+        }
+        if let Some(at) = self.remind_at {
+            validate_time("remind_at", at).unwrap_or_else(|e| errors.push(e));
         }
         if let Some(raw) = &self.recurrence {
             match validate_recurrence(raw) {
@@ -58,6 +61,9 @@ impl TaskPatch {
         }
         if let Some(Some(due)) = self.due_date {
             validate_due_date(due).unwrap_or_else(|e| errors.push(e));
+        }
+        if let Some(Some(at)) = self.remind_at {
+            validate_time("remind_at", at).unwrap_or_else(|e| errors.push(e));
         }
         // Whether the task will have a due date is the series' to check (`tasks::series`).
         if let Some(Some(raw)) = &self.recurrence {

@@ -76,6 +76,8 @@ macro_rules! task_writes {
             pub(in crate::tasks) tags: String,
             pub(in crate::tasks) recurrence: Option<&'a str>,
             pub(in crate::tasks) time_zone: &'a str,
+            #[serde(serialize_with = "pg_json")]
+            pub(in crate::tasks) remind_at: Option<NaiveDateTime>,
             #[serde(skip)]
             pub(in crate::tasks) recurrence_start: Option<NaiveDateTime>,
             #[serde(skip)]
@@ -111,6 +113,7 @@ macro_rules! task_writes {
                         .unwrap_or_else(|_| "[]".to_owned()),
                     recurrence: input.recurrence.as_deref(),
                     time_zone: input.time_zone.as_deref().unwrap_or("UTC"),
+                    remind_at: input.remind_at.map(|at| micros(at).naive_utc()),
                     // A series counts its occurrences from the due date it began with.
                     recurrence_start: input.recurrence.as_ref().and(due_date),
                     created_by: creator,
@@ -153,6 +156,17 @@ macro_rules! task_writes {
                 skip_serializing_if = "Option::is_none",
                 serialize_with = "pg_json_change"
             )]
+            pub(in crate::tasks) remind_at: Option<Option<NaiveDateTime>>,
+            /// `Some(None)` (re-armed) with every `remind_at` written.
+            #[serde(
+                skip_serializing_if = "Option::is_none",
+                serialize_with = "pg_json_change"
+            )]
+            pub(in crate::tasks) reminded_at: Option<Option<NaiveDateTime>>,
+            #[serde(
+                skip_serializing_if = "Option::is_none",
+                serialize_with = "pg_json_change"
+            )]
             pub(in crate::tasks) recurrence_start: Option<Option<NaiveDateTime>>,
             /// The JSON array; the tag index is rewritten with it by the service (`tags::store`).
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,6 +191,10 @@ macro_rules! task_writes {
             ) -> Self {
                 let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
                 let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
+                // An occurrence completed moves the reminder with the due date (`series`).
+                let remind_at = series.remind_at.map(Some).or(patch
+                    .remind_at
+                    .map(|at| at.map(|at| micros(at).naive_utc())));
                 TaskChanges {
                     title: patch.title.as_deref(),
                     description: patch.description.as_ref().map(|d| d.as_deref()),
@@ -188,6 +206,8 @@ macro_rules! task_writes {
                     due_date: series.advance_to.map(Some).or(due_date),
                     recurrence: if series.stop { Some(None) } else { recurrence },
                     time_zone: patch.time_zone.as_deref(),
+                    remind_at,
+                    reminded_at: remind_at.map(|_| None),
                     recurrence_start: series.start,
                     tags: patch
                         .tags
@@ -217,6 +237,8 @@ pub(in crate::tasks) struct SeriesWrite {
     /// The update completes an occurrence: the due date moves here, the task stays pending and
     /// `completed_at` is stamped.
     pub(in crate::tasks) advance_to: Option<NaiveDateTime>,
+    /// With `advance_to`: the reminder, moved by as much as the due date (and re-armed).
+    pub(in crate::tasks) remind_at: Option<NaiveDateTime>,
 }
 
 /// Inserts a task for `viewer` at `position` among its siblings (`tasks::order::tree::room_at_end`)

@@ -93,6 +93,7 @@ impl WebhookService {
             settings: inner.settings.clone(),
             render,
             nudge: inner.nudge.clone(),
+            token: rand::random(),
         });
         metrics::describe_counter!(
             "webhook_deliveries_total",

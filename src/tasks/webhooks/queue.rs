@@ -401,3 +401,20 @@ pub(super) async fn prune(
             .await
     })
 }
+
+/// Frees the pending deliveries claimed under `token`; how many.
+pub(super) async fn release(conn: &mut DbConn, token: i64) -> QueryResult<usize> {
+    db_run!(conn, |c| {
+        diesel::update(
+            d::webhook_deliveries
+                .filter(d::lease_token.eq(token))
+                .filter(d::state.eq("pending")),
+        )
+        .set((
+            d::lease_token.eq(None::<i64>),
+            d::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(c)
+        .await
+    })
+}

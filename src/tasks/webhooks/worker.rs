@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
-use rand::Rng;
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -51,6 +50,9 @@ pub(super) struct Worker {
     pub settings: Webhooks,
     pub render: TaskRenderer,
     pub nudge: Arc<Notify>,
+    /// This worker's claims: a random number, so another instance's (or a previous run's)
+    /// are never taken for its own.
+    pub token: i64,
 }
 
 impl Worker {
@@ -100,6 +102,23 @@ impl Worker {
             }
         }
         flying.abort_all();
+        self.release().await;
+    }
+
+    /// Frees what this worker had claimed and not recorded (its attempts were cut short by
+    /// the stop), so the next instance need not wait for the leases to run out. An attempt
+    /// that was sent is sent again, with the same id: at least once.
+    async fn release(&self) {
+        let token = self.token;
+        let freed = self
+            .work
+            .maintenance(async |conn| Ok(queue::release(conn, token).await?))
+            .await;
+        match freed {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deliveries = n, "released webhook deliveries at shutdown"),
+            Err(e) => tracing::warn!(error = %e, "releasing webhook deliveries failed"),
+        }
     }
 
     async fn claim(&self, limit: usize, busy: &HashSet<i64>) -> AppResult<Vec<Claimed>> {
@@ -107,7 +126,7 @@ impl Worker {
         // Long enough for the attempt and its record; a crashed instance's claim frees then.
         let lease = chrono::Duration::from_std(self.settings.timeout + Duration::from_secs(60))
             .unwrap_or(chrono::Duration::minutes(5));
-        let token: i64 = rand::rng().random();
+        let token = self.token;
         self.work
             .maintenance(async |conn| {
                 Ok(queue::claim(conn, now, now + lease, token, limit, busy).await?)

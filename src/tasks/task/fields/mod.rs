@@ -57,6 +57,9 @@ macro_rules! task_fields {
                 tags            "tags"           rest,
                 recurrence      "recurrence"     rest,
                 time_zone       "timeZone"       rest,
+                remind_at       "remindAt"       rest,
+                // When the current reminder fired (`tasks::reminders`): the server's.
+                reminded_at     "remindedAt"     rest,
                 // The due date a series began with (`tasks::series`): the server's, not shown.
                 recurrence_start _               _,
             }

@@ -1,0 +1,4 @@
+DROP TRIGGER tasks_version_reminders;
+DROP INDEX tasks_reminders_due;
+ALTER TABLE tasks DROP COLUMN reminded_at;
+ALTER TABLE tasks DROP COLUMN remind_at;
