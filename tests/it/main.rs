@@ -78,5 +78,6 @@ mod undeclared_pooler;
 mod versions;
 mod webhook_cluster;
 mod webhook_delivery;
+mod webhook_reminders;
 mod webhooks;
 mod wrong_answers;

@@ -248,8 +248,6 @@ impl WebhookService {
 /// recipients: the owner and an assignee) that takes it, inside the caller's transaction, so
 /// the message is queued if and only if the reminder fires. The caller's unit must be a
 /// maintenance one on PostgreSQL (it writes rows of several users). How many were queued.
-// For the reminders (issue 43's other half), which fire in their own transaction.
-#[allow(dead_code)]
 pub(in crate::tasks) async fn enqueue_reminder(
     conn: &mut DbConn,
     users: &[String],
