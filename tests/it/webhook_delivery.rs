@@ -30,6 +30,24 @@ pub async fn hook(user: &UserClient<'_>, url: &str, events: Option<Value>) -> (i
     (made["id"].as_i64().unwrap(), secret)
 }
 
+/// A new list of `owner`'s shared with `member` as `role`; its id.
+pub async fn shared_list(owner: &UserClient<'_>, member: &str, role: &str) -> i64 {
+    let lists = format!("/api/{}/lists", owner.user);
+    let list = owner
+        .post(&lists, json!({"name": "Shared"}))
+        .await
+        .good(StatusCode::CREATED);
+    let list_id = list["id"].as_i64().unwrap();
+    owner
+        .post(
+            &format!("{lists}/{list_id}/members"),
+            json!({"user_id": member, "role": role}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    list_id
+}
+
 /// The attempts log of a webhook, once it holds at least `count` (newest first).
 pub async fn attempts(user: &UserClient<'_>, id: i64, count: usize) -> Vec<Value> {
     let path = format!("/api/{}/webhooks/{id}/deliveries?limit=100", user.user);
@@ -394,18 +412,7 @@ async fn the_audience_is_the_live_streams(backend: Backend) {
     let receiver = Receiver::start().await;
     let (alice, bob) = (app.user("alice"), app.user("bob"));
     let (_, secret) = hook(&bob, &receiver.url("/bob"), None).await;
-    let list = alice
-        .post("/api/alice/lists", json!({"name": "Groceries"}))
-        .await
-        .good(StatusCode::CREATED);
-    let list_id = list["id"].as_i64().unwrap();
-    alice
-        .post(
-            &format!("/api/alice/lists/{list_id}/members"),
-            json!({"user_id": "bob", "role": "viewer"}),
-        )
-        .await
-        .good(StatusCode::CREATED);
+    let list_id = shared_list(&alice, "bob", "viewer").await;
     alice
         .post(
             &alice.tasks_path(""),

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::common::Backend;
 use crate::common::receiver::{Receiver, verify_all};
-use crate::webhook_delivery::hook;
+use crate::webhook_delivery::{hook, shared_list};
 
 async fn a_fired_reminder_is_delivered_to_each_recipient(backend: Backend) {
     let app = start_app!(backend, "--webhook-allow-private" => "true");
@@ -19,18 +19,7 @@ async fn a_fired_reminder_is_delivered_to_each_recipient(backend: Backend) {
     let events = Some(json!(["reminder.due"]));
     let (_, alice_secret) = hook(&alice, &receiver.url("/alice"), events.clone()).await;
     let (_, bob_secret) = hook(&bob, &receiver.url("/bob"), events).await;
-    let list = alice
-        .post("/api/alice/lists", json!({"name": "Team"}))
-        .await
-        .good(StatusCode::CREATED);
-    let list_id = list["id"].as_i64().unwrap();
-    alice
-        .post(
-            &format!("/api/alice/lists/{list_id}/members"),
-            json!({"user_id": "bob", "role": "editor"}),
-        )
-        .await
-        .good(StatusCode::CREATED);
+    let list_id = shared_list(&alice, "bob", "editor").await;
     let due = (Utc::now() - chrono::Duration::seconds(5)).to_rfc3339();
     let task = alice
         .post(
