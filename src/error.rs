@@ -134,6 +134,12 @@ pub enum AppError {
     /// 409: the user already has as many lists as MAX_LISTS_PER_USER allows.
     #[error("list limit reached ({0} lists)")]
     ListLimitReached(u64),
+    /// 404: no such webhook for this user (another user's webhook looks the same).
+    #[error("webhook not found")]
+    WebhookNotFound,
+    /// 409: the user already has as many webhooks as MAX_WEBHOOKS_PER_USER allows.
+    #[error("webhook limit reached ({0} webhooks)")]
+    WebhookLimitReached(u64),
     /// 422: the input breaks a rule.
     #[error("invalid input: {0:?}")]
     Validation(Vec<FieldError>),
@@ -208,9 +214,11 @@ impl AppError {
             }
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound | AppError::TagNotFound | AppError::ListNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            AppError::NotFound
+            | AppError::TagNotFound
+            | AppError::ListNotFound
+            | AppError::WebhookNotFound => StatusCode::NOT_FOUND,
+            AppError::WebhookLimitReached(_) => StatusCode::CONFLICT,
             AppError::DuplicateListName(_) | AppError::ListLimitReached(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_)
@@ -251,6 +259,11 @@ impl AppError {
             AppError::ListLimitReached(cap) => {
                 format!("List limit reached: at most {cap} lists per user")
             }
+            AppError::WebhookNotFound => "Webhook not found".to_owned(),
+            AppError::WebhookLimitReached(cap) => format!(
+                "Webhook limit reached: at most {cap} webhooks per user (MAX_WEBHOOKS_PER_USER); \
+                 delete one first"
+            ),
             AppError::Validation(errors) => errors
                 .iter()
                 .map(|e| match &e.field {
@@ -366,7 +379,9 @@ impl IntoResponse for AppError {
                         Some("VERSION_CONFLICT")
                     }
                     AppError::DuplicateListName(_) => Some("DUPLICATE_NAME"),
-                    AppError::ListLimitReached(_) => Some("LIMIT_EXCEEDED"),
+                    AppError::ListLimitReached(_) | AppError::WebhookLimitReached(_) => {
+                        Some("LIMIT_EXCEEDED")
+                    }
                     AppError::TooManyConnections(limit) => Some(limit.code()),
                     AppError::Idempotency(e) => e.code(),
                     AppError::Sharing(e) => Some(e.code()),

@@ -29,6 +29,8 @@
 //!   (`/dev/token`), request ids and logs, metrics, health, CORS, limits (body, time,
 //!   per-user and anonymous rate, connections, header / body / idle timeouts) and serving
 //!   with a bounded graceful shutdown.
+//! - `tasks::webhooks`: users' webhook endpoints, queued from the journal by the database
+//!   and delivered signed (Standard Webhooks) by each instance's worker (docs/WEBHOOKS.md).
 
 pub mod auth;
 pub mod config;
@@ -50,6 +52,7 @@ use crate::auth::Verifier;
 use crate::config::Config;
 use crate::db::Db;
 use crate::tasks::TaskService;
+use crate::tasks::webhooks::WebhookService;
 
 /// What every handler can reach: one `Arc`, so that the copies axum makes of the router's
 /// services for every request cost one reference count, not one per field (a profile of the
@@ -84,6 +87,7 @@ parts! {
     pipeline: Arc<graphql::Pipeline>,
     config: Arc<Config>,
     gate: Arc<auth::Gate>,
+    webhooks: WebhookService,
 }
 
 /// The parts of an [`AppState`].
@@ -104,6 +108,8 @@ pub struct AppParts {
     /// The admission gate: token verification plus the per-user and anonymous rate limits,
     /// which every transport passes through.
     pub gate: Arc<auth::Gate>,
+    /// Webhooks: the users' endpoints and this instance's delivery worker (issue 43).
+    pub webhooks: WebhookService,
 }
 
 impl AppState {
@@ -190,7 +196,18 @@ impl AppState {
         );
         // Fetches Better Auth's keys once (not fatal when it is down) and keeps them fresh.
         verifier.start().await;
-        let schema = graphql::build_schema(tasks.clone(), verifier.clone(), &config.graphql);
+        // Its worker delivers what the journal's trigger queues, with tasks in the REST shape.
+        let webhooks = WebhookService::new(db.clone(), config.webhooks.clone());
+        let worker_db = webhook_worker_db(&config, &db).await?;
+        webhooks
+            .start(worker_db, rest::webhook_task_data)
+            .context("setting up webhook delivery")?;
+        let schema = graphql::build_schema(
+            tasks.clone(),
+            webhooks.clone(),
+            verifier.clone(),
+            &config.graphql,
+        );
         let gate = ops::conn::admission_gate(verifier.clone(), &config.operations);
         let pipeline = Arc::new(graphql::Pipeline::new(config.graphql.clone()));
         Ok(AppState(Arc::new(AppParts {
@@ -201,8 +218,33 @@ impl AppState {
             pipeline,
             config: Arc::new(config),
             gate,
+            webhooks,
         })))
     }
+}
+
+/// The webhook worker's database: on PostgreSQL two connections of its own, named
+/// `todo-api-webhooks` (unless DATABASE_URL names an application); on SQLite the pool.
+async fn webhook_worker_db(config: &Config, db: &Db) -> anyhow::Result<Db> {
+    let (db::DatabaseTarget::Postgres(url), Some(routes)) = (&config.database, &config.routes)
+    else {
+        return Ok(db.clone());
+    };
+    let named = match url.contains("application_name=") {
+        true => url.clone(),
+        false => {
+            let joint = if url.contains('?') { '&' } else { '?' };
+            let name = tasks::webhooks::WORKER_APPLICATION_NAME;
+            format!("{url}{joint}application_name={name}")
+        }
+    };
+    let pool = db::PoolOptions {
+        max_size: 2,
+        ..config.pool.clone()
+    };
+    Db::connect_routed(&db::DatabaseTarget::Postgres(named), Some(routes), &pool)
+        .await
+        .context("DATABASE_URL: connecting the webhook worker's pool")
 }
 
 /// Installs rustls' ring provider once (reqwest and the PostgreSQL TLS connector need one).

@@ -10,6 +10,7 @@
 //! - `auth` and `better_auth`: token verification and the development secret's file.
 //! - `limits`: body, time, rate, connections, WebSocket and GraphQL limits.
 //! - `realtime`: subscriptions, sync tombstones, SSE keep-alives, idempotency keys.
+//! - `webhooks`: webhook caps, timeout, retries, private addresses.
 //! - `value`: the value parsers, [`ConfigError`] and [`Secret`]; `validate`: [`Config`].
 //! - `reference`: `.env.example` and `docs/settings.md`, rendered from the declarations (a
 //!   test fails when either file differs).
@@ -27,6 +28,7 @@ pub mod reference;
 mod server;
 mod validate;
 mod value;
+mod webhooks;
 
 use clap::Args;
 
@@ -40,6 +42,7 @@ pub use self::realtime::{Realtime, RealtimeArgs};
 pub use self::server::{CorsOrigins, DEVELOPMENT_CORS_ORIGINS, LogFormat, ServerArgs};
 pub use self::validate::{Config, Operations};
 pub use self::value::{ConfigError, Parsed, Secret, parse_bytes, parse_duration};
+pub use self::webhooks::{Webhooks, WebhooksArgs};
 
 /// The settings as given, before validation, by concern. Each has an environment variable and
 /// a flag; `--help` lists them in this order.
@@ -60,6 +63,9 @@ pub struct Settings {
     /// Live updates and sync.
     #[command(flatten)]
     pub realtime: RealtimeArgs,
+    /// Webhooks.
+    #[command(flatten)]
+    pub webhooks: WebhooksArgs,
 }
 
 /// Parses settings from command-line style arguments (flags override the environment):

@@ -14,6 +14,7 @@ use super::limits::{ConnectionShares, GraphqlLimits, RateLimitPolicy, WebSocketL
 use super::realtime::Realtime;
 use super::server::{CorsOrigins, LogFormat};
 use super::value::ConfigError;
+use super::webhooks::Webhooks;
 use crate::auth::{AuthSettings, SecretKey, load_or_create_secret};
 use crate::db::{DatabaseTarget, PgRoutes, PoolOptions};
 
@@ -41,6 +42,8 @@ pub struct Config {
     pub operations: Operations,
     /// Live updates and sync.
     pub realtime: Realtime,
+    /// Webhook delivery.
+    pub webhooks: Webhooks,
 }
 
 /// Operating settings: logs, CORS, limits, shutdown.
@@ -125,6 +128,7 @@ impl Settings {
             graphql,
             operations: self.operations(development)?,
             realtime: self.realtime.realtime()?,
+            webhooks: self.webhooks.webhooks(development)?,
         })
     }
 

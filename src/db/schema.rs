@@ -153,3 +153,60 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(tasks, task_tags, task_lists, list_members);
+
+// Webhooks (issue 43, migration 000077): a user's endpoints, the deliveries queued for them
+// (by the journal's trigger or the server), and each attempt made.
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        user_id -> Text,
+        url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        secret -> Text,
+        disabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        user_id -> Text,
+        event_type -> Text,
+        task_id -> Nullable<BigInt>,
+        task_row -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        body -> Nullable<Text>,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_token -> Nullable<BigInt>,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        webhook_id -> BigInt,
+        user_id -> Text,
+        message_id -> Text,
+        event_type -> Text,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+        attempted_at -> Timestamp,
+        next_attempt_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);

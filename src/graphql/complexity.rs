@@ -81,6 +81,17 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     ("changed", Cost::Once),
     ("changedLists", Cost::Once),
     ("deletedListIds", Cost::Once),
+    // A user's webhooks (at most MAX_WEBHOOKS_PER_USER, 10 by default) and a webhook's
+    // attempts log (`first`, at most 100); a webhook's event types are names (no selection).
+    ("webhooks", Cost::Items(10)),
+    (
+        "deliveries",
+        Cost::Page {
+            default: 20,
+            largest: 100,
+        },
+    ),
+    ("events", Cost::Once),
 ];
 
 fn cost_of(name: &str) -> Option<Cost> {

@@ -17,6 +17,7 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         if let AppError::TaskLimitReached(cap)
         | AppError::TagLimitReached(cap)
         | AppError::ListLimitReached(cap)
+        | AppError::WebhookLimitReached(cap)
         | AppError::Idempotency(IdempotencyError::Full(cap)) = &error
         {
             ext.set("limit", *cap);

@@ -43,6 +43,7 @@ mod task_items;
 mod task_queries;
 mod tasks;
 mod types;
+mod webhooks;
 mod ws;
 mod ws_open;
 
@@ -69,6 +70,7 @@ pub struct Query(
     tasks::ViewerQuery,
     tags::TagQuery,
     lists::ListQueries,
+    webhooks::WebhookQueries,
 );
 
 /// The root mutation type.
@@ -80,6 +82,7 @@ pub struct Mutation(
     lists::ListMutations,
     members::MemberMutations,
     invites::InviteMutations,
+    webhooks::WebhookMutations,
 );
 
 /// The executable schema.
@@ -88,6 +91,7 @@ pub type AppSchema = Schema<Query, Mutation, tasks::TaskSubscription>;
 /// Builds the schema with the service, verifier and limits.
 pub fn build_schema(
     tasks: TaskService,
+    webhooks: crate::tasks::webhooks::WebhookService,
     verifier: Arc<Verifier>,
     limits: &GraphqlLimits,
 ) -> AppSchema {
@@ -97,6 +101,7 @@ pub fn build_schema(
         tasks::TaskSubscription,
     )
     .data(tasks)
+    .data(webhooks)
     .data(verifier)
     // No extensions: depth, complexity (rather than async-graphql's `limit_depth` /
     // `limit_complexity`, so that introspection is measured apart), field order and metrics

@@ -22,6 +22,8 @@ mod query;
 mod tag_body;
 mod tags;
 mod tasks;
+mod webhook_body;
+mod webhooks;
 mod write_docs;
 
 use axum::Router;
@@ -33,6 +35,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
+pub use webhooks::task_data as webhook_task_data;
+
 /// The `/api` routes and the OpenAPI document that describes them, built from one list.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -43,6 +47,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(invites::router())
         .merge(live::router())
         .merge(moves::router())
+        .merge(webhooks::router())
         .split_for_parts()
 }
 

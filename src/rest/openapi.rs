@@ -147,6 +147,17 @@ pub struct ListPath {
     pub id: String,
 }
 
+/// `/api/{user_id}/webhooks/{id}` (issue 43); the id parsed as a task's is.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// The token's user id.
+    pub user_id: String,
+    /// The webhook's id.
+    #[param(value_type = i64)]
+    pub id: String,
+}
+
 /// `/api/{user_id}/lists/{id}/members/{member_id}`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]

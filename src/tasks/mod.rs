@@ -5,7 +5,8 @@
 //! repeating tasks; [`order`] manual order, moves and subtasks; [`sync`] the change journal,
 //! incremental sync and the prunes; `idempotency` keyed writes. Shared by all of them: the
 //! viewer and who may see what (`visibility`), the unit of work (`unit`, with the per-owner
-//! locks a write takes) and task events and their delivery ([`events`]).
+//! locks a write takes) and task events and their delivery ([`events`]). [`webhooks`] tells a
+//! user's endpoints about the same changes (its own service, `WebhookService`).
 //!
 //! Two seams hold isolation: `visibility` says who may see a task (every statement of every
 //! feature's SQL filters by it; RLS and shared lists plug in there), and `unit` is the one
@@ -34,6 +35,7 @@ pub mod tags;
 pub mod task;
 mod unit;
 mod visibility;
+pub mod webhooks;
 
 pub use events::{EventRouter, EventStream, TaskEvent, TaskEventKind};
 pub use lists::model::{

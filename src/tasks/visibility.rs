@@ -25,7 +25,7 @@ use diesel::query_source::AliasedField;
 use crate::auth::AuthUser;
 use crate::db::schema::{
     idempotency_keys, list_changes, list_members, task_changes, task_lists, task_sync_cursors,
-    task_tags, tasks,
+    task_tags, tasks, webhook_attempts, webhooks,
 };
 
 /// The member roles that read a shared list's tasks.
@@ -312,6 +312,22 @@ pub(super) fn audience(task_owner: &str) -> impl Iterator<Item = &str> {
 /// The event channel `viewer`'s subscriptions listen on (and count against the per-user cap).
 pub(super) fn inbox(viewer: &AuthUser) -> &str {
     viewer.id()
+}
+
+/// The filter on `webhooks` for `viewer`'s own webhooks (a webhook is never shared).
+pub(super) fn webhooks_of(viewer: &AuthUser) -> dsl::Eq<webhooks::user_id, &str> {
+    webhooks::user_id.eq(viewer.id())
+}
+
+/// The filter on `webhook_attempts` for the attempts of `viewer`'s webhooks.
+pub(super) fn webhook_attempts_of(viewer: &AuthUser) -> dsl::Eq<webhook_attempts::user_id, &str> {
+    webhook_attempts::user_id.eq(viewer.id())
+}
+
+/// The filter on `webhooks` for the webhooks of `users` (the recipients of a reminder, named
+/// by the reminder's own transaction, not by a client).
+pub(super) fn webhooks_of_users(users: &[String]) -> dsl::EqAny<webhooks::user_id, &[String]> {
+    webhooks::user_id.eq_any(users)
 }
 
 #[cfg(test)]

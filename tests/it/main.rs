@@ -76,4 +76,8 @@ mod tasks;
 mod tls;
 mod undeclared_pooler;
 mod versions;
+mod webhook_cluster;
+mod webhook_delivery;
+mod webhook_reminders;
+mod webhooks;
 mod wrong_answers;

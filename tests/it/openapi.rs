@@ -49,6 +49,24 @@ const OPERATIONS: &[(&str, &str, bool, bool)] = &[
         false,
     ),
     ("post", "/api/{user_id}/invites/{token}/accept", true, false),
+    ("get", "/api/{user_id}/webhooks", false, false),
+    ("post", "/api/{user_id}/webhooks", false, true),
+    ("get", "/api/{user_id}/webhooks/{id}", true, false),
+    ("patch", "/api/{user_id}/webhooks/{id}", true, true),
+    ("delete", "/api/{user_id}/webhooks/{id}", true, false),
+    (
+        "post",
+        "/api/{user_id}/webhooks/{id}/rotate-secret",
+        true,
+        false,
+    ),
+    ("post", "/api/{user_id}/webhooks/{id}/test", true, false),
+    (
+        "get",
+        "/api/{user_id}/webhooks/{id}/deliveries",
+        true,
+        false,
+    ),
 ];
 
 async fn app() -> TestApp {
@@ -248,11 +266,27 @@ async fn every_documented_operation_is_served() {
         .await
         .good(StatusCode::CREATED);
     let token = invite["token"].as_str().unwrap().to_owned();
+    let hook = alice
+        .post(
+            "/api/alice/webhooks",
+            serde_json::json!({"url": "https://hooks.example.com/doc"}),
+        )
+        .await
+        .good(StatusCode::CREATED);
+    let hook_id = hook["id"].to_string();
     for (method, path, _, takes_body) in others.into_iter().chain(deletes) {
         let lists = path.contains("/lists");
+        let hooks = path.contains("/webhooks");
         let mut path = path
             .replace("{user_id}", "alice")
-            .replace("{id}", if lists { &list_id } else { &id })
+            .replace(
+                "{id}",
+                match (lists, hooks) {
+                    (true, _) => &list_id,
+                    (_, true) => &hook_id,
+                    _ => &id,
+                },
+            )
             .replace("{name}", "doc")
             .replace("{member_id}", "bob")
             .replace("{token}", &token);
@@ -284,9 +318,10 @@ async fn every_documented_operation_is_served() {
             format!("x {method}")
         };
         // (A member's body: whom to share the list with, and as what.)
-        let body = takes_body.then(
-            || serde_json::json!({"title": "x", "name": name, "user_id": "bob", "role": "editor"}),
-        );
+        let body = takes_body.then(|| {
+            serde_json::json!({"title": "x", "name": name, "user_id": "bob", "role": "editor",
+                                  "url": "https://hooks.example.com/doc"})
+        });
         let response = alice.request(method.clone(), &path, body).await;
         assert!(
             response.status.is_success(),

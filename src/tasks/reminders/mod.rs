@@ -22,6 +22,7 @@ use crate::tasks::sync::prune::in_batches;
 use crate::tasks::task::model::Task;
 use crate::tasks::task::service::{TaskService, now_micros};
 use crate::tasks::unit::UnitOfWork;
+use crate::tasks::webhooks::enqueue_reminder;
 
 /// Reminders fired per transaction.
 const BATCH: i32 = 500;
@@ -43,6 +44,12 @@ impl TaskService {
             .maintenance(async |tx| {
                 publisher.begun(tx).await?;
                 let fired = store::fire_due(tx, now, BATCH).await?;
+                // `reminder.due` for the recipients' webhooks, queued if and only if it fires.
+                for row in &fired {
+                    let task = Task::from(row.clone());
+                    let to: Vec<String> = recipients(&task).map(str::to_owned).collect();
+                    enqueue_reminder(tx, &to, task.id).await?;
+                }
                 Ok((fired, publisher.journaled(tx).await?))
             })
             .await?;

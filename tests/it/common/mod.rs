@@ -15,6 +15,7 @@ pub mod other_writer;
 pub mod pg;
 pub mod pgbouncer;
 pub mod proxy;
+pub mod receiver;
 pub mod reuse;
 pub mod template;
 

@@ -9,7 +9,7 @@
 //! deterministic: every answer is held back for [`ANSWER_DELAY`] before it is passed on, so
 //! requests the server sends without waiting (a pipeline) always arrive before the answer to
 //! the first of them, and a request that needed an answer can only follow it. The instance's
-//! event connections (their startup names `todo-api-events` or `todo-api-listener`) are not
+//! event and webhook connections (`todo-api-events`, `todo-api-listener`, `todo-api-webhooks`) are not
 //! counted: what they send, such as the batched signals to other instances after a write's
 //! commit (`tasks::events::signal`), is on no request's path.
 //!
@@ -219,6 +219,7 @@ async fn pipe(
             for name in [
                 todo_api::db::events::LISTENER_APPLICATION_NAME,
                 todo_api::db::events::EVENTS_APPLICATION_NAME,
+                todo_api::tasks::webhooks::WORKER_APPLICATION_NAME,
             ] {
                 let name = name.as_bytes();
                 counted &= !buffer[..n].windows(name.len()).any(|w| w == name);

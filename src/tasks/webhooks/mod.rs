@@ -1,0 +1,258 @@
+//! Webhooks (issue 43): a user's endpoints, told about changes to the tasks they see (the same
+//! audience as their live streams: their own tasks and those of lists shared with them,
+//! whoever wrote them) with Standard Webhooks v1 signed POSTs, at least once, durably, on
+//! any number of instances.
+//!
+//! - `model`: event types, the webhook as both APIs show it, inputs, the attempts log.
+//! - `rules`: what a URL, a set of types and a description must be (422 otherwise).
+//! - `store`: the users' requests' SQL; `queue`: the deliveries' (claim, record, depth).
+//! - `signing`: secrets, message ids, the `v1,` signature; `ssrf`: which addresses a delivery
+//!   may reach, and the client that holds to it; `worker`: the per-instance delivery loop.
+//!
+//! Changes are queued by the database (migration 000077: a trigger on the journal queues one
+//! delivery per enabled webhook of the entry's user that takes the event), in the writing
+//! transaction, so every writer is covered and each change is queued once; a user with no
+//! webhook pays one index probe per journal entry. The server queues what it makes itself:
+//! `webhook.test` ([`WebhookService::test`]) and `reminder.due` ([`enqueue_reminder`]).
+//!
+//! [`WebhookService`] is what REST and GraphQL call. It must not know HTTP adapters' shapes:
+//! the task's REST JSON comes from the [`TaskRenderer`] the application gives it.
+
+pub mod model;
+mod queue;
+mod rules;
+mod signing;
+mod ssrf;
+mod store;
+mod worker;
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, watch};
+
+use crate::auth::AuthUser;
+use crate::config::Webhooks;
+use crate::db::{Db, DbConn};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::tasks::Task;
+use crate::tasks::task::service::now_micros;
+use crate::tasks::unit::{Deferral, UnitOfWork};
+use crate::tasks::visibility::owner;
+use model::{Attempt, Created, EventType, NewWebhook, Webhook, WebhookPatch};
+
+pub use rules::{MAX_DESCRIPTION_CHARS, MAX_URL_CHARS};
+
+/// Renders a task as a delivery's `data` (the REST shape; given by the application).
+pub type TaskRenderer = fn(&Task) -> serde_json::Value;
+
+/// The PostgreSQL application name of the delivery worker's connections.
+pub const WORKER_APPLICATION_NAME: &str = "todo-api-webhooks";
+
+/// The most attempts one read of the log returns.
+pub const MAX_ATTEMPTS_PAGE: i64 = 100;
+/// How many attempts a read of the log returns when not told.
+pub const DEFAULT_ATTEMPTS_PAGE: i64 = 20;
+
+/// The webhook operations both APIs call. Cheap to clone; the delivery worker it starts
+/// stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct WebhookService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    work: UnitOfWork,
+    settings: Webhooks,
+    nudge: Arc<Notify>,
+    stop: watch::Sender<()>,
+}
+
+impl WebhookService {
+    /// The service over this database with these settings; no worker yet ([`Self::start`]).
+    pub fn new(db: Db, settings: Webhooks) -> Self {
+        let (stop, _) = watch::channel(());
+        WebhookService {
+            inner: Arc::new(Inner {
+                work: UnitOfWork::new(db),
+                settings,
+                nudge: Arc::new(Notify::new()),
+                stop,
+            }),
+        }
+    }
+
+    /// Starts this instance's delivery worker on `worker_db` (its own few connections on
+    /// PostgreSQL, named [`WORKER_APPLICATION_NAME`], so that neither a busy request pool nor
+    /// the worker holds the other up), rendering tasks with `render`.
+    pub fn start(&self, worker_db: Db, render: TaskRenderer) -> anyhow::Result<()> {
+        let inner = &self.inner;
+        let client = ssrf::client(inner.settings.timeout, inner.settings.allow_private)?;
+        let worker = Arc::new(worker::Worker {
+            work: UnitOfWork::new(worker_db),
+            client,
+            settings: inner.settings.clone(),
+            render,
+            nudge: inner.nudge.clone(),
+            token: rand::random(),
+        });
+        metrics::describe_counter!(
+            "webhook_deliveries_total",
+            "Webhook delivery attempts by outcome: succeeded, retrying, failed (retries used \
+             up), dropped (nothing to send)"
+        );
+        metrics::describe_gauge!(
+            "webhook_queue_depth",
+            "Webhook messages waiting to be delivered (in flight included), all instances"
+        );
+        metrics::describe_gauge!(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest webhook message still waiting, in seconds"
+        );
+        tokio::spawn(worker.run(inner.stop.subscribe()));
+        Ok(())
+    }
+
+    /// The user's webhooks, oldest first.
+    pub async fn list(&self, user: &AuthUser) -> AppResult<Vec<Webhook>> {
+        let rows = self
+            .inner
+            .work
+            .read(user, async |conn| Ok(store::all(conn, user).await?))
+            .await?;
+        Ok(rows.into_iter().map(Webhook::from).collect())
+    }
+
+    /// One of the user's webhooks; another user's is [`AppError::WebhookNotFound`] too.
+    pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Webhook> {
+        self.inner
+            .work
+            .read(user, async |conn| Ok(store::find(conn, user, id).await?))
+            .await?
+            .map(Webhook::from)
+            .ok_or(AppError::WebhookNotFound)
+    }
+
+    /// Creates a webhook with a new secret, unless the user has MAX_WEBHOOKS_PER_USER.
+    pub async fn create(&self, user: &AuthUser, input: NewWebhook) -> AppResult<Created> {
+        let settings = &self.inner.settings;
+        let input = input.validated(settings.allow_private)?;
+        let secret = signing::new_secret();
+        let cap = settings.max_per_user;
+        let row = self
+            .write(user, async |conn| {
+                Ok(store::insert(conn, user, &input, &secret, now_micros(), cap).await?)
+            })
+            .await?
+            .ok_or(AppError::WebhookLimitReached(cap))?;
+        Ok(Created {
+            webhook: Webhook::from(row),
+            secret,
+        })
+    }
+
+    /// Changes one of the user's webhooks (`disabled: false` re-enables it).
+    pub async fn update(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        patch: WebhookPatch,
+    ) -> AppResult<Webhook> {
+        let patch = patch.validated(self.inner.settings.allow_private)?;
+        self.write(user, async |conn| {
+            Ok(store::update(conn, user, id, &patch, now_micros()).await?)
+        })
+        .await?
+        .map(Webhook::from)
+        .ok_or(AppError::WebhookNotFound)
+    }
+
+    /// Deletes one of the user's webhooks, with its queued messages and its log.
+    pub async fn delete(&self, user: &AuthUser, id: i64) -> AppResult<()> {
+        let gone = self
+            .write(user, async |conn| Ok(store::delete(conn, user, id).await?))
+            .await?;
+        gone.then_some(()).ok_or(AppError::WebhookNotFound)
+    }
+
+    /// Gives one of the user's webhooks a new secret (messages not yet sent are signed with
+    /// it; the old one stops working at once).
+    pub async fn rotate_secret(&self, user: &AuthUser, id: i64) -> AppResult<Created> {
+        let secret = signing::new_secret();
+        let row = self
+            .write(user, async |conn| {
+                Ok(store::set_secret(conn, user, id, &secret, now_micros()).await?)
+            })
+            .await?
+            .ok_or(AppError::WebhookNotFound)?;
+        Ok(Created {
+            webhook: Webhook::from(row),
+            secret,
+        })
+    }
+
+    /// Queues a `webhook.test` message for one of the user's webhooks.
+    pub async fn test(&self, user: &AuthUser, id: i64) -> AppResult<()> {
+        self.write(user, async |conn| {
+            if store::find(conn, user, id).await?.is_none() {
+                return Err(AppError::WebhookNotFound);
+            }
+            Ok(queue::enqueue_test(conn, owner(user), id, now_micros()).await?)
+        })
+        .await?;
+        self.inner.nudge.notify_one();
+        Ok(())
+    }
+
+    /// The latest `limit` attempts of one of the user's webhooks, newest first.
+    pub async fn attempts(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        limit: Option<i64>,
+    ) -> AppResult<Vec<Attempt>> {
+        let limit = limit.unwrap_or(DEFAULT_ATTEMPTS_PAGE);
+        if !(1..=MAX_ATTEMPTS_PAGE).contains(&limit) {
+            return Err(AppError::invalid(FieldError {
+                location: "query",
+                field: Some("limit".to_owned()),
+                kind: "value_error",
+                message: format!("Input should be between 1 and {MAX_ATTEMPTS_PAGE}"),
+                input: serde_json::Value::from(limit),
+                ctx: None,
+            }));
+        }
+        let rows = self
+            .inner
+            .work
+            .read(user, async |conn| {
+                if store::find(conn, user, id).await?.is_none() {
+                    return Err(AppError::WebhookNotFound);
+                }
+                Ok(store::attempts(conn, user, id, limit).await?)
+            })
+            .await?;
+        Ok(rows.into_iter().map(Attempt::from).collect())
+    }
+
+    async fn write<R>(
+        &self,
+        user: &AuthUser,
+        work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
+    ) -> AppResult<R> {
+        let (value, _) = self.inner.work.write(user, Deferral::Notify, work).await?;
+        Ok(value)
+    }
+}
+
+/// Queues `reminder.due` about `task` for every enabled webhook of `users` (the reminder's
+/// recipients: the owner and an assignee) that takes it, inside the caller's transaction, so
+/// the message is queued if and only if the reminder fires. The caller's unit must be a
+/// maintenance one on PostgreSQL (it writes rows of several users). How many were queued.
+pub(in crate::tasks) async fn enqueue_reminder(
+    conn: &mut DbConn,
+    users: &[String],
+    task: i64,
+) -> AppResult<usize> {
+    let now = now_micros();
+    Ok(queue::enqueue(conn, users, Some(task), EventType::ReminderDue, now).await?)
+}

@@ -1,0 +1,194 @@
+//! Webhook SQL for their users' requests: list, read, create (under the per-user cap),
+//! update, delete, a new secret, and the attempts log. Every statement filters by
+//! `visibility::webhooks_of` (a webhook is its owner's alone); none reads a secret back but
+//! the create and the rotation that wrote it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::model::{AttemptRow, NewWebhook, WebhookPatch, WebhookRow, events_text};
+use crate::auth::AuthUser;
+use crate::db::DbConn;
+use crate::db::schema::webhook_attempts::dsl as a;
+use crate::db::schema::webhooks::dsl as w;
+use crate::db_run;
+use crate::tasks::unit::locks::lock_lists;
+use crate::tasks::visibility::{owner, webhook_attempts_of, webhooks_of};
+
+/// What a user's disabling says.
+const DISABLED_BY_USER: &str = "disabled by its user";
+
+/// A row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = crate::db::schema::webhooks)]
+struct NewWebhookRow<'a> {
+    user_id: &'a str,
+    url: &'a str,
+    events: String,
+    description: Option<&'a str>,
+    secret: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Columns an update changes (`None` leaves one alone).
+#[derive(AsChangeset)]
+#[diesel(table_name = crate::db::schema::webhooks)]
+struct WebhookChanges<'a> {
+    url: Option<&'a str>,
+    events: Option<String>,
+    description: Option<Option<&'a str>>,
+    disabled: Option<bool>,
+    disabled_reason: Option<Option<&'a str>>,
+    failing_since: Option<Option<NaiveDateTime>>,
+    updated_at: NaiveDateTime,
+}
+
+/// The viewer's webhooks, oldest first.
+pub(super) async fn all(conn: &mut DbConn, viewer: &AuthUser) -> QueryResult<Vec<WebhookRow>> {
+    db_run!(conn, |c| {
+        w::webhooks
+            .filter(webhooks_of(viewer))
+            .order_by(w::id.asc())
+            .select(WebhookRow::as_select())
+            .load(c)
+            .await
+    })
+}
+
+/// One of the viewer's webhooks.
+pub(super) async fn find(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    id: i64,
+) -> QueryResult<Option<WebhookRow>> {
+    db_run!(conn, |c| {
+        w::webhooks
+            .filter(webhooks_of(viewer))
+            .filter(w::id.eq(id))
+            .select(WebhookRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    })
+}
+
+/// Creates a webhook (`input` validated) unless the viewer has `cap` already: `None` then.
+pub(super) async fn insert(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    input: &NewWebhook,
+    secret: &str,
+    now: NaiveDateTime,
+    cap: u64,
+) -> QueryResult<Option<WebhookRow>> {
+    // Two creates at once must not both pass the count: the owner's lists lock (rarely held,
+    // and by writes as rare as this one) serialises them on PostgreSQL; SQLite has one writer.
+    lock_lists(conn, viewer).await?;
+    let count: i64 = db_run!(conn, |c| {
+        w::webhooks
+            .filter(webhooks_of(viewer))
+            .count()
+            .get_result(c)
+            .await
+    })?;
+    if u64::try_from(count).unwrap_or(0) >= cap {
+        return Ok(None);
+    }
+    let row = NewWebhookRow {
+        user_id: owner(viewer),
+        url: &input.url,
+        events: events_text(input.events.as_deref().unwrap_or_default()),
+        description: input.description.as_deref(),
+        secret,
+        created_at: now,
+        updated_at: now,
+    };
+    db_run!(conn, |c| {
+        diesel::insert_into(w::webhooks)
+            .values(&row)
+            .returning(WebhookRow::as_returning())
+            .get_result(c)
+            .await
+            .map(Some)
+    })
+}
+
+/// Applies `patch` (validated) to one of the viewer's webhooks; `None` when there is none.
+pub(super) async fn update(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    id: i64,
+    patch: &WebhookPatch,
+    now: NaiveDateTime,
+) -> QueryResult<Option<WebhookRow>> {
+    let changes = WebhookChanges {
+        url: patch.url.as_deref(),
+        events: patch.events.as_deref().map(events_text),
+        description: patch.description.as_ref().map(|d| d.as_deref()),
+        disabled: patch.disabled,
+        disabled_reason: patch
+            .disabled
+            .map(|disabled| disabled.then_some(DISABLED_BY_USER)),
+        // Re-enabled: its failures start from nothing.
+        failing_since: patch.disabled.map(|_| None),
+        updated_at: now,
+    };
+    db_run!(conn, |c| {
+        diesel::update(w::webhooks.filter(webhooks_of(viewer)).filter(w::id.eq(id)))
+            .set(&changes)
+            .returning(WebhookRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()
+    })
+}
+
+/// Gives one of the viewer's webhooks a new secret; `None` when there is no such webhook.
+pub(super) async fn set_secret(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    id: i64,
+    secret: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<WebhookRow>> {
+    db_run!(conn, |c| {
+        diesel::update(w::webhooks.filter(webhooks_of(viewer)).filter(w::id.eq(id)))
+            .set((w::secret.eq(secret), w::updated_at.eq(now)))
+            .returning(WebhookRow::as_returning())
+            .get_result(c)
+            .await
+            .optional()
+    })
+}
+
+/// Deletes one of the viewer's webhooks, its queued messages and its log with it; whether
+/// there was one.
+pub(super) async fn delete(conn: &mut DbConn, viewer: &AuthUser, id: i64) -> QueryResult<bool> {
+    let gone = db_run!(conn, |c| {
+        diesel::delete(w::webhooks.filter(webhooks_of(viewer)).filter(w::id.eq(id)))
+            .execute(c)
+            .await
+    })?;
+    Ok(gone > 0)
+}
+
+/// The latest `limit` attempts of the viewer's webhook `id`, newest first.
+pub(super) async fn attempts(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    id: i64,
+    limit: i64,
+) -> QueryResult<Vec<AttemptRow>> {
+    db_run!(conn, |c| {
+        a::webhook_attempts
+            .filter(webhook_attempts_of(viewer))
+            .filter(a::webhook_id.eq(id))
+            .order_by(a::id.desc())
+            .limit(limit)
+            .select(AttemptRow::as_select())
+            .load(c)
+            .await
+    })
+}
