@@ -36,8 +36,13 @@ CREATE TABLE webhook_deliveries (
     created_at      TIMESTAMP NOT NULL
 );
 CREATE INDEX webhook_deliveries_user ON webhook_deliveries (user_id, webhook_id, id);
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+-- In the claim's order (the oldest due first), so a claim reads its batch off the index.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id)
     WHERE state = 'pending';
+-- The deliveries in flight (claimed, not recorded yet): what a claim must not take a second
+-- of for the same webhook. Small (a few per instance), so a claim does not read the backlog.
+CREATE INDEX webhook_deliveries_leased ON webhook_deliveries (lease_until)
+    WHERE state = 'pending' AND lease_until IS NOT NULL;
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, state);
 
 CREATE TABLE webhook_attempts (

@@ -68,7 +68,9 @@ impl Worker {
                     busy.remove(&hook);
                 }
             }
-            if flying.len() < IN_FLIGHT {
+            // A claim when half the slots are free (or none is taken): one per finished
+            // delivery would read the queue once per delivery.
+            if flying.len() <= IN_FLIGHT / 2 {
                 match self.claim(IN_FLIGHT - flying.len(), &busy).await {
                     Ok(claimed) => {
                         for delivery in claimed {
