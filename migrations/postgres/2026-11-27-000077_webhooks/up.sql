@@ -52,7 +52,8 @@ CREATE TABLE webhook_deliveries (
     lease_until     TIMESTAMPTZ,
     created_at      TIMESTAMPTZ NOT NULL
 );
-CREATE INDEX webhook_deliveries_user ON webhook_deliveries (user_id, webhook_id, id);
+-- No index by user: every write with webhooks inserts here, and nothing reads by user
+-- (the log is `webhook_attempts`).
 -- In the claim's order (the oldest due first), so a claim reads its batch off the index.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id)
     WHERE state = 'pending';
@@ -132,6 +133,7 @@ CREATE FUNCTION webhook_enqueue() RETURNS trigger
 DECLARE
     v_type text;
     v_row tasks;
+    v_json text;
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.seq = OLD.seq THEN
         RETURN NULL;
@@ -152,12 +154,13 @@ BEGIN
     ELSE
         v_type := 'task.updated';
     END IF;
+    -- The row's JSON once, not once per webhook.
+    IF v_row.id IS NOT NULL AND v_type <> 'task.deleted' THEN
+        v_json := (to_jsonb(v_row) - 'title_key' - 'description_key')::text;
+    END IF;
     INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_row,
                                     next_attempt_at, created_at)
-    SELECT w.id, w.user_id, v_type, NEW.task_id,
-           CASE WHEN v_row.id IS NOT NULL AND v_type <> 'task.deleted'
-                THEN (to_jsonb(v_row) - 'title_key' - 'description_key')::text END,
-           now(), now()
+    SELECT w.id, w.user_id, v_type, NEW.task_id, v_json, now(), now()
     FROM webhooks w
     WHERE w.user_id = NEW.user_id AND NOT w.disabled
       AND strpos(',' || w.events || ',', ',' || v_type || ',') > 0;

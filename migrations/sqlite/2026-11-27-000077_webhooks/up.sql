@@ -35,7 +35,8 @@ CREATE TABLE webhook_deliveries (
     lease_until     TIMESTAMP,
     created_at      TIMESTAMP NOT NULL
 );
-CREATE INDEX webhook_deliveries_user ON webhook_deliveries (user_id, webhook_id, id);
+-- No index by user: every write with webhooks inserts here, and nothing reads by user
+-- (the log is `webhook_attempts`).
 -- In the claim's order (the oldest due first), so a claim reads its batch off the index.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id)
     WHERE state = 'pending';
