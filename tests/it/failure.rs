@@ -287,7 +287,8 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
             let path = dir.path().join("todo.db");
             let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap())
                 .expect("a connection of the test's own");
-            conn.batch_execute("BEGIN IMMEDIATE")
+            // The server's jobs (reminders, webhooks) write now and then: wait for their lock.
+            conn.batch_execute("PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE")
                 .expect("the write lock");
             *lock = Some(conn);
             // A write takes the pool's one connection and waits for the lock with it.

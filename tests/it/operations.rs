@@ -85,7 +85,9 @@ async fn drop_tasks_table(url: &str) {
         use diesel::Connection;
         use diesel::connection::SimpleConnection;
         let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-        conn.batch_execute("DROP TABLE tasks").unwrap();
+        // The server's jobs (reminders, webhooks) write now and then: wait for their lock.
+        conn.batch_execute("PRAGMA busy_timeout = 10000; DROP TABLE tasks")
+            .unwrap();
     } else {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await

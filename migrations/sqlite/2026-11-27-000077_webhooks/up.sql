@@ -35,8 +35,9 @@ CREATE TABLE webhook_deliveries (
     lease_until     TIMESTAMP,
     created_at      TIMESTAMP NOT NULL
 );
--- No index by user: every write with webhooks inserts here, and nothing reads by user
--- (the log is `webhook_attempts`).
+-- By user, as every per-user table (its policies filter by it): the smallest such index,
+-- since every write with webhooks inserts here.
+CREATE INDEX webhook_deliveries_user ON webhook_deliveries (user_id);
 -- In the claim's order (the oldest due first), so a claim reads its batch off the index.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id)
     WHERE state = 'pending';
