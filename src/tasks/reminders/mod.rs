@@ -22,7 +22,7 @@ use crate::tasks::sync::prune::in_batches;
 use crate::tasks::task::model::Task;
 use crate::tasks::task::service::{TaskService, now_micros};
 use crate::tasks::unit::UnitOfWork;
-use crate::tasks::webhooks::enqueue_reminder;
+use crate::tasks::webhooks::enqueue_reminders;
 
 /// Reminders fired per transaction.
 const BATCH: i32 = 500;
@@ -44,18 +44,20 @@ impl TaskService {
             .maintenance(async |tx| {
                 publisher.begun(tx).await?;
                 let fired = store::fire_due(tx, now, BATCH).await?;
-                // `reminder.due` for the recipients' webhooks, queued if and only if it fires.
-                for row in &fired {
-                    let task = Task::from(row.clone());
-                    let to: Vec<String> = recipients(&task).map(str::to_owned).collect();
-                    enqueue_reminder(tx, &to, task.id).await?;
-                }
+                let fired: Vec<Task> = fired.into_iter().map(Task::from).collect();
+                // `reminder.due` for the recipients' webhooks, queued if and only if they fire:
+                // one read of their webhooks for the whole batch.
+                let to: Vec<(i64, Vec<String>)> = fired
+                    .iter()
+                    .map(|task| (task.id, recipients(task).map(str::to_owned).collect()))
+                    .collect();
+                enqueue_reminders(tx, &to).await?;
                 Ok((fired, publisher.journaled(tx).await?))
             })
             .await?;
         publisher.deliver(&self.events, events, None);
         let count = fired.len();
-        let reminders = fired.into_iter().map(Task::from).flat_map(|task| {
+        let reminders = fired.into_iter().flat_map(|task| {
             recipients(&task)
                 .map(|to| TaskEvent::reminder(to, task.id, Some(task.clone())))
                 .collect::<Vec<_>>()

@@ -13,7 +13,7 @@
 //! delivery per enabled webhook of the entry's user that takes the event), in the writing
 //! transaction, so every writer is covered and each change is queued once; a user with no
 //! webhook pays one index probe per journal entry. The server queues what it makes itself:
-//! `webhook.test` ([`WebhookService::test`]) and `reminder.due` ([`enqueue_reminder`]).
+//! `webhook.test` ([`WebhookService::test`]) and `reminder.due` ([`enqueue_reminders`]).
 //!
 //! [`WebhookService`] is what REST and GraphQL call. It must not know HTTP adapters' shapes:
 //! the task's REST JSON comes from the [`TaskRenderer`] the application gives it.
@@ -244,15 +244,15 @@ impl WebhookService {
     }
 }
 
-/// Queues `reminder.due` about `task` for every enabled webhook of `users` (the reminder's
-/// recipients: the owner and an assignee) that takes it, inside the caller's transaction, so
-/// the message is queued if and only if the reminder fires. The caller's unit must be a
-/// maintenance one on PostgreSQL (it writes rows of several users). How many were queued.
-pub(in crate::tasks) async fn enqueue_reminder(
+/// Queues `reminder.due` about each fired task of `fired` (its id and its recipients: the
+/// owner and an assignee) for every enabled webhook of theirs that takes it, inside the
+/// caller's transaction, so a message is queued if and only if its reminder fires. The
+/// caller's unit must be a maintenance one on PostgreSQL (it writes rows of several users).
+/// How many were queued.
+pub(in crate::tasks) async fn enqueue_reminders(
     conn: &mut DbConn,
-    users: &[String],
-    task: i64,
+    fired: &[(i64, Vec<String>)],
 ) -> AppResult<usize> {
     let now = now_micros();
-    Ok(queue::enqueue(conn, users, Some(task), EventType::ReminderDue, now).await?)
+    Ok(queue::enqueue(conn, fired, EventType::ReminderDue, now).await?)
 }

@@ -40,36 +40,52 @@ struct NewDelivery<'a> {
     created_at: NaiveDateTime,
 }
 
-/// Queues `event` about `task` for every enabled webhook of `users` that takes it; how many.
+/// Queues `event` about each task of `items` for every enabled webhook of its users that
+/// takes it (one read of the webhooks for all of them: a batch of reminders whose recipients
+/// have none costs that read alone); how many.
 pub(super) async fn enqueue(
     conn: &mut DbConn,
-    users: &[String],
-    task: Option<i64>,
+    items: &[(i64, Vec<String>)],
     event: EventType,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    let users: Vec<String> = items
+        .iter()
+        .flat_map(|(_, to)| to.iter().cloned())
+        .collect();
+    if users.is_empty() {
+        return Ok(0);
+    }
     let hooks: Vec<(i64, String, String)> = db_run!(conn, |c| {
         w::webhooks
-            .filter(webhooks_of_users(users))
+            .filter(webhooks_of_users(&users))
             .filter(w::disabled.eq(false))
             .select((w::id, w::user_id, w::events))
             .load(c)
             .await
     })?;
-    let rows: Vec<NewDelivery> = hooks
+    let hooks: Vec<&(i64, String, String)> = hooks
         .iter()
         .filter(|(_, _, events)| events_of(events).contains(&event))
-        .map(|(id, user, _)| NewDelivery {
-            webhook_id: *id,
-            user_id: user,
-            event_type: event.as_str(),
-            task_id: task,
-            next_attempt_at: now,
-            created_at: now,
+        .collect();
+    let rows: Vec<NewDelivery> = items
+        .iter()
+        .flat_map(|(task, to)| {
+            hooks
+                .iter()
+                .filter(|(_, user, _)| to.contains(user))
+                .map(|(id, user, _)| NewDelivery {
+                    webhook_id: *id,
+                    user_id: user,
+                    event_type: event.as_str(),
+                    task_id: Some(*task),
+                    next_attempt_at: now,
+                    created_at: now,
+                })
         })
         .collect();
-    // One statement per webhook (a user has at most MAX_WEBHOOKS_PER_USER): SQLite cannot
-    // batch rows with a column left to its default.
+    // One statement per delivery: SQLite cannot batch rows with a column left to its
+    // default. Only recipients with webhooks have any.
     for row in &rows {
         db_run!(conn, |c| {
             diesel::insert_into(d::webhook_deliveries)
