@@ -19,6 +19,7 @@
 //! the task's REST JSON comes from the [`TaskRenderer`] the application gives it.
 
 pub mod model;
+mod outcome;
 mod queue;
 mod rules;
 mod signing;

@@ -19,11 +19,15 @@ pub(super) fn new_secret() -> String {
     format!("{PREFIX}{}", STANDARD.encode(key))
 }
 
-/// A new message id: `msg_` and 16 random bytes in hex.
-pub(super) fn new_message_id() -> String {
-    let mut id = [0u8; 16];
-    rand::rng().fill_bytes(&mut id);
-    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+/// The message id of a delivery that has none stored yet: `msg_` and 16 bytes of the SHA-256 of
+/// its webhook, its row and its queueing time, in hex. Derived, not drawn, so that an attempt
+/// sent and then lost with its instance (before it was recorded) is sent again with the same
+/// id; unique because a row is queued once (a database made anew reuses row numbers, never
+/// with the same queueing instant).
+pub(super) fn derived_message_id(webhook: i64, delivery: i64, queued_micros: i64) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(format!("{webhook}.{delivery}.{queued_micros}").as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("msg_{hex}")
 }
 

@@ -1,10 +1,14 @@
 //! The delivery worker, one per instance: every 250 ms (or at once when nudged) it claims due
 //! deliveries (`queue::claim`: at most one per webhook, none of a webhook already in flight
 //! anywhere) up to IN_FLIGHT at once, and sends each in a task of its own, outside any
-//! transaction: a message's id and body are stored before its first attempt, every attempt
-//! is signed afresh (`signing`), sent with the SSRF-safe client (`ssrf`) and recorded under
-//! its lease (`queue::record`): success, a retry at the schedule's next delay, or failed. So
-//! one user's slow endpoint holds one of the slots and delays nobody else's deliveries.
+//! transaction. A message's id is derived from its row (`signing::derived_message_id`) and
+//! its body from the task's row the journal's trigger stored, so the first attempt needs no
+//! database work before it is sent (a reminder's body, read from the task, is stored first);
+//! every attempt is signed afresh (`signing`) and sent with the SSRF-safe client (`ssrf`).
+//! Finished attempts are recorded together under their lease (`outcome::record`: success, a
+//! retry at the schedule's next delay with its id and body kept, or failed), one transaction
+//! for all that finished within RECORD_WAIT. So one user's slow endpoint holds one of the
+//! slots and delays nobody else's deliveries.
 //!
 //! It stops when the service that started it is dropped. It must not take a viewer's unit of
 //! work: it serves every user (maintenance units), and reads a task as its recipient sees it.
@@ -20,7 +24,8 @@ use tokio::task::JoinSet;
 
 use super::TaskRenderer;
 use super::model::EventType;
-use super::queue::{self, AttemptRecord, Claimed};
+use super::outcome::{self, Outcome};
+use super::queue::{self, Claimed};
 use super::{signing, ssrf};
 use crate::config::Webhooks;
 use crate::error::{AppError, AppResult};
@@ -29,6 +34,8 @@ use crate::tasks::task::query::find_many_for_event;
 use crate::tasks::task::service::now_micros;
 use crate::tasks::unit::UnitOfWork;
 
+/// How long a finished attempt may wait for others to be recorded with it.
+const RECORD_WAIT: Duration = Duration::from_millis(20);
 /// Deliveries one instance sends at once (each to a different webhook).
 const IN_FLIGHT: usize = 32;
 /// How often the queue is looked at without a nudge.
@@ -58,28 +65,41 @@ pub(super) struct Worker {
 impl Worker {
     /// Runs until `stop`'s sender is dropped.
     pub(super) async fn run(self: Arc<Self>, mut stop: watch::Receiver<()>) {
-        let mut flying: JoinSet<i64> = JoinSet::new();
+        let mut flying: JoinSet<(i64, Option<Outcome>)> = JoinSet::new();
         let mut busy: HashSet<i64> = HashSet::new();
+        // Finished, not recorded yet (their webhooks stay busy until they are), and since when.
+        let mut finished: Vec<Outcome> = Vec::new();
+        let mut waiting_since = Instant::now();
         let mut measured = Instant::now() - GAUGES;
         let mut pruned = Instant::now();
         loop {
             while let Some(done) = flying.try_join_next() {
-                if let Ok(hook) = done {
-                    busy.remove(&hook);
+                landed(done, &mut finished, &mut busy, &mut waiting_since);
+            }
+            // Recorded together: when a quarter of the slots wait, when nothing else flies, or
+            // when the first has waited RECORD_WAIT.
+            if !finished.is_empty()
+                && (finished.len() >= IN_FLIGHT / 4
+                    || flying.is_empty()
+                    || waiting_since.elapsed() >= RECORD_WAIT)
+            {
+                self.record(&finished).await;
+                for outcome in finished.drain(..) {
+                    busy.remove(&outcome.webhook_id);
                 }
             }
             // A claim when half the slots are free (or none is taken): one per finished
             // delivery would read the queue once per delivery.
-            if flying.len() <= IN_FLIGHT / 2 {
-                match self.claim(IN_FLIGHT - flying.len(), &busy).await {
+            let taken = flying.len() + finished.len();
+            if taken <= IN_FLIGHT / 2 {
+                match self.claim(IN_FLIGHT - taken, &busy).await {
                     Ok(claimed) => {
                         for delivery in claimed {
                             busy.insert(delivery.webhook_id);
                             let worker = self.clone();
                             flying.spawn(async move {
                                 let hook = delivery.webhook_id;
-                                worker.deliver(delivery).await;
-                                hook
+                                (hook, worker.deliver(delivery).await)
                             });
                         }
                     }
@@ -94,16 +114,23 @@ impl Worker {
                 pruned = Instant::now();
                 self.prune().await;
             }
+            let wait = match finished.is_empty() {
+                true => POLL,
+                false => RECORD_WAIT.saturating_sub(waiting_since.elapsed()),
+            };
             tokio::select! {
                 changed = stop.changed() => if changed.is_err() { break },
                 _ = self.nudge.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
-                Some(Ok(hook)) = flying.join_next(), if !flying.is_empty() => {
-                    busy.remove(&hook);
+                _ = tokio::time::sleep(wait) => {}
+                Some(done) = flying.join_next(), if !flying.is_empty() => {
+                    landed(done, &mut finished, &mut busy, &mut waiting_since);
                 }
             }
         }
         flying.abort_all();
+        if !finished.is_empty() {
+            self.record(&finished).await;
+        }
         self.release().await;
     }
 
@@ -172,144 +199,174 @@ impl Worker {
         }
     }
 
-    /// One attempt of one claimed delivery, start to record.
-    async fn deliver(&self, mut delivery: Claimed) {
-        if delivery.body.is_none() {
-            match self.prepare(&delivery).await {
-                Ok(Some((id, body))) => {
-                    delivery.message_id = Some(id);
-                    delivery.body = Some(body);
-                }
-                Ok(None) => {
-                    metrics::counter!("webhook_deliveries_total", "outcome" => "dropped")
-                        .increment(1);
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, delivery = delivery.id, "preparing a webhook message failed");
-                    return;
-                }
+    /// One attempt of one claimed delivery, start to send: its outcome, to record; `None` when
+    /// there was nothing to send (its task was gone: dropped) or it could not be prepared.
+    async fn deliver(&self, delivery: Claimed) -> Option<Outcome> {
+        let (message_id, body) = match self.message(&delivery).await {
+            Ok(Some(message)) => message,
+            Ok(None) => {
+                metrics::counter!("webhook_deliveries_total", "outcome" => "dropped").increment(1);
+                return None;
             }
-        }
-        let (Some(message_id), Some(body)) = (&delivery.message_id, &delivery.body) else {
-            return;
+            Err(e) => {
+                tracing::warn!(error = %e, delivery = delivery.id, "preparing a webhook message failed");
+                return None;
+            }
         };
         let attempted_at = now_micros();
         let started = Instant::now();
-        let outcome = self.send(&delivery, message_id, body).await;
+        let outcome = self.send(&delivery, &message_id, &body).await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status_code, error) = match &outcome {
             Ok(status) if (200..300).contains(status) => (Some(*status), None),
             Ok(status) => (Some(*status), Some(format!("answered {status}"))),
             Err(why) => (None, Some(why.clone())),
         };
-        let succeeded = error.is_none();
-        let attempt = delivery.attempts + 1;
-        let next_attempt_at = match succeeded {
-            true => None,
-            false => usize::try_from(delivery.attempts)
+        let next_attempt_at = match error {
+            None => None,
+            Some(_) => usize::try_from(delivery.attempts)
                 .ok()
                 .and_then(|used| self.settings.retry_schedule.get(used))
                 .and_then(|delay| chrono::Duration::from_std(*delay).ok())
                 .map(|delay| attempted_at + delay),
         };
-        let outcome_name = match (succeeded, next_attempt_at) {
-            (true, _) => "succeeded",
-            (false, Some(_)) => "retrying",
-            (false, None) => "failed",
+        let outcome_name = match (&error, next_attempt_at) {
+            (None, _) => "succeeded",
+            (Some(_), Some(_)) => "retrying",
+            (Some(_), None) => "failed",
         };
         metrics::counter!("webhook_deliveries_total", "outcome" => outcome_name).increment(1);
-        let record = AttemptRecord {
+        Some(Outcome {
             delivery_id: delivery.id,
             webhook_id: delivery.webhook_id,
-            user_id: &delivery.user_id,
+            user_id: delivery.user_id,
             message_id,
-            event_type: &delivery.event_type,
-            attempt,
+            event_type: delivery.event_type,
+            attempt: delivery.attempts + 1,
             status_code,
-            error: error.as_deref(),
+            error,
             duration_ms,
             attempted_at,
             next_attempt_at,
-        };
+            body,
+        })
+    }
+
+    /// Records finished attempts in one transaction (see `outcome`).
+    async fn record(&self, finished: &[Outcome]) {
         let disable_after = chrono::Duration::from_std(self.settings.disable_after)
             .unwrap_or(chrono::Duration::days(5));
-        let reason = format!(
-            "every delivery failed for {} (WEBHOOK_DISABLE_AFTER); the last: {}",
-            humanize(self.settings.disable_after),
-            error.as_deref().unwrap_or("")
-        );
-        let token = delivery.lease;
+        let before = now_micros() - disable_after;
+        let after = humanize(self.settings.disable_after);
+        let reason = |o: &Outcome| {
+            format!(
+                "every delivery failed for {after} (WEBHOOK_DISABLE_AFTER); the last: {}",
+                o.error.as_deref().unwrap_or("")
+            )
+        };
+        let token = self.token;
         let recorded = self
             .work
             .maintenance(async |conn| {
-                let before = attempted_at - disable_after;
-                Ok(queue::record(conn, token, &record, succeeded, before, &reason).await?)
+                Ok(outcome::record(conn, token, finished, before, &reason).await?)
             })
             .await;
         match recorded {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                delivery = delivery.id,
-                "a webhook attempt's lease ran out before it was recorded"
+            Ok(n) if n == finished.len() => {}
+            Ok(n) => tracing::warn!(
+                lost = finished.len() - n,
+                "webhook attempts' leases ran out before they were recorded"
             ),
-            Err(e) => {
-                tracing::warn!(error = %e, delivery = delivery.id, "recording a webhook attempt failed")
-            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                attempts = finished.len(),
+                "recording webhook attempts failed; they will be sent again when their leases run out"
+            ),
         }
     }
 
-    /// The message's id and body, stored; `None` when its task is gone (dropped).
-    async fn prepare(&self, delivery: &Claimed) -> AppResult<Option<(String, String)>> {
+    /// The message's id and body: as stored (a retry sends the same bytes), else made from the
+    /// task's row the journal stored (nothing to read or write), else read from the task and
+    /// stored before the first attempt (a reminder: the task as its recipient sees it now).
+    /// `None` when the task is gone (the delivery is dropped).
+    async fn message(&self, delivery: &Claimed) -> AppResult<Option<(String, String)>> {
+        let message_id = delivery.message_id.clone().unwrap_or_else(|| {
+            let queued = delivery.created_at.and_utc().timestamp_micros();
+            signing::derived_message_id(delivery.webhook_id, delivery.id, queued)
+        });
+        if let Some(body) = &delivery.body {
+            return Ok(Some((message_id, body.clone())));
+        }
         let event = EventType::parse(&delivery.event_type);
-        let render = self.render;
-        let (user, task_id) = (delivery.user_id.clone(), delivery.task_id);
-        let (id, token) = (delivery.id, delivery.lease);
-        let message_id = signing::new_message_id();
+        let stored_row = delivery.task_row.as_deref();
+        let data = match (event, delivery.task_id) {
+            (Some(EventType::TaskDeleted), Some(task)) => {
+                Some(json!({"id": task, "user_id": delivery.user_id}))
+            }
+            (Some(EventType::WebhookTest), _) | (None, _) => Some(json!({
+                "webhook_id": delivery.webhook_id,
+                "message": "a test message, asked for by the webhook's user",
+            })),
+            // As the change left it (queued by the journal's trigger).
+            (Some(_), Some(_)) if stored_row.is_some() => {
+                serde_json::from_str::<TaskRow>(stored_row.unwrap_or_default())
+                    .map_err(|e| tracing::warn!(error = %e, "a queued task row does not parse"))
+                    .ok()
+                    .and_then(TaskRow::readable)
+                    .map(|task| (self.render)(&task))
+            }
+            // Queued by the server (a reminder): read, then stored below.
+            (Some(_), Some(task)) => return self.prepare(delivery, task, message_id).await,
+            (Some(_), None) => None,
+        };
+        let Some(data) = data else {
+            self.drop_delivery(delivery).await?;
+            return Ok(None);
+        };
+        Ok(Some((message_id, self.body(delivery, data))))
+    }
+
+    /// A message's body: its type, its queueing time, its data.
+    fn body(&self, delivery: &Claimed, data: serde_json::Value) -> String {
         let timestamp = delivery
             .created_at
             .and_utc()
             .to_rfc3339_opts(SecondsFormat::Micros, true);
+        json!({"type": delivery.event_type, "timestamp": timestamp, "data": data}).to_string()
+    }
+
+    /// Marks a delivery with nothing to send dropped.
+    async fn drop_delivery(&self, delivery: &Claimed) -> AppResult<()> {
+        let (id, token) = (delivery.id, delivery.lease);
+        self.work
+            .maintenance(async |conn| Ok(queue::prepare(conn, id, token, None).await?))
+            .await
+            .map(|_| ())
+    }
+
+    /// A server-queued message about `task` (a reminder): the task as its recipient sees it
+    /// now, stored with the id before the first attempt; `None` (dropped) when it is gone.
+    async fn prepare(
+        &self,
+        delivery: &Claimed,
+        task: i64,
+        message_id: String,
+    ) -> AppResult<Option<(String, String)>> {
+        let render = self.render;
+        let user = delivery.user_id.clone();
+        let (id, token) = (delivery.id, delivery.lease);
         self.work
             .maintenance(async |conn| {
-                let data = match (event, task_id) {
-                    (Some(EventType::TaskDeleted), Some(task)) => {
-                        Some(json!({"id": task, "user_id": user}))
-                    }
-                    (Some(EventType::WebhookTest), _) | (None, _) => Some(json!({
-                        "webhook_id": delivery.webhook_id,
-                        "message": "a test message, asked for by the webhook's user",
-                    })),
-                    // As the change left it (queued by the journal's trigger).
-                    (Some(_), Some(_)) if delivery.task_row.is_some() => {
-                        let row = delivery.task_row.as_deref().unwrap_or_default();
-                        serde_json::from_str::<TaskRow>(row)
-                            .map_err(
-                                |e| tracing::warn!(error = %e, "a queued task row does not parse"),
-                            )
-                            .ok()
-                            .and_then(TaskRow::readable)
-                            .map(|task| render(&task))
-                    }
-                    // Queued by the server (a reminder): as it is now, as its recipient sees it.
-                    (Some(_), Some(task)) => {
-                        let rows = find_many_for_event(conn, &user, &[task]).await?;
-                        rows.into_iter()
-                            .find_map(TaskRow::readable)
-                            .map(|task| render(&task))
-                    }
-                    (Some(_), None) => None,
-                };
+                let rows = find_many_for_event(conn, &user, &[task]).await?;
+                let data = rows
+                    .into_iter()
+                    .find_map(TaskRow::readable)
+                    .map(|task| render(&task));
                 let Some(data) = data else {
                     queue::prepare(conn, id, token, None).await?;
                     return Ok(None);
                 };
-                let body = json!({
-                    "type": delivery.event_type,
-                    "timestamp": timestamp,
-                    "data": data,
-                })
-                .to_string();
+                let body = self.body(delivery, data);
                 if !queue::prepare(conn, id, token, Some((&message_id, &body))).await? {
                     return Err(AppError::Unavailable("the delivery's lease ran out".into()));
                 }
@@ -343,6 +400,29 @@ impl Worker {
             Ok(answer) => Ok(i32::from(answer.status().as_u16())),
             Err(e) => Err(describe(&e)),
         }
+    }
+}
+
+/// A delivery's task ended: its outcome waits to be recorded (its webhook stays busy until
+/// then), or there is none (dropped, or it failed before sending) and its webhook is free.
+fn landed(
+    done: Result<(i64, Option<Outcome>), tokio::task::JoinError>,
+    finished: &mut Vec<Outcome>,
+    busy: &mut HashSet<i64>,
+    waiting_since: &mut Instant,
+) {
+    match done {
+        Ok((_, Some(outcome))) => {
+            if finished.is_empty() {
+                *waiting_since = Instant::now();
+            }
+            finished.push(outcome);
+        }
+        Ok((hook, None)) => {
+            busy.remove(&hook);
+        }
+        // Aborted or panicked: its lease runs out and another claim takes it.
+        Err(_) => {}
     }
 }
 
