@@ -208,5 +208,18 @@ diesel::table! {
     }
 }
 
+// One row per change a user's webhooks take, queued by the journal's trigger; the worker fans
+// each out to the user's webhooks (migration 000078).
+diesel::table! {
+    webhook_events (id) {
+        id -> BigInt,
+        user_id -> Text,
+        event_type -> Text,
+        task_id -> BigInt,
+        task_row -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(webhooks, webhook_deliveries);

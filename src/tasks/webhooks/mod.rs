@@ -5,19 +5,22 @@
 //!
 //! - `model`: event types, the webhook as both APIs show it, inputs, the attempts log.
 //! - `rules`: what a URL, a set of types and a description must be (422 otherwise).
-//! - `store`: the users' requests' SQL; `queue`: the deliveries' (claim, record, depth).
+//! - `store`: the users' requests' SQL; `fan_out`: events to deliveries; `queue`: the
+//!   deliveries' (claim, depth, prune); `outcome`: attempts recorded in batches.
 //! - `signing`: secrets, message ids, the `v1,` signature; `ssrf`: which addresses a delivery
 //!   may reach, and the client that holds to it; `worker`: the per-instance delivery loop.
 //!
-//! Changes are queued by the database (migration 000077: a trigger on the journal queues one
-//! delivery per enabled webhook of the entry's user that takes the event), in the writing
-//! transaction, so every writer is covered and each change is queued once; a user with no
-//! webhook pays one index probe per journal entry. The server queues what it makes itself:
+//! Changes are queued by the database (migrations 000077, 000078: a trigger on the journal
+//! queues one event row when the entry's user has an enabled webhook taking its type), in the
+//! writing transaction, so every writer is covered and each change is queued once; a user
+//! with no webhook pays one index probe per journal entry. The worker fans each event out to
+//! a delivery per webhook (`fan_out`), off the write path. The server queues what it makes itself:
 //! `webhook.test` ([`WebhookService::test`]) and `reminder.due` ([`enqueue_reminders`]).
 //!
 //! [`WebhookService`] is what REST and GraphQL call. It must not know HTTP adapters' shapes:
 //! the task's REST JSON comes from the [`TaskRenderer`] the application gives it.
 
+mod fan_out;
 pub mod model;
 mod outcome;
 mod queue;

@@ -1,8 +1,9 @@
 //! The delivery queue's SQL, across users (run in maintenance units: the worker serves every
-//! user): queue messages the server makes itself (a test, a reminder), claim due deliveries
-//! for this instance, store a message's id and body at its first attempt, record an attempt's
-//! outcome, and the queue's depth for the metrics. Deliveries of task changes are queued by
-//! the database's trigger on the journal (migration 000077), not here.
+//! user): queue messages the server makes itself
+//! (a test, a reminder), claim due deliveries for this instance, store a reminder's id and
+//! body before its first attempt, and the queue's depth for the metrics. Changes are queued by
+//! the database's trigger on the journal (migrations 000077, 000078) as one event each, not
+//! here (`fan_out` turns them into deliveries); attempts are recorded by `outcome`.
 //!
 //! A claim is one transaction: the due deliveries of enabled webhooks, oldest first, locked
 //! with `FOR UPDATE SKIP LOCKED` on PostgreSQL (another instance claiming at the same moment
@@ -21,6 +22,7 @@ use super::model::{EventType, events_of};
 use crate::db::DbConn;
 use crate::db::schema::webhook_attempts::dsl as a;
 use crate::db::schema::webhook_deliveries::dsl as d;
+use crate::db::schema::webhook_events::dsl as e;
 use crate::db::schema::webhooks::dsl as w;
 use crate::db_run;
 use crate::tasks::visibility::webhooks_of_users;
@@ -296,16 +298,27 @@ pub(super) async fn prepare(
     Ok(changed > 0)
 }
 
-/// The queue's depth (messages waiting, in flight included) and its oldest waiting message's
-/// creation, for the metrics.
+/// The queue's depth (messages waiting: events not fanned out yet, and deliveries pending,
+/// in flight included) and its oldest waiting message's creation, for the metrics.
 pub(super) async fn depth(conn: &mut DbConn) -> QueryResult<(i64, Option<NaiveDateTime>)> {
-    db_run!(conn, |c| {
+    let (pending, oldest): (i64, Option<NaiveDateTime>) = db_run!(conn, |c| {
         d::webhook_deliveries
             .filter(d::state.eq("pending"))
             .select((diesel::dsl::count_star(), diesel::dsl::min(d::created_at)))
             .get_result(c)
             .await
-    })
+    })?;
+    let (events, first): (i64, Option<NaiveDateTime>) = db_run!(conn, |c| {
+        e::webhook_events
+            .select((diesel::dsl::count_star(), diesel::dsl::min(e::created_at)))
+            .get_result(c)
+            .await
+    })?;
+    let oldest = match (oldest, first) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok((pending + events, oldest))
 }
 
 /// Drops at most `batch` finished messages (delivered, failed, dropped) queued before

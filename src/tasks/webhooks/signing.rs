@@ -64,4 +64,14 @@ mod tests {
         let raw = STANDARD.decode(a.strip_prefix(PREFIX).unwrap()).unwrap();
         assert_eq!(raw.len(), 32);
     }
+
+    #[test]
+    fn a_message_id_is_the_same_for_its_row_and_differs_between_rows() {
+        let id = derived_message_id(7, 42, 1_700_000_000_000_000);
+        assert_eq!(id, derived_message_id(7, 42, 1_700_000_000_000_000));
+        assert!(id.starts_with("msg_") && id.len() == 4 + 32, "{id}");
+        assert_ne!(id, derived_message_id(7, 43, 1_700_000_000_000_000));
+        assert_ne!(id, derived_message_id(8, 42, 1_700_000_000_000_000));
+        assert_ne!(id, derived_message_id(7, 42, 1_700_000_000_000_001));
+    }
 }

@@ -1,4 +1,5 @@
-//! The delivery worker, one per instance: every 250 ms (or at once when nudged) it claims due
+//! The delivery worker, one per instance: every 100 ms it fans the journal's new events out
+//! to deliveries (`fan_out`), and every 250 ms (or at once when nudged) it claims due
 //! deliveries (`queue::claim`: at most one per webhook, none of a webhook already in flight
 //! anywhere) up to IN_FLIGHT at once, and sends each in a task of its own, outside any
 //! transaction. A message's id is derived from its row (`signing::derived_message_id`) and
@@ -23,6 +24,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::TaskRenderer;
+use super::fan_out;
 use super::model::EventType;
 use super::outcome::{self, Outcome};
 use super::queue::{self, Claimed};
@@ -38,6 +40,9 @@ use crate::tasks::unit::UnitOfWork;
 const RECORD_WAIT: Duration = Duration::from_millis(20);
 /// Deliveries one instance sends at once (each to a different webhook).
 const IN_FLIGHT: usize = 32;
+/// How often the journal's events are fanned out to deliveries (at once while a backlog is
+/// left).
+const FAN_OUT_EVERY: Duration = Duration::from_millis(100);
 /// How often the queue is looked at without a nudge.
 const POLL: Duration = Duration::from_millis(250);
 /// How often the queue's depth is measured for the metrics.
@@ -70,6 +75,8 @@ impl Worker {
         // Finished, not recorded yet (their webhooks stay busy until they are), and since when.
         let mut finished: Vec<Outcome> = Vec::new();
         let mut waiting_since = Instant::now();
+        let mut fanned = Instant::now() - FAN_OUT_EVERY;
+        let mut more_events = false;
         let mut measured = Instant::now() - GAUGES;
         let mut pruned = Instant::now();
         loop {
@@ -87,6 +94,12 @@ impl Worker {
                 for outcome in finished.drain(..) {
                     busy.remove(&outcome.webhook_id);
                 }
+            }
+            // The journal's new events become deliveries, a batch at a time: at once while a
+            // backlog is left, else every FAN_OUT_EVERY.
+            if more_events || fanned.elapsed() >= FAN_OUT_EVERY {
+                fanned = Instant::now();
+                more_events = self.fan_out().await;
             }
             // A claim when half the slots are free (or none is taken): one per finished
             // delivery would read the queue once per delivery.
@@ -114,9 +127,10 @@ impl Worker {
                 pruned = Instant::now();
                 self.prune().await;
             }
-            let wait = match finished.is_empty() {
-                true => POLL,
-                false => RECORD_WAIT.saturating_sub(waiting_since.elapsed()),
+            let wait = match (finished.is_empty(), more_events) {
+                (_, true) => Duration::ZERO,
+                (true, false) => POLL,
+                (false, false) => RECORD_WAIT.saturating_sub(waiting_since.elapsed()),
             };
             tokio::select! {
                 changed = stop.changed() => if changed.is_err() { break },
@@ -147,6 +161,21 @@ impl Worker {
             Ok(0) => {}
             Ok(n) => tracing::info!(deliveries = n, "released webhook deliveries at shutdown"),
             Err(e) => tracing::warn!(error = %e, "releasing webhook deliveries failed"),
+        }
+    }
+
+    /// One fan-out (`fan_out`); whether a full batch was taken (more may wait).
+    async fn fan_out(&self) -> bool {
+        let taken = self
+            .work
+            .maintenance(async |conn| Ok(fan_out::run(conn, fan_out::FAN_OUT_BATCH).await?))
+            .await;
+        match taken {
+            Ok(n) => n >= fan_out::FAN_OUT_BATCH,
+            Err(e) => {
+                tracing::warn!(error = %e, "fanning webhook events out failed");
+                false
+            }
         }
     }
 
