@@ -38,5 +38,7 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
   done
 done
 sleep 5
-$PSQL -d bench_new -tAc "SELECT 'deliveries: ' || count(*) || ' queued, ' || count(*) FILTER (WHERE state = 'succeeded') || ' delivered, '
-                                || count(*) FILTER (WHERE state = 'pending') || ' pending 5 s after the load' FROM webhook_deliveries"
+$PSQL -d bench_new -tAc "SELECT 'deliveries: ' || count(*) || ' made, ' || count(*) FILTER (WHERE state = 'succeeded') || ' delivered, '
+                                || count(*) FILTER (WHERE state = 'pending') || ' pending, '
+                                || (SELECT count(*) FROM webhook_events) || ' events not fanned out, 5 s after the load'
+                           FROM webhook_deliveries"
