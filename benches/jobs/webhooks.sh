@@ -38,7 +38,16 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
   done
 done
 sleep 5
-$PSQL -d bench_new -tAc "SELECT 'deliveries: ' || count(*) || ' made, ' || count(*) FILTER (WHERE state = 'succeeded') || ' delivered, '
-                                || count(*) FILTER (WHERE state = 'pending') || ' pending, '
-                                || (SELECT count(*) FROM webhook_events) || ' events not fanned out, 5 s after the load'
-                           FROM webhook_deliveries"
+count() { $PSQL -d bench_new -tAc "SELECT count(*) FILTER (WHERE state = 'succeeded') || ' ' || count(*) FILTER (WHERE state = 'pending') || ' ' || (SELECT count(*) FROM webhook_events) FROM webhook_deliveries"; }
+read -r done pending events <<< "$(count)"
+echo "after the load (5 s): $((done + pending)) deliveries made, $done delivered, $pending pending, $events events not fanned out"
+# The idle drain: what one instance delivers a second with no request to serve.
+sleep 1; read -r d0 _ _ <<< "$(count)"; sleep 10; read -r d1 p1 _ <<< "$(count)"
+echo "idle: $(( (d1 - d0) / 10 )) deliveries/s ($p1 still pending)"
+# A moderate load: creates by PACE_CONNECTIONS (4) connections, once the backlog is gone;
+# how many of the deliveries they make are delivered during the slice and 2 s after it.
+for _ in $(seq 150); do [ "$(count | cut -d' ' -f2)" -gt 0 ] || break; sleep 2; done
+read -r d0 _ _ <<< "$(count)"
+echo "paced creates, 3 webhooks per user: $(wrk -t1 -c"${PACE_CONNECTIONS:-4}" -d10s -s "$DIR/create.lua" http://127.0.0.1:8042 | grep -E "Requests/sec|Non-2xx" | tr '\n' ' ')"
+sleep 2; read -r d1 p1 e1 <<< "$(count)"
+echo "  delivered during it and 2 s after: $((d1 - d0)), pending then: $p1, events not fanned out: $e1"

@@ -216,6 +216,7 @@ diesel::table! {
         user_id -> Text,
         event_type -> Text,
         task_id -> BigInt,
+        webhook_ids -> Text,
         task_row -> Nullable<Text>,
         created_at -> Timestamp,
     }

@@ -6,7 +6,7 @@ INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_r
 SELECT w.id, w.user_id, e.event_type, e.task_id, e.task_row, e.created_at, e.created_at
 FROM webhook_events e
 JOIN webhooks w ON w.user_id = e.user_id AND NOT w.disabled
- AND strpos(',' || w.events || ',', ',' || e.event_type || ',') > 0;
+ AND w.id = ANY (string_to_array(e.webhook_ids, ',')::bigint[]);
 DROP TABLE webhook_events;
 
 CREATE FUNCTION webhook_enqueue() RETURNS trigger

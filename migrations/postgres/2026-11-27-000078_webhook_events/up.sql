@@ -4,15 +4,20 @@
 -- delivery row per webhook, four indexes each, had been written in the writing transaction:
 -- with 3 webhooks per user, 10-25 % fewer writes; measured in benches/README.md).
 --
--- The worker's fan-out (`fan_out` in src/tasks/webhooks/queue.rs) takes the oldest events FOR
--- UPDATE SKIP LOCKED (instances take disjoint batches) and deletes them and inserts their
--- deliveries in one statement, so each event is fanned out exactly once.
+-- An event names its recipients as the change found them (the user's enabled webhooks taking
+-- its type, at the change), so a webhook created, re-enabled or changed later gets nothing of
+-- it; one disabled since gets nothing either. The worker's fan-out (src/tasks/webhooks/
+-- fan_out.rs) takes the oldest events FOR UPDATE SKIP LOCKED (instances take disjoint
+-- batches) and deletes them and inserts their deliveries in one statement, so each event is
+-- fanned out exactly once.
 
 CREATE TABLE webhook_events (
     id         BIGSERIAL   PRIMARY KEY,
     user_id    TEXT        NOT NULL,
     event_type TEXT        NOT NULL,
     task_id    BIGINT      NOT NULL,
+    -- Its recipients: the ids of the webhooks taking it at the change, comma-separated.
+    webhook_ids TEXT       NOT NULL,
     -- The task's row as the change left it (`to_jsonb`; null for a deletion).
     task_row   TEXT,
     created_at TIMESTAMPTZ NOT NULL
@@ -46,7 +51,7 @@ DROP FUNCTION webhook_enqueue();
 CREATE FUNCTION webhook_enqueue() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    v_events text;
+    v_ids text;
     v_type text;
     v_row tasks;
     v_json text;
@@ -55,9 +60,7 @@ BEGIN
         RETURN NULL;
     END IF;
     -- What a user without webhooks pays: this probe of `webhooks_enabled`.
-    SELECT string_agg(w.events, ',') INTO v_events
-    FROM webhooks w WHERE w.user_id = NEW.user_id AND NOT w.disabled;
-    IF v_events IS NULL THEN
+    IF NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.user_id = NEW.user_id AND NOT w.disabled) THEN
         RETURN NULL;
     END IF;
     IF NOT NEW.deleted THEN
@@ -72,14 +75,18 @@ BEGIN
     ELSE
         v_type := 'task.updated';
     END IF;
-    IF strpos(',' || v_events || ',', ',' || v_type || ',') = 0 THEN
+    SELECT string_agg(w.id::text, ',') INTO v_ids
+    FROM webhooks w
+    WHERE w.user_id = NEW.user_id AND NOT w.disabled
+      AND strpos(',' || w.events || ',', ',' || v_type || ',') > 0;
+    IF v_ids IS NULL THEN
         RETURN NULL;
     END IF;
     IF v_row.id IS NOT NULL AND v_type <> 'task.deleted' THEN
         v_json := (to_jsonb(v_row) - 'title_key' - 'description_key')::text;
     END IF;
-    INSERT INTO webhook_events (user_id, event_type, task_id, task_row, created_at)
-    VALUES (NEW.user_id, v_type, NEW.task_id, v_json, now());
+    INSERT INTO webhook_events (user_id, event_type, task_id, webhook_ids, task_row, created_at)
+    VALUES (NEW.user_id, v_type, NEW.task_id, v_ids, v_json, now());
     RETURN NULL;
 END
 $$;

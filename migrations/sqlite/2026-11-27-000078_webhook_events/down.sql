@@ -6,7 +6,7 @@ INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_r
 SELECT w.id, w.user_id, e.event_type, e.task_id, e.task_row, e.created_at, e.created_at
 FROM webhook_events e
 JOIN webhooks w ON w.user_id = e.user_id AND NOT w.disabled
- AND instr(',' || w.events || ',', ',' || e.event_type || ',') > 0;
+ AND instr(',' || e.webhook_ids || ',', ',' || w.id || ',') > 0;
 DROP TABLE webhook_events;
 
 CREATE TRIGGER task_changes_webhooks_insert AFTER INSERT ON task_changes

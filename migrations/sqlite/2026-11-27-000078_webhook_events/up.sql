@@ -1,12 +1,15 @@
 -- Webhooks queue one row per change, not one per webhook (as PostgreSQL's 000078): the
 -- journal's triggers write one `webhook_events` row for a change a user's webhooks take, and
--- the delivery worker fans it out to that user's webhooks in batches.
+-- the delivery worker fans it out in batches to the webhooks it names (those taking it at the
+-- change).
 
 CREATE TABLE webhook_events (
     id         INTEGER   PRIMARY KEY AUTOINCREMENT,
     user_id    TEXT      NOT NULL,
     event_type TEXT      NOT NULL,
     task_id    BIGINT    NOT NULL,
+    -- Its recipients: the ids of the webhooks taking it at the change, comma-separated.
+    webhook_ids TEXT     NOT NULL,
     task_row   TEXT,
     created_at TIMESTAMP NOT NULL
 );
@@ -21,9 +24,12 @@ DROP TRIGGER task_changes_webhooks_update;
 CREATE TRIGGER task_changes_webhooks_insert AFTER INSERT ON task_changes
 WHEN EXISTS (SELECT 1 FROM webhooks w WHERE w.user_id = NEW.user_id AND NOT w.disabled)
 BEGIN
-    INSERT INTO webhook_events (user_id, event_type, task_id, task_row, created_at)
-    SELECT NEW.user_id, e.t, NEW.task_id, e.r, strftime('%Y-%m-%d %H:%M:%f', 'now')
-    FROM (SELECT CASE
+    INSERT INTO webhook_events (user_id, event_type, task_id, webhook_ids, task_row, created_at)
+    SELECT NEW.user_id, e.t, NEW.task_id, e.ids, e.r, strftime('%Y-%m-%d %H:%M:%f', 'now')
+    FROM (SELECT (SELECT group_concat(w.id, ',') FROM webhooks w
+                  WHERE w.user_id = NEW.user_id AND NOT w.disabled
+                    AND instr(',' || w.events || ',', ',' || x.t || ',') > 0) AS ids, x.t, x.r
+          FROM (SELECT CASE
               WHEN NEW.deleted OR t.id IS NULL THEN 'task.deleted'
               WHEN NEW.created_seq = NEW.seq THEN 'task.created'
               WHEN t.completed_at = t.updated_at THEN 'task.completed'
@@ -43,18 +49,20 @@ BEGIN
                'created_by', t.created_by, 'assignee_id', t.assignee_id,
                'remind_at', replace(t.remind_at, ' ', 'T') || 'Z',
                'reminded_at', replace(t.reminded_at, ' ', 'T') || 'Z') END AS r
-          FROM (SELECT 1) LEFT JOIN tasks t ON t.id = NEW.task_id) e
-    WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.user_id = NEW.user_id AND NOT w.disabled
-                    AND instr(',' || w.events || ',', ',' || e.t || ',') > 0);
+          FROM (SELECT 1) LEFT JOIN tasks t ON t.id = NEW.task_id) x) e
+    WHERE e.ids IS NOT NULL;
 END;
 
 CREATE TRIGGER task_changes_webhooks_update AFTER UPDATE ON task_changes
 WHEN NEW.seq IS NOT OLD.seq
      AND EXISTS (SELECT 1 FROM webhooks w WHERE w.user_id = NEW.user_id AND NOT w.disabled)
 BEGIN
-    INSERT INTO webhook_events (user_id, event_type, task_id, task_row, created_at)
-    SELECT NEW.user_id, e.t, NEW.task_id, e.r, strftime('%Y-%m-%d %H:%M:%f', 'now')
-    FROM (SELECT CASE
+    INSERT INTO webhook_events (user_id, event_type, task_id, webhook_ids, task_row, created_at)
+    SELECT NEW.user_id, e.t, NEW.task_id, e.ids, e.r, strftime('%Y-%m-%d %H:%M:%f', 'now')
+    FROM (SELECT (SELECT group_concat(w.id, ',') FROM webhooks w
+                  WHERE w.user_id = NEW.user_id AND NOT w.disabled
+                    AND instr(',' || w.events || ',', ',' || x.t || ',') > 0) AS ids, x.t, x.r
+          FROM (SELECT CASE
               WHEN NEW.deleted OR t.id IS NULL THEN 'task.deleted'
               WHEN NEW.created_seq = NEW.seq THEN 'task.created'
               WHEN t.completed_at = t.updated_at THEN 'task.completed'
@@ -74,7 +82,6 @@ BEGIN
                'created_by', t.created_by, 'assignee_id', t.assignee_id,
                'remind_at', replace(t.remind_at, ' ', 'T') || 'Z',
                'reminded_at', replace(t.reminded_at, ' ', 'T') || 'Z') END AS r
-          FROM (SELECT 1) LEFT JOIN tasks t ON t.id = NEW.task_id) e
-    WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.user_id = NEW.user_id AND NOT w.disabled
-                    AND instr(',' || w.events || ',', ',' || e.t || ',') > 0);
+          FROM (SELECT 1) LEFT JOIN tasks t ON t.id = NEW.task_id) x) e
+    WHERE e.ids IS NOT NULL;
 END;

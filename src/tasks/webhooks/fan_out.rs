@@ -1,8 +1,8 @@
 //! The journal's events turned into deliveries: the trigger on `task_changes` (migrations
 //! 000077, 000078) queues one `webhook_events` row per change a user's webhooks take, in the
-//! writing transaction and nothing more; the worker makes the deliveries, a delivery per
-//! enabled webhook of the event's user that takes its type and was created before it, off the
-//! write path and in batches.
+//! writing transaction and nothing more, naming its recipients (the user's enabled webhooks
+//! taking its type at the change); the worker makes the deliveries, one per recipient still
+//! enabled, off the write path and in batches.
 //!
 //! One statement on PostgreSQL (the oldest events, `FOR UPDATE SKIP LOCKED` so that
 //! instances take disjoint batches, deleted and turned into deliveries together), one
@@ -22,14 +22,14 @@ const PG_FAN_OUT: &str = "
 WITH batch AS (
     DELETE FROM webhook_events WHERE id IN (
         SELECT id FROM webhook_events ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-    RETURNING user_id, event_type, task_id, task_row, created_at),
+    RETURNING user_id, event_type, task_id, webhook_ids, task_row, created_at),
 made AS (
     INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_row,
                                     next_attempt_at, created_at)
     SELECT w.id, w.user_id, b.event_type, b.task_id, b.task_row, b.created_at, b.created_at
     FROM batch b
-    JOIN webhooks w ON w.user_id = b.user_id AND NOT w.disabled AND w.created_at <= b.created_at
-     AND strpos(',' || w.events || ',', ',' || b.event_type || ',') > 0
+    JOIN webhooks w ON w.user_id = b.user_id AND NOT w.disabled
+     AND w.id = ANY (string_to_array(b.webhook_ids, ',')::bigint[])
     RETURNING 1)
 SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM made) AS deliveries";
 
@@ -39,8 +39,8 @@ INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_r
                                 next_attempt_at, created_at)
 SELECT w.id, w.user_id, b.event_type, b.task_id, b.task_row, b.created_at, b.created_at
 FROM webhook_events b
-JOIN webhooks w ON w.user_id = b.user_id AND NOT w.disabled AND w.created_at <= b.created_at
- AND instr(',' || w.events || ',', ',' || b.event_type || ',') > 0
+JOIN webhooks w ON w.user_id = b.user_id AND NOT w.disabled
+ AND instr(',' || b.webhook_ids || ',', ',' || w.id || ',') > 0
 WHERE b.id <= $1";
 
 #[derive(QueryableByName)]

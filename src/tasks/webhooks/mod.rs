@@ -65,6 +65,8 @@ pub struct WebhookService {
 }
 
 struct Inner {
+    /// The requests' database (its pool's state tells the worker when requests wait).
+    db: Db,
     work: UnitOfWork,
     settings: Webhooks,
     nudge: Arc<Notify>,
@@ -77,7 +79,8 @@ impl WebhookService {
         let (stop, _) = watch::channel(());
         WebhookService {
             inner: Arc::new(Inner {
-                work: UnitOfWork::new(db),
+                work: UnitOfWork::new(db.clone()),
+                db,
                 settings,
                 nudge: Arc::new(Notify::new()),
                 stop,
@@ -93,6 +96,7 @@ impl WebhookService {
         let client = ssrf::client(inner.settings.timeout, inner.settings.allow_private)?;
         let worker = Arc::new(worker::Worker {
             work: UnitOfWork::new(worker_db),
+            requests: inner.db.clone(),
             client,
             settings: inner.settings.clone(),
             render,

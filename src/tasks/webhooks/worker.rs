@@ -14,7 +14,7 @@
 //! It stops when the service that started it is dropped. It must not take a viewer's unit of
 //! work: it serves every user (maintenance units), and reads a task as its recipient sees it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,7 @@ use super::outcome::{self, Outcome};
 use super::queue::{self, Claimed};
 use super::{signing, ssrf};
 use crate::config::Webhooks;
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::tasks::task::model::TaskRow;
 use crate::tasks::task::query::find_many_for_event;
@@ -38,8 +39,9 @@ use crate::tasks::unit::UnitOfWork;
 
 /// How long a finished attempt may wait for others to be recorded with it.
 const RECORD_WAIT: Duration = Duration::from_millis(20);
-/// Deliveries one instance sends at once (each to a different webhook).
-const IN_FLIGHT: usize = 32;
+/// Deliveries one instance sends at once (each to a different webhook); half as many while
+/// requests wait for a database connection.
+const IN_FLIGHT: usize = 64;
 /// How often the journal's events are fanned out to deliveries (at once while a backlog is
 /// left).
 const FAN_OUT_EVERY: Duration = Duration::from_millis(100);
@@ -58,6 +60,9 @@ const MAX_ERROR_CHARS: usize = 300;
 /// What the worker needs; shared by its tasks.
 pub(super) struct Worker {
     pub work: UnitOfWork,
+    /// The requests' pool: while requests wait for a connection, the worker sends fewer at
+    /// once (background work yields to requests).
+    pub requests: Db,
     pub client: reqwest::Client,
     pub settings: Webhooks,
     pub render: TaskRenderer,
@@ -70,29 +75,27 @@ pub(super) struct Worker {
 impl Worker {
     /// Runs until `stop`'s sender is dropped.
     pub(super) async fn run(self: Arc<Self>, mut stop: watch::Receiver<()>) {
-        let mut flying: JoinSet<(i64, Option<Outcome>)> = JoinSet::new();
-        let mut busy: HashSet<i64> = HashSet::new();
+        tokio::spawn(self.clone().housekeep(stop.clone()));
+        let mut flying = Flying::default();
         // Finished, not recorded yet (their webhooks stay busy until they are), and since when.
         let mut finished: Vec<Outcome> = Vec::new();
         let mut waiting_since = Instant::now();
         let mut fanned = Instant::now() - FAN_OUT_EVERY;
         let mut more_events = false;
-        let mut measured = Instant::now() - GAUGES;
-        let mut pruned = Instant::now();
         loop {
-            while let Some(done) = flying.try_join_next() {
-                landed(done, &mut finished, &mut busy, &mut waiting_since);
+            while let Some(done) = flying.tasks.try_join_next_with_id() {
+                flying.landed(done, &mut finished, &mut waiting_since);
             }
             // Recorded together: when a quarter of the slots wait, when nothing else flies, or
             // when the first has waited RECORD_WAIT.
             if !finished.is_empty()
                 && (finished.len() >= IN_FLIGHT / 4
-                    || flying.is_empty()
+                    || flying.tasks.is_empty()
                     || waiting_since.elapsed() >= RECORD_WAIT)
             {
                 self.record(&finished).await;
                 for outcome in finished.drain(..) {
-                    busy.remove(&outcome.webhook_id);
+                    flying.busy.remove(&outcome.webhook_id);
                 }
             }
             // The journal's new events become deliveries, a batch at a time: at once while a
@@ -103,29 +106,19 @@ impl Worker {
             }
             // A claim when half the slots are free (or none is taken): one per finished
             // delivery would read the queue once per delivery.
-            let taken = flying.len() + finished.len();
-            if taken <= IN_FLIGHT / 2 {
-                match self.claim(IN_FLIGHT - taken, &busy).await {
+            let taken = flying.tasks.len() + finished.len();
+            let slots = self.slots();
+            if taken <= slots / 2 {
+                match self.claim(slots - taken, &flying.busy).await {
                     Ok(claimed) => {
                         for delivery in claimed {
-                            busy.insert(delivery.webhook_id);
                             let worker = self.clone();
-                            flying.spawn(async move {
-                                let hook = delivery.webhook_id;
-                                (hook, worker.deliver(delivery).await)
-                            });
+                            let hook = delivery.webhook_id;
+                            flying.spawn(hook, async move { worker.deliver(delivery).await });
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
                 }
-            }
-            if measured.elapsed() >= GAUGES {
-                measured = Instant::now();
-                self.measure().await;
-            }
-            if pruned.elapsed() >= PRUNE.min(self.settings.log_retention) {
-                pruned = Instant::now();
-                self.prune().await;
             }
             let wait = match (finished.is_empty(), more_events) {
                 (_, true) => Duration::ZERO,
@@ -136,16 +129,37 @@ impl Worker {
                 changed = stop.changed() => if changed.is_err() { break },
                 _ = self.nudge.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                Some(done) = flying.join_next(), if !flying.is_empty() => {
-                    landed(done, &mut finished, &mut busy, &mut waiting_since);
+                Some(done) = flying.tasks.join_next_with_id(), if !flying.tasks.is_empty() => {
+                    flying.landed(done, &mut finished, &mut waiting_since);
                 }
             }
         }
-        flying.abort_all();
+        // What finished is recorded; what is still in flight is given back (sent again).
+        while let Some(done) = flying.tasks.try_join_next_with_id() {
+            flying.landed(done, &mut finished, &mut waiting_since);
+        }
+        flying.tasks.abort_all();
         if !finished.is_empty() {
             self.record(&finished).await;
         }
         self.release().await;
+    }
+
+    /// The queue's gauges every GAUGES and the log's pruning, beside the delivery loop (a long
+    /// prune must not hold up records and claims while leases run), until `stop`.
+    async fn housekeep(self: Arc<Self>, mut stop: watch::Receiver<()>) {
+        let mut pruned = Instant::now();
+        loop {
+            self.measure().await;
+            if pruned.elapsed() >= PRUNE.min(self.settings.log_retention) {
+                pruned = Instant::now();
+                self.prune().await;
+            }
+            tokio::select! {
+                changed = stop.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(GAUGES) => {}
+            }
+        }
     }
 
     /// Frees what this worker had claimed and not recorded (its attempts were cut short by
@@ -161,6 +175,17 @@ impl Worker {
             Ok(0) => {}
             Ok(n) => tracing::info!(deliveries = n, "released webhook deliveries at shutdown"),
             Err(e) => tracing::warn!(error = %e, "releasing webhook deliveries failed"),
+        }
+    }
+
+    /// How many deliveries may fly at once now: IN_FLIGHT, half that while the requests' pool
+    /// has every connection taken and requests waiting (each delivery costs the database
+    /// statements of its own, which then wait behind the requests' and slow them).
+    fn slots(&self) -> usize {
+        let pool = self.requests.pool_stats();
+        match pool.idle == 0 && pool.waiting > 0 {
+            true => IN_FLIGHT / 2,
+            false => IN_FLIGHT,
         }
     }
 
@@ -306,10 +331,18 @@ impl Worker {
                 lost = finished.len() - n,
                 "webhook attempts' leases ran out before they were recorded"
             ),
+            // One failure must not cost the others their records (a deadlock with a webhook
+            // being deleted, say): each alone, then.
+            Err(e) if finished.len() > 1 => {
+                tracing::debug!(error = %e, "recording webhook attempts together failed; one by one");
+                for one in finished.chunks(1) {
+                    Box::pin(self.record(one)).await;
+                }
+            }
             Err(e) => tracing::warn!(
                 error = %e,
-                attempts = finished.len(),
-                "recording webhook attempts failed; they will be sent again when their leases run out"
+                delivery = finished[0].delivery_id,
+                "recording a webhook attempt failed; it will be sent again when its lease runs out"
             ),
         }
     }
@@ -432,26 +465,54 @@ impl Worker {
     }
 }
 
-/// A delivery's task ended: its outcome waits to be recorded (its webhook stays busy until
-/// then), or there is none (dropped, or it failed before sending) and its webhook is free.
-fn landed(
-    done: Result<(i64, Option<Outcome>), tokio::task::JoinError>,
-    finished: &mut Vec<Outcome>,
-    busy: &mut HashSet<i64>,
-    waiting_since: &mut Instant,
-) {
-    match done {
-        Ok((_, Some(outcome))) => {
-            if finished.is_empty() {
-                *waiting_since = Instant::now();
+/// The deliveries this instance has in flight: their tasks, and the webhooks they hold (one
+/// at a time each), by task, so that a task that ends in any way (a panic included) frees its
+/// webhook.
+#[derive(Default)]
+struct Flying {
+    tasks: JoinSet<Option<Outcome>>,
+    hooks: HashMap<tokio::task::Id, i64>,
+    busy: HashSet<i64>,
+}
+
+impl Flying {
+    fn spawn(
+        &mut self,
+        hook: i64,
+        delivery: impl std::future::Future<Output = Option<Outcome>> + Send + 'static,
+    ) {
+        self.busy.insert(hook);
+        let id = self.tasks.spawn(delivery).id();
+        self.hooks.insert(id, hook);
+    }
+
+    /// A delivery's task ended: its outcome waits to be recorded (its webhook stays busy until
+    /// then), or there is none (dropped, failed before sending, panicked: its lease runs out
+    /// and another claim takes it) and its webhook is free.
+    fn landed(
+        &mut self,
+        done: Result<(tokio::task::Id, Option<Outcome>), tokio::task::JoinError>,
+        finished: &mut Vec<Outcome>,
+        waiting_since: &mut Instant,
+    ) {
+        let (id, outcome) = match done {
+            Ok((id, outcome)) => (id, outcome),
+            Err(e) => (e.id(), None),
+        };
+        let hook = self.hooks.remove(&id);
+        match outcome {
+            Some(outcome) => {
+                if finished.is_empty() {
+                    *waiting_since = Instant::now();
+                }
+                finished.push(outcome);
             }
-            finished.push(outcome);
+            None => {
+                if let Some(hook) = hook {
+                    self.busy.remove(&hook);
+                }
+            }
         }
-        Ok((hook, None)) => {
-            busy.remove(&hook);
-        }
-        // Aborted or panicked: its lease runs out and another claim takes it.
-        Err(_) => {}
     }
 }
 
