@@ -21,6 +21,7 @@
 //! the task's REST JSON comes from the [`TaskRenderer`] the application gives it.
 
 mod fan_out;
+mod message;
 pub mod model;
 mod outcome;
 mod queue;
