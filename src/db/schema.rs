@@ -167,6 +167,7 @@ diesel::table! {
         disabled -> Bool,
         disabled_reason -> Nullable<Text>,
         failing_since -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

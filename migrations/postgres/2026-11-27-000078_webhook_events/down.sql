@@ -1,4 +1,8 @@
 -- Back to a delivery per webhook queued by the trigger; events not fanned out yet are.
+CREATE INDEX webhook_deliveries_leased ON webhook_deliveries (lease_until)
+    WHERE state = 'pending' AND lease_until IS NOT NULL;
+ALTER TABLE webhooks DROP COLUMN lease_until;
+
 DROP TRIGGER task_changes_webhooks ON task_changes;
 DROP FUNCTION webhook_enqueue();
 INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_row,

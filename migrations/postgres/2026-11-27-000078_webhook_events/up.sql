@@ -104,3 +104,10 @@ $$;
 
 CREATE TRIGGER task_changes_webhooks AFTER INSERT OR UPDATE ON task_changes
     FOR EACH ROW EXECUTE FUNCTION webhook_enqueue();
+
+-- A webhook with a delivery in flight is leased itself (until when), so a claim skips it by
+-- reading the webhook it joins anyway: the deliveries' partial index of leases it replaces
+-- kept an entry for every claim ever made until a vacuum, and a claim read them all (140
+-- deliveries a second after a burst, measured; see benches/README.md).
+ALTER TABLE webhooks ADD COLUMN lease_until TIMESTAMPTZ;
+DROP INDEX webhook_deliveries_leased;

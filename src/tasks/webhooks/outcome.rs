@@ -171,6 +171,8 @@ pub(super) async fn record(
             }
         }
     }
+    // Their webhooks are free again (the lease the claim took); a success also ends its
+    // webhook's failing streak.
     let healthy: Vec<i64> = mine
         .iter()
         .filter(|o| o.succeeded())
@@ -178,18 +180,23 @@ pub(super) async fn record(
         .collect();
     if !healthy.is_empty() {
         db_run!(conn, |c| {
-            diesel::update(
-                w::webhooks
-                    .filter(w::id.eq_any(&healthy))
-                    .filter(w::failing_since.is_not_null()),
-            )
-            .set(w::failing_since.eq(None::<NaiveDateTime>))
-            .execute(c)
-            .await
+            diesel::update(w::webhooks.filter(w::id.eq_any(&healthy)))
+                .set((
+                    w::failing_since.eq(None::<NaiveDateTime>),
+                    w::lease_until.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)
+                .await
         })?;
     }
     for failed in mine.iter().filter(|o| !o.succeeded()) {
         let hook = w::webhooks.filter(w::id.eq(failed.webhook_id));
+        db_run!(conn, |c| {
+            diesel::update(hook)
+                .set(w::lease_until.eq(None::<NaiveDateTime>))
+                .execute(c)
+                .await
+        })?;
         db_run!(conn, |c| {
             diesel::update(hook.filter(w::failing_since.is_null()))
                 .set(w::failing_since.eq(failed.attempted_at))

@@ -157,7 +157,8 @@ type ClaimedRow = (
 );
 
 /// Claims at most `limit` due deliveries, none of a webhook in `busy` (this instance's in
-/// flight) or leased by another instance, under `token` until `until`.
+/// flight) or leased (in flight anywhere), under `token` until `until`; their webhooks are
+/// leased until then too.
 pub(super) async fn claim(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -172,14 +173,16 @@ pub(super) async fn claim(
         .filter(d::next_attempt_at.le(now))
         .filter(d::lease_until.is_null().or(d::lease_until.lt(now)))
         .filter(w::disabled.eq(false))
+        .filter(w::lease_until.is_null().or(w::lease_until.lt(now)))
         .order_by((d::next_attempt_at.asc(), d::id.asc()))
-        .select((d::id, d::webhook_id))
+        .select((d::id, d::webhook_id, w::url, w::secret))
         .limit(LOOK_AHEAD);
-    let candidates: Vec<(i64, i64)> = match conn {
-        // Another instance's claim in progress holds its rows: skip them, never wait. The
-        // plan is pinned to the index's order: with statistics older than the queue's growth
-        // the planner took the due range for a few rows and sorted all of them (100 ms of
-        // CPU per claim at a backlog of 120,000, measured; 1 ms read off the index).
+    let candidates: Vec<(i64, i64, String, String)> = match conn {
+        // Another instance's claim in progress holds its rows (the deliveries' and their
+        // webhooks'): skip them, never wait. The plan is pinned to the index's order: with
+        // statistics older than the queue's growth the planner took the due range for a few
+        // rows and sorted all of them (100 ms of CPU per claim at a backlog of 120,000,
+        // measured; 1 ms read off the index).
         DbConn::Postgres(pooled) => {
             diesel_async::SimpleAsyncConnection::batch_execute(
                 &mut **pooled,
@@ -191,31 +194,23 @@ pub(super) async fn claim(
         // One writer at a time (BEGIN IMMEDIATE): nothing to skip.
         DbConn::Sqlite(pooled) => due.load(&mut **pooled).await?,
     };
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let leased: Vec<i64> = db_run!(conn, |c| {
-        d::webhook_deliveries
-            .filter(d::state.eq("pending"))
-            .filter(d::lease_until.is_not_null())
-            .filter(d::lease_until.ge(now))
-            .select(d::webhook_id)
-            .distinct()
-            .load(c)
-            .await
-    })?;
-    let mut taken: HashSet<i64> = busy.iter().chain(leased.iter()).copied().collect();
-    let chosen: Vec<i64> = candidates
+    let mut taken: HashSet<i64> = busy.clone();
+    let chosen: Vec<(i64, i64, String, String)> = candidates
         .into_iter()
-        .filter(|(_, hook)| taken.insert(*hook))
-        .map(|(id, _)| id)
+        .filter(|(_, hook, _, _)| taken.insert(*hook))
         .take(limit)
         .collect();
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
+    let ids: Vec<i64> = chosen.iter().map(|c| c.0).collect();
+    let hook_ids: Vec<i64> = chosen.iter().map(|c| c.1).collect();
+    let hooks: HashMap<i64, (String, String)> = chosen
+        .into_iter()
+        .map(|(_, hook, url, secret)| (hook, (url, secret)))
+        .collect();
     let rows: Vec<ClaimedRow> = db_run!(conn, |c| {
-        diesel::update(d::webhook_deliveries.filter(d::id.eq_any(&chosen)))
+        diesel::update(d::webhook_deliveries.filter(d::id.eq_any(&ids)))
             .set((d::lease_token.eq(token), d::lease_until.eq(until)))
             .returning((
                 d::id,
@@ -232,17 +227,12 @@ pub(super) async fn claim(
             .get_results(c)
             .await
     })?;
-    let hook_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
-    let hooks: HashMap<i64, (String, String)> = db_run!(conn, |c| {
-        w::webhooks
-            .filter(w::id.eq_any(&hook_ids))
-            .select((w::id, w::url, w::secret))
-            .load::<(i64, String, String)>(c)
+    db_run!(conn, |c| {
+        diesel::update(w::webhooks.filter(w::id.eq_any(&hook_ids)))
+            .set(w::lease_until.eq(until))
+            .execute(c)
             .await
-    })?
-    .into_iter()
-    .map(|(id, url, secret)| (id, (url, secret)))
-    .collect();
+    })?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
@@ -284,16 +274,28 @@ pub(super) async fn prepare(
                 .execute(c)
                 .await
         })?,
-        None => db_run!(conn, |c| {
-            diesel::update(mine)
-                .set((
-                    d::state.eq("dropped"),
-                    d::lease_token.eq(None::<i64>),
-                    d::lease_until.eq(None::<NaiveDateTime>),
-                ))
-                .execute(c)
-                .await
-        })?,
+        None => {
+            let hook = d::webhook_deliveries
+                .filter(d::id.eq(delivery))
+                .filter(d::lease_token.eq(token))
+                .select(d::webhook_id);
+            db_run!(conn, |c| {
+                diesel::update(w::webhooks.filter(w::id.eq_any(hook)))
+                    .set(w::lease_until.eq(None::<NaiveDateTime>))
+                    .execute(c)
+                    .await
+            })?;
+            db_run!(conn, |c| {
+                diesel::update(mine)
+                    .set((
+                        d::state.eq("dropped"),
+                        d::lease_token.eq(None::<i64>),
+                        d::lease_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(c)
+                    .await
+            })?
+        }
     };
     Ok(changed > 0)
 }
@@ -352,19 +354,24 @@ pub(super) async fn prune(
     })
 }
 
-/// Frees the pending deliveries claimed under `token`; how many.
+/// Frees the pending deliveries claimed under `token`, and their webhooks; how many.
 pub(super) async fn release(conn: &mut DbConn, token: i64) -> QueryResult<usize> {
+    let mine = d::webhook_deliveries
+        .filter(d::lease_token.eq(token))
+        .filter(d::state.eq("pending"));
     db_run!(conn, |c| {
-        diesel::update(
-            d::webhook_deliveries
-                .filter(d::lease_token.eq(token))
-                .filter(d::state.eq("pending")),
-        )
-        .set((
-            d::lease_token.eq(None::<i64>),
-            d::lease_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(c)
-        .await
+        diesel::update(w::webhooks.filter(w::id.eq_any(mine.select(d::webhook_id))))
+            .set(w::lease_until.eq(None::<NaiveDateTime>))
+            .execute(c)
+            .await
+    })?;
+    db_run!(conn, |c| {
+        diesel::update(mine)
+            .set((
+                d::lease_token.eq(None::<i64>),
+                d::lease_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)
+            .await
     })
 }
