@@ -24,6 +24,7 @@ mod fan_out;
 mod message;
 pub mod model;
 mod outcome;
+mod pace;
 mod queue;
 mod rules;
 mod signing;

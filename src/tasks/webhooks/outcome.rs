@@ -220,3 +220,14 @@ pub(super) async fn record(
     }
     Ok(mine.len())
 }
+
+/// `5d`, `2h`, `30s`: a duration as the settings write it.
+pub(super) fn humanize(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3_600 && s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}

@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use super::TaskRenderer;
 use super::fan_out;
 use super::outcome::{self, Outcome};
+use super::pace::Pace;
 use super::queue::{self, Claimed};
 use super::{signing, ssrf};
 use crate::config::Webhooks;
@@ -35,9 +36,12 @@ use crate::tasks::unit::UnitOfWork;
 
 /// How long a finished attempt may wait for others to be recorded with it.
 const RECORD_WAIT: Duration = Duration::from_millis(20);
-/// Deliveries one instance sends at once (each to a different webhook); half as many while
-/// requests wait for a database connection.
+/// Deliveries one instance sends at once (each to a different webhook).
 const IN_FLIGHT: usize = 64;
+/// How many while the database is busy with requests (`pace`: claims much slower than usual)
+/// or requests wait for a connection: background work yields to requests, and catches up when
+/// they ease (at 64 beside a saturating load of writes, 10-13 % fewer writes, measured).
+const IN_FLIGHT_UNDER_LOAD: usize = 8;
 /// How often the journal's events are fanned out to deliveries (at once while a backlog is
 /// left).
 const FAN_OUT_EVERY: Duration = Duration::from_millis(100);
@@ -78,6 +82,7 @@ impl Worker {
         let mut waiting_since = Instant::now();
         let mut fanned = Instant::now() - FAN_OUT_EVERY;
         let mut more_events = false;
+        let mut pace = Pace::default();
         loop {
             while let Some(done) = flying.tasks.try_join_next_with_id() {
                 flying.landed(done, &mut finished, &mut waiting_since);
@@ -103,9 +108,15 @@ impl Worker {
             // A claim when half the slots are free (or none is taken): one per finished
             // delivery would read the queue once per delivery.
             let taken = flying.tasks.len() + finished.len();
-            let slots = self.slots();
+            let slots = match pace.busy() || self.requests_wait() {
+                true => IN_FLIGHT_UNDER_LOAD,
+                false => IN_FLIGHT,
+            };
             if taken <= slots / 2 {
-                match self.claim(slots - taken, &flying.busy).await {
+                let started = Instant::now();
+                let claimed = self.claim(slots - taken, &flying.busy).await;
+                pace.claimed(started.elapsed());
+                match claimed {
                     Ok(claimed) => {
                         for delivery in claimed {
                             let worker = self.clone();
@@ -174,15 +185,10 @@ impl Worker {
         }
     }
 
-    /// How many deliveries may fly at once now: IN_FLIGHT, half that while the requests' pool
-    /// has every connection taken and requests waiting (each delivery costs the database
-    /// statements of its own, which then wait behind the requests' and slow them).
-    fn slots(&self) -> usize {
+    /// Whether requests wait for a connection of the requests' pool (every one taken).
+    fn requests_wait(&self) -> bool {
         let pool = self.requests.pool_stats();
-        match pool.idle == 0 && pool.waiting > 0 {
-            true => IN_FLIGHT / 2,
-            false => IN_FLIGHT,
-        }
+        pool.idle == 0 && pool.waiting > 0
     }
 
     /// One fan-out (`fan_out`); whether a full batch was taken (more may wait).
@@ -307,7 +313,7 @@ impl Worker {
         let disable_after = chrono::Duration::from_std(self.settings.disable_after)
             .unwrap_or(chrono::Duration::days(5));
         let before = now_micros() - disable_after;
-        let after = humanize(self.settings.disable_after);
+        let after = outcome::humanize(self.settings.disable_after);
         let reason = |o: &Outcome| {
             format!(
                 "every delivery failed for {after} (WEBHOOK_DISABLE_AFTER); the last: {}",
@@ -432,15 +438,4 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text.chars().take(MAX_ERROR_CHARS).collect()
-}
-
-/// `5d`, `2h`, `30s`: a duration as the settings write it.
-fn humanize(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    match secs {
-        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s >= 3_600 && s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
 }
