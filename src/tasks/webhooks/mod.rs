@@ -14,8 +14,9 @@
 //! queues one event row when the entry's user has an enabled webhook taking its type), in the
 //! writing transaction, so every writer is covered and each change is queued once; a user
 //! with no webhook pays one index probe per journal entry. The worker fans each event out to
-//! a delivery per webhook (`fan_out`), off the write path. The server queues what it makes itself:
-//! `webhook.test` ([`WebhookService::test`]) and `reminder.due` ([`enqueue_reminders`]).
+//! a delivery per webhook (`fan_out`), off the write path. The server queues what it makes
+//! itself: `webhook.test` ([`WebhookService::test`]) and `reminder.due`
+//! ([`enqueue_reminders`]).
 //!
 //! [`WebhookService`] is what REST and GraphQL call. It must not know HTTP adapters' shapes:
 //! the task's REST JSON comes from the [`TaskRenderer`] the application gives it.

@@ -1,16 +1,17 @@
 //! The delivery queue's SQL, across users (run in maintenance units: the worker serves every
-//! user): queue messages the server makes itself
-//! (a test, a reminder), claim due deliveries for this instance, store a reminder's id and
-//! body before its first attempt, and the queue's depth for the metrics. Changes are queued by
-//! the database's trigger on the journal (migrations 000077, 000078) as one event each, not
-//! here (`fan_out` turns them into deliveries); attempts are recorded by `outcome`.
+//! user): queue messages the server makes itself (a test, a reminder), claim due deliveries
+//! for this instance, store a reminder's id and body before its first attempt, and the
+//! queue's depth for the metrics. Changes are queued by the database's trigger on the journal
+//! (migrations 000077, 000078) as one event each, not here (`fan_out` turns them into
+//! deliveries); attempts are recorded by `outcome`.
 //!
 //! A claim is one transaction: the due deliveries of enabled webhooks, oldest first, locked
 //! with `FOR UPDATE SKIP LOCKED` on PostgreSQL (another instance claiming at the same moment
 //! skips them; SQLite has one writer), at most one per webhook and none of a webhook that has
-//! one in flight (so one slow endpoint holds one slot, not the worker), then leased: a token
-//! and a time, after which a crashed instance's claim is free again. The HTTP call runs
-//! outside any transaction; its outcome is recorded only under the lease's token.
+//! one in flight (so one slow endpoint holds one slot, not the worker), then leased, the
+//! delivery and its webhook: a token and a time, after which a crashed instance's claim is
+//! free again. The HTTP call runs outside any transaction; its outcome is recorded only under
+//! the lease's token.
 
 use std::collections::{HashMap, HashSet};
 
