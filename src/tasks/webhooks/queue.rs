@@ -157,16 +157,15 @@ type ClaimedRow = (
     NaiveDateTime,
 );
 
-/// Claims at most `limit` due deliveries, none of a webhook in `busy` (this instance's in
-/// flight) or leased (in flight anywhere), under `token` until `until`; their webhooks are
-/// leased until then too.
+/// Claims at most `limit` due deliveries, at most one per webhook and none of a leased
+/// webhook (one in flight anywhere, this instance included), under `token` until `until`;
+/// their webhooks are leased until then too.
 pub(super) async fn claim(
     conn: &mut DbConn,
     now: NaiveDateTime,
     until: NaiveDateTime,
     token: i64,
     limit: usize,
-    busy: &HashSet<i64>,
 ) -> QueryResult<Vec<Claimed>> {
     let due = d::webhook_deliveries
         .inner_join(w::webhooks)
@@ -195,7 +194,7 @@ pub(super) async fn claim(
         // One writer at a time (BEGIN IMMEDIATE): nothing to skip.
         DbConn::Sqlite(pooled) => due.load(&mut **pooled).await?,
     };
-    let mut taken: HashSet<i64> = busy.clone();
+    let mut taken: HashSet<i64> = HashSet::new();
     let chosen: Vec<(i64, i64, String, String)> = candidates
         .into_iter()
         .filter(|(_, hook, _, _)| taken.insert(*hook))

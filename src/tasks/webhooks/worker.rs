@@ -14,7 +14,6 @@
 //! It stops when the service that started it is dropped. It must not take a viewer's unit of
 //! work: it serves every user (maintenance units), and reads a task as its recipient sees it.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -76,28 +75,28 @@ impl Worker {
     /// Runs until `stop`'s sender is dropped.
     pub(super) async fn run(self: Arc<Self>, mut stop: watch::Receiver<()>) {
         tokio::spawn(self.clone().housekeep(stop.clone()));
-        let mut flying = Flying::default();
-        // Finished, not recorded yet (their webhooks stay busy until they are), and since when.
+        let mut flying: JoinSet<Option<Outcome>> = JoinSet::new();
+        // Finished, not recorded yet (their webhooks stay leased until they are), and since
+        // when. Which webhooks are in flight is the database's to say (their leases, taken by
+        // the claim, cleared by the record), for this instance as for the others.
         let mut finished: Vec<Outcome> = Vec::new();
         let mut waiting_since = Instant::now();
         let mut fanned = Instant::now() - FAN_OUT_EVERY;
         let mut more_events = false;
         let mut pace = Pace::default();
         loop {
-            while let Some(done) = flying.tasks.try_join_next_with_id() {
-                flying.landed(done, &mut finished, &mut waiting_since);
+            while let Some(done) = flying.try_join_next() {
+                landed(done, &mut finished, &mut waiting_since);
             }
             // Recorded together: when a quarter of the slots wait, when nothing else flies, or
             // when the first has waited RECORD_WAIT.
             if !finished.is_empty()
                 && (finished.len() >= IN_FLIGHT / 4
-                    || flying.tasks.is_empty()
+                    || flying.is_empty()
                     || waiting_since.elapsed() >= RECORD_WAIT)
             {
                 self.record(&finished).await;
-                for outcome in finished.drain(..) {
-                    flying.busy.remove(&outcome.webhook_id);
-                }
+                finished.clear();
             }
             // The journal's new events become deliveries, a batch at a time: at once while a
             // backlog is left, else every FAN_OUT_EVERY.
@@ -107,21 +106,20 @@ impl Worker {
             }
             // A claim when half the slots are free (or none is taken): one per finished
             // delivery would read the queue once per delivery.
-            let taken = flying.tasks.len() + finished.len();
+            let taken = flying.len() + finished.len();
             let slots = match pace.busy() || self.requests_wait() {
                 true => IN_FLIGHT_UNDER_LOAD,
                 false => IN_FLIGHT,
             };
             if taken <= slots / 2 {
                 let started = Instant::now();
-                let claimed = self.claim(slots - taken, &flying.busy).await;
+                let claimed = self.claim(slots - taken).await;
                 pace.claimed(started.elapsed());
                 match claimed {
                     Ok(claimed) => {
                         for delivery in claimed {
                             let worker = self.clone();
-                            let hook = delivery.webhook_id;
-                            flying.spawn(hook, async move { worker.deliver(delivery).await });
+                            flying.spawn(async move { worker.deliver(delivery).await });
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
@@ -136,16 +134,16 @@ impl Worker {
                 changed = stop.changed() => if changed.is_err() { break },
                 _ = self.nudge.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                Some(done) = flying.tasks.join_next_with_id(), if !flying.tasks.is_empty() => {
-                    flying.landed(done, &mut finished, &mut waiting_since);
+                Some(done) = flying.join_next(), if !flying.is_empty() => {
+                    landed(done, &mut finished, &mut waiting_since);
                 }
             }
         }
         // What finished is recorded; what is still in flight is given back (sent again).
-        while let Some(done) = flying.tasks.try_join_next_with_id() {
-            flying.landed(done, &mut finished, &mut waiting_since);
+        while let Some(done) = flying.try_join_next() {
+            landed(done, &mut finished, &mut waiting_since);
         }
-        flying.tasks.abort_all();
+        flying.abort_all();
         if !finished.is_empty() {
             self.record(&finished).await;
         }
@@ -206,16 +204,14 @@ impl Worker {
         }
     }
 
-    async fn claim(&self, limit: usize, busy: &HashSet<i64>) -> AppResult<Vec<Claimed>> {
+    async fn claim(&self, limit: usize) -> AppResult<Vec<Claimed>> {
         let now = now_micros();
         // Long enough for the attempt and its record; a crashed instance's claim frees then.
         let lease = chrono::Duration::from_std(self.settings.timeout + Duration::from_secs(60))
             .unwrap_or(chrono::Duration::minutes(5));
         let token = self.token;
         self.work
-            .maintenance(async |conn| {
-                Ok(queue::claim(conn, now, now + lease, token, limit, busy).await?)
-            })
+            .maintenance(async |conn| Ok(queue::claim(conn, now, now + lease, token, limit).await?))
             .await
     }
 
@@ -377,54 +373,19 @@ impl Worker {
     }
 }
 
-/// The deliveries this instance has in flight: their tasks, and the webhooks they hold (one
-/// at a time each), by task, so that a task that ends in any way (a panic included) frees its
-/// webhook.
-#[derive(Default)]
-struct Flying {
-    tasks: JoinSet<Option<Outcome>>,
-    hooks: HashMap<tokio::task::Id, i64>,
-    busy: HashSet<i64>,
-}
-
-impl Flying {
-    fn spawn(
-        &mut self,
-        hook: i64,
-        delivery: impl std::future::Future<Output = Option<Outcome>> + Send + 'static,
-    ) {
-        self.busy.insert(hook);
-        let id = self.tasks.spawn(delivery).id();
-        self.hooks.insert(id, hook);
-    }
-
-    /// A delivery's task ended: its outcome waits to be recorded (its webhook stays busy until
-    /// then), or there is none (dropped, failed before sending, panicked: its lease runs out
-    /// and another claim takes it) and its webhook is free.
-    fn landed(
-        &mut self,
-        done: Result<(tokio::task::Id, Option<Outcome>), tokio::task::JoinError>,
-        finished: &mut Vec<Outcome>,
-        waiting_since: &mut Instant,
-    ) {
-        let (id, outcome) = match done {
-            Ok((id, outcome)) => (id, outcome),
-            Err(e) => (e.id(), None),
-        };
-        let hook = self.hooks.remove(&id);
-        match outcome {
-            Some(outcome) => {
-                if finished.is_empty() {
-                    *waiting_since = Instant::now();
-                }
-                finished.push(outcome);
-            }
-            None => {
-                if let Some(hook) = hook {
-                    self.busy.remove(&hook);
-                }
-            }
+/// A delivery's task ended: its outcome waits to be recorded, or there is none (dropped,
+/// failed before sending, panicked: its leases, the delivery's and its webhook's, run out and
+/// another claim takes it).
+fn landed(
+    done: Result<Option<Outcome>, tokio::task::JoinError>,
+    finished: &mut Vec<Outcome>,
+    waiting_since: &mut Instant,
+) {
+    if let Ok(Some(outcome)) = done {
+        if finished.is_empty() {
+            *waiting_since = Instant::now();
         }
+        finished.push(outcome);
     }
 }
 
