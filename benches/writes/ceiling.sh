@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Where issue 41's 40 % ends, from the repository's root
+# (`BIN=target/release/todo-api bash benches/writes/ceiling.sh`): in one run, per round,
+#   1. pgbench -M prepared, 64 clients, the plain INSERT / UPDATE on plain_tasks (issue 41's
+#      ceiling: no trigger, no policy, no NOTIFY);
+#   2. pgbench -M prepared, 64 clients, the server's own create / toggle transaction exactly as
+#      it sends it, two pipelines (create_pipelined.pgb, toggle_pipelined.pgb), row security on:
+#      the database's own rate for our write with no HTTP server at all; then the same with the
+#      journal's triggers disabled, then with the version and search-key triggers disabled too
+#      (what each guarantee costs the database; restored at the end, and on exit; a create
+#      needs its search keys, and fires no version trigger, so only toggles get the third);
+#   3. the release server (pool 32): REST create / toggle through wrk (64 connections).
+# Each slice gives its rate, its share of the plain statement's, and the machine's busy CPU
+# per transaction (all processes, /proc/stat, so the client's share is in it) and, for REST,
+# the server process's own CPU per request. Seeds bench_writes (seed.sh). Settings: BIN,
+# ROUNDS (2), SECONDS_PER_SLICE (10), POOL (32). Targets 127.0.0.1 only; stops by itself.
+set -euo pipefail
+BIN=${BIN:-target/release/todo-api}
+S=${SECONDS_PER_SLICE:-10}
+ROUNDS=${ROUNDS:-2}
+POOL=${POOL:-32}
+DB=bench_writes
+DIR=benches/writes
+SECRET=bench-secret-that-is-long-enough-for-hs256-xx
+PSQL="psql -h 127.0.0.1 -U postgres -q"
+. "$DIR/seed.sh"
+JOURNAL="tasks_journal_insert, tasks_journal_update"
+OTHERS="tasks_version, tasks_search_keys"
+triggers() { # enable|disable NAMES
+  local t
+  for t in ${2//,/}; do $PSQL -d $DB -c "ALTER TABLE tasks $1 TRIGGER $t"; done
+}
+server=
+cleanup() {
+  [ -z "$server" ] || kill "$server" 2>/dev/null || true
+  triggers enable "$JOURNAL, $OTHERS" || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+# pgbench FILE -> "tps machine_us_per_tx"
+bench() {
+  local b0 b1 out
+  b0=$(busy)
+  out=$(pgbench -h 127.0.0.1 -U postgres -n -M prepared -c 64 -j 2 -T "$S" -f "$DIR/$1" $DB 2>&1)
+  b1=$(busy)
+  local tps
+  tps=$(awk '/^tps/ {print $3}' <<< "$out")
+  [ -n "$tps" ] || { echo "pgbench $1 failed: $out" >&2; exit 1; }
+  awk -v t="$tps" -v b=$((b1 - b0)) -v s="$S" -v k="$TCK" 'BEGIN {printf "%.0f %.0f", t, b / k * 1e6 / (t * s)}'
+}
+# rest SCRIPT -> "req_per_s machine_us_per_req server_us_per_req errors"
+rest() {
+  local b0 b1 s0 s1 out
+  b0=$(busy); s0=$(ticks "$server")
+  out=$(wrk -t2 -c64 -d"${S}s" --timeout 10s -s "$DIR/$1" http://127.0.0.1:8041)
+  b1=$(busy); s1=$(ticks "$server")
+  local rps n errs
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$out")
+  n=$(awk '/requests in/ {print $1}' <<< "$out")
+  errs=$(awk '/Non-2xx/ {e += $NF} /Socket errors/ {gsub(",", ""); e += $4 + $6 + $8 + $10} END {print e + 0}' <<< "$out")
+  awk -v r="$rps" -v n="$n" -v b=$((b1 - b0)) -v sv=$((s1 - s0)) -v k="$TCK" -v e="$errs" \
+    'BEGIN {printf "%.0f %.0f %.0f %d", r, b / k * 1e6 / n, sv / k * 1e6 / n, e}'
+}
+share() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", 100 * a / b}'; }
+row() { printf '| %s | %s | %s | %s µs |\n' "$1" "${2%% *}" "$(share "${2%% *}" "$3")" "$(cut -d' ' -f2 <<< "$2")"; }
+
+for round in $(seq 1 "$ROUNDS"); do
+  ins=$(bench plain_insert.pgb); upd=$(bench plain_update.pgb)
+  c_all=$(bench create_pipelined.pgb); t_all=$(bench toggle_pipelined.pgb)
+  triggers disable "$JOURNAL"
+  c_nj=$(bench create_pipelined.pgb); t_nj=$(bench toggle_pipelined.pgb)
+  triggers disable "$OTHERS"
+  t_none=$(bench toggle_pipelined.pgb)
+  triggers enable "$JOURNAL, $OTHERS"
+  RUST_LOG=warn "$BIN" serve --database-url "postgres://postgres@127.0.0.1:5432/$DB" \
+    --auth-secret $SECRET --host 127.0.0.1 --port 8041 --rate-limit 0 --db-pool-size "$POOL" \
+    > "/tmp/ceiling_server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:8041/readyz && break; sleep 0.25; done
+  c_rest=$(rest create.lua); t_rest=$(rest toggle.lua)
+  kill "$server"; wait "$server" 2>/dev/null || true; server=
+  echo
+  echo "### Round $round"
+  echo
+  echo "| 64 clients, $S s | per s | of the plain statement | machine CPU per write |"
+  echo "|---|---:|---:|---:|"
+  row "pgbench plain INSERT" "$ins" "${ins%% *}"
+  row "pgbench, our create transaction" "$c_all" "${ins%% *}"
+  row "… journal triggers off" "$c_nj" "${ins%% *}"
+  row "REST create (server $(cut -d' ' -f3 <<< "$c_rest") µs a request, $(cut -d' ' -f4 <<< "$c_rest") errors)" "$c_rest" "${ins%% *}"
+  row "pgbench plain UPDATE" "$upd" "${upd%% *}"
+  row "pgbench, our toggle transaction" "$t_all" "${upd%% *}"
+  row "… journal triggers off" "$t_nj" "${upd%% *}"
+  row "… and version, search-key triggers off" "$t_none" "${upd%% *}"
+  row "REST toggle (server $(cut -d' ' -f3 <<< "$t_rest") µs a request, $(cut -d' ' -f4 <<< "$t_rest") errors)" "$t_rest" "${upd%% *}"
+done
