@@ -9,7 +9,14 @@
 #      journal's triggers disabled, then with the version and search-key triggers disabled too
 #      (what each guarantee costs the database; restored at the end, and on exit; a create
 #      needs its search keys, and fires no version trigger, so only toggles get the third);
-#   3. the release server (pool 32): REST create / toggle through wrk (64 connections).
+#   3. the plain INSERT / UPDATE inside the server's write envelope alone (envelope_*.pgb: its
+#      two pipelines, BEGIN, budget, role, app.user_id, the deferral, COMMIT; no function, no
+#      trigger, no policy), what the envelope costs the database;
+#   4. lists and the 80/10/10 mix: the plain list (list.pgb) against the server's list read as
+#      it sends it (list_pipelined.pgb: one pipeline, the shared-list filter under the
+#      policies), the plain mix against the same mix of our three transactions;
+#   5. the release server (pool 32): REST create / toggle, the REST and GraphQL mixes, through
+#      wrk (64 connections).
 # Each slice gives its rate, its share of the plain statement's, and the machine's busy CPU
 # per transaction (all processes, /proc/stat, so the client's share is in it) and, for REST,
 # the server process's own CPU per request. Seeds bench_writes (seed.sh). Settings: BIN,
@@ -24,6 +31,8 @@ DIR=benches/writes
 SECRET=bench-secret-that-is-long-enough-for-hs256-xx
 PSQL="psql -h 127.0.0.1 -U postgres -q"
 . "$DIR/seed.sh"
+$PSQL -d $DB -c "GRANT SELECT, INSERT, UPDATE ON plain_tasks TO todo_api_app" \
+  -c "GRANT USAGE ON SEQUENCE plain_tasks_id_seq TO todo_api_app"
 JOURNAL="tasks_journal_insert, tasks_journal_update"
 OTHERS="tasks_version, tasks_search_keys"
 triggers() { # enable|disable NAMES
@@ -41,15 +50,17 @@ trap 'exit 130' INT TERM
 busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
-# pgbench FILE -> "tps machine_us_per_tx"
+# pgbench FILE[@WEIGHT]... -> "tps machine_us_per_tx"
 bench() {
-  local b0 b1 out
+  local b0 b1 out f files=()
+  for f in "$@"; do files+=(-f "$DIR/$f"); done
   b0=$(busy)
-  out=$(pgbench -h 127.0.0.1 -U postgres -n -M prepared -c 64 -j 2 -T "$S" -f "$DIR/$1" $DB 2>&1)
+  out=$(pgbench -h 127.0.0.1 -U postgres -n -M prepared -c 64 -j 2 -T "$S" "${files[@]}" $DB 2>&1)
   b1=$(busy)
-  local tps
+  local tps failed
   tps=$(awk '/^tps/ {print $3}' <<< "$out")
-  [ -n "$tps" ] || { echo "pgbench $1 failed: $out" >&2; exit 1; }
+  failed=$(awk -F': ' '/^number of failed transactions/ {split($2, n, " "); print n[1]; exit}' <<< "$out")
+  [ -n "$tps" ] && [ "${failed:-0}" = 0 ] || { echo "pgbench $* failed: $out" >&2; exit 1; }
   awk -v t="$tps" -v b=$((b1 - b0)) -v s="$S" -v k="$TCK" 'BEGIN {printf "%.0f %.0f", t, b / k * 1e6 / (t * s)}'
 }
 # rest SCRIPT -> "req_per_s machine_us_per_req server_us_per_req errors"
@@ -61,7 +72,7 @@ rest() {
   local rps n errs
   rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$out")
   n=$(awk '/requests in/ {print $1}' <<< "$out")
-  errs=$(awk '/Non-2xx/ {e += $NF} /Socket errors/ {gsub(",", ""); e += $4 + $6 + $8 + $10} END {print e + 0}' <<< "$out")
+  errs=$(awk '/Non-2xx/ {e += $NF} /Bodies with errors/ {e += $NF} /Socket errors/ {gsub(",", ""); e += $4 + $6 + $8 + $10} END {print e + 0}' <<< "$out")
   awk -v r="$rps" -v n="$n" -v b=$((b1 - b0)) -v sv=$((s1 - s0)) -v k="$TCK" -v e="$errs" \
     'BEGIN {printf "%.0f %.0f %.0f %d", r, b / k * 1e6 / n, sv / k * 1e6 / n, e}'
 }
@@ -70,6 +81,10 @@ row() { printf '| %s | %s | %s | %s µs |\n' "$1" "${2%% *}" "$(share "${2%% *}"
 
 for round in $(seq 1 "$ROUNDS"); do
   ins=$(bench plain_insert.pgb); upd=$(bench plain_update.pgb)
+  e_ins=$(bench envelope_insert.pgb); e_upd=$(bench envelope_update.pgb)
+  list=$(bench list.pgb); o_list=$(bench list_pipelined.pgb)
+  mix=$(bench list.pgb@8 plain_insert.pgb@1 plain_update.pgb@1)
+  o_mix=$(bench list_pipelined.pgb@8 create_pipelined.pgb@1 toggle_pipelined.pgb@1)
   c_all=$(bench create_pipelined.pgb); t_all=$(bench toggle_pipelined.pgb)
   triggers disable "$JOURNAL"
   c_nj=$(bench create_pipelined.pgb); t_nj=$(bench toggle_pipelined.pgb)
@@ -82,6 +97,7 @@ for round in $(seq 1 "$ROUNDS"); do
   server=$!
   for _ in $(seq 1 120); do curl -sf -o /dev/null http://127.0.0.1:8041/readyz && break; sleep 0.25; done
   c_rest=$(rest create.lua); t_rest=$(rest toggle.lua)
+  m_rest=$(rest mix.lua); m_gql=$(rest graphql_mix.lua)
   kill "$server"; wait "$server" 2>/dev/null || true; server=
   echo
   echo "### Round $round"
@@ -89,12 +105,20 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "| 64 clients, $S s | per s | of the plain statement | machine CPU per write |"
   echo "|---|---:|---:|---:|"
   row "pgbench plain INSERT" "$ins" "${ins%% *}"
+  row "pgbench, the plain INSERT in our envelope" "$e_ins" "${ins%% *}"
   row "pgbench, our create transaction" "$c_all" "${ins%% *}"
   row "… journal triggers off" "$c_nj" "${ins%% *}"
   row "REST create (server $(cut -d' ' -f3 <<< "$c_rest") µs a request, $(cut -d' ' -f4 <<< "$c_rest") errors)" "$c_rest" "${ins%% *}"
   row "pgbench plain UPDATE" "$upd" "${upd%% *}"
+  row "pgbench, the plain UPDATE in our envelope" "$e_upd" "${upd%% *}"
   row "pgbench, our toggle transaction" "$t_all" "${upd%% *}"
   row "… journal triggers off" "$t_nj" "${upd%% *}"
   row "… and version, search-key triggers off" "$t_none" "${upd%% *}"
   row "REST toggle (server $(cut -d' ' -f3 <<< "$t_rest") µs a request, $(cut -d' ' -f4 <<< "$t_rest") errors)" "$t_rest" "${upd%% *}"
+  row "pgbench plain list" "$list" "${list%% *}"
+  row "pgbench, our list read" "$o_list" "${list%% *}"
+  row "pgbench plain mix 80/10/10" "$mix" "${mix%% *}"
+  row "pgbench, our three transactions 80/10/10" "$o_mix" "${mix%% *}"
+  row "REST mix (server $(cut -d' ' -f3 <<< "$m_rest") µs a request, $(cut -d' ' -f4 <<< "$m_rest") errors)" "$m_rest" "${mix%% *}"
+  row "GraphQL mix (server $(cut -d' ' -f3 <<< "$m_gql") µs a request, $(cut -d' ' -f4 <<< "$m_gql") errors)" "$m_gql" "${mix%% *}"
 done
