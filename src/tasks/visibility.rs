@@ -25,7 +25,7 @@ use diesel::query_source::AliasedField;
 use crate::auth::AuthUser;
 use crate::db::schema::{
     idempotency_keys, list_changes, list_members, task_changes, task_lists, task_sync_cursors,
-    task_tags, tasks, webhook_attempts, webhooks,
+    task_tags, tasks, webhook_attempts, webhook_deliveries, webhooks,
 };
 
 /// The member roles that read a shared list's tasks.
@@ -317,6 +317,13 @@ pub(super) fn inbox(viewer: &AuthUser) -> &str {
 /// The filter on `webhooks` for `viewer`'s own webhooks (a webhook is never shared).
 pub(super) fn webhooks_of(viewer: &AuthUser) -> dsl::Eq<webhooks::user_id, &str> {
     webhooks::user_id.eq(viewer.id())
+}
+
+/// The filter on `webhook_deliveries` for the messages of `viewer`'s webhooks.
+pub(super) fn webhook_deliveries_of(
+    viewer: &AuthUser,
+) -> dsl::Eq<webhook_deliveries::user_id, &str> {
+    webhook_deliveries::user_id.eq(viewer.id())
 }
 
 /// The filter on `webhook_attempts` for the attempts of `viewer`'s webhooks.

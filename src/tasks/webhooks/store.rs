@@ -11,10 +11,11 @@ use super::model::{AttemptRow, NewWebhook, WebhookPatch, WebhookRow, events_text
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::webhook_attempts::dsl as a;
+use crate::db::schema::webhook_deliveries::dsl as d;
 use crate::db::schema::webhooks::dsl as w;
 use crate::db_run;
 use crate::tasks::unit::locks::lock_lists;
-use crate::tasks::visibility::{owner, webhook_attempts_of, webhooks_of};
+use crate::tasks::visibility::{owner, webhook_attempts_of, webhook_deliveries_of, webhooks_of};
 
 /// What a user's disabling says.
 const DISABLED_BY_USER: &str = "disabled by its user";
@@ -164,9 +165,21 @@ pub(super) async fn set_secret(
 }
 
 /// Deletes one of the viewer's webhooks, its queued messages and its log with it; whether
-/// there was one.
+/// there was one. Its messages go first, in their own statement: the worker recording an
+/// attempt locks the message's row, then (the log's foreign key) shares the webhook's, so a
+/// delete that locked the webhook's row first and then cascaded to a message the worker held
+/// was a deadlock (PostgreSQL ended it with an error: a 500, one delete in three while a
+/// message was in flight). In this order the delete waits for the worker's record, or the
+/// worker for the delete, never both.
 pub(super) async fn delete(conn: &mut DbConn, viewer: &AuthUser, id: i64) -> QueryResult<bool> {
     let gone = db_run!(conn, |c| {
+        diesel::delete(
+            d::webhook_deliveries
+                .filter(webhook_deliveries_of(viewer))
+                .filter(d::webhook_id.eq(id)),
+        )
+        .execute(c)
+        .await?;
         diesel::delete(w::webhooks.filter(webhooks_of(viewer)).filter(w::id.eq(id)))
             .execute(c)
             .await
