@@ -138,6 +138,28 @@ pub(super) fn writable_by(viewer: &AuthUser) -> VisibleTasks<'_> {
     tasks_seen_by(viewer.id(), WRITERS)
 }
 
+/// The viewer's own tasks: the first of [`visible_parts`].
+pub(super) type OwnTasks<'a> = dsl::Eq<tasks::user_id, &'a str>;
+/// Other owners' tasks in the lists shared with the viewer: the second of [`visible_parts`].
+pub(super) type OthersInSharedLists<'a> =
+    dsl::And<dsl::NotEq<tasks::user_id, &'a str>, InListsOf<'a, tasks::list_id>>;
+
+/// [`visible_to`] in two disjoint parts, for a page read as two ordered branches
+/// (`task::query::list`): the viewer's own tasks, and the other owners' tasks in the lists
+/// shared with them. Each part alone can be read in the order of an index and stop at the
+/// page; their OR cannot (PostgreSQL reads every task of the viewer and sorts them).
+pub(super) fn visible_parts(viewer: &AuthUser) -> (OwnTasks<'_>, OthersInSharedLists<'_>) {
+    let id = viewer.id();
+    (
+        tasks::user_id.eq(id),
+        tasks::user_id.ne(id).and(InListsOf {
+            column: tasks::list_id,
+            user: id,
+            roles: READERS,
+        }),
+    )
+}
+
 /// The same filter for the event relay, which re-reads a task too large for its NOTIFY
 /// payload on behalf of a member of the event's [`audience`]. That id comes from our own
 /// payload (written inside a verified user's transaction), never from a client.

@@ -40,6 +40,7 @@ mod invites;
 mod isolation;
 mod list_events;
 mod list_owner_rows;
+mod list_pages;
 mod list_tasks;
 mod list_writes;
 mod lists;

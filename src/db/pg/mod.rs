@@ -110,6 +110,17 @@ impl PgConn {
         PgConn::over(Arc::clone(&self.session))
     }
 
+    /// Another handle on this connection (as [`PgConn::view`]) whose statements also run with
+    /// `setting` (a `SET LOCAL …`, trusted SQL) in their read scope's BEGIN batch: a planner
+    /// setting for one statement, which its own transaction ends. `None` outside a read scope
+    /// (in a write's transaction a `SET LOCAL` would outlive the statement).
+    pub fn with_setting(&self, setting: &str) -> Option<PgConn> {
+        let begin = self.reads.as_ref()?;
+        let mut view = self.view();
+        view.reads = Some(Arc::from(format!("{begin}; {setting}")));
+        Some(view)
+    }
+
     /// Whether `other` is a handle on the same connection.
     #[cfg(test)]
     pub fn same_connection(&self, other: &PgConn) -> bool {

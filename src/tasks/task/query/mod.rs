@@ -130,29 +130,25 @@ macro_rules! after_key {
     }};
 }
 
-/// The viewer's tasks, filtered and ordered as asked; with a page, at most `limit` of them
-/// after its cursor.
-pub(in crate::tasks) async fn list(
-    conn: Reader<'_>,
-    viewer: &AuthUser,
-    query: &ListQuery,
-    page: Option<&PageRequest>,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<TaskRow>> {
-    use crate::db::schema::tasks::dsl::*;
-    let direction = query.direction();
-    let after = page.and_then(|p| p.after.as_ref());
-    read_run!(conn, |c| {
+/// The viewer's tasks that `$visible` admits, filtered, ordered and paged as asked: one boxed
+/// query (the body of [`list`], written once for each backend and for each branch).
+macro_rules! page_of {
+    ($c:expr, $visible:expr, $viewer:expr, $query:expr, $page:expr, $now:expr) => {{
+        use crate::db::schema::tasks::dsl::*;
+        let query: &ListQuery = $query;
+        let page: Option<&PageRequest> = $page;
+        let direction = query.direction();
+        let after = page.and_then(|p| p.after.as_ref());
         let mut q = filtered!(
-            c,
+            $c,
             tasks
-                .filter(visible_to(viewer))
+                .filter($visible)
                 .select(TaskRow::as_select())
                 .into_boxed(),
             query,
-            now
+            $now
         );
-        q = tag_filtered!(q, query, viewer);
+        q = tag_filtered!(q, query, $viewer);
         if let Some(cursor) = after {
             let i = cursor.id;
             q = match &cursor.value {
@@ -160,7 +156,7 @@ pub(in crate::tasks) async fn list(
                     after_key!(q, updated_at, direction, *at, i)
                 }
                 SortValue::Time(at) => after_key!(q, created_at, direction, *at, i),
-                SortValue::Text(key) => after_key!(q, c.title_key(), direction, key.clone(), i),
+                SortValue::Text(key) => after_key!(q, $c.title_key(), direction, key.clone(), i),
                 SortValue::Flag(flag) => after_key!(q, completed, direction, *flag, i),
                 SortValue::Rank(rank) => after_key!(q, priority, direction, *rank, i),
                 SortValue::Position(key) => after_key!(q, position, direction, key.clone(), i),
@@ -190,8 +186,8 @@ pub(in crate::tasks) async fn list(
             (SortKey::CreatedAt, SortOrder::Desc) => q.order_by((created_at.desc(), id.desc())),
             (SortKey::UpdatedAt, SortOrder::Asc) => q.order_by((updated_at.asc(), id.asc())),
             (SortKey::UpdatedAt, SortOrder::Desc) => q.order_by((updated_at.desc(), id.desc())),
-            (SortKey::Title, SortOrder::Asc) => q.order_by((c.title_key().asc(), id.asc())),
-            (SortKey::Title, SortOrder::Desc) => q.order_by((c.title_key().desc(), id.desc())),
+            (SortKey::Title, SortOrder::Asc) => q.order_by(($c.title_key().asc(), id.asc())),
+            (SortKey::Title, SortOrder::Desc) => q.order_by(($c.title_key().desc(), id.desc())),
             (SortKey::Status, SortOrder::Asc) => q.order_by((completed.asc(), id.asc())),
             (SortKey::Status, SortOrder::Desc) => q.order_by((completed.desc(), id.desc())),
             (SortKey::Priority, SortOrder::Asc) => q.order_by((priority.asc(), id.asc())),
@@ -210,8 +206,42 @@ pub(in crate::tasks) async fn list(
         if let Some(page) = page {
             q = q.limit(page.limit);
         }
-        q.load(c).await
-    })
+        if let Some(page) = page {
+            q = q.limit(page.limit);
+        }
+        q
+    }};
+}
+
+mod branches;
+
+use branches::page_in_branches;
+
+/// The viewer's tasks, filtered and ordered as asked; with a page, at most `limit` of them
+/// after its cursor.
+pub(in crate::tasks) async fn list(
+    conn: Reader<'_>,
+    viewer: &AuthUser,
+    query: &ListQuery,
+    page: Option<&PageRequest>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<TaskRow>> {
+    if let (Reader::Postgres(pg), Some(page)) = (conn, page)
+        && query.sort != SortKey::Title
+        && let Some(planned) = pg.with_setting("SET LOCAL enable_bitmapscan = off")
+    {
+        return page_in_branches(&planned, viewer, query, page, now).await;
+    }
+    read_run!(conn, |c| page_of!(
+        c,
+        visible_to(viewer),
+        viewer,
+        query,
+        page,
+        now
+    )
+    .load(c)
+    .await)
 }
 
 /// How many of the viewer's tasks match the filters.

@@ -1,0 +1,126 @@
+//! A page of the task list on PostgreSQL, read as two branches of one statement (see
+//! [`page_in_branches`]). The filters, cursor and order of each branch are `page_of!`'s, the
+//! same as the one-filter read of `list` (its parent).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::auth::AuthUser;
+use crate::db::pg::PgConn;
+use crate::db::strpos;
+use crate::tasks::tags::rules::tag_key;
+use crate::tasks::task::keys::SearchKeys;
+use crate::tasks::task::model::{
+    ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
+};
+use crate::tasks::task::page::{PageRequest, SortValue};
+use crate::tasks::visibility::{tags_visible_to, visible_parts};
+
+/// Where [`TaskRow`]'s columns stand in its select list, for the order of a union (`ORDER BY`
+/// a position: the outer query of [`page_in_branches`] names no table).
+mod at {
+    pub(super) const ID: u32 = 1;
+    pub(super) const COMPLETED: u32 = 5;
+    pub(super) const CREATED_AT: u32 = 6;
+    pub(super) const UPDATED_AT: u32 = 7;
+    pub(super) const PRIORITY: u32 = 8;
+    pub(super) const DUE_DATE: u32 = 10;
+    pub(super) const POSITION: u32 = 15;
+}
+
+/// A page on PostgreSQL, read as two branches of one statement (issue 41): the viewer's own
+/// tasks and the shared lists' other tasks (`visibility::visible_parts`), each filtered,
+/// ordered and cut at the page by itself, then merged in the same order and cut again. One
+/// filter with an OR of the two (and the row-security policy's own OR) led the planner to a
+/// bitmap scan of every task of the viewer and a sort, so a page cost as much as the whole
+/// list; each branch alone reads its index in order and stops at the page. `planned` runs
+/// the statement with bitmap scans off (`PgConn::with_setting`, its own transaction's
+/// setting): the policy's OR otherwise brings the planner, which estimates one row for the
+/// branch, back to the bitmap. The title order (a folded key not in the select list) and a
+/// read inside a write's transaction keep the one filter (`list`).
+pub(super) async fn page_in_branches(
+    planned: &PgConn,
+    viewer: &AuthUser,
+    query: &ListQuery,
+    page: &PageRequest,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<TaskRow>> {
+    use diesel::query_dsl::positional_order_dsl::{OrderColumn, PositionalOrderDsl};
+    let mut shared: &PgConn = planned;
+    let c = &mut shared;
+    let (own, others) = visible_parts(viewer);
+    let both = page_of!(c, own, viewer, query, Some(page), now).union_all(page_of!(
+        c,
+        others,
+        viewer,
+        query,
+        Some(page),
+        now
+    ));
+    let col = OrderColumn;
+    let asc = query.direction() == SortOrder::Asc;
+    macro_rules! ordered {
+        ($key:expr) => {
+            both.positional_order_by($key)
+                .limit(page.limit)
+                .load(c)
+                .await
+        };
+    }
+    match (query.sort, asc) {
+        (SortKey::CreatedAt, true) => ordered!((col(at::CREATED_AT).asc(), col(at::ID).asc())),
+        (SortKey::CreatedAt, false) => ordered!((col(at::CREATED_AT).desc(), col(at::ID).desc())),
+        (SortKey::UpdatedAt, true) => ordered!((col(at::UPDATED_AT).asc(), col(at::ID).asc())),
+        (SortKey::UpdatedAt, false) => ordered!((col(at::UPDATED_AT).desc(), col(at::ID).desc())),
+        (SortKey::Status, true) => ordered!((col(at::COMPLETED).asc(), col(at::ID).asc())),
+        (SortKey::Status, false) => ordered!((col(at::COMPLETED).desc(), col(at::ID).desc())),
+        (SortKey::Priority, true) => ordered!((col(at::PRIORITY).asc(), col(at::ID).asc())),
+        (SortKey::Priority, false) => ordered!((col(at::PRIORITY).desc(), col(at::ID).desc())),
+        (SortKey::Position, true) => ordered!((col(at::POSITION).asc(), col(at::ID).asc())),
+        (SortKey::Position, false) => ordered!((col(at::POSITION).desc(), col(at::ID).desc())),
+        // Undated tasks last in both directions, as `page_of!` orders them.
+        (SortKey::DueDate, true) => {
+            ordered!((col(at::DUE_DATE).asc().nulls_last(), col(at::ID).asc()))
+        }
+        (SortKey::DueDate, false) => {
+            ordered!((col(at::DUE_DATE).desc().nulls_last(), col(at::ID).desc()))
+        }
+        (SortKey::Title, _) => Err(diesel::result::Error::QueryBuilderError(
+            "a title order has no position in the select list (a bug: `list` keeps it)".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::schema::tasks;
+
+    /// The positions [`page_in_branches`] orders by are those of `TaskRow`'s select list.
+    #[test]
+    fn the_order_positions_are_the_select_lists() {
+        let sql =
+            diesel::debug_query::<diesel::pg::Pg, _>(&tasks::table.select(TaskRow::as_select()))
+                .to_string();
+        let list = sql
+            .strip_prefix("SELECT ")
+            .and_then(|rest| rest.split(" FROM ").next())
+            .expect("a select list");
+        let columns: Vec<&str> = list.split(", ").collect();
+        let position = |name: &str| {
+            let column = format!("\"tasks\".\"{name}\"");
+            1 + columns
+                .iter()
+                .position(|c| *c == column)
+                .unwrap_or_else(|| panic!("{name} not in {list}")) as u32
+        };
+        assert_eq!(position("id"), at::ID);
+        assert_eq!(position("completed"), at::COMPLETED);
+        assert_eq!(position("created_at"), at::CREATED_AT);
+        assert_eq!(position("updated_at"), at::UPDATED_AT);
+        assert_eq!(position("priority"), at::PRIORITY);
+        assert_eq!(position("due_date"), at::DUE_DATE);
+        assert_eq!(position("position"), at::POSITION);
+    }
+}
