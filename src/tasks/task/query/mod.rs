@@ -206,9 +206,6 @@ macro_rules! page_of {
         if let Some(page) = page {
             q = q.limit(page.limit);
         }
-        if let Some(page) = page {
-            q = q.limit(page.limit);
-        }
         q
     }};
 }
