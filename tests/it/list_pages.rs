@@ -6,9 +6,10 @@
 //! chained by their `Link` cursors are exactly the whole list.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::{TestApp, UserClient};
+use crate::list_tasks::in_order as ids;
 use crate::lists::{create_list, id_of};
 use crate::sharing::share;
 
@@ -25,16 +26,6 @@ struct Made {
 }
 
 const PRIORITIES: [&str; 4] = ["none", "low", "medium", "high"];
-
-/// The ids of a REST list, in the order given.
-fn ids(tasks: &Value) -> Vec<i64> {
-    tasks
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(id_of)
-        .collect()
-}
 
 /// Every page of `query` with `limit=2`, chained by their `Link` headers.
 async fn paged(user: &UserClient<'_>, query: &str) -> Vec<i64> {

@@ -174,7 +174,7 @@ async fn the_list_filter_takes_a_list_or_the_inbox(app: TestApp) {
 }
 
 /// Ids as the server ordered them (no sorting here).
-fn in_order(tasks: &Value) -> Vec<i64> {
+pub(crate) fn in_order(tasks: &Value) -> Vec<i64> {
     tasks
         .as_array()
         .expect("a list")
