@@ -271,9 +271,28 @@ pub(super) fn journal_visible_to(viewer: &AuthUser) -> dsl::Eq<task_changes::use
     journal_of_owner(viewer.id())
 }
 
-/// The filter on the tag index (`task_tags`): the tags of the tasks `viewer` sees.
+/// The filter on the tag index (`task_tags`): the rows of the tasks `viewer` owns (a task's
+/// rows are its owner's), for their tag counts, renames and deletes. The list's tag filters
+/// match each task the list shows by its own rows instead ([`tags_of_task`]).
 pub(super) fn tags_visible_to(viewer: &AuthUser) -> dsl::Eq<task_tags::user_id, &str> {
     tags_of_owner(viewer.id())
+}
+
+/// The tag index rows of the task on the outer query's row, as a subquery on `task_tags`
+/// inside a query on `tasks` reads them (`task::query`'s tag filters).
+pub(super) type TagsOfTask =
+    dsl::And<dsl::Eq<task_tags::task_id, tasks::id>, dsl::Eq<task_tags::user_id, tasks::user_id>>;
+
+/// The filter on `task_tags` for the rows of the task the outer query on `tasks` is at: its
+/// own rows (by the primary key `(task_id, tag_key)`), which are its owner's whoever views it
+/// or wrote them, so a member's filter matches a shared list's tasks as the owner's does. It
+/// admits no task by itself: which tasks are seen is the outer query's filter
+/// ([`visible_to`] or one of [`visible_parts`]), and on PostgreSQL the policy on `task_tags`
+/// lets a member read the rows of the tasks in their lists.
+pub(super) fn tags_of_task() -> TagsOfTask {
+    task_tags::task_id
+        .eq(tasks::id)
+        .and(task_tags::user_id.eq(tasks::user_id))
 }
 
 /// The tag index rows of `task_owner`'s tasks, for writing one task's tags (SQLite's

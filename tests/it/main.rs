@@ -65,6 +65,7 @@ mod shared_events;
 mod shared_live;
 mod shared_reads;
 mod shared_round_trips;
+mod shared_tags;
 mod shared_writes;
 mod sharing;
 mod shutdown;

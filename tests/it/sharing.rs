@@ -45,7 +45,8 @@ pub(crate) async fn task_in(user: &UserClient<'_>, list: i64, title: &str) -> Va
     .good(StatusCode::CREATED)
 }
 
-fn titles(tasks: &Value) -> Vec<String> {
+/// The titles of a list of tasks, sorted.
+pub(crate) fn titles(tasks: &Value) -> Vec<String> {
     let mut titles: Vec<String> = tasks
         .as_array()
         .expect("a list of tasks")
