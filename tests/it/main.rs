@@ -72,6 +72,7 @@ mod shutdown;
 mod subscriptions;
 mod subtasks;
 mod tags;
+mod task_counts;
 mod task_fields;
 mod task_model;
 mod tasks;

@@ -161,11 +161,16 @@ async fn postgres_policies_hold_in_sql_as_the_servers_role() {
         .query(
             "SELECT relname FROM pg_class WHERE relname = ANY($1) \
              AND relrowsecurity AND relforcerowsecurity",
-            &[&vec!["tasks", "task_changes", "task_sync_cursors"]],
+            &[&vec![
+                "tasks",
+                "task_changes",
+                "task_sync_cursors",
+                "task_counts",
+            ]],
         )
         .await
         .unwrap();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 4);
     // Nothing was lost: bob still has both his tasks.
     let bobs = app
         .user("bob")

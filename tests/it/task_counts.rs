@@ -1,0 +1,104 @@
+//! MAX_TASKS_PER_USER counts every task of the owner, whoever wrote it. On PostgreSQL the
+//! count is a row per owner kept by triggers on `tasks` since migration 000079 (issue 41: a
+//! create counted every task of its owner); SQLite counts the owner's tasks. Either way a
+//! create is refused exactly when the owner holds the cap, after the server's creates and
+//! deletes and after another program's inserts, deletes, moves to another owner and
+//! truncates.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::Backend;
+use crate::common::other_writer::Shared;
+
+backend_cases!(the_cap_counts_every_writers_tasks);
+
+const CAP: usize = 4;
+
+/// Creates tasks for `user` until one is refused; how many were created. The refusal is the
+/// cap's, on REST and on GraphQL.
+async fn fill(db: &Shared, user: &str) -> usize {
+    let client = db.app.user(user);
+    let path = client.tasks_path("");
+    let mut created = 0;
+    loop {
+        let answer = client.post(&path, json!({"title": "one more"})).await;
+        if answer.status != StatusCode::CREATED {
+            answer.detail(StatusCode::CONFLICT, "Task limit reached");
+            break;
+        }
+        created += 1;
+        assert!(created <= CAP, "{created} creates past a cap of {CAP}");
+    }
+    let body = client
+        .graphql(
+            "mutation { createTask(input: {title: \"one more\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{body}"
+    );
+    created
+}
+
+async fn ids(db: &Shared, user: &str) -> Vec<i64> {
+    let client = db.app.user(user);
+    let all: Value = client
+        .get(&client.tasks_path(""))
+        .await
+        .good(StatusCode::OK);
+    all.as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["id"].as_i64().expect("an id"))
+        .collect()
+}
+
+async fn the_cap_counts_every_writers_tasks(backend: Backend) {
+    let cap = CAP.to_string();
+    let Some(db) = Shared::start_with(
+        backend,
+        &[("--max-tasks-per-user", &cap), ("--rate-limit", "0")],
+    )
+    .await
+    else {
+        return;
+    };
+    let alice = db.app.user("alice");
+    // Another program's task counts: three of the server's and its one fill the cap.
+    db.insert("alice", "imported", None).await;
+    assert_eq!(fill(&db, "alice").await, CAP - 1);
+    // A delete through the API gives one back.
+    let first = ids(&db, "alice").await[0];
+    let path = alice.tasks_path(&format!("/{first}"));
+    let deleted = alice.delete(&path).await;
+    assert!(deleted.status.is_success(), "{}", deleted.text);
+    assert_eq!(fill(&db, "alice").await, 1);
+    // Another program deletes two: two more.
+    let two = ids(&db, "alice").await[..2].to_vec();
+    db.other_writer(&format!(
+        "DELETE FROM tasks WHERE id IN ({}, {})",
+        two[0], two[1]
+    ))
+    .await;
+    assert_eq!(fill(&db, "alice").await, 2);
+    // Another program moves one of hers to bob: one more for her, one fewer for him.
+    let moved = ids(&db, "alice").await[0];
+    db.other_writer(&format!(
+        "UPDATE tasks SET user_id = 'bob' WHERE id = {moved}"
+    ))
+    .await;
+    assert_eq!(fill(&db, "alice").await, 1);
+    assert_eq!(fill(&db, "bob").await, CAP - 1);
+    // Another program empties the table: the whole cap again, for each.
+    let empty = match backend {
+        Backend::Postgres => "TRUNCATE tasks RESTART IDENTITY CASCADE",
+        Backend::Sqlite => "DELETE FROM tasks",
+    };
+    db.other_writer(empty).await;
+    assert_eq!(fill(&db, "alice").await, CAP);
+    assert_eq!(fill(&db, "bob").await, CAP);
+    assert_eq!(ids(&db, "alice").await.len(), CAP);
+}
