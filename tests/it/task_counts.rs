@@ -3,7 +3,8 @@
 //! create counted every task of its owner); SQLite counts the owner's tasks. Either way a
 //! create is refused exactly when the owner holds the cap, after the server's creates and
 //! deletes and after another program's inserts, deletes, moves to another owner and
-//! truncates.
+//! truncates. On PostgreSQL a count that drifted (written with its triggers off) is set right
+//! at the cap (migration 000080).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -100,5 +101,59 @@ async fn the_cap_counts_every_writers_tasks(backend: Backend) {
     db.other_writer(empty).await;
     assert_eq!(fill(&db, "alice").await, CAP);
     assert_eq!(fill(&db, "bob").await, CAP);
+    assert_eq!(ids(&db, "alice").await.len(), CAP);
+}
+
+/// The kept count of `user` (PostgreSQL), as another program reads it.
+async fn kept(db: &Shared, user: &str) -> i64 {
+    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .query_one("SELECT n FROM task_counts WHERE user_id = $1", &[&user])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A kept count that drifted (written with the triggers off, or counted twice) never denies
+/// a create for good nor lets the cap be passed: at the cap the owner's tasks are counted and
+/// the row set right; a negative count is not trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_drifted_count_is_set_right_at_the_cap() {
+    let cap = CAP.to_string();
+    let args = [
+        ("--max-tasks-per-user", cap.as_str()),
+        ("--rate-limit", "0"),
+    ];
+    let Some(db) = Shared::start_with(Backend::Postgres, &args).await else {
+        return;
+    };
+    let alice = db.app.user("alice");
+    for title in ["one", "two"] {
+        alice.create_task(title).await;
+    }
+    // Too high: her two more creates still succeed, and the row holds the truth after.
+    db.other_writer("UPDATE task_counts SET n = 1000 WHERE user_id = 'alice'")
+        .await;
+    assert_eq!(fill(&db, "alice").await, CAP - 2);
+    assert_eq!(kept(&db, "alice").await, CAP as i64);
+    // Tasks deleted with the triggers off: the row says four, she has none.
+    db.other_writer(
+        "SET session_replication_role = replica; DELETE FROM tasks WHERE user_id = 'alice'; \
+         RESET session_replication_role",
+    )
+    .await;
+    assert_eq!(kept(&db, "alice").await, CAP as i64);
+    assert_eq!(fill(&db, "alice").await, CAP);
+    // Too low: never more than the cap.
+    db.other_writer("UPDATE task_counts SET n = -7 WHERE user_id = 'alice'")
+        .await;
+    let first = ids(&db, "alice").await[0];
+    let deleted = alice.delete(&alice.tasks_path(&format!("/{first}"))).await;
+    assert!(deleted.status.is_success(), "{}", deleted.text);
+    assert_eq!(fill(&db, "alice").await, 1);
+    assert_eq!(kept(&db, "alice").await, CAP as i64);
     assert_eq!(ids(&db, "alice").await.len(), CAP);
 }
