@@ -15,7 +15,7 @@ use crate::tasks::task::model::{
     ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
 };
 use crate::tasks::task::page::{PageRequest, SortValue};
-use crate::tasks::visibility::{tags_of_task, visible_parts};
+use crate::tasks::visibility::{tag_owners_seen_by, visible_parts};
 
 /// Where [`TaskRow`]'s columns stand in its select list, for the order of a union (`ORDER BY`
 /// a position: the outer query of [`page_in_branches`] names no table).
@@ -50,9 +50,10 @@ pub(super) async fn page_in_branches(
     let mut shared: &PgConn = planned;
     let c = &mut shared;
     let (own, others) = visible_parts(viewer);
-    let both = page_of!(c, own, query, Some(page), now).union_all(page_of!(
+    let both = page_of!(c, own, viewer, query, Some(page), now).union_all(page_of!(
         c,
         others,
+        viewer,
         query,
         Some(page),
         now

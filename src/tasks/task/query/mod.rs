@@ -16,7 +16,7 @@ use crate::tasks::task::model::{
 };
 use crate::tasks::task::page::{PageRequest, SortValue};
 use crate::tasks::visibility::{
-    VisibleTasks, tags_of_task, visible_to, visible_to_member, writable_by,
+    VisibleTasks, tag_owners_seen_by, visible_to, visible_to_member, writable_by,
 };
 use crate::{db_run, read_run};
 
@@ -82,33 +82,36 @@ macro_rules! filtered {
 
 /// Adds a [`ListQuery`]'s tag filters to a boxed query on `tasks`: for each `tags` name, the
 /// task carries it; with `any_tags`, the task carries at least one of them. Each is an
-/// `EXISTS` over the task's own rows of the tag index (`visibility::tags_of_task`), whoever
-/// owns the task, so a member's filter matches a shared list's tasks (their rows are their
-/// owner's). The primary key `(task_id, tag_key)` serves it task by task; where the owner is
-/// known (the viewer's own branch of `page_in_branches`), so is the `(user_id, tag_key)`
-/// index. Which tasks are seen stays the query's own filter (`$q`'s), never this one's.
+/// `id IN (…)` over the tag index rows of the owners whose tasks the viewer sees
+/// (`visibility::tag_owners_seen_by`: the viewer's and their shared lists' owners', a task's
+/// rows being its owner's), served by the `(user_id, tag_key)` index, so a member's filter
+/// matches a shared list's tasks. Which tasks are seen stays the query's own filter (`$q`'s).
 macro_rules! tag_filtered {
-    ($q:expr, $query:expr) => {{
+    ($q:expr, $query:expr, $viewer:expr) => {{
         use crate::db::schema::task_tags as tt;
-        use diesel::dsl::exists;
+        use crate::db::schema::tasks::dsl::id;
         let query: &ListQuery = $query;
         let mut q = $q;
         for name in &query.tags {
-            q = q.filter(exists(
-                tt::table
-                    .filter(tags_of_task())
-                    .filter(tt::tag_key.eq(tag_key(name)))
-                    .select(tt::task_id),
-            ));
+            q = q.filter(
+                id.eq_any(
+                    tt::table
+                        .filter(tag_owners_seen_by($viewer))
+                        .filter(tt::tag_key.eq(tag_key(name)))
+                        .select(tt::task_id),
+                ),
+            );
         }
         if !query.any_tags.is_empty() {
             let keys: Vec<String> = query.any_tags.iter().map(|n| tag_key(n)).collect();
-            q = q.filter(exists(
-                tt::table
-                    .filter(tags_of_task())
-                    .filter(tt::tag_key.eq_any(keys))
-                    .select(tt::task_id),
-            ));
+            q = q.filter(
+                id.eq_any(
+                    tt::table
+                        .filter(tag_owners_seen_by($viewer))
+                        .filter(tt::tag_key.eq_any(keys))
+                        .select(tt::task_id),
+                ),
+            );
         }
         q
     }};
@@ -133,7 +136,7 @@ macro_rules! after_key {
 /// The viewer's tasks that `$visible` admits, filtered, ordered and paged as asked: one boxed
 /// query (the body of [`list`], written once for each backend and for each branch).
 macro_rules! page_of {
-    ($c:expr, $visible:expr, $query:expr, $page:expr, $now:expr) => {{
+    ($c:expr, $visible:expr, $viewer:expr, $query:expr, $page:expr, $now:expr) => {{
         use crate::db::schema::tasks::dsl::*;
         let query: &ListQuery = $query;
         let page: Option<&PageRequest> = $page;
@@ -148,7 +151,7 @@ macro_rules! page_of {
             query,
             $now
         );
-        q = tag_filtered!(q, query);
+        q = tag_filtered!(q, query, $viewer);
         if let Some(cursor) = after {
             let i = cursor.id;
             q = match &cursor.value {
@@ -229,9 +232,16 @@ pub(in crate::tasks) async fn list(
     {
         return page_in_branches(&planned, viewer, query, page, now).await;
     }
-    read_run!(conn, |c| page_of!(c, visible_to(viewer), query, page, now)
-        .load(c)
-        .await)
+    read_run!(conn, |c| page_of!(
+        c,
+        visible_to(viewer),
+        viewer,
+        query,
+        page,
+        now
+    )
+    .load(c)
+    .await)
 }
 
 /// How many of the viewer's tasks match the filters.
@@ -252,7 +262,7 @@ pub(in crate::tasks) async fn count(
             query,
             now
         );
-        tag_filtered!(q, query).get_result(c).await
+        tag_filtered!(q, query, viewer).get_result(c).await
     })
 }
 
