@@ -25,6 +25,11 @@ const SQLITE_ONLY_TABLES: [(&str, &str); 1] = [(
     "whose journals a write moved, drained by the same transaction (migration 000065): SQLite \
      has no NOTIFY, so the server delivers every member's events itself",
 )];
+const POSTGRES_ONLY_TABLES: [(&str, &str); 1] = [(
+    "task_counts",
+    "each owner's task count for the cap, kept by triggers on tasks (migrations 000079, 000080): \
+     SQLite, one writer at a time, counts the owner's tasks on its index",
+)];
 
 /// The column that names a row's owner.
 const OWNER: &str = "user_id";
@@ -232,6 +237,11 @@ async fn both_migration_sets_give_the_same_schema() {
     let mut postgres = postgres_shape(&database.url).await;
     check_owner_indexes("PostgreSQL", &postgres);
     check_task_store(&database.url, &postgres).await;
+    for (table, _) in POSTGRES_ONLY_TABLES {
+        assert!(postgres.columns.remove(table).is_some(), "no table {table}");
+        postgres.primary_keys.remove(table);
+        postgres.indexes.retain(|(on, _), _| on != table);
+    }
     // Created only where pg_trgm can be installed, so allowed to be absent too.
     postgres
         .indexes
