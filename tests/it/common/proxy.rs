@@ -12,6 +12,8 @@
 //! event and webhook connections (`todo-api-events`, `todo-api-listener`, `todo-api-webhooks`) are not
 //! counted: what they send, such as the batched signals to other instances after a write's
 //! commit (`tasks::events::signal`), is on no request's path.
+//! [`TcpProxy::stall_events`] holds back what those connections send while the requests'
+//! connections flow: a signal lost between a write's commit and its batch.
 //!
 //! To know when a server has sent everything an operation costs (a COMMIT it sends after
 //! answering, without waiting), the proxy follows the protocol's framing on each counted
@@ -41,6 +43,8 @@ pub struct TcpProxy {
     round_trips: Arc<AtomicUsize>,
     sessions: Sessions,
     flowing: watch::Sender<bool>,
+    /// Whether the uncounted connections' requests (events, listener, webhooks) pass.
+    events_flowing: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -74,6 +78,7 @@ impl TcpProxy {
         let accepted = Arc::new(AtomicUsize::new(0));
         let round_trips = Arc::new(AtomicUsize::new(0));
         let flowing = watch::Sender::new(true);
+        let events_flowing = watch::Sender::new(true);
         let sessions = Sessions::default();
         let relay = Relay {
             target: target.to_owned(),
@@ -81,11 +86,12 @@ impl TcpProxy {
             answer_delay,
             sessions: sessions.clone(),
         };
-        let (count, gate) = (accepted.clone(), flowing.clone());
+        let (count, gate, events) = (accepted.clone(), flowing.clone(), events_flowing.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(forward(client, relay.clone(), gate.subscribe()));
+                let gates = (gate.subscribe(), events.subscribe());
+                tokio::spawn(forward(client, relay.clone(), gates));
             }
         });
         TcpProxy {
@@ -94,6 +100,7 @@ impl TcpProxy {
             round_trips,
             sessions,
             flowing,
+            events_flowing,
             task,
         }
     }
@@ -138,6 +145,13 @@ impl TcpProxy {
         self.flowing.send_replace(false);
     }
 
+    /// Stops forwarding what the instance's event, listener and webhook connections send (the
+    /// uncounted ones: a batched signal, a LISTEN), while its requests' connections flow: a
+    /// write commits and its signal to other instances never reaches the database.
+    pub fn stall_events(&self) {
+        self.events_flowing.send_replace(false);
+    }
+
     /// Forwards again.
     pub fn resume(&self) {
         self.flowing.send_replace(true);
@@ -158,7 +172,11 @@ impl Drop for TcpProxy {
 }
 
 /// Forwards one connection both ways while the proxy flows.
-async fn forward(client: TcpStream, relay: Relay, flowing: watch::Receiver<bool>) {
+async fn forward(
+    client: TcpStream,
+    relay: Relay,
+    (flowing, events_flowing): (watch::Receiver<bool>, watch::Receiver<bool>),
+) {
     let mut gate = flowing.clone();
     if gate.wait_for(|f| *f).await.is_err() {
         return;
@@ -179,9 +197,10 @@ async fn forward(client: TcpStream, relay: Relay, flowing: watch::Receiver<bool>
     let requests = Direction::Requests(relay.round_trips.clone());
     let answers = Direction::Answers(relay.answer_delay);
     let (asked, told) = (session.clone(), session);
+    let asking = (flowing.clone(), Some(events_flowing));
     tokio::select! {
-        _ = pipe(client_read, server_write, flowing.clone(), requests, answered.clone(), asked) => {}
-        _ = pipe(server_read, client_write, flowing, answers, answered, told) => {}
+        _ = pipe(client_read, server_write, asking, requests, answered.clone(), asked) => {}
+        _ = pipe(server_read, client_write, (flowing, None), answers, answered, told) => {}
     }
 }
 
@@ -193,11 +212,12 @@ enum Direction {
     Answers(Duration),
 }
 
-/// Copies `from` to `to`, holding each chunk back while the proxy is stalled.
+/// Copies `from` to `to`, holding each chunk back while the proxy is stalled (and, with an
+/// `events` gate, an uncounted connection's chunks while that gate is shut).
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
-    mut flowing: watch::Receiver<bool>,
+    (mut flowing, mut events): (watch::Receiver<bool>, Option<watch::Receiver<bool>>),
     direction: Direction,
     answered: Arc<AtomicBool>,
     session: Arc<Mutex<Session>>,
@@ -245,6 +265,11 @@ async fn pipe(
         }
         // Read as it is passed on: an answer is owed once asked, and given once delivered.
         frames.read(&buffer[..n], &mut session.lock().unwrap());
+        if let Some(events) = events.as_mut().filter(|_| !counted)
+            && events.wait_for(|f| *f).await.is_err()
+        {
+            return;
+        }
         if flowing.wait_for(|f| *f).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
             return;
         }
