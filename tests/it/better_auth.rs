@@ -888,7 +888,9 @@ async fn a_cached_session_ends_at_its_expiry(backend: Backend) {
         return;
     };
     let token = signed(&session_id());
-    fake.add_session(&token, "alice", Utc::now() + chrono::Duration::seconds(2));
+    // Long enough for the two requests below on a loaded machine; `wait_for_status` (10 s)
+    // then sees it end.
+    fake.add_session(&token, "alice", Utc::now() + chrono::Duration::seconds(5));
     assert_accepted(&app, &token, "alice").await;
     assert_eq!(fake.session_lookups(), 1, "the second request was cached");
     // Get-session keeps vouching for it (the fake ignores expiry), and the cache would keep

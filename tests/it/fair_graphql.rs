@@ -7,7 +7,7 @@
 //! Bounds tested: over 600 tasks of ~2.2 KB in one list (unrefused, the first document would
 //! answer ~800 MB), the documents of the issue answer a GraphQL error, the real binary's
 //! resident memory grows by less than 64 MB while they run, and another user's list answers
-//! within a second meanwhile.
+//! promptly meanwhile (`PROMPT`).
 
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,12 @@ use crate::lists::{create_list, id_of};
 const TASKS: usize = 600;
 /// Growth of the server's resident memory allowed while the documents run.
 const GROWTH_BOUND_KIB: u64 = 64 * 1024;
-/// What "promptly" means for another user's request.
-const PROMPT: Duration = Duration::from_secs(1);
+/// What "promptly" means for another user's request, on a loaded machine.
+const PROMPT: Duration = Duration::from_secs(3);
+/// Another user's two requests while the documents run, on the same two cores: unrefused, the
+/// first document alone would take about a minute (a debug build serves the 600 tasks once in
+/// 0.1 s; it reads them once per task).
+const WHILE_ATTACKED: Duration = Duration::from_secs(5);
 
 /// The documents of the issue, and their aliased and fragment forms.
 const ATTACKS: &[&str] = &[
@@ -127,7 +131,11 @@ async fn the_square_documents_are_refused_with_bounded_memory(backend: Backend) 
                 .await
                 .expect("sent");
             assert_eq!(rest.status(), StatusCode::OK);
-            assert!(started.elapsed() < PROMPT * 2, "{:?}", started.elapsed());
+            assert!(
+                started.elapsed() < WHILE_ATTACKED,
+                "{:?}",
+                started.elapsed()
+            );
         }
         for attack in attacks {
             let (query, (status, body)) = attack.await.expect("joined");
@@ -153,7 +161,7 @@ async fn the_square_documents_are_refused_with_bounded_memory(backend: Backend) 
     drop(database);
 }
 
-/// Each of another user's lists answers within a second, timed one by one.
+/// Each of another user's lists answers within `PROMPT`, timed one by one.
 async fn another_user_is_prompt(app: &TestApp) {
     let started = Instant::now();
     app.user("bob")

@@ -42,12 +42,13 @@ async fn listed(owner: &UserClient<'_>, list: i64, query: &str) -> Vec<String> {
 /// (its one second, the shortest lifetime there is), at least `CYCLES` of them: a revoked link
 /// that kept its place would refuse the second cycle already (the cap is full with the live,
 /// the short and one more), and a prune that missed a row would leave more than one. The
-/// retention (2 s) need only outlast the few reads between the last revoke and the check
-/// that it is still listed, which follow it at once.
+/// retention (5 s) need only outlast the few reads between the last revoke and the check
+/// that it is still listed, which follow it at once (on a loaded machine, seconds now and
+/// then).
 async fn dead_invites_are_listed_on_request_and_pruned(backend: Backend) {
     let app = start_app!(backend,
         "--max-invites-per-list" => "3",
-        "--invite-retention" => "2s",
+        "--invite-retention" => "5s",
         "--tombstone-prune-interval" => "200ms",
         "--rate-limit" => "0");
     let alice = app.user("alice");
@@ -87,8 +88,9 @@ async fn dead_invites_are_listed_on_request_and_pruned(backend: Backend) {
     let stopped = chrono::DateTime::parse_from_rfc3339(revoked["expires_at"].as_str().unwrap())
         .unwrap()
         .with_timezone(&chrono::Utc);
+    // Seconds ago (however slow the reads between), not the link's own expiry, 7 days off.
     assert!(
-        (chrono::Utc::now() - stopped).num_seconds().abs() < 3,
+        (chrono::Utc::now() - stopped).num_seconds().abs() < 60,
         "expires_at is the revocation: {revoked}"
     );
     assert_eq!(

@@ -85,16 +85,36 @@ async fn cursor(app: &TestApp, user: &str) -> String {
 struct Live {
     socket: Socket,
     sse: SseReader,
+    /// The user's cursor once both listen: the test's changes come after it.
+    since: String,
 }
 
 impl Live {
+    /// Opens both streams and waits until both hear the user's changes. The SSE stream's
+    /// subscription is in place once its head has come; the WebSocket's is not acknowledged,
+    /// so probes are written until it hears one ([`live::registered`], which removes them),
+    /// and the SSE stream, which heard every probe, is read up to where the journal then stands.
     async fn open(app: &TestApp, user: &str) -> Live {
         let mut socket = live::socket(app, user).await;
         live::subscribe_to(&mut socket, "1", SUBSCRIPTION).await;
         let path = app.user(user).tasks_path("/events");
-        let sse = SseReader::open(app, user, &path, &[]).await;
+        let mut sse = SseReader::open(app, user, &path, &[]).await;
         assert_eq!(sse.response.status(), StatusCode::OK);
-        Live { socket, sse }
+        live::registered(app, user, &mut socket).await;
+        let since = cursor(app, user).await;
+        let at: i64 = since.parse().expect("a numeric cursor");
+        loop {
+            let (id, event) = sse.next_event().await;
+            let heard: i64 = id.expect("an event id").parse().unwrap();
+            assert!(
+                heard <= at,
+                "only probes before the test's changes: {event}"
+            );
+            if heard == at {
+                break;
+            }
+        }
+        Live { socket, sse, since }
     }
 
     /// The next `n` events on both streams: (kind, id, title, version), the same on each,
@@ -141,17 +161,17 @@ async fn plain_sql_changes_reach_sync_and_live_streams_of_their_owner(backend: B
     let last_position = alice.get(&alice.tasks_path(&format!("/{two}"))).await;
     let last_position = last_position.good(StatusCode::OK)["position"].clone();
     app.user("bob").create_task("bob's").await;
-    let since = cursor(app, "alice").await;
-    let bob_since = cursor(app, "bob").await;
-    let mut live = match backend {
+    // On PostgreSQL the cursors are taken once the streams listen (after their probes).
+    let (mut live, since, bob_since) = match backend {
         Backend::Postgres => {
             let alice_live = Live::open(app, "alice").await;
             let mut bob = live::socket(app, "bob").await;
             live::subscribe_to(&mut bob, "1", SUBSCRIPTION).await;
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            Some((alice_live, bob))
+            live::registered(app, "bob", &mut bob).await;
+            let since = alice_live.since.clone();
+            (Some((alice_live, bob)), since, cursor(app, "bob").await)
         }
-        Backend::Sqlite => None,
+        Backend::Sqlite => (None, cursor(app, "alice").await, cursor(app, "bob").await),
     };
 
     db.insert("alice", "from psql", None).await;
@@ -228,14 +248,15 @@ async fn a_truncate_is_tombstones_and_reused_ids_never_fail_a_request(backend: B
         id_of(&alice.create_task("a2").await),
     ];
     let bobs = id_of(&bob.create_task("b1").await);
-    let (since, bob_since) = (cursor(app, "alice").await, cursor(app, "bob").await);
-    let mut live = match backend {
+    let bob_since = cursor(app, "bob").await;
+    // On PostgreSQL alice's cursor is taken once her streams listen (after their probes).
+    let (mut live, since) = match backend {
         Backend::Postgres => {
             let live = Live::open(app, "alice").await;
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            Some(live)
+            let since = live.since.clone();
+            (Some(live), since)
         }
-        Backend::Sqlite => None,
+        Backend::Sqlite => (None, cursor(app, "alice").await),
     };
 
     // What a test harness's reset does between tests (SQLite has no TRUNCATE).

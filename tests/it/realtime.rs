@@ -181,13 +181,19 @@ async fn a_subscriber_on_one_instance_sees_changes_made_through_the_other_in_ord
     }
     delays.sort();
     let p50 = delays[delays.len() / 2];
-    let p99 = delays[delays.len() * 99 / 100];
+    let p95 = delays[delays.len() * 95 / 100];
+    let max = delays[delays.len() - 1];
     println!(
-        "cross-instance delivery (request sent on B -> event on A's WebSocket): p50 {:.1} ms, p99 {:.1} ms",
+        "cross-instance delivery (request sent on B -> event on A's WebSocket): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
         p50.as_secs_f64() * 1e3,
-        p99.as_secs_f64() * 1e3
+        p95.as_secs_f64() * 1e3,
+        max.as_secs_f64() * 1e3
     );
-    assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
+    // The 95th percentile, not the slowest of 100 samples (one stall of a loaded machine is
+    // not a failure): events that wait (for a pool, a read) break it, a single event waiting
+    // out DB_TIMEOUT (5 s) breaks the max, and a lost one never comes (`next_event`'s 10 s).
+    assert!(p95 < Duration::from_secs(1), "p95 {p95:?}");
+    assert!(max < Duration::from_secs(5), "max {max:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,7 +382,8 @@ async fn clear_completed_leaves_tombstones_and_events(backend: Backend) {
 }
 
 async fn an_expired_or_foreign_cursor_is_410(backend: Backend) {
-    let Some(both) = instances(backend, &[("--tombstone-retention", "1s")]).await else {
+    // Retention long enough for the delete and the read within it on a loaded machine.
+    let Some(both) = instances(backend, &[("--tombstone-retention", "3s")]).await else {
         return;
     };
     let app = both.b();
@@ -394,7 +401,7 @@ async fn an_expired_or_foreign_cursor_is_410(backend: Backend) {
     assert_eq!(gap["deleted_ids"], json!([id_of(&task)]));
     let after = gap["cursor"].as_str().unwrap().to_owned();
 
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     let expired = alice
         .get(&alice.tasks_path(&format!("/changes?since={before}")))
         .await;
@@ -660,7 +667,8 @@ async fn a_task_too_large_for_the_payload_arrives_whole() {
 /// stays the one to resume from), and the stream ends.
 async fn sse_streams_end_when_their_token_expires(backend: Backend) {
     // A stream lives until `exp` + JWT_LEEWAY, as verification allows (issue 18): no leeway
-    // here, so the 3 s token ends the stream at its `exp`.
+    // here, so the 5 s token ends the stream at its `exp`. 5 s, not less: it must outlast
+    // opening the stream, a write and its event on a loaded machine.
     let extra = [("--sse-keep-alive", "1s"), ("--jwt-leeway", "0s")];
     let Some(both) = instances(backend, &extra).await else {
         return;
@@ -669,7 +677,7 @@ async fn sse_streams_end_when_their_token_expires(backend: Backend) {
         &SecretKey::new(SECRET.as_bytes()),
         jsonwebtoken::Algorithm::HS256,
         "alice",
-        Duration::from_secs(3),
+        Duration::from_secs(5),
         None,
         None,
     )
@@ -694,9 +702,11 @@ async fn sse_streams_end_when_their_token_expires(backend: Backend) {
         data,
         json!({"code": "TOKEN_EXPIRED", "detail": "Token has expired"})
     );
+    // `exp` is in whole seconds and refused once the second after it begins: the token is
+    // good for 5 to 6 s after it was minted (just before opening).
     assert!(
-        at >= Duration::from_secs(1) && at < Duration::from_secs(6),
-        "ended {at:?} after opening with a 3 s token"
+        at >= Duration::from_secs(4) && at < Duration::from_secs(8),
+        "ended {at:?} after opening with a 5 s token"
     );
     assert!(
         stream.ends(Duration::from_secs(5)).await,
