@@ -126,7 +126,13 @@ async fn postgres_a_signal_lost_between_commit_and_batch_is_caught_up_from_the_j
         .expect("instance B");
     // Every connection of A through the proxy, in clear text: the proxy tells the event,
     // listener and webhook connections from the requests' by their startup's application name.
-    let proxy = TcpProxy::start("127.0.0.1:5432").await;
+    let admin = url::Url::parse(&pg::admin_url()).expect("a URL");
+    let target = format!(
+        "{}:{}",
+        admin.host_str().unwrap_or("127.0.0.1"),
+        admin.port().unwrap_or(5432)
+    );
+    let proxy = TcpProxy::start(&target).await;
     let mut through = url::Url::parse(&proxy.url(&db.url)).unwrap();
     through.query_pairs_mut().append_pair("sslmode", "disable");
     let a = TestApp::builder(Backend::Postgres)
@@ -147,6 +153,9 @@ async fn postgres_a_signal_lost_between_commit_and_batch_is_caught_up_from_the_j
         (Some("CREATED"), &serde_json::json!(first["id"].to_string()))
     );
 
+    // What reaches the channel from now on, heard on a connection of its own: the proof that
+    // the batch was held back (a stall that did not take would deliver through it, at once).
+    let (_listening, mut hearing) = listener(&db.url).await;
     proxy.stall_events();
     let lost = a.user("alice").create_task("never signalled").await;
     let written = Instant::now();
@@ -162,6 +171,12 @@ async fn postgres_a_signal_lost_between_commit_and_batch_is_caught_up_from_the_j
         "caught up after {caught_up:?}"
     );
     println!("a lost signal caught up after {caught_up:?}");
+    while let Ok(payload) = hearing.try_recv() {
+        assert!(
+            !payload.contains("never signalled"),
+            "the batch was not held back: {payload}"
+        );
+    }
     let status = b
         .user("alice")
         .get(&b.user("alice").tasks_path(""))

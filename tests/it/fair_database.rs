@@ -214,8 +214,10 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
 
     // The one connection is free at once: the quiet user's list is answered, never refused
     // for want of a connection (that would wait DB_TIMEOUT, 5 s, and say the database is
-    // busy). On a loaded machine the list's own statement may pass 20 ms now and then: that
-    // answer is this budget's 503 and the list is asked again.
+    // busy), and usable: the statement after the stopped one is not stopped with it. On a
+    // loaded machine the list's own statement may pass 20 ms now and then: that answer is this
+    // budget's 503, and the list is asked once more (a connection left tripping its next
+    // statements would stop that one too).
     let mut attempts = 0;
     let list = loop {
         let started = Instant::now();
@@ -238,7 +240,11 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
         );
         assert!(list.text.contains("took too long"), "{}", list.text);
         attempts += 1;
-        assert!(attempts < 5, "still stopped after {attempts} lists");
+        assert!(
+            attempts < 2,
+            "the next lists were stopped too: {}",
+            list.text
+        );
     };
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     // And writes again: under the same 20 ms budget, which a loaded machine's write may pass

@@ -190,10 +190,13 @@ async fn a_subscriber_on_one_instance_sees_changes_made_through_the_other_in_ord
         max.as_secs_f64() * 1e3
     );
     // The 95th percentile, not the slowest of 100 samples (one stall of a loaded machine is
-    // not a failure): events that wait (for a pool, a read) break it, a single event waiting
-    // out DB_TIMEOUT (5 s) breaks the max, and a lost one never comes (`next_event`'s 10 s).
+    // not a failure): events that wait (for a pool, a read) break it, and a single event
+    // waiting out DB_TIMEOUT (5 s) breaks the max. Signals that never arrive are caught up by
+    // the receiver's sweep every 500 ms (a median near 250 ms and more): the median says the
+    // batches carry them.
+    assert!(p50 < Duration::from_millis(150), "p50 {p50:?}");
     assert!(p95 < Duration::from_secs(1), "p95 {p95:?}");
-    assert!(max < Duration::from_secs(5), "max {max:?}");
+    assert!(max < Duration::from_secs(4), "max {max:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

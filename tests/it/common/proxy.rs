@@ -147,13 +147,16 @@ impl TcpProxy {
 
     /// Stops forwarding what the instance's event, listener and webhook connections send (the
     /// uncounted ones: a batched signal, a LISTEN), while its requests' connections flow: a
-    /// write commits and its signal to other instances never reaches the database.
+    /// write commits and its signal to other instances never reaches the database. Told apart
+    /// by the startup's application name, so only for connections in clear text
+    /// (`sslmode=disable`): a TLS connection's name cannot be read and it is never held.
     pub fn stall_events(&self) {
         self.events_flowing.send_replace(false);
     }
 
-    /// Forwards again.
+    /// Forwards again, every connection.
     pub fn resume(&self) {
+        self.events_flowing.send_replace(true);
         self.flowing.send_replace(true);
     }
 
