@@ -126,13 +126,7 @@ async fn postgres_a_signal_lost_between_commit_and_batch_is_caught_up_from_the_j
         .expect("instance B");
     // Every connection of A through the proxy, in clear text: the proxy tells the event,
     // listener and webhook connections from the requests' by their startup's application name.
-    let admin = url::Url::parse(&pg::admin_url()).expect("a URL");
-    let target = format!(
-        "{}:{}",
-        admin.host_str().unwrap_or("127.0.0.1"),
-        admin.port().unwrap_or(5432)
-    );
-    let proxy = TcpProxy::start(&target).await;
+    let proxy = TcpProxy::start(&pg::address_of(&pg::admin_url())).await;
     let mut through = url::Url::parse(&proxy.url(&db.url)).unwrap();
     through.query_pairs_mut().append_pair("sslmode", "disable");
     let a = TestApp::builder(Backend::Postgres)

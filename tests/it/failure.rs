@@ -267,13 +267,7 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
             let Some(db) = pg::TempDatabase::migrated().await else {
                 return;
             };
-            let admin = url::Url::parse(&pg::admin_url()).expect("TEST_POSTGRES_URL parses");
-            let upstream = format!(
-                "{}:{}",
-                admin.host_str().unwrap_or("127.0.0.1"),
-                admin.port().unwrap_or(5432)
-            );
-            let proxy = TcpProxy::start(&upstream).await;
+            let proxy = TcpProxy::start(&pg::address_of(&pg::admin_url())).await;
             let url = proxy.url(&db.url);
             _database = Some(db);
             (url, Outage::Silent(proxy))

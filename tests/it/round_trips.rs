@@ -15,7 +15,7 @@ use std::future::Future;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::pg::{TempDatabase, admin_url};
+use crate::common::pg::{TempDatabase, address_of, admin_url};
 use crate::common::pgbouncer::PgBouncer;
 use crate::common::proxy::TcpProxy;
 use crate::common::{Backend, TestApp};
@@ -27,13 +27,6 @@ pub(crate) async fn trips<T>(proxy: &TcpProxy, work: impl Future<Output = T>) ->
     work.await;
     proxy.settled().await;
     proxy.round_trips() - before
-}
-
-/// The `host:port` of a PostgreSQL URL.
-fn address_of(url: &str) -> String {
-    let url = url::Url::parse(url).expect("a URL");
-    let host = url.host_str().expect("a host");
-    format!("{host}:{}", url.port().unwrap_or(5432))
 }
 
 /// An instance whose pool (`pool` connections) goes through `proxy` to `url`; the listener

@@ -63,6 +63,13 @@ pub fn database_url(database: &str) -> String {
     }
 }
 
+/// The `host:port` of a PostgreSQL URL.
+pub fn address_of(url: &str) -> String {
+    let url = url::Url::parse(url).expect("a URL");
+    let host = url.host_str().expect("a host");
+    format!("{host}:{}", url.port().unwrap_or(5432))
+}
+
 /// Replaces the database name in a URL.
 pub fn url_with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
