@@ -151,21 +151,7 @@ async fn database_outage_answers_503_and_recovers_without_losing_writes() {
     }
     // Ready again by itself: the events listener reconnects on its own backoff, so a probe
     // may still say `"events":"failing"` for a moment after the first 200 above.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = app.anonymous().get("/readyz").await;
-        if ready.status == StatusCode::OK {
-            break;
-        }
-        assert_eq!(
-            ready.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            ready.text
-        );
-        assert!(Instant::now() < deadline, "not ready again: {}", ready.text);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    ready_within(&app, Duration::from_secs(30), "again after the outage").await;
     // The writers stop once every one of them has stored a write since the recovery.
     let recovered = stored_per_writer(&app).await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -290,22 +276,7 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
         .expect("the app starts");
     // Ready before the outage. A probe may meet the pool's one connection still being made,
     // or taken by a job, for longer than READY_TIMEOUT on a loaded machine: asked again.
-    let mut probes = 0;
-    loop {
-        let ready = app.anonymous().get("/readyz").await;
-        if ready.status == StatusCode::OK {
-            break;
-        }
-        assert_eq!(
-            ready.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            ready.text
-        );
-        probes += 1;
-        assert!(probes < 10, "/readyz before the outage: {}", ready.text);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    ready_within(&app, Duration::from_secs(5), "before the outage").await;
 
     // The outage begins.
     let mut writer = None;
@@ -378,6 +349,30 @@ async fn readiness_answers_within_its_own_bound_during_an_outage(backend: Backen
     let deadline = Instant::now() + Duration::from_secs(20);
     while app.anonymous().get("/readyz").await.status != StatusCode::OK {
         assert!(Instant::now() < deadline, "/readyz did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Asks `/readyz` every 200 ms until it answers 200, within `within`; until then only a 503
+/// may answer.
+async fn ready_within(app: &TestApp, within: Duration, when: &str) {
+    let deadline = Instant::now() + within;
+    loop {
+        let ready = app.anonymous().get("/readyz").await;
+        if ready.status == StatusCode::OK {
+            return;
+        }
+        assert_eq!(
+            ready.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            ready.text
+        );
+        assert!(
+            Instant::now() < deadline,
+            "not ready {when}: {}",
+            ready.text
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
