@@ -91,19 +91,17 @@ macro_rules! tag_filtered {
         use crate::db::schema::task_tags as tt;
         use crate::db::schema::tasks::dsl::id;
         let query: &ListQuery = $query;
+        // Each group's keys: the task carries one of them (a `tags` name is a group of one).
+        let all = query.tags.iter().map(|n| vec![tag_key(n)]);
+        let any = (!query.any_tags.is_empty()).then(|| {
+            query
+                .any_tags
+                .iter()
+                .map(|n| tag_key(n))
+                .collect::<Vec<_>>()
+        });
         let mut q = $q;
-        for name in &query.tags {
-            q = q.filter(
-                id.eq_any(
-                    tt::table
-                        .filter(tag_owners_seen_by($viewer))
-                        .filter(tt::tag_key.eq(tag_key(name)))
-                        .select(tt::task_id),
-                ),
-            );
-        }
-        if !query.any_tags.is_empty() {
-            let keys: Vec<String> = query.any_tags.iter().map(|n| tag_key(n)).collect();
+        for keys in all.chain(any) {
             q = q.filter(
                 id.eq_any(
                     tt::table
@@ -117,8 +115,6 @@ macro_rules! tag_filtered {
     }};
 }
 
-/// Keeps the rows after `$value, $after_id` in the order (`$col`, id) `$dir`. The first,
-/// redundant condition bounds the index range; the second breaks ties by id.
 macro_rules! after_key {
     ($q:expr, $col:expr, $dir:expr, $value:expr, $after_id:expr) => {{
         use crate::db::schema::tasks::dsl::id;
