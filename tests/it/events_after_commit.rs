@@ -81,8 +81,8 @@ async fn postgres_the_servers_writes_are_signalled_after_commit_in_batches() {
     for n in 0..3 {
         alice.create_task(&format!("task {n}")).await;
     }
+    // Each create's payload, once (`heard` fails on fewer or more).
     let server = heard(&mut hearing, 3, Duration::from_millis(500)).await;
-    assert_eq!(server.len(), 3, "each create's payload, once: {server:?}");
     for payload in &server {
         assert!(
             payload.starts_with("{\"o\": \""),
@@ -101,7 +101,6 @@ async fn postgres_the_servers_writes_are_signalled_after_commit_in_batches() {
         .await
         .unwrap();
     let theirs = heard(&mut hearing, 1, Duration::from_millis(500)).await;
-    assert_eq!(theirs.len(), 1, "{theirs:?}");
     assert!(
         theirs[0].starts_with("{\"e\":") && theirs[0].contains("from psql"),
         "another program's write notifies in its transaction: {}",
