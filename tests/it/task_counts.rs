@@ -4,7 +4,8 @@
 //! create is refused exactly when the owner holds the cap, after the server's creates and
 //! deletes and after another program's inserts, deletes, moves to another owner and
 //! truncates. On PostgreSQL a count that drifted (written with its triggers off) is set right
-//! at the cap (migration 000080).
+//! at the cap (migration 000080). The counts also hold while the server and another program
+//! write one owner's tasks at the same time (no deadlock, no drift).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -12,13 +13,21 @@ use serde_json::{Value, json};
 use crate::common::Backend;
 use crate::common::other_writer::Shared;
 
-backend_cases!(the_cap_counts_every_writers_tasks);
+backend_cases!(
+    the_cap_counts_every_writers_tasks,
+    the_count_holds_while_writers_race
+);
 
 const CAP: usize = 4;
 
 /// Creates tasks for `user` until one is refused; how many were created. The refusal is the
 /// cap's, on REST and on GraphQL.
 async fn fill(db: &Shared, user: &str) -> usize {
+    fill_to(db, user, CAP).await
+}
+
+/// [`fill`] for a server whose cap is `cap`.
+async fn fill_to(db: &Shared, user: &str, cap: usize) -> usize {
     let client = db.app.user(user);
     let path = client.tasks_path("");
     let mut created = 0;
@@ -29,7 +38,7 @@ async fn fill(db: &Shared, user: &str) -> usize {
             break;
         }
         created += 1;
-        assert!(created <= CAP, "{created} creates past a cap of {CAP}");
+        assert!(created <= cap, "{created} creates past a cap of {cap}");
     }
     let body = client
         .graphql(
@@ -102,6 +111,83 @@ async fn the_cap_counts_every_writers_tasks(backend: Backend) {
     assert_eq!(fill(&db, "alice").await, CAP);
     assert_eq!(fill(&db, "bob").await, CAP);
     assert_eq!(ids(&db, "alice").await.len(), CAP);
+}
+
+/// The server's creates and deletes for alice race another program's inserts, deletes, moves
+/// of her tasks to bob and swaps of tasks between them (one statement moving one of each: two
+/// owners' counts in one transaction, against the API's writes holding alice's), each in its
+/// own transaction. Every write succeeds (no deadlock: the count triggers lock owners in one
+/// order), the kept counts equal the tasks held once it is over (PostgreSQL; not merely set
+/// right at the cap), and each owner's cap is exactly what they hold.
+async fn the_count_holds_while_writers_race(backend: Backend) {
+    const RACE_CAP: usize = 40;
+    let cap = RACE_CAP.to_string();
+    let args = [
+        ("--max-tasks-per-user", cap.as_str()),
+        ("--rate-limit", "0"),
+    ];
+    let Some(db) = Shared::start_with(backend, &args).await else {
+        return;
+    };
+    db.insert("bob", "his first", None).await;
+    let api = async |worker: usize| {
+        let alice = db.app.user("alice");
+        for n in 0..6 {
+            let task = alice.create_task(&format!("api {worker}.{n}")).await;
+            if n % 2 == 1 {
+                let gone = alice
+                    .delete(&alice.tasks_path(&format!("/{}", task["id"])))
+                    .await;
+                // The other program may have moved it to bob first.
+                assert!(
+                    gone.status.is_success() || gone.status == StatusCode::NOT_FOUND,
+                    "{} {}",
+                    gone.status,
+                    gone.text
+                );
+            }
+        }
+    };
+    let other = async {
+        let lowest = |user: &str| format!("(SELECT min(id) FROM tasks WHERE user_id = '{user}')");
+        for n in 0..16 {
+            match n % 4 {
+                0 => db.insert("alice", &format!("other {n}"), None).await,
+                1 => {
+                    db.other_writer(&format!(
+                        "UPDATE tasks SET user_id = CASE user_id WHEN 'alice' THEN 'bob' \
+                         ELSE 'alice' END WHERE id IN ({}, {})",
+                        lowest("alice"),
+                        lowest("bob")
+                    ))
+                    .await
+                }
+                2 => {
+                    db.other_writer(&format!("DELETE FROM tasks WHERE id = {}", lowest("alice")))
+                        .await
+                }
+                _ => {
+                    db.other_writer(&format!(
+                        "UPDATE tasks SET user_id = 'bob' WHERE id = {}",
+                        lowest("alice")
+                    ))
+                    .await
+                }
+            }
+        }
+    };
+    tokio::join!(api(0), api(1), api(2), other);
+    for user in ["alice", "bob"] {
+        let held = ids(&db, user).await.len();
+        if backend == Backend::Postgres {
+            assert_eq!(kept(&db, user).await, held as i64, "{user}'s kept count");
+        }
+        assert_eq!(
+            fill_to(&db, user, RACE_CAP).await,
+            RACE_CAP - held,
+            "{user}"
+        );
+    }
 }
 
 /// The kept count of `user` (PostgreSQL), as another program reads it.
