@@ -2,7 +2,8 @@
 //! once), list, read, update (re-enable), delete, rotate, test; the input rules (422), another
 //! user's webhook (404), the path of another user (403), MAX_WEBHOOKS_PER_USER (409
 //! LIMIT_EXCEEDED) and literal private addresses refused at creation. Deliveries are
-//! `webhook_delivery`'s; several instances and restarts `webhook_cluster`'s.
+//! `webhook_delivery`'s; several instances and restarts `webhook_cluster`'s; a delete against
+//! the worker's locks `webhook_locks`'.
 
 use base64::Engine;
 use reqwest::StatusCode;
