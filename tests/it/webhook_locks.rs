@@ -66,13 +66,19 @@ async fn postgres_a_delete_waits_for_an_attempt_being_recorded() {
         )
         .await
         .unwrap();
+    // Watched from a connection of its own: inside the worker's transaction, the activity
+    // view would be read once and kept until it ends.
+    let (observer, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
     let path = format!("/api/alice/webhooks/{hook}");
     let record = async {
         let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
                        AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM \"webhook%'";
         let mut seen = false;
         for _ in 0..200 {
-            if worker
+            if observer
                 .query_one(waiting, &[])
                 .await
                 .unwrap()
