@@ -145,6 +145,10 @@ async fn holder_does_not_delay(app: &TestApp, db: &pg::TempDatabase, holder: &st
 /// a row: the held delete, stopped where it must be.
 async fn wait_until_holding(side: &Client) {
     for _ in 0..200 {
+        // `side` is inside a transaction, which would keep its first look at the activity view.
+        side.batch_execute("SELECT pg_stat_clear_snapshot()")
+            .await
+            .expect("a fresh look");
         let waiting: i64 = side
             .query_one(
                 "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
@@ -234,6 +238,10 @@ async fn waits_for_alices_lock(
             }
             _ = tokio::time::sleep(Duration::from_millis(25)) => {}
         }
+        // Inside a transaction, which would keep its first look at the activity view.
+        tx.batch_execute("SELECT pg_stat_clear_snapshot()")
+            .await
+            .expect("a fresh look");
         let waiting: i64 = tx
             .query_one(
                 "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
