@@ -13,8 +13,9 @@ use crate::common::{Backend, TestApp, pg};
 
 /// A delete while the worker records an attempt of one of the webhook's messages: the worker
 /// locks the message's row, then (the log's foreign key) shares the webhook's. Another
-/// connection plays the worker, step by step: it locks a message, waits until the API's
-/// delete is waiting for a lock, then writes an attempt. Were the delete to lock the webhook
+/// connection plays the worker, step by step, once the real one has tried the message and
+/// will not again for an hour: it locks the message, waits until the API's delete is waiting
+/// for that lock, then writes an attempt. Were the delete to lock the webhook
 /// before its messages, the two would wait for each other (PostgreSQL ends one: a 500 or a
 /// lost record); the delete takes the messages first, so it waits, then answers 204, and the
 /// record is written.
@@ -26,6 +27,9 @@ async fn postgres_a_delete_waits_for_an_attempt_being_recorded() {
     let app = TestApp::builder(Backend::Postgres)
         .database_url(&db.url)
         .arg("--webhook-allow-private", "true")
+        // The real worker's one attempt fails, and its retry is an hour away: from then on
+        // the test's connection is the only one locking the message.
+        .arg("--webhook-retry-schedule", "1h")
         .start()
         .await
         .expect("the server starts");
@@ -46,7 +50,8 @@ async fn postgres_a_delete_waits_for_an_attempt_being_recorded() {
     for _ in 0..200 {
         let rows = worker
             .query(
-                "SELECT id FROM webhook_deliveries WHERE webhook_id = $1",
+                "SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND attempts = 1 \
+                 AND lease_token IS NULL",
                 &[&hook],
             )
             .await
@@ -57,15 +62,25 @@ async fn postgres_a_delete_waits_for_an_attempt_being_recorded() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let message = message.expect("the change's message is queued within 10 s");
+    let message = message.expect("the change's message is tried once within 10 s");
     worker.batch_execute("BEGIN").await.unwrap();
-    worker
+    let locked = worker
         .query(
             "SELECT id FROM webhook_deliveries WHERE id = $1 FOR UPDATE",
             &[&message],
         )
         .await
         .unwrap();
+    assert_eq!(
+        locked.len(),
+        1,
+        "the message is still queued, and now locked"
+    );
+    let holder: i32 = worker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     // Watched from a connection of its own: inside the worker's transaction, the activity
     // view would be read once and kept until it ends.
     let (observer, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
@@ -74,12 +89,13 @@ async fn postgres_a_delete_waits_for_an_attempt_being_recorded() {
     tokio::spawn(connection);
     let path = format!("/api/alice/webhooks/{hook}");
     let record = async {
-        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-                       AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM \"webhook%'";
+        // The API's delete, waiting for this connection's lock (not the worker's record).
+        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) \
+                       AND query LIKE 'DELETE FROM \"webhook%'";
         let mut seen = false;
         for _ in 0..200 {
             if observer
-                .query_one(waiting, &[])
+                .query_one(waiting, &[&holder])
                 .await
                 .unwrap()
                 .get::<_, i64>(0)
