@@ -89,10 +89,7 @@ async fn postgres_the_servers_writes_are_signalled_after_commit_in_batches() {
             "a write of the server's notified in its transaction: {payload}"
         );
     }
-    let (other, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let other = pg::client(&db.url).await;
     other
         .batch_execute(
             "INSERT INTO tasks (user_id, title, completed, created_at, updated_at)

@@ -205,10 +205,7 @@ async fn a_busy_request_pool_delays_and_resyncs_no_one() {
                 .unwrap(),
         );
     }
-    let (locker, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .expect("the test's own connection");
-    tokio::spawn(connection);
+    let locker = pg::client(&db.url).await;
     locker.batch_execute("BEGIN").await.unwrap();
     locker
         .execute(

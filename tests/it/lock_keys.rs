@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::common::{Backend, TestApp, pg};
 
@@ -70,11 +70,7 @@ async fn app_on_a_database() -> Option<(pg::TempDatabase, TestApp)> {
 
 /// A connection of the test's own, as the database's owner.
 async fn side_client(db: &pg::TempDatabase) -> Client {
-    let (client, connection) = tokio_postgres::connect(&db.url, NoTls)
-        .await
-        .expect("a side connection");
-    tokio::spawn(connection);
-    client
+    pg::client(&db.url).await
 }
 
 /// `holder`'s delete is stopped while holding its advisory locks; `victim` creates a task

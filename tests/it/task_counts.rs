@@ -10,8 +10,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::Backend;
 use crate::common::other_writer::Shared;
+use crate::common::{Backend, pg};
 
 backend_cases!(
     the_cap_counts_every_writers_tasks,
@@ -215,11 +215,8 @@ async fn the_count_holds_while_writers_race(backend: Backend) {
 
 /// The kept count of `user` (PostgreSQL), as another program reads it.
 async fn kept(db: &Shared, user: &str) -> i64 {
-    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+    pg::client(&db.url)
         .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
         .query_one("SELECT n FROM task_counts WHERE user_id = $1", &[&user])
         .await
         .unwrap()

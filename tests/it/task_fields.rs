@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 use todo_api::tasks::task::fields::{TASK_FIELDS, WRITABLE_FIELDS};
 
-use crate::common::{TestApp, UserClient};
+use crate::common::{TestApp, UserClient, pg};
 
 backend_tests!(
     graphql_task_shows_the_table_s_fields,
@@ -170,10 +170,7 @@ async fn postgres_a_column_added_later_needs_no_write_function_change() {
     let Some(db) = crate::common::pg::TempDatabase::migrated().await else {
         return;
     };
-    let (sql, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .expect("connects to PostgreSQL");
-    tokio::spawn(connection);
+    let sql = pg::client(&db.url).await;
     sql.batch_execute(
         "ALTER TABLE tasks ADD COLUMN added_later_minutes integer NOT NULL DEFAULT 25;
          SELECT task_store_restate();",

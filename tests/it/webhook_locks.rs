@@ -42,10 +42,7 @@ async fn postgres_a_delete_waits_for_an_attempt_being_recorded() {
         .good(StatusCode::CREATED);
     let hook = made["id"].as_i64().unwrap();
     alice.create_task("to deliver").await;
-    let (worker, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let worker = pg::client(&db.url).await;
     let mut message = None;
     for _ in 0..200 {
         let rows = worker
@@ -83,10 +80,7 @@ async fn postgres_a_delete_waits_for_an_attempt_being_recorded() {
         .get(0);
     // Watched from a connection of its own: inside the worker's transaction, the activity
     // view would be read once and kept until it ends.
-    let (observer, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let observer = pg::client(&db.url).await;
     let path = format!("/api/alice/webhooks/{hook}");
     let record = async {
         // The API's delete, waiting for this connection's lock (not the worker's record).

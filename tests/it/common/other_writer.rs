@@ -68,19 +68,14 @@ impl Shared {
 /// name, then the message).
 pub async fn write_as_other(backend: Backend, url: &str, sql: &str) -> Result<(), String> {
     match backend {
-        Backend::Postgres => {
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client
-                .batch_execute(sql)
-                .await
-                .map_err(|e| match e.as_db_error() {
-                    Some(db) => format!("{}: {}", db.constraint().unwrap_or(""), db.message()),
-                    None => e.to_string(),
-                })
-        }
+        Backend::Postgres => super::pg::client(url)
+            .await
+            .batch_execute(sql)
+            .await
+            .map_err(|e| match e.as_db_error() {
+                Some(db) => format!("{}: {}", db.constraint().unwrap_or(""), db.message()),
+                None => e.to_string(),
+            }),
         Backend::Sqlite => {
             use diesel::Connection as _;
             use diesel::connection::SimpleConnection as _;

@@ -23,6 +23,16 @@ pub struct TempDatabase {
     template: Option<String>,
 }
 
+/// A connection of the test's own to the database at `url` (as another program would connect:
+/// none of the server's code), its connection task spawned.
+pub async fn client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("a connection of the test's own to {url}: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
 /// Connects to the admin database; `None` (skip) or panic (CI) when unreachable.
 pub async fn admin_client() -> Option<tokio_postgres::Client> {
     match tokio_postgres::connect(&admin_url(), NoTls).await {
