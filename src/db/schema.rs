@@ -170,6 +170,7 @@ diesel::table! {
         lease_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        due_at -> Nullable<Timestamp>,
     }
 }
 

@@ -4,9 +4,11 @@
 //! taking its type at the change); the worker makes the deliveries, one per recipient still
 //! enabled, off the write path and in batches.
 //!
-//! One statement on PostgreSQL (the oldest events, `FOR UPDATE SKIP LOCKED` so that
-//! instances take disjoint batches, deleted and turned into deliveries together), one
-//! transaction on SQLite (one writer): each event is fanned out once.
+//! Users take turns (issue 58): a batch is at most USER_TURN of each user's oldest events, so
+//! another user's event waits for one batch, not for a bulk change's thousands. One statement
+//! on PostgreSQL (the batch `FOR UPDATE SKIP LOCKED` so that instances take disjoint batches,
+//! deleted and turned into deliveries together, their webhooks put in the claims' line:
+//! `claim`), one transaction on SQLite (one writer): each event is fanned out once.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -16,12 +18,30 @@ use crate::db::schema::webhook_events::dsl as e;
 
 /// Events a fan-out takes at once.
 pub(super) const FAN_OUT_BATCH: i64 = 1000;
+/// The most of one user's events a fan-out takes: a bulk change of one user's (30,000 events)
+/// is fanned out this many a batch, beside every other user's events, not ahead of them.
+pub(super) const USER_TURN: i64 = 100;
 
-/// PostgreSQL's fan-out: `$1` events at most; how many events and how many deliveries.
+/// PostgreSQL's fan-out: `$1` events at most, at most `$2` of each user's oldest (the users
+/// found by a skip scan of `webhook_events_user`: one probe a user with events waiting); how
+/// many events and how many deliveries.
 const PG_FAN_OUT: &str = "
-WITH batch AS (
+WITH RECURSIVE users AS (
+    (SELECT user_id FROM webhook_events ORDER BY user_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.user_id FROM webhook_events e WHERE e.user_id > u.user_id
+            ORDER BY e.user_id LIMIT 1)
+    FROM users u WHERE u.user_id IS NOT NULL),
+turns AS (
+    SELECT oldest.id FROM users u
+    CROSS JOIN LATERAL (SELECT e.id FROM webhook_events e WHERE e.user_id = u.user_id
+                        ORDER BY e.id LIMIT $2) oldest
+    WHERE u.user_id IS NOT NULL
+    ORDER BY oldest.id LIMIT $1),
+batch AS (
     DELETE FROM webhook_events WHERE id IN (
-        SELECT id FROM webhook_events ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+        SELECT id FROM webhook_events WHERE id IN (SELECT id FROM turns)
+        FOR UPDATE SKIP LOCKED)
     RETURNING user_id, event_type, task_id, webhook_ids, task_row, created_at),
 made AS (
     INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_row,
@@ -30,10 +50,15 @@ made AS (
     FROM batch b
     JOIN webhooks w ON w.user_id = b.user_id AND NOT w.disabled
      AND w.id = ANY (string_to_array(b.webhook_ids, ',')::bigint[])
-    RETURNING 1)
+    RETURNING webhook_id, next_attempt_at),
+queued AS (
+    UPDATE webhooks w SET due_at = m.first
+    FROM (SELECT webhook_id, min(next_attempt_at) AS first FROM made GROUP BY webhook_id) m
+    WHERE w.id = m.webhook_id AND (w.due_at IS NULL OR w.due_at > m.first))
 SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM made) AS deliveries";
 
-/// SQLite's, in the caller's transaction: the events up to `$1`, then their deletion.
+/// SQLite's, in the caller's transaction: the batch's events (`{ids}`, from `SQLITE_TURNS`),
+/// their webhooks put in the claims' line (`SQLITE_QUEUED`), then their deletion.
 const SQLITE_FAN_OUT: &str = "
 INSERT INTO webhook_deliveries (webhook_id, user_id, event_type, task_id, task_row,
                                 next_attempt_at, created_at)
@@ -41,7 +66,25 @@ SELECT w.id, w.user_id, b.event_type, b.task_id, b.task_row, b.created_at, b.cre
 FROM webhook_events b
 JOIN webhooks w ON w.user_id = b.user_id AND NOT w.disabled
  AND instr(',' || b.webhook_ids || ',', ',' || w.id || ',') > 0
-WHERE b.id <= $1";
+WHERE b.id IN ({ids})";
+
+/// SQLite's batch: at most `$1` events, at most `$2` of each user's oldest (in process, a
+/// window over the waiting events costs little).
+const SQLITE_TURNS: &str = "
+SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id) AS turn
+                FROM webhook_events)
+WHERE turn <= $2 ORDER BY id LIMIT $1";
+
+/// SQLite's: the webhooks of the batch's events (`{ids}`) in the claims' line from their oldest
+/// (unless they wait from earlier already), as PostgreSQL's `queued`.
+const SQLITE_QUEUED: &str = "
+UPDATE webhooks SET due_at = m.first
+FROM (SELECT w.id AS hook, min(b.created_at) AS first
+      FROM webhook_events b
+      JOIN webhooks w ON w.user_id = b.user_id AND NOT w.disabled
+       AND instr(',' || b.webhook_ids || ',', ',' || w.id || ',') > 0
+      WHERE b.id IN ({ids}) GROUP BY w.id) m
+WHERE webhooks.id = m.hook AND (webhooks.due_at IS NULL OR webhooks.due_at > m.first)";
 
 #[derive(QueryableByName)]
 struct FannedOut {
@@ -59,6 +102,7 @@ pub(super) async fn run(conn: &mut DbConn, batch: i64) -> QueryResult<i64> {
         DbConn::Postgres(pooled) => {
             let done: FannedOut = diesel::sql_query(PG_FAN_OUT)
                 .bind::<BigInt, _>(batch)
+                .bind::<BigInt, _>(USER_TURN)
                 .get_result(&mut **pooled)
                 .await?;
             tracing::trace!(
@@ -69,20 +113,31 @@ pub(super) async fn run(conn: &mut DbConn, batch: i64) -> QueryResult<i64> {
             Ok(done.events)
         }
         DbConn::Sqlite(pooled) => {
-            let ids: Vec<i64> = e::webhook_events
-                .select(e::id)
-                .order_by(e::id.asc())
-                .limit(batch)
+            #[derive(QueryableByName)]
+            struct Turn {
+                #[diesel(sql_type = BigInt)]
+                id: i64,
+            }
+            let turns: Vec<Turn> = diesel::sql_query(SQLITE_TURNS.replace('$', "?"))
+                .bind::<BigInt, _>(batch)
+                .bind::<BigInt, _>(USER_TURN)
                 .load(&mut **pooled)
                 .await?;
-            let Some(last) = ids.last().copied() else {
+            if turns.is_empty() {
                 return Ok(0);
-            };
-            diesel::sql_query(SQLITE_FAN_OUT)
-                .bind::<BigInt, _>(last)
-                .execute(&mut **pooled)
-                .await?;
-            diesel::delete(e::webhook_events.filter(e::id.le(last)))
+            }
+            let ids: Vec<i64> = turns.into_iter().map(|t| t.id).collect();
+            let list = ids
+                .iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            for statement in [SQLITE_FAN_OUT, SQLITE_QUEUED] {
+                diesel::sql_query(statement.replace("{ids}", &list))
+                    .execute(&mut **pooled)
+                    .await?;
+            }
+            diesel::delete(e::webhook_events.filter(e::id.eq_any(&ids)))
                 .execute(&mut **pooled)
                 .await?;
             Ok(ids.len() as i64)

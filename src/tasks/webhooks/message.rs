@@ -8,8 +8,9 @@
 use chrono::SecondsFormat;
 use serde_json::json;
 
+use super::claim::Claimed;
 use super::model::EventType;
-use super::queue::{self, Claimed};
+use super::queue;
 use super::signing;
 use super::worker::Worker;
 use crate::error::{AppError, AppResult};

@@ -21,6 +21,7 @@
 //! [`WebhookService`] is what REST and GraphQL call. It must not know HTTP adapters' shapes:
 //! the task's REST JSON comes from the [`TaskRenderer`] the application gives it.
 
+mod claim;
 mod fan_out;
 mod message;
 pub mod model;
@@ -34,6 +35,7 @@ mod store;
 mod worker;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Notify, watch};
 
@@ -74,6 +76,8 @@ struct Inner {
     settings: Webhooks,
     nudge: Arc<Notify>,
     stop: watch::Sender<()>,
+    /// Holds the worker in its careful mode (`keep_careful`).
+    careful: Arc<AtomicBool>,
 }
 
 impl WebhookService {
@@ -87,6 +91,7 @@ impl WebhookService {
                 settings,
                 nudge: Arc::new(Notify::new()),
                 stop,
+                careful: Arc::default(),
             }),
         }
     }
@@ -105,6 +110,7 @@ impl WebhookService {
             render,
             nudge: inner.nudge.clone(),
             token: rand::random(),
+            careful: inner.careful.clone(),
         });
         metrics::describe_counter!(
             "webhook_deliveries_total",
@@ -121,6 +127,14 @@ impl WebhookService {
         );
         tokio::spawn(worker.run(inner.stop.subscribe()));
         Ok(())
+    }
+
+    /// Holds the delivery worker in its careful mode (the few slots it keeps while the
+    /// database is busy with requests) whatever the database's pace: for tests of that mode's
+    /// bound, which a test cannot otherwise bring about without starving its own requests.
+    #[doc(hidden)]
+    pub fn keep_careful(&self) {
+        self.inner.careful.store(true, Ordering::Relaxed);
     }
 
     /// The user's webhooks, oldest first.

@@ -13,11 +13,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::claim;
 use crate::db::DbConn;
 use crate::db::schema::webhook_attempts::dsl as a;
 use crate::db::schema::webhook_deliveries::dsl as d;
 use crate::db::schema::webhooks::dsl as w;
 use crate::db_run;
+use crate::tasks::task::service::now_micros;
 
 /// One attempt's outcome, to record.
 #[derive(Debug, Clone)]
@@ -218,6 +220,9 @@ pub(super) async fn record(
             .await
         })?;
     }
+    // Back in the claims' line, behind the webhooks that waited (`claim`).
+    let hooks: Vec<i64> = mine.iter().map(|o| o.webhook_id).collect();
+    claim::requeue(conn, &hooks, now_micros()).await?;
     Ok(mine.len())
 }
 

@@ -1,24 +1,16 @@
 //! The delivery queue's SQL, across users (run in maintenance units: the worker serves every
-//! user): queue messages the server makes itself (a test, a reminder), claim due deliveries
-//! for this instance, store a reminder's id and body before its first attempt, and the
-//! queue's depth for the metrics. Changes are queued by the database's trigger on the journal
-//! (migrations 000077, 000078) as one event each, not here (`fan_out` turns them into
-//! deliveries); attempts are recorded by `outcome`.
-//!
-//! A claim is one transaction: the due deliveries of enabled webhooks, oldest first, locked
-//! with `FOR UPDATE SKIP LOCKED` on PostgreSQL (another instance claiming at the same moment
-//! skips them; SQLite has one writer), at most one per webhook and none of a webhook that has
-//! one in flight (so one slow endpoint holds one slot, not the worker), then leased, the
-//! delivery and its webhook: a token and a time, after which a crashed instance's claim is
-//! free again. The HTTP call runs outside any transaction; its outcome is recorded only under
-//! the lease's token.
-
-use std::collections::{HashMap, HashSet};
+//! user): queue messages the server makes itself (a test, a reminder), store a reminder's id
+//! and body before its first attempt, give back what a stopping worker claimed, prune the log,
+//! and the queue's depth for the metrics. Changes are queued by the database's trigger on the
+//! journal (migrations 000077, 000078) as one event each, not here (`fan_out` turns them into
+//! deliveries); claims are `claim`'s, attempts are recorded by `outcome`. Whatever queues a
+//! message puts its webhook in the claims' line (`claim::queued`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::claim;
 use super::model::{EventType, events_of};
 use crate::db::DbConn;
 use crate::db::schema::webhook_attempts::dsl as a;
@@ -26,10 +18,8 @@ use crate::db::schema::webhook_deliveries::dsl as d;
 use crate::db::schema::webhook_events::dsl as e;
 use crate::db::schema::webhooks::dsl as w;
 use crate::db_run;
+use crate::tasks::task::service::now_micros;
 use crate::tasks::visibility::webhooks_of_users;
-
-/// How many due deliveries a claim looks at (it takes at most one per webhook of them).
-const LOOK_AHEAD: i64 = 200;
 
 /// A delivery to queue.
 #[derive(Insertable)]
@@ -97,6 +87,8 @@ pub(super) async fn enqueue(
                 .await
         })?;
     }
+    let hook_ids: Vec<i64> = rows.iter().map(|r| r.webhook_id).collect();
+    claim::queued(conn, &hook_ids, now).await?;
     Ok(rows.len())
 }
 
@@ -121,139 +113,7 @@ pub(super) async fn enqueue_test(
             .execute(c)
             .await
     })?;
-    Ok(())
-}
-
-/// A claimed delivery, with what sending it needs.
-#[derive(Debug, Clone)]
-pub(super) struct Claimed {
-    pub id: i64,
-    pub webhook_id: i64,
-    pub user_id: String,
-    pub event_type: String,
-    pub task_id: Option<i64>,
-    /// The task as the change left it (PostgreSQL's `to_jsonb` shape), when the trigger queued it.
-    pub task_row: Option<String>,
-    pub message_id: Option<String>,
-    pub body: Option<String>,
-    pub attempts: i32,
-    pub created_at: NaiveDateTime,
-    pub url: String,
-    pub secret: String,
-    /// The claim's token: the delivery is this instance's while it holds it.
-    pub lease: i64,
-}
-
-type ClaimedRow = (
-    i64,
-    i64,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i32,
-    NaiveDateTime,
-);
-
-/// Claims at most `limit` due deliveries, at most one per webhook and none of a leased
-/// webhook (one in flight anywhere, this instance included), under `token` until `until`;
-/// their webhooks are leased until then too.
-pub(super) async fn claim(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    until: NaiveDateTime,
-    token: i64,
-    limit: usize,
-) -> QueryResult<Vec<Claimed>> {
-    let due = d::webhook_deliveries
-        .inner_join(w::webhooks)
-        .filter(d::state.eq("pending"))
-        .filter(d::next_attempt_at.le(now))
-        .filter(d::lease_until.is_null().or(d::lease_until.lt(now)))
-        .filter(w::disabled.eq(false))
-        .filter(w::lease_until.is_null().or(w::lease_until.lt(now)))
-        .order_by((d::next_attempt_at.asc(), d::id.asc()))
-        .select((d::id, d::webhook_id, w::url, w::secret))
-        .limit(LOOK_AHEAD);
-    let candidates: Vec<(i64, i64, String, String)> = match conn {
-        // Another instance's claim in progress holds its rows (the deliveries' and their
-        // webhooks'): skip them, never wait. The plan is pinned to the index's order: with
-        // statistics older than the queue's growth the planner took the due range for a few
-        // rows and sorted all of them (100 ms of CPU per claim at a backlog of 120,000,
-        // measured; 1 ms read off the index).
-        DbConn::Postgres(pooled) => {
-            diesel_async::SimpleAsyncConnection::batch_execute(
-                &mut **pooled,
-                "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
-            )
-            .await?;
-            due.for_update().skip_locked().load(&mut **pooled).await?
-        }
-        // One writer at a time (BEGIN IMMEDIATE): nothing to skip.
-        DbConn::Sqlite(pooled) => due.load(&mut **pooled).await?,
-    };
-    let mut taken: HashSet<i64> = HashSet::new();
-    let chosen: Vec<(i64, i64, String, String)> = candidates
-        .into_iter()
-        .filter(|(_, hook, _, _)| taken.insert(*hook))
-        .take(limit)
-        .collect();
-    if chosen.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<i64> = chosen.iter().map(|c| c.0).collect();
-    let hook_ids: Vec<i64> = chosen.iter().map(|c| c.1).collect();
-    let hooks: HashMap<i64, (String, String)> = chosen
-        .into_iter()
-        .map(|(_, hook, url, secret)| (hook, (url, secret)))
-        .collect();
-    let rows: Vec<ClaimedRow> = db_run!(conn, |c| {
-        diesel::update(d::webhook_deliveries.filter(d::id.eq_any(&ids)))
-            .set((d::lease_token.eq(token), d::lease_until.eq(until)))
-            .returning((
-                d::id,
-                d::webhook_id,
-                d::user_id,
-                d::event_type,
-                d::task_id,
-                d::task_row,
-                d::message_id,
-                d::body,
-                d::attempts,
-                d::created_at,
-            ))
-            .get_results(c)
-            .await
-    })?;
-    db_run!(conn, |c| {
-        diesel::update(w::webhooks.filter(w::id.eq_any(&hook_ids)))
-            .set(w::lease_until.eq(until))
-            .execute(c)
-            .await
-    })?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let (url, secret) = hooks.get(&r.1)?.clone();
-            Some(Claimed {
-                id: r.0,
-                webhook_id: r.1,
-                user_id: r.2,
-                event_type: r.3,
-                task_id: r.4,
-                task_row: r.5,
-                message_id: r.6,
-                body: r.7,
-                attempts: r.8,
-                created_at: r.9,
-                url,
-                secret,
-                lease: token,
-            })
-        })
-        .collect())
+    claim::queued(conn, &[webhook], now).await
 }
 
 /// Stores a message's id and body before its first attempt (every retry sends the same);
@@ -275,26 +135,26 @@ pub(super) async fn prepare(
                 .await
         })?,
         None => {
-            let hook = d::webhook_deliveries
-                .filter(d::id.eq(delivery))
-                .filter(d::lease_token.eq(token))
-                .select(d::webhook_id);
-            db_run!(conn, |c| {
-                diesel::update(w::webhooks.filter(w::id.eq_any(hook)))
-                    .set(w::lease_until.eq(None::<NaiveDateTime>))
-                    .execute(c)
-                    .await
-            })?;
-            db_run!(conn, |c| {
+            let hooks: Vec<i64> = db_run!(conn, |c| {
                 diesel::update(mine)
                     .set((
                         d::state.eq("dropped"),
                         d::lease_token.eq(None::<i64>),
                         d::lease_until.eq(None::<NaiveDateTime>),
                     ))
+                    .returning(d::webhook_id)
+                    .get_results(c)
+                    .await
+            })?;
+            db_run!(conn, |c| {
+                diesel::update(w::webhooks.filter(w::id.eq_any(&hooks)))
+                    .set(w::lease_until.eq(None::<NaiveDateTime>))
                     .execute(c)
                     .await
-            })?
+            })?;
+            // Its place in the claims' line, after the message it dropped.
+            claim::requeue(conn, &hooks, now_micros()).await?;
+            hooks.len()
         }
     };
     Ok(changed > 0)

@@ -1,15 +1,22 @@
 //! The delivery worker, one per instance: every 100 ms it fans the journal's new events out
-//! to deliveries (`fan_out`), and every 250 ms (or at once when nudged) it claims due
-//! deliveries (`queue::claim`: at most one per webhook, none of a webhook already in flight
-//! anywhere) up to IN_FLIGHT at once, and sends each in a task of its own, outside any
-//! transaction. A message's id is derived from its row (`signing::derived_message_id`) and
+//! to deliveries (`fan_out`), and whenever it has a free slot (at most every CLAIM_GAP while
+//! fewer than half are free, every POLL when the queue was empty, at once when nudged) it
+//! claims due deliveries (`claim`: webhooks in turn, at most one per webhook, none of a
+//! webhook already in flight anywhere, at most `claim::per_user` slots a user) up to
+//! IN_FLIGHT at once (`pace`), and sends each in a task of its own, outside any transaction. A message's id is derived from its row (`signing::derived_message_id`) and
 //! its body from the task's row the journal's trigger stored, so the first attempt needs no
 //! database work before it is sent (a reminder's body, read from the task, is stored first);
 //! every attempt is signed afresh (`signing`) and sent with the SSRF-safe client (`ssrf`).
 //! Finished attempts are recorded together under their lease (`outcome::record`: success, a
 //! retry at the schedule's next delay with its id and body kept, or failed), one transaction
-//! for all that finished within RECORD_WAIT. So one user's slow endpoint holds one of the
-//! slots and delays nobody else's deliveries.
+//! for all that finished within RECORD_WAIT.
+//!
+//! The bound (docs/WEBHOOKS.md, "Fairness"): one user's endpoints hold at most PER_USER of
+//! the IN_FLIGHT slots, and a hanging delivery leaves the careful mode's budget once it is no
+//! longer young (`pace`), so while fewer than 16 users hang at once another user's message is
+//! claimed by the first claim after it is fanned out (in the careful mode, within `YOUNG` of
+//! it); beyond that a user with nothing in flight takes the first slot that frees, within
+//! WEBHOOK_TIMEOUT.
 //!
 //! It stops when the service that started it is dropped. It must not take a viewer's unit of
 //! work: it serves every user (maintenance units), and reads a task as its recipient sees it.
@@ -22,10 +29,11 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::TaskRenderer;
+use super::claim::{self, Claimed};
 use super::fan_out;
 use super::outcome::{self, Outcome};
-use super::pace::Pace;
-use super::queue::{self, Claimed};
+use super::pace::{IN_FLIGHT, PER_USER, Pace, Slots};
+use super::queue;
 use super::{signing, ssrf};
 use crate::config::Webhooks;
 use crate::db::Db;
@@ -35,17 +43,14 @@ use crate::tasks::unit::UnitOfWork;
 
 /// How long a finished attempt may wait for others to be recorded with it.
 const RECORD_WAIT: Duration = Duration::from_millis(20);
-/// Deliveries one instance sends at once (each to a different webhook).
-const IN_FLIGHT: usize = 64;
-/// How many while the database is busy with requests (`pace`: claims much slower than usual)
-/// or requests wait for a connection: background work yields to requests, and catches up when
-/// they ease (at 64 beside a saturating load of writes, 10-13 % fewer writes, measured).
-const IN_FLIGHT_UNDER_LOAD: usize = 8;
 /// How often the journal's events are fanned out to deliveries (at once while a backlog is
 /// left).
 const FAN_OUT_EVERY: Duration = Duration::from_millis(100);
 /// How often the queue is looked at without a nudge.
 const POLL: Duration = Duration::from_millis(250);
+/// The least time between two claims while fewer than half the slots are free (a claim per
+/// finished delivery would read the queue once per delivery).
+const CLAIM_GAP: Duration = Duration::from_millis(20);
 /// How often the queue's depth is measured for the metrics.
 const GAUGES: Duration = Duration::from_secs(5);
 /// How often finished messages past WEBHOOK_LOG_RETENTION are dropped (or that retention,
@@ -69,6 +74,8 @@ pub(super) struct Worker {
     /// This worker's claims: a random number, so another instance's (or a previous run's)
     /// are never taken for its own.
     pub token: i64,
+    /// Held in the careful mode whatever the pace (tests of its bound).
+    pub careful: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Worker {
@@ -76,6 +83,7 @@ impl Worker {
     pub(super) async fn run(self: Arc<Self>, mut stop: watch::Receiver<()>) {
         tokio::spawn(self.clone().housekeep(stop.clone()));
         let mut flying: JoinSet<Option<Outcome>> = JoinSet::new();
+        let mut slots = Slots::default();
         // Finished, not recorded yet (their webhooks stay leased until they are), and since
         // when. Which webhooks are in flight is the database's to say (their leases, taken by
         // the claim, cleared by the record), for this instance as for the others.
@@ -84,9 +92,12 @@ impl Worker {
         let mut fanned = Instant::now() - FAN_OUT_EVERY;
         let mut more_events = false;
         let mut pace = Pace::default();
+        // When the last claim ran, and whether it found all it asked for (more may be due).
+        let mut claimed_at = Instant::now() - POLL;
+        let mut more_due = true;
         loop {
-            while let Some(done) = flying.try_join_next() {
-                landed(done, &mut finished, &mut waiting_since);
+            while let Some(done) = flying.try_join_next_with_id() {
+                landed(done, &mut slots, &mut finished, &mut waiting_since);
             }
             // Recorded together: when a quarter of the slots wait, when nothing else flies, or
             // when the first has waited RECORD_WAIT.
@@ -97,29 +108,38 @@ impl Worker {
             {
                 self.record(&finished).await;
                 finished.clear();
+                // Their webhooks are back in line, perhaps with more due.
+                more_due = true;
             }
             // The journal's new events become deliveries, a batch at a time: at once while a
             // backlog is left, else every FAN_OUT_EVERY.
             if more_events || fanned.elapsed() >= FAN_OUT_EVERY {
                 fanned = Instant::now();
-                more_events = self.fan_out().await;
+                let taken = self.fan_out().await;
+                // A user's whole turn taken: more of theirs may wait.
+                more_events = taken >= fan_out::USER_TURN;
+                more_due |= taken > 0;
             }
-            // A claim when half the slots are free (or none is taken): one per finished
-            // delivery would read the queue once per delivery.
-            let taken = flying.len() + finished.len();
-            let slots = match pace.busy() || self.requests_wait() {
-                true => IN_FLIGHT_UNDER_LOAD,
-                false => IN_FLIGHT,
-            };
-            if taken <= slots / 2 {
-                let started = Instant::now();
-                let claimed = self.claim(slots - taken).await;
-                pace.claimed(started.elapsed());
+            // A claim whenever a slot is free: at once when half are, else at most every
+            // CLAIM_GAP; while the queue has nothing due, every POLL (or when nudged).
+            let careful = pace.busy()
+                || self.requests_wait()
+                || self.careful.load(std::sync::atomic::Ordering::Relaxed);
+            let free = slots.free(careful, finished.len());
+            let since = claimed_at.elapsed();
+            if free > 0
+                && (since >= POLL || (more_due && (free * 2 >= IN_FLIGHT || since >= CLAIM_GAP)))
+            {
+                claimed_at = Instant::now();
+                let claimed = self.claim(free, PER_USER).await;
+                pace.claimed(claimed_at.elapsed());
                 match claimed {
                     Ok(claimed) => {
+                        more_due = claimed.len() >= free;
                         for delivery in claimed {
                             let worker = self.clone();
-                            flying.spawn(async move { worker.deliver(delivery).await });
+                            let task = flying.spawn(async move { worker.deliver(delivery).await });
+                            slots.started(task.id());
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
@@ -130,18 +150,23 @@ impl Worker {
                 (true, false) => POLL,
                 (false, false) => RECORD_WAIT.saturating_sub(waiting_since.elapsed()),
             };
+            // In the careful mode a slot frees when a young delivery ages, too.
+            let wait = match careful && more_due {
+                true => wait.min(slots.next_ageing().unwrap_or(wait)),
+                false => wait,
+            };
             tokio::select! {
                 changed = stop.changed() => if changed.is_err() { break },
-                _ = self.nudge.notified() => {}
+                _ = self.nudge.notified() => more_due = true,
                 _ = tokio::time::sleep(wait) => {}
-                Some(done) = flying.join_next(), if !flying.is_empty() => {
-                    landed(done, &mut finished, &mut waiting_since);
+                Some(done) = flying.join_next_with_id(), if !flying.is_empty() => {
+                    landed(done, &mut slots, &mut finished, &mut waiting_since);
                 }
             }
         }
         // What finished is recorded; what is still in flight is given back (sent again).
-        while let Some(done) = flying.try_join_next() {
-            landed(done, &mut finished, &mut waiting_since);
+        while let Some(done) = flying.try_join_next_with_id() {
+            landed(done, &mut slots, &mut finished, &mut waiting_since);
         }
         flying.abort_all();
         if !finished.is_empty() {
@@ -189,29 +214,28 @@ impl Worker {
         pool.idle == 0 && pool.waiting > 0
     }
 
-    /// One fan-out (`fan_out`); whether a full batch was taken (more may wait).
-    async fn fan_out(&self) -> bool {
+    /// One fan-out (`fan_out`); how many events it took (a full batch: more may wait).
+    async fn fan_out(&self) -> i64 {
         let taken = self
             .work
             .maintenance(async |conn| Ok(fan_out::run(conn, fan_out::FAN_OUT_BATCH).await?))
             .await;
-        match taken {
-            Ok(n) => n >= fan_out::FAN_OUT_BATCH,
-            Err(e) => {
-                tracing::warn!(error = %e, "fanning webhook events out failed");
-                false
-            }
-        }
+        taken.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "fanning webhook events out failed");
+            0
+        })
     }
 
-    async fn claim(&self, limit: usize) -> AppResult<Vec<Claimed>> {
+    async fn claim(&self, limit: usize, per_user: usize) -> AppResult<Vec<Claimed>> {
         let now = now_micros();
         // Long enough for the attempt and its record; a crashed instance's claim frees then.
         let lease = chrono::Duration::from_std(self.settings.timeout + Duration::from_secs(60))
             .unwrap_or(chrono::Duration::minutes(5));
         let token = self.token;
         self.work
-            .maintenance(async |conn| Ok(queue::claim(conn, now, now + lease, token, limit).await?))
+            .maintenance(async |conn| {
+                Ok(claim::claim(conn, now, now + lease, token, limit, per_user).await?)
+            })
             .await
     }
 
@@ -377,11 +401,16 @@ impl Worker {
 /// failed before sending, panicked: its leases, the delivery's and its webhook's, run out and
 /// another claim takes it).
 fn landed(
-    done: Result<Option<Outcome>, tokio::task::JoinError>,
+    done: Result<(tokio::task::Id, Option<Outcome>), tokio::task::JoinError>,
+    slots: &mut Slots,
     finished: &mut Vec<Outcome>,
     waiting_since: &mut Instant,
 ) {
-    if let Ok(Some(outcome)) = done {
+    slots.ended(match &done {
+        Ok((id, _)) => *id,
+        Err(e) => e.id(),
+    });
+    if let Ok((_, Some(outcome))) = done {
         if finished.is_empty() {
             *waiting_since = Instant::now();
         }

@@ -84,6 +84,7 @@ pub struct TestAppBuilder {
     args: Vec<String>,
     database_url: Option<String>,
     development: bool,
+    webhooks_careful: bool,
 }
 
 impl TestAppBuilder {
@@ -97,6 +98,13 @@ impl TestAppBuilder {
     /// Uses this database instead of a fresh one (the caller owns it and cleans it up).
     pub fn database_url(mut self, url: &str) -> Self {
         self.database_url = Some(url.to_owned());
+        self
+    }
+
+    /// Holds the webhook worker in its careful mode (the few slots it keeps while the
+    /// database is busy), which a test cannot bring about without starving its own requests.
+    pub fn webhooks_careful(mut self) -> Self {
+        self.webhooks_careful = true;
         self
     }
 
@@ -136,19 +144,27 @@ impl TestAppBuilder {
             None
         };
         args.extend(self.args);
-        let mut app = start_with_args(args, self.backend, guard).await;
+        let mut app = start_with_args(args, self.backend, guard, self.webhooks_careful).await;
         app._scratch = scratch;
         Some(app)
     }
 }
 
-async fn start_with_args(args: Vec<String>, backend: Backend, guard: DatabaseGuard) -> TestApp {
+async fn start_with_args(
+    args: Vec<String>,
+    backend: Backend,
+    guard: DatabaseGuard,
+    webhooks_careful: bool,
+) -> TestApp {
     let settings = todo_api::config::settings_from_args(args).expect("test settings parse");
     let config = settings.validate().expect("test settings are valid");
     let config = todo_api::enter_development_mode(config).expect("development mode");
     let state = todo_api::AppState::build(config)
         .await
         .expect("app state builds");
+    if webhooks_careful {
+        state.webhooks.keep_careful();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -187,6 +203,7 @@ impl TestApp {
             args: Vec::new(),
             database_url: None,
             development: false,
+            webhooks_careful: false,
         }
     }
 
