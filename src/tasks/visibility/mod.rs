@@ -24,7 +24,7 @@ use diesel::query_source::AliasedField;
 
 mod fragments;
 
-pub(super) use self::fragments::{InListsOf, TagOwnersSeenBy};
+pub(super) use self::fragments::{ForEachSharedList, InListsOf, InMembershipList, TagOwnersSeenBy};
 
 use crate::auth::AuthUser;
 use crate::db::schema::{
@@ -66,24 +66,32 @@ pub(super) fn writable_by(viewer: &AuthUser) -> VisibleTasks<'_> {
 
 /// The viewer's own tasks: the first of [`visible_parts`].
 pub(super) type OwnTasks<'a> = dsl::Eq<tasks::user_id, &'a str>;
-/// Other owners' tasks in the lists shared with the viewer: the second of [`visible_parts`].
-pub(super) type OthersInSharedLists<'a> =
-    dsl::And<dsl::NotEq<tasks::user_id, &'a str>, InListsOf<'a, tasks::list_id>>;
+/// Other owners' tasks in one list shared with the viewer, the list of the membership row
+/// [`for_each_shared_list`] reads a query for: the second of [`visible_parts`].
+pub(super) type OthersInSharedList<'a> =
+    dsl::And<dsl::NotEq<tasks::user_id, &'a str>, InMembershipList>;
 
 /// [`visible_to`] in two disjoint parts, for a page read as two ordered branches
 /// (`task::query::list`): the viewer's own tasks, and the other owners' tasks in the lists
-/// shared with them. Each part alone can be read in the order of an index and stop at the
-/// page; their OR cannot (PostgreSQL reads every task of the viewer and sorts them).
-pub(super) fn visible_parts(viewer: &AuthUser) -> (OwnTasks<'_>, OthersInSharedLists<'_>) {
+/// shared with them, read list by list ([`for_each_shared_list`]). Each part alone can be read
+/// in the order of an index and stop at the page; their OR cannot (PostgreSQL reads every task
+/// of the viewer and sorts them).
+pub(super) fn visible_parts(viewer: &AuthUser) -> (OwnTasks<'_>, OthersInSharedList<'_>) {
     let id = viewer.id();
     (
         tasks::user_id.eq(id),
-        tasks::user_id.ne(id).and(InListsOf {
-            column: tasks::list_id,
-            user: id,
-            roles: READERS,
-        }),
+        tasks::user_id.ne(id).and(InMembershipList),
     )
+}
+
+/// `query`, a query on `tasks` filtered by the second of [`visible_parts`], read for each
+/// list shared with `viewer` (any role), on PostgreSQL: what admits the rows of that part.
+pub(super) fn for_each_shared_list<Q>(viewer: &AuthUser, query: Q) -> ForEachSharedList<'_, Q> {
+    ForEachSharedList {
+        query,
+        user: viewer.id(),
+        roles: READERS,
+    }
 }
 
 /// The same filter for the event relay, which re-reads a task too large for its NOTIFY

@@ -15,7 +15,7 @@ use crate::tasks::task::model::{
     ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
 };
 use crate::tasks::task::page::{PageRequest, SortValue};
-use crate::tasks::visibility::{tag_owners_seen_by, visible_parts};
+use crate::tasks::visibility::{for_each_shared_list, tag_owners_seen_by, visible_parts};
 
 /// Where [`TaskRow`]'s columns stand in its select list, for the order of a union (`ORDER BY`
 /// a position: the outer query of [`page_in_branches`] names no table).
@@ -37,8 +37,13 @@ mod at {
 /// list; each branch alone reads its index in order and stops at the page. `planned` runs
 /// the statement with bitmap scans off (`PgConn::with_setting`, its own transaction's
 /// setting): the policy's OR otherwise brings the planner, which estimates one row for the
-/// branch, back to the bitmap. The title order (a folded key not in the select list) and a
-/// read inside a write's transaction keep the one filter (`list`).
+/// branch, back to the bitmap. The second branch is read list by list from the viewer's
+/// memberships (`visibility::for_each_shared_list`), each list's tasks by the `tasks_list`
+/// index, so neither branch's plan depends on statistics: without them (issue 58) a filter by
+/// the array of the viewer's lists was a sequential scan of the whole table, with bitmap
+/// scans off, even for a viewer in no list. Its rows come unordered; the merge sorts them.
+/// The title order (a folded key not in the select list) and a read inside a write's
+/// transaction keep the one filter (`list`).
 pub(super) async fn page_in_branches(
     planned: &PgConn,
     viewer: &AuthUser,
@@ -50,13 +55,9 @@ pub(super) async fn page_in_branches(
     let mut shared: &PgConn = planned;
     let c = &mut shared;
     let (own, others) = visible_parts(viewer);
-    let both = page_of!(c, own, viewer, query, Some(page), now).union_all(page_of!(
-        c,
-        others,
+    let both = page_of!(c, own, viewer, query, Some(page), now).union_all(for_each_shared_list(
         viewer,
-        query,
-        Some(page),
-        now
+        page_of!(c, others, viewer, query, Some(page), now),
     ));
     let col = OrderColumn;
     let asc = query.direction() == SortOrder::Asc;
