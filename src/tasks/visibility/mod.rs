@@ -85,12 +85,20 @@ pub(super) fn visible_parts(viewer: &AuthUser) -> (OwnTasks<'_>, OthersInSharedL
 }
 
 /// `query`, a query on `tasks` filtered by the second of [`visible_parts`], read for each
-/// list shared with `viewer` (any role), on PostgreSQL: what admits the rows of that part.
-pub(super) fn for_each_shared_list<Q>(viewer: &AuthUser, query: Q) -> ForEachSharedList<'_, Q> {
+/// list shared with `viewer` (any role), ordered by `order` (positions in its select list) and
+/// cut at `limit`, on PostgreSQL: what admits the rows of that part.
+pub(super) fn for_each_shared_list<Q, O>(
+    viewer: &AuthUser,
+    query: Q,
+    order: O,
+    limit: i64,
+) -> ForEachSharedList<'_, Q, O> {
     ForEachSharedList {
         query,
         user: viewer.id(),
         roles: READERS,
+        order,
+        limit,
     }
 }
 
@@ -206,8 +214,9 @@ pub(super) fn journal_visible_to(viewer: &AuthUser) -> dsl::Eq<task_changes::use
 }
 
 /// The filter on the tag index (`task_tags`): the rows of the tasks `viewer` owns (a task's
-/// rows are its owner's), for their tag counts, renames and deletes. The list's tag filters
-/// match the tasks of every owner the viewer sees instead ([`tag_owners_seen_by`]).
+/// rows are its owner's), for their tag counts, renames and deletes, and the tag filters of
+/// the first of [`visible_parts`]. The list's other tag filters match the tasks of every owner
+/// the viewer sees ([`tag_owners_seen_by`]).
 pub(super) fn tags_visible_to(viewer: &AuthUser) -> dsl::Eq<task_tags::user_id, &str> {
     tags_of_owner(viewer.id())
 }
