@@ -41,6 +41,7 @@ mod isolation;
 mod list_events;
 mod list_owner_rows;
 mod list_pages;
+mod list_statistics;
 mod list_tasks;
 mod list_writes;
 mod lists;

@@ -24,7 +24,7 @@ use diesel::query_source::AliasedField;
 
 mod fragments;
 
-pub(super) use self::fragments::{InListsOf, TagOwnersSeenBy};
+pub(super) use self::fragments::{ForEachSharedList, InListsOf, InMembershipList, TagOwnersSeenBy};
 
 use crate::auth::AuthUser;
 use crate::db::schema::{
@@ -66,24 +66,40 @@ pub(super) fn writable_by(viewer: &AuthUser) -> VisibleTasks<'_> {
 
 /// The viewer's own tasks: the first of [`visible_parts`].
 pub(super) type OwnTasks<'a> = dsl::Eq<tasks::user_id, &'a str>;
-/// Other owners' tasks in the lists shared with the viewer: the second of [`visible_parts`].
-pub(super) type OthersInSharedLists<'a> =
-    dsl::And<dsl::NotEq<tasks::user_id, &'a str>, InListsOf<'a, tasks::list_id>>;
+/// Other owners' tasks in one list shared with the viewer, the list of the membership row
+/// [`for_each_shared_list`] reads a query for: the second of [`visible_parts`].
+pub(super) type OthersInSharedList<'a> =
+    dsl::And<dsl::NotEq<tasks::user_id, &'a str>, InMembershipList>;
 
 /// [`visible_to`] in two disjoint parts, for a page read as two ordered branches
 /// (`task::query::list`): the viewer's own tasks, and the other owners' tasks in the lists
-/// shared with them. Each part alone can be read in the order of an index and stop at the
-/// page; their OR cannot (PostgreSQL reads every task of the viewer and sorts them).
-pub(super) fn visible_parts(viewer: &AuthUser) -> (OwnTasks<'_>, OthersInSharedLists<'_>) {
+/// shared with them, read list by list ([`for_each_shared_list`]). Each part alone can be read
+/// in the order of an index and stop at the page; their OR cannot (PostgreSQL reads every task
+/// of the viewer and sorts them).
+pub(super) fn visible_parts(viewer: &AuthUser) -> (OwnTasks<'_>, OthersInSharedList<'_>) {
     let id = viewer.id();
     (
         tasks::user_id.eq(id),
-        tasks::user_id.ne(id).and(InListsOf {
-            column: tasks::list_id,
-            user: id,
-            roles: READERS,
-        }),
+        tasks::user_id.ne(id).and(InMembershipList),
     )
+}
+
+/// `query`, a query on `tasks` filtered by the second of [`visible_parts`], read for each
+/// list shared with `viewer` (any role), ordered by `order` (positions in its select list) and
+/// cut at `limit`, on PostgreSQL: what admits the rows of that part.
+pub(super) fn for_each_shared_list<Q, O>(
+    viewer: &AuthUser,
+    query: Q,
+    order: O,
+    limit: i64,
+) -> ForEachSharedList<'_, Q, O> {
+    ForEachSharedList {
+        query,
+        user: viewer.id(),
+        roles: READERS,
+        order,
+        limit,
+    }
 }
 
 /// The same filter for the event relay, which re-reads a task too large for its NOTIFY
@@ -198,8 +214,9 @@ pub(super) fn journal_visible_to(viewer: &AuthUser) -> dsl::Eq<task_changes::use
 }
 
 /// The filter on the tag index (`task_tags`): the rows of the tasks `viewer` owns (a task's
-/// rows are its owner's), for their tag counts, renames and deletes. The list's tag filters
-/// match the tasks of every owner the viewer sees instead ([`tag_owners_seen_by`]).
+/// rows are its owner's), for their tag counts, renames and deletes, and the tag filters of
+/// the first of [`visible_parts`]. The list's other tag filters match the tasks of every owner
+/// the viewer sees ([`tag_owners_seen_by`]).
 pub(super) fn tags_visible_to(viewer: &AuthUser) -> dsl::Eq<task_tags::user_id, &str> {
     tags_of_owner(viewer.id())
 }

@@ -15,7 +15,9 @@ use crate::tasks::task::model::{
     ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
 };
 use crate::tasks::task::page::{PageRequest, SortValue};
-use crate::tasks::visibility::{tag_owners_seen_by, visible_parts};
+use crate::tasks::visibility::{
+    for_each_shared_list, tag_owners_seen_by, tags_visible_to, visible_parts,
+};
 
 /// Where [`TaskRow`]'s columns stand in its select list, for the order of a union (`ORDER BY`
 /// a position: the outer query of [`page_in_branches`] names no table).
@@ -37,8 +39,12 @@ mod at {
 /// list; each branch alone reads its index in order and stops at the page. `planned` runs
 /// the statement with bitmap scans off (`PgConn::with_setting`, its own transaction's
 /// setting): the policy's OR otherwise brings the planner, which estimates one row for the
-/// branch, back to the bitmap. The title order (a folded key not in the select list) and a
-/// read inside a write's transaction keep the one filter (`list`).
+/// branch, back to the bitmap. The second branch is read list by list from the viewer's
+/// memberships (`visibility::for_each_shared_list`), each list's tasks by the `tasks_list`
+/// index, then ordered and cut, so neither branch's plan depends on statistics: without them
+/// (issue 58) a filter by the array of the viewer's lists was a sequential scan of the whole
+/// table, with bitmap scans off, even for a viewer in no list. The title order (a folded key not in the select list) and a read inside a write's
+/// transaction keep the one filter (`list`).
 pub(super) async fn page_in_branches(
     planned: &PgConn,
     viewer: &AuthUser,
@@ -50,19 +56,25 @@ pub(super) async fn page_in_branches(
     let mut shared: &PgConn = planned;
     let c = &mut shared;
     let (own, others) = visible_parts(viewer);
-    let both = page_of!(c, own, viewer, query, Some(page), now).union_all(page_of!(
+    // The viewer's tasks carry the viewer's tag rows: read only those (no other owner's row,
+    // whose check by the `task_tags` policy costs a read of the viewer's lists).
+    let own = page_of!(c, own, tags_visible_to(viewer), query, Some(page), now);
+    let others = rows_of!(
         c,
         others,
-        viewer,
+        tag_owners_seen_by(viewer),
         query,
         Some(page),
         now
-    ));
+    );
     let col = OrderColumn;
     let asc = query.direction() == SortOrder::Asc;
+    // The shared branch is ordered and cut by the same key: its rows come from the lists in
+    // turn, in no order of their own.
     macro_rules! ordered {
         ($key:expr) => {
-            both.positional_order_by($key)
+            own.union_all(for_each_shared_list(viewer, others, $key, page.limit))
+                .positional_order_by($key)
                 .limit(page.limit)
                 .load(c)
                 .await

@@ -82,12 +82,13 @@ macro_rules! filtered {
 
 /// Adds a [`ListQuery`]'s tag filters to a boxed query on `tasks`: for each `tags` name, the
 /// task carries it; with `any_tags`, the task carries at least one of them. Each is an
-/// `id IN (…)` over the tag index rows of the owners whose tasks the viewer sees
-/// (`visibility::tag_owners_seen_by`: the viewer's and their shared lists' owners', a task's
-/// rows being its owner's), served by the `(user_id, tag_key)` index, so a member's filter
-/// matches a shared list's tasks. Which tasks are seen stays the query's own filter (`$q`'s).
+/// `id IN (…)` over the tag index rows `$tag_rows` admits: those of the owners whose tasks the
+/// viewer sees (`visibility::tag_owners_seen_by`: the viewer's and their shared lists'
+/// owners', a task's rows being its owner's), so a member's filter matches a shared list's
+/// tasks, or the viewer's own for their own tasks (`visibility::tags_visible_to`), served by
+/// the `(user_id, tag_key)` index. Which tasks are seen stays the query's own filter (`$q`'s).
 macro_rules! tag_filtered {
-    ($q:expr, $query:expr, $viewer:expr) => {{
+    ($q:expr, $query:expr, $tag_rows:expr) => {{
         use crate::db::schema::task_tags as tt;
         use crate::db::schema::tasks::dsl::id;
         let query: &ListQuery = $query;
@@ -105,7 +106,7 @@ macro_rules! tag_filtered {
             q = q.filter(
                 id.eq_any(
                     tt::table
-                        .filter(tag_owners_seen_by($viewer))
+                        .filter($tag_rows)
                         .filter(tt::tag_key.eq_any(keys))
                         .select(tt::task_id),
                 ),
@@ -129,10 +130,11 @@ macro_rules! after_key {
     }};
 }
 
-/// The viewer's tasks that `$visible` admits, filtered, ordered and paged as asked: one boxed
-/// query (the body of [`list`], written once for each backend and for each branch).
-macro_rules! page_of {
-    ($c:expr, $visible:expr, $viewer:expr, $query:expr, $page:expr, $now:expr) => {{
+/// The viewer's tasks that `$visible` admits, filtered as asked and past the page's cursor, in
+/// no order: one boxed query (the rows of [`page_of!`], and of the shared branch of a page,
+/// which orders them itself: `branches`).
+macro_rules! rows_of {
+    ($c:expr, $visible:expr, $tag_rows:expr, $query:expr, $page:expr, $now:expr) => {{
         use crate::db::schema::tasks::dsl::*;
         let query: &ListQuery = $query;
         let page: Option<&PageRequest> = $page;
@@ -147,7 +149,7 @@ macro_rules! page_of {
             query,
             $now
         );
-        q = tag_filtered!(q, query, $viewer);
+        q = tag_filtered!(q, query, $tag_rows);
         if let Some(cursor) = after {
             let i = cursor.id;
             q = match &cursor.value {
@@ -180,6 +182,19 @@ macro_rules! page_of {
                 },
             };
         }
+        q
+    }};
+}
+
+/// The viewer's tasks that `$visible` admits, filtered, ordered and paged as asked: one boxed
+/// query (the body of [`list`], written once for each backend, and the own branch of a page).
+macro_rules! page_of {
+    ($c:expr, $visible:expr, $tag_rows:expr, $query:expr, $page:expr, $now:expr) => {{
+        use crate::db::schema::tasks::dsl::*;
+        let query: &ListQuery = $query;
+        let page: Option<&PageRequest> = $page;
+        let direction = query.direction();
+        let mut q = rows_of!($c, $visible, $tag_rows, query, page, $now);
         q = match (query.sort, direction) {
             (SortKey::CreatedAt, SortOrder::Asc) => q.order_by((created_at.asc(), id.asc())),
             (SortKey::CreatedAt, SortOrder::Desc) => q.order_by((created_at.desc(), id.desc())),
@@ -231,7 +246,7 @@ pub(in crate::tasks) async fn list(
     read_run!(conn, |c| page_of!(
         c,
         visible_to(viewer),
-        viewer,
+        tag_owners_seen_by(viewer),
         query,
         page,
         now
@@ -258,7 +273,9 @@ pub(in crate::tasks) async fn count(
             query,
             now
         );
-        tag_filtered!(q, query, viewer).get_result(c).await
+        tag_filtered!(q, query, tag_owners_seen_by(viewer))
+            .get_result(c)
+            .await
     })
 }
 
