@@ -133,6 +133,8 @@ async fn webhook_rotate(
 #[utoipa::path(
     post, path = "/api/{user_id}/webhooks/{id}/test", tag = "webhooks", params(WebhookPath),
     responses((status = 202, description = "A `webhook.test` message is queued"),
+        (status = 409, description = "The webhook is disabled (`code`: `WEBHOOK_DISABLED`): \
+            it is sent nothing", body = crate::error::Detail),
         WebhookErrors<true, false>)
 )]
 async fn webhook_test(

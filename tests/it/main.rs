@@ -83,5 +83,6 @@ mod webhook_cluster;
 mod webhook_delivery;
 mod webhook_locks;
 mod webhook_reminders;
+mod webhook_rules;
 mod webhooks;
 mod wrong_answers;

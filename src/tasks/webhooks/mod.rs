@@ -201,11 +201,15 @@ impl WebhookService {
         })
     }
 
-    /// Queues a `webhook.test` message for one of the user's webhooks.
+    /// Queues a `webhook.test` message for one of the user's webhooks; a disabled one is
+    /// sent nothing ([`AppError::WebhookDisabled`]).
     pub async fn test(&self, user: &AuthUser, id: i64) -> AppResult<()> {
         self.write(user, async |conn| {
-            if store::find(conn, user, id).await?.is_none() {
-                return Err(AppError::WebhookNotFound);
+            let hook = store::find(conn, user, id).await?;
+            match hook {
+                None => return Err(AppError::WebhookNotFound),
+                Some(hook) if hook.disabled => return Err(AppError::WebhookDisabled),
+                Some(_) => {}
             }
             Ok(queue::enqueue_test(conn, owner(user), id, now_micros()).await?)
         })
