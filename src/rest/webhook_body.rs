@@ -57,15 +57,27 @@ pub struct WebhookWithSecret {
     #[serde(flatten)]
     #[schema(inline)]
     webhook: WebhookJson,
-    /// `whsec_<base64 of 32 bytes>`: verify deliveries with it (Standard Webhooks).
-    secret: String,
+    /// `whsec_<base64 of 32 bytes>`: verify deliveries with it (Standard Webhooks). `null`
+    /// only in the replay of a keyed request (`Idempotent-Replayed: true`): no secret is kept
+    /// for replays.
+    secret: Option<String>,
 }
 
 impl From<&Created> for WebhookWithSecret {
     fn from(created: &Created) -> Self {
         WebhookWithSecret {
             webhook: WebhookJson::from(&created.webhook),
-            secret: created.secret.clone(),
+            secret: Some(created.secret.clone()),
+        }
+    }
+}
+
+impl WebhookWithSecret {
+    /// The answer a keyed create or rotation stores for its replays: the secret left out.
+    pub(super) fn replayed(webhook: &Webhook) -> Self {
+        WebhookWithSecret {
+            webhook: WebhookJson::from(webhook),
+            secret: None,
         }
     }
 }

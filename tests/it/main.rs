@@ -81,6 +81,7 @@ mod undeclared_pooler;
 mod versions;
 mod webhook_cluster;
 mod webhook_delivery;
+mod webhook_keys;
 mod webhook_locks;
 mod webhook_reminders;
 mod webhook_rules;
