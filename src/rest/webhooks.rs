@@ -61,7 +61,7 @@ pub fn task_data(task: &Task) -> serde_json::Value {
 #[utoipa::path(
     get, path = "/api/{user_id}/webhooks", tag = "webhooks", params(UserPath),
     responses((status = 200, description = "The user's webhooks, oldest first (no secrets)",
-        body = Vec<WebhookJson>), WebhookErrors<false, false>)
+        body = Vec<WebhookJson>), WebhookErrors<false, false, false>)
 )]
 async fn webhook_list(
     Owner(user): Owner,
@@ -75,7 +75,8 @@ async fn webhook_list(
     post, path = "/api/{user_id}/webhooks", tag = "webhooks", params(UserPath, KeyHeader),
     request_body = WebhookCreate,
     responses((status = 201, description = "The new webhook, with its secret (shown only \
-        here and by rotate-secret)", body = WebhookWithSecret), WebhookErrors<false, true>)
+        here and by rotate-secret; `null` on the replay of a keyed request)",
+        body = WebhookWithSecret), WebhookErrors<false, true, true>)
 )]
 async fn webhook_create(
     Owner(user): Owner,
@@ -95,7 +96,7 @@ async fn webhook_create(
 #[utoipa::path(
     get, path = "/api/{user_id}/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     responses((status = 200, description = "The webhook (no secret)", body = WebhookJson),
-        WebhookErrors<true, false>)
+        WebhookErrors<true, false, false>)
 )]
 async fn webhook_read(
     Owner(user): Owner,
@@ -111,7 +112,7 @@ async fn webhook_read(
     params(WebhookPath, KeyHeader),
     request_body = WebhookUpdate,
     responses((status = 200, description = "The changed webhook", body = WebhookJson),
-        WebhookErrors<true, true>)
+        WebhookErrors<true, true, true>)
 )]
 async fn webhook_update(
     Owner(user): Owner,
@@ -137,7 +138,7 @@ async fn webhook_update(
     delete, path = "/api/{user_id}/webhooks/{id}", tag = "webhooks",
     params(WebhookPath, KeyHeader),
     responses((status = 204, description = "Deleted, with its queued messages and its log"),
-        WebhookErrors<true, false>)
+        WebhookErrors<true, false, true>)
 )]
 async fn webhook_delete(
     Owner(user): Owner,
@@ -159,7 +160,7 @@ async fn webhook_delete(
     params(WebhookPath, KeyHeader),
     responses((status = 200, description = "The webhook with its new secret (the old one no \
         longer signs anything; `null` on the replay of a keyed request)",
-        body = WebhookWithSecret), WebhookErrors<true, false>)
+        body = WebhookWithSecret), WebhookErrors<true, false, true>)
 )]
 async fn webhook_rotate(
     Owner(user): Owner,
@@ -179,9 +180,10 @@ async fn webhook_rotate(
     post, path = "/api/{user_id}/webhooks/{id}/test", tag = "webhooks",
     params(WebhookPath, KeyHeader),
     responses((status = 202, description = "A `webhook.test` message is queued"),
+        WebhookErrors<true, false, true>,
         (status = 409, description = "The webhook is disabled (`code`: `WEBHOOK_DISABLED`): \
-            it is sent nothing", body = crate::error::Detail),
-        WebhookErrors<true, false>)
+            it is sent nothing; or a request with this `Idempotency-Key` is still running \
+            (`code`: `IDEMPOTENCY_KEY_IN_USE`)", body = crate::error::Detail))
 )]
 async fn webhook_test(
     Owner(user): Owner,
@@ -201,7 +203,7 @@ async fn webhook_test(
     get, path = "/api/{user_id}/webhooks/{id}/deliveries", tag = "webhooks",
     params(WebhookPath, AttemptsParams),
     responses((status = 200, description = "The latest delivery attempts, newest first",
-        body = Vec<AttemptJson>), WebhookErrors<true, false>)
+        body = Vec<AttemptJson>), WebhookErrors<true, false, false>)
 )]
 async fn webhook_attempts(
     Owner(user): Owner,
