@@ -85,15 +85,22 @@ async fn control_characters_are_422(app: TestApp) {
         changed.good(StatusCode::OK)["url"],
         "https://hooks.example.com/a%20b"
     );
-    for mutation in [
-        "mutation { createWebhook(input: {url: \"https://hooks.example.com/g\", \
-         description: \"a\\u0000b\"}) { secret } }",
-        "mutation { createWebhook(input: {url: \"https://hooks.example.com/\\u0000\"}) \
-         { secret } }",
+    for (mutation, field) in [
+        (
+            "mutation { createWebhook(input: {url: \"https://hooks.example.com/g\", \
+             description: \"a\\u0000b\"}) { secret } }",
+            "description",
+        ),
+        (
+            "mutation { createWebhook(input: {url: \"https://hooks.example.com/\\u0000\"}) \
+             { secret } }",
+            "url",
+        ),
     ] {
         let gql = alice.graphql(mutation, json!({})).await;
-        let code = &gql["errors"][0]["extensions"]["code"];
-        assert_eq!(code, "BAD_USER_INPUT", "{gql}");
+        let extensions = &gql["errors"][0]["extensions"];
+        assert_eq!(extensions["code"], "BAD_USER_INPUT", "{gql}");
+        assert_eq!(extensions["field"], field, "{gql}");
     }
     let gql = alice
         .graphql(
