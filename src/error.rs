@@ -137,6 +137,9 @@ pub enum AppError {
     /// 404: no such webhook for this user (another user's webhook looks the same).
     #[error("webhook not found")]
     WebhookNotFound,
+    /// 409: a test message asked of a disabled webhook (it is sent nothing).
+    #[error("webhook disabled")]
+    WebhookDisabled,
     /// 409: the user already has as many webhooks as MAX_WEBHOOKS_PER_USER allows.
     #[error("webhook limit reached ({0} webhooks)")]
     WebhookLimitReached(u64),
@@ -218,7 +221,7 @@ impl AppError {
             | AppError::TagNotFound
             | AppError::ListNotFound
             | AppError::WebhookNotFound => StatusCode::NOT_FOUND,
-            AppError::WebhookLimitReached(_) => StatusCode::CONFLICT,
+            AppError::WebhookLimitReached(_) | AppError::WebhookDisabled => StatusCode::CONFLICT,
             AppError::DuplicateListName(_) | AppError::ListLimitReached(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_)
@@ -260,6 +263,9 @@ impl AppError {
                 format!("List limit reached: at most {cap} lists per user")
             }
             AppError::WebhookNotFound => "Webhook not found".to_owned(),
+            AppError::WebhookDisabled => "Webhook disabled: it is sent nothing, test messages \
+                                          included; re-enable it first (`disabled`: false)"
+                .to_owned(),
             AppError::WebhookLimitReached(cap) => format!(
                 "Webhook limit reached: at most {cap} webhooks per user (MAX_WEBHOOKS_PER_USER); \
                  delete one first"
@@ -382,6 +388,7 @@ impl IntoResponse for AppError {
                     AppError::ListLimitReached(_) | AppError::WebhookLimitReached(_) => {
                         Some("LIMIT_EXCEEDED")
                     }
+                    AppError::WebhookDisabled => Some("WEBHOOK_DISABLED"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),
                     AppError::Idempotency(e) => e.code(),
                     AppError::Sharing(e) => Some(e.code()),

@@ -197,7 +197,7 @@ impl AppState {
         // Fetches Better Auth's keys once (not fatal when it is down) and keeps them fresh.
         verifier.start().await;
         // Its worker delivers what the journal's trigger queues, with tasks in the REST shape.
-        let webhooks = WebhookService::new(db.clone(), config.webhooks.clone());
+        let webhooks = WebhookService::new(db.clone(), config.webhooks.clone(), &tasks);
         let worker_db = webhook_worker_db(&config, &db).await?;
         webhooks
             .start(worker_db, rest::webhook_task_data)

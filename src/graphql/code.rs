@@ -50,6 +50,8 @@ pub(crate) enum Code {
     DuplicateMember,
     /// A conditional write (`expectedVersion`) on a task that has changed since.
     VersionConflict,
+    /// A test message asked of a disabled webhook.
+    WebhookDisabled,
     /// A response that would hold more than GRAPHQL_MAX_RESPONSE_BYTES (`budget`).
     ResponseTooLarge,
     /// A fault of the server (details logged, never sent).
@@ -79,6 +81,7 @@ impl Code {
             Code::DuplicateName => "DUPLICATE_NAME",
             Code::DuplicateMember => "DUPLICATE_MEMBER",
             Code::VersionConflict => "VERSION_CONFLICT",
+            Code::WebhookDisabled => "WEBHOOK_DISABLED",
             Code::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -94,6 +97,7 @@ impl Code {
             AppError::DuplicateListName(_) => Code::DuplicateName,
             AppError::ListLimitReached(_) | AppError::WebhookLimitReached(_) => Code::LimitExceeded,
             AppError::WebhookNotFound => Code::NotFound,
+            AppError::WebhookDisabled => Code::WebhookDisabled,
             AppError::Validation(_) => Code::BadUserInput,
             AppError::Unavailable(_) | AppError::DatabaseBusy(_) => Code::ServiceUnavailable,
             AppError::QueryTimeout => Code::QueryTimeout,

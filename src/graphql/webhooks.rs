@@ -10,11 +10,13 @@ use async_graphql::{
 
 use super::budget::ensure_room;
 use super::error::{parse_id, to_graphql_error};
+use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
 use super::viewer;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
+use crate::idempotency::{StoredOutcome, keyed};
 use crate::tasks::webhooks::WebhookService;
-use crate::tasks::webhooks::model::{Attempt, Created, EventType, NewWebhook, WebhookPatch};
+use crate::tasks::webhooks::model::{self, Attempt, Created, EventType, NewWebhook, WebhookPatch};
 
 fn hooks<'a>(ctx: &Context<'a>) -> Result<&'a WebhookService> {
     ctx.data::<WebhookService>()
@@ -117,17 +119,43 @@ impl From<Attempt> for WebhookDelivery {
 pub struct WebhookWithSecret {
     /// The webhook.
     pub webhook: Webhook,
-    /// `whsec_<base64 of 32 bytes>`: verify deliveries with it. Shown only here.
-    pub secret: String,
+    /// `whsec_<base64 of 32 bytes>`: verify deliveries with it. Shown only here; null only
+    /// in the replay of a mutation sent with an idempotency key (no secret is kept for it).
+    pub secret: Option<String>,
 }
 
 impl From<Created> for WebhookWithSecret {
     fn from(created: Created) -> Self {
         WebhookWithSecret {
             webhook: created.webhook.into(),
-            secret: created.secret,
+            secret: Some(created.secret),
         }
     }
+}
+
+/// What a keyed create or rotation stores: the webhook, never its secret.
+fn without_secret(created: &Created) -> StoredOutcome {
+    as_json(&created.webhook)
+}
+
+/// A create's or a rotation's answer; on a replay, the stored webhook with a null secret.
+fn with_secret(result: AppResult<Created>) -> Result<WebhookWithSecret> {
+    match result {
+        Ok(created) => Ok(created.into()),
+        Err(error) => {
+            let webhook: model::Webhook = or_replayed(Err(error))?;
+            let webhook = webhook.into();
+            Ok(WebhookWithSecret {
+                webhook,
+                secret: None,
+            })
+        }
+    }
+}
+
+/// What a keyed mutation answering `true` stores.
+fn done(_: &()) -> StoredOutcome {
+    as_json(&true)
 }
 
 /// A webhook to create.
@@ -188,20 +216,23 @@ pub struct WebhookMutations;
 #[Object]
 impl WebhookMutations {
     /// Creates a webhook; the answer carries its secret (and only this one and
-    /// `rotateWebhookSecret`'s do). LIMIT_EXCEEDED past MAX_WEBHOOKS_PER_USER.
+    /// `rotateWebhookSecret`'s do; a replay of a keyed one has a null secret).
+    /// LIMIT_EXCEEDED past MAX_WEBHOOKS_PER_USER.
     async fn create_webhook(
         &self,
         ctx: &Context<'_>,
         input: CreateWebhookInput,
+        idempotency_key: Option<String>,
     ) -> Result<WebhookWithSecret> {
         let user = viewer(ctx)?;
+        let request = keyed_request(ctx, idempotency_key)?;
         let input = NewWebhook {
             url: input.url,
             events: input.events,
             description: input.description,
         };
-        let created = hooks(ctx)?.create(user, input).await;
-        Ok(created.map_err(to_graphql_error)?.into())
+        let once = keyed(request.as_ref(), &without_secret);
+        with_secret(hooks(ctx)?.create(user, input, once).await)
     }
 
     /// Changes a webhook; `disabled: false` re-enables it.
@@ -210,9 +241,11 @@ impl WebhookMutations {
         ctx: &Context<'_>,
         id: ID,
         input: UpdateWebhookInput,
+        idempotency_key: Option<String>,
     ) -> Result<Webhook> {
         let user = viewer(ctx)?;
         let id = parse_id("id", &id)?;
+        let request = keyed_request(ctx, idempotency_key)?;
         let patch = WebhookPatch {
             url: input.url,
             events: input.events,
@@ -223,34 +256,54 @@ impl WebhookMutations {
             },
             disabled: input.disabled,
         };
-        let hook = hooks(ctx)?.update(user, id, patch).await;
-        Ok(hook.map_err(to_graphql_error)?.into())
+        let once = keyed(request.as_ref(), &as_json::<model::Webhook>);
+        let hook = hooks(ctx)?.update(user, id, patch, once).await;
+        Ok(or_replayed(hook)?.into())
     }
 
     /// Deletes a webhook with its queued messages and its log; true when done.
-    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<bool> {
         let user = viewer(ctx)?;
         let id = parse_id("id", &id)?;
-        hooks(ctx)?
-            .delete(user, id)
-            .await
-            .map_err(to_graphql_error)?;
-        Ok(true)
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &done);
+        let deleted = hooks(ctx)?.delete(user, id, once).await;
+        or_replayed(deleted.map(|()| true))
     }
 
-    /// Gives a webhook a new secret (the old one signs nothing more); the answer carries it.
-    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookWithSecret> {
+    /// Gives a webhook a new secret (the old one signs nothing more); the answer carries it
+    /// (null in the replay of a keyed one: it rotated once).
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<WebhookWithSecret> {
         let user = viewer(ctx)?;
         let id = parse_id("id", &id)?;
-        let created = hooks(ctx)?.rotate_secret(user, id).await;
-        Ok(created.map_err(to_graphql_error)?.into())
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &without_secret);
+        with_secret(hooks(ctx)?.rotate_secret(user, id, once).await)
     }
 
-    /// Queues a `webhook.test` message for a webhook; true when queued.
-    async fn test_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    /// Queues a `webhook.test` message for a webhook; true when queued. WEBHOOK_DISABLED
+    /// when it is disabled (it is sent nothing).
+    async fn test_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<bool> {
         let user = viewer(ctx)?;
         let id = parse_id("id", &id)?;
-        hooks(ctx)?.test(user, id).await.map_err(to_graphql_error)?;
-        Ok(true)
+        let request = keyed_request(ctx, idempotency_key)?;
+        let once = keyed(request.as_ref(), &done);
+        let tested = hooks(ctx)?.test(user, id, once).await;
+        or_replayed(tested.map(|()| true))
     }
 }

@@ -13,6 +13,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use super::body::{object, string_type};
 use super::openapi::{detail_response, errors};
+use super::write_docs::key_errors;
 use crate::error::{AppError, FieldError};
 use crate::tasks::task::time::rfc3339;
 use crate::tasks::webhooks::model::{
@@ -57,15 +58,27 @@ pub struct WebhookWithSecret {
     #[serde(flatten)]
     #[schema(inline)]
     webhook: WebhookJson,
-    /// `whsec_<base64 of 32 bytes>`: verify deliveries with it (Standard Webhooks).
-    secret: String,
+    /// `whsec_<base64 of 32 bytes>`: verify deliveries with it (Standard Webhooks). `null`
+    /// only in the replay of a keyed request (`Idempotent-Replayed: true`): no secret is kept
+    /// for replays.
+    secret: Option<String>,
 }
 
 impl From<&Created> for WebhookWithSecret {
     fn from(created: &Created) -> Self {
         WebhookWithSecret {
             webhook: WebhookJson::from(&created.webhook),
-            secret: created.secret.clone(),
+            secret: Some(created.secret.clone()),
+        }
+    }
+}
+
+impl WebhookWithSecret {
+    /// The answer a keyed create or rotation stores for its replays: the secret left out.
+    pub(super) fn replayed(webhook: &Webhook) -> Self {
+        WebhookWithSecret {
+            webhook: WebhookJson::from(webhook),
+            secret: None,
         }
     }
 }
@@ -300,13 +313,18 @@ impl AttemptsParams {
     }
 }
 
-/// The errors of a webhook route that names one (`ID`: 404) and / or reads a body (`BODY`:
-/// 413, and 409 for a create over the cap).
-pub struct WebhookErrors<const ID: bool, const BODY: bool>;
+/// The errors of a webhook route that names one (`ID`: 404), reads a body (`BODY`: 413, and
+/// 409 for a create over the cap) and / or writes (`WRITE`: those of an `Idempotency-Key`).
+pub struct WebhookErrors<const ID: bool, const BODY: bool, const WRITE: bool>;
 
-impl<const ID: bool, const BODY: bool> IntoResponses for WebhookErrors<ID, BODY> {
+impl<const ID: bool, const BODY: bool, const WRITE: bool> IntoResponses
+    for WebhookErrors<ID, BODY, WRITE>
+{
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         let mut map = errors(ID, BODY);
+        if WRITE {
+            key_errors(&mut map, false);
+        }
         let mut add = |status: &str, description: &str| {
             map.insert(
                 status.to_owned(),
@@ -322,7 +340,9 @@ impl<const ID: bool, const BODY: bool> IntoResponses for WebhookErrors<ID, BODY>
         if BODY && !ID {
             add(
                 "409",
-                "The user has MAX_WEBHOOKS_PER_USER webhooks already (`code`: `LIMIT_EXCEEDED`)",
+                "The user has MAX_WEBHOOKS_PER_USER webhooks already (`code`: `LIMIT_EXCEEDED`), \
+                 or a request with this `Idempotency-Key` is still running (`code`: \
+                 `IDEMPOTENCY_KEY_IN_USE`)",
             );
         }
         map

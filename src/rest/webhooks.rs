@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::Owner;
+use super::idempotency::WriteKey;
 use super::json::TaskJson;
 use super::openapi::{Slashed, UserPath, WebhookPath};
 use super::query::task_id;
@@ -20,10 +21,27 @@ use super::webhook_body::{
     AttemptJson, AttemptsParams, WebhookCreate, WebhookErrors, WebhookJson, WebhookUpdate,
     WebhookWithSecret,
 };
+use super::write_docs::KeyHeader;
 use crate::AppState;
 use crate::error::AppResult;
+use crate::idempotency::{StoredOutcome, keyed};
 use crate::tasks::Task;
 use crate::tasks::webhooks::WebhookService;
+use crate::tasks::webhooks::model::{Created, Webhook};
+
+/// What a keyed write that answers a secret stores: the answer without it (`secret`: null),
+/// so that no secret is kept in the clear beside the webhook's own.
+fn without_secret(status: StatusCode) -> impl Fn(&Created) -> StoredOutcome {
+    move |created| {
+        let body = serde_json::to_string(&WebhookWithSecret::replayed(&created.webhook));
+        StoredOutcome::json(status, body.unwrap_or_default())
+    }
+}
+
+/// What a keyed write that answers no body stores.
+fn no_body(status: StatusCode) -> impl Fn(&()) -> StoredOutcome {
+    move |()| StoredOutcome::json(status, String::new())
+}
 
 /// The routes and their documentation, from one list; each also under a trailing slash.
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -43,7 +61,7 @@ pub fn task_data(task: &Task) -> serde_json::Value {
 #[utoipa::path(
     get, path = "/api/{user_id}/webhooks", tag = "webhooks", params(UserPath),
     responses((status = 200, description = "The user's webhooks, oldest first (no secrets)",
-        body = Vec<WebhookJson>), WebhookErrors<false, false>)
+        body = Vec<WebhookJson>), WebhookErrors<false, false, false>)
 )]
 async fn webhook_list(
     Owner(user): Owner,
@@ -54,25 +72,31 @@ async fn webhook_list(
 }
 
 #[utoipa::path(
-    post, path = "/api/{user_id}/webhooks", tag = "webhooks", params(UserPath),
+    post, path = "/api/{user_id}/webhooks", tag = "webhooks", params(UserPath, KeyHeader),
     request_body = WebhookCreate,
     responses((status = 201, description = "The new webhook, with its secret (shown only \
-        here and by rotate-secret)", body = WebhookWithSecret), WebhookErrors<false, true>)
+        here and by rotate-secret; `null` on the replay of a keyed request)",
+        body = WebhookWithSecret), WebhookErrors<false, true, true>)
 )]
 async fn webhook_create(
     Owner(user): Owner,
     State(hooks): State<WebhookService>,
+    key: WriteKey,
     body: Bytes,
 ) -> AppResult<Response> {
     let input = WebhookCreate::parse(&body)?.into();
-    let created = hooks.create(&user, input).await?;
+    let request = key.request(&body);
+    let render = without_secret(StatusCode::CREATED);
+    let created = hooks
+        .create(&user, input, keyed(request.as_ref(), &render))
+        .await?;
     Ok((StatusCode::CREATED, Json(WebhookWithSecret::from(&created))).into_response())
 }
 
 #[utoipa::path(
     get, path = "/api/{user_id}/webhooks/{id}", tag = "webhooks", params(WebhookPath),
     responses((status = 200, description = "The webhook (no secret)", body = WebhookJson),
-        WebhookErrors<true, false>)
+        WebhookErrors<true, false, false>)
 )]
 async fn webhook_read(
     Owner(user): Owner,
@@ -84,63 +108,94 @@ async fn webhook_read(
 }
 
 #[utoipa::path(
-    patch, path = "/api/{user_id}/webhooks/{id}", tag = "webhooks", params(WebhookPath),
+    patch, path = "/api/{user_id}/webhooks/{id}", tag = "webhooks",
+    params(WebhookPath, KeyHeader),
     request_body = WebhookUpdate,
     responses((status = 200, description = "The changed webhook", body = WebhookJson),
-        WebhookErrors<true, true>)
+        WebhookErrors<true, true, true>)
 )]
 async fn webhook_update(
     Owner(user): Owner,
     State(hooks): State<WebhookService>,
     Path(WebhookPath { id, .. }): Path<WebhookPath>,
+    key: WriteKey,
     body: Bytes,
-) -> AppResult<Json<WebhookJson>> {
+) -> AppResult<Response> {
     let id = task_id(&id)?;
     let patch = WebhookUpdate::parse(&body)?.into();
-    let hook = hooks.update(&user, id, patch).await?;
-    Ok(Json(WebhookJson::from(&hook)))
+    let request = key.request(&body);
+    let render = |hook: &Webhook| {
+        let body = serde_json::to_string(&WebhookJson::from(hook)).unwrap_or_default();
+        StoredOutcome::json(StatusCode::OK, body)
+    };
+    let hook = hooks
+        .update(&user, id, patch, keyed(request.as_ref(), &render))
+        .await?;
+    Ok(render(&hook).response())
 }
 
 #[utoipa::path(
-    delete, path = "/api/{user_id}/webhooks/{id}", tag = "webhooks", params(WebhookPath),
+    delete, path = "/api/{user_id}/webhooks/{id}", tag = "webhooks",
+    params(WebhookPath, KeyHeader),
     responses((status = 204, description = "Deleted, with its queued messages and its log"),
-        WebhookErrors<true, false>)
+        WebhookErrors<true, false, true>)
 )]
 async fn webhook_delete(
     Owner(user): Owner,
     State(hooks): State<WebhookService>,
     Path(WebhookPath { id, .. }): Path<WebhookPath>,
+    key: WriteKey,
 ) -> AppResult<StatusCode> {
-    hooks.delete(&user, task_id(&id)?).await?;
+    // The body is not read: a retry is the same request whatever it sends.
+    let request = key.request(b"");
+    let render = no_body(StatusCode::NO_CONTENT);
+    hooks
+        .delete(&user, task_id(&id)?, keyed(request.as_ref(), &render))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(
     post, path = "/api/{user_id}/webhooks/{id}/rotate-secret", tag = "webhooks",
-    params(WebhookPath),
+    params(WebhookPath, KeyHeader),
     responses((status = 200, description = "The webhook with its new secret (the old one no \
-        longer signs anything)", body = WebhookWithSecret), WebhookErrors<true, false>)
+        longer signs anything; `null` on the replay of a keyed request)",
+        body = WebhookWithSecret), WebhookErrors<true, false, true>)
 )]
 async fn webhook_rotate(
     Owner(user): Owner,
     State(hooks): State<WebhookService>,
     Path(WebhookPath { id, .. }): Path<WebhookPath>,
+    key: WriteKey,
 ) -> AppResult<Json<WebhookWithSecret>> {
-    let created = hooks.rotate_secret(&user, task_id(&id)?).await?;
+    let request = key.request(b"");
+    let render = without_secret(StatusCode::OK);
+    let created = hooks
+        .rotate_secret(&user, task_id(&id)?, keyed(request.as_ref(), &render))
+        .await?;
     Ok(Json(WebhookWithSecret::from(&created)))
 }
 
 #[utoipa::path(
-    post, path = "/api/{user_id}/webhooks/{id}/test", tag = "webhooks", params(WebhookPath),
+    post, path = "/api/{user_id}/webhooks/{id}/test", tag = "webhooks",
+    params(WebhookPath, KeyHeader),
     responses((status = 202, description = "A `webhook.test` message is queued"),
-        WebhookErrors<true, false>)
+        WebhookErrors<true, false, true>,
+        (status = 409, description = "The webhook is disabled (`code`: `WEBHOOK_DISABLED`): \
+            it is sent nothing; or a request with this `Idempotency-Key` is still running \
+            (`code`: `IDEMPOTENCY_KEY_IN_USE`)", body = crate::error::Detail))
 )]
 async fn webhook_test(
     Owner(user): Owner,
     State(hooks): State<WebhookService>,
     Path(WebhookPath { id, .. }): Path<WebhookPath>,
+    key: WriteKey,
 ) -> AppResult<StatusCode> {
-    hooks.test(&user, task_id(&id)?).await?;
+    let request = key.request(b"");
+    let render = no_body(StatusCode::ACCEPTED);
+    hooks
+        .test(&user, task_id(&id)?, keyed(request.as_ref(), &render))
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -148,7 +203,7 @@ async fn webhook_test(
     get, path = "/api/{user_id}/webhooks/{id}/deliveries", tag = "webhooks",
     params(WebhookPath, AttemptsParams),
     responses((status = 200, description = "The latest delivery attempts, newest first",
-        body = Vec<AttemptJson>), WebhookErrors<true, false>)
+        body = Vec<AttemptJson>), WebhookErrors<true, false, false>)
 )]
 async fn webhook_attempts(
     Owner(user): Owner,

@@ -59,53 +59,60 @@ impl<const ID: bool, const BODY: bool> IntoResponses for WriteErrors<ID, BODY> {
         if ID {
             map.extend(ConditionalErrors::responses());
         }
-        let bad_header = if ID {
-            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII), \
-             or an `If-Match` that is neither `*` nor a list of quoted entity-tags"
-        } else {
-            "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII)"
-        };
-        let mut add = |status: &str, description: &str| {
-            map.insert(
-                status.to_owned(),
-                RefOr::T(detail_response(description).build()),
-            );
-        };
-        add("400", bad_header);
-        add(
-            "409",
-            "A request with this `Idempotency-Key` is still running (`code`: \
-             `IDEMPOTENCY_KEY_IN_USE`); retry after `Retry-After` seconds for its outcome",
-        );
+        key_errors(&mut map, ID);
         // A task body's tags may meet the per-user cap on different names.
         if BODY && let Some(RefOr::T(conflict)) = map.get_mut("409") {
             conflict.description.push_str(TAG_CAP_NOTE);
         }
-        // 429 keeps its rate-limit headers; a key can also meet the per-user cap.
-        if let Some(RefOr::T(limited)) = map.get_mut("429") {
-            limited.description.push_str(
-                ", or the user has MAX_IDEMPOTENCY_KEYS_PER_USER idempotency keys stored and \
+        map
+    }
+}
+
+/// The responses an `Idempotency-Key` adds to a write's (`if_match`: the write also takes
+/// `If-Match`, whose malformed header is a 400 too): 400, 409 still running, 422 reused, 429
+/// at the per-user cap.
+pub(super) fn key_errors(map: &mut BTreeMap<String, RefOr<Response>>, if_match: bool) {
+    let bad_header = if if_match {
+        "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII), \
+             or an `If-Match` that is neither `*` nor a list of quoted entity-tags"
+    } else {
+        "A malformed `Idempotency-Key` (empty, over 255 characters, or not visible ASCII)"
+    };
+    let mut add = |status: &str, description: &str| {
+        map.insert(
+            status.to_owned(),
+            RefOr::T(detail_response(description).build()),
+        );
+    };
+    add("400", bad_header);
+    add(
+        "409",
+        "A request with this `Idempotency-Key` is still running (`code`: \
+             `IDEMPOTENCY_KEY_IN_USE`); retry after `Retry-After` seconds for its outcome",
+    );
+    // 429 keeps its rate-limit headers; a key can also meet the per-user cap.
+    if let Some(RefOr::T(limited)) = map.get_mut("429") {
+        limited.description.push_str(
+            ", or the user has MAX_IDEMPOTENCY_KEYS_PER_USER idempotency keys stored and \
                  none has expired",
-            );
-        }
-        // 422 is FastAPI's validation body, or a key reused for another request (a `Detail`
-        // with its `code`): the document allows both shapes.
-        if let Some(RefOr::T(invalid)) = map.get_mut("422") {
-            invalid.description = "Malformed or invalid input (`{\"detail\": [...]}`), or an \
+        );
+    }
+    // 422 is FastAPI's validation body, or a key reused for another request (a `Detail`
+    // with its `code`): the document allows both shapes.
+    if let Some(RefOr::T(invalid)) = map.get_mut("422") {
+        invalid.description = "Malformed or invalid input (`{\"detail\": [...]}`), or an \
                 `Idempotency-Key` already used for a different method, path or body \
                 (`{\"detail\": \"...\", \"code\": \"IDEMPOTENCY_KEY_REUSED\"}`)"
-                .to_owned();
-            let either = OneOfBuilder::new()
-                .item(Ref::from_schema_name("ValidationErrors"))
-                .item(Ref::from_schema_name("Detail"))
-                .build();
-            let either = utoipa::openapi::Schema::OneOf(either);
-            invalid.content.insert(
-                "application/json".to_owned(),
-                RefOr::T(ContentBuilder::new().schema(Some(either)).build()),
-            );
-        }
-        map
+            .to_owned();
+        let either = OneOfBuilder::new()
+            .item(Ref::from_schema_name("ValidationErrors"))
+            .item(Ref::from_schema_name("Detail"))
+            .build();
+        let either = utoipa::openapi::Schema::OneOf(either);
+        invalid.content.insert(
+            "application/json".to_owned(),
+            RefOr::T(ContentBuilder::new().schema(Some(either)).build()),
+        );
     }
 }
 

@@ -15,7 +15,7 @@ use crate::common::{Backend, TestApp, TestResponse, pg};
 const REPLAYED: &str = "idempotent-replayed";
 
 /// A REST request as `user` with an `Idempotency-Key` (and a JSON body when given).
-async fn keyed(
+pub(crate) async fn keyed(
     app: &TestApp,
     user: &str,
     method: Method,

@@ -319,12 +319,18 @@ async fn graphql_lifecycle(app: TestApp) {
         )
         .await;
     assert_ne!(rotated["rotateWebhookSecret"]["secret"], secret);
-    let tested = alice
+    // Disabled, it is sent nothing, not even a test; re-enabled, it is.
+    let test = "mutation($id: ID!) { testWebhook(id: $id) }";
+    let refused = alice.graphql(test, json!({"id": id})).await;
+    let code = &refused["errors"][0]["extensions"]["code"];
+    assert_eq!(code, "WEBHOOK_DISABLED", "{refused}");
+    alice
         .graphql_data(
-            "mutation($id: ID!) { testWebhook(id: $id) }",
+            "mutation($id: ID!) { updateWebhook(id: $id, input: {disabled: false}) { id } }",
             json!({"id": id}),
         )
         .await;
+    let tested = alice.graphql_data(test, json!({"id": id})).await;
     assert_eq!(tested["testWebhook"], true);
 
     // Another user's id: absent (null), NOT_FOUND for a change.

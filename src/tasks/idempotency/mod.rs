@@ -1,5 +1,6 @@
 //! Idempotent writes: a write sent with a key ([`Keyed`]) runs at most once per user and key
-//! for IDEMPOTENCY_KEY_RETENTION. [`TaskService::write_once`] wraps the write's unit of work:
+//! for IDEMPOTENCY_KEY_RETENTION. [`TaskService::write_once`] wraps the write's unit of work
+//! (the webhook service's keyed writes do the same with [`run_keyed`], sharing its keys):
 //! inside the SAME transaction it first takes the key (a request with the same key still
 //! running: 409), finds a stored outcome (the same request: replayed, so no second write,
 //! journal entry or event; another request: 422), then runs the write and stores its outcome
@@ -60,39 +61,9 @@ impl TaskService {
         };
         let _running = self.keys.enter(user, keyed.request)?;
         self.write_published(user, async |tx| {
-            self.claim_key(tx, user, keyed.request).await?;
-            let result = work(tx).await?;
-            if let Some(value) = outcome(&result) {
-                let stored = (keyed.render)(&value);
-                store::save_key(tx, user, keyed.request, &stored, now_micros()).await?;
-            }
-            Ok(result)
+            run_keyed(&self.keys, tx, user, &keyed, &outcome, work).await
         })
         .await
-    }
-
-    /// Inside the keyed write's transaction, before anything else: takes the key, and refuses
-    /// or replays when it was used before and has not expired.
-    async fn claim_key(
-        &self,
-        tx: &mut DbConn,
-        user: &AuthUser,
-        request: &KeyedRequest,
-    ) -> AppResult<()> {
-        let key = request.key.as_str();
-        let cutoff = self.keys.cutoff(now_micros());
-        let cap = i64::try_from(self.keys.max_per_user()).unwrap_or(i64::MAX);
-        match store::claim_key(tx, user, key, cutoff, cap).await? {
-            Claim::InUse => Err(IdempotencyError::InUse.into()),
-            Claim::Stored(stored) => Err(AppError::Idempotency(if stored.answers(request) {
-                IdempotencyError::Replay(stored.outcome)
-            } else {
-                IdempotencyError::Reused
-            })),
-            Claim::Full => Err(IdempotencyError::Full(self.keys.max_per_user()).into()),
-            // Unused, or expired (the key starts again as a new request).
-            Claim::Free => Ok(()),
-        }
     }
 
     /// Drops every user's expired idempotency outcomes; returns how many.
@@ -117,5 +88,50 @@ impl TaskService {
             self.clone(),
             |tasks| async move { tasks.prune_expired_keys().await },
         );
+    }
+}
+
+/// Inside a keyed write's transaction, which the caller began (holding `keys.enter`'s guard):
+/// takes the key (refused or replayed when it was used before and has not expired), runs
+/// `work`, and stores the outcome `outcome` picks from its result, rendered by the adapter.
+/// Every keyed write of every service comes through here.
+pub(in crate::tasks) async fn run_keyed<R, T>(
+    keys: &KeyPolicy,
+    tx: &mut DbConn,
+    user: &AuthUser,
+    keyed: &Keyed<'_, T>,
+    outcome: impl Fn(&R) -> Option<T>,
+    work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R>,
+) -> AppResult<R> {
+    claim_key(keys, tx, user, keyed.request).await?;
+    let result = work(tx).await?;
+    if let Some(value) = outcome(&result) {
+        let stored = (keyed.render)(&value);
+        store::save_key(tx, user, keyed.request, &stored, now_micros()).await?;
+    }
+    Ok(result)
+}
+
+/// Before anything else of the write: takes the key, and refuses or replays when it was used
+/// before and has not expired.
+async fn claim_key(
+    keys: &KeyPolicy,
+    tx: &mut DbConn,
+    user: &AuthUser,
+    request: &KeyedRequest,
+) -> AppResult<()> {
+    let key = request.key.as_str();
+    let cutoff = keys.cutoff(now_micros());
+    let cap = i64::try_from(keys.max_per_user()).unwrap_or(i64::MAX);
+    match store::claim_key(tx, user, key, cutoff, cap).await? {
+        Claim::InUse => Err(IdempotencyError::InUse.into()),
+        Claim::Stored(stored) => Err(AppError::Idempotency(if stored.answers(request) {
+            IdempotencyError::Replay(stored.outcome)
+        } else {
+            IdempotencyError::Reused
+        })),
+        Claim::Full => Err(IdempotencyError::Full(keys.max_per_user()).into()),
+        // Unused, or expired (the key starts again as a new request).
+        Claim::Free => Ok(()),
     }
 }

@@ -43,10 +43,13 @@ use crate::auth::AuthUser;
 use crate::config::Webhooks;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::tasks::Task;
+use crate::idempotency::Keyed;
+use crate::tasks::idempotency::keys::KeyPolicy;
+use crate::tasks::idempotency::run_keyed;
 use crate::tasks::task::service::now_micros;
 use crate::tasks::unit::{Deferral, UnitOfWork};
 use crate::tasks::visibility::owner;
+use crate::tasks::{Task, TaskService};
 use model::{Attempt, Created, EventType, NewWebhook, Webhook, WebhookPatch};
 
 pub use rules::{MAX_DESCRIPTION_CHARS, MAX_URL_CHARS};
@@ -74,6 +77,8 @@ struct Inner {
     db: Db,
     work: UnitOfWork,
     settings: Webhooks,
+    /// The task service's idempotency keys: one store, one cap, one set in flight per user.
+    keys: KeyPolicy,
     nudge: Arc<Notify>,
     stop: watch::Sender<()>,
     /// Holds the worker in its careful mode (`keep_careful`).
@@ -81,14 +86,16 @@ struct Inner {
 }
 
 impl WebhookService {
-    /// The service over this database with these settings; no worker yet ([`Self::start`]).
-    pub fn new(db: Db, settings: Webhooks) -> Self {
+    /// The service over this database with these settings, keeping idempotency keys as
+    /// `tasks` does; no worker yet ([`Self::start`]).
+    pub fn new(db: Db, settings: Webhooks, tasks: &TaskService) -> Self {
         let (stop, _) = watch::channel(());
         WebhookService {
             inner: Arc::new(Inner {
                 work: UnitOfWork::new(db.clone()),
                 db,
                 settings,
+                keys: tasks.keys.clone(),
                 nudge: Arc::new(Notify::new()),
                 stop,
                 careful: Arc::default(),
@@ -157,22 +164,27 @@ impl WebhookService {
             .ok_or(AppError::WebhookNotFound)
     }
 
-    /// Creates a webhook with a new secret, unless the user has MAX_WEBHOOKS_PER_USER.
-    pub async fn create(&self, user: &AuthUser, input: NewWebhook) -> AppResult<Created> {
+    /// Creates a webhook with a new secret, unless the user has MAX_WEBHOOKS_PER_USER. With a
+    /// key, once: the adapter's rendering it stores must leave the secret out.
+    pub async fn create(
+        &self,
+        user: &AuthUser,
+        input: NewWebhook,
+        once: Option<Keyed<'_, Created>>,
+    ) -> AppResult<Created> {
         let settings = &self.inner.settings;
         let input = input.validated(settings.allow_private)?;
         let secret = signing::new_secret();
         let cap = settings.max_per_user;
-        let row = self
-            .write(user, async |conn| {
-                Ok(store::insert(conn, user, &input, &secret, now_micros(), cap).await?)
+        self.write(user, once, async |conn| {
+            let row = store::insert(conn, user, &input, &secret, now_micros(), cap).await?;
+            let row = row.ok_or(AppError::WebhookLimitReached(cap))?;
+            Ok(Created {
+                webhook: Webhook::from(row),
+                secret: secret.clone(),
             })
-            .await?
-            .ok_or(AppError::WebhookLimitReached(cap))?;
-        Ok(Created {
-            webhook: Webhook::from(row),
-            secret,
         })
+        .await
     }
 
     /// Changes one of the user's webhooks (`disabled: false` re-enables it).
@@ -181,45 +193,64 @@ impl WebhookService {
         user: &AuthUser,
         id: i64,
         patch: WebhookPatch,
+        once: Option<Keyed<'_, Webhook>>,
     ) -> AppResult<Webhook> {
         let patch = patch.validated(self.inner.settings.allow_private)?;
-        self.write(user, async |conn| {
-            Ok(store::update(conn, user, id, &patch, now_micros()).await?)
+        self.write(user, once, async |conn| {
+            let row = store::update(conn, user, id, &patch, now_micros()).await?;
+            row.map(Webhook::from).ok_or(AppError::WebhookNotFound)
         })
-        .await?
-        .map(Webhook::from)
-        .ok_or(AppError::WebhookNotFound)
+        .await
     }
 
     /// Deletes one of the user's webhooks, with its queued messages and its log.
-    pub async fn delete(&self, user: &AuthUser, id: i64) -> AppResult<()> {
-        let gone = self
-            .write(user, async |conn| Ok(store::delete(conn, user, id).await?))
-            .await?;
-        gone.then_some(()).ok_or(AppError::WebhookNotFound)
+    pub async fn delete(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        once: Option<Keyed<'_, ()>>,
+    ) -> AppResult<()> {
+        self.write(user, once, async |conn| {
+            let gone = store::delete(conn, user, id).await?;
+            gone.then_some(()).ok_or(AppError::WebhookNotFound)
+        })
+        .await
     }
 
     /// Gives one of the user's webhooks a new secret (messages not yet sent are signed with
-    /// it; the old one stops working at once).
-    pub async fn rotate_secret(&self, user: &AuthUser, id: i64) -> AppResult<Created> {
+    /// it; the old one stops working at once). With a key, once, as [`Self::create`].
+    pub async fn rotate_secret(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        once: Option<Keyed<'_, Created>>,
+    ) -> AppResult<Created> {
         let secret = signing::new_secret();
-        let row = self
-            .write(user, async |conn| {
-                Ok(store::set_secret(conn, user, id, &secret, now_micros()).await?)
+        self.write(user, once, async |conn| {
+            let row = store::set_secret(conn, user, id, &secret, now_micros()).await?;
+            let row = row.ok_or(AppError::WebhookNotFound)?;
+            Ok(Created {
+                webhook: Webhook::from(row),
+                secret: secret.clone(),
             })
-            .await?
-            .ok_or(AppError::WebhookNotFound)?;
-        Ok(Created {
-            webhook: Webhook::from(row),
-            secret,
         })
+        .await
     }
 
-    /// Queues a `webhook.test` message for one of the user's webhooks.
-    pub async fn test(&self, user: &AuthUser, id: i64) -> AppResult<()> {
-        self.write(user, async |conn| {
-            if store::find(conn, user, id).await?.is_none() {
-                return Err(AppError::WebhookNotFound);
+    /// Queues a `webhook.test` message for one of the user's webhooks; a disabled one is
+    /// sent nothing ([`AppError::WebhookDisabled`]).
+    pub async fn test(
+        &self,
+        user: &AuthUser,
+        id: i64,
+        once: Option<Keyed<'_, ()>>,
+    ) -> AppResult<()> {
+        self.write(user, once, async |conn| {
+            let hook = store::find(conn, user, id).await?;
+            match hook {
+                None => return Err(AppError::WebhookNotFound),
+                Some(hook) if hook.disabled => return Err(AppError::WebhookDisabled),
+                Some(_) => {}
             }
             Ok(queue::enqueue_test(conn, owner(user), id, now_micros()).await?)
         })
@@ -259,13 +290,24 @@ impl WebhookService {
         Ok(rows.into_iter().map(Attempt::from).collect())
     }
 
-    async fn write<R>(
+    /// One write unit of the user's; with a key, at most once (`tasks::idempotency`), its
+    /// result stored as the adapter renders it.
+    async fn write<R: Clone>(
         &self,
         user: &AuthUser,
+        once: Option<Keyed<'_, R>>,
         work: impl AsyncFnOnce(&mut DbConn) -> AppResult<R> + Clone,
     ) -> AppResult<R> {
-        let (value, _) = self.inner.work.write(user, Deferral::Notify, work).await?;
-        Ok(value)
+        let unit = &self.inner.work;
+        let Some(keyed) = once else {
+            return Ok(unit.write(user, Deferral::Notify, work).await?.0);
+        };
+        let keys = &self.inner.keys;
+        let _running = keys.enter(user, keyed.request)?;
+        let stored = |result: &R| Some(result.clone());
+        let keyed_work =
+            async |tx: &mut DbConn| run_keyed(keys, tx, user, &keyed, stored, work).await;
+        Ok(unit.write(user, Deferral::Notify, keyed_work).await?.0)
     }
 }
 

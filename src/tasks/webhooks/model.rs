@@ -64,13 +64,29 @@ pub(super) fn events_text(events: &[EventType]) -> String {
     names.join(",")
 }
 
+/// In JSON (a replayed GraphQL answer), its wire name.
+impl serde::Serialize for EventType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        EventType::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown event type {name:?}")))
+    }
+}
+
 /// The types of a stored set (names the server no longer knows are left out).
 pub(super) fn events_of(text: &str) -> Vec<EventType> {
     text.split(',').filter_map(EventType::parse).collect()
 }
 
-/// One of a user's webhooks, as both APIs show it (the secret is not part of it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One of a user's webhooks, as both APIs show it (the secret is not part of it). In JSON it
+/// is what a keyed GraphQL mutation stores for its replays.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Webhook {
     /// Generated id.
     pub id: i64,

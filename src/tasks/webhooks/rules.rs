@@ -1,13 +1,15 @@
 //! The rules of a webhook's fields, checked before anything is written (422 with the field
-//! and what is wrong): the URL (http or https, a host, no credentials, at most 2,048
-//! characters; without WEBHOOK_ALLOW_PRIVATE https only and no literal private address), the
-//! event types (at least one; unknown names are the adapters' 422) and the description.
+//! and what is wrong): the URL (http or https, a host, no credentials, no control character,
+//! at most 2,048 characters; without WEBHOOK_ALLOW_PRIVATE https only and no literal private
+//! address), kept as parsed; the event types (at least one; unknown names are the adapters'
+//! 422) and the description (no NUL, which PostgreSQL cannot store).
 
 use serde_json::Value;
 
 use super::model::{EventType, NewWebhook, WebhookPatch};
 use super::ssrf;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::tasks::task::rules::check_no_nul;
 
 /// The longest URL taken.
 pub const MAX_URL_CHARS: usize = 2048;
@@ -19,14 +21,23 @@ fn refuse(field: &str, message: String, input: &str) -> AppError {
     AppError::invalid(FieldError::body(field, "value_error", message, input))
 }
 
-/// A URL deliveries may go to.
-pub(super) fn check_url(url: &str, allow_private: bool) -> AppResult<()> {
-    let too_long = url.chars().count() > MAX_URL_CHARS;
-    if too_long {
+/// A URL deliveries may go to, as parsed and written out again (what is stored and sent to:
+/// `HTTPS://Example.com` is `https://example.com/`).
+pub(super) fn check_url(url: &str, allow_private: bool) -> AppResult<String> {
+    let too_long = |url: &str| url.chars().count() > MAX_URL_CHARS;
+    let long = || {
         let message = format!("Value error, at most {MAX_URL_CHARS} characters");
-        return Err(refuse("url", message, url));
+        refuse("url", message, url)
+    };
+    if too_long(url) {
+        return Err(long());
     }
     let bad = |why: &str| refuse("url", format!("Value error, {why}"), url);
+    // The parser would drop tabs and newlines and escape the rest: a URL carrying one is
+    // not the URL its user meant (and PostgreSQL stores no NUL).
+    if url.chars().any(char::is_control) {
+        return Err(bad("must not contain control characters"));
+    }
     let parsed = url::Url::parse(url).map_err(|e| bad(&format!("not a URL ({e})")))?;
     match parsed.scheme() {
         "https" => {}
@@ -50,10 +61,16 @@ pub(super) fn check_url(url: &str, allow_private: bool) -> AppResult<()> {
     {
         return Err(bad(&format!(
             "{ip} is not a public address (loopback, private, link-local, unique-local, \
-             multicast and unspecified addresses are refused)"
+             multicast, unspecified, 6to4, Teredo and other special-use addresses are \
+             refused)"
         )));
     }
-    Ok(())
+    // Escaping can lengthen it (a space is `%20`).
+    let written = String::from(parsed);
+    if too_long(&written) {
+        return Err(long());
+    }
+    Ok(written)
 }
 
 /// A set of event types: at least one, each once (in the order given).
@@ -82,15 +99,15 @@ fn check_description(description: Option<&str>) -> AppResult<()> {
             format!("String should have at most {MAX_DESCRIPTION_CHARS} characters"),
             text,
         )),
-        _ => Ok(()),
+        Some(text) => check_no_nul("description", text).map_err(AppError::invalid),
+        None => Ok(()),
     }
 }
 
 impl NewWebhook {
     /// The input checked, with every type when none were given.
     pub(super) fn validated(mut self, allow_private: bool) -> AppResult<NewWebhook> {
-        self.url = self.url.trim().to_owned();
-        check_url(&self.url, allow_private)?;
+        self.url = check_url(self.url.trim(), allow_private)?;
         let events = self
             .events
             .take()
@@ -105,9 +122,7 @@ impl WebhookPatch {
     /// The patch checked.
     pub(super) fn validated(mut self, allow_private: bool) -> AppResult<WebhookPatch> {
         if let Some(url) = self.url.take() {
-            let url = url.trim().to_owned();
-            check_url(&url, allow_private)?;
-            self.url = Some(url);
+            self.url = Some(check_url(url.trim(), allow_private)?);
         }
         if let Some(events) = self.events.take() {
             self.events = Some(check_events(&events)?);

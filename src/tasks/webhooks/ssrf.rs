@@ -43,19 +43,46 @@ fn public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240)
 }
 
+/// An IPv6 address is public as `Ipv6Addr::is_global` decides (RFC 6890 and the IANA
+/// special-purpose registry), with one difference: NAT64's well-known prefix is judged by the
+/// IPv4 address it carries, where a gateway forwards it (an IPv6-only host reaches every
+/// IPv4 site through it, DNS64 giving its names such addresses).
 fn public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        // Unique-local fc00::/7, link-local fe80::/10, site-local fec0::/10.
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
-        || (first & 0xffc0) == 0xfec0
-        // Documentation 2001:db8::/32; NAT64 64:ff9b::/96 can reach private IPv4.
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8)
-        || (first == 0x0064 && ip.segments()[1] == 0xff9b)
-        || ip.to_ipv4().is_some_and(|v4| !public_v4(v4)))
+    let s = ip.segments();
+    // NAT64's well-known prefix 64:ff9b::/96 (RFC 6052): the IPv4 address in its last 32 bits.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        let [.., a, b, c, d] = ip.octets();
+        return public_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    // Only global unicast (2000::/3) is routed on the internet: what lies outside it is
+    // unspecified, loopback, IPv4-mapped or -compatible, the local-use NAT64 prefix
+    // 64:ff9b:1::/48, discard-only 100::/64, unique-local, link-local, site-local, multicast
+    // or not assigned at all.
+    if s[0] & 0xe000 != 0x2000 {
+        return false;
+    }
+    !(ietf_assignment(ip)
+        // 6to4 (2002::/16) embeds an IPv4 address a relay forwards to: 2002:7f00:1:: is
+        // 127.0.0.1's.
+        || s[0] == 0x2002
+        // Documentation: 2001:db8::/32 and 3fff::/20.
+        || (s[0] == 0x2001 && s[1] == 0x0db8)
+        || (s[0] == 0x3fff && s[1] < 0x1000))
+}
+
+/// Within the IETF protocol assignments 2001::/23 (Teredo 2001::/32, which embeds an IPv4
+/// address; benchmarking 2001:2::/48; ORCHIDv1 2001:10::/28; …), the ones not globally
+/// reachable: all but PCP and TURN anycast, AMT, AS112-v6, ORCHIDv2 and drone tags, as
+/// `is_global` has them.
+fn ietf_assignment(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    if s[0] != 0x2001 || s[1] >= 0x200 {
+        return false;
+    }
+    let anycast = s[1] == 1 && s[2..7] == [0; 5] && (s[7] == 1 || s[7] == 2);
+    let global =
+        anycast || s[1] == 3 || (s[1] == 4 && s[2] == 0x112) || (0x20..=0x3f).contains(&s[1]);
+    !global
 }
 
 /// The literal address of a URL's host, when it is one (`http://[::1]/`, `https://10.0.0.1/`).
@@ -139,6 +166,24 @@ mod tests {
             "ff02::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            // 6to4 of 127.0.0.1 and of a public address: a relay decides where they go.
+            "2002:7f00:1::1",
+            "2002:808:808::1",
+            // Teredo, ORCHIDv1, benchmarking, documentation, discard-only.
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:10::1",
+            "2001:2::1",
+            "2001:db8::1",
+            "3fff::1",
+            "100::1",
+            // NAT64 of loopback and of the metadata address; its local-use prefix.
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::808:808",
+            // IPv4-compatible (deprecated), site-local.
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "fec0::1",
         ] {
             assert!(
                 !is_public(refused.parse().unwrap()),
@@ -150,6 +195,13 @@ mod tests {
             "1.1.1.1",
             "2606:4700:4700::1111",
             "93.184.216.34",
+            // NAT64 of a public address; the globally reachable IETF assignments.
+            "64:ff9b::808:808",
+            "2001:1::1",
+            "2001:3::1",
+            "2001:4:112::1",
+            "2001:20::1",
+            "2a00:1450:4001:81c::200e",
         ] {
             assert!(is_public(public.parse().unwrap()), "{public} refused");
         }

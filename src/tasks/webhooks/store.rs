@@ -1,5 +1,5 @@
 //! Webhook SQL for their users' requests: list, read, create (under the per-user cap),
-//! update, delete, a new secret, and the attempts log. Every statement filters by
+//! update (disabling drops what it had queued), delete, a new secret, and the attempts log. Every statement filters by
 //! `visibility::webhooks_of` (a webhook is its owner's alone); none reads a secret back but
 //! the create and the rotation that wrote it.
 
@@ -136,6 +136,14 @@ pub(super) async fn update(
         failing_since: patch.disabled.map(|_| None),
         updated_at: now,
     };
+    // Disabled, it is sent nothing, not even what it had queued; re-enabled, nothing queued
+    // before (a retry recorded while it was disabled, a message the worker's disabling left)
+    // is sent either. The messages first, as `delete` does (and for the same deadlock).
+    match patch.disabled {
+        Some(true) => drop_queued(conn, viewer, id, &[false, true]).await?,
+        Some(false) => drop_queued(conn, viewer, id, &[true]).await?,
+        None => 0,
+    };
     db_run!(conn, |c| {
         diesel::update(w::webhooks.filter(webhooks_of(viewer)).filter(w::id.eq(id)))
             .set(&changes)
@@ -143,6 +151,33 @@ pub(super) async fn update(
             .get_result(c)
             .await
             .optional()
+    })
+}
+
+/// Marks the queued messages of the viewer's webhook `id` dropped when its `disabled` is one
+/// of `when` now; how many. One in flight is marked too: its attempt is still recorded under
+/// its lease (and a retry it asks for is dropped at the re-enabling).
+async fn drop_queued(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    id: i64,
+    when: &[bool],
+) -> QueryResult<usize> {
+    let hook = w::webhooks
+        .filter(webhooks_of(viewer))
+        .filter(w::id.eq(id))
+        .filter(w::disabled.eq_any(when))
+        .select(w::id);
+    db_run!(conn, |c| {
+        diesel::update(
+            d::webhook_deliveries
+                .filter(webhook_deliveries_of(viewer))
+                .filter(d::webhook_id.eq_any(hook))
+                .filter(d::state.eq("pending")),
+        )
+        .set(d::state.eq("dropped"))
+        .execute(c)
+        .await
     })
 }
 
