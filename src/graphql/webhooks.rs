@@ -8,7 +8,7 @@ use async_graphql::{
     ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
 };
 
-use super::budget::ensure_room;
+use super::budget::{charge_attempts, charge_webhooks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::types::DateTime;
 use super::viewer;
@@ -72,6 +72,7 @@ impl Webhook {
             .attempts(user, self.webhook_id, Some(i64::from(first)))
             .await
             .map_err(to_graphql_error)?;
+        charge_attempts(ctx, &attempts).await?;
         Ok(attempts.into_iter().map(WebhookDelivery::from).collect())
     }
 }
@@ -166,6 +167,7 @@ impl WebhookQueries {
         let user = viewer(ctx)?;
         ensure_room(ctx)?;
         let list = hooks(ctx)?.list(user).await.map_err(to_graphql_error)?;
+        charge_webhooks(ctx, &list).await?;
         Ok(list.into_iter().map(Webhook::from).collect())
     }
 
@@ -174,7 +176,10 @@ impl WebhookQueries {
         let user = viewer(ctx)?;
         ensure_room(ctx)?;
         match hooks(ctx)?.get(user, parse_id("id", &id)?).await {
-            Ok(hook) => Ok(Some(hook.into())),
+            Ok(hook) => {
+                charge_webhooks(ctx, [&hook]).await?;
+                Ok(Some(hook.into()))
+            }
             Err(AppError::WebhookNotFound) => Ok(None),
             Err(e) => Err(to_graphql_error(e)),
         }

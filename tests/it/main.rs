@@ -82,6 +82,7 @@ mod versions;
 mod webhook_cluster;
 mod webhook_delivery;
 mod webhook_locks;
+mod webhook_log;
 mod webhook_reminders;
 mod webhooks;
 mod wrong_answers;
