@@ -4,7 +4,9 @@
 //! reconnecting with backoff when it drops.
 //!
 //! The listener proves that it hears (`db::heartbeat`): LISTEN through a transaction pooler
-//! is accepted and then hears nothing, so "connected" proves nothing.
+//! is accepted and then hears nothing, so "connected" proves nothing. A deaf connection that
+//! still answers is kept (issue 58): a new one would be as deaf, and through a pooler it was a
+//! new login every heartbeat interval.
 //!
 //! It moves opaque payload strings only; what they mean (and who receives them) is the tasks
 //! event router's business.
@@ -61,6 +63,9 @@ pub enum ListenerNotice {
     },
     /// One NOTIFY payload, in commit order.
     Payload(String),
+    /// A heartbeat did not come back on a connection that still answers: what was sent
+    /// meanwhile may not have been heard, so subscribers must be told to resync.
+    Missed,
 }
 
 /// Starts the listening task on the PostgreSQL session URL `direct` and returns what it
@@ -96,12 +101,6 @@ async fn run(
                 // It was up: start the backoff again from the shortest wait.
                 backoff = BACKOFF_START;
             }
-            Ok(Ended::Deaf) => {
-                // Connected, yet deaf: listen again on a new connection (which makes the
-                // router tell subscribers to resync) and send the next heartbeat there.
-                metrics::counter!("event_listener_reconnects_total").increment(1);
-                backoff = BACKOFF_START;
-            }
             Err(why) => {
                 tracing::warn!(error = %why, retry_in = ?backoff, "event listener cannot connect");
                 heartbeat.unreachable();
@@ -119,8 +118,6 @@ async fn run(
 enum Ended {
     ReceiverGone,
     ConnectionLost(String),
-    /// Its own heartbeat did not come back in time.
-    Deaf,
 }
 
 /// One connection's life: connect, LISTEN, forward payloads until it ends.
@@ -196,20 +193,41 @@ async fn listen_once(
             _ = tokio::time::sleep_until(wake) => {
                 if heartbeat.deadline().is_some() {
                     heartbeat.missed();
-                    driver.abort();
-                    return Ok(Ended::Deaf);
+                    // Deaf, yet answering: a new connection would be just as deaf (LISTEN
+                    // through a transaction pooler sits on a server connection the pooler
+                    // lends to others; a direct URL to another database hears other
+                    // notifications), and through a pooler each would be a login (a TLS
+                    // handshake on Neon) every interval. So it is replaced only when it no
+                    // longer answers; subscribers resync either way.
+                    if !answers(&client, heartbeat.interval()).await {
+                        driver.abort();
+                        return Ok(Ended::ConnectionLost(
+                            "no answer after a missed heartbeat".into(),
+                        ));
+                    }
+                    if notices.send(ListenerNotice::Missed).await.is_err() {
+                        driver.abort();
+                        return Ok(Ended::ReceiverGone);
+                    }
                 }
                 heartbeat.send();
             }
             _ = liveness.tick() => {
-                let check = tokio::time::timeout(LIVENESS_INTERVAL, client.simple_query("")).await;
-                if !matches!(check, Ok(Ok(_))) {
+                if !answers(&client, LIVENESS_INTERVAL).await {
                     driver.abort();
                     return Ok(Ended::ConnectionLost("no answer to the liveness check".into()));
                 }
             }
         }
     }
+}
+
+/// Whether the listener's connection answers an empty query within `within`.
+async fn answers(client: &tokio_postgres::Client, within: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(within, client.simple_query("")).await,
+        Ok(Ok(_))
+    )
 }
 
 /// `target` (DATABASE_URL) for the event pool: named [`EVENTS_APPLICATION_NAME`] unless it

@@ -6,8 +6,9 @@
 //!
 //! A missed heartbeat logs an error naming the likely cause and the setting that fixes it,
 //! counts `event_listener_heartbeat_failures_total`, marks [`EventHealth`] failing (`/readyz`
-//! check `events`), and makes the listener listen again on a new connection, which tells every
-//! subscriber to resync; it keeps doing so every interval until a heartbeat comes back.
+//! check `events`), and tells every subscriber to resync (`db::events`: the listener's
+//! connection is replaced only when it no longer answers); it keeps doing so every interval
+//! until a heartbeat comes back.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! The hard bound behind the cost model (`complexity`): the bytes one response may hold,
 //! `GRAPHQL_MAX_RESPONSE_BYTES`, counted while the response is built. Every resolver that
 //! returns rows charges them here: [`ensure_room`] before it reads (so nothing more is read once
-//! the budget is spent), [`charge_tasks`] / [`charge_lists`] / [`charge_members`] / [`charge`]
+//! the budget is spent), [`charge_tasks`] / [`charge_lists`] / [`charge_members`] /
+//! [`charge_webhooks`] / [`charge_attempts`] / [`charge`]
 //! with what it returns, once for every parent it is attached to: a list shared by 10,000
 //! tasks is 10,000 copies in the answer, and is charged 10,000 times. Past the bound every later
 //! charge fails too, and the pipeline turns the response into one RESPONSE_TOO_LARGE error with
@@ -27,6 +28,7 @@ use async_graphql::{Context, ContextBase, ErrorExtensions, Response, Value};
 
 use super::code::Code;
 use super::held::InFlight;
+use crate::tasks::webhooks::model::{Attempt, Webhook};
 use crate::tasks::{List, Member, Task};
 
 /// The bytes a row's JSON takes besides its texts: its keys, numbers, dates and punctuation.
@@ -202,6 +204,42 @@ pub(crate) async fn charge_lists<'l>(
         .into_iter()
         .map(|list| {
             ROW_OVERHEAD + OBJECT_BYTES + list.user_id.len() + list.name.len() + list.position.len()
+        })
+        .sum();
+    charge(ctx, bytes).await
+}
+
+/// Charges webhooks about to be answered: each an object resolved field by field.
+pub(crate) async fn charge_webhooks<'w>(
+    ctx: &Context<'_>,
+    hooks: impl IntoIterator<Item = &'w Webhook>,
+) -> async_graphql::Result<()> {
+    let bytes = hooks
+        .into_iter()
+        .map(|hook| {
+            let texts = [
+                hook.url.len(),
+                hook.description.as_ref().map_or(0, String::len),
+                hook.disabled_reason.as_ref().map_or(0, String::len),
+            ];
+            // An event type's name is at most ~20 bytes with its quotes.
+            ROW_OVERHEAD + OBJECT_BYTES + texts.iter().sum::<usize>() + 20 * hook.events.len()
+        })
+        .sum();
+    charge(ctx, bytes).await
+}
+
+/// Charges a webhook's delivery attempts about to be answered: each an object resolved field
+/// by field.
+pub(crate) async fn charge_attempts(
+    ctx: &Context<'_>,
+    attempts: &[Attempt],
+) -> async_graphql::Result<()> {
+    let bytes = attempts
+        .iter()
+        .map(|a| {
+            let texts = a.message_id.len() + a.event_type.len();
+            ROW_OVERHEAD + OBJECT_BYTES + texts + a.error.as_ref().map_or(0, String::len)
         })
         .sum();
     charge(ctx, bytes).await

@@ -8,7 +8,7 @@ use async_graphql::{
     ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
 };
 
-use super::budget::ensure_room;
+use super::budget::{charge_attempts, charge_webhooks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
@@ -74,6 +74,7 @@ impl Webhook {
             .attempts(user, self.webhook_id, Some(i64::from(first)))
             .await
             .map_err(to_graphql_error)?;
+        charge_attempts(ctx, &attempts).await?;
         Ok(attempts.into_iter().map(WebhookDelivery::from).collect())
     }
 }
@@ -194,6 +195,7 @@ impl WebhookQueries {
         let user = viewer(ctx)?;
         ensure_room(ctx)?;
         let list = hooks(ctx)?.list(user).await.map_err(to_graphql_error)?;
+        charge_webhooks(ctx, &list).await?;
         Ok(list.into_iter().map(Webhook::from).collect())
     }
 
@@ -202,7 +204,10 @@ impl WebhookQueries {
         let user = viewer(ctx)?;
         ensure_room(ctx)?;
         match hooks(ctx)?.get(user, parse_id("id", &id)?).await {
-            Ok(hook) => Ok(Some(hook.into())),
+            Ok(hook) => {
+                charge_webhooks(ctx, [&hook]).await?;
+                Ok(Some(hook.into()))
+            }
             Err(AppError::WebhookNotFound) => Ok(None),
             Err(e) => Err(to_graphql_error(e)),
         }

@@ -84,6 +84,7 @@ mod webhook_cluster;
 mod webhook_delivery;
 mod webhook_keys;
 mod webhook_locks;
+mod webhook_log;
 mod webhook_reminders;
 mod webhook_rules;
 mod webhooks;

@@ -4,8 +4,11 @@
 //! exists`), names no statement from then on, runs the request that hit it again on that
 //! path, logs a warning naming the setting, and `/readyz` says so.
 //!
+//! Meanwhile an idle instance keeps its connections through it, its deaf listener's included
+//! (issue 58), counted by a proxy between the server and the pooler.
+//!
 //! PostgreSQL only: a pooler stands between a server and PostgreSQL; SQLite has none.
-//! Through the real binary, whose log is what an operator reads.
+//! Through the real binary, whose log is what an operator reads (the count in process).
 
 use std::time::Duration;
 
@@ -14,9 +17,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::binary::Binary;
+use crate::common::live::SseReader;
 use crate::common::pg::TempDatabase;
 use crate::common::pgbouncer::PgBouncer;
-use crate::common::token_for;
+use crate::common::proxy::TcpProxy;
+use crate::common::{Backend, TestApp, token_for};
 
 fn json_lines(logs: &[String]) -> Vec<Value> {
     logs.iter()
@@ -196,4 +201,65 @@ async fn postgres_an_undeclared_pooler_is_found_out_and_no_request_fails() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// An idle instance behind an undeclared PgBouncer (no `DATABASE_DIRECT_URL`) keeps its
+/// connections: counted by a proxy between it and the pooler, by application, nothing new in
+/// 10 idle seconds, nor across 100 creates while the user's SSE stream is open, once a first
+/// round of work has grown each pool to what it needs at once (issue 58, item 7). Its listener
+/// hears nothing through the pooler, and before the fix it listened again on a new connection
+/// at every missed heartbeat: 9 or 10 logins in those 10 s at a 1 s interval (on Neon each a
+/// TLS handshake), the reminders' and webhooks' pools keeping theirs. It still reports the
+/// deaf listener, and the stream still gets the user's own creates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_idle_instance_behind_an_undeclared_pooler_opens_no_connection() {
+    let Some(database) = TempDatabase::migrated().await else {
+        return;
+    };
+    let Some(bouncer) = PgBouncer::start() else {
+        return;
+    };
+    let proxy = TcpProxy::start(&format!("127.0.0.1:{}", bouncer.port)).await;
+    // A short heartbeat: each missed one is when the listener reconnected.
+    let app = TestApp::builder(Backend::Postgres)
+        .database_url(&proxy.url(&bouncer.url(&database.name)))
+        .arg("--event-heartbeat-interval", "1s")
+        .start()
+        .await
+        .expect("a pooled instance starts");
+    let alice = app.user("alice");
+    let mut stream = SseReader::open(&app, "alice", "/api/alice/tasks/events", &[]).await;
+    for i in 0..10 {
+        alice.create_task(&format!("warm-up {i}")).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let before = proxy.opened().len();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let idle = proxy.opened().split_off(before);
+    assert!(idle.is_empty(), "opened in 10 idle seconds: {idle:?}");
+
+    let before = proxy.opened().len();
+    let mut last = 0;
+    for i in 0..100 {
+        last = alice.create_task(&format!("task {i}")).await["id"]
+            .as_i64()
+            .expect("an id");
+    }
+    // Its own writes reach its stream (between the deaf listener's RESYNCs).
+    while stream.next_event().await.1["id"].as_i64() != Some(last) {}
+    let creating = proxy.opened().split_off(before);
+    assert!(
+        creating.is_empty(),
+        "opened across 100 creates: {creating:?}"
+    );
+
+    // The heartbeat went on: the listener is still reported deaf.
+    let ready = app.anonymous().get("/readyz").await;
+    assert_eq!(
+        ready.json()["checks"]["events"],
+        "failing",
+        "{}",
+        ready.text
+    );
 }

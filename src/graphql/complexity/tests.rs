@@ -96,6 +96,21 @@ fn pages_cost_by_their_first_argument() {
     assert_eq!(tally.complexity, 50);
 }
 
+/// A webhook's log is costed once per webhook whatever its `first` (issue 58: eight scalars
+/// a row, at most 100 rows, at most MAX_WEBHOOKS_PER_USER webhooks), so the documented range
+/// passes under every webhook.
+#[test]
+fn webhook_logs_cost_once_per_webhook() {
+    let all = "messageId eventType attempt statusCode error durationMs attemptedAt nextAttemptAt";
+    for (first, fields) in [(100, "id url "), (5, "")] {
+        let query = format!("{{ webhooks {{ {fields}deliveries(first: {first}) {{ {all} }} }} }}");
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        let tally = measure(&document, &defaults()).expect("the documented range passes");
+        let own = fields.split_whitespace().count();
+        assert_eq!(tally.complexity, 10 * (own + 1 + 8));
+    }
+}
+
 /// Every list field of the schema has its cost in [`COSTS`], and every entry names a field
 /// of the schema: a list field added without a cost fails here.
 #[test]

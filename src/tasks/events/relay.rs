@@ -66,6 +66,8 @@ pub(in crate::tasks) async fn route(
                             relay.resync_all();
                         }
                     }
+                    // A missed heartbeat: what it did not hear is for the subscribers' sync.
+                    Some(ListenerNotice::Missed) => relay.resync_all(),
                     Some(ListenerNotice::Payload(payload)) => {
                         // This instance's own batch: delivered here already.
                         if !is_own(&payload, &local.origin) {

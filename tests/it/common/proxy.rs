@@ -42,6 +42,7 @@ pub struct TcpProxy {
     accepted: Arc<AtomicUsize>,
     round_trips: Arc<AtomicUsize>,
     sessions: Sessions,
+    opened: Opened,
     flowing: watch::Sender<bool>,
     /// Whether the uncounted connections' requests (events, listener, webhooks) pass.
     events_flowing: watch::Sender<bool>,
@@ -51,6 +52,14 @@ pub struct TcpProxy {
 /// Every connection's [`Session`] (dropped with its connection).
 type Sessions = Arc<Mutex<Vec<Weak<Mutex<Session>>>>>;
 
+/// The application each connection opened so far named in its startup, in order
+/// ([`REQUESTS`] for one that named none of the instance's own).
+type Opened = Arc<Mutex<Vec<&'static str>>>;
+
+/// What [`TcpProxy::opened`] calls a connection of the requests' pool (no application name
+/// of the instance's background connections).
+pub const REQUESTS: &str = "requests";
+
 /// What every connection of one proxy shares.
 #[derive(Clone)]
 struct Relay {
@@ -58,6 +67,7 @@ struct Relay {
     round_trips: Arc<AtomicUsize>,
     answer_delay: Duration,
     sessions: Sessions,
+    opened: Opened,
 }
 
 impl TcpProxy {
@@ -80,11 +90,13 @@ impl TcpProxy {
         let flowing = watch::Sender::new(true);
         let events_flowing = watch::Sender::new(true);
         let sessions = Sessions::default();
+        let opened = Opened::default();
         let relay = Relay {
             target: target.to_owned(),
             round_trips: round_trips.clone(),
             answer_delay,
             sessions: sessions.clone(),
+            opened: opened.clone(),
         };
         let (count, gate, events) = (accepted.clone(), flowing.clone(), events_flowing.clone());
         let task = tokio::spawn(async move {
@@ -99,6 +111,7 @@ impl TcpProxy {
             accepted,
             round_trips,
             sessions,
+            opened,
             flowing,
             events_flowing,
             task,
@@ -108,6 +121,12 @@ impl TcpProxy {
     /// Connections accepted so far.
     pub fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// The connections opened so far by application: the requests' pool's under [`REQUESTS`],
+    /// the instance's background connections under their names (`todo-api-events`, …).
+    pub fn opened(&self) -> Vec<&'static str> {
+        self.opened.lock().unwrap().clone()
     }
 
     /// Round trips counted so far, over every connection.
@@ -197,7 +216,7 @@ async fn forward(
         .lock()
         .unwrap()
         .push(Arc::downgrade(&session));
-    let requests = Direction::Requests(relay.round_trips.clone());
+    let requests = Direction::Requests(relay.round_trips.clone(), relay.opened.clone());
     let answers = Direction::Answers(relay.answer_delay);
     let (asked, told) = (session.clone(), session);
     let asking = (flowing.clone(), Some(events_flowing));
@@ -209,8 +228,9 @@ async fn forward(
 
 /// Which way a [`pipe`] copies, with what that way does besides.
 enum Direction {
-    /// The server's requests: counts each burst that follows an answer.
-    Requests(Arc<AtomicUsize>),
+    /// The server's requests: counts each burst that follows an answer, and notes the
+    /// application the connection names.
+    Requests(Arc<AtomicUsize>, Opened),
     /// The database's answers: each held back this long.
     Answers(Duration),
 }
@@ -225,13 +245,14 @@ async fn pipe(
     answered: Arc<AtomicBool>,
     session: Arc<Mutex<Session>>,
 ) {
-    let requests = matches!(direction, Direction::Requests(_));
+    let requests = matches!(direction, Direction::Requests(..));
     let mut frames = Frames::new(requests);
     let mut buffer = vec![0u8; 16 * 1024];
     // The startup message (after an SSLRequest, when the driver asks for TLS first) names the
     // connection's application.
     let mut opening = 2;
     let mut counted = true;
+    let mut named = None;
     loop {
         let n = match from.read(&mut buffer).await {
             Ok(0) | Err(_) => return,
@@ -244,16 +265,26 @@ async fn pipe(
                 todo_api::db::events::EVENTS_APPLICATION_NAME,
                 todo_api::tasks::webhooks::WORKER_APPLICATION_NAME,
             ] {
-                let name = name.as_bytes();
-                counted &= !buffer[..n].windows(name.len()).any(|w| w == name);
+                if buffer[..n]
+                    .windows(name.len())
+                    .any(|w| w == name.as_bytes())
+                {
+                    counted = false;
+                    named = Some(name);
+                }
             }
-            if requests {
+            if let Direction::Requests(_, opened) = &direction {
                 session.lock().unwrap().counted = counted;
+                // Once the startup has passed (it follows an SSLRequest, when there is one).
+                if named.is_some() || opening == 0 {
+                    opened.lock().unwrap().push(named.unwrap_or(REQUESTS));
+                    opening = 0;
+                }
             }
         }
 
         match &direction {
-            Direction::Requests(round_trips) => {
+            Direction::Requests(round_trips, _) => {
                 if counted && answered.swap(false, Ordering::SeqCst) {
                     round_trips.fetch_add(1, Ordering::SeqCst);
                 }
