@@ -11,6 +11,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 
 use super::claim;
@@ -132,8 +133,14 @@ pub(super) async fn record(
                     .filter(d::id.eq(failed.delivery_id))
                     .filter(d::lease_token.eq(token)),
             )
+            // A message dropped while its attempt was in flight (its webhook disabled) stays
+            // dropped: the attempt is logged, nothing is retried.
             .set((
-                d::state.eq(state),
+                d::state.eq(diesel::dsl::case_when(
+                    d::state.eq("dropped"),
+                    "dropped".into_sql::<Text>(),
+                )
+                .otherwise(state.into_sql::<Text>())),
                 d::attempts.eq(failed.attempt),
                 d::next_attempt_at.eq(next),
                 d::message_id.eq(&failed.message_id),
@@ -206,6 +213,23 @@ pub(super) async fn record(
                 .await
         })?;
         let why = reason(failed);
+        // Disabled, it is sent nothing more: its queued messages are dropped first (messages,
+        // then the webhook: the order a user's disabling PATCH and a delete take).
+        let disabling = w::webhooks
+            .filter(w::id.eq(failed.webhook_id))
+            .filter(w::disabled.eq(false))
+            .filter(w::failing_since.le(disable_before))
+            .select(w::id);
+        db_run!(conn, |c| {
+            diesel::update(
+                d::webhook_deliveries
+                    .filter(d::state.eq("pending"))
+                    .filter(d::webhook_id.eq_any(disabling)),
+            )
+            .set(d::state.eq("dropped"))
+            .execute(c)
+            .await
+        })?;
         db_run!(conn, |c| {
             diesel::update(
                 hook.filter(w::disabled.eq(false))
