@@ -6,11 +6,13 @@
 //! one transaction:
 //!
 //! 1. The head of the line: webhooks due, enabled, not in flight anywhere (`lease_until`),
-//!    whose user holds fewer than `per_user` deliveries in flight across all instances;
-//!    `FOR UPDATE SKIP LOCKED` on PostgreSQL (another instance's claim skips them; SQLite has
-//!    one writer). Of these, users with the fewest in flight first, then the line's order, at
-//!    most `per_user` a user: a user with nothing in flight is served by the first claim that
-//!    has a free slot, whoever else waits or hangs.
+//!    whose user holds fewer than `per_user` deliveries in flight across all instances (two
+//!    instances claiming at the same moment may each take that many), read without a lock.
+//!    Of these, users with the fewest in flight first, then the line's order, at most
+//!    `per_user` a user: a user with nothing in flight is served by the first claim that has
+//!    a free slot, whoever else waits or hangs. The chosen ones still free are then locked,
+//!    `FOR UPDATE SKIP LOCKED` on PostgreSQL (another instance's claim skips them; SQLite
+//!    has one writer).
 //! 2. Each chosen webhook's oldest due message (one probe of `webhook_deliveries_next`, however
 //!    deep its backlog), leased with the webhook: a token and a time, after which a crashed
 //!    instance's claim is free again.
@@ -35,7 +37,7 @@ use crate::db_run;
 const LINE_HEAD: i64 = 256;
 
 /// The head of the line (see the module's note); `$1` now, `$2` the share per user, `$3` how
-/// many. Written once for both backends (`?NNN` on SQLite); PostgreSQL adds its lock.
+/// many. Read without a lock: the chosen ones are locked after (`LOCK`).
 const HEAD: &str = "
 SELECT w.id, w.user_id, w.url, w.secret,
        (SELECT count(*) FROM webhooks o WHERE o.user_id = w.user_id AND o.lease_until >= $1) AS busy
@@ -68,6 +70,27 @@ UPDATE webhooks SET due_at = (
                 ELSE $1 END
     FROM webhook_deliveries d WHERE d.webhook_id = webhooks.id AND d.state = 'pending')
 WHERE id IN ({hooks})";
+
+/// Puts `{hooks}` in line at `$1` unless they wait from earlier (`queued`).
+const QUEUED: &str = "
+UPDATE webhooks SET due_at = CASE WHEN due_at IS NULL OR due_at > $1 THEN $1 ELSE due_at END
+WHERE id IN ({hooks})";
+
+/// Locks the chosen webhooks (`{hooks}`) that are still free, skipping any another claim
+/// holds; PostgreSQL's, after the head was read without a lock (a lock on all of it would
+/// make another instance's claim skip the whole head).
+const LOCK: &str = "
+SELECT id FROM webhooks
+WHERE id IN ({hooks}) AND NOT disabled AND (lease_until IS NULL OR lease_until < $1)
+FOR UPDATE SKIP LOCKED";
+
+/// `repair`'s statement.
+const REPAIR: &str = "
+UPDATE webhooks SET due_at = (SELECT min(d.next_attempt_at) FROM webhook_deliveries d
+                              WHERE d.webhook_id = webhooks.id AND d.state = 'pending')
+WHERE due_at IS NULL AND NOT disabled
+  AND EXISTS (SELECT 1 FROM webhook_deliveries d
+              WHERE d.webhook_id = webhooks.id AND d.state = 'pending')";
 
 #[derive(QueryableByName)]
 struct Head {
@@ -139,16 +162,7 @@ pub(super) async fn claim(
     per_user: usize,
 ) -> QueryResult<Vec<Claimed>> {
     let share = i64::try_from(per_user).unwrap_or(i64::MAX);
-    // Another instance's claim in progress holds its webhooks: skip them, never wait. A
-    // message whose row is held (a delete or a disabling of its webhook, which take the
-    // messages first and the webhook after) is skipped too: waiting for it while holding the
-    // webhook would be a deadlock. SQLite has one writer (BEGIN IMMEDIATE): nothing to skip.
-    let (head_lock, take_lock) = match conn {
-        DbConn::Postgres(_) => (" FOR UPDATE OF w SKIP LOCKED", " FOR UPDATE SKIP LOCKED"),
-        DbConn::Sqlite(_) => ("", ""),
-    };
-    let head_sql = format!("{HEAD}{head_lock}");
-    let head_sql = portable(conn, &head_sql);
+    let head_sql = portable(conn, HEAD);
     let head: Vec<Head> = db_run!(conn, |c| {
         diesel::sql_query(&head_sql)
             .bind::<Timestamp, _>(now)
@@ -157,7 +171,31 @@ pub(super) async fn claim(
             .load(c)
             .await
     })?;
-    let chosen = choose(head, limit, per_user);
+    let mut chosen = choose(head, limit, per_user);
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Another instance's claim in progress holds its webhooks: skip them, never wait. A
+    // message whose row is held (a delete or a disabling of its webhook, which take the
+    // messages first and the webhook after) is skipped too: waiting for it while holding the
+    // webhook would be a deadlock. SQLite has one writer (BEGIN IMMEDIATE): nothing to skip.
+    let take_lock = match conn {
+        DbConn::Postgres(pooled) => {
+            #[derive(QueryableByName)]
+            struct Locked {
+                #[diesel(sql_type = BigInt)]
+                id: i64,
+            }
+            let lock = LOCK.replace("{hooks}", &id_list(chosen.iter().map(|h| h.id)));
+            let locked: Vec<Locked> = diesel::sql_query(lock)
+                .bind::<Timestamp, _>(now)
+                .load(&mut **pooled)
+                .await?;
+            chosen.retain(|h| locked.iter().any(|l| l.id == h.id));
+            " FOR UPDATE SKIP LOCKED"
+        }
+        DbConn::Sqlite(_) => "",
+    };
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
@@ -238,22 +276,28 @@ pub(super) async fn requeue(
 }
 
 /// Puts `hooks` in line at `at` (a message for them was queued then), unless they wait from
-/// earlier already.
+/// earlier already. Every row is written, not only those it moves: the write takes the row's
+/// lock, so it waits for an attempt's record that holds it (and may be taking the webhook out
+/// of line, not seeing this uncommitted message) and is applied to what that record left.
 pub(super) async fn queued(conn: &mut DbConn, hooks: &[i64], at: NaiveDateTime) -> QueryResult<()> {
     if hooks.is_empty() {
         return Ok(());
     }
+    let sql = portable(conn, QUEUED).replace("{hooks}", &id_list(hooks.iter().copied()));
     db_run!(conn, |c| {
-        diesel::update(
-            w::webhooks
-                .filter(w::id.eq_any(hooks))
-                .filter(w::due_at.is_null().or(w::due_at.gt(at))),
-        )
-        .set(w::due_at.eq(at))
-        .execute(c)
-        .await
+        diesel::sql_query(&sql)
+            .bind::<Timestamp, _>(at)
+            .execute(c)
+            .await
     })?;
     Ok(())
+}
+
+/// Puts back in line any enabled webhook with pending messages and no place (a backstop, run
+/// with the hourly pruning: every path that queues a message puts its webhook in line, and the
+/// write that does takes the row's lock, so none is expected); how many.
+pub(super) async fn repair(conn: &mut DbConn) -> QueryResult<usize> {
+    db_run!(conn, |c| diesel::sql_query(REPAIR).execute(c).await)
 }
 
 /// The line's head in the order it is served: users with the fewest in flight first (stable:

@@ -52,9 +52,10 @@ made AS (
      AND w.id = ANY (string_to_array(b.webhook_ids, ',')::bigint[])
     RETURNING webhook_id, next_attempt_at),
 queued AS (
-    UPDATE webhooks w SET due_at = m.first
+    UPDATE webhooks w
+    SET due_at = CASE WHEN w.due_at IS NULL OR w.due_at > m.first THEN m.first ELSE w.due_at END
     FROM (SELECT webhook_id, min(next_attempt_at) AS first FROM made GROUP BY webhook_id) m
-    WHERE w.id = m.webhook_id AND (w.due_at IS NULL OR w.due_at > m.first))
+    WHERE w.id = m.webhook_id)
 SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM made) AS deliveries";
 
 /// SQLite's, in the caller's transaction: the batch's events (`{ids}`, from `SQLITE_TURNS`),
@@ -76,15 +77,17 @@ SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id) 
 WHERE turn <= $2 ORDER BY id LIMIT $1";
 
 /// SQLite's: the webhooks of the batch's events (`{ids}`) in the claims' line from their oldest
-/// (unless they wait from earlier already), as PostgreSQL's `queued`.
+/// (unless they wait from earlier already), as PostgreSQL's `queued`. Every row is written, so
+/// that the write waits for an attempt's record holding it (`claim::queued` says why).
 const SQLITE_QUEUED: &str = "
-UPDATE webhooks SET due_at = m.first
+UPDATE webhooks
+SET due_at = CASE WHEN due_at IS NULL OR due_at > m.first THEN m.first ELSE due_at END
 FROM (SELECT w.id AS hook, min(b.created_at) AS first
       FROM webhook_events b
       JOIN webhooks w ON w.user_id = b.user_id AND NOT w.disabled
        AND instr(',' || b.webhook_ids || ',', ',' || w.id || ',') > 0
       WHERE b.id IN ({ids}) GROUP BY w.id) m
-WHERE webhooks.id = m.hook AND (webhooks.due_at IS NULL OR webhooks.due_at > m.first)";
+WHERE webhooks.id = m.hook";
 
 #[derive(QueryableByName)]
 struct FannedOut {

@@ -11,7 +11,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
 
 use super::claim;
@@ -199,6 +199,29 @@ pub(super) async fn record(
         })?;
     }
     for failed in mine.iter().filter(|o| !o.succeeded()) {
+        // Disabled by this attempt, it is sent nothing more: its queued messages are dropped
+        // first, before its row is touched (messages, then the webhook: the order a user's
+        // disabling PATCH and a delete take). Its streak starts here if it had none.
+        let first_counts = failed.attempted_at <= disable_before;
+        let disabling = w::webhooks
+            .filter(w::id.eq(failed.webhook_id))
+            .filter(w::disabled.eq(false))
+            .filter(
+                w::failing_since.le(disable_before).or(w::failing_since
+                    .is_null()
+                    .and(first_counts.into_sql::<Bool>())),
+            )
+            .select(w::id);
+        db_run!(conn, |c| {
+            diesel::update(
+                d::webhook_deliveries
+                    .filter(d::state.eq("pending"))
+                    .filter(d::webhook_id.eq_any(disabling)),
+            )
+            .set(d::state.eq("dropped"))
+            .execute(c)
+            .await
+        })?;
         let hook = w::webhooks.filter(w::id.eq(failed.webhook_id));
         db_run!(conn, |c| {
             diesel::update(hook)
@@ -213,23 +236,6 @@ pub(super) async fn record(
                 .await
         })?;
         let why = reason(failed);
-        // Disabled, it is sent nothing more: its queued messages are dropped first (messages,
-        // then the webhook: the order a user's disabling PATCH and a delete take).
-        let disabling = w::webhooks
-            .filter(w::id.eq(failed.webhook_id))
-            .filter(w::disabled.eq(false))
-            .filter(w::failing_since.le(disable_before))
-            .select(w::id);
-        db_run!(conn, |c| {
-            diesel::update(
-                d::webhook_deliveries
-                    .filter(d::state.eq("pending"))
-                    .filter(d::webhook_id.eq_any(disabling)),
-            )
-            .set(d::state.eq("dropped"))
-            .execute(c)
-            .await
-        })?;
         db_run!(conn, |c| {
             diesel::update(
                 hook.filter(w::disabled.eq(false))

@@ -150,11 +150,15 @@ impl Worker {
                 (true, false) => POLL,
                 (false, false) => RECORD_WAIT.saturating_sub(waiting_since.elapsed()),
             };
-            // In the careful mode a slot frees when a young delivery ages, too.
-            let wait = match careful && more_due {
-                true => wait.min(slots.next_ageing().unwrap_or(wait)),
-                false => wait,
-            };
+            // The next fan-out is due; a free slot waits at most CLAIM_GAP; in the careful mode
+            // a slot frees when a young delivery ages, too.
+            let mut wait = wait.min(FAN_OUT_EVERY.saturating_sub(fanned.elapsed()));
+            if more_due && slots.free(careful, finished.len()) > 0 {
+                wait = wait.min(CLAIM_GAP.saturating_sub(claimed_at.elapsed()));
+            }
+            if careful && more_due {
+                wait = wait.min(slots.next_ageing().unwrap_or(wait));
+            }
             tokio::select! {
                 changed = stop.changed() => if changed.is_err() { break },
                 _ = self.nudge.notified() => more_due = true,
@@ -184,6 +188,15 @@ impl Worker {
             if pruned.elapsed() >= PRUNE.min(self.settings.log_retention) {
                 pruned = Instant::now();
                 self.prune().await;
+                let repaired = self
+                    .work
+                    .maintenance(async |conn| Ok(claim::repair(conn).await?))
+                    .await;
+                match repaired {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(webhooks = n, "webhooks with messages out of line"),
+                    Err(e) => tracing::warn!(error = %e, "repairing the webhooks' line failed"),
+                }
             }
             tokio::select! {
                 changed = stop.changed() => if changed.is_err() { return },
