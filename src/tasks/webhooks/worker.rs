@@ -2,7 +2,7 @@
 //! to deliveries (`fan_out`), and whenever it has a free slot (at most every CLAIM_GAP while
 //! fewer than half are free, every POLL when the queue was empty, at once when nudged) it
 //! claims due deliveries (`claim`: webhooks in turn, at most one per webhook, none of a
-//! webhook already in flight anywhere, at most `claim::per_user` slots a user) up to
+//! webhook already in flight anywhere, at most PER_USER slots a user) up to
 //! IN_FLIGHT at once (`pace`), and sends each in a task of its own, outside any transaction. A message's id is derived from its row (`signing::derived_message_id`) and
 //! its body from the task's row the journal's trigger stored, so the first attempt needs no
 //! database work before it is sent (a reminder's body, read from the task, is stored first);
@@ -139,7 +139,8 @@ impl Worker {
                         for delivery in claimed {
                             let worker = self.clone();
                             let task = flying.spawn(async move { worker.deliver(delivery).await });
-                            slots.started(task.id());
+                            let task_id = task.id();
+                            slots.started(task_id);
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
