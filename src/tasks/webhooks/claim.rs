@@ -262,17 +262,7 @@ pub(super) async fn requeue(
     hooks: &[i64],
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    if hooks.is_empty() {
-        return Ok(());
-    }
-    let sql = portable(conn, REQUEUE).replace("{hooks}", &id_list(hooks.iter().copied()));
-    db_run!(conn, |c| {
-        diesel::sql_query(&sql)
-            .bind::<Timestamp, _>(now)
-            .execute(c)
-            .await
-    })?;
-    Ok(())
+    at_time(conn, REQUEUE, hooks, now).await
 }
 
 /// Puts `hooks` in line at `at` (a message for them was queued then), unless they wait from
@@ -280,10 +270,20 @@ pub(super) async fn requeue(
 /// lock, so it waits for an attempt's record that holds it (and may be taking the webhook out
 /// of line, not seeing this uncommitted message) and is applied to what that record left.
 pub(super) async fn queued(conn: &mut DbConn, hooks: &[i64], at: NaiveDateTime) -> QueryResult<()> {
+    at_time(conn, QUEUED, hooks, at).await
+}
+
+/// Runs `statement` (one of `REQUEUE`, `QUEUED`) for `hooks` with `$1` = `at`.
+async fn at_time(
+    conn: &mut DbConn,
+    statement: &str,
+    hooks: &[i64],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     if hooks.is_empty() {
         return Ok(());
     }
-    let sql = portable(conn, QUEUED).replace("{hooks}", &id_list(hooks.iter().copied()));
+    let sql = portable(conn, statement).replace("{hooks}", &id_list(hooks.iter().copied()));
     db_run!(conn, |c| {
         diesel::sql_query(&sql)
             .bind::<Timestamp, _>(at)
