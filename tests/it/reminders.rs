@@ -94,6 +94,78 @@ async fn sse_reminders_until_one(sse: &mut SseReader) -> Vec<Value> {
     }
 }
 
+/// The `REMINDER`s `sse` gets up to and including `sentinel`'s, a task whose reminder is
+/// due after every reminder the caller expects not to fire (or to fire no more). Due
+/// reminders fire in the order of their times, a batch at a time, so one that should not fire
+/// would have come before the sentinel's, or with it in the same batch (whose events are read
+/// on for 300 ms more). Waiting on that instead of a quiet window keeps a test as short as
+/// its sentinel's time.
+async fn sse_reminders_through(sse: &mut SseReader, sentinel: &Value) -> Vec<Value> {
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    while !got.iter().any(|r: &Value| r["id"] == sentinel["id"]) {
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no REMINDER for the sentinel within 10 s: {got:?}"
+        );
+        got.extend(sse_reminders(sse, left.min(Duration::from_millis(200))).await);
+    }
+    got.extend(sse_reminders(sse, Duration::from_millis(300)).await);
+    got
+}
+
+/// [`sse_reminders_through`] for a `taskEvents` subscription.
+async fn socket_reminders_through(socket: &mut Socket, sentinel: &Value) -> Vec<Value> {
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    let sentinel = sentinel["id"].to_string();
+    let mut got = Vec::new();
+    while !got.iter().any(|r: &Value| r["id"] == sentinel.as_str()) {
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no REMINDER for the sentinel within 10 s: {got:?}"
+        );
+        got.extend(socket_reminders(socket, left.min(Duration::from_millis(200))).await);
+    }
+    got.extend(socket_reminders(socket, Duration::from_millis(300)).await);
+    got
+}
+
+/// How many of `reminders` are `task`'s.
+fn count_of(reminders: &[Value], task: &Value) -> usize {
+    let id = &task["id"];
+    reminders
+        .iter()
+        .filter(|r| r["id"] == *id || r["id"] == id.to_string().as_str())
+        .count()
+}
+
+/// A task of `user`'s reminded `at`, created to be waited for ([`sse_reminders_through`]).
+async fn sentinel(user: &UserClient<'_>, at: DateTime<Utc>) -> Value {
+    create(user, json!({"title": "sentinel", "remind_at": spell(at)})).await
+}
+
+/// Makes tasks reminded `lead` from now (`make`), then does to them what should keep them
+/// from firing (`undo`), and answers when they were due and the tasks. When `undo` comes
+/// after that time (a loaded machine), the check could not tell, so it is made again with
+/// new tasks and a longer lead (the late ones may fire: they are not checked).
+async fn before_their_time<M, U>(make: M, undo: U) -> (DateTime<Utc>, Vec<Value>)
+where
+    M: AsyncFn(&str) -> Vec<Value>,
+    U: AsyncFn(&[Value]),
+{
+    for lead in [1, 3, 8] {
+        let at = Utc::now() + chrono::Duration::seconds(lead);
+        let tasks = make(&spell(at)).await;
+        undo(&tasks).await;
+        if Utc::now() < at {
+            return (at, tasks);
+        }
+    }
+    panic!("three tries could not undo a reminder before its time (8 s ahead at most)");
+}
+
 /// The `taskEvents` of `kind` REMINDER within `within` (other events skipped).
 async fn socket_reminders(socket: &mut Socket, within: Duration) -> Vec<Value> {
     let until = tokio::time::Instant::now() + within;
@@ -138,17 +210,16 @@ async fn a_reminder_fires_once_on_both_streams(app: TestApp) {
     assert_eq!(reminder["task"]["title"], "call mum");
     assert_eq!(reminder["task"]["version"], 2, "one change: {reminder}");
     assert!(reminder["task"]["reminded_at"].is_string(), "{reminder}");
-    let over_graphql = socket_reminders(&mut socket, Duration::from_secs(3)).await;
-    assert_eq!(over_graphql.len(), 1, "{over_graphql:?}");
+    // Once on each stream: a later reminder fires after any second firing of this one would.
+    let later = sentinel(&alice, Utc::now()).await;
+    let over_graphql = socket_reminders_through(&mut socket, &later).await;
+    assert_eq!(count_of(&over_graphql, &task), 1, "{over_graphql:?}");
     assert_eq!(over_graphql[0]["id"], task["id"].to_string());
     assert_eq!(over_graphql[0]["cursor"], Value::Null);
     assert!(over_graphql[0]["task"]["remindedAt"].is_string());
-    // Once: nothing more, and the task is at its second version.
-    assert!(
-        sse_reminders(&mut sse, Duration::from_millis(1500))
-            .await
-            .is_empty()
-    );
+    let more = sse_reminders_through(&mut sse, &later).await;
+    assert_eq!(count_of(&more, &task), 0, "{more:?}");
+    // And the task is at its second version.
     let now = get(&alice, &task).await;
     assert_eq!(
         (now["version"].clone(), now["reminded_at"].clone()),
@@ -178,22 +249,24 @@ async fn a_new_time_rearms_and_clearing_cancels(app: TestApp) {
     assert_eq!(moved["reminded_at"], Value::Null, "{moved}");
     let again = one_reminder(&mut sse).await;
     assert_eq!(again["id"], task["id"]);
-    // Cleared before its time: it never fires. Due in 4 s, so that the clear comes first on
-    // a loaded machine too; the quiet window ends 2 s past it.
-    let other = create(&alice, json!({"title": "u", "remind_at": in_secs(4)})).await;
-    let cleared = alice
-        .put(&path(&alice, &other), json!({"remind_at": null}))
-        .await
-        .good(StatusCode::OK);
-    assert_eq!(
-        (cleared["remind_at"].clone(), cleared["reminded_at"].clone()),
-        (Value::Null, Value::Null)
-    );
-    assert!(
-        sse_reminders(&mut sse, Duration::from_secs(6))
-            .await
-            .is_empty()
-    );
+    // Cleared before its time: it never fires (a sentinel due just after it fires alone).
+    let (at, made) = before_their_time(
+        async |at| vec![create(&alice, json!({"title": "u", "remind_at": at})).await],
+        async |tasks| {
+            let cleared = alice
+                .put(&path(&alice, &tasks[0]), json!({"remind_at": null}))
+                .await
+                .good(StatusCode::OK);
+            assert_eq!(
+                (cleared["remind_at"].clone(), cleared["reminded_at"].clone()),
+                (Value::Null, Value::Null)
+            );
+        },
+    )
+    .await;
+    let later = sentinel(&alice, at + chrono::Duration::milliseconds(500)).await;
+    let got = sse_reminders_through(&mut sse, &later).await;
+    assert_eq!(count_of(&got, &made[0]), 0, "{got:?}");
     // Other fields leave a fired reminder as it is.
     let renamed = alice
         .put(&path(&alice, &task), json!({"title": "renamed"}))
@@ -205,23 +278,35 @@ async fn a_new_time_rearms_and_clearing_cancels(app: TestApp) {
 async fn completed_and_deleted_tasks_do_not_fire(app: TestApp) {
     let alice = app.user("alice");
     let mut sse = events(&app, "alice").await;
-    // Due in 4 s, so that the completion and the deletion come first on a loaded machine too;
-    // the quiet window ends 2 s past both.
-    let done = create(&alice, json!({"title": "done", "remind_at": in_secs(4)})).await;
-    alice
-        .patch(&format!("{}/complete", path(&alice, &done)))
-        .await
-        .good(StatusCode::OK);
-    let gone = create(&alice, json!({"title": "gone", "remind_at": in_secs(4)})).await;
-    alice
-        .delete(&path(&alice, &gone))
-        .await
-        .good(StatusCode::NO_CONTENT);
-    assert!(
-        sse_reminders(&mut sse, Duration::from_secs(6))
-            .await
-            .is_empty()
+    // Completed and deleted before their time: neither fires (a sentinel due just after them
+    // fires alone).
+    let (at, made) = before_their_time(
+        async |at| {
+            vec![
+                create(&alice, json!({"title": "done", "remind_at": at})).await,
+                create(&alice, json!({"title": "gone", "remind_at": at})).await,
+            ]
+        },
+        async |tasks| {
+            alice
+                .patch(&format!("{}/complete", path(&alice, &tasks[0])))
+                .await
+                .good(StatusCode::OK);
+            alice
+                .delete(&path(&alice, &tasks[1]))
+                .await
+                .good(StatusCode::NO_CONTENT);
+        },
+    )
+    .await;
+    let later = sentinel(&alice, at + chrono::Duration::milliseconds(500)).await;
+    let got = sse_reminders_through(&mut sse, &later).await;
+    assert_eq!(
+        (count_of(&got, &made[0]), count_of(&got, &made[1])),
+        (0, 0),
+        "{got:?}"
     );
+    let done = made[0].clone();
     assert_eq!(get(&alice, &done).await["reminded_at"], Value::Null);
     // Un-completing re-arms the reminder that had not fired: it is past, so at once.
     alice
@@ -303,22 +388,22 @@ async fn the_assignee_is_reminded_too(app: TestApp) {
     .await;
     assert_eq!(one_reminder(&mut to_alice).await["id"], task["id"]);
     assert_eq!(one_reminder(&mut to_bob).await["id"], task["id"]);
-    // A member who is neither its owner nor its assignee sees the change, not the reminder.
-    assert!(
-        sse_reminders(&mut to_carol, Duration::from_secs(2))
-            .await
-            .is_empty()
-    );
+    // A member who is neither its owner nor its assignee sees the change, not the reminder
+    // (it would have come with the others', before a reminder of carol's own due later).
+    let carols = sentinel(&app.user("carol"), Utc::now()).await;
+    let got = sse_reminders_through(&mut to_carol, &carols).await;
+    assert_eq!(count_of(&got, &task), 0, "{got:?}");
     // Assigned to its owner: one reminder, not two.
     let own = create(
         &alice,
         json!({"title": "own", "assignee_id": "alice", "remind_at": in_secs(0)}),
     )
     .await;
-    // The first whenever it comes (a loaded machine may take seconds), then a quiet while for
-    // a second one (both would be sent at once).
+    // The first whenever it comes (a loaded machine may take seconds), then on to a later
+    // reminder (a second one would be sent at once with the first).
     let mut got = sse_reminders_until_one(&mut to_alice).await;
-    got.extend(sse_reminders(&mut to_alice, Duration::from_millis(1500)).await);
+    let later = sentinel(&alice, Utc::now()).await;
+    got.extend(sse_reminders_through(&mut to_alice, &later).await);
     assert_eq!(
         got.iter().filter(|r| r["id"] == own["id"]).count(),
         1,

@@ -205,12 +205,13 @@ async fn postgres_an_undeclared_pooler_is_found_out_and_no_request_fails() {
 
 /// An idle instance behind an undeclared PgBouncer (no `DATABASE_DIRECT_URL`) keeps its
 /// connections: counted by a proxy between it and the pooler, by application, nothing new in
-/// 10 idle seconds, nor across 100 creates while the user's SSE stream is open, once a first
-/// round of work has grown each pool to what it needs at once (issue 58, item 7). Its listener
-/// hears nothing through the pooler, and before the fix it listened again on a new connection
-/// at every missed heartbeat: 9 or 10 logins in those 10 s at a 1 s interval (on Neon each a
-/// TLS handshake), the reminders' and webhooks' pools keeping theirs. It still reports the
-/// deaf listener, and the stream still gets the user's own creates.
+/// ten heartbeat intervals of idling, nor across 100 creates while the user's SSE stream is
+/// open, once a first round of work has grown each pool to what it needs at once (issue 58,
+/// item 7). Its listener hears nothing through the pooler, and before the fix it listened
+/// again on a new connection at every missed heartbeat: 9 or 10 logins in 10 s at a 1 s
+/// interval (on Neon each a TLS handshake), the reminders' and webhooks' pools keeping
+/// theirs. It still reports the deaf listener, and the stream still gets the user's own
+/// creates. The interval is 300 ms so that those ten rounds take 3 s, not 10.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_an_idle_instance_behind_an_undeclared_pooler_opens_no_connection() {
     let Some(database) = TempDatabase::migrated().await else {
@@ -223,7 +224,7 @@ async fn postgres_an_idle_instance_behind_an_undeclared_pooler_opens_no_connecti
     // A short heartbeat: each missed one is when the listener reconnected.
     let app = TestApp::builder(Backend::Postgres)
         .database_url(&proxy.url(&bouncer.url(&database.name)))
-        .arg("--event-heartbeat-interval", "1s")
+        .arg("--event-heartbeat-interval", "300ms")
         .start()
         .await
         .expect("a pooled instance starts");
@@ -232,12 +233,15 @@ async fn postgres_an_idle_instance_behind_an_undeclared_pooler_opens_no_connecti
     for i in 0..10 {
         alice.create_task(&format!("warm-up {i}")).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
 
     let before = proxy.opened().len();
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = proxy.opened().split_off(before);
-    assert!(idle.is_empty(), "opened in 10 idle seconds: {idle:?}");
+    assert!(
+        idle.is_empty(),
+        "opened in 3 idle seconds (10 heartbeats): {idle:?}"
+    );
 
     let before = proxy.opened().len();
     let mut last = 0;
