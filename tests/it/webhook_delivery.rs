@@ -242,7 +242,9 @@ async fn retries_keep_the_id_and_body(backend: Backend) {
     verify_all(&secret, &got);
     assert!(
         got.iter()
-            .all(|r| r.id == got[0].id && r.body == got[0].body)
+            .all(|r| r.id == got[0].id && r.body == got[0].body),
+        "{:?}",
+        got.iter().map(|r| (&r.id, &r.body)).collect::<Vec<_>>()
     );
     assert_eq!(got[0].kind(), "webhook.test");
     assert_eq!(got[0].json()["data"]["webhook_id"], id);

@@ -34,8 +34,13 @@ const POOL_LIMIT: i64 = 16;
 /// Empties every table but the applied migrations (only the tables that have rows: a test that
 /// wrote nothing costs no new files), restarts every sequence, and removes the statistics the
 /// old rows left (a fresh copy has none, and a plan may depend on them).
+///
+/// With triggers off (`session_replication_role = replica`): the journal's `BEFORE TRUNCATE`
+/// triggers would otherwise record every old task as deleted into tables that were empty, so
+/// not truncated, and the next test's first webhook was sent the last test's deletions.
 const RESET_SQL: &str = r#"
 SET lock_timeout = '5s';
+SET session_replication_role = replica;
 DO $$
 DECLARE
     rel regclass;
@@ -65,6 +70,7 @@ BEGIN
       AND n.nspname NOT LIKE 'pg\_toast%';
     DELETE FROM pg_statistic_ext_data;
 END $$;
+RESET session_replication_role;
 "#;
 
 /// One line per thing a test could change about its database besides rows, sorted and hashed:
