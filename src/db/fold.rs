@@ -1,9 +1,9 @@
 //! Case folding for search and title order, the one definition both backends share.
 //!
-//! PostgreSQL has its own `search_fold(text)` (migration 000011: ICU's root-locale lower(),
-//! which its trigger keeps in the stored keys); SQLite gets this module's [`fold`], registered
-//! on every connection the server opens, because SQLite's own lower() folds ASCII only. The
-//! two agree wherever ICU and Rust's `to_lowercase` agree (full Unicode mappings, final sigma).
+//! PostgreSQL has its own `search_fold(text)` (`src/tasks/task/search_fold.sql`: ICU's root-locale
+//! lower(), which its trigger keeps in the stored keys); SQLite gets this module's [`fold`],
+//! registered on every connection the server opens, because SQLite's own lower() folds ASCII only.
+//! The two agree wherever ICU and Rust's `to_lowercase` agree (full Unicode mappings, final sigma).
 
 use diesel::SqliteConnection;
 use diesel::result::QueryResult;

@@ -17,7 +17,8 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const MIGRATION_LOCK: i64 = 7_262_534_521;
 
 impl Db {
-    /// Applies the embedded migrations that have not run yet; returns how many ran.
+    /// Applies the embedded migrations that have not run yet, then (PostgreSQL) brings the
+    /// database's functions to their files (`db::functions`); returns how many migrations ran.
     /// Several instances may start at once against one PostgreSQL: they take turns on an
     /// advisory lock, so the second one sees the first one's work instead of failing on it.
     ///
@@ -44,6 +45,9 @@ impl Db {
                 // cannot run in a transaction, such as CREATE INDEX CONCURRENTLY, would need
                 // its own connection: there is none today.)
                 let (mut conn, ran) = run_migrations(conn, PG_MIGRATIONS).await?;
+                // Then every function to its file's text, in the same transaction and under
+                // the same lock (`db::functions`).
+                super::functions::apply(&mut conn, ran).await?;
                 PgTransactions::commit_transaction(&mut conn).await?;
                 Ok(ran)
             }

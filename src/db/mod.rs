@@ -2,11 +2,13 @@
 //! per-backend connection setup, embedded migrations, and [`db_run!`], the one dispatch that
 //! expands a diesel query written once for both backends.
 //!
-//! This module owns connections; it knows nothing of tasks (that SQL lives in the tasks features' store files).
+//! This module owns connections; it knows nothing of tasks (that SQL lives in the tasks features' store files)
+//! but the paths of PostgreSQL's function files, which live beside them (`functions`).
 
 pub mod events;
 mod failure;
 mod fold;
+pub mod functions;
 mod health;
 mod heartbeat;
 mod migrate;

@@ -19,6 +19,7 @@ mod cli;
 mod concurrency;
 mod connection_slots;
 mod contract;
+mod db_functions;
 mod events_after_commit;
 mod failure;
 mod fair_connections;

@@ -47,7 +47,7 @@ pub(in crate::tasks) enum Claim {
 /// Claims the viewer's `key` for this transaction, before the write: taken by another
 /// ([`lock_key`]), or its outcome stored after `cutoff`, or (the expired outcome forgotten)
 /// the viewer at `cap` outcomes even once their expired ones go, or free. PostgreSQL: one
-/// statement (`idempotency_claim`, migration 000050); SQLite, in process: the same steps one
+/// statement (`idempotency_claim.sql` beside this file); SQLite, in process: the same steps one
 /// statement each.
 pub(in crate::tasks) async fn claim_key(
     conn: &mut DbConn,

@@ -21,7 +21,7 @@ pub(super) async fn fire_due(
 ) -> QueryResult<Vec<TaskRow>> {
     use crate::db::schema::tasks::dsl::*;
     match conn {
-        // Several instances fire at once: `reminders_fire` (migration 000076) claims the due
+        // Several instances fire at once: `reminders_fire` (`reminders_fire.sql`) claims the due
         // rows FOR UPDATE SKIP LOCKED, fires each in a statement of its own (so its change's
         // payload carries its row) and sends its `reminder` payload, all in one round trip
         // and in this transaction: sent if and only if it commits.

@@ -1,6 +1,6 @@
 //! Invite-link SQL (issue 29): a list's invites, the live ones counted for the cap, making
 //! one (under the owner's lists lock), revoking one, and accepting one: on PostgreSQL one
-//! call of `invite_accept` (migration 000062: the caller, not yet a member, may not see the
+//! call of `invite_accept` (`invite_accept.sql`: the caller, not yet a member, may not see the
 //! invite or the members under row security), on SQLite the same steps one statement each.
 //! The service checks first that the caller owns the list for everything but accepting;
 //! every statement here names its list, or (accepting) the token's hash, the capability.

@@ -1,9 +1,9 @@
 //! The change journal, as the database keeps it (DESIGN rule 12): per-user change numbers
-//! (`task_sync_cursors`), each task's and each list's last change (`task_changes`,
-//! `list_changes`, keyed by owner and id; deletions kept as tombstones for a while). Triggers
-//! the migrations own write all of it, and the NOTIFY, for every writer
-//! (`2026-11-25-000040_database_journal`); the server's writes add no statement for it, but for
-//! SQLite's one read of whose counters moved ([`drain_touched`]). Sync (`tasks::sync`), the
+//! (`task_sync_cursors`), each task's and each list's last change (`task_changes`, `list_changes`,
+//! keyed by owner and id; deletions kept as tombstones for a while). The triggers beside this file
+//! (`journal_changes.sql` and what it calls; first made by `2026-11-25-000040_database_journal`)
+//! write all of it, and the NOTIFY, for every writer; the server's writes add no statement for it,
+//! but for SQLite's one read of whose counters moved ([`drain_touched`]). Sync (`tasks::sync`), the
 //! event relay and SQLite's in-process delivery read it here; the tombstone prunes trim it.
 //!
 //! It must not read or write `tasks` itself (that is `query` and `write`).

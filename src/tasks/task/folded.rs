@@ -1,11 +1,11 @@
-//! The plain task writes as the service asks for them (create, update, complete or toggle,
-//! delete), each ONE statement on PostgreSQL: a call of a function of the migration
-//! `2026-11-25-000050_one_statement_writes` (a create and an update: of
-//! `2026-11-26-000073_jsonb_writes`), which takes the owner's locks, checks the list,
-//! the parent, the caps and the precondition, writes the task and its tag index (a delete:
-//! its subtree and the tombstone prune), where the server used to wait for each of those
-//! statements in turn (DESIGN rules 6 and 14). SQLite runs in process, with no round trips to
-//! save: it takes the same steps one statement at a time (`stepwise`), to the same outcomes.
+//! The plain task writes as the service asks for them (create, update, complete or toggle, delete),
+//! each ONE statement on PostgreSQL: a call of a function in `write/` (`task_create.sql`,
+//! `task_update.sql`, `task_complete.sql`, `task_delete.sql`, each with its `_owned` half; first
+//! made by migration 000050), which takes the owner's locks, checks the list, the parent, the caps
+//! and the precondition, writes the task and its tag index (a delete: its subtree and the tombstone
+//! prune), where the server used to wait for each of those statements in turn (DESIGN rules 6 and
+//! 14). SQLite runs in process, with no round trips to save: it takes the same steps one statement
+//! at a time (`stepwise`), to the same outcomes.
 //!
 //! Where a rule needs Rust (a repeating task's next occurrence, a move, renumbering a group
 //! whose next key would be too long), nothing is written and the task comes back held

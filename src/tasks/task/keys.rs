@@ -2,11 +2,11 @@
 //! the one backend-specific piece of the task queries.
 //!
 //! PostgreSQL stores them (`title_key`, `description_key`), kept by the database itself (the
-//! trigger of migration 000011), so a row from any writer is keyed the moment it is written,
-//! and the b-tree on the title key keeps serving title order. SQLite cannot keep them right in
-//! SQL (its lower() folds ASCII only, and a trigger calling the server's function would break
-//! other programs' writes), so there the server's `search_fold` folds the text as the query
-//! runs: per row, one user's rows at most.
+//! trigger `tasks_search_keys.sql` beside this file), so a row from any writer is keyed the moment
+//! it is written, and the b-tree on the title key keeps serving title order. SQLite cannot keep
+//! them right in SQL (its lower() folds ASCII only, and a trigger calling the server's function
+//! would break other programs' writes), so there the server's `search_fold` folds the text as the
+//! query runs: per row, one user's rows at most.
 
 use crate::db::pg::PgConn;
 use diesel::backend::Backend;

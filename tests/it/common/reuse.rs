@@ -9,12 +9,12 @@
 //!   server's background task still reconnecting, a PgBouncer) can reach it by its old name.
 //! - Taken (`TempDatabase::migrated`): a free one is renamed to a fresh `todo_test_…` name (a
 //!   rename is atomic: two processes never take the same one), every table the tests write is
-//!   emptied (`TRUNCATE … RESTART IDENTITY`, the applied-migrations table kept), every sequence
-//!   restarted and the planner's statistics of the old rows removed. Then its [`fingerprint`]
-//!   (every schema object, grant, policy, trigger, function, setting, sequence state and applied
-//!   migration) must equal a fresh copy's, or it is dropped and another taken or created: a
-//!   test that altered its database (dropped a column, disabled a trigger, revoked a grant)
-//!   never passes it on.
+//!   emptied (`TRUNCATE … RESTART IDENTITY` with the triggers off, the applied-migrations table
+//!   kept), every sequence restarted and the planner's statistics of the old rows removed. Then
+//!   its [`fingerprint`] (every schema object, grant, policy, trigger, function, setting,
+//!   sequence state and applied migration) must equal a fresh copy's, or it is dropped and
+//!   another taken or created: a test that altered its database (dropped a column, disabled a
+//!   trigger, revoked a grant) never passes it on.
 //!
 //! Processes share the pool through the server (nextest's process per test too), and a crashed
 //! process leaves at worst a free database behind, which the next one takes. At most
@@ -34,13 +34,8 @@ const POOL_LIMIT: i64 = 16;
 /// Empties every table but the applied migrations (only the tables that have rows: a test that
 /// wrote nothing costs no new files), restarts every sequence, and removes the statistics the
 /// old rows left (a fresh copy has none, and a plan may depend on them).
-///
-/// With triggers off (`session_replication_role = replica`): the journal's `BEFORE TRUNCATE`
-/// triggers would otherwise record every old task as deleted into tables that were empty, so
-/// not truncated, and the next test's first webhook was sent the last test's deletions.
 const RESET_SQL: &str = r#"
 SET lock_timeout = '5s';
-SET session_replication_role = replica;
 DO $$
 DECLARE
     rel regclass;
@@ -59,7 +54,11 @@ BEGIN
         END IF;
     END LOOP;
     IF cardinality(written) > 0 THEN
+        -- Without the tables' triggers: `tasks`' BEFORE TRUNCATE trigger journals every task
+        -- as deleted (and the journal's queues webhook events), into tables found empty above.
+        PERFORM set_config('session_replication_role', 'replica', true);
         EXECUTE 'TRUNCATE ' || array_to_string(written, ', ') || ' RESTART IDENTITY CASCADE';
+        PERFORM set_config('session_replication_role', 'origin', true);
     END IF;
     PERFORM setval(format('%I.%I', schemaname, sequencename), start_value, false)
     FROM pg_sequences
@@ -70,7 +69,6 @@ BEGIN
       AND n.nspname NOT LIKE 'pg\_toast%';
     DELETE FROM pg_statistic_ext_data;
 END $$;
-RESET session_replication_role;
 "#;
 
 /// One line per thing a test could change about its database besides rows, sorted and hashed:

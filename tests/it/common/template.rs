@@ -1,8 +1,10 @@
 //! Migrated templates: the migrations run once per migration set, and each test copies the
 //! result instead of migrating a database of its own (most of a test's set-up time before).
 //!
-//! A template is named by a hash of its migration folder (every file's path and bytes), so a
-//! changed or added migration makes a new one and a stale one is never used. Both kinds are
+//! A template is named by a hash of its migration folder (every file's path and bytes) and, for
+//! PostgreSQL, of the function files `migrate` applies after the migrations
+//! (`todo_api::db::functions`), so a changed or added migration or function makes a new one and
+//! a stale one is never used. Both kinds are
 //! built by the real binary (`todo-api migrate`), outside any test's server, and survive the
 //! process: the next run (or nextest's next process) finds them ready.
 //! - PostgreSQL: the database `todo_tpl_<hash>`, built under an advisory lock (processes
@@ -59,15 +61,33 @@ fn migrations_hash(folder: &str) -> String {
         hash.update((bytes.len() as u64).to_le_bytes());
         hash.update(bytes);
     }
+    hex(hash)
+}
+
+/// The first 8 bytes of `hash`, in hex.
+fn hex(hash: Sha256) -> String {
     hash.finalize()[..8]
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
 
+/// The PostgreSQL template's hash: its migrations', and every function file's path and text.
+fn postgres_hash() -> String {
+    let mut hash = Sha256::new();
+    hash.update(migrations_hash("postgres").as_bytes());
+    for function in todo_api::db::functions::FUNCTIONS {
+        hash.update(function.path.as_bytes());
+        hash.update([0]);
+        hash.update((function.text.len() as u64).to_le_bytes());
+        hash.update(function.text.as_bytes());
+    }
+    hex(hash)
+}
+
 /// Runs `todo-api migrate` against `url` (the server's own migration code, in a process of its
 /// own, so nothing stays connected afterwards).
-async fn migrate(url: &str) {
+pub async fn migrate(url: &str) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_todo-api"))
         .env_clear()
         .env("DATABASE_URL", url)
@@ -92,7 +112,7 @@ pub async fn postgres() -> Option<String> {
     let client = pg::admin_client().await?;
     let name = TEMPLATE
         .get_or_init(|| async move {
-            let name = format!("todo_tpl_{}", migrations_hash("postgres"));
+            let name = format!("todo_tpl_{}", postgres_hash());
             build_postgres(&client, &name).await;
             name
         })
