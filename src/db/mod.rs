@@ -12,6 +12,7 @@ pub mod functions;
 mod health;
 mod heartbeat;
 mod migrate;
+mod per_store;
 pub mod pg;
 mod pooler;
 mod queue;
@@ -40,6 +41,7 @@ use crate::error::AppError;
 
 pub use self::failure::StorageFailure;
 pub use self::fold::{fold, search_fold};
+pub use self::per_store::PerStore;
 pub use self::pooler::{DirectOrigin, PgRoutes, neon_direct_url};
 pub use self::queue::{Checkout, PoolStats};
 pub use self::reader::Reader;

@@ -87,7 +87,7 @@ impl Code {
         }
     }
 
-    /// The code of an `AppError` (DESIGN rule 5: the one GraphQL mapping).
+    /// The code of an `AppError` (docs/ARCHITECTURE.md rule 5: the one GraphQL mapping).
     pub(crate) fn of(error: &AppError) -> Code {
         match error {
             AppError::Unauthenticated(AuthFailure::KeysUnavailable(_)) => Code::ServiceUnavailable,

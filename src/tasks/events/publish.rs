@@ -1,5 +1,5 @@
 //! How a write publishes its event, decided once from the database's [`EventTransport`]
-//! (DESIGN rule 7): the service stores a [`Publisher`] and never asks which backend it runs on.
+//! (docs/ARCHITECTURE.md, rule 7): the service stores a [`Publisher`] and never asks which backend it runs on.
 //!
 //! With `Database` (PostgreSQL) the journal keeps what it would have notified in the write's
 //! transaction (one payload per statement, naming each user it concerns) and the COMMIT's

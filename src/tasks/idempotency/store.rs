@@ -11,8 +11,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
 use crate::db::schema::idempotency_keys as ik;
+use crate::db::{DbConn, PerStore};
 use crate::db_run;
 use crate::idempotency::{KeyedRequest, StoredOutcome};
 use crate::tasks::visibility::{key_owner, keys_of};
@@ -45,10 +46,10 @@ pub(in crate::tasks) enum Claim {
 }
 
 /// Claims the viewer's `key` for this transaction, before the write: taken by another
-/// ([`lock_key`]), or its outcome stored after `cutoff`, or (the expired outcome forgotten)
-/// the viewer at `cap` outcomes even once their expired ones go, or free. PostgreSQL: one
-/// statement (`idempotency_claim.sql` beside this file); SQLite, in process: the same steps one
-/// statement each.
+/// transaction (a request with the same key still running, on any instance), or its outcome
+/// stored after `cutoff`, or (the expired outcome forgotten) the viewer at `cap` outcomes even
+/// once their expired ones go, or free. PostgreSQL: one statement (`idempotency_claim.sql`
+/// beside this file); SQLite, in process: the same steps one statement each.
 pub(in crate::tasks) async fn claim_key(
     conn: &mut DbConn,
     viewer: &AuthUser,
@@ -56,52 +57,75 @@ pub(in crate::tasks) async fn claim_key(
     cutoff: NaiveDateTime,
     cap: i64,
 ) -> QueryResult<Claim> {
-    use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
-    #[derive(QueryableByName)]
-    struct Claimed {
-        #[diesel(sql_type = Text)]
-        claim: String,
-        #[diesel(sql_type = Nullable<Text>)]
-        method: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        path: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        body_hash: Option<String>,
-        #[diesel(sql_type = Nullable<Integer>)]
-        status: Option<i32>,
-        #[diesel(sql_type = Nullable<Text>)]
-        body: Option<String>,
-        #[diesel(sql_type = Nullable<Timestamp>)]
-        created_at: Option<NaiveDateTime>,
-    }
-    let DbConn::Postgres(pg) = conn else {
-        return claim_step_by_step(conn, viewer, key, cutoff, cap).await;
-    };
-    let claimed: Claimed = diesel::sql_query(
-        "SELECT f.claim, (f.stored).* FROM idempotency_claim($1, $2, $3, $4) AS f",
-    )
-    .bind::<Text, _>(key_owner(viewer))
-    .bind::<Text, _>(key)
-    .bind::<Timestamp, _>(cutoff)
-    .bind::<BigInt, _>(cap)
-    .get_result(&mut **pg)
-    .await?;
-    Ok(match claimed {
-        Claimed { claim, .. } if claim == "in_use" => Claim::InUse,
-        Claimed { claim, .. } if claim == "full" => Claim::Full,
-        Claimed {
-            method: Some(method),
-            path: Some(path),
-            body_hash: Some(body_hash),
-            status: Some(status),
-            body: Some(body),
-            created_at: Some(created_at),
-            ..
-        } => Claim::Stored(stored_key((
-            method, path, body_hash, status, body, created_at,
-        ))),
-        _ => Claim::Free,
+    conn.per_store(ClaimCall {
+        viewer,
+        key,
+        cutoff,
+        cap,
     })
+    .await
+}
+
+/// One claim of a key ([`claim_key`]).
+struct ClaimCall<'a> {
+    viewer: &'a AuthUser,
+    key: &'a str,
+    cutoff: NaiveDateTime,
+    cap: i64,
+}
+
+impl PerStore for ClaimCall<'_> {
+    type Output = QueryResult<Claim>;
+
+    async fn postgres(self, conn: &mut PgConn) -> Self::Output {
+        use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+        #[derive(QueryableByName)]
+        struct Claimed {
+            #[diesel(sql_type = Text)]
+            claim: String,
+            #[diesel(sql_type = Nullable<Text>)]
+            method: Option<String>,
+            #[diesel(sql_type = Nullable<Text>)]
+            path: Option<String>,
+            #[diesel(sql_type = Nullable<Text>)]
+            body_hash: Option<String>,
+            #[diesel(sql_type = Nullable<Integer>)]
+            status: Option<i32>,
+            #[diesel(sql_type = Nullable<Text>)]
+            body: Option<String>,
+            #[diesel(sql_type = Nullable<Timestamp>)]
+            created_at: Option<NaiveDateTime>,
+        }
+        let claimed: Claimed = diesel::sql_query(
+            "SELECT f.claim, (f.stored).* FROM idempotency_claim($1, $2, $3, $4) AS f",
+        )
+        .bind::<Text, _>(key_owner(self.viewer))
+        .bind::<Text, _>(self.key)
+        .bind::<Timestamp, _>(self.cutoff)
+        .bind::<BigInt, _>(self.cap)
+        .get_result(conn)
+        .await?;
+        Ok(match claimed {
+            Claimed { claim, .. } if claim == "in_use" => Claim::InUse,
+            Claimed { claim, .. } if claim == "full" => Claim::Full,
+            Claimed {
+                method: Some(method),
+                path: Some(path),
+                body_hash: Some(body_hash),
+                status: Some(status),
+                body: Some(body),
+                created_at: Some(created_at),
+                ..
+            } => Claim::Stored(stored_key((
+                method, path, body_hash, status, body, created_at,
+            ))),
+            _ => Claim::Free,
+        })
+    }
+
+    async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
+        claim_step_by_step(conn, self.viewer, self.key, self.cutoff, self.cap).await
+    }
 }
 
 /// [`claim_key`] on SQLite.
@@ -112,9 +136,9 @@ async fn claim_step_by_step(
     cutoff: NaiveDateTime,
     cap: i64,
 ) -> QueryResult<Claim> {
-    if !lock_key(conn, viewer, key).await? {
-        return Ok(Claim::InUse);
-    }
+    // One write transaction at a time (`BEGIN IMMEDIATE`): a transaction that got this far
+    // holds the key alone; a concurrent request on this instance is refused before it
+    // begins (the service keeps the keys in flight).
     if let Some(stored) = find_key(conn, viewer, key).await? {
         if stored.created_at >= cutoff {
             return Ok(Claim::Stored(stored));
@@ -149,35 +173,6 @@ fn stored_key(
         },
         created_at,
     }
-}
-
-/// Takes the viewer's key for this transaction; `false` when another transaction holds it
-/// (a request with the same key still running, on any instance).
-///
-/// PostgreSQL: a transaction-scoped advisory lock, tried, never waited for (waiting would
-/// hold a connection for as long as the first request runs, and a unique insert would block
-/// the same way). It is in the two-key space, apart from the per-owner single-key lock of
-/// `write::insert`; a hash collision between two keys only gives a spurious 409. SQLite runs
-/// one write transaction at a time (`BEGIN IMMEDIATE`), so a transaction that got this far
-/// is alone; a concurrent request on this instance is refused before it begins (the service
-/// keeps the keys in flight).
-async fn lock_key(conn: &mut DbConn, viewer: &AuthUser, key: &str) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct Locked {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        locked: bool,
-    }
-    use diesel::sql_types::Text;
-    let DbConn::Postgres(pooled) = conn else {
-        return Ok(true);
-    };
-    let found: Locked =
-        diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked")
-            .bind::<Text, _>(key_owner(viewer))
-            .bind::<Text, _>(key)
-            .get_result(&mut **pooled)
-            .await?;
-    Ok(found.locked)
 }
 
 /// The outcome stored for the viewer's `key`, expired or not.

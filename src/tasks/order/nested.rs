@@ -2,7 +2,7 @@
 //! `Task.subtasks`, `List.tasks`, `List.members`, batched by `graphql::loaders`): one read
 //! unit for all of them, whose statements (one per kind of field, and one per set of `List.tasks` filters)
 //! travel together (`db::Reader`): one round trip on
-//! PostgreSQL whatever the page's size, instead of one unit per task (DESIGN rule 13). Each is
+//! PostgreSQL whatever the page's size, instead of one unit per task (GraphQL costs what it says). Each is
 //! filtered by the one visibility predicate and runs as the viewer under row security, like
 //! every read.
 

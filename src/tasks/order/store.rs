@@ -12,10 +12,12 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
+use crate::db::{DbConn, PerStore};
 use crate::db_run;
 use crate::tasks::order::group_end::in_group;
 use crate::tasks::sync::journal::Written;
+use crate::tasks::task::model::TaskRow;
 use crate::tasks::task::write::returning_row;
 use crate::tasks::visibility::writable_by;
 
@@ -156,16 +158,9 @@ pub(in crate::tasks) async fn place(
             c
         )
     })?;
-    // SQLite's RETURNING shows the row before its triggers: one that cleared the assignee
-    // of a task moved where they are no member is read back (PostgreSQL's BEFORE trigger
-    // is in the row returned).
     let updated = match updated {
-        Some(row) if matches!(conn, DbConn::Sqlite(_)) => {
-            crate::tasks::sharing::assignees::settled(conn, viewer, row, None)
-                .await?
-                .ok()
-        }
-        other => other,
+        Some(row) => conn.per_store(Settled { viewer, row }).await?,
+        None => None,
     };
     Ok(updated.map(|row| Written { row }))
 }
@@ -195,4 +190,30 @@ pub(in crate::tasks) async fn delete_all(
         .copied()
         .filter(|i| gone_ids.contains(i))
         .collect())
+}
+
+/// A placed row as its triggers left it.
+struct Settled<'a> {
+    viewer: &'a AuthUser,
+    row: TaskRow,
+}
+
+impl PerStore for Settled<'_> {
+    type Output = QueryResult<Option<TaskRow>>;
+
+    /// The BEFORE trigger (clearing the assignee of a task moved where they are no member) is
+    /// in the row returned.
+    async fn postgres(self, _conn: &mut PgConn) -> Self::Output {
+        Ok(Some(self.row))
+    }
+
+    /// RETURNING shows the row before its triggers: one that cleared the assignee is read
+    /// back.
+    async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
+        Ok(
+            crate::tasks::sharing::assignees::settled(conn, self.viewer, self.row, None)
+                .await?
+                .ok(),
+        )
+    }
 }

@@ -11,9 +11,10 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
 use crate::db::schema::list_invites::dsl as li;
 use crate::db::schema::list_members::dsl as lm;
+use crate::db::{DbConn, PerStore};
 use crate::db_run;
 use crate::tasks::sharing::member_store::NotAdded;
 use crate::tasks::sharing::{Invite, Role};
@@ -158,18 +159,38 @@ pub(in crate::tasks) async fn accept(
     now: NaiveDateTime,
     cap: u64,
 ) -> QueryResult<Option<Accepted>> {
-    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    if let DbConn::Postgres(pg) = conn {
-        // Row security hides the invite from a user who is not a member yet: the database's
-        // function reads it (and adds the caller, `app.user_id`) in one statement.
+    conn.per_store(Accept {
+        viewer,
+        hash,
+        now,
+        cap,
+    })
+    .await
+}
+
+/// One acceptance of an invite ([`accept`]).
+struct Accept<'a> {
+    viewer: &'a AuthUser,
+    hash: &'a str,
+    now: NaiveDateTime,
+    cap: u64,
+}
+
+impl PerStore for Accept<'_> {
+    type Output = QueryResult<Option<Accepted>>;
+
+    /// Row security hides the invite from a user who is not a member yet: the database's
+    /// function reads it (and adds the caller, `app.user_id`) in one statement.
+    async fn postgres(self, conn: &mut PgConn) -> Self::Output {
+        let cap = i64::try_from(self.cap).unwrap_or(i64::MAX);
         let rows: QueryResult<Vec<AcceptRow>> =
             diesel::sql_query("SELECT outcome, list FROM invite_accept($1, $2, $3)")
-                .bind::<Text, _>(hash)
-                .bind::<Timestamp, _>(now)
+                .bind::<Text, _>(self.hash)
+                .bind::<Timestamp, _>(self.now)
                 .bind::<BigInt, _>(cap)
-                .load(&mut **pg)
+                .load(conn)
                 .await;
-        return match rows {
+        match rows {
             Err(diesel::result::Error::DatabaseError(_, info))
                 if info.message() == "todo_api refused: member_limit" =>
             {
@@ -182,44 +203,59 @@ pub(in crate::tasks) async fn accept(
                     "joined" => Accepted::Joined(row.list),
                     _ => Accepted::Member(row.list),
                 })),
+        }
+    }
+
+    /// The same steps (one write transaction at a time: no lock needed).
+    async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
+        let Accept {
+            viewer,
+            hash,
+            now,
+            cap,
+        } = self;
+        let invite: Option<InviteRow> = db_run!(conn, |c| {
+            li::list_invites
+                .filter(li::token_hash.eq(hash))
+                .filter(li::revoked.eq(false))
+                .filter(li::expires_at.gt(now))
+                .select(InviteRow::as_select())
+                .first(c)
+                .await
+                .optional()
+        })?;
+        let Some(invite) = invite else {
+            return Ok(None);
         };
-    }
-    // SQLite: the same steps (one write transaction at a time: no lock needed).
-    let invite: Option<InviteRow> = db_run!(conn, |c| {
-        li::list_invites
-            .filter(li::token_hash.eq(hash))
-            .filter(li::revoked.eq(false))
-            .filter(li::expires_at.gt(now))
-            .select(InviteRow::as_select())
-            .first(c)
-            .await
-            .optional()
-    })?;
-    let Some(invite) = invite else {
-        return Ok(None);
-    };
-    let me = actor(viewer);
-    // Only a list's owner makes its invites: `created_by` is the owner.
-    let member: Option<String> = db_run!(conn, |c| {
-        lm::list_members
-            .filter(member_row(invite.list_id, me))
-            .select(lm::role)
-            .first(c)
-            .await
-            .optional()
-    })?;
-    if invite.created_by == me || member.is_some() {
-        return Ok(Some(Accepted::Member(invite.list_id)));
-    }
-    let role = Role::stored(&invite.role);
-    let cap = u64::try_from(cap).unwrap_or(u64::MAX);
-    Ok(Some(
-        match crate::tasks::sharing::member_store::insert(conn, invite.list_id, me, role, now, cap)
+        let me = actor(viewer);
+        // Only a list's owner makes its invites: `created_by` is the owner.
+        let member: Option<String> = db_run!(conn, |c| {
+            lm::list_members
+                .filter(member_row(invite.list_id, me))
+                .select(lm::role)
+                .first(c)
+                .await
+                .optional()
+        })?;
+        if invite.created_by == me || member.is_some() {
+            return Ok(Some(Accepted::Member(invite.list_id)));
+        }
+        let role = Role::stored(&invite.role);
+        Ok(Some(
+            match crate::tasks::sharing::member_store::insert(
+                conn,
+                invite.list_id,
+                me,
+                role,
+                now,
+                cap,
+            )
             .await?
-        {
-            Ok(_) => Accepted::Joined(invite.list_id),
-            Err(NotAdded::Duplicate) => Accepted::Member(invite.list_id),
-            Err(NotAdded::Full) => Accepted::Full,
-        },
-    ))
+            {
+                Ok(_) => Accepted::Joined(invite.list_id),
+                Err(NotAdded::Duplicate) => Accepted::Member(invite.list_id),
+                Err(NotAdded::Full) => Accepted::Full,
+            },
+        ))
+    }
 }

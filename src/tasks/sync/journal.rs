@@ -1,4 +1,4 @@
-//! The change journal, as the database keeps it (DESIGN rule 12): per-user change numbers
+//! The change journal, as the database keeps it (docs/ARCHITECTURE.md, rule 12): per-user change numbers
 //! (`task_sync_cursors`), each task's and each list's last change (`task_changes`, `list_changes`,
 //! keyed by owner and id; deletions kept as tombstones for a while). The triggers beside this file
 //! (`journal_changes.sql` and what it calls; first made by `2026-11-25-000040_database_journal`)
@@ -15,7 +15,8 @@ use diesel::query_dsl::positional_order_dsl::PositionalOrderDsl;
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
+use crate::db::{DbConn, PerStore};
 use crate::db_run;
 use crate::tasks::task::model::TaskRow;
 use crate::tasks::visibility::{
@@ -51,14 +52,9 @@ pub(in crate::tasks) struct Touched {
 /// [`drain_touched`] finds at the end is this transaction's alone. No statement on
 /// PostgreSQL.
 pub(in crate::tasks) async fn forget_touched(conn: &mut DbConn) -> QueryResult<()> {
-    match conn {
-        DbConn::Postgres(_) => Ok(()),
-        // SQLite's migrations' table only, as below.
-        DbConn::Sqlite(c) => diesel::sql_query("DELETE FROM journal_touched")
-            .execute(&mut **c)
-            .await
-            .map(drop),
-    }
+    conn.per_store(TouchedTable { drain: false })
+        .await
+        .map(drop)
 }
 
 /// Each user whose change counter the current transaction moved (SQLite's `journal_touched`,
@@ -66,10 +62,33 @@ pub(in crate::tasks) async fn forget_touched(conn: &mut DbConn) -> QueryResult<(
 /// a write's transaction, so that the service delivers every user's events, not only the
 /// writer's. Empty on PostgreSQL, without a statement: its journal trigger NOTIFYs each user.
 pub(in crate::tasks) async fn drain_touched(conn: &mut DbConn) -> QueryResult<Vec<Touched>> {
-    match conn {
-        DbConn::Postgres(_) => Ok(Vec::new()),
-        // A table of SQLite's migrations only (not in the shared `schema.rs`), hence SQL text.
-        DbConn::Sqlite(c) => {
+    conn.per_store(TouchedTable { drain: true }).await
+}
+
+/// SQLite's `journal_touched` emptied, its rows read (`drain`) or not.
+struct TouchedTable {
+    drain: bool,
+}
+
+impl PerStore for TouchedTable {
+    type Output = QueryResult<Vec<Touched>>;
+
+    /// No such table: the journal's trigger NOTIFYs each user itself.
+    async fn postgres(self, _conn: &mut PgConn) -> Self::Output {
+        Ok(Vec::new())
+    }
+
+    /// A table of SQLite's migrations only (not in the shared `schema.rs`), hence SQL text.
+    async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
+        if !self.drain {
+            db_run!(conn, |c| {
+                diesel::sql_query("DELETE FROM journal_touched")
+                    .execute(c)
+                    .await
+            })?;
+            return Ok(Vec::new());
+        }
+        db_run!(conn, |c| {
             diesel::sql_query(
                 "DELETE FROM journal_touched RETURNING user_id, before_seq, \
                  coalesce((SELECT c.last_seq FROM task_sync_cursors c \
@@ -77,9 +96,9 @@ pub(in crate::tasks) async fn drain_touched(conn: &mut DbConn) -> QueryResult<Ve
                  coalesce((SELECT c.pruned_seq FROM task_sync_cursors c \
                            WHERE c.user_id = journal_touched.user_id), 0) AS pruned_seq",
             )
-            .load(&mut **c)
+            .load(c)
             .await
-        }
+        })
     }
 }
 

@@ -16,7 +16,6 @@ pub(in crate::tasks) mod rules;
 pub mod service;
 pub(in crate::tasks) mod stamp;
 pub(in crate::tasks) mod stats;
-pub(in crate::tasks) mod stepwise;
 pub mod time;
 pub(in crate::tasks) mod validate;
 pub(in crate::tasks) mod write;

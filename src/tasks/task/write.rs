@@ -20,7 +20,8 @@ use diesel::sql_types::{Nullable, Timestamp};
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
+use crate::db::{DbConn, PerStore};
 use crate::db_run;
 use crate::tasks::sync::journal::Written;
 use crate::tasks::task::fields::task_fields;
@@ -406,16 +407,31 @@ pub(in crate::tasks) async fn lock(
     viewer: &AuthUser,
     task_id: i64,
 ) -> QueryResult<Option<TaskRow>> {
-    use crate::db::schema::tasks::dsl::*;
-    match conn {
-        DbConn::Postgres(pooled) => tasks
-            .filter(id.eq(task_id))
-            .filter(writable_by(viewer))
+    conn.per_store(Hold { viewer, task_id }).await
+}
+
+/// One task held for a conditional write ([`lock`]).
+struct Hold<'a> {
+    viewer: &'a AuthUser,
+    task_id: i64,
+}
+
+impl PerStore for Hold<'_> {
+    type Output = QueryResult<Option<TaskRow>>;
+
+    async fn postgres(self, conn: &mut PgConn) -> Self::Output {
+        use crate::db::schema::tasks::dsl::*;
+        tasks
+            .filter(id.eq(self.task_id))
+            .filter(writable_by(self.viewer))
             .select(TaskRow::as_select())
             .for_update()
-            .first(&mut **pooled)
+            .first(conn)
             .await
-            .optional(),
-        DbConn::Sqlite(_) => find(conn, viewer, task_id).await,
+            .optional()
+    }
+
+    async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
+        find(conn, self.viewer, self.task_id).await
     }
 }

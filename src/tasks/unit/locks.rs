@@ -28,7 +28,8 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
+use crate::db::{DbConn, PerStore};
 use crate::tasks::visibility::owner;
 
 /// The lists lock's kind: top bits `01`.
@@ -43,15 +44,7 @@ pub(in crate::tasks) async fn lock_lists(
     conn: &mut DbConn,
     viewer: &AuthUser,
 ) -> diesel::QueryResult<()> {
-    if let DbConn::Postgres(pooled) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock((hashtextextended($1, 0) & $2) | $3)")
-            .bind::<Text, _>(owner(viewer))
-            .bind::<BigInt, _>(OWNER_BITS)
-            .bind::<BigInt, _>(LISTS)
-            .execute(&mut **pooled)
-            .await?;
-    }
-    Ok(())
+    conn.per_store(Lock(viewer, Locks::Lists)).await
 }
 
 /// Takes the viewer's lists lock, then their placement lock, in one round trip.
@@ -59,7 +52,7 @@ pub(in crate::tasks) async fn lock_owner(
     conn: &mut DbConn,
     viewer: &AuthUser,
 ) -> diesel::QueryResult<()> {
-    lock_owner_of(conn, viewer, None).await
+    conn.per_store(Lock(viewer, Locks::OwnerOf(None))).await
 }
 
 /// Takes the lists lock, then the placement lock, of the owner of task `task`: the viewer's
@@ -72,31 +65,8 @@ pub(in crate::tasks) async fn lock_owner_of_task(
     viewer: &AuthUser,
     task: i64,
 ) -> diesel::QueryResult<()> {
-    lock_owner_of(conn, viewer, Some(task)).await
-}
-
-/// One statement for both: with no task, the owner is the viewer.
-async fn lock_owner_of(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    task: Option<i64>,
-) -> diesel::QueryResult<()> {
-    if let DbConn::Postgres(pooled) = conn {
-        diesel::sql_query(
-            "SELECT pg_advisory_xact_lock((hashtextextended(w.owner, 0) & $2) | $3), \
-                    pg_advisory_xact_lock((hashtextextended(w.owner, 0) & $2) | $4) \
-             FROM (SELECT coalesce((SELECT t.user_id FROM tasks t WHERE t.id = $5), $1) \
-                   AS owner) w",
-        )
-        .bind::<Text, _>(owner(viewer))
-        .bind::<BigInt, _>(OWNER_BITS)
-        .bind::<BigInt, _>(LISTS)
-        .bind::<BigInt, _>(PLACEMENT)
-        .bind::<Nullable<BigInt>, _>(task)
-        .execute(&mut **pooled)
-        .await?;
-    }
-    Ok(())
+    conn.per_store(Lock(viewer, Locks::OwnerOf(Some(task))))
+        .await
 }
 
 /// Takes the lists locks, then the placement locks, of every owner whose tasks the viewer
@@ -108,25 +78,78 @@ pub(in crate::tasks) async fn lock_writable_owners(
     conn: &mut DbConn,
     viewer: &AuthUser,
 ) -> diesel::QueryResult<()> {
-    if let DbConn::Postgres(pooled) = conn {
-        diesel::sql_query(
-            "WITH owners AS ( \
-                 SELECT $1::text AS owner \
-                 UNION SELECT l.user_id FROM list_members m \
-                       JOIN task_lists l ON l.id = m.list_id \
-                       WHERE m.user_id = $1 AND m.role = 'editor'), \
-             keys AS (SELECT hashtextextended(owner, 0) & $2 AS k FROM owners) \
-             SELECT (SELECT count(pg_advisory_xact_lock(x.k)) \
-                     FROM (SELECT k | $3 AS k FROM keys ORDER BY 1) x), \
-                    (SELECT count(pg_advisory_xact_lock(y.k)) \
-                     FROM (SELECT k | $4 AS k FROM keys ORDER BY 1) y)",
-        )
-        .bind::<Text, _>(owner(viewer))
-        .bind::<BigInt, _>(OWNER_BITS)
-        .bind::<BigInt, _>(LISTS)
-        .bind::<BigInt, _>(PLACEMENT)
-        .execute(&mut **pooled)
-        .await?;
+    conn.per_store(Lock(viewer, Locks::WritableOwners)).await
+}
+
+/// Which of the viewer's locks to take.
+enum Locks {
+    Lists,
+    /// Lists, then placement, of a task's owner (with no task, the viewer).
+    OwnerOf(Option<i64>),
+    WritableOwners,
+}
+
+/// Locks taken for the viewer.
+struct Lock<'a>(&'a AuthUser, Locks);
+
+impl PerStore for Lock<'_> {
+    type Output = diesel::QueryResult<()>;
+
+    async fn postgres(self, conn: &mut PgConn) -> Self::Output {
+        let Lock(viewer, locks) = self;
+        let statement = match locks {
+            Locks::Lists => {
+                diesel::sql_query(
+                    "SELECT pg_advisory_xact_lock((hashtextextended($1, 0) & $2) | $3)",
+                )
+                .bind::<Text, _>(owner(viewer))
+                .bind::<BigInt, _>(OWNER_BITS)
+                .bind::<BigInt, _>(LISTS)
+                .execute(conn)
+                .await
+            }
+            // One statement for both: with no task, the owner is the viewer.
+            Locks::OwnerOf(task) => {
+                diesel::sql_query(
+                    "SELECT pg_advisory_xact_lock((hashtextextended(w.owner, 0) & $2) | $3), \
+                        pg_advisory_xact_lock((hashtextextended(w.owner, 0) & $2) | $4) \
+                 FROM (SELECT coalesce((SELECT t.user_id FROM tasks t WHERE t.id = $5), $1) \
+                       AS owner) w",
+                )
+                .bind::<Text, _>(owner(viewer))
+                .bind::<BigInt, _>(OWNER_BITS)
+                .bind::<BigInt, _>(LISTS)
+                .bind::<BigInt, _>(PLACEMENT)
+                .bind::<Nullable<BigInt>, _>(task)
+                .execute(conn)
+                .await
+            }
+            Locks::WritableOwners => {
+                diesel::sql_query(
+                    "WITH owners AS ( \
+                     SELECT $1::text AS owner \
+                     UNION SELECT l.user_id FROM list_members m \
+                           JOIN task_lists l ON l.id = m.list_id \
+                           WHERE m.user_id = $1 AND m.role = 'editor'), \
+                 keys AS (SELECT hashtextextended(owner, 0) & $2 AS k FROM owners) \
+                 SELECT (SELECT count(pg_advisory_xact_lock(x.k)) \
+                         FROM (SELECT k | $3 AS k FROM keys ORDER BY 1) x), \
+                        (SELECT count(pg_advisory_xact_lock(y.k)) \
+                         FROM (SELECT k | $4 AS k FROM keys ORDER BY 1) y)",
+                )
+                .bind::<Text, _>(owner(viewer))
+                .bind::<BigInt, _>(OWNER_BITS)
+                .bind::<BigInt, _>(LISTS)
+                .bind::<BigInt, _>(PLACEMENT)
+                .execute(conn)
+                .await
+            }
+        };
+        statement.map(drop)
     }
-    Ok(())
+
+    /// One write transaction at a time (BEGIN IMMEDIATE): no lock to take.
+    async fn sqlite(self, _conn: &mut DbConn) -> Self::Output {
+        Ok(())
+    }
 }

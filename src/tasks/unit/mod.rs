@@ -1,5 +1,5 @@
 //! The unit of work: the one place in the tasks domain that checks a connection out of the
-//! pool for a viewer (DESIGN rule 6), and the one place that prepares its transaction.
+//! pool for a viewer (docs/ARCHITECTURE.md, rule 6), and the one place that prepares its transaction.
 //! [`UnitOfWork::read`] runs a closure over a connection for the viewer's reads;
 //! [`UnitOfWork::write`] runs one inside ONE transaction (committed when it returns `Ok`,
 //! rolled back on `Err`), so a write and its journal entry commit together or not at all
@@ -92,7 +92,7 @@ impl UnitOfWork {
         // A ride on a connection other reads share, where they do (`db::shared_reads`).
         let mut conn = self.db.read_conn().await?;
         match self.read_on(&mut conn, acting, work.clone()).await {
-            Err(AppError::Unavailable(why)) if matches!(conn, DbConn::Postgres(_)) => {
+            Err(AppError::Unavailable(why)) if conn.is_networked() => {
                 tracing::debug!(error = %why, "a read's connection failed; reading again on a fresh one");
                 // The failed one goes back first: the pool closes it when it is broken.
                 drop(conn);

@@ -6,7 +6,7 @@
 //!
 //! A task is visible to its owner and to the members of the list it is in (issue 29), and
 //! writable by its owner and the list's editors. The walls:
-//! - **PostgreSQL row-level security** (the second wall, DESIGN rule 3): the policies on
+//! - **PostgreSQL row-level security** (the second wall, docs/ARCHITECTURE.md rule 3): the policies on
 //!   these three tables say the same thing as these functions (`user_id =
 //!   current_setting('app.user_id')`), set per transaction by the unit of work
 //!   (`tasks::unit`). These filters stay: they keep the query plans on the owner indexes and
@@ -238,7 +238,7 @@ pub(super) fn tag_owners_seen_by(viewer: &AuthUser) -> TagOwnersSeenBy<'_> {
 }
 
 /// The tag index rows of `task_owner`'s tasks, for writing one task's tags (SQLite's
-/// `task::stepwise`): they are its owner's whoever writes them (an editor of a shared list),
+/// `task::folded::stepwise`): they are its owner's whoever writes them (an editor of a shared list),
 /// as PostgreSQL's `index_task_tags` writes them. The owner comes from the row just written,
 /// never from a client.
 pub(super) fn tags_of_owner(task_owner: &str) -> dsl::Eq<task_tags::user_id, &str> {

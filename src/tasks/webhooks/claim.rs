@@ -28,8 +28,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
 use crate::db::schema::webhooks::dsl as w;
+use crate::db::{DbConn, PerStore};
 use crate::db_run;
 
 /// How many webhooks of the line's head a claim looks at (it takes at most `per_user` a user
@@ -162,9 +163,9 @@ pub(super) async fn claim(
     per_user: usize,
 ) -> QueryResult<Vec<Claimed>> {
     let share = i64::try_from(per_user).unwrap_or(i64::MAX);
-    let head_sql = portable(conn, HEAD);
+    let head_sql = conn.portable_sql(HEAD);
     let head: Vec<Head> = db_run!(conn, |c| {
-        diesel::sql_query(&head_sql)
+        diesel::sql_query(&*head_sql)
             .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(share)
             .bind::<BigInt, _>(LINE_HEAD)
@@ -175,32 +176,19 @@ pub(super) async fn claim(
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
-    // Another instance's claim in progress holds its webhooks: skip them, never wait. A
-    // message whose row is held (a delete or a disabling of its webhook, which take the
-    // messages first and the webhook after) is skipped too: waiting for it while holding the
-    // webhook would be a deadlock. SQLite has one writer (BEGIN IMMEDIATE): nothing to skip.
-    let take_lock = match conn {
-        DbConn::Postgres(pooled) => {
-            #[derive(QueryableByName)]
-            struct Locked {
-                #[diesel(sql_type = BigInt)]
-                id: i64,
-            }
-            let lock = LOCK.replace("{hooks}", &id_list(chosen.iter().map(|h| h.id)));
-            let locked: Vec<Locked> = diesel::sql_query(lock)
-                .bind::<Timestamp, _>(now)
-                .load(&mut **pooled)
-                .await?;
-            chosen.retain(|h| locked.iter().any(|l| l.id == h.id));
-            " FOR UPDATE SKIP LOCKED"
-        }
-        DbConn::Sqlite(_) => "",
-    };
+    // Another instance's claim in progress holds some of them: they are skipped (`HoldChosen`).
+    let take_lock = conn
+        .per_store(HoldChosen {
+            chosen: &mut chosen,
+            now,
+        })
+        .await?;
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
     let hooks = id_list(chosen.iter().map(|h| h.id));
-    let take = portable(conn, TAKE)
+    let take = conn
+        .portable_sql(TAKE)
         .replace("{hooks}", &hooks)
         .replace("{lock}", take_lock);
     let taken: Vec<Taken> = db_run!(conn, |c| {
@@ -283,7 +271,9 @@ async fn at_time(
     if hooks.is_empty() {
         return Ok(());
     }
-    let sql = portable(conn, statement).replace("{hooks}", &id_list(hooks.iter().copied()));
+    let sql = conn
+        .portable_sql(statement)
+        .replace("{hooks}", &id_list(hooks.iter().copied()));
     db_run!(conn, |c| {
         diesel::sql_query(&sql)
             .bind::<Timestamp, _>(at)
@@ -325,12 +315,36 @@ fn id_list(ids: impl Iterator<Item = i64>) -> String {
     ids.map(|id| id.to_string()).collect::<Vec<_>>().join(",")
 }
 
-/// One SQL text for both backends, written with PostgreSQL's numbered placeholders (`$1`, used
-/// as often as needed), which SQLite reads as `?1`: for the statements the DSL cannot say (a
-/// correlated `LIMIT 1` per row, an `UPDATE` from a subquery).
-fn portable(conn: &DbConn, text: &str) -> String {
-    match conn {
-        DbConn::Postgres(_) => text.to_owned(),
-        DbConn::Sqlite(_) => text.replace('$', "?"),
+/// Holds the chosen webhooks for this claim, dropping those another holds, and gives the
+/// lock clause the claim's messages take. Another instance's claim in progress holds its
+/// webhooks: skip them, never wait. A message whose row is held (a delete or a disabling of
+/// its webhook, which take the messages first and the webhook after) is skipped too: waiting
+/// for it while holding the webhook would be a deadlock.
+struct HoldChosen<'a> {
+    chosen: &'a mut Vec<Head>,
+    now: NaiveDateTime,
+}
+
+impl PerStore for HoldChosen<'_> {
+    type Output = QueryResult<&'static str>;
+
+    async fn postgres(self, conn: &mut PgConn) -> Self::Output {
+        #[derive(QueryableByName)]
+        struct Locked {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+        }
+        let lock = LOCK.replace("{hooks}", &id_list(self.chosen.iter().map(|h| h.id)));
+        let locked: Vec<Locked> = diesel::sql_query(lock)
+            .bind::<Timestamp, _>(self.now)
+            .load(conn)
+            .await?;
+        self.chosen.retain(|h| locked.iter().any(|l| l.id == h.id));
+        Ok(" FOR UPDATE SKIP LOCKED")
+    }
+
+    /// One writer (BEGIN IMMEDIATE): nothing to skip.
+    async fn sqlite(self, _conn: &mut DbConn) -> Self::Output {
+        Ok("")
     }
 }

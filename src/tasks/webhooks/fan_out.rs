@@ -11,10 +11,13 @@
 //! `claim`), one transaction on SQLite (one writer): each event is fanned out once.
 
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
 use crate::db::schema::webhook_events::dsl as e;
+use crate::db::{DbConn, PerStore};
+use crate::db_run;
 
 /// Events a fan-out takes at once.
 pub(super) const FAN_OUT_BATCH: i64 = 1000;
@@ -100,50 +103,63 @@ struct FannedOut {
 /// Turns at most `batch` of the oldest events into deliveries (see the module's note); how
 /// many events were taken.
 pub(super) async fn run(conn: &mut DbConn, batch: i64) -> QueryResult<i64> {
-    use diesel::sql_types::BigInt;
-    match conn {
-        DbConn::Postgres(pooled) => {
-            let done: FannedOut = diesel::sql_query(PG_FAN_OUT)
-                .bind::<BigInt, _>(batch)
-                .bind::<BigInt, _>(USER_TURN)
-                .get_result(&mut **pooled)
-                .await?;
-            tracing::trace!(
-                events = done.events,
-                deliveries = done.deliveries,
-                "fanned out"
-            );
-            Ok(done.events)
+    conn.per_store(FanOut { batch }).await
+}
+
+/// One fan-out of at most `batch` events.
+struct FanOut {
+    batch: i64,
+}
+
+impl PerStore for FanOut {
+    type Output = QueryResult<i64>;
+
+    async fn postgres(self, conn: &mut PgConn) -> Self::Output {
+        let done: FannedOut = diesel::sql_query(PG_FAN_OUT)
+            .bind::<BigInt, _>(self.batch)
+            .bind::<BigInt, _>(USER_TURN)
+            .get_result(conn)
+            .await?;
+        tracing::trace!(
+            events = done.events,
+            deliveries = done.deliveries,
+            "fanned out"
+        );
+        Ok(done.events)
+    }
+
+    async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
+        #[derive(QueryableByName)]
+        struct Turn {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
         }
-        DbConn::Sqlite(pooled) => {
-            #[derive(QueryableByName)]
-            struct Turn {
-                #[diesel(sql_type = BigInt)]
-                id: i64,
-            }
-            let turns: Vec<Turn> = diesel::sql_query(SQLITE_TURNS.replace('$', "?"))
-                .bind::<BigInt, _>(batch)
+        let turns_sql = conn.portable_sql(SQLITE_TURNS);
+        let turns: Vec<Turn> = db_run!(conn, |c| {
+            diesel::sql_query(&*turns_sql)
+                .bind::<BigInt, _>(self.batch)
                 .bind::<BigInt, _>(USER_TURN)
-                .load(&mut **pooled)
-                .await?;
-            if turns.is_empty() {
-                return Ok(0);
-            }
-            let ids: Vec<i64> = turns.into_iter().map(|t| t.id).collect();
-            let list = ids
-                .iter()
-                .map(|id| id.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            for statement in [SQLITE_FAN_OUT, SQLITE_QUEUED] {
-                diesel::sql_query(statement.replace("{ids}", &list))
-                    .execute(&mut **pooled)
-                    .await?;
-            }
+                .load(c)
+                .await
+        })?;
+        if turns.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = turns.into_iter().map(|t| t.id).collect();
+        let list = ids
+            .iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        for statement in [SQLITE_FAN_OUT, SQLITE_QUEUED] {
+            let statement = statement.replace("{ids}", &list);
+            db_run!(conn, |c| diesel::sql_query(&statement).execute(c).await)?;
+        }
+        db_run!(conn, |c| {
             diesel::delete(e::webhook_events.filter(e::id.eq_any(&ids)))
-                .execute(&mut **pooled)
-                .await?;
-            Ok(ids.len() as i64)
-        }
+                .execute(c)
+                .await
+        })?;
+        Ok(ids.len() as i64)
     }
 }

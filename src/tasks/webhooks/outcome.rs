@@ -15,10 +15,11 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
 
 use super::claim;
-use crate::db::DbConn;
+use crate::db::pg::PgConn;
 use crate::db::schema::webhook_attempts::dsl as a;
 use crate::db::schema::webhook_deliveries::dsl as d;
 use crate::db::schema::webhooks::dsl as w;
+use crate::db::{DbConn, PerStore};
 use crate::db_run;
 use crate::tasks::task::service::now_micros;
 
@@ -163,23 +164,7 @@ pub(super) async fn record(
         return Ok(0);
     }
     let rows: Vec<AttemptRow> = mine.iter().map(|o| AttemptRow::from(*o)).collect();
-    match conn {
-        DbConn::Postgres(pooled) => {
-            diesel::insert_into(a::webhook_attempts)
-                .values(&rows)
-                .execute(&mut **pooled)
-                .await?;
-        }
-        // diesel batches no insert on SQLite; in process, a statement a row costs little.
-        DbConn::Sqlite(pooled) => {
-            for row in &rows {
-                diesel::insert_into(a::webhook_attempts)
-                    .values(row)
-                    .execute(&mut **pooled)
-                    .await?;
-            }
-        }
-    }
+    conn.per_store(Attempts(&rows)).await?;
     // Their webhooks are free again (the lease the claim took); a success also ends its
     // webhook's failing streak.
     let healthy: Vec<i64> = mine
@@ -264,5 +249,33 @@ pub(super) fn humanize(duration: std::time::Duration) -> String {
         s if s >= 3_600 && s % 3_600 == 0 => format!("{}h", s / 3_600),
         s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
+    }
+}
+
+/// The attempts' rows, inserted.
+struct Attempts<'r, 'a>(&'r [AttemptRow<'a>]);
+
+impl PerStore for Attempts<'_, '_> {
+    type Output = QueryResult<()>;
+
+    async fn postgres(self, conn: &mut PgConn) -> Self::Output {
+        diesel::insert_into(a::webhook_attempts)
+            .values(self.0)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    /// diesel batches no insert on SQLite; in process, a statement a row costs little.
+    async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
+        for row in self.0 {
+            db_run!(conn, |c| {
+                diesel::insert_into(a::webhook_attempts)
+                    .values(row)
+                    .execute(c)
+                    .await
+            })?;
+        }
+        Ok(())
     }
 }
