@@ -31,7 +31,7 @@ impl DbConn {
     /// Runs `work` in the form this connection's store takes.
     pub async fn per_store<W: PerStore>(&mut self, work: W) -> W::Output {
         match self {
-            DbConn::Postgres(pg) => work.postgres(&mut **pg).await,
+            DbConn::Postgres(pg) => work.postgres(pg).await,
             DbConn::Sqlite(_) => work.sqlite(self).await,
         }
     }

@@ -27,7 +27,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::result::Error;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 
@@ -36,10 +35,9 @@ use crate::db::pg::PgConn;
 use crate::db::{DbConn, PerStore};
 use crate::tasks::order::position::MAX_POSITION_CHARS;
 use crate::tasks::sync::journal::Written;
-use crate::tasks::tags::rules::tag_key;
 use crate::tasks::task::model::{NewTask, Precondition, TaskPatch, TaskRow};
 use crate::tasks::task::outcome::{Changed, Created, Limits, Outcome, Refusal};
-use crate::tasks::task::time::{pg_json, pg_text};
+use crate::tasks::task::time::pg_text;
 use crate::tasks::task::write::{NewTaskRow, SeriesWrite, TaskChanges};
 use crate::tasks::visibility::owner;
 
@@ -314,8 +312,7 @@ impl PerStore for Update<'_> {
             task_id,
             patch,
             expect,
-            now,
-            tag_cap,
+            ..
         } = self;
         stepwise::update(conn, viewer, task_id, (patch, expect)).await
     }
