@@ -55,13 +55,18 @@ impl Db {
                 // A connection of its own, without the statement budget pooled ones have.
                 let conn: SyncConnectionWrapper<_> =
                     sqlite::establish(&path.to_string_lossy(), std::time::Duration::ZERO).await?;
-                Ok(run_migrations(conn, SQLITE_MIGRATIONS).await?.1)
+                let (mut conn, ran) = run_migrations(conn, SQLITE_MIGRATIONS).await?;
+                // Then the triggers that name every column, to the table (`db::sqlite_triggers`).
+                super::sqlite_triggers::apply(&mut conn).await?;
+                Ok(ran)
             }
             (Pool::Postgres(_), _) => anyhow::bail!("a PostgreSQL pool for a SQLite target"),
             (Pool::Sqlite(pool), _) => {
                 // `:memory:`: the pooled connection *is* the database.
                 let conn = pool.get_owned().await.map_err(anyhow::Error::msg)?;
-                Ok(run_migrations(conn, SQLITE_MIGRATIONS).await?.1)
+                let (mut conn, ran) = run_migrations(conn, SQLITE_MIGRATIONS).await?;
+                super::sqlite_triggers::apply(&mut conn).await?;
+                Ok(ran)
             }
         }
     }

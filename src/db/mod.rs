@@ -24,6 +24,7 @@ pub mod sessions;
 mod share;
 mod shared_reads;
 mod sqlite;
+pub mod sqlite_triggers;
 mod tls;
 mod transaction;
 

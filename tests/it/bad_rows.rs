@@ -66,6 +66,8 @@ async fn unreadable_times_are_refused_by_the_database(backend: Backend) {
         ("tasks", "recurrence_start", format!("id = {task}")),
         ("tasks", "created_at", format!("id = {task}")),
         ("tasks", "updated_at", format!("id = {task}")),
+        ("tasks", "remind_at", format!("id = {task}")),
+        ("tasks", "reminded_at", format!("id = {task}")),
         ("task_lists", "created_at", format!("id = {list}")),
         ("task_lists", "updated_at", format!("id = {list}")),
         ("task_tags", "changed_at", format!("task_id = {task}")),
@@ -265,34 +267,44 @@ async fn the_migration_mends_existing_rows(backend: Backend) {
     share(&alice, list, "bob", "editor").await;
     let task = id_of(&task_in(&alice, list, "milk").await);
     let stray = id_of(&bob.create_task("bob's").await);
-    let [down, up] = match backend {
+    // 000069 (every time but a reminder's) and 000084 (a reminder's), undone and done again.
+    let [down, up, reminders_down, reminders_up] = match backend {
         Backend::Postgres => [
             include_str!("../../migrations/postgres/2026-11-26-000069_readable_rows/down.sql"),
             include_str!("../../migrations/postgres/2026-11-26-000069_readable_rows/up.sql"),
+            include_str!("../../migrations/postgres/2026-11-28-000084_readable_reminders/down.sql"),
+            include_str!("../../migrations/postgres/2026-11-28-000084_readable_reminders/up.sql"),
         ],
         Backend::Sqlite => [
             include_str!("../../migrations/sqlite/2026-11-26-000069_readable_rows/down.sql"),
             include_str!("../../migrations/sqlite/2026-11-26-000069_readable_rows/up.sql"),
+            include_str!("../../migrations/sqlite/2026-11-28-000084_readable_reminders/down.sql"),
+            include_str!("../../migrations/sqlite/2026-11-28-000084_readable_reminders/up.sql"),
         ],
     };
+    db.other_writer(reminders_down).await;
     db.other_writer(down).await;
     let (never, garbage) = match backend {
         Backend::Postgres => ("infinity", "-infinity"),
         Backend::Sqlite => ("infinity", "2026-02-30 10:00:00"),
     };
     db.other_writer(&format!(
-        "UPDATE tasks SET due_date = '{never}', created_at = '{garbage}' WHERE id = {task};
+        "UPDATE tasks SET due_date = '{never}', created_at = '{garbage}',
+                          remind_at = '{never}', reminded_at = '{garbage}' WHERE id = {task};
          INSERT INTO list_members (list_id, user_id, role, added_at)
          VALUES ({list}, 'alice', 'editor', '2026-11-24 10:00:00');
          UPDATE tasks SET list_id = {list} WHERE id = {stray}"
     ))
     .await;
     db.other_writer(up).await;
+    db.other_writer(reminders_up).await;
     let mended = alice
         .get(&alice.tasks_path(&format!("/{task}")))
         .await
         .good(StatusCode::OK);
     assert_eq!(mended["due_date"], Value::Null, "{mended}");
+    assert_eq!(mended["remind_at"], Value::Null, "{mended}");
+    assert_eq!(mended["reminded_at"], Value::Null, "{mended}");
     assert_eq!(mended["created_at"], mended["updated_at"], "{mended}");
     let strays = bob
         .get(&bob.tasks_path(&format!("/{stray}")))

@@ -71,6 +71,7 @@ mod shared_tags;
 mod shared_writes;
 mod sharing;
 mod shutdown;
+mod sqlite_triggers;
 mod subscriptions;
 mod subtasks;
 mod tags;

@@ -13,7 +13,8 @@
 //!   closed to connections, since `CREATE DATABASE … TEMPLATE` fails while anyone is connected
 //!   to the template. Roles the migrations create are cluster-wide and already exist; grants
 //!   and policies live in the database and are copied with it.
-//! - SQLite: the file `todo-sqlite-<hash>.db` in cargo's target tmp dir, migrated under a
+//! - SQLite: the file `todo-sqlite-<hash>.db` (its hash also covers `db::sqlite_triggers`, the
+//!   generator `migrate` runs after the migrations) in cargo's target tmp dir, migrated under a
 //!   build name and renamed into place (an atomic replace: two processes building at once
 //!   both write the same thing).
 //!
@@ -82,6 +83,16 @@ fn postgres_hash() -> String {
         hash.update((function.text.len() as u64).to_le_bytes());
         hash.update(function.text.as_bytes());
     }
+    hex(hash)
+}
+
+/// The SQLite template's hash: its migrations', and the generator of the triggers `migrate`
+/// makes after them (`todo_api::db::sqlite_triggers`).
+fn sqlite_hash() -> String {
+    let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db/sqlite_triggers.rs");
+    let mut hash = Sha256::new();
+    hash.update(migrations_hash("sqlite").as_bytes());
+    hash.update(std::fs::read(generator).expect("the trigger generator reads"));
     hex(hash)
 }
 
@@ -168,7 +179,7 @@ pub fn sqlite() -> PathBuf {
     TEMPLATE
         .get_or_init(|| {
             let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-            let path = dir.join(format!("todo-sqlite-{}.db", migrations_hash("sqlite")));
+            let path = dir.join(format!("todo-sqlite-{}.db", sqlite_hash()));
             if !path.exists() {
                 let building = tempfile::tempdir_in(dir).expect("a build directory");
                 let file = building.path().join("todo.db");

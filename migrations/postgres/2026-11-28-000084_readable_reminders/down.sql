@@ -1,0 +1,3 @@
+ALTER TABLE tasks
+    DROP CONSTRAINT tasks_remind_at_readable,
+    DROP CONSTRAINT tasks_reminded_at_readable;
