@@ -15,7 +15,7 @@
 //! - `jwks` and `jwk`: Better Auth's public keys, cached, refreshed, refetched on an unknown
 //!   `kid`; and how one JWK is read.
 //! - `sessions` and `session_token`: Better Auth's opaque session tokens (opt-in), read from
-//!   its `session` table (through `db::sessions`, the only database access here) or from its
+//!   its `session` table (through `session_table`, the only database access here) or from its
 //!   `get-session`; and their format and signature.
 //! - `mint`: development tokens (`todo-api token`, `/dev/token`, tests).
 //! - `secret_file`: the development secret's file (its default place, created safely).
@@ -35,6 +35,7 @@ mod jwks;
 mod lifetime;
 mod mint;
 mod secret_file;
+mod session_table;
 mod session_token;
 mod sessions;
 mod types;

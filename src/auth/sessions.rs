@@ -5,7 +5,7 @@
 //! is required whenever session tokens are on: it is checked here first, so a tampered or
 //! made-up token costs no lookup and never reaches Better Auth. A session is
 //! then looked up either in Better Auth's `session` table (it shares our database; the query is
-//! in `db::sessions`) or by asking Better Auth's `get-session`, whose answers are cached for a
+//! in `auth::session_table`) or by asking Better Auth's `get-session`, whose answers are cached for a
 //! short while. Expired, revoked (deleted), unknown and tampered sessions are all rejected.
 
 use std::collections::{BTreeMap, HashMap};
@@ -138,7 +138,7 @@ impl SessionVerifier {
     pub(super) async fn check(&self) {
         if let Lookup::Database(db) = &self.lookup {
             let readable = db
-                .server_read(async |conn| crate::db::sessions::session_table_readable(conn).await)
+                .server_read(async |conn| super::session_table::session_table_readable(conn).await)
                 .await
                 .map_err(|e| e.to_string());
             match readable {
@@ -240,7 +240,7 @@ async fn from_database(db: &Db, id: &str) -> Result<Found, AuthFailure> {
         AuthFailure::KeysUnavailable(format!("session lookup failed: {why}"))
     };
     let row = db
-        .server_read(async |conn| crate::db::sessions::find_session(conn, id).await)
+        .server_read(async |conn| super::session_table::find_session(conn, id).await)
         .await
         .map_err(|e| unavailable(e.to_string()))?;
     row.map(|row| (row.user_id, Some(row.expires_at.0)))
@@ -263,7 +263,7 @@ fn session_from_answer(body: &Value) -> Result<Found, AuthFailure> {
     let expires = body
         .pointer("/session/expiresAt")
         .and_then(Value::as_str)
-        .and_then(crate::db::sessions::parse_stored_time);
+        .and_then(super::session_table::parse_stored_time);
     Ok((user.to_owned(), expires))
 }
 

@@ -7,7 +7,6 @@
 
 pub mod events;
 mod failure;
-mod fold;
 pub mod functions;
 mod health;
 mod heartbeat;
@@ -20,7 +19,6 @@ mod reader;
 pub mod schema;
 #[cfg(test)]
 pub(crate) mod scratch;
-pub mod sessions;
 mod share;
 mod shared_reads;
 mod sqlite;
@@ -41,7 +39,6 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use crate::error::AppError;
 
 pub use self::failure::StorageFailure;
-pub use self::fold::{fold, search_fold};
 pub use self::per_store::PerStore;
 pub use self::pooler::{DirectOrigin, PgRoutes, neon_direct_url};
 pub use self::queue::{Checkout, PoolStats};

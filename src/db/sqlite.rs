@@ -173,8 +173,9 @@ pub(super) fn establish(
                 },
             )
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
-            // Search and title order fold case as they run (see `db::fold` for why).
-            super::fold::register(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+            // Search and title order fold case as they run (see `tasks::task::fold` for why).
+            crate::tasks::task::fold::register(&mut conn)
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
             conn.batch_execute(&format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                  PRAGMA journal_mode = WAL;

@@ -2,7 +2,7 @@
 //! scheduled prune of expired idempotency keys (`tasks::idempotency`), that of dead invite
 //! links (`tasks::sharing::invites`) and the event relay's sweep of change counters
 //! (`tasks::events::sequence`). (Search keys need no
-//! job: the database keeps them, see `task::keys`.)
+//! job: the database keeps them, see `task::search_keys`.)
 //!
 //! Exempt from `tasks::visibility`, and the only SQL that is: a job run by the server itself,
 //! whoever owns the rows. No request reaches it. The prune only finds whose tombstones have

@@ -5,14 +5,15 @@
 
 pub(in crate::tasks) mod conditional;
 pub mod fields;
+pub(crate) mod fold;
 pub(in crate::tasks) mod folded;
-pub(in crate::tasks) mod keys;
 pub mod model;
 pub(in crate::tasks) mod outcome;
 pub mod page;
 pub(in crate::tasks) mod query;
 pub(in crate::tasks) mod reads;
 pub(in crate::tasks) mod rules;
+pub(in crate::tasks) mod search_keys;
 pub mod service;
 pub(in crate::tasks) mod stamp;
 pub(in crate::tasks) mod stats;

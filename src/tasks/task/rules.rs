@@ -70,11 +70,11 @@ pub(crate) fn validate_search(
     Ok(())
 }
 
-/// What a search text is looked for as, in the folded title and description (`db::fold`):
+/// What a search text is looked for as, in the folded title and description (`task::fold`):
 /// folded the same way. It is found as a plain substring (`strpos`), so `%`, `_` and `\`
 /// match themselves.
 pub(crate) fn search_needle(search: &str) -> String {
-    crate::db::fold(search)
+    super::fold::fold(search)
 }
 
 /// Parses an RFC 3339 date-time (with its offset), or says what is wrong at `location` /
@@ -186,9 +186,9 @@ pub(crate) fn check_no_nul(field: &str, value: &str) -> Result<(), FieldError> {
 }
 
 /// The key titles are sorted by (a page cursor carries it): folded as the database folds
-/// them (`db::fold`), so both backends order them alike.
+/// them (`task::fold`), so both backends order them alike.
 pub(crate) fn title_key(title: &str) -> String {
-    crate::db::fold(title)
+    super::fold::fold(title)
 }
 
 /// Longest user id an assignee may be (whether it is one the list's is the store's check).

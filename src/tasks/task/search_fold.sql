@@ -1,5 +1,5 @@
--- Case folding for search and title order (ICU's root locale): PostgreSQL's side of `db::fold`
--- (`keys`).
+-- Case folding for search and title order (ICU's root locale): PostgreSQL's side of `tasks::task::fold`
+-- (`search_keys`).
 CREATE OR REPLACE FUNCTION public.search_fold(text)
  RETURNS text
  LANGUAGE sql

@@ -1,4 +1,4 @@
--- Trigger (BEFORE INSERT OR UPDATE on tasks): keeps `title_key` and `description_key` (`keys`).
+-- Trigger (BEFORE INSERT OR UPDATE on tasks): keeps `title_key` and `description_key` (`search_keys`).
 CREATE OR REPLACE FUNCTION public.tasks_search_keys()
  RETURNS trigger
  LANGUAGE plpgsql

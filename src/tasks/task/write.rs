@@ -49,7 +49,7 @@ pub(in crate::tasks) use returning_row;
 macro_rules! task_writes {
     ($($column:ident ($inner:ty) $create:tt $update:tt,)*) => {
         /// A row to insert: a validated [`NewTask`] as the table stores it (ranks, times cut to
-        /// microseconds; the search keys are the database's, see `task::keys`). The one place a
+        /// microseconds; the search keys are the database's, see `task::search_keys`). The one place a
         /// create's fields meet their columns: SQLite inserts it, PostgreSQL's `task_create` takes it
         /// as JSON (`folded`), its keys the columns' names. Serialised are the fields the function
         /// takes as given (a new plain column is one more); `skip` marks those it decides itself.

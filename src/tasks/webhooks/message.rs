@@ -2,7 +2,7 @@
 //! journal-queued delivery needs no database work before its first attempt: its id is
 //! derived from its row (`signing::derived_message_id`, so an attempt sent and then lost with
 //! its instance is sent again with the same id) and its body made from the task's row the
-//! trigger stored (a failed attempt stores both for the retries, `outcome`). A reminder's is
+//! trigger stored (a failed attempt stores both for the retries, `attempts`). A reminder's is
 //! read from the task as its recipient sees it and stored before the first attempt.
 
 use chrono::SecondsFormat;

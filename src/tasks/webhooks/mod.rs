@@ -6,7 +6,7 @@
 //! - `model`: event types, the webhook as both APIs show it, inputs, the attempts log.
 //! - `rules`: what a URL, a set of types and a description must be (422 otherwise).
 //! - `store`: the users' requests' SQL; `fan_out`: events to deliveries; `queue`: the
-//!   deliveries' (claim, depth, prune); `outcome`: attempts recorded in batches.
+//!   deliveries' (claim, depth, prune); `attempts`: attempts recorded in batches.
 //! - `signing`: secrets, message ids, the `v1,` signature; `ssrf`: which addresses a delivery
 //!   may reach, and the client that holds to it; `worker`: the per-instance delivery loop.
 //!
@@ -21,11 +21,11 @@
 //! [`WebhookService`] is what REST and GraphQL call. It must not know HTTP adapters' shapes:
 //! the task's REST JSON comes from the [`TaskRenderer`] the application gives it.
 
+mod attempts;
 mod claim;
 mod fan_out;
 mod message;
 pub mod model;
-mod outcome;
 mod pace;
 mod queue;
 mod rules;

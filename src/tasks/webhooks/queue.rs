@@ -3,7 +3,7 @@
 //! and body before its first attempt, give back what a stopping worker claimed, prune the log,
 //! and the queue's depth for the metrics. Changes are queued by the database's trigger on the
 //! journal (migrations 000077, 000078) as one event each, not here (`fan_out` turns them into
-//! deliveries); claims are `claim`'s, attempts are recorded by `outcome`. Whatever queues a
+//! deliveries); claims are `claim`'s, attempts are recorded by `attempts`. Whatever queues a
 //! message puts its webhook in the claims' line (`claim::queued`).
 
 use chrono::NaiveDateTime;

@@ -7,7 +7,7 @@
 //! its body from the task's row the journal's trigger stored, so the first attempt needs no
 //! database work before it is sent (a reminder's body, read from the task, is stored first);
 //! every attempt is signed afresh (`signing`) and sent with the SSRF-safe client (`ssrf`).
-//! Finished attempts are recorded together under their lease (`outcome::record`: success, a
+//! Finished attempts are recorded together under their lease (`attempts::record`: success, a
 //! retry at the schedule's next delay with its id and body kept, or failed), one transaction
 //! for all that finished within RECORD_WAIT.
 //!
@@ -29,9 +29,9 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::TaskRenderer;
+use super::attempts::{self, Outcome};
 use super::claim::{self, Claimed};
 use super::fan_out;
-use super::outcome::{self, Outcome};
 use super::pace::{IN_FLIGHT, PER_USER, Pace, Slots};
 use super::queue;
 use super::{signing, ssrf};
@@ -342,12 +342,12 @@ impl Worker {
         })
     }
 
-    /// Records finished attempts in one transaction (see `outcome`).
+    /// Records finished attempts in one transaction (see `attempts`).
     async fn record(&self, finished: &[Outcome]) {
         let disable_after = chrono::Duration::from_std(self.settings.disable_after)
             .unwrap_or(chrono::Duration::days(5));
         let before = now_micros() - disable_after;
-        let after = outcome::humanize(self.settings.disable_after);
+        let after = attempts::humanize(self.settings.disable_after);
         let reason = |o: &Outcome| {
             format!(
                 "every delivery failed for {after} (WEBHOOK_DISABLE_AFTER); the last: {}",
@@ -358,7 +358,7 @@ impl Worker {
         let recorded = self
             .work
             .maintenance(async |conn| {
-                Ok(outcome::record(conn, token, finished, before, &reason).await?)
+                Ok(attempts::record(conn, token, finished, before, &reason).await?)
             })
             .await;
         match recorded {

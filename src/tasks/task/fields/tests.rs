@@ -53,7 +53,7 @@ fn every_column_of_tasks_is_a_field_or_a_search_key() {
     let query = tasks::table.select(tasks::all_columns);
     let sql = diesel::debug_query::<Sqlite, _>(&query).to_string();
     let mut stored = selected(sql);
-    // The search keys are the database's, derived from title and description (`task::keys`).
+    // The search keys are the database's, derived from title and description (`task::search_keys`).
     stored.retain(|c| !c.ends_with("_key"));
     let (mut stored, mut fields) = (stored, columns());
     stored.sort();

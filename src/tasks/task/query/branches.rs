@@ -10,11 +10,11 @@ use crate::auth::AuthUser;
 use crate::db::pg::PgConn;
 use crate::db::strpos;
 use crate::tasks::tags::rules::tag_key;
-use crate::tasks::task::keys::SearchKeys;
 use crate::tasks::task::model::{
     ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
 };
 use crate::tasks::task::page::{PageRequest, SortValue};
+use crate::tasks::task::search_keys::SearchKeys;
 use crate::tasks::visibility::{
     for_each_shared_list, tag_owners_seen_by, tags_visible_to, visible_parts,
 };

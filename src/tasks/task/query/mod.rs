@@ -10,11 +10,11 @@ use diesel_async::RunQueryDsl;
 use crate::auth::AuthUser;
 use crate::db::{DbConn, Reader, strpos};
 use crate::tasks::tags::rules::tag_key;
-use crate::tasks::task::keys::SearchKeys;
 use crate::tasks::task::model::{
     ListFilter, ListQuery, SortKey, SortOrder, TaskRow, TaskStatus, search_needle,
 };
 use crate::tasks::task::page::{PageRequest, SortValue};
+use crate::tasks::task::search_keys::SearchKeys;
 use crate::tasks::visibility::{
     VisibleTasks, tag_owners_seen_by, visible_to, visible_to_member, writable_by,
 };
@@ -39,7 +39,7 @@ macro_rules! filtered {
             q = q.filter(category.eq(wanted.as_str()));
         }
         if let Some(text) = query.search.as_deref().filter(|t| !t.is_empty()) {
-            // The keys are folded as the needle is (`task::keys`); a plain substring search
+            // The keys are folded as the needle is (`task::search_keys`); a plain substring search
             // (not `LIKE '%…%'`, whose backtracking costs text × pattern on both backends)
             // gives the same answer on both. `strpos` is PostgreSQL's own; on SQLite,
             // `db::sqlite` defines it, linear in the text.

@@ -14,7 +14,7 @@ use diesel::sql_types::{Text, Timestamptz};
 use diesel::sqlite::Sqlite;
 use diesel_async::RunQueryDsl;
 
-use super::DbConn;
+use crate::db::DbConn;
 use crate::db_run;
 
 /// The SQL type of `"expiresAt"`: PostgreSQL's timestamp, SQLite's text (or integer).

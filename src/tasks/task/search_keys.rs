@@ -16,8 +16,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 use diesel::sqlite::Sqlite;
 
+use super::fold::search_fold;
+use crate::db::SqliteConn;
 use crate::db::schema::tasks;
-use crate::db::{SqliteConn, search_fold};
 
 /// A key expression on `tasks`, boxed so one query text serves both backends.
 pub(in crate::tasks) type Key<ST, DB> = Box<dyn BoxableExpression<tasks::table, DB, SqlType = ST>>;

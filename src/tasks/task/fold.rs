@@ -26,6 +26,6 @@ pub fn fold(text: &str) -> String {
 }
 
 /// Makes `search_fold` callable on `conn` (deterministic, so SQLite may factor it out).
-pub(super) fn register(conn: &mut SqliteConnection) -> QueryResult<()> {
+pub(crate) fn register(conn: &mut SqliteConnection) -> QueryResult<()> {
     search_fold_utils::register_impl(conn, |text: Option<String>| text.map(|t| fold(&t)))
 }
