@@ -1,4 +1,4 @@
-//! The per-owner advisory locks (`tasks::store::locks`, PostgreSQL only: SQLite has one writer
+//! The per-owner advisory locks (`tasks::unit::locks`, PostgreSQL only: SQLite has one writer
 //! and takes none) belong to their owner alone: a user whose id is `task_lists:<id>` does not
 //! hold `<id>`'s lists lock, and two ids with equal 32-bit `hashtext` do not share a lock
 //! (issue 26). Each case is deterministic: the holder's own write is made to stop while it
@@ -215,7 +215,7 @@ async fn waits_for_alices_lock(
 ) -> StatusCode {
     let mut side = side_client(db).await;
     let tx = side.transaction().await.expect("a transaction");
-    // alice's placement lock, as `store::locks` names it (top bits 10, then her 62-bit hash).
+    // alice's placement lock, as `unit::locks` names it (top bits 10, then her 62-bit hash).
     tx.execute(
         "SELECT pg_advisory_xact_lock((hashtextextended('alice', 0) & 4611686018427387903) \
          | (-9223372036854775807 - 1))",

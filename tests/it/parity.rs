@@ -1,10 +1,10 @@
 //! Parity (issue 42): every task write has two implementations, PL/pgSQL functions on
-//! PostgreSQL (`store::folded`, migrations/postgres) and Rust statement by statement on SQLite
-//! (`store::stepwise` and friends). One script of writes runs through the real server over
-//! real HTTP with real signed tokens, once on each backend, one request at a time; then the
-//! rows it left are read directly from each database (tasks, tags, lists, members, invites
-//! and the journal: `task_changes`, `list_changes`, `task_sync_cursors`) and compared field by
-//! field. A difference names the table, the row, the field and both values.
+//! PostgreSQL (`tasks::task::folded`, one `.sql` file per function beside it) and Rust statement
+//! by statement on SQLite (`tasks::task::folded::stepwise` and friends). One script of writes
+//! runs through the real server over real HTTP with real signed tokens, once on each backend,
+//! one request at a time; then the rows it left are read directly from each database (tasks,
+//! tags, lists, members, invites and the journal: `task_changes`, `list_changes`,
+//! `task_sync_cursors`) and compared field by field. A difference names the table, the row, the field and both values.
 //!
 //! What legitimately differs is normalised, and only that:
 //! - wall-clock timestamps (`created_at`, `updated_at`, `completed_at`, `changed_at`,
