@@ -140,10 +140,14 @@ async fn a_column_a_migration_adds_is_in_every_generated_trigger() {
     let url = template::sqlite_url(dir.path());
     let mut conn = open(&url);
     // As a new migration would: a plain column and a time column.
-    run(&mut conn, "ALTER TABLE tasks ADD COLUMN mood TEXT").unwrap();
     run(
         &mut conn,
-        "ALTER TABLE tasks ADD COLUMN snooze_until TIMESTAMP",
+        "ALTER TABLE tasks ADD COLUMN zz_sample_note TEXT",
+    )
+    .unwrap();
+    run(
+        &mut conn,
+        "ALTER TABLE tasks ADD COLUMN zz_sample_time TIMESTAMP",
     )
     .unwrap();
     drop(conn);
@@ -152,13 +156,20 @@ async fn a_column_a_migration_adds_is_in_every_generated_trigger() {
     let mut conn = open(&url);
     assert_generated(&mut conn);
     let webhook = stored(&mut conn, "task_changes_webhooks_update").unwrap();
-    assert!(webhook.contains("'mood', t.mood"), "{webhook}");
     assert!(
-        webhook.contains("'snooze_until', replace(t.snooze_until, ' ', 'T') || 'Z'"),
+        webhook.contains("'zz_sample_note', t.zz_sample_note"),
+        "{webhook}"
+    );
+    assert!(
+        webhook.contains("'zz_sample_time', replace(t.zz_sample_time, ' ', 'T') || 'Z'"),
         "{webhook}"
     );
     seed_task(&mut conn);
-    run(&mut conn, "UPDATE tasks SET mood = 'calm' WHERE id = 1").unwrap();
+    run(
+        &mut conn,
+        "UPDATE tasks SET zz_sample_note = 'calm' WHERE id = 1",
+    )
+    .unwrap();
     assert_eq!(
         version(&mut conn, 1),
         2,
@@ -166,13 +177,13 @@ async fn a_column_a_migration_adds_is_in_every_generated_trigger() {
     );
     let refused = run(
         &mut conn,
-        "UPDATE tasks SET snooze_until = 'infinity' WHERE id = 1",
+        "UPDATE tasks SET zz_sample_time = 'infinity' WHERE id = 1",
     )
     .unwrap_err();
     assert!(refused.contains("tasks_times_readable"), "{refused}");
     run(
         &mut conn,
-        "UPDATE tasks SET snooze_until = '2026-12-01 09:00:00' WHERE id = 1",
+        "UPDATE tasks SET zz_sample_time = '2026-12-01 09:00:00' WHERE id = 1",
     )
     .unwrap();
     assert_eq!(version(&mut conn, 1), 3);
