@@ -2,17 +2,17 @@
 //! task lists' filters and are written with them, in `lists`), its colour, the `lists` and
 //! `list(id)` queries, and the `createList`, `updateList`, `moveList` and `deleteList`
 //! mutations. Like the other resolvers: read the viewer, call the service, map the result.
-//! (`graphql::task_queries` is the two task lists, `tasks` and `tasksConnection`.)
+//! (`task_queries` is the two task lists, `tasks` and `tasksConnection`.)
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
-use super::budget::{charge_lists, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::item_write;
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
+use crate::graphql::transport::budget::{charge_lists, ensure_room};
 use crate::idempotency::keyed;
 use crate::tasks;
 use crate::tasks::{ListPatch, ListPlacement, NewList, Writer};

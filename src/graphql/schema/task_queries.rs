@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, Object, Result};
 
-use super::budget::{charge_tasks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::lists::{TaskList, invalid};
 use super::loaders::{self, NestedKey, NestedValue, loader};
@@ -23,6 +22,7 @@ use super::task_items::TaskItems;
 use super::types::{Category, DateTime, Priority, SortOrder, TaskConnection, TaskSort, TaskStatus};
 use super::{service, viewer};
 use crate::error::AppError;
+use crate::graphql::transport::budget::{charge_tasks, ensure_room};
 use crate::tasks::task::page::{DEFAULT_PAGE_SIZE, page_size};
 use crate::tasks::{Cursor, ListFilter, ListQuery, PageRequest, check_list_query};
 

@@ -16,7 +16,7 @@
 //!
 //! A row is charged as its whole JSON (about [`ROW_OVERHEAD`] bytes plus its texts), whatever
 //! fields the document selects: the server holds the whole row while it builds the answer. A
-//! charge is made before the row is copied into the answer (loaded rows are shared, `loaders`),
+//! charge is made before the row is copied into the answer (loaded rows are shared, `schema::loaders`),
 //! so what is held past the bound is at most one row. A subscription's budget starts afresh
 //! for each event (each is a response of its own). Not an extension: async-graphql would run
 //! one for every field of every item (`pipeline`).
@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use async_graphql::{Context, ContextBase, ErrorExtensions, Response, Value};
 
-use super::code::Code;
 use super::held::InFlight;
+use crate::graphql::schema::code::Code;
 use crate::tasks::webhooks::model::{Attempt, Webhook};
 use crate::tasks::{List, Member, Task};
 
@@ -39,7 +39,7 @@ pub(crate) const MEMBER_OVERHEAD: usize = 80;
 
 /// What async-graphql holds while it resolves one object field by field (a future per field,
 /// its value map), besides the object's own bytes: charged for every object answered that way
-/// (a list, a member, a task off the fast path, `task_items`), so that what a response holds
+/// (a list, a member, a task off the fast path, `schema::task_items`), so that what a response holds
 /// while it is built, not only what it answers, stays within the bound. Measured (issue 40):
 /// 10,000 tasks each with its list grew the server by ~4.5 KB per task, ~0.8 KB of it rows.
 pub(crate) const OBJECT_BYTES: usize = 1024;
@@ -245,7 +245,7 @@ pub(crate) async fn charge_attempts(
     charge(ctx, bytes).await
 }
 
-/// Charges `count` tasks resolved field by field (off the fast path, `task_items`).
+/// Charges `count` tasks resolved field by field (off the fast path, `schema::task_items`).
 pub(crate) async fn charge_objects<T>(
     ctx: &ContextBase<'_, T>,
     count: usize,

@@ -4,7 +4,6 @@
 use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
-use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::{bad_argument, to_graphql_error};
 use super::events::{TaskChanges, TaskEvent};
 use super::idempotency::{as_json, item_write, keyed_request, or_replayed};
@@ -12,6 +11,7 @@ use super::inputs::{CreateTaskInput, UpdateTaskInput};
 use super::types::{Task, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
+use crate::graphql::transport::budget::{charge_lists, charge_tasks, ensure_room};
 use crate::idempotency::keyed;
 use crate::tasks::Writer;
 

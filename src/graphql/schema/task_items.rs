@@ -10,7 +10,7 @@
 //!
 //! The values are the conversions the derived resolvers use (`InputType::to_value` of each
 //! field's own type: an `ID` is a string, an enum its GraphQL name, a `DateTime` its scalar).
-//! Items sent down the library's path are charged what it holds for each (`budget`).
+//! Items sent down the library's path are charged what it holds for each (`transport::budget`).
 //! The stored fields are the field table's (`tasks::task::fields`), so a field cannot be
 //! added to `Task` and forgotten here.
 
@@ -22,8 +22,8 @@ use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, InputType, Name, OutputType, Positioned, ServerResult};
 
-use super::budget::charge_objects;
 use super::types::Task;
+use crate::graphql::transport::budget::charge_objects;
 use crate::tasks;
 use crate::tasks::task::fields::task_fields;
 

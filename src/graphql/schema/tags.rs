@@ -4,10 +4,10 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 
-use super::budget::{charge, ensure_room};
 use super::error::to_graphql_error;
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::{service, viewer};
+use crate::graphql::transport::budget::{charge, ensure_room};
 use crate::idempotency::keyed;
 use crate::tasks::TagCount;
 

@@ -1,18 +1,18 @@
 //! The fields of the GraphQL `Task` that are resolved rather than copied from the task (the
 //! type is `types`' and is a `#[graphql(complex)]` object): `list`, `subtasks` and `parent`
 //! (issue 21). They are batched over the page through `loaders` (one read for all of them,
-//! not one per task) and charged to the response's budget (`budget`).
+//! not one per task) and charged to the response's budget (`transport::budget`).
 
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Result};
 
-use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::parse_id;
 use super::lists::TaskList;
 use super::loaders::{NestedKey, NestedValue, loader};
 use super::task_items::TaskItems;
 use super::types::Task;
+use crate::graphql::transport::budget::{charge_lists, charge_tasks, ensure_room};
 
 #[ComplexObject]
 impl Task {

@@ -8,12 +8,12 @@ use async_graphql::{
     ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
 };
 
-use super::budget::{charge_attempts, charge_webhooks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
 use super::viewer;
 use crate::error::{AppError, AppResult};
+use crate::graphql::transport::budget::{charge_attempts, charge_webhooks, ensure_room};
 use crate::idempotency::{StoredOutcome, keyed};
 use crate::tasks::webhooks::WebhookService;
 use crate::tasks::webhooks::model::{self, Attempt, Created, EventType, NewWebhook, WebhookPatch};
