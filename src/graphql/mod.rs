@@ -6,8 +6,9 @@
 //! - `transport/`: how a request arrives and its response leaves. HTTP and WebSocket (with
 //!   GraphiQL), the one [`Pipeline`] every transport runs each request through (text limits,
 //!   document cache, depth and complexity with the cost table, spec field order), and the
-//!   response's byte budget (`transport::budget`) that every resolver returning rows charges
-//!   before the rows are copied into the answer.
+//!   response's byte budget (`transport::budget`): every resolver returning rows reads them
+//!   through its one function, `charged`, which charges them before they are copied into the
+//!   answer.
 //!
 //! The schema's files import the transport only for that budget and introspection's bounds;
 //! the transport imports the schema for the executable schema, its loaders and its errors.

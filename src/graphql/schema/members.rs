@@ -10,7 +10,7 @@ use super::loaders::{NestedKey, NestedValue, loader};
 use super::types::DateTime;
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
-use crate::graphql::transport::budget::{charge_members, ensure_room};
+use crate::graphql::transport::budget::charged;
 use crate::idempotency::keyed;
 use crate::tasks::{Member, Role};
 
@@ -53,14 +53,14 @@ impl From<Member> for ListMember {
 /// every list object it is answered under, before it is copied out of the loader's shared
 /// answer (`transport::complexity` refuses it under a task's `list` in a list; `transport::budget` bounds the rest).
 pub(super) async fn of_list(ctx: &Context<'_>, list: i64) -> Result<Vec<ListMember>> {
-    ensure_room(ctx)?;
-    match loader(ctx)?.load_one(NestedKey::Members(list)).await? {
-        Some(NestedValue::Members(members)) => {
-            charge_members(ctx, &members).await?;
-            Ok(members.iter().cloned().map(ListMember::from).collect())
+    let members = charged(ctx, async {
+        match loader(ctx)?.load_one(NestedKey::Members(list)).await? {
+            Some(NestedValue::Members(members)) => Ok(members),
+            _ => Err(to_graphql_error(AppError::ListNotFound)),
         }
-        _ => Err(to_graphql_error(AppError::ListNotFound)),
-    }
+    })
+    .await?;
+    Ok(members.iter().cloned().map(ListMember::from).collect())
 }
 
 /// A member's role as given: `OWNER` is not one.

@@ -9,8 +9,9 @@
 //!
 //! Resolvers are thin: they read the verified user through [`viewer`], call one `TaskService`
 //! function and map the result. No SQL, validation or isolation logic here. Every resolver
-//! that returns rows charges them to the response's budget (`transport::budget`) before they
-//! are copied into the answer. How a request reaches them is `transport`'s.
+//! that returns rows reads them through one function, `transport::budget::charged`, which
+//! charges them to the response's budget before they are copied into the answer. How a
+//! request reaches them is `transport`'s.
 
 pub(crate) mod code;
 pub(super) mod error;

@@ -23,7 +23,7 @@ use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, InputType, Name, OutputType, Positioned, ServerResult};
 
 use super::types::Task;
-use crate::graphql::transport::budget::charge_objects;
+use crate::graphql::transport::budget::{FieldByField, charged};
 use crate::tasks;
 use crate::tasks::task::fields::task_fields;
 
@@ -59,7 +59,7 @@ impl OutputType for TaskItems {
         if collect(ctx, &ctx.item.node, &mut keys, 0).is_none() || keys.is_empty() {
             // What the library holds per item (a future per field) is charged before it is
             // made: 10,000 tasks with their list otherwise held ~4.5 KB each, uncounted.
-            charge_objects(ctx, self.0.len())
+            charged(ctx, async { Ok(FieldByField(self.0.len())) })
                 .await
                 .map_err(|error| error.into_server_error(field.pos))?;
             return <Vec<Task> as OutputType>::resolve(&self.0, ctx, field).await;
