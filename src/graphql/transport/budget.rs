@@ -7,7 +7,8 @@
 //! the answer, and is charged 10,000 times. Past the bound every later charge fails too, and
 //! the pipeline turns the response into one RESPONSE_TOO_LARGE error with no data
 //! ([`collapse`]): a document the cost model misjudges costs its sender an error, not the
-//! server its memory.
+//! server its memory. tests/it's `charged_fields` asks every field of the schema that returns
+//! rows under a tiny bound and fails for one that answers without charging.
 //!
 //! The bytes are also taken from the server-wide budget (`held`) as they are charged, and given
 //! back when the response's budget is dropped: the HTTP transport keeps it (through
@@ -172,7 +173,8 @@ pub(crate) trait Charge {
 /// The one way a resolver reads what it answers: fails at once when the response is already
 /// past its bound (or was refused room), so nothing more is read; runs `read`; charges what it
 /// returned (to this response, and to the server's budget, waiting briefly for room) before
-/// the resolver copies it into the answer. Every field that returns rows goes through here.
+/// the resolver copies it into the answer. Every field that returns rows goes through here;
+/// `charged_fields` (tests/it) fails for one that does not.
 pub(crate) async fn charged<C, T: Charge>(
     ctx: &ContextBase<'_, C>,
     read: impl Future<Output = async_graphql::Result<T>>,
