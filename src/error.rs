@@ -2,7 +2,7 @@
 //!
 //! Every failure a request can meet is one variant here. The HTTP status and FastAPI-style body
 //! are chosen in one `match` ([`AppError::status`]); the GraphQL code in another
-//! (`graphql::error`). Internal errors are logged with the request id and never shown.
+//! (`graphql::schema::error`). Internal errors are logged with the request id and never shown.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

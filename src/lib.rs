@@ -20,9 +20,10 @@
 //!   SQLite, and incremental sync by per-user change cursors (`tasks::sync`).
 //! - [`rest`]: the FastAPI-compatible `/api/{user_id}/tasks` routes, and their OpenAPI
 //!   document (`/openapi.json`, Swagger UI at `/docs`).
-//! - [`graphql`]: the GraphQL schema at `/graphql` (HTTP and WebSocket), its limits (the
-//!   same on every transport; introspection measured apart), selection order in responses,
-//!   and GraphiQL served from the binary.
+//! - [`graphql`]: the GraphQL API at `/graphql` by layer: the schema and its resolvers
+//!   (`schema/`), and the transport (`transport/`): HTTP and WebSocket, the limits (the same
+//!   on every transport; introspection measured apart), selection order in responses, and
+//!   GraphiQL served from the binary.
 //! - [`idempotency`]: `Idempotency-Key`s as both APIs see them (shape, fingerprint, stored
 //!   outcome, refusals); `tasks` checks and stores them inside the write's transaction.
 //! - [`ops`]: around both APIs: the front door (`/`), development mode's sign-in

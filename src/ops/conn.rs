@@ -18,7 +18,7 @@ use super::rate_limit::RateLimiter;
 use crate::auth::{Credentials, Gate, Verifier, bearer_token};
 use crate::config::Operations;
 use crate::error::AppError;
-use crate::graphql::code::Code;
+use crate::graphql::schema::code::Code;
 
 /// Paths that answer without a token and must stay reachable for probes, whatever the rate.
 const UNLIMITED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];

@@ -1,4 +1,4 @@
-//! Task lists resolved on the server's fast path (`graphql::task_items`: a page whose items ask
+//! Task lists resolved on the server's fast path (`graphql::schema::task_items`: a page whose items ask
 //! only for stored fields is built without a future per field) answer exactly what the
 //! library's path answers: the same values, the same keys in selection order, with aliases,
 //! fragments, `__typename`, `@include` / `@skip` and repeated fields. Each query is compared

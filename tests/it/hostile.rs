@@ -32,7 +32,7 @@ backend_cases!(
     sockets_end_when_their_token_expires,
 );
 
-/// The bound the server enforces (src/graphql/nesting.rs).
+/// The bound the server enforces (src/graphql/transport/nesting.rs).
 const MAX_NESTING: usize = 64;
 
 async fn assert_healthy(app: &TestApp) {

@@ -15,6 +15,7 @@ mod assignees;
 mod auth;
 mod bad_rows;
 mod better_auth;
+mod charged_fields;
 mod cli;
 mod concurrency;
 mod connection_slots;

@@ -19,7 +19,7 @@ backend_tests!(
 
 /// The GraphQL `Task`'s fields that are stored values (no argument, a scalar, an enum or a
 /// list of them), in the schema's order, by introspection: every field a task list's fast
-/// path (`graphql::task_items`) must build without a resolver.
+/// path (`graphql::schema::task_items`) must build without a resolver.
 pub async fn stored_task_fields(user: &UserClient<'_>) -> Vec<String> {
     let query = "{ __type(name: \"Task\") { fields { name args { name } \
                  type { kind ofType { kind ofType { kind ofType { kind } } } } } } }";

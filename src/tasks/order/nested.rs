@@ -1,5 +1,5 @@
 //! What GraphQL's nested fields read for a whole page at once (`Task.list`, `Task.parent`,
-//! `Task.subtasks`, `List.tasks`, `List.members`, batched by `graphql::loaders`): one read
+//! `Task.subtasks`, `List.tasks`, `List.members`, batched by `graphql::schema::loaders`): one read
 //! unit for all of them, whose statements (one per kind of field, and one per set of `List.tasks` filters)
 //! travel together (`db::Reader`): one round trip on
 //! PostgreSQL whatever the page's size, instead of one unit per task (GraphQL costs what it says). Each is

@@ -15,7 +15,7 @@
 //!   (`NewTask`/`TaskPatch` are built whole there).
 //!
 //! Also derived: diesel's `tasks` columns for them (`db::schema`), the GraphQL fast path's
-//! stored set and its values, the value a VERSION_CONFLICT carries (`graphql::task_items`),
+//! stored set and its values, the value a VERSION_CONFLICT carries (`graphql::schema::task_items`),
 //! and [`TASK_FIELDS`]. Checked against
 //! [`TASK_FIELDS`] by tests: the row's SELECT list and the table's columns, the domain `Task`
 //! (below), the GraphQL `Task` through introspection and the REST JSON of a created task

@@ -43,14 +43,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_stream::StreamMap;
 
-use super::AppSchema;
-use super::code::{Code, add_codes};
-use super::error::to_graphql_error;
 use super::pipeline::Pipeline;
 use super::ws_open::{Opening, refusal_close};
 use crate::auth::{Admitted, Credentials, Gate, bearer_from_value};
 use crate::config::WebSocketLimits;
 use crate::error::{AppError, AuthFailure};
+use crate::graphql::schema::AppSchema;
+use crate::graphql::schema::code::{Code, add_codes};
+use crate::graphql::schema::error::to_graphql_error;
 
 /// Everything one socket needs.
 pub(super) struct SocketContext {

@@ -10,7 +10,7 @@
 //!
 //! The values are the conversions the derived resolvers use (`InputType::to_value` of each
 //! field's own type: an `ID` is a string, an enum its GraphQL name, a `DateTime` its scalar).
-//! Items sent down the library's path are charged what it holds for each (`budget`).
+//! Items sent down the library's path are charged what it holds for each (`transport::budget`).
 //! The stored fields are the field table's (`tasks::task::fields`), so a field cannot be
 //! added to `Task` and forgotten here.
 
@@ -22,8 +22,8 @@ use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, InputType, Name, OutputType, Positioned, ServerResult};
 
-use super::budget::charge_objects;
 use super::types::Task;
+use crate::graphql::transport::budget::{FieldByField, charged};
 use crate::tasks;
 use crate::tasks::task::fields::task_fields;
 
@@ -59,7 +59,7 @@ impl OutputType for TaskItems {
         if collect(ctx, &ctx.item.node, &mut keys, 0).is_none() || keys.is_empty() {
             // What the library holds per item (a future per field) is charged before it is
             // made: 10,000 tasks with their list otherwise held ~4.5 KB each, uncounted.
-            charge_objects(ctx, self.0.len())
+            charged(ctx, async { Ok(FieldByField(self.0.len())) })
                 .await
                 .map_err(|error| error.into_server_error(field.pos))?;
             return <Vec<Task> as OutputType>::resolve(&self.0, ctx, field).await;

@@ -74,7 +74,7 @@ pub(crate) const COSTS: &[(&str, Cost)] = &[
     // limit; a client must always be able to sync. The same for its lists (bounded by
     // MAX_LISTS_PER_USER) and the deleted lists' ids (issue 27).
     // A list's members: three scalars each (nothing nested), at most MAX_MEMBERS_PER_LIST + 1,
-    // and every list's members of a document are one batched read (`loaders`): costed
+    // and every list's members of a document are one batched read (`schema::loaders`): costed
     // once, like a task's tags, so `lists { role ownerId members { userId role } tasks { … } }`
     // (the sharing screen's query) stays within the default limit.
     ("members", Cost::Once),

@@ -13,16 +13,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use serde_json::json;
 
-use super::AppSchema;
 use super::budget::ResponseBudget;
-use super::code::{Code, add_codes, is_input_coercion};
-use super::error::to_graphql_error;
 use super::held::HeldBody;
 use super::limits::{Refusal, is_query_operation};
 use super::pipeline::{Checked, Pipeline, is_request_error};
 use crate::auth::{AuthUser, Client, Credentials, Gate};
 use crate::config::Config;
 use crate::error::{AppError, AuthFailure};
+use crate::graphql::schema::AppSchema;
+use crate::graphql::schema::code::{Code, add_codes, is_input_coercion};
+use crate::graphql::schema::error::to_graphql_error;
 use crate::idempotency::IdempotencyKey;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";

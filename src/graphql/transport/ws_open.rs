@@ -12,9 +12,9 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use serde_json::json;
 
-use super::error::to_graphql_error;
 use crate::auth::{Admitted, Credentials, Gate, LiveHold, bearer_token};
 use crate::error::{AppError, ConnectionLimit};
+use crate::graphql::schema::error::to_graphql_error;
 use crate::ops::slots::Hold;
 
 /// What the upgrade brought: the header's token, the user it was admitted as (already

@@ -13,7 +13,8 @@ use std::sync::{Arc, OnceLock};
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
 
-use super::{service, to_graphql_error, viewer};
+use super::error::to_graphql_error;
+use super::{service, viewer};
 use crate::auth::AuthUser;
 use crate::tasks::{List, ListQuery, Member, NestedAsk, Task, TaskService};
 
@@ -67,7 +68,7 @@ impl std::hash::Hash for Filters {
 /// What a [`NestedKey`] finds (a deleted list or task finds nothing). Shared: the loader hands
 /// every field that asked for a key its own copy of the value, and 10,000 tasks asking for
 /// their one list must not make 10,000 copies of it (or of its members) before any of them is
-/// charged to the response's budget (`budget`); each resolver charges, then copies.
+/// charged to the response's budget (`transport::budget`); each resolver charges, then copies.
 #[derive(Debug, Clone)]
 pub(super) enum NestedValue {
     List(Arc<List>),

@@ -2,17 +2,17 @@
 //! task lists' filters and are written with them, in `lists`), its colour, the `lists` and
 //! `list(id)` queries, and the `createList`, `updateList`, `moveList` and `deleteList`
 //! mutations. Like the other resolvers: read the viewer, call the service, map the result.
-//! (`graphql::task_queries` is the two task lists, `tasks` and `tasksConnection`.)
+//! (`task_queries` is the two task lists, `tasks` and `tasksConnection`.)
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
-use super::budget::{charge_lists, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::item_write;
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
+use crate::graphql::transport::budget::charged;
 use crate::idempotency::keyed;
 use crate::tasks;
 use crate::tasks::{ListPatch, ListPlacement, NewList, Writer};
@@ -153,24 +153,25 @@ impl ListQueries {
     /// The signed-in user's lists, in their manual order (at most MAX_LISTS_PER_USER).
     async fn lists(&self, ctx: &Context<'_>) -> Result<Vec<TaskList>> {
         let user = viewer(ctx)?;
-        ensure_room(ctx)?;
-        let lists = service(ctx)?.lists(user).await.map_err(to_graphql_error)?;
-        charge_lists(ctx, &lists).await?;
+        let lists = charged(ctx, async {
+            service(ctx)?.lists(user).await.map_err(to_graphql_error)
+        })
+        .await?;
         Ok(lists.into_iter().map(TaskList::from).collect())
     }
 
     /// One list by id; null when there is no such list of the signed-in user.
     async fn list(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TaskList>> {
         let user = viewer(ctx)?;
-        ensure_room(ctx)?;
-        match service(ctx)?.get_list(user, parse_id("id", &id)?).await {
-            Ok(list) => {
-                charge_lists(ctx, [&list]).await?;
-                Ok(Some(list.into()))
+        let list = charged(ctx, async {
+            match service(ctx)?.get_list(user, parse_id("id", &id)?).await {
+                Ok(list) => Ok(Some(list)),
+                Err(AppError::ListNotFound) => Ok(None),
+                Err(e) => Err(to_graphql_error(e)),
             }
-            Err(AppError::ListNotFound) => Ok(None),
-            Err(e) => Err(to_graphql_error(e)),
-        }
+        })
+        .await?;
+        Ok(list.map(TaskList::from))
     }
 }
 

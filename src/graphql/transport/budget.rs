@@ -1,13 +1,14 @@
 //! The hard bound behind the cost model (`complexity`): the bytes one response may hold,
 //! `GRAPHQL_MAX_RESPONSE_BYTES`, counted while the response is built. Every resolver that
-//! returns rows charges them here: [`ensure_room`] before it reads (so nothing more is read once
-//! the budget is spent), [`charge_tasks`] / [`charge_lists`] / [`charge_members`] /
-//! [`charge_webhooks`] / [`charge_attempts`] / [`charge`]
-//! with what it returns, once for every parent it is attached to: a list shared by 10,000
-//! tasks is 10,000 copies in the answer, and is charged 10,000 times. Past the bound every later
-//! charge fails too, and the pipeline turns the response into one RESPONSE_TOO_LARGE error with
-//! no data ([`collapse`]): a document the cost model misjudges costs its sender an error, not
-//! the server its memory.
+//! returns rows reads them through one function, [`charged`]: it fails before the read once
+//! the budget is spent (so nothing more is read), then charges what was read, by its type's
+//! [`Charge`] (one impl per row type, here), before the resolver copies it into the answer,
+//! once for every parent it is attached to: a list shared by 10,000 tasks is 10,000 copies in
+//! the answer, and is charged 10,000 times. Past the bound every later charge fails too, and
+//! the pipeline turns the response into one RESPONSE_TOO_LARGE error with no data
+//! ([`collapse`]): a document the cost model misjudges costs its sender an error, not the
+//! server its memory. tests/it's `charged_fields` asks every field of the schema that returns
+//! rows under a tiny bound and fails for one that answers without charging.
 //!
 //! The bytes are also taken from the server-wide budget (`held`) as they are charged, and given
 //! back when the response's budget is dropped: the HTTP transport keeps it (through
@@ -16,7 +17,7 @@
 //!
 //! A row is charged as its whole JSON (about [`ROW_OVERHEAD`] bytes plus its texts), whatever
 //! fields the document selects: the server holds the whole row while it builds the answer. A
-//! charge is made before the row is copied into the answer (loaded rows are shared, `loaders`),
+//! charge is made before the row is copied into the answer (loaded rows are shared, `schema::loaders`),
 //! so what is held past the bound is at most one row. A subscription's budget starts afresh
 //! for each event (each is a response of its own). Not an extension: async-graphql would run
 //! one for every field of every item (`pipeline`).
@@ -24,25 +25,28 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use async_graphql::{Context, ContextBase, ErrorExtensions, Response, Value};
+use async_graphql::{ContextBase, ErrorExtensions, Response, Value};
 
-use super::code::Code;
 use super::held::InFlight;
+use crate::graphql::schema::code::Code;
 use crate::tasks::webhooks::model::{Attempt, Webhook};
-use crate::tasks::{List, Member, Task};
+use crate::tasks::{List, Member, Page, TagCount, Task, TaskChangeSet};
 
 /// The bytes a row's JSON takes besides its texts: its keys, numbers, dates and punctuation.
-pub(crate) const ROW_OVERHEAD: usize = 400;
+const ROW_OVERHEAD: usize = 400;
+
+/// The bytes a tag's JSON takes besides its name (its key, count and punctuation), about.
+const TAG_OVERHEAD: usize = 40;
 
 /// The bytes a list member's JSON takes besides its user id: its keys, role and date.
-pub(crate) const MEMBER_OVERHEAD: usize = 80;
+const MEMBER_OVERHEAD: usize = 80;
 
 /// What async-graphql holds while it resolves one object field by field (a future per field,
 /// its value map), besides the object's own bytes: charged for every object answered that way
-/// (a list, a member, a task off the fast path, `task_items`), so that what a response holds
+/// (a list, a member, a task off the fast path, `schema::task_items`), so that what a response holds
 /// while it is built, not only what it answers, stays within the bound. Measured (issue 40):
 /// 10,000 tasks each with its list grew the server by ~4.5 KB per task, ~0.8 KB of it rows.
-pub(crate) const OBJECT_BYTES: usize = 1024;
+const OBJECT_BYTES: usize = 1024;
 
 /// Why a response was cut short, if it was (the first reason wins).
 const WITHIN: u8 = 0;
@@ -159,110 +163,142 @@ fn budget<'a, T>(ctx: &ContextBase<'a, T>) -> async_graphql::Result<&'a Response
     Ok(ctx.data::<Arc<ResponseBudget>>()?.as_ref())
 }
 
-/// Before a resolver reads rows: fails once the response is already past its bound (or was
-/// refused room).
-pub(crate) fn ensure_room(ctx: &Context<'_>) -> async_graphql::Result<()> {
-    match budget(ctx)?.refusal() {
-        Some(refused) => Err(refused),
-        None => Ok(()),
+/// What a value answered to the client costs this response: the bytes of its JSON, about,
+/// plus what async-graphql holds while it resolves it. Each row type says it here, once.
+pub(crate) trait Charge {
+    /// The bytes this value is charged.
+    fn bytes(&self) -> usize;
+}
+
+/// The one way a resolver reads what it answers: fails at once when the response is already
+/// past its bound (or was refused room), so nothing more is read; runs `read`; charges what it
+/// returned (to this response, and to the server's budget, waiting briefly for room) before
+/// the resolver copies it into the answer. Every field that returns rows goes through here;
+/// `charged_fields` (tests/it) fails for one that does not.
+pub(crate) async fn charged<C, T: Charge>(
+    ctx: &ContextBase<'_, C>,
+    read: impl Future<Output = async_graphql::Result<T>>,
+) -> async_graphql::Result<T> {
+    let budget = budget(ctx)?;
+    if let Some(refused) = budget.refusal() {
+        return Err(refused);
+    }
+    let rows = read.await?;
+    budget.add(rows.bytes()).await?;
+    Ok(rows)
+}
+
+impl<T: Charge> Charge for [T] {
+    fn bytes(&self) -> usize {
+        self.iter().map(Charge::bytes).sum()
     }
 }
 
-/// Charges `bytes` to this response (and to the server's budget, waiting briefly for room).
-pub(crate) async fn charge<T>(ctx: &ContextBase<'_, T>, bytes: usize) -> async_graphql::Result<()> {
-    budget(ctx)?.add(bytes).await
+impl<T: Charge> Charge for Vec<T> {
+    fn bytes(&self) -> usize {
+        self.as_slice().bytes()
+    }
 }
 
-/// The JSON bytes of a task, about.
-pub(crate) fn task_bytes(task: &Task) -> usize {
-    let texts = [
-        task.title.len(),
-        task.description.as_ref().map_or(0, String::len),
-        task.position.len(),
-        task.recurrence.as_ref().map_or(0, String::len),
-        task.time_zone.len(),
-    ];
-    let tags: usize = task.tags.iter().map(|tag| tag.len() + 3).sum();
-    ROW_OVERHEAD + texts.iter().sum::<usize>() + tags
+/// Nothing found costs nothing (the charge still fails once the response is past its bound).
+impl<T: Charge> Charge for Option<T> {
+    fn bytes(&self) -> usize {
+        self.as_ref().map_or(0, Charge::bytes)
+    }
 }
 
-/// Charges tasks about to be answered.
-pub(crate) async fn charge_tasks<'t>(
-    ctx: &Context<'_>,
-    tasks: impl IntoIterator<Item = &'t Task>,
-) -> async_graphql::Result<()> {
-    let bytes = tasks.into_iter().map(task_bytes).sum();
-    charge(ctx, bytes).await
+/// A row shared by the batch that loaded it is charged for every copy made of it.
+impl<T: Charge + ?Sized> Charge for Arc<T> {
+    fn bytes(&self) -> usize {
+        self.as_ref().bytes()
+    }
 }
 
-/// Charges lists about to be answered.
-pub(crate) async fn charge_lists<'l>(
-    ctx: &Context<'_>,
-    lists: impl IntoIterator<Item = &'l List>,
-) -> async_graphql::Result<()> {
-    let bytes = lists
-        .into_iter()
-        .map(|list| {
-            ROW_OVERHEAD + OBJECT_BYTES + list.user_id.len() + list.name.len() + list.position.len()
-        })
-        .sum();
-    charge(ctx, bytes).await
+/// A task: its JSON, about (on the fast path, `schema::task_items`, nothing more is held).
+impl Charge for Task {
+    fn bytes(&self) -> usize {
+        let texts = [
+            self.title.len(),
+            self.description.as_ref().map_or(0, String::len),
+            self.position.len(),
+            self.recurrence.as_ref().map_or(0, String::len),
+            self.time_zone.len(),
+        ];
+        let tags: usize = self.tags.iter().map(|tag| tag.len() + 3).sum();
+        ROW_OVERHEAD + texts.iter().sum::<usize>() + tags
+    }
 }
 
-/// Charges webhooks about to be answered: each an object resolved field by field.
-pub(crate) async fn charge_webhooks<'w>(
-    ctx: &Context<'_>,
-    hooks: impl IntoIterator<Item = &'w Webhook>,
-) -> async_graphql::Result<()> {
-    let bytes = hooks
-        .into_iter()
-        .map(|hook| {
-            let texts = [
-                hook.url.len(),
-                hook.description.as_ref().map_or(0, String::len),
-                hook.disabled_reason.as_ref().map_or(0, String::len),
-            ];
-            // An event type's name is at most ~20 bytes with its quotes.
-            ROW_OVERHEAD + OBJECT_BYTES + texts.iter().sum::<usize>() + 20 * hook.events.len()
-        })
-        .sum();
-    charge(ctx, bytes).await
+/// A page of tasks: its tasks.
+impl Charge for Page {
+    fn bytes(&self) -> usize {
+        self.tasks.bytes()
+    }
 }
 
-/// Charges a webhook's delivery attempts about to be answered: each an object resolved field
-/// by field.
-pub(crate) async fn charge_attempts(
-    ctx: &Context<'_>,
-    attempts: &[Attempt],
-) -> async_graphql::Result<()> {
-    let bytes = attempts
-        .iter()
-        .map(|a| {
-            let texts = a.message_id.len() + a.event_type.len();
-            ROW_OVERHEAD + OBJECT_BYTES + texts + a.error.as_ref().map_or(0, String::len)
-        })
-        .sum();
-    charge(ctx, bytes).await
+/// A list: an object resolved field by field.
+impl Charge for List {
+    fn bytes(&self) -> usize {
+        ROW_OVERHEAD + OBJECT_BYTES + self.user_id.len() + self.name.len() + self.position.len()
+    }
 }
 
-/// Charges `count` tasks resolved field by field (off the fast path, `task_items`).
-pub(crate) async fn charge_objects<T>(
-    ctx: &ContextBase<'_, T>,
-    count: usize,
-) -> async_graphql::Result<()> {
-    charge(ctx, count.saturating_mul(OBJECT_BYTES)).await
+/// A list's member (under one list object): an object resolved field by field.
+impl Charge for Member {
+    fn bytes(&self) -> usize {
+        MEMBER_OVERHEAD + OBJECT_BYTES + self.user_id.len()
+    }
 }
 
-/// Charges a list's members about to be answered (under one list object).
-pub(crate) async fn charge_members(
-    ctx: &Context<'_>,
-    members: &[Member],
-) -> async_graphql::Result<()> {
-    let bytes = members
-        .iter()
-        .map(|member| MEMBER_OVERHEAD + OBJECT_BYTES + member.user_id.len())
-        .sum();
-    charge(ctx, bytes).await
+/// A webhook: an object resolved field by field.
+impl Charge for Webhook {
+    fn bytes(&self) -> usize {
+        let texts = [
+            self.url.len(),
+            self.description.as_ref().map_or(0, String::len),
+            self.disabled_reason.as_ref().map_or(0, String::len),
+        ];
+        // An event type's name is at most ~20 bytes with its quotes.
+        ROW_OVERHEAD + OBJECT_BYTES + texts.iter().sum::<usize>() + 20 * self.events.len()
+    }
+}
+
+/// A webhook's delivery attempt: an object resolved field by field.
+impl Charge for Attempt {
+    fn bytes(&self) -> usize {
+        let texts = self.message_id.len() + self.event_type.len();
+        ROW_OVERHEAD + OBJECT_BYTES + texts + self.error.as_ref().map_or(0, String::len)
+    }
+}
+
+/// A tag with its count.
+impl Charge for TagCount {
+    fn bytes(&self) -> usize {
+        TAG_OVERHEAD + self.name.len()
+    }
+}
+
+/// What changed since a cursor: the tasks and the lists its events carry.
+impl Charge for TaskChangeSet {
+    fn bytes(&self) -> usize {
+        let tasks: usize = self
+            .events
+            .iter()
+            .filter_map(|e| e.task.as_ref())
+            .map(Charge::bytes)
+            .sum();
+        tasks + self.changed_lists().bytes()
+    }
+}
+
+/// Tasks resolved field by field, off the fast path (`schema::task_items`): what the library
+/// holds for each (a future per field, its value map), charged before it makes them.
+pub(crate) struct FieldByField(pub(crate) usize);
+
+impl Charge for FieldByField {
+    fn bytes(&self) -> usize {
+        self.0.saturating_mul(OBJECT_BYTES)
+    }
 }
 
 /// A response past its bound (or refused room) becomes that one error (with the path where it

@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, ID, Object, Result};
 
-use super::budget::{charge_tasks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::lists::{TaskList, invalid};
 use super::loaders::{self, NestedKey, NestedValue, loader};
@@ -23,6 +22,7 @@ use super::task_items::TaskItems;
 use super::types::{Category, DateTime, Priority, SortOrder, TaskConnection, TaskSort, TaskStatus};
 use super::{service, viewer};
 use crate::error::AppError;
+use crate::graphql::transport::budget::charged;
 use crate::tasks::task::page::{DEFAULT_PAGE_SIZE, page_size};
 use crate::tasks::{Cursor, ListFilter, ListQuery, PageRequest, check_list_query};
 
@@ -118,14 +118,16 @@ macro_rules! list_resolvers {
                 query.list = ListFilter::Any;
                 // Checked here, so that a bad filter fails this field, not the whole batch.
                 check_list_query(&query).map_err(to_graphql_error)?;
-                ensure_room(ctx)?;
                 let key = NestedKey::ListTasks(self.list_id, loaders::Filters::new(query));
-                let Some(NestedValue::Tasks(tasks)) = loader(ctx)?.load_one(key).await? else {
-                    return Ok(TaskItems(Vec::new()));
-                };
                 // Charged before it is copied out of the loader's shared answer.
-                charge_tasks(ctx, tasks.iter()).await?;
-                Ok(TaskItems::from(Arc::unwrap_or_clone(tasks)))
+                let tasks = charged(ctx, async {
+                    match loader(ctx)?.load_one(key).await? {
+                        Some(NestedValue::Tasks(tasks)) => Ok(Some(tasks)),
+                        _ => Ok(None),
+                    }
+                })
+                .await?;
+                Ok(TaskItems::from(tasks.map(Arc::unwrap_or_clone).unwrap_or_default()))
             }
 
             /// One page of this list's tasks, with the same filters, order and paging as
@@ -223,12 +225,13 @@ impl Filters {
 /// `tasks`.
 async fn list(ctx: &Context<'_>, filters: Filters, scope: ListFilter) -> Result<TaskItems> {
     let user = viewer(ctx)?;
-    ensure_room(ctx)?;
-    let tasks = service(ctx)?
-        .list(user, &filters.into_query(scope)?)
-        .await
-        .map_err(to_graphql_error)?;
-    charge_tasks(ctx, &tasks).await?;
+    let tasks = charged(ctx, async {
+        service(ctx)?
+            .list(user, &filters.into_query(scope)?)
+            .await
+            .map_err(to_graphql_error)
+    })
+    .await?;
     Ok(TaskItems::from(tasks))
 }
 
@@ -252,11 +255,12 @@ async fn page(
         ),
         None => None,
     };
-    ensure_room(ctx)?;
-    let page = service(ctx)?
-        .list_page(user, &query, &PageRequest { limit, after })
-        .await
-        .map_err(to_graphql_error)?;
-    charge_tasks(ctx, &page.tasks).await?;
+    let page = charged(ctx, async {
+        service(ctx)?
+            .list_page(user, &query, &PageRequest { limit, after })
+            .await
+            .map_err(to_graphql_error)
+    })
+    .await?;
     Ok(TaskConnection::new(page, &query))
 }

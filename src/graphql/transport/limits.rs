@@ -7,9 +7,9 @@
 use async_graphql::Request;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
-use super::code::Code;
 use super::nesting::{MAX_NESTING, document_nesting, value_nesting};
 use crate::config::GraphqlLimits;
+use crate::graphql::schema::code::Code;
 
 /// Why a request was refused before it ran: its GraphQL error code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]

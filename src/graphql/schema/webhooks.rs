@@ -8,12 +8,12 @@ use async_graphql::{
     ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
 };
 
-use super::budget::{charge_attempts, charge_webhooks, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
 use super::viewer;
 use crate::error::{AppError, AppResult};
+use crate::graphql::transport::budget::charged;
 use crate::idempotency::{StoredOutcome, keyed};
 use crate::tasks::webhooks::WebhookService;
 use crate::tasks::webhooks::model::{self, Attempt, Created, EventType, NewWebhook, WebhookPatch};
@@ -69,12 +69,13 @@ impl Webhook {
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<WebhookDelivery>> {
         let user = viewer(ctx)?;
-        ensure_room(ctx)?;
-        let attempts = hooks(ctx)?
-            .attempts(user, self.webhook_id, Some(i64::from(first)))
-            .await
-            .map_err(to_graphql_error)?;
-        charge_attempts(ctx, &attempts).await?;
+        let attempts = charged(ctx, async {
+            hooks(ctx)?
+                .attempts(user, self.webhook_id, Some(i64::from(first)))
+                .await
+                .map_err(to_graphql_error)
+        })
+        .await?;
         Ok(attempts.into_iter().map(WebhookDelivery::from).collect())
     }
 }
@@ -193,24 +194,25 @@ impl WebhookQueries {
     /// The signed-in user's webhooks, oldest first.
     async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
         let user = viewer(ctx)?;
-        ensure_room(ctx)?;
-        let list = hooks(ctx)?.list(user).await.map_err(to_graphql_error)?;
-        charge_webhooks(ctx, &list).await?;
+        let list = charged(ctx, async {
+            hooks(ctx)?.list(user).await.map_err(to_graphql_error)
+        })
+        .await?;
         Ok(list.into_iter().map(Webhook::from).collect())
     }
 
     /// One webhook by id; null when the signed-in user has no such webhook.
     async fn webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Webhook>> {
         let user = viewer(ctx)?;
-        ensure_room(ctx)?;
-        match hooks(ctx)?.get(user, parse_id("id", &id)?).await {
-            Ok(hook) => {
-                charge_webhooks(ctx, [&hook]).await?;
-                Ok(Some(hook.into()))
+        let hook = charged(ctx, async {
+            match hooks(ctx)?.get(user, parse_id("id", &id)?).await {
+                Ok(hook) => Ok(Some(hook)),
+                Err(AppError::WebhookNotFound) => Ok(None),
+                Err(e) => Err(to_graphql_error(e)),
             }
-            Err(AppError::WebhookNotFound) => Ok(None),
-            Err(e) => Err(to_graphql_error(e)),
-        }
+        })
+        .await?;
+        Ok(hook.map(Webhook::from))
     }
 }
 

@@ -16,18 +16,18 @@ fn standard_introspection_queries_fit() {
         (
             "graphql-js 16.9",
             include_str!(
-                "../../../tests/fixtures/introspection/graphql-js-16.9-all-options.graphql"
+                "../../../../tests/fixtures/introspection/graphql-js-16.9-all-options.graphql"
             ),
         ),
         (
             "graphql-js 17.1",
             include_str!(
-                "../../../tests/fixtures/introspection/graphql-js-17.1-all-options.graphql"
+                "../../../../tests/fixtures/introspection/graphql-js-17.1-all-options.graphql"
             ),
         ),
         (
             "GraphiQL 3.9",
-            include_str!("../../../tests/fixtures/introspection/graphiql-3.9.graphql"),
+            include_str!("../../../../tests/fixtures/introspection/graphiql-3.9.graphql"),
         ),
     ] {
         let document = async_graphql::parser::parse_query(query).expect("parses");

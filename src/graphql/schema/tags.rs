@@ -4,10 +4,10 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 
-use super::budget::{charge, ensure_room};
 use super::error::to_graphql_error;
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::{service, viewer};
+use crate::graphql::transport::budget::charged;
 use crate::idempotency::keyed;
 use crate::tasks::TagCount;
 
@@ -30,9 +30,6 @@ impl From<TagCount> for Tag {
     }
 }
 
-/// The JSON bytes of a tag besides its name (its key, count and punctuation), about.
-const TAG_OVERHEAD: usize = 40;
-
 /// The tag queries.
 #[derive(Default)]
 pub struct TagQuery;
@@ -44,12 +41,9 @@ impl TagQuery {
     // Costed once: one grouped read, bounded by MAX_TAGS_PER_USER (`complexity::COSTS`).
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         let user = viewer(ctx)?;
-        ensure_room(ctx)?;
-        let tags = service(ctx)?.tags(user).await.map_err(to_graphql_error)?;
-        charge(
-            ctx,
-            tags.iter().map(|tag| TAG_OVERHEAD + tag.name.len()).sum(),
-        )
+        let tags = charged(ctx, async {
+            service(ctx)?.tags(user).await.map_err(to_graphql_error)
+        })
         .await?;
         Ok(tags.into_iter().map(Tag::from).collect())
     }

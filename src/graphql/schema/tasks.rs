@@ -4,7 +4,6 @@
 use async_graphql::{Context, ID, Object, Result, Subscription};
 use futures::{Stream, StreamExt};
 
-use super::budget::{charge_lists, charge_tasks, ensure_room};
 use super::error::{bad_argument, to_graphql_error};
 use super::events::{TaskChanges, TaskEvent};
 use super::idempotency::{as_json, item_write, keyed_request, or_replayed};
@@ -12,6 +11,7 @@ use super::inputs::{CreateTaskInput, UpdateTaskInput};
 use super::types::{Task, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
+use crate::graphql::transport::budget::charged;
 use crate::idempotency::keyed;
 use crate::tasks::Writer;
 
@@ -44,32 +44,28 @@ impl TaskQuery {
     /// again.
     async fn task_changes(&self, ctx: &Context<'_>, since: Option<String>) -> Result<TaskChanges> {
         let user = viewer(ctx)?;
-        ensure_room(ctx)?;
-        let set = service(ctx)?
-            .changes(user, since.as_deref(), "since")
-            .await
-            .map_err(to_graphql_error)?;
-        charge_tasks(
-            ctx,
-            set.events.iter().filter_map(|event| event.task.as_ref()),
-        )
+        let set = charged(ctx, async {
+            service(ctx)?
+                .changes(user, since.as_deref(), "since")
+                .await
+                .map_err(to_graphql_error)
+        })
         .await?;
-        charge_lists(ctx, &set.changed_lists()).await?;
         Ok(set.into())
     }
 
     /// One task by id; null when there is no such task of the signed-in user.
     async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Task>> {
         let user = viewer(ctx)?;
-        ensure_room(ctx)?;
-        match service(ctx)?.get(user, task_id(&id)?).await {
-            Ok(task) => {
-                charge_tasks(ctx, [&task]).await?;
-                Ok(Some(task.into()))
+        let task = charged(ctx, async {
+            match service(ctx)?.get(user, task_id(&id)?).await {
+                Ok(task) => Ok(Some(task)),
+                Err(AppError::NotFound) => Ok(None),
+                Err(e) => Err(to_graphql_error(e)),
             }
-            Err(AppError::NotFound) => Ok(None),
-            Err(e) => Err(to_graphql_error(e)),
-        }
+        })
+        .await?;
+        Ok(task.map(Task::from))
     }
 }
 

@@ -18,17 +18,17 @@ use async_graphql::{Data, Request, Response, ServerError};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-use super::AppSchema;
 use super::budget::{ResponseBudget, collapse};
 use super::cache::DocumentCache;
 use super::complexity::measure_with;
 use super::held::InFlight;
 use super::limits::{Refusal, check_aliases, check_request};
-use super::loaders::NestedLoads;
 use super::order::restore_order;
 use crate::auth::AuthUser;
 use crate::config::GraphqlLimits;
 use crate::error::AuthFailure;
+use crate::graphql::schema::AppSchema;
+use crate::graphql::schema::loaders::NestedLoads;
 use crate::idempotency::IdempotencyKey;
 use crate::ops::metrics::count_graphql_operation;
 
@@ -59,7 +59,7 @@ impl Checked {
     }
 
     /// The request with the `Idempotency-Key` header its mutations use when they have no
-    /// `idempotencyKey` argument (`graphql::idempotency`).
+    /// `idempotencyKey` argument (`graphql::schema::idempotency`).
     pub(crate) fn with_idempotency_key(mut self, key: IdempotencyKey) -> Self {
         self.request = self.request.data(key);
         self

@@ -52,7 +52,7 @@ pub(crate) enum Code {
     VersionConflict,
     /// A test message asked of a disabled webhook.
     WebhookDisabled,
-    /// A response that would hold more than GRAPHQL_MAX_RESPONSE_BYTES (`budget`).
+    /// A response that would hold more than GRAPHQL_MAX_RESPONSE_BYTES (`transport::budget`).
     ResponseTooLarge,
     /// A fault of the server (details logged, never sent).
     InternalServerError,

@@ -4,13 +4,13 @@
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
-use super::budget::{charge_members, ensure_room};
 use super::error::{parse_id, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::loaders::{NestedKey, NestedValue, loader};
 use super::types::DateTime;
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
+use crate::graphql::transport::budget::charged;
 use crate::idempotency::keyed;
 use crate::tasks::{Member, Role};
 
@@ -51,16 +51,16 @@ impl From<Member> for ListMember {
 /// (`loaders`): one read for every list's members. A list gone since the page was read:
 /// NOT_FOUND, as for a list the viewer does not see. Charged to the response's budget for
 /// every list object it is answered under, before it is copied out of the loader's shared
-/// answer (`complexity` refuses it under a task's `list` in a list; `budget` bounds the rest).
+/// answer (`transport::complexity` refuses it under a task's `list` in a list; `transport::budget` bounds the rest).
 pub(super) async fn of_list(ctx: &Context<'_>, list: i64) -> Result<Vec<ListMember>> {
-    ensure_room(ctx)?;
-    match loader(ctx)?.load_one(NestedKey::Members(list)).await? {
-        Some(NestedValue::Members(members)) => {
-            charge_members(ctx, &members).await?;
-            Ok(members.iter().cloned().map(ListMember::from).collect())
+    let members = charged(ctx, async {
+        match loader(ctx)?.load_one(NestedKey::Members(list)).await? {
+            Some(NestedValue::Members(members)) => Ok(members),
+            _ => Err(to_graphql_error(AppError::ListNotFound)),
         }
-        _ => Err(to_graphql_error(AppError::ListNotFound)),
-    }
+    })
+    .await?;
+    Ok(members.iter().cloned().map(ListMember::from).collect())
 }
 
 /// A member's role as given: `OWNER` is not one.

@@ -1,6 +1,6 @@
 //! Idempotency keys on GraphQL mutations: the `idempotencyKey` argument (or, over HTTP, the
 //! `Idempotency-Key` header of a single-operation request, put in the request's data by
-//! `http`), the keyed request a mutation makes (`GRAPHQL`, the field's name and its other
+//! `transport::http`), the keyed request a mutation makes (`GRAPHQL`, the field's name and its other
 //! arguments, with variables resolved), what is stored (the service's result as JSON) and
 //! its replay (that JSON read back, so the selection set shapes it as the first time).
 //!
