@@ -126,6 +126,9 @@ async fn noisy_socket(app: &TestApp) -> live::Socket {
         "subscription { taskEvents { kind id cursor task { title description } } }",
     )
     .await;
+    // In place before the writes: graphql-ws does not say when, and under load the server
+    // registered it after the first writes (their events were missed: 1 failure in a suite).
+    live::registered(app, "noisy", &mut socket).await;
     socket
 }
 
