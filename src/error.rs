@@ -15,7 +15,7 @@ mod rate_limited;
 mod sharing;
 
 pub use crate::idempotency::IdempotencyError;
-pub use crate::ops::slots::ConnectionLimit;
+pub use crate::server::slots::ConnectionLimit;
 use crate::tasks::task::Task;
 pub use field::FieldError;
 pub use rate_limited::RateLimited;
@@ -399,7 +399,7 @@ impl IntoResponse for AppError {
                     detail: other.public_message(),
                     // Lets a user's report be matched to the logged error.
                     request_id: matches!(other, AppError::Internal(_))
-                        .then(crate::ops::request_id::current)
+                        .then(crate::server::request_id::current)
                         .flatten(),
                 };
                 (status, axum::Json(body)).into_response()

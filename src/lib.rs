@@ -26,10 +26,11 @@
 //!   GraphiQL served from the binary.
 //! - [`idempotency`]: `Idempotency-Key`s as both APIs see them (shape, fingerprint, stored
 //!   outcome, refusals); `tasks` checks and stores them inside the write's transaction.
-//! - [`ops`]: around both APIs: the front door (`/`), development mode's sign-in
-//!   (`/dev/token`), request ids and logs, metrics, health, CORS, limits (body, time,
-//!   per-user and anonymous rate, connections, header / body / idle timeouts) and serving
-//!   with a bounded graceful shutdown.
+//! - [`server`]: the HTTP server around both APIs: request ids and logs, CORS, limits (body,
+//!   time, per-user and anonymous rate, connections, header / body / idle timeouts) and
+//!   serving with a bounded graceful shutdown.
+//! - [`operator`]: what those who run it see: the front door (`/`), health (`/healthz`,
+//!   `/readyz`), metrics (`/metrics`) and development mode's sign-in (`/dev/token`).
 //! - `tasks::webhooks`: users' webhook endpoints, queued from the journal by the database
 //!   and delivered signed (Standard Webhooks) by each instance's worker (docs/WEBHOOKS.md).
 
@@ -39,8 +40,9 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod idempotency;
-pub mod ops;
+pub mod operator;
 pub mod rest;
+pub mod server;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -118,7 +120,7 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<AppState> {
         install_crypto_provider();
         // Before anything records: the first JWKS fetch at start is counted too.
-        ops::metrics::install();
+        operator::metrics::install();
         let db = Db::connect_routed(&config.database, config.routes.as_ref(), &config.pool)
             .await
             .with_context(|| {
@@ -209,7 +211,7 @@ impl AppState {
             verifier.clone(),
             &config.graphql,
         );
-        let gate = ops::conn::admission_gate(verifier.clone(), &config.operations);
+        let gate = server::conn::admission_gate(verifier.clone(), &config.operations);
         let pipeline = Arc::new(graphql::Pipeline::new(config.graphql.clone()));
         Ok(AppState(Arc::new(AppParts {
             tasks,
@@ -261,11 +263,11 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(rest::router())
         .merge(graphql::router())
-        .merge(ops::routes(&state.config))
+        .merge(operator::routes(&state.config))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .with_state(state);
-    ops::wrap(router, &operations, gate)
+    server::wrap(router, &operations, gate)
 }
 
 /// Development mode (no verification configured): refuses a network address, then loads or
@@ -301,7 +303,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     log_start_up(&state.config, local);
     // Last: from this line on, the server answers.
     tracing::info!(address = %local, backend = state.db.backend_name(), "todo-api listening");
-    ops::serve_on(listener, state, shutdown).await?;
+    server::serve_on(listener, state, shutdown).await?;
     tracing::info!("shut down");
     Ok(())
 }
@@ -311,7 +313,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 fn log_start_up(config: &Config, local: std::net::SocketAddr) {
     let base = format!("http://{local}");
     // One line per URL, aligned: this is what a newcomer reads first.
-    let links: String = ops::front::LINKS
+    let links: String = operator::front::LINKS
         .iter()
         .map(|(_, path, what)| format!("\n  {what:<48} {base}{path}"))
         .collect();
@@ -328,8 +330,8 @@ fn log_start_up(config: &Config, local: std::net::SocketAddr) {
              secret kept in {secret}. Get a token with `{}` (from the source tree) or `{}` \
              (installed binary), or sign in from GraphiQL at {base}/graphql, and send it as \
              `Authorization: Bearer <token>`.",
-            ops::front::TOKEN_COMMANDS[0],
-            ops::front::TOKEN_COMMANDS[1],
+            operator::front::TOKEN_COMMANDS[0],
+            operator::front::TOKEN_COMMANDS[1],
         );
     }
     match &config.operations.cors_origins {

@@ -8,9 +8,9 @@
 //!
 //! It owns bearer parsing (`Authorization` header or the `connection_init` payload), who the
 //! client is (the peer, or X-Forwarded-For from TRUSTED_PROXIES), the per-user and the
-//! anonymous per-address buckets, and the connection shares (`ops::slots`): live connections
+//! anonymous per-address buckets, and the connection shares (`server::slots`): live connections
 //! per user and in all, connections without a verified user per client address; and whose each
-//! connection is (`ops::connections`), within that user's (or, from accept until a token
+//! connection is (`server::connections`), within that user's (or, from accept until a token
 //! verifies, that client address's) share of all connections. It does not
 //! shape responses: refusals are [`AppError`]s, and each transport says them in its own way.
 
@@ -27,14 +27,14 @@ use super::types::AuthUser;
 use super::verifier::Verifier;
 use crate::config::ConnectionShares;
 use crate::error::{AppError, AuthFailure, ConnectionLimit};
-use crate::ops::connections::{Connection, Tenant, claim_current};
-use crate::ops::rate_limit::RateLimiter;
-use crate::ops::slots::{Hold, KeyedSlots, SharedSlots};
+use crate::server::connections::{Connection, Tenant, claim_current};
+use crate::server::rate_limit::RateLimiter;
+use crate::server::slots::{Hold, KeyedSlots, SharedSlots};
 
 /// What a caller presents at the gate. Its `Debug` never prints a token.
 #[derive(Clone)]
 pub enum Credentials<'a> {
-    /// A request without any `Authorization` header, presented at the door (`ops::conn`)
+    /// A request without any `Authorization` header, presented at the door (`server::conn`)
     /// before its body is read: charged to its client address, if known. Only the door
     /// presents this, so each anonymous request is charged once.
     Anonymous {

@@ -1,6 +1,6 @@
 //! The limits that protect the server: request body, time and rate (per user and per client
 //! address), connections and their timeouts, WebSocket messages, tasks per user, and the
-//! GraphQL document limits. Declares and reads them; enforcing them is `ops`'s and
+//! GraphQL document limits. Declares and reads them; enforcing them is `server`'s and
 //! `graphql`'s business.
 
 use std::net::IpAddr;

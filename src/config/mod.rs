@@ -16,7 +16,7 @@
 //!   test fails when either file differs).
 //!
 //! This root only declares [`Settings`] and re-exports: it imports nothing else of the crate,
-//! so modules that read a `Config` (`ops`, `graphql`, …) never depend back on `auth` or `db`
+//! so modules that read a `Config` (`server`, `graphql`, …) never depend back on `auth` or `db`
 //! through it.
 
 mod auth;

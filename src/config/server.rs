@@ -1,5 +1,5 @@
 //! The server's own settings: where it listens, how it logs, which browser origins may call
-//! it (CORS), and how long shutdown may take. Declares and reads them; serving is `ops`'s.
+//! it (CORS), and how long shutdown may take. Declares and reads them; serving is `server`'s.
 
 use std::net::IpAddr;
 use std::time::Duration;

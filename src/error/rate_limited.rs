@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
 /// A request refused by a rate limit: what the 429 tells the client. Here rather than beside
-/// the limiter (`ops::rate_limit`, which makes it) so that the error type depends on nothing
+/// the limiter (`server::rate_limit`, which makes it) so that the error type depends on nothing
 /// of the crate's: the limiter depends on it, not the reverse.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateLimited {

@@ -35,12 +35,15 @@ use crate::error::{AppError, AppResult};
 use crate::tasks::{TaskEvent, TaskEventKind, TaskService};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.
-/// A refused stream closes its connection (`ops::conn::close_refused`), so a client that keeps
+/// A refused stream closes its connection (`server::conn::close_refused`), so a client that keeps
 /// the socket open after its 429 / 503 holds no connection slot.
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    let events = OpenApiRouter::new()
-        .slashed(routes!(events))
-        .route_layer(axum::middleware::from_fn(crate::ops::conn::close_refused));
+    let events =
+        OpenApiRouter::new()
+            .slashed(routes!(events))
+            .route_layer(axum::middleware::from_fn(
+                crate::server::conn::close_refused,
+            ));
     OpenApiRouter::new().slashed(routes!(changes)).merge(events)
 }
 

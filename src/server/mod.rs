@@ -1,17 +1,17 @@
-//! Operating the service: what sits around the APIs rather than in them. Request ids and
-//! request logs, Prometheus metrics, health and readiness, CORS, limits (body size, request
-//! time, per-user and anonymous rate, open connections and each user's share of them, header /
-//! body / idle timeouts) and serving with a bounded graceful shutdown.
+//! The HTTP server around the APIs: what every connection and request passes through before
+//! and after a handler. Serving with a bounded graceful shutdown (`serve`), the connections and
+//! who holds them (`connections`, `slots`, `slow_client`), what a connection may cost before a
+//! handler runs (`conn`: body size and time, the admission gate's door), rate limits
+//! (`rate_limit`), request ids and request logs (`request_id`), and the layers [`wrap`] puts
+//! around the application: CORS, the request time limit, JSON error bodies, panics as 500s.
+//! The routes for who runs the service (`/`, `/healthz`, `/readyz`, `/metrics`) are
+//! `operator`'s.
 //!
 //! Nothing here knows about tasks; the APIs know nothing of this beyond the admission gate
 //! (`auth::Gate`) whose rate limiters live here and whose door is `conn::anonymous_limit`.
 
 pub mod conn;
 pub mod connections;
-pub mod dev_token;
-pub mod front;
-pub mod health;
-pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
 mod serve;
@@ -26,33 +26,16 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::AppState;
 use crate::auth::Gate;
-use crate::config::{Config, CorsOrigins, Operations};
+use crate::config::{CorsOrigins, Operations};
 use crate::error::AppError;
 
 pub use serve::{CappedListener, serve_on};
-
-/// `/` (the front door), `/healthz`, `/readyz`, `/metrics`, and in development mode only,
-/// the development sign-in.
-pub fn routes(config: &Config) -> Router<AppState> {
-    let router = Router::new()
-        .route("/", get(front::front_door))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::endpoint));
-    if config.is_development() {
-        router.route(dev_token::PATH, axum::routing::post(dev_token::mint))
-    } else {
-        router
-    }
-}
 
 /// Wraps the whole application in the operating layers. Each `layer` wraps what is already
 /// there, so the first one here is the innermost. `gate` is the application's admission gate,
@@ -81,7 +64,7 @@ pub fn wrap(router: Router, operations: &Operations, gate: Arc<Gate>) -> Router 
     };
     router
         .layer(middleware::from_fn(log_refused_preflight))
-        .layer(middleware::from_fn(metrics::track_http))
+        .layer(middleware::from_fn(crate::operator::metrics::track_http))
         .layer(middleware::from_fn(request_id::middleware))
 }
 

@@ -2,7 +2,7 @@
 //! (`auth::Gate`): the per-user one keyed by the verified user id, charged right after the
 //! token is verified (REST, GraphQL over HTTP and each WebSocket operation alike), so the key
 //! cannot be forged; the anonymous one keyed by client address, for requests that carry no
-//! token (charged at the door, `ops::conn`). This module only counts; it knows no users.
+//! token (charged at the door, `server::conn`). This module only counts; it knows no users.
 //!
 //! The buckets live in this process: with several instances each enforces its own share.
 

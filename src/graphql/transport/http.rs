@@ -291,7 +291,7 @@ pub(super) async fn get_handler(
     if accepts_html && !query.contains("query=") {
         let dev_token = config
             .is_development()
-            .then_some(crate::ops::dev_token::PATH);
+            .then_some(crate::operator::dev_token::PATH);
         return super::graphiql::page(dev_token);
     }
     let request = match request_from_query_string(query) {

@@ -30,7 +30,7 @@ use crate::error::AuthFailure;
 use crate::graphql::schema::AppSchema;
 use crate::graphql::schema::loaders::NestedLoads;
 use crate::idempotency::IdempotencyKey;
-use crate::ops::metrics::count_graphql_operation;
+use crate::operator::metrics::count_graphql_operation;
 
 /// The pipeline of one app: its limits and its parsed documents.
 pub struct Pipeline {

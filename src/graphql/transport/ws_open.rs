@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::auth::{Admitted, Credentials, Gate, LiveHold, bearer_token};
 use crate::error::{AppError, ConnectionLimit};
 use crate::graphql::schema::error::to_graphql_error;
-use crate::ops::slots::Hold;
+use crate::server::slots::Hold;
 
 /// What the upgrade brought: the header's token, the user it was admitted as (already
 /// charged, holding a live place), or else a place of the client address's share.

@@ -171,7 +171,7 @@ async fn start_with_args(
     let addr = listener.local_addr().expect("local addr");
     let server = tokio::spawn(async move {
         // As the binary serves (connection cap, layers), minus the signal handling.
-        todo_api::ops::serve_on(listener, state, std::future::pending())
+        todo_api::server::serve_on(listener, state, std::future::pending())
             .await
             .expect("server runs");
     });
