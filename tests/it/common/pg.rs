@@ -109,7 +109,7 @@ impl TempDatabase {
     /// an earlier test released, emptied and checked (`common::reuse`), or a new one.
     pub async fn migrated() -> Option<TempDatabase> {
         let template = super::template::postgres().await?;
-        let client = admin_client().await?;
+        let client = super::admin::take().await?;
         if let Some(name) = super::reuse::take(&client, &template).await {
             let url = database_url(&name);
             return Some(TempDatabase {
@@ -122,7 +122,7 @@ impl TempDatabase {
     }
 
     async fn create_from(template: Option<&str>) -> Option<TempDatabase> {
-        let client = admin_client().await?;
+        let client = super::admin::take().await?;
         let name = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
         let sql = match template {
             Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
@@ -156,10 +156,7 @@ impl Drop for TempDatabase {
                 .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async move {
-                    if let Ok((client, connection)) =
-                        tokio_postgres::connect(&admin_url(), NoTls).await
-                    {
-                        tokio::spawn(connection);
+                    if let Some(client) = super::admin::take().await {
                         super::reuse::release(&client, &name, template.as_deref()).await;
                     }
                 });
