@@ -61,11 +61,8 @@ pub fn triggers(columns: &[Column]) -> Vec<(&'static str, String)> {
         .map(|c| c.name.as_str())
         .collect();
     let mut all = vec![("tasks_version", version(columns))];
-    all.push(("tasks_times_readable_insert", readable(&times, None)));
-    all.push((
-        "tasks_times_readable_update",
-        readable(&times, Some(&times)),
-    ));
+    all.push(("tasks_times_readable_insert", readable(&times, false)));
+    all.push(("tasks_times_readable_update", readable(&times, true)));
     for (name, event) in [
         ("task_changes_webhooks_insert", "INSERT"),
         ("task_changes_webhooks_update", "UPDATE"),
@@ -101,13 +98,13 @@ fn readable_time(value: &str) -> String {
     )
 }
 
-/// The readable-times rule on insert (`of: None`) or on an update of these columns.
-fn readable(times: &[&str], of: Option<&[&str]>) -> String {
-    let (name, event) = match of {
-        None => ("tasks_times_readable_insert", "INSERT".to_owned()),
-        Some(columns) => (
+/// The readable-times rule on insert, or on an update of any of the time columns.
+fn readable(times: &[&str], on_update: bool) -> String {
+    let (name, event) = match on_update {
+        false => ("tasks_times_readable_insert", "INSERT".to_owned()),
+        true => (
             "tasks_times_readable_update",
-            format!("UPDATE OF {}", columns.join(", ")),
+            format!("UPDATE OF {}", times.join(", ")),
         ),
     };
     let checks: Vec<String> = times

@@ -244,9 +244,8 @@ async fn postgres_an_idle_instance_behind_an_undeclared_pooler_opens_no_connecti
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let warm = proxy.opened().len();
-    let before = warm;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let mut idle = proxy.opened().split_off(before);
+    let mut idle = proxy.opened().split_off(warm);
     idle.retain(|name| *name != EVENTS_APPLICATION_NAME);
     assert!(
         idle.is_empty(),

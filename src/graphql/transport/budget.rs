@@ -281,13 +281,9 @@ impl Charge for TagCount {
 /// What changed since a cursor: the tasks and the lists its events carry.
 impl Charge for TaskChangeSet {
     fn bytes(&self) -> usize {
-        let tasks: usize = self
-            .events
-            .iter()
-            .filter_map(|e| e.task.as_ref())
-            .map(Charge::bytes)
-            .sum();
-        tasks + self.changed_lists().bytes()
+        let tasks = self.events.iter().filter_map(|e| e.task.as_ref());
+        let lists = self.events.iter().filter_map(|e| e.list.as_ref());
+        tasks.map(Charge::bytes).sum::<usize>() + lists.map(Charge::bytes).sum::<usize>()
     }
 }
 
