@@ -10,16 +10,16 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+mod feature;
 mod field;
 mod rate_limited;
-mod sharing;
 
 pub use crate::idempotency::IdempotencyError;
 pub use crate::server::slots::ConnectionLimit;
 use crate::tasks::task::Task;
+pub use feature::FeatureError;
 pub use field::FieldError;
 pub use rate_limited::RateLimited;
-pub use sharing::SharingError;
 
 /// Result of a service function.
 pub type AppResult<T> = Result<T, AppError>;
@@ -134,15 +134,6 @@ pub enum AppError {
     /// 409: the user already has as many lists as MAX_LISTS_PER_USER allows.
     #[error("list limit reached ({0} lists)")]
     ListLimitReached(u64),
-    /// 404: no such webhook for this user (another user's webhook looks the same).
-    #[error("webhook not found")]
-    WebhookNotFound,
-    /// 409: a test message asked of a disabled webhook (it is sent nothing).
-    #[error("webhook disabled")]
-    WebhookDisabled,
-    /// 409: the user already has as many webhooks as MAX_WEBHOOKS_PER_USER allows.
-    #[error("webhook limit reached ({0} webhooks)")]
-    WebhookLimitReached(u64),
     /// 422: the input breaks a rule.
     #[error("invalid input: {0:?}")]
     Validation(Vec<FieldError>),
@@ -195,9 +186,9 @@ pub enum AppError {
     /// 400: a conditional header that is not one (`If-Match: v1`, an unterminated tag).
     #[error("malformed {0} header")]
     MalformedHeader(&'static str),
-    /// 403, 404 or 409 about a shared list (issue 29).
-    #[error(transparent)]
-    Sharing(#[from] SharingError),
+    /// A refusal a feature declares in its own folder (`FeatureError`): sharing's, webhooks', …
+    #[error("{0}")]
+    Feature(Box<dyn FeatureError>),
     /// 500: a bug or an unexpected database answer. The text is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -217,11 +208,9 @@ impl AppError {
             }
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound
-            | AppError::TagNotFound
-            | AppError::ListNotFound
-            | AppError::WebhookNotFound => StatusCode::NOT_FOUND,
-            AppError::WebhookLimitReached(_) | AppError::WebhookDisabled => StatusCode::CONFLICT,
+            AppError::NotFound | AppError::TagNotFound | AppError::ListNotFound => {
+                StatusCode::NOT_FOUND
+            }
             AppError::DuplicateListName(_) | AppError::ListLimitReached(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_)
@@ -242,7 +231,7 @@ impl AppError {
             }
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::MalformedHeader(_) => StatusCode::BAD_REQUEST,
-            AppError::Sharing(e) => e.status(),
+            AppError::Feature(e) => e.status(),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -262,14 +251,6 @@ impl AppError {
             AppError::ListLimitReached(cap) => {
                 format!("List limit reached: at most {cap} lists per user")
             }
-            AppError::WebhookNotFound => "Webhook not found".to_owned(),
-            AppError::WebhookDisabled => "Webhook disabled: it is sent nothing, test messages \
-                                          included; re-enable it first (`disabled`: false)"
-                .to_owned(),
-            AppError::WebhookLimitReached(cap) => format!(
-                "Webhook limit reached: at most {cap} webhooks per user (MAX_WEBHOOKS_PER_USER); \
-                 delete one first"
-            ),
             AppError::Validation(errors) => errors
                 .iter()
                 .map(|e| match &e.field {
@@ -319,7 +300,7 @@ impl AppError {
             AppError::MalformedHeader(name) => format!(
                 "Malformed {name} header: expected `*` or quoted entity-tags such as \"12-3\""
             ),
-            AppError::Sharing(e) => e.message(),
+            AppError::Feature(e) => e.message(),
             AppError::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -385,13 +366,10 @@ impl IntoResponse for AppError {
                         Some("VERSION_CONFLICT")
                     }
                     AppError::DuplicateListName(_) => Some("DUPLICATE_NAME"),
-                    AppError::ListLimitReached(_) | AppError::WebhookLimitReached(_) => {
-                        Some("LIMIT_EXCEEDED")
-                    }
-                    AppError::WebhookDisabled => Some("WEBHOOK_DISABLED"),
+                    AppError::ListLimitReached(_) => Some("LIMIT_EXCEEDED"),
                     AppError::TooManyConnections(limit) => Some(limit.code()),
                     AppError::Idempotency(e) => e.code(),
-                    AppError::Sharing(e) => Some(e.code()),
+                    AppError::Feature(e) => e.rest_code(),
                     _ => None,
                 };
                 let body = Detail {

@@ -192,7 +192,7 @@ impl AppState {
             db.event_health().settled(interval).await;
             job_db = Some(fetch_db);
         }
-        tasks.spawn_reminders(config.realtime.reminder_interval, job_db);
+        tasks.spawn_reminders(config.reminders.interval, job_db);
         let verifier = Arc::new(
             Verifier::new(config.auth.clone(), db.clone())
                 .context("setting up token verification")?,

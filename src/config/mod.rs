@@ -10,14 +10,17 @@
 //! - `auth` and `better_auth`: token verification and the development secret's file.
 //! - `limits`: body, time, rate, connections, WebSocket and GraphQL limits.
 //! - `realtime`: subscriptions, sync tombstones, SSE keep-alives, idempotency keys.
-//! - `webhooks`: webhook caps, timeout, retries, private addresses.
 //! - `value`: the value parsers, [`ConfigError`] and [`Secret`]; `validate`: [`Config`].
 //! - `reference`: `.env.example` and `docs/settings.md`, rendered from the declarations (a
 //!   test fails when either file differs).
 //!
-//! This root only declares [`Settings`] and re-exports: it imports nothing else of the crate,
-//! so modules that read a `Config` (`server`, `graphql`, …) never depend back on `auth` or `db`
-//! through it.
+//! A feature's own settings are declared in its folder and flattened in here with one line:
+//! `tasks::webhooks::settings` (caps, timeout, retries, private addresses) and
+//! `tasks::reminders::settings` (how often due reminders fire).
+//!
+//! This root only declares [`Settings`] and re-exports: it imports nothing else of the crate
+//! but those feature settings (which import only `value`), so modules that read a `Config`
+//! (`server`, `graphql`, …) never depend back on `auth` or `db` through it.
 
 mod auth;
 mod better_auth;
@@ -27,8 +30,7 @@ mod realtime;
 pub mod reference;
 mod server;
 mod validate;
-mod value;
-mod webhooks;
+pub(crate) mod value;
 
 use clap::Args;
 
@@ -42,7 +44,8 @@ pub use self::realtime::{Realtime, RealtimeArgs};
 pub use self::server::{CorsOrigins, DEVELOPMENT_CORS_ORIGINS, LogFormat, ServerArgs};
 pub use self::validate::{Config, Operations};
 pub use self::value::{ConfigError, Parsed, Secret, parse_bytes, parse_duration};
-pub use self::webhooks::{Webhooks, WebhooksArgs};
+pub use crate::tasks::reminders::settings::{Reminders, RemindersArgs};
+pub use crate::tasks::webhooks::settings::{Webhooks, WebhooksArgs};
 
 /// The settings as given, before validation, by concern. Each has an environment variable and
 /// a flag; `--help` lists them in this order.
@@ -66,6 +69,9 @@ pub struct Settings {
     /// Webhooks.
     #[command(flatten)]
     pub webhooks: WebhooksArgs,
+    /// Reminders.
+    #[command(flatten)]
+    pub reminders: RemindersArgs,
 }
 
 /// Parses settings from command-line style arguments (flags override the environment):

@@ -46,17 +46,6 @@ pub struct RealtimeArgs {
     )]
     pub tombstone_prune_interval: Parsed<Duration>,
 
-    /// How often each instance looks for due reminders (e.g. 500ms): a reminder fires within
-    /// about this much of its time.
-    #[arg(
-        long,
-        env = "REMINDER_INTERVAL",
-        default_value = "500ms",
-        value_parser = check::nonzero_duration(),
-        global = true
-    )]
-    pub reminder_interval: Parsed<Duration>,
-
     /// How often an idle Server-Sent Events stream gets a keep-alive comment (e.g. 15s).
     #[arg(
         long,
@@ -135,8 +124,6 @@ pub struct Realtime {
     pub tombstone_retention: Duration,
     /// How often expired tombstones are dropped.
     pub tombstone_prune_interval: Duration,
-    /// How often due reminders are fired.
-    pub reminder_interval: Duration,
     /// Keep-alive comment interval of SSE streams.
     pub sse_keep_alive: Duration,
     /// Size of the pool that completes events too large for their payload (PostgreSQL).
@@ -158,7 +145,6 @@ impl RealtimeArgs {
             max_subscriptions_per_user: self.max_subscriptions_per_user.get()?,
             tombstone_retention: self.tombstone_retention.get()?,
             tombstone_prune_interval: self.tombstone_prune_interval.get()?,
-            reminder_interval: self.reminder_interval.get()?,
             sse_keep_alive: self.sse_keep_alive.get()?,
             event_fetch_connections: self.event_fetch_connections.get()?,
             idempotency_key_retention: self.idempotency_key_retention.get()?,

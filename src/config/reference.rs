@@ -5,7 +5,9 @@
 
 use clap::{Arg, Args, Command};
 
-use super::{AuthArgs, DatabaseArgs, LimitsArgs, RealtimeArgs, ServerArgs, WebhooksArgs};
+use super::{
+    AuthArgs, DatabaseArgs, LimitsArgs, RealtimeArgs, RemindersArgs, ServerArgs, WebhooksArgs,
+};
 
 /// One setting as declared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +29,7 @@ type Augment = fn(Command) -> Command;
 
 /// The settings by concern, in the order `--help` lists them.
 pub fn reference() -> Vec<(&'static str, Vec<Setting>)> {
-    let groups: [(&'static str, Augment); 6] = [
+    let groups: [(&'static str, Augment); 7] = [
         ("Database", DatabaseArgs::augment_args),
         (
             "Server: listening, logs, CORS, shutdown",
@@ -40,6 +42,7 @@ pub fn reference() -> Vec<(&'static str, Vec<Setting>)> {
         ("Limits", LimitsArgs::augment_args),
         ("Realtime and sync", RealtimeArgs::augment_args),
         ("Webhooks", WebhooksArgs::augment_args),
+        ("Reminders", RemindersArgs::augment_args),
     ];
     groups
         .into_iter()

@@ -14,9 +14,10 @@ use super::limits::{ConnectionShares, GraphqlLimits, RateLimitPolicy, WebSocketL
 use super::realtime::Realtime;
 use super::server::{CorsOrigins, LogFormat};
 use super::value::ConfigError;
-use super::webhooks::Webhooks;
 use crate::auth::{AuthSettings, SecretKey, load_or_create_secret};
 use crate::db::{DatabaseTarget, PgRoutes, PoolOptions};
+use crate::tasks::reminders::settings::Reminders;
+use crate::tasks::webhooks::settings::Webhooks;
 
 /// Validated configuration. Its `Debug` shows neither the secret nor the database password.
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ pub struct Config {
     pub realtime: Realtime,
     /// Webhook delivery.
     pub webhooks: Webhooks,
+    /// Reminders.
+    pub reminders: Reminders,
 }
 
 /// Operating settings: logs, CORS, limits, shutdown.
@@ -129,6 +132,7 @@ impl Settings {
             operations: self.operations(development)?,
             realtime: self.realtime.realtime()?,
             webhooks: self.webhooks.webhooks(development)?,
+            reminders: self.reminders.reminders()?,
         })
     }
 

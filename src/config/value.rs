@@ -182,7 +182,7 @@ pub mod check {
     use std::str::FromStr;
     use std::time::Duration;
 
-    use super::{Checked, checked, parse_bytes, parse_duration};
+    use crate::config::value::{Checked, checked, parse_bytes, parse_duration};
 
     /// Anything `FromStr`: `what` says what is expected ("expected {what}, got …").
     pub fn number<T>(what: &'static str) -> Checked<T>

@@ -27,7 +27,7 @@ pub mod events;
 mod idempotency;
 pub mod lists;
 pub mod order;
-mod reminders;
+pub mod reminders;
 pub mod series;
 pub mod sharing;
 pub mod sync;

@@ -6,7 +6,7 @@
 
 use async_graphql::Response;
 
-use crate::error::{AppError, AuthFailure, ConnectionLimit, IdempotencyError, SharingError};
+use crate::error::{AppError, AuthFailure, ConnectionLimit, IdempotencyError};
 
 /// A GraphQL error code, as clients match on it in `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,16 +46,15 @@ pub(crate) enum Code {
     IdempotencyKeyReused,
     /// A list name the user already has (case-insensitively).
     DuplicateName,
-    /// A user who already is the list's owner or a member (issue 29).
-    DuplicateMember,
     /// A conditional write (`expectedVersion`) on a task that has changed since.
     VersionConflict,
-    /// A test message asked of a disabled webhook.
-    WebhookDisabled,
     /// A response that would hold more than GRAPHQL_MAX_RESPONSE_BYTES (`transport::budget`).
     ResponseTooLarge,
     /// A fault of the server (details logged, never sent).
     InternalServerError,
+    /// A code a feature declares with its refusal (`error::FeatureError`): `DUPLICATE_MEMBER`,
+    /// `WEBHOOK_DISABLED`, or one of the above by name.
+    Declared(&'static str),
 }
 
 impl Code {
@@ -79,11 +78,10 @@ impl Code {
             Code::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             Code::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Code::DuplicateName => "DUPLICATE_NAME",
-            Code::DuplicateMember => "DUPLICATE_MEMBER",
             Code::VersionConflict => "VERSION_CONFLICT",
-            Code::WebhookDisabled => "WEBHOOK_DISABLED",
             Code::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Code::Declared(code) => code,
         }
     }
 
@@ -95,9 +93,7 @@ impl Code {
             AppError::Forbidden => Code::Forbidden,
             AppError::NotFound | AppError::TagNotFound | AppError::ListNotFound => Code::NotFound,
             AppError::DuplicateListName(_) => Code::DuplicateName,
-            AppError::ListLimitReached(_) | AppError::WebhookLimitReached(_) => Code::LimitExceeded,
-            AppError::WebhookNotFound => Code::NotFound,
-            AppError::WebhookDisabled => Code::WebhookDisabled,
+            AppError::ListLimitReached(_) => Code::LimitExceeded,
             AppError::Validation(_) => Code::BadUserInput,
             AppError::Unavailable(_) | AppError::DatabaseBusy(_) => Code::ServiceUnavailable,
             AppError::QueryTimeout => Code::QueryTimeout,
@@ -121,14 +117,7 @@ impl Code {
             }
             // REST only (headers): not met through GraphQL.
             AppError::PreconditionRequired | AppError::MalformedHeader(_) => Code::BadRequest,
-            AppError::Sharing(refusal) => match refusal {
-                SharingError::NotAllowed(_) => Code::Forbidden,
-                SharingError::MemberNotFound | SharingError::InviteNotFound => Code::NotFound,
-                SharingError::DuplicateMember => Code::DuplicateMember,
-                SharingError::MemberLimitReached(_) | SharingError::InviteLimitReached(_) => {
-                    Code::LimitExceeded
-                }
-            },
+            AppError::Feature(refusal) => Code::Declared(refusal.code()),
             AppError::Internal(_) => Code::InternalServerError,
         }
     }

@@ -17,10 +17,14 @@ pub fn to_graphql_error(error: AppError) -> async_graphql::Error {
         if let AppError::TaskLimitReached(cap)
         | AppError::TagLimitReached(cap)
         | AppError::ListLimitReached(cap)
-        | AppError::WebhookLimitReached(cap)
         | AppError::Idempotency(IdempotencyError::Full(cap)) = &error
         {
             ext.set("limit", *cap);
+        }
+        if let AppError::Feature(refusal) = &error
+            && let Some(cap) = refusal.limit()
+        {
+            ext.set("limit", cap);
         }
         if let AppError::Idempotency(IdempotencyError::InUse) = &error {
             ext.set("retryAfter", IdempotencyError::RETRY_AFTER_SECS);

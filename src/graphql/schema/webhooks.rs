@@ -12,11 +12,11 @@ use super::error::{parse_id, to_graphql_error};
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::types::DateTime;
 use super::viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::graphql::transport::budget::charged;
 use crate::idempotency::{StoredOutcome, keyed};
-use crate::tasks::webhooks::WebhookService;
 use crate::tasks::webhooks::model::{self, Attempt, Created, EventType, NewWebhook, WebhookPatch};
+use crate::tasks::webhooks::{WebhookError, WebhookService};
 
 fn hooks<'a>(ctx: &Context<'a>) -> Result<&'a WebhookService> {
     ctx.data::<WebhookService>()
@@ -207,7 +207,7 @@ impl WebhookQueries {
         let hook = charged(ctx, async {
             match hooks(ctx)?.get(user, parse_id("id", &id)?).await {
                 Ok(hook) => Ok(Some(hook)),
-                Err(AppError::WebhookNotFound) => Ok(None),
+                Err(e) if e.feature() == Some(&WebhookError::NotFound) => Ok(None),
                 Err(e) => Err(to_graphql_error(e)),
             }
         })

@@ -109,20 +109,6 @@ impl TaskEvent {
         }
     }
 
-    /// A `Reminder` of `task` (none: too large for its payload) for `recipient` alone
-    /// (`EventRouter::deliver_to`).
-    pub(in crate::tasks) fn reminder(recipient: &str, task_id: i64, task: Option<Task>) -> Self {
-        TaskEvent {
-            kind: TaskEventKind::Reminder,
-            task_id: Some(task_id),
-            task,
-            list_id: None,
-            list: None,
-            cursor: None,
-            owner: recipient.to_owned(),
-        }
-    }
-
     /// A `Resync` carrying the cursor to resume from (sync's answer to a cursor too old to
     /// replay), for the subscriber listening on `inbox`.
     pub(in crate::tasks) fn resync_at(inbox: &str, cursor: i64) -> Self {

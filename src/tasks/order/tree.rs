@@ -75,7 +75,7 @@ async fn level(tx: &mut DbConn, user: &AuthUser, task: &Task, moving: i64) -> Ap
 /// into their own lists only. `into`: the owner of the list or parent it would go into.
 fn shared_stays(user: &AuthUser, task: &Task, into: Option<&str>) -> AppResult<()> {
     if task.user_id != user.id() || into.is_some_and(|owner| owner != task.user_id) {
-        return Err(crate::error::SharingError::NotAllowed(
+        return Err(crate::tasks::sharing::SharingError::NotAllowed(
             "a task moves between its owner's own lists only (a shared list's tasks stay in it)",
         )
         .into());

@@ -6,11 +6,18 @@
 //! came due while none ran fire at once): one maintenance transaction claims the due rows
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two instances never fire one reminder), sets
 //! `reminded_at` and sends the reminders' payload in that transaction, so they are sent if
-//! and only if it commits. The rules that re-arm or move a reminder are the writes' (a new
-//! `remind_at` clears `reminded_at`: `task::write`; an occurrence completed moves it with the
-//! due date: `series`); a completed task's reminder waits (un-completing it re-arms one that
-//! had not fired) and a deleted task's is gone with it.
+//! and only if it commits.
+//!
+//! The feature is this folder: the rules that re-arm or move a reminder ([`rules`]: a new
+//! `remind_at` clears `reminded_at`; an occurrence completed moves it with the due date),
+//! which the writes apply (`task::write`, `series`); its event ([`event`]); its setting
+//! ([`settings`]); this job; its SQL (`reminders_fire.sql`, `tasks_rearm_reminder.sql`). A
+//! completed task's reminder waits (un-completing it re-arms one that had not fired) and a
+//! deleted task's is gone with it.
 
+mod event;
+pub(in crate::tasks) mod rules;
+pub mod settings;
 mod store;
 
 use std::time::Duration;
@@ -23,6 +30,7 @@ use crate::tasks::task::model::Task;
 use crate::tasks::task::service::{TaskService, now_micros};
 use crate::tasks::unit::UnitOfWork;
 use crate::tasks::webhooks::enqueue_reminders;
+use rules::recipients;
 
 /// Reminders fired per transaction.
 const BATCH: i32 = 500;
@@ -90,10 +98,4 @@ impl TaskService {
             }
         });
     }
-}
-
-/// Who a task's reminder goes to: its owner, and its assignee when that is someone else.
-fn recipients(task: &Task) -> impl Iterator<Item = &str> {
-    let assignee = task.assignee_id.as_deref().filter(|a| *a != task.user_id);
-    std::iter::once(task.user_id.as_str()).chain(assignee)
 }

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
+use crate::tasks::reminders::rules as reminders;
 use crate::tasks::series::recurrence::{Rule, needs_due_date, next_due, zone};
 use crate::tasks::sync::journal::Written;
 use crate::tasks::task::model::{Task, TaskPatch, TaskRow, micros};
@@ -43,18 +44,6 @@ fn advance_of(row: &TaskRow) -> Option<NaiveDateTime> {
     next(task.recurrence.as_deref()?, &task.time_zone, start, due)
 }
 
-/// Where an occurrence's advance of its due date from `due` to `advance_to` moves its
-/// reminder `remind_at`: by as much, keeping its offset (due 09:00, reminded 08:45: the next
-/// occurrence's reminder is at 08:45 too). `None` without a reminder (or past the calendar).
-fn moved_reminder(
-    remind_at: Option<DateTime<Utc>>,
-    due: DateTime<Utc>,
-    advance_to: NaiveDateTime,
-) -> Option<NaiveDateTime> {
-    let offset = advance_to - micros(due).naive_utc();
-    micros(remind_at?).naive_utc().checked_add_signed(offset)
-}
-
 /// Inside a complete / toggle / setTaskCompleted(true) of `row`, a pending repeating task
 /// held by this write (`task::folded::complete` hands it back): completes its current occurrence
 /// (one change: due date moved, still pending, `completed_at` = `now`, version +1) when it has
@@ -79,7 +68,7 @@ pub(super) async fn complete_held(
         advance_to: Some(advance_to),
         remind_at: task
             .due_date
-            .and_then(|due| moved_reminder(task.remind_at, due, advance_to)),
+            .and_then(|due| reminders::moved(task.remind_at, due, advance_to)),
         ..SeriesWrite::default()
     };
     let patch = TaskPatch::default();
@@ -137,7 +126,7 @@ fn plan(row: &TaskRow, patch: &TaskPatch) -> AppResult<SeriesWrite> {
         let remind_at = patch.remind_at.unwrap_or(task.remind_at);
         series.remind_at = series
             .advance_to
-            .and_then(|to| moved_reminder(remind_at, due, to));
+            .and_then(|to| reminders::moved(remind_at, due, to));
     }
     Ok(series)
 }

@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
+use super::SharingError;
 use crate::auth::AuthUser;
-use crate::error::{AppError, AppResult, SharingError};
+use crate::error::{AppError, AppResult};
 use crate::tasks::lists::model::List;
 use crate::tasks::lists::reads;
 use crate::tasks::sharing::invite_store::{self as store, Accepted, InviteRow};

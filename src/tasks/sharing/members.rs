@@ -4,8 +4,9 @@
 //! list), and sharing is its owner's (a member asking is 403, except to leave). The model is
 //! `sharing`'s, the SQL `sharing::member_store`'.
 
+use super::SharingError;
 use crate::auth::AuthUser;
-use crate::error::{AppError, AppResult, FieldError, SharingError};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::Keyed;
 use crate::tasks::lists::model::List;
 use crate::tasks::lists::reads;

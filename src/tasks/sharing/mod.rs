@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)] // validation failures are the cold path (as in `rules`)
 
 pub(in crate::tasks) mod assignees;
+mod error;
 pub(in crate::tasks) mod invite_store;
 pub(in crate::tasks) mod invites;
 pub(in crate::tasks) mod member_store;
@@ -16,6 +17,7 @@ pub(in crate::tasks) mod members;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub use self::error::SharingError;
 use crate::error::{AppError, FieldError};
 
 /// A user's role on a list.

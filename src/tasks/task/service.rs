@@ -226,7 +226,7 @@ impl TaskService {
             Refusal::TagCap => AppError::TagLimitReached(self.max_tags),
             Refusal::Stale(row) => AppError::VersionConflict(Box::new(Task::from(*row))),
             Refusal::Assignee => crate::tasks::order::tree::not_assignable(),
-            Refusal::Forbidden => crate::error::SharingError::NotAllowed(
+            Refusal::Forbidden => crate::tasks::sharing::SharingError::NotAllowed(
                 "the list is shared with you as a viewer: you may read its tasks, not change them",
             )
             .into(),

@@ -193,9 +193,8 @@ macro_rules! task_writes {
                 let due_date = patch.due_date.map(|d| d.map(|d| micros(d).naive_utc()));
                 let recurrence = patch.recurrence.as_ref().map(|r| r.as_deref());
                 // An occurrence completed moves the reminder with the due date (`series`).
-                let remind_at = series.remind_at.map(Some).or(patch
-                    .remind_at
-                    .map(|at| at.map(|at| micros(at).naive_utc())));
+                let (remind_at, reminded_at) =
+                    crate::tasks::reminders::rules::written(series.remind_at, patch.remind_at);
                 TaskChanges {
                     title: patch.title.as_deref(),
                     description: patch.description.as_ref().map(|d| d.as_deref()),
@@ -208,7 +207,7 @@ macro_rules! task_writes {
                     recurrence: if series.stop { Some(None) } else { recurrence },
                     time_zone: patch.time_zone.as_deref(),
                     remind_at,
-                    reminded_at: remind_at.map(|_| None),
+                    reminded_at,
                     recurrence_start: series.start,
                     tags: patch
                         .tags

@@ -23,12 +23,14 @@
 
 mod attempts;
 mod claim;
+mod error;
 mod fan_out;
 mod message;
 pub mod model;
 mod pace;
 mod queue;
 mod rules;
+pub mod settings;
 mod signing;
 mod ssrf;
 mod store;
@@ -40,7 +42,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Notify, watch};
 
 use crate::auth::AuthUser;
-use crate::config::Webhooks;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::idempotency::Keyed;
@@ -50,7 +51,9 @@ use crate::tasks::task::service::now_micros;
 use crate::tasks::unit::{Deferral, UnitOfWork};
 use crate::tasks::visibility::owner;
 use crate::tasks::{Task, TaskService};
+pub use error::WebhookError;
 use model::{Attempt, Created, EventType, NewWebhook, Webhook, WebhookPatch};
+use settings::Webhooks;
 
 pub use rules::{MAX_DESCRIPTION_CHARS, MAX_URL_CHARS};
 
@@ -154,14 +157,14 @@ impl WebhookService {
         Ok(rows.into_iter().map(Webhook::from).collect())
     }
 
-    /// One of the user's webhooks; another user's is [`AppError::WebhookNotFound`] too.
+    /// One of the user's webhooks; another user's is [`WebhookError::NotFound`] too.
     pub async fn get(&self, user: &AuthUser, id: i64) -> AppResult<Webhook> {
         self.inner
             .work
             .read(user, async |conn| Ok(store::find(conn, user, id).await?))
             .await?
             .map(Webhook::from)
-            .ok_or(AppError::WebhookNotFound)
+            .ok_or_else(|| WebhookError::NotFound.into())
     }
 
     /// Creates a webhook with a new secret, unless the user has MAX_WEBHOOKS_PER_USER. With a
@@ -178,7 +181,7 @@ impl WebhookService {
         let cap = settings.max_per_user;
         self.write(user, once, async |conn| {
             let row = store::insert(conn, user, &input, &secret, now_micros(), cap).await?;
-            let row = row.ok_or(AppError::WebhookLimitReached(cap))?;
+            let row = row.ok_or(WebhookError::LimitReached(cap))?;
             Ok(Created {
                 webhook: Webhook::from(row),
                 secret: secret.clone(),
@@ -198,7 +201,8 @@ impl WebhookService {
         let patch = patch.validated(self.inner.settings.allow_private)?;
         self.write(user, once, async |conn| {
             let row = store::update(conn, user, id, &patch, now_micros()).await?;
-            row.map(Webhook::from).ok_or(AppError::WebhookNotFound)
+            row.map(Webhook::from)
+                .ok_or_else(|| WebhookError::NotFound.into())
         })
         .await
     }
@@ -212,7 +216,8 @@ impl WebhookService {
     ) -> AppResult<()> {
         self.write(user, once, async |conn| {
             let gone = store::delete(conn, user, id).await?;
-            gone.then_some(()).ok_or(AppError::WebhookNotFound)
+            gone.then_some(())
+                .ok_or_else(|| WebhookError::NotFound.into())
         })
         .await
     }
@@ -228,7 +233,7 @@ impl WebhookService {
         let secret = signing::new_secret();
         self.write(user, once, async |conn| {
             let row = store::set_secret(conn, user, id, &secret, now_micros()).await?;
-            let row = row.ok_or(AppError::WebhookNotFound)?;
+            let row = row.ok_or(WebhookError::NotFound)?;
             Ok(Created {
                 webhook: Webhook::from(row),
                 secret: secret.clone(),
@@ -238,7 +243,7 @@ impl WebhookService {
     }
 
     /// Queues a `webhook.test` message for one of the user's webhooks; a disabled one is
-    /// sent nothing ([`AppError::WebhookDisabled`]).
+    /// sent nothing ([`WebhookError::Disabled`]).
     pub async fn test(
         &self,
         user: &AuthUser,
@@ -248,8 +253,8 @@ impl WebhookService {
         self.write(user, once, async |conn| {
             let hook = store::find(conn, user, id).await?;
             match hook {
-                None => return Err(AppError::WebhookNotFound),
-                Some(hook) if hook.disabled => return Err(AppError::WebhookDisabled),
+                None => return Err(WebhookError::NotFound.into()),
+                Some(hook) if hook.disabled => return Err(WebhookError::Disabled.into()),
                 Some(_) => {}
             }
             Ok(queue::enqueue_test(conn, owner(user), id, now_micros()).await?)
@@ -282,7 +287,7 @@ impl WebhookService {
             .work
             .read(user, async |conn| {
                 if store::find(conn, user, id).await?.is_none() {
-                    return Err(AppError::WebhookNotFound);
+                    return Err(WebhookError::NotFound.into());
                 }
                 Ok(store::attempts(conn, user, id, limit).await?)
             })

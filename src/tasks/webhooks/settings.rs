@@ -1,13 +1,13 @@
 //! The webhook settings (issue 43): how many endpoints a user may have, how long an attempt
 //! may take, when a failed message is tried again, when an endpoint failing everything is
 //! disabled, and whether deliveries may go to private addresses and plain http. Declares and
-//! reads them; delivery itself is `tasks::webhooks`' business.
+//! reads them, here in the feature's folder; `config::Settings` flattens them in with one line.
 
 use std::time::Duration;
 
 use clap::Args;
 
-use super::value::{ConfigError, Parsed, check, checked, list, parse_duration};
+use crate::config::value::{ConfigError, Parsed, check, checked, list, parse_duration};
 
 /// The webhook settings as given.
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,9 @@
 //! The refusals of shared lists (issue 29): what a sharing request may not do, and how each
-//! looks to a client. Here, beside the one error type, so that `error.rs` maps them in its
-//! one `match` per API without growing a variant per case.
+//! looks to a client (`error::FeatureError`: both APIs read status, code and message here).
+
+use axum::http::StatusCode;
+
+use crate::error::FeatureError;
 
 /// A refused sharing request or write in a shared list.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,9 +29,8 @@ pub enum SharingError {
     InviteLimitReached(u64),
 }
 
-impl SharingError {
-    /// The client-facing message.
-    pub fn message(&self) -> String {
+impl FeatureError for SharingError {
+    fn message(&self) -> String {
         match self {
             SharingError::NotAllowed(why) => format!("Forbidden: {why}"),
             SharingError::MemberNotFound => "Member not found".to_owned(),
@@ -48,9 +50,7 @@ impl SharingError {
         }
     }
 
-    /// The machine-readable code, the same on both APIs (`code` in a REST body,
-    /// `extensions.code` in GraphQL).
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             SharingError::NotAllowed(_) => "FORBIDDEN",
             SharingError::MemberNotFound | SharingError::InviteNotFound => "NOT_FOUND",
@@ -61,9 +61,7 @@ impl SharingError {
         }
     }
 
-    /// The HTTP status.
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
+    fn status(&self) -> StatusCode {
         match self {
             SharingError::NotAllowed(_) => StatusCode::FORBIDDEN,
             SharingError::MemberNotFound | SharingError::InviteNotFound => StatusCode::NOT_FOUND,
