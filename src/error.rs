@@ -14,8 +14,8 @@ mod feature;
 mod field;
 mod rate_limited;
 
-pub use crate::idempotency::IdempotencyError;
 pub use crate::server::slots::ConnectionLimit;
+pub use crate::tasks::idempotency::request::IdempotencyError;
 use crate::tasks::task::Task;
 pub use feature::FeatureError;
 pub use field::FieldError;

@@ -24,8 +24,6 @@
 //!   (`schema/`), and the transport (`transport/`): HTTP and WebSocket, the limits (the same
 //!   on every transport; introspection measured apart), selection order in responses, and
 //!   GraphiQL served from the binary.
-//! - [`idempotency`]: `Idempotency-Key`s as both APIs see them (shape, fingerprint, stored
-//!   outcome, refusals); `tasks` checks and stores them inside the write's transaction.
 //! - [`server`]: the HTTP server around both APIs: request ids and logs, CORS, limits (body,
 //!   time, per-user and anonymous rate, connections, header / body / idle timeouts) and
 //!   serving with a bounded graceful shutdown.
@@ -39,7 +37,6 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
-pub mod idempotency;
 pub mod operator;
 pub mod rest;
 pub mod server;

@@ -105,7 +105,7 @@ const EXACT_TOGGLE: &[&[&str]] = &[
 /// statement travels with the BEGIN batch, then COMMIT. The bench takes these when the
 /// database has `task_create` ([`Writes::detect`]). The server binds the caps (tasks per
 /// owner, tags, depth, position length): their defaults here; no assignee. Since migration
-/// 000073 `task_create` takes one `jsonb` (the server's `task::folded::CreateCall`), built
+/// 000073 `task_create` takes one `jsonb` (the server's `service::folded::CreateCall`), built
 /// here in SQL.
 const ONE_STATEMENT_CREATE: &[&[&str]] = &[
     &[

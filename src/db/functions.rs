@@ -1,5 +1,5 @@
 //! PostgreSQL's functions, each in one file beside the Rust that calls it or the feature whose
-//! rows it keeps (issue 59): `src/tasks/task/folded/task_create.sql` beside `folded/mod.rs`,
+//! rows it keeps (issue 59): `src/tasks/service/folded/task_create.sql` beside `folded/mod.rs`,
 //! `src/tasks/sync/journal_changes.sql` beside `journal.rs`. A file holds one function's
 //! current text, exactly as `pg_get_functiondef` prints it, after a comment saying what it is;
 //! its name is the function's. [`FUNCTIONS`] lists them all, in the order [`apply`] runs them.
@@ -111,14 +111,14 @@ pub const FUNCTIONS: &[Function] = functions![
     // The task writes (`folded`), and the generator of `task_store` and `task_defaults`.
     "tasks/task/write/task_store_restate.sql",
     "tasks/task/write/task_writer.sql",
-    "tasks/task/folded/task_create_owned.sql",
-    "tasks/task/folded/task_create.sql",
-    "tasks/task/folded/task_update_owned.sql",
-    "tasks/task/folded/task_update.sql",
-    "tasks/task/folded/task_complete_owned.sql",
-    "tasks/task/folded/task_complete.sql",
-    "tasks/task/folded/task_delete_owned.sql",
-    "tasks/task/folded/task_delete.sql",
+    "tasks/service/folded/task_create_owned.sql",
+    "tasks/service/folded/task_create.sql",
+    "tasks/service/folded/task_update_owned.sql",
+    "tasks/service/folded/task_update.sql",
+    "tasks/service/folded/task_complete_owned.sql",
+    "tasks/service/folded/task_complete.sql",
+    "tasks/service/folded/task_delete_owned.sql",
+    "tasks/service/folded/task_delete.sql",
     // Idempotency keys.
     "tasks/idempotency/idempotency_claim.sql",
     // The journal and its NOTIFY; reminders; webhooks.

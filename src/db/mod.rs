@@ -18,6 +18,7 @@ mod queue;
 mod reader;
 pub mod schema;
 #[cfg(test)]
+#[path = "../../tests/unit_support/scratch_pg.rs"]
 pub(crate) mod scratch;
 mod share;
 mod shared_reads;

@@ -22,7 +22,7 @@ use super::json::TaskJson;
 use super::list_body::ListJson;
 use crate::AppState;
 use crate::error::{AppError, IdempotencyError};
-use crate::idempotency::StoredOutcome;
+use crate::tasks::idempotency::request::StoredOutcome;
 use crate::tasks::{Precondition, Task};
 
 /// The strong entity-tag of a task in this version.

@@ -15,7 +15,7 @@ use super::query::task_id;
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::AppError;
-use crate::idempotency::{KeyedRequest, StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{KeyedRequest, StoredOutcome, keyed};
 use crate::tasks::{ItemWrite, TaskService};
 
 /// The verified user, after checking that the path's `{user_id}` is theirs. Checked before

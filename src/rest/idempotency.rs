@@ -11,8 +11,8 @@ use axum::http::{Method, StatusCode};
 
 use super::json::TaskJson;
 use crate::error::AppError;
-use crate::idempotency::{IdempotencyKey, KeyedRequest, StoredOutcome};
 use crate::tasks::Task;
+use crate::tasks::idempotency::request::{IdempotencyKey, KeyedRequest, StoredOutcome};
 
 /// The write's `Idempotency-Key`, if it has one, with its method and path.
 pub(super) struct WriteKey(Option<(IdempotencyKey, Method, String)>);

@@ -24,7 +24,7 @@ use super::query::task_id;
 use super::write_docs::{KeyHeader, ListChangeErrors, ListWriteErrors, ListsErrors};
 use crate::AppState;
 use crate::error::AppResult;
-use crate::idempotency::{StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{StoredOutcome, keyed};
 use crate::tasks::{List, ListDeletion, TaskService, Writer};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.

@@ -26,7 +26,7 @@ use super::query::task_id;
 use super::write_docs::{KeyHeader, ListWriteErrors, ListsErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::idempotency::{StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{StoredOutcome, keyed};
 use crate::tasks::task::time::rfc3339;
 use crate::tasks::{Member, Role, TaskService};
 

@@ -25,7 +25,7 @@ use super::openapi::{ListErrors, Slashed, TagPath, UserPath, detail_response};
 use super::write_docs::{KeyHeader, TAG_CAP_NOTE, WriteErrors};
 use crate::AppState;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::idempotency::{StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{StoredOutcome, keyed};
 use crate::tasks::{TagCount, TaskService};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.

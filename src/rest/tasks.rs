@@ -25,7 +25,7 @@ use super::write_docs::{
 };
 use crate::AppState;
 use crate::error::AppResult;
-use crate::idempotency::{StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{StoredOutcome, keyed};
 use crate::tasks::{Cursor, Task, TaskService, Writer};
 
 /// The routes and their documentation, from one list; each also under a trailing slash.

@@ -24,8 +24,8 @@ use super::webhook_body::{
 use super::write_docs::KeyHeader;
 use crate::AppState;
 use crate::error::AppResult;
-use crate::idempotency::{StoredOutcome, keyed};
 use crate::tasks::Task;
+use crate::tasks::idempotency::request::{StoredOutcome, keyed};
 use crate::tasks::webhooks::WebhookService;
 use crate::tasks::webhooks::model::{Created, Webhook};
 

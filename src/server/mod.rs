@@ -101,7 +101,7 @@ fn cors(operations: &Operations) -> Option<CorsLayer> {
             header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,
-            crate::idempotency::REPLAYED_HEADER,
+            crate::tasks::idempotency::request::REPLAYED_HEADER,
             HeaderName::from_static("ratelimit"),
             HeaderName::from_static("ratelimit-policy"),
             // Paged task lists: the next page and the total.

@@ -15,7 +15,7 @@
 //!
 //! The SQL is written once in diesel's DSL and expanded for each backend by [`db_run!`]. Every
 //! SQL function takes the viewer (the prune alone sees every user's rows, and says why; the
-//! write functions `task::folded` calls are given the viewer as `visibility::owner` names it,
+//! write functions `service::folded` calls are given the viewer as `visibility::owner` names it,
 //! and filter as it does): none can read or change a task by id alone. Every one takes `&mut`
 //! the connection of the caller's unit of work and none opens a transaction or checks a
 //! connection out: a write, its journal entry and its event payload (the database's
@@ -24,11 +24,12 @@
 //! [`db_run!`]: crate::db_run
 
 pub mod events;
-mod idempotency;
+pub mod idempotency;
 pub mod lists;
 pub mod order;
 pub mod reminders;
 pub mod series;
+pub mod service;
 pub mod sharing;
 pub mod sync;
 pub mod tags;
@@ -43,6 +44,8 @@ pub use lists::model::{
 };
 pub use order::nested::{NestedAsk, NestedFound};
 pub use order::tree::{MAX_DEPTH, MoveTask};
+pub use service::reads::check_query as check_list_query;
+pub use service::{ItemWrite, TaskService, Writer};
 pub use sharing::{Invite, Member, Role};
 pub use sync::TaskChangeSet;
 pub use tags::TagCount;
@@ -51,5 +54,3 @@ pub use task::model::{
     TaskPatch, TaskStats, TaskStatus,
 };
 pub use task::page::{Cursor, Page, PageRequest};
-pub use task::reads::check_query as check_list_query;
-pub use task::service::{ItemWrite, TaskService, Writer};

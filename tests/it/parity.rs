@@ -1,6 +1,6 @@
 //! Parity (issue 42): every task write has two implementations, PL/pgSQL functions on
-//! PostgreSQL (`tasks::task::folded`, one `.sql` file per function beside it) and Rust statement
-//! by statement on SQLite (`tasks::task::folded::stepwise` and friends). One script of writes
+//! PostgreSQL (`tasks::service::folded`, one `.sql` file per function beside it) and Rust statement
+//! by statement on SQLite (`tasks::service::folded::stepwise` and friends). One script of writes
 //! runs through the real server over real HTTP with real signed tokens, once on each backend,
 //! one request at a time; then the rows it left are read directly from each database (tasks,
 //! tags, lists, members, invites and the journal: `task_changes`, `list_changes`,

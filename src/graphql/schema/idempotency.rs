@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use super::error::to_graphql_error;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, IdempotencyError};
-use crate::idempotency::{IdempotencyKey, KeyedRequest, StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{IdempotencyKey, KeyedRequest, StoredOutcome, keyed};
 use crate::tasks::{ItemWrite, Precondition};
 
 /// The argument's name, left out of the fingerprint (a retry may move the key to the header).

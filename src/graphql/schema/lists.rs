@@ -13,8 +13,8 @@ use super::types::DateTime;
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
 use crate::graphql::transport::budget::charged;
-use crate::idempotency::keyed;
 use crate::tasks;
+use crate::tasks::idempotency::request::keyed;
 use crate::tasks::{ListPatch, ListPlacement, NewList, Writer};
 
 /// A list the signed-in user owns or that is shared with them: a named group of tasks with its own manual order. Its

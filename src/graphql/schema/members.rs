@@ -11,7 +11,7 @@ use super::types::DateTime;
 use super::{service, viewer};
 use crate::error::{AppError, FieldError};
 use crate::graphql::transport::budget::charged;
-use crate::idempotency::keyed;
+use crate::tasks::idempotency::request::keyed;
 use crate::tasks::{Member, Role};
 
 /// A user's role on a list.

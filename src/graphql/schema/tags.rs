@@ -8,8 +8,8 @@ use super::error::to_graphql_error;
 use super::idempotency::{as_json, keyed_request, or_replayed};
 use super::{service, viewer};
 use crate::graphql::transport::budget::charged;
-use crate::idempotency::keyed;
 use crate::tasks::TagCount;
+use crate::tasks::idempotency::request::keyed;
 
 /// One of the signed-in user's tags.
 #[derive(SimpleObject)]

@@ -12,8 +12,8 @@ use super::types::{Task, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::graphql::transport::budget::charged;
-use crate::idempotency::keyed;
 use crate::tasks::Writer;
+use crate::tasks::idempotency::request::keyed;
 
 /// A task id argument as the service's integer.
 pub(super) fn task_id(id: &ID) -> Result<i64> {

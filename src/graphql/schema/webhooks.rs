@@ -14,7 +14,7 @@ use super::types::DateTime;
 use super::viewer;
 use crate::error::AppResult;
 use crate::graphql::transport::budget::charged;
-use crate::idempotency::{StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{StoredOutcome, keyed};
 use crate::tasks::webhooks::model::{self, Attempt, Created, EventType, NewWebhook, WebhookPatch};
 use crate::tasks::webhooks::{WebhookError, WebhookService};
 

@@ -23,7 +23,7 @@ use crate::error::{AppError, AuthFailure};
 use crate::graphql::schema::AppSchema;
 use crate::graphql::schema::code::{Code, add_codes, is_input_coercion};
 use crate::graphql::schema::error::to_graphql_error;
-use crate::idempotency::IdempotencyKey;
+use crate::tasks::idempotency::request::IdempotencyKey;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 

@@ -29,8 +29,8 @@ use crate::config::GraphqlLimits;
 use crate::error::AuthFailure;
 use crate::graphql::schema::AppSchema;
 use crate::graphql::schema::loaders::NestedLoads;
-use crate::idempotency::IdempotencyKey;
 use crate::operator::metrics::count_graphql_operation;
+use crate::tasks::idempotency::request::IdempotencyKey;
 
 /// The pipeline of one app: its limits and its parsed documents.
 pub struct Pipeline {

@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 
 use crate::auth::AuthUser;
 use crate::error::AppResult;
-use crate::idempotency::{IdempotencyError, KeyedRequest};
+use crate::tasks::idempotency::request::{IdempotencyError, KeyedRequest};
 use crate::tasks::sync::journal;
 use crate::tasks::task::model::Task;
 

@@ -16,9 +16,13 @@
 //! retry. Expired outcomes of every user are pruned in the background
 //! ([`TaskService::spawn_key_prune`]), never in a request's way.
 //!
-//! It must not know the SQL (`store`) nor how an adapter renders an outcome.
+//! It must not know the SQL (`store`) nor how an adapter renders an outcome. What a key, a
+//! keyed request, a stored outcome and a refusal are, as both APIs see them, is [`request`]
+//! (a leaf the error type carries); `rest::idempotency` and `graphql::schema::idempotency`
+//! are the adapters' halves (the header; the argument), named for the same feature.
 
 pub(in crate::tasks) mod keys;
+pub mod request;
 pub(in crate::tasks) mod store;
 
 use std::time::Duration;
@@ -26,11 +30,11 @@ use std::time::Duration;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::idempotency::{IdempotencyError, Keyed, KeyedRequest};
 use crate::tasks::idempotency::keys::KeyPolicy;
+use crate::tasks::idempotency::request::{IdempotencyError, Keyed, KeyedRequest};
 use crate::tasks::idempotency::store::Claim;
+use crate::tasks::service::{TaskService, now_micros};
 use crate::tasks::sync::maintenance;
-use crate::tasks::task::service::{TaskService, now_micros};
 
 /// Expired outcomes dropped per transaction by the scheduled prune.
 const PRUNE_BATCH: i64 = 500;

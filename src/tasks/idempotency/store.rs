@@ -15,7 +15,7 @@ use crate::db::pg::PgConn;
 use crate::db::schema::idempotency_keys as ik;
 use crate::db::{DbConn, PerStore};
 use crate::db_run;
-use crate::idempotency::{KeyedRequest, StoredOutcome};
+use crate::tasks::idempotency::request::{KeyedRequest, StoredOutcome};
 use crate::tasks::visibility::{key_owner, keys_of};
 
 /// A stored outcome, with the request it answered.

@@ -1,6 +1,6 @@
 //! The check a task list makes of the list it is filtered by (issue 21), inside its unit of
 //! work: [`check_list_filter`]. (A task created in a list has it checked by the create itself:
-//! `task::folded`.) Apart from `tasks::lists` (the list operations), which builds on the
+//! `service::folded`.) Apart from `tasks::lists` (the list operations), which builds on the
 //! service.
 
 use crate::auth::AuthUser;

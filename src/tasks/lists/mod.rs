@@ -20,8 +20,8 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::tasks::lists::model::{
     List, ListDeletion, ListPatch, ListPlacement, ListTasks, NewList,
 };
+use crate::tasks::service::{ItemWrite, TaskService, Writer, now_micros};
 use crate::tasks::sync::journal::prune_tombstones;
-use crate::tasks::task::service::{ItemWrite, TaskService, Writer, now_micros};
 use store::Refusal;
 
 impl TaskService {

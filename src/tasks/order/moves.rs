@@ -5,14 +5,14 @@
 
 use crate::auth::AuthUser;
 use crate::error::AppResult;
-use crate::idempotency::Keyed;
 use crate::tasks::idempotency::keys::written_task;
+use crate::tasks::idempotency::request::Keyed;
 use crate::tasks::order::store;
 use crate::tasks::order::tree::{self, MoveTask};
+use crate::tasks::service::conditional::hold;
+use crate::tasks::service::{ItemWrite, TaskService, now_micros, written_row};
 use crate::tasks::sync::journal;
-use crate::tasks::task::conditional::hold;
 use crate::tasks::task::model::Task;
-use crate::tasks::task::service::{ItemWrite, TaskService, now_micros, written_row};
 use crate::tasks::unit::locks;
 
 impl TaskService {

@@ -12,11 +12,11 @@ use crate::auth::AuthUser;
 use crate::error::AppResult;
 use crate::tasks::lists::model::List;
 use crate::tasks::lists::reads;
+use crate::tasks::service::TaskService;
 use crate::tasks::sharing::Member;
 use crate::tasks::sharing::member_store;
 use crate::tasks::task::model::{ListFilter, ListQuery, Task, TaskRow};
 use crate::tasks::task::query;
-use crate::tasks::task::service::TaskService;
 
 /// What a page's nested fields asked for: tasks by id (`parent`), the subtasks of tasks
 /// (`subtasks`), lists by id (`list`), and lists' tasks (`List.tasks`), grouped by the
@@ -48,14 +48,14 @@ impl TaskService {
     pub async fn nested(&self, user: &AuthUser, ask: &NestedAsk) -> AppResult<NestedFound> {
         let mut of_lists = Vec::new();
         for (filters, lists) in &ask.tasks_of_lists {
-            crate::tasks::task::reads::check_query(filters)?;
+            crate::tasks::service::reads::check_query(filters)?;
             of_lists.push(ListQuery {
                 list: ListFilter::Any,
                 among_lists: lists.clone(),
                 ..filters.clone()
             });
         }
-        let now = crate::tasks::task::service::now_micros();
+        let now = crate::tasks::service::now_micros();
         // A list's members begin with its owner: those lists are read with the others.
         let mut list_ids = ask.lists.clone();
         list_ids.extend(ask.members_of.iter().filter(|id| !ask.lists.contains(id)));

@@ -5,7 +5,7 @@
 //! subtree following its root to another list, and the tasks clearing completed ones takes
 //! with them. Every task these change gets its version + 1, a journal entry and an event
 //! (`order::store`). A plain create or delete checks the same rules in one statement on
-//! PostgreSQL (`task::folded`): it comes here only to renumber a group, and a PUT only when
+//! PostgreSQL (`service::folded`): it comes here only to renumber a group, and a PUT only when
 //! it moves the task; the messages of a create's refusals are this module's.
 //!
 //! It must not depend on the service: `service` (creates, PUTs) and `moves` (the move itself,

@@ -3,7 +3,7 @@
 //! needs a due date), and completing an occurrence, which moves the due date to the next one
 //! and leaves the task pending (`completed_at` stamped) instead of completing it. The rules
 //! themselves are `tasks::series::recurrence`'s; the row is the one the write holds (the store hands
-//! back a repeating task held, `task::outcome::Changed::Pending`), so concurrent completions each
+//! back a repeating task held, `service::outcome::Changed::Pending`), so concurrent completions each
 //! advance once, one after the other.
 //!
 //! It must not open transactions or publish events (the service does).
@@ -17,10 +17,11 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::tasks::reminders::rules as reminders;
 use crate::tasks::series::recurrence::{Rule, needs_due_date, next_due, zone};
+use crate::tasks::service::folded;
 use crate::tasks::sync::journal::Written;
 use crate::tasks::task::model::{Task, TaskPatch, TaskRow, micros};
+use crate::tasks::task::write;
 use crate::tasks::task::write::SeriesWrite;
-use crate::tasks::task::{folded, write};
 
 /// The due date after `due` of a series by `recurrence` in `time_zone` begun on `start`;
 /// `None` when the series ends there (or the stored rule is not one the server wrote).
@@ -45,7 +46,7 @@ fn advance_of(row: &TaskRow) -> Option<NaiveDateTime> {
 }
 
 /// Inside a complete / toggle / setTaskCompleted(true) of `row`, a pending repeating task
-/// held by this write (`task::folded::complete` hands it back): completes its current occurrence
+/// held by this write (`service::folded::complete` hands it back): completes its current occurrence
 /// (one change: due date moved, still pending, `completed_at` = `now`, version +1) when it has
 /// one left; else completes the task for good, as any other (`value`: `None` toggles). One
 /// statement either way.

@@ -10,8 +10,8 @@ use diesel_async::RunQueryDsl;
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db_run;
+use crate::tasks::service::outcome::Refusal;
 use crate::tasks::task::model::{Task, TaskRow};
-use crate::tasks::task::outcome::Refusal;
 use crate::tasks::task::query::find;
 use crate::tasks::visibility::member_row;
 

@@ -14,10 +14,10 @@ use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
 use crate::tasks::lists::model::List;
 use crate::tasks::lists::reads;
+use crate::tasks::service::{TaskService, now_micros};
 use crate::tasks::sharing::invite_store::{self as store, Accepted, InviteRow};
 use crate::tasks::sharing::{Invite, Role, invite_hash, new_invite_token};
 use crate::tasks::sync::prune::{every, in_batches};
-use crate::tasks::task::service::{TaskService, now_micros};
 
 impl TaskService {
     /// The owner makes an invite link to their list giving `role`, living `lifetime`.

@@ -7,12 +7,12 @@
 use super::SharingError;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::idempotency::Keyed;
+use crate::tasks::idempotency::request::Keyed;
 use crate::tasks::lists::model::List;
 use crate::tasks::lists::reads;
+use crate::tasks::service::{TaskService, now_micros};
 use crate::tasks::sharing::member_store::{self as store, NotAdded};
 use crate::tasks::sharing::{Member, Role, SharingCaps, checked_user_id};
-use crate::tasks::task::service::{TaskService, now_micros};
 
 /// Only a list's owner shares it.
 const OWNER_ONLY: &str = "only the list's owner manages its members";

@@ -21,11 +21,11 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::tasks::lists::model::List;
 use crate::tasks::lists::reads;
+use crate::tasks::service::{TaskService, now_micros};
 use crate::tasks::sync::changes::{Reader, changes_page};
 use crate::tasks::task::model::{ListQuery, Task, TaskRow};
 use crate::tasks::task::page::STREAM_PAGE_SIZE;
 use crate::tasks::task::query;
-use crate::tasks::task::service::{TaskService, now_micros};
 
 /// What changed for a user since a cursor (or everything, without one).
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use crate::error::AppResult;
+use crate::tasks::service::TaskService;
 use crate::tasks::sync::{journal, maintenance};
-use crate::tasks::task::service::TaskService;
 
 /// Owners pruned per transaction (a short write, even on SQLite's single writer).
 const BATCH: i64 = 100;

@@ -2,7 +2,7 @@
 //! renaming one and deleting one on every task that carries it, each in one transaction
 //! ([`TaskService::rename_tag`], [`TaskService::delete_tag`]), the per-user cap on different
 //! tag names (MAX_TAGS_PER_USER, checked wherever a create or an update writes tags, by the
-//! store: `task::folded`). The field rules are `rules`'; the SQL `store`'s.
+//! store: `service::folded`). The field rules are `rules`'; the SQL `store`'s.
 //!
 //! Every task these operations change gets its version +1, its journal entry and its event,
 //! like any other write.
@@ -12,11 +12,11 @@ pub(in crate::tasks) mod store;
 
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult};
-use crate::idempotency::Keyed;
+use crate::tasks::idempotency::request::Keyed;
+use crate::tasks::service::{TaskService, now_micros};
 use crate::tasks::tags::rules::{tag_key, validate_tag};
 use crate::tasks::task::model::Task;
 use crate::tasks::task::query;
-use crate::tasks::task::service::{TaskService, now_micros};
 
 /// One of a user's tags and how many of their tasks carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,20 +3,14 @@
 //! that the error type can carry a task (a version conflict answers with the current one)
 //! without an import cycle.
 
-pub(in crate::tasks) mod conditional;
 pub mod fields;
 pub(crate) mod fold;
-pub(in crate::tasks) mod folded;
 pub mod model;
-pub(in crate::tasks) mod outcome;
 pub mod page;
 pub(in crate::tasks) mod query;
-pub(in crate::tasks) mod reads;
 pub(in crate::tasks) mod rules;
 pub(in crate::tasks) mod search_keys;
-pub mod service;
 pub(in crate::tasks) mod stamp;
-pub(in crate::tasks) mod stats;
 pub mod time;
 pub(in crate::tasks) mod validate;
 pub(in crate::tasks) mod write;

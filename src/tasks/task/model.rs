@@ -23,7 +23,7 @@ macro_rules! task_row {
     ($($column:ident ($inner:ty) $graphql:literal $doc:tt $rest:tt,)*) => {
         /// A row of `tasks` as both backends return it (timestamps are UTC without zone), as the
         /// database's journal trigger sends it in a NOTIFY (its `to_jsonb`: `events::wire`), and as
-        /// PostgreSQL's write functions return it (by name: `task::folded`).
+        /// PostgreSQL's write functions return it (by name: `service::folded`).
         #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Deserialize)]
         #[diesel(table_name = tasks)]
         pub(crate) struct TaskRow {

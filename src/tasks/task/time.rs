@@ -4,7 +4,7 @@
 //! timestamps per task, so the common case is written digit by digit, with no formatter.
 //!
 //! And how the server spells one for PostgreSQL inside JSON ([`pg_text`]): the write
-//! functions take their values as one `jsonb` (`task::folded`), whose times must read back as
+//! functions take their values as one `jsonb` (`service::folded`), whose times must read back as
 //! the `timestamp` a bound parameter was, to the microsecond.
 
 use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, Timelike, Utc};

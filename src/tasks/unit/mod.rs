@@ -31,7 +31,7 @@
 //! - **Idempotency keys** (`tasks::idempotency`): a keyed write's key is checked and its
 //!   outcome stored inside the same `write` closure as the change, so a retried request
 //!   finds it or finds nothing.
-//! - **Versions** (`tasks::task::conditional`): the precondition is checked inside that same
+//! - **Versions** (`tasks::service::conditional`): the precondition is checked inside that same
 //!   closure, after the key, so a replay never answers 412.
 //! - **Shared lists** need nothing here: what a viewer sees is `tasks::visibility`'s business
 //!   (and the `viewer_*` policies', which must grow with it).

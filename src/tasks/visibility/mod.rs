@@ -14,7 +14,7 @@
 //! - **Shared lists**: "visible to" is "owned by, or in a list shared with" (`list_id IN` the
 //!   viewer's `list_members` rows), the policies of migration 000060 the same (the viewer's
 //!   lists looked up once per statement, `app_member_lists()`). PostgreSQL's write functions
-//!   (migration 000050, called by `task::folded`) filter by the owner they are given.
+//!   (migration 000050, called by `service::folded`) filter by the owner they are given.
 //!
 //! It must not grow other rules (validation, limits): only who sees which rows and events.
 
@@ -238,7 +238,7 @@ pub(super) fn tag_owners_seen_by(viewer: &AuthUser) -> TagOwnersSeenBy<'_> {
 }
 
 /// The tag index rows of `task_owner`'s tasks, for writing one task's tags (SQLite's
-/// `task::folded::stepwise`): they are its owner's whoever writes them (an editor of a shared list),
+/// `service::folded::stepwise`): they are its owner's whoever writes them (an editor of a shared list),
 /// as PostgreSQL's `index_task_tags` writes them. The owner comes from the row just written,
 /// never from a client.
 pub(super) fn tags_of_owner(task_owner: &str) -> dsl::Eq<task_tags::user_id, &str> {

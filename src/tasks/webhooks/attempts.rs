@@ -21,7 +21,7 @@ use crate::db::schema::webhook_deliveries::dsl as d;
 use crate::db::schema::webhooks::dsl as w;
 use crate::db::{DbConn, PerStore};
 use crate::db_run;
-use crate::tasks::task::service::now_micros;
+use crate::tasks::service::now_micros;
 
 /// One attempt's outcome, to record.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use crate::db::schema::webhook_deliveries::dsl as d;
 use crate::db::schema::webhook_events::dsl as e;
 use crate::db::schema::webhooks::dsl as w;
 use crate::db_run;
-use crate::tasks::task::service::now_micros;
+use crate::tasks::service::now_micros;
 use crate::tasks::visibility::webhooks_of_users;
 
 /// A delivery to queue.

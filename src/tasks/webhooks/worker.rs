@@ -38,7 +38,7 @@ use super::settings::Webhooks;
 use super::{signing, ssrf};
 use crate::db::Db;
 use crate::error::AppResult;
-use crate::tasks::task::service::now_micros;
+use crate::tasks::service::now_micros;
 use crate::tasks::unit::UnitOfWork;
 
 /// How long a finished attempt may wait for others to be recorded with it.

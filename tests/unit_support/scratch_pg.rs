@@ -1,7 +1,10 @@
-//! A fresh PostgreSQL database for one unit test (tests only).
+//! A fresh PostgreSQL database for one of `src`'s unit tests: test support, so it lives under
+//! `tests/`, and `src/db/mod.rs` takes it in with `#[path]` under `cfg(test)` only. Not a test
+//! binary of its own (a folder without `main.rs`).
 
 /// A fresh PostgreSQL database for one test (TEST_POSTGRES_URL's server), dropped after;
-/// `None` (the test is skipped, loudly) when that server is unreachable.
+/// `None` (the test is skipped, loudly) when that server is unreachable, except under
+/// `CI=true`, where PostgreSQL is mandatory and an unreachable server fails the test.
 pub(crate) struct ScratchPg {
     admin_url: String,
     name: String,
@@ -15,6 +18,9 @@ impl ScratchPg {
         let (admin, connection) =
             match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
                 Ok(pair) => pair,
+                Err(e) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+                    panic!("CI=true and PostgreSQL unreachable at {admin_url}: {e}")
+                }
                 Err(e) => {
                     eprintln!("SKIPPED: PostgreSQL unreachable at {admin_url}: {e}");
                     return None;

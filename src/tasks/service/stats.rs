@@ -1,11 +1,11 @@
 //! Counts over one user's tasks (by status, overdue, by priority and category): one grouped
 //! read, folded here into the answer both APIs show.
 
+use super::{TaskService, now_micros};
 use crate::auth::AuthUser;
 use crate::error::AppResult;
 use crate::tasks::task::model::{Category, Priority, TaskStats};
 use crate::tasks::task::query;
-use crate::tasks::task::service::{TaskService, now_micros};
 
 impl TaskService {
     /// Counts of the user's tasks: by status, overdue, by priority and by category.

@@ -3,9 +3,9 @@
 //! fingerprint a repeat must match), the outcome stored for a repeat ([`StoredOutcome`]) and
 //! every way a keyed request is refused or replayed ([`IdempotencyError`]).
 //!
-//! Shared by `rest`, `graphql` and `tasks` (which checks and stores keys inside the write's
-//! transaction: `tasks::idempotency`); it depends on nothing else of the crate's, so the error
-//! type can carry it.
+//! Shared by `rest`, `graphql` and the rest of this folder (which checks and stores keys inside
+//! the write's transaction); it depends on nothing else of the crate's, so the error type can
+//! carry it.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

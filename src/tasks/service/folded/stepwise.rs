@@ -12,11 +12,11 @@ use crate::db::DbConn;
 use crate::tasks::order::group_end::group_end;
 use crate::tasks::order::position;
 use crate::tasks::order::store::{delete_all, level, subtree};
+use crate::tasks::service::outcome::{Changed, Created, Limits, Outcome, Refusal};
 use crate::tasks::sharing::assignees::settled;
 use crate::tasks::sync::journal::{Written, prune_tombstones};
 use crate::tasks::tags::store::index_under_cap;
 use crate::tasks::task::model::{NewTask, Precondition, Task, TaskPatch, TaskRow};
-use crate::tasks::task::outcome::{Changed, Created, Limits, Outcome, Refusal};
 use crate::tasks::task::query::{find, find_seen};
 use crate::tasks::task::write::{
     SeriesWrite, insert, set_completed, toggle, update as write_update,

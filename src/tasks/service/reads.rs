@@ -8,11 +8,11 @@ use futures::{Stream, stream};
 use crate::auth::AuthUser;
 use crate::db::Reader;
 use crate::error::{AppError, AppResult};
+use crate::tasks::service::{TaskService, now_micros};
 use crate::tasks::tags::rules::filter_keys;
 use crate::tasks::task::model::{ListQuery, Task, TaskRow, readable_tasks, validate_search};
 use crate::tasks::task::page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest, STREAM_PAGE_SIZE};
 use crate::tasks::task::query;
-use crate::tasks::task::service::{TaskService, now_micros};
 
 /// Rules on a list request that hold whichever API it came through.
 pub fn check_query(query: &ListQuery) -> AppResult<()> {

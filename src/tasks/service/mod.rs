@@ -5,10 +5,20 @@
 //! (or `write_once`), which publishes what it journaled to every user whose journal it moved
 //! (`events::publish`).
 //!
-//! Task writes and the service's shared parts: the reads live in `tasks::task::reads`, moves in
-//! `tasks::order::moves`, lists in `tasks::lists`, tags in `tasks::tags`, sync in `tasks::sync`, the
-//! LISTEN relay in `tasks::events`, the tombstone prune in `tasks::sync::prune`; the SQL of
-//! plain task writes in `folded` (`stepwise` on SQLite) and `write`, next to this file.
+//! The service sits at the top of `tasks`, above the features it composes; `tasks::task` is
+//! what they all build on (the task, its fields, rules and SQL), so it imports none of this.
+//! Task writes and the service's shared parts are here: the reads ([`reads`]), the plain
+//! writes' calls ([`folded`]: one function call on PostgreSQL, `folded::stepwise` on SQLite),
+//! what a write did ([`outcome`]), a conditional move's check ([`conditional`]); moves live in
+//! `tasks::order::moves`, lists in `tasks::lists`, tags in `tasks::tags`, sync in
+//! `tasks::sync`, the LISTEN relay in `tasks::events`, the tombstone prune in
+//! `tasks::sync::prune`.
+
+pub(in crate::tasks) mod conditional;
+pub(in crate::tasks) mod folded;
+pub(in crate::tasks) mod outcome;
+pub(in crate::tasks) mod reads;
+mod stats;
 
 use std::time::Duration;
 
@@ -18,24 +28,23 @@ use crate::auth::AuthUser;
 use crate::db::events::ListenerNotice;
 use crate::db::{Db, DbConn};
 use crate::error::{AppError, AppResult};
-use crate::idempotency::Keyed;
 use crate::tasks::events::publish::Publisher;
 use crate::tasks::events::{EventRouter, EventStream};
 use crate::tasks::idempotency::keys::{KeyPolicy, written_task};
+use crate::tasks::idempotency::request::Keyed;
 use crate::tasks::series;
 use crate::tasks::sync::journal::Written;
-use crate::tasks::task::folded;
 use crate::tasks::task::model::{NewTask, Precondition, Task, TaskPatch, micros};
-use crate::tasks::task::outcome::{Changed, Created, Limits, Refusal};
 use crate::tasks::unit::UnitOfWork;
 use crate::tasks::visibility;
+use outcome::{Changed, Created, Limits, Refusal};
 
 /// A create as an adapter asks it: who writes, and the idempotency key's request with the
 /// write's rendering when the request has one.
 pub struct Writer<'a, T> {
     /// The signed-in user.
     pub user: &'a AuthUser,
-    /// `Some` for a keyed request (`crate::idempotency::keyed`).
+    /// `Some` for a keyed request (`crate::tasks::idempotency::request::keyed`).
     pub once: Option<Keyed<'a, T>>,
 }
 
@@ -48,7 +57,7 @@ pub struct ItemWrite<'a, T> {
     pub id: i64,
     /// Checked inside the write's transaction, after ownership.
     pub expect: Precondition,
-    /// `Some` for a keyed request (`crate::idempotency::keyed`).
+    /// `Some` for a keyed request (`crate::tasks::idempotency::request::keyed`).
     pub once: Option<Keyed<'a, T>>,
 }
 
@@ -236,7 +245,7 @@ impl TaskService {
     /// Creates a task for the user, unless they already have MAX_TASKS_PER_USER: in its list
     /// (one of theirs), under its parent (one of theirs, not too deep; a subtask takes its
     /// list), after the last of its group, with its tags (under MAX_TAGS_PER_USER). One
-    /// statement on PostgreSQL (`task::folded`), unless the group must be renumbered first.
+    /// statement on PostgreSQL (`service::folded`), unless the group must be renumbered first.
     pub async fn create(&self, w: Writer<'_, Task>, input: NewTask) -> AppResult<Task> {
         let Writer { user, once } = w;
         let input = input.validated()?;

@@ -7,10 +7,10 @@ use diesel::sql_types::{Jsonb, Text};
 use diesel_async::RunQueryDsl;
 
 use crate::auth::AuthUser;
+use crate::tasks::service::outcome::{Changed, Outcome, Refusal};
 use crate::tasks::sync::journal::Written;
 use crate::tasks::tags::rules::tag_key;
 use crate::tasks::task::model::{NewTask, Precondition, TaskRow};
-use crate::tasks::task::outcome::{Changed, Outcome, Refusal};
 use crate::tasks::task::time::{pg_json, pg_text};
 use crate::tasks::task::write::{NewTaskRow, TaskChanges};
 use crate::tasks::visibility::owner;
