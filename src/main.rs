@@ -108,7 +108,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Dropping a runtime waits for every blocking task still running, unbounded (an SQLite
+    // statement of a background job, waiting on its busy timeout): the server has drained
+    // its requests by now, so what is left gets a bounded moment, then the process exits
+    // (SQLite and PostgreSQL roll back a transaction its process left, as after a crash).
+    runtime.shutdown_timeout(EXIT_GRACE);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -116,6 +122,9 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// How long background work still running after the server's drain may hold the exit.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Logs go to stderr, filtered by RUST_LOG. JSON lines carry the current span's fields (the
 /// request id) on every event, so a log collector can group a request's lines.

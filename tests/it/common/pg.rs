@@ -21,6 +21,29 @@ pub struct TempDatabase {
     pub url: String,
     /// The template it is a copy of (then it goes back to the pool instead of being dropped).
     template: Option<String>,
+    /// Its place among the databases in use at once ([`IN_USE`]).
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// How many test databases may be in use at once. Each holds about eight of the server's
+/// connections while its test runs (the request pool, the event pool, the listener, the
+/// webhook worker's two, the test's own), some tests two servers' worth, and the shared
+/// server allows 100 (97 for users like these): at eight PostgreSQL tests at once the suite
+/// reached 96 and a server's start met `too many clients already`. With at most six, the
+/// suite's other threads run SQLite tests meanwhile.
+const AT_ONCE: usize = 8;
+
+/// The places of [`AT_ONCE`]: a test waits for one before its database is made (runtime-free,
+/// so every test's runtime shares it).
+static IN_USE: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(AT_ONCE)));
+
+async fn place() -> tokio::sync::OwnedSemaphorePermit {
+    IN_USE
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed")
 }
 
 /// A connection of the test's own to the database at `url` (as another program would connect:
@@ -101,7 +124,7 @@ impl TempDatabase {
     /// (the `migrate` command, a server migrating at start). Tests that only need a working
     /// database take `migrated()`, which is faster.
     pub async fn create() -> Option<TempDatabase> {
-        Self::create_from(None).await
+        Self::create_from(None, place().await).await
     }
 
     /// A `todo_test_<random>` that is a copy of the migrated template (`common::template`):
@@ -109,6 +132,7 @@ impl TempDatabase {
     /// an earlier test released, emptied and checked (`common::reuse`), or a new one.
     pub async fn migrated() -> Option<TempDatabase> {
         let template = super::template::postgres().await?;
+        let _place = place().await;
         let client = super::admin::take().await?;
         if let Some(name) = super::reuse::take(&client, &template).await {
             let url = database_url(&name);
@@ -116,12 +140,16 @@ impl TempDatabase {
                 name,
                 url,
                 template: Some(template),
+                _place,
             });
         }
-        Self::create_from(Some(&template)).await
+        Self::create_from(Some(&template), _place).await
     }
 
-    async fn create_from(template: Option<&str>) -> Option<TempDatabase> {
+    async fn create_from(
+        template: Option<&str>,
+        _place: tokio::sync::OwnedSemaphorePermit,
+    ) -> Option<TempDatabase> {
         let client = super::admin::take().await?;
         let name = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
         let sql = match template {
@@ -141,6 +169,7 @@ impl TempDatabase {
             name,
             url,
             template: template.map(str::to_owned),
+            _place,
         })
     }
 }
