@@ -86,15 +86,32 @@ impl QuietUser<'_> {
 }
 
 /// `noisy`'s events, as its GraphQL subscriber got them: each in order, whole, no RESYNC.
+/// A large task's change read after a later change of the same task has no event of its own
+/// (`sync::changes::events_for_member`: the later one follows, with the task as it is), so an
+/// expected update with a later update of the same task may be absent: under load the
+/// relay's read of update 2 came after update 4 (1 failure in a suite). The last is never.
 async fn check_noisy_events(socket: &mut live::Socket, expected: &[Expected]) {
     let mut last_cursor = 0;
     let large_titles: Vec<String> = (0..5).map(large_title).collect();
+    let mut event = live::next_event(socket).await;
+    // The large task's own creation happened before the subscription, but its NOTIFY
+    // may reach the instance after it: heard first, it is not out of order.
+    let large = |event: &Value| {
+        expected
+            .iter()
+            .any(|e| matches!(e, Expected::Updated(id, _) if of_task(event, *id)))
+    };
+    if event["kind"] == "CREATED" && large(&event) {
+        event = live::next_event(socket).await;
+    }
     for (i, want) in expected.iter().enumerate() {
-        let mut event = live::next_event(socket).await;
-        // The large task's own creation happened before the subscription, but its NOTIFY
-        // may reach the instance after it: heard first, it is not out of order.
-        if i == 0 && event["kind"] == "CREATED" && !matches!(want, Expected::Created(_)) {
-            event = live::next_event(socket).await;
+        if let Expected::Updated(id, _) = want {
+            let superseded = expected[i + 1..]
+                .iter()
+                .any(|later| matches!(later, Expected::Updated(other, _) if other == id));
+            if superseded && !of_task(&event, *id) {
+                continue;
+            }
         }
         let cursor: i64 = event["cursor"].as_str().unwrap_or("0").parse().unwrap();
         assert!(cursor > last_cursor, "in order, no RESYNC: {event}");
@@ -115,7 +132,15 @@ async fn check_noisy_events(socket: &mut live::Socket, expected: &[Expected]) {
                 assert_eq!(event["id"], id.to_string());
             }
         }
+        if i + 1 < expected.len() {
+            event = live::next_event(socket).await;
+        }
     }
+}
+
+/// Whether `event` is about task `id` (GraphQL sends an `ID` as a string).
+fn of_task(event: &Value, id: i64) -> bool {
+    event["id"].as_str().and_then(|s| s.parse().ok()) == Some(id)
 }
 
 async fn noisy_socket(app: &TestApp) -> live::Socket {
