@@ -1,8 +1,10 @@
 //! `AppError`: the one error type of the service, and its REST mapping.
 //!
-//! Every failure a request can meet is one variant here. The HTTP status and FastAPI-style body
-//! are chosen in one `match` ([`AppError::status`]); the GraphQL code in another
-//! (`graphql::schema::error`). Internal errors are logged with the request id and never shown.
+//! Every failure a request can meet is one variant here, a feature's own refusals through one
+//! of them ([`AppError::Feature`]: the feature's enum implements [`FeatureError`] in its
+//! folder). The HTTP status and FastAPI-style body are chosen in one `match`
+//! ([`AppError::status`]); the GraphQL code in another (`graphql::schema::code`). Internal
+//! errors are logged with the request id and never shown.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

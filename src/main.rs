@@ -110,9 +110,10 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(run(cli));
     // Dropping a runtime waits for every blocking task still running, unbounded (an SQLite
-    // statement of a background job, waiting on its busy timeout): the server has drained
-    // its requests by now, so what is left gets a bounded moment, then the process exits
-    // (SQLite and PostgreSQL roll back a transaction its process left, as after a crash).
+    // statement of a background job, waiting on its busy timeout): the server's drain is over
+    // by now (finished, or cut at SHUTDOWN_TIMEOUT), so what is left gets a bounded moment,
+    // then the process exits (SQLite and PostgreSQL roll back a transaction its process left,
+    // as after a crash).
     runtime.shutdown_timeout(EXIT_GRACE);
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

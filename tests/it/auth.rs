@@ -274,6 +274,8 @@ async fn configured_algorithms_are_accepted(backend: Backend) {
             "{alg:?}"
         );
     }
+    // One server (and one test database) at a time: `common::pg` lets eight be in use at once.
+    drop(app);
     let app = start_app!(backend, "--jwt-algorithms" => "HS512");
     let hs256 = sign_with(Algorithm::HS256, SECRET.as_bytes(), &claims);
     assert_401(list_status(&app, "alice", &hs256).await, "Invalid token");

@@ -614,7 +614,9 @@ async fn require_if_match_refuses_unconditional_writes(backend: Backend) {
     )
     .await;
     assert_eq!(r.good(StatusCode::OK)["version"], 2);
-    // Without the setting (the default), If-Match stays optional: the legacy contract.
+    // Without the setting (the default), If-Match stays optional: the legacy contract. One
+    // server (and one test database) at a time: `common::pg` lets eight be in use at once.
+    drop(app);
     let legacy = start_app!(backend);
     let bob = legacy.user("bob");
     let id = bob.create_task("t").await["id"].as_i64().unwrap();

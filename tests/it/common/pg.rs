@@ -29,8 +29,11 @@ pub struct TempDatabase {
 /// connections while its test runs (the request pool, the event pool, the listener, the
 /// webhook worker's two, the test's own), some tests two servers' worth, and the shared
 /// server allows 100 (97 for users like these): at eight PostgreSQL tests at once the suite
-/// reached 96 and a server's start met `too many clients already`. With at most six, the
-/// suite's other threads run SQLite tests meanwhile.
+/// reached 96 and a server's start met `too many clients already`. With at most eight in use
+/// (and sixteen test threads), peaks were 62-71, and the other threads run SQLite tests
+/// meanwhile. A test holds at most two at once (graphql's limits, pooler's, schema's); one
+/// that waits for a second while holding a first could only wait forever if eight such tests
+/// held one each, so a test drops its first server before starting another where it can.
 const AT_ONCE: usize = 8;
 
 /// The places of [`AT_ONCE`]: a test waits for one before its database is made (runtime-free,
