@@ -352,14 +352,12 @@ impl Db {
         Ok(db)
     }
 
-    /// Opens the first connection outside the pool, then, on PostgreSQL, hands it to the pool
-    /// (so start-up opens one connection per pool, not one to check and another to use; an
-    /// SQLite file is cheap to open, and each `:memory:` connection is a database of its own,
-    /// which its pool of one makes itself). The pool retries
-    /// a failing connect until its timeout and then reports only "timed out", hiding the reason
-    /// (a refused certificate, a wrong password) that an operator needs to read at start-up.
+    /// Opens the first connection outside the pool: the pool retries a failing connect until
+    /// its timeout and then reports only "timed out", hiding the reason (a refused certificate,
+    /// a wrong password) an operator needs at start-up. On PostgreSQL it then joins the pool
+    /// (one connection per pool at start, not two; a full pool drops it); SQLite's is dropped
+    /// (cheap, and each `:memory:` connection is a database of its own).
     async fn first_connection(&self, timeout: Duration) -> anyhow::Result<()> {
-        // A pool already full (it filled itself meanwhile) drops the extra connection.
         let attempt = async {
             match &self.pool {
                 Pool::Postgres(pool) => pool.dedicated_connection().await.map(|c| {
