@@ -344,11 +344,11 @@ impl Db {
         }));
         // `build_unchecked` connects lazily: open one connection now to fail fast at start.
         db.first_connection(options.acquire_timeout).await?;
-        drop(
-            db.conn()
-                .await
-                .map_err(|e| anyhow::Error::msg(e.to_string()))?,
-        );
+        let checked_out = db
+            .conn()
+            .await
+            .map_err(|e| anyhow::Error::msg(e.to_string()))?;
+        drop(checked_out);
         Ok(db)
     }
 
