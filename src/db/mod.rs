@@ -344,11 +344,9 @@ impl Db {
         }));
         // `build_unchecked` connects lazily: open one connection now to fail fast at start.
         db.first_connection(options.acquire_timeout).await?;
-        let checked_out = db
-            .conn()
-            .await
-            .map_err(|e| anyhow::Error::msg(e.to_string()))?;
-        drop(checked_out);
+        if let Err(e) = db.conn().await {
+            anyhow::bail!("{e}");
+        }
         Ok(db)
     }
 
