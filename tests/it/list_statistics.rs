@@ -280,4 +280,56 @@ mod postgres {
             "{lists} lists fetched {fetched} tasks by index scans"
         );
     }
+
+    /// With statistics, a user holding 10,000 of the table's tasks: a page by due date, soonest
+    /// first, walks `tasks_user_due` and stops (PostgreSQL's own `NULLS LAST` order); ordered by
+    /// `due_date IS NULL` first, as it was, it read the table by a sequential scan
+    /// (`benches/writes/rows_per_page.sh`). The count for `X-Total-Count` still reads the
+    /// user's rows by index; the descending order is not bounded here (its `NULLS LAST` is not
+    /// the index's order either way).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_by_due_date_reads_no_task_by_a_sequential_scan_at_ten_thousand() {
+        let Some(database) = TempDatabase::migrated().await else {
+            return;
+        };
+        let admin = pg::admin_client().await.expect("admin connection");
+        {
+            let db = pg::client(&database.url).await;
+            seed(&db).await;
+            db.batch_execute(
+                "INSERT INTO tasks (user_id, title, due_date)
+                 SELECT 'big', 'Task ' || n,
+                        CASE WHEN n % 3 <> 1 THEN now() + n * interval '1 hour' END
+                 FROM generate_series(1, 10000) AS n;
+                 ANALYZE tasks;",
+            )
+            .await
+            .expect("seeds the big user and analyzes");
+        }
+        let (seq_before, _) = reads_of_tasks(&admin, &database.name).await;
+        let app = TestApp::builder(Backend::Postgres)
+            .database_url(&database.url)
+            .start()
+            .await
+            .expect("the app starts");
+        let big = app.user("big");
+        let mut path = big.tasks_path("?sort=due&limit=20");
+        for _ in 0..5 {
+            let page = big.get(&path).await;
+            let next = page.header("link").and_then(|link| {
+                let start = link.find('<')? + 1;
+                Some(link[start..link.find('>')?].to_owned())
+            });
+            let tasks = page.good(StatusCode::OK);
+            assert_eq!(tasks.as_array().map(Vec::len), Some(20), "{tasks}");
+            path = next.expect("a next page");
+        }
+        drop(app);
+        let (seq_after, _) = reads_of_tasks(&admin, &database.name).await;
+        assert_eq!(
+            seq_after - seq_before,
+            0,
+            "five pages by due date read tasks by a sequential scan"
+        );
+    }
 }

@@ -11,6 +11,7 @@
 use crate::db::pg::PgConn;
 use diesel::backend::Backend;
 use diesel::expression::BoxableExpression;
+use diesel::expression::expression_types::NotSelectable;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
@@ -23,6 +24,9 @@ use crate::db::schema::tasks;
 /// A key expression on `tasks`, boxed so one query text serves both backends.
 pub(in crate::tasks) type Key<ST, DB> = Box<dyn BoxableExpression<tasks::table, DB, SqlType = ST>>;
 
+/// An order key on `tasks` (`ASC` or `DESC`), boxed the same way.
+pub(in crate::tasks) type OrderKey<DB> = Key<NotSelectable, DB>;
+
 /// Where a connection's backend finds the folded title and description.
 pub(in crate::tasks) trait SearchKeys {
     /// The backend the keys are written for.
@@ -31,6 +35,25 @@ pub(in crate::tasks) trait SearchKeys {
     fn title_key(&self) -> Key<Text, Self::Db>;
     /// The folded description (NULL without one): description search.
     fn description_key(&self) -> Key<Nullable<Text>, Self::Db>;
+    /// The due-date order, first key first: undated tasks last in both directions, ties by id.
+    fn due_order(&self, ascending: bool) -> Vec<OrderKey<Self::Db>>;
+}
+
+/// PostgreSQL says `NULLS LAST`: ascending, that is `tasks_user_due`'s own order, so a page
+/// walks the index and stops (ordering by `due_date IS NULL` first made it read the user's
+/// whole set, by a sequential scan at 10,000 tasks: `benches/writes/rows_per_page.sh`).
+fn pg_due_order(ascending: bool) -> Vec<OrderKey<Pg>> {
+    if ascending {
+        vec![
+            Box::new(tasks::due_date.asc().nulls_last()),
+            Box::new(tasks::id.asc()),
+        ]
+    } else {
+        vec![
+            Box::new(tasks::due_date.desc().nulls_last()),
+            Box::new(tasks::id.desc()),
+        ]
+    }
 }
 
 impl SearchKeys for PgConn {
@@ -40,6 +63,9 @@ impl SearchKeys for PgConn {
     }
     fn description_key(&self) -> Key<Nullable<Text>, Pg> {
         Box::new(tasks::description_key)
+    }
+    fn due_order(&self, ascending: bool) -> Vec<OrderKey<Pg>> {
+        pg_due_order(ascending)
     }
 }
 
@@ -52,6 +78,9 @@ impl SearchKeys for &PgConn {
     fn description_key(&self) -> Key<Nullable<Text>, Pg> {
         (**self).description_key()
     }
+    fn due_order(&self, ascending: bool) -> Vec<OrderKey<Pg>> {
+        pg_due_order(ascending)
+    }
 }
 
 impl SearchKeys for SqliteConn {
@@ -61,5 +90,22 @@ impl SearchKeys for SqliteConn {
     }
     fn description_key(&self) -> Key<Nullable<Text>, Sqlite> {
         Box::new(search_fold(tasks::description))
+    }
+    /// SQLite puts NULLs first ascending: `due_date IS NULL` (false before true) comes first.
+    fn due_order(&self, ascending: bool) -> Vec<OrderKey<Sqlite>> {
+        let undated_last: OrderKey<Sqlite> = Box::new(tasks::due_date.is_null().asc());
+        if ascending {
+            vec![
+                undated_last,
+                Box::new(tasks::due_date.asc()),
+                Box::new(tasks::id.asc()),
+            ]
+        } else {
+            vec![
+                undated_last,
+                Box::new(tasks::due_date.desc()),
+                Box::new(tasks::id.desc()),
+            ]
+        }
     }
 }

@@ -208,13 +208,12 @@ macro_rules! page_of {
             (SortKey::Priority, SortOrder::Desc) => q.order_by((priority.desc(), id.desc())),
             (SortKey::Position, SortOrder::Asc) => q.order_by((position.asc(), id.asc())),
             (SortKey::Position, SortOrder::Desc) => q.order_by((position.desc(), id.desc())),
-            // `due_date IS NULL` first: false before true puts undated tasks last in both
-            // directions (the backends disagree on where NULLs go by themselves).
-            (SortKey::DueDate, SortOrder::Asc) => {
-                q.order_by((due_date.is_null().asc(), due_date.asc(), id.asc()))
-            }
-            (SortKey::DueDate, SortOrder::Desc) => {
-                q.order_by((due_date.is_null().asc(), due_date.desc(), id.desc()))
+            // Undated tasks last in both directions; the backends disagree on where NULLs go
+            // by themselves, so each says it its way (`search_keys`).
+            (SortKey::DueDate, _) => {
+                let mut keys = $c.due_order(direction == SortOrder::Asc).into_iter();
+                let first = keys.next().expect("the due order has keys");
+                keys.fold(q.order_by(first), |q, key| q.then_order_by(key))
             }
         };
         if let Some(page) = page {
