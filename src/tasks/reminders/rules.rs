@@ -17,14 +17,16 @@ pub(in crate::tasks) fn moved(
     micros(remind_at?).naive_utc().checked_add_signed(offset)
 }
 
+/// A nullable column a write changes (`Some`) or leaves (`None`).
+type Change = Option<Option<NaiveDateTime>>;
+
 /// A write's `(remind_at, reminded_at)` changes: the reminder an occurrence completed moved
 /// (`moved`), else the one the patch sets; either re-arms it (`reminded_at` cleared, so it
 /// fires again). `None`s: the write leaves the reminder as it is.
-#[allow(clippy::type_complexity)]
 pub(in crate::tasks) fn written(
     moved: Option<NaiveDateTime>,
     patched: Option<Option<DateTime<Utc>>>,
-) -> (Option<Option<NaiveDateTime>>, Option<Option<NaiveDateTime>>) {
+) -> (Change, Change) {
     let remind_at = moved
         .map(Some)
         .or(patched.map(|at| at.map(|at| micros(at).naive_utc())));

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::tasks::reminders::rules as reminders;
+use crate::tasks::reminders::rules::moved as moved_reminder;
 use crate::tasks::series::recurrence::{Rule, needs_due_date, next_due, zone};
 use crate::tasks::service::folded;
 use crate::tasks::sync::journal::Written;
@@ -69,7 +69,7 @@ pub(super) async fn complete_held(
         advance_to: Some(advance_to),
         remind_at: task
             .due_date
-            .and_then(|due| reminders::moved(task.remind_at, due, advance_to)),
+            .and_then(|due| moved_reminder(task.remind_at, due, advance_to)),
         ..SeriesWrite::default()
     };
     let patch = TaskPatch::default();
@@ -127,7 +127,7 @@ fn plan(row: &TaskRow, patch: &TaskPatch) -> AppResult<SeriesWrite> {
         let remind_at = patch.remind_at.unwrap_or(task.remind_at);
         series.remind_at = series
             .advance_to
-            .and_then(|to| reminders::moved(remind_at, due, to));
+            .and_then(|to| moved_reminder(remind_at, due, to));
     }
     Ok(series)
 }
