@@ -9,10 +9,13 @@
 //! The older migrations stay as history: on a fresh database they define each function as it
 //! was then, and [`apply`] brings it to its file's text.
 //!
-//! A file's text is compared with the database's after [`definition`]: the leading comment
-//! lines dropped, the end trimmed of whitespace and the one `;` that closes the statement.
-//! Anything else that differs is a difference, so a file must keep `pg_get_functiondef`'s own
-//! layout (or the step would rewrite it at every start): `db_functions::` tests that a migrated
+//! A file's text is compared with the database's after [`definition`] (the leading comment
+//! lines dropped, the end trimmed of whitespace and the one `;` that closes the statement) and
+//! [`canonical`] (the head's layout folded: `pg_get_functiondef` prints each of `RETURNS`,
+//! `LANGUAGE`, `SECURITY DEFINER`, `SET search_path` on a line of its own, and a file writes
+//! them on the line after the signature). The body, between the `$function$` quotes, is
+//! compared byte for byte, so a file keeps the body's text exactly as the database stores it
+//! (or the step would rewrite it at every start): `db_functions::` tests that a migrated
 //! database reads back every file as it is.
 
 use std::collections::HashSet;
@@ -40,9 +43,14 @@ impl Function {
         file.strip_suffix(".sql").unwrap_or(file)
     }
 
-    /// The text `pg_get_functiondef` gives for it (compared after trimming its end).
+    /// Its statement: the text `pg_get_functiondef` gives for it, but for the head's layout.
     pub fn definition(&self) -> &'static str {
         definition(self.text)
+    }
+
+    /// Its statement as [`canonical`] compares it.
+    pub fn canonical(&self) -> String {
+        canonical(self.definition())
     }
 }
 
@@ -59,6 +67,23 @@ pub fn definition(text: &str) -> &str {
     }
     let rest = rest.trim_end();
     rest.strip_suffix(';').unwrap_or(rest).trim_end()
+}
+
+/// A definition as the files and the database are compared: its head (up to the `$function$`
+/// that opens the body) with every run of whitespace folded to one space, its body as it is.
+/// A function whose body is not dollar-quoted (`RETURN …`, which PostgreSQL prints from its
+/// parse tree) is folded whole. The end is trimmed.
+pub fn canonical(definition: &str) -> String {
+    let definition = definition.trim_end();
+    let (head, body) = definition
+        .find("$function$")
+        .map_or((definition, ""), |at| definition.split_at(at));
+    let mut folded = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !body.is_empty() {
+        folded.push(' ');
+        folded.push_str(body);
+    }
+    folded
 }
 
 /// Lists function files by path under `src/`, each embedded in the binary.
@@ -123,6 +148,7 @@ pub const FUNCTIONS: &[Function] = functions![
     "tasks/idempotency/idempotency_claim.sql",
     // The journal and its NOTIFY; reminders; webhooks.
     "tasks/sync/journal_record.sql",
+    "tasks/sync/journal_send.sql",
     "tasks/sync/journal_notify.sql",
     "tasks/sync/journal_changes.sql",
     "tasks/sync/journal_memberships.sql",
@@ -189,10 +215,10 @@ pub(super) async fn apply(conn: &mut PgConn, migrations_ran: usize) -> anyhow::R
         .load(conn)
         .await
         .context("reading the database's functions")?;
-    let current: HashSet<&str> = current.iter().map(|c| c.definition.trim_end()).collect();
+    let current: HashSet<String> = current.iter().map(|c| canonical(&c.definition)).collect();
     let mut ran = 0;
     for function in FUNCTIONS {
-        if !current.contains(function.definition()) {
+        if !current.contains(&function.canonical()) {
             conn.batch_execute(function.text)
                 .await
                 .with_context(|| format!("defining src/{}", function.path))?;
@@ -225,6 +251,23 @@ mod tests {
             definition(text),
             "CREATE OR REPLACE FUNCTION public.f()\n RETURNS void\nAS $function$\n-- inside\n\
              $function$"
+        );
+    }
+
+    #[test]
+    fn the_canonical_form_folds_the_head_and_keeps_the_body() {
+        let printed = "CREATE OR REPLACE FUNCTION public.f()\n RETURNS trigger\n LANGUAGE plpgsql\n\
+                       AS $function$\nBEGIN\n    RETURN  NULL;\nEND\n$function$\n";
+        let written = "CREATE OR REPLACE FUNCTION public.f()\n RETURNS trigger LANGUAGE plpgsql AS \
+                       $function$\nBEGIN\n    RETURN  NULL;\nEND\n$function$";
+        assert_eq!(canonical(printed), canonical(written));
+        assert_ne!(
+            canonical(printed),
+            canonical(&written.replace("RETURN  NULL", "RETURN NULL"))
+        );
+        assert_ne!(
+            canonical(printed),
+            canonical(&written.replace(" LANGUAGE", " STABLE LANGUAGE"))
         );
     }
 

@@ -5,13 +5,14 @@
 //! nothing to change writes no catalog row; no migration after the last one that had them
 //! defines a function.
 //!
-//! Compared as `db::functions::definition` says: a file's leading comment, trailing whitespace
-//! and closing `;` aside, its text is `pg_get_functiondef`'s, byte for byte.
+//! Compared as `db::functions::canonical` says: a file's leading comment, trailing whitespace
+//! and closing `;` aside, and its head's layout folded, its text is `pg_get_functiondef`'s; the
+//! body byte for byte.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use todo_api::db::functions::{FUNCTIONS, Function, GENERATED};
+use todo_api::db::functions::{FUNCTIONS, Function, GENERATED, canonical};
 
 use crate::common::pg::{self, TempDatabase};
 use crate::common::template;
@@ -64,9 +65,10 @@ fn mismatches(database: &[(String, String)]) -> Vec<String> {
         if generated.contains_key(name.as_str()) {
             continue;
         }
+        let definition = &canonical(definition);
         let same: Vec<&Function> = FUNCTIONS
             .iter()
-            .filter(|f| f.definition() == definition)
+            .filter(|f| &f.canonical() == definition)
             .collect();
         match (same.as_slice(), FUNCTIONS.iter().find(|f| f.name() == name)) {
             ([one], _) => {
@@ -75,7 +77,7 @@ fn mismatches(database: &[(String, String)]) -> Vec<String> {
             ([], Some(file)) => wrong.push(format!(
                 "{name} differs from src/{} ({})",
                 file.path,
-                first_difference(file.definition(), definition)
+                first_difference(&file.canonical(), definition)
             )),
             ([], None) => wrong.push(format!("{name} has no file under src/")),
             (many, _) => wrong.push(format!("{name} is the text of {} files", many.len())),

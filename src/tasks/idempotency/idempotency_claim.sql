@@ -1,9 +1,6 @@
 -- Claims an idempotency key for a request, or returns the stored answer (`store.rs`).
 CREATE OR REPLACE FUNCTION public.idempotency_claim(p_user text, p_key text, p_cutoff timestamp without time zone, p_cap bigint)
- RETURNS TABLE(claim text, stored idempotency_keys)
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS TABLE(claim text, stored idempotency_keys) LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_stored idempotency_keys;
 BEGIN

@@ -124,18 +124,13 @@ impl PerStore for ClaimCall<'_> {
     }
 
     async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
-        claim_step_by_step(conn, self.viewer, self.key, self.cutoff, self.cap).await
+        claim_step_by_step(conn, self).await
     }
 }
 
 /// [`claim_key`] on SQLite.
-async fn claim_step_by_step(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    key: &str,
-    cutoff: NaiveDateTime,
-    cap: i64,
-) -> QueryResult<Claim> {
+async fn claim_step_by_step(conn: &mut DbConn, call: ClaimCall<'_>) -> QueryResult<Claim> {
+    let (viewer, key, cutoff, cap) = (call.viewer, call.key, call.cutoff, call.cap);
     // One write transaction at a time (`BEGIN IMMEDIATE`): a transaction that got this far
     // holds the key alone; a concurrent request on this instance is refused before it
     // begins (the service keeps the keys in flight).

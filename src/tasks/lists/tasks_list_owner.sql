@@ -1,10 +1,6 @@
 -- Constraint trigger (on tasks): a task in a list is its list owner's.
 CREATE OR REPLACE FUNCTION public.tasks_list_owner()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_owner text;
 BEGIN

@@ -1,10 +1,7 @@
 -- The position after a key (`position.rs`'s rule in SQL): for `tasks_place` and
 -- `task_create_owned`.
 CREATE OR REPLACE FUNCTION public.position_after(key text)
- RETURNS text
- LANGUAGE plpgsql
- IMMUTABLE PARALLEL SAFE
-AS $function$
+ RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $function$
 DECLARE
     bytes bytea;
     i int;

@@ -1,9 +1,6 @@
 -- Fires due reminders in a batch, as the maintenance job asks (`store.rs`).
 CREATE OR REPLACE FUNCTION public.reminders_fire(p_now timestamp without time zone, p_batch integer, p_channel text)
- RETURNS SETOF tasks
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS SETOF tasks LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_id bigint;
     v_row tasks;

@@ -1,10 +1,6 @@
 -- Accepting an invite by its hash: the membership, under the list's cap (`invite_store.rs`).
 CREATE OR REPLACE FUNCTION public.invite_accept(p_hash text, p_now timestamp without time zone, p_cap bigint)
- RETURNS TABLE(outcome text, list bigint)
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS TABLE(outcome text, list bigint) LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_user text := NULLIF(current_setting('app.user_id', true), '');
     v_list bigint;

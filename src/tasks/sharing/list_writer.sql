@@ -1,10 +1,6 @@
 -- Whose list a create acts in: the actor's own, or its owner's when the actor is an editor.
 CREATE OR REPLACE FUNCTION public.list_writer(p_actor text, p_list bigint)
- RETURNS text
- LANGUAGE plpgsql
- STABLE
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS text LANGUAGE plpgsql STABLE SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_owner text;
     v_role text;

@@ -1,11 +1,7 @@
 -- Trigger (AFTER each statement on tasks, task_lists): the journal entries and the NOTIFY
 -- (`journal.rs`).
 CREATE OR REPLACE FUNCTION public.journal_changes()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     entity text := CASE TG_TABLE_NAME WHEN 'tasks' THEN 'task' ELSE 'list' END;
     owners text[];
@@ -27,7 +23,6 @@ DECLARE
     v_gone boolean;
     v_born boolean;
     payload text;
-    held text;
 BEGIN
     -- The common case first (issue 41): one task written by one statement, in no list that
     -- has members: one owner, one entry, one payload, in a few statements instead of the
@@ -83,30 +78,8 @@ BEGIN
             )::text;
             IF NOT v_gone THEN
                 one := to_jsonb(r) - 'title_key' - 'description_key';
-                IF octet_length(payload) + octet_length(one::text) < 6000 THEN
-                    payload := (payload::jsonb || jsonb_build_object('w', one))::text;
-                ELSE
-                    payload := (payload::jsonb || '{"r": true}'::jsonb)::text;
-                END IF;
             END IF;
-            IF octet_length(payload) > 7999 THEN
-                payload := '{"u": "", "k": "resync"}';
-            END IF;
-            IF current_setting('app.events', true) IS DISTINCT FROM 'deferred' THEN
-                PERFORM pg_notify('todo_api_task_events', payload);
-                RETURN NULL;
-            END IF;
-            held := coalesce(current_setting('app.deferred_events', true), '');
-            IF held = '' THEN
-                held := payload;
-            ELSIF octet_length(held) + octet_length(payload) > 1000000 THEN
-                IF held NOT LIKE '%"k": "resync"}' THEN
-                    held := held || E'\n' || '{"u": "", "k": "resync"}';
-                END IF;
-            ELSE
-                held := held || E'\n' || payload;
-            END IF;
-            PERFORM set_config('app.deferred_events', held, true);
+            PERFORM journal_send(payload, one);
             RETURN NULL;
         END IF;
     END IF;

@@ -1,11 +1,7 @@
 -- Trigger (AFTER INSERT OR DELETE on list_members): the member is told its list and the list's
 -- tasks came or went (`journal_notify`).
 CREATE OR REPLACE FUNCTION public.journal_memberships()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_user text;
     v_list bigint;

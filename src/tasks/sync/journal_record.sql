@@ -1,9 +1,6 @@
 -- The journal entries of a statement's rows and their owners' counters (`task_sync_cursors`).
 CREATE OR REPLACE FUNCTION public.journal_record(entity text, owners text[], ids bigint[], gone boolean[], born boolean[])
- RETURNS TABLE(owner text, after bigint, upto bigint)
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS TABLE(owner text, after bigint, upto bigint) LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     range_owners text[];
     range_after bigint[];

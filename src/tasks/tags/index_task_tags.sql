@@ -1,9 +1,6 @@
 -- A task's tag index rewritten (`store.rs`, the write functions), under the owner's tag cap.
 CREATE OR REPLACE FUNCTION public.index_task_tags(p_owner text, p_task bigint, p_keys text[], p_names text[], p_at timestamp without time zone, p_cap bigint)
- RETURNS void
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS void LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     brings_new boolean;
 BEGIN

@@ -1,10 +1,6 @@
 -- An owner's distinct tags, for the tag cap (a skip scan of `task_tags`' owner index).
 CREATE OR REPLACE FUNCTION public.owner_tag_count(p_owner text)
- RETURNS bigint
- LANGUAGE plpgsql
- STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 BEGIN
     IF NOT may_count_for(p_owner) THEN
         RAISE EXCEPTION 'todo_api refused: forbidden';

@@ -1,8 +1,6 @@
 -- Trigger (BEFORE INSERT OR UPDATE on tasks): keeps `title_key` and `description_key` (`search_keys`).
 CREATE OR REPLACE FUNCTION public.tasks_search_keys()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
+ RETURNS trigger LANGUAGE plpgsql AS $function$
 BEGIN
     NEW.title_key := search_fold(NEW.title);
     NEW.description_key := search_fold(NEW.description);

@@ -1,10 +1,6 @@
 -- The ids of the tasks in the viewer's member lists: for `task_tags`' policy.
 CREATE OR REPLACE FUNCTION public.app_member_task_ids()
- RETURNS SETOF bigint
- LANGUAGE plpgsql
- STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS SETOF bigint LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_list bigint;
 BEGIN

@@ -1,11 +1,7 @@
 -- Trigger (AFTER INSERT OR UPDATE on task_changes): queues the change for the user's webhooks
 -- (`fan_out`).
 CREATE OR REPLACE FUNCTION public.webhook_enqueue()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_ids text;
     v_type text;

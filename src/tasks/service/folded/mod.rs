@@ -176,13 +176,7 @@ impl PerStore for Create<'_> {
     type Output = Outcome<Created>;
 
     async fn postgres(self, conn: &mut PgConn) -> Self::Output {
-        let Create {
-            viewer,
-            input,
-            position,
-            now,
-            limits,
-        } = self;
+        let (viewer, input, now, limits) = (self.viewer, self.input, self.now, self.limits);
         // The row's values (its position, if any, goes apart: null asks for the group's end).
         // The owner is the function's to resolve (a shared list's, migration 000061); the
         // creator is the transaction's viewer.
@@ -190,7 +184,7 @@ impl PerStore for Create<'_> {
         let call = CreateCall {
             owner: owner(viewer),
             now: pg_text(now),
-            position,
+            position: self.position,
             tag_keys: tag_keys(names),
             tag_names: names,
             task_cap: limit(limits.tasks),
@@ -213,14 +207,7 @@ impl PerStore for Create<'_> {
 
     /// SQLite: in process, one writer at a time; the same steps one statement each.
     async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
-        let Create {
-            viewer,
-            input,
-            position,
-            now,
-            limits,
-        } = self;
-        stepwise::create(conn, viewer, input, position, now, limits).await
+        stepwise::create(conn, self).await
     }
 }
 
@@ -237,21 +224,14 @@ impl PerStore for Complete<'_> {
     type Output = Outcome<Option<Changed>>;
 
     async fn postgres(self, conn: &mut PgConn) -> Self::Output {
-        let Complete {
-            viewer,
-            task_id,
-            value,
-            expect,
-            now,
-        } = self;
         let rows: QueryResult<Vec<Stepped>> = diesel::sql_query(
             "SELECT f.step, (f.task).* FROM task_complete($1, $2, $3, $4, $5) AS f",
         )
-        .bind::<Text, _>(owner(viewer))
-        .bind::<BigInt, _>(task_id)
-        .bind::<Nullable<Bool>, _>(value)
-        .bind::<Nullable<Array<BigInt>>, _>(admitted(expect))
-        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(owner(self.viewer))
+        .bind::<BigInt, _>(self.task_id)
+        .bind::<Nullable<Bool>, _>(self.value)
+        .bind::<Nullable<Array<BigInt>>, _>(admitted(self.expect))
+        .bind::<Timestamp, _>(self.now)
         .load(conn)
         .await;
         // A viewer of a shared list is refused (`forbidden`, migration 000061).
@@ -260,14 +240,7 @@ impl PerStore for Complete<'_> {
 
     /// SQLite: in process; the same steps one statement each.
     async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
-        let Complete {
-            viewer,
-            task_id,
-            value,
-            expect,
-            now,
-        } = self;
-        stepwise::complete(conn, viewer, task_id, value, expect, now).await
+        stepwise::complete(conn, self).await
     }
 }
 
@@ -285,21 +258,13 @@ impl PerStore for Update<'_> {
     type Output = Outcome<Option<Changed>>;
 
     async fn postgres(self, conn: &mut PgConn) -> Self::Output {
-        let Update {
-            viewer,
-            task_id,
-            patch,
-            expect,
-            now,
-            tag_cap,
-        } = self;
-        let changes = TaskChanges::new(patch, &SeriesWrite::default(), now);
+        let changes = TaskChanges::new(self.patch, &SeriesWrite::default(), self.now);
         let call = Call {
-            viewer,
-            task_id,
-            expect: admitted(expect),
-            tags: patch.tags.as_deref(),
-            tag_cap,
+            viewer: self.viewer,
+            task_id: self.task_id,
+            expect: admitted(self.expect),
+            tags: self.patch.tags.as_deref(),
+            tag_cap: self.tag_cap,
         };
         let rows = call_update(conn, call, &changes, None).await;
         Ok(refusal(rows, None)?.and_then(stepped))
@@ -307,14 +272,7 @@ impl PerStore for Update<'_> {
 
     /// SQLite: in process; the row is read when the service will need it.
     async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
-        let Update {
-            viewer,
-            task_id,
-            patch,
-            expect,
-            ..
-        } = self;
-        stepwise::update(conn, viewer, task_id, (patch, expect)).await
+        stepwise::update(conn, self).await
     }
 }
 
@@ -332,23 +290,15 @@ impl PerStore for UpdatePlanned<'_> {
     type Output = Outcome<Option<Written>>;
 
     async fn postgres(self, conn: &mut PgConn) -> Self::Output {
-        let UpdatePlanned {
-            viewer,
-            task_id,
-            patch,
-            series,
-            now,
-            tag_cap,
-        } = self;
-        let changes = TaskChanges::new(patch, series, now);
+        let changes = TaskChanges::new(self.patch, self.series, self.now);
         let call = Call {
-            viewer,
-            task_id,
+            viewer: self.viewer,
+            task_id: self.task_id,
             expect: None,
-            tags: patch.tags.as_deref(),
-            tag_cap,
+            tags: self.patch.tags.as_deref(),
+            tag_cap: self.tag_cap,
         };
-        let rows = call_update(conn, call, &changes, Some(series.advance_to)).await;
+        let rows = call_update(conn, call, &changes, Some(self.series.advance_to)).await;
         Ok(refusal(rows, None)?.map(|rows| match stepped(rows) {
             Ok(Some(Changed::Done(written))) => Some(written),
             _ => None,
@@ -357,15 +307,7 @@ impl PerStore for UpdatePlanned<'_> {
 
     /// SQLite: in process; the update, then the tag index, one statement each.
     async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
-        let UpdatePlanned {
-            viewer,
-            task_id,
-            patch,
-            series,
-            now,
-            tag_cap,
-        } = self;
-        stepwise::update_planned(conn, viewer, task_id, (patch, series), now, tag_cap).await
+        stepwise::update_planned(conn, self).await
     }
 }
 
@@ -383,23 +325,15 @@ impl PerStore for Delete<'_> {
     type Output = Outcome<Option<Vec<i64>>>;
 
     async fn postgres(self, conn: &mut PgConn) -> Self::Output {
-        let Delete {
-            viewer,
-            task_id,
-            expect,
-            before,
-            keep,
-            max_depth,
-        } = self;
         let rows: QueryResult<Vec<Stepped>> = diesel::sql_query(
             "SELECT f.step, (f.task).* FROM task_delete($1, $2, $3, $4, $5, $6) AS f",
         )
-        .bind::<Text, _>(owner(viewer))
-        .bind::<BigInt, _>(task_id)
-        .bind::<Nullable<Array<BigInt>>, _>(admitted(expect))
-        .bind::<Timestamp, _>(before)
-        .bind::<BigInt, _>(keep)
-        .bind::<Integer, _>(small(max_depth))
+        .bind::<Text, _>(owner(self.viewer))
+        .bind::<BigInt, _>(self.task_id)
+        .bind::<Nullable<Array<BigInt>>, _>(admitted(self.expect))
+        .bind::<Timestamp, _>(self.before)
+        .bind::<BigInt, _>(self.keep)
+        .bind::<Integer, _>(small(self.max_depth))
         .load(conn)
         .await;
         let rows = match refusal(rows, None)? {
@@ -418,14 +352,6 @@ impl PerStore for Delete<'_> {
 
     /// SQLite: in process; the same steps one statement each.
     async fn sqlite(self, conn: &mut DbConn) -> Self::Output {
-        let Delete {
-            viewer,
-            task_id,
-            expect,
-            before,
-            keep,
-            max_depth,
-        } = self;
-        stepwise::delete(conn, viewer, task_id, expect, (before, keep), max_depth).await
+        stepwise::delete(conn, self).await
     }
 }

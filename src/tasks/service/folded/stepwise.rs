@@ -5,22 +5,19 @@
 //!
 //! It must not decide what a rule says (the limits come from the service), only check it.
 
-use chrono::NaiveDateTime;
-
+use super::{Complete, Create, Delete, Update, UpdatePlanned};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::tasks::order::group_end::group_end;
 use crate::tasks::order::position;
 use crate::tasks::order::store::{delete_all, level, subtree};
-use crate::tasks::service::outcome::{Changed, Created, Limits, Outcome, Refusal};
+use crate::tasks::service::outcome::{Changed, Created, Outcome, Refusal};
 use crate::tasks::sharing::assignees::settled;
 use crate::tasks::sync::journal::{Written, prune_tombstones};
 use crate::tasks::tags::store::index_under_cap;
-use crate::tasks::task::model::{NewTask, Precondition, Task, TaskPatch, TaskRow};
+use crate::tasks::task::model::{NewTask, Precondition, Task, TaskRow};
 use crate::tasks::task::query::{find, find_seen};
-use crate::tasks::task::write::{
-    SeriesWrite, insert, set_completed, toggle, update as write_update,
-};
+use crate::tasks::task::write::{insert, set_completed, toggle, update as write_update};
 use crate::tasks::visibility::owner;
 
 /// Why a write finds no task it may write: the viewer sees it as a viewer of its shared list
@@ -52,14 +49,9 @@ async fn held(
 }
 
 /// `folded::create` on SQLite.
-pub(in crate::tasks) async fn create(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    input: &NewTask,
-    at: Option<&str>,
-    now: NaiveDateTime,
-    limits: Limits,
-) -> Outcome<Created> {
+pub(super) async fn create(conn: &mut DbConn, call: Create<'_>) -> Outcome<Created> {
+    let (viewer, input, at) = (call.viewer, call.input, call.position);
+    let (now, limits) = (call.now, call.limits);
     // The task is its list's owner's (an editor writes into a list shared with them).
     let mut task_owner = owner(viewer).to_owned();
     if let Some(list) = input.list_id {
@@ -148,14 +140,9 @@ pub(in crate::tasks) async fn create(
 }
 
 /// `folded::complete` on SQLite.
-pub(in crate::tasks) async fn complete(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    task_id: i64,
-    value: Option<bool>,
-    expect: &Precondition,
-    now: NaiveDateTime,
-) -> Outcome<Option<Changed>> {
+pub(super) async fn complete(conn: &mut DbConn, call: Complete<'_>) -> Outcome<Option<Changed>> {
+    let (viewer, task_id, value) = (call.viewer, call.task_id, call.value);
+    let (expect, now) = (call.expect, call.now);
     let row = match held(conn, viewer, task_id, expect).await? {
         Ok(Some(row)) => row,
         Ok(None) => return Ok(Ok(None)),
@@ -175,12 +162,8 @@ pub(in crate::tasks) async fn complete(
 
 /// `folded::update` on SQLite: reads the row only when the precondition or the series will
 /// need it (a move reads it itself), and leaves the rest to the service.
-pub(in crate::tasks) async fn update(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    task_id: i64,
-    (patch, expect): (&TaskPatch, &Precondition),
-) -> Outcome<Option<Changed>> {
+pub(super) async fn update(conn: &mut DbConn, call: Update<'_>) -> Outcome<Option<Changed>> {
+    let (viewer, task_id, patch, expect) = (call.viewer, call.task_id, call.patch, call.expect);
     if *expect == Precondition::None && !patch.touches_series() {
         return Ok(Ok(Some(Changed::Pending(None))));
     }
@@ -190,14 +173,12 @@ pub(in crate::tasks) async fn update(
 }
 
 /// `folded::update_planned` on SQLite.
-pub(in crate::tasks) async fn update_planned(
+pub(super) async fn update_planned(
     conn: &mut DbConn,
-    viewer: &AuthUser,
-    task_id: i64,
-    (patch, series): (&TaskPatch, &SeriesWrite),
-    now: NaiveDateTime,
-    tag_cap: u64,
+    call: UpdatePlanned<'_>,
 ) -> Outcome<Option<Written>> {
+    let (viewer, task_id, patch) = (call.viewer, call.task_id, call.patch);
+    let (series, now, tag_cap) = (call.series, call.now, call.tag_cap);
     let Some(mut written) = write_update(conn, viewer, task_id, (patch, series), now).await? else {
         return unwritable(conn, viewer, task_id).await;
     };
@@ -217,14 +198,9 @@ pub(in crate::tasks) async fn update_planned(
 }
 
 /// `folded::delete` on SQLite.
-pub(in crate::tasks) async fn delete(
-    conn: &mut DbConn,
-    viewer: &AuthUser,
-    task_id: i64,
-    expect: &Precondition,
-    (before, keep): (NaiveDateTime, i64),
-    max_depth: usize,
-) -> Outcome<Option<Vec<i64>>> {
+pub(super) async fn delete(conn: &mut DbConn, call: Delete<'_>) -> Outcome<Option<Vec<i64>>> {
+    let (viewer, task_id, expect) = (call.viewer, call.task_id, call.expect);
+    let (before, keep, max_depth) = (call.before, call.keep, call.max_depth);
     match held(conn, viewer, task_id, expect).await? {
         Ok(Some(_)) => {}
         Ok(None) => return Ok(Ok(None)),

@@ -1,10 +1,7 @@
 -- The create a request makes (`folded::create`): checks who may write to the list, then
 -- `task_create_owned`.
 CREATE OR REPLACE FUNCTION public.task_create(p jsonb)
- RETURNS SETOF tasks
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS SETOF tasks LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_owner text := p->>'owner';
     v_list bigint := (p->'task'->>'list_id')::bigint;

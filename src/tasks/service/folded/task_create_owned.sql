@@ -1,9 +1,6 @@
 -- A create as the owner: owner's locks, cap, list and parent checks, defaults, placement, tags.
 CREATE OR REPLACE FUNCTION public.task_create_owned(p_owner text, p jsonb)
- RETURNS SETOF tasks
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS SETOF tasks LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     -- The server's row over the columns' defaults: a key it does not send (a column added
     -- later, with a DEFAULT) takes the default, as in an INSERT that leaves it out.

@@ -1,9 +1,6 @@
 -- A delete as the owner: the subtree, and the owner's tombstone prune.
 CREATE OR REPLACE FUNCTION public.task_delete_owned(p_owner text, p_id bigint, p_expect bigint[], p_before timestamp without time zone, p_keep bigint, p_max_depth integer)
- RETURNS TABLE(step text, task tasks)
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS TABLE(step text, task tasks) LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_row tasks;
     v_newest bigint;

@@ -1,10 +1,7 @@
 -- An update as the owner: precondition, list, parent, assignee and tag checks, the row through
 -- `task_store`.
 CREATE OR REPLACE FUNCTION public.task_update_owned(p_owner text, p jsonb)
- RETURNS TABLE(step text, task tasks)
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS TABLE(step text, task tasks) LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_id bigint := (p->>'id')::bigint;
     v_now timestamp := (p->>'now')::timestamp;

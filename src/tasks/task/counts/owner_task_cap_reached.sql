@@ -1,11 +1,7 @@
 -- Whether an owner is at the task cap: `task_create_owned`'s check, the count repaired when it
 -- must.
 CREATE OR REPLACE FUNCTION public.owner_task_cap_reached(p_owner text, p_cap bigint)
- RETURNS boolean
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_n bigint;
 BEGIN

@@ -1,10 +1,6 @@
 -- An owner's task count as the cap sees it (`task_counts`, counted again when marked unknown).
 CREATE OR REPLACE FUNCTION public.owner_task_count(p_owner text)
- RETURNS bigint
- LANGUAGE plpgsql
- STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_n bigint;
 BEGIN

@@ -1,9 +1,6 @@
 -- The placement locks of the owners a statement counts for, in one order (as `unit::locks`).
 CREATE OR REPLACE FUNCTION public.task_counts_lock(p_owners text[])
- RETURNS void
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS void LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_owner text;
 BEGIN

@@ -2,10 +2,7 @@
 -- definition).
 -- Run by the migrate step after any migration or any changed function file (`db::functions`).
 CREATE OR REPLACE FUNCTION public.task_store_restate()
- RETURNS void
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
+ RETURNS void LANGUAGE plpgsql SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 DECLARE
     v_schema text;
     v_columns text;
