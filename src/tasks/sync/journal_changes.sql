@@ -62,16 +62,30 @@ BEGIN
                     PERFORM setval(ids_from, r.id, true);
                 END IF;
             END IF;
-            INSERT INTO task_sync_cursors AS cur (user_id, last_seq, pruned_seq)
-            VALUES (r.user_id, 1, 0)
-            ON CONFLICT (user_id) DO UPDATE SET last_seq = cur.last_seq + 1
+            -- An UPDATE where the row is there, not INSERT … ON CONFLICT: the conflict path
+            -- locks the row first, a WAL record of its own (issue 60: 54 bytes a write each).
+            UPDATE task_sync_cursors cur SET last_seq = cur.last_seq + 1
+            WHERE cur.user_id = r.user_id
             RETURNING cur.last_seq INTO v_seq;
-            INSERT INTO task_changes AS j (user_id, task_id, seq, deleted, changed_at, created_seq)
-            VALUES (r.user_id, r.id, v_seq, v_gone, now(), CASE WHEN v_born THEN v_seq END)
-            ON CONFLICT (user_id, task_id) DO UPDATE
-                SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted,
-                    changed_at = EXCLUDED.changed_at,
-                    created_seq = coalesce(EXCLUDED.created_seq, j.created_seq);
+            IF NOT FOUND THEN
+                INSERT INTO task_sync_cursors AS cur (user_id, last_seq, pruned_seq)
+                VALUES (r.user_id, 1, 0)
+                ON CONFLICT (user_id) DO UPDATE SET last_seq = cur.last_seq + 1
+                RETURNING cur.last_seq INTO v_seq;
+            END IF;
+            IF NOT v_born THEN
+                UPDATE task_changes j
+                SET seq = v_seq, deleted = v_gone, changed_at = now()
+                WHERE j.user_id = r.user_id AND j.task_id = r.id;
+            END IF;
+            IF v_born OR NOT FOUND THEN
+                INSERT INTO task_changes AS j (user_id, task_id, seq, deleted, changed_at, created_seq)
+                VALUES (r.user_id, r.id, v_seq, v_gone, now(), CASE WHEN v_born THEN v_seq END)
+                ON CONFLICT (user_id, task_id) DO UPDATE
+                    SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted,
+                        changed_at = EXCLUDED.changed_at,
+                        created_seq = coalesce(EXCLUDED.created_seq, j.created_seq);
+            END IF;
             payload := jsonb_build_object(
                 'e', 'task', 'u', r.user_id, 'i', r.id, 's', v_seq,
                 'k', CASE WHEN v_gone THEN 'deleted' WHEN v_born THEN 'created' ELSE 'updated' END
