@@ -6,9 +6,12 @@
 #     one (user_id, created_at) index, nothing else (the toggles: six passes over the user's 50
 #     seeded tasks, on both tables, so both touch the same pages);
 #   - REST create in a list of the owner's alone, and in a list with MEMBERS editors (200).
-# Two rounds; the smaller figure of each is the one to quote. WAL is the database's work, so
+# Two rounds; the smaller figure of each is the one to quote. RECORDS=1 adds, after them, where
+# a create's and a toggle's bytes go (pg_waldump over 300 more of each, by relation and record
+# type; reads the server's pg_wal, so run it as root or postgres). PGPORT (5432) names another
+# server, as benches/writes/wal_logical.sh does. WAL is the database's work, so
 # any build of the server measures it (BIN, default target/release/todo-api; a debug build
-# gives the same bytes). Needs curl and psql; PostgreSQL on 127.0.0.1:5432 (trust, user
+# gives the same bytes). Needs curl and psql; PostgreSQL on 127.0.0.1:$PGPORT (trust, user
 # postgres); drops nothing but its own database, which it makes afresh.
 set -euo pipefail
 BIN=${BIN:-target/release/todo-api}
@@ -16,12 +19,13 @@ DB=bench_wal
 DIR=benches/writes
 MEMBERS=${MEMBERS:-200}
 N=300
-PORT=8043
+PORT=${PORT:-8043}
+PGPORT=${PGPORT:-5432}
 SECRET=bench-secret-that-is-long-enough-for-hs256-xx
-PSQL="psql -h 127.0.0.1 -U postgres -q"
+PSQL="psql -h 127.0.0.1 -p $PGPORT -U postgres -q"
 API=http://127.0.0.1:$PORT/api
 $PSQL -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-"$BIN" migrate --database-url "postgres://postgres@127.0.0.1:5432/$DB" >/dev/null
+"$BIN" migrate --database-url "postgres://postgres@127.0.0.1:$PGPORT/$DB" >/dev/null
 # 1,000 users x 50 tasks, as seed.sh, so both tables' indexes have the same depth.
 $PSQL -d $DB >/dev/null <<SQL
 INSERT INTO tasks (user_id, title, title_key, created_at, updated_at)
@@ -35,7 +39,7 @@ INSERT INTO plain_tasks SELECT * FROM tasks;
 SELECT setval(pg_get_serial_sequence('plain_tasks', 'id'), (SELECT max(id) FROM plain_tasks));
 VACUUM ANALYZE;
 SQL
-RUST_LOG=warn "$BIN" serve --database-url "postgres://postgres@127.0.0.1:5432/$DB" \
+RUST_LOG=warn "$BIN" serve --database-url "postgres://postgres@127.0.0.1:$PGPORT/$DB" \
   --auth-secret $SECRET --host 127.0.0.1 --port $PORT --rate-limit 0 --max-members-per-list 1000 \
   > "$DIR/wal_server.log" 2>&1 &
 server=$!
@@ -88,3 +92,33 @@ for round in 1 2; do
   measure "plain UPDATE" plain_updates
   measure "REST toggle, private" toggles
 done
+# Where the bytes go: every WAL record of 300 more creates and of 300 more toggles, summed by
+# relation and record type, per write (rows under 3 bytes a write left out).
+records() { # $1: label, then the command
+  local label=$1; shift
+  local before after data waldump
+  data=$($PSQL -d $DB -tAc "SHOW data_directory")
+  waldump=$(ls /usr/lib/postgresql/*/bin/pg_waldump | tail -n 1)
+  $PSQL -d $DB -tAc "SELECT relfilenode || '|' || relname FROM pg_class WHERE relfilenode <> 0" \
+    > "$DIR/wal_relations.txt"
+  before=$(lsn); "$@"; after=$(lsn)
+  echo "== $label: bytes per write, by relation and record"
+  "$waldump" -p "$data/pg_wal" -s "$before" -e "$after" 2>/dev/null \
+    | python3 "$DIR/wal_records.py" "$DIR/wal_relations.txt" $N
+}
+if [ "${RECORDS:-0}" = 1 ]; then
+  records "REST create, private" creates ""
+  records "REST toggle, private" toggles
+fi
+# JOURNAL_OFF=1: one more round with tasks' journal triggers disabled, the row changes alone (what
+# a write would cost if the journal were written elsewhere, as logical decoding would). It
+# breaks this database's sync; the next run makes it afresh.
+if [ "${JOURNAL_OFF:-0}" = 1 ]; then
+  for t in insert update delete; do
+    $PSQL -d $DB -c "ALTER TABLE tasks DISABLE TRIGGER tasks_journal_$t"
+  done
+  echo "== journal triggers off"
+  measure "REST create, private" creates ""
+  measure "REST create, a list of $MEMBERS editors and its owner" creates ", \"list_id\": $shared"
+  measure "REST toggle, private" toggles
+fi
