@@ -1,16 +1,13 @@
 -- An owner's task count as the cap sees it (`task_counts`, counted again when marked unknown).
 CREATE OR REPLACE FUNCTION public.owner_task_count(p_owner text)
  RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
-DECLARE
-    v_n bigint;
 BEGIN
     IF NOT may_count_for(p_owner) THEN
         RAISE EXCEPTION 'todo_api refused: forbidden';
     END IF;
-    v_n := coalesce((SELECT c.n FROM task_counts c WHERE c.user_id = p_owner), 0);
-    IF v_n < 0 THEN
-        RETURN (SELECT count(*) FROM tasks t WHERE t.user_id = p_owner);
-    END IF;
-    RETURN v_n;
+    RETURN coalesce((SELECT CASE WHEN c.n < 0
+                                 THEN (SELECT count(*) FROM tasks t WHERE t.user_id = p_owner)
+                                 ELSE c.n END
+                     FROM task_counts c WHERE c.user_id = p_owner), 0);
 END
 $function$;
