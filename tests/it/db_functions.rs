@@ -273,3 +273,29 @@ fn no_migration_after_the_last_with_functions_defines_one() {
          (db::functions): {wrong:?}"
     );
 }
+
+/// A NULL among the versions a complete expects is a conflict, not a loop: `task_complete` is
+/// granted to the app role, so SQL can call it with any array (the API sends no NULL).
+#[tokio::test]
+async fn postgres_a_null_expected_version_is_a_conflict() {
+    let Some(database) = TempDatabase::migrated().await else {
+        return;
+    };
+    let db = pg::client(&database.url).await;
+    db.batch_execute(
+        "SET statement_timeout = '5s';
+         INSERT INTO tasks (id, user_id, title, title_key) VALUES (7, 'alice', 'a', 'a')",
+    )
+    .await
+    .expect("a task inserted");
+    let step: String = db
+        .query_one(
+            "SELECT f.step FROM task_complete('alice', 7, NULL, ARRAY[NULL, 99]::bigint[],
+                                              now()::timestamp) AS f",
+            &[],
+        )
+        .await
+        .expect("answers within the statement timeout")
+        .get(0);
+    assert_eq!(step, "conflict");
+}

@@ -27,7 +27,9 @@ BEGIN
         IF NOT FOUND THEN
             RETURN;
         END IF;
-        IF p_expect IS NOT NULL AND NOT v_row.version = ANY (p_expect) THEN
+        -- A NULL among the versions expected makes `= ANY` NULL where it does not match: a
+        -- conflict, as the UPDATE above took it (or this would go round again).
+        IF p_expect IS NOT NULL AND NOT coalesce(v_row.version = ANY (p_expect), false) THEN
             RETURN QUERY SELECT 'conflict'::text, v_row;
             RETURN;
         END IF;
