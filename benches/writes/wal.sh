@@ -12,7 +12,8 @@
 # server, as benches/writes/wal_logical.sh does. WAL is the database's work, so
 # any build of the server measures it (BIN, default target/release/todo-api; a debug build
 # gives the same bytes). Needs curl and psql; PostgreSQL on 127.0.0.1:$PGPORT (trust, user
-# postgres); drops nothing but its own database, which it makes afresh.
+# postgres); drops nothing but its own database, which it makes afresh. AFTER_MIGRATE, SQL run
+# on it after the migrations, measures a schema beside today's (an index put back, say).
 set -euo pipefail
 BIN=${BIN:-target/release/todo-api}
 DB=bench_wal
@@ -26,6 +27,7 @@ PSQL="psql -h 127.0.0.1 -p $PGPORT -U postgres -q"
 API=http://127.0.0.1:$PORT/api
 $PSQL -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 "$BIN" migrate --database-url "postgres://postgres@127.0.0.1:$PGPORT/$DB" >/dev/null
+if [ -n "${AFTER_MIGRATE:-}" ]; then $PSQL -d $DB -c "$AFTER_MIGRATE"; fi
 # 1,000 users x 50 tasks, as seed.sh, so both tables' indexes have the same depth.
 $PSQL -d $DB >/dev/null <<SQL
 INSERT INTO tasks (user_id, title, title_key, created_at, updated_at)
