@@ -12,10 +12,13 @@ use serde_json::{Value, json};
 
 use crate::common::other_writer::Shared;
 use crate::common::{Backend, pg};
+use crate::lists::{create_list, id_of};
+use crate::sharing::{share, task_in};
 
 backend_cases!(
     the_cap_counts_every_writers_tasks,
-    the_count_holds_while_writers_race
+    the_count_holds_while_writers_race,
+    a_page_total_counts_every_task_the_viewer_sees
 );
 
 const CAP: usize = 4;
@@ -262,4 +265,77 @@ async fn postgres_a_drifted_count_is_set_right_at_the_cap() {
     assert_eq!(fill(&db, "alice").await, 1);
     assert_eq!(kept(&db, "alice").await, CAP as i64);
     assert_eq!(ids(&db, "alice").await.len(), CAP);
+}
+
+/// An unfiltered page's total (`X-Total-Count`, `totalCount`): on PostgreSQL the viewer's own
+/// tasks are the kept count and the shared lists' tasks are counted (issue 60 item 2: a page
+/// no longer reads every task of its viewer to count them); either way it is the whole list's
+/// length, after the server's writes, a shared list's, and another program's inserts,
+/// deletes, moves to another owner and truncate. A filtered page counts its matches.
+async fn a_page_total_counts_every_task_the_viewer_sees(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let alice = db.app.user("alice");
+    let bob = db.app.user("bob");
+    let whole = async |who: &str| -> (usize, Option<String>, i64) {
+        let client = db.app.user(who);
+        let list = client
+            .get(&client.tasks_path(""))
+            .await
+            .good(StatusCode::OK);
+        let page = client.get(&client.tasks_path("?limit=1")).await;
+        let total = page.header("x-total-count").map(str::to_owned);
+        let graphql = client
+            .graphql_data("{ tasksConnection(first: 1) { totalCount } }", json!({}))
+            .await;
+        let counted = graphql["tasksConnection"]["totalCount"].as_i64().unwrap();
+        (list.as_array().unwrap().len(), total, counted)
+    };
+    let check = async |who: &str, expected: usize| {
+        let (len, total, counted) = whole(who).await;
+        assert_eq!(len, expected, "{who}'s whole list");
+        assert_eq!(total, Some(expected.to_string()), "{who}'s X-Total-Count");
+        assert_eq!(counted, expected as i64, "{who}'s totalCount");
+    };
+    for title in ["a", "b", "c"] {
+        alice
+            .post(&alice.tasks_path(""), json!({"title": title}))
+            .await
+            .good(StatusCode::CREATED);
+    }
+    let list = id_of(&create_list(&bob, "Team").await);
+    share(&bob, list, "alice", "viewer").await;
+    task_in(&bob, list, "bob's in the list").await;
+    task_in(&bob, list, "bob's too").await;
+    bob.post(&bob.tasks_path(""), json!({"title": "bob's own"}))
+        .await
+        .good(StatusCode::CREATED);
+    check("alice", 5).await;
+    check("bob", 3).await;
+    let pending = alice
+        .get(&alice.tasks_path("?status=completed&limit=1"))
+        .await;
+    assert_eq!(
+        pending.header("x-total-count"),
+        Some("0"),
+        "a filtered count"
+    );
+
+    db.insert("alice", "from elsewhere", None).await;
+    db.insert("alice", "from elsewhere too", None).await;
+    check("alice", 7).await;
+    db.other_writer("DELETE FROM tasks WHERE title = 'from elsewhere'")
+        .await;
+    db.other_writer("UPDATE tasks SET user_id = 'carol' WHERE title = 'a'")
+        .await;
+    check("alice", 5).await;
+    check("carol", 1).await;
+    db.other_writer(match backend {
+        Backend::Postgres => "TRUNCATE tasks CASCADE",
+        Backend::Sqlite => "DELETE FROM tasks",
+    })
+    .await;
+    check("alice", 0).await;
+    check("bob", 0).await;
 }

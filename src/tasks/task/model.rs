@@ -226,6 +226,44 @@ pub struct ListQuery {
     pub among_lists: Vec<i64>,
 }
 
+impl ListQuery {
+    /// Whether the query admits every task the viewer sees (no filter at all): its count is
+    /// then the viewer's whole set, which the database keeps (`task::query::count`). Every
+    /// field is named, so a new filter must say here whether it filters.
+    pub fn filters_nothing(&self) -> bool {
+        let ListQuery {
+            status,
+            sort: _,
+            order: _,
+            priority,
+            category,
+            search,
+            due_before,
+            due_after,
+            overdue,
+            tags,
+            any_tags,
+            parent_id,
+            list,
+            assignee,
+            among_lists,
+        } = self;
+        *status == TaskStatus::All
+            && priority.is_none()
+            && category.is_none()
+            && search.as_deref().is_none_or(str::is_empty)
+            && due_before.is_none()
+            && due_after.is_none()
+            && !overdue
+            && tags.is_empty()
+            && any_tags.is_empty()
+            && parent_id.is_none()
+            && *list == ListFilter::Any
+            && assignee.is_none()
+            && among_lists.is_empty()
+    }
+}
+
 /// Which list's tasks a request shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ListFilter {

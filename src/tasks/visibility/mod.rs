@@ -102,6 +102,34 @@ pub(super) fn for_each_shared_list<Q, O>(
     }
 }
 
+/// The other owners' tasks in the lists shared with `viewer` (any role): [`visible_to`] but
+/// the viewer's own, for a count of the whole visible set that takes the viewer's own from
+/// the database's `task_counts` (`task::query::count`). Served by the `tasks_list` index.
+pub(super) fn others_visible_to(viewer: &AuthUser) -> OthersVisible<'_> {
+    let id = viewer.id();
+    tasks::user_id.ne(id).and(InListsOf {
+        column: tasks::list_id,
+        user: id,
+        roles: READERS,
+    })
+}
+
+diesel::define_sql_function! {
+    /// An owner's task count as the database keeps it (`task_counts`, for any writer: the
+    /// triggers beside `task/counts/owner_task_count.sql`); the viewer's own only.
+    fn owner_task_count(owner: diesel::sql_types::Text) -> diesel::sql_types::BigInt;
+}
+
+/// The number of the viewer's own tasks, as PostgreSQL keeps it: the rest of
+/// [`others_visible_to`]'s count.
+pub(super) fn own_task_count(viewer: &AuthUser) -> owner_task_count<&str> {
+    owner_task_count(viewer.id())
+}
+
+/// What [`others_visible_to`] gives.
+pub(super) type OthersVisible<'a> =
+    dsl::And<dsl::NotEq<tasks::user_id, &'a str>, InListsOf<'a, tasks::list_id>>;
+
 /// The same filter for the event relay, which re-reads a task too large for its NOTIFY
 /// payload on behalf of a member of the event's [`audience`]. That id comes from our own
 /// payload (written inside a verified user's transaction), never from a client.

@@ -29,6 +29,8 @@ mod at {
     pub(super) const PRIORITY: u32 = 8;
     pub(super) const DUE_DATE: u32 = 10;
     pub(super) const POSITION: u32 = 15;
+    /// Past `TaskRow`'s columns: the folded title a title-ordered page selects after them.
+    pub(super) const TITLE_KEY: u32 = 24;
 }
 
 /// A page on PostgreSQL, read as two branches of one statement (issue 41): the viewer's own
@@ -43,8 +45,10 @@ mod at {
 /// memberships (`visibility::for_each_shared_list`), each list's tasks by the `tasks_list`
 /// index, then ordered and cut, so neither branch's plan depends on statistics: without them
 /// (issue 58) a filter by the array of the viewer's lists was a sequential scan of the whole
-/// table, with bitmap scans off, even for a viewer in no list. The title order (a folded key not in the select list) and a read inside a write's
-/// transaction keep the one filter (`list`).
+/// table, with bitmap scans off, even for a viewer in no list. A title-ordered page selects
+/// the folded title after the row to merge by it; a due-ordered one reads the dated and the
+/// undated tasks apart (below). A read inside a write's transaction keeps the one filter
+/// (`list`).
 pub(super) async fn page_in_branches(
     planned: &PgConn,
     viewer: &AuthUser,
@@ -73,11 +77,90 @@ pub(super) async fn page_in_branches(
     // turn, in no order of their own.
     macro_rules! ordered {
         ($key:expr) => {
-            own.union_all(for_each_shared_list(viewer, others, $key, page.limit))
+            ordered!(own, others, $key)
+        };
+        ($own:expr, $others:expr, $key:expr) => {
+            $own.union_all(for_each_shared_list(viewer, $others, $key, page.limit))
                 .positional_order_by($key)
                 .limit(page.limit)
                 .load(c)
                 .await
+        };
+    }
+    // By title the rows carry their folded title after `TaskRow`'s columns, the key the merge
+    // orders by (`tasks_user_title`'s), then drop it.
+    if query.sort == SortKey::Title {
+        use crate::db::schema::tasks::dsl::title_key;
+        let (own, others) = visible_parts(viewer);
+        let select = (TaskRow::as_select(), title_key);
+        let own = page_of!(
+            c,
+            own,
+            tags_visible_to(viewer),
+            query,
+            Some(page),
+            now,
+            select
+        );
+        let others = rows_of!(
+            c,
+            others,
+            tag_owners_seen_by(viewer),
+            query,
+            Some(page),
+            now,
+            select
+        );
+        let keyed: Vec<(TaskRow, String)> = if asc {
+            ordered!(own, others, (col(at::TITLE_KEY).asc(), col(at::ID).asc()))
+        } else {
+            ordered!(own, others, (col(at::TITLE_KEY).desc(), col(at::ID).desc()))
+        }?;
+        return Ok(keyed.into_iter().map(|(row, _)| row).collect());
+    }
+    // By due date the viewer's own tasks are two branches, the dated and the undated, each in
+    // `tasks_user_due`'s own order (ascending `NULLS LAST` forward, descending `NULLS FIRST`
+    // backward) from the cursor, so each walks the index and stops at the page; the merge puts
+    // the undated last in both directions. One branch ordered `DESC NULLS LAST` is no index's
+    // order: it read the viewer's whole set (`benches/writes/rows_per_page.sh`).
+    if query.sort == SortKey::DueDate {
+        use crate::db::schema::tasks::dsl::{due_date, id};
+        let (own_undated, _) = visible_parts(viewer);
+        let mut dated = own.filter(due_date.is_not_null());
+        let undated = page_of!(
+            c,
+            own_undated,
+            tags_visible_to(viewer),
+            query,
+            Some(page),
+            now
+        )
+        .filter(due_date.is_null());
+        // The cursor's date as a bound the index can start from (the keyset filter's OR with
+        // the undated rows is none).
+        if let Some(SortValue::Due(Some(at))) = page.after.as_ref().map(|a| &a.value) {
+            dated = if asc {
+                dated.filter(due_date.ge(*at))
+            } else {
+                dated.filter(due_date.le(*at))
+            };
+        }
+        return if asc {
+            ordered!(
+                dated
+                    .order_by((due_date.asc(), id.asc()))
+                    .union_all(undated.order_by((due_date.asc(), id.asc()))),
+                others,
+                (col(at::DUE_DATE).asc().nulls_last(), col(at::ID).asc())
+            )
+        } else {
+            ordered!(
+                dated
+                    .order_by((due_date.desc(), id.desc()))
+                    .union_all(undated.order_by((due_date.desc(), id.desc()))),
+                others,
+                (col(at::DUE_DATE).desc().nulls_last(), col(at::ID).desc())
+            )
         };
     }
     match (query.sort, asc) {
@@ -91,16 +174,11 @@ pub(super) async fn page_in_branches(
         (SortKey::Priority, false) => ordered!((col(at::PRIORITY).desc(), col(at::ID).desc())),
         (SortKey::Position, true) => ordered!((col(at::POSITION).asc(), col(at::ID).asc())),
         (SortKey::Position, false) => ordered!((col(at::POSITION).desc(), col(at::ID).desc())),
-        // Undated tasks last in both directions, as `page_of!` orders them.
-        (SortKey::DueDate, true) => {
-            ordered!((col(at::DUE_DATE).asc().nulls_last(), col(at::ID).asc()))
+        (SortKey::DueDate, _) | (SortKey::Title, _) => {
+            Err(diesel::result::Error::QueryBuilderError(
+                "the title and due orders are read above (a bug)".into(),
+            ))
         }
-        (SortKey::DueDate, false) => {
-            ordered!((col(at::DUE_DATE).desc().nulls_last(), col(at::ID).desc()))
-        }
-        (SortKey::Title, _) => Err(diesel::result::Error::QueryBuilderError(
-            "a title order has no position in the select list (a bug: `list` keeps it)".into(),
-        )),
     }
 }
 
@@ -134,5 +212,10 @@ mod tests {
         assert_eq!(position("priority"), at::PRIORITY);
         assert_eq!(position("due_date"), at::DUE_DATE);
         assert_eq!(position("position"), at::POSITION);
+        assert_eq!(
+            columns.len() as u32 + 1,
+            at::TITLE_KEY,
+            "the title key follows the row"
+        );
     }
 }

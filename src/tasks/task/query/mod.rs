@@ -134,7 +134,15 @@ macro_rules! after_key {
 /// no order: one boxed query (the rows of [`page_of!`], and of the shared branch of a page,
 /// which orders them itself: `branches`).
 macro_rules! rows_of {
-    ($c:expr, $visible:expr, $tag_rows:expr, $query:expr, $page:expr, $now:expr) => {{
+    // `$select` (optional): `TaskRow`'s columns, and after them what a union orders by
+    // (`branches`).
+    (@select) => {
+        TaskRow::as_select()
+    };
+    (@select $select:expr) => {
+        $select
+    };
+    ($c:expr, $visible:expr, $tag_rows:expr, $query:expr, $page:expr, $now:expr $(, $select:expr)?) => {{
         use crate::db::schema::tasks::dsl::*;
         let query: &ListQuery = $query;
         let page: Option<&PageRequest> = $page;
@@ -142,10 +150,7 @@ macro_rules! rows_of {
         let after = page.and_then(|p| p.after.as_ref());
         let mut q = filtered!(
             $c,
-            tasks
-                .filter($visible)
-                .select(TaskRow::as_select())
-                .into_boxed(),
+            tasks.filter($visible).select(rows_of!(@select $($select)?)).into_boxed(),
             query,
             $now
         );
@@ -189,12 +194,13 @@ macro_rules! rows_of {
 /// The viewer's tasks that `$visible` admits, filtered, ordered and paged as asked: one boxed
 /// query (the body of [`list`], written once for each backend, and the own branch of a page).
 macro_rules! page_of {
-    ($c:expr, $visible:expr, $tag_rows:expr, $query:expr, $page:expr, $now:expr) => {{
+    // `$select` (optional): as `rows_of!`'s.
+    ($c:expr, $visible:expr, $tag_rows:expr, $query:expr, $page:expr, $now:expr $(, $select:expr)?) => {{
         use crate::db::schema::tasks::dsl::*;
         let query: &ListQuery = $query;
         let page: Option<&PageRequest> = $page;
         let direction = query.direction();
-        let mut q = rows_of!($c, $visible, $tag_rows, query, page, $now);
+        let mut q = rows_of!($c, $visible, $tag_rows, query, page, $now $(, $select)?);
         q = match (query.sort, direction) {
             (SortKey::CreatedAt, SortOrder::Asc) => q.order_by((created_at.asc(), id.asc())),
             (SortKey::CreatedAt, SortOrder::Desc) => q.order_by((created_at.desc(), id.desc())),
@@ -224,8 +230,10 @@ macro_rules! page_of {
 }
 
 mod branches;
+mod count;
 
 use branches::page_in_branches;
+pub(in crate::tasks) use count::count;
 
 /// The viewer's tasks, filtered and ordered as asked; with a page, at most `limit` of them
 /// after its cursor.
@@ -237,7 +245,6 @@ pub(in crate::tasks) async fn list(
     now: NaiveDateTime,
 ) -> QueryResult<Vec<TaskRow>> {
     if let (Reader::Postgres(pg), Some(page)) = (conn, page)
-        && query.sort != SortKey::Title
         && let Some(planned) = pg.with_setting("SET LOCAL enable_bitmapscan = off")
     {
         return page_in_branches(&planned, viewer, query, page, now).await;
@@ -252,30 +259,6 @@ pub(in crate::tasks) async fn list(
     )
     .load(c)
     .await)
-}
-
-/// How many of the viewer's tasks match the filters.
-pub(in crate::tasks) async fn count(
-    conn: Reader<'_>,
-    viewer: &AuthUser,
-    query: &ListQuery,
-    now: NaiveDateTime,
-) -> QueryResult<i64> {
-    // The names come into scope inside `filtered!`.
-    read_run!(conn, |c| {
-        let q = filtered!(
-            c,
-            tasks
-                .filter(visible_to(viewer))
-                .select(diesel::dsl::count_star())
-                .into_boxed(),
-            query,
-            now
-        );
-        tag_filtered!(q, query, tag_owners_seen_by(viewer))
-            .get_result(c)
-            .await
-    })
 }
 
 /// Per (priority rank, category, completed): the number of tasks, and of those pending and
