@@ -21,6 +21,7 @@ backend_cases!(
     a_stale_if_match_after_another_programs_update_is_412,
     ids_another_program_gives_never_fail_a_later_create,
     a_new_assignee_or_author_is_a_new_version,
+    a_task_inserted_again_with_its_old_id_is_created_again,
 );
 
 /// A re-import that gives its own ids, past the server's sequence (a task and a list): the
@@ -419,4 +420,49 @@ async fn a_new_assignee_or_author_is_a_new_version(backend: Backend) {
             "journaled once: {sql}"
         );
     }
+}
+
+/// Another program inserts a task again with the id of one of the owner's deleted tasks (a
+/// restore of one row): the journal's tombstone becomes the new task's entry (on PostgreSQL
+/// the entry is updated where it is there, else inserted without `ON CONFLICT`, issue 60), so
+/// sync since before the delete shows it changed and not deleted, and the server's next
+/// writes of it journal as usual.
+async fn a_task_inserted_again_with_its_old_id_is_created_again(backend: Backend) {
+    let Some(db) = Shared::start(backend).await else {
+        return;
+    };
+    let app = &db.app;
+    let alice = app.user("alice");
+    let since = cursor(app, "alice").await;
+    let id = id_of(&alice.create_task("first life").await);
+    let path = alice.tasks_path(&format!("/{id}"));
+    assert_eq!(alice.delete(&path).await.status, StatusCode::NO_CONTENT);
+    let after_delete = cursor(app, "alice").await;
+    assert_eq!(
+        changes(app, "alice", &since).await["deleted_ids"],
+        json!([id])
+    );
+    db.other_writer(&format!(
+        "INSERT INTO tasks (id, user_id, title, description, completed, created_at, updated_at)
+         VALUES ({id}, 'alice', 'second life', NULL, FALSE, '2026-11-24 10:00:00',
+                 '2026-11-24 10:00:00')"
+    ))
+    .await;
+    for from in [&since, &after_delete] {
+        let sync = changes(app, "alice", from).await;
+        let titles: Vec<&str> = sync["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(titles, ["second life"], "{sync}");
+        assert_eq!(sync["deleted_ids"], json!([]), "{sync}");
+    }
+    alice
+        .patch(&alice.tasks_path(&format!("/{id}/complete")))
+        .await
+        .good(StatusCode::OK);
+    let sync = changes(app, "alice", &after_delete).await;
+    assert_eq!(sync["changed"][0]["completed"], true, "{sync}");
 }

@@ -73,18 +73,18 @@ BEGIN
                 ON CONFLICT (user_id) DO UPDATE SET last_seq = cur.last_seq + 1
                 RETURNING cur.last_seq INTO v_seq;
             END IF;
-            IF NOT v_born THEN
-                UPDATE task_changes j
-                SET seq = v_seq, deleted = v_gone, changed_at = now()
-                WHERE j.user_id = r.user_id AND j.task_id = r.id;
-            END IF;
-            IF v_born OR NOT FOUND THEN
-                INSERT INTO task_changes AS j (user_id, task_id, seq, deleted, changed_at, created_seq)
-                VALUES (r.user_id, r.id, v_seq, v_gone, now(), CASE WHEN v_born THEN v_seq END)
-                ON CONFLICT (user_id, task_id) DO UPDATE
-                    SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted,
-                        changed_at = EXCLUDED.changed_at,
-                        created_seq = coalesce(EXCLUDED.created_seq, j.created_seq);
+            -- The task's entry where it is there (any earlier change, or the tombstone of a
+            -- task inserted again with its old id), else a plain INSERT: with ON CONFLICT it
+            -- would be a speculative row and its confirmation (48 bytes a create, issue 60).
+            -- Nothing else can add this entry meanwhile: only a write of this task does, and
+            -- this write holds the task's row.
+            UPDATE task_changes j
+            SET seq = v_seq, deleted = v_gone, changed_at = now(),
+                created_seq = CASE WHEN v_born THEN v_seq ELSE j.created_seq END
+            WHERE j.user_id = r.user_id AND j.task_id = r.id;
+            IF NOT FOUND THEN
+                INSERT INTO task_changes (user_id, task_id, seq, deleted, changed_at, created_seq)
+                VALUES (r.user_id, r.id, v_seq, v_gone, now(), CASE WHEN v_born THEN v_seq END);
             END IF;
             payload := jsonb_build_object(
                 'e', 'task', 'u', r.user_id, 'i', r.id, 's', v_seq,
