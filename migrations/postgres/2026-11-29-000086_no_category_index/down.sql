@@ -1,1 +1,0 @@
-CREATE INDEX tasks_user_category ON tasks (user_id, category, id);
