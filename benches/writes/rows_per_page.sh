@@ -5,7 +5,8 @@
 # dates, priorities), VACUUM ANALYZE, then reads `seq_tup_read` and `idx_tup_fetch` of `tasks`
 # around ten `?limit=20&sort=…` pages each. A backend reports its counters when its next
 # transaction starts, so each window is closed by two more requests a second apart. The page's
-# `X-Total-Count` is a count over every matching task: it is part of what a page reads.
+# `X-Total-Count` is a count over every matching task: it is part of what a page reads (without
+# a filter PostgreSQL's kept count, `task_counts`; with one, the matches: the last two lines).
 set -euo pipefail
 BIN=${BIN:-target/release/todo-api}
 DB=bench_wal; PORT=8045; SECRET=bench-secret-that-is-long-enough-for-hs256-xx
@@ -25,7 +26,8 @@ T=$("$BIN" token --auth-secret $SECRET --ttl 2h u9 2>/dev/null)
 get() { curl -sf -o /dev/null -H "Authorization: Bearer $T" "http://127.0.0.1:$PORT/api/u9/tasks$1" || true; }
 read_counts() { $PSQL -tAc "SELECT seq_tup_read || ' ' || coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'tasks'"; }
 settle() { get /1; sleep 1.2; get /1; sleep 1.2; }
-for q in created updated title status priority due position "title&order=desc" "due&order=desc"; do
+for q in created updated title status priority due position "title&order=desc" "due&order=desc" \
+         "created&category=work" "created&status=pending"; do
   settle; read -r seq0 idx0 <<< "$(read_counts)"
   for _ in $(seq 1 10); do get "?limit=20&sort=$q"; done
   settle; read -r seq1 idx1 <<< "$(read_counts)"

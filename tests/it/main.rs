@@ -36,6 +36,7 @@ mod group_end;
 mod hostile;
 mod idempotency;
 mod idempotency_versions;
+mod indexes;
 mod invite_logs;
 mod invite_upkeep;
 mod invites;
