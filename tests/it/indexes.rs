@@ -16,7 +16,9 @@ fn documented() -> BTreeSet<String> {
         .find("## What each index on `tasks` serves")
         .expect("the section");
     let section = &text[start..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |end| end + 3)];
+    let section = &section[..section[3..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 3)];
     section
         .lines()
         .filter_map(|line| line.strip_prefix("| `"))
