@@ -8,12 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use async_graphql::{Context, Result};
+use async_graphql::{Context, ID, Result};
 use axum::http::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::to_graphql_error;
+use super::error::{parse_id, to_graphql_error};
+use super::viewer;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, IdempotencyError};
 use crate::tasks::idempotency::request::{IdempotencyKey, KeyedRequest, StoredOutcome, keyed};
@@ -50,6 +51,18 @@ pub(super) fn keyed_request(
         .collect();
     let body = serde_json::to_vec(&arguments).unwrap_or_default();
     Ok(Some(KeyedRequest::new(key, "GRAPHQL", field.name(), &body)))
+}
+
+/// A keyed mutation of the item named by its `id` argument: the viewer, that id as an integer
+/// and the keyed request (as `keyed_request`), checked in that order.
+pub(super) fn item_request<'a>(
+    ctx: &Context<'a>,
+    id: &ID,
+    argument: Option<String>,
+) -> Result<(&'a AuthUser, i64, Option<KeyedRequest>)> {
+    let user = viewer(ctx)?;
+    let id = parse_id("id", id)?;
+    Ok((user, id, keyed_request(ctx, argument)?))
 }
 
 fn refused(error: IdempotencyError) -> async_graphql::Error {

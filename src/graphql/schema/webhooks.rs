@@ -9,12 +9,13 @@ use async_graphql::{
 };
 
 use super::error::{parse_id, to_graphql_error};
-use super::idempotency::{as_json, keyed_request, or_replayed};
+use super::idempotency::{as_json, item_request, keyed_request, or_replayed};
 use super::types::DateTime;
 use super::viewer;
+use crate::auth::AuthUser;
 use crate::error::AppResult;
 use crate::graphql::transport::budget::charged;
-use crate::tasks::idempotency::request::{StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{Keyed, StoredOutcome, keyed};
 use crate::tasks::webhooks::model::{self, Attempt, Created, EventType, NewWebhook, WebhookPatch};
 use crate::tasks::webhooks::{WebhookError, WebhookService};
 
@@ -160,6 +161,23 @@ fn done(_: &()) -> StoredOutcome {
     as_json(&true)
 }
 
+/// A keyed mutation of the webhook `id` answering `true` when done (`deleteWebhook`,
+/// `testWebhook`): `write` is the service's call.
+async fn done_on<W>(
+    ctx: &Context<'_>,
+    id: &ID,
+    idempotency_key: Option<String>,
+    write: W,
+) -> Result<bool>
+where
+    W: AsyncFnOnce(&WebhookService, &AuthUser, i64, Option<Keyed<'_, ()>>) -> AppResult<()>,
+{
+    let (user, id, request) = item_request(ctx, id, idempotency_key)?;
+    let once = keyed(request.as_ref(), &done);
+    let written = write(hooks(ctx)?, user, id, once).await;
+    or_replayed(written.map(|()| true))
+}
+
 /// A webhook to create.
 #[derive(InputObject)]
 pub struct CreateWebhookInput {
@@ -250,9 +268,7 @@ impl WebhookMutations {
         input: UpdateWebhookInput,
         idempotency_key: Option<String>,
     ) -> Result<Webhook> {
-        let user = viewer(ctx)?;
-        let id = parse_id("id", &id)?;
-        let request = keyed_request(ctx, idempotency_key)?;
+        let (user, id, request) = item_request(ctx, &id, idempotency_key)?;
         let patch = WebhookPatch {
             url: input.url,
             events: input.events,
@@ -275,12 +291,7 @@ impl WebhookMutations {
         id: ID,
         idempotency_key: Option<String>,
     ) -> Result<bool> {
-        let user = viewer(ctx)?;
-        let id = parse_id("id", &id)?;
-        let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &done);
-        let deleted = hooks(ctx)?.delete(user, id, once).await;
-        or_replayed(deleted.map(|()| true))
+        done_on(ctx, &id, idempotency_key, WebhookService::delete).await
     }
 
     /// Gives a webhook a new secret (the old one signs nothing more); the answer carries it
@@ -291,9 +302,7 @@ impl WebhookMutations {
         id: ID,
         idempotency_key: Option<String>,
     ) -> Result<WebhookWithSecret> {
-        let user = viewer(ctx)?;
-        let id = parse_id("id", &id)?;
-        let request = keyed_request(ctx, idempotency_key)?;
+        let (user, id, request) = item_request(ctx, &id, idempotency_key)?;
         let once = keyed(request.as_ref(), &without_secret);
         with_secret(hooks(ctx)?.rotate_secret(user, id, once).await)
     }
@@ -306,11 +315,6 @@ impl WebhookMutations {
         id: ID,
         idempotency_key: Option<String>,
     ) -> Result<bool> {
-        let user = viewer(ctx)?;
-        let id = parse_id("id", &id)?;
-        let request = keyed_request(ctx, idempotency_key)?;
-        let once = keyed(request.as_ref(), &done);
-        let tested = hooks(ctx)?.test(user, id, once).await;
-        or_replayed(tested.map(|()| true))
+        done_on(ctx, &id, idempotency_key, WebhookService::test).await
     }
 }
