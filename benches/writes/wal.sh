@@ -78,11 +78,20 @@ plain_updates() {
     echo "UPDATE plain_tasks SET completed = NOT completed, updated_at = now(), completed_at = CASE WHEN completed THEN NULL ELSE now() END WHERE id = $id;"
   done; done | $PSQL -d $DB >/dev/null
 }
+# FLUSHES=1: also the WAL flushes per write (pg_stat_wal's wal_sync, the whole server's: run it
+# alone), each window closed 11 s later, once every backend has reported its counts.
+syncs() { sleep 11; $PSQL -d $DB -tAc "SELECT wal_sync FROM pg_stat_wal"; }
 measure() { # $1: label, then the command
   local label=$1; shift
-  local before after
+  local before after s0 s1
+  if [ "${FLUSHES:-0}" = 1 ]; then s0=$(syncs); fi
   before=$(lsn); "$@"; after=$(lsn)
-  echo "$label: $(per_write "$before" "$after") bytes per write"
+  if [ "${FLUSHES:-0}" = 1 ]; then
+    s1=$(syncs)
+    echo "$label: $(per_write "$before" "$after") bytes, $(echo "scale=2; ($s1 - $s0) / $N" | bc) flushes per write"
+  else
+    echo "$label: $(per_write "$before" "$after") bytes per write"
+  fi
 }
 $PSQL -d $DB -c CHECKPOINT
 for round in 1 2; do
