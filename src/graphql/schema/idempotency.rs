@@ -14,11 +14,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{parse_id, to_graphql_error};
-use super::viewer;
+use super::{service, viewer};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, IdempotencyError};
 use crate::tasks::idempotency::request::{IdempotencyKey, KeyedRequest, StoredOutcome, keyed};
-use crate::tasks::{ItemWrite, Precondition};
+use crate::tasks::{ItemWrite, Precondition, TaskService};
 
 /// The argument's name, left out of the fingerprint (a retry may move the key to the header).
 const ARGUMENT: &str = "idempotencyKey";
@@ -96,6 +96,25 @@ pub(super) fn item_write<'a, T: Serialize>(
         expect: expecting(expected_version),
         once: keyed(request.as_ref(), &as_json::<T>),
     }
+}
+
+/// A keyed write of the task or list named by the `id` argument: its viewer, id and keyed
+/// request (as `item_request`), then `write` with the service and the `item_write`; the
+/// written value, or on a replay the stored one read back.
+pub(super) async fn item_mutation<T, W>(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: Option<i32>,
+    argument: Option<String>,
+    write: W,
+) -> Result<T>
+where
+    T: Serialize + DeserializeOwned,
+    W: AsyncFnOnce(&TaskService, ItemWrite<'_, T>) -> AppResult<T>,
+{
+    let (user, id, request) = item_request(ctx, id, argument)?;
+    let item = item_write(user, id, expected_version, &request);
+    or_replayed(write(service(ctx)?, item).await)
 }
 
 /// The service's result, or on a replay the stored one read back.

@@ -6,14 +6,14 @@ use futures::{Stream, StreamExt};
 
 use super::error::{bad_argument, to_graphql_error};
 use super::events::{TaskChanges, TaskEvent};
-use super::idempotency::{as_json, item_write, keyed_request, or_replayed};
+use super::idempotency::{as_json, item_mutation, item_write, keyed_request, or_replayed};
 use super::inputs::{CreateTaskInput, UpdateTaskInput};
 use super::types::{Task, TaskStats, Viewer};
 use super::{service, viewer};
 use crate::error::AppError;
 use crate::graphql::transport::budget::charged;
-use crate::tasks::Writer;
 use crate::tasks::idempotency::request::keyed;
+use crate::tasks::{ItemWrite, TaskService, Writer};
 
 /// A task id argument as the service's integer.
 pub(super) fn task_id(id: &ID) -> Result<i64> {
@@ -137,11 +137,8 @@ impl TaskMutation {
         expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<ID> {
-        let user = viewer(ctx)?;
-        let task = task_id(&id)?;
-        let request = keyed_request(ctx, idempotency_key)?;
-        let write = item_write(user, task, expected_version, &request);
-        or_replayed(service(ctx)?.delete(write).await)?;
+        let delete = TaskService::delete;
+        item_mutation(ctx, &id, expected_version, idempotency_key, delete).await?;
         Ok(id)
     }
 
@@ -156,11 +153,9 @@ impl TaskMutation {
         expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<Task> {
-        let user = viewer(ctx)?;
-        let id = task_id(&id)?;
-        let request = keyed_request(ctx, idempotency_key)?;
-        let write = item_write(user, id, expected_version, &request);
-        Ok(or_replayed(service(ctx)?.toggle(write).await)?.into())
+        let toggle = TaskService::toggle;
+        let task = item_mutation(ctx, &id, expected_version, idempotency_key, toggle);
+        Ok(task.await?.into())
     }
 
     /// Deletes the signed-in user's completed tasks and returns their ids; subscribers get a
@@ -190,12 +185,11 @@ impl TaskMutation {
         expected_version: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<Task> {
-        let user = viewer(ctx)?;
-        let id = task_id(&id)?;
-        let request = keyed_request(ctx, idempotency_key)?;
-        let write = item_write(user, id, expected_version, &request);
-        let task = service(ctx)?.set_completed(write, completed).await;
-        Ok(or_replayed(task)?.into())
+        let set = async |tasks: &TaskService, w: ItemWrite<'_, _>| {
+            tasks.set_completed(w, completed).await
+        };
+        let task = item_mutation(ctx, &id, expected_version, idempotency_key, set);
+        Ok(task.await?.into())
     }
 }
 
