@@ -23,9 +23,10 @@ use super::webhook_body::{
 };
 use super::write_docs::KeyHeader;
 use crate::AppState;
+use crate::auth::AuthUser;
 use crate::error::AppResult;
 use crate::tasks::Task;
-use crate::tasks::idempotency::request::{StoredOutcome, keyed};
+use crate::tasks::idempotency::request::{Keyed, StoredOutcome, keyed};
 use crate::tasks::webhooks::WebhookService;
 use crate::tasks::webhooks::model::{Created, Webhook};
 
@@ -41,6 +42,25 @@ fn without_secret(status: StatusCode) -> impl Fn(&Created) -> StoredOutcome {
 /// What a keyed write that answers no body stores.
 fn no_body(status: StatusCode) -> impl Fn(&()) -> StoredOutcome {
     move |()| StoredOutcome::json(status, String::new())
+}
+
+/// A keyed write of webhook `id` (`write`: delete, test) that answers `status` and no body.
+/// The body is not read: a retry is the same request whatever it sends.
+async fn answer_no_body<W>(
+    hooks: &WebhookService,
+    user: &AuthUser,
+    id: &str,
+    key: &WriteKey,
+    status: StatusCode,
+    write: W,
+) -> AppResult<StatusCode>
+where
+    W: AsyncFnOnce(&WebhookService, &AuthUser, i64, Option<Keyed<'_, ()>>) -> AppResult<()>,
+{
+    let request = key.request(b"");
+    let render = no_body(status);
+    write(hooks, user, task_id(id)?, keyed(request.as_ref(), &render)).await?;
+    Ok(status)
 }
 
 /// The routes and their documentation, from one list; each also under a trailing slash.
@@ -146,13 +166,8 @@ async fn webhook_delete(
     Path(WebhookPath { id, .. }): Path<WebhookPath>,
     key: WriteKey,
 ) -> AppResult<StatusCode> {
-    // The body is not read: a retry is the same request whatever it sends.
-    let request = key.request(b"");
-    let render = no_body(StatusCode::NO_CONTENT);
-    hooks
-        .delete(&user, task_id(&id)?, keyed(request.as_ref(), &render))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let delete = WebhookService::delete;
+    answer_no_body(&hooks, &user, &id, &key, StatusCode::NO_CONTENT, delete).await
 }
 
 #[utoipa::path(
@@ -191,12 +206,8 @@ async fn webhook_test(
     Path(WebhookPath { id, .. }): Path<WebhookPath>,
     key: WriteKey,
 ) -> AppResult<StatusCode> {
-    let request = key.request(b"");
-    let render = no_body(StatusCode::ACCEPTED);
-    hooks
-        .test(&user, task_id(&id)?, keyed(request.as_ref(), &render))
-        .await?;
-    Ok(StatusCode::ACCEPTED)
+    let test = WebhookService::test;
+    answer_no_body(&hooks, &user, &id, &key, StatusCode::ACCEPTED, test).await
 }
 
 #[utoipa::path(
