@@ -52,7 +52,7 @@ use crate::tasks::unit::{Deferral, UnitOfWork};
 use crate::tasks::visibility::owner;
 use crate::tasks::{Task, TaskService};
 pub use error::WebhookError;
-use model::{Attempt, Created, EventType, NewWebhook, Webhook, WebhookPatch};
+use model::{Attempt, Created, EventType, NewWebhook, Webhook, WebhookPatch, WebhookRow};
 use settings::Webhooks;
 
 pub use rules::{MAX_DESCRIPTION_CHARS, MAX_URL_CHARS};
@@ -177,15 +177,10 @@ impl WebhookService {
     ) -> AppResult<Created> {
         let settings = &self.inner.settings;
         let input = input.validated(settings.allow_private)?;
-        let secret = signing::new_secret();
         let cap = settings.max_per_user;
-        self.write(user, once, async |conn| {
-            let row = store::insert(conn, user, &input, &secret, now_micros(), cap).await?;
-            let row = row.ok_or(WebhookError::LimitReached(cap))?;
-            Ok(Created {
-                webhook: Webhook::from(row),
-                secret: secret.clone(),
-            })
+        self.write_secret(user, once, async |conn, secret| {
+            let row = store::insert(conn, user, &input, secret, now_micros(), cap).await?;
+            Ok(row.ok_or(WebhookError::LimitReached(cap))?)
         })
         .await
     }
@@ -230,14 +225,9 @@ impl WebhookService {
         id: i64,
         once: Option<Keyed<'_, Created>>,
     ) -> AppResult<Created> {
-        let secret = signing::new_secret();
-        self.write(user, once, async |conn| {
-            let row = store::set_secret(conn, user, id, &secret, now_micros()).await?;
-            let row = row.ok_or(WebhookError::NotFound)?;
-            Ok(Created {
-                webhook: Webhook::from(row),
-                secret: secret.clone(),
-            })
+        self.write_secret(user, once, async |conn, secret| {
+            let row = store::set_secret(conn, user, id, secret, now_micros()).await?;
+            Ok(row.ok_or(WebhookError::NotFound)?)
         })
         .await
     }
@@ -293,6 +283,25 @@ impl WebhookService {
             })
             .await?;
         Ok(rows.into_iter().map(Attempt::from).collect())
+    }
+
+    /// A write of a webhook with a new secret (a create, a rotation): `store` writes its row
+    /// with the secret; the answer is the webhook and the secret.
+    async fn write_secret(
+        &self,
+        user: &AuthUser,
+        once: Option<Keyed<'_, Created>>,
+        store: impl AsyncFnOnce(&mut DbConn, &str) -> AppResult<WebhookRow> + Clone,
+    ) -> AppResult<Created> {
+        let secret = signing::new_secret();
+        self.write(user, once, async |conn| {
+            let row = store.clone()(conn, &secret).await?;
+            Ok(Created {
+                webhook: Webhook::from(row),
+                secret: secret.clone(),
+            })
+        })
+        .await
     }
 
     /// One write unit of the user's; with a key, at most once (`tasks::idempotency`), its
