@@ -134,6 +134,17 @@ async fn held(
     }
 }
 
+/// [`held`] after [`lock_lists`]: how a rename or a move starts.
+async fn locked_held(
+    conn: &mut DbConn,
+    viewer: &AuthUser,
+    list: i64,
+    expect: &Precondition,
+) -> Outcome<ListRow> {
+    lock_lists(conn, viewer).await?;
+    held(conn, viewer, list, expect).await
+}
+
 /// Whether another of the viewer's lists (not `except`) has this name key.
 async fn name_taken(
     conn: &mut DbConn,
@@ -286,8 +297,7 @@ pub(in crate::tasks) async fn update(
     expect: &Precondition,
     now: NaiveDateTime,
 ) -> Outcome<ListRow> {
-    lock_lists(conn, viewer).await?;
-    if let Err(refusal) = held(conn, viewer, list, expect).await? {
+    if let Err(refusal) = locked_held(conn, viewer, list, expect).await? {
         return Ok(Err(refusal));
     }
     let key = patch.name.as_deref().map(name_key);
@@ -325,8 +335,7 @@ pub(in crate::tasks) async fn move_to(
     expect: &Precondition,
     now: NaiveDateTime,
 ) -> Outcome<ListRow> {
-    lock_lists(conn, viewer).await?;
-    if let Err(refusal) = held(conn, viewer, list, expect).await? {
+    if let Err(refusal) = locked_held(conn, viewer, list, expect).await? {
         return Ok(Err(refusal));
     }
     let position = match place(conn, viewer, Some(list), placement, now).await? {
