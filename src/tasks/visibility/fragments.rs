@@ -170,17 +170,15 @@ impl QueryFragment<Sqlite> for TagOwnersSeenBy<'_> {
 }
 
 /// `query` (on `tasks`, filtered by [`InMembershipList`]) read once for each of `user`'s
-/// memberships in one of `roles`, each list's rows ordered by `order` (positions in the
-/// query's select list) and cut at `limit`, then all of them ordered and cut again: `SELECT …
-/// FROM list_members shared JOIN task_lists shared_list … CROSS JOIN LATERAL (query ORDER BY …
-/// LIMIT …) … ORDER BY … LIMIT …`. The lateral query (kept apart by its `LIMIT`, never joined by
-/// a plan of the planner's choosing) runs once per membership row, none for a user without
-/// one, and each run reads one list's tasks, all its owner's (`tasks_list_owner`), by the
-/// owner's index in the page's order (with sorts off: `task::query::branches::PLANNED`), so
-/// a page of a list of 10,000 reads a page. The same filter as a list of ids (`InListsOf`)
-/// left the choice to the planner, which, knowing nothing of `tasks` (before its first
-/// `ANALYZE`, issue 58), counted ten lists of 0.5 % of the table each and read the whole table
-/// instead.
+/// memberships in one of `roles`, its rows together, ordered by `order` (positions in the
+/// query's select list) and cut at `limit`: `SELECT … FROM list_members shared CROSS JOIN
+/// LATERAL (query OFFSET 0) … ORDER BY … LIMIT …`. Its plan cannot depend on the statistics of
+/// `tasks`: the lateral query (kept apart by its `OFFSET 0`, never joined by a plan of the
+/// planner's choosing) runs once per membership row, none for a user without one, and each run
+/// reads one list's tasks by the `tasks_list` index, the one index for `list_id = <a value>`.
+/// The same filter as a list of ids (`InListsOf`) left the choice to the planner, which,
+/// knowing nothing of `tasks` (before its first `ANALYZE`, issue 58), counted ten lists of 0.5 %
+/// of the table each and read the whole table instead.
 #[derive(Debug, Clone, Copy)]
 pub(in crate::tasks) struct ForEachSharedList<'a, Q, O> {
     pub(super) query: Q,
@@ -191,8 +189,7 @@ pub(in crate::tasks) struct ForEachSharedList<'a, Q, O> {
 }
 
 /// `tasks.list_id` is the list of the membership row a [`ForEachSharedList`] reads its query
-/// for (that row is named `shared` there), and `tasks.user_id` its owner (`shared_list`):
-/// nowhere else does it mean anything.
+/// for (that row is named `shared` there); nowhere else does it mean anything.
 #[derive(Debug, Clone, Copy)]
 pub(in crate::tasks) struct InMembershipList;
 
@@ -212,16 +209,9 @@ impl<Q: SelectQuery, O> SelectQuery for ForEachSharedList<'_, Q, O> {
 impl<Q: QueryFragment<Pg>, O: QueryFragment<Pg>> QueryFragment<Pg> for ForEachSharedList<'_, Q, O> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         // `in_list.*`: the query's own select list, in its order (what `order` counts).
-        out.push_sql(
-            "SELECT in_list.* FROM list_members shared \
-             JOIN task_lists shared_list ON shared_list.id = shared.list_id CROSS JOIN LATERAL (",
-        );
+        out.push_sql("SELECT in_list.* FROM list_members shared CROSS JOIN LATERAL (");
         self.query.walk_ast(out.reborrow())?;
-        out.push_sql(" ORDER BY ");
-        self.order.walk_ast(out.reborrow())?;
-        out.push_sql(" LIMIT ");
-        out.push_bind_param::<BigInt, _>(&self.limit)?;
-        out.push_sql(") in_list WHERE ");
+        out.push_sql(" OFFSET 0) in_list WHERE ");
         pg_memberships(&mut out, &self.user, self.roles)?;
         out.push_sql(" ORDER BY ");
         self.order.walk_ast(out.reborrow())?;
@@ -254,9 +244,7 @@ impl QueryFragment<Pg> for InMembershipList {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("(");
         tasks::list_id.walk_ast(out.reborrow())?;
-        out.push_sql(" = shared.list_id AND ");
-        tasks::user_id.walk_ast(out.reborrow())?;
-        out.push_sql(" = shared_list.user_id)");
+        out.push_sql(" = shared.list_id)");
         Ok(())
     }
 }

@@ -33,15 +33,6 @@ mod at {
     pub(super) const TITLE_KEY: u32 = 24;
 }
 
-/// The planner settings a page's statement runs with (its own read scope's, `with_setting`):
-/// no bitmap scans (below); no sort where an index gives the order, so each shared list's part
-/// walks its owner's index in the page's order and stops, whatever the statistics say (with
-/// them, a cursor's bound led the planner to read the list whole by `tasks_user_group` and
-/// sort it); and no JIT, which the inflated cost of a sort still needed (the merge's) would
-/// start, at a quarter of a second a statement.
-pub(super) const PLANNED: &str =
-    "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; SET LOCAL jit = off";
-
 /// A page on PostgreSQL, read as two branches of one statement (issue 41): the viewer's own
 /// tasks and the shared lists' other tasks (`visibility::visible_parts`), each filtered,
 /// ordered and cut at the page by itself, then merged in the same order and cut again. One
@@ -51,8 +42,8 @@ pub(super) const PLANNED: &str =
 /// the statement with bitmap scans off (`PgConn::with_setting`, its own transaction's
 /// setting): the policy's OR otherwise brings the planner, which estimates one row for the
 /// branch, back to the bitmap. The second branch is read list by list from the viewer's
-/// memberships (`visibility::for_each_shared_list`), each list's part ordered and cut by
-/// itself from its owner's index, then merged, so neither branch's plan depends on statistics: without them
+/// memberships (`visibility::for_each_shared_list`), each list's tasks by the `tasks_list`
+/// index, then ordered and cut, so neither branch's plan depends on statistics: without them
 /// (issue 58) a filter by the array of the viewer's lists was a sequential scan of the whole
 /// table, with bitmap scans off, even for a viewer in no list. A title-ordered page selects
 /// the folded title after the row to merge by it; a due-ordered one reads the dated and the
@@ -82,8 +73,8 @@ pub(super) async fn page_in_branches(
     );
     let col = OrderColumn;
     let asc = query.direction() == SortOrder::Asc;
-    // The shared branch is ordered and cut by the same key, each list's part and then their
-    // rows together.
+    // The shared branch is ordered and cut by the same key: its rows come from the lists in
+    // turn, in no order of their own.
     macro_rules! ordered {
         ($key:expr) => {
             ordered!(own, others, $key)
@@ -127,17 +118,15 @@ pub(super) async fn page_in_branches(
         }?;
         return Ok(keyed.into_iter().map(|(row, _)| row).collect());
     }
-    // By due date each part is two branches, the dated and the undated, each in
+    // By due date the viewer's own tasks are two branches, the dated and the undated, each in
     // `tasks_user_due`'s own order (ascending `NULLS LAST` forward, descending `NULLS FIRST`
-    // backward) from the cursor, so each walks the index (the viewer's, or a shared list's
-    // owner's) and stops at the page; the merge puts the undated last in both directions. One
-    // branch ordered `DESC NULLS LAST` is no index's order: it read the whole set
-    // (`benches/writes/rows_per_page.sh`).
+    // backward) from the cursor, so each walks the index and stops at the page; the merge puts
+    // the undated last in both directions. One branch ordered `DESC NULLS LAST` is no index's
+    // order: it read the viewer's whole set (`benches/writes/rows_per_page.sh`).
     if query.sort == SortKey::DueDate {
         use crate::db::schema::tasks::dsl::{due_date, id};
-        let (own_undated, others_undated) = visible_parts(viewer);
+        let (own_undated, _) = visible_parts(viewer);
         let mut dated = own.filter(due_date.is_not_null());
-        let mut others_dated = others.filter(due_date.is_not_null());
         let undated = page_of!(
             c,
             own_undated,
@@ -147,54 +136,32 @@ pub(super) async fn page_in_branches(
             now
         )
         .filter(due_date.is_null());
-        let others_undated = rows_of!(
-            c,
-            others_undated,
-            tag_owners_seen_by(viewer),
-            query,
-            Some(page),
-            now
-        )
-        .filter(due_date.is_null());
         // The cursor's date as a bound the index can start from (the keyset filter's OR with
         // the undated rows is none).
         if let Some(SortValue::Due(Some(at))) = page.after.as_ref().map(|a| &a.value) {
-            (dated, others_dated) = if asc {
-                (
-                    dated.filter(due_date.ge(*at)),
-                    others_dated.filter(due_date.ge(*at)),
-                )
+            dated = if asc {
+                dated.filter(due_date.ge(*at))
             } else {
-                (
-                    dated.filter(due_date.le(*at)),
-                    others_dated.filter(due_date.le(*at)),
-                )
+                dated.filter(due_date.le(*at))
             };
         }
-        let limit = page.limit;
-        macro_rules! by_due {
-            ($dir:ident) => {{
-                let natural = || (col(at::DUE_DATE).$dir(), col(at::ID).$dir());
+        return if asc {
+            ordered!(
                 dated
-                    .order_by((due_date.$dir(), id.$dir()))
-                    .union_all(undated.order_by((due_date.$dir(), id.$dir())))
-                    .union_all(for_each_shared_list(viewer, others_dated, natural(), limit))
-                    .union_all(for_each_shared_list(
-                        viewer,
-                        others_undated,
-                        natural(),
-                        limit,
-                    ))
-                    .positional_order_by((
-                        col(at::DUE_DATE).$dir().nulls_last(),
-                        col(at::ID).$dir(),
-                    ))
-                    .limit(limit)
-                    .load(c)
-                    .await
-            }};
-        }
-        return if asc { by_due!(asc) } else { by_due!(desc) };
+                    .order_by((due_date.asc(), id.asc()))
+                    .union_all(undated.order_by((due_date.asc(), id.asc()))),
+                others,
+                (col(at::DUE_DATE).asc().nulls_last(), col(at::ID).asc())
+            )
+        } else {
+            ordered!(
+                dated
+                    .order_by((due_date.desc(), id.desc()))
+                    .union_all(undated.order_by((due_date.desc(), id.desc()))),
+                others,
+                (col(at::DUE_DATE).desc().nulls_last(), col(at::ID).desc())
+            )
+        };
     }
     match (query.sort, asc) {
         (SortKey::CreatedAt, true) => ordered!((col(at::CREATED_AT).asc(), col(at::ID).asc())),

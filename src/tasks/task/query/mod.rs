@@ -245,7 +245,7 @@ pub(in crate::tasks) async fn list(
     now: NaiveDateTime,
 ) -> QueryResult<Vec<TaskRow>> {
     if let (Reader::Postgres(pg), Some(page)) = (conn, page)
-        && let Some(planned) = pg.with_setting(branches::PLANNED)
+        && let Some(planned) = pg.with_setting("SET LOCAL enable_bitmapscan = off")
     {
         return page_in_branches(&planned, viewer, query, page, now).await;
     }
