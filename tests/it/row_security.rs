@@ -375,6 +375,13 @@ async fn without_row_security_the_query_filter_still_isolates(backend: Backend) 
     let mine = mine.as_array().unwrap();
     assert_eq!(mine.len(), 2);
     assert!(mine.iter().all(|t| t["user_id"] == "alice"));
+    // A page's count (the kept count on PostgreSQL) is alice's, without `app.user_id` too.
+    let page = alice.get(&alice.tasks_path("?limit=1")).await;
+    assert_eq!(page.header("x-total-count"), Some("2"));
+    let counted = alice
+        .graphql_data("{ tasksConnection(first: 1) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(counted["tasksConnection"]["totalCount"], 2);
     alice
         .get(&alice.tasks_path(&format!("/{bob_task}")))
         .await

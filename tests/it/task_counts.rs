@@ -339,36 +339,3 @@ async fn a_page_total_counts_every_task_the_viewer_sees(backend: Backend) {
     check("alice", 0).await;
     check("bob", 0).await;
 }
-
-/// The count functions answer only the owner (or an editor of one of the owner's lists): a
-/// session of the server's role without `app.user_id` is refused by each, as one naming
-/// another user is (`may_count_for` is NULL there, which `IF NOT` let through).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_counts_refuse_a_session_without_a_user() {
-    use crate::row_security::{as_app, connect};
-    let Some(database) = pg::TempDatabase::migrated().await else {
-        return;
-    };
-    let db = connect(&database.url).await;
-    db.batch_execute("INSERT INTO tasks (user_id, title) VALUES ('bob', 'one')")
-        .await
-        .expect("a task inserted");
-    for call in [
-        "SELECT owner_task_count('bob')",
-        "SELECT owner_task_cap_reached('bob', 5)",
-        "SELECT owner_tag_count('bob')",
-    ] {
-        for user in [None, Some("mallory")] {
-            let refused = as_app(&db, user, call).await;
-            assert!(
-                refused
-                    .as_ref()
-                    .is_err_and(|e| e.contains("todo_api refused: forbidden")),
-                "{call} as {user:?}: {:?}",
-                refused.map(|rows| rows.len())
-            );
-        }
-        let own = as_app(&db, Some("bob"), call).await;
-        assert!(own.is_ok(), "{call} as bob: {own:?}");
-    }
-}

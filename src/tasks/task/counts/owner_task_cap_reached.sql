@@ -5,7 +5,7 @@ CREATE OR REPLACE FUNCTION public.owner_task_cap_reached(p_owner text, p_cap big
 DECLARE
     v_n bigint;
 BEGIN
-    IF may_count_for(p_owner) IS NOT TRUE THEN
+    IF NOT may_count_for(p_owner) THEN
         RAISE EXCEPTION 'todo_api refused: forbidden';
     END IF;
     v_n := coalesce((SELECT c.n FROM task_counts c WHERE c.user_id = p_owner), 0);
