@@ -215,9 +215,11 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
     // The one connection is free at once: the quiet user's list is answered, never refused
     // for want of a connection (that would wait DB_TIMEOUT, 5 s, and say the database is
     // busy), and usable: the statement after the stopped one is not stopped with it. On a
-    // loaded machine the list's own statement may pass 20 ms now and then: that answer is this
-    // budget's 503, and the list is asked once more (a connection left tripping its next
-    // statements would stop that one too).
+    // loaded machine the list's own statements (the page and its count) may pass 20 ms now and
+    // then, twice in a row in a CI run with the machine saturated: that answer is this budget's
+    // 503, and the list is asked again. A connection the stop left broken (a transaction still
+    // aborted, a cancel landing on the next statement) answers otherwise or every time; a
+    // budget's 503 is only ever "took too long", and ten in a row would be no machine's load.
     let mut attempts = 0;
     let list = loop {
         let started = Instant::now();
@@ -241,8 +243,8 @@ async fn statement_over_budget_answers_503_and_frees_its_slot(backend: Backend) 
         assert!(list.text.contains("took too long"), "{}", list.text);
         attempts += 1;
         assert!(
-            attempts < 2,
-            "the next lists were stopped too: {}",
+            attempts < 10,
+            "the next {attempts} lists were stopped too: {}",
             list.text
         );
     };
