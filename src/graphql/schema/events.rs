@@ -1,42 +1,18 @@
 //! What sync and live events look like in GraphQL: `taskEvents`' events and `taskChanges`'
 //! answer, tasks and lists alike (issue 27), mapped from the service's types.
 
-use async_graphql::{Enum, ID, SimpleObject};
+use async_graphql::{ID, SimpleObject};
 
 use super::lists::TaskList;
 use super::types::Task;
 use crate::tasks;
-
-/// What happened to a task.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "crate::tasks::TaskEventKind")]
-pub enum TaskEventKind {
-    /// The task was created.
-    Created,
-    /// The task changed.
-    Updated,
-    /// The task was deleted.
-    Deleted,
-    /// A list was created (`listId`, `list`).
-    ListCreated,
-    /// A list was renamed, recoloured or moved (`listId`, `list`).
-    ListUpdated,
-    /// A list was deleted (`listId`; its tasks' own events come with it).
-    ListDeleted,
-    /// A reminder of the task came due (`remindAt`): sent to its owner and its assignee, with
-    /// `id` and `task` (`remindedAt` set); null cursor (the change is an UPDATED of its own).
-    Reminder,
-    /// Events may have been missed (the server lost its database listener, or this
-    /// subscriber fell behind): call `taskChanges(since:)` with the last cursor you saw.
-    Resync,
-}
 
 /// A change to one of the signed-in user's tasks or lists, whoever made it (any server
 /// instance, another program writing to the database).
 #[derive(SimpleObject)]
 pub struct TaskEvent {
     /// What happened.
-    pub kind: TaskEventKind,
+    pub kind: tasks::TaskEventKind,
     /// The task's id; null for a list's change and for RESYNC.
     pub id: Option<ID>,
     /// The task after the change; null when it was deleted, for a list's change, and for
@@ -54,7 +30,7 @@ pub struct TaskEvent {
 impl From<tasks::TaskEvent> for TaskEvent {
     fn from(event: tasks::TaskEvent) -> Self {
         TaskEvent {
-            kind: event.kind.into(),
+            kind: event.kind,
             id: event.task_id.map(|id| ID(id.to_string())),
             cursor: event.cursor_text(),
             task: event.task.map(Task::from),

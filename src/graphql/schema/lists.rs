@@ -15,7 +15,7 @@ use crate::error::{AppError, FieldError};
 use crate::graphql::transport::budget::charged;
 use crate::tasks;
 use crate::tasks::idempotency::request::keyed;
-use crate::tasks::{ListPatch, ListPlacement, NewList, Writer};
+use crate::tasks::{ListColor, ListPatch, ListPlacement, NewList, Writer};
 
 /// A list the signed-in user owns or that is shared with them: a named group of tasks with its own manual order. Its
 /// changes are in `taskEvents` (`LIST_CREATED`, `LIST_UPDATED`, `LIST_DELETED`) and
@@ -54,7 +54,7 @@ impl From<tasks::List> for TaskList {
             owner_id: list.user_id,
             role: list.role.into(),
             name: list.name,
-            color: list.color.map(Into::into),
+            color: list.color,
             position: list.position,
             version: i32::try_from(list.version).unwrap_or(i32::MAX),
             created_at: DateTime(list.created_at),
@@ -62,30 +62,6 @@ impl From<tasks::List> for TaskList {
             list_id: list.id,
         }
     }
-}
-
-/// A list's colour.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "crate::tasks::ListColor")]
-pub enum ListColor {
-    /// Red.
-    Red,
-    /// Orange.
-    Orange,
-    /// Yellow.
-    Yellow,
-    /// Green.
-    Green,
-    /// Teal.
-    Teal,
-    /// Blue.
-    Blue,
-    /// Purple.
-    Purple,
-    /// Pink.
-    Pink,
-    /// Gray.
-    Gray,
 }
 
 /// What deleting a list does with its tasks.
@@ -197,7 +173,7 @@ impl ListMutations {
         let once = keyed(request.as_ref(), &as_json);
         let new = NewList {
             name: input.name,
-            color: input.color.map(Into::into),
+            color: input.color,
         };
         let created = service(ctx)?.create_list(Writer { user, once }, new).await;
         Ok(or_replayed(created)?.into())
@@ -228,7 +204,7 @@ impl ListMutations {
         let color = match input.color {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(color) => Some(Some(color.into())),
+            MaybeUndefined::Value(color) => Some(Some(color)),
         };
         let request = keyed_request(ctx, idempotency_key)?;
         let write = item_write(user, id, expected_version, &request);

@@ -28,27 +28,29 @@ use crate::tasks::task::model::Task;
 
 pub use router::{EventRouter, EventStream};
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What happened to a task. Its names are the SSE stream's (`list_created`) and GraphQL's
+/// (`LIST_CREATED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskEventKind {
-    /// A task was created.
+    /// The task was created.
     Created,
-    /// One of its fields changed.
+    /// The task changed.
     Updated,
-    /// It was deleted.
+    /// The task was deleted.
     Deleted,
-    /// A list was created.
+    /// A list was created (`listId`, `list`).
     ListCreated,
-    /// A list was renamed, recoloured or moved.
+    /// A list was renamed, recoloured or moved (`listId`, `list`).
     ListUpdated,
-    /// A list was deleted.
+    /// A list was deleted (`listId`; its tasks' own events come with it).
     ListDeleted,
-    /// A reminder came due (`tasks::reminders`): sent to the task's owner and its assignee
-    /// only, with the task (`reminded_at` set); no cursor (the change itself is an `Updated`).
+    /// A reminder of the task came due (`remindAt`, `tasks::reminders`): sent to its owner and
+    /// its assignee, with `id` and `task` (`remindedAt` set); null cursor (the change is an
+    /// UPDATED of its own).
     Reminder,
-    /// Events may have been missed (the instance lost its database listener, or the
-    /// subscriber fell behind): sync from the last cursor seen.
+    /// Events may have been missed (the server lost its database listener, or this
+    /// subscriber fell behind): call `taskChanges(since:)` with the last cursor you saw.
     Resync,
 }
 

@@ -24,27 +24,38 @@ use crate::tasks::task::stamp::Stamp;
 /// Longest list name, in characters after trimming.
 pub const LIST_NAME_MAX_CHARS: usize = 100;
 
-/// A list's colour: a small closed set, so every client can draw each one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// A list's colour: a small closed set, so every client can draw each one. REST spells it in
+/// lower case (`red`), GraphQL in upper case (`RED`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    async_graphql::Enum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ListColor {
-    /// `red`.
+    /// Red.
     Red,
-    /// `orange`.
+    /// Orange.
     Orange,
-    /// `yellow`.
+    /// Yellow.
     Yellow,
-    /// `green`.
+    /// Green.
     Green,
-    /// `teal`.
+    /// Teal.
     Teal,
-    /// `blue`.
+    /// Blue.
     Blue,
-    /// `purple`.
+    /// Purple.
     Purple,
-    /// `pink`.
+    /// Pink.
     Pink,
-    /// `gray`.
+    /// Gray.
     Gray,
 }
 

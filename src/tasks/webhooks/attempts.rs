@@ -15,6 +15,7 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
 
 use super::claim;
+use super::model::AttemptRow;
 use crate::db::pg::PgConn;
 use crate::db::schema::webhook_attempts::dsl as a;
 use crate::db::schema::webhook_deliveries::dsl as d;
@@ -29,60 +30,36 @@ pub(super) struct Outcome {
     pub delivery_id: i64,
     pub webhook_id: i64,
     pub user_id: String,
-    pub message_id: String,
-    pub event_type: String,
-    /// Which attempt this was (1 for the first).
-    pub attempt: i32,
-    pub status_code: Option<i32>,
-    /// Why it failed; `None` for a success.
-    pub error: Option<String>,
-    pub duration_ms: i64,
-    pub attempted_at: NaiveDateTime,
-    /// When to try again; `None` for a success or when the retries are used up.
-    pub next_attempt_at: Option<NaiveDateTime>,
+    /// The attempt as the log keeps it.
+    pub logged: AttemptRow,
     /// The body sent, kept for the next attempt of a failure.
     pub body: String,
 }
 
 impl Outcome {
     pub(super) fn succeeded(&self) -> bool {
-        self.error.is_none()
+        self.logged.error.is_none()
     }
 }
 
-/// A row of the attempts log (`None` is NULL, not the column's default, so that a batch is
-/// one statement).
+/// A row of the attempts log: the attempt, with its delivery, webhook and user.
 #[derive(Insertable)]
 #[diesel(table_name = crate::db::schema::webhook_attempts)]
-#[diesel(treat_none_as_default_value = false)]
-struct AttemptRow<'a> {
+struct LogRow<'a> {
     delivery_id: i64,
     webhook_id: i64,
     user_id: &'a str,
-    message_id: &'a str,
-    event_type: &'a str,
-    attempt: i32,
-    status_code: Option<i32>,
-    error: Option<&'a str>,
-    duration_ms: i64,
-    attempted_at: NaiveDateTime,
-    next_attempt_at: Option<NaiveDateTime>,
+    #[diesel(embed)]
+    logged: AttemptRow,
 }
 
-impl<'a> From<&'a Outcome> for AttemptRow<'a> {
+impl<'a> From<&'a Outcome> for LogRow<'a> {
     fn from(o: &'a Outcome) -> Self {
-        AttemptRow {
+        LogRow {
             delivery_id: o.delivery_id,
             webhook_id: o.webhook_id,
             user_id: &o.user_id,
-            message_id: &o.message_id,
-            event_type: &o.event_type,
-            attempt: o.attempt,
-            status_code: o.status_code,
-            error: o.error.as_deref(),
-            duration_ms: o.duration_ms,
-            attempted_at: o.attempted_at,
-            next_attempt_at: o.next_attempt_at,
+            logged: o.logged.clone(),
         }
     }
 }
@@ -124,9 +101,10 @@ pub(super) async fn record(
         recorded.extend(done);
     }
     for failed in outcomes.iter().filter(|o| !o.succeeded()) {
-        let (state, next) = match failed.next_attempt_at {
+        let logged = &failed.logged;
+        let (state, next) = match logged.next_attempt_at {
             Some(next) => ("pending", next),
-            None => ("failed", failed.attempted_at),
+            None => ("failed", logged.attempted_at),
         };
         let changed = db_run!(conn, |c| {
             diesel::update(
@@ -142,9 +120,9 @@ pub(super) async fn record(
                     "dropped".into_sql::<Text>(),
                 )
                 .otherwise(state.into_sql::<Text>())),
-                d::attempts.eq(failed.attempt),
+                d::attempts.eq(logged.attempt),
                 d::next_attempt_at.eq(next),
-                d::message_id.eq(&failed.message_id),
+                d::message_id.eq(&logged.message_id),
                 d::body.eq(&failed.body),
                 d::lease_token.eq(None::<i64>),
                 d::lease_until.eq(None::<NaiveDateTime>),
@@ -163,7 +141,7 @@ pub(super) async fn record(
     if mine.is_empty() {
         return Ok(0);
     }
-    let rows: Vec<AttemptRow> = mine.iter().map(|o| AttemptRow::from(*o)).collect();
+    let rows: Vec<LogRow> = mine.iter().map(|o| LogRow::from(*o)).collect();
     conn.per_store(Attempts(&rows)).await?;
     // Their webhooks are free again (the lease the claim took); a success also ends its
     // webhook's failing streak.
@@ -187,7 +165,7 @@ pub(super) async fn record(
         // Disabled by this attempt, it is sent nothing more: its queued messages are dropped
         // first, before its row is touched (messages, then the webhook: the order a user's
         // disabling PATCH and a delete take). Its streak starts here if it had none.
-        let first_counts = failed.attempted_at <= disable_before;
+        let first_counts = failed.logged.attempted_at <= disable_before;
         let disabling = w::webhooks
             .filter(w::id.eq(failed.webhook_id))
             .filter(w::disabled.eq(false))
@@ -216,7 +194,7 @@ pub(super) async fn record(
         })?;
         db_run!(conn, |c| {
             diesel::update(hook.filter(w::failing_since.is_null()))
-                .set(w::failing_since.eq(failed.attempted_at))
+                .set(w::failing_since.eq(failed.logged.attempted_at))
                 .execute(c)
                 .await
         })?;
@@ -229,7 +207,7 @@ pub(super) async fn record(
             .set((
                 w::disabled.eq(true),
                 w::disabled_reason.eq(&why),
-                w::updated_at.eq(failed.attempted_at),
+                w::updated_at.eq(failed.logged.attempted_at),
             ))
             .execute(c)
             .await
@@ -253,7 +231,7 @@ pub(super) fn humanize(duration: std::time::Duration) -> String {
 }
 
 /// The attempts' rows, inserted.
-struct Attempts<'r, 'a>(&'r [AttemptRow<'a>]);
+struct Attempts<'r, 'a>(&'r [LogRow<'a>]);
 
 impl PerStore for Attempts<'_, '_> {
     type Output = QueryResult<()>;

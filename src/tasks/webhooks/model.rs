@@ -185,17 +185,24 @@ pub struct Attempt {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-/// An attempt as stored.
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+/// An attempt as stored: what the log reads back, and what the worker writes of an attempt
+/// (`attempts::Outcome`). `None` is NULL, not the column's default, so that a batch is one
+/// statement.
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
 #[diesel(table_name = crate::db::schema::webhook_attempts)]
+#[diesel(treat_none_as_default_value = false)]
 pub(super) struct AttemptRow {
+    /// The message's `webhook-id`.
     pub message_id: String,
     pub event_type: String,
+    /// Which attempt this was (1 for the first).
     pub attempt: i32,
     pub status_code: Option<i32>,
+    /// Why it failed; `None` for a success.
     pub error: Option<String>,
     pub duration_ms: i64,
     pub attempted_at: NaiveDateTime,
+    /// When to try again; `None` for a success or when the retries are used up.
     pub next_attempt_at: Option<NaiveDateTime>,
 }
 

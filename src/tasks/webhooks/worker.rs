@@ -32,6 +32,7 @@ use super::TaskRenderer;
 use super::attempts::{self, Outcome};
 use super::claim::{self, Claimed};
 use super::fan_out;
+use super::model::AttemptRow;
 use super::pace::{IN_FLIGHT, PER_USER, Pace, Slots};
 use super::queue;
 use super::settings::Webhooks;
@@ -330,14 +331,16 @@ impl Worker {
             delivery_id: delivery.id,
             webhook_id: delivery.webhook_id,
             user_id: delivery.user_id,
-            message_id,
-            event_type: delivery.event_type,
-            attempt: delivery.attempts + 1,
-            status_code,
-            error,
-            duration_ms,
-            attempted_at,
-            next_attempt_at,
+            logged: AttemptRow {
+                message_id,
+                event_type: delivery.event_type,
+                attempt: delivery.attempts + 1,
+                status_code,
+                error,
+                duration_ms,
+                attempted_at,
+                next_attempt_at,
+            },
             body,
         })
     }
@@ -351,7 +354,7 @@ impl Worker {
         let reason = |o: &Outcome| {
             format!(
                 "every delivery failed for {after} (WEBHOOK_DISABLE_AFTER); the last: {}",
-                o.error.as_deref().unwrap_or("")
+                o.logged.error.as_deref().unwrap_or("")
             )
         };
         let token = self.token;
