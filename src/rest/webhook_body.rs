@@ -111,56 +111,8 @@ impl From<&Attempt> for AttemptJson {
             status_code: attempt.status_code,
             error: attempt.error.clone(),
             duration_ms: attempt.duration_ms,
-            attempted_at: rfc3339(attempt.attempted_at),
-            next_attempt_at: attempt.next_attempt_at.map(rfc3339),
-        }
-    }
-}
-
-/// Body of `POST /api/{user_id}/webhooks`; other fields are ignored.
-#[derive(ToSchema)]
-pub struct WebhookCreate {
-    /// https (http and private addresses only with WEBHOOK_ALLOW_PRIVATE), no credentials,
-    /// at most 2,048 characters.
-    url: String,
-    /// The event types to get (default: all).
-    #[schema(value_type = Option<Vec<String>>)]
-    events: Option<Vec<EventType>>,
-    /// At most 500 characters.
-    description: Option<String>,
-}
-
-impl From<WebhookCreate> for NewWebhook {
-    fn from(body: WebhookCreate) -> Self {
-        NewWebhook {
-            url: body.url,
-            events: body.events,
-            description: body.description,
-        }
-    }
-}
-
-/// Body of `PATCH /api/{user_id}/webhooks/{id}`: the fields to change.
-#[derive(ToSchema)]
-pub struct WebhookUpdate {
-    url: Option<String>,
-    #[schema(value_type = Option<Vec<String>>)]
-    events: Option<Vec<EventType>>,
-    /// `null` clears it.
-    #[schema(value_type = Option<String>)]
-    description: Option<Option<String>>,
-    /// `false` re-enables a disabled webhook (its failures start from nothing); `true`
-    /// disables it.
-    disabled: Option<bool>,
-}
-
-impl From<WebhookUpdate> for WebhookPatch {
-    fn from(body: WebhookUpdate) -> Self {
-        WebhookPatch {
-            url: body.url,
-            events: body.events,
-            description: body.description,
-            disabled: body.disabled,
+            attempted_at: rfc3339(attempt.attempted_at.and_utc()),
+            next_attempt_at: attempt.next_attempt_at.map(|at| rfc3339(at.and_utc())),
         }
     }
 }
@@ -221,60 +173,58 @@ fn description_field(
     }
 }
 
-impl WebhookCreate {
-    /// Parses the body; every problem is reported at once.
-    pub(super) fn parse(body: &[u8]) -> Result<WebhookCreate, AppError> {
-        let body = object(body)?;
-        let mut errors = Vec::new();
-        let url = url_field(&body, &mut errors);
-        if url.is_none() && !body.contains_key("url") {
-            let input = Value::Object(body.clone());
-            errors.push(FieldError::body("url", "missing", "Field required", input));
-        }
-        let events = events_field(&body, &mut errors);
-        let description = description_field(&body, &mut errors).flatten();
-        match url {
-            Some(url) if errors.is_empty() => Ok(WebhookCreate {
-                url,
-                events,
-                description,
-            }),
-            _ => Err(AppError::Validation(errors)),
-        }
+/// Parses the body of `POST /api/{user_id}/webhooks` (the schema is [`NewWebhook`]'s); every
+/// problem is reported at once.
+pub(super) fn parse_create(body: &[u8]) -> Result<NewWebhook, AppError> {
+    let body = object(body)?;
+    let mut errors = Vec::new();
+    let url = url_field(&body, &mut errors);
+    if url.is_none() && !body.contains_key("url") {
+        let input = Value::Object(body.clone());
+        errors.push(FieldError::body("url", "missing", "Field required", input));
     }
-}
-
-impl WebhookUpdate {
-    /// Parses the body; every problem is reported at once.
-    pub(super) fn parse(body: &[u8]) -> Result<WebhookUpdate, AppError> {
-        let body = object(body)?;
-        let mut errors = Vec::new();
-        let url = url_field(&body, &mut errors);
-        let events = events_field(&body, &mut errors);
-        let description = description_field(&body, &mut errors);
-        let disabled = match body.get("disabled") {
-            None => None,
-            Some(Value::Bool(value)) => Some(*value),
-            Some(other) => {
-                errors.push(FieldError::body(
-                    "disabled",
-                    "bool_type",
-                    "Input should be a valid boolean",
-                    other.clone(),
-                ));
-                None
-            }
-        };
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        Ok(WebhookUpdate {
+    let events = events_field(&body, &mut errors);
+    let description = description_field(&body, &mut errors).flatten();
+    match url {
+        Some(url) if errors.is_empty() => Ok(NewWebhook {
             url,
             events,
             description,
-            disabled,
-        })
+        }),
+        _ => Err(AppError::Validation(errors)),
     }
+}
+
+/// Parses the body of `PATCH /api/{user_id}/webhooks/{id}` (the schema is [`WebhookPatch`]'s);
+/// every problem is reported at once.
+pub(super) fn parse_update(body: &[u8]) -> Result<WebhookPatch, AppError> {
+    let body = object(body)?;
+    let mut errors = Vec::new();
+    let url = url_field(&body, &mut errors);
+    let events = events_field(&body, &mut errors);
+    let description = description_field(&body, &mut errors);
+    let disabled = match body.get("disabled") {
+        None => None,
+        Some(Value::Bool(value)) => Some(*value),
+        Some(other) => {
+            errors.push(FieldError::body(
+                "disabled",
+                "bool_type",
+                "Input should be a valid boolean",
+                other.clone(),
+            ));
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok(WebhookPatch {
+        url,
+        events,
+        description,
+        disabled,
+    })
 }
 
 /// `?limit=` of the attempts log.

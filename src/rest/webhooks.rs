@@ -18,8 +18,8 @@ use super::json::TaskJson;
 use super::openapi::{Slashed, UserPath, WebhookPath};
 use super::query::task_id;
 use super::webhook_body::{
-    AttemptJson, AttemptsParams, WebhookCreate, WebhookErrors, WebhookJson, WebhookUpdate,
-    WebhookWithSecret,
+    AttemptJson, AttemptsParams, WebhookErrors, WebhookJson, WebhookWithSecret, parse_create,
+    parse_update,
 };
 use super::write_docs::KeyHeader;
 use crate::AppState;
@@ -28,7 +28,7 @@ use crate::error::AppResult;
 use crate::tasks::Task;
 use crate::tasks::idempotency::request::{Keyed, StoredOutcome, keyed};
 use crate::tasks::webhooks::WebhookService;
-use crate::tasks::webhooks::model::{Created, Webhook};
+use crate::tasks::webhooks::model::{Created, NewWebhook, Webhook, WebhookPatch};
 
 /// What a keyed write that answers a secret stores: the answer without it (`secret`: null),
 /// so that no secret is kept in the clear beside the webhook's own.
@@ -93,7 +93,7 @@ async fn webhook_list(
 
 #[utoipa::path(
     post, path = "/api/{user_id}/webhooks", tag = "webhooks", params(UserPath, KeyHeader),
-    request_body = WebhookCreate,
+    request_body = NewWebhook,
     responses((status = 201, description = "The new webhook, with its secret (shown only \
         here and by rotate-secret; `null` on the replay of a keyed request)",
         body = WebhookWithSecret), WebhookErrors<false, true, true>)
@@ -104,7 +104,7 @@ async fn webhook_create(
     key: WriteKey,
     body: Bytes,
 ) -> AppResult<Response> {
-    let input = WebhookCreate::parse(&body)?.into();
+    let input = parse_create(&body)?;
     let request = key.request(&body);
     let render = without_secret(StatusCode::CREATED);
     let created = hooks
@@ -130,7 +130,7 @@ async fn webhook_read(
 #[utoipa::path(
     patch, path = "/api/{user_id}/webhooks/{id}", tag = "webhooks",
     params(WebhookPath, KeyHeader),
-    request_body = WebhookUpdate,
+    request_body = WebhookPatch,
     responses((status = 200, description = "The changed webhook", body = WebhookJson),
         WebhookErrors<true, true, true>)
 )]
@@ -142,7 +142,7 @@ async fn webhook_update(
     body: Bytes,
 ) -> AppResult<Response> {
     let id = task_id(&id)?;
-    let patch = WebhookUpdate::parse(&body)?.into();
+    let patch = parse_update(&body)?;
     let request = key.request(&body);
     let render = |hook: &Webhook| {
         let body = serde_json::to_string(&WebhookJson::from(hook)).unwrap_or_default();

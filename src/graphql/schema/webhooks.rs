@@ -111,8 +111,8 @@ impl From<Attempt> for WebhookDelivery {
             status_code: a.status_code,
             error: a.error,
             duration_ms: i32::try_from(a.duration_ms).unwrap_or(i32::MAX),
-            attempted_at: DateTime(a.attempted_at),
-            next_attempt_at: a.next_attempt_at.map(DateTime),
+            attempted_at: DateTime(a.attempted_at.and_utc()),
+            next_attempt_at: a.next_attempt_at.map(|at| DateTime(at.and_utc())),
         }
     }
 }

@@ -15,7 +15,7 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
 
 use super::claim;
-use super::model::AttemptRow;
+use super::model::Attempt;
 use crate::db::pg::PgConn;
 use crate::db::schema::webhook_attempts::dsl as a;
 use crate::db::schema::webhook_deliveries::dsl as d;
@@ -31,7 +31,7 @@ pub(super) struct Outcome {
     pub webhook_id: i64,
     pub user_id: String,
     /// The attempt as the log keeps it.
-    pub logged: AttemptRow,
+    pub logged: Attempt,
     /// The body sent, kept for the next attempt of a failure.
     pub body: String,
 }
@@ -50,7 +50,7 @@ struct LogRow<'a> {
     webhook_id: i64,
     user_id: &'a str,
     #[diesel(embed)]
-    logged: AttemptRow,
+    logged: Attempt,
 }
 
 impl<'a> From<&'a Outcome> for LogRow<'a> {

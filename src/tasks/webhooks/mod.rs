@@ -282,7 +282,7 @@ impl WebhookService {
                 Ok(store::attempts(conn, user, id, limit).await?)
             })
             .await?;
-        Ok(rows.into_iter().map(Attempt::from).collect())
+        Ok(rows)
     }
 
     /// A write of a webhook with a new secret (a create, a rotation): `store` writes its row

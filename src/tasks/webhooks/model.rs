@@ -140,32 +140,45 @@ impl From<WebhookRow> for Webhook {
     }
 }
 
-/// A webhook to create, as asked (checked by `rules`).
-#[derive(Debug, Clone, Default)]
+/// A webhook to create: the body of `POST /api/{user_id}/webhooks` (other fields are
+/// ignored), checked by the service's rules.
+#[derive(Debug, Clone, Default, utoipa::ToSchema)]
+#[schema(as = WebhookCreate)]
 pub struct NewWebhook {
-    /// Where to POST.
+    /// Where to POST: https (http and private addresses only with WEBHOOK_ALLOW_PRIVATE), no
+    /// credentials, at most 2,048 characters.
     pub url: String,
-    /// The types to get; `None` is every type.
+    /// The event types to get (default: all).
+    #[schema(value_type = Option<Vec<String>>)]
     pub events: Option<Vec<EventType>>,
-    /// A note.
+    /// A note, at most 500 characters.
     pub description: Option<String>,
 }
 
-/// What an update changes (`None` leaves a field alone).
-#[derive(Debug, Clone, Default)]
+/// What an update changes: the body of `PATCH /api/{user_id}/webhooks/{id}`, an absent
+/// field (`None`) left as it is.
+#[derive(Debug, Clone, Default, utoipa::ToSchema)]
+#[schema(as = WebhookUpdate)]
 pub struct WebhookPatch {
-    /// A new URL.
+    /// A new URL (the rules of a create's).
     pub url: Option<String>,
-    /// A new set of types.
+    /// A new set of event types.
+    #[schema(value_type = Option<Vec<String>>)]
     pub events: Option<Vec<EventType>>,
-    /// A new note (`Some(None)` clears it).
+    /// A new note; `null` clears it.
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    /// `Some(false)` re-enables it (and clears the reason); `Some(true)` disables it.
+    /// `false` re-enables a disabled webhook (its failures start from nothing, the reason
+    /// cleared); `true` disables it.
     pub disabled: Option<bool>,
 }
 
-/// One delivery attempt, as the log shows it.
-#[derive(Debug, Clone)]
+/// One delivery attempt, as the log keeps it: what `attempts` reads back for the log (both
+/// APIs render it) and what the worker writes of each attempt (`attempts::Outcome`). Times are
+/// UTC. `None` is NULL, not the column's default, so that a batch is one statement.
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(table_name = crate::db::schema::webhook_attempts)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Attempt {
     /// The message's `webhook-id` (the same on every attempt of one message).
     pub message_id: String,
@@ -175,48 +188,10 @@ pub struct Attempt {
     pub attempt: i32,
     /// The endpoint's answer; `None` when none came (refused, timed out, unreachable).
     pub status_code: Option<i32>,
-    /// What went wrong, when it did.
-    pub error: Option<String>,
-    /// How long the attempt took.
-    pub duration_ms: i64,
-    /// When it was made.
-    pub attempted_at: DateTime<Utc>,
-    /// When the message is tried again; `None` when it will not be (done or failed).
-    pub next_attempt_at: Option<DateTime<Utc>>,
-}
-
-/// An attempt as stored: what the log reads back, and what the worker writes of an attempt
-/// (`attempts::Outcome`). `None` is NULL, not the column's default, so that a batch is one
-/// statement.
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
-#[diesel(table_name = crate::db::schema::webhook_attempts)]
-#[diesel(treat_none_as_default_value = false)]
-pub(super) struct AttemptRow {
-    /// The message's `webhook-id`.
-    pub message_id: String,
-    pub event_type: String,
-    /// Which attempt this was (1 for the first).
-    pub attempt: i32,
-    pub status_code: Option<i32>,
-    /// Why it failed; `None` for a success.
+    /// What went wrong; `None` for a success.
     pub error: Option<String>,
     pub duration_ms: i64,
     pub attempted_at: NaiveDateTime,
-    /// When to try again; `None` for a success or when the retries are used up.
+    /// When the message is tried again; `None` when it will not be (done or failed).
     pub next_attempt_at: Option<NaiveDateTime>,
-}
-
-impl From<AttemptRow> for Attempt {
-    fn from(row: AttemptRow) -> Self {
-        Attempt {
-            message_id: row.message_id,
-            event_type: row.event_type,
-            attempt: row.attempt,
-            status_code: row.status_code,
-            error: row.error,
-            duration_ms: row.duration_ms,
-            attempted_at: row.attempted_at.and_utc(),
-            next_attempt_at: row.next_attempt_at.map(|t| t.and_utc()),
-        }
-    }
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::model::{AttemptRow, NewWebhook, WebhookPatch, WebhookRow, events_text};
+use super::model::{Attempt, NewWebhook, WebhookPatch, WebhookRow, events_text};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::db::schema::webhook_attempts::dsl as a;
@@ -228,14 +228,14 @@ pub(super) async fn attempts(
     viewer: &AuthUser,
     id: i64,
     limit: i64,
-) -> QueryResult<Vec<AttemptRow>> {
+) -> QueryResult<Vec<Attempt>> {
     db_run!(conn, |c| {
         a::webhook_attempts
             .filter(webhook_attempts_of(viewer))
             .filter(a::webhook_id.eq(id))
             .order_by(a::id.desc())
             .limit(limit)
-            .select(AttemptRow::as_select())
+            .select(Attempt::as_select())
             .load(c)
             .await
     })

@@ -32,7 +32,7 @@ use super::TaskRenderer;
 use super::attempts::{self, Outcome};
 use super::claim::{self, Claimed};
 use super::fan_out;
-use super::model::AttemptRow;
+use super::model::Attempt;
 use super::pace::{IN_FLIGHT, PER_USER, Pace, Slots};
 use super::queue;
 use super::settings::Webhooks;
@@ -331,7 +331,7 @@ impl Worker {
             delivery_id: delivery.id,
             webhook_id: delivery.webhook_id,
             user_id: delivery.user_id,
-            logged: AttemptRow {
+            logged: Attempt {
                 message_id,
                 event_type: delivery.event_type,
                 attempt: delivery.attempts + 1,
