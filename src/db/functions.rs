@@ -110,6 +110,7 @@ pub const FUNCTIONS: &[Function] = functions![
     // The owner's locks; each owner's task count for the cap.
     "tasks/unit/owner_locks.sql",
     "tasks/task/counts/may_count_for.sql",
+    "tasks/task/counts/refuse_unless_may_count.sql",
     "tasks/task/counts/owner_task_count.sql",
     "tasks/task/counts/owner_task_cap_reached.sql",
     "tasks/task/counts/task_counts_lock.sql",

@@ -151,6 +151,19 @@ async fn postgres_policies_hold_in_sql_as_the_servers_role() {
     let db = connect(&database.url).await;
     assert_alice_cannot_touch_bob(&db).await;
     assert_no_user_no_rows(&db).await;
+    // The counting functions read past the policies (SECURITY DEFINER), so each refuses a
+    // viewer who is neither the owner nor an editor of one of the owner's lists.
+    for call in [
+        "owner_task_count('bob')",
+        "owner_tag_count('bob')",
+        "owner_task_cap_reached('bob', 10)",
+    ] {
+        let sql = format!("SELECT {call}");
+        let refused = as_app(&db, Some("alice"), &sql).await.err();
+        let expected = "P0001: todo_api refused: forbidden";
+        assert_eq!(refused.as_deref(), Some(expected), "{call}");
+        assert!(as_app(&db, Some("bob"), &sql).await.is_ok(), "{call}");
+    }
     // `app.user_id` is transaction-local: nothing of it outlives its transaction.
     db.batch_execute("BEGIN; SELECT set_config('app.user_id', 'alice', true); COMMIT")
         .await

@@ -2,9 +2,7 @@
 CREATE OR REPLACE FUNCTION public.owner_tag_count(p_owner text)
  RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path TO 'pg_catalog', 'public', 'pg_temp' AS $function$
 BEGIN
-    IF NOT may_count_for(p_owner) THEN
-        RAISE EXCEPTION 'todo_api refused: forbidden';
-    END IF;
+    PERFORM refuse_unless_may_count(p_owner);
     RETURN (
         WITH RECURSIVE k(key) AS (
             (SELECT t.tag_key FROM task_tags t WHERE t.user_id = p_owner

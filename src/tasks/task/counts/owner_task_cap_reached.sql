@@ -5,9 +5,7 @@ CREATE OR REPLACE FUNCTION public.owner_task_cap_reached(p_owner text, p_cap big
 DECLARE
     v_n bigint;
 BEGIN
-    IF NOT may_count_for(p_owner) THEN
-        RAISE EXCEPTION 'todo_api refused: forbidden';
-    END IF;
+    PERFORM refuse_unless_may_count(p_owner);
     v_n := coalesce((SELECT c.n FROM task_counts c WHERE c.user_id = p_owner), 0);
     IF v_n >= 0 AND v_n < p_cap THEN
         RETURN false;
