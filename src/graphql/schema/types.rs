@@ -1,6 +1,8 @@
 //! GraphQL types. Their doc comments become the schema's descriptions. The enums mirror the
 //! domain's under their GraphQL names and descriptions; `#[graphql(remote = …)]` writes the
 //! conversions both ways (a variant added to one side and not the other fails to compile).
+//! The domain enums whose names and descriptions serve GraphQL as they are (`ListColor`,
+//! `TaskEventKind`, webhooks' `EventType`) derive `Enum` where they are declared instead.
 
 use async_graphql::{
     Enum, ID, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
