@@ -17,6 +17,16 @@ pub struct StorageFailure;
 impl StorageFailure {
     /// The `AppError` a database error becomes.
     pub fn classify(error: Error) -> AppError {
+        let error = match error {
+            // A commit that failed and whose rollback failed too: what the commit met decides.
+            Error::RollbackErrorOnCommit { commit_error, .. } => *commit_error,
+            // A connection left inside a transaction it can no longer end (a statement
+            // stopped under it): the request did not happen and may be retried.
+            Error::BrokenTransactionManager => {
+                return AppError::Unavailable(error.to_string());
+            }
+            error => error,
+        };
         let Error::DatabaseError(kind, info) = &error else {
             return AppError::Internal(error.to_string());
         };
@@ -72,4 +82,24 @@ fn storage_refuses(message: &str) -> bool {
         || message.starts_with("disk I/O error")
         || message == "unable to open database file"
         || message.contains("No space left on device")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_that_cannot_end_its_transaction_is_a_retry_not_a_bug() {
+        let broken = StorageFailure::classify(Error::BrokenTransactionManager);
+        assert!(matches!(broken, AppError::Unavailable(_)), "{broken:?}");
+        let commit = Error::RollbackErrorOnCommit {
+            rollback_error: Box::new(Error::BrokenTransactionManager),
+            commit_error: Box::new(Error::NotFound),
+        };
+        let mapped = StorageFailure::classify(commit);
+        assert!(
+            matches!(mapped, AppError::Internal(ref m) if m.contains("not found")),
+            "{mapped:?}"
+        );
+    }
 }
