@@ -91,6 +91,23 @@ fn optional_string(
     }
 }
 
+/// A boolean field: absent is `None`; anything but `true` / `false` (`null` too) is
+/// pydantic's `bool_type`.
+pub(super) fn optional_bool(
+    body: &Map<String, Value>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<bool> {
+    match body.get(field)? {
+        Value::Bool(value) => Some(*value),
+        other => {
+            let message = "Input should be a valid boolean";
+            errors.push(FieldError::body(field, "bool_type", message, other.clone()));
+            None
+        }
+    }
+}
+
 /// A task or list id field: absent is `None`, `null` is `Some(None)`, else an integer
 /// (pydantic's `int_type` / `int_from_float` otherwise).
 pub(super) fn optional_id(
@@ -297,19 +314,7 @@ impl TaskUpdate {
         let mut errors = Vec::new();
         let title = optional_string(&body, "title", false, &mut errors).flatten();
         let description = optional_string(&body, "description", true, &mut errors);
-        let completed = match body.get("completed") {
-            None => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(other) => {
-                errors.push(FieldError::body(
-                    "completed",
-                    "bool_type",
-                    "Input should be a valid boolean",
-                    other.clone(),
-                ));
-                None
-            }
-        };
+        let completed = optional_bool(&body, "completed", &mut errors);
         let (priority, category) = body_priority_category(&body, false, &mut errors);
         let due_date = body_time(&body, "due_date", &mut errors);
         let remind_at = body_time(&body, "remind_at", &mut errors);

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::openapi::{RefOr, Response};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
-use super::body::{object, string_type};
+use super::body::{object, optional_bool, string_type};
 use super::openapi::{detail_response, errors};
 use super::write_docs::key_errors;
 use crate::error::{AppError, FieldError};
@@ -203,19 +203,7 @@ pub(super) fn parse_update(body: &[u8]) -> Result<WebhookPatch, AppError> {
     let url = url_field(&body, &mut errors);
     let events = events_field(&body, &mut errors);
     let description = description_field(&body, &mut errors);
-    let disabled = match body.get("disabled") {
-        None => None,
-        Some(Value::Bool(value)) => Some(*value),
-        Some(other) => {
-            errors.push(FieldError::body(
-                "disabled",
-                "bool_type",
-                "Input should be a valid boolean",
-                other.clone(),
-            ));
-            None
-        }
-    };
+    let disabled = optional_bool(&body, "disabled", &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
