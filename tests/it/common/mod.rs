@@ -35,6 +35,17 @@ pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!!";
 /// process per test) finds the same state as one run after others.
 pub fn setup() {
     todo_api::install_crypto_provider();
+    // `TEST_LOG=<filter>` (e.g. `TEST_LOG=todo_api=debug`) prints the in-process servers' logs
+    // to the test's stderr: what a 500 was, which its body never says.
+    static LOGS: std::sync::Once = std::sync::Once::new();
+    LOGS.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
 }
 
 /// A fresh HTTP client builder, after `setup()`: tests build clients through this, never

@@ -10,7 +10,10 @@
 //! - Taken (`TempDatabase::migrated`): a free one is renamed to a fresh `todo_test_…` name (a
 //!   rename is atomic: two processes never take the same one), every table the tests write is
 //!   emptied (`TRUNCATE … RESTART IDENTITY` with the triggers off, the applied-migrations table
-//!   kept), every sequence restarted and the planner's statistics of the old rows removed. Then
+//!   kept), every sequence restarted, the planner's statistics of the old rows removed and each
+//!   relation's size estimates (`relpages`, `reltuples`, `relallvisible`) put back to a fresh
+//!   copy's: a test that vacuumed or analyzed its tables otherwise hands the next one a planner
+//!   that believes them empty (one suite run after such a `VACUUM` took 333 s, not ~140). Then
 //!   its [`fingerprint`] (every schema object, grant, policy, trigger, function, setting,
 //!   sequence state and applied migration) must equal a fresh copy's, or it is dropped and
 //!   another taken or created: a test that altered its database (dropped a column, disabled a
@@ -31,15 +34,17 @@ const FREE: &str = "todo_free_";
 /// once, so a run's end leaves no more than the next run takes).
 const POOL_LIMIT: i64 = 16;
 
-/// Empties every table but the applied migrations (only the tables that have rows: a test that
-/// wrote nothing costs no new files), restarts every sequence, and removes the statistics the
-/// old rows left (a fresh copy has none, and a plan may depend on them).
+/// Empties every table but the applied migrations (only the tables that have pages: a test
+/// that wrote nothing costs no new files; a table whose rows were all deleted is emptied too),
+/// restarts every sequence, removes the statistics the old rows left and puts each table's,
+/// its TOAST table's and their indexes' size estimates back to what a fresh copy has (a table
+/// never vacuumed: 0 pages, -1 tuples; an index built empty: 1 page, 0 tuples). A fresh copy
+/// has no statistics, and a plan depends on both.
 const RESET_SQL: &str = r#"
 SET lock_timeout = '5s';
 DO $$
 DECLARE
     rel regclass;
-    found boolean;
     written text[] := '{}';
 BEGIN
     FOR rel IN
@@ -48,8 +53,7 @@ BEGIN
           AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
           AND c.relname <> '__diesel_schema_migrations'
     LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', rel) INTO found;
-        IF found THEN
+        IF pg_relation_size(rel) > 0 THEN
             written := written || rel::text;
         END IF;
     END LOOP;
@@ -68,11 +72,25 @@ BEGIN
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
       AND n.nspname NOT LIKE 'pg\_toast%';
     DELETE FROM pg_statistic_ext_data;
+    WITH tables AS (
+        SELECT c.oid, c.reltoastrelid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+    ), fresh (oid, pages, tuples) AS (
+        SELECT oid, 0, -1 FROM tables
+        UNION ALL SELECT reltoastrelid, 0, -1 FROM tables WHERE reltoastrelid <> 0
+        UNION ALL SELECT i.indexrelid, 1, 0 FROM pg_index i
+        WHERE i.indrelid IN (SELECT oid FROM tables UNION ALL SELECT reltoastrelid FROM tables)
+    )
+    UPDATE pg_class c SET relpages = f.pages, reltuples = f.tuples, relallvisible = 0
+    FROM fresh f
+    WHERE c.oid = f.oid
+      AND (c.relpages, c.reltuples, c.relallvisible) IS DISTINCT FROM (f.pages, f.tuples::real, 0);
 END $$;
 "#;
 
 /// One line per thing a test could change about its database besides rows, sorted and hashed:
-/// schemas, relations (owner, grants, row security, options), columns (type, default,
+/// schemas, relations (owner, grants, row security, options, size estimates), columns (type, default,
 /// nullability), constraints, indexes, triggers (and whether enabled), rules and views,
 /// policies, functions (body, owner, grants, settings), types, operators, extensions,
 /// sequences (parameters and state), default privileges, publications, the database's own
@@ -90,7 +108,8 @@ WITH user_ns AS (
     UNION ALL
     SELECT concat_ws(' ', 'rel', oid::regclass::text, relkind, pg_get_userbyid(relowner),
                      relacl::text, relrowsecurity, relforcerowsecurity, reloptions::text,
-                     relpersistence, relreplident, relispartition)
+                     relpersistence, relreplident, relispartition, relpages, reltuples,
+                     relallvisible)
     FROM rels
     UNION ALL
     SELECT concat_ws(' ', 'att', a.attrelid::regclass::text, a.attnum, a.attname,
