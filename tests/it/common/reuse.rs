@@ -34,8 +34,9 @@ const FREE: &str = "todo_free_";
 /// once, so a run's end leaves no more than the next run takes).
 const POOL_LIMIT: i64 = 16;
 
-/// Empties every table but the applied migrations (only the tables that have pages: a test
-/// that wrote nothing costs no new files; a table whose rows were all deleted is emptied too),
+/// Empties every table but the applied migrations (only the tables written to: pages of their
+/// own or indexes grown past a fresh copy's page each; a test that wrote nothing costs no new
+/// files, and a table whose rows were all deleted, vacuumed or not, is emptied too),
 /// restarts every sequence, removes the statistics the old rows left and puts each table's,
 /// its TOAST table's and their indexes' size estimates back to what a fresh copy has (a table
 /// never vacuumed: 0 pages, -1 tuples; an index built empty: 1 page, 0 tuples). A fresh copy
@@ -44,16 +45,22 @@ const RESET_SQL: &str = r#"
 SET lock_timeout = '5s';
 DO $$
 DECLARE
+    -- The user's tables, read once: emptied below (but the applied migrations) and given a
+    -- fresh copy's size estimates (all of them).
+    tables regclass[] := ARRAY(
+        SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%');
     rel regclass;
     written text[] := '{}';
 BEGIN
-    FOR rel IN
-        SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
-          AND c.relname <> '__diesel_schema_migrations'
-    LOOP
-        IF pg_relation_size(rel) > 0 THEN
+    FOREACH rel IN ARRAY tables LOOP
+        -- Written to since it was fresh: pages of its own, or its indexes past their one page
+        -- each (a VACUUM after a delete gives the table's pages back, not the indexes').
+        IF rel <> '__diesel_schema_migrations'::regclass
+           AND (pg_relation_size(rel) > 0
+                OR pg_indexes_size(rel) > 8192 * (SELECT count(*) FROM pg_index WHERE indrelid = rel))
+        THEN
             written := written || rel::text;
         END IF;
     END LOOP;
@@ -72,15 +79,13 @@ BEGIN
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
       AND n.nspname NOT LIKE 'pg\_toast%';
     DELETE FROM pg_statistic_ext_data;
-    WITH tables AS (
-        SELECT c.oid, c.reltoastrelid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+    WITH heaps (oid) AS (
+        SELECT unnest(tables)::oid
+        UNION ALL SELECT c.reltoastrelid FROM pg_class c
+        WHERE c.oid = ANY (tables) AND c.reltoastrelid <> 0
     ), fresh (oid, pages, tuples) AS (
-        SELECT oid, 0, -1 FROM tables
-        UNION ALL SELECT reltoastrelid, 0, -1 FROM tables WHERE reltoastrelid <> 0
-        UNION ALL SELECT i.indexrelid, 1, 0 FROM pg_index i
-        WHERE i.indrelid IN (SELECT oid FROM tables UNION ALL SELECT reltoastrelid FROM tables)
+        SELECT oid, 0, -1 FROM heaps
+        UNION ALL SELECT i.indexrelid, 1, 0 FROM pg_index i WHERE i.indrelid IN (SELECT oid FROM heaps)
     )
     UPDATE pg_class c SET relpages = f.pages, reltuples = f.tuples, relallvisible = 0
     FROM fresh f
