@@ -10,7 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::live::{self, Socket};
-use crate::common::{Backend, TestApp, TestResponse, pg};
+use crate::common::other_writer::TwoInstances;
+use crate::common::{Backend, TestApp, TestResponse};
 
 const REPLAYED: &str = "idempotent-replayed";
 
@@ -494,16 +495,10 @@ backend_cases!(
 /// Two instances on one PostgreSQL database, the same key sent to both at once: one write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_same_key_write_once() {
-    let Some(db) = pg::TempDatabase::migrated().await else {
+    let Some(both) = TwoInstances::start().await else {
         return;
     };
-    let start = || {
-        TestApp::builder(Backend::Postgres)
-            .database_url(&db.url)
-            .start()
-    };
-    let a = start().await.expect("instance A");
-    let b = start().await.expect("instance B");
+    let (a, b) = (&both.a, &both.b);
     for round in 0..5 {
         let key = format!("both-{round}");
         let sends = (0..6).map(|i| {
@@ -524,6 +519,6 @@ async fn two_instances_same_key_write_once() {
             );
         }
     }
-    assert_eq!(task_count(&a, "alice").await, 5);
-    assert_eq!(task_count(&b, "alice").await, 5);
+    assert_eq!(task_count(a, "alice").await, 5);
+    assert_eq!(task_count(b, "alice").await, 5);
 }

@@ -65,6 +65,7 @@ mod round_trips;
 mod row_security;
 mod schema;
 mod search_keys;
+mod shared_audience;
 mod shared_events;
 mod shared_live;
 mod shared_reads;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::binary::Binary;
 use crate::common::live::SseReader;
-use crate::common::other_writer::{Shared, quote};
+use crate::common::other_writer::{Shared, TwoInstances, quote};
 use crate::common::{Backend, TestApp, http_client, pg, token_for};
 use crate::reminders::{in_secs, sse_reminders};
 
@@ -59,16 +59,11 @@ async fn all_fired(app: &TestApp, user: &str, within: Duration) -> Vec<Value> {
 /// changed once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_two_instances_fire_each_reminder_once() {
-    let Some(db) = pg::TempDatabase::migrated().await else {
+    let Some(both) = TwoInstances::start().await else {
         return;
     };
-    let start = || {
-        TestApp::builder(Backend::Postgres)
-            .database_url(&db.url)
-            .start()
-    };
-    let (a, b) = (start().await.expect("a"), start().await.expect("b"));
-    let (mut on_a, mut on_b) = (events(&a, "alice").await, events(&b, "alice").await);
+    let (a, b) = (&both.a, &both.b);
+    let (mut on_a, mut on_b) = (events(a, "alice").await, events(b, "alice").await);
     let at = in_secs(1);
     let mut ids = Vec::new();
     for n in 0..20 {
@@ -88,7 +83,7 @@ async fn postgres_two_instances_fire_each_reminder_once() {
     let got_b = sse_reminders(&mut on_b, Duration::from_secs(1)).await;
     assert_eq!(ids_of(&got_a), ids, "instance a's stream");
     assert_eq!(ids_of(&got_b), ids, "instance b's stream");
-    for task in all_fired(&a, "alice", Duration::from_secs(5)).await {
+    for task in all_fired(a, "alice", Duration::from_secs(5)).await {
         assert_eq!(task["version"], 2, "fired once: {task}");
     }
 }

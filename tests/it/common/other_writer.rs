@@ -63,6 +63,29 @@ impl Shared {
     }
 }
 
+/// Two instances of the server on one PostgreSQL database, as a deployment with two replicas
+/// runs (the database dropped after them).
+pub struct TwoInstances {
+    pub a: TestApp,
+    pub b: TestApp,
+    pub db: TempDatabase,
+}
+
+impl TwoInstances {
+    /// `None` when PostgreSQL is unavailable outside CI.
+    pub async fn start() -> Option<TwoInstances> {
+        let db = TempDatabase::migrated().await?;
+        let start = || {
+            TestApp::builder(Backend::Postgres)
+                .database_url(&db.url)
+                .start()
+        };
+        let a = start().await.expect("instance A");
+        let b = start().await.expect("instance B");
+        Some(TwoInstances { a, b, db })
+    }
+}
+
 /// Runs `sql` on the database at `url` as another program would (its own connection, none of
 /// the server's code); the database's refusal as its message (PostgreSQL: the constraint's
 /// name, then the message).
