@@ -42,6 +42,7 @@ mod invite_upkeep;
 mod invites;
 mod isolation;
 mod list_events;
+mod list_journal;
 mod list_owner_rows;
 mod list_pages;
 mod list_statistics;

@@ -4,7 +4,8 @@
 //! runs through the real server over real HTTP with real signed tokens, once on each backend,
 //! one request at a time; then the rows it left are read directly from each database (tasks,
 //! tags, lists, members, invites and the journal: `task_changes`, `list_changes`,
-//! `task_sync_cursors`) and compared field by field. A difference names the table, the row, the field and both values.
+//! `task_sync_cursors`, `list_task_changes`, `list_journal_counters`) and compared field by
+//! field. A difference names the table, the row, the field and both values.
 //!
 //! What legitimately differs is normalised, and only that:
 //! - wall-clock timestamps (`created_at`, `updated_at`, `completed_at`, `changed_at`,
@@ -366,6 +367,20 @@ const TABLES: &[Table] = &[
     Table {
         name: "task_sync_cursors",
         key: &["user_id"],
+        columns: &[("last_seq", Same), ("pruned_seq", Same)],
+        skipped: &[],
+    },
+    // A shared list's own scope (issue 60 item 1): each task's last change there, numbered
+    // by the list's counter, and the counters.
+    Table {
+        name: "list_task_changes",
+        key: &["list_id", "task_id"],
+        columns: JOURNAL,
+        skipped: &[],
+    },
+    Table {
+        name: "list_journal_counters",
+        key: &["list_id"],
         columns: &[("last_seq", Same), ("pruned_seq", Same)],
         skipped: &[],
     },

@@ -14,6 +14,10 @@ DECLARE
     f_ids bigint[];
     f_gone boolean[];
     f_born boolean[];
+    l_lists bigint[];
+    l_ids bigint[];
+    l_gone boolean[];
+    l_born boolean[];
     ids_from text;
     last bigint;
     r tasks;
@@ -153,6 +157,53 @@ BEGIN
               WHERE o.list_id IS DISTINCT FROM n.list_id
                 AND NOT EXISTS (SELECT 1 FROM list_members k
                                 WHERE k.list_id = n.list_id AND k.user_id = m.user_id)) x;
+    END IF;
+    -- The shared lists' own scopes (issue 60 item 1, the plan's first step): each change of a
+    -- task in a list that has members once more, numbered per list (`list_journal_counters`,
+    -- held to commit), a move a tombstone in the list it left and a creation in the one it
+    -- entered. No reader yet: the members' own entries above still carry it.
+    IF entity = 'task' AND TG_OP = 'INSERT' THEN
+        SELECT array_agg(n.list_id), array_agg(n.id), array_agg(false), array_agg(true)
+        INTO l_lists, l_ids, l_gone, l_born
+        FROM new_rows n
+        WHERE EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = n.list_id);
+    ELSIF entity = 'task' AND TG_OP = 'DELETE' THEN
+        SELECT array_agg(o.list_id), array_agg(o.id), array_agg(true), array_agg(false)
+        INTO l_lists, l_ids, l_gone, l_born
+        FROM old_rows o
+        WHERE EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = o.list_id);
+    ELSIF entity = 'task' AND TG_OP = 'UPDATE' THEN
+        SELECT array_agg(x.list_id), array_agg(x.id), array_agg(x.deleted), array_agg(x.created)
+        INTO l_lists, l_ids, l_gone, l_born
+        FROM (SELECT n.list_id, n.id, false AS deleted,
+                     o.list_id IS DISTINCT FROM n.list_id AS created
+              FROM new_rows n JOIN old_rows o ON o.id = n.id
+              WHERE (o.version IS DISTINCT FROM n.version OR o.list_id IS DISTINCT FROM n.list_id)
+                AND EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = n.list_id)
+              UNION ALL
+              SELECT o.list_id, o.id, true, false
+              FROM old_rows o JOIN new_rows n ON n.id = o.id
+              WHERE o.list_id IS DISTINCT FROM n.list_id
+                AND EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = o.list_id)) x;
+    END IF;
+    IF l_lists IS NOT NULL THEN
+        WITH counts AS (
+            SELECT l AS list, count(*) AS n FROM unnest(l_lists) AS l GROUP BY l
+        ), taken AS (
+            INSERT INTO list_journal_counters AS c (list_id, last_seq, pruned_seq)
+            SELECT k.list, k.n, 0 FROM counts k ORDER BY k.list
+            ON CONFLICT (list_id) DO UPDATE SET last_seq = c.last_seq + EXCLUDED.last_seq
+            RETURNING c.list_id, c.last_seq
+        )
+        INSERT INTO list_task_changes AS j (list_id, task_id, seq, deleted, changed_at, created_seq)
+        SELECT x.list, x.id, x.num, x.deleted, now(), CASE WHEN x.created THEN x.num END
+        FROM (SELECT e.list, e.id, e.deleted, e.created,
+                     t.last_seq - k.n + row_number() OVER (PARTITION BY e.list ORDER BY e.id) AS num
+              FROM unnest(l_lists, l_ids, l_gone, l_born) AS e(list, id, deleted, created)
+              JOIN taken t ON t.list_id = e.list JOIN counts k ON k.list = e.list) x
+        ON CONFLICT (list_id, task_id) DO UPDATE
+            SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted, changed_at = EXCLUDED.changed_at,
+                created_seq = coalesce(EXCLUDED.created_seq, j.created_seq);
     END IF;
     IF f_owners IS NOT NULL THEN
         -- One entry per (user, row): journal_record's upsert may touch a row once only.

@@ -1,0 +1,2 @@
+DROP TABLE list_task_changes;
+DROP TABLE list_journal_counters;
