@@ -270,12 +270,18 @@ impl Drop for FakeBetterAuth {
     }
 }
 
-/// A free loopback address, for a server that is started later.
+/// A free loopback address, for a server that is started later. Its port is drawn below the
+/// kernel's ephemeral range (Linux's default is 32768-60999), where neither another test's
+/// `:0` bind nor an outbound connection's source port lands meanwhile: a port from `:0`, left
+/// unbound while the test ran, was once taken by then (`AddrInUse` in a CI run of the whole
+/// suite, `better_auth::postgres::jwks_down_at_start_answers_503_then_recovers`).
 pub async fn free_address() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    listener.local_addr().expect("address")
+    loop {
+        let port: u16 = rand::random_range(20_000..32_000);
+        if let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            return listener.local_addr().expect("address");
+        }
+    }
 }
 
 async fn jwks(State(state): State<Arc<FakeState>>) -> impl IntoResponse {
