@@ -158,10 +158,27 @@ BEGIN
                 AND NOT EXISTS (SELECT 1 FROM list_members k
                                 WHERE k.list_id = n.list_id AND k.user_id = m.user_id)) x;
     END IF;
+    IF f_owners IS NOT NULL THEN
+        -- One entry per (user, row): journal_record's upsert may touch a row once only.
+        SELECT array_agg(d.who ORDER BY d.at), array_agg(d.id ORDER BY d.at),
+               array_agg(d.deleted ORDER BY d.at), array_agg(d.created ORDER BY d.at)
+        INTO owners, ids, gone, born
+        FROM (SELECT DISTINCT ON (c.who, c.id) c.who, c.id, c.deleted, c.created, c.at
+              FROM unnest(owners || f_owners, ids || f_ids, gone || f_gone, born || f_born)
+                   WITH ORDINALITY AS c(who, id, deleted, created, at)
+              ORDER BY c.who, c.id, c.at) d;
+    END IF;
+    IF cardinality(owners) = 1 AND NOT gone[1] THEN
+        SELECT to_jsonb(n) - 'title_key' - 'description_key' - 'name_key' INTO one
+        FROM new_rows n WHERE n.id = ids[1];
+    END IF;
+    PERFORM journal_notify(entity, owners, ids, gone, born, one);
     -- The shared lists' own scopes (issue 60 item 1, the plan's first step): each change of a
     -- task in a list that has members once more, numbered per list (`list_journal_counters`,
     -- held to commit), a move a tombstone in the list it left and a creation in the one it
-    -- entered. No reader yet: the members' own entries above still carry it.
+    -- entered. No reader yet: the members' own entries still carry it. After the users'
+    -- counters (`journal_record`), as every statement that takes a list's counter has taken
+    -- its owner's first: no new order of locks, so no new deadlock.
     IF entity = 'task' AND TG_OP = 'INSERT' THEN
         SELECT array_agg(n.list_id), array_agg(n.id), array_agg(false), array_agg(true)
         INTO l_lists, l_ids, l_gone, l_born
@@ -205,21 +222,6 @@ BEGIN
             SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted, changed_at = EXCLUDED.changed_at,
                 created_seq = coalesce(EXCLUDED.created_seq, j.created_seq);
     END IF;
-    IF f_owners IS NOT NULL THEN
-        -- One entry per (user, row): journal_record's upsert may touch a row once only.
-        SELECT array_agg(d.who ORDER BY d.at), array_agg(d.id ORDER BY d.at),
-               array_agg(d.deleted ORDER BY d.at), array_agg(d.created ORDER BY d.at)
-        INTO owners, ids, gone, born
-        FROM (SELECT DISTINCT ON (c.who, c.id) c.who, c.id, c.deleted, c.created, c.at
-              FROM unnest(owners || f_owners, ids || f_ids, gone || f_gone, born || f_born)
-                   WITH ORDINALITY AS c(who, id, deleted, created, at)
-              ORDER BY c.who, c.id, c.at) d;
-    END IF;
-    IF cardinality(owners) = 1 AND NOT gone[1] THEN
-        SELECT to_jsonb(n) - 'title_key' - 'description_key' - 'name_key' INTO one
-        FROM new_rows n WHERE n.id = ids[1];
-    END IF;
-    PERFORM journal_notify(entity, owners, ids, gone, born, one);
     RETURN NULL;
 END
 $function$;
