@@ -15,27 +15,13 @@ use crate::common::live::SseReader;
 use crate::common::other_writer::{Shared, TwoInstances, numbers, run_sql, timestamp};
 use crate::common::{Backend, TestApp, UserClient};
 use crate::lists::{create_list, id_of};
+use crate::shared_events::{cursor, since};
 use crate::sharing::{share, task_in};
 
 backend_cases!(
     a_member_added_after_a_thousand_changes_gets_the_list_then_each_change_once,
     a_member_removed_gets_tombstones_and_nothing_after,
 );
-
-/// Where the user's sync stands now.
-async fn cursor(user: &UserClient<'_>) -> String {
-    let all = user
-        .get(&user.tasks_path("/changes"))
-        .await
-        .good(StatusCode::OK);
-    all["cursor"].as_str().expect("a cursor").to_owned()
-}
-
-async fn since(user: &UserClient<'_>, cursor: &str) -> Value {
-    user.get(&user.tasks_path(&format!("/changes?since={cursor}")))
-        .await
-        .good(StatusCode::OK)
-}
 
 /// The ids in a change set's array (`changed`, `deleted_ids`, …), each a task or a bare id.
 fn ids(values: &Value) -> Vec<i64> {

@@ -18,7 +18,7 @@ backend_tests!(
     alice_bob_carol_and_dave
 );
 
-async fn cursor(user: &UserClient<'_>) -> String {
+pub(crate) async fn cursor(user: &UserClient<'_>) -> String {
     let all = user
         .get(&user.tasks_path("/changes"))
         .await
@@ -26,7 +26,7 @@ async fn cursor(user: &UserClient<'_>) -> String {
     all["cursor"].as_str().unwrap().to_owned()
 }
 
-async fn since(user: &UserClient<'_>, cursor: &str) -> Value {
+pub(crate) async fn since(user: &UserClient<'_>, cursor: &str) -> Value {
     user.get(&user.tasks_path(&format!("/changes?since={cursor}")))
         .await
         .good(StatusCode::OK)

@@ -178,7 +178,11 @@ BEGIN
     -- held to commit), a move a tombstone in the list it left and a creation in the one it
     -- entered. No reader yet: the members' own entries still carry it. After the users'
     -- counters (`journal_record`), as every statement that takes a list's counter has taken
-    -- its owner's first: no new order of locks, so no new deadlock.
+    -- its owner's first: no new order of locks, so no new deadlock. A statement whose rows
+    -- reached no member above has no list scope to write: no more reads of its rows.
+    IF f_owners IS NULL THEN
+        RETURN NULL;
+    END IF;
     IF entity = 'task' AND TG_OP = 'INSERT' THEN
         SELECT array_agg(n.list_id), array_agg(n.id), array_agg(false), array_agg(true)
         INTO l_lists, l_ids, l_gone, l_born
